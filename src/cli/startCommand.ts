@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from '../config/loadConfig.js';
+import { createLogger } from '../observability/logger.js';
+import { MeshlogServer } from '../server/meshlogServer.js';
+
+interface StartFlags {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  httpPort?: string;
+  clickhouseUrl?: string;
+  database?: string;
+  auth?: string;
+  logLevel?: string;
+  maxBodyBytes?: string;
+}
+
+function flagTree(flags: StartFlags): Record<string, unknown> {
+  const tree: Record<string, unknown> = {
+    data_dir: flags.dataDir,
+    host: flags.host,
+    http_port: flags.httpPort,
+    clickhouse_url: flags.clickhouseUrl,
+    database: flags.database,
+    auth: flags.auth,
+    log_level: flags.logLevel,
+  };
+  if (flags.maxBodyBytes !== undefined) tree.ingest = { max_body_bytes: flags.maxBodyBytes };
+  return Object.fromEntries(Object.entries(tree).filter(([, value]) => value !== undefined));
+}
+
+export async function startCommand(flags: StartFlags): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ file: flags.config, env: process.env, flags: flagTree(flags) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`meshlog: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log_level);
+  const server = new MeshlogServer(config, logger);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new requests, committing what was accepted');
+    const deadline = setTimeout(() => {
+      logger.error('graceful stop timed out; exiting');
+      process.exit(1);
+    }, config.shutdown_timeout_ms);
+    deadline.unref();
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    await server.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'meshlog could not start');
+    await server.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { parseByteSize } from './byteSize.js';
+
+const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a byte size (try 16MiB or 1048576)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** The whole configuration of a meshlog server; defaults live here. */
+export const configSchema = z
+  .object({
+    data_dir: z.string().min(1).default('./data'),
+    host: z.string().min(1).default('127.0.0.1'),
+    http_port: port.default(3100),
+    /** A ClickHouse server (http[s]://user:pass@host:8123/db); empty = embedded chDB. */
+    clickhouse_url: z.string().url().optional(),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('meshlog'),
+    /** `token` requires a bearer token on every request; `none` allows anonymous access. */
+    auth: z.enum(['token', 'none']).default('token'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ingest: z
+      .object({
+        /** Largest accepted request body, compressed or not. */
+        max_body_bytes: byteSize.default(16 * 1024 * 1024),
+        /** Largest body after decompression (guards against zip bombs). */
+        max_decompressed_bytes: byteSize.default(64 * 1024 * 1024),
+        /** Records waiting for commit before new requests are refused with 429. */
+        max_queued_records: positiveInt.default(500_000),
+        /** Records in one ClickHouse insert. */
+        batch_max_records: positiveInt.default(100_000),
+        /** How long the writer lets a batch fill before committing it. */
+        batch_linger_ms: z.coerce.number().int().min(0).max(10_000).default(20),
+      })
+      .strict()
+      .default({
+        max_body_bytes: 16 * 1024 * 1024,
+        max_decompressed_bytes: 64 * 1024 * 1024,
+        max_queued_records: 500_000,
+        batch_max_records: 100_000,
+        batch_linger_ms: 20,
+      }),
+    shutdown_timeout_ms: positiveInt.default(30_000),
+  })
+  .strict();
+
+export type MeshlogConfig = z.infer<typeof configSchema>;

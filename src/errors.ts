@@ -1,0 +1,36 @@
+/**
+ * Every error meshlog reports to a client, declared once with a stable code,
+ * the HTTP status it maps to, and whether the client should retry.
+ */
+export const errorCodes = {
+  ML_AUTH_MISSING: { status: 401, retryable: false, message: 'missing credentials: send Authorization: Bearer <token>' },
+  ML_AUTH_INVALID: { status: 401, retryable: false, message: 'invalid credentials' },
+  ML_TENANT_INVALID: { status: 400, retryable: false, message: 'invalid X-Scope-OrgID' },
+  ML_CONTENT_TYPE: { status: 415, retryable: false, message: 'unsupported content type' },
+  ML_ENCODING: { status: 415, retryable: false, message: 'unsupported content encoding' },
+  ML_BODY_TOO_LARGE: { status: 413, retryable: false, message: 'request body too large' },
+  ML_DECODE: { status: 400, retryable: false, message: 'request body could not be decoded' },
+  ML_OVERLOADED: { status: 429, retryable: true, message: 'ingest queue is full, retry later' },
+  ML_UNAVAILABLE: { status: 503, retryable: true, message: 'storage unavailable, retry later' },
+  ML_SHUTTING_DOWN: { status: 503, retryable: true, message: 'server is shutting down, retry later' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class MeshlogError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  /** Seconds a client should wait before retrying (Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+    const spec = errorCodes[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, { cause: options?.cause });
+    this.name = 'MeshlogError';
+    this.code = code;
+    this.status = spec.status;
+    this.retryable = spec.retryable;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? (spec.retryable ? 1 : undefined);
+  }
+}

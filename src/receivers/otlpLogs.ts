@@ -1,0 +1,209 @@
+import protobuf from 'protobufjs';
+import { MeshlogError } from '../errors.js';
+import type { LogRecord } from '../model/logRecord.js';
+import { loadProtos } from './protoRoot.js';
+
+const root = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto']);
+const ExportLogsServiceRequest = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse');
+const RpcStatus = root.lookupType('google.rpc.Status');
+
+/** The plain-object shape shared by OTLP/JSON and decoded OTLP/protobuf. */
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string | number;
+  doubleValue?: number | string;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: KeyValue[] };
+  bytesValue?: string | Uint8Array;
+}
+interface KeyValue {
+  key: string;
+  value?: AnyValue;
+}
+interface OtlpLogRecord {
+  timeUnixNano?: string | number;
+  observedTimeUnixNano?: string | number;
+  severityNumber?: number | string;
+  severityText?: string;
+  body?: AnyValue;
+  attributes?: KeyValue[];
+  flags?: number;
+  traceId?: string | Uint8Array;
+  spanId?: string | Uint8Array;
+  eventName?: string;
+}
+interface OtlpRequest {
+  resourceLogs?: {
+    resource?: { attributes?: KeyValue[] };
+    scopeLogs?: { scope?: { name?: string; version?: string }; logRecords?: OtlpLogRecord[] }[];
+  }[];
+}
+
+export interface DecodedLogs {
+  records: LogRecord[];
+  rejected: number;
+  /** Why records were rejected: the first reason, for partial_success.error_message. */
+  rejectionReason: string;
+}
+
+export function decodeOtlpLogsProtobuf(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
+  let message: protobuf.Message;
+  try {
+    message = ExportLogsServiceRequest.decode(body);
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid ExportLogsServiceRequest protobuf: ${(error as Error).message}`);
+  }
+  const request = ExportLogsServiceRequest.toObject(message, { longs: String, enums: Number, defaults: false }) as OtlpRequest;
+  return toRecords(request, tenant, receiver);
+}
+
+export function decodeOtlpLogsJson(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
+  let request: unknown;
+  try {
+    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
+  }
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new MeshlogError('ML_DECODE', 'an ExportLogsServiceRequest JSON object was expected');
+  }
+  const resourceLogs = (request as OtlpRequest).resourceLogs;
+  if (resourceLogs !== undefined && !Array.isArray(resourceLogs)) {
+    throw new MeshlogError('ML_DECODE', 'resourceLogs must be an array');
+  }
+  return toRecords(request as OtlpRequest, tenant, receiver);
+}
+
+export function encodeOtlpLogsResponse(rejected: number, errorMessage: string): Uint8Array {
+  const payload = rejected > 0 ? { partialSuccess: { rejectedLogRecords: rejected, errorMessage } } : {};
+  return ExportLogsServiceResponse.encode(ExportLogsServiceResponse.fromObject(payload)).finish();
+}
+
+export function otlpLogsResponseJson(rejected: number, errorMessage: string): object {
+  return rejected > 0 ? { partialSuccess: { rejectedLogRecords: String(rejected), errorMessage } } : { partialSuccess: {} };
+}
+
+/** google.rpc.Status, the body of every OTLP error response. */
+export function encodeRpcStatus(code: number, message: string): Uint8Array {
+  return RpcStatus.encode(RpcStatus.fromObject({ code, message })).finish();
+}
+
+const severityByName: Record<string, number> = {
+  TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21,
+};
+
+function severityNumber(value: number | string | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value === 'number') return value >= 0 && value <= 24 ? value : 0;
+  // OTLP/JSON says integers, but some emitters send the enum name.
+  const match = /^SEVERITY_NUMBER_([A-Z]+)(\d?)$/.exec(value);
+  if (!match) return Number.isInteger(Number(value)) ? severityNumber(Number(value)) : 0;
+  const base = severityByName[match[1]];
+  return base === undefined ? 0 : base + (match[2] ? Number(match[2]) - 1 : 0);
+}
+
+function nanos(value: string | number | undefined): bigint {
+  if (value === undefined || value === '') return 0n;
+  return typeof value === 'number' ? BigInt(Math.trunc(value)) : BigInt(value);
+}
+
+/** Trace and span ids: bytes in protobuf, hex in JSON; undefined when malformed. */
+function idHex(value: string | Uint8Array | undefined, bytes: number): string | undefined {
+  if (value === undefined || value.length === 0) return '';
+  if (typeof value === 'string') {
+    return value.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(value) ? value.toLowerCase() : undefined;
+  }
+  return value.length === bytes ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : undefined;
+}
+
+function plain(value: AnyValue | undefined): unknown {
+  if (!value) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return Number(value.doubleValue);
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plain);
+  if (value.kvlistValue !== undefined) {
+    const out: Record<string, unknown> = {};
+    for (const kv of value.kvlistValue.values ?? []) out[kv.key] = plain(kv.value);
+    return out;
+  }
+  if (value.bytesValue !== undefined) {
+    return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
+  }
+  return null;
+}
+
+/** Attribute and body values are stored as text; structured ones as JSON. */
+function text(value: AnyValue | undefined): string {
+  if (!value) return '';
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) return String(value.intValue);
+  const converted = plain(value);
+  if (converted === null) return '';
+  return typeof converted === 'object' ? JSON.stringify(converted) : String(converted);
+}
+
+function attributeMap(attributes: KeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (attributes) for (const kv of attributes) out[kv.key] = text(kv.value);
+  return out;
+}
+
+function toRecords(request: OtlpRequest, tenant: string, receiver: string): DecodedLogs {
+  const records: LogRecord[] = [];
+  let rejected = 0;
+  let rejectionReason = '';
+  const observedNow = BigInt(Date.now()) * 1_000_000n;
+  for (const resourceLogs of request.resourceLogs ?? []) {
+    const resource = attributeMap(resourceLogs.resource?.attributes);
+    const serviceName = resource['service.name'] ?? '';
+    for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
+      const scopeName = scopeLogs.scope?.name ?? '';
+      const scopeVersion = scopeLogs.scope?.version ?? '';
+      for (const log of scopeLogs.logRecords ?? []) {
+        const traceId = idHex(log.traceId, 16);
+        const spanId = idHex(log.spanId, 8);
+        let time: bigint;
+        let observed: bigint;
+        try {
+          time = nanos(log.timeUnixNano);
+          observed = nanos(log.observedTimeUnixNano);
+        } catch {
+          rejected++;
+          rejectionReason ||= `invalid timestamp ${JSON.stringify(log.timeUnixNano)}`;
+          continue;
+        }
+        if (traceId === undefined || spanId === undefined) {
+          rejected++;
+          rejectionReason ||= `invalid trace_id/span_id (trace ids are 16 bytes, span ids 8)`;
+          continue;
+        }
+        if (observed === 0n) observed = observedNow;
+        records.push({
+          tenant,
+          // The data model says: no event time → use the observed time.
+          timeUnixNano: time === 0n ? observed : time,
+          observedTimeUnixNano: observed,
+          severityNumber: severityNumber(log.severityNumber),
+          severityText: log.severityText ?? '',
+          body: text(log.body),
+          serviceName,
+          resource,
+          scopeName,
+          scopeVersion,
+          attributes: attributeMap(log.attributes),
+          traceId,
+          spanId,
+          traceFlags: (log.flags ?? 0) & 0xff,
+          eventName: log.eventName ?? '',
+          mesh: undefined,
+          receiver,
+        });
+      }
+    }
+  }
+  return { records, rejected, rejectionReason };
+}

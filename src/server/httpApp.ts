@@ -1,0 +1,66 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import { tenantFromHeader } from '../security/tenant.js';
+import { asMeshlogError, sendError } from './errorReply.js';
+import type { IngestContext } from './ingestContext.js';
+import { otlpLogsRoute } from './routes/otlpLogsRoute.js';
+
+export interface HttpAppOptions {
+  config: MeshlogConfig;
+  logger: Logger;
+  metrics: Metrics;
+  ingest: IngestContext;
+  /** Throws a MeshlogError when the Authorization header is not acceptable; undefined = --auth=none. */
+  authenticate: ((authorization: string | undefined) => void) | undefined;
+  isReady: () => boolean;
+}
+
+/** Routes anyone may call: probes must work before credentials exist. */
+const publicRoutes = new Set(['/ready']);
+
+/** The HTTP port: every HTTP API of meshlog under its standard path. */
+export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+  const { config, metrics } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Per-request lines would double the log volume of a log server; errors are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.ingest.max_body_bytes,
+    return503OnClosing: true,
+  });
+
+  // Receivers decode their own wire formats: hand them the raw bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.decorateRequest('tenant', '');
+
+  app.addHook('onRequest', async (request) => {
+    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
+    options.authenticate?.(request.headers.authorization);
+    request.tenant = tenantFromHeader(request.headers['x-scope-orgid']);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const meshlogError = asMeshlogError(error);
+    metrics.requestsRejected.inc({ code: meshlogError.code });
+    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request failed');
+    else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
+    return sendError(meshlogError, request, reply);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${request.url}` }),
+  );
+
+  app.get('/ready', async (_request, reply) =>
+    options.isReady() ? reply.type('text/plain').send('ready\n') : reply.code(503).type('text/plain').send('starting\n'),
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  otlpLogsRoute(app, options.ingest);
+  return app;
+}

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import { Metrics } from '../observability/metrics.js';
+import { LogWriter } from '../pipeline/writer.js';
+import { loadAdminToken } from '../security/adminToken.js';
+import { bearerAuthenticator } from '../security/bearerAuth.js';
+import { Storage } from '../storage/storage.js';
+import { buildHttpApp } from './httpApp.js';
+
+/** A stable id for this server's integrity chains, kept in the data directory. */
+function writerId(dataDir: string): string {
+  const path = join(dataDir, 'writer-id');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const id = `w-${randomBytes(6).toString('hex')}`;
+  writeFileSync(path, `${id}\n`, { flag: 'wx' });
+  return id;
+}
+
+/**
+ * One meshlog process: storage, writer and listeners. Owns their lifecycle:
+ * started in order, stopped in reverse (stop accepting, flush, commit, close).
+ */
+export class MeshlogServer {
+  private storage: Storage | undefined;
+  private writer: LogWriter | undefined;
+  private http: FastifyInstance | undefined;
+  private ready = false;
+  readonly metrics = new Metrics();
+
+  constructor(
+    private readonly config: MeshlogConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts everything; resolves with the HTTP address once requests are taken. */
+  async start(): Promise<{ httpUrl: string }> {
+    const { config, logger } = this;
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+
+    let authenticate: ((authorization: string | undefined) => void) | undefined;
+    if (config.auth === 'token') {
+      const admin = loadAdminToken(config.data_dir);
+      authenticate = bearerAuthenticator([admin.token]);
+      logger.info({ from: admin.source }, 'admin token loaded');
+    } else {
+      logger.warn('authentication is disabled (--auth=none): anyone who can reach this server can read and write logs');
+    }
+
+    this.storage = await Storage.open(
+      { dataDir: config.data_dir, clickhouseUrl: config.clickhouse_url, database: config.database },
+      logger,
+    );
+    this.writer = await LogWriter.open(
+      this.storage,
+      {
+        writerId: writerId(config.data_dir),
+        maxQueuedRecords: config.ingest.max_queued_records,
+        batchMaxRecords: config.ingest.batch_max_records,
+        batchLingerMs: config.ingest.batch_linger_ms,
+      },
+      this.metrics,
+      logger,
+    );
+
+    this.http = buildHttpApp({
+      config,
+      logger,
+      metrics: this.metrics,
+      authenticate,
+      isReady: () => this.ready,
+      ingest: {
+        writer: this.writer,
+        metrics: this.metrics,
+        logger,
+        maxDecompressedBytes: config.ingest.max_decompressed_bytes,
+      },
+    });
+    const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
+    this.ready = true;
+    logger.info(
+      { http: httpUrl, storage: this.storage.embedded ? `embedded chDB in ${config.data_dir}` : 'ClickHouse server' },
+      'meshlog is ready',
+    );
+    return { httpUrl };
+  }
+
+  /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    await this.http?.close();
+    await this.writer?.close();
+    await this.storage?.close();
+    this.logger.info('meshlog stopped');
+  }
+}

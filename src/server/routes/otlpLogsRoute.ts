@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import {
+  decodeOtlpLogsJson,
+  decodeOtlpLogsProtobuf,
+  encodeOtlpLogsResponse,
+  encodeRpcStatus,
+  otlpLogsResponseJson,
+} from '../../receivers/otlpLogs.js';
+import type { ErrorFormatter } from '../errorReply.js';
+import type { IngestContext } from '../ingestContext.js';
+import { decodeContentEncoding, mediaType } from '../requestBody.js';
+
+const receiver = 'otlp_http';
+
+/** gRPC status codes for google.rpc.Status, from the HTTP status of the error. */
+function rpcCode(status: number): number {
+  if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 429) return 8; // RESOURCE_EXHAUSTED
+  if (status === 503) return 14; // UNAVAILABLE
+  if (status === 415) return 12; // UNIMPLEMENTED
+  return 3; // INVALID_ARGUMENT
+}
+
+/** OTLP errors are google.rpc.Status, in the encoding the client sent. */
+export const otlpErrorFormatter: ErrorFormatter = (error, request) =>
+  mediaType(request.headers['content-type']) === 'application/x-protobuf'
+    ? { contentType: 'application/x-protobuf', body: encodeRpcStatus(rpcCode(error.status), error.message) }
+    : { contentType: 'application/json', body: JSON.stringify({ code: rpcCode(error.status), message: error.message }) };
+
+/** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`), protobuf or JSON, optionally compressed. */
+export function otlpLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
+  const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const type = mediaType(request.headers['content-type']);
+    const isProtobuf = type === 'application/x-protobuf';
+    if (!isProtobuf && type !== 'application/json') {
+      throw new MeshlogError('ML_CONTENT_TYPE', `"${type || '(none)'}" (use application/x-protobuf or application/json)`);
+    }
+    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
+    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+    const decoded = isProtobuf
+      ? decodeOtlpLogsProtobuf(body, request.tenant, receiver)
+      : decodeOtlpLogsJson(body, request.tenant, receiver);
+    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
+    if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
+    await ctx.writer.write(decoded.records, receiver);
+    if (isProtobuf) {
+      return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason)));
+    }
+    return reply.type('application/json').send(otlpLogsResponseJson(decoded.rejected, decoded.rejectionReason));
+  };
+  for (const url of ['/v1/logs', '/otlp/v1/logs']) {
+    app.post(url, { config: { formatError: otlpErrorFormatter } }, handler);
+  }
+}

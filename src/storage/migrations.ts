@@ -1,0 +1,62 @@
+/**
+ * Versioned schema. A migration runs once, in order, and is recorded in
+ * schema_migrations; never edit one that has shipped, add the next.
+ * `{db}` is replaced by the database name (an identifier validated by config).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'logs table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.logs (
+        tenant LowCardinality(String),
+        timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        observed_timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        severity_number UInt8,
+        severity_text LowCardinality(String),
+        service_name LowCardinality(String),
+        body String CODEC(ZSTD(1)),
+        resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        scope_name LowCardinality(String),
+        scope_version LowCardinality(String),
+        log_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        trace_id String CODEC(ZSTD(1)),
+        span_id String CODEC(ZSTD(1)),
+        trace_flags UInt8,
+        event_name LowCardinality(String),
+        mesh LowCardinality(String),
+        platform LowCardinality(String),
+        cluster LowCardinality(String),
+        source_workload LowCardinality(String),
+        destination_workload LowCardinality(String),
+        protocol LowCardinality(String),
+        response_code UInt16,
+        duration_ms Float64 CODEC(ZSTD(1)),
+        bytes_sent UInt64 CODEC(ZSTD(1)),
+        bytes_received UInt64 CODEC(ZSTD(1)),
+        request_id String CODEC(ZSTD(1)),
+        receiver LowCardinality(String),
+        chain_id LowCardinality(String),
+        batch_seq UInt64 CODEC(Delta(8), ZSTD(1)),
+        batch_pos UInt32 CODEC(Delta(4), ZSTD(1)),
+        ingested_at DateTime64(3) DEFAULT now64(3) CODEC(Delta(8), ZSTD(1)),
+        INDEX idx_body body TYPE text(tokenizer = splitByNonAlpha),
+        INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX idx_request_id request_id TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_severity severity_number TYPE minmax GRANULARITY 1,
+        INDEX idx_resource_keys mapKeys(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+        INDEX idx_attribute_keys mapKeys(log_attributes) TYPE bloom_filter(0.01) GRANULARITY 1
+      )
+      ENGINE = MergeTree
+      PARTITION BY toDate(timestamp)
+      ORDER BY (tenant, service_name, timestamp)
+      SETTINGS index_granularity = 8192`,
+    ],
+  },
+];

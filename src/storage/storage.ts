@@ -1,0 +1,82 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { connect, type ConnectionTarget } from './connection.js';
+import { migrations } from './migrations.js';
+
+/**
+ * The only door to ClickHouse. Every other module goes through this object,
+ * whether the engine is embedded chDB or a ClickHouse server.
+ */
+export class Storage {
+  private constructor(
+    readonly client: ClickHouseClient,
+    readonly database: string,
+    readonly embedded: boolean,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
+    const { client, embedded } = connect(target);
+    const storage = new Storage(client, target.database, embedded, logger);
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
+    await storage.migrate();
+    return storage;
+  }
+
+  private async migrate(): Promise<void> {
+    const db = this.database;
+    await this.client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+        (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
+        ENGINE = MergeTree ORDER BY version`,
+    });
+    const applied = new Set(
+      (await this.rows<{ version: number }>(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements) {
+        await this.client.command({ query: statement.replaceAll('{db}', db) });
+      }
+      await this.client.insert({
+        table: `${db}.schema_migrations`,
+        values: [{ version: migration.version, name: migration.name }],
+        format: 'JSONEachRow',
+      });
+      this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
+    }
+  }
+
+  /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
+  async insertLogRows(jsonLines: string): Promise<void> {
+    const result = await this.client.exec({
+      query: `INSERT INTO ${this.database}.logs FORMAT JSONEachRow`,
+      values: Readable.from([jsonLines]),
+      clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+    });
+    result.stream.resume();
+  }
+
+  /** Highest committed batch sequence of every integrity chain. */
+  async chainHeads(): Promise<Map<string, number>> {
+    const rows = await this.rows<{ chain_id: string; head: string }>(
+      `SELECT chain_id, toString(max(batch_seq)) AS head FROM ${this.database}.logs GROUP BY chain_id`,
+    );
+    return new Map(rows.map((row) => [row.chain_id, Number(row.head)]));
+  }
+
+  /** Runs a parameterized query ({name:Type} placeholders) and returns its rows. */
+  async rows<T>(query: string, params?: Record<string, unknown>): Promise<T[]> {
+    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.client.ping()).success;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,20 @@
+import { createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { join } from 'node:path';
+
+/**
+ * Reads a stopped meshlog's data directory with embedded chDB, the same
+ * engine the server writes with: tests check what was really committed.
+ */
+export async function readCommitted<T>(dataDir: string, query: string): Promise<T[]> {
+  const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') }) as unknown as NonNullable<
+    Parameters<typeof createClient>[0]
+  >['connection'];
+  const client = createClient({ connection });
+  try {
+    const result = await client.query({ query, format: 'JSONEachRow' });
+    return await result.json<T>();
+  } finally {
+    await client.close();
+  }
+}
