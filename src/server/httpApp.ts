@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { tenantFromHeader } from '../security/tenant.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
-import { otlpLogsRoute } from './routes/otlpLogsRoute.js';
+import { registerIngestRoutes } from './routes/index.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
@@ -61,6 +61,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  otlpLogsRoute(app, options.ingest);
+  registerIngestRoutes(app, options.ingest);
   return app;
 }

@@ -10,6 +10,10 @@ import { loadAdminToken } from '../security/adminToken.js';
 import { bearerAuthenticator } from '../security/bearerAuth.js';
 import { Storage } from '../storage/storage.js';
 import { buildHttpApp } from './httpApp.js';
+import { ingestContext } from './ingestContext.js';
+import type { Listener } from './listener.js';
+import { buildListeners } from './listeners.js';
+import { composeStages } from '../pipeline/ingestPipeline.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -28,6 +32,7 @@ export class MeshlogServer {
   private storage: Storage | undefined;
   private writer: LogWriter | undefined;
   private http: FastifyInstance | undefined;
+  private listeners: Listener[] = [];
   private ready = false;
   readonly metrics = new Metrics();
 
@@ -66,23 +71,27 @@ export class MeshlogServer {
       logger,
     );
 
-    this.http = buildHttpApp({
-      config,
-      logger,
+    const ingest = ingestContext({
+      writer: this.writer,
+      pipeline: composeStages([]),
       metrics: this.metrics,
-      authenticate,
-      isReady: () => this.ready,
-      ingest: {
-        writer: this.writer,
-        metrics: this.metrics,
-        logger,
-        maxDecompressedBytes: config.ingest.max_decompressed_bytes,
-      },
+      logger,
+      maxDecompressedBytes: config.ingest.max_decompressed_bytes,
     });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
+    const addresses: Record<string, string> = {};
+    for (const listener of buildListeners(config, ingest)) {
+      addresses[listener.name] = await listener.start();
+      this.listeners.push(listener);
+    }
     this.ready = true;
     logger.info(
-      { http: httpUrl, storage: this.storage.embedded ? `embedded chDB in ${config.data_dir}` : 'ClickHouse server' },
+      {
+        http: httpUrl,
+        listeners: addresses,
+        storage: this.storage.embedded ? `embedded chDB in ${config.data_dir}` : 'ClickHouse server',
+      },
       'meshlog is ready',
     );
     return { httpUrl };
@@ -91,7 +100,7 @@ export class MeshlogServer {
   /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
   async stop(): Promise<void> {
     this.ready = false;
-    await this.http?.close();
+    await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.writer?.close();
     await this.storage?.close();
     this.logger.info('meshlog stopped');

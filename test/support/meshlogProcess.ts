@@ -10,6 +10,8 @@ export const testAdminToken = 'test-admin-token-0123456789';
 
 export interface RunningMeshlog {
   url: string;
+  /** Bound `host:port` of every non-HTTP listener, by name (forward, syslog_tcp…). */
+  listeners: Record<string, string>;
   dataDir: string;
   token: string;
   process: ChildProcess;
@@ -38,13 +40,13 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<{ http: string; listeners: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`meshlog did not become ready in 60 s:\n${output}`)), 60_000);
     const check = () => {
-      const match = /"http":"(http[^"]+)"[^\n]*meshlog is ready/.exec(output);
-      if (match) {
+      const line = output.split('\n').find((candidate) => candidate.includes('"msg":"meshlog is ready"'));
+      if (line) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(JSON.parse(line));
       }
     };
     child.stdout!.on('data', check);
@@ -55,7 +57,8 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   });
 
   return {
-    url,
+    url: ready.http,
+    listeners: ready.listeners,
     dataDir,
     token: testAdminToken,
     process: child,

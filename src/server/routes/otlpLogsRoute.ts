@@ -44,7 +44,7 @@ export function otlpLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
       : decodeOtlpLogsJson(body, request.tenant, receiver);
     ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
     if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
-    await ctx.writer.write(decoded.records, receiver);
+    await ctx.submit(decoded.records, receiver);
     if (isProtobuf) {
       return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason)));
     }

@@ -1,0 +1,8 @@
+import type { FastifyInstance } from 'fastify';
+import type { IngestContext } from '../ingestContext.js';
+import { otlpLogsRoute } from './otlpLogsRoute.js';
+
+/** Every HTTP ingest API, each under its protocol's standard path. */
+export function registerIngestRoutes(app: FastifyInstance, ingest: IngestContext): void {
+  otlpLogsRoute(app, ingest);
+}
