@@ -1,8 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../errors.js';
 
-/** How a protocol spells an error body; routes choose theirs in route config. */
-export type ErrorFormatter = (error: MeshlogError, request: FastifyRequest) => { contentType: string; body: string | Uint8Array };
+/** How a protocol spells an error body (and its status, where it differs); routes choose theirs in route config. */
+export type ErrorFormatter = (
+  error: MeshlogError,
+  request: FastifyRequest,
+) => { contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string> };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,7 +35,8 @@ export function asMeshlogError(error: unknown): MeshlogError {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const meshlogError = asMeshlogError(error);
   const format = request.routeOptions.config?.formatError ?? jsonError;
-  const { contentType, body } = format(meshlogError, request);
+  const { contentType, body, status, headers } = format(meshlogError, request);
   if (meshlogError.retryAfterSeconds !== undefined) reply.header('Retry-After', String(meshlogError.retryAfterSeconds));
-  return reply.code(meshlogError.status).type(contentType).send(body);
+  if (headers) reply.headers(headers);
+  return reply.code(status ?? meshlogError.status).type(contentType).send(body);
 }

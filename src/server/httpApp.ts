@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
+import { presentedToken } from '../security/presentedToken.js';
 import { tenantFromHeader } from '../security/tenant.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
@@ -12,8 +13,8 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
   ingest: IngestContext;
-  /** Throws a MeshlogError when the Authorization header is not acceptable; undefined = --auth=none. */
-  authenticate: ((authorization: string | undefined) => void) | undefined;
+  /** Throws a MeshlogError when the presented token is not acceptable; undefined = --auth=none. */
+  authenticate: ((token: string | undefined) => void) | undefined;
   isReady: () => boolean;
 }
 
@@ -38,7 +39,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request) => {
     if (publicRoutes.has(request.routeOptions.url ?? '')) return;
-    options.authenticate?.(request.headers.authorization);
+    options.authenticate?.(presentedToken(request.headers));
     request.tenant = tenantFromHeader(request.headers['x-scope-orgid']);
   });
 

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../ingestContext.js';
+import { lokiPushRoute } from './lokiPushRoute.js';
 import { otlpLogsRoute } from './otlpLogsRoute.js';
 
 /** Every HTTP ingest API, each under its protocol's standard path. */
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestContext): void {
   otlpLogsRoute(app, ingest);
+  lokiPushRoute(app, ingest);
 }

@@ -1,0 +1,153 @@
+import snappy from 'snappy';
+import { MeshlogError } from '../errors.js';
+import type { LogRecord } from '../model/logRecord.js';
+import { newLogRecord } from '../model/logRecord.js';
+import { severityFromText } from '../model/severity.js';
+import { loadProtos } from './protoRoot.js';
+
+const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
+
+export interface DecodedPush {
+  records: LogRecord[];
+  /** Why entries or streams were refused (Loki answers 400 with them after storing the rest). */
+  rejections: string[];
+}
+
+interface Entry {
+  timeUnixNano: bigint;
+  line: string;
+  metadata: Record<string, string>;
+}
+
+/** `application/x-protobuf`: a raw-block snappy logproto.PushRequest, as Promtail sends it. */
+export async function decodeLokiPushProtobuf(body: Buffer, maxBytes: number, tenant: string, receiver: string): Promise<DecodedPush> {
+  const declared = snappyDeclaredLength(body);
+  if (declared === undefined) throw new MeshlogError('ML_DECODE', 'body is not snappy-compressed (no length preamble)');
+  if (declared > maxBytes) throw new MeshlogError('ML_BODY_TOO_LARGE', `more than ${maxBytes} bytes after snappy decompression`);
+  let raw: Buffer;
+  try {
+    raw = (await snappy.uncompress(body, { asBuffer: true })) as Buffer;
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `body is not snappy-compressed: ${(error as Error).message}`);
+  }
+  let request: { streams?: { labels?: string; entries?: { timestamp?: { seconds?: string; nanos?: number }; line?: string; structuredMetadata?: { name?: string; value?: string }[] }[] }[] };
+  try {
+    request = PushRequest.toObject(PushRequest.decode(raw), { longs: String, defaults: false }) as typeof request;
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid logproto.PushRequest: ${(error as Error).message}`);
+  }
+  const out: DecodedPush = { records: [], rejections: [] };
+  for (const stream of request.streams ?? []) {
+    const entries: Entry[] = (stream.entries ?? []).map((entry) => ({
+      timeUnixNano: BigInt(entry.timestamp?.seconds ?? '0') * 1_000_000_000n + BigInt(entry.timestamp?.nanos ?? 0),
+      line: entry.line ?? '',
+      metadata: Object.fromEntries((entry.structuredMetadata ?? []).map((pair) => [pair.name ?? '', pair.value ?? ''])),
+    }));
+    addStream(out, stream.labels ?? '', entries, tenant, receiver);
+  }
+  return out;
+}
+
+/** A raw snappy block starts with its uncompressed length as a varint: check it before inflating. */
+function snappyDeclaredLength(body: Buffer): number | undefined {
+  let length = 0;
+  for (let index = 0; index < Math.min(body.length, 5); index++) {
+    length += (body[index] & 0x7f) * 2 ** (7 * index);
+    if ((body[index] & 0x80) === 0) return length;
+  }
+  return undefined;
+}
+
+/** `application/json`: `{"streams":[{"stream":{…},"values":[["<ns>","<line>",{…}]]}]}`. */
+export function decodeLokiPushJson(body: Buffer, tenant: string, receiver: string): DecodedPush {
+  let request: unknown;
+  try {
+    request = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
+  }
+  const streams = (request as { streams?: unknown } | null)?.streams;
+  if (!Array.isArray(streams)) throw new MeshlogError('ML_DECODE', 'a JSON object with a "streams" array was expected');
+  const out: DecodedPush = { records: [], rejections: [] };
+  streams.forEach((stream: { stream?: unknown; values?: unknown }, index) => {
+    const labels = stream?.stream;
+    if (labels === null || typeof labels !== 'object' || Array.isArray(labels) || !Array.isArray(stream.values)) {
+      out.rejections.push(`stream ${index}: "stream" must be an object of labels and "values" an array`);
+      return;
+    }
+    const entries: Entry[] = [];
+    stream.values.forEach((value: unknown, position: number) => {
+      const entry = jsonEntry(value);
+      if (typeof entry === 'string') out.rejections.push(`stream ${index} entry ${position}: ${entry}`);
+      else entries.push(entry);
+    });
+    addStream(out, labels as Record<string, unknown>, entries, tenant, receiver);
+  });
+  return out;
+}
+
+/** One `[ts, line, metadata?]` value, or why it is not one. */
+function jsonEntry(value: unknown): Entry | string {
+  if (!Array.isArray(value) || value.length < 2 || value.length > 3) return 'expected ["<unix ns>", "<line>", {metadata}?]';
+  const [time, line, metadata] = value as unknown[];
+  if (typeof time !== 'string' || !/^\d{1,19}$/.test(time)) return `timestamp ${JSON.stringify(time)} is not a string of nanoseconds`;
+  if (typeof line !== 'string') return 'the log line must be a string';
+  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
+    return 'structured metadata must be an object';
+  }
+  const pairs = Object.entries((metadata ?? {}) as Record<string, unknown>).map(([name, text]) => [name, typeof text === 'string' ? text : JSON.stringify(text)]);
+  return { timeUnixNano: BigInt(time), line, metadata: Object.fromEntries(pairs) };
+}
+
+function addStream(out: DecodedPush, labelsIn: string | Record<string, unknown>, entries: Entry[], tenant: string, receiver: string): void {
+  let labels: Record<string, string>;
+  try {
+    labels = typeof labelsIn === 'string' ? parseLabels(labelsIn) : Object.fromEntries(Object.entries(labelsIn).map(([k, v]) => [k, String(v)]));
+  } catch (error) {
+    out.rejections.push(`stream ${JSON.stringify(labelsIn).slice(0, 120)}: ${(error as Error).message}`);
+    return;
+  }
+  const serviceName = labels.service_name ?? labels['service.name'] ?? '';
+  const streamLevel = labels.level ?? labels.detected_level ?? '';
+  const observed = BigInt(Date.now()) * 1_000_000n;
+  for (const entry of entries) {
+    const level = streamLevel || entry.metadata.level || entry.metadata.detected_level || '';
+    const { trace_id: traceId, span_id: spanId } = entry.metadata;
+    out.records.push(
+      newLogRecord({
+        tenant,
+        receiver,
+        body: entry.line,
+        timeUnixNano: entry.timeUnixNano === 0n ? observed : entry.timeUnixNano,
+        observedTimeUnixNano: observed,
+        severityText: level,
+        severityNumber: severityFromText(level),
+        serviceName,
+        resource: labels,
+        attributes: entry.metadata,
+        traceId: traceId && /^[0-9a-fA-F]{32}$/.test(traceId) ? traceId.toLowerCase() : '',
+        spanId: spanId && /^[0-9a-fA-F]{16}$/.test(spanId) ? spanId.toLowerCase() : '',
+      }),
+    );
+  }
+}
+
+const labelPair = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|(?=\}))/y;
+
+/** Prometheus label text `{a="b", c="d\"e"}`, the way Loki writes a stream's labels. */
+export function parseLabels(text: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) throw new Error(`labels ${JSON.stringify(text.slice(0, 80))} must be written {name="value", …}`);
+  const labels: Record<string, string> = {};
+  labelPair.lastIndex = 1;
+  while (labelPair.lastIndex < trimmed.length - 1) {
+    const start = labelPair.lastIndex;
+    const match = labelPair.exec(trimmed);
+    if (!match) {
+      if (trimmed.slice(start, -1).trim() === '') break;
+      throw new Error(`labels ${JSON.stringify(text.slice(0, 80))} are not valid at offset ${start}`);
+    }
+    labels[match[1]] = JSON.parse(`"${match[2]}"`) as string;
+  }
+  return labels;
+}

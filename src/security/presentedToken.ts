@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { MeshlogError } from '../errors.js';
+
+/**
+ * The token a client presents, in whichever way its shipper sends one:
+ * `Bearer <t>` (OTLP, Loki, ES), `Basic` with the token as password (Loki,
+ * ES: any user name), `ApiKey <t>` or `ApiKey base64(id:t)` (ES),
+ * `Splunk <t>` (HEC), or the `DD-API-KEY` header (Datadog).
+ * undefined when none was sent.
+ */
+export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
+  const authorization = headers.authorization;
+  if (!authorization) {
+    const apiKey = headers['dd-api-key'];
+    return typeof apiKey === 'string' && apiKey !== '' ? apiKey.trim() : undefined;
+  }
+  const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization);
+  if (!match) throw new MeshlogError('ML_AUTH_INVALID', 'expected "Bearer <token>"');
+  const [, scheme, credential] = match;
+  switch (scheme.toLowerCase()) {
+    case 'bearer':
+    case 'splunk':
+      return credential;
+    case 'basic':
+      return afterColon(Buffer.from(credential, 'base64').toString('utf8')) ?? '';
+    case 'apikey':
+      return afterColon(Buffer.from(credential, 'base64').toString('utf8')) ?? credential;
+    default:
+      throw new MeshlogError('ML_AUTH_INVALID', `unsupported scheme "${scheme.slice(0, 20)}" (Bearer, Basic, ApiKey, Splunk)`);
+  }
+}
+
+function afterColon(text: string): string | undefined {
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : text.slice(colon + 1);
+}
