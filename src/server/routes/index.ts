@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../ingestContext.js';
+import { elasticsearchRoute } from './elasticsearchRoute.js';
 import { lokiPushRoute } from './lokiPushRoute.js';
 import { otlpLogsRoute } from './otlpLogsRoute.js';
 
@@ -7,4 +8,5 @@ import { otlpLogsRoute } from './otlpLogsRoute.js';
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestContext): void {
   otlpLogsRoute(app, ingest);
   lokiPushRoute(app, ingest);
+  elasticsearchRoute(app, ingest);
 }
