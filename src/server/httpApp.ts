@@ -7,6 +7,8 @@ import { tenantFromHeader } from '../security/tenant.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
+import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
+import { hecHealthPaths } from './routes/splunkHecRoute.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
@@ -16,10 +18,12 @@ export interface HttpAppOptions {
   /** Throws a MeshlogError when the presented token is not acceptable; undefined = --auth=none. */
   authenticate: ((token: string | undefined) => void) | undefined;
   isReady: () => boolean;
+  /** Loki's read API; its routes run behind the same auth hook as ingest. */
+  queries: LokiQueryDeps;
 }
 
 /** Routes anyone may call: probes must work before credentials exist. */
-const publicRoutes = new Set(['/ready']);
+const publicRoutes = new Set(['/ready', ...hecHealthPaths]);
 
 /** The HTTP port: every HTTP API of meshlog under its standard path. */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -63,5 +67,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   );
 
   registerIngestRoutes(app, options.ingest);
+  lokiQueryRoutes(app, options.queries);
   return app;
 }

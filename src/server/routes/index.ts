@@ -3,10 +3,12 @@ import type { IngestContext } from '../ingestContext.js';
 import { elasticsearchRoute } from './elasticsearchRoute.js';
 import { lokiPushRoute } from './lokiPushRoute.js';
 import { otlpLogsRoute } from './otlpLogsRoute.js';
+import { splunkHecRoute } from './splunkHecRoute.js';
 
 /** Every HTTP ingest API, each under its protocol's standard path. */
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestContext): void {
   otlpLogsRoute(app, ingest);
   lokiPushRoute(app, ingest);
   elasticsearchRoute(app, ingest);
+  splunkHecRoute(app, ingest);
 }

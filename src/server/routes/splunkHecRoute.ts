@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { decodeHecEvents, decodeHecRaw, type HecMetadata } from '../../receivers/splunkHec.js';
+import type { ErrorFormatter } from '../errorReply.js';
+import type { IngestContext } from '../ingestContext.js';
+import { decodeContentEncoding } from '../requestBody.js';
+
+const receiver = 'splunk_hec';
+
+/** HEC's answers: `{"text","code"}` with its own codes and statuses (Splunk docs, "Troubleshoot HTTP Event Collector"). */
+const hecErrorFormatter: ErrorFormatter = (error) => {
+  const answer = (status: number, text: string, code: number) => ({ contentType: 'application/json', status, body: JSON.stringify({ text, code }) });
+  if (error.code === 'ML_AUTH_MISSING') return answer(401, 'Token is required', 2);
+  if (error.code === 'ML_AUTH_INVALID') return answer(403, 'Invalid token', 4);
+  if (error.status === 429 || error.status >= 500) return answer(503, 'Server is busy', 9);
+  return answer(error.status, error.message, 6);
+};
+
+const options: RouteShorthandOptions = { config: { formatError: hecErrorFormatter } };
+const success = JSON.stringify({ text: 'Success', code: 0 });
+
+function queryMetadata(request: FastifyRequest): HecMetadata {
+  const query = request.query as Record<string, string | undefined>;
+  return { host: query.host, source: query.source, sourcetype: query.sourcetype, index: query.index };
+}
+
+/** Splunk HTTP Event Collector: JSON events, raw lines and the health probe, answered once committed. */
+export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
+  const ingest = async (request: FastifyRequest, reply: FastifyReply, raw: boolean) => {
+    const compressed = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    ctx.metrics.bytesReceived.inc({ receiver }, compressed.length);
+    const body = await decodeContentEncoding(compressed, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+    if (body.toString('utf8').trim() === '') return reply.code(400).type('application/json').send(JSON.stringify({ text: 'No data', code: 5 }));
+    const decoded = raw
+      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined }
+      : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
+    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
+    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
+    const { rejection } = decoded;
+    if (rejection) {
+      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' });
+      // The valid events are committed; HEC clients do not resend on 400.
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(JSON.stringify({ text: rejection.text, code: rejection.code, 'invalid-event-number': rejection.eventNumber }));
+    }
+    return reply.type('application/json').send(success);
+  };
+  for (const url of ['/services/collector', '/services/collector/event', '/services/collector/event/1.0']) {
+    app.post(url, options, (request, reply) => ingest(request, reply, false));
+  }
+  for (const url of ['/services/collector/raw', '/services/collector/raw/1.0']) {
+    app.post(url, options, (request, reply) => ingest(request, reply, true));
+  }
+  for (const url of hecHealthPaths) {
+    app.get(url, options, async (_request, reply) => reply.type('application/json').send(JSON.stringify({ text: 'HEC is healthy', code: 17 })));
+  }
+}
+
+/** HEC's health probe needs no token, as in Splunk. */
+export const hecHealthPaths = ['/services/collector/health', '/services/collector/health/1.0'];
