@@ -7,6 +7,7 @@ import { tenantFromHeader } from '../security/tenant.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
+import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { hecHealthPaths } from './routes/splunkHecRoute.js';
 
 export interface HttpAppOptions {
@@ -17,6 +18,8 @@ export interface HttpAppOptions {
   /** Throws a MeshlogError when the presented token is not acceptable; undefined = --auth=none. */
   authenticate: ((token: string | undefined) => void) | undefined;
   isReady: () => boolean;
+  /** Loki's read API; its routes run behind the same auth hook as ingest. */
+  queries: LokiQueryDeps;
 }
 
 /** Routes anyone may call: probes must work before credentials exist. */
@@ -64,5 +67,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   );
 
   registerIngestRoutes(app, options.ingest);
+  lokiQueryRoutes(app, options.queries);
   return app;
 }

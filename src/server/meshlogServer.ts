@@ -9,6 +9,8 @@ import { LogWriter } from '../pipeline/writer.js';
 import { loadAdminToken } from '../security/adminToken.js';
 import { bearerAuthenticator } from '../security/bearerAuth.js';
 import { Storage } from '../storage/storage.js';
+import { logQueryRunner } from '../storage/logQueries.js';
+import { defaultQueryLimits } from '../query/logql/engine.js';
 import { buildHttpApp } from './httpApp.js';
 import { ingestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
@@ -78,7 +80,15 @@ export class MeshlogServer {
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
     });
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest });
+    const queries = {
+      runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
+      database: config.database,
+      limits: defaultQueryLimits,
+      maxEntriesLimit: 5000,
+      lokiApiVersion: '3.0.0',
+      meshlogVersion: '0.1.0',
+    };
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest, queries });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest)) {

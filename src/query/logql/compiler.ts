@@ -1,0 +1,308 @@
+import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
+
+/** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
+export interface CompiledSql {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+export interface CompiledLogQuery extends CompiledSql {
+  /** How each part of the query runs: in ClickHouse (and whether an index serves it) or in the query engine. */
+  plan: string[];
+  /** Stages the query engine still runs over the returned rows, in order. */
+  residual: Stage[];
+}
+
+/** Who may be read and when: every compiled query is confined to one tenant and a time range. */
+export interface QueryScope {
+  database: string;
+  tenant: string;
+  /** Inclusive lower bound, ns since the epoch. */
+  startNs: bigint;
+  /** Exclusive upper bound, ns since the epoch. */
+  endNs: bigint;
+}
+
+/** Columns a log row query returns; the engine turns them into a label set (see labelSet.ts). */
+export interface LogRow {
+  ts: string;
+  body: string;
+  service_name: string;
+  level: string;
+  resource_attributes: Record<string, string>;
+  log_attributes: Record<string, string>;
+  trace_id: string;
+  span_id: string;
+}
+
+export interface BucketRow {
+  /** Group label values in groupBy order, or the full label columns. */
+  g: string[];
+  resource_attributes?: Record<string, string>;
+  log_attributes?: Record<string, string>;
+  bucket: string;
+  entries: string;
+  bytes: string;
+}
+
+/** Detected level, as Loki 3 names OTLP severities: severity text lower-cased, else from the severity number. */
+const levelSql = `multiIf(severity_text != '', lower(severity_text), severity_number >= 21, 'fatal', severity_number >= 17, 'error',
+  severity_number >= 13, 'warn', severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', '')`;
+
+const rowColumns = `toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, ${levelSql} AS level,
+  resource_attributes, log_attributes, trace_id, span_id`;
+
+/** Loki 3's label name for an OTLP attribute key: characters invalid in a label name become `_`. */
+export function labelNameOf(key: string): string {
+  return key.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** Builds one statement's parameters: each value gets a fresh `{pN:Type}` placeholder. */
+class Params {
+  readonly values: Record<string, unknown> = {};
+  private count = 0;
+
+  add(type: string, value: unknown): string {
+    const name = `p${this.count++}`;
+    this.values[name] = value;
+    return `{${name}:${type}}`;
+  }
+}
+
+/**
+ * The SQL value of a label. Stream labels are service_name, the detected
+ * level and the resource attributes; `metadata` adds structured metadata
+ * (log attributes, trace_id, span_id), which label filters may use.
+ */
+function labelSql(name: string, params: Params, metadata: boolean): string {
+  if (name === 'service_name') return 'service_name';
+  if (name === 'level' || name === 'detected_level') return levelSql;
+  if (metadata && (name === 'trace_id' || name === 'span_id')) return name;
+  const resource = normalizedLookup('resource_attributes', name, params);
+  if (!metadata) return resource;
+  return `if(${resource} != '', ${resource}, ${normalizedLookup('log_attributes', name, params)})`;
+}
+
+function normalizedLookup(map: string, name: string, params: Params): string {
+  // Without `_` the label name is the attribute key itself: a plain map lookup.
+  if (!name.includes('_')) return `${map}[${params.add('String', name)}]`;
+  return `arrayElement(mapValues(${map}), indexOf(arrayMap(k -> replaceRegexpAll(k, '[^A-Za-z0-9_]', '_'), mapKeys(${map})), ${params.add('String', name)}))`;
+}
+
+function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean): string {
+  const value = labelSql(matcher.name, params, metadata);
+  switch (matcher.op) {
+    case '=':
+      return `${value} = ${params.add('String', matcher.value)}`;
+    case '!=':
+      return `${value} != ${params.add('String', matcher.value)}`;
+    // LogQL label regexes are anchored at both ends.
+    case '=~':
+      return `match(${value}, ${params.add('String', `^(?:${matcher.value})$`)})`;
+    case '!~':
+      return `NOT match(${value}, ${params.add('String', `^(?:${matcher.value})$`)})`;
+  }
+}
+
+/** Tokens of the body's text index (splitByNonAlpha) that a substring match guarantees are whole tokens. */
+export function completeTokens(needle: string): string[] {
+  // Non-ASCII bytes: whether the tokenizer splits on them is not ours to assume.
+  if (/[^\x00-\x7f]/.test(needle)) return [];
+  const tokens: string[] = [];
+  for (const match of needle.matchAll(/[A-Za-z0-9]+/g)) {
+    const end = match.index + match[0].length;
+    // A token touching either end of the needle may continue in the line (`error` in `errors`).
+    if (match.index > 0 && end < needle.length) tokens.push(match[0]);
+  }
+  return [...new Set(tokens)];
+}
+
+const regexMeta = /[\\^$.|?*+()[\]{}]/;
+
+function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): string {
+  const negated = filter.op === '!=' || filter.op === '!~';
+  const alternatives = filter.values.map((value) => {
+    const literal = filter.op === '|=' || filter.op === '!=' || !regexMeta.test(value) ? value : undefined;
+    if (literal === undefined) {
+      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: regular expression, scans body (no text index)`);
+      return `match(body, ${params.add('String', value)})`;
+    }
+    const contains = `position(body, ${params.add('String', literal)}) > 0`;
+    const tokens = completeTokens(literal);
+    if (negated) {
+      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: negative filter, scans body (no text index)`);
+      return contains;
+    }
+    if (tokens.length === 0) {
+      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: no whole token in the text (it may be part of a longer word), scans body (no text index)`);
+      return contains;
+    }
+    plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: text index on tokens ${JSON.stringify(tokens)}, then substring check`);
+    return `(hasAllTokens(body, ${params.add('Array(String)', tokens)}) AND ${contains})`;
+  });
+  const any = alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
+  return negated ? `NOT ${any}` : any;
+}
+
+/** Label filters made only of string matchers run in SQL; numeric comparisons need the engine's conversions. */
+function labelFilterSql(filter: LabelFilter, params: Params): string | undefined {
+  if (filter.kind === 'match') return matcherSql(filter.matcher, params, true);
+  if (filter.kind === 'compare') return undefined;
+  const left = labelFilterSql(filter.left, params);
+  const right = labelFilterSql(filter.right, params);
+  if (left === undefined || right === undefined) return undefined;
+  return `(${left} ${filter.kind.toUpperCase()} ${right})`;
+}
+
+const lineChangingStages = new Set(['line_format', 'decolorize']);
+const labelChangingStages = new Set(['json', 'logfmt', 'unpack', 'regexp', 'pattern', 'label_format', 'drop', 'keep']);
+
+/** Splits a log query into SQL conditions (tenant, time, selector, filters that can run there) and the rest. */
+function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: string[], timeSql: string): { where: string; residual: Stage[] } {
+  const conditions = [`tenant = ${params.add('String', scope.tenant)}`, timeSql];
+  for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
+  plan.push(`stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenant)}`);
+  const residual: Stage[] = [];
+  let lineChanged = false;
+  let labelsChanged = false;
+  for (const stage of log.stages) {
+    if (stage.kind === 'line_filter' && !lineChanged) {
+      conditions.push(lineFilterSql(stage, params, plan));
+      continue;
+    }
+    if (stage.kind === 'label_filter' && !labelsChanged) {
+      const sql = labelFilterSql(stage.filter, params);
+      if (sql !== undefined) {
+        conditions.push(sql);
+        plan.push('label filter on stream labels / structured metadata: in SQL');
+        continue;
+      }
+    }
+    if (stage.kind === 'line_filter') plan.push(`line filter ${stage.op} after line_format/decolorize: evaluated by the query engine`);
+    else if (stage.kind === 'label_filter') plan.push('label filter on extracted labels or numeric comparison: evaluated by the query engine');
+    else plan.push(`${stage.kind}: evaluated by the query engine`);
+    if (lineChangingStages.has(stage.kind)) lineChanged = true;
+    if (labelChangingStages.has(stage.kind)) labelsChanged = true;
+    residual.push(stage);
+  }
+  return { where: conditions.join('\n  AND '), residual };
+}
+
+/** Log lines of a query in time order; `limit` applies in SQL only when no engine stage can drop rows. */
+export function compileLogRows(
+  log: LogQuery,
+  scope: QueryScope,
+  options: { direction: 'forward' | 'backward'; limit: number; offset: number },
+): CompiledLogQuery {
+  const params = new Params();
+  const plan: string[] = [];
+  const timeSql = `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())}) AND timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql);
+  const sql = `SELECT ${rowColumns}
+FROM ${scope.database}.logs
+WHERE ${where}
+ORDER BY timestamp ${options.direction === 'forward' ? 'ASC' : 'DESC'}
+LIMIT ${params.add('UInt64', options.limit)} OFFSET ${params.add('UInt64', options.offset)}`;
+  return { sql, params: params.values, plan, residual };
+}
+
+/**
+ * Counts and bytes per series and time bucket, for range aggregations whose
+ * whole pipeline runs in SQL. A bucket i covers (origin + (i-1)·width, origin + i·width].
+ * `groupBy` pushes an outer `sum by (…)` down; without it rows carry every label column.
+ */
+export function compileBuckets(
+  log: LogQuery,
+  scope: QueryScope,
+  options: { originNs: bigint; widthNs: bigint; groupBy?: string[] },
+): CompiledLogQuery {
+  const params = new Params();
+  const plan: string[] = [];
+  const origin = params.add('Int64', options.originNs.toString());
+  const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql);
+  const width = params.add('Int64', options.widthNs.toString());
+  const groups = options.groupBy
+    ? options.groupBy.map((name) => labelSql(name, params, true))
+    : ['service_name', levelSql, 'trace_id', 'span_id'];
+  const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes'];
+  const sql = `SELECT [${groups.join(', ')}] AS g, ${extra.map((column) => `${column}, `).join('')}
+  toString(intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})) AS bucket,
+  toString(count()) AS entries, toString(sum(length(body))) AS bytes
+FROM ${scope.database}.logs
+WHERE ${where}
+GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
+  plan.push(options.groupBy ? `range aggregation in SQL, grouped by (${options.groupBy.join(', ')})` : 'range aggregation in SQL, per series');
+  return { sql, params: params.values, plan, residual };
+}
+
+/** Rows for range aggregations that need the engine (parsers, unwrap…): same as log rows, bounded by `maxRows`. */
+export function compileSampleRows(log: LogQuery, scope: QueryScope, options: { originNs: bigint; maxRows: number }): CompiledLogQuery {
+  const params = new Params();
+  const plan: string[] = [];
+  const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql);
+  const sql = `SELECT ${rowColumns}
+FROM ${scope.database}.logs
+WHERE ${where}
+ORDER BY timestamp
+LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
+  plan.push('range aggregation in the query engine over the rows SQL returns');
+  return { sql, params: params.values, plan, residual };
+}
+
+/** Conditions of a selector alone, for /labels, /series, /index/*. */
+function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params): string {
+  const conditions = [
+    `tenant = ${params.add('String', scope.tenant)}`,
+    `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())})`,
+    `timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`,
+  ];
+  if (selectors.length > 0) {
+    conditions.push(`(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false)).join(' AND ') || '1'})`).join(' OR ')})`);
+  }
+  return conditions.join(' AND ');
+}
+
+/** Names of stream labels seen in the scope: service_name, detected_level and resource attribute keys (raw; the caller normalizes). */
+export function compileLabelNames(scope: QueryScope, selectors: LabelMatcher[][]): CompiledSql {
+  const params = new Params();
+  const where = selectorWhere(selectors, scope, params);
+  const sql = `SELECT arrayJoin(arrayConcat(mapKeys(resource_attributes),
+    if(service_name != '', ['service_name'], []), if(${levelSql} != '', ['detected_level'], []))) AS name
+FROM ${scope.database}.logs WHERE ${where}
+GROUP BY name ORDER BY name`;
+  return { sql, params: params.values };
+}
+
+export function compileLabelValues(scope: QueryScope, name: string, selectors: LabelMatcher[][], limit: number): CompiledSql {
+  const params = new Params();
+  const value = labelSql(name, params, false);
+  const where = selectorWhere(selectors, scope, params);
+  const sql = `SELECT ${value} AS value FROM ${scope.database}.logs WHERE ${where} AND value != ''
+GROUP BY value ORDER BY value LIMIT ${params.add('UInt64', limit)}`;
+  return { sql, params: params.values };
+}
+
+/** Distinct streams (stream label sets) with their entry and byte counts. */
+export function compileStreams(scope: QueryScope, selectors: LabelMatcher[][], limit: number): CompiledSql {
+  const params = new Params();
+  const where = selectorWhere(selectors, scope, params);
+  const sql = `SELECT service_name, ${levelSql} AS level, resource_attributes,
+  toString(count()) AS entries, toString(sum(length(body))) AS bytes,
+  toString(uniqExact(toStartOfHour(timestamp))) AS hours
+FROM ${scope.database}.logs WHERE ${where}
+GROUP BY service_name, level, resource_attributes
+ORDER BY service_name, level
+LIMIT ${params.add('UInt64', limit)}`;
+  return { sql, params: params.values };
+}
+
+export interface StreamRow {
+  service_name: string;
+  level: string;
+  resource_attributes: Record<string, string>;
+  entries: string;
+  bytes: string;
+  hours: string;
+}

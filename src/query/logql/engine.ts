@@ -1,0 +1,475 @@
+import { MeshlogError } from '../../errors.js';
+import type { Grouping, LogQuery, MetricExpr, RangeAggregation, VectorAggregation, BinaryExpr, Expr } from './ast.js';
+import {
+  compileBuckets,
+  compileLogRows,
+  compileSampleRows,
+  type BucketRow,
+  type CompiledSql,
+  type LogRow,
+  type QueryScope,
+} from './compiler.js';
+import { entryLabels, labelsKey, sortedObject } from './labelSet.js';
+import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
+
+/** Runs compiled SQL; storage/ provides it, the engine never touches a connection. */
+export interface SqlRunner {
+  run<T>(compiled: CompiledSql): Promise<T[]>;
+}
+
+export interface QueryLimits {
+  /** Series a metric query may produce. */
+  maxSeries: number;
+  /** Rows the engine may read for stages SQL cannot run. */
+  maxEngineRows: number;
+  /** Points per series of a range query (Loki and Prometheus: 11,000). */
+  maxPoints: number;
+}
+
+export const defaultQueryLimits: QueryLimits = { maxSeries: 10_000, maxEngineRows: 2_000_000, maxPoints: 11_000 };
+
+export interface QueryContext {
+  database: string;
+  tenant: string;
+  runner: SqlRunner;
+  limits: QueryLimits;
+  /** Filled while the query runs: how each part was executed. */
+  plan: string[];
+  /** Rows read back from ClickHouse. */
+  rowsRead: number;
+}
+
+export interface Stream {
+  labels: Record<string, string>;
+  entries: [string, string][];
+}
+
+/** Log lines matching a log query, grouped into streams by their final label set. */
+export async function selectStreams(
+  log: LogQuery,
+  ctx: QueryContext,
+  range: { startNs: bigint; endNs: bigint },
+  options: { limit: number; direction: 'forward' | 'backward' },
+): Promise<Stream[]> {
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...range };
+  const pageSize = Math.max(options.limit, 1000);
+  const streams = new Map<string, Stream>();
+  let kept = 0;
+  for (let offset = 0; kept < options.limit; offset += pageSize) {
+    const compiled = compileLogRows(log, scope, { direction: options.direction, limit: pageSize, offset });
+    if (offset === 0) ctx.plan.push(...compiled.plan);
+    const pipeline = compilePipeline(compiled.residual);
+    const rows = await ctx.runner.run<LogRow>(compiled);
+    ctx.rowsRead += rows.length;
+    for (const row of rows) {
+      const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+      if (!pipeline(entry)) continue;
+      const key = labelsKey(entry.labels);
+      let stream = streams.get(key);
+      if (!stream) streams.set(key, (stream = { labels: sortedObject(entry.labels), entries: [] }));
+      stream.entries.push([entry.timestampNs, entry.line]);
+      if (++kept >= options.limit) break;
+    }
+    if (rows.length < pageSize) break;
+    if (ctx.rowsRead > ctx.limits.maxEngineRows) {
+      throw new MeshlogError('ML_QUERY_LIMIT', `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`);
+    }
+  }
+  return [...streams.values()];
+}
+
+/** Evaluation instants of a query: start, start+step, … ≤ end (an instant query has one). */
+export interface Steps {
+  startNs: bigint;
+  stepNs: bigint;
+  count: number;
+}
+
+export interface Series {
+  labels: Record<string, string>;
+  /** One value per step; NaN where the series has no sample. */
+  values: Float64Array;
+}
+
+export type MetricValue = { kind: 'scalar'; values: Float64Array } | { kind: 'vector'; series: Series[] };
+
+export function stepsOf(startNs: bigint, endNs: bigint, stepNs: bigint, limits: QueryLimits): Steps {
+  if (stepNs <= 0n) throw new MeshlogError('ML_QUERY_INVALID', 'zero or negative query resolution step widths are not accepted: use a positive step');
+  if (endNs < startNs) throw new MeshlogError('ML_QUERY_INVALID', 'the end timestamp must not be before the start time');
+  const count = Number((endNs - startNs) / stepNs) + 1;
+  if (count > limits.maxPoints) {
+    throw new MeshlogError('ML_QUERY_LIMIT', `exceeded maximum resolution of ${limits.maxPoints} points per time series: use a larger step`);
+  }
+  return { startNs, stepNs, count };
+}
+
+export async function evaluateMetric(expr: MetricExpr, ctx: QueryContext, steps: Steps): Promise<MetricValue> {
+  switch (expr.kind) {
+    case 'number':
+      return { kind: 'scalar', values: new Float64Array(steps.count).fill(expr.value) };
+    case 'vector':
+      return { kind: 'vector', series: [{ labels: {}, values: new Float64Array(steps.count).fill(expr.value) }] };
+    case 'range':
+      return { kind: 'vector', series: await evaluateRange(expr, ctx, steps) };
+    case 'vector_agg':
+      return { kind: 'vector', series: await evaluateVectorAggregation(expr, ctx, steps) };
+    case 'binary':
+      return evaluateBinary(expr, ctx, steps);
+  }
+}
+
+export function isMetric(expr: Expr): expr is MetricExpr {
+  return expr.kind !== 'log';
+}
+
+interface Sample {
+  /** ns after the evaluation origin. */
+  t: number;
+  entries: number;
+  bytes: number;
+  value: number;
+}
+
+const bucketFunctions = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+function groupedLabels(labels: Map<string, string>, grouping: Grouping | undefined): Map<string, string> {
+  if (!grouping) return labels;
+  if (grouping.without) {
+    const out = new Map(labels);
+    for (const name of grouping.labels) out.delete(name);
+    return out;
+  }
+  const out = new Map<string, string>();
+  for (const name of grouping.labels) {
+    const value = labels.get(name);
+    if (value !== undefined && value !== '') out.set(name, value);
+  }
+  return out;
+}
+
+class SeriesSamples {
+  private readonly byKey = new Map<string, { labels: Map<string, string>; samples: Sample[] }>();
+
+  constructor(private readonly limits: QueryLimits) {}
+
+  add(labels: Map<string, string>, sample: Sample): void {
+    const key = labelsKey(labels);
+    let series = this.byKey.get(key);
+    if (!series) {
+      if (this.byKey.size >= this.limits.maxSeries) {
+        throw new MeshlogError('ML_QUERY_LIMIT', `maximum of series (${this.limits.maxSeries}) reached for a single query: aggregate with sum by (…) or narrow the selector`);
+      }
+      this.byKey.set(key, (series = { labels, samples: [] }));
+    }
+    series.samples.push(sample);
+  }
+
+  all(): { labels: Map<string, string>; samples: Sample[] }[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/**
+ * A range aggregation at every step. The window of step k is
+ * (t_k − offset − range, t_k − offset]; sample times are kept relative to the
+ * first window's start so that nanoseconds stay exact in a double.
+ */
+async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: Steps, pushedGroupBy?: string[]): Promise<Series[]> {
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
+  const originNs = steps.startNs - offsetNs - rangeNs;
+  const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, startNs: originNs, endNs };
+  const samples = new SeriesSamples(ctx.limits);
+
+  let viaBuckets = false;
+  if (bucketFunctions.has(node.fn)) {
+    const widthNs = steps.count === 1 ? rangeNs : gcd(steps.stepNs, rangeNs);
+    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy });
+    if (compiled.residual.length === 0) {
+      viaBuckets = true;
+      ctx.plan.push(...compiled.plan);
+      const rows = await ctx.runner.run<BucketRow>(compiled);
+      ctx.rowsRead += rows.length;
+      const width = Number(widthNs);
+      for (const row of rows) {
+        let labels: Map<string, string>;
+        if (pushedGroupBy) {
+          labels = new Map();
+          pushedGroupBy.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
+        } else {
+          const [service_name, level, trace_id, span_id] = row.g;
+          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes! });
+        }
+        samples.add(labels, { t: Number(row.bucket) * width, entries: Number(row.entries), bytes: Number(row.bytes), value: 0 });
+      }
+    }
+  }
+  if (!viaBuckets) {
+    const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows });
+    ctx.plan.push(...compiled.plan);
+    const pipeline = compilePipeline(compiled.residual);
+    const postFilters = (node.unwrap?.postFilters ?? []).map(compileLabelFilter);
+    const rows = await ctx.runner.run<LogRow>(compiled);
+    ctx.rowsRead += rows.length;
+    if (rows.length > ctx.limits.maxEngineRows) {
+      throw new MeshlogError('ML_QUERY_LIMIT', `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`);
+    }
+    for (const row of rows) {
+      const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+      if (!pipeline(entry)) continue;
+      let value = 0;
+      if (node.unwrap) {
+        const raw = entry.labels.get(node.unwrap.label);
+        const converted = raw === undefined ? undefined : convertValue(raw, node.unwrap.conversion);
+        if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
+        else value = converted;
+        entry.labels.delete(node.unwrap.label);
+        if (!postFilters.every((filter) => filter(entry))) continue;
+        // Samples that still carry an error have no value to aggregate.
+        if (entry.labels.has('__error__')) continue;
+      }
+      const labels = pushedGroupBy ? groupedLabels(entry.labels, { without: false, labels: pushedGroupBy }) : groupedLabels(entry.labels, node.grouping);
+      samples.add(labels, { t: Number(BigInt(row.ts) - originNs), entries: 1, bytes: Buffer.byteLength(entry.line), value });
+    }
+  }
+
+  const all = samples.all();
+  if (node.fn === 'absent_over_time') return absentSeries(node, all, steps, rangeNs);
+  const rangeSeconds = node.rangeMs / 1000;
+  const series: Series[] = [];
+  for (const { labels, samples: list } of all) {
+    list.sort((a, b) => a.t - b.t);
+    const values = new Float64Array(steps.count).fill(NaN);
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < steps.count; k++) {
+      const from = Number(steps.stepNs * BigInt(k));
+      const to = from + Number(rangeNs);
+      while (lo < list.length && list[lo].t <= from) lo++;
+      if (hi < lo) hi = lo;
+      while (hi < list.length && list[hi].t <= to) hi++;
+      if (hi > lo) values[k] = rangeValue(node, list, lo, hi, rangeSeconds);
+    }
+    series.push({ labels: sortedObject(labels), values });
+  }
+  return series;
+}
+
+function absentSeries(node: RangeAggregation, all: { samples: Sample[] }[], steps: Steps, rangeNs: bigint): Series[] {
+  const times = all.flatMap((series) => series.samples.map((sample) => sample.t)).sort((a, b) => a - b);
+  const values = new Float64Array(steps.count).fill(NaN);
+  let lo = 0;
+  let any = false;
+  for (let k = 0; k < steps.count; k++) {
+    const from = Number(steps.stepNs * BigInt(k));
+    while (lo < times.length && times[lo] <= from) lo++;
+    if (!(lo < times.length && times[lo] <= from + Number(rangeNs))) {
+      values[k] = 1;
+      any = true;
+    }
+  }
+  if (!any) return [];
+  const labels: Record<string, string> = {};
+  for (const matcher of node.log.selector) if (matcher.op === '=') labels[matcher.name] = matcher.value;
+  return [{ labels, values }];
+}
+
+function quantile(phi: number, sorted: number[]): number {
+  if (phi < 0) return -Infinity;
+  if (phi > 1) return Infinity;
+  const rank = phi * (sorted.length - 1);
+  const lower = Math.floor(rank);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - lower);
+}
+
+function variance(values: number[]): number {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+}
+
+function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number): number {
+  let entries = 0;
+  let bytes = 0;
+  for (let i = lo; i < hi; i++) {
+    entries += list[i].entries;
+    bytes += list[i].bytes;
+  }
+  const values = () => list.slice(lo, hi).map((sample) => sample.value);
+  switch (node.fn) {
+    case 'count_over_time':
+      return entries;
+    case 'rate':
+      return entries / rangeSeconds;
+    case 'bytes_over_time':
+      return bytes;
+    case 'bytes_rate':
+      return bytes / rangeSeconds;
+    case 'sum_over_time':
+      return values().reduce((a, b) => a + b, 0);
+    case 'avg_over_time':
+      return values().reduce((a, b) => a + b, 0) / (hi - lo);
+    case 'min_over_time':
+      return Math.min(...values());
+    case 'max_over_time':
+      return Math.max(...values());
+    case 'stddev_over_time':
+      return Math.sqrt(variance(values()));
+    case 'stdvar_over_time':
+      return variance(values());
+    case 'quantile_over_time':
+      return quantile(node.param!, values().sort((a, b) => a - b));
+    case 'first_over_time':
+      return list[lo].value;
+    case 'last_over_time':
+      return list[hi - 1].value;
+    default:
+      throw new MeshlogError('ML_QUERY_INVALID', `${node.fn} is not supported`);
+  }
+}
+
+async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryContext, steps: Steps): Promise<Series[]> {
+  // sum by (…) over a count/bytes range aggregation: group in SQL instead of per series.
+  const pushDown = node.op === 'sum' && node.grouping && !node.grouping.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && node.expr.fn !== 'absent_over_time';
+  const input = pushDown
+    ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping!.labels)
+    : await evaluateMetric(node.expr, ctx, steps).then((value) => {
+        if (value.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} needs a vector, not a scalar`);
+        return value.series;
+      });
+  const groups = new Map<string, { labels: Record<string, string>; members: Series[] }>();
+  for (const series of input) {
+    const labels = sortedObject(groupedLabels(new Map(Object.entries(series.labels)), node.grouping ?? { without: false, labels: [] }));
+    const key = labelsKey(labels);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { labels, members: [] }));
+    group.members.push(series);
+  }
+  const out: Series[] = [];
+  for (const group of groups.values()) {
+    if (node.op === 'topk' || node.op === 'bottomk') {
+      const selected = group.members.map((series) => ({ labels: series.labels, values: new Float64Array(steps.count).fill(NaN) }));
+      for (let k = 0; k < steps.count; k++) {
+        const ranked = group.members
+          .map((series, index) => ({ index, value: series.values[k] }))
+          .filter((item) => !Number.isNaN(item.value))
+          .sort((a, b) => (node.op === 'topk' ? b.value - a.value : a.value - b.value))
+          .slice(0, node.param);
+        for (const item of ranked) selected[item.index].values[k] = item.value;
+      }
+      out.push(...selected.filter((series) => series.values.some((value) => !Number.isNaN(value))));
+      continue;
+    }
+    const values = new Float64Array(steps.count).fill(NaN);
+    for (let k = 0; k < steps.count; k++) {
+      const present = group.members.map((series) => series.values[k]).filter((value) => !Number.isNaN(value));
+      if (present.length === 0) continue;
+      values[k] = aggregate(node.op, present);
+    }
+    out.push({ labels: group.labels, values });
+  }
+  return out;
+}
+
+function aggregate(op: VectorAggregation['op'], values: number[]): number {
+  switch (op) {
+    case 'sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'avg':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'count':
+      return values.length;
+    case 'stddev':
+      return Math.sqrt(variance(values));
+    case 'stdvar':
+      return variance(values);
+    default:
+      throw new MeshlogError('ML_QUERY_INVALID', `${op} is not an aggregation of values`);
+  }
+}
+
+const arithmetic: Record<string, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+  '%': (a, b) => a % b,
+  '^': (a, b) => a ** b,
+  '==': (a, b) => Number(a === b),
+  '!=': (a, b) => Number(a !== b),
+  '>': (a, b) => Number(a > b),
+  '>=': (a, b) => Number(a >= b),
+  '<': (a, b) => Number(a < b),
+  '<=': (a, b) => Number(a <= b),
+};
+const comparisonOps = new Set(['==', '!=', '>', '>=', '<', '<=']);
+
+function matchKey(labels: Record<string, string>, matching: BinaryExpr['matching']): string {
+  if (!matching) return labelsKey(labels);
+  const kept = Object.entries(labels).filter(([name]) => matching.labels.includes(name) === matching.on);
+  return labelsKey(Object.fromEntries(kept));
+}
+
+async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps): Promise<MetricValue> {
+  const [left, right] = await Promise.all([evaluateMetric(node.left, ctx, steps), evaluateMetric(node.right, ctx, steps)]);
+  const isComparison = comparisonOps.has(node.op);
+  if (node.op === 'and' || node.op === 'or' || node.op === 'unless') {
+    if (left.kind !== 'vector' || right.kind !== 'vector') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} works between two vectors`);
+    return { kind: 'vector', series: setOperation(node, left.series, right.series, steps) };
+  }
+  const fn = arithmetic[node.op];
+  const apply = (a: number, b: number, keep: number): number => {
+    if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+    const result = fn(a, b);
+    if (!isComparison || node.returnBool) return result;
+    return result === 1 ? keep : NaN;
+  };
+  if (left.kind === 'scalar' && right.kind === 'scalar') {
+    return { kind: 'scalar', values: left.values.map((a, k) => (isComparison && !node.returnBool ? NaN : fn(a, right.values[k]))) };
+  }
+  if (left.kind === 'vector' && right.kind === 'scalar') {
+    return { kind: 'vector', series: left.series.map((s) => ({ labels: s.labels, values: s.values.map((a, k) => apply(a, right.values[k], a)) })) };
+  }
+  if (left.kind === 'scalar' && right.kind === 'vector') {
+    return { kind: 'vector', series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })) };
+  }
+  const rightByKey = new Map<string, Series>();
+  for (const series of (right as { series: Series[] }).series) rightByKey.set(matchKey(series.labels, node.matching), series);
+  const out: Series[] = [];
+  for (const series of (left as { series: Series[] }).series) {
+    const partner = rightByKey.get(matchKey(series.labels, node.matching));
+    if (!partner) continue;
+    const labels = node.matching?.on ? Object.fromEntries(Object.entries(series.labels).filter(([name]) => node.matching!.labels.includes(name))) : series.labels;
+    out.push({ labels, values: series.values.map((a, k) => apply(a, partner.values[k], a)) });
+  }
+  return { kind: 'vector', series: out };
+}
+
+function setOperation(node: BinaryExpr, left: Series[], right: Series[], steps: Steps): Series[] {
+  const rightByKey = new Map(right.map((series) => [matchKey(series.labels, node.matching), series]));
+  const present = (series: Series | undefined, k: number) => series !== undefined && !Number.isNaN(series.values[k]);
+  if (node.op === 'and' || node.op === 'unless') {
+    return left.map((series) => {
+      const partner = rightByKey.get(matchKey(series.labels, node.matching));
+      const values = series.values.map((value, k) => (present(partner, k) === (node.op === 'and') ? value : NaN));
+      return { labels: series.labels, values };
+    });
+  }
+  const leftKeys = new Map(left.map((series) => [matchKey(series.labels, node.matching), series]));
+  const out = [...left];
+  for (const series of right) {
+    const partner = leftKeys.get(matchKey(series.labels, node.matching));
+    out.push({ labels: series.labels, values: series.values.map((value, k) => (present(partner, k) ? NaN : value)) });
+  }
+  return out.filter((series) => series.values.length === steps.count);
+}

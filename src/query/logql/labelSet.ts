@@ -1,0 +1,44 @@
+import { labelNameOf, type LogRow } from './compiler.js';
+
+const nameCache = new Map<string, string>();
+
+function cachedLabelName(key: string): string {
+  let name = nameCache.get(key);
+  if (name === undefined) {
+    name = labelNameOf(key);
+    if (nameCache.size < 100_000) nameCache.set(key, name);
+  }
+  return name;
+}
+
+/** Stream labels of a row: service_name, detected_level and resource attributes under Loki 3's names. */
+export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes'>): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const [key, value] of Object.entries(row.resource_attributes)) if (value !== '') labels.set(cachedLabelName(key), value);
+  if (row.service_name !== '') labels.set('service_name', row.service_name);
+  if (row.level !== '') labels.set('detected_level', row.level);
+  return labels;
+}
+
+/** Stream labels plus structured metadata (log attributes, trace_id, span_id): what a log line carries into its pipeline. */
+export function entryLabels(row: LogRow): Map<string, string> {
+  const labels = streamLabels(row);
+  for (const [key, value] of Object.entries(row.log_attributes)) {
+    const name = cachedLabelName(key);
+    if (value !== '' && !labels.has(name)) labels.set(name, value);
+  }
+  if (row.trace_id !== '') labels.set('trace_id', row.trace_id);
+  if (row.span_id !== '') labels.set('span_id', row.span_id);
+  return labels;
+}
+
+/** Stable identity of a label set: sorted `name="value"` pairs, as Loki prints stream labels. */
+export function labelsKey(labels: Map<string, string> | Record<string, string>): string {
+  const entries = labels instanceof Map ? [...labels] : Object.entries(labels);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`;
+}
+
+export function sortedObject(labels: Map<string, string>): Record<string, string> {
+  return Object.fromEntries([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

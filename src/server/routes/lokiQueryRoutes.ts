@@ -1,0 +1,260 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import type { LabelMatcher, LogQuery } from '../../query/logql/ast.js';
+import {
+  compileLabelNames,
+  compileLabelValues,
+  compileStreams,
+  labelNameOf,
+  type QueryScope,
+  type StreamRow,
+} from '../../query/logql/compiler.js';
+import {
+  evaluateMetric,
+  isMetric,
+  selectStreams,
+  stepsOf,
+  type MetricValue,
+  type QueryContext,
+  type QueryLimits,
+  type SqlRunner,
+  type Stream,
+} from '../../query/logql/engine.js';
+import { labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
+import { parseLogql } from '../../query/logql/parser.js';
+import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
+import type { ErrorFormatter } from '../errorReply.js';
+
+export interface LokiQueryDeps {
+  runner: SqlRunner;
+  database: string;
+  limits: QueryLimits;
+  /** Largest `limit` a log query may ask for (Loki's max_entries_limit_per_query). */
+  maxEntriesLimit: number;
+  /** The Loki API version answered in buildinfo (Grafana enables features by it). */
+  lokiApiVersion: string;
+  meshlogVersion: string;
+}
+
+/** Loki answers query errors as plain text with the HTTP status. */
+const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });
+
+type Query = Record<string, string | undefined>;
+
+function queryParams(request: FastifyRequest): Query {
+  const raw = request.query as Record<string, string | string[] | undefined>;
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+}
+
+function required(query: Query, name: string): string {
+  const value = query[name];
+  if (value === undefined || value === '') throw new MeshlogError('ML_QUERY_INVALID', `missing required parameter "${name}"`);
+  return value;
+}
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64) spelling of sample values. */
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function seconds(ns: bigint): number {
+  return Number(ns / 1_000_000n) / 1000;
+}
+
+function selectorOf(text: string): LabelMatcher[] {
+  const expr = parseLogql(text);
+  if (expr.kind !== 'log' || expr.stages.length > 0) throw new MeshlogError('ML_QUERY_INVALID', `"${text}" is not a stream selector`);
+  return expr.selector;
+}
+
+function stats(ctx: QueryContext, started: number, returned: number): object {
+  const execTime = (performance.now() - started) / 1000;
+  return {
+    summary: {
+      execTime,
+      queueTime: 0,
+      totalLinesProcessed: ctx.rowsRead,
+      linesProcessedPerSecond: execTime > 0 ? Math.round(ctx.rowsRead / execTime) : 0,
+      totalEntriesReturned: returned,
+      subqueries: 0,
+      splits: 0,
+      shards: 0,
+    },
+    plan: ctx.plan,
+  };
+}
+
+function streamsResult(streams: Stream[]): object[] {
+  return streams.map((stream) => ({ stream: stream.labels, values: stream.entries }));
+}
+
+function metricResult(value: MetricValue, startNs: bigint, stepNs: bigint, instant: boolean): { resultType: string; result: unknown } {
+  const time = (k: number) => seconds(startNs + stepNs * BigInt(k));
+  if (value.kind === 'scalar') return { resultType: 'scalar', result: [time(0), formatValue(value.values[0])] };
+  if (instant) {
+    return {
+      resultType: 'vector',
+      result: value.series.filter((s) => !Number.isNaN(s.values[0])).map((s) => ({ metric: s.labels, value: [time(0), formatValue(s.values[0])] })),
+    };
+  }
+  const result = [];
+  for (const series of value.series) {
+    const points: [number, string][] = [];
+    series.values.forEach((v, k) => Number.isNaN(v) || points.push([time(k), formatValue(v)]));
+    if (points.length > 0) result.push({ metric: series.labels, values: points });
+  }
+  result.sort((a, b) => (labelsKey(a.metric) < labelsKey(b.metric) ? -1 : 1));
+  return { resultType: 'matrix', result };
+}
+
+/** Loki's default step: the range split into about 250 points, at least one second. */
+function defaultStepNs(startNs: bigint, endNs: bigint): bigint {
+  const secondsSpan = Number((endNs - startNs) / 1_000_000_000n);
+  return BigInt(Math.max(Math.floor(secondsSpan / 250), 1)) * 1_000_000_000n;
+}
+
+function direction(query: Query): 'forward' | 'backward' {
+  const value = (query.direction ?? 'backward').toLowerCase();
+  if (value !== 'forward' && value !== 'backward') throw new MeshlogError('ML_QUERY_INVALID', `direction must be forward or backward, got "${query.direction}"`);
+  return value;
+}
+
+/** Loki's read API (`/loki/api/v1/*`), each request confined to the request's tenant. */
+export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void {
+  const config = { formatError: lokiErrorFormatter };
+  const context = (request: FastifyRequest): QueryContext => ({
+    database: deps.database,
+    tenant: request.tenant,
+    runner: deps.runner,
+    limits: deps.limits,
+    plan: [],
+    rowsRead: 0,
+  });
+  const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
+
+  app.get('/loki/api/v1/query_range', { config }, async (request) => {
+    const started = performance.now();
+    const query = queryParams(request);
+    const expr = parseLogql(required(query, 'query'));
+    const { startNs, endNs } = parseRange(query);
+    const ctx = context(request);
+    if (!isMetric(expr)) {
+      const dir = direction(query);
+      const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
+      const streams = await selectStreams(expr, ctx, { startNs, endNs: endNs + 1n }, { limit, direction: dir });
+      const returned = streams.reduce((n, s) => n + s.entries.length, 0);
+      return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
+    }
+    const step = query.step ?? query.interval;
+    const stepNs = step ? parseLokiDuration(step, 'step') : defaultStepNs(startNs, endNs);
+    const steps = stepsOf(startNs, endNs, stepNs, deps.limits);
+    const value = await evaluateMetric(expr, ctx, steps);
+    const data = metricResult(value, startNs, stepNs, false);
+    return { status: 'success', data: { ...data, stats: stats(ctx, started, 0) } };
+  });
+
+  app.get('/loki/api/v1/query', { config }, async (request) => {
+    const started = performance.now();
+    const query = queryParams(request);
+    const expr = parseLogql(required(query, 'query'));
+    const timeNs = parseLokiTime(query.time, nowNs(), 'time');
+    const ctx = context(request);
+    if (!isMetric(expr)) {
+      const dir = direction(query);
+      const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
+      const streams = await selectStreams(expr as LogQuery, ctx, { startNs: timeNs - 3_600_000_000_000n, endNs: timeNs + 1n }, { limit, direction: dir });
+      const returned = streams.reduce((n, s) => n + s.entries.length, 0);
+      return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
+    }
+    const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
+    const value = await evaluateMetric(expr, ctx, steps);
+    return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true), stats: stats(ctx, started, 0) } };
+  });
+
+  const labelNames = async (request: FastifyRequest) => {
+    const query = queryParams(request);
+    const selectors = query.query ? [selectorOf(query.query)] : [];
+    const rows = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), selectors));
+    return { status: 'success', data: [...new Set(rows.map((row) => labelNameOf(row.name)))].sort() };
+  };
+  app.get('/loki/api/v1/labels', { config }, labelNames);
+  app.get('/loki/api/v1/label', { config }, labelNames);
+
+  app.get('/loki/api/v1/label/:name/values', { config }, async (request) => {
+    const query = queryParams(request);
+    const { name } = request.params as { name: string };
+    const selectors = query.query ? [selectorOf(query.query)] : [];
+    const limit = parseLimit(query.limit, 1000, 100_000);
+    const rows = await deps.runner.run<{ value: string }>(compileLabelValues(scopeOf(request, query), name, selectors, limit));
+    return { status: 'success', data: rows.map((row) => row.value) };
+  });
+
+  const streamRows = async (request: FastifyRequest, query: Query, selectors: LabelMatcher[][]) =>
+    deps.runner.run<StreamRow>(compileStreams(scopeOf(request, query), selectors, deps.limits.maxSeries));
+
+  app.get('/loki/api/v1/series', { config }, async (request) => {
+    const raw = request.query as Record<string, string | string[] | undefined>;
+    const matches = [raw['match[]'], raw.match].flat().filter((value): value is string => typeof value === 'string' && value !== '');
+    if (matches.length === 0) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "match[]"');
+    const rows = await streamRows(request, queryParams(request), matches.map(selectorOf));
+    const series = new Map<string, Record<string, string>>();
+    for (const row of rows) {
+      const labels = sortedObject(streamLabels(row));
+      series.set(labelsKey(labels), labels);
+    }
+    return { status: 'success', data: [...series.values()] };
+  });
+
+  app.get('/loki/api/v1/index/stats', { config }, async (request) => {
+    const query = queryParams(request);
+    const rows = await streamRows(request, query, [selectorOf(required(query, 'query'))]);
+    const streams = new Set(rows.map((row) => labelsKey(streamLabels(row))));
+    return {
+      streams: streams.size,
+      // No chunks in ClickHouse: a chunk is counted per stream and hour, the period Loki cuts chunks at.
+      chunks: rows.reduce((n, row) => n + Number(row.hours), 0),
+      entries: rows.reduce((n, row) => n + Number(row.entries), 0),
+      bytes: rows.reduce((n, row) => n + Number(row.bytes), 0),
+    };
+  });
+
+  app.get('/loki/api/v1/index/volume', { config }, async (request) => {
+    const query = queryParams(request);
+    const selector = selectorOf(required(query, 'query'));
+    const { endNs } = parseRange(query);
+    const limit = parseLimit(query.limit, 100, 10_000);
+    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
+    const byLabels = target ?? (query.aggregateBy === 'labels' ? undefined : [...new Set(selector.map((matcher) => matcher.name))]);
+    const rows = await streamRows(request, query, [selector]);
+    const volumes = new Map<string, { metric: Record<string, string>; bytes: number }>();
+    for (const row of rows) {
+      const labels = streamLabels(row);
+      const metric: Record<string, string> = {};
+      for (const name of byLabels ?? [...labels.keys()]) {
+        const value = labels.get(name === 'level' ? 'detected_level' : name);
+        if (value !== undefined) metric[name] = value;
+      }
+      const key = labelsKey(metric);
+      const volume = volumes.get(key) ?? { metric, bytes: 0 };
+      volume.bytes += Number(row.bytes);
+      volumes.set(key, volume);
+    }
+    const result = [...volumes.values()]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, limit)
+      .map((volume) => ({ metric: volume.metric, value: [seconds(endNs), String(volume.bytes)] }));
+    return { status: 'success', data: { resultType: 'vector', result } };
+  });
+
+  app.get('/loki/api/v1/status/buildinfo', { config }, async () => ({
+    version: deps.lokiApiVersion,
+    revision: `meshlog-${deps.meshlogVersion}`,
+    branch: '',
+    buildDate: '',
+    buildUser: '',
+    goVersion: '',
+  }));
+}

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+
+// A fixed minute of logs: T0 is a whole second, records at T0+1s … T0+9s.
+const T0 = 1_767_000_000n * 1_000_000_000n;
+const T0s = 1_767_000_000;
+const at = (seconds: number) => (T0 + BigInt(seconds) * 1_000_000_000n).toString();
+
+interface Input {
+  service: string;
+  namespace: string;
+  second: number;
+  severity: number;
+  text?: string;
+  body: string;
+  attributes?: Record<string, string>;
+}
+
+const acme: Input[] = [
+  { service: 'checkout', namespace: 'shop', second: 1, severity: 9, text: 'INFO', body: '{"msg":"order placed","status":200,"latency":"120ms","user":{"id":"u1"}}', attributes: { 'http.route': '/pay' } },
+  { service: 'checkout', namespace: 'shop', second: 2, severity: 17, text: 'ERROR', body: '{"msg":"payment failed","status":502,"latency":"1.5s","user":{"id":"u2"}}' },
+  { service: 'checkout', namespace: 'shop', second: 3, severity: 13, body: '{"msg":"retry payment","status":429,"latency":"300ms","user":{"id":"u1"}}' },
+  { service: 'cart', namespace: 'shop', second: 4, severity: 9, body: 'level=info msg="cart updated" items=3 duration=15ms size=2KB' },
+  { service: 'cart', namespace: 'shop', second: 5, severity: 5, body: 'level=debug msg="cache hit" items=1 duration=2ms size=512B' },
+  { service: 'cart', namespace: 'shop', second: 6, severity: 17, body: 'level=error msg="cart lost connection" items=0 duration=2s size=1MB' },
+  { service: 'gateway', namespace: 'edge', second: 7, severity: 9, body: '10.0.0.1 GET /api/users 200 12ms' },
+  { service: 'gateway', namespace: 'edge', second: 8, severity: 9, body: '10.0.0.2 POST /api/orders 500 250ms' },
+  { service: 'gateway', namespace: 'edge', second: 9, severity: 9, body: '\u001b[31m10.0.0.3 GET /health 200 1ms\u001b[0m' },
+];
+const beta: Input[] = [
+  { service: 'checkout', namespace: 'shop', second: 1, severity: 9, body: 'beta secret order placed' },
+  { service: 'checkout', namespace: 'shop', second: 2, severity: 9, body: 'beta secret order shipped' },
+];
+
+let meshlog: RunningMeshlog;
+
+function otlpJson(inputs: Input[]): object {
+  const attributes = (map: Record<string, string>) => Object.entries(map).map(([key, value]) => ({ key, value: { stringValue: value } }));
+  return {
+    resourceLogs: inputs.map((input) => ({
+      resource: { attributes: attributes({ 'service.name': input.service, 'k8s.namespace.name': input.namespace }) },
+      scopeLogs: [
+        {
+          logRecords: [
+            {
+              timeUnixNano: at(input.second),
+              severityNumber: input.severity,
+              severityText: input.text,
+              body: { stringValue: input.body },
+              attributes: attributes(input.attributes ?? {}),
+            },
+          ],
+        },
+      ],
+    })),
+  };
+}
+
+async function ingest(tenant: string, inputs: Input[]): Promise<void> {
+  const response = await fetch(`${meshlog.url}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
+    body: JSON.stringify(otlpJson(inputs)),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+async function get(path: string, params: Record<string, string | string[]>, tenant = 'acme'): Promise<{ status: number; body: any; text: string }> {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) for (const one of [value].flat()) search.append(key, one);
+  const response = await fetch(`${meshlog.url}${path}?${search}`, {
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text };
+}
+
+const window = { start: T0.toString(), end: (T0 + 60_000_000_000n).toString() };
+
+/** Runs a log query and returns its lines in the order returned across streams, newest first. */
+async function lines(query: string, tenant = 'acme', extra: Record<string, string> = {}): Promise<string[]> {
+  const { status, body, text } = await get('/loki/api/v1/query_range', { query, ...window, ...extra }, tenant);
+  assert.equal(status, 200, text);
+  assert.equal(body.status, 'success');
+  assert.equal(body.data.resultType, 'streams');
+  const entries: [string, string][] = body.data.result.flatMap((stream: { values: [string, string][] }) => stream.values);
+  for (const [ts] of entries) assert.match(ts, /^\d{19}$/);
+  return entries.sort((a, b) => (BigInt(b[0]) > BigInt(a[0]) ? 1 : -1)).map(([, line]) => line);
+}
+
+async function instant(query: string, second: number): Promise<any> {
+  const { status, body, text } = await get('/loki/api/v1/query', { query, time: at(second) });
+  assert.equal(status, 200, text);
+  assert.equal(body.status, 'success');
+  return body.data;
+}
+
+before(async () => {
+  meshlog = await startMeshlog();
+  await ingest('acme', acme);
+  await ingest('beta', beta);
+});
+after(async () => {
+  if (meshlog.process.exitCode === null) await meshlog.kill();
+});
+
+const bodyOf = (second: number) => acme.find((input) => input.second === second)!.body;
+
+test('log queries: selectors, line filters, parsers and label filters give the exact lines', async () => {
+  assert.deepEqual(await lines('{service_name="checkout"}'), [bodyOf(3), bodyOf(2), bodyOf(1)]);
+  assert.deepEqual(await lines('{service_name="checkout"}', 'acme', { direction: 'forward', limit: '2' }).then((l) => l.length), 2);
+  assert.deepEqual(await lines('{k8s_namespace_name="shop"} |= "payment"'), [bodyOf(3), bodyOf(2)]);
+  assert.deepEqual(await lines('{k8s_namespace_name="shop"} |= "payment" or "cache"'), [bodyOf(5), bodyOf(3), bodyOf(2)]);
+  assert.deepEqual(await lines('{k8s_namespace_name=~"sh.*", service_name!="checkout"} != "cart" |~ "level=(debug|error)"'), [bodyOf(5)]);
+  assert.deepEqual(await lines('{service_name="checkout"} | json | status >= 400'), [bodyOf(3), bodyOf(2)]);
+  assert.deepEqual(await lines('{service_name="checkout"} | json | latency > 1s'), [bodyOf(2)]);
+  assert.deepEqual(await lines('{service_name="checkout"} | json | user_id="u1" | line_format "{{.msg}} by {{.user_id | ToUpper}}"'), ['retry payment by U1', 'order placed by U1']);
+  assert.deepEqual(await lines('{service_name="cart"} | logfmt | duration > 10ms and size > 1KB'), [bodyOf(6), bodyOf(4)]);
+  assert.deepEqual(await lines('{service_name="cart"} | logfmt | items < 1 or level="debug"'), [bodyOf(6), bodyOf(5)]);
+  assert.deepEqual(await lines('{service_name="gateway"} | pattern "<ip> <method> <path> <status> <_>" | status="500" | line_format "{{.method}} {{.path}}"'), ['POST /api/orders']);
+  assert.deepEqual(await lines('{service_name="gateway"} | decolorize |= "health"'), ['10.0.0.3 GET /health 200 1ms']);
+  assert.deepEqual(await lines('{service_name="gateway"} | regexp "(?P<method>GET|POST) (?P<path>\\\\S+)" | method="GET" | line_format "{{.path}}"'), ['/health', '/api/users']);
+  assert.deepEqual(await lines('{level="error"}'), [bodyOf(6), bodyOf(2)]);
+  assert.deepEqual(await lines('{service_name="checkout"} | http_route="/pay"'), [bodyOf(1)]);
+});
+
+test('log streams carry Loki 3 label names, parsed labels and drop/keep/label_format', async () => {
+  const { body } = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} | json | status=502 | keep service_name, msg | label_format message=msg', ...window });
+  assert.deepEqual(body.data.result, [{ stream: { message: 'payment failed', service_name: 'checkout' }, values: [[at(2), bodyOf(2)]] }]);
+  const full = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} |= "order placed"', ...window });
+  assert.deepEqual(full.body.data.result, [
+    { stream: { detected_level: 'info', http_route: '/pay', k8s_namespace_name: 'shop', service_name: 'checkout' }, values: [[at(1), bodyOf(1)]] },
+  ]);
+  const dropped = await get('/loki/api/v1/query_range', { query: '{service_name="cart"} | logfmt | drop level, msg, items, duration, size, detected_level', ...window, limit: '1' });
+  assert.deepEqual(dropped.body.data.result, [{ stream: { k8s_namespace_name: 'shop', service_name: 'cart' }, values: [[at(6), bodyOf(6)]] }]);
+});
+
+test('tenants are isolated on every read endpoint', async () => {
+  assert.deepEqual(await lines('{service_name="checkout"}', 'beta'), ['beta secret order shipped', 'beta secret order placed']);
+  assert.deepEqual(await lines('{service_name="checkout"} |= "secret"', 'acme'), []);
+  assert.deepEqual((await get('/loki/api/v1/label/service_name/values', window, 'beta')).body, { status: 'success', data: ['checkout'] });
+  assert.deepEqual((await get('/loki/api/v1/label/service_name/values', window, 'nobody')).body, { status: 'success', data: [] });
+  const metric = await get('/loki/api/v1/query', { query: 'sum(count_over_time({service_name="checkout"}[1m]))', time: at(60) }, 'beta');
+  assert.equal(metric.body.data.result[0].value[1], '2');
+});
+
+test('metric queries: range and vector aggregations, unwrap, binary operations, offset', async () => {
+  const perService = await instant('sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[1m]))', 60);
+  assert.equal(perService.resultType, 'vector');
+  assert.deepEqual(
+    perService.result.map((r: any) => [r.metric, r.value]).sort((a: any, b: any) => a[0].service_name.localeCompare(b[0].service_name)),
+    [
+      [{ service_name: 'cart' }, [T0s + 60, '3']],
+      [{ service_name: 'checkout' }, [T0s + 60, '3']],
+      [{ service_name: 'gateway' }, [T0s + 60, '3']],
+    ],
+  );
+  assert.deepEqual((await instant('sum(rate({service_name="cart"}[1m]))', 60)).result, [{ metric: {}, value: [T0s + 60, '0.05'] }]);
+  assert.deepEqual((await instant('count(count_over_time({service_name="checkout"}[1m]))', 60)).result, [{ metric: {}, value: [T0s + 60, '3'] }]);
+  assert.deepEqual((await instant('max_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', 60)).result, [
+    { metric: { service_name: 'checkout' }, value: [T0s + 60, '1.5'] },
+  ]);
+  assert.deepEqual((await instant('sum_over_time({service_name="checkout"} | json | unwrap status [1m]) by (service_name)', 60)).result, [
+    { metric: { service_name: 'checkout' }, value: [T0s + 60, '1131'] },
+  ]);
+  assert.deepEqual((await instant('quantile_over_time(0.5, {service_name="cart"} | logfmt | unwrap bytes(size) [1m]) by (service_name)', 60)).result, [
+    { metric: { service_name: 'cart' }, value: [T0s + 60, '2000'] },
+  ]);
+  assert.deepEqual((await instant('avg_over_time({service_name="cart"} | logfmt | unwrap items | __error__="" [1m]) by (k8s_namespace_name)', 60)).result, [
+    { metric: { k8s_namespace_name: 'shop' }, value: [T0s + 60, '1.3333333333333333'] },
+  ]);
+  const bytes = (service: string) => acme.filter((i) => i.service === service).reduce((n, i) => n + Buffer.byteLength(i.body), 0);
+  assert.deepEqual((await instant('topk(1, sum by (service_name) (bytes_over_time({k8s_namespace_name=~".+"}[1m])))', 60)).result, [
+    { metric: { service_name: 'checkout' }, value: [T0s + 60, String(bytes('checkout'))] },
+  ]);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m])) * 2 + 1', 60)).result, [{ metric: {}, value: [T0s + 60, '7'] }]);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m])) > 2', 60)).result, [{ metric: {}, value: [T0s + 60, '3'] }]);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m])) > 5', 60)).result, []);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m])) > bool 5', 60)).result, [{ metric: {}, value: [T0s + 60, '0'] }]);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m] offset 30s))', 33)).result, [{ metric: {}, value: [T0s + 33, '3'] }]);
+  assert.deepEqual((await instant('sum(count_over_time({service_name="checkout"}[1m] offset 30s))', 32)).result, [{ metric: {}, value: [T0s + 32, '2'] }]);
+  assert.deepEqual((await instant('absent_over_time({service_name="nope"}[1m])', 60)).result, [{ metric: { service_name: 'nope' }, value: [T0s + 60, '1'] }]);
+  const scalar = await instant('2 * 3', 60);
+  assert.deepEqual([scalar.resultType, scalar.result], ['scalar', [T0s + 60, '6']]);
+
+  const { body } = await get('/loki/api/v1/query_range', {
+    query: 'sum by (detected_level) (count_over_time({k8s_namespace_name="shop"}[5s]))',
+    start: at(0),
+    end: at(10),
+    step: '5s',
+  });
+  assert.equal(body.data.resultType, 'matrix');
+  assert.deepEqual(
+    body.data.result,
+    [
+      { metric: { detected_level: 'debug' }, values: [[T0s + 5, '1']] },
+      { metric: { detected_level: 'error' }, values: [[T0s + 5, '1'], [T0s + 10, '1']] },
+      { metric: { detected_level: 'info' }, values: [[T0s + 5, '2']] },
+      { metric: { detected_level: 'warn' }, values: [[T0s + 5, '1']] },
+    ],
+  );
+});
+
+test("Grafana's health check: vector(1)+vector(1) is 2", async () => {
+  const { status, body } = await get('/loki/api/v1/query', { query: 'vector(1)+vector(1)', time: '1767000000' });
+  assert.equal(status, 200);
+  assert.equal(body.data.resultType, 'vector');
+  assert.deepEqual(body.data.result, [{ metric: {}, value: [1767000000, '2'] }]);
+});
+
+test('labels, label values, series, index stats, volume and buildinfo', async () => {
+  const labels = await get('/loki/api/v1/labels', window);
+  assert.deepEqual(labels.body, { status: 'success', data: ['detected_level', 'k8s_namespace_name', 'service_name'] });
+  assert.deepEqual((await get('/loki/api/v1/label/service_name/values', window)).body.data, ['cart', 'checkout', 'gateway']);
+  assert.deepEqual((await get('/loki/api/v1/label/detected_level/values', { ...window, query: '{service_name="cart"}' })).body.data, ['debug', 'error', 'info']);
+  const series = await get('/loki/api/v1/series', { 'match[]': '{service_name="gateway"}', ...window });
+  assert.deepEqual(series.body, { status: 'success', data: [{ detected_level: 'info', k8s_namespace_name: 'edge', service_name: 'gateway' }] });
+  const stats = await get('/loki/api/v1/index/stats', { query: '{service_name="checkout"}', ...window });
+  assert.deepEqual(stats.body, { streams: 3, chunks: 3, entries: 3, bytes: [1, 2, 3].reduce((n, s) => n + Buffer.byteLength(bodyOf(s)), 0) });
+  const volume = await get('/loki/api/v1/index/volume', { query: '{k8s_namespace_name="edge"}', ...window });
+  assert.deepEqual(volume.body.data.result, [
+    { metric: { k8s_namespace_name: 'edge' }, value: [T0s + 60, String([7, 8, 9].reduce((n, s) => n + Buffer.byteLength(bodyOf(s)), 0))] },
+  ]);
+  const build = await get('/loki/api/v1/status/buildinfo', {});
+  assert.equal(build.body.version, '3.0.0');
+});
+
+test('errors: parse errors carry the position, bad parameters and missing credentials are refused', async () => {
+  const parse = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} | json | status >= ', ...window });
+  assert.equal(parse.status, 400);
+  assert.equal(parse.text, 'invalid LogQL: parse error at line 1, col 46: expected a quoted string, a number, a duration or a byte size, found end of query');
+  const time = await get('/loki/api/v1/query_range', { query: '{a="b"}', start: 'yesterday' });
+  assert.equal(time.status, 400);
+  assert.match(time.text, /cannot parse "yesterday" to a valid timestamp/);
+  const step = await get('/loki/api/v1/query_range', { query: 'count_over_time({a="b"}[1m])', start: '0', end: '1767000000', step: '1s' });
+  assert.equal(step.status, 400);
+  assert.match(step.text, /maximum resolution of 11000 points/);
+  const anonymous = await fetch(`${meshlog.url}/loki/api/v1/labels`);
+  assert.equal(anonymous.status, 401);
+});
