@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from '../ingestContext.js';
+import { datadogLogsRoute } from './datadogLogsRoute.js';
 import { elasticsearchRoute } from './elasticsearchRoute.js';
 import { lokiPushRoute } from './lokiPushRoute.js';
 import { otlpLogsRoute } from './otlpLogsRoute.js';
@@ -11,4 +12,5 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestContext
   lokiPushRoute(app, ingest);
   elasticsearchRoute(app, ingest);
   splunkHecRoute(app, ingest);
+  datadogLogsRoute(app, ingest);
 }

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import { decodeDatadogLogs } from '../../receivers/datadogLogs.js';
+import type { ErrorFormatter } from '../errorReply.js';
+import type { IngestContext } from '../ingestContext.js';
+import { decodeContentEncoding, mediaType } from '../requestBody.js';
+
+const receiver = 'datadog';
+
+/** Datadog's intake errors: `{"errors":[{"status","title","detail"}]}`; a wrong key is 403. */
+const datadogErrorFormatter: ErrorFormatter = (error) => {
+  const status = error.code === 'ML_AUTH_INVALID' ? 403 : error.status;
+  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status >= 500 ? 'Service Unavailable' : 'Bad Request';
+  return { contentType: 'application/json', status, body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }) };
+};
+
+/** Datadog logs intake: `POST /api/v2/logs`, 202 once committed. */
+export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
+  app.post('/api/v2/logs', { config: { formatError: datadogErrorFormatter } }, async (request, reply) => {
+    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
+    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+    const requestTags = (request.query as { ddtags?: string }).ddtags ?? '';
+    const plainText = mediaType(request.headers['content-type']) === 'text/plain';
+    const decoded = decodeDatadogLogs(body, plainText, requestTags, request.tenant, receiver);
+    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
+    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
+    if (decoded.rejections.length > 0) {
+      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejections.length);
+      // The valid logs are committed; 400 tells the Agent not to resend the payload.
+      throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} logs refused, ${decoded.records.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
+    }
+    return reply.code(202).type('application/json').send('{}');
+  });
+}
