@@ -119,25 +119,34 @@ export function completeTokens(needle: string): string[] {
 
 const regexMeta = /[\\^$.|?*+()[\]{}]/;
 
+/** A LIKE pattern matching `text` anywhere: `%`, `_` and `\\` escaped. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
 function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): string {
   const negated = filter.op === '!=' || filter.op === '!~';
   const alternatives = filter.values.map((value) => {
     const literal = filter.op === '|=' || filter.op === '!=' || !regexMeta.test(value) ? value : undefined;
+    const what = `line filter ${filter.op} ${JSON.stringify(value)}`;
     if (literal === undefined) {
-      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: regular expression, scans body (no text index)`);
+      plan.push(`${what}: regular expression, scans body (no text index)`);
       return `match(body, ${params.add('String', value)})`;
     }
-    const contains = `position(body, ${params.add('String', literal)}) > 0`;
-    const tokens = completeTokens(literal);
+    const contains = `body LIKE ${params.add('String', containsPattern(literal))}`;
     if (negated) {
-      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: negative filter, scans body (no text index)`);
+      plan.push(`${what}: negative filter, scans body (no text index)`);
       return contains;
     }
+    const tokens = completeTokens(literal);
     if (tokens.length === 0) {
-      plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: no whole token in the text (it may be part of a longer word), scans body (no text index)`);
+      // The text index serves a LIKE of one partial word through its token dictionary; several words it cannot.
+      plan.push(/^[A-Za-z0-9]+$/.test(literal)
+        ? `${what}: substring of one word, text index token dictionary (LIKE)`
+        : `${what}: no whole token in the text (its ends may be parts of longer words), scans body (no text index)`);
       return contains;
     }
-    plan.push(`line filter ${filter.op} ${JSON.stringify(value)}: text index on tokens ${JSON.stringify(tokens)}, then substring check`);
+    plan.push(`${what}: text index on tokens ${JSON.stringify(tokens)}, then substring check`);
     return `(hasAllTokens(body, ${params.add('Array(String)', tokens)}) AND ${contains})`;
   });
   const any = alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;

@@ -15,6 +15,7 @@ import type {
   Unwrap,
   VectorOp,
 } from './ast.js';
+import { goRegex } from './goRegex.js';
 import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
 
@@ -280,7 +281,7 @@ class Parser {
     }
     this.expect('}');
     if (matchers.length === 0) this.fail('at least one label matcher in the stream selector', this.peek(-1));
-    if (!matchers.some((m) => !(m.op === '=' && m.value === '') && !(m.op === '=~' && new RegExp(`^(?:${m.value})$`).test('')))) {
+    if (!matchers.some((m) => !(m.op === '=' && m.value === '') && !(m.op === '=~' && goRegex(m.value, { anchored: true }).test('')))) {
       this.fail('a stream selector with at least one matcher that does not match the empty value', this.peek(-1));
     }
     return matchers;
@@ -299,7 +300,7 @@ class Parser {
 
   private checkRegex(pattern: string, at: Token): void {
     try {
-      new RegExp(pattern.replaceAll('(?P<', '(?<'));
+      goRegex(pattern, { anchored: false });
     } catch (error) {
       this.fail(`a valid regular expression (${(error as Error).message})`, at);
     }

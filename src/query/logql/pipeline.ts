@@ -2,6 +2,7 @@ import logfmt from 'logfmt';
 import type { LabelFilter, LabelMatcher, Stage } from './ast.js';
 import { labelNameOf } from './compiler.js';
 import { parseBytes, parseDuration } from './lexer.js';
+import { goRegex } from './goRegex.js';
 import { compileTemplate } from './lineTemplate.js';
 
 /** One log line on its way through a pipeline; stages may change its line and labels. */
@@ -30,24 +31,6 @@ export function labelValue(labels: Map<string, string>, name: string): string | 
   return labels.get(name) ?? (name === 'level' ? labels.get('detected_level') : undefined);
 }
 
-/** Anchored like Loki's matchers; Go's `(?P<name>` spelled the JavaScript way. */
-export function anchoredRegex(pattern: string): RegExp {
-  return new RegExp(`^(?:${jsRegexSource(pattern)})$`, 's');
-}
-
-function jsRegexSource(pattern: string): string {
-  let source = pattern.replaceAll('(?P<', '(?<');
-  // Go's leading inline flags such as (?i) become JavaScript flags.
-  const flags = /^\(\?([ims]+)\)/.exec(source);
-  if (flags) source = source.slice(flags[0].length);
-  return source;
-}
-
-function goRegex(pattern: string): RegExp {
-  const flags = /^\(\?([ims]+)\)/.exec(pattern)?.[1] ?? '';
-  return new RegExp(jsRegexSource(pattern), flags.replace('s', '') + (flags.includes('s') ? 's' : ''));
-}
-
 export function matcherFn(matcher: LabelMatcher): (value: string) => boolean {
   switch (matcher.op) {
     case '=':
@@ -55,11 +38,11 @@ export function matcherFn(matcher: LabelMatcher): (value: string) => boolean {
     case '!=':
       return (value) => value !== matcher.value;
     case '=~': {
-      const re = anchoredRegex(matcher.value);
+      const re = goRegex(matcher.value, { anchored: true });
       return (value) => re.test(value);
     }
     case '!~': {
-      const re = anchoredRegex(matcher.value);
+      const re = goRegex(matcher.value, { anchored: true });
       return (value) => !re.test(value);
     }
   }
@@ -179,7 +162,7 @@ function compileStage(stage: Stage): StageFn {
     case 'line_filter': {
       const tests = stage.values.map((value) => {
         if (stage.op === '|=' || stage.op === '!=') return (line: string) => line.includes(value);
-        const re = goRegex(value);
+        const re = goRegex(value, { anchored: false });
         return (line: string) => re.test(line);
       });
       const negated = stage.op === '!=' || stage.op === '!~';
@@ -236,7 +219,7 @@ function compileStage(stage: Stage): StageFn {
       };
     case 'regexp':
     case 'pattern': {
-      const re = stage.kind === 'regexp' ? goRegex(stage.expression) : patternRegex(stage.expression);
+      const re = stage.kind === 'regexp' ? goRegex(stage.expression, { anchored: false }) : patternRegex(stage.expression);
       return (entry) => {
         const groups = re.exec(entry.line)?.groups;
         if (!groups) return true;
