@@ -12,6 +12,13 @@ const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** true/false, also from the strings of env and flags (z.coerce.boolean would read "false" as true). */
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+/** A PEM certificate chain and its private key; a listener with these speaks TLS. */
+const tlsFiles = z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).strict();
+/** Address of a TCP/UDP listener; empty = the top-level `host`. */
+const listenHost = z.string().min(1).optional();
+const tenantName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -').default('default');
 
 /** The whole configuration of a meshlog server; defaults live here. */
 export const configSchema = z
@@ -47,6 +54,44 @@ export const configSchema = z
         batch_linger_ms: 20,
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
+    /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
+    forward: z
+      .object({
+        enabled: flag.default(true),
+        host: listenHost,
+        port: port.default(24224),
+        /** Enables the HELO/PING/PONG handshake: clients must prove they know this key. */
+        shared_key: z.string().min(1).optional(),
+        tls: tlsFiles.optional(),
+        /** Tenant of everything received here. */
+        tenant: tenantName,
+      })
+      .strict()
+      .default({ enabled: true, port: 24224, tenant: 'default' }),
+    /** Syslog RFC 5424/3164. The protocol has no authentication: keep it on loopback or use TLS. */
+    syslog: z
+      .object({
+        enabled: flag.default(true),
+        host: listenHost,
+        tcp_port: port.default(5514),
+        udp_port: port.default(5514),
+        /** Used only when `tls` is set. */
+        tls_port: port.default(6514),
+        tls: tlsFiles.optional(),
+        tenant: tenantName,
+      })
+      .strict()
+      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default' }),
+    /** OTLP/gRPC logs (`LogsService/Export`), authenticated like the HTTP API. */
+    otlp_grpc: z
+      .object({
+        enabled: flag.default(true),
+        host: listenHost,
+        port: port.default(4317),
+        tls: tlsFiles.optional(),
+      })
+      .strict()
+      .default({ enabled: true, port: 4317 }),
   })
   .strict();
 

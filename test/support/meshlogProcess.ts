@@ -23,6 +23,15 @@ export interface RunningMeshlog {
   kill: () => Promise<void>;
 }
 
+/** Every TCP/UDP listener on a free port, so test processes never collide on 24224, 5514, 4317… */
+const freeListenerPorts = {
+  MESHLOG_FORWARD_PORT: '0',
+  MESHLOG_SYSLOG_TCP_PORT: '0',
+  MESHLOG_SYSLOG_UDP_PORT: '0',
+  MESHLOG_SYSLOG_TLS_PORT: '0',
+  MESHLOG_OTLP_GRPC_PORT: '0',
+};
+
 export function tempDataDir(prefix = 'meshlog-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -33,7 +42,7 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   const child = spawn(
     process.execPath,
     [cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--log-level', 'info', ...(options.args ?? [])],
-    { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import type { Listener } from '../listener.js';
+
+export interface TlsFiles {
+  cert_file: string;
+  key_file: string;
+}
+
+/** What a protocol handler gets for one connection. */
+export interface Connection {
+  socket: Socket;
+  /** `address:port` of the peer, for log lines. */
+  remote: string;
+  logger: Logger;
+  /** True once the listener stops: take no new messages (unacknowledged ones are resent by the client). */
+  stopping(): boolean;
+  /** Registers work (a submit and its ack) that stop() must wait for. */
+  track(work: Promise<void>): void;
+}
+
+/**
+ * A TCP (or TLS) listener that runs one protocol handler per connection.
+ * A handler error closes only its own connection; stop() stops accepting,
+ * waits for tracked work (so every accepted message is committed and acked),
+ * then closes the remaining connections.
+ */
+export class TcpListener implements Listener {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly work = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    readonly name: string,
+    private readonly options: { host: string; port: number; tls?: TlsFiles },
+    private readonly logger: Logger,
+    private readonly handle: (connection: Connection) => Promise<void>,
+  ) {}
+
+  async start(): Promise<string> {
+    const { host, port } = this.options;
+    // Half-open: a client may shut down its side and still wait for acks.
+    const serverOptions = { allowHalfOpen: true };
+    const onConnection = (socket: Socket) => this.serve(socket);
+    const files = this.options.tls;
+    this.server = files
+      ? tls.createServer({ ...serverOptions, cert: readFileSync(files.cert_file), key: readFileSync(files.key_file) }, onConnection)
+      : net.createServer(serverOptions, onConnection);
+    // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
+    this.server.on('tlsClientError', (error: Error, socket: Socket) =>
+      this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
+    );
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  private serve(socket: Socket): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const logger = this.logger.child({ listener: this.name, remote });
+    this.sockets.add(socket);
+    // Resets and other socket errors end this connection's read loop; they must not reach the process.
+    socket.on('error', (error) => logger.debug({ reason: error.message }, 'connection error'));
+    socket.once('close', () => this.sockets.delete(socket));
+    const connection: Connection = {
+      socket,
+      remote,
+      logger,
+      stopping: () => this.stopped,
+      track: (work) => {
+        this.work.add(work);
+        void work.finally(() => this.work.delete(work));
+      },
+    };
+    this.handle(connection).then(
+      () => socket.end(),
+      (error: NodeJS.ErrnoException) => {
+        const peerGone = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+        if (!this.stopped && !peerGone) logger.warn({ reason: error.message }, 'closing connection after bad input');
+        socket.destroy();
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Work may be added while earlier work settles (a message decoded just before stop).
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+}
