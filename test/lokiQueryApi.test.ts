@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 // A fixed minute of logs: T0 is a whole second, records at T0+1s … T0+9s.
 const T0 = 1_767_000_000n * 1_000_000_000n;
@@ -247,4 +252,35 @@ test('errors: parse errors carry the position, bad parameters and missing creden
   assert.match(step.text, /maximum resolution of 11000 points/);
   const anonymous = await fetch(`${meshlog.url}/loki/api/v1/labels`);
   assert.equal(anonymous.status, 401);
+});
+
+async function meshlogQuery(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'query', ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('meshlog query CLI: raw, jsonl, table and metric output against the running server', async () => {
+  const common = ['--from', window.start, '--to', window.end, '--server', meshlog.url, '--org-id', 'acme'];
+  const raw = await meshlogQuery(['{service_name="checkout"} |= "payment"', ...common, '--output', 'raw'], { MESHLOG_TOKEN: meshlog.token });
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.equal(raw.stdout, `${bodyOf(3)}\n${bodyOf(2)}\n`);
+  const forward = await meshlogQuery(['{service_name="gateway"} | decolorize', ...common, '--output', 'raw', '--direction', 'forward', '--limit', '2', '--token', meshlog.token]);
+  assert.equal(forward.stdout, `${bodyOf(7)}\n${bodyOf(8)}\n`);
+  const jsonl = await meshlogQuery(['{service_name="checkout"} | json | status=502 | keep service_name', ...common, '--output', 'jsonl', '--token', meshlog.token]);
+  assert.deepEqual(JSON.parse(jsonl.stdout), { timestamp: at(2), labels: { service_name: 'checkout' }, line: bodyOf(2) });
+  const table = await meshlogQuery(['{service_name="checkout"} | json | status=502 | keep service_name', ...common, '--token', meshlog.token]);
+  assert.equal(table.stdout, `2025-12-29T09:20:02.000000000Z\t{service_name="checkout"}\t${bodyOf(2)}\n`);
+  const metric = await meshlogQuery(['sum(count_over_time({service_name="cart"}[1m]))', '--from', at(60), '--to', at(60), '--server', meshlog.url, '--org-id', 'acme', '--token', meshlog.token]);
+  assert.equal(metric.stdout, '2025-12-29T09:21:00.000Z\t{}\t3\n');
+  const denied = await meshlogQuery(['{service_name="checkout"}', ...common]);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /server answered 401/);
+  const typo = await meshlogQuery(['{service_name="checkout"', ...common]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /parse error at line 1, col 25: expected "}"/);
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
 
 const program = new Command()
@@ -20,6 +21,22 @@ program
   .addOption(new Option('--log-level <level>', 'self-log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .option('--max-body-bytes <size>', 'largest accepted request body, e.g. 16MiB')
   .action(startCommand);
+
+program
+  .command('query')
+  .description("run a LogQL query against a running server's Loki API (like logcli)")
+  .argument('<logql>', 'LogQL log or metric query')
+  .option('--from <time>', 'start: RFC3339, or Unix seconds/nanoseconds (default: now - since)')
+  .option('--to <time>', 'end: RFC3339, or Unix seconds/nanoseconds (default: now)')
+  .option('--since <duration>', 'how far back when --from is not given', '1h')
+  .option('--limit <n>', 'most log lines to return', '30')
+  .option('--step <duration>', 'resolution of metric queries')
+  .addOption(new Option('--direction <direction>', 'order of log lines').choices(['backward', 'forward']).default('backward'))
+  .addOption(new Option('--output <format>', 'output format').choices(['table', 'raw', 'jsonl', 'json']).default('table'))
+  .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
+  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--org-id <tenant>', 'tenant to query (X-Scope-OrgID)')
+  .action(queryCommand);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
