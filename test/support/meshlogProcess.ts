@@ -36,7 +36,10 @@ export function tempDataDir(prefix = 'meshlog-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Starts the real `meshlog start` in a child process on a free port and waits until it is ready. */
+/**
+ * Starts the real `meshlog start` in a child process on a free port and waits
+ * until it is ready (the ready line is logged at info: keep --log-level ≤ info).
+ */
 export async function startMeshlog(options: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMeshlog> {
   const dataDir = options.dataDir ?? tempDataDir();
   const child = spawn(
@@ -50,7 +53,10 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const ready = await new Promise<{ http: string; listeners: Record<string, string> }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`meshlog did not become ready in 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`meshlog did not become ready in 60 s:\n${output}`));
+    }, 60_000);
     const check = () => {
       const line = output.split('\n').find((candidate) => candidate.includes('"msg":"meshlog is ready"'));
       if (line) {
