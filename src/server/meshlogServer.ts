@@ -75,6 +75,7 @@ export class MeshlogServer {
 
     const ingest = ingestContext({
       writer: this.writer,
+      storage: this.storage,
       pipeline: composeStages([]),
       metrics: this.metrics,
       logger,

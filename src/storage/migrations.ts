@@ -59,4 +59,39 @@ export const migrations: Migration[] = [
       SETTINGS index_granularity = 8192`,
     ],
   },
+  {
+    version: 2,
+    name: 'spans table',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.spans (
+        tenant LowCardinality(String),
+        timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+        trace_id String CODEC(ZSTD(1)),
+        span_id String CODEC(ZSTD(1)),
+        parent_span_id String CODEC(ZSTD(1)),
+        trace_state String CODEC(ZSTD(1)),
+        span_name LowCardinality(String),
+        span_kind LowCardinality(String),
+        service_name LowCardinality(String),
+        resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        scope_name LowCardinality(String),
+        scope_version LowCardinality(String),
+        span_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+        duration_ns UInt64 CODEC(ZSTD(1)),
+        status_code LowCardinality(String),
+        status_message String CODEC(ZSTD(1)),
+        events_timestamp Array(DateTime64(9)) CODEC(ZSTD(1)),
+        events_name Array(LowCardinality(String)) CODEC(ZSTD(1)),
+        events_attributes Array(Map(LowCardinality(String), String)) CODEC(ZSTD(1)),
+        receiver LowCardinality(String),
+        ingested_at DateTime64(3) DEFAULT now64(3) CODEC(Delta(8), ZSTD(1)),
+        INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+        INDEX idx_duration duration_ns TYPE minmax GRANULARITY 1
+      )
+      ENGINE = MergeTree
+      PARTITION BY toDate(timestamp)
+      ORDER BY (tenant, service_name, span_name, timestamp)
+      SETTINGS index_granularity = 8192`,
+    ],
+  },
 ];

@@ -2,7 +2,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { connect, type ConnectionTarget } from './connection.js';
+import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
+import { spanRow } from './spanRows.js';
 
 /**
  * The only door to ClickHouse. Every other module goes through this object,
@@ -53,6 +55,17 @@ export class Storage {
     const result = await this.client.exec({
       query: `INSERT INTO ${this.database}.logs FORMAT JSONEachRow`,
       values: Readable.from([jsonLines]),
+      clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+    });
+    result.stream.resume();
+  }
+
+  /** Inserts spans into the spans table; resolves once committed. */
+  async insertSpans(spans: SpanRecord[]): Promise<void> {
+    if (spans.length === 0) return;
+    const result = await this.client.exec({
+      query: `INSERT INTO ${this.database}.spans FORMAT JSONEachRow`,
+      values: Readable.from([spans.map(spanRow).join('')]),
       clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
     });
     result.stream.resume();

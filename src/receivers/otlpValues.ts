@@ -1,0 +1,67 @@
+/**
+ * OTLP values as meshlog stores them, shared by the logs and traces decoders:
+ * the plain-object shape of OTLP/JSON and of decoded OTLP/protobuf.
+ */
+export interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string | number;
+  doubleValue?: number | string;
+  arrayValue?: { values?: AnyValue[] };
+  kvlistValue?: { values?: KeyValue[] };
+  bytesValue?: string | Uint8Array;
+}
+export interface KeyValue {
+  key: string;
+  value?: AnyValue;
+}
+
+/** OTLP times: fixed64 nanoseconds, strings in OTLP/JSON (numbers accepted). */
+export function nanos(value: string | number | undefined): bigint {
+  if (value === undefined || value === '') return 0n;
+  return typeof value === 'number' ? BigInt(Math.trunc(value)) : BigInt(value);
+}
+
+/** Trace and span ids: bytes in protobuf, hex in JSON; undefined when malformed. */
+export function idHex(value: string | Uint8Array | undefined, bytes: number): string | undefined {
+  if (value === undefined || value.length === 0) return '';
+  if (typeof value === 'string') {
+    return value.length === bytes * 2 && /^[0-9a-fA-F]+$/.test(value) ? value.toLowerCase() : undefined;
+  }
+  return value.length === bytes ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : undefined;
+}
+
+function plain(value: AnyValue | undefined): unknown {
+  if (!value) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return Number(value.doubleValue);
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plain);
+  if (value.kvlistValue !== undefined) {
+    const out: Record<string, unknown> = {};
+    for (const kv of value.kvlistValue.values ?? []) out[kv.key] = plain(kv.value);
+    return out;
+  }
+  if (value.bytesValue !== undefined) {
+    return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
+  }
+  return null;
+}
+
+/** Attribute and body values are stored as text; structured ones as JSON. */
+export function text(value: AnyValue | undefined): string {
+  if (!value) return '';
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) return String(value.intValue);
+  const converted = plain(value);
+  if (converted === null) return '';
+  return typeof converted === 'object' ? JSON.stringify(converted) : String(converted);
+}
+
+export function attributeMap(attributes: KeyValue[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (attributes) for (const kv of attributes) out[kv.key] = text(kv.value);
+  return out;
+}
+
