@@ -32,6 +32,8 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
   const lines = body.toString('utf8').split('\n');
   const out: DecodedBulk = { items: [], records: [] };
   const observed = BigInt(Date.now()) * 1_000_000n;
+  // Generated ids: one random prefix per request and a counter, not a random draw per document.
+  const idPrefix = randomBytes(12).toString('base64url');
   let lineNumber = 0;
   const next = (): string | undefined => {
     while (lineNumber < lines.length) {
@@ -48,7 +50,7 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
     }
     const { action, meta } = parsed;
     const index = typeof meta._index === 'string' ? meta._index : (pathIndex ?? '');
-    const id = typeof meta._id === 'string' && meta._id !== '' ? meta._id : randomBytes(15).toString('base64url');
+    const id = typeof meta._id === 'string' && meta._id !== '' ? meta._id : `${idPrefix}${out.items.length.toString(36)}`;
     const item: BulkItem = { action, index, id, record: undefined, error: undefined };
     out.items.push(item);
     if (action === 'delete') {
