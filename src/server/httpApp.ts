@@ -47,6 +47,11 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     request.tenant = tenantFromHeader(request.headers['x-scope-orgid']);
   });
 
+  // While stopping, answers close their keep-alive connection so close() can finish.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!options.isReady()) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const meshlogError = asMeshlogError(error);
     metrics.requestsRejected.inc({ code: meshlogError.code });
