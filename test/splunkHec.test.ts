@@ -86,10 +86,14 @@ test('Splunk HEC: splunk-logging batches, raw lines, health, HEC error codes, go
     }),
     { status: 400, body: { text: 'Invalid data format', code: 6, 'invalid-event-number': 1 } },
   );
-  assert.deepEqual(await hec('/services/collector/raw?sourcetype=syslog&host=fw-1', 'raw line one\nraw line two\n'), {
+  // Indexer acknowledgement: with a channel, the answer carries an ackId, acknowledged once queried.
+  const channel = { Authorization: `Splunk ${meshlog.token}`, 'X-Splunk-Request-Channel': 'FE0ECFAD-13D5-401B-847D-77833BD77131' };
+  assert.deepEqual(await hec('/services/collector/raw?sourcetype=syslog&host=fw-1', 'raw line one\nraw line two\n', channel), {
     status: 200,
-    body: { text: 'Success', code: 0 },
+    body: { text: 'Success', code: 0, ackId: 0 },
   });
+  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0,1]}', channel), { status: 200, body: { acks: { '0': true, '1': false } } });
+  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0]}'), { status: 400, body: { text: 'Data channel is missing', code: 10 } });
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredRow>(

@@ -18,6 +18,35 @@ const hecErrorFormatter: ErrorFormatter = (error) => {
 const options: RouteShorthandOptions = { config: { formatError: hecErrorFormatter } };
 const success = JSON.stringify({ text: 'Success', code: 0 });
 
+/**
+ * Indexer acknowledgement: a request that names a channel gets an `ackId`,
+ * issued only after its events are committed, so every issued id is already
+ * acknowledged. Kept per channel, for the most recent channels only.
+ */
+class HecAcks {
+  private readonly nextIdByChannel = new Map<string, number>();
+  private static readonly maxChannels = 10_000;
+
+  issue(channel: string): number {
+    const id = this.nextIdByChannel.get(channel) ?? 0;
+    this.nextIdByChannel.delete(channel);
+    this.nextIdByChannel.set(channel, id + 1);
+    if (this.nextIdByChannel.size > HecAcks.maxChannels) this.nextIdByChannel.delete(this.nextIdByChannel.keys().next().value as string);
+    return id;
+  }
+
+  status(channel: string, ids: unknown[]): Record<string, boolean> {
+    const next = this.nextIdByChannel.get(channel) ?? 0;
+    return Object.fromEntries(ids.map((id) => [String(id), Number.isInteger(id) && (id as number) >= 0 && (id as number) < next]));
+  }
+}
+
+function requestChannel(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-splunk-request-channel'];
+  const channel = typeof header === 'string' ? header : (request.query as { channel?: string }).channel;
+  return channel === '' ? undefined : channel;
+}
+
 function queryMetadata(request: FastifyRequest): HecMetadata {
   const query = request.query as Record<string, string | undefined>;
   return { host: query.host, source: query.source, sourcetype: query.sourcetype, index: query.index };
@@ -25,6 +54,7 @@ function queryMetadata(request: FastifyRequest): HecMetadata {
 
 /** Splunk HTTP Event Collector: JSON events, raw lines and the health probe, answered once committed. */
 export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
+  const acks = new HecAcks();
   const ingest = async (request: FastifyRequest, reply: FastifyReply, raw: boolean) => {
     const compressed = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     ctx.metrics.bytesReceived.inc({ receiver }, compressed.length);
@@ -44,7 +74,9 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
         .type('application/json')
         .send(JSON.stringify({ text: rejection.text, code: rejection.code, 'invalid-event-number': rejection.eventNumber }));
     }
-    return reply.type('application/json').send(success);
+    const channel = requestChannel(request);
+    if (channel === undefined) return reply.type('application/json').send(success);
+    return reply.type('application/json').send(JSON.stringify({ text: 'Success', code: 0, ackId: acks.issue(channel) }));
   };
   for (const url of ['/services/collector', '/services/collector/event', '/services/collector/event/1.0']) {
     app.post(url, options, (request, reply) => ingest(request, reply, false));
@@ -52,6 +84,18 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
   for (const url of ['/services/collector/raw', '/services/collector/raw/1.0']) {
     app.post(url, options, (request, reply) => ingest(request, reply, true));
   }
+  app.post('/services/collector/ack', options, async (request, reply) => {
+    const channel = requestChannel(request);
+    if (channel === undefined) return reply.code(400).type('application/json').send(JSON.stringify({ text: 'Data channel is missing', code: 10 }));
+    let query: { acks?: unknown };
+    try {
+      query = JSON.parse(((request.body as Buffer | undefined) ?? Buffer.alloc(0)).toString('utf8')) as { acks?: unknown };
+    } catch {
+      query = {};
+    }
+    if (!Array.isArray(query?.acks)) return reply.code(400).type('application/json').send(JSON.stringify({ text: 'Invalid data format', code: 6 }));
+    return reply.type('application/json').send(JSON.stringify({ acks: acks.status(channel, query.acks) }));
+  });
   for (const url of hecHealthPaths) {
     app.get(url, options, async (_request, reply) => reply.type('application/json').send(JSON.stringify({ text: 'HEC is healthy', code: 17 })));
   }
