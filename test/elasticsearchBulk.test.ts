@@ -93,6 +93,9 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
   // ApiKey (base64 id:key, as Filebeat and Logstash send it) and Basic with any user name.
   const apiKeyClient = new Client({ node: meshlog.url, auth: { apiKey: { id: 'filebeat', api_key: meshlog.token } } });
   assert.equal((await apiKeyClient.info()).tagline, 'You Know, for Search');
+  // The encoded form as the client's string option sends it: the key itself.
+  const rawKeyClient = new Client({ node: meshlog.url, auth: { apiKey: meshlog.token } });
+  assert.equal((await rawKeyClient.info()).tagline, 'You Know, for Search');
   const wrongClient = new Client({ node: meshlog.url, auth: { username: 'elastic', password: 'wrong-password' } });
   await assert.rejects(wrongClient.info(), (error: unknown) => {
     assert.ok(error instanceof errors.ResponseError);
@@ -141,7 +144,7 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
   assert.equal(empty.headers.get('x-elastic-product'), 'Elasticsearch');
   assert.equal(((await empty.json()) as { status: number }).status, 400);
 
-  await Promise.all([client.close(), apiKeyClient.close(), wrongClient.close()]);
+  await Promise.all([client.close(), apiKeyClient.close(), rawKeyClient.close(), wrongClient.close()]);
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredRow>(
     meshlog.dataDir,

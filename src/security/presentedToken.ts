@@ -24,10 +24,18 @@ export function presentedToken(headers: IncomingHttpHeaders): string | undefined
     case 'basic':
       return afterColon(Buffer.from(credential, 'base64').toString('utf8')) ?? '';
     case 'apikey':
-      return afterColon(Buffer.from(credential, 'base64').toString('utf8')) ?? credential;
+      return afterColon(base64Text(credential) ?? '') ?? credential;
     default:
       throw new MeshlogError('ML_AUTH_INVALID', `unsupported scheme "${scheme.slice(0, 20)}" (Bearer, Basic, ApiKey, Splunk)`);
   }
+}
+
+/** The text of a base64 credential, or undefined when it is not base64 of printable text (a raw key). */
+function base64Text(credential: string): string | undefined {
+  const bytes = Buffer.from(credential, 'base64');
+  if (bytes.toString('base64').replace(/=+$/, '') !== credential.replace(/=+$/, '')) return undefined;
+  const text = bytes.toString('utf8');
+  return /^[\x20-\x7e]+$/.test(text) ? text : undefined;
 }
 
 function afterColon(text: string): string | undefined {
