@@ -216,11 +216,34 @@ test('metric queries: range and vector aggregations, unwrap, binary operations, 
   );
 });
 
-test("Grafana's health check: vector(1)+vector(1) is 2", async () => {
-  const { status, body } = await get('/loki/api/v1/query', { query: 'vector(1)+vector(1)', time: '1767000000' });
-  assert.equal(status, 200);
-  assert.equal(body.data.resultType, 'vector');
-  assert.deepEqual(body.data.result, [{ metric: {}, value: [1767000000, '2'] }]);
+test("Grafana's calls: the vector(1)+vector(1) health check is 2, query_range with a step in ms, logs with limit and direction", async () => {
+  // grafana pkg/tsdb/loki healthcheck.go: instant query, time = 4 s in nanoseconds (10 digits, so Loki reads seconds).
+  const health = await get('/loki/api/v1/query', { query: 'vector(1)+vector(1)', direction: 'backward', time: '4000000000' });
+  assert.equal(health.status, 200);
+  assert.deepEqual(health.body.data.resultType, 'vector');
+  assert.deepEqual(health.body.data.result, [{ metric: {}, value: [4000000000, '2'] }]);
+  assert.equal(typeof health.body.data.stats.summary.execTime, 'number');
+
+  const range = await get('/loki/api/v1/query_range', { query: 'sum(count_over_time({service_name="gateway"}[2000ms]))', direction: 'backward', start: at(6), end: at(10), step: '2000ms' });
+  assert.deepEqual(range.body.data.result, [{ metric: {}, values: [[T0s + 8, '2'], [T0s + 10, '1']] }]);
+  const logs = await get('/loki/api/v1/query_range', { query: '{service_name="gateway"}', direction: 'forward', limit: '2', start: at(0), end: at(60), step: '60000ms' });
+  assert.deepEqual(logs.body.data.result.flatMap((s: { values: [string, string][] }) => s.values.map(([ts]) => ts)), [at(7), at(8)]);
+});
+
+test('the query plan header says what SQL and the text index serve and what the engine evaluates', async () => {
+  const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="checkout"} |= "payment failed" | json | status >= 500', ...window })}`, {
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' },
+  });
+  assert.equal(response.status, 200);
+  assert.deepEqual(JSON.parse(response.headers.get('x-meshlog-query-plan')!), [
+    'stream selector: 1 matcher(s) in SQL, tenant "acme"',
+    'line filter |= "payment failed": no whole token in the text (its ends may be parts of longer words), scans body (no text index)',
+    'json: evaluated by the query engine',
+    'label filter on extracted labels or numeric comparison: evaluated by the query engine',
+  ]);
+  const instantLogs = await get('/loki/api/v1/query', { query: '{service_name="checkout"}', time: at(60) });
+  assert.equal(instantLogs.status, 400);
+  assert.match(instantLogs.text, /log queries are not supported as an instant query type/);
 });
 
 test('labels, label values, series, index stats, volume and buildinfo', async () => {

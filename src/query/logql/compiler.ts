@@ -86,7 +86,12 @@ function labelSql(name: string, params: Params, metadata: boolean): string {
 function normalizedLookup(map: string, name: string, params: Params): string {
   // Without `_` the label name is the attribute key itself: a plain map lookup.
   if (!name.includes('_')) return `${map}[${params.add('String', name)}]`;
-  return `arrayElement(mapValues(${map}), indexOf(arrayMap(k -> replaceRegexpAll(k, '[^A-Za-z0-9_]', '_'), mapKeys(${map})), ${params.add('String', name)}))`;
+  // OTel keys are dotted (k8s.namespace.name): try that key and the name itself with cheap
+  // lookups; only rows with neither pay for normalizing every key.
+  const dotted = params.add('String', name.replaceAll('_', '.'));
+  const literal = params.add('String', name);
+  const normalized = `arrayElement(mapValues(${map}), indexOf(arrayMap(k -> replaceRegexpAll(k, '[^A-Za-z0-9_]', '_'), mapKeys(${map})), ${literal}))`;
+  return `multiIf(mapContains(${map}, ${dotted}), ${map}[${dotted}], mapContains(${map}, ${literal}), ${map}[${literal}], ${normalized})`;
 }
 
 function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean): string {

@@ -52,10 +52,13 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward' },
 ): Promise<Stream[]> {
   const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...range };
-  const pageSize = Math.max(options.limit, 1000);
+  // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
+  const exact = compileLogRows(log, scope, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  let pageSize = exact ? options.limit : Math.max(options.limit, 1000);
   const streams = new Map<string, Stream>();
   let kept = 0;
-  for (let offset = 0; kept < options.limit; offset += pageSize) {
+  // Pages grow fourfold: few round trips when the engine drops most rows.
+  for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
     const compiled = compileLogRows(log, scope, { direction: options.direction, limit: pageSize, offset });
     if (offset === 0) ctx.plan.push(...compiled.plan);
     const pipeline = compilePipeline(compiled.residual);

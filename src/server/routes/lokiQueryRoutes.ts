@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import type { LabelMatcher, LogQuery } from '../../query/logql/ast.js';
+import type { LabelMatcher } from '../../query/logql/ast.js';
 import {
   compileLabelNames,
   compileLabelValues,
@@ -40,6 +40,8 @@ export interface LokiQueryDeps {
 const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });
 
 type Query = Record<string, string | undefined>;
+
+const planHeaderName = 'X-Meshlog-Query-Plan';
 
 function queryParams(request: FastifyRequest): Query {
   const raw = request.query as Record<string, string | string[] | undefined>;
@@ -83,8 +85,12 @@ function stats(ctx: QueryContext, started: number, returned: number): object {
       splits: 0,
       shards: 0,
     },
-    plan: ctx.plan,
   };
+}
+
+/** How the query ran, as a response header: Loki's body has no place for it that every client tolerates. */
+function planHeader(ctx: QueryContext): string {
+  return JSON.stringify(ctx.plan).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function streamsResult(streams: Stream[]): object[] {
@@ -135,7 +141,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   });
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 
-  app.get('/loki/api/v1/query_range', { config }, async (request) => {
+  app.get('/loki/api/v1/query_range', { config }, async (request, reply) => {
     const started = performance.now();
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
@@ -146,6 +152,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
       const streams = await selectStreams(expr, ctx, { startNs, endNs: endNs + 1n }, { limit, direction: dir });
       const returned = streams.reduce((n, s) => n + s.entries.length, 0);
+      reply.header(planHeaderName, planHeader(ctx));
       return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
     }
     const step = query.step ?? query.interval;
@@ -153,24 +160,21 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const steps = stepsOf(startNs, endNs, stepNs, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
     const data = metricResult(value, startNs, stepNs, false);
+    reply.header(planHeaderName, planHeader(ctx));
     return { status: 'success', data: { ...data, stats: stats(ctx, started, 0) } };
   });
 
-  app.get('/loki/api/v1/query', { config }, async (request) => {
+  app.get('/loki/api/v1/query', { config }, async (request, reply) => {
     const started = performance.now();
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
+    // Loki 3 refuses these too: a log query has no single instant.
+    if (!isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'log queries are not supported as an instant query type, please change your query to a range query type');
     const timeNs = parseLokiTime(query.time, nowNs(), 'time');
     const ctx = context(request);
-    if (!isMetric(expr)) {
-      const dir = direction(query);
-      const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
-      const streams = await selectStreams(expr as LogQuery, ctx, { startNs: timeNs - 3_600_000_000_000n, endNs: timeNs + 1n }, { limit, direction: dir });
-      const returned = streams.reduce((n, s) => n + s.entries.length, 0);
-      return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
-    }
     const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
+    reply.header(planHeaderName, planHeader(ctx));
     return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true), stats: stats(ctx, started, 0) } };
   });
 
