@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { syslogRecord } from '../../src/receivers/syslog.js';
+import { SyslogFrameReader } from '../../src/receivers/syslogFraming.js';
+
+// 2026-11-25T12:00:00Z: RFC 3164 lines have no year and are placed relative to this.
+const received = 1_795_608_000_000_000_000n;
+const source = { tenant: 'default', receiver: 'syslog_tcp', peer: '10.0.0.9:40000', receivedUnixNano: received };
+
+test('RFC 5424 examples from the RFC, with structured data and escapes', () => {
+  const first = syslogRecord('<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \uFEFF\'su root\' failed for lonvick on /dev/pts/8', source);
+  assert.equal(first.timeUnixNano, 1_065_910_455_003_000_000n);
+  assert.equal(first.body, "'su root' failed for lonvick on /dev/pts/8");
+  assert.equal(first.serviceName, 'su');
+  assert.equal(first.severityNumber, 18);
+  assert.equal(first.severityText, 'crit');
+  assert.deepEqual(first.resource, { 'host.name': 'mymachine.example.com' });
+  assert.deepEqual(first.attributes, {
+    'syslog.facility': 'auth',
+    'syslog.severity': 'crit',
+    'syslog.version': '1',
+    'syslog.msgid': 'ID47',
+    'syslog.hostname': 'mymachine.example.com',
+    'syslog.appname': 'su',
+    'client.address': '10.0.0.9:40000',
+  });
+
+  const withZone = syslogRecord('<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It\'s time to make the do-nuts.', source);
+  assert.equal(withZone.timeUnixNano, 1_061_727_255_000_003_000n);
+  assert.equal(withZone.attributes['syslog.procid'], '8710');
+  assert.equal(withZone.attributes['syslog.facility'], 'local4');
+  assert.equal(withZone.severityText, 'notice');
+
+  const sd = syslogRecord(
+    '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"][meta path="C:\\\\x\\"y\\]z" path="second"][empty@1] BOMAn application event log entry',
+    source,
+  );
+  assert.equal(sd.attributes['syslog.sd.exampleSDID@32473.iut'], '3');
+  assert.equal(sd.attributes['syslog.sd.exampleSDID@32473.eventSource'], 'Application');
+  assert.equal(sd.attributes['syslog.sd.examplePriority@32473.class'], 'high');
+  assert.equal(sd.attributes['syslog.sd.meta.path'], 'C:\\x"y]z,second');
+  assert.equal(sd.attributes['syslog.sd.empty@1'], '');
+  assert.equal(sd.body, 'BOMAn application event log entry');
+
+  const nil = syslogRecord('<13>1 - - - - - -', source);
+  assert.equal(nil.body, '');
+  assert.equal(nil.timeUnixNano, received, 'a nil TIMESTAMP is the time meshlog received it');
+  assert.equal(nil.serviceName, '');
+  assert.equal(nil.attributes['syslog.parse_error'], undefined);
+});
+
+test('RFC 3164 as logger, rsyslog and network gear write it', () => {
+  const bsd = syslogRecord('<34>Oct 11 22:14:15 mymachine su: \'su root\' failed for lonvick on /dev/pts/8', source);
+  assert.equal(bsd.timeUnixNano, BigInt(Date.UTC(2026, 9, 11, 22, 14, 15)) * 1_000_000n);
+  assert.equal(bsd.serviceName, 'su');
+  assert.equal(bsd.attributes['syslog.hostname'], 'mymachine');
+  assert.equal(bsd.body, "'su root' failed for lonvick on /dev/pts/8");
+
+  const withPid = syslogRecord('<30>Nov  5 01:02:03 web-1 nginx[1234]: GET /healthz 200', source);
+  assert.equal(withPid.attributes['syslog.procid'], '1234');
+  assert.equal(withPid.serviceName, 'nginx');
+  assert.equal(withPid.severityText, 'info');
+  assert.equal(withPid.body, 'GET /healthz 200');
+
+  const noHost = syslogRecord('<13>Nov 25 11:59:00 sshd[77]: Accepted publickey for ann', source);
+  assert.equal(noHost.attributes['syslog.hostname'], undefined);
+  assert.equal(noHost.serviceName, 'sshd');
+
+  const lastYear = syslogRecord('<13>Dec 31 23:59:59 host cron: ran', { ...source, receivedUnixNano: BigInt(Date.UTC(2027, 0, 1, 0, 0, 5)) * 1_000_000n });
+  assert.equal(lastYear.timeUnixNano, BigInt(Date.UTC(2026, 11, 31, 23, 59, 59)) * 1_000_000n);
+
+  const rsyslogForward = syslogRecord('<86>2026-11-25T12:00:01.123456+00:00 node-1 sudo:   ann : TTY=pts/0', source);
+  assert.equal(rsyslogForward.timeUnixNano, 1_795_608_001_123_456_000n);
+  assert.equal(rsyslogForward.serviceName, 'sudo');
+  assert.equal(rsyslogForward.body, '  ann : TTY=pts/0');
+  assert.equal(rsyslogForward.attributes['syslog.facility'], 'authpriv');
+});
+
+test('unparsable lines are stored raw with the reason, never dropped', () => {
+  const cases: [string, RegExp][] = [
+    ['no priority at all', /missing <PRI>/],
+    ['<999>1 2003-10-11T22:14:15Z host app - - - too high', /invalid PRI <999>/],
+    ['<012>Oct 11 22:14:15 host app: leading zero', /invalid PRI <012>/],
+    ['<34>1 2003-13-45T22:14:15Z host app - - - bad date', /invalid RFC 5424 TIMESTAMP/],
+    ['<34>1 2003-10-11T22:14:15Z host app - - [origin x="1" message', /invalid SD-PARAM in \[origin\]/],
+    ['<34>1 2003-10-11T22:14:15Z host app - - [origin x="1 message', /unterminated SD-PARAM value in \[origin\]/],
+    ['<34>1 2003-10-11T22:14:15Z host app - - [origin x="1"', /SD-ELEMENT \[origin\] is not closed/],
+    ['<34>1 2003-10-11T22:14:15Z host', /header ends before HOSTNAME/],
+    ['<34>hello without a header', /neither an RFC 5424 header nor an RFC 3164 timestamp/],
+    ['<34>Foo 11 22:14:15 host app: bad month', /invalid RFC 3164 timestamp/],
+  ];
+  for (const [line, reason] of cases) {
+    const record = syslogRecord(line, source);
+    assert.equal(record.body, line);
+    assert.match(record.attributes['syslog.parse_error'], reason, line);
+    assert.equal(record.attributes['client.address'], '10.0.0.9:40000');
+    assert.equal(record.timeUnixNano, received);
+  }
+});
+
+test('RFC 6587 framing is detected per frame and survives split reads', () => {
+  const reader = new SyslogFrameReader(1024);
+  const octet = '<13>1 - h app - - - héllo';
+  const wire = Buffer.concat([
+    Buffer.from(`${Buffer.byteLength(octet)} ${octet}`),
+    Buffer.from('<13>Oct 11 22:14:15 h app: lf framed\n'),
+    Buffer.from('12abc not a length, so a line\r\n'),
+    Buffer.from(`${Buffer.byteLength(octet)} ${octet}\n`),
+    Buffer.from('<13>Oct 11 22:14:15 h app: no final newline'),
+  ]);
+  const frames: string[] = [];
+  // One byte at a time: the worst split a TCP stream can produce.
+  for (const byte of wire) frames.push(...reader.push(Buffer.from([byte])));
+  frames.push(...reader.end());
+  assert.deepEqual(frames, [octet, '<13>Oct 11 22:14:15 h app: lf framed', '12abc not a length, so a line', octet, '<13>Oct 11 22:14:15 h app: no final newline']);
+
+  const small = new SyslogFrameReader(16);
+  assert.deepEqual(small.push(Buffer.from('99999 <13>too long for the limit\n')), ['99999 <13>too lo', 'ng for the limit']);
+  assert.deepEqual(small.push(Buffer.from('5 <13>')), []);
+  assert.deepEqual(small.end(), ['5 <13>'], 'a cut-short frame is kept as a line');
+});
