@@ -3,6 +3,14 @@
 # (chDB binds one data directory per process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Real protocol peers the tests drive: logger (bsdutils), rsyslog with its TLS driver, openssl for test certificates.
+missing=()
+for package in bsdutils rsyslog rsyslog-gnutls openssl; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
 npx tsc -p tsconfig.json
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"
