@@ -263,6 +263,28 @@ test('labels, label values, series, index stats, volume and buildinfo', async ()
   assert.equal(build.body.version, '3.0.0');
 });
 
+test('detected_fields and detected_labels for Grafana Logs Drilldown', async () => {
+  const { status, body } = await get('/loki/api/v1/detected_fields', { query: '{service_name="checkout"}', ...window });
+  assert.equal(status, 200);
+  const byLabel = new Map(body.fields.map((field: { label: string }) => [field.label, field]));
+  assert.deepEqual(byLabel.get('status'), { label: 'status', type: 'int', cardinality: 3, parsers: ['json'], jsonPath: ['status'] });
+  assert.deepEqual(byLabel.get('latency'), { label: 'latency', type: 'duration', cardinality: 3, parsers: ['json'], jsonPath: ['latency'] });
+  assert.deepEqual(byLabel.get('user_id'), { label: 'user_id', type: 'string', cardinality: 2, parsers: ['json'], jsonPath: ['user', 'id'] });
+  assert.deepEqual(byLabel.get('http_route'), { label: 'http_route', type: 'string', cardinality: 1, parsers: null });
+  assert.equal(byLabel.has('service_name'), false, 'stream labels are not fields');
+  const logfmtFields = await get('/loki/api/v1/detected_fields', { query: '{service_name="cart"}', ...window });
+  const size = logfmtFields.body.fields.find((field: { label: string }) => field.label === 'size');
+  assert.deepEqual(size, { label: 'size', type: 'bytes', cardinality: 3, parsers: ['logfmt'] });
+  const labels = await get('/loki/api/v1/detected_labels', { query: '{k8s_namespace_name=~".+"}', ...window });
+  assert.deepEqual(labels.body, {
+    detectedLabels: [
+      { label: 'detected_level', cardinality: 4 },
+      { label: 'k8s_namespace_name', cardinality: 2 },
+      { label: 'service_name', cardinality: 3 },
+    ],
+  });
+});
+
 test('errors: parse errors carry the position, bad parameters and missing credentials are refused', async () => {
   const parse = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} | json | status >= ', ...window });
   assert.equal(parse.status, 400);

@@ -106,14 +106,15 @@ function setExtracted(entry: Entry, original: Map<string, string>, name: string,
   entry.labels.set(original.has(name) ? `${name}_extracted` : name, value);
 }
 
-function flattenJson(value: unknown, prefix: string, out: [string, string][]): void {
+/** Loki's json parser without parameters: nested keys joined with `_`, arrays skipped; each leaf with its JSON path. */
+export function flattenJson(value: unknown, prefix: string, path: string[], out: [string, string, string[]][]): void {
   if (value === null || value === undefined) return;
-  if (Array.isArray(value)) return; // Loki's json parser skips arrays
+  if (Array.isArray(value)) return;
   if (typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) flattenJson(child, prefix ? `${prefix}_${labelNameOf(key)}` : labelNameOf(key), out);
+    for (const [key, child] of Object.entries(value)) flattenJson(child, prefix ? `${prefix}_${labelNameOf(key)}` : labelNameOf(key), [...path, key], out);
     return;
   }
-  out.push([prefix, String(value)]);
+  out.push([prefix, String(value), path]);
 }
 
 /** `a.b[0]`, `a["b c"]` → path segments. */
@@ -177,8 +178,8 @@ function compileStage(stage: Stage): StageFn {
         if (!object) return setError(entry, 'JSONParserErr');
         const original = new Map(entry.labels);
         if (paths.length === 0) {
-          const pairs: [string, string][] = [];
-          flattenJson(object, '', pairs);
+          const pairs: [string, string, string[]][] = [];
+          flattenJson(object, '', [], pairs);
           for (const [name, value] of pairs) setExtracted(entry, original, name, value);
           return true;
         }

@@ -22,6 +22,7 @@ import {
 } from '../../query/logql/engine.js';
 import { labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';
+import { detectFields } from '../../query/detectedFields.js';
 import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../errorReply.js';
 
@@ -251,6 +252,32 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       .slice(0, limit)
       .map((volume) => ({ metric: volume.metric, value: [seconds(endNs), String(volume.bytes)] }));
     return { status: 'success', data: { resultType: 'vector', result } };
+  });
+
+  app.get('/loki/api/v1/detected_fields', { config }, async (request) => {
+    const query = queryParams(request);
+    const expr = parseLogql(required(query, 'query'));
+    if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'detected_fields needs a log query');
+    const range = parseRange(query);
+    const limit = parseLimit(query.limit, 1000, 10_000);
+    const lineLimit = parseLimit(query.line_limit, 1000, deps.maxEntriesLimit);
+    const streams = await selectStreams(expr, context(request), { startNs: range.startNs, endNs: range.endNs + 1n }, { limit: lineLimit, direction: 'backward' });
+    const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]));
+    return { fields: detectFields(streams, new Set(names.map((row) => labelNameOf(row.name))), limit), limit };
+  });
+
+  app.get('/loki/api/v1/detected_labels', { config }, async (request) => {
+    const query = queryParams(request);
+    const rows = await streamRows(request, query, query.query ? [selectorOf(query.query)] : []);
+    const values = new Map<string, Set<string>>();
+    for (const row of rows) {
+      for (const [name, value] of streamLabels(row)) {
+        const seen = values.get(name) ?? new Set<string>();
+        seen.add(value);
+        values.set(name, seen);
+      }
+    }
+    return { detectedLabels: [...values].sort(([a], [b]) => (a < b ? -1 : 1)).map(([label, seen]) => ({ label, cardinality: seen.size })) };
   });
 
   app.get('/loki/api/v1/status/buildinfo', { config }, async () => ({

@@ -1,0 +1,77 @@
+import logfmt from 'logfmt';
+import { labelNameOf } from './logql/compiler.js';
+import { parseBytes, parseDuration } from './logql/lexer.js';
+import { flattenJson } from './logql/pipeline.js';
+import type { Stream } from './logql/engine.js';
+
+export interface DetectedField {
+  label: string;
+  type: 'int' | 'float' | 'boolean' | 'duration' | 'bytes' | 'string';
+  cardinality: number;
+  parsers: string[] | null;
+  jsonPath?: string[];
+}
+
+function typeOf(value: string): DetectedField['type'] {
+  if (/^-?\d+$/.test(value)) return 'int';
+  if (/^-?\d*\.\d+(?:[eE][+-]?\d+)?$/.test(value)) return 'float';
+  if (value === 'true' || value === 'false') return 'boolean';
+  if (parseDuration(value) !== undefined) return 'duration';
+  if (parseBytes(value) !== undefined) return 'bytes';
+  return 'string';
+}
+
+function fieldType(types: Set<DetectedField['type']>): DetectedField['type'] {
+  if (types.size === 1) return [...types][0];
+  if (types.size === 2 && types.has('int') && types.has('float')) return 'float';
+  return 'string';
+}
+
+/**
+ * What Grafana's Logs Drilldown asks /detected_fields for: the fields a json
+ * or logfmt parser would extract from sampled lines, plus structured metadata,
+ * each with its type (the first non-string type seen wins) and cardinality.
+ */
+export function detectFields(streams: Stream[], streamLabelNames: Set<string>, limit: number): DetectedField[] {
+  const fields = new Map<string, { values: Set<string>; types: Set<DetectedField['type']>; parsers: Set<string>; jsonPath?: string[] }>();
+  const note = (label: string, value: string, parser: string | undefined, jsonPath?: string[]) => {
+    let field = fields.get(label);
+    if (!field) fields.set(label, (field = { values: new Set(), types: new Set(), parsers: new Set(), jsonPath }));
+    field.values.add(value);
+    field.types.add(typeOf(value));
+    if (parser) field.parsers.add(parser);
+    field.jsonPath ??= jsonPath;
+  };
+  for (const stream of streams) {
+    for (const [name, value] of Object.entries(stream.labels)) if (!streamLabelNames.has(name)) note(name, value, undefined);
+    for (const [, line] of stream.entries) {
+      let object: unknown;
+      try {
+        object = JSON.parse(line);
+      } catch {
+        object = undefined;
+      }
+      if (typeof object === 'object' && object !== null && !Array.isArray(object)) {
+        const pairs: [string, string, string[]][] = [];
+        flattenJson(object, '', [], pairs);
+        for (const [name, value, path] of pairs) note(name, value, 'json', path);
+        continue;
+      }
+      const parsed = logfmt.parse(line) as Record<string, string | boolean | null>;
+      for (const [key, value] of Object.entries(parsed)) {
+        // A bare word is no field: logfmt reports it as `true`.
+        if (value === true && !new RegExp(`(^|\\s)${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`).test(line)) continue;
+        note(labelNameOf(key), value === null ? '' : String(value), 'logfmt');
+      }
+    }
+  }
+  return [...fields]
+    .slice(0, limit)
+    .map(([label, field]) => ({
+      label,
+      type: fieldType(field.types),
+      cardinality: field.values.size,
+      parsers: field.parsers.size > 0 ? [...field.parsers].sort() : null,
+      ...(field.jsonPath ? { jsonPath: field.jsonPath } : {}),
+    }));
+}
