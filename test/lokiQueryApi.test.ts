@@ -329,3 +329,131 @@ test('meshlog query CLI: raw, jsonl, table and metric output against the running
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /parse error at line 1, col 25: expected "}"/);
 });
+
+/** Log queries over the fixed minute: the records expected (by second, newest first) or the lines. */
+const logCases: [string, (number | string)[]][] = [
+  ['{service_name="cart"}', [6, 5, 4]],
+  ['{service_name=~"ca.*"}', [6, 5, 4]],
+  ['{service_name=~"c.*"}', [6, 5, 4, 3, 2, 1]],
+  ['{k8s_namespace_name="shop", service_name!="cart"}', [3, 2, 1]],
+  ['{k8s_namespace_name!~"sh.*", service_name=~".+"}', [9, 8, 7]],
+  ['{detected_level="warn"}', [3]],
+  ['{level=~"error|warn"}', [6, 3, 2]],
+  ['{level="debug"}', [5]],
+  ['{service_name="gateway"} |= "GET"', [9, 7]],
+  ['{service_name="gateway"} != "GET"', [8]],
+  ['{service_name="gateway"} |~ "/api/(users|orders)"', [8, 7]],
+  [String.raw`{service_name="gateway"} !~ "^10\\.0\\.0\\.[12] "`, [9]],
+  ['{service_name="gateway"} |~ "(?i)post"', [8]],
+  ['{service_name=~".+"} |= "payment" |= "retry"', [3]],
+  ['{service_name=~".+"} |= "cart" or "order"', [8, 6, 4, 1]],
+  ['{service_name=~".+"} != "cart"', [9, 8, 7, 5, 3, 2, 1]],
+  ['{service_name=~".+"} |= "u1"', [3, 1]],
+  ['{service_name=~".+"} |= "upd"', [4]],
+  ['{service_name="checkout"} | json | msg="order placed"', [1]],
+  ['{service_name="checkout"} | json | msg=~".*payment.*"', [3, 2]],
+  ['{service_name="checkout"} | json | status != 200', [3, 2]],
+  ['{service_name="checkout"} | json | status == 429', [3]],
+  ['{service_name="checkout"} | json | status > 200 and status < 500', [3]],
+  ['{service_name="checkout"} | json | latency >= 300ms', [3, 2]],
+  ['{service_name="checkout"} | json | latency < 200ms or status=502', [2, 1]],
+  ['{service_name="checkout"} | json first_user="user.id" | first_user="u2"', [2]],
+  ['{service_name="checkout"} | json | user_id!="u1"', [2]],
+  ['{service_name="cart"} | logfmt | items > 0', [5, 4]],
+  ['{service_name="cart"} | logfmt | items >= 0 | duration < 1s', [5, 4]],
+  ['{service_name="cart"} | logfmt | size <= 512B', [5]],
+  ['{service_name="cart"} | logfmt | size > 1MiB', []],
+  ['{service_name="cart"} | logfmt | size >= 1MB', [6]],
+  ['{service_name="cart"} | logfmt | msg=~"ca.*"', [6, 5, 4]],
+  ['{service_name="cart"} | logfmt | msg=~"cart.*"', [6, 4]],
+  ['{service_name="cart"} | logfmt msg | msg="cache hit"', [5]],
+  ['{service_name="cart"} | logfmt | (items=1 or items=3) and duration > 10ms', [4]],
+  ['{service_name="gateway"} | pattern "<ip> <method> <path> <status> <latency>" | latency > 100ms | __error__=""', [8]],
+  ['{service_name="gateway"} | decolorize | pattern "<ip> <method> <path> <status> <latency>" | status="200"', ['10.0.0.3 GET /health 200 1ms', 7]],
+  [String.raw`{service_name="gateway"} | regexp "(?P<ip>\\d+\\.\\d+\\.\\d+\\.\\d+)" | ip=~"10\\.0\\.0\\.[23]"`, [9, 8]],
+  ['{service_name="checkout"} | json | line_format "{{.status}}"', ['429', '502', '200']],
+  ['{service_name="checkout"} | json | line_format "{{.msg | upper}}" |= "PAYMENT"', ['RETRY PAYMENT', 'PAYMENT FAILED']],
+  ['{service_name="checkout"} | json | line_format "{{.user_id}}:{{.latency}}" != "u1"', ['u2:1.5s']],
+  ['{service_name="cart"} | logfmt | label_format lvl=level | lvl="debug"', [5]],
+  ['{service_name="cart"} | logfmt | label_format tag="{{.level}}-{{.items}}" | tag="error-0"', [6]],
+  ['{service_name="cart"} | logfmt | keep level | level="info"', [4]],
+  ['{service_name="checkout"} | unpack | msg="retry payment"', [3]],
+  ['{service_name=~".+"} | json | __error__!=""', [9, 8, 7, 6, 5, 4]],
+  ['{service_name=~".+"} | json | __error__=""', [3, 2, 1]],
+  ['{service_name="checkout"} | http_route="/pay"', [1]],
+  ['{service_name="checkout"} | http_route=""', [3, 2]],
+  ['{service_name=~".+"} | detected_level="info" |= "GET"', [9, 7]],
+  ['{service_name="gateway"} | decolorize | line_format "{{__line__}}!" |= "health 200 1ms!"', ['10.0.0.3 GET /health 200 1ms!']],
+];
+
+/** Metric queries evaluated at T0+60s: [labels, value] of each series, sorted by labels. */
+const bytesOf = (seconds: number[]) => seconds.reduce((n, s) => n + Buffer.byteLength(bodyOf(s)), 0);
+const cartItemsMean = 4 / 3;
+const metricCases: [string, [Record<string, string>, string][]][] = [
+  ['sum(count_over_time({service_name=~".+"}[1m]))', [[{}, '9']]],
+  ['sum(count_over_time({service_name=~".+"}[5s]))', []],
+  ['sum by (detected_level) (count_over_time({service_name=~".+"}[1m]))', [[{ detected_level: 'debug' }, '1'], [{ detected_level: 'error' }, '2'], [{ detected_level: 'info' }, '5'], [{ detected_level: 'warn' }, '1']]],
+  ['sum by (level) (count_over_time({service_name=~".+"}[1m]))', [[{ level: 'debug' }, '1'], [{ level: 'error' }, '2'], [{ level: 'info' }, '5'], [{ level: 'warn' }, '1']]],
+  ['sum(rate({service_name="checkout"}[1m]))', [[{}, '0.05']]],
+  ['sum(bytes_over_time({service_name="gateway"}[1m]))', [[{}, String(bytesOf([7, 8, 9]))]]],
+  ['sum(bytes_rate({service_name="gateway"}[1m]))', [[{}, String(bytesOf([7, 8, 9]) / 60)]]],
+  ['sum(count_over_time({service_name=~".+"} |= "GET" [1m]))', [[{}, '2']]],
+  ['sum(count_over_time({service_name="checkout"} | json | status >= 400 [1m]))', [[{}, '2']]],
+  ['sum by (status) (count_over_time({service_name="checkout"} | json [1m]))', [[{ status: '200' }, '1'], [{ status: '429' }, '1'], [{ status: '502' }, '1']]],
+  ['avg(sum by (service_name) (count_over_time({service_name=~".+"}[1m])))', [[{}, '3']]],
+  ['count(sum by (service_name) (count_over_time({service_name=~".+"}[1m])))', [[{}, '3']]],
+  ['min(sum by (detected_level) (count_over_time({service_name=~".+"}[1m])))', [[{}, '1']]],
+  ['max(sum by (detected_level) (count_over_time({service_name=~".+"}[1m])))', [[{}, '5']]],
+  ['stddev(sum by (service_name) (count_over_time({service_name=~".+"}[1m])))', [[{}, '0']]],
+  ['topk(2, sum by (detected_level) (count_over_time({service_name=~".+"}[1m])))', [[{ detected_level: 'error' }, '2'], [{ detected_level: 'info' }, '5']]],
+  ['bottomk(1, sum by (service_name) (bytes_over_time({service_name=~".+"}[1m])))', [[{ service_name: 'gateway' }, String(bytesOf([7, 8, 9]))]]],
+  ['sum without (detected_level) (sum by (detected_level, service_name) (count_over_time({service_name=~".+"}[1m])))', [[{ service_name: 'cart' }, '3'], [{ service_name: 'checkout' }, '3'], [{ service_name: 'gateway' }, '3']]],
+  ['sum_over_time({service_name="cart"} | logfmt | unwrap items [1m]) by (service_name)', [[{ service_name: 'cart' }, '4']]],
+  ['avg_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'checkout' }, String((0.12 + 1.5 + 0.3) / 3)]]],
+  ['min_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'checkout' }, '0.12']]],
+  ['max_over_time({service_name="cart"} | logfmt | unwrap bytes(size) [1m]) by (service_name)', [[{ service_name: 'cart' }, '1000000']]],
+  ['quantile_over_time(0.5, {service_name="checkout"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'checkout' }, '429']]],
+  ['first_over_time({service_name="checkout"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'checkout' }, '200']]],
+  ['last_over_time({service_name="checkout"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'checkout' }, '429']]],
+  ['stdvar_over_time({service_name="cart"} | logfmt | unwrap items [1m]) by (service_name)', [[{ service_name: 'cart' }, String(((3 - cartItemsMean) ** 2 + (1 - cartItemsMean) ** 2 + (0 - cartItemsMean) ** 2) / 3)]]],
+  ['sum(count_over_time({service_name="checkout"}[1m])) + sum(count_over_time({service_name="cart"}[1m]))', [[{}, '6']]],
+  ['sum(count_over_time({service_name="checkout"}[1m])) / 2', [[{}, '1.5']]],
+  ['2 ^ sum(count_over_time({service_name="checkout"}[1m]))', [[{}, '8']]],
+  ['sum(count_over_time({service_name="checkout"}[1m])) % 2', [[{}, '1']]],
+  ['sum by (service_name) (count_over_time({service_name=~".+"}[1m])) == 3', [[{ service_name: 'cart' }, '3'], [{ service_name: 'checkout' }, '3'], [{ service_name: 'gateway' }, '3']]],
+  ['sum by (detected_level) (count_over_time({service_name=~".+"}[1m])) > 1', [[{ detected_level: 'error' }, '2'], [{ detected_level: 'info' }, '5']]],
+  ['sum by (detected_level) (count_over_time({service_name=~".+"}[1m])) < bool 2', [[{ detected_level: 'debug' }, '1'], [{ detected_level: 'error' }, '0'], [{ detected_level: 'info' }, '0'], [{ detected_level: 'warn' }, '1']]],
+  ['sum by (service_name) (count_over_time({service_name=~".+"}[1m])) and sum by (service_name) (count_over_time({service_name=~".+"} |= "GET" [1m]))', [[{ service_name: 'gateway' }, '3']]],
+  ['sum by (service_name) (count_over_time({service_name=~".+"}[1m])) unless sum by (service_name) (count_over_time({service_name=~".+"} |= "GET" [1m]))', [[{ service_name: 'cart' }, '3'], [{ service_name: 'checkout' }, '3']]],
+  ['sum by (service_name) (count_over_time({service_name="cart"}[1m])) or sum by (service_name) (count_over_time({service_name="gateway"}[1m]))', [[{ service_name: 'cart' }, '3'], [{ service_name: 'gateway' }, '3']]],
+  ['sum by (service_name) (count_over_time({service_name=~"g.*"}[1m])) * on (service_name) sum by (service_name) (bytes_over_time({service_name=~".+"}[1m]))', [[{ service_name: 'gateway' }, String(3 * bytesOf([7, 8, 9]))]]],
+  ['sum by (service_name, detected_level) (count_over_time({service_name="cart", level="debug"}[1m])) * ignoring (detected_level) sum by (service_name) (count_over_time({service_name="cart"}[1m]))', [[{ service_name: 'cart' }, '3']]],
+  ['vector(5) - vector(2)', [[{}, '3']]],
+  ['vector(2) * sum(count_over_time({service_name="cart"}[1m]))', [[{}, '6']]],
+  ['-sum(count_over_time({service_name="cart"}[1m]))', [[{}, '-3']]],
+  ['sum(count_over_time({service_name="checkout"}[1m] offset 58s))', [[{}, '2']]],
+  ['absent_over_time({service_name="checkout"}[1m])', []],
+  ['absent_over_time({service_name="nope", k8s_namespace_name=~"x"}[1m])', [[{ service_name: 'nope' }, '1']]],
+  ['sum(count_over_time({service_name="gateway"} | pattern "<ip> <method> <_>" | method="GET" [1m]))', [[{}, '2']]],
+  ['sum by (method) (count_over_time({service_name="gateway"} | decolorize | pattern "<_> <method> <_>" [1m]))', [[{ method: 'GET' }, '2'], [{ method: 'POST' }, '1']]],
+  [String.raw`sum(count_over_time({service_name="gateway"} | regexp "(?P<code>\\d{3}) " | code=~"5.." [1m]))`, [[{}, '1']]],
+];
+
+test(`table: ${logCases.length} log queries and ${metricCases.length} metric queries give exactly the expected results`, async () => {
+  for (const [query, expected] of logCases) {
+    const got = await lines(query);
+    const want = expected.map((item) => (typeof item === 'number' ? bodyOf(item) : item));
+    assert.deepEqual(got, want, query);
+  }
+  for (const [query, expected] of metricCases) {
+    const data = await instant(query, 60);
+    assert.equal(data.resultType, 'vector', query);
+    const got = data.result
+      .map((series: { metric: Record<string, string>; value: [number, string] }) => {
+        assert.equal(series.value[0], T0s + 60, query);
+        return [series.metric, series.value[1]];
+      })
+      .sort((a: [Record<string, string>], b: [Record<string, string>]) => (JSON.stringify(a[0]) < JSON.stringify(b[0]) ? -1 : 1));
+    assert.deepEqual(got, expected, query);
+  }
+});

@@ -452,7 +452,8 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
   for (const series of (left as { series: Series[] }).series) {
     const partner = rightByKey.get(matchKey(series.labels, node.matching));
     if (!partner) continue;
-    const labels = node.matching?.on ? Object.fromEntries(Object.entries(series.labels).filter(([name]) => node.matching!.labels.includes(name))) : series.labels;
+    // Like Prometheus: a filtering comparison keeps the left labels; otherwise on() keeps only its labels, ignoring() drops its own.
+    const labels = !node.matching || (isComparison && !node.returnBool) ? series.labels : Object.fromEntries(Object.entries(series.labels).filter(([name]) => node.matching!.labels.includes(name) === node.matching!.on));
     out.push({ labels, values: series.values.map((a, k) => apply(a, partner.values[k], a)) });
   }
   return { kind: 'vector', series: out };

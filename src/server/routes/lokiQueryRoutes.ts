@@ -151,7 +151,8 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     if (!isMetric(expr)) {
       const dir = direction(query);
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
-      const streams = await selectStreams(expr, ctx, { startNs, endNs: endNs + 1n }, { limit, direction: dir });
+      // Like Loki, log queries read [start, end).
+      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir });
       const returned = streams.reduce((n, s) => n + s.entries.length, 0);
       reply.header(planHeaderName, planHeader(ctx));
       return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
@@ -203,7 +204,6 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   app.get('/loki/api/v1/series', { config }, async (request) => {
     const raw = request.query as Record<string, string | string[] | undefined>;
     const matches = [raw['match[]'], raw.match].flat().filter((value): value is string => typeof value === 'string' && value !== '');
-    if (matches.length === 0) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "match[]"');
     const rows = await streamRows(request, queryParams(request), matches.map(selectorOf));
     const series = new Map<string, Record<string, string>>();
     for (const row of rows) {
@@ -261,7 +261,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 1000, 10_000);
     const lineLimit = parseLimit(query.line_limit, 1000, deps.maxEntriesLimit);
-    const streams = await selectStreams(expr, context(request), { startNs: range.startNs, endNs: range.endNs + 1n }, { limit: lineLimit, direction: 'backward' });
+    const streams = await selectStreams(expr, context(request), range, { limit: lineLimit, direction: 'backward' });
     const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]));
     return { fields: detectFields(streams, new Set(names.map((row) => labelNameOf(row.name))), limit), limit };
   });
