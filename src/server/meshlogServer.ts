@@ -92,7 +92,7 @@ export class MeshlogServer {
     this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest, queries });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
-    for (const listener of buildListeners(config, ingest)) {
+    for (const listener of buildListeners(config, ingest, authenticate)) {
       addresses[listener.name] = await listener.start();
       this.listeners.push(listener);
     }

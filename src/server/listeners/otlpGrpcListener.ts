@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import grpc from '@grpc/grpc-js';
+import type { MeshlogConfig } from '../../config/schema.js';
+import { MeshlogError } from '../../errors.js';
+import { decodeOtlpLogsProtobuf, encodeOtlpLogsResponse } from '../../receivers/otlpLogs.js';
+import { presentedToken } from '../../security/presentedToken.js';
+import { tenantFromHeader } from '../../security/tenant.js';
+import { asMeshlogError } from '../errorReply.js';
+import type { IngestContext } from '../ingestContext.js';
+import type { Listener } from '../listener.js';
+
+const receiver = 'otlp_grpc';
+
+/**
+ * LogsService/Export with the message bytes passed through untouched: the
+ * OTLP receiver decodes them with the same protobuf code as OTLP/HTTP.
+ */
+const logsService: grpc.ServiceDefinition = {
+  export: {
+    path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
+    requestDeserialize: (bytes: Buffer) => bytes,
+    responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
+    responseDeserialize: (bytes: Buffer) => bytes,
+  },
+};
+
+/**
+ * gRPC status for a refused export. Overload and shutdown are UNAVAILABLE:
+ * the OTLP spec names it the retryable code, while RESOURCE_EXHAUSTED is only
+ * retried by clients when RetryInfo details come with it.
+ */
+function grpcStatus(error: MeshlogError): grpc.status {
+  if (error.status === 401) return grpc.status.UNAUTHENTICATED;
+  if (error.retryable) return grpc.status.UNAVAILABLE;
+  if (error.status === 413) return grpc.status.RESOURCE_EXHAUSTED;
+  return grpc.status.INVALID_ARGUMENT;
+}
+
+function singleMetadata(metadata: grpc.Metadata, key: string): string | string[] | undefined {
+  const values = metadata.get(key).map(String);
+  return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+}
+
+/** OTLP/gRPC logs on 4317: authenticated like the HTTP API, tenant from `x-scope-orgid`, answered after commit. */
+export class OtlpGrpcListener implements Listener {
+  readonly name = receiver;
+  private readonly server: grpc.Server;
+
+  constructor(
+    private readonly config: MeshlogConfig['otlp_grpc'],
+    private readonly host: string,
+    private readonly ctx: IngestContext,
+    private readonly authenticate: ((token: string | undefined) => void) | undefined,
+  ) {
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': ctx.maxDecompressedBytes });
+    this.server.addService(logsService, { export: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
+      this.export(call).then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          const refusal = asMeshlogError(error);
+          ctx.metrics.requestsRejected.inc({ code: refusal.code });
+          if (refusal.status >= 500) ctx.logger.error({ listener: receiver, code: refusal.code, reason: refusal.message }, 'export failed');
+          callback({ code: grpcStatus(refusal), details: refusal.message });
+        },
+      );
+    } });
+  }
+
+  private async export(call: grpc.ServerUnaryCall<Buffer, Uint8Array>): Promise<Uint8Array> {
+    const authorization = singleMetadata(call.metadata, 'authorization');
+    if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
+    this.authenticate?.(presentedToken({ authorization }));
+    const tenant = tenantFromHeader(singleMetadata(call.metadata, 'x-scope-orgid'));
+    this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
+    const decoded = decodeOtlpLogsProtobuf(call.request, tenant, receiver);
+    this.ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
+    if (decoded.rejected > 0) this.ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
+    await this.ctx.submit(decoded.records, receiver);
+    return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
+  }
+
+  async start(): Promise<string> {
+    const files = this.config.tls;
+    const credentials = files
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(files.cert_file), private_key: readFileSync(files.key_file) }], false)
+      : grpc.ServerCredentials.createInsecure();
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:${this.config.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    return `${host}:${port}`;
+  }
+
+  /** Refuses new calls and resolves once the in-flight exports have answered. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+}
