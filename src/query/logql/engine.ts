@@ -447,11 +447,19 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
     return { kind: 'vector', series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })) };
   }
   const rightByKey = new Map<string, Series>();
-  for (const series of (right as { series: Series[] }).series) rightByKey.set(matchKey(series.labels, node.matching), series);
+  for (const series of (right as { series: Series[] }).series) {
+    const key = matchKey(series.labels, node.matching);
+    if (rightByKey.has(key)) throw new MeshlogError('ML_QUERY_INVALID', 'many-to-many matching not allowed: matching labels must be unique on one side');
+    rightByKey.set(key, series);
+  }
   const out: Series[] = [];
+  const matchedLeft = new Set<string>();
   for (const series of (left as { series: Series[] }).series) {
-    const partner = rightByKey.get(matchKey(series.labels, node.matching));
+    const key = matchKey(series.labels, node.matching);
+    const partner = rightByKey.get(key);
     if (!partner) continue;
+    if (matchedLeft.has(key)) throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+    matchedLeft.add(key);
     // Like Prometheus: a filtering comparison keeps the left labels; otherwise on() keeps only its labels, ignoring() drops its own.
     const labels = !node.matching || (isComparison && !node.returnBool) ? series.labels : Object.fromEntries(Object.entries(series.labels).filter(([name]) => node.matching!.labels.includes(name) === node.matching!.on));
     out.push({ labels, values: series.values.map((a, k) => apply(a, partner.values[k], a)) });
