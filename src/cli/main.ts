@@ -20,6 +20,13 @@ program
   .addOption(new Option('--auth <mode>', 'token: bearer token required; none: anonymous access').choices(['token', 'none']))
   .addOption(new Option('--log-level <level>', 'self-log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .option('--max-body-bytes <size>', 'largest accepted request body, e.g. 16MiB')
+  .option('--forward-port <port>', 'Fluentd forward TCP port (default 24224; 0 = any free port)')
+  .option('--no-forward', 'do not listen for Fluentd forward')
+  .option('--syslog-port <port>', 'syslog TCP and UDP port (default 5514; 0 = any free port)')
+  .option('--syslog-tls-port <port>', 'syslog TLS port, used when syslog.tls is configured (default 6514)')
+  .option('--no-syslog', 'do not listen for syslog')
+  .option('--otlp-grpc-port <port>', 'OTLP/gRPC port (default 4317; 0 = any free port)')
+  .option('--no-otlp-grpc', 'do not listen for OTLP/gRPC')
   .action(startCommand);
 
 program

@@ -12,6 +12,21 @@ interface StartFlags {
   auth?: string;
   logLevel?: string;
   maxBodyBytes?: string;
+  forwardPort?: string;
+  /** false only with --no-forward (commander's negatable flags default to true). */
+  forward?: boolean;
+  syslogPort?: string;
+  syslogTlsPort?: string;
+  syslog?: boolean;
+  otlpGrpcPort?: string;
+  otlpGrpc?: boolean;
+}
+
+/** A listener's section from its port flag and --no-<listener>; undefined when neither was given. */
+function listenerFlags(entries: Record<string, string | undefined>, enabled: boolean | undefined): Record<string, unknown> | undefined {
+  const section: Record<string, unknown> = Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
+  if (enabled === false) section.enabled = false;
+  return Object.keys(section).length > 0 ? section : undefined;
 }
 
 function flagTree(flags: StartFlags): Record<string, unknown> {
@@ -25,6 +40,9 @@ function flagTree(flags: StartFlags): Record<string, unknown> {
     log_level: flags.logLevel,
   };
   if (flags.maxBodyBytes !== undefined) tree.ingest = { max_body_bytes: flags.maxBodyBytes };
+  tree.forward = listenerFlags({ port: flags.forwardPort }, flags.forward);
+  tree.syslog = listenerFlags({ tcp_port: flags.syslogPort, udp_port: flags.syslogPort, tls_port: flags.syslogTlsPort }, flags.syslog);
+  tree.otlp_grpc = listenerFlags({ port: flags.otlpGrpcPort }, flags.otlpGrpc);
   return Object.fromEntries(Object.entries(tree).filter(([, value]) => value !== undefined));
 }
 
