@@ -205,6 +205,9 @@ test('string label filters before any parser run in SQL; after a parser they run
   assert.deepEqual(rowsOf('{app="a"} | level="error" | trace_id="abc"').residual, []);
   assert.deepEqual(rowsOf('{app="a"} | logfmt | level="error"').residual.map((s) => s.kind), ['logfmt', 'label_filter']);
   assert.deepEqual(rowsOf('{app="a"} | status > 3').residual.map((s) => s.kind), ['label_filter']);
+  assert.deepEqual(rowsOf('{app="a"} |= "x" | drop __error__, __error_details__').residual, [], "Grafana's log volume query runs wholly in SQL");
+  assert.deepEqual(rowsOf('{app="a"} | json | drop __error__').residual.map((s) => s.kind), ['json', 'drop']);
+  assert.deepEqual(rowsOf('{app="a"} | n > 1 | drop __error__').residual.map((s) => s.kind), ['label_filter', 'drop']);
   const stream = rowsOf('{k8s_namespace_name="shop", service_name="x", level="warn"}');
   assert.match(stream.sql, /replaceRegexpAll\(k, '\[\^A-Za-z0-9_\]', '_'\)/, 'Loki 3 names resource attribute keys');
   assert.match(stream.sql, /service_name = \{p\d+:String\}/);

@@ -400,6 +400,8 @@ const metricCases: [string, [Record<string, string>, string][]][] = [
   ['sum(count_over_time({service_name=~".+"}[5s]))', []],
   ['sum by (detected_level) (count_over_time({service_name=~".+"}[1m]))', [[{ detected_level: 'debug' }, '1'], [{ detected_level: 'error' }, '2'], [{ detected_level: 'info' }, '5'], [{ detected_level: 'warn' }, '1']]],
   ['sum by (level) (count_over_time({service_name=~".+"}[1m]))', [[{ level: 'debug' }, '1'], [{ level: 'error' }, '2'], [{ level: 'info' }, '5'], [{ level: 'warn' }, '1']]],
+  // Grafana's logs volume query.
+  ['sum by (level, detected_level) (count_over_time({service_name=~".+"} | drop __error__[1m]))', [[{ detected_level: 'debug', level: 'debug' }, '1'], [{ detected_level: 'error', level: 'error' }, '2'], [{ detected_level: 'info', level: 'info' }, '5'], [{ detected_level: 'warn', level: 'warn' }, '1']]],
   ['sum(rate({service_name="checkout"}[1m]))', [[{}, '0.05']]],
   ['sum(bytes_over_time({service_name="gateway"}[1m]))', [[{}, String(bytesOf([7, 8, 9]))]]],
   ['sum(bytes_rate({service_name="gateway"}[1m]))', [[{}, String(bytesOf([7, 8, 9]) / 60)]]],

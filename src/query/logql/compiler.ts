@@ -169,6 +169,7 @@ function labelFilterSql(filter: LabelFilter, params: Params): string | undefined
 }
 
 const lineChangingStages = new Set(['line_format', 'decolorize']);
+const errorLabels = new Set(['__error__', '__error_details__']);
 const labelChangingStages = new Set(['json', 'logfmt', 'unpack', 'regexp', 'pattern', 'label_format', 'drop', 'keep']);
 
 /** Splits a log query into SQL conditions (tenant, time, selector, filters that can run there) and the rest. */
@@ -179,6 +180,8 @@ function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: str
   const residual: Stage[] = [];
   let lineChanged = false;
   let labelsChanged = false;
+  // Numeric label filters mark unconvertible values with __error__.
+  let errorsPossible = false;
   for (const stage of log.stages) {
     if (stage.kind === 'line_filter' && !lineChanged) {
       conditions.push(lineFilterSql(stage, params, plan));
@@ -192,11 +195,17 @@ function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: str
         continue;
       }
     }
+    // Grafana's log volume query drops error labels; before any parser or numeric filter there are none.
+    if (stage.kind === 'drop' && !labelsChanged && !errorsPossible && stage.items.every((item) => errorLabels.has(item.name))) {
+      plan.push('drop of error labels before any parser: nothing to drop');
+      continue;
+    }
     if (stage.kind === 'line_filter') plan.push(`line filter ${stage.op} after line_format/decolorize: evaluated by the query engine`);
     else if (stage.kind === 'label_filter') plan.push('label filter on extracted labels or numeric comparison: evaluated by the query engine');
     else plan.push(`${stage.kind}: evaluated by the query engine`);
     if (lineChangingStages.has(stage.kind)) lineChanged = true;
     if (labelChangingStages.has(stage.kind)) labelsChanged = true;
+    if (stage.kind === 'label_filter') errorsPossible = true;
     residual.push(stage);
   }
   return { where: conditions.join('\n  AND '), residual };
