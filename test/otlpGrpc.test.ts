@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
-import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { committedCount } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
@@ -115,6 +117,23 @@ test('a full ingest queue answers UNAVAILABLE (retryable); --auth=none takes ano
   }
 });
 
+test('the OpenTelemetry SDK gRPC trace exporter lands spans in the spans table', async () => {
+  const exporter = new OTLPTraceExporter({
+    url: `http://${meshlog.listeners.otlp_grpc}`,
+    metadata: metadata({ authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' }),
+  });
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'checkout-grpc' }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', traceFlags: 1, isRemote: true });
+  const span = provider.getTracer('checkout.grpc').startSpan('POST /pay', { kind: SpanKind.SERVER, startTime: [1_700_000_000, 0] }, parent);
+  span.end([1_700_000_000, 250_000_000]);
+  await provider.forceFlush();
+  await provider.shutdown();
+  assert.equal(await committedCount(meshlog, 'otlp_grpc'), 2, 'spans are not log records');
+});
+
 test('what the exporter sent is what is stored', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredRow>(
@@ -134,4 +153,12 @@ test('what the exporter sent is what is stored', async () => {
   assert.equal(first.span_id, 'eee19b7ec3c1b174');
   assert.deepEqual(first.log_attributes, { 'http.route': '/pay', attempt: '3' });
   assert.equal(first.resource_attributes['k8s.namespace.name'], 'shop');
+
+  const spans = await readCommitted<{ tenant: string; trace_id: string; parent_span_id: string; span_name: string; service_name: string; duration_ns: string; receiver: string }>(
+    meshlog.dataDir,
+    'SELECT tenant, trace_id, parent_span_id, span_name, service_name, toString(duration_ns) AS duration_ns, receiver FROM meshlog.spans',
+  );
+  assert.deepEqual(spans, [
+    { tenant: 'acme', trace_id: '5b8efff798038103d269b633813fc60c', parent_span_id: 'eee19b7ec3c1b174', span_name: 'POST /pay', service_name: 'checkout-grpc', duration_ns: '250000000', receiver: 'otlp_grpc' },
+  ]);
 });

@@ -3,6 +3,7 @@ import grpc from '@grpc/grpc-js';
 import type { MeshlogConfig } from '../../config/schema.js';
 import { MeshlogError } from '../../errors.js';
 import { decodeOtlpLogsProtobuf, encodeOtlpLogsResponse } from '../../receivers/otlpLogs.js';
+import { decodeOtlpTracesProtobuf, encodeOtlpTracesResponse } from '../../receivers/otlpTraces.js';
 import { presentedToken } from '../../security/presentedToken.js';
 import { tenantFromHeader } from '../../security/tenant.js';
 import { asMeshlogError } from '../errorReply.js';
@@ -12,20 +13,22 @@ import type { Listener } from '../listener.js';
 const receiver = 'otlp_grpc';
 
 /**
- * LogsService/Export with the message bytes passed through untouched: the
- * OTLP receiver decodes them with the same protobuf code as OTLP/HTTP.
+ * A unary Export method whose message bytes pass through untouched: the OTLP
+ * receivers decode them with the same protobuf code as OTLP/HTTP.
  */
-const logsService: grpc.ServiceDefinition = {
-  export: {
-    path: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
-    requestDeserialize: (bytes: Buffer) => bytes,
-    responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
-    responseDeserialize: (bytes: Buffer) => bytes,
-  },
-};
+function exportService(path: string): grpc.ServiceDefinition {
+  return {
+    export: {
+      path,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes),
+      responseDeserialize: (bytes: Buffer) => bytes,
+    },
+  };
+}
 
 /**
  * gRPC status for a refused export. Overload and shutdown are UNAVAILABLE:
@@ -44,7 +47,7 @@ function singleMetadata(metadata: grpc.Metadata, key: string): string | string[]
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
 }
 
-/** OTLP/gRPC logs on 4317: authenticated like the HTTP API, tenant from `x-scope-orgid`, answered after commit. */
+/** OTLP/gRPC logs and traces on 4317: authenticated like the HTTP API, tenant from `x-scope-orgid`, answered after commit. */
 export class OtlpGrpcListener implements Listener {
   readonly name = receiver;
   private readonly server: grpc.Server;
@@ -56,30 +59,50 @@ export class OtlpGrpcListener implements Listener {
     private readonly authenticate: ((token: string | undefined) => void) | undefined,
   ) {
     this.server = new grpc.Server({ 'grpc.max_receive_message_length': ctx.maxDecompressedBytes });
-    this.server.addService(logsService, { export: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
-      this.export(call).then(
+    this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
+      export: this.unary(async (request, tenant) => {
+        const decoded = decodeOtlpLogsProtobuf(request, tenant, receiver);
+        this.count(decoded.records.length, decoded.rejected);
+        await ctx.submit(decoded.records, receiver);
+        return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
+      }),
+    });
+    this.server.addService(exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'), {
+      export: this.unary(async (request, tenant) => {
+        const decoded = decodeOtlpTracesProtobuf(request, tenant, receiver);
+        this.count(decoded.spans.length, decoded.rejected);
+        await ctx.submitSpans(decoded.spans);
+        return encodeOtlpTracesResponse(decoded.rejected, decoded.rejectionReason);
+      }),
+    });
+  }
+
+  private count(accepted: number, rejected: number): void {
+    this.ctx.metrics.recordsReceived.inc({ receiver }, accepted);
+    if (rejected > 0) this.ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, rejected);
+  }
+
+  /** Authentication, tenant and error statuses shared by both Export methods. */
+  private unary(handle: (request: Buffer, tenant: string) => Promise<Uint8Array>): grpc.handleUnaryCall<Buffer, Uint8Array> {
+    return (call, callback) => {
+      const run = async () => {
+        const authorization = singleMetadata(call.metadata, 'authorization');
+        if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
+        this.authenticate?.(presentedToken({ authorization }));
+        const tenant = tenantFromHeader(singleMetadata(call.metadata, 'x-scope-orgid'));
+        this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
+        return handle(call.request, tenant);
+      };
+      run().then(
         (response) => callback(null, response),
         (error: unknown) => {
           const refusal = asMeshlogError(error);
-          ctx.metrics.requestsRejected.inc({ code: refusal.code });
-          if (refusal.status >= 500) ctx.logger.error({ listener: receiver, code: refusal.code, reason: refusal.message }, 'export failed');
+          this.ctx.metrics.requestsRejected.inc({ code: refusal.code });
+          if (refusal.status >= 500) this.ctx.logger.error({ listener: receiver, code: refusal.code, reason: refusal.message }, 'export failed');
           callback({ code: grpcStatus(refusal), details: refusal.message });
         },
       );
-    } });
-  }
-
-  private async export(call: grpc.ServerUnaryCall<Buffer, Uint8Array>): Promise<Uint8Array> {
-    const authorization = singleMetadata(call.metadata, 'authorization');
-    if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
-    this.authenticate?.(presentedToken({ authorization }));
-    const tenant = tenantFromHeader(singleMetadata(call.metadata, 'x-scope-orgid'));
-    this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
-    const decoded = decodeOtlpLogsProtobuf(call.request, tenant, receiver);
-    this.ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    if (decoded.rejected > 0) this.ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
-    await this.ctx.submit(decoded.records, receiver);
-    return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
+    };
   }
 
   async start(): Promise<string> {
