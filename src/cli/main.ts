@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
+import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
   .name('meshlog')
@@ -44,6 +45,27 @@ program
   .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
   .option('--org-id <tenant>', 'tenant to query (X-Scope-OrgID)')
   .action(queryCommand);
+
+program
+  .command('verify')
+  .description('prove stored logs were not altered or lost: recompute every batch seal, walk the chains, check signed checkpoints (exit 1 on any finding)')
+  .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
+  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--data-dir <dir>', 'verify a data directory offline instead (no server may be running on it)')
+  .option('--database <name>', 'ClickHouse database of --data-dir', 'meshlog')
+  .option('--public-key <file|key>', 'checkpoint verifier key (default: <data-dir>-signing.key.pub)')
+  .option('--tenant <tenant>', 'only this tenant (default: all)')
+  .option('--from <time>', 'only batches with records at or after: RFC3339, Unix time, or a duration ago (24h, 7d)')
+  .option('--to <time>', 'only batches with records at or before')
+  .addOption(new Option('--output <format>', 'findings as text lines or one JSON report').choices(['text', 'json']).default('text'))
+  .action(async (flags: VerifyFlags) => {
+    try {
+      await verifyCommand(flags);
+    } catch (error) {
+      process.stderr.write(`meshlog verify: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+  });
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
+import type { BatchToSeal, ChainSealer } from '../integrity/chainSealer.js';
+import type { SealStore } from '../storage/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
 import { closeLogRow, openLogRow } from '../storage/logRows.js';
@@ -13,9 +15,17 @@ export interface WriterOptions {
   batchLingerMs: number;
 }
 
+/** With sealing, every batch is hash-chained and its seal stored before its rows. */
+export interface WriterSealing {
+  sealer: ChainSealer;
+  store: SealStore;
+}
+
 interface PendingWrite {
   tenants: string[];
   rows: string[];
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
   receiver: string;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -40,13 +50,22 @@ export class LogWriter {
     private readonly options: WriterOptions,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly sealing: WriterSealing | undefined,
     chainHeads: Map<string, number>,
   ) {
     this.chainHeads = new Map(chainHeads);
   }
 
-  static async open(storage: Storage, options: WriterOptions, metrics: Metrics, logger: Logger): Promise<LogWriter> {
-    return new LogWriter(storage, options, metrics, logger, await storage.chainHeads());
+  static async open(
+    storage: Storage,
+    options: WriterOptions,
+    metrics: Metrics,
+    logger: Logger,
+    sealing?: WriterSealing,
+  ): Promise<LogWriter> {
+    // Sealed chains take their heads from the seals, which are stored first.
+    const heads = sealing ? new Map<string, number>() : await storage.chainHeads();
+    return new LogWriter(storage, options, metrics, logger, sealing, heads);
   }
 
   get queueDepth(): number {
@@ -63,12 +82,17 @@ export class LogWriter {
     }
     const tenants = new Array<string>(records.length);
     const rows = new Array<string>(records.length);
+    let minTimeNs = records[0].timeUnixNano;
+    let maxTimeNs = minTimeNs;
     for (let i = 0; i < records.length; i++) {
-      tenants[i] = records[i].tenant;
-      rows[i] = openLogRow(records[i]);
+      const record = records[i];
+      tenants[i] = record.tenant;
+      rows[i] = openLogRow(record);
+      if (record.timeUnixNano < minTimeNs) minTimeNs = record.timeUnixNano;
+      if (record.timeUnixNano > maxTimeNs) maxTimeNs = record.timeUnixNano;
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ tenants, rows, receiver, resolve, reject });
+      this.pending.push({ tenants, rows, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
       this.metrics.queueRecords.set(this.queuedRecords);
       this.schedule();
@@ -113,31 +137,50 @@ export class LogWriter {
     return batch;
   }
 
-  private async commit(batch: PendingWrite[]): Promise<void> {
-    const sequenceOf = new Map<string, { chainId: string; batchSeq: number; nextPos: number }>();
-    const lines: string[] = [];
-    let count = 0;
+  /** One batch per tenant chain, with the next sequence number of that chain. */
+  private chainBatches(batch: PendingWrite[]): BatchToSeal[] {
+    const byTenant = new Map<string, BatchToSeal>();
     for (const write of batch) {
       for (let i = 0; i < write.rows.length; i++) {
         const tenant = write.tenants[i];
-        let chain = sequenceOf.get(tenant);
+        let chain = byTenant.get(tenant);
         if (!chain) {
           const chainId = `${tenant}/${this.options.writerId}`;
-          // Sequence numbers are never reused, even after a failed insert, so a
-          // partly applied failed insert can never collide with a later batch.
-          const batchSeq = (this.chainHeads.get(chainId) ?? 0) + 1;
-          this.chainHeads.set(chainId, batchSeq);
-          chain = { chainId, batchSeq, nextPos: 0 };
-          sequenceOf.set(tenant, chain);
+          const batchSeq = this.sealing ? this.sealing.sealer.nextSeq(chainId) : (this.chainHeads.get(chainId) ?? 0) + 1;
+          chain = { chainId, tenant, batchSeq, lines: [], minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
+          byTenant.set(tenant, chain);
         }
-        lines.push(closeLogRow(write.rows[i], { chainId: chain.chainId, batchSeq: chain.batchSeq, batchPos: chain.nextPos++ }));
+        chain.lines.push(closeLogRow(write.rows[i], { chainId: chain.chainId, batchSeq: chain.batchSeq, batchPos: chain.lines.length }));
+        if (write.minTimeNs < chain.minTimeNs) chain.minTimeNs = write.minTimeNs;
+        if (write.maxTimeNs > chain.maxTimeNs) chain.maxTimeNs = write.maxTimeNs;
       }
-      count += write.rows.length;
     }
-    const body = lines.join('');
+    return [...byTenant.values()];
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<void> {
+    const count = batch.reduce((sum, write) => sum + write.rows.length, 0);
     const stopTimer = this.metrics.commitSeconds.startTimer();
+    const chains = this.chainBatches(batch);
     try {
-      await this.storage.insertLogRows(body);
+      if (this.sealing) {
+        const seals = this.sealing.sealer.seal(chains);
+        // Seal first: if it fails, nothing was stored and the sequence numbers stay free.
+        await this.sealing.store.insertBatches(seals);
+        this.sealing.sealer.advance(seals);
+      } else {
+        // Unsealed sequence numbers are never reused, so a partly applied failed
+        // insert can never collide with a later batch.
+        for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
+      }
+      try {
+        await this.storage.insertLogRows(chains.map((chain) => chain.lines.join('')).join(''));
+      } catch (error) {
+        await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
+          this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');
+        });
+        throw error;
+      }
     } catch (error) {
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {

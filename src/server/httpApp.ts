@@ -8,6 +8,7 @@ import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
+import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { hecHealthPaths } from './routes/splunkHecRoute.js';
 
 export interface HttpAppOptions {
@@ -20,6 +21,8 @@ export interface HttpAppOptions {
   isReady: () => boolean;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
+  /** Absent when sealing is off. */
+  integrity: IntegrityDeps | undefined;
 }
 
 /** Routes anyone may call: probes must work before credentials exist. */
@@ -73,5 +76,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   registerIngestRoutes(app, options.ingest);
   lokiQueryRoutes(app, options.queries);
+  if (options.integrity) integrityRoutes(app, options.integrity);
   return app;
 }

@@ -94,4 +94,45 @@ export const migrations: Migration[] = [
       SETTINGS index_granularity = 8192`,
     ],
   },
+  {
+    version: 3,
+    name: 'integrity seals',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.seal_batches (
+        chain_id LowCardinality(String),
+        tenant LowCardinality(String),
+        batch_seq UInt64,
+        record_count UInt32,
+        content_hash FixedString(64),
+        fingerprints Array(UInt64) CODEC(ZSTD(1)),
+        prev_hash FixedString(64),
+        batch_hash FixedString(64),
+        min_time DateTime64(9),
+        max_time DateTime64(9),
+        committed_at DateTime64(3) DEFAULT now64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (chain_id, batch_seq)`,
+      `CREATE TABLE IF NOT EXISTS {db}.seal_checkpoints (
+        chain_id LowCardinality(String),
+        tree_size UInt64,
+        root_hash FixedString(64),
+        note String,
+        frontier Array(Tuple(size UInt64, hash FixedString(64))),
+        head_hash FixedString(64),
+        created_at DateTime64(3) DEFAULT now64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (chain_id, tree_size)`,
+      `CREATE TABLE IF NOT EXISTS {db}.seal_events (
+        chain_id LowCardinality(String),
+        batch_seq UInt64,
+        kind LowCardinality(String),
+        detail String,
+        at DateTime64(3) DEFAULT now64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (chain_id, batch_seq)`,
+    ],
+  },
 ];

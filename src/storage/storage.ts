@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { connect, type ConnectionTarget } from './connection.js';
@@ -80,8 +80,8 @@ export class Storage {
   }
 
   /** Runs a parameterized query ({name:Type} placeholders) and returns its rows. */
-  async rows<T>(query: string, params?: Record<string, unknown>): Promise<T[]> {
-    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  async rows<T>(query: string, params?: Record<string, unknown>, settings?: ClickHouseSettings): Promise<T[]> {
+    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
     return result.json<T>();
   }
 

@@ -18,3 +18,16 @@ export async function readCommitted<T>(dataDir: string, query: string): Promise<
     await client.close();
   }
 }
+
+/** Runs statements against a stopped meshlog's data directory: how tests tamper with stored data. */
+export async function runStatements(dataDir: string, statements: string[]): Promise<void> {
+  const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') }) as unknown as NonNullable<
+    Parameters<typeof createClient>[0]
+  >['connection'];
+  const client = createClient({ connection });
+  try {
+    for (const statement of statements) await client.command({ query: statement, clickhouse_settings: { mutations_sync: '2' } });
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import xxhash from 'xxhash-wasm';
+
+const { h64 } = await xxhash();
+
+export const genesisHash = '0'.repeat(64);
+
+/** What is sealed about one batch of one chain: every field verify recomputes. */
+export interface BatchSeal {
+  chainId: string;
+  tenant: string;
+  batchSeq: number;
+  recordCount: number;
+  /** SHA-256 over the batch's stored lines, in position order. */
+  contentHash: string;
+  /** A 64-bit fingerprint per line: locates a modified record once the content hash disagrees. */
+  fingerprints: bigint[];
+  prevHash: string;
+  batchHash: string;
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+}
+
+/** The lines of one batch as stored (one JSONEachRow line each, position order). */
+export function hashBatchContent(lines: string[]): { contentHash: string; fingerprints: bigint[] } {
+  const content = createHash('sha256');
+  const fingerprints = new Array<bigint>(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    content.update(lines[i]);
+    fingerprints[i] = h64(lines[i]);
+  }
+  return { contentHash: content.digest('hex'), fingerprints };
+}
+
+/** The chained hash of a batch: binds its chain, position, size, content and predecessor. */
+export function batchHash(fields: Pick<BatchSeal, 'chainId' | 'batchSeq' | 'recordCount' | 'contentHash' | 'prevHash'>): string {
+  return createHash('sha256')
+    .update(`meshlog-batch-v1\n${fields.chainId}\n${fields.batchSeq}\n${fields.recordCount}\n${fields.contentHash}\n${fields.prevHash}\n`)
+    .digest('hex');
+}
+
+export function lineFingerprint(line: string): bigint {
+  return h64(line);
+}

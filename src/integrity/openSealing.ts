@@ -1,0 +1,32 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import { SealStore } from '../storage/sealStore.js';
+import type { Storage } from '../storage/storage.js';
+import { ChainSealer } from './chainSealer.js';
+import { loadOrCreateSigner, type NoteSigner } from './signedNote.js';
+
+/** Default key path: beside the data directory, never inside it. */
+export function signingKeyPath(config: MeshlogConfig): string {
+  return config.integrity.signing_key_file ?? `${resolve(config.data_dir)}-signing.key`;
+}
+
+/**
+ * Loads (or creates) the checkpoint signing key, publishes its verifier key
+ * beside it (`<key>.pub`) for auditors, and resumes this writer's chains.
+ */
+export async function openSealing(
+  config: MeshlogConfig,
+  storage: Storage,
+  writerId: string,
+  logger: Logger,
+): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
+  const keyPath = signingKeyPath(config);
+  const { signer, created } = loadOrCreateSigner(keyPath, `meshlog-${writerId}`);
+  if (created || !existsSync(`${keyPath}.pub`)) writeFileSync(`${keyPath}.pub`, `${signer.verifierKey}\n`);
+  logger.info({ key: keyPath, verifierKey: signer.verifierKey, created }, 'checkpoint signing key loaded');
+  const store = new SealStore(storage);
+  const sealer = await ChainSealer.open(store, signer, writerId, logger);
+  return { sealer, store, signer };
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import { leafHash, consistencyProof, inclusionProof, treeRoot } from '../../integrity/merkle.js';
+import { verifyIntegrity } from '../../integrity/verifier.js';
+import { parseLokiTime } from '../../query/lokiParams.js';
+import type { SealStore } from '../../storage/sealStore.js';
+
+export interface IntegrityDeps {
+  store: SealStore;
+  /** C2SP verifier key of the checkpoint signer. */
+  verifierKey: string;
+}
+
+const hex = (buffers: Buffer[]) => buffers.map((buffer) => buffer.toString('hex'));
+
+function positiveInteger(value: string | undefined, name: string): number {
+  const number = Number(value);
+  if (!value || !Number.isSafeInteger(number) || number < 1) throw new MeshlogError('ML_DECODE', `${name} must be a positive integer`);
+  return number;
+}
+
+/**
+ * The integrity API: verification (streamed NDJSON with progress), signed
+ * checkpoints, the verifier key, and Merkle inclusion / consistency proofs
+ * an outside party can check against checkpoints it kept.
+ */
+export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void {
+  const { store } = deps;
+  const leaves = async (chain: string) => (await store.batches(chain)).map((batch) => leafHash(Buffer.from(batch.batch_hash, 'hex')));
+
+  app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.verifierKey }));
+
+  app.get<{ Querystring: { chain?: string } }>('/api/v1/integrity/checkpoints', async (request) => ({
+    checkpoints: (await store.checkpoints(request.query.chain ? [request.query.chain] : undefined)).map((checkpoint) => ({
+      chain: checkpoint.chain_id,
+      treeSize: Number(checkpoint.tree_size),
+      rootHash: checkpoint.root_hash,
+      note: checkpoint.note,
+      createdAt: checkpoint.created_at,
+    })),
+  }));
+
+  app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>('/api/v1/integrity/proofs/inclusion', async (request) => {
+    const chain = request.query.chain ?? '';
+    const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
+    const all = await leaves(chain);
+    const size = request.query.tree_size ? positiveInteger(request.query.tree_size, 'tree_size') : all.length;
+    if (seq > size || size > all.length) throw new MeshlogError('ML_DECODE', `batch ${seq} is not in a tree of ${size} (chain has ${all.length} batches)`);
+    return {
+      chain,
+      batchSeq: seq,
+      leafIndex: seq - 1,
+      treeSize: size,
+      leafHash: all[seq - 1].toString('hex'),
+      rootHash: treeRoot(all, size).toString('hex'),
+      proof: hex(inclusionProof(all, seq - 1, size)),
+    };
+  });
+
+  app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>('/api/v1/integrity/proofs/consistency', async (request) => {
+    const chain = request.query.chain ?? '';
+    const from = positiveInteger(request.query.from_size, 'from_size');
+    const all = await leaves(chain);
+    const to = request.query.to_size ? positiveInteger(request.query.to_size, 'to_size') : all.length;
+    if (from > to || to > all.length) throw new MeshlogError('ML_DECODE', `no consistency proof from ${from} to ${to} (chain has ${all.length} batches)`);
+    return {
+      chain,
+      fromSize: from,
+      toSize: to,
+      fromRoot: treeRoot(all, from).toString('hex'),
+      toRoot: treeRoot(all, to).toString('hex'),
+      proof: hex(consistencyProof(all, from, to)),
+    };
+  });
+
+  /** NDJSON: progress and finding lines as verification goes, then one summary line. */
+  app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/api/v1/integrity/verify', async (request, reply) => {
+    const fromNs = request.query.from ? parseLokiTime(request.query.from, 0n, 'from') : undefined;
+    const toNs = request.query.to ? parseLokiTime(request.query.to, 0n, 'to') : undefined;
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const line = (value: object) => reply.raw.write(`${JSON.stringify(value)}\n`);
+    try {
+      const report = await verifyIntegrity(
+        store,
+        { verifierKey: deps.verifierKey, tenant: request.query.tenant, fromNs, toNs },
+        (progress) => line({ type: 'progress', ...progress }),
+        (finding) => line({ type: 'finding', ...finding }),
+      );
+      line({ type: 'summary', ...report, findings: report.findings.length });
+    } catch (error) {
+      line({ type: 'error', error: (error as Error).message });
+    }
+    reply.raw.end();
+    return reply;
+  });
+}
