@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { startMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 import { readCommitted } from './support/storageReader.js';
 
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const senders = 8;
 const recordsPerRequest = 50;
 /** SIGKILL once this many records were acknowledged, with requests still in flight. */
@@ -66,4 +69,9 @@ test('every acknowledged record survives SIGKILL exactly once, and the server re
     `SELECT batch_seq FROM meshlog.logs GROUP BY chain_id, batch_seq HAVING count() != uniqExact(batch_pos)`,
   );
   assert.deepEqual(sequences, [], 'a batch sequence number was used by two commits');
+
+  // The chains verify clean: a batch the kill interrupted is recorded as aborted, not missing.
+  const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', first.dataDir], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /^OK/);
 });

@@ -74,7 +74,9 @@ export interface ParsedCheckpoint {
  * reason when the note is malformed or no signature by that key verifies.
  */
 export function openCheckpoint(note: string, verifierKey: string): ParsedCheckpoint {
-  const [name, hashHex, keyBase64] = verifierKey.split('+');
+  // The base64 key may itself contain '+': only the first two separate fields.
+  const [name, hashHex, ...keyParts] = verifierKey.split('+');
+  const keyBase64 = keyParts.join('+');
   const keyBytes = Buffer.from(keyBase64 ?? '', 'base64');
   if (!name || !hashHex || keyBytes.length !== 33 || keyBytes[0] !== ed25519Algorithm) throw new Error('malformed verifier key');
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: keyBytes.subarray(1).toString('base64url') }, format: 'jwk' });
