@@ -9,8 +9,9 @@
  *   npm run bench                       # 2,000,000 records, 8 clients, 1,000 per request
  *   RECORDS=500000 CLIENTS=4 npm run bench
  */
-import { rmSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { decodeOtlpLogsProtobuf } from '../src/receivers/otlpLogs.js';
 import { loadProtos } from '../src/receivers/protoRoot.js';
@@ -80,8 +81,17 @@ function peakRssMiB(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-async function endToEnd(bodies: Uint8Array[]): Promise<{ recordsPerSecond: number; mbPerSecond: number; p50: number; p99: number; peakRss: number }> {
-  const meshlog = await startMeshlog({ args: ['--log-level', 'info'] });
+interface EndToEnd {
+  recordsPerSecond: number;
+  mbPerSecond: number;
+  p50: number;
+  p99: number;
+  peakRss: number;
+  dataDir: string;
+}
+
+async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> {
+  const meshlog = await startMeshlog({ env: { MESHLOG_INTEGRITY_SEAL: String(seal) } });
   const requests = Math.ceil(totalRecords / batch);
   const latencies: number[] = [];
   let next = 0;
@@ -121,7 +131,6 @@ async function endToEnd(bodies: Uint8Array[]): Promise<{ recordsPerSecond: numbe
   const seconds = (performance.now() - started) / 1000;
   const peakRss = peakRssMiB(meshlog.process.pid!);
   await meshlog.stop();
-  rmSync(meshlog.dataDir, { recursive: true, force: true });
   if (refused > 0) process.stderr.write(`  (${refused} requests answered 429/503 and were retried)\n`);
   latencies.sort((a, b) => a - b);
   return {
@@ -130,7 +139,17 @@ async function endToEnd(bodies: Uint8Array[]): Promise<{ recordsPerSecond: numbe
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     peakRss,
+    dataDir: meshlog.dataDir,
   };
+}
+
+/** `meshlog verify` over the sealed store, offline: records re-read and re-hashed per second. */
+function verifySpeed(dataDir: string): { recordsPerSecond: number; ok: boolean } {
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir, '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (run.status === 2) throw new Error(run.stderr);
+  const report = JSON.parse(run.stdout) as { records: number; elapsedMs: number; findings: unknown[] };
+  return { recordsPerSecond: report.records / (report.elapsedMs / 1000), ok: report.findings.length === 0 };
 }
 
 /** The same rows, serialized as the writer does, inserted straight into chDB: what storage alone can take. */
@@ -162,11 +181,20 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<number> {
 const bodies = Array.from({ length: 64 }, (_, seed) => requestBody(seed));
 const averageBody = bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length;
 console.log(`otlp ingest bench: ${totalRecords} records, ${clients} clients, ${batch} records per request (${(averageBody / 1024).toFixed(0)} KiB protobuf)`);
-const e2e = await endToEnd(bodies);
-console.log(
-  `end-to-end OTLP/HTTP  ${Math.round(e2e.recordsPerSecond).toLocaleString('en')} records/s  ${e2e.mbPerSecond.toFixed(1)} MB/s  ` +
-    `p50 ${e2e.p50.toFixed(1)} ms  p99 ${e2e.p99.toFixed(1)} ms  peak RSS ${e2e.peakRss.toFixed(0)} MiB`,
-);
+const line = (name: string, run: EndToEnd) =>
+  console.log(
+    `${name.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
+      `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB`,
+  );
+const sealed = await endToEnd(bodies, true);
+line('OTLP/HTTP, sealed', sealed);
+const verified = verifySpeed(sealed.dataDir);
+console.log(`${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`);
+rmSync(sealed.dataDir, { recursive: true, force: true });
+const unsealed = await endToEnd(bodies, false);
+line('OTLP/HTTP, unsealed', unsealed);
+rmSync(unsealed.dataDir, { recursive: true, force: true });
+console.log(`${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput`);
 const ceiling = await rawInsertCeiling(bodies);
-console.log(`raw chDB insert       ${Math.round(ceiling).toLocaleString('en')} records/s (same rows, ${insertBatch.toLocaleString('en')} per insert)`);
-console.log(`ratio                 ${(e2e.recordsPerSecond / ceiling).toFixed(2)} of the raw-insert ceiling`);
+console.log(`${'raw chDB insert'.padEnd(22)}${Math.round(ceiling).toLocaleString('en')} records/s (same rows, ${insertBatch.toLocaleString('en')} per insert)`);
+console.log(`${'ratio'.padEnd(22)}${(sealed.recordsPerSecond / ceiling).toFixed(2)} of the raw-insert ceiling (sealed end to end)`);
