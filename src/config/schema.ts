@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseByteSize } from './byteSize.js';
+import { compileEnvoyFormat } from '../pipeline/parse/envoyFormat.js';
+import { builtinRules, defaultRuleNames } from '../pipeline/redact/builtinRules.js';
 
 const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const bytes = parseByteSize(value);
@@ -12,6 +14,30 @@ const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+const ruleName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lowercase letters, digits and _');
+/** A custom Envoy format must compile into a parser (see pipeline/parse/envoyFormat.ts). */
+const envoyFormatOption = z
+  .object({ name: ruleName, format: z.string().min(1), mesh: z.string().min(1).default('envoy') })
+  .strict()
+  .superRefine((value, ctx) => {
+    try {
+      compileEnvoyFormat(value.format, value.name, value.mesh);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['format'], message: (error as Error).message });
+    }
+  });
+/** A custom redaction regex must compile and must not match the empty string (it would mark every position). */
+const customRedactionRule = z
+  .object({ name: ruleName, pattern: z.string().min(1) })
+  .strict()
+  .superRefine((value, ctx) => {
+    try {
+      if (new RegExp(value.pattern).test('')) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'the pattern matches the empty string' });
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: (error as Error).message });
+    }
+  });
 /** true/false, also from the strings of env and flags (z.coerce.boolean would read "false" as true). */
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
 /** A PEM certificate chain and its private key; a listener with these speaks TLS. */
@@ -54,6 +80,28 @@ export const configSchema = z
         batch_linger_ms: 20,
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
+    /** Parse, normalize and redact between receivers and storage. */
+    pipeline: z
+      .object({
+        /** Recognise access logs, container lines, JSON and logfmt bodies; fill mesh fields, trace ids, severity, service. */
+        parse: flag.default(true),
+        /** Join stack traces (Java, Python, Go, Node) sent one line per record, within a request. */
+        multiline: flag.default(true),
+        /** Custom Envoy access log formats (`text_format` strings), tried before the built-in ones. */
+        envoy_formats: z.array(envoyFormatOption).default([]),
+        redaction: z
+          .object({
+            enabled: flag.default(true),
+            /** Built-in rules; ipv4 and ipv6 are available but off by default. */
+            rules: z.array(z.enum(Object.keys(builtinRules) as [string, ...string[]])).default([...defaultRuleNames]),
+            /** Your own rules: the regex matches the secret only; the name shows in the marker and the metric. */
+            custom: z.array(customRedactionRule).default([]),
+          })
+          .strict()
+          .default({ enabled: true, rules: [...defaultRuleNames], custom: [] }),
+      })
+      .strict()
+      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, rules: [...defaultRuleNames], custom: [] } }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

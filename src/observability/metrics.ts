@@ -52,6 +52,12 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly redactions = new Counter({
+    name: 'meshlog_redactions_total',
+    help: 'Values redacted at ingest, per rule (counts only, never the values)',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
   readonly queueRecords = new Gauge({
     name: 'meshlog_queue_records',
     help: 'Records accepted and waiting for commit',

@@ -16,6 +16,7 @@ import { ingestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
 import { buildListeners } from './listeners.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
+import { pipelineStages } from '../pipeline/pipelineStages.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -76,7 +77,7 @@ export class MeshlogServer {
     const ingest = ingestContext({
       writer: this.writer,
       storage: this.storage,
-      pipeline: composeStages([]),
+      pipeline: composeStages(pipelineStages(config.pipeline, (rule, count) => this.metrics.redactions.inc({ rule }, count))),
       metrics: this.metrics,
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,

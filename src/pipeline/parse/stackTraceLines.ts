@@ -6,6 +6,8 @@
 export type TraceKind = '' | 'java' | 'python' | 'go';
 
 const javaOrNodeFrame = /^\s+(at |\.\.\. \d+ (more|common frames omitted))|^(Caused by|\s+Suppressed): /;
+/** Logback and log4j print the exception's qualified class on the line after the message. */
+const javaException = /^([a-z][\w$]*\.)+[A-Z][\w$]*(Exception|Error|Throwable)(: |$)/;
 const pythonFrame = /^( {2}File "| {4}|\s*\^+\s*$)/;
 const pythonChain = /^(During handling of the above exception|The above exception was the direct cause)/;
 const pythonException = /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Iteration)\b/;
@@ -38,7 +40,7 @@ export function continuesStackTrace(line: string, hasPrevious: boolean, state: S
       if (goFrame.test(line)) return true;
       break;
   }
-  if (javaOrNodeFrame.test(line)) {
+  if (javaOrNodeFrame.test(line) || javaException.test(line)) {
     state.kind = 'java';
     return true;
   }

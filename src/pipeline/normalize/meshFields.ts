@@ -1,0 +1,93 @@
+import type { MeshFields } from '../../model/logRecord.js';
+import type { ParsedLine } from '../parse/parsedLine.js';
+import { requestIdOf } from './traceContext.js';
+
+/** Storage columns are unsigned: a malformed or out-of-range field becomes 0, never a failed insert. */
+function numberOf(value: string | undefined, max: number, integer: boolean): number {
+  if (value === undefined) return 0;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0 || number > max) return 0;
+  return integer ? Math.trunc(number) : number;
+}
+
+/** `httpbin.foo.svc.cluster.local` → `httpbin.foo`; `backend.default.dc1.internal.….consul` → `backend.default`. */
+function serviceOfHost(host: string): string {
+  const first = host.indexOf('.');
+  if (first < 0) return host;
+  const second = host.indexOf('.', first + 1);
+  return second < 0 ? host : host.slice(0, second);
+}
+
+/**
+ * Istio and Consul cluster names say which way the request went: an
+ * `outbound|port||host` cluster means the logging proxy's workload called
+ * host; `inbound|…` means it was called.
+ */
+function directionOfCluster(cluster: string): { outbound: boolean; peer: string } | undefined {
+  if (cluster.startsWith('outbound|')) return { outbound: true, peer: serviceOfHost(cluster.slice(cluster.lastIndexOf('|') + 1)) };
+  if (cluster.startsWith('inbound|')) return { outbound: false, peer: '' };
+  if (cluster.endsWith('.consul')) return { outbound: true, peer: serviceOfHost(cluster) };
+  return undefined;
+}
+
+/** Linkerd identities `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trust domain>` → `<sa>.<ns>`. */
+function workloadOfIdentity(identity: string): string {
+  const marker = identity.indexOf('.serviceaccount.identity.');
+  return marker < 0 ? identity : identity.slice(0, marker);
+}
+
+function platformOf(resource: Record<string, string>): string {
+  const cloud = resource['cloud.platform'];
+  if (cloud !== undefined) {
+    if (cloud.endsWith('_ecs')) return 'ecs';
+    if (cloud.endsWith('_lambda') || cloud.endsWith('_cloud_functions') || cloud.endsWith('_cloud_run')) return 'serverless';
+    if (cloud.endsWith('_eks') || cloud.endsWith('_gke') || cloud.endsWith('_aks') || cloud.endsWith('_openshift')) return 'kubernetes';
+  }
+  if (resource['k8s.pod.name'] !== undefined || resource['k8s.namespace.name'] !== undefined) return 'kubernetes';
+  if (cloud !== undefined || resource['host.name'] !== undefined) return 'vm';
+  return '';
+}
+
+function protocolOf(attributes: Record<string, string>): string {
+  if (attributes['rpc.grpc.status_code'] !== undefined) return 'grpc';
+  const name = attributes['network.protocol.name'];
+  if (name !== undefined) {
+    const version = attributes['network.protocol.version'];
+    return version === undefined ? name : `${name}/${version}`;
+  }
+  return attributes['network.transport'] ?? (attributes['mesh.flow.type'] === 'L3_L4' ? 'l4' : '');
+}
+
+/**
+ * The mesh fields of a parsed access log or flow. `self` is the service of
+ * the record (the workload whose proxy wrote the line): it is the source of
+ * an outbound request and the destination of an inbound one.
+ */
+export function meshFieldsOf(parsed: ParsedLine, resource: Record<string, string>, attributes: Record<string, string>, self: string): MeshFields {
+  let source = attributes['mesh.source.workload'] ?? '';
+  let destination = attributes['mesh.destination.workload'] ?? '';
+  const cluster = attributes['mesh.upstream.cluster'];
+  const direction = cluster === undefined ? undefined : directionOfCluster(cluster);
+  if (direction?.outbound) {
+    source ||= self;
+    destination ||= direction.peer;
+  } else if (direction) {
+    destination ||= self;
+  } else if (parsed.mesh === 'linkerd' && attributes['mesh.source.identity'] !== undefined) {
+    source ||= workloadOfIdentity(attributes['mesh.source.identity']);
+    destination ||= self;
+  }
+  return {
+    mesh: parsed.mesh,
+    platform: platformOf(resource),
+    cluster: resource['k8s.cluster.name'] ?? attributes['mesh.source.cluster'] ?? '',
+    sourceWorkload: source,
+    destinationWorkload: destination,
+    protocol: protocolOf(attributes),
+    responseCode: numberOf(attributes['http.response.status_code'], 999, true),
+    durationMs: numberOf(attributes['mesh.duration_ms'], Number.MAX_VALUE, false),
+    bytesSent: numberOf(attributes['mesh.bytes_sent'], Number.MAX_SAFE_INTEGER, true),
+    bytesReceived: numberOf(attributes['mesh.bytes_received'], Number.MAX_SAFE_INTEGER, true),
+    requestId: requestIdOf(attributes),
+  };
+}
