@@ -99,8 +99,9 @@ try {
     ['selector + substring of a word, 24 h', '{k8s_namespace_name="shop"} |= "timeou"', { ...range, limit: '100' }],
     ['regex filter, 24 h', '{k8s_namespace_name="shop"} |~ "status=5[0-9][0-9]"', { ...range, limit: '100' }],
     ['trace-id lookup, all services, 24 h', `{service_name=~".+"} | trace_id="${traceIds[12345]}"`, { ...range, limit: '1000' }],
-    ['json parser + numeric filter, 24 h', '{service_name="cart"} | json | status >= 500', { ...range, limit: '100' }],
+    ['json parser + numeric filter, 24 h', '{service_name="payments"} | json | status >= 500', { ...range, limit: '100' }],
     ['sum by (service_name) (rate[5m]), 24 h, step 5m', 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', { ...range, step: '5m' }],
+    ["Grafana logs volume, 24 h, step 5m", 'sum by (level, detected_level) (count_over_time({service_name="cart"} | drop __error__ [5m]))', { ...range, step: '5m' }],
     ['sum by (detected_level) (count_over_time |= term [1h]), 24 h', 'sum by (detected_level) (count_over_time({service_name=~".+"} |= "timeout" [1h]))', { ...range, step: '1h' }],
     ['quantile_over_time unwrap (logfmt), 1 h, step 5m', 'quantile_over_time(0.99, {service_name="cart"} | logfmt | unwrap duration(duration) | __error__="" [5m]) by (path)', { start: (endNs - 3_600_000_000_000n).toString(), end: range.end, step: '5m' }],
   ];
