@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { waitForCommitted } from './support/committedCount.js';
@@ -63,6 +64,12 @@ after(async () => {
 });
 
 test('rsyslog forwards over TCP (octet-counted RFC 5424) and TLS (gtls), and meshlog stores both', async () => {
+  // Plaintext on the TLS port fails its handshake and harms nobody else.
+  const plaintext = connect(Number(meshlog.listeners.syslog_tls.split(':').pop()), '127.0.0.1');
+  plaintext.on('error', () => undefined);
+  plaintext.write('<13>1 - - - - - - plaintext on the TLS port\n');
+  await new Promise((resolve) => plaintext.once('close', resolve));
+
   await waitForCommitted(meshlog, 'syslog_tcp', lines.length);
   await waitForCommitted(meshlog, 'syslog_tls', lines.length);
   assert.equal(await meshlog.stop(), 0, `${meshlog.output()}\nrsyslog: ${rsyslogOutput}`);
@@ -80,4 +87,6 @@ test('rsyslog forwards over TCP (octet-counted RFC 5424) and TLS (gtls), and mes
     }
   }
   assert.equal(rows.filter((row) => row.receiver === 'syslog_tcp')[0].log_attributes['syslog.version'], '1', 'RFC 5424 over TCP');
+  assert.equal(rows.length, lines.length * 2, 'nothing from the plaintext connection');
+  assert.match(meshlog.output(), /TLS handshake failed/);
 });
