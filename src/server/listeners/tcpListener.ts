@@ -46,17 +46,22 @@ export class TcpListener implements Listener {
     const serverOptions = { allowHalfOpen: true };
     const onConnection = (socket: Socket) => this.serve(socket);
     const files = this.options.tls;
-    this.server = files
-      ? tls.createServer({ ...serverOptions, cert: readFileSync(files.cert_file), key: readFileSync(files.key_file) }, onConnection)
-      : net.createServer(serverOptions, onConnection);
-    // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
-    this.server.on('tlsClientError', (error: Error, socket: Socket) =>
-      this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
-    );
+    if (files) {
+      const server = tls.createServer({ ...serverOptions, cert: readFileSync(files.cert_file), key: readFileSync(files.key_file) }, onConnection);
+      // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
+      server.on('tlsClientError', (error, socket) =>
+        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
+      );
+      this.server = server;
+    } else {
+      this.server = net.createServer(serverOptions, onConnection);
+    }
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
+    // After listening, a server error (EMFILE on accept…) is logged, never thrown at the process.
+    this.server.on('error', (error) => this.logger.error({ listener: this.name, reason: error.message }, 'listener error'));
     const address = this.server.address() as AddressInfo;
     return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   }
