@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { decodeMulti, encode } from '@msgpack/msgpack';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
+import { committedCount, waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 
@@ -98,6 +100,19 @@ test('garbage, truncated frames, wrong types and resets close only their own con
   await good.disconnect();
 });
 
+test('fluent-logger-python (Debian python3-fluent-logger) sends Message mode with EventTime', async () => {
+  // This client sends no chunk ids, so the server's committed counter is the signal.
+  const before = await committedCount(meshlog, 'forward');
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `from fluent import sender
+s = sender.FluentSender('py', host='${host}', port=${port}, nanosecond_precision=True)
+assert s.emit_with_time('app', sender.EventTime(1700000003.25), {'message': 'from python', 'level': 'debug'}), s.last_error
+s.close()`,
+  ]);
+  await waitForCommitted(meshlog, 'forward', before + 1);
+});
+
 test('what was acknowledged is what is stored', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   assert.match(meshlog.output(), /closing connection after bad input/);
@@ -136,5 +151,9 @@ test('what was acknowledged is what is stored', async () => {
   assert.equal(malformed?.body, '["not-a-time","not-a-record"]');
   assert.ok(!bodies.includes('never complete'));
   assert.ok(!bodies.includes('the tag is a number'));
-  assert.equal(rows.length, modes.length * 2 + 4);
+  const python = rows.find((row) => row.log_attributes['fluent.tag'] === 'py.app');
+  assert.equal(python?.body, 'from python');
+  assert.equal(python?.timestamp, '1700000003250000000');
+  assert.equal(python?.severity_number, 5);
+  assert.equal(rows.length, modes.length * 2 + 5);
 });
