@@ -22,7 +22,7 @@ interface Row {
   bytes_sent: string;
   request_id: string;
   receiver: string;
-  timestamp: string;
+  time_ns: string;
 }
 
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -99,10 +99,15 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   const loki = await post('/loki/api/v1/push', { streams: [{ stream: { service_name: 'payments' }, values: [['1735787045700000000', appLine]] }] });
   assert.equal(loki.status, 204, await loki.text());
 
+  const metrics = await (await fetch(`${meshlog.url}/metrics`, { headers: { Authorization: `Bearer ${meshlog.token}` } })).text();
+  for (const [rule, count] of [['email', 2], ['credit_card', 1], ['jwt', 1], ['order_ref', 1]] as const) {
+    assert.match(metrics, new RegExp(`^meshlog_redactions_total\\{rule="${rule}"\\} ${count}$`, 'm'), `redactions by ${rule} are a metric`);
+  }
+
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<Row>(
     meshlog.dataDir,
-    'SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs ORDER BY timestamp',
+    "SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS time_ns FROM meshlog.logs WHERE receiver IN ('otlp_http', 'loki') ORDER BY time_ns",
   );
   assert.equal(rows.length, 5);
   const byService = (name: string) => rows.find((row) => row.service_name === name && !row.body.includes('REDACTED'))!;
@@ -116,7 +121,7 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   assert.equal(istio.response_code, 418);
   assert.equal(istio.duration_ms, 4);
   assert.equal(istio.request_id, '84961386-6d84-929d-98bd-c5aee93b5c88');
-  assert.equal(istio.timestamp, '1606339578409000000');
+  assert.equal(istio.time_ns, '1606339578409000000');
   assert.equal(istio.log_attributes['mesh.upstream.cluster'], 'outbound|8000||httpbin.foo.svc.cluster.local');
   assert.equal(istio.severity_number, 13);
 

@@ -96,12 +96,16 @@ export const configSchema = z
             rules: z.array(z.enum(Object.keys(builtinRules) as [string, ...string[]])).default([...defaultRuleNames]),
             /** Your own rules: the regex matches the secret only; the name shows in the marker and the metric. */
             custom: z.array(customRedactionRule).default([]),
+            /** A file holding a secret key: secrets become keyed hashes (HMAC-SHA256) instead of a plain mask, so equal values still join. */
+            hash_key_file: z.string().min(1).optional(),
+            /** When not empty, only these log attribute keys are stored (`http.*` for a prefix): fail-closed. */
+            attribute_allowlist: z.array(z.string().min(1)).default([]),
           })
           .strict()
-          .default({ enabled: true, rules: [...defaultRuleNames], custom: [] }),
+          .default({ enabled: true, rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] }),
       })
       .strict()
-      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, rules: [...defaultRuleNames], custom: [] } }),
+      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

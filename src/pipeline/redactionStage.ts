@@ -1,25 +1,39 @@
+import { createHmac } from 'node:crypto';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Stage } from './ingestPipeline.js';
 import { builtinRules } from './redact/builtinRules.js';
-import { Redactor, type RedactionCounts } from './redact/redactor.js';
+import { Redactor, type RedactionCounts, type Replacement } from './redact/redactor.js';
 
 export interface RedactionOptions {
   /** Built-in rule names (url_password, query_secret, email, credit_card, us_ssn, jwt, bearer_token, aws_access_key, github_token, slack_token, ipv4, ipv6). */
   rules: string[];
   /** User rules: a name (used in the marker and the count) and a regex matching only the secret. */
   custom: { name: string; pattern: string }[];
+  /**
+   * With a key, a secret becomes `[REDACTED:<rule>:<HMAC-SHA256 prefix>]`: equal
+   * values still join across records, and without the key the value cannot be
+   * guessed back (a plain hash of a card number or e-mail could).
+   */
+  hashKey?: Buffer;
+  /** When not empty, only these log attribute keys survive (`http.*` for a prefix); the others are dropped (fail-closed). */
+  attributeAllowlist?: string[];
 }
 
 /** Called once per batch and rule that redacted something: counts, never values (the server makes them a metric). */
 export type RedactionReport = (rule: string, count: number) => void;
 
+function keyedHash(key: Buffer): Replacement {
+  return (rule, secret) => `[REDACTED:${rule}:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 16)}]`;
+}
+
 function redactorsOf(options: RedactionOptions): Redactor[] {
   for (const name of options.rules) {
     if (!builtinRules[name]) throw new Error(`unknown redaction rule "${name}" (known: ${Object.keys(builtinRules).join(', ')})`);
   }
+  const replacement = options.hashKey === undefined ? undefined : keyedHash(options.hashKey);
   const builtins = Object.values(builtinRules).filter((rule) => options.rules.includes(rule.name));
   // User rules have no gate: in a Redactor of their own they do not disable the built-ins' shared gate.
-  return [new Redactor(builtins), ...(options.custom.length > 0 ? [new Redactor(options.custom)] : [])];
+  return [builtins, options.custom].filter((rules) => rules.length > 0).map((rules) => new Redactor(rules, replacement));
 }
 
 function redact(text: string, redactors: Redactor[], counts: RedactionCounts): string {
@@ -38,19 +52,39 @@ function redactValues(values: Record<string, string>, redactors: Redactor[], cou
   }
 }
 
+/** `http.*` allows every key under http.; anything else is an exact key. */
+function allowlistOf(keys: string[]): ((key: string) => boolean) | undefined {
+  if (keys.length === 0) return undefined;
+  const exact = new Set(keys.filter((key) => !key.endsWith('*')));
+  const prefixes = keys.filter((key) => key.endsWith('*')).map((key) => key.slice(0, -1));
+  return (key) => exact.has(key) || prefixes.some((prefix) => key.startsWith(prefix));
+}
+
 /**
  * Replaces secrets and personal data in bodies, log attributes and resource
- * attributes by `[REDACTED:<rule>]` before anything is stored.
+ * attributes before anything is stored, and drops log attributes outside
+ * the allowlist when one is set.
  */
 export function redactionStage(options: RedactionOptions, report: RedactionReport): Stage {
   const redactors = redactorsOf(options);
+  const allowed = allowlistOf(options.attributeAllowlist ?? []);
   return (records: LogRecord[]) => {
     const counts: RedactionCounts = new Map();
+    let dropped = 0;
     for (const record of records) {
+      if (allowed) {
+        const kept: Record<string, string> = {};
+        for (const key in record.attributes) {
+          if (allowed(key)) kept[key] = record.attributes[key];
+          else dropped++;
+        }
+        record.attributes = kept;
+      }
       record.body = redact(record.body, redactors, counts);
       redactValues(record.attributes, redactors, counts);
       redactValues(record.resource, redactors, counts);
     }
+    if (dropped > 0) counts.set('attribute_allowlist', dropped);
     for (const [rule, count] of counts) report(rule, count);
     return records;
   };

@@ -66,3 +66,34 @@ test('IP addresses only when asked for; user rules with their own names', () => 
 test('an unknown rule name is refused', () => {
   assert.throws(() => redactionStage({ rules: ['email', 'passport'], custom: [] }, () => {}), /unknown redaction rule "passport"/);
 });
+
+test('keyed-hash mode: equal secrets give equal markers (they still join), another key gives another, the value is not in it', () => {
+  const key = Buffer.alloc(32, 7);
+  const stage = (hashKey: Buffer) => redactionStage({ rules: defaultRuleNames, custom: [], hashKey }, () => {});
+  const [first, second] = stage(key)([
+    newLogRecord({ tenant: 't', receiver: 'test', body: 'login jane@example.com' }),
+    newLogRecord({ tenant: 't', receiver: 'test', body: 'logout jane@example.com', attributes: { user: 'jane@example.com' } }),
+  ]);
+  const marker = /^login (\[REDACTED:email:[0-9a-f]{16}\])$/.exec(first.body)?.[1];
+  assert.ok(marker, first.body);
+  assert.equal(second.body, `logout ${marker}`);
+  assert.equal(second.attributes.user, marker);
+  const [other] = stage(Buffer.alloc(32, 8))([newLogRecord({ tenant: 't', receiver: 'test', body: 'login jane@example.com' })]);
+  assert.notEqual(other.body, first.body);
+  assert.ok(!first.body.includes('jane'));
+});
+
+test('attribute allowlist: only listed keys and prefixes survive, the rest is dropped and counted', () => {
+  const counts: Record<string, number> = {};
+  const stage = redactionStage({ rules: [], custom: [], attributeAllowlist: ['http.*', 'service.version'] }, (rule, count) => (counts[rule] = count));
+  const [record] = stage([
+    newLogRecord({
+      tenant: 't',
+      receiver: 'test',
+      body: 'ok',
+      attributes: { 'http.response.status_code': '200', 'http.route': '/pay', 'service.version': '1.2', 'user.id': 'u-17', 'customer.address': 'Main St 1' },
+    }),
+  ]);
+  assert.deepEqual(record.attributes, { 'http.response.status_code': '200', 'http.route': '/pay', 'service.version': '1.2' });
+  assert.deepEqual(counts, { attribute_allowlist: 2 });
+});

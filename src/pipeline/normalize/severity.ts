@@ -1,11 +1,8 @@
-/** Level words as written by loggers, to the first OpenTelemetry severity number of their range. */
-const numberByText: Record<string, number> = {
-  trace: 1, finest: 1, finer: 2, fine: 5, debug: 5, dbug: 5, config: 7,
-  info: 9, information: 9, informational: 9, notice: 10,
-  warn: 13, warning: 13,
-  error: 17, err: 17, eror: 17, severe: 17, crit: 18, critical: 18, alert: 19,
-  fatal: 21, panic: 21, emerg: 21, emergency: 21,
-  // glog / klog single letters
+import { severityFromText } from '../../model/severity.js';
+
+/** Level words beyond the common ones (model/severity.ts): java.util.logging, klog letters, Go's 4-letter spellings. */
+const moreWords: Record<string, number> = {
+  finest: 1, finer: 2, fine: 5, config: 7, severe: 17, dbug: 5, eror: 17,
   d: 5, i: 9, w: 13, e: 17, f: 21,
 };
 
@@ -14,10 +11,12 @@ const numberByPinoLevel: Record<string, number> = { '10': 1, '20': 5, '30': 9, '
 
 const rangeNames = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
-/** The severity number for a level as written (`INFO`, `warning`, `E`, `30`, `SEVERITY_NUMBER_WARN`); 0 when unknown. */
+/** The severity number for a level as written (`INFO`, `warning`, `E`, pino `30`, `ERROR2`); 0 when unknown. */
 export function severityNumberOf(text: string): number {
-  const known = numberByText[text] ?? numberByText[text.toLowerCase()];
-  if (known !== undefined) return known;
+  const word = severityFromText(text);
+  if (word !== 0) return word;
+  const more = moreWords[text.toLowerCase()];
+  if (more !== undefined) return more;
   const pino = numberByPinoLevel[text];
   if (pino !== undefined) return pino;
   // OTel short names with a step (`INFO2`, `ERROR3`).

@@ -7,12 +7,16 @@ interface CompiledRule {
   rule: RedactionRule;
   gate: RegExp | undefined;
   regex: RegExp;
-  marker: string;
 }
 
+/** What a secret is replaced by: `[REDACTED:<rule>]` unless a replacement (keyed hash) is given. */
+export type Replacement = (rule: string, secret: string) => string;
+
+const mask: Replacement = (rule) => `[REDACTED:${rule}]`;
+
 /**
- * Applies rules one after the other, each `[REDACTED:<rule>]` for what it
- * matches. Most values contain no secret: one scan for any rule's gate (`@`,
+ * Applies rules one after the other, replacing what each matches (by
+ * `[REDACTED:<rule>]` unless told otherwise). Most values contain no secret: one scan for any rule's gate (`@`,
  * `eyJ`, four digits…) clears them; only a value that has a gate meets the
  * rules' own regexes.
  */
@@ -21,13 +25,15 @@ export class Redactor {
   /** Any rule's gate; undefined when a rule has none (user rules), and every value is scanned. */
   private readonly anyGate: RegExp | undefined;
 
-  constructor(rules: RedactionRule[]) {
+  constructor(
+    rules: RedactionRule[],
+    private readonly replacement: Replacement = mask,
+  ) {
     this.compiled = rules.map((rule) => ({
       rule,
       gate: rule.gate === undefined ? undefined : new RegExp(rule.gate),
       // The prefix (`://user:`, `password=`) locates the secret and is kept; a lookbehind would cost a backwards scan at every position.
       regex: new RegExp(rule.prefix === undefined ? rule.pattern : `(${rule.prefix})(?:${rule.pattern})`, 'g'),
-      marker: `[REDACTED:${rule.name}]`,
     }));
     const gated = rules.every((rule) => rule.gate !== undefined);
     this.anyGate = gated ? new RegExp(rules.map((rule) => `(?:${rule.gate})`).join('|')) : undefined;
@@ -37,16 +43,17 @@ export class Redactor {
   redact(text: string, counts: RedactionCounts): string {
     if (this.anyGate !== undefined && !this.anyGate.test(text)) return text;
     let out = text;
-    for (const { rule, gate, regex, marker } of this.compiled) {
+    for (const { rule, gate, regex } of this.compiled) {
       if (gate !== undefined && !gate.test(out)) continue;
       regex.lastIndex = 0;
       if (!regex.test(out)) continue;
       let count = 0;
       out = out.replace(regex, (match: string, ...groups: unknown[]) => {
         const prefix = rule.prefix === undefined ? '' : (groups[0] as string);
-        if (rule.accept && !rule.accept(match.slice(prefix.length))) return match;
+        const secret = match.slice(prefix.length);
+        if (rule.accept && !rule.accept(secret)) return match;
         count++;
-        return prefix + marker;
+        return prefix + this.replacement(rule.name, secret);
       });
       if (count > 0) counts.set(rule.name, (counts.get(rule.name) ?? 0) + count);
     }
