@@ -13,6 +13,8 @@ const pythonChain = /^(During handling of the above exception|The above exceptio
 const pythonException = /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Iteration)\b/;
 const goFrame = /^(\t|goroutine \d+ \[|created by |[\w./*()-]+\(.*\)$|\s*$|\[signal )/;
 
+const maxFrameLength = 4096;
+
 export interface StackTraceState {
   kind: TraceKind;
 }
@@ -23,7 +25,8 @@ export interface StackTraceState {
  * `hasPrevious` says whether there is a record to continue.
  */
 export function continuesStackTrace(line: string, hasPrevious: boolean, state: StackTraceState): boolean {
-  if (!hasPrevious) {
+  // Frames are short; a long line is a new record (and never meets the frame regexes' backtracking).
+  if (!hasPrevious || line.length > maxFrameLength) {
     state.kind = line.startsWith('panic: ') ? 'go' : '';
     return false;
   }
