@@ -1,22 +1,18 @@
 import type { LogRecord } from '../../model/logRecord.js';
 import { parseTimestampNanos } from '../normalize/timestamp.js';
-import { parseCriLine } from './criLine.js';
+import { parseCriLine, type CriLine } from './criLine.js';
 import { parseJsonObject } from './detectFormat.js';
-import { parseDockerJsonLine } from './dockerJsonFile.js';
+import { parseDockerJsonLine, type DockerLogLine } from './dockerJsonFile.js';
 import { streamKey } from './streamKey.js';
 
-/** The line inside a container runtime's log line, when the body is one. */
-function unwrap(body: string): { time: string; stream: string; partial: boolean; content: string; runtime: string } | undefined {
+/** The line inside a container runtime's log line (CRI or Docker json-file), when the body is one. */
+export function unwrapContainerLine(body: string): CriLine | DockerLogLine | undefined {
   const first = body.charCodeAt(0);
-  if (first >= 48 && first <= 57) {
-    const cri = parseCriLine(body);
-    return cri && { ...cri, runtime: 'cri' };
-  }
+  if (first >= 48 && first <= 57) return parseCriLine(body);
   // Docker's json-file driver always writes `log` first.
   if (first === 123 && body.startsWith('{"log":')) {
     const object = parseJsonObject(body);
-    const docker = object && parseDockerJsonLine(object);
-    return docker && { ...docker, runtime: 'docker' };
+    return object && parseDockerJsonLine(object);
   }
   return undefined;
 }
@@ -33,13 +29,13 @@ export function unwrapContainerRecords(records: LogRecord[]): LogRecord[] {
   let open: Map<string, LogRecord> | undefined;
   const out: LogRecord[] = [];
   for (const record of records) {
-    const line = unwrap(record.body);
+    const line = unwrapContainerLine(record.body);
     if (line === undefined) {
       out.push(record);
       continue;
     }
     record.attributes['log.iostream'] = line.stream;
-    record.attributes['meshlog.container_runtime'] = line.runtime;
+    record.attributes['meshlog.container_runtime'] = record.body.charCodeAt(0) === 123 ? 'docker' : 'cri';
     const key = open === undefined ? '' : streamKey(record);
     const first = open?.get(key);
     if (first) {
