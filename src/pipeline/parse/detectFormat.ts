@@ -8,6 +8,7 @@ import { parseLinkerdApache, parseLinkerdJson } from './linkerdAccessLog.js';
 import { parseLinkerdProxyJson, parseLinkerdProxyText } from './linkerdProxyLog.js';
 import type { LineParser, ParsedLine } from './parsedLine.js';
 import { parseJsonBody, parseLogfmtBody } from './structuredBody.js';
+import { parseSyslogBody } from './syslogBody.js';
 
 /** A JSON object line, or undefined; only lines that look like one are handed to JSON.parse. */
 export function parseJsonObject(line: string): Record<string, unknown> | undefined {
@@ -51,10 +52,16 @@ export function detectAndParse(line: string, custom: readonly LineParser[]): Par
     // An IPv6 peer: `[fd00::1]:51160 …`.
     return parseLinkerdApache(line);
   }
+  if (first === 60 /* < */) return parseSyslogBody(line);
   const isHex = (first >= 48 && first <= 57) || (first >= 97 && first <= 102) || (first >= 65 && first <= 70);
   if (isHex || first === 58 /* :: */) {
     const parsed = parseLinkerdApache(line) ?? parseIngressNginx(line);
     if (parsed) return parsed;
+  }
+  // `Nov 25 12:00:00 host app[1]: …` (a syslog file line); an upper-case first letter is cheap to rule out first.
+  if (first >= 65 && first <= 90) {
+    const syslog = parseSyslogBody(line);
+    if (syslog) return syslog;
   }
   return parseLogfmtBody(line);
 }
