@@ -86,7 +86,7 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
       },
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'gateway' } }] },
-        scopeLogs: [{ logRecords: [otlpRecord(lines.envoy), otlpRecord(lines.secrets, { 'user.email': 'bob@example.org', note: 'order ord_ab12cd34' })] }],
+        scopeLogs: [{ logRecords: [otlpRecord(lines.envoy), otlpRecord(lines.secrets, { 'user.email': 'bob@example.org', 'payment.card': '5555 5555 5555 4444', 'http.request.header.authorization': `Bearer ${jwt}`, note: 'order ord_ab12cd34' })] }],
       },
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'webapp' } }] },
@@ -100,7 +100,7 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   assert.equal(loki.status, 204, await loki.text());
 
   const metrics = await (await fetch(`${meshlog.url}/metrics`, { headers: { Authorization: `Bearer ${meshlog.token}` } })).text();
-  for (const [rule, count] of [['email', 2], ['credit_card', 1], ['jwt', 1], ['order_ref', 1]] as const) {
+  for (const [rule, count] of [['email', 2], ['credit_card', 2], ['jwt', 2], ['order_ref', 1]] as const) {
     assert.match(metrics, new RegExp(`^meshlog_redactions_total\\{rule="${rule}"\\} ${count}$`, 'm'), `redactions by ${rule} are a metric`);
   }
 
@@ -147,8 +147,10 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   assert.equal(redacted.body, 'login for [REDACTED:email] card [REDACTED:credit_card] ref 4111111111111112 token [REDACTED:jwt]');
   assert.equal(redacted.log_attributes['user.email'], '[REDACTED:email]');
   assert.equal(redacted.log_attributes.note, 'order [REDACTED:order_ref]');
+  assert.equal(redacted.log_attributes['payment.card'], '[REDACTED:credit_card]');
+  assert.equal(redacted.log_attributes['http.request.header.authorization'], 'Bearer [REDACTED:jwt]');
   const everything = JSON.stringify(rows);
-  for (const secret of ['jane.doe@example.com', 'bob@example.org', '4111 1111 1111 1111', jwt, 'ord_ab12cd34']) {
+  for (const secret of ['jane.doe@example.com', 'bob@example.org', '4111 1111 1111 1111', '5555 5555 5555 4444', jwt, 'ord_ab12cd34']) {
     assert.ok(!everything.includes(secret), `${secret} never reaches storage`);
   }
   assert.match(meshlog.output(), /"msg":"meshlog is ready"/);
