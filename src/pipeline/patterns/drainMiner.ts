@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { messageTokens, wildcard } from './messageTokens.js';
+
+export interface MinerOptions {
+  /** Tokens after the length layer that route a message to its leaf (Drain's depth minus 2). */
+  prefixTokens: number;
+  /** Share of a template's constant tokens a message must match to join it. */
+  similarity: number;
+  /** Most children of a tree node before new tokens share the wildcard child. */
+  maxChildren: number;
+  /** Most templates kept; past it the least recently seen one is forgotten. */
+  maxTemplates: number;
+}
+
+export const defaultMinerOptions: MinerOptions = { prefixTokens: 2, similarity: 0.7, maxChildren: 100, maxTemplates: 5000 };
+
+/** One mined template: a token sequence whose variable positions are `<*>`. */
+export interface LogPattern {
+  readonly id: string;
+  tokens: string[];
+  count: number;
+  /** Miner clock (lines seen) when last matched: orders eviction. */
+  lastMatched: number;
+}
+
+interface TreeNode {
+  children: Map<string, TreeNode>;
+  patterns: MinedPattern[];
+}
+
+/** A pattern stays in the leaf it was born in, even after its routing tokens became wildcards. */
+interface MinedPattern extends LogPattern {
+  readonly leaf: TreeNode;
+}
+
+function treeNode(): TreeNode {
+  return { children: new Map(), patterns: [] };
+}
+
+export function patternTemplate(pattern: LogPattern): string {
+  return pattern.tokens.join(' ');
+}
+
+/** A pattern's id: a digest of the key it was born under and its first template, so a restart re-derives the same id. */
+function patternId(key: string, tokens: string[]): string {
+  return createHash('sha256').update(key).update('\0').update(tokens.join(' ')).digest('hex').slice(0, 16);
+}
+
+/**
+ * Online log-template mining after Drain (He et al., ICWS 2017): a message is
+ * routed by its token count and first tokens to a short list of templates,
+ * joins the most similar one (turning the positions that differ into `<*>`)
+ * or starts a new one.
+ */
+export class DrainMiner {
+  private readonly root = new Map<number, TreeNode>();
+  private readonly byId = new Map<string, MinedPattern>();
+  private clock = 0;
+
+  constructor(
+    private readonly key = '',
+    private readonly options: MinerOptions = defaultMinerOptions,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  patterns(): IterableIterator<LogPattern> {
+    return this.byId.values();
+  }
+
+  /** The pattern of one message, learning from it. */
+  add(message: string): LogPattern {
+    const tokens = messageTokens(message);
+    const leaf = this.leaf(tokens);
+    this.clock++;
+    let pattern = this.bestMatch(leaf.patterns, tokens);
+    if (pattern) {
+      generalize(pattern.tokens, tokens);
+    } else {
+      if (this.byId.size >= this.options.maxTemplates) this.evictLeastRecent();
+      pattern = { id: patternId(this.key, tokens), tokens, count: 0, lastMatched: 0, leaf };
+      leaf.patterns.push(pattern);
+      this.byId.set(pattern.id, pattern);
+    }
+    pattern.count++;
+    pattern.lastMatched = this.clock;
+    return pattern;
+  }
+
+  /** Re-learns a stored template under its stored id (after a restart). */
+  restore(id: string, template: string, count: number): void {
+    if (this.byId.has(id)) return;
+    const tokens = template === '' ? [] : template.split(' ');
+    const leaf = this.leaf(tokens);
+    const pattern: MinedPattern = { id, tokens, count, lastMatched: this.clock, leaf };
+    leaf.patterns.push(pattern);
+    this.byId.set(id, pattern);
+  }
+
+  private leaf(tokens: string[]): TreeNode {
+    let node: TreeNode | undefined = this.root.get(tokens.length);
+    if (!node) {
+      node = treeNode();
+      this.root.set(tokens.length, node);
+    }
+    const depth = Math.min(this.options.prefixTokens, tokens.length);
+    for (let i = 0; i < depth; i++) {
+      const token = tokens[i];
+      let child: TreeNode | undefined = node.children.get(token);
+      if (!child) {
+        child = node.children.get(wildcard);
+        if (!child) {
+          child = treeNode();
+          node.children.set(node.children.size < this.options.maxChildren - 1 ? token : wildcard, child);
+        } else if (node.children.size < this.options.maxChildren) {
+          // A new constant keeps its own branch while there is room; the wildcard branch takes the rest.
+          child = treeNode();
+          node.children.set(token, child);
+        }
+      }
+      node = child;
+    }
+    return node;
+  }
+
+  private bestMatch(candidates: MinedPattern[], tokens: string[]): MinedPattern | undefined {
+    let best: MinedPattern | undefined;
+    let bestSimilarity = -1;
+    let bestWildcards = -1;
+    for (const candidate of candidates) {
+      let same = 0;
+      let wildcards = 0;
+      const template = candidate.tokens;
+      for (let i = 0; i < template.length; i++) {
+        if (template[i] === wildcard) wildcards++;
+        else if (template[i] === tokens[i]) same++;
+      }
+      // As in Drain, template wildcards count against similarity: a mostly-variable template attracts less.
+      const similarity = template.length === 0 ? 1 : same / template.length;
+      if (similarity > bestSimilarity || (similarity === bestSimilarity && wildcards > bestWildcards)) {
+        best = candidate;
+        bestSimilarity = similarity;
+        bestWildcards = wildcards;
+      }
+    }
+    return best && bestSimilarity >= this.options.similarity ? best : undefined;
+  }
+
+  private evictLeastRecent(): void {
+    let oldest: MinedPattern | undefined;
+    for (const pattern of this.byId.values()) if (!oldest || pattern.lastMatched < oldest.lastMatched) oldest = pattern;
+    if (!oldest) return;
+    this.byId.delete(oldest.id);
+    oldest.leaf.patterns.splice(oldest.leaf.patterns.indexOf(oldest), 1);
+  }
+}
+
+function generalize(template: string[], tokens: string[]): void {
+  for (let i = 0; i < template.length; i++) if (template[i] !== tokens[i]) template[i] = wildcard;
+}

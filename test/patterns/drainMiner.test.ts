@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DrainMiner, patternTemplate } from '../../src/pipeline/patterns/drainMiner.js';
+import { messageTokens } from '../../src/pipeline/patterns/messageTokens.js';
+
+test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host names, dates', () => {
+  assert.deepEqual(messageTokens('Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6'), [
+    'Received', 'block', '<*>', 'of', 'size', '<*>', 'from', '<*>',
+  ]);
+  assert.deepEqual(messageTokens('instance 6e6b7f4c-1f4e-4a8b-9d6c-2b8f3a9c1d2e at 0x7ffd5e8c key deadbeefcafe'), ['instance', '<*>', 'at', '<*>', 'key', '<*>']);
+  assert.deepEqual(messageTokens('GET /api/v1/users from mail.example.com'), ['GET', '<*>', 'from', '<*>']);
+  assert.deepEqual(messageTokens('connection from 1.2.3.4 at Fri Jun 17 07:07:00 2005'), ['connection', 'from', '<*>', 'at', '<*>']);
+  // A run of variables is one wildcard, whatever separates them.
+  assert.deepEqual(messageTokens('peers 10.0.0.1,10.0.0.2 up'), ['peers', '<*>', 'up']);
+});
+
+test('similar messages share a pattern whose differing tokens become <*>; different ones do not', () => {
+  const miner = new DrainMiner('tenant\0svc');
+  const first = miner.add('Started container web for pod frontend');
+  const second = miner.add('Started container api for pod frontend');
+  const other = miner.add('Stopped sandbox for pod frontend');
+  assert.equal(second.id, first.id);
+  assert.equal(patternTemplate(first), 'Started container <*> for pod frontend');
+  assert.equal(first.count, 2);
+  assert.notEqual(other.id, first.id);
+  assert.equal(miner.size, 2);
+});
+
+test('pattern ids derive from the key and the first template, so a restart re-derives them', () => {
+  const a = new DrainMiner('t\0svc').add('user 42 logged in');
+  const b = new DrainMiner('t\0svc').add('user 7 logged in');
+  const c = new DrainMiner('t\0other').add('user 42 logged in');
+  assert.equal(a.id, b.id);
+  assert.notEqual(a.id, c.id);
+  assert.match(a.id, /^[0-9a-f]{16}$/);
+});
+
+test('restored templates keep their ids and take new matching lines', () => {
+  const miner = new DrainMiner('k');
+  miner.restore('0123456789abcdef', 'disk <*> is full', 5);
+  const pattern = miner.add('disk 3 is full');
+  assert.equal(pattern.id, '0123456789abcdef');
+  assert.equal(pattern.count, 6);
+});
+
+test('past maxTemplates the least recently matched template is forgotten', () => {
+  const miner = new DrainMiner('k', { prefixTokens: 2, similarity: 0.7, maxChildren: 100, maxTemplates: 2 });
+  const kept = miner.add('alpha happened');
+  miner.add('beta occurred here');
+  miner.add('alpha happened');
+  miner.add('gamma shows up now too');
+  assert.equal(miner.size, 2);
+  assert.deepEqual([...miner.patterns()].map(patternTemplate).sort(), ['alpha happened', 'gamma shows up now too']);
+  assert.equal(miner.add('alpha happened').id, kept.id);
+});
