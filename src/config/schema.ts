@@ -106,6 +106,19 @@ export const configSchema = z
       })
       .strict()
       .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } }),
+    /** Log template mining at ingest: every record gets the id of its template (see pipeline/patterns/). */
+    patterns: z
+      .object({
+        enabled: flag.default(true),
+        /** Share of a template's tokens a line must match to join it (Drain's similarity threshold). */
+        similarity: z.coerce.number().min(0).max(1).default(0.7),
+        /** Templates kept per tenant and service; past it the least recently seen is forgotten. */
+        max_templates_per_service: positiveInt.default(5000),
+        /** How often new and updated templates are written to the patterns table (also at shutdown). */
+        flush_interval_ms: z.coerce.number().int().min(100).default(5000),
+      })
+      .strict()
+      .default({ enabled: true, similarity: 0.7, max_templates_per_service: 5000, flush_interval_ms: 5000 }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

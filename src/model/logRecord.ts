@@ -28,6 +28,8 @@ export interface LogRecord {
   mesh: MeshFields | undefined;
   /** Name of the receiver that accepted the record (otlp_http, loki, …). */
   receiver: string;
+  /** Id of the log template the record's body belongs to, set by the pattern stage; absent when mining is off. */
+  patternId?: string;
 }
 
 /** What a mesh access log says about one request; zero/empty when unknown. */
@@ -82,5 +84,6 @@ export function newLogRecord(fields: Partial<LogRecord> & Pick<LogRecord, 'tenan
     tenant: fields.tenant,
     body: fields.body,
     receiver: fields.receiver,
+    patternId: fields.patternId,
   };
 }

@@ -9,6 +9,7 @@ import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
+import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { hecHealthPaths } from './routes/splunkHecRoute.js';
 
 export interface HttpAppOptions {
@@ -23,6 +24,8 @@ export interface HttpAppOptions {
   queries: LokiQueryDeps;
   /** Absent when sealing is off. */
   integrity: IntegrityDeps | undefined;
+  /** Absent when pattern mining is off. */
+  patterns?: PatternRouteDeps;
 }
 
 /** Routes anyone may call: probes must work before credentials exist. */
@@ -77,5 +80,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   registerIngestRoutes(app, options.ingest);
   lokiQueryRoutes(app, options.queries);
   if (options.integrity) integrityRoutes(app, options.integrity);
+  if (options.patterns) patternRoutes(app, options.patterns);
   return app;
 }

@@ -16,6 +16,8 @@ import { ingestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
 import { buildListeners } from './listeners.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
+import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
+import { PatternStore } from '../storage/patternStore.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
@@ -34,6 +36,7 @@ function writerId(dataDir: string): string {
 export class MeshlogServer {
   private storage: Storage | undefined;
   private writer: LogWriter | undefined;
+  private patterns: PatternRecorder | undefined;
   private http: FastifyInstance | undefined;
   private listeners: Listener[] = [];
   private ready = false;
@@ -74,10 +77,16 @@ export class MeshlogServer {
       logger,
     );
 
+    const patternStore = new PatternStore(this.storage);
+    this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
     const ingest = ingestContext({
       writer: this.writer,
       storage: this.storage,
-      pipeline: composeStages(pipelineStages(config.pipeline, (rule, count) => this.metrics.redactions.inc({ rule }, count))),
+      // Patterns are mined last, from the redacted bodies that are stored.
+      pipeline: composeStages([
+        ...pipelineStages(config.pipeline, (rule, count) => this.metrics.redactions.inc({ rule }, count)),
+        ...(this.patterns ? [this.patterns.stage] : []),
+      ]),
       metrics: this.metrics,
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
@@ -90,7 +99,8 @@ export class MeshlogServer {
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',
     };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest, queries });
+    const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest, queries, patterns });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -114,6 +124,7 @@ export class MeshlogServer {
     this.ready = false;
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.writer?.close();
+    await this.patterns?.stop();
     await this.storage?.close();
     this.logger.info('meshlog stopped');
   }

@@ -12,11 +12,12 @@ export function logQueryRunner(storage: Storage, options: { maxExecutionSeconds:
   return {
     async run<T>(compiled: CompiledSql): Promise<T[]> {
       try {
+        // A SETTINGS clause, not clickhouse_settings: embedded chDB turns those into session-wide SETs,
+        // and a session left readonly refuses every later insert.
         const result = await storage.client.query({
-          query: compiled.sql,
+          query: `${compiled.sql}\nSETTINGS readonly = 2, max_execution_time = ${Number(options.maxExecutionSeconds)}`,
           query_params: compiled.params,
           format: 'JSONEachRow',
-          clickhouse_settings: { readonly: '2', max_execution_time: options.maxExecutionSeconds },
         });
         return await result.json<T>();
       } catch (error) {

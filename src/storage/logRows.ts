@@ -27,7 +27,7 @@ function unsigned(value: number | undefined): number {
  */
 export function openLogRow(record: LogRecord): string {
   const mesh = record.mesh;
-  return JSON.stringify({
+  const row = JSON.stringify({
     tenant: record.tenant,
     timestamp: storableNanos(record.timeUnixNano),
     observed_timestamp: storableNanos(record.observedTimeUnixNano),
@@ -55,7 +55,9 @@ export function openLogRow(record: LogRecord): string {
     bytes_received: unsigned(mesh?.bytesReceived),
     request_id: mesh?.requestId ?? '',
     receiver: record.receiver,
-  }).slice(0, -1);
+  });
+  // Written only when assigned, so lines sealed before pattern mining existed still verify.
+  return record.patternId ? `${row.slice(0, -1)},"pattern_id":${JSON.stringify(record.patternId)}` : row.slice(0, -1);
 }
 
 /** Closes an open row with its chain position: one complete JSONEachRow line. */
@@ -92,6 +94,7 @@ export interface StoredLogRow {
   bytes_received: number;
   request_id: string;
   receiver: string;
+  pattern_id: string;
   chain_id: string;
   batch_seq: number;
   batch_pos: number;
@@ -129,6 +132,7 @@ export function storedLogLine(row: StoredLogRow): string {
       requestId: row.request_id,
     },
     receiver: row.receiver,
+    patternId: row.pattern_id,
   };
   return closeLogRow(openLogRow(record), { chainId: row.chain_id, batchSeq: row.batch_seq, batchPos: row.batch_pos });
 }
@@ -138,4 +142,4 @@ export const storedLogColumns = `tenant, toString(toUnixTimestamp64Nano(timestam
   toString(toUnixTimestamp64Nano(observed_timestamp)) AS observed_timestamp, severity_number, severity_text,
   service_name, body, resource_attributes, scope_name, scope_version, log_attributes, trace_id, span_id,
   trace_flags, event_name, mesh, platform, cluster, source_workload, destination_workload, protocol,
-  response_code, duration_ms, bytes_sent, bytes_received, request_id, receiver, chain_id, batch_seq, batch_pos`;
+  response_code, duration_ms, bytes_sent, bytes_received, request_id, receiver, pattern_id, chain_id, batch_seq, batch_pos`;

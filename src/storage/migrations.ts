@@ -135,4 +135,23 @@ export const migrations: Migration[] = [
       ORDER BY (chain_id, batch_seq)`,
     ],
   },
+  {
+    version: 5,
+    name: 'log patterns',
+    statements: [
+      `ALTER TABLE {db}.logs ADD COLUMN IF NOT EXISTS pattern_id LowCardinality(String) DEFAULT '' AFTER receiver`,
+      // One row per template version; the latest (highest last_seen) carries the running count.
+      `CREATE TABLE IF NOT EXISTS {db}.patterns (
+        tenant LowCardinality(String),
+        service_name LowCardinality(String),
+        pattern_id String,
+        template String CODEC(ZSTD(1)),
+        first_seen DateTime64(3),
+        last_seen DateTime64(3),
+        count UInt64
+      )
+      ENGINE = ReplacingMergeTree(last_seen)
+      ORDER BY (tenant, service_name, pattern_id)`,
+    ],
+  },
 ];

@@ -79,10 +79,15 @@ export class DrainMiner {
     if (pattern) {
       generalize(pattern.tokens, tokens);
     } else {
-      if (this.byId.size >= this.options.maxTemplates) this.evictLeastRecent();
-      pattern = { id: patternId(this.key, tokens), tokens, count: 0, lastMatched: 0, leaf };
-      leaf.patterns.push(pattern);
-      this.byId.set(pattern.id, pattern);
+      const id = patternId(this.key, tokens);
+      // A template born from these very tokens may have generalized past the threshold: it is still theirs.
+      pattern = this.byId.get(id);
+      if (!pattern) {
+        if (this.byId.size >= this.options.maxTemplates) this.evictLeastRecent();
+        pattern = { id, tokens, count: 0, lastMatched: 0, leaf };
+        leaf.patterns.push(pattern);
+        this.byId.set(id, pattern);
+      }
     }
     pattern.count++;
     pattern.lastMatched = this.clock;
@@ -90,13 +95,15 @@ export class DrainMiner {
   }
 
   /** Re-learns a stored template under its stored id (after a restart). */
-  restore(id: string, template: string, count: number): void {
-    if (this.byId.has(id)) return;
+  restore(id: string, template: string, count: number): LogPattern {
+    const known = this.byId.get(id);
+    if (known) return known;
     const tokens = template === '' ? [] : template.split(' ');
     const leaf = this.leaf(tokens);
     const pattern: MinedPattern = { id, tokens, count, lastMatched: this.clock, leaf };
     leaf.patterns.push(pattern);
     this.byId.set(id, pattern);
+    return pattern;
   }
 
   private leaf(tokens: string[]): TreeNode {

@@ -72,12 +72,12 @@ class Params {
 /**
  * The SQL value of a label. Stream labels are service_name, the detected
  * level and the resource attributes; `metadata` adds structured metadata
- * (log attributes, trace_id, span_id), which label filters may use.
+ * (log attributes, trace_id, span_id, pattern_id), which label filters may use.
  */
 function labelSql(name: string, params: Params, metadata: boolean): string {
   if (name === 'service_name') return 'service_name';
   if (name === 'level' || name === 'detected_level') return levelSql;
-  if (metadata && (name === 'trace_id' || name === 'span_id')) return name;
+  if (metadata && (name === 'trace_id' || name === 'span_id' || name === 'pattern_id')) return name;
   const resource = normalizedLookup('resource_attributes', name, params);
   if (!metadata) return resource;
   return `if(${resource} != '', ${resource}, ${normalizedLookup('log_attributes', name, params)})`;

@@ -1,0 +1,43 @@
+/**
+ * Throughput of the pattern miner on one core: lines per CPU second over
+ * each Loghub 2k sample (the Content column), mined ROUNDS times by one
+ * miner (after one warm-up round, so the figure is the steady state of a
+ * miner that already knows the templates) and once by a fresh miner (cold:
+ * every template is learnt during the run). One line of figures per case.
+ *
+ *   npx tsc -p . && node dist/bench/patternMining.js
+ */
+import { DrainMiner } from '../src/pipeline/patterns/drainMiner.js';
+import { loghubLines } from '../test/support/loghub.js';
+
+const rounds = Number(process.env.ROUNDS ?? 20);
+const datasets = ['HDFS', 'Hadoop', 'Spark', 'Zookeeper', 'OpenStack', 'BGL', 'HPC', 'Windows', 'Linux', 'Mac', 'Android', 'Apache'];
+
+function cpuSeconds(run: () => void): number {
+  const start = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+let totalLines = 0;
+let totalSeconds = 0;
+for (const dataset of datasets) {
+  const messages = loghubLines(dataset).map((line) => line.content);
+  const cold = new DrainMiner();
+  const coldSeconds = cpuSeconds(() => {
+    for (const message of messages) cold.add(message);
+  });
+  const warm = new DrainMiner();
+  for (const message of messages) warm.add(message);
+  const warmSeconds = cpuSeconds(() => {
+    for (let round = 0; round < rounds; round++) for (const message of messages) warm.add(message);
+  });
+  totalLines += messages.length * rounds;
+  totalSeconds += warmSeconds;
+  console.log(
+    `${dataset.padEnd(10)} warm ${Math.round((messages.length * rounds) / warmSeconds).toLocaleString('en')} lines/s` +
+      `  cold ${Math.round(messages.length / coldSeconds).toLocaleString('en')} lines/s  templates ${warm.size}`,
+  );
+}
+console.log(`all        warm ${Math.round(totalLines / totalSeconds).toLocaleString('en')} lines/s`);

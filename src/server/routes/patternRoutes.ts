@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import { compileBuckets, type BucketRow } from '../../query/logql/compiler.js';
+import type { SqlRunner } from '../../query/logql/engine.js';
+import { parseLogql } from '../../query/logql/parser.js';
+import { parseLokiDuration, parseRange, parseLimit } from '../../query/lokiParams.js';
+import type { PatternStore } from '../../storage/patternStore.js';
+import type { ErrorFormatter } from '../errorReply.js';
+
+export interface PatternRouteDeps {
+  runner: SqlRunner;
+  database: string;
+  store: PatternStore;
+}
+
+const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });
+
+function queryParams(request: FastifyRequest): Record<string, string | undefined> {
+  const raw = request.query as Record<string, string | string[] | undefined>;
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+}
+
+/**
+ * Mined log templates: Loki's `/loki/api/v1/patterns` (counts of each
+ * pattern of the selected streams per step, as Grafana Logs Drilldown reads
+ * them) and `/api/v1/patterns` (top patterns, or new ones, per service).
+ */
+export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): void {
+  app.get('/loki/api/v1/patterns', { config: { formatError: lokiErrorFormatter } }, async (request) => {
+    const query = queryParams(request);
+    if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
+    const expr = parseLogql(query.query);
+    if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'patterns need a log query (a stream selector with optional line filters)');
+    const { startNs, endNs } = parseRange(query);
+    const stepNs = query.step ? parseLokiDuration(query.step, 'step') : 10_000_000_000n;
+    if (stepNs <= 0n) throw new MeshlogError('ML_QUERY_INVALID', 'step must be positive');
+    if ((endNs - startNs) / stepNs > 11_000n) throw new MeshlogError('ML_QUERY_INVALID', 'too many points: widen the step');
+    // Buckets end at origin + k·step: start one step early so the first bucket begins at `start`.
+    const compiled = compileBuckets(expr, { database: deps.database, tenant: request.tenant, startNs, endNs }, {
+      originNs: startNs - 1n,
+      widthNs: stepNs,
+      groupBy: ['pattern_id'],
+    });
+    if (compiled.residual.length > 0) throw new MeshlogError('ML_QUERY_INVALID', 'patterns take a stream selector and line filters only');
+    const rows = await deps.runner.run<BucketRow>(compiled);
+    const samples = new Map<string, [number, number][]>();
+    for (const row of rows) {
+      const id = row.g[0];
+      if (id === '') continue;
+      const bucketStartNs = startNs + (BigInt(row.bucket) - 1n) * stepNs;
+      samples.set(id, [...(samples.get(id) ?? []), [Number(bucketStartNs / 1_000_000_000n), Number(row.entries)]]);
+    }
+    const templates = await deps.store.byIds(request.tenant, [...samples.keys()]);
+    const data = [...samples]
+      .filter(([id]) => templates.has(id))
+      .map(([id, points]) => ({ pattern: templates.get(id)!.template, samples: points.sort((a, b) => a[0] - b[0]) }))
+      .sort((a, b) => total(b.samples) - total(a.samples));
+    return { status: 'success', data };
+  });
+
+  app.get('/api/v1/patterns', async (request) => {
+    const query = queryParams(request);
+    const firstSeenSinceMs = query.new_since ? Date.now() - Number(parseLokiDuration(query.new_since, 'new_since') / 1_000_000n) : undefined;
+    const patterns = await deps.store.list(request.tenant, { serviceName: query.service, firstSeenSinceMs, limit: parseLimit(query.limit, 100, 10_000) });
+    return {
+      patterns: patterns.map((pattern) => ({
+        service_name: pattern.serviceName,
+        pattern_id: pattern.patternId,
+        template: pattern.template,
+        count: pattern.count,
+        first_seen: new Date(pattern.firstSeenMs).toISOString(),
+        last_seen: new Date(pattern.lastSeenMs).toISOString(),
+      })),
+    };
+  });
+}
+
+function total(samples: [number, number][]): number {
+  return samples.reduce((sum, [, count]) => sum + count, 0);
+}
