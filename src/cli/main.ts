@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
 import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
@@ -66,6 +67,16 @@ program
       process.exit(2);
     }
   });
+
+program
+  .command('patterns')
+  .description('log template mining')
+  .command('mine')
+  .description('mine log templates from one message per line, with the miner used at ingest')
+  .argument('[file]', 'input file, or - for standard input (default)')
+  .addOption(new Option('--output <format>', 'output format: line_number,pattern_id,template per line').choices(['csv']).default('csv'))
+  .option('--similarity <share>', "share of a template's tokens a line must match to join it (default 0.7)")
+  .action(mineCommand);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);

@@ -53,3 +53,11 @@ test('past maxTemplates the least recently matched template is forgotten', () =>
   assert.deepEqual([...miner.patterns()].map(patternTemplate).sort(), ['alpha happened', 'gamma shows up now too']);
   assert.equal(miner.add('alpha happened').id, kept.id);
 });
+
+test('mining the same lines again finds the same patterns: counts add up to the lines mined', () => {
+  const miner = new DrainMiner();
+  const lines = ['a 1 b', 'a 2 c', 'x y 3 z w', 'x y 4 q w', 'p 5 6 7 q', 'p 8 r'];
+  for (let round = 0; round < 3; round++) for (const line of lines) miner.add(line);
+  const patterns = [...miner.patterns()];
+  assert.equal(patterns.reduce((sum, pattern) => sum + pattern.count, 0), lines.length * 3);
+});
