@@ -111,7 +111,9 @@ test('inclusion and consistency proofs check out against signed checkpoints with
   const third = await startMeshlog({ dataDir: first.dataDir });
   try {
     const { verifierKey } = await api<{ verifierKey: string }>(third, '/api/v1/integrity/public-key');
-    const { checkpoints } = await api<{ checkpoints: { chain: string; treeSize: number; note: string }[] }>(third, '/api/v1/integrity/checkpoints');
+    const { checkpoints: all } = await api<{ checkpoints: { chain: string; treeSize: number; note: string }[] }>(third, '/api/v1/integrity/checkpoints');
+    // The default tenant's chain; the audit trail has its own.
+    const checkpoints = all.filter((checkpoint) => checkpoint.chain.startsWith('default/'));
     assert.deepEqual(checkpoints.map((checkpoint) => checkpoint.treeSize), [3, 7]);
     const chain = checkpoints[0].chain;
     const [small, large] = checkpoints.map((checkpoint) => openNote(checkpoint.note, verifierKey));
@@ -138,7 +140,7 @@ test('inclusion and consistency proofs check out against signed checkpoints with
     const lines = (await verify.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string; ok?: boolean; records?: number });
     const summary = lines.find((line) => line.type === 'summary')!;
     assert.equal(summary.ok, true);
-    assert.equal(summary.records, 7);
+    assert.ok(summary.records! > 7, 'the 7 records and the audit trail');
   } finally {
     await third.stop();
   }

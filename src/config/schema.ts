@@ -3,7 +3,7 @@ import { parseByteSize } from './byteSize.js';
 import { compileEnvoyFormat } from '../pipeline/parse/envoyFormat.js';
 import { builtinRules, defaultRuleNames } from '../pipeline/redact/builtinRules.js';
 
-const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
+export const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const bytes = parseByteSize(value);
   if (bytes === undefined) {
     ctx.addIssue({ code: 'custom', message: `not a byte size (try 16MiB or 1048576)` });
@@ -39,7 +39,7 @@ const customRedactionRule = z
     }
   });
 /** true/false, also from the strings of env and flags (z.coerce.boolean would read "false" as true). */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+export const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
 /** A PEM certificate chain and its private key; a listener with these speaks TLS. */
 const tlsFiles = z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).strict();
 /** Address of a TCP/UDP listener; empty = the top-level `host`. */
@@ -80,6 +80,31 @@ export const configSchema = z
         batch_linger_ms: 20,
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
+    /** SSO: JWT bearer tokens from an OIDC identity provider, mapped from claims to roles and tenants. */
+    oidc: z
+      .object({
+        jwks_url: z.string().url(),
+        issuer: z.string().min(1),
+        audience: z.string().min(1),
+        roles_claim: z.string().default('groups'),
+        role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester'])).default({}),
+        tenants_claim: z.string().default('meshlog_tenants'),
+        name_claim: z.string().default('email'),
+      })
+      .strict()
+      .optional(),
+    /** Tamper evidence: hash-chained batches and signed Merkle checkpoints (see integrity/). */
+    integrity: z
+      .object({
+        /** Seal every committed batch into its tenant's hash chain. */
+        seal: flag.default(true),
+        /** Ed25519 checkpoint key, kept outside the data directory; default <data_dir>-signing.key beside it. */
+        signing_key_file: z.string().min(1).optional(),
+        /** How often chains that grew get a new signed checkpoint (also at shutdown). */
+        checkpoint_interval_ms: z.coerce.number().int().min(100).default(10_000),
+      })
+      .strict()
+      .default({ seal: true, checkpoint_interval_ms: 10_000 }),
     /** Parse, normalize and redact between receivers and storage. */
     pipeline: z
       .object({

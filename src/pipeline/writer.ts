@@ -21,9 +21,14 @@ export interface WriterSealing {
   store: SealStore;
 }
 
+/** Told about records once they are committed, off the commit path; must not throw. */
+export type CommittedListener = (records: LogRecord[]) => void;
+
 interface PendingWrite {
   tenants: string[];
   rows: string[];
+  /** Kept only while someone listens for committed records. */
+  records: LogRecord[] | undefined;
   minTimeNs: bigint;
   maxTimeNs: bigint;
   receiver: string;
@@ -44,6 +49,7 @@ export class LogWriter {
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly chainHeads: Map<string, number>;
+  private readonly committedListeners: CommittedListener[] = [];
 
   constructor(
     private readonly storage: Storage,
@@ -66,6 +72,15 @@ export class LogWriter {
     // Sealed chains take their heads from the seals, which are stored first.
     const heads = sealing ? new Map<string, number>() : await storage.chainHeads();
     return new LogWriter(storage, options, metrics, logger, sealing, heads);
+  }
+
+  /** Subscribes to committed records (live tail, detectors); returns the unsubscribe function. */
+  onCommitted(listener: CommittedListener): () => void {
+    this.committedListeners.push(listener);
+    return () => {
+      const index = this.committedListeners.indexOf(listener);
+      if (index >= 0) this.committedListeners.splice(index, 1);
+    };
   }
 
   get queueDepth(): number {
@@ -92,7 +107,8 @@ export class LogWriter {
       if (record.timeUnixNano > maxTimeNs) maxTimeNs = record.timeUnixNano;
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ tenants, rows, minTimeNs, maxTimeNs, receiver, resolve, reject });
+      const kept = this.committedListeners.length > 0 ? records : undefined;
+      this.pending.push({ tenants, rows, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
       this.metrics.queueRecords.set(this.queuedRecords);
       this.schedule();
@@ -201,6 +217,23 @@ export class LogWriter {
       this.metrics.bytesCommitted.inc({ receiver: write.receiver }, bytes);
       write.resolve();
     }
+    if (this.committedListeners.length > 0) this.announce(batch);
+  }
+
+  /** After the acknowledgements, so listeners never delay them. */
+  private announce(batch: PendingWrite[]): void {
+    const records = batch.flatMap((write) => write.records ?? []);
+    if (records.length === 0) return;
+    const listeners = [...this.committedListeners];
+    setImmediate(() => {
+      for (const listener of listeners) {
+        try {
+          listener(records);
+        } catch (error) {
+          this.logger.error({ reason: (error as Error).message }, 'a committed-records listener failed');
+        }
+      }
+    });
   }
 
   /** Stops taking writes and commits everything already accepted. */

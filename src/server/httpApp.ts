@@ -2,23 +2,28 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Authenticate } from '../security/authenticator.js';
+import { requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
-import { tenantFromHeader } from '../security/tenant.js';
+import { permissionForRoute } from '../security/routePermissions.js';
+import { tenantOfRequest } from '../security/tenant.js';
+import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
-import { hecHealthPaths } from './routes/splunkHecRoute.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
   logger: Logger;
   metrics: Metrics;
   ingest: IngestContext;
-  /** Throws a MeshlogError when the presented token is not acceptable; undefined = --auth=none. */
-  authenticate: ((token: string | undefined) => void) | undefined;
+  authenticate: Authenticate;
+  audit: AuditTrail;
+  admin: AdminDeps;
   isReady: () => boolean;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
@@ -28,8 +33,20 @@ export interface HttpAppOptions {
   patterns?: PatternRouteDeps;
 }
 
-/** Routes anyone may call: probes must work before credentials exist. */
-const publicRoutes = new Set(['/ready', ...hecHealthPaths]);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** What the route needs; routes that say nothing get one from routePermissions.ts. */
+    permission?: Permission | 'public';
+    /** The route writes its own, more precise audit record. */
+    auditedByRoute?: boolean;
+  }
+  interface FastifyRequest {
+    identity: Identity | undefined;
+  }
+}
+
+/** Reads are audited (who read what); ingest is not, or the trail would be as large as the logs. */
+const auditedPermissions = new Set<Permission | 'public'>(['query', 'audit', 'admin']);
 
 /** The HTTP port: every HTTP API of meshlog under its standard path. */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
@@ -46,11 +63,49 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.decorateRequest('tenant', '');
+  app.decorateRequest('identity', undefined);
+
+  // Deny by default: every route gets a permission when it is registered.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config as object), permission: (route.config as { permission?: Permission | 'public' } | undefined)?.permission ?? permissionForRoute(route.url) };
+  });
 
   app.addHook('onRequest', async (request) => {
-    if (publicRoutes.has(request.routeOptions.url ?? '')) return;
-    options.authenticate?.(presentedToken(request.headers));
-    request.tenant = tenantFromHeader(request.headers['x-scope-orgid']);
+    const permission = request.routeOptions.config?.permission ?? 'admin';
+    if (permission === 'public') return;
+    let identity: Identity;
+    try {
+      identity = await options.authenticate(presentedToken(request.headers));
+    } catch (error) {
+      await options.audit.record({ action: 'auth.failure', outcome: 'denied', remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message } });
+      throw error;
+    }
+    request.identity = identity;
+    try {
+      requirePermission(identity, permission);
+      request.tenant = tenantOfRequest(identity, request.headers['x-scope-orgid']);
+    } catch (error) {
+      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
+      throw error;
+    }
+    await options.audit.login(identity, request.ip);
+  });
+
+  // Who read what: every query, audit and admin request, with its outcome.
+  app.addHook('onResponse', async (request, reply) => {
+    const permission = request.routeOptions.config?.permission ?? 'admin';
+    if (!request.identity || !auditedPermissions.has(permission) || request.routeOptions.config?.auditedByRoute) return;
+    await options.audit
+      .record({
+        action: permission === 'query' ? 'query' : `${permission}.read`,
+        outcome: reply.statusCode < 400 ? 'success' : 'failure',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant: request.tenant,
+        target: request.routeOptions.url,
+        detail: { method: request.method, url: request.url, status: reply.statusCode },
+      })
+      .catch(() => undefined);
   });
 
   // While stopping, answers close their keep-alive connection so close() can finish.
@@ -81,5 +136,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   lokiQueryRoutes(app, options.queries);
   if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
+  adminRoutes(app, options.admin);
   return app;
 }

@@ -1,4 +1,5 @@
 import type { MeshlogConfig } from '../config/schema.js';
+import type { Authenticate } from '../security/authenticator.js';
 import type { IngestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
 import { forwardListener } from './listeners/forwardListener.js';
@@ -7,12 +8,12 @@ import { syslogListeners } from './listeners/syslogListener.js';
 
 /**
  * Every non-HTTP listener the configuration enables. `authenticate` checks a
- * presented token (undefined = --auth=none) for protocols that carry one.
+ * presented token for protocols that carry one.
  */
 export function buildListeners(
   config: MeshlogConfig,
   ingest: IngestContext,
-  authenticate: ((token: string | undefined) => void) | undefined,
+  authenticate: Authenticate,
 ): Listener[] {
   const listeners: Listener[] = [];
   if (config.forward.enabled) listeners.push(forwardListener(config.forward, config.forward.host ?? config.host, ingest));

@@ -5,9 +5,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import { Metrics } from '../observability/metrics.js';
-import { LogWriter } from '../pipeline/writer.js';
+import { LogWriter, type WriterSealing } from '../pipeline/writer.js';
+import { openSealing } from '../integrity/openSealing.js';
+import type { ChainSealer } from '../integrity/chainSealer.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
 import { loadAdminToken } from '../security/adminToken.js';
-import { bearerAuthenticator } from '../security/bearerAuth.js';
+import { ApiKeys } from '../security/apiKeys.js';
+import { AuditTrail } from '../security/auditTrail.js';
+import { anonymousAccess, credentialAuthenticator, type Authenticate } from '../security/authenticator.js';
+import { OidcVerifier } from '../security/oidcVerifier.js';
+import { AccessStore } from '../storage/accessStore.js';
+import { AuditStore } from '../storage/auditStore.js';
 import { Storage } from '../storage/storage.js';
 import { logQueryRunner } from '../storage/logQueries.js';
 import { defaultQueryLimits } from '../query/logql/engine.js';
@@ -39,6 +47,11 @@ export class MeshlogServer {
   private patterns: PatternRecorder | undefined;
   private http: FastifyInstance | undefined;
   private listeners: Listener[] = [];
+  private sealer: ChainSealer | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private usageTimer: NodeJS.Timeout | undefined;
+  private keys: ApiKeys | undefined;
+  private audit: AuditTrail | undefined;
   private ready = false;
   readonly metrics = new Metrics();
 
@@ -52,29 +65,49 @@ export class MeshlogServer {
     const { config, logger } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
-    let authenticate: ((authorization: string | undefined) => void) | undefined;
-    if (config.auth === 'token') {
-      const admin = loadAdminToken(config.data_dir);
-      authenticate = bearerAuthenticator([admin.token]);
-      logger.info({ from: admin.source }, 'admin token loaded');
-    } else {
-      logger.warn('authentication is disabled (--auth=none): anyone who can reach this server can read and write logs');
-    }
-
     this.storage = await Storage.open(
       { dataDir: config.data_dir, clickhouseUrl: config.clickhouse_url, database: config.database },
       logger,
     );
+    const keys = await ApiKeys.open(new AccessStore(this.storage));
+    this.keys = keys;
+    let authenticate: Authenticate;
+    if (config.auth === 'token') {
+      const admin = loadAdminToken(config.data_dir);
+      authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc));
+      logger.info({ from: admin.source, oidc: config.oidc?.issuer ?? 'off' }, 'admin token loaded');
+    } else {
+      authenticate = anonymousAccess;
+      logger.warn('authentication is disabled (--auth=none): anyone who can reach this server can read and write logs');
+    }
+    this.usageTimer = setInterval(() => {
+      keys.flushUsage().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'could not record key use'));
+    }, 30_000);
+    this.usageTimer.unref();
+    const id = writerId(config.data_dir);
+    let sealing: (WriterSealing & { signer: NoteSigner }) | undefined;
+    if (config.integrity.seal) {
+      sealing = await openSealing(config, this.storage, id, logger);
+      const sealer = sealing.sealer;
+      this.sealer = sealer;
+      this.checkpointTimer = setInterval(() => {
+        sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
+      }, config.integrity.checkpoint_interval_ms);
+      this.checkpointTimer.unref();
+    } else {
+      logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
+    }
     this.writer = await LogWriter.open(
       this.storage,
       {
-        writerId: writerId(config.data_dir),
+        writerId: id,
         maxQueuedRecords: config.ingest.max_queued_records,
         batchMaxRecords: config.ingest.batch_max_records,
         batchLingerMs: config.ingest.batch_linger_ms,
       },
       this.metrics,
       logger,
+      sealing,
     );
 
     const patternStore = new PatternStore(this.storage);
@@ -99,8 +132,12 @@ export class MeshlogServer {
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',
     };
+    const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
+    const audit = new AuditTrail(this.writer, logger);
+    this.audit = audit;
+    const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, isReady: () => this.ready, ingest, queries, patterns });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, integrity });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -108,6 +145,7 @@ export class MeshlogServer {
       this.listeners.push(listener);
     }
     this.ready = true;
+    await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
     logger.info(
       {
         http: httpUrl,
@@ -123,8 +161,13 @@ export class MeshlogServer {
   async stop(): Promise<void> {
     this.ready = false;
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
+    await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
     await this.writer?.close();
     await this.patterns?.stop();
+    clearInterval(this.usageTimer);
+    await this.keys?.flushUsage().catch(() => undefined);
+    clearInterval(this.checkpointTimer);
+    await this.sealer?.checkpoint();
     await this.storage?.close();
     this.logger.info('meshlog stopped');
   }

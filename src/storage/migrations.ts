@@ -136,6 +136,33 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'access control',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.api_keys (
+        id String,
+        name String,
+        roles Array(LowCardinality(String)),
+        tenants Array(String),
+        secret_hash String,
+        created_by String,
+        created_at DateTime64(3),
+        expires_at Nullable(DateTime64(3)),
+        revoked_at Nullable(DateTime64(3)),
+        revoked_by String DEFAULT '',
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS {db}.api_key_usage (
+        id String,
+        last_used_at DateTime64(3)
+      )
+      ENGINE = ReplacingMergeTree(last_used_at)
+      ORDER BY id`,
+    ],
+  },
+  {
     version: 5,
     name: 'log patterns',
     statements: [

@@ -5,14 +5,29 @@ import { join } from 'node:path';
 /**
  * Reads a stopped meshlog's data directory with embedded chDB, the same
  * engine the server writes with: tests check what was really committed.
+ * `meshlog.logs` reads as what shippers sent: meshlog's own audit trail
+ * (tenant `_audit`) is filtered out; read it with readAuditTrail.
  */
 export async function readCommitted<T>(dataDir: string, query: string): Promise<T[]> {
+  return readStored<T>(dataDir, query, 'NOT startsWith(tenant, char(95))');
+}
+
+/** The audit trail's records (tenant `_audit` of the logs table; char(95) is `_`, no quotes to escape). */
+export async function readAuditTrail<T>(dataDir: string, query: string): Promise<T[]> {
+  return readStored<T>(dataDir, query, 'startsWith(tenant, char(95))');
+}
+
+async function readStored<T>(dataDir: string, query: string, logsFilter: string): Promise<T[]> {
   const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') }) as unknown as NonNullable<
     Parameters<typeof createClient>[0]
   >['connection'];
   const client = createClient({ connection });
   try {
-    const result = await client.query({ query, format: 'JSONEachRow' });
+    const result = await client.query({
+      query,
+      format: 'JSONEachRow',
+      clickhouse_settings: { additional_table_filters: `{'meshlog.logs': '${logsFilter}'}` as never },
+    });
     return await result.json<T>();
   } finally {
     await client.close();

@@ -5,7 +5,9 @@ import { MeshlogError } from '../../errors.js';
 import { decodeOtlpLogsProtobuf, encodeOtlpLogsResponse } from '../../receivers/otlpLogs.js';
 import { decodeOtlpTracesProtobuf, encodeOtlpTracesResponse } from '../../receivers/otlpTraces.js';
 import { presentedToken } from '../../security/presentedToken.js';
-import { tenantFromHeader } from '../../security/tenant.js';
+import type { Authenticate } from '../../security/authenticator.js';
+import { requirePermission } from '../../security/identity.js';
+import { tenantOfRequest } from '../../security/tenant.js';
 import { asMeshlogError } from '../errorReply.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
@@ -56,7 +58,7 @@ export class OtlpGrpcListener implements Listener {
     private readonly config: MeshlogConfig['otlp_grpc'],
     private readonly host: string,
     private readonly ctx: IngestContext,
-    private readonly authenticate: ((token: string | undefined) => void) | undefined,
+    private readonly authenticate: Authenticate,
   ) {
     this.server = new grpc.Server({ 'grpc.max_receive_message_length': ctx.maxDecompressedBytes });
     this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
@@ -88,8 +90,9 @@ export class OtlpGrpcListener implements Listener {
       const run = async () => {
         const authorization = singleMetadata(call.metadata, 'authorization');
         if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
-        this.authenticate?.(presentedToken({ authorization }));
-        const tenant = tenantFromHeader(singleMetadata(call.metadata, 'x-scope-orgid'));
+        const identity = await this.authenticate(presentedToken({ authorization }));
+        requirePermission(identity, 'ingest');
+        const tenant = tenantOfRequest(identity, singleMetadata(call.metadata, 'x-scope-orgid'));
         this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
         return handle(call.request, tenant);
       };

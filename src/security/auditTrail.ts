@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { newLogRecord } from '../model/logRecord.js';
+import type { LogWriter } from '../pipeline/writer.js';
+import { auditTenant, type Identity } from './identity.js';
+
+export type AuditOutcome = 'success' | 'denied' | 'failure';
+
+export interface AuditEvent {
+  /** Dotted verb: auth.login, auth.failure, query, keys.create, server.start… */
+  action: string;
+  outcome: AuditOutcome;
+  actor?: Identity;
+  remoteAddress?: string;
+  tenant?: string;
+  /** What was acted on: a key id, a query path, a tenant. */
+  target?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** How long a successful authentication of one credential stays one audit record (ingest would flood it otherwise). */
+const loginWindowMs = 10 * 60 * 1000;
+
+/**
+ * meshlog's own audit trail: records in the reserved `_audit` tenant,
+ * committed through the same writer, so they are sealed into a hash chain
+ * and checked by `meshlog verify` like every log.
+ */
+export class AuditTrail {
+  private readonly lastLogin = new Map<string, number>();
+
+  constructor(
+    private readonly writer: LogWriter,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once the event is committed. */
+  async record(event: AuditEvent): Promise<void> {
+    const actor = event.actor;
+    const attributes: Record<string, string> = {
+      'audit.action': event.action,
+      'audit.outcome': event.outcome,
+      'audit.actor.id': actor?.id ?? '',
+      'audit.actor.name': actor?.name ?? '',
+      'audit.actor.kind': actor?.kind ?? '',
+      'audit.actor.roles': actor?.roles.join(',') ?? '',
+      'audit.remote_address': event.remoteAddress ?? '',
+      'audit.tenant': event.tenant ?? '',
+      'audit.target': event.target ?? '',
+    };
+    if (event.detail) attributes['audit.detail'] = JSON.stringify(event.detail);
+    const body = `${actor?.name ?? 'unauthenticated'} ${event.action} ${event.target ?? ''} → ${event.outcome}`.replace(/\s+/g, ' ');
+    const record = newLogRecord({
+      tenant: auditTenant,
+      body,
+      receiver: 'audit',
+      serviceName: 'meshlog',
+      severityNumber: event.outcome === 'success' ? 9 : 13,
+      severityText: event.outcome === 'success' ? 'INFO' : 'WARN',
+      attributes,
+    });
+    try {
+      await this.writer.write([record], 'audit');
+    } catch (error) {
+      // The action itself already happened or was refused; losing its audit record must be loud.
+      this.logger.error({ action: event.action, reason: (error as Error).message }, 'audit record could not be committed');
+      throw error;
+    }
+  }
+
+  /** A successful authentication, recorded once per credential per window. */
+  async login(actor: Identity, remoteAddress: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.lastLogin.get(actor.id) ?? 0) < loginWindowMs) return;
+    this.lastLogin.set(actor.id, now);
+    await this.record({ action: 'auth.login', outcome: 'success', actor, remoteAddress });
+  }
+}

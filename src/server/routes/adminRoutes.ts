@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { MeshlogError } from '../../errors.js';
+import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
+import type { ApiKeys } from '../../security/apiKeys.js';
+import type { AuditTrail } from '../../security/auditTrail.js';
+import { roles } from '../../security/identity.js';
+import type { AuditStore } from '../../storage/auditStore.js';
+
+export interface AdminDeps {
+  keys: ApiKeys;
+  audit: AuditTrail;
+  auditStore: AuditStore;
+}
+
+const createKeyBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    roles: z.array(z.enum(roles)).min(1),
+    tenants: z.array(z.string().regex(/^(\*|[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127})$/, 'a tenant name or "*"')).min(1),
+    /** Go duration (`90d` is accepted as days) until the key expires. */
+    expires_in: z.string().optional(),
+  })
+  .strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  let json: unknown = body;
+  if (Buffer.isBuffer(body)) {
+    try {
+      json = JSON.parse(body.toString('utf8') || '{}');
+    } catch (error) {
+      throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
+    }
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    throw new MeshlogError('ML_DECODE', result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+  }
+  return result.data;
+}
+
+/** `90d` → ns; Go durations otherwise. */
+function durationNs(value: string): bigint {
+  const days = /^(\d+)d$/.exec(value);
+  return days ? BigInt(days[1]) * 86_400_000_000_000n : parseLokiDuration(value, 'duration');
+}
+
+/** Key management (admin) and the audit trail (auditor); every change is itself audited. */
+export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const { keys, audit } = deps;
+
+  app.post('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const body = parseBody(createKeyBody, request.body);
+    const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
+    const created = await keys.create({ name: body.name, roles: body.roles, tenants: body.tenants, expiresAt, createdBy: request.identity!.name });
+    await audit.record({
+      action: 'keys.create',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      target: created.id,
+      detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
+    });
+    return reply.code(201).send({ ...created, note: 'the key is shown only now; store it in your secret manager' });
+  });
+
+  app.get('/api/v1/admin/keys', async () => ({ keys: keys.list() }));
+
+  app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
+    const revoked = await keys.revoke(request.params.id, request.identity!.name);
+    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, detail: { name: revoked.name } });
+    return { key: revoked };
+  });
+
+  app.get<{ Querystring: { since?: string; from?: string; action?: string; actor?: string; outcome?: string; limit?: string } }>(
+    '/api/v1/audit',
+    async (request) => {
+      const { query } = request;
+      const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');
+      const limit = Math.min(Number(query.limit ?? 1000) || 1000, 10_000);
+      return { events: await deps.auditStore.events({ sinceNs, action: query.action, actor: query.actor, outcome: query.outcome, limit }) };
+    },
+  );
+}
