@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { agentCommand } from './agentCommand.js';
 import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
@@ -67,6 +68,21 @@ program
       process.exit(2);
     }
   });
+
+program
+  .command('agent')
+  .description('ship log files, Kubernetes container logs or stdin to meshlog, with a disk buffer and acknowledged checkpoints')
+  .option('-c, --config <file>', 'agent YAML config file')
+  .option('--server <url>', 'meshlog server URL (default http://127.0.0.1:3100)')
+  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--tenant <tenant>', 'tenant to ship to (X-Scope-OrgID)')
+  .option('--path <glob>', 'file glob to tail (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+  .option('--data-dir <dir>', 'checkpoints and disk buffer (default ./agent-data)')
+  .option('--http-port <port>', 'port of /metrics, /ready and /sources (default 3101; 0 = any free port)')
+  .option('--kubernetes', 'node mode: tail every container log under /var/log/pods')
+  .option('--stdin', 'read lines from standard input too')
+  .addOption(new Option('--log-level <level>', 'self-log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(agentCommand);
 
 program
   .command('patterns')

@@ -38,10 +38,10 @@ function setPath(tree: Tree, path: string[], value: unknown): void {
 }
 
 /** `MESHLOG_INGEST_MAX_BODY_BYTES` → ingest.max_body_bytes, for every schema key. */
-function fromEnvironment(env: NodeJS.ProcessEnv): Tree {
+function fromEnvironment(schema: z.ZodType, prefix: string, env: NodeJS.ProcessEnv): Tree {
   const tree: Tree = {};
-  for (const path of keyPaths(configSchema)) {
-    const value = env[`MESHLOG_${path.join('_').toUpperCase()}`];
+  for (const path of keyPaths(schema)) {
+    const value = env[`${prefix}${path.join('_').toUpperCase()}`];
     if (value !== undefined && value !== '') setPath(tree, path, value);
   }
   return tree;
@@ -93,9 +93,18 @@ function describeIssue(issue: z.core.$ZodIssue, input: Tree): string {
  * validated as a whole; errors name the key and the bad value.
  */
 export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Tree }): MeshlogConfig {
+  return loadSchemaConfig(configSchema, 'MESHLOG_', options);
+}
+
+/** The same layering and error wording for another program's schema (the agent's, with its own env prefix). */
+export function loadSchemaConfig<Schema extends z.ZodType>(
+  schema: Schema,
+  envPrefix: string,
+  options: { file?: string; env?: NodeJS.ProcessEnv; flags?: Tree },
+): z.output<Schema> {
   const fileTree = options.file ? readFile(options.file) : {};
-  const input = merge(merge(fileTree, fromEnvironment(options.env ?? process.env)), options.flags ?? {});
-  const result = configSchema.safeParse(input);
+  const input = merge(merge(fileTree, fromEnvironment(schema, envPrefix, options.env ?? process.env)), options.flags ?? {});
+  const result = schema.safeParse(input);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  - ${describeIssue(issue, input)}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

@@ -8,21 +8,7 @@ export type KubernetesLogSource = Record<string, string>;
  */
 export function parseKubernetesLogPath(path: string): KubernetesLogSource | undefined {
   const pods = path.indexOf('/var/log/pods/');
-  if (pods >= 0) {
-    const parts = path.slice(pods + 14).split('/');
-    if (parts.length !== 3) return undefined;
-    const [namespace, pod, uid] = parts[0].split('_');
-    if (!namespace || !pod || !uid) return undefined;
-    const restart = /^(\d+)\.log(\..*)?$/.exec(parts[2]);
-    const source: KubernetesLogSource = {
-      'k8s.namespace.name': namespace,
-      'k8s.pod.name': pod,
-      'k8s.pod.uid': uid,
-      'k8s.container.name': parts[1],
-    };
-    if (restart) source['k8s.container.restart_count'] = restart[1];
-    return source;
-  }
+  if (pods >= 0) return parsePodLogPath(path.slice(pods + 14));
   const containers = path.indexOf('/var/log/containers/');
   if (containers >= 0) {
     const match = /^([^_/]+)_([^_/]+)_(.+)-([0-9a-f]{64})\.log$/.exec(path.slice(containers + 20));
@@ -35,4 +21,21 @@ export function parseKubernetesLogPath(path: string): KubernetesLogSource | unde
     };
   }
   return undefined;
+}
+
+/** `<namespace>_<pod>_<pod-uid>/<container>/<restart>.log`, relative to the kubelet's pods directory wherever it is mounted. */
+export function parsePodLogPath(relative: string): KubernetesLogSource | undefined {
+  const parts = relative.split('/');
+  if (parts.length !== 3) return undefined;
+  const [namespace, pod, uid] = parts[0].split('_');
+  if (!namespace || !pod || !uid) return undefined;
+  const restart = /^(\d+)\.log(\..*)?$/.exec(parts[2]);
+  const source: KubernetesLogSource = {
+    'k8s.namespace.name': namespace,
+    'k8s.pod.name': pod,
+    'k8s.pod.uid': uid,
+    'k8s.container.name': parts[1],
+  };
+  if (restart) source['k8s.container.restart_count'] = restart[1];
+  return source;
 }

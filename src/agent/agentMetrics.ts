@@ -1,0 +1,48 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Source } from './source.js';
+
+/** The agent's own Prometheus metrics. */
+export class AgentMetrics {
+  readonly registry = new Registry();
+
+  readonly linesRead = new Counter({ name: 'meshlog_agent_lines_read_total', help: 'Lines read from all sources', registers: [this.registry] });
+  readonly bytesRead = new Counter({ name: 'meshlog_agent_bytes_read_total', help: 'Bytes read from all sources', registers: [this.registry] });
+  readonly linesShipped = new Counter({
+    name: 'meshlog_agent_lines_shipped_total',
+    help: 'Lines the server acknowledged',
+    registers: [this.registry],
+  });
+  readonly batchesShipped = new Counter({ name: 'meshlog_agent_batches_shipped_total', help: 'Batches the server acknowledged', registers: [this.registry] });
+  readonly batchesRetried = new Counter({
+    name: 'meshlog_agent_batches_retried_total',
+    help: 'Send attempts that failed and were retried (network error, 429, 5xx)',
+    registers: [this.registry],
+  });
+  readonly batchesRefused = new Counter({
+    name: 'meshlog_agent_batches_refused_total',
+    help: 'Batches the server refused for good (kept under <data_dir>/rejected)',
+    registers: [this.registry],
+  });
+
+  constructor(bufferedBytes: () => number, sources: () => Iterable<Source>) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'meshlog_agent_' });
+    new Gauge({
+      name: 'meshlog_agent_buffered_bytes',
+      help: 'Bytes in the disk buffer (batches not yet acknowledged)',
+      registers: [this.registry],
+      collect() {
+        this.set(bufferedBytes());
+      },
+    });
+    new Gauge({
+      name: 'meshlog_agent_file_lag_bytes',
+      help: 'Bytes of a file not yet acknowledged by the server (size - acknowledged offset)',
+      labelNames: ['path'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const source of sources()) if (source.identity && source.active) this.set({ path: source.path }, Math.max(0, source.size - source.ackedOffset));
+      },
+    });
+  }
+}

@@ -1,0 +1,140 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AgentMetrics } from '../agentMetrics.js';
+import type { DiskBuffer, Frame } from './diskBuffer.js';
+import { rejectedRecords } from './otlpRequest.js';
+import { isRetryableStatus, retryDelay } from './retryDelay.js';
+
+export interface ShipperOptions {
+  url: string;
+  token: string | undefined;
+  tenant: string | undefined;
+  maxInFlight: number;
+  requestTimeoutMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** Where batches the server refused for good (400, 413…) are kept as evidence. */
+  rejectedDir: string;
+}
+
+interface InFlight {
+  frame: Frame;
+  done: boolean;
+}
+
+/**
+ * Sends buffered batches to meshlog's OTLP/HTTP endpoint, up to maxInFlight at
+ * once, each retried until the server acknowledges it; acknowledgements are
+ * handed on in sequence order, so a checkpoint never passes a batch still in
+ * flight.
+ */
+export class Shipper {
+  private window: InFlight[] = [];
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private readonly abort = new AbortController();
+  private readonly stopped$ = new Promise<undefined>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+
+  constructor(
+    private readonly buffer: DiskBuffer,
+    private readonly options: ShipperOptions,
+    private readonly onAcknowledged: (frame: Frame) => Promise<void>,
+    private readonly metrics: AgentMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.window.length >= this.options.maxInFlight) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const frame = await Promise.race([this.buffer.next(), this.stopped$]);
+      if (!frame) break;
+      const entry: InFlight = { frame, done: false };
+      this.window.push(entry);
+      void this.deliver(entry);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+  }
+
+
+  private async deliver(entry: InFlight): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const outcome = await this.send(entry.frame);
+      if (outcome.kind === 'retry') {
+        this.metrics.batchesRetried.inc();
+        const delay = retryDelay(attempt, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, outcome.retryAfter);
+        this.logger.warn({ seq: entry.frame.header.seq, reason: outcome.reason, retryInMs: Math.round(delay) }, 'batch not delivered; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        continue;
+      }
+      if (outcome.kind === 'refused') await this.keepRefused(entry.frame, outcome.reason);
+      entry.done = true;
+      await this.acknowledgeInOrder();
+      return;
+    }
+  }
+
+  private async send(frame: Frame): Promise<{ kind: 'ok' } | { kind: 'refused'; reason: string } | { kind: 'retry'; reason: string; retryAfter?: string | null }> {
+    // A batch that only moves checkpoints (a file closed without new lines) needs no request.
+    if (frame.header.records === 0) return { kind: 'ok' };
+    const headers: Record<string, string> = { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.tenant) headers['x-scope-orgid'] = this.options.tenant;
+    let response: Response;
+    try {
+      response = await fetch(this.options.url, {
+        method: 'POST',
+        headers,
+        body: frame.body as Uint8Array<ArrayBuffer>,
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs), this.abort.signal]),
+      });
+    } catch (error) {
+      return { kind: 'retry', reason: (error as Error).cause ? String((error as Error).cause) : (error as Error).message };
+    }
+    const answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    if (response.ok) {
+      try {
+        const { rejected, message } = rejectedRecords(answer);
+        if (rejected > 0) this.logger.warn({ seq: frame.header.seq, rejected, message }, 'server rejected some records as invalid');
+      } catch {
+        // A 200 acknowledges the batch whatever its body says.
+      }
+      return { kind: 'ok' };
+    }
+    const reason = `HTTP ${response.status}`;
+    if (isRetryableStatus(response.status)) return { kind: 'retry', reason, retryAfter: response.headers.get('retry-after') };
+    return { kind: 'refused', reason: `${reason}: ${answer.toString('utf8').slice(0, 500)}` };
+  }
+
+  /** A batch the server will never take is kept on disk, not dropped silently, and counted. */
+  private async keepRefused(frame: Frame, reason: string): Promise<void> {
+    this.metrics.batchesRefused.inc();
+    this.logger.error({ seq: frame.header.seq, reason, records: frame.header.records }, 'server refused a batch for good; kept under rejected/');
+    await mkdir(this.options.rejectedDir, { recursive: true });
+    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.otlp.gz`), frame.body);
+    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
+  }
+
+  private acknowledging = Promise.resolve();
+
+  /** Hands on the finished batches at the head of the window, in sequence order. */
+  private acknowledgeInOrder(): Promise<void> {
+    this.acknowledging = this.acknowledging.then(async () => {
+      while (this.window.length > 0 && this.window[0].done) {
+        const [entry] = this.window.splice(0, 1);
+        await this.onAcknowledged(entry.frame);
+        this.wake?.();
+        this.wake = undefined;
+      }
+    });
+    return this.acknowledging;
+  }
+}

@@ -1,0 +1,234 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { Logger } from 'pino';
+import { glob } from 'tinyglobby';
+import { parsePodLogPath } from '../../pipeline/parse/kubernetesLogPath.js';
+import { fingerprint, identityKey, keyValues, Source, type FileIdentity, type KeyValue } from '../source.js';
+import { ContainerLineJoiner } from './containerLineJoiner.js';
+import { LineSplitter } from './lineSplitter.js';
+import type { ReadGate, RecordSink } from './recordSink.js';
+
+/** Files matched by the same globs and read the same way. */
+export interface FileGroup {
+  paths: string[];
+  format: 'raw' | 'container';
+  labels: Record<string, string>;
+  /** The kubelet's pods directory: k8s.* attributes come from the path below it. */
+  podsDir: string | undefined;
+}
+
+/** Where a file generation was left: checkpoint or buffered batches. */
+export interface ResumePoint {
+  fp: string;
+  fpLen: number;
+  /** Reading resumes here (after what is acknowledged or already buffered). */
+  offset: number;
+  ackedOffset: number;
+  linesRead: number;
+  linesAcked: number;
+}
+
+const fingerprintBytes = 256;
+const chunkBytes = 256 * 1024;
+/** Bytes read from one file before the others get their turn. */
+const turnBytes = 4 * 1024 * 1024;
+
+interface Tail {
+  path: string;
+  group: FileGroup;
+  handle: FileHandle;
+  dev: number;
+  ino: number;
+  source: Source | undefined;
+  readOffset: number;
+  lastSize: number;
+  splitter: LineSplitter;
+  joiner: ContainerLineJoiner | undefined;
+  orphanedAt: number | undefined;
+}
+
+/**
+ * Tails the files matched by globs, polled (fs.watch misses events on many
+ * filesystems): new files are picked up, a file renamed or deleted away is
+ * read to its end and closed after rotate_wait, a truncated or rewritten file
+ * (size below the offset, or different first bytes) starts again at 0 as a
+ * new generation. A file is known by device + inode, and a generation by the
+ * fingerprint of its first bytes, so a reused inode is not mistaken for the
+ * old file.
+ */
+export class FileInput {
+  private tails = new Map<string, Tail>();
+  private readonly buffer = Buffer.allocUnsafe(chunkBytes);
+
+  constructor(
+    private readonly groups: FileGroup[],
+    private readonly options: { rotateWaitMs: number; maxLineBytes: number; resourceLabels: Record<string, string> },
+    private readonly resume: (dev: number, ino: number) => ResumePoint[],
+    private readonly sink: RecordSink,
+    private readonly gate: ReadGate,
+    private readonly onSource: (source: Source) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get openFiles(): number {
+    return this.tails.size;
+  }
+
+  /** One round: expand the globs, read every file up to its turn; true when some file has more to read right away. */
+  async poll(): Promise<boolean> {
+    const seen = new Set<string>();
+    for (const group of this.groups) {
+      let paths: string[];
+      try {
+        paths = await glob(group.paths, { absolute: true, onlyFiles: true, followSymbolicLinks: true, dot: true });
+      } catch (error) {
+        this.logger.warn({ err: error, paths: group.paths }, 'glob failed');
+        continue;
+      }
+      for (const path of paths) {
+        const info = await stat(path).catch(() => undefined);
+        if (!info?.isFile()) continue;
+        const key = `${info.dev}:${info.ino}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (!this.tails.has(key)) await this.openTail(path, group, info.dev, info.ino, key);
+      }
+    }
+    const now = Date.now();
+    let more = false;
+    for (const [key, tail] of this.tails) {
+      if (seen.has(key)) tail.orphanedAt = undefined;
+      else tail.orphanedAt ??= now;
+      if (!this.gate.canRead()) return false;
+      if (await this.readTurn(tail)) more = true;
+      else if (tail.orphanedAt !== undefined && now - tail.orphanedAt >= this.options.rotateWaitMs) await this.closeTail(key, tail);
+    }
+    return more;
+  }
+
+  async close(): Promise<void> {
+    for (const tail of this.tails.values()) await tail.handle.close().catch(() => undefined);
+    this.tails.clear();
+  }
+
+  private async openTail(path: string, group: FileGroup, dev: number, ino: number, key: string): Promise<void> {
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (!handle) return;
+    this.tails.set(key, {
+      path,
+      group,
+      handle,
+      dev,
+      ino,
+      source: undefined,
+      readOffset: 0,
+      lastSize: -1,
+      splitter: new LineSplitter(this.options.maxLineBytes),
+      joiner: group.format === 'container' ? new ContainerLineJoiner(this.options.maxLineBytes) : undefined,
+      orphanedAt: undefined,
+    });
+  }
+
+  /** Reads a file up to its turn; true when it has more bytes waiting. */
+  private async readTurn(tail: Tail): Promise<boolean> {
+    const size = (await tail.handle.stat()).size;
+    if (tail.source === undefined) {
+      if (size === 0) return false;
+      await this.startGeneration(tail, size);
+    } else if (size !== tail.lastSize && (size < tail.readOffset || !(await this.sameGeneration(tail, size)))) {
+      this.logger.info({ path: tail.path, offset: tail.readOffset, size }, 'file truncated or rewritten; reading it again from the start');
+      this.endGeneration(tail, tail.readOffset);
+      await this.startGeneration(tail, size, false);
+    }
+    tail.lastSize = size;
+    const source = tail.source!;
+    source.size = size;
+    let budget = turnBytes;
+    while (tail.readOffset < size && budget > 0) {
+      if (!this.gate.canRead()) return true;
+      const { bytesRead } = await tail.handle.read(this.buffer, 0, Math.min(chunkBytes, size - tail.readOffset), tail.readOffset);
+      if (bytesRead === 0) break;
+      const chunk = this.buffer.subarray(0, bytesRead);
+      tail.splitter.push(chunk, tail.readOffset, (text, offset) => this.line(tail, source, text, offset));
+      tail.readOffset += bytesRead;
+      budget -= bytesRead;
+      await this.gate.afterChunk();
+    }
+    return tail.readOffset < size;
+  }
+
+  private line(tail: Tail, source: Source, text: string, offset: number): void {
+    if (tail.joiner) tail.joiner.push(text, offset, (content, at, time, stream) => this.sink(source, content, at, time, streamAttributes(stream)));
+    else this.sink(source, text, offset, undefined, undefined);
+  }
+
+  /** Freezes the identity of the file's current content and finds where a previous run left it. */
+  private async startGeneration(tail: Tail, size: number, mayResume = true): Promise<void> {
+    let resumed: ResumePoint | undefined;
+    if (mayResume) {
+      for (const candidate of this.resume(tail.dev, tail.ino)) {
+        if (candidate.fpLen <= size && candidate.offset <= size && (await this.fingerprintOf(tail, candidate.fpLen)) === candidate.fp) {
+          resumed = candidate;
+          break;
+        }
+      }
+    }
+    const fpLen = resumed?.fpLen ?? Math.min(size, fingerprintBytes);
+    const identity: FileIdentity = { dev: tail.dev, ino: tail.ino, fp: resumed?.fp ?? (await this.fingerprintOf(tail, fpLen)), fpLen };
+    const resource: Record<string, string> = { ...this.options.resourceLabels, ...tail.group.labels, 'log.file.path': tail.path };
+    if (tail.group.podsDir) Object.assign(resource, parsePodLogPath(relative(tail.group.podsDir, tail.path)));
+    const source = new Source(identityKey(identity), tail.path, resource, identity);
+    tail.splitter = new LineSplitter(this.options.maxLineBytes);
+    if (tail.joiner) tail.joiner = new ContainerLineJoiner(this.options.maxLineBytes);
+    tail.readOffset = resumed?.offset ?? 0;
+    if (resumed) {
+      source.ackedOffset = resumed.ackedOffset;
+      source.linesRead = resumed.linesRead;
+      source.linesAcked = resumed.linesAcked;
+      this.logger.info({ path: tail.path, offset: resumed.offset }, 'resuming file');
+    }
+    source.resumeOffset = () => tail.joiner?.oldestHeld ?? tail.splitter.pendingStart ?? tail.readOffset;
+    tail.source = source;
+    this.onSource(source);
+  }
+
+  /** The generation ends (rotated away, truncated): a held unfinished line is emitted, the source's offset frozen. */
+  private endGeneration(tail: Tail, finalOffset: number): void {
+    const source = tail.source;
+    if (!source) return;
+    tail.splitter.flush((text, offset) => this.line(tail, source, text, offset));
+    tail.joiner?.flush((content, at, time, stream) => this.sink(source, content, at, time, streamAttributes(stream)));
+    source.resumeOffset = () => finalOffset;
+    source.active = false;
+    this.gate.touch(source);
+    tail.source = undefined;
+  }
+
+  private async closeTail(key: string, tail: Tail): Promise<void> {
+    this.endGeneration(tail, tail.readOffset);
+    this.tails.delete(key);
+    await tail.handle.close().catch(() => undefined);
+    this.logger.debug({ path: tail.path }, 'file rotated or deleted away and read to its end; closed');
+  }
+
+  private async sameGeneration(tail: Tail, size: number): Promise<boolean> {
+    const identity = tail.source!.identity!;
+    return identity.fpLen <= size && (await this.fingerprintOf(tail, identity.fpLen)) === identity.fp;
+  }
+
+  private async fingerprintOf(tail: Tail, length: number): Promise<string> {
+    const head = Buffer.alloc(length);
+    if (length > 0) await tail.handle.read(head, 0, length, 0);
+    return fingerprint(head);
+  }
+}
+
+const streamAttributeCache = new Map<string, KeyValue[]>();
+
+/** `log.iostream` of a container line, one shared array per stream name. */
+function streamAttributes(stream: string | undefined): KeyValue[] | undefined {
+  if (stream === undefined) return undefined;
+  let attributes = streamAttributeCache.get(stream);
+  if (!attributes) streamAttributeCache.set(stream, (attributes = keyValues({ 'log.iostream': stream })));
+  return attributes;
+}

@@ -1,0 +1,62 @@
+import { loadAgentConfig, type AgentConfig } from '../agent/agentConfig.js';
+import { MeshlogAgent } from '../agent/agent.js';
+import { ConfigError } from '../config/loadConfig.js';
+import { createLogger } from '../observability/logger.js';
+
+export interface AgentFlags {
+  config?: string;
+  server?: string;
+  token?: string;
+  tenant?: string;
+  path?: string[];
+  dataDir?: string;
+  httpPort?: string;
+  kubernetes?: boolean;
+  stdin?: boolean;
+  logLevel?: string;
+}
+
+function flagTree(flags: AgentFlags, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const tree: Record<string, unknown> = {
+    server: flags.server,
+    token: flags.token ?? env.MESHLOG_TOKEN,
+    tenant: flags.tenant,
+    data_dir: flags.dataDir,
+    http_port: flags.httpPort,
+    log_level: flags.logLevel,
+    stdin: flags.stdin,
+  };
+  if (flags.path && flags.path.length > 0) tree.files = [{ paths: flags.path }];
+  if (flags.kubernetes) tree.kubernetes = { enabled: true };
+  return Object.fromEntries(Object.entries(tree).filter(([, value]) => value !== undefined));
+}
+
+export async function agentCommand(flags: AgentFlags): Promise<void> {
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig({ file: flags.config, env: process.env, flags: flagTree(flags, process.env) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`meshlog agent: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log_level);
+  const agent = await MeshlogAgent.start(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: what was read stays in the buffer for the next start');
+    agent.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
