@@ -4,6 +4,8 @@ import { agentCommand } from './agentCommand.js';
 import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
+import { auditCommand } from './auditCommand.js';
+import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
@@ -93,6 +95,34 @@ program
   .addOption(new Option('--output <format>', 'output format: line_number,pattern_id,template per line').choices(['csv']).default('csv'))
   .option('--similarity <share>', "share of a template's tokens a line must match to join it (default 0.7)")
   .action(mineCommand);
+
+const serverOptions = (command: Command) =>
+  command
+    .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
+    .option('--token <token>', 'admin (or auditor) token (default: MESHLOG_TOKEN)');
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const keys = program.command('keys').description('API keys of a running server (admin)');
+serverOptions(keys.command('create').description('create a key; it is printed once'))
+  .requiredOption('--name <name>', 'who or what uses the key')
+  .requiredOption('--role <role>', 'admin, analyst, auditor or ingester (repeatable)', collect)
+  .requiredOption('--tenant <tenant>', 'tenant the key may act on, or * for all (repeatable)', collect)
+  .option('--expires <duration>', 'expire after, e.g. 90d or 720h')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(keysCreate);
+serverOptions(keys.command('list').description('every key with its roles, tenants, state and last use'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(keysList);
+serverOptions(keys.command('revoke').description('revoke a key now').argument('<id>', 'key id')).action(keysRevoke);
+
+serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'))
+  .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')
+  .option('--action <prefix>', 'only actions starting with this, e.g. keys. or auth.')
+  .option('--actor <id|name>', 'only this actor')
+  .addOption(new Option('--outcome <outcome>').choices(['success', 'denied', 'failure']))
+  .option('--limit <n>', 'most events', '1000')
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(auditCommand);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);

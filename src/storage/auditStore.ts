@@ -14,7 +14,7 @@ export interface StoredAuditEvent {
   detail: string;
 }
 
-/** Reads the audit trail: records of the reserved audit tenant, newest first. */
+/** Reads the audit trail: records of the reserved audit tenant, newest first (the filters name l.… because the output aliases shadow columns). */
 export class AuditStore {
   constructor(private readonly storage: Storage) {}
 
@@ -24,8 +24,8 @@ export class AuditStore {
               log_attributes['audit.actor.id'] AS actor_id, log_attributes['audit.actor.name'] AS actor_name,
               log_attributes['audit.actor.kind'] AS actor_kind, log_attributes['audit.remote_address'] AS remote_address,
               log_attributes['audit.tenant'] AS tenant, log_attributes['audit.target'] AS target, log_attributes['audit.detail'] AS detail
-       FROM ${this.storage.database}.logs
-       WHERE tenant = {tenant:String} AND timestamp >= fromUnixTimestamp64Nano({since:Int64})
+       FROM ${this.storage.database}.logs AS l
+       WHERE l.tenant = {tenant:String} AND l.timestamp >= fromUnixTimestamp64Nano({since:Int64})
          AND ({action:String} = '' OR startsWith(log_attributes['audit.action'], {action:String}))
          AND ({actor:String} = '' OR log_attributes['audit.actor.id'] = {actor:String} OR log_attributes['audit.actor.name'] = {actor:String})
          AND ({outcome:String} = '' OR log_attributes['audit.outcome'] = {outcome:String})

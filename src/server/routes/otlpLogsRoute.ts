@@ -16,6 +16,7 @@ const receiver = 'otlp_http';
 /** gRPC status codes for google.rpc.Status, from the HTTP status of the error. */
 function rpcCode(status: number): number {
   if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 403) return 7; // PERMISSION_DENIED
   if (status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   if (status === 415) return 12; // UNIMPLEMENTED

@@ -1,0 +1,20 @@
+/** How CLI commands reach a running server: URL and token from flags or MESHLOG_SERVER / MESHLOG_TOKEN. */
+export interface ServerFlags {
+  server: string;
+  token?: string;
+}
+
+export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<T> {
+  const token = flags.token ?? process.env.MESHLOG_TOKEN;
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${flags.server.replace(/\/$/, '')}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`server answered ${response.status}: ${text.trim()}`);
+  return JSON.parse(text) as T;
+}
