@@ -48,6 +48,7 @@ program
   .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
   .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
   .option('--org-id <tenant>', 'tenant to query (X-Scope-OrgID)')
+  .option('--tail', 'follow new lines as they are committed (log queries; --from sets how far back history starts)')
   .action(queryCommand);
 
 program

@@ -1,5 +1,6 @@
 import { isMetric } from '../query/logql/engine.js';
 import { parseLogql } from '../query/logql/parser.js';
+import { followTail, type TailedEntry } from './tailFollow.js';
 
 export interface QueryFlags {
   from?: string;
@@ -12,6 +13,7 @@ export interface QueryFlags {
   server: string;
   token?: string;
   orgId?: string;
+  tail?: boolean;
 }
 
 interface StreamResult {
@@ -45,12 +47,23 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
   if (token) headers.authorization = `Bearer ${token}`;
   if (flags.orgId) headers['x-scope-orgid'] = flags.orgId;
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  const print = (entry: TailedEntry): void => {
+    if (flags.output === 'raw') out(entry.line);
+    else if (flags.output === 'jsonl' || flags.output === 'json') out(JSON.stringify({ timestamp: entry.ts, labels: entry.labels, line: entry.line }));
+    else out(`${isoNanos(entry.ts)}\t${labelText(entry.labels)}\t${entry.line}`);
+  };
+  if (flags.tail) {
+    if (metric) throw new Error('--tail follows log queries only');
+    const tailParams = new URLSearchParams({ query: logql, limit: flags.limit });
+    if (flags.from) tailParams.set('start', flags.from);
+    return followTail(flags.server, tailParams, headers, print);
+  }
 
   const response = await fetch(`${flags.server.replace(/\/$/, '')}/loki/api/v1/query_range?${params}`, { headers });
   const text = await response.text();
   if (!response.ok) throw new Error(`server answered ${response.status}: ${text.trim()}`);
   const body = JSON.parse(text) as { data: { resultType: string; result: unknown[] } };
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
   if (flags.output === 'json') return out(JSON.stringify(body.data));
   if (metric) {
@@ -65,9 +78,5 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const entries = (body.data.result as StreamResult[]).flatMap((stream) => stream.values.map(([ts, line]) => ({ ts, line, labels: stream.stream })));
   const forward = flags.direction === 'forward';
   entries.sort((a, b) => (BigInt(a.ts) === BigInt(b.ts) ? 0 : (BigInt(a.ts) < BigInt(b.ts)) === forward ? -1 : 1));
-  for (const entry of entries) {
-    if (flags.output === 'raw') out(entry.line);
-    else if (flags.output === 'jsonl') out(JSON.stringify({ timestamp: entry.ts, labels: entry.labels, line: entry.line }));
-    else out(`${isoNanos(entry.ts)}\t${labelText(entry.labels)}\t${entry.line}`);
-  }
+  for (const entry of entries) print(entry);
 }

@@ -144,6 +144,15 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, similarity: 0.7, max_templates_per_service: 5000, flush_interval_ms: 5000 }),
+    /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
+    tail: z
+      .object({
+        /** Lines buffered per subscriber; past it lines are dropped for that subscriber and counted. */
+        buffer_lines: positiveInt.default(10_000),
+        max_subscribers: positiveInt.default(100),
+      })
+      .strict()
+      .default({ buffer_lines: 10_000, max_subscribers: 100 }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

@@ -1,0 +1,55 @@
+import { MeshlogError } from '../../errors.js';
+import type { LogRecord } from '../../model/logRecord.js';
+import type { LogRow } from '../logql/compiler.js';
+import { entryLabels, streamLabels } from '../logql/labelSet.js';
+import { parseLogql } from '../logql/parser.js';
+import { compilePipeline, labelValue, matcherFn } from '../logql/pipeline.js';
+
+/** A committed line as a tail subscriber receives it. */
+export interface TailLine {
+  timestampNs: string;
+  line: string;
+  labels: Map<string, string>;
+}
+
+export type TailFilter = (record: LogRecord) => TailLine | undefined;
+
+/** The detected level, by the rule the SQL compiler uses (levelSql): severity text, else the severity number. */
+function detectedLevel(record: LogRecord): string {
+  if (record.severityText !== '') return record.severityText.toLowerCase();
+  const n = record.severityNumber;
+  return n >= 21 ? 'fatal' : n >= 17 ? 'error' : n >= 13 ? 'warn' : n >= 9 ? 'info' : n >= 5 ? 'debug' : n >= 1 ? 'trace' : '';
+}
+
+/** A record in the shape a stored row is read as, so tail lines get the labels queries give them. */
+function rowOf(record: LogRecord): LogRow {
+  return {
+    ts: record.timeUnixNano.toString(),
+    body: record.body,
+    service_name: record.serviceName,
+    level: detectedLevel(record),
+    resource_attributes: record.resource,
+    log_attributes: record.attributes,
+    trace_id: record.traceId,
+    span_id: record.spanId,
+  };
+}
+
+/**
+ * A LogQL log query run over committed records in memory, with the query
+ * engine's own pipeline: stream selector, then line filters, parsers,
+ * label filters and line_format. Metric queries cannot be tailed.
+ */
+export function compileTailFilter(query: string): TailFilter {
+  const expr = parseLogql(query);
+  if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'only log queries can be tailed');
+  const matchers = expr.selector.map((matcher) => ({ name: matcher.name, matches: matcherFn(matcher) }));
+  const pipeline = compilePipeline(expr.stages);
+  return (record) => {
+    const row = rowOf(record);
+    const stream = streamLabels(row);
+    for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
+    const entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+    return pipeline(entry) ? entry : undefined;
+  };
+}

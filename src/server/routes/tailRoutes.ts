@@ -1,0 +1,157 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MeshlogError } from '../../errors.js';
+import { selectStreams, type QueryContext, type QueryLimits, type SqlRunner } from '../../query/logql/engine.js';
+import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
+import { parseLogql } from '../../query/logql/parser.js';
+import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
+import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
+import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
+import type { ErrorFormatter } from '../errorReply.js';
+
+export interface TailRouteDeps {
+  hub: TailHub;
+  runner: SqlRunner;
+  database: string;
+  limits: QueryLimits;
+}
+
+/** One message of Loki's tail protocol; `dropped_lines` (meshlog's) counts lines this subscriber lost to a full buffer. */
+interface TailFrame {
+  streams: { stream: Record<string, string>; values: [string, string][] }[];
+  dropped_entries: null;
+  dropped_lines?: number;
+}
+
+const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });
+const maxDelaySeconds = 5;
+const hour = 3_600_000_000_000n;
+
+interface TailRequest {
+  subscription: TailSubscription;
+  backfill: () => Promise<TailLine[]>;
+  delayMs: number;
+}
+
+function queryParams(request: FastifyRequest): Record<string, string | undefined> {
+  const raw = request.query as Record<string, string | string[] | undefined>;
+  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+}
+
+function frameOf(lines: TailLine[], dropped: number): TailFrame {
+  const streams = new Map<string, TailFrame['streams'][number]>();
+  for (const line of lines) {
+    const key = labelsKey(line.labels);
+    let stream = streams.get(key);
+    if (!stream) streams.set(key, (stream = { stream: sortedObject(line.labels), values: [] }));
+    stream.values.push([line.timestampNs, line.line]);
+  }
+  return { streams: [...streams.values()], dropped_entries: null, ...(dropped > 0 ? { dropped_lines: dropped } : {}) };
+}
+
+/**
+ * Subscribes before reading history, so nothing committed in between is
+ * missed; a line may then arrive twice, as with Loki's own tail.
+ */
+function openTail(request: FastifyRequest, deps: TailRouteDeps): TailRequest {
+  const query = queryParams(request);
+  if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
+  const filter = compileTailFilter(query.query);
+  const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
+  if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
+    throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
+  }
+  const limit = parseLimit(query.limit, 100, 5000);
+  const endNs = nowNs();
+  const startNs = parseLokiTime(query.start, endNs - hour, 'start');
+  const subscription = deps.hub.subscribe(request.tenant, filter);
+  if (!subscription) throw new MeshlogError('ML_OVERLOADED', 'too many live tails: retry later');
+  const backfill = async (): Promise<TailLine[]> => {
+    const expr = parseLogql(query.query!);
+    if (expr.kind !== 'log') return [];
+    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0 };
+    const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
+    const lines = streams.flatMap((stream) =>
+      stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: new Map(Object.entries(stream.labels)) })),
+    );
+    return lines.sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? -1 : 1));
+  };
+  return { subscription, backfill, delayMs: delaySeconds * 1000 };
+}
+
+/** Sends history, then every batch the subscription yields, until it or the connection closes. */
+async function pump(tail: TailRequest, send: (frame: TailFrame) => Promise<void>): Promise<void> {
+  const history = await tail.backfill();
+  if (history.length > 0) await send(frameOf(history, 0));
+  for (;;) {
+    if (tail.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, tail.delayMs));
+    const batch = await tail.subscription.next();
+    if (!batch) return;
+    await send(frameOf(batch.lines, batch.dropped));
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tail: TailRequest | undefined;
+  }
+}
+
+/**
+ * Live tail of committed lines: Loki's `/loki/api/v1/tail` WebSocket
+ * (Grafana, logcli) and `/api/v1/tail` as Server-Sent Events (UI, CLI).
+ * A reader that falls behind loses lines — counted in `dropped_lines` —
+ * rather than holding back ingest.
+ */
+export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
+  app.decorateRequest('tail', undefined);
+  // Tails never end on their own: close them so the server can stop.
+  app.addHook('preClose', async () => deps.hub.close());
+  app.register(websocket);
+  app.register(async (scope) => {
+    scope.get(
+      '/loki/api/v1/tail',
+      {
+        websocket: true,
+        config: { formatError: lokiErrorFormatter },
+        // Refused before the upgrade, so the client gets an HTTP status and reason.
+        preValidation: async (request) => {
+          request.tail = openTail(request, deps);
+        },
+      },
+      (socket, request) => {
+        const tail = request.tail!;
+        socket.on('close', () => tail.subscription.close());
+        const send = (frame: TailFrame) =>
+          new Promise<void>((resolve, reject) => socket.send(JSON.stringify(frame), (error) => (error ? reject(error) : resolve())));
+        pump(tail, send)
+          .catch((error: unknown) => request.log.debug({ reason: (error as Error).message }, 'live tail ended'))
+          .finally(() => {
+            tail.subscription.close();
+            socket.close(1000);
+          });
+      },
+    );
+  });
+
+  app.get('/api/v1/tail', async (request, reply) => {
+    const tail = openTail(request, deps);
+    reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    response.flushHeaders();
+    request.raw.on('close', () => tail.subscription.close());
+    const send = async (frame: TailFrame) => {
+      if (response.destroyed) throw new Error('client went away');
+      if (!response.write(`data: ${JSON.stringify(frame)}\n\n`)) {
+        await new Promise<void>((resolve) => {
+          response.once('drain', resolve);
+          response.once('close', resolve);
+        });
+      }
+    };
+    await pump(tail, send).catch((error: unknown) => request.log.debug({ reason: (error as Error).message }, 'live tail ended'));
+    tail.subscription.close();
+    response.end();
+  });
+}
