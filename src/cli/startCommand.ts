@@ -80,6 +80,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => server.reloadCertificates());
 
   try {
     await server.start();

@@ -1,13 +1,8 @@
-import { readFileSync } from 'node:fs';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { serverTlsOptions, type TlsFiles } from '../../security/tlsOptions.js';
 import type { Listener } from '../listener.js';
-
-export interface TlsFiles {
-  cert_file: string;
-  key_file: string;
-}
 
 /** What a protocol handler gets for one connection. */
 export interface Connection {
@@ -47,7 +42,7 @@ export class TcpListener implements Listener {
     const onConnection = (socket: Socket) => this.serve(socket);
     const files = this.options.tls;
     if (files) {
-      const server = tls.createServer({ ...serverOptions, cert: readFileSync(files.cert_file), key: readFileSync(files.key_file) }, onConnection);
+      const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files) }, onConnection);
       // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
       server.on('tlsClientError', (error, socket) =>
         this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
