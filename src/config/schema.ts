@@ -40,8 +40,30 @@ const customRedactionRule = z
   });
 /** true/false, also from the strings of env and flags (z.coerce.boolean would read "false" as true). */
 export const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
-/** A PEM certificate chain and its private key; a listener with these speaks TLS. */
-const tlsFiles = z.object({ cert_file: z.string().min(1), key_file: z.string().min(1) }).strict();
+/**
+ * A PEM certificate chain and its private key; a listener with these speaks
+ * TLS 1.2+. With `client_ca_file`, clients must present a certificate signed
+ * by that CA (mTLS); `client_identities` maps a certificate's common name to
+ * roles and tenants for requests that carry no token.
+ */
+const tlsFiles = z
+  .object({
+    cert_file: z.string().min(1),
+    key_file: z.string().min(1),
+    client_ca_file: z.string().min(1).optional(),
+    client_identities: z
+      .array(
+        z
+          .object({
+            common_name: z.string().min(1),
+            roles: z.array(z.enum(['admin', 'analyst', 'auditor', 'ingester'])).min(1),
+            tenants: z.array(z.string().min(1)).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
 /** Address of a TCP/UDP listener; empty = the top-level `host`. */
 const listenHost = z.string().min(1).optional();
 const tenantName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -').default('default');
@@ -52,6 +74,10 @@ export const configSchema = z
     data_dir: z.string().min(1).default('./data'),
     host: z.string().min(1).default('127.0.0.1'),
     http_port: port.default(3100),
+    /** TLS for the HTTP port. */
+    tls: tlsFiles.optional(),
+    /** Listeners without TLS on a non-loopback address are refused unless this is true. */
+    allow_plaintext: flag.default(false),
     /** A ClickHouse server (http[s]://user:pass@host:8123/db); empty = embedded chDB. */
     clickhouse_url: z.string().url().optional(),
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('meshlog'),
@@ -153,6 +179,32 @@ export const configSchema = z
       })
       .strict()
       .default({ buffer_lines: 10_000, max_subscribers: 100 }),
+    /** Alert rules in Loki ruler format, evaluated through the LogQL engine, and where alerts are sent. */
+    alerting: z
+      .object({
+        enabled: flag.default(true),
+        /** How often a group is evaluated when it names no `interval`. */
+        evaluation_interval_ms: z.coerce.number().int().min(100).default(60_000),
+        /** Loki ruler YAML files (`groups:`); a group reads tenant `default` unless it names `tenant:`. */
+        rules_files: z.array(z.string().min(1)).default([]),
+        /** Alertmanager-style JSON POSTs signed with HMAC-SHA256 (X-Meshlog-Signature: sha256=<hex>). */
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: z.string().url(),
+                /** File holding the HMAC key. */
+                secret_file: z.string().min(1),
+                max_attempts: positiveInt.default(5),
+                initial_backoff_ms: positiveInt.default(1000),
+                timeout_ms: positiveInt.default(10_000),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ enabled: true, evaluation_interval_ms: 60_000, rules_files: [], webhooks: [] }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({
@@ -192,6 +244,23 @@ export const configSchema = z
       .strict()
       .default({ enabled: true, port: 4317 }),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.allow_plaintext) return;
+    const loopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+    const listeners: [string, boolean, string | undefined, boolean, string][] = [
+      ['host', true, config.host, config.tls !== undefined, 'configure tls'],
+      ['forward', config.forward.enabled, config.forward.host, config.forward.tls !== undefined, 'configure forward.tls'],
+      // Syslog's TCP and UDP ports stay plaintext even when its TLS port is on.
+      ['syslog', config.syslog.enabled, config.syslog.host, false, 'bind syslog.host to loopback and use syslog.tls, disable syslog'],
+      ['otlp_grpc', config.otlp_grpc.enabled, config.otlp_grpc.host, config.otlp_grpc.tls !== undefined, 'configure otlp_grpc.tls'],
+    ];
+    for (const [key, enabled, host, encrypted, remedy] of listeners) {
+      const address = host ?? config.host;
+      if (enabled && !encrypted && !loopback(address)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `a plaintext listener on ${address} (non-loopback): ${remedy}, or set allow_plaintext: true` });
+      }
+    }
+  });
 
 export type MeshlogConfig = z.infer<typeof configSchema>;

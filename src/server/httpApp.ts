@@ -7,6 +7,8 @@ import type { Authenticate } from '../security/authenticator.js';
 import { requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
 import { permissionForRoute } from '../security/routePermissions.js';
+import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
+import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
@@ -15,6 +17,7 @@ import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
+import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
@@ -31,6 +34,7 @@ export interface HttpAppOptions {
   integrity: IntegrityDeps | undefined;
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
+  tail: TailRouteDeps;
 }
 
 declare module 'fastify' {
@@ -57,7 +61,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.ingest.max_body_bytes,
     return503OnClosing: true,
-  });
+    ...(config.tls ? { https: serverTlsOptions(config.tls) } : {}),
+  }) as unknown as FastifyInstance;
 
   // Receivers decode their own wire formats: hand them the raw bytes.
   app.removeAllContentTypeParsers();
@@ -75,7 +80,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (permission === 'public') return;
     let identity: Identity;
     try {
-      identity = await options.authenticate(presentedToken(request.headers));
+      const token = presentedToken(request.headers);
+      const certified = token === undefined ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
+      identity = certified ?? (await options.authenticate(token));
     } catch (error) {
       await options.audit.record({ action: 'auth.failure', outcome: 'denied', remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message } });
       throw error;
@@ -136,6 +143,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   lokiQueryRoutes(app, options.queries);
   if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
+  tailRoutes(app, options.tail);
   adminRoutes(app, options.admin);
   return app;
 }

@@ -14,6 +14,7 @@ import { ApiKeys } from '../security/apiKeys.js';
 import { AuditTrail } from '../security/auditTrail.js';
 import { anonymousAccess, credentialAuthenticator, type Authenticate } from '../security/authenticator.js';
 import { OidcVerifier } from '../security/oidcVerifier.js';
+import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/accessStore.js';
 import { AuditStore } from '../storage/auditStore.js';
 import { Storage } from '../storage/storage.js';
@@ -26,6 +27,7 @@ import { buildListeners } from './listeners.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/patternStore.js';
+import { TailHub } from '../query/tail/tailHub.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
@@ -136,8 +138,11 @@ export class MeshlogServer {
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const writer = this.writer;
+    const hub = new TailHub((listener) => writer.onCommitted(listener), { bufferLines: config.tail.buffer_lines, maxSubscribers: config.tail.max_subscribers });
+    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, integrity });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, integrity });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -155,6 +160,20 @@ export class MeshlogServer {
       'meshlog is ready',
     );
     return { httpUrl };
+  }
+
+  /** SIGHUP: re-read the HTTP certificate and key (and client CA) without dropping connections. */
+  reloadCertificates(): void {
+    const tls = this.config.tls;
+    if (!tls || !this.http) return;
+    try {
+      (this.http.server as import('node:https').Server).setSecureContext(serverTlsOptions(tls));
+      this.logger.info({ cert: tls.cert_file }, 'TLS certificate reloaded');
+      void this.audit?.record({ action: 'config.tls_reload', outcome: 'success', detail: { cert_file: tls.cert_file } });
+    } catch (error) {
+      this.logger.error({ reason: (error as Error).message }, 'TLS certificate reload failed; keeping the previous one');
+      void this.audit?.record({ action: 'config.tls_reload', outcome: 'failure', detail: { reason: (error as Error).message } });
+    }
   }
 
   /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
