@@ -18,6 +18,8 @@ import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
+import { alertRoutes } from './routes/alertRoutes.js';
+import type { Alerting } from '../alerting/alerting.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
@@ -35,6 +37,8 @@ export interface HttpAppOptions {
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
   tail: TailRouteDeps;
+  /** Absent when alerting is off. */
+  alerting?: Alerting;
 }
 
 declare module 'fastify' {
@@ -144,6 +148,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
+  if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
   return app;
 }

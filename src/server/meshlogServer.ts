@@ -28,6 +28,8 @@ import { composeStages } from '../pipeline/ingestPipeline.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/patternStore.js';
 import { TailHub } from '../query/tail/tailHub.js';
+import { Alerting } from '../alerting/alerting.js';
+import { AlertStore } from '../storage/alertStore.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
@@ -47,6 +49,7 @@ export class MeshlogServer {
   private storage: Storage | undefined;
   private writer: LogWriter | undefined;
   private patterns: PatternRecorder | undefined;
+  private alerting: Alerting | undefined;
   private http: FastifyInstance | undefined;
   private listeners: Listener[] = [];
   private sealer: ChainSealer | undefined;
@@ -141,8 +144,13 @@ export class MeshlogServer {
     const writer = this.writer;
     const hub = new TailHub((listener) => writer.onCommitted(listener), { bufferLines: config.tail.buffer_lines, maxSubscribers: config.tail.max_subscribers });
     const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits };
+    const storage = this.storage;
+    this.alerting = config.alerting.enabled
+      ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
+      : undefined;
+    const alerting = this.alerting;
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, integrity });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, alerting, integrity });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -181,6 +189,7 @@ export class MeshlogServer {
     this.ready = false;
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
+    await this.alerting?.stop();
     await this.writer?.close();
     await this.patterns?.stop();
     clearInterval(this.usageTimer);

@@ -181,4 +181,50 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, service_name, pattern_id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'alerting',
+    statements: [
+      // Every state change of every alert instance: the current state is the latest row.
+      `CREATE TABLE IF NOT EXISTS {db}.alert_states (
+        tenant LowCardinality(String),
+        namespace String,
+        rule_group String,
+        alert_name LowCardinality(String),
+        fingerprint String,
+        state LowCardinality(String),
+        labels Map(String, String),
+        annotations Map(String, String),
+        value Float64,
+        active_at DateTime64(3),
+        at DateTime64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, fingerprint, at)`,
+      // Rule groups stored through the ruler API; a deleted group is a row with deleted = 1.
+      `CREATE TABLE IF NOT EXISTS {db}.alert_rule_groups (
+        tenant LowCardinality(String),
+        namespace String,
+        name String,
+        yaml String,
+        deleted UInt8,
+        version DateTime64(3)
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, namespace, name)`,
+      `CREATE TABLE IF NOT EXISTS {db}.notification_attempts (
+        tenant LowCardinality(String),
+        fingerprint String,
+        alert_name LowCardinality(String),
+        status LowCardinality(String),
+        receiver String,
+        attempt UInt16,
+        http_status UInt16,
+        error String,
+        at DateTime64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, at)`,
+    ],
+  },
 ];

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { evaluateMetric, stepsOf, type QueryContext, type QueryLimits, type SqlRunner } from '../query/logql/engine.js';
+import type { AlertState, AlertStore, AlertTransition } from '../storage/alertStore.js';
+import type { AlertNotification } from './notify/webhookNotifier.js';
+import { expandTemplate } from './rules/annotationTemplate.js';
+import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';
+
+export interface RuleEngineDeps {
+  runner: SqlRunner;
+  database: string;
+  limits: QueryLimits;
+  store: AlertStore;
+  notify: (alert: AlertNotification) => void;
+  logger: Logger;
+  defaultIntervalMs: number;
+}
+
+/** One alert instance: a rule and one label set its expression returned. */
+export interface AlertInstance {
+  tenant: string;
+  namespace: string;
+  group: string;
+  rule: AlertRule;
+  fingerprint: string;
+  state: Exclude<AlertState, 'resolved'>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  activeAtMs: number;
+}
+
+export interface RuleHealth {
+  lastEvaluationMs: number;
+  lastError: string;
+  durationMs: number;
+}
+
+function fingerprintOf(tenant: string, group: RuleGroup, labels: Record<string, string>): string {
+  const sorted = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
+  return createHash('sha256').update(JSON.stringify([tenant, group.namespace, group.name, sorted])).digest('hex').slice(0, 16);
+}
+
+const ruleKey = (group: RuleGroup, rule: AlertRule) => `${group.tenant}\0${group.namespace}\0${group.name}\0${rule.alert}`;
+const groupKey = (group: RuleGroup) => `${group.tenant}\0${group.namespace}\0${group.name}`;
+
+/**
+ * Evaluates alerting rules on their group's schedule through the LogQL
+ * engine and moves each alert instance through pending → firing → resolved
+ * (Prometheus semantics: pending until the condition held for `for:`), storing
+ * every change and notifying on firing and on resolution.
+ */
+export class RuleEngine {
+  private readonly groups = new Map<string, { group: RuleGroup; timer: NodeJS.Timeout }>();
+  private readonly instances = new Map<string, AlertInstance>();
+  readonly health = new Map<string, RuleHealth>();
+  private evaluating: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly deps: RuleEngineDeps) {}
+
+  /** Picks up instances of these groups that were pending or firing before a restart; call before setGroup. */
+  async restore(groups: RuleGroup[]): Promise<void> {
+    for (const stored of await this.deps.store.active()) {
+      const group = groups.find((candidate) => candidate.tenant === stored.tenant && candidate.namespace === stored.namespace && candidate.name === stored.group);
+      const rule = group?.rules.find((candidate) => candidate.alert === stored.alertName);
+      if (!rule) continue;
+      this.instances.set(stored.fingerprint, {
+        tenant: stored.tenant,
+        namespace: stored.namespace,
+        group: stored.group,
+        rule,
+        fingerprint: stored.fingerprint,
+        state: stored.state as AlertInstance['state'],
+        labels: stored.labels,
+        annotations: stored.annotations,
+        value: stored.value,
+        activeAtMs: stored.activeAtMs,
+      });
+    }
+  }
+
+  /** Adds or replaces a group; it is evaluated at once and then every interval. */
+  setGroup(group: RuleGroup): void {
+    this.removeGroup(group.tenant, group.namespace, group.name);
+    const intervalMs = group.intervalMs ?? this.deps.defaultIntervalMs;
+    const timer = setInterval(() => void this.schedule(group), intervalMs);
+    timer.unref();
+    this.groups.set(groupKey(group), { group, timer });
+    void this.schedule(group);
+  }
+
+  removeGroup(tenant: string, namespace: string, name: string): boolean {
+    const key = `${tenant}\0${namespace}\0${name}`;
+    const entry = this.groups.get(key);
+    if (!entry) return false;
+    clearInterval(entry.timer);
+    this.groups.delete(key);
+    for (const [fingerprint, instance] of this.instances) {
+      if (instance.tenant === tenant && instance.namespace === namespace && instance.group === name) this.instances.delete(fingerprint);
+    }
+    return true;
+  }
+
+  ruleGroups(tenant: string): RuleGroup[] {
+    return [...this.groups.values()].map(({ group }) => group).filter((group) => group.tenant === tenant);
+  }
+
+  activeInstances(tenant: string, group?: RuleGroup, rule?: AlertRule): AlertInstance[] {
+    return [...this.instances.values()].filter(
+      (instance) => instance.tenant === tenant && (!group || (instance.namespace === group.namespace && instance.group === group.name)) && (!rule || instance.rule === rule),
+    );
+  }
+
+  healthOf(group: RuleGroup, rule: AlertRule): RuleHealth | undefined {
+    return this.health.get(ruleKey(group, rule));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const { timer } of this.groups.values()) clearInterval(timer);
+    await this.evaluating;
+  }
+
+  /** Evaluations run one at a time, so state changes of one instance are never interleaved. */
+  private schedule(group: RuleGroup): Promise<void> {
+    this.evaluating = this.evaluating.then(() => (this.stopped || this.groups.get(groupKey(group))?.group !== group ? undefined : this.evaluateGroup(group, Date.now())));
+    return this.evaluating;
+  }
+
+  private async evaluateGroup(group: RuleGroup, nowMs: number): Promise<void> {
+    const transitions: AlertTransition[] = [];
+    for (const rule of group.rules) {
+      const started = performance.now();
+      let error = '';
+      try {
+        transitions.push(...(await this.evaluateRule(group, rule, nowMs)));
+      } catch (failure) {
+        error = (failure as Error).message;
+        this.deps.logger.warn({ group: group.name, alert: rule.alert, reason: error }, 'alert rule evaluation failed');
+      }
+      this.health.set(ruleKey(group, rule), { lastEvaluationMs: nowMs, lastError: error, durationMs: performance.now() - started });
+    }
+    try {
+      await this.deps.store.recordTransitions(transitions);
+    } catch (failure) {
+      this.deps.logger.error({ reason: (failure as Error).message }, 'could not store alert states');
+    }
+    for (const transition of transitions) {
+      if (transition.state === 'pending') continue;
+      this.deps.notify({
+        tenant: transition.tenant,
+        fingerprint: transition.fingerprint,
+        status: transition.state,
+        labels: transition.labels,
+        annotations: transition.annotations,
+        startsAt: new Date(transition.activeAtMs).toISOString(),
+        endsAt: transition.state === 'resolved' ? new Date(transition.atMs).toISOString() : '0001-01-01T00:00:00Z',
+        value: transition.value,
+      });
+    }
+  }
+
+  private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {
+    const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0 };
+    const nowNs = BigInt(nowMs) * 1_000_000n;
+    const value = await evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
+    const results = value.kind === 'vector' ? value.series.filter((series) => !Number.isNaN(series.values[0])) : [];
+    const transitions: AlertTransition[] = [];
+    const change = (instance: AlertInstance, state: AlertState): void => {
+      transitions.push({
+        tenant: instance.tenant,
+        namespace: instance.namespace,
+        group: instance.group,
+        alertName: rule.alert,
+        fingerprint: instance.fingerprint,
+        state,
+        labels: instance.labels,
+        annotations: instance.annotations,
+        value: instance.value,
+        activeAtMs: instance.activeAtMs,
+        atMs: nowMs,
+      });
+    };
+    const seen = new Set<string>();
+    for (const series of results) {
+      const labels = { ...series.labels, ...rule.labels, alertname: rule.alert };
+      const fingerprint = fingerprintOf(group.tenant, group, labels);
+      seen.add(fingerprint);
+      const sampleValue = series.values[0];
+      const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([name, template]) => [name, expandTemplate(template, labels, sampleValue)]));
+      let instance = this.instances.get(fingerprint);
+      if (!instance) {
+        instance = { tenant: group.tenant, namespace: group.namespace, group: group.name, rule, fingerprint, state: 'pending', labels, annotations, value: sampleValue, activeAtMs: nowMs };
+        this.instances.set(fingerprint, instance);
+        change(instance, 'pending');
+      }
+      instance.value = sampleValue;
+      instance.annotations = annotations;
+      if (instance.state === 'pending' && nowMs - instance.activeAtMs >= rule.forMs) {
+        instance.state = 'firing';
+        change(instance, 'firing');
+      }
+    }
+    for (const [fingerprint, instance] of this.instances) {
+      if (instance.rule !== rule || seen.has(fingerprint)) continue;
+      this.instances.delete(fingerprint);
+      // A pending alert whose condition stopped holding never fired: it just goes away.
+      if (instance.state === 'firing') change(instance, 'resolved');
+    }
+    return transitions;
+  }
+}

@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { stringify as yamlStringify } from 'yaml';
+import type { Alerting } from '../../alerting/alerting.js';
+import type { AlertInstance } from '../../alerting/ruleEngine.js';
+import { MeshlogError } from '../../errors.js';
+import type { AlertTransition } from '../../storage/alertStore.js';
+import type { ErrorFormatter } from '../errorReply.js';
+
+const promErrorFormatter: ErrorFormatter = (error) => ({
+  contentType: 'application/json',
+  body: JSON.stringify({ status: 'error', errorType: error.status >= 500 ? 'internal' : 'bad_data', error: error.message }),
+});
+
+function seconds(ms: number): number {
+  return ms / 1000;
+}
+
+function promAlert(instance: AlertInstance): object {
+  return {
+    labels: instance.labels,
+    annotations: instance.annotations,
+    state: instance.state,
+    activeAt: new Date(instance.activeAtMs).toISOString(),
+    value: String(instance.value),
+  };
+}
+
+function transitionJson(transition: AlertTransition): object {
+  return {
+    fingerprint: transition.fingerprint,
+    namespace: transition.namespace,
+    group: transition.group,
+    alertname: transition.alertName,
+    state: transition.state,
+    labels: transition.labels,
+    annotations: transition.annotations,
+    value: transition.value,
+    active_at: new Date(transition.activeAtMs).toISOString(),
+    at: new Date(transition.atMs).toISOString(),
+  };
+}
+
+function body(request: FastifyRequest): string {
+  return Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
+}
+
+/**
+ * Alerts: meshlog's `/api/v1/alerts` (current states and recent
+ * resolutions, or the whole history), Prometheus' `/prometheus/api/v1/rules`
+ * and `/alerts` (Grafana's alerting views), and Loki's ruler API to manage
+ * rule groups (admin).
+ */
+export function alertRoutes(app: FastifyInstance, alerting: Alerting): void {
+  const { engine, store } = alerting;
+
+  app.get('/api/v1/alerts', async (request) => {
+    const query = request.query as Record<string, string | undefined>;
+    if (query.history === 'true') return { transitions: (await store.history(request.tenant)).map(transitionJson) };
+    return { alerts: (await store.latest(request.tenant, Date.now() - 24 * 3_600_000)).map(transitionJson) };
+  });
+
+  app.get('/api/v1/alerts/notifications', async (request) => ({
+    attempts: (await store.attempts(request.tenant)).map((attempt) => ({
+      fingerprint: attempt.fingerprint,
+      alertname: attempt.alertName,
+      status: attempt.status,
+      receiver: attempt.receiver,
+      attempt: attempt.attempt,
+      http_status: attempt.httpStatus,
+      error: attempt.error,
+      at: new Date(attempt.atMs).toISOString(),
+    })),
+  }));
+
+  app.get('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => ({
+    status: 'success',
+    data: {
+      groups: engine.ruleGroups(request.tenant).map((group) => ({
+        name: group.name,
+        file: group.namespace,
+        interval: seconds(group.intervalMs ?? 0),
+        rules: group.rules.map((rule) => {
+          const alerts = engine.activeInstances(request.tenant, group, rule);
+          const health = engine.healthOf(group, rule);
+          return {
+            type: 'alerting',
+            name: rule.alert,
+            query: rule.exprText,
+            duration: seconds(rule.forMs),
+            labels: rule.labels,
+            annotations: rule.annotations,
+            alerts: alerts.map(promAlert),
+            state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
+            health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
+            lastError: health?.lastError ?? '',
+            lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
+            evaluationTime: health ? health.durationMs / 1000 : 0,
+          };
+        }),
+      })),
+    },
+  }));
+
+  app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
+    status: 'success',
+    data: { alerts: engine.activeInstances(request.tenant).map(promAlert) },
+  }));
+
+  // Loki's ruler API. Changing rules changes what is monitored: admins only, and audited.
+  const admin = { config: { permission: 'admin' as const } };
+  app.get('/loki/api/v1/rules', async (request, reply) => {
+    const byNamespace: Record<string, object[]> = {};
+    for (const group of engine.ruleGroups(request.tenant)) {
+      (byNamespace[group.namespace] ??= []).push({
+        name: group.name,
+        ...(group.intervalMs ? { interval: `${group.intervalMs}ms` } : {}),
+        rules: group.rules.map((rule) => ({
+          alert: rule.alert,
+          expr: rule.exprText,
+          ...(rule.forMs ? { for: `${rule.forMs}ms` } : {}),
+          labels: rule.labels,
+          annotations: rule.annotations,
+        })),
+      });
+    }
+    if (Object.keys(byNamespace).length === 0) return reply.code(404).type('text/plain').send('no rule groups found\n');
+    return reply.type('application/yaml').send(yamlStringify(byNamespace));
+  });
+  app.post<{ Params: { namespace: string } }>('/loki/api/v1/rules/:namespace', admin, async (request, reply) => {
+    const group = await alerting.putGroup(request.tenant, request.params.namespace, body(request));
+    return reply.code(202).send({ status: 'success', data: { namespace: group.namespace, group: group.name, rules: group.rules.length } });
+  });
+  app.delete<{ Params: { namespace: string; group: string } }>('/loki/api/v1/rules/:namespace/:group', admin, async (request, reply) => {
+    if (!(await alerting.deleteGroup(request.tenant, request.params.namespace, request.params.group))) {
+      throw new MeshlogError('ML_NOT_FOUND', `no rule group ${request.params.namespace}/${request.params.group}`);
+    }
+    return reply.code(202).send({ status: 'success' });
+  });
+}

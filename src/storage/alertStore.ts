@@ -1,0 +1,185 @@
+import type { Storage } from './storage.js';
+
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+/** One state change of one alert instance. */
+export interface AlertTransition {
+  tenant: string;
+  namespace: string;
+  group: string;
+  alertName: string;
+  fingerprint: string;
+  state: AlertState;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  activeAtMs: number;
+  atMs: number;
+}
+
+export interface StoredRuleGroup {
+  tenant: string;
+  namespace: string;
+  name: string;
+  yaml: string;
+}
+
+export interface NotificationAttempt {
+  tenant: string;
+  fingerprint: string;
+  alertName: string;
+  status: 'firing' | 'resolved';
+  receiver: string;
+  attempt: number;
+  httpStatus: number;
+  error: string;
+  atMs: number;
+}
+
+interface TransitionRow {
+  tenant: string;
+  namespace: string;
+  rule_group: string;
+  alert_name: string;
+  fingerprint: string;
+  state: AlertState;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  value: number;
+  active_at_ms: string;
+  at_ms: string;
+}
+
+function transitionOf(row: TransitionRow): AlertTransition {
+  return {
+    tenant: row.tenant,
+    namespace: row.namespace,
+    group: row.rule_group,
+    alertName: row.alert_name,
+    fingerprint: row.fingerprint,
+    state: row.state,
+    labels: row.labels,
+    annotations: row.annotations,
+    value: row.value,
+    activeAtMs: Number(row.active_at_ms),
+    atMs: Number(row.at_ms),
+  };
+}
+
+const transitionColumns = `tenant, namespace, rule_group, alert_name, fingerprint, state, labels, annotations, value,
+  toString(toUnixTimestamp64Milli(active_at)) AS active_at_ms, toString(toUnixTimestamp64Milli(at)) AS at_ms`;
+
+/** Alert states, API-managed rule groups and notification attempts. */
+export class AlertStore {
+  constructor(private readonly storage: Storage) {}
+
+  private get db(): string {
+    return this.storage.database;
+  }
+
+  async recordTransitions(transitions: AlertTransition[]): Promise<void> {
+    if (transitions.length === 0) return;
+    await this.storage.client.insert({
+      table: `${this.db}.alert_states`,
+      format: 'JSONEachRow',
+      values: transitions.map((t) => ({
+        tenant: t.tenant,
+        namespace: t.namespace,
+        rule_group: t.group,
+        alert_name: t.alertName,
+        fingerprint: t.fingerprint,
+        state: t.state,
+        labels: t.labels,
+        annotations: t.annotations,
+        value: Number.isFinite(t.value) ? t.value : 0,
+        active_at: t.activeAtMs,
+        at: t.atMs,
+      })),
+    });
+  }
+
+  /** The latest state of every alert instance still pending or firing (to carry on after a restart). */
+  async active(): Promise<AlertTransition[]> {
+    const rows = await this.storage.rows<TransitionRow>(
+      `SELECT ${transitionColumns} FROM ${this.db}.alert_states
+       ORDER BY at DESC LIMIT 1 BY tenant, fingerprint`,
+    );
+    return rows.map(transitionOf).filter((t) => t.state !== 'resolved');
+  }
+
+  /** A tenant's alert instances in their latest state, newest first; resolved ones since `sinceMs`. */
+  async latest(tenant: string, sinceMs: number): Promise<AlertTransition[]> {
+    const rows = await this.storage.rows<TransitionRow>(
+      `SELECT * FROM (
+         SELECT ${transitionColumns} FROM ${this.db}.alert_states WHERE tenant = {tenant:String}
+         ORDER BY at DESC LIMIT 1 BY fingerprint)
+       WHERE state != 'resolved' OR toInt64(at_ms) >= {since:Int64}
+       ORDER BY toInt64(at_ms) DESC`,
+      { tenant, since: sinceMs },
+    );
+    return rows.map(transitionOf);
+  }
+
+  /** Every state change of a tenant's alerts, oldest first. */
+  async history(tenant: string): Promise<AlertTransition[]> {
+    const rows = await this.storage.rows<TransitionRow>(
+      `SELECT ${transitionColumns} FROM ${this.db}.alert_states WHERE tenant = {tenant:String} ORDER BY at, state`,
+      { tenant },
+    );
+    return rows.map(transitionOf);
+  }
+
+  async saveRuleGroup(group: StoredRuleGroup, deleted: boolean): Promise<void> {
+    await this.storage.client.insert({
+      table: `${this.db}.alert_rule_groups`,
+      format: 'JSONEachRow',
+      values: [{ ...group, deleted: deleted ? 1 : 0, version: Date.now() }],
+    });
+  }
+
+  async ruleGroups(): Promise<StoredRuleGroup[]> {
+    return this.storage.rows<StoredRuleGroup>(
+      `SELECT tenant, namespace, name, argMax(yaml, version) AS yaml FROM ${this.db}.alert_rule_groups
+       GROUP BY tenant, namespace, name HAVING argMax(deleted, version) = 0 ORDER BY tenant, namespace, name`,
+    );
+  }
+
+  async recordAttempt(attempt: NotificationAttempt): Promise<void> {
+    await this.storage.client.insert({
+      table: `${this.db}.notification_attempts`,
+      format: 'JSONEachRow',
+      values: [
+        {
+          tenant: attempt.tenant,
+          fingerprint: attempt.fingerprint,
+          alert_name: attempt.alertName,
+          status: attempt.status,
+          receiver: attempt.receiver,
+          attempt: attempt.attempt,
+          http_status: attempt.httpStatus,
+          error: attempt.error,
+          at: attempt.atMs,
+        },
+      ],
+    });
+  }
+
+  async attempts(tenant: string): Promise<NotificationAttempt[]> {
+    const rows = await this.storage.rows<{ tenant: string; fingerprint: string; alert_name: string; status: 'firing' | 'resolved'; receiver: string; attempt: number; http_status: number; error: string; at_ms: string }>(
+      `SELECT tenant, fingerprint, alert_name, status, receiver, attempt, http_status, error, toString(toUnixTimestamp64Milli(at)) AS at_ms
+       FROM ${this.db}.notification_attempts WHERE tenant = {tenant:String} ORDER BY at, attempt`,
+      { tenant },
+    );
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      fingerprint: row.fingerprint,
+      alertName: row.alert_name,
+      status: row.status,
+      receiver: row.receiver,
+      attempt: Number(row.attempt),
+      httpStatus: Number(row.http_status),
+      error: row.error,
+      atMs: Number(row.at_ms),
+    }));
+  }
+}

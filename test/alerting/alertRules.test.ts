@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
+
+interface Delivery {
+  body: string;
+  signature: string;
+  answered: number;
+}
+
+const secret = 'webhook-secret-for-tests';
+const deliveries: Delivery[] = [];
+let receiver: Server;
+let meshlog: RunningMeshlog;
+
+async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${meshlog.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', ...(init.headers as Record<string, string>) },
+  });
+  const text = await response.text();
+  return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function validSignature(delivery: Delivery): boolean {
+  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`);
+  const given = Buffer.from(delivery.signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+before(async () => {
+  // The receiver fails the first two deliveries with 500, then accepts.
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const answered = deliveries.length < 2 ? 500 : 200;
+      deliveries.push({ body, signature: String(request.headers['x-meshlog-signature']), answered });
+      response.writeHead(answered).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const dir = tempDataDir('meshlog-alerting-');
+  writeFileSync(join(dir, 'webhook.secret'), `${secret}\n`);
+  writeFileSync(
+    join(dir, 'checkout.rules.yaml'),
+    `groups:
+  - name: checkout
+    interval: 300ms
+    tenant: acme
+    rules:
+      - alert: CheckoutErrors
+        expr: sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [4s])) > 2
+        for: 600ms
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $labels.service_name }} logged {{ $value }} errors"
+`,
+  );
+  writeFileSync(
+    join(dir, 'meshlog.yaml'),
+    `alerting:
+  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
+  webhooks:
+    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
+      secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
+      max_attempts: 4
+      initial_backoff_ms: 50
+`,
+  );
+  meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
+});
+
+after(async () => {
+  if (meshlog?.process.exitCode === null) await meshlog.stop();
+  receiver?.close();
+});
+
+test('a rule goes pending → firing → resolved, stored and visible through the alert APIs; the webhook is retried after 500s and signed', async () => {
+  // Quiet first: the rule is evaluated and healthy, nothing fires.
+  const rules = await until('a first evaluation', async () => {
+    const { body } = await api('/prometheus/api/v1/rules');
+    const rule = body.data.groups[0]?.rules[0];
+    return rule?.health === 'ok' ? rule : undefined;
+  });
+  assert.equal(rules.state, 'inactive');
+  assert.equal(rules.duration, 0.6);
+
+  const errors = Array.from({ length: 4 }, (_, i) => `error: card declined (attempt ${i})`);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', [...errors, 'GET /health 200']), { 'x-scope-orgid': 'acme' })).status, 200);
+  // Another tenant's errors are not acme's alert.
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'beta' })).status, 200);
+
+  const firing = await until('the alert to fire', async () => {
+    const { body } = await api('/prometheus/api/v1/alerts');
+    return body.data.alerts.find((alert: any) => alert.state === 'firing');
+  });
+  assert.deepEqual(firing.labels, { alertname: 'CheckoutErrors', service_name: 'checkout', severity: 'page' });
+  assert.equal(firing.annotations.summary, 'checkout logged 4 errors');
+  assert.equal(firing.value, '4');
+  const rule = (await api('/prometheus/api/v1/rules')).body.data.groups[0].rules[0];
+  assert.equal(rule.state, 'firing');
+  assert.equal(rule.alerts.length, 1);
+
+  // Delivery: two 500s, then accepted; every attempt carries a valid HMAC and is recorded.
+  await until('the firing notification to be accepted', async () => (deliveries.some((d) => d.answered === 200) ? true : undefined));
+  assert.deepEqual(deliveries.map((d) => d.answered), [500, 500, 200]);
+  assert.ok(deliveries.every(validSignature));
+  const notification = JSON.parse(deliveries[2].body);
+  assert.equal(notification.status, 'firing');
+  assert.equal(notification.alerts[0].labels.alertname, 'CheckoutErrors');
+  assert.equal(notification.tenant, 'acme');
+  const attempts = await until('the attempts to be recorded', async () => {
+    const { body } = await api('/api/v1/alerts/notifications');
+    return body.attempts.length >= 3 ? body.attempts : undefined;
+  });
+  assert.deepEqual(attempts.slice(0, 3).map((a: any) => [a.status, a.attempt, a.http_status]), [['firing', 1, 500], ['firing', 2, 500], ['firing', 3, 200]]);
+
+  // The errors leave the 4 s window: resolved, stored, notified.
+  const resolved = await until('the alert to resolve', async () => {
+    const { body } = await api('/api/v1/alerts');
+    return body.alerts.find((alert: any) => alert.state === 'resolved');
+  });
+  assert.equal(resolved.alertname, 'CheckoutErrors');
+  const history = (await api('/api/v1/alerts?history=true')).body.transitions.map((t: any) => t.state);
+  assert.deepEqual(history, ['pending', 'firing', 'resolved']);
+  await until('the resolved notification', async () => (deliveries.some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
+  assert.equal((await api('/prometheus/api/v1/alerts')).body.data.alerts.length, 0);
+  assert.equal((await api('/api/v1/alerts', { headers: { 'x-scope-orgid': 'beta' } })).body.alerts.length, 0);
+});
+
+test('rule groups are managed through the ruler API (admin), kept across a restart, and bad ones refused', async () => {
+  const group = `name: latency
+rules:
+  - alert: SlowRequests
+    expr: sum(count_over_time({service_name="api"} |= "slow" [1m])) > 100
+    for: 5m
+`;
+  const created = await api('/loki/api/v1/rules/ops', { method: 'POST', body: group, headers: { 'content-type': 'application/yaml' } });
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  const listed = await api('/loki/api/v1/rules');
+  assert.equal(listed.status, 200);
+  assert.match(listed.body, /ops:\n\s+- name: latency/);
+  assert.match(listed.body, /checkout\.rules\.yaml:/);
+
+  const bad = await api('/loki/api/v1/rules/ops', { method: 'POST', body: 'name: broken\nrules:\n  - alert: X\n    expr: "{a=\\"b\\"}"\n' });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.stringify(bad.body), /must be a metric query/);
+
+  assert.equal(await meshlog.stop(), 0, meshlog.output());
+  meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: meshlog.process.spawnargs.slice(-2) });
+  const names = (await api('/prometheus/api/v1/rules')).body.data.groups.map((g: any) => `${g.file}/${g.name}`);
+  assert.deepEqual(names.sort(), ['checkout.rules.yaml/checkout', 'ops/latency']);
+  assert.equal((await api('/loki/api/v1/rules/ops/latency', { method: 'DELETE' })).status, 202);
+  assert.equal((await api('/loki/api/v1/rules/ops/latency', { method: 'DELETE' })).status, 404);
+  assert.deepEqual((await api('/prometheus/api/v1/rules')).body.data.groups.map((g: any) => g.name), ['checkout']);
+});
