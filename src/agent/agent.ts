@@ -141,7 +141,6 @@ export class MeshlogAgent {
   private readonly gate: ReadGate = {
     canRead: () => !this.stopped && !this.buffer.isFull && this.sealsWaiting < 2,
     afterChunk: async () => {
-      if (this.builder.isFull) this.seal();
       if (this.sealsWaiting >= 2) await this.sealing;
       if (this.buffer.isFull) await this.buffer.waitForSpace();
     },
@@ -167,6 +166,8 @@ export class MeshlogAgent {
     });
     this.metrics.linesRead.inc();
     this.metrics.bytesRead.inc(body.length + 1);
+    // Cut here, not per chunk: a batch never exceeds its limits, which bounds the duplicates after a crash.
+    if (this.builder.isFull) this.seal();
   }
 
   private register(source: Source): void {

@@ -34,6 +34,8 @@ export class DiskBuffer {
   private readOffset = 0;
   private spaceWaiters: (() => void)[] = [];
   private dataWaiters: (() => void)[] = [];
+  /** An append is writing to the last segment: it must not be deleted under it. */
+  private appending = false;
   nextSeq = 1;
 
   private constructor(
@@ -99,6 +101,15 @@ export class DiskBuffer {
     prefix.writeUInt32BE(rest.length + body.length, 0);
     prefix.writeUInt32BE(crc32(body, crc32(rest)), 4);
 
+    this.appending = true;
+    try {
+      return await this.write(full, [prefix, rest, body]);
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  private async write(full: FrameHeader, parts: Buffer[]): Promise<FrameHeader> {
     let segment = this.segments.at(-1);
     if (!this.writer || !segment || segment.bytes >= this.options.segmentBytes) {
       await this.writer?.close();
@@ -107,10 +118,10 @@ export class DiskBuffer {
       segment = { path, firstSeq: full.seq, lastSeq: full.seq, bytes: 0 };
       this.segments.push(segment);
     }
-    await this.writer.writev([prefix, rest, body]);
+    await this.writer.writev(parts);
     if (this.options.fsync) await this.writer.datasync();
     segment.lastSeq = full.seq;
-    segment.bytes += prefixBytes + rest.length + body.length;
+    for (const part of parts) segment.bytes += part.length;
     for (const wake of this.dataWaiters.splice(0)) wake();
     return full;
   }
@@ -142,7 +153,7 @@ export class DiskBuffer {
     }
     // The segment being written is released too once all of it is acknowledged and read.
     const last = this.segments.at(-1);
-    if (this.segments.length === 1 && last && last.lastSeq <= seq && this.readOffset >= last.bytes) {
+    if (this.segments.length === 1 && last && last.lastSeq <= seq && this.readOffset >= last.bytes && !this.appending) {
       await this.writer?.close();
       this.writer = undefined;
       this.segments = [];

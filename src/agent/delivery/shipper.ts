@@ -129,8 +129,9 @@ export class Shipper {
   private acknowledgeInOrder(): Promise<void> {
     this.acknowledging = this.acknowledging.then(async () => {
       while (this.window.length > 0 && this.window[0].done) {
-        const [entry] = this.window.splice(0, 1);
-        await this.onAcknowledged(entry.frame);
+        // Leaves the window only once its checkpoint is written: a crash re-sends at most maxInFlight batches.
+        await this.onAcknowledged(this.window[0].frame);
+        this.window.shift();
         this.wake?.();
         this.wake = undefined;
       }

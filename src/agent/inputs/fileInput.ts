@@ -41,6 +41,8 @@ interface Tail {
   ino: number;
   source: Source | undefined;
   readOffset: number;
+  /** End of the last line handed on; while a chunk is being split this trails readOffset. */
+  consumed: number;
   lastSize: number;
   splitter: LineSplitter;
   joiner: ContainerLineJoiner | undefined;
@@ -122,6 +124,7 @@ export class FileInput {
       ino,
       source: undefined,
       readOffset: 0,
+      consumed: 0,
       lastSize: -1,
       splitter: new LineSplitter(this.options.maxLineBytes),
       joiner: group.format === 'container' ? new ContainerLineJoiner(this.options.maxLineBytes) : undefined,
@@ -149,8 +152,12 @@ export class FileInput {
       const { bytesRead } = await tail.handle.read(this.buffer, 0, Math.min(chunkBytes, size - tail.readOffset), tail.readOffset);
       if (bytesRead === 0) break;
       const chunk = this.buffer.subarray(0, bytesRead);
-      tail.splitter.push(chunk, tail.readOffset, (text, offset) => this.line(tail, source, text, offset));
+      tail.splitter.push(chunk, tail.readOffset, (text, offset, end) => {
+        tail.consumed = end;
+        this.line(tail, source, text, offset);
+      });
       tail.readOffset += bytesRead;
+      tail.consumed = tail.readOffset;
       budget -= bytesRead;
       await this.gate.afterChunk();
     }
@@ -181,13 +188,14 @@ export class FileInput {
     tail.splitter = new LineSplitter(this.options.maxLineBytes);
     if (tail.joiner) tail.joiner = new ContainerLineJoiner(this.options.maxLineBytes);
     tail.readOffset = resumed?.offset ?? 0;
+    tail.consumed = tail.readOffset;
     if (resumed) {
       source.ackedOffset = resumed.ackedOffset;
       source.linesRead = resumed.linesRead;
       source.linesAcked = resumed.linesAcked;
       this.logger.info({ path: tail.path, offset: resumed.offset }, 'resuming file');
     }
-    source.resumeOffset = () => tail.joiner?.oldestHeld ?? tail.splitter.pendingStart ?? tail.readOffset;
+    source.resumeOffset = () => tail.joiner?.oldestHeld ?? tail.splitter.pendingStart ?? tail.consumed;
     tail.source = source;
     this.onSource(source);
   }

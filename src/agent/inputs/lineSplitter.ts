@@ -25,10 +25,13 @@ export class LineSplitter {
       if (newline < 0) break;
       const end = chunkOffset + newline + 1;
       if (this.heldBytes > 0) {
+        // Nothing is held any more when the sink runs: a batch cut inside it must resume after this line.
         this.held.push(chunk.subarray(start, newline));
-        sink(textOf(Buffer.concat(this.held), 0, this.heldBytes + newline - start), this.heldStart, end, false);
+        const whole = Buffer.concat(this.held);
+        const length = this.heldBytes + newline - start;
         this.held = [];
         this.heldBytes = 0;
+        sink(textOf(whole, 0, length), this.heldStart, end, false);
       } else {
         sink(textOf(chunk, start, newline), chunkOffset + start, end, false);
       }
@@ -40,10 +43,11 @@ export class LineSplitter {
     this.heldBytes += chunk.length - start;
     while (this.heldBytes >= this.maxLineBytes) {
       const all = Buffer.concat(this.held);
-      sink(all.toString('utf8', 0, this.maxLineBytes), this.heldStart, this.heldStart + this.maxLineBytes, true);
+      const pieceStart = this.heldStart;
       this.heldStart += this.maxLineBytes;
       this.heldBytes -= this.maxLineBytes;
       this.held = this.heldBytes > 0 ? [all.subarray(this.maxLineBytes)] : [];
+      sink(all.toString('utf8', 0, this.maxLineBytes), pieceStart, pieceStart + this.maxLineBytes, true);
     }
   }
 
@@ -51,9 +55,9 @@ export class LineSplitter {
   flush(sink: LineSink): void {
     if (this.heldBytes === 0) return;
     const all = Buffer.concat(this.held);
-    sink(textOf(all, 0, all.length), this.heldStart, this.heldStart + all.length, false);
     this.held = [];
     this.heldBytes = 0;
+    sink(textOf(all, 0, all.length), this.heldStart, this.heldStart + all.length, false);
   }
 }
 

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startAgent, waitUntil, type RunningAgent } from '../support/agentProcess.js';
+import { startMeshlog, tempDataDir } from '../support/meshlogProcess.js';
+import { readCommitted } from '../support/storageReader.js';
+
+const maxRecords = 500;
+const maxInFlight = 2;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function writeLines(path: string, prefix: string, from: number, to: number): void {
+  let text = '';
+  for (let i = from; i < to; i++) text += `${prefix}-${String(i).padStart(6, '0')} some payload to make the line look like a log line\n`;
+  appendFileSync(path, text);
+}
+
+function agentConfig(root: string, server: string, token: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    server,
+    token,
+    data_dir: join(root, 'agent-data'),
+    poll_interval_ms: 50,
+    files: [{ paths: [join(root, 'logs', '*.log')] }],
+    batch: { max_wait_ms: 50, max_records: maxRecords },
+    delivery: { max_in_flight: maxInFlight, retry_initial_ms: 50, retry_max_ms: 400 },
+    ...extra,
+  };
+}
+
+async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void> {
+  await waitUntil(`${path} is acknowledged`, async () =>
+    (await agent.sources()).some((source) => source.path === path && source.active && source.acked_offset === statSync(path).size),
+  );
+}
+
+/**
+ * Every expected line is stored; a line stored twice (a batch the server
+ * committed but whose answer never reached the agent) carries the same record
+ * id each time, and the copies are bounded by the batches in flight.
+ */
+async function assertDelivered(dataDir: string, prefix: string, count: number, maxDuplicates: number): Promise<void> {
+  const rows = await readCommitted<{ body: string; uid: string }>(
+    dataDir,
+    `SELECT body, log_attributes['log.record.uid'] AS uid FROM meshlog.logs WHERE startsWith(body, '${prefix}-')`,
+  );
+  const uids = new Map<string, Set<string>>();
+  for (const row of rows) uids.set(row.body, (uids.get(row.body) ?? new Set()).add(row.uid));
+  assert.equal(uids.size, count, 'every line written arrives');
+  for (const [body, ids] of uids) assert.equal(ids.size, 1, `copies of ${body} share one record id`);
+  assert.ok(rows.length - count <= maxDuplicates, `${rows.length - count} duplicates, at most ${maxDuplicates}`);
+}
+
+test('the server stopped and restarted: the agent buffers on disk up to its cap, stops reading, then delivers everything', async () => {
+  const root = tempDataDir('meshlog-agent-outage-');
+  mkdirSync(join(root, 'logs'));
+  const path = join(root, 'logs', 'app.log');
+  const port = await freePort();
+  let meshlog = await startMeshlog({ args: ['--http-port', String(port)] });
+  const cap = 128 * 1024;
+  const agent = await startAgent(
+    agentConfig(root, `http://127.0.0.1:${port}`, meshlog.token, { buffer: { max_bytes: cap, segment_bytes: 16 * 1024 } }),
+  );
+  try {
+    writeLines(path, 'outage', 0, 2_000);
+    await waitAcknowledged(agent, path);
+
+    await meshlog.stop();
+    writeLines(path, 'outage', 2_000, 100_000);
+    await waitUntil('the buffer is full', async () => (await agent.metric('meshlog_agent_buffered_bytes')) >= cap);
+    assert.ok((await agent.metric('meshlog_agent_batches_retried_total')) > 0, 'sends were retried');
+    const [source] = await agent.sources();
+    assert.ok(source.lines_read < 100_000, `backpressure: reading stopped at ${source.lines_read} lines`);
+    assert.ok((await agent.metric('meshlog_agent_buffered_bytes')) < cap + 64 * 1024, 'the buffer stays near its cap');
+
+    meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: ['--http-port', String(port)] });
+    writeLines(path, 'outage', 100_000, 101_000);
+    await waitAcknowledged(agent, path);
+    const [after] = await agent.sources();
+    assert.equal(after.lines_acked, 101_000);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+    await meshlog.stop();
+  }
+  await assertDelivered(meshlog.dataDir, 'outage', 101_000, maxInFlight * maxRecords);
+});
+
+test('the agent SIGKILLed mid-stream and restarted, and its buffer kept across a restart while the server is down', async () => {
+  const root = tempDataDir('meshlog-agent-kill-');
+  mkdirSync(join(root, 'logs'));
+  const path = join(root, 'logs', 'app.log');
+  const port = await freePort();
+  let meshlog = await startMeshlog({ args: ['--http-port', String(port)] });
+  const config = agentConfig(root, `http://127.0.0.1:${port}`, meshlog.token);
+  let agent = await startAgent(config);
+  try {
+    writeLines(path, 'kill', 0, 60_000);
+    await waitUntil('shipping is under way', async () => (await agent.metric('meshlog_agent_lines_shipped_total')) > 5_000);
+    await agent.kill();
+    writeLines(path, 'kill', 60_000, 70_000);
+    agent = await startAgent(config);
+    await waitAcknowledged(agent, path);
+
+    // Lines read into the buffer while the server is down survive the agent's death and are not read twice.
+    await meshlog.stop();
+    writeLines(path, 'kill', 70_000, 75_000);
+    await waitUntil('the new lines are buffered', async () => (await agent.sources())[0]?.read_offset === statSync(path).size);
+    await agent.kill();
+    meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: ['--http-port', String(port)] });
+    agent = await startAgent(config);
+    assert.match(agent.output(), /"buffered_batches":[1-9]/);
+    await waitAcknowledged(agent, path);
+    const [source] = await agent.sources();
+    assert.ok(source.lines_acked >= 75_000, `lines acknowledged over the restarts: ${source.lines_acked}`);
+  } finally {
+    await agent.stop();
+    await meshlog.stop();
+  }
+  // Each kill may re-send the batches that were in flight.
+  await assertDelivered(meshlog.dataDir, 'kill', 75_000, 2 * maxInFlight * maxRecords);
+});
