@@ -26,7 +26,13 @@ export class Alerting {
   private constructor(
     readonly engine: RuleEngine,
     readonly store: AlertStore,
+    private readonly notifiers: WebhookNotifier[],
   ) {}
+
+  /** Sends an alert to every notifier, in the background. */
+  notify(alert: AlertNotification): void {
+    for (const notifier of this.notifiers) this.track(notifier.send(alert));
+  }
 
   static async open(config: MeshlogConfig['alerting'], deps: AlertingDeps): Promise<Alerting> {
     const notifiers = config.webhooks.map(
@@ -44,11 +50,9 @@ export class Alerting {
         ),
     );
     let alerting: Alerting | undefined;
-    const notify = (alert: AlertNotification) => {
-      for (const notifier of notifiers) alerting?.track(notifier.send(alert));
-    };
+    const notify = (alert: AlertNotification) => alerting?.notify(alert);
     const engine = new RuleEngine({ ...deps, notify, defaultIntervalMs: config.evaluation_interval_ms });
-    alerting = new Alerting(engine, deps.store);
+    alerting = new Alerting(engine, deps.store, notifiers);
     const groups: RuleGroup[] = config.rules_files.flatMap((file) => parseRuleFile(readFileSync(file, 'utf8'), basename(file), 'default'));
     for (const stored of await deps.store.ruleGroups()) groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));
     await engine.restore(groups);

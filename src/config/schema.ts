@@ -202,9 +202,36 @@ export const configSchema = z
               .strict(),
           )
           .default([]),
+        /** Detectors over the committed stream: volume, error rate, 401/403, new and surging patterns, silent services. */
+        anomaly: z
+          .object({
+            enabled: flag.default(true),
+            /** Width of the buckets counted and judged. */
+            bucket_ms: z.coerce.number().int().min(100).default(60_000),
+            /** Buckets the median/MAD baseline is taken over. */
+            baseline_buckets: positiveInt.default(60),
+            /** Buckets a service is watched before it is judged. */
+            warmup_buckets: positiveInt.default(15),
+            /** Robust deviations from the baseline that make an anomaly. */
+            threshold: z.coerce.number().positive().default(6),
+            /** Noise guard: fewer records per bucket are never a volume or pattern anomaly. */
+            min_volume: positiveInt.default(20),
+            /** Noise guard: fewer errors or 401/403 per bucket are never an anomaly. */
+            min_errors: positiveInt.default(5),
+            /** Consecutive empty buckets after which a service that used to send is reported silent. */
+            silent_buckets: positiveInt.default(5),
+          })
+          .strict()
+          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 }),
       })
       .strict()
-      .default({ enabled: true, evaluation_interval_ms: 60_000, rules_files: [], webhooks: [] }),
+      .default({
+        enabled: true,
+        evaluation_interval_ms: 60_000,
+        rules_files: [],
+        webhooks: [],
+        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 },
+      }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

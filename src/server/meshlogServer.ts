@@ -30,6 +30,7 @@ import { PatternStore } from '../storage/patternStore.js';
 import { TailHub } from '../query/tail/tailHub.js';
 import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
+import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
@@ -50,6 +51,7 @@ export class MeshlogServer {
   private writer: LogWriter | undefined;
   private patterns: PatternRecorder | undefined;
   private alerting: Alerting | undefined;
+  private anomalies: AnomalyMonitor | undefined;
   private http: FastifyInstance | undefined;
   private listeners: Listener[] = [];
   private sealer: ChainSealer | undefined;
@@ -149,6 +151,29 @@ export class MeshlogServer {
       ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
       : undefined;
     const alerting = this.alerting;
+    const anomaly = config.alerting.anomaly;
+    if (alerting && anomaly.enabled) {
+      const patternRecorder = this.patterns;
+      this.anomalies = new AnomalyMonitor(
+        {
+          bucketMs: anomaly.bucket_ms,
+          baselineBuckets: anomaly.baseline_buckets,
+          warmupBuckets: anomaly.warmup_buckets,
+          threshold: anomaly.threshold,
+          minVolume: anomaly.min_volume,
+          minErrors: anomaly.min_errors,
+          silentBuckets: anomaly.silent_buckets,
+        },
+        {
+          // meshlog's own audit trail is not a service to watch.
+          committed: (listener) => writer.onCommitted((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
+          templateOf: (tenant, service, id) => patternRecorder?.templateOf(tenant, service, id),
+          store: alerting.store,
+          notify: (alert) => alerting.notify(alert),
+          logger,
+        },
+      );
+    }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, alerting, integrity });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
@@ -189,6 +214,7 @@ export class MeshlogServer {
     this.ready = false;
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
+    await this.anomalies?.stop();
     await this.alerting?.stop();
     await this.writer?.close();
     await this.patterns?.stop();

@@ -66,6 +66,10 @@ export class DrainMiner {
     return this.byId.size;
   }
 
+  pattern(id: string): LogPattern | undefined {
+    return this.byId.get(id);
+  }
+
   patterns(): IterableIterator<LogPattern> {
     return this.byId.values();
   }

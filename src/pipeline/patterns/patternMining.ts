@@ -59,6 +59,12 @@ export class PatternMining {
     }
   }
 
+  /** The current template of a pattern, if this process knows it. */
+  templateOf(tenant: string, serviceName: string, patternId: string): string | undefined {
+    const pattern = this.miners.get(`${tenant}\0${serviceName}`)?.miner.pattern(patternId);
+    return pattern && patternTemplate(pattern);
+  }
+
   /** Every pattern matched since the previous call, in its current form. */
   takeChanges(): PatternSummary[] {
     const changes: PatternSummary[] = [];

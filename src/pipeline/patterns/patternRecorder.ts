@@ -35,6 +35,10 @@ export class PatternRecorder {
     return this.mining.stage;
   }
 
+  templateOf(tenant: string, serviceName: string, patternId: string): string | undefined {
+    return this.mining.templateOf(tenant, serviceName, patternId);
+  }
+
   /** Writes what changed since the last flush; flushes never overlap. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {

@@ -1,0 +1,169 @@
+import type { LogRecord } from '../../model/logRecord.js';
+import { robustBaseline, robustScore } from './robustBaseline.js';
+
+export interface AnomalyOptions {
+  bucketMs: number;
+  /** Closed buckets the baseline is computed over. */
+  baselineBuckets: number;
+  /** Buckets a service must have been watched before it is judged. */
+  warmupBuckets: number;
+  /** Robust deviations (median/MAD) that make a value anomalous. */
+  threshold: number;
+  /** Fewer records than this in a bucket are never a volume or pattern anomaly (noise guard). */
+  minVolume: number;
+  /** Fewer errors (or denials) than this are never an error-rate or access-denied anomaly. */
+  minErrors: number;
+  /** Empty buckets after which a service that used to send is reported silent. */
+  silentBuckets: number;
+}
+
+export type DetectorName = 'volume_spike' | 'volume_drop' | 'error_rate' | 'access_denied_spike' | 'new_pattern' | 'pattern_surge' | 'silent_service';
+
+/** Something a detector found in the bucket just closed, with why. */
+export interface AnomalyFinding {
+  detector: DetectorName;
+  tenant: string;
+  serviceName: string;
+  /** The pattern a pattern finding is about. */
+  patternId?: string;
+  value: number;
+  baseline: number;
+  explanation: string;
+  /** Trust Services Criteria the detection evidences. */
+  criteria: string;
+}
+
+interface BucketCounts {
+  total: number;
+  errors: number;
+  denied: number;
+  patterns: Map<string, number>;
+}
+
+interface ServiceSeries {
+  tenant: string;
+  serviceName: string;
+  current: BucketCounts;
+  /** Closed buckets, oldest first, at most baselineBuckets. */
+  history: BucketCounts[];
+  /** Closed buckets observed in all, to know when warm-up is over. */
+  closed: number;
+  knownPatterns: Set<string>;
+}
+
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map() });
+
+function statusOf(record: LogRecord): number {
+  return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+const rounded = (value: number) => String(Number(value.toFixed(2)));
+
+/**
+ * Per-service detectors over fixed time buckets of committed records:
+ * volume spikes and drops, error-rate and 401/403 surges against a robust
+ * (median/MAD) baseline, new and surging log patterns, and services that
+ * went silent. `observe` counts; `close` ends a bucket and judges it.
+ */
+export class AnomalyDetectors {
+  private readonly series = new Map<string, ServiceSeries>();
+
+  constructor(
+    private readonly options: AnomalyOptions,
+    private readonly templateOf: (tenant: string, serviceName: string, patternId: string) => string | undefined = () => undefined,
+  ) {}
+
+  observe(records: LogRecord[]): void {
+    for (const record of records) {
+      const key = `${record.tenant}\0${record.serviceName}`;
+      let series = this.series.get(key);
+      if (!series) {
+        series = { tenant: record.tenant, serviceName: record.serviceName, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set() };
+        this.series.set(key, series);
+      }
+      const counts = series.current;
+      counts.total++;
+      const status = statusOf(record);
+      if (record.severityNumber >= 17 || status >= 500) counts.errors++;
+      if (status === 401 || status === 403) counts.denied++;
+      if (record.patternId) counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+    }
+  }
+
+  /** Ends the current bucket of every service and returns what it shows. */
+  close(): AnomalyFinding[] {
+    const findings: AnomalyFinding[] = [];
+    for (const series of this.series.values()) {
+      const bucket = series.current;
+      if (series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket));
+      for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
+      series.history.push(bucket);
+      if (series.history.length > this.options.baselineBuckets) series.history.shift();
+      series.current = emptyCounts();
+      series.closed++;
+      // A service silent for a whole baseline is forgotten (its silence was reported meanwhile).
+      if (series.history.length === this.options.baselineBuckets && series.history.every((counts) => counts.total === 0)) {
+        this.series.delete(`${series.tenant}\0${series.serviceName}`);
+      }
+    }
+    return findings;
+  }
+
+  private judge(series: ServiceSeries, bucket: BucketCounts): AnomalyFinding[] {
+    const { threshold, minVolume, minErrors, silentBuckets, bucketMs } = this.options;
+    const history = series.history;
+    const found: AnomalyFinding[] = [];
+    const finding = (detector: DetectorName, value: number, baseline: number, explanation: string, criteria: string, patternId?: string) =>
+      found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
+    const window = `${bucketMs / 1000}s`;
+
+    const volume = robustBaseline(history.map((counts) => counts.total));
+    const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
+    if (volumeScore > threshold && bucket.total >= minVolume) {
+      finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (median of ${history.length} buckets, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
+    }
+    if (volumeScore < -threshold && volume.median >= minVolume && bucket.total > 0) {
+      finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)}: ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
+    }
+
+    // Silent: this bucket and the silentBuckets - 1 before it empty, after a history of sending.
+    const split = history.length - (silentBuckets - 1);
+    const earlier = robustBaseline(history.slice(0, Math.max(split, 0)).map((counts) => counts.total));
+    if (bucket.total === 0 && split > 0 && earlier.median >= 1 && history.slice(split).every((counts) => counts.total === 0)) {
+      finding('silent_service', 0, earlier.median, `no records for ${silentBuckets} buckets of ${window}; it used to send a median of ${rounded(earlier.median)} per bucket: a logging gap`, 'CC7.2, CC7.3');
+    }
+
+    const busy = history.filter((counts) => counts.total >= minVolume);
+    if (bucket.total >= minVolume && bucket.errors >= minErrors && busy.length > 0) {
+      const rate = bucket.errors / bucket.total;
+      const rates = robustBaseline(busy.map((counts) => counts.errors / counts.total));
+      const score = robustScore(rate, rates, 0.02);
+      if (score > threshold) {
+        finding('error_rate', rate, rates.median, `error rate ${percent(rate)} (${bucket.errors} of ${bucket.total}) in the last ${window}, typical ${percent(rates.median)}: ${rounded(score)} robust deviations above`, 'CC7.2');
+      }
+    }
+
+    const denied = robustBaseline(history.map((counts) => counts.denied));
+    const deniedScore = robustScore(bucket.denied, denied, Math.max(Math.sqrt(denied.median), 1));
+    if (bucket.denied >= minErrors && deniedScore > threshold) {
+      finding('access_denied_spike', bucket.denied, denied.median, `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`, 'CC6.1, CC7.2');
+    }
+
+    for (const [patternId, count] of bucket.patterns) {
+      const template = this.templateOf(series.tenant, series.serviceName, patternId);
+      const shown = template !== undefined ? `"${template}"` : patternId;
+      if (!series.knownPatterns.has(patternId)) {
+        finding('new_pattern', count, 0, `log pattern ${shown} never seen from this service before: ${count} lines in the last ${window}`, 'CC7.2', patternId);
+        continue;
+      }
+      if (count < minVolume) continue;
+      const pattern = robustBaseline(history.map((counts) => counts.patterns.get(patternId) ?? 0));
+      const score = robustScore(count, pattern, Math.max(Math.sqrt(pattern.median), 1));
+      if (score > threshold) {
+        finding('pattern_surge', count, pattern.median, `log pattern ${shown}: ${count} lines in the last ${window}, typical ${rounded(pattern.median)}: ${rounded(score)} robust deviations above`, 'CC7.2', patternId);
+      }
+    }
+    return found;
+  }
+}

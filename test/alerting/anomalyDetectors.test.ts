@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions } from '../../src/alerting/anomaly/anomalyDetectors.js';
+import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
+import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
+import { defaultMinerOptions, patternTemplate } from '../../src/pipeline/patterns/drainMiner.js';
+
+const options: AnomalyOptions = { bucketMs: 60_000, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3 };
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run sees the same traffic. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Incident = 'error_burst' | 'traffic_drop' | 'new_exception' | 'forbidden_storm';
+
+/**
+ * A bucket of traffic from three services: checkout (app logs, ~1% errors),
+ * payments (app logs) and a mesh gateway (access logs, a few 401/403),
+ * with `incident` injected from bucket `from` on.
+ */
+function bucketTraffic(bucket: number, next: () => number, incident?: Incident, from = Infinity): LogRecord[] {
+  const records: LogRecord[] = [];
+  const jitter = () => Math.round((next() - 0.5) * 40);
+  const during = bucket >= from;
+  const app = (service: string, count: number, errorShare: number) => {
+    for (let i = 0; i < count; i++) {
+      const n = Math.floor(next() * 100_000);
+      if (next() < errorShare) {
+        records.push(newLogRecord({ tenant: 'acme', serviceName: service, receiver: 'test', severityNumber: 17, severityText: 'ERROR', body: `payment provider timeout after ${n % 5000}ms for order ${n}` }));
+      } else {
+        const bodies = [`order ${n} accepted for user ${n % 977}`, `cart ${n} priced at ${n % 300}.99 EUR`, `inventory reserved for sku ${n % 5000} qty ${n % 4 + 1}`];
+        records.push(newLogRecord({ tenant: 'acme', serviceName: service, receiver: 'test', severityNumber: 9, body: bodies[n % 3] }));
+      }
+    }
+  };
+  app('checkout', 200 + jitter(), during && incident === 'error_burst' ? 0.3 : 0.01);
+  if (!(during && incident === 'traffic_drop')) app('payments', 100 + jitter(), 0.01);
+  if (during && incident === 'new_exception') {
+    for (let i = 0; i < 8; i++) {
+      records.push(newLogRecord({ tenant: 'acme', serviceName: 'checkout', receiver: 'test', severityNumber: 17, body: `java.lang.IllegalStateException: connection pool exhausted (active=${50 + i}, waiting=${i * 3})` }));
+    }
+  }
+  const gateway = 300 + jitter();
+  for (let i = 0; i < gateway; i++) {
+    const forbidden = during && incident === 'forbidden_storm' ? next() < 0.3 : next() < 0.005;
+    const status = forbidden ? (next() < 0.5 ? 401 : 403) : 200;
+    const n = Math.floor(next() * 100_000);
+    records.push(newLogRecord({ tenant: 'acme', serviceName: 'gateway', receiver: 'test', body: `"GET /api/items/${n} HTTP/1.1" ${status} ${n % 9000}`, mesh: { ...emptyMeshFields(), responseCode: status } }));
+  }
+  return records;
+}
+
+/** Runs buckets through the ingest miner and the detectors; returns the findings per bucket. */
+function run(buckets: number, incident?: Incident, from = Infinity): Map<number, AnomalyFinding[]> {
+  const mining = new PatternMining(defaultMinerOptions);
+  const templates = new Map<string, string>();
+  const detectors = new AnomalyDetectors(options, (_tenant, _service, id) => templates.get(id));
+  const next = random(7);
+  const findings = new Map<number, AnomalyFinding[]>();
+  for (let bucket = 0; bucket < buckets; bucket++) {
+    const records = mining.stage(bucketTraffic(bucket, next, incident, from));
+    for (const change of mining.takeChanges()) templates.set(change.patternId, change.template);
+    detectors.observe(records);
+    const found = detectors.close();
+    if (found.length > 0) findings.set(bucket, found);
+  }
+  return findings;
+}
+
+test('clean traffic raises nothing over 80 buckets', () => {
+  assert.deepEqual([...run(80)], []);
+});
+
+test('an error burst is found in the bucket it starts, with the rate and its baseline in the explanation', () => {
+  const findings = run(45, 'error_burst', 40);
+  const first = findings.get(40)?.find((f) => f.detector === 'error_rate');
+  assert.ok(first, JSON.stringify([...findings]));
+  assert.equal(first.serviceName, 'checkout');
+  assert.match(first.explanation, /^error rate 2\d\.\d% \(\d+ of \d+\) in the last 60s, typical 1\.\d%/);
+  assert.equal([...findings.keys()].some((bucket) => bucket < 40), false);
+});
+
+test('a service whose traffic drops to zero is reported silent after the configured number of empty buckets', () => {
+  const findings = run(50, 'traffic_drop', 40);
+  const silentAt = [...findings].filter(([, found]) => found.some((f) => f.detector === 'silent_service' && f.serviceName === 'payments')).map(([bucket]) => bucket);
+  assert.equal(silentAt[0], 40 + options.silentBuckets - 1);
+  assert.match(findings.get(silentAt[0])!.find((f) => f.detector === 'silent_service')!.explanation, /no records for 3 buckets of 60s; it used to send a median of \d+/);
+});
+
+test('a new exception pattern is reported once, with its template', () => {
+  const findings = run(45, 'new_exception', 40);
+  const fresh = [...findings].flatMap(([bucket, found]) => found.filter((f) => f.detector === 'new_pattern').map((f) => ({ bucket, f })));
+  assert.equal(fresh.length, 1, JSON.stringify(fresh));
+  assert.equal(fresh[0].bucket, 40);
+  assert.match(fresh[0].f.explanation, /"<\*> connection pool exhausted <\*>" never seen from this service before: 8 lines/);
+});
+
+test('a 401/403 storm on the mesh gateway is an access-denied spike', () => {
+  const findings = run(42, 'forbidden_storm', 40);
+  const spike = findings.get(40)?.find((f) => f.detector === 'access_denied_spike');
+  assert.ok(spike, JSON.stringify([...findings]));
+  assert.equal(spike.serviceName, 'gateway');
+  assert.ok(spike.value > 50);
+  assert.equal(spike.criteria, 'CC6.1, CC7.2');
+});
