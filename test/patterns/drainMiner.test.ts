@@ -10,6 +10,8 @@ test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host nam
   assert.deepEqual(messageTokens('instance 6e6b7f4c-1f4e-4a8b-9d6c-2b8f3a9c1d2e at 0x7ffd5e8c key deadbeefcafe'), ['instance', '<*>', 'at', '<*>', 'key', '<*>']);
   assert.deepEqual(messageTokens('GET /api/v1/users from mail.example.com'), ['GET', '<*>', 'from', '<*>']);
   assert.deepEqual(messageTokens('connection from 1.2.3.4 at Fri Jun 17 07:07:00 2005'), ['connection', 'from', '<*>', 'at', '<*>']);
+  // An empty value where a value usually is (`()`) is a variable too.
+  assert.deepEqual(messageTokens('connection from 1.2.3.4 () at noon'), ['connection', 'from', '<*>', 'at', 'noon']);
   // A run of variables is one wildcard, whatever separates them.
   assert.deepEqual(messageTokens('peers 10.0.0.1,10.0.0.2 up'), ['peers', '<*>', 'up']);
 });

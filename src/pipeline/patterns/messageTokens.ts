@@ -9,6 +9,8 @@ const path = /^\W*(?:\w+:)?(?:\/[^/]+){2,}/;
 // Host, package and class names (`mail.example.com`, `com.android.systemui`).
 const dottedName = /^\W*[\w-]+(?:\.[\w-]+){2,}\W*$/;
 const longHex = /^[0-9a-fA-F]{8,}$/;
+// An empty bracketed or quoted value (`()`, `""`) stands where a value usually is.
+const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
 
 /**
  * A message as template tokens, split on whitespace, commas and semicolons.
@@ -35,7 +37,7 @@ export function messageTokens(message: string): string[] {
 }
 
 function isVariable(token: string): boolean {
-  return token === wildcard || hasDigit(token) || path.test(token) || dottedName.test(token) || longHex.test(token);
+  return token === wildcard || hasDigit(token) || path.test(token) || dottedName.test(token) || longHex.test(token) || emptyValue.test(token);
 }
 
 function hasDigit(token: string): boolean {
