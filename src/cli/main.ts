@@ -5,6 +5,7 @@ import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
 import { auditCommand } from './auditCommand.js';
+import { reportSoc2Command } from './reportCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
 
@@ -124,6 +125,15 @@ serverOptions(program.command('audit').description('read the audit trail (audito
   .option('--limit <n>', 'most events', '1000')
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(auditCommand);
+
+const report = program.command('report').description('compliance evidence reports from a running server (auditor or admin)');
+serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, integrity, access, data access, changes, transmission, redaction, monitoring, availability'))
+  .requiredOption('--from <time>', 'start of the period: RFC3339, Unix time, or a duration ago (30d)')
+  .option('--to <time>', 'end of the period (default now)')
+  .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
+  .addOption(new Option('--format <format>').choices(['html', 'json']).default('html'))
+  .option('--out <file>', 'write the report here (default: standard output)')
+  .action(reportSoc2Command);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);

@@ -5,6 +5,11 @@ export interface ServerFlags {
 }
 
 export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<T> {
+  return JSON.parse((await requestServer(flags, method, path, body)).text) as T;
+}
+
+/** The answer as text with its headers, for answers that are not JSON (reports in HTML). */
+export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<{ text: string; headers: Headers }> {
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
@@ -16,5 +21,5 @@ export async function callServer<T>(flags: ServerFlags, method: string, path: st
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`server answered ${response.status}: ${text.trim()}`);
-  return JSON.parse(text) as T;
+  return { text, headers: response.headers };
 }

@@ -20,7 +20,7 @@ export interface VerifyFlags {
 }
 
 /** `24h` / `7d` mean that long ago; anything else is a Loki timestamp (RFC3339 or Unix). */
-function timeFlag(value: string | undefined, name: string): bigint | undefined {
+export function timeFlag(value: string | undefined, name: string): bigint | undefined {
   if (value === undefined) return undefined;
   if (/^\d+(\.\d+)?[a-z]+$/i.test(value) && !/^\d+$/.test(value)) return nowNs() - parseLokiDuration(value, name);
   return parseLokiTime(value, 0n, name);

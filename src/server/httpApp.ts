@@ -17,6 +17,7 @@ import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
+import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
@@ -37,6 +38,8 @@ export interface HttpAppOptions {
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
   tail: TailRouteDeps;
+  /** SOC 2 evidence reports. */
+  reports: ReportRouteDeps;
   /** Absent when alerting is off. */
   alerting?: Alerting;
 }
@@ -150,5 +153,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
+  reportRoutes(app, options.reports);
   return app;
 }

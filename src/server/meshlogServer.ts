@@ -17,6 +17,7 @@ import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/accessStore.js';
 import { AuditStore } from '../storage/auditStore.js';
+import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { Storage } from '../storage/storage.js';
 import { logQueryRunner } from '../storage/logQueries.js';
 import { defaultQueryLimits } from '../query/logql/engine.js';
@@ -143,6 +144,18 @@ export class MeshlogServer {
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const reports = {
+      audit,
+      sources: {
+        queries: new ComplianceQueries(this.storage),
+        auditStore: admin.auditStore,
+        integrity,
+        keys: () => keys.list(),
+        config,
+        redactionCounts: async () => Object.fromEntries((await this.metrics.redactions.get()).values.map((value) => [String(value.labels.rule), value.value])),
+        serverStartedAt: new Date().toISOString(),
+      },
+    };
     const writer = this.writer;
     const hub = new TailHub((listener) => writer.onCommitted(listener), { bufferLines: config.tail.buffer_lines, maxSubscribers: config.tail.max_subscribers });
     const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits };
@@ -175,7 +188,7 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, alerting, integrity });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

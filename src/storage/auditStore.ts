@@ -18,7 +18,7 @@ export interface StoredAuditEvent {
 export class AuditStore {
   constructor(private readonly storage: Storage) {}
 
-  async events(filter: { sinceNs: bigint; action?: string; actor?: string; outcome?: string; limit: number }): Promise<StoredAuditEvent[]> {
+  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number }): Promise<StoredAuditEvent[]> {
     return this.storage.rows<StoredAuditEvent>(
       `SELECT toString(timestamp) AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
               log_attributes['audit.actor.id'] AS actor_id, log_attributes['audit.actor.name'] AS actor_name,
@@ -26,11 +26,12 @@ export class AuditStore {
               log_attributes['audit.tenant'] AS tenant, log_attributes['audit.target'] AS target, log_attributes['audit.detail'] AS detail
        FROM ${this.storage.database}.logs AS l
        WHERE l.tenant = {tenant:String} AND l.timestamp >= fromUnixTimestamp64Nano({since:Int64})
+         AND ({until:Int64} = 0 OR l.timestamp <= fromUnixTimestamp64Nano({until:Int64}))
          AND ({action:String} = '' OR startsWith(log_attributes['audit.action'], {action:String}))
          AND ({actor:String} = '' OR log_attributes['audit.actor.id'] = {actor:String} OR log_attributes['audit.actor.name'] = {actor:String})
          AND ({outcome:String} = '' OR log_attributes['audit.outcome'] = {outcome:String})
        ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
-      { tenant: auditTenant, since: filter.sinceNs.toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit },
+      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit },
     );
   }
 }

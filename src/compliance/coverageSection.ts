@@ -1,0 +1,63 @@
+import type { ServiceCoverageRow } from '../storage/complianceQueries.js';
+import type { ReportSection, SectionInput } from './reportModel.js';
+
+const hourMs = 3_600_000;
+
+/**
+ * Hours with no record for a service, between its first hour in the period
+ * and the last complete hour of the period (a service that stopped logging
+ * shows as gaps up to the end; the current, unfinished hour is never a gap).
+ */
+function gapHours(hours: number[], periodEndMs: number): string[] {
+  if (hours.length === 0) return [];
+  const present = new Set(hours.map((hour) => hour * 1000));
+  const lastComplete = Math.floor(periodEndMs / hourMs) * hourMs - hourMs;
+  const gaps: string[] = [];
+  for (let hour = hours[0] * 1000; hour <= lastComplete; hour += hourMs) {
+    if (!present.has(hour)) gaps.push(new Date(hour).toISOString());
+  }
+  return gaps;
+}
+
+/** Which values of a dimension were seen, with how many services sent them. */
+function dimension(services: ServiceCoverageRow[], key: 'platforms' | 'clusters' | 'meshes' | 'receivers'): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const service of services) for (const value of service[key]) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+/** Logging coverage: every service with its platforms, clusters, meshes and receivers, volume per day, and silent hours. */
+export async function coverageSection({ sources, period }: SectionInput): Promise<ReportSection> {
+  const [services, daily, hours] = await Promise.all([
+    sources.queries.serviceCoverage(period),
+    sources.queries.dailyVolume(period),
+    sources.queries.serviceHours(period),
+  ]);
+  const endMs = Math.min(Date.now(), Number(period.toNs / 1_000_000n));
+  const gaps = hours
+    .map((row) => ({ tenant: row.tenant, service: row.service, hours: gapHours(row.hours.map(Number), endMs) }))
+    .filter((row) => row.hours.length > 0);
+  const records = services.reduce((sum, service) => sum + Number(service.records), 0);
+  const base = {
+    id: 'coverage',
+    title: 'Logging coverage',
+    criteria: ['CC7.1', 'CC7.2'],
+    data: {
+      services,
+      platforms: dimension(services, 'platforms'),
+      clusters: dimension(services, 'clusters'),
+      meshes: dimension(services, 'meshes'),
+      receivers: dimension(services, 'receivers'),
+      volume_per_day: daily,
+      total_records: records,
+      gaps,
+      gap_rule: 'an hour without records between a service’s first record in the period and the last complete hour of the period',
+    },
+  };
+  if (services.length === 0) return { ...base, status: 'fail', reason: 'no logs were received in the period' };
+  if (gaps.length > 0) {
+    const hoursMissing = gaps.reduce((sum, gap) => sum + gap.hours.length, 0);
+    return { ...base, status: 'attention', reason: `${gaps.length} of ${services.length} services had ${hoursMissing} hours without logs` };
+  }
+  return { ...base, status: 'pass', reason: `${services.length} services logged ${records} records with no silent hour` };
+}

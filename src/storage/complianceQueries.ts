@@ -1,0 +1,199 @@
+import { auditTenant } from '../security/identity.js';
+import type { Storage } from './storage.js';
+
+/** A report period in Unix nanoseconds (both ends inclusive) and an optional tenant ('' = every tenant). */
+export interface CompliancePeriod {
+  fromNs: bigint;
+  toNs: bigint;
+  tenant: string;
+}
+
+export interface ServiceCoverageRow {
+  tenant: string;
+  service: string;
+  records: number;
+  platforms: string[];
+  clusters: string[];
+  meshes: string[];
+  receivers: string[];
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface DailyVolumeRow {
+  day: string;
+  tenant: string;
+  records: number;
+}
+
+export interface ServiceHoursRow {
+  tenant: string;
+  service: string;
+  /** Unix seconds of every hour that holds at least one record. */
+  hours: number[];
+}
+
+export interface ReadsRow {
+  actor_id: string;
+  actor_name: string;
+  actor_kind: string;
+  action: string;
+  tenant: string;
+  outcome: string;
+  requests: number;
+  first: string;
+  last: string;
+}
+
+export interface ChainHeadRow {
+  chain_id: string;
+  tenant: string;
+  head_seq: number;
+  head_hash: string;
+  first_commit: string;
+  last_commit: string;
+}
+
+export interface AlertRuleGroupRow {
+  tenant: string;
+  namespace: string;
+  name: string;
+}
+
+export interface CountRow {
+  name: string;
+  status: string;
+  count: number;
+}
+
+/** Numbers as JSON numbers (counts fit), not quoted 64-bit strings. */
+const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
+
+/**
+ * The read-only questions a SOC 2 report asks of storage: what logged,
+ * how much, when it was silent, who read what, where the chains stand,
+ * and what the alerting tables hold (when they exist).
+ */
+export class ComplianceQueries {
+  constructor(private readonly storage: Storage) {}
+
+  private get db(): string {
+    return this.storage.database;
+  }
+
+  private params(period: CompliancePeriod): Record<string, string> {
+    return { from: period.fromNs.toString(), to: period.toNs.toString(), tenant: period.tenant };
+  }
+
+  /** Client logs in the period: reserved `_…` tenants (the audit trail) are meshlog's own, not coverage. */
+  private readonly logsInPeriod = `l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+    AND NOT startsWith(l.tenant, '_') AND ({tenant:String} = '' OR l.tenant = {tenant:String})`;
+
+  async serviceCoverage(period: CompliancePeriod): Promise<ServiceCoverageRow[]> {
+    const values = (column: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(l.${column})))`;
+    return this.storage.rows<ServiceCoverageRow>(
+      `SELECT l.tenant AS tenant, l.service_name AS service, count() AS records,
+              ${values('platform')} AS platforms, ${values('cluster')} AS clusters, ${values('mesh')} AS meshes, ${values('receiver')} AS receivers,
+              toString(min(l.timestamp)) AS first_seen, toString(max(l.timestamp)) AS last_seen
+       FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+       GROUP BY l.tenant, l.service_name ORDER BY tenant, service`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  async dailyVolume(period: CompliancePeriod): Promise<DailyVolumeRow[]> {
+    return this.storage.rows<DailyVolumeRow>(
+      `SELECT toString(toDate(l.timestamp)) AS day, l.tenant AS tenant, count() AS records
+       FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+       GROUP BY day, l.tenant ORDER BY day, tenant`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  async serviceHours(period: CompliancePeriod): Promise<ServiceHoursRow[]> {
+    return this.storage.rows<ServiceHoursRow>(
+      `SELECT tenant, service, arraySort(groupArray(hour)) AS hours FROM (
+         SELECT l.tenant AS tenant, l.service_name AS service, toUnixTimestamp(toStartOfHour(l.timestamp)) AS hour
+         FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+         GROUP BY l.tenant, l.service_name, hour)
+       GROUP BY tenant, service ORDER BY tenant, service`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Audited reads (queries, audit and admin reads) grouped by who, what kind, which tenant and outcome. */
+  async readsByIdentity(period: CompliancePeriod): Promise<ReadsRow[]> {
+    return this.storage.rows<ReadsRow>(
+      `SELECT l.log_attributes['audit.actor.id'] AS actor_id, any(l.log_attributes['audit.actor.name']) AS actor_name,
+              any(l.log_attributes['audit.actor.kind']) AS actor_kind, l.log_attributes['audit.action'] AS action,
+              l.log_attributes['audit.tenant'] AS tenant, l.log_attributes['audit.outcome'] AS outcome,
+              count() AS requests, toString(min(l.timestamp)) AS first, toString(max(l.timestamp)) AS last
+       FROM ${this.db}.logs AS l
+       WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read', 'report.generate')
+         AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
+       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id`,
+      { ...this.params(period), audit: auditTenant },
+      plainNumbers,
+    );
+  }
+
+  /** Head of every integrity chain (of one tenant when the period names one). */
+  async chainHeads(tenant: string): Promise<ChainHeadRow[]> {
+    return this.storage.rows<ChainHeadRow>(
+      `SELECT s.chain_id AS chain_id, any(s.tenant) AS tenant, max(s.batch_seq) AS head_seq, argMax(s.batch_hash, s.batch_seq) AS head_hash,
+              toString(min(s.committed_at)) AS first_commit, toString(max(s.committed_at)) AS last_commit
+       FROM ${this.db}.seal_batches AS s WHERE ({tenant:String} = '' OR s.tenant = {tenant:String})
+       GROUP BY s.chain_id ORDER BY chain_id`,
+      { tenant },
+      plainNumbers,
+    );
+  }
+
+  /** Whether a table exists: alerting is an optional module whose tables may not be there. */
+  async hasTable(name: string): Promise<boolean> {
+    const [row] = await this.storage.rows<{ n: number }>(
+      `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}`,
+      { db: this.db, name },
+      plainNumbers,
+    );
+    return Number(row?.n ?? 0) > 0;
+  }
+
+  /** Rule groups stored through the ruler API and not deleted. */
+  async alertRuleGroups(tenant: string): Promise<AlertRuleGroupRow[]> {
+    return this.storage.rows<AlertRuleGroupRow>(
+      `SELECT tenant, namespace, name FROM ${this.db}.alert_rule_groups
+       WHERE ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY tenant, namespace, name HAVING argMax(deleted, version) = 0 ORDER BY tenant, namespace, name`,
+      { tenant },
+    );
+  }
+
+  /** Alert state changes in the period, per alert name and state. */
+  async alertTransitions(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.storage.rows<CountRow>(
+      `SELECT alert_name AS name, state AS status, count() AS count FROM ${this.db}.alert_states
+       WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY name, status ORDER BY name, status`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Notification attempts in the period, per alert name and delivery status. */
+  async notificationAttempts(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.storage.rows<CountRow>(
+      `SELECT alert_name AS name, status, count() AS count FROM ${this.db}.notification_attempts
+       WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY name, status ORDER BY name, status`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+}

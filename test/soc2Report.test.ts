@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
+import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const hourMs = 3_600_000;
+const hostileService = '<script>alert(1)</script>';
+const sectionIds = ['coverage', 'integrity', 'access', 'data_access', 'changes', 'transmission', 'redaction', 'monitoring', 'availability'];
+
+let meshlog: RunningMeshlog;
+const keys: Record<string, { id: string; key: string }> = {};
+/** An hour whose hour before and after have logs for `checkout`, and nothing in it. */
+let gapHour: number;
+let periodFrom: string;
+const outDir = tempDataDir('meshlog-report-');
+
+function meshlogCli(args: string[], token: string): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: token } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function createKey(name: string, role: string, tenant: string): void {
+  const run = meshlogCli(['keys', 'create', '--name', name, '--role', role, '--tenant', tenant, '--output', 'json'], meshlog.token);
+  assert.equal(run.status, 0, run.stderr);
+  keys[name] = JSON.parse(run.stdout) as { id: string; key: string };
+}
+
+async function ingest(service: string, atMs: number, body: string, resource: Record<string, string> = {}): Promise<void> {
+  const request = JSON.parse(otlpJsonRequest(service, [body], { timeUnixNano: `${BigInt(atMs) * 1_000_000n}` })) as { resourceLogs: { resource: { attributes: unknown[] } }[] };
+  for (const [key, value] of Object.entries(resource)) request.resourceLogs[0].resource.attributes.push({ key, value: { stringValue: value } });
+  const response = await postOtlpJson(meshlog.url, keys.shipper.key, JSON.stringify(request), { 'x-scope-orgid': 'acme' });
+  assert.equal(response.status, 200, await response.text());
+}
+
+/** An Istio/Envoy access log line of the checkout sidecar, written at `atMs`. */
+const envoyLine = (atMs: number) =>
+  `[${new Date(atMs).toISOString()}] "GET /status/418 HTTP/1.1" 418 - via_upstream - "-" 0 135 4 4 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "10.44.1.27:80" outbound|8000||httpbin.foo.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default`;
+
+function report(args: string[], token: string): { status: number | null; stdout: string; stderr: string } {
+  return meshlogCli(['report', 'soc2', '--from', periodFrom, ...args], token);
+}
+
+function section(soc2: Soc2Report, id: string): ReportSection {
+  const found = soc2.sections.find((candidate) => candidate.id === id);
+  assert.ok(found, `section ${id}`);
+  return found;
+}
+
+before(async () => {
+  meshlog = await startMeshlog();
+  createKey('shipper', 'ingester', 'acme');
+  createKey('analyst', 'analyst', 'acme');
+  createKey('auditor', 'auditor', '*');
+  createKey('acme auditor', 'auditor', 'acme');
+  createKey('dormant', 'analyst', 'beta');
+  createKey('temporary', 'analyst', 'acme');
+  assert.equal(meshlogCli(['keys', 'revoke', keys.temporary.id], meshlog.token).status, 0);
+
+  // checkout logs every hour of the last five but one; the hostile service once.
+  const base = Math.floor(Date.now() / hourMs) * hourMs - 5 * hourMs;
+  gapHour = base + 2 * hourMs;
+  periodFrom = new Date(base - hourMs).toISOString();
+  for (const hour of [0, 1, 3, 4]) {
+    const at = base + hour * hourMs + 600_000;
+    await ingest('checkout', at, envoyLine(at), { 'k8s.pod.name': 'checkout-7d9f', 'k8s.cluster.name': 'prod-eu' });
+  }
+  await ingest(hostileService, base + 4 * hourMs + 900_000, 'paid with card 4111 1111 1111 1111');
+
+  // Refused: bad credentials (auth.failure), another tenant (access.denied).
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const response = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: 'Bearer mlk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+    assert.equal(response.status, 401);
+  }
+  const denied = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: `Bearer ${keys.analyst.key}`, 'x-scope-orgid': 'beta' } });
+  assert.equal(denied.status, 403);
+  const query = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: `Bearer ${keys.analyst.key}`, 'x-scope-orgid': 'acme' } });
+  assert.equal(query.status, 200, await query.text());
+});
+after(async () => {
+  if (meshlog.process.exitCode === null) await meshlog.stop();
+});
+
+test('the JSON report, generated through the CLI by an auditor, carries every section with the right data and status', async () => {
+  const out = join(outDir, 'report.json');
+  const run = report(['--format', 'json', '--out', out], keys.auditor.key);
+  assert.equal(run.status, 0, run.stderr);
+  const text = readFileSync(out, 'utf8');
+  const soc2 = JSON.parse(text) as Soc2Report;
+  assert.match(run.stderr, new RegExp(`evidence sha256 ${createHash('sha256').update(text).digest('hex')}`));
+  assert.deepEqual(soc2.sections.map((item) => item.id), sectionIds);
+  assert.deepEqual(soc2.summary.map((item) => [item.id, item.status]), soc2.sections.map((item) => [item.id, item.status]));
+  assert.equal(soc2.generated_by.name, 'auditor');
+  assert.equal(soc2.tenant, null);
+  for (const item of soc2.sections) {
+    assert.ok(item.criteria.length > 0 && item.reason.length > 0, item.id);
+    assert.ok(['pass', 'attention', 'fail'].includes(item.status), item.id);
+  }
+
+  const coverage = section(soc2, 'coverage');
+  const services = coverage.data.services as { tenant: string; service: string; records: number; platforms: string[]; clusters: string[]; meshes: string[]; receivers: string[] }[];
+  const checkout = services.find((row) => row.service === 'checkout');
+  assert.deepEqual(
+    { tenant: checkout?.tenant, records: checkout?.records, platforms: checkout?.platforms, clusters: checkout?.clusters, receivers: checkout?.receivers },
+    { tenant: 'acme', records: 4, platforms: ['kubernetes'], clusters: ['prod-eu'], receivers: ['otlp_http'] },
+  );
+  assert.equal(checkout?.meshes.length, 1, 'the mesh of the access log');
+  assert.deepEqual(coverage.data.clusters, { 'prod-eu': 1 });
+  assert.ok(services.some((row) => row.service === hostileService));
+  assert.ok(!services.some((row) => row.tenant.startsWith('_')), 'the audit trail is not client coverage');
+  const gaps = coverage.data.gaps as { service: string; hours: string[] }[];
+  assert.ok(gaps.find((gap) => gap.service === 'checkout')?.hours.includes(new Date(gapHour).toISOString()), JSON.stringify(gaps));
+  assert.equal(coverage.status, 'attention');
+  assert.equal((coverage.data.volume_per_day as { records: number }[]).reduce((sum, row) => sum + row.records, 0), 5);
+
+  const integrity = section(soc2, 'integrity');
+  assert.equal(integrity.status, 'pass', integrity.reason);
+  const verification = integrity.data.verification as { ok: boolean; records: number; findings_total: number };
+  assert.equal(verification.ok, true);
+  assert.equal(verification.findings_total, 0);
+  const chains = integrity.data.chains as { tenant: string; head_batch_seq: number; head_hash: string }[];
+  assert.ok(chains.some((chain) => chain.tenant === 'acme' && chain.head_batch_seq >= 5 && /^[0-9a-f]{64}$/.test(chain.head_hash)), JSON.stringify(chains));
+
+  const access = section(soc2, 'access');
+  const granted = (access.data.grants as { name: string; key_id: string }[]).map((grant) => grant.name);
+  assert.deepEqual(granted, ['shipper', 'analyst', 'auditor', 'acme auditor', 'dormant', 'temporary']);
+  assert.deepEqual((access.data.revocations as { key_id: string }[]).map((revocation) => revocation.key_id), [keys.temporary.id]);
+  const byId = new Map((access.data.keys_as_of_period_end as { id: string; state_at_period_end: string }[]).map((key) => [key.id, key.state_at_period_end]));
+  assert.equal(byId.get(keys.temporary.id), 'revoked');
+  assert.equal(byId.get(keys.dormant.id), 'active');
+  const neverUsed = (access.data.never_used_keys as { id: string }[]).map((key) => key.id);
+  assert.ok(neverUsed.includes(keys.dormant.id) && !neverUsed.includes(keys.shipper.id), JSON.stringify(neverUsed));
+  const failed = access.data.failed_logins as { total: number };
+  assert.equal(failed.total, 6);
+  assert.equal((access.data.denied_requests as { by_identity: Record<string, number> }).by_identity.analyst, 1);
+  assert.equal(access.status, 'attention');
+  assert.match(access.reason, /6 failed logins from/);
+
+  const dataAccess = section(soc2, 'data_access');
+  const reads = dataAccess.data.reads as { actor_name: string; action: string; tenant: string; requests: number }[];
+  assert.ok(reads.some((read) => read.actor_name === 'analyst' && read.action === 'query' && read.tenant === 'acme' && read.requests === 1), JSON.stringify(reads));
+  assert.equal(dataAccess.status, 'pass');
+
+  const changes = section(soc2, 'changes');
+  assert.equal((changes.data.changes as { action: string }[]).filter((change) => change.action === 'keys.create').length, 6);
+  assert.equal(changes.status, 'attention', 'keys were created with the bootstrap admin token');
+
+  const transmission = section(soc2, 'transmission');
+  assert.equal(transmission.status, 'attention', 'plaintext on loopback in this test');
+  assert.ok((transmission.data.listeners as { listener: string; tls: boolean }[]).some((listener) => listener.listener === 'http' && !listener.tls));
+
+  const redaction = section(soc2, 'redaction');
+  assert.equal(redaction.status, 'pass');
+  assert.equal((redaction.data.redactions_per_rule as Record<string, number>).credit_card, 1);
+
+  assert.equal(section(soc2, 'monitoring').status, 'attention');
+  assert.match(section(soc2, 'monitoring').reason, /no alert rules configured/);
+  assert.equal(section(soc2, 'availability').status, 'pass');
+});
+
+test('the HTML report has every section, escapes hostile values and embeds the evidence it hashes', async () => {
+  const out = join(outDir, 'report.html');
+  const run = report(['--format', 'html', '--out', out], keys.auditor.key);
+  assert.equal(run.status, 0, run.stderr);
+  const html = readFileSync(out, 'utf8');
+  for (const id of sectionIds) assert.ok(html.includes(`<section id="${id}"`), id);
+  assert.ok(!html.includes(hostileService), 'the hostile service name is never raw markup');
+  assert.ok(html.includes('&#60;script&#62;alert(1)&#60;/script&#62;'));
+  assert.ok(!/<link|<img|src=|https?:\/\//.test(html.replace(/<script type="application\/json" id="evidence">[\s\S]*?<\/script>/, '')), 'no external asset');
+  const sha = /<code id="evidence-sha256">([0-9a-f]{64})<\/code>/.exec(html)?.[1];
+  const evidence = /<script type="application\/json" id="evidence">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  assert.ok(sha && evidence);
+  assert.equal(createHash('sha256').update(JSON.stringify(JSON.parse(evidence), null, 2)).digest('hex'), sha);
+  assert.equal((JSON.parse(evidence) as Soc2Report).sections.length, sectionIds.length);
+  assert.match(run.stderr, new RegExp(sha));
+});
+
+test('a tenant report reads only that tenant; generating reports is audited', async () => {
+  const scoped = report(['--format', 'json', '--tenant', 'acme'], keys['acme auditor'].key);
+  assert.equal(scoped.status, 0, scoped.stderr);
+  const soc2 = JSON.parse(scoped.stdout) as Soc2Report;
+  assert.equal(soc2.tenant, 'acme');
+  assert.ok((section(soc2, 'coverage').data.services as { tenant: string }[]).every((row) => row.tenant === 'acme'));
+  assert.ok(!(section(soc2, 'access').data.keys_as_of_period_end as { id: string }[]).some((key) => key.id === keys.dormant.id), 'a beta-only key is not part of an acme report');
+
+  const events = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=report.`, { headers: { authorization: `Bearer ${keys.auditor.key}` } });
+  const generated = ((await events.json()) as { events: { actor_name: string; outcome: string; detail: string }[] }).events;
+  assert.ok(generated.filter((event) => event.outcome === 'success').length >= 3, JSON.stringify(generated));
+  assert.ok(generated.every((event) => event.outcome !== 'success' || /"sha256":"[0-9a-f]{64}"/.test(event.detail)));
+});
+
+test('only auditors (and admins) get reports, and only over the tenants they hold', async () => {
+  const analyst = report(['--format', 'json'], keys.analyst.key);
+  assert.notEqual(analyst.status, 0);
+  assert.match(analyst.stderr, /server answered 403/);
+  const narrow = report(['--format', 'json'], keys['acme auditor'].key);
+  assert.match(narrow.stderr, /403.*every tenant/);
+  const otherTenant = report(['--format', 'json', '--tenant', 'beta'], keys['acme auditor'].key);
+  assert.match(otherTenant.stderr, /403/);
+  const badFormat = await fetch(`${meshlog.url}/api/v1/reports/soc2?from=${encodeURIComponent(periodFrom)}&format=xml`, { headers: { authorization: `Bearer ${keys.auditor.key}` } });
+  assert.equal(badFormat.status, 400);
+});
