@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { QueryLimits, SqlRunner } from '../query/logql/engine.js';
 import type { AlertStore } from '../storage/alertStore.js';
-import { WebhookNotifier, type AlertNotification } from './notify/webhookNotifier.js';
+import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
+import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
 
@@ -26,7 +27,7 @@ export class Alerting {
   private constructor(
     readonly engine: RuleEngine,
     readonly store: AlertStore,
-    private readonly notifiers: WebhookNotifier[],
+    private readonly notifiers: HttpNotifier[],
   ) {}
 
   /** Sends an alert to every notifier, in the background. */
@@ -35,20 +36,19 @@ export class Alerting {
   }
 
   static async open(config: MeshlogConfig['alerting'], deps: AlertingDeps): Promise<Alerting> {
-    const notifiers = config.webhooks.map(
-      (webhook) =>
-        new WebhookNotifier(
-          {
-            url: webhook.url,
-            secret: readFileSync(webhook.secret_file, 'utf8').trim(),
-            maxAttempts: webhook.max_attempts,
-            initialBackoffMs: webhook.initial_backoff_ms,
-            timeoutMs: webhook.timeout_ms,
-          },
-          (attempt) => deps.store.recordAttempt(attempt),
-          deps.logger,
-        ),
-    );
+    const record = (attempt: Parameters<AlertStore['recordAttempt']>[0]) => deps.store.recordAttempt(attempt);
+    const delivery = (receiver: { url: string; max_attempts: number; initial_backoff_ms: number; timeout_ms: number }): DeliveryOptions => ({
+      url: receiver.url,
+      maxAttempts: receiver.max_attempts,
+      initialBackoffMs: receiver.initial_backoff_ms,
+      timeoutMs: receiver.timeout_ms,
+    });
+    const secretOf = (file: string) => readFileSync(file, 'utf8').trim();
+    const notifiers = [
+      ...config.webhooks.map((hook) => new HttpNotifier('webhook', delivery(hook), signedWebhook(secretOf(hook.secret_file), hook.url), record, deps.logger)),
+      ...config.slack.map((slack) => new HttpNotifier('slack', delivery(slack), slackMessage, record, deps.logger)),
+      ...config.pagerduty.map((pd) => new HttpNotifier('pagerduty', delivery(pd), pagerDutyEvent(secretOf(pd.routing_key_file)), record, deps.logger)),
+    ];
     let alerting: Alerting | undefined;
     const notify = (alert: AlertNotification) => alerting?.notify(alert);
     const engine = new RuleEngine({ ...deps, notify, defaultIntervalMs: config.evaluation_interval_ms });

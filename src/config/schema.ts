@@ -68,6 +68,13 @@ const tlsFiles = z
 const listenHost = z.string().min(1).optional();
 const tenantName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -').default('default');
 
+/** How an alert receiver is retried: exponential backoff from initial_backoff_ms, at most max_attempts. */
+const alertDelivery = {
+  max_attempts: positiveInt.default(5),
+  initial_backoff_ms: positiveInt.default(1000),
+  timeout_ms: positiveInt.default(10_000),
+};
+
 /** The whole configuration of a meshlog server; defaults live here. */
 export const configSchema = z
   .object({
@@ -195,9 +202,22 @@ export const configSchema = z
                 url: z.string().url(),
                 /** File holding the HMAC key. */
                 secret_file: z.string().min(1),
-                max_attempts: positiveInt.default(5),
-                initial_backoff_ms: positiveInt.default(1000),
-                timeout_ms: positiveInt.default(10_000),
+                ...alertDelivery,
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Slack incoming webhooks. */
+        slack: z.array(z.object({ url: z.string().url(), ...alertDelivery }).strict()).default([]),
+        /** PagerDuty Events API v2: trigger on firing, resolve on resolution, deduplicated by alert. */
+        pagerduty: z
+          .array(
+            z
+              .object({
+                url: z.string().url().default('https://events.pagerduty.com/v2/enqueue'),
+                /** File holding the integration's routing key. */
+                routing_key_file: z.string().min(1),
+                ...alertDelivery,
               })
               .strict(),
           )
@@ -230,6 +250,8 @@ export const configSchema = z
         evaluation_interval_ms: 60_000,
         rules_files: [],
         webhooks: [],
+        slack: [],
+        pagerduty: [],
         anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 },
       }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */

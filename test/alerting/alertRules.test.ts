@@ -16,6 +16,8 @@ interface Delivery {
 
 const secret = 'webhook-secret-for-tests';
 const deliveries: Delivery[] = [];
+/** What the Slack and PagerDuty receivers were sent, by path. */
+const otherDeliveries: { path: string; body: any }[] = [];
 let receiver: Server;
 let meshlog: RunningMeshlog;
 
@@ -50,6 +52,11 @@ before(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
+      if (request.url !== '/hook') {
+        otherDeliveries.push({ path: request.url ?? '', body: JSON.parse(body) });
+        response.writeHead(request.url === '/pd' ? 202 : 200).end();
+        return;
+      }
       const answered = deliveries.length < 2 ? 500 : 200;
       deliveries.push({ body, signature: String(request.headers['x-meshlog-signature']), answered });
       response.writeHead(answered).end();
@@ -58,6 +65,7 @@ before(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const dir = tempDataDir('meshlog-alerting-');
   writeFileSync(join(dir, 'webhook.secret'), `${secret}\n`);
+  writeFileSync(join(dir, 'pagerduty.key'), 'R0UTINGKEY\n');
   writeFileSync(
     join(dir, 'checkout.rules.yaml'),
     `groups:
@@ -83,6 +91,11 @@ before(async () => {
       secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
       max_attempts: 4
       initial_backoff_ms: 50
+  slack:
+    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slack
+  pagerduty:
+    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pd
+      routing_key_file: ${JSON.stringify(join(dir, 'pagerduty.key'))}
 `,
   );
   meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
@@ -129,9 +142,10 @@ test('a rule goes pending → firing → resolved, stored and visible through th
   assert.equal(notification.tenant, 'acme');
   const attempts = await until('the attempts to be recorded', async () => {
     const { body } = await api('/api/v1/alerts/notifications');
-    return body.attempts.length >= 3 ? body.attempts : undefined;
+    return body.attempts.filter((a: any) => a.receiver.startsWith('webhook ')).length >= 3 ? body.attempts : undefined;
   });
-  assert.deepEqual(attempts.slice(0, 3).map((a: any) => [a.status, a.attempt, a.http_status]), [['firing', 1, 500], ['firing', 2, 500], ['firing', 3, 200]]);
+  const webhookAttempts = attempts.filter((a: any) => a.receiver.startsWith('webhook '));
+  assert.deepEqual(webhookAttempts.slice(0, 3).map((a: any) => [a.status, a.attempt, a.http_status]), [['firing', 1, 500], ['firing', 2, 500], ['firing', 3, 200]]);
 
   // The errors leave the 4 s window: resolved, stored, notified.
   const resolved = await until('the alert to resolve', async () => {
@@ -143,6 +157,17 @@ test('a rule goes pending → firing → resolved, stored and visible through th
   assert.deepEqual(history, ['pending', 'firing', 'resolved']);
   await until('the resolved notification', async () => (deliveries.some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
   assert.equal((await api('/prometheus/api/v1/alerts')).body.data.alerts.length, 0);
+
+  // Slack: a readable message per change; PagerDuty: trigger then resolve under one dedup key.
+  await until('Slack and PagerDuty resolutions', async () => (otherDeliveries.length >= 4 ? true : undefined));
+  const slack = otherDeliveries.filter((d) => d.path === '/slack').map((d) => d.body.text as string);
+  assert.match(slack[0], /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, service_name=checkout, severity=page$/);
+  assert.match(slack[1], /^:white_check_mark: RESOLVED: /);
+  const pagerDuty = otherDeliveries.filter((d) => d.path === '/pd').map((d) => d.body);
+  assert.deepEqual(pagerDuty.map((event) => event.event_action), ['trigger', 'resolve']);
+  assert.equal(pagerDuty[0].routing_key, 'R0UTINGKEY');
+  assert.equal(pagerDuty[0].dedup_key, pagerDuty[1].dedup_key);
+  assert.equal(pagerDuty[0].payload.summary, 'checkout logged 4 errors');
   assert.equal((await api('/api/v1/alerts', { headers: { 'x-scope-orgid': 'beta' } })).body.alerts.length, 0);
 });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LogRecord } from '../../model/logRecord.js';
 import type { AlertStore, AlertTransition } from '../../storage/alertStore.js';
-import type { AlertNotification } from '../notify/webhookNotifier.js';
+import type { AlertNotification } from '../notify/httpNotifier.js';
 import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions } from './anomalyDetectors.js';
 
 export interface AnomalyMonitorDeps {

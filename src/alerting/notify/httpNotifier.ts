@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NotificationAttempt } from '../../storage/alertStore.js';
 
-/** An alert as notifications carry it (the Alertmanager webhook shape). */
+/** An alert as notifications carry it. */
 export interface AlertNotification {
   tenant: string;
   fingerprint: string;
@@ -14,19 +13,14 @@ export interface AlertNotification {
   value: number;
 }
 
-export interface WebhookOptions {
+/** A receiver's wire format: the request body and headers for one alert. */
+export type NotificationFormat = (alert: AlertNotification) => { body: string; headers: Record<string, string> };
+
+export interface DeliveryOptions {
   url: string;
-  /** HMAC-SHA256 key; the signature goes in X-Meshlog-Signature as `sha256=<hex>`. */
-  secret: string;
   maxAttempts: number;
   initialBackoffMs: number;
   timeoutMs: number;
-}
-
-export const signatureHeader = 'x-meshlog-signature';
-
-export function signature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 /** Worth retrying: the receiver is down or overloaded, not refusing this request. */
@@ -35,36 +29,32 @@ function retryable(status: number): boolean {
 }
 
 /**
- * Posts alerts as signed JSON to a webhook, retrying failures with
- * exponential backoff; every attempt is reported to `record`.
+ * Posts alerts to an HTTP receiver (webhook, Slack, PagerDuty) in its
+ * format, retrying failures with exponential backoff; every attempt is
+ * reported to `record`.
  */
-export class WebhookNotifier {
+export class HttpNotifier {
   constructor(
-    private readonly options: WebhookOptions,
+    readonly kind: string,
+    private readonly options: DeliveryOptions,
+    private readonly format: NotificationFormat,
     private readonly record: (attempt: NotificationAttempt) => Promise<void>,
     private readonly logger: Logger,
   ) {}
 
-  get receiver(): string {
-    return this.options.url;
-  }
-
   async send(alert: AlertNotification): Promise<boolean> {
-    const body = JSON.stringify({
-      version: '4',
-      receiver: this.options.url,
-      status: alert.status,
-      tenant: alert.tenant,
-      groupLabels: { alertname: alert.labels.alertname ?? '' },
-      alerts: [{ status: alert.status, labels: alert.labels, annotations: alert.annotations, startsAt: alert.startsAt, endsAt: alert.endsAt, fingerprint: alert.fingerprint, value: alert.value }],
-    });
-    const headers = { 'content-type': 'application/json', [signatureHeader]: signature(this.options.secret, body) };
+    const { body, headers } = this.format(alert);
     let backoff = this.options.initialBackoffMs;
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
       let status = 0;
       let error = '';
       try {
-        const response = await fetch(this.options.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+        const response = await fetch(this.options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
         status = response.status;
         await response.arrayBuffer();
         if (!response.ok) error = `HTTP ${status}`;
@@ -76,7 +66,7 @@ export class WebhookNotifier {
         fingerprint: alert.fingerprint,
         alertName: alert.labels.alertname ?? '',
         status: alert.status,
-        receiver: this.options.url,
+        receiver: `${this.kind} ${this.options.url}`,
         attempt,
         httpStatus: status,
         error,
@@ -84,7 +74,7 @@ export class WebhookNotifier {
       }).catch((failure: unknown) => this.logger.error({ reason: (failure as Error).message }, 'could not record a notification attempt'));
       if (error === '') return true;
       if (!retryable(status) || attempt === this.options.maxAttempts) {
-        this.logger.warn({ receiver: this.options.url, attempt, reason: error }, 'alert notification failed');
+        this.logger.warn({ receiver: this.kind, attempt, reason: error }, 'alert notification failed');
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, backoff));
