@@ -19,6 +19,7 @@ export const errorCodes = {
   ML_OVERLOADED: { status: 429, retryable: true, message: 'ingest queue is full, retry later' },
   ML_UNAVAILABLE: { status: 503, retryable: true, message: 'storage unavailable, retry later' },
   ML_SHUTTING_DOWN: { status: 503, retryable: true, message: 'server is shutting down, retry later' },
+  ML_RENDERER_MISSING: { status: 501, retryable: false, message: 'PDF rendering needs chromium on the server (apt-get install chromium)' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -54,7 +55,7 @@ function section(soc2: Soc2Report, id: string): ReportSection {
 }
 
 before(async () => {
-  meshlog = await startMeshlog();
+  meshlog = await startMeshlog({ env: { MESHLOG_REPORTS_MONTHLY: 'true' } });
   createKey('shipper', 'ingester', 'acme');
   createKey('analyst', 'analyst', 'acme');
   createKey('auditor', 'auditor', '*');
@@ -205,4 +206,44 @@ test('only auditors (and admins) get reports, and only over the tenants they hol
   assert.match(otherTenant.stderr, /403/);
   const badFormat = await fetch(`${meshlog.url}/api/v1/reports/soc2?from=${encodeURIComponent(periodFrom)}&format=xml`, { headers: { authorization: `Bearer ${keys.auditor.key}` } });
   assert.equal(badFormat.status, 400);
+});
+
+test('the PDF, printed by headless chromium from the HTML, holds the summary and every section', async () => {
+  const out = join(outDir, 'report.pdf');
+  const run = report(['--format', 'pdf', '--out', out], keys.auditor.key);
+  assert.equal(run.status, 0, run.stderr);
+  const pdf = readFileSync(out);
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+  const text = spawnSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' });
+  assert.equal(text.status, 0, text.stderr);
+  for (const title of ['SOC 2 evidence report', 'Logging coverage', 'Log integrity', 'Logical access', 'Data access review', 'Change management', 'Transmission protection', 'PII redaction', 'Monitoring', 'Availability']) {
+    assert.ok(text.stdout.includes(title), title);
+  }
+  assert.ok(text.stdout.includes('<script>alert(1)'), 'the hostile name is printed as text');
+  assert.match(text.stdout, new RegExp(/evidence sha256 ([0-9a-f]{64})/.exec(run.stderr)![1]));
+});
+
+test('the monthly schedule stores last month’s report once; it is listed and fetched with the evidence it hashed', async () => {
+  let listed: { id: string; period_from: string; generated_by: string; sha256: string; summary: { id: string }[] }[] = [];
+  for (let attempt = 0; attempt < 100 && listed.length === 0; attempt++) {
+    const run = meshlogCli(['report', 'list', '--output', 'json'], keys.auditor.key);
+    assert.equal(run.status, 0, run.stderr);
+    listed = JSON.parse(run.stdout) as typeof listed;
+    if (listed.length === 0) await sleep(200);
+  }
+  assert.equal(listed.length, 1, 'one report for the month that ended');
+  const now = new Date();
+  const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  assert.equal(listed[0].period_from.slice(0, 10), lastMonth.toISOString().slice(0, 10));
+  assert.equal(listed[0].generated_by, 'meshlog monthly schedule');
+  assert.deepEqual(listed[0].summary.map((item) => item.id), sectionIds);
+
+  const json = meshlogCli(['report', 'get', listed[0].id, '--format', 'json'], keys.auditor.key);
+  assert.equal(json.status, 0, json.stderr);
+  assert.equal(createHash('sha256').update(json.stdout).digest('hex'), listed[0].sha256);
+  assert.equal((JSON.parse(json.stdout) as Soc2Report).period.from, lastMonth.toISOString());
+  const html = meshlogCli(['report', 'get', listed[0].id, '--format', 'html'], keys.auditor.key);
+  assert.ok(html.stdout.includes(`<code id="evidence-sha256">${listed[0].sha256}</code>`));
+  assert.match(meshlogCli(['report', 'list'], keys['acme auditor'].key).stderr, /403/);
+  assert.match(meshlogCli(['report', 'get', 'no-such-report', '--format', 'json'], keys.auditor.key).stderr, /404/);
 });

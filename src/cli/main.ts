@@ -5,7 +5,7 @@ import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { startCommand } from './startCommand.js';
 import { auditCommand } from './auditCommand.js';
-import { reportSoc2Command } from './reportCommand.js';
+import { reportGetCommand, reportListCommand, reportSoc2Command } from './reportCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
 
@@ -131,9 +131,16 @@ serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, inte
   .requiredOption('--from <time>', 'start of the period: RFC3339, Unix time, or a duration ago (30d)')
   .option('--to <time>', 'end of the period (default now)')
   .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
-  .addOption(new Option('--format <format>').choices(['html', 'json']).default('html'))
+  .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(reportSoc2Command);
+serverOptions(report.command('list').description('stored reports (the monthly schedule, reports.monthly)'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(reportListCommand);
+serverOptions(report.command('get').description('a stored report').argument('<id>', 'report id (from report list)'))
+  .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
+  .option('--out <file>', 'write the report here (default: standard output)')
+  .action(reportGetCommand);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);

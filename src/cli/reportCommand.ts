@@ -1,14 +1,30 @@
 import { writeFileSync } from 'node:fs';
 import type { Soc2Report } from '../compliance/reportModel.js';
-import { requestServer, type ServerFlags } from './serverClient.js';
+import type { StoredReportEntry } from '../storage/reportStore.js';
+import { callServer, requestServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
+
+type ReportFormat = 'json' | 'html' | 'pdf';
 
 export interface ReportFlags extends ServerFlags {
   from: string;
   to?: string;
   tenant?: string;
-  format: 'json' | 'html';
+  format: ReportFormat;
   out?: string;
+}
+
+const print = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Writes a report to --out (or standard output) and says which evidence it carries. */
+async function saveReport(flags: ServerFlags & { format: ReportFormat; out?: string }, path: string): Promise<void> {
+  const { body, headers } = await requestServer(flags, 'GET', path);
+  if (!flags.out) return void process.stdout.write(body);
+  writeFileSync(flags.out, body);
+  print(`wrote ${flags.out} (evidence sha256 ${headers.get('x-meshlog-evidence-sha256') ?? 'unknown'})`);
+  if (flags.format === 'json') {
+    for (const item of (JSON.parse(body.toString('utf8')) as Soc2Report).summary) print(`${item.status.toUpperCase().padEnd(9)} ${item.id.padEnd(13)} ${item.reason}`);
+  }
 }
 
 /** `meshlog report soc2 --from 30d --format html --out report.html`: a SOC 2 evidence report from a running server (auditor or admin). */
@@ -17,12 +33,22 @@ export async function reportSoc2Command(flags: ReportFlags): Promise<void> {
   const to = timeFlag(flags.to, 'to');
   if (to !== undefined) params.set('to', to.toString());
   if (flags.tenant) params.set('tenant', flags.tenant);
-  const { text, headers } = await requestServer(flags, 'GET', `/api/v1/reports/soc2?${params}`);
-  if (!flags.out) return void process.stdout.write(text);
-  writeFileSync(flags.out, text);
-  const sha256 = headers.get('x-meshlog-evidence-sha256') ?? 'unknown';
-  process.stderr.write(`wrote ${flags.out} (evidence sha256 ${sha256})\n`);
-  if (flags.format === 'json') {
-    for (const item of (JSON.parse(text) as Soc2Report).summary) process.stderr.write(`${item.status.toUpperCase().padEnd(9)} ${item.id.padEnd(13)} ${item.reason}\n`);
+  await saveReport(flags, `/api/v1/reports/soc2?${params}`);
+}
+
+/** `meshlog report list`: stored (monthly) reports, newest period first. */
+export async function reportListCommand(flags: ServerFlags & { output: string }): Promise<void> {
+  const { reports } = await callServer<{ reports: (Omit<StoredReportEntry, 'summary'> & { summary: { status: string }[] })[] }>(flags, 'GET', '/api/v1/reports');
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  if (flags.output === 'json') return out(JSON.stringify(reports, null, 2));
+  out(['ID', 'PERIOD FROM', 'PERIOD TO', 'GENERATED', 'BY', 'PASS/ATTENTION/FAIL', 'SHA-256'].join('\t'));
+  for (const report of reports) {
+    const count = (status: string) => report.summary.filter((item) => item.status === status).length;
+    out([report.id, report.period_from, report.period_to, report.generated_at, report.generated_by, `${count('pass')}/${count('attention')}/${count('fail')}`, report.sha256].join('\t'));
   }
+}
+
+/** `meshlog report get ID --format pdf --out report.pdf`: a stored report in any format. */
+export async function reportGetCommand(id: string, flags: ServerFlags & { format: ReportFormat; out?: string }): Promise<void> {
+  await saveReport(flags, `/api/v1/reports/${encodeURIComponent(id)}?format=${flags.format}`);
 }

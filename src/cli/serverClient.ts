@@ -5,11 +5,11 @@ export interface ServerFlags {
 }
 
 export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<T> {
-  return JSON.parse((await requestServer(flags, method, path, body)).text) as T;
+  return JSON.parse((await requestServer(flags, method, path, body)).body.toString('utf8')) as T;
 }
 
-/** The answer as text with its headers, for answers that are not JSON (reports in HTML). */
-export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<{ text: string; headers: Headers }> {
+/** The answer as bytes with its headers, for answers that are not JSON (reports in HTML or PDF). */
+export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<{ body: Buffer; headers: Headers }> {
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
@@ -19,7 +19,7 @@ export async function requestServer(flags: ServerFlags, method: string, path: st
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`server answered ${response.status}: ${text.trim()}`);
-  return { text, headers: response.headers };
+  const answer = Buffer.from(await response.arrayBuffer());
+  if (!response.ok) throw new Error(`server answered ${response.status}: ${answer.toString('utf8').trim()}`);
+  return { body: answer, headers: response.headers };
 }

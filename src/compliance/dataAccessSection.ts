@@ -1,7 +1,8 @@
+import { auditDetail } from './accessSection.js';
 import type { ReportSection, SectionInput } from './reportModel.js';
 
 /** Data access review: who read which tenant, how often, with what outcome; every read must name its reader. */
-export async function dataAccessSection({ sources, period }: SectionInput): Promise<ReportSection> {
+export async function dataAccessSection({ sources, period, audit }: SectionInput): Promise<ReportSection> {
   const reads = (await sources.queries.readsByIdentity(period)).map((row) => ({ ...row, requests: Number(row.requests) }));
   const byTenant: Record<string, { identities: string[]; requests: number }> = {};
   for (const read of reads.filter((row) => row.action === 'query')) {
@@ -14,7 +15,13 @@ export async function dataAccessSection({ sources, period }: SectionInput): Prom
     id: 'data_access',
     title: 'Data access review: who read which tenant',
     criteria: ['CC6.1', 'CC6.3', 'C1.1'],
-    data: { reads, queries_by_tenant: byTenant },
+    data: {
+      reads,
+      queries_by_tenant: byTenant,
+      reports_generated: audit
+        .filter((event) => event.action === 'report.generate' && (!period.tenant || event.tenant === period.tenant))
+        .map((event) => ({ time: event.time, by: event.actor_name || 'monthly schedule', outcome: event.outcome, tenant: event.tenant, ...auditDetail(event) })),
+    },
   };
   if (anonymous.length > 0) {
     const requests = anonymous.reduce((sum, row) => sum + row.requests, 0);

@@ -254,6 +254,14 @@ export const configSchema = z
         pagerduty: [],
         anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 },
       }),
+    /** SOC 2 evidence reports (see compliance/). */
+    reports: z
+      .object({
+        /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */
+        monthly: flag.default(false),
+      })
+      .strict()
+      .default({ monthly: false }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

@@ -18,6 +18,8 @@ import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/accessStore.js';
 import { AuditStore } from '../storage/auditStore.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
+import { ReportStore } from '../storage/reportStore.js';
+import { MonthlyReports } from '../compliance/monthlyReports.js';
 import { Storage } from '../storage/storage.js';
 import { logQueryRunner } from '../storage/logQueries.js';
 import { defaultQueryLimits } from '../query/logql/engine.js';
@@ -60,6 +62,7 @@ export class MeshlogServer {
   private usageTimer: NodeJS.Timeout | undefined;
   private keys: ApiKeys | undefined;
   private audit: AuditTrail | undefined;
+  private monthlyReports: MonthlyReports | undefined;
   private ready = false;
   readonly metrics = new Metrics();
 
@@ -146,6 +149,7 @@ export class MeshlogServer {
     const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
     const reports = {
       audit,
+      store: new ReportStore(this.storage),
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
@@ -196,6 +200,10 @@ export class MeshlogServer {
       this.listeners.push(listener);
     }
     this.ready = true;
+    if (config.reports.monthly) {
+      this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
+      this.monthlyReports.start();
+    }
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
     logger.info(
       {
@@ -225,6 +233,7 @@ export class MeshlogServer {
   /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
   async stop(): Promise<void> {
     this.ready = false;
+    await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
     await this.anomalies?.stop();

@@ -133,7 +133,7 @@ export class ComplianceQueries {
               count() AS requests, toString(min(l.timestamp)) AS first, toString(max(l.timestamp)) AS last
        FROM ${this.db}.logs AS l
        WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
-         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read', 'report.generate')
+         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read')
          AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
        GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id`,
       { ...this.params(period), audit: auditTenant },

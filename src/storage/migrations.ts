@@ -227,4 +227,25 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, at)`,
     ],
   },
+  {
+    version: 7,
+    name: 'compliance reports',
+    statements: [
+      // Stored reports keep their JSON evidence byte for byte, so its SHA-256 still matches later.
+      `CREATE TABLE IF NOT EXISTS {db}.compliance_reports (
+        id String,
+        kind LowCardinality(String),
+        tenant String,
+        period_from DateTime64(3),
+        period_to DateTime64(3),
+        generated_at DateTime64(3),
+        generated_by String,
+        sha256 FixedString(64),
+        summary String,
+        evidence String CODEC(ZSTD(3))
+      )
+      ENGINE = MergeTree
+      ORDER BY (kind, period_from, id)`,
+    ],
+  },
 ];

@@ -1,27 +1,46 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { renderHtmlReport } from '../../compliance/htmlReport.js';
-import type { ReportSources } from '../../compliance/reportModel.js';
+import { renderPdfReport } from '../../compliance/pdfReport.js';
+import type { ReportSources, Soc2Report } from '../../compliance/reportModel.js';
 import { buildSoc2Report } from '../../compliance/soc2Report.js';
 import { MeshlogError } from '../../errors.js';
 import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
+import type { ReportStore } from '../../storage/reportStore.js';
 
 export interface ReportRouteDeps {
   sources: ReportSources;
+  store: ReportStore;
   audit: AuditTrail;
 }
 
-const formats = ['json', 'html'] as const;
+const formats = ['json', 'html', 'pdf'] as const;
+type ReportFormat = (typeof formats)[number];
 
-/** SOC 2 evidence reports (auditor); each generation is itself an audit event carrying the evidence hash. */
+function formatOf(value: string | undefined): ReportFormat {
+  const format = value ?? 'json';
+  if (!(formats as readonly string[]).includes(format)) throw new MeshlogError('ML_QUERY_INVALID', `format must be one of ${formats.join(', ')}`);
+  return format as ReportFormat;
+}
+
+/** The report in the format asked for; every format carries the SHA-256 of the JSON evidence in a header. */
+async function sendReport(reply: FastifyReply, report: Soc2Report, json: string, sha256: string, format: ReportFormat): Promise<FastifyReply> {
+  reply.header('x-meshlog-evidence-sha256', sha256);
+  if (format === 'json') return reply.type('application/json').send(json);
+  const html = renderHtmlReport(report, json, sha256);
+  if (format === 'html') return reply.type('text/html; charset=utf-8').send(html);
+  return reply.type('application/pdf').send(await renderPdfReport(html));
+}
+
+/** SOC 2 evidence reports (auditor): generated on request, or stored by the monthly schedule; each generation is audited with its evidence hash. */
 export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void {
   app.get<{ Querystring: { from?: string; to?: string; tenant?: string; format?: string } }>(
     '/api/v1/reports/soc2',
     { config: { auditedByRoute: true } },
     async (request, reply) => {
       try {
-        return await sendReport(request.query, request.identity!, request.ip, reply);
+        return await generate(request.query, request.identity!, request.ip, reply);
       } catch (error) {
         await deps.audit
           .record({ action: 'report.generate', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, target: 'soc2', detail: { reason: (error as Error).message } })
@@ -31,13 +50,12 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     },
   );
 
-  async function sendReport(query: { from?: string; to?: string; tenant?: string; format?: string }, identity: Identity, remoteAddress: string, reply: FastifyReply): Promise<FastifyReply> {
+  async function generate(query: { from?: string; to?: string; tenant?: string; format?: string }, identity: Identity, remoteAddress: string, reply: FastifyReply): Promise<FastifyReply> {
     if (!query.from) throw new MeshlogError('ML_QUERY_INVALID', 'from is required (RFC3339 or Unix time)');
     const fromNs = parseLokiTime(query.from, 0n, 'from');
     const toNs = parseLokiTime(query.to, nowNs(), 'to');
     if (toNs < fromNs) throw new MeshlogError('ML_QUERY_INVALID', 'to must not be before from');
-    const format = query.format ?? 'json';
-    if (!(formats as readonly string[]).includes(format)) throw new MeshlogError('ML_QUERY_INVALID', `format must be one of ${formats.join(', ')}`);
+    const format = formatOf(query.format);
     // A report over every tenant shows every tenant's data: only a credential for all tenants may ask for one.
     const tenant = query.tenant ? tenantFor(identity, query.tenant) : '';
     if (!tenant && !identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'a report over every tenant needs a credential for tenant "*"; pass tenant=');
@@ -52,8 +70,25 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
       target: 'soc2',
       detail: { from: built.report.period.from, to: built.report.period.to, format, sha256: built.sha256 },
     });
-    reply.header('x-meshlog-evidence-sha256', built.sha256);
-    if (format === 'html') return reply.type('text/html; charset=utf-8').send(renderHtmlReport(built.report, built.json, built.sha256));
-    return reply.type('application/json').send(built.json);
+    return sendReport(reply, built.report, built.json, built.sha256, format);
   }
+
+  /** Stored reports span every tenant: listing and reading them needs a credential for all tenants. */
+  const requireAllTenants = (identity: Identity) => {
+    if (!identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'stored reports cover every tenant and need a credential for tenant "*"');
+  };
+
+  app.get('/api/v1/reports', async (request) => {
+    requireAllTenants(request.identity!);
+    const reports = await deps.store.list('soc2');
+    return { reports: reports.map((entry) => ({ ...entry, tenant: entry.tenant || null, summary: JSON.parse(entry.summary) as unknown })) };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>('/api/v1/reports/:id', async (request, reply) => {
+    requireAllTenants(request.identity!);
+    const format = formatOf(request.query.format);
+    const stored = await deps.store.get(request.params.id);
+    if (!stored) throw new MeshlogError('ML_NOT_FOUND', `no stored report ${request.params.id}`);
+    return sendReport(reply, JSON.parse(stored.evidence) as Soc2Report, stored.evidence, stored.sha256, format);
+  });
 }
