@@ -247,3 +247,18 @@ test('the monthly schedule stores last month’s report once; it is listed and f
   assert.match(meshlogCli(['report', 'list'], keys['acme auditor'].key).stderr, /403/);
   assert.match(meshlogCli(['report', 'get', 'no-such-report', '--format', 'json'], keys.auditor.key).stderr, /404/);
 });
+
+test('with an alert rule group in force (ruler API), the monitoring section lists it and passes', async () => {
+  const group = 'name: latency\nrules:\n  - alert: SlowRequests\n    expr: sum(count_over_time({service_name="checkout"} |= "slow" [1m])) > 100\n    for: 5m\n';
+  const created = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' },
+    body: group,
+  });
+  assert.equal(created.status, 202, await created.text());
+  const run = report(['--format', 'json'], keys.auditor.key);
+  assert.equal(run.status, 0, run.stderr);
+  const monitoring = section(JSON.parse(run.stdout) as Soc2Report, 'monitoring');
+  assert.deepEqual(monitoring.data.stored_rule_groups, [{ tenant: 'acme', namespace: 'ops', name: 'latency' }]);
+  assert.equal(monitoring.status, 'pass', monitoring.reason);
+});

@@ -7,7 +7,9 @@ export async function monitoringSection({ sources, period }: SectionInput): Prom
   const stored = await sources.queries.hasTable('alert_rule_groups');
   const ruleGroups = stored ? await sources.queries.alertRuleGroups(period.tenant) : [];
   const transitions = stored && (await sources.queries.hasTable('alert_states')) ? await sources.queries.alertTransitions(period) : [];
-  const notifications = stored && (await sources.queries.hasTable('notification_attempts')) ? await sources.queries.notificationAttempts(period) : [];
+  const attempts = stored && (await sources.queries.hasTable('notification_attempts'));
+  const notifications = attempts ? await sources.queries.notificationAttempts(period) : [];
+  const undelivered = attempts ? await sources.queries.undeliveredNotifications(period) : [];
   const data = {
     enabled: alerting.enabled,
     rules_files: alerting.rules_files,
@@ -15,14 +17,14 @@ export async function monitoringSection({ sources, period }: SectionInput): Prom
     webhooks: alerting.webhooks.length,
     alert_transitions: transitions,
     notification_attempts: notifications,
+    undelivered_notifications: undelivered,
   };
   if (!alerting.enabled || (ruleGroups.length === 0 && alerting.rules_files.length === 0)) {
     return { ...base, data, status: 'attention', reason: 'no alert rules configured: nothing watches the logs for security events' };
   }
-  const failed = notifications.filter((row) => row.status !== 'sent' && row.status !== 'delivered');
   const firing = transitions.filter((row) => row.status === 'firing').reduce((sum, row) => sum + Number(row.count), 0);
-  if (failed.length > 0) {
-    return { ...base, data, status: 'attention', reason: `${failed.reduce((sum, row) => sum + Number(row.count), 0)} notification attempts did not succeed` };
+  if (undelivered.length > 0) {
+    return { ...base, data, status: 'attention', reason: `${undelivered.reduce((sum, row) => sum + Number(row.count), 0)} alert notifications were never delivered` };
   }
   return { ...base, data, status: 'pass', reason: `${ruleGroups.length + alerting.rules_files.length} rule groups or files in force; ${firing} alerts fired in the period` };
 }

@@ -66,6 +66,9 @@ export interface CountRow {
   count: number;
 }
 
+/** What became of one notification attempt (the alerting module records silenced alerts as attempts to `silenced by <id>`). */
+const notificationOutcome = `multiIf(startsWith(receiver, 'silenced by'), 'silenced', error = '' AND http_status BETWEEN 200 AND 299, 'delivered', 'failed')`;
+
 /** Numbers as JSON numbers (counts fit), not quoted 64-bit strings. */
 const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
 
@@ -185,13 +188,28 @@ export class ComplianceQueries {
     );
   }
 
-  /** Notification attempts in the period, per alert name and delivery status. */
+  /** Notification attempts in the period per alert name and outcome: delivered (2xx), failed, or silenced. */
   async notificationAttempts(period: CompliancePeriod): Promise<CountRow[]> {
     return this.storage.rows<CountRow>(
-      `SELECT alert_name AS name, status, count() AS count FROM ${this.db}.notification_attempts
+      `SELECT alert_name AS name, ${notificationOutcome} AS status, count() AS count FROM ${this.db}.notification_attempts
        WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
          AND ({tenant:String} = '' OR tenant = {tenant:String})
        GROUP BY name, status ORDER BY name, status`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Notifications (an alert's firing or resolution to one receiver) of the period that no attempt delivered. */
+  async undeliveredNotifications(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.storage.rows<CountRow>(
+      `SELECT alert_name AS name, 'undelivered' AS status, count() AS count FROM (
+         SELECT alert_name, fingerprint, status, receiver, countIf(${notificationOutcome} != 'failed') AS done
+         FROM ${this.db}.notification_attempts
+         WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+           AND ({tenant:String} = '' OR tenant = {tenant:String})
+         GROUP BY alert_name, fingerprint, status, receiver HAVING done = 0)
+       GROUP BY name ORDER BY name`,
       this.params(period),
       plainNumbers,
     );
