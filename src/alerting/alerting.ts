@@ -3,7 +3,8 @@ import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { QueryLimits, SqlRunner } from '../query/logql/engine.js';
-import type { AlertStore } from '../storage/alertStore.js';
+import { randomUUID } from 'node:crypto';
+import type { AlertStore, Silence } from '../storage/alertStore.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';
@@ -28,11 +29,45 @@ export class Alerting {
     readonly engine: RuleEngine,
     readonly store: AlertStore,
     private readonly notifiers: HttpNotifier[],
+    private readonly silenceList: Silence[],
+    private readonly logger: Logger,
   ) {}
 
-  /** Sends an alert to every notifier, in the background. */
-  notify(alert: AlertNotification): void {
+  /** Sends an alert to every notifier in the background, unless a silence holds it back (which is recorded instead). */
+  notify(alert: AlertNotification, nowMs = Date.now()): void {
+    const silence = this.silenceList.find(
+      (candidate) =>
+        candidate.tenant === alert.tenant &&
+        candidate.startsAtMs <= nowMs &&
+        nowMs < candidate.endsAtMs &&
+        Object.entries(candidate.matchers).every(([name, value]) => alert.labels[name] === value),
+    );
+    if (silence) {
+      const attempt = { tenant: alert.tenant, fingerprint: alert.fingerprint, alertName: alert.labels.alertname ?? '', status: alert.status, receiver: `silenced by ${silence.id}`, attempt: 0, httpStatus: 0, error: '', atMs: nowMs };
+      this.track(this.store.recordAttempt(attempt).catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record a silenced notification')));
+      return;
+    }
     for (const notifier of this.notifiers) this.track(notifier.send(alert));
+  }
+
+  silences(tenant: string): Silence[] {
+    return this.silenceList.filter((silence) => silence.tenant === tenant);
+  }
+
+  async addSilence(tenant: string, input: { matchers: Record<string, string>; endsAtMs: number; comment: string; createdBy: string }): Promise<Silence> {
+    const silence: Silence = { tenant, id: randomUUID(), startsAtMs: Date.now(), ...input };
+    await this.store.saveSilence(silence);
+    this.silenceList.push(silence);
+    return silence;
+  }
+
+  /** Ends a silence now; false when there is no such active silence. */
+  async expireSilence(tenant: string, id: string): Promise<boolean> {
+    const silence = this.silenceList.find((candidate) => candidate.tenant === tenant && candidate.id === id && candidate.endsAtMs > Date.now());
+    if (!silence) return false;
+    silence.endsAtMs = Date.now();
+    await this.store.saveSilence(silence);
+    return true;
   }
 
   static async open(config: MeshlogConfig['alerting'], deps: AlertingDeps): Promise<Alerting> {
@@ -52,7 +87,7 @@ export class Alerting {
     let alerting: Alerting | undefined;
     const notify = (alert: AlertNotification) => alerting?.notify(alert);
     const engine = new RuleEngine({ ...deps, notify, defaultIntervalMs: config.evaluation_interval_ms });
-    alerting = new Alerting(engine, deps.store, notifiers);
+    alerting = new Alerting(engine, deps.store, notifiers, await deps.store.silences(), deps.logger);
     const groups: RuleGroup[] = config.rules_files.flatMap((file) => parseRuleFile(readFileSync(file, 'utf8'), basename(file), 'default'));
     for (const stored of await deps.store.ruleGroups()) groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));
     await engine.restore(groups);

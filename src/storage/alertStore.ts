@@ -24,6 +24,17 @@ export interface StoredRuleGroup {
   yaml: string;
 }
 
+/** Notifications of alerts whose labels include every matcher are held back until endsAtMs. */
+export interface Silence {
+  tenant: string;
+  id: string;
+  matchers: Record<string, string>;
+  startsAtMs: number;
+  endsAtMs: number;
+  createdBy: string;
+  comment: string;
+}
+
 export interface NotificationAttempt {
   tenant: string;
   fingerprint: string;
@@ -142,6 +153,43 @@ export class AlertStore {
       `SELECT tenant, namespace, name, argMax(yaml, version) AS yaml FROM ${this.db}.alert_rule_groups
        GROUP BY tenant, namespace, name HAVING argMax(deleted, version) = 0 ORDER BY tenant, namespace, name`,
     );
+  }
+
+  async saveSilence(silence: Silence): Promise<void> {
+    await this.storage.client.insert({
+      table: `${this.db}.alert_silences`,
+      format: 'JSONEachRow',
+      values: [
+        {
+          tenant: silence.tenant,
+          id: silence.id,
+          matchers: silence.matchers,
+          starts_at: silence.startsAtMs,
+          ends_at: silence.endsAtMs,
+          created_by: silence.createdBy,
+          comment: silence.comment,
+          version: Date.now(),
+        },
+      ],
+    });
+  }
+
+  /** Every silence in its latest version (expired ones too: they are evidence). */
+  async silences(): Promise<Silence[]> {
+    const rows = await this.storage.rows<{ tenant: string; id: string; matchers: Record<string, string>; starts_ms: string; ends_ms: string; created_by: string; comment: string }>(
+      `SELECT tenant, id, argMax(matchers, version) AS matchers, toString(toUnixTimestamp64Milli(argMax(starts_at, version))) AS starts_ms,
+         toString(toUnixTimestamp64Milli(argMax(ends_at, version))) AS ends_ms, argMax(created_by, version) AS created_by, argMax(comment, version) AS comment
+       FROM ${this.db}.alert_silences GROUP BY tenant, id ORDER BY starts_ms`,
+    );
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      id: row.id,
+      matchers: row.matchers,
+      startsAtMs: Number(row.starts_ms),
+      endsAtMs: Number(row.ends_ms),
+      createdBy: row.created_by,
+      comment: row.comment,
+    }));
   }
 
   async recordAttempt(attempt: NotificationAttempt): Promise<void> {

@@ -248,4 +248,23 @@ export const migrations: Migration[] = [
       ORDER BY (kind, period_from, id)`,
     ],
   },
+  {
+    version: 8,
+    name: 'alert silences',
+    statements: [
+      // A silence is never deleted: expiring one early writes a new version with an earlier ends_at.
+      `CREATE TABLE IF NOT EXISTS {db}.alert_silences (
+        tenant LowCardinality(String),
+        id String,
+        matchers Map(String, String),
+        starts_at DateTime64(3),
+        ends_at DateTime64(3),
+        created_by String,
+        comment String,
+        version DateTime64(3)
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, id)`,
+    ],
+  },
 ];

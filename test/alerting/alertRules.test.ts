@@ -197,3 +197,34 @@ rules:
   assert.equal((await api('/loki/api/v1/rules/ops/latency', { method: 'DELETE' })).status, 404);
   assert.deepEqual((await api('/prometheus/api/v1/rules')).body.data.groups.map((g: any) => g.name), ['checkout']);
 });
+
+test('a silence holds notifications back (recorded as silenced) until it is expired; bad silences are refused', async () => {
+  const refused = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, comment: 'no end' }) });
+  assert.equal(refused.status, 400);
+  assert.match(JSON.stringify(refused.body), /silences always expire/);
+  const created = await api('/api/v1/silences', {
+    method: 'POST',
+    body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors', service_name: 'checkout' }, duration: '1h', comment: 'deploying checkout' }),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const silenceId = created.body.id;
+  const webhookBefore = deliveries.length;
+  const othersBefore = otherDeliveries.length;
+
+  const errors = Array.from({ length: 4 }, (_, i) => `error: during the deploy ${i}`);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  const silenced = await until('the silenced firing notification', async () => {
+    const { body } = await api('/api/v1/alerts/notifications');
+    return body.attempts.find((a: any) => a.receiver === `silenced by ${silenceId}` && a.status === 'firing');
+  });
+  assert.equal(silenced.alertname, 'CheckoutErrors');
+  assert.equal(deliveries.length, webhookBefore);
+  assert.equal(otherDeliveries.length, othersBefore);
+
+  assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 202);
+  assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 404);
+  const listed = (await api('/api/v1/silences')).body.silences;
+  assert.deepEqual(listed.map((s: any) => [s.id, s.active, s.comment]), [[silenceId, false, 'deploying checkout']]);
+  // Once expired, the resolution goes out again.
+  await until('the resolved notification after the silence', async () => (deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
+});

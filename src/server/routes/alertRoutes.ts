@@ -3,7 +3,8 @@ import { stringify as yamlStringify } from 'yaml';
 import type { Alerting } from '../../alerting/alerting.js';
 import type { AlertInstance } from '../../alerting/ruleEngine.js';
 import { MeshlogError } from '../../errors.js';
-import type { AlertTransition } from '../../storage/alertStore.js';
+import type { AlertTransition, Silence } from '../../storage/alertStore.js';
+import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../errorReply.js';
 
 const promErrorFormatter: ErrorFormatter = (error) => ({
@@ -38,6 +39,39 @@ function transitionJson(transition: AlertTransition): object {
     active_at: new Date(transition.activeAtMs).toISOString(),
     at: new Date(transition.atMs).toISOString(),
   };
+}
+
+function silenceJson(silence: Silence): object {
+  return {
+    id: silence.id,
+    matchers: silence.matchers,
+    starts_at: new Date(silence.startsAtMs).toISOString(),
+    ends_at: new Date(silence.endsAtMs).toISOString(),
+    active: silence.startsAtMs <= Date.now() && Date.now() < silence.endsAtMs,
+    created_by: silence.createdBy,
+    comment: silence.comment,
+  };
+}
+
+/** `{ matchers, ends_at | duration, comment }`: every matcher a label name and an exact value. */
+function silenceInput(text: string): { matchers: Record<string, string>; endsAtMs: number; comment: string } {
+  let input: { matchers?: unknown; ends_at?: unknown; duration?: unknown; comment?: unknown };
+  try {
+    input = JSON.parse(text) as typeof input;
+  } catch {
+    throw new MeshlogError('ML_QUERY_INVALID', 'a silence is a JSON object');
+  }
+  const matchers = input.matchers;
+  if (typeof matchers !== 'object' || matchers === null || Object.keys(matchers).length === 0 || !Object.values(matchers).every((v) => typeof v === 'string')) {
+    throw new MeshlogError('ML_QUERY_INVALID', 'matchers: an object of label name to exact value, at least one');
+  }
+  if (typeof input.comment !== 'string' || input.comment.trim() === '') throw new MeshlogError('ML_QUERY_INVALID', 'comment: say why the alerts are silenced');
+  let endsAtMs: number;
+  if (typeof input.ends_at === 'string') endsAtMs = Number(parseLokiTime(input.ends_at, 0n, 'ends_at') / 1_000_000n);
+  else if (typeof input.duration === 'string') endsAtMs = Date.now() + Number(parseLokiDuration(input.duration, 'duration') / 1_000_000n);
+  else throw new MeshlogError('ML_QUERY_INVALID', 'ends_at (RFC3339) or duration (e.g. 2h): silences always expire');
+  if (endsAtMs <= Date.now()) throw new MeshlogError('ML_QUERY_INVALID', 'the silence would already have ended');
+  return { matchers: matchers as Record<string, string>, endsAtMs, comment: input.comment };
 }
 
 function body(request: FastifyRequest): string {
@@ -105,6 +139,17 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting): void {
     status: 'success',
     data: { alerts: engine.activeInstances(request.tenant).map(promAlert) },
   }));
+
+  // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.
+  app.get('/api/v1/silences', async (request) => ({ silences: alerting.silences(request.tenant).map(silenceJson) }));
+  app.post('/api/v1/silences', async (request, reply) => {
+    const silence = await alerting.addSilence(request.tenant, { ...silenceInput(body(request)), createdBy: request.identity?.name ?? 'anonymous' });
+    return reply.code(201).send(silenceJson(silence));
+  });
+  app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', async (request, reply) => {
+    if (!(await alerting.expireSilence(request.tenant, request.params.id))) throw new MeshlogError('ML_NOT_FOUND', `no active silence ${request.params.id}`);
+    return reply.code(202).send({ status: 'success' });
+  });
 
   // Loki's ruler API. Changing rules changes what is monitored: admins only, and audited.
   const admin = { config: { permission: 'admin' as const } };
