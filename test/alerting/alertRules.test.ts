@@ -125,7 +125,7 @@ test('a rule goes pending → firing → resolved, stored and visible through th
     const { body } = await api('/prometheus/api/v1/alerts');
     return body.data.alerts.find((alert: any) => alert.state === 'firing');
   });
-  assert.deepEqual(firing.labels, { alertname: 'CheckoutErrors', service_name: 'checkout', severity: 'page' });
+  assert.deepEqual(firing.labels, { alertname: 'CheckoutErrors', criteria: 'CC7.2', service_name: 'checkout', severity: 'page' });
   assert.equal(firing.annotations.summary, 'checkout logged 4 errors');
   assert.equal(firing.value, '4');
   const rule = (await api('/prometheus/api/v1/rules')).body.data.groups[0].rules[0];
@@ -161,7 +161,7 @@ test('a rule goes pending → firing → resolved, stored and visible through th
   // Slack: a readable message per change; PagerDuty: trigger then resolve under one dedup key.
   await until('Slack and PagerDuty resolutions', async () => (otherDeliveries.length >= 4 ? true : undefined));
   const slack = otherDeliveries.filter((d) => d.path === '/slack').map((d) => d.body.text as string);
-  assert.match(slack[0], /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, service_name=checkout, severity=page$/);
+  assert.match(slack[0], /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, criteria=CC7.2, service_name=checkout, severity=page$/);
   assert.match(slack[1], /^:white_check_mark: RESOLVED: /);
   const pagerDuty = otherDeliveries.filter((d) => d.path === '/pd').map((d) => d.body);
   assert.deepEqual(pagerDuty.map((event) => event.event_action), ['trigger', 'resolve']);

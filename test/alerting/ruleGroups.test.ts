@@ -26,7 +26,7 @@ test('a Loki ruler file compiles: expressions parsed by the LogQL parser, durati
   assert.deepEqual(groups.map((g) => [g.tenant, g.namespace, g.name, g.intervalMs]), [['default', 'shop.yaml', 'errors', 30_000], ['beta', 'shop.yaml', 'other', undefined]]);
   assert.equal(groups[0].rules[0].forMs, 120_000);
   assert.equal(groups[0].rules[0].expr.kind, 'binary');
-  assert.deepEqual(groups[0].rules[0].labels, { severity: 'warning' });
+  assert.deepEqual(groups[0].rules[0].labels, { criteria: 'CC7.2', severity: 'warning' });
   assert.equal(groups[1].rules[0].forMs, 0);
 });
 

@@ -54,6 +54,8 @@ export const ruleFileSchema = z.object({ groups: z.array(groupSchema) }).strict(
 
 type GroupInput = z.infer<typeof groupSchema>;
 
+const defaultCriteria = 'CC7.2';
+
 function durationMs(text: string, what: string): number {
   return Number(parseLokiDuration(text, what) / 1_000_000n);
 }
@@ -77,7 +79,8 @@ function compileGroup(input: GroupInput, tenant: string, namespace: string): Rul
         exprText: rule.expr,
         expr,
         forMs: rule.for ? durationMs(rule.for, `${rule.alert}.for`) : 0,
-        labels: rule.labels,
+        // Alerts are reported per SOC 2 control: monitoring rules evidence CC7.2 unless they say otherwise.
+        labels: { criteria: defaultCriteria, ...rule.labels },
         annotations: rule.annotations,
       };
     }),
