@@ -3,11 +3,9 @@ import { Command, Option } from 'commander';
 import { agentCommand } from './agentCommand.js';
 import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
-import { startCommand } from './startCommand.js';
 import { auditCommand } from './auditCommand.js';
-import { reportGetCommand, reportListCommand, reportSoc2Command } from './reportCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
-import { verifyCommand, type VerifyFlags } from './verifyCommand.js';
+import type { VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
   .name('meshlog')
@@ -33,7 +31,8 @@ program
   .option('--no-syslog', 'do not listen for syslog')
   .option('--otlp-grpc-port <port>', 'OTLP/gRPC port (default 4317; 0 = any free port)')
   .option('--no-otlp-grpc', 'do not listen for OTLP/gRPC')
-  .action(startCommand);
+  // Loaded when run: the server, verify and report commands bring embedded ClickHouse (~200 MB resident), which the agent must not carry.
+  .action(async (flags) => (await import('./startCommand.js')).startCommand(flags));
 
 program
   .command('query')
@@ -66,7 +65,7 @@ program
   .addOption(new Option('--output <format>', 'findings as text lines or one JSON report').choices(['text', 'json']).default('text'))
   .action(async (flags: VerifyFlags) => {
     try {
-      await verifyCommand(flags);
+      await (await import('./verifyCommand.js')).verifyCommand(flags);
     } catch (error) {
       process.stderr.write(`meshlog verify: ${(error as Error).message}\n`);
       process.exit(2);
@@ -133,14 +132,14 @@ serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, inte
   .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
   .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
-  .action(reportSoc2Command);
+  .action(async (...args: Parameters<typeof import('./reportCommand.js').reportSoc2Command>) => (await import('./reportCommand.js')).reportSoc2Command(...args));
 serverOptions(report.command('list').description('stored reports (the monthly schedule, reports.monthly)'))
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
-  .action(reportListCommand);
+  .action(async (...args: Parameters<typeof import('./reportCommand.js').reportListCommand>) => (await import('./reportCommand.js')).reportListCommand(...args));
 serverOptions(report.command('get').description('a stored report').argument('<id>', 'report id (from report list)'))
   .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
-  .action(reportGetCommand);
+  .action(async (...args: Parameters<typeof import('./reportCommand.js').reportGetCommand>) => (await import('./reportCommand.js')).reportGetCommand(...args));
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
