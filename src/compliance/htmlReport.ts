@@ -30,7 +30,7 @@ function renderTable(rows: Record<string, unknown>[]): string {
   const shown = rows.slice(0, maxRows);
   const body = shown.map((row) => `<tr>${columns.map((column) => `<td>${renderValue(row[column])}</td>`).join('')}</tr>`).join('');
   const more = rows.length > shown.length ? `<p class="none">${rows.length - shown.length} more rows in the JSON evidence</p>` : '';
-  return `<table><thead><tr>${columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table>${more}`;
+  return `<table><thead><tr>${columns.map((column) => `<th>${escapeHtml(column.replaceAll('_', ' '))}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table>${more}`;
 }
 
 function renderFields(fields: Record<string, unknown>): string {
@@ -60,11 +60,12 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #d0d7de;padding
 .meta{color:#57606a}.meta code{word-break:break-all}
 table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.9em}th,td{border:1px solid #d0d7de;padding:.25em .45em;text-align:left;vertical-align:top;word-break:break-word}
 th{background:#f6f8fa}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:.3em 0}dt{font-weight:600;color:#57606a}dd{margin:0}
-.status{display:inline-block;padding:.05em .6em;border-radius:1em;font-weight:600;text-transform:uppercase;font-size:.8em}
+.status{display:inline-block;white-space:nowrap;padding:.05em .6em;border-radius:1em;font-weight:600;text-transform:uppercase;font-size:.8em}
 .pass{background:#dafbe1;color:#116329}.attention{background:#fff8c5;color:#7d4e00}.fail{background:#ffebe9;color:#a40e26}
 .none{color:#8c959f}.criteria{color:#57606a;font-size:.9em}.reason{font-weight:500}
 .chart .bar{display:grid;grid-template-columns:7em 1fr 6em;align-items:center;gap:.5em;margin:.1em 0}.chart .fill{display:block;height:.9em;background:#54aeff;min-width:1px}
 section{break-inside:avoid-page}
+@page{margin:14mm}
 @media print{body{margin:0;max-width:none;font-size:11px}h2{break-after:avoid}a{color:inherit}}
 `;
 
