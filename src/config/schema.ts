@@ -240,9 +240,25 @@ export const configSchema = z
             min_errors: positiveInt.default(5),
             /** Consecutive empty buckets after which a service that used to send is reported silent. */
             silent_buckets: positiveInt.default(5),
+            /** Other settings for some tenants or services (the most specific match wins), or `enabled: false` to mute them. */
+            overrides: z
+              .array(
+                z
+                  .object({
+                    tenant: z.string().min(1).optional(),
+                    service: z.string().optional(),
+                    enabled: flag.optional(),
+                    threshold: z.coerce.number().positive().optional(),
+                    min_volume: positiveInt.optional(),
+                    min_errors: positiveInt.optional(),
+                    silent_buckets: positiveInt.optional(),
+                  })
+                  .strict(),
+              )
+              .default([]),
           })
           .strict()
-          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 }),
+          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, overrides: [] }),
       })
       .strict()
       .default({
@@ -252,7 +268,7 @@ export const configSchema = z
         webhooks: [],
         slack: [],
         pagerduty: [],
-        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5 },
+        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, overrides: [] },
       }),
     /** SOC 2 evidence reports (see compliance/). */
     reports: z

@@ -181,6 +181,15 @@ export class MeshlogServer {
           minErrors: anomaly.min_errors,
           silentBuckets: anomaly.silent_buckets,
         },
+        anomaly.overrides.map((o) => ({
+          tenant: o.tenant,
+          serviceName: o.service,
+          enabled: o.enabled,
+          threshold: o.threshold,
+          minVolume: o.min_volume,
+          minErrors: o.min_errors,
+          silentBuckets: o.silent_buckets,
+        })),
         {
           // meshlog's own audit trail is not a service to watch.
           committed: (listener) => writer.onCommitted((records) => listener(records.filter((record) => record.tenant !== '_audit'))),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions } from '../../src/alerting/anomaly/anomalyDetectors.js';
+import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions, type AnomalyOverride } from '../../src/alerting/anomaly/anomalyDetectors.js';
 import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
 import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
 import { defaultMinerOptions, patternTemplate } from '../../src/pipeline/patterns/drainMiner.js';
@@ -57,10 +57,10 @@ function bucketTraffic(bucket: number, next: () => number, incident?: Incident, 
 }
 
 /** Runs buckets through the ingest miner and the detectors; returns the findings per bucket. */
-function run(buckets: number, incident?: Incident, from = Infinity): Map<number, AnomalyFinding[]> {
+function run(buckets: number, incident?: Incident, from = Infinity, overrides: AnomalyOverride[] = []): Map<number, AnomalyFinding[]> {
   const mining = new PatternMining(defaultMinerOptions);
   const templates = new Map<string, string>();
-  const detectors = new AnomalyDetectors(options, (_tenant, _service, id) => templates.get(id));
+  const detectors = new AnomalyDetectors(options, (_tenant, _service, id) => templates.get(id), overrides);
   const next = random(7);
   const findings = new Map<number, AnomalyFinding[]>();
   for (let bucket = 0; bucket < buckets; bucket++) {
@@ -108,4 +108,13 @@ test('a 401/403 storm on the mesh gateway is an access-denied spike', () => {
   assert.equal(spike.serviceName, 'gateway');
   assert.ok(spike.value > 50);
   assert.equal(spike.criteria, 'CC6.1, CC7.2');
+});
+
+test('detectors are configured per tenant and service: the most specific override wins', () => {
+  const overrides: AnomalyOverride[] = [{ tenant: 'acme', enabled: false }, { tenant: 'acme', serviceName: 'gateway', enabled: true }];
+  const findings = run(42, 'forbidden_storm', 40, overrides);
+  assert.ok(findings.get(40)?.some((f) => f.detector === 'access_denied_spike' && f.serviceName === 'gateway'));
+  assert.deepEqual([...run(45, 'error_burst', 40, overrides)], []);
+  // A stricter threshold for checkout alone hides its burst; the default still applies elsewhere.
+  assert.ok(!run(45, 'error_burst', 40, [{ serviceName: 'checkout', threshold: 1000 }]).get(40)?.some((f) => f.detector === 'error_rate'));
 });

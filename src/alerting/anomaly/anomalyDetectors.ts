@@ -17,6 +17,19 @@ export interface AnomalyOptions {
   silentBuckets: number;
 }
 
+/** Settings for some tenants or services: a tenant and service both given is the most specific match. */
+export interface AnomalyOverride {
+  tenant?: string;
+  serviceName?: string;
+  enabled?: boolean;
+  threshold?: number;
+  minVolume?: number;
+  minErrors?: number;
+  silentBuckets?: number;
+}
+
+type JudgeOptions = Pick<AnomalyOptions, 'threshold' | 'minVolume' | 'minErrors' | 'silentBuckets'> & { enabled: boolean };
+
 export type DetectorName = 'volume_spike' | 'volume_drop' | 'error_rate' | 'access_denied_spike' | 'new_pattern' | 'pattern_surge' | 'silent_service';
 
 /** Something a detector found in the bucket just closed, with why. */
@@ -43,6 +56,7 @@ interface BucketCounts {
 interface ServiceSeries {
   tenant: string;
   serviceName: string;
+  options: JudgeOptions;
   current: BucketCounts;
   /** Closed buckets, oldest first, at most baselineBuckets. */
   history: BucketCounts[];
@@ -72,14 +86,32 @@ export class AnomalyDetectors {
   constructor(
     private readonly options: AnomalyOptions,
     private readonly templateOf: (tenant: string, serviceName: string, patternId: string) => string | undefined = () => undefined,
+    private readonly overrides: AnomalyOverride[] = [],
   ) {}
+
+  /** The defaults, then the overrides that match, least specific first. */
+  private optionsFor(tenant: string, serviceName: string): JudgeOptions {
+    const specificity = (o: AnomalyOverride) => (o.tenant !== undefined ? 1 : 0) + (o.serviceName !== undefined ? 2 : 0);
+    const matching = this.overrides
+      .filter((o) => (o.tenant === undefined || o.tenant === tenant) && (o.serviceName === undefined || o.serviceName === serviceName))
+      .sort((a, b) => specificity(a) - specificity(b));
+    const { threshold, minVolume, minErrors, silentBuckets } = this.options;
+    const options: JudgeOptions = { enabled: true, threshold, minVolume, minErrors, silentBuckets };
+    for (const o of matching) {
+      for (const key of ['enabled', 'threshold', 'minVolume', 'minErrors', 'silentBuckets'] as const) {
+        if (o[key] !== undefined) (options as Record<string, unknown>)[key] = o[key];
+      }
+    }
+    return options;
+  }
 
   observe(records: LogRecord[]): void {
     for (const record of records) {
       const key = `${record.tenant}\0${record.serviceName}`;
       let series = this.series.get(key);
       if (!series) {
-        series = { tenant: record.tenant, serviceName: record.serviceName, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set() };
+        const options = this.optionsFor(record.tenant, record.serviceName);
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set() };
         this.series.set(key, series);
       }
       const counts = series.current;
@@ -96,7 +128,7 @@ export class AnomalyDetectors {
     const findings: AnomalyFinding[] = [];
     for (const series of this.series.values()) {
       const bucket = series.current;
-      if (series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket));
+      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket));
       for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
       series.history.push(bucket);
       if (series.history.length > this.options.baselineBuckets) series.history.shift();
@@ -111,7 +143,8 @@ export class AnomalyDetectors {
   }
 
   private judge(series: ServiceSeries, bucket: BucketCounts): AnomalyFinding[] {
-    const { threshold, minVolume, minErrors, silentBuckets, bucketMs } = this.options;
+    const { threshold, minVolume, minErrors, silentBuckets } = series.options;
+    const { bucketMs } = this.options;
     const history = series.history;
     const found: AnomalyFinding[] = [];
     const finding = (detector: DetectorName, value: number, baseline: number, explanation: string, criteria: string, patternId?: string) =>

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { LogRecord } from '../../model/logRecord.js';
 import type { AlertStore, AlertTransition } from '../../storage/alertStore.js';
 import type { AlertNotification } from '../notify/httpNotifier.js';
-import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions } from './anomalyDetectors.js';
+import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions, type AnomalyOverride } from './anomalyDetectors.js';
 
 export interface AnomalyMonitorDeps {
   /** Where committed records come from (the writer's onCommitted). */
@@ -36,9 +36,10 @@ export class AnomalyMonitor {
 
   constructor(
     options: AnomalyOptions,
+    overrides: AnomalyOverride[],
     private readonly deps: AnomalyMonitorDeps,
   ) {
-    this.detectors = new AnomalyDetectors(options, deps.templateOf);
+    this.detectors = new AnomalyDetectors(options, deps.templateOf, overrides);
     this.detach = deps.committed((records) => this.detectors.observe(records));
     this.timer = setInterval(() => {
       this.closing = this.closing.then(() => this.closeBucket(Date.now()));
