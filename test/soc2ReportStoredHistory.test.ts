@@ -1,34 +1,53 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
-import type { Soc2Report } from '../src/compliance/reportModel.js';
-import { startMeshlog } from './support/meshlogProcess.js';
+import { after, before, test } from 'node:test';
+import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
+import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 import { runStatements } from './support/storageReader.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+let meshlog: RunningMeshlog;
+let soc2: Soc2Report;
 
-test('a record altered in storage turns the integrity section to fail, naming the finding', async () => {
+const section = (id: string): ReportSection => soc2.sections.find((candidate) => candidate.id === id)!;
+
+/** History a test cannot wait for, written into the stopped server's storage: an altered record and a key created 120 days ago. */
+before(async () => {
   const first = await startMeshlog();
   for (let batch = 1; batch <= 3; batch++) {
     const response = await postOtlpJson(first.url, first.token, otlpJsonRequest('ledger', [`transfer ${batch}`, `balance ${batch}`]), { 'x-scope-orgid': 'acme' });
     assert.equal(response.status, 200, await response.text());
   }
   assert.equal(await first.stop(), 0, first.output());
-  await runStatements(first.dataDir, [`ALTER TABLE meshlog.logs UPDATE body = 'nothing happened here' WHERE tenant = 'acme' AND batch_seq = 2 AND batch_pos = 1`]);
+  await runStatements(first.dataDir, [
+    `ALTER TABLE meshlog.logs UPDATE body = 'nothing happened here' WHERE tenant = 'acme' AND batch_seq = 2 AND batch_pos = 1`,
+    `INSERT INTO meshlog.api_keys (id, name, roles, tenants, secret_hash, created_by, created_at, expires_at, revoked_at, revoked_by, version)
+     VALUES ('0123456789ab', 'forgotten ci key', ['analyst'], ['acme'], 'scrypt$16384$8$1$AAAA$AAAA', 'bootstrap admin', now64(3) - INTERVAL 120 DAY, NULL, NULL, '', 1)`,
+  ]);
+  meshlog = await startMeshlog({ dataDir: first.dataDir });
+  const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', '1h', '--format', 'json', '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: meshlog.token } });
+  assert.equal(run.status, 0, run.stderr);
+  soc2 = JSON.parse(run.stdout) as Soc2Report;
+});
+after(async () => {
+  if (meshlog.process.exitCode === null) await meshlog.stop();
+});
 
-  const second = await startMeshlog({ dataDir: first.dataDir });
-  try {
-    const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', '1h', '--format', 'json', '--server', second.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: second.token } });
-    assert.equal(run.status, 0, run.stderr);
-    const integrity = (JSON.parse(run.stdout) as Soc2Report).sections.find((section) => section.id === 'integrity')!;
-    assert.equal(integrity.status, 'fail');
-    assert.match(integrity.reason, /record_modified/);
-    const verification = integrity.data.verification as { ok: boolean; findings: { kind: string; batchSeq: number; positions: number[] }[] };
-    assert.equal(verification.ok, false);
-    assert.deepEqual(verification.findings.map((finding) => [finding.kind, finding.batchSeq, finding.positions]), [['record_modified', 2, [1]]]);
-  } finally {
-    await second.stop();
-  }
+test('a record altered in storage turns the integrity section to fail, naming the finding', () => {
+  const integrity = section('integrity');
+  assert.equal(integrity.status, 'fail');
+  assert.match(integrity.reason, /record_modified/);
+  const verification = integrity.data.verification as { ok: boolean; findings: { kind: string; batchSeq: number; positions: number[] }[] };
+  assert.equal(verification.ok, false);
+  assert.deepEqual(verification.findings.map((finding) => [finding.kind, finding.batchSeq, finding.positions]), [['record_modified', 2, [1]]]);
+});
+
+test('a key created 120 days ago and never used is reported as unused for 90 days', () => {
+  const access = section('access');
+  assert.equal(access.status, 'attention');
+  assert.match(access.reason, /1 active keys unused for 90 days \(forgotten ci key\)/);
+  assert.deepEqual((access.data.unused_keys as { keys: { id: string }[] }).keys.map((key) => key.id), ['0123456789ab']);
+  assert.equal((access.data.grants as unknown[]).length, 0, 'granted before the period');
 });
