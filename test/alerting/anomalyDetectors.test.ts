@@ -17,7 +17,7 @@ function random(seed: number): () => number {
   };
 }
 
-type Incident = 'error_burst' | 'traffic_drop' | 'new_exception' | 'forbidden_storm';
+type Incident = 'error_burst' | 'traffic_drop' | 'new_exception' | 'forbidden_storm' | 'unusual_destination';
 
 /**
  * A bucket of traffic from three services: checkout (app logs, ~1% errors),
@@ -51,7 +51,16 @@ function bucketTraffic(bucket: number, next: () => number, incident?: Incident, 
     const forbidden = during && incident === 'forbidden_storm' ? next() < 0.3 : next() < 0.005;
     const status = forbidden ? (next() < 0.5 ? 401 : 403) : 200;
     const n = Math.floor(next() * 100_000);
-    records.push(newLogRecord({ tenant: 'acme', serviceName: 'gateway', receiver: 'test', body: `"GET /api/items/${n} HTTP/1.1" ${status} ${n % 9000}`, mesh: { ...emptyMeshFields(), responseCode: status } }));
+    const destination = during && incident === 'unusual_destination' && i === 0 ? 'billing-db' : ['checkout', 'payments'][n % 2];
+    records.push(
+      newLogRecord({
+        tenant: 'acme',
+        serviceName: 'gateway',
+        receiver: 'test',
+        body: `"GET /api/items/${n} HTTP/1.1" ${status} ${n % 9000}`,
+        mesh: { ...emptyMeshFields(), responseCode: status, sourceWorkload: 'gateway', destinationWorkload: destination },
+      }),
+    );
   }
   return records;
 }
@@ -117,4 +126,11 @@ test('detectors are configured per tenant and service: the most specific overrid
   assert.deepEqual([...run(45, 'error_burst', 40, overrides)], []);
   // A stricter threshold for checkout alone hides its burst; the default still applies elsewhere.
   assert.ok(!run(45, 'error_burst', 40, [{ serviceName: 'checkout', threshold: 1000 }]).get(40)?.some((f) => f.detector === 'error_rate'));
+});
+
+test('a mesh request to a destination the source never called is an unusual destination', () => {
+  const findings = run(42, 'unusual_destination', 40);
+  const unusual = [...findings].flatMap(([bucket, found]) => found.filter((f) => f.detector === 'unusual_destination').map((f) => ({ bucket, f })));
+  assert.deepEqual(unusual.map(({ bucket, f }) => [bucket, f.serviceName, f.patternId]), [[40, 'gateway', 'gateway → billing-db']]);
+  assert.match(unusual[0].f.explanation, /^mesh requests gateway → billing-db never seen before: 1 in the last 60s/);
 });

@@ -30,14 +30,22 @@ export interface AnomalyOverride {
 
 type JudgeOptions = Pick<AnomalyOptions, 'threshold' | 'minVolume' | 'minErrors' | 'silentBuckets'> & { enabled: boolean };
 
-export type DetectorName = 'volume_spike' | 'volume_drop' | 'error_rate' | 'access_denied_spike' | 'new_pattern' | 'pattern_surge' | 'silent_service';
+export type DetectorName =
+  | 'volume_spike'
+  | 'volume_drop'
+  | 'error_rate'
+  | 'access_denied_spike'
+  | 'unusual_destination'
+  | 'new_pattern'
+  | 'pattern_surge'
+  | 'silent_service';
 
 /** Something a detector found in the bucket just closed, with why. */
 export interface AnomalyFinding {
   detector: DetectorName;
   tenant: string;
   serviceName: string;
-  /** The pattern a pattern finding is about. */
+  /** The pattern a pattern finding is about, or the `source → destination` of an unusual destination. */
   patternId?: string;
   value: number;
   baseline: number;
@@ -51,6 +59,8 @@ interface BucketCounts {
   errors: number;
   denied: number;
   patterns: Map<string, number>;
+  /** Mesh requests per `source → destination` workload pair. */
+  routes: Map<string, number>;
 }
 
 interface ServiceSeries {
@@ -63,9 +73,10 @@ interface ServiceSeries {
   /** Closed buckets observed in all, to know when warm-up is over. */
   closed: number;
   knownPatterns: Set<string>;
+  knownRoutes: Set<string>;
 }
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map() });
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map() });
 
 function statusOf(record: LogRecord): number {
   return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
@@ -111,7 +122,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set() };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set() };
         this.series.set(key, series);
       }
       const counts = series.current;
@@ -120,6 +131,11 @@ export class AnomalyDetectors {
       if (record.severityNumber >= 17 || status >= 500) counts.errors++;
       if (status === 401 || status === 403) counts.denied++;
       if (record.patternId) counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+      const destination = record.mesh?.destinationWorkload;
+      if (destination) {
+        const route = `${record.mesh!.sourceWorkload || 'unknown'} → ${destination}`;
+        counts.routes.set(route, (counts.routes.get(route) ?? 0) + 1);
+      }
     }
   }
 
@@ -130,6 +146,7 @@ export class AnomalyDetectors {
       const bucket = series.current;
       if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket));
       for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
+      for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
       series.history.push(bucket);
       if (series.history.length > this.options.baselineBuckets) series.history.shift();
       series.current = emptyCounts();
@@ -181,6 +198,11 @@ export class AnomalyDetectors {
     const deniedScore = robustScore(bucket.denied, denied, Math.max(Math.sqrt(denied.median), 1));
     if (bucket.denied >= minErrors && deniedScore > threshold) {
       finding('access_denied_spike', bucket.denied, denied.median, `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`, 'CC6.1, CC7.2');
+    }
+
+    for (const [route, count] of bucket.routes) {
+      if (series.knownRoutes.has(route)) continue;
+      finding('unusual_destination', count, 0, `mesh requests ${route} never seen before: ${count} in the last ${window} (possible lateral movement or a misrouted client)`, 'CC6.6, CC7.2', route);
     }
 
     for (const [patternId, count] of bucket.patterns) {

@@ -59,7 +59,7 @@ export class AnomalyMonitor {
         detector: finding.detector,
         service_name: finding.serviceName,
         criteria: finding.criteria,
-        ...(finding.patternId ? { pattern_id: finding.patternId } : {}),
+        ...(finding.patternId ? { [finding.detector === 'unusual_destination' ? 'route' : 'pattern_id']: finding.patternId } : {}),
       };
       const transition: AlertTransition = {
         tenant: finding.tenant,
