@@ -69,7 +69,7 @@ test('flags win over environment, which wins over the config file', async () => 
   const dir = tempDataDir();
   const file = join(dir, 'meshlog.yaml');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(file, 'http_port: 4000\nhost: 0.0.0.0\ningest:\n  max_body_bytes: 1MiB\n  batch_linger_ms: 5\n');
+  writeFileSync(file, 'http_port: 4000\nhost: 0.0.0.0\nallow_plaintext: true\ningest:\n  max_body_bytes: 1MiB\n  batch_linger_ms: 5\n');
   const config = loadConfig({ file, env: { MESHLOG_HTTP_PORT: '4100', MESHLOG_INGEST_BATCH_LINGER_MS: '7' }, flags: { http_port: '4200' } });
   assert.equal(config.http_port, 4200);
   assert.equal(config.host, '0.0.0.0');

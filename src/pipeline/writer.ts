@@ -87,11 +87,15 @@ export class LogWriter {
     return this.queuedRecords;
   }
 
-  /** Resolves once every record is committed; rejects with a retryable MeshlogError otherwise. */
-  write(records: LogRecord[], receiver: string): Promise<void> {
+  /**
+   * Resolves once every record is committed; rejects with a retryable
+   * MeshlogError otherwise. `exempt` writes (the audit trail: a few records
+   * per action) are never refused for ingest overload.
+   */
+  write(records: LogRecord[], receiver: string, options: { exempt?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new MeshlogError('ML_SHUTTING_DOWN'));
     if (records.length === 0) return Promise.resolve();
-    if (this.queuedRecords > 0 && this.queuedRecords + records.length > this.options.maxQueuedRecords) {
+    if (!options.exempt && this.queuedRecords > 0 && this.queuedRecords + records.length > this.options.maxQueuedRecords) {
       this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
       return Promise.reject(new MeshlogError('ML_OVERLOADED', `${this.queuedRecords} records waiting for commit`));
     }

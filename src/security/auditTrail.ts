@@ -59,7 +59,7 @@ export class AuditTrail {
       attributes,
     });
     try {
-      await this.writer.write([record], 'audit');
+      await this.writer.write([record], 'audit', { exempt: true });
     } catch (error) {
       // The action itself already happened or was refused; losing its audit record must be loud.
       this.logger.error({ action: event.action, reason: (error as Error).message }, 'audit record could not be committed');

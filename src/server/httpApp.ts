@@ -108,7 +108,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   // Who read what: every query, audit and admin request, with its outcome.
   app.addHook('onResponse', async (request, reply) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
-    if (!request.identity || !auditedPermissions.has(permission) || request.routeOptions.config?.auditedByRoute) return;
+    // /metrics is operational telemetry scraped every few seconds, not a read of anyone's data.
+    if (!request.identity || !auditedPermissions.has(permission) || request.routeOptions.config?.auditedByRoute || request.routeOptions.url === '/metrics') return;
     await options.audit
       .record({
         action: permission === 'query' ? 'query' : `${permission}.read`,
