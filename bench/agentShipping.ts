@@ -5,7 +5,8 @@
  * the agent's CPU time and peak RSS (from /proc, read just before it stops).
  *
  *   node dist/bench/agentShipping.js
- *   SIZE_MB=50 node dist/bench/agentShipping.js
+ *   SIZE_MB=50 IN_FLIGHT=4 node dist/bench/agentShipping.js
+ *   AGENT_NODE_OPTIONS=--max-old-space-size=64 node dist/bench/agentShipping.js   # the agent's heap capped
  */
 import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,7 +69,8 @@ const agent = await startAgent({
   token: meshlog.token,
   data_dir: join(root, 'agent-data'),
   files: [{ paths: [join(root, 'logs', '*.log')] }],
-});
+  delivery: { max_in_flight: Number(process.env.IN_FLIGHT ?? 2) },
+}, { env: process.env.AGENT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_NODE_OPTIONS } : {} });
 try {
   await waitUntil(
     'the whole file is acknowledged',
@@ -79,7 +81,7 @@ try {
   const { cpuSeconds, peakRssMiB } = procStats(agent.process.pid!);
   const retried = await agent.metric('meshlog_agent_batches_retried_total');
   console.log(
-    `agent file→meshlog: ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s: ` +
+    `agent file→meshlog (${process.env.IN_FLIGHT ?? 2} in flight${process.env.AGENT_NODE_OPTIONS ? `, ${process.env.AGENT_NODE_OPTIONS}` : ''}): ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s: ` +
       `${Math.round(lines / seconds)} lines/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s; ` +
       `agent CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / seconds) * 100).toFixed(0)}% of a core), peak RSS ${peakRssMiB.toFixed(0)} MiB; ${retried} retries`,
   );
