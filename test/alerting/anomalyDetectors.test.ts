@@ -134,3 +134,28 @@ test('a mesh request to a destination the source never called is an unusual dest
   assert.deepEqual(unusual.map(({ bucket, f }) => [bucket, f.serviceName, f.patternId]), [[40, 'gateway', 'gateway → billing-db']]);
   assert.match(unusual[0].f.explanation, /^mesh requests gateway → billing-db never seen before: 1 in the last 60s/);
 });
+
+test('volume is judged against the same hour of earlier days: the daily cycle is normal, a midday drop is not', () => {
+  const hourly: AnomalyOptions = { ...options, bucketMs: 3_600_000, baselineBuckets: 24, warmupBuckets: 24 };
+  const next = random(11);
+  // Quiet nights (20 an hour), busy days (400 an hour from 08:00 to 20:00).
+  const traffic = (hour: number) => (hour >= 8 && hour < 20 ? 400 : 20) + Math.round((next() - 0.5) * 20);
+  const judge = (seasonal: boolean, dropOnDay: number) => {
+    const detectors = new AnomalyDetectors(hourly);
+    const found: { day: number; hour: number; f: AnomalyFinding }[] = [];
+    for (let day = 0; day < 10; day++) {
+      for (let hour = 0; hour < 24; hour++) {
+        const count = day === dropOnDay && hour === 13 ? 150 : traffic(hour);
+        detectors.observe(Array.from({ length: count }, () => newLogRecord({ tenant: 'acme', serviceName: 'shop', receiver: 'test', body: 'order placed' })));
+        for (const f of detectors.close(seasonal ? hour : undefined)) if (f.detector.startsWith('volume')) found.push({ day, hour, f });
+      }
+    }
+    return found;
+  };
+  assert.deepEqual(judge(true, -1), []);
+  const drop = judge(true, 9);
+  assert.deepEqual(drop.map(({ day, hour, f }) => [day, hour, f.detector]), [[9, 13, 'volume_drop']]);
+  assert.match(drop[0].f.explanation, /^150 records in the last 3600s, typical 40\d \(median of 9 buckets at this hour of day\)/);
+  // Without the hour of day the baseline spans days and nights, and the drop goes unnoticed.
+  assert.deepEqual(judge(false, 9), []);
+});

@@ -74,7 +74,13 @@ interface ServiceSeries {
   closed: number;
   knownPatterns: Set<string>;
   knownRoutes: Set<string>;
+  /** Bucket totals seen in each hour of the day (most recent last), for a baseline that knows the daily cycle. */
+  byHour: number[][];
 }
+
+/** Samples kept per hour of the day, and how many make that hour's own baseline usable. */
+const seasonalSamples = 120;
+const seasonalMinimum = 3;
 
 const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map() });
 
@@ -122,7 +128,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set() };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []) };
         this.series.set(key, series);
       }
       const counts = series.current;
@@ -139,12 +145,21 @@ export class AnomalyDetectors {
     }
   }
 
-  /** Ends the current bucket of every service and returns what it shows. */
-  close(): AnomalyFinding[] {
+  /**
+   * Ends the current bucket of every service and returns what it shows.
+   * `hourOfDay` (UTC) of the bucket lets volume be judged against the same
+   * hour on earlier days once enough of those were seen.
+   */
+  close(hourOfDay?: number): AnomalyFinding[] {
     const findings: AnomalyFinding[] = [];
     for (const series of this.series.values()) {
       const bucket = series.current;
-      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket));
+      const sameHour = hourOfDay === undefined ? undefined : series.byHour[hourOfDay];
+      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, sameHour));
+      if (sameHour) {
+        sameHour.push(bucket.total);
+        if (sameHour.length > seasonalSamples) sameHour.shift();
+      }
       for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
       for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
       series.history.push(bucket);
@@ -159,7 +174,7 @@ export class AnomalyDetectors {
     return findings;
   }
 
-  private judge(series: ServiceSeries, bucket: BucketCounts): AnomalyFinding[] {
+  private judge(series: ServiceSeries, bucket: BucketCounts, sameHour: number[] | undefined): AnomalyFinding[] {
     const { threshold, minVolume, minErrors, silentBuckets } = series.options;
     const { bucketMs } = this.options;
     const history = series.history;
@@ -168,13 +183,15 @@ export class AnomalyDetectors {
       found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
     const window = `${bucketMs / 1000}s`;
 
-    const volume = robustBaseline(history.map((counts) => counts.total));
+    const seasonal = sameHour !== undefined && sameHour.length >= seasonalMinimum;
+    const volume = robustBaseline(seasonal ? sameHour : history.map((counts) => counts.total));
+    const basis = seasonal ? `median of ${sameHour.length} buckets at this hour of day` : `median of the last ${history.length} buckets`;
     const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
     if (volumeScore > threshold && bucket.total >= minVolume) {
-      finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (median of ${history.length} buckets, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
+      finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
     }
     if (volumeScore < -threshold && volume.median >= minVolume && bucket.total > 0) {
-      finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)}: ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
+      finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}): ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
     }
 
     // Silent: this bucket and the silentBuckets - 1 before it empty, after a history of sending.

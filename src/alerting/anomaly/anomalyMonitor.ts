@@ -50,7 +50,7 @@ export class AnomalyMonitor {
   private async closeBucket(nowMs: number): Promise<void> {
     const transitions: AlertTransition[] = [];
     const seen = new Set<string>();
-    for (const finding of this.detectors.close()) {
+    for (const finding of this.detectors.close(new Date(nowMs - 1).getUTCHours())) {
       const key = keyOf(finding);
       seen.add(key);
       if (this.open.has(key)) continue;
