@@ -49,6 +49,8 @@ export async function agentCommand(flags: AgentFlags): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: what was read stays in the buffer for the next start');
+    // With the buffer full the open batch cannot be sealed: exit anyway, its lines are read again at the next start.
+    setTimeout(() => process.exit(0), 10_000).unref();
     agent.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -52,7 +52,7 @@ before(async () => {
     poll_interval_ms: 50,
     rotate_wait_ms: 500,
     batch: { max_wait_ms: 50 },
-    files: [{ paths: [`${logs}/*/*.log`] }],
+    files: [{ paths: [`${logs}/*/*.log`] }, { paths: [`${root}/docker/*/*-json.log`], format: 'container', labels: { 'container.runtime': 'docker' } }],
     kubernetes: { enabled: true, pods_dir: pods, node_name: 'node-1' },
   });
 });
@@ -169,6 +169,23 @@ test('Kubernetes node mode: CRI lines unwrapped, P…F parts joined per stream, 
   for (const body of ['k8s-hello', 'k8s-part-one-k8s-part-two', 'k8s-stderr-line']) expected.set(body, 1);
 });
 
+test('Docker json-file lines: the log line unwrapped, chunks without a newline joined', async () => {
+  const dir = join(root, 'docker', '4f1c');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, '4f1c-json.log');
+  writeFileSync(
+    path,
+    [
+      JSON.stringify({ log: 'docker-hello\n', stream: 'stdout', time: '2024-05-01T10:00:01.000000001Z' }),
+      JSON.stringify({ log: 'docker-chunk-one-', stream: 'stderr', time: '2024-05-01T10:00:01.000000002Z' }),
+      JSON.stringify({ log: 'docker-chunk-two\n', stream: 'stderr', time: '2024-05-01T10:00:01.000000003Z' }),
+      '',
+    ].join('\n'),
+  );
+  for (const body of ['docker-hello', 'docker-chunk-one-docker-chunk-two']) expected.set(body, 1);
+  await waitAcknowledged(path);
+});
+
 test('every line written arrives exactly once, with a record id per source offset', async () => {
   await waitUntil('every line is acknowledged', async () => (await agent.metric('meshlog_agent_lines_shipped_total')) >= expected.size);
   assert.equal(await agent.stop(), 0);
@@ -184,7 +201,9 @@ test('every line written arrives exactly once, with a record id per source offse
   const unexpected = [...counts.keys()].filter((body) => !expected.has(body));
   assert.deepEqual({ missing: missing.slice(0, 5), duplicated: duplicated.slice(0, 5), unexpected: unexpected.slice(0, 5) }, { missing: [], duplicated: [], unexpected: [] });
   assert.equal(rows.length, expected.size);
-  assert.equal(new Set(rows.map((row) => row.uid)).size, rows.length, 'record ids are unique');
+  const byUid = new Map<string, string[]>();
+  for (const row of rows) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), row.body.slice(0, 40)]);
+  assert.deepEqual([...byUid].filter(([, bodies]) => bodies.length > 1), [], 'record ids are unique');
   assert.match(rows[0].uid, /^[0-9a-f]{16}-\d+$/);
 
   const k8s = rows.find((row) => row.body === 'k8s-part-one-k8s-part-two')!;
@@ -194,6 +213,10 @@ test('every line written arrives exactly once, with a record id per source offse
   assert.equal(k8s.resource['k8s.node.name'], 'node-1');
   assert.equal(k8s.attributes['log.iostream'], 'stdout');
   assert.equal(k8s.time, '2024-05-01 10:00:00.000000002');
+  const docker = rows.find((row) => row.body === 'docker-chunk-one-docker-chunk-two')!;
+  assert.equal(docker.attributes['log.iostream'], 'stderr');
+  assert.equal(docker.resource['container.runtime'], 'docker');
+  assert.equal(docker.time, '2024-05-01 10:00:01.000000002');
   const linked = rows.find((row) => row.body === 'symlinked-0')!;
   assert.match(linked.resource['log.file.path'], /symlinks\/(one|two)\.log$/);
 });

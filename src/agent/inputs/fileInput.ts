@@ -47,6 +47,8 @@ interface Tail {
   splitter: LineSplitter;
   joiner: ContainerLineJoiner | undefined;
   orphanedAt: number | undefined;
+  /** Generations that ended while the file stayed open (truncations): only the first may resume a previous run's checkpoint. */
+  generations: number;
 }
 
 /**
@@ -129,19 +131,22 @@ export class FileInput {
       splitter: new LineSplitter(this.options.maxLineBytes),
       joiner: group.format === 'container' ? new ContainerLineJoiner(this.options.maxLineBytes) : undefined,
       orphanedAt: undefined,
+      generations: 0,
     });
   }
 
   /** Reads a file up to its turn; true when it has more bytes waiting. */
   private async readTurn(tail: Tail): Promise<boolean> {
     const size = (await tail.handle.stat()).size;
-    if (tail.source === undefined) {
-      if (size === 0) return false;
-      await this.startGeneration(tail, size);
-    } else if (size !== tail.lastSize && (size < tail.readOffset || !(await this.sameGeneration(tail, size)))) {
+    if (tail.source !== undefined && size !== tail.lastSize && (size < tail.readOffset || !(await this.sameGeneration(tail, size)))) {
       this.logger.info({ path: tail.path, offset: tail.readOffset, size }, 'file truncated or rewritten; reading it again from the start');
       this.endGeneration(tail, tail.readOffset);
-      await this.startGeneration(tail, size, false);
+      tail.generations++;
+    }
+    if (tail.source === undefined) {
+      // A generation's identity is frozen from its first bytes: wait for some.
+      if (size === 0) return false;
+      await this.startGeneration(tail, size, tail.generations === 0);
     }
     tail.lastSize = size;
     const source = tail.source!;
@@ -170,7 +175,7 @@ export class FileInput {
   }
 
   /** Freezes the identity of the file's current content and finds where a previous run left it. */
-  private async startGeneration(tail: Tail, size: number, mayResume = true): Promise<void> {
+  private async startGeneration(tail: Tail, size: number, mayResume: boolean): Promise<void> {
     let resumed: ResumePoint | undefined;
     if (mayResume) {
       for (const candidate of this.resume(tail.dev, tail.ino)) {
