@@ -49,6 +49,10 @@ export class MeshlogAgent {
   private observedMs = 0;
   private observed: Fixed64 = fixed64(0n);
   httpAddress = '';
+  private drained: (() => void) | undefined;
+  private finish: () => void = () => undefined;
+  /** Resolves when there is nothing more to read and everything was acknowledged (stdin as the only input). */
+  readonly inputEnded = new Promise<void>((resolve) => (this.finish = resolve));
 
   private constructor(
     private readonly config: AgentConfig,
@@ -310,17 +314,14 @@ export class MeshlogAgent {
     }
   }
 
-  private drained: (() => void) | undefined;
-
+  /** Reads stdin to its end; with no other input, resolves `inputEnded` once every line was acknowledged. */
   private async readStdin(): Promise<void> {
     await readStream(process.stdin, this.resourceLabels(), { maxLineBytes: this.config.max_line_bytes }, (source, body, offset) => this.add(source, body, offset, undefined, undefined), this.gate, (source) => this.register(source));
     this.seal();
     await this.sealing;
     if (this.fileInput) return;
-    // Only stdin: exit once everything read was acknowledged.
     while (this.ackedSeq < this.buffer.nextSeq - 1) await new Promise<void>((resolve) => (this.drained = resolve));
     this.logger.info('standard input ended and every line was acknowledged');
-    await this.stop();
-    process.exit(0);
+    this.finish();
   }
 }

@@ -59,6 +59,7 @@ export async function agentCommand(flags: AgentFlags): Promise<void> {
       },
     );
   };
+  void agent.inputEnded.then(() => stop('input ended'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
