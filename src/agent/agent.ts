@@ -245,6 +245,7 @@ export class MeshlogAgent {
         ino: identity.ino,
         fp: identity.fp,
         fp_len: identity.fpLen,
+        born: identity.born,
         offset: source.ackedOffset,
         lines_acked: source.linesAcked,
       };
@@ -262,6 +263,7 @@ export class MeshlogAgent {
         ino: checkpoint.ino,
         fp: checkpoint.fp,
         fpLen: checkpoint.fp_len ?? 0,
+        born: checkpoint.born ?? 0,
         offset: checkpoint.offset,
         ackedOffset: checkpoint.offset,
         linesRead: checkpoint.lines_acked,
@@ -277,6 +279,7 @@ export class MeshlogAgent {
           ino: entry.ino,
           fp: entry.fp,
           fpLen: entry.fp_len ?? 0,
+          born: entry.born ?? 0,
           offset: 0,
           ackedOffset: 0,
           linesRead: 0,
@@ -285,7 +288,7 @@ export class MeshlogAgent {
         point.offset = entry.offset;
         point.linesRead += entry.lines;
         points.set(entry.key, point);
-        this.retained[entry.key] ??= { path: entry.path, dev: entry.dev, ino: entry.ino, fp: entry.fp, fp_len: entry.fp_len, offset: 0, lines_acked: 0 };
+        this.retained[entry.key] ??= { path: entry.path, dev: entry.dev, ino: entry.ino, fp: entry.fp, fp_len: entry.fp_len, born: entry.born, offset: 0, lines_acked: 0 };
       }
     }
     for (const point of points.values()) {

@@ -7,6 +7,12 @@ export interface FileIdentity {
   /** SHA-256 (hex, shortened) of the first fpLen bytes, frozen when the file was first read. */
   fp: string;
   fpLen: number;
+  /**
+   * When this generation was first read (ms): two generations of one inode
+   * with the same first bytes (a truncated file that always starts with the
+   * same header) still get different keys and record ids.
+   */
+  born: number;
 }
 
 export type KeyValue = { key: string; value: { stringValue: string } };
@@ -47,7 +53,7 @@ export class Source {
 }
 
 export function identityKey(identity: FileIdentity): string {
-  return `${identity.dev}:${identity.ino}:${identity.fp}`;
+  return `${identity.dev}:${identity.ino}:${identity.fp}:${identity.born}`;
 }
 
 export function fingerprint(bytes: Buffer): string {

@@ -70,7 +70,7 @@ export class BatchBuilder {
       sources.push({
         key: source.key,
         path: source.path,
-        ...(identity && { dev: identity.dev, ino: identity.ino, fp: identity.fp, fp_len: identity.fpLen }),
+        ...(identity && { dev: identity.dev, ino: identity.ino, fp: identity.fp, fp_len: identity.fpLen, born: identity.born }),
         offset: source.resumeOffset(),
         lines: this.lines.get(source) ?? 0,
       });

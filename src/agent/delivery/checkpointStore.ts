@@ -8,6 +8,7 @@ export interface Checkpoint {
   ino?: number;
   fp?: string;
   fp_len?: number;
+  born?: number;
   /** Every byte before this offset was acknowledged. */
   offset: number;
   /** Lines the server acknowledged from this source, over the agent's lifetime. */

@@ -12,6 +12,7 @@ export interface FrameSource {
   ino?: number;
   fp?: string;
   fp_len?: number;
+  born?: number;
   offset: number;
   lines: number;
 }

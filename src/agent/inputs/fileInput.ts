@@ -21,6 +21,7 @@ export interface FileGroup {
 export interface ResumePoint {
   fp: string;
   fpLen: number;
+  born: number;
   /** Reading resumes here (after what is acknowledged or already buffered). */
   offset: number;
   ackedOffset: number;
@@ -186,7 +187,13 @@ export class FileInput {
       }
     }
     const fpLen = resumed?.fpLen ?? Math.min(size, fingerprintBytes);
-    const identity: FileIdentity = { dev: tail.dev, ino: tail.ino, fp: resumed?.fp ?? (await this.fingerprintOf(tail, fpLen)), fpLen };
+    const identity: FileIdentity = {
+      dev: tail.dev,
+      ino: tail.ino,
+      fp: resumed?.fp ?? (await this.fingerprintOf(tail, fpLen)),
+      fpLen,
+      born: resumed?.born ?? nextBirth(),
+    };
     const resource: Record<string, string> = { ...this.options.resourceLabels, ...tail.group.labels, 'log.file.path': tail.path };
     if (tail.group.podsDir) Object.assign(resource, parsePodLogPath(relative(tail.group.podsDir, tail.path)));
     const source = new Source(identityKey(identity), tail.path, resource, identity);
@@ -234,6 +241,14 @@ export class FileInput {
     if (length > 0) await tail.handle.read(head, 0, length, 0);
     return fingerprint(head);
   }
+}
+
+let lastBirth = 0;
+
+/** A generation's birth time, strictly increasing within the process. */
+function nextBirth(): number {
+  lastBirth = Math.max(Date.now(), lastBirth + 1);
+  return lastBirth;
 }
 
 const streamAttributeCache = new Map<string, KeyValue[]>();
