@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent, waitUntil, type RunningAgent } from '../support/agentProcess.js';
@@ -48,7 +48,7 @@ async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void
  * committed but whose answer never reached the agent) carries the same record
  * id each time, and the copies are bounded by the batches in flight.
  */
-async function assertDelivered(dataDir: string, prefix: string, count: number, maxDuplicates: number): Promise<void> {
+async function assertDelivered(dataDir: string, prefix: string, count: number, maxDuplicates: number): Promise<number> {
   const rows = await readCommitted<{ body: string; uid: string }>(
     dataDir,
     `SELECT body, log_attributes['log.record.uid'] AS uid FROM meshlog.logs WHERE startsWith(body, '${prefix}-')`,
@@ -58,6 +58,7 @@ async function assertDelivered(dataDir: string, prefix: string, count: number, m
   assert.equal(uids.size, count, 'every line written arrives');
   for (const [body, ids] of uids) assert.equal(ids.size, 1, `copies of ${body} share one record id`);
   assert.ok(rows.length - count <= maxDuplicates, `${rows.length - count} duplicates, at most ${maxDuplicates}`);
+  return rows.length - count;
 }
 
 test('the server stopped and restarted: the agent buffers on disk up to its cap, stops reading, then delivers everything', async () => {
@@ -127,4 +128,52 @@ test('the agent SIGKILLed mid-stream and restarted, and its buffer kept across a
   }
   // Each kill may re-send the batches that were in flight.
   await assertDelivered(meshlog.dataDir, 'kill', 75_000, 2 * maxInFlight * maxRecords);
+});
+
+test('the network cut mid-batch, before and after the server answered: batches are re-sent and every line arrives', async () => {
+  const root = tempDataDir('meshlog-agent-netcut-');
+  mkdirSync(join(root, 'logs'));
+  const path = join(root, 'logs', 'app.log');
+  const meshlog = await startMeshlog();
+  const target = new URL(meshlog.url);
+  // A TCP proxy that cuts the first two connections while the request is being sent, the next two when the answer comes back.
+  let cuts = 0;
+  const proxy = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    let sent = 0;
+    const cut = () => {
+      cuts++;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      if (cuts < 2 && sent > 4096) cut();
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (cuts >= 2 && cuts < 4) cut();
+      else client.write(chunk);
+    });
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => undefined);
+      socket.on('close', () => (socket === client ? upstream : client).destroy());
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as { port: number };
+  const agent = await startAgent(agentConfig(root, `http://127.0.0.1:${port}`, meshlog.token));
+  try {
+    writeLines(path, 'netcut', 0, 20_000);
+    await waitAcknowledged(agent, path);
+    assert.equal(cuts, 4);
+    assert.ok((await agent.metric('meshlog_agent_batches_retried_total')) >= 4);
+  } finally {
+    await agent.stop();
+    proxy.close();
+    await meshlog.stop();
+  }
+  // A batch whose answer was cut had been committed: it is stored twice, with the same record ids.
+  const duplicates = await assertDelivered(meshlog.dataDir, 'netcut', 20_000, 2 * maxInFlight * maxRecords);
+  assert.ok(duplicates > 0, 'the batches whose answers were cut are stored twice');
 });
