@@ -75,7 +75,7 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
   const summary = { ...report, findings };
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
-    const explained = Object.entries(report.explained).map(([kind, n]) => `${n} batch(es) ${kind}`).join(', ');
+    const explained = Object.entries(report.explained).map(([kind, n]) => `${n} ${kind}`).join(', ');
     process.stdout.write(
       `${findings.length === 0 ? 'OK' : `FAILED: ${findings.length} finding(s)`} — ${report.chains} chain(s), ${report.batches} batches, ` +
         `${report.records} records, ${report.checkpoints} checkpoints checked in ${report.elapsedMs} ms${explained ? ` (${explained})` : ''}\n`,

@@ -271,6 +271,32 @@ export const configSchema = z
         anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, overrides: [] },
       }),
     /** SOC 2 evidence reports (see compliance/). */
+    /** How long logs are kept; meshlog disposes of older records and records what it disposed. */
+    retention: z
+      .object({
+        /** Go duration or days (`30d`): the age after which records are disposed when no policy matches. */
+        default_max_age: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30d or 12h').default('30d'),
+        /** meshlog's own audit trail (SOC 2 auditors usually ask for a year). */
+        audit_max_age: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 400d').default('400d'),
+        /** First match wins: a tenant, optionally a service and a highest severity number (e.g. 8 = debug and below). */
+        policies: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/),
+                tenant: z.string().min(1),
+                service: z.string().min(1).optional(),
+                max_severity: z.coerce.number().int().min(0).max(24).optional(),
+                max_age: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 400d'),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** How often expired records are disposed of. */
+        check_interval_ms: z.coerce.number().int().min(1000).default(3_600_000),
+      })
+      .strict()
+      .default({ default_max_age: '30d', audit_max_age: '400d', policies: [], check_interval_ms: 3_600_000 }),
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

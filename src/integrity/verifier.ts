@@ -46,7 +46,7 @@ export interface VerifyReport {
   batches: number;
   records: number;
   checkpoints: number;
-  /** Batches whose rows are absent for a recorded reason (aborted at a crash, disposed, erased). */
+  /** Absences with a recorded reason: `batches aborted` (by a crash), `records disposed` (by policy), `records erased`. */
   explained: Record<string, number>;
   findings: Finding[];
   elapsedMs: number;
@@ -85,7 +85,22 @@ export async function verifyIntegrity(
     walkChain(chain, batches, found);
     report.checkpoints += checkCheckpoints(chain, batches, checkpointsByChain.get(chain) ?? [], options.verifierKey, found);
 
-    const explained = new Map((await store.events(chain)).map((event) => [Number(event.batch_seq), event.kind]));
+    // Absences with a recorded reason: batches a crash aborted, records disposed by policy or erased on request.
+    const aborted = new Set<number>();
+    const excused = new Map<number, Map<number, string>>();
+    for (const event of await store.events(chain)) {
+      const seq = Number(event.batch_seq);
+      if (event.kind === 'aborted') aborted.add(seq);
+      else {
+        const positions = (JSON.parse(event.detail || '{}') as { positions?: number[] }).positions ?? [];
+        const byPosition = excused.get(seq) ?? new Map<number, string>();
+        for (const position of positions) byPosition.set(position, event.kind);
+        excused.set(seq, byPosition);
+      }
+    }
+    const explain = (key: string, count: number) => {
+      if (count > 0) report.explained[key] = (report.explained[key] ?? 0) + count;
+    };
     const selected = batches.filter(
       (batch) =>
         (options.fromNs === undefined || BigInt(batch.max_time) >= options.fromNs) &&
@@ -93,11 +108,11 @@ export async function verifyIntegrity(
     );
     const progress: VerifyProgress = { chain, batchesChecked: 0, batchesTotal: selected.length, recordsChecked: 0 };
     const checkBatch = async (batch: StoredBatch, seq: number, rows: StoredLogRow[]) => {
-      const reason = explained.get(seq);
-      if (reason && rows.length === 0) {
-        report.explained[reason] = (report.explained[reason] ?? 0) + 1;
+      if (aborted.has(seq) && rows.length === 0) {
+        explain('batches aborted', 1);
       } else {
-        await checkRecords(store, chain, seq, batch, rows, found);
+        const absences = await checkRecords(store, chain, seq, batch, rows, excused.get(seq), found);
+        for (const [kind, count] of Object.entries(absences)) explain(`records ${kind}`, count);
       }
       report.batches++;
       report.records += rows.length;
@@ -233,11 +248,13 @@ async function checkRecords(
   seq: number,
   batch: StoredBatch,
   rows: StoredLogRow[],
+  excused: Map<number, string> | undefined,
   found: (finding: Finding) => void,
-): Promise<void> {
+): Promise<Record<string, number>> {
   const lines = rows.map(storedLogLine);
   const count = Number(batch.record_count);
-  if (rows.length === count && hashBatchContent(lines).contentHash === batch.content_hash) return;
+  const absences: Record<string, number> = {};
+  if (rows.length === count && hashBatchContent(lines).contentHash === batch.content_hash) return absences;
 
   const fingerprints = await store.fingerprints(chain, seq);
   const byPosition = new Map<number, string[]>();
@@ -247,7 +264,9 @@ async function checkRecords(
   const inserted: number[] = [];
   for (let pos = 0; pos < count; pos++) {
     const candidates = byPosition.get(pos) ?? [];
-    if (candidates.length === 0) missing.push(pos);
+    const reason = excused?.get(pos);
+    if (candidates.length === 0 && reason) absences[reason] = (absences[reason] ?? 0) + 1;
+    else if (candidates.length === 0) missing.push(pos);
     const original = candidates.findIndex((line) => lineFingerprint(line) === fingerprints[pos]);
     if (candidates.length > 0 && original < 0) modified.push(pos);
     for (let extra = 1; extra < candidates.length; extra++) inserted.push(pos);
@@ -261,7 +280,8 @@ async function checkRecords(
   report('record_modified', modified, 'modified');
   report('record_missing', missing, 'missing');
   report('record_inserted', inserted, 'inserted');
-  if (modified.length + missing.length + inserted.length === 0) {
+  if (modified.length + missing.length + inserted.length === 0 && Object.keys(absences).length === 0) {
     found({ kind: 'record_modified', chain, batchSeq: seq, detail: `batch ${seq} content does not match its seal` });
   }
+  return absences;
 }

@@ -11,6 +11,7 @@ import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOpti
 import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
+import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
@@ -30,6 +31,7 @@ export interface HttpAppOptions {
   authenticate: Authenticate;
   audit: AuditTrail;
   admin: AdminDeps;
+  retention: RetentionDeps;
   isReady: () => boolean;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
@@ -154,6 +156,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
+  retentionRoutes(app, options.retention);
   reportRoutes(app, options.reports);
   return app;
 }

@@ -17,6 +17,8 @@ import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/accessStore.js';
 import { AuditStore } from '../storage/auditStore.js';
+import { RetentionStore } from '../storage/retentionStore.js';
+import { Disposer } from '../retention/disposer.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -60,6 +62,7 @@ export class MeshlogServer {
   private sealer: ChainSealer | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private usageTimer: NodeJS.Timeout | undefined;
+  private disposalTimer: NodeJS.Timeout | undefined;
   private keys: ApiKeys | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
@@ -147,6 +150,9 @@ export class MeshlogServer {
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const retentionStore = new RetentionStore(this.storage);
+    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
+    const retention = { disposer, store: retentionStore, audit };
     const reports = {
       audit,
       store: new ReportStore(this.storage),
@@ -201,7 +207,7 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -213,6 +219,10 @@ export class MeshlogServer {
       this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
       this.monthlyReports.start();
     }
+    this.disposalTimer = setInterval(() => {
+      disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
+    }, config.retention.check_interval_ms);
+    this.disposalTimer.unref();
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
     logger.info(
       {
@@ -250,6 +260,7 @@ export class MeshlogServer {
     await this.writer?.close();
     await this.patterns?.stop();
     clearInterval(this.usageTimer);
+    clearInterval(this.disposalTimer);
     await this.keys?.flushUsage().catch(() => undefined);
     clearInterval(this.checkpointTimer);
     await this.sealer?.checkpoint();

@@ -267,4 +267,26 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, id)`,
     ],
   },
+  {
+    version: 9,
+    name: 'legal holds',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.legal_holds (
+        id String,
+        name String,
+        tenant String,
+        service String,
+        from_time Nullable(DateTime64(9)),
+        to_time Nullable(DateTime64(9)),
+        reason String,
+        created_by String,
+        created_at DateTime64(3),
+        released_at Nullable(DateTime64(3)),
+        released_by String DEFAULT '',
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY id`,
+    ],
+  },
 ];

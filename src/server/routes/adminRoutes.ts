@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { MeshlogError } from '../../errors.js';
+import { parseJsonBody } from '../jsonBody.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ApiKeys } from '../../security/apiKeys.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
@@ -23,22 +23,6 @@ const createKeyBody = z
   })
   .strict();
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  let json: unknown = body;
-  if (Buffer.isBuffer(body)) {
-    try {
-      json = JSON.parse(body.toString('utf8') || '{}');
-    } catch (error) {
-      throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
-    }
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) {
-    throw new MeshlogError('ML_DECODE', result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
-  }
-  return result.data;
-}
-
 /** `90d` → ns; Go durations otherwise. */
 function durationNs(value: string): bigint {
   const days = /^(\d+)d$/.exec(value);
@@ -50,7 +34,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys, audit } = deps;
 
   app.post('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseBody(createKeyBody, request.body);
+    const body = parseJsonBody(createKeyBody, request.body);
     const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
     const created = await keys.create({ name: body.name, roles: body.roles, tenants: body.tenants, expiresAt, createdBy: request.identity!.name });
     await audit.record({

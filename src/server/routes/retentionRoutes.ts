@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Disposer } from '../../retention/disposer.js';
+import type { AuditTrail } from '../../security/auditTrail.js';
+import type { RetentionStore } from '../../storage/retentionStore.js';
+import { parseJsonBody } from '../jsonBody.js';
+
+export interface RetentionDeps {
+  disposer: Disposer;
+  store: RetentionStore;
+  audit: AuditTrail;
+}
+
+const holdBody = z
+  .object({
+    name: z.string().min(1).max(200),
+    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+    service: z.string().min(1).optional(),
+    /** RFC 3339; absent = from the beginning / until released. */
+    from: z.string().datetime({ offset: true }).optional(),
+    to: z.string().datetime({ offset: true }).optional(),
+    reason: z.string().min(1).max(2000),
+  })
+  .strict();
+
+/** Retention policies in force, legal holds (place, release) and an on-demand disposal run: admin actions, each audited. */
+export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void {
+  const { disposer, audit } = deps;
+
+  app.get('/api/v1/admin/retention', async () => ({
+    policies: disposer.policies,
+    holds: await deps.store.holds(),
+  }));
+
+  app.post('/api/v1/admin/retention/run', { config: { auditedByRoute: true } }, async (request) => ({
+    disposed: await disposer.run('admin request', request.identity),
+  }));
+
+  app.post('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const hold = await disposer.placeHold(parseJsonBody(holdBody, request.body), request.identity!);
+    await audit.record({ action: 'legal_hold.place', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { ...hold } });
+    return reply.code(201).send({ hold });
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/v1/admin/legal-holds/:id', { config: { auditedByRoute: true } }, async (request) => {
+    const hold = await disposer.releaseHold(request.params.id, request.identity!);
+    await audit.record({ action: 'legal_hold.release', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { name: hold.name } });
+    return { hold };
+  });
+}
