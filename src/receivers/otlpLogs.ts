@@ -1,7 +1,6 @@
-import protobuf from 'protobufjs';
-import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import { attributeMap, idHex, nanos, text, type AnyValue, type KeyValue } from './otlpValues.js';
+import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
 import { loadProtos } from './protoRoot.js';
 
 const root = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto']);
@@ -36,31 +35,11 @@ export interface DecodedLogs {
 }
 
 export function decodeOtlpLogsProtobuf(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
-  let message: protobuf.Message;
-  try {
-    message = ExportLogsServiceRequest.decode(body);
-  } catch (error) {
-    throw new MeshlogError('ML_DECODE', `invalid ExportLogsServiceRequest protobuf: ${(error as Error).message}`);
-  }
-  const request = ExportLogsServiceRequest.toObject(message, { longs: String, enums: Number, defaults: false }) as OtlpRequest;
-  return toRecords(request, tenant, receiver);
+  return toRecords(otlpRequestFromProtobuf<OtlpRequest>(ExportLogsServiceRequest, body), tenant, receiver);
 }
 
 export function decodeOtlpLogsJson(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
-  let request: unknown;
-  try {
-    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch (error) {
-    throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
-  }
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    throw new MeshlogError('ML_DECODE', 'an ExportLogsServiceRequest JSON object was expected');
-  }
-  const resourceLogs = (request as OtlpRequest).resourceLogs;
-  if (resourceLogs !== undefined && !Array.isArray(resourceLogs)) {
-    throw new MeshlogError('ML_DECODE', 'resourceLogs must be an array');
-  }
-  return toRecords(request as OtlpRequest, tenant, receiver);
+  return toRecords(otlpRequestFromJson<OtlpRequest>('ExportLogsServiceRequest', 'resourceLogs', body), tenant, receiver);
 }
 
 export function encodeOtlpLogsResponse(rejected: number, errorMessage: string): Uint8Array {

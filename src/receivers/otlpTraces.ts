@@ -1,7 +1,6 @@
-import protobuf from 'protobufjs';
-import { MeshlogError } from '../errors.js';
 import type { SpanEvent, SpanRecord } from '../model/spanRecord.js';
 import { attributeMap, idHex, nanos, type KeyValue } from './otlpValues.js';
+import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
 import { loadProtos } from './protoRoot.js';
 
 const root = loadProtos(['opentelemetry/proto/collector/trace/v1/trace_service.proto']);
@@ -36,30 +35,11 @@ export interface DecodedSpans {
 }
 
 export function decodeOtlpTracesProtobuf(body: Uint8Array, tenant: string, receiver: string): DecodedSpans {
-  let message: protobuf.Message;
-  try {
-    message = ExportTraceServiceRequest.decode(body);
-  } catch (error) {
-    throw new MeshlogError('ML_DECODE', `invalid ExportTraceServiceRequest protobuf: ${(error as Error).message}`);
-  }
-  const request = ExportTraceServiceRequest.toObject(message, { longs: String, enums: Number, defaults: false }) as OtlpTracesRequest;
-  return toSpans(request, tenant, receiver);
+  return toSpans(otlpRequestFromProtobuf<OtlpTracesRequest>(ExportTraceServiceRequest, body), tenant, receiver);
 }
 
 export function decodeOtlpTracesJson(body: Uint8Array, tenant: string, receiver: string): DecodedSpans {
-  let request: unknown;
-  try {
-    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch (error) {
-    throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
-  }
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    throw new MeshlogError('ML_DECODE', 'an ExportTraceServiceRequest JSON object was expected');
-  }
-  if ((request as OtlpTracesRequest).resourceSpans !== undefined && !Array.isArray((request as OtlpTracesRequest).resourceSpans)) {
-    throw new MeshlogError('ML_DECODE', 'resourceSpans must be an array');
-  }
-  return toSpans(request as OtlpTracesRequest, tenant, receiver);
+  return toSpans(otlpRequestFromJson<OtlpTracesRequest>('ExportTraceServiceRequest', 'resourceSpans', body), tenant, receiver);
 }
 
 export function encodeOtlpTracesResponse(rejected: number, errorMessage: string): Uint8Array {

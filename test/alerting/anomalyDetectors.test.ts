@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions, type AnomalyOverride } from '../../src/alerting/anomaly/anomalyDetectors.js';
 import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
 import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
-import { defaultMinerOptions, patternTemplate } from '../../src/pipeline/patterns/drainMiner.js';
+import { defaultMinerOptions } from '../../src/pipeline/patterns/drainMiner.js';
 
 const options: AnomalyOptions = { bucketMs: 60_000, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3 };
 

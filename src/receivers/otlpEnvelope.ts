@@ -1,0 +1,33 @@
+import type protobuf from 'protobufjs';
+import { MeshlogError } from '../errors.js';
+
+/**
+ * The envelope every OTLP export request shares: protobuf or JSON bytes in,
+ * the plain-object form out (longs as strings, enums as numbers, ids as
+ * bytes or hex), with the error a client can act on when the bytes are bad.
+ */
+export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array): T {
+  let message: protobuf.Message;
+  try {
+    message = type.decode(body);
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
+  }
+  return type.toObject(message, { longs: String, enums: Number, defaults: false }) as T;
+}
+
+/** `listField` is the top-level array (resourceLogs, resourceSpans). */
+export function otlpRequestFromJson<T>(typeName: string, listField: string, body: Uint8Array): T {
+  let request: unknown;
+  try {
+    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
+  }
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new MeshlogError('ML_DECODE', `an ${typeName} JSON object was expected`);
+  }
+  const list = (request as Record<string, unknown>)[listField];
+  if (list !== undefined && !Array.isArray(list)) throw new MeshlogError('ML_DECODE', `${listField} must be an array`);
+  return request as T;
+}
