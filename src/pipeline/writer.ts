@@ -90,7 +90,7 @@ export class LogWriter {
   /**
    * Resolves once every record is committed; rejects with a retryable
    * MeshlogError otherwise. `exempt` writes (the audit trail: a few records
-   * per action) are never refused for ingest overload.
+   * per action) are never refused for ingest overload and do not linger.
    */
   write(records: LogRecord[], receiver: string, options: { exempt?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new MeshlogError('ML_SHUTTING_DOWN'));
@@ -115,13 +115,19 @@ export class LogWriter {
       this.pending.push({ tenants, rows, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
       this.metrics.queueRecords.set(this.queuedRecords);
-      this.schedule();
+      this.schedule(options.exempt === true);
     });
   }
 
-  private schedule(): void {
-    if (this.committing || this.lingerTimer) return;
-    if (this.queuedRecords >= this.options.batchMaxRecords || this.options.batchLingerMs === 0) {
+  /** `now`: commit without lingering (an audit record holds up the request that caused it). */
+  private schedule(now = false): void {
+    if (this.committing) return;
+    if (now && this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    if (this.lingerTimer) return;
+    if (now || this.queuedRecords >= this.options.batchMaxRecords || this.options.batchLingerMs === 0) {
       this.startCommitting();
     } else {
       this.lingerTimer = setTimeout(() => {
