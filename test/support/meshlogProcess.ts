@@ -32,6 +32,11 @@ const freeListenerPorts = {
   MESHLOG_OTLP_GRPC_PORT: '0',
 };
 
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function tempDataDir(prefix = 'meshlog-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -51,6 +56,12 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A test that fails before stopping its server must not keep the test process alive:
+  // the child does not hold the event loop, and dies with the test process.
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 
   const ready = await new Promise<{ http: string; listeners: Record<string, string> }>((resolve, reject) => {
     const timer = setTimeout(() => {
