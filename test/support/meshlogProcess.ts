@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -32,9 +33,16 @@ const freeListenerPorts = {
   MESHLOG_OTLP_GRPC_PORT: '0',
 };
 
+// A test that fails before stopping its server must not leave it running (it
+// would keep the test process, and so the whole suite, waiting). Once the
+// file's tests are done, a server still running 15 s later (after the file's
+// own after hooks had their chance to stop it) is killed; the timer itself
+// never holds the process open.
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+after(() => {
+  setTimeout(() => {
+    for (const child of running) child.kill('SIGKILL');
+  }, 15_000).unref();
 });
 
 export function tempDataDir(prefix = 'meshlog-test-'): string {
@@ -56,10 +64,6 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // A test that fails before stopping its server must not keep the test process alive:
-  // the child does not hold the event loop, and dies with the test process.
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
   running.add(child);
   child.once('exit', () => running.delete(child));
 
