@@ -9,6 +9,8 @@ test('a full ingest queue answers 429 with Retry-After instead of dropping or bu
   const meshlog = await startMeshlog({
     env: { MESHLOG_INGEST_MAX_QUEUED_RECORDS: '10', MESHLOG_INGEST_BATCH_LINGER_MS: '3000' },
   });
+  // Authenticate once first: the login's audit record commits on its own, not beside the queued request.
+  await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text();
   const first = postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('bp', Array.from({ length: 8 }, (_, i) => `queued ${i}`)));
   let refused: Response | undefined;
   for (let attempt = 0; attempt < 50 && !refused; attempt++) {
