@@ -39,7 +39,8 @@ const freeListenerPorts = {
 // own after hooks had their chance to stop it) is killed; the timer itself
 // never holds the process open.
 const running = new Set<ChildProcess>();
-after(() => {
+// Benchmarks start servers through this module too, outside the test runner.
+if (process.env.NODE_TEST_CONTEXT) after(() => {
   setTimeout(() => {
     for (const child of running) child.kill('SIGKILL');
   }, 15_000).unref();
