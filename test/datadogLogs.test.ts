@@ -4,20 +4,10 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { client, v2 } from '@datadog/datadog-api-client';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
-interface StoredRow {
-  tenant: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  body: string;
-  resource_attributes: Record<string, string>;
-  log_attributes: Record<string, string>;
-  trace_id: string;
-  span_id: string;
-  receiver: string;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 let meshlog: RunningMeshlog;
 before(async () => {

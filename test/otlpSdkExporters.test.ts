@@ -8,26 +8,10 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
-interface StoredRow {
-  tenant: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  body: string;
-  resource_attributes: Record<string, string>;
-  scope_name: string;
-  scope_version: string;
-  log_attributes: Record<string, string>;
-  trace_id: string;
-  span_id: string;
-  trace_flags: number;
-  receiver: string;
-  chain_id: string;
-  batch_seq: string;
-  batch_pos: number;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 let meshlog: RunningMeshlog;
 before(async () => {

@@ -22,7 +22,8 @@ test("flags for the common case, MESHLOG_TOKEN, and the agent's own /ready and /
     { env: { MESHLOG_TOKEN: meshlog.token } },
   );
   try {
-    assert.equal((await fetch(`${agent.url}/ready`)).status, 200);
+    // Ready once the first look at the globs is done.
+    await waitUntil('the agent is ready', async () => (await fetch(`${agent.url}/ready`)).status === 200);
     await waitUntil('both files are acknowledged', async () => (await agent.metric('meshlog_agent_lines_shipped_total')) === 3);
     const metrics = await (await fetch(`${agent.url}/metrics`)).text();
     assert.match(metrics, /^meshlog_agent_lines_read_total 3$/m);
