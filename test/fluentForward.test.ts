@@ -7,18 +7,10 @@ import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { committedCount, waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
-interface StoredRow {
-  tenant: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  body: string;
-  resource_attributes: Record<string, string>;
-  log_attributes: Record<string, string>;
-  receiver: string;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 let meshlog: RunningMeshlog;
 let host: string;

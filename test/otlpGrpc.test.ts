@@ -13,21 +13,10 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { committedCount } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
-interface StoredRow {
-  tenant: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  body: string;
-  resource_attributes: Record<string, string>;
-  scope_name: string;
-  log_attributes: Record<string, string>;
-  trace_id: string;
-  span_id: string;
-  receiver: string;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 const exportPath = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 let meshlog: RunningMeshlog;

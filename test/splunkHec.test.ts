@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
 /** The parts of splunk-logging (Splunk's own Node.js HEC client, untyped) this test drives. */
 interface SplunkLogger {
@@ -17,17 +18,8 @@ const { Logger } = createRequire(import.meta.url)('splunk-logging') as {
   Logger: new (config: { token: string; url: string; maxBatchCount?: number }) => SplunkLogger;
 };
 
-interface StoredRow {
-  tenant: string;
-  timestamp: string;
-  severity_number: number;
-  severity_text: string;
-  service_name: string;
-  body: string;
-  resource_attributes: Record<string, string>;
-  log_attributes: Record<string, string>;
-  receiver: string;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 let meshlog: RunningMeshlog;
 before(async () => {

@@ -8,15 +8,10 @@ import { waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { selfSignedCert } from './support/selfSignedCert.js';
 import { readCommitted } from './support/storageReader.js';
+import type { StoredLogRow } from '../src/storage/logRows.js';
 
-interface StoredRow {
-  body: string;
-  service_name: string;
-  severity_text: string;
-  receiver: string;
-  resource_attributes: Record<string, string>;
-  log_attributes: Record<string, string>;
-}
+/** A committed row as the tests read it back. */
+type StoredRow = StoredLogRow;
 
 const lines = ['order 1001 placed', 'order 1002 placed', 'payment for order 1001 declined'];
 let meshlog: RunningMeshlog;

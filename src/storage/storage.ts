@@ -85,10 +85,6 @@ export class Storage {
     return result.json<T>();
   }
 
-  async ping(): Promise<boolean> {
-    return (await this.client.ping()).success;
-  }
-
   async close(): Promise<void> {
     await this.client.close();
   }
