@@ -12,5 +12,7 @@ if ((${#missing[@]})); then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 npx tsc -p tsconfig.json
+# The web UI the browser tests drive (type-checked, then bundled into dist/web).
+npm run build:web
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"

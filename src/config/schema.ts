@@ -186,6 +186,17 @@ export const configSchema = z
       })
       .strict()
       .default({ buffer_lines: 10_000, max_subscribers: 100 }),
+    /** The web UI served at `/` and its login sessions (HttpOnly cookie, CSRF token). */
+    ui: z
+      .object({
+        enabled: flag.default(true),
+        /** A session unused this long is logged out. */
+        session_idle_timeout_ms: z.coerce.number().int().min(1000).default(1_800_000),
+        /** A session older than this is logged out, however busy. */
+        session_max_age_ms: z.coerce.number().int().min(1000).default(43_200_000),
+      })
+      .strict()
+      .default({ enabled: true, session_idle_timeout_ms: 1_800_000, session_max_age_ms: 43_200_000 }),
     /** Alert rules in Loki ruler format, evaluated through the LogQL engine, and where alerts are sent. */
     alerting: z
       .object({

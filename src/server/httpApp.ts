@@ -22,6 +22,12 @@ import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
+import type { SessionStore } from '../security/sessions.js';
+import { sessionOfRequest } from '../security/sessionCookie.js';
+import { sessionRoutes } from './routes/sessionRoutes.js';
+import { webUiRoutes } from './routes/webUiRoutes.js';
+import { traceRoutes } from './routes/traceRoutes.js';
+import type { TraceQueries } from '../storage/traceQueries.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
@@ -44,6 +50,10 @@ export interface HttpAppOptions {
   reports: ReportRouteDeps;
   /** Absent when alerting is off. */
   alerting?: Alerting;
+  /** The web UI's login sessions; absent when the UI is off. */
+  sessions?: SessionStore;
+  /** Spans and logs of one trace (the UI's trace view). */
+  traces?: TraceQueries;
 }
 
 declare module 'fastify' {
@@ -90,8 +100,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     let identity: Identity;
     try {
       const token = presentedToken(request.headers);
-      const certified = token === undefined ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
-      identity = certified ?? (await options.authenticate(token));
+      // A browser's session cookie counts only when no token was presented.
+      const session = token === undefined && options.sessions ? sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
+      const certified = token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
+      identity = session?.identity ?? certified ?? (await options.authenticate(token));
     } catch (error) {
       await options.audit.record({ action: 'auth.failure', outcome: 'denied', remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message } });
       throw error;
@@ -158,5 +170,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   adminRoutes(app, options.admin);
   retentionRoutes(app, options.retention);
   reportRoutes(app, options.reports);
+  if (options.traces) traceRoutes(app, options.traces);
+  if (options.sessions) {
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined });
+    webUiRoutes(app);
+  }
   return app;
 }

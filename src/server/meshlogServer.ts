@@ -37,6 +37,8 @@ import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
+import { SessionStore } from '../security/sessions.js';
+import { TraceQueries } from '../storage/traceQueries.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -207,7 +209,8 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention });
+    const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention, sessions, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -1,0 +1,135 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from '../api/client';
+import type { PageProps } from '../shell/page';
+import { useTimeZone } from '../shell/preferences';
+import { formatTime, nsToMs } from '../shell/timeFormat';
+
+interface SpanRow {
+  start_ns: string;
+  duration_ns: string;
+  span_id: string;
+  parent_span_id: string;
+  span_name: string;
+  span_kind: string;
+  service_name: string;
+  status_code: string;
+  status_message: string;
+}
+
+interface LogRow {
+  ts: string;
+  body: string;
+  service_name: string;
+  severity_text: string;
+  span_id: string;
+}
+
+interface Trace {
+  traceId: string;
+  spans: SpanRow[];
+  logs: LogRow[];
+}
+
+/** Spans in tree order (parents before children, siblings by start), each with its depth. */
+function treeOrder(spans: SpanRow[]): { span: SpanRow; depth: number }[] {
+  const ids = new Set(spans.map((span) => span.span_id));
+  const children = new Map<string, SpanRow[]>();
+  for (const span of spans) {
+    const parent = span.parent_span_id && ids.has(span.parent_span_id) ? span.parent_span_id : '';
+    children.set(parent, [...(children.get(parent) ?? []), span]);
+  }
+  const ordered: { span: SpanRow; depth: number }[] = [];
+  const visit = (parent: string, depth: number) => {
+    const list = (children.get(parent) ?? []).sort((a, b) => (BigInt(a.start_ns) < BigInt(b.start_ns) ? -1 : 1));
+    for (const span of list) {
+      ordered.push({ span, depth });
+      visit(span.span_id, depth + 1);
+    }
+  };
+  visit('', 0);
+  return ordered;
+}
+
+const formatDuration = (ns: bigint) => (ns >= 1_000_000_000n ? `${(Number(ns) / 1e9).toFixed(2)} s` : ns >= 1_000_000n ? `${(Number(ns) / 1e6).toFixed(1)} ms` : `${(Number(ns) / 1e3).toFixed(0)} µs`);
+
+/** Every span and log of a trace: a waterfall with each span's logs beneath it. */
+export function TracePage({ params }: PageProps) {
+  const zone = useTimeZone();
+  const [trace, setTrace] = useState<Trace | undefined>();
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    setTrace(undefined);
+    setError(undefined);
+    api<Trace>(`/api/v1/traces/${encodeURIComponent(params.traceId)}`)
+      .then(setTrace)
+      .catch((failure: unknown) => setError(failure instanceof ApiError ? failure.message : String(failure)));
+  }, [params.traceId]);
+
+  if (error) return <p class="notice error">{error}</p>;
+  if (!trace) return <p class="notice dim">Loading trace {params.traceId}…</p>;
+
+  const starts = [...trace.spans.map((span) => BigInt(span.start_ns)), ...trace.logs.map((log) => BigInt(log.ts))];
+  const ends = [...trace.spans.map((span) => BigInt(span.start_ns) + BigInt(span.duration_ns)), ...trace.logs.map((log) => BigInt(log.ts))];
+  const t0 = starts.length ? starts.reduce((a, b) => (a < b ? a : b)) : 0n;
+  const t1 = ends.length ? ends.reduce((a, b) => (a > b ? a : b)) : 1n;
+  const total = Number(t1 - t0) || 1;
+  const percent = (ns: bigint) => `${(Number(ns - t0) / total) * 100}%`;
+  const spanIds = new Set(trace.spans.map((span) => span.span_id));
+  const logsOf = (spanId: string) => trace.logs.filter((log) => log.span_id === spanId);
+  const orphanLogs = trace.logs.filter((log) => !spanIds.has(log.span_id));
+  const services = new Set([...trace.spans, ...trace.logs].map((item) => item.service_name));
+
+  const logRow = (log: LogRow, depth: number) => (
+    <tr class="log" key={`${log.ts}${log.body}`}>
+      <td class="name" style={{ paddingLeft: `${depth * 16 + 22}px` }} title={log.body}>
+        <span class={log.severity_text.toLowerCase().startsWith('err') ? 'error' : ''}>{log.severity_text || 'log'}</span> {log.body}
+      </td>
+      <td class="bar-cell">
+        <span class="log-dot" style={{ left: percent(BigInt(log.ts)) }} title={formatTime(nsToMs(log.ts), zone)} />
+      </td>
+      <td class="duration">{formatTime(nsToMs(log.ts), zone).slice(11)}</td>
+    </tr>
+  );
+
+  return (
+    <div class="trace">
+      <h1>
+        Trace <span class="mono">{trace.traceId}</span>
+      </h1>
+      <p class="dim">
+        {trace.spans.length} spans · {trace.logs.length} logs · {services.size} services · {formatDuration(BigInt(total))} · started {formatTime(Number(t0 / 1_000_000n), zone)}
+      </p>
+      {trace.spans.length === 0 && trace.logs.length === 0 && <p>Nothing stored for this trace id in this tenant.</p>}
+      <table class="waterfall" aria-label="waterfall">
+        <tbody>
+          {treeOrder(trace.spans).map(({ span, depth }) => {
+            const start = BigInt(span.start_ns);
+            const duration = BigInt(span.duration_ns);
+            const failed = span.status_code.toUpperCase().includes('ERROR');
+            return [
+              <tr key={span.span_id} class="span" data-span-id={span.span_id}>
+                <td class="name" style={{ paddingLeft: `${depth * 16 + 6}px` }} title={`${span.service_name}: ${span.span_name} (${span.span_kind})${span.status_message ? ` — ${span.status_message}` : ''}`}>
+                  <span class="badge">{span.service_name}</span> {span.span_name}
+                </td>
+                <td class="bar-cell">
+                  <span class={`bar${failed ? ' error' : ''}`} style={{ left: percent(start), width: `${(Number(duration) / total) * 100}%` }} />
+                </td>
+                <td class="duration">{formatDuration(duration)}</td>
+              </tr>,
+              ...logsOf(span.span_id).map((log) => logRow(log, depth + 1)),
+            ];
+          })}
+          {orphanLogs.length > 0 && (
+            <tr>
+              <td colSpan={3} class="dim">
+                Logs of this trace outside any stored span
+              </td>
+            </tr>
+          )}
+          {orphanLogs.map((log) => logRow(log, 0))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

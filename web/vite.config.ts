@@ -1,0 +1,35 @@
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+/** The issue's budget: first load under 300 kB of gzipped JavaScript. */
+const jsBudgetBytes = 300 * 1024;
+
+/** Prints the gzipped size of all JavaScript the first page load fetches and fails the build past the budget. */
+function jsBudget(): Plugin {
+  return {
+    name: 'meshlog-js-budget',
+    generateBundle(_options, bundle) {
+      let gzipped = 0;
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type === 'chunk' && (chunk.isEntry || !chunk.isDynamicEntry)) gzipped += gzipSync(chunk.code).length;
+      }
+      console.log(`meshlog web UI: first-load JavaScript ${(gzipped / 1024).toFixed(1)} kB gzipped (budget ${jsBudgetBytes / 1024} kB)`);
+      if (gzipped > jsBudgetBytes) this.error(`first-load JavaScript is ${gzipped} bytes gzipped, over the ${jsBudgetBytes}-byte budget`);
+    },
+  };
+}
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: '/ui/',
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: {
+    outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    target: 'es2022',
+    reportCompressedSize: true,
+  },
+  plugins: [jsBudget()],
+});
