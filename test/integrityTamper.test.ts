@@ -24,6 +24,8 @@ let acmeChain: string;
 async function verifyAfter(statements: (chain: string) => string[]): Promise<{ status: number | null; findings: Finding[]; stdout: string }> {
   const copy = tempDataDir('meshlog-tamper-');
   cpSync(pristine, copy, { recursive: true });
+  // The store is encrypted at rest: its copy needs the key file beside it too.
+  cpSync(`${pristine}-storage.keys`, `${copy}-storage.keys`);
   await runStatements(copy, statements(acmeChain));
   const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', copy, '--public-key', publicKey, '--output', 'json'], { encoding: 'utf8' });
   assert.notEqual(run.status, 2, run.stderr);

@@ -115,6 +115,13 @@ serverOptions(keys.command('list').description('every key with its roles, tenant
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(keysList);
 serverOptions(keys.command('revoke').description('revoke a key now').argument('<id>', 'key id')).action(keysRevoke);
+keys
+  .command('rotate-storage')
+  .description('add a new encryption-at-rest key and make it current (from the next start; older parts stay readable)')
+  .option('-c, --config <file>', 'YAML config file (for data_dir and encryption.key_file)')
+  .option('--data-dir <dir>', 'data directory whose key file to rotate (default ./data)')
+  .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')
+  .action(async (flags) => (await import('./rotateStorageKeyCommand.js')).rotateStorageKeyCommand(flags));
 
 serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'))
   .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')

@@ -138,6 +138,15 @@ export const configSchema = z
       })
       .strict()
       .default({ seal: true, checkpoint_interval_ms: 10_000 }),
+    /** Encryption at rest of embedded chDB: every table on an AES-256-CTR encrypted disk. */
+    encryption: z
+      .object({
+        enabled: flag.default(true),
+        /** `<id>:<hex>` keys, one a line, kept outside the data directory; default <data_dir>-storage.keys beside it (created on first start). MESHLOG_STORAGE_KEYS overrides it. */
+        key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
     /** Parse, normalize and redact between receivers and storage. */
     pipeline: z
       .object({

@@ -82,7 +82,12 @@ export class MeshlogServer {
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
     this.storage = await Storage.open(
-      { dataDir: config.data_dir, clickhouseUrl: config.clickhouse_url, database: config.database },
+      {
+        dataDir: config.data_dir,
+        clickhouseUrl: config.clickhouse_url,
+        database: config.database,
+        encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
+      },
       logger,
     );
     const keys = await ApiKeys.open(new AccessStore(this.storage));
@@ -227,6 +232,11 @@ export class MeshlogServer {
     }, config.retention.check_interval_ms);
     this.disposalTimer.unref();
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
+    const encryption = this.storage.encryptionAtRest;
+    // A storage key first used by this start (the first key, or one `meshlog keys rotate-storage` added).
+    if (encryption?.enabled && encryption.newKeyIds.length > 0) {
+      await audit.record({ action: 'storage.key_added', outcome: 'success', target: String(encryption.currentKeyId), detail: { key_ids: encryption.newKeyIds, current_key_id: encryption.currentKeyId } });
+    }
     logger.info(
       {
         http: httpUrl,

@@ -2,12 +2,28 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import { checkKeysCoverState, readEncryptionState, startEncryptedEngine, writeEncryptionState, type EncryptionState } from './encryptedDisk.js';
+import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint } from './storageKeys.js';
 
 export interface ConnectionTarget {
   /** Embedded chDB keeps its files under <dataDir>/clickhouse. */
   dataDir: string;
   /** A ClickHouse server instead of embedded chDB. */
   clickhouseUrl?: string;
+  /**
+   * Encryption at rest of embedded chDB. Omitted: whatever the data directory
+   * was created with (readers such as `meshlog verify --data-dir`); a new
+   * directory is encrypted.
+   */
+  encryption?: { enabled: boolean; keyFile?: string };
+}
+
+/** How the embedded engine's data is encrypted, for the server's audit record. */
+export interface EncryptionAtRest {
+  enabled: boolean;
+  currentKeyId?: number;
+  /** Key ids this start used for the first time (a rotation since the last start). */
+  newKeyIds: number[];
 }
 
 /**
@@ -15,7 +31,7 @@ export interface ConnectionTarget {
  * chdb/connection, or a ClickHouse server over HTTP. Everything above this
  * file speaks to the same client API.
  */
-export function connect(target: ConnectionTarget): { client: ClickHouseClient; embedded: boolean } {
+export function connect(target: ConnectionTarget): { client: ClickHouseClient; embedded: boolean; encryption?: EncryptionAtRest } {
   if (target.clickhouseUrl) {
     return {
       client: createClient({ url: target.clickhouseUrl, request_timeout: 120_000, compression: { request: true } }),
@@ -26,6 +42,36 @@ export function connect(target: ConnectionTarget): { client: ClickHouseClient; e
   mkdirSync(path, { recursive: true });
   // chdb builds against its own copy of @clickhouse/client-common: the same
   // Connection interface under a second type identity, hence the cast.
-  const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
-  return { client: createClient({ connection }), embedded: true };
+  const openConnection = () =>
+    createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+  const state = readEncryptionState(path);
+  const encrypted = target.encryption?.enabled ?? state?.encrypted ?? true;
+  if (state && state.encrypted !== encrypted) {
+    throw new Error(
+      state.encrypted
+        ? `${target.dataDir} is encrypted at rest; it cannot be opened with encryption.enabled: false`
+        : `${target.dataDir} holds unencrypted data from before encryption at rest; set encryption.enabled: false to keep using it, or start from a new data directory`,
+    );
+  }
+  if (!encrypted) {
+    if (!state) writeEncryptionState(path, { encrypted: false, keys: {} });
+    return { client: createClient({ connection: openConnection() }), embedded: true, encryption: { enabled: false, newKeyIds: [] } };
+  }
+
+  const keys = loadStorageKeys({
+    keyFile: target.encryption?.keyFile ?? defaultStorageKeyFile(target.dataDir),
+    dataDir: target.dataDir,
+    create: state === undefined,
+  });
+  const known: EncryptionState = state ?? { encrypted: true, keys: {} };
+  checkKeysCoverState(keys, known);
+  const connection = startEncryptedEngine(path, keys, openConnection);
+  const newKeyIds = keys.keys.filter((key) => !(String(key.id) in known.keys)).map((key) => key.id);
+  writeEncryptionState(path, {
+    encrypted: true,
+    keys: Object.fromEntries(keys.keys.map((key) => [String(key.id), storageKeyFingerprint(key)])),
+    current_key_id: keys.currentId,
+  });
+  return { client: createClient({ connection }), embedded: true, encryption: { enabled: true, currentKeyId: keys.currentId, newKeyIds } };
 }

@@ -1,7 +1,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { connect, type ConnectionTarget } from './connection.js';
+import { connect, type ConnectionTarget, type EncryptionAtRest } from './connection.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
 import { spanRow } from './spanRows.js';
@@ -11,6 +11,9 @@ import { spanRow } from './spanRows.js';
  * whether the engine is embedded chDB or a ClickHouse server.
  */
 export class Storage {
+  /** Embedded chDB's encryption at rest (undefined for a ClickHouse server, which encrypts by its own config). */
+  encryptionAtRest: EncryptionAtRest | undefined;
+
   private constructor(
     readonly client: ClickHouseClient,
     readonly database: string,
@@ -19,8 +22,9 @@ export class Storage {
   ) {}
 
   static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
-    const { client, embedded } = connect(target);
+    const { client, embedded, encryption } = connect(target);
     const storage = new Storage(client, target.database, embedded, logger);
+    storage.encryptionAtRest = encryption;
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
     await storage.migrate();
     return storage;

@@ -93,6 +93,7 @@ test('pattern ids are sealed with their records: verify passes, and a changed id
   const copy = tempDataDir('meshlog-pattern-tamper-');
   cpSync(meshlog.dataDir, copy, { recursive: true });
   cpSync(`${meshlog.dataDir}-signing.key.pub`, `${copy}-signing.key.pub`);
+  cpSync(`${meshlog.dataDir}-storage.keys`, `${copy}-storage.keys`);
   await runStatements(copy, [`ALTER TABLE meshlog.logs UPDATE pattern_id = '0000000000000000' WHERE tenant = 'beta' SETTINGS mutations_sync = 2`]);
   const tampered = spawnSync(process.execPath, [cli, 'verify', '--data-dir', copy, '--output', 'json'], { encoding: 'utf8' });
   assert.equal(tampered.status, 1, tampered.stdout + tampered.stderr);

@@ -1,6 +1,4 @@
-import { createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
-import { join } from 'node:path';
+import { connect } from '../../src/storage/connection.js';
 
 /**
  * Reads a stopped meshlog's data directory with embedded chDB, the same
@@ -18,10 +16,8 @@ export async function readAuditTrail<T>(dataDir: string, query: string): Promise
 }
 
 async function readStored<T>(dataDir: string, query: string, logsFilter: string): Promise<T[]> {
-  const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') }) as unknown as NonNullable<
-    Parameters<typeof createClient>[0]
-  >['connection'];
-  const client = createClient({ connection });
+  // Encrypted at rest like the server left it, with the key file beside the directory.
+  const { client } = connect({ dataDir });
   try {
     const result = await client.query({
       query,
@@ -36,10 +32,8 @@ async function readStored<T>(dataDir: string, query: string, logsFilter: string)
 
 /** Runs statements against a stopped meshlog's data directory: how tests tamper with stored data. */
 export async function runStatements(dataDir: string, statements: string[]): Promise<void> {
-  const connection = createChdbConnection({ path: join(dataDir, 'clickhouse') }) as unknown as NonNullable<
-    Parameters<typeof createClient>[0]
-  >['connection'];
-  const client = createClient({ connection });
+  // Encrypted at rest like the server left it, with the key file beside the directory.
+  const { client } = connect({ dataDir });
   try {
     for (const statement of statements) await client.command({ query: statement, clickhouse_settings: { mutations_sync: '2' } });
   } finally {

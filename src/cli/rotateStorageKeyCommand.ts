@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/loadConfig.js';
+import { assertOutsideDataDir, defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/storageKeys.js';
+
+export interface RotateStorageKeyFlags {
+  config?: string;
+  dataDir?: string;
+  keyFile?: string;
+}
+
+/**
+ * Adds a new storage key to the key file and makes it current. The server
+ * writes new parts with it from its next start, which records the rotation
+ * in the audit trail; parts written before stay readable with the old keys.
+ */
+export function rotateStorageKeyCommand(flags: RotateStorageKeyFlags): void {
+  try {
+    const config = loadConfig({ file: flags.config, flags: { data_dir: flags.dataDir } });
+    if (process.env[storageKeysEnvironmentVariable] && !flags.keyFile) {
+      throw new Error(`the storage keys come from ${storageKeysEnvironmentVariable}: append a new <id>:<64 hex> entry there (ids only grow), or pass --key-file`);
+    }
+    const keyFile = flags.keyFile ?? config.encryption.key_file ?? defaultStorageKeyFile(config.data_dir);
+    assertOutsideDataDir(keyFile, config.data_dir);
+    if (!existsSync(keyFile)) throw new Error(`${keyFile} does not exist: meshlog creates it on its first start`);
+    const { id } = rotateStorageKeyFile(keyFile);
+    process.stdout.write(`storage key ${id} added to ${keyFile}; meshlog writes with it from its next start (older parts keep their keys)\n`);
+  } catch (error) {
+    process.stderr.write(`meshlog keys rotate-storage: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
