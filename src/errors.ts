@@ -8,6 +8,7 @@ export const errorCodes = {
   ML_TENANT_INVALID: { status: 400, retryable: false, message: 'invalid X-Scope-OrgID' },
   ML_FORBIDDEN: { status: 403, retryable: false, message: 'forbidden' },
   ML_NOT_FOUND: { status: 404, retryable: false, message: 'not found' },
+  ML_CONFLICT: { status: 409, retryable: false, message: 'conflicts with the current state' },
   ML_CONTENT_TYPE: { status: 415, retryable: false, message: 'unsupported content type' },
   ML_ENCODING: { status: 415, retryable: false, message: 'unsupported content encoding' },
   ML_BODY_TOO_LARGE: { status: 413, retryable: false, message: 'request body too large' },

@@ -148,6 +148,30 @@ serverOptions(report.command('get').description('a stored report').argument('<id
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportGetCommand>) => (await import('./reportCommand.js')).reportGetCommand(...args));
 
+const erasure = program.command('erasure').description('erasure requests (privacy P4.3): delete by tenant, stream selector and time range, with a receipt and a cancellation window (admin)');
+type ErasureCommands = typeof import('./erasureCommands.js');
+serverOptions(erasure.command('request').description('file a request; it runs when the cancellation window (erasure.cancel_window) ends'))
+  .requiredOption('--tenant <tenant>', 'tenant whose records are erased')
+  .requiredOption('--selector <logql>', 'LogQL stream selector, e.g. {service_name="checkout"}')
+  .requiredOption('--from <time>', 'start (inclusive): RFC3339, Unix time, or a duration ago (30d)')
+  .option('--to <time>', 'end (inclusive; default now)')
+  .requiredOption('--reason <text>', 'why, e.g. the data subject request reference')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<ErasureCommands['erasureRequestCommand']>) => (await import('./erasureCommands.js')).erasureRequestCommand(...args));
+serverOptions(erasure.command('list').description('every request with its state'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(async (...args: Parameters<ErasureCommands['erasureListCommand']>) => (await import('./erasureCommands.js')).erasureListCommand(...args));
+serverOptions(erasure.command('show').description('one request: its receipt and, once executed, its evidence').argument('<id>', 'request id'))
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<ErasureCommands['erasureShowCommand']>) => (await import('./erasureCommands.js')).erasureShowCommand(...args));
+serverOptions(erasure.command('cancel').description('cancel a pending request').argument('<id>', 'request id'))
+  .requiredOption('--reason <text>', 'why it is cancelled')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<ErasureCommands['erasureCancelCommand']>) => (await import('./erasureCommands.js')).erasureCancelCommand(...args));
+serverOptions(erasure.command('execute').description('run a pending request now, before its cancellation window ends').argument('<id>', 'request id'))
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<ErasureCommands['erasureExecuteCommand']>) => (await import('./erasureCommands.js')).erasureExecuteCommand(...args));
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
   process.exit(1);

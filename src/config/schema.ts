@@ -317,6 +317,16 @@ export const configSchema = z
       })
       .strict()
       .default({ default_max_age: '30d', audit_max_age: '400d', policies: [], check_interval_ms: 3_600_000 }),
+    /** Erasure requests (privacy P4.3): how long a request can be cancelled before it runs on its own. */
+    erasure: z
+      .object({
+        /** Go duration or days (`1d`); 0s runs requests at the next check. */
+        cancel_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h').default('24h'),
+        /** How often requests whose window has ended are executed. */
+        check_interval_ms: z.coerce.number().int().min(1000).default(60_000),
+      })
+      .strict()
+      .default({ cancel_window: '24h', check_interval_ms: 60_000 }),
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

@@ -46,7 +46,7 @@ export interface VerifyReport {
   batches: number;
   records: number;
   checkpoints: number;
-  /** Absences with a recorded reason: `batches aborted` (by a crash), `records disposed` (by policy), `records erased`. */
+  /** Absences with a recorded reason: `batches aborted` (by a crash), `records disposed` (by policy), `records erased by request <id>`. */
   explained: Record<string, number>;
   findings: Finding[];
   elapsedMs: number;
@@ -92,9 +92,11 @@ export async function verifyIntegrity(
       const seq = Number(event.batch_seq);
       if (event.kind === 'aborted') aborted.add(seq);
       else {
-        const positions = (JSON.parse(event.detail || '{}') as { positions?: number[] }).positions ?? [];
+        const detail = JSON.parse(event.detail || '{}') as { positions?: number[]; request?: string };
+        // An erasure names its request, so the report says whose request removed what.
+        const reason = event.kind === 'erased' && detail.request ? `erased by request ${detail.request}` : event.kind;
         const byPosition = excused.get(seq) ?? new Map<number, string>();
-        for (const position of positions) byPosition.set(position, event.kind);
+        for (const position of detail.positions ?? []) byPosition.set(position, reason);
         excused.set(seq, byPosition);
       }
     }

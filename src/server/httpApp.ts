@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
+import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
@@ -38,6 +39,8 @@ export interface HttpAppOptions {
   audit: AuditTrail;
   admin: AdminDeps;
   retention: RetentionDeps;
+  /** Erasure requests (privacy P4.3). */
+  erasure: ErasureDeps;
   isReady: () => boolean;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
@@ -169,6 +172,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
   retentionRoutes(app, options.retention);
+  erasureRoutes(app, options.erasure);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.sessions) {

@@ -18,7 +18,9 @@ import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/accessStore.js';
 import { AuditStore } from '../storage/auditStore.js';
 import { RetentionStore } from '../storage/retentionStore.js';
-import { Disposer } from '../retention/disposer.js';
+import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
+import { ErasureRequests } from '../retention/erasureRequests.js';
+import { ErasureStore } from '../storage/erasureStore.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -65,6 +67,7 @@ export class MeshlogServer {
   private checkpointTimer: NodeJS.Timeout | undefined;
   private usageTimer: NodeJS.Timeout | undefined;
   private disposalTimer: NodeJS.Timeout | undefined;
+  private erasureTimer: NodeJS.Timeout | undefined;
   private keys: ApiKeys | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
@@ -160,6 +163,15 @@ export class MeshlogServer {
     const retentionStore = new RetentionStore(this.storage);
     const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
     const retention = { disposer, store: retentionStore, audit };
+    const erasures = new ErasureRequests(
+      new ErasureStore(this.storage),
+      retentionStore,
+      sealing?.store,
+      audit,
+      config.database,
+      maxAgeSeconds(config.erasure.cancel_window) * 1000,
+      logger,
+    );
     const reports = {
       audit,
       store: new ReportStore(this.storage),
@@ -215,7 +227,7 @@ export class MeshlogServer {
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention, sessions, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, sessions, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -231,6 +243,10 @@ export class MeshlogServer {
       disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
     }, config.retention.check_interval_ms);
     this.disposalTimer.unref();
+    this.erasureTimer = setInterval(() => {
+      erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
+    }, config.erasure.check_interval_ms);
+    this.erasureTimer.unref();
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
     const encryption = this.storage.encryptionAtRest;
     // A storage key first used by this start (the first key, or one `meshlog keys rotate-storage` added).
@@ -274,6 +290,7 @@ export class MeshlogServer {
     await this.patterns?.stop();
     clearInterval(this.usageTimer);
     clearInterval(this.disposalTimer);
+    clearInterval(this.erasureTimer);
     await this.keys?.flushUsage().catch(() => undefined);
     clearInterval(this.checkpointTimer);
     await this.sealer?.checkpoint();

@@ -289,4 +289,30 @@ export const migrations: Migration[] = [
       ORDER BY id`,
     ],
   },
+  {
+    version: 10,
+    name: 'erasure requests',
+    statements: [
+      // One row per state of a request (pending, cancelled, executed); the latest version is the request.
+      `CREATE TABLE IF NOT EXISTS {db}.erasure_requests (
+        id String,
+        tenant String,
+        selector String,
+        from_time DateTime64(9),
+        to_time DateTime64(9),
+        reason String,
+        requested_by String,
+        requested_at DateTime64(3),
+        execute_after DateTime64(3),
+        status LowCardinality(String),
+        closed_by String DEFAULT '',
+        closed_at Nullable(DateTime64(3)),
+        cancel_reason String DEFAULT '',
+        evidence String DEFAULT '',
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY id`,
+    ],
+  },
 ];

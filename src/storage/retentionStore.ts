@@ -63,6 +63,13 @@ function expiredCondition(rules: RetentionRule[], fallback: RetentionRule, holds
   params.fallback_name = fallback.name;
   const age = branches.length > 0 ? `multiIf(${branches.join(', ')}, {fallback_age:UInt64})` : '{fallback_age:UInt64}';
   const policy = names.length > 0 ? `multiIf(${names.join(', ')}, {fallback_name:String})` : '{fallback_name:String}';
+  const held = heldCondition(holds, params);
+  const expired = `timestamp < fromUnixTimestamp64Nano({now:Int64}) - toIntervalSecond(${age})${held ? ` AND NOT ${held}` : ''}`;
+  return { expired, policy };
+}
+
+/** Records any of these legal holds covers (`h<i>_…` parameters), or undefined when there are none. */
+export function heldCondition(holds: LegalHold[], params: Record<string, unknown>): string | undefined {
   const held = holds.map((hold, i) => {
     params[`h${i}_tenant`] = hold.tenant;
     params[`h${i}_service`] = hold.service;
@@ -71,8 +78,7 @@ function expiredCondition(rules: RetentionRule[], fallback: RetentionRule, holds
     return `(tenant = {h${i}_tenant:String} AND ({h${i}_service:String} = '' OR service_name = {h${i}_service:String})
              AND timestamp BETWEEN parseDateTime64BestEffort({h${i}_from:String}, 9) AND parseDateTime64BestEffort({h${i}_to:String}, 9))`;
   });
-  const expired = `timestamp < fromUnixTimestamp64Nano({now:Int64}) - toIntervalSecond(${age})${held.length > 0 ? ` AND NOT (${held.join(' OR ')})` : ''}`;
-  return { expired, policy };
+  return held.length > 0 ? `(${held.join(' OR ')})` : undefined;
 }
 
 export class RetentionStore {

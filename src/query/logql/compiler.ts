@@ -287,6 +287,12 @@ function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: P
   return conditions.join(' AND ');
 }
 
+/** One stream selector's conditions within a scope, for statements outside the query engine (erasure requests). */
+export function compileSelectorCondition(scope: QueryScope, selector: LabelMatcher[]): CompiledSql {
+  const params = new Params();
+  return { sql: selectorWhere([selector], scope, params), params: params.values };
+}
+
 /** Names of stream labels seen in the scope: service_name, detected_level and resource attribute keys (raw; the caller normalizes). */
 export function compileLabelNames(scope: QueryScope, selectors: LabelMatcher[][]): CompiledSql {
   const params = new Params();

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { MeshlogError } from '../../errors.js';
+import type { ErasureRequests } from '../../retention/erasureRequests.js';
+import { tenantFor } from '../../security/identity.js';
+import type { ErasureRequest } from '../../storage/erasureStore.js';
+import { parseJsonBody } from '../jsonBody.js';
+
+export interface ErasureDeps {
+  erasures: ErasureRequests;
+}
+
+const requestBody = z
+  .object({
+    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name'),
+    /** LogQL stream selector: which streams of the tenant. */
+    selector: z.string().min(2).max(4000),
+    /** RFC 3339, inclusive. */
+    from: z.string().datetime({ offset: true }),
+    to: z.string().datetime({ offset: true }),
+    reason: z.string().min(1).max(2000),
+  })
+  .strict();
+
+const cancelBody = z.object({ reason: z.string().min(1).max(2000) }).strict();
+
+/** RFC 3339 (any fractional precision) → ns since the epoch. */
+function rfc3339Ns(value: string): bigint {
+  const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
+  const wholeMs = Date.parse(value.replace(/\.\d+/, ''));
+  return BigInt(wholeMs) * 1_000_000n + BigInt((fraction + '000000000').slice(0, 9));
+}
+
+/** The request with its scope readable (RFC 3339 times) and its evidence as an object. */
+function view(request: ErasureRequest): Record<string, unknown> {
+  const { from_ns, to_ns, evidence, ...rest } = request;
+  const iso = (ns: string) => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+  return { ...rest, from: iso(from_ns), to: iso(to_ns), evidence: evidence ? (JSON.parse(evidence) as unknown) : null };
+}
+
+/** Erasure requests (admin): request with a receipt, list, cancel within the window, execute now; each audited. */
+export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
+  const { erasures } = deps;
+
+  app.post('/api/v1/admin/erasure-requests', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const body = parseJsonBody(requestBody, request.body);
+    const tenant = tenantFor(request.identity!, body.tenant);
+    const fromNs = rfc3339Ns(body.from);
+    const toNs = rfc3339Ns(body.to);
+    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+    const created = await erasures.request({ tenant, selector: body.selector, fromNs, toNs, reason: body.reason }, request.identity!, request.ip);
+    return reply.code(201).send({ request: view(created) });
+  });
+
+  app.get('/api/v1/admin/erasure-requests', async () => ({ requests: (await erasures.list()).map(view) }));
+
+  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', async (request) => ({ request: view(await erasures.get(request.params.id)) }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/cancel', { config: { auditedByRoute: true } }, async (request) => {
+    const { reason } = parseJsonBody(cancelBody, request.body);
+    return { request: view(await erasures.cancel(request.params.id, reason, request.identity!, request.ip)) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/execute', { config: { auditedByRoute: true } }, async (request) => ({
+    request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)),
+  }));
+
+  /** Executes every request whose cancellation window has ended (what the schedule does), now. */
+  app.post('/api/v1/admin/erasure-requests/run', { config: { auditedByRoute: true } }, async () => ({
+    executed: (await erasures.runDue()).map(view),
+  }));
+}
