@@ -13,7 +13,7 @@ import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const hourMs = 3_600_000;
 const hostileService = '<script>alert(1)</script>';
-const sectionIds = ['coverage', 'integrity', 'access', 'data_access', 'changes', 'transmission', 'redaction', 'monitoring', 'availability'];
+const sectionIds = ['coverage', 'integrity', 'retention', 'access', 'data_access', 'changes', 'transmission', 'redaction', 'monitoring', 'availability', 'capacity'];
 
 let meshlog: RunningMeshlog;
 const keys: Record<string, { id: string; key: string }> = {};
@@ -216,7 +216,7 @@ test('the PDF, printed by headless chromium from the HTML, holds the summary and
   assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
   const text = spawnSync('pdftotext', ['-layout', out, '-'], { encoding: 'utf8' });
   assert.equal(text.status, 0, text.stderr);
-  for (const title of ['SOC 2 evidence report', 'Logging coverage', 'Log integrity', 'Logical access', 'Data access review', 'Change management', 'Transmission protection', 'PII redaction', 'Monitoring', 'Availability']) {
+  for (const title of ['SOC 2 evidence report', 'Logging coverage', 'Log integrity', 'Logical access', 'Data access review', 'Change management', 'Transmission protection', 'PII redaction', 'Monitoring', 'Availability', 'Retention and disposal', 'Capacity']) {
     assert.ok(text.stdout.includes(title), title);
   }
   assert.ok(text.stdout.includes('<script>alert(1)'), 'the hostile name is printed as text');

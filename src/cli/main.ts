@@ -133,7 +133,7 @@ serverOptions(program.command('audit').description('read the audit trail (audito
   .action(auditCommand);
 
 const report = program.command('report').description('compliance evidence reports from a running server (auditor or admin)');
-serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, integrity, access, data access, changes, transmission, redaction, monitoring, availability'))
+serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, integrity, retention, access, data access, changes, transmission and encryption, redaction, monitoring, availability, capacity; signed'))
   .requiredOption('--from <time>', 'start of the period: RFC3339, Unix time, or a duration ago (30d)')
   .option('--to <time>', 'end of the period (default now)')
   .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
@@ -147,6 +147,13 @@ serverOptions(report.command('get').description('a stored report').argument('<id
   .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportGetCommand>) => (await import('./reportCommand.js')).reportGetCommand(...args));
+report
+  .command('verify')
+  .description('check a report’s Ed25519 signature offline (JSON: signed inside; HTML/PDF: the FILE.sig written beside it)')
+  .argument('<file>', 'report file (json, html or pdf)')
+  .option('--public-key <file|key>', 'the server’s verifier key, e.g. <data_dir>-signing.key.pub (default: the key the report names)')
+  .option('--signature <file>', 'detached signature of an HTML or PDF report (default: FILE.sig)')
+  .action(async (...args: Parameters<typeof import('./reportVerifyCommand.js').reportVerifyCommand>) => (await import('./reportVerifyCommand.js')).reportVerifyCommand(...args));
 
 const erasure = program.command('erasure').description('erasure requests (privacy P4.3): delete by tenant, stream selector and time range, with a receipt and a cancellation window (admin)');
 type ErasureCommands = typeof import('./erasureCommands.js');

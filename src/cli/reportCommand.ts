@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Soc2Report } from '../compliance/reportModel.js';
+import { fileSignedPart, type DetachedReportSignature } from '../compliance/reportSignature.js';
 import type { StoredReportEntry } from '../storage/reportStore.js';
 import { callServer, requestServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
@@ -22,6 +24,14 @@ async function saveReport(flags: ServerFlags & { format: ReportFormat; out?: str
   if (!flags.out) return void process.stdout.write(body);
   writeFileSync(flags.out, body);
   print(`wrote ${flags.out} (evidence sha256 ${headers.get('x-meshlog-evidence-sha256') ?? 'unknown'})`);
+  // HTML and PDF are signed as files: the signature is kept beside them for `meshlog report verify`.
+  const signature = headers.get('x-meshlog-signature');
+  const key = headers.get('x-meshlog-signing-key');
+  if (flags.format !== 'json' && signature && key) {
+    const detached: DetachedReportSignature = { algorithm: 'Ed25519', signed: fileSignedPart, key, value: signature, file_sha256: createHash('sha256').update(body).digest('hex') };
+    writeFileSync(`${flags.out}.sig`, `${JSON.stringify(detached, null, 2)}\n`);
+    print(`wrote ${flags.out}.sig (Ed25519 signature by ${key})`);
+  }
   if (flags.format === 'json') {
     for (const item of (JSON.parse(body.toString('utf8')) as Soc2Report).summary) print(`${item.status.toUpperCase().padEnd(9)} ${item.id.padEnd(13)} ${item.reason}`);
   }

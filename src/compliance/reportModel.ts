@@ -1,7 +1,10 @@
 import type { MeshlogConfig } from '../config/schema.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
 import type { KeyView } from '../security/apiKeys.js';
 import type { AuditStore, StoredAuditEvent } from '../storage/auditStore.js';
-import type { CompliancePeriod, ComplianceQueries } from '../storage/complianceQueries.js';
+import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/complianceQueries.js';
+import type { RetentionStore } from '../storage/retentionStore.js';
+import type { ReportSignature } from './reportSignature.js';
 import type { SealStore } from '../storage/sealStore.js';
 
 export type SectionStatus = 'pass' | 'attention' | 'fail';
@@ -15,11 +18,18 @@ export interface ReportSection {
   status: SectionStatus;
   reason: string;
   data: Record<string, unknown>;
+  /** Where the figures come from: the storage queries run for this section and the other inputs it read. */
+  provenance?: SectionProvenance;
+}
+
+export interface SectionProvenance {
+  queries: RecordedQuery[];
+  inputs: string[];
 }
 
 export interface Soc2Report {
   report: 'soc2';
-  format_version: 1;
+  format_version: 2;
   generated_at: string;
   generated_by: { id: string; name: string };
   period: { from: string; to: string };
@@ -29,6 +39,15 @@ export interface Soc2Report {
   audit_events: { read: number; truncated: boolean };
   summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
   sections: ReportSection[];
+  /** How the report was made: by which program and key, and the audit-trail read every section shares. */
+  provenance: {
+    generator: string;
+    server_started_at: string;
+    signing_key: string;
+    audit_events_query: { source: string; from: string; to: string; limit: number };
+  };
+  /** Ed25519 over the canonical JSON of everything above (see reportSignature.ts). */
+  signature?: ReportSignature;
 }
 
 /** What a report reads: storage through its query classes, and the running server's own state. */
@@ -42,6 +61,12 @@ export interface ReportSources {
   /** Values redacted per rule since the server started (the meshlog_redactions_total counter). */
   redactionCounts: () => Promise<Record<string, number>>;
   serverStartedAt: string;
+  /** Records (per reason) and requests (per error code) refused since the server started. */
+  ingestRefusals: () => Promise<{ records: Record<string, number>; requests: Record<string, number> }>;
+  /** Signs every report (the integrity checkpoint key, published as `<key file>.pub`). */
+  signer: NoteSigner;
+  /** Legal holds (the retention section). */
+  retention: RetentionStore;
 }
 
 /** What every section builder gets: the sources, the period, and the audit events of the period read once. */

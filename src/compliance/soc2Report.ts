@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CompliancePeriod } from '../storage/complianceQueries.js';
 import { accessSection } from './accessSection.js';
 import { availabilitySection } from './availabilitySection.js';
+import { capacitySection } from './capacitySection.js';
 import { changeSection } from './changeSection.js';
 import { coverageSection } from './coverageSection.js';
 import { dataAccessSection } from './dataAccessSection.js';
@@ -9,19 +10,28 @@ import { integritySection } from './integritySection.js';
 import { monitoringSection } from './monitoringSection.js';
 import { redactionSection } from './redactionSection.js';
 import { isoOfNs, type ReportSection, type ReportSources, type SectionInput, type Soc2Report } from './reportModel.js';
+import { signReport } from './reportSignature.js';
+import { retentionSection } from './retentionSection.js';
+import type { RecordedQuery } from '../storage/complianceQueries.js';
 import { transmissionSection } from './transmissionSection.js';
 
-/** The report's sections, in the order they are printed. */
-const sectionBuilders: ((input: SectionInput) => Promise<ReportSection>)[] = [
-  coverageSection,
-  integritySection,
-  accessSection,
-  dataAccessSection,
-  changeSection,
-  transmissionSection,
-  redactionSection,
-  monitoringSection,
-  availabilitySection,
+/**
+ * The report's sections, in the order they are printed, each with what it
+ * reads besides the storage queries recorded as it runs (`audit:` = audit
+ * events of the period with these actions).
+ */
+const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>; inputs: string[] }[] = [
+  { build: coverageSection, inputs: [] },
+  { build: integritySection, inputs: ['meshlog verify over the period: seal_batches, seal_events and signed checkpoints of every chain, and the fingerprint of every stored record', 'latest signed checkpoint of every chain (seal_checkpoints)'] },
+  { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
+  { build: accessSection, inputs: ['API keys as of generation (api_keys table), projected to the end of the period', 'audit: keys.create, keys.revoke, auth.failure, access.denied'] },
+  { build: dataAccessSection, inputs: ['audit: report.generate'] },
+  { build: changeSection, inputs: ['audit: keys.*, config.*, admin.read'] },
+  { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
+  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'meshlog_redactions_total counter of the running server'] },
+  { build: monitoringSection, inputs: ['configuration: alerting'] },
+  { build: availabilitySection, inputs: ['audit: server.start, server.stop'] },
+  { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },
 ];
 
 /** Audit events read for one report; a period with more is marked truncated. */
@@ -37,11 +47,17 @@ export interface BuiltReport {
 /** Builds a SOC 2 evidence report for a period from what meshlog recorded. */
 export async function buildSoc2Report(sources: ReportSources, period: CompliancePeriod, generatedBy: { id: string; name: string }): Promise<BuiltReport> {
   const newestFirst = await sources.auditStore.events({ sinceNs: period.fromNs, untilNs: period.toNs, limit: maxAuditEvents });
-  const input: SectionInput = { sources, period, audit: newestFirst.reverse() };
-  const sections = await Promise.all(sectionBuilders.map((build) => build(input)));
-  const report: Soc2Report = {
+  const audit = newestFirst.reverse();
+  const sections = await Promise.all(
+    sectionBuilders.map(async ({ build, inputs }) => {
+      const queries: RecordedQuery[] = [];
+      const section = await build({ sources: { ...sources, queries: sources.queries.recordingInto(queries) }, period, audit });
+      return { ...section, provenance: { queries, inputs } };
+    }),
+  );
+  const unsigned: Soc2Report = {
     report: 'soc2',
-    format_version: 1,
+    format_version: 2,
     generated_at: new Date().toISOString(),
     generated_by: generatedBy,
     period: { from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs) },
@@ -49,7 +65,14 @@ export async function buildSoc2Report(sources: ReportSources, period: Compliance
     audit_events: { read: newestFirst.length, truncated: newestFirst.length >= maxAuditEvents },
     summary: sections.map(({ id, title, criteria, status, reason }) => ({ id, title, criteria, status, reason })),
     sections,
+    provenance: {
+      generator: 'meshlog report soc2',
+      server_started_at: sources.serverStartedAt,
+      signing_key: sources.signer.verifierKey,
+      audit_events_query: { source: 'audit trail: records of tenant _audit in the logs table, oldest first', from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs), limit: maxAuditEvents },
+    },
   };
+  const report = signReport(unsigned, sources.signer);
   const json = JSON.stringify(report, null, 2);
   return { report, json, sha256: createHash('sha256').update(json).digest('hex') };
 }

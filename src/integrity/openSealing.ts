@@ -13,19 +13,25 @@ export function signingKeyPath(config: MeshlogConfig): string {
 }
 
 /**
- * Loads (or creates) the checkpoint signing key, publishes its verifier key
- * beside it (`<key>.pub`) for auditors, and resumes this writer's chains.
+ * Loads (or creates) the signing key of checkpoints and reports, and
+ * publishes its verifier key beside it (`<key>.pub`) for auditors.
  */
+export function openSigner(config: MeshlogConfig, writerId: string, logger: Logger): NoteSigner {
+  const keyPath = signingKeyPath(config);
+  const { signer, created } = loadOrCreateSigner(keyPath, `meshlog-${writerId}`);
+  if (created || !existsSync(`${keyPath}.pub`)) writeFileSync(`${keyPath}.pub`, `${signer.verifierKey}\n`);
+  logger.info({ key: keyPath, verifierKey: signer.verifierKey, created }, 'signing key loaded');
+  return signer;
+}
+
+/** Opens sealing with the signing key (see openSigner) and resumes this writer's chains. */
 export async function openSealing(
   config: MeshlogConfig,
   storage: Storage,
   writerId: string,
   logger: Logger,
 ): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
-  const keyPath = signingKeyPath(config);
-  const { signer, created } = loadOrCreateSigner(keyPath, `meshlog-${writerId}`);
-  if (created || !existsSync(`${keyPath}.pub`)) writeFileSync(`${keyPath}.pub`, `${signer.verifierKey}\n`);
-  logger.info({ key: keyPath, verifierKey: signer.verifierKey, created }, 'checkpoint signing key loaded');
+  const signer = openSigner(config, writerId, logger);
   const store = new SealStore(storage);
   const sealer = await ChainSealer.open(store, signer, writerId, logger);
   return { sealer, store, signer };

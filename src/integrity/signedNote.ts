@@ -69,17 +69,23 @@ export interface ParsedCheckpoint {
   rootHash: Buffer;
 }
 
-/**
- * Opens a signed checkpoint with a verifier key string; throws with the
- * reason when the note is malformed or no signature by that key verifies.
- */
-export function openCheckpoint(note: string, verifierKey: string): ParsedCheckpoint {
+/** A C2SP verifier key string (`<name>+<hex key hash>+<base64(0x01 || key)>`) as its parts and an Ed25519 public key. */
+export function parseVerifierKey(verifierKey: string): { name: string; hashHex: string; publicKey: KeyObject } {
   // The base64 key may itself contain '+': only the first two separate fields.
   const [name, hashHex, ...keyParts] = verifierKey.split('+');
   const keyBase64 = keyParts.join('+');
   const keyBytes = Buffer.from(keyBase64 ?? '', 'base64');
   if (!name || !hashHex || keyBytes.length !== 33 || keyBytes[0] !== ed25519Algorithm) throw new Error('malformed verifier key');
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: keyBytes.subarray(1).toString('base64url') }, format: 'jwk' });
+  return { name, hashHex, publicKey };
+}
+
+/**
+ * Opens a signed checkpoint with a verifier key string; throws with the
+ * reason when the note is malformed or no signature by that key verifies.
+ */
+export function openCheckpoint(note: string, verifierKey: string): ParsedCheckpoint {
+  const { name, hashHex, publicKey } = parseVerifierKey(verifierKey);
 
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw new Error('not a signed note: no blank line before the signatures');

@@ -20,6 +20,21 @@ export function maxAgeSeconds(value: string): number {
   return days ? Number(days[1]) * 86_400 : Number(parseLokiDuration(value, 'max_age') / 1_000_000_000n);
 }
 
+/** The configured policies as rules: first match wins, then the audit-trail rule (for tenant _audit), then the default. */
+export function retentionRules(retention: MeshlogConfig['retention']): { rules: RetentionRule[]; fallback: RetentionRule; audit: RetentionRule } {
+  return {
+    rules: retention.policies.map((policy) => ({
+      name: policy.name,
+      tenant: policy.tenant,
+      service: policy.service,
+      maxSeverity: policy.max_severity,
+      maxAgeSeconds: maxAgeSeconds(policy.max_age),
+    })),
+    fallback: { name: 'default', maxAgeSeconds: maxAgeSeconds(retention.default_max_age) },
+    audit: { name: 'audit-trail', maxAgeSeconds: maxAgeSeconds(retention.audit_max_age) },
+  };
+}
+
 /**
  * Keeps logs exactly as long as policy says: disposes of records past their
  * policy that no legal hold covers, and leaves evidence of each disposal in
@@ -38,15 +53,7 @@ export class Disposer {
     retention: MeshlogConfig['retention'],
     private readonly logger: Logger,
   ) {
-    this.rules = retention.policies.map((policy) => ({
-      name: policy.name,
-      tenant: policy.tenant,
-      service: policy.service,
-      maxSeverity: policy.max_severity,
-      maxAgeSeconds: maxAgeSeconds(policy.max_age),
-    }));
-    this.fallback = { name: 'default', maxAgeSeconds: maxAgeSeconds(retention.default_max_age) };
-    this.auditRule = { name: 'audit-trail', maxAgeSeconds: maxAgeSeconds(retention.audit_max_age) };
+    ({ rules: this.rules, fallback: this.fallback, audit: this.auditRule } = retentionRules(retention));
   }
 
   get policies(): RetentionRule[] {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import { Metrics } from '../observability/metrics.js';
 import { LogWriter, type WriterSealing } from '../pipeline/writer.js';
-import { openSealing } from '../integrity/openSealing.js';
+import { openSealing, openSigner } from '../integrity/openSealing.js';
 import type { ChainSealer } from '../integrity/chainSealer.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import { loadAdminToken } from '../security/adminToken.js';
@@ -183,6 +183,13 @@ export class MeshlogServer {
         config,
         redactionCounts: async () => Object.fromEntries((await this.metrics.redactions.get()).values.map((value) => [String(value.labels.rule), value.value])),
         serverStartedAt: new Date().toISOString(),
+        ingestRefusals: async () => ({
+          records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),
+          requests: Object.fromEntries((await this.metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value])),
+        }),
+        // Reports are signed even when sealing is off, with the same key checkpoints would use.
+        signer: sealing?.signer ?? openSigner(config, id, logger),
+        retention: retentionStore,
       },
     };
     const writer = this.writer;

@@ -36,7 +36,7 @@ export interface ExpiredBatch {
  * rule wins), minus everything under an active legal hold. Values are
  * parameters, never spliced into the SQL.
  */
-function expiredCondition(rules: RetentionRule[], fallback: RetentionRule, holds: LegalHold[], params: Record<string, unknown>): { expired: string; policy: string } {
+export function expiredCondition(rules: RetentionRule[], fallback: RetentionRule, holds: LegalHold[], params: Record<string, unknown>): { expired: string; policy: string } {
   const branches: string[] = [];
   const names: string[] = [];
   rules.forEach((rule, i) => {

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { renderHtmlReport } from '../../compliance/htmlReport.js';
 import { renderPdfReport } from '../../compliance/pdfReport.js';
 import type { ReportSources, Soc2Report } from '../../compliance/reportModel.js';
+import { signReportFile } from '../../compliance/reportSignature.js';
 import { buildSoc2Report } from '../../compliance/soc2Report.js';
+import type { NoteSigner } from '../../integrity/signedNote.js';
 import { MeshlogError } from '../../errors.js';
 import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
@@ -24,13 +26,19 @@ function formatOf(value: string | undefined): ReportFormat {
   return format as ReportFormat;
 }
 
-/** The report in the format asked for; every format carries the SHA-256 of the JSON evidence in a header. */
-async function sendReport(reply: FastifyReply, report: Soc2Report, json: string, sha256: string, format: ReportFormat): Promise<FastifyReply> {
+/**
+ * The report in the format asked for; every format carries the SHA-256 of the
+ * JSON evidence in a header. JSON is signed inside; HTML and PDF are signed
+ * as bytes, the signature sent in headers for the client to keep beside the file.
+ */
+async function sendReport(reply: FastifyReply, report: Soc2Report, json: string, sha256: string, format: ReportFormat, signer: NoteSigner): Promise<FastifyReply> {
   reply.header('x-meshlog-evidence-sha256', sha256);
   if (format === 'json') return reply.type('application/json').send(json);
   const html = renderHtmlReport(report, json, sha256);
-  if (format === 'html') return reply.type('text/html; charset=utf-8').send(html);
-  return reply.type('application/pdf').send(await renderPdfReport(html));
+  const file = format === 'html' ? Buffer.from(html, 'utf8') : await renderPdfReport(html);
+  const signature = signReportFile(file, signer);
+  reply.header('x-meshlog-signature', signature.value).header('x-meshlog-signing-key', signature.key);
+  return reply.type(format === 'html' ? 'text/html; charset=utf-8' : 'application/pdf').send(file);
 }
 
 /** SOC 2 evidence reports (auditor): generated on request, or stored by the monthly schedule; each generation is audited with its evidence hash. */
@@ -70,7 +78,7 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
       target: 'soc2',
       detail: { from: built.report.period.from, to: built.report.period.to, format, sha256: built.sha256 },
     });
-    return sendReport(reply, built.report, built.json, built.sha256, format);
+    return sendReport(reply, built.report, built.json, built.sha256, format, deps.sources.signer);
   }
 
   /** Stored reports span every tenant: listing and reading them needs a credential for all tenants. */
@@ -89,6 +97,6 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     const format = formatOf(request.query.format);
     const stored = await deps.store.get(request.params.id);
     if (!stored) throw new MeshlogError('ML_NOT_FOUND', `no stored report ${request.params.id}`);
-    return sendReport(reply, JSON.parse(stored.evidence) as Soc2Report, stored.evidence, stored.sha256, format);
+    return sendReport(reply, JSON.parse(stored.evidence) as Soc2Report, stored.evidence, stored.sha256, format, deps.sources.signer);
   });
 }
