@@ -107,7 +107,7 @@ test('a new exception pattern is reported once, with its template', () => {
   const fresh = [...findings].flatMap(([bucket, found]) => found.filter((f) => f.detector === 'new_pattern').map((f) => ({ bucket, f })));
   assert.equal(fresh.length, 1, JSON.stringify(fresh));
   assert.equal(fresh[0].bucket, 40);
-  assert.match(fresh[0].f.explanation, /"<\*> connection pool exhausted <\*>" never seen from this service before: 8 lines/);
+  assert.match(fresh[0].f.explanation, /"<\*> connection pool exhausted \(active=<\*> waiting=<\*>" never seen from this service before: 8 lines/);
 });
 
 test('a 401/403 storm on the mesh gateway is an access-denied spike', () => {

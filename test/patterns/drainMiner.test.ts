@@ -16,6 +16,32 @@ test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host nam
   assert.deepEqual(messageTokens('peers 10.0.0.1,10.0.0.2 up'), ['peers', '<*>', 'up']);
 });
 
+test('a named value keeps its name and masks the value', () => {
+  assert.deepEqual(messageTokens('setSystemUiVisibility vis=40000500 mask=ffffffff oldVal=508 state:7 user=root'), [
+    'setSystemUiVisibility', 'vis=<*>', 'mask=<*>', 'oldVal=<*>', 'state:<*>', 'user=root',
+  ]);
+  // Values of values: the innermost name stays.
+  assert.deepEqual(messageTokens('release:lock=233570404 UserInfo={NSErrorFailingURLKey=https://gsp.apple.com/x'), ['release:lock=<*>', 'UserInfo={NSErrorFailingURLKey=<*>']);
+  // Host and component names as values.
+  assert.deepEqual(messageTokens('rhost=zummit.com topActivity=ComponentInfo{com.tencent.mm/com.tencent.mm.ui.LauncherUI}'), ['rhost=<*>', 'topActivity=<*>']);
+  // A variable name (a time, host:port, an address) masks the whole token; so does a MAC or IPv6 address.
+  assert.deepEqual(messageTokens('at 07:07:00 to db.example.com:5432 from 10.0.0.1:80'), ['at', '<*>', 'to', '<*>', 'from', '<*>']);
+  assert.deepEqual(messageTokens('chip FF:F2:9F:16:E2:23 peer fe80::1 url http://example.com'), ['chip', '<*>', 'peer', '<*>', 'url', '<*>']);
+  // A value spread over several tokens is one variable; an unnamed bracketed value is judged whole.
+  assert.deepEqual(messageTokens('bounds=Rect(0, 0 - 720, 1280) nodes:node-[224 228] from (host.example.net)'), ['bounds=<*>', '-', '<*>', 'nodes:<*>', 'from', '<*>']);
+});
+
+test('named values count against similarity, as wildcards do: messages that differ in their constant words stay apart', () => {
+  const miner = new DrainMiner();
+  const root = miner.add('authentication failure uid=0 euid=0 tty=ssh ruser= rhost=1.2.3.4 user=root');
+  const guest = miner.add('authentication failure uid=0 euid=0 tty=ssh ruser= rhost=5.6.7.8 user=guest');
+  assert.notEqual(guest.id, root.id);
+  assert.equal(miner.add('authentication failure uid=0 euid=0 tty=ssh ruser= rhost=9.9.9.9 user=root').id, root.id);
+  // Lines of named values alone still find their pattern.
+  const touch = miner.add('onTouchEvent x=271.0 y=14.0');
+  assert.equal(miner.add('onTouchEvent x=296.0 y=327.0').id, touch.id);
+});
+
 test('similar messages share a pattern whose differing tokens become <*>; different ones do not', () => {
   const miner = new DrainMiner('tenant\0svc');
   const first = miner.add('Started container web for pod frontend');

@@ -3,26 +3,42 @@ import { test } from 'node:test';
 import { DrainMiner } from '../../src/pipeline/patterns/drainMiner.js';
 import { groupingAccuracy, loghubLines } from '../support/loghub.js';
 
-// Measured with the default miner settings (the same for every data set); the
-// floors sit just under the measured figures so any regression fails.
-const floors: Record<string, number> = {
+// The goal: at least Drain's published grouping accuracy on every data set (Zhu et al.,
+// ICSE-SEIP 2019), with one miner setting for all.
+const drainFigures: Record<string, number> = {
+  HDFS: 0.998,
+  Hadoop: 0.948,
+  Spark: 0.92,
+  Zookeeper: 0.967,
+  OpenStack: 0.733,
+  BGL: 0.963,
+  HPC: 0.887,
+  Windows: 0.997,
+  Linux: 0.69,
+  Mac: 0.787,
+  Android: 0.911,
+  Apache: 1,
+};
+// Measured with the default miner settings; just under the measured figures, so any regression fails
+// even while it is still above Drain's.
+const measuredFloors: Record<string, number> = {
   HDFS: 0.999,
-  Hadoop: 0.99,
+  Hadoop: 0.995,
   Spark: 0.92,
   Zookeeper: 0.99,
-  OpenStack: 0.95,
-  BGL: 0.98,
+  OpenStack: 0.955,
+  BGL: 0.985,
   HPC: 0.95,
   Windows: 0.999,
-  Linux: 0.93,
-  Mac: 0.9,
-  Android: 0.81,
+  Linux: 0.935,
+  Mac: 0.895,
+  Android: 0.945,
   Apache: 0.999,
 };
 
 test('grouping accuracy on the Loghub 2k samples, one miner setting for all', () => {
   const accuracies: Record<string, number> = {};
-  for (const dataset of Object.keys(floors)) {
+  for (const dataset of Object.keys(drainFigures)) {
     const lines = loghubLines(dataset);
     const miner = new DrainMiner();
     const mined = lines.map((line) => miner.add(line.content).id);
@@ -33,10 +49,12 @@ test('grouping accuracy on the Loghub 2k samples, one miner setting for all', ()
   }
   const average = Object.values(accuracies).reduce((sum, value) => sum + value, 0) / Object.keys(accuracies).length;
   console.log(Object.entries(accuracies).map(([dataset, accuracy]) => `${dataset} ${accuracy.toFixed(3)}`).join(', ') + `; average ${average.toFixed(3)}`);
-  for (const [dataset, floor] of Object.entries(floors)) {
-    assert.ok(accuracies[dataset] >= floor, `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} under ${floor}`);
+  for (const [dataset, drain] of Object.entries(drainFigures)) {
+    assert.ok(accuracies[dataset] >= drain, `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} under Drain's ${drain}`);
+    assert.ok(accuracies[dataset] >= measuredFloors[dataset], `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`);
   }
-  assert.ok(average >= 0.95, `average ${average.toFixed(3)}`);
+  assert.ok(average >= 0.9, `average ${average.toFixed(3)} under the goal 0.90`);
+  assert.ok(average >= 0.96, `average ${average.toFixed(3)} regressed under 0.96`);
 });
 
 test('grouping accuracy is the Loghub metric: a line counts only when its whole group is exact', () => {

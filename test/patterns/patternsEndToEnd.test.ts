@@ -57,12 +57,12 @@ test('Loki /patterns: each mined template of the selected streams with counts pe
     body.data.map((entry: any) => [entry.pattern, entry.samples.reduce((sum: number, [, count]: [number, number]) => sum + count, 0)]),
     [
       ['payment <*> declined for user <*> card expired', 12],
-      ['cache miss for key <*> in <*>', 5],
+      ['cache miss for key session:<*> in <*>', 5],
     ],
   );
   assert.equal(body.data[0].samples[0][0], startSeconds);
   const filtered = await get(`/loki/api/v1/patterns?query=${encodeURIComponent('{service_name="checkout"} |= "cache"')}&start=${startSeconds}&end=${startSeconds + 600}&step=60s`);
-  assert.deepEqual(filtered.body.data.map((entry: any) => entry.pattern), ['cache miss for key <*> in <*>']);
+  assert.deepEqual(filtered.body.data.map((entry: any) => entry.pattern), ['cache miss for key session:<*> in <*>']);
   const bad = await get(`/loki/api/v1/patterns?query=${encodeURIComponent('{service_name="checkout"} | json')}`);
   assert.equal(bad.status, 400);
   assert.match(bad.body, /stream selector and line filters/);
@@ -73,7 +73,7 @@ test('queries group by pattern_id, and /api/v1/patterns lists top and new patter
   assert.equal(listed.status, 200);
   assert.deepEqual(listed.body.patterns.map((p: any) => [p.template, p.count]), [
     ['payment <*> declined for user <*> card expired', 12],
-    ['cache miss for key <*> in <*>', 5],
+    ['cache miss for key session:<*> in <*>', 5],
   ]);
   listedBeforeRestart = listed.body.patterns;
   const declinedId = listed.body.patterns[0].pattern_id;

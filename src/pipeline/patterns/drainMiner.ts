@@ -146,9 +146,11 @@ export class DrainMiner {
       const template = candidate.tokens;
       for (let i = 0; i < template.length; i++) {
         if (template[i] === wildcard) wildcards++;
-        else if (template[i] === tokens[i]) same++;
+        else if (template[i] === tokens[i] && !isPartlyVariable(template[i])) same++;
       }
       // As in Drain, template wildcards count against similarity: a mostly-variable template attracts less.
+      // So do named values (`pid=<*>`): they match anything, and would otherwise make two messages that
+      // differ only in their constant words look alike.
       const similarity = template.length === 0 ? 1 : same / template.length;
       if (similarity > bestSimilarity || (similarity === bestSimilarity && wildcards > bestWildcards)) {
         best = candidate;
@@ -166,6 +168,11 @@ export class DrainMiner {
     this.byId.delete(oldest.id);
     oldest.leaf.patterns.splice(oldest.leaf.patterns.indexOf(oldest), 1);
   }
+}
+
+/** A token with a masked part (`pid=<*>`); masking puts it last, so the last character tells. */
+function isPartlyVariable(token: string): boolean {
+  return token.charCodeAt(token.length - 1) === 62 && token.endsWith(wildcard);
 }
 
 function generalize(template: string[], tokens: string[]): void {

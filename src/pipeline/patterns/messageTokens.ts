@@ -4,11 +4,14 @@ export const wildcard = '<*>';
 // A variable that spans several tokens: a ctime date (`Fri Jun 17 07:07:00 2005`).
 const ctimeDate = /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d+\s+\d+:\d+:\d+(?:\s+\d{4})?/g;
 const separators = /[\s,;]+/;
-// Paths and URLs (`/a/b`, `http://h/x`): two or more segments.
-const path = /^\W*(?:\w+:)?(?:\/[^/]+){2,}/;
-// Host, package and class names (`mail.example.com`, `com.android.systemui`).
-const dottedName = /^\W*[\w-]+(?:\.[\w-]+){2,}\W*$/;
-const longHex = /^[0-9a-fA-F]{8,}$/;
+// Paths (`/a/b`: two or more segments) and URLs (`https://h`, `file:///x`).
+const path = /^\W*(?:(?:\w+:)?(?:\/[^/]+){2,}|[a-zA-Z][\w+.-]*:\/\/)/;
+// Host, package, class and Android component names (`mail.example.com`, `a.b.C$D`, `com.app/.ui.Main`).
+const dottedName = /^\W*[\w$/-]+(?:\.[\w$/-]+){2,}\W*$/;
+// A value with a dot in it (`rhost=example.com`, `file=a.txt`, `ComponentInfo{com.app/.Main}`) names something particular.
+const dottedValue = /^\W*(?:\w+[{([])?[\w$/-]+(?:\.[\w$/-]+)+\W*$/;
+// MAC and IPv6 addresses (`00:1A:2B:3C:4D:5E`, `fe80::1`).
+const colonHex = /^\W*[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,}\W*$/;
 // An empty bracketed or quoted value (`()`, `""`) stands where a value usually is.
 const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
 
@@ -16,8 +19,10 @@ const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
  * A message as template tokens, split on whitespace, commas and semicolons.
  * A token holding a variable becomes `<*>` whole: anything with a digit
  * (numbers, ids, IP addresses, hex values, UUIDs, times), paths, dotted
- * names and long hex strings. A run of variables is one `<*>`, so a value
- * that is sometimes one token and sometimes two (`a,b`) still matches.
+ * names and long hex strings. A token that names its value (`vis=0x508`,
+ * `state:7`) keeps the name and masks the value. A run of variables is one
+ * `<*>` (`a=1,2` is `a=<*>`), so a value that is sometimes one token and
+ * sometimes two (`a,b`) still matches.
  */
 export function messageTokens(message: string): string[] {
   const tokens = message.replace(ctimeDate, wildcard).split(separators);
@@ -25,19 +30,73 @@ export function messageTokens(message: string): string[] {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     if (token === '') continue;
-    if (isVariable(token)) {
-      if (kept > 0 && tokens[kept - 1] === wildcard) continue;
-      tokens[kept++] = wildcard;
-    } else {
-      tokens[kept++] = token;
-    }
+    const masked = maskedToken(token);
+    if (masked === wildcard && kept > 0 && tokens[kept - 1].endsWith(wildcard)) continue;
+    tokens[kept++] = masked;
   }
   tokens.length = kept;
   return tokens;
 }
 
+/**
+ * A token with its variable part masked. A token that names its value
+ * (`key=value`, `key:value`) keeps the name and masks the value, so names
+ * still tell messages apart; a token whose name is itself variable (a time,
+ * `host.example.com:443`) is masked whole, and one with no name (`:8080`)
+ * is judged whole.
+ */
+function maskedToken(token: string): string {
+  const split = nameEnd(token);
+  if (split <= 0) return isVariable(token) ? wildcard : token;
+  if (isVariable(token.slice(0, split)) || isAddressOrUrl(token)) return wildcard;
+  return token.slice(0, split + 1) + maskedValue(token.slice(split + 1));
+}
+
+/**
+ * A value masked whole, unless it names a value of its own with `=`
+ * (`UserInfo={key=https://h/x`, `release:lock=42`): then that one is masked.
+ */
+function maskedValue(value: string): string {
+  if (value === '') return value;
+  if (isAddressOrUrl(value)) return wildcard;
+  const split = value.indexOf('=');
+  if (split > 0 && !isVariable(value.slice(0, split))) return value.slice(0, split + 1) + maskedValue(value.slice(split + 1));
+  return isVariable(value) || (value.includes('.') && dottedValue.test(value)) ? wildcard : value;
+}
+
+/** Where a token's name ends: its first `=` or `:`, or -1. */
+function nameEnd(token: string): number {
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    if (code === 61 || code === 58) return i;
+  }
+  return -1;
+}
+
+/** A URL or a MAC or IPv6 address: tokens with a `:` that is not a name's end. */
+function isAddressOrUrl(token: string): boolean {
+  return (token.includes('/') && path.test(token)) || (hasDigit(token) && colonHex.test(token));
+}
+
+// Cheap character checks first: most tokens are plain words, and the regular expressions run only on candidates.
 function isVariable(token: string): boolean {
-  return token === wildcard || hasDigit(token) || path.test(token) || dottedName.test(token) || longHex.test(token) || emptyValue.test(token);
+  let dots = 0;
+  let slash = false;
+  let hexLetters = true;
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    if (code >= 48 && code <= 57) return true;
+    if (code === 46) dots++;
+    else if (code === 47) slash = true;
+    if (hexLetters && !((code >= 97 && code <= 102) || (code >= 65 && code <= 70))) hexLetters = false;
+  }
+  if (hexLetters && token.length >= 8) return true;
+  return (
+    token === wildcard ||
+    (slash && path.test(token)) ||
+    (dots >= 2 && dottedName.test(token)) ||
+    (token.length === 2 && emptyValue.test(token))
+  );
 }
 
 function hasDigit(token: string): boolean {
