@@ -3,6 +3,8 @@ import type { ReportSection, SectionInput } from './reportModel.js';
 
 const dayMs = 86_400_000;
 const forecastDays = 30;
+/** Past this the exact day count says nothing. */
+const longHorizonDays = 3650;
 /** Free space under which a disk fails the section (ClickHouse stops merging, then writing). */
 const minFreeShare = 0.05;
 /** Refusals that mean the limits were reached, not that a client sent garbage. */
@@ -117,6 +119,6 @@ export async function capacitySection({ sources, period }: SectionInput): Promis
   return {
     ...base,
     status: 'pass',
-    reason: `${Math.round(forecastDaily)} records a day forecast; ${(storedBytes / 1_048_576).toFixed(1)} MiB stored, ${soonest.length > 0 ? `disk full in ${Math.min(...soonest)} days at that rate` : 'no growth forecast'}; no request refused for capacity`,
+    reason: `${Math.round(forecastDaily)} records a day forecast; ${(storedBytes / 1_048_576).toFixed(1)} MiB stored, ${soonest.length === 0 ? 'no growth forecast' : Math.min(...soonest) > longHorizonDays ? 'disk lasts over 10 years at that rate' : `disk full in ${Math.min(...soonest)} days at that rate`}; no request refused for capacity`,
   };
 }
