@@ -322,7 +322,19 @@ test('HTML and PDF reports are signed in a .sig beside them; verify accepts them
     const good = reportVerify([file, '--public-key', publicKey]);
     assert.equal(good.status, 0, good.stdout + good.stderr);
     assert.match(good.stdout, new RegExp(`OK .*report\\.${format}: report file`));
-    if (format === 'html') assert.match(good.stdout, /OK .*embedded JSON evidence: signature verifies/);
+    if (format === 'html') {
+      assert.match(good.stdout, /OK .*embedded JSON evidence: signature verifies/);
+      // The coverage chart draws the gap hour as a gap cell; the volume and ingest charts are there.
+      const html = readFileSync(file, 'utf8');
+      const gapCell = `<span class="cell gap" title="${period.gapHour.slice(0, 13).replace('T', ' ')}:00 UTC: 1 silent hour"></span>`;
+      assert.ok(html.includes(gapCell), gapCell);
+      assert.equal(html.match(/<span class="cell gap"/g)?.length, 2, 'the gap cell and its legend');
+      for (const caption of ['Records per day', 'Coverage per service', 'Records ingested per day, and the forecast rate']) assert.ok(html.includes(`<figcaption>${caption}</figcaption>`), caption);
+    } else {
+      const text = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+      assert.equal(text.status, 0, text.stderr);
+      for (const words of ['Coverage per service', 'Records per day', 'Retention and disposal', 'Capacity: ingest and storage', 'Where these figures come from']) assert.ok(text.stdout.includes(words), words);
+    }
 
     const bytes = readFileSync(file);
     const modified = join(period.dir, `modified.${format}`);
