@@ -56,7 +56,7 @@ const tlsFiles = z
         z
           .object({
             common_name: z.string().min(1),
-            roles: z.array(z.enum(['admin', 'analyst', 'auditor', 'ingester'])).min(1),
+            roles: z.array(z.enum(['admin', 'analyst', 'auditor', 'ingester', 'unmasker'])).min(1),
             tenants: z.array(z.string().min(1)).min(1),
           })
           .strict(),
@@ -120,7 +120,7 @@ export const configSchema = z
         issuer: z.string().min(1),
         audience: z.string().min(1),
         roles_claim: z.string().default('groups'),
-        role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester'])).default({}),
+        role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester', 'unmasker'])).default({}),
         tenants_claim: z.string().default('meshlog_tenants'),
         name_claim: z.string().default('email'),
       })
@@ -138,6 +138,14 @@ export const configSchema = z
       })
       .strict()
       .default({ seal: true, checkpoint_interval_ms: 10_000 }),
+    /** Read-time masking: sensitive values are masked in query results and live tails unless the reader holds the `unmasker` role. */
+    masking: z
+      .object({
+        /** Field names (log/resource attributes, labels, JSON and key=value fields in the line); `user.*` for a prefix; `.` and `_` are the same. */
+        fields: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ fields: [] }),
     /** Encryption at rest of embedded chDB: every table on an AES-256-CTR encrypted disk. */
     encryption: z
       .object({
@@ -159,6 +167,8 @@ export const configSchema = z
         redaction: z
           .object({
             enabled: flag.default(true),
+            /** `redact` rewrites secrets before storage; `observe` stores them, marks the record (`meshlog.sensitive`: the rules that matched) and masks them in query results instead. */
+            mode: z.enum(['redact', 'observe']).default('redact'),
             /** Built-in rules; ipv4 and ipv6 are available but off by default. */
             rules: z.array(z.enum(Object.keys(builtinRules) as [string, ...string[]])).default([...defaultRuleNames]),
             /** Your own rules: the regex matches the secret only; the name shows in the marker and the metric. */
@@ -169,10 +179,10 @@ export const configSchema = z
             attribute_allowlist: z.array(z.string().min(1)).default([]),
           })
           .strict()
-          .default({ enabled: true, rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] }),
+          .default({ enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] }),
       })
       .strict()
-      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } }),
+      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } }),
     /** Log template mining at ingest: every record gets the id of its template (see pipeline/patterns/). */
     patterns: z
       .object({

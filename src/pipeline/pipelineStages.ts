@@ -14,7 +14,7 @@ export function pipelineStages(config: MeshlogConfig['pipeline'], reportRedactio
     if (hashKey !== undefined && hashKey.length < 32) throw new Error(`pipeline.redaction.hash_key_file ${redaction.hash_key_file}: the key must be at least 32 bytes`);
     stages.push(
       redactionStage(
-        { rules: redaction.rules, custom: redaction.custom, hashKey, attributeAllowlist: redaction.attribute_allowlist },
+        { rules: redaction.rules, custom: redaction.custom, hashKey, attributeAllowlist: redaction.attribute_allowlist, observe: redaction.mode === 'observe' },
         reportRedactions,
       ),
     );

@@ -17,7 +17,12 @@ export interface RedactionOptions {
   hashKey?: Buffer;
   /** When not empty, only these log attribute keys survive (`http.*` for a prefix); the others are dropped (fail-closed). */
   attributeAllowlist?: string[];
+  /** Store secrets as sent and only mark the record (`meshlog.sensitive`); query results mask them (query/readMasking.ts). */
+  observe?: boolean;
 }
+
+/** The attribute observe mode marks a record with: the names of the rules that matched, comma-separated. */
+export const sensitiveMarkAttribute = 'meshlog.sensitive';
 
 /** Called once per batch and rule that redacted something: counts, never values (the server makes them a metric). */
 export type RedactionReport = (rule: string, count: number) => void;
@@ -26,17 +31,18 @@ function keyedHash(key: Buffer): Replacement {
   return (rule, secret) => `[REDACTED:${rule}:${createHmac('sha256', key).update(secret).digest('hex').slice(0, 16)}]`;
 }
 
-function redactorsOf(options: RedactionOptions): Redactor[] {
+/** The configured rules as redactors; `replacement` overrides the marker (read-time masking uses its own). */
+export function redactorsOf(options: Pick<RedactionOptions, 'rules' | 'custom' | 'hashKey'>, replacement?: Replacement): Redactor[] {
   for (const name of options.rules) {
     if (!builtinRules[name]) throw new Error(`unknown redaction rule "${name}" (known: ${Object.keys(builtinRules).join(', ')})`);
   }
-  const replacement = options.hashKey === undefined ? undefined : keyedHash(options.hashKey);
+  replacement ??= options.hashKey === undefined ? undefined : keyedHash(options.hashKey);
   const builtins = Object.values(builtinRules).filter((rule) => options.rules.includes(rule.name));
   // User rules have no gate: in a Redactor of their own they do not disable the built-ins' shared gate.
   return [builtins, options.custom].filter((rules) => rules.length > 0).map((rules) => new Redactor(rules, replacement));
 }
 
-function redact(text: string, redactors: Redactor[], counts: RedactionCounts): string {
+export function redact(text: string, redactors: Redactor[], counts: RedactionCounts): string {
   let out = text;
   for (const redactor of redactors) out = redactor.redact(out, counts);
   return out;
@@ -50,6 +56,17 @@ function redactValues(values: Record<string, string>, redactors: Redactor[], cou
     const redacted = redact(value, redactors, counts);
     if (redacted !== value) values[key] = redacted;
   }
+}
+
+/** Observe mode: the record keeps its values and is marked with the rules that would have redacted it; counts are kept as in redact mode. */
+function observe(record: LogRecord, redactors: Redactor[], counts: RedactionCounts): void {
+  const found: RedactionCounts = new Map();
+  redact(record.body, redactors, found);
+  redactValues({ ...record.attributes }, redactors, found);
+  redactValues({ ...record.resource }, redactors, found);
+  if (found.size === 0) return;
+  for (const [rule, count] of found) counts.set(rule, (counts.get(rule) ?? 0) + count);
+  record.attributes[sensitiveMarkAttribute] = [...found.keys()].sort().join(',');
 }
 
 /** `http.*` allows every key under http.; anything else is an exact key. */
@@ -79,6 +96,10 @@ export function redactionStage(options: RedactionOptions, report: RedactionRepor
           else dropped++;
         }
         record.attributes = kept;
+      }
+      if (options.observe) {
+        observe(record, redactors, counts);
+        continue;
       }
       record.body = redact(record.body, redactors, counts);
       redactValues(record.attributes, redactors, counts);

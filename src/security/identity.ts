@@ -1,10 +1,10 @@
 import { MeshlogError } from '../errors.js';
 
-export const roles = ['admin', 'analyst', 'auditor', 'ingester'] as const;
+export const roles = ['admin', 'analyst', 'auditor', 'ingester', 'unmasker'] as const;
 export type Role = (typeof roles)[number];
 
 /** What a route needs; every route has exactly one (see routePermissions.ts). */
-export type Permission = 'ingest' | 'query' | 'audit' | 'admin';
+export type Permission = 'ingest' | 'query' | 'audit' | 'admin' | 'unmask';
 
 /** Least privilege: each role grants only what it is for. */
 export const rolePermissions: Record<Role, readonly Permission[]> = {
@@ -12,6 +12,8 @@ export const rolePermissions: Record<Role, readonly Permission[]> = {
   analyst: ['query'],
   auditor: ['audit'],
   ingester: ['ingest'],
+  // Sensitive fields unmasked in query results; granted on its own, never implied by admin, and every use is audited.
+  unmasker: ['unmask'],
 };
 
 /** Who is acting: resolved from the credential, never from what the client claims. */

@@ -14,6 +14,7 @@ import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
+import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
@@ -42,6 +43,8 @@ export interface HttpAppOptions {
   /** Erasure requests (privacy P4.3). */
   erasure: ErasureDeps;
   isReady: () => boolean;
+  /** Sensitive values masked in Loki read answers unless the reader may unmask. */
+  masking?: ReadMaskingDeps;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
   /** Absent when sealing is off. */
@@ -139,6 +142,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       })
       .catch(() => undefined);
   });
+
+  if (options.masking) readMaskingHook(app, options.masking);
 
   // While stopping, answers close their keep-alive connection so close() can finish.
   app.addHook('onSend', async (_request, reply) => {

@@ -35,6 +35,8 @@ import { composeStages } from '../pipeline/ingestPipeline.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/patternStore.js';
 import { TailHub } from '../query/tail/tailHub.js';
+import { ReadMasker } from '../query/readMasking.js';
+import { tailMasking } from './readMaskingHook.js';
 import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
@@ -194,7 +196,13 @@ export class MeshlogServer {
     };
     const writer = this.writer;
     const hub = new TailHub((listener) => writer.onCommitted(listener), { bufferLines: config.tail.buffer_lines, maxSubscribers: config.tail.max_subscribers });
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits };
+    const redaction = config.pipeline.redaction;
+    const masker = new ReadMasker({
+      fields: config.masking.fields,
+      observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
+    });
+    const masking = { masker, audit };
+    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
       ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
@@ -234,7 +242,7 @@ export class MeshlogServer {
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, sessions, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, sessions, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -14,6 +14,8 @@ export interface TailRouteDeps {
   runner: SqlRunner;
   database: string;
   limits: QueryLimits;
+  /** Masks sensitive values of the frames one request receives (undefined: send them as they are). */
+  maskFor?: (request: FastifyRequest) => Promise<((streams: TailFrame['streams']) => void) | undefined>;
 }
 
 /** One message of Loki's tail protocol; `dropped_lines` (meshlog's) counts lines this subscriber lost to a full buffer. */
@@ -31,6 +33,7 @@ interface TailRequest {
   subscription: TailSubscription;
   backfill: () => Promise<TailLine[]>;
   delayMs: number;
+  mask: ((streams: TailFrame['streams']) => void) | undefined;
 }
 
 function queryParams(request: FastifyRequest): Record<string, string | undefined> {
@@ -53,7 +56,7 @@ function frameOf(lines: TailLine[], dropped: number): TailFrame {
  * Subscribes before reading history, so nothing committed in between is
  * missed; a line may then arrive twice, as with Loki's own tail.
  */
-function openTail(request: FastifyRequest, deps: TailRouteDeps): TailRequest {
+async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<TailRequest> {
   const query = queryParams(request);
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
   const filter = compileTailFilter(query.query);
@@ -64,6 +67,7 @@ function openTail(request: FastifyRequest, deps: TailRouteDeps): TailRequest {
   const limit = parseLimit(query.limit, 100, 5000);
   const endNs = nowNs();
   const startNs = parseLokiTime(query.start, endNs - hour, 'start');
+  const mask = await deps.maskFor?.(request);
   const subscription = deps.hub.subscribe(request.tenant, filter);
   if (!subscription) throw new MeshlogError('ML_OVERLOADED', 'too many live tails: retry later');
   const backfill = async (): Promise<TailLine[]> => {
@@ -76,11 +80,15 @@ function openTail(request: FastifyRequest, deps: TailRouteDeps): TailRequest {
     );
     return lines.sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? -1 : 1));
   };
-  return { subscription, backfill, delayMs: delaySeconds * 1000 };
+  return { subscription, backfill, delayMs: delaySeconds * 1000, mask };
 }
 
 /** Sends history, then every batch the subscription yields, until it or the connection closes. */
-async function pump(tail: TailRequest, send: (frame: TailFrame) => Promise<void>): Promise<void> {
+async function pump(tail: TailRequest, sendFrame: (frame: TailFrame) => Promise<void>): Promise<void> {
+  const send = (frame: TailFrame) => {
+    tail.mask?.(frame.streams);
+    return sendFrame(frame);
+  };
   const history = await tail.backfill();
   if (history.length > 0) await send(frameOf(history, 0));
   for (;;) {
@@ -116,7 +124,7 @@ export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
         config: { formatError: lokiErrorFormatter },
         // Refused before the upgrade, so the client gets an HTTP status and reason.
         preValidation: async (request) => {
-          request.tail = openTail(request, deps);
+          request.tail = await openTail(request, deps);
         },
       },
       (socket, request) => {
@@ -135,7 +143,7 @@ export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
   });
 
   app.get('/api/v1/tail', async (request, reply) => {
-    const tail = openTail(request, deps);
+    const tail = await openTail(request, deps);
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
