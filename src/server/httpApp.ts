@@ -29,6 +29,7 @@ import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
+import { exportRoutes } from './routes/exportRoutes.js';
 import type { TraceQueries } from '../storage/traceQueries.js';
 
 export interface HttpAppOptions {
@@ -180,6 +181,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   erasureRoutes(app, options.erasure);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces);
+  exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined });
     webUiRoutes(app);

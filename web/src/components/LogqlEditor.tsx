@@ -112,6 +112,7 @@ export function LogqlEditor({ value, onChange, onRun, error, range }: Props) {
   const rows = Math.min(Math.max(value.split('\n').length, 1), 8);
   return (
     <div class={`editor${error ? ' invalid' : ''}`}>
+      <div class="editor-input">
       <Highlight source={value} errorAt={errorAt} />
       <textarea
         ref={textarea}
@@ -141,6 +142,7 @@ export function LogqlEditor({ value, onChange, onRun, error, range }: Props) {
           ))}
         </ul>
       )}
+      </div>
       {error && (
         <p class="parse-error error" role="alert">
           {error}

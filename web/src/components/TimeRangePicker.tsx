@@ -49,7 +49,7 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
   return (
     <div class="timerange" ref={root}>
       <button type="button" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen(!open)}>
-        🕑 {describeRange(range, (ms) => formatTime(ms, zone, false))}
+        {describeRange(range, (ms) => formatTime(ms, zone, false))}
       </button>
       {open && (
         <div class="panel" role="dialog" aria-label="time range">
