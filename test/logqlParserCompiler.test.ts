@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { Expr, LogQuery } from '../src/query/logql/ast.js';
 import { compileBuckets, compileLogRows, completeTokens, containsPattern } from '../src/query/logql/compiler.js';
 import { LogqlParseError } from '../src/query/logql/parseError.js';
+import { formatLogql, prettyLogql } from '../src/query/logql/formatter.js';
 import { parseLogql } from '../src/query/logql/parser.js';
 import { compilePipeline, patternRegex, type Entry } from '../src/query/logql/pipeline.js';
 import { compileTemplate } from '../src/query/logql/lineTemplate.js';
@@ -83,8 +84,15 @@ const valid: [string, (expr: Expr) => unknown, unknown][] = [
   ['sum(rate({a="b"}[1m])) >= bool 10', (e) => (e as { returnBool: boolean }).returnBool, true],
   ['sum(rate({a="b"}[1m])) == 0 or vector(0)', (e) => (e as { op: string }).op, 'or'],
   ['rate({a="b"}[1m]) and rate({a="c"}[1m])', (e) => (e as { op: string }).op, 'and'],
-  ['rate({a="b"}[1m]) unless on (app) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'] }],
-  ['rate({a="b"}[1m]) / ignoring (pod) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'] }],
+  ['rate({a="b"}[1m]) unless on (app) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'], card: 'one-to-one', include: [] }],
+  ['rate({a="b"}[1m]) / ignoring (pod) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'], card: 'one-to-one', include: [] }],
+  ['rate({a="b"}[1m]) / on (app) group_left (team, tier) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'], card: 'many-to-one', include: ['team', 'tier'] }],
+  ['rate({a="b"}[1m]) * ignoring (pod) group_right rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'], card: 'one-to-many', include: [] }],
+  ['sort(rate({a="b"}[1m]))', (e) => (e as { op: string }).op, 'sort'],
+  ['sort_desc(sum by (a) (rate({a="b"}[1m])))', (e) => (e as { op: string }).op, 'sort_desc'],
+  ['label_replace(rate({a="b"}[1m]), "dst", "$1-x", "src", "(.*)")', (e) => ({ ...e, expr: undefined }), { kind: 'label_replace', expr: undefined, dst: 'dst', replacement: '$1-x', src: 'src', regex: '(.*)' }],
+  ['{a="b"} | decolorize != "x"', (e) => (e as LogQuery).stages.map((stage) => stage.kind), ['decolorize', 'line_filter']],
+  ['{a="b"} | json !~ "x"', (e) => (e as LogQuery).stages.map((stage) => stage.kind), ['json', 'line_filter']],
   ['sum(count_over_time({a="b"}[1m])) % 7', (e) => (e as { op: string }).op, '%'],
 ];
 
@@ -92,6 +100,30 @@ test(`${valid.length} LogQL queries parse into the expected tree`, () => {
   for (const [query, pick, expected] of valid) {
     assert.deepEqual(pick(parseLogql(query)), expected, query);
   }
+});
+
+test(`format_query: each of the ${valid.length} queries formats to text that parses back to the same tree`, () => {
+  for (const [query] of valid) {
+    const tree = parseLogql(query);
+    for (const text of [formatLogql(tree), prettyLogql(tree)]) assert.deepEqual(parseLogql(text), tree, `${query} → ${text}`);
+  }
+  assert.equal(formatLogql(parseLogql('sum by(app)(rate({app="api",env=~"p.*"}|="x"|json|status>=500[5m]))')), 'sum by (app)(rate({app="api", env=~"p.*"} |= "x" | json | status>=500[5m]))');
+  assert.equal(formatLogql(parseLogql('rate({a="b"}[1m]) / on(app) group_left(team) rate({a="c"}[90s] offset 1h)')), '(rate({a="b"}[1m]) / on (app) group_left (team) rate({a="c"}[1m30s] offset 1h))');
+  assert.equal(formatLogql(parseLogql('{a="b"} | logfmt | latency > 1.5s or size <= 10KB')), '{a="b"} | logfmt | ( latency>1.5s or size<=10000B )');
+  // Longer than 100 characters: split, two spaces a level, as Loki's Prettify.
+  assert.equal(
+    prettyLogql(parseLogql('sum by (service_name) (count_over_time({service_name="checkout", k8s_namespace_name="shop"} |= "payment" | json | status >= 500 [5m]))')),
+    [
+      'sum by (service_name)(',
+      '  count_over_time(',
+      '    {service_name="checkout", k8s_namespace_name="shop"}',
+      '      |= "payment"',
+      '      | json',
+      '      | status>=500 [5m]',
+      '  )',
+      ')',
+    ].join('\n'),
+  );
 });
 
 /** Queries that must be refused, with the column of the error and what it expected. */
@@ -131,6 +163,12 @@ const invalid: [string, number, RegExp][] = [
   ['{a="b"} | unwrap x', 19, /a range function around a query with "\| unwrap"/],
   ['{a="\\q"}', 5, /expected a valid escape/],
   ['{a="b"} @', 9, /expected a LogQL token, found "@"/],
+  ['rate({a="b"}[1m]) and on (x) group_left rate({a="c"}[1m])', 30, /expected no grouping modifier with the set operator "and"/],
+  ['rate({a="b"}[1m]) * on (x) group_left (x) rate({a="c"}[1m])', 28, /expected label "x" in either on\(…\) or group_left\(…\), not both/],
+  ['sort by (a) (rate({a="b"}[1m]))', 6, /expected no grouping on sort/],
+  ['label_replace(rate({a="b"}[1m]), "a-b", "", "src", ".*")', 34, /expected a valid label name as the destination label/],
+  ['label_replace(rate({a="b"}[1m]), "a", "", "src", "(")', 50, /expected a valid regular expression/],
+  ['label_replace(rate({a="b"}[1m]), "a", "")', 41, /expected ",", found "\)"/],
 ];
 
 test(`${invalid.length} invalid queries fail with their position and what was expected`, () => {

@@ -86,7 +86,7 @@ export interface RangeAggregation {
   grouping?: Grouping;
 }
 
-export type VectorOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'topk' | 'bottomk' | 'stddev' | 'stdvar';
+export type VectorOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'topk' | 'bottomk' | 'stddev' | 'stdvar' | 'sort' | 'sort_desc';
 
 export interface VectorAggregation {
   kind: 'vector_agg';
@@ -99,18 +99,38 @@ export interface VectorAggregation {
 
 export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '^' | CompareOp | 'and' | 'or' | 'unless';
 
+export interface VectorMatching {
+  on: boolean;
+  labels: string[];
+  /** `group_left(...)` (many-to-one) / `group_right(...)` (one-to-many); one-to-one without either. */
+  card: 'one-to-one' | 'many-to-one' | 'one-to-many';
+  /** Labels of the "one" side copied onto the result. */
+  include: string[];
+}
+
 export interface BinaryExpr {
   kind: 'binary';
   op: BinaryOp;
   /** `bool` modifier on comparisons: 0/1 instead of filtering. */
   returnBool: boolean;
   /** `on(...)` / `ignoring(...)` vector matching. */
-  matching?: { on: boolean; labels: string[] };
+  matching?: VectorMatching;
   left: MetricExpr;
   right: MetricExpr;
 }
 
+/** `label_replace(v, dst, replacement, src, regex)`. */
+export interface LabelReplace {
+  kind: 'label_replace';
+  expr: MetricExpr;
+  dst: string;
+  replacement: string;
+  src: string;
+  regex: string;
+}
+
 export type MetricExpr =
+  | LabelReplace
   | RangeAggregation
   | VectorAggregation
   | BinaryExpr

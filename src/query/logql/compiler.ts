@@ -249,7 +249,9 @@ export function compileBuckets(
     ? options.groupBy.map((name) => labelSql(name, params, true))
     : ['service_name', levelSql, 'trace_id', 'span_id'];
   const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes'];
-  const sql = `SELECT [${groups.join(', ')}] AS g, ${extra.map((column) => `${column}, `).join('')}
+  // sum(…) without by: one group, an empty array typed so ClickHouse can group by it.
+  const groupArray = groups.length > 0 ? `[${groups.join(', ')}]` : `CAST([], 'Array(String)')`;
+  const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${column}, `).join('')}
   toString(intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})) AS bucket,
   toString(count()) AS entries, toString(sum(length(body))) AS bytes
 FROM ${scope.database}.logs
@@ -334,4 +336,27 @@ export interface StreamRow {
   entries: string;
   bytes: string;
   hours: string;
+}
+
+export interface StreamVolumeRow {
+  service_name: string;
+  level: string;
+  resource_attributes: Record<string, string>;
+  /** Step index from the scope's start: bucket i covers [start + i·step, start + (i+1)·step). */
+  bucket: string;
+  bytes: string;
+}
+
+/** Bytes of each stream per step, for /index/volume_range. */
+export function compileStreamVolumes(scope: QueryScope, selectors: LabelMatcher[][], stepNs: bigint, limit: number): CompiledSql {
+  const params = new Params();
+  const where = selectorWhere(selectors, scope, params);
+  const start = params.add('Int64', scope.startNs.toString());
+  const step = params.add('Int64', stepNs.toString());
+  const sql = `SELECT service_name, ${levelSql} AS level, resource_attributes,
+  toString(intDiv(toUnixTimestamp64Nano(timestamp) - ${start}, ${step})) AS bucket, toString(sum(length(body))) AS bytes
+FROM ${scope.database}.logs WHERE ${where}
+GROUP BY service_name, level, resource_attributes, bucket
+LIMIT ${params.add('UInt64', limit)}`;
+  return { sql, params: params.values };
 }

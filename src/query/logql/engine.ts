@@ -1,5 +1,5 @@
 import { MeshlogError } from '../../errors.js';
-import type { Grouping, LogQuery, MetricExpr, RangeAggregation, VectorAggregation, BinaryExpr, Expr } from './ast.js';
+import type { BinaryExpr, Expr, Grouping, LabelReplace, LogQuery, MetricExpr, RangeAggregation, VectorAggregation, VectorMatching } from './ast.js';
 import {
   compileBuckets,
   compileLogRows,
@@ -9,7 +9,8 @@ import {
   type LogRow,
   type QueryScope,
 } from './compiler.js';
-import { entryLabels, labelsKey, sortedObject } from './labelSet.js';
+import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
+import { goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
 
 /** Runs compiled SQL; storage/ provides it, the engine never touches a connection. */
@@ -118,6 +119,22 @@ export async function evaluateMetric(expr: MetricExpr, ctx: QueryContext, steps:
       return { kind: 'vector', series: await evaluateVectorAggregation(expr, ctx, steps) };
     case 'binary':
       return evaluateBinary(expr, ctx, steps);
+    case 'label_replace':
+      return { kind: 'vector', series: await evaluateLabelReplace(expr, ctx, steps) };
+  }
+}
+
+/** Whether the result keeps sort()/sort_desc() order instead of label order (Loki's Sortable). */
+export function isSortedByValue(expr: MetricExpr): boolean {
+  switch (expr.kind) {
+    case 'vector_agg':
+      return expr.op === 'sort' || expr.op === 'sort_desc' || isSortedByValue(expr.expr);
+    case 'binary':
+      return isSortedByValue(expr.left) || isSortedByValue(expr.right);
+    case 'label_replace':
+      return isSortedByValue(expr.expr);
+    default:
+      return false;
   }
 }
 
@@ -234,9 +251,9 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
         else value = converted;
         entry.labels.delete(node.unwrap.label);
         if (!postFilters.every((filter) => filter(entry))) continue;
-        // Samples that still carry an error have no value to aggregate.
-        if (entry.labels.has('__error__')) continue;
       }
+      // Like Loki, a sample with an error fails the query instead of being counted or skipped silently.
+      if (entry.labels.has('__error__')) throw pipelineError(entry.labels);
       const labels = pushedGroupBy ? groupedLabels(entry.labels, { without: false, labels: pushedGroupBy }) : groupedLabels(entry.labels, node.grouping);
       samples.add(labels, { t: Number(BigInt(row.ts) - originNs), entries: 1, bytes: Buffer.byteLength(entry.line), value });
     }
@@ -264,6 +281,18 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   return series;
 }
 
+/** Loki's PipelineError text: which error, on which series, and how to skip it on purpose. */
+function pipelineError(labels: Map<string, string>): MeshlogError {
+  const error = labels.get('__error__')!;
+  return new MeshlogError(
+    'ML_QUERY_INVALID',
+    `pipeline error: '${error}' for series: '${labelsKey(labels)}'.\n` +
+      `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
+      'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
+      'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )',
+  );
+}
+
 function absentSeries(node: RangeAggregation, all: { samples: Sample[] }[], steps: Steps, rangeNs: bigint): Series[] {
   const times = all.flatMap((series) => series.samples.map((sample) => sample.t)).sort((a, b) => a - b);
   const values = new Float64Array(steps.count).fill(NaN);
@@ -283,18 +312,36 @@ function absentSeries(node: RangeAggregation, all: { samples: Sample[] }[], step
   return [{ labels, values }];
 }
 
+/** Prometheus' quantile as Loki computes it: linear interpolation between the closest ranks. */
 function quantile(phi: number, sorted: number[]): number {
   if (phi < 0) return -Infinity;
   if (phi > 1) return Infinity;
   const rank = phi * (sorted.length - 1);
-  const lower = Math.floor(rank);
-  const upper = Math.min(lower + 1, sorted.length - 1);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - lower);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(sorted.length - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return sorted[lower] * (1 - weight) + sorted[upper] * weight;
 }
 
+/** Incremental mean, as Loki's avg_over_time and avg compute it (same rounding as Loki, not sum/count). */
+function mean(values: number[]): number {
+  let result = 0;
+  values.forEach((value, index) => {
+    result += value / (index + 1) - result / (index + 1);
+  });
+  return result;
+}
+
+/** Population variance by Welford's method, as Loki's stdvar_over_time and stdvar compute it. */
 function variance(values: number[]): number {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+  let average = 0;
+  let aux = 0;
+  values.forEach((value, index) => {
+    const delta = value - average;
+    average += delta / (index + 1);
+    aux += delta * (value - average);
+  });
+  return aux / values.length;
 }
 
 function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number): number {
@@ -317,7 +364,7 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
     case 'sum_over_time':
       return values().reduce((a, b) => a + b, 0);
     case 'avg_over_time':
-      return values().reduce((a, b) => a + b, 0) / (hi - lo);
+      return mean(values());
     case 'min_over_time':
       return Math.min(...values());
     case 'max_over_time':
@@ -339,13 +386,14 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
 
 async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryContext, steps: Steps): Promise<Series[]> {
   // sum by (…) over a count/bytes range aggregation: group in SQL instead of per series.
-  const pushDown = node.op === 'sum' && node.grouping && !node.grouping.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && node.expr.fn !== 'absent_over_time';
+  const pushDown = node.op === 'sum' && !node.grouping?.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && node.expr.fn !== 'absent_over_time';
   const input = pushDown
-    ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping!.labels)
+    ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping?.labels ?? [])
     : await evaluateMetric(node.expr, ctx, steps).then((value) => {
         if (value.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} needs a vector, not a scalar`);
         return value.series;
       });
+  if (node.op === 'sort' || node.op === 'sort_desc') return sortByValue(input, node.op === 'sort_desc');
   const groups = new Map<string, { labels: Record<string, string>; members: Series[] }>();
   for (const series of input) {
     const labels = sortedObject(groupedLabels(new Map(Object.entries(series.labels)), node.grouping ?? { without: false, labels: [] }));
@@ -380,12 +428,59 @@ async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryCont
   return out;
 }
 
+/** Series ordered by their first value (an instant query's only one); equal values by labels. */
+function sortByValue(series: Series[], descending: boolean): Series[] {
+  const first = (s: Series) => (Number.isNaN(s.values[0]) ? Infinity : s.values[0] * (descending ? -1 : 1));
+  return [...series].sort((a, b) => first(a) - first(b) || compareLabels(a.labels, b.labels));
+}
+
+/** Go's Regexp.ExpandString: `$1`, `${1}`, `$name`, `${name}`; `$$` is a dollar; unknown groups are empty. */
+function expandReplacement(template: string, match: RegExpExecArray): string {
+  return template.replace(/\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (whole, braced?: string, bare?: string) => {
+    const name = braced ?? bare;
+    if (name === undefined) return '$';
+    if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
+    return match.groups?.[name] ?? '';
+  });
+}
+
+async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps: Steps): Promise<Series[]> {
+  const input = await evaluateMetric(node.expr, ctx, steps);
+  if (input.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', 'label_replace needs a vector, not a scalar');
+  const re = goRegex(node.regex, { anchored: true });
+  const out = new Map<string, Series>();
+  for (const series of input.series) {
+    const match = re.exec(series.labels[node.src] ?? '');
+    let labels = series.labels;
+    if (match) {
+      const next = new Map(Object.entries(series.labels));
+      const value = expandReplacement(node.replacement, match);
+      if (value === '') next.delete(node.dst);
+      else next.set(node.dst, value);
+      labels = sortedObject(next);
+    }
+    const key = labelsKey(labels);
+    const existing = out.get(key);
+    if (!existing) {
+      out.set(key, { labels, values: series.values });
+      continue;
+    }
+    // Two series renamed into one are one series only while they never both have a sample.
+    existing.values = existing.values.map((value, k) => {
+      if (Number.isNaN(value)) return series.values[k];
+      if (!Number.isNaN(series.values[k])) throw new MeshlogError('ML_QUERY_INVALID', 'vector cannot contain metrics with the same labelset');
+      return value;
+    });
+  }
+  return [...out.values()];
+}
+
 function aggregate(op: VectorAggregation['op'], values: number[]): number {
   switch (op) {
     case 'sum':
       return values.reduce((a, b) => a + b, 0);
     case 'avg':
-      return values.reduce((a, b) => a + b, 0) / values.length;
+      return mean(values);
     case 'min':
       return Math.min(...values);
     case 'max':
@@ -446,25 +541,73 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
   if (left.kind === 'scalar' && right.kind === 'vector') {
     return { kind: 'vector', series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })) };
   }
-  const rightByKey = new Map<string, Series>();
-  for (const series of (right as { series: Series[] }).series) {
-    const key = matchKey(series.labels, node.matching);
-    if (rightByKey.has(key)) throw new MeshlogError('ML_QUERY_INVALID', 'many-to-many matching not allowed: matching labels must be unique on one side');
-    rightByKey.set(key, series);
+  return { kind: 'vector', series: vectorMatch(node, (left as { series: Series[] }).series, (right as { series: Series[] }).series, steps, apply) };
+}
+
+/** Labels of a matched pair's result, as Loki's resultMetric: from the "many" side, reduced for one-to-one, plus group_x labels of the "one" side. */
+function resultLabels(many: Record<string, string>, one: Record<string, string>, matching: VectorMatching | undefined): Record<string, string> {
+  if (!matching) return many;
+  const labels = new Map(Object.entries(many));
+  if (matching.card === 'one-to-one') {
+    for (const name of Object.keys(many)) if (matching.labels.includes(name) !== matching.on) labels.delete(name);
   }
-  const out: Series[] = [];
-  const matchedLeft = new Set<string>();
-  for (const series of (left as { series: Series[] }).series) {
-    const key = matchKey(series.labels, node.matching);
-    const partner = rightByKey.get(key);
-    if (!partner) continue;
-    if (matchedLeft.has(key)) throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
-    matchedLeft.add(key);
-    // Like Prometheus: a filtering comparison keeps the left labels; otherwise on() keeps only its labels, ignoring() drops its own.
-    const labels = !node.matching || (isComparison && !node.returnBool) ? series.labels : Object.fromEntries(Object.entries(series.labels).filter(([name]) => node.matching!.labels.includes(name) === node.matching!.on));
-    out.push({ labels, values: series.values.map((a, k) => apply(a, partner.values[k], a)) });
+  for (const name of matching.include) {
+    if (one[name] !== undefined && one[name] !== '') labels.set(name, one[name]);
+    else labels.delete(name);
   }
-  return { kind: 'vector', series: out };
+  return sortedObject(labels);
+}
+
+/**
+ * Vector-to-vector arithmetic and comparison, step by step as Loki's vectorBinop:
+ * the "one" side must be unique per matching key, a one-to-one match may happen
+ * once per key, a group_left/group_right match once per result label set.
+ */
+function vectorMatch(
+  node: BinaryExpr,
+  left: Series[],
+  right: Series[],
+  steps: Steps,
+  apply: (a: number, b: number, keep: number) => number,
+): Series[] {
+  const oneToMany = node.matching?.card === 'one-to-many';
+  const [many, one] = oneToMany ? [right, left] : [left, right];
+  const manyKeys = many.map((series) => matchKey(series.labels, node.matching));
+  const oneKeys = one.map((series) => matchKey(series.labels, node.matching));
+  const out = new Map<string, Series>();
+  for (let k = 0; k < steps.count; k++) {
+    const oneByKey = new Map<string, Series>();
+    one.forEach((series, index) => {
+      if (Number.isNaN(series.values[k])) return;
+      if (oneByKey.has(oneKeys[index])) {
+        throw new MeshlogError('ML_QUERY_INVALID', `found duplicate series on the ${oneToMany ? 'left' : 'right'} hand-side;many-to-many matching not allowed: matching labels must be unique on one side`);
+      }
+      oneByKey.set(oneKeys[index], series);
+    });
+    const matched = new Map<string, Set<string>>();
+    many.forEach((series, index) => {
+      const value = series.values[k];
+      const partner = oneByKey.get(manyKeys[index]);
+      if (Number.isNaN(value) || !partner) return;
+      const labels = resultLabels(series.labels, partner.labels, node.matching);
+      const resultKey = labelsKey(labels);
+      const seen = matched.get(manyKeys[index]);
+      if (seen && (node.matching?.card ?? 'one-to-one') === 'one-to-one') {
+        throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+      }
+      if (seen?.has(resultKey)) throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: grouping labels must ensure unique matches');
+      matched.set(manyKeys[index], (seen ?? new Set()).add(resultKey));
+      // The operands keep their sides: a filtering comparison keeps the left-hand value.
+      const [a, b] = oneToMany ? [partner.values[k], value] : [value, partner.values[k]];
+      const result = apply(a, b, a);
+      // NaN is "no sample" here: a comparison that filtered the pair out.
+      if (Number.isNaN(result)) return;
+      let target = out.get(resultKey);
+      if (!target) out.set(resultKey, (target = { labels, values: new Float64Array(steps.count).fill(NaN) }));
+      target.values[k] = result;
+    });
+  }
+  return [...out.values()];
 }
 
 function setOperation(node: BinaryExpr, left: Series[], right: Series[], steps: Steps): Series[] {

@@ -42,3 +42,15 @@ export function labelsKey(labels: Map<string, string> | Record<string, string>):
 export function sortedObject(labels: Map<string, string>): Record<string, string> {
   return Object.fromEntries([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** Prometheus' labels.Compare: label by label in name order, names first, then values; a prefix sorts first. */
+export function compareLabels(a: Record<string, string>, b: Record<string, string>): number {
+  const left = Object.entries(a).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const right = Object.entries(b).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    for (const j of [0, 1]) {
+      if (left[i][j] !== right[i][j]) return left[i][j] < right[i][j] ? -1 : 1;
+    }
+  }
+  return left.length - right.length;
+}

@@ -13,6 +13,7 @@ import type {
   RangeFunction,
   Stage,
   Unwrap,
+  VectorMatching,
   VectorOp,
 } from './ast.js';
 import { goRegex } from './goRegex.js';
@@ -29,7 +30,7 @@ const unwrapFunctions = new Set<RangeFunction>([
   'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time', 'stddev_over_time', 'stdvar_over_time',
   'quantile_over_time', 'first_over_time', 'last_over_time', 'rate_counter',
 ]);
-const vectorOps = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar']);
+const vectorOps = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar', 'sort', 'sort_desc']);
 const matchOps = new Set(['=', '!=', '=~', '!~']);
 const compareOps = new Set(['==', '!=', '>', '>=', '<', '<=']);
 const lineFilterOps = new Set(['|=', '!=', '|~', '!~']);
@@ -104,15 +105,29 @@ class Parser {
       const opToken = this.next();
       const op = opToken.text as BinaryOp;
       const returnBool = this.is('bool') ? (this.next(), true) : false;
-      let matching: { on: boolean; labels: string[] } | undefined;
-      if (this.is('on') || this.is('ignoring')) {
-        const on = this.next().text === 'on';
-        matching = { on, labels: this.parseLabelList() };
-      }
+      const matching = this.parseVectorMatching(opToken);
       // ^ is right-associative.
       const right = op === '^' ? this.parseBinary(level) : this.parseBinary(level + 1);
       left = { kind: 'binary', op, returnBool, matching, left: this.metric(left, opToken), right: this.metric(right, opToken) };
     }
+  }
+
+  /** `on(…)`/`ignoring(…)`, optionally followed by `group_left(…)`/`group_right(…)`. */
+  private parseVectorMatching(opToken: Token): VectorMatching | undefined {
+    if (!this.is('on') && !this.is('ignoring')) return undefined;
+    const on = this.next().text === 'on';
+    const labels = this.parseLabelList();
+    let card: VectorMatching['card'] = 'one-to-one';
+    let include: string[] = [];
+    if (this.is('group_left') || this.is('group_right')) {
+      const group = this.next();
+      if (['and', 'or', 'unless'].includes(opToken.text)) this.fail(`no grouping modifier with the set operator "${opToken.text}"`, group);
+      card = group.text === 'group_left' ? 'many-to-one' : 'one-to-many';
+      if (this.is('(')) include = this.parseLabelList();
+      const both = include.find((name) => on && labels.includes(name));
+      if (both) this.fail(`label "${both}" in either on(…) or ${group.text}(…), not both`, group);
+    }
+    return { on, labels, card, include };
   }
 
   private metric(expr: Expr, at: Token): MetricExpr {
@@ -151,10 +166,31 @@ class Parser {
         this.expect(')');
         return { kind: 'vector', value };
       }
+      if (token.text === 'label_replace') return this.parseLabelReplace();
       if (rangeFunctions.has(token.text as RangeFunction)) return this.parseRangeAggregation();
       if (vectorOps.has(token.text as VectorOp)) return this.parseVectorAggregation();
     }
-    return this.fail('a stream selector {…}, a number, vector(), a range function (count_over_time, rate…) or an aggregation (sum, topk…)');
+    return this.fail('a stream selector {…}, a number, vector(), label_replace(), a range function (count_over_time, rate…) or an aggregation (sum, topk…)');
+  }
+
+  /** `label_replace(<metric>, "dst", "replacement", "src", "regex")`. */
+  private parseLabelReplace(): MetricExpr {
+    const fnToken = this.next();
+    this.expect('(');
+    const expr = this.metric(this.parseBinary(0), fnToken);
+    const argument = (what: string, check?: (value: string, at: Token) => void): string => {
+      this.expect(',');
+      const token = this.expectType('string', `a quoted string: ${what}`);
+      check?.(token.text, token);
+      return token.text;
+    };
+    const labelArgument = (what: string) => (value: string, at: Token) => labelName.test(value) || this.fail(`a valid label name as ${what}`, at);
+    const dst = argument('the destination label', labelArgument('the destination label'));
+    const replacement = argument('the replacement');
+    const src = argument('the source label', labelArgument('the source label'));
+    const regex = argument('the regular expression', (value, at) => this.checkRegex(value, at));
+    this.expect(')');
+    return { kind: 'label_replace', expr, dst, replacement, src, regex };
   }
 
   private parseSignedNumber(): number {
@@ -184,6 +220,7 @@ class Parser {
   private parseVectorAggregation(): MetricExpr {
     const opToken = this.next();
     const op = opToken.text as VectorOp;
+    let groupingAt = this.peek();
     let grouping = this.parseGrouping();
     this.expect('(');
     let param: number | undefined;
@@ -194,7 +231,11 @@ class Parser {
     }
     const inner = this.parseBinary(0);
     this.expect(')');
-    grouping ??= this.parseGrouping();
+    if (!grouping) {
+      groupingAt = this.peek();
+      grouping = this.parseGrouping();
+    }
+    if (grouping && (op === 'sort' || op === 'sort_desc')) this.fail(`no grouping on ${op}`, groupingAt);
     return { kind: 'vector_agg', op, grouping, param, expr: this.metric(inner, opToken) };
   }
 
@@ -325,7 +366,10 @@ class Parser {
 
   private parseStage(): Stage {
     const token = this.peek();
-    if (token.type === 'ident' && stageKeywords.has(token.text) && !this.isComparison(1)) {
+    // A keyword followed by != or !~ is the stage and a line filter (`| decolorize != "x"`), as in Loki.
+    const next = this.peek(1);
+    const lineFilterNext = next.type === 'op' && (next.text === '!=' || next.text === '!~');
+    if (token.type === 'ident' && stageKeywords.has(token.text) && (lineFilterNext || !this.isComparison(1))) {
       this.next();
       switch (token.text) {
         case 'json':

@@ -257,6 +257,8 @@ function compileStage(stage: Stage): StageFn {
       const keep = stage.kind === 'keep';
       return (entry) => {
         for (const [name, value] of [...entry.labels]) {
+          // Like Loki, keep never removes the error labels (only an explicit drop does).
+          if (keep && name.startsWith('__error')) continue;
           const listed = items.some((item) => item.name === name && (item.test === undefined || item.test(value)));
           if (listed !== keep) entry.labels.delete(name);
         }

@@ -5,13 +5,16 @@ import {
   compileLabelNames,
   compileLabelValues,
   compileStreams,
+  compileStreamVolumes,
   labelNameOf,
   type QueryScope,
   type StreamRow,
+  type StreamVolumeRow,
 } from '../../query/logql/compiler.js';
 import {
   evaluateMetric,
   isMetric,
+  isSortedByValue,
   selectStreams,
   stepsOf,
   type MetricValue,
@@ -20,7 +23,8 @@ import {
   type SqlRunner,
   type Stream,
 } from '../../query/logql/engine.js';
-import { labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
+import { compareLabels, labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
+import { prettyLogql } from '../../query/logql/formatter.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { detectFields } from '../../query/detectedFields.js';
 import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
@@ -98,14 +102,14 @@ function streamsResult(streams: Stream[]): object[] {
   return streams.map((stream) => ({ stream: stream.labels, values: stream.entries }));
 }
 
-function metricResult(value: MetricValue, startNs: bigint, stepNs: bigint, instant: boolean): { resultType: string; result: unknown } {
+/** Instant vectors in label order unless sort()/sort_desc() ordered them; matrices always in label order (as Loki). */
+function metricResult(value: MetricValue, startNs: bigint, stepNs: bigint, instant: boolean, sortedByValue: boolean): { resultType: string; result: unknown } {
   const time = (k: number) => seconds(startNs + stepNs * BigInt(k));
   if (value.kind === 'scalar') return { resultType: 'scalar', result: [time(0), formatValue(value.values[0])] };
   if (instant) {
-    return {
-      resultType: 'vector',
-      result: value.series.filter((s) => !Number.isNaN(s.values[0])).map((s) => ({ metric: s.labels, value: [time(0), formatValue(s.values[0])] })),
-    };
+    const present = value.series.filter((s) => !Number.isNaN(s.values[0]));
+    if (!sortedByValue) present.sort((a, b) => compareLabels(a.labels, b.labels));
+    return { resultType: 'vector', result: present.map((s) => ({ metric: s.labels, value: [time(0), formatValue(s.values[0])] })) };
   }
   const result = [];
   for (const series of value.series) {
@@ -113,7 +117,7 @@ function metricResult(value: MetricValue, startNs: bigint, stepNs: bigint, insta
     series.values.forEach((v, k) => Number.isNaN(v) || points.push([time(k), formatValue(v)]));
     if (points.length > 0) result.push({ metric: series.labels, values: points });
   }
-  result.sort((a, b) => (labelsKey(a.metric) < labelsKey(b.metric) ? -1 : 1));
+  result.sort((a, b) => compareLabels(a.metric, b.metric));
   return { resultType: 'matrix', result };
 }
 
@@ -161,7 +165,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const stepNs = step ? parseLokiDuration(step, 'step') : defaultStepNs(startNs, endNs);
     const steps = stepsOf(startNs, endNs, stepNs, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
-    const data = metricResult(value, startNs, stepNs, false);
+    const data = metricResult(value, startNs, stepNs, false, false);
     reply.header(planHeaderName, planHeader(ctx));
     return { status: 'success', data: { ...data, stats: stats(ctx, started, 0) } };
   });
@@ -177,7 +181,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
     reply.header(planHeaderName, planHeader(ctx));
-    return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true), stats: stats(ctx, started, 0) } };
+    return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) } };
   });
 
   const labelNames = async (request: FastifyRequest) => {
@@ -226,22 +230,31 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     };
   });
 
+  /** Which labels a volume is broken down by: targetLabels, else the selector's own labels, or every stream label with aggregateBy=labels. */
+  const volumeLabels = (query: Query, selector: LabelMatcher[]): string[] | undefined => {
+    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
+    return target ?? (query.aggregateBy === 'labels' ? undefined : [...new Set(selector.map((matcher) => matcher.name))]);
+  };
+  const volumeMetric = (row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>, byLabels: string[] | undefined): Record<string, string> => {
+    const labels = streamLabels(row);
+    const metric: Record<string, string> = {};
+    for (const name of byLabels ?? [...labels.keys()]) {
+      const value = labels.get(name === 'level' ? 'detected_level' : name);
+      if (value !== undefined) metric[name] = value;
+    }
+    return sortedObject(new Map(Object.entries(metric)));
+  };
+
   app.get('/loki/api/v1/index/volume', { config }, async (request) => {
     const query = queryParams(request);
     const selector = selectorOf(required(query, 'query'));
     const { endNs } = parseRange(query);
     const limit = parseLimit(query.limit, 100, 10_000);
-    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
-    const byLabels = target ?? (query.aggregateBy === 'labels' ? undefined : [...new Set(selector.map((matcher) => matcher.name))]);
+    const byLabels = volumeLabels(query, selector);
     const rows = await streamRows(request, query, [selector]);
     const volumes = new Map<string, { metric: Record<string, string>; bytes: number }>();
     for (const row of rows) {
-      const labels = streamLabels(row);
-      const metric: Record<string, string> = {};
-      for (const name of byLabels ?? [...labels.keys()]) {
-        const value = labels.get(name === 'level' ? 'detected_level' : name);
-        if (value !== undefined) metric[name] = value;
-      }
+      const metric = volumeMetric(row, byLabels);
       const key = labelsKey(metric);
       const volume = volumes.get(key) ?? { metric, bytes: 0 };
       volume.bytes += Number(row.bytes);
@@ -253,6 +266,48 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       .map((volume) => ({ metric: volume.metric, value: [seconds(endNs), String(volume.bytes)] }));
     return { status: 'success', data: { resultType: 'vector', result } };
   });
+
+  // Bytes per step: the point at start + k·step holds the bytes of [start + k·step, start + (k+1)·step).
+  app.get('/loki/api/v1/index/volume_range', { config }, async (request) => {
+    const query = queryParams(request);
+    const selector = selectorOf(required(query, 'query'));
+    const scope = scopeOf(request, query);
+    const stepNs = query.step ? parseLokiDuration(query.step, 'step') : defaultStepNs(scope.startNs, scope.endNs);
+    stepsOf(scope.startNs, scope.endNs, stepNs, deps.limits);
+    const limit = parseLimit(query.limit, 100, 10_000);
+    const byLabels = volumeLabels(query, selector);
+    const rows = await deps.runner.run<StreamVolumeRow>(compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints));
+    const volumes = new Map<string, { metric: Record<string, string>; total: number; points: Map<number, number> }>();
+    for (const row of rows) {
+      const metric = volumeMetric(row, byLabels);
+      const key = labelsKey(metric);
+      const volume = volumes.get(key) ?? { metric, total: 0, points: new Map<number, number>() };
+      const bucket = Number(row.bucket);
+      volume.points.set(bucket, (volume.points.get(bucket) ?? 0) + Number(row.bytes));
+      volume.total += Number(row.bytes);
+      volumes.set(key, volume);
+    }
+    // The limit keeps the largest series, as /index/volume does; the answer is a matrix in label order.
+    const result = [...volumes.values()]
+      .sort((a, b) => b.total - a.total)
+      .slice(0, limit)
+      .sort((a, b) => compareLabels(a.metric, b.metric))
+      .map((volume) => ({
+        metric: volume.metric,
+        values: [...volume.points].sort(([a], [b]) => a - b).map(([bucket, bytes]) => [seconds(scope.startNs + stepNs * BigInt(bucket)), String(bytes)]),
+      }));
+    return { status: 'success', data: { resultType: 'matrix', result } };
+  });
+
+  // Loki answers the query reformatted (syntax.Prettify); GET and POST (form body) alike.
+  const formatQuery = async (request: FastifyRequest) => {
+    const form = Buffer.isBuffer(request.body) ? new URLSearchParams(request.body.toString('utf8')) : undefined;
+    const text = queryParams(request).query ?? form?.get('query') ?? undefined;
+    if (text === undefined || text === '') throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
+    return { status: 'success', data: prettyLogql(parseLogql(text)) };
+  };
+  app.get('/loki/api/v1/format_query', { config }, formatQuery);
+  app.post('/loki/api/v1/format_query', { config }, formatQuery);
 
   app.get('/loki/api/v1/detected_fields', { config }, async (request) => {
     const query = queryParams(request);
