@@ -179,6 +179,41 @@ serverOptions(erasure.command('execute').description('run a pending request now,
   .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
   .action(async (...args: Parameters<ErasureCommands['erasureExecuteCommand']>) => (await import('./erasureCommands.js')).erasureExecuteCommand(...args));
 
+const archive = program.command('archive').description('encrypted, signed archives: export, verify offline, crypto-shred a data key');
+type ArchiveCommands = typeof import('./archiveCommands.js');
+serverOptions(archive.command('export').description("write a tenant's sealed batches as encrypted gzip NDJSON with a signed manifest (admin)"))
+  .requiredOption('--tenant <tenant>', 'tenant to archive')
+  .requiredOption('--from <time>', 'start: RFC3339, Unix time, or a duration ago (7d); from and to lie in one UTC month (one data key)')
+  .option('--to <time>', 'end (default now)')
+  .requiredOption('--out <dir>', 'new, empty directory for the archive')
+  .action(async (...args: Parameters<ArchiveCommands['archiveExportCommand']>) => (await import('./archiveCommands.js')).archiveExportCommand(...args));
+archive
+  .command('verify')
+  .description('check an archive offline: manifest signature, payload hash, checkpoints, seals, inclusion proofs, and (decrypted) every record (exit 1 on findings, 2 if it cannot decrypt)')
+  .argument('<dir>', 'archive directory')
+  .option('--public-key <file|key>', "pin the signer's verifier key (default: the key the manifest names)")
+  .option('--key-ring <dir>', 'archive data keys (default with --data-dir: <data-dir>-archive-keys)')
+  .option('--master-key <file>', 'archive master key (default with --data-dir: <data-dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
+  .option('--data-dir <dir>', "the server's data directory, to find the key ring and master key beside it")
+  .option('--no-decrypt', 'check signatures, seals and proofs only')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<ArchiveCommands['archiveVerifyCommand']>) => {
+    try {
+      await (await import('./archiveCommands.js')).archiveVerifyCommand(...args);
+    } catch (error) {
+      process.stderr.write(`meshlog archive verify: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+  });
+serverOptions(archive.command('shred').description("destroy a tenant's data key of one month (crypto-shredding): its archives can never be decrypted again (admin, audited)"))
+  .requiredOption('--tenant <tenant>', 'tenant')
+  .requiredOption('--period <YYYY-MM>', 'UTC month of the data key')
+  .requiredOption('--reason <text>', 'why, for the audit trail')
+  .action(async (...args: Parameters<ArchiveCommands['archiveShredCommand']>) => (await import('./archiveCommands.js')).archiveShredCommand(...args));
+serverOptions(archive.command('keys').description('archive data keys: created when, by whom, shredded when, by whom, why'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(async (...args: Parameters<ArchiveCommands['archiveKeysCommand']>) => (await import('./archiveCommands.js')).archiveKeysCommand(...args));
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
   process.exit(1);

@@ -337,6 +337,16 @@ export const configSchema = z
       })
       .strict()
       .default({ cancel_window: '24h', check_interval_ms: 60_000 }),
+    /** Encrypted, signed archives (see archive/): where the keys live, both outside the data directory. */
+    archive: z
+      .object({
+        /** 64 hex digits wrapping every archive data key; default <data_dir>-archive.key (MESHLOG_ARCHIVE_MASTER_KEY holds the key itself instead). */
+        master_key_file: z.string().min(1).optional(),
+        /** Per-tenant, per-month data keys (wrapped) and shredding tombstones; default <data_dir>-archive-keys. */
+        key_ring_dir: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

@@ -102,3 +102,32 @@ export class MerkleFrontier {
     return hash;
   }
 }
+
+/**
+ * The root an inclusion proof leads to (RFC 9162 §2.1.3.2), or undefined when
+ * the proof does not fit a tree of that size: checking a batch against a
+ * signed checkpoint needs no other batch of the chain.
+ */
+export function rootFromInclusionProof(leaf: Buffer, index: number, size: number, proof: Buffer[]): Buffer | undefined {
+  if (index < 0 || index >= size) return undefined;
+  let fn = index;
+  let sn = size - 1;
+  let root = leaf;
+  for (const node of proof) {
+    if (sn === 0) return undefined;
+    if (fn % 2 === 1 || fn === sn) {
+      root = nodeHash(node, root);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      root = nodeHash(root, node);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? root : undefined;
+}

@@ -13,6 +13,7 @@ import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
+import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import type { IngestContext } from './ingestContext.js';
@@ -43,6 +44,8 @@ export interface HttpAppOptions {
   retention: RetentionDeps;
   /** Erasure requests (privacy P4.3). */
   erasure: ErasureDeps;
+  /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
+  archive?: ArchiveDeps;
   isReady: () => boolean;
   /** Sensitive values masked in Loki read answers unless the reader may unmask. */
   masking?: ReadMaskingDeps;
@@ -179,6 +182,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   adminRoutes(app, options.admin);
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
+  if (options.archive) archiveRoutes(app, options.archive);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces);
   exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit });

@@ -21,6 +21,8 @@ import { RetentionStore } from '../storage/retentionStore.js';
 import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
 import { ErasureRequests } from '../retention/erasureRequests.js';
 import { ErasureStore } from '../storage/erasureStore.js';
+import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
+import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -174,6 +176,17 @@ export class MeshlogServer {
       maxAgeSeconds(config.erasure.cancel_window) * 1000,
       logger,
     );
+    const archive = sealing && {
+      audit,
+      sources: {
+        store: sealing.store,
+        signer: sealing.signer,
+        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), () =>
+          MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true }),
+        ),
+        checkpointNow: () => sealing.sealer.checkpoint(),
+      },
+    };
     const reports = {
       audit,
       store: new ReportStore(this.storage),
@@ -242,7 +255,7 @@ export class MeshlogServer {
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, sessions, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -5,6 +5,7 @@ import type { ErasureRequests } from '../../retention/erasureRequests.js';
 import { tenantFor } from '../../security/identity.js';
 import type { ErasureRequest } from '../../storage/erasureStore.js';
 import { parseJsonBody } from '../jsonBody.js';
+import { rfc3339Ns } from '../rfc3339Time.js';
 
 export interface ErasureDeps {
   erasures: ErasureRequests;
@@ -23,13 +24,6 @@ const requestBody = z
   .strict();
 
 const cancelBody = z.object({ reason: z.string().min(1).max(2000) }).strict();
-
-/** RFC 3339 (any fractional precision) → ns since the epoch. */
-function rfc3339Ns(value: string): bigint {
-  const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
-  const wholeMs = Date.parse(value.replace(/\.\d+/, ''));
-  return BigInt(wholeMs) * 1_000_000n + BigInt((fraction + '000000000').slice(0, 9));
-}
 
 /** The request with its scope readable (RFC 3339 times) and its evidence as an object. */
 function view(request: ErasureRequest): Record<string, unknown> {

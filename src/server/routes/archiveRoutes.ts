@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { exportArchive, type ArchiveSources } from '../../archive/archiveExport.js';
+import { KeyShreddedError } from '../../archive/keyRing.js';
+import { MeshlogError } from '../../errors.js';
+import type { AuditTrail } from '../../security/auditTrail.js';
+import { tenantFor } from '../../security/identity.js';
+import { parseJsonBody } from '../jsonBody.js';
+import { rfc3339Ns } from '../rfc3339Time.js';
+
+export interface ArchiveDeps {
+  sources: ArchiveSources;
+  audit: AuditTrail;
+}
+
+const exportBody = z
+  .object({
+    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name'),
+    from: z.string().datetime({ offset: true }),
+    to: z.string().datetime({ offset: true }),
+  })
+  .strict();
+
+const shredBody = z
+  .object({
+    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name'),
+    period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a UTC month, YYYY-MM'),
+    reason: z.string().min(1).max(2000),
+  })
+  .strict();
+
+/** Encrypted, signed archive export (admin) and crypto-shredding of archive data keys; each audited. */
+export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
+  const { sources, audit } = deps;
+
+  /** NDJSON: `payload` lines (base64 ciphertext, in order), then one `manifest` line with the signed manifest; `error` if it fails midway. */
+  app.post('/api/v1/admin/archives/export', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const body = parseJsonBody(exportBody, request.body);
+    const tenant = tenantFor(request.identity!, body.tenant);
+    const fromNs = rfc3339Ns(body.from);
+    const toNs = rfc3339Ns(body.to);
+    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+    const period = new Date(Number(fromNs / 1_000_000n)).toISOString().slice(0, 7);
+    const entry = sources.keyRing.entry(tenant, period);
+    if (entry?.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(entry).message);
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const line = (value: object) =>
+      new Promise<void>((resolve) => (reply.raw.write(`${JSON.stringify(value)}\n`) ? resolve() : reply.raw.once('drain', () => resolve())));
+    try {
+      const request_ = { tenant, fromNs, toNs, actor: request.identity!.name };
+      const { manifest, manifestText, signature } = await exportArchive(sources, request_, (chunk) => line({ type: 'payload', data: chunk.toString('base64') }));
+      await audit.record({
+        action: 'archive.export',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant,
+        target: manifest.archive_id,
+        detail: { from: manifest.from, to: manifest.to, key_id: manifest.encryption.key_id, sha256: manifest.payload.sha256, records: manifest.payload.records, chains: manifest.chains.length },
+      });
+      await line({ type: 'manifest', manifest: manifestText, signature });
+    } catch (error) {
+      await audit.record({ action: 'archive.export', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, tenant, detail: { reason: (error as Error).message } });
+      await line({ type: 'error', error: (error as Error).message });
+    }
+    reply.raw.end();
+    return reply;
+  });
+
+  app.get('/api/v1/admin/archive-keys', async () => ({
+    keys: sources.keyRing.list().map(({ wrapped: _wrapped, ...entry }) => entry),
+  }));
+
+  app.post('/api/v1/admin/archive-keys/shred', { config: { auditedByRoute: true } }, async (request) => {
+    const body = parseJsonBody(shredBody, request.body);
+    const tenant = tenantFor(request.identity!, body.tenant);
+    const existing = sources.keyRing.entry(tenant, body.period);
+    if (!existing) throw new MeshlogError('ML_NOT_FOUND', `no archive data key ${tenant}/${body.period}`);
+    if (existing.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(existing).message);
+    const tombstone = sources.keyRing.shred(tenant, body.period, request.identity!.name, body.reason);
+    await audit.record({
+      action: 'archive.key_shred',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant,
+      target: tombstone.key_id,
+      detail: { key_id: tombstone.key_id, period: tombstone.period, reason: body.reason, at: tombstone.shredded!.at, created_at: tombstone.created_at },
+    });
+    const { wrapped: _wrapped, ...view } = tombstone;
+    return { key: view };
+  });
+}
