@@ -103,6 +103,10 @@ export const configSchema = z
         batch_max_records: positiveInt.default(100_000),
         /** How long the writer lets a batch fill before committing it. */
         batch_linger_ms: z.coerce.number().int().min(0).max(10_000).default(20),
+        /** Committed record ids (log.record.uid) remembered to drop redeliveries; older ones are looked up in storage. */
+        dedup_remembered_ids: z.coerce.number().int().min(1000).default(200_000),
+        /** How far a sender's clock may run ahead: records observed within this of what memory covers are looked up in storage. */
+        dedup_clock_skew_ms: z.coerce.number().int().min(0).default(120_000),
       })
       .strict()
       .default({
@@ -111,6 +115,8 @@ export const configSchema = z
         max_queued_records: 500_000,
         batch_max_records: 100_000,
         batch_linger_ms: 20,
+        dedup_remembered_ids: 200_000,
+        dedup_clock_skew_ms: 120_000,
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
     /** SSO: JWT bearer tokens from an OIDC identity provider, mapped from claims to roles and tenants. */

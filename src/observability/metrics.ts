@@ -58,6 +58,12 @@ export class Metrics {
     labelNames: ['rule'] as const,
     registers: [this.registry],
   });
+  readonly recordsDeduplicated = new Counter({
+    name: 'meshlog_records_deduplicated_total',
+    help: 'Records dropped because their log.record.uid was already committed (redeliveries)',
+    labelNames: ['receiver'] as const,
+    registers: [this.registry],
+  });
   readonly queueRecords = new Gauge({
     name: 'meshlog_queue_records',
     help: 'Records accepted and waiting for commit',

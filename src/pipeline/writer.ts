@@ -141,6 +141,8 @@ export class LogWriter {
     if (this.committing) return;
     this.committing = this.commitWhilePending().finally(() => {
       this.committing = undefined;
+      // A write that came after the loop's last look but before this callback would otherwise wait forever.
+      if (this.pending.length > 0) this.schedule();
     });
   }
 

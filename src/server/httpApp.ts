@@ -184,8 +184,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);
   reportRoutes(app, options.reports);
-  if (options.traces) traceRoutes(app, options.traces);
-  exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit });
+  if (options.traces) traceRoutes(app, options.traces, options.masking);
+  exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined });
     webUiRoutes(app);

@@ -4,6 +4,7 @@ import type { LogRecord } from '../model/logRecord.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Stage } from '../pipeline/ingestPipeline.js';
+import type { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import type { LogWriter } from '../pipeline/writer.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -22,13 +23,15 @@ export function ingestContext(options: {
   writer: LogWriter;
   storage: Storage;
   pipeline: Stage;
+  /** Drops redelivered records (same log.record.uid) before they reach the writer. */
+  redeliveries?: RedeliveryFilter;
   metrics: Metrics;
   logger: Logger;
   maxDecompressedBytes: number;
 }): IngestContext {
-  const { writer, pipeline } = options;
+  const { writer, pipeline, redeliveries } = options;
   return {
-    submit: (records, receiver) => writer.write(pipeline(records), receiver),
+    submit: (records, receiver) => (redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver)),
     submitSpans: async (spans) => {
       try {
         await options.storage.insertSpans(spans);

@@ -43,6 +43,8 @@ import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
+import { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
+import { RecordIdStore } from '../storage/recordIdStore.js';
 import { SessionStore } from '../security/sessions.js';
 import { TraceQueries } from '../storage/traceQueries.js';
 
@@ -140,6 +142,7 @@ export class MeshlogServer {
 
     const patternStore = new PatternStore(this.storage);
     this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
+    const recordIds = new RecordIdStore(this.storage);
     const ingest = ingestContext({
       writer: this.writer,
       storage: this.storage,
@@ -148,6 +151,14 @@ export class MeshlogServer {
         ...pipelineStages(config.pipeline, (rule, count) => this.metrics.redactions.inc({ rule }, count)),
         ...(this.patterns ? [this.patterns.stage] : []),
       ]),
+      redeliveries: new RedeliveryFilter(
+        { maxRememberedIds: config.ingest.dedup_remembered_ids, clockSkewMs: config.ingest.dedup_clock_skew_ms },
+        {
+          write: (records, receiver) => this.writer!.write(records, receiver),
+          storedIds: (query) => recordIds.storedIds(query),
+          countDropped: (receiver, count) => this.metrics.recordsDeduplicated.inc({ receiver }, count),
+        },
+      ),
       metrics: this.metrics,
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 
 let meshlog: RunningMeshlog;
 const admin = () => ({ Authorization: `Bearer ${meshlog.token}` });
@@ -12,7 +13,10 @@ const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*
 const traceId = '0af7651916cd43dd8448eb211c80319c';
 
 before(async () => {
-  meshlog = await startMeshlog();
+  // user.email is a sensitive field: exports and traces mask it like Loki answers do.
+  const configFile = join(tempDataDir('meshlog-web-config-'), 'meshlog.yaml');
+  writeFileSync(configFile, ['masking:', '  fields: [user.email]', ''].join('\n'));
+  meshlog = await startMeshlog({ args: ['--config', configFile] });
 });
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
@@ -119,15 +123,15 @@ test('the trace API returns the spans and logs of one trace in the caller’s te
   const logs = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { ...admin(), 'Content-Type': 'application/json', 'X-Scope-OrgID': 'acme' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'cart' }, values: [[`${start + 10}000000`, 'cart loaded', { trace_id: traceId, span_id: spanId }]] }] }),
+    body: JSON.stringify({ streams: [{ stream: { service_name: 'cart' }, values: [[`${start + 10}000000`, 'cart loaded for ana@example.com', { trace_id: traceId, span_id: spanId, 'user.email': 'ana@example.com' }]] }] }),
   });
   assert.equal(logs.status, 204);
 
   const acme = await createKey(['analyst'], ['acme']);
   const found = await fetch(`${meshlog.url}/api/v1/traces/${traceId.toUpperCase()}`, { headers: { Authorization: `Bearer ${acme}` } });
-  const body = (await found.json()) as { spans: { span_name: string; span_id: string; duration_ns: string }[]; logs: { body: string; span_id: string }[] };
+  const body = (await found.json()) as { spans: { span_name: string; span_id: string; duration_ns: string }[]; logs: { body: string; span_id: string; log_attributes: Record<string, string> }[] };
   assert.deepEqual(body.spans.map((span) => [span.span_name, span.span_id, span.duration_ns]), [['GET /cart', spanId, '120000000']]);
-  assert.deepEqual(body.logs.map((log) => [log.body, log.span_id]), [['cart loaded', spanId]]);
+  assert.deepEqual(body.logs.map((log) => [log.body, log.span_id, log.log_attributes['user.email']]), [['cart loaded for [MASKED]', spanId, '[MASKED]']]);
 
   const globex = await createKey(['analyst'], ['globex']);
   const elsewhere = (await (await fetch(`${meshlog.url}/api/v1/traces/${traceId}`, { headers: { Authorization: `Bearer ${globex}` } })).json()) as { spans: unknown[]; logs: unknown[] };
@@ -144,7 +148,7 @@ test('export answers NDJSON or CSV of a log query and is audited with its line c
     method: 'POST',
     headers: { ...admin(), 'Content-Type': 'application/json' },
     body: JSON.stringify({
-      streams: [{ stream: { service_name: 'billing', env: 'prod' }, values: [[`${base}000000`, 'invoice 1 sent, "quoted"'], [`${base + 1}000000`, 'invoice 2 sent']] }],
+      streams: [{ stream: { service_name: 'billing', env: 'prod' }, values: [[`${base}000000`, 'invoice 1 sent, "quoted"'], [`${base + 1}000000`, 'invoice 2 sent user.email=bo_7781']] }],
     }),
   });
   assert.equal(push.status, 204);
@@ -153,13 +157,13 @@ test('export answers NDJSON or CSV of a log query and is audited with its line c
   assert.equal(ndjson.status, 200);
   assert.match(ndjson.headers.get('content-disposition') ?? '', /attachment; filename="meshlog-export-.*\.ndjson"/);
   const lines = (await ndjson.text()).trim().split('\n').map((line) => JSON.parse(line) as { line: string; timestamp_ns: string; labels: Record<string, string> });
-  assert.deepEqual(lines.map((line) => line.line), ['invoice 2 sent', 'invoice 1 sent, "quoted"']);
+  assert.deepEqual(lines.map((line) => line.line), ['invoice 2 sent user.email=[MASKED]', 'invoice 1 sent, "quoted"'], 'sensitive fields are masked for an admin without unmask');
   assert.equal(lines[1].timestamp_ns, `${base}000000`);
   assert.equal(lines[0].labels.env, 'prod');
 
   const csv = await fetch(`${meshlog.url}/api/v1/export?query=${query}&format=csv`, { headers: admin() });
   const rows = parseCsv(await csv.text(), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(rows.map((row) => [row.line, row.service_name, row.env]), [['invoice 2 sent', 'billing', 'prod'], ['invoice 1 sent, "quoted"', 'billing', 'prod']]);
+  assert.deepEqual(rows.map((row) => [row.line, row.service_name, row.env]), [['invoice 2 sent user.email=[MASKED]', 'billing', 'prod'], ['invoice 1 sent, "quoted"', 'billing', 'prod']]);
   assert.match(rows[1].timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
 
   assert.equal((await fetch(`${meshlog.url}/api/v1/export?query=${query}&format=xml`, { headers: admin() })).status, 400);

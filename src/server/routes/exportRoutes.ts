@@ -5,12 +5,16 @@ import { isMetric, selectStreams, type QueryLimits, type SqlRunner } from '../..
 import { parseLogql } from '../../query/logql/parser.js';
 import { parseLimit, parseRange } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
+import { maskReadStreams } from '../maskReadStreams.js';
+import type { ReadMaskingDeps } from '../readMaskingHook.js';
 
 export interface ExportDeps {
   runner: SqlRunner;
   database: string;
   limits: QueryLimits;
   audit: AuditTrail;
+  /** Sensitive values masked as in Loki read answers. */
+  masking?: ReadMaskingDeps;
 }
 
 /** Lines one export may hold. */
@@ -54,6 +58,7 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 5000, maxExportLines);
     const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0 }, range, { limit, direction: 'backward' });
+    await maskReadStreams(deps.masking, request, streams.map((stream) => ({ stream: stream.labels, values: stream.entries })));
     const lines = streams
       .flatMap((stream) => stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: stream.labels })))
       .sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? 1 : -1));

@@ -1,0 +1,141 @@
+import type { LogRecord } from '../model/logRecord.js';
+import type { RecordIdQuery } from '../storage/recordIdStore.js';
+
+/** OpenTelemetry's record id: "other log records with the same id will be considered duplicates and can be removed safely". */
+export const recordIdAttribute = 'log.record.uid';
+
+export interface RedeliveryFilterOptions {
+  /** Committed ids remembered (all tenants); past it the oldest are forgotten and storage answers for them. */
+  maxRememberedIds: number;
+  /** How far a sender's clock may run ahead of ours: records observed this close to what memory covers are checked in storage. */
+  clockSkewMs: number;
+}
+
+export interface RedeliveryFilterParts {
+  /** Commits records; resolves once they are committed (the group-commit writer). */
+  write: (records: LogRecord[], receiver: string) => Promise<void>;
+  /** Which of these ids are already stored. */
+  storedIds: (query: RecordIdQuery) => Promise<Set<string>>;
+  /** Records dropped as redeliveries of committed ones. */
+  countDropped: (receiver: string, count: number) => void;
+  now?: () => number;
+}
+
+/** Resolves true once the claiming write committed, false when it failed. */
+type Claim = Promise<boolean>;
+
+/**
+ * Drops records whose `log.record.uid` was already committed for their
+ * tenant, so a batch re-sent after a lost acknowledgement (agent killed,
+ * answer cut) is stored once. Records without an id pass untouched.
+ *
+ * Memory holds the ids committed since `coveredSinceMs` (this process's
+ * start, moved forward as old ids are forgotten). A record observed after
+ * that (less the allowed clock skew) cannot have been committed before it,
+ * so memory alone decides; an older record, typically a batch that waited
+ * in an agent's buffer, is looked up in storage. Ids being committed are
+ * claimed, so two copies arriving together are never both written.
+ */
+export class RedeliveryFilter {
+  private readonly committed = new Map<string, number>();
+  private readonly claims = new Map<string, Claim>();
+  private coveredSinceMs: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: RedeliveryFilterOptions,
+    private readonly parts: RedeliveryFilterParts,
+  ) {
+    this.now = parts.now ?? Date.now;
+    this.coveredSinceMs = this.now();
+  }
+
+  get rememberedIds(): number {
+    return this.committed.size;
+  }
+
+  async write(records: LogRecord[], receiver: string): Promise<void> {
+    const keys = records.map(idKey);
+    if (!keys.some((key) => key !== undefined)) return this.parts.write(records, receiver);
+    // Wait, holding no claim, until no other write holds one of these ids: waiters never hold what others wait for.
+    for (;;) {
+      const others = new Set<Claim>();
+      for (const key of keys) {
+        const claim = key === undefined ? undefined : this.claims.get(key);
+        if (claim) others.add(claim);
+      }
+      if (others.size === 0) break;
+      await Promise.all(others);
+    }
+    let settle: (committed: boolean) => void = () => undefined;
+    const mine: Claim = new Promise((resolve) => (settle = resolve));
+    const claimed: string[] = [];
+    const keep = new Array<boolean>(records.length).fill(true);
+    const unsure: number[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const key = keys[i];
+      if (key === undefined) continue;
+      // Already committed, or a second copy inside this request.
+      if (this.committed.has(key) || this.claims.get(key) === mine) {
+        keep[i] = false;
+        continue;
+      }
+      this.claims.set(key, mine);
+      claimed.push(key);
+      if (Number(records[i].observedTimeUnixNano / 1_000_000n) < this.coveredSinceMs + this.options.clockSkewMs) unsure.push(i);
+    }
+    let committed = false;
+    try {
+      if (unsure.length > 0) {
+        const stored = await this.lookUp(records, unsure);
+        for (const i of unsure) if (stored.has(keys[i]!)) keep[i] = false;
+      }
+      const kept = records.filter((_, i) => keep[i]);
+      const dropped = records.length - kept.length;
+      if (kept.length > 0) await this.parts.write(kept, receiver);
+      committed = true;
+      if (dropped > 0) this.parts.countDropped(receiver, dropped);
+    } finally {
+      for (const key of claimed) {
+        this.claims.delete(key);
+        if (committed) this.remember(key);
+      }
+      settle(committed);
+    }
+  }
+
+  /** Stored ids among the unsure records, one query per tenant. */
+  private async lookUp(records: LogRecord[], unsure: number[]): Promise<Set<string>> {
+    const byTenant = new Map<string, number[]>();
+    for (const i of unsure) byTenant.set(records[i].tenant, [...(byTenant.get(records[i].tenant) ?? []), i]);
+    const stored = new Set<string>();
+    for (const [tenant, indexes] of byTenant) {
+      let fromNs = records[indexes[0]].timeUnixNano;
+      let toNs = fromNs;
+      const services = new Set<string>();
+      for (const i of indexes) {
+        const time = records[i].timeUnixNano;
+        if (time < fromNs) fromNs = time;
+        if (time > toNs) toNs = time;
+        services.add(records[i].serviceName);
+      }
+      const ids = indexes.map((i) => records[i].attributes[recordIdAttribute]);
+      for (const id of await this.parts.storedIds({ tenant, services: [...services], fromNs, toNs, ids })) stored.add(`${tenant}\u0000${id}`);
+    }
+    return stored;
+  }
+
+  private remember(key: string): void {
+    this.committed.set(key, this.now());
+    if (this.committed.size <= this.options.maxRememberedIds) return;
+    const [oldest, committedAt] = this.committed.entries().next().value as [string, number];
+    this.committed.delete(oldest);
+    // Everything committed after the forgotten id is still remembered.
+    this.coveredSinceMs = Math.max(this.coveredSinceMs, committedAt);
+  }
+}
+
+function idKey(record: LogRecord): string | undefined {
+  const id = record.attributes[recordIdAttribute];
+  return id === undefined || id === '' ? undefined : `${record.tenant}\u0000${id}`;
+}
