@@ -48,7 +48,9 @@ export async function capacitySection({ sources, period }: SectionInput): Promis
 
   const perDay = new Map(periodDays(fromMs, toMs).map((day) => [day, 0]));
   for (const row of daily) perDay.set(row.day, (perDay.get(row.day) ?? 0) + Number(row.records));
-  const days = [...perDay.values()];
+  // The line is fitted to whole days: a period starting or ending mid-day would bend it.
+  const whole = [...perDay].filter(([day]) => Date.parse(day) >= fromMs && Date.parse(day) + dayMs - 1 <= toMs).map(([, records]) => records);
+  const days = whole.length >= 2 ? whole : [...perDay.values()];
   const trend = linearTrend(days);
   const forecastDaily = Math.max(0, trend.intercept + trend.slope * (days.length - 1 + forecastDays));
 
@@ -87,9 +89,10 @@ export async function capacitySection({ sources, period }: SectionInput): Promis
     },
     ingest: {
       records_per_day: [...perDay].map(([day, records]) => ({ day, records })),
-      trend_records_per_day_per_day: Number(trend.slope.toFixed(2)),
+      days_fitted: days.length,
+      trend_change_per_day: Number(trend.slope.toFixed(2)),
       forecast_records_per_day: Math.round(forecastDaily),
-      forecast_for: `${forecastDays} days after the period`,
+      forecast_for: `${forecastDays} days after the last day fitted`,
       refused_since_start: refusals,
     },
     storage: {
@@ -99,7 +102,7 @@ export async function capacitySection({ sources, period }: SectionInput): Promis
       disks: diskUse,
       steady_state_log_bytes: Math.round(forecastDaily * bytesPerRecord * longestRetentionDays),
     },
-    forecast_method: 'least-squares line through the records of each day of the period, extended 30 days; bytes = records × stored bytes per log record; days until full = (free − keep_free) / forecast bytes per day, ignoring disposal',
+    forecast_method: 'least-squares line through the records of each whole day of the period (every day when fewer than two are whole), extended 30 days; bytes = records × stored bytes per log record; days until full = (free − keep_free) / forecast bytes per day, ignoring disposal',
     note: 'refusals are counted by the running server since it started',
   };
   const base = { id: 'capacity', title: 'Capacity: ingest and storage against limits', criteria: ['A1.1'], data };

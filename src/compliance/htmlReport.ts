@@ -92,8 +92,8 @@ function ingestChart(section: ReportSection): string {
 
 const hourMs = 3_600_000;
 const maxServicesCharted = 60;
-/** Longer periods are drawn a day per cell. */
-const maxHourCells = 7 * 24;
+/** Longer periods are drawn a day per cell, the red part of a day's cell its share of silent hours. */
+const maxHourCells = 14 * 24;
 
 /**
  * Coverage: a strip per service over the period, a cell per hour (or per day
@@ -114,20 +114,24 @@ function coverageChart(section: ReportSection, report: Soc2Report): string {
   const rows = services.slice(0, maxServicesCharted).map((service) => {
     const silent = gaps.get(`${service.tenant}\u0000${service.service}`) ?? new Set<number>();
     const firstHour = Math.floor(parseStoredTime(service.first_seen) / hourMs) * hourMs;
+    const lastHour = Math.floor(parseStoredTime(service.last_seen) / hourMs) * hourMs;
     const strip: string[] = [];
     for (let i = 0; i < cells; i++) {
       const from = first + i * cellMs;
       let missing = 0;
       for (let hour = from; hour < from + cellMs; hour += hourMs) if (silent.has(hour)) missing++;
-      const state = missing > 0 ? 'gap' : from + cellMs <= firstHour ? 'idle' : 'logged';
+      // After the last record and not a gap: the hour still running, not judged yet.
+      const state = missing > 0 ? 'gap' : from + cellMs <= firstHour || from > lastHour ? 'idle' : 'logged';
       const when = new Date(from).toISOString().slice(0, cellMs === hourMs ? 13 : 10).replace('T', ' ');
-      strip.push(`<span class="cell ${state}" title="${escapeHtml(`${when}${cellMs === hourMs ? ':00' : ''} UTC: ${state === 'gap' ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}` : state === 'idle' ? 'before its first record' : 'logged'}`)}"></span>`);
+      const share = cellMs === hourMs || missing === 0 ? '' : ` style="background:linear-gradient(to top,#cf222e ${Math.max(8, Math.round((missing / 24) * 100))}%,#2da44e 0)"`;
+      const what = state === 'gap' ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}` : state === 'logged' ? 'logged' : from > lastHour ? 'not complete yet' : 'before its first record';
+      strip.push(`<span class="cell ${state}"${share} title="${escapeHtml(`${when}${cellMs === hourMs ? ':00' : ''} UTC: ${what}`)}"></span>`);
     }
     return `<div class="strip-row"><span class="label">${escapeHtml(service.tenant)} / ${escapeHtml(service.service)}</span><span class="strip">${strip.join('')}</span></div>`;
   });
   const more = services.length > maxServicesCharted ? `<p class="none">${services.length - maxServicesCharted} more services in the JSON evidence</p>` : '';
   const axis = `<div class="strip-row axis"><span class="label"></span><span class="strip-axis"><span>${escapeHtml(new Date(first).toISOString().slice(0, 16).replace('T', ' '))}</span><span>${escapeHtml(new Date(end).toISOString().slice(0, 16).replace('T', ' '))} UTC</span></span></div>`;
-  const legend = `<p class="legend"><span class="cell logged"></span> logged <span class="cell gap"></span> silent when expected (gap) <span class="cell idle"></span> before its first record — one cell per ${cellMs === hourMs ? 'hour' : 'day'}</p>`;
+  const legend = `<p class="legend"><span class="cell logged"></span> logged <span class="cell gap"></span> silent when expected (gap) <span class="cell idle"></span> before its first record, or not complete yet — one cell per ${cellMs === hourMs ? 'hour' : 'day'}</p>`;
   return `<figure class="chart coverage"><figcaption>Coverage per service</figcaption>${rows.join('')}${axis}${legend}${more}</figure>`;
 }
 
@@ -159,8 +163,8 @@ figure.chart figcaption{font-weight:600;margin-bottom:.4em}
 .chart .bar{display:grid;grid-template-columns:8em 1fr 6em;align-items:center;gap:.5em;margin:.15em 0}
 .chart .track{display:block;background:#f6f8fa;height:1em}.chart .fill{display:block;height:1em;background:#218bff;min-width:1px}
 .chart .bar.forecast .fill{background:repeating-linear-gradient(45deg,#8c959f 0 4px,#d0d7de 4px 8px)}.chart .count{text-align:right;font-variant-numeric:tabular-nums}
-.strip-row{display:grid;grid-template-columns:14em 1fr;gap:.5em;align-items:center;margin:.15em 0}.strip-row .label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.strip{display:flex;gap:1px;height:1em}.strip .cell{flex:1 1 0;min-width:1px}
+.strip-row{display:grid;grid-template-columns:14em minmax(0,1fr);gap:.5em;align-items:center;margin:.15em 0}.strip-row .label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.strip{display:flex;gap:1px;height:1em}.strip .cell{flex:1 1 0;width:auto;height:auto;min-width:0}
 .cell{display:inline-block;width:.9em;height:.9em;vertical-align:middle}.cell.logged{background:#2da44e}.cell.gap{background:#cf222e}.cell.idle{background:#eaeef2}
 .strip-axis{display:flex;justify-content:space-between;color:#57606a;font-size:.85em}.legend{color:#57606a;font-size:.85em;margin:.4em 0 0}
 details.provenance{margin-top:.8em;color:#57606a;font-size:.85em}details.provenance summary{font-weight:600;cursor:pointer}
