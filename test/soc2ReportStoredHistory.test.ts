@@ -20,6 +20,18 @@ before(async () => {
     const response = await postOtlpJson(first.url, first.token, otlpJsonRequest('ledger', [`transfer ${batch}`, `balance ${batch}`]), { 'x-scope-orgid': 'acme' });
     assert.equal(response.status, 200, await response.text());
   }
+  // Forty days old, past the 30d default: one left over (no disposal ran), one kept by a legal hold.
+  const fortyDaysAgo = `${(BigInt(Date.now()) - 40n * 86_400_000n) * 1_000_000n}`;
+  for (const tenant of ['acme', 'beta']) {
+    const old = await postOtlpJson(first.url, first.token, otlpJsonRequest('ledger', [`opening balance of ${tenant}`], { timeUnixNano: fortyDaysAgo }), { 'x-scope-orgid': tenant });
+    assert.equal(old.status, 200, await old.text());
+  }
+  const hold = await fetch(`${first.url}/api/v1/admin/legal-holds`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'beta audit', tenant: 'beta', reason: 'regulator request' }),
+  });
+  assert.equal(hold.status, 201, await hold.text());
   assert.equal(await first.stop(), 0, first.output());
   await runStatements(first.dataDir, [
     `ALTER TABLE meshlog.logs UPDATE body = 'nothing happened here' WHERE tenant = 'acme' AND batch_seq = 2 AND batch_pos = 1`,
@@ -50,4 +62,13 @@ test('a key created 120 days ago and never used is reported as unused for 90 day
   assert.match(access.reason, /1 active keys unused for 90 days \(forgotten ci key\)/);
   assert.deepEqual((access.data.unused_keys as { keys: { id: string }[] }).keys.map((key) => key.id), ['0123456789ab']);
   assert.equal((access.data.grants as unknown[]).length, 0, 'granted before the period');
+});
+
+test('a record kept past its policy without a legal hold fails the retention section; one under a hold is reported as held', () => {
+  const retention = section('retention');
+  assert.equal(retention.status, 'fail');
+  assert.match(retention.reason, /^1 records are kept past their policy \(default in acme: 1\) with no legal hold$/);
+  assert.deepEqual((retention.data.kept_past_policy as { tenant: string; policy: string; records: number }[]).map((row) => [row.tenant, row.policy, row.records]), [['acme', 'default', 1]]);
+  assert.equal(retention.data.held_past_policy_records, 1);
+  assert.deepEqual((retention.data.legal_holds as { name: string; tenant: string }[]).map((hold) => [hold.name, hold.tenant]), [['beta audit', 'beta']]);
 });
