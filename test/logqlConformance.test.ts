@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { all, apiDev, at, byId, lokiLikeIngest, proxy, pushConformanceLogs, T0s, traceId, web, worker } from './support/lokiConformanceLogs.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 
 /**
@@ -14,77 +15,6 @@ import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
  * its stream labels and the structured metadata it was pushed with, as in Loki.
  */
 
-const T0s = 1_767_199_980;
-const T0 = BigInt(T0s) * 1_000_000_000n;
-const at = (second: number) => (T0 + BigInt(second) * 1_000_000_000n).toString();
-const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-
-interface Line {
-  id: string;
-  second: number;
-  line: string;
-  metadata?: Record<string, string>;
-}
-
-const web = { service_name: 'web', env: 'prod', cluster: 'eu' };
-const apiProd = { service_name: 'api', env: 'prod', cluster: 'us' };
-const apiDev = { service_name: 'api', env: 'dev', cluster: 'us' };
-const proxy = { service_name: 'proxy', env: 'prod', cluster: 'eu' };
-const worker = { service_name: 'worker', env: 'staging' };
-
-const json = (value: object) => JSON.stringify(value);
-const streams: { labels: Record<string, string>; lines: Line[] }[] = [
-  {
-    labels: web,
-    lines: [
-      { id: 'w1', second: 1, line: json({ method: 'GET', path: '/', status: 200, latency: '12ms', size: '1.5KB', user: { id: 'alice', tier: 'gold' } }) },
-      { id: 'w2', second: 5, line: json({ method: 'POST', path: '/login', status: 401, latency: '250ms', size: '512B', user: { id: 'bob', tier: 'free' } }), metadata: { trace_id: traceId } },
-      { id: 'w3', second: 10, line: json({ method: 'GET', path: '/cart', status: 200, latency: '1.2s', size: '20KB', user: { id: 'alice', tier: 'gold' } }) },
-      { id: 'w4', second: 15, line: json({ method: 'DELETE', path: '/cart/7', status: 500, latency: '3s', size: '0B', user: { id: 'carol', tier: 'free' }, error: 'db timeout' }) },
-      { id: 'w5', second: 20, line: json({ method: 'GET', path: '/search?q=shoes', status: 404, latency: '45ms', size: '2KB', user: { id: 'bob', tier: 'free' }, tags: ['x', 'y'] }) },
-      { id: 'w6', second: 25, line: json({ method: 'PUT', path: '/profile', status: 204, latency: '80ms', size: '100B', user: { id: 'dave', tier: 'silver' }, env: 'canary' }) },
-    ],
-  },
-  {
-    labels: apiProd,
-    lines: [
-      { id: 'a1', second: 2, line: 'level=info msg="request served" route=/v1/items duration=35ms bytes=1200 user=alice', metadata: { detected_level: 'info' } },
-      { id: 'a2', second: 7, line: 'level=warn msg="slow upstream" route=/v1/items duration=850ms bytes=300 user=bob', metadata: { detected_level: 'warn' } },
-      { id: 'a3', second: 12, line: 'level=error msg="upstream timeout" route=/v1/pay duration=5s bytes=0 user=carol', metadata: { detected_level: 'error' } },
-      { id: 'a4', second: 17, line: 'level=info msg="request served" route=/v1/pay duration=120ms bytes=4096 user=alice', metadata: { detected_level: 'info' } },
-      { id: 'a5', second: 22, line: 'level=debug msg="cache refreshed" entries=42 duration=3ms', metadata: { detected_level: 'debug' } },
-    ],
-  },
-  {
-    labels: apiDev,
-    lines: [
-      { id: 'd1', second: 3, line: 'level=info msg="request served" route=/v1/items duration=20ms bytes=800 user=erin' },
-      { id: 'd2', second: 8, line: 'level=error msg="panic recovered" route=/v1/admin duration=2ms bytes=0 user=root trace=abc123' },
-    ],
-  },
-  {
-    labels: proxy,
-    lines: [
-      { id: 'p1', second: 4, line: '10.0.0.1 - - "GET /index.html HTTP/1.1" 200 5120 0.012' },
-      { id: 'p2', second: 9, line: '10.0.0.2 - - "POST /api/login HTTP/1.1" 401 128 0.250', metadata: { trace_id: traceId } },
-      { id: 'p3', second: 14, line: '10.0.0.1 - - "GET /images/logo.png HTTP/2.0" 304 0 0.003' },
-      { id: 'p4', second: 19, line: '\u001b[31m10.0.0.3 - - "GET /admin HTTP/1.1" 403 64 0.001\u001b[0m' },
-      { id: 'p5', second: 24, line: '192.168.1.9 - - "PUT /api/items/7 HTTP/1.1" 500 2048 1.500' },
-    ],
-  },
-  {
-    labels: worker,
-    lines: [
-      { id: 'k1', second: 6, line: json({ _entry: 'job started id=17', queue: 'emails', attempt: '1' }) },
-      { id: 'k2', second: 11, line: json({ _entry: 'job failed id=17 error=smtp', queue: 'emails', attempt: '2' }) },
-      { id: 'k3', second: 16, line: json({ _entry: 'job done id=18', queue: 'reports', attempt: '1' }) },
-      { id: 'k4', second: 21, line: 'Worker heartbeat OK' },
-    ],
-  },
-];
-
-const byId = new Map(streams.flatMap((stream) => stream.lines.map((line) => [line.id, line] as const)));
-const all = [...byId.keys()];
 const ids = (...names: string[]) => names;
 const bytesOf = (...names: string[]) => names.reduce((n, id) => n + Buffer.byteLength(byId.get(id)!.line), 0);
 /** Loki's avg_over_time: the incremental mean, in time order. */
@@ -120,19 +50,8 @@ async function get(path: string, params: Record<string, string>): Promise<{ stat
 }
 
 before(async () => {
-  meshlog = await startMeshlog({ env: { MESHLOG_PIPELINE_PARSE: 'false', MESHLOG_PIPELINE_MULTILINE: 'false' } });
-  const push = {
-    streams: streams.map((stream) => ({
-      stream: stream.labels,
-      values: stream.lines.map((line) => (line.metadata ? [at(line.second), line.line, line.metadata] : [at(line.second), line.line])),
-    })),
-  };
-  const response = await fetch(`${meshlog.url}/loki/api/v1/push`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
-    body: JSON.stringify(push),
-  });
-  assert.equal(response.status, 204, await response.text());
+  meshlog = await startMeshlog({ env: lokiLikeIngest });
+  await pushConformanceLogs(meshlog, tenant);
 });
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();

@@ -48,9 +48,14 @@ type Query = Record<string, string | undefined>;
 
 const planHeaderName = 'X-Meshlog-Query-Plan';
 
+/** URL parameters, and for POST a form-encoded body, whose values win as in Go's FormValue. */
 function queryParams(request: FastifyRequest): Query {
   const raw = request.query as Record<string, string | string[] | undefined>;
-  return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+  const params: Query = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+  if (Buffer.isBuffer(request.body) && String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+    for (const [key, value] of new URLSearchParams(request.body.toString('utf8'))) params[key] = value;
+  }
+  return params;
 }
 
 function required(query: Query, name: string): string {
@@ -217,7 +222,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return { status: 'success', data: [...series.values()] };
   });
 
-  app.get('/loki/api/v1/index/stats', { config }, async (request) => {
+  const indexStats = async (request: FastifyRequest) => {
     const query = queryParams(request);
     const rows = await streamRows(request, query, [selectorOf(required(query, 'query'))]);
     const streams = new Set(rows.map((row) => labelsKey(streamLabels(row))));
@@ -228,24 +233,27 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       entries: rows.reduce((n, row) => n + Number(row.entries), 0),
       bytes: rows.reduce((n, row) => n + Number(row.bytes), 0),
     };
-  });
-
-  /** Which labels a volume is broken down by: targetLabels, else the selector's own labels, or every stream label with aggregateBy=labels. */
-  const volumeLabels = (query: Query, selector: LabelMatcher[]): string[] | undefined => {
-    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
-    return target ?? (query.aggregateBy === 'labels' ? undefined : [...new Set(selector.map((matcher) => matcher.name))]);
   };
-  const volumeMetric = (row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>, byLabels: string[] | undefined): Record<string, string> => {
-    const labels = streamLabels(row);
-    const metric: Record<string, string> = {};
-    for (const name of byLabels ?? [...labels.keys()]) {
-      const value = labels.get(name === 'level' ? 'detected_level' : name);
-      if (value !== undefined) metric[name] = value;
+  app.get('/loki/api/v1/index/stats', { config }, indexStats);
+  app.post('/loki/api/v1/index/stats', { config }, indexStats);
+
+  /** Which labels a volume is broken down by: targetLabels, else the selector's own labels (Loki's default). */
+  const volumeLabels = (query: Query, selector: LabelMatcher[]): string[] => {
+    if (query.aggregateBy !== undefined && query.aggregateBy !== 'series' && query.aggregateBy !== 'labels') {
+      throw new MeshlogError('ML_QUERY_INVALID', `aggregateBy must be series or labels, got "${query.aggregateBy}"`);
     }
-    return sortedObject(new Map(Object.entries(metric)));
+    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
+    return target ?? [...new Set(selector.map((matcher) => matcher.name))];
+  };
+  /** The series a stream's bytes count towards: its values of the labels, or with aggregateBy=labels one `{name=""}` series per label it has. */
+  const volumeMetrics = (query: Query, row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>, byLabels: string[]): Record<string, string>[] => {
+    const labels = streamLabels(row);
+    const present = byLabels.filter((name) => labels.has(name === 'level' ? 'detected_level' : name));
+    if (query.aggregateBy === 'labels') return present.map((name) => ({ [name]: '' }));
+    return [Object.fromEntries(present.sort().map((name) => [name, labels.get(name === 'level' ? 'detected_level' : name)!]))];
   };
 
-  app.get('/loki/api/v1/index/volume', { config }, async (request) => {
+  const indexVolume = async (request: FastifyRequest) => {
     const query = queryParams(request);
     const selector = selectorOf(required(query, 'query'));
     const { endNs } = parseRange(query);
@@ -254,21 +262,24 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const rows = await streamRows(request, query, [selector]);
     const volumes = new Map<string, { metric: Record<string, string>; bytes: number }>();
     for (const row of rows) {
-      const metric = volumeMetric(row, byLabels);
-      const key = labelsKey(metric);
-      const volume = volumes.get(key) ?? { metric, bytes: 0 };
-      volume.bytes += Number(row.bytes);
-      volumes.set(key, volume);
+      for (const metric of volumeMetrics(query, row, byLabels)) {
+        const key = labelsKey(metric);
+        const volume = volumes.get(key) ?? { metric, bytes: 0 };
+        volume.bytes += Number(row.bytes);
+        volumes.set(key, volume);
+      }
     }
     const result = [...volumes.values()]
       .sort((a, b) => b.bytes - a.bytes)
       .slice(0, limit)
       .map((volume) => ({ metric: volume.metric, value: [seconds(endNs), String(volume.bytes)] }));
     return { status: 'success', data: { resultType: 'vector', result } };
-  });
+  };
+  app.get('/loki/api/v1/index/volume', { config }, indexVolume);
+  app.post('/loki/api/v1/index/volume', { config }, indexVolume);
 
   // Bytes per step: the point at start + k·step holds the bytes of [start + k·step, start + (k+1)·step).
-  app.get('/loki/api/v1/index/volume_range', { config }, async (request) => {
+  const indexVolumeRange = async (request: FastifyRequest) => {
     const query = queryParams(request);
     const selector = selectorOf(required(query, 'query'));
     const scope = scopeOf(request, query);
@@ -279,13 +290,14 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const rows = await deps.runner.run<StreamVolumeRow>(compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints));
     const volumes = new Map<string, { metric: Record<string, string>; total: number; points: Map<number, number> }>();
     for (const row of rows) {
-      const metric = volumeMetric(row, byLabels);
-      const key = labelsKey(metric);
-      const volume = volumes.get(key) ?? { metric, total: 0, points: new Map<number, number>() };
-      const bucket = Number(row.bucket);
-      volume.points.set(bucket, (volume.points.get(bucket) ?? 0) + Number(row.bytes));
-      volume.total += Number(row.bytes);
-      volumes.set(key, volume);
+      for (const metric of volumeMetrics(query, row, byLabels)) {
+        const key = labelsKey(metric);
+        const volume = volumes.get(key) ?? { metric, total: 0, points: new Map<number, number>() };
+        const bucket = Number(row.bucket);
+        volume.points.set(bucket, (volume.points.get(bucket) ?? 0) + Number(row.bytes));
+        volume.total += Number(row.bytes);
+        volumes.set(key, volume);
+      }
     }
     // The limit keeps the largest series, as /index/volume does; the answer is a matrix in label order.
     const result = [...volumes.values()]
@@ -297,15 +309,12 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
         values: [...volume.points].sort(([a], [b]) => a - b).map(([bucket, bytes]) => [seconds(scope.startNs + stepNs * BigInt(bucket)), String(bytes)]),
       }));
     return { status: 'success', data: { resultType: 'matrix', result } };
-  });
+  };
+  app.get('/loki/api/v1/index/volume_range', { config }, indexVolumeRange);
+  app.post('/loki/api/v1/index/volume_range', { config }, indexVolumeRange);
 
   // Loki answers the query reformatted (syntax.Prettify); GET and POST (form body) alike.
-  const formatQuery = async (request: FastifyRequest) => {
-    const form = Buffer.isBuffer(request.body) ? new URLSearchParams(request.body.toString('utf8')) : undefined;
-    const text = queryParams(request).query ?? form?.get('query') ?? undefined;
-    if (text === undefined || text === '') throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
-    return { status: 'success', data: prettyLogql(parseLogql(text)) };
-  };
+  const formatQuery = async (request: FastifyRequest) => ({ status: 'success', data: prettyLogql(parseLogql(required(queryParams(request), 'query'))) });
   app.get('/loki/api/v1/format_query', { config }, formatQuery);
   app.post('/loki/api/v1/format_query', { config }, formatQuery);
 
