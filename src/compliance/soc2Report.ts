@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompliancePeriod } from '../storage/complianceQueries.js';
+import type { CompliancePeriod, RecordedQuery } from '../storage/complianceQueries.js';
 import { accessSection } from './accessSection.js';
 import { availabilitySection } from './availabilitySection.js';
 import { capacitySection } from './capacitySection.js';
@@ -12,7 +12,6 @@ import { redactionSection } from './redactionSection.js';
 import { isoOfNs, type ReportSection, type ReportSources, type SectionInput, type Soc2Report } from './reportModel.js';
 import { signReport } from './reportSignature.js';
 import { retentionSection } from './retentionSection.js';
-import type { RecordedQuery } from '../storage/complianceQueries.js';
 import { transmissionSection } from './transmissionSection.js';
 
 /**
