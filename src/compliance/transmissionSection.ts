@@ -56,7 +56,7 @@ async function encryptionAtRest({ sources, audit }: SectionInput) {
   const state = {
     configured: sources.config.encryption.enabled ? 'enabled' : 'disabled (encryption.enabled: false)',
     data_disks: dataDisks,
-    key_rotations: audit.filter((event) => event.action === 'storage.key_added').map((event) => ({ time: event.time, action: event.action, by: event.actor_name, outcome: event.outcome, detail: auditDetail(event) })),
+    storage_keys_added: audit.filter((event) => event.action === 'storage.key_added').map((event) => ({ time: event.time, action: event.action, by: event.actor_name, outcome: event.outcome, detail: auditDetail(event) })),
   };
   const verdict: { status: SectionStatus; reason: string } =
     plain.length === 0 && dataDisks.length > 0
