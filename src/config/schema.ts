@@ -144,6 +144,41 @@ export const configSchema = z
       })
       .strict()
       .default({ seal: true, checkpoint_interval_ms: 10_000 }),
+    /** Abuse limits: token-bucket rates (0 = off), connections per listener, slow-client timeouts. */
+    limits: z
+      .object({
+        /** Buckets hold this many seconds of their rate (the burst). */
+        burst_seconds: z.coerce.number().positive().default(2),
+        /** Ingest requests per credential (HTTP and OTLP/gRPC). */
+        ingest_requests_per_second_per_key: z.coerce.number().min(0).default(5000),
+        /** Records per tenant, every protocol (syslog and forward carry no credential). */
+        ingest_records_per_second_per_tenant: z.coerce.number().min(0).default(500_000),
+        query_requests_per_second_per_key: z.coerce.number().min(0).default(50),
+        query_requests_per_second_per_tenant: z.coerce.number().min(0).default(100),
+        /** Open connections per TCP listener (HTTP, forward, syslog TCP/TLS); more are refused. */
+        max_connections_per_listener: positiveInt.default(1024),
+        /** A forward or syslog TCP connection silent this long is closed. */
+        tcp_idle_timeout_ms: positiveInt.default(300_000),
+        /** A TLS handshake not finished in this time is dropped (every TLS listener). */
+        tls_handshake_timeout_ms: positiveInt.default(10_000),
+        /** HTTP request headers must arrive within this (slowloris). */
+        http_headers_timeout_ms: positiveInt.default(10_000),
+        /** A whole HTTP request, body included, must arrive within this. */
+        http_request_timeout_ms: positiveInt.default(120_000),
+      })
+      .strict()
+      .default({
+        burst_seconds: 2,
+        ingest_requests_per_second_per_key: 5000,
+        ingest_records_per_second_per_tenant: 500_000,
+        query_requests_per_second_per_key: 50,
+        query_requests_per_second_per_tenant: 100,
+        max_connections_per_listener: 1024,
+        tcp_idle_timeout_ms: 300_000,
+        tls_handshake_timeout_ms: 10_000,
+        http_headers_timeout_ms: 10_000,
+        http_request_timeout_ms: 120_000,
+      }),
     /** Read-time masking: sensitive values are masked in query results and live tails unless the reader holds the `unmasker` role. */
     masking: z
       .object({

@@ -16,6 +16,8 @@ import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
+import { httpLimits, slowClientChecks } from './httpLimits.js';
+import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
@@ -47,6 +49,8 @@ export interface HttpAppOptions {
   /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
   archive?: ArchiveDeps;
   isReady: () => boolean;
+  /** Per-credential and per-tenant rates, shared with the other listeners. */
+  rateLimits?: RateLimits;
   /** Sensitive values masked in Loki read answers unless the reader may unmask. */
   masking?: ReadMaskingDeps;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
@@ -90,7 +94,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.ingest.max_body_bytes,
     return503OnClosing: true,
-    ...(config.tls ? { https: serverTlsOptions(config.tls) } : {}),
+    ...(config.tls
+      ? { https: { ...serverTlsOptions(config.tls), ...slowClientChecks, handshakeTimeout: config.limits.tls_handshake_timeout_ms } }
+      : { http: slowClientChecks }),
   }) as unknown as FastifyInstance;
 
   // Receivers decode their own wire formats: hand them the raw bytes.
@@ -147,6 +153,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       .catch(() => undefined);
   });
 
+  if (options.rateLimits) httpLimits(app, config.limits, options.rateLimits);
   if (options.masking) readMaskingHook(app, options.masking);
 
   // While stopping, answers close their keep-alive connection so close() can finish.

@@ -6,7 +6,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Stage } from '../pipeline/ingestPipeline.js';
 import type { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import type { LogWriter } from '../pipeline/writer.js';
+import type { RateLimits } from '../security/rateLimits.js';
 import type { Storage } from '../storage/storage.js';
+import type { ConnectionLimits } from './listeners/tcpListener.js';
 
 /** What every receiver needs: one way in (pipeline, then the shared writer), metrics and limits. */
 export interface IngestContext {
@@ -17,6 +19,10 @@ export interface IngestContext {
   metrics: Metrics;
   logger: Logger;
   maxDecompressedBytes: number;
+  /** Per-credential and per-tenant rates; receivers that check a credential take a request from it. */
+  rateLimits?: RateLimits;
+  /** Connections and slow clients of the TCP listeners. */
+  connectionLimits?: ConnectionLimits;
 }
 
 export function ingestContext(options: {
@@ -28,10 +34,15 @@ export function ingestContext(options: {
   metrics: Metrics;
   logger: Logger;
   maxDecompressedBytes: number;
+  rateLimits?: RateLimits;
+  connectionLimits?: ConnectionLimits;
 }): IngestContext {
-  const { writer, pipeline, redeliveries } = options;
+  const { writer, pipeline, redeliveries, rateLimits } = options;
   return {
-    submit: (records, receiver) => (redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver)),
+    submit: async (records, receiver) => {
+      rateLimits?.ingestRecords(records);
+      return redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver);
+    },
     submitSpans: async (spans) => {
       try {
         await options.storage.insertSpans(spans);
@@ -42,5 +53,7 @@ export function ingestContext(options: {
     metrics: options.metrics,
     logger: options.logger,
     maxDecompressedBytes: options.maxDecompressedBytes,
+    rateLimits,
+    connectionLimits: options.connectionLimits,
   };
 }

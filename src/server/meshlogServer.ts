@@ -39,6 +39,7 @@ import { PatternStore } from '../storage/patternStore.js';
 import { TailHub } from '../query/tail/tailHub.js';
 import { ReadMasker } from '../query/readMasking.js';
 import { tailMasking } from './readMaskingHook.js';
+import { RateLimits } from '../security/rateLimits.js';
 import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
@@ -143,6 +144,7 @@ export class MeshlogServer {
     const patternStore = new PatternStore(this.storage);
     this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
     const recordIds = new RecordIdStore(this.storage);
+    const rateLimits = new RateLimits(config.limits);
     const ingest = ingestContext({
       writer: this.writer,
       storage: this.storage,
@@ -162,6 +164,12 @@ export class MeshlogServer {
       metrics: this.metrics,
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
+      rateLimits,
+      connectionLimits: {
+        maxConnections: config.limits.max_connections_per_listener,
+        idleTimeoutMs: config.limits.tcp_idle_timeout_ms,
+        handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
+      },
     });
     const queries = {
       runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
@@ -266,7 +274,7 @@ export class MeshlogServer {
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

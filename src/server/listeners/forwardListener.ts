@@ -63,5 +63,5 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
     }
   }
 
-  return new TcpListener('forward', { host, port: config.port, tls: config.tls }, ctx.logger, serve);
+  return new TcpListener('forward', { host, port: config.port, tls: config.tls, limits: ctx.connectionLimits }, ctx.logger, serve);
 }

@@ -92,6 +92,7 @@ export class OtlpGrpcListener implements Listener {
         if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
         const identity = await this.authenticate(presentedToken({ authorization }));
         requirePermission(identity, 'ingest');
+        this.ctx.rateLimits?.ingestRequest(identity);
         const tenant = tenantOfRequest(identity, singleMetadata(call.metadata, 'x-scope-orgid'));
         this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
         return handle(call.request, tenant);

@@ -61,7 +61,7 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       ctx.metrics.bytesReceived.inc({ receiver: name }, socket.bytesRead);
     }
   }
-  return new TcpListener(name, { host, port, tls: name === 'syslog_tls' ? config.tls : undefined }, ctx.logger, serve);
+  return new TcpListener(name, { host, port, tls: name === 'syslog_tls' ? config.tls : undefined, limits: ctx.connectionLimits }, ctx.logger, serve);
 }
 
 /** Syslog over UDP: one message per datagram, committed in small batches. */

@@ -4,6 +4,19 @@ import type { Logger } from 'pino';
 import { serverTlsOptions, type TlsFiles } from '../../security/tlsOptions.js';
 import type { Listener } from '../listener.js';
 
+/** Abuse limits of one listener. */
+export interface ConnectionLimits {
+  /** Open connections; more are closed as they arrive. */
+  maxConnections: number;
+  /** A connection with no traffic either way for this long is closed. */
+  idleTimeoutMs: number;
+  /** A TLS handshake not finished in this time is dropped. */
+  handshakeTimeoutMs: number;
+}
+
+/** How often refused connections are reported, at most. */
+const dropReportIntervalMs = 60_000;
+
 /** What a protocol handler gets for one connection. */
 export interface Connection {
   socket: Socket;
@@ -27,10 +40,12 @@ export class TcpListener implements Listener {
   private readonly sockets = new Set<Socket>();
   private readonly work = new Set<Promise<void>>();
   private stopped = false;
+  private dropped = 0;
+  private droppedReportedAt = 0;
 
   constructor(
     readonly name: string,
-    private readonly options: { host: string; port: number; tls?: TlsFiles },
+    private readonly options: { host: string; port: number; tls?: TlsFiles; limits?: ConnectionLimits },
     private readonly logger: Logger,
     private readonly handle: (connection: Connection) => Promise<void>,
   ) {}
@@ -42,7 +57,8 @@ export class TcpListener implements Listener {
     const onConnection = (socket: Socket) => this.serve(socket);
     const files = this.options.tls;
     if (files) {
-      const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files) }, onConnection);
+      const handshakeTimeout = this.options.limits?.handshakeTimeoutMs;
+      const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files), ...(handshakeTimeout ? { handshakeTimeout } : {}) }, onConnection);
       // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
       server.on('tlsClientError', (error, socket) =>
         this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
@@ -55,6 +71,10 @@ export class TcpListener implements Listener {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
     });
+    if (this.options.limits) {
+      this.server.maxConnections = this.options.limits.maxConnections;
+      this.server.on('drop', () => this.reportDrop());
+    }
     // After listening, a server error (EMFILE on accept…) is logged, never thrown at the process.
     this.server.on('error', (error) => this.logger.error({ listener: this.name, reason: error.message }, 'listener error'));
     const address = this.server.address() as AddressInfo;
@@ -68,6 +88,13 @@ export class TcpListener implements Listener {
     // Resets and other socket errors end this connection's read loop; they must not reach the process.
     socket.on('error', (error) => logger.debug({ reason: error.message }, 'connection error'));
     socket.once('close', () => this.sockets.delete(socket));
+    const idleTimeoutMs = this.options.limits?.idleTimeoutMs;
+    if (idleTimeoutMs) {
+      socket.setTimeout(idleTimeoutMs, () => {
+        logger.debug({ idleTimeoutMs }, 'closing idle connection');
+        socket.destroy();
+      });
+    }
     const connection: Connection = {
       socket,
       remote,
@@ -86,6 +113,16 @@ export class TcpListener implements Listener {
         socket.destroy();
       },
     );
+  }
+
+  /** Connections refused past maxConnections: one warning a minute with the count, not one per connection. */
+  private reportDrop(): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.droppedReportedAt < dropReportIntervalMs) return;
+    this.logger.warn({ listener: this.name, refused: this.dropped, maxConnections: this.options.limits?.maxConnections }, 'connections refused: listener at its connection limit');
+    this.dropped = 0;
+    this.droppedReportedAt = now;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,69 @@
+import { MeshlogError } from '../errors.js';
+import type { Identity } from './identity.js';
+import { TokenBucket } from './tokenBucket.js';
+
+export interface RateLimitSettings {
+  /** Buckets hold this many seconds of their rate. */
+  burst_seconds: number;
+  /** 0 turns a limit off. */
+  ingest_requests_per_second_per_key: number;
+  ingest_records_per_second_per_tenant: number;
+  query_requests_per_second_per_key: number;
+  query_requests_per_second_per_tenant: number;
+}
+
+/** Past this many buckets, full ones (idle credentials and tenants) are forgotten. */
+const maxBuckets = 10_000;
+
+/**
+ * Abuse limits as token buckets: requests per credential (where the
+ * credential is checked: HTTP and gRPC) and, per tenant, ingested records
+ * (every protocol, where records enter the pipeline) and queries. A refusal
+ * is ML_RATE_LIMITED with the wait until it would pass; each protocol answers
+ * it in its own retryable shape (429 + Retry-After, gRPC UNAVAILABLE, no
+ * forward ack, syslog TCP backpressure).
+ */
+export class RateLimits {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly settings: RateLimitSettings,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  ingestRequest(identity: Identity): void {
+    this.take(`ingest/key/${identity.id}`, this.settings.ingest_requests_per_second_per_key, 1, `ingest requests of ${identity.name}`, 'requests');
+  }
+
+  ingestRecords(records: readonly { tenant: string }[]): void {
+    const rate = this.settings.ingest_records_per_second_per_tenant;
+    if (rate <= 0 || records.length === 0) return;
+    const perTenant = new Map<string, number>();
+    for (const record of records) perTenant.set(record.tenant, (perTenant.get(record.tenant) ?? 0) + 1);
+    for (const [tenant, count] of perTenant) this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
+  }
+
+  query(identity: Identity, tenant: string): void {
+    this.take(`query/key/${identity.id}`, this.settings.query_requests_per_second_per_key, 1, `queries of ${identity.name}`, 'requests');
+    this.take(`query/tenant/${tenant}`, this.settings.query_requests_per_second_per_tenant, 1, `queries of tenant "${tenant}"`, 'requests');
+  }
+
+  private take(key: string, ratePerSecond: number, count: number, what: string, unit: string): void {
+    if (ratePerSecond <= 0) return;
+    const now = this.clock();
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= maxBuckets) this.forgetFull(now);
+      bucket = new TokenBucket(ratePerSecond, Math.max(1, ratePerSecond * this.settings.burst_seconds), now);
+      this.buckets.set(key, bucket);
+    }
+    const waitMs = bucket.take(count, now);
+    if (waitMs > 0) {
+      throw new MeshlogError('ML_RATE_LIMITED', `${what} above ${ratePerSecond} ${unit}/s`, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+    }
+  }
+
+  private forgetFull(now: number): void {
+    for (const [key, bucket] of this.buckets) if (bucket.isFull(now)) this.buckets.delete(key);
+  }
+}

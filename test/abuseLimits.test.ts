@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import grpc from '@grpc/grpc-js';
+import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+
+const exportPath = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+async function createKey(server: RunningMeshlog, name: string, roles: string[]): Promise<string> {
+  const response = await fetch(`${server.url}/api/v1/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, roles, tenants: ['*'] }),
+  });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { key: string }).key;
+}
+
+function query(server: RunningMeshlog, token: string): Promise<Response> {
+  return fetch(`${server.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="limits"}')}&since=1h`, {
+    headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme' },
+  });
+}
+
+/** An empty OTLP/gRPC export (a valid request of no records) with the given token. */
+function grpcExport(server: RunningMeshlog, token: string): Promise<grpc.ServiceError | null> {
+  const client = new grpc.Client(server.listeners.otlp_grpc!, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return new Promise<grpc.ServiceError | null>((resolve) =>
+    client.makeUnaryRequest(exportPath, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, Buffer.alloc(0), metadata, (error) => resolve(error)),
+  ).finally(() => client.close());
+}
+
+/** Resolves once the server closes the socket (or after `withinMs`, to fail the test rather than hang). */
+function closedBy(socket: net.Socket, withinMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve(true);
+    const timer = setTimeout(() => resolve(false), withinMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function connect(address: string): Promise<net.Socket> {
+  const [host, port] = address.split(/:(?=\d+$)/);
+  const socket = net.connect(Number(port), host!.replace(/^\[|\]$/g, ''));
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  return socket;
+}
+
+// Rates of about one per 100 s: the second call in a row is refused however slow the machine is.
+const slowRates = {
+  MESHLOG_LIMITS_BURST_SECONDS: '1',
+  MESHLOG_LIMITS_QUERY_REQUESTS_PER_SECOND_PER_KEY: '0.01',
+  MESHLOG_LIMITS_INGEST_REQUESTS_PER_SECOND_PER_KEY: '0.01',
+  MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0.01',
+};
+
+test('rates per key and per tenant: 429 + Retry-After over HTTP, UNAVAILABLE over gRPC, other keys and tenants unaffected', async () => {
+  const server = await startMeshlog({ env: slowRates });
+  try {
+    const [analystA, analystB] = [await createKey(server, 'analyst a', ['analyst']), await createKey(server, 'analyst b', ['analyst'])];
+    assert.equal((await query(server, analystA)).status, 200);
+    const limited = await query(server, analystA);
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.match(await limited.text(), /rate limit exceeded, retry later: queries of analyst a above 0\.01 requests\/s/);
+    assert.equal((await query(server, analystB)).status, 200, 'another key has its own bucket');
+
+    // Records per tenant, whoever sends them: a first batch passes (and leaves a debt), the next is refused.
+    const shippers = await Promise.all(['one', 'two', 'three'].map((name) => createKey(server, `shipper ${name}`, ['ingester'])));
+    const ingest = (token: string, tenant: string) => postOtlpJson(server.url, token, otlpJsonRequest('limits', ['a', 'b', 'c']), { 'x-scope-orgid': tenant });
+    assert.equal((await ingest(shippers[0]!, 'acme')).status, 200);
+    const overTenant = await ingest(shippers[1]!, 'acme');
+    assert.equal(overTenant.status, 429);
+    assert.match(await overTenant.text(), /records ingested into tenant \\?"acme\\?"/);
+    assert.ok(Number(overTenant.headers.get('retry-after')) >= 1);
+    assert.equal((await ingest(shippers[2]!, 'beta')).status, 200, 'another tenant has its own bucket');
+
+    // Requests per key are one bucket across protocols: gRPC, then HTTP.
+    const grpcShipper = await createKey(server, 'grpc shipper', ['ingester']);
+    assert.equal(await grpcExport(server, grpcShipper), null);
+    const refused = await grpcExport(server, grpcShipper);
+    assert.equal(refused?.code, grpc.status.UNAVAILABLE);
+    assert.match(refused?.details ?? '', /ingest requests of grpc shipper/);
+    assert.equal((await ingest(grpcShipper, 'gamma')).status, 429);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a TCP listener refuses connections past its limit and keeps serving the ones it holds', async () => {
+  const server = await startMeshlog({ env: { MESHLOG_LIMITS_MAX_CONNECTIONS_PER_LISTENER: '2' } });
+  try {
+    const held = [await connect(server.listeners.forward!), await connect(server.listeners.forward!)];
+    const extra = await connect(server.listeners.forward!);
+    assert.equal(await closedBy(extra, 10_000), true, 'the third connection is closed');
+    assert.ok(held.every((socket) => !socket.destroyed));
+    held.forEach((socket) => socket.destroy());
+    // A slot freed is a slot taken again, once the server has seen the close.
+    let kept = false;
+    for (let attempt = 0; attempt < 20 && !kept; attempt++) {
+      const again = await connect(server.listeners.forward!);
+      kept = !(await closedBy(again, 300));
+      again.destroy();
+    }
+    assert.ok(kept, 'a connection is held again after the others closed');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('slow clients are cut off: idle forward and syslog connections, HTTP headers that never finish', async () => {
+  const server = await startMeshlog({
+    env: { MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_HEADERS_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_REQUEST_TIMEOUT_MS: '2000' },
+  });
+  try {
+    const forward = await connect(server.listeners.forward!);
+    const syslog = await connect(server.listeners.syslog_tcp!);
+    const http = await connect(new URL(server.url).host);
+    let answer = '';
+    http.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    http.write('POST /v1/logs HTTP/1.1\r\nHost: meshlog\r\nX-Slow: ');
+    const closed = await Promise.all([closedBy(forward, 20_000), closedBy(syslog, 20_000), closedBy(http, 20_000)]);
+    assert.deepEqual(closed, [true, true, true]);
+    assert.match(answer, /^HTTP\/1\.1 408/);
+  } finally {
+    await server.stop();
+  }
+});
