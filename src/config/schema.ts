@@ -129,6 +129,11 @@ export const configSchema = z
         role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester', 'unmasker'])).default({}),
         tenants_claim: z.string().default('meshlog_tenants'),
         name_claim: z.string().default('email'),
+        /** Web UI single sign-on (authorization code + PKCE): the UI's client id at the provider; endpoints come from the issuer's discovery document. */
+        client_id: z.string().min(1).optional(),
+        /** File holding the client secret, for providers that do not accept public clients. */
+        client_secret_file: z.string().min(1).optional(),
+        scopes: z.string().default('openid email profile'),
       })
       .strict()
       .optional(),

@@ -26,6 +26,21 @@ export function clearedSessionCookie(secure: boolean): string {
   return stringifySetCookie({ name: sessionCookieName, value: '', httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: 0 });
 }
 
+const oidcStateCookieName = 'meshlog_oidc_state';
+
+/**
+ * Binds an SSO login to the browser that started it. Lax, not Strict: it
+ * must come back on the provider's cross-site redirect to the callback.
+ * An empty state clears it.
+ */
+export function oidcStateCookie(state: string, secure: boolean): string {
+  return stringifySetCookie({ name: oidcStateCookieName, value: state, httpOnly: true, sameSite: 'lax', secure, path: '/api/v1/session/oidc', maxAge: state ? 600 : 0 });
+}
+
+export function oidcStateOf(headers: IncomingHttpHeaders): string | undefined {
+  return headers.cookie ? parseCookie(headers.cookie)[oidcStateCookieName] : undefined;
+}
+
 function sameToken(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);

@@ -28,6 +28,7 @@ import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
 import type { SessionStore } from '../security/sessions.js';
+import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
@@ -66,6 +67,8 @@ export interface HttpAppOptions {
   alerting?: Alerting;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
+  /** UI single sign-on; absent without `oidc.client_id`. */
+  oidcLogin?: OidcLogin;
   /** Spans and logs of one trace (the UI's trace view). */
   traces?: TraceQueries;
 }
@@ -194,7 +197,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin });
     webUiRoutes(app);
   }
   return app;

@@ -48,6 +48,7 @@ import { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/recordIdStore.js';
 import { SessionStore } from '../security/sessions.js';
 import { TraceQueries } from '../storage/traceQueries.js';
+import { OidcLogin } from '../security/oidcLogin.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -274,7 +275,9 @@ export class MeshlogServer {
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, traces: new TraceQueries(this.storage) });
+    const oidcClientId = config.oidc?.client_id;
+    const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -4,7 +4,8 @@ import { MeshlogError } from '../../errors.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
-import { clearedSessionCookie, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
+import { clearedSessionCookie, oidcStateCookie, oidcStateOf, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
+import type { OidcLogin } from '../../security/oidcLogin.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
 import { parseJsonBody } from '../jsonBody.js';
 
@@ -14,7 +15,12 @@ export interface SessionRouteDeps {
   audit: AuditTrail;
   /** Secure cookies: the HTTP port speaks TLS. */
   secure: boolean;
+  /** Single sign-on through the OIDC provider; absent when no `oidc.client_id` is configured. */
+  oidc?: OidcLogin;
 }
+
+/** Only the UI's own pages are a place to return to after SSO (no open redirect). */
+const safeReturn = (value: string | undefined) => (value && /^\/ui(\/[A-Za-z0-9._~%/?&=+-]*)?$/.test(value) && !value.includes('//') ? value : '/ui/');
 
 const loginBody = z.object({ token: z.string().min(1).max(4096) }).strict();
 
@@ -58,6 +64,37 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     reply.header('set-cookie', sessionSetCookie(id, deps.secure));
     return sessionView(session, sessions.limits);
   });
+
+  app.get('/api/v1/session/methods', { config: { permission: 'public' } }, async () => ({ token: true, oidc: deps.oidc !== undefined }));
+
+  const oidc = deps.oidc;
+  if (oidc) {
+    const callbackPath = '/api/v1/session/oidc/callback';
+    app.get('/api/v1/session/oidc/login', { config: { permission: 'public' } }, async (request, reply) => {
+      const redirectUri = `${deps.secure ? 'https' : 'http'}://${request.host}${callbackPath}`;
+      const { url, state } = await oidc.start(redirectUri, safeReturn((request.query as { return?: string }).return));
+      return reply.header('set-cookie', oidcStateCookie(state, deps.secure)).redirect(url, 303);
+    });
+
+    app.get(callbackPath, { config: { permission: 'public' } }, async (request, reply) => {
+      const query = request.query as { code?: string; state?: string; error?: string; error_description?: string };
+      reply.header('set-cookie', oidcStateCookie('', deps.secure));
+      try {
+        if (query.error) throw new MeshlogError('ML_AUTH_INVALID', `the identity provider answered ${query.error}${query.error_description ? `: ${query.error_description}` : ''}`);
+        // The state must come back to the browser that started the login (login CSRF).
+        if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state) throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
+        const { identity, returnTo } = await oidc.finish(query.state, query.code);
+        if (!uiPermissions.some((permission) => hasPermission(identity, permission))) throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
+        const { id } = sessions.create(identity);
+        await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip, detail: { method: 'oidc' } });
+        return reply.header('set-cookie', [oidcStateCookie('', deps.secure), sessionSetCookie(id, deps.secure)]).redirect(returnTo, 303);
+      } catch (error) {
+        const reason = (error as Error).message;
+        await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, detail: { method: 'oidc', reason } });
+        return reply.redirect(`/ui/login?${new URLSearchParams({ error: reason })}`, 303);
+      }
+    });
+  }
 
   const current = (request: FastifyRequest): Session => {
     const session = sessionOfRequest(sessions, request.method, request.headers);

@@ -1,12 +1,16 @@
-import { useState } from 'preact/hooks';
-import { ApiError } from '../api/client';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from '../api/client';
 import { logIn, type SessionInfo } from '../shell/session';
 
 /** Log in with an API key (or the admin token, or an OIDC access token): the server turns it into a session cookie. */
 export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState('');
+  // A failed single sign-on comes back here with its reason.
+  const [error, setError] = useState(new URLSearchParams(location.search).get('error') ?? '');
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(false);
+  useEffect(() => void api<{ oidc: boolean }>('/api/v1/session/methods').then((methods) => setSso(methods.oidc), () => setSso(false)), []);
+  const returnTo = location.pathname.startsWith('/ui/') && location.pathname !== '/ui/login' ? location.pathname + location.search : '/ui/';
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
@@ -34,6 +38,11 @@ export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void
         <button type="submit" class="primary" disabled={busy || token.trim() === ''}>
           {busy ? 'Logging in…' : 'Log in'}
         </button>
+        {sso && (
+          <a class="sso" href={`/api/v1/session/oidc/login?${new URLSearchParams({ return: returnTo })}`}>
+            Log in with single sign-on
+          </a>
+        )}
       </form>
     </div>
   );
