@@ -217,6 +217,15 @@ test('compiled SQL binds every user value as a parameter and confines the query 
   assert.match(compiled.sql, /ORDER BY timestamp DESC\nLIMIT \{p\d+:UInt64\} OFFSET \{p\d+:UInt64\}$/);
 });
 
+test('the any-value matchers =~".+" and =~".*" compile to comparisons, not regexes', () => {
+  const compiled = rowsOf('{service_name=~".+", env=~".*", team!~".+"}');
+  assert.ok(!compiled.sql.includes('match('), compiled.sql);
+  assert.match(compiled.sql, /AND service_name != ''\n/);
+  assert.match(compiled.sql, /AND 1\n/);
+  assert.match(compiled.sql, /AND resource_attributes\[\{p\d+:String\}\] = ''\n/);
+  assert.ok(!Object.values(compiled.params).includes('^(?:.+)$'));
+});
+
 test('the plan says which line filters the text index serves and what runs in the engine', () => {
   const compiled = rowsOf('{app="a"} |= "user 42 logged in" |= "timeout" |= "conn-reset" != "debug" |~ "5\\\\d\\\\d" |~ "exact" | json | status >= 500 | line_format "{{.msg}}" |= "x"');
   assert.deepEqual(compiled.plan, [

@@ -101,10 +101,14 @@ function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean): s
       return `${value} = ${params.add('String', matcher.value)}`;
     case '!=':
       return `${value} != ${params.add('String', matcher.value)}`;
-    // LogQL label regexes are anchored at both ends.
+    // LogQL label regexes are anchored at both ends; `.+` and `.*`, the most common, need no regex (as in Loki).
     case '=~':
+      if (matcher.value === '.+') return `${value} != ''`;
+      if (matcher.value === '.*') return '1';
       return `match(${value}, ${params.add('String', `^(?:${matcher.value})$`)})`;
     case '!~':
+      if (matcher.value === '.+') return `${value} = ''`;
+      if (matcher.value === '.*') return '0';
       return `NOT match(${value}, ${params.add('String', `^(?:${matcher.value})$`)})`;
   }
 }
