@@ -214,6 +214,24 @@ serverOptions(archive.command('keys').description('archive data keys: created wh
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(async (...args: Parameters<ArchiveCommands['archiveKeysCommand']>) => (await import('./archiveCommands.js')).archiveKeysCommand(...args));
 
+type BackupCommands = typeof import('./backupCommands.js');
+program
+  .command('backup')
+  .description('copy a whole meshlog (every table, chains, checkpoints, evidence, key metadata) from a data directory no server is running on')
+  .requiredOption('--data-dir <dir>', 'data directory to back up (stop its server first)')
+  .requiredOption('--out <dir>', 'new, empty backup directory')
+  .option('--database <name>', 'ClickHouse database', 'meshlog')
+  .option('--include-secrets', 'also copy the private checkpoint signing key and the admin token')
+  .action(async (...args: Parameters<BackupCommands['backupCommand']>) => (await import('./backupCommands.js')).backupCommand(...args));
+program
+  .command('restore')
+  .description('restore a backup into a new data directory, then verify it (exit 1 on any finding)')
+  .requiredOption('--from <dir>', 'backup directory')
+  .requiredOption('--data-dir <dir>', 'new data directory')
+  .option('--database <name>', 'ClickHouse database', 'meshlog')
+  .option('--public-key <file|key>', "verify with this checkpoint verifier key instead of the backup's own")
+  .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
   process.exit(1);

@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { defaultKeyRingDir } from '../archive/keyRing.js';
+import { BackupStore } from '../storage/backupStore.js';
+import type { Storage } from '../storage/storage.js';
+import { backupFormat, backupManifestFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
+
+export interface BackupOptions {
+  dataDir: string;
+  out: string;
+  /** Also copy the private checkpoint signing key and the admin token (owner-only files). */
+  includeSecrets: boolean;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Copies a whole meshlog into a new directory: every table (logs, spans,
+ * integrity chains, checkpoints, disposal and erasure evidence, keys and
+ * policies), partition by partition, with a SHA-256 per file; and the key
+ * metadata beside the data directory (verifier key, writer id, archive key
+ * ring). Secret keys only when asked.
+ */
+export async function backupMeshlog(storage: Storage, options: BackupOptions): Promise<BackupManifest> {
+  if (existsSync(options.out) && readdirSync(options.out).length > 0) throw new Error(`${options.out} is not empty: a backup gets a directory of its own`);
+  mkdirSync(join(options.out, 'tables'), { recursive: true, mode: 0o700 });
+  const store = new BackupStore(storage);
+  const write = (file: string, bytes: Buffer, mode = 0o600): BackupFile => {
+    mkdirSync(join(options.out, file, '..'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(options.out, file), bytes, { mode });
+    return { file, sha256: sha256(bytes) };
+  };
+
+  const tables: BackedUpTable[] = [];
+  for (const table of await store.tables()) {
+    const entry: BackedUpTable = { table, rows: 0, partitions: [] };
+    for (const partition of await store.partitions(table)) {
+      const { text, rows } = await store.readPartition(table, partition);
+      entry.partitions.push({ ...write(`tables/${table}/${encodeURIComponent(partition)}.tsv.gz`, gzipSync(text)), partition, rows });
+    }
+    entry.rows = await store.countRows(table);
+    options.onProgress?.(`${table}: ${entry.rows} rows`);
+    tables.push(entry);
+  }
+
+  const dataDir = resolve(options.dataDir);
+  const optional = (path: string) => (existsSync(path) ? readFileSync(path) : undefined);
+  const verifierKey = optional(`${dataDir}-signing.key.pub`);
+  const writerId = optional(join(dataDir, 'writer-id'));
+  const ringDir = defaultKeyRingDir(dataDir);
+  const ring = existsSync(ringDir) ? readdirSync(ringDir).filter((name) => name.endsWith('.json')) : [];
+  const signingKey = options.includeSecrets ? optional(`${dataDir}-signing.key`) : undefined;
+  const adminToken = options.includeSecrets ? optional(join(dataDir, 'admin-token')) : undefined;
+  const manifest: BackupManifest = {
+    format: backupFormat,
+    created_at: new Date().toISOString(),
+    database: storage.database,
+    source: dataDir,
+    migrations: await store.appliedMigrations(),
+    tables,
+    keys: {
+      verifier_key: verifierKey ? verifierKey.toString('utf8').trim() : null,
+      writer_id: writerId ? writerId.toString('utf8').trim() : null,
+      archive_key_ring: ring.map((name) => write(`keys/archive-keys/${name}`, readFileSync(join(ringDir, name)))),
+      signing_key: signingKey ? write('keys/signing.key', signingKey) : null,
+      admin_token: adminToken ? write('keys/admin-token', adminToken) : null,
+    },
+  };
+  writeFileSync(join(options.out, backupManifestFile), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  return manifest;
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+
+export const backupFormat = 'meshlog-backup/v1';
+export const backupManifestFile = 'backup.json';
+
+export interface BackupFile {
+  /** Relative to the backup directory. */
+  file: string;
+  sha256: string;
+}
+
+export interface BackedUpTable {
+  table: string;
+  /** Rows as the table means them (after FINAL for engines that collapse versions): what a restore must arrive at. */
+  rows: number;
+  /** One gzip TabSeparatedWithNames file per partition. */
+  partitions: (BackupFile & { partition: string; rows: number })[];
+}
+
+export interface BackupManifest {
+  format: typeof backupFormat;
+  created_at: string;
+  database: string;
+  source: string;
+  /** Schema migrations the data was written under. */
+  migrations: number[];
+  tables: BackedUpTable[];
+  /** Key metadata: what verifies and continues the chains; secret keys only when asked for. */
+  keys: {
+    /** C2SP verifier key of the checkpoint signer (`<data_dir>-signing.key.pub`). */
+    verifier_key: string | null;
+    /** The writer id, so a restored server extends its chains instead of starting new ones. */
+    writer_id: string | null;
+    /** Wrapped archive data keys and shredding tombstones (useless without the archive master key, which is never copied). */
+    archive_key_ring: BackupFile[];
+    /** Present only with --include-secrets. */
+    signing_key: BackupFile | null;
+    admin_token: BackupFile | null;
+  };
+}
+
+export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

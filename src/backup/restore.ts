@@ -1,0 +1,91 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { defaultKeyRingDir } from '../archive/keyRing.js';
+import { verifyIntegrity, type Finding, type VerifyReport } from '../integrity/verifier.js';
+import { BackupStore } from '../storage/backupStore.js';
+import { migrations } from '../storage/migrations.js';
+import { SealStore } from '../storage/sealStore.js';
+import type { Storage } from '../storage/storage.js';
+import { backupFormat, backupManifestFile, sha256, type BackupManifest } from './backupManifest.js';
+
+/** Reads a backup's manifest and checks every file it names against its SHA-256 before anything is restored. */
+export function openBackup(dir: string): BackupManifest {
+  const path = join(dir, backupManifestFile);
+  if (!existsSync(path)) throw new Error(`${dir} is not a meshlog backup: no ${backupManifestFile}`);
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as BackupManifest;
+  if (manifest.format !== backupFormat) throw new Error(`${path}: format ${String(manifest.format)} is not ${backupFormat}`);
+  const known = new Set(migrations.map((migration) => migration.version));
+  const unknown = manifest.migrations.filter((version) => !known.has(version));
+  if (unknown.length > 0) throw new Error(`the backup was written by a newer meshlog (schema migrations ${unknown.join(', ')} are unknown here)`);
+  const files = [
+    ...manifest.tables.flatMap((table) => table.partitions),
+    ...manifest.keys.archive_key_ring,
+    ...(manifest.keys.signing_key ? [manifest.keys.signing_key] : []),
+    ...(manifest.keys.admin_token ? [manifest.keys.admin_token] : []),
+  ];
+  for (const file of files) {
+    const full = join(dir, file.file);
+    if (!existsSync(full)) throw new Error(`the backup is incomplete: ${file.file} is missing`);
+    if (sha256(readFileSync(full)) !== file.sha256) throw new Error(`the backup is damaged: ${file.file} does not have the SHA-256 the manifest names`);
+  }
+  return manifest;
+}
+
+/** Where a new data directory is: it must not exist yet or be empty, so a restore never mixes with live data. */
+export function checkFreshDataDir(dataDir: string): void {
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) throw new Error(`${dataDir} is not empty: restore into a new data directory`);
+  for (const beside of [`${resolve(dataDir)}-signing.key`, `${resolve(dataDir)}-signing.key.pub`, defaultKeyRingDir(dataDir)]) {
+    if (existsSync(beside)) throw new Error(`${beside} already exists: restore beside a fresh data directory`);
+  }
+}
+
+export interface RestoreResult {
+  tables: number;
+  rows: number;
+  verifierKey: string | undefined;
+  signingKeyRestored: boolean;
+  verification: VerifyReport | undefined;
+}
+
+/**
+ * Restores a backup into `storage` (opened on a new data directory), puts the
+ * key metadata beside it, checks every table's row count, then re-runs
+ * integrity verification over what was restored.
+ */
+export async function restoreMeshlog(
+  storage: Storage,
+  backupDir: string,
+  manifest: BackupManifest,
+  options: { dataDir: string; verifierKey?: string; onProgress?: (message: string) => void; onFinding?: (finding: Finding) => void },
+): Promise<RestoreResult> {
+  const store = new BackupStore(storage);
+  const present = new Set(await store.tables());
+  let rows = 0;
+  for (const table of manifest.tables) {
+    // The new directory's own migrations already wrote schema_migrations.
+    if (table.table === 'schema_migrations') continue;
+    if (!present.has(table.table)) throw new Error(`table ${table.table} of the backup does not exist in this meshlog's schema`);
+    for (const partition of table.partitions) await store.writePartition(table.table, gunzipSync(readFileSync(join(backupDir, partition.file))));
+    const restored = await store.countRows(table.table);
+    if (restored !== table.rows) throw new Error(`table ${table.table}: ${restored} rows restored, the backup has ${table.rows}`);
+    options.onProgress?.(`${table.table}: ${restored} rows`);
+    rows += restored;
+  }
+
+  const dataDir = resolve(options.dataDir);
+  const { keys } = manifest;
+  if (keys.writer_id) writeFileSync(join(dataDir, 'writer-id'), `${keys.writer_id}\n`);
+  if (keys.verifier_key) writeFileSync(`${dataDir}-signing.key.pub`, `${keys.verifier_key}\n`);
+  if (keys.signing_key) writeFileSync(`${dataDir}-signing.key`, readFileSync(join(backupDir, keys.signing_key.file)), { mode: 0o600, flag: 'wx' });
+  if (keys.admin_token) writeFileSync(join(dataDir, 'admin-token'), readFileSync(join(backupDir, keys.admin_token.file)), { mode: 0o600, flag: 'wx' });
+  if (keys.archive_key_ring.length > 0) {
+    const ring = defaultKeyRingDir(dataDir);
+    mkdirSync(ring, { recursive: true, mode: 0o700 });
+    for (const file of keys.archive_key_ring) writeFileSync(join(ring, file.file.split('/').pop()!), readFileSync(join(backupDir, file.file)), { mode: 0o600 });
+  }
+
+  const verifierKey = options.verifierKey ?? keys.verifier_key ?? undefined;
+  const verification = verifierKey ? await verifyIntegrity(new SealStore(storage), { verifierKey }, () => undefined, options.onFinding) : undefined;
+  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, verification };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import type { BackupManifest } from '../src/backup/backupManifest.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
+import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+import { readCommitted } from './support/storageReader.js';
+
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+async function admin(meshlog: RunningMeshlog, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function bodies(meshlog: RunningMeshlog, tenant: string): Promise<string[]> {
+  const params = new URLSearchParams({ query: '{service_name=~".+"}', start: String((Date.now() - 3600_000) * 1e6), limit: '1000' });
+  const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${params}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant } });
+  const result = (await response.json()) as { data: { result: { values: [string, string][] }[] } };
+  return result.data.result.flatMap((stream) => stream.values.map(([, line]) => line)).sort();
+}
+
+test('a backup restored into a fresh data directory verifies clean, and a server runs on it', async () => {
+  const meshlog = await startMeshlog();
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['order 1 paid', 'order 2 paid']), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('catalog', ['catalog viewed']), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('api', ['another tenant']), { 'x-scope-orgid': 'other' })).status, 200);
+  const { request } = (await admin(meshlog, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="catalog"}', from: new Date(Date.now() - 60_000).toISOString(), to: new Date().toISOString(), reason: 'DSR-3' })) as { request: { id: string } };
+  await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`);
+  await admin(meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 9', tenant: 'acme', reason: 'audit' });
+  assert.equal(await meshlog.stop(), 0);
+  const original = await readCommitted<{ tenant: string; body: string }>(meshlog.dataDir, 'SELECT tenant, body FROM meshlog.logs ORDER BY tenant, body');
+
+  const backupDir = join(tempDataDir('meshlog-backup-'), 'plain');
+  const backup = run(['backup', '--data-dir', meshlog.dataDir, '--out', backupDir]);
+  assert.equal(backup.status, 0, backup.stderr);
+  assert.match(backup.stdout, /^backup of .*: \d+ tables, \d+ rows, schema \d+, 0 archive key\(s\), without secret keys, in /);
+  const manifest = JSON.parse(readFileSync(join(backupDir, 'backup.json'), 'utf8')) as BackupManifest;
+  assert.equal(manifest.keys.signing_key, null);
+  assert.equal(existsSync(join(backupDir, 'keys', 'signing.key')), false);
+  // The audit trail is in the logs table too.
+  assert.ok(manifest.tables.find((table) => table.table === 'logs')!.rows > original.length);
+  assert.ok(manifest.tables.some((table) => table.table === 'seal_checkpoints' && table.rows > 0));
+  assert.ok(manifest.tables.some((table) => table.table === 'erasure_requests' && table.rows > 0));
+  assert.equal(manifest.keys.verifier_key, readFileSync(`${meshlog.dataDir}-signing.key.pub`, 'utf8').trim());
+
+  const restoredDir = tempDataDir('meshlog-restored-');
+  const restore = run(['restore', '--from', backupDir, '--data-dir', restoredDir]);
+  assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+  assert.match(restore.stdout, new RegExp(`^verification: OK — \\d+ chain\\(s\\), .* \\(1 records erased by request ${request.id}\\)$`, 'm'));
+  assert.match(restore.stdout, /^note: the backup holds no private signing key/m);
+  const verify = run(['verify', '--data-dir', restoredDir]);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /^OK /m);
+  assert.equal(existsSync(`${restoredDir}-signing.key`), false);
+
+  // A restore never mixes with live data, and a damaged backup is refused before anything is written.
+  const again = run(['restore', '--from', backupDir, '--data-dir', restoredDir]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /is not empty: restore into a new data directory/);
+  const damaged = `${backupDir}-damaged`;
+  cpSync(backupDir, damaged, { recursive: true });
+  const logsFile = join(damaged, manifest.tables.find((table) => table.table === 'logs')!.partitions[0].file);
+  const bytes = readFileSync(logsFile);
+  bytes[bytes.length - 12] ^= 0xff;
+  writeFileSync(logsFile, bytes);
+  const refused = run(['restore', '--from', damaged, '--data-dir', tempDataDir('meshlog-restored-')]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /the backup is damaged: tables\/logs\/.* does not have the SHA-256 the manifest names/);
+
+  // With its secrets, a restored meshlog is the same meshlog: it serves the records and extends the same chains.
+  const secretBackup = join(tempDataDir('meshlog-backup-'), 'secrets');
+  const secretRun = run(['backup', '--data-dir', meshlog.dataDir, '--out', secretBackup, '--include-secrets']);
+  assert.equal(secretRun.status, 0, secretRun.stderr);
+  const secondDir = tempDataDir('meshlog-restored-');
+  const secondRestore = run(['restore', '--from', secretBackup, '--data-dir', secondDir]);
+  assert.equal(secondRestore.status, 0, secondRestore.stdout + secondRestore.stderr);
+  assert.equal(readFileSync(`${secondDir}-signing.key`, 'utf8'), readFileSync(`${meshlog.dataDir}-signing.key`, 'utf8'));
+  const restored = await startMeshlog({ dataDir: secondDir });
+  assert.deepEqual(await bodies(restored, 'acme'), original.filter((row) => row.tenant === 'acme').map((row) => row.body));
+  assert.deepEqual(await bodies(restored, 'other'), ['another tenant']);
+  assert.equal((await postOtlpJson(restored.url, restored.token, otlpJsonRequest('checkout', ['order 3 paid after the restore']), { 'x-scope-orgid': 'acme' })).status, 200);
+  const holds = (await admin(restored, 'GET', '/api/v1/admin/retention')) as { holds: { name: string }[] };
+  assert.deepEqual(holds.holds.map((hold) => hold.name), ['case 9']);
+  assert.equal(await restored.stop(), 0);
+  const after = run(['verify', '--data-dir', secondDir]);
+  assert.equal(after.status, 0, after.stdout + after.stderr);
+  assert.match(after.stdout, /^OK — \d+ chain\(s\), .*\(1 records erased by request er-\w+\)/m);
+});
