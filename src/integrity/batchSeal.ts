@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import xxhash from 'xxhash-wasm';
 
-const { h64 } = await xxhash();
+const { h64, h64Raw } = await xxhash();
 
 export const genesisHash = '0'.repeat(64);
 
@@ -30,6 +30,22 @@ export function hashBatchContent(lines: string[]): { contentHash: string; finger
     fingerprints[i] = h64(lines[i]);
   }
   return { contentHash: content.digest('hex'), fingerprints };
+}
+
+/**
+ * The same hashes from the lines already encoded as they are inserted (UTF-8,
+ * back to back; `lineEnds[i]` is where line i ends): SHA-256 over
+ * concatenated lines is SHA-256 over the lines fed one by one, and a line's
+ * xxHash64 is that of its UTF-8 bytes, so nothing is encoded twice.
+ */
+export function hashBatchBytes(bytes: Uint8Array, lineEnds: ArrayLike<number>): { contentHash: string; fingerprints: bigint[] } {
+  const fingerprints = new Array<bigint>(lineEnds.length);
+  let start = 0;
+  for (let i = 0; i < lineEnds.length; i++) {
+    fingerprints[i] = h64Raw(bytes.subarray(start, lineEnds[i]));
+    start = lineEnds[i];
+  }
+  return { contentHash: createHash('sha256').update(bytes).digest('hex'), fingerprints };
 }
 
 /** The chained hash of a batch: binds its chain, position, size, content and predecessor. */

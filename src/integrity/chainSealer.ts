@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SealStore } from '../storage/sealStore.js';
-import { batchHash, genesisHash, hashBatchContent, type BatchSeal } from './batchSeal.js';
+import { batchHash, genesisHash, hashBatchBytes, type BatchSeal } from './batchSeal.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
 import { checkpointText, signNote, type NoteSigner } from './signedNote.js';
 
@@ -9,7 +9,10 @@ export interface BatchToSeal {
   chainId: string;
   tenant: string;
   batchSeq: number;
-  lines: string[];
+  /** The batch's lines as stored: JSONEachRow, UTF-8, back to back. */
+  bytes: Buffer;
+  /** Where each line ends in `bytes`, in position order. */
+  lineEnds: Uint32Array;
   minTimeNs: bigint;
   maxTimeNs: bigint;
 }
@@ -82,9 +85,9 @@ export class ChainSealer {
   /** Computes the seals of a group commit; nothing changes until `advance` after the seals are stored. */
   seal(batches: BatchToSeal[]): BatchSeal[] {
     return batches.map((batch) => {
-      const { contentHash, fingerprints } = hashBatchContent(batch.lines);
+      const { contentHash, fingerprints } = hashBatchBytes(batch.bytes, batch.lineEnds);
       const prevHash = this.heads.get(batch.chainId)?.hash ?? genesisHash;
-      const fields = { chainId: batch.chainId, batchSeq: batch.batchSeq, recordCount: batch.lines.length, contentHash, prevHash };
+      const fields = { chainId: batch.chainId, batchSeq: batch.batchSeq, recordCount: batch.lineEnds.length, contentHash, prevHash };
       return {
         ...fields,
         tenant: batch.tenant,

@@ -4,7 +4,8 @@ import type { BatchToSeal, ChainSealer } from '../integrity/chainSealer.js';
 import type { SealStore } from '../storage/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
-import { closeLogRow, openLogRow } from '../storage/logRows.js';
+import { LogLineEncoder } from '../storage/logLineEncoder.js';
+import { closingPrefix, openLogRow } from '../storage/logRows.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface WriterOptions {
@@ -165,9 +166,13 @@ export class LogWriter {
     return batch;
   }
 
-  /** One batch per tenant chain, with the next sequence number of that chain. */
-  private chainBatches(batch: PendingWrite[]): BatchToSeal[] {
-    const byTenant = new Map<string, BatchToSeal>();
+  /**
+   * One batch per tenant chain, with the next sequence number of that chain,
+   * encoded back to back into the body of the one insert.
+   */
+  private chainBatches(batch: PendingWrite[]): { chains: BatchToSeal[]; body: Buffer } {
+    const byTenant = new Map<string, { chainId: string; tenant: string; batchSeq: number; rows: string[]; minTimeNs: bigint; maxTimeNs: bigint }>();
+    let chars = 0;
     for (const write of batch) {
       for (let i = 0; i < write.rows.length; i++) {
         const tenant = write.tenants[i];
@@ -175,21 +180,33 @@ export class LogWriter {
         if (!chain) {
           const chainId = `${tenant}/${this.options.writerId}`;
           const batchSeq = this.sealing ? this.sealing.sealer.nextSeq(chainId) : (this.chainHeads.get(chainId) ?? 0) + 1;
-          chain = { chainId, tenant, batchSeq, lines: [], minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
+          chain = { chainId, tenant, batchSeq, rows: [], minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
           byTenant.set(tenant, chain);
         }
-        chain.lines.push(closeLogRow(write.rows[i], { chainId: chain.chainId, batchSeq: chain.batchSeq, batchPos: chain.lines.length }));
+        chain.rows.push(write.rows[i]);
+        chars += write.rows[i].length;
         if (write.minTimeNs < chain.minTimeNs) chain.minTimeNs = write.minTimeNs;
         if (write.maxTimeNs > chain.maxTimeNs) chain.maxTimeNs = write.maxTimeNs;
       }
     }
-    return [...byTenant.values()];
+    const encoder = new LogLineEncoder(chars + 96 * batch.reduce((sum, write) => sum + write.rows.length, 0));
+    const encoded = [...byTenant.values()].map(({ rows, ...chain }) => {
+      const start = encoder.offset;
+      const prefix = closingPrefix(chain.chainId, chain.batchSeq);
+      const lineEnds = new Uint32Array(rows.length);
+      for (let pos = 0; pos < rows.length; pos++) lineEnds[pos] = encoder.append(rows[pos], prefix, pos) - start;
+      return { chain, start, end: encoder.offset, lineEnds };
+    });
+    // Views into the finished buffer: it may have grown (moved) while encoding.
+    const body = encoder.bytes();
+    const chains = encoded.map(({ chain, start, end, lineEnds }) => ({ ...chain, bytes: body.subarray(start, end), lineEnds }));
+    return { chains, body };
   }
 
   private async commit(batch: PendingWrite[]): Promise<void> {
     const count = batch.reduce((sum, write) => sum + write.rows.length, 0);
     const stopTimer = this.metrics.commitSeconds.startTimer();
-    const chains = this.chainBatches(batch);
+    const { chains, body } = this.chainBatches(batch);
     try {
       if (this.sealing) {
         const seals = this.sealing.sealer.seal(chains);
@@ -202,7 +219,7 @@ export class LogWriter {
         for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
       }
       try {
-        await this.storage.insertLogRows(chains.map((chain) => chain.lines.join('')).join(''));
+        await this.storage.insertLogRows(body);
       } catch (error) {
         await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
           this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');

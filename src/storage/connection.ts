@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import { checkKeysCoverState, readEncryptionState, startEncryptedEngine, writeEncryptionState, type EncryptionState } from './encryptedDisk.js';
 import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint } from './storageKeys.js';
 
@@ -27,11 +27,24 @@ export interface EncryptionAtRest {
 }
 
 /**
+ * Embedded chDB's raw insert: the bytes go to the engine's parallel parser as
+ * they are, with no SQL string built around them (as the client's exec does)
+ * and no copy. Resolves once the insert is committed, like the client's.
+ */
+export type RawInsert = (table: string, body: Buffer, settings: Record<string, number>) => Promise<void>;
+
+function rawInsertOf(connection: ChdbConnection): RawInsert {
+  return async (table, body, settings) => {
+    await connection.chdb.rawInsert({ table, values: body, format: 'JSONEachRow', settings });
+  };
+}
+
+/**
  * One @clickhouse/client for both deployments: embedded chDB through
  * chdb/connection, or a ClickHouse server over HTTP. Everything above this
  * file speaks to the same client API.
  */
-export function connect(target: ConnectionTarget): { client: ClickHouseClient; embedded: boolean; encryption?: EncryptionAtRest } {
+export function connect(target: ConnectionTarget): { client: ClickHouseClient; embedded: boolean; rawInsert?: RawInsert; encryption?: EncryptionAtRest } {
   if (target.clickhouseUrl) {
     return {
       client: createClient({ url: target.clickhouseUrl, request_timeout: 120_000, compression: { request: true } }),
@@ -42,8 +55,9 @@ export function connect(target: ConnectionTarget): { client: ClickHouseClient; e
   mkdirSync(path, { recursive: true });
   // chdb builds against its own copy of @clickhouse/client-common: the same
   // Connection interface under a second type identity, hence the cast.
-  const openConnection = () =>
-    createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+  const asClientConnection = (connection: ChdbConnection) =>
+    connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+  const openConnection = () => createChdbConnection({ path });
 
   const state = readEncryptionState(path);
   const encrypted = target.encryption?.enabled ?? state?.encrypted ?? true;
@@ -56,7 +70,13 @@ export function connect(target: ConnectionTarget): { client: ClickHouseClient; e
   }
   if (!encrypted) {
     if (!state) writeEncryptionState(path, { encrypted: false, keys: {} });
-    return { client: createClient({ connection: openConnection() }), embedded: true, encryption: { enabled: false, newKeyIds: [] } };
+    const connection = openConnection();
+    return {
+      client: createClient({ connection: asClientConnection(connection) }),
+      embedded: true,
+      rawInsert: rawInsertOf(connection),
+      encryption: { enabled: false, newKeyIds: [] },
+    };
   }
 
   const keys = loadStorageKeys({
@@ -73,5 +93,10 @@ export function connect(target: ConnectionTarget): { client: ClickHouseClient; e
     keys: Object.fromEntries(keys.keys.map((key) => [String(key.id), storageKeyFingerprint(key)])),
     current_key_id: keys.currentId,
   });
-  return { client: createClient({ connection }), embedded: true, encryption: { enabled: true, currentKeyId: keys.currentId, newKeyIds } };
+  return {
+    client: createClient({ connection: asClientConnection(connection) }),
+    embedded: true,
+    rawInsert: rawInsertOf(connection),
+    encryption: { enabled: true, currentKeyId: keys.currentId, newKeyIds },
+  };
 }

@@ -60,9 +60,14 @@ export function openLogRow(record: LogRecord): string {
   return record.patternId ? `${row.slice(0, -1)},"pattern_id":${JSON.stringify(record.patternId)}` : row.slice(0, -1);
 }
 
+/** What closes every open row of one chain batch, up to its position: `${openRow}${prefix}${batchPos}}\n`. */
+export function closingPrefix(chainId: string, batchSeq: number): string {
+  return `,"chain_id":${JSON.stringify(chainId)},"batch_seq":${batchSeq},"batch_pos":`;
+}
+
 /** Closes an open row with its chain position: one complete JSONEachRow line. */
 export function closeLogRow(openRow: string, position: ChainPosition): string {
-  return `${openRow},"chain_id":${JSON.stringify(position.chainId)},"batch_seq":${position.batchSeq},"batch_pos":${position.batchPos}}\n`;
+  return `${openRow}${closingPrefix(position.chainId, position.batchSeq)}${position.batchPos}}\n`;
 }
 
 /** A logs row as read back for verification (64-bit integers as numbers, times as ns strings). */

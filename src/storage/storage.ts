@@ -1,7 +1,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { connect, type ConnectionTarget, type EncryptionAtRest } from './connection.js';
+import { connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
 import { spanRow } from './spanRows.js';
@@ -19,11 +19,12 @@ export class Storage {
     readonly database: string,
     readonly embedded: boolean,
     private readonly logger: Logger,
+    private readonly rawInsert: RawInsert | undefined,
   ) {}
 
   static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
-    const { client, embedded, encryption } = connect(target);
-    const storage = new Storage(client, target.database, embedded, logger);
+    const { client, embedded, encryption, rawInsert } = connect(target);
+    const storage = new Storage(client, target.database, embedded, logger, rawInsert);
     storage.encryptionAtRest = encryption;
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
     await storage.migrate();
@@ -55,7 +56,12 @@ export class Storage {
   }
 
   /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
-  async insertLogRows(jsonLines: string): Promise<void> {
+  async insertLogRows(jsonLines: Buffer | string): Promise<void> {
+    if (this.rawInsert) {
+      const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
+      await this.rawInsert(`${this.database}.logs`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      return;
+    }
     const result = await this.client.exec({
       query: `INSERT INTO ${this.database}.logs FORMAT JSONEachRow`,
       values: Readable.from([jsonLines]),
