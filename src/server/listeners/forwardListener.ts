@@ -4,6 +4,7 @@ import type { MeshlogConfig } from '../../config/schema.js';
 import { forwardExtensionCodec, forwardMessage } from '../../receivers/fluentForward.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
+import { connectionTenant } from './connectionTenant.js';
 import { ForwardHandshake } from './forwardHandshake.js';
 import { TcpListener, type Connection } from './tcpListener.js';
 
@@ -20,7 +21,8 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
   const options = { tenant: config.tenant, receiver, maxDecompressedBytes: ctx.maxDecompressedBytes };
   const serverHostname = hostname();
 
-  async function serve({ socket, logger, stopping, track }: Connection): Promise<void> {
+  async function serve({ socket, logger, stopping, track, identity }: Connection): Promise<void> {
+    const connectionOptions = { ...options, tenant: connectionTenant(identity, config.tls, config.tenant) };
     const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname);
     if (handshake) socket.write(encode(handshake.helo()));
     let authenticated = handshake === undefined;
@@ -40,7 +42,7 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         }
         // nil is a keepalive some clients send on idle connections.
         if (message === null) continue;
-        const { records, chunk } = forwardMessage(message, options);
+        const { records, chunk } = forwardMessage(message, connectionOptions);
         ctx.metrics.recordsReceived.inc({ receiver }, records.length);
         if (pending.size >= maxPendingChunks) await Promise.race(pending);
         const work = ctx.submit(records, receiver).then(

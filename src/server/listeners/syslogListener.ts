@@ -7,6 +7,7 @@ import { syslogRecord } from '../../receivers/syslog.js';
 import { SyslogFrameReader } from '../../receivers/syslogFraming.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
+import { connectionTenant } from './connectionTenant.js';
 import { TcpListener, type Connection } from './tcpListener.js';
 
 /** Longest syslog message taken whole; longer lines are cut (rsyslog's own default is 8 KiB). */
@@ -32,10 +33,11 @@ async function submitWithRetry(ctx: IngestContext, records: LogRecord[], receive
 }
 
 function streamListener(name: string, port: number, host: string, config: MeshlogConfig['syslog'], ctx: IngestContext): Listener {
-  async function serve({ socket, remote, logger, stopping, track }: Connection): Promise<void> {
+  async function serve({ socket, remote, logger, stopping, track, identity }: Connection): Promise<void> {
+    const tenant = connectionTenant(identity, name === 'syslog_tls' ? config.tls : undefined, config.tenant);
     const reader = new SyslogFrameReader(maxMessageBytes);
     const pending = new Set<Promise<void>>();
-    const source = () => ({ tenant: config.tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos() });
+    const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos() });
     const submit = async (frames: string[]) => {
       if (frames.length === 0) return;
       const received = source();

@@ -1,7 +1,8 @@
 import net, { type AddressInfo, type Socket } from 'node:net';
-import tls from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { serverTlsOptions, type TlsFiles } from '../../security/tlsOptions.js';
+import type { Identity } from '../../security/identity.js';
+import { clientCertificateIdentity, serverTlsOptions, type TlsFiles } from '../../security/tlsOptions.js';
 import type { Listener } from '../listener.js';
 
 /** Abuse limits of one listener. */
@@ -22,6 +23,8 @@ export interface Connection {
   socket: Socket;
   /** `address:port` of the peer, for log lines. */
   remote: string;
+  /** Who a verified client certificate says the peer is, when `client_identities` maps it. */
+  identity: Identity | undefined;
   logger: Logger;
   /** True once the listener stops: take no new messages (unacknowledged ones are resent by the client). */
   stopping(): boolean;
@@ -98,6 +101,7 @@ export class TcpListener implements Listener {
     const connection: Connection = {
       socket,
       remote,
+      identity: clientCertificateIdentity(socket as TLSSocket, this.options.tls),
       logger,
       stopping: () => this.stopped,
       track: (work) => {
