@@ -89,7 +89,7 @@ test('Datadog logs intake through @datadog/datadog-api-client (gzip, deflate), A
   assert.equal(authorized.severity_text, 'warn');
   assert.equal(authorized.severity_number, 13);
   assert.deepEqual(authorized.resource_attributes, { 'service.name': 'payments', 'host.name': 'i-0abc' });
-  assert.deepEqual(authorized.log_attributes, { ddsource: 'nodejs', 'order.id': '42', env: 'prod', team: 'checkout', version: '1.4.2', canary: '' });
+  assert.deepEqual(authorized.log_attributes, { ddsource: 'nodejs', 'order.id': '42', env: 'prod', team: 'checkout', version: '1.4.2', canary: '', 'meshlog.parse_status': 'no_format' });
   assert.equal(authorized.trace_id, '0000000000000000' + (1311382069457315980n).toString(16).padStart(16, '0'));
   assert.equal(authorized.span_id, (4726303245298913540n).toString(16).padStart(16, '0'));
   assert.equal(byBody('deflated line').severity_number, 17);

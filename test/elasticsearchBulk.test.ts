@@ -167,6 +167,7 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
     'service.version': '1.2.0',
     'http.response.status_code': '503',
     tags: '["edge","canary"]',
+    'meshlog.parse_status': 'no_format',
   });
 
   const recovered = rows.find((row) => row.body === 'cart recovered')!;

@@ -124,7 +124,7 @@ test('what was acknowledged is what is stored', async () => {
     assert.equal(first.tenant, 'default');
     assert.equal(first.receiver, 'forward');
     assert.equal(first.service_name, 'checkout');
-    assert.deepEqual(first.log_attributes, { 'fluent.tag': tag, stream: 'stderr', attempt: '3' });
+    assert.deepEqual(first.log_attributes, { 'fluent.tag': tag, stream: 'stderr', attempt: '3', 'meshlog.parse_status': 'no_format' });
     assert.equal(first.resource_attributes['k8s.pod.name'], 'checkout-7d9f-abcde');
     assert.equal(first.resource_attributes['k8s.namespace.name'], 'shop');
     assert.equal(first.resource_attributes['k8s.node.name'], 'node-1');

@@ -134,7 +134,7 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   assert.equal(slow.severity_number, 13);
   assert.deepEqual(slow.resource_attributes, { job: 'cart', service_name: 'cart', level: 'warn' });
   // winston-loki sends the rest of winston's info, level included, as structured metadata.
-  assert.deepEqual(slow.log_attributes, { trace_id: '5B8EFFF798038103D269B633813FC60C', span_id: 'eee19b7ec3c1b174', user: 'u-17', level: 'warn' });
+  assert.deepEqual(slow.log_attributes, { trace_id: '5B8EFFF798038103D269B633813FC60C', span_id: 'eee19b7ec3c1b174', user: 'u-17', level: 'warn', 'meshlog.parse_status': 'no_format' });
   assert.equal(slow.trace_id, '5b8efff798038103d269b633813fc60c');
   assert.equal(slow.span_id, 'eee19b7ec3c1b174');
   assert.equal(ok.severity_number, 9);
@@ -150,6 +150,6 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   assert.equal(reset.service_name, 'gateway');
   assert.equal(reset.severity_number, 13);
   assert.equal(reset.resource_attributes.namespace, 'edge');
-  assert.deepEqual(reset.log_attributes, { pod: 'gw-1', trace_id: '0af7651916cd43dd8448eb211c80319c' });
+  assert.deepEqual(reset.log_attributes, { pod: 'gw-1', trace_id: '0af7651916cd43dd8448eb211c80319c', 'meshlog.parse_status': 'no_format' });
   assert.equal(reset.trace_id, '0af7651916cd43dd8448eb211c80319c');
 });

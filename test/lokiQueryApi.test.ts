@@ -139,14 +139,14 @@ test('log queries: selectors, line filters, parsers and label filters give the e
 test('log streams carry Loki 3 label names, parsed labels and drop/keep/label_format', async () => {
   const { body } = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} | json | status=502 | keep service_name, msg | label_format message=msg', ...window });
   assert.deepEqual(body.data.result, [{ stream: { message: 'payment failed', service_name: 'checkout' }, values: [[at(2), bodyOf(2)]] }]);
-  // Plain prose: nothing for ingest-time parsers to extract, so the labels are exactly the resource's and the level.
+  // Plain prose: nothing for ingest-time parsers to extract, so the labels are exactly the resource's, the level and the flag of a line in no known format.
   const full = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} |= "shipped"', ...window }, 'beta');
   assert.deepEqual(full.body.data.result, [
-    { stream: { detected_level: 'info', http_route: '/ship', k8s_namespace_name: 'shop', service_name: 'checkout' }, values: [[at(2), 'beta secret order shipped']] },
+    { stream: { detected_level: 'info', http_route: '/ship', k8s_namespace_name: 'shop', meshlog_parse_status: 'no_format', service_name: 'checkout' }, values: [[at(2), 'beta secret order shipped']] },
   ]);
   const dropped = await get('/loki/api/v1/query_range', { query: '{service_name="checkout"} | drop http_route, detected_level="info"', ...window }, 'beta');
   assert.deepEqual(dropped.body.data.result, [
-    { stream: { k8s_namespace_name: 'shop', service_name: 'checkout' }, values: [[at(2), 'beta secret order shipped'], [at(1), 'beta secret order placed']] },
+    { stream: { k8s_namespace_name: 'shop', meshlog_parse_status: 'no_format', service_name: 'checkout' }, values: [[at(2), 'beta secret order shipped'], [at(1), 'beta secret order placed']] },
   ]);
 });
 

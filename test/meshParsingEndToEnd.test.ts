@@ -103,6 +103,8 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   for (const [rule, count] of [['email', 2], ['credit_card', 2], ['jwt', 2], ['order_ref', 1]] as const) {
     assert.match(metrics, new RegExp(`^meshlog_redactions_total\\{rule="${rule}"\\} ${count}$`, 'm'), `redactions by ${rule} are a metric`);
   }
+  // The line of plain text is the one record in no known format.
+  assert.match(metrics, /^meshlog_records_unparsed_total\{receiver="otlp_http",reason="no_format"\} 1$/m);
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<Row>(
@@ -149,6 +151,11 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   assert.equal(redacted.log_attributes.note, 'order [REDACTED:order_ref]');
   assert.equal(redacted.log_attributes['payment.card'], '[REDACTED:credit_card]');
   assert.equal(redacted.log_attributes['http.request.header.authorization'], 'Bearer [REDACTED:jwt]');
+  assert.equal(redacted.log_attributes['meshlog.parse_status'], 'no_format', 'a line in no known format is kept as sent and flagged');
+  assert.deepEqual(
+    rows.filter((row) => row !== redacted).map((row) => row.log_attributes['meshlog.parse_status']),
+    [undefined, undefined, undefined, undefined],
+  );
   const everything = JSON.stringify(rows);
   for (const secret of ['jane.doe@example.com', 'bob@example.org', '4111 1111 1111 1111', '5555 5555 5555 4444', jwt, 'ord_ab12cd34']) {
     assert.ok(!everything.includes(secret), `${secret} never reaches storage`);

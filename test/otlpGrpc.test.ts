@@ -143,7 +143,7 @@ test('what the exporter sent is what is stored', async () => {
   assert.equal(first.scope_name, 'checkout.grpc');
   assert.equal(first.trace_id, '5b8efff798038103d269b633813fc60c');
   assert.equal(first.span_id, 'eee19b7ec3c1b174');
-  assert.deepEqual(first.log_attributes, { 'http.route': '/pay', attempt: '3' });
+  assert.deepEqual(first.log_attributes, { 'http.route': '/pay', attempt: '3', 'meshlog.parse_status': 'no_format' });
   assert.equal(first.resource_attributes['k8s.namespace.name'], 'shop');
 
   const spans = await readCommitted<{ tenant: string; trace_id: string; parent_span_id: string; span_name: string; service_name: string; duration_ns: string; receiver: string }>(

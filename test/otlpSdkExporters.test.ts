@@ -71,7 +71,7 @@ test('OpenTelemetry SDK exporters (http/json and http/protobuf, gzip) deliver ev
     assert.equal(warn.scope_name, 'checkout.http');
     assert.equal(warn.scope_version, '1.4.2');
     assert.equal(warn.receiver, 'otlp_http');
-    assert.deepEqual(warn.log_attributes, { 'http.route': '/pay', attempt: '3', ratio: '0.5', ok: 'false', tags: '["a","b"]' });
+    assert.deepEqual(warn.log_attributes, { 'http.route': '/pay', attempt: '3', ratio: '0.5', ok: 'false', tags: '["a","b"]', 'meshlog.parse_status': 'no_format' });
     assert.equal(warn.resource_attributes['k8s.namespace.name'], 'shop');
     assert.equal(warn.resource_attributes['deployment.environment'], 'prod');
     assert.match(warn.chain_id, /^acme\/w-[0-9a-f]{12}$/);

@@ -111,7 +111,7 @@ test('Splunk HEC: splunk-logging batches, raw lines, health, HEC error codes, go
   assert.equal(placed.service_name, 'checkout');
   assert.equal(placed.severity_number, 9);
   assert.deepEqual(placed.resource_attributes, { 'host.name': 'web-1' });
-  assert.deepEqual(placed.log_attributes, { severity: 'info', 'splunk.source': 'checkout', 'splunk.sourcetype': '_json', 'splunk.index': 'main' });
+  assert.deepEqual(placed.log_attributes, { severity: 'info', 'splunk.source': 'checkout', 'splunk.sourcetype': '_json', 'splunk.index': 'main', 'meshlog.parse_status': 'no_format' });
   const declined = byBody('card declined');
   assert.equal(declined.severity_number, 17);
   const coop = byBody(JSON.stringify({ temperature: '70F', chickenCount: 500 }));

@@ -64,6 +64,12 @@ export class Metrics {
     labelNames: ['receiver'] as const,
     registers: [this.registry],
   });
+  readonly recordsUnparsed = new Counter({
+    name: 'meshlog_records_unparsed_total',
+    help: 'Records stored with their body as received: in no known format (no_format) or a parser failed (parser_error), per receiver',
+    labelNames: ['receiver', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly queueRecords = new Gauge({
     name: 'meshlog_queue_records',
     help: 'Records accepted and waiting for commit',

@@ -13,11 +13,21 @@ export interface EnvoyFormatOption {
   mesh: string;
 }
 
+/** Why a body was stored as received: it is in no known format, or a parser failed on it. */
+export type UnparsedReason = 'no_format' | 'parser_error';
+
+/** The log attribute that flags a record stored unparsed; its value is the reason. */
+export const parseStatusAttribute = 'meshlog.parse_status';
+
+/** Called once per batch, receiver and reason with the number of records stored unparsed (the server makes it a metric). */
+export type UnparsedReport = (receiver: string, reason: UnparsedReason, count: number) => void;
+
 export interface MeshParsingOptions {
   /** Custom Envoy access log formats, tried before the built-in ones. */
   envoyFormats: EnvoyFormatOption[];
   /** Join stack traces sent one line per record. */
   multiline: boolean;
+  reportUnparsed?: UnparsedReport;
 }
 
 /**
@@ -25,19 +35,36 @@ export interface MeshParsingOptions {
  * recognises each body's format (Envoy/Istio/Kuma/Consul access logs,
  * Linkerd, Hubble, ingress-nginx, JSON, logfmt) and fills time, severity,
  * trace context, mesh fields and service name. Bodies in no known format
- * are kept as they are, without a meshlog.format attribute.
+ * are kept as they are, without a meshlog.format attribute, and flagged
+ * (meshlog.parse_status = no_format, or parser_error when a parser failed).
  */
 export function meshParsingStage(options: MeshParsingOptions): Stage {
   const custom = options.envoyFormats.map((format) => compileEnvoyFormat(format.format, format.name, format.mesh));
   return (input) => {
     let records = unwrapContainerRecords(input);
     if (options.multiline) records = joinStackTraceRecords(records);
+    let unparsed: Map<string, number> | undefined;
     for (const record of records) {
+      let reason: UnparsedReason | undefined;
       try {
-        normalizeRecord(record, detectAndParse(record.body, custom));
+        const parsed = detectAndParse(record.body, custom);
+        if (parsed === undefined) reason = 'no_format';
+        normalizeRecord(record, parsed);
       } catch (error) {
         // A line no parser foresaw must not cost the batch it came in: it is stored as received.
         record.attributes['meshlog.parse_error'] = (error as Error).message;
+        reason = 'parser_error';
+      }
+      if (reason === undefined) continue;
+      record.attributes[parseStatusAttribute] = reason;
+      unparsed ??= new Map();
+      const key = `${reason}\0${record.receiver}`;
+      unparsed.set(key, (unparsed.get(key) ?? 0) + 1);
+    }
+    if (unparsed && options.reportUnparsed) {
+      for (const [key, count] of unparsed) {
+        const [reason, receiver] = key.split('\0') as [UnparsedReason, string];
+        options.reportUnparsed(receiver, reason, count);
       }
     }
     return records;

@@ -151,7 +151,11 @@ export class MeshlogServer {
       storage: this.storage,
       // Patterns are mined last, from the redacted bodies that are stored.
       pipeline: composeStages([
-        ...pipelineStages(config.pipeline, (rule, count) => this.metrics.redactions.inc({ rule }, count)),
+        ...pipelineStages(
+          config.pipeline,
+          (rule, count) => this.metrics.redactions.inc({ rule }, count),
+          (receiver, reason, count) => this.metrics.recordsUnparsed.inc({ receiver, reason }, count),
+        ),
         ...(this.patterns ? [this.patterns.stage] : []),
       ]),
       redeliveries: new RedeliveryFilter(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
-import { meshParsingStage } from '../../src/pipeline/meshParsingStage.js';
+import { meshParsingStage, parseStatusAttribute } from '../../src/pipeline/meshParsingStage.js';
 
 const stage = meshParsingStage({
   envoyFormats: [
@@ -108,6 +108,24 @@ test('plain lines stay as they are, without a format attribute; stack traces of 
   ]);
   assert.equal(records[0].attributes['meshlog.format'], undefined);
   assert.equal(records[0].serviceName, 'cart-1');
+});
+
+test('a line in no known format is stored as sent, flagged, and counted per receiver', () => {
+  const reported: [string, string, number][] = [];
+  const counting = meshParsingStage({ envoyFormats: [], multiline: false, reportUnparsed: (receiver, reason, count) => reported.push([receiver, reason, count]) });
+  const records = counting([
+    record('Starting server on port 8080'),
+    record(istioLine),
+    record('cache warmed in 30 ms', { receiver: 'syslog' }),
+    record('ready', { receiver: 'syslog' }),
+  ]);
+  assert.deepEqual(records.map((r) => r.attributes[parseStatusAttribute]), ['no_format', undefined, 'no_format', 'no_format']);
+  assert.equal(records[0].body, 'Starting server on port 8080');
+  assert.equal(records[1].attributes['meshlog.format'], 'istio');
+  assert.deepEqual(reported, [
+    ['loki', 'no_format', 1],
+    ['syslog', 'no_format', 2],
+  ]);
 });
 
 test('CRI partial lines in one batch become one record; a line still open at the end of the batch is kept and marked', () => {
