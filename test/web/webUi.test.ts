@@ -85,7 +85,7 @@ after(async () => {
 });
 
 async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: 'dark' });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: 'dark', permissions: ['clipboard-read', 'clipboard-write'] });
   return context.newPage();
 }
 
@@ -167,10 +167,33 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   for (const expected of ['service_name', 'payments', 'detected_level', 'error', 'trace_id', traceId, 'k8s_namespace_name']) assert.ok(fieldText.includes(expected), `${expected} in ${fieldText}`);
   await shot(page, '04-explore-record');
 
-  // A field value filters the query; the sidebar's top values do too.
-  await page.locator('.sidebar summary', { hasText: 'service_name' }).waitFor();
+  await page.getByRole('button', { name: 'Copy as JSON' }).click();
+  await page.getByRole('button', { name: 'Copied' }).waitFor();
+  const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as { line: string; labels: Record<string, string> };
+  assert.equal(copied.line, 'level=error msg="card declined by issuer" order=1042');
+  assert.equal(copied.labels.trace_id, traceId);
 
-  await fields.getByRole('link', { name: traceId }).click();
+  // Context: the lines around it from the same stream, every level.
+  await page.getByRole('button', { name: 'Show context' }).click();
+  const contextDialog = page.getByRole('dialog', { name: 'context' });
+  await contextDialog.getByText('card declined by issuer').waitFor();
+  const contextText = await contextDialog.innerText();
+  assert.match(contextText, /\{.*service_name="payments".*\}/);
+  const neighbours = contextText.match(/order 10\d\d handled by payments/g) ?? [];
+  assert.ok(neighbours.length >= 10, `lines around it: ${neighbours.length}`);
+  assert.match(contextText, /level=info/, 'context is not only errors');
+  await shot(page, '04b-explore-context');
+  await contextDialog.getByRole('button', { name: 'Close' }).click();
+
+  // A sidebar value adds a filter to the query.
+  await page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent('{service_name="payments"}')}`);
+  await page.getByRole('status').filter({ hasText: '101 lines' }).waitFor();
+  await page.locator('.sidebar details', { hasText: 'detected_level' }).getByRole('button', { name: /^error/ }).click();
+  await page.waitForURL(/detected_level%3D%22error%22/);
+  await page.getByRole('status').filter({ hasText: /^1[01] lines/ }).waitFor();
+  await page.locator('.row').first().click();
+
+  await page.getByRole('link', { name: traceId }).first().click();
   await page.waitForURL(new RegExp(`/ui/trace/${traceId}$`));
   const waterfall = page.getByRole('table', { name: 'waterfall' });
   await waterfall.waitFor();

@@ -10,7 +10,8 @@ const window = 3_600_000;
 async function streamSelector(entry: LogEntry): Promise<string> {
   const streamNames = new Set(await labelNames(entry.ms - window, entry.ms + window));
   const matchers = Object.entries(entry.labels)
-    .filter(([name]) => streamNames.has(name))
+    // The level is derived per line, not where a line came from: context shows every level.
+    .filter(([name]) => streamNames.has(name) && name !== 'detected_level' && name !== 'level')
     .map(([name, value]) => `${name}=${logqlString(value)}`);
   return `{${matchers.join(', ')}}`;
 }
