@@ -41,6 +41,19 @@ export function oidcStateOf(headers: IncomingHttpHeaders): string | undefined {
   return headers.cookie ? parseCookie(headers.cookie)[oidcStateCookieName] : undefined;
 }
 
+/** Refuses a request a page of another origin made (browsers name it in `Origin`). */
+export function requireSameOrigin(headers: IncomingHttpHeaders): void {
+  const origin = headers.origin;
+  if (origin === undefined) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (host !== headers.host) throw new MeshlogError('ML_FORBIDDEN', `cross-origin request from ${origin.slice(0, 100)} refused`);
+}
+
 function sameToken(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -56,16 +69,7 @@ function sameToken(a: string, b: string): boolean {
 export function sessionOfRequest(sessions: SessionStore, method: string, headers: IncomingHttpHeaders): Session | undefined {
   const id = sessionIdOf(headers);
   if (id === undefined) return undefined;
-  const origin = headers.origin;
-  if (origin !== undefined) {
-    let host: string | undefined;
-    try {
-      host = new URL(origin).host;
-    } catch {
-      host = undefined;
-    }
-    if (host !== headers.host) throw new MeshlogError('ML_FORBIDDEN', `cross-origin request from ${origin.slice(0, 100)} refused`);
-  }
+  requireSameOrigin(headers);
   const session = sessions.touch(id);
   if (!session) throw new MeshlogError('ML_AUTH_INVALID', 'session expired or logged out: log in again');
   if (!safeMethods.has(method.toUpperCase())) {

@@ -90,6 +90,11 @@ test('a login becomes a session cookie that authenticates as the same identity; 
   assert.equal(refused.status, 403);
   assert.match(refused.body, /no role that can use the UI/);
   assert.equal((await logIn('wrong-token')).status, 401);
+  const crossSite = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' }, body: JSON.stringify({ token: analyst }) });
+  assert.equal(crossSite.status, 403, 'another site cannot log a browser in');
+  const plainForm = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ token: analyst }) });
+  assert.equal(plainForm.status, 415, 'nor post it as a form');
+  assert.equal(crossSite.headers.get('set-cookie'), null);
 
   const logout = await fetch(`${meshlog.url}/api/v1/session`, { method: 'DELETE', headers: { Cookie: session.cookie, 'x-csrf-token': session.csrfToken } });
   assert.equal(logout.status, 200);

@@ -4,7 +4,7 @@ import { MeshlogError } from '../../errors.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
-import { clearedSessionCookie, oidcStateCookie, oidcStateOf, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
+import { clearedSessionCookie, oidcStateCookie, oidcStateOf, requireSameOrigin, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
 import type { OidcLogin } from '../../security/oidcLogin.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
 import { parseJsonBody } from '../jsonBody.js';
@@ -47,6 +47,10 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
   const { sessions, audit } = deps;
 
   app.post('/api/v1/session', { config: { permission: 'public' } }, async (request, reply) => {
+    // Another site must not log a browser in as someone else: no cross-origin posts, and a
+    // JSON content type no plain form can send.
+    requireSameOrigin(request.headers);
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
     const { token } = parseJsonBody(loginBody, request.body);
     let identity: Identity;
     try {
