@@ -1,20 +1,32 @@
 /**
- * Shipping throughput of `meshlog agent`: a generated log file (SIZE_MB, default
- * 200) is tailed by the real agent and shipped to a running meshlog over
- * OTLP/HTTP until the server acknowledged its last byte. Prints lines/s, MB/s,
- * the agent's CPU time and peak RSS (from /proc, read just before it stops).
+ * Shipping one log file to one running meshlog, two ways in the same run:
+ * `meshlog agent` (OTLP/HTTP, acknowledged) and rsyslog's imfile (RFC 5424
+ * over TCP, octet-counted, to meshlog's syslog listener). For each: lines/s
+ * until the server committed the whole file, the shipper's CPU time and peak
+ * RSS (from /proc, read just before it stops).
  *
- *   node dist/bench/agentShipping.js
- *   SIZE_MB=50 IN_FLIGHT=4 node dist/bench/agentShipping.js
- *   AGENT_NODE_OPTIONS=--max-old-space-size=64 node dist/bench/agentShipping.js   # the agent's heap capped
+ *   node dist/bench/agentShipping.js                       # a 1 GiB file
+ *   node dist/bench/agentShipping.js --size-mb 100 --in-flight 4
+ *   node dist/bench/agentShipping.js --only agent --agent-node-options=--max-old-space-size=64
  */
-import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { parseArgs } from 'node:util';
 import { startAgent, waitUntil } from '../test/support/agentProcess.js';
-import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
+import { committedCount } from '../test/support/committedCount.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../test/support/meshlogProcess.js';
 
-const sizeBytes = Number(process.env.SIZE_MB ?? 200) * 1024 * 1024;
+const { values: flags } = parseArgs({
+  options: {
+    'size-mb': { type: 'string', default: '1024' },
+    'in-flight': { type: 'string', default: '2' },
+    'agent-node-options': { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const sizeBytes = Number(flags['size-mb']) * 1024 * 1024;
 const ticksPerSecond = 100; // USER_HZ on Linux
 
 const services = ['checkout', 'cart', 'payments', 'search', 'frontend', 'inventory'];
@@ -57,35 +69,74 @@ function procStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
   return { cpuSeconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN };
 }
 
+function report(name: string, lines: number, bytes: number, seconds: number, stats: { cpuSeconds: number; peakRssMiB: number }, extra = ''): void {
+  console.log(
+    `${name}: ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s: ${Math.round(lines / seconds)} lines/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s; ` +
+      `CPU ${stats.cpuSeconds.toFixed(1)} s (${((stats.cpuSeconds / seconds) * 100).toFixed(0)}% of a core), peak RSS ${stats.peakRssMiB.toFixed(0)} MiB${extra}`,
+  );
+}
+
+async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string, lines: number, bytes: number): Promise<void> {
+  const started = Date.now();
+  const agent = await startAgent(
+    {
+      server: meshlog.url,
+      token: meshlog.token,
+      data_dir: join(root, 'agent-data'),
+      files: [{ paths: [file] }],
+      delivery: { max_in_flight: Number(flags['in-flight']) },
+    },
+    { env: flags['agent-node-options'] ? { NODE_OPTIONS: flags['agent-node-options'] } : {} },
+  );
+  try {
+    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), 3_600_000);
+    const seconds = (Date.now() - started) / 1000;
+    const retried = await agent.metric('meshlog_agent_batches_retried_total');
+    const options = `${flags['in-flight']} in flight${flags['agent-node-options'] ? `, ${flags['agent-node-options']}` : ''}`;
+    report(`meshlog agent → OTLP/HTTP (${options})`, lines, bytes, seconds, procStats(agent.process.pid!), `; ${retried} retries`);
+  } finally {
+    await agent.stop();
+  }
+}
+
+async function shipWithRsyslog(meshlog: RunningMeshlog, root: string, file: string, lines: number, bytes: number): Promise<void> {
+  const dir = join(root, 'rsyslog');
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  const port = meshlog.listeners.syslog_tcp.split(':').pop();
+  const config = join(dir, 'rsyslog.conf');
+  writeFileSync(
+    config,
+    `global(workDirectory="${dir}/work" maxMessageSize="64k")
+module(load="imfile")
+input(type="imfile" file="${file}" tag="bench:" ruleset="toMeshlog")
+ruleset(name="toMeshlog") {
+  action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" tcp_framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+}
+`,
+  );
+  const before = await committedCount(meshlog, 'syslog_tcp');
+  const started = Date.now();
+  const rsyslog = spawn('rsyslogd', ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise((resolve) => rsyslog.once('exit', resolve));
+  try {
+    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, 3_600_000);
+    const seconds = (Date.now() - started) / 1000;
+    report('rsyslog imfile → syslog TCP (RFC 5424, octet-counted)', lines, bytes, seconds, procStats(rsyslog.pid!));
+  } finally {
+    rsyslog.kill('SIGTERM');
+    await exited;
+  }
+}
+
 const root = tempDataDir('meshlog-bench-agent-');
 mkdirSync(join(root, 'logs'));
 const file = join(root, 'logs', 'app.log');
 const lines = await generate(file);
 const bytes = statSync(file).size;
 const meshlog = await startMeshlog({ args: ['--log-level', 'info'] });
-const started = Date.now();
-const agent = await startAgent({
-  server: meshlog.url,
-  token: meshlog.token,
-  data_dir: join(root, 'agent-data'),
-  files: [{ paths: [join(root, 'logs', '*.log')] }],
-  delivery: { max_in_flight: Number(process.env.IN_FLIGHT ?? 2) },
-}, { env: process.env.AGENT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AGENT_NODE_OPTIONS } : {} });
 try {
-  await waitUntil(
-    'the whole file is acknowledged',
-    async () => (await agent.sources()).some((source) => source.acked_offset === bytes),
-    3_600_000,
-  );
-  const seconds = (Date.now() - started) / 1000;
-  const { cpuSeconds, peakRssMiB } = procStats(agent.process.pid!);
-  const retried = await agent.metric('meshlog_agent_batches_retried_total');
-  console.log(
-    `agent file→meshlog (${process.env.IN_FLIGHT ?? 2} in flight${process.env.AGENT_NODE_OPTIONS ? `, ${process.env.AGENT_NODE_OPTIONS}` : ''}): ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s: ` +
-      `${Math.round(lines / seconds)} lines/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s; ` +
-      `agent CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / seconds) * 100).toFixed(0)}% of a core), peak RSS ${peakRssMiB.toFixed(0)} MiB; ${retried} retries`,
-  );
+  if (flags.only !== 'rsyslog') await shipWithAgent(meshlog, root, file, lines, bytes);
+  if (flags.only !== 'agent') await shipWithRsyslog(meshlog, root, file, lines, bytes);
 } finally {
-  await agent.stop();
   await meshlog.stop();
 }

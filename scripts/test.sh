@@ -3,9 +3,9 @@
 # (chDB binds one data directory per process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Real protocol peers the tests drive: logger (bsdutils), rsyslog with its TLS driver, fluent-logger-python, openssl for test certificates; chromium prints reports to PDF, pdftotext (poppler-utils) reads them back.
+# Real protocol peers the tests drive: systemd-journald, systemd-cat and journalctl (systemd) for the agent's journal input, logger (bsdutils), rsyslog with its TLS driver, fluent-logger-python, openssl for test certificates; chromium prints reports to PDF, pdftotext (poppler-utils) reads them back.
 missing=()
-for package in bsdutils rsyslog rsyslog-gnutls python3-fluent-logger openssl chromium poppler-utils; do
+for package in bsdutils rsyslog rsyslog-gnutls python3-fluent-logger openssl chromium poppler-utils systemd; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
 if ((${#missing[@]})); then

@@ -9,12 +9,14 @@ import { BatchBuilder, fixed64, type Fixed64 } from './delivery/batchBuilder.js'
 import { CheckpointStore, type Checkpoint, type CheckpointState } from './delivery/checkpointStore.js';
 import { DiskBuffer, type Frame } from './delivery/diskBuffer.js';
 import type { FrameHeader } from './delivery/frameSource.js';
-import { encodeBatch } from './delivery/otlpRequest.js';
 import { Shipper } from './delivery/shipper.js';
 import { FileInput, type FileGroup, type ResumePoint } from './inputs/fileInput.js';
-import type { ReadGate } from './inputs/recordSink.js';
+import { JournaldInput, type JournaldResume } from './inputs/journaldInput.js';
+import type { ReadGate, RecordDetails } from './inputs/recordSink.js';
 import { readStream } from './inputs/stdinInput.js';
 import type { KeyValue, Source } from './source.js';
+import { agentOutput } from './outputs/outputFromConfig.js';
+import type { AgentOutput } from './outputs/agentOutput.js';
 
 /** How many finished sources /sources still reports. */
 const finishedReported = 1000;
@@ -38,7 +40,9 @@ export class MeshlogAgent {
   private readonly metrics: AgentMetrics;
   private readonly checkpoints: CheckpointStore;
   private readonly shipper: Shipper;
+  private readonly output: AgentOutput;
   private readonly fileInput: FileInput | undefined;
+  private journald: JournaldInput | undefined;
   private sealing: Promise<void> = Promise.resolve();
   private sealsWaiting = 0;
   private ackedSeq: number;
@@ -65,11 +69,12 @@ export class MeshlogAgent {
     this.checkpoints = new CheckpointStore(join(config.data_dir, 'checkpoints.json'));
     this.builder = new BatchBuilder({ maxRecords: config.batch.max_records, maxBytes: config.batch.max_bytes });
     this.metrics = new AgentMetrics(() => this.buffer.bytes, () => this.sources.values());
-    const server = config.server.replace(/\/+$/, '');
+    this.output = agentOutput(config);
     this.shipper = new Shipper(
       buffer,
       {
-        url: `${server}/v1/logs`,
+        output: this.output,
+        headers: config.output.headers,
         token: config.token,
         tenant: config.tenant,
         maxInFlight: config.delivery.max_in_flight,
@@ -114,6 +119,7 @@ export class MeshlogAgent {
     );
     const agent = new MeshlogAgent(config, buffer, state, logger);
     agent.indexResumePoints(state, pending);
+    if (config.journald.enabled) agent.startJournald(state, pending);
     const http = await startAgentHttp(config.http_host, config.http_port, {
       metrics: agent.metrics,
       ready: () => agent.ready,
@@ -123,6 +129,7 @@ export class MeshlogAgent {
     agent.httpAddress = http.address;
     void agent.shipper.run().catch((error: unknown) => logger.error({ err: error }, 'shipper stopped'));
     agent.timers.push(setInterval(() => agent.sealIfDue(), Math.max(10, Math.floor(config.batch.max_wait_ms / 4))));
+    agent.journald?.start();
     if (agent.fileInput) void agent.pollLoop(agent.fileInput);
     if (config.stdin) void agent.readStdin();
     if (!agent.fileInput) agent.ready = true;
@@ -135,6 +142,7 @@ export class MeshlogAgent {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.shipper.stop();
+    this.journald?.close();
     this.seal();
     await this.sealing;
     await this.fileInput?.close();
@@ -155,15 +163,16 @@ export class MeshlogAgent {
     return { 'host.name': hostname(), ...this.config.labels };
   }
 
-  private add(source: Source, body: string, offset: number, time: bigint | undefined, attributes: KeyValue[] | undefined): void {
+  private add(source: Source, body: string, offset: number, time: bigint | undefined, attributes: KeyValue[] | undefined, details?: RecordDetails): void {
     const now = Date.now();
     if (now !== this.observedMs) {
       this.observedMs = now;
       this.observed = fixed64(BigInt(now) * 1_000_000n);
     }
-    const uid: KeyValue = { key: 'log.record.uid', value: { stringValue: `${source.uidPrefix}-${offset}` } };
+    const uid: KeyValue = { key: 'log.record.uid', value: { stringValue: details?.uid ?? `${source.uidPrefix}-${offset}` } };
     this.builder.add(source, {
       ...(time !== undefined && { timeUnixNano: fixed64(time) }),
+      ...(details?.severityNumber !== undefined && { severityNumber: details.severityNumber, severityText: details.severityText }),
       observedTimeUnixNano: this.observed,
       body: { stringValue: body },
       attributes: attributes ? [uid, ...attributes] : [uid],
@@ -175,6 +184,12 @@ export class MeshlogAgent {
   }
 
   private register(source: Source): void {
+    const earlier = this.retained[source.key];
+    if (earlier) {
+      // Batches of this source the server acknowledged after the start, before its file was found again.
+      source.ackedOffset = Math.max(source.ackedOffset, earlier.offset);
+      source.linesAcked = Math.max(source.linesAcked, earlier.lines_acked);
+    }
     this.sources.set(source.key, source);
     delete this.retained[source.key];
   }
@@ -184,7 +199,7 @@ export class MeshlogAgent {
     if (this.builder.records === 0 && this.touched.size === 0) return;
     const batch = this.builder.cut(this.touched);
     this.touched.clear();
-    const encoded = encodeBatch(batch);
+    const encoded = this.output.encode(batch);
     this.sealsWaiting++;
     this.sealing = this.sealing.then(async () => {
       try {
@@ -213,9 +228,11 @@ export class MeshlogAgent {
       const source = this.sources.get(entry.key);
       if (source) {
         source.ackedOffset = entry.offset;
+        if (entry.cursor !== undefined) source.ackedCursor = entry.cursor;
         source.linesAcked += entry.lines;
       } else if (this.retained[entry.key]) {
         this.retained[entry.key].offset = entry.offset;
+        if (entry.cursor !== undefined) this.retained[entry.key].cursor = entry.cursor;
         this.retained[entry.key].lines_acked += entry.lines;
       }
     }
@@ -237,6 +254,10 @@ export class MeshlogAgent {
   private snapshot(): CheckpointState {
     const sources: Record<string, Checkpoint> = { ...this.retained };
     for (const source of this.sources.values()) {
+      if (source.ackedCursor !== undefined) {
+        sources[source.key] = { path: source.path, offset: source.ackedOffset, cursor: source.ackedCursor, lines_acked: source.linesAcked };
+        continue;
+      }
       const identity = source.identity;
       if (!identity) continue;
       sources[source.key] = {
@@ -295,6 +316,40 @@ export class MeshlogAgent {
       const key = `${point.dev}:${point.ino}`;
       this.resumePoints.set(key, [...(this.resumePoints.get(key) ?? []), point]);
     }
+  }
+
+  /** The journal resumes after the last entry buffered, else after the last acknowledged. */
+  private startJournald(state: CheckpointState, pending: FrameHeader[]): void {
+    const key = `journald:${this.config.journald.directory ?? 'local'}`;
+    const checkpoint = state.sources[key];
+    const resume: JournaldResume = {
+      cursor: checkpoint?.cursor,
+      ackedCursor: checkpoint?.cursor,
+      linesRead: checkpoint?.lines_acked ?? 0,
+      linesAcked: checkpoint?.lines_acked ?? 0,
+    };
+    for (const frame of pending) {
+      for (const entry of frame.sources) {
+        if (entry.key !== key) continue;
+        if (entry.cursor !== undefined) resume.cursor = entry.cursor;
+        resume.linesRead += entry.lines;
+      }
+    }
+    const journald = this.config.journald;
+    this.journald = new JournaldInput(
+      {
+        journalctl: journald.journalctl,
+        directory: journald.directory,
+        matches: journald.matches,
+        since: journald.since,
+        resource: { ...this.resourceLabels(), ...journald.labels },
+      },
+      resume,
+      (source, body, offset, time, attributes, details) => this.add(source, body, offset, time, attributes, details),
+      this.gate,
+      this.logger,
+    );
+    this.register(this.journald.source);
   }
 
   private async pollLoop(input: FileInput): Promise<void> {

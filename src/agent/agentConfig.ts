@@ -46,6 +46,35 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ enabled: false, pods_dir: '/var/log/pods', node_name: process.env.NODE_NAME ?? '', cluster_name: '' }),
+    /** The systemd journal, read through `journalctl -o json --follow`. */
+    journald: z
+      .object({
+        enabled: flag.default(false),
+        /** Journal files of this directory (journalctl --directory) instead of the local system journal. */
+        directory: z.string().min(1).optional(),
+        /** journalctl matches: `FIELD=value` (`_SYSTEMD_UNIT=nginx.service`), `+` between groups for OR. */
+        matches: z.array(z.string().regex(/^([A-Z0-9_]+=.*|\+)$/, 'FIELD=value or +')).default([]),
+        /** On the first start (no checkpoint yet): entries since this (journalctl --since: `-1h`, `today`, a date). */
+        since: z.string().min(1).default('-1h'),
+        journalctl: z.string().min(1).default('journalctl'),
+        /** Resource attributes of every journal record. */
+        labels,
+      })
+      .strict()
+      .default({ enabled: false, matches: [], since: '-1h', journalctl: 'journalctl', labels: {} }),
+    /** Where batches go: meshlog (OTLP/HTTP to <server>/v1/logs, the default), or another backend's push API. */
+    output: z
+      .object({
+        type: z.enum(['otlp', 'loki', 'elasticsearch']).default('otlp'),
+        /** The full endpoint; default <server>/v1/logs, <server>/loki/api/v1/push or <server>/_bulk. */
+        url: z.string().url().optional(),
+        /** Elasticsearch index (or data stream) of the documents. */
+        index: z.string().min(1).default('logs-meshlog-agent'),
+        /** Extra request headers, e.g. `Authorization: ApiKey …` for Elasticsearch. */
+        headers: z.record(z.string().min(1), z.string()).default({}),
+      })
+      .strict()
+      .default({ type: 'otlp', index: 'logs-meshlog-agent', headers: {} }),
     /** Read lines from standard input too; the agent exits once stdin ended and every line was acknowledged. */
     stdin: flag.default(false),
     /** Resource attributes of every record (host.name is added unless given). */
@@ -89,8 +118,8 @@ export const agentConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    if (config.files.length === 0 && !config.kubernetes.enabled && !config.stdin) {
-      ctx.addIssue({ code: 'custom', path: ['files'], message: 'nothing to read: give files (--path), kubernetes.enabled or stdin' });
+    if (config.files.length === 0 && !config.kubernetes.enabled && !config.stdin && !config.journald.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['files'], message: 'nothing to read: give files (--path), kubernetes.enabled, journald.enabled or stdin' });
     }
   });
 

@@ -40,6 +40,10 @@ export class Source {
   active = true;
   /** First byte not yet in a batch (bytes held back: an unfinished line, CRI parts waiting for their end). */
   resumeOffset: () => number = () => 0;
+  /** A journal's position instead of a byte offset: the cursor of the last entry read… */
+  resumeCursor: (() => string | undefined) | undefined;
+  /** …and of the last entry the server acknowledged. */
+  ackedCursor: string | undefined;
 
   constructor(
     readonly key: string,

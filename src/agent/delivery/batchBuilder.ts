@@ -14,6 +14,8 @@ export function fixed64(nanos: bigint): Fixed64 {
 
 export interface OtlpRecord {
   timeUnixNano?: Fixed64;
+  severityNumber?: number;
+  severityText?: string;
   observedTimeUnixNano: Fixed64;
   body: { stringValue: string };
   attributes: KeyValue[];
@@ -72,6 +74,7 @@ export class BatchBuilder {
         path: source.path,
         ...(identity && { dev: identity.dev, ino: identity.ino, fp: identity.fp, fp_len: identity.fpLen, born: identity.born }),
         offset: source.resumeOffset(),
+        ...(source.resumeCursor && { cursor: source.resumeCursor() }),
         lines: this.lines.get(source) ?? 0,
       });
     }

@@ -11,6 +11,8 @@ export interface Checkpoint {
   born?: number;
   /** Every byte before this offset was acknowledged. */
   offset: number;
+  /** A journal: every entry up to this cursor was acknowledged. */
+  cursor?: string;
   /** Lines the server acknowledged from this source, over the agent's lifetime. */
   lines_acked: number;
 }

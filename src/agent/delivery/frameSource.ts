@@ -14,6 +14,8 @@ export interface FrameSource {
   fp_len?: number;
   born?: number;
   offset: number;
+  /** A journal's position (cursor of the last entry in this or an earlier batch). */
+  cursor?: string;
   lines: number;
 }
 

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from '../agentMetrics.js';
 import type { DiskBuffer, Frame } from './diskBuffer.js';
-import { rejectedRecords } from './otlpRequest.js';
+import type { AgentOutput, Verdict } from '../outputs/agentOutput.js';
 import { isRetryableStatus, retryDelay } from './retryDelay.js';
 
 export interface ShipperOptions {
-  url: string;
+  output: AgentOutput;
   token: string | undefined;
   tenant: string | undefined;
   maxInFlight: number;
@@ -16,6 +16,8 @@ export interface ShipperOptions {
   retryMaxMs: number;
   /** Where batches the server refused for good (400, 413…) are kept as evidence. */
   rejectedDir: string;
+  /** Extra request headers (an API key header of another backend). */
+  headers: Record<string, string>;
 }
 
 interface InFlight {
@@ -24,7 +26,7 @@ interface InFlight {
 }
 
 /**
- * Sends buffered batches to meshlog's OTLP/HTTP endpoint, up to maxInFlight at
+ * Sends buffered batches to the output (meshlog's OTLP/HTTP endpoint, or Loki, OTLP, Elasticsearch), up to maxInFlight at
  * once, each retried until the server acknowledges it; acknowledgements are
  * handed on in sequence order, so a checkpoint never passes a batch still in
  * flight.
@@ -82,15 +84,16 @@ export class Shipper {
     }
   }
 
-  private async send(frame: Frame): Promise<{ kind: 'ok' } | { kind: 'refused'; reason: string } | { kind: 'retry'; reason: string; retryAfter?: string | null }> {
+  private async send(frame: Frame): Promise<Verdict> {
     // A batch that only moves checkpoints (a file closed without new lines) needs no request.
     if (frame.header.records === 0) return { kind: 'ok' };
-    const headers: Record<string, string> = { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' };
+    const output = this.options.output;
+    const headers: Record<string, string> = { ...this.options.headers, 'content-type': output.contentType, 'content-encoding': 'gzip' };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (this.options.tenant) headers['x-scope-orgid'] = this.options.tenant;
     let response: Response;
     try {
-      response = await fetch(this.options.url, {
+      response = await fetch(output.url, {
         method: 'POST',
         headers,
         body: frame.body as Uint8Array<ArrayBuffer>,
@@ -101,13 +104,9 @@ export class Shipper {
     }
     const answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     if (response.ok) {
-      try {
-        const { rejected, message } = rejectedRecords(answer);
-        if (rejected > 0) this.logger.warn({ seq: frame.header.seq, rejected, message }, 'server rejected some records as invalid');
-      } catch {
-        // A 200 acknowledges the batch whatever its body says.
-      }
-      return { kind: 'ok' };
+      const verdict = output.judge(answer);
+      if (verdict.kind === 'ok' && verdict.warning) this.logger.warn({ seq: frame.header.seq, output: output.name }, verdict.warning);
+      return verdict;
     }
     const reason = `HTTP ${response.status}`;
     if (isRetryableStatus(response.status)) return { kind: 'retry', reason, retryAfter: response.headers.get('retry-after') };
@@ -119,7 +118,7 @@ export class Shipper {
     this.metrics.batchesRefused.inc();
     this.logger.error({ seq: frame.header.seq, reason, records: frame.header.records }, 'server refused a batch for good; kept under rejected/');
     await mkdir(this.options.rejectedDir, { recursive: true });
-    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.otlp.gz`), frame.body);
+    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.${this.options.output.name}.gz`), frame.body);
     await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
   }
 
