@@ -302,6 +302,8 @@ const metricCases: [string, Sample[], number?][] = [
   ['sum_over_time({service_name="api"} | logfmt | unwrap duration(duration) | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(sum([0.02, 0.002]))], [{ env: 'prod' }, String(sum([0.035, 0.85, 5, 0.12, 0.003]))]]],
   ['avg_over_time({service_name="proxy"} | regexp `(?P<took>[\\d.]+)$` | unwrap took | __error__="" [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(lokiMean([0.012, 0.25, 0.003, 1.5]))]]],
   ['max_over_time({service_name="api"} | logfmt | unwrap entries | __error__="" [1m]) by (service_name)', [[{ service_name: 'api' }, '42']]],
+  // rate(unwrapped-range): the sum of the values per second.
+  ['rate({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(800 / 60)], [{ env: 'prod' }, String(5596 / 60)]]],
   ['sum by (user) (sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (user))', [[{ user: 'alice' }, '5296'], [{ user: 'bob' }, '300'], [{ user: 'carol' }, '0'], [{ user: 'erin' }, '800'], [{ user: 'root' }, '0']]],
   ['max_over_time({service_name="web"} | json | unwrap latency | __error__="" [1m]) by (service_name)', []],
   // absent_over_time: labels of the selector's equality matchers.

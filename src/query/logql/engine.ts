@@ -208,7 +208,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
-  if (bucketFunctions.has(node.fn)) {
+  if (bucketFunctions.has(node.fn) && !node.unwrap) {
     const widthNs = steps.count === 1 ? rangeNs : gcd(steps.stepNs, rangeNs);
     const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy });
     if (compiled.residual.length === 0) {
@@ -356,7 +356,7 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
     case 'count_over_time':
       return entries;
     case 'rate':
-      return entries / rangeSeconds;
+      return node.unwrap ? values().reduce((a, b) => a + b, 0) / rangeSeconds : entries / rangeSeconds;
     case 'bytes_over_time':
       return bytes;
     case 'bytes_rate':
@@ -386,7 +386,7 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
 
 async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryContext, steps: Steps): Promise<Series[]> {
   // sum by (…) over a count/bytes range aggregation: group in SQL instead of per series.
-  const pushDown = node.op === 'sum' && !node.grouping?.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && node.expr.fn !== 'absent_over_time';
+  const pushDown = node.op === 'sum' && !node.grouping?.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && !node.expr.unwrap && node.expr.fn !== 'absent_over_time';
   const input = pushDown
     ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping?.labels ?? [])
     : await evaluateMetric(node.expr, ctx, steps).then((value) => {

@@ -260,9 +260,10 @@ class Parser {
     }
     this.expect(')');
     const grouping = this.parseGrouping();
+    // rate works on log lines and, like Loki's rate(unwrapped-range), on unwrapped values.
     if (unwrapFunctions.has(fn) && !unwrap) this.fail(`"| unwrap <label>" before the range of ${fn}`, range);
-    if (!unwrapFunctions.has(fn) && unwrap) this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
-    if (grouping && !unwrapFunctions.has(fn)) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
+    if (!unwrapFunctions.has(fn) && fn !== 'rate' && unwrap) this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
+    if (grouping && !unwrap) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
     return { kind: 'range', fn, log, rangeMs: range.value!, offsetMs, unwrap, param, grouping };
   }
 
