@@ -15,7 +15,7 @@ const traceId = '0af7651916cd43dd8448eb211c80319c';
 before(async () => {
   // user.email is a sensitive field: exports and traces mask it like Loki answers do.
   const configFile = join(tempDataDir('meshlog-web-config-'), 'meshlog.yaml');
-  writeFileSync(configFile, ['masking:', '  fields: [user.email]', ''].join('\n'));
+  writeFileSync(configFile, ['masking:', '  fields: [user.email]', 'ui:', '  session_idle_timeout_ms: 600000', ''].join('\n'));
   meshlog = await startMeshlog({ args: ['--config', configFile] });
 });
 after(async () => {
@@ -78,6 +78,7 @@ test('a login becomes a session cookie that authenticates as the same identity; 
   const session = await logIn(analyst);
   assert.equal(session.status, 200, session.body);
   assert.deepEqual(JSON.parse(session.body).permissions, ['query']);
+  assert.equal(JSON.parse(session.body).idleTimeoutMs, 600_000, 'ui.session_idle_timeout_ms from the config');
   const labels = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: session.cookie } });
   assert.equal(labels.status, 200);
   const otherTenant = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: session.cookie, 'X-Scope-OrgID': 'globex' } });
