@@ -44,13 +44,17 @@ test('a backup restored into a fresh data directory verifies clean, and a server
   const backupDir = join(tempDataDir('meshlog-backup-'), 'plain');
   const backup = run(['backup', '--data-dir', meshlog.dataDir, '--out', backupDir]);
   assert.equal(backup.status, 0, backup.stderr);
-  assert.match(backup.stdout, /^backup of .*: \d+ tables, \d+ rows, schema \d+, 0 archive key\(s\), without secret keys, in /);
+  assert.match(backup.stdout, /^backup of .*: \d+ tables, \d+ rows, schema \d+, 0 archive key\(s\), without secret keys, encrypted under archive master key [0-9a-f]{16} \(.*-archive\.key\), in /);
   const manifest = JSON.parse(readFileSync(join(backupDir, 'backup.json'), 'utf8')) as BackupManifest;
   assert.equal(manifest.keys.signing_key, null);
   assert.equal(existsSync(join(backupDir, 'keys', 'signing.key')), false);
   // The audit trail is in the logs table too.
   assert.ok(manifest.tables.find((table) => table.table === 'logs')!.rows > original.length);
   assert.ok(manifest.tables.some((table) => table.table === 'seal_checkpoints' && table.rows > 0));
+  // Encrypted by default (the data directory is encrypted at rest; its copy is too): not even gzip's magic bytes show.
+  const logsPartition = readFileSync(join(backupDir, manifest.tables.find((table) => table.table === 'logs')!.partitions[0].file));
+  assert.notDeepEqual([...logsPartition.subarray(0, 2)], [0x1f, 0x8b]);
+  assert.equal(manifest.encryption?.algorithm, 'AES-256-GCM');
   assert.ok(manifest.tables.some((table) => table.table === 'erasure_requests' && table.rows > 0));
   assert.equal(manifest.keys.verifier_key, readFileSync(`${meshlog.dataDir}-signing.key.pub`, 'utf8').trim());
 
@@ -68,6 +72,11 @@ test('a backup restored into a fresh data directory verifies clean, and a server
   const again = run(['restore', '--from', backupDir, '--data-dir', restoredDir]);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /is not empty: restore into a new data directory/);
+  const otherKey = join(tempDataDir('meshlog-key-'), 'other.key');
+  writeFileSync(otherKey, `${'ab'.repeat(32)}\n`);
+  const wrongKey = run(['restore', '--from', backupDir, '--data-dir', tempDataDir('meshlog-restored-'), '--master-key', otherKey]);
+  assert.equal(wrongKey.status, 1);
+  assert.match(wrongKey.stderr, /the backup is encrypted under archive master key [0-9a-f]{16}, not [0-9a-f]{16}/);
   const damaged = `${backupDir}-damaged`;
   cpSync(backupDir, damaged, { recursive: true });
   const logsFile = join(damaged, manifest.tables.find((table) => table.table === 'logs')!.partitions[0].file);

@@ -1,16 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { defaultKeyRingDir } from '../archive/keyRing.js';
+import type { MasterKey } from '../archive/masterKey.js';
 import { BackupStore } from '../storage/backupStore.js';
 import type { Storage } from '../storage/storage.js';
-import { backupFormat, backupManifestFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
+import { backupFormat, backupManifestFile, encryptFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
 
 export interface BackupOptions {
   dataDir: string;
   out: string;
   /** Also copy the private checkpoint signing key and the admin token (owner-only files). */
   includeSecrets: boolean;
+  /** Encrypts every file under a fresh backup key wrapped by this key; undefined only when asked for a plaintext backup. */
+  masterKey: MasterKey | undefined;
   onProgress?: (message: string) => void;
 }
 
@@ -25,9 +29,12 @@ export async function backupMeshlog(storage: Storage, options: BackupOptions): P
   if (existsSync(options.out) && readdirSync(options.out).length > 0) throw new Error(`${options.out} is not empty: a backup gets a directory of its own`);
   mkdirSync(join(options.out, 'tables'), { recursive: true, mode: 0o700 });
   const store = new BackupStore(storage);
-  const write = (file: string, bytes: Buffer, mode = 0o600): BackupFile => {
+  const keyId = `backup/${randomBytes(8).toString('hex')}`;
+  const backupKey = randomBytes(32);
+  const write = (file: string, plain: Buffer): BackupFile => {
+    const bytes = options.masterKey ? encryptFile(backupKey, file, plain) : plain;
     mkdirSync(join(options.out, file, '..'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(options.out, file), bytes, { mode });
+    writeFileSync(join(options.out, file), bytes, { mode: 0o600 });
     return { file, sha256: sha256(bytes) };
   };
 
@@ -56,6 +63,9 @@ export async function backupMeshlog(storage: Storage, options: BackupOptions): P
     created_at: new Date().toISOString(),
     database: storage.database,
     source: dataDir,
+    encryption: options.masterKey
+      ? { algorithm: 'AES-256-GCM', key_id: keyId, master_key_id: options.masterKey.id, wrapped_key: options.masterKey.wrap(backupKey, keyId) }
+      : null,
     migrations: await store.appliedMigrations(),
     tables,
     keys: {

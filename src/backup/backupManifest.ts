@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 export const backupFormat = 'meshlog-backup/v1';
 export const backupManifestFile = 'backup.json';
@@ -22,6 +22,8 @@ export interface BackupManifest {
   created_at: string;
   database: string;
   source: string;
+  /** Absent only for a backup taken with --no-encrypt: the backup key, wrapped under the archive master key. */
+  encryption: { algorithm: 'AES-256-GCM'; key_id: string; master_key_id: string; wrapped_key: string } | null;
   /** Schema migrations the data was written under. */
   migrations: number[];
   tables: BackedUpTable[];
@@ -40,3 +42,20 @@ export interface BackupManifest {
 }
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Each file sealed on its own: iv ‖ AES-256-GCM ciphertext ‖ tag, bound to its path in the backup. */
+export function encryptFile(key: Buffer, file: string, plain: Buffer): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(file));
+  return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+export function decryptFile(key: Buffer, file: string, sealed: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12)).setAAD(Buffer.from(file));
+  decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+  try {
+    return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+  } catch {
+    throw new Error(`the backup file ${file} does not decrypt (altered, or another backup's file)`);
+  }
+}

@@ -2,12 +2,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { defaultKeyRingDir } from '../archive/keyRing.js';
+import type { MasterKey } from '../archive/masterKey.js';
 import { verifyIntegrity, type Finding, type VerifyReport } from '../integrity/verifier.js';
 import { BackupStore } from '../storage/backupStore.js';
 import { migrations } from '../storage/migrations.js';
 import { SealStore } from '../storage/sealStore.js';
 import type { Storage } from '../storage/storage.js';
-import { backupFormat, backupManifestFile, sha256, type BackupManifest } from './backupManifest.js';
+import { backupFormat, backupManifestFile, decryptFile, sha256, type BackupManifest } from './backupManifest.js';
 
 /** Reads a backup's manifest and checks every file it names against its SHA-256 before anything is restored. */
 export function openBackup(dir: string): BackupManifest {
@@ -30,6 +31,16 @@ export function openBackup(dir: string): BackupManifest {
     if (sha256(readFileSync(full)) !== file.sha256) throw new Error(`the backup is damaged: ${file.file} does not have the SHA-256 the manifest names`);
   }
   return manifest;
+}
+
+/** Reads a backup file's plain bytes: decrypted with the backup key, which the archive master key unwraps. */
+export function backupReader(backupDir: string, manifest: BackupManifest, masterKey: MasterKey | undefined): (file: string) => Buffer {
+  const encryption = manifest.encryption;
+  if (!encryption) return (file) => readFileSync(join(backupDir, file));
+  if (!masterKey) throw new Error(`the backup is encrypted under archive master key ${encryption.master_key_id}: pass --master-key FILE or set MESHLOG_ARCHIVE_MASTER_KEY`);
+  if (masterKey.id !== encryption.master_key_id) throw new Error(`the backup is encrypted under archive master key ${encryption.master_key_id}, not ${masterKey.id} (from ${masterKey.source})`);
+  const key = masterKey.unwrap(encryption.wrapped_key, encryption.key_id);
+  return (file) => decryptFile(key, file, readFileSync(join(backupDir, file)));
 }
 
 /** Where a new data directory is: it must not exist yet or be empty, so a restore never mixes with live data. */
@@ -55,10 +66,10 @@ export interface RestoreResult {
  */
 export async function restoreMeshlog(
   storage: Storage,
-  backupDir: string,
   manifest: BackupManifest,
-  options: { dataDir: string; verifierKey?: string; onProgress?: (message: string) => void; onFinding?: (finding: Finding) => void },
+  options: { dataDir: string; read: (file: string) => Buffer; verifierKey?: string; onProgress?: (message: string) => void; onFinding?: (finding: Finding) => void },
 ): Promise<RestoreResult> {
+  const { read } = options;
   const store = new BackupStore(storage);
   const present = new Set(await store.tables());
   let rows = 0;
@@ -66,7 +77,7 @@ export async function restoreMeshlog(
     // The new directory's own migrations already wrote schema_migrations.
     if (table.table === 'schema_migrations') continue;
     if (!present.has(table.table)) throw new Error(`table ${table.table} of the backup does not exist in this meshlog's schema`);
-    for (const partition of table.partitions) await store.writePartition(table.table, gunzipSync(readFileSync(join(backupDir, partition.file))));
+    for (const partition of table.partitions) await store.writePartition(table.table, gunzipSync(read(partition.file)));
     const restored = await store.countRows(table.table);
     if (restored !== table.rows) throw new Error(`table ${table.table}: ${restored} rows restored, the backup has ${table.rows}`);
     options.onProgress?.(`${table.table}: ${restored} rows`);
@@ -77,12 +88,12 @@ export async function restoreMeshlog(
   const { keys } = manifest;
   if (keys.writer_id) writeFileSync(join(dataDir, 'writer-id'), `${keys.writer_id}\n`);
   if (keys.verifier_key) writeFileSync(`${dataDir}-signing.key.pub`, `${keys.verifier_key}\n`);
-  if (keys.signing_key) writeFileSync(`${dataDir}-signing.key`, readFileSync(join(backupDir, keys.signing_key.file)), { mode: 0o600, flag: 'wx' });
-  if (keys.admin_token) writeFileSync(join(dataDir, 'admin-token'), readFileSync(join(backupDir, keys.admin_token.file)), { mode: 0o600, flag: 'wx' });
+  if (keys.signing_key) writeFileSync(`${dataDir}-signing.key`, read(keys.signing_key.file), { mode: 0o600, flag: 'wx' });
+  if (keys.admin_token) writeFileSync(join(dataDir, 'admin-token'), read(keys.admin_token.file), { mode: 0o600, flag: 'wx' });
   if (keys.archive_key_ring.length > 0) {
     const ring = defaultKeyRingDir(dataDir);
     mkdirSync(ring, { recursive: true, mode: 0o700 });
-    for (const file of keys.archive_key_ring) writeFileSync(join(ring, file.file.split('/').pop()!), readFileSync(join(backupDir, file.file)), { mode: 0o600 });
+    for (const file of keys.archive_key_ring) writeFileSync(join(ring, file.file.split('/').pop()!), read(file.file), { mode: 0o600 });
   }
 
   const verifierKey = options.verifierKey ?? keys.verifier_key ?? undefined;

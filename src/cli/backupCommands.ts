@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
 import { backupMeshlog } from '../backup/backup.js';
-import { checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
+import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
 import { Storage } from '../storage/storage.js';
 
@@ -9,14 +10,17 @@ const print = (line: string): void => void process.stdout.write(`${line}\n`);
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** `meshlog backup`: a whole meshlog from a data directory no server holds (embedded chDB takes one process per directory). */
-export async function backupCommand(flags: { dataDir: string; database: string; out: string; includeSecrets?: boolean }): Promise<void> {
+export async function backupCommand(flags: { dataDir: string; database: string; out: string; includeSecrets?: boolean; encrypt: boolean; masterKey?: string }): Promise<void> {
+  // The archive master key (created beside the data directory on first use, as a server's first export does).
+  const masterKey = flags.encrypt ? MasterKey.load({ file: flags.masterKey ?? defaultMasterKeyFile(flags.dataDir), dataDir: flags.dataDir, create: true }) : undefined;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
-    const manifest = await backupMeshlog(storage, { dataDir: flags.dataDir, out: flags.out, includeSecrets: flags.includeSecrets ?? false, onProgress: progress });
+    const manifest = await backupMeshlog(storage, { dataDir: flags.dataDir, out: flags.out, includeSecrets: flags.includeSecrets ?? false, masterKey, onProgress: progress });
     const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
     print(
       `backup of ${manifest.source}: ${manifest.tables.length} tables, ${rows} rows, schema ${manifest.migrations.at(-1) ?? 0}, ` +
-        `${manifest.keys.archive_key_ring.length} archive key(s), ${manifest.keys.signing_key ? 'WITH the private signing key' : 'without secret keys'}, in ${flags.out}`,
+        `${manifest.keys.archive_key_ring.length} archive key(s), ${manifest.keys.signing_key ? 'WITH the private signing key' : 'without secret keys'}, ` +
+        `${masterKey ? `encrypted under archive master key ${masterKey.id} (${masterKey.source})` : 'NOT ENCRYPTED'}, in ${flags.out}`,
     );
   } finally {
     await storage.close();
@@ -27,13 +31,17 @@ const describe = (finding: Finding) =>
   `${finding.kind.toUpperCase()} chain=${finding.chain}${finding.batchSeq !== undefined ? ` batch=${finding.batchSeq}` : ''}: ${finding.detail}`;
 
 /** `meshlog restore`: into a new data directory, then verification of what was restored. Exit 0 verified clean, 1 on findings. */
-export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string }): Promise<void> {
+export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string; masterKey?: string }): Promise<void> {
   const manifest = openBackup(flags.from);
   checkFreshDataDir(flags.dataDir);
+  const masterKeyFile = flags.masterKey ?? defaultMasterKeyFile(manifest.source);
+  const masterKey =
+    manifest.encryption && (process.env[masterKeyEnvironmentVariable] || existsSync(masterKeyFile)) ? MasterKey.load({ file: masterKeyFile, create: false }) : undefined;
+  const read = backupReader(flags.from, manifest, masterKey);
   const pinned = flags.publicKey && existsSync(flags.publicKey) ? readFileSync(flags.publicKey, 'utf8').trim() : flags.publicKey;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
-    const result = await restoreMeshlog(storage, flags.from, manifest, { dataDir: flags.dataDir, verifierKey: pinned, onProgress: progress, onFinding: (finding) => print(describe(finding)) });
+    const result = await restoreMeshlog(storage, manifest, { dataDir: flags.dataDir, read, verifierKey: pinned, onProgress: progress, onFinding: (finding) => print(describe(finding)) });
     print(`restored ${result.rows} rows into ${result.tables} tables of ${flags.dataDir} (backup of ${manifest.source} taken ${manifest.created_at})`);
     if (!result.signingKeyRestored) print(`note: the backup holds no private signing key; put the old one at ${flags.dataDir.replace(/\/$/, '')}-signing.key before starting a server here, or new checkpoints get a new key`);
     const report = result.verification;

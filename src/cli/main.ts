@@ -222,6 +222,8 @@ program
   .requiredOption('--out <dir>', 'new, empty backup directory')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--include-secrets', 'also copy the private checkpoint signing key and the admin token')
+  .option('--master-key <file>', 'archive master key that wraps the backup key (default <data-dir>-archive.key, created if missing; or MESHLOG_ARCHIVE_MASTER_KEY)')
+  .option('--no-encrypt', 'write a plaintext backup')
   .action(async (...args: Parameters<BackupCommands['backupCommand']>) => (await import('./backupCommands.js')).backupCommand(...args));
 program
   .command('restore')
@@ -230,6 +232,7 @@ program
   .requiredOption('--data-dir <dir>', 'new data directory')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--public-key <file|key>', "verify with this checkpoint verifier key instead of the backup's own")
+  .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
 program.parseAsync().catch((error: unknown) => {
