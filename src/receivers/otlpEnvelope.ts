@@ -3,7 +3,7 @@ import { MeshlogError } from '../errors.js';
 
 /**
  * The envelope every OTLP export request shares: protobuf or JSON bytes in,
- * the plain-object form out (longs as strings, enums as numbers, ids as
+ * the plain-object form out (64-bit integers as Int64, enums as numbers, ids as
  * bytes or hex), with the error a client can act on when the bytes are bad.
  */
 export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array): T {
@@ -13,7 +13,8 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
   }
-  return type.toObject(message, { longs: String, enums: Number, defaults: false }) as T;
+  // 64-bit integers stay long.js values (Int64): decimal strings cost more than the rest of the decoding.
+  return type.toObject(message, { enums: Number, defaults: false }) as T;
 }
 
 /** `listField` is the top-level array (resourceLogs, resourceSpans). */

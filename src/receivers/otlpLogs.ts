@@ -1,5 +1,5 @@
 import type { LogRecord } from '../model/logRecord.js';
-import { attributeMap, idHex, nanos, text, type AnyValue, type KeyValue } from './otlpValues.js';
+import { attributeMap, idHex, nanos, text, type AnyValue, type Int64, type KeyValue } from './otlpValues.js';
 import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
 import { loadProtos } from './protoRoot.js';
 
@@ -9,8 +9,8 @@ const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.collector
 const RpcStatus = root.lookupType('google.rpc.Status');
 
 interface OtlpLogRecord {
-  timeUnixNano?: string | number;
-  observedTimeUnixNano?: string | number;
+  timeUnixNano?: string | number | Int64;
+  observedTimeUnixNano?: string | number | Int64;
   severityNumber?: number | string;
   severityText?: string;
   body?: AnyValue;

@@ -1,5 +1,5 @@
 import type { SpanEvent, SpanRecord } from '../model/spanRecord.js';
-import { attributeMap, idHex, nanos, type KeyValue } from './otlpValues.js';
+import { attributeMap, idHex, nanos, type Int64, type KeyValue } from './otlpValues.js';
 import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
 import { loadProtos } from './protoRoot.js';
 
@@ -14,10 +14,10 @@ interface OtlpSpan {
   traceState?: string;
   name?: string;
   kind?: number | string;
-  startTimeUnixNano?: string | number;
-  endTimeUnixNano?: string | number;
+  startTimeUnixNano?: string | number | Int64;
+  endTimeUnixNano?: string | number | Int64;
   attributes?: KeyValue[];
-  events?: { timeUnixNano?: string | number; name?: string; attributes?: KeyValue[] }[];
+  events?: { timeUnixNano?: string | number | Int64; name?: string; attributes?: KeyValue[] }[];
   status?: { code?: number | string; message?: string };
 }
 interface OtlpTracesRequest {

@@ -1,11 +1,21 @@
+import protobuf from 'protobufjs';
+
 /**
  * OTLP values as meshlog stores them, shared by the logs and traces decoders:
  * the plain-object shape of OTLP/JSON and of decoded OTLP/protobuf.
  */
+/** A 64-bit integer as decoded OTLP/protobuf holds it (long.js): kept as is, since turning it into a decimal string costs more than the rest of the decoding. */
+export interface Int64 {
+  low: number;
+  high: number;
+  unsigned: boolean;
+}
+
 export interface AnyValue {
   stringValue?: string;
   boolValue?: boolean;
-  intValue?: string | number;
+  /** Number(intValue) and String(intValue) give the value for every form. */
+  intValue?: string | number | Int64;
   doubleValue?: number | string;
   arrayValue?: { values?: AnyValue[] };
   kvlistValue?: { values?: KeyValue[] };
@@ -16,9 +26,15 @@ export interface KeyValue {
   value?: AnyValue;
 }
 
-/** OTLP times: fixed64 nanoseconds, strings in OTLP/JSON (numbers accepted). */
-export function nanos(value: string | number | undefined): bigint {
+/** OTLP times: fixed64 nanoseconds, strings in OTLP/JSON (numbers accepted), 64-bit integers in decoded protobuf. */
+export function nanos(value: string | number | Int64 | undefined): bigint {
   if (value === undefined || value === '') return 0n;
+  if (typeof value === 'object') {
+    // Only what the protobuf decoder made: an object in OTLP/JSON is not a time.
+    if (!(value instanceof protobuf.util.Long)) throw new TypeError('not a 64-bit integer');
+    const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+    return value.unsigned ? bits : BigInt.asIntN(64, bits);
+  }
   return typeof value === 'number' ? BigInt(Math.trunc(value)) : BigInt(value);
 }
 
