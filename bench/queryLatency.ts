@@ -13,7 +13,8 @@
  *   ROWS=1000000 RUNS=30 npm run bench:query
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { Storage } from '../src/storage/storage.js';
 import { insertSyntheticMeshLogs, syntheticNamespaces, syntheticServices } from '../src/storage/syntheticMeshLogs.js';
@@ -97,6 +98,7 @@ try {
     await meshlog.stop();
   }
 } finally {
+  // The data directory and the key files the server keeps beside it (<dir>-storage.keys, <dir>-signing.key…).
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(`${dataDir}-storage.keys`, { force: true });
+  for (const name of readdirSync(dirname(dataDir))) if (name.startsWith(`${basename(dataDir)}-`)) rmSync(join(dirname(dataDir), name), { force: true });
 }
