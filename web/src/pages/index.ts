@@ -2,6 +2,7 @@ import type { PageDefinition } from '../shell/page';
 import { ExplorePage } from './explore/ExplorePage';
 import { TailPage } from './TailPage';
 import { TracePage } from './TracePage';
+import { lazyPage } from './lazyPage';
 
 /**
  * Every page of the UI, in navigation order. To add one: write its
@@ -12,4 +13,8 @@ export const pages: PageDefinition[] = [
   { id: 'explore', title: 'Explore', path: '/ui/explore', permission: 'query', nav: true, shortcut: 'e', component: ExplorePage },
   { id: 'tail', title: 'Live tail', path: '/ui/tail', permission: 'query', nav: true, shortcut: 't', component: TailPage },
   { id: 'trace', title: 'Trace', path: '/ui/trace/:traceId', permission: 'query', nav: false, component: TracePage },
+  { id: 'patterns', title: 'Patterns', path: '/ui/patterns', permission: 'query', nav: true, shortcut: 'p', component: lazyPage(() => import('./patterns/PatternsPage').then((m) => m.PatternsPage)) },
+  { id: 'alerts', title: 'Alerts', path: '/ui/alerts', permission: 'query', nav: true, shortcut: 'a', component: lazyPage(() => import('./alerts/AlertsPage').then((m) => m.AlertsPage)) },
+  { id: 'compliance', title: 'Compliance', path: '/ui/compliance', permission: 'audit', nav: true, shortcut: 'c', component: lazyPage(() => import('./compliance/CompliancePage').then((m) => m.CompliancePage)) },
+  { id: 'admin', title: 'Admin', path: '/ui/admin', permission: 'admin', nav: true, shortcut: 'm', component: lazyPage(() => import('./admin/AdminPage').then((m) => m.AdminPage)) },
 ];

@@ -1,0 +1,280 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
+
+/** Screenshots of every page, kept for a person to look at (gitignored), beside the Explore/Tail/Trace ones. */
+const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
+
+let meshlog: RunningMeshlog;
+let browser: Browser;
+let analystKey: string;
+const now = Date.now();
+const ns = (ms: number) => `${Math.round(ms)}000000`;
+
+async function adminCall(path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+  return fetch(`${meshlog.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+before(async () => {
+  mkdirSync(screenshots, { recursive: true });
+  const dir = tempDataDir('meshlog-web-admin-');
+  // A rule that fires a second after three checkout errors land in its ten-minute window.
+  writeFileSync(
+    join(dir, 'checkout.rules.yaml'),
+    `groups:
+  - name: checkout
+    interval: 300ms
+    tenant: default
+    rules:
+      - alert: CheckoutErrors
+        expr: sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [10m])) > 2
+        for: 1s
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $labels.service_name }} logged {{ $value }} errors"
+      - alert: PaymentsSilent
+        expr: sum(count_over_time({service_name="payments"} [10m])) > 1000
+        for: 5m
+`,
+  );
+  writeFileSync(join(dir, 'meshlog.yaml'), `alerting:\n  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]\n`);
+  meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
+
+  const created = await adminCall('/api/v1/admin/keys', { method: 'POST', body: { name: 'on-call analyst', roles: ['analyst'], tenants: ['default'] } });
+  analystKey = ((await created.json()) as { key: string }).key;
+
+  // Real data through Loki's push API: 120 lines over the last half hour from two services, checkout logging errors.
+  const streams = ['checkout', 'payments'].map((service) => ({
+    stream: { service_name: service, k8s_namespace_name: 'shop' },
+    values: Array.from({ length: 60 }, (_, i) => [ns(now - 30 * 60_000 + i * 30_000), `level=info msg="order ${2000 + i} handled by ${service}" duration_ms=${(i * 13) % 400}`]),
+  }));
+  streams[0].values.push(...Array.from({ length: 4 }, (_, i) => [ns(now - 60_000 + i * 1000), `level=error msg="card declined" order=${3000 + i}`]));
+  const pushed = await fetch(`${meshlog.url}/loki/api/v1/push`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ streams }),
+  });
+  assert.equal(pushed.status, 204, await pushed.text());
+
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+});
+
+after(async () => {
+  await browser?.close();
+  if (meshlog && meshlog.process.exitCode === null) await meshlog.stop();
+});
+
+async function newPage(colorScheme: 'dark' | 'light' = 'dark'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme, acceptDownloads: true });
+  return context.newPage();
+}
+
+async function logIn(page: Page, token: string): Promise<void> {
+  await page.goto(`${meshlog.url}/`);
+  await page.getByLabel('API key').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+}
+
+/** The 1280×720 viewport; `andEnd` adds the page scrolled to its end (pages scroll inside the shell, under the top bar). */
+async function shot(page: Page, name: string, andEnd = false): Promise<void> {
+  await page.screenshot({ path: `${screenshots}${name}.png` });
+  if (!andEnd) return;
+  await page.locator('.panels').evaluate((panels) => panels.scrollTo(0, panels.scrollHeight));
+  await page.screenshot({ path: `${screenshots}${name}-end.png` });
+  await page.locator('.panels').evaluate((panels) => panels.scrollTo(0, 0));
+}
+
+test('an admin creates a key on the Admin page, sees its secret once and the key listed, and finds the creation in the audit trail', async () => {
+  const page = await newPage();
+  await logIn(page, meshlog.token);
+  await page.getByRole('navigation', { name: 'pages' }).getByRole('link', { name: 'Admin' }).click();
+  await page.waitForURL(/\/ui\/admin$/);
+  await page.getByRole('table', { name: 'api keys' }).waitFor();
+
+  await page.getByLabel('key name').fill('ci shipper');
+  await page.getByRole('checkbox', { name: 'analyst' }).uncheck();
+  await page.getByRole('checkbox', { name: 'ingester' }).check();
+  await page.getByLabel('key tenants').fill('default, staging');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = page.getByRole('status', { name: 'new key' });
+  await secret.waitFor();
+  const key = (await secret.locator('code').innerText()).trim();
+  assert.match(key, /^mlk_[0-9a-f]{12}_/);
+  const row = page.getByRole('table', { name: 'api keys' }).getByRole('row', { name: /ci shipper/ });
+  await row.waitFor();
+  assert.match(await row.innerText(), /ingester\s+default, staging\s+active/);
+  await shot(page, '10-admin-keys');
+
+  // The key works, with exactly the roles chosen: it may ship logs and may not query.
+  const ingest = await fetch(`${meshlog.url}/loki/api/v1/push`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ streams: [{ stream: { service_name: 'ci' }, values: [[ns(Date.now()), 'build 17 passed']] }] }),
+  });
+  assert.equal(ingest.status, 204);
+  const query = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Authorization: `Bearer ${key}` } });
+  assert.equal(query.status, 403);
+
+  // The secret is gone once dismissed, and the list never shows it.
+  await secret.getByRole('button', { name: 'Done' }).click();
+  assert.equal(await page.getByText(key).count(), 0);
+
+  await page.getByRole('tab', { name: 'Audit trail' }).click();
+  await page.getByLabel('audit action').fill('keys.create');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const events = page.getByRole('table', { name: 'audit events' });
+  // Both keys created so far, and nothing else.
+  await page.getByText('2 events', { exact: true }).waitFor();
+  const eventsText = await events.innerText();
+  assert.ok(!eventsText.includes('auth.login'), 'filtered by action');
+  assert.match(eventsText, /keys\.create\s+success\s+bootstrap admin[\s\S]*"name":"ci shipper","roles":\["ingester"\],"tenants":\["default","staging"\]/);
+  await shot(page, '11-admin-audit');
+
+  await page.getByRole('tab', { name: 'Retention and legal holds' }).click();
+  await page.getByLabel('hold name').fill('litigation 2026-41');
+  await page.getByLabel('hold service').fill('payments');
+  await page.getByLabel('hold reason').fill('preserve payments logs for counsel');
+  await page.getByRole('button', { name: 'Place hold' }).click();
+  await page.getByRole('table', { name: 'holds' }).getByText('litigation 2026-41').waitFor();
+  assert.match(await page.getByRole('table', { name: 'policies' }).innerText(), /default\s+any\s+any\s+any\s+30 days/);
+  await shot(page, '12-admin-retention');
+  const holds = (await (await adminCall('/api/v1/admin/retention')).json()) as { holds: { name: string; service: string; created_by: string }[] };
+  assert.deepEqual(
+    holds.holds.map((hold) => [hold.name, hold.service, hold.created_by]),
+    [['litigation 2026-41', 'payments', 'bootstrap admin']],
+  );
+  await page.context().close();
+});
+
+test('an analyst is refused the Admin page: no link, a refusal in the page, and 403 from the server', async () => {
+  const page = await newPage();
+  await logIn(page, analystKey);
+  const nav = page.getByRole('navigation', { name: 'pages' });
+  await nav.getByRole('link', { name: 'Alerts' }).waitFor();
+  assert.equal(await nav.getByRole('link', { name: 'Admin' }).count(), 0);
+  assert.equal(await nav.getByRole('link', { name: 'Compliance' }).count(), 0);
+
+  await page.goto(`${meshlog.url}/ui/admin`);
+  await page.getByText('may not open Admin').waitFor();
+  assert.equal(await page.getByRole('table', { name: 'api keys' }).count(), 0);
+  await shot(page, '13-admin-refused');
+
+  const answers = await page.evaluate(async () => {
+    const session = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
+    const list = await fetch('/api/v1/admin/keys');
+    const hold = await fetch('/api/v1/admin/legal-holds', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+      body: JSON.stringify({ name: 'x', tenant: 'default', reason: 'x' }),
+    });
+    const audit = await fetch('/api/v1/audit');
+    return { list: list.status, listBody: await list.text(), hold: hold.status, audit: audit.status };
+  });
+  assert.deepEqual([answers.list, answers.hold, answers.audit], [403, 403, 403]);
+  assert.match(answers.listBody, /admin needs one of the roles admin; on-call analyst has analyst/);
+  await page.context().close();
+});
+
+test('the Alerts page shows the rule firing, its history, and an admin silences it', async () => {
+  const page = await newPage();
+  await logIn(page, meshlog.token);
+  await page.goto(`${meshlog.url}/ui/alerts`);
+  const rules = page.getByRole('table', { name: 'alert rules' });
+  // The page refreshes itself: the rule goes inactive → pending → firing without a reload.
+  const checkout = rules.getByRole('row', { name: /CheckoutErrors/ });
+  await checkout.locator('.state.firing').waitFor({ timeout: 30_000 });
+  assert.match(await checkout.innerText(), /firing since .*value 4/);
+  assert.match(await rules.getByRole('row', { name: /PaymentsSilent/ }).innerText(), /inactive/);
+  const history = page.getByRole('table', { name: 'alert history' });
+  await history.getByRole('row', { name: /CheckoutErrors\s+firing/ }).waitFor();
+  assert.match(await history.innerText(), /CheckoutErrors\s+pending/);
+  assert.match(await history.innerText(), /checkout logged 4 errors/);
+
+  await page.getByPlaceholder('alertname=CheckoutErrors, service_name=checkout').fill('alertname=CheckoutErrors, service_name=checkout');
+  await page.getByPlaceholder('planned maintenance').fill('card processor outage, vendor ticket 8812');
+  await page.getByRole('button', { name: 'Silence' }).click();
+  const silences = page.getByRole('table', { name: 'silences' });
+  await silences.getByText('card processor outage').waitFor();
+  assert.match(await silences.innerText(), /alertname=CheckoutErrors, service_name=checkout/);
+  await shot(page, '14-alerts', true);
+
+  await silences.getByRole('button', { name: 'Expire' }).click();
+  await silences.getByText('ended').waitFor();
+  await page.context().close();
+});
+
+test('the Compliance page shows the SOC 2 dashboard and downloads a report whose content covers the data sent', async () => {
+  const page = await newPage();
+  await logIn(page, meshlog.token);
+  await page.goto(`${meshlog.url}/ui/compliance`);
+  const coverage = page.getByRole('table', { name: 'coverage by service' });
+  await coverage.waitFor({ timeout: 30_000 });
+  assert.match(await coverage.getByRole('row', { name: /checkout/ }).innerText(), /checkout\s+default[\s\S]*loki\s+64/);
+  await page.getByRole('table', { name: 'chain heads' }).getByText('default/').first().waitFor();
+  assert.match(await page.getByRole('region', { name: 'integrity' }).innerText(), /verified/);
+  assert.match(await page.getByRole('table', { name: 'keys at period end' }).innerText(), /on-call analyst/);
+  assert.match(await page.getByRole('table', { name: 'control summary' }).innerText(), /Logging coverage/);
+  await shot(page, '15-compliance', true);
+
+  await page.getByLabel('report format').selectOption('json');
+  const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download report' }).click()]);
+  assert.match(jsonDownload.suggestedFilename(), /^meshlog-soc2-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.json$/);
+  const report = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8')) as {
+    report: string;
+    sections: { id: string; data: { services?: { service: string; records: number }[] } }[];
+    signature?: unknown;
+  };
+  assert.equal(report.report, 'soc2');
+  const services = report.sections.find((section) => section.id === 'coverage')!.data.services!;
+  assert.deepEqual(
+    services.filter((service) => service.service !== 'ci').map((service) => [service.service, service.records]).sort(),
+    [
+      ['checkout', 64],
+      ['payments', 60],
+    ],
+  );
+  assert.ok(report.signature, 'the JSON evidence is signed');
+
+  await page.getByLabel('report format').selectOption('pdf');
+  const [pdfDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download report' }).click()]);
+  const pdf = readFileSync((await pdfDownload.path())!);
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+  assert.ok(pdf.length > 10_000, `a PDF of ${pdf.length} bytes`);
+
+  const generations = (await (await adminCall('/api/v1/audit?action=report.generate')).json()) as { events: { detail: string }[] };
+  assert.ok(generations.events.some((event) => JSON.parse(event.detail).format === 'pdf'), 'the download is in the audit trail');
+  await page.context().close();
+});
+
+test('the Patterns page lists top and new patterns linked to Explore, in the light theme', async () => {
+  const page = await newPage('light');
+  await logIn(page, analystKey);
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  await page.goto(`${meshlog.url}/ui/patterns`);
+  const top = page.getByRole('table', { name: 'top patterns' });
+  const pattern = top.getByRole('link', { name: /order <\*> handled by checkout/ });
+  await pattern.waitFor({ timeout: 30_000 });
+  await page.getByRole('table', { name: 'new patterns' }).getByRole('link', { name: /card declined/ }).waitFor();
+  await shot(page, '16-patterns-light');
+
+  await pattern.click();
+  await page.waitForURL(/\/ui\/explore\?q=/);
+  assert.match(new URL(page.url()).searchParams.get('q')!, /^\{service_name="checkout"\} \|= "[^"]*handled by checkout/);
+  await page.getByRole('status').filter({ hasText: '60 lines' }).waitFor();
+
+  await page.goto(`${meshlog.url}/ui/alerts`);
+  await page.getByRole('table', { name: 'alert rules' }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'silences' }).count(), 0, 'silences are for admins');
+  await shot(page, '17-alerts-analyst-light');
+  await page.context().close();
+});

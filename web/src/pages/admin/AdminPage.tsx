@@ -1,0 +1,36 @@
+import type { PageProps } from '../../shell/page';
+import { useQueryState } from '../../shell/router';
+import { AuditTrailPanel } from './AuditTrailPanel';
+import { KeysPanel } from './KeysPanel';
+import { RetentionAdminPanel } from './RetentionAdminPanel';
+import '../panels/panels.css';
+
+const tabs = [
+  { id: 'keys', title: 'API keys', component: KeysPanel },
+  { id: 'retention', title: 'Retention and legal holds', component: RetentionAdminPanel },
+  { id: 'audit', title: 'Audit trail', component: AuditTrailPanel },
+];
+
+/** Administration (admins only; the server refuses every call to anyone else): keys, retention, holds, the audit trail. */
+export function AdminPage(_props: PageProps) {
+  const [params, setParams] = useQueryState();
+  const current = tabs.find((tab) => tab.id === params.get('tab')) ?? tabs[0];
+  const Panel = current.component;
+  return (
+    <div class="panels">
+      <header>
+        <h1>Admin</h1>
+      </header>
+      <div class="tabs" role="tablist">
+        {tabs.map((tab) => (
+          <button key={tab.id} type="button" role="tab" aria-selected={tab.id === current.id} onClick={() => setParams({ tab: tab.id }, { push: true })}>
+            {tab.title}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" aria-label={current.title}>
+        <Panel />
+      </div>
+    </div>
+  );
+}

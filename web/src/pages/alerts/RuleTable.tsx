@@ -1,0 +1,73 @@
+import { useTimeZone } from '../../shell/preferences';
+import { formatTime } from '../../shell/timeFormat';
+
+export interface RuleGroup {
+  name: string;
+  file: string;
+  interval: number;
+  rules: {
+    name: string;
+    query: string;
+    duration: number;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    state: 'inactive' | 'pending' | 'firing';
+    health: string;
+    lastError: string;
+    lastEvaluation: string;
+    alerts: { labels: Record<string, string>; state: string; activeAt: string; value: string }[];
+  }[];
+}
+
+/** Every rule of every group with its state (inactive, pending, firing), health and active instances. */
+export function RuleTable({ groups }: { groups: RuleGroup[] | undefined }) {
+  const zone = useTimeZone();
+  if (!groups) return <p class="dim">Loading…</p>;
+  if (groups.length === 0) return <p class="empty">No alert rules: add rules_files to the alerting config or POST a group to /loki/api/v1/rules.</p>;
+  return (
+    <table class="grid" aria-label="alert rules">
+      <thead>
+        <tr>
+          <th>Rule</th>
+          <th>Group</th>
+          <th>State</th>
+          <th>Query</th>
+          <th>For</th>
+          <th>Health</th>
+          <th>Last evaluation</th>
+        </tr>
+      </thead>
+      <tbody>
+        {groups.flatMap((group) =>
+          group.rules.map((rule) => (
+            <tr key={`${group.file}/${group.name}/${rule.name}`}>
+              <td>
+                <strong>{rule.name}</strong>
+                {rule.alerts.map((alert) => (
+                  <div class="dim" key={JSON.stringify(alert.labels)}>
+                    {alert.state} since {formatTime(Date.parse(alert.activeAt), zone, false)}, value {alert.value}
+                  </div>
+                ))}
+              </td>
+              <td>
+                {group.file}/{group.name}
+              </td>
+              <td>
+                <span class={`state ${rule.state}`}>{rule.state}</span>
+              </td>
+              <td>
+                <code>{rule.query}</code>
+              </td>
+              <td class="nowrap">{rule.duration}s</td>
+              <td title={rule.lastError}>
+                {rule.health}
+                {rule.lastError && <div class="error">{rule.lastError}</div>}
+              </td>
+              <td>{rule.lastEvaluation.startsWith('0001') ? 'not yet' : formatTime(Date.parse(rule.lastEvaluation), zone, false)}</td>
+            </tr>
+          )),
+        )}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,48 @@
+/** The parts of the SOC 2 report's JSON evidence the dashboard draws (see src/compliance/reportModel.ts). */
+export type SectionStatus = 'pass' | 'attention' | 'fail';
+
+export interface CoverageData {
+  services: { tenant: string; service: string; records: number; platforms: string[]; clusters: string[]; meshes: string[]; receivers: string[]; first_seen: string; last_seen: string }[];
+  platforms: Record<string, number>;
+  receivers: Record<string, number>;
+  total_records: number;
+  gaps: { tenant: string; service: string; hour?: string; from?: string; to?: string }[];
+}
+
+export interface IntegrityData {
+  sealing: boolean;
+  verification?: { ok: boolean; chains: number; batches: number; records: number; checkpoints: number; findings_total: number; elapsedMs: number };
+  chains: { chain: string; tenant: string; head_batch_seq: number; head_hash: string; last_commit: string; latest_checkpoint: { tree_size: number; root_hash: string; created_at: string } | null }[];
+}
+
+export interface RetentionData {
+  policies_in_force: { policy: string; applies_to: string; max_age: string }[];
+  disposal_interval: string;
+  legal_holds: { id: string; name: string; tenant: string; service: string; covers: string; reason: string }[];
+  disposal_runs: { time: string; trigger: string; by: string; records: number }[];
+  disposed_by_policy: Record<string, number>;
+  /** Overdue records by tenant and policy. */
+  kept_past_policy: { records: number }[];
+  held_past_policy_records: number;
+}
+
+export interface AccessData {
+  keys_as_of_period_end: { id: string; name: string; roles: string[]; tenants: string[]; last_used_at: string | null; state_at_period_end: string }[];
+  grants: unknown[];
+  revocations: unknown[];
+  unused_keys: { rule: string; keys: unknown[] };
+  failed_logins: { total: number };
+  denied_requests: { total: number };
+}
+
+export interface Soc2Report {
+  generated_at: string;
+  period: { from: string; to: string };
+  tenant: string | null;
+  summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
+  sections: { id: string; data: unknown }[];
+}
+
+export function sectionData<T>(report: Soc2Report, id: string): T | undefined {
+  return report.sections.find((section) => section.id === id)?.data as T | undefined;
+}
