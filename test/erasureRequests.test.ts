@@ -102,6 +102,13 @@ test('an erasure request gives a receipt, waits out its window, erases exactly i
   assert.equal(done.evidence?.held, 1);
   assert.equal(done.evidence?.erased[0].records, 2);
 
+  // An auditor reads receipts and evidence but cannot file, cancel or execute.
+  const auditor = (await admin(meshlog, 'POST', '/api/v1/admin/keys', { name: 'auditor', roles: ['auditor'], tenants: ['*'] }, 201)) as { key: string };
+  const asAuditor = (method: string, path: string, body?: unknown) =>
+    fetch(`${meshlog.url}${path}`, { method, headers: { authorization: `Bearer ${auditor.key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.equal((await asAuditor('GET', `/api/v1/admin/erasure-requests/${receipt.id}`)).status, 200);
+  assert.equal((await asAuditor('POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="x"}', from: iso(now - minute), to: iso(now), reason: 'r' })).status, 403);
+
   const listed = meshlogCli(meshlog, ['erasure', 'list']);
   assert.match(listed.stdout, new RegExp(`${receipt.id}\\texecuted\\tacme\\t\\{service_name="checkout"\\}.*\\t2$`, 'm'));
   assert.match(listed.stdout, new RegExp(`${mistaken.id}\\tcancelled`));

@@ -67,7 +67,8 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
     return reply;
   });
 
-  app.get('/api/v1/admin/archive-keys', async () => ({
+  // Which keys exist and which were shredded, by whom and why, is evidence an auditor reads.
+  app.get('/api/v1/admin/archive-keys', { config: { permission: 'audit' } }, async () => ({
     keys: sources.keyRing.list().map(({ wrapped: _wrapped, ...entry }) => entry),
   }));
 

@@ -46,9 +46,11 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
     return reply.code(201).send({ request: view(created) });
   });
 
-  app.get('/api/v1/admin/erasure-requests', async () => ({ requests: (await erasures.list()).map(view) }));
+  // Receipts and evidence are for auditors too; filing, cancelling and executing stay admin actions.
+  const evidence = { config: { permission: 'audit' as const } };
+  app.get('/api/v1/admin/erasure-requests', evidence, async () => ({ requests: (await erasures.list()).map(view) }));
 
-  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', async (request) => ({ request: view(await erasures.get(request.params.id)) }));
+  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({ request: view(await erasures.get(request.params.id)) }));
 
   app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/cancel', { config: { auditedByRoute: true } }, async (request) => {
     const { reason } = parseJsonBody(cancelBody, request.body);
