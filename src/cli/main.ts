@@ -5,6 +5,7 @@ import { mineCommand } from './patternsCommand.js';
 import { queryCommand } from './queryCommand.js';
 import { auditCommand } from './auditCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
+import { tenantsCreate, tenantsList, tenantsSetState } from './tenantsCommands.js';
 import type { VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
@@ -122,6 +123,20 @@ keys
   .option('--data-dir <dir>', 'data directory whose key file to rotate (default ./data)')
   .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')
   .action(async (flags) => (await import('./rotateStorageKeyCommand.js')).rotateStorageKeyCommand(flags));
+
+const tenants = program.command('tenants').description('the tenant registry of a running server (admin)');
+serverOptions(tenants.command('create').description('register a tenant').argument('<name>', 'tenant name'))
+  .option('--description <text>', 'what the tenant is')
+  .action(tenantsCreate);
+serverOptions(tenants.command('list').description('registered tenants with their state'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(tenantsList);
+serverOptions(tenants.command('disable').description('refuse ingest and queries of the tenant, for every credential').argument('<name>', 'tenant name')).action(
+  (name: string, flags) => tenantsSetState('disable', name, flags),
+);
+serverOptions(tenants.command('enable').description('take ingest and queries of the tenant again').argument('<name>', 'tenant name')).action(
+  (name: string, flags) => tenantsSetState('enable', name, flags),
+);
 
 serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'))
   .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')

@@ -17,6 +17,8 @@ import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
+import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
+import { tenantStateHook } from './tenantStateHook.js';
 import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
@@ -50,6 +52,8 @@ export interface HttpAppOptions {
   /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
   archive?: ArchiveDeps;
   isReady: () => boolean;
+  /** The tenant registry: admin routes, and disabled tenants refused. */
+  tenants?: TenantRouteDeps;
   /** Per-credential and per-tenant rates, shared with the other listeners. */
   rateLimits?: RateLimits;
   /** Sensitive values masked in Loki read answers unless the reader may unmask. */
@@ -156,6 +160,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       .catch(() => undefined);
   });
 
+  if (options.tenants) tenantStateHook(app, options.tenants.tenants);
   if (options.rateLimits) httpLimits(app, config.limits, options.rateLimits);
   if (options.masking) readMaskingHook(app, options.masking);
 
@@ -190,6 +195,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
+  if (options.tenants) tenantRoutes(app, options.tenants);
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);

@@ -7,6 +7,7 @@ import type { Stage } from '../pipeline/ingestPipeline.js';
 import type { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import type { LogWriter } from '../pipeline/writer.js';
 import type { RateLimits } from '../security/rateLimits.js';
+import type { TenantRegistry } from '../security/tenantRegistry.js';
 import type { Storage } from '../storage/storage.js';
 import type { ConnectionLimits } from './listeners/tcpListener.js';
 
@@ -36,10 +37,13 @@ export function ingestContext(options: {
   maxDecompressedBytes: number;
   rateLimits?: RateLimits;
   connectionLimits?: ConnectionLimits;
+  /** Records of a disabled tenant are refused, whichever protocol brought them. */
+  tenants?: TenantRegistry;
 }): IngestContext {
-  const { writer, pipeline, redeliveries, rateLimits } = options;
+  const { writer, pipeline, redeliveries, rateLimits, tenants } = options;
   return {
     submit: async (records, receiver) => {
+      if (tenants) for (const tenant of new Set(records.map((record) => record.tenant))) tenants.assertActive(tenant);
       rateLimits?.ingestRecords(records);
       return redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver);
     },

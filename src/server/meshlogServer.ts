@@ -40,6 +40,8 @@ import { TailHub } from '../query/tail/tailHub.js';
 import { ReadMasker } from '../query/readMasking.js';
 import { tailMasking } from './readMaskingHook.js';
 import { RateLimits } from '../security/rateLimits.js';
+import { TenantRegistry } from '../security/tenantRegistry.js';
+import { TenantStore } from '../storage/tenantStore.js';
 import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
@@ -102,6 +104,7 @@ export class MeshlogServer {
       logger,
     );
     const keys = await ApiKeys.open(new AccessStore(this.storage));
+    const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     this.keys = keys;
     let authenticate: Authenticate;
     if (config.auth === 'token') {
@@ -170,6 +173,7 @@ export class MeshlogServer {
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
       rateLimits,
+      tenants: tenantRegistry,
       connectionLimits: {
         maxConnections: config.limits.max_connections_per_listener,
         idleTimeoutMs: config.limits.tcp_idle_timeout_ms,
@@ -281,7 +285,7 @@ export class MeshlogServer {
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -315,4 +315,23 @@ export const migrations: Migration[] = [
       ORDER BY id`,
     ],
   },
+  {
+    version: 12,
+    name: 'tenant registry',
+    statements: [
+      // One row per change of a tenant (created, disabled, enabled); the latest version is the tenant.
+      `CREATE TABLE IF NOT EXISTS {db}.tenants (
+        name String,
+        description String,
+        state LowCardinality(String),
+        created_by String,
+        created_at DateTime64(3),
+        changed_by String,
+        changed_at DateTime64(3),
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY name`,
+    ],
+  },
 ];

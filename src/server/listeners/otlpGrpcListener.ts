@@ -39,6 +39,7 @@ function exportService(path: string): grpc.ServiceDefinition {
  */
 function grpcStatus(error: MeshlogError): grpc.status {
   if (error.status === 401) return grpc.status.UNAUTHENTICATED;
+  if (error.status === 403) return grpc.status.PERMISSION_DENIED;
   if (error.retryable) return grpc.status.UNAVAILABLE;
   if (error.status === 413) return grpc.status.RESOURCE_EXHAUSTED;
   return grpc.status.INVALID_ARGUMENT;

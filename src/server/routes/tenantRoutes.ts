@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AuditTrail } from '../../security/auditTrail.js';
+import type { TenantRegistry } from '../../security/tenantRegistry.js';
+import { parseJsonBody } from '../jsonBody.js';
+
+export interface TenantRouteDeps {
+  tenants: TenantRegistry;
+  audit: AuditTrail;
+}
+
+const createTenantBody = z
+  .object({
+    // Tenants starting with `_` are meshlog's own.
+    name: z.string().regex(/^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127}$/, '1-128 of A-Z a-z 0-9 _ . -, not starting with _'),
+    description: z.string().max(500).default(''),
+  })
+  .strict();
+
+/** The tenant registry (admin): register, list, disable and enable tenants; every change is audited. */
+export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void {
+  const { tenants, audit } = deps;
+
+  app.post('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const body = parseJsonBody(createTenantBody, request.body);
+    const tenant = await tenants.create(body.name, body.description, request.identity!.name);
+    await audit.record({ action: 'tenants.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: tenant.name, target: tenant.name, detail: { description: tenant.description } });
+    return reply.code(201).send({ tenant });
+  });
+
+  app.get('/api/v1/admin/tenants', async () => ({ tenants: tenants.list() }));
+
+  for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    app.post<{ Params: { name: string } }>(`/api/v1/admin/tenants/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
+      const tenant = await tenants.setState(request.params.name, state, request.identity!.name);
+      await audit.record({ action: `tenants.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: tenant.name, target: tenant.name });
+      return { tenant };
+    });
+  }
+}
