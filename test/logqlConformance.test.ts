@@ -210,6 +210,10 @@ const logCases: [string, string[]][] = [
   ['{service_name="api"} | logfmt | route!="" | line_format `{{.route | replace "/v1/" ""}}`', ['pay', 'pay', 'admin', 'items', 'items', 'items']],
   ['{service_name="web"} | json | line_format `{{.user_tier | title}}` |= "G"', ['Gold', 'Gold']],
   ['{service_name="api", env="dev"} | logfmt | line_format `{{ .msg | trim }}-{{ .user }}`', ['panic recovered-root', 'request served-erin']],
+  ['{service_name="web"} | json | line_format `{{ regexReplaceAll "/([a-z]+).*" .path "$1" }}`', ['profile', 'search', 'cart', 'cart', 'login', '/']],
+  ['{service_name="web"} | json | path=~".*[0-9].*" | line_format `{{ regexReplaceAllLiteral "[0-9]" .path "$1" }}`', ['/cart/$1']],
+  ['{service_name="api", env="prod"} | logfmt | route!="" | line_format `{{ TrimPrefix .route "/v1/" }}`', ['pay', 'pay', 'items', 'items']],
+  ['{service_name="web"} | json | line_format `{{ .user_id | substr 0 2 }}`', ['da', 'bo', 'ca', 'al', 'bo', 'al']],
   // decolorize.
   ['{service_name="proxy"} | decolorize |= "10.0.0.3 - -"', ['10.0.0.3 - - "GET /admin HTTP/1.1" 403 64 0.001']],
   ['{service_name="proxy"} | decolorize !~ "^10"', ids('p5')],

@@ -309,6 +309,11 @@ test('engine stages: parsers, label filters, formats', () => {
   assert.ok(run('{a="b"} |~ "(?i)ERROR"', 'an error'));
   assert.equal(patternRegex('<a> <b>').exec('x y z')!.groups!.b, 'y z');
   assert.throws(() => compileTemplate('{{ if .a }}x{{ end }}'), /unsupported/);
+  const template = (text: string, labels: Record<string, string>) => compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: '', timestampNs: '0' });
+  assert.equal(template('{{ regexReplaceAll "(?P<user>\\\\w+)@(\\\\w+)" .a "${user} at $2" }}', { a: 'x bob@acme y' }), 'x bob at acme y');
+  assert.equal(template('{{ TrimSuffix .a ".log" }}|{{ TrimPrefix .a "app" }}', { a: 'app.log' }), 'app|.log');
+  assert.equal(template('{{ .a | repeat 2 }}', { a: 'ab' }), 'abab');
+  assert.throws(() => compileTemplate('{{ regexReplaceAll "\\w" .a "" }}'), /template .*: invalid string literal/);
 });
 
 test('Loki time and duration parameters', () => {

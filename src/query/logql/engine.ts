@@ -10,7 +10,7 @@ import {
   type QueryScope,
 } from './compiler.js';
 import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
-import { goRegex } from './goRegex.js';
+import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
 
 /** Runs compiled SQL; storage/ provides it, the engine never touches a connection. */
@@ -434,16 +434,6 @@ function sortByValue(series: Series[], descending: boolean): Series[] {
   return [...series].sort((a, b) => first(a) - first(b) || compareLabels(a.labels, b.labels));
 }
 
-/** Go's Regexp.ExpandString: `$1`, `${1}`, `$name`, `${name}`; `$$` is a dollar; unknown groups are empty. */
-function expandReplacement(template: string, match: RegExpExecArray): string {
-  return template.replace(/\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (whole, braced?: string, bare?: string) => {
-    const name = braced ?? bare;
-    if (name === undefined) return '$';
-    if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
-    return match.groups?.[name] ?? '';
-  });
-}
-
 async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps: Steps): Promise<Series[]> {
   const input = await evaluateMetric(node.expr, ctx, steps);
   if (input.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', 'label_replace needs a vector, not a scalar');
@@ -454,7 +444,7 @@ async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps
     let labels = series.labels;
     if (match) {
       const next = new Map(Object.entries(series.labels));
-      const value = expandReplacement(node.replacement, match);
+      const value = expandGoReplacement(node.replacement, match);
       if (value === '') next.delete(node.dst);
       else next.set(node.dst, value);
       labels = sortedObject(next);

@@ -1,4 +1,5 @@
 import { MeshlogError } from '../../errors.js';
+import { expandGoReplacement, goRegex } from './goRegex.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
 export interface TemplateInput {
@@ -9,23 +10,51 @@ export interface TemplateInput {
 
 type Piece = string | ((input: TemplateInput) => string);
 
-const functions: Record<string, (value: string, ...args: string[]) => string> = {
-  ToUpper: (v) => v.toUpperCase(),
-  ToLower: (v) => v.toLowerCase(),
-  upper: (v) => v.toUpperCase(),
-  lower: (v) => v.toLowerCase(),
-  TrimSpace: (v) => v.trim(),
-  trim: (v) => v.trim(),
-  title: (v) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
-  default: (v, fallback) => (v === '' ? fallback ?? '' : v),
-  replace: (v, old, replacement) => v.replaceAll(old ?? '', replacement ?? ''),
-  trunc: (v, n) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
+const regexCache = new Map<string, RegExp>();
+
+/** Every match of a Go regex in `value` replaced by what `replace` makes of it. */
+function replaceAllMatches(value: string, regex: string, replace: (match: RegExpExecArray) => string): string {
+  let re = regexCache.get(regex);
+  if (!re) {
+    re = goRegex(regex, { anchored: false, global: true });
+    if (regexCache.size < 1000) regexCache.set(regex, re);
+  }
+  let out = '';
+  let last = 0;
+  for (const match of value.matchAll(re)) {
+    out += value.slice(last, match.index) + replace(match);
+    last = match.index + match[0].length;
+  }
+  return out + value.slice(last);
+}
+
+/**
+ * Template functions with Go's argument order; a piped value is the last
+ * argument (so sprig's `{{ .a | trunc 3 }}` is `trunc 3 .a`).
+ */
+const functions: Record<string, (args: string[]) => string> = {
+  ToUpper: ([v]) => v.toUpperCase(),
+  ToLower: ([v]) => v.toLowerCase(),
+  upper: ([v]) => v.toUpperCase(),
+  lower: ([v]) => v.toLowerCase(),
+  TrimSpace: ([v]) => v.trim(),
+  trim: ([v]) => v.trim(),
+  title: ([v]) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
+  default: ([fallback, v]) => (v === '' ? fallback ?? '' : v),
+  replace: ([old, replacement, v]) => v.replaceAll(old ?? '', replacement ?? ''),
+  trunc: ([n, v]) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
+  substr: ([start, end, v]) => v.slice(Number(start), Number(end) < 0 ? undefined : Number(end)),
+  repeat: ([count, v]) => v.repeat(Math.max(0, Number(count))),
+  TrimPrefix: ([v, prefix]) => (v.startsWith(prefix) ? v.slice(prefix.length) : v),
+  TrimSuffix: ([v, suffix]) => (suffix !== '' && v.endsWith(suffix) ? v.slice(0, -suffix.length) : v),
+  regexReplaceAll: ([regex, v, replacement]) => replaceAllMatches(v, regex, (match) => expandGoReplacement(replacement, match)),
+  regexReplaceAllLiteral: ([regex, v, replacement]) => replaceAllMatches(v, regex, () => replacement),
 };
 
 /**
  * The subset of Go's text/template that line_format and label_format use in
  * practice: `{{.label}}`, `{{__line__}}`, `{{__timestamp__}}`, string literals
- * and pipes into ToUpper/ToLower/upper/lower/trim/TrimSpace/title/default/replace/trunc.
+ * and calls or pipes into the functions above.
  */
 export function compileTemplate(template: string): (input: TemplateInput) => string {
   const pieces: Piece[] = [];
@@ -47,7 +76,12 @@ export function compileTemplate(template: string): (input: TemplateInput) => str
 
 function argument(text: string, template: string): (input: TemplateInput) => string {
   if (text.startsWith('"')) {
-    const value = JSON.parse(text) as string;
+    let value: string;
+    try {
+      value = JSON.parse(text) as string;
+    } catch {
+      throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: invalid string literal ${text} (escape backslashes as \\\\)`);
+    }
     return () => value;
   }
   if (text === '__line__') return (input) => input.line;
@@ -81,5 +115,5 @@ function call(name: string, args: string[], value: (input: TemplateInput) => str
   const fn = functions[name];
   if (!fn) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported function ${JSON.stringify(name)}`);
   const fixed = args.map((arg) => argument(arg, template));
-  return (input) => fn(value(input), ...fixed.map((arg) => arg(input)));
+  return (input) => fn([...fixed.map((arg) => arg(input)), value(input)]);
 }
