@@ -43,7 +43,8 @@ export function meshParsingStage(options: MeshParsingOptions): Stage {
   return (input) => {
     let records = unwrapContainerRecords(input);
     if (options.multiline) records = joinStackTraceRecords(records);
-    let unparsed: Map<string, number> | undefined;
+    // Per reason, records stored unparsed per receiver.
+    const unparsed: Record<UnparsedReason, Map<string, number>> = { no_format: new Map(), parser_error: new Map() };
     for (const record of records) {
       let reason: UnparsedReason | undefined;
       try {
@@ -57,14 +58,12 @@ export function meshParsingStage(options: MeshParsingOptions): Stage {
       }
       if (reason === undefined) continue;
       record.attributes[parseStatusAttribute] = reason;
-      unparsed ??= new Map();
-      const key = `${reason}\0${record.receiver}`;
-      unparsed.set(key, (unparsed.get(key) ?? 0) + 1);
+      const counts = unparsed[reason];
+      counts.set(record.receiver, (counts.get(record.receiver) ?? 0) + 1);
     }
-    if (unparsed && options.reportUnparsed) {
-      for (const [key, count] of unparsed) {
-        const [reason, receiver] = key.split('\0') as [UnparsedReason, string];
-        options.reportUnparsed(receiver, reason, count);
+    if (options.reportUnparsed) {
+      for (const reason of ['no_format', 'parser_error'] as const) {
+        for (const [receiver, count] of unparsed[reason]) options.reportUnparsed(receiver, reason, count);
       }
     }
     return records;

@@ -69,6 +69,19 @@ function observe(record: LogRecord, redactors: Redactor[], counts: RedactionCoun
   record.attributes[sensitiveMarkAttribute] = [...found.keys()].sort().join(',');
 }
 
+/**
+ * A record's body and attribute values as one text, one per line. A built-in
+ * rule that matches none of it matches no single value either, so most
+ * records (access logs with ids and numbers that pass some gate) are cleared
+ * by one scan instead of one per value.
+ */
+function textOf(record: LogRecord): string {
+  let text = record.body;
+  for (const key in record.attributes) text += '\n' + record.attributes[key];
+  for (const key in record.resource) text += '\n' + record.resource[key];
+  return text;
+}
+
 /** `http.*` allows every key under http.; anything else is an exact key. */
 function allowlistOf(keys: string[]): ((key: string) => boolean) | undefined {
   if (keys.length === 0) return undefined;
@@ -101,6 +114,8 @@ export function redactionStage(options: RedactionOptions, report: RedactionRepor
         observe(record, redactors, counts);
         continue;
       }
+      const text = textOf(record);
+      if (!redactors.some((redactor) => redactor.mayRedact(text))) continue;
       record.body = redact(record.body, redactors, counts);
       redactValues(record.attributes, redactors, counts);
       redactValues(record.resource, redactors, counts);

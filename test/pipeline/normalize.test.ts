@@ -39,6 +39,27 @@ test('timestamps to nanoseconds: RFC 3339 fractions and zones, common log format
   for (const [text, nanos] of cases) assert.equal(parseTimestampNanos(text), nanos, text);
 });
 
+test('RFC 3339 read digit by digit agrees with Date.parse, edge dates included', () => {
+  const viaDateParse = (iso: string, fraction: string) => BigInt(Date.parse(iso)) * 1_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9));
+  const cases: [string, bigint | undefined][] = [
+    ['2024-02-29T23:59:59.999999999Z', viaDateParse('2024-02-29T23:59:59Z', '999999999')],
+    ['2000-02-29T00:00:00Z', viaDateParse('2000-02-29T00:00:00Z', '')],
+    ['1999-12-31T23:59:59.5-23:59', viaDateParse('1999-12-31T23:59:59-23:59', '5')],
+    ['2026-01-01T00:00:00.123+0530', viaDateParse('2026-01-01T00:00:00+05:30', '123')],
+    ['2026-01-01 00:00:00.000001z', viaDateParse('2026-01-01T00:00:00Z', '000001')],
+    ['1970-01-01T00:00:00Z', 0n],
+    ['0099-06-01T00:00:00Z', viaDateParse('0099-06-01T00:00:00Z', '')],
+    // Dates Date.parse rolls over, and malformed ones, take the general path with its answers.
+    ['2026-02-30T00:00:00Z', viaDateParse('2026-02-30T00:00:00Z', '')],
+    ['1900-02-29T00:00:00Z', viaDateParse('1900-02-29T00:00:00Z', '')],
+    ['2026-01-01T23:59:60Z', undefined],
+    ['2026-01-01T00:00:00.Z', undefined],
+    ['2026-01-01T00:00:00+25:00', undefined],
+    ['2026-01-01T00:00:00ZZ', undefined],
+  ];
+  for (const [text, nanos] of cases) assert.equal(parseTimestampNanos(text), nanos, text);
+});
+
 test('trace context: traceparent, B3 single and multi, Envoy %TRACE_ID%, application trace_id', () => {
   assert.deepEqual(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'), {
     traceId: '4bf92f3577b34da6a3ce929d0e0e4736',

@@ -43,6 +43,21 @@ test('what looks like a secret but is not stays: Luhn-invalid 16 digits, timesta
   assert.deepEqual(counts, {});
 });
 
+test('a record is screened as a whole: a secret in any one value is found, values that only look like one together stay', () => {
+  const counts: Record<string, number> = {};
+  const stage = redactionStage({ rules: defaultRuleNames, custom: [] }, (rule, count) => (counts[rule] = (counts[rule] ?? 0) + count));
+  const accessLine = '[2026-01-01T00:00:00.000Z] "GET /api/items?page=2 HTTP/1.1" 200 - 0 4123 42 3 "cc21d9b0-cf5c-432b-8c7e-000000000042"';
+  const [owned, split] = stage([
+    newLogRecord({ tenant: 't', receiver: 'test', body: accessLine, attributes: { 'url.query': 'page=2' }, resource: { 'team.owner': 'ops@example.com' } }),
+    // `Bearer` ends one value and a token-like word starts the next: not a bearer token in either.
+    newLogRecord({ tenant: 't', receiver: 'test', body: accessLine, attributes: { scheme: 'Bearer', 'mesh.route': 'abcdefghijklmnop' } }),
+  ]);
+  assert.equal(owned.body, accessLine);
+  assert.deepEqual(owned.resource, { 'team.owner': '[REDACTED:email]' });
+  assert.deepEqual(split.attributes, { scheme: 'Bearer', 'mesh.route': 'abcdefghijklmnop' });
+  assert.deepEqual(counts, { email: 1 });
+});
+
 test('API keys, tokens and passwords in URLs and query strings', () => {
   const { body, counts } = redactWith(
     defaultRuleNames,

@@ -19,6 +19,8 @@ export interface LineTemplate {
  * A parser for the template. A field ends at the first occurrence of the
  * first character of the literal after it (a quote, a space, a bracket), and
  * the whole literal must follow there: one indexOf per field, no backtracking.
+ * Fields are located before any is stored, so a line of another format (the
+ * next template tried) costs no allocation.
  */
 export function compileTemplate(template: LineTemplate): (line: string) => ParsedLine | undefined {
   const { literals, setters, format, mesh } = template;
@@ -27,28 +29,35 @@ export function compileTemplate(template: LineTemplate): (line: string) => Parse
   }
   const first = literals[0];
   const count = setters.length;
+  // Start and end of each field in the line being parsed; parsing is synchronous, so one buffer serves every call.
+  const bounds = new Int32Array(count * 2);
   return (raw) => {
+    if (!raw.startsWith(first)) return undefined;
     let end = raw.length;
     while (end > 0 && (raw.charCodeAt(end - 1) === 10 || raw.charCodeAt(end - 1) === 13)) end--;
-    if (!raw.startsWith(first)) return undefined;
-    const line = end === raw.length ? raw : raw.slice(0, end);
     let pos = first.length;
-    const out = newParsedLine(format, mesh);
     for (let i = 0; i < count; i++) {
       const literal = literals[i + 1];
       let stop: number;
       if (i === count - 1 && literal.length === 0) {
         // An open-ended last field is one token: a longer line is another format.
-        if (line.indexOf(' ', pos) >= 0) return undefined;
+        stop = raw.indexOf(' ', pos);
+        if (stop >= 0 && stop < end) return undefined;
         stop = end;
       } else {
-        stop = line.indexOf(literal[0], pos);
-        if (stop < 0 || !line.startsWith(literal, stop)) return undefined;
+        stop = raw.indexOf(literal[0], pos);
+        if (stop < 0 || stop + literal.length > end || !raw.startsWith(literal, stop)) return undefined;
       }
-      const value = line.slice(pos, stop);
-      if (!isUnset(value)) setters[i](value, out);
+      bounds[2 * i] = pos;
+      bounds[2 * i + 1] = stop;
       pos = stop + literal.length;
     }
-    return pos === end ? out : undefined;
+    if (pos !== end) return undefined;
+    const out = newParsedLine(format, mesh);
+    for (let i = 0; i < count; i++) {
+      const value = raw.slice(bounds[2 * i], bounds[2 * i + 1]);
+      if (!isUnset(value)) setters[i](value, out);
+    }
+    return out;
   };
 }
