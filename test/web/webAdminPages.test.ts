@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 
 /** Screenshots of every page, kept for a person to look at (gitignored), beside the Explore/Tail/Trace ones. */
 const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
@@ -46,7 +47,18 @@ before(async () => {
         for: 5m
 `,
   );
-  writeFileSync(join(dir, 'meshlog.yaml'), `alerting:\n  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]\n`);
+  // Short anomaly buckets so a service that stops sending is a logging-gap anomaly within seconds.
+  writeFileSync(
+    join(dir, 'meshlog.yaml'),
+    `alerting:
+  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
+  anomaly:
+    bucket_ms: 300
+    warmup_buckets: 2
+    baseline_buckets: 20
+    silent_buckets: 3
+`,
+  );
   meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
 
   const created = await adminCall('/api/v1/admin/keys', { method: 'POST', body: { name: 'on-call analyst', roles: ['analyst'], tenants: ['default'] } });
@@ -153,6 +165,24 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
     holds.holds.map((hold) => [hold.name, hold.service, hold.created_by]),
     [['litigation 2026-41', 'payments', 'bootstrap admin']],
   );
+
+  // Erase the line the new key shipped: requested, then executed at once (the confirmation is a browser dialog).
+  await page.getByRole('tab', { name: 'Erasure requests' }).click();
+  const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+  await page.getByLabel('erasure selector').fill('{service_name="ci"}');
+  await page.getByLabel('erasure from').fill(minute(Date.now() - 3_600_000));
+  await page.getByLabel('erasure to').fill(minute(Date.now() + 60_000));
+  await page.getByLabel('erasure reason').fill('data subject request DSR-7');
+  await page.getByRole('button', { name: 'Request erasure' }).click();
+  const request = page.getByRole('table', { name: 'erasure request list' }).getByRole('row', { name: /DSR-7/ });
+  await request.locator('.state.pending').waitFor();
+  page.once('dialog', (dialog) => void dialog.accept());
+  await request.getByRole('button', { name: 'Execute now' }).click();
+  await request.locator('.state.resolved').waitFor();
+  assert.match(await request.innerText(), /executed[\s\S]*by bootstrap admin, 1 records erased/);
+  await shot(page, '12b-admin-erasure');
+  const left = await adminCall(`/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="ci"}', start: String((Date.now() - 3_600_000) * 1e6), end: String(Date.now() * 1e6) })}`);
+  assert.deepEqual(((await left.json()) as { data: { result: unknown[] } }).data.result, []);
   await page.context().close();
 });
 
@@ -276,5 +306,28 @@ test('the Patterns page lists top and new patterns linked to Explore, in the lig
   await page.getByRole('table', { name: 'alert rules' }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'silences' }).count(), 0, 'silences are for admins');
   await shot(page, '17-alerts-analyst-light');
+  await page.context().close();
+});
+
+test('an anomaly is shown with its explanation and links to the data behind it in Explore', async () => {
+  // billing sends for two seconds over OTLP/HTTP, then stops: a logging gap.
+  for (let i = 0, until = Date.now() + 2000; Date.now() < until; i++) {
+    assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('billing', [`invoice ${i} issued`]))).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const page = await newPage();
+  await logIn(page, analystKey);
+  await page.goto(`${meshlog.url}/ui/alerts`);
+  const anomaly = page.getByRole('table', { name: 'anomalies' }).getByRole('row', { name: /silent service\s+billing/ });
+  await anomaly.waitFor({ timeout: 30_000 });
+  assert.match(await anomaly.innerText(), /firing\s+no records for 3 buckets of 0\.3s; it used to send a median of \d+ per bucket: a logging gap\s+CC7\.2, CC7\.3/);
+  await shot(page, '18-alerts-anomaly');
+
+  await anomaly.getByRole('link', { name: 'Explore the data' }).click();
+  await page.waitForURL(/\/ui\/explore\?/);
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('q'), '{service_name="billing"}');
+  assert.ok(Number(url.searchParams.get('from')) < Date.now() - 29 * 60_000, 'from half an hour before the anomaly');
+  await page.locator('.row', { hasText: 'invoice 0 issued' }).waitFor();
   await page.context().close();
 });

@@ -1,6 +1,7 @@
 import type { PageProps } from '../../shell/page';
 import { useQueryState } from '../../shell/router';
 import { AuditTrailPanel } from './AuditTrailPanel';
+import { ErasurePanel } from './ErasurePanel';
 import { KeysPanel } from './KeysPanel';
 import { RetentionAdminPanel } from './RetentionAdminPanel';
 import '../panels/panels.css';
@@ -8,10 +9,11 @@ import '../panels/panels.css';
 const tabs = [
   { id: 'keys', title: 'API keys', component: KeysPanel },
   { id: 'retention', title: 'Retention and legal holds', component: RetentionAdminPanel },
+  { id: 'erasure', title: 'Erasure requests', component: ErasurePanel },
   { id: 'audit', title: 'Audit trail', component: AuditTrailPanel },
 ];
 
-/** Administration (admins only; the server refuses every call to anyone else): keys, retention, holds, the audit trail. */
+/** Administration (admins only; the server refuses every call to anyone else): keys, retention, holds, erasure requests, the audit trail. */
 export function AdminPage(_props: PageProps) {
   const [params, setParams] = useQueryState();
   const current = tabs.find((tab) => tab.id === params.get('tab')) ?? tabs[0];

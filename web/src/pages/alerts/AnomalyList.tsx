@@ -38,15 +38,15 @@ export function AnomalyList({ anomalies }: { anomalies: Transition[] }) {
       <tbody>
         {anomalies.map((anomaly) => (
           <tr key={anomaly.fingerprint}>
-            <td class="mono">{formatTime(Date.parse(anomaly.active_at), zone, false)}</td>
-            <td>{anomaly.labels.detector?.replaceAll('_', ' ')}</td>
+            <td class="mono nowrap">{formatTime(Date.parse(anomaly.active_at), zone, false)}</td>
+            <td class="nowrap">{anomaly.labels.detector?.replaceAll('_', ' ')}</td>
             <td>{anomaly.labels.service_name}</td>
             <td>
               <span class={`state ${anomaly.state}`}>{anomaly.state}</span>
             </td>
             <td>{anomaly.annotations.explanation}</td>
             <td>{anomaly.labels.criteria}</td>
-            <td>
+            <td class="nowrap">
               <Link href={exploreLink(anomaly)} title={anomalyQuery(anomaly)}>
                 Explore the data
               </Link>
