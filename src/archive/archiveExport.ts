@@ -2,7 +2,7 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { inclusionProof, leafHash } from '../integrity/merkle.js';
+import { inclusionProof, leafHash, type SubtreeCache } from '../integrity/merkle.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import { storedLogLine } from '../storage/logRows.js';
 import type { SealStore, StoredBatch } from '../storage/sealStore.js';
@@ -74,6 +74,7 @@ export async function exportArchive(
       if (!checkpoint) throw new Error(`chain ${chain} has no signed checkpoint covering batch ${last}`);
       const size = Number(checkpoint.tree_size);
       const leaves = all.slice(0, size).map((batch) => leafHash(Buffer.from(batch.batch_hash, 'hex')));
+      const subtrees: SubtreeCache = new Map();
       const absent = absences(await store.events(chain));
       const archived = new Map<number, number>();
       const wanted = new Set(selected.map((batch) => Number(batch.batch_seq)));
@@ -93,7 +94,7 @@ export async function exportArchive(
           content_hash: batch.content_hash,
           prev_hash: batch.prev_hash,
           batch_hash: batch.batch_hash,
-          inclusion_proof: inclusionProof(leaves, seq - 1, size).map((node) => node.toString('hex')),
+          inclusion_proof: inclusionProof(leaves, seq - 1, size, subtrees).map((node) => node.toString('hex')),
           archived: count,
           absent: [...(absent.get(seq) ?? new Map<string, number[]>())].map(([reason, positions]) => ({ reason, positions })),
           fingerprints: (await store.fingerprints(chain, seq)).map(String),

@@ -21,29 +21,40 @@ function splitPoint(n: number): number {
   return k;
 }
 
+/** Subtree roots already hashed, by `from:to`: lets many proofs over one tree share the work. */
+export type SubtreeCache = Map<string, Buffer>;
+
 /** Root over leaf hashes [from, to). */
-function subtreeRoot(leaves: Buffer[], from: number, to: number): Buffer {
+function subtreeRoot(leaves: Buffer[], from: number, to: number, cache?: SubtreeCache): Buffer {
   const n = to - from;
   if (n === 0) return emptyRoot;
   if (n === 1) return leaves[from];
+  const key = `${from}:${to}`;
+  const cached = cache?.get(key);
+  if (cached) return cached;
   const k = splitPoint(n);
-  return nodeHash(subtreeRoot(leaves, from, from + k), subtreeRoot(leaves, from + k, to));
+  const root = nodeHash(subtreeRoot(leaves, from, from + k, cache), subtreeRoot(leaves, from + k, to, cache));
+  cache?.set(key, root);
+  return root;
 }
 
 export function treeRoot(leafHashes: Buffer[], size = leafHashes.length): Buffer {
   return subtreeRoot(leafHashes, 0, size);
 }
 
-/** Audit path for leaf `index` in the tree of the first `size` leaves (RFC 9162 §2.1.3.1). */
-export function inclusionProof(leafHashes: Buffer[], index: number, size: number): Buffer[] {
+/**
+ * Audit path for leaf `index` in the tree of the first `size` leaves (RFC 9162 §2.1.3.1).
+ * Pass one `cache` to a series of proofs over the same leaves (an archive's batches), so each costs O(log n).
+ */
+export function inclusionProof(leafHashes: Buffer[], index: number, size: number, cache?: SubtreeCache): Buffer[] {
   if (index < 0 || index >= size || size > leafHashes.length) throw new RangeError(`leaf ${index} is not in a tree of ${size}`);
   const path = (m: number, from: number, to: number): Buffer[] => {
     const n = to - from;
     if (n <= 1) return [];
     const k = splitPoint(n);
     return m < k
-      ? [...path(m, from, from + k), subtreeRoot(leafHashes, from + k, to)]
-      : [...path(m - k, from + k, to), subtreeRoot(leafHashes, from, from + k)];
+      ? [...path(m, from, from + k), subtreeRoot(leafHashes, from + k, to, cache)]
+      : [...path(m - k, from + k, to), subtreeRoot(leafHashes, from, from + k, cache)];
   };
   return path(index, 0, size);
 }
