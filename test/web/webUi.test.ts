@@ -200,6 +200,10 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const waterfallText = await waterfall.innerText();
   for (const expected of ['POST /checkout', 'reserve stock', 'charge card', 'card declined by issuer', 'checkout started']) assert.ok(waterfallText.includes(expected), `${expected} in the waterfall`);
   assert.equal(await page.locator('.waterfall .bar.error').count(), 1, 'the failed span is marked');
+  await waterfall.getByText('charge card').click();
+  const spanDetail = page.getByRole('table', { name: 'span charge card' });
+  await spanDetail.waitFor();
+  assert.match(await spanDetail.innerText(), /status\s+STATUS_CODE_ERROR: card declined|status\s+ERROR: card declined/);
   await shot(page, '05-trace');
 
   // The server refuses what the role cannot do, whatever the page tries.

@@ -14,6 +14,10 @@ interface SpanRow {
   service_name: string;
   status_code: string;
   status_message: string;
+  span_attributes: Record<string, string>;
+  resource_attributes: Record<string, string>;
+  events_ns: string[];
+  events_name: string[];
 }
 
 interface LogRow {
@@ -52,11 +56,44 @@ function treeOrder(spans: SpanRow[]): { span: SpanRow; depth: number }[] {
 
 const formatDuration = (ns: bigint) => (ns >= 1_000_000_000n ? `${(Number(ns) / 1e9).toFixed(2)} s` : ns >= 1_000_000n ? `${(Number(ns) / 1e6).toFixed(1)} ms` : `${(Number(ns) / 1e3).toFixed(0)} µs`);
 
-/** Every span and log of a trace: a waterfall with each span's logs beneath it. */
+/** What a span carries beyond its bar: ids, kind, status, attributes, events. */
+function SpanDetail({ span, zone }: { span: SpanRow; zone: ReturnType<typeof useTimeZone> }) {
+  const rows: [string, string][] = [
+    ['span_id', span.span_id],
+    ['parent_span_id', span.parent_span_id || '(root)'],
+    ['kind', span.span_kind],
+    ['status', `${span.status_code}${span.status_message ? `: ${span.status_message}` : ''}`],
+    ...Object.entries(span.span_attributes).map(([name, value]): [string, string] => [name, value]),
+    ...Object.entries(span.resource_attributes).map(([name, value]): [string, string] => [`resource ${name}`, value]),
+    ...span.events_name.map((name, i): [string, string] => [`event ${name}`, formatTime(nsToMs(span.events_ns[i]), zone)]),
+  ];
+  return (
+    <table class="span-detail" aria-label={`span ${span.span_name}`}>
+      <tbody>
+        {rows.map(([name, value]) => (
+          <tr key={name}>
+            <td class="dim">{name}</td>
+            <td class="mono">{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Every span and log of a trace: a waterfall with each span's logs beneath it; a click on a span shows its details. */
 export function TracePage({ params }: PageProps) {
   const zone = useTimeZone();
   const [trace, setTrace] = useState<Trace | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [open, setOpen] = useState<Set<string>>(new Set());
+  const toggle = (spanId: string) =>
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(spanId)) next.delete(spanId);
+      else next.add(spanId);
+      return next;
+    });
 
   useEffect(() => {
     setTrace(undefined);
@@ -108,7 +145,15 @@ export function TracePage({ params }: PageProps) {
             const duration = BigInt(span.duration_ns);
             const failed = span.status_code.toUpperCase().includes('ERROR');
             return [
-              <tr key={span.span_id} class="span" data-span-id={span.span_id}>
+              <tr
+                key={span.span_id}
+                class="span"
+                data-span-id={span.span_id}
+                tabIndex={0}
+                aria-expanded={open.has(span.span_id)}
+                onClick={() => toggle(span.span_id)}
+                onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && (event.preventDefault(), toggle(span.span_id))}
+              >
                 <td class="name" style={{ paddingLeft: `${depth * 16 + 6}px` }} title={`${span.service_name}: ${span.span_name} (${span.span_kind})${span.status_message ? ` — ${span.status_message}` : ''}`}>
                   <span class="badge">{span.service_name}</span> {span.span_name}
                 </td>
@@ -117,6 +162,13 @@ export function TracePage({ params }: PageProps) {
                 </td>
                 <td class="duration">{formatDuration(duration)}</td>
               </tr>,
+              open.has(span.span_id) && (
+                <tr key={`${span.span_id}-detail`}>
+                  <td colSpan={3} style={{ paddingLeft: `${depth * 16 + 22}px` }}>
+                    <SpanDetail span={span} zone={zone} />
+                  </td>
+                </tr>
+              ),
               ...logsOf(span.span_id).map((log) => logRow(log, depth + 1)),
             ];
           })}
