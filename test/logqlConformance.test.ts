@@ -421,8 +421,8 @@ const rangeCases: [string, number, number, string, [Record<string, string>, [num
 ];
 
 const errorCases: [string, number, RegExp][] = [
-  ['sum(count_over_time({service_name=~".+"} | json [1m]))', 400, /pipeline error: 'JSONParserErr' for series: '\{.*\}'\.\nUse a label filter to intentionally skip this error\. \(e\.g \| __error__!="JSONParserErr"\)\./],
-  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /pipeline error: 'SampleExtractionErr'/],
+  ['sum(count_over_time({service_name=~".+"} | json [1m]))', 400, /^pipeline error: 'JSONParserErr' for series: '\{.*\}'\.\nUse a label filter to intentionally skip this error\. \(e\.g \| __error__!="JSONParserErr"\)\./],
+  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /^pipeline error: 'SampleExtractionErr'/],
   ['label_replace(sum by (service_name) (count_over_time({service_name=~"w.*"}[1m])), "service_name", "", "service_name", "w.*")', 400, /vector cannot contain metrics with the same labelset/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env, service_name) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-many matching not allowed/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-one matching must be explicit \(group_left\/group_right\)/],

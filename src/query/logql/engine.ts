@@ -281,12 +281,12 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   return series;
 }
 
-/** Loki's PipelineError text: which error, on which series, and how to skip it on purpose. */
+/** Loki's PipelineError text ("pipeline error: …"): which error, on which series, and how to skip it on purpose. */
 function pipelineError(labels: Map<string, string>): MeshlogError {
   const error = labels.get('__error__')!;
   return new MeshlogError(
-    'ML_QUERY_INVALID',
-    `pipeline error: '${error}' for series: '${labelsKey(labels)}'.\n` +
+    'ML_QUERY_PIPELINE',
+    `'${error}' for series: '${labelsKey(labels)}'.\n` +
       `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
       'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
       'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )',
