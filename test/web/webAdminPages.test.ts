@@ -304,6 +304,7 @@ test('the Patterns page lists top and new patterns linked to Explore, in the lig
 
   await page.goto(`${meshlog.url}/ui/alerts`);
   await page.getByRole('table', { name: 'alert rules' }).waitFor();
+  await page.getByRole('table', { name: 'alert history' }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'silences' }).count(), 0, 'silences are for admins');
   await shot(page, '17-alerts-analyst-light');
   await page.context().close();

@@ -27,7 +27,7 @@ export function AlertsPage(_props: PageProps) {
     return () => clearInterval(timer);
   }, []);
 
-  const anomalies = (latest.data?.alerts ?? []).filter((alert) => alert.namespace === 'anomaly');
+  const anomalies = latest.data?.alerts.filter((alert) => alert.namespace === 'anomaly');
   return (
     <div class="panels">
       <header>

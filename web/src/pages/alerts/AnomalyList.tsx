@@ -19,8 +19,9 @@ export function exploreLink(anomaly: Transition): string {
 }
 
 /** Anomalies found by the detectors: what, where, why (the detector's own explanation), and the data behind it. */
-export function AnomalyList({ anomalies }: { anomalies: Transition[] }) {
+export function AnomalyList({ anomalies }: { anomalies: Transition[] | undefined }) {
   const zone = useTimeZone();
+  if (!anomalies) return <p class="dim">Loading…</p>;
   if (anomalies.length === 0) return <p class="empty">No anomalies in the last 24 hours.</p>;
   return (
     <table class="grid" aria-label="anomalies">
