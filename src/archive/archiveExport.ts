@@ -78,6 +78,7 @@ export async function exportArchive(
       const absent = absences(await store.events(chain));
       const archived = new Map<number, number>();
       const wanted = new Set(selected.map((batch) => Number(batch.batch_seq)));
+      const fingerprints = await store.fingerprintsRange(chain, Number(selected[0].batch_seq), last);
       for await (const row of store.chainRows(chain, Number(selected[0].batch_seq), last)) {
         if (!wanted.has(Number(row.batch_seq))) continue;
         archived.set(Number(row.batch_seq), (archived.get(Number(row.batch_seq)) ?? 0) + 1);
@@ -97,7 +98,7 @@ export async function exportArchive(
           inclusion_proof: inclusionProof(leaves, seq - 1, size, subtrees).map((node) => node.toString('hex')),
           archived: count,
           absent: [...(absent.get(seq) ?? new Map<string, number[]>())].map(([reason, positions]) => ({ reason, positions })),
-          fingerprints: (await store.fingerprints(chain, seq)).map(String),
+          fingerprints: fingerprints.get(seq) ?? [],
         };
         batches.push(entry);
       }

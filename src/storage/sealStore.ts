@@ -112,6 +112,17 @@ export class SealStore {
     return (rows[0]?.fingerprints ?? []).map(BigInt);
   }
 
+  /** Fingerprints of every batch of a chain in [fromSeq, toSeq], by sequence number: one query for a whole range. */
+  async fingerprintsRange(chainId: string, fromSeq: number, toSeq: number): Promise<Map<number, string[]>> {
+    const rows = await this.storage.rows<{ batch_seq: number; fingerprints: string[] }>(
+      `SELECT batch_seq, fingerprints FROM ${this.db}.seal_batches
+       WHERE chain_id = {chain:String} AND batch_seq BETWEEN {from:UInt64} AND {to:UInt64}`,
+      { chain: chainId, from: fromSeq, to: toSeq },
+      { output_format_json_quote_64bit_integers: 1 },
+    );
+    return new Map(rows.map((row) => [Number(row.batch_seq), row.fingerprints]));
+  }
+
   async chains(tenant?: string): Promise<string[]> {
     const rows = await this.storage.rows<{ chain_id: string }>(
       `SELECT DISTINCT chain_id FROM ${this.db}.seal_batches WHERE {tenant:String} = '' OR tenant = {tenant:String} ORDER BY chain_id`,
