@@ -89,7 +89,13 @@ export class KeyRing {
       shredded: null,
     };
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileSync(this.path(tenant, period), JSON.stringify(entry, null, 2), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(this.path(tenant, period), JSON.stringify(entry, null, 2), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // A concurrent export created it first: use that one, never a second key for one period.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return this.dataKey(tenant, period, createdBy);
+      throw error;
+    }
     return { keyId, key };
   }
 

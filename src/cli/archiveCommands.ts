@@ -73,6 +73,7 @@ export async function archiveVerifyCommand(dir: string, flags: { publicKey?: str
   };
   const report = await verifyArchive(dir, { verifierKey: verifierKeyFlag(flags.publicKey), dataKey: flags.decrypt ? dataKey : undefined });
   printReport(report, flags.output);
+  if (!flags.publicKey && flags.output === 'text') print('note: the verifier key was taken from the archive itself; pin the server\'s key with --public-key to rule out a re-signed archive');
   process.exitCode = report.findings.length > 0 ? 1 : report.decryptError ? 2 : 0;
 }
 
