@@ -116,10 +116,15 @@ ruleset(name="toMeshlog") {
   );
   const before = await committedCount(meshlog, 'syslog_tcp');
   const started = Date.now();
-  const rsyslog = spawn('rsyslogd', ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // rsyslog's own messages (suspended actions and retries) are not figures: kept for a failure only.
+  const rsyslog = spawn('rsyslogd', ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let messages = '';
+  rsyslog.stderr!.on('data', (chunk: Buffer) => (messages = (messages + chunk.toString()).slice(-4000)));
   const exited = new Promise((resolve) => rsyslog.once('exit', resolve));
   try {
-    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, 3_600_000);
+    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, 3_600_000).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; rsyslog said:\n${messages}`);
+    });
     const seconds = (Date.now() - started) / 1000;
     report('rsyslog imfile → syslog TCP (RFC 5424, octet-counted)', lines, bytes, seconds, procStats(rsyslog.pid!));
   } finally {
