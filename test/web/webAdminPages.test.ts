@@ -141,7 +141,22 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
   await secret.getByRole('button', { name: 'Done' }).click();
   assert.equal(await page.getByText(key).count(), 0);
 
-  await page.getByRole('tab', { name: 'Audit trail' }).click();
+  // Revoked after a confirmation: listed as revoked, and refused from then on.
+  page.once('dialog', (dialog) => void dialog.accept());
+  await row.getByRole('button', { name: 'revoke ci shipper' }).click();
+  await row.locator('.state.revoked').waitFor();
+  const afterRevoke = await fetch(`${meshlog.url}/loki/api/v1/push`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ streams: [{ stream: { service_name: 'ci' }, values: [[ns(Date.now()), 'build 18 passed']] }] }),
+  });
+  assert.equal(afterRevoke.status, 401);
+
+  // The tabs follow the arrow keys.
+  await page.getByRole('tab', { name: 'API keys' }).focus();
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForURL(/tab=audit/);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Audit trail');
   await page.getByLabel('audit action').fill('keys.create');
   await page.getByRole('button', { name: 'Filter' }).click();
   const events = page.getByRole('table', { name: 'audit events' });

@@ -18,14 +18,22 @@ export function AdminPage(_props: PageProps) {
   const [params, setParams] = useQueryState();
   const current = tabs.find((tab) => tab.id === params.get('tab')) ?? tabs[0];
   const Panel = current.component;
+  // WAI-ARIA tabs: arrow keys move between tabs, Tab moves into the panel.
+  const onKeyDown = (event: KeyboardEvent) => {
+    const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (!step) return;
+    const next = tabs[(tabs.indexOf(current) + step + tabs.length) % tabs.length];
+    setParams({ tab: next.id }, { push: true });
+    requestAnimationFrame(() => document.getElementById(`tab-${next.id}`)?.focus());
+  };
   return (
     <div class="panels">
       <header>
         <h1>Admin</h1>
       </header>
-      <div class="tabs" role="tablist">
+      <div class="tabs" role="tablist" onKeyDown={onKeyDown}>
         {tabs.map((tab) => (
-          <button key={tab.id} type="button" role="tab" aria-selected={tab.id === current.id} onClick={() => setParams({ tab: tab.id }, { push: true })}>
+          <button key={tab.id} id={`tab-${tab.id}`} type="button" role="tab" aria-selected={tab.id === current.id} tabIndex={tab.id === current.id ? 0 : -1} onClick={() => setParams({ tab: tab.id }, { push: true })}>
             {tab.title}
           </button>
         ))}
