@@ -6,6 +6,7 @@ import { queryCommand } from './queryCommand.js';
 import { auditCommand } from './auditCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { tenantsCreate, tenantsList, tenantsSetState } from './tenantsCommands.js';
+import { usersCreate, usersKey, usersList, usersSetState } from './usersCommands.js';
 import type { VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
@@ -123,6 +124,28 @@ keys
   .option('--data-dir <dir>', 'data directory whose key file to rotate (default ./data)')
   .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')
   .action(async (flags) => (await import('./rotateStorageKeyCommand.js')).rotateStorageKeyCommand(flags));
+
+const users = program.command('users').description('users of a running server and the keys issued to them (admin)');
+serverOptions(users.command('create').description('create a user with the roles and tenants they may hold').argument('<name>', 'user name'))
+  .option('--email <address>', "the user's e-mail")
+  .requiredOption('--role <role>', 'admin, analyst, auditor, ingester or unmasker (repeatable)', collect)
+  .requiredOption('--tenant <tenant>', 'tenant the user may act on, or * for all (repeatable)', collect)
+  .action(usersCreate);
+serverOptions(users.command('list').description('every user with roles, tenants, state and keys'))
+  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .action(usersList);
+serverOptions(users.command('key').description("issue a key to a user, within the user's roles and tenants; it is printed once").argument('<name>', 'user name'))
+  .option('--role <role>', "narrow the key's roles (repeatable; default: the user's)", collect)
+  .option('--tenant <tenant>', "narrow the key's tenants (repeatable; default: the user's)", collect)
+  .option('--expires <duration>', 'expire after, e.g. 90d or 720h')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(usersKey);
+serverOptions(users.command('disable').description('disable a user and revoke every key issued to them').argument('<name>', 'user name')).action(
+  (name: string, flags) => usersSetState('disable', name, flags),
+);
+serverOptions(users.command('enable').description('let keys be issued to the user again (revoked keys stay revoked)').argument('<name>', 'user name')).action(
+  (name: string, flags) => usersSetState('enable', name, flags),
+);
 
 const tenants = program.command('tenants').description('the tenant registry of a running server (admin)');
 serverOptions(tenants.command('create').description('register a tenant').argument('<name>', 'tenant name'))

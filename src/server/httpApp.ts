@@ -19,6 +19,7 @@ import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
 import { tenantStateHook } from './tenantStateHook.js';
+import { userRoutes, type UserRouteDeps } from './routes/userRoutes.js';
 import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
@@ -52,6 +53,8 @@ export interface HttpAppOptions {
   /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
   archive?: ArchiveDeps;
   isReady: () => boolean;
+  /** Users and the keys issued to them (admin). */
+  users?: UserRouteDeps;
   /** The tenant registry: admin routes, and disabled tenants refused. */
   tenants?: TenantRouteDeps;
   /** Per-credential and per-tenant rates, shared with the other listeners. */
@@ -196,6 +199,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.alerting) alertRoutes(app, options.alerting);
   adminRoutes(app, options.admin);
   if (options.tenants) tenantRoutes(app, options.tenants);
+  if (options.users) userRoutes(app, options.users);
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);

@@ -42,6 +42,8 @@ import { tailMasking } from './readMaskingHook.js';
 import { RateLimits } from '../security/rateLimits.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
 import { TenantStore } from '../storage/tenantStore.js';
+import { UserRegistry } from '../security/userRegistry.js';
+import { UserStore } from '../storage/userStore.js';
 import { Alerting } from '../alerting/alerting.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
@@ -105,6 +107,7 @@ export class MeshlogServer {
     );
     const keys = await ApiKeys.open(new AccessStore(this.storage));
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
+    const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
     this.keys = keys;
     let authenticate: Authenticate;
     if (config.auth === 'token') {
@@ -285,7 +288,7 @@ export class MeshlogServer {
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

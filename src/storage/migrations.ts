@@ -334,4 +334,26 @@ export const migrations: Migration[] = [
       ORDER BY name`,
     ],
   },
+  {
+    version: 13,
+    name: 'users',
+    statements: [
+      // One row per change of a user (created, key issued, disabled, enabled); the latest version is the user.
+      `CREATE TABLE IF NOT EXISTS {db}.users (
+        name String,
+        email String,
+        roles Array(String),
+        tenants Array(String),
+        state LowCardinality(String),
+        key_ids Array(String),
+        created_by String,
+        created_at DateTime64(3),
+        changed_by String,
+        changed_at DateTime64(3),
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY name`,
+    ],
+  },
 ];

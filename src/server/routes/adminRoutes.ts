@@ -24,7 +24,7 @@ const createKeyBody = z
   .strict();
 
 /** `90d` → ns; Go durations otherwise. */
-function durationNs(value: string): bigint {
+export function durationNs(value: string): bigint {
   const days = /^(\d+)d$/.exec(value);
   return days ? BigInt(days[1]) * 86_400_000_000_000n : parseLokiDuration(value, 'duration');
 }

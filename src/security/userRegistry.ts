@@ -1,0 +1,72 @@
+import { MeshlogError } from '../errors.js';
+import type { StoredUser, UserStore } from '../storage/userStore.js';
+import type { ApiKeys, CreatedKey } from './apiKeys.js';
+import { anyTenant, type Role } from './identity.js';
+
+/**
+ * People, with the roles and tenants they may hold. Keys issued to a user
+ * can never hold more than the user (no role or tenant beyond theirs), and
+ * disabling the user revokes every key issued to them at once.
+ */
+export class UserRegistry {
+  private constructor(
+    private readonly store: UserStore,
+    private readonly keys: ApiKeys,
+    private readonly users: Map<string, StoredUser>,
+  ) {}
+
+  static async open(store: UserStore, keys: ApiKeys): Promise<UserRegistry> {
+    return new UserRegistry(store, keys, new Map((await store.users()).map((user) => [user.name, user])));
+  }
+
+  list(): StoredUser[] {
+    return [...this.users.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async create(user: { name: string; email: string; roles: Role[]; tenants: string[] }, actor: string): Promise<StoredUser> {
+    if (this.users.has(user.name)) throw new MeshlogError('ML_CONFLICT', `user "${user.name}" already exists`);
+    const now = new Date().toISOString();
+    const stored: StoredUser = { ...user, state: 'active', key_ids: [], created_by: actor, created_at: now, changed_by: actor, changed_at: now };
+    await this.save(stored);
+    return stored;
+  }
+
+  /** A key for the user, within the user's grants (all of them unless narrowed). */
+  async issueKey(name: string, grant: { roles?: Role[]; tenants?: string[]; expiresAt?: Date }, actor: string): Promise<CreatedKey & { roles: Role[]; tenants: string[] }> {
+    const user = this.active(name);
+    const roles = grant.roles ?? (user.roles as Role[]);
+    const tenants = grant.tenants ?? user.tenants;
+    const extraRoles = roles.filter((role) => !user.roles.includes(role));
+    if (extraRoles.length > 0) throw new MeshlogError('ML_FORBIDDEN', `user "${name}" does not hold the roles ${extraRoles.join(', ')}`);
+    const allTenants = user.tenants.includes(anyTenant);
+    const extraTenants = tenants.filter((tenant) => !allTenants && !user.tenants.includes(tenant));
+    if (extraTenants.length > 0) throw new MeshlogError('ML_FORBIDDEN', `user "${name}" does not hold the tenants ${extraTenants.join(', ')}`);
+    const created = await this.keys.create({ name: `${name} (user)`, roles, tenants, expiresAt: grant.expiresAt, createdBy: actor });
+    await this.save({ ...user, key_ids: [...user.key_ids, created.id], changed_by: actor, changed_at: new Date().toISOString() });
+    return { ...created, roles, tenants };
+  }
+
+  /** Disabling revokes every key issued to the user; enabling lets new keys be issued, it restores none. */
+  async setState(name: string, state: StoredUser['state'], actor: string): Promise<{ user: StoredUser; revokedKeys: string[] }> {
+    const user = this.users.get(name);
+    if (!user) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
+    const active = new Set(this.keys.list().filter((key) => key.state === 'active').map((key) => key.id));
+    const revokedKeys = state === 'disabled' ? user.key_ids.filter((id) => active.has(id)) : [];
+    for (const id of revokedKeys) await this.keys.revoke(id, actor);
+    const changed = { ...user, state, changed_by: actor, changed_at: new Date().toISOString() };
+    await this.save(changed);
+    return { user: changed, revokedKeys };
+  }
+
+  private active(name: string): StoredUser {
+    const user = this.users.get(name);
+    if (!user) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
+    if (user.state !== 'active') throw new MeshlogError('ML_CONFLICT', `user "${name}" is disabled`);
+    return user;
+  }
+
+  private async save(user: StoredUser): Promise<void> {
+    await this.store.save(user);
+    this.users.set(user.name, user);
+  }
+}
