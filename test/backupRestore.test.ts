@@ -101,6 +101,12 @@ test('a backup restored into a fresh data directory verifies clean, and a server
   assert.equal((await postOtlpJson(restored.url, restored.token, otlpJsonRequest('checkout', ['order 3 paid after the restore']), { 'x-scope-orgid': 'acme' })).status, 200);
   const holds = (await admin(restored, 'GET', '/api/v1/admin/retention')) as { holds: { name: string }[] };
   assert.deepEqual(holds.holds.map((hold) => hold.name), ['case 9']);
+  // The offline restore reached the audit trail when the first server started on it.
+  const { events } = (await admin(restored, 'GET', '/api/v1/audit?since=1h&action=backup.restore')) as { events: { detail: string }[] };
+  assert.equal(events.length, 1);
+  const restoreDetail = JSON.parse(events[0].detail) as { backup_source: string; verification: { ok: boolean; findings: number } };
+  assert.equal(restoreDetail.backup_source, meshlog.dataDir);
+  assert.deepEqual([restoreDetail.verification.ok, restoreDetail.verification.findings], [true, 0]);
   assert.equal(await restored.stop(), 0);
   const after = run(['verify', '--data-dir', secondDir]);
   assert.equal(after.status, 0, after.stdout + after.stderr);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { defaultKeyRingDir } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
@@ -8,6 +9,7 @@ import { BackupStore } from '../storage/backupStore.js';
 import { migrations } from '../storage/migrations.js';
 import { SealStore } from '../storage/sealStore.js';
 import type { Storage } from '../storage/storage.js';
+import { writeRestoreMarker } from './restoreMarker.js';
 import { backupFormat, backupManifestFile, decryptFile, sha256, type BackupManifest } from './backupManifest.js';
 
 /** Reads a backup's manifest and checks every file it names against its SHA-256 before anything is restored. */
@@ -98,5 +100,13 @@ export async function restoreMeshlog(
 
   const verifierKey = options.verifierKey ?? keys.verifier_key ?? undefined;
   const verification = verifierKey ? await verifyIntegrity(new SealStore(storage), { verifierKey }, () => undefined, options.onFinding) : undefined;
+  writeRestoreMarker(dataDir, {
+    backup_source: manifest.source,
+    backup_created_at: manifest.created_at,
+    restored_at: new Date().toISOString(),
+    restored_by: userInfo().username,
+    rows,
+    verification: verification ? { ok: verification.ok, findings: verification.findings.length, records: verification.records } : 'not run',
+  });
   return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, verification };
 }

@@ -23,6 +23,7 @@ import { ErasureRequests } from '../retention/erasureRequests.js';
 import { ErasureStore } from '../storage/erasureStore.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
+import { pendingRestore } from '../backup/restoreMarker.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -309,6 +310,11 @@ export class MeshlogServer {
     }, config.erasure.check_interval_ms);
     this.erasureTimer.unref();
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
+    const restored = pendingRestore(config.data_dir);
+    if (restored) {
+      await audit.record({ action: 'backup.restore', outcome: 'success', detail: restored.detail });
+      restored.recordedNow();
+    }
     const encryption = this.storage.encryptionAtRest;
     // A storage key first used by this start (the first key, or one `meshlog keys rotate-storage` added).
     if (encryption?.enabled && encryption.newKeyIds.length > 0) {
