@@ -76,6 +76,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** CPU seconds a process has used (all its threads: the engine's too), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
@@ -87,6 +93,8 @@ interface EndToEnd {
   p50: number;
   p99: number;
   peakRss: number;
+  /** Server CPU per record: unlike records/s, barely moved by other work on a shared machine. */
+  cpuMicros: number;
   dataDir: string;
 }
 
@@ -97,6 +105,7 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
   let next = 0;
   let bytes = 0;
   let refused = 0;
+  const cpuAtStart = cpuSeconds(meshlog.process.pid!);
   const started = performance.now();
   let lastReport = started;
   const client = async () => {
@@ -130,6 +139,7 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - started) / 1000;
   const peakRss = peakRssMiB(meshlog.process.pid!);
+  const cpuMicros = ((cpuSeconds(meshlog.process.pid!) - cpuAtStart) * 1e6) / (requests * batch);
   await meshlog.stop();
   if (refused > 0) process.stderr.write(`  (${refused} requests answered 429/503 and were retried)\n`);
   latencies.sort((a, b) => a - b);
@@ -139,6 +149,7 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     peakRss,
+    cpuMicros,
     dataDir: meshlog.dataDir,
   };
 }
@@ -153,13 +164,14 @@ function verifySpeed(dataDir: string): { recordsPerSecond: number; ok: boolean }
 }
 
 /** The same rows, serialized as the writer does, inserted straight into chDB: what storage alone can take. */
-async function rawInsertCeiling(bodies: Uint8Array[]): Promise<number> {
+async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecond: number; cpuMicros: number }> {
   const dataDir = tempDataDir('meshlog-bench-ceiling-');
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const requests = Math.ceil(totalRecords / batch);
   const perInsert = Math.max(1, Math.floor(insertBatch / batch));
   const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map(openLogRow));
   let elapsed = 0;
+  let cpu = 0;
   let seq = 0;
   for (let done = 0; done < requests; done += perInsert) {
     let pos = 0;
@@ -170,12 +182,15 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<number> {
     }
     const body = lines.join('');
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     await storage.insertLogRows(body);
+    const used = process.cpuUsage(cpuBefore);
     elapsed += performance.now() - started;
+    cpu += used.user + used.system;
   }
   await storage.close();
   rmSync(dataDir, { recursive: true, force: true });
-  return (requests * batch) / (elapsed / 1000);
+  return { recordsPerSecond: (requests * batch) / (elapsed / 1000), cpuMicros: cpu / (requests * batch) };
 }
 
 const bodies = Array.from({ length: 64 }, (_, seed) => requestBody(seed));
@@ -184,7 +199,7 @@ console.log(`otlp ingest bench: ${totalRecords} records, ${clients} clients, ${b
 const line = (name: string, run: EndToEnd) =>
   console.log(
     `${name.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
-      `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB`,
+      `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB  server CPU ${run.cpuMicros.toFixed(1)} µs/record`,
   );
 const sealed = await endToEnd(bodies, true);
 line('OTLP/HTTP, sealed', sealed);
@@ -196,5 +211,10 @@ line('OTLP/HTTP, unsealed', unsealed);
 rmSync(unsealed.dataDir, { recursive: true, force: true });
 console.log(`${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput`);
 const ceiling = await rawInsertCeiling(bodies);
-console.log(`${'raw chDB insert'.padEnd(22)}${Math.round(ceiling).toLocaleString('en')} records/s (same rows, ${insertBatch.toLocaleString('en')} per insert)`);
-console.log(`${'ratio'.padEnd(22)}${(sealed.recordsPerSecond / ceiling).toFixed(2)} of the raw-insert ceiling (sealed end to end)`);
+console.log(
+  `${'raw chDB insert'.padEnd(22)}${Math.round(ceiling.recordsPerSecond).toLocaleString('en')} records/s (same rows, ${insertBatch.toLocaleString('en')} per insert)  CPU ${ceiling.cpuMicros.toFixed(1)} µs/record`,
+);
+console.log(
+  `${'ratio'.padEnd(22)}${(sealed.recordsPerSecond / ceiling.recordsPerSecond).toFixed(2)} of the raw-insert ceiling (sealed end to end); ` +
+    `CPU per record ${(sealed.cpuMicros / ceiling.cpuMicros).toFixed(1)}× the insert's`,
+);
