@@ -143,3 +143,13 @@ test('CRI partial lines in one batch become one record; a line still open at the
   assert.equal(records[2].attributes['meshlog.partial'], 'true');
   assert.equal(records[1].attributes['log.iostream'], 'stderr');
 });
+
+test('records sharing one resource but read from different pod files each get their own pod', () => {
+  const shared = { 'host.name': 'node-1' };
+  const records = stage([
+    record('plain line from cart', { resource: shared, attributes: { 'log.file.path': '/var/log/pods/shop_cart-1_0a1b2c3d-0000-4000-8000-000000000002/app/0.log' } }),
+    record('plain line from pay', { resource: shared, attributes: { 'log.file.path': '/var/log/pods/bank_pay-1_0a1b2c3d-0000-4000-8000-000000000003/app/0.log' } }),
+  ]);
+  assert.deepEqual(records.map((r) => [r.resource['k8s.namespace.name'], r.resource['k8s.pod.name']]), [['shop', 'cart-1'], ['bank', 'pay-1']]);
+  assert.deepEqual(shared, { 'host.name': 'node-1' }, 'the shared resource is left as sent');
+});

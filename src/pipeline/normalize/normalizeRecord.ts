@@ -7,12 +7,16 @@ import { severityNumberOf, severityOfStatus, severityTextOf } from './severity.j
 import { parseTimestampNanos } from './timestamp.js';
 import { traceContextOf } from './traceContext.js';
 
-/** Adds what a kubelet log path says (namespace, pod, uid, container) to a resource that lacks it. */
+/**
+ * Adds what a kubelet log path says (namespace, pod, uid, container) to a
+ * resource that lacks it. The resource is copied, not changed: records of one
+ * request share it, and each may come from a different file.
+ */
 function addKubernetesSource(record: LogRecord): void {
   const path = record.resource['log.file.path'] ?? record.attributes['log.file.path'];
   if (path === undefined || record.resource['k8s.pod.name'] !== undefined) return;
   const source = parseKubernetesLogPath(path);
-  if (source) Object.assign(record.resource, source);
+  if (source) record.resource = { ...record.resource, ...source };
 }
 
 /**
