@@ -95,11 +95,13 @@ test('an error burst is found in the bucket it starts, with the rate and its bas
   assert.equal([...findings.keys()].some((bucket) => bucket < 40), false);
 });
 
-test('a service whose traffic drops to zero is reported silent after the configured number of empty buckets', () => {
-  const findings = run(50, 'traffic_drop', 40);
+test('a service whose traffic drops to zero is reported silent after the configured number of empty buckets, for as long as it stays silent', () => {
+  // 40 buckets of silence: longer than the 30-bucket baseline, so the history is all empty by the end.
+  const findings = run(80, 'traffic_drop', 40);
   const silentAt = [...findings].filter(([, found]) => found.some((f) => f.detector === 'silent_service' && f.serviceName === 'payments')).map(([bucket]) => bucket);
   assert.equal(silentAt[0], 40 + options.silentBuckets - 1);
   assert.match(findings.get(silentAt[0])!.find((f) => f.detector === 'silent_service')!.explanation, /no records for 3 buckets of 60s; it used to send a median of \d+/);
+  assert.deepEqual(silentAt, Array.from({ length: 80 - silentAt[0] }, (_, i) => silentAt[0] + i), 'reported in every bucket while it stays silent');
 });
 
 test('a new exception pattern is reported once, with its template', () => {

@@ -76,11 +76,17 @@ interface ServiceSeries {
   knownRoutes: Set<string>;
   /** Bucket totals seen in each hour of the day (most recent last), for a baseline that knows the daily cycle. */
   byHour: number[][];
+  /** Median per bucket before the current silence began, kept while the silence outlasts the history. */
+  volumeBeforeSilence: number | undefined;
+  /** Empty buckets in a row, the one just closed included. */
+  emptyRun: number;
 }
 
 /** Samples kept per hour of the day, and how many make that hour's own baseline usable. */
 const seasonalSamples = 120;
 const seasonalMinimum = 3;
+/** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
+const silenceReportedMs = 24 * 3600_000;
 
 const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map() });
 
@@ -128,7 +134,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []) };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0 };
         this.series.set(key, series);
       }
       const counts = series.current;
@@ -155,6 +161,8 @@ export class AnomalyDetectors {
     for (const series of this.series.values()) {
       const bucket = series.current;
       const sameHour = hourOfDay === undefined ? undefined : series.byHour[hourOfDay];
+      series.emptyRun = bucket.total === 0 ? series.emptyRun + 1 : 0;
+      if (series.emptyRun === 1) series.volumeBeforeSilence = series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
       if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, sameHour));
       if (sameHour) {
         sameHour.push(bucket.total);
@@ -166,10 +174,7 @@ export class AnomalyDetectors {
       if (series.history.length > this.options.baselineBuckets) series.history.shift();
       series.current = emptyCounts();
       series.closed++;
-      // A service silent for a whole baseline is forgotten (its silence was reported meanwhile).
-      if (series.history.length === this.options.baselineBuckets && series.history.every((counts) => counts.total === 0)) {
-        this.series.delete(`${series.tenant}\0${series.serviceName}`);
-      }
+      if (series.emptyRun * this.options.bucketMs >= silenceReportedMs) this.series.delete(`${series.tenant}\0${series.serviceName}`);
     }
     return findings;
   }
@@ -194,11 +199,10 @@ export class AnomalyDetectors {
       finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}): ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
     }
 
-    // Silent: this bucket and the silentBuckets - 1 before it empty, after a history of sending.
-    const split = history.length - (silentBuckets - 1);
-    const earlier = robustBaseline(history.slice(0, Math.max(split, 0)).map((counts) => counts.total));
-    if (bucket.total === 0 && split > 0 && earlier.median >= 1 && history.slice(split).every((counts) => counts.total === 0)) {
-      finding('silent_service', 0, earlier.median, `no records for ${silentBuckets} buckets of ${window}; it used to send a median of ${rounded(earlier.median)} per bucket: a logging gap`, 'CC7.2, CC7.3');
+    // Silent: at least silentBuckets empty buckets in a row after a history of sending, reported until it sends again.
+    const usual = series.volumeBeforeSilence;
+    if (series.emptyRun >= silentBuckets && usual !== undefined && usual >= 1) {
+      finding('silent_service', 0, usual, `no records for ${series.emptyRun} buckets of ${window}; it used to send a median of ${rounded(usual)} per bucket: a logging gap`, 'CC7.2, CC7.3');
     }
 
     const busy = history.filter((counts) => counts.total >= minVolume);
