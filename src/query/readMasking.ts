@@ -51,7 +51,7 @@ export class ReadMasker {
     this.inLine =
       keyPatterns.length === 0
         ? undefined
-        : new RegExp(`(?<![A-Za-z0-9_.])(["']?)(?:${keyPatterns.join('|')})\\1(\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\[MASKED[^\\]]*\\]|[^\\s,;&}\\]]+)`, 'g');
+        : new RegExp(`(?<![A-Za-z0-9_.])(["']?)(?:${keyPatterns.join('|')})\\1(\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\[(?:MASKED|REDACTED)[^\\]]*\\]|[^\\s,;&}\\]]+)`, 'g');
     this.redactors = rules.observe ? redactorsOf({ ...rules.observe, hashKey: undefined }, (rule) => `[MASKED:${rule}]`) : [];
   }
 
@@ -100,7 +100,8 @@ export class ReadMasker {
       }
       if (this.inLine) {
         line = line.replace(this.inLine, (match: string, keyQuote: string, separator: string, value: string) => {
-          if (value.startsWith('[MASKED') || value === `"${maskMarker}"`) return match;
+          // Already masked, or redacted at ingest: nothing of the secret is left to hide.
+          if (value.startsWith('[MASKED') || value.startsWith('[REDACTED') || value === `"${maskMarker}"`) return match;
           masked++;
           const quoted = value.startsWith('"') || value.startsWith("'") ? value[0] : keyQuote === '"' ? '"' : '';
           return `${match.slice(0, match.length - value.length - separator.length)}${separator}${quoted}${maskMarker}${quoted}`;
