@@ -160,6 +160,18 @@ alerting:
   if (wrong) {
     await ingest('checkout', BigInt(Date.now()) * 1_000_000n, ['POST /pay 500 error: card processor unreachable']);
     await until('the firing notification', () => (notifications.some((notification) => notification.status === 'firing') ? true : undefined));
+    // On call takes the alert on, once: the report shows who and how fast.
+    const acme = { 'x-scope-orgid': 'acme' };
+    const paged = await until('the firing alert stored', async () =>
+      (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find((alert: { state: string; alertname: string }) => alert.state === 'firing' && alert.alertname === 'CheckoutErrors'),
+    );
+    assert.equal(paged.acknowledged, null, 'not yet acknowledged');
+    const taken = await ok(call(first, 'POST', '/api/v1/alerts/acknowledge', admin, JSON.stringify({ fingerprint: paged.fingerprint, comment: 'card processor paged' }), acme));
+    assert.equal(taken.by, 'ops admin');
+    const again = await call(first, 'POST', '/api/v1/alerts/acknowledge', admin, JSON.stringify({ fingerprint: paged.fingerprint }), acme);
+    assert.equal(again.status, 409, again.text);
+    const listed = (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find((alert: { fingerprint: string }) => alert.fingerprint === paged.fingerprint);
+    assert.equal(listed.acknowledged.comment, 'card processor paged');
   }
   assert.equal(await first.stop(), 0, first.output());
 
@@ -233,6 +245,11 @@ test('the period with known events shows each of them with the right status', ()
   assert.ok(firing[0].count >= 1);
   assert.match(monitoring.reason, new RegExp(`${firing[0].count} alerts fired in the period`));
   assert.ok((monitoring.data.notification_attempts as { name: string; status: string }[]).some((row) => row.name === 'CheckoutErrors' && row.status === 'delivered'));
+  const fired = monitoring.data.alerts_fired as { name: string; acknowledged_by: string | null; seconds_to_acknowledge: number | null }[];
+  assert.deepEqual(fired.map((row) => [row.name, row.acknowledged_by]), [['CheckoutErrors', 'ops admin']]);
+  assert.ok(fired[0].seconds_to_acknowledge! >= 0);
+  assert.equal(monitoring.data.mean_seconds_to_acknowledge, fired[0].seconds_to_acknowledge);
+  assert.match(monitoring.reason, /all acknowledged, mean time to acknowledge [\d.]+ s$/);
 
   // Everything else is as in the clean period.
   for (const id of ['data_access', 'changes', 'transmission', 'redaction', 'availability', 'capacity']) assert.equal(section(report, id).status, 'pass', `${id}: ${section(report, id).reason}`);

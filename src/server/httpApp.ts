@@ -196,7 +196,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
-  if (options.alerting) alertRoutes(app, options.alerting);
+  if (options.alerting) alertRoutes(app, options.alerting, options.audit);
   adminRoutes(app, options.admin);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);

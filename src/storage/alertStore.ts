@@ -47,6 +47,17 @@ export interface NotificationAttempt {
   atMs: number;
 }
 
+/** Someone took a firing alert on: the instance is its fingerprint and the time it became active. */
+export interface AlertAcknowledgement {
+  tenant: string;
+  fingerprint: string;
+  alertName: string;
+  activeAtMs: number;
+  atMs: number;
+  by: string;
+  comment: string;
+}
+
 interface TransitionRow {
   tenant: string;
   namespace: string;
@@ -76,6 +87,9 @@ function transitionOf(row: TransitionRow): AlertTransition {
     atMs: Number(row.at_ms),
   };
 }
+
+/** An alert that fires without a `for:` is pending and firing at the same instant: the later state wins the tie. */
+const latestFirst = `at DESC, indexOf(['pending', 'firing', 'resolved'], state) DESC`;
 
 const transitionColumns = `tenant, namespace, rule_group, alert_name, fingerprint, state, labels, annotations, value,
   toString(toUnixTimestamp64Milli(active_at)) AS active_at_ms, toString(toUnixTimestamp64Milli(at)) AS at_ms`;
@@ -113,7 +127,7 @@ export class AlertStore {
   async active(): Promise<AlertTransition[]> {
     const rows = await this.storage.rows<TransitionRow>(
       `SELECT ${transitionColumns} FROM ${this.db}.alert_states
-       ORDER BY at DESC LIMIT 1 BY tenant, fingerprint`,
+       ORDER BY ${latestFirst} LIMIT 1 BY tenant, fingerprint`,
     );
     return rows.map(transitionOf).filter((t) => t.state !== 'resolved');
   }
@@ -123,7 +137,7 @@ export class AlertStore {
     const rows = await this.storage.rows<TransitionRow>(
       `SELECT * FROM (
          SELECT ${transitionColumns} FROM ${this.db}.alert_states WHERE tenant = {tenant:String}
-         ORDER BY at DESC LIMIT 1 BY fingerprint)
+         ORDER BY ${latestFirst} LIMIT 1 BY fingerprint)
        WHERE state != 'resolved' OR toInt64(at_ms) >= {since:Int64}
        ORDER BY toInt64(at_ms) DESC`,
       { tenant, since: sinceMs },
@@ -134,10 +148,39 @@ export class AlertStore {
   /** Every state change of a tenant's alerts, oldest first. */
   async history(tenant: string): Promise<AlertTransition[]> {
     const rows = await this.storage.rows<TransitionRow>(
-      `SELECT ${transitionColumns} FROM ${this.db}.alert_states WHERE tenant = {tenant:String} ORDER BY at, state`,
+      `SELECT ${transitionColumns} FROM ${this.db}.alert_states WHERE tenant = {tenant:String} ORDER BY at, indexOf(['pending', 'firing', 'resolved'], state)`,
       { tenant },
     );
     return rows.map(transitionOf);
+  }
+
+  async acknowledge(ack: AlertAcknowledgement): Promise<void> {
+    await this.storage.client.insert({
+      table: `${this.db}.alert_acknowledgements`,
+      format: 'JSONEachRow',
+      values: [{ tenant: ack.tenant, fingerprint: ack.fingerprint, alert_name: ack.alertName, active_at: ack.activeAtMs, acknowledged_at: ack.atMs, acknowledged_by: ack.by, comment: ack.comment }],
+    });
+  }
+
+  /** A tenant's acknowledgements of alert instances active since `sinceMs`. */
+  async acknowledgements(tenant: string, sinceMs: number): Promise<AlertAcknowledgement[]> {
+    const rows = await this.storage.rows<{ fingerprint: string; alert_name: string; active_at_ms: string; at_ms: string; acknowledged_by: string; comment: string }>(
+      `SELECT fingerprint, alert_name, toString(toUnixTimestamp64Milli(active_at)) AS active_at_ms,
+         toString(toUnixTimestamp64Milli(acknowledged_at)) AS at_ms, acknowledged_by, comment
+       FROM ${this.db}.alert_acknowledgements
+       WHERE tenant = {tenant:String} AND active_at >= fromUnixTimestamp64Milli({since:Int64})
+       ORDER BY acknowledged_at`,
+      { tenant, since: sinceMs },
+    );
+    return rows.map((row) => ({
+      tenant,
+      fingerprint: row.fingerprint,
+      alertName: row.alert_name,
+      activeAtMs: Number(row.active_at_ms),
+      atMs: Number(row.at_ms),
+      by: row.acknowledged_by,
+      comment: row.comment,
+    }));
   }
 
   async saveRuleGroup(group: StoredRuleGroup, deleted: boolean): Promise<void> {

@@ -110,6 +110,15 @@ export interface DiskRow {
 }
 
 /** Numbers as JSON numbers (counts fit), not quoted 64-bit strings. */
+export interface AcknowledgementRow {
+  tenant: string;
+  name: string;
+  fingerprint: string;
+  fired_at: string;
+  acknowledged_by: string | null;
+  seconds_to_acknowledge: number | null;
+}
+
 const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
 
 /**
@@ -263,6 +272,26 @@ export class ComplianceQueries {
            AND ({tenant:String} = '' OR tenant = {tenant:String})
          GROUP BY alert_name, fingerprint, status, receiver HAVING done = 0)
        GROUP BY name ORDER BY name`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Every alert instance that fired in the period, with who acknowledged it and after how many seconds (null: never). */
+  async alertAcknowledgements(period: CompliancePeriod): Promise<AcknowledgementRow[]> {
+    return this.rows<AcknowledgementRow>(
+      `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, toString(f.active_at) AS fired_at,
+         if(a.by = '', NULL, a.by) AS acknowledged_by,
+         if(a.by = '', NULL, round(dateDiff('millisecond', f.active_at, a.at) / 1000, 3)) AS seconds_to_acknowledge
+       FROM (
+         SELECT DISTINCT tenant, alert_name, fingerprint, active_at FROM ${this.db}.alert_states
+         WHERE state = 'firing' AND at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+           AND ({tenant:String} = '' OR tenant = {tenant:String})) AS f
+       LEFT JOIN (
+         SELECT tenant, fingerprint, active_at, min(acknowledged_at) AS at, argMin(acknowledged_by, acknowledged_at) AS by
+         FROM ${this.db}.alert_acknowledgements GROUP BY tenant, fingerprint, active_at) AS a
+         ON a.tenant = f.tenant AND a.fingerprint = f.fingerprint AND a.active_at = f.active_at
+       ORDER BY f.active_at, f.fingerprint`,
       this.params(period),
       plainNumbers,
     );

@@ -356,4 +356,22 @@ export const migrations: Migration[] = [
       ORDER BY name`,
     ],
   },
+  {
+    version: 14,
+    name: 'alert acknowledgements',
+    statements: [
+      // Who took an alert on, and when: the time to acknowledge is SOC 2 evidence that alerts are evaluated (CC7.3).
+      `CREATE TABLE IF NOT EXISTS {db}.alert_acknowledgements (
+        tenant LowCardinality(String),
+        fingerprint String,
+        alert_name String,
+        active_at DateTime64(3),
+        acknowledged_at DateTime64(3),
+        acknowledged_by String,
+        comment String
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, acknowledged_at)`,
+    ],
+  },
 ];

@@ -245,6 +245,15 @@ test('the Alerts page shows the rule firing, its history, and an admin silences 
   assert.match(await history.innerText(), /CheckoutErrors\s+pending/);
   assert.match(await history.innerText(), /checkout logged 4 errors/);
 
+  // Whoever is on call takes it on; the acknowledgement is stored, shown, and audited.
+  const firing = page.getByRole('table', { name: 'firing alerts' }).getByRole('row', { name: /CheckoutErrors/ });
+  page.once('dialog', (dialog) => void dialog.accept('looking at the card processor'));
+  await firing.getByRole('button', { name: 'Acknowledge' }).click();
+  await firing.getByText(/by bootstrap admin after \d+ s/).waitFor();
+  const acknowledged = (await (await adminCall('/api/v1/audit?action=alert.acknowledge')).json()) as { events: { detail: string }[] };
+  assert.equal(acknowledged.events.length, 1);
+  assert.equal(JSON.parse(acknowledged.events[0]!.detail).comment, 'looking at the card processor');
+
   await page.getByPlaceholder('alertname=CheckoutErrors, service_name=checkout').fill('alertname=CheckoutErrors, service_name=checkout');
   await page.getByPlaceholder('planned maintenance').fill('card processor outage, vendor ticket 8812');
   await page.getByRole('button', { name: 'Silence' }).click();

@@ -3,7 +3,8 @@ import { stringify as yamlStringify } from 'yaml';
 import type { Alerting } from '../../alerting/alerting.js';
 import type { AlertInstance } from '../../alerting/ruleEngine.js';
 import { MeshlogError } from '../../errors.js';
-import type { AlertTransition, Silence } from '../../storage/alertStore.js';
+import type { AlertAcknowledgement, AlertTransition, Silence } from '../../storage/alertStore.js';
+import type { AuditTrail } from '../../security/auditTrail.js';
 import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../errorReply.js';
 
@@ -26,8 +27,13 @@ function promAlert(instance: AlertInstance): object {
   };
 }
 
-function transitionJson(transition: AlertTransition): object {
+function acknowledgementJson(ack: AlertAcknowledgement): object {
+  return { by: ack.by, at: new Date(ack.atMs).toISOString(), comment: ack.comment, seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000 };
+}
+
+function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement): object {
   return {
+    ...(transition.state === 'resolved' && !ack ? {} : { acknowledged: ack ? acknowledgementJson(ack) : null }),
     fingerprint: transition.fingerprint,
     namespace: transition.namespace,
     group: transition.group,
@@ -74,6 +80,21 @@ function silenceInput(text: string): { matchers: Record<string, string>; endsAtM
   return { matchers: matchers as Record<string, string>, endsAtMs, comment: input.comment };
 }
 
+/** `{ fingerprint, comment? }` */
+function acknowledgementInput(text: string): { fingerprint: string; comment: string } {
+  let input: { fingerprint?: unknown; comment?: unknown };
+  try {
+    input = JSON.parse(text) as typeof input;
+  } catch {
+    throw new MeshlogError('ML_QUERY_INVALID', 'an acknowledgement is a JSON object: {"fingerprint": "...", "comment": "..."}');
+  }
+  if (typeof input.fingerprint !== 'string' || input.fingerprint === '') throw new MeshlogError('ML_QUERY_INVALID', 'fingerprint: the alert to acknowledge (from GET /api/v1/alerts)');
+  if (input.comment !== undefined && typeof input.comment !== 'string') throw new MeshlogError('ML_QUERY_INVALID', 'comment: text');
+  return { fingerprint: input.fingerprint, comment: input.comment ?? '' };
+}
+
+const ackKey = (fingerprint: string, activeAtMs: number) => `${fingerprint}@${activeAtMs}`;
+
 function body(request: FastifyRequest): string {
   return Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
 }
@@ -84,13 +105,37 @@ function body(request: FastifyRequest): string {
  * and `/alerts` (Grafana's alerting views), and Loki's ruler API to manage
  * rule groups (admin).
  */
-export function alertRoutes(app: FastifyInstance, alerting: Alerting): void {
+export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: AuditTrail): void {
   const { engine, store } = alerting;
 
   app.get('/api/v1/alerts', async (request) => {
     const query = request.query as Record<string, string | undefined>;
-    if (query.history === 'true') return { transitions: (await store.history(request.tenant)).map(transitionJson) };
-    return { alerts: (await store.latest(request.tenant, Date.now() - 24 * 3_600_000)).map(transitionJson) };
+    if (query.history === 'true') return { transitions: (await store.history(request.tenant)).map((t) => transitionJson(t)) };
+    const alerts = await store.latest(request.tenant, Date.now() - 24 * 3_600_000);
+    const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
+    const acks = new Map(alerts.length === 0 ? [] : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]));
+    return { alerts: alerts.map((alert) => transitionJson(alert, acks.get(ackKey(alert.fingerprint, alert.activeAtMs)))) };
+  });
+
+  // Whoever is on call takes a firing alert on; the time it took is monitoring evidence (CC7.3). Audited here, with that time.
+  app.post('/api/v1/alerts/acknowledge', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const { fingerprint, comment } = acknowledgementInput(body(request));
+    const alert = (await store.latest(request.tenant, Date.now())).find((t) => t.fingerprint === fingerprint && t.state === 'firing');
+    if (!alert) throw new MeshlogError('ML_NOT_FOUND', `no firing alert ${fingerprint} in tenant ${request.tenant}`);
+    const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find((ack) => ack.fingerprint === fingerprint && ack.activeAtMs === alert.activeAtMs);
+    if (earlier) throw new MeshlogError('ML_CONFLICT', `${alert.alertName} was already acknowledged by ${earlier.by} at ${new Date(earlier.atMs).toISOString()}`);
+    const ack: AlertAcknowledgement = { tenant: request.tenant, fingerprint, alertName: alert.alertName, activeAtMs: alert.activeAtMs, atMs: Date.now(), by: request.identity?.name ?? 'anonymous', comment };
+    await store.acknowledge(ack);
+    await audit.record({
+      action: 'alert.acknowledge',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: fingerprint,
+      detail: { alertname: alert.alertName, comment, seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000 },
+    });
+    return reply.code(201).send({ fingerprint, alertname: alert.alertName, ...acknowledgementJson(ack) });
   });
 
   app.get('/api/v1/alerts/notifications', async (request) => ({

@@ -3,6 +3,7 @@ import type { PageProps } from '../../shell/page';
 import { useSession } from '../../shell/session';
 import { useApi } from '../panels/useApi';
 import { AnomalyList } from './AnomalyList';
+import { FiringAlerts } from './FiringAlerts';
 import { RuleTable, type RuleGroup } from './RuleTable';
 import { SilencePanel } from './SilencePanel';
 import { TransitionTable, type Transition } from './TransitionTable';
@@ -34,6 +35,10 @@ export function AlertsPage(_props: PageProps) {
         <h1>Alerts</h1>
         <span class="dim">rules are evaluated by the server; this page refreshes every {refreshMs / 1000} s</span>
       </header>
+      <section class="panel" aria-label="firing">
+        <h2>Firing now</h2>
+        {latest.error ? <p class="error">{latest.error}</p> : <FiringAlerts alerts={latest.data?.alerts} onChange={latest.reload} />}
+      </section>
       <section class="panel" aria-label="rules">
         <h2>Rules</h2>
         {rules.error ? <p class="error">{rules.error}</p> : <RuleTable groups={rules.data?.data.groups} />}

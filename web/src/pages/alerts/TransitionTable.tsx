@@ -13,6 +13,8 @@ export interface Transition {
   value: number;
   active_at: string;
   at: string;
+  /** Current alerts only: who took it on, or null while nobody has. */
+  acknowledged?: { by: string; at: string; comment: string; seconds_to_acknowledge: number } | null;
 }
 
 const shownLabels = (labels: Record<string, string>) =>
