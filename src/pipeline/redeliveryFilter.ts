@@ -107,7 +107,11 @@ export class RedeliveryFilter {
   /** Stored ids among the unsure records, one query per tenant. */
   private async lookUp(records: LogRecord[], unsure: number[]): Promise<Set<string>> {
     const byTenant = new Map<string, number[]>();
-    for (const i of unsure) byTenant.set(records[i].tenant, [...(byTenant.get(records[i].tenant) ?? []), i]);
+    for (const i of unsure) {
+      const indexes = byTenant.get(records[i].tenant);
+      if (indexes) indexes.push(i);
+      else byTenant.set(records[i].tenant, [i]);
+    }
     const stored = new Set<string>();
     for (const [tenant, indexes] of byTenant) {
       let fromNs = records[indexes[0]].timeUnixNano;

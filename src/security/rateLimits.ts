@@ -35,12 +35,11 @@ export class RateLimits {
     this.take(`ingest/key/${identity.id}`, this.settings.ingest_requests_per_second_per_key, 1, `ingest requests of ${identity.name}`, 'requests');
   }
 
-  ingestRecords(records: readonly { tenant: string }[]): void {
+  /** `recordsPerTenant`: how many records of each tenant one request brings. */
+  ingestRecords(recordsPerTenant: ReadonlyMap<string, number>): void {
     const rate = this.settings.ingest_records_per_second_per_tenant;
-    if (rate <= 0 || records.length === 0) return;
-    const perTenant = new Map<string, number>();
-    for (const record of records) perTenant.set(record.tenant, (perTenant.get(record.tenant) ?? 0) + 1);
-    for (const [tenant, count] of perTenant) this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
+    if (rate <= 0) return;
+    for (const [tenant, count] of recordsPerTenant) this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
   }
 
   query(identity: Identity, tenant: string): void {

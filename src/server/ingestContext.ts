@@ -43,8 +43,13 @@ export function ingestContext(options: {
   const { writer, pipeline, redeliveries, rateLimits, tenants } = options;
   return {
     submit: async (records, receiver) => {
-      if (tenants) for (const tenant of new Set(records.map((record) => record.tenant))) tenants.assertActive(tenant);
-      rateLimits?.ingestRecords(records);
+      if (tenants || rateLimits) {
+        // One pass over the records serves both checks.
+        const perTenant = new Map<string, number>();
+        for (const record of records) perTenant.set(record.tenant, (perTenant.get(record.tenant) ?? 0) + 1);
+        if (tenants) for (const tenant of perTenant.keys()) tenants.assertActive(tenant);
+        rateLimits?.ingestRecords(perTenant);
+      }
       return redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver);
     },
     submitSpans: async (spans) => {
