@@ -85,3 +85,21 @@ test('SSO users: claims map to roles and tenants; signature, issuer, audience an
   const audit = await (await fetch(`${meshlog.url}/api/v1/audit?since=1h&actor=ana@example.test`, { headers: { authorization: `Bearer ${meshlog.token}` } })).json() as { events: { action: string; actor_id: string }[] };
   assert.ok(audit.events.some((event) => event.action === 'auth.login' && event.actor_id === 'oidc:u-42'), 'the SSO login is in the audit trail');
 });
+
+test('an SSO user disabled in meshlog is refused with a valid token, and the refusal is an audited authentication failure', async () => {
+  const admin = { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' };
+  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'bo', email: 'Bo@Example.test', roles: ['analyst'], tenants: ['acme'] }) });
+  assert.equal(created.status, 201);
+  const bo = await token({ email: 'bo@example.test', groups: ['log-readers'], meshlog_tenants: ['acme'] });
+  assert.equal((await labels(bo, 'acme')).status, 200, 'an active user signs in');
+
+  assert.equal((await fetch(`${meshlog.url}/api/v1/admin/users/bo/disable`, { method: 'POST', headers: admin, body: '{}' })).status, 200);
+  const refused = await labels(bo, 'acme');
+  assert.equal(refused.status, 401);
+  assert.match(await refused.text(), /user \\?"bo\\?" is disabled/);
+  const audit = (await (await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.failure`, { headers: admin })).json()) as { events: { detail: string }[] };
+  assert.equal(audit.events.filter((event) => /user \\"bo\\" is disabled/.test(event.detail)).length, 1);
+
+  assert.equal((await fetch(`${meshlog.url}/api/v1/admin/users/bo/enable`, { method: 'POST', headers: admin, body: '{}' })).status, 200);
+  assert.equal((await labels(bo, 'acme')).status, 200, 'enabled again, the same token works');
+});

@@ -15,14 +15,18 @@ const anonymous: Identity = { id: 'anonymous', name: 'anonymous', kind: 'anonymo
 /** --auth=none: everyone is an anonymous admin, explicitly. */
 export const anonymousAccess: Authenticate = async () => anonymous;
 
-/** The bootstrap admin token, API keys, then OIDC bearer tokens (JWTs), in that order. */
-export function credentialAuthenticator(adminToken: string, keys: ApiKeys, oidc: OidcVerifier | undefined): Authenticate {
+/**
+ * The bootstrap admin token, API keys, then OIDC bearer tokens (JWTs), in
+ * that order. `refuseDisabled` throws for an SSO identity whose meshlog user
+ * is disabled (the identity provider does not know).
+ */
+export function credentialAuthenticator(adminToken: string, keys: ApiKeys, oidc: OidcVerifier | undefined, refuseDisabled: (identity: Identity) => Identity = (identity) => identity): Authenticate {
   const admin = digest(adminToken);
   return async (token) => {
     if (token === undefined || token === '') throw new MeshlogError('ML_AUTH_MISSING');
     if (timingSafeEqual(admin, digest(token))) return bootstrapAdmin;
     if (ApiKeys.looksLikeKey(token)) return keys.identify(token);
-    if (oidc && token.split('.').length === 3) return oidc.identify(token);
+    if (oidc && token.split('.').length === 3) return refuseDisabled(await oidc.identify(token));
     throw new MeshlogError('ML_AUTH_INVALID');
   };
 }

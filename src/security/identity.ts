@@ -25,6 +25,8 @@ export interface Identity {
   roles: Role[];
   /** Tenants this identity may act on; `*` means any (never the reserved `_…` tenants). */
   tenants: string[];
+  /** OIDC: the token's `email` claim, which names the meshlog user a disabled account is matched by. */
+  email?: string;
 }
 
 export const anyTenant = '*';

@@ -45,6 +45,8 @@ export class OidcLogin {
 
   constructor(
     private readonly config: OidcLoginConfig,
+    /** Throws for an identity that may not sign in (a disabled meshlog user). */
+    private readonly admit: (identity: Identity) => Identity = (identity) => identity,
     private readonly now: () => number = Date.now,
   ) {
     this.idTokens = new OidcVerifier({ ...config, audience: config.client_id });
@@ -108,6 +110,6 @@ export class OidcLogin {
     if (!response.ok || !tokens.id_token) throw new MeshlogError('ML_AUTH_INVALID', `the provider refused the code: ${tokens.error_description ?? tokens.error ?? response.status}`);
     const identity = await this.idTokens.identify(tokens.id_token);
     if (decodeJwt(tokens.id_token).nonce !== login.nonce) throw new MeshlogError('ML_AUTH_INVALID', 'ID token nonce does not match the login');
-    return { identity, returnTo: login.returnTo };
+    return { identity: this.admit(identity), returnTo: login.returnTo };
   }
 }

@@ -54,6 +54,7 @@ export class OidcVerifier {
       kind: 'oidc',
       roles: [...granted],
       tenants: claimList(payload, this.config.tenants_claim),
+      ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
     };
   }
 }

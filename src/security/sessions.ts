@@ -62,6 +62,17 @@ export class SessionStore {
     return session;
   }
 
+  /** Ends every session whose identity matches (a user disabled); returns how many. */
+  destroyWhere(matches: (identity: Identity) => boolean): number {
+    let ended = 0;
+    for (const [key, session] of this.sessions) {
+      if (!matches(session.identity)) continue;
+      this.sessions.delete(key);
+      ended++;
+    }
+    return ended;
+  }
+
   get size(): number {
     return this.sessions.size;
   }

@@ -1,7 +1,7 @@
 import { MeshlogError } from '../errors.js';
 import type { StoredUser, UserStore } from '../storage/userStore.js';
 import type { ApiKeys, CreatedKey } from './apiKeys.js';
-import { anyTenant, type Role } from './identity.js';
+import { anyTenant, type Identity, type Role } from './identity.js';
 
 /**
  * People, with the roles and tenants they may hold. Keys issued to a user
@@ -56,6 +56,27 @@ export class UserRegistry {
     const changed = { ...user, state, changed_by: actor, changed_at: new Date().toISOString() };
     await this.save(changed);
     return { user: changed, revokedKeys };
+  }
+
+  /**
+   * SSO identities are checked at every sign-in and bearer token: the
+   * identity provider may still vouch for someone meshlog disabled. The user
+   * is matched by email, or by name against the token's subject or name claim.
+   */
+  refuseDisabled(identity: Identity): Identity {
+    if (identity.kind !== 'oidc') return identity;
+    const user = this.list().find((candidate) => candidate.state === 'disabled' && this.isUser(candidate, identity));
+    if (user) throw new MeshlogError('ML_AUTH_INVALID', `user "${user.name}" is disabled`);
+    return identity;
+  }
+
+  /** Whether a signed-in identity is this user: an SSO identity by email or name, or a key issued to the user. */
+  isUser(user: StoredUser, identity: Identity): boolean {
+    if (identity.kind === 'api_key') return user.key_ids.includes(identity.id);
+    if (identity.kind !== 'oidc') return false;
+    const email = user.email.toLowerCase();
+    const subject = identity.id.slice('oidc:'.length);
+    return (email !== '' && (identity.email?.toLowerCase() === email || identity.name.toLowerCase() === email)) || user.name === subject || user.name === identity.name;
   }
 
   private active(name: string): StoredUser {

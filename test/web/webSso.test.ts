@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
 /**
  * A real OpenID provider (panva's oidc-provider, the certified implementation)
  * with its development login form: any login name signs in; `ana` is in a
- * group meshlog maps to analyst, `mallory` in none.
+ * group meshlog maps to analyst (and so is everyone else), `mallory` in none.
  */
 async function startIdentityProvider(meshlogUrl: string): Promise<string> {
   identityProvider = createServer();
@@ -45,7 +45,7 @@ async function startIdentityProvider(meshlogUrl: string): Promise<string> {
     async findAccount(_ctx, id) {
       return {
         accountId: id,
-        claims: async () => ({ sub: id, email: `${id}@example.com`, groups: id === 'ana' ? ['sre-readers'] : ['visitors'], meshlog_tenants: ['default'] }),
+        claims: async () => ({ sub: id, email: `${id}@example.com`, groups: id === 'mallory' ? ['visitors'] : ['sre-readers'], meshlog_tenants: ['default'] }),
       };
     },
     claims: { openid: ['sub'], email: ['email'], meshlog: ['groups', 'meshlog_tenants'] },
@@ -139,4 +139,45 @@ test('single sign-on for a user without a mapped role ends at the login page wit
   assert.match(await page.getByRole('alert').innerText(), /mallory@example.com has no role that can use the UI/);
   assert.equal((await context.cookies()).some((candidate) => candidate.name === 'meshlog_session'), false);
   await context.close();
+});
+
+/** Signs in at the provider's development form as `login`; resolves once the browser is back at meshlog. */
+async function signIn(page: import('playwright-core').Page, login: string): Promise<void> {
+  await page.goto(`${meshlog.url}/`);
+  await page.getByRole('link', { name: 'Log in with single sign-on' }).click();
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('any');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${meshlog.url}/**`);
+}
+
+test('a user disabled in meshlog loses their SSO session and cannot sign in again, though the provider still vouches for them', async () => {
+  const admin = { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' };
+  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'cleo', email: 'cleo@example.com', roles: ['analyst'], tenants: ['default'] }) });
+  assert.equal(created.status, 201);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  await signIn(page, 'cleo');
+  await page.getByText('cleo@example.com · analyst').waitFor();
+  assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 200);
+
+  const disabled = await fetch(`${meshlog.url}/api/v1/admin/users/cleo/disable`, { method: 'POST', headers: admin, body: '{}' });
+  assert.equal(((await disabled.json()) as { ended_sessions: number }).ended_sessions, 1);
+  assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 401, 'the open session ended with the user');
+
+  await context.close();
+
+  // A fresh browser, so the provider asks for the login again and then vouches for cleo.
+  const again = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const retry = await again.newPage();
+  await signIn(retry, 'cleo');
+  await retry.waitForURL(/\/ui\/login\?error=/);
+  assert.match(await retry.getByRole('alert').innerText(), /user "cleo" is disabled/);
+  assert.equal((await again.cookies()).some((candidate) => candidate.name === 'meshlog_session'), false);
+  await again.close();
+
+  const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.session.login&outcome=denied`, { headers: admin });
+  const events = ((await audit.json()) as { events: { detail: string }[] }).events;
+  assert.equal(events.filter((event) => /user \\"cleo\\" is disabled/.test(event.detail)).length, 1);
 });
