@@ -115,6 +115,24 @@ test('a TCP listener refuses connections past its limit and keeps serving the on
   }
 });
 
+test('the OTLP/gRPC listener has the same connection cap: a client past it is refused, and served once a slot frees', async () => {
+  const server = await startMeshlog({ env: { MESHLOG_LIMITS_MAX_CONNECTIONS_PER_LISTENER: '2' } });
+  try {
+    const held = [await connect(server.listeners.otlp_grpc!), await connect(server.listeners.otlp_grpc!)];
+    const refused = await grpcExport(server, server.token);
+    assert.equal(refused?.code, grpc.status.UNAVAILABLE, 'the third connection is closed before the call');
+    assert.ok(held.every((socket) => !socket.destroyed));
+    held.forEach((socket) => socket.destroy());
+    // A slot freed is a slot taken again, once the server has seen the closes.
+    let answer: grpc.ServiceError | null = refused;
+    for (let attempt = 0; attempt < 20 && answer !== null; attempt++) answer = await grpcExport(server, server.token);
+    assert.equal(answer, null);
+    assert.match(server.output(), /connections refused: listener at its connection limit.*otlp_grpc|otlp_grpc.*connections refused/);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('slow clients are cut off: idle forward and syslog connections, HTTP headers that never finish', async () => {
   const server = await startMeshlog({
     env: { MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_HEADERS_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_REQUEST_TIMEOUT_MS: '2000' },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Identity, Role } from './identity.js';
 
 export interface TlsFiles {
@@ -25,7 +25,14 @@ export function serverTlsOptions(files: TlsFiles) {
 /** The identity of a verified client certificate, when its common name is mapped in `client_identities`. */
 export function clientCertificateIdentity(socket: TLSSocket | undefined, files: TlsFiles | undefined): Identity | undefined {
   if (!files || !socket?.authorized) return undefined;
-  const commonName = socket.getPeerCertificate()?.subject?.CN;
+  return verifiedCertificateIdentity(socket.getPeerCertificate(), files);
+}
+
+/** The same, for a peer certificate the TLS layer already verified against `client_ca_file` (gRPC hands over only the certificate). */
+export function verifiedCertificateIdentity(certificate: PeerCertificate | undefined, files: TlsFiles | undefined): Identity | undefined {
+  if (!files?.client_ca_file) return undefined;
+  const commonName = certificate?.subject?.CN;
+  if (!commonName) return undefined;
   const mapped = files.client_identities.find((entry) => entry.common_name === commonName);
   return mapped && { id: `cert:${commonName}`, name: `client certificate ${commonName}`, kind: 'client_certificate', roles: mapped.roles, tenants: mapped.tenants };
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import grpc from '@grpc/grpc-js';
 import type { MeshlogConfig } from '../../config/schema.js';
 import { MeshlogError } from '../../errors.js';
@@ -6,13 +7,16 @@ import { decodeOtlpLogsProtobuf, encodeOtlpLogsResponse } from '../../receivers/
 import { decodeOtlpTracesProtobuf, encodeOtlpTracesResponse } from '../../receivers/otlpTraces.js';
 import { presentedToken } from '../../security/presentedToken.js';
 import type { Authenticate } from '../../security/authenticator.js';
-import { requirePermission } from '../../security/identity.js';
+import { requirePermission, type Identity } from '../../security/identity.js';
+import { verifiedCertificateIdentity } from '../../security/tlsOptions.js';
 import { tenantOfRequest } from '../../security/tenant.js';
 import { asMeshlogError } from '../errorReply.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
 
 const receiver = 'otlp_grpc';
+/** How often refused connections are reported, at most. */
+const dropReportIntervalMs = 60_000;
 
 /**
  * A unary Export method whose message bytes pass through untouched: the OTLP
@@ -50,10 +54,19 @@ function singleMetadata(metadata: grpc.Metadata, key: string): string | string[]
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
 }
 
-/** OTLP/gRPC logs and traces on 4317: authenticated like the HTTP API, tenant from `x-scope-orgid`, answered after commit. */
+/**
+ * OTLP/gRPC logs and traces on 4317: authenticated like the HTTP API (a
+ * token, else a client certificate mapped in `tls.client_identities`),
+ * tenant from `x-scope-orgid`, answered after commit. Connections are
+ * accepted by our own TCP server (for the per-listener connection cap) and
+ * handed to grpc-js, which speaks TLS and HTTP/2 on them.
+ */
 export class OtlpGrpcListener implements Listener {
   readonly name = receiver;
   private readonly server: grpc.Server;
+  private tcp: net.Server | undefined;
+  private dropped = 0;
+  private droppedReportedAt = 0;
 
   constructor(
     private readonly config: MeshlogConfig['otlp_grpc'],
@@ -61,7 +74,11 @@ export class OtlpGrpcListener implements Listener {
     private readonly ctx: IngestContext,
     private readonly authenticate: Authenticate,
   ) {
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': ctx.maxDecompressedBytes });
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': ctx.maxDecompressedBytes,
+      // An idle connection is ended with GOAWAY, gRPC's own way (the client reconnects when it has something to send).
+      ...(ctx.connectionLimits ? { 'grpc.max_connection_idle_ms': ctx.connectionLimits.idleTimeoutMs } : {}),
+    });
     this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpLogsProtobuf(request, tenant, receiver);
@@ -91,7 +108,8 @@ export class OtlpGrpcListener implements Listener {
       const run = async () => {
         const authorization = singleMetadata(call.metadata, 'authorization');
         if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
-        const identity = await this.authenticate(presentedToken({ authorization }));
+        const token = presentedToken({ authorization });
+        const identity = (token === undefined && this.certificateIdentity(call)) || (await this.authenticate(token));
         requirePermission(identity, 'ingest');
         this.ctx.rateLimits?.ingestRequest(identity);
         const tenant = tenantOfRequest(identity, singleMetadata(call.metadata, 'x-scope-orgid'));
@@ -110,20 +128,52 @@ export class OtlpGrpcListener implements Listener {
     };
   }
 
-  async start(): Promise<string> {
-    const files = this.config.tls;
-    const credentials = files
-      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(files.cert_file), private_key: readFileSync(files.key_file) }], false)
-      : grpc.ServerCredentials.createInsecure();
-    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`${host}:${this.config.port}`, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-    );
-    return `${host}:${port}`;
+  /** A verified client certificate's identity; only when the call presented no token, as over HTTP. */
+  private certificateIdentity(call: grpc.ServerUnaryCall<Buffer, Uint8Array>): Identity | undefined {
+    return verifiedCertificateIdentity(call.getAuthContext().sslPeerCertificate, this.config.tls);
   }
 
-  /** Refuses new calls and resolves once the in-flight exports have answered. */
+  async start(): Promise<string> {
+    const files = this.config.tls;
+    // With a client CA, TLS refuses clients without a certificate it signed (mTLS).
+    const credentials = files
+      ? grpc.ServerCredentials.createSsl(
+          files.client_ca_file ? readFileSync(files.client_ca_file) : null,
+          [{ cert_chain: readFileSync(files.cert_file), private_key: readFileSync(files.key_file) }],
+          files.client_ca_file !== undefined,
+        )
+      : grpc.ServerCredentials.createInsecure();
+    const injector = this.server.createConnectionInjector(credentials);
+    const tcp = net.createServer((socket) => injector.injectConnection(socket));
+    this.tcp = tcp;
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.config.port, this.host, () => resolve());
+    });
+    const limits = this.ctx.connectionLimits;
+    if (limits) {
+      tcp.maxConnections = limits.maxConnections;
+      tcp.on('drop', () => this.reportDrop(limits.maxConnections));
+    }
+    tcp.on('error', (error) => this.ctx.logger.error({ listener: receiver, reason: error.message }, 'listener error'));
+    const address = tcp.address() as AddressInfo;
+    return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  /** Connections refused past maxConnections: one warning a minute with the count. */
+  private reportDrop(maxConnections: number): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.droppedReportedAt < dropReportIntervalMs) return;
+    this.ctx.logger.warn({ listener: receiver, refused: this.dropped, maxConnections }, 'connections refused: listener at its connection limit');
+    this.dropped = 0;
+    this.droppedReportedAt = now;
+  }
+
+  /** Refuses new connections and calls; resolves once the in-flight exports have answered. */
   async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await closed;
   }
 }
