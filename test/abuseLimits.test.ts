@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { test } from 'node:test';
 import grpc from '@grpc/grpc-js';
-import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { FluentClient } from '@fluent-org/logger';
+import { committedCount, waitForCommitted } from './support/committedCount.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+import { readCommitted } from './support/storageReader.js';
+import { TestCertificateAuthority } from './support/testCertificateAuthority.js';
 
 const exportPath = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 
@@ -131,6 +138,66 @@ test('the OTLP/gRPC listener has the same connection cap: a client past it is re
   } finally {
     await server.stop();
   }
+});
+
+async function waitForOutput(server: RunningMeshlog, pattern: RegExp): Promise<void> {
+  while (!pattern.test(server.output())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+test('forward and syslog spend the ingest rate of their credential: a forward chunk over it is not acknowledged, a syslog connection is paused, nothing read is lost', async () => {
+  const ca = new TestCertificateAuthority();
+  const serverCertificate = ca.issue('localhost', 'server');
+  const shipper = ca.issue('shipper-acme', 'client');
+  const configFile = join(tempDataDir('meshlog-rates-'), 'meshlog.yaml');
+  writeFileSync(
+    configFile,
+    [
+      'forward:',
+      '  shared_key: forward-rate-test-key',
+      'syslog:',
+      '  tls:',
+      `    cert_file: ${serverCertificate.certFile}`,
+      `    key_file: ${serverCertificate.keyFile}`,
+      `    client_ca_file: ${ca.certFile}`,
+      '    client_identities: [{ common_name: shipper-acme, roles: [ingester], tenants: [acme] }]',
+      '',
+    ].join('\n'),
+  );
+  // One request per credential, then one per 100 s: the second in a row is refused however slow the machine is.
+  const server = await startMeshlog({ args: ['--config', configFile], env: { ...slowRates, MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0' } });
+  const forward = new FluentClient('rates', {
+    socket: { host: '127.0.0.1', port: Number(server.listeners.forward!.split(':').pop()), disableReconnect: true },
+    security: { clientHostname: 'fluent-bit', sharedKey: 'forward-rate-test-key' },
+    ack: { ackTimeout: 5000 },
+  });
+  try {
+    await forward.connect();
+    await forward.emit('event', { log: 'forward within the rate' });
+    await assert.rejects(forward.emit('event', { log: 'forward over the rate' }), /ack response timeout/);
+    await waitForOutput(server, /forward chunk over its ingest rate limit; not acknowledged/);
+    assert.equal(await committedCount(server, 'forward'), 1);
+
+    const [host, port] = server.listeners.syslog_tls!.split(/:(?=\d+$)/);
+    const syslog = tls.connect({ host, port: Number(port), ca: ca.cert, cert: shipper.cert, key: shipper.key, servername: 'localhost' });
+    syslog.on('error', () => undefined);
+    await new Promise((resolve) => syslog.once('secureConnect', resolve));
+    const line = (text: string) => `<13>1 2026-11-25T15:00:00Z host app - - - ${text}\n`;
+    syslog.write(line('syslog within the rate'));
+    await waitForCommitted(server, 'syslog_tls', 1);
+    syslog.write(line('syslog held back by the rate'));
+    await waitForOutput(server, /syslog connection over its ingest rate limit: reading paused/);
+    assert.equal(await committedCount(server, 'syslog_tls'), 1, 'the second message waits for its turn');
+  } finally {
+    await forward.disconnect().catch(() => undefined);
+    // Stopping commits what the paused connection had already sent.
+    assert.equal(await server.stop(), 0, server.output());
+  }
+  const rows = await readCommitted<{ tenant: string; body: string }>(server.dataDir, `SELECT tenant, body FROM meshlog.logs ORDER BY body`);
+  assert.deepEqual(rows, [
+    { tenant: 'default', body: 'forward within the rate' },
+    { tenant: 'acme', body: 'syslog held back by the rate' },
+    { tenant: 'acme', body: 'syslog within the rate' },
+  ]);
 });
 
 test('slow clients are cut off: idle forward and syslog connections, HTTP headers that never finish', async () => {

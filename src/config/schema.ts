@@ -154,13 +154,13 @@ export const configSchema = z
       .object({
         /** Buckets hold this many seconds of their rate (the burst). */
         burst_seconds: z.coerce.number().positive().default(2),
-        /** Ingest requests per credential (HTTP and OTLP/gRPC). */
+        /** Ingest requests per credential: HTTP and OTLP/gRPC requests, forward chunks (shared key or client certificate), syslog TLS reads (client certificate). */
         ingest_requests_per_second_per_key: z.coerce.number().min(0).default(5000),
         /** Records per tenant, every protocol (syslog and forward carry no credential). */
         ingest_records_per_second_per_tenant: z.coerce.number().min(0).default(500_000),
         query_requests_per_second_per_key: z.coerce.number().min(0).default(50),
         query_requests_per_second_per_tenant: z.coerce.number().min(0).default(100),
-        /** Open connections per TCP listener (HTTP, forward, syslog TCP/TLS); more are refused. */
+        /** Open connections per TCP listener (HTTP, OTLP/gRPC, forward, syslog TCP/TLS); more are refused. */
         max_connections_per_listener: positiveInt.default(1024),
         /** A forward or syslog TCP connection silent this long is closed. */
         tcp_idle_timeout_ms: positiveInt.default(300_000),

@@ -16,8 +16,9 @@ export interface RateLimitSettings {
 const maxBuckets = 10_000;
 
 /**
- * Abuse limits as token buckets: requests per credential (where the
- * credential is checked: HTTP and gRPC) and, per tenant, ingested records
+ * Abuse limits as token buckets: requests per credential (HTTP and gRPC
+ * requests, forward chunks, syslog TLS reads: wherever a credential is
+ * checked) and, per tenant, ingested records
  * (every protocol, where records enter the pipeline) and queries. A refusal
  * is ML_RATE_LIMITED with the wait until it would pass; each protocol answers
  * it in its own retryable shape (429 + Retry-After, gRPC UNAVAILABLE, no

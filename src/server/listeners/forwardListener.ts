@@ -2,30 +2,40 @@ import { hostname } from 'node:os';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import type { MeshlogConfig } from '../../config/schema.js';
 import { forwardExtensionCodec, forwardMessage } from '../../receivers/fluentForward.js';
+import type { Identity } from '../../security/identity.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
 import { connectionTenant } from './connectionTenant.js';
 import { ForwardHandshake } from './forwardHandshake.js';
+import { isRateLimited, submitWithRetry, waitForIngestRequest } from './streamBackpressure.js';
 import { TcpListener, type Connection } from './tcpListener.js';
 
 const receiver = 'forward';
 /** Chunks of one connection being committed at once; more waits (backpressure on the socket). */
 const maxPendingChunks = 8;
 
+/** Whoever proves the shared key: one credential, so one ingest rate bucket for all its clients. */
+const sharedKeyIdentity: Identity = { id: 'forward-shared-key', name: 'forward shared key', kind: 'shared_key', roles: ['ingester'], tenants: [] };
+
 /**
  * Fluentd forward on TCP (or TLS): msgpack messages decoded as they stream in,
  * committed, then acknowledged with `{"ack": chunk}` when the client asked.
- * Without an ack (commit failed, overload) the client resends the chunk.
+ * Without an ack (commit failed, overload, over the rate limit) the client
+ * resends the chunk; a chunk that asked for no ack is never refused, only
+ * delayed (TCP backpressure).
  */
 export function forwardListener(config: MeshlogConfig['forward'], host: string, ctx: IngestContext): Listener {
   const options = { tenant: config.tenant, receiver, maxDecompressedBytes: ctx.maxDecompressedBytes };
   const serverHostname = hostname();
 
-  async function serve({ socket, logger, stopping, track, identity }: Connection): Promise<void> {
-    const connectionOptions = { ...options, tenant: connectionTenant(identity, config.tls, config.tenant) };
+  async function serve({ socket, logger, stopping, track, identity: certificate }: Connection): Promise<void> {
+    const connectionOptions = { ...options, tenant: connectionTenant(certificate, config.tls, config.tenant) };
+    // The credential whose ingest rate this connection spends: its client certificate, else the shared key.
+    const identity = certificate ?? (config.shared_key === undefined ? undefined : sharedKeyIdentity);
     const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname);
     if (handshake) socket.write(encode(handshake.helo()));
     let authenticated = handshake === undefined;
+    let throttled = false;
     const pending = new Set<Promise<void>>();
     const limits = { maxStrLength: ctx.maxDecompressedBytes, maxBinLength: ctx.maxDecompressedBytes };
     try {
@@ -44,8 +54,28 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         if (message === null) continue;
         const { records, chunk } = forwardMessage(message, connectionOptions);
         ctx.metrics.recordsReceived.inc({ receiver }, records.length);
+        // A chunk that asked for an ack and is over its credential's rate is refused by not acknowledging it.
+        if (identity && chunk !== undefined) {
+          try {
+            ctx.rateLimits?.ingestRequest(identity);
+          } catch (error) {
+            if (!isRateLimited(error)) throw error;
+            ctx.metrics.recordsRejected.inc({ receiver, reason: 'rate_limited' }, records.length);
+            logger.warn({ chunk, records: records.length, reason: error.message }, 'forward chunk over its ingest rate limit; not acknowledged (the client resends it)');
+            continue;
+          }
+        }
+        // One without cannot be resent: it waits for its turn (reading paused: TCP backpressure), as it waits out a full queue.
+        const paced =
+          identity && chunk === undefined
+            ? waitForIngestRequest(ctx, identity, stopping, (refusal) => {
+                if (!throttled) logger.warn({ identity: identity.name, reason: refusal.message }, 'forward connection over its ingest rate limit: reading paused (backpressure)');
+                throttled = true;
+              })
+            : undefined;
         if (pending.size >= maxPendingChunks) await Promise.race(pending);
-        const work = ctx.submit(records, receiver).then(
+        const committed = chunk === undefined ? (paced ?? Promise.resolve()).then(() => submitWithRetry(ctx, records, receiver, stopping)) : ctx.submit(records, receiver);
+        const work = committed.then(
           () => {
             if (chunk !== undefined && !socket.destroyed) socket.write(encode({ ack: chunk }));
           },
@@ -57,6 +87,8 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         pending.add(work);
         void work.finally(() => pending.delete(work));
         track(work);
+        // Tracked before waiting, so a stop in the meantime still commits this chunk.
+        await paced;
       }
     } finally {
       // Acks for what was already read still go out before the connection ends.

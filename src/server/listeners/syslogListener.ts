@@ -1,13 +1,12 @@
 import dgram from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeshlogConfig } from '../../config/schema.js';
-import { MeshlogError } from '../../errors.js';
 import type { LogRecord } from '../../model/logRecord.js';
 import { syslogRecord } from '../../receivers/syslog.js';
 import { SyslogFrameReader } from '../../receivers/syslogFraming.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
 import { connectionTenant } from './connectionTenant.js';
+import { submitWithRetry, waitForIngestRequest } from './streamBackpressure.js';
 import { TcpListener, type Connection } from './tcpListener.js';
 
 /** Longest syslog message taken whole; longer lines are cut (rsyslog's own default is 8 KiB). */
@@ -17,24 +16,10 @@ const maxPendingBatches = 4;
 
 const nowNanos = () => BigInt(Date.now()) * 1_000_000n;
 
-/**
- * Syslog has no acknowledgement: over TCP, a full queue is answered by
- * retrying the commit while the sender waits (backpressure, not loss).
- */
-async function submitWithRetry(ctx: IngestContext, records: LogRecord[], receiver: string, stopping: () => boolean): Promise<void> {
-  for (;;) {
-    try {
-      return await ctx.submit(records, receiver);
-    } catch (error) {
-      if (!(error instanceof MeshlogError) || !error.retryable || stopping()) throw error;
-      await sleep((error.retryAfterSeconds ?? 1) * 1000);
-    }
-  }
-}
-
 function streamListener(name: string, port: number, host: string, config: MeshlogConfig['syslog'], ctx: IngestContext): Listener {
   async function serve({ socket, remote, logger, stopping, track, identity }: Connection): Promise<void> {
     const tenant = connectionTenant(identity, name === 'syslog_tls' ? config.tls : undefined, config.tenant);
+    let throttled = false;
     const reader = new SyslogFrameReader(maxMessageBytes);
     const pending = new Set<Promise<void>>();
     const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos() });
@@ -43,14 +28,26 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       const received = source();
       const records = frames.map((frame) => syslogRecord(frame, received));
       ctx.metrics.recordsReceived.inc({ receiver: name }, records.length);
+      // Syslog has no acknowledgement: a certificate over its rate is slowed down (reading paused: TCP
+      // backpressure), never dropped. Each batch of messages read at once counts as one request.
+      const paced = identity
+        ? waitForIngestRequest(ctx, identity, stopping, (refusal) => {
+            if (!throttled) logger.warn({ identity: identity.name, reason: refusal.message }, 'syslog connection over its ingest rate limit: reading paused (backpressure)');
+            throttled = true;
+          })
+        : undefined;
       if (pending.size >= maxPendingBatches) await Promise.race(pending);
-      const work = submitWithRetry(ctx, records, name, stopping).catch((error: unknown) => {
-        ctx.metrics.recordsRejected.inc({ receiver: name, reason: 'commit' }, records.length);
-        logger.error({ records: records.length, reason: (error as Error).message }, 'syslog messages not committed');
-      });
+      const work = (paced ?? Promise.resolve())
+        .then(() => submitWithRetry(ctx, records, name, stopping))
+        .catch((error: unknown) => {
+          ctx.metrics.recordsRejected.inc({ receiver: name, reason: 'commit' }, records.length);
+          logger.error({ records: records.length, reason: (error as Error).message }, 'syslog messages not committed');
+        });
       pending.add(work);
       void work.finally(() => pending.delete(work));
       track(work);
+      // Tracked before waiting, so a stop in the meantime still commits this batch.
+      await paced;
     };
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) {
