@@ -100,3 +100,20 @@ export function startEncryptedEngine<T>(enginePath: string, keys: StorageKeySet,
     engine?.close();
   }
 }
+
+/**
+ * Temporary data (external sort, aggregation and join spills) never leaves
+ * memory on an encrypted engine. chDB writes it as plain (LZ4) files under
+ * <path>/tmp/: it ignores `tmp_path` and `tmp_policy` from the config file,
+ * so the encrypted disk cannot hold it, and the encryption codec that
+ * `temporary_files_codec` could name needs `<encryption_codecs>`, which chDB
+ * does not load ("Empty params in CompressionCodecEncrypted configuration").
+ * So spilling under memory pressure is off, and a 1-byte cap refuses a query
+ * that would spill before it writes anything: such a query fails for memory
+ * instead of leaving log text on disk in the clear.
+ */
+export const noSpillStatement = `SET
+  max_bytes_ratio_before_external_sort = 0, max_bytes_before_external_sort = 0,
+  max_bytes_ratio_before_external_group_by = 0, max_bytes_before_external_group_by = 0,
+  max_bytes_ratio_before_external_join = 0, max_bytes_before_external_join = 0,
+  max_temporary_data_on_disk_size_for_query = 1, max_temporary_data_on_disk_size_for_user = 1`;

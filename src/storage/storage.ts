@@ -2,6 +2,7 @@ import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { noSpillStatement } from './encryptedDisk.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
 import { spanRow } from './spanRows.js';
@@ -26,6 +27,8 @@ export class Storage {
     const { client, embedded, encryption, rawInsert } = connect(target);
     const storage = new Storage(client, target.database, embedded, logger, rawInsert);
     storage.encryptionAtRest = encryption;
+    // Session-wide in embedded chDB: every later query of this client runs without disk spills.
+    if (encryption?.enabled) await client.command({ query: noSpillStatement });
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
     await storage.migrate();
     return storage;
