@@ -139,3 +139,37 @@ test('a data directory is never opened without the keys that wrote it, nor as pl
   const rows = await readCommitted<{ body: string }>(dataDir, `SELECT body FROM meshlog.logs WHERE service_name = 'at-rest'`);
   assert.deepEqual(rows.map((row) => row.body), ['kept']);
 });
+
+test('meshlog storage encrypt: a plaintext data directory moves onto the encrypted disk; no marker plaintext remains, verify is clean, the migration is audited', async () => {
+  const before = marker();
+  const after = marker();
+  const plain = await startMeshlog({ env: { MESHLOG_ENCRYPTION_ENABLED: 'false' } });
+  await ingest(plain, before);
+  assert.equal(await plain.stop(), 0, plain.output());
+  const dataDir = plain.dataDir;
+  assert.notDeepEqual(filesContaining(dataDir, before), [], 'control: the marker is on disk in the clear');
+
+  const refused = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stdout + refused.stderr, /meshlog storage encrypt --data-dir/);
+
+  const encrypt = spawnSync(process.execPath, [cli, 'storage', 'encrypt', '--data-dir', dataDir], { encoding: 'utf8', timeout: 180_000 });
+  assert.equal(encrypt.status, 0, encrypt.stderr);
+  assert.match(encrypt.stdout, /encrypted .*: \d+ tables, [1-9]\d* partitions moved onto the encrypted disk with key 0/);
+  assert.deepEqual(filesContaining(dataDir, before), []);
+  const again = spawnSync(process.execPath, [cli, 'storage', 'encrypt', '--data-dir', dataDir], { encoding: 'utf8' });
+  assert.match(again.stderr, /already encrypted at rest/);
+
+  const server = await startMeshlog({ dataDir });
+  await ingest(server, after);
+  assert.deepEqual((await readBack(server)).sort(), [before, after].sort());
+  assert.equal(await server.stop(), 0, server.output());
+  assert.deepEqual(filesContaining(dataDir, before), []);
+  assert.deepEqual(filesContaining(dataDir, after), []);
+
+  const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  const migrations = await readAuditTrail<{ detail: string }>(dataDir, `SELECT log_attributes['audit.detail'] AS detail FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.encrypt'`);
+  assert.equal(migrations.length, 1);
+  assert.equal(JSON.parse(migrations[0]!.detail).keyId, 0);
+});

@@ -125,6 +125,16 @@ keys
   .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')
   .action(async (flags) => (await import('./rotateStorageKeyCommand.js')).rotateStorageKeyCommand(flags));
 
+program
+  .command('storage')
+  .description('the data directory of a stopped server')
+  .command('encrypt')
+  .description('move a plaintext data directory onto the encrypted disk (offline; then start with encryption enabled)')
+  .option('-c, --config <file>', 'YAML config file (for data_dir and encryption.key_file)')
+  .option('--data-dir <dir>', 'data directory to encrypt (default ./data)')
+  .option('--key-file <file>', 'storage key file (default: encryption.key_file, else <data-dir>-storage.keys, created if missing; or MESHLOG_STORAGE_KEYS)')
+  .action(async (flags) => (await import('./encryptStorageCommand.js')).encryptStorageCommand(flags));
+
 const users = program.command('users').description('users of a running server and the keys issued to them (admin)');
 serverOptions(users.command('create').description('create a user with the roles and tenants they may hold').argument('<name>', 'user name'))
   .option('--email <address>', "the user's e-mail")

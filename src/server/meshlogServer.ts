@@ -24,6 +24,7 @@ import { ErasureStore } from '../storage/erasureStore.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
+import { pendingEncryption } from '../storage/encryptDataDir.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -314,6 +315,11 @@ export class MeshlogServer {
     if (restored) {
       await audit.record({ action: 'backup.restore', outcome: 'success', detail: restored.detail });
       restored.recordedNow();
+    }
+    const encrypted = pendingEncryption(config.data_dir);
+    if (encrypted) {
+      await audit.record({ action: 'storage.encrypt', outcome: 'success', target: String(encrypted.detail.keyId), detail: { ...encrypted.detail } });
+      encrypted.recordedNow();
     }
     const encryption = this.storage.encryptionAtRest;
     // A storage key first used by this start (the first key, or one `meshlog keys rotate-storage` added).

@@ -65,7 +65,7 @@ export function connect(target: ConnectionTarget): { client: ClickHouseClient; e
     throw new Error(
       state.encrypted
         ? `${target.dataDir} is encrypted at rest; it cannot be opened with encryption.enabled: false`
-        : `${target.dataDir} holds unencrypted data from before encryption at rest; set encryption.enabled: false to keep using it, or start from a new data directory`,
+        : `${target.dataDir} holds unencrypted data from before encryption at rest; encrypt it with \`meshlog storage encrypt --data-dir ${target.dataDir}\` (server stopped), or set encryption.enabled: false to keep using it as it is`,
     );
   }
   if (!encrypted) {

@@ -40,6 +40,14 @@ export function checkKeysCoverState(keys: StorageKeySet, state: EncryptionState)
   }
 }
 
+/**
+ * Tables of a directory that began plaintext (see encryptPlainTables.ts):
+ * new parts go to the encrypted volume first; the plain `default` volume
+ * is only there because ClickHouse lets a table change policy only to one
+ * that keeps its old disks. It stays empty (move_factor 0: nothing moves back).
+ */
+export const migratedPolicy = 'meshlog_migrated';
+
 const keyVariable = (id: number) => `MESHLOG_ENGINE_STORAGE_KEY_${id}`;
 
 function xmlText(value: string): string {
@@ -52,7 +60,7 @@ function xmlText(value: string): string {
  * no per-table setting. The keys are named by environment variable
  * (`from_env`), so this file holds no secret.
  */
-function engineConfig(enginePath: string, keys: StorageKeySet): string {
+function engineConfig(enginePath: string, keys: StorageKeySet, migrating: boolean): string {
   const keyLines = keys.keys.map((key) => `        <key_hex id="${key.id}" from_env="${keyVariable(key.id)}"/>`).join('\n');
   // The encrypted disk's own path sits one level below its backing disk's
   // root, so the backing disk never mistakes encrypted parts for its own.
@@ -73,7 +81,13 @@ ${keyLines}
       </meshlog_encrypted>
     </disks>
     <policies>
-      <default><volumes><main><disk>meshlog_encrypted</disk></main></volumes></default>
+${migrating ? '' : '      <default><volumes><main><disk>meshlog_encrypted</disk></main></volumes></default>\n'}      <${migratedPolicy}>
+        <volumes>
+          <encrypted><disk>meshlog_encrypted</disk></encrypted>
+          <default><disk>default</disk></default>
+        </volumes>
+        <move_factor>0</move_factor>
+      </${migratedPolicy}>
     </policies>
   </storage_configuration>
 </clickhouse>
@@ -86,10 +100,12 @@ ${keyLines}
  * to it: this one, opened with the config file, then closed once the
  * caller's own connection (`openConnection`) shares the running engine. The
  * keys sit in the environment only while the engine reads its config.
+ * `migrating`: the `default` policy stays the plain disk, so a plaintext
+ * directory's tables still see their parts while they are moved.
  */
-export function startEncryptedEngine<T>(enginePath: string, keys: StorageKeySet, openConnection: () => T): T {
+export function startEncryptedEngine<T>(enginePath: string, keys: StorageKeySet, openConnection: () => T, options: { migrating?: boolean } = {}): T {
   const configFile = join(enginePath, 'meshlog-engine.xml');
-  writeFileSync(configFile, engineConfig(enginePath, keys));
+  writeFileSync(configFile, engineConfig(enginePath, keys, options.migrating ?? false));
   for (const key of keys.keys) process.env[keyVariable(key.id)] = key.hex;
   let engine: Session | undefined;
   try {
