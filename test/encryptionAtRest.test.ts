@@ -173,3 +173,42 @@ test('meshlog storage encrypt: a plaintext data directory moves onto the encrypt
   assert.equal(migrations.length, 1);
   assert.equal(JSON.parse(migrations[0]!.detail).keyId, 0);
 });
+
+test('rotate-storage without a restart: over the admin API and by SIGHUP after an offline rotation, new parts take the new key at once, old parts stay readable, each rotation is audited', async () => {
+  const [first, second, third] = [marker(), marker(), marker()];
+  const server = await startMeshlog();
+  try {
+    await ingest(server, first);
+    const before = keyFingerprintsOnDisk(server.dataDir);
+    assert.equal(before.size, 1);
+
+    const live = spawnSync(process.execPath, [cli, 'keys', 'rotate-storage', '--server', server.url, '--token', server.token], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(live.status, 0, live.stderr);
+    assert.match(live.stdout, /storage key 1 added; the server writes new parts with it now/);
+    await ingest(server, second);
+    const afterLive = [...keyFingerprintsOnDisk(server.dataDir)].filter((fingerprint) => !before.has(fingerprint));
+    assert.equal(afterLive.length, 1, 'the part written after the rotation carries the new key');
+
+    const offline = spawnSync(process.execPath, [cli, 'keys', 'rotate-storage', '--data-dir', server.dataDir], { encoding: 'utf8' });
+    assert.equal(offline.status, 0, offline.stderr);
+    server.process.kill('SIGHUP');
+    for (const deadline = Date.now() + 60_000; !/"currentKeyId":2/.test(server.output()) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.match(server.output(), /"currentKeyId":2/);
+    await ingest(server, third);
+    assert.deepEqual((await readBack(server)).sort(), [first, second, third].sort());
+    const known = new Set([...before, ...afterLive]);
+    assert.equal([...keyFingerprintsOnDisk(server.dataDir)].filter((fingerprint) => !known.has(fingerprint)).length, 1, 'and after SIGHUP, the third key');
+  } finally {
+    assert.equal(await server.stop(), 0, server.output());
+  }
+  assert.deepEqual(filesContaining(server.dataDir, second), []);
+  const rotations = await readAuditTrail<{ detail: string; outcome: string }>(
+    server.dataDir,
+    `SELECT log_attributes['audit.detail'] AS detail, log_attributes['audit.outcome'] AS outcome FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.key_added' ORDER BY timestamp`,
+  );
+  assert.deepEqual(rotations.map((row) => [row.outcome, JSON.parse(row.detail)]), [
+    ['success', { key_ids: [0], current_key_id: 0 }],
+    ['success', { key_ids: [1], current_key_id: 1, live: true }],
+    ['success', { key_ids: [2], current_key_id: 2, live: true }],
+  ]);
+});

@@ -119,7 +119,9 @@ serverOptions(keys.command('list').description('every key with its roles, tenant
 serverOptions(keys.command('revoke').description('revoke a key now').argument('<id>', 'key id')).action(keysRevoke);
 keys
   .command('rotate-storage')
-  .description('add a new encryption-at-rest key and make it current (from the next start; older parts stay readable)')
+  .description('add a new encryption-at-rest key and make it current (older parts stay readable): at once on a running server with --server, else from the next start or SIGHUP')
+  .option('--server <url>', 'rotate on this running server (admin token), no restart')
+  .option('--token <token>', 'admin token (default: MESHLOG_TOKEN)')
   .option('-c, --config <file>', 'YAML config file (for data_dir and encryption.key_file)')
   .option('--data-dir <dir>', 'data directory whose key file to rotate (default ./data)')
   .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')

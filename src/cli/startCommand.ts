@@ -80,7 +80,10 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => server.reloadCertificates());
+  process.on('SIGHUP', () => {
+    server.reloadCertificates();
+    void server.reloadStorageKeys();
+  });
 
   try {
     await server.start();

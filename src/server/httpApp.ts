@@ -20,6 +20,7 @@ import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
 import { tenantStateHook } from './tenantStateHook.js';
 import { userRoutes, type UserRouteDeps } from './routes/userRoutes.js';
+import { storageKeyRoutes, type StorageKeyRouteDeps } from './routes/storageKeyRoutes.js';
 import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from './ingestContext.js';
 import { registerIngestRoutes } from './routes/index.js';
@@ -74,6 +75,8 @@ export interface HttpAppOptions {
   alerting?: Alerting;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
+  /** Storage key rotation of a running server; absent without embedded encryption at rest. */
+  storageKeys?: StorageKeyRouteDeps;
   /** UI single sign-on; absent without `oidc.client_id`. */
   oidcLogin?: OidcLogin;
   /** Spans and logs of one trace (the UI's trace view). */
@@ -200,6 +203,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   adminRoutes(app, options.admin);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);
+  if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);

@@ -25,6 +25,9 @@ import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
 import { pendingEncryption } from '../storage/encryptDataDir.js';
+import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/storageKeys.js';
+import { MeshlogError } from '../errors.js';
+import type { Identity } from '../security/identity.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
@@ -290,7 +293,7 @@ export class MeshlogServer {
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -348,6 +351,37 @@ export class MeshlogServer {
     } catch (error) {
       this.logger.error({ reason: (error as Error).message }, 'TLS certificate reload failed; keeping the previous one');
       void this.audit?.record({ action: 'config.tls_reload', outcome: 'failure', detail: { reason: (error as Error).message } });
+    }
+  }
+
+  /** `meshlog keys rotate-storage` against the running server: a new key in the key file, current at once. */
+  private async rotateStorageKey(actor: Identity, remoteAddress: string): Promise<{ key_id: number; key_ids: number[] }> {
+    const audit = this.audit!;
+    try {
+      if (process.env[storageKeysEnvironmentVariable]) {
+        throw new MeshlogError('ML_CONFLICT', `the storage keys come from ${storageKeysEnvironmentVariable}: append a new <id>:<64 hex> entry there and send SIGHUP`);
+      }
+      const { id } = rotateStorageKeyFile(this.config.encryption.key_file ?? defaultStorageKeyFile(this.config.data_dir));
+      const applied = await this.storage!.reloadStorageKeys();
+      const keyIds = applied?.newKeyIds ?? [id];
+      await audit.record({ action: 'storage.key_added', outcome: 'success', actor, remoteAddress, target: String(id), detail: { key_ids: keyIds, current_key_id: id, live: true } });
+      return { key_id: id, key_ids: keyIds };
+    } catch (error) {
+      await audit.record({ action: 'storage.key_added', outcome: 'failure', actor, remoteAddress, detail: { reason: (error as Error).message, live: true } });
+      throw error;
+    }
+  }
+
+  /** SIGHUP: a key file changed by hand or by the offline `meshlog keys rotate-storage` is taken up without a restart. */
+  async reloadStorageKeys(): Promise<void> {
+    if (!this.storage?.encryptionAtRest?.enabled || !this.audit) return;
+    try {
+      const applied = await this.storage.reloadStorageKeys();
+      if (!applied) return;
+      await this.audit.record({ action: 'storage.key_added', outcome: 'success', target: String(applied.currentKeyId), detail: { key_ids: applied.newKeyIds, current_key_id: applied.currentKeyId, live: true } });
+    } catch (error) {
+      this.logger.error({ reason: (error as Error).message }, 'storage keys not reloaded; the engine keeps the keys it has');
+      await this.audit.record({ action: 'storage.key_added', outcome: 'failure', detail: { reason: (error as Error).message, live: true } }).catch(() => undefined);
     }
   }
 

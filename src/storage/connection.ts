@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import { checkKeysCoverState, readEncryptionState, startEncryptedEngine, writeEncryptionState, type EncryptionState } from './encryptedDisk.js';
-import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint } from './storageKeys.js';
+import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint, type StorageKeySet } from './storageKeys.js';
 
 export interface ConnectionTarget {
   /** Embedded chDB keeps its files under <dataDir>/clickhouse. */
@@ -37,6 +37,16 @@ function rawInsertOf(connection: ChdbConnection): RawInsert {
   return async (table, body, settings) => {
     await connection.chdb.rawInsert({ table, values: body, format: 'JSONEachRow', settings });
   };
+}
+
+/** Throws unless the key file (or MESHLOG_STORAGE_KEYS) still holds every key that wrote the directory. */
+export function checkStorageKeys(target: ConnectionTarget): StorageKeySet {
+  const path = resolve(join(target.dataDir, 'clickhouse'));
+  const state = readEncryptionState(path);
+  if (!state?.encrypted) throw new Error(`${target.dataDir} is not encrypted at rest`);
+  const keys = loadStorageKeys({ keyFile: target.encryption?.keyFile ?? defaultStorageKeyFile(target.dataDir), dataDir: target.dataDir, create: false });
+  checkKeysCoverState(keys, state);
+  return keys;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
@@ -14,18 +15,38 @@ import { spanRow } from './spanRows.js';
 export class Storage {
   /** Embedded chDB's encryption at rest (undefined for a ClickHouse server, which encrypts by its own config). */
   encryptionAtRest: EncryptionAtRest | undefined;
+  /** Every engine call, through the gate that lets the engine be reopened under them. */
+  readonly client: ClickHouseClient;
+  private current: ClickHouseClient;
+  private readonly gate = new EngineGate();
 
   private constructor(
-    readonly client: ClickHouseClient,
+    client: ClickHouseClient,
     readonly database: string,
     readonly embedded: boolean,
     private readonly logger: Logger,
-    private readonly rawInsert: RawInsert | undefined,
-  ) {}
+    private currentRawInsert: RawInsert | undefined,
+    private readonly target: ConnectionTarget,
+  ) {
+    this.current = client;
+    // Methods resolve on the current client at call time, inside the gate.
+    this.client = new Proxy({} as ClickHouseClient, {
+      get: (_target, property) => {
+        const value = (this.current as unknown as Record<PropertyKey, unknown>)[property];
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args));
+      },
+    });
+  }
+
+  private get rawInsert(): RawInsert | undefined {
+    const insert = this.currentRawInsert;
+    return insert && ((table, body, settings) => this.gate.run(() => this.currentRawInsert!(table, body, settings)));
+  }
 
   static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
     const { client, embedded, encryption, rawInsert } = connect(target);
-    const storage = new Storage(client, target.database, embedded, logger, rawInsert);
+    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target);
     storage.encryptionAtRest = encryption;
     // Session-wide in embedded chDB: every later query of this client runs without disk spills.
     if (encryption?.enabled) await client.command({ query: noSpillStatement });
@@ -96,6 +117,30 @@ export class Storage {
   async rows<T>(query: string, params?: Record<string, unknown>, settings?: ClickHouseSettings): Promise<T[]> {
     const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
     return result.json<T>();
+  }
+
+  /**
+   * Reopens the embedded encrypted engine with the key file as it is now
+   * (chDB reads encrypted-disk keys only when its engine starts; clickhouse-local
+   * refuses SYSTEM RELOAD CONFIG): calls in flight finish, new ones wait, and
+   * continue on the engine that writes new parts with the current key. The
+   * keys are checked before the running engine is closed. Undefined when
+   * the current key is the one already in use (nothing to reopen).
+   */
+  async reloadStorageKeys(): Promise<EncryptionAtRest | undefined> {
+    if (!this.encryptionAtRest?.enabled) throw new Error('storage keys apply only to embedded chDB with encryption at rest');
+    const keys = checkStorageKeys(this.target);
+    if (keys.currentId === this.encryptionAtRest.currentKeyId) return undefined;
+    return this.gate.exclusive(async () => {
+      await this.current.close();
+      const reopened = connect(this.target);
+      this.current = reopened.client;
+      this.currentRawInsert = reopened.rawInsert;
+      this.encryptionAtRest = reopened.encryption;
+      await this.current.command({ query: noSpillStatement });
+      this.logger.info({ currentKeyId: reopened.encryption?.currentKeyId, newKeyIds: reopened.encryption?.newKeyIds }, 'storage engine reopened with the current storage keys');
+      return reopened.encryption!;
+    });
   }
 
   async close(): Promise<void> {
