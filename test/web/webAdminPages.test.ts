@@ -310,6 +310,43 @@ test('the Compliance page shows the SOC 2 dashboard and downloads a report whose
   await page.context().close();
 });
 
+test('opening the Compliance page twice generates its report once; Refresh generates a new one', async () => {
+  const dashboardGenerations = async () => {
+    const answer = (await (await adminCall('/api/v1/audit?action=report.generate&since=1h')).json()) as { events: { detail: string }[] };
+    return answer.events.filter((event) => JSON.parse(event.detail).dashboard === true).length;
+  };
+  const page = await newPage();
+  await logIn(page, meshlog.token);
+  // A report downloaded from the page starts the dashboard afresh.
+  const downloaded = await adminCall(`/api/v1/reports/soc2?from=${new Date(now - 3_600_000).toISOString()}&format=json`);
+  assert.equal(downloaded.status, 200);
+  const before = await dashboardGenerations();
+
+  await page.goto(`${meshlog.url}/ui/compliance`);
+  const generatedAt = page.getByLabel('report generated at');
+  await generatedAt.waitFor({ timeout: 30_000 });
+  const first = await generatedAt.innerText();
+  assert.equal(await dashboardGenerations(), before + 1);
+  assert.doesNotMatch(first, /kept/);
+
+  await page.goto(`${meshlog.url}/ui/explore`);
+  await page.goto(`${meshlog.url}/ui/compliance`);
+  await generatedAt.waitFor({ timeout: 30_000 });
+  assert.match(await generatedAt.innerText(), /kept for a few minutes/);
+  assert.equal((await generatedAt.innerText()).replace(' (kept for a few minutes)', ''), first, 'the same report, generated at the same time');
+  await page.getByRole('table', { name: 'control summary' }).waitFor();
+  assert.equal(await dashboardGenerations(), before + 1, 'opened twice, generated once');
+  await shot(page, '15b-compliance-cached');
+
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await page.waitForFunction((previous) => {
+    const label = document.querySelector('[aria-label="report generated at"]')?.textContent ?? '';
+    return label !== '' && !label.includes('kept') && label !== previous;
+  }, first);
+  assert.equal(await dashboardGenerations(), before + 2);
+  await page.context().close();
+});
+
 test('the Patterns page lists top and new patterns linked to Explore, in the light theme', async () => {
   const page = await newPage('light');
   await logIn(page, analystKey);
