@@ -16,6 +16,7 @@ import { SavedQueries } from './SavedQueries';
 
 const defaultQuery = '{service_name=~".+"}';
 const limits = [100, 1000, 5000, 20_000, 100_000];
+let runs = 0;
 
 interface Results {
   /** Which run these are: more pages of one run keep the list where it is scrolled. */
@@ -51,7 +52,7 @@ export function ExplorePage(_props: PageProps) {
   useEffect(() => {
     const controller = new AbortController();
     const { startMs, endMs } = resolved;
-    const runId = Date.now();
+    const runId = ++runs;
     setLoading(true);
     setError(undefined);
     void (async () => {
@@ -63,8 +64,17 @@ export function ExplorePage(_props: PageProps) {
           setError('Explore lists log queries: start the query with a {selector}.');
           return;
         }
-        const volume = queryVolume(query, startMs, endMs, stepSeconds, controller.signal);
         let shown: Results = { runId, entries: [], partial: true, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 };
+        const volume = queryVolume(query, startMs, endMs, stepSeconds, controller.signal);
+        // The histogram is drawn as soon as it is known, while lines are still coming; its failure is reported below.
+        volume.then(
+          (series) => {
+            if (controller.signal.aborted) return;
+            shown = { ...shown, volume: series };
+            setResults(shown);
+          },
+          () => undefined,
+        );
         // Past the server's per-query cap the lines come in pages; the list shows each as it arrives.
         const logs = await queryLogPages(query, startMs, endMs, {
           limit,
