@@ -250,7 +250,7 @@ export class MeshlogServer {
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maskFor: tailMasking(masking) };
+    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
       ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
