@@ -11,9 +11,9 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
 }
 
-/** A fresh browser context at the issue's 1280×720. */
-export async function newPage(browser: Browser, colorScheme: 'dark' | 'light' = 'dark'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme, acceptDownloads: true });
+/** A fresh browser context at the issue's 1280×720 (downloads accepted; `permissions` e.g. the clipboard). */
+export async function newPage(browser: Browser, options: { colorScheme?: 'dark' | 'light'; permissions?: string[] } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: options.colorScheme ?? 'dark', acceptDownloads: true, permissions: options.permissions });
   return context.newPage();
 }
 

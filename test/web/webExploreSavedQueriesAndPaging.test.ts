@@ -61,7 +61,7 @@ test('an analyst saves a query with its range, finds it after a reload, loads it
   const list = dialog.getByRole('list', { name: 'saved query list' });
   await list.getByText('billing, last 6 hours').waitFor();
   assert.match(await list.innerText(), /\{service_name="billing"\}[\s\S]*Last 6 hours/);
-  await screenshot(page, '09-explore-saved-queries');
+  await screenshot(page, '19-explore-saved-queries');
 
   // A reload onto another query and range: the saved one is still there and brings back its query, range and lines.
   await explore(page, '{service_name="bulk"}', '&from=now-5m&to=now&limit=100');
@@ -92,7 +92,7 @@ test('Explore pages through 100,000 lines past the 5,000-line query cap, keeps t
   await page.locator('.row', { hasText: bulkLine(bulkLines - 1) }).waitFor();
   const atTop = await rowNodes();
   assert.ok(atTop > 10 && atTop < 200, `row nodes at the top: ${atTop}`);
-  await screenshot(page, '09b-explore-100k');
+  await screenshot(page, '20-explore-100k');
 
   // The middle: the list is newest first, so row k shows line 99,999 − k.
   await grid.evaluate((viewport) => (viewport.scrollTop = 50_000 * 22));
@@ -115,6 +115,6 @@ test('Explore pages through 100,000 lines past the 5,000-line query cap, keeps t
   assert.match(await fields.innerText(), /service_name\s+bulk/);
   assert.equal(await last.getAttribute('aria-expanded'), 'true');
   assert.match(await page.locator('.detail pre').innerText(), new RegExp(bulkLine(0)));
-  await screenshot(page, '09c-explore-100k-end-expanded');
+  await screenshot(page, '21-explore-100k-end-expanded');
   await page.context().close();
 });
