@@ -47,18 +47,28 @@ after(async () => {
 
 const explore = (page: Page, query: string, extra = '') => page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent(query)}${extra}`);
 
-test('an analyst saves a query with its range, finds it after a reload, loads it back with its results, and deletes it', async () => {
+test('an analyst saves a query with its range, finds it after a reload, loads it back with its results, and deletes it; a query shared by another user is listed but not deletable', async () => {
   const page = await newPage(browser);
   await logIn(page, meshlog.url, analystKey);
   await explore(page, '{service_name="billing"}', '&from=now-6h&to=now');
   await page.getByRole('status').filter({ hasText: /^3 lines/ }).waitFor();
 
+  // Someone else's query shared with the tenant is listed with its owner, without a Delete.
+  const sharedByAdmin = await fetch(`${meshlog.url}/api/v1/saved-queries`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'team: billing errors', query: '{service_name="billing"} |= "error"', from: 'now-24h', to: 'now', shared: true }),
+  });
+  assert.equal(sharedByAdmin.status, 201);
+
   await page.getByRole('button', { name: 'Saved queries' }).click();
   const dialog = page.getByRole('dialog', { name: 'saved queries' });
-  await dialog.getByText('Nothing saved yet.').waitFor();
+  const list = dialog.getByRole('list', { name: 'saved query list' });
+  await list.getByText('team: billing errors').waitFor();
+  assert.match(await list.innerText(), /Last 24 hours · shared · by bootstrap admin/);
+  assert.equal(await dialog.getByRole('button', { name: 'delete team: billing errors' }).count(), 0);
   await dialog.getByLabel('saved query name').fill('billing, last 6 hours');
   await dialog.getByRole('button', { name: 'Save' }).click();
-  const list = dialog.getByRole('list', { name: 'saved query list' });
   await list.getByText('billing, last 6 hours').waitFor();
   assert.match(await list.innerText(), /\{service_name="billing"\}[\s\S]*Last 6 hours/);
   await screenshot(page, '19-explore-saved-queries');
@@ -76,7 +86,8 @@ test('an analyst saves a query with its range, finds it after a reload, loads it
 
   await page.getByRole('button', { name: 'Saved queries' }).click();
   await dialog.getByRole('button', { name: 'delete billing, last 6 hours' }).click();
-  await dialog.getByText('Nothing saved yet.').waitFor();
+  await list.getByText('billing, last 6 hours').waitFor({ state: 'detached' });
+  assert.match(await list.innerText(), /team: billing errors/);
   await page.context().close();
 });
 
