@@ -242,6 +242,14 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, similarity: 0.7, max_templates_per_service: 5000, flush_interval_ms: 5000 }),
+    /** The LogQL query API (Loki's /loki/api/v1/* and the UI's Explore). */
+    query: z
+      .object({
+        /** Most lines one log query may ask for (Loki's max_entries_limit_per_query); Explore pages through larger results in queries of this size. */
+        max_lines: positiveInt.default(5000),
+      })
+      .strict()
+      .default({ max_lines: 5000 }),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({
@@ -397,9 +405,11 @@ export const configSchema = z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */
         monthly: flag.default(false),
+        /** The Compliance dashboard's report (with its full verify) is reused this long per tenant and period, unless refreshed or a report is generated. */
+        dashboard_cache_ms: z.coerce.number().int().min(0).default(300_000),
       })
       .strict()
-      .default({ monthly: false }),
+      .default({ monthly: false, dashboard_cache_ms: 300_000 }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

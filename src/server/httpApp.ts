@@ -27,6 +27,7 @@ import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
+import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
@@ -78,6 +79,8 @@ export interface HttpAppOptions {
   oidcLogin?: OidcLogin;
   /** Spans and logs of one trace (the UI's trace view). */
   traces?: TraceQueries;
+  /** Explore's saved queries. */
+  savedQueries?: SavedQueryRouteDeps;
 }
 
 declare module 'fastify' {
@@ -205,9 +208,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.archive) archiveRoutes(app, options.archive);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
+  if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit });
     webUiRoutes(app);
   }
   return app;

@@ -374,4 +374,27 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, acknowledged_at)`,
     ],
   },
+  {
+    version: 15,
+    name: 'saved queries',
+    statements: [
+      // One row per change of a saved query (saved, deleted); the latest version is the query.
+      `CREATE TABLE IF NOT EXISTS {db}.saved_queries (
+        tenant LowCardinality(String),
+        id String,
+        owner_id String,
+        owner_name String,
+        name String,
+        query String,
+        range_from String,
+        range_to String,
+        shared UInt8,
+        created_at DateTime64(3),
+        deleted UInt8,
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, id)`,
+    ],
+  },
 ];

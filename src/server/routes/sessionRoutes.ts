@@ -17,6 +17,8 @@ export interface SessionRouteDeps {
   secure: boolean;
   /** Single sign-on through the OIDC provider; absent when no `oidc.client_id` is configured. */
   oidc?: OidcLogin;
+  /** Lines one log query may return (query.max_lines): Explore pages through larger results in queries of this size. */
+  maxLinesPerQuery: number;
 }
 
 /** Only the UI's own pages are a place to return to after SSO (no open redirect). */
@@ -27,13 +29,14 @@ const loginBody = z.object({ token: z.string().min(1).max(4096) }).strict();
 /** What the UI may offer: a session never acts beyond these, the server checks every request. */
 const uiPermissions: Permission[] = ['query', 'audit', 'admin'];
 
-function sessionView(session: Session, limits: SessionStore['limits']) {
+function sessionView(session: Session, limits: SessionStore['limits'], maxLinesPerQuery: number) {
   const { identity } = session;
   return {
     identity: { id: identity.id, name: identity.name, kind: identity.kind, roles: identity.roles, tenants: identity.tenants },
     permissions: uiPermissions.filter((permission) => hasPermission(identity, permission)),
     csrfToken: session.csrfToken,
     idleTimeoutMs: limits.idleTimeoutMs,
+    maxLinesPerQuery,
   };
 }
 
@@ -66,7 +69,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     const { id, session } = sessions.create(identity);
     await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip });
     reply.header('set-cookie', sessionSetCookie(id, deps.secure));
-    return sessionView(session, sessions.limits);
+    return sessionView(session, sessions.limits, deps.maxLinesPerQuery);
   });
 
   app.get('/api/v1/session/methods', { config: { permission: 'public' } }, async () => ({ token: true, oidc: deps.oidc !== undefined }));
@@ -106,7 +109,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     return session;
   };
 
-  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(current(request), sessions.limits));
+  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(current(request), sessions.limits, deps.maxLinesPerQuery));
 
   app.delete('/api/v1/session', { config: { permission: 'public' } }, async (request, reply) => {
     const session = current(request);
