@@ -127,7 +127,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       const token = presentedToken(request.headers);
       // A browser's session cookie counts only when no token was presented.
-      const session = token === undefined && options.sessions ? sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
+      const session = token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
       const certified = token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
       identity = session?.identity ?? certified ?? (await options.authenticate(token));
     } catch (error) {

@@ -63,7 +63,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
       await audit.record({ action: 'auth.session.login', outcome: 'denied', actor: identity, remoteAddress: request.ip, detail: { reason: 'no role that can use the UI' } });
       throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
     }
-    const { id, session } = sessions.create(identity);
+    const { id, session } = await sessions.create(identity);
     await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip });
     reply.header('set-cookie', sessionSetCookie(id, deps.secure));
     return sessionView(session, sessions.limits);
@@ -89,7 +89,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
         if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state) throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
         const { identity, returnTo } = await oidc.finish(query.state, query.code);
         if (!uiPermissions.some((permission) => hasPermission(identity, permission))) throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
-        const { id } = sessions.create(identity);
+        const { id } = await sessions.create(identity);
         await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip, detail: { method: 'oidc' } });
         return reply.header('set-cookie', [oidcStateCookie('', deps.secure), sessionSetCookie(id, deps.secure)]).redirect(returnTo, 303);
       } catch (error) {
@@ -100,17 +100,17 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     });
   }
 
-  const current = (request: FastifyRequest): Session => {
-    const session = sessionOfRequest(sessions, request.method, request.headers);
+  const current = async (request: FastifyRequest): Promise<Session> => {
+    const session = await sessionOfRequest(sessions, request.method, request.headers);
     if (!session) throw new MeshlogError('ML_AUTH_MISSING', 'no session: log in');
     return session;
   };
 
-  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(current(request), sessions.limits));
+  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(await current(request), sessions.limits));
 
   app.delete('/api/v1/session', { config: { permission: 'public' } }, async (request, reply) => {
-    const session = current(request);
-    sessions.destroy(sessionIdOf(request.headers)!);
+    const session = await current(request);
+    await sessions.destroy(sessionIdOf(request.headers)!);
     await audit.record({ action: 'auth.session.logout', outcome: 'success', actor: session.identity, remoteAddress: request.ip });
     reply.header('set-cookie', clearedSessionCookie(deps.secure));
     return { status: 'logged out' };
