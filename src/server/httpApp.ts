@@ -34,6 +34,7 @@ import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
+import { LoginThrottle } from '../security/loginThrottle.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
 import { exportRoutes } from './routes/exportRoutes.js';
@@ -207,7 +208,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, throttle: new LoginThrottle(config.limits) });
     webUiRoutes(app);
   }
   return app;

@@ -6,6 +6,7 @@ import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
 import { clearedSessionCookie, oidcStateCookie, oidcStateOf, requireSameOrigin, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
 import type { OidcLogin } from '../../security/oidcLogin.js';
+import { loginAccountOf, type LoginThrottle } from '../../security/loginThrottle.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
 import { parseJsonBody } from '../jsonBody.js';
 
@@ -17,6 +18,8 @@ export interface SessionRouteDeps {
   secure: boolean;
   /** Single sign-on through the OIDC provider; absent when no `oidc.client_id` is configured. */
   oidc?: OidcLogin;
+  /** Refuses logins after repeated failures per client address and per account. */
+  throttle: LoginThrottle;
 }
 
 /** Only the UI's own pages are a place to return to after SSO (no open redirect). */
@@ -52,13 +55,22 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     requireSameOrigin(request.headers);
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
     const { token } = parseJsonBody(loginBody, request.body);
+    const account = loginAccountOf(token);
+    try {
+      deps.throttle.check(request.ip, account);
+    } catch (error) {
+      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message, throttled: true, retry_after_seconds: (error as MeshlogError).retryAfterSeconds } });
+      throw error;
+    }
     let identity: Identity;
     try {
       identity = await deps.authenticate(token);
     } catch (error) {
-      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, detail: { reason: (error as Error).message } });
+      deps.throttle.failed(request.ip, account);
+      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message } });
       throw error;
     }
+    deps.throttle.succeeded(request.ip, account);
     if (!uiPermissions.some((permission) => hasPermission(identity, permission))) {
       await audit.record({ action: 'auth.session.login', outcome: 'denied', actor: identity, remoteAddress: request.ip, detail: { reason: 'no role that can use the UI' } });
       throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
