@@ -36,6 +36,7 @@ import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
 import { LoginThrottle } from '../security/loginThrottle.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
+import { redactionRoutes } from './routes/redactionRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
 import { exportRoutes } from './routes/exportRoutes.js';
 import type { TraceQueries } from '../storage/traceQueries.js';
@@ -201,6 +202,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   adminRoutes(app, options.admin);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);
+  if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);
