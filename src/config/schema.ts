@@ -170,6 +170,11 @@ export const configSchema = z
         http_headers_timeout_ms: positiveInt.default(10_000),
         /** A whole HTTP request, body included, must arrive within this. */
         http_request_timeout_ms: positiveInt.default(120_000),
+        /** UI logins: failures from one client address within the window before its logins get 429 (0 = off). */
+        login_failures_per_address: z.coerce.number().int().min(0).default(20),
+        /** UI logins: failures naming one key id, OIDC subject or the admin token within the window before its logins get 429 (0 = off). */
+        login_failures_per_account: z.coerce.number().int().min(0).default(5),
+        login_failure_window_ms: positiveInt.default(900_000),
       })
       .strict()
       .default({
@@ -183,6 +188,9 @@ export const configSchema = z
         tls_handshake_timeout_ms: 10_000,
         http_headers_timeout_ms: 10_000,
         http_request_timeout_ms: 120_000,
+        login_failures_per_address: 20,
+        login_failures_per_account: 5,
+        login_failure_window_ms: 900_000,
       }),
     /** Read-time masking: sensitive values are masked in query results and live tails unless the reader holds the `unmasker` role. */
     masking: z

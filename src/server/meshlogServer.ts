@@ -54,6 +54,7 @@ import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/recordIdStore.js';
 import { SessionStore } from '../security/sessions.js';
+import { SessionEventStore } from '../storage/sessionEventStore.js';
 import { TraceQueries } from '../storage/traceQueries.js';
 import { OidcLogin } from '../security/oidcLogin.js';
 
@@ -197,7 +198,10 @@ export class MeshlogServer {
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
-    const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const sessions = config.ui.enabled
+      ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
+      : undefined;
+    const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
     const retentionStore = new RetentionStore(this.storage);
     const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
     const retention = { disposer, store: retentionStore, audit };
@@ -289,10 +293,9 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit } });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit } });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

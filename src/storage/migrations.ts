@@ -397,4 +397,27 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, id)`,
     ],
   },
+  {
+    version: 16,
+    name: 'ui sessions',
+    statements: [
+      // One row per event of a UI session (created, seen, ended), keyed by a hash of the cookie value (never the
+      // value itself). Events only add up (latest seen, ended once ever): a late "seen" from another process can
+      // never bring an ended session back. Rows go once the session is past its maximum age.
+      `CREATE TABLE IF NOT EXISTS {db}.ui_sessions (
+        id_hash String,
+        identity_id String,
+        identity String,
+        csrf_token String,
+        created_at DateTime64(3),
+        seen_at DateTime64(3),
+        expires_at DateTime64(3),
+        ended UInt8,
+        ended_reason String
+      )
+      ENGINE = MergeTree
+      ORDER BY (id_hash, seen_at)
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
+  },
 ];
