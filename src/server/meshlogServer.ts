@@ -30,6 +30,8 @@ import { MeshlogError } from '../errors.js';
 import type { Identity } from '../security/identity.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
+import { SavedQueryStore } from '../storage/savedQueryStore.js';
+import { DashboardReports } from '../compliance/dashboardReports.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
 import { Storage } from '../storage/storage.js';
 import { logQueryRunner } from '../storage/logQueries.js';
@@ -56,6 +58,7 @@ import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/recordIdStore.js';
 import { SessionStore } from '../security/sessions.js';
+import { SessionEventStore } from '../storage/sessionEventStore.js';
 import { TraceQueries } from '../storage/traceQueries.js';
 import { OidcLogin } from '../security/oidcLogin.js';
 
@@ -192,14 +195,17 @@ export class MeshlogServer {
       runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
       database: config.database,
       limits: defaultQueryLimits,
-      maxEntriesLimit: 5000,
+      maxEntriesLimit: config.query.max_lines,
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',
     };
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
-    const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const sessions = config.ui.enabled
+      ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
+      : undefined;
+    const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
     const retentionStore = new RetentionStore(this.storage);
     const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
     const retention = { disposer, store: retentionStore, audit };
@@ -226,6 +232,7 @@ export class MeshlogServer {
     const reports = {
       audit,
       store: new ReportStore(this.storage),
+      dashboard: new DashboardReports(config.reports.dashboard_cache_ms),
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
@@ -251,7 +258,7 @@ export class MeshlogServer {
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maskFor: tailMasking(masking) };
+    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
       ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
@@ -290,10 +297,9 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import Provider from 'oidc-provider';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
-
-const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
+import { launchChromium, screenshot } from '../support/webBrowser.js';
 
 let identityProvider: Server;
 let meshlog: RunningMeshlog;
@@ -60,7 +58,6 @@ async function startIdentityProvider(meshlogUrl: string): Promise<string> {
 }
 
 before(async () => {
-  mkdirSync(screenshots, { recursive: true });
   const port = await freePort();
   const meshlogUrl = `http://127.0.0.1:${port}`;
   const issuer = await startIdentityProvider(meshlogUrl);
@@ -79,7 +76,7 @@ before(async () => {
     ].join('\n'),
   );
   meshlog = await startMeshlog({ args: ['--config', configFile, '--http-port', String(port)] });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -94,7 +91,7 @@ test('single sign-on: authorization code with PKCE at a real OpenID provider bec
   await page.goto(`${meshlog.url}/ui/tail`);
   const sso = page.getByRole('link', { name: 'Log in with single sign-on' });
   await sso.waitFor();
-  await page.screenshot({ path: `${screenshots}09-login-sso.png` });
+  await screenshot(page, '09-login-sso');
 
   const authorizationRequest = page.waitForRequest((request) => request.url().includes('/auth?'));
   await sso.click();
@@ -152,7 +149,7 @@ async function signIn(page: import('playwright-core').Page, login: string): Prom
   await page.waitForURL(`${meshlog.url}/**`);
 }
 
-test('a user disabled in meshlog loses their SSO session and cannot sign in again, though the provider still vouches for them', async () => {
+test('a user disabled in meshlog is refused in their open SSO session and cannot sign in again, though the provider still vouches for them', async () => {
   const admin = { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' };
   const created = await fetch(`${meshlog.url}/api/v1/admin/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'cleo', email: 'cleo@example.com', roles: ['analyst'], tenants: ['default'] }) });
   assert.equal(created.status, 201);
@@ -163,8 +160,8 @@ test('a user disabled in meshlog loses their SSO session and cannot sign in agai
   assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 200);
 
   const disabled = await fetch(`${meshlog.url}/api/v1/admin/users/cleo/disable`, { method: 'POST', headers: admin, body: '{}' });
-  assert.equal(((await disabled.json()) as { ended_sessions: number }).ended_sessions, 1);
-  assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 401, 'the open session ended with the user');
+  assert.equal(disabled.status, 200);
+  assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 401, 'the open session is refused with the user');
 
   await context.close();
 

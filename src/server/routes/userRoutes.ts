@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import { roles } from '../../security/identity.js';
 import type { SessionStore } from '../../security/sessions.js';
+import { roles } from '../../security/identity.js';
 import type { UserRegistry } from '../../security/userRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
 import { durationNs } from './adminRoutes.js';
@@ -10,7 +10,7 @@ import { durationNs } from './adminRoutes.js';
 export interface UserRouteDeps {
   users: UserRegistry;
   audit: AuditTrail;
-  /** UI sessions: disabling a user ends theirs. */
+  /** UI sessions; a disabled user's are ended with their keys. */
   sessions?: SessionStore;
 }
 
@@ -60,7 +60,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/users/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
       const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
-      const endedSessions = state === 'disabled' ? (deps.sessions?.destroyWhere((identity) => users.isUser(user, identity)) ?? 0) : 0;
+      // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
+      const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
       await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
       return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
     });
