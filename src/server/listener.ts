@@ -6,4 +6,10 @@ export interface Listener {
   start(): Promise<string>;
   /** Stops accepting, lets in-flight messages finish, then closes. */
   stop(): Promise<void>;
+  /**
+   * SIGHUP: re-reads its TLS certificate, key and client CA for new
+   * connections; returns the certificate file, or undefined without TLS.
+   * Throws (keeping the previous ones) when the files cannot be used.
+   */
+  reloadCertificates?(): string | undefined;
 }

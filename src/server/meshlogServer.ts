@@ -346,17 +346,27 @@ export class MeshlogServer {
     return { httpUrl };
   }
 
-  /** SIGHUP: re-read the HTTP certificate and key (and client CA) without dropping connections. */
+  /** SIGHUP: every TLS listener re-reads its certificate and key (and client CA) without dropping connections. */
   reloadCertificates(): void {
-    const tls = this.config.tls;
-    if (!tls || !this.http) return;
-    try {
-      (this.http.server as import('node:https').Server).setSecureContext(serverTlsOptions(tls));
-      this.logger.info({ cert: tls.cert_file }, 'TLS certificate reloaded');
-      void this.audit?.record({ action: 'config.tls_reload', outcome: 'success', detail: { cert_file: tls.cert_file } });
-    } catch (error) {
-      this.logger.error({ reason: (error as Error).message }, 'TLS certificate reload failed; keeping the previous one');
-      void this.audit?.record({ action: 'config.tls_reload', outcome: 'failure', detail: { reason: (error as Error).message } });
+    const reloaders: [string, () => string | undefined][] = [];
+    const httpTls = this.config.tls;
+    if (httpTls && this.http) {
+      reloaders.push(['http', () => {
+        (this.http!.server as import('node:https').Server).setSecureContext(serverTlsOptions(httpTls));
+        return httpTls.cert_file;
+      }]);
+    }
+    for (const listener of this.listeners) if (listener.reloadCertificates) reloaders.push([listener.name, () => listener.reloadCertificates!()]);
+    for (const [name, reload] of reloaders) {
+      try {
+        const certFile = reload();
+        if (certFile === undefined) continue;
+        this.logger.info({ listener: name, cert: certFile }, 'TLS certificate reloaded');
+        void this.audit?.record({ action: 'config.tls_reload', outcome: 'success', target: name, detail: { cert_file: certFile } });
+      } catch (error) {
+        this.logger.error({ listener: name, reason: (error as Error).message }, 'TLS certificate reload failed; keeping the previous one');
+        void this.audit?.record({ action: 'config.tls_reload', outcome: 'failure', target: name, detail: { reason: (error as Error).message } });
+      }
     }
   }
 

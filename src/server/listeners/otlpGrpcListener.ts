@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import grpc from '@grpc/grpc-js';
 import type { MeshlogConfig } from '../../config/schema.js';
 import { MeshlogError } from '../../errors.js';
@@ -65,6 +66,7 @@ export class OtlpGrpcListener implements Listener {
   readonly name = receiver;
   private readonly server: grpc.Server;
   private tcp: net.Server | undefined;
+  private credentials: grpc.ServerCredentials | undefined;
   private dropped = 0;
   private droppedReportedAt = 0;
 
@@ -143,6 +145,7 @@ export class OtlpGrpcListener implements Listener {
           files.client_ca_file !== undefined,
         )
       : grpc.ServerCredentials.createInsecure();
+    this.credentials = credentials;
     const injector = this.server.createConnectionInjector(credentials);
     const tcp = net.createServer((socket) => injector.injectConnection(socket));
     this.tcp = tcp;
@@ -158,6 +161,24 @@ export class OtlpGrpcListener implements Listener {
     tcp.on('error', (error) => this.ctx.logger.error({ listener: receiver, reason: error.message }, 'listener error'));
     const address = tcp.address() as AddressInfo;
     return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  /**
+   * grpc-js re-applies credentials' context options to its TLS server when
+   * they change; `updateSecureContextOptions` is how its own certificate
+   * providers do it (protected in the typings, hence the cast).
+   */
+  reloadCertificates(): string | undefined {
+    const files = this.config.tls;
+    if (!files || !this.credentials) return undefined;
+    const options = {
+      ca: files.client_ca_file ? readFileSync(files.client_ca_file) : undefined,
+      cert: [readFileSync(files.cert_file)],
+      key: [readFileSync(files.key_file)],
+    };
+    tls.createSecureContext(options);
+    (this.credentials as unknown as { updateSecureContextOptions(options: tls.SecureContextOptions): void }).updateSecureContextOptions(options);
+    return files.cert_file;
   }
 
   /** Connections refused past maxConnections: one warning a minute with the count. */

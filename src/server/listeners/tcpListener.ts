@@ -129,6 +129,13 @@ export class TcpListener implements Listener {
     this.droppedReportedAt = now;
   }
 
+  reloadCertificates(): string | undefined {
+    const files = this.options.tls;
+    if (!files || !(this.server instanceof tls.Server)) return undefined;
+    this.server.setSecureContext(serverTlsOptions(files));
+    return files.cert_file;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
