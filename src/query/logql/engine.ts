@@ -246,7 +246,9 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
       let value = 0;
       if (node.unwrap) {
         const raw = entry.labels.get(node.unwrap.label);
-        const converted = raw === undefined ? undefined : convertValue(raw, node.unwrap.conversion);
+        // Like Loki (since its issue 6713), a line without the label gives no sample rather than an error.
+        if (raw === undefined || raw === '') continue;
+        const converted = convertValue(raw, node.unwrap.conversion);
         if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
         else value = converted;
         entry.labels.delete(node.unwrap.label);
@@ -344,6 +346,39 @@ function variance(values: number[]): number {
   return aux / values.length;
 }
 
+/**
+ * rate_counter: Loki's extrapolatedRate(samples, range, isCounter, isRate), kept
+ * exactly as Loki computes it so results match: a drop in value is a counter
+ * reset (the value before it is added back), fewer than two samples give 0, and
+ * the extrapolation is anchored on the first sample, with sample times in ns
+ * divided by 1000 as if they were ms (the range then weighs almost nothing).
+ */
+function counterRate(list: Sample[], lo: number, hi: number, rangeMs: number): number {
+  if (hi - lo < 2) return 0;
+  const first = list[lo];
+  const last = list[hi - 1];
+  let increase = last.value - first.value;
+  let previous = 0;
+  for (let i = lo; i < hi; i++) {
+    if (list[i].value < previous) increase += previous;
+    previous = list[i].value;
+  }
+  let durationToStart = rangeMs / 1000;
+  const durationToEnd = 0;
+  const sampledInterval = (last.t - first.t) / 1000;
+  const averageInterval = sampledInterval / (hi - lo - 1);
+  if (increase > 0 && first.value >= 0) {
+    // A counter starts at zero: never extrapolate below it.
+    const durationToZero = sampledInterval * (first.value / increase);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = averageInterval * 1.1;
+  let interval = sampledInterval;
+  interval += durationToStart < threshold ? durationToStart : averageInterval / 2;
+  interval += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
+  return (increase * (interval / sampledInterval)) / (rangeMs / 1000);
+}
+
 function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number): number {
   let entries = 0;
   let bytes = 0;
@@ -379,6 +414,8 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
       return list[lo].value;
     case 'last_over_time':
       return list[hi - 1].value;
+    case 'rate_counter':
+      return counterRate(list, lo, hi, node.rangeMs);
     default:
       throw new MeshlogError('ML_QUERY_INVALID', `${node.fn} is not supported`);
   }

@@ -264,6 +264,8 @@ class Parser {
     if (unwrapFunctions.has(fn) && !unwrap) this.fail(`"| unwrap <label>" before the range of ${fn}`, range);
     if (!unwrapFunctions.has(fn) && fn !== 'rate' && unwrap) this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
     if (grouping && !unwrap) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
+    // Loki refuses grouping on rate_counter: per-series counters cannot be merged before the rate.
+    if (grouping && fn === 'rate_counter') this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
     return { kind: 'range', fn, log, rangeMs: range.value!, offsetMs, unwrap, param, grouping };
   }
 
