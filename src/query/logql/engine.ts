@@ -210,7 +210,8 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   let viaBuckets = false;
   if (bucketFunctions.has(node.fn) && !node.unwrap) {
     const widthNs = steps.count === 1 ? rangeNs : gcd(steps.stepNs, rangeNs);
-    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy });
+    const bytes = node.fn === 'bytes_over_time' || node.fn === 'bytes_rate';
+    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy, bytes });
     if (compiled.residual.length === 0) {
       viaBuckets = true;
       ctx.plan.push(...compiled.plan);
