@@ -78,7 +78,7 @@ async function printReads(queries: [string, string, Record<string, string>][]): 
           return rows;
         },
       };
-      const ctx: QueryContext = { database: 'meshlog', tenant, runner, limits: defaultQueryLimits, plan: [], rowsRead: 0 };
+      const ctx: QueryContext = { database: 'meshlog', tenant, runner, limits: defaultQueryLimits, plan: [], rowsRead: 0, bytesRead: 0 };
       const expr = parseLogql(params.query);
       if (!isMetric(expr)) {
         await selectStreams(expr, ctx, { startNs: BigInt(params.start), endNs: BigInt(params.end) }, { limit: Number(params.limit), direction: 'backward' });

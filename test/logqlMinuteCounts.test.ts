@@ -39,7 +39,7 @@ async function evaluate(query: string, from: bigint, to: bigint, step: bigint): 
     runner: { run: (compiled) => (compiledSql.push(compiled), base.run(compiled)) },
     limits: defaultQueryLimits,
     plan: [],
-    rowsRead: 0,
+    rowsRead: 0, bytesRead: 0,
   };
   const value = await evaluateMetric(parseLogql(query) as MetricExpr, ctx, stepsOf(from, to, step, defaultQueryLimits));
   assert.equal(value.kind, 'vector');

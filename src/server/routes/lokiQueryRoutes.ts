@@ -82,14 +82,23 @@ function selectorOf(text: string): LabelMatcher[] {
   return expr.selector;
 }
 
+/** Loki's ingester and store statistics: meshlog has neither ingesters nor chunks, so all zero, in Loki's shape. */
+const noIngester = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, headChunkBytes: 0, headChunkLines: 0, totalBatches: 0, totalChunksMatched: 0, totalDuplicates: 0, totalLinesSent: 0, totalReached: 0 };
+const noStore = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, chunksDownloadTime: 0, totalChunksRef: 0, totalChunksDownloaded: 0, totalDuplicates: 0 };
+
 function stats(ctx: QueryContext, started: number, returned: number): object {
   const execTime = (performance.now() - started) / 1000;
+  const perSecond = (n: number) => (execTime > 0 ? Math.round(n / execTime) : 0);
   return {
+    ingester: noIngester,
+    store: noStore,
     summary: {
+      bytesProcessedPerSecond: perSecond(ctx.bytesRead),
       execTime,
+      linesProcessedPerSecond: perSecond(ctx.rowsRead),
       queueTime: 0,
+      totalBytesProcessed: ctx.bytesRead,
       totalLinesProcessed: ctx.rowsRead,
-      linesProcessedPerSecond: execTime > 0 ? Math.round(ctx.rowsRead / execTime) : 0,
       totalEntriesReturned: returned,
       subqueries: 0,
       splits: 0,
@@ -147,7 +156,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     runner: deps.runner,
     limits: deps.limits,
     plan: [],
-    rowsRead: 0,
+    rowsRead: 0, bytesRead: 0,
   });
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 
