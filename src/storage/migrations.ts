@@ -395,10 +395,11 @@ export const migrations: Migration[] = [
       // Entries and bytes per stream and minute m, the minute (m·60 s, (m+1)·60 s] as LogQL range windows are
       // left-open: count_over_time / rate / bytes_* with sum by these labels over minute-aligned windows read
       // this instead of every row (ClickHouse picks the projection when a query can be answered from it).
+      // Sorted by tenant and minute: a query's minutes are one key range in each part, however many days are kept.
       `ALTER TABLE {db}.logs ADD PROJECTION IF NOT EXISTS minute_counts (
-        SELECT tenant, service_name, k8s_namespace_name, detected_level, intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000) AS minute,
+        SELECT tenant, intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000) AS minute, service_name, k8s_namespace_name, detected_level,
           count(), sum(length(body))
-        GROUP BY tenant, service_name, k8s_namespace_name, detected_level, minute)`,
+        GROUP BY tenant, minute, service_name, k8s_namespace_name, detected_level)`,
       // Existing rows: filled by background mutations; until then ClickHouse computes the columns on read
       // and reads rows for parts without the projection, so results are the same meanwhile.
       `ALTER TABLE {db}.logs MATERIALIZE COLUMN k8s_namespace_name`,
