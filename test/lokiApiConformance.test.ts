@@ -236,3 +236,21 @@ test("every query endpoint answers in the shape of Loki's documented example res
   conforms({ ...documented.queryVector, data: { ...documented.queryVector.data, result: [{ metric: {}, value: [1588889221, 37.69] }] } }, documented.queryVector, 'wrong', wrong);
   assert.deepEqual(wrong, ['wrong.data.result[0].value[1]: expected a string, got 37.69']);
 });
+
+test('/series by POST: the selectors in the form body, match[] repeated', async () => {
+  const response = await fetch(`${meshlog.url}/loki/api/v1/series`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `match[]=${encodeURIComponent('{service_name="proxy"}')}&match[]=${encodeURIComponent('{env="dev"}')}&start=${at(0)}&end=${at(60)}`,
+  });
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { status: string; data: Record<string, string>[] };
+  assert.equal(body.status, 'success');
+  assert.deepEqual(
+    body.data.map((labels) => JSON.stringify(labels)).sort(),
+    [
+      { cluster: 'us', env: 'dev', service_name: 'api' },
+      { cluster: 'eu', env: 'prod', service_name: 'proxy' },
+    ].map((labels) => JSON.stringify(labels)).sort(),
+  );
+});

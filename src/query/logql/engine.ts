@@ -49,14 +49,14 @@ export interface Stream {
 
 /**
  * Whether a log query reads its time range in slices, the newest first (oldest for
- * forward): ClickHouse reads one service in time order and stops at the limit, but
- * lines of several services it must all read and sort. A trace id's few lines, spread
- * over the whole range, its bloom filter index finds in one pass.
+ * forward): lines of several services ClickHouse must all read and sort before the
+ * limit, and even for one service, read in time order, it first looks up the text
+ * index over the whole range. A trace id's few lines, spread over the whole range,
+ * its bloom filter index finds in one pass.
  */
 function readsInSlices(log: LogQuery, range: { startNs: bigint; endNs: bigint }): boolean {
-  const oneService = log.selector.some((matcher) => matcher.name === 'service_name' && matcher.op === '=');
   const oneTrace = log.stages.some((stage) => stage.kind === 'label_filter' && stage.filter.kind === 'match' && stage.filter.matcher.name === 'trace_id' && stage.filter.matcher.op === '=');
-  return !oneService && !oneTrace && range.endNs - range.startNs >= 3_600_000_000_000n;
+  return !oneTrace && range.endNs - range.startNs >= 3_600_000_000_000n;
 }
 
 /** [start, end) cut into slices from the end (backward) or the start (forward): 1/32 of the range, then each twice the last. */

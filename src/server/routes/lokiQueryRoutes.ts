@@ -219,9 +219,14 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   const streamRows = async (request: FastifyRequest, query: Query, selectors: LabelMatcher[][]) =>
     deps.runner.run<StreamRow>(compileStreams(scopeOf(request, query), selectors, deps.limits.maxSeries));
 
-  app.get('/loki/api/v1/series', { config }, async (request) => {
+  const listSeries = async (request: FastifyRequest) => {
     const raw = request.query as Record<string, string | string[] | undefined>;
     const matches = [raw['match[]'], raw.match].flat().filter((value): value is string => typeof value === 'string' && value !== '');
+    // POST: selectors in the form body, as many as a URL could not hold.
+    if (Buffer.isBuffer(request.body) && String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      const form = new URLSearchParams(request.body.toString('utf8'));
+      matches.push(...[...form.getAll('match[]'), ...form.getAll('match')].filter((value) => value !== ''));
+    }
     const rows = await streamRows(request, queryParams(request), matches.map(selectorOf));
     const series = new Map<string, Record<string, string>>();
     for (const row of rows) {
@@ -229,7 +234,9 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       series.set(labelsKey(labels), labels);
     }
     return { status: 'success', data: [...series.values()] };
-  });
+  };
+  app.get('/loki/api/v1/series', { config }, listSeries);
+  app.post('/loki/api/v1/series', { config }, listSeries);
 
   const indexStats = async (request: FastifyRequest) => {
     const query = queryParams(request);
