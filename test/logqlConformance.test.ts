@@ -289,11 +289,11 @@ const metricCases: [string, Sample[], number?][] = [
   ['sum(count_over_time({service_name=~".+"} | json | __error__="" [1m]))', [[{}, '9']]],
   ['sum(count_over_time({service_name=~".+"} | drop __error__ [1m]))', [[{}, '22']]],
   // Unwrapped range aggregations.
-  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (env)', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]))', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
   ['avg_over_time({service_name="api", env="prod"} | logfmt | unwrap duration(duration) [1m]) by (env)', [[{ env: 'prod' }, String(lokiMean([0.035, 0.85, 5, 0.12, 0.003]))]]],
   ['max_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '3']]],
   ['min_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '0.012']]],
-  ['sum_over_time({service_name="web"} | json | unwrap bytes(size) [1m]) by (service_name)', [[{ service_name: 'web' }, '24112']]],
+  ['sum by (service_name) (sum_over_time({service_name="web"} | json size | unwrap bytes(size) [1m]))', [[{ service_name: 'web' }, '24112']]],
   ['max_over_time({service_name="web"} | json | unwrap bytes(size) [1m]) by (user_tier)', [[{ user_tier: 'free' }, '2000'], [{ user_tier: 'gold' }, '20000'], [{ user_tier: 'silver' }, '100']]],
   ['quantile_over_time(0.5, {service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '302.5']]],
   ['quantile_over_time(0.9, {service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '452']]],
@@ -303,15 +303,15 @@ const metricCases: [string, Sample[], number?][] = [
   ['last_over_time({service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '204']]],
   ['stdvar_over_time({service_name="proxy"} | pattern `<_> "<_>" <status> <size> <_>` | unwrap size [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(lokiVariance([5120, 128, 0, 64, 2048]))]]],
   ['stddev_over_time({service_name="proxy"} | pattern `<_> "<_>" <status> <size> <_>` | unwrap size [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(Math.sqrt(lokiVariance([5120, 128, 0, 64, 2048])))]]],
-  ['sum_over_time({service_name="api"} | logfmt | unwrap duration(duration) | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(sum([0.02, 0.002]))], [{ env: 'prod' }, String(sum([0.035, 0.85, 5, 0.12, 0.003]))]]],
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt duration | drop detected_level | unwrap duration(duration) | __error__="" [1m]))', [[{ env: 'dev' }, String(sum([0.02, 0.002]))], [{ env: 'prod' }, String(sum([0.035, 0.85, 5, 0.12, 0.003]))]]],
   ['avg_over_time({service_name="proxy"} | regexp `(?P<took>[\\d.]+)$` | unwrap took | __error__="" [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(lokiMean([0.012, 0.25, 0.003, 1.5]))]]],
   ['max_over_time({service_name="api"} | logfmt | unwrap entries | __error__="" [1m]) by (service_name)', [[{ service_name: 'api' }, '42']]],
   // rate(unwrapped-range): the sum of the values per second.
-  ['rate({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(800 / 60)], [{ env: 'prod' }, String(5596 / 60)]]],
-  ['sum by (user) (sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (user))', [[{ user: 'alice' }, '5296'], [{ user: 'bob' }, '300'], [{ user: 'carol' }, '0'], [{ user: 'erin' }, '800'], [{ user: 'root' }, '0']]],
+  ['sum by (env) (rate({service_name="api"} | logfmt bytes | drop detected_level | unwrap bytes | __error__="" [1m]))', [[{ env: 'dev' }, String(800 / 60)], [{ env: 'prod' }, String(5596 / 60)]]],
+  ['sum by (user) (sum_over_time({service_name="api"} | logfmt bytes, user | drop detected_level | unwrap bytes | __error__="" [1m]))', [[{ user: 'alice' }, '5296'], [{ user: 'bob' }, '300'], [{ user: 'carol' }, '0'], [{ user: 'erin' }, '800'], [{ user: 'root' }, '0']]],
   ['max_over_time({service_name="web"} | json | unwrap latency | __error__="" [1m]) by (service_name)', []],
   // A line without the unwrapped label gives no sample (Loki since its issue 6713): a5 has no bytes.
-  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]))', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
   // rate_counter: Loki's extrapolatedRate over the window's samples. A drop is a counter reset (the value before
   // it is added back); the extrapolation is anchored on the first sample with ns spans divided by 1000 as if ms,
   // so it adds the range in seconds to the sampled span (10 s = 1e7 "ms"); fewer than two samples give 0.
@@ -440,6 +440,8 @@ const errorCases: [string, number, RegExp][] = [
   ['sum(count_over_time({service_name=~".+"} | json [1m]))', 400, /^pipeline error: 'JSONParserErr' for series: '\{.*\}'\.\nUse a label filter to intentionally skip this error\. \(e\.g \| __error__!="JSONParserErr"\)\./],
   ['sum_over_time({service_name="web"} | json | unwrap latency [1m])', 400, /^pipeline error: 'SampleExtractionErr'/],
   ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [1m]) by (env)', 400, /no grouping on rate_counter/],
+  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /no grouping on sum_over_time/],
+  ['rate({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /no grouping on rate/],
   ['label_replace(sum by (service_name) (count_over_time({service_name=~"w.*"}[1m])), "service_name", "", "service_name", "w.*")', 400, /vector cannot contain metrics with the same labelset/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env, service_name) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-many matching not allowed/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-one matching must be explicit \(group_left\/group_right\)/],
