@@ -7,7 +7,9 @@
  * subject), then starts the real server on that data directory and times a
  * query mix over HTTP, RUNS times per class (each run with its own term or
  * trace id). Prints p50/p95/p99 per query class, the load rate and the peak
- * RSS of the loader and of the server.
+ * RSS of the loader and of the server. Then, with the server stopped, runs each
+ * class once more in process and prints what ClickHouse read for it (rows,
+ * bytes, compressed bytes and marks, from system.events).
  *
  *   npm run bench:query                        # 10,000,000 rows, 20 runs per class
  *   ROWS=1000000 RUNS=30 npm run bench:query
@@ -16,6 +18,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pino } from 'pino';
+import type { MetricExpr } from '../src/query/logql/ast.js';
+import type { CompiledSql } from '../src/query/logql/compiler.js';
+import { defaultQueryLimits, evaluateMetric, isMetric, selectStreams, stepsOf, type QueryContext } from '../src/query/logql/engine.js';
+import { parseLogql } from '../src/query/logql/parser.js';
+import { parseLokiDuration } from '../src/query/lokiParams.js';
+import { logQueryRunner } from '../src/storage/logQueries.js';
 import { Storage } from '../src/storage/storage.js';
 import { insertSyntheticMeshLogs, syntheticNamespaces, syntheticServices } from '../src/storage/syntheticMeshLogs.js';
 import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
@@ -27,6 +35,9 @@ const tenant = 'bench';
 const dayNs = 86_400n * 1_000_000_000n;
 const endNs = (BigInt(Date.now()) / 1000n) * 1_000_000_000n;
 const startNs = endNs - dayNs;
+// The same day with start and end on 5-minute boundaries, as a range aligned to a 5m step is.
+const stepNs = 300_000_000_000n;
+const alignedDay = { start: ((startNs / stepNs) * stepNs).toString(), end: ((endNs / stepNs) * stepNs).toString() };
 
 const services = syntheticServices;
 const namespaces = syntheticNamespaces;
@@ -43,6 +54,47 @@ function peakRssMiB(pid: number): number {
   return match ? Math.round(Number(match[1]) / 1024) : NaN;
 }
 
+/** ClickHouse's cumulative read counters of this process. */
+async function readCounters(storage: Storage): Promise<Map<string, number>> {
+  const result = await storage.client.query({
+    query: "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedBytes', 'ReadCompressedBytes', 'SelectedMarks')",
+    format: 'JSONEachRow',
+  });
+  return new Map((await result.json<{ event: string; value: string }>()).map((row) => [row.event, Number(row.value)]));
+}
+
+/** Runs each class's first query in process through the query engine and prints what ClickHouse read for it. */
+async function printReads(queries: [string, string, Record<string, string>][]): Promise<void> {
+  const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
+  try {
+    const base = logQueryRunner(storage, { maxExecutionSeconds: 300 });
+    for (const [name, endpoint, params] of queries) {
+      const read = new Map<string, number>();
+      const runner = {
+        async run<T>(compiled: CompiledSql): Promise<T[]> {
+          const before = await readCounters(storage);
+          const rows = await base.run<T>(compiled);
+          for (const [event, value] of await readCounters(storage)) read.set(event, (read.get(event) ?? 0) + value - (before.get(event) ?? 0));
+          return rows;
+        },
+      };
+      const ctx: QueryContext = { database: 'meshlog', tenant, runner, limits: defaultQueryLimits, plan: [], rowsRead: 0, bytesRead: 0 };
+      const expr = parseLogql(params.query);
+      if (!isMetric(expr)) {
+        await selectStreams(expr, ctx, { startNs: BigInt(params.start), endNs: BigInt(params.end) }, { limit: Number(params.limit), direction: 'backward' });
+      } else if (endpoint === 'query') {
+        await evaluateMetric(expr as MetricExpr, ctx, stepsOf(BigInt(params.time), BigInt(params.time), 1n, defaultQueryLimits));
+      } else {
+        await evaluateMetric(expr, ctx, stepsOf(BigInt(params.start), BigInt(params.end), parseLokiDuration(params.step, 'step'), defaultQueryLimits));
+      }
+      const mib = (event: string) => ((read.get(event) ?? 0) / 1_048_576).toFixed(1);
+      console.log(`${name}: read ${read.get('SelectedRows') ?? 0} rows, ${mib('SelectedBytes')} MiB (${mib('ReadCompressedBytes')} MiB compressed), ${read.get('SelectedMarks') ?? 0} marks`);
+    }
+  } finally {
+    await storage.close();
+  }
+}
+
 const dataDir = tempDataDir('meshlog-bench-query-');
 try {
   const loadStarted = performance.now();
@@ -53,27 +105,28 @@ try {
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   console.log(`load: ${rows} rows in ${loadSeconds.toFixed(1)} s (${Math.round(rows / loadSeconds)} rows/s), generated inside ClickHouse in inserts of ${insertBatch}; loader peak RSS ${peakRssMiB(process.pid)} MiB`);
 
+  const day = { start: startNs.toString(), end: endNs.toString() };
+  const lastHour = { start: (endNs - 3_600_000_000_000n).toString(), end: endNs.toString() };
+  // Rare terms ("timeout" in ~1% of lines, "503" in ~1%) and a common one ("served").
+  const terms = ['timeout', '503', 'upstream', 'served'];
+  /** [class, endpoint, parameters of run k] */
+  const classes: [string, string, (k: number) => Record<string, string>][] = [
+    // Services 1, 5, 9 are the ones whose lines include the "upstream timeout" messages.
+    ['term filter: selector + |= word, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[(1 + 4 * k) % services.length]}"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
+    ['term filter, all services, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name=~".+"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
+    ['regex filter, 24 h, limit 100', 'query_range', (k) => ({ query: `{k8s_namespace_name="${namespaces[k % namespaces.length]}"} |~ "status=5[0-9][0-9]"`, ...day, limit: '100' })],
+    ['trace-id lookup, all services, 24 h', 'query_range', (k) => ({ query: `{service_name=~".+"} | trace_id="${traceIdOf((k * 7919) % traceCount)}"`, ...day, limit: '1000' })],
+    ['sum by (service_name) (rate[5m]), 24 h on 5-minute bounds, step 5m (per-minute counts)', 'query_range', () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...alignedDay, step: '5m' })],
+    ['sum by (service_name) (rate[5m]), 24 h off the minute, step 5m (every row)', 'query_range', () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...day, step: '5m' })],
+    ['Grafana logs volume, 24 h, step 5m', 'query_range', (k) => ({ query: `sum by (level, detected_level) (count_over_time({service_name="${services[k % services.length]}"} | drop __error__ [5m]))`, ...day, step: '5m' })],
+    ['count by level of a term, 24 h, step 1h', 'query_range', (k) => ({ query: `sum by (detected_level) (count_over_time({service_name=~".+"} |= "${terms[k % terms.length]}" [1h]))`, ...day, step: '1h' })],
+    ['json parser + numeric filter, 1 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | status >= 500`, ...lastHour, limit: '100' })],
+    ['quantile_over_time unwrap (logfmt), 1 h, step 5m', 'query_range', (k) => ({ query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [5m]) by (path)`, ...lastHour, step: '5m' })],
+    ['topk(5) of 24 h counts, instant', 'query', () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() })],
+  ];
   const meshlog = await startMeshlog({ dataDir });
   try {
     const headers = { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant };
-    const day = { start: startNs.toString(), end: endNs.toString() };
-    const lastHour = { start: (endNs - 3_600_000_000_000n).toString(), end: endNs.toString() };
-    // Rare terms ("timeout" in ~1% of lines, "503" in ~1%) and a common one ("served").
-    const terms = ['timeout', '503', 'upstream', 'served'];
-    /** [class, endpoint, parameters of run k] */
-    const classes: [string, string, (k: number) => Record<string, string>][] = [
-      // Services 1, 5, 9 are the ones whose lines include the "upstream timeout" messages.
-      ['term filter: selector + |= word, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[(1 + 4 * k) % services.length]}"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
-      ['term filter, all services, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name=~".+"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
-      ['regex filter, 24 h, limit 100', 'query_range', (k) => ({ query: `{k8s_namespace_name="${namespaces[k % namespaces.length]}"} |~ "status=5[0-9][0-9]"`, ...day, limit: '100' })],
-      ['trace-id lookup, all services, 24 h', 'query_range', (k) => ({ query: `{service_name=~".+"} | trace_id="${traceIdOf((k * 7919) % traceCount)}"`, ...day, limit: '1000' })],
-      ['sum by (service_name) (rate[5m]), 24 h, step 5m', 'query_range', () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...day, step: '5m' })],
-      ['Grafana logs volume, 24 h, step 5m', 'query_range', (k) => ({ query: `sum by (level, detected_level) (count_over_time({service_name="${services[k % services.length]}"} | drop __error__ [5m]))`, ...day, step: '5m' })],
-      ['count by level of a term, 24 h, step 1h', 'query_range', (k) => ({ query: `sum by (detected_level) (count_over_time({service_name=~".+"} |= "${terms[k % terms.length]}" [1h]))`, ...day, step: '1h' })],
-      ['json parser + numeric filter, 1 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | status >= 500`, ...lastHour, limit: '100' })],
-      ['quantile_over_time unwrap (logfmt), 1 h, step 5m', 'query_range', (k) => ({ query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [5m]) by (path)`, ...lastHour, step: '5m' })],
-      ['topk(5) of 24 h counts, instant', 'query', () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() })],
-    ];
     for (const [name, endpoint, params] of classes) {
       const times: number[] = [];
       let summary = '';
@@ -97,6 +150,7 @@ try {
   } finally {
     await meshlog.stop();
   }
+  await printReads(classes.map(([name, endpoint, params]) => [name, endpoint, params(0)]));
 } finally {
   // The data directory and the key files the server keeps beside it (<dir>-storage.keys, <dir>-signing.key…).
   rmSync(dataDir, { recursive: true, force: true });

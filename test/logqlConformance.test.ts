@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { all, apiDev, at, byId, lokiLikeIngest, proxy, pushConformanceLogs, T0s, traceId, web, worker } from './support/lokiConformanceLogs.js';
+import { all, apiDev, apiProd, at, byId, lokiLikeIngest, proxy, pushConformanceLogs, T0s, traceId, web, worker } from './support/lokiConformanceLogs.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 
 /**
@@ -289,11 +289,11 @@ const metricCases: [string, Sample[], number?][] = [
   ['sum(count_over_time({service_name=~".+"} | json | __error__="" [1m]))', [[{}, '9']]],
   ['sum(count_over_time({service_name=~".+"} | drop __error__ [1m]))', [[{}, '22']]],
   // Unwrapped range aggregations.
-  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (env)', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]))', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
   ['avg_over_time({service_name="api", env="prod"} | logfmt | unwrap duration(duration) [1m]) by (env)', [[{ env: 'prod' }, String(lokiMean([0.035, 0.85, 5, 0.12, 0.003]))]]],
   ['max_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '3']]],
   ['min_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '0.012']]],
-  ['sum_over_time({service_name="web"} | json | unwrap bytes(size) [1m]) by (service_name)', [[{ service_name: 'web' }, '24112']]],
+  ['sum by (service_name) (sum_over_time({service_name="web"} | json size | unwrap bytes(size) [1m]))', [[{ service_name: 'web' }, '24112']]],
   ['max_over_time({service_name="web"} | json | unwrap bytes(size) [1m]) by (user_tier)', [[{ user_tier: 'free' }, '2000'], [{ user_tier: 'gold' }, '20000'], [{ user_tier: 'silver' }, '100']]],
   ['quantile_over_time(0.5, {service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '302.5']]],
   ['quantile_over_time(0.9, {service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '452']]],
@@ -303,13 +303,27 @@ const metricCases: [string, Sample[], number?][] = [
   ['last_over_time({service_name="web"} | json | unwrap status [1m]) by (service_name)', [[{ service_name: 'web' }, '204']]],
   ['stdvar_over_time({service_name="proxy"} | pattern `<_> "<_>" <status> <size> <_>` | unwrap size [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(lokiVariance([5120, 128, 0, 64, 2048]))]]],
   ['stddev_over_time({service_name="proxy"} | pattern `<_> "<_>" <status> <size> <_>` | unwrap size [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(Math.sqrt(lokiVariance([5120, 128, 0, 64, 2048])))]]],
-  ['sum_over_time({service_name="api"} | logfmt | unwrap duration(duration) | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(sum([0.02, 0.002]))], [{ env: 'prod' }, String(sum([0.035, 0.85, 5, 0.12, 0.003]))]]],
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt duration | drop detected_level | unwrap duration(duration) | __error__="" [1m]))', [[{ env: 'dev' }, String(sum([0.02, 0.002]))], [{ env: 'prod' }, String(sum([0.035, 0.85, 5, 0.12, 0.003]))]]],
   ['avg_over_time({service_name="proxy"} | regexp `(?P<took>[\\d.]+)$` | unwrap took | __error__="" [1m]) by (service_name)', [[{ service_name: 'proxy' }, String(lokiMean([0.012, 0.25, 0.003, 1.5]))]]],
   ['max_over_time({service_name="api"} | logfmt | unwrap entries | __error__="" [1m]) by (service_name)', [[{ service_name: 'api' }, '42']]],
   // rate(unwrapped-range): the sum of the values per second.
-  ['rate({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (env)', [[{ env: 'dev' }, String(800 / 60)], [{ env: 'prod' }, String(5596 / 60)]]],
-  ['sum by (user) (sum_over_time({service_name="api"} | logfmt | unwrap bytes | __error__="" [1m]) by (user))', [[{ user: 'alice' }, '5296'], [{ user: 'bob' }, '300'], [{ user: 'carol' }, '0'], [{ user: 'erin' }, '800'], [{ user: 'root' }, '0']]],
+  ['sum by (env) (rate({service_name="api"} | logfmt bytes | drop detected_level | unwrap bytes | __error__="" [1m]))', [[{ env: 'dev' }, String(800 / 60)], [{ env: 'prod' }, String(5596 / 60)]]],
+  ['sum by (user) (sum_over_time({service_name="api"} | logfmt bytes, user | drop detected_level | unwrap bytes | __error__="" [1m]))', [[{ user: 'alice' }, '5296'], [{ user: 'bob' }, '300'], [{ user: 'carol' }, '0'], [{ user: 'erin' }, '800'], [{ user: 'root' }, '0']]],
   ['max_over_time({service_name="web"} | json | unwrap latency | __error__="" [1m]) by (service_name)', []],
+  // A line without the unwrapped label gives no sample (Loki since its issue 6713): a5 has no bytes.
+  ['sum by (env) (sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]))', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
+  // rate_counter: Loki's extrapolatedRate over the window's samples. A drop is a counter reset (the value before
+  // it is added back); the extrapolation is anchored on the first sample with ns spans divided by 1000 as if ms,
+  // so it adds the range in seconds to the sampled span (10 s = 1e7 "ms"); fewer than two samples give 0.
+  // worker attempts 1 (6 s), 2 (11 s), reset to 1 (16 s): increase 1 − 1 + 2 = 2; k4 has no attempt.
+  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [1m])', [[worker, String((2 * ((1e7 + 60) / 1e7)) / 60)]]],
+  // api prod bytes 1200 (2 s), 300 (7 s), 0 (12 s), 4096 (17 s): two resets, increase 4096 − 1200 + 1200 + 300 = 4396.
+  ['rate_counter({service_name="api", env="prod"} | logfmt bytes | drop detected_level | unwrap bytes [1m])', [[apiProd, String((4396 * ((1.5e7 + 60) / 1.5e7)) / 60)]]],
+  // api dev bytes 800 then 0: the reset cancels the drop, increase 0.
+  ['rate_counter({service_name="api", env="dev"} | logfmt bytes | unwrap bytes [1m])', [[apiDev, '0']]],
+  // Window (11 s, 17 s]: 0 then 4096. A counter starting at 0 is not extrapolated before its first sample.
+  ['rate_counter({service_name="api", env="prod"} | logfmt bytes | drop detected_level | unwrap bytes [6s])', [[apiProd, String(4096 / 6)]], 17],
+  ['sum(rate_counter({service_name="api"} | logfmt bytes | drop detected_level | unwrap bytes [1m]))', [[{}, String((4396 * ((1.5e7 + 60) / 1.5e7)) / 60)]]],
   // absent_over_time: labels of the selector's equality matchers.
   ['absent_over_time({service_name="web"}[1m])', []],
   ['absent_over_time({service_name="mobile", env="prod"}[1m])', [[{ env: 'prod', service_name: 'mobile' }, '1']]],
@@ -418,11 +432,16 @@ const rangeCases: [string, number, number, string, [Record<string, string>, [num
   ['sum by (env) (count_over_time({service_name=~".+"}[10s] offset 10s))', 20, 40, '10s', [[{ env: 'dev' }, [[20, '2']]], [{ env: 'prod' }, [[20, '7'], [30, '6'], [40, '3']]], [{ env: 'staging' }, [[20, '1'], [30, '2'], [40, '1']]]]],
   ['sort_desc(sum by (service_name) (count_over_time({service_name=~"web|worker"}[1m])))', 60, 60, '1s', [[{ service_name: 'web' }, [[60, '6']]], [{ service_name: 'worker' }, [[60, '4']]]]],
   ['sum(count_over_time({service_name="proxy"} | pattern `<_> "<method> <_>` | method="GET" [20s])) by (method)', 20, 40, '20s', [[{ method: 'GET' }, [[20, '3']]]]],
+  // One sample in (0 s, 10 s] gives 0; (10 s, 20 s] holds 2 then a reset to 1: increase 1; nothing in (20 s, 30 s].
+  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [10s])', 10, 30, '10s', [[worker, [[10, '0'], [20, String((1 * ((5e6 + 10) / 5e6)) / 10)]]]]],
 ];
 
 const errorCases: [string, number, RegExp][] = [
   ['sum(count_over_time({service_name=~".+"} | json [1m]))', 400, /^pipeline error: 'JSONParserErr' for series: '\{.*\}'\.\nUse a label filter to intentionally skip this error\. \(e\.g \| __error__!="JSONParserErr"\)\./],
-  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /^pipeline error: 'SampleExtractionErr'/],
+  ['sum_over_time({service_name="web"} | json | unwrap latency [1m])', 400, /^pipeline error: 'SampleExtractionErr'/],
+  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [1m]) by (env)', 400, /no grouping on rate_counter/],
+  ['sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /no grouping on sum_over_time/],
+  ['rate({service_name="api"} | logfmt | unwrap bytes [1m]) by (env)', 400, /no grouping on rate/],
   ['label_replace(sum by (service_name) (count_over_time({service_name=~"w.*"}[1m])), "service_name", "", "service_name", "w.*")', 400, /vector cannot contain metrics with the same labelset/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env, service_name) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-many matching not allowed/],
   ['sum by (env, service_name) (count_over_time({service_name=~".+"}[1m])) * on (env) sum by (env) (count_over_time({service_name=~".+"}[1m]))', 400, /many-to-one matching must be explicit \(group_left\/group_right\)/],

@@ -89,7 +89,8 @@ const valid: [string, (expr: Expr) => unknown, unknown][] = [
   ['rate({a="b"}[1m]) / on (app) group_left (team, tier) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'], card: 'many-to-one', include: ['team', 'tier'] }],
   ['rate({a="b"}[1m]) * ignoring (pod) group_right rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'], card: 'one-to-many', include: [] }],
   ['sort(rate({a="b"}[1m]))', (e) => (e as { op: string }).op, 'sort'],
-  ['rate({a="b"} | logfmt | unwrap bytes [1m]) by (env)', (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { grouping: unknown }).grouping], ['rate', 'bytes', { without: false, labels: ['env'] }]],
+  ['rate({a="b"} | logfmt | unwrap bytes [1m])', (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { grouping: unknown }).grouping], ['rate', 'bytes', undefined]],
+  ['rate_counter({a="b"} | logfmt | unwrap requests | __error__="" [5m])', (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { rangeMs: number }).rangeMs], ['rate_counter', 'requests', 300_000]],
   ['sort_desc(sum by (a) (rate({a="b"}[1m])))', (e) => (e as { op: string }).op, 'sort_desc'],
   ['label_replace(rate({a="b"}[1m]), "dst", "$1-x", "src", "(.*)")', (e) => ({ ...e, expr: undefined }), { kind: 'label_replace', expr: undefined, dst: 'dst', replacement: '$1-x', src: 'src', regex: '(.*)' }],
   ['{a="b"} | decolorize != "x"', (e) => (e as LogQuery).stages.map((stage) => stage.kind), ['decolorize', 'line_filter']],
@@ -154,6 +155,9 @@ const invalid: [string, number, RegExp][] = [
   ['sum_over_time({app="api"}[5m])', 27, /"\| unwrap <label>" before the range of sum_over_time/],
   ['count_over_time({app="api"} | unwrap x [5m])', 1, /a range function that takes unwrapped values/],
   ['rate({app="api"}[5m]) by (app)', 30, /no grouping on rate/],
+  ['rate_counter({app="api"} | unwrap x [5m]) by (app)', 50, /no grouping on rate_counter/],
+  ['sum_over_time({app="api"} | unwrap x [5m]) by (app)', 51, /no grouping on sum_over_time/],
+  ['rate_counter({app="api"}[5m])', 26, /"\| unwrap <label>" before the range of rate_counter/],
   ['sum(rate({a="b"}[1m])', 22, /expected "\)", found end of query/],
   ['topk(rate({a="b"}[1m]))', 6, /expected a number, found "rate"/],
   ['topk(0, rate({a="b"}[1m]))', 6, /positive integer k for topk/],
@@ -257,10 +261,11 @@ test('string label filters before any parser run in SQL; after a parser they run
   assert.deepEqual(rowsOf('{app="a"} |= "x" | drop __error__, __error_details__').residual, [], "Grafana's log volume query runs wholly in SQL");
   assert.deepEqual(rowsOf('{app="a"} | json | drop __error__').residual.map((s) => s.kind), ['json', 'drop']);
   assert.deepEqual(rowsOf('{app="a"} | n > 1 | drop __error__').residual.map((s) => s.kind), ['label_filter', 'drop']);
-  const stream = rowsOf('{k8s_namespace_name="shop", service_name="x", level="warn"}');
+  const stream = rowsOf('{k8s_pod_name="shop-1", service_name="x", level="warn"}');
   assert.match(stream.sql, /replaceRegexpAll\(k, '\[\^A-Za-z0-9_\]', '_'\)/, 'Loki 3 names resource attribute keys');
   assert.match(stream.sql, /service_name = \{p\d+:String\}/);
-  assert.match(stream.sql, /lower\(severity_text\)/);
+  assert.match(stream.sql, /detected_level = \{p\d+:String\}/, 'the level column materialized at insert');
+  assert.match(rowsOf('{k8s_namespace_name="shop"}').sql, /AND k8s_namespace_name = \{p\d+:String\}\n/, 'the namespace column materialized at insert');
 });
 
 test('range aggregations group into buckets in SQL, with an outer sum by pushed down', () => {
@@ -268,7 +273,30 @@ test('range aggregations group into buckets in SQL, with an outer sum by pushed 
   const compiled = compileBuckets(query.expr.log, scope, { originNs: 0n, widthNs: 60_000_000_000n, groupBy: ['service_name'] });
   assert.match(compiled.sql, /SELECT \[service_name\] AS g/);
   assert.match(compiled.sql, /GROUP BY g, bucket$/);
+  assert.match(compiled.sql, /toString\(0\) AS bytes/, 'counts never read the bodies');
   assert.deepEqual(compiled.residual, []);
+  assert.match(compileBuckets(query.expr.log, scope, { originNs: 0n, widthNs: 60_000_000_000n, groupBy: [], bytes: true }).sql, /sum\(length\(body\)\)/);
+});
+
+test('sum by service or level over minute-aligned windows reads the per-minute counts, exactly the same windows', () => {
+  const minute = 60_000_000_000n;
+  const aligned = { database: 'meshlog', tenant: 'acme', startNs: 0n, endNs: 1_440n * minute };
+  const log = (query: string) => (parseLogql(query) as { expr: { log: LogQuery } }).expr.log;
+  const byMinute = compileBuckets(log('sum by (service_name, level) (rate({k8s_namespace_name="shop"} | drop __error__ [5m]))'), aligned, { originNs: 5n * minute, widthNs: 5n * minute, groupBy: ['service_name', 'level'] });
+  assert.match(byMinute.plan.at(-1)!, /per-minute counts \(projection minute_counts\)/);
+  assert.ok(!byMinute.sql.includes('fromUnixTimestamp64Nano'), byMinute.sql);
+  // Windows (origin, end] in minutes m covering (m·60 s, (m+1)·60 s]: m from origin/60 s to end/60 s − 1, bucket ⌊(m − origin)/width⌋ + 1.
+  const params = Object.values(byMinute.params);
+  assert.ok(params.includes('5') && params.includes('1439'), JSON.stringify(byMinute.params));
+  assert.match(byMinute.sql, /intDiv\(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) - \{p\d+:Int64\}, \{p\d+:Int64\}\) \+ 1/);
+  // Anything else reads rows: a window off the minute, a line filter, a label the projection lacks, metadata-backed grouping.
+  const rows = (query: string, groupBy: string[], originNs = 5n * minute, scope = aligned) =>
+    compileBuckets(log(query), scope, { originNs, widthNs: 5n * minute, groupBy }).plan.at(-1)!;
+  assert.match(rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute + 1n), /^range aggregation in SQL/);
+  assert.match(rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute, { ...aligned, endNs: aligned.endNs - 1n }), /^range aggregation in SQL/);
+  assert.match(rows('sum by (service_name) (rate({service_name="a"} |= "x" [5m]))', ['service_name']), /^range aggregation in SQL/);
+  assert.match(rows('sum by (service_name) (rate({cluster="a"}[5m]))', ['service_name']), /^range aggregation in SQL/);
+  assert.match(rows('sum by (k8s_namespace_name) (rate({service_name="a"}[5m]))', ['k8s_namespace_name']), /^range aggregation in SQL/);
 });
 
 function run(query: string, line: string, labels: Record<string, string> = {}): Entry | undefined {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { at, byId, lokiLikeIngest, pushConformanceLogs, T0s } from './support/lokiConformanceLogs.js';
+import { documented } from './support/lokiDocumentedResponses.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 
 /**
@@ -8,7 +9,8 @@ import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
  * against Loki's HTTP API reference (docs/sources/reference/loki-http-api.md):
  * /index/stats, /index/volume and /index/volume_range (targetLabels,
  * aggregateBy, limit, step, POST form bodies), /format_query, /status/buildinfo,
- * /detected_labels and /detected_fields.
+ * /detected_labels and /detected_fields; and every query endpoint's response
+ * against the example responses the reference documents.
  */
 
 let meshlog: RunningMeshlog;
@@ -166,4 +168,89 @@ test('/detected_labels and /detected_fields describe the data set', async () => 
   assert.deepEqual(byLabel.get('user_tier'), { label: 'user_tier', type: 'string', cardinality: 3, parsers: ['json'], jsonPath: ['user', 'tier'] });
   assert.deepEqual(byLabel.get('trace_id'), { label: 'trace_id', type: 'string', cardinality: 1, parsers: null });
   assert.equal(fields.body.limit, 1000);
+});
+
+/** A JSON object whose values are all strings is a label set: its keys are data, not fields. */
+const isLabelSet = (value: unknown) =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
+
+/**
+ * Checks `actual` field by field against a documented example: the same fields (Loki's
+ * statistics may carry more than its example shows), the same JSON types, label sets where
+ * the example has label sets, `status` and `resultType` the same words, and every element
+ * of a list like the example's first, or, for pairs such as [<number: second unix epoch>,
+ * <string: value>], position by position.
+ */
+function conforms(actual: unknown, example: unknown, path: string, problems: string[]): void {
+  if (isLabelSet(example)) {
+    if (!isLabelSet(actual)) problems.push(`${path}: expected a label set, got ${JSON.stringify(actual)}`);
+    return;
+  }
+  if (Array.isArray(example)) {
+    if (!Array.isArray(actual)) return void problems.push(`${path}: expected an array, got ${JSON.stringify(actual)}`);
+    const pair = example.length === 2 && typeof example[0] !== typeof example[1];
+    if (pair) {
+      if (actual.length !== 2) problems.push(`${path}: expected a pair, got ${JSON.stringify(actual)}`);
+      actual.forEach((item, index) => conforms(item, example[index], `${path}[${index}]`, problems));
+    } else if (example.length > 0) {
+      actual.forEach((item, index) => conforms(item, example[0], `${path}[${index}]`, problems));
+    }
+    return;
+  }
+  if (typeof example === 'object' && example !== null) {
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return void problems.push(`${path}: expected an object, got ${JSON.stringify(actual)}`);
+    const fields = Object.keys(actual);
+    for (const key of Object.keys(example)) {
+      if (!fields.includes(key)) problems.push(`${path}.${key}: missing`);
+      else conforms((actual as Record<string, unknown>)[key], (example as Record<string, unknown>)[key], `${path}.${key}`, problems);
+    }
+    if (!/\.stats(\.|$)/.test(path)) for (const key of fields) if (!(key in example)) problems.push(`${path}.${key}: not in Loki's example`);
+    return;
+  }
+  if (typeof actual !== typeof example) problems.push(`${path}: expected a ${typeof example}, got ${JSON.stringify(actual)}`);
+  else if ((path.endsWith('.status') || path.endsWith('.resultType')) && actual !== example) problems.push(`${path}: expected "${String(example)}", got "${String(actual)}"`);
+}
+
+test("every query endpoint answers in the shape of Loki's documented example responses", async () => {
+  const cases: [string, string, Record<string, string>, unknown][] = [
+    ['query (vector)', '/loki/api/v1/query', { query: 'sum(rate({service_name=~".+"}[1m])) by (env)', time: at(60) }, documented.queryVector],
+    ['query_range (matrix)', '/loki/api/v1/query_range', { query: 'sum(rate({service_name=~".+"}[10s])) by (env)', start: at(0), end: at(60), step: '20' }, documented.queryRangeMatrix],
+    ['query_range (streams)', '/loki/api/v1/query_range', { query: '{service_name="web"}', ...window }, documented.queryRangeStreams],
+    ['labels', '/loki/api/v1/labels', window, documented.labels],
+    ['label values', '/loki/api/v1/label/env/values', window, documented.labelValues],
+    ['series', '/loki/api/v1/series', { 'match[]': '{service_name="api"}', ...window }, documented.series],
+    ['index/stats', '/loki/api/v1/index/stats', { query: '{service_name="api"}', ...window }, documented.indexStats],
+  ];
+  const problems: string[] = [];
+  for (const [name, path, params, example] of cases) {
+    const { status, body, text } = await call(path, params);
+    assert.equal(status, 200, `${name}: ${text}`);
+    // An empty result would conform vacuously.
+    const data = body.data?.result ?? body.data ?? body;
+    assert.ok(!Array.isArray(data) || data.length > 0, `${name}: empty result`);
+    conforms(body, example, name, problems);
+  }
+  assert.deepEqual(problems, []);
+  // The checker itself: a vector value whose sample is a number, as Prometheus clients would not parse, is caught.
+  const wrong: string[] = [];
+  conforms({ ...documented.queryVector, data: { ...documented.queryVector.data, result: [{ metric: {}, value: [1588889221, 37.69] }] } }, documented.queryVector, 'wrong', wrong);
+  assert.deepEqual(wrong, ['wrong.data.result[0].value[1]: expected a string, got 37.69']);
+});
+
+test('/series by POST: the selectors in the form body, match[] repeated', async () => {
+  const response = await fetch(`${meshlog.url}/loki/api/v1/series`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `match[]=${encodeURIComponent('{service_name="proxy"}')}&match[]=${encodeURIComponent('{env="dev"}')}&start=${at(0)}&end=${at(60)}`,
+  });
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { status: string; data: Record<string, string>[] };
+  assert.equal(body.status, 'success');
+  assert.deepEqual(
+    body.data.map((labels) => JSON.stringify(labels)).sort(),
+    [
+      { cluster: 'us', env: 'dev', service_name: 'api' },
+      { cluster: 'eu', env: 'prod', service_name: 'proxy' },
+    ].map((labels) => JSON.stringify(labels)).sort(),
+  );
 });

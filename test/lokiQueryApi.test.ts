@@ -175,7 +175,7 @@ test('metric queries: range and vector aggregations, unwrap, binary operations, 
   assert.deepEqual((await instant('max_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', 60)).result, [
     { metric: { service_name: 'checkout' }, value: [T0s + 60, '1.5'] },
   ]);
-  assert.deepEqual((await instant('sum_over_time({service_name="checkout"} | json | unwrap status [1m]) by (service_name)', 60)).result, [
+  assert.deepEqual((await instant('sum by (service_name) (sum_over_time({service_name="checkout"} | json | unwrap status [1m]))', 60)).result, [
     { metric: { service_name: 'checkout' }, value: [T0s + 60, '1131'] },
   ]);
   assert.deepEqual((await instant('quantile_over_time(0.5, {service_name="cart"} | logfmt | unwrap bytes(size) [1m]) by (service_name)', 60)).result, [
@@ -417,7 +417,7 @@ const metricCases: [string, [Record<string, string>, string][]][] = [
   ['topk(2, sum by (detected_level) (count_over_time({service_name=~".+"}[1m])))', [[{ detected_level: 'error' }, '2'], [{ detected_level: 'info' }, '5']]],
   ['bottomk(1, sum by (service_name) (bytes_over_time({service_name=~".+"}[1m])))', [[{ service_name: 'gateway' }, String(bytesOf([7, 8, 9]))]]],
   ['sum without (detected_level) (sum by (detected_level, service_name) (count_over_time({service_name=~".+"}[1m])))', [[{ service_name: 'cart' }, '3'], [{ service_name: 'checkout' }, '3'], [{ service_name: 'gateway' }, '3']]],
-  ['sum_over_time({service_name="cart"} | logfmt | unwrap items [1m]) by (service_name)', [[{ service_name: 'cart' }, '4']]],
+  ['sum by (service_name) (sum_over_time({service_name="cart"} | logfmt | unwrap items [1m]))', [[{ service_name: 'cart' }, '4']]],
   ['avg_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'checkout' }, String([0.12, 1.5, 0.3].reduce((mean, value, index) => mean + (value / (index + 1) - mean / (index + 1)), 0))]]],
   ['min_over_time({service_name="checkout"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'checkout' }, '0.12']]],
   ['max_over_time({service_name="cart"} | logfmt | unwrap bytes(size) [1m]) by (service_name)', [[{ service_name: 'cart' }, '1000000']]],

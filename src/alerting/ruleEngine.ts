@@ -162,7 +162,7 @@ export class RuleEngine {
   }
 
   private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {
-    const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0 };
+    const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0, bytesRead: 0 };
     const nowNs = BigInt(nowMs) * 1_000_000n;
     const value = await evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
     const results = value.kind === 'vector' ? value.series.filter((series) => !Number.isNaN(series.values[0])) : [];

@@ -420,4 +420,37 @@ export const migrations: Migration[] = [
       TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
     ],
   },
+  {
+    version: 19,
+    name: 'logs: namespace and level columns, per-minute counts',
+    statements: [
+      // Labels that selectors and `sum by` read on every row, computed once at insert instead of per row and query.
+      // Each is exactly what the LogQL compiler computed before: k8s_namespace_name as Loki 3 names the
+      // resource attribute (dotted key, else the label name as key, else any key that normalizes to it),
+      // detected_level from the severity text, else the severity number.
+      `ALTER TABLE {db}.logs ADD COLUMN IF NOT EXISTS k8s_namespace_name LowCardinality(String) MATERIALIZED
+        multiIf(mapContains(resource_attributes, 'k8s.namespace.name'), resource_attributes['k8s.namespace.name'],
+          mapContains(resource_attributes, 'k8s_namespace_name'), resource_attributes['k8s_namespace_name'],
+          arrayElement(mapValues(resource_attributes), indexOf(arrayMap(k -> replaceRegexpAll(k, '[^A-Za-z0-9_]', '_'), mapKeys(resource_attributes)), 'k8s_namespace_name')))`,
+      `ALTER TABLE {db}.logs ADD COLUMN IF NOT EXISTS detected_level LowCardinality(String) MATERIALIZED
+        multiIf(severity_text != '', lower(severity_text), severity_number >= 21, 'fatal', severity_number >= 17, 'error',
+          severity_number >= 13, 'warn', severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', '')`,
+      // Erasure and retention delete rows with lightweight DELETE: the projection below is rebuilt for the parts
+      // they touch, so its counts never include deleted rows.
+      `ALTER TABLE {db}.logs MODIFY SETTING lightweight_mutation_projection_mode = 'rebuild'`,
+      // Entries and bytes per stream and minute m, the minute (m·60 s, (m+1)·60 s] as LogQL range windows are
+      // left-open: count_over_time / rate / bytes_* with sum by these labels over minute-aligned windows read
+      // this instead of every row (ClickHouse picks the projection when a query can be answered from it).
+      // Sorted by tenant and minute: a query's minutes are one key range in each part, however many days are kept.
+      `ALTER TABLE {db}.logs ADD PROJECTION IF NOT EXISTS minute_counts (
+        SELECT tenant, intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000) AS minute, service_name, k8s_namespace_name, detected_level,
+          count(), sum(length(body))
+        GROUP BY tenant, minute, service_name, k8s_namespace_name, detected_level)`,
+      // Existing rows: filled by background mutations; until then ClickHouse computes the columns on read
+      // and reads rows for parts without the projection, so results are the same meanwhile.
+      `ALTER TABLE {db}.logs MATERIALIZE COLUMN k8s_namespace_name`,
+      `ALTER TABLE {db}.logs MATERIALIZE COLUMN detected_level`,
+      `ALTER TABLE {db}.logs MATERIALIZE PROJECTION minute_counts`,
+    ],
+  },
 ];

@@ -45,9 +45,13 @@ export interface BucketRow {
   bytes: string;
 }
 
-/** Detected level, as Loki 3 names OTLP severities: severity text lower-cased, else from the severity number. */
-const levelSql = `multiIf(severity_text != '', lower(severity_text), severity_number >= 21, 'fatal', severity_number >= 17, 'error',
-  severity_number >= 13, 'warn', severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', '')`;
+/**
+ * Detected level, as Loki 3 names OTLP severities: severity text lower-cased, else from the severity number.
+ * A column materialized at insert (migration 19), like k8s_namespace_name.
+ */
+const levelSql = 'detected_level';
+/** Labels stored as their own column, computed at insert as the map lookups below would compute them. */
+const labelColumns = new Set(['service_name', 'k8s_namespace_name']);
 
 const rowColumns = `toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, ${levelSql} AS level,
   resource_attributes, log_attributes, trace_id, span_id`;
@@ -78,7 +82,7 @@ function labelSql(name: string, params: Params, metadata: boolean): string {
   if (name === 'service_name') return 'service_name';
   if (name === 'level' || name === 'detected_level') return levelSql;
   if (metadata && (name === 'trace_id' || name === 'span_id' || name === 'pattern_id')) return name;
-  const resource = normalizedLookup('resource_attributes', name, params);
+  const resource = labelColumns.has(name) ? name : normalizedLookup('resource_attributes', name, params);
   if (!metadata) return resource;
   return `if(${resource} != '', ${resource}, ${normalizedLookup('log_attributes', name, params)})`;
 }
@@ -233,35 +237,75 @@ LIMIT ${params.add('UInt64', options.limit)} OFFSET ${params.add('UInt64', optio
   return { sql, params: params.values, plan, residual };
 }
 
+const minuteNs = 60_000_000_000n;
+/** The minute of a row in the minute_counts projection (migration 19): minute m covers (m·60 s, (m+1)·60 s]. */
+const minuteSql = 'intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000)';
+/** Labels the minute_counts projection keeps (level is detected_level). */
+const minuteLabels = new Set(['service_name', 'k8s_namespace_name', 'level', 'detected_level']);
+/** Of those, the ones `sum by` may name: a grouping label may also come from structured metadata, which these never do. */
+const minuteGroupLabels = new Set(['service_name', 'level', 'detected_level']);
+
 /**
- * Counts and bytes per series and time bucket, for range aggregations whose
- * whole pipeline runs in SQL. A bucket i covers (origin + (i-1)·width, origin + i·width].
+ * Whether per-minute counts answer a bucket query exactly: a grouped query whose
+ * selector and grouping use only the projection's labels, with no other stage,
+ * over windows whose bounds all fall on minutes.
+ */
+function fitsMinuteCounts(log: LogQuery, scope: QueryScope, options: { originNs: bigint; widthNs: bigint; groupBy?: string[] }): boolean {
+  return (
+    options.groupBy !== undefined &&
+    options.groupBy.every((name) => minuteGroupLabels.has(name)) &&
+    log.selector.every((matcher) => minuteLabels.has(matcher.name)) &&
+    log.stages.every((stage) => stage.kind === 'drop' && stage.items.every((item) => errorLabels.has(item.name))) &&
+    options.originNs % minuteNs === 0n &&
+    options.widthNs % minuteNs === 0n &&
+    scope.endNs % minuteNs === 0n
+  );
+}
+
+/**
+ * Counts (and bytes, when `bytes`) per series and time bucket, for range aggregations
+ * whose whole pipeline runs in SQL. A bucket i covers (origin + (i-1)·width, origin + i·width].
  * `groupBy` pushes an outer `sum by (…)` down; without it rows carry every label column.
  */
 export function compileBuckets(
   log: LogQuery,
   scope: QueryScope,
-  options: { originNs: bigint; widthNs: bigint; groupBy?: string[] },
+  options: { originNs: bigint; widthNs: bigint; groupBy?: string[]; bytes?: boolean },
 ): CompiledLogQuery {
   const params = new Params();
   const plan: string[] = [];
-  const origin = params.add('Int64', options.originNs.toString());
-  const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const byMinute = fitsMinuteCounts(log, scope, options);
+  let timeSql: string;
+  let bucketSql: string;
+  if (byMinute) {
+    // Same windows in whole minutes: t in (origin, end] is minute in [origin/60 s, end/60 s − 1].
+    const origin = params.add('Int64', (options.originNs / minuteNs).toString());
+    const last = params.add('Int64', (scope.endNs / minuteNs - 1n).toString());
+    timeSql = `${minuteSql} >= ${origin} AND ${minuteSql} <= ${last}`;
+    bucketSql = `intDiv(${minuteSql} - ${origin}, ${params.add('Int64', (options.widthNs / minuteNs).toString())}) + 1`;
+  } else {
+    const origin = params.add('Int64', options.originNs.toString());
+    timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+    const width = params.add('Int64', options.widthNs.toString());
+    bucketSql = `intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})`;
+  }
   const { where, residual } = whereClause(log, scope, params, plan, timeSql);
-  const width = params.add('Int64', options.widthNs.toString());
   const groups = options.groupBy
     ? options.groupBy.map((name) => labelSql(name, params, true))
     : ['service_name', levelSql, 'trace_id', 'span_id'];
   const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes'];
   // sum(…) without by: one group, an empty array typed so ClickHouse can group by it.
   const groupArray = groups.length > 0 ? `[${groups.join(', ')}]` : `CAST([], 'Array(String)')`;
+  // Bodies are the widest column: read them only for bytes_over_time / bytes_rate.
+  const bytesSql = options.bytes ? 'sum(length(body))' : '0';
   const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${column}, `).join('')}
-  toString(intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})) AS bucket,
-  toString(count()) AS entries, toString(sum(length(body))) AS bytes
+  toString(${bucketSql}) AS bucket,
+  toString(count()) AS entries, toString(${bytesSql}) AS bytes
 FROM ${scope.database}.logs
 WHERE ${where}
 GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
-  plan.push(options.groupBy ? `range aggregation in SQL, grouped by (${options.groupBy.join(', ')})` : 'range aggregation in SQL, per series');
+  if (byMinute) plan.push(`range aggregation from per-minute counts (projection minute_counts), grouped by (${options.groupBy!.join(', ')})`);
+  else plan.push(options.groupBy ? `range aggregation in SQL, grouped by (${options.groupBy.join(', ')})` : 'range aggregation in SQL, per series');
   return { sql, params: params.values, plan, residual };
 }
 

@@ -38,11 +38,38 @@ export interface QueryContext {
   plan: string[];
   /** Rows read back from ClickHouse. */
   rowsRead: number;
+  /** Bytes of log lines read back from ClickHouse (lines ClickHouse aggregated itself are not counted). */
+  bytesRead: number;
 }
 
 export interface Stream {
   labels: Record<string, string>;
   entries: [string, string][];
+}
+
+/**
+ * Whether a log query reads its time range in slices, the newest first (oldest for
+ * forward): lines of several services ClickHouse must all read and sort before the
+ * limit, and even for one service, read in time order, it first looks up the text
+ * index over the whole range. A trace id's few lines, spread over the whole range,
+ * its bloom filter index finds in one pass.
+ */
+function readsInSlices(log: LogQuery, range: { startNs: bigint; endNs: bigint }): boolean {
+  const oneTrace = log.stages.some((stage) => stage.kind === 'label_filter' && stage.filter.kind === 'match' && stage.filter.matcher.name === 'trace_id' && stage.filter.matcher.op === '=');
+  return !oneTrace && range.endNs - range.startNs >= 3_600_000_000_000n;
+}
+
+/** [start, end) cut into slices from the end (backward) or the start (forward): 1/32 of the range, then each twice the last. */
+function timeSlices(range: { startNs: bigint; endNs: bigint }, direction: 'forward' | 'backward'): { startNs: bigint; endNs: bigint }[] {
+  const span = range.endNs - range.startNs;
+  const slices: { startNs: bigint; endNs: bigint }[] = [];
+  let covered = 0n;
+  for (let size = span / 32n; covered < span; size *= 2n) {
+    const next = size * 4n > span - covered ? span : covered + size;
+    slices.push(direction === 'backward' ? { startNs: range.endNs - next, endNs: range.endNs - covered } : { startNs: range.startNs + covered, endNs: range.startNs + next });
+    covered = next;
+  }
+  return slices;
 }
 
 /** Log lines matching a log query, grouped into streams by their final label set. */
@@ -52,31 +79,38 @@ export async function selectStreams(
   range: { startNs: bigint; endNs: bigint },
   options: { limit: number; direction: 'forward' | 'backward' },
 ): Promise<Stream[]> {
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...range };
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, scope, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
-  let pageSize = exact ? options.limit : Math.max(options.limit, 1000);
+  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
-  // Pages grow fourfold: few round trips when the engine drops most rows.
-  for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
-    const compiled = compileLogRows(log, scope, { direction: options.direction, limit: pageSize, offset });
-    if (offset === 0) ctx.plan.push(...compiled.plan);
-    const pipeline = compilePipeline(compiled.residual);
-    const rows = await ctx.runner.run<LogRow>(compiled);
-    ctx.rowsRead += rows.length;
-    for (const row of rows) {
-      const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
-      if (!pipeline(entry)) continue;
-      const key = labelsKey(entry.labels);
-      let stream = streams.get(key);
-      if (!stream) streams.set(key, (stream = { labels: sortedObject(entry.labels), entries: [] }));
-      stream.entries.push([entry.timestampNs, entry.line]);
-      if (++kept >= options.limit) break;
-    }
-    if (rows.length < pageSize) break;
-    if (ctx.rowsRead > ctx.limits.maxEngineRows) {
-      throw new MeshlogError('ML_QUERY_LIMIT', `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`);
+  const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
+  if (slices.length > 1) ctx.plan.push(`time range read in ${slices.length} slices, the ${options.direction === 'backward' ? 'newest' : 'oldest'} first, until the limit`);
+  // Slices partition the range in the requested order, so lines come out in the same order as from one query.
+  for (const [index, slice] of slices.entries()) {
+    if (kept >= options.limit) break;
+    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...slice };
+    let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
+    // Pages grow fourfold: few round trips when the engine drops most rows.
+    for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
+      const compiled = compileLogRows(log, scope, { direction: options.direction, limit: pageSize, offset });
+      if (offset === 0 && index === 0) ctx.plan.push(...compiled.plan);
+      const pipeline = compilePipeline(compiled.residual);
+      const rows = await ctx.runner.run<LogRow>(compiled);
+      ctx.rowsRead += rows.length;
+      for (const row of rows) {
+        ctx.bytesRead += Buffer.byteLength(row.body);
+        const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+        if (!pipeline(entry)) continue;
+        const key = labelsKey(entry.labels);
+        let stream = streams.get(key);
+        if (!stream) streams.set(key, (stream = { labels: sortedObject(entry.labels), entries: [] }));
+        stream.entries.push([entry.timestampNs, entry.line]);
+        if (++kept >= options.limit) break;
+      }
+      if (rows.length < pageSize) break;
+      if (ctx.rowsRead > ctx.limits.maxEngineRows) {
+        throw new MeshlogError('ML_QUERY_LIMIT', `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`);
+      }
     }
   }
   return [...streams.values()];
@@ -210,7 +244,8 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   let viaBuckets = false;
   if (bucketFunctions.has(node.fn) && !node.unwrap) {
     const widthNs = steps.count === 1 ? rangeNs : gcd(steps.stepNs, rangeNs);
-    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy });
+    const bytes = node.fn === 'bytes_over_time' || node.fn === 'bytes_rate';
+    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy, bytes });
     if (compiled.residual.length === 0) {
       viaBuckets = true;
       ctx.plan.push(...compiled.plan);
@@ -241,12 +276,15 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
       throw new MeshlogError('ML_QUERY_LIMIT', `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`);
     }
     for (const row of rows) {
+      ctx.bytesRead += Buffer.byteLength(row.body);
       const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
       if (!pipeline(entry)) continue;
       let value = 0;
       if (node.unwrap) {
         const raw = entry.labels.get(node.unwrap.label);
-        const converted = raw === undefined ? undefined : convertValue(raw, node.unwrap.conversion);
+        // Like Loki (since its issue 6713), a line without the label gives no sample rather than an error.
+        if (raw === undefined || raw === '') continue;
+        const converted = convertValue(raw, node.unwrap.conversion);
         if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
         else value = converted;
         entry.labels.delete(node.unwrap.label);
@@ -344,6 +382,39 @@ function variance(values: number[]): number {
   return aux / values.length;
 }
 
+/**
+ * rate_counter: Loki's extrapolatedRate(samples, range, isCounter, isRate), kept
+ * exactly as Loki computes it so results match: a drop in value is a counter
+ * reset (the value before it is added back), fewer than two samples give 0, and
+ * the extrapolation is anchored on the first sample, with sample times in ns
+ * divided by 1000 as if they were ms (the range then weighs almost nothing).
+ */
+function counterRate(list: Sample[], lo: number, hi: number, rangeMs: number): number {
+  if (hi - lo < 2) return 0;
+  const first = list[lo];
+  const last = list[hi - 1];
+  let increase = last.value - first.value;
+  let previous = 0;
+  for (let i = lo; i < hi; i++) {
+    if (list[i].value < previous) increase += previous;
+    previous = list[i].value;
+  }
+  let durationToStart = rangeMs / 1000;
+  const durationToEnd = 0;
+  const sampledInterval = (last.t - first.t) / 1000;
+  const averageInterval = sampledInterval / (hi - lo - 1);
+  if (increase > 0 && first.value >= 0) {
+    // A counter starts at zero: never extrapolate below it.
+    const durationToZero = sampledInterval * (first.value / increase);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = averageInterval * 1.1;
+  let interval = sampledInterval;
+  interval += durationToStart < threshold ? durationToStart : averageInterval / 2;
+  interval += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
+  return (increase * (interval / sampledInterval)) / (rangeMs / 1000);
+}
+
 function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number): number {
   let entries = 0;
   let bytes = 0;
@@ -379,6 +450,8 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
       return list[lo].value;
     case 'last_over_time':
       return list[hi - 1].value;
+    case 'rate_counter':
+      return counterRate(list, lo, hi, node.rangeMs);
     default:
       throw new MeshlogError('ML_QUERY_INVALID', `${node.fn} is not supported`);
   }

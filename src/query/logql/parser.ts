@@ -30,6 +30,10 @@ const unwrapFunctions = new Set<RangeFunction>([
   'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time', 'stddev_over_time', 'stdvar_over_time',
   'quantile_over_time', 'first_over_time', 'last_over_time', 'rate_counter',
 ]);
+/** Range functions that take `by`/`without` (Loki refuses it on the others). */
+const groupingFunctions = new Set<RangeFunction>([
+  'avg_over_time', 'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'max_over_time', 'min_over_time', 'first_over_time', 'last_over_time',
+]);
 const vectorOps = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar', 'sort', 'sort_desc']);
 const matchOps = new Set(['=', '!=', '=~', '!~']);
 const compareOps = new Set(['==', '!=', '>', '>=', '<', '<=']);
@@ -263,7 +267,8 @@ class Parser {
     // rate works on log lines and, like Loki's rate(unwrapped-range), on unwrapped values.
     if (unwrapFunctions.has(fn) && !unwrap) this.fail(`"| unwrap <label>" before the range of ${fn}`, range);
     if (!unwrapFunctions.has(fn) && fn !== 'rate' && unwrap) this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
-    if (grouping && !unwrap) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
+    // As Loki: only these group their samples with by/without; the others are grouped by an outer sum by (…).
+    if (grouping && !groupingFunctions.has(fn)) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
     return { kind: 'range', fn, log, rangeMs: range.value!, offsetMs, unwrap, param, grouping };
   }
 

@@ -82,14 +82,23 @@ function selectorOf(text: string): LabelMatcher[] {
   return expr.selector;
 }
 
+/** Loki's ingester and store statistics: meshlog has neither ingesters nor chunks, so all zero, in Loki's shape. */
+const noIngester = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, headChunkBytes: 0, headChunkLines: 0, totalBatches: 0, totalChunksMatched: 0, totalDuplicates: 0, totalLinesSent: 0, totalReached: 0 };
+const noStore = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, chunksDownloadTime: 0, totalChunksRef: 0, totalChunksDownloaded: 0, totalDuplicates: 0 };
+
 function stats(ctx: QueryContext, started: number, returned: number): object {
   const execTime = (performance.now() - started) / 1000;
+  const perSecond = (n: number) => (execTime > 0 ? Math.round(n / execTime) : 0);
   return {
+    ingester: noIngester,
+    store: noStore,
     summary: {
+      bytesProcessedPerSecond: perSecond(ctx.bytesRead),
       execTime,
+      linesProcessedPerSecond: perSecond(ctx.rowsRead),
       queueTime: 0,
+      totalBytesProcessed: ctx.bytesRead,
       totalLinesProcessed: ctx.rowsRead,
-      linesProcessedPerSecond: execTime > 0 ? Math.round(ctx.rowsRead / execTime) : 0,
       totalEntriesReturned: returned,
       subqueries: 0,
       splits: 0,
@@ -147,7 +156,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     runner: deps.runner,
     limits: deps.limits,
     plan: [],
-    rowsRead: 0,
+    rowsRead: 0, bytesRead: 0,
   });
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 
@@ -210,9 +219,14 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   const streamRows = async (request: FastifyRequest, query: Query, selectors: LabelMatcher[][]) =>
     deps.runner.run<StreamRow>(compileStreams(scopeOf(request, query), selectors, deps.limits.maxSeries));
 
-  app.get('/loki/api/v1/series', { config }, async (request) => {
+  const listSeries = async (request: FastifyRequest) => {
     const raw = request.query as Record<string, string | string[] | undefined>;
     const matches = [raw['match[]'], raw.match].flat().filter((value): value is string => typeof value === 'string' && value !== '');
+    // POST: selectors in the form body, as many as a URL could not hold.
+    if (Buffer.isBuffer(request.body) && String(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      const form = new URLSearchParams(request.body.toString('utf8'));
+      matches.push(...[...form.getAll('match[]'), ...form.getAll('match')].filter((value) => value !== ''));
+    }
     const rows = await streamRows(request, queryParams(request), matches.map(selectorOf));
     const series = new Map<string, Record<string, string>>();
     for (const row of rows) {
@@ -220,7 +234,9 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       series.set(labelsKey(labels), labels);
     }
     return { status: 'success', data: [...series.values()] };
-  });
+  };
+  app.get('/loki/api/v1/series', { config }, listSeries);
+  app.post('/loki/api/v1/series', { config }, listSeries);
 
   const indexStats = async (request: FastifyRequest) => {
     const query = queryParams(request);

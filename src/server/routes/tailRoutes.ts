@@ -75,7 +75,7 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
-    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0 };
+    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0 };
     const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
     const lines = streams.flatMap((stream) =>
       stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: new Map(Object.entries(stream.labels)) })),
