@@ -71,17 +71,36 @@ test('disabling a user revokes every key issued to them at once; enabling restor
   assert.equal((await query(keys.after.key, 'acme')).status, 200);
 });
 
+test("narrowing a user's grants revokes the keys that would hold more; widening widens no key", async () => {
+  keys.acmeOnly = issueKey(['alice', '--tenant', 'acme']);
+  const narrowed = meshlogCli(['users', 'update', 'alice', '--tenant', 'acme']);
+  assert.equal(narrowed.status, 0, narrowed.stderr);
+  assert.match(narrowed.stdout, /updated user alice \(analyst on acme\)/);
+  assert.match(narrowed.stdout, new RegExp(`revoked keys that held more than the user now does: ${keys.after!.id}\n`));
+  assert.equal((await query(keys.after!.key, 'acme')).status, 401, 'the key that also held beta is revoked');
+  assert.equal((await query(keys.acmeOnly.key, 'acme')).status, 200, 'a key within the new grants keeps working');
+  assert.match(meshlogCli(['users', 'key', 'alice', '--tenant', 'beta']).stderr, /403.*does not hold the tenants beta/);
+
+  const widened = meshlogCli(['users', 'update', 'alice', '--tenant', 'acme', '--tenant', 'beta', '--email', 'alice@acme.example']);
+  assert.equal(widened.status, 0, widened.stderr);
+  assert.doesNotMatch(widened.stdout, /revoked/);
+  assert.equal((await query(keys.acmeOnly.key, 'beta')).status, 403, 'widening the user widens no key');
+  assert.match(meshlogCli(['users', 'update', 'alice']).stderr, /400.*at least one of email, roles, tenants/);
+  assert.match(meshlogCli(['users', 'update', 'nobody', '--role', 'analyst']).stderr, /404.*no user \\"nobody\\"/);
+  assert.match(meshlogCli(['users', 'update', 'alice', '--role', 'admin'], keys.acmeOnly.key).stderr, /403/);
+});
+
 test('users persist across a restart, and each change is exactly one audit record', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   meshlog = await startMeshlog({ dataDir: meshlog.dataDir });
   const listed = JSON.parse(meshlogCli(['users', 'list', '--output', 'json']).stdout) as { name: string; state: string; key_ids: string[] }[];
-  assert.deepEqual(listed.map((user) => [user.name, user.state, user.key_ids.length]), [['alice', 'active', 3]]);
+  assert.deepEqual(listed.map((user) => [user.name, user.state, user.key_ids.length]), [['alice', 'active', 4]]);
   assert.equal(await meshlog.stop(), 0, meshlog.output());
 
   const records = await readAuditTrail<{ action: string; target: string; detail: string }>(
     meshlog.dataDir,
     `SELECT log_attributes['audit.action'] AS action, log_attributes['audit.target'] AS target, log_attributes['audit.detail'] AS detail
-     FROM meshlog.logs WHERE log_attributes['audit.action'] IN ('users.create', 'users.disable', 'users.enable', 'keys.create') ORDER BY timestamp`,
+     FROM meshlog.logs WHERE log_attributes['audit.action'] IN ('users.create', 'users.disable', 'users.enable', 'users.update', 'keys.create') ORDER BY timestamp`,
   );
   assert.deepEqual(
     records.map((record) => [record.action, record.target]),
@@ -92,8 +111,13 @@ test('users persist across a restart, and each change is exactly one audit recor
       ['users.disable', 'alice'],
       ['users.enable', 'alice'],
       ['keys.create', keys.after!.id],
+      ['keys.create', keys.acmeOnly!.id],
+      ['users.update', 'alice'],
+      ['users.update', 'alice'],
     ],
   );
+  const narrowing = JSON.parse(records[7]!.detail) as { before: { tenants: string[] }; after: { tenants: string[] }; revoked_keys: string[] };
+  assert.deepEqual([narrowing.before.tenants, narrowing.after.tenants, narrowing.revoked_keys], [['acme', 'beta'], ['acme'], [keys.after!.id]]);
   assert.deepEqual(JSON.parse(records[3]!.detail).revoked_keys, [keys.full!.id, keys.narrow!.id]);
   assert.equal(JSON.parse(records[1]!.detail).user, 'alice');
 });

@@ -6,7 +6,7 @@ import { queryCommand } from './queryCommand.js';
 import { auditCommand } from './auditCommand.js';
 import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { tenantsCreate, tenantsList, tenantsSetState } from './tenantsCommands.js';
-import { usersCreate, usersKey, usersList, usersSetState } from './usersCommands.js';
+import { usersCreate, usersKey, usersList, usersSetState, usersUpdate } from './usersCommands.js';
 import type { VerifyFlags } from './verifyCommand.js';
 
 const program = new Command()
@@ -152,6 +152,11 @@ serverOptions(users.command('key').description("issue a key to a user, within th
   .option('--expires <duration>', 'expire after, e.g. 90d or 720h')
   .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
   .action(usersKey);
+serverOptions(users.command('update').description("change a user's e-mail, roles or tenants; keys that would hold more than the user are revoked").argument('<name>', 'user name'))
+  .option('--email <address>', "the user's e-mail")
+  .option('--role <role>', 'the roles the user holds from now on (repeatable; replaces the list)', collect)
+  .option('--tenant <tenant>', 'the tenants the user holds from now on, or * (repeatable; replaces the list)', collect)
+  .action(usersUpdate);
 serverOptions(users.command('disable').description('disable a user and revoke every key issued to them').argument('<name>', 'user name')).action(
   (name: string, flags) => usersSetState('disable', name, flags),
 );

@@ -17,6 +17,17 @@ export async function usersList(flags: ServerFlags & { output: string }): Promis
   }
 }
 
+export async function usersUpdate(name: string, flags: ServerFlags & { email?: string; role?: string[]; tenant?: string[] }): Promise<void> {
+  const answer = await callServer<{ user: StoredUser; revoked_keys: string[]; ended_sessions: number }>(flags, 'PATCH', `/api/v1/admin/users/${encodeURIComponent(name)}`, {
+    email: flags.email,
+    roles: flags.role,
+    tenants: flags.tenant,
+  });
+  print(`updated user ${answer.user.name} (${answer.user.roles.join(', ')} on ${answer.user.tenants.join(', ')})`);
+  if (answer.revoked_keys.length > 0) print(`revoked keys that held more than the user now does: ${answer.revoked_keys.join(', ')}`);
+  if (answer.ended_sessions > 0) print(`ended ${answer.ended_sessions} UI session(s)`);
+}
+
 export async function usersKey(name: string, flags: ServerFlags & { role?: string[]; tenant?: string[]; expires?: string; output: string }): Promise<void> {
   const created = await callServer<{ id: string; key: string }>(flags, 'POST', `/api/v1/admin/users/${encodeURIComponent(name)}/keys`, {
     roles: flags.role,

@@ -46,6 +46,24 @@ export class UserRegistry {
     return { ...created, roles, tenants };
   }
 
+  /**
+   * New roles, tenants or e-mail. Narrowing revokes each active key of the
+   * user that would now hold more than the user; widening widens no key.
+   */
+  async update(name: string, change: { email?: string; roles?: Role[]; tenants?: string[] }, actor: string): Promise<{ user: StoredUser; before: StoredUser; revokedKeys: string[] }> {
+    const before = this.users.get(name);
+    if (!before) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
+    const user: StoredUser = { ...before, ...change, changed_by: actor, changed_at: new Date().toISOString() };
+    const allTenants = user.tenants.includes(anyTenant);
+    const exceeds = (key: { roles: string[]; tenants: string[] }) =>
+      key.roles.some((role) => !user.roles.includes(role)) || (!allTenants && key.tenants.some((tenant) => !user.tenants.includes(tenant)));
+    const owned = new Set(user.key_ids);
+    const revokedKeys = this.keys.list().filter((key) => owned.has(key.id) && key.state === 'active' && exceeds(key)).map((key) => key.id);
+    for (const id of revokedKeys) await this.keys.revoke(id, actor);
+    await this.save(user);
+    return { user, before, revokedKeys };
+  }
+
   /** Disabling revokes every key issued to the user; enabling lets new keys be issued, it restores none. */
   async setState(name: string, state: StoredUser['state'], actor: string): Promise<{ user: StoredUser; revokedKeys: string[] }> {
     const user = this.users.get(name);

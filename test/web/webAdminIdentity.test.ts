@@ -70,7 +70,17 @@ test('an admin creates a user, issues them a key and disables them on the Users 
   await screenshot(page, '23-admin-user-disabled');
   assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Authorization: `Bearer ${key}` } })).status, 401, 'the key is revoked');
   assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: erinCookie } })).status, 401, 'the session is ended');
-  await row.getByRole('button', { name: 'enable erin' }).waitFor();
+  await row.getByRole('button', { name: 'enable erin' }).click();
+
+  // Changing grants: the form is filled with erin's, and the table shows the new ones.
+  await row.getByRole('button', { name: 'change erin' }).click();
+  assert.equal(await page.getByLabel('user tenants').inputValue(), 'default, staging');
+  await page.getByRole('checkbox', { name: 'user role auditor' }).uncheck();
+  await page.getByLabel('user tenants').fill('default');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('erin updated: 0 key(s) revoked, 0 session(s) ended.').waitFor();
+  assert.match(await row.innerText(), /erin@example\.com\s+analyst\s+default\s+1\s+active/);
   await page.context().close();
 });
 

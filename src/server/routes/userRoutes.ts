@@ -25,11 +25,16 @@ const createUserBody = z
   })
   .strict();
 
+const updateUserBody = z
+  .object({ email: z.string().max(320).optional(), roles: z.array(z.enum(roles)).min(1).optional(), tenants: tenantList.optional() })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, 'give at least one of email, roles, tenants');
+
 const issueKeyBody = z
   .object({ roles: z.array(z.enum(roles)).min(1).optional(), tenants: tenantList.optional(), expires_in: z.string().optional() })
   .strict();
 
-/** Users (admin): create, list, issue keys within a user's grants, disable (revoking their keys) and enable; every change is audited. */
+/** Users (admin): create, list, change grants (revoking keys that would exceed them), issue keys within a user's grants, disable (revoking their keys) and enable; every change is audited. */
 export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   const { users, audit } = deps;
 
@@ -41,6 +46,26 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   });
 
   app.get('/api/v1/admin/users', async () => ({ users: users.list() }));
+
+  app.patch<{ Params: { name: string } }>('/api/v1/admin/users/:name', { config: { auditedByRoute: true } }, async (request) => {
+    const body = parseJsonBody(updateUserBody, request.body);
+    const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
+    const endedSessions = revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
+    await audit.record({
+      action: 'users.update',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      target: user.name,
+      detail: {
+        before: { email: before.email, roles: before.roles, tenants: before.tenants },
+        after: { email: user.email, roles: user.roles, tenants: user.tenants },
+        revoked_keys: revokedKeys,
+        ended_sessions: endedSessions,
+      },
+    });
+    return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
+  });
 
   app.post<{ Params: { name: string } }>('/api/v1/admin/users/:name/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(issueKeyBody, request.body);

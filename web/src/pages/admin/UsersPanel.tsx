@@ -20,7 +20,7 @@ interface UserView {
   changed_at: string;
 }
 
-/** People: create one with roles and tenants, issue them a key (never beyond their grants), disable (revoking their keys and ending their sessions) or enable. */
+/** People: create one with roles and tenants, change their grants (narrowing revokes keys that would hold more), issue them a key (never beyond their grants), disable (revoking their keys and ending their sessions) or enable. */
 export function UsersPanel() {
   const zone = useTimeZone();
   const users = useApi<{ users: UserView[] }>('/api/v1/admin/users');
@@ -28,6 +28,8 @@ export function UsersPanel() {
   const [chosen, setChosen] = useState<string[]>(['analyst']);
   const [issued, setIssued] = useState<{ user: string; id: string; key: string } | undefined>();
   const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
+  /** The user whose grants the form is changing, instead of creating one. */
+  const [editing, setEditing] = useState<string | undefined>();
   const time = (value: string) => formatTime(storedTimeMs(value), zone, false);
 
   const act = async (call: () => Promise<string | undefined>) => {
@@ -39,8 +41,20 @@ export function UsersPanel() {
       setMessage({ text: (failure as Error).message, error: true });
     }
   };
-  const create = (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
+    if (editing) {
+      void act(async () => {
+        if (!confirm(`Change ${editing}'s grants? Keys issued to them that would hold more than the new grants are revoked now.`)) return undefined;
+        const result = await api<{ revoked_keys: string[]; ended_sessions: number }>(`/api/v1/admin/users/${encodeURIComponent(editing)}`, {
+          method: 'PATCH',
+          body: { email: form.email, roles: chosen, tenants: tenantList(form.tenants) },
+        });
+        cancelEdit();
+        return `${editing} updated: ${result.revoked_keys.length} key(s) revoked, ${result.ended_sessions} session(s) ended.`;
+      });
+      return;
+    }
     void act(async () => {
       await api('/api/v1/admin/users', { method: 'POST', body: { name: form.name, email: form.email, roles: chosen, tenants: tenantList(form.tenants) } });
       setForm({ ...form, name: '', email: '' });
@@ -62,18 +76,29 @@ export function UsersPanel() {
       setMessage(undefined);
       return undefined;
     });
+  const edit = (user: UserView) => {
+    setEditing(user.name);
+    setForm({ name: user.name, email: user.email, tenants: user.tenants.join(', ') });
+    setChosen(user.roles);
+    setMessage(undefined);
+  };
+  const cancelEdit = () => {
+    setEditing(undefined);
+    setForm({ name: '', email: '', tenants: 'default' });
+    setChosen(['analyst']);
+  };
   const toggle = (role: string) => setChosen(chosen.includes(role) ? chosen.filter((r) => r !== role) : [...chosen, role]);
 
   return (
     <>
-      <section class="panel" aria-label="create a user">
+      <section class="panel" aria-label={editing ? 'change a user' : 'create a user'}>
         <h2>
-          Create a user <span class="dim">(roles and tenants are fixed at creation; keys issued to a user never hold more)</span>
+          {editing ? `Change ${editing}` : 'Create a user'} <span class="dim">(keys issued to a user never hold more than the user)</span>
         </h2>
-        <form class="inline" onSubmit={create}>
+        <form class="inline" onSubmit={submit}>
           <label>
             Name
-            <input value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} required aria-label="user name" />
+            <input value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} required readOnly={editing !== undefined} aria-label="user name" />
           </label>
           <label>
             E-mail
@@ -92,8 +117,13 @@ export function UsersPanel() {
             <input value={form.tenants} onInput={(e) => setForm({ ...form, tenants: e.currentTarget.value })} size={16} aria-label="user tenants" title='comma-separated; "*" for every tenant' />
           </label>
           <button type="submit" class="primary" disabled={!form.name || chosen.length === 0}>
-            Create user
+            {editing ? 'Save changes' : 'Create user'}
           </button>
+          {editing && (
+            <button type="button" onClick={cancelEdit}>
+              Cancel
+            </button>
+          )}
         </form>
         {message && (
           <p class={message.error ? 'error' : 'dim'} role={message.error ? 'alert' : 'status'}>
@@ -152,6 +182,9 @@ export function UsersPanel() {
                   <td class="nowrap">
                     {user.state === 'active' ? (
                       <>
+                        <button type="button" class="small" onClick={() => edit(user)} aria-label={`change ${user.name}`}>
+                          Change
+                        </button>{' '}
                         <button type="button" class="small" onClick={() => issue(user)} aria-label={`issue a key to ${user.name}`}>
                           Issue key
                         </button>{' '}
