@@ -7,6 +7,7 @@ import { startAgentHttp } from './agentHttp.js';
 import { AgentMetrics } from './agentMetrics.js';
 import { BatchBuilder, fixed64, type Fixed64 } from './delivery/batchBuilder.js';
 import { CheckpointStore, type Checkpoint, type CheckpointState } from './delivery/checkpointStore.js';
+import { defaultBufferKeyFile, loadBufferKey } from './delivery/bufferKey.js';
 import { DiskBuffer, type Frame } from './delivery/diskBuffer.js';
 import type { FrameHeader } from './delivery/frameSource.js';
 import { Shipper } from './delivery/shipper.js';
@@ -113,7 +114,12 @@ export class MeshlogAgent {
     const state = await new CheckpointStore(join(config.data_dir, 'checkpoints.json')).load();
     const { buffer, pending } = await DiskBuffer.open(
       join(config.data_dir, 'buffer'),
-      { maxBytes: config.buffer.max_bytes, segmentBytes: config.buffer.segment_bytes, fsync: config.buffer.fsync },
+      {
+        maxBytes: config.buffer.max_bytes,
+        segmentBytes: config.buffer.segment_bytes,
+        fsync: config.buffer.fsync,
+        key: config.buffer.encrypt ? loadBufferKey(config.buffer.key_file ?? defaultBufferKeyFile(config.data_dir), config.data_dir) : undefined,
+      },
       state.acked_seq,
       logger,
     );

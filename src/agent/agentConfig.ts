@@ -102,9 +102,13 @@ export const agentConfigSchema = z
         segment_bytes: byteSize.default(8 * 1024 * 1024),
         /** fdatasync each batch (survives power loss, not only a crash of the agent). */
         fsync: flag.default(true),
+        /** Batches (the log lines) encrypted on disk with AES-256-GCM. */
+        encrypt: flag.default(true),
+        /** The buffer key (64 hex), outside the data directory; default <data_dir>-buffer.key beside it, created owner-only. */
+        key_file: z.string().min(1).optional(),
       })
       .strict()
-      .default({ max_bytes: 256 * 1024 * 1024, segment_bytes: 8 * 1024 * 1024, fsync: true }),
+      .default({ max_bytes: 256 * 1024 * 1024, segment_bytes: 8 * 1024 * 1024, fsync: true, encrypt: true }),
     delivery: z
       .object({
         /** Batches sent at once; duplicates after a crash are bounded by this many batches. */

@@ -426,12 +426,22 @@ export const configSchema = z
         port: port.default(24224),
         /** Enables the HELO/PING/PONG handshake: clients must prove they know this key. */
         shared_key: z.string().min(1).optional(),
+        /**
+         * The handshake's username/password step (needs shared_key): each user
+         * is its own credential, with its tenant and its own ingest rate. The
+         * protocol proves a password by a digest the server recomputes, so the
+         * file holds the password itself, not a hash of it.
+         */
+        users: z
+          .array(z.object({ username: z.string().regex(/^[A-Za-z0-9@._-]{1,128}$/, '1-128 of A-Z a-z 0-9 @ . _ -'), password_file: z.string().min(1), tenant: tenantName }).strict())
+          .default([]),
         tls: tlsFiles.optional(),
         /** Tenant of everything received here. */
         tenant: tenantName,
       })
       .strict()
-      .default({ enabled: true, port: 24224, tenant: 'default' }),
+      .default({ enabled: true, port: 24224, tenant: 'default', users: [] })
+      .refine((forward) => forward.users.length === 0 || forward.shared_key !== undefined, { message: 'forward.users needs forward.shared_key (the username/password step is part of the shared-key handshake)', path: ['users'] }),
     /** Syslog RFC 5424/3164. The protocol has no authentication: keep it on loopback or use TLS. */
     syslog: z
       .object({

@@ -21,7 +21,7 @@ export interface Identity {
   /** Key id, `admin-token`, `oidc:<subject>` or `anonymous`. */
   id: string;
   name: string;
-  kind: 'admin_token' | 'api_key' | 'oidc' | 'client_certificate' | 'shared_key' | 'anonymous';
+  kind: 'admin_token' | 'api_key' | 'oidc' | 'client_certificate' | 'shared_key' | 'forward_user' | 'anonymous';
   roles: Role[];
   /** Tenants this identity may act on; `*` means any (never the reserved `_…` tenants). */
   tenants: string[];

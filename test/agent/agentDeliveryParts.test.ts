@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, truncateSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { defaultBufferKeyFile, loadBufferKey } from '../../src/agent/delivery/bufferKey.js';
 import { DiskBuffer } from '../../src/agent/delivery/diskBuffer.js';
 import { retryDelay } from '../../src/agent/delivery/retryDelay.js';
 import { tempDataDir } from '../support/meshlogProcess.js';
@@ -55,4 +56,39 @@ test('retry delay: exponential with jitter under the cap, never shorter than Ret
   assert.ok(retryDelay(0, limits, '7') >= 7_000, 'Retry-After in seconds');
   assert.ok(retryDelay(0, limits, new Date(Date.now() + 60_000).toUTCString()) >= 58_000, 'Retry-After as an HTTP date');
   assert.ok(retryDelay(0, limits, 'soon') <= 100, 'an unreadable Retry-After is ignored');
+});
+
+test('disk buffer with a key: no batch is on disk in the clear, a reopen reads them back, the wrong key or none is refused', async () => {
+  const dataDir = tempDataDir('meshlog-agent-sealed-');
+  const dir = join(dataDir, 'buffer');
+  const keyFile = defaultBufferKeyFile(dataDir);
+  const key = loadBufferKey(keyFile, dataDir);
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  assert.deepEqual(loadBufferKey(keyFile, dataDir), key, 'the same key on the next start');
+  assert.throws(() => loadBufferKey(join(dataDir, 'inside.key'), dataDir), /inside the data directory/);
+
+  const marker = 'agentcanaryplkmoknij';
+  const first = await DiskBuffer.open(dir, { ...options, key }, 0, logger);
+  for (let i = 1; i <= 3; i++) await first.buffer.append({ records: 1, sources: source(i * 100) }, Buffer.from(`${marker}-${i}`));
+  await first.buffer.close();
+  for (const name of readdirSync(dir)) assert.equal(readFileSync(join(dir, name)).includes(marker), false, name);
+
+  const reopened = await DiskBuffer.open(dir, { ...options, key }, 1, logger);
+  assert.deepEqual(reopened.pending.map((header) => header.seq), [2, 3]);
+  assert.equal((await reopened.buffer.next()).body.toString(), `${marker}-2`);
+  await reopened.buffer.close();
+
+  const keyless = await DiskBuffer.open(dir, options, 1, logger);
+  await assert.rejects(keyless.buffer.next(), /holds encrypted batches: the agent needs its buffer key/);
+  await keyless.buffer.close();
+  const wrong = await DiskBuffer.open(dir, { ...options, key: Buffer.alloc(32, 7) }, 1, logger);
+  await assert.rejects(wrong.buffer.next(), /Unsupported state or unable to authenticate data/);
+  await wrong.buffer.close();
+
+  // Control: without a key the same bytes are there to read.
+  const plainDir = join(dataDir, 'plain');
+  const plain = await DiskBuffer.open(plainDir, options, 0, logger);
+  await plain.buffer.append({ records: 1, sources: source(100) }, Buffer.from(`${marker}-plain`));
+  await plain.buffer.close();
+  assert.ok(readdirSync(plainDir).some((name) => readFileSync(join(plainDir, name)).includes(marker)));
 });

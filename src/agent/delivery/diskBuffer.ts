@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { mkdir, open, readdir, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { openFrameBody, sealFrameBody } from './bufferKey.js';
 import type { FrameHeader } from './frameSource.js';
 
 /** A batch as stored and sent: the header says what it holds, the body is the gzip-compressed OTLP request. */
@@ -18,6 +19,15 @@ interface Segment {
 }
 
 // Frame layout: u32 length of the rest, u32 CRC-32 of the rest, u32 header length, header JSON, body.
+// With a key, the header says `sealed` and the body is AES-256-GCM over the gzip bytes, the header authenticated with it.
+
+interface BufferOptions {
+  maxBytes: number;
+  segmentBytes: number;
+  fsync: boolean;
+  /** AES-256 key: batch bodies (the log lines) are encrypted on disk. */
+  key?: Buffer;
+}
 const prefixBytes = 8;
 
 /**
@@ -40,14 +50,14 @@ export class DiskBuffer {
 
   private constructor(
     private readonly dir: string,
-    private readonly options: { maxBytes: number; segmentBytes: number; fsync: boolean },
+    private readonly options: BufferOptions,
     private readonly logger: Logger,
   ) {}
 
   /** Opens the buffer, keeping the frames after `ackedSeq`; returns their headers so reading resumes after them. */
   static async open(
     dir: string,
-    options: { maxBytes: number; segmentBytes: number; fsync: boolean },
+    options: BufferOptions,
     ackedSeq: number,
     logger: Logger,
   ): Promise<{ buffer: DiskBuffer; pending: FrameHeader[] }> {
@@ -93,17 +103,19 @@ export class DiskBuffer {
   /** Appends a frame with the next sequence number (callers serialize appends). */
   async append(header: Omit<FrameHeader, 'seq'>, body: Buffer): Promise<FrameHeader> {
     const full: FrameHeader = { ...header, seq: this.nextSeq++ };
-    const headerBytes = Buffer.from(JSON.stringify(full));
+    const key = this.options.key;
+    const headerBytes = Buffer.from(JSON.stringify(key ? { ...full, sealed: true } : full));
+    const stored = key ? sealFrameBody(key, headerBytes, body) : body;
     const rest = Buffer.allocUnsafe(4 + headerBytes.length);
     rest.writeUInt32BE(headerBytes.length, 0);
     headerBytes.copy(rest, 4);
     const prefix = Buffer.allocUnsafe(prefixBytes);
-    prefix.writeUInt32BE(rest.length + body.length, 0);
-    prefix.writeUInt32BE(crc32(body, crc32(rest)), 4);
+    prefix.writeUInt32BE(rest.length + stored.length, 0);
+    prefix.writeUInt32BE(crc32(stored, crc32(rest)), 4);
 
     this.appending = true;
     try {
-      return await this.write(full, [prefix, rest, body]);
+      return await this.write(full, [prefix, rest, stored]);
     } finally {
       this.appending = false;
     }
@@ -131,7 +143,7 @@ export class DiskBuffer {
     for (;;) {
       const segment = this.segments[this.readSegment];
       if (segment && this.readOffset < segment.bytes) {
-        const frame = await readFrame(segment.path, this.readOffset);
+        const frame = await readFrame(segment.path, this.readOffset, false, this.options.key);
         this.readOffset += frame.size;
         return frame;
       }
@@ -185,7 +197,7 @@ export class DiskBuffer {
   }
 }
 
-async function readFrame(path: string, offset: number, headerOnly = false): Promise<Frame & { size: number }> {
+async function readFrame(path: string, offset: number, headerOnly = false, key?: Buffer): Promise<Frame & { size: number }> {
   const handle = await open(path, 'r');
   try {
     const prefix = Buffer.alloc(prefixBytes);
@@ -196,8 +208,13 @@ async function readFrame(path: string, offset: number, headerOnly = false): Prom
     const headerLength = rest.readUInt32BE(0);
     const headerBytes = headerOnly ? Buffer.allocUnsafe(headerLength) : rest.subarray(4, 4 + headerLength);
     if (headerOnly) await handle.read(headerBytes, 0, headerLength, offset + prefixBytes + 4);
-    const header = JSON.parse(headerBytes.toString('utf8')) as FrameHeader;
-    return { header, body: headerOnly ? Buffer.alloc(0) : rest.subarray(4 + headerLength), size: prefixBytes + length };
+    const { sealed, ...header } = JSON.parse(headerBytes.toString('utf8')) as FrameHeader & { sealed?: boolean };
+    let body: Buffer = headerOnly ? Buffer.alloc(0) : rest.subarray(4 + headerLength);
+    if (sealed && !headerOnly) {
+      if (!key) throw new Error(`${path} holds encrypted batches: the agent needs its buffer key (buffer.key_file) to send them`);
+      body = openFrameBody(key, headerBytes, body);
+    }
+    return { header, body, size: prefixBytes + length };
   } finally {
     await handle.close();
   }

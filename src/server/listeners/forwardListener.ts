@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import type { MeshlogConfig } from '../../config/schema.js';
@@ -17,6 +18,8 @@ const maxPendingChunks = 8;
 /** Whoever proves the shared key: one credential, so one ingest rate bucket for all its clients. */
 const sharedKeyIdentity: Identity = { id: 'forward-shared-key', name: 'forward shared key', kind: 'shared_key', roles: ['ingester'], tenants: [] };
 
+const userIdentity = (username: string, tenant: string): Identity => ({ id: `forward-user:${username}`, name: `forward user ${username}`, kind: 'forward_user', roles: ['ingester'], tenants: [tenant] });
+
 /**
  * Fluentd forward on TCP (or TLS): msgpack messages decoded as they stream in,
  * committed, then acknowledged with `{"ack": chunk}` when the client asked.
@@ -27,12 +30,14 @@ const sharedKeyIdentity: Identity = { id: 'forward-shared-key', name: 'forward s
 export function forwardListener(config: MeshlogConfig['forward'], host: string, ctx: IngestContext): Listener {
   const options = { tenant: config.tenant, receiver, maxDecompressedBytes: ctx.maxDecompressedBytes };
   const serverHostname = hostname();
+  const users = new Map(config.users.map((user) => [user.username, readFileSync(user.password_file, 'utf8').trim()]));
+  const userTenants = new Map(config.users.map((user) => [user.username, user.tenant]));
 
   async function serve({ socket, logger, stopping, track, identity: certificate }: Connection): Promise<void> {
     const connectionOptions = { ...options, tenant: connectionTenant(certificate, config.tls, config.tenant) };
-    // The credential whose ingest rate this connection spends: its client certificate, else the shared key.
-    const identity = certificate ?? (config.shared_key === undefined ? undefined : sharedKeyIdentity);
-    const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname);
+    // The credential whose ingest rate this connection spends: its client certificate, else its user, else the shared key.
+    let identity = certificate ?? (config.shared_key === undefined ? undefined : sharedKeyIdentity);
+    const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname, users);
     if (handshake) socket.write(encode(handshake.helo()));
     let authenticated = handshake === undefined;
     let throttled = false;
@@ -44,10 +49,15 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
       for await (const message of decodeMultiStream(bytes, { extensionCodec: forwardExtensionCodec, ...limits })) {
         if (stopping()) break;
         if (!authenticated) {
-          const { pong, accepted, reason } = handshake!.answer(message);
+          const { pong, accepted, reason, username } = handshake!.answer(message);
           socket.write(encode(pong));
           if (!accepted) throw new Error(`handshake refused: ${reason}`);
           authenticated = true;
+          // A mapped client certificate stays the credential; otherwise the user is, with its tenant.
+          if (username !== undefined && !certificate) {
+            connectionOptions.tenant = userTenants.get(username)!;
+            identity = userIdentity(username, connectionOptions.tenant);
+          }
           continue;
         }
         // nil is a keepalive some clients send on idle connections.
@@ -66,10 +76,11 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
           }
         }
         // One without cannot be resent: it waits for its turn (reading paused: TCP backpressure), as it waits out a full queue.
+        const spender = identity;
         const paced =
-          identity && chunk === undefined
-            ? waitForIngestRequest(ctx, identity, stopping, (refusal) => {
-                if (!throttled) logger.warn({ identity: identity.name, reason: refusal.message }, 'forward connection over its ingest rate limit: reading paused (backpressure)');
+          spender && chunk === undefined
+            ? waitForIngestRequest(ctx, spender, stopping, (refusal) => {
+                if (!throttled) logger.warn({ identity: spender.name, reason: refusal.message }, 'forward connection over its ingest rate limit: reading paused (backpressure)');
                 throttled = true;
               })
             : undefined;

@@ -175,6 +175,7 @@ export class OtlpGrpcListener implements Listener {
       ca: files.client_ca_file ? readFileSync(files.client_ca_file) : undefined,
       cert: [readFileSync(files.cert_file)],
       key: [readFileSync(files.key_file)],
+      minVersion: 'TLSv1.2' as const,
     };
     tls.createSecureContext(options);
     (this.credentials as unknown as { updateSecureContextOptions(options: tls.SecureContextOptions): void }).updateSecureContextOptions(options);
