@@ -7,6 +7,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Identity } from '../security/identity.js';
 import type { LegalHold, RetentionRule, RetentionStore } from '../storage/retentionStore.js';
 import type { SealStore } from '../storage/sealStore.js';
+import type { DeletionLedger } from './deletionLedger.js';
 
 export interface DisposalSummary {
   batches: number;
@@ -51,6 +52,7 @@ export class Disposer {
     private readonly seals: SealStore | undefined,
     private readonly audit: AuditTrail,
     retention: MeshlogConfig['retention'],
+    private readonly ledger: DeletionLedger,
     private readonly logger: Logger,
   ) {
     ({ rules: this.rules, fallback: this.fallback, audit: this.auditRule } = retentionRules(retention));
@@ -63,15 +65,16 @@ export class Disposer {
   async run(trigger: string, actor?: Identity): Promise<DisposalSummary> {
     const holds = (await this.store.holds()).filter((hold) => !hold.released_at);
     const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const at = new Date(Number(nowNs / 1_000_000n)).toISOString();
     const disposed = await this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
-      await this.seals?.insertEvents(
-        batches.map((batch) => ({
-          chain_id: batch.chain_id,
-          batch_seq: batch.batch_seq,
-          kind: 'disposed' as const,
-          detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at: new Date(Number(nowNs / 1_000_000n)).toISOString(), trigger }),
-        })),
-      );
+      const events = batches.map((batch) => ({
+        chain_id: batch.chain_id,
+        batch_seq: batch.batch_seq,
+        kind: 'disposed' as const,
+        detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at, trigger }),
+      }));
+      this.ledger.append({ kind: 'disposal', at, batches: batches.map(({ chain_id, batch_seq, positions }) => ({ chain_id, batch_seq, positions })), events });
+      await this.seals?.insertEvents(events);
     });
     const summary: DisposalSummary = { batches: new Set(disposed.map((batch) => `${batch.chain_id}#${batch.batch_seq}`)).size, records: 0, byPolicy: {} };
     for (const batch of disposed) {

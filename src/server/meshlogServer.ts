@@ -20,6 +20,7 @@ import { AuditStore } from '../storage/auditStore.js';
 import { RetentionStore } from '../storage/retentionStore.js';
 import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
 import { ErasureRequests } from '../retention/erasureRequests.js';
+import { DeletionLedger, defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { ErasureStore } from '../storage/erasureStore.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
@@ -196,8 +197,11 @@ export class MeshlogServer {
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
+    const signer = sealing?.signer ?? openSigner(config, id, logger);
+    const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
     const retentionStore = new RetentionStore(this.storage);
-    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
+    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, logger);
     const retention = { disposer, store: retentionStore, audit };
     const erasures = new ErasureRequests(
       new ErasureStore(this.storage),
@@ -206,6 +210,8 @@ export class MeshlogServer {
       audit,
       config.database,
       maxAgeSeconds(config.erasure.cancel_window) * 1000,
+      ledger,
+      (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       logger,
     );
     const archive = sealing && {
@@ -234,8 +240,7 @@ export class MeshlogServer {
           records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),
           requests: Object.fromEntries((await this.metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value])),
         }),
-        // Reports are signed even when sealing is off, with the same key checkpoints would use.
-        signer: sealing?.signer ?? openSigner(config, id, logger),
+        signer,
         retention: retentionStore,
       },
     };
