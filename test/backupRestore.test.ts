@@ -112,3 +112,70 @@ test('a backup restored into a fresh data directory verifies clean, and a server
   assert.equal(after.status, 0, after.stdout + after.stderr);
   assert.match(after.stdout, /^OK — \d+ chain\(s\), .*\(1 records erased by request er-\w+\)/m);
 });
+
+test('restoring a backup older than an erasure and a disposal re-applies both from the deletion ledger: the erased data stays erased', async () => {
+  const dir = tempDataDir('meshlog-ledger-');
+  const config = join(dir, 'meshlog.yaml');
+  writeFileSync(config, 'retention:\n  policies:\n    - { name: batch-jobs, tenant: acme, service: nightly, max_age: 1d }\n');
+  const dataDir = join(dir, 'data');
+  const first = await startMeshlog({ dataDir, args: ['--config', config] });
+  const twoDaysAgo = (BigInt(Date.now()) - 2n * 86_400_000n) * 1_000_000n;
+  assert.equal((await postOtlpJson(first.url, first.token, otlpJsonRequest('checkout', ['order 1 paid by alice', 'order 2 paid by alice']), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal((await postOtlpJson(first.url, first.token, otlpJsonRequest('nightly', ['nightly job done'], { timeUnixNano: twoDaysAgo.toString() }), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal((await postOtlpJson(first.url, first.token, otlpJsonRequest('catalog', ['catalog viewed']), { 'x-scope-orgid': 'acme' })).status, 200);
+  const spans = await fetch(`${first.url}/v1/traces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json', 'x-scope-orgid': 'acme' },
+    body: JSON.stringify({
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+        scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'ab'.repeat(8), name: 'pay for alice', kind: 2, startTimeUnixNano: String(Date.now() * 1e6), endTimeUnixNano: String(Date.now() * 1e6 + 1e6) }] }],
+      }],
+    }),
+  });
+  assert.equal(spans.status, 200);
+  assert.equal(await first.stop(), 0);
+  const backupDir = join(tempDataDir('meshlog-backup-'), 'before-erasure');
+  const backup = run(['backup', '--data-dir', dataDir, '--out', backupDir, '--no-encrypt']);
+  assert.equal(backup.status, 0, backup.stderr);
+
+  // After the backup: alice's erasure request runs, and the nightly job's record ages out by policy.
+  const second = await startMeshlog({ dataDir, args: ['--config', config] });
+  const { request } = (await admin(second, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="checkout"}', from: new Date(Date.now() - 3600_000).toISOString(), to: new Date().toISOString(), reason: 'DSR-4 (alice)' })) as { request: { id: string } };
+  await admin(second, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`);
+  assert.deepEqual((await admin(second, 'POST', '/api/v1/admin/retention/run')).disposed, { batches: 1, records: 1, byPolicy: { 'batch-jobs': 1 } });
+  assert.equal(await second.stop(), 0);
+
+  const restoredDir = tempDataDir('meshlog-restored-');
+  const restore = run(['restore', '--from', backupDir, '--data-dir', restoredDir]);
+  assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+  assert.match(restore.stdout, new RegExp(`^deletion ledger: 1 erasure\\(s\\) \\(${request.id}\\) and 1 disposal\\(s\\) re-applied: 3 records, 1 spans, \\d+ templates taken out again$`, 'm'));
+  assert.match(restore.stdout, new RegExp(`^verification: OK — .*\\((?=.*1 records disposed)(?=.*2 records erased by request ${request.id}).*\\)$`, 'm'));
+  const restoredLogs = await readCommitted<{ service_name: string; body: string }>(restoredDir, 'SELECT service_name, body FROM meshlog.logs ORDER BY body');
+  assert.deepEqual(restoredLogs, [{ service_name: 'catalog', body: 'catalog viewed' }]);
+  assert.deepEqual(await readCommitted(restoredDir, 'SELECT span_name FROM meshlog.spans'), []);
+  const requests = await readCommitted<{ id: string; status: string }>(restoredDir, 'SELECT id, status FROM meshlog.erasure_requests FINAL');
+  assert.deepEqual(requests, [{ id: request.id, status: 'executed' }]);
+  // The restored meshlog carries the ledger on, for its own backups.
+  assert.equal(readFileSync(`${restoredDir}-deletions.ndjson`, 'utf8'), readFileSync(`${dataDir}-deletions.ndjson`, 'utf8'));
+  const verify = run(['verify', '--data-dir', restoredDir]);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, new RegExp(`2 records erased by request ${request.id}`));
+
+  // Only on request does a restore skip the ledger, and then says what that means.
+  const unledgered = tempDataDir('meshlog-restored-');
+  const without = run(['restore', '--from', backupDir, '--data-dir', unledgered, '--no-ledger']);
+  assert.equal(without.status, 0, without.stdout + without.stderr);
+  assert.match(without.stdout, /^deletion ledger: NOT USED \(--no-ledger\): anything erased or disposed of after the backup was taken is back$/m);
+  assert.equal((await readCommitted(unledgered, 'SELECT body FROM meshlog.logs')).length, 4);
+
+  // A ledger line altered (an erasure made to cover other records) is refused before anything is restored.
+  const forged = join(dir, 'forged.ndjson');
+  writeFileSync(forged, readFileSync(`${dataDir}-deletions.ndjson`, 'utf8').replace('"positions":[0,1]', '"positions":[0,2]'));
+  const refused = run(['restore', '--from', backupDir, '--data-dir', tempDataDir('meshlog-restored-'), '--ledger', forged]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /forged\.ndjson line 1: the signature does not verify/);
+  const missing = run(['restore', '--from', backupDir, '--data-dir', tempDataDir('meshlog-restored-'), '--ledger', join(dir, 'nope.ndjson')]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no deletion ledger at .*nope\.ndjson: pass --ledger FILE/);
+});

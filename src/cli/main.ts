@@ -270,6 +270,8 @@ program
   .requiredOption('--data-dir <dir>', 'new data directory')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--public-key <file|key>', "verify with this checkpoint verifier key instead of the backup's own")
+  .option('--ledger <file>', 'deletion ledger to re-apply (default <backed-up data dir>-deletions.ndjson): erasures and disposals after the backup stay done')
+  .option('--no-ledger', 'restore without re-applying the deletion ledger (erased and disposed data taken after the backup comes back)')
   .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
