@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,11 @@ import { readCommitted } from './support/storageReader.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+/** Without blocking this process (a test that keeps ingesting meanwhile). */
+const runAsync = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [cli, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
 
 async function admin(meshlog: RunningMeshlog, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${meshlog.url}${path}`, {
@@ -178,4 +183,53 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
   const missing = run(['restore', '--from', backupDir, '--data-dir', tempDataDir('meshlog-restored-'), '--ledger', join(dir, 'nope.ndjson')]);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /no deletion ledger at .*nope\.ndjson: pass --ledger FILE/);
+});
+
+test('meshlog backup --server takes a consistent backup of a running server while ingest goes on; it restores and verifies clean', async () => {
+  const meshlog = await startMeshlog();
+  let stop = false;
+  let acknowledged = 0;
+  const refused: number[] = [];
+  const ingestLoop = (async () => {
+    for (let request = 0; !stop; request++) {
+      const bodies = Array.from({ length: 50 }, (_, i) => `live record ${request}-${i}`);
+      const response = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', bodies), { 'x-scope-orgid': 'acme' });
+      if (response.status === 200) acknowledged += bodies.length;
+      else refused.push(response.status);
+    }
+  })();
+  const waitFor = async (records: number) => {
+    while (acknowledged < records) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await waitFor(500);
+  const beforeBackup = acknowledged;
+  const backup = await runAsync(['backup', '--server', meshlog.url, '--token', meshlog.token, '--name', 'live-1']);
+  // Ingest keeps going after the backup too: the backup's cut is behind the live head.
+  await waitFor(acknowledged + 500);
+  stop = true;
+  await ingestLoop;
+  assert.deepEqual(refused, []);
+  assert.equal(backup.status, 0, backup.stderr);
+  const backupDir = `${meshlog.dataDir}-backups/live-1`;
+  assert.match(backup.stdout, new RegExp(`^backup of the running server at .*: \\d+ tables, \\d+ rows, cut at .* \\(\\d+ chain\\(s\\)\\), encrypted under archive master key [0-9a-f]{16}, in ${backupDir} on the server host$`, 'm'));
+  const { events } = (await admin(meshlog, 'GET', '/api/v1/audit?since=1h&action=backup.create')) as { events: { actor: string; outcome: string; target: string }[] };
+  assert.deepEqual(events.map((event) => [event.outcome, event.target]), [['success', backupDir]]);
+  assert.equal(await meshlog.stop(), 0);
+
+  const manifest = JSON.parse(readFileSync(join(backupDir, 'backup.json'), 'utf8')) as BackupManifest;
+  const acmeChain = Object.keys(manifest.cut!.chains).find((chain) => chain.startsWith('acme/'))!;
+  const cutSeq = manifest.cut!.chains[acmeChain];
+  const live = await readCommitted<{ body: string; after: number }>(meshlog.dataDir, `SELECT body, batch_seq > ${cutSeq} AS after FROM meshlog.logs WHERE tenant = 'acme'`);
+  const upToCut = live.filter((row) => !Number(row.after)).map((row) => row.body).sort();
+  assert.ok(upToCut.length >= beforeBackup, `${upToCut.length} records up to the cut, ${beforeBackup} acknowledged before the backup began`);
+  assert.ok(upToCut.length < live.length, 'records were committed after the cut');
+
+  const restoredDir = tempDataDir('meshlog-restored-');
+  const restore = run(['restore', '--from', backupDir, '--data-dir', restoredDir]);
+  assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+  assert.match(restore.stdout, /^verification: OK — /m);
+  const restored = await readCommitted<{ body: string }>(restoredDir, `SELECT body FROM meshlog.logs WHERE tenant = 'acme' ORDER BY body`);
+  assert.deepEqual(restored.map((row) => row.body), upToCut);
+  const verify = run(['verify', '--data-dir', restoredDir]);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
 });

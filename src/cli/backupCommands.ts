@@ -6,12 +6,28 @@ import { defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
 import { Storage } from '../storage/storage.js';
+import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** `meshlog backup`: a whole meshlog from a data directory no server holds (embedded chDB takes one process per directory). */
-export async function backupCommand(flags: { dataDir: string; database: string; out: string; includeSecrets?: boolean; encrypt: boolean; masterKey?: string }): Promise<void> {
+/**
+ * `meshlog backup`: from a data directory no server holds (embedded chDB takes
+ * one process per directory), or, with --server, from a running server.
+ */
+export async function backupCommand(flags: {
+  dataDir?: string;
+  database: string;
+  out?: string;
+  server?: string;
+  token?: string;
+  name?: string;
+  includeSecrets?: boolean;
+  encrypt: boolean;
+  masterKey?: string;
+}): Promise<void> {
+  if (flags.server) return liveBackupCommand({ server: flags.server, token: flags.token, name: flags.name });
+  if (!flags.dataDir || !flags.out) throw new Error('pass --data-dir and --out (a stopped meshlog), or --server (a running one)');
   // The archive master key (created beside the data directory on first use, as a server's first export does).
   const masterKey = flags.encrypt ? MasterKey.load({ file: flags.masterKey ?? defaultMasterKeyFile(flags.dataDir), dataDir: flags.dataDir, create: true }) : undefined;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
@@ -26,6 +42,19 @@ export async function backupCommand(flags: { dataDir: string; database: string; 
   } finally {
     await storage.close();
   }
+}
+
+async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promise<void> {
+  const { backup } = await callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; master_key_id: string } }>(
+    flags,
+    'POST',
+    '/api/v1/admin/backups',
+    flags.name ? { name: flags.name } : {},
+  );
+  print(
+    `backup of the running server at ${flags.server}: ${backup.tables} tables, ${backup.rows} rows, cut at ${backup.cut.at} ` +
+      `(${Object.keys(backup.cut.chains).length} chain(s)), encrypted under archive master key ${backup.master_key_id}, in ${backup.path} on the server host`,
+  );
 }
 
 const describe = (finding: Finding) =>

@@ -255,9 +255,12 @@ serverOptions(archive.command('keys').description('archive data keys: created wh
 type BackupCommands = typeof import('./backupCommands.js');
 program
   .command('backup')
-  .description('copy a whole meshlog (every table, chains, checkpoints, evidence, key metadata) from a data directory no server is running on')
-  .requiredOption('--data-dir <dir>', 'data directory to back up (stop its server first)')
-  .requiredOption('--out <dir>', 'new, empty backup directory')
+  .description('copy a whole meshlog (every table, chains, checkpoints, evidence, key metadata): from a data directory no server runs on, or from a running server (--server)')
+  .option('--data-dir <dir>', 'data directory to back up (stop its server first)')
+  .option('--out <dir>', 'new, empty backup directory (with --data-dir)')
+  .option('--server <url>', 'back up this running server while it ingests (admin, audited); it writes the backup under its backup.dir')
+  .option('--token <token>', 'admin token (default: MESHLOG_TOKEN)')
+  .option('--name <name>', 'with --server: directory name of the backup under backup.dir (default: the UTC time)')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--include-secrets', 'also copy the private checkpoint signing key and the admin token')
   .option('--master-key <file>', 'archive master key that wraps the backup key (default <data-dir>-archive.key, created if missing; or MESHLOG_ARCHIVE_MASTER_KEY)')

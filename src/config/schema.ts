@@ -393,6 +393,14 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Backups of the running server (`meshlog backup --server`, POST /api/v1/admin/backups). */
+    backup: z
+      .object({
+        /** Where the server writes them, one directory each; default <data_dir>-backups. */
+        dir: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

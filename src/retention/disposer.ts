@@ -8,6 +8,7 @@ import type { Identity } from '../security/identity.js';
 import type { LegalHold, RetentionRule, RetentionStore } from '../storage/retentionStore.js';
 import type { SealStore } from '../storage/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
+import type { DeletionLock } from './deletionLock.js';
 
 export interface DisposalSummary {
   batches: number;
@@ -53,6 +54,7 @@ export class Disposer {
     private readonly audit: AuditTrail,
     retention: MeshlogConfig['retention'],
     private readonly ledger: DeletionLedger,
+    private readonly lock: DeletionLock,
     private readonly logger: Logger,
   ) {
     ({ rules: this.rules, fallback: this.fallback, audit: this.auditRule } = retentionRules(retention));
@@ -66,7 +68,7 @@ export class Disposer {
     const holds = (await this.store.holds()).filter((hold) => !hold.released_at);
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     const at = new Date(Number(nowNs / 1_000_000n)).toISOString();
-    const disposed = await this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
+    const disposed = await this.lock.run(() => this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
       const events = batches.map((batch) => ({
         chain_id: batch.chain_id,
         batch_seq: batch.batch_seq,
@@ -75,7 +77,7 @@ export class Disposer {
       }));
       this.ledger.append({ kind: 'disposal', at, batches: batches.map(({ chain_id, batch_seq, positions }) => ({ chain_id, batch_seq, positions })), events });
       await this.seals?.insertEvents(events);
-    });
+    }));
     const summary: DisposalSummary = { batches: new Set(disposed.map((batch) => `${batch.chain_id}#${batch.batch_seq}`)).size, records: 0, byPolicy: {} };
     for (const batch of disposed) {
       summary.records += batch.positions.length;

@@ -9,6 +9,7 @@ import type { ErasureMatch, ErasurePlan, ErasureRequest, ErasureStore, PatternRe
 import type { RetentionStore } from '../storage/retentionStore.js';
 import type { SealEvent, SealStore } from '../storage/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
+import type { DeletionLock } from './deletionLock.js';
 
 /** What an executed request leaves behind, beside the per-batch events in the integrity chain. */
 export interface ErasureEvidence {
@@ -51,6 +52,7 @@ export class ErasureRequests {
     private readonly database: string,
     private readonly cancelWindowMs: number,
     private readonly ledger: DeletionLedger,
+    private readonly lock: DeletionLock,
     /** Drops removed templates from the live miners, so the next flush does not write them back. */
     private readonly forgetPatterns: (tenant: string, patterns: PatternRef[]) => void,
     private readonly logger: Logger,
@@ -109,11 +111,13 @@ export class ErasureRequests {
       const executedAt = new Date();
       const executedBy = actor?.name ?? 'meshlog (cancellation window ended)';
       const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
-      const outcome = await this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
-        const events = erasureEvents(request.id, plan, executedAt);
-        this.ledger.append({ kind: 'erasure', at: executedAt.toISOString(), trigger, executedBy, request, plan, holds: activeHolds, events });
-        await this.seals?.insertEvents(events);
-      });
+      const outcome = await this.lock.run(() =>
+        this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
+          const events = erasureEvents(request.id, plan, executedAt);
+          this.ledger.append({ kind: 'erasure', at: executedAt.toISOString(), trigger, executedBy, request, plan, holds: activeHolds, events });
+          await this.seals?.insertEvents(events);
+        }),
+      );
       this.forgetPatterns(request.tenant, outcome.patternsRemoved);
       const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, { at: executedAt, trigger, by: executedBy });
       await this.store.save(executed);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
@@ -21,6 +21,7 @@ import { RetentionStore } from '../storage/retentionStore.js';
 import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
 import { ErasureRequests } from '../retention/erasureRequests.js';
 import { DeletionLedger, defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
+import { DeletionLock } from '../retention/deletionLock.js';
 import { ErasureStore } from '../storage/erasureStore.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
@@ -201,7 +202,8 @@ export class MeshlogServer {
     const signer = sealing?.signer ?? openSigner(config, id, logger);
     const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
     const retentionStore = new RetentionStore(this.storage);
-    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, logger);
+    const deletionLock = new DeletionLock();
+    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
     const retention = { disposer, store: retentionStore, audit };
     const erasures = new ErasureRequests(
       new ErasureStore(this.storage),
@@ -211,19 +213,28 @@ export class MeshlogServer {
       config.database,
       maxAgeSeconds(config.erasure.cancel_window) * 1000,
       ledger,
+      deletionLock,
       (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       logger,
     );
+    const archiveMasterKey = () => MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true });
     const archive = sealing && {
       audit,
       sources: {
         store: sealing.store,
         signer: sealing.signer,
-        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), () =>
-          MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true }),
-        ),
+        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), archiveMasterKey),
         checkpointNow: () => sealing.sealer.checkpoint(),
       },
+    };
+    const backup = {
+      storage: this.storage,
+      writer: this.writer,
+      lock: deletionLock,
+      dataDir: config.data_dir,
+      backupDir: config.backup.dir ?? `${resolve(config.data_dir)}-backups`,
+      masterKey: archiveMasterKey,
+      audit,
     };
     const reports = {
       audit,
@@ -294,7 +305,7 @@ export class MeshlogServer {
     const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
