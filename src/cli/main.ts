@@ -225,6 +225,11 @@ serverOptions(archive.command('export').description("write a tenant's sealed bat
   .option('--to <time>', 'end (default now)')
   .requiredOption('--out <dir>', 'new, empty directory for the archive')
   .action(async (...args: Parameters<ArchiveCommands['archiveExportCommand']>) => (await import('./archiveCommands.js')).archiveExportCommand(...args));
+serverOptions(archive.command('upload').description('archive on the server and upload it to the configured S3-compatible bucket with Object Lock until the retention policy ends (admin, audited)'))
+  .requiredOption('--tenant <tenant>', 'tenant to archive')
+  .requiredOption('--from <time>', 'start: RFC3339, Unix time, or a duration ago (7d); from and to lie in one UTC month (one data key)')
+  .option('--to <time>', 'end (default now)')
+  .action(async (...args: Parameters<ArchiveCommands['archiveUploadCommand']>) => (await import('./archiveCommands.js')).archiveUploadCommand(...args));
 archive
   .command('verify')
   .description('check an archive offline: manifest signature, payload hash, checkpoints, seals, inclusion proofs, and (decrypted) every record (exit 1 on findings, 2 if it cannot decrypt)')

@@ -4,7 +4,7 @@ import type { MeshlogConfig } from '../config/schema.js';
 import { MeshlogError } from '../errors.js';
 import { parseLokiDuration } from '../query/lokiParams.js';
 import type { AuditTrail } from '../security/auditTrail.js';
-import type { Identity } from '../security/identity.js';
+import { auditTenant, type Identity } from '../security/identity.js';
 import type { LegalHold, RetentionRule, RetentionStore } from '../storage/retentionStore.js';
 import type { SealStore } from '../storage/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
@@ -62,6 +62,12 @@ export class Disposer {
 
   get policies(): RetentionRule[] {
     return [...this.rules, this.auditRule, this.fallback];
+  }
+
+  /** The longest any record of a tenant may be kept (an archive of it must outlive each of them). */
+  longestRetentionSeconds(tenant: string): number {
+    if (tenant === auditTenant) return this.auditRule.maxAgeSeconds;
+    return Math.max(this.fallback.maxAgeSeconds, ...this.rules.filter((rule) => rule.tenant === undefined || rule.tenant === tenant).map((rule) => rule.maxAgeSeconds));
   }
 
   async run(trigger: string, actor?: Identity): Promise<DisposalSummary> {

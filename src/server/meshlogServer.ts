@@ -220,6 +220,8 @@ export class MeshlogServer {
     const archiveMasterKey = () => MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true });
     const archive = sealing && {
       audit,
+      s3: config.archive.s3,
+      longestRetentionSeconds: (tenant: string) => disposer.longestRetentionSeconds(tenant),
       sources: {
         store: sealing.store,
         signer: sealing.signer,
