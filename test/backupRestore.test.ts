@@ -139,6 +139,11 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
     }),
   });
   assert.equal(spans.status, 200);
+  // An archive of this month: its data key is in the backup's key ring, wrapped.
+  const monthStart = new Date(new Date().toISOString().slice(0, 7) + '-01T00:00:00Z');
+  const period = monthStart.toISOString().slice(0, 7);
+  const archived = run(['archive', 'export', '--tenant', 'acme', '--from', new Date(Math.max(Date.now() - 3600_000, monthStart.getTime())).toISOString(), '--out', join(dir, 'archive'), '--server', first.url, '--token', first.token]);
+  assert.equal(archived.status, 0, archived.stderr);
   assert.equal(await first.stop(), 0);
   const backupDir = join(tempDataDir('meshlog-backup-'), 'before-erasure');
   const backup = run(['backup', '--data-dir', dataDir, '--out', backupDir, '--no-encrypt']);
@@ -149,6 +154,8 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
   const { request } = (await admin(second, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="checkout"}', from: new Date(Date.now() - 3600_000).toISOString(), to: new Date().toISOString(), reason: 'DSR-4 (alice)' })) as { request: { id: string } };
   await admin(second, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`);
   assert.deepEqual((await admin(second, 'POST', '/api/v1/admin/retention/run')).disposed, { batches: 1, records: 1, byPolicy: { 'batch-jobs': 1 } });
+  const shred = run(['archive', 'shred', '--tenant', 'acme', '--period', period, '--reason', 'contract ended', '--server', second.url, '--token', second.token]);
+  assert.equal(shred.status, 0, shred.stderr);
   assert.equal(await second.stop(), 0);
 
   const restoredDir = tempDataDir('meshlog-restored-');
@@ -156,6 +163,10 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
   assert.equal(restore.status, 0, restore.stdout + restore.stderr);
   assert.match(restore.stdout, new RegExp(`^deletion ledger: 1 erasure\\(s\\) \\(${request.id}\\) and 1 disposal\\(s\\) re-applied: 3 records, 1 spans, \\d+ templates taken out again$`, 'm'));
   assert.match(restore.stdout, new RegExp(`^verification: OK — .*\\((?=.*1 records disposed)(?=.*2 records erased by request ${request.id}).*\\)$`, 'm'));
+  // The key shredded after the backup comes back as its tombstone, not as the wrapped key the backup holds.
+  assert.match(restore.stdout, new RegExp(`^archive keys shredded since the backup stay shredded: acme/${period}$`, 'm'));
+  const restoredKey = JSON.parse(readFileSync(join(`${restoredDir}-archive-keys`, `acme@${period}.json`), 'utf8')) as { wrapped: string | null; shredded: { reason: string } | null };
+  assert.deepEqual([restoredKey.wrapped, restoredKey.shredded?.reason], [null, 'contract ended']);
   const restoredLogs = await readCommitted<{ service_name: string; body: string }>(restoredDir, 'SELECT service_name, body FROM meshlog.logs ORDER BY body');
   assert.deepEqual(restoredLogs, [{ service_name: 'catalog', body: 'catalog viewed' }]);
   assert.deepEqual(await readCommitted(restoredDir, 'SELECT span_name FROM meshlog.spans'), []);

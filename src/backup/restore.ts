@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { defaultKeyRingDir } from '../archive/keyRing.js';
+import { defaultKeyRingDir, type KeyRingEntry } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
 import { verifyIntegrity, type Finding, type VerifyReport } from '../integrity/verifier.js';
 import { BackupStore } from '../storage/backupStore.js';
@@ -60,6 +60,8 @@ export interface RestoreResult {
   rows: number;
   verifierKey: string | undefined;
   signingKeyRestored: boolean;
+  /** Archive data keys the backup still held wrapped but that were shredded since: restored as their tombstones. */
+  shreddedSince: string[];
   /** What the deletion ledger took out again; undefined when restored without one. */
   reapplied: ReapplySummary | undefined;
   verification: VerifyReport | undefined;
@@ -104,10 +106,23 @@ export async function restoreMeshlog(
   if (keys.verifier_key) writeFileSync(`${dataDir}-signing.key.pub`, `${keys.verifier_key}\n`);
   if (keys.signing_key) writeFileSync(`${dataDir}-signing.key`, read(keys.signing_key.file), { mode: 0o600, flag: 'wx' });
   if (keys.admin_token) writeFileSync(join(dataDir, 'admin-token'), read(keys.admin_token.file), { mode: 0o600, flag: 'wx' });
+  const shreddedSince: string[] = [];
   if (keys.archive_key_ring.length > 0) {
     const ring = defaultKeyRingDir(dataDir);
+    // The backed-up meshlog's key ring as it is now: a key shredded after the backup stays shredded.
+    const ringNow = defaultKeyRingDir(manifest.source);
     mkdirSync(ring, { recursive: true, mode: 0o700 });
-    for (const file of keys.archive_key_ring) writeFileSync(join(ring, file.file.split('/').pop()!), read(file.file), { mode: 0o600 });
+    for (const file of keys.archive_key_ring) {
+      const name = file.file.split('/').pop()!;
+      const now = join(ringNow, name);
+      const tombstone = existsSync(now) ? readFileSync(now) : undefined;
+      if (tombstone && (JSON.parse(tombstone.toString('utf8')) as KeyRingEntry).shredded) {
+        writeFileSync(join(ring, name), tombstone, { mode: 0o600 });
+        shreddedSince.push((JSON.parse(tombstone.toString('utf8')) as KeyRingEntry).key_id);
+      } else {
+        writeFileSync(join(ring, name), read(file.file), { mode: 0o600 });
+      }
+    }
   }
 
   const verifierKey = options.verifierKey ?? keys.verifier_key ?? undefined;
@@ -126,8 +141,9 @@ export async function restoreMeshlog(
     restored_by: userInfo().username,
     rows,
     deletion_ledger: options.ledgerFile ?? 'none',
+    archive_keys_shredded_since: shreddedSince,
     reapplied: reapplied ?? 'not run',
     verification: verification ? { ok: verification.ok, findings: verification.findings.length, records: verification.records } : 'not run',
   });
-  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, reapplied, verification };
+  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, shreddedSince, reapplied, verification };
 }

@@ -85,6 +85,7 @@ export async function restoreCommand(flags: { from: string; dataDir: string; dat
             `${reapplied.records} records, ${reapplied.spans} spans, ${reapplied.patterns} templates taken out again`
         : 'deletion ledger: NOT USED (--no-ledger): anything erased or disposed of after the backup was taken is back',
     );
+    if (result.shreddedSince.length > 0) print(`archive keys shredded since the backup stay shredded: ${result.shreddedSince.join(', ')}`);
     if (!result.signingKeyRestored) print(`note: the backup holds no private signing key; put the old one at ${flags.dataDir.replace(/\/$/, '')}-signing.key before starting a server here, or new checkpoints get a new key`);
     const report = result.verification;
     if (!report) {
