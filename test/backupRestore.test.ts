@@ -151,6 +151,8 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
 
   // After the backup: alice's erasure request runs, and the nightly job's record ages out by policy.
   const second = await startMeshlog({ dataDir, args: ['--config', config] });
+  // One more of alice's records, sealed after the backup: its batch does not exist in what the backup restores.
+  assert.equal((await postOtlpJson(second.url, second.token, otlpJsonRequest('checkout', ['order 3 paid by alice']), { 'x-scope-orgid': 'acme' })).status, 200);
   const { request } = (await admin(second, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="checkout"}', from: new Date(Date.now() - 3600_000).toISOString(), to: new Date().toISOString(), reason: 'DSR-4 (alice)' })) as { request: { id: string } };
   await admin(second, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`);
   assert.deepEqual((await admin(second, 'POST', '/api/v1/admin/retention/run')).disposed, { batches: 1, records: 1, byPolicy: { 'batch-jobs': 1 } });
@@ -170,6 +172,11 @@ test('restoring a backup older than an erasure and a disposal re-applies both fr
   const restoredLogs = await readCommitted<{ service_name: string; body: string }>(restoredDir, 'SELECT service_name, body FROM meshlog.logs ORDER BY body');
   assert.deepEqual(restoredLogs, [{ service_name: 'catalog', body: 'catalog viewed' }]);
   assert.deepEqual(await readCommitted(restoredDir, 'SELECT span_name FROM meshlog.spans'), []);
+  // No event is re-applied ahead of a restored chain's head: a server on the restored directory seals new batches under those numbers.
+  const heads = await readCommitted<{ chain_id: string; head: string }>(restoredDir, 'SELECT chain_id, toString(max(batch_seq)) AS head FROM meshlog.seal_batches GROUP BY chain_id');
+  const events = await readCommitted<{ chain_id: string; batch_seq: string }>(restoredDir, 'SELECT chain_id, toString(batch_seq) AS batch_seq FROM meshlog.seal_events');
+  assert.ok(events.length > 0);
+  for (const event of events) assert.ok(Number(event.batch_seq) <= Number(heads.find((head) => head.chain_id === event.chain_id)!.head), JSON.stringify(event));
   const requests = await readCommitted<{ id: string; status: string }>(restoredDir, 'SELECT id, status FROM meshlog.erasure_requests FINAL');
   assert.deepEqual(requests, [{ id: request.id, status: 'executed' }]);
   // The restored meshlog carries the ledger on, for its own backups.

@@ -1,5 +1,6 @@
 import type { DeletionEntry } from '../retention/deletionLedger.js';
 import { erasureMatch, executedRequest } from '../retention/erasureRequests.js';
+import { BackupStore } from '../storage/backupStore.js';
 import { ErasureStore } from '../storage/erasureStore.js';
 import { SealStore, type SealEvent } from '../storage/sealStore.js';
 import type { Storage } from '../storage/storage.js';
@@ -27,9 +28,11 @@ export async function reapplyDeletions(storage: Storage, entries: DeletionEntry[
   const requests = new Map((await erasures.list()).map((request) => [request.id, request]));
   const known = new Map<string, Set<string>>();
   const summary: ReapplySummary = { erasures: [], disposals: 0, records: 0, spans: 0, patterns: 0 };
+  // Batches the restored chains never reached are not explained ahead: a restored server seals new batches under those numbers.
+  const heads = await new BackupStore(storage).chainHeads();
   for (const entry of entries) {
     const missing: SealEvent[] = [];
-    for (const event of entry.events) {
+    for (const event of entry.events.filter((candidate) => candidate.batch_seq <= (heads[candidate.chain_id] ?? 0))) {
       let chainEvents = known.get(event.chain_id);
       if (!chainEvents) known.set(event.chain_id, (chainEvents = new Set((await seals.events(event.chain_id)).map(eventKey))));
       if (!chainEvents.has(eventKey(event))) {
