@@ -30,6 +30,8 @@ export async function usersKey(name: string, flags: ServerFlags & { role?: strin
 }
 
 export async function usersSetState(verb: 'disable' | 'enable', name: string, flags: ServerFlags): Promise<void> {
-  const answer = await callServer<{ user: StoredUser; revoked_keys: string[] }>(flags, 'POST', `/api/v1/admin/users/${encodeURIComponent(name)}/${verb}`);
-  print(`user ${answer.user.name} is ${answer.user.state}${answer.revoked_keys.length > 0 ? `; revoked keys ${answer.revoked_keys.join(', ')}` : ''}`);
+  const answer = await callServer<{ user: StoredUser; revoked_keys: string[]; ended_sessions: number }>(flags, 'POST', `/api/v1/admin/users/${encodeURIComponent(name)}/${verb}`);
+  print(
+    `user ${answer.user.name} is ${answer.user.state}${answer.revoked_keys.length > 0 ? `; revoked keys ${answer.revoked_keys.join(', ')}` : ''}${answer.ended_sessions > 0 ? `; ended ${answer.ended_sessions} UI session(s)` : ''}`,
+  );
 }

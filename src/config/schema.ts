@@ -170,6 +170,11 @@ export const configSchema = z
         http_headers_timeout_ms: positiveInt.default(10_000),
         /** A whole HTTP request, body included, must arrive within this. */
         http_request_timeout_ms: positiveInt.default(120_000),
+        /** UI logins: failures from one client address within the window before its logins get 429 (0 = off). */
+        login_failures_per_address: z.coerce.number().int().min(0).default(20),
+        /** UI logins: failures naming one key id, OIDC subject or the admin token within the window before its logins get 429 (0 = off). */
+        login_failures_per_account: z.coerce.number().int().min(0).default(5),
+        login_failure_window_ms: positiveInt.default(900_000),
       })
       .strict()
       .default({
@@ -183,6 +188,9 @@ export const configSchema = z
         tls_handshake_timeout_ms: 10_000,
         http_headers_timeout_ms: 10_000,
         http_request_timeout_ms: 120_000,
+        login_failures_per_address: 20,
+        login_failures_per_account: 5,
+        login_failure_window_ms: 900_000,
       }),
     /** Read-time masking: sensitive values are masked in query results and live tails unless the reader holds the `unmasker` role. */
     masking: z
@@ -242,6 +250,14 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, similarity: 0.7, max_templates_per_service: 5000, flush_interval_ms: 5000 }),
+    /** The LogQL query API (Loki's /loki/api/v1/* and the UI's Explore). */
+    query: z
+      .object({
+        /** Most lines one log query may ask for (Loki's max_entries_limit_per_query); Explore pages through larger results in queries of this size. */
+        max_lines: positiveInt.default(5000),
+      })
+      .strict()
+      .default({ max_lines: 5000 }),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({
@@ -423,9 +439,11 @@ export const configSchema = z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */
         monthly: flag.default(false),
+        /** The Compliance dashboard's report (with its full verify) is reused this long per tenant and period, unless refreshed or a report is generated. */
+        dashboard_cache_ms: z.coerce.number().int().min(0).default(300_000),
       })
       .strict()
-      .default({ monthly: false }),
+      .default({ monthly: false, dashboard_cache_ms: 300_000 }),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({

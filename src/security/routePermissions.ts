@@ -13,7 +13,7 @@ const rules: [RegExp, Permission | 'public'][] = [
   [/^\/(:index\/)?_bulk$/, 'ingest'],
   [/^\/(_.*)?$/, 'ingest'],
   [/^\/(loki|prometheus)\/api\/v1\//, 'query'],
-  [/^\/api\/v1\/(tail|query|alerts|patterns)/, 'query'],
+  [/^\/api\/v1\/(tail|query|alerts|patterns|saved-queries)/, 'query'],
   [/^\/api\/v1\/(integrity|audit|reports)/, 'audit'],
   [/^\/metrics$/, 'audit'],
 ];

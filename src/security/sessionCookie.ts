@@ -66,11 +66,11 @@ function sameToken(a: string, b: string): boolean {
  * echo the session's CSRF token in `X-CSRF-Token`. undefined without a
  * session cookie; 401 when the cookie names no live session.
  */
-export function sessionOfRequest(sessions: SessionStore, method: string, headers: IncomingHttpHeaders): Session | undefined {
+export async function sessionOfRequest(sessions: SessionStore, method: string, headers: IncomingHttpHeaders): Promise<Session | undefined> {
   const id = sessionIdOf(headers);
   if (id === undefined) return undefined;
   requireSameOrigin(headers);
-  const session = sessions.touch(id);
+  const session = await sessions.touch(id);
   if (!session) throw new MeshlogError('ML_AUTH_INVALID', 'session expired or logged out: log in again');
   if (!safeMethods.has(method.toUpperCase())) {
     const presented = headers[csrfHeaderName];

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { SessionEventStore } from '../storage/sessionEventStore.js';
 import type { Identity } from './identity.js';
 
 /** A browser's login: who it is, and the token its state-changing requests must echo (CSRF). */
@@ -19,59 +20,61 @@ export interface SessionLimits {
 const digest = (id: string) => createHash('sha256').update(id).digest('base64url');
 
 /**
- * Server-side UI sessions, in memory: a restart logs everyone out, which is
- * the safe direction. Keyed by a hash of the cookie value, so what is held
- * here cannot be replayed as a cookie.
+ * Server-side UI sessions, kept in ClickHouse: they survive a restart and
+ * are shared by every meshlog process on the same ClickHouse (a logout or a
+ * disabled user ends them everywhere). Keyed by a hash of the cookie value,
+ * so nothing stored can be replayed as a cookie. Each request reads the
+ * session; a use is written at most once per tenth of the idle timeout (one
+ * minute at most), which is how precise the idle timeout is.
  */
 export class SessionStore {
-  private readonly sessions = new Map<string, Session>();
+  private readonly seenWriteIntervalMs: number;
 
   constructor(
     readonly limits: SessionLimits,
+    private readonly events: SessionEventStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.seenWriteIntervalMs = Math.min(60_000, Math.floor(limits.idleTimeoutMs / 10));
+  }
 
   /** A new session; the returned id goes into the cookie and nowhere else. */
-  create(identity: Identity): { id: string; session: Session } {
-    this.sweep();
+  async create(identity: Identity): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
     const session: Session = { identity, csrfToken: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
-    this.sessions.set(digest(id), session);
+    const { id: identityId, name, kind, roles, tenants } = identity;
+    await this.events.append([
+      { idHash: digest(id), identityId, identity: JSON.stringify({ id: identityId, name, kind, roles, tenants }), csrfToken: session.csrfToken, createdAt: now, seenAt: now, expiresAt: now + this.limits.maxAgeMs },
+    ]);
     return { id, session };
   }
 
-  /** The live session of a cookie value, its idle clock restarted; undefined when unknown, idle too long or too old. */
-  touch(id: string): Session | undefined {
-    const key = digest(id);
-    const session = this.sessions.get(key);
-    if (!session) return undefined;
+  /** The live session of a cookie value, its idle clock restarted; undefined when unknown, ended, idle too long or too old. */
+  async touch(id: string): Promise<Session | undefined> {
+    const stored = await this.events.find(digest(id));
+    if (!stored || stored.ended) return undefined;
     const now = this.now();
-    if (this.expired(session, now)) {
-      this.sessions.delete(key);
-      return undefined;
+    if (now - stored.lastSeenAt > this.limits.idleTimeoutMs || now - stored.createdAt > this.limits.maxAgeMs) return undefined;
+    if (now - stored.lastSeenAt >= this.seenWriteIntervalMs) {
+      await this.events.append([{ idHash: stored.idHash, identityId: stored.identityId, createdAt: stored.createdAt, seenAt: now, expiresAt: stored.createdAt + this.limits.maxAgeMs }]);
     }
-    session.lastSeenAt = now;
-    return session;
+    return { identity: JSON.parse(stored.identity) as Identity, csrfToken: stored.csrfToken, createdAt: stored.createdAt, lastSeenAt: now };
   }
 
-  destroy(id: string): Session | undefined {
-    const key = digest(id);
-    const session = this.sessions.get(key);
-    this.sessions.delete(key);
-    return session;
-  }
-
-  get size(): number {
-    return this.sessions.size;
-  }
-
-  private expired(session: Session, now: number): boolean {
-    return now - session.lastSeenAt > this.limits.idleTimeoutMs || now - session.createdAt > this.limits.maxAgeMs;
-  }
-
-  private sweep(): void {
+  /** Logout: the session is ended for good, in every process. */
+  async destroy(id: string): Promise<void> {
+    const stored = await this.events.find(digest(id));
+    if (!stored || stored.ended) return;
     const now = this.now();
-    for (const [key, session] of this.sessions) if (this.expired(session, now)) this.sessions.delete(key);
+    await this.events.append([{ idHash: stored.idHash, identityId: stored.identityId, createdAt: stored.createdAt, seenAt: now, expiresAt: stored.createdAt + this.limits.maxAgeMs, ended: 'logout' }]);
+  }
+
+  /** Ends every open session of these identities (a disabled user's keys, a revoked key); returns how many. */
+  async endSessionsOf(identityIds: string[], reason: string): Promise<number> {
+    const open = await this.events.openSessionsOf(identityIds);
+    const now = this.now();
+    await this.events.append(open.map((session) => ({ ...session, seenAt: now, ended: reason })));
+    return open.length;
   }
 }

@@ -28,6 +28,7 @@ import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
+import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
@@ -35,7 +36,9 @@ import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
+import { LoginThrottle } from '../security/loginThrottle.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
+import { redactionRoutes } from './routes/redactionRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
 import { exportRoutes } from './routes/exportRoutes.js';
 import type { TraceQueries } from '../storage/traceQueries.js';
@@ -81,6 +84,8 @@ export interface HttpAppOptions {
   oidcLogin?: OidcLogin;
   /** Spans and logs of one trace (the UI's trace view). */
   traces?: TraceQueries;
+  /** Explore's saved queries. */
+  savedQueries?: SavedQueryRouteDeps;
 }
 
 declare module 'fastify' {
@@ -130,7 +135,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       const token = presentedToken(request.headers);
       // A browser's session cookie counts only when no token was presented.
-      const session = token === undefined && options.sessions ? sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
+      const session = token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
       const certified = token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
       identity = session?.identity ?? certified ?? (await options.authenticate(token));
     } catch (error) {
@@ -203,15 +208,17 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   adminRoutes(app, options.admin);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);
+  if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);
   if (options.backup) backupRoutes(app, options.backup);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
+  if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, throttle: new LoginThrottle(config.limits) });
     webUiRoutes(app);
   }
   return app;

@@ -28,6 +28,8 @@ import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
 import { ComplianceQueries } from '../storage/complianceQueries.js';
 import { ReportStore } from '../storage/reportStore.js';
+import { SavedQueryStore } from '../storage/savedQueryStore.js';
+import { DashboardReports } from '../compliance/dashboardReports.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
 import { Storage } from '../storage/storage.js';
 import { logQueryRunner } from '../storage/logQueries.js';
@@ -54,6 +56,7 @@ import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/recordIdStore.js';
 import { SessionStore } from '../security/sessions.js';
+import { SessionEventStore } from '../storage/sessionEventStore.js';
 import { TraceQueries } from '../storage/traceQueries.js';
 import { OidcLogin } from '../security/oidcLogin.js';
 
@@ -190,14 +193,17 @@ export class MeshlogServer {
       runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
       database: config.database,
       limits: defaultQueryLimits,
-      maxEntriesLimit: 5000,
+      maxEntriesLimit: config.query.max_lines,
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',
     };
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
-    const admin = { keys, audit, auditStore: new AuditStore(this.storage) };
+    const sessions = config.ui.enabled
+      ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
+      : undefined;
+    const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
     // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
     const signer = sealing?.signer ?? openSigner(config, id, logger);
     const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
@@ -241,6 +247,7 @@ export class MeshlogServer {
     const reports = {
       audit,
       store: new ReportStore(this.storage),
+      dashboard: new DashboardReports(config.reports.dashboard_cache_ms),
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
@@ -265,7 +272,7 @@ export class MeshlogServer {
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maskFor: tailMasking(masking) };
+    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
       ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
@@ -304,10 +311,9 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    const sessions = config.ui.enabled ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }) : undefined;
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage) });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit } });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

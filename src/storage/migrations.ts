@@ -374,4 +374,50 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, acknowledged_at)`,
     ],
   },
+  {
+    version: 15,
+    name: 'saved queries',
+    statements: [
+      // One row per change of a saved query (saved, deleted); the latest version is the query.
+      `CREATE TABLE IF NOT EXISTS {db}.saved_queries (
+        tenant LowCardinality(String),
+        id String,
+        owner_id String,
+        owner_name String,
+        name String,
+        query String,
+        range_from String,
+        range_to String,
+        shared UInt8,
+        created_at DateTime64(3),
+        deleted UInt8,
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, id)`,
+    ],
+  },
+  {
+    version: 16,
+    name: 'ui sessions',
+    statements: [
+      // One row per event of a UI session (created, seen, ended), keyed by a hash of the cookie value (never the
+      // value itself). Events only add up (latest seen, ended once ever): a late "seen" from another process can
+      // never bring an ended session back. Rows go once the session is past its maximum age.
+      `CREATE TABLE IF NOT EXISTS {db}.ui_sessions (
+        id_hash String,
+        identity_id String,
+        identity String,
+        csrf_token String,
+        created_at DateTime64(3),
+        seen_at DateTime64(3),
+        expires_at DateTime64(3),
+        ended UInt8,
+        ended_reason String
+      )
+      ENGINE = MergeTree
+      ORDER BY (id_hash, seen_at)
+      TTL toDateTime(expires_at) + INTERVAL 1 DAY`,
+    ],
+  },
 ];

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
+import { launchChromium, logIn, newPage, screenshot } from '../support/webBrowser.js';
 
-/** Screenshots of every page, kept for a person to look at (gitignored), beside the Explore/Tail/Trace ones. */
-const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
 
 let meshlog: RunningMeshlog;
 let browser: Browser;
@@ -25,7 +23,6 @@ async function adminCall(path: string, init: { method?: string; body?: unknown }
 }
 
 before(async () => {
-  mkdirSync(screenshots, { recursive: true });
   const dir = tempDataDir('meshlog-web-admin-');
   // A rule that fires a second after three checkout errors land in its ten-minute window.
   writeFileSync(
@@ -77,7 +74,7 @@ before(async () => {
   });
   assert.equal(pushed.status, 204, await pushed.text());
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -85,30 +82,18 @@ after(async () => {
   if (meshlog && meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-async function newPage(colorScheme: 'dark' | 'light' = 'dark'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme, acceptDownloads: true });
-  return context.newPage();
-}
-
-async function logIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${meshlog.url}/`);
-  await page.getByLabel('API key').fill(token);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-}
-
 /** The 1280×720 viewport; `andEnd` adds the page scrolled to its end (pages scroll inside the shell, under the top bar). */
 async function shot(page: Page, name: string, andEnd = false): Promise<void> {
-  await page.screenshot({ path: `${screenshots}${name}.png` });
+  await screenshot(page, name);
   if (!andEnd) return;
   await page.locator('.panels').evaluate((panels) => panels.scrollTo(0, panels.scrollHeight));
-  await page.screenshot({ path: `${screenshots}${name}-end.png` });
+  await screenshot(page, `${name}-end`);
   await page.locator('.panels').evaluate((panels) => panels.scrollTo(0, 0));
 }
 
 test('an admin creates a key on the Admin page, sees its secret once and the key listed, and finds the creation in the audit trail', async () => {
-  const page = await newPage();
-  await logIn(page, meshlog.token);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, meshlog.token);
   await page.getByRole('navigation', { name: 'pages' }).getByRole('link', { name: 'Admin' }).click();
   await page.waitForURL(/\/ui\/admin$/);
   await page.getByRole('table', { name: 'api keys' }).waitFor();
@@ -202,8 +187,8 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
 });
 
 test('an analyst is refused the Admin page: no link, a refusal in the page, and 403 from the server', async () => {
-  const page = await newPage();
-  await logIn(page, analystKey);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, analystKey);
   const nav = page.getByRole('navigation', { name: 'pages' });
   await nav.getByRole('link', { name: 'Alerts' }).waitFor();
   assert.equal(await nav.getByRole('link', { name: 'Admin' }).count(), 0);
@@ -231,8 +216,8 @@ test('an analyst is refused the Admin page: no link, a refusal in the page, and 
 });
 
 test('the Alerts page shows the rule firing, its history, and an admin silences it', async () => {
-  const page = await newPage();
-  await logIn(page, meshlog.token);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, meshlog.token);
   await page.goto(`${meshlog.url}/ui/alerts`);
   const rules = page.getByRole('table', { name: 'alert rules' });
   // The page refreshes itself: the rule goes inactive → pending → firing without a reload.
@@ -268,8 +253,8 @@ test('the Alerts page shows the rule firing, its history, and an admin silences 
 });
 
 test('the Compliance page shows the SOC 2 dashboard and downloads a report whose content covers the data sent', async () => {
-  const page = await newPage();
-  await logIn(page, meshlog.token);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, meshlog.token);
   await page.goto(`${meshlog.url}/ui/compliance`);
   const coverage = page.getByRole('table', { name: 'coverage by service' });
   await coverage.waitFor({ timeout: 30_000 });
@@ -310,9 +295,46 @@ test('the Compliance page shows the SOC 2 dashboard and downloads a report whose
   await page.context().close();
 });
 
+test('opening the Compliance page twice generates its report once; Refresh generates a new one', async () => {
+  const dashboardGenerations = async () => {
+    const answer = (await (await adminCall('/api/v1/audit?action=report.generate&since=1h')).json()) as { events: { detail: string }[] };
+    return answer.events.filter((event) => JSON.parse(event.detail).dashboard === true).length;
+  };
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, meshlog.token);
+  // A report downloaded from the page starts the dashboard afresh.
+  const downloaded = await adminCall(`/api/v1/reports/soc2?from=${new Date(now - 3_600_000).toISOString()}&format=json`);
+  assert.equal(downloaded.status, 200);
+  const before = await dashboardGenerations();
+
+  await page.goto(`${meshlog.url}/ui/compliance`);
+  const generatedAt = page.getByLabel('report generated at');
+  await generatedAt.waitFor({ timeout: 30_000 });
+  const first = await generatedAt.innerText();
+  assert.equal(await dashboardGenerations(), before + 1);
+  assert.doesNotMatch(first, /kept/);
+
+  await page.goto(`${meshlog.url}/ui/explore`);
+  await page.goto(`${meshlog.url}/ui/compliance`);
+  await generatedAt.waitFor({ timeout: 30_000 });
+  assert.match(await generatedAt.innerText(), /kept for a few minutes/);
+  assert.equal((await generatedAt.innerText()).replace(' (kept for a few minutes)', ''), first, 'the same report, generated at the same time');
+  await page.getByRole('table', { name: 'control summary' }).waitFor();
+  assert.equal(await dashboardGenerations(), before + 1, 'opened twice, generated once');
+  await shot(page, '15b-compliance-cached');
+
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await page.waitForFunction((previous) => {
+    const label = document.querySelector('[aria-label="report generated at"]')?.textContent ?? '';
+    return label !== '' && !label.includes('kept') && label !== previous;
+  }, first);
+  assert.equal(await dashboardGenerations(), before + 2);
+  await page.context().close();
+});
+
 test('the Patterns page lists top and new patterns linked to Explore, in the light theme', async () => {
-  const page = await newPage('light');
-  await logIn(page, analystKey);
+  const page = await newPage(browser, { colorScheme: 'light' });
+  await logIn(page, meshlog.url, analystKey);
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
   await page.goto(`${meshlog.url}/ui/patterns`);
   const top = page.getByRole('table', { name: 'top patterns' });
@@ -340,8 +362,8 @@ test('an anomaly is shown with its explanation and links to the data behind it i
     assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('billing', [`invoice ${i} issued`]))).status, 200);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const page = await newPage();
-  await logIn(page, analystKey);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, analystKey);
   await page.goto(`${meshlog.url}/ui/alerts`);
   const anomaly = page.getByRole('table', { name: 'anomalies' }).getByRole('row', { name: /silent service\s+billing/ });
   await anomaly.waitFor({ timeout: 30_000 });

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import Provider from 'oidc-provider';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
-
-const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
+import { launchChromium, screenshot } from '../support/webBrowser.js';
 
 let identityProvider: Server;
 let meshlog: RunningMeshlog;
@@ -60,7 +58,6 @@ async function startIdentityProvider(meshlogUrl: string): Promise<string> {
 }
 
 before(async () => {
-  mkdirSync(screenshots, { recursive: true });
   const port = await freePort();
   const meshlogUrl = `http://127.0.0.1:${port}`;
   const issuer = await startIdentityProvider(meshlogUrl);
@@ -79,7 +76,7 @@ before(async () => {
     ].join('\n'),
   );
   meshlog = await startMeshlog({ args: ['--config', configFile, '--http-port', String(port)] });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -94,7 +91,7 @@ test('single sign-on: authorization code with PKCE at a real OpenID provider bec
   await page.goto(`${meshlog.url}/ui/tail`);
   const sso = page.getByRole('link', { name: 'Log in with single sign-on' });
   await sso.waitFor();
-  await page.screenshot({ path: `${screenshots}09-login-sso.png` });
+  await screenshot(page, '09-login-sso');
 
   const authorizationRequest = page.waitForRequest((request) => request.url().includes('/auth?'));
   await sso.click();

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { launchChromium, logIn, newPage, screenshot } from '../support/webBrowser.js';
 
-/** Screenshots of every page, kept for a person to look at (gitignored). */
-const screenshots = fileURLToPath(new URL('../../../test-output/screenshots/', import.meta.url));
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 let meshlog: RunningMeshlog;
@@ -53,7 +50,6 @@ async function sendTrace(): Promise<string> {
 }
 
 before(async () => {
-  mkdirSync(screenshots, { recursive: true });
   meshlog = await startMeshlog();
   const created = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
     method: 'POST',
@@ -76,7 +72,7 @@ before(async () => {
   streams[0].values.push([ns(now - 10 * 60_000 + 50), 'level=info msg="checkout started" order=1042', { trace_id: traceId, span_id: serverSpanId }]);
   await lokiPush(streams);
 
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -84,25 +80,13 @@ after(async () => {
   if (meshlog && meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, colorScheme: 'dark', permissions: ['clipboard-read', 'clipboard-write'] });
-  return context.newPage();
-}
-
-async function logIn(page: Page, token: string): Promise<void> {
-  await page.goto(`${meshlog.url}/`);
-  await page.getByLabel('API key').fill(token);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: `${screenshots}${name}.png` });
+const withClipboard = { permissions: ['clipboard-read', 'clipboard-write'] };
 
 test('an analyst logs in, queries, brushes the histogram, expands a record and follows its trace id', async () => {
-  const page = await newPage();
+  const page = await newPage(browser, withClipboard);
   await page.goto(`${meshlog.url}/`);
   await page.getByLabel('API key').waitFor();
-  await shot(page, '01-login');
+  await screenshot(page, '01-login');
 
   await page.getByLabel('API key').fill('not-a-key');
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -133,7 +117,7 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const histogramBars = await page.locator('.histogram rect:not(.brush)').count();
   assert.ok(histogramBars > 10, `histogram bars: ${histogramBars}`);
   assert.deepEqual(await page.locator('.legend span').allInnerTexts().then((texts) => texts.filter((text) => !text.startsWith('max'))).then((texts) => texts.sort()), ['debug', 'error', 'info', 'warn']);
-  await shot(page, '02-explore');
+  await screenshot(page, '02-explore');
 
   // Brush the middle of the histogram: the range zooms to it, and fewer lines match.
   const box = (await page.locator('.histogram svg').boundingBox())!;
@@ -155,7 +139,7 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   await page.locator('.parse-error').waitFor();
   assert.match(await page.locator('.parse-error').innerText(), /parse error at line 1, col \d+/);
   assert.ok((await page.locator('.tok-error').count()) > 0, 'the error position is marked in the query');
-  await shot(page, '03-explore-parse-error');
+  await screenshot(page, '03-explore-parse-error');
 
   // The shared link reproduces the view: query and range are in the URL.
   await page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent(`{service_name="payments"} |= "declined"`)}&from=now-1h&to=now`);
@@ -165,7 +149,7 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   await fields.waitFor();
   const fieldText = await fields.innerText();
   for (const expected of ['service_name', 'payments', 'detected_level', 'error', 'trace_id', traceId, 'k8s_namespace_name']) assert.ok(fieldText.includes(expected), `${expected} in ${fieldText}`);
-  await shot(page, '04-explore-record');
+  await screenshot(page, '04-explore-record');
 
   await page.getByRole('button', { name: 'Copy as JSON' }).click();
   await page.getByRole('button', { name: 'Copied' }).waitFor();
@@ -182,7 +166,7 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const neighbours = contextText.match(/order 10\d\d handled by payments/g) ?? [];
   assert.ok(neighbours.length >= 10, `lines around it: ${neighbours.length}`);
   assert.match(contextText, /level=info/, 'context is not only errors');
-  await shot(page, '04b-explore-context');
+  await screenshot(page, '04b-explore-context');
   await contextDialog.getByRole('button', { name: 'Close' }).click();
 
   // A sidebar value adds a filter to the query.
@@ -204,7 +188,7 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const spanDetail = page.getByRole('table', { name: 'span charge card' });
   await spanDetail.waitFor();
   assert.match(await spanDetail.innerText(), /status\s+STATUS_CODE_ERROR: card declined|status\s+ERROR: card declined/);
-  await shot(page, '05-trace');
+  await screenshot(page, '05-trace');
 
   // The server refuses what the role cannot do, whatever the page tries.
   const refused = await page.evaluate(async () => {
@@ -222,8 +206,8 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
 });
 
 test('live tail shows a line committed after it opened, with pause and a rate', async () => {
-  const page = await newPage();
-  await logIn(page, analystKey);
+  const page = await newPage(browser, withClipboard);
+  await logIn(page, meshlog.url, analystKey);
   await page.goto(`${meshlog.url}/ui/tail?q=${encodeURIComponent('{service_name="inventory"}')}`);
   await page.locator('.badge.live').waitFor();
   await page.getByRole('log').getByText('handled by inventory').first().waitFor();
@@ -239,15 +223,15 @@ test('live tail shows a line committed after it opened, with pause and a rate', 
   await lokiPush([{ stream: { service_name: 'inventory' }, values: [[ns(Date.now()), 'level=warn msg="sku 78 low stock"']] }]);
   await page.getByRole('button', { name: 'Resume (1 new)' }).waitFor();
   assert.equal(await page.getByRole('log').getByText('sku 78').count(), 0, 'paused lines wait');
-  await shot(page, '06-tail');
+  await screenshot(page, '06-tail');
   await page.getByRole('button', { name: 'Resume (1 new)' }).click();
   await page.getByRole('log').getByText('sku 78').waitFor();
   await page.context().close();
 });
 
 test('the light theme, keyboard navigation, and logout ends the session', async () => {
-  const page = await newPage();
-  await logIn(page, meshlog.token);
+  const page = await newPage(browser, withClipboard);
+  await logIn(page, meshlog.url, meshlog.token);
   await page.getByRole('button', { name: 'switch theme' }).click();
   assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
   await page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent('{service_name="checkout"}')}`);
@@ -258,7 +242,7 @@ test('the light theme, keyboard navigation, and logout ends the session', async 
   await page.keyboard.press('Enter');
   await page.getByRole('table', { name: 'fields' }).waitFor();
   assert.equal(await page.locator('.row[aria-selected=true]').getAttribute('aria-expanded'), 'true');
-  await shot(page, '07-explore-light');
+  await screenshot(page, '07-explore-light');
 
   await page.getByRole('grid', { name: 'log lines' }).focus();
   await page.keyboard.press('g');
@@ -266,7 +250,7 @@ test('the light theme, keyboard navigation, and logout ends the session', async 
   await page.waitForURL(/\/ui\/tail/);
   await page.keyboard.press('?');
   await page.getByRole('dialog', { name: 'keyboard shortcuts' }).waitFor();
-  await shot(page, '08-shortcuts');
+  await screenshot(page, '08-shortcuts');
   await page.keyboard.press('Escape');
 
   const csrfless = await page.evaluate(async () => (await fetch('/api/v1/session', { method: 'DELETE' })).status);

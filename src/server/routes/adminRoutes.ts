@@ -6,11 +6,14 @@ import type { ApiKeys } from '../../security/apiKeys.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { roles } from '../../security/identity.js';
 import type { AuditStore } from '../../storage/auditStore.js';
+import type { SessionStore } from '../../security/sessions.js';
 
 export interface AdminDeps {
   keys: ApiKeys;
   audit: AuditTrail;
   auditStore: AuditStore;
+  /** UI sessions; those logged in with a revoked key end with it. */
+  sessions?: SessionStore;
 }
 
 const createKeyBody = z
@@ -52,7 +55,8 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
     const revoked = await keys.revoke(request.params.id, request.identity!.name);
-    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, detail: { name: revoked.name } });
+    const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
+    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, detail: { name: revoked.name, ended_sessions: endedSessions } });
     return { key: revoked };
   });
 

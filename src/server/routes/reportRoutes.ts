@@ -3,7 +3,8 @@ import { renderHtmlReport } from '../../compliance/htmlReport.js';
 import { renderPdfReport } from '../../compliance/pdfReport.js';
 import type { ReportSources, Soc2Report } from '../../compliance/reportModel.js';
 import { signReportFile } from '../../compliance/reportSignature.js';
-import { buildSoc2Report } from '../../compliance/soc2Report.js';
+import type { DashboardReports } from '../../compliance/dashboardReports.js';
+import { buildSoc2Report, type BuiltReport } from '../../compliance/soc2Report.js';
 import type { NoteSigner } from '../../integrity/signedNote.js';
 import { MeshlogError } from '../../errors.js';
 import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
@@ -15,6 +16,8 @@ export interface ReportRouteDeps {
   sources: ReportSources;
   store: ReportStore;
   audit: AuditTrail;
+  /** The Compliance dashboard's recent reports. */
+  dashboard: DashboardReports;
 }
 
 const formats = ['json', 'html', 'pdf'] as const;
@@ -64,22 +67,47 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     const toNs = parseLokiTime(query.to, nowNs(), 'to');
     if (toNs < fromNs) throw new MeshlogError('ML_QUERY_INVALID', 'to must not be before from');
     const format = formatOf(query.format);
-    // A report over every tenant shows every tenant's data: only a credential for all tenants may ask for one.
-    const tenant = query.tenant ? tenantFor(identity, query.tenant) : '';
-    if (!tenant && !identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'a report over every tenant needs a credential for tenant "*"; pass tenant=');
+    const tenant = reportTenant(identity, query.tenant);
+    const built = await buildAudited(identity, remoteAddress, { fromNs, toNs, tenant }, { format });
+    deps.dashboard.invalidate(tenant);
+    return sendReport(reply, built.report, built.json, built.sha256, format, deps.sources.signer);
+  }
 
-    const built = await buildSoc2Report(deps.sources, { fromNs, toNs, tenant }, { id: identity.id, name: identity.name });
+  /** A report over every tenant ('') shows every tenant's data: only a credential for all tenants may ask for one. */
+  function reportTenant(identity: Identity, requested: string | undefined): string {
+    const tenant = requested ? tenantFor(identity, requested) : '';
+    if (!tenant && !identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'a report over every tenant needs a credential for tenant "*"; pass tenant=');
+    return tenant;
+  }
+
+  async function buildAudited(identity: Identity, remoteAddress: string, period: { fromNs: bigint; toNs: bigint; tenant: string }, detail: Record<string, unknown>): Promise<BuiltReport> {
+    const built = await buildSoc2Report(deps.sources, period, { id: identity.id, name: identity.name });
     await deps.audit.record({
       action: 'report.generate',
       outcome: 'success',
       actor: identity,
       remoteAddress,
-      tenant: tenant || anyTenant,
+      tenant: period.tenant || anyTenant,
       target: 'soc2',
-      detail: { from: built.report.period.from, to: built.report.period.to, format, sha256: built.sha256 },
+      detail: { from: built.report.period.from, to: built.report.period.to, ...detail, sha256: built.sha256 },
     });
-    return sendReport(reply, built.report, built.json, built.sha256, format, deps.sources.signer);
+    return built;
   }
+
+  // The dashboard's report over the last `hours`, generated (and audited) once per tenant and period for
+  // reports.dashboard_cache_ms; refresh=true generates a new one. Each view is audited as a read.
+  app.get<{ Querystring: { hours?: string; tenant?: string; refresh?: string } }>('/api/v1/reports/soc2/dashboard', async (request) => {
+    const identity = request.identity!;
+    const hours = Number(request.query.hours ?? 24);
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366) throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
+    const tenant = reportTenant(identity, request.query.tenant);
+    const periodMs = hours * 3_600_000;
+    const result = await deps.dashboard.get(tenant, periodMs, request.query.refresh === 'true', () => {
+      const toNs = nowNs();
+      return buildAudited(identity, request.ip, { fromNs: toNs - BigInt(periodMs) * 1_000_000n, toNs, tenant }, { format: 'json', dashboard: true });
+    });
+    return { generatedAt: new Date(result.generatedAtMs).toISOString(), cached: result.cached, report: result.built.report };
+  });
 
   /** Stored reports span every tenant: listing and reading them needs a credential for all tenants. */
   const requireAllTenants = (identity: Identity) => {

@@ -6,6 +6,7 @@ import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
 import { clearedSessionCookie, oidcStateCookie, oidcStateOf, requireSameOrigin, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
 import type { OidcLogin } from '../../security/oidcLogin.js';
+import { loginAccountOf, type LoginThrottle } from '../../security/loginThrottle.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
 import { parseJsonBody } from '../jsonBody.js';
 
@@ -17,6 +18,10 @@ export interface SessionRouteDeps {
   secure: boolean;
   /** Single sign-on through the OIDC provider; absent when no `oidc.client_id` is configured. */
   oidc?: OidcLogin;
+  /** Lines one log query may return (query.max_lines): Explore pages through larger results in queries of this size. */
+  maxLinesPerQuery: number;
+  /** Refuses logins after repeated failures per client address and per account. */
+  throttle: LoginThrottle;
 }
 
 /** Only the UI's own pages are a place to return to after SSO (no open redirect). */
@@ -27,13 +32,14 @@ const loginBody = z.object({ token: z.string().min(1).max(4096) }).strict();
 /** What the UI may offer: a session never acts beyond these, the server checks every request. */
 const uiPermissions: Permission[] = ['query', 'audit', 'admin'];
 
-function sessionView(session: Session, limits: SessionStore['limits']) {
+function sessionView(session: Session, limits: SessionStore['limits'], maxLinesPerQuery: number) {
   const { identity } = session;
   return {
     identity: { id: identity.id, name: identity.name, kind: identity.kind, roles: identity.roles, tenants: identity.tenants },
     permissions: uiPermissions.filter((permission) => hasPermission(identity, permission)),
     csrfToken: session.csrfToken,
     idleTimeoutMs: limits.idleTimeoutMs,
+    maxLinesPerQuery,
   };
 }
 
@@ -52,21 +58,30 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     requireSameOrigin(request.headers);
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
     const { token } = parseJsonBody(loginBody, request.body);
+    const account = loginAccountOf(token);
+    try {
+      deps.throttle.check(request.ip, account);
+    } catch (error) {
+      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message, throttled: true, retry_after_seconds: (error as MeshlogError).retryAfterSeconds } });
+      throw error;
+    }
     let identity: Identity;
     try {
       identity = await deps.authenticate(token);
     } catch (error) {
-      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, detail: { reason: (error as Error).message } });
+      deps.throttle.failed(request.ip, account);
+      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message } });
       throw error;
     }
+    deps.throttle.succeeded(request.ip, account);
     if (!uiPermissions.some((permission) => hasPermission(identity, permission))) {
       await audit.record({ action: 'auth.session.login', outcome: 'denied', actor: identity, remoteAddress: request.ip, detail: { reason: 'no role that can use the UI' } });
       throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
     }
-    const { id, session } = sessions.create(identity);
+    const { id, session } = await sessions.create(identity);
     await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip });
     reply.header('set-cookie', sessionSetCookie(id, deps.secure));
-    return sessionView(session, sessions.limits);
+    return sessionView(session, sessions.limits, deps.maxLinesPerQuery);
   });
 
   app.get('/api/v1/session/methods', { config: { permission: 'public' } }, async () => ({ token: true, oidc: deps.oidc !== undefined }));
@@ -89,7 +104,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
         if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state) throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
         const { identity, returnTo } = await oidc.finish(query.state, query.code);
         if (!uiPermissions.some((permission) => hasPermission(identity, permission))) throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
-        const { id } = sessions.create(identity);
+        const { id } = await sessions.create(identity);
         await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip, detail: { method: 'oidc' } });
         return reply.header('set-cookie', [oidcStateCookie('', deps.secure), sessionSetCookie(id, deps.secure)]).redirect(returnTo, 303);
       } catch (error) {
@@ -100,17 +115,17 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     });
   }
 
-  const current = (request: FastifyRequest): Session => {
-    const session = sessionOfRequest(sessions, request.method, request.headers);
+  const current = async (request: FastifyRequest): Promise<Session> => {
+    const session = await sessionOfRequest(sessions, request.method, request.headers);
     if (!session) throw new MeshlogError('ML_AUTH_MISSING', 'no session: log in');
     return session;
   };
 
-  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(current(request), sessions.limits));
+  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(await current(request), sessions.limits, deps.maxLinesPerQuery));
 
   app.delete('/api/v1/session', { config: { permission: 'public' } }, async (request, reply) => {
-    const session = current(request);
-    sessions.destroy(sessionIdOf(request.headers)!);
+    const session = await current(request);
+    await sessions.destroy(sessionIdOf(request.headers)!);
     await audit.record({ action: 'auth.session.logout', outcome: 'success', actor: session.identity, remoteAddress: request.ip });
     reply.header('set-cookie', clearedSessionCookie(deps.secure));
     return { status: 'logged out' };

@@ -14,6 +14,8 @@ export interface TailRouteDeps {
   runner: SqlRunner;
   database: string;
   limits: QueryLimits;
+  /** Most lines of history a tail starts with (query.max_lines, as Loki's max_entries_limit_per_query). */
+  maxLines: number;
   /** Masks sensitive values of the frames one request receives (undefined: send them as they are). */
   maskFor?: (request: FastifyRequest) => Promise<((streams: TailFrame['streams']) => void) | undefined>;
 }
@@ -64,7 +66,7 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
   }
-  const limit = parseLimit(query.limit, 100, 5000);
+  const limit = parseLimit(query.limit, 100, deps.maxLines);
   const endNs = nowNs();
   const startNs = parseLokiTime(query.start, endNs - hour, 'start');
   const mask = await deps.maskFor?.(request);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
+import type { SessionStore } from '../../security/sessions.js';
 import { roles } from '../../security/identity.js';
 import type { UserRegistry } from '../../security/userRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
@@ -9,6 +10,8 @@ import { durationNs } from './adminRoutes.js';
 export interface UserRouteDeps {
   users: UserRegistry;
   audit: AuditTrail;
+  /** UI sessions; a disabled user's are ended with their keys. */
+  sessions?: SessionStore;
 }
 
 const tenantList = z.array(z.string().regex(/^(\*|[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127})$/, 'a tenant name or "*"')).min(1);
@@ -57,8 +60,10 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/users/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
       const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
-      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, detail: { revoked_keys: revokedKeys } });
-      return { user, revoked_keys: revokedKeys };
+      // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
+      const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
+      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
+      return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
     });
   }
 }

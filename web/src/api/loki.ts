@@ -27,10 +27,10 @@ export interface LogsResult {
   linesProcessed: number;
 }
 
-/** A log query over a range, newest first (or oldest first with direction forward). */
-export async function queryLogs(query: string, startMs: number, endMs: number, options: { limit: number; direction?: 'forward' | 'backward'; signal?: AbortSignal }): Promise<LogsResult> {
+/** One query_range call: its lines in the order asked for, keyed by timestamp and position. */
+export async function queryLogs(query: string, startMs: number, endMs: number, options: { limit: number; direction?: 'forward' | 'backward'; signal?: AbortSignal; endNs?: string }): Promise<LogsResult> {
   const response = await api<StreamsResponse>('/loki/api/v1/query_range', {
-    query: { query, start: msToNs(startMs), end: msToNs(endMs), limit: options.limit, direction: options.direction ?? 'backward' },
+    query: { query, start: msToNs(startMs), end: options.endNs ?? msToNs(endMs), limit: options.limit, direction: options.direction ?? 'backward' },
     signal: options.signal,
   });
   if (response.data.resultType !== 'streams') throw new Error('a metric query: the list shows log queries only');
@@ -43,6 +43,47 @@ export async function queryLogs(query: string, startMs: number, endMs: number, o
   entries.forEach((entry, index) => (entry.key = `${entry.tsNs}:${index}`));
   const summary = response.data.stats?.summary;
   return { entries, execSeconds: summary?.execTime ?? 0, linesProcessed: summary?.totalLinesProcessed ?? 0 };
+}
+
+const identityOf = (entry: LogEntry) => `${entry.line}\u0000${JSON.stringify(entry.labels)}`;
+
+/**
+ * Up to `limit` lines, newest first, in queries of at most `pageSize` (the
+ * server's query.max_lines) as Grafana pages Loki: each next query ends just
+ * after the oldest line so far, and the lines already seen at that instant are
+ * dropped. `onPage` gets everything loaded so far after each query.
+ */
+export async function queryLogPages(
+  query: string,
+  startMs: number,
+  endMs: number,
+  options: { limit: number; pageSize: number; signal?: AbortSignal; onPage?: (result: LogsResult) => void },
+): Promise<LogsResult> {
+  const entries: LogEntry[] = [];
+  let execSeconds = 0;
+  let linesProcessed = 0;
+  let endNs: string | undefined;
+  let seenAtBoundary = new Set<string>();
+  while (entries.length < options.limit) {
+    const asked = Math.min(options.pageSize, options.limit - entries.length + seenAtBoundary.size);
+    const page = await queryLogs(query, startMs, endMs, { limit: asked, signal: options.signal, endNs });
+    execSeconds += page.execSeconds;
+    linesProcessed += page.linesProcessed;
+    const boundary = entries.length ? entries[entries.length - 1].tsNs : undefined;
+    const fresh = page.entries.filter((entry) => entry.tsNs !== boundary || !seenAtBoundary.has(identityOf(entry)));
+    for (const entry of fresh.slice(0, options.limit - entries.length)) {
+      entry.key = `${entry.tsNs}:${entries.length}`;
+      entries.push(entry);
+    }
+    options.onPage?.({ entries: entries.slice(), execSeconds, linesProcessed });
+    // A short page is the end of the range; a page of nothing new means more lines share one instant than a page holds.
+    if (page.entries.length < asked || fresh.length === 0 || entries.length === 0) break;
+    const oldest = entries[entries.length - 1].tsNs;
+    if (oldest !== boundary) seenAtBoundary = new Set();
+    for (let i = entries.length - 1; i >= 0 && entries[i].tsNs === oldest; i--) seenAtBoundary.add(identityOf(entries[i]));
+    endNs = (BigInt(oldest) + 1n).toString();
+  }
+  return { entries, execSeconds, linesProcessed };
 }
 
 export interface VolumeSeries {

@@ -10,6 +10,8 @@ const overscanPx = 400;
 
 interface Props {
   entries: LogEntry[];
+  /** Changes when a new result starts (not when more of it is loaded): the list then scrolls back to the top. */
+  resultId: number;
   onFilter: (name: string, value: string) => void;
   onContext: (entry: LogEntry) => void;
 }
@@ -21,7 +23,7 @@ const levelClass = (level: string) => (level.startsWith('err') || level === 'fat
  * lines scroll like 100. Rows have fixed heights (an expanded one adds its
  * detail's), so positions are a prefix sum. j/k or arrows move, Enter expands.
  */
-export function LogList({ entries, onFilter, onContext }: Props) {
+export function LogList({ entries, resultId, onFilter, onContext }: Props) {
   const zone = useTimeZone();
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -33,7 +35,7 @@ export function LogList({ entries, onFilter, onContext }: Props) {
     setExpanded(new Set());
     setSelected(0);
     viewport.current?.scrollTo(0, 0);
-  }, [entries]);
+  }, [resultId]);
 
   useLayoutEffect(() => {
     const element = viewport.current!;

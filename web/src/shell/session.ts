@@ -10,6 +10,8 @@ export interface SessionInfo {
   permissions: Permission[];
   csrfToken: string;
   idleTimeoutMs: number;
+  /** Lines one log query may return (the server's query.max_lines); Explore pages in queries of this size. */
+  maxLinesPerQuery: number;
 }
 
 function adopt(session: SessionInfo): SessionInfo {

@@ -3,17 +3,23 @@ import { useQueryState } from '../../shell/router';
 import { AuditTrailPanel } from './AuditTrailPanel';
 import { ErasurePanel } from './ErasurePanel';
 import { KeysPanel } from './KeysPanel';
+import { RedactionPanel } from './RedactionPanel';
 import { RetentionAdminPanel } from './RetentionAdminPanel';
+import { TenantsPanel } from './TenantsPanel';
+import { UsersPanel } from './UsersPanel';
 import '../panels/panels.css';
 
 const tabs = [
   { id: 'keys', title: 'API keys', component: KeysPanel },
+  { id: 'users', title: 'Users', component: UsersPanel },
+  { id: 'tenants', title: 'Tenants', component: TenantsPanel },
+  { id: 'redaction', title: 'Redaction', component: RedactionPanel },
   { id: 'retention', title: 'Retention and legal holds', component: RetentionAdminPanel },
   { id: 'erasure', title: 'Erasure requests', component: ErasurePanel },
   { id: 'audit', title: 'Audit trail', component: AuditTrailPanel },
 ];
 
-/** Administration (admins only; the server refuses every call to anyone else): keys, retention, holds, erasure requests, the audit trail. */
+/** Administration (admins only; the server refuses every call to anyone else): keys, users, tenants, redaction rules, retention, holds, erasure requests, the audit trail. */
 export function AdminPage(_props: PageProps) {
   const [params, setParams] = useQueryState();
   const current = tabs.find((tab) => tab.id === params.get('tab')) ?? tabs[0];

@@ -4,6 +4,7 @@ import { copyText } from '../../components/copyText';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { useApi } from '../panels/useApi';
+import { roles, tenantList } from './roles';
 
 interface KeyView {
   id: string;
@@ -19,7 +20,6 @@ interface KeyView {
   state: string;
 }
 
-const roles = ['admin', 'analyst', 'auditor', 'ingester', 'unmasker'];
 
 /** API keys: every key with its roles and tenants; create one (its secret shown once), revoke one. */
 export function KeysPanel() {
@@ -36,8 +36,7 @@ export function KeysPanel() {
   const create = async (event: Event) => {
     event.preventDefault();
     try {
-      const tenantList = tenants.split(',').map((tenant) => tenant.trim()).filter(Boolean);
-      setCreated(await api<{ id: string; key: string }>('/api/v1/admin/keys', { method: 'POST', body: { name, roles: chosen, tenants: tenantList, ...(expiresIn ? { expires_in: expiresIn } : {}) } }));
+      setCreated(await api<{ id: string; key: string }>('/api/v1/admin/keys', { method: 'POST', body: { name, roles: chosen, tenants: tenantList(tenants), ...(expiresIn ? { expires_in: expiresIn } : {}) } }));
       setError(undefined);
       setName('');
       keys.reload();

@@ -1,7 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../../api/client';
 import type { PageProps } from '../../shell/page';
+import { useTimeZone } from '../../shell/preferences';
 import { useSession } from '../../shell/session';
-import { useApi } from '../panels/useApi';
+import { formatTime } from '../../shell/timeFormat';
 import { AccessPanel, CoveragePanel, IntegrityPanel, RetentionPanel } from './DashboardPanels';
 import { ReportGenerator } from './ReportGenerator';
 import { StoredReports } from './StoredReports';
@@ -25,14 +27,34 @@ export function CompliancePage(_props: PageProps) {
   // A credential for some tenants gets its first tenant's report; only "*" may see every tenant's.
   const tenant = allTenants ? undefined : identity.tenants[0];
   const [hours, setHours] = useState(24);
-  // Fixed when the period is chosen, so reloads show the same evidence.
-  const [from, setFrom] = useState(() => new Date(Date.now() - hours * 3_600_000).toISOString());
-  const report = useApi<Soc2Report>('/api/v1/reports/soc2', { from, tenant, format: 'json' });
+  const zone = useTimeZone();
+  const [dashboard, setDashboard] = useState<{ report: Soc2Report; generatedAt: string; cached: boolean } | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [loading, setLoading] = useState(false);
+  // Bumped by Refresh: the server then generates a new report instead of the one it keeps for a few minutes.
+  const [refreshes, setRefreshes] = useState(0);
+  const refreshed = useRef(0);
 
-  const choose = (value: number) => {
-    setHours(value);
-    setFrom(new Date(Date.now() - value * 3_600_000).toISOString());
-  };
+  useEffect(() => {
+    const controller = new AbortController();
+    const refresh = refreshes !== refreshed.current;
+    refreshed.current = refreshes;
+    setLoading(true);
+    setError(undefined);
+    api<{ report: Soc2Report; generatedAt: string; cached: boolean }>('/api/v1/reports/soc2/dashboard', { query: { hours, tenant, refresh: refresh ? 'true' : undefined }, signal: controller.signal }).then(
+      (answer) => {
+        setDashboard(answer);
+        setLoading(false);
+      },
+      (failure: Error) => {
+        if (controller.signal.aborted) return;
+        setError(failure.message);
+        setLoading(false);
+      },
+    );
+    return () => controller.abort();
+  }, [hours, tenant, refreshes]);
+  const report = dashboard?.report;
 
   return (
     <div class="panels">
@@ -40,7 +62,7 @@ export function CompliancePage(_props: PageProps) {
         <h1>Compliance</h1>
         <label>
           Dashboard over the{' '}
-          <select value={hours} onChange={(event) => choose(Number(event.currentTarget.value))} aria-label="dashboard period">
+          <select value={hours} onChange={(event) => setHours(Number(event.currentTarget.value))} aria-label="dashboard period">
             {periods.map((period) => (
               <option key={period.hours} value={period.hours}>
                 {period.label}
@@ -49,18 +71,31 @@ export function CompliancePage(_props: PageProps) {
           </select>
         </label>
         <span class="dim">{tenant ? `tenant ${tenant}` : 'every tenant'}</span>
-        {report.loading && <span class="dim">gathering evidence…</span>}
+        <span class="spacer" />
+        {loading ? (
+          <span class="dim">gathering evidence…</span>
+        ) : (
+          dashboard && (
+            <span class="dim" aria-label="report generated at">
+              generated at {formatTime(Date.parse(dashboard.generatedAt), zone)}
+              {dashboard.cached ? ' (kept for a few minutes)' : ''}
+            </span>
+          )
+        )}
+        <button type="button" class="small" disabled={loading} onClick={() => setRefreshes((count) => count + 1)}>
+          Refresh
+        </button>
       </header>
-      {report.error && <p class="error">{report.error}</p>}
-      {report.data && (
+      {error && <p class="error">{error}</p>}
+      {report && (
         <div class="columns">
-          <CoveragePanel report={report.data} />
-          <IntegrityPanel report={report.data} />
-          <RetentionPanel report={report.data} />
-          <AccessPanel report={report.data} />
+          <CoveragePanel report={report} />
+          <IntegrityPanel report={report} />
+          <RetentionPanel report={report} />
+          <AccessPanel report={report} />
         </div>
       )}
-      {report.data && <Summary report={report.data} />}
+      {report && <Summary report={report} />}
       <div class="columns">
         <ReportGenerator tenant={tenant} />
         {allTenants && <StoredReports />}

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiUrl, ApiError } from '../../api/client';
-import { histogramStepSeconds, isLogQuery, logqlString, queryLogs, queryVolume, type LogEntry, type VolumeSeries } from '../../api/loki';
+import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryVolume, type LogEntry, type VolumeSeries } from '../../api/loki';
 import { copyText } from '../../components/copyText';
 import { FieldSidebar } from '../../components/FieldSidebar';
 import { LogList } from '../../components/LogList';
@@ -9,14 +9,21 @@ import { TimeRangePicker } from '../../components/TimeRangePicker';
 import { VolumeHistogram } from '../../components/VolumeHistogram';
 import type { PageProps } from '../../shell/page';
 import { useQueryState } from '../../shell/router';
+import { useSession } from '../../shell/session';
 import { defaultRange, msToNs, resolveRange, type TimeRange } from '../../shell/timeRange';
 import { ContextDialog } from './ContextDialog';
+import { SavedQueries } from './SavedQueries';
 
 const defaultQuery = '{service_name=~".+"}';
-const limits = [100, 1000, 5000];
+const limits = [100, 1000, 5000, 20_000, 100_000];
+let runs = 0;
 
 interface Results {
+  /** Which run these are: more pages of one run keep the list where it is scrolled. */
+  runId: number;
   entries: LogEntry[];
+  /** More pages are still being fetched. */
+  partial: boolean;
   volume: VolumeSeries[];
   stepSeconds: number;
   startMs: number;
@@ -27,6 +34,7 @@ interface Results {
 /** Explore: query, volume by level, the lines, their fields. Everything that defines a view is in the URL. */
 export function ExplorePage(_props: PageProps) {
   const [params, setParams] = useQueryState();
+  const { maxLinesPerQuery } = useSession();
   const query = params.get('q') ?? defaultQuery;
   const range: TimeRange = { from: params.get('from') ?? defaultRange.from, to: params.get('to') ?? defaultRange.to };
   const limit = Number(params.get('limit') ?? 1000);
@@ -44,18 +52,41 @@ export function ExplorePage(_props: PageProps) {
   useEffect(() => {
     const controller = new AbortController();
     const { startMs, endMs } = resolved;
+    const runId = ++runs;
     setLoading(true);
     setError(undefined);
     void (async () => {
       try {
         const stepSeconds = histogramStepSeconds(startMs, endMs);
         const logQuery = isLogQuery(query);
-        const [logs, volume] = await Promise.all([
-          logQuery ? queryLogs(query, startMs, endMs, { limit, signal: controller.signal }) : Promise.resolve({ entries: [], execSeconds: 0, linesProcessed: 0 }),
-          logQuery ? queryVolume(query, startMs, endMs, stepSeconds, controller.signal) : Promise.resolve([]),
-        ]);
-        setResults({ entries: logs.entries, volume, stepSeconds, startMs, endMs, execSeconds: logs.execSeconds });
-        if (!logQuery) setError('Explore lists log queries: start the query with a {selector}.');
+        if (!logQuery) {
+          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 });
+          setError('Explore lists log queries: start the query with a {selector}.');
+          return;
+        }
+        let shown: Results = { runId, entries: [], partial: true, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 };
+        const volume = queryVolume(query, startMs, endMs, stepSeconds, controller.signal);
+        // The histogram is drawn as soon as it is known, while lines are still coming; its failure is reported below.
+        volume.then(
+          (series) => {
+            if (controller.signal.aborted) return;
+            shown = { ...shown, volume: series };
+            setResults(shown);
+          },
+          () => undefined,
+        );
+        // Past the server's per-query cap the lines come in pages; the list shows each as it arrives.
+        const logs = await queryLogPages(query, startMs, endMs, {
+          limit,
+          pageSize: Math.min(maxLinesPerQuery, limit),
+          signal: controller.signal,
+          onPage: (page) => {
+            if (controller.signal.aborted) return;
+            shown = { ...shown, entries: page.entries, execSeconds: page.execSeconds };
+            setResults(shown);
+          },
+        });
+        setResults({ ...shown, entries: logs.entries, execSeconds: logs.execSeconds, partial: false, volume: await volume });
       } catch (failure) {
         if (controller.signal.aborted) return;
         setError(failure instanceof ApiError ? failure.message : (failure as Error).message);
@@ -82,20 +113,21 @@ export function ExplorePage(_props: PageProps) {
         <select aria-label="line limit" value={String(limit)} onChange={(event) => setParams({ limit: event.currentTarget.value })}>
           {limits.map((value) => (
             <option key={value} value={value}>
-              {value} lines
+              {value.toLocaleString('en')} lines
             </option>
           ))}
         </select>
         <button type="button" class="primary" onClick={() => run()} disabled={loading}>
           {loading ? 'Running…' : 'Run'}
         </button>
+        <SavedQueries query={query} range={range} onLoad={(saved) => setParams({ q: saved.query, from: saved.range_from, to: saved.range_to }, { push: true })} />
       </div>
       <div class="explore">
         <FieldSidebar entries={results?.entries ?? []} onFilter={addFilter} />
         <section class="results" aria-label="results">
           {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
           <div class="summary">
-            <span role="status">{results ? `${results.entries.length} lines${results.entries.length === limit ? ' (limit reached)' : ''} · ${results.execSeconds.toFixed(3)} s` : loading ? 'Running…' : ''}</span>
+            <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
             <span class="spacer" />
             <button
               type="button"
@@ -115,10 +147,16 @@ export function ExplorePage(_props: PageProps) {
               Export CSV
             </a>
           </div>
-          <LogList entries={results?.entries ?? []} onFilter={addFilter} onContext={setContext} />
+          <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
         </section>
       </div>
       {context && <ContextDialog entry={context} onClose={() => setContext(undefined)} />}
     </>
   );
+}
+
+function summaryOf(results: Results, limit: number): string {
+  const count = results.entries.length.toLocaleString('en');
+  if (results.partial) return `${count} of up to ${limit.toLocaleString('en')} lines, loading…`;
+  return `${count} lines${results.entries.length === limit ? ' (limit reached)' : ''} · ${results.execSeconds.toFixed(3)} s`;
 }

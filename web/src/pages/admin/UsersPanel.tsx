@@ -1,0 +1,176 @@
+import { useState } from 'preact/hooks';
+import { api } from '../../api/client';
+import { copyText } from '../../components/copyText';
+import { useTimeZone } from '../../shell/preferences';
+import { formatTime } from '../../shell/timeFormat';
+import { storedTimeMs } from '../panels/auditTime';
+import { useApi } from '../panels/useApi';
+import { roles, tenantList } from './roles';
+
+interface UserView {
+  name: string;
+  email: string;
+  roles: string[];
+  tenants: string[];
+  state: 'active' | 'disabled';
+  key_ids: string[];
+  created_by: string;
+  created_at: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+/** People: create one with roles and tenants, issue them a key (never beyond their grants), disable (revoking their keys and ending their sessions) or enable. */
+export function UsersPanel() {
+  const zone = useTimeZone();
+  const users = useApi<{ users: UserView[] }>('/api/v1/admin/users');
+  const [form, setForm] = useState({ name: '', email: '', tenants: 'default' });
+  const [chosen, setChosen] = useState<string[]>(['analyst']);
+  const [issued, setIssued] = useState<{ user: string; id: string; key: string } | undefined>();
+  const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
+  const time = (value: string) => formatTime(storedTimeMs(value), zone, false);
+
+  const act = async (call: () => Promise<string | undefined>) => {
+    try {
+      const text = await call();
+      if (text) setMessage({ text, error: false });
+      users.reload();
+    } catch (failure) {
+      setMessage({ text: (failure as Error).message, error: true });
+    }
+  };
+  const create = (event: Event) => {
+    event.preventDefault();
+    void act(async () => {
+      await api('/api/v1/admin/users', { method: 'POST', body: { name: form.name, email: form.email, roles: chosen, tenants: tenantList(form.tenants) } });
+      setForm({ ...form, name: '', email: '' });
+      return `User ${form.name} created. Issue them a key to log in.`;
+    });
+  };
+  const setState = (user: UserView, verb: 'disable' | 'enable') =>
+    void act(async () => {
+      if (verb === 'disable' && !confirm(`Disable ${user.name}? Every key issued to them is revoked and their sessions end now.`)) return undefined;
+      const result = await api<{ revoked_keys: string[]; ended_sessions?: number }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/${verb}`, { method: 'POST', body: {} });
+      return verb === 'disable'
+        ? `${user.name} disabled: ${result.revoked_keys.length} key(s) revoked, ${result.ended_sessions ?? 0} session(s) ended.`
+        : `${user.name} enabled: issue a new key (keys revoked when disabled stay revoked).`;
+    });
+  const issue = (user: UserView) =>
+    void act(async () => {
+      const created = await api<{ id: string; key: string }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, { method: 'POST', body: {} });
+      setIssued({ user: user.name, ...created });
+      setMessage(undefined);
+      return undefined;
+    });
+  const toggle = (role: string) => setChosen(chosen.includes(role) ? chosen.filter((r) => r !== role) : [...chosen, role]);
+
+  return (
+    <>
+      <section class="panel" aria-label="create a user">
+        <h2>
+          Create a user <span class="dim">(roles and tenants are fixed at creation; keys issued to a user never hold more)</span>
+        </h2>
+        <form class="inline" onSubmit={create}>
+          <label>
+            Name
+            <input value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} required aria-label="user name" />
+          </label>
+          <label>
+            E-mail
+            <input type="email" value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} aria-label="user email" />
+          </label>
+          <fieldset>
+            <legend class="dim">Roles</legend>
+            {roles.map((role) => (
+              <label key={role}>
+                <input type="checkbox" checked={chosen.includes(role)} onChange={() => toggle(role)} aria-label={`user role ${role}`} /> {role}
+              </label>
+            ))}
+          </fieldset>
+          <label>
+            Tenants
+            <input value={form.tenants} onInput={(e) => setForm({ ...form, tenants: e.currentTarget.value })} size={16} aria-label="user tenants" title='comma-separated; "*" for every tenant' />
+          </label>
+          <button type="submit" class="primary" disabled={!form.name || chosen.length === 0}>
+            Create user
+          </button>
+        </form>
+        {message && (
+          <p class={message.error ? 'error' : 'dim'} role={message.error ? 'alert' : 'status'}>
+            {message.text}
+          </p>
+        )}
+        {issued && (
+          <div class="secret-once" role="status" aria-label="new user key">
+            Key <strong>{issued.id}</strong> issued to {issued.user}. Copy it now: it is shown only once.
+            <code>{issued.key}</code>
+            <button type="button" class="small" onClick={() => void copyText(issued.key)}>
+              Copy
+            </button>{' '}
+            <button type="button" class="small" onClick={() => setIssued(undefined)}>
+              Done
+            </button>
+          </div>
+        )}
+      </section>
+      <section class="panel" aria-label="users">
+        <h2>Users</h2>
+        {users.error && <p class="error">{users.error}</p>}
+        {users.data && users.data.users.length === 0 && <p class="empty">No users yet.</p>}
+        {users.data && users.data.users.length > 0 && (
+          <table class="grid" aria-label="users">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>E-mail</th>
+                <th>Roles</th>
+                <th>Tenants</th>
+                <th>Keys</th>
+                <th>State</th>
+                <th>Created</th>
+                <th>Changed</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {users.data.users.map((user) => (
+                <tr key={user.name}>
+                  <td>{user.name}</td>
+                  <td>{user.email || <span class="dim">none</span>}</td>
+                  <td>{user.roles.join(', ')}</td>
+                  <td>{user.tenants.join(', ')}</td>
+                  <td class="mono">{user.key_ids.length}</td>
+                  <td>
+                    <span class={`state ${user.state}`}>{user.state}</span>
+                  </td>
+                  <td>
+                    {time(user.created_at)} <span class="dim">by {user.created_by}</span>
+                  </td>
+                  <td>
+                    {time(user.changed_at)} <span class="dim">by {user.changed_by}</span>
+                  </td>
+                  <td class="nowrap">
+                    {user.state === 'active' ? (
+                      <>
+                        <button type="button" class="small" onClick={() => issue(user)} aria-label={`issue a key to ${user.name}`}>
+                          Issue key
+                        </button>{' '}
+                        <button type="button" class="small" onClick={() => setState(user, 'disable')} aria-label={`disable ${user.name}`}>
+                          Disable
+                        </button>
+                      </>
+                    ) : (
+                      <button type="button" class="small" onClick={() => setState(user, 'enable')} aria-label={`enable ${user.name}`}>
+                        Enable
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
+  );
+}
