@@ -229,7 +229,7 @@ test('meshlog backup --server takes a consistent backup of a running server whil
   assert.deepEqual(refused, []);
   assert.equal(backup.status, 0, backup.stderr);
   const backupDir = `${meshlog.dataDir}-backups/live-1`;
-  assert.match(backup.stdout, new RegExp(`^backup of the running server at .*: \\d+ tables, \\d+ rows, cut at .* \\(\\d+ chain\\(s\\)\\), encrypted under archive master key [0-9a-f]{16}, in ${backupDir} on the server host$`, 'm'));
+  assert.match(backup.stdout, new RegExp(`^backup of the running server at .*: \\d+ tables, \\d+ rows, cut at .* \\(\\d+ chain\\(s\\), commits held [\\d.]+ ms\\), encrypted under archive master key [0-9a-f]{16}, in ${backupDir} on the server host$`, 'm'));
   const { events } = (await admin(meshlog, 'GET', '/api/v1/audit?since=1h&action=backup.create')) as { events: { actor: string; outcome: string; target: string }[] };
   assert.deepEqual(events.map((event) => [event.outcome, event.target]), [['success', backupDir]]);
   assert.equal(await meshlog.stop(), 0);

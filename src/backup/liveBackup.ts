@@ -11,11 +11,19 @@ import type { Storage } from '../storage/storage.js';
  * it are left out, and no erasure or disposal runs until the copy is done, so
  * what is restored verifies clean as the meshlog stood at the cut.
  */
-export async function backupRunning(storage: Storage, writer: LogWriter, lock: DeletionLock, options: Omit<BackupOptions, 'cut'>): Promise<BackupManifest> {
+export async function backupRunning(
+  storage: Storage,
+  writer: LogWriter,
+  lock: DeletionLock,
+  options: Omit<BackupOptions, 'cut'>,
+): Promise<{ manifest: BackupManifest; heldCommitsMs: number }> {
   return lock.run(async () => {
     // Chains of earlier writer ids no longer grow; this writer's heads come from it, between commits.
     const stored = await new BackupStore(storage).chainHeads();
+    const asked = performance.now();
     const cut = await writer.betweenCommits(async (heads) => ({ chains: { ...stored, ...Object.fromEntries(heads) }, atMs: Date.now() }));
-    return backupMeshlog(storage, { ...options, cut });
+    // How long commits were held: the commit in flight finishing, then the cut.
+    const heldCommitsMs = Math.round((performance.now() - asked) * 10) / 10;
+    return { manifest: await backupMeshlog(storage, { ...options, cut }), heldCommitsMs };
   });
 }

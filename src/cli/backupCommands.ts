@@ -45,7 +45,7 @@ export async function backupCommand(flags: {
 }
 
 async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promise<void> {
-  const { backup } = await callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; master_key_id: string } }>(
+  const { backup } = await callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; held_commits_ms: number; master_key_id: string } }>(
     flags,
     'POST',
     '/api/v1/admin/backups',
@@ -53,7 +53,7 @@ async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promis
   );
   print(
     `backup of the running server at ${flags.server}: ${backup.tables} tables, ${backup.rows} rows, cut at ${backup.cut.at} ` +
-      `(${Object.keys(backup.cut.chains).length} chain(s)), encrypted under archive master key ${backup.master_key_id}, in ${backup.path} on the server host`,
+      `(${Object.keys(backup.cut.chains).length} chain(s), commits held ${backup.held_commits_ms} ms), encrypted under archive master key ${backup.master_key_id}, in ${backup.path} on the server host`,
   );
 }
 

@@ -37,7 +37,7 @@ export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
     if (existsSync(out)) throw new MeshlogError('ML_CONFLICT', `backup ${out} already exists`);
     const masterKey = deps.masterKey();
     try {
-      const manifest = await backupRunning(deps.storage, deps.writer, deps.lock, { dataDir: deps.dataDir, out, includeSecrets: false, masterKey });
+      const { manifest, heldCommitsMs } = await backupRunning(deps.storage, deps.writer, deps.lock, { dataDir: deps.dataDir, out, includeSecrets: false, masterKey });
       const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       await deps.audit.record({
         action: 'backup.create',
@@ -45,9 +45,9 @@ export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
         actor: request.identity,
         remoteAddress: request.ip,
         target: out,
-        detail: { tables: manifest.tables.length, rows, cut: manifest.cut, master_key_id: masterKey.id },
+        detail: { tables: manifest.tables.length, rows, cut: manifest.cut, held_commits_ms: heldCommitsMs, master_key_id: masterKey.id },
       });
-      return reply.code(201).send({ backup: { path: out, created_at: manifest.created_at, tables: manifest.tables.length, rows, cut: manifest.cut, master_key_id: masterKey.id } });
+      return reply.code(201).send({ backup: { path: out, created_at: manifest.created_at, tables: manifest.tables.length, rows, cut: manifest.cut, held_commits_ms: heldCommitsMs, master_key_id: masterKey.id } });
     } catch (error) {
       await deps.audit.record({ action: 'backup.create', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, target: out, detail: { reason: (error as Error).message } });
       throw error;
