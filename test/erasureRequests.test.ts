@@ -211,6 +211,8 @@ test('an erasure also erases the spans of its scope and the mined templates only
   const { request } = (await admin(meshlog, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="checkout"}', from: iso(now - 60n * minute), to: iso(now), reason: 'DSR-3001 (alice)' }, 201)) as { request: RequestView };
   const { request: done } = (await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`)) as { request: RequestView & { evidence: { spans: number; patterns: number } } };
   assert.deepEqual([done.evidence.records, done.evidence.spans, done.evidence.patterns], [2, 1, 1]);
+  const shown = meshlogCli(meshlog, ['erasure', 'show', request.id]);
+  assert.match(shown.stdout, /: 2 records erased from 1 batches, 1 spans, 1 mined templates$/m);
   // The template of alice's request is gone; the one bob's order (outside the scope) still matches stays, holding nothing of alice's.
   const after = await templates();
   assert.equal(after.length, 1, after.join(' | '));
