@@ -159,3 +159,77 @@ test('a request runs on its own once its cancellation window has ended', async (
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   assert.match(verify.stdout, new RegExp(`\\(1 records erased by request ${request.id}\\)`));
 });
+
+/** OTLP/JSON spans: one resource (service) each. */
+function spans(entries: [service: string, traceId: string, name: string, age: bigint][]): string {
+  return JSON.stringify({
+    resourceSpans: entries.map(([service, traceId, name, age]) => ({
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+      scopeSpans: [{ spans: [{ traceId, spanId: traceId.slice(0, 16), name, kind: 2, startTimeUnixNano: (now - age).toString(), endTimeUnixNano: (now - age + 1_000_000n).toString() }] }],
+    })),
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('an erasure also erases the spans of its scope and the mined templates only erased records were mined into', async () => {
+  const dir = tempDataDir('meshlog-erasure-');
+  const config = join(dir, 'meshlog.yaml');
+  writeFileSync(config, 'patterns:\n  flush_interval_ms: 100\n');
+  const meshlog = await startMeshlog({ args: ['--config', config] });
+  const acme = records([
+    ['checkout', 'order 1 paid by card for alice', 10n * minute],
+    ['checkout', 'alice asked to close her account', 10n * minute],
+    ['checkout', 'order 2 paid by card for bob', 3n * 24n * 60n * minute],
+    ['catalog', 'catalog viewed', 10n * minute],
+  ]);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, acme, { 'x-scope-orgid': 'acme' })).status, 200);
+  const traced = await fetch(`${meshlog.url}/v1/traces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json', 'x-scope-orgid': 'acme' },
+    body: spans([
+      ['checkout', 'aa'.repeat(16), 'pay for alice', 10n * minute],
+      ['checkout', 'bb'.repeat(16), 'pay for bob', 3n * 24n * 60n * minute],
+      ['catalog', 'cc'.repeat(16), 'view catalog', 10n * minute],
+    ]),
+  });
+  assert.equal(traced.status, 200, await traced.text());
+  const templates = async () => {
+    const response = await fetch(`${meshlog.url}/api/v1/patterns?service=checkout`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
+    return ((await response.json()) as { patterns: { template: string }[] }).patterns.map((pattern) => pattern.template).sort();
+  };
+  const before = await until('both checkout templates stored', async () => ((await templates()).length === 2 ? templates() : undefined));
+  assert.ok(before.some((template) => template.startsWith('alice asked')), before.join(' | '));
+
+  const { request } = (await admin(meshlog, 'POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="checkout"}', from: iso(now - 60n * minute), to: iso(now), reason: 'DSR-3001 (alice)' }, 201)) as { request: RequestView };
+  const { request: done } = (await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`)) as { request: RequestView & { evidence: { spans: number; patterns: number } } };
+  assert.deepEqual([done.evidence.records, done.evidence.spans, done.evidence.patterns], [2, 1, 1]);
+  const shown = meshlogCli(meshlog, ['erasure', 'show', request.id]);
+  assert.match(shown.stdout, /: 2 records erased from 1 batches, 1 spans, 1 mined templates$/m);
+  // The template of alice's request is gone; the one bob's order (outside the scope) still matches stays, holding nothing of alice's.
+  const after = await templates();
+  assert.equal(after.length, 1, after.join(' | '));
+  assert.ok(!after[0].includes('alice') && after[0].startsWith('order'), after[0]);
+  // The same message again (after the erasure, outside its scope) starts a new template: the erased one is not written back.
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, records([['checkout', 'alice asked to close her account', minute]]), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(await meshlog.stop(), 0);
+
+  const erasedId = (await readCommitted<{ pattern_id: string }>(meshlog.dataDir, `SELECT pattern_id FROM meshlog.logs WHERE body LIKE 'alice%'`))[0].pattern_id;
+  const storedTemplates = await readCommitted<{ pattern_id: string; count: string }>(meshlog.dataDir, `SELECT pattern_id, toString(count) AS count FROM meshlog.patterns FINAL WHERE tenant = 'acme' AND template LIKE 'alice%'`);
+  assert.deepEqual(storedTemplates, [{ pattern_id: erasedId, count: '1' }]);
+  const keptSpans = await readCommitted<{ service_name: string; span_name: string }>(meshlog.dataDir, 'SELECT service_name, span_name FROM meshlog.spans ORDER BY span_name');
+  assert.deepEqual(keptSpans, [
+    { service_name: 'checkout', span_name: 'pay for bob' },
+    { service_name: 'catalog', span_name: 'view catalog' },
+  ]);
+  const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', meshlog.dataDir], { encoding: 'utf8' });
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, new RegExp(`\\(2 records erased by request ${request.id}\\)`));
+});

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+import { readCommitted } from './support/storageReader.js';
 
 // An independent verifier, written from RFC 9162 and C2SP signed-note, sharing no code with meshlog.
 const sha256 = (...parts: Uint8Array[]) => {
@@ -144,4 +147,68 @@ test('inclusion and consistency proofs check out against signed checkpoints with
   } finally {
     await third.stop();
   }
+});
+
+/** RFC 9162 §2.1.1 Merkle tree hash over leaf hashes. */
+function treeHash(leaves: Buffer[]): Buffer {
+  if (leaves.length === 1) return leaves[0];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return node(treeHash(leaves.slice(0, k)), treeHash(leaves.slice(k)));
+}
+
+test('proofs from the cached trees of a running server stay correct as more batches arrive', async () => {
+  const meshlog = await startMeshlog();
+  const chain = `default/${readFileSync(join(meshlog.dataDir, 'writer-id'), 'utf8').trim()}`;
+  const leaves: Buffer[] = [];
+  const proveAll = async (size: number) => {
+    const proofs = [];
+    for (let seq = 1; seq <= size; seq++) {
+      proofs.push(
+        await api<{ leafIndex: number; treeSize: number; leafHash: string; rootHash: string; proof: string[] }>(
+          meshlog,
+          `/api/v1/integrity/proofs/inclusion?chain=${encodeURIComponent(chain)}&batch_seq=${seq}&tree_size=${size}`,
+        ),
+      );
+    }
+    proofs.forEach((proof, i) => {
+      const leaf = Buffer.from(proof.leafHash, 'hex');
+      if (leaves[i]) assert.ok(leaves[i].equals(leaf), `batch ${i + 1} keeps its leaf`);
+      leaves[i] = leaf;
+    });
+    const root = treeHash(leaves.slice(0, size));
+    for (const proof of proofs) {
+      assert.equal(proof.treeSize, size);
+      assert.ok(Buffer.from(proof.rootHash, 'hex').equals(root), `the root of ${size} batches`);
+      const path = proof.proof.map((hash) => Buffer.from(hash, 'hex'));
+      assert.ok(verifyInclusion(proof.leafIndex, size, Buffer.from(proof.leafHash, 'hex'), path, root), `batch ${proof.leafIndex + 1} in the tree of ${size}`);
+    }
+  };
+  const consistent = async (from: number, to: number) => {
+    const answer = await api<{ fromRoot: string; toRoot: string; proof: string[] }>(meshlog, `/api/v1/integrity/proofs/consistency?chain=${encodeURIComponent(chain)}&from_size=${from}&to_size=${to}`);
+    assert.ok(Buffer.from(answer.fromRoot, 'hex').equals(treeHash(leaves.slice(0, from))));
+    assert.ok(verifyConsistency(from, to, treeHash(leaves.slice(0, from)), treeHash(leaves.slice(0, to)), answer.proof.map((hash) => Buffer.from(hash, 'hex'))), `${from} → ${to}`);
+  };
+  try {
+    await ingestBatches(meshlog, 3, 'first');
+    await proveAll(3);
+    await ingestBatches(meshlog, 2, 'second');
+    await proveAll(5);
+    await proveAll(3);
+    await ingestBatches(meshlog, 6, 'third');
+    await proveAll(11);
+    await proveAll(5);
+    await consistent(3, 11);
+    await consistent(5, 11);
+    await consistent(3, 5);
+  } finally {
+    assert.equal(await meshlog.stop(), 0);
+  }
+  // The leaves are the stored batch hashes, and the tree of 11 is the one the checkpoint at stop signed.
+  const batches = await readCommitted<{ batch_hash: string }>(meshlog.dataDir, `SELECT batch_hash FROM meshlog.seal_batches WHERE chain_id = '${chain}' ORDER BY batch_seq`);
+  assert.deepEqual(leaves.map((leaf) => leaf.toString('hex')), batches.map((batch) => sha256(Buffer.from([0]), Buffer.from(batch.batch_hash, 'hex')).toString('hex')));
+  const [checkpoint] = await readCommitted<{ note: string }>(meshlog.dataDir, `SELECT note FROM meshlog.seal_checkpoints WHERE chain_id = '${chain}' ORDER BY tree_size DESC LIMIT 1`);
+  const signed = openNote(checkpoint.note, readFileSync(`${meshlog.dataDir}-signing.key.pub`, 'utf8').trim());
+  assert.equal(signed.size, 11);
+  assert.ok(signed.root.equals(treeHash(leaves)));
 });

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { defaultKeyRingDir } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
-import { BackupStore } from '../storage/backupStore.js';
+import { BackupStore, type BackupCut } from '../storage/backupStore.js';
 import type { Storage } from '../storage/storage.js';
 import { backupFormat, backupManifestFile, encryptFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
 
@@ -15,6 +15,8 @@ export interface BackupOptions {
   includeSecrets: boolean;
   /** Encrypts every file under a fresh backup key wrapped by this key; undefined only when asked for a plaintext backup. */
   masterKey: MasterKey | undefined;
+  /** A running meshlog's cut (see BackupCut); a stopped one is copied whole. */
+  cut?: BackupCut;
   onProgress?: (message: string) => void;
 }
 
@@ -42,10 +44,12 @@ export async function backupMeshlog(storage: Storage, options: BackupOptions): P
   for (const table of await store.tables()) {
     const entry: BackedUpTable = { table, rows: 0, partitions: [] };
     for (const partition of await store.partitions(table)) {
-      const { text, rows } = await store.readPartition(table, partition);
+      const { text, rows } = await store.readPartition(table, partition, options.cut);
+      // A partition past the cut (written after it) has nothing to restore.
+      if (rows === 0 && options.cut) continue;
       entry.partitions.push({ ...write(`tables/${table}/${encodeURIComponent(partition)}.tsv.gz`, gzipSync(text)), partition, rows });
+      entry.rows += rows;
     }
-    entry.rows = await store.countRows(table);
     options.onProgress?.(`${table}: ${entry.rows} rows`);
     tables.push(entry);
   }
@@ -63,6 +67,7 @@ export async function backupMeshlog(storage: Storage, options: BackupOptions): P
     created_at: new Date().toISOString(),
     database: storage.database,
     source: dataDir,
+    cut: options.cut ? { at: new Date(options.cut.atMs).toISOString(), chains: options.cut.chains } : null,
     encryption: options.masterKey
       ? { algorithm: 'AES-256-GCM', key_id: keyId, master_key_id: options.masterKey.id, wrapped_key: options.masterKey.wrap(backupKey, keyId) }
       : null,

@@ -22,6 +22,8 @@ export interface BackupManifest {
   created_at: string;
   database: string;
   source: string;
+  /** Taken from a running server: each chain's last whole batch and the instant (null: copied stopped, whole). */
+  cut?: { at: string; chains: Record<string, number> } | null;
   /** Absent only for a backup taken with --no-encrypt: the backup key, wrapped under the archive master key. */
   encryption: { algorithm: 'AES-256-GCM'; key_id: string; master_key_id: string; wrapped_key: string } | null;
   /** Schema migrations the data was written under. */

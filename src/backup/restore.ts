@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { defaultKeyRingDir } from '../archive/keyRing.js';
+import { defaultKeyRingDir, type KeyRingEntry } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
 import { verifyIntegrity, type Finding, type VerifyReport } from '../integrity/verifier.js';
 import { BackupStore } from '../storage/backupStore.js';
@@ -10,6 +10,8 @@ import { migrations } from '../storage/migrations.js';
 import { SealStore } from '../storage/sealStore.js';
 import type { Storage } from '../storage/storage.js';
 import { writeRestoreMarker } from './restoreMarker.js';
+import { reapplyDeletions, type ReapplySummary } from './reapplyDeletions.js';
+import { defaultDeletionLedgerFile, readDeletionLedger } from '../retention/deletionLedger.js';
 import { backupFormat, backupManifestFile, decryptFile, sha256, type BackupManifest } from './backupManifest.js';
 
 /** Reads a backup's manifest and checks every file it names against its SHA-256 before anything is restored. */
@@ -48,7 +50,7 @@ export function backupReader(backupDir: string, manifest: BackupManifest, master
 /** Where a new data directory is: it must not exist yet or be empty, so a restore never mixes with live data. */
 export function checkFreshDataDir(dataDir: string): void {
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) throw new Error(`${dataDir} is not empty: restore into a new data directory`);
-  for (const beside of [`${resolve(dataDir)}-signing.key`, `${resolve(dataDir)}-signing.key.pub`, defaultKeyRingDir(dataDir)]) {
+  for (const beside of [`${resolve(dataDir)}-signing.key`, `${resolve(dataDir)}-signing.key.pub`, defaultKeyRingDir(dataDir), defaultDeletionLedgerFile(dataDir)]) {
     if (existsSync(beside)) throw new Error(`${beside} already exists: restore beside a fresh data directory`);
   }
 }
@@ -58,6 +60,10 @@ export interface RestoreResult {
   rows: number;
   verifierKey: string | undefined;
   signingKeyRestored: boolean;
+  /** Archive data keys the backup still held wrapped but that were shredded since: restored as their tombstones. */
+  shreddedSince: string[];
+  /** What the deletion ledger took out again; undefined when restored without one. */
+  reapplied: ReapplySummary | undefined;
   verification: VerifyReport | undefined;
 }
 
@@ -69,7 +75,15 @@ export interface RestoreResult {
 export async function restoreMeshlog(
   storage: Storage,
   manifest: BackupManifest,
-  options: { dataDir: string; read: (file: string) => Buffer; verifierKey?: string; onProgress?: (message: string) => void; onFinding?: (finding: Finding) => void },
+  options: {
+    dataDir: string;
+    read: (file: string) => Buffer;
+    verifierKey?: string;
+    /** The deletion ledger of the meshlog the backup came from, as it is now: every erasure and disposal, also those after the backup. */
+    ledgerFile?: string;
+    onProgress?: (message: string) => void;
+    onFinding?: (finding: Finding) => void;
+  },
 ): Promise<RestoreResult> {
   const { read } = options;
   const store = new BackupStore(storage);
@@ -92,13 +106,33 @@ export async function restoreMeshlog(
   if (keys.verifier_key) writeFileSync(`${dataDir}-signing.key.pub`, `${keys.verifier_key}\n`);
   if (keys.signing_key) writeFileSync(`${dataDir}-signing.key`, read(keys.signing_key.file), { mode: 0o600, flag: 'wx' });
   if (keys.admin_token) writeFileSync(join(dataDir, 'admin-token'), read(keys.admin_token.file), { mode: 0o600, flag: 'wx' });
+  const shreddedSince: string[] = [];
   if (keys.archive_key_ring.length > 0) {
     const ring = defaultKeyRingDir(dataDir);
+    // The backed-up meshlog's key ring as it is now: a key shredded after the backup stays shredded.
+    const ringNow = defaultKeyRingDir(manifest.source);
     mkdirSync(ring, { recursive: true, mode: 0o700 });
-    for (const file of keys.archive_key_ring) writeFileSync(join(ring, file.file.split('/').pop()!), read(file.file), { mode: 0o600 });
+    for (const file of keys.archive_key_ring) {
+      const name = file.file.split('/').pop()!;
+      const now = join(ringNow, name);
+      const tombstone = existsSync(now) ? readFileSync(now) : undefined;
+      if (tombstone && (JSON.parse(tombstone.toString('utf8')) as KeyRingEntry).shredded) {
+        writeFileSync(join(ring, name), tombstone, { mode: 0o600 });
+        shreddedSince.push((JSON.parse(tombstone.toString('utf8')) as KeyRingEntry).key_id);
+      } else {
+        writeFileSync(join(ring, name), read(file.file), { mode: 0o600 });
+      }
+    }
   }
 
   const verifierKey = options.verifierKey ?? keys.verifier_key ?? undefined;
+  let reapplied: ReapplySummary | undefined;
+  if (options.ledgerFile) {
+    reapplied = await reapplyDeletions(storage, readDeletionLedger(options.ledgerFile, verifierKey));
+    // The restored meshlog carries the ledger on: a later restore of its own backups re-applies these too.
+    copyFileSync(options.ledgerFile, defaultDeletionLedgerFile(dataDir));
+    options.onProgress?.(`deletion ledger ${options.ledgerFile}: ${reapplied.erasures.length} erasure(s), ${reapplied.disposals} disposal(s) re-applied`);
+  }
   const verification = verifierKey ? await verifyIntegrity(new SealStore(storage), { verifierKey }, () => undefined, options.onFinding) : undefined;
   writeRestoreMarker(dataDir, {
     backup_source: manifest.source,
@@ -106,7 +140,10 @@ export async function restoreMeshlog(
     restored_at: new Date().toISOString(),
     restored_by: userInfo().username,
     rows,
+    deletion_ledger: options.ledgerFile ?? 'none',
+    archive_keys_shredded_since: shreddedSince,
+    reapplied: reapplied ?? 'not run',
     verification: verification ? { ok: verification.ok, findings: verification.findings.length, records: verification.records } : 'not run',
   });
-  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, verification };
+  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, shreddedSince, reapplied, verification };
 }

@@ -5,6 +5,7 @@ import { payloadFile, manifestFile, signatureFile } from '../archive/archiveMani
 import { verifyArchive, readArchive, type ArchiveVerifyReport } from '../archive/archiveVerify.js';
 import { defaultKeyRingDir, KeyRing, type KeyRingEntry } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
+import type { UploadedArchive } from '../archive/s3Upload.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
 
@@ -52,6 +53,19 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
   writeFileSync(join(flags.out, signatureFile), done.signature);
   const { manifest } = readArchive(flags.out);
   print(`archive ${manifest.archive_id}: ${manifest.payload.records} records of ${manifest.tenant} (${manifest.from} .. ${manifest.to}) from ${manifest.chains.length} chain(s), encrypted with data key ${manifest.encryption.key_id}, in ${flags.out}`);
+}
+
+export async function archiveUploadCommand(flags: ServerFlags & { tenant: string; from: string; to?: string }): Promise<void> {
+  const { archive_id, records, upload } = await callServer<{ archive_id: string; records: number; upload: UploadedArchive }>(flags, 'POST', '/api/v1/admin/archives/upload', {
+    tenant: flags.tenant,
+    from: nsToIso(timeFlag(flags.from, 'from')!),
+    to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!),
+  });
+  print(`archive ${archive_id}: ${records} records of ${flags.tenant} uploaded to s3://${upload.bucket}/${upload.keys[0].replace(/[^/]*$/, '')} and read back intact`);
+  print(
+    `object lock: ${upload.mode} until ${upload.retain_until} requested; ` +
+      (upload.lock_reported ? `the store reports ${upload.lock_reported.mode} until ${upload.lock_reported.retain_until}` : 'the store did NOT report a lock back (is Object Lock enabled on the bucket?)'),
+  );
 }
 
 function verifierKeyFlag(value: string | undefined): string | undefined {

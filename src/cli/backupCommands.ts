@@ -2,15 +2,32 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
 import { backupMeshlog } from '../backup/backup.js';
+import { defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
 import { Storage } from '../storage/storage.js';
+import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** `meshlog backup`: a whole meshlog from a data directory no server holds (embedded chDB takes one process per directory). */
-export async function backupCommand(flags: { dataDir: string; database: string; out: string; includeSecrets?: boolean; encrypt: boolean; masterKey?: string }): Promise<void> {
+/**
+ * `meshlog backup`: from a data directory no server holds (embedded chDB takes
+ * one process per directory), or, with --server, from a running server.
+ */
+export async function backupCommand(flags: {
+  dataDir?: string;
+  database: string;
+  out?: string;
+  server?: string;
+  token?: string;
+  name?: string;
+  includeSecrets?: boolean;
+  encrypt: boolean;
+  masterKey?: string;
+}): Promise<void> {
+  if (flags.server) return liveBackupCommand({ server: flags.server, token: flags.token, name: flags.name });
+  if (!flags.dataDir || !flags.out) throw new Error('pass --data-dir and --out (a stopped meshlog), or --server (a running one)');
   // The archive master key (created beside the data directory on first use, as a server's first export does).
   const masterKey = flags.encrypt ? MasterKey.load({ file: flags.masterKey ?? defaultMasterKeyFile(flags.dataDir), dataDir: flags.dataDir, create: true }) : undefined;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
@@ -27,13 +44,31 @@ export async function backupCommand(flags: { dataDir: string; database: string; 
   }
 }
 
+async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promise<void> {
+  const { backup } = await callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; held_commits_ms: number; master_key_id: string } }>(
+    flags,
+    'POST',
+    '/api/v1/admin/backups',
+    flags.name ? { name: flags.name } : {},
+  );
+  print(
+    `backup of the running server at ${flags.server}: ${backup.tables} tables, ${backup.rows} rows, cut at ${backup.cut.at} ` +
+      `(${Object.keys(backup.cut.chains).length} chain(s), commits held ${backup.held_commits_ms} ms), encrypted under archive master key ${backup.master_key_id}, in ${backup.path} on the server host`,
+  );
+}
+
 const describe = (finding: Finding) =>
   `${finding.kind.toUpperCase()} chain=${finding.chain}${finding.batchSeq !== undefined ? ` batch=${finding.batchSeq}` : ''}: ${finding.detail}`;
 
 /** `meshlog restore`: into a new data directory, then verification of what was restored. Exit 0 verified clean, 1 on findings. */
-export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string; masterKey?: string }): Promise<void> {
+export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string; masterKey?: string; ledger: string | boolean }): Promise<void> {
   const manifest = openBackup(flags.from);
   checkFreshDataDir(flags.dataDir);
+  // Without the ledger, whatever was erased or disposed of after the backup would come back: only on request.
+  const ledgerFile = flags.ledger === false ? undefined : typeof flags.ledger === 'string' ? flags.ledger : defaultDeletionLedgerFile(manifest.source);
+  if (ledgerFile && !existsSync(ledgerFile)) {
+    throw new Error(`no deletion ledger at ${ledgerFile}: pass --ledger FILE (the ledger of the meshlog this backup came from), or --no-ledger to restore without re-applying erasures and disposals done after the backup`);
+  }
   const masterKeyFile = flags.masterKey ?? defaultMasterKeyFile(manifest.source);
   const masterKey =
     manifest.encryption && (process.env[masterKeyEnvironmentVariable] || existsSync(masterKeyFile)) ? MasterKey.load({ file: masterKeyFile, create: false }) : undefined;
@@ -41,8 +76,16 @@ export async function restoreCommand(flags: { from: string; dataDir: string; dat
   const pinned = flags.publicKey && existsSync(flags.publicKey) ? readFileSync(flags.publicKey, 'utf8').trim() : flags.publicKey;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
-    const result = await restoreMeshlog(storage, manifest, { dataDir: flags.dataDir, read, verifierKey: pinned, onProgress: progress, onFinding: (finding) => print(describe(finding)) });
+    const result = await restoreMeshlog(storage, manifest, { dataDir: flags.dataDir, read, verifierKey: pinned, ledgerFile, onProgress: progress, onFinding: (finding) => print(describe(finding)) });
     print(`restored ${result.rows} rows into ${result.tables} tables of ${flags.dataDir} (backup of ${manifest.source} taken ${manifest.created_at})`);
+    const reapplied = result.reapplied;
+    print(
+      reapplied
+        ? `deletion ledger: ${reapplied.erasures.length} erasure(s)${reapplied.erasures.length > 0 ? ` (${reapplied.erasures.join(', ')})` : ''} and ${reapplied.disposals} disposal(s) re-applied: ` +
+            `${reapplied.records} records, ${reapplied.spans} spans, ${reapplied.patterns} templates taken out again`
+        : 'deletion ledger: NOT USED (--no-ledger): anything erased or disposed of after the backup was taken is back',
+    );
+    if (result.shreddedSince.length > 0) print(`archive keys shredded since the backup stay shredded: ${result.shreddedSince.join(', ')}`);
     if (!result.signingKeyRestored) print(`note: the backup holds no private signing key; put the old one at ${flags.dataDir.replace(/\/$/, '')}-signing.key before starting a server here, or new checkpoints get a new key`);
     const report = result.verification;
     if (!report) {

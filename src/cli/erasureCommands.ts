@@ -15,7 +15,8 @@ interface ErasureView {
   closed_by: string;
   closed_at: string | null;
   cancel_reason: string;
-  evidence: { records: number; batches: number; held: number; executed_at: string } | null;
+  /** spans and patterns: absent in evidence of requests executed before those were erased too. */
+  evidence: { records: number; batches: number; held: number; spans?: number; patterns?: number; executed_at: string } | null;
 }
 
 type OutputFlags = ServerFlags & { output: string };
@@ -35,6 +36,7 @@ function printRequest(request: ErasureView, output: string): void {
   if (request.status === 'cancelled') print(`  cancelled by ${request.closed_by} at ${request.closed_at}: ${request.cancel_reason}`);
   if (request.evidence) {
     print(`  executed  at ${request.evidence.executed_at} by ${request.closed_by}: ${request.evidence.records} records erased from ${request.evidence.batches} batches` +
+      (request.evidence.spans !== undefined ? `, ${request.evidence.spans} spans, ${request.evidence.patterns ?? 0} mined templates` : '') +
       (request.evidence.held > 0 ? `, ${request.evidence.held} kept under legal hold` : ''));
   }
 }

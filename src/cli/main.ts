@@ -242,6 +242,11 @@ serverOptions(archive.command('export').description("write a tenant's sealed bat
   .option('--to <time>', 'end (default now)')
   .requiredOption('--out <dir>', 'new, empty directory for the archive')
   .action(async (...args: Parameters<ArchiveCommands['archiveExportCommand']>) => (await import('./archiveCommands.js')).archiveExportCommand(...args));
+serverOptions(archive.command('upload').description('archive on the server and upload it to the configured S3-compatible bucket with Object Lock until the retention policy ends (admin, audited)'))
+  .requiredOption('--tenant <tenant>', 'tenant to archive')
+  .requiredOption('--from <time>', 'start: RFC3339, Unix time, or a duration ago (7d); from and to lie in one UTC month (one data key)')
+  .option('--to <time>', 'end (default now)')
+  .action(async (...args: Parameters<ArchiveCommands['archiveUploadCommand']>) => (await import('./archiveCommands.js')).archiveUploadCommand(...args));
 archive
   .command('verify')
   .description('check an archive offline: manifest signature, payload hash, checkpoints, seals, inclusion proofs, and (decrypted) every record (exit 1 on findings, 2 if it cannot decrypt)')
@@ -272,9 +277,12 @@ serverOptions(archive.command('keys').description('archive data keys: created wh
 type BackupCommands = typeof import('./backupCommands.js');
 program
   .command('backup')
-  .description('copy a whole meshlog (every table, chains, checkpoints, evidence, key metadata) from a data directory no server is running on')
-  .requiredOption('--data-dir <dir>', 'data directory to back up (stop its server first)')
-  .requiredOption('--out <dir>', 'new, empty backup directory')
+  .description('copy a whole meshlog (every table, chains, checkpoints, evidence, key metadata): from a data directory no server runs on, or from a running server (--server)')
+  .option('--data-dir <dir>', 'data directory to back up (stop its server first)')
+  .option('--out <dir>', 'new, empty backup directory (with --data-dir)')
+  .option('--server <url>', 'back up this running server while it ingests (admin, audited); it writes the backup under its backup.dir')
+  .option('--token <token>', 'admin token (default: MESHLOG_TOKEN)')
+  .option('--name <name>', 'with --server: directory name of the backup under backup.dir (default: the UTC time)')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--include-secrets', 'also copy the private checkpoint signing key and the admin token')
   .option('--master-key <file>', 'archive master key that wraps the backup key (default <data-dir>-archive.key, created if missing; or MESHLOG_ARCHIVE_MASTER_KEY)')
@@ -287,6 +295,8 @@ program
   .requiredOption('--data-dir <dir>', 'new data directory')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--public-key <file|key>', "verify with this checkpoint verifier key instead of the backup's own")
+  .option('--ledger <file>', 'deletion ledger to re-apply (default <backed-up data dir>-deletions.ndjson): erasures and disposals after the backup stay done')
+  .option('--no-ledger', 'restore without re-applying the deletion ledger (erased and disposed data taken after the backup comes back)')
   .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 

@@ -406,6 +406,32 @@ export const configSchema = z
         master_key_file: z.string().min(1).optional(),
         /** Per-tenant, per-month data keys (wrapped) and shredding tombstones; default <data_dir>-archive-keys. */
         key_ring_dir: z.string().min(1).optional(),
+        /** S3-compatible object storage for `meshlog archive upload`, with Object Lock (WORM) until the tenant's longest retention has passed. */
+        s3: z
+          .object({
+            bucket: z.string().min(3),
+            /** Omit for AWS; e.g. https://minio.internal:9000 for another S3-compatible store. */
+            endpoint: z.string().url().optional(),
+            region: z.string().min(1).default('us-east-1'),
+            /** Key prefix, e.g. `meshlog/`; objects go under <prefix><tenant>/<archive id>/. */
+            prefix: z.string().default(''),
+            force_path_style: flag.default(false),
+            /** Better from the environment (MESHLOG_ARCHIVE_S3_ACCESS_KEY_ID, MESHLOG_ARCHIVE_S3_SECRET_ACCESS_KEY); without them the AWS SDK's own chain (AWS_* env, profile, instance role). Never logged. */
+            access_key_id: z.string().min(1).optional(),
+            secret_access_key: z.string().min(1).optional(),
+            /** COMPLIANCE: nobody, not even the bucket owner, can delete or shorten it before retain-until. */
+            object_lock_mode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    /** Backups of the running server (`meshlog backup --server`, POST /api/v1/admin/backups). */
+    backup: z
+      .object({
+        /** Where the server writes them, one directory each; default <data_dir>-backups. */
+        dir: z.string().min(1).optional(),
       })
       .strict()
       .default({}),

@@ -35,7 +35,7 @@ export function chainOrigin(chainId: string): string {
  * hashes as a C2SP checkpoint.
  */
 export class ChainSealer {
-  private readonly heads = new Map<string, ChainHead>();
+  private readonly byChain = new Map<string, ChainHead>();
 
   private constructor(
     private readonly store: SealStore,
@@ -68,7 +68,7 @@ export class ChainSealer {
         frontier.append(leafHash(Buffer.from(batch.batch_hash, 'hex')));
         head = { ...head, seq: Number(batch.batch_seq), hash: batch.batch_hash };
       }
-      sealer.heads.set(chainId, head);
+      sealer.byChain.set(chainId, head);
       const last = later[later.length - 1];
       if (last && (await store.countBatchRows(chainId, head.seq)) < Number(last.record_count)) {
         await sealer.abort([{ chainId, batchSeq: head.seq }], 'interrupted before commit (never acknowledged)');
@@ -77,16 +77,21 @@ export class ChainSealer {
     return sealer;
   }
 
+  /** Last sealed batch of each chain. */
+  heads(): Map<string, number> {
+    return new Map([...this.byChain].map(([chainId, head]) => [chainId, head.seq]));
+  }
+
   /** Next sequence number of a chain. */
   nextSeq(chainId: string): number {
-    return (this.heads.get(chainId)?.seq ?? 0) + 1;
+    return (this.byChain.get(chainId)?.seq ?? 0) + 1;
   }
 
   /** Computes the seals of a group commit; nothing changes until `advance` after the seals are stored. */
   seal(batches: BatchToSeal[]): BatchSeal[] {
     return batches.map((batch) => {
       const { contentHash, fingerprints } = hashBatchBytes(batch.bytes, batch.lineEnds);
-      const prevHash = this.heads.get(batch.chainId)?.hash ?? genesisHash;
+      const prevHash = this.byChain.get(batch.chainId)?.hash ?? genesisHash;
       const fields = { chainId: batch.chainId, batchSeq: batch.batchSeq, recordCount: batch.lineEnds.length, contentHash, prevHash };
       return {
         ...fields,
@@ -101,9 +106,9 @@ export class ChainSealer {
 
   advance(seals: BatchSeal[]): void {
     for (const seal of seals) {
-      const head = this.heads.get(seal.chainId) ?? { seq: 0, hash: genesisHash, frontier: new MerkleFrontier(), checkpointedSize: 0 };
+      const head = this.byChain.get(seal.chainId) ?? { seq: 0, hash: genesisHash, frontier: new MerkleFrontier(), checkpointedSize: 0 };
       head.frontier.append(leafHash(Buffer.from(seal.batchHash, 'hex')));
-      this.heads.set(seal.chainId, { ...head, seq: seal.batchSeq, hash: seal.batchHash });
+      this.byChain.set(seal.chainId, { ...head, seq: seal.batchSeq, hash: seal.batchHash });
     }
   }
 
@@ -119,7 +124,7 @@ export class ChainSealer {
   /** Signs and stores a checkpoint for every chain that grew since its last one. */
   async checkpoint(): Promise<number> {
     let written = 0;
-    for (const [chainId, head] of this.heads) {
+    for (const [chainId, head] of this.byChain) {
       if (head.frontier.size === head.checkpointedSize) continue;
       const size = head.frontier.size;
       const root = head.frontier.root();

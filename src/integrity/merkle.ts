@@ -21,7 +21,11 @@ function splitPoint(n: number): number {
   return k;
 }
 
-/** Subtree roots already hashed, by `from:to`: lets many proofs over one tree share the work. */
+/**
+ * Subtree roots already hashed, by `from:to`: lets many proofs over one tree
+ * share the work. A chain only grows, so a subtree's root never changes: one
+ * cache serves a chain's proofs at every later size too.
+ */
 export type SubtreeCache = Map<string, Buffer>;
 
 /** Root over leaf hashes [from, to). */
@@ -38,8 +42,8 @@ function subtreeRoot(leaves: Buffer[], from: number, to: number, cache?: Subtree
   return root;
 }
 
-export function treeRoot(leafHashes: Buffer[], size = leafHashes.length): Buffer {
-  return subtreeRoot(leafHashes, 0, size);
+export function treeRoot(leafHashes: Buffer[], size = leafHashes.length, cache?: SubtreeCache): Buffer {
+  return subtreeRoot(leafHashes, 0, size, cache);
 }
 
 /**
@@ -60,15 +64,15 @@ export function inclusionProof(leafHashes: Buffer[], index: number, size: number
 }
 
 /** Proof that the tree of `oldSize` leaves is a prefix of the tree of `newSize` (RFC 9162 §2.1.4.1). */
-export function consistencyProof(leafHashes: Buffer[], oldSize: number, newSize: number): Buffer[] {
+export function consistencyProof(leafHashes: Buffer[], oldSize: number, newSize: number, cache?: SubtreeCache): Buffer[] {
   if (oldSize < 1 || oldSize > newSize || newSize > leafHashes.length) throw new RangeError(`no consistency proof from ${oldSize} to ${newSize}`);
   const subproof = (m: number, from: number, to: number, complete: boolean): Buffer[] => {
     const n = to - from;
-    if (m === n) return complete ? [] : [subtreeRoot(leafHashes, from, to)];
+    if (m === n) return complete ? [] : [subtreeRoot(leafHashes, from, to, cache)];
     const k = splitPoint(n);
     return m <= k
-      ? [...subproof(m, from, from + k, complete), subtreeRoot(leafHashes, from + k, to)]
-      : [...subproof(m - k, from + k, to, false), subtreeRoot(leafHashes, from, from + k)];
+      ? [...subproof(m, from, from + k, complete), subtreeRoot(leafHashes, from + k, to, cache)]
+      : [...subproof(m - k, from + k, to, false), subtreeRoot(leafHashes, from, from + k, cache)];
   };
   return subproof(oldSize, 0, newSize, true);
 }

@@ -6,7 +6,7 @@ export function createLogger(level: string): Logger {
     level,
     base: { service: 'meshlog' },
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'adminToken'],
+      paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'adminToken', 'secret_access_key', '*.secret_access_key', '*.*.secret_access_key'],
       censor: '[redacted]',
     },
   });

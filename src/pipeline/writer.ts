@@ -49,6 +49,8 @@ export class LogWriter {
   private committing: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** While set, no group commit starts: see betweenCommits. */
+  private paused: Promise<void> | undefined;
   private readonly chainHeads: Map<string, number>;
   private readonly committedListeners: CommittedListener[] = [];
 
@@ -120,6 +122,25 @@ export class LogWriter {
     });
   }
 
+  /**
+   * Runs `action` between two group commits, with this writer's chain heads
+   * (last batch per chain): every batch up to a head is whole, none after it
+   * has started. Writes queue meanwhile (a live backup takes its cut here).
+   */
+  async betweenCommits<T>(action: (heads: Map<string, number>) => Promise<T>): Promise<T> {
+    while (this.paused) await this.paused;
+    let release!: () => void;
+    this.paused = new Promise<void>((resolve) => (release = resolve));
+    try {
+      while (this.committing) await this.committing;
+      return await action(this.sealing ? this.sealing.sealer.heads() : new Map(this.chainHeads));
+    } finally {
+      this.paused = undefined;
+      release();
+      if (this.pending.length > 0) this.schedule();
+    }
+  }
+
   /** `now`: commit without lingering (an audit record holds up the request that caused it). */
   private schedule(now = false): void {
     if (this.committing) return;
@@ -139,7 +160,7 @@ export class LogWriter {
   }
 
   private startCommitting(): void {
-    if (this.committing) return;
+    if (this.committing || this.paused) return;
     this.committing = this.commitWhilePending().finally(() => {
       this.committing = undefined;
       // A write that came after the loop's last look but before this callback would otherwise wait forever.
@@ -149,7 +170,7 @@ export class LogWriter {
 
   /** Requests that arrive while a batch commits form the next batch: that is the group commit. */
   private async commitWhilePending(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && !this.paused) {
       const batch = this.takeBatch();
       await this.commit(batch);
     }

@@ -4,9 +4,11 @@ import type { MeshlogConfig } from '../config/schema.js';
 import { MeshlogError } from '../errors.js';
 import { parseLokiDuration } from '../query/lokiParams.js';
 import type { AuditTrail } from '../security/auditTrail.js';
-import type { Identity } from '../security/identity.js';
+import { auditTenant, type Identity } from '../security/identity.js';
 import type { LegalHold, RetentionRule, RetentionStore } from '../storage/retentionStore.js';
 import type { SealStore } from '../storage/sealStore.js';
+import type { DeletionLedger } from './deletionLedger.js';
+import type { DeletionLock } from './deletionLock.js';
 
 export interface DisposalSummary {
   batches: number;
@@ -51,6 +53,8 @@ export class Disposer {
     private readonly seals: SealStore | undefined,
     private readonly audit: AuditTrail,
     retention: MeshlogConfig['retention'],
+    private readonly ledger: DeletionLedger,
+    private readonly lock: DeletionLock,
     private readonly logger: Logger,
   ) {
     ({ rules: this.rules, fallback: this.fallback, audit: this.auditRule } = retentionRules(retention));
@@ -60,19 +64,26 @@ export class Disposer {
     return [...this.rules, this.auditRule, this.fallback];
   }
 
+  /** The longest any record of a tenant may be kept (an archive of it must outlive each of them). */
+  longestRetentionSeconds(tenant: string): number {
+    if (tenant === auditTenant) return this.auditRule.maxAgeSeconds;
+    return Math.max(this.fallback.maxAgeSeconds, ...this.rules.filter((rule) => rule.tenant === undefined || rule.tenant === tenant).map((rule) => rule.maxAgeSeconds));
+  }
+
   async run(trigger: string, actor?: Identity): Promise<DisposalSummary> {
     const holds = (await this.store.holds()).filter((hold) => !hold.released_at);
     const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const disposed = await this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
-      await this.seals?.insertEvents(
-        batches.map((batch) => ({
-          chain_id: batch.chain_id,
-          batch_seq: batch.batch_seq,
-          kind: 'disposed' as const,
-          detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at: new Date(Number(nowNs / 1_000_000n)).toISOString(), trigger }),
-        })),
-      );
-    });
+    const at = new Date(Number(nowNs / 1_000_000n)).toISOString();
+    const disposed = await this.lock.run(() => this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
+      const events = batches.map((batch) => ({
+        chain_id: batch.chain_id,
+        batch_seq: batch.batch_seq,
+        kind: 'disposed' as const,
+        detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at, trigger }),
+      }));
+      this.ledger.append({ kind: 'disposal', at, batches: batches.map(({ chain_id, batch_seq, positions }) => ({ chain_id, batch_seq, positions })), events });
+      await this.seals?.insertEvents(events);
+    }));
     const summary: DisposalSummary = { batches: new Set(disposed.map((batch) => `${batch.chain_id}#${batch.batch_seq}`)).size, records: 0, byPolicy: {} };
     for (const batch of disposed) {
       summary.records += batch.positions.length;

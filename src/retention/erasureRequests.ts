@@ -5,9 +5,11 @@ import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Identity } from '../security/identity.js';
-import type { ErasedBatch, ErasureRequest, ErasureStore } from '../storage/erasureStore.js';
+import type { ErasureMatch, ErasurePlan, ErasureRequest, ErasureStore, PatternRef } from '../storage/erasureStore.js';
 import type { RetentionStore } from '../storage/retentionStore.js';
-import type { SealStore } from '../storage/sealStore.js';
+import type { SealEvent, SealStore } from '../storage/sealStore.js';
+import type { DeletionLedger } from './deletionLedger.js';
+import type { DeletionLock } from './deletionLock.js';
 
 /** What an executed request leaves behind, beside the per-batch events in the integrity chain. */
 export interface ErasureEvidence {
@@ -17,6 +19,10 @@ export interface ErasureEvidence {
   batches: number;
   /** Matching records a legal hold kept. */
   held: number;
+  /** Spans of the scope erased with the records. */
+  spans: number;
+  /** Mined templates removed because only erased records had been mined into them. */
+  patterns: number;
   erased: { chain: string; batch_seq: number; records: number }[];
 }
 
@@ -45,6 +51,10 @@ export class ErasureRequests {
     private readonly audit: AuditTrail,
     private readonly database: string,
     private readonly cancelWindowMs: number,
+    private readonly ledger: DeletionLedger,
+    private readonly lock: DeletionLock,
+    /** Drops removed templates from the live miners, so the next flush does not write them back. */
+    private readonly forgetPatterns: (tenant: string, patterns: PatternRef[]) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -99,35 +109,19 @@ export class ErasureRequests {
     return this.oneAtATime(async () => {
       const request = await this.pending(id);
       const executedAt = new Date();
-      const scope = { database: this.database, tenant: request.tenant, startNs: BigInt(request.from_ns), endNs: BigInt(request.to_ns) + 1n };
-      const matching = compileSelectorCondition(scope, parseStreamSelector(request.selector));
+      const executedBy = actor?.name ?? 'meshlog (cancellation window ended)';
       const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
-      const { batches, held } = await this.store.erase(matching, activeHolds, async (erased: ErasedBatch[]) => {
-        await this.seals?.insertEvents(
-          erased.map((batch) => ({
-            chain_id: batch.chain_id,
-            batch_seq: batch.batch_seq,
-            kind: 'erased' as const,
-            detail: JSON.stringify({ request: request.id, positions: batch.positions, at: executedAt.toISOString() }),
-          })),
-        );
-      });
-      const evidence: ErasureEvidence = {
-        executed_at: executedAt.toISOString(),
-        trigger,
-        records: batches.reduce((sum, batch) => sum + batch.positions.length, 0),
-        batches: batches.length,
-        held,
-        erased: batches.map((batch) => ({ chain: batch.chain_id, batch_seq: Number(batch.batch_seq), records: batch.positions.length })),
-      };
-      const executed: ErasureRequest = {
-        ...request,
-        status: 'executed',
-        closed_by: actor?.name ?? 'meshlog (cancellation window ended)',
-        closed_at: executedAt.toISOString(),
-        evidence: JSON.stringify(evidence),
-      };
+      const outcome = await this.lock.run(() =>
+        this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
+          const events = erasureEvents(request.id, plan, executedAt);
+          this.ledger.append({ kind: 'erasure', at: executedAt.toISOString(), trigger, executedBy, request, plan, holds: activeHolds, events });
+          await this.seals?.insertEvents(events);
+        }),
+      );
+      this.forgetPatterns(request.tenant, outcome.patternsRemoved);
+      const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, { at: executedAt, trigger, by: executedBy });
       await this.store.save(executed);
+      const evidence = JSON.parse(executed.evidence) as ErasureEvidence;
       await this.audit.record({
         action: 'erasure.execute',
         outcome: 'success',
@@ -135,9 +129,9 @@ export class ErasureRequests {
         remoteAddress,
         tenant: request.tenant,
         target: id,
-        detail: { trigger, records: evidence.records, batches: evidence.batches, held },
+        detail: { trigger, records: evidence.records, batches: evidence.batches, held: evidence.held, spans: evidence.spans, patterns: evidence.patterns },
       });
-      this.logger.info({ request: id, tenant: request.tenant, records: evidence.records, held }, 'erasure request executed');
+      this.logger.info({ request: id, tenant: request.tenant, records: evidence.records, spans: evidence.spans, held: evidence.held }, 'erasure request executed');
       return executed;
     });
   }
@@ -162,6 +156,38 @@ export class ErasureRequests {
     if (request.status !== 'pending') throw new MeshlogError('ML_CONFLICT', `erasure request ${id} is already ${request.status}`);
     return request;
   }
+}
+
+/** A request's scope over logs and spans. */
+export function erasureMatch(database: string, request: ErasureRequest): ErasureMatch {
+  const scope = { database, tenant: request.tenant, startNs: BigInt(request.from_ns), endNs: BigInt(request.to_ns) + 1n };
+  const selector = parseStreamSelector(request.selector);
+  return { tenant: request.tenant, logs: compileSelectorCondition(scope, selector), spans: compileSelectorCondition(scope, selector, 'spans') };
+}
+
+/** The integrity-chain events of an erasure: which positions of which batch, by which request. */
+export function erasureEvents(requestId: string, plan: ErasurePlan, at: Date): SealEvent[] {
+  return plan.batches.map((batch) => ({
+    chain_id: batch.chain_id,
+    batch_seq: batch.batch_seq,
+    kind: 'erased' as const,
+    detail: JSON.stringify({ request: requestId, positions: batch.positions, at: at.toISOString() }),
+  }));
+}
+
+/** The request once executed, with its evidence. */
+export function executedRequest(request: ErasureRequest, plan: ErasurePlan, patternsRemoved: number, execution: { at: Date; trigger: string; by: string }): ErasureRequest {
+  const evidence: ErasureEvidence = {
+    executed_at: execution.at.toISOString(),
+    trigger: execution.trigger,
+    records: plan.batches.reduce((sum, batch) => sum + batch.positions.length, 0),
+    batches: plan.batches.length,
+    held: plan.held,
+    spans: plan.spans,
+    patterns: patternsRemoved,
+    erased: plan.batches.map((batch) => ({ chain: batch.chain_id, batch_seq: Number(batch.batch_seq), records: batch.positions.length })),
+  };
+  return { ...request, status: 'executed', closed_by: execution.by, closed_at: execution.at.toISOString(), evidence: JSON.stringify(evidence) };
 }
 
 /** The receipt: who asked for what to be erased, why, and until when it can be cancelled. */

@@ -13,6 +13,7 @@ import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
+import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
@@ -54,6 +55,8 @@ export interface HttpAppOptions {
   retention: RetentionDeps;
   /** Erasure requests (privacy P4.3). */
   erasure: ErasureDeps;
+  /** Backups of the running server. */
+  backup?: BackupDeps;
   /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
   archive?: ArchiveDeps;
   isReady: () => boolean;
@@ -215,6 +218,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   retentionRoutes(app, options.retention);
   erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);
+  if (options.backup) backupRoutes(app, options.backup);
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);

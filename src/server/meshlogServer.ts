@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
@@ -20,6 +20,8 @@ import { AuditStore } from '../storage/auditStore.js';
 import { RetentionStore } from '../storage/retentionStore.js';
 import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
 import { ErasureRequests } from '../retention/erasureRequests.js';
+import { DeletionLedger, defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
+import { DeletionLock } from '../retention/deletionLock.js';
 import { ErasureStore } from '../storage/erasureStore.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
@@ -206,8 +208,12 @@ export class MeshlogServer {
       ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
       : undefined;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
+    // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
+    const signer = sealing?.signer ?? openSigner(config, id, logger);
+    const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
     const retentionStore = new RetentionStore(this.storage);
-    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, logger);
+    const deletionLock = new DeletionLock();
+    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
     const retention = { disposer, store: retentionStore, audit };
     const erasures = new ErasureRequests(
       new ErasureStore(this.storage),
@@ -216,18 +222,31 @@ export class MeshlogServer {
       audit,
       config.database,
       maxAgeSeconds(config.erasure.cancel_window) * 1000,
+      ledger,
+      deletionLock,
+      (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       logger,
     );
+    const archiveMasterKey = () => MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true });
     const archive = sealing && {
       audit,
+      s3: config.archive.s3,
+      longestRetentionSeconds: (tenant: string) => disposer.longestRetentionSeconds(tenant),
       sources: {
         store: sealing.store,
         signer: sealing.signer,
-        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), () =>
-          MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true }),
-        ),
+        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), archiveMasterKey),
         checkpointNow: () => sealing.sealer.checkpoint(),
       },
+    };
+    const backup = {
+      storage: this.storage,
+      writer: this.writer,
+      lock: deletionLock,
+      dataDir: config.data_dir,
+      backupDir: config.backup.dir ?? `${resolve(config.data_dir)}-backups`,
+      masterKey: archiveMasterKey,
+      audit,
     };
     const reports = {
       audit,
@@ -245,8 +264,7 @@ export class MeshlogServer {
           records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),
           requests: Object.fromEntries((await this.metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value])),
         }),
-        // Reports are signed even when sealing is off, with the same key checkpoints would use.
-        signer: sealing?.signer ?? openSigner(config, id, logger),
+        signer,
         retention: retentionStore,
       },
     };
@@ -299,7 +317,7 @@ export class MeshlogServer {
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

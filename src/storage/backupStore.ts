@@ -1,6 +1,16 @@
 import { Readable } from 'node:stream';
 import type { Storage } from './storage.js';
 
+/**
+ * Where a backup of a running meshlog cuts: each chain's last whole batch
+ * when it was taken (between two group commits), and the instant, for tables
+ * outside the chains (spans).
+ */
+export interface BackupCut {
+  chains: Record<string, number>;
+  atMs: number;
+}
+
 /** Whole tables in and out, partition by partition: what a backup copies, column for column. */
 export class BackupStore {
   constructor(private readonly storage: Storage) {}
@@ -23,12 +33,28 @@ export class BackupStore {
     return rows.map((row) => Number(row.version));
   }
 
+  /** Each chain's last batch, from the seals and from the rows (chains written without sealing). */
+  async chainHeads(): Promise<Record<string, number>> {
+    const rows = await this.storage.rows<{ chain_id: string; seq: number }>(
+      `SELECT chain_id, max(seq) AS seq FROM (
+         SELECT chain_id, max(batch_seq) AS seq FROM ${this.db}.seal_batches GROUP BY chain_id
+         UNION ALL SELECT chain_id, max(batch_seq) AS seq FROM ${this.db}.logs GROUP BY chain_id)
+       GROUP BY chain_id`,
+      undefined,
+      { output_format_json_quote_64bit_integers: 0 },
+    );
+    return Object.fromEntries(rows.map((row) => [row.chain_id, Number(row.seq)]));
+  }
+
   /** Rows as the table means them: after FINAL for engines that collapse versions (a restore may collapse them sooner). */
   async countRows(table: string): Promise<number> {
-    const engine = (await this.storage.rows<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = {db:String} AND name = {table:String}`, { db: this.db, table }))[0]?.engine ?? '';
-    const final = /Replacing|Collapsing|Summing|Aggregating/.test(engine) ? ' FINAL' : '';
-    const rows = await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.${quoteIdentifier(table)}${final}`);
+    const rows = await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.${quoteIdentifier(table)}${await this.final(table)}`);
     return Number(rows[0].n);
+  }
+
+  private async final(table: string): Promise<string> {
+    const engine = (await this.storage.rows<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = {db:String} AND name = {table:String}`, { db: this.db, table }))[0]?.engine ?? '';
+    return /Replacing|Collapsing|Summing|Aggregating/.test(engine) ? ' FINAL' : '';
   }
 
   /** Partitions of a table: a backup file each, so no file needs more memory than one partition. */
@@ -40,12 +66,16 @@ export class BackupStore {
   /**
    * One partition as TabSeparatedWithNames: text that embedded chDB takes
    * back as it is (its exec reads bodies as text), with column names, so a
-   * newer schema's added columns get their defaults. Times in UTC.
+   * newer schema's added columns get their defaults. Times in UTC. Rows as
+   * the table means them (FINAL), so the count is the count a restore arrives
+   * at; with a cut, only rows up to it.
    */
-  async readPartition(table: string, partition: string): Promise<{ text: Buffer; rows: number }> {
+  async readPartition(table: string, partition: string, cut?: BackupCut): Promise<{ text: Buffer; rows: number }> {
+    const cutParams = cut ? { cut_chains: Object.keys(cut.chains), cut_seqs: Object.values(cut.chains), cut_at: cut.atMs } : {};
     const result = await this.storage.client.exec({
-      query: `SELECT * FROM ${this.db}.${quoteIdentifier(table)} WHERE _partition_id = {partition:String} FORMAT TabSeparatedWithNames`,
-      query_params: { partition },
+      query: `SELECT * FROM ${this.db}.${quoteIdentifier(table)}${await this.final(table)}
+              WHERE _partition_id = {partition:String}${cut ? ` AND ${cutCondition(table)}` : ''} FORMAT TabSeparatedWithNames`,
+      query_params: { partition, ...cutParams },
       clickhouse_settings: { session_timezone: 'UTC' },
     });
     const chunks: Buffer[] = [];
@@ -64,6 +94,23 @@ export class BackupStore {
       clickhouse_settings: { session_timezone: 'UTC', max_partitions_per_insert_block: '0', async_insert: 0 },
     });
     result.stream.resume();
+  }
+}
+
+/** Rows of a table up to a backup cut: chains up to their heads, spans up to the instant. */
+function cutCondition(table: string): string {
+  const head = `arrayElement({cut_seqs:Array(UInt64)}, indexOf({cut_chains:Array(String)}, chain_id))`;
+  switch (table) {
+    case 'logs':
+    case 'seal_batches':
+    case 'seal_events':
+      return `batch_seq <= ${head}`;
+    case 'seal_checkpoints':
+      return `tree_size <= ${head}`;
+    case 'spans':
+      return `ingested_at <= fromUnixTimestamp64Milli({cut_at:Int64})`;
+    default:
+      return '1';
   }
 }
 

@@ -110,6 +110,15 @@ export class DrainMiner {
     return pattern;
   }
 
+  /** Drops a template (its messages were erased): a later message like it starts a new one. */
+  forget(id: string): LogPattern | undefined {
+    const pattern = this.byId.get(id);
+    if (!pattern) return undefined;
+    this.byId.delete(id);
+    pattern.leaf.patterns.splice(pattern.leaf.patterns.indexOf(pattern), 1);
+    return pattern;
+  }
+
   private leaf(tokens: string[]): TreeNode {
     let node: TreeNode | undefined = this.root.get(tokens.length);
     if (!node) {

@@ -65,6 +65,15 @@ export class PatternMining {
     return pattern && patternTemplate(pattern);
   }
 
+  /** Drops templates whose records were erased, so they are neither matched nor written back. */
+  forget(tenant: string, patterns: { service_name: string; pattern_id: string }[]): void {
+    for (const { service_name, pattern_id } of patterns) {
+      const service = this.miners.get(`${tenant}\0${service_name}`);
+      const pattern = service?.miner.forget(pattern_id);
+      if (pattern) service!.touched.delete(pattern);
+    }
+  }
+
   /** Every pattern matched since the previous call, in its current form. */
   takeChanges(): PatternSummary[] {
     const changes: PatternSummary[] = [];

@@ -39,6 +39,10 @@ export class PatternRecorder {
     return this.mining.templateOf(tenant, serviceName, patternId);
   }
 
+  forget(tenant: string, patterns: { service_name: string; pattern_id: string }[]): void {
+    this.mining.forget(tenant, patterns);
+  }
+
   /** Writes what changed since the last flush; flushes never overlap. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {

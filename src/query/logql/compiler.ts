@@ -78,9 +78,9 @@ class Params {
  * level and the resource attributes; `metadata` adds structured metadata
  * (log attributes, trace_id, span_id, pattern_id), which label filters may use.
  */
-function labelSql(name: string, params: Params, metadata: boolean): string {
+function labelSql(name: string, params: Params, metadata: boolean, level = levelSql): string {
   if (name === 'service_name') return 'service_name';
-  if (name === 'level' || name === 'detected_level') return levelSql;
+  if (name === 'level' || name === 'detected_level') return level;
   if (metadata && (name === 'trace_id' || name === 'span_id' || name === 'pattern_id')) return name;
   const resource = labelColumns.has(name) ? name : normalizedLookup('resource_attributes', name, params);
   if (!metadata) return resource;
@@ -98,8 +98,8 @@ function normalizedLookup(map: string, name: string, params: Params): string {
   return `multiIf(mapContains(${map}, ${dotted}), ${map}[${dotted}], mapContains(${map}, ${literal}), ${map}[${literal}], ${normalized})`;
 }
 
-function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean): string {
-  const value = labelSql(matcher.name, params, metadata);
+function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean, level = levelSql): string {
+  const value = labelSql(matcher.name, params, metadata, level);
   switch (matcher.op) {
     case '=':
       return `${value} = ${params.add('String', matcher.value)}`;
@@ -325,22 +325,25 @@ LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
 }
 
 /** Conditions of a selector alone, for /labels, /series, /index/*. */
-function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params): string {
+function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params, level = levelSql): string {
   const conditions = [
     `tenant = ${params.add('String', scope.tenant)}`,
     `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())})`,
     `timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`,
   ];
   if (selectors.length > 0) {
-    conditions.push(`(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false)).join(' AND ') || '1'})`).join(' OR ')})`);
+    conditions.push(`(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false, level)).join(' AND ') || '1'})`).join(' OR ')})`);
   }
   return conditions.join(' AND ');
 }
 
-/** One stream selector's conditions within a scope, for statements outside the query engine (erasure requests). */
-export function compileSelectorCondition(scope: QueryScope, selector: LabelMatcher[]): CompiledSql {
+/**
+ * One stream selector's conditions within a scope, for statements outside the query engine (erasure requests).
+ * Over `spans` (same tenant, service_name, resource attributes and timestamp columns) a span has no level.
+ */
+export function compileSelectorCondition(scope: QueryScope, selector: LabelMatcher[], table: 'logs' | 'spans' = 'logs'): CompiledSql {
   const params = new Params();
-  return { sql: selectorWhere([selector], scope, params), params: params.values };
+  return { sql: selectorWhere([selector], scope, params, table === 'spans' ? "''" : levelSql), params: params.values };
 }
 
 /** Names of stream labels seen in the scope: service_name, detected_level and resource attribute keys (raw; the caller normalizes). */

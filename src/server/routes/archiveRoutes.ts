@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportArchive, type ArchiveSources } from '../../archive/archiveExport.js';
+import { manifestFile, payloadFile, signatureFile } from '../../archive/archiveManifest.js';
+import { uploadArchive, type S3Settings } from '../../archive/s3Upload.js';
 import { KeyShreddedError } from '../../archive/keyRing.js';
 import { MeshlogError } from '../../errors.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
@@ -11,6 +16,10 @@ import { rfc3339Ns } from '../rfc3339Time.js';
 export interface ArchiveDeps {
   sources: ArchiveSources;
   audit: AuditTrail;
+  /** Object storage for uploads; absent when archive.s3 is not configured. */
+  s3?: S3Settings;
+  /** How long the tenant's records may be kept at most: an uploaded archive is locked until its end plus this. */
+  longestRetentionSeconds: (tenant: string) => number;
 }
 
 const exportBody = z
@@ -65,6 +74,44 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
     }
     reply.raw.end();
     return reply;
+  });
+
+  /** Exports server-side, uploads payload, manifest and signature with Object Lock, reads them back; audited either way. */
+  app.post('/api/v1/admin/archives/upload', { config: { auditedByRoute: true } }, async (request, reply) => {
+    const body = parseJsonBody(exportBody, request.body);
+    const tenant = tenantFor(request.identity!, body.tenant);
+    const s3 = deps.s3;
+    if (!s3) throw new MeshlogError('ML_CONFLICT', 'no object storage configured (archive.s3)');
+    const fromNs = rfc3339Ns(body.from);
+    const toNs = rfc3339Ns(body.to);
+    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+    const staging = mkdtempSync(join(tmpdir(), 'meshlog-archive-'));
+    try {
+      const payload = createWriteStream(join(staging, payloadFile), { mode: 0o600 });
+      const { manifest, manifestText, signature } = await exportArchive(sources, { tenant, fromNs, toNs, actor: request.identity!.name }, (chunk) =>
+        payload.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => payload.once('drain', () => resolve())),
+      );
+      await new Promise<void>((resolve, reject) => payload.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      writeFileSync(join(staging, manifestFile), manifestText);
+      writeFileSync(join(staging, signatureFile), signature);
+      const retainUntil = new Date(Date.parse(manifest.to) + deps.longestRetentionSeconds(tenant) * 1000);
+      const uploaded = await uploadArchive(s3, staging, { tenant, archiveId: manifest.archive_id }, retainUntil);
+      await audit.record({
+        action: 'archive.upload',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant,
+        target: manifest.archive_id,
+        detail: { bucket: uploaded.bucket, keys: uploaded.keys, mode: uploaded.mode, retain_until: uploaded.retain_until, lock_reported: uploaded.lock_reported, sha256: manifest.payload.sha256, records: manifest.payload.records },
+      });
+      return reply.code(201).send({ archive_id: manifest.archive_id, records: manifest.payload.records, upload: uploaded });
+    } catch (error) {
+      await audit.record({ action: 'archive.upload', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, tenant, detail: { bucket: s3.bucket, reason: (error as Error).message } });
+      throw error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', `archive upload failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
   });
 
   // Which keys exist and which were shredded, by whom and why, is evidence an auditor reads.

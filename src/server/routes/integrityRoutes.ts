@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { leafHash, consistencyProof, inclusionProof, treeRoot } from '../../integrity/merkle.js';
+import { consistencyProof, inclusionProof, treeRoot } from '../../integrity/merkle.js';
+import { ProofTrees } from '../../integrity/proofTrees.js';
 import { verifyIntegrity } from '../../integrity/verifier.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
 import type { SealStore } from '../../storage/sealStore.js';
@@ -26,7 +27,7 @@ function positiveInteger(value: string | undefined, name: string): number {
  */
 export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void {
   const { store } = deps;
-  const leaves = async (chain: string) => (await store.batches(chain)).map((batch) => leafHash(Buffer.from(batch.batch_hash, 'hex')));
+  const trees = new ProofTrees(store);
 
   app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.verifierKey }));
 
@@ -43,7 +44,7 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>('/api/v1/integrity/proofs/inclusion', async (request) => {
     const chain = request.query.chain ?? '';
     const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
-    const all = await leaves(chain);
+    const { leaves: all, cache } = await trees.tree(chain);
     const size = request.query.tree_size ? positiveInteger(request.query.tree_size, 'tree_size') : all.length;
     if (seq > size || size > all.length) throw new MeshlogError('ML_DECODE', `batch ${seq} is not in a tree of ${size} (chain has ${all.length} batches)`);
     return {
@@ -52,24 +53,24 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
       leafIndex: seq - 1,
       treeSize: size,
       leafHash: all[seq - 1].toString('hex'),
-      rootHash: treeRoot(all, size).toString('hex'),
-      proof: hex(inclusionProof(all, seq - 1, size)),
+      rootHash: treeRoot(all, size, cache).toString('hex'),
+      proof: hex(inclusionProof(all, seq - 1, size, cache)),
     };
   });
 
   app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>('/api/v1/integrity/proofs/consistency', async (request) => {
     const chain = request.query.chain ?? '';
     const from = positiveInteger(request.query.from_size, 'from_size');
-    const all = await leaves(chain);
+    const { leaves: all, cache } = await trees.tree(chain);
     const to = request.query.to_size ? positiveInteger(request.query.to_size, 'to_size') : all.length;
     if (from > to || to > all.length) throw new MeshlogError('ML_DECODE', `no consistency proof from ${from} to ${to} (chain has ${all.length} batches)`);
     return {
       chain,
       fromSize: from,
       toSize: to,
-      fromRoot: treeRoot(all, from).toString('hex'),
-      toRoot: treeRoot(all, to).toString('hex'),
-      proof: hex(consistencyProof(all, from, to)),
+      fromRoot: treeRoot(all, from, cache).toString('hex'),
+      toRoot: treeRoot(all, to, cache).toString('hex'),
+      proof: hex(consistencyProof(all, from, to, cache)),
     };
   });
 
