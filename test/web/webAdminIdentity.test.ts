@@ -80,6 +80,9 @@ test('an admin creates a user, issues them a key and disables them on the Users 
   page.once('dialog', (dialog) => void dialog.accept());
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText('erin updated: 0 key(s) revoked, 0 session(s) ended.').waitFor();
+  // The table reloads after the message: wait for the new grants before reading the row.
+  await row.getByRole('cell', { name: 'analyst', exact: true }).waitFor();
+  await row.getByRole('cell', { name: 'default', exact: true }).waitFor();
   assert.match(await row.innerText(), /erin@example\.com\s+analyst\s+default\s+1\s+active/);
   await page.context().close();
 });
