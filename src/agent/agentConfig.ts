@@ -108,13 +108,13 @@ export const agentConfigSchema = z
     delivery: z
       .object({
         /** Batches sent at once; duplicates after a crash are bounded by this many batches. */
-        max_in_flight: positiveInt.default(2),
+        max_in_flight: positiveInt.default(4),
         request_timeout_ms: milliseconds.default(30_000),
         retry_initial_ms: milliseconds.default(250),
         retry_max_ms: milliseconds.default(30_000),
       })
       .strict()
-      .default({ max_in_flight: 2, request_timeout_ms: 30_000, retry_initial_ms: 250, retry_max_ms: 30_000 }),
+      .default({ max_in_flight: 4, request_timeout_ms: 30_000, retry_initial_ms: 250, retry_max_ms: 30_000 }),
   })
   .strict()
   .superRefine((config, ctx) => {
