@@ -68,13 +68,15 @@ export const agentConfigSchema = z
         type: z.enum(['otlp', 'loki', 'elasticsearch']).default('otlp'),
         /** The full endpoint; default <server>/v1/logs, <server>/loki/api/v1/push or <server>/_bulk. */
         url: z.string().url().optional(),
+        /** Loki push body: `protobuf` (snappy logproto.PushRequest, Loki's own wire format) or `json` (gzip). */
+        loki_encoding: z.enum(['protobuf', 'json']).default('protobuf'),
         /** Elasticsearch index (or data stream) of the documents. */
         index: z.string().min(1).default('logs-meshlog-agent'),
         /** Extra request headers, e.g. `Authorization: ApiKey …` for Elasticsearch. */
         headers: z.record(z.string().min(1), z.string()).default({}),
       })
       .strict()
-      .default({ type: 'otlp', index: 'logs-meshlog-agent', headers: {} }),
+      .default({ type: 'otlp', loki_encoding: 'protobuf', index: 'logs-meshlog-agent', headers: {} }),
     /** Read lines from standard input too; the agent exits once stdin ended and every line was acknowledged. */
     stdin: flag.default(false),
     /** Resource attributes of every record (host.name is added unless given). */
