@@ -31,6 +31,8 @@ const { values: flags } = parseArgs({
 });
 const nodeArgs = (flag: string | undefined): string[] => flag?.split(' ').filter(Boolean) ?? [];
 const sizeBytes = Number(flags['size-mb']) * 1024 * 1024;
+/** Generous for a loaded machine: 1 GiB at 1,000 lines/s is under two hours. */
+const shipTimeoutMs = Math.max(3_600_000, Number(flags['size-mb']) * 8_000);
 const ticksPerSecond = 100; // USER_HZ on Linux
 
 const services = ['checkout', 'cart', 'payments', 'search', 'frontend', 'inventory'];
@@ -109,7 +111,7 @@ async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string
     { env: flags['agent-node-options'] ? { NODE_OPTIONS: flags['agent-node-options'] } : {}, nodeArgs: nodeArgs(flags['agent-node-args']) },
   );
   try {
-    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), 3_600_000);
+    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), shipTimeoutMs);
     const seconds = (Date.now() - started) / 1000;
     const retried = await agent.metric('meshlog_agent_batches_retried_total');
     const options = `${flags['in-flight']} in flight${flags['agent-node-options'] ? `, ${flags['agent-node-options']}` : ''}`;
@@ -143,7 +145,7 @@ ruleset(name="toMeshlog") {
   rsyslog.stderr!.on('data', (chunk: Buffer) => (messages = (messages + chunk.toString()).slice(-4000)));
   const exited = new Promise((resolve) => rsyslog.once('exit', resolve));
   try {
-    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, 3_600_000).catch((error: unknown) => {
+    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, shipTimeoutMs).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; rsyslog said:\n${messages}`);
     });
     const seconds = (Date.now() - started) / 1000;
