@@ -89,14 +89,14 @@ export const agentConfigSchema = z
     max_line_bytes: byteSize.default(4 * 1024 * 1024),
     batch: z
       .object({
-        max_records: positiveInt.default(10_000),
-        /** Uncompressed line bytes in one batch. */
-        max_bytes: byteSize.default(2 * 1024 * 1024),
+        max_records: positiveInt.default(2_500),
+        /** Uncompressed line bytes in one batch (larger batches cost the agent more memory, not the server less CPU). */
+        max_bytes: byteSize.default(512 * 1024),
         /** A batch is sent at the latest this long after its first line. */
         max_wait_ms: milliseconds.default(1_000),
       })
       .strict()
-      .default({ max_records: 10_000, max_bytes: 2 * 1024 * 1024, max_wait_ms: 1_000 }),
+      .default({ max_records: 2_500, max_bytes: 512 * 1024, max_wait_ms: 1_000 }),
     buffer: z
       .object({
         /** Disk buffer cap: when full, files are no longer read until the server acknowledged some batches. */
