@@ -12,6 +12,8 @@ export interface RedeliveryFilterOptions {
   clockSkewMs: number;
   /** Forgotten ids kept in a Bloom filter (about 3.6 bytes each) so that most records older than memory need no lookup. */
   maxForgottenIds: number;
+  /** Storage held no record when this process started: nothing was committed before memory began. */
+  storageEmptyAtStart?: boolean;
 }
 
 export interface RedeliveryFilterParts {
@@ -62,7 +64,8 @@ export class RedeliveryFilter {
     private readonly parts: RedeliveryFilterParts,
   ) {
     this.now = parts.now ?? Date.now;
-    this.coveredSinceMs = this.now();
+    // Memory covers every commit since this process started, or every commit there ever was.
+    this.coveredSinceMs = options.storageEmptyAtStart ? 0 : this.now();
     this.forgottenSinceMs = this.coveredSinceMs;
     this.forgotten = new ForgottenIds(options.maxForgottenIds);
     this.order = new Array<string>(options.maxRememberedIds + 1);

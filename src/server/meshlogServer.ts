@@ -170,6 +170,7 @@ export class MeshlogServer {
           maxRememberedIds: config.ingest.dedup_remembered_ids,
           clockSkewMs: config.ingest.dedup_clock_skew_ms,
           maxForgottenIds: config.ingest.dedup_forgotten_ids,
+          storageEmptyAtStart: !(await recordIds.anyStored()),
         },
         {
           write: (records, receiver) => this.writer!.write(records, receiver),

@@ -46,14 +46,14 @@ async function storedBodies(tenant: string): Promise<string[]> {
 
 /** A filter on the real writer and storage, on a clock the test moves. */
 function filter(
-  options: { startsAt?: number; maxRememberedIds?: number; maxForgottenIds?: number; clockSkewMs?: number; write?: (records: LogRecord[], receiver: string) => Promise<void> } = {},
+  options: { startsAt?: number; maxRememberedIds?: number; maxForgottenIds?: number; clockSkewMs?: number; storageEmptyAtStart?: boolean; write?: (records: LogRecord[], receiver: string) => Promise<void> } = {},
 ) {
   const clock = { now: options.startsAt ?? startMs };
   const dropped: number[] = [];
   const lookups: string[][] = [];
   const recordIds = new RecordIdStore(storage);
   const instance = new RedeliveryFilter(
-    { maxRememberedIds: options.maxRememberedIds ?? 1000, clockSkewMs: options.clockSkewMs ?? 1000, maxForgottenIds: options.maxForgottenIds ?? 1000 },
+    { maxRememberedIds: options.maxRememberedIds ?? 1000, clockSkewMs: options.clockSkewMs ?? 1000, maxForgottenIds: options.maxForgottenIds ?? 1000, storageEmptyAtStart: options.storageEmptyAtStart },
     {
       write: options.write ?? ((batch, receiver) => writer.write(batch, receiver)),
       storedIds: async (query) => {
@@ -91,6 +91,15 @@ test('after a restart (empty memory), records observed before it are looked up i
   await restarted.write(records('restart', ['r-2'], startMs + 5000), 'otlp_http');
   assert.deepEqual(dropped, [2, 1]);
   assert.equal(lookups.length, 1);
+});
+
+test('a store that was empty at start holds no earlier copy: records observed before the start need no lookup, copies are still dropped from memory', async () => {
+  const { instance, dropped, lookups } = filter({ startsAt: startMs + 60_000, storageEmptyAtStart: true });
+  await instance.write(records('fresh', ['f-0', 'f-1'], startMs), 'otlp_http');
+  await instance.write(records('fresh', ['f-1'], startMs), 'otlp_http');
+  assert.deepEqual(lookups, []);
+  assert.deepEqual(dropped, [1]);
+  assert.deepEqual(await storedBodies('fresh'), ['line f-0', 'line f-1']);
 });
 
 test('two copies arriving at once are written once, and both requests are acknowledged', async () => {
