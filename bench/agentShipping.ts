@@ -21,12 +21,18 @@ import { startMeshlog, tempDataDir, type RunningMeshlog } from '../test/support/
 const { values: flags } = parseArgs({
   options: {
     'size-mb': { type: 'string', default: '1024' },
-    'in-flight': { type: 'string', default: '2' },
+    'in-flight': { type: 'string', default: '4' },
     'agent-node-options': { type: 'string' },
+    /** Node flags of the agent and of the server, space-separated (`--cpu-prof --cpu-prof-dir=/tmp/prof`: where the time goes). */
+    'agent-node-args': { type: 'string' },
+    'server-node-args': { type: 'string' },
     only: { type: 'string' },
   },
 });
+const nodeArgs = (flag: string | undefined): string[] => flag?.split(' ').filter(Boolean) ?? [];
 const sizeBytes = Number(flags['size-mb']) * 1024 * 1024;
+/** Generous for a loaded machine: 1 GiB at 1,000 lines/s is under two hours. */
+const shipTimeoutMs = Math.max(3_600_000, Number(flags['size-mb']) * 8_000);
 const ticksPerSecond = 100; // USER_HZ on Linux
 
 const services = ['checkout', 'cart', 'payments', 'search', 'frontend', 'inventory'];
@@ -69,14 +75,30 @@ function procStats(pid: number): { cpuSeconds: number; peakRssMiB: number } {
   return { cpuSeconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN };
 }
 
-function report(name: string, lines: number, bytes: number, seconds: number, stats: { cpuSeconds: number; peakRssMiB: number }, extra = ''): void {
+/** CPU seconds (user + system, all threads) a process used so far. */
+function cpuSeconds(pid: number): number {
+  return procStats(pid).cpuSeconds;
+}
+
+function report(
+  name: string,
+  lines: number,
+  bytes: number,
+  seconds: number,
+  stats: { cpuSeconds: number; peakRssMiB: number },
+  serverCpuSeconds: number,
+  extra = '',
+): void {
+  const perLine = (cpu: number) => `${((cpu / lines) * 1e6).toFixed(1)} µs/line`;
   console.log(
     `${name}: ${lines} lines, ${(bytes / 1e6).toFixed(0)} MB in ${seconds.toFixed(1)} s: ${Math.round(lines / seconds)} lines/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s; ` +
-      `CPU ${stats.cpuSeconds.toFixed(1)} s (${((stats.cpuSeconds / seconds) * 100).toFixed(0)}% of a core), peak RSS ${stats.peakRssMiB.toFixed(0)} MiB${extra}`,
+      `shipper CPU ${stats.cpuSeconds.toFixed(1)} s (${perLine(stats.cpuSeconds)}, ${((stats.cpuSeconds / seconds) * 100).toFixed(0)}% of a core), peak RSS ${stats.peakRssMiB.toFixed(0)} MiB; ` +
+      `server CPU ${serverCpuSeconds.toFixed(1)} s (${perLine(serverCpuSeconds)})${extra}`,
   );
 }
 
 async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string, lines: number, bytes: number): Promise<void> {
+  const serverCpu = cpuSeconds(meshlog.process.pid!);
   const started = Date.now();
   const agent = await startAgent(
     {
@@ -86,14 +108,14 @@ async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string
       files: [{ paths: [file] }],
       delivery: { max_in_flight: Number(flags['in-flight']) },
     },
-    { env: flags['agent-node-options'] ? { NODE_OPTIONS: flags['agent-node-options'] } : {} },
+    { env: flags['agent-node-options'] ? { NODE_OPTIONS: flags['agent-node-options'] } : {}, nodeArgs: nodeArgs(flags['agent-node-args']) },
   );
   try {
-    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), 3_600_000);
+    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), shipTimeoutMs);
     const seconds = (Date.now() - started) / 1000;
     const retried = await agent.metric('meshlog_agent_batches_retried_total');
     const options = `${flags['in-flight']} in flight${flags['agent-node-options'] ? `, ${flags['agent-node-options']}` : ''}`;
-    report(`meshlog agent → OTLP/HTTP (${options})`, lines, bytes, seconds, procStats(agent.process.pid!), `; ${retried} retries`);
+    report(`meshlog agent → OTLP/HTTP (${options})`, lines, bytes, seconds, procStats(agent.process.pid!), cpuSeconds(meshlog.process.pid!) - serverCpu, `; ${retried} retries`);
   } finally {
     await agent.stop();
   }
@@ -115,6 +137,7 @@ ruleset(name="toMeshlog") {
 `,
   );
   const before = await committedCount(meshlog, 'syslog_tcp');
+  const serverCpu = cpuSeconds(meshlog.process.pid!);
   const started = Date.now();
   // rsyslog's own messages (suspended actions and retries) are not figures: kept for a failure only.
   const rsyslog = spawn('rsyslogd', ['-n', '-f', config, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -122,11 +145,11 @@ ruleset(name="toMeshlog") {
   rsyslog.stderr!.on('data', (chunk: Buffer) => (messages = (messages + chunk.toString()).slice(-4000)));
   const exited = new Promise((resolve) => rsyslog.once('exit', resolve));
   try {
-    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, 3_600_000).catch((error: unknown) => {
+    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, shipTimeoutMs).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; rsyslog said:\n${messages}`);
     });
     const seconds = (Date.now() - started) / 1000;
-    report('rsyslog imfile → syslog TCP (RFC 5424, octet-counted)', lines, bytes, seconds, procStats(rsyslog.pid!));
+    report('rsyslog imfile → syslog TCP (RFC 5424, octet-counted)', lines, bytes, seconds, procStats(rsyslog.pid!), cpuSeconds(meshlog.process.pid!) - serverCpu);
   } finally {
     rsyslog.kill('SIGTERM');
     await exited;
@@ -138,7 +161,7 @@ mkdirSync(join(root, 'logs'));
 const file = join(root, 'logs', 'app.log');
 const lines = await generate(file);
 const bytes = statSync(file).size;
-const meshlog = await startMeshlog({ args: ['--log-level', 'info'] });
+const meshlog = await startMeshlog({ args: ['--log-level', 'info'], nodeArgs: nodeArgs(flags['server-node-args']) });
 try {
   if (flags.only !== 'rsyslog') await shipWithAgent(meshlog, root, file, lines, bytes);
   if (flags.only !== 'agent') await shipWithRsyslog(meshlog, root, file, lines, bytes);

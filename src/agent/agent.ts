@@ -359,10 +359,13 @@ export class MeshlogAgent {
   }
 
   private async pollLoop(input: FileInput): Promise<void> {
+    let discoveredAt = 0;
     while (!this.stopped) {
       let more = false;
       try {
-        more = await input.poll();
+        const discover = Date.now() - discoveredAt >= this.config.poll_interval_ms;
+        if (discover) discoveredAt = Date.now();
+        more = await input.poll(discover);
       } catch (error) {
         this.logger.error({ err: error }, 'poll failed');
       }

@@ -68,13 +68,15 @@ export const agentConfigSchema = z
         type: z.enum(['otlp', 'loki', 'elasticsearch']).default('otlp'),
         /** The full endpoint; default <server>/v1/logs, <server>/loki/api/v1/push or <server>/_bulk. */
         url: z.string().url().optional(),
+        /** Loki push body: `protobuf` (snappy logproto.PushRequest, Loki's own wire format) or `json` (gzip). */
+        loki_encoding: z.enum(['protobuf', 'json']).default('protobuf'),
         /** Elasticsearch index (or data stream) of the documents. */
         index: z.string().min(1).default('logs-meshlog-agent'),
         /** Extra request headers, e.g. `Authorization: ApiKey …` for Elasticsearch. */
         headers: z.record(z.string().min(1), z.string()).default({}),
       })
       .strict()
-      .default({ type: 'otlp', index: 'logs-meshlog-agent', headers: {} }),
+      .default({ type: 'otlp', loki_encoding: 'protobuf', index: 'logs-meshlog-agent', headers: {} }),
     /** Read lines from standard input too; the agent exits once stdin ended and every line was acknowledged. */
     stdin: flag.default(false),
     /** Resource attributes of every record (host.name is added unless given). */
@@ -87,14 +89,14 @@ export const agentConfigSchema = z
     max_line_bytes: byteSize.default(4 * 1024 * 1024),
     batch: z
       .object({
-        max_records: positiveInt.default(10_000),
-        /** Uncompressed line bytes in one batch. */
-        max_bytes: byteSize.default(2 * 1024 * 1024),
+        max_records: positiveInt.default(2_500),
+        /** Uncompressed line bytes in one batch (larger batches cost the agent more memory, not the server less CPU). */
+        max_bytes: byteSize.default(512 * 1024),
         /** A batch is sent at the latest this long after its first line. */
         max_wait_ms: milliseconds.default(1_000),
       })
       .strict()
-      .default({ max_records: 10_000, max_bytes: 2 * 1024 * 1024, max_wait_ms: 1_000 }),
+      .default({ max_records: 2_500, max_bytes: 512 * 1024, max_wait_ms: 1_000 }),
     buffer: z
       .object({
         /** Disk buffer cap: when full, files are no longer read until the server acknowledged some batches. */
@@ -112,13 +114,13 @@ export const agentConfigSchema = z
     delivery: z
       .object({
         /** Batches sent at once; duplicates after a crash are bounded by this many batches. */
-        max_in_flight: positiveInt.default(2),
+        max_in_flight: positiveInt.default(4),
         request_timeout_ms: milliseconds.default(30_000),
         retry_initial_ms: milliseconds.default(250),
         retry_max_ms: milliseconds.default(30_000),
       })
       .strict()
-      .default({ max_in_flight: 2, request_timeout_ms: 30_000, retry_initial_ms: 250, retry_max_ms: 30_000 }),
+      .default({ max_in_flight: 4, request_timeout_ms: 30_000, retry_initial_ms: 250, retry_max_ms: 30_000 }),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -1,5 +1,6 @@
 import type { LogRecord } from '../model/logRecord.js';
 import type { RecordIdQuery } from '../storage/recordIdStore.js';
+import { ForgottenIds } from './forgottenIds.js';
 
 /** OpenTelemetry's record id: "other log records with the same id will be considered duplicates and can be removed safely". */
 export const recordIdAttribute = 'log.record.uid';
@@ -9,6 +10,10 @@ export interface RedeliveryFilterOptions {
   maxRememberedIds: number;
   /** How far a sender's clock may run ahead of ours: records observed this close to what memory covers are checked in storage. */
   clockSkewMs: number;
+  /** Forgotten ids kept in a Bloom filter (about 3.6 bytes each) so that most records older than memory need no lookup. */
+  maxForgottenIds: number;
+  /** Storage held no record when this process started: nothing was committed before memory began. */
+  storageEmptyAtStart?: boolean;
 }
 
 export interface RedeliveryFilterParts {
@@ -33,13 +38,25 @@ type Claim = Promise<boolean>;
  * start, moved forward as old ids are forgotten). A record observed after
  * that (less the allowed clock skew) cannot have been committed before it,
  * so memory alone decides; an older record, typically a batch that waited
- * in an agent's buffer, is looked up in storage. Ids being committed are
- * claimed, so two copies arriving together are never both written.
+ * in an agent's buffer, is looked up in storage, unless it was observed
+ * after `forgottenSinceMs` and the Bloom filter of forgotten ids says it was
+ * never committed. Ids being committed are claimed, so two copies arriving
+ * together are never both written.
  */
 export class RedeliveryFilter {
   private readonly committed = new Map<string, number>();
+  /**
+   * The remembered ids in commit order, a ring of maxRememberedIds + 1: the
+   * oldest found through the Map's iterator walked every hole its deletes
+   * leave, O(n) per forgotten id (60 µs a record past the bound).
+   */
+  private readonly order: string[];
+  private oldest = 0;
   private readonly claims = new Map<string, Claim>();
   private coveredSinceMs: number;
+  /** Every id committed since this and forgotten is in `forgotten`. */
+  private forgottenSinceMs: number;
+  private readonly forgotten: ForgottenIds;
   private readonly now: () => number;
 
   constructor(
@@ -47,7 +64,11 @@ export class RedeliveryFilter {
     private readonly parts: RedeliveryFilterParts,
   ) {
     this.now = parts.now ?? Date.now;
-    this.coveredSinceMs = this.now();
+    // Memory covers every commit since this process started, or every commit there ever was.
+    this.coveredSinceMs = options.storageEmptyAtStart ? 0 : this.now();
+    this.forgottenSinceMs = this.coveredSinceMs;
+    this.forgotten = new ForgottenIds(options.maxForgottenIds);
+    this.order = new Array<string>(options.maxRememberedIds + 1);
   }
 
   get rememberedIds(): number {
@@ -82,7 +103,10 @@ export class RedeliveryFilter {
       }
       this.claims.set(key, mine);
       claimed.push(key);
-      if (Number(records[i].observedTimeUnixNano / 1_000_000n) < this.coveredSinceMs + this.options.clockSkewMs) unsure.push(i);
+      const observedMs = Number(records[i].observedTimeUnixNano / 1_000_000n);
+      if (observedMs >= this.coveredSinceMs + this.options.clockSkewMs) continue;
+      if (observedMs >= this.forgottenSinceMs + this.options.clockSkewMs && !this.forgotten.mightHave(key)) continue;
+      unsure.push(i);
     }
     let committed = false;
     try {
@@ -130,12 +154,22 @@ export class RedeliveryFilter {
   }
 
   private remember(key: string): void {
+    if (!this.committed.has(key)) this.order[(this.oldest + this.committed.size) % this.order.length] = key;
     this.committed.set(key, this.now());
     if (this.committed.size <= this.options.maxRememberedIds) return;
-    const [oldest, committedAt] = this.committed.entries().next().value as [string, number];
+    const oldest = this.order[this.oldest];
+    this.order[this.oldest] = '';
+    this.oldest = (this.oldest + 1) % this.order.length;
+    const committedAt = this.committed.get(oldest)!;
     this.committed.delete(oldest);
     // Everything committed after the forgotten id is still remembered.
     this.coveredSinceMs = Math.max(this.coveredSinceMs, committedAt);
+    if (this.forgotten.isFull) {
+      // The filter starts over: what it held is left to storage, like what memory forgets.
+      this.forgotten.clear();
+      this.forgottenSinceMs = this.coveredSinceMs;
+    }
+    this.forgotten.add(oldest);
   }
 }
 

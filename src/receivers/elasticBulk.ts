@@ -3,6 +3,7 @@ import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
+import { recordIdAttribute } from '../pipeline/redeliveryFilter.js';
 import { flattenFields } from './flattenFields.js';
 
 /** One answer per bulk action, in request order, as the `_bulk` response lists them. */
@@ -21,7 +22,7 @@ export interface DecodedBulk {
 }
 
 /** ECS fields that become record fields rather than attributes. */
-const mappedFields = new Set(['@timestamp', 'message', 'log.level', 'service.name', 'host.name', 'trace.id', 'span.id']);
+const mappedFields = new Set(['@timestamp', 'event.created', 'message', 'log.level', 'service.name', 'host.name', 'trace.id', 'span.id']);
 
 /**
  * An Elasticsearch `_bulk` body (NDJSON action/source pairs) as records.
@@ -82,6 +83,8 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
       continue;
     }
     const record = toRecord(source as Record<string, unknown>, index, observed, tenant, receiver);
+    // A sender's own _id is the document's identity, as in Elasticsearch (a second `create` of it is a conflict): stored once.
+    if (typeof record !== 'string' && typeof meta._id === 'string' && meta._id !== '') record.attributes[recordIdAttribute] ??= `${index}/${meta._id}`;
     if (typeof record === 'string') {
       item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: ${record}` };
       continue;
@@ -110,11 +113,14 @@ function parseAction(line: string): { action: string; meta: Record<string, unkno
 
 function toRecord(source: Record<string, unknown>, index: string, observed: bigint, tenant: string, receiver: string): LogRecord | string {
   const fields = flattenFields(source);
+  const attributes: Record<string, string> = { 'elasticsearch.index': index };
   const time = fields['@timestamp'] === undefined ? observed : timestampNanos(source['@timestamp'] ?? fields['@timestamp']);
   if (time === undefined) return `@timestamp ${JSON.stringify(fields['@timestamp']).slice(0, 64)} is not a date`;
+  // ECS `event.created`: when an agent first read the event, the observed time (a re-sent batch keeps it).
+  const created = fields['event.created'] === undefined ? undefined : timestampNanos(source['event.created'] ?? fields['event.created']);
+  if (created === undefined && fields['event.created'] !== undefined) attributes['event.created'] = fields['event.created'];
   // Documents without `message` keep Fluent Bit's and Docker's `log` line, else their whole source, as body.
   const bodyField = fields.message !== undefined ? 'message' : typeof source.log === 'string' ? 'log' : undefined;
-  const attributes: Record<string, string> = { 'elasticsearch.index': index };
   for (const [key, value] of Object.entries(fields)) if (!mappedFields.has(key) && key !== bodyField) attributes[key] = value;
   const resource: Record<string, string> = {};
   if (fields['service.name']) resource['service.name'] = fields['service.name'];
@@ -127,7 +133,7 @@ function toRecord(source: Record<string, unknown>, index: string, observed: bigi
     receiver,
     body: bodyField ? fields[bodyField] : JSON.stringify(source),
     timeUnixNano: time,
-    observedTimeUnixNano: observed,
+    observedTimeUnixNano: created ?? observed,
     severityText: level,
     severityNumber: severityFromText(level),
     serviceName: fields['service.name'] ?? '',

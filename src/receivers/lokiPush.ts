@@ -3,6 +3,7 @@ import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
+import { recordIdAttribute } from '../pipeline/redeliveryFilter.js';
 import { loadProtos } from './protoRoot.js';
 
 const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
@@ -113,13 +114,15 @@ function addStream(out: DecodedPush, labelsIn: string | Record<string, unknown>,
   for (const entry of entries) {
     const level = streamLevel || entry.metadata.level || entry.metadata.detected_level || '';
     const { trace_id: traceId, span_id: spanId } = entry.metadata;
+    const sentObserved = takeObservedTime(entry.metadata);
+    takeRecordId(entry.metadata);
     out.records.push(
       newLogRecord({
         tenant,
         receiver,
         body: entry.line,
         timeUnixNano: entry.timeUnixNano === 0n ? observed : entry.timeUnixNano,
-        observedTimeUnixNano: observed,
+        observedTimeUnixNano: sentObserved ?? observed,
         severityText: level,
         severityNumber: severityFromText(level),
         serviceName,
@@ -130,6 +133,26 @@ function addStream(out: DecodedPush, labelsIn: string | Record<string, unknown>,
       }),
     );
   }
+}
+
+/**
+ * Structured metadata `log_record_uid` is OpenTelemetry's `log.record.uid`
+ * under Loki's naming (dots are not allowed): stored under the OTel name, the
+ * redelivery filter drops a copy of a line already committed.
+ */
+function takeRecordId(metadata: Record<string, string>): void {
+  const id = metadata.log_record_uid;
+  if (id === undefined) return;
+  delete metadata.log_record_uid;
+  if (id !== '') metadata[recordIdAttribute] = id;
+}
+
+/** `observed_timestamp` (ns; Loki's name for OTLP's observed time): when the sender read the line, which a re-sent batch keeps. */
+function takeObservedTime(metadata: Record<string, string>): bigint | undefined {
+  const value = metadata.observed_timestamp;
+  if (value === undefined || !/^\d{1,19}$/.test(value)) return undefined;
+  delete metadata.observed_timestamp;
+  return BigInt(value);
 }
 
 const labelPair = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|(?=\}))/y;

@@ -175,7 +175,12 @@ export class MeshlogServer {
         ...(this.patterns ? [this.patterns.stage] : []),
       ]),
       redeliveries: new RedeliveryFilter(
-        { maxRememberedIds: config.ingest.dedup_remembered_ids, clockSkewMs: config.ingest.dedup_clock_skew_ms },
+        {
+          maxRememberedIds: config.ingest.dedup_remembered_ids,
+          clockSkewMs: config.ingest.dedup_clock_skew_ms,
+          maxForgottenIds: config.ingest.dedup_forgotten_ids,
+          storageEmptyAtStart: !(await recordIds.anyStored()),
+        },
         {
           write: (records, receiver) => this.writer!.write(records, receiver),
           storedIds: (query) => recordIds.storedIds(query),

@@ -18,6 +18,12 @@ export interface RecordIdQuery {
 export class RecordIdStore {
   constructor(private readonly storage: Storage) {}
 
+  /** Whether any log record is stored at all (an empty store holds no earlier copy of anything). */
+  async anyStored(): Promise<boolean> {
+    const rows = await this.storage.rows<{ one: number }>(`SELECT 1 AS one FROM ${this.storage.database}.logs LIMIT 1`);
+    return rows.length > 0;
+  }
+
   async storedIds(query: RecordIdQuery): Promise<Set<string>> {
     const rows = await this.storage.rows<{ uid: string }>(
       `SELECT DISTINCT log_attributes['log.record.uid'] AS uid

@@ -19,11 +19,12 @@ interface Row {
  * Elasticsearch _bulk, OTLP/HTTP at an explicit URL): the agent speaks the
  * protocol well enough for a real implementation of it to store every line.
  */
-test('outputs: Loki push, Elasticsearch _bulk and OTLP/HTTP, each received by meshlog’s own receiver for the protocol', async () => {
+test('outputs: Loki push (snappy protobuf and JSON), Elasticsearch _bulk and OTLP/HTTP, each received by meshlog’s own receiver for the protocol', async () => {
   const root = tempDataDir('meshlog-agent-outputs-');
   const meshlog = await startMeshlog();
   const outputs = {
     loki: { type: 'loki' },
+    lokijson: { type: 'loki', loki_encoding: 'json' },
     elasticsearch: { type: 'elasticsearch', index: 'agent-logs', headers: { 'x-opaque-id': 'meshlog-agent-test' } },
     otlp: { type: 'otlp', url: `${meshlog.url}/v1/logs` },
   };
@@ -61,17 +62,22 @@ test('outputs: Loki push, Elasticsearch _bulk and OTLP/HTTP, each received by me
     assert.equal(new Set(stored.map((row) => row.body)).size, 1500);
   }
 
-  const [loki] = of('loki');
-  assert.equal(loki.receiver, 'loki');
-  assert.equal(loki.resource.service_name, 'cart-loki', 'resource attributes are stream labels');
-  assert.match(loki.resource.log_file_path, /loki\/app\.log$/);
-  assert.match(loki.attributes.log_record_uid, /^[0-9a-f]{16}-0$/, 'the record id is structured metadata');
+  for (const name of ['loki', 'lokijson']) {
+    const [loki] = of(name);
+    assert.equal(loki.receiver, 'loki');
+    assert.equal(loki.resource.service_name, `cart-${name}`, 'resource attributes are stream labels');
+    assert.match(loki.resource.log_file_path, new RegExp(`${name}/app\\.log$`));
+    assert.match(loki.attributes['log.record.uid'], /^[0-9a-f]{16}-0$/, 'the record id, structured metadata log_record_uid, is stored as log.record.uid');
+    assert.equal(loki.attributes.observed_timestamp, undefined, 'observed_timestamp became the observed time');
+    assert.equal(loki.attributes.log_record_uid, undefined);
+  }
 
   const [elastic] = of('elasticsearch');
   assert.equal(elastic.receiver, 'elasticsearch');
   assert.equal(elastic.attributes['elasticsearch.index'], 'agent-logs');
   assert.equal(elastic.resource['service.name'], 'cart-elasticsearch');
-  assert.match(elastic.attributes['log.record.uid'], /^[0-9a-f]{16}-0$/);
+  assert.match(elastic.attributes['log.record.uid'], /^agent-logs\/[0-9a-f]{16}-0$/, 'the action’s _id, within its index, is the record id');
+  assert.equal(elastic.attributes['event.created'], undefined, 'event.created became the observed time');
 
   const [otlp] = of('otlp');
   assert.equal(otlp.receiver, 'otlp_http');

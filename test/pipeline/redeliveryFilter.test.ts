@@ -46,14 +46,14 @@ async function storedBodies(tenant: string): Promise<string[]> {
 
 /** A filter on the real writer and storage, on a clock the test moves. */
 function filter(
-  options: { startsAt?: number; maxRememberedIds?: number; clockSkewMs?: number; write?: (records: LogRecord[], receiver: string) => Promise<void> } = {},
+  options: { startsAt?: number; maxRememberedIds?: number; maxForgottenIds?: number; clockSkewMs?: number; storageEmptyAtStart?: boolean; write?: (records: LogRecord[], receiver: string) => Promise<void> } = {},
 ) {
   const clock = { now: options.startsAt ?? startMs };
   const dropped: number[] = [];
   const lookups: string[][] = [];
   const recordIds = new RecordIdStore(storage);
   const instance = new RedeliveryFilter(
-    { maxRememberedIds: options.maxRememberedIds ?? 1000, clockSkewMs: options.clockSkewMs ?? 1000 },
+    { maxRememberedIds: options.maxRememberedIds ?? 1000, clockSkewMs: options.clockSkewMs ?? 1000, maxForgottenIds: options.maxForgottenIds ?? 1000, storageEmptyAtStart: options.storageEmptyAtStart },
     {
       write: options.write ?? ((batch, receiver) => writer.write(batch, receiver)),
       storedIds: async (query) => {
@@ -91,6 +91,15 @@ test('after a restart (empty memory), records observed before it are looked up i
   await restarted.write(records('restart', ['r-2'], startMs + 5000), 'otlp_http');
   assert.deepEqual(dropped, [2, 1]);
   assert.equal(lookups.length, 1);
+});
+
+test('a store that was empty at start holds no earlier copy: records observed before the start need no lookup, copies are still dropped from memory', async () => {
+  const { instance, dropped, lookups } = filter({ startsAt: startMs + 60_000, storageEmptyAtStart: true });
+  await instance.write(records('fresh', ['f-0', 'f-1'], startMs), 'otlp_http');
+  await instance.write(records('fresh', ['f-1'], startMs), 'otlp_http');
+  assert.deepEqual(lookups, []);
+  assert.deepEqual(dropped, [1]);
+  assert.deepEqual(await storedBodies('fresh'), ['line f-0', 'line f-1']);
 });
 
 test('two copies arriving at once are written once, and both requests are acknowledged', async () => {
@@ -134,6 +143,27 @@ test('ids forgotten past the memory bound are found in storage; records observed
   await instance.write(records('bounded', ['b-9'], startMs + 28_000), 'otlp_http');
   assert.deepEqual(lookups, [['b-0']], 'observed after memory coverage plus skew: memory decides');
   assert.deepEqual(await storedBodies('bounded'), ['line b-0', 'line b-1', 'line b-2', 'line b-9']);
+});
+
+test('a backlog older than memory skips storage when the Bloom filter of forgotten ids rules its ids out; past the filter’s capacity, storage is asked again', async () => {
+  const { instance, clock, dropped, lookups } = filter({ maxRememberedIds: 2, maxForgottenIds: 4, clockSkewMs: 1000 });
+  const write = (ids: string[], observedMs: number) => instance.write(records('backlog', ids, startMs + observedMs), 'otlp_http');
+  clock.now = startMs + 10_000;
+  await write(['c-0', 'c-1'], 9000);
+  clock.now = startMs + 20_000;
+  await write(['c-2', 'c-3'], 19_000);
+  // c-0 and c-1 are forgotten into the filter: a new line observed as early needs no lookup, a copy of c-0 does.
+  await write(['new-0'], 5000);
+  assert.deepEqual(lookups, [], 'never committed, as the filter proves: no lookup');
+  await write(['c-0'], 9000);
+  assert.deepEqual(lookups, [['c-0']]);
+  assert.deepEqual(dropped, [1]);
+  await write(['new-1'], 5000);
+  assert.deepEqual(lookups, [['c-0']]);
+  // Forgetting new-0 overflowed the filter (4 ids): it starts over from new-0's commit, older records go to storage again.
+  await write(['new-2'], 5000);
+  assert.deepEqual(lookups, [['c-0'], ['new-2']]);
+  assert.deepEqual(await storedBodies('backlog'), ['line c-0', 'line c-1', 'line c-2', 'line c-3', 'line new-0', 'line new-1', 'line new-2']);
 });
 
 test('records without an id, and ids of another tenant, are never dropped', async () => {

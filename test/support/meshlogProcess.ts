@@ -54,11 +54,11 @@ export function tempDataDir(prefix = 'meshlog-test-'): string {
  * Starts the real `meshlog start` in a child process on a free port and waits
  * until it is ready (the ready line is logged at info: keep --log-level ≤ info).
  */
-export async function startMeshlog(options: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMeshlog> {
+export async function startMeshlog(options: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cli?: string } = {}): Promise<RunningMeshlog> {
   const dataDir = options.dataDir ?? tempDataDir();
   const child = spawn(
     process.execPath,
-    [cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--log-level', 'info', ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), options.cli ?? cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--log-level', 'info', ...(options.args ?? [])],
     { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

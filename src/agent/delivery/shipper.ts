@@ -88,7 +88,8 @@ export class Shipper {
     // A batch that only moves checkpoints (a file closed without new lines) needs no request.
     if (frame.header.records === 0) return { kind: 'ok' };
     const output = this.options.output;
-    const headers: Record<string, string> = { ...this.options.headers, 'content-type': output.contentType, 'content-encoding': 'gzip' };
+    const headers: Record<string, string> = { ...this.options.headers, 'content-type': output.contentType };
+    if (output.contentEncoding) headers['content-encoding'] = output.contentEncoding;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (this.options.tenant) headers['x-scope-orgid'] = this.options.tenant;
     let response: Response;
@@ -118,7 +119,7 @@ export class Shipper {
     this.metrics.batchesRefused.inc();
     this.logger.error({ seq: frame.header.seq, reason, records: frame.header.records }, 'server refused a batch for good; kept under rejected/');
     await mkdir(this.options.rejectedDir, { recursive: true });
-    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.${this.options.output.name}.gz`), frame.body);
+    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`), frame.body);
     await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
   }
 

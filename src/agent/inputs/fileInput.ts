@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { glob } from 'tinyglobby';
+import { glob, isDynamicPattern } from 'tinyglobby';
 import { parsePodLogPath } from '../../pipeline/parse/kubernetesLogPath.js';
 import { fingerprint, identityKey, keyValues, Source, type FileIdentity, type KeyValue } from '../source.js';
 import { ContainerLineJoiner } from './containerLineJoiner.js';
@@ -79,13 +79,30 @@ export class FileInput {
     return this.tails.size;
   }
 
-  /** One round: expand the globs, read every file up to its turn; true when some file has more to read right away. */
-  async poll(): Promise<boolean> {
+  /**
+   * One round: expand the globs (when `discover`: a glob walks directories, too
+   * dear for every turn of a file being read fast), read every file up to its
+   * turn; true when some file has more to read right away.
+   */
+  async poll(discover = true): Promise<boolean> {
+    if (discover) await this.discover();
+    const now = Date.now();
+    let more = false;
+    for (const [key, tail] of this.tails) {
+      if (!this.gate.canRead()) return false;
+      if (await this.readTurn(tail)) more = true;
+      else if (tail.orphanedAt !== undefined && now - tail.orphanedAt >= this.options.rotateWaitMs) await this.closeTail(key, tail);
+    }
+    return more;
+  }
+
+  /** Opens files that newly match, and marks those that left every glob (rotated or deleted away). */
+  private async discover(): Promise<void> {
     const seen = new Set<string>();
     for (const group of this.groups) {
       let paths: string[];
       try {
-        paths = await glob(group.paths, { absolute: true, onlyFiles: true, followSymbolicLinks: true, dot: true });
+        paths = await expand(group.paths);
       } catch (error) {
         this.logger.warn({ err: error, paths: group.paths }, 'glob failed');
         continue;
@@ -100,15 +117,10 @@ export class FileInput {
       }
     }
     const now = Date.now();
-    let more = false;
     for (const [key, tail] of this.tails) {
       if (seen.has(key)) tail.orphanedAt = undefined;
       else tail.orphanedAt ??= now;
-      if (!this.gate.canRead()) return false;
-      if (await this.readTurn(tail)) more = true;
-      else if (tail.orphanedAt !== undefined && now - tail.orphanedAt >= this.options.rotateWaitMs) await this.closeTail(key, tail);
     }
-    return more;
   }
 
   async close(): Promise<void> {
@@ -241,6 +253,19 @@ export class FileInput {
     if (length > 0) await tail.handle.read(head, 0, length, 0);
     return fingerprint(head);
   }
+}
+
+/**
+ * The files a group's patterns match. Patterns are made absolute and walked
+ * from `/`: from the working directory (tinyglobby's default) every poll
+ * crawled it, tens of ms of lstat and readdir. A plain path needs no walk.
+ */
+async function expand(patterns: string[]): Promise<string[]> {
+  const absolute = patterns.map((pattern) => resolve(pattern));
+  const dynamic = absolute.filter((pattern) => isDynamicPattern(pattern));
+  const plain = absolute.filter((pattern) => !isDynamicPattern(pattern));
+  const found = dynamic.length > 0 ? await glob(dynamic, { cwd: '/', absolute: true, onlyFiles: true, followSymbolicLinks: true, dot: true }) : [];
+  return [...plain, ...found];
 }
 
 let lastBirth = 0;

@@ -13,7 +13,9 @@ export interface AgentOutput {
   name: string;
   url: string;
   contentType: string;
-  /** The request body, compressed (Content-Encoding: gzip). */
+  /** Content-Encoding of the body; none when the protocol compresses it itself (Loki's snappy protobuf). */
+  contentEncoding: 'gzip' | undefined;
+  /** The request body, compressed. */
   encode: (batch: Batch) => Promise<Buffer>;
   /** Reads a 2xx answer's body. */
   judge: (answer: Buffer) => Verdict;

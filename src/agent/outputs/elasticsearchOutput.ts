@@ -16,7 +16,8 @@ function isoNanos(time: bigint): string {
  * `_bulk` NDJSON (gzip): a `create` per record with `_id` = its record id, so
  * a batch sent again after a lost answer is refused per document with 409
  * instead of indexed twice; the document in ECS field names (`@timestamp`,
- * `message`, `log.level`) with resource and record attributes as dotted keys.
+ * `event.created` = when the agent read the line, `message`, `log.level`)
+ * with resource and record attributes as dotted keys.
  */
 function encodeBulk(index: string): (batch: Batch) => Promise<Buffer> {
   return async (batch) => {
@@ -26,11 +27,16 @@ function encodeBulk(index: string): (batch: Batch) => Promise<Buffer> {
       for (const { key, value } of source.resource) resource[key] = value.stringValue;
       for (const record of records) {
         const document: Record<string, string> = { ...resource };
-        for (const { key, value } of record.attributes) document[key] = value.stringValue;
+        let id = '';
+        for (const { key, value } of record.attributes) {
+          if (key === 'log.record.uid') id = value.stringValue;
+          else document[key] = value.stringValue;
+        }
         document['@timestamp'] = isoNanos(nanos(record.timeUnixNano ?? record.observedTimeUnixNano));
+        document['event.created'] = isoNanos(nanos(record.observedTimeUnixNano));
         document.message = record.body.stringValue;
         if (record.severityText) document['log.level'] = record.severityText.toLowerCase();
-        lines.push(JSON.stringify({ create: { _index: index, _id: document['log.record.uid'] } }), JSON.stringify(document));
+        lines.push(JSON.stringify({ create: { _index: index, _id: id } }), JSON.stringify(document));
       }
     }
     return gzipAsync(`${lines.join('\n')}\n`, { level: 1 });
@@ -68,5 +74,5 @@ export function judgeBulkAnswer(answer: Buffer): Verdict {
 
 /** Elasticsearch or OpenSearch `_bulk` (or meshlog's). */
 export function elasticsearchOutput(url: string, index: string): AgentOutput {
-  return { name: 'elasticsearch', url, contentType: 'application/x-ndjson', encode: encodeBulk(index), judge: judgeBulkAnswer };
+  return { name: 'elasticsearch', url, contentType: 'application/x-ndjson', contentEncoding: 'gzip', encode: encodeBulk(index), judge: judgeBulkAnswer };
 }

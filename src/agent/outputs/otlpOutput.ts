@@ -7,6 +7,7 @@ export function otlpOutput(url: string): AgentOutput {
     name: 'otlp',
     url,
     contentType: 'application/x-protobuf',
+    contentEncoding: 'gzip',
     encode: encodeBatch,
     judge: (answer) => {
       try {

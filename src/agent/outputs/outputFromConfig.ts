@@ -10,7 +10,7 @@ const defaultPaths = { otlp: '/v1/logs', loki: '/loki/api/v1/push', elasticsearc
 export function agentOutput(config: AgentConfig): AgentOutput {
   const { type, index } = config.output;
   const url = config.output.url ?? `${config.server.replace(/\/+$/, '')}${defaultPaths[type]}`;
-  if (type === 'loki') return lokiOutput(url);
+  if (type === 'loki') return lokiOutput(url, config.output.loki_encoding);
   if (type === 'elasticsearch') return elasticsearchOutput(url, index);
   return otlpOutput(url);
 }
