@@ -4,6 +4,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
+import { ActionOutcome, useAdminAction } from './adminAction';
 
 interface ErasureRequest {
   id: string;
@@ -28,19 +29,10 @@ const statusClass = { pending: 'pending', cancelled: 'expired', executed: 'resol
 export function ErasurePanel() {
   const zone = useTimeZone();
   const requests = useApi<{ requests: ErasureRequest[] }>('/api/v1/admin/erasure-requests');
+  const { message, act } = useAdminAction(requests.reload);
   const [draft, setDraft] = useState({ tenant: 'default', selector: '', from: '', to: '', reason: '' });
-  const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
   const time = (value: string | null) => (value ? formatTime(storedTimeMs(value), zone, false) : '');
 
-  const act = async (call: () => Promise<string | undefined>) => {
-    try {
-      const text = await call();
-      if (text) setMessage({ text, error: false });
-      requests.reload();
-    } catch (failure) {
-      setMessage({ text: (failure as Error).message, error: true });
-    }
-  };
   const submit = (event: Event) => {
     event.preventDefault();
     void act(async () => {
@@ -93,11 +85,7 @@ export function ErasurePanel() {
           Request erasure
         </button>
       </form>
-      {message && (
-        <p class={message.error ? 'error' : 'dim'} role={message.error ? 'alert' : 'status'}>
-          {message.text}
-        </p>
-      )}
+      <ActionOutcome message={message} />
       {requests.error && <p class="error">{requests.error}</p>}
       {requests.data && requests.data.requests.length === 0 && <p class="empty">No erasure requests.</p>}
       {requests.data && requests.data.requests.length > 0 && (

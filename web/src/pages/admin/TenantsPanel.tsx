@@ -4,6 +4,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
+import { ActionOutcome, useAdminAction } from './adminAction';
 
 interface TenantView {
   name: string;
@@ -19,19 +20,10 @@ interface TenantView {
 export function TenantsPanel() {
   const zone = useTimeZone();
   const tenants = useApi<{ tenants: TenantView[] }>('/api/v1/admin/tenants');
+  const { message, act } = useAdminAction(tenants.reload);
   const [form, setForm] = useState({ name: '', description: '' });
-  const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
   const time = (value: string) => formatTime(storedTimeMs(value), zone, false);
 
-  const act = async (call: () => Promise<string | undefined>) => {
-    try {
-      const text = await call();
-      if (text) setMessage({ text, error: false });
-      tenants.reload();
-    } catch (failure) {
-      setMessage({ text: (failure as Error).message, error: true });
-    }
-  };
   const create = (event: Event) => {
     event.preventDefault();
     void act(async () => {
@@ -66,11 +58,7 @@ export function TenantsPanel() {
             Register tenant
           </button>
         </form>
-        {message && (
-          <p class={message.error ? 'error' : 'dim'} role={message.error ? 'alert' : 'status'}>
-            {message.text}
-          </p>
-        )}
+        <ActionOutcome message={message} />
       </section>
       <section class="panel" aria-label="tenants">
         <h2>Tenants</h2>

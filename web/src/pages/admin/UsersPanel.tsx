@@ -5,6 +5,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
+import { ActionOutcome, useAdminAction } from './adminAction';
 import { roles, tenantList } from './roles';
 
 interface UserView {
@@ -24,23 +25,14 @@ interface UserView {
 export function UsersPanel() {
   const zone = useTimeZone();
   const users = useApi<{ users: UserView[] }>('/api/v1/admin/users');
+  const { message, setMessage, act } = useAdminAction(users.reload);
   const [form, setForm] = useState({ name: '', email: '', tenants: 'default' });
   const [chosen, setChosen] = useState<string[]>(['analyst']);
   const [issued, setIssued] = useState<{ user: string; id: string; key: string } | undefined>();
-  const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
   /** The user whose grants the form is changing, instead of creating one. */
   const [editing, setEditing] = useState<string | undefined>();
   const time = (value: string) => formatTime(storedTimeMs(value), zone, false);
 
-  const act = async (call: () => Promise<string | undefined>) => {
-    try {
-      const text = await call();
-      if (text) setMessage({ text, error: false });
-      users.reload();
-    } catch (failure) {
-      setMessage({ text: (failure as Error).message, error: true });
-    }
-  };
   const submit = (event: Event) => {
     event.preventDefault();
     if (editing) {
@@ -125,11 +117,7 @@ export function UsersPanel() {
             </button>
           )}
         </form>
-        {message && (
-          <p class={message.error ? 'error' : 'dim'} role={message.error ? 'alert' : 'status'}>
-            {message.text}
-          </p>
-        )}
+        <ActionOutcome message={message} />
         {issued && (
           <div class="secret-once" role="status" aria-label="new user key">
             Key <strong>{issued.id}</strong> issued to {issued.user}. Copy it now: it is shown only once.
