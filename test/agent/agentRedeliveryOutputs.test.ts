@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startAgent, waitUntil, type RunningAgent } from '../support/agentProcess.js';
+import { startAgent, waitUntil } from '../support/agentProcess.js';
+import { deduplicated, freePort, waitAcknowledged } from '../support/agentRedeliveryChecks.js';
 import { committedCount } from '../support/committedCount.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { readCommitted } from '../support/storageReader.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function deduplicated(meshlog: RunningMeshlog): Promise<number> {
-  const text = await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text();
-  return [...text.matchAll(/^meshlog_records_deduplicated_total\{[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
-}
-
-async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void> {
-  await waitUntil(`${path} is acknowledged`, async () => (await agent.sources()).some((source) => source.path === path && source.acked_offset === statSync(path).size));
-}
 
 const lines = 4_000;
 
