@@ -5,6 +5,8 @@ import { backupMeshlog } from '../backup/backup.js';
 import { defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
+import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
+import { SealStore } from '../storage/sealStore.js';
 import { Storage } from '../storage/storage.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 
@@ -32,6 +34,8 @@ export async function backupCommand(flags: {
   const masterKey = flags.encrypt ? MasterKey.load({ file: flags.masterKey ?? defaultMasterKeyFile(flags.dataDir), dataDir: flags.dataDir, create: true }) : undefined;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
+    // Seals a killed server journaled but had not moved into the table yet.
+    await new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))).flush();
     const manifest = await backupMeshlog(storage, { dataDir: flags.dataDir, out: flags.out, includeSecrets: flags.includeSecrets ?? false, masterKey, onProgress: progress });
     const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
     print(

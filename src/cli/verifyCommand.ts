@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { verifyIntegrity, type Finding, type VerifyProgress, type VerifyReport } from '../integrity/verifier.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
+import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
 import { SealStore } from '../storage/sealStore.js';
 import { Storage } from '../storage/storage.js';
 
@@ -60,7 +61,8 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
     const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
     try {
       report = await verifyIntegrity(
-        new SealStore(storage),
+        // A server killed before moving its journaled seals into the table: moved here first.
+        new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))),
         { verifierKey: verifierKey(flags, flags.dataDir), tenant: flags.tenant, fromNs, toNs },
         onProgress,
         onFinding,

@@ -149,9 +149,16 @@ export const configSchema = z
         signing_key_file: z.string().min(1).optional(),
         /** How often chains that grew get a new signed checkpoint (also at shutdown). */
         checkpoint_interval_ms: z.coerce.number().int().min(100).default(10_000),
+        /**
+         * Seals are journaled at commit (one file append) and moved into the
+         * seal tables this often in bulk: a table insert per commit would cost
+         * about 10 ms of engine time on the commit path. Readers of seals move
+         * them first, so nothing waits for this.
+         */
+        seal_flush_ms: z.coerce.number().int().min(10).max(60_000).default(1000),
       })
       .strict()
-      .default({ seal: true, checkpoint_interval_ms: 10_000 }),
+      .default({ seal: true, checkpoint_interval_ms: 10_000, seal_flush_ms: 1000 }),
     /** Abuse limits: token-bucket rates (0 = off), connections per listener, slow-client timeouts. */
     limits: z
       .object({

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
+import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
 import { SealStore } from '../storage/sealStore.js';
 import type { Storage } from '../storage/storage.js';
 import { ChainSealer } from './chainSealer.js';
@@ -32,7 +33,7 @@ export async function openSealing(
   logger: Logger,
 ): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
   const signer = openSigner(config, writerId, logger);
-  const store = new SealStore(storage);
+  const store = new SealStore(storage, new SealJournal(sealJournalDir(config.data_dir)), config.integrity.seal_flush_ms);
   const sealer = await ChainSealer.open(store, signer, writerId, logger);
   return { sealer, store, signer };
 }

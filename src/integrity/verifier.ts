@@ -259,6 +259,11 @@ async function checkRecords(
   if (rows.length === count && hashBatchContent(lines).contentHash === batch.content_hash) return absences;
 
   const fingerprints = await store.fingerprints(chain, seq);
+  if (fingerprints.length !== count) {
+    // Sealed from the journal after a crash, from rows that no longer matched: the batch is all there is to name.
+    found({ kind: 'record_modified', chain, batchSeq: seq, detail: `batch ${seq} content does not match its seal (no record fingerprints to locate the change)` });
+    return absences;
+  }
   const byPosition = new Map<number, string[]>();
   rows.forEach((row, i) => byPosition.set(row.batch_pos, [...(byPosition.get(row.batch_pos) ?? []), lines[i]]));
   const missing: number[] = [];

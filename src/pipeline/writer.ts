@@ -16,7 +16,7 @@ export interface WriterOptions {
   batchLingerMs: number;
 }
 
-/** With sealing, every batch is hash-chained and its seal stored before its rows. */
+/** With sealing, every batch is hash-chained and its seal journaled before its rows are inserted. */
 export interface WriterSealing {
   sealer: ChainSealer;
   store: SealStore;
@@ -133,6 +133,8 @@ export class LogWriter {
     this.paused = new Promise<void>((resolve) => (release = resolve));
     try {
       while (this.committing) await this.committing;
+      // Every batch up to the heads has its seal in the table, not only in the journal.
+      await this.sealing?.store.flush();
       return await action(this.sealing ? this.sealing.sealer.heads() : new Map(this.chainHeads));
     } finally {
       this.paused = undefined;
@@ -232,7 +234,7 @@ export class LogWriter {
       if (this.sealing) {
         const seals = this.sealing.sealer.seal(chains);
         // Seal first: if it fails, nothing was stored and the sequence numbers stay free.
-        await this.sealing.store.insertBatches(seals);
+        this.sealing.store.journalBatches(seals);
         this.sealing.sealer.advance(seals);
       } else {
         // Unsealed sequence numbers are never reused, so a partly applied failed
@@ -295,5 +297,6 @@ export class LogWriter {
     }
     this.startCommitting();
     while (this.committing) await this.committing;
+    await this.sealing?.store.flush();
   }
 }

@@ -1,5 +1,6 @@
-import type { BatchSeal } from '../integrity/batchSeal.js';
-import { storedLogColumns, type StoredLogRow } from './logRows.js';
+import { hashBatchContent, type BatchSeal } from '../integrity/batchSeal.js';
+import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
+import type { JournaledSeal, SealJournal } from './sealJournal.js';
 import type { Storage } from './storage.js';
 
 export interface StoredBatch {
@@ -32,35 +33,129 @@ export interface SealEvent {
   detail: string;
 }
 
-/** Integrity chains in ClickHouse: batch seals, signed checkpoints, and events that explain absent rows. */
+const sealKey = (chainId: string, batchSeq: number) => `${chainId}\0${batchSeq}`;
+
+/** The seal_batches row of a journaled seal. UInt64 fingerprints are bare JSON numbers: read exactly, no string each. */
+function sealRow(seal: JournaledSeal, fingerprints: ArrayLike<bigint>): string {
+  return `{"fingerprints":[${Array.prototype.join.call(fingerprints, ',')}],${JSON.stringify(seal).slice(1)}\n`;
+}
+
+/**
+ * Integrity chains in ClickHouse: batch seals, signed checkpoints, and events
+ * that explain absent rows. With a journal, the writer's seals are journaled
+ * at commit and moved into seal_batches in bulk; every read of seals first
+ * moves what is journaled, so readers never see a batch without its seal.
+ */
 export class SealStore {
-  constructor(private readonly storage: Storage) {}
+  /** Fingerprints of journaled seals not yet in the table (the journal keeps none). */
+  private readonly unflushed = new Map<string, bigint[]>();
+  private flushing: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly journal?: SealJournal,
+    private readonly flushIntervalMs = 1000,
+  ) {}
 
   private get db(): string {
     return this.storage.database;
   }
 
-  async insertBatches(seals: BatchSeal[]): Promise<void> {
-    if (seals.length === 0) return;
-    await this.storage.client.insert({
-      table: `${this.db}.seal_batches`,
-      format: 'JSONEachRow',
-      values: seals.map((seal) => ({
+  /** The writer's path, before the batch's rows are inserted: one append, no engine call. */
+  journalBatches(seals: BatchSeal[]): void {
+    if (!this.journal) throw new Error('this seal store has no journal');
+    const committedAt = (Date.now() / 1000).toFixed(3);
+    this.journal.append(
+      seals.map((seal) => ({
         chain_id: seal.chainId,
         tenant: seal.tenant,
         batch_seq: seal.batchSeq,
         record_count: seal.recordCount,
         content_hash: seal.contentHash,
-        fingerprints: seal.fingerprints.map(String),
         prev_hash: seal.prevHash,
         batch_hash: seal.batchHash,
         min_time: seal.minTimeNs.toString(),
         max_time: seal.maxTimeNs.toString(),
+        committed_at: committedAt,
       })),
-    });
+    );
+    for (const seal of seals) this.unflushed.set(sealKey(seal.chainId, seal.batchSeq), seal.fingerprints);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      // A failed move is retried by the next flush: the segment stays until its seals are in the table.
+      this.flush().catch(() => undefined);
+    }, this.flushIntervalMs).unref();
   }
 
+  /**
+   * Moves every journaled seal into seal_batches (a crashed process's too)
+   * and removes the segments; one flush at a time.
+   */
+  flush(): Promise<void> {
+    if (!this.journal) return Promise.resolve();
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    const next = this.flushing.then(() => this.moveJournal(this.journal!));
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async moveJournal(journal: SealJournal): Promise<void> {
+    for (const segment of journal.rotate()) {
+      const seals = journal.read(segment);
+      // A segment of an earlier process may have been moved already (killed before removing it).
+      const stored = journal.ownSegment(segment) ? new Set<string>() : await this.storedSeals(seals);
+      const rows: string[] = [];
+      for (const seal of seals) {
+        const key = sealKey(seal.chain_id, seal.batch_seq);
+        if (stored.has(key)) continue;
+        rows.push(sealRow(seal, this.unflushed.get(key) ?? (await this.recoveredFingerprints(seal))));
+      }
+      if (rows.length > 0) await this.storage.insertJsonLines('seal_batches', rows.join(''));
+      journal.remove(segment);
+      for (const seal of seals) this.unflushed.delete(sealKey(seal.chain_id, seal.batch_seq));
+    }
+  }
+
+  private async storedSeals(seals: JournaledSeal[]): Promise<Set<string>> {
+    if (seals.length === 0) return new Set();
+    const rows = await this.storage.rows<{ chain_id: string; batch_seq: number }>(
+      `SELECT chain_id, batch_seq FROM ${this.db}.seal_batches
+       WHERE has({chains:Array(String)}, chain_id) AND batch_seq BETWEEN {from:UInt64} AND {to:UInt64}`,
+      {
+        chains: [...new Set(seals.map((seal) => seal.chain_id))],
+        from: Math.min(...seals.map((seal) => seal.batch_seq)),
+        to: Math.max(...seals.map((seal) => seal.batch_seq)),
+      },
+      { output_format_json_quote_64bit_integers: 0 },
+    );
+    return new Set(rows.map((row) => sealKey(row.chain_id, Number(row.batch_seq))));
+  }
+
+  /**
+   * After a crash the fingerprints are recomputed from the stored rows; they
+   * are exactly the sealed ones when the rows hash to the journaled content
+   * hash. Otherwise (a batch the crash cut short, which the restarted writer
+   * aborts, or rows changed meanwhile) there are none and verify judges the
+   * batch by its content hash alone.
+   */
+  private async recoveredFingerprints(seal: JournaledSeal): Promise<bigint[]> {
+    const rows = await this.storage.rows<StoredLogRow>(
+      `SELECT ${storedLogColumns} FROM ${this.db}.logs
+       WHERE chain_id = {chain:String} AND batch_seq = {seq:UInt64} ORDER BY batch_pos`,
+      { chain: seal.chain_id, seq: seal.batch_seq },
+      { output_format_json_quote_64bit_integers: 0 },
+    );
+    const { contentHash, fingerprints } = hashBatchContent(rows.map(storedLogLine));
+    return rows.length === Number(seal.record_count) && contentHash === seal.content_hash ? fingerprints : [];
+  }
+
+  /** After the seals it covers are in the table, so no reader sees a checkpoint past them. */
   async insertCheckpoint(checkpoint: Omit<StoredCheckpoint, 'created_at'>): Promise<void> {
+    await this.flush();
     await this.storage.client.insert({ table: `${this.db}.seal_checkpoints`, format: 'JSONEachRow', values: [checkpoint] });
   }
 
@@ -71,6 +166,7 @@ export class SealStore {
 
   /** The newest checkpoint of every chain: where a restarted writer resumes its Merkle frontier. */
   async latestCheckpoints(): Promise<StoredCheckpoint[]> {
+    await this.flush();
     return this.storage.rows<StoredCheckpoint>(
       `SELECT chain_id, tree_size, root_hash, note, frontier, head_hash, toString(created_at) AS created_at
        FROM ${this.db}.seal_checkpoints ORDER BY chain_id, tree_size DESC LIMIT 1 BY chain_id`,
@@ -80,6 +176,7 @@ export class SealStore {
   }
 
   async checkpoints(chainIds?: string[]): Promise<StoredCheckpoint[]> {
+    await this.flush();
     return this.storage.rows<StoredCheckpoint>(
       `SELECT chain_id, tree_size, root_hash, note, frontier, head_hash, toString(created_at) AS created_at
        FROM ${this.db}.seal_checkpoints
@@ -92,6 +189,7 @@ export class SealStore {
 
   /** Batches of one chain with batch_seq > afterSeq (hashes only, no fingerprints), in order. */
   async batches(chainId: string, afterSeq = 0): Promise<StoredBatch[]> {
+    await this.flush();
     return this.storage.rows<StoredBatch>(
       `SELECT chain_id, tenant, batch_seq, record_count, content_hash, prev_hash, batch_hash,
               toString(toUnixTimestamp64Nano(min_time)) AS min_time, toString(toUnixTimestamp64Nano(max_time)) AS max_time,
@@ -104,6 +202,7 @@ export class SealStore {
   }
 
   async fingerprints(chainId: string, batchSeq: number): Promise<bigint[]> {
+    await this.flush();
     const rows = await this.storage.rows<{ fingerprints: string[] }>(
       `SELECT fingerprints FROM ${this.db}.seal_batches WHERE chain_id = {chain:String} AND batch_seq = {seq:UInt64}`,
       { chain: chainId, seq: batchSeq },
@@ -114,6 +213,7 @@ export class SealStore {
 
   /** Fingerprints of every batch of a chain in [fromSeq, toSeq], by sequence number: one query for a whole range. */
   async fingerprintsRange(chainId: string, fromSeq: number, toSeq: number): Promise<Map<number, string[]>> {
+    await this.flush();
     const rows = await this.storage.rows<{ batch_seq: number; fingerprints: string[] }>(
       `SELECT batch_seq, fingerprints FROM ${this.db}.seal_batches
        WHERE chain_id = {chain:String} AND batch_seq BETWEEN {from:UInt64} AND {to:UInt64}`,
@@ -124,6 +224,7 @@ export class SealStore {
   }
 
   async chains(tenant?: string): Promise<string[]> {
+    await this.flush();
     const rows = await this.storage.rows<{ chain_id: string }>(
       `SELECT DISTINCT chain_id FROM ${this.db}.seal_batches WHERE {tenant:String} = '' OR tenant = {tenant:String} ORDER BY chain_id`,
       { tenant: tenant ?? '' },
@@ -173,6 +274,7 @@ export class SealStore {
 
   /** Rows whose chain has no such batch at all: inserted outside the writer. */
   async unsealedRows(tenant?: string): Promise<{ chain_id: string; batch_seq: number; n: number }[]> {
+    await this.flush();
     return this.storage.rows(
       `SELECT chain_id, batch_seq, count() AS n FROM ${this.db}.logs
        WHERE ({tenant:String} = '' OR tenant = {tenant:String})

@@ -80,26 +80,29 @@ export class Storage {
   }
 
   /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
-  async insertLogRows(jsonLines: Buffer | string): Promise<void> {
-    if (this.rawInsert) {
-      const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
-      await this.rawInsert(`${this.database}.logs`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
-      return;
-    }
-    const result = await this.client.exec({
-      query: `INSERT INTO ${this.database}.logs FORMAT JSONEachRow`,
-      values: Readable.from([jsonLines]),
-      clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
-    });
-    result.stream.resume();
+  insertLogRows(jsonLines: Buffer | string): Promise<void> {
+    return this.insertJsonLines('logs', jsonLines);
   }
 
   /** Inserts spans into the spans table; resolves once committed. */
   async insertSpans(spans: SpanRecord[]): Promise<void> {
-    if (spans.length === 0) return;
+    if (spans.length > 0) await this.insertJsonLines('spans', spans.map(spanRow).join(''));
+  }
+
+  /**
+   * Inserts pre-serialized JSONEachRow lines into a table of this database in
+   * one engine call (embedded: one callback, however busy the event loop is);
+   * resolves once committed.
+   */
+  async insertJsonLines(table: string, jsonLines: Buffer | string): Promise<void> {
+    if (this.rawInsert) {
+      const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
+      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      return;
+    }
     const result = await this.client.exec({
-      query: `INSERT INTO ${this.database}.spans FORMAT JSONEachRow`,
-      values: Readable.from([spans.map(spanRow).join('')]),
+      query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
+      values: Readable.from([jsonLines]),
       clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
     });
     result.stream.resume();
