@@ -33,7 +33,7 @@ export async function openSealing(
   logger: Logger,
 ): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
   const signer = openSigner(config, writerId, logger);
-  const store = new SealStore(storage, new SealJournal(sealJournalDir(config.data_dir)), config.integrity.seal_flush_ms);
+  const store = new SealStore(storage, new SealJournal(sealJournalDir(config.data_dir)), { intervalMs: config.integrity.seal_flush_ms, logger });
   const sealer = await ChainSealer.open(store, signer, writerId, logger);
   return { sealer, store, signer };
 }

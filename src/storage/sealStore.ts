@@ -1,3 +1,4 @@
+import { pino, type Logger } from 'pino';
 import { hashBatchContent, type BatchSeal } from '../integrity/batchSeal.js';
 import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
 import type { JournaledSeal, SealJournal } from './sealJournal.js';
@@ -55,7 +56,8 @@ export class SealStore {
   constructor(
     private readonly storage: Storage,
     private readonly journal?: SealJournal,
-    private readonly flushIntervalMs = 1000,
+    /** How often a writer's journaled seals are moved, and where a failed move is told. */
+    private readonly moving: { intervalMs: number; logger: Logger } = { intervalMs: 1000, logger: pino({ level: 'silent' }) },
   ) {}
 
   private get db(): string {
@@ -83,9 +85,11 @@ export class SealStore {
     for (const seal of seals) this.unflushed.set(sealKey(seal.chainId, seal.batchSeq), seal.fingerprints);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      // A failed move is retried by the next flush: the segment stays until its seals are in the table.
-      this.flush().catch(() => undefined);
-    }, this.flushIntervalMs).unref();
+      this.flush().catch((error: unknown) => {
+        // Retried by the next flush: a segment stays until its seals are in the table.
+        this.moving.logger.error({ reason: (error as Error).message }, 'could not move journaled seals into the seal table');
+      });
+    }, this.moving.intervalMs).unref();
   }
 
   /**
