@@ -9,6 +9,7 @@
  *   npm run bench                       # 2,000,000 records, 8 clients, 1,000 per request
  *   RECORDS=500000 CLIENTS=4 npm run bench
  *   INSERT_BATCH=8000 npm run bench      # the ceiling at the commit size 8 clients × 1,000 records produce
+ *   ROUNDS=3 npm run bench               # sealed and unsealed alternated 3 times (ABA…, BAB…), medians: less drift on a shared machine
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ const totalRecords = Number(process.env.RECORDS ?? 2_000_000);
 const batch = Number(process.env.BATCH ?? 1000);
 const clients = Number(process.env.CLIENTS ?? 8);
 const insertBatch = Number(process.env.INSERT_BATCH ?? 100_000);
+const rounds = Number(process.env.ROUNDS ?? 1);
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
@@ -203,17 +205,27 @@ const line = (name: string, run: EndToEnd) =>
     `${name.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
       `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB  server CPU ${run.cpuMicros.toFixed(1)} µs/record`,
   );
-const sealed = await endToEnd(bodies, true);
-line('OTLP/HTTP, sealed', sealed);
-const verified = verifySpeed(sealed.dataDir);
-console.log(`${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`);
-rmSync(sealed.dataDir, { recursive: true, force: true });
-const unsealed = await endToEnd(bodies, false);
-line('OTLP/HTTP, unsealed', unsealed);
-rmSync(unsealed.dataDir, { recursive: true, force: true });
+/** Both cases `rounds` times, in alternating order, so a load that drifts during the run weighs on both alike. */
+const runs: Record<'sealed' | 'unsealed', EndToEnd[]> = { sealed: [], unsealed: [] };
+for (let round = 0; round < rounds; round++) {
+  for (const seal of round % 2 === 0 ? [true, false] : [false, true]) {
+    const run = await endToEnd(bodies, seal);
+    line(`OTLP/HTTP, ${seal ? 'sealed' : 'unsealed'}`, run);
+    if (seal && round === 0) {
+      const verified = verifySpeed(run.dataDir);
+      console.log(`${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`);
+    }
+    rmSync(run.dataDir, { recursive: true, force: true });
+    runs[seal ? 'sealed' : 'unsealed'].push(run);
+  }
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const sealed = { recordsPerSecond: median(runs.sealed.map((run) => run.recordsPerSecond)), cpuMicros: median(runs.sealed.map((run) => run.cpuMicros)) };
+const unsealed = { recordsPerSecond: median(runs.unsealed.map((run) => run.recordsPerSecond)), cpuMicros: median(runs.unsealed.map((run) => run.cpuMicros)) };
 console.log(
   `${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput, ` +
-    `${((sealed.cpuMicros / unsealed.cpuMicros - 1) * 100).toFixed(1)}% more server CPU per record (steadier on a shared machine)`,
+    `${((sealed.cpuMicros / unsealed.cpuMicros - 1) * 100).toFixed(1)}% more server CPU per record (steadier on a shared machine)` +
+    (rounds > 1 ? ` — medians of ${rounds} rounds` : ''),
 );
 const ceiling = await rawInsertCeiling(bodies);
 console.log(
