@@ -10,7 +10,7 @@
  *   node dist/bench/agentShipping.js --only agent --agent-node-options=--max-old-space-size=64
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,8 @@ const { values: flags } = parseArgs({
     /** Node flags of the agent and of the server, space-separated (`--cpu-prof --cpu-prof-dir=/tmp/prof`: where the time goes). */
     'agent-node-args': { type: 'string' },
     'server-node-args': { type: 'string' },
+    /** Where the agent's own output goes once it stopped (what --trace-gc printed). */
+    'agent-output': { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -118,6 +120,7 @@ async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string
     report(`meshlog agent → OTLP/HTTP (${options})`, lines, bytes, seconds, procStats(agent.process.pid!), cpuSeconds(meshlog.process.pid!) - serverCpu, `; ${retried} retries`);
   } finally {
     await agent.stop();
+    if (flags['agent-output']) writeFileSync(flags['agent-output'], agent.output());
   }
 }
 
@@ -156,15 +159,21 @@ ruleset(name="toMeshlog") {
   }
 }
 
+// Everything the run writes (the file, the agent's buffer, the server's data and keys) lives under root, removed at the end.
 const root = tempDataDir('meshlog-bench-agent-');
 mkdirSync(join(root, 'logs'));
+mkdirSync(join(root, 'server'));
 const file = join(root, 'logs', 'app.log');
-const lines = await generate(file);
-const bytes = statSync(file).size;
-const meshlog = await startMeshlog({ args: ['--log-level', 'info'], nodeArgs: nodeArgs(flags['server-node-args']) });
 try {
-  if (flags.only !== 'rsyslog') await shipWithAgent(meshlog, root, file, lines, bytes);
-  if (flags.only !== 'agent') await shipWithRsyslog(meshlog, root, file, lines, bytes);
+  const lines = await generate(file);
+  const bytes = statSync(file).size;
+  const meshlog = await startMeshlog({ dataDir: join(root, 'server', 'data'), args: ['--log-level', 'info'], nodeArgs: nodeArgs(flags['server-node-args']) });
+  try {
+    if (flags.only !== 'rsyslog') await shipWithAgent(meshlog, root, file, lines, bytes);
+    if (flags.only !== 'agent') await shipWithRsyslog(meshlog, root, file, lines, bytes);
+  } finally {
+    await meshlog.stop();
+  }
 } finally {
-  await meshlog.stop();
+  rmSync(root, { recursive: true, force: true });
 }

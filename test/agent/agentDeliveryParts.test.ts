@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
+import { AgentMetrics } from '../../src/agent/agentMetrics.js';
 import { defaultBufferKeyFile, loadBufferKey } from '../../src/agent/delivery/bufferKey.js';
 import { DiskBuffer } from '../../src/agent/delivery/diskBuffer.js';
 import { retryDelay } from '../../src/agent/delivery/retryDelay.js';
+import { Shipper } from '../../src/agent/delivery/shipper.js';
+import { otlpOutput } from '../../src/agent/outputs/otlpOutput.js';
 import { tempDataDir } from '../support/meshlogProcess.js';
 
 const logger = pino({ level: 'silent' });
@@ -91,4 +101,59 @@ test('disk buffer with a key: no batch is on disk in the clear, a reopen reads t
   await plain.buffer.append({ records: 1, sources: source(100) }, Buffer.from(`${marker}-plain`));
   await plain.buffer.close();
   assert.ok(readdirSync(plainDir).some((name) => readFileSync(join(plainDir, name)).includes(marker)));
+});
+
+test('shipper: a batch is no longer held in memory once the server acknowledged it, and stop ends a shipper waiting for more', async () => {
+  const dir = tempDataDir('meshlog-agent-shipper-');
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.end());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { buffer } = await DiskBuffer.open(dir, { maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024, fsync: false }, 0, logger);
+  const batches = 40;
+  const maxInFlight = 4;
+  for (let i = 1; i <= batches; i++) await buffer.append({ records: 1, sources: source(i) }, randomBytes(64 * 1024));
+
+  const shipped: WeakRef<Buffer>[] = [];
+  let allShipped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allShipped = resolve));
+  const shipper = new Shipper(
+    buffer,
+    {
+      output: otlpOutput(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/logs`),
+      token: undefined,
+      tenant: undefined,
+      headers: {},
+      maxInFlight,
+      requestTimeoutMs: 10_000,
+      retryInitialMs: 10,
+      retryMaxMs: 100,
+      rejectedDir: join(dir, 'rejected'),
+    },
+    async (frame) => {
+      shipped.push(new WeakRef(frame.body));
+      if (shipped.length === batches) allShipped();
+    },
+    new AgentMetrics(() => buffer.bytes, () => []),
+    logger,
+  );
+  const running = shipper.run();
+  try {
+    await done;
+    // The shipper now waits for a next batch: what it still holds of the sent ones stays held as long as it runs.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    await nextTurn();
+    gc();
+    const held = shipped.filter((body) => body.deref() !== undefined).length;
+    assert.ok(held <= maxInFlight, `${held} of ${batches} acknowledged batches still in memory`);
+  } finally {
+    shipper.stop();
+    await running;
+    await buffer.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

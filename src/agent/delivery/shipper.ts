@@ -36,7 +36,6 @@ export class Shipper {
   private stopped = false;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
-  private readonly stopped$ = new Promise<undefined>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
 
   constructor(
     private readonly buffer: DiskBuffer,
@@ -52,7 +51,7 @@ export class Shipper {
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
-      const frame = await Promise.race([this.buffer.next(), this.stopped$]);
+      const frame = await this.nextFrame();
       if (!frame) break;
       const entry: InFlight = { frame, done: false };
       this.window.push(entry);
@@ -66,6 +65,33 @@ export class Shipper {
     this.wake?.();
   }
 
+  /**
+   * The next buffered frame, or undefined once stopped. Not a Promise.race
+   * with one lasting stop promise: each race left a reaction on it holding the
+   * frame it settled with, so every batch ever sent stayed in memory.
+   */
+  private nextFrame(): Promise<Frame | undefined> {
+    return new Promise((resolve, reject) => {
+      const stopped = () => resolve(undefined);
+      this.untilStopped(stopped);
+      this.buffer.next().then(
+        (frame) => {
+          this.abort.signal.removeEventListener('abort', stopped);
+          resolve(frame);
+        },
+        (error: unknown) => {
+          this.abort.signal.removeEventListener('abort', stopped);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Calls `stopped` on stop (at once when already stopped); the caller removes it when done. */
+  private untilStopped(stopped: () => void): void {
+    if (this.abort.signal.aborted) stopped();
+    else this.abort.signal.addEventListener('abort', stopped, { once: true });
+  }
 
   private async deliver(entry: InFlight): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
@@ -92,18 +118,23 @@ export class Shipper {
     if (output.contentEncoding) headers['content-encoding'] = output.contentEncoding;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (this.options.tenant) headers['x-scope-orgid'] = this.options.tenant;
+    // One signal per request, aborted by its timeout or by stop. Not AbortSignal.any with the lasting stop
+    // signal: Node keeps a reference to every signal made that way in the stop signal, one more per request.
+    const request = new AbortController();
+    const timeout = setTimeout(() => request.abort(new DOMException('request timed out', 'TimeoutError')), this.options.requestTimeoutMs);
+    const stopped = () => request.abort(this.abort.signal.reason);
+    this.untilStopped(stopped);
     let response: Response;
+    let answer: Buffer;
     try {
-      response = await fetch(output.url, {
-        method: 'POST',
-        headers,
-        body: frame.body as Uint8Array<ArrayBuffer>,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.requestTimeoutMs), this.abort.signal]),
-      });
+      response = await fetch(output.url, { method: 'POST', headers, body: frame.body as Uint8Array<ArrayBuffer>, signal: request.signal });
+      answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     } catch (error) {
       return { kind: 'retry', reason: (error as Error).cause ? String((error as Error).cause) : (error as Error).message };
+    } finally {
+      clearTimeout(timeout);
+      this.abort.signal.removeEventListener('abort', stopped);
     }
-    const answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     if (response.ok) {
       const verdict = output.judge(answer);
       if (verdict.kind === 'ok' && verdict.warning) this.logger.warn({ seq: frame.header.seq, output: output.name }, verdict.warning);
