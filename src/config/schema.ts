@@ -108,7 +108,7 @@ export const configSchema = z
         /** How far a sender's clock may run ahead: records observed within this of what memory covers are looked up in storage. */
         dedup_clock_skew_ms: z.coerce.number().int().min(0).default(120_000),
         /** Forgotten ids kept in a Bloom filter (≈3.6 bytes each): a record older than memory is looked up in storage only if the filter may hold it. */
-        dedup_forgotten_ids: z.coerce.number().int().min(1000).default(2_000_000),
+        dedup_forgotten_ids: z.coerce.number().int().min(1000).default(10_000_000),
       })
       .strict()
       .default({
@@ -119,7 +119,7 @@ export const configSchema = z
         batch_linger_ms: 20,
         dedup_remembered_ids: 200_000,
         dedup_clock_skew_ms: 120_000,
-        dedup_forgotten_ids: 2_000_000,
+        dedup_forgotten_ids: 10_000_000,
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
     /** SSO: JWT bearer tokens from an OIDC identity provider, mapped from claims to roles and tenants. */
