@@ -1,22 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { StoredBatch } from './sealStore.js';
 
-/** A batch seal as journaled: every field of its seal_batches row except the per-record fingerprints. */
-export interface JournaledSeal {
-  chain_id: string;
-  tenant: string;
-  batch_seq: number;
-  record_count: number;
-  content_hash: string;
-  prev_hash: string;
-  batch_hash: string;
-  /** Nanoseconds since the epoch, as decimal strings. */
-  min_time: string;
-  max_time: string;
-  /** When the batch was committed: Unix seconds with milliseconds, as a decimal string. */
-  committed_at: string;
-}
+/**
+ * A batch seal as journaled: its seal_batches row without the per-record
+ * fingerprints, `committed_at` as Unix seconds with milliseconds.
+ */
+export type JournaledSeal = StoredBatch;
 
 /** The journal of a data directory: inside it, so it travels and is removed with it. */
 export function sealJournalDir(dataDir: string): string {
