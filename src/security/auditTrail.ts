@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { newLogRecord } from '../model/logRecord.js';
 import type { LogWriter } from '../pipeline/writer.js';
-import { auditTenant, type Identity } from './identity.js';
+import { anyTenant, auditTenant, type Identity } from './identity.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
@@ -15,6 +15,11 @@ export interface AuditEvent {
   /** What was acted on: a key id, a query path, a tenant. */
   target?: string;
   detail?: Record<string, unknown>;
+}
+
+/** The one tenant an actor is confined to, if it is confined to exactly one. */
+function actorTenant(actor: Identity | undefined): string {
+  return actor?.tenants.length === 1 && actor.tenants[0] !== anyTenant ? actor.tenants[0]! : '';
 }
 
 /** How long a successful authentication of one credential stays one audit record (ingest would flood it otherwise). */
@@ -44,7 +49,8 @@ export class AuditTrail {
       'audit.actor.kind': actor?.kind ?? '',
       'audit.actor.roles': actor?.roles.join(',') ?? '',
       'audit.remote_address': event.remoteAddress ?? '',
-      'audit.tenant': event.tenant ?? '',
+      // What a credential of one tenant does is that tenant's business: its auditors read it (see GET /api/v1/audit).
+      'audit.tenant': event.tenant ?? actorTenant(actor),
       'audit.target': event.target ?? '',
     };
     if (event.detail) attributes['audit.detail'] = JSON.stringify(event.detail);

@@ -4,9 +4,9 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
-import { requirePermission, type Identity, type Permission } from '../security/identity.js';
+import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
-import { permissionForRoute } from '../security/routePermissions.js';
+import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
@@ -93,8 +93,10 @@ export interface HttpAppOptions {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** What the route needs; routes that say nothing get one from routePermissions.ts. */
+    /** What the route needs; from src/security/routeAccess.ts unless the route declares it. */
     permission?: Permission | 'public';
+    /** Which tenants the route acts on (see routeAccess.ts). */
+    tenancy?: Tenancy;
     /** The route writes its own, more precise audit record. */
     auditedByRoute?: boolean;
   }
@@ -126,9 +128,16 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.decorateRequest('tenant', '');
   app.decorateRequest('identity', undefined);
 
-  // Deny by default: every route gets a permission when it is registered.
+  /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
+  const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
+  // Deny by default: every route gets a permission and a tenancy when it is registered, or the server does not start.
   app.addHook('onRoute', (route) => {
-    route.config = { ...(route.config as object), permission: (route.config as { permission?: Permission | 'public' } | undefined)?.permission ?? permissionForRoute(route.url) };
+    const own = (route.config ?? {}) as Partial<RouteAccess>;
+    const constrained = route.constraints !== undefined && Object.keys(route.constraints).length > 0;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const access = methods.map((method) => accessOfRoute(method, route.url, own, constrained));
+    route.config = { ...(route.config as object), ...access[0] };
+    methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
   });
 
   app.addHook('onRequest', async (request) => {
@@ -151,6 +160,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       requirePermission(identity, permission);
       request.tenant = tenantOfRequest(identity, request.headers['x-scope-orgid']);
+      if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
       await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
       throw error;
@@ -200,6 +210,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/ready', async (_request, reply) =>
     options.isReady() ? reply.type('text/plain').send('ready\n') : reply.code(503).type('text/plain').send('starting\n'),
   );
+  app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
