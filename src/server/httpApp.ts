@@ -127,6 +127,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.decorateRequest('tenant', '');
   app.decorateRequest('identity', undefined);
+  app.decorateRequest('queryMasking', undefined);
 
   /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
   const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];

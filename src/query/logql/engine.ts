@@ -7,6 +7,7 @@ import {
   type BucketRow,
   type CompiledSql,
   type LogRow,
+  type MaskedLabels,
   type QueryScope,
 } from './compiler.js';
 import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
@@ -40,6 +41,14 @@ export interface QueryContext {
   rowsRead: number;
   /** Bytes of log lines read back from ClickHouse (lines ClickHouse aggregated itself are not counted). */
   bytesRead: number;
+  /** For a reader who may not unmask: entries are masked before any stage sees them. */
+  masking?: QueryMasking;
+}
+
+export interface QueryMasking {
+  labels: MaskedLabels;
+  /** Masks an entry's labels and line in place. */
+  maskEntry(entry: Entry): void;
 }
 
 export interface Stream {
@@ -80,7 +89,7 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward' },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
@@ -88,7 +97,7 @@ export async function selectStreams(
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...slice };
+    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...slice };
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
@@ -100,6 +109,7 @@ export async function selectStreams(
       for (const row of rows) {
         ctx.bytesRead += Buffer.byteLength(row.body);
         const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+        ctx.masking?.maskEntry(entry);
         if (!pipeline(entry)) continue;
         const key = labelsKey(entry.labels);
         let stream = streams.get(key);
@@ -238,7 +248,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, startNs: originNs, endNs };
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, startNs: originNs, endNs };
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
@@ -278,6 +288,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     for (const row of rows) {
       ctx.bytesRead += Buffer.byteLength(row.body);
       const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+      ctx.masking?.maskEntry(entry);
       if (!pipeline(entry)) continue;
       let value = 0;
       if (node.unwrap) {

@@ -57,7 +57,7 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'export needs a log query');
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 5000, maxExportLines);
-    const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0 }, range, { limit, direction: 'backward' });
+    const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, masking: request.queryMasking }, range, { limit, direction: 'backward' });
     await maskReadStreams(deps.masking, request, streams.map((stream) => ({ stream: stream.labels, values: stream.entries })));
     const lines = streams
       .flatMap((stream) => stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: stream.labels })))

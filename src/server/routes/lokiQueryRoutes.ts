@@ -157,6 +157,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     limits: deps.limits,
     plan: [],
     rowsRead: 0, bytesRead: 0,
+    masking: request.queryMasking,
   });
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 

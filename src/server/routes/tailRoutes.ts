@@ -61,7 +61,7 @@ function frameOf(lines: TailLine[], dropped: number): TailFrame {
 async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<TailRequest> {
   const query = queryParams(request);
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
-  const filter = compileTailFilter(query.query);
+  const filter = compileTailFilter(query.query, request.queryMasking);
   const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
@@ -75,7 +75,7 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
-    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0 };
+    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, masking: request.queryMasking };
     const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
     const lines = streams.flatMap((stream) =>
       stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: new Map(Object.entries(stream.labels)) })),
