@@ -30,6 +30,7 @@ function chainTenant(chain: string): string {
 
 /** The chain, if its tenant is the identity's (a credential of every tenant may also prove the audit trail's). */
 function requireChain(identity: Identity, chain: string): string {
+  if (chain === '') throw new MeshlogError('ML_DECODE', 'chain is required (GET /api/v1/integrity/checkpoints lists them)');
   if (!identity.tenants.includes(anyTenant)) tenantFor(identity, chainTenant(chain));
   return chain;
 }
