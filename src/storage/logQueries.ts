@@ -42,8 +42,10 @@ export function logQueryRunner(storage: Storage, options: { maxExecutionSeconds:
         // Rows decoded a chunk at a time, the event loop turning between slices.
         const rows: T[] = [];
         for await (const chunk of result.stream<T>()) {
-          for (const row of chunk) rows.push(row.json());
-          if (budget.due()) await budget.yield();
+          for (const row of chunk) {
+            rows.push(row.json());
+            if (budget.due()) await budget.yield();
+          }
         }
         return rows;
       } catch (error) {
