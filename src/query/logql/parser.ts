@@ -16,7 +16,7 @@ import type {
   VectorMatching,
   VectorOp,
 } from './ast.js';
-import { goRegex } from './goRegex.js';
+import { estimateRegexSize, goRegex } from './goRegex.js';
 import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
 
@@ -49,6 +49,9 @@ const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export const maxNestingDepth = 128;
 
+/** The regexes of one query together, in estimated RE2 instructions (each one at most goRegex's maxRegexSize). */
+export const maxQueryRegexSize = 100_000;
+
 /** Parses a LogQL query (log or metric) into its syntax tree; errors say where and what was expected. */
 export function parseLogql(source: string): Expr {
   return new Parser(source).parseQuery();
@@ -59,6 +62,8 @@ class Parser {
   private index = 0;
   /** Levels of nesting open at the current token. */
   private depth = 0;
+  /** Estimated RE2 size of the regexes seen so far. */
+  private regexSize = 0;
 
   constructor(private readonly source: string) {
     this.tokens = tokenize(source);
@@ -377,6 +382,9 @@ class Parser {
   }
 
   private checkRegex(pattern: string, at: Token): void {
+    // Compiling costs time in the regexes' size: a query's regexes together are bounded too.
+    this.regexSize += estimateRegexSize(pattern);
+    if (this.regexSize > maxQueryRegexSize) this.fail(`regular expressions of at most ${maxQueryRegexSize} RE2 instructions in all`, at);
     try {
       goRegex(pattern, { anchored: false });
     } catch (error) {
