@@ -13,6 +13,22 @@ export const byteSize = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A Go duration (`1m`, `30s`, `1m30s`, `250ms`) or a number of milliseconds, as milliseconds. */
+const queryDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : goDurationMs(value);
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'a positive duration such as 1m, 30s or 500ms (or milliseconds)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+function goDurationMs(text: string): number | undefined {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * units[unit];
+  return total;
+}
 const positiveInt = z.coerce.number().int().positive();
 
 const ruleName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lowercase letters, digits and _');
@@ -265,9 +281,14 @@ export const configSchema = z
       .object({
         /** Most lines one log query may ask for (Loki's max_entries_limit_per_query); Explore pages through larger results in queries of this size. */
         max_lines: positiveInt.default(5000),
+        /**
+         * Longest a query may run (Loki's query_timeout, default 1m): a Go duration (`30s`, `2m`, `500ms`) or milliseconds.
+         * Past it the query stops, in ClickHouse and in the engine, and is answered 504 (ML_QUERY_TIMEOUT).
+         */
+        timeout: queryDuration.default(60_000),
       })
       .strict()
-      .default({ max_lines: 5000 }),
+      .default({ max_lines: 5000, timeout: 60_000 }),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({

@@ -234,7 +234,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
+  exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, throttle: new LoginThrottle(config.limits) });
     webUiRoutes(app);

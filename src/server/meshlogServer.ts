@@ -54,6 +54,7 @@ import { TenantStore } from '../storage/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/userStore.js';
 import { Alerting } from '../alerting/alerting.js';
+import { QueryBudgets } from '../query/queryBudget.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
@@ -84,6 +85,7 @@ export class MeshlogServer {
   private alerting: Alerting | undefined;
   private anomalies: AnomalyMonitor | undefined;
   private http: FastifyInstance | undefined;
+  private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
   private sealer: ChainSealer | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -198,8 +200,15 @@ export class MeshlogServer {
         handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
       },
     });
+    // Every query runs under query.timeout and is cancelled when its client leaves or the server stops.
+    const budgets = new QueryBudgets(config.query.timeout, (reason) => {
+      this.metrics.queriesCancelled.inc({ reason });
+      logger.info({ reason }, 'query cancelled');
+    });
+    this.queryBudgets = budgets;
     const queries = {
-      runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
+      runner: logQueryRunner(this.storage, { maxExecutionSeconds: Math.max(1, Math.ceil(config.query.timeout / 1000)) }),
+      budgets,
       database: config.database,
       limits: defaultQueryLimits,
       maxEntriesLimit: config.query.max_lines,
@@ -281,10 +290,10 @@ export class MeshlogServer {
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
+    const tail = { hub, runner: queries.runner, budgets, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
+      ? await Alerting.open(config.alerting, { runner: queries.runner, budgets, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
       : undefined;
     const alerting = this.alerting;
     const anomaly = config.alerting.anomaly;
@@ -427,6 +436,8 @@ export class MeshlogServer {
   /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
   async stop(): Promise<void> {
     this.ready = false;
+    // Queries still running stop now (answered 503, retry later) rather than holding up the stop.
+    this.queryBudgets?.shutdown();
     await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
