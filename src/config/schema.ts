@@ -147,6 +147,8 @@ export const configSchema = z
         roles_claim: z.string().default('groups'),
         role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester', 'unmasker'])).default({}),
         tenants_claim: z.string().default('meshlog_tenants'),
+        /** Whether a tenants claim of `*` grants every tenant; off, the identity provider can grant named tenants only. */
+        all_tenants: z.boolean().default(false),
         name_claim: z.string().default('email'),
         /** Web UI single sign-on (authorization code + PKCE): the UI's client id at the provider; endpoints come from the issuer's discovery document. */
         client_id: z.string().min(1).optional(),
