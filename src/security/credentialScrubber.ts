@@ -28,7 +28,7 @@ const credentialNamePattern = new RegExp(`^(?:${credentialName})$`, 'i');
 const credentialQueryNamePattern = new RegExp(`^(?:${credentialName}|key|code|auth)$`, 'i');
 
 export function isCredentialName(name: string): boolean {
-  return credentialNamePattern.test(name);
+  return credentialNamePattern.test(name) || (name.includes('%') && credentialNamePattern.test(decodedName(name)));
 }
 
 /** `_` and `-` as they are also written in a URL (`api%5Fkey`). */
