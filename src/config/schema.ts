@@ -198,9 +198,9 @@ export const configSchema = z
         http_headers_timeout_ms: positiveInt.default(10_000),
         /** A whole HTTP request, body included, must arrive within this. */
         http_request_timeout_ms: positiveInt.default(120_000),
-        /** UI logins: failures from one client address within the window before its logins get 429 (0 = off). */
+        /** Failed authentications from one client address (an IPv6 /64), on every path, within the window before its credentials get 429 unchecked (0 = off). */
         login_failures_per_address: z.coerce.number().int().min(0).default(20),
-        /** UI logins: failures naming one key id, OIDC subject or the admin token within the window before its logins get 429 (0 = off). */
+        /** Ignored (kept so existing configurations load): a lockout per account let anyone lock a key's owner out. */
         login_failures_per_account: z.coerce.number().int().min(0).default(5),
         login_failure_window_ms: positiveInt.default(900_000),
       })

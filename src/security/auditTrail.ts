@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { newLogRecord } from '../model/logRecord.js';
 import type { LogWriter } from '../pipeline/writer.js';
+import { scrubText, scrubValue } from './credentialScrubber.js';
 import { anyTenant, auditTenant, type Identity } from './identity.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
@@ -38,8 +39,13 @@ export class AuditTrail {
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves once the event is committed. */
-  async record(event: AuditEvent): Promise<void> {
+  /**
+   * Resolves once the event is committed. Every text of the event is
+   * scrubbed of credentials first (the trail is immutable: a key written
+   * into it could never be removed), whatever its caller already did.
+   */
+  async record(unscrubbed: AuditEvent): Promise<void> {
+    const event = scrubEvent(unscrubbed);
     const actor = event.actor;
     const attributes: Record<string, string> = {
       'audit.action': event.action,
@@ -68,7 +74,7 @@ export class AuditTrail {
       await this.writer.write([record], 'audit', { exempt: true });
     } catch (error) {
       // The action itself already happened or was refused; losing its audit record must be loud.
-      this.logger.error({ action: event.action, reason: (error as Error).message }, 'audit record could not be committed');
+      this.logger.error({ action: event.action, reason: scrubText((error as Error).message) }, 'audit record could not be committed');
       throw error;
     }
   }
@@ -80,4 +86,17 @@ export class AuditTrail {
     this.lastLogin.set(actor.id, now);
     await this.record({ action: 'auth.login', outcome: 'success', actor, remoteAddress });
   }
+}
+
+/** The event with credentials scrubbed from every text it carries (the actor's id, roles and tenants are meshlog's own). */
+function scrubEvent(event: AuditEvent): AuditEvent {
+  return {
+    ...event,
+    action: scrubText(event.action),
+    actor: event.actor && { ...event.actor, name: scrubText(event.actor.name) },
+    remoteAddress: event.remoteAddress === undefined ? undefined : scrubText(event.remoteAddress),
+    tenant: event.tenant === undefined ? undefined : scrubText(event.tenant),
+    target: event.target === undefined ? undefined : scrubValue({ target: event.target }).target,
+    detail: event.detail === undefined ? undefined : scrubValue(event.detail),
+  };
 }

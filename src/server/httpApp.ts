@@ -6,6 +6,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
+import { scrubText, scrubUrl } from '../security/credentialScrubber.js';
 import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
@@ -16,6 +17,7 @@ import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
+import type { MeshlogError } from '../errors.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
@@ -37,7 +39,7 @@ import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
-import { LoginThrottle } from '../security/loginThrottle.js';
+import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
 import { redactionRoutes } from './routes/redactionRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
@@ -51,6 +53,8 @@ export interface HttpAppOptions {
   ingest: IngestContext;
   authenticate: Authenticate;
   audit: AuditTrail;
+  /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
+  authFailures?: AuthFailures;
   admin: AdminDeps;
   retention: RetentionDeps;
   /** Erasure requests (privacy P4.3). */
@@ -141,9 +145,15 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
   });
 
+  const authFailures = options.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), options.audit, options.logger, config.limits);
+
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
     if (permission === 'public') return;
+    // A credential from an address that failed too often is refused unchecked (429): guessing stops there.
+    // Session cookies and client certificates are no guess, and requests without a credential try nothing.
+    const presents = request.headers.authorization !== undefined || request.headers['dd-api-key'] !== undefined;
+    if (presents) authFailures.check(request.ip);
     let identity: Identity;
     try {
       const token = presentedToken(request.headers);
@@ -154,7 +164,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       // An SSO user disabled since signing in is refused at the session's next request.
       if (session && options.users) options.users.users.refuseDisabled(identity);
     } catch (error) {
-      await options.audit.record({ action: 'auth.failure', outcome: 'denied', remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message } });
+      const failure = { action: 'auth.failure', target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message } };
+      // Only a presented credential that was wrong counts against the address (not a missing one, nor an expired session).
+      if (presents && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures.failed(request.ip, failure);
+      else await options.audit.record({ ...failure, outcome: 'denied', remoteAddress: request.ip });
       throw error;
     }
     request.identity = identity;
@@ -163,7 +176,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       request.tenant = tenantOfRequest(identity, request.headers['x-scope-orgid']);
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
-      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
+      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
       throw error;
     }
     await options.audit.login(identity, request.ip);
@@ -182,7 +195,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         remoteAddress: request.ip,
         tenant: request.tenant,
         target: request.routeOptions.url,
-        detail: { method: request.method, url: request.url, status: reply.statusCode },
+        detail: { method: request.method, url: scrubUrl(request.url), status: reply.statusCode },
       })
       .catch(() => undefined);
   });
@@ -198,14 +211,17 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const meshlogError = asMeshlogError(error);
+    // An error text may quote what the client sent (a URL, a header): never a credential back, nor into the log.
+    meshlogError.message = scrubText(meshlogError.message);
     metrics.requestsRejected.inc({ code: meshlogError.code });
-    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request failed');
-    else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
+    const url = scrubUrl(request.url);
+    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url, reason: meshlogError.message }, 'request failed');
+    else request.log.debug({ code: meshlogError.code, url, reason: meshlogError.message }, 'request refused');
     return sendError(meshlogError, request, reply);
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${request.url}` }),
+    reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${scrubUrl(request.url)}` }),
   );
 
   app.get('/ready', async (_request, reply) =>
@@ -236,7 +252,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, throttle: new LoginThrottle(config.limits) });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });
     webUiRoutes(app);
   }
   return app;

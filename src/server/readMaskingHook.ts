@@ -1,3 +1,4 @@
+import { scrubUrl } from '../security/credentialScrubber.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ReadMasker, LokiStream } from '../query/readMasking.js';
 import type { AuditTrail } from '../security/auditTrail.js';
@@ -44,7 +45,7 @@ export function readMaskingHook(app: FastifyInstance, deps: ReadMaskingDeps): vo
         remoteAddress: request.ip,
         tenant: request.tenant,
         target: route,
-        detail: { url: request.url, values: revealed },
+        detail: { url: scrubUrl(request.url), values: revealed },
       });
     }
     return payload;
@@ -67,7 +68,7 @@ export function tailMasking(deps: ReadMaskingDeps): (request: FastifyRequest) =>
       remoteAddress: request.ip,
       tenant: request.tenant,
       target: request.routeOptions.url,
-      detail: { url: request.url, tail: true },
+      detail: { url: scrubUrl(request.url), tail: true },
     });
     return undefined;
   };
