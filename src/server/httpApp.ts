@@ -188,7 +188,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.setErrorHandler((error, request, reply) => {
     const meshlogError = asMeshlogError(error);
     metrics.requestsRejected.inc({ code: meshlogError.code });
-    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request failed');
+    if (meshlogError.status >= 500) {
+      const cause = meshlogError.cause as Error | undefined;
+      request.log.error({ code: meshlogError.code, errorId: meshlogError.errorId, url: request.url, reason: meshlogError.message, cause: cause?.message, stack: meshlogError.errorId ? cause?.stack : undefined }, 'request failed');
+    }
     else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
     return sendError(meshlogError, request, reply);
   });

@@ -209,6 +209,17 @@ export class MeshlogServer {
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
+    // Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify.
+    sealing?.store.onQuarantine((entries) => {
+      for (const entry of entries) {
+        void audit.record({
+          action: 'integrity.seal_quarantined',
+          outcome: 'failure',
+          target: entry.chain ?? entry.segment,
+          detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
+        });
+      }
+    });
     const sessions = config.ui.enabled
       ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
       : undefined;

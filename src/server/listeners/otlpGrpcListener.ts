@@ -47,6 +47,8 @@ function grpcStatus(error: MeshlogError): grpc.status {
   if (error.status === 403) return grpc.status.PERMISSION_DENIED;
   if (error.retryable) return grpc.status.UNAVAILABLE;
   if (error.status === 413) return grpc.status.RESOURCE_EXHAUSTED;
+  // Not retryable and not the request's fault: INTERNAL, which OTLP exporters do not retry.
+  if (error.status >= 500) return grpc.status.INTERNAL;
   return grpc.status.INVALID_ARGUMENT;
 }
 
@@ -123,7 +125,10 @@ export class OtlpGrpcListener implements Listener {
         (error: unknown) => {
           const refusal = asMeshlogError(error);
           this.ctx.metrics.requestsRejected.inc({ code: refusal.code });
-          if (refusal.status >= 500) this.ctx.logger.error({ listener: receiver, code: refusal.code, reason: refusal.message }, 'export failed');
+          if (refusal.status >= 500) {
+            const cause = refusal.cause as Error | undefined;
+            this.ctx.logger.error({ listener: receiver, code: refusal.code, errorId: refusal.errorId, reason: refusal.message, cause: cause?.message, stack: refusal.errorId ? cause?.stack : undefined }, 'export failed');
+          }
           callback({ code: grpcStatus(refusal), details: refusal.message });
         },
       );

@@ -20,6 +20,7 @@ function rpcCode(status: number): number {
   if (status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   if (status === 415) return 12; // UNIMPLEMENTED
+  if (status >= 500) return 13; // INTERNAL
   return 3; // INVALID_ARGUMENT
 }
 
