@@ -5,6 +5,7 @@ import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 import { recordIdAttribute } from '../pipeline/redeliveryFilter.js';
 import { flattenFields } from './flattenFields.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 /** One answer per bulk action, in request order, as the `_bulk` response lists them. */
 export interface BulkItem {
@@ -80,6 +81,10 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
     }
     if (source === null || typeof source !== 'object' || Array.isArray(source)) {
       item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: the source must be a JSON object` };
+      continue;
+    }
+    if (nestsDeeperThan(source)) {
+      item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: the document ${nestingRefusal}` };
       continue;
     }
     const record = toRecord(source as Record<string, unknown>, index, observed, tenant, receiver);

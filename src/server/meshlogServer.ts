@@ -12,6 +12,7 @@ import type { NoteSigner } from '../integrity/signedNote.js';
 import { loadAdminToken } from '../security/adminToken.js';
 import { ApiKeys } from '../security/apiKeys.js';
 import { AuditTrail } from '../security/auditTrail.js';
+import { timeWindowFromConfig } from '../receivers/timeWindow.js';
 import { anonymousAccess, credentialAuthenticator, type Authenticate } from '../security/authenticator.js';
 import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
@@ -192,6 +193,7 @@ export class MeshlogServer {
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
       rateLimits,
       tenants: tenantRegistry,
+      timeWindow: timeWindowFromConfig(config.ingest),
       connectionLimits: {
         maxConnections: config.limits.max_connections_per_listener,
         idleTimeoutMs: config.limits.tcp_idle_timeout_ms,

@@ -12,6 +12,8 @@ import { requirePermission, type Identity } from '../../security/identity.js';
 import { verifiedCertificateIdentity } from '../../security/tlsOptions.js';
 import { tenantOfRequest } from '../../security/tenant.js';
 import { asMeshlogError } from '../errorReply.js';
+import { admitOtlpLogs } from '../routes/otlpLogsRoute.js';
+import { admitOtlpSpans } from '../routes/otlpTracesRoute.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
 
@@ -86,7 +88,9 @@ export class OtlpGrpcListener implements Listener {
     this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpLogsProtobuf(request, tenant, receiver);
-        this.count(decoded.records.length, decoded.rejected);
+        const invalid = decoded.rejected;
+        admitOtlpLogs(ctx, decoded, receiver);
+        this.count(decoded.records.length, invalid);
         await ctx.submit(decoded.records, receiver);
         return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
       }),
@@ -94,7 +98,9 @@ export class OtlpGrpcListener implements Listener {
     this.server.addService(exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpTracesProtobuf(request, tenant, receiver);
-        this.count(decoded.spans.length, decoded.rejected);
+        const invalid = decoded.rejected;
+        admitOtlpSpans(ctx, decoded, receiver);
+        this.count(decoded.spans.length, invalid);
         await ctx.submitSpans(decoded.spans);
         return encodeOtlpTracesResponse(decoded.rejected, decoded.rejectionReason);
       }),

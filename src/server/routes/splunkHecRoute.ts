@@ -61,11 +61,18 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
     const body = await decodeContentEncoding(compressed, request.headers['content-encoding'], ctx.maxDecompressedBytes);
     if (body.toString('utf8').trim() === '') return reply.code(400).type('application/json').send(JSON.stringify({ text: 'No data', code: 5 }));
     const decoded = raw
-      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined }
+      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined, eventNumbers: undefined }
       : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
-    const { rejection } = decoded;
+    const { accepted, refused } = ctx.admit(decoded.records, receiver);
+    let { rejection } = decoded;
+    if (refused.length > 0) {
+      // HEC names the first refused event; the others are committed.
+      const first = refused[0];
+      const eventNumber = decoded.eventNumbers?.[first.index] ?? first.index;
+      if (!rejection || eventNumber < rejection.eventNumber) rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
+    }
+    ctx.metrics.recordsReceived.inc({ receiver }, accepted.length);
+    if (accepted.length > 0) await ctx.submit(accepted, receiver);
     if (rejection) {
       ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' });
       // The valid events are committed; HEC clients do not resend on 400.
