@@ -12,7 +12,10 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
   try {
     message = type.decode(body);
   } catch (error) {
-    if (isStackOverflow(error)) throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal}`);
+    // protobufjs stops at 100 nested messages (protoc's limit): 3 per kvlist level, so about 33 levels of values.
+    if (isStackOverflow(error) || /nesting depth/.test((error as Error).message)) {
+      throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`);
+    }
     throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
   }
   try {
