@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Metrics } from '../observability/metrics.js';
 import { MeshlogError } from '../errors.js';
 import { isStackOverflow, nestingRefusal } from '../receivers/nesting.js';
 import { StorageError } from '../storage/storageError.js';
@@ -55,4 +56,23 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (meshlogError.retryAfterSeconds !== undefined) reply.header('Retry-After', String(meshlogError.retryAfterSeconds));
   if (headers) reply.headers(headers);
   return reply.code(status ?? meshlogError.status).type(contentType).send(body);
+}
+
+/**
+ * The HTTP API's error handler: every refusal counted by code; 5xx logged
+ * with the error id (and, for ML_INTERNAL, the stack) that the answer names.
+ */
+export function errorHandler(metrics: Pick<Metrics, 'requestsRejected'>) {
+  return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const meshlogError = asMeshlogError(error);
+    metrics.requestsRejected.inc({ code: meshlogError.code });
+    if (meshlogError.status >= 500) {
+      const cause = meshlogError.cause as Error | undefined;
+      request.log.error(
+        { code: meshlogError.code, errorId: meshlogError.errorId, url: request.url, reason: meshlogError.message, cause: cause?.message, stack: meshlogError.errorId ? cause?.stack : undefined },
+        'request failed',
+      );
+    } else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
+    return sendError(meshlogError, request, reply);
+  };
 }

@@ -15,7 +15,7 @@ import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
-import { asMeshlogError, sendError } from './errorReply.js';
+import { errorHandler } from './errorReply.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
@@ -185,16 +185,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.isReady()) reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const meshlogError = asMeshlogError(error);
-    metrics.requestsRejected.inc({ code: meshlogError.code });
-    if (meshlogError.status >= 500) {
-      const cause = meshlogError.cause as Error | undefined;
-      request.log.error({ code: meshlogError.code, errorId: meshlogError.errorId, url: request.url, reason: meshlogError.message, cause: cause?.message, stack: meshlogError.errorId ? cause?.stack : undefined }, 'request failed');
-    }
-    else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
-    return sendError(meshlogError, request, reply);
-  });
+  app.setErrorHandler(errorHandler(metrics));
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${request.url}` }),
