@@ -151,7 +151,8 @@ function toRecord(source: Record<string, unknown>, index: string, observed: bigi
 
 /** `@timestamp` as ES accepts it by default: an ISO 8601 date or epoch milliseconds. */
 function timestampNanos(value: unknown): bigint | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? BigInt(Math.round(value * 1e6)) : undefined;
+  // 1e308 ms is a finite number whose nanoseconds are not (found by the receiver fuzz test).
+  if (typeof value === 'number') return Number.isFinite(value * 1e6) ? BigInt(Math.round(value * 1e6)) : undefined;
   if (typeof value !== 'string') return undefined;
   if (/^\d+$/.test(value)) return BigInt(value) * 1_000_000n;
   const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/.exec(value);
