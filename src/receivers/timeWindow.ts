@@ -119,7 +119,7 @@ export function partitionByTime<T>(records: T[], problem: (record: T) => string 
   return { accepted, refused };
 }
 
-/** Attribute that keeps the time a sender claimed when meshlog stored a record at its receipt time instead. */
+/** Attribute that keeps the time a sender claimed (RFC 3339) when meshlog stored a record at its receipt time instead. */
 export const refusedTimeAttribute = 'meshlog.refused_timestamp';
 
 /**
@@ -133,7 +133,8 @@ export function restampOutOfWindow(records: LogRecord[], window: TimeWindow, now
     const reason = recordTimeProblem(record, window, now);
     if (reason === undefined) continue;
     restamped++;
-    record.attributes = { ...record.attributes, [refusedTimeAttribute]: record.timeUnixNano.toString(), 'meshlog.refused_timestamp_reason': reason };
+    // As a date, not bare nanoseconds: a long digit string is what redaction rules take for a card number.
+    record.attributes = { ...record.attributes, [refusedTimeAttribute]: formatNs(record.timeUnixNano), 'meshlog.refused_timestamp_reason': reason };
     record.timeUnixNano = now;
     record.observedTimeUnixNano = now;
   }
