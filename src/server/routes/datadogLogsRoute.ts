@@ -10,7 +10,7 @@ const receiver = 'datadog';
 /** Datadog's intake errors: `{"errors":[{"status","title","detail"}]}`; a wrong key is 403. */
 const datadogErrorFormatter: ErrorFormatter = (error) => {
   const status = error.code === 'ML_AUTH_INVALID' ? 403 : error.status;
-  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status >= 500 ? 'Service Unavailable' : 'Bad Request';
+  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status === 503 ? 'Service Unavailable' : status >= 500 ? 'Internal Server Error' : 'Bad Request';
   return { contentType: 'application/json', status, body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }) };
 };
 
