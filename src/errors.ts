@@ -22,6 +22,10 @@ export const errorCodes = {
   ML_OVERLOADED: { status: 429, retryable: true, message: 'ingest queue is full, retry later' },
   ML_RATE_LIMITED: { status: 429, retryable: true, message: 'rate limit exceeded, retry later' },
   ML_UNAVAILABLE: { status: 503, retryable: true, message: 'storage unavailable, retry later' },
+  /** Records storage refused as invalid (bad data that got past the receivers): resending them cannot help. */
+  ML_RECORDS_REFUSED: { status: 400, retryable: false, message: 'storage refused the records as invalid' },
+  /** Anything not known to be transient: never retryable; the error id is in the answer and in the server log. */
+  ML_INTERNAL: { status: 500, retryable: false, message: 'internal error' },
   ML_SHUTTING_DOWN: { status: 503, retryable: true, message: 'server is shutting down, retry later' },
   ML_RENDERER_MISSING: { status: 501, retryable: false, message: 'PDF rendering needs chromium on the server (apt-get install chromium)' },
 } as const;
@@ -34,10 +38,14 @@ export class MeshlogError extends Error {
   readonly retryable: boolean;
   /** Seconds a client should wait before retrying (Retry-After). */
   readonly retryAfterSeconds: number | undefined;
+  /** Names one ML_INTERNAL occurrence: in the answer and in the server's log line, so the two can be matched. */
+  readonly errorId: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
+  constructor(code: ErrorCode, detail?: string, options?: { retryAfterSeconds?: number; cause?: unknown; errorId?: string }) {
     const spec = errorCodes[code];
-    super(detail ? `${spec.message}: ${detail}` : spec.message, { cause: options?.cause });
+    const text = detail ? `${spec.message}: ${detail}` : spec.message;
+    super(options?.errorId ? `${text} (error id ${options.errorId})` : text, { cause: options?.cause });
+    this.errorId = options?.errorId;
     this.name = 'MeshlogError';
     this.code = code;
     this.status = spec.status;

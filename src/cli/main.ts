@@ -26,6 +26,8 @@ program
   .addOption(new Option('--auth <mode>', 'token: bearer token required; none: anonymous access').choices(['token', 'none']))
   .addOption(new Option('--log-level <level>', 'self-log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .option('--max-body-bytes <size>', 'largest accepted request body, e.g. 16MiB')
+  .option('--reject-old-samples-max-age <duration>', 'refuse records older than this (ingest.reject_old_samples_max_age), e.g. 1w, 30d, 7y')
+  .option('--creation-grace-period <duration>', 'refuse records more than this ahead of the server clock (ingest.creation_grace_period), e.g. 10m')
   .option('--forward-port <port>', 'Fluentd forward TCP port (default 24224; 0 = any free port)')
   .option('--no-forward', 'do not listen for Fluentd forward')
   .option('--syslog-port <port>', 'syslog TCP and UDP port (default 5514; 0 = any free port)')

@@ -12,6 +12,8 @@ interface StartFlags {
   auth?: string;
   logLevel?: string;
   maxBodyBytes?: string;
+  rejectOldSamplesMaxAge?: string;
+  creationGracePeriod?: string;
   forwardPort?: string;
   /** false only with --no-forward (commander's negatable flags default to true). */
   forward?: boolean;
@@ -39,7 +41,11 @@ function flagTree(flags: StartFlags): Record<string, unknown> {
     auth: flags.auth,
     log_level: flags.logLevel,
   };
-  if (flags.maxBodyBytes !== undefined) tree.ingest = { max_body_bytes: flags.maxBodyBytes };
+  const ingest: Record<string, unknown> = {};
+  if (flags.maxBodyBytes !== undefined) ingest.max_body_bytes = flags.maxBodyBytes;
+  if (flags.rejectOldSamplesMaxAge !== undefined) ingest.reject_old_samples_max_age = flags.rejectOldSamplesMaxAge;
+  if (flags.creationGracePeriod !== undefined) ingest.creation_grace_period = flags.creationGracePeriod;
+  if (Object.keys(ingest).length > 0) tree.ingest = ingest;
   tree.forward = listenerFlags({ port: flags.forwardPort }, flags.forward);
   tree.syslog = listenerFlags({ tcp_port: flags.syslogPort, udp_port: flags.syslogPort, tls_port: flags.syslogTlsPort }, flags.syslog);
   tree.otlp_grpc = listenerFlags({ port: flags.otlpGrpcPort }, flags.otlpGrpc);

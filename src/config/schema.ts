@@ -125,6 +125,15 @@ export const configSchema = z
         dedup_clock_skew_ms: z.coerce.number().int().min(0).default(120_000),
         /** Forgotten ids kept in a Bloom filter (≈3.6 bytes each): a record older than memory is looked up in storage only if the filter may hold it. */
         dedup_forgotten_ids: z.coerce.number().int().min(1000).default(10_000_000),
+        /**
+         * Loki's reject_old_samples: refuse records (event or observed time) older than
+         * reject_old_samples_max_age, each on its own (see docs/ingest-limits.md).
+         */
+        reject_old_samples: flag.default(true),
+        /** Loki's name; 7y by default (Loki: 1w) so agents' backlogs and backfills of kept logs are taken. */
+        reject_old_samples_max_age: z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 1w, 30d or 7y').default('7y'),
+        /** Loki's creation_grace_period: how far ahead of the server's clock a record's time may be. */
+        creation_grace_period: z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 10m').default('10m'),
       })
       .strict()
       .default({
@@ -136,6 +145,9 @@ export const configSchema = z
         dedup_remembered_ids: 200_000,
         dedup_clock_skew_ms: 120_000,
         dedup_forgotten_ids: 10_000_000,
+        reject_old_samples: true,
+        reject_old_samples_max_age: '7y',
+        creation_grace_period: '10m',
       }),
     shutdown_timeout_ms: positiveInt.default(30_000),
     /** SSO: JWT bearer tokens from an OIDC identity provider, mapped from claims to roles and tenants. */

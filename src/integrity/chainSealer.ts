@@ -51,7 +51,9 @@ export class ChainSealer {
   static async open(store: SealStore, signer: NoteSigner, writerId: string, logger: Logger): Promise<ChainSealer> {
     const sealer = new ChainSealer(store, signer, logger);
     const checkpoints = new Map((await store.latestCheckpoints()).map((checkpoint) => [checkpoint.chain_id, checkpoint]));
-    for (const chainId of await store.chains()) {
+    // A chain whose only seals were quarantined has rows but no seal: it is resumed too.
+    const quarantinedChains = store.quarantined().flatMap((entry) => (entry.chain ? [entry.chain] : []));
+    for (const chainId of new Set([...(await store.chains()), ...quarantinedChains])) {
       if (!chainId.endsWith(`/${writerId}`)) continue;
       const checkpoint = checkpoints.get(chainId);
       const frontier = checkpoint
@@ -73,6 +75,9 @@ export class ChainSealer {
       if (last && (await store.countBatchRows(chainId, head.seq)) < Number(last.record_count)) {
         await sealer.abort([{ chainId, batchSeq: head.seq }], 'interrupted before commit (never acknowledged)');
       }
+      // Rows past the last seal (their seal was quarantined): the next batch takes a sequence number after them.
+      const rowHead = await store.highestRowSeq(chainId);
+      if (rowHead > head.seq) sealer.byChain.set(chainId, { ...head, seq: rowHead });
     }
     return sealer;
   }

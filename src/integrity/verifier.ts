@@ -14,7 +14,9 @@ export type FindingKind =
   | 'batch_out_of_order'
   | 'chain_broken'
   | 'checkpoint_forged'
-  | 'checkpoint_mismatch';
+  | 'checkpoint_mismatch'
+  /** A journaled seal that could not be moved into seal_batches and was set aside at a start or flush. */
+  | 'seal_quarantined';
 
 export interface Finding {
   kind: FindingKind;
@@ -72,6 +74,17 @@ export async function verifyIntegrity(
     report.findings.push(finding);
     onFinding(finding);
   };
+
+  // Set aside before anything else is read: the batches they sealed are otherwise reported as missing or unsealed.
+  for (const entry of store.quarantined()) {
+    if (options.tenant && entry.tenant !== options.tenant) continue;
+    found({
+      kind: 'seal_quarantined',
+      chain: entry.chain ?? '(unknown)',
+      batchSeq: entry.batchSeq,
+      detail: `journaled seal set aside at ${entry.quarantinedAt} from ${entry.segment}: ${entry.reason}`,
+    });
+  }
 
   const chains = await store.chains(options.tenant);
   const checkpointsByChain = new Map<string, Awaited<ReturnType<SealStore['checkpoints']>>>();

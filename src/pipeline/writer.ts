@@ -5,7 +5,8 @@ import type { SealStore } from '../storage/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
 import { LogLineEncoder } from '../storage/logLineEncoder.js';
-import { closingPrefix, openLogRow } from '../storage/logRows.js';
+import { clampNanos, closingPrefix, openLogRow } from '../storage/logRows.js';
+import { StorageError } from '../storage/storageError.js';
 import type { Storage } from '../storage/storage.js';
 
 export interface WriterOptions {
@@ -33,6 +34,8 @@ interface PendingWrite {
   minTimeNs: bigint;
   maxTimeNs: bigint;
   receiver: string;
+  /** Committed in a batch of its own: a group commit it was in was refused as data. */
+  alone?: boolean;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -104,14 +107,16 @@ export class LogWriter {
     }
     const tenants = new Array<string>(records.length);
     const rows = new Array<string>(records.length);
-    let minTimeNs = records[0].timeUnixNano;
+    // The seal's time range is of the stored (clamped) times: a seal must always be storable.
+    let minTimeNs = clampNanos(records[0].timeUnixNano);
     let maxTimeNs = minTimeNs;
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       tenants[i] = record.tenant;
       rows[i] = openLogRow(record);
-      if (record.timeUnixNano < minTimeNs) minTimeNs = record.timeUnixNano;
-      if (record.timeUnixNano > maxTimeNs) maxTimeNs = record.timeUnixNano;
+      const time = clampNanos(record.timeUnixNano);
+      if (time < minTimeNs) minTimeNs = time;
+      if (time > maxTimeNs) maxTimeNs = time;
     }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
@@ -181,10 +186,11 @@ export class LogWriter {
   private takeBatch(): PendingWrite[] {
     const batch: PendingWrite[] = [];
     let count = 0;
-    while (this.pending.length > 0 && (count === 0 || count + this.pending[0].rows.length <= this.options.batchMaxRecords)) {
+    while (this.pending.length > 0 && (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))) {
       const write = this.pending.shift()!;
       count += write.rows.length;
       batch.push(write);
+      if (write.alone) break;
     }
     return batch;
   }
@@ -230,6 +236,7 @@ export class LogWriter {
     const count = batch.reduce((sum, write) => sum + write.rows.length, 0);
     const stopTimer = this.metrics.commitSeconds.startTimer();
     const { chains, body } = this.chainBatches(batch);
+    let requeued = 0;
     try {
       if (this.sealing) {
         const seals = this.sealing.sealer.seal(chains);
@@ -250,6 +257,23 @@ export class LogWriter {
         throw error;
       }
     } catch (error) {
+      const refused = error instanceof StorageError && error.kind === 'refused';
+      if (refused && batch.length > 1) {
+        // Storage refused the data, not the service: the requests go again one by one, so only the one it refuses fails.
+        this.logger.warn({ reason: (error as Error).message.split('\n')[0], requests: batch.length }, 'storage refused a group commit as data; committing its requests one by one');
+        for (const write of batch) write.alone = true;
+        this.pending.unshift(...batch);
+        requeued = count;
+        return;
+      }
+      if (refused) {
+        this.logger.error({ reason: (error as Error).message, records: count, receiver: batch[0].receiver }, 'storage refused a request\'s records as data; refusing it with 400');
+        for (const write of batch) {
+          this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'refused' }, write.rows.length);
+          write.reject(new MeshlogError('ML_RECORDS_REFUSED', (error as Error).message.split('\n')[0].slice(0, 300), { cause: error }));
+        }
+        return;
+      }
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
         this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
@@ -258,7 +282,7 @@ export class LogWriter {
       return;
     } finally {
       stopTimer();
-      this.queuedRecords -= count;
+      this.queuedRecords -= count - requeued;
       this.metrics.queueRecords.set(this.queuedRecords);
     }
     this.metrics.batchRecords.observe(count);

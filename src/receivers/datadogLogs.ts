@@ -3,6 +3,7 @@ import type { LogRecord } from '../model/logRecord.js';
 import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 import { attributeText, flattenFields } from './flattenFields.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 export interface DecodedDatadogLogs {
   records: LogRecord[];
@@ -39,7 +40,7 @@ export function decodeDatadogLogs(body: Buffer, plainText: boolean, requestTags:
       out.rejections.push(`log ${position}: a JSON object was expected`);
       return;
     }
-    const record = toRecord(item as Record<string, unknown>, requestTags, observed, tenant, receiver);
+    const record = nestsDeeperThan(item) ? `the log ${nestingRefusal}` : toRecord(item as Record<string, unknown>, requestTags, observed, tenant, receiver);
     if (typeof record === 'string') out.rejections.push(`log ${position}: ${record}`);
     else out.records.push(record);
   });

@@ -5,6 +5,7 @@ import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 import { recordIdAttribute } from '../pipeline/redeliveryFilter.js';
 import { flattenFields } from './flattenFields.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 /** One answer per bulk action, in request order, as the `_bulk` response lists them. */
 export interface BulkItem {
@@ -82,6 +83,10 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
       item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: the source must be a JSON object` };
       continue;
     }
+    if (nestsDeeperThan(source)) {
+      item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: the document ${nestingRefusal}` };
+      continue;
+    }
     const record = toRecord(source as Record<string, unknown>, index, observed, tenant, receiver);
     // A sender's own _id is the document's identity, as in Elasticsearch (a second `create` of it is a conflict): stored once.
     if (typeof record !== 'string' && typeof meta._id === 'string' && meta._id !== '') record.attributes[recordIdAttribute] ??= `${index}/${meta._id}`;
@@ -146,7 +151,8 @@ function toRecord(source: Record<string, unknown>, index: string, observed: bigi
 
 /** `@timestamp` as ES accepts it by default: an ISO 8601 date or epoch milliseconds. */
 function timestampNanos(value: unknown): bigint | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? BigInt(Math.round(value * 1e6)) : undefined;
+  // 1e308 ms is a finite number whose nanoseconds are not (found by the receiver fuzz test).
+  if (typeof value === 'number') return Number.isFinite(value * 1e6) ? BigInt(Math.round(value * 1e6)) : undefined;
   if (typeof value !== 'string') return undefined;
   if (/^\d+$/.test(value)) return BigInt(value) * 1_000_000n;
   const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/.exec(value);

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { decodeMulti, ExtensionCodec } from '@msgpack/msgpack';
 import { MeshlogError } from '../errors.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 import { newLogRecord, type LogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 
@@ -132,6 +133,8 @@ function malformedEntry(tag: string, entry: unknown, reason: string, options: Fo
 }
 
 function entryRecord(tag: string, entry: unknown, options: ForwardOptions): LogRecord {
+  // Kept as a marked entry (forward has no per-entry refusal), its content not: it cannot be turned into text safely.
+  if (nestsDeeperThan(entry)) return malformedEntry(tag, '(content not kept)', `entry ${nestingRefusal}`, options);
   if (!Array.isArray(entry) || entry.length !== 2) return malformedEntry(tag, entry, 'entry is not [time, record]', options);
   const time = eventTime(entry[0]);
   if (time === undefined) return malformedEntry(tag, entry, 'entry time is not an integer or EventTime', options);
@@ -168,6 +171,7 @@ export function forwardMessage(message: unknown, options: ForwardOptions): Forwa
   const isMessageMode = eventTime(second) !== undefined;
   const option: unknown = isMessageMode ? message[3] : message[2];
   if (option !== undefined && option !== null && !isMap(option)) throw decodeError('the option must be a map');
+  if (nestsDeeperThan(option)) throw decodeError(`the option ${nestingRefusal}`);
   const chunk = option?.chunk === undefined ? undefined : text(option.chunk);
 
   if (isMessageMode) {

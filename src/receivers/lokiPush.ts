@@ -5,6 +5,7 @@ import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 import { recordIdAttribute } from '../pipeline/redeliveryFilter.js';
 import { loadProtos } from './protoRoot.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
 
@@ -137,6 +138,10 @@ export function decodeLokiPushJson(body: Buffer, tenant: string, receiver: strin
       out.rejections.push(`stream ${index}: "stream" must be an object of labels and "values" an array`);
       return;
     }
+    if (nestsDeeperThan(labels, 1)) {
+      out.rejections.push(`stream ${index}: label values must be strings`);
+      return;
+    }
     const entries: Entry[] = [];
     stream.values.forEach((value: unknown, position: number) => {
       const entry = jsonEntry(value);
@@ -151,6 +156,7 @@ export function decodeLokiPushJson(body: Buffer, tenant: string, receiver: strin
 /** One `[ts, line, metadata?]` value, or why it is not one. */
 function jsonEntry(value: unknown): Entry | string {
   if (!Array.isArray(value) || value.length < 2 || value.length > 3) return 'expected ["<unix ns>", "<line>", {metadata}?]';
+  if (nestsDeeperThan(value)) return `the entry ${nestingRefusal}`;
   const [time, line, metadata] = value as unknown[];
   if (typeof time !== 'string' || !/^\d{1,19}$/.test(time)) return `timestamp ${JSON.stringify(time)} is not a string of nanoseconds`;
   if (typeof line !== 'string') return 'the log line must be a string';

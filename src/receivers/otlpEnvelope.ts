@@ -1,5 +1,6 @@
 import type protobuf from 'protobufjs';
 import { MeshlogError } from '../errors.js';
+import { isStackOverflow, nestingRefusal } from './nesting.js';
 
 /**
  * The envelope every OTLP export request shares: protobuf or JSON bytes in,
@@ -11,10 +12,19 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
   try {
     message = type.decode(body);
   } catch (error) {
+    // protobufjs stops at 100 nested messages (protoc's limit): 3 per kvlist level, so about 33 levels of values.
+    if (isStackOverflow(error) || /nesting depth/.test((error as Error).message)) {
+      throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`);
+    }
     throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
   }
-  // 64-bit integers stay long.js values (Int64): decimal strings cost more than the rest of the decoding.
-  return type.toObject(message, { enums: Number, defaults: false }) as T;
+  try {
+    // 64-bit integers stay long.js values (Int64): decimal strings cost more than the rest of the decoding.
+    return type.toObject(message, { enums: Number, defaults: false }) as T;
+  } catch (error) {
+    if (isStackOverflow(error)) throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal}`);
+    throw error;
+  }
 }
 
 /** `listField` is the top-level array (resourceLogs, resourceSpans). */

@@ -1,3 +1,4 @@
+import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import { attributeMap, idHex, nanos, text, type AnyValue, type Int64, type KeyValue } from './otlpValues.js';
 import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
@@ -76,7 +77,17 @@ function toRecords(request: OtlpRequest, tenant: string, receiver: string): Deco
   let rejectionReason = '';
   const observedNow = BigInt(Date.now()) * 1_000_000n;
   for (const resourceLogs of request.resourceLogs ?? []) {
-    const resource = attributeMap(resourceLogs.resource?.attributes);
+    let resource: Record<string, string>;
+    try {
+      resource = attributeMap(resourceLogs.resource?.attributes);
+    } catch (error) {
+      // Every record of a resource that cannot be read is refused; other resources go on.
+      if (!(error instanceof MeshlogError)) throw error;
+      const count = (resourceLogs.scopeLogs ?? []).reduce((sum, scope) => sum + (scope.logRecords?.length ?? 0), 0);
+      rejected += count;
+      if (count > 0) rejectionReason ||= `resource attributes: ${error.message}`;
+      continue;
+    }
     const serviceName = resource['service.name'] ?? '';
     for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
       const scopeName = scopeLogs.scope?.name ?? '';
@@ -100,6 +111,17 @@ function toRecords(request: OtlpRequest, tenant: string, receiver: string): Deco
           continue;
         }
         if (observed === 0n) observed = observedNow;
+        let body: string;
+        let attributes: Record<string, string>;
+        try {
+          body = text(log.body);
+          attributes = attributeMap(log.attributes);
+        } catch (error) {
+          if (!(error instanceof MeshlogError)) throw error;
+          rejected++;
+          rejectionReason ||= error.message;
+          continue;
+        }
         records.push({
           tenant,
           // The data model says: no event time → use the observed time.
@@ -107,12 +129,12 @@ function toRecords(request: OtlpRequest, tenant: string, receiver: string): Deco
           observedTimeUnixNano: observed,
           severityNumber: severityNumber(log.severityNumber),
           severityText: log.severityText ?? '',
-          body: text(log.body),
+          body,
           serviceName,
           resource,
           scopeName,
           scopeVersion,
-          attributes: attributeMap(log.attributes),
+          attributes,
           traceId,
           spanId,
           traceFlags: (log.flags ?? 0) & 0xff,

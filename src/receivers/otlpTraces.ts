@@ -1,3 +1,4 @@
+import { MeshlogError } from '../errors.js';
 import type { SpanEvent, SpanRecord } from '../model/spanRecord.js';
 import { attributeMap, idHex, nanos, type Int64, type KeyValue } from './otlpValues.js';
 import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
@@ -69,7 +70,15 @@ function toSpans(request: OtlpTracesRequest, tenant: string, receiver: string): 
     out.rejectionReason ||= reason;
   };
   for (const resourceSpans of request.resourceSpans ?? []) {
-    const resource = attributeMap(resourceSpans.resource?.attributes);
+    let resource: Record<string, string>;
+    try {
+      resource = attributeMap(resourceSpans.resource?.attributes);
+    } catch (error) {
+      // Every span of a resource that cannot be read is refused; other resources go on.
+      if (!(error instanceof MeshlogError)) throw error;
+      for (const scopeSpans of resourceSpans.scopeSpans ?? []) for (const _span of scopeSpans.spans ?? []) reject(`resource attributes: ${error.message}`);
+      continue;
+    }
     for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
       for (const span of scopeSpans.spans ?? []) {
         const traceId = idHex(span.traceId, 16);
@@ -82,6 +91,14 @@ function toSpans(request: OtlpTracesRequest, tenant: string, receiver: string): 
         let start: bigint;
         let end: bigint;
         let events: SpanEvent[];
+        let attributes: Record<string, string>;
+        try {
+          attributes = attributeMap(span.attributes);
+        } catch (error) {
+          if (!(error instanceof MeshlogError)) throw error;
+          reject(error.message);
+          continue;
+        }
         try {
           start = nanos(span.startTimeUnixNano);
           end = nanos(span.endTimeUnixNano);
@@ -90,8 +107,8 @@ function toSpans(request: OtlpTracesRequest, tenant: string, receiver: string): 
             name: event.name ?? '',
             attributes: attributeMap(event.attributes),
           }));
-        } catch {
-          reject(`invalid timestamp in span ${spanId}`);
+        } catch (error) {
+          reject(error instanceof MeshlogError ? error.message : `invalid timestamp in span ${spanId}`);
           continue;
         }
         out.spans.push({
@@ -108,7 +125,7 @@ function toSpans(request: OtlpTracesRequest, tenant: string, receiver: string): 
           resource,
           scopeName: scopeSpans.scope?.name ?? '',
           scopeVersion: scopeSpans.scope?.version ?? '',
-          attributes: attributeMap(span.attributes),
+          attributes,
           statusCode: enumName(span.status?.code, statusCodes, 'STATUS_CODE_'),
           statusMessage: span.status?.message ?? '',
           events,

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { maxNestingDepth, nestingError } from './nesting.js';
 
 /**
  * OTLP values as meshlog stores them, shared by the logs and traces decoders:
@@ -47,16 +48,18 @@ export function idHex(value: string | Uint8Array | undefined, bytes: number): st
   return value.length === bytes ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : undefined;
 }
 
-function plain(value: AnyValue | undefined): unknown {
+function plain(value: AnyValue | undefined, depth = 1): unknown {
   if (!value) return null;
+  // kvlist and array values nest: each level is one level of the limit.
+  if (depth > maxNestingDepth) throw nestingError('an attribute or body value');
   if (value.stringValue !== undefined) return value.stringValue;
   if (value.boolValue !== undefined) return value.boolValue;
   if (value.intValue !== undefined) return Number(value.intValue);
   if (value.doubleValue !== undefined) return Number(value.doubleValue);
-  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(plain);
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map((item) => plain(item, depth + 1));
   if (value.kvlistValue !== undefined) {
     const out: Record<string, unknown> = {};
-    for (const kv of value.kvlistValue.values ?? []) out[kv.key] = plain(kv.value);
+    for (const kv of value.kvlistValue.values ?? []) out[kv.key] = plain(kv.value, depth + 1);
     return out;
   }
   if (value.bytesValue !== undefined) {

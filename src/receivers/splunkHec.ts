@@ -2,6 +2,7 @@ import type { LogRecord } from '../model/logRecord.js';
 import { newLogRecord } from '../model/logRecord.js';
 import { severityFromText } from '../model/severity.js';
 import { attributeText, flattenFields } from './flattenFields.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 /** Event metadata HEC takes from the event, else from the query string (`?sourcetype=…` on /raw). */
 export interface HecMetadata {
@@ -21,6 +22,8 @@ export interface HecRejection {
 export interface DecodedHec {
   records: LogRecord[];
   rejection: HecRejection | undefined;
+  /** The zero-based event number of each record (records[i] came from event eventNumbers[i]). */
+  eventNumbers?: number[];
 }
 
 /**
@@ -31,7 +34,7 @@ export interface DecodedHec {
  */
 export function decodeHecEvents(body: Buffer, defaults: HecMetadata, tenant: string, receiver: string): DecodedHec {
   const text = body.toString('utf8');
-  const out: DecodedHec = { records: [], rejection: undefined };
+  const out: DecodedHec = { records: [], rejection: undefined, eventNumbers: [] };
   const refuse = (eventNumber: number, code: number, reason: string) => {
     out.rejection ??= { code, text: reason, eventNumber };
   };
@@ -50,7 +53,10 @@ export function decodeHecEvents(body: Buffer, defaults: HecMetadata, tenant: str
     position = skipSpace(text, end);
     const record = eventRecord(event as Record<string, unknown>, defaults, observed, tenant, receiver);
     if ('code' in record) refuse(eventNumber, record.code, record.text);
-    else out.records.push(record);
+    else {
+      out.records.push(record);
+      out.eventNumbers!.push(eventNumber);
+    }
   }
   return out;
 }
@@ -73,6 +79,7 @@ function eventRecord(
   receiver: string,
 ): LogRecord | { code: number; text: string } {
   if (event === null || typeof event !== 'object' || Array.isArray(event)) return { code: 6, text: 'Invalid data format' };
+  if (nestsDeeperThan(event)) return { code: 6, text: `Invalid data format: the event ${nestingRefusal}` };
   if (!('event' in event)) return { code: 12, text: 'Event field is required' };
   const payload = event.event;
   if (payload === null || payload === '') return { code: 13, text: 'Event field cannot be blank' };

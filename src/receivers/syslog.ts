@@ -42,7 +42,10 @@ function rfc3339Nanos(text: string): bigint | undefined {
   const match = rfc3339.exec(text);
   if (!match) return undefined;
   const [, year, month, day, hour, minute, second, fraction = '', zone] = match;
-  let millis = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
+  // setUTCFullYear, not Date.UTC alone: Date.UTC reads years 0-99 as 1900-1999 (0001 would become 1901).
+  const date = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  date.setUTCFullYear(Number(year));
+  let millis = date.getTime();
   if (Number.isNaN(millis) || Number(month) > 12 || Number(day) > 31 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60) return undefined;
   if (zone !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;

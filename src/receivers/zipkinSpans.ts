@@ -1,6 +1,7 @@
 import { MeshlogError } from '../errors.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { attributeText } from './flattenFields.js';
+import { nestingRefusal, nestsDeeperThan } from './nesting.js';
 
 export interface DecodedZipkin {
   spans: SpanRecord[];
@@ -28,7 +29,12 @@ export function decodeZipkinSpans(body: Buffer, tenant: string, receiver: string
   if (!Array.isArray(list)) throw new MeshlogError('ML_DECODE', 'a JSON list of Zipkin v2 spans was expected');
   const out: DecodedZipkin = { spans: [], rejections: [] };
   list.forEach((item: unknown, position) => {
-    const span = item !== null && typeof item === 'object' && !Array.isArray(item) ? toSpan(item as Record<string, unknown>, tenant, receiver) : 'a span object was expected';
+    const span =
+      item === null || typeof item !== 'object' || Array.isArray(item)
+        ? 'a span object was expected'
+        : nestsDeeperThan(item)
+          ? `the span ${nestingRefusal}`
+          : toSpan(item as Record<string, unknown>, tenant, receiver);
     if (typeof span === 'string') out.rejections.push(`span ${position}: ${span}`);
     else out.spans.push(span);
   });

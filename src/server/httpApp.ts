@@ -6,7 +6,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
-import { scrubText, scrubUrl } from '../security/credentialScrubber.js';
+import { scrubUrl } from '../security/credentialScrubber.js';
 import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
@@ -16,7 +16,7 @@ import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
-import { asMeshlogError, sendError } from './errorReply.js';
+import { errorHandler } from './errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
@@ -209,16 +209,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (!options.isReady()) reply.header('connection', 'close');
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const meshlogError = asMeshlogError(error);
-    // An error text may quote what the client sent (a URL, a header): never a credential back, nor into the log.
-    meshlogError.message = scrubText(meshlogError.message);
-    metrics.requestsRejected.inc({ code: meshlogError.code });
-    const url = scrubUrl(request.url);
-    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url, reason: meshlogError.message }, 'request failed');
-    else request.log.debug({ code: meshlogError.code, url, reason: meshlogError.message }, 'request refused');
-    return sendError(meshlogError, request, reply);
-  });
+  app.setErrorHandler(errorHandler(metrics));
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${scrubUrl(request.url)}` }),

@@ -12,6 +12,7 @@ import type { NoteSigner } from '../integrity/signedNote.js';
 import { loadAdminToken } from '../security/adminToken.js';
 import { ApiKeys } from '../security/apiKeys.js';
 import { AuditTrail } from '../security/auditTrail.js';
+import { timeWindowFromConfig } from '../receivers/timeWindow.js';
 import { anonymousAccess, credentialAuthenticator, type Authenticate } from '../security/authenticator.js';
 import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
@@ -198,6 +199,7 @@ export class MeshlogServer {
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
       rateLimits,
       tenants: tenantRegistry,
+      timeWindow: timeWindowFromConfig(config.ingest),
       connectionLimits: {
         maxConnections: config.limits.max_connections_per_listener,
         idleTimeoutMs: config.limits.tcp_idle_timeout_ms,
@@ -225,6 +227,17 @@ export class MeshlogServer {
     // One throttle of failed authentications per source address, for every listener and the UI.
     const authFailures = new AuthFailures(new LoginThrottle(config.limits), audit, logger, config.limits);
     ingest.authFailures = authFailures;
+    // Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify.
+    sealing?.store.onQuarantine((entries) => {
+      for (const entry of entries) {
+        void audit.record({
+          action: 'integrity.seal_quarantined',
+          outcome: 'failure',
+          target: entry.chain ?? entry.segment,
+          detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
+        });
+      }
+    });
     const sessions = config.ui.enabled
       ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
       : undefined;

@@ -14,7 +14,12 @@ const maxNanos = 2n ** 63n - 1n;
  * at commit is exactly the line rebuilt from the stored row at verify time.
  */
 function storableNanos(nanos: bigint): string {
-  return (nanos < 0n ? 0n : nanos > maxNanos ? maxNanos : nanos).toString();
+  return clampNanos(nanos).toString();
+}
+
+/** A time in what DateTime64(9) as meshlog stores it can hold (0..2^63-1 ns): the last guard before storage. */
+export function clampNanos(nanos: bigint): bigint {
+  return nanos < 0n ? 0n : nanos > maxNanos ? maxNanos : nanos;
 }
 
 function unsigned(value: number | undefined): number {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { StoredBatch } from './sealStore.js';
 
 /**
@@ -8,6 +8,47 @@ import type { StoredBatch } from './sealStore.js';
  * fingerprints, `committed_at` as Unix seconds with milliseconds.
  */
 export type JournaledSeal = StoredBatch;
+
+/** One journal line set aside because it could not be moved into seal_batches. */
+export interface QuarantinedSeal {
+  /** The segment it came from and when it was set aside. */
+  segment: string;
+  quarantinedAt: string;
+  /** Known when the line parsed. */
+  chain?: string;
+  batchSeq?: number;
+  tenant?: string;
+  reason: string;
+  /** The line as it was (at most 2,000 characters). */
+  line: string;
+}
+
+const maxInt64 = 2n ** 63n - 1n;
+
+/** Why a parsed journal line is not a seal seal_batches can hold, or undefined when it is one. */
+export function journaledSealProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  const seal = value as Record<string, unknown>;
+  for (const field of ['chain_id', 'tenant', 'content_hash', 'prev_hash', 'batch_hash'] as const) {
+    if (typeof seal[field] !== 'string') return `${field} is not a string`;
+  }
+  if (seal.chain_id === '') return 'chain_id is empty';
+  for (const field of ['batch_seq', 'record_count'] as const) {
+    if (typeof seal[field] !== 'number' || !Number.isSafeInteger(seal[field]) || (seal[field] as number) < 0) return `${field} is not a count`;
+  }
+  for (const field of ['min_time', 'max_time'] as const) {
+    const time = seal[field];
+    // DateTime64(9): nanoseconds in 0..2^63-1 (what the writer stores).
+    if (typeof time !== 'string' || !/^\d{1,19}$/.test(time) || BigInt(time) > maxInt64) return `${field} ${JSON.stringify(time)?.slice(0, 40)} is not a storable time`;
+  }
+  if (typeof seal.committed_at !== 'string' || !/^\d{1,12}(\.\d{1,3})?$/.test(seal.committed_at)) return 'committed_at is not Unix seconds';
+  return undefined;
+}
+
+/** Where a data directory's quarantined journal lines go: beside the journal, out of its way. */
+export function sealQuarantineDir(dataDir: string): string {
+  return join(resolve(dataDir), 'quarantine', 'seal-journal');
+}
 
 /** The journal of a data directory: inside it, so it travels and is removed with it. */
 export function sealJournalDir(dataDir: string): string {
@@ -63,7 +104,83 @@ export class SealJournal {
     return complete.split('\n').filter(Boolean).map((line) => JSON.parse(line) as JournaledSeal);
   }
 
+  /**
+   * A segment's lines, each parsed and checked: seals to move, and lines no
+   * table could take (cut-short last line excepted, as in read).
+   */
+  readChecked(path: string): { seals: { seal: JournaledSeal; line: string }[]; bad: { line: string; reason: string }[] } {
+    const text = readFileSync(path, 'utf8');
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    const out: ReturnType<SealJournal['readChecked']> = { seals: [], bad: [] };
+    for (const line of complete.split('\n')) {
+      if (line === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        out.bad.push({ line, reason: `not JSON: ${(error as Error).message}` });
+        continue;
+      }
+      const problem = journaledSealProblem(value);
+      if (problem) out.bad.push({ line, reason: problem });
+      else out.seals.push({ seal: value as JournaledSeal, line });
+    }
+    return out;
+  }
+
+  /** The quarantine of this journal's data directory. */
+  get quarantineDir(): string {
+    return join(dirname(this.dir), 'quarantine', 'seal-journal');
+  }
+
+  /** Sets lines of a segment aside (one file per segment), so they never stop a start again; returns what was written. */
+  quarantine(segment: string, entries: { line: string; reason: string }[]): QuarantinedSeal[] {
+    mkdirSync(this.quarantineDir, { recursive: true, mode: 0o700 });
+    const quarantinedAt = new Date().toISOString();
+    const records = entries.map(({ line, reason }) => {
+      let parsed: Partial<JournaledSeal> = {};
+      try {
+        const value = JSON.parse(line) as unknown;
+        if (value && typeof value === 'object') parsed = value as Partial<JournaledSeal>;
+      } catch {
+        // Unparseable: kept as text only.
+      }
+      return {
+        segment: basename(segment),
+        quarantinedAt,
+        chain: typeof parsed.chain_id === 'string' ? parsed.chain_id : undefined,
+        batchSeq: typeof parsed.batch_seq === 'number' ? parsed.batch_seq : undefined,
+        tenant: typeof parsed.tenant === 'string' ? parsed.tenant : undefined,
+        reason,
+        line: line.slice(0, 2000),
+      };
+    });
+    const file = join(this.quarantineDir, `${basename(segment, '.ndjson')}-${Date.now()}.json`);
+    writeFileSync(file, `${JSON.stringify(records, null, 1)}\n`, { mode: 0o600 });
+    return records;
+  }
+
+  /** Every quarantined line of this data directory. */
+  quarantined(): QuarantinedSeal[] {
+    return readQuarantine(this.quarantineDir);
+  }
+
   remove(path: string): void {
     unlinkSync(path);
   }
+}
+
+/** Quarantined journal lines under a quarantine directory (none when it does not exist). */
+export function readQuarantine(dir: string): QuarantinedSeal[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .flatMap((name) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, name), 'utf8')) as QuarantinedSeal[];
+      } catch (error) {
+        return [{ segment: name, quarantinedAt: '', reason: `quarantine file unreadable: ${(error as Error).message}`, line: '' }];
+      }
+    });
 }

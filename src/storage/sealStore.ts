@@ -1,8 +1,12 @@
 import { pino, type Logger } from 'pino';
 import { hashBatchContent, type BatchSeal } from '../integrity/batchSeal.js';
 import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
-import type { JournaledSeal, SealJournal } from './sealJournal.js';
+import type { JournaledSeal, QuarantinedSeal, SealJournal } from './sealJournal.js';
 import type { Storage } from './storage.js';
+import { StorageError } from './storageError.js';
+
+/** Told about journal lines set aside (the server audits them); must not throw. */
+export type QuarantineListener = (entries: QuarantinedSeal[]) => void;
 
 export interface StoredBatch {
   chain_id: string;
@@ -52,6 +56,9 @@ export class SealStore {
   private readonly unflushed = new Map<string, bigint[]>();
   private flushing: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
+  private quarantineListener: QuarantineListener | undefined;
+  /** Quarantined before anyone listened (at start, before the audit trail exists). */
+  private unannounced: QuarantinedSeal[] = [];
 
   constructor(
     private readonly storage: Storage,
@@ -107,21 +114,77 @@ export class SealStore {
     return next;
   }
 
+  /** Subscribes to quarantined journal lines, and hears at once about those set aside before. */
+  onQuarantine(listener: QuarantineListener): void {
+    this.quarantineListener = listener;
+    const earlier = this.unannounced;
+    this.unannounced = [];
+    if (earlier.length > 0) listener(earlier);
+  }
+
+  /** Journal lines set aside in this data directory (verify reports each). */
+  quarantined(): QuarantinedSeal[] {
+    return this.journal?.quarantined() ?? [];
+  }
+
+  /**
+   * A line that cannot be moved (unparseable, not a seal, or refused by
+   * storage as data) is set aside in the quarantine, never retried: one bad
+   * line must not stop every later flush, and every start.
+   */
   private async moveJournal(journal: SealJournal): Promise<void> {
     for (const segment of journal.rotate()) {
-      const seals = journal.read(segment);
+      const { seals: checked, bad } = journal.readChecked(segment);
+      const seals = checked.map((entry) => entry.seal);
       // A segment of an earlier process may have been moved already (killed before removing it).
       const stored = journal.ownSegment(segment) ? new Set<string>() : await this.storedSeals(seals);
-      const rows: string[] = [];
-      for (const seal of seals) {
+      const rows: { row: string; line: string }[] = [];
+      for (const { seal, line } of checked) {
         const key = sealKey(seal.chain_id, seal.batch_seq);
         if (stored.has(key)) continue;
-        rows.push(sealRow(seal, this.unflushed.get(key) ?? (await this.recoveredFingerprints(seal))));
+        rows.push({ row: sealRow(seal, this.unflushed.get(key) ?? (await this.recoveredFingerprints(seal))), line });
       }
-      if (rows.length > 0) await this.storage.insertJsonLines('seal_batches', rows.join(''));
+      if (rows.length > 0) {
+        try {
+          await this.storage.insertJsonLines('seal_batches', rows.map((entry) => entry.row).join(''));
+        } catch (error) {
+          if (!(error instanceof StorageError && error.kind === 'refused')) throw error;
+          // Refused as data: one by one, so only the refused lines are set aside.
+          for (const entry of rows) {
+            try {
+              await this.storage.insertJsonLines('seal_batches', entry.row);
+            } catch (single) {
+              if (!(single instanceof StorageError && single.kind === 'refused')) throw single;
+              bad.push({ line: entry.line, reason: `refused by storage: ${single.message.split('\n')[0].slice(0, 300)}` });
+            }
+          }
+        }
+      }
+      if (bad.length > 0) this.setAside(journal, segment, bad);
       journal.remove(segment);
       for (const seal of seals) this.unflushed.delete(sealKey(seal.chain_id, seal.batch_seq));
     }
+  }
+
+  private setAside(journal: SealJournal, segment: string, bad: { line: string; reason: string }[]): void {
+    const entries = journal.quarantine(segment, bad);
+    this.moving.logger.error({ segment, lines: entries.length, reasons: entries.map((entry) => entry.reason).slice(0, 5), quarantine: journal.quarantineDir }, 'journaled seals set aside in the quarantine');
+    if (this.quarantineListener) {
+      try {
+        this.quarantineListener(entries);
+      } catch {
+        // A listener must not stop the move.
+      }
+    } else this.unannounced.push(...entries);
+  }
+
+  /** Highest batch sequence a chain has rows for: a restarted writer never reuses one (a quarantined seal leaves its rows). */
+  async highestRowSeq(chainId: string): Promise<number> {
+    const rows = await this.storage.rows<{ seq: string }>(
+      `SELECT toString(max(batch_seq)) AS seq FROM ${this.db}.logs WHERE chain_id = {chain:String}`,
+      { chain: chainId },
+    );
+    return Number(rows[0]?.seq ?? 0);
   }
 
   private async storedSeals(seals: JournaledSeal[]): Promise<Set<string>> {

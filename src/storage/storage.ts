@@ -7,6 +7,7 @@ import { noSpillStatement } from './encryptedDisk.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
 import { spanRow } from './spanRows.js';
+import { storageError } from './storageError.js';
 
 /**
  * The only door to ClickHouse. Every other module goes through this object,
@@ -34,14 +35,20 @@ export class Storage {
       get: (_target, property) => {
         const value = (this.current as unknown as Record<PropertyKey, unknown>)[property];
         if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args));
+        // Every failure leaves storage classified (outage or refusal): see storageError.ts.
+        return (...args: unknown[]) =>
+          this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args)).catch((error: unknown) => {
+            throw storageError(error);
+          });
       },
     });
   }
 
   private get rawInsert(): RawInsert | undefined {
     const insert = this.currentRawInsert;
-    return insert && ((table, body, settings) => this.gate.run(() => this.currentRawInsert!(table, body, settings)));
+    return insert && ((table, body, settings) => this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
+      throw storageError(error);
+    }));
   }
 
   static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
@@ -100,12 +107,16 @@ export class Storage {
       await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
       return;
     }
-    const result = await this.client.exec({
-      query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
-      values: Readable.from([jsonLines]),
-      clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
-    });
-    result.stream.resume();
+    try {
+      const result = await this.client.exec({
+        query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
+        values: Readable.from([jsonLines]),
+        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+      });
+      result.stream.resume();
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   /** Highest committed batch sequence of every integrity chain. */
@@ -118,8 +129,12 @@ export class Storage {
 
   /** Runs a parameterized query ({name:Type} placeholders) and returns its rows. */
   async rows<T>(query: string, params?: Record<string, unknown>, settings?: ClickHouseSettings): Promise<T[]> {
-    const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
-    return result.json<T>();
+    try {
+      const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
+      return await result.json<T>();
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   /**

@@ -93,6 +93,8 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         // nil is a keepalive some clients send on idle connections.
         if (message === null) continue;
         const { records, chunk } = forwardMessage(message, connectionOptions);
+        // Forward has no per-record answer: a time outside the window is stored as the receipt time (docs/ingest-limits.md).
+        ctx.restamp(records, receiver);
         ctx.metrics.recordsReceived.inc({ receiver }, records.length);
         // A chunk that asked for an ack and is over its credential's rate is refused by not acknowledging it.
         if (identity && chunk !== undefined) {

@@ -12,6 +12,8 @@ import { requirePermission, type Identity } from '../../security/identity.js';
 import { verifiedCertificateIdentity } from '../../security/tlsOptions.js';
 import { tenantOfRequest } from '../../security/tenant.js';
 import { asMeshlogError } from '../errorReply.js';
+import { admitOtlpLogs } from '../routes/otlpLogsRoute.js';
+import { admitOtlpSpans } from '../routes/otlpTracesRoute.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
 
@@ -47,6 +49,8 @@ function grpcStatus(error: MeshlogError): grpc.status {
   if (error.status === 403) return grpc.status.PERMISSION_DENIED;
   if (error.retryable) return grpc.status.UNAVAILABLE;
   if (error.status === 413) return grpc.status.RESOURCE_EXHAUSTED;
+  // Not retryable and not the request's fault: INTERNAL, which OTLP exporters do not retry.
+  if (error.status >= 500) return grpc.status.INTERNAL;
   return grpc.status.INVALID_ARGUMENT;
 }
 
@@ -84,7 +88,9 @@ export class OtlpGrpcListener implements Listener {
     this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpLogsProtobuf(request, tenant, receiver);
-        this.count(decoded.records.length, decoded.rejected);
+        const invalid = decoded.rejected;
+        admitOtlpLogs(ctx, decoded, receiver);
+        this.count(decoded.records.length, invalid);
         await ctx.submit(decoded.records, receiver);
         return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
       }),
@@ -92,7 +98,9 @@ export class OtlpGrpcListener implements Listener {
     this.server.addService(exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpTracesProtobuf(request, tenant, receiver);
-        this.count(decoded.spans.length, decoded.rejected);
+        const invalid = decoded.rejected;
+        admitOtlpSpans(ctx, decoded, receiver);
+        this.count(decoded.spans.length, invalid);
         await ctx.submitSpans(decoded.spans);
         return encodeOtlpTracesResponse(decoded.rejected, decoded.rejectionReason);
       }),
@@ -135,7 +143,10 @@ export class OtlpGrpcListener implements Listener {
         (error: unknown) => {
           const refusal = asMeshlogError(error);
           this.ctx.metrics.requestsRejected.inc({ code: refusal.code });
-          if (refusal.status >= 500) this.ctx.logger.error({ listener: receiver, code: refusal.code, reason: refusal.message }, 'export failed');
+          if (refusal.status >= 500) {
+            const cause = refusal.cause as Error | undefined;
+            this.ctx.logger.error({ listener: receiver, code: refusal.code, errorId: refusal.errorId, reason: refusal.message, cause: cause?.message, stack: refusal.errorId ? cause?.stack : undefined }, 'export failed');
+          }
           callback({ code: grpcStatus(refusal), details: refusal.message });
         },
       );

@@ -39,6 +39,8 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       if (frames.length === 0) return;
       const received = source();
       const records = frames.map((frame) => syslogRecord(frame, received));
+      // Syslog has no answer at all: a claimed time outside the window becomes the receipt time (docs/ingest-limits.md).
+      ctx.restamp(records, name);
       ctx.metrics.recordsReceived.inc({ receiver: name }, records.length);
       // Syslog has no acknowledgement: a certificate over its rate is slowed down (reading paused: TCP
       // backpressure), never dropped. Each batch of messages read at once counts as one request.
@@ -116,6 +118,7 @@ class SyslogUdpListener implements Listener {
     const records = this.batch;
     this.batch = [];
     if (records.length === 0) return;
+    this.ctx.restamp(records, this.name);
     this.ctx.metrics.recordsReceived.inc({ receiver: this.name }, records.length);
     const work = this.ctx.submit(records, this.name).catch((error: unknown) => {
       // UDP senders cannot be told to resend; the loss is counted and logged.

@@ -10,7 +10,7 @@ const receiver = 'datadog';
 /** Datadog's intake errors: `{"errors":[{"status","title","detail"}]}`; a wrong key is 403. */
 const datadogErrorFormatter: ErrorFormatter = (error) => {
   const status = error.code === 'ML_AUTH_INVALID' ? 403 : error.status;
-  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status >= 500 ? 'Service Unavailable' : 'Bad Request';
+  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status === 503 ? 'Service Unavailable' : status >= 500 ? 'Internal Server Error' : 'Bad Request';
   return { contentType: 'application/json', status, body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }) };
 };
 
@@ -23,10 +23,14 @@ export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void
     const requestTags = (request.query as { ddtags?: string }).ddtags ?? '';
     const plainText = mediaType(request.headers['content-type']) === 'text/plain';
     const decoded = decodeDatadogLogs(body, plainText, requestTags, request.tenant, receiver);
+    const invalid = decoded.rejections.length;
+    const { accepted, refused } = ctx.admit(decoded.records, receiver);
+    decoded.records = accepted;
+    for (const { record, reason } of refused) decoded.rejections.push(`log "${record.body.slice(0, 60)}": ${reason}`);
     ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
     if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
     if (decoded.rejections.length > 0) {
-      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejections.length);
+      if (invalid > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, invalid);
       // The valid logs are committed; 400 tells the Agent not to resend the payload.
       throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} logs refused, ${decoded.records.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
     }

@@ -95,9 +95,20 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
     ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
     const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
     const decoded = decodeElasticBulk(body, (request.params as { index?: string }).index, request.tenant, receiver);
+    const invalid = decoded.items.length - decoded.records.length;
+    if (invalid > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, invalid);
+    const { accepted, refused } = ctx.admit(decoded.records, receiver);
+    if (refused.length > 0) {
+      // A per-item error for each document out of the time window, as Elasticsearch answers a bad document.
+      const reasons = new Map(refused.map(({ index, reason }) => [index, reason]));
+      for (const item of decoded.items) {
+        const reason = item.record === undefined ? undefined : reasons.get(item.record);
+        if (reason !== undefined) item.error = { type: 'document_parsing_exception', reason: `[@timestamp] ${reason}` };
+      }
+      decoded.records = accepted;
+    }
+    const failed = decoded.items.filter((item) => item.error).length;
     ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    const failed = decoded.items.length - decoded.records.length;
-    if (failed > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, failed);
     if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
     const items = decoded.items.map((item, position) => bulkItemJson(item, position));
     // Key order and compact JSON matter: Fluent Bit searches for `"errors":false,"items":[`.

@@ -6,6 +6,7 @@ import {
   encodeOtlpLogsResponse,
   encodeRpcStatus,
   otlpLogsResponseJson,
+  type DecodedLogs,
 } from '../../receivers/otlpLogs.js';
 import type { ErrorFormatter } from '../errorReply.js';
 import type { IngestContext } from '../ingestContext.js';
@@ -20,6 +21,7 @@ function rpcCode(status: number): number {
   if (status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   if (status === 415) return 12; // UNIMPLEMENTED
+  if (status >= 500) return 13; // INTERNAL
   return 3; // INVALID_ARGUMENT
 }
 
@@ -28,6 +30,15 @@ export const otlpErrorFormatter: ErrorFormatter = (error, request) =>
   mediaType(request.headers['content-type']) === 'application/x-protobuf'
     ? { contentType: 'application/x-protobuf', body: encodeRpcStatus(rpcCode(error.status), error.message) }
     : { contentType: 'application/json', body: JSON.stringify({ code: rpcCode(error.status), message: error.message }) };
+
+/** Records out of the time window join the rejected ones of partial_success; their neighbours go on. */
+export function admitOtlpLogs(ctx: IngestContext, decoded: DecodedLogs, receiver: string): void {
+  const { accepted, refused } = ctx.admit(decoded.records, receiver);
+  if (refused.length === 0) return;
+  decoded.records = accepted;
+  decoded.rejected += refused.length;
+  decoded.rejectionReason ||= refused[0].reason;
+}
 
 /** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`), protobuf or JSON, optionally compressed. */
 export function otlpLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
@@ -43,8 +54,9 @@ export function otlpLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
     const decoded = isProtobuf
       ? decodeOtlpLogsProtobuf(body, request.tenant, receiver)
       : decodeOtlpLogsJson(body, request.tenant, receiver);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
     if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
+    admitOtlpLogs(ctx, decoded, receiver);
+    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
     await ctx.submit(decoded.records, receiver);
     if (isProtobuf) {
       return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason)));

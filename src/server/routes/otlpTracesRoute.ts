@@ -5,12 +5,22 @@ import {
   decodeOtlpTracesProtobuf,
   encodeOtlpTracesResponse,
   otlpTracesResponseJson,
+  type DecodedSpans,
 } from '../../receivers/otlpTraces.js';
 import type { IngestContext } from '../ingestContext.js';
 import { decodeContentEncoding, mediaType } from '../requestBody.js';
 import { otlpErrorFormatter } from './otlpLogsRoute.js';
 
 const receiver = 'otlp_http';
+
+/** Spans out of the time window join the rejected ones of partial_success; their neighbours go on. */
+export function admitOtlpSpans(ctx: IngestContext, decoded: DecodedSpans, receiver: string): void {
+  const { accepted, refused } = ctx.admitSpans(decoded.spans, receiver);
+  if (refused.length === 0) return;
+  decoded.spans = accepted;
+  decoded.rejected += refused.length;
+  decoded.rejectionReason ||= refused[0].reason;
+}
 
 /** OTLP/HTTP traces: `POST /v1/traces`, protobuf or JSON, optionally compressed, into the spans table. */
 export function otlpTracesRoute(app: FastifyInstance, ctx: IngestContext): void {
@@ -24,8 +34,9 @@ export function otlpTracesRoute(app: FastifyInstance, ctx: IngestContext): void 
     ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
     const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
     const decoded = isProtobuf ? decodeOtlpTracesProtobuf(body, request.tenant, receiver) : decodeOtlpTracesJson(body, request.tenant, receiver);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.spans.length);
     if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
+    admitOtlpSpans(ctx, decoded, receiver);
+    ctx.metrics.recordsReceived.inc({ receiver }, decoded.spans.length);
     await ctx.submitSpans(decoded.spans);
     if (isProtobuf) {
       return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpTracesResponse(decoded.rejected, decoded.rejectionReason)));

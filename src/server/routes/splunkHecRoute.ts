@@ -11,7 +11,9 @@ const hecErrorFormatter: ErrorFormatter = (error) => {
   const answer = (status: number, text: string, code: number) => ({ contentType: 'application/json', status, body: JSON.stringify({ text, code }) });
   if (error.code === 'ML_AUTH_MISSING') return answer(401, 'Token is required', 2);
   if (error.code === 'ML_AUTH_INVALID') return answer(403, 'Invalid token', 4);
-  if (error.status === 429 || error.status >= 500) return answer(503, 'Server is busy', 9);
+  if (error.retryable) return answer(503, 'Server is busy', 9);
+  // Splunk's code 8: not retryable (an ML_INTERNAL's error id is in the text).
+  if (error.status >= 500) return answer(500, `Internal server error: ${error.message}`, 8);
   return answer(error.status, error.message, 6);
 };
 
@@ -61,11 +63,18 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
     const body = await decodeContentEncoding(compressed, request.headers['content-encoding'], ctx.maxDecompressedBytes);
     if (body.toString('utf8').trim() === '') return reply.code(400).type('application/json').send(JSON.stringify({ text: 'No data', code: 5 }));
     const decoded = raw
-      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined }
+      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined, eventNumbers: undefined }
       : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
-    const { rejection } = decoded;
+    const { accepted, refused } = ctx.admit(decoded.records, receiver);
+    let { rejection } = decoded;
+    if (refused.length > 0) {
+      // HEC names the first refused event; the others are committed.
+      const first = refused[0];
+      const eventNumber = decoded.eventNumbers?.[first.index] ?? first.index;
+      if (!rejection || eventNumber < rejection.eventNumber) rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
+    }
+    ctx.metrics.recordsReceived.inc({ receiver }, accepted.length);
+    if (accepted.length > 0) await ctx.submit(accepted, receiver);
     if (rejection) {
       ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' });
       // The valid events are committed; HEC clients do not resend on 400.

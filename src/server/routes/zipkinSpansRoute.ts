@@ -21,10 +21,14 @@ export function zipkinSpansRoute(app: FastifyInstance, ctx: IngestContext): void
     ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
     const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
     const decoded = decodeZipkinSpans(body, request.tenant, receiver);
+    const { accepted, refused } = ctx.admitSpans(decoded.spans, receiver);
+    decoded.spans = accepted;
+    // Zipkin answers a bad span with 400 for the request: the valid spans are stored first, as for other refusals.
+    for (const { record, reason } of refused) decoded.rejections.push(`span ${record.spanId}: ${reason}`);
     ctx.metrics.recordsReceived.inc({ receiver }, decoded.spans.length);
-    await ctx.submitSpans(decoded.spans);
+    if (decoded.spans.length > 0) await ctx.submitSpans(decoded.spans);
     if (decoded.rejections.length > 0) {
-      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejections.length);
+      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejections.length - refused.length);
       // The valid spans are committed; 400 tells the tracer not to resend.
       throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} spans refused, ${decoded.spans.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
     }
