@@ -180,6 +180,8 @@ export const configSchema = z
         http_headers_timeout_ms: positiveInt.default(10_000),
         /** A whole HTTP request, body included, must arrive within this. */
         http_request_timeout_ms: positiveInt.default(120_000),
+        /** Ingest is refused (503, retryable) while the data directory's file system has less free space than this; meshlog's own writes (audit trail, seals) may use a quarter of it more (0 = off). Embedded chDB only. */
+        min_free_disk_bytes: byteSize.default(512 * 1024 * 1024),
         /** UI logins: failures from one client address within the window before its logins get 429 (0 = off). */
         login_failures_per_address: z.coerce.number().int().min(0).default(20),
         /** UI logins: failures naming one key id, OIDC subject or the admin token within the window before its logins get 429 (0 = off). */
@@ -198,6 +200,7 @@ export const configSchema = z
         tls_handshake_timeout_ms: 10_000,
         http_headers_timeout_ms: 10_000,
         http_request_timeout_ms: 120_000,
+        min_free_disk_bytes: 512 * 1024 * 1024,
         login_failures_per_address: 20,
         login_failures_per_account: 5,
         login_failure_window_ms: 900_000,

@@ -102,6 +102,12 @@ export class LogWriter {
       this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
       return Promise.reject(new MeshlogError('ML_OVERLOADED', `${this.queuedRecords} records waiting for commit`));
     }
+    // A nearly full data disk refuses ingest up front (retryable), before anything is queued or acknowledged.
+    const diskFull = options.exempt ? undefined : this.storage.diskGuard?.refusal('ingest');
+    if (diskFull !== undefined) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'disk_full' }, records.length);
+      return Promise.reject(new MeshlogError('ML_UNAVAILABLE', diskFull, { retryAfterSeconds: 5 }));
+    }
     const tenants = new Array<string>(records.length);
     const rows = new Array<string>(records.length);
     let minTimeNs = records[0].timeUnixNano;
@@ -231,6 +237,8 @@ export class LogWriter {
     const stopTimer = this.metrics.commitSeconds.startTimer();
     const { chains, body } = this.chainBatches(batch);
     try {
+      // Checked before sealing: a batch refused here leaves no journaled seal and no sequence number used.
+      this.storage.diskGuard?.check('internal');
       if (this.sealing) {
         const seals = this.sealing.sealer.seal(chains);
         // Seal first: if it fails, nothing was stored and the sequence numbers stay free.
@@ -253,7 +261,7 @@ export class LogWriter {
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
         this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
-        write.reject(new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
+        write.reject(error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
       }
       return;
     } finally {

@@ -49,6 +49,8 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
   ingest: IngestContext;
+  /** Why ingest is refused right now (a nearly full data disk), for /ready; undefined while it is taken. */
+  ingestPaused?: () => string | undefined;
   authenticate: Authenticate;
   audit: AuditTrail;
   admin: AdminDeps;
@@ -198,7 +200,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   );
 
   app.get('/ready', async (_request, reply) =>
-    options.isReady() ? reply.type('text/plain').send('ready\n') : reply.code(503).type('text/plain').send('starting\n'),
+    // Still ready while ingest is paused: queries are served, and each refused write says why (503, Retry-After).
+    options.isReady()
+      ? reply.type('text/plain').send(`ready${((paused) => (paused ? `; ingest paused: ${paused}` : ''))(options.ingestPaused?.())}\n`)
+      : reply.code(503).type('text/plain').send('starting\n'),
   );
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -112,9 +112,12 @@ export class MeshlogServer {
         clickhouseUrl: config.clickhouse_url,
         database: config.database,
         encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
+        minFreeDiskBytes: config.limits.min_free_disk_bytes,
       },
       logger,
     );
+    const diskGuard = this.storage.diskGuard;
+    if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
@@ -322,7 +325,7 @@ export class MeshlogServer {
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
