@@ -172,6 +172,8 @@ export const configSchema = z
         query_requests_per_second_per_tenant: z.coerce.number().min(0).default(100),
         /** Open connections per TCP listener (HTTP, OTLP/gRPC, forward, syslog TCP/TLS); more are refused. */
         max_connections_per_listener: positiveInt.default(1024),
+        /** Open connections per client address on each TCP listener (HTTP, OTLP/gRPC, forward, syslog TCP/TLS), so one client holding connections open cannot take every slot (0 = no cap). */
+        max_connections_per_address: z.coerce.number().int().min(0).default(256),
         /** A forward or syslog TCP connection silent this long is closed. */
         tcp_idle_timeout_ms: positiveInt.default(300_000),
         /** A TLS handshake not finished in this time is dropped (every TLS listener). */
@@ -196,6 +198,7 @@ export const configSchema = z
         query_requests_per_second_per_key: 50,
         query_requests_per_second_per_tenant: 100,
         max_connections_per_listener: 1024,
+        max_connections_per_address: 256,
         tcp_idle_timeout_ms: 300_000,
         tls_handshake_timeout_ms: 10_000,
         http_headers_timeout_ms: 10_000,

@@ -197,6 +197,7 @@ export class MeshlogServer {
       tenants: tenantRegistry,
       connectionLimits: {
         maxConnections: config.limits.max_connections_per_listener,
+        maxConnectionsPerAddress: config.limits.max_connections_per_address,
         idleTimeoutMs: config.limits.tcp_idle_timeout_ms,
         handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
       },
