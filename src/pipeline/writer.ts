@@ -12,6 +12,8 @@ export interface WriterOptions {
   /** Stable id of this writer; chains are per tenant and writer so writers never coordinate. */
   writerId: string;
   maxQueuedRecords: number;
+  /** Bytes of encoded rows waiting for commit past which ingest is refused (the record bound alone lets long lines take gigabytes). */
+  maxQueuedBytes?: number;
   batchMaxRecords: number;
   batchLingerMs: number;
 }
@@ -28,6 +30,8 @@ export type CommittedListener = (records: LogRecord[]) => void;
 interface PendingWrite {
   tenants: string[];
   rows: string[];
+  /** Characters of the rows (bytes for ASCII): what the queue holds in memory. */
+  chars: number;
   /** Kept only while someone listens for committed records. */
   records: LogRecord[] | undefined;
   minTimeNs: bigint;
@@ -46,6 +50,7 @@ interface PendingWrite {
 export class LogWriter {
   private pending: PendingWrite[] = [];
   private queuedRecords = 0;
+  private queuedBytes = 0;
   private committing: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -112,17 +117,25 @@ export class LogWriter {
     const rows = new Array<string>(records.length);
     let minTimeNs = records[0].timeUnixNano;
     let maxTimeNs = minTimeNs;
+    let chars = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       tenants[i] = record.tenant;
       rows[i] = openLogRow(record);
+      chars += rows[i].length;
       if (record.timeUnixNano < minTimeNs) minTimeNs = record.timeUnixNano;
       if (record.timeUnixNano > maxTimeNs) maxTimeNs = record.timeUnixNano;
     }
+    const maxBytes = this.options.maxQueuedBytes;
+    if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + chars > maxBytes) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
+      return Promise.reject(new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`));
+    }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
-      this.pending.push({ tenants, rows, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
+      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
+      this.queuedBytes += chars;
       this.metrics.queueRecords.set(this.queuedRecords);
       this.schedule(options.exempt === true);
     });
@@ -267,6 +280,7 @@ export class LogWriter {
     } finally {
       stopTimer();
       this.queuedRecords -= count;
+      for (const write of batch) this.queuedBytes -= write.chars;
       this.metrics.queueRecords.set(this.queuedRecords);
     }
     this.metrics.batchRecords.observe(count);

@@ -153,6 +153,7 @@ export class MeshlogServer {
       {
         writerId: id,
         maxQueuedRecords: config.ingest.max_queued_records,
+        maxQueuedBytes: config.ingest.max_queued_bytes,
         batchMaxRecords: config.ingest.batch_max_records,
         batchLingerMs: config.ingest.batch_linger_ms,
       },
