@@ -115,3 +115,28 @@ test('many small requests in flight (250 at once) keep RSS bounded', async (t) =
     assert.equal(await storedCount(server, '{service_name="small"}'), 50_000);
   });
 });
+
+test('long lines past ingest.max_queued_bytes are refused with 429 + Retry-After instead of queued without bound', async () => {
+  // A long linger holds the first request in the queue; 4 MiB of queue holds it (3 MiB) but not a second like it.
+  const server = await startMeshlog({ env: { MESHLOG_INGEST_MAX_QUEUED_BYTES: '4MiB', MESHLOG_INGEST_BATCH_LINGER_MS: '3000' } });
+  try {
+    const metricsText = async () => (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+    await metricsText(); // the login's audit record commits on its own, not beside the queued request
+    const line = 'y'.repeat(1024 * 1024);
+    const request = (tag: string) => push(server, [{ stream: { service_name: 'queue-bytes' }, values: Array.from({ length: 3 }, (_, i) => [String(nowNs() + BigInt(i)), `${tag} ${i} ${line}`]) }]);
+    const first = request('first');
+    while (!/^meshlog_queue_records 3$/m.test(await metricsText())) await new Promise((resolve) => setTimeout(resolve, 20));
+    const response = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ streams: [{ stream: { service_name: 'queue-bytes' }, values: [[String(nowNs()), `second ${line}`]] }] }),
+    });
+    assert.equal(response.status, 429);
+    assert.equal(response.headers.get('retry-after'), '1');
+    assert.match(await response.text(), /MiB of records waiting for commit/);
+    assert.equal(await first, 204, 'the queued request is committed and acknowledged');
+    assert.equal(await storedCount(server, '{service_name="queue-bytes"}'), 3);
+  } finally {
+    assert.equal(await server.stop(), 0, server.output());
+  }
+});
