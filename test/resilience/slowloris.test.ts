@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { test } from 'node:test';
 import { FluentClient } from '@fluent-org/logger';
 import { committedCount, waitForCommitted } from '../support/committedCount.js';
-import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
+import { TestCertificateAuthority } from '../support/testCertificateAuthority.js';
 
 /** Every attacking connection comes from this loopback address; the normal client from 127.0.0.1. */
 const attacker = '127.0.0.2';
@@ -126,6 +130,31 @@ test('500 slowloris HTTP clients that never finish their headers do not stop ing
     const deadline = Date.now() + 15_000;
     while (attack.open() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
     assert.equal(attack.open(), 0, 'every slow client was cut off');
+  } finally {
+    attack.stop();
+    assert.equal(await server.stop(), 0, server.output());
+  }
+});
+
+test('500 slowloris TLS handshakes on the syslog TLS port do not stop a normal TLS sender', async () => {
+  const ca = new TestCertificateAuthority();
+  const certificate = ca.issue('localhost', 'server');
+  const configFile = join(tempDataDir('meshlog-slowloris-tls-'), 'meshlog.yaml');
+  writeFileSync(configFile, ['syslog:', '  tls:', `    cert_file: ${certificate.certFile}`, `    key_file: ${certificate.keyFile}`, ''].join('\n'));
+  const server = await startMeshlog({ args: ['--config', configFile], env: limits });
+  const port = portOf(server.listeners.syslog_tls!);
+  // The first bytes of a TLS record header, then one more every 2 s: a ClientHello that never completes.
+  const attack = await slowloris(port, attackers, Buffer.from([0x16, 0x03]), Buffer.from([0x01]));
+  try {
+    assert.equal(attack.open(), 300, 'the attacker holds exactly its address cap, counted before the handshake');
+    const sender = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, servername: 'localhost' });
+    sender.on('error', () => undefined);
+    await new Promise((resolve) => sender.once('secureConnect', resolve));
+    for (let i = 0; i < 20; i++) sender.write(`<13>1 ${new Date().toISOString()} host normal - - - normal tls line ${i}\n`);
+    await waitForCommitted(server, 'syslog_tls', 20);
+    sender.end();
+    assert.doesNotMatch(server.output(), /"reason":"socket hang up","msg":"TLS handshake failed"/, 'refused connections are reported once a minute, not one warning each');
+    assert.match(server.output(), /connections refused: client address at its connection limit/);
   } finally {
     attack.stop();
     assert.equal(await server.stop(), 0, server.output());

@@ -70,10 +70,18 @@ export class TcpListener implements Listener {
     if (files) {
       const handshakeTimeout = this.options.limits?.handshakeTimeoutMs;
       const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files), ...(handshakeTimeout ? { handshakeTimeout } : {}) }, onConnection);
+      // Counted at the TCP level, before the handshake: a client that never finishes its
+      // handshakes must not take every slot for tls_handshake_timeout_ms either.
+      const refused = new WeakSet<Socket>();
+      server.prependListener('connection', (raw: Socket) => {
+        if (!this.perAddress.admit(raw)) refused.add(raw);
+      });
       // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
-      server.on('tlsClientError', (error, socket) =>
-        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
-      );
+      server.on('tlsClientError', (error, socket) => {
+        // A connection refused above ends its handshake with a reset: already reported, once a minute.
+        if (refused.has((socket as TLSSocket & { _parent?: Socket })._parent as Socket)) return;
+        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed');
+      });
       this.server = server;
     } else {
       this.server = net.createServer(serverOptions, onConnection);
@@ -93,8 +101,8 @@ export class TcpListener implements Listener {
   }
 
   private serve(socket: Socket): void {
-    // Counted once accepted (after the TLS handshake, which tls_handshake_timeout_ms bounds).
-    if (!this.perAddress.admit(socket)) return;
+    // TLS connections were counted before their handshake.
+    if (!this.options.tls && !this.perAddress.admit(socket)) return;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const logger = this.logger.child({ listener: this.name, remote });
     this.sockets.add(socket);
