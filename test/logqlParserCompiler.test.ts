@@ -5,7 +5,7 @@ import { compileBuckets, compileLogRows, completeTokens, containsPattern } from 
 import { LogqlParseError } from '../src/query/logql/parseError.js';
 import { formatLogql, prettyLogql } from '../src/query/logql/formatter.js';
 import { parseLogql } from '../src/query/logql/parser.js';
-import { compilePipeline, patternRegex, type Entry } from '../src/query/logql/pipeline.js';
+import { compilePipeline, matchPattern, patternParts, type Entry } from '../src/query/logql/pipeline.js';
 import { compileTemplate } from '../src/query/logql/lineTemplate.js';
 import { parseLokiDuration, parseLokiTime } from '../src/query/lokiParams.js';
 
@@ -335,7 +335,10 @@ test('engine stages: parsers, label filters, formats', () => {
   assert.ok(run('{a="b"} | level="info"', 'x', { detected_level: 'info' }), 'level names the detected level');
   assert.ok(run('{a="b"} | line_format "{{.a}}" |= "b"', 'x', { a: 'b' }));
   assert.ok(run('{a="b"} |~ "(?i)ERROR"', 'an error'));
-  assert.equal(patternRegex('<a> <b>').exec('x y z')!.groups!.b, 'y z');
+  assert.deepEqual(matchPattern(patternParts('<a> <b>'), 'x y z'), [['a', 'x'], ['b', 'y z']]);
+  // Loki's matcher: a missing literal ends matching, the capture takes the rest; a leading literal must start the line.
+  assert.deepEqual(matchPattern(patternParts('<a> - <b> "<c>"'), 'x - y z'), [['a', 'x'], ['b', 'y z']]);
+  assert.deepEqual(matchPattern(patternParts('GET <p>'), 'POST /x'), []);
   assert.throws(() => compileTemplate('{{ if .a }}x{{ end }}'), /unsupported/);
   const template = (text: string, labels: Record<string, string>) => compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: '', timestampNs: '0' });
   assert.equal(template('{{ regexReplaceAll "(?P<user>\\\\w+)@(\\\\w+)" .a "${user} at $2" }}', { a: 'x bob@acme y' }), 'x bob at acme y');

@@ -113,7 +113,7 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   assert.match(badJson.text, /invalid JSON/);
   const badLabels = await push(snappy.compressSync(Buffer.from('0a090a077b6a6f623d2278', 'hex')), { 'Content-Type': 'application/x-protobuf' });
   assert.equal(badLabels.status, 400);
-  assert.match(badLabels.text, /labels "\{job=\\"x" must be written/);
+  assert.match(badLabels.text, /Error parsing labels '\{job="x' with error: labels must be written/);
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredRow>(

@@ -103,3 +103,12 @@ test('an SSO user disabled in meshlog is refused with a valid token, and the ref
   assert.equal((await fetch(`${meshlog.url}/api/v1/admin/users/bo/enable`, { method: 'POST', headers: admin, body: '{}' })).status, 200);
   assert.equal((await labels(bo, 'acme')).status, 200, 'enabled again, the same token works');
 });
+
+test('an identity provider cannot grant every tenant with * nor meshlog\'s own _audit tenant unless oidc.all_tenants says so', async () => {
+  const wide = await token({ email: 'wendy@example.test', groups: ['log-readers'], meshlog_tenants: ['*', '_audit'] });
+  assert.equal((await labels(wide, 'acme')).status, 403, 'a * claim grants nothing without oidc.all_tenants');
+  assert.equal((await labels(wide, '_audit')).status, 403);
+  const named = await token({ email: 'wendy@example.test', groups: ['log-readers'], meshlog_tenants: ['*', 'acme'] });
+  assert.equal((await labels(named, 'acme')).status, 200, 'the named tenant still counts');
+  assert.equal((await labels(named, 'beta')).status, 403);
+});

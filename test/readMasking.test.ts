@@ -63,6 +63,7 @@ before(async () => {
   meshlogArgs = ['--config', configFile];
   meshlog = await startMeshlog({ args: meshlogArgs });
   keys.analyst = await createKey('analyst', ['analyst']);
+  keys.admin = await createKey('tenant admin', ['admin']);
   keys.unmasker = await createKey('privileged analyst', ['analyst', 'unmasker']);
   for (const [i, body] of lines.entries()) {
     const request = JSON.parse(otlpJsonRequest('billing', [body]));
@@ -105,7 +106,7 @@ test('label values, series and metric labels of a sensitive field are masked too
 });
 
 test('the admin role does not imply unmask; the unmasker role reads values as stored, and each such read is audited once', async () => {
-  assert.ok((await queryLines(meshlog.token)).every((entry) => !entry.line.includes(userId) && !entry.line.includes(email)));
+  assert.ok((await queryLines(keys.admin!.key)).every((entry) => !entry.line.includes(userId) && !entry.line.includes(email)));
   const read = await queryLines(keys.unmasker!.key);
   assert.deepEqual(read.map((entry) => entry.line), [...lines].sort((a, b) => a.localeCompare(b)));
   // A read that revealed nothing is not an unmasked read.
@@ -138,4 +139,64 @@ test('a live tail masks for an analyst; an unmasker tail is audited when it open
   const records = await unmaskRecords();
   assert.deepEqual(records.map((record) => [record.actor, record.target]).slice(-1), [[keys.unmasker!.id, '/loki/api/v1/tail']]);
   assert.equal(JSON.parse(records.at(-1)!.detail).tail, true);
+});
+
+/** Every line and metric label a query answers, as one text: what the reader got to see. */
+async function answerText(query: string, token: string, path = 'query_range'): Promise<string> {
+  const response = await fetch(`${meshlog.url}/loki/api/v1/${path}?query=${encodeURIComponent(query)}&since=1h${path === 'query' ? '' : '&direction=forward'}`, {
+    headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme' },
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `${query}: ${text}`);
+  return JSON.stringify((JSON.parse(text) as { data: { result: unknown } }).data.result);
+}
+
+test('an analyst cannot read a masked value through line_format, label_format, regexp or label filters', async () => {
+  const attacks = [
+    '{service_name="billing"} | logfmt | line_format "{{ .user_id | upper }}"',
+    '{service_name="billing"} | json | line_format "{{ .user_id }}"',
+    '{service_name="billing"} | logfmt | label_format x="{{ substr 0 5 .user_id }}"',
+    '{service_name="billing"} | label_format x="{{ .user_id }}"',
+    '{service_name="billing"} | regexp "user.id=(?P<x>[\\\\w-]+)"',
+    '{service_name="billing"} | line_format "{{ __line__ }}" | regexp "(?P<x>u-\\\\d+)"',
+  ];
+  for (const query of attacks) {
+    const text = await answerText(query, keys.analyst!.key);
+    assert.ok(!text.includes(userId.slice(2)) && !text.toUpperCase().includes(userId.toUpperCase().slice(2)), `${query} revealed ${text}`);
+  }
+  // The same queries reveal it to an unmasker: the attack really extracts the value.
+  assert.ok((await answerText(attacks[0]!, keys.unmasker!.key)).includes(userId.toUpperCase()));
+});
+
+test('an analyst cannot learn a masked value from which lines or series a filter keeps', async () => {
+  const oracles = [
+    `{service_name="billing"} | user_id="${userId}"`,
+    `{service_name="billing"} | user_id=~"u-4.*"`,
+    `{service_name="billing"} |= "${userId}"`,
+    `{service_name="billing", user_id="${userId}"}`,
+    `{service_name="billing", user_id=~"u-4.+"}`,
+    `{service_name="billing"} | logfmt | user_id="${userId}"`,
+  ];
+  for (const query of oracles) {
+    const text = await answerText(query, keys.analyst!.key);
+    assert.equal(text, '[]', `${query} kept lines by the masked value: ${text}`);
+    assert.notEqual(await answerText(query, keys.unmasker!.key), '[]', `${query} finds nothing even unmasked, so it proves nothing`);
+  }
+  // A filter that matches the mask or the secret keeps the lines masking touched, whatever their secret was.
+  assert.equal(await answerText(`{service_name="billing"} |~ "\\\\[MASKED\\\\]|u-48"`, keys.analyst!.key), await answerText('{service_name="billing"} |= "[MASKED]"', keys.analyst!.key));
+  // Negative filters keep what the masked value does not match: every line, not those without the secret.
+  const negative = await get(`/loki/api/v1/query_range?query=${encodeURIComponent(`{service_name="billing"} != "${userId}"`)}&since=1h`, keys.analyst!.key);
+  assert.equal((negative.body.data.result as { values: unknown[] }[]).reduce((n, stream) => n + stream.values.length, 0), lines.length);
+});
+
+test('an analyst cannot read a masked value through a metric grouped by an extracted label', async () => {
+  const queries = [
+    'sum by (x) (count_over_time({service_name="billing"} | regexp "user.id=(?P<x>[\\\\w-]+)" [1h]))',
+    'sum by (user_id) (count_over_time({service_name="billing"} | logfmt [1h]))',
+    'count_over_time({service_name="billing"} | json | __error__="" [1h])',
+  ];
+  for (const query of queries) {
+    const text = await answerText(query, keys.analyst!.key, 'query');
+    assert.ok(!text.includes(userId), `${query} revealed ${text}`);
+  }
 });

@@ -8,10 +8,12 @@ import type { AlertStore, Silence } from '../storage/alertStore.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';
+import type { QueryBudgets } from '../query/queryBudget.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
 
 export interface AlertingDeps {
   runner: SqlRunner;
+  budgets?: QueryBudgets;
   database: string;
   limits: QueryLimits;
   store: AlertStore;

@@ -5,9 +5,12 @@ import type { AlertState, AlertStore, AlertTransition } from '../storage/alertSt
 import type { AlertNotification } from './notify/httpNotifier.js';
 import { expandTemplate } from './rules/annotationTemplate.js';
 import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';
+import type { QueryBudget, QueryBudgets } from '../query/queryBudget.js';
 
 export interface RuleEngineDeps {
   runner: SqlRunner;
+  /** query.timeout for rule expressions too; a stopping server cancels them. */
+  budgets?: QueryBudgets;
   database: string;
   limits: QueryLimits;
   store: AlertStore;
@@ -162,9 +165,12 @@ export class RuleEngine {
   }
 
   private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {
-    const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0, bytesRead: 0 };
     const nowNs = BigInt(nowMs) * 1_000_000n;
-    const value = await evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
+    const evaluate = (budget?: QueryBudget) => {
+      const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget };
+      return evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
+    };
+    const value = this.deps.budgets ? await this.deps.budgets.run(evaluate) : await evaluate();
     const results = value.kind === 'vector' ? value.series.filter((series) => !Number.isNaN(series.values[0])) : [];
     const transitions: AlertTransition[] = [];
     const change = (instance: AlertInstance, state: AlertState): void => {

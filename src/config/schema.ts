@@ -13,6 +13,22 @@ export const byteSize = z.union([z.number(), z.string()]).transform((value, ctx)
 });
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** A Go duration (`1m`, `30s`, `1m30s`, `250ms`) or a number of milliseconds, as milliseconds. */
+const queryDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : goDurationMs(value);
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'a positive duration such as 1m, 30s or 500ms (or milliseconds)' });
+    return z.NEVER;
+  }
+  return ms;
+});
+function goDurationMs(text: string): number | undefined {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * units[unit];
+  return total;
+}
 const positiveInt = z.coerce.number().int().positive();
 
 const ruleName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lowercase letters, digits and _');
@@ -134,6 +150,8 @@ export const configSchema = z
         roles_claim: z.string().default('groups'),
         role_map: z.record(z.string(), z.enum(['admin', 'analyst', 'auditor', 'ingester', 'unmasker'])).default({}),
         tenants_claim: z.string().default('meshlog_tenants'),
+        /** Whether a tenants claim of `*` grants every tenant; off, the identity provider can grant named tenants only. */
+        all_tenants: z.boolean().default(false),
         name_claim: z.string().default('email'),
         /** Web UI single sign-on (authorization code + PKCE): the UI's client id at the provider; endpoints come from the issuer's discovery document. */
         client_id: z.string().min(1).optional(),
@@ -187,9 +205,9 @@ export const configSchema = z
         http_request_timeout_ms: positiveInt.default(120_000),
         /** Ingest is refused (503, retryable) while the data directory's file system has less free space than this; meshlog's own writes (audit trail, seals) may use a quarter of it more (0 = off). Embedded chDB only. */
         min_free_disk_bytes: byteSize.default(512 * 1024 * 1024),
-        /** UI logins: failures from one client address within the window before its logins get 429 (0 = off). */
+        /** Failed authentications from one client address (an IPv6 /64), on every path, within the window before its credentials get 429 unchecked (0 = off). */
         login_failures_per_address: z.coerce.number().int().min(0).default(20),
-        /** UI logins: failures naming one key id, OIDC subject or the admin token within the window before its logins get 429 (0 = off). */
+        /** Ignored (kept so existing configurations load): a lockout per account let anyone lock a key's owner out. */
         login_failures_per_account: z.coerce.number().int().min(0).default(5),
         login_failure_window_ms: positiveInt.default(900_000),
       })
@@ -274,9 +292,14 @@ export const configSchema = z
       .object({
         /** Most lines one log query may ask for (Loki's max_entries_limit_per_query); Explore pages through larger results in queries of this size. */
         max_lines: positiveInt.default(5000),
+        /**
+         * Longest a query may run (Loki's query_timeout, default 1m): a Go duration (`30s`, `2m`, `500ms`) or milliseconds.
+         * Past it the query stops, in ClickHouse and in the engine, and is answered 504 (ML_QUERY_TIMEOUT).
+         */
+        timeout: queryDuration.default(60_000),
       })
       .strict()
-      .default({ max_lines: 5000 }),
+      .default({ max_lines: 5000, timeout: 60_000 }),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({

@@ -40,6 +40,12 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly queriesCancelled = new Counter({
+    name: 'meshlog_queries_cancelled_total',
+    help: 'Queries stopped before their end: timeout (query.timeout), client_closed (the client went away), shutdown',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly batchRecords = new Histogram({
     name: 'meshlog_batch_records',
     help: 'Records per storage insert (group commit)',

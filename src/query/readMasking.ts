@@ -1,6 +1,7 @@
 import { redact, redactorsOf, sensitiveMarkAttribute } from '../pipeline/redactionStage.js';
 import type { Redactor } from '../pipeline/redact/redactor.js';
 import { labelNameOf } from './logql/compiler.js';
+import type { QueryMasking } from './logql/engine.js';
 
 export const maskMarker = '[MASKED]';
 
@@ -38,6 +39,8 @@ export class ReadMasker {
   private readonly inLine: RegExp | undefined;
   private readonly redactors: Redactor[];
   private readonly markLabel = labelNameOf(sensitiveMarkAttribute);
+  /** What masking writes in place of values. */
+  private readonly markers: string[];
 
   constructor(rules: MaskingRules) {
     const names = rules.fields.map((field) => labelNameOf(field.endsWith('*') ? field.slice(0, -1) : field));
@@ -53,6 +56,24 @@ export class ReadMasker {
         ? undefined
         : new RegExp(`(?<![A-Za-z0-9_.])(["']?)(?:${keyPatterns.join('|')})\\1(\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\[(?:MASKED|REDACTED)[^\\]]*\\]|[^\\s,;&}\\]]+)`, 'g');
     this.redactors = rules.observe ? redactorsOf({ ...rules.observe, hashKey: undefined }, (rule) => `[MASKED:${rule}]`) : [];
+    this.markers = [maskMarker, ...(rules.observe ? [...rules.observe.rules, ...rules.observe.custom.map((rule) => rule.name)].map((rule) => `[MASKED:${rule}]`) : [])];
+  }
+
+  /**
+   * Masking for the query engine, for a reader who may not unmask: each entry
+   * is masked before the first stage, so filters, parsers, templates and
+   * groupings see only what the answer may show.
+   */
+  get queryMasking(): QueryMasking {
+    return {
+      labels: { isSensitive: (label) => this.isSensitive(label), anyValue: this.redactors.length > 0, markers: this.markers },
+      maskEntry: (entry) => {
+        const stream: LokiStream = { stream: Object.fromEntries(entry.labels), values: [[entry.timestampNs, entry.line]] };
+        if (this.maskStream(stream) === 0) return;
+        entry.line = stream.values[0]![1];
+        for (const [name, value] of Object.entries(stream.stream)) entry.labels.set(name, value);
+      },
+    };
   }
 
   /** False when nothing is configured: reads pass through untouched. */

@@ -24,6 +24,9 @@ interface Entry {
 export async function decodeLokiPushProtobuf(body: Buffer, maxBytes: number, tenant: string, receiver: string): Promise<DecodedPush> {
   const declared = snappyDeclaredLength(body);
   if (declared === undefined) throw new MeshlogError('ML_DECODE', 'body is not snappy-compressed (no length preamble)');
+  // The preamble is only a claim: garbage claims any length. Too large only if the block really decodes to that much.
+  const invalid = snappyBlockProblem(body, declared);
+  if (invalid) throw new MeshlogError('ML_DECODE', `body is not decodable snappy: ${invalid}`);
   if (declared > maxBytes) throw new MeshlogError('ML_BODY_TOO_LARGE', `more than ${maxBytes} bytes after snappy decompression`);
   let raw: Buffer;
   try {
@@ -51,12 +54,70 @@ export async function decodeLokiPushProtobuf(body: Buffer, maxBytes: number, ten
 
 /** A raw snappy block starts with its uncompressed length as a varint: check it before inflating. */
 function snappyDeclaredLength(body: Buffer): number | undefined {
+  return snappyPreamble(body)?.length;
+}
+
+function snappyPreamble(body: Buffer): { length: number; size: number } | undefined {
   let length = 0;
   for (let index = 0; index < Math.min(body.length, 5); index++) {
     length += (body[index] & 0x7f) * 2 ** (7 * index);
-    if ((body[index] & 0x80) === 0) return length;
+    if ((body[index] & 0x80) === 0) return { length, size: index + 1 };
   }
   return undefined;
+}
+
+/**
+ * Why a raw snappy block is not one (format_description.txt of google/snappy),
+ * found by walking its literal and copy elements without inflating anything:
+ * linear in the compressed size, no allocation. undefined when the elements
+ * are well formed, every copy reaches back into what was already produced,
+ * and they produce exactly the declared length.
+ */
+export function snappyBlockProblem(body: Buffer, declared: number): string | undefined {
+  const preamble = snappyPreamble(body);
+  if (!preamble) return 'no length preamble';
+  let at = preamble.size;
+  let produced = 0;
+  while (at < body.length) {
+    const tag = body[at++]!;
+    let length: number;
+    let offset = 0;
+    switch (tag & 3) {
+      case 0: {
+        const short = tag >> 2;
+        if (short < 60) length = short + 1;
+        else {
+          const bytes = short - 59;
+          if (at + bytes > body.length) return `literal length cut short at byte ${at}`;
+          length = body.readUIntLE(at, bytes) + 1;
+          at += bytes;
+        }
+        if (at + length > body.length) return `literal of ${length} bytes runs past the end at byte ${at}`;
+        at += length;
+        break;
+      }
+      case 1:
+        if (at + 1 > body.length) return `copy cut short at byte ${at}`;
+        length = ((tag >> 2) & 7) + 4;
+        offset = ((tag >> 5) << 8) | body[at++]!;
+        break;
+      case 2:
+        if (at + 2 > body.length) return `copy cut short at byte ${at}`;
+        length = (tag >> 2) + 1;
+        offset = body.readUInt16LE(at);
+        at += 2;
+        break;
+      default:
+        if (at + 4 > body.length) return `copy cut short at byte ${at}`;
+        length = (tag >> 2) + 1;
+        offset = body.readUInt32LE(at);
+        at += 4;
+    }
+    if ((tag & 3) !== 0 && (offset === 0 || offset > produced)) return `copy from offset ${offset} before the start of the output`;
+    produced += length;
+    if (produced > declared) return `decodes to more than the ${declared} bytes its preamble declares`;
+  }
+  return produced === declared ? undefined : `decodes to ${produced} bytes, its preamble declares ${declared}`;
 }
 
 /** `application/json`: `{"streams":[{"stream":{…},"values":[["<ns>","<line>",{…}]]}]}`. */
@@ -103,9 +164,10 @@ function jsonEntry(value: unknown): Entry | string {
 function addStream(out: DecodedPush, labelsIn: string | Record<string, unknown>, entries: Entry[], tenant: string, receiver: string): void {
   let labels: Record<string, string>;
   try {
-    labels = typeof labelsIn === 'string' ? parseLabels(labelsIn) : Object.fromEntries(Object.entries(labelsIn).map(([k, v]) => [k, String(v)]));
+    labels = typeof labelsIn === 'string' ? parseLabels(labelsIn) : jsonLabels(labelsIn);
   } catch (error) {
-    out.rejections.push(`stream ${JSON.stringify(labelsIn).slice(0, 120)}: ${(error as Error).message}`);
+    // As Loki: the stream is refused whole, the request's other streams are stored, the answer is 400.
+    out.rejections.push((error as Error).message);
     return;
   }
   const serviceName = labels.service_name ?? labels['service.name'] ?? '';
@@ -155,12 +217,19 @@ function takeObservedTime(metadata: Record<string, string>): bigint | undefined 
   return BigInt(value);
 }
 
-const labelPair = /\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|(?=\}))/y;
+/** Loki's label names (Prometheus' legacy rule, the only one LogQL can name): `[a-zA-Z_][a-zA-Z0-9_]*`. */
+const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const labelPair = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|(?=\}))/y;
 
-/** Prometheus label text `{a="b", c="d\"e"}`, the way Loki writes a stream's labels. */
+/** Loki's refusal of a stream whose labels do not parse (validation.InvalidLabelsErrorMsg). */
+function invalidLabels(labels: string, reason: string): Error {
+  return new Error(`Error parsing labels '${labels.slice(0, 200)}' with error: ${reason}`);
+}
+
+/** Prometheus label text `{a="b", c="d\"e"}`, the way Loki writes a stream's labels; names as Loki allows them, each once. */
 export function parseLabels(text: string): Record<string, string> {
   const trimmed = text.trim();
-  if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) throw new Error(`labels ${JSON.stringify(text.slice(0, 80))} must be written {name="value", …}`);
+  if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) throw invalidLabels(text, 'labels must be written {name="value", …}');
   const labels: Record<string, string> = {};
   labelPair.lastIndex = 1;
   while (labelPair.lastIndex < trimmed.length - 1) {
@@ -168,9 +237,20 @@ export function parseLabels(text: string): Record<string, string> {
     const match = labelPair.exec(trimmed);
     if (!match) {
       if (trimmed.slice(start, -1).trim() === '') break;
-      throw new Error(`labels ${JSON.stringify(text.slice(0, 80))} are not valid at offset ${start}`);
+      throw invalidLabels(text, `invalid label name or value at offset ${start} (label names are [a-zA-Z_][a-zA-Z0-9_]*)`);
     }
+    if (Object.hasOwn(labels, match[1])) throw new Error(`stream '${text.slice(0, 200)}' has duplicate label name: '${match[1]}'`);
     labels[match[1]] = JSON.parse(`"${match[2]}"`) as string;
   }
   return labels;
+}
+
+/** JSON push labels (an object): every name as Loki allows them, every value a string. */
+function jsonLabels(labels: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(labels)) {
+    if (!labelName.test(name)) throw invalidLabels(JSON.stringify(labels), `invalid label name ${JSON.stringify(name.slice(0, 100))} (label names are [a-zA-Z_][a-zA-Z0-9_]*)`);
+    out[name] = String(value);
+  }
+  return out;
 }

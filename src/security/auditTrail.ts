@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { newLogRecord } from '../model/logRecord.js';
 import type { LogWriter } from '../pipeline/writer.js';
-import { auditTenant, type Identity } from './identity.js';
+import { scrubText, scrubValue } from './credentialScrubber.js';
+import { anyTenant, auditTenant, type Identity } from './identity.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
@@ -15,6 +16,11 @@ export interface AuditEvent {
   /** What was acted on: a key id, a query path, a tenant. */
   target?: string;
   detail?: Record<string, unknown>;
+}
+
+/** The one tenant an actor is confined to, if it is confined to exactly one. */
+function actorTenant(actor: Identity | undefined): string {
+  return actor?.tenants.length === 1 && actor.tenants[0] !== anyTenant ? actor.tenants[0]! : '';
 }
 
 /** How long a successful authentication of one credential stays one audit record (ingest would flood it otherwise). */
@@ -33,8 +39,13 @@ export class AuditTrail {
     private readonly logger: Logger,
   ) {}
 
-  /** Resolves once the event is committed. */
-  async record(event: AuditEvent): Promise<void> {
+  /**
+   * Resolves once the event is committed. Every text of the event is
+   * scrubbed of credentials first (the trail is immutable: a key written
+   * into it could never be removed), whatever its caller already did.
+   */
+  async record(unscrubbed: AuditEvent): Promise<void> {
+    const event = scrubEvent(unscrubbed);
     const actor = event.actor;
     const attributes: Record<string, string> = {
       'audit.action': event.action,
@@ -44,7 +55,8 @@ export class AuditTrail {
       'audit.actor.kind': actor?.kind ?? '',
       'audit.actor.roles': actor?.roles.join(',') ?? '',
       'audit.remote_address': event.remoteAddress ?? '',
-      'audit.tenant': event.tenant ?? '',
+      // What a credential of one tenant does is that tenant's business: its auditors read it (see GET /api/v1/audit).
+      'audit.tenant': event.tenant ?? actorTenant(actor),
       'audit.target': event.target ?? '',
     };
     if (event.detail) attributes['audit.detail'] = JSON.stringify(event.detail);
@@ -62,7 +74,7 @@ export class AuditTrail {
       await this.writer.write([record], 'audit', { exempt: true });
     } catch (error) {
       // The action itself already happened or was refused; losing its audit record must be loud.
-      this.logger.error({ action: event.action, reason: (error as Error).message }, 'audit record could not be committed');
+      this.logger.error({ action: event.action, reason: scrubText((error as Error).message) }, 'audit record could not be committed');
       throw error;
     }
   }
@@ -74,4 +86,17 @@ export class AuditTrail {
     this.lastLogin.set(actor.id, now);
     await this.record({ action: 'auth.login', outcome: 'success', actor, remoteAddress });
   }
+}
+
+/** The event with credentials scrubbed from every text it carries (the actor's id, roles and tenants are meshlog's own). */
+function scrubEvent(event: AuditEvent): AuditEvent {
+  return {
+    ...event,
+    action: scrubText(event.action),
+    actor: event.actor && { ...event.actor, name: scrubText(event.actor.name) },
+    remoteAddress: event.remoteAddress === undefined ? undefined : scrubText(event.remoteAddress),
+    tenant: event.tenant === undefined ? undefined : scrubText(event.tenant),
+    target: event.target === undefined ? undefined : scrubValue({ target: event.target }).target,
+    detail: event.detail === undefined ? undefined : scrubValue(event.detail),
+  };
 }

@@ -3,7 +3,7 @@ import { MeshlogError } from '../errors.js';
 export const roles = ['admin', 'analyst', 'auditor', 'ingester', 'unmasker'] as const;
 export type Role = (typeof roles)[number];
 
-/** What a route needs; every route has exactly one (see routePermissions.ts). */
+/** What a route needs; every route has exactly one (see routeAccess.ts). */
 export type Permission = 'ingest' | 'query' | 'audit' | 'admin' | 'unmask';
 
 /** Least privilege: each role grants only what it is for. */
@@ -53,5 +53,12 @@ export function tenantFor(identity: Identity, requested: string | undefined): st
 export function requirePermission(identity: Identity, permission: Permission): void {
   if (!hasPermission(identity, permission)) {
     throw new MeshlogError('ML_FORBIDDEN', `${permission} needs one of the roles ${roles.filter((role) => rolePermissions[role].includes(permission)).join(', ')}; ${identity.name} has ${identity.roles.join(', ') || 'none'}`);
+  }
+}
+
+/** Actions on the whole installation (backups, storage keys, new tenants) need a credential for every tenant. */
+export function requireAllTenants(identity: Identity): void {
+  if (!identity.tenants.includes(anyTenant)) {
+    throw new MeshlogError('ML_FORBIDDEN', `this action concerns every tenant and needs a credential for tenant "${anyTenant}"; ${identity.name} holds ${identity.tenants.join(', ')}`);
   }
 }

@@ -1,22 +1,28 @@
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
+import type { AuditEvent, AuditTrail } from './auditTrail.js';
 
 export interface LoginThrottleSettings {
-  /** Failed logins from one client address within the window before it is refused (0 = off). */
+  /** Failed authentications from one client address within the window before it is refused (0 = off). */
   login_failures_per_address: number;
-  /** Failed logins naming one account (key id, OIDC subject, the admin token) within the window before it is refused (0 = off). */
+  /**
+   * No longer used: a lockout per key id, OIDC subject or the admin token let
+   * anyone lock that credential's owner out by failing in its name. Accepted
+   * so existing configurations still load.
+   */
   login_failures_per_account: number;
   login_failure_window_ms: number;
 }
 
-/** Past this many tracked addresses and accounts, those with no failure left in the window are forgotten, then the oldest. */
+/** Past this many tracked addresses, those with no failure left in the window are forgotten, then the oldest. */
 const maxTracked = 10_000;
 
 /**
- * The account a presented credential claims, without checking it: an API
- * key by its id (`mlk_<id>_…`), an OIDC token by its subject, anything else
- * is a guess at the bootstrap admin token. Guessing one key's secret from
- * many addresses is slowed by this; guessing many from one address by the
- * address.
+ * The account a presented credential claims, without checking it (for the
+ * audit trail: whose credential was tried): an API key by its id
+ * (`mlk_<id>_…`), an OIDC token by its subject, anything else is a guess at
+ * the bootstrap admin token.
  */
 export function loginAccountOf(token: string): string {
   const key = /^mlk_([0-9a-f]{12})_/.exec(token);
@@ -34,11 +40,33 @@ export function loginAccountOf(token: string): string {
 }
 
 /**
- * Failed UI logins in a sliding window, per client address and per account.
- * Past the limit of either, logins are refused (429, Retry-After: until the
- * oldest counted failure leaves the window), even with the right credential,
- * or guessing would go on; a successful login clears both counts. Held in
- * memory: each meshlog process counts its own failures.
+ * The source a failure is counted against: an IPv4 address, or an IPv6
+ * address's /64 (one host is usually given a whole /64, so counting single
+ * IPv6 addresses would not slow it down). IPv4-mapped IPv6 is IPv4.
+ */
+export function throttleSource(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(bare)) return bare;
+  // Expand `::` to get the first four groups.
+  const [head, tail = ''] = bare.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = bare.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '').toLowerCase()).join(':')}::/64`;
+}
+
+/**
+ * Failed authentications in a sliding window, per client address, for every
+ * way a credential is presented (HTTP tokens, UI logins, OIDC, forward
+ * shared key and users, gRPC). Past the limit, credentials from that address
+ * are refused unchecked (429, Retry-After: until the oldest counted failure
+ * leaves the window), or guessing would go on. Nothing is counted per
+ * account: a failure in a key's name from elsewhere never locks out its
+ * owner, whose own address has not failed. A success does not clear the
+ * address either (one valid low-privilege key must not reset the count of
+ * guesses at another). Held in memory: each meshlog process counts its own.
  */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
@@ -48,36 +76,35 @@ export class LoginThrottle {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Throws ML_RATE_LIMITED while the address or the account has too many recent failures. */
-  check(address: string, account: string): void {
-    const now = this.clock();
-    for (const [key, limit, what] of this.keys(address, account)) {
-      const recent = this.recent(key, now);
-      if (recent.length < limit) continue;
-      const waitMs = recent[recent.length - limit]! + this.settings.login_failure_window_ms - now;
-      throw new MeshlogError('ML_RATE_LIMITED', `too many failed logins ${what}: try again later`, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+  /** Throws ML_RATE_LIMITED while the address has too many recent failures. */
+  check(address: string): void {
+    const wait = this.waitMs(address);
+    if (wait > 0) {
+      throw new MeshlogError('ML_RATE_LIMITED', `too many failed authentications from ${throttleSource(address)}: try again later`, { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) });
     }
   }
 
-  failed(address: string, account: string): void {
+  /** How long the address is still refused; 0 when it is not. */
+  waitMs(address: string): number {
+    const limit = this.settings.login_failures_per_address;
+    if (limit <= 0) return 0;
     const now = this.clock();
-    for (const [key, limit] of this.keys(address, account)) {
-      if (this.failures.size >= maxTracked && !this.failures.has(key)) this.forget(now);
-      // Only the newest `limit` failures ever decide anything.
-      this.failures.set(key, [...this.recent(key, now), now].slice(-limit));
-    }
+    const recent = this.recent(throttleSource(address), now);
+    if (recent.length < limit) return 0;
+    return Math.max(1, recent[recent.length - limit]! + this.settings.login_failure_window_ms - now);
   }
 
-  succeeded(address: string, account: string): void {
-    for (const [key] of this.keys(address, account)) this.failures.delete(key);
-  }
-
-  private keys(address: string, account: string): [string, number, string][] {
-    const { login_failures_per_address: perAddress, login_failures_per_account: perAccount } = this.settings;
-    const keys: [string, number, string][] = [];
-    if (perAddress > 0) keys.push([`address/${address}`, perAddress, `from ${address}`]);
-    if (perAccount > 0) keys.push([`account/${account}`, perAccount, `for ${account}`]);
-    return keys;
+  /** Counts a failure; true when it is the one that reached the limit (the address is refused from now on). */
+  failed(address: string): boolean {
+    const limit = this.settings.login_failures_per_address;
+    if (limit <= 0) return false;
+    const now = this.clock();
+    const key = throttleSource(address);
+    if (this.failures.size >= maxTracked && !this.failures.has(key)) this.forget(now);
+    // Only the newest `limit` failures ever decide anything.
+    const before = this.recent(key, now);
+    this.failures.set(key, [...before, now].slice(-limit));
+    return before.length === limit - 1;
   }
 
   private recent(key: string, now: number): number[] {
@@ -91,5 +118,51 @@ export class LoginThrottle {
       if (this.failures.size < maxTracked) break;
       this.failures.delete(key);
     }
+  }
+}
+
+/** A failed authentication as the audit trail takes it (the source address is added). */
+export type AuthFailureEvent = Omit<AuditEvent, 'remoteAddress' | 'outcome'>;
+
+/**
+ * The one place every authentication path reports to: refuses a throttled
+ * address before a credential is checked, audits each failure with its
+ * source address, and audits the moment an address becomes throttled
+ * (`auth.throttled`), once per throttling, not once per refused attempt (a
+ * guesser must not flood the trail).
+ */
+export class AuthFailures {
+  constructor(
+    readonly throttle: LoginThrottle,
+    private readonly audit: AuditTrail,
+    private readonly logger: Logger,
+    private readonly settings: LoginThrottleSettings,
+  ) {}
+
+  /** Throws ML_RATE_LIMITED (429, Retry-After) while the address is throttled. */
+  check(address: string): void {
+    this.throttle.check(address);
+  }
+
+  /** Audits a refusal that is no guess (no credential presented, an expired session): not counted against the address. */
+  async denied(address: string, event: AuthFailureEvent): Promise<void> {
+    await this.audit.record({ ...event, outcome: 'denied', remoteAddress: address });
+  }
+
+  /** Audits the failure (`auth.failure` unless the event names its own action) and counts it against the address. */
+  async failed(address: string, event: AuthFailureEvent): Promise<void> {
+    const reached = this.throttle.failed(address);
+    await this.audit.record({ ...event, outcome: 'denied', remoteAddress: address });
+    if (!reached) return;
+    const retryAfterSeconds = Math.ceil(this.throttle.waitMs(address) / 1000);
+    const source = throttleSource(address);
+    this.logger.warn({ source, failures: this.settings.login_failures_per_address, window_ms: this.settings.login_failure_window_ms, retry_after_seconds: retryAfterSeconds }, 'authentication failures throttled: credentials from this address are refused');
+    await this.audit.record({
+      action: 'auth.throttled',
+      outcome: 'denied',
+      remoteAddress: address,
+      target: source,
+      detail: { failures: this.settings.login_failures_per_address, window_ms: this.settings.login_failure_window_ms, retry_after_seconds: retryAfterSeconds, last_path: event.target ?? '' },
+    });
   }
 }

@@ -1,6 +1,9 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { MeshlogError } from '../errors.js';
-import { roles, type Identity, type Role } from './identity.js';
+import { anyTenant, roles, type Identity, type Role } from './identity.js';
+
+/** A tenant an identity provider may grant by name: never meshlog's own `_…` tenants. */
+const grantableTenant = /^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127}$/;
 
 export interface OidcConfig {
   jwks_url: string;
@@ -12,6 +15,8 @@ export interface OidcConfig {
   role_map: Record<string, Role>;
   /** Claim holding the tenants the user may act on. */
   tenants_claim: string;
+  /** Whether a tenants claim of `*` grants every tenant. */
+  all_tenants: boolean;
   /** Claim naming the user in the audit trail. */
   name_claim: string;
 }
@@ -53,7 +58,7 @@ export class OidcVerifier {
       name: String(payload[this.config.name_claim] ?? subject),
       kind: 'oidc',
       roles: [...granted],
-      tenants: claimList(payload, this.config.tenants_claim),
+      tenants: claimList(payload, this.config.tenants_claim).filter((tenant) => (tenant === anyTenant ? this.config.all_tenants : grantableTenant.test(tenant))),
       ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
     };
   }

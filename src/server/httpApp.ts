@@ -4,9 +4,10 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
-import { requirePermission, type Identity, type Permission } from '../security/identity.js';
+import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { presentedToken } from '../security/presentedToken.js';
-import { permissionForRoute } from '../security/routePermissions.js';
+import { scrubText, scrubUrl } from '../security/credentialScrubber.js';
+import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
@@ -16,6 +17,7 @@ import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { asMeshlogError, sendError } from './errorReply.js';
+import type { MeshlogError } from '../errors.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
@@ -37,7 +39,7 @@ import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
 import { sessionRoutes } from './routes/sessionRoutes.js';
-import { LoginThrottle } from '../security/loginThrottle.js';
+import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { webUiRoutes } from './routes/webUiRoutes.js';
 import { redactionRoutes } from './routes/redactionRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
@@ -53,6 +55,8 @@ export interface HttpAppOptions {
   ingestPaused?: () => string | undefined;
   authenticate: Authenticate;
   audit: AuditTrail;
+  /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
+  authFailures?: AuthFailures;
   admin: AdminDeps;
   retention: RetentionDeps;
   /** Erasure requests (privacy P4.3). */
@@ -95,8 +99,10 @@ export interface HttpAppOptions {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** What the route needs; routes that say nothing get one from routePermissions.ts. */
+    /** What the route needs; from src/security/routeAccess.ts unless the route declares it. */
     permission?: Permission | 'public';
+    /** Which tenants the route acts on (see routeAccess.ts). */
+    tenancy?: Tenancy;
     /** The route writes its own, more precise audit record. */
     auditedByRoute?: boolean;
   }
@@ -127,15 +133,29 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.decorateRequest('tenant', '');
   app.decorateRequest('identity', undefined);
+  app.decorateRequest('queryMasking', undefined);
 
-  // Deny by default: every route gets a permission when it is registered.
+  /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
+  const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
+  // Deny by default: every route gets a permission and a tenancy when it is registered, or the server does not start.
   app.addHook('onRoute', (route) => {
-    route.config = { ...(route.config as object), permission: (route.config as { permission?: Permission | 'public' } | undefined)?.permission ?? permissionForRoute(route.url) };
+    const own = (route.config ?? {}) as Partial<RouteAccess>;
+    const constrained = route.constraints !== undefined && Object.keys(route.constraints).length > 0;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const access = methods.map((method) => accessOfRoute(method, route.url, own, constrained));
+    route.config = { ...(route.config as object), ...access[0] };
+    methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
   });
+
+  const authFailures = options.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), options.audit, options.logger, config.limits);
 
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
     if (permission === 'public') return;
+    // A credential from an address that failed too often is refused unchecked (429): guessing stops there.
+    // Session cookies and client certificates are no guess, and requests without a credential try nothing.
+    const presents = request.headers.authorization !== undefined || request.headers['dd-api-key'] !== undefined;
+    if (presents) authFailures.check(request.ip);
     let identity: Identity;
     try {
       const token = presentedToken(request.headers);
@@ -146,15 +166,19 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       // An SSO user disabled since signing in is refused at the session's next request.
       if (session && options.users) options.users.users.refuseDisabled(identity);
     } catch (error) {
-      await options.audit.record({ action: 'auth.failure', outcome: 'denied', remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message } });
+      const failure = { action: 'auth.failure', target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message } };
+      // Only a presented credential that was wrong counts against the address (not a missing one, nor an expired session).
+      if (presents && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures.failed(request.ip, failure);
+      else await options.audit.record({ ...failure, outcome: 'denied', remoteAddress: request.ip });
       throw error;
     }
     request.identity = identity;
     try {
       requirePermission(identity, permission);
       request.tenant = tenantOfRequest(identity, request.headers['x-scope-orgid']);
+      if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
-      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? request.url}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
+      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
       throw error;
     }
     await options.audit.login(identity, request.ip);
@@ -173,7 +197,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         remoteAddress: request.ip,
         tenant: request.tenant,
         target: request.routeOptions.url,
-        detail: { method: request.method, url: request.url, status: reply.statusCode },
+        detail: { method: request.method, url: scrubUrl(request.url), status: reply.statusCode },
       })
       .catch(() => undefined);
   });
@@ -189,14 +213,17 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const meshlogError = asMeshlogError(error);
+    // An error text may quote what the client sent (a URL, a header): never a credential back, nor into the log.
+    meshlogError.message = scrubText(meshlogError.message);
     metrics.requestsRejected.inc({ code: meshlogError.code });
-    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request failed');
-    else request.log.debug({ code: meshlogError.code, url: request.url, reason: meshlogError.message }, 'request refused');
+    const url = scrubUrl(request.url);
+    if (meshlogError.status >= 500) request.log.error({ code: meshlogError.code, url, reason: meshlogError.message }, 'request failed');
+    else request.log.debug({ code: meshlogError.code, url, reason: meshlogError.message }, 'request refused');
     return sendError(meshlogError, request, reply);
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${request.url}` }),
+    reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${scrubUrl(request.url)}` }),
   );
 
   app.get('/ready', async (_request, reply) =>
@@ -205,6 +232,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       ? reply.type('text/plain').send(`ready${((paused) => (paused ? `; ingest paused: ${paused}` : ''))(options.ingestPaused?.())}\n`)
       : reply.code(503).type('text/plain').send('starting\n'),
   );
+  app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
@@ -227,9 +255,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  exportRoutes(app, { runner: options.queries.runner, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
+  exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, throttle: new LoginThrottle(config.limits) });
+    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });
     webUiRoutes(app);
   }
   return app;

@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Stage } from '../pipeline/ingestPipeline.js';
 import type { RedeliveryFilter } from '../pipeline/redeliveryFilter.js';
 import type { LogWriter } from '../pipeline/writer.js';
+import type { AuthFailures } from '../security/loginThrottle.js';
 import type { RateLimits } from '../security/rateLimits.js';
 import type { TenantRegistry } from '../security/tenantRegistry.js';
 import type { Storage } from '../storage/storage.js';
@@ -24,6 +25,8 @@ export interface IngestContext {
   rateLimits?: RateLimits;
   /** Connections and slow clients of the TCP listeners. */
   connectionLimits?: ConnectionLimits;
+  /** Failed authentications (forward shared key and users, gRPC tokens, client certificates): audited, and throttled per source address. */
+  authFailures?: AuthFailures;
 }
 
 export function ingestContext(options: {

@@ -1,3 +1,4 @@
+import { scrubUrl } from '../security/credentialScrubber.js';
 import type { FastifyRequest } from 'fastify';
 import type { LokiStream } from '../query/readMasking.js';
 import { hasPermission } from '../security/identity.js';
@@ -24,6 +25,6 @@ export async function maskReadStreams(masking: ReadMaskingDeps | undefined, requ
     remoteAddress: request.ip,
     tenant: request.tenant,
     target: request.routeOptions.url,
-    detail: { url: request.url, values: revealed },
+    detail: { url: scrubUrl(request.url), values: revealed },
   });
 }

@@ -49,11 +49,14 @@ import { TailHub } from '../query/tail/tailHub.js';
 import { ReadMasker } from '../query/readMasking.js';
 import { tailMasking } from './readMaskingHook.js';
 import { RateLimits } from '../security/rateLimits.js';
+import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
+import { registerSecret } from '../security/credentialScrubber.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
 import { TenantStore } from '../storage/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/userStore.js';
 import { Alerting } from '../alerting/alerting.js';
+import { QueryBudgets } from '../query/queryBudget.js';
 import { AlertStore } from '../storage/alertStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
@@ -84,6 +87,7 @@ export class MeshlogServer {
   private alerting: Alerting | undefined;
   private anomalies: AnomalyMonitor | undefined;
   private http: FastifyInstance | undefined;
+  private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
   private sealer: ChainSealer | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -125,6 +129,8 @@ export class MeshlogServer {
     let authenticate: Authenticate;
     if (config.auth === 'token') {
       const admin = loadAdminToken(config.data_dir);
+      // The admin token is found verbatim in anything written to the audit trail or the log, wherever a client put it.
+      registerSecret(admin.token);
       authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc), (identity) => userRegistry.refuseDisabled(identity));
       logger.info({ from: admin.source, oidc: config.oidc?.issuer ?? 'off' }, 'admin token loaded');
     } else {
@@ -203,8 +209,15 @@ export class MeshlogServer {
         handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
       },
     });
+    // Every query runs under query.timeout and is cancelled when its client leaves or the server stops.
+    const budgets = new QueryBudgets(config.query.timeout, (reason) => {
+      this.metrics.queriesCancelled.inc({ reason });
+      logger.info({ reason }, 'query cancelled');
+    });
+    this.queryBudgets = budgets;
     const queries = {
-      runner: logQueryRunner(this.storage, { maxExecutionSeconds: 60 }),
+      runner: logQueryRunner(this.storage, { maxExecutionSeconds: Math.max(1, Math.ceil(config.query.timeout / 1000)) }),
+      budgets,
       database: config.database,
       limits: defaultQueryLimits,
       maxEntriesLimit: config.query.max_lines,
@@ -214,6 +227,9 @@ export class MeshlogServer {
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
+    // One throttle of failed authentications per source address, for every listener and the UI.
+    const authFailures = new AuthFailures(new LoginThrottle(config.limits), audit, logger, config.limits);
+    ingest.authFailures = authFailures;
     const sessions = config.ui.enabled
       ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
       : undefined;
@@ -286,10 +302,10 @@ export class MeshlogServer {
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
+    const tail = { hub, runner: queries.runner, budgets, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, { runner: queries.runner, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
+      ? await Alerting.open(config.alerting, { runner: queries.runner, budgets, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
       : undefined;
     const alerting = this.alerting;
     const anomaly = config.alerting.anomaly;
@@ -327,7 +343,7 @@ export class MeshlogServer {
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -432,6 +448,8 @@ export class MeshlogServer {
   /** Graceful stop: refuse new requests, let in-flight ones finish, commit what was accepted, close storage. */
   async stop(): Promise<void> {
     this.ready = false;
+    // Queries still running stop now (answered 503, retry later) rather than holding up the stop.
+    this.queryBudgets?.shutdown();
     await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);

@@ -1,7 +1,16 @@
+import { scrubUrl } from '../security/credentialScrubber.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ReadMasker, LokiStream } from '../query/readMasking.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import { hasPermission } from '../security/identity.js';
+import type { QueryMasking } from '../query/logql/engine.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set for a reader who may not unmask: the query engine masks entries before any stage. */
+    queryMasking: QueryMasking | undefined;
+  }
+}
 
 export interface ReadMaskingDeps {
   masker: ReadMasker;
@@ -15,6 +24,10 @@ export interface ReadMaskingDeps {
  */
 export function readMaskingHook(app: FastifyInstance, deps: ReadMaskingDeps): void {
   if (!deps.masker.active) return;
+  const queryMasking = deps.masker.queryMasking;
+  app.addHook('preHandler', async (request) => {
+    if (request.identity && !hasPermission(request.identity, 'unmask')) request.queryMasking = queryMasking;
+  });
   app.addHook('preSerialization', async (request: FastifyRequest, _reply, payload: unknown) => {
     const route = request.routeOptions.url ?? '';
     if (request.routeOptions.config?.permission !== 'query' || !route.startsWith('/loki/api/v1/')) return payload;
@@ -32,7 +45,7 @@ export function readMaskingHook(app: FastifyInstance, deps: ReadMaskingDeps): vo
         remoteAddress: request.ip,
         tenant: request.tenant,
         target: route,
-        detail: { url: request.url, values: revealed },
+        detail: { url: scrubUrl(request.url), values: revealed },
       });
     }
     return payload;
@@ -55,7 +68,7 @@ export function tailMasking(deps: ReadMaskingDeps): (request: FastifyRequest) =>
       remoteAddress: request.ip,
       tenant: request.tenant,
       target: request.routeOptions.url,
-      detail: { url: request.url, tail: true },
+      detail: { url: scrubUrl(request.url), tail: true },
     });
     return undefined;
   };

@@ -18,7 +18,7 @@ export interface StoredAuditEvent {
 export class AuditStore {
   constructor(private readonly storage: Storage) {}
 
-  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number }): Promise<StoredAuditEvent[]> {
+  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number; /** Only events of these tenants; absent = every event. */ tenants?: string[] }): Promise<StoredAuditEvent[]> {
     return this.storage.rows<StoredAuditEvent>(
       `SELECT toString(timestamp) AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
               log_attributes['audit.actor.id'] AS actor_id, log_attributes['audit.actor.name'] AS actor_name,
@@ -30,8 +30,9 @@ export class AuditStore {
          AND ({action:String} = '' OR startsWith(log_attributes['audit.action'], {action:String}))
          AND ({actor:String} = '' OR log_attributes['audit.actor.id'] = {actor:String} OR log_attributes['audit.actor.name'] = {actor:String})
          AND ({outcome:String} = '' OR log_attributes['audit.outcome'] = {outcome:String})
+         AND ({all_tenants:Bool} OR has({tenants:Array(String)}, log_attributes['audit.tenant']))
        ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
-      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit },
+      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit, all_tenants: filter.tenants === undefined, tenants: filter.tenants ?? [] },
     );
   }
 }

@@ -13,10 +13,24 @@ export interface CompiledLogQuery extends CompiledSql {
   residual: Stage[];
 }
 
+/**
+ * What read masking hides from the reader: SQL may filter only where the
+ * masked and the stored values agree, or it would answer with what it hides.
+ */
+export interface MaskedLabels {
+  isSensitive(label: string): boolean;
+  /** Observe-mode redaction may rewrite any value of a marked record. */
+  anyValue: boolean;
+  /** The texts masking writes in place of values (`[MASKED]`, `[MASKED:email]`…). */
+  markers: string[];
+}
+
 /** Who may be read and when: every compiled query is confined to one tenant and a time range. */
 export interface QueryScope {
   database: string;
   tenant: string;
+  /** Set when the reader sees masked values: every stage then runs again over the masked entry. */
+  masked?: MaskedLabels;
   /** Inclusive lower bound, ns since the epoch. */
   startNs: bigint;
   /** Exclusive upper bound, ns since the epoch. */
@@ -180,8 +194,50 @@ const lineChangingStages = new Set(['line_format', 'decolorize']);
 const errorLabels = new Set(['__error__', '__error_details__']);
 const labelChangingStages = new Set(['json', 'logfmt', 'unpack', 'regexp', 'pattern', 'label_format', 'drop', 'keep']);
 
+/** A matcher that keeps, in SQL, every row whose masked value it would keep: equality, or any matcher on a value masking never changes. */
+function maskSafeMatcher(matcher: LabelMatcher, masked: MaskedLabels): boolean {
+  return matcher.op === '=' || (!masked.anyValue && !masked.isSensitive(matcher.name));
+}
+
+function maskSafeLabelFilter(filter: LabelFilter, masked: MaskedLabels): boolean {
+  if (filter.kind === 'match') return maskSafeMatcher(filter.matcher, masked);
+  if (filter.kind === 'compare') return false;
+  return maskSafeLabelFilter(filter.left, masked) && maskSafeLabelFilter(filter.right, masked);
+}
+
+/** A literal that cannot match across text masking wrote: it keeps, on stored lines, every line it keeps on masked ones. */
+function maskSafeLineFilter(filter: LineFilter, masked: MaskedLabels): boolean {
+  return filter.op === '|=' && filter.values.every((value) => !/[[\]]/.test(value) && !masked.markers.some((marker) => marker.includes(value)));
+}
+
+/**
+ * For a reader who sees masked values: SQL keeps only the conditions that
+ * cannot tell stored values from masked ones, as a prefilter; the selector
+ * and every stage run again in the engine over the masked entry, so no
+ * filter, parser, template or grouping ever sees what the reader may not.
+ */
+function maskedWhereClause(log: LogQuery, scope: QueryScope, masked: MaskedLabels, params: Params, plan: string[], timeSql: string): { where: string; residual: Stage[] } {
+  const conditions = [`tenant = ${params.add('String', scope.tenant)}`, timeSql];
+  for (const matcher of log.selector) if (maskSafeMatcher(matcher, masked)) conditions.push(matcherSql(matcher, params, false));
+  let lineChanged = false;
+  let labelsChanged = false;
+  for (const stage of log.stages) {
+    if (stage.kind === 'line_filter' && !lineChanged && maskSafeLineFilter(stage, masked)) conditions.push(lineFilterSql(stage, params, plan));
+    if (stage.kind === 'label_filter' && !labelsChanged && maskSafeLabelFilter(stage.filter, masked)) {
+      const sql = labelFilterSql(stage.filter, params);
+      if (sql !== undefined) conditions.push(sql);
+    }
+    if (lineChangingStages.has(stage.kind)) lineChanged = true;
+    if (labelChangingStages.has(stage.kind)) labelsChanged = true;
+  }
+  plan.push('read masking: SQL prefilters only where masked and stored values agree; selector and stages run in the query engine over masked entries');
+  const selectorAgain: Stage[] = log.selector.map((matcher) => ({ kind: 'label_filter', filter: { kind: 'match', matcher } }));
+  return { where: conditions.join('\n  AND '), residual: [...selectorAgain, ...log.stages] };
+}
+
 /** Splits a log query into SQL conditions (tenant, time, selector, filters that can run there) and the rest. */
 function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: string[], timeSql: string): { where: string; residual: Stage[] } {
+  if (scope.masked) return maskedWhereClause(log, scope, scope.masked, params, plan, timeSql);
   const conditions = [`tenant = ${params.add('String', scope.tenant)}`, timeSql];
   for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
   plan.push(`stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenant)}`);

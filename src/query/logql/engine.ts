@@ -7,15 +7,18 @@ import {
   type BucketRow,
   type CompiledSql,
   type LogRow,
+  type MaskedLabels,
   type QueryScope,
 } from './compiler.js';
 import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
 import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
+import type { QueryBudget } from '../queryBudget.js';
 
 /** Runs compiled SQL; storage/ provides it, the engine never touches a connection. */
 export interface SqlRunner {
-  run<T>(compiled: CompiledSql): Promise<T[]>;
+  /** With a budget, the SQL stops at its deadline or when it is cancelled. */
+  run<T>(compiled: CompiledSql, budget?: QueryBudget): Promise<T[]>;
 }
 
 export interface QueryLimits {
@@ -40,6 +43,21 @@ export interface QueryContext {
   rowsRead: number;
   /** Bytes of log lines read back from ClickHouse (lines ClickHouse aggregated itself are not counted). */
   bytesRead: number;
+  /** For a reader who may not unmask: entries are masked before any stage sees them. */
+  masking?: QueryMasking;
+  /** The query's deadline and cancellation; its JavaScript work yields to the event loop in slices. */
+  budget?: QueryBudget;
+}
+
+export interface QueryMasking {
+  labels: MaskedLabels;
+  /** Masks an entry's labels and line in place. */
+  maskEntry(entry: Entry): void;
+}
+
+/** Between two rows or series: lets the event loop turn when the slice has run its time, and stops a cancelled query. */
+async function yieldIfDue(ctx: QueryContext): Promise<void> {
+  if (ctx.budget?.due()) await ctx.budget.yield();
 }
 
 export interface Stream {
@@ -80,7 +98,7 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward' },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
@@ -88,18 +106,20 @@ export async function selectStreams(
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, ...slice };
+    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...slice };
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
       const compiled = compileLogRows(log, scope, { direction: options.direction, limit: pageSize, offset });
       if (offset === 0 && index === 0) ctx.plan.push(...compiled.plan);
       const pipeline = compilePipeline(compiled.residual);
-      const rows = await ctx.runner.run<LogRow>(compiled);
+      const rows = await ctx.runner.run<LogRow>(compiled, ctx.budget);
       ctx.rowsRead += rows.length;
       for (const row of rows) {
+        await yieldIfDue(ctx);
         ctx.bytesRead += Buffer.byteLength(row.body);
         const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+        ctx.masking?.maskEntry(entry);
         if (!pipeline(entry)) continue;
         const key = labelsKey(entry.labels);
         let stream = streams.get(key);
@@ -238,7 +258,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, startNs: originNs, endNs };
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, startNs: originNs, endNs };
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
@@ -249,10 +269,11 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     if (compiled.residual.length === 0) {
       viaBuckets = true;
       ctx.plan.push(...compiled.plan);
-      const rows = await ctx.runner.run<BucketRow>(compiled);
+      const rows = await ctx.runner.run<BucketRow>(compiled, ctx.budget);
       ctx.rowsRead += rows.length;
       const width = Number(widthNs);
       for (const row of rows) {
+        await yieldIfDue(ctx);
         let labels: Map<string, string>;
         if (pushedGroupBy) {
           labels = new Map();
@@ -270,14 +291,16 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     ctx.plan.push(...compiled.plan);
     const pipeline = compilePipeline(compiled.residual);
     const postFilters = (node.unwrap?.postFilters ?? []).map(compileLabelFilter);
-    const rows = await ctx.runner.run<LogRow>(compiled);
+    const rows = await ctx.runner.run<LogRow>(compiled, ctx.budget);
     ctx.rowsRead += rows.length;
     if (rows.length > ctx.limits.maxEngineRows) {
       throw new MeshlogError('ML_QUERY_LIMIT', `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`);
     }
     for (const row of rows) {
+      await yieldIfDue(ctx);
       ctx.bytesRead += Buffer.byteLength(row.body);
       const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+      ctx.masking?.maskEntry(entry);
       if (!pipeline(entry)) continue;
       let value = 0;
       if (node.unwrap) {
@@ -302,6 +325,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const rangeSeconds = node.rangeMs / 1000;
   const series: Series[] = [];
   for (const { labels, samples: list } of all) {
+    await yieldIfDue(ctx);
     list.sort((a, b) => a.t - b.t);
     const values = new Float64Array(steps.count).fill(NaN);
     let lo = 0;
@@ -469,6 +493,7 @@ async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryCont
   if (node.op === 'sort' || node.op === 'sort_desc') return sortByValue(input, node.op === 'sort_desc');
   const groups = new Map<string, { labels: Record<string, string>; members: Series[] }>();
   for (const series of input) {
+    await yieldIfDue(ctx);
     const labels = sortedObject(groupedLabels(new Map(Object.entries(series.labels)), node.grouping ?? { without: false, labels: [] }));
     const key = labelsKey(labels);
     let group = groups.get(key);
@@ -477,6 +502,7 @@ async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryCont
   }
   const out: Series[] = [];
   for (const group of groups.values()) {
+    await yieldIfDue(ctx);
     if (node.op === 'topk' || node.op === 'bottomk') {
       const selected = group.members.map((series) => ({ labels: series.labels, values: new Float64Array(steps.count).fill(NaN) }));
       for (let k = 0; k < steps.count; k++) {
@@ -513,6 +539,7 @@ async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps
   const re = goRegex(node.regex, { anchored: true });
   const out = new Map<string, Series>();
   for (const series of input.series) {
+    await yieldIfDue(ctx);
     const match = re.exec(series.labels[node.src] ?? '');
     let labels = series.labels;
     if (match) {
@@ -586,7 +613,7 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
   const isComparison = comparisonOps.has(node.op);
   if (node.op === 'and' || node.op === 'or' || node.op === 'unless') {
     if (left.kind !== 'vector' || right.kind !== 'vector') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} works between two vectors`);
-    return { kind: 'vector', series: setOperation(node, left.series, right.series, steps) };
+    return { kind: 'vector', series: await setOperation(node, left.series, right.series, steps, ctx) };
   }
   const fn = arithmetic[node.op];
   const apply = (a: number, b: number, keep: number): number => {
@@ -604,7 +631,7 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
   if (left.kind === 'scalar' && right.kind === 'vector') {
     return { kind: 'vector', series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })) };
   }
-  return { kind: 'vector', series: vectorMatch(node, (left as { series: Series[] }).series, (right as { series: Series[] }).series, steps, apply) };
+  return { kind: 'vector', series: await vectorMatch(node, (left as { series: Series[] }).series, (right as { series: Series[] }).series, steps, apply, ctx) };
 }
 
 /** Labels of a matched pair's result, as Loki's resultMetric: from the "many" side, reduced for one-to-one, plus group_x labels of the "one" side. */
@@ -626,19 +653,21 @@ function resultLabels(many: Record<string, string>, one: Record<string, string>,
  * the "one" side must be unique per matching key, a one-to-one match may happen
  * once per key, a group_left/group_right match once per result label set.
  */
-function vectorMatch(
+async function vectorMatch(
   node: BinaryExpr,
   left: Series[],
   right: Series[],
   steps: Steps,
   apply: (a: number, b: number, keep: number) => number,
-): Series[] {
+  ctx: QueryContext,
+): Promise<Series[]> {
   const oneToMany = node.matching?.card === 'one-to-many';
   const [many, one] = oneToMany ? [right, left] : [left, right];
   const manyKeys = many.map((series) => matchKey(series.labels, node.matching));
   const oneKeys = one.map((series) => matchKey(series.labels, node.matching));
   const out = new Map<string, Series>();
   for (let k = 0; k < steps.count; k++) {
+    await yieldIfDue(ctx);
     const oneByKey = new Map<string, Series>();
     one.forEach((series, index) => {
       if (Number.isNaN(series.values[k])) return;
@@ -673,7 +702,8 @@ function vectorMatch(
   return [...out.values()];
 }
 
-function setOperation(node: BinaryExpr, left: Series[], right: Series[], steps: Steps): Series[] {
+async function setOperation(node: BinaryExpr, left: Series[], right: Series[], steps: Steps, ctx: QueryContext): Promise<Series[]> {
+  await yieldIfDue(ctx);
   const rightByKey = new Map(right.map((series) => [matchKey(series.labels, node.matching), series]));
   const present = (series: Series | undefined, k: number) => series !== undefined && !Number.isNaN(series.values[k]);
   if (node.op === 'and' || node.op === 'unless') {

@@ -1,5 +1,5 @@
 import { MeshlogError } from '../../errors.js';
-import { expandGoReplacement, goRegex } from './goRegex.js';
+import { expandGoReplacement, goRegex, type GoMatch, type GoRegex } from './goRegex.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
 export interface TemplateInput {
@@ -10,22 +10,15 @@ export interface TemplateInput {
 
 type Piece = string | ((input: TemplateInput) => string);
 
-const regexCache = new Map<string, RegExp>();
-
-/** Every match of a Go regex in `value` replaced by what `replace` makes of it. */
-function replaceAllMatches(value: string, regex: string, replace: (match: RegExpExecArray) => string): string {
-  let re = regexCache.get(regex);
-  if (!re) {
-    re = goRegex(regex, { anchored: false, global: true });
-    if (regexCache.size < 1000) regexCache.set(regex, re);
+/** Every match of a Go regex in `value` replaced by what `replace` makes of it (Go's ReplaceAllString), on RE2. */
+function replaceAllMatches(value: string, regex: string, replace: (match: GoMatch) => string): string {
+  let re: GoRegex;
+  try {
+    re = goRegex(regex, { anchored: false });
+  } catch (error) {
+    throw new MeshlogError('ML_QUERY_PARSE', `invalid regular expression ${JSON.stringify(regex)} in a template: ${(error as Error).message}`);
   }
-  let out = '';
-  let last = 0;
-  for (const match of value.matchAll(re)) {
-    out += value.slice(last, match.index) + replace(match);
-    last = match.index + match[0].length;
-  }
-  return out + value.slice(last);
+  return re.replaceAll(value, replace);
 }
 
 /**
@@ -115,5 +108,7 @@ function call(name: string, args: string[], value: (input: TemplateInput) => str
   const fn = functions[name];
   if (!fn) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported function ${JSON.stringify(name)}`);
   const fixed = args.map((arg) => argument(arg, template));
+  // A regex written in the template is checked when the query is parsed, not at the first line.
+  if (name.startsWith('regexReplace') && args[0]?.startsWith('"')) replaceAllMatches('', fixed[0]({ labels: new Map(), line: '', timestampNs: '0' }), () => '');
   return (input) => fn([...fixed.map((arg) => arg(input)), value(input)]);
 }

@@ -16,7 +16,7 @@ import type {
   VectorMatching,
   VectorOp,
 } from './ast.js';
-import { goRegex } from './goRegex.js';
+import { estimateRegexSize, goRegex } from './goRegex.js';
 import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
 
@@ -41,6 +41,17 @@ const lineFilterOps = new Set(['|=', '!=', '|~', '!~']);
 const stageKeywords = new Set(['json', 'logfmt', 'regexp', 'pattern', 'unpack', 'line_format', 'label_format', 'drop', 'keep', 'decolorize', 'unwrap']);
 const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * How deeply a query may nest: parentheses, aggregations, range functions,
+ * label_replace, unary minus, chained binary operators and label filters each
+ * count a level. Deeper queries are refused with a 400 (ML_QUERY_PARSE) before
+ * anything recursive (parser, compiler, engine) can run out of stack.
+ */
+export const maxNestingDepth = 128;
+
+/** The regexes of one query together, in estimated RE2 instructions (each one at most goRegex's maxRegexSize). */
+export const maxQueryRegexSize = 100_000;
+
 /** Parses a LogQL query (log or metric) into its syntax tree; errors say where and what was expected. */
 export function parseLogql(source: string): Expr {
   return new Parser(source).parseQuery();
@@ -49,6 +60,10 @@ export function parseLogql(source: string): Expr {
 class Parser {
   private readonly tokens: Token[];
   private index = 0;
+  /** Levels of nesting open at the current token. */
+  private depth = 0;
+  /** Estimated RE2 size of the regexes seen so far. */
+  private regexSize = 0;
 
   constructor(private readonly source: string) {
     this.tokens = tokenize(source);
@@ -74,6 +89,25 @@ class Parser {
   private is(text: string, offset = 0): boolean {
     const token = this.peek(offset);
     return (token.type === 'op' || token.type === 'ident') && token.text === text;
+  }
+
+  /** Runs `parse` one nesting level deeper; past maxNestingDepth the query is refused. */
+  private nested<T>(parse: () => T): T {
+    if (++this.depth > maxNestingDepth) {
+      throw new LogqlParseError(this.source, this.peek().pos, `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`, 'a query nested deeper');
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** A chain of `count` operands (a + b + c…, filters joined by and/or) nests that deep in the syntax tree. */
+  private chained(count: number, at: Token): void {
+    if (this.depth + count > maxNestingDepth) {
+      throw new LogqlParseError(this.source, at.pos, `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`, 'a query nested deeper');
+    }
   }
 
   private fail(expected: string, token: Token = this.peek()): never {
@@ -103,15 +137,17 @@ class Parser {
   private parseBinary(level: number): Expr {
     if (level >= Parser.levels.length) return this.parseUnary();
     let left = this.parseBinary(level + 1);
-    for (;;) {
+    for (let operands = 1; ; operands++) {
       const token = this.peek();
       if (!Parser.levels[level].includes(token.text) || token.type === 'string') return left;
       const opToken = this.next();
+      // A left-associative chain nests one level per operator in the syntax tree.
+      this.chained(operands, opToken);
       const op = opToken.text as BinaryOp;
       const returnBool = this.is('bool') ? (this.next(), true) : false;
       const matching = this.parseVectorMatching(opToken);
       // ^ is right-associative.
-      const right = op === '^' ? this.parseBinary(level) : this.parseBinary(level + 1);
+      const right = op === '^' ? this.nested(() => this.parseBinary(level)) : this.parseBinary(level + 1);
       left = { kind: 'binary', op, returnBool, matching, left: this.metric(left, opToken), right: this.metric(right, opToken) };
     }
   }
@@ -142,7 +178,7 @@ class Parser {
   private parseUnary(): Expr {
     if (this.is('-')) {
       const token = this.next();
-      const operand = this.parseUnary();
+      const operand = this.nested(() => this.parseUnary());
       if (operand.kind === 'number') return { kind: 'number', value: -operand.value };
       return { kind: 'binary', op: '*', returnBool: false, left: { kind: 'number', value: -1 }, right: this.metric(operand, token) };
     }
@@ -157,7 +193,7 @@ class Parser {
     }
     if (this.is('(')) {
       this.next();
-      const inner = this.parseBinary(0);
+      const inner = this.nested(() => this.parseBinary(0));
       this.expect(')');
       return inner;
     }
@@ -170,9 +206,9 @@ class Parser {
         this.expect(')');
         return { kind: 'vector', value };
       }
-      if (token.text === 'label_replace') return this.parseLabelReplace();
-      if (rangeFunctions.has(token.text as RangeFunction)) return this.parseRangeAggregation();
-      if (vectorOps.has(token.text as VectorOp)) return this.parseVectorAggregation();
+      if (token.text === 'label_replace') return this.nested(() => this.parseLabelReplace());
+      if (rangeFunctions.has(token.text as RangeFunction)) return this.nested(() => this.parseRangeAggregation());
+      if (vectorOps.has(token.text as VectorOp)) return this.nested(() => this.parseVectorAggregation());
     }
     return this.fail('a stream selector {…}, a number, vector(), label_replace(), a range function (count_over_time, rate…) or an aggregation (sum, topk…)');
   }
@@ -346,6 +382,9 @@ class Parser {
   }
 
   private checkRegex(pattern: string, at: Token): void {
+    // Compiling costs time in the regexes' size: a query's regexes together are bounded too.
+    this.regexSize += estimateRegexSize(pattern);
+    if (this.regexSize > maxQueryRegexSize) this.fail(`regular expressions of at most ${maxQueryRegexSize} RE2 instructions in all`, at);
     try {
       goRegex(pattern, { anchored: false });
     } catch (error) {
@@ -397,6 +436,8 @@ class Parser {
         case 'pattern': {
           const expression = this.expectType('string', 'a quoted pattern such as "<ip> - <_>"').text;
           if (!/<[A-Za-z_][A-Za-z0-9_]*>/.test(expression.replaceAll('<_>', ''))) this.fail('a pattern with at least one named capture <name>', this.peek(-1));
+          // As Loki: two captures in a row could not be told apart.
+          if (/<[A-Za-z_][A-Za-z0-9_]*><[A-Za-z_][A-Za-z0-9_]*>/.test(expression)) this.fail('a literal between two captures of the pattern', this.peek(-1));
           return { kind: 'pattern', expression };
         }
         case 'line_format':
@@ -456,27 +497,27 @@ class Parser {
   }
 
   private parseLabelFilterOr(): LabelFilter {
-    let left = this.parseLabelFilterAnd();
+    const terms = [this.parseLabelFilterAnd()];
     while (this.is('or')) {
       this.next();
-      left = { kind: 'or', left, right: this.parseLabelFilterAnd() };
+      terms.push(this.parseLabelFilterAnd());
     }
-    return left;
+    return balanced('or', terms);
   }
 
   private parseLabelFilterAnd(): LabelFilter {
-    let left = this.parseLabelFilterPrimary();
+    const terms = [this.parseLabelFilterPrimary()];
     for (;;) {
       if (this.is('and') || this.is(',')) this.next();
-      else if (!(this.peek().type === 'ident' && this.isComparison(1)) && !this.is('(')) return left;
-      left = { kind: 'and', left, right: this.parseLabelFilterPrimary() };
+      else if (!(this.peek().type === 'ident' && this.isComparison(1)) && !this.is('(')) return balanced('and', terms);
+      terms.push(this.parseLabelFilterPrimary());
     }
   }
 
   private parseLabelFilterPrimary(): LabelFilter {
     if (this.is('(')) {
       this.next();
-      const inner = this.parseLabelFilterOr();
+      const inner = this.nested(() => this.parseLabelFilterOr());
       this.expect(')');
       return inner;
     }
@@ -506,4 +547,15 @@ class Parser {
     }
     return this.fail('a quoted string, a number, a duration or a byte size', value);
   }
+}
+
+/**
+ * Terms joined by one operator as a balanced tree, in their order: `and` and
+ * `or` are associative, so a chain of thousands of filters nests log2(n)
+ * deep instead of n (which would overflow the stack where filters run).
+ */
+function balanced(kind: 'and' | 'or', terms: LabelFilter[]): LabelFilter {
+  if (terms.length === 1) return terms[0];
+  const middle = terms.length >> 1;
+  return { kind, left: balanced(kind, terms.slice(0, middle)), right: balanced(kind, terms.slice(middle)) };
 }

@@ -143,19 +143,55 @@ function setError(entry: Entry, error: string): boolean {
   return true;
 }
 
-/** A pattern expression (`<ip> - <_> "<method> <path>"`) as a regular expression: captures end at the next literal. */
-export function patternRegex(pattern: string): RegExp {
-  const parts = pattern.split(/(<[A-Za-z_][A-Za-z0-9_]*>)/).filter((part) => part !== '');
-  const escape = (text: string) => text.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
-  const source = parts
-    .map((part, index) => {
+type PatternPart = { literal: string } | { capture: string };
+
+/** A pattern expression (`<ip> - <_> "<method> <path>"`) as literals and captures; `<_>` captures nothing. */
+export function patternParts(pattern: string): PatternPart[] {
+  return pattern
+    .split(/(<[A-Za-z_][A-Za-z0-9_]*>)/)
+    .filter((part) => part !== '')
+    .map((part) => {
       const capture = /^<([A-Za-z_][A-Za-z0-9_]*)>$/.exec(part);
-      if (!capture) return escape(part);
-      const lazy = index < parts.length - 1 ? '?' : '';
-      return capture[1] === '_' ? `.*${lazy}` : `(?<${capture[1]}>.*${lazy})`;
-    })
-    .join('');
-  return new RegExp(`^${source}`, 's');
+      return capture ? { capture: capture[1] } : { literal: part };
+    });
+}
+
+/**
+ * Loki's pattern matcher, linear in the line: a leading literal must start
+ * the line; each capture then ends at the first occurrence of the literal
+ * after it (no backtracking), and when that literal is missing the capture
+ * takes the rest of the line and matching stops. Returns the named captures.
+ */
+export function matchPattern(parts: PatternPart[], line: string): [string, string][] {
+  const captures: [string, string][] = [];
+  if (line === '' || parts.length === 0) return captures;
+  let rest = line;
+  let index = 0;
+  const first = parts[0];
+  if ('literal' in first) {
+    if (!rest.startsWith(first.literal)) return captures;
+    rest = rest.slice(first.literal.length);
+    index = 1;
+  }
+  while (index < parts.length) {
+    const part = parts[index];
+    if (!('capture' in part)) return captures;
+    const next = parts[index + 1];
+    if (next === undefined || !('literal' in next)) {
+      // Ending on a capture (consecutive captures are refused by the parser).
+      if (part.capture !== '_') captures.push([part.capture, rest]);
+      return captures;
+    }
+    const at = rest.indexOf(next.literal);
+    if (at < 0) {
+      if (part.capture !== '_') captures.push([part.capture, rest]);
+      return captures;
+    }
+    if (part.capture !== '_') captures.push([part.capture, rest.slice(0, at)]);
+    rest = rest.slice(at + next.literal.length);
+    index += 2;
+  }
+  return captures;
 }
 
 function compileStage(stage: Stage): StageFn {
@@ -218,14 +254,23 @@ function compileStage(stage: Stage): StageFn {
         }
         return true;
       };
-    case 'regexp':
-    case 'pattern': {
-      const re = stage.kind === 'regexp' ? goRegex(stage.expression, { anchored: false }) : patternRegex(stage.expression);
+    case 'regexp': {
+      const re = goRegex(stage.expression, { anchored: false });
       return (entry) => {
         const groups = re.exec(entry.line)?.groups;
         if (!groups) return true;
         const original = new Map(entry.labels);
         for (const [name, value] of Object.entries(groups)) if (value !== undefined) setExtracted(entry, original, name, value);
+        return true;
+      };
+    }
+    case 'pattern': {
+      const parts = patternParts(stage.expression);
+      return (entry) => {
+        const captures = matchPattern(parts, entry.line);
+        if (captures.length === 0) return true;
+        const original = new Map(entry.labels);
+        for (const [name, value] of captures) setExtracted(entry, original, name, value);
         return true;
       };
     }

@@ -1,6 +1,7 @@
 import { MeshlogError } from '../../errors.js';
 import type { LogRecord } from '../../model/logRecord.js';
 import type { LogRow } from '../logql/compiler.js';
+import type { QueryMasking } from '../logql/engine.js';
 import { entryLabels, streamLabels } from '../logql/labelSet.js';
 import { parseLogql } from '../logql/parser.js';
 import { compilePipeline, labelValue, matcherFn } from '../logql/pipeline.js';
@@ -40,7 +41,7 @@ function rowOf(record: LogRecord): LogRow {
  * engine's own pipeline: stream selector, then line filters, parsers,
  * label filters and line_format. Metric queries cannot be tailed.
  */
-export function compileTailFilter(query: string): TailFilter {
+export function compileTailFilter(query: string, masking?: QueryMasking): TailFilter {
   const expr = parseLogql(query);
   if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'only log queries can be tailed');
   const matchers = expr.selector.map((matcher) => ({ name: matcher.name, matches: matcherFn(matcher) }));
@@ -50,6 +51,11 @@ export function compileTailFilter(query: string): TailFilter {
     const stream = streamLabels(row);
     for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     const entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+    if (masking) {
+      // A reader who may not unmask: the selector again, and every stage, over the masked entry.
+      masking.maskEntry(entry);
+      for (const matcher of matchers) if (!matcher.matches(entry.labels.get(matcher.name) ?? '')) return undefined;
+    }
     return pipeline(entry) ? entry : undefined;
   };
 }

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import type { MeshlogConfig } from '../../config/schema.js';
+import type { MeshlogError } from '../../errors.js';
 import { forwardExtensionCodec, forwardMessage } from '../../receivers/fluentForward.js';
+import { registerSecret } from '../../security/credentialScrubber.js';
 import type { Identity } from '../../security/identity.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
@@ -32,9 +34,25 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
   const serverHostname = hostname();
   const users = new Map(config.users.map((user) => [user.username, readFileSync(user.password_file, 'utf8').trim()]));
   const userTenants = new Map(config.users.map((user) => [user.username, user.tenant]));
+  // Found verbatim in anything meshlog writes, should a client ever send them in the clear.
+  registerSecret(config.shared_key);
+  for (const password of users.values()) registerSecret(password);
 
   async function serve({ socket, logger, stopping, track, identity: certificate }: Connection): Promise<void> {
-    const connectionOptions = { ...options, tenant: connectionTenant(certificate, config.tls, config.tenant) };
+    const address = socket.remoteAddress ?? '';
+    let tenant: string;
+    try {
+      tenant = connectionTenant(certificate, config.tls, config.tenant);
+    } catch (error) {
+      // A certificate outside tls.client_identities: refused, audited and counted like any failed credential.
+      logger.info({ reason: (error as Error).message }, 'forward connection refused: client certificate not allowed to ingest');
+      const event = { action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied', actor: certificate, target: 'forward', detail: { reason: (error as Error).message, protocol: 'forward', method: 'client_certificate' } };
+      // Only a certificate no identity maps is a failed credential; one mapped without ingest is an access denial.
+      if ((error as MeshlogError).code === 'ML_AUTH_INVALID') await ctx.authFailures?.failed(address, event);
+      else await ctx.authFailures?.denied(address, event);
+      return;
+    }
+    const connectionOptions = { ...options, tenant };
     // The credential whose ingest rate this connection spends: its client certificate, else its user, else the shared key.
     let identity = certificate ?? (config.shared_key === undefined ? undefined : sharedKeyIdentity);
     const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname, users);
@@ -49,9 +67,21 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
       for await (const message of decodeMultiStream(bytes, { extensionCodec: forwardExtensionCodec, ...limits })) {
         if (stopping()) break;
         if (!authenticated) {
+          // An address that failed too often is refused unchecked (the PONG says so), as on every authentication path.
+          const wait = ctx.authFailures?.throttle.waitMs(address) ?? 0;
+          if (wait > 0) {
+            socket.write(encode(['PONG', false, `too many failed authentications: retry in ${Math.ceil(wait / 1000)} s`, serverHostname, '']));
+            logger.info({ retryAfterSeconds: Math.ceil(wait / 1000) }, 'forward handshake refused unchecked: too many failed authentications from this address');
+            return;
+          }
           const { pong, accepted, reason, username } = handshake!.answer(message);
           socket.write(encode(pong));
-          if (!accepted) throw new Error(`handshake refused: ${reason}`);
+          if (!accepted) {
+            logger.info({ reason }, `forward handshake refused: ${reason}`);
+            const user = Array.isArray(message) && (typeof message[4] === 'string' || message[4] instanceof Uint8Array) ? Buffer.from(message[4]).toString('utf8').slice(0, 200) : undefined;
+            await ctx.authFailures?.failed(address, { action: 'auth.failure', target: 'forward', detail: { reason, protocol: 'forward', method: reason.startsWith('username') ? 'username' : 'shared_key', ...(user ? { username: user } : {}) } });
+            return;
+          }
           authenticated = true;
           // A mapped client certificate stays the credential; otherwise the user is, with its tenant.
           if (username !== undefined && !certificate) {

@@ -111,8 +111,20 @@ export class OtlpGrpcListener implements Listener {
       const run = async () => {
         const authorization = singleMetadata(call.metadata, 'authorization');
         if (Array.isArray(authorization)) throw new MeshlogError('ML_AUTH_INVALID', 'send a single authorization entry');
-        const token = presentedToken({ authorization });
-        const identity = (token === undefined && this.certificateIdentity(call)) || (await this.authenticate(token));
+        const address = call.getPeer().replace(/:\d+$/, '');
+        const authFailures = this.ctx.authFailures;
+        // A token from an address that failed too often is refused unchecked, as over HTTP.
+        if (authorization !== undefined) authFailures?.check(address);
+        let identity: Identity;
+        try {
+          const token = presentedToken({ authorization });
+          identity = (token === undefined && this.certificateIdentity(call)) || (await this.authenticate(token));
+        } catch (error) {
+          const failure = { action: 'auth.failure', target: `grpc ${call.getPath()}`, detail: { reason: (error as Error).message, protocol: 'otlp_grpc' } };
+          if (authorization !== undefined && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures?.failed(address, failure);
+          else await authFailures?.denied(address, failure);
+          throw error;
+        }
         requirePermission(identity, 'ingest');
         this.ctx.rateLimits?.ingestRequest(identity);
         const tenant = tenantOfRequest(identity, singleMetadata(call.metadata, 'x-scope-orgid'));

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import type { MeshlogConfig } from '../../config/schema.js';
+import type { MeshlogError } from '../../errors.js';
 import type { LogRecord } from '../../model/logRecord.js';
 import { syslogRecord } from '../../receivers/syslog.js';
 import { SyslogFrameReader } from '../../receivers/syslogFraming.js';
@@ -18,7 +19,18 @@ const nowNanos = () => BigInt(Date.now()) * 1_000_000n;
 
 function streamListener(name: string, port: number, host: string, config: MeshlogConfig['syslog'], ctx: IngestContext): Listener {
   async function serve({ socket, remote, logger, stopping, track, identity }: Connection): Promise<void> {
-    const tenant = connectionTenant(identity, name === 'syslog_tls' ? config.tls : undefined, config.tenant);
+    let tenant: string;
+    try {
+      tenant = connectionTenant(identity, name === 'syslog_tls' ? config.tls : undefined, config.tenant);
+    } catch (error) {
+      // A certificate outside tls.client_identities: refused, audited and counted like any failed credential.
+      logger.info({ reason: (error as Error).message }, 'syslog connection refused: client certificate not allowed to ingest');
+      const event = { action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied', actor: identity, target: name, detail: { reason: (error as Error).message, protocol: name, method: 'client_certificate' } };
+      // Only a certificate no identity maps is a failed credential; one mapped without ingest is an access denial.
+      if ((error as MeshlogError).code === 'ML_AUTH_INVALID') await ctx.authFailures?.failed(socket.remoteAddress ?? '', event);
+      else await ctx.authFailures?.denied(socket.remoteAddress ?? '', event);
+      return;
+    }
     let throttled = false;
     const reader = new SyslogFrameReader(maxMessageBytes);
     const pending = new Set<Promise<void>>();

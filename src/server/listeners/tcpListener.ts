@@ -110,9 +110,12 @@ export class TcpListener implements Listener {
     socket.on('error', (error) => logger.debug({ reason: error.message }, 'connection error'));
     socket.once('close', () => this.sockets.delete(socket));
     const idleTimeoutMs = this.options.limits?.idleTimeoutMs;
+    // An idle close is routine (tcp_idle_timeout_ms): the read loop it ends is not bad input.
+    let idleClosed = false;
     if (idleTimeoutMs) {
       socket.setTimeout(idleTimeoutMs, () => {
-        logger.debug({ idleTimeoutMs }, 'closing idle connection');
+        idleClosed = true;
+        logger.debug({ idleTimeoutMs }, 'closing idle connection (tcp_idle_timeout_ms)');
         socket.destroy();
       });
     }
@@ -131,7 +134,7 @@ export class TcpListener implements Listener {
       () => socket.end(),
       (error: NodeJS.ErrnoException) => {
         const peerGone = error.code === 'ECONNRESET' || error.code === 'EPIPE';
-        if (!this.stopped && !peerGone) logger.warn({ reason: error.message }, 'closing connection after bad input');
+        if (!this.stopped && !peerGone && !idleClosed) logger.warn({ reason: error.message }, 'closing connection after bad input');
         socket.destroy();
       },
     );

@@ -4,9 +4,11 @@ import { parseJsonBody } from '../jsonBody.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ApiKeys } from '../../security/apiKeys.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import { roles } from '../../security/identity.js';
+import { anyTenant, roles } from '../../security/identity.js';
 import type { AuditStore } from '../../storage/auditStore.js';
 import type { SessionStore } from '../../security/sessions.js';
+import { requireWithinGrants, sees } from '../../security/grants.js';
+import { MeshlogError } from '../../errors.js';
 
 export interface AdminDeps {
   keys: ApiKeys;
@@ -32,12 +34,18 @@ export function durationNs(value: string): bigint {
   return days ? BigInt(days[1]) * 86_400_000_000_000n : parseLokiDuration(value, 'duration');
 }
 
+/** The tenant a grant event belongs to in the audit trail: the grant's, when it names exactly one. */
+export function grantTenant(tenants: readonly string[]): string | undefined {
+  return tenants.length === 1 && tenants[0] !== anyTenant ? tenants[0] : undefined;
+}
+
 /** Key management (admin) and the audit trail (auditor); every change is itself audited. */
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys, audit } = deps;
 
   app.post('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createKeyBody, request.body);
+    requireWithinGrants(request.identity!, body);
     const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
     const created = await keys.create({ name: body.name, roles: body.roles, tenants: body.tenants, expiresAt, createdBy: request.identity!.name });
     await audit.record({
@@ -46,17 +54,20 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: created.id,
+      tenant: grantTenant(body.tenants),
       detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
     });
     return reply.code(201).send({ ...created, note: 'the key is shown only now; store it in your secret manager' });
   });
 
-  app.get('/api/v1/admin/keys', async () => ({ keys: keys.list() }));
+  // Keys of tenants the admin does not hold are not theirs to see, nor to revoke.
+  app.get('/api/v1/admin/keys', async (request) => ({ keys: keys.list().filter((key) => sees(request.identity!, key)) }));
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
+    if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key))) throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
     const revoked = await keys.revoke(request.params.id, request.identity!.name);
     const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
-    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, detail: { name: revoked.name, ended_sessions: endedSessions } });
+    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, tenant: grantTenant(revoked.tenants), detail: { name: revoked.name, ended_sessions: endedSessions } });
     return { key: revoked };
   });
 
@@ -66,7 +77,10 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const { query } = request;
       const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');
       const limit = Math.min(Number(query.limit ?? 1000) || 1000, 10_000);
-      return { events: await deps.auditStore.events({ sinceNs, action: query.action, actor: query.actor, outcome: query.outcome, limit }) };
+      // An auditor of some tenants reads their events only: those of other tenants, and installation-wide ones, name what others did and searched.
+      const identity = request.identity!;
+      const tenants = identity.tenants.includes(anyTenant) ? undefined : identity.tenants;
+      return { events: await deps.auditStore.events({ sinceNs, action: query.action, actor: query.actor, outcome: query.outcome, limit, tenants }) };
     },
   );
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
 import type { ErasureRequests } from '../../retention/erasureRequests.js';
-import { tenantFor } from '../../security/identity.js';
+import { tenantFor, type Identity } from '../../security/identity.js';
+import { holdsTenants } from '../../security/grants.js';
 import type { ErasureRequest } from '../../storage/erasureStore.js';
 import { parseJsonBody } from '../jsonBody.js';
 import { rfc3339Ns } from '../rfc3339Time.js';
@@ -35,6 +36,12 @@ function view(request: ErasureRequest): Record<string, unknown> {
 /** Erasure requests (admin): request with a receipt, list, cancel within the window, execute now; each audited. */
 export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
   const { erasures } = deps;
+  /** A request about a tenant the credential does not hold does not exist for it. */
+  const visible = async (identity: Identity, id: string) => {
+    const found = await erasures.get(id);
+    if (!holdsTenants(identity, [found.tenant])) throw new MeshlogError('ML_NOT_FOUND', `no erasure request ${id}`);
+    return found;
+  };
 
   app.post('/api/v1/admin/erasure-requests', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(requestBody, request.body);
@@ -48,18 +55,22 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
 
   // Receipts and evidence are for auditors too; filing, cancelling and executing stay admin actions.
   const evidence = { config: { permission: 'audit' as const } };
-  app.get('/api/v1/admin/erasure-requests', evidence, async () => ({ requests: (await erasures.list()).map(view) }));
+  app.get('/api/v1/admin/erasure-requests', evidence, async (request) => ({
+    requests: (await erasures.list()).filter((found) => holdsTenants(request.identity!, [found.tenant])).map(view),
+  }));
 
-  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({ request: view(await erasures.get(request.params.id)) }));
+  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({ request: view(await visible(request.identity!, request.params.id)) }));
 
   app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/cancel', { config: { auditedByRoute: true } }, async (request) => {
     const { reason } = parseJsonBody(cancelBody, request.body);
+    await visible(request.identity!, request.params.id);
     return { request: view(await erasures.cancel(request.params.id, reason, request.identity!, request.ip)) };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/execute', { config: { auditedByRoute: true } }, async (request) => ({
-    request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)),
-  }));
+  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/execute', { config: { auditedByRoute: true } }, async (request) => {
+    await visible(request.identity!, request.params.id);
+    return { request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)) };
+  });
 
   /** Executes every request whose cancellation window has ended (what the schedule does), now. */
   app.post('/api/v1/admin/erasure-requests/run', { config: { auditedByRoute: true } }, async () => ({

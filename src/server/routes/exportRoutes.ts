@@ -3,6 +3,8 @@ import { stringify } from 'csv-stringify/sync';
 import { MeshlogError } from '../../errors.js';
 import { isMetric, selectStreams, type QueryLimits, type SqlRunner } from '../../query/logql/engine.js';
 import { parseLogql } from '../../query/logql/parser.js';
+import type { QueryBudgets } from '../../query/queryBudget.js';
+import { requestBudget } from '../requestBudget.js';
 import { parseLimit, parseRange } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { maskReadStreams } from '../maskReadStreams.js';
@@ -10,6 +12,7 @@ import type { ReadMaskingDeps } from '../readMaskingHook.js';
 
 export interface ExportDeps {
   runner: SqlRunner;
+  budgets?: QueryBudgets;
   database: string;
   limits: QueryLimits;
   audit: AuditTrail;
@@ -57,7 +60,8 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'export needs a log query');
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 5000, maxExportLines);
-    const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0 }, range, { limit, direction: 'backward' });
+    const budget = deps.budgets && requestBudget(deps.budgets, request, reply);
+    const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking }, range, { limit, direction: 'backward' });
     await maskReadStreams(deps.masking, request, streams.map((stream) => ({ stream: stream.labels, values: stream.entries })));
     const lines = streams
       .flatMap((stream) => stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: stream.labels })))

@@ -5,6 +5,8 @@ import { ProofTrees } from '../../integrity/proofTrees.js';
 import { verifyIntegrity } from '../../integrity/verifier.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
 import type { SealStore } from '../../storage/sealStore.js';
+import { holdsTenants } from '../../security/grants.js';
+import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
 
 export interface IntegrityDeps {
   store: SealStore;
@@ -20,6 +22,19 @@ function positiveInteger(value: string | undefined, name: string): number {
   return number;
 }
 
+/** A chain is one tenant's (`<tenant>/<writer id>`): its checkpoints and proofs are for that tenant's readers. */
+function chainTenant(chain: string): string {
+  const slash = chain.indexOf('/');
+  return slash < 0 ? chain : chain.slice(0, slash);
+}
+
+/** The chain, if its tenant is the identity's (a credential of every tenant may also prove the audit trail's). */
+function requireChain(identity: Identity, chain: string): string {
+  if (chain === '') throw new MeshlogError('ML_DECODE', 'chain is required (GET /api/v1/integrity/checkpoints lists them)');
+  if (!identity.tenants.includes(anyTenant)) tenantFor(identity, chainTenant(chain));
+  return chain;
+}
+
 /**
  * The integrity API: verification (streamed NDJSON with progress), signed
  * checkpoints, the verifier key, and Merkle inclusion / consistency proofs
@@ -32,7 +47,9 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.verifierKey }));
 
   app.get<{ Querystring: { chain?: string } }>('/api/v1/integrity/checkpoints', async (request) => ({
-    checkpoints: (await store.checkpoints(request.query.chain ? [request.query.chain] : undefined)).map((checkpoint) => ({
+    checkpoints: (await store.checkpoints(request.query.chain ? [requireChain(request.identity!, request.query.chain)] : undefined))
+      .filter((checkpoint) => holdsTenants(request.identity!, [chainTenant(checkpoint.chain_id)]))
+      .map((checkpoint) => ({
       chain: checkpoint.chain_id,
       treeSize: Number(checkpoint.tree_size),
       rootHash: checkpoint.root_hash,
@@ -42,7 +59,7 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   }));
 
   app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>('/api/v1/integrity/proofs/inclusion', async (request) => {
-    const chain = request.query.chain ?? '';
+    const chain = requireChain(request.identity!, request.query.chain ?? '');
     const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
     const { leaves: all, cache } = await trees.tree(chain);
     const size = request.query.tree_size ? positiveInteger(request.query.tree_size, 'tree_size') : all.length;
@@ -59,7 +76,7 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   });
 
   app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>('/api/v1/integrity/proofs/consistency', async (request) => {
-    const chain = request.query.chain ?? '';
+    const chain = requireChain(request.identity!, request.query.chain ?? '');
     const from = positiveInteger(request.query.from_size, 'from_size');
     const { leaves: all, cache } = await trees.tree(chain);
     const to = request.query.to_size ? positiveInteger(request.query.to_size, 'to_size') : all.length;
@@ -78,12 +95,15 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/api/v1/integrity/verify', async (request, reply) => {
     const fromNs = request.query.from ? parseLokiTime(request.query.from, 0n, 'from') : undefined;
     const toNs = request.query.to ? parseLokiTime(request.query.to, 0n, 'to') : undefined;
+    // Every tenant only for a credential of every tenant; otherwise the one asked for (it must be held) or the request's.
+    const identity = request.identity!;
+    const tenant = request.query.tenant !== undefined ? tenantFor(identity, request.query.tenant) : identity.tenants.includes(anyTenant) ? undefined : request.tenant;
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: object) => reply.raw.write(`${JSON.stringify(value)}\n`);
     try {
       const report = await verifyIntegrity(
         store,
-        { verifierKey: deps.verifierKey, tenant: request.query.tenant, fromNs, toNs },
+        { verifierKey: deps.verifierKey, tenant, fromNs, toNs },
         (progress) => line({ type: 'progress', ...progress }),
         (finding) => line({ type: 'finding', ...finding }),
       );

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
 import type { LabelMatcher } from '../../query/logql/ast.js';
 import {
@@ -29,9 +29,13 @@ import { parseLogql } from '../../query/logql/parser.js';
 import { detectFields } from '../../query/detectedFields.js';
 import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../errorReply.js';
+import type { QueryBudget, QueryBudgets } from '../../query/queryBudget.js';
+import { requestBudget } from '../requestBudget.js';
 
 export interface LokiQueryDeps {
   runner: SqlRunner;
+  /** query.timeout and cancellation of every query. */
+  budgets: QueryBudgets;
   database: string;
   limits: QueryLimits;
   /** Largest `limit` a log query may ask for (Loki's max_entries_limit_per_query). */
@@ -150,14 +154,19 @@ function direction(query: Query): 'forward' | 'backward' {
 /** Loki's read API (`/loki/api/v1/*`), each request confined to the request's tenant. */
 export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void {
   const config = { formatError: lokiErrorFormatter };
-  const context = (request: FastifyRequest): QueryContext => ({
+  const context = (request: FastifyRequest, reply: FastifyReply): QueryContext => ({
     database: deps.database,
     tenant: request.tenant,
     runner: deps.runner,
     limits: deps.limits,
     plan: [],
     rowsRead: 0, bytesRead: 0,
+    masking: request.queryMasking,
+    budget: requestBudget(deps.budgets, request, reply),
   });
+  /** The request's SQL-only reads, under the same deadline and cancellation. */
+  const run = <T>(request: FastifyRequest, reply: FastifyReply, compiled: Parameters<SqlRunner['run']>[0]): Promise<T[]> =>
+    deps.runner.run<T>(compiled, requestBudget(deps.budgets, request, reply) satisfies QueryBudget);
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 
   app.get('/loki/api/v1/query_range', { config }, async (request, reply) => {
@@ -165,7 +174,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
     const { startNs, endNs } = parseRange(query);
-    const ctx = context(request);
+    const ctx = context(request, reply);
     if (!isMetric(expr)) {
       const dir = direction(query);
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
@@ -191,35 +200,35 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     // Loki 3 refuses these too: a log query has no single instant.
     if (!isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'log queries are not supported as an instant query type, please change your query to a range query type');
     const timeNs = parseLokiTime(query.time, nowNs(), 'time');
-    const ctx = context(request);
+    const ctx = context(request, reply);
     const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
     reply.header(planHeaderName, planHeader(ctx));
     return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) } };
   });
 
-  const labelNames = async (request: FastifyRequest) => {
+  const labelNames = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryParams(request);
     const selectors = query.query ? [selectorOf(query.query)] : [];
-    const rows = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), selectors));
+    const rows = await run<{ name: string }>(request, reply, compileLabelNames(scopeOf(request, query), selectors));
     return { status: 'success', data: [...new Set(rows.map((row) => labelNameOf(row.name)))].sort() };
   };
   app.get('/loki/api/v1/labels', { config }, labelNames);
   app.get('/loki/api/v1/label', { config }, labelNames);
 
-  app.get('/loki/api/v1/label/:name/values', { config }, async (request) => {
+  app.get('/loki/api/v1/label/:name/values', { config }, async (request, reply) => {
     const query = queryParams(request);
     const { name } = request.params as { name: string };
     const selectors = query.query ? [selectorOf(query.query)] : [];
     const limit = parseLimit(query.limit, 1000, 100_000);
-    const rows = await deps.runner.run<{ value: string }>(compileLabelValues(scopeOf(request, query), name, selectors, limit));
+    const rows = await run<{ value: string }>(request, reply, compileLabelValues(scopeOf(request, query), name, selectors, limit));
     return { status: 'success', data: rows.map((row) => row.value) };
   });
 
-  const streamRows = async (request: FastifyRequest, query: Query, selectors: LabelMatcher[][]) =>
-    deps.runner.run<StreamRow>(compileStreams(scopeOf(request, query), selectors, deps.limits.maxSeries));
+  const streamRows = async (request: FastifyRequest, reply: FastifyReply, query: Query, selectors: LabelMatcher[][]) =>
+    run<StreamRow>(request, reply, compileStreams(scopeOf(request, query), selectors, deps.limits.maxSeries));
 
-  const listSeries = async (request: FastifyRequest) => {
+  const listSeries = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.query as Record<string, string | string[] | undefined>;
     const matches = [raw['match[]'], raw.match].flat().filter((value): value is string => typeof value === 'string' && value !== '');
     // POST: selectors in the form body, as many as a URL could not hold.
@@ -227,7 +236,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       const form = new URLSearchParams(request.body.toString('utf8'));
       matches.push(...[...form.getAll('match[]'), ...form.getAll('match')].filter((value) => value !== ''));
     }
-    const rows = await streamRows(request, queryParams(request), matches.map(selectorOf));
+    const rows = await streamRows(request, reply, queryParams(request), matches.map(selectorOf));
     const series = new Map<string, Record<string, string>>();
     for (const row of rows) {
       const labels = sortedObject(streamLabels(row));
@@ -238,9 +247,9 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   app.get('/loki/api/v1/series', { config }, listSeries);
   app.post('/loki/api/v1/series', { config }, listSeries);
 
-  const indexStats = async (request: FastifyRequest) => {
+  const indexStats = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryParams(request);
-    const rows = await streamRows(request, query, [selectorOf(required(query, 'query'))]);
+    const rows = await streamRows(request, reply, query, [selectorOf(required(query, 'query'))]);
     const streams = new Set(rows.map((row) => labelsKey(streamLabels(row))));
     return {
       streams: streams.size,
@@ -269,13 +278,13 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return [Object.fromEntries(present.sort().map((name) => [name, labels.get(name === 'level' ? 'detected_level' : name)!]))];
   };
 
-  const indexVolume = async (request: FastifyRequest) => {
+  const indexVolume = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryParams(request);
     const selector = selectorOf(required(query, 'query'));
     const { endNs } = parseRange(query);
     const limit = parseLimit(query.limit, 100, 10_000);
     const byLabels = volumeLabels(query, selector);
-    const rows = await streamRows(request, query, [selector]);
+    const rows = await streamRows(request, reply, query, [selector]);
     const volumes = new Map<string, { metric: Record<string, string>; bytes: number }>();
     for (const row of rows) {
       for (const metric of volumeMetrics(query, row, byLabels)) {
@@ -295,7 +304,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   app.post('/loki/api/v1/index/volume', { config }, indexVolume);
 
   // Bytes per step: the point at start + k·step holds the bytes of [start + k·step, start + (k+1)·step).
-  const indexVolumeRange = async (request: FastifyRequest) => {
+  const indexVolumeRange = async (request: FastifyRequest, reply: FastifyReply) => {
     const query = queryParams(request);
     const selector = selectorOf(required(query, 'query'));
     const scope = scopeOf(request, query);
@@ -303,7 +312,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     stepsOf(scope.startNs, scope.endNs, stepNs, deps.limits);
     const limit = parseLimit(query.limit, 100, 10_000);
     const byLabels = volumeLabels(query, selector);
-    const rows = await deps.runner.run<StreamVolumeRow>(compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints));
+    const rows = await run<StreamVolumeRow>(request, reply, compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints));
     const volumes = new Map<string, { metric: Record<string, string>; total: number; points: Map<number, number> }>();
     for (const row of rows) {
       for (const metric of volumeMetrics(query, row, byLabels)) {
@@ -334,21 +343,22 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   app.get('/loki/api/v1/format_query', { config }, formatQuery);
   app.post('/loki/api/v1/format_query', { config }, formatQuery);
 
-  app.get('/loki/api/v1/detected_fields', { config }, async (request) => {
+  app.get('/loki/api/v1/detected_fields', { config }, async (request, reply) => {
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
     if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'detected_fields needs a log query');
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 1000, 10_000);
     const lineLimit = parseLimit(query.line_limit, 1000, deps.maxEntriesLimit);
-    const streams = await selectStreams(expr, context(request), range, { limit: lineLimit, direction: 'backward' });
-    const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]));
+    const ctx = context(request, reply);
+    const streams = await selectStreams(expr, ctx, range, { limit: lineLimit, direction: 'backward' });
+    const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]), ctx.budget);
     return { fields: detectFields(streams, new Set(names.map((row) => labelNameOf(row.name))), limit), limit };
   });
 
-  app.get('/loki/api/v1/detected_labels', { config }, async (request) => {
+  app.get('/loki/api/v1/detected_labels', { config }, async (request, reply) => {
     const query = queryParams(request);
-    const rows = await streamRows(request, query, query.query ? [selectorOf(query.query)] : []);
+    const rows = await streamRows(request, reply, query, query.query ? [selectorOf(query.query)] : []);
     const values = new Map<string, Set<string>>();
     for (const row of rows) {
       for (const [name, value] of streamLabels(row)) {

@@ -51,7 +51,7 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     { config: { auditedByRoute: true } },
     async (request, reply) => {
       try {
-        return await generate(request.query, request.identity!, request.ip, reply);
+        return await generate(request.query, request.identity!, request.tenant, request.ip, reply);
       } catch (error) {
         await deps.audit
           .record({ action: 'report.generate', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, target: 'soc2', detail: { reason: (error as Error).message } })
@@ -61,23 +61,23 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     },
   );
 
-  async function generate(query: { from?: string; to?: string; tenant?: string; format?: string }, identity: Identity, remoteAddress: string, reply: FastifyReply): Promise<FastifyReply> {
+  async function generate(query: { from?: string; to?: string; tenant?: string; format?: string }, identity: Identity, requestTenant: string, remoteAddress: string, reply: FastifyReply): Promise<FastifyReply> {
     if (!query.from) throw new MeshlogError('ML_QUERY_INVALID', 'from is required (RFC3339 or Unix time)');
     const fromNs = parseLokiTime(query.from, 0n, 'from');
     const toNs = parseLokiTime(query.to, nowNs(), 'to');
     if (toNs < fromNs) throw new MeshlogError('ML_QUERY_INVALID', 'to must not be before from');
     const format = formatOf(query.format);
-    const tenant = reportTenant(identity, query.tenant);
+    const tenant = reportTenant(identity, query.tenant, requestTenant);
     const built = await buildAudited(identity, remoteAddress, { fromNs, toNs, tenant }, { format });
     deps.dashboard.invalidate(tenant);
     return sendReport(reply, built.report, built.json, built.sha256, format, deps.sources.signer);
   }
 
   /** A report over every tenant ('') shows every tenant's data: only a credential for all tenants may ask for one. */
-  function reportTenant(identity: Identity, requested: string | undefined): string {
-    const tenant = requested ? tenantFor(identity, requested) : '';
-    if (!tenant && !identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'a report over every tenant needs a credential for tenant "*"; pass tenant=');
-    return tenant;
+  function reportTenant(identity: Identity, requested: string | undefined, defaultTenant: string): string {
+    if (requested) return tenantFor(identity, requested);
+    // Without tenant=, a credential of every tenant reports on all of them, any other on the tenant of its request.
+    return identity.tenants.includes(anyTenant) ? '' : defaultTenant;
   }
 
   async function buildAudited(identity: Identity, remoteAddress: string, period: { fromNs: bigint; toNs: bigint; tenant: string }, detail: Record<string, unknown>): Promise<BuiltReport> {
@@ -100,7 +100,7 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     const identity = request.identity!;
     const hours = Number(request.query.hours ?? 24);
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366) throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
-    const tenant = reportTenant(identity, request.query.tenant);
+    const tenant = reportTenant(identity, request.query.tenant, request.tenant);
     const periodMs = hours * 3_600_000;
     const result = await deps.dashboard.get(tenant, periodMs, request.query.refresh === 'true', () => {
       const toNs = nowNs();

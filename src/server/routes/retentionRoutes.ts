@@ -4,6 +4,9 @@ import type { Disposer } from '../../retention/disposer.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { RetentionStore } from '../../storage/retentionStore.js';
 import { parseJsonBody } from '../jsonBody.js';
+import { holdsTenants } from '../../security/grants.js';
+import { tenantFor } from '../../security/identity.js';
+import { MeshlogError } from '../../errors.js';
 
 export interface RetentionDeps {
   disposer: Disposer;
@@ -27,9 +30,10 @@ const holdBody = z
 export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void {
   const { disposer, audit } = deps;
 
-  app.get('/api/v1/admin/retention', async () => ({
-    policies: disposer.policies,
-    holds: await deps.store.holds(),
+  // Policies and holds of tenants the admin does not hold are not theirs to see; policies for every tenant are.
+  app.get('/api/v1/admin/retention', async (request) => ({
+    policies: disposer.policies.filter((policy) => !policy.tenant || holdsTenants(request.identity!, [policy.tenant])),
+    holds: (await deps.store.holds()).filter((hold) => holdsTenants(request.identity!, [hold.tenant])),
   }));
 
   app.post('/api/v1/admin/retention/run', { config: { auditedByRoute: true } }, async (request) => ({
@@ -37,13 +41,16 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
   }));
 
   app.post('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const hold = await disposer.placeHold(parseJsonBody(holdBody, request.body), request.identity!);
+    const body = parseJsonBody(holdBody, request.body);
+    const hold = await disposer.placeHold({ ...body, tenant: tenantFor(request.identity!, body.tenant) }, request.identity!);
     await audit.record({ action: 'legal_hold.place', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { ...hold } });
     return reply.code(201).send({ hold });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/legal-holds/:id', { config: { auditedByRoute: true } }, async (request) => {
-    const hold = await disposer.releaseHold(request.params.id, request.identity!);
+    const held = (await deps.store.holds()).find((candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]));
+    if (!held) throw new MeshlogError('ML_NOT_FOUND', `no legal hold ${request.params.id}`);
+    const hold = await disposer.releaseHold(held.id, request.identity!);
     await audit.record({ action: 'legal_hold.release', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { name: hold.name } });
     return { hold };
   });

@@ -6,7 +6,7 @@ import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
 import { clearedSessionCookie, oidcStateCookie, oidcStateOf, requireSameOrigin, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
 import type { OidcLogin } from '../../security/oidcLogin.js';
-import { loginAccountOf, type LoginThrottle } from '../../security/loginThrottle.js';
+import { loginAccountOf, type AuthFailures } from '../../security/loginThrottle.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
 import { parseJsonBody } from '../jsonBody.js';
 
@@ -20,8 +20,8 @@ export interface SessionRouteDeps {
   oidc?: OidcLogin;
   /** Lines one log query may return (query.max_lines): Explore pages through larger results in queries of this size. */
   maxLinesPerQuery: number;
-  /** Refuses logins after repeated failures per client address and per account. */
-  throttle: LoginThrottle;
+  /** Audits failed logins and refuses an address after repeated failures (shared with every other authentication path). */
+  authFailures: AuthFailures;
 }
 
 /** Only the UI's own pages are a place to return to after SSO (no open redirect). */
@@ -59,21 +59,15 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
     const { token } = parseJsonBody(loginBody, request.body);
     const account = loginAccountOf(token);
-    try {
-      deps.throttle.check(request.ip, account);
-    } catch (error) {
-      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message, throttled: true, retry_after_seconds: (error as MeshlogError).retryAfterSeconds } });
-      throw error;
-    }
+    // Refused by source address only: failures in a key's name from elsewhere never lock its owner out.
+    deps.authFailures.check(request.ip);
     let identity: Identity;
     try {
       identity = await deps.authenticate(token);
     } catch (error) {
-      deps.throttle.failed(request.ip, account);
-      await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, target: account, detail: { reason: (error as Error).message } });
+      await deps.authFailures.failed(request.ip, { action: 'auth.session.login', target: account, detail: { reason: (error as Error).message } });
       throw error;
     }
-    deps.throttle.succeeded(request.ip, account);
     if (!uiPermissions.some((permission) => hasPermission(identity, permission))) {
       await audit.record({ action: 'auth.session.login', outcome: 'denied', actor: identity, remoteAddress: request.ip, detail: { reason: 'no role that can use the UI' } });
       throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
@@ -99,6 +93,11 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
       const query = request.query as { code?: string; state?: string; error?: string; error_description?: string };
       reply.header('set-cookie', oidcStateCookie('', deps.secure));
       try {
+        deps.authFailures.check(request.ip);
+      } catch (error) {
+        return reply.redirect(`/ui/login?${new URLSearchParams({ error: (error as Error).message })}`, 303);
+      }
+      try {
         if (query.error) throw new MeshlogError('ML_AUTH_INVALID', `the identity provider answered ${query.error}${query.error_description ? `: ${query.error_description}` : ''}`);
         // The state must come back to the browser that started the login (login CSRF).
         if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state) throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
@@ -109,7 +108,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
         return reply.header('set-cookie', [oidcStateCookie('', deps.secure), sessionSetCookie(id, deps.secure)]).redirect(returnTo, 303);
       } catch (error) {
         const reason = (error as Error).message;
-        await audit.record({ action: 'auth.session.login', outcome: 'denied', remoteAddress: request.ip, detail: { method: 'oidc', reason } });
+        await deps.authFailures.failed(request.ip, { action: 'auth.session.login', detail: { method: 'oidc', reason } });
         return reply.redirect(`/ui/login?${new URLSearchParams({ error: reason })}`, 303);
       }
     });

@@ -4,6 +4,7 @@ import { MeshlogError } from '../../errors.js';
 import { selectStreams, type QueryContext, type QueryLimits, type SqlRunner } from '../../query/logql/engine.js';
 import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';
+import type { QueryBudget, QueryBudgets } from '../../query/queryBudget.js';
 import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
 import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
 import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
@@ -12,6 +13,7 @@ import type { ErrorFormatter } from '../errorReply.js';
 export interface TailRouteDeps {
   hub: TailHub;
   runner: SqlRunner;
+  budgets?: QueryBudgets;
   database: string;
   limits: QueryLimits;
   /** Most lines of history a tail starts with (query.max_lines, as Loki's max_entries_limit_per_query). */
@@ -61,7 +63,7 @@ function frameOf(lines: TailLine[], dropped: number): TailFrame {
 async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<TailRequest> {
   const query = queryParams(request);
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
-  const filter = compileTailFilter(query.query);
+  const filter = compileTailFilter(query.query, request.queryMasking);
   const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
@@ -75,8 +77,11 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
-    const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0 };
-    const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
+    const read = (budget?: QueryBudget) => {
+      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
+      return selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
+    };
+    const streams = deps.budgets ? await deps.budgets.run(read) : await read();
     const lines = streams.flatMap((stream) =>
       stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: new Map(Object.entries(stream.labels)) })),
     );

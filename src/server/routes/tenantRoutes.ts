@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { TenantRegistry } from '../../security/tenantRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
+import { holdsTenants } from '../../security/grants.js';
+import { tenantFor } from '../../security/identity.js';
 
 export interface TenantRouteDeps {
   tenants: TenantRegistry;
@@ -28,11 +30,11 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
     return reply.code(201).send({ tenant });
   });
 
-  app.get('/api/v1/admin/tenants', async () => ({ tenants: tenants.list() }));
+  app.get('/api/v1/admin/tenants', async (request) => ({ tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])) }));
 
   for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/tenants/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
-      const tenant = await tenants.setState(request.params.name, state, request.identity!.name);
+      const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
       await audit.record({ action: `tenants.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: tenant.name, target: tenant.name });
       return { tenant };
     });

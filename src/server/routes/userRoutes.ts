@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { SessionStore } from '../../security/sessions.js';
-import { roles } from '../../security/identity.js';
+import { roles, type Identity, type Role } from '../../security/identity.js';
 import type { UserRegistry } from '../../security/userRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
-import { durationNs } from './adminRoutes.js';
+import { durationNs, grantTenant } from './adminRoutes.js';
+import { requireWithinGrants, sees } from '../../security/grants.js';
+import { MeshlogError } from '../../errors.js';
 
 export interface UserRouteDeps {
   users: UserRegistry;
@@ -37,18 +39,27 @@ const issueKeyBody = z
 /** Users (admin): create, list, change grants (revoking keys that would exceed them), issue keys within a user's grants, disable (revoking their keys) and enable; every change is audited. */
 export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   const { users, audit } = deps;
+  /** A user of tenants the admin does not hold does not exist for them. */
+  const visible = (identity: Identity, name: string) => {
+    const user = users.list().find((candidate) => candidate.name === name && sees(identity, candidate));
+    if (!user) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
+    return user;
+  };
 
   app.post('/api/v1/admin/users', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createUserBody, request.body);
+    requireWithinGrants(request.identity!, body);
     const user = await users.create(body, request.identity!.name);
-    await audit.record({ action: 'users.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, detail: { roles: user.roles, tenants: user.tenants } });
+    await audit.record({ action: 'users.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: grantTenant(user.tenants), detail: { roles: user.roles, tenants: user.tenants } });
     return reply.code(201).send({ user });
   });
 
-  app.get('/api/v1/admin/users', async () => ({ users: users.list() }));
+  app.get('/api/v1/admin/users', async (request) => ({ users: users.list().filter((user) => sees(request.identity!, user)) }));
 
   app.patch<{ Params: { name: string } }>('/api/v1/admin/users/:name', { config: { auditedByRoute: true } }, async (request) => {
     const body = parseJsonBody(updateUserBody, request.body);
+    visible(request.identity!, request.params.name);
+    requireWithinGrants(request.identity!, body);
     const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
     const endedSessions = revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
     await audit.record({
@@ -57,6 +68,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: user.name,
+      tenant: grantTenant(user.tenants),
       detail: {
         before: { email: before.email, roles: before.roles, tenants: before.tenants },
         after: { email: user.email, roles: user.roles, tenants: user.tenants },
@@ -69,6 +81,9 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
 
   app.post<{ Params: { name: string } }>('/api/v1/admin/users/:name/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(issueKeyBody, request.body);
+    const target = visible(request.identity!, request.params.name);
+    // A key with no grant of its own gets all of the user's: those too must be the granter's.
+    requireWithinGrants(request.identity!, { roles: body.roles ?? (target.roles as Role[]), tenants: body.tenants ?? target.tenants });
     const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
     const created = await users.issueKey(request.params.name, { roles: body.roles, tenants: body.tenants, expiresAt }, request.identity!.name);
     await audit.record({
@@ -77,6 +92,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: created.id,
+      tenant: grantTenant(created.tenants),
       detail: { user: request.params.name, roles: created.roles, tenants: created.tenants, expires_at: expiresAt?.toISOString() ?? null },
     });
     return reply.code(201).send({ id: created.id, key: created.key, note: 'the key is shown only now; store it in your secret manager' });
@@ -84,10 +100,11 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
 
   for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/users/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
+      visible(request.identity!, request.params.name);
       const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
       // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
       const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
-      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
+      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: grantTenant(user.tenants), detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
       return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
     });
   }
