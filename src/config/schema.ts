@@ -115,6 +115,8 @@ export const configSchema = z
         max_decompressed_bytes: byteSize.default(64 * 1024 * 1024),
         /** Records waiting for commit before new requests are refused with 429. */
         max_queued_records: positiveInt.default(500_000),
+        /** Bytes of records waiting for commit before new requests are refused with 429 (long lines fill memory long before the record bound). */
+        max_queued_bytes: byteSize.default(256 * 1024 * 1024),
         /** Records in one ClickHouse insert. */
         batch_max_records: positiveInt.default(100_000),
         /** How long the writer lets a batch fill before committing it. */
@@ -140,6 +142,7 @@ export const configSchema = z
         max_body_bytes: 16 * 1024 * 1024,
         max_decompressed_bytes: 64 * 1024 * 1024,
         max_queued_records: 500_000,
+        max_queued_bytes: 256 * 1024 * 1024,
         batch_max_records: 100_000,
         batch_linger_ms: 20,
         dedup_remembered_ids: 200_000,
@@ -202,6 +205,8 @@ export const configSchema = z
         query_requests_per_second_per_tenant: z.coerce.number().min(0).default(100),
         /** Open connections per TCP listener (HTTP, OTLP/gRPC, forward, syslog TCP/TLS); more are refused. */
         max_connections_per_listener: positiveInt.default(1024),
+        /** Open connections per client address on each TCP listener (HTTP, OTLP/gRPC, forward, syslog TCP/TLS), so one client holding connections open cannot take every slot (0 = no cap). */
+        max_connections_per_address: z.coerce.number().int().min(0).default(512),
         /** A forward or syslog TCP connection silent this long is closed. */
         tcp_idle_timeout_ms: positiveInt.default(300_000),
         /** A TLS handshake not finished in this time is dropped (every TLS listener). */
@@ -210,6 +215,8 @@ export const configSchema = z
         http_headers_timeout_ms: positiveInt.default(10_000),
         /** A whole HTTP request, body included, must arrive within this. */
         http_request_timeout_ms: positiveInt.default(120_000),
+        /** Ingest is refused (503, retryable) while the data directory's file system has less free space than this; meshlog's own writes (audit trail, seals) may use a quarter of it more (0 = off). Embedded chDB only. */
+        min_free_disk_bytes: byteSize.default(512 * 1024 * 1024),
         /** Failed authentications from one client address (an IPv6 /64), on every path, within the window before its credentials get 429 unchecked (0 = off). */
         login_failures_per_address: z.coerce.number().int().min(0).default(20),
         /** Ignored (kept so existing configurations load): a lockout per account let anyone lock a key's owner out. */
@@ -224,10 +231,12 @@ export const configSchema = z
         query_requests_per_second_per_key: 50,
         query_requests_per_second_per_tenant: 100,
         max_connections_per_listener: 1024,
+        max_connections_per_address: 512,
         tcp_idle_timeout_ms: 300_000,
         tls_handshake_timeout_ms: 10_000,
         http_headers_timeout_ms: 10_000,
         http_request_timeout_ms: 120_000,
+        min_free_disk_bytes: 512 * 1024 * 1024,
         login_failures_per_address: 20,
         login_failures_per_account: 5,
         login_failure_window_ms: 900_000,

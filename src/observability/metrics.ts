@@ -82,6 +82,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Free bytes of the data directory's file system, when the server watches it (embedded chDB). */
+  diskFree: (() => number) | undefined;
+  readonly dataDiskFreeBytes = new Gauge({
+    name: 'meshlog_data_disk_free_bytes',
+    help: 'Bytes free on the data directory\'s file system; ingest is refused below limits.min_free_disk_bytes',
+    registers: [this.registry],
+    collect: () => {
+      if (this.diskFree) this.dataDiskFreeBytes.set(this.diskFree());
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshlog_process_' });
   }

@@ -13,6 +13,8 @@ export interface WriterOptions {
   /** Stable id of this writer; chains are per tenant and writer so writers never coordinate. */
   writerId: string;
   maxQueuedRecords: number;
+  /** Bytes of encoded rows waiting for commit past which ingest is refused (the record bound alone lets long lines take gigabytes). */
+  maxQueuedBytes?: number;
   batchMaxRecords: number;
   batchLingerMs: number;
 }
@@ -29,6 +31,8 @@ export type CommittedListener = (records: LogRecord[]) => void;
 interface PendingWrite {
   tenants: string[];
   rows: string[];
+  /** Characters of the rows (bytes for ASCII): what the queue holds in memory. */
+  chars: number;
   /** Kept only while someone listens for committed records. */
   records: LogRecord[] | undefined;
   minTimeNs: bigint;
@@ -49,6 +53,7 @@ interface PendingWrite {
 export class LogWriter {
   private pending: PendingWrite[] = [];
   private queuedRecords = 0;
+  private queuedBytes = 0;
   private committing: Promise<void> | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -105,23 +110,37 @@ export class LogWriter {
       this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
       return Promise.reject(new MeshlogError('ML_OVERLOADED', `${this.queuedRecords} records waiting for commit`));
     }
+    // A nearly full data disk refuses ingest up front (retryable), before anything is queued or acknowledged.
+    const diskFull = options.exempt ? undefined : this.storage.diskGuard?.refusal('ingest');
+    if (diskFull !== undefined) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'disk_full' }, records.length);
+      return Promise.reject(new MeshlogError('ML_UNAVAILABLE', diskFull, { retryAfterSeconds: 5 }));
+    }
     const tenants = new Array<string>(records.length);
     const rows = new Array<string>(records.length);
     // The seal's time range is of the stored (clamped) times: a seal must always be storable.
     let minTimeNs = clampNanos(records[0].timeUnixNano);
     let maxTimeNs = minTimeNs;
+    let chars = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       tenants[i] = record.tenant;
       rows[i] = openLogRow(record);
+      chars += rows[i].length;
       const time = clampNanos(record.timeUnixNano);
       if (time < minTimeNs) minTimeNs = time;
       if (time > maxTimeNs) maxTimeNs = time;
     }
+    const maxBytes = this.options.maxQueuedBytes;
+    if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + chars > maxBytes) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
+      return Promise.reject(new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`));
+    }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
-      this.pending.push({ tenants, rows, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
+      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
+      this.queuedBytes += chars;
       this.metrics.queueRecords.set(this.queuedRecords);
       this.schedule(options.exempt === true);
     });
@@ -238,6 +257,8 @@ export class LogWriter {
     const { chains, body } = this.chainBatches(batch);
     let requeued = 0;
     try {
+      // Checked before sealing: a batch refused here leaves no journaled seal and no sequence number used.
+      this.storage.diskGuard?.check('internal');
       if (this.sealing) {
         const seals = this.sealing.sealer.seal(chains);
         // Seal first: if it fails, nothing was stored and the sequence numbers stay free.
@@ -277,12 +298,14 @@ export class LogWriter {
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
         this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
-        write.reject(new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
+        write.reject(error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
       }
       return;
     } finally {
       stopTimer();
       this.queuedRecords -= count - requeued;
+      // A requeued batch is the whole batch, still waiting: its bytes stay counted.
+      if (requeued === 0) for (const write of batch) this.queuedBytes -= write.chars;
       this.metrics.queueRecords.set(this.queuedRecords);
     }
     this.metrics.batchRecords.observe(count);

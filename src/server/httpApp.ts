@@ -51,6 +51,8 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
   ingest: IngestContext;
+  /** Why ingest is refused right now (a nearly full data disk), for /ready; undefined while it is taken. */
+  ingestPaused?: () => string | undefined;
   authenticate: Authenticate;
   audit: AuditTrail;
   /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
@@ -216,7 +218,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   );
 
   app.get('/ready', async (_request, reply) =>
-    options.isReady() ? reply.type('text/plain').send('ready\n') : reply.code(503).type('text/plain').send('starting\n'),
+    // Still ready while ingest is paused: queries are served, and each refused write says why (503, Retry-After).
+    options.isReady()
+      ? reply.type('text/plain').send(`ready${((paused) => (paused ? `; ingest paused: ${paused}` : ''))(options.ingestPaused?.())}\n`)
+      : reply.code(503).type('text/plain').send('starting\n'),
   );
   app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
   app.get('/metrics', async (_request, reply) =>

@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { ConnectionsPerAddress } from './listeners/connectionsPerAddress.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { RateLimits } from '../security/rateLimits.js';
 
@@ -12,6 +14,11 @@ export const slowClientChecks = { connectionsCheckingInterval: 1000 };
  */
 export function httpLimits(app: FastifyInstance, limits: MeshlogConfig['limits'], rates: RateLimits): void {
   app.server.maxConnections = limits.max_connections_per_listener;
+  // After http's own connection listener: a refused socket is destroyed before it is read.
+  const perAddress = new ConnectionsPerAddress(limits.max_connections_per_address, (refused, address, max) =>
+    app.log.warn({ listener: 'http', refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+  );
+  app.server.on('connection', (socket: Socket) => perAddress.admit(socket));
   // Slowloris: headers, then the whole request, each within a bound. Responses
   // (live tails) may stream for as long as they like.
   app.server.headersTimeout = limits.http_headers_timeout_ms;

@@ -117,9 +117,12 @@ export class MeshlogServer {
         clickhouseUrl: config.clickhouse_url,
         database: config.database,
         encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
+        minFreeDiskBytes: config.limits.min_free_disk_bytes,
       },
       logger,
     );
+    const diskGuard = this.storage.diskGuard;
+    if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
@@ -157,6 +160,7 @@ export class MeshlogServer {
       {
         writerId: id,
         maxQueuedRecords: config.ingest.max_queued_records,
+        maxQueuedBytes: config.ingest.max_queued_bytes,
         batchMaxRecords: config.ingest.batch_max_records,
         batchLingerMs: config.ingest.batch_linger_ms,
       },
@@ -202,6 +206,7 @@ export class MeshlogServer {
       timeWindow: timeWindowFromConfig(config.ingest),
       connectionLimits: {
         maxConnections: config.limits.max_connections_per_listener,
+        maxConnectionsPerAddress: config.limits.max_connections_per_address,
         idleTimeoutMs: config.limits.tcp_idle_timeout_ms,
         handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
       },
@@ -351,7 +356,7 @@ export class MeshlogServer {
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { StoredBatch } from './sealStore.js';
 
@@ -74,10 +74,32 @@ export class SealJournal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Durable against a process kill once it returns (the page cache, like the engine's own parts). */
+  /**
+   * Durable against a process kill once it returns (the page cache, like the
+   * engine's own parts). An append that fails (ENOSPC, EIO) may have written
+   * part of its lines: they are cut off again, and the next append starts a
+   * new segment all the same, so a torn line is only ever the last of its
+   * segment (which read() leaves out) and never glued to the next seal.
+   */
   append(seals: JournaledSeal[]): void {
     this.segment ??= join(this.dir, `${Date.now()}-${this.processTag}-${String(this.segmentCount++).padStart(6, '0')}.ndjson`);
-    appendFileSync(this.segment, seals.map((seal) => `${JSON.stringify(seal)}\n`).join(''), { mode: 0o600 });
+    const bytes = Buffer.from(seals.map((seal) => `${JSON.stringify(seal)}\n`).join(''));
+    const fd = openSync(this.segment, 'a', 0o600);
+    let size: number | undefined;
+    try {
+      size = fstatSync(fd).size;
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    } catch (error) {
+      this.segment = undefined;
+      try {
+        if (size !== undefined) ftruncateSync(fd, size);
+      } catch {
+        // Left torn: the last line of a segment nothing appends to any more.
+      }
+      throw error;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Ends the segment being appended to; returns every finished segment, oldest first (a crashed process's too). */

@@ -2,12 +2,24 @@ import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
 import type { SpanRecord } from '../model/spanRecord.js';
 import { migrations } from './migrations.js';
 import { spanRow } from './spanRows.js';
 import { storageError } from './storageError.js';
+
+/**
+ * Engine calls that write new data to disk: inserts, and statements that
+ * insert or rewrite parts. Dropping, deleting and reads free or need no space.
+ */
+function writes(method: PropertyKey, params: unknown): boolean {
+  if (method === 'insert' || method === 'exec') return true;
+  if (method !== 'command') return false;
+  const query = (params as { query?: unknown } | undefined)?.query;
+  return typeof query === 'string' && /^\s*(INSERT|OPTIMIZE)\b/i.test(query);
+}
 
 /**
  * The only door to ClickHouse. Every other module goes through this object,
@@ -20,6 +32,8 @@ export class Storage {
   readonly client: ClickHouseClient;
   private current: ClickHouseClient;
   private readonly gate = new EngineGate();
+  /** Embedded chDB with `minFreeDiskBytes`: writes refused before the data disk fills (see DiskSpaceGuard). */
+  diskGuard: DiskSpaceGuard | undefined;
 
   private constructor(
     client: ClickHouseClient,
@@ -36,24 +50,46 @@ export class Storage {
         const value = (this.current as unknown as Record<PropertyKey, unknown>)[property];
         if (typeof value !== 'function') return value;
         // Every failure leaves storage classified (outage or refusal): see storageError.ts.
-        return (...args: unknown[]) =>
-          this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args)).catch((error: unknown) => {
+        return (...args: unknown[]) => {
+          const refusal = this.diskGuard && writes(property, args[0]) ? this.diskRefusal() : undefined;
+          if (refusal) return Promise.reject(refusal);
+          return this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args)).catch((error: unknown) => {
             throw storageError(error);
           });
+        };
       },
     });
   }
 
   private get rawInsert(): RawInsert | undefined {
     const insert = this.currentRawInsert;
-    return insert && ((table, body, settings) => this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
-      throw storageError(error);
-    }));
+    return (
+      insert &&
+      ((table, body, settings) => {
+        const refusal = this.diskRefusal();
+        return refusal
+          ? Promise.reject(refusal)
+          : this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
+              throw storageError(error);
+            });
+      })
+    );
   }
 
-  static async open(target: ConnectionTarget & { database: string }, logger: Logger): Promise<Storage> {
+  /** The error a write gets while the data disk is below the internal floor. */
+  private diskRefusal(): Error | undefined {
+    try {
+      this.diskGuard?.check('internal');
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  static async open(target: ConnectionTarget & { database: string; minFreeDiskBytes?: number }, logger: Logger): Promise<Storage> {
     const { client, embedded, encryption, rawInsert } = connect(target);
     const storage = new Storage(client, target.database, embedded, logger, rawInsert, target);
+    if (embedded && target.minFreeDiskBytes) storage.diskGuard = new DiskSpaceGuard(target.dataDir, target.minFreeDiskBytes);
     storage.encryptionAtRest = encryption;
     // Session-wide in embedded chDB: every later query of this client runs without disk spills.
     if (encryption?.enabled) await client.command({ query: noSpillStatement });

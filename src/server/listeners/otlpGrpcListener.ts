@@ -16,6 +16,7 @@ import { admitOtlpLogs } from '../routes/otlpLogsRoute.js';
 import { admitOtlpSpans } from '../routes/otlpTracesRoute.js';
 import type { IngestContext } from '../ingestContext.js';
 import type { Listener } from '../listener.js';
+import { ConnectionsPerAddress } from './connectionsPerAddress.js';
 
 const receiver = 'otlp_grpc';
 /** How often refused connections are reported, at most. */
@@ -170,7 +171,12 @@ export class OtlpGrpcListener implements Listener {
       : grpc.ServerCredentials.createInsecure();
     this.credentials = credentials;
     const injector = this.server.createConnectionInjector(credentials);
-    const tcp = net.createServer((socket) => injector.injectConnection(socket));
+    const perAddress = new ConnectionsPerAddress(this.ctx.connectionLimits?.maxConnectionsPerAddress ?? 0, (refused, address, max) =>
+      this.ctx.logger.warn({ listener: receiver, refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+    );
+    const tcp = net.createServer((socket) => {
+      if (perAddress.admit(socket)) injector.injectConnection(socket);
+    });
     this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);

@@ -4,11 +4,14 @@ import type { Logger } from 'pino';
 import type { Identity } from '../../security/identity.js';
 import { clientCertificateIdentity, serverTlsOptions, type TlsFiles } from '../../security/tlsOptions.js';
 import type { Listener } from '../listener.js';
+import { ConnectionsPerAddress } from './connectionsPerAddress.js';
 
 /** Abuse limits of one listener. */
 export interface ConnectionLimits {
   /** Open connections; more are closed as they arrive. */
   maxConnections: number;
+  /** Open connections from one client address; more from it are closed as they arrive (0 = no cap). */
+  maxConnectionsPerAddress?: number;
   /** A connection with no traffic either way for this long is closed. */
   idleTimeoutMs: number;
   /** A TLS handshake not finished in this time is dropped. */
@@ -45,13 +48,18 @@ export class TcpListener implements Listener {
   private stopped = false;
   private dropped = 0;
   private droppedReportedAt = 0;
+  private readonly perAddress: ConnectionsPerAddress;
 
   constructor(
     readonly name: string,
     private readonly options: { host: string; port: number; tls?: TlsFiles; limits?: ConnectionLimits },
     private readonly logger: Logger,
     private readonly handle: (connection: Connection) => Promise<void>,
-  ) {}
+  ) {
+    this.perAddress = new ConnectionsPerAddress(options.limits?.maxConnectionsPerAddress ?? 0, (refused, address, max) =>
+      logger.warn({ listener: name, refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+    );
+  }
 
   async start(): Promise<string> {
     const { host, port } = this.options;
@@ -62,10 +70,18 @@ export class TcpListener implements Listener {
     if (files) {
       const handshakeTimeout = this.options.limits?.handshakeTimeoutMs;
       const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files), ...(handshakeTimeout ? { handshakeTimeout } : {}) }, onConnection);
+      // Counted at the TCP level, before the handshake: a client that never finishes its
+      // handshakes must not take every slot for tls_handshake_timeout_ms either.
+      const refused = new WeakSet<Socket>();
+      server.prependListener('connection', (raw: Socket) => {
+        if (!this.perAddress.admit(raw)) refused.add(raw);
+      });
       // TLS handshake failures (plaintext clients, port scanners) never reach a handler.
-      server.on('tlsClientError', (error, socket) =>
-        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed'),
-      );
+      server.on('tlsClientError', (error, socket) => {
+        // A connection refused above ends its handshake with a reset: already reported, once a minute.
+        if (refused.has((socket as TLSSocket & { _parent?: Socket })._parent as Socket)) return;
+        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed');
+      });
       this.server = server;
     } else {
       this.server = net.createServer(serverOptions, onConnection);
@@ -85,6 +101,8 @@ export class TcpListener implements Listener {
   }
 
   private serve(socket: Socket): void {
+    // TLS connections were counted before their handshake.
+    if (!this.options.tls && !this.perAddress.admit(socket)) return;
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const logger = this.logger.child({ listener: this.name, remote });
     this.sockets.add(socket);
