@@ -6,7 +6,7 @@ import { verifyArchive, readArchive, type ArchiveVerifyReport } from '../archive
 import { defaultKeyRingDir, KeyRing, type KeyRingEntry } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
 import type { UploadedArchive } from '../archive/s3Upload.js';
-import { callServer, type ServerFlags } from './serverClient.js';
+import { callServer, serverError, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -23,7 +23,7 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ tenant: flags.tenant, from: nsToIso(timeFlag(flags.from, 'from')!), to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!) }),
   });
-  if (!response.ok || !response.body) throw new Error(`server answered ${response.status}: ${(await response.text()).trim()}`);
+  if (!response.ok || !response.body) throw serverError(response.status, await response.text(), token);
   const payload = createWriteStream(partial, { mode: 0o600 });
   let done: { manifest: string; signature: string } | undefined;
   try {

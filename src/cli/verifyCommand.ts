@@ -7,6 +7,7 @@ import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js'
 import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
 import { SealStore } from '../storage/sealStore.js';
 import { Storage } from '../storage/storage.js';
+import { serverError } from './serverClient.js';
 
 export interface VerifyFlags {
   dataDir?: string;
@@ -101,7 +102,7 @@ async function verifyRemote(
   const response = await fetch(`${flags.server.replace(/\/$/, '')}/api/v1/integrity/verify?${params}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
-  if (!response.ok || !response.body) throw new Error(`server answered ${response.status}: ${(await response.text()).trim()}`);
+  if (!response.ok || !response.body) throw serverError(response.status, await response.text(), token);
   let summary: Omit<VerifyReport, 'findings'> | undefined;
   let buffered = '';
   const decoder = new TextDecoder();

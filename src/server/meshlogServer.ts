@@ -42,6 +42,7 @@ import { buildHttpApp } from './httpApp.js';
 import { ingestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
 import { buildListeners } from './listeners.js';
+import type { StartupFacts } from './startupSummary.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/patternStore.js';
@@ -96,6 +97,8 @@ export class MeshlogServer {
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
   private ready = false;
+  /** Where the admin token came from, for the start-up summary (never the token). */
+  private adminToken: StartupFacts['adminToken'];
   readonly metrics = new Metrics();
 
   constructor(
@@ -103,8 +106,8 @@ export class MeshlogServer {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts everything; resolves with the HTTP address once requests are taken. */
-  async start(): Promise<{ httpUrl: string }> {
+  /** Starts everything; resolves with the bound addresses (for the start-up summary) once requests are taken. */
+  async start(): Promise<StartupFacts> {
     const { config, logger } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
@@ -124,6 +127,7 @@ export class MeshlogServer {
     let authenticate: Authenticate;
     if (config.auth === 'token') {
       const admin = loadAdminToken(config.data_dir);
+      this.adminToken = admin.file ? { fromEnv: false, file: resolve(admin.file), generated: admin.generated ?? false } : { fromEnv: true };
       authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc), (identity) => userRegistry.refuseDisabled(identity));
       logger.info({ from: admin.source, oidc: config.oidc?.issuer ?? 'off' }, 'admin token loaded');
     } else {
@@ -375,7 +379,7 @@ export class MeshlogServer {
       },
       'meshlog is ready',
     );
-    return { httpUrl };
+    return { httpUrl, listeners: addresses, adminToken: this.adminToken, embedded: this.storage.embedded };
   }
 
   /** SIGHUP: every TLS listener re-reads its certificate and key (and client CA) without dropping connections. */
