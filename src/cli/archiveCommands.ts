@@ -6,8 +6,9 @@ import { verifyArchive, readArchive, type ArchiveVerifyReport } from '../archive
 import { defaultKeyRingDir, KeyRing, type KeyRingEntry } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
 import type { UploadedArchive } from '../archive/s3Upload.js';
-import { callServer, type ServerFlags } from './serverClient.js';
+import { callServer, serverError, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
+import { progress, withProgress } from './progress.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 const nsToIso = (ns: bigint) => `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
@@ -23,9 +24,11 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ tenant: flags.tenant, from: nsToIso(timeFlag(flags.from, 'from')!), to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!) }),
   });
-  if (!response.ok || !response.body) throw new Error(`server answered ${response.status}: ${(await response.text()).trim()}`);
+  if (!response.ok || !response.body) throw serverError(response.status, await response.text(), token);
   const payload = createWriteStream(partial, { mode: 0o600 });
   let done: { manifest: string; signature: string } | undefined;
+  const shown = progress(`archive export ${flags.tenant}`);
+  let received = 0;
   try {
     let buffered = '';
     const decoder = new TextDecoder();
@@ -36,7 +39,10 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
         const message = JSON.parse(buffered.slice(0, newline)) as { type: string; data?: string; manifest?: string; signature?: string; error?: string };
         buffered = buffered.slice(newline + 1);
         if (message.type === 'payload') {
-          if (!payload.write(Buffer.from(message.data!, 'base64'))) await new Promise<void>((resolve) => payload.once('drain', () => resolve()));
+          const bytes = Buffer.from(message.data!, 'base64');
+          received += bytes.length;
+          shown.update(`${(received / 1048576).toFixed(1)} MiB encrypted payload received`);
+          if (!payload.write(bytes)) await new Promise<void>((resolve) => payload.once('drain', () => resolve()));
         } else if (message.type === 'manifest') done = { manifest: message.manifest!, signature: message.signature! };
         else if (message.type === 'error') throw new Error(`the export failed on the server: ${message.error}`);
       }
@@ -44,6 +50,7 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
     await new Promise<void>((resolve, reject) => payload.end((error?: Error | null) => (error ? reject(error) : resolve())));
     if (!done) throw new Error('the server ended the export without a manifest');
   } catch (error) {
+    shown.fail();
     payload.destroy();
     rmSync(partial, { force: true });
     throw error;
@@ -52,6 +59,7 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
   writeFileSync(join(flags.out, manifestFile), done.manifest);
   writeFileSync(join(flags.out, signatureFile), done.signature);
   const { manifest } = readArchive(flags.out);
+  shown.done(`${manifest.payload.records} records, ${(received / 1048576).toFixed(1)} MiB in ${flags.out}`);
   print(`archive ${manifest.archive_id}: ${manifest.payload.records} records of ${manifest.tenant} (${manifest.from} .. ${manifest.to}) from ${manifest.chains.length} chain(s), encrypted with data key ${manifest.encryption.key_id}, in ${flags.out}`);
 }
 
@@ -85,7 +93,14 @@ export async function archiveVerifyCommand(dir: string, flags: { publicKey?: str
     const ring = new KeyRing(keyRingDir, () => MasterKey.load({ file: masterFile ?? '', create: false }));
     return ring.open(readArchive(dir).manifest.encryption.key_id);
   };
-  const report = await verifyArchive(dir, { verifierKey: verifierKeyFlag(flags.publicKey), dataKey: flags.decrypt ? dataKey : undefined });
+  const report = await withProgress(
+    `archive verify ${dir}`,
+    async (shown) => {
+      shown.update(flags.decrypt ? 'signature, seals, proofs and every record' : 'signature, seals and proofs');
+      return verifyArchive(dir, { verifierKey: verifierKeyFlag(flags.publicKey), dataKey: flags.decrypt ? dataKey : undefined });
+    },
+    (done) => `${done.ok ? 'OK' : 'NOT OK'}: ${done.batches} batches${done.decrypted ? `, ${done.records} records` : ''}`,
+  );
   printReport(report, flags.output);
   if (!flags.publicKey && flags.output === 'text') print('note: the verifier key was taken from the archive itself; pin the server\'s key with --public-key to rule out a re-signed archive');
   process.exitCode = report.findings.length > 0 ? 1 : report.decryptError ? 2 : 0;

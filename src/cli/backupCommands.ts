@@ -9,9 +9,9 @@ import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
 import { SealStore } from '../storage/sealStore.js';
 import { Storage } from '../storage/storage.js';
 import { callServer, type ServerFlags } from './serverClient.js';
+import { progress, withProgress } from './progress.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-const progress = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /**
  * `meshlog backup`: from a data directory no server holds (embedded chDB takes
@@ -36,7 +36,11 @@ export async function backupCommand(flags: {
   try {
     // Seals a killed server journaled but had not moved into the table yet.
     await new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))).flush();
-    const manifest = await backupMeshlog(storage, { dataDir: flags.dataDir, out: flags.out, includeSecrets: flags.includeSecrets ?? false, masterKey, onProgress: progress });
+    const manifest = await withProgress(
+      `backup ${flags.dataDir}`,
+      (shown) => backupMeshlog(storage, { dataDir: flags.dataDir!, out: flags.out!, includeSecrets: flags.includeSecrets ?? false, masterKey, onProgress: (step) => shown.update(step) }),
+      (done) => `${done.tables.length} tables, ${done.tables.reduce((sum, table) => sum + table.rows, 0)} rows in ${flags.out}`,
+    );
     const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
     print(
       `backup of ${manifest.source}: ${manifest.tables.length} tables, ${rows} rows, schema ${manifest.migrations.at(-1) ?? 0}, ` +
@@ -49,11 +53,18 @@ export async function backupCommand(flags: {
 }
 
 async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promise<void> {
-  const { backup } = await callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; held_commits_ms: number; master_key_id: string } }>(
-    flags,
-    'POST',
-    '/api/v1/admin/backups',
-    flags.name ? { name: flags.name } : {},
+  const { backup } = await withProgress(
+    `backup of ${flags.server}`,
+    async (shown) => {
+      shown.update('the server is copying every table');
+      return callServer<{ backup: { path: string; tables: number; rows: number; cut: { at: string; chains: Record<string, number> }; held_commits_ms: number; master_key_id: string } }>(
+        flags,
+        'POST',
+        '/api/v1/admin/backups',
+        flags.name ? { name: flags.name } : {},
+      );
+    },
+    (done) => `${done.backup.tables} tables, ${done.backup.rows} rows in ${done.backup.path} on the server host`,
   );
   print(
     `backup of the running server at ${flags.server}: ${backup.tables} tables, ${backup.rows} rows, cut at ${backup.cut.at} ` +
@@ -80,7 +91,17 @@ export async function restoreCommand(flags: { from: string; dataDir: string; dat
   const pinned = flags.publicKey && existsSync(flags.publicKey) ? readFileSync(flags.publicKey, 'utf8').trim() : flags.publicKey;
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
-    const result = await restoreMeshlog(storage, manifest, { dataDir: flags.dataDir, read, verifierKey: pinned, ledgerFile, onProgress: progress, onFinding: (finding) => print(describe(finding)) });
+    const shown = progress(`restore into ${flags.dataDir}`);
+    const result = await restoreMeshlog(storage, manifest, { dataDir: flags.dataDir, read, verifierKey: pinned, ledgerFile, onProgress: (step) => shown.update(step), onFinding: (finding) => {
+        shown.clear();
+        print(describe(finding));
+      } }).catch(
+      (error: unknown) => {
+        shown.fail();
+        throw error;
+      },
+    );
+    shown.done(`${result.rows} rows into ${result.tables} tables${result.verification ? `, verified ${result.verification.ok ? 'OK' : 'with findings'}` : ''}`);
     print(`restored ${result.rows} rows into ${result.tables} tables of ${flags.dataDir} (backup of ${manifest.source} taken ${manifest.created_at})`);
     const reapplied = result.reapplied;
     print(

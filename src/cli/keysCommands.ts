@@ -11,6 +11,12 @@ export async function keysCreate(flags: ServerFlags & { name: string; role: stri
     expires_in: flags.expires,
   });
   if (flags.output === 'json') return print(JSON.stringify(created));
+  // The key alone on stdout, for KEY=$(meshlog keys create … --output token); the notice still reaches a person on stderr.
+  if (flags.output === 'token') {
+    print(created.key);
+    process.stderr.write(`created key ${created.id} (${flags.name}: ${flags.role.join(', ')} on ${flags.tenant.join(', ')}); this is the only time it is shown\n`);
+    return;
+  }
   print(`created key ${created.id} (${flags.name}: ${flags.role.join(', ')} on ${flags.tenant.join(', ')})`);
   print(created.key);
   process.stderr.write('this is the only time the key is shown: store it now\n');

@@ -8,7 +8,15 @@ import { keysCreate, keysList, keysRevoke } from './keysCommands.js';
 import { tenantsCreate, tenantsList, tenantsSetState } from './tenantsCommands.js';
 import { usersCreate, usersKey, usersList, usersSetState, usersUpdate } from './usersCommands.js';
 import type { VerifyFlags } from './verifyCommand.js';
+import { roles } from '../security/identity.js';
 
+/** What each command's --token must hold, said in its help (the server names the missing role when it refuses). */
+const needs = {
+  admin: 'a token with the admin role for the tenants concerned, e.g. the bootstrap admin token (default: MESHLOG_TOKEN)',
+  adminAll: 'a token with the admin role for every tenant (*), e.g. the bootstrap admin token (default: MESHLOG_TOKEN)',
+  audit: 'a token with the auditor or admin role for the tenants concerned (default: MESHLOG_TOKEN)',
+  auditAll: 'a token with the auditor or admin role for every tenant (*) (default: MESHLOG_TOKEN)',
+} as const;
 const program = new Command()
   .name('meshlog')
   .description('Log aggregation for service meshes, with SOC 2 evidence built in')
@@ -25,6 +33,7 @@ program
   .option('--database <name>', 'ClickHouse database (default meshlog)')
   .addOption(new Option('--auth <mode>', 'token: bearer token required; none: anonymous access').choices(['token', 'none']))
   .addOption(new Option('--log-level <level>', 'self-log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .addOption(new Option('--log-format <format>', 'self-log format: json lines for machines, or pretty lines plus a start-up summary for people (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
   .option('--max-body-bytes <size>', 'largest accepted request body, e.g. 16MiB')
   .option('--reject-old-samples-max-age <duration>', 'refuse records older than this (ingest.reject_old_samples_max_age), e.g. 1w, 30d, 7y')
   .option('--creation-grace-period <duration>', 'refuse records more than this ahead of the server clock (ingest.creation_grace_period), e.g. 10m')
@@ -50,7 +59,7 @@ program
   .addOption(new Option('--direction <direction>', 'order of log lines').choices(['backward', 'forward']).default('backward'))
   .addOption(new Option('--output <format>', 'output format').choices(['table', 'raw', 'jsonl', 'json']).default('table'))
   .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
-  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--token <token>', 'a token with the analyst or admin role for the tenant (default: MESHLOG_TOKEN)')
   .option('--org-id <tenant>', 'tenant to query (X-Scope-OrgID)')
   .option('--tail', 'follow new lines as they are committed (log queries; --from sets how far back history starts)')
   .action(queryCommand);
@@ -59,7 +68,7 @@ program
   .command('verify')
   .description('prove stored logs were not altered or lost: recompute every batch seal, walk the chains, check signed checkpoints (exit 1 on any finding)')
   .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
-  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--token <token>', `${needs.audit}; none with --data-dir`)
   .option('--data-dir <dir>', 'verify a data directory offline instead (no server may be running on it)')
   .option('--database <name>', 'ClickHouse database of --data-dir', 'meshlog')
   .option('--public-key <file|key>', 'checkpoint verifier key (default: <data-dir>-signing.key.pub)')
@@ -81,7 +90,7 @@ program
   .description('ship log files, Kubernetes container logs or stdin to meshlog, with a disk buffer and acknowledged checkpoints')
   .option('-c, --config <file>', 'agent YAML config file')
   .option('--server <url>', 'meshlog server URL (default http://127.0.0.1:3100)')
-  .option('--token <token>', 'API token (default: MESHLOG_TOKEN)')
+  .option('--token <token>', 'a token with the ingester or admin role for the tenant, e.g. from meshlog keys create --role ingester (default: MESHLOG_TOKEN)')
   .option('--tenant <tenant>', 'tenant to ship to (X-Scope-OrgID)')
   .option('--path <glob>', 'file glob to tail (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
   .option('--data-dir <dir>', 'checkpoints and disk buffer (default ./agent-data)')
@@ -101,19 +110,21 @@ program
   .option('--similarity <share>', "share of a template's tokens a line must match to join it (default 0.7)")
   .action(mineCommand);
 
-const serverOptions = (command: Command) =>
+const serverOptions = (command: Command, token: string = needs.admin) =>
   command
-    .option('--server <url>', 'meshlog server URL', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
-    .option('--token <token>', 'admin (or auditor) token (default: MESHLOG_TOKEN)');
+    .option('--server <url>', 'meshlog server URL (default: MESHLOG_SERVER, else http://127.0.0.1:3100)', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
+    .option('--token <token>', token);
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** Every role a key or user can hold (admin, analyst, auditor, ingester, unmasker), from the one list the server checks. */
+const roleList = `${roles.slice(0, -1).join(', ')} or ${roles.at(-1)}`;
 
 const keys = program.command('keys').description('API keys of a running server (admin)');
 serverOptions(keys.command('create').description('create a key; it is printed once'))
   .requiredOption('--name <name>', 'who or what uses the key')
-  .requiredOption('--role <role>', 'admin, analyst, auditor or ingester (repeatable)', collect)
+  .requiredOption('--role <role>', `${roleList} (repeatable)`, collect)
   .requiredOption('--tenant <tenant>', 'tenant the key may act on, or * for all (repeatable)', collect)
   .option('--expires <duration>', 'expire after, e.g. 90d or 720h')
-  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .addOption(new Option('--output <format>', 'text; json; or token: the key alone, for KEY=$(meshlog keys create … --output token)').choices(['text', 'json', 'token']).default('text'))
   .action(keysCreate);
 serverOptions(keys.command('list').description('every key with its roles, tenants, state and last use'))
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
@@ -123,7 +134,7 @@ keys
   .command('rotate-storage')
   .description('add a new encryption-at-rest key and make it current (older parts stay readable): at once on a running server with --server, else from the next start or SIGHUP')
   .option('--server <url>', 'rotate on this running server (admin token), no restart')
-  .option('--token <token>', 'admin token (default: MESHLOG_TOKEN)')
+  .option('--token <token>', `with --server: ${needs.adminAll}`)
   .option('-c, --config <file>', 'YAML config file (for data_dir and encryption.key_file)')
   .option('--data-dir <dir>', 'data directory whose key file to rotate (default ./data)')
   .option('--key-file <file>', 'the key file (default: encryption.key_file, else <data-dir>-storage.keys)')
@@ -142,7 +153,7 @@ program
 const users = program.command('users').description('users of a running server and the keys issued to them (admin)');
 serverOptions(users.command('create').description('create a user with the roles and tenants they may hold').argument('<name>', 'user name'))
   .option('--email <address>', "the user's e-mail")
-  .requiredOption('--role <role>', 'admin, analyst, auditor, ingester or unmasker (repeatable)', collect)
+  .requiredOption('--role <role>', `${roleList} (repeatable)`, collect)
   .requiredOption('--tenant <tenant>', 'tenant the user may act on, or * for all (repeatable)', collect)
   .action(usersCreate);
 serverOptions(users.command('list').description('every user with roles, tenants, state and keys'))
@@ -167,7 +178,7 @@ serverOptions(users.command('enable').description('let keys be issued to the use
 );
 
 const tenants = program.command('tenants').description('the tenant registry of a running server (admin)');
-serverOptions(tenants.command('create').description('register a tenant').argument('<name>', 'tenant name'))
+serverOptions(tenants.command('create').description('register a tenant').argument('<name>', 'tenant name'), needs.adminAll)
   .option('--description <text>', 'what the tenant is')
   .action(tenantsCreate);
 serverOptions(tenants.command('list').description('registered tenants with their state'))
@@ -180,7 +191,7 @@ serverOptions(tenants.command('enable').description('take ingest and queries of 
   (name: string, flags) => tenantsSetState('enable', name, flags),
 );
 
-serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'))
+serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'), needs.audit)
   .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')
   .option('--action <prefix>', 'only actions starting with this, e.g. keys. or auth.')
   .option('--actor <id|name>', 'only this actor')
@@ -190,17 +201,17 @@ serverOptions(program.command('audit').description('read the audit trail (audito
   .action(auditCommand);
 
 const report = program.command('report').description('compliance evidence reports from a running server (auditor or admin)');
-serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, integrity, retention, access, data access, changes, transmission and encryption, redaction, monitoring, availability, capacity; signed'))
+serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, integrity, retention, access, data access, changes, transmission and encryption, redaction, monitoring, availability, capacity; signed'), needs.audit)
   .requiredOption('--from <time>', 'start of the period: RFC3339, Unix time, or a duration ago (30d)')
   .option('--to <time>', 'end of the period (default now)')
   .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
   .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportSoc2Command>) => (await import('./reportCommand.js')).reportSoc2Command(...args));
-serverOptions(report.command('list').description('stored reports (the monthly schedule, reports.monthly)'))
+serverOptions(report.command('list').description('stored reports (the monthly schedule, reports.monthly)'), needs.auditAll)
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportListCommand>) => (await import('./reportCommand.js')).reportListCommand(...args));
-serverOptions(report.command('get').description('a stored report').argument('<id>', 'report id (from report list)'))
+serverOptions(report.command('get').description('a stored report').argument('<id>', 'report id (from report list)'), needs.auditAll)
   .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportGetCommand>) => (await import('./reportCommand.js')).reportGetCommand(...args));
@@ -222,10 +233,10 @@ serverOptions(erasure.command('request').description('file a request; it runs wh
   .requiredOption('--reason <text>', 'why, e.g. the data subject request reference')
   .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
   .action(async (...args: Parameters<ErasureCommands['erasureRequestCommand']>) => (await import('./erasureCommands.js')).erasureRequestCommand(...args));
-serverOptions(erasure.command('list').description('every request with its state'))
+serverOptions(erasure.command('list').description('every request with its state'), needs.audit)
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(async (...args: Parameters<ErasureCommands['erasureListCommand']>) => (await import('./erasureCommands.js')).erasureListCommand(...args));
-serverOptions(erasure.command('show').description('one request: its receipt and, once executed, its evidence').argument('<id>', 'request id'))
+serverOptions(erasure.command('show').description('one request: its receipt and, once executed, its evidence').argument('<id>', 'request id'), needs.audit)
   .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
   .action(async (...args: Parameters<ErasureCommands['erasureShowCommand']>) => (await import('./erasureCommands.js')).erasureShowCommand(...args));
 serverOptions(erasure.command('cancel').description('cancel a pending request').argument('<id>', 'request id'))
@@ -272,7 +283,7 @@ serverOptions(archive.command('shred').description("destroy a tenant's data key 
   .requiredOption('--period <YYYY-MM>', 'UTC month of the data key')
   .requiredOption('--reason <text>', 'why, for the audit trail')
   .action(async (...args: Parameters<ArchiveCommands['archiveShredCommand']>) => (await import('./archiveCommands.js')).archiveShredCommand(...args));
-serverOptions(archive.command('keys').description('archive data keys: created when, by whom, shredded when, by whom, why'))
+serverOptions(archive.command('keys').description('archive data keys: created when, by whom, shredded when, by whom, why'), needs.auditAll)
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(async (...args: Parameters<ArchiveCommands['archiveKeysCommand']>) => (await import('./archiveCommands.js')).archiveKeysCommand(...args));
 
@@ -283,7 +294,7 @@ program
   .option('--data-dir <dir>', 'data directory to back up (stop its server first)')
   .option('--out <dir>', 'new, empty backup directory (with --data-dir)')
   .option('--server <url>', 'back up this running server while it ingests (admin, audited); it writes the backup under its backup.dir')
-  .option('--token <token>', 'admin token (default: MESHLOG_TOKEN)')
+  .option('--token <token>', `with --server: ${needs.adminAll}`)
   .option('--name <name>', 'with --server: directory name of the backup under backup.dir (default: the UTC time)')
   .option('--database <name>', 'ClickHouse database', 'meshlog')
   .option('--include-secrets', 'also copy the private checkpoint signing key and the admin token')
@@ -303,6 +314,12 @@ program
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
 program.parseAsync().catch((error: unknown) => {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if ((error as Error).message === 'fetch failed' && cause) {
+    // fetch says only "fetch failed": name the server it could not reach and how to point at another.
+    process.stderr.write(`meshlog: cannot reach the meshlog server (${cause.code ?? cause.message}): is it running? Pass --server URL or set MESHLOG_SERVER (default http://127.0.0.1:3100)\n`);
+    process.exit(1);
+  }
   process.stderr.write(`meshlog: ${(error as Error).message}\n`);
   process.exit(1);
 });

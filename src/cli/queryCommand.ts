@@ -1,5 +1,6 @@
 import { isMetric } from '../query/logql/engine.js';
 import { parseLogql } from '../query/logql/parser.js';
+import { serverError } from './serverClient.js';
 import { followTail, type TailedEntry } from './tailFollow.js';
 
 export interface QueryFlags {
@@ -27,6 +28,20 @@ interface MatrixResult {
 
 const labelText = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
 
+/**
+ * A body as one table cell: line breaks, tabs and other control characters
+ * are shown escaped (\n, \t, \r, \u001b…), so each entry stays one row and
+ * its columns line up. `--output raw` prints bodies as they are.
+ */
+export function tableCell(body: string): string {
+  return body.replace(/[\u0000-\u001f\u007f]/g, (char) => {
+    if (char === '\n') return '\\n';
+    if (char === '\t') return '\\t';
+    if (char === '\r') return '\\r';
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** RFC3339 with nanoseconds, from a nanosecond timestamp string. */
 function isoNanos(ns: string): string {
   const value = BigInt(ns);
@@ -51,7 +66,7 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const print = (entry: TailedEntry): void => {
     if (flags.output === 'raw') out(entry.line);
     else if (flags.output === 'jsonl' || flags.output === 'json') out(JSON.stringify({ timestamp: entry.ts, labels: entry.labels, line: entry.line }));
-    else out(`${isoNanos(entry.ts)}\t${labelText(entry.labels)}\t${entry.line}`);
+    else out(`${isoNanos(entry.ts)}\t${labelText(entry.labels)}\t${tableCell(entry.line)}`);
   };
   if (flags.tail) {
     if (metric) throw new Error('--tail follows log queries only');
@@ -62,7 +77,7 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
 
   const response = await fetch(`${flags.server.replace(/\/$/, '')}/loki/api/v1/query_range?${params}`, { headers });
   const text = await response.text();
-  if (!response.ok) throw new Error(`server answered ${response.status}: ${text.trim()}`);
+  if (!response.ok) throw serverError(response.status, text, token);
   const body = JSON.parse(text) as { data: { resultType: string; result: unknown[] } };
 
   if (flags.output === 'json') return out(JSON.stringify(body.data));

@@ -5,6 +5,7 @@ import { fileSignedPart, type DetachedReportSignature } from '../compliance/repo
 import type { StoredReportEntry } from '../storage/reportStore.js';
 import { callServer, requestServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
+import { withProgress } from './progress.js';
 
 type ReportFormat = 'json' | 'html' | 'pdf';
 
@@ -20,7 +21,15 @@ const print = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** Writes a report to --out (or standard output) and says which evidence it carries. */
 async function saveReport(flags: ServerFlags & { format: ReportFormat; out?: string }, path: string): Promise<void> {
-  const { body, headers } = await requestServer(flags, 'GET', path);
+  // A PDF takes the server several seconds (it prints the HTML with Chromium): the clock shows it is working.
+  const { body, headers } = await withProgress(
+    `report (${flags.format})`,
+    async (shown) => {
+      shown.update('the server is gathering evidence and signing');
+      return requestServer(flags, 'GET', path);
+    },
+    (answer) => `${(answer.body.length / 1024).toFixed(0)} KiB${flags.out ? ` to ${flags.out}` : ''}`,
+  );
   if (!flags.out) return void process.stdout.write(body);
   writeFileSync(flags.out, body);
   print(`wrote ${flags.out} (evidence sha256 ${headers.get('x-meshlog-evidence-sha256') ?? 'unknown'})`);

@@ -20,6 +20,24 @@ export async function requestServer(flags: ServerFlags, method: string, path: st
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = Buffer.from(await response.arrayBuffer());
-  if (!response.ok) throw new Error(`server answered ${response.status}: ${answer.toString('utf8').trim()}`);
+  if (!response.ok) throw serverError(response.status, answer.toString('utf8'), token);
   return { body: answer, headers: response.headers };
+}
+
+/** The token a command sends: --token, else MESHLOG_TOKEN. */
+export const tokenOf = (flags: { token?: string }): string | undefined => flags.token ?? process.env.MESHLOG_TOKEN;
+
+/**
+ * A refusal from the server, with the next step: which token to pass and how
+ * (a 401 without a token names MESHLOG_TOKEN and --token; a 403 keeps the
+ * server's reason, which names the role or tenant that was missing).
+ */
+export function serverError(status: number, body: string, token: string | undefined): Error {
+  const answer = `server answered ${status}: ${body.trim()}`;
+  if (status === 401 && !token) {
+    return new Error(`${answer}\nno token was sent: set MESHLOG_TOKEN or pass --token (the bootstrap admin token is in <data-dir>/admin-token, or MESHLOG_ADMIN_TOKEN on the server; see meshlog keys create for narrower keys)`);
+  }
+  if (status === 401) return new Error(`${answer}\nthe token (--token or MESHLOG_TOKEN) was refused: it is mistyped, revoked or expired, or belongs to another server`);
+  if (status === 403) return new Error(`${answer}\nthis token lacks the role or tenant: use a token that holds it (meshlog keys create --role … --tenant …)`);
+  return new Error(answer);
 }

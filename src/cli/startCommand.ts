@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig } from '../config/loadConfig.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, defaultLogFormat } from '../observability/logger.js';
 import { MeshlogServer } from '../server/meshlogServer.js';
+import { plannedPorts, unavailablePorts } from '../server/portCheck.js';
+import { startupSummary } from '../server/startupSummary.js';
 
 interface StartFlags {
   config?: string;
@@ -11,6 +13,7 @@ interface StartFlags {
   database?: string;
   auth?: string;
   logLevel?: string;
+  logFormat?: string;
   maxBodyBytes?: string;
   rejectOldSamplesMaxAge?: string;
   creationGracePeriod?: string;
@@ -40,6 +43,7 @@ function flagTree(flags: StartFlags): Record<string, unknown> {
     database: flags.database,
     auth: flags.auth,
     log_level: flags.logLevel,
+    log_format: flags.logFormat,
   };
   const ingest: Record<string, unknown> = {};
   if (flags.maxBodyBytes !== undefined) ingest.max_body_bytes = flags.maxBodyBytes;
@@ -63,7 +67,15 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.log_level);
+  // Every port is checked before anything is created on disk (data dir, admin token, keys): a port
+  // another process holds is a one-line answer naming what moves it, and nothing is left behind.
+  const problems = await unavailablePorts(plannedPorts(config));
+  if (problems.length > 0) {
+    process.stderr.write(`meshlog: cannot start: ${problems.join('; ')}\n`);
+    process.exit(2);
+  }
+  const format = config.log_format ?? defaultLogFormat();
+  const logger = createLogger(config.log_level, format);
   const server = new MeshlogServer(config, logger);
 
   let stopping = false;
@@ -92,8 +104,16 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   });
 
   try {
-    await server.start();
+    const facts = await server.start();
+    if (format === 'pretty') process.stdout.write(`\n${startupSummary(config, facts)}\n`);
   } catch (error) {
+    // Taken between the check and the bind (a race with another process): still a plain answer.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      process.stderr.write(`meshlog: cannot start: ${(error as Error).message}; see meshlog start --help for the port flags\n`);
+      await server.stop().catch(() => undefined);
+      process.exit(2);
+    }
     logger.fatal({ err: error }, 'meshlog could not start');
     await server.stop().catch(() => undefined);
     process.exit(1);

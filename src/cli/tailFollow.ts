@@ -1,4 +1,5 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
+import { serverError } from './serverClient.js';
 
 export interface TailedEntry {
   ts: string;
@@ -18,7 +19,7 @@ interface TailFrame {
  */
 export async function followTail(server: string, params: URLSearchParams, headers: Record<string, string>, print: (entry: TailedEntry) => void): Promise<void> {
   const response = await fetch(`${server.replace(/\/$/, '')}/api/v1/tail?${params}`, { headers: { ...headers, accept: 'text/event-stream' } });
-  if (!response.ok || !response.body) throw new Error(`server answered ${response.status}: ${(await response.text()).trim()}`);
+  if (!response.ok || !response.body) throw serverError(response.status, await response.text(), headers.authorization);
   const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
   for (;;) {
     const { done, value: event } = await events.read();

@@ -7,6 +7,8 @@ import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js'
 import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
 import { SealStore } from '../storage/sealStore.js';
 import { Storage } from '../storage/storage.js';
+import { serverError } from './serverClient.js';
+import { progress } from './progress.js';
 
 export interface VerifyFlags {
   dataDir?: string;
@@ -49,18 +51,21 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
   const fromNs = timeFlag(flags.from, 'from');
   const toNs = timeFlag(flags.to, 'to');
   const findings: Finding[] = [];
+  const shown = progress('verify');
   const onFinding = (finding: Finding) => {
     findings.push(finding);
-    if (flags.output === 'text') process.stdout.write(`${describe(finding)}\n`);
+    if (flags.output === 'text') {
+      shown.clear();
+      process.stdout.write(`${describe(finding)}\n`);
+    }
   };
-  const onProgress = (progress: VerifyProgress) =>
-    process.stderr.write(`verifying ${progress.chain}: ${progress.batchesChecked}/${progress.batchesTotal} batches, ${progress.recordsChecked} records\n`);
+  const onProgress = (step: VerifyProgress) => shown.update(`chain ${step.chain}: ${step.batchesChecked}/${step.batchesTotal} batches, ${step.recordsChecked} records`);
 
-  let report: VerifyReport | Omit<VerifyReport, 'findings'>;
-  if (flags.dataDir) {
+  const run = async (): Promise<VerifyReport | Omit<VerifyReport, 'findings'>> => {
+    if (!flags.dataDir) return verifyRemote(flags, fromNs, toNs, onProgress, onFinding);
     const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
     try {
-      report = await verifyIntegrity(
+      return await verifyIntegrity(
         // A server killed before moving its journaled seals into the table: moved here first.
         new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))),
         { verifierKey: verifierKey(flags, flags.dataDir), tenant: flags.tenant, fromNs, toNs },
@@ -70,9 +75,12 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
     } finally {
       await storage.close();
     }
-  } else {
-    report = await verifyRemote(flags, fromNs, toNs, onProgress, onFinding);
-  }
+  };
+  const report = await run().catch((error: unknown) => {
+    shown.fail();
+    throw error;
+  });
+  shown.done(`${findings.length === 0 ? 'OK' : `${findings.length} finding(s)`}: ${report.chains} chain(s), ${report.batches} batches, ${report.records} records`);
 
   const summary = { ...report, findings };
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -101,7 +109,7 @@ async function verifyRemote(
   const response = await fetch(`${flags.server.replace(/\/$/, '')}/api/v1/integrity/verify?${params}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
   });
-  if (!response.ok || !response.body) throw new Error(`server answered ${response.status}: ${(await response.text()).trim()}`);
+  if (!response.ok || !response.body) throw serverError(response.status, await response.text(), token);
   let summary: Omit<VerifyReport, 'findings'> | undefined;
   let buffered = '';
   const decoder = new TextDecoder();

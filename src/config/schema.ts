@@ -107,6 +107,8 @@ export const configSchema = z
     /** `token` requires a bearer token on every request; `none` allows anonymous access. */
     auth: z.enum(['token', 'none']).default('token'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** meshlog's own logs: `json` lines for machines, `pretty` lines and a start-up summary for people; default: pretty when stdout is a terminal, else json. */
+    log_format: z.enum(['json', 'pretty']).optional(),
     ingest: z
       .object({
         /** Largest accepted request body, compressed or not. */

@@ -6,6 +6,9 @@ export interface AdminToken {
   token: string;
   /** Where the token came from, for the startup log (never the token itself). */
   source: string;
+  /** The file it is kept in (not when it came from MESHLOG_ADMIN_TOKEN), and whether this start wrote it. */
+  file?: string;
+  generated?: boolean;
 }
 
 /**
@@ -19,8 +22,8 @@ export function loadAdminToken(dataDir: string, env: NodeJS.ProcessEnv = process
     return { token: fromEnv, source: 'MESHLOG_ADMIN_TOKEN' };
   }
   const path = join(dataDir, 'admin-token');
-  if (existsSync(path)) return { token: readFileSync(path, 'utf8').trim(), source: path };
+  if (existsSync(path)) return { token: readFileSync(path, 'utf8').trim(), source: path, file: path, generated: false };
   const token = `mlk_${randomBytes(32).toString('base64url')}`;
   writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  return { token, source: `${path} (generated)` };
+  return { token, source: `${path} (generated)`, file: path, generated: true };
 }

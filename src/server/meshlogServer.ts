@@ -43,6 +43,7 @@ import { buildHttpApp } from './httpApp.js';
 import { ingestContext } from './ingestContext.js';
 import type { Listener } from './listener.js';
 import { buildListeners } from './listeners.js';
+import type { StartupFacts } from './startupSummary.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/patternStore.js';
@@ -99,6 +100,8 @@ export class MeshlogServer {
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
   private ready = false;
+  /** Where the admin token came from, for the start-up summary (never the token). */
+  private adminToken: StartupFacts['adminToken'];
   readonly metrics = new Metrics();
 
   constructor(
@@ -106,8 +109,8 @@ export class MeshlogServer {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts everything; resolves with the HTTP address once requests are taken. */
-  async start(): Promise<{ httpUrl: string }> {
+  /** Starts everything; resolves with the bound addresses (for the start-up summary) once requests are taken. */
+  async start(): Promise<StartupFacts> {
     const { config, logger } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
@@ -132,6 +135,7 @@ export class MeshlogServer {
       const admin = loadAdminToken(config.data_dir);
       // The admin token is found verbatim in anything written to the audit trail or the log, wherever a client put it.
       registerSecret(admin.token);
+      this.adminToken = admin.file ? { fromEnv: false, file: resolve(admin.file), generated: admin.generated ?? false } : { fromEnv: true };
       authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc), (identity) => userRegistry.refuseDisabled(identity));
       logger.info({ from: admin.source, oidc: config.oidc?.issuer ?? 'off' }, 'admin token loaded');
     } else {
@@ -400,7 +404,7 @@ export class MeshlogServer {
       },
       'meshlog is ready',
     );
-    return { httpUrl };
+    return { httpUrl, listeners: addresses, adminToken: this.adminToken, embedded: this.storage.embedded };
   }
 
   /** SIGHUP: every TLS listener re-reads its certificate and key (and client CA) without dropping connections. */
