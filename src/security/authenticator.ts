@@ -9,8 +9,7 @@ export type Authenticate = (token: string | undefined) => Promise<Identity>;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-// The root of every grant holds every role (nobody grants more than they hold); its unmasked reads are audited like anyone's.
-const bootstrapAdmin: Identity = { id: 'admin-token', name: 'bootstrap admin', kind: 'admin_token', roles: ['admin', 'unmasker'], tenants: [anyTenant] };
+const bootstrapAdmin: Identity = { id: 'admin-token', name: 'bootstrap admin', kind: 'admin_token', roles: ['admin'], tenants: [anyTenant] };
 const anonymous: Identity = { id: 'anonymous', name: 'anonymous', kind: 'anonymous', roles: ['admin'], tenants: [anyTenant] };
 
 /** --auth=none: everyone is an anonymous admin, explicitly. */
