@@ -154,3 +154,18 @@ test('a Datadog key for tenant acme in the /v1/input path cannot write to tenant
   assert.deepEqual(await read('globex'), []);
   assert.deepEqual(await read('acme'), ['written into acme']);
 });
+
+test('guessing Datadog keys in the /v1/input path is throttled like any presented credential', async () => {
+  // Run last: it exhausts this address's allowance (20 failures by default; one was spent above).
+  const statuses: number[] = [];
+  for (let guess = 0; guess < 25; guess++) {
+    const answer = await fetch(`${meshlog.url}/v1/input/guess-${guess}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"guess"}' });
+    statuses.push(answer.status);
+    if (answer.status === 429) assert.ok(answer.headers.get('retry-after'), 'Retry-After on 429');
+  }
+  assert.deepEqual(statuses.slice(0, 19), Array(19).fill(403));
+  assert.deepEqual(statuses.slice(19), Array(6).fill(429));
+  // Refused unchecked from now on, the right key included: guessing stops there.
+  const right = await fetch(`${meshlog.url}/v1/input/${meshlog.token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"after the guesses"}' });
+  assert.equal(right.status, 429);
+});
