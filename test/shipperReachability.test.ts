@@ -169,6 +169,34 @@ test('detected_level is Loki\'s vocabulary: {detected_level="error"} finds syslo
   assert.ok(!sent.has('python udp with ident'));
 });
 
+test('Grafana\'s POSTs: query_range, query, labels and label values take a form body as Loki does, same answers as GET', async () => {
+  const end = BigInt(Date.now() + 60_000) * 1_000_000n;
+  const range = { start: (end - 3_600_000_000_000n).toString(), end: end.toString() };
+  const call = async (method: 'GET' | 'POST', path: string, params: Record<string, string>) => {
+    const form = new URLSearchParams(params).toString();
+    const headers: Record<string, string> = { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'default' };
+    if (method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await fetch(`${meshlog.url}${path}${method === 'GET' ? `?${form}` : ''}`, { method, headers, body: method === 'POST' ? form : undefined });
+    const text = await response.text();
+    assert.equal(response.status, 200, `${method} ${path}: ${text}`);
+    const body = JSON.parse(text) as { data: { stats?: unknown } };
+    delete body.data.stats; // timings differ
+    return body;
+  };
+  const cases: [string, Record<string, string>][] = [
+    ['/loki/api/v1/query_range', { query: '{service_name="unknown_service"}', ...range, direction: 'forward' }],
+    ['/loki/api/v1/query', { query: 'sum(count_over_time({service_name=~".+"}[2h]))', time: range.end }],
+    ['/loki/api/v1/labels', range],
+    ['/loki/api/v1/label/service_name/values', range],
+  ];
+  for (const [path, params] of cases) {
+    const posted = await call('POST', path, params);
+    assert.deepEqual(posted, await call('GET', path, params), path);
+  }
+  const values = (await call('POST', '/loki/api/v1/label/service_name/values', range)) as unknown as { data: string[] };
+  assert.ok(values.data.includes('unknown_service'), JSON.stringify(values));
+});
+
 test('severity_text keeps the level word each shipper sent', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredLogRow>(meshlog.dataDir, 'SELECT * FROM meshlog.logs');

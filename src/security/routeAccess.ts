@@ -68,10 +68,11 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   ),
 
   // Loki's read API and meshlog's own reads: the request's tenant.
-  ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/detected_fields', '/detected_labels', '/patterns', '/tail'].map(
+  ...['/detected_fields', '/detected_labels', '/patterns', '/tail'].map(
     (path): [Method[], string, Permission, Tenancy] => [['GET'], `/loki/api/v1${path}`, 'query', 'request'],
   ),
-  ...['/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
+  // Loki takes these as GET or as POST with a form body (Grafana posts long queries).
+  ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
   [['GET', 'POST'], '/loki/api/v1/format_query', 'query', 'none'],
   [['GET'], '/loki/api/v1/status/buildinfo', 'query', 'none'],
   [['GET'], '/loki/api/v1/rules', 'query', 'request'],
