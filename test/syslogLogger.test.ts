@@ -103,10 +103,14 @@ test('every message is stored, parsed or marked', async () => {
 
   const badPriority = byBody('<999>1 2026-11-25T12:00:00Z host app - - - priority out of range');
   assert.equal(badPriority.log_attributes['syslog.parse_error'], 'invalid PRI <999>');
-  const badHeader = byBody('<13>not a syslog header at all');
-  assert.match(badHeader.log_attributes['syslog.parse_error'], /neither an RFC 5424 header nor an RFC 3164 timestamp/);
-  assert.equal(badHeader.receiver, 'syslog_udp');
+  // rsyslog accepts <PRI> with no header (Python's SysLogHandler sends it): the rest is the message.
+  const noHeader = byBody('not a syslog header at all');
+  assert.equal(noHeader.log_attributes['syslog.parse_error'], undefined);
+  assert.equal(noHeader.severity_text, 'notice');
+  assert.equal(noHeader.service_name, 'unknown_service', 'no tag: reachable as {service_name="unknown_service"}');
+  assert.equal(noHeader.receiver, 'syslog_udp');
   assert.equal(byBody('17 <13>1 - - - - -').log_attributes['syslog.parse_error'], 'missing <PRI>');
+  assert.equal(byBody('17 <13>1 - - - - -').service_name, 'unknown_service');
   const garbage = rows.find((row) => row.body.startsWith('\uFFFD'));
   assert.equal(garbage?.log_attributes['syslog.parse_error'], 'missing <PRI>', 'binary garbage is kept, marked');
 });

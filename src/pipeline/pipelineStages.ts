@@ -3,11 +3,14 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { Stage } from './ingestPipeline.js';
 import { meshParsingStage, type UnparsedReport } from './meshParsingStage.js';
 import { redactionStage, type RedactionOptions, type RedactionReport } from './redactionStage.js';
+import { serviceNameStage } from './serviceNameStage.js';
 
-/** The configured stages in their order: parse and normalize first, so redaction also sees the fields parsing extracted. */
+/** The configured stages in their order: parse and normalize first, so redaction also sees the fields parsing extracted; every record leaves with a service name. */
 export function pipelineStages(config: MeshlogConfig['pipeline'], reportRedactions: RedactionReport, reportUnparsed: UnparsedReport): Stage[] {
   const stages: Stage[] = [];
   if (config.parse) stages.push(meshParsingStage({ envoyFormats: config.envoy_formats, multiline: config.multiline, reportUnparsed }));
+  // After parsing (a parsed line may name its service), before redaction (which may rewrite the attributes it reads).
+  stages.push(serviceNameStage());
   if (config.redaction.enabled) stages.push(redactionStage(redactionOptionsOf(config.redaction), reportRedactions));
   return stages;
 }

@@ -59,7 +59,8 @@ function toRecord(item: Record<string, unknown>, requestTags: string, observed: 
   const resource: Record<string, string> = {};
   if (service) resource['service.name'] = service;
   if (hostname) resource['host.name'] = hostname;
-  const status = attributeText(item.status);
+  // Datadog's status remapper reads status, then severity and level (winston and most loggers send `level`).
+  const status = attributeText(item.status) || attributeText(item.severity) || attributeText(item.level);
   return newLogRecord({
     tenant,
     receiver,

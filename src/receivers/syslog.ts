@@ -167,7 +167,7 @@ function parse3164(afterPri: string, now: bigint): Parsed {
     timeUnixNano = rfc3339Nanos(iso[1]);
     rest = afterPri.slice(iso[0].length);
   } else {
-    throw new ParseError('neither an RFC 5424 header nor an RFC 3164 timestamp after <PRI>');
+    return headerless(afterPri);
   }
   if (timeUnixNano === undefined) throw new ParseError('invalid RFC 3164 timestamp');
   // HOSTNAME is optional in practice: a first word that is already the TAG has no host before it.
@@ -188,6 +188,22 @@ function parse3164(afterPri: string, now: bigint): Parsed {
     rest = rest.slice(tag[0].length);
   }
   return { timeUnixNano, message: rest, hostname, appName, attributes };
+}
+
+/**
+ * `<PRI>` then no timestamp: what Python's SysLogHandler (`<PRI>ident: msg`, or
+ * just `<PRI>msg` without an ident), Go's log/syslog with a local writer and
+ * many devices send. rsyslog accepts it with the receipt time; so does meshlog.
+ * With no timestamp there is no HOSTNAME either (the sender's address is the
+ * provenance); a leading `TAG:` or `TAG[pid]:` is the app name, anything else
+ * is all message.
+ */
+function headerless(afterPri: string): Parsed {
+  const attributes: Record<string, string> = {};
+  const tag = tagPattern.exec(afterPri);
+  if (!tag) return { timeUnixNano: undefined, message: afterPri, hostname: '', appName: '', attributes };
+  if (tag[2]) attributes['syslog.procid'] = tag[2];
+  return { timeUnixNano: undefined, message: afterPri.slice(tag[0].length), hostname: '', appName: tag[1], attributes };
 }
 
 /** One syslog message (one frame or datagram, without framing) → one record, always. */

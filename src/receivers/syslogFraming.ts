@@ -1,12 +1,16 @@
 /**
  * RFC 6587 framing of syslog over a byte stream, detected per frame:
  * octet counting (`LEN SP MSG`, the frame starts with a digit) or
- * LF-terminated (anything else). A frame is never dropped: a length that is
- * not followed by a space, or is larger than the limit, is read as an
- * LF-terminated line instead, and an over-long line is cut at the limit.
+ * terminated by LF or NUL (anything else): Python's SysLogHandler ends each
+ * record with a NUL and no LF, several records per segment (rsyslog reads
+ * them apart with `AddtlFrameDelimiter="0"`). A frame is never dropped: a
+ * length that is not followed by a space, or is larger than the limit, is read
+ * as a terminated line instead, and an over-long line is cut at the limit.
  */
 export class SyslogFrameReader {
   private buffer: Buffer = Buffer.alloc(0);
+  /** The terminator the last line ended with, searched for first: one bounded scan per line whichever a sender uses. */
+  private lastTerminator = 0x0a;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -56,11 +60,23 @@ export class SyslogFrameReader {
         }
       }
     }
-    const newline = this.buffer.indexOf(0x0a);
+    const newline = this.terminator();
     if (newline < 0) return this.buffer.length >= this.maxFrameBytes ? this.take(this.maxFrameBytes, 0) : undefined;
     const end = Math.min(newline, this.maxFrameBytes);
     const frame = this.take(end, newline <= this.maxFrameBytes ? 1 : 0);
     return frame.replace(/\r$/, '');
+  }
+
+  /** Position of the first LF or NUL, -1 if neither has arrived. */
+  private terminator(): number {
+    const first = this.buffer.indexOf(this.lastTerminator);
+    const other = this.lastTerminator === 0x0a ? 0x00 : 0x0a;
+    const before = (first < 0 ? this.buffer : this.buffer.subarray(0, first)).indexOf(other);
+    if (before >= 0) {
+      this.lastTerminator = other;
+      return before;
+    }
+    return first;
   }
 }
 

@@ -42,3 +42,14 @@ function afterColon(text: string): string | undefined {
   const colon = text.indexOf(':');
   return colon < 0 ? undefined : text.slice(colon + 1);
 }
+
+/**
+ * A key carried in the request path, for the intakes that put it there
+ * (Datadog's v1 `/v1/input/<api key>`): the route names the parameter
+ * (`credentialParam`); undefined for every other route.
+ */
+export function pathToken(params: unknown, name: string | undefined): string | undefined {
+  if (name === undefined || params === null || typeof params !== 'object') return undefined;
+  const value = (params as Record<string, unknown>)[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -38,6 +38,13 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['POST'], '/api/v2/spans', 'ingest', 'request'],
   [['POST', 'PUT'], '/_bulk', 'ingest', 'request'],
   [['POST', 'PUT'], '/:index/_bulk', 'ingest', 'request'],
+  // Elasticsearch's single-document APIs (the clients' index() and create()), each a one-action _bulk.
+  [['POST'], '/:index/_doc', 'ingest', 'request'],
+  [['POST', 'PUT'], '/:index/_doc/:id', 'ingest', 'request'],
+  [['POST', 'PUT'], '/:index/_create/:id', 'ingest', 'request'],
+  // Datadog's v1 intake (datadog-winston): the API key in the path or the DD-API-KEY header.
+  [['POST'], '/v1/input', 'ingest', 'request'],
+  [['POST'], '/v1/input/:apiKey', 'ingest', 'request'],
   [['POST'], '/services/collector', 'ingest', 'request'],
   [['POST'], '/services/collector/event', 'ingest', 'request'],
   [['POST'], '/services/collector/event/1.0', 'ingest', 'request'],
@@ -53,15 +60,19 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/_cluster/health', 'ingest', 'none'],
   [['GET'], '/_nodes', 'ingest', 'none'],
   [['GET'], '/_nodes/*', 'ingest', 'none'],
+  // Committed records are already searchable: a refresh is acknowledged, no data is read.
+  [['GET', 'POST'], '/_refresh', 'ingest', 'none'],
+  [['GET', 'POST'], '/:index/_refresh', 'ingest', 'none'],
   ...['/_index_template', '/_component_template', '/_template', '/_ilm/policy', '/_ingest/pipeline', '/_alias', '/_data_stream'].map(
     (prefix): [Method[], string, Permission, Tenancy] => [['GET', 'PUT', 'POST', 'DELETE'], `${prefix}/:name`, 'ingest', 'none'],
   ),
 
   // Loki's read API and meshlog's own reads: the request's tenant.
-  ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/detected_fields', '/detected_labels', '/patterns', '/tail'].map(
+  ...['/detected_fields', '/detected_labels', '/patterns', '/tail'].map(
     (path): [Method[], string, Permission, Tenancy] => [['GET'], `/loki/api/v1${path}`, 'query', 'request'],
   ),
-  ...['/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
+  // Loki takes these as GET or as POST with a form body (Grafana posts long queries).
+  ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
   [['GET', 'POST'], '/loki/api/v1/format_query', 'query', 'none'],
   [['GET'], '/loki/api/v1/status/buildinfo', 'query', 'none'],
   [['GET'], '/loki/api/v1/rules', 'query', 'request'],

@@ -5,7 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
-import { presentedToken } from '../security/presentedToken.js';
+import { pathToken, presentedToken } from '../security/presentedToken.js';
 import { scrubUrl } from '../security/credentialScrubber.js';
 import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
@@ -105,6 +105,8 @@ declare module 'fastify' {
     tenancy?: Tenancy;
     /** The route writes its own, more precise audit record. */
     auditedByRoute?: boolean;
+    /** The route's path parameter that carries the credential, when its shippers put the key in the URL. */
+    credentialParam?: string;
   }
   interface FastifyRequest {
     identity: Identity | undefined;
@@ -154,11 +156,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     if (permission === 'public') return;
     // A credential from an address that failed too often is refused unchecked (429): guessing stops there.
     // Session cookies and client certificates are no guess, and requests without a credential try nothing.
-    const presents = request.headers.authorization !== undefined || request.headers['dd-api-key'] !== undefined;
+    // A key in the path (Datadog's /v1/input/<key>) is a presented credential too: guesses there are throttled alike.
+    const fromPath = pathToken(request.params, request.routeOptions.config?.credentialParam);
+    const presents = request.headers.authorization !== undefined || request.headers['dd-api-key'] !== undefined || fromPath !== undefined;
     if (presents) authFailures.check(request.ip);
     let identity: Identity;
     try {
-      const token = presentedToken(request.headers);
+      const token = presentedToken(request.headers) ?? fromPath;
       // A browser's session cookie counts only when no token was presented.
       const session = token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
       const certified = token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;

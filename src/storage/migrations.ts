@@ -453,4 +453,21 @@ export const migrations: Migration[] = [
       `ALTER TABLE {db}.logs MATERIALIZE PROJECTION minute_counts`,
     ],
   },
+  {
+    version: 20,
+    name: 'logs: detected_level in Loki\'s vocabulary',
+    statements: [
+      // err → error, warning → warn, notice → info, crit → critical, pino 30 → info…, as Loki's distributor
+      // normalizes levels; severity_text keeps the word as sent. Rows stored before are recomputed, and the
+      // minute_counts projection rebuilt (MATERIALIZE alone keeps a part's existing projection). The expression is
+      // model/severity.ts detectedLevelSql() as of this version (a test compares them: a change needs a new migration).
+      `ALTER TABLE {db}.logs MODIFY COLUMN detected_level LowCardinality(String) MATERIALIZED
+        multiIf(has(['10', '20', '30', '40', '50', '60', 'trace', 'trc', 'debug', 'dbg', 'info', 'inf', 'information', 'informational', 'notice', 'warn', 'wrn', 'warning', 'error', 'err', 'critical', 'crit', 'alert', 'fatal', 'emerg', 'emergency', 'panic'], lower(severity_text)), transform(lower(severity_text), ['10', '20', '30', '40', '50', '60', 'trace', 'trc', 'debug', 'dbg', 'info', 'inf', 'information', 'informational', 'notice', 'warn', 'wrn', 'warning', 'error', 'err', 'critical', 'crit', 'alert', 'fatal', 'emerg', 'emergency', 'panic'], ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'trace', 'trace', 'debug', 'debug', 'info', 'info', 'info', 'info', 'info', 'warn', 'warn', 'warn', 'error', 'error', 'critical', 'critical', 'critical', 'fatal', 'fatal', 'fatal', 'fatal'], ''),
+          severity_number >= 21, 'fatal', severity_number >= 17, 'error', severity_number >= 13, 'warn',
+          severity_number >= 9, 'info', severity_number >= 5, 'debug', severity_number >= 1, 'trace', severity_text)`,
+      `ALTER TABLE {db}.logs MATERIALIZE COLUMN detected_level`,
+      `ALTER TABLE {db}.logs CLEAR PROJECTION minute_counts`,
+      `ALTER TABLE {db}.logs MATERIALIZE PROJECTION minute_counts`,
+    ],
+  },
 ];

@@ -86,7 +86,6 @@ test('unparsable lines are stored raw with the reason, never dropped', () => {
     ['<34>1 2003-10-11T22:14:15Z host app - - [origin x="1 message', /unterminated SD-PARAM value in \[origin\]/],
     ['<34>1 2003-10-11T22:14:15Z host app - - [origin x="1"', /SD-ELEMENT \[origin\] is not closed/],
     ['<34>1 2003-10-11T22:14:15Z host', /header ends before HOSTNAME/],
-    ['<34>hello without a header', /neither an RFC 5424 header nor an RFC 3164 timestamp/],
     ['<34>Foo 11 22:14:15 host app: bad month', /invalid RFC 3164 timestamp/],
   ];
   for (const [line, reason] of cases) {
@@ -96,6 +95,43 @@ test('unparsable lines are stored raw with the reason, never dropped', () => {
     assert.equal(record.attributes['client.address'], '10.0.0.9:40000');
     assert.equal(record.timeUnixNano, received);
   }
+});
+
+test('Python SysLogHandler headers without a timestamp: <PRI>ident: msg, <PRI>ident[pid]: msg, <PRI>msg (as rsyslog accepts them)', () => {
+  const ident = syslogRecord('<11>pyapp: disk full', source);
+  assert.equal(ident.attributes['syslog.parse_error'], undefined);
+  assert.equal(ident.serviceName, 'pyapp');
+  assert.equal(ident.attributes['syslog.appname'], 'pyapp');
+  assert.equal(ident.body, 'disk full');
+  assert.equal(ident.severityText, 'err');
+  assert.equal(ident.attributes['syslog.facility'], 'user');
+  assert.equal(ident.timeUnixNano, received, 'no timestamp: the receipt time');
+  assert.equal(ident.attributes['syslog.hostname'], undefined, 'no timestamp, no HOSTNAME either');
+
+  const withPid = syslogRecord('<14>pyapp[4242]: started', source);
+  assert.equal(withPid.serviceName, 'pyapp');
+  assert.equal(withPid.attributes['syslog.procid'], '4242');
+  assert.equal(withPid.body, 'started');
+
+  // SysLogHandler without an ident: the formatted message right after <PRI>; nothing is taken for a host or tag.
+  const bare = syslogRecord('<12>disk almost full on /var', source);
+  assert.equal(bare.attributes['syslog.parse_error'], undefined);
+  assert.equal(bare.serviceName, '');
+  assert.equal(bare.body, 'disk almost full on /var');
+  assert.equal(bare.severityText, 'warning');
+  assert.equal(syslogRecord('<34>hello without a header', source).body, 'hello without a header');
+});
+
+test('Python SysLogHandler over TCP: NUL-terminated records, several per segment, are read apart', () => {
+  const reader = new SyslogFrameReader(1024);
+  const records = ['<11>plain no ident', '<12>myapp: with ident', '<14>myapp[123]: ident pid', '<10>tcp: CRITICAL formatted'];
+  assert.deepEqual(reader.push(Buffer.from(records.map((record) => `${record}\0`).join(''))), records);
+  // Split anywhere, mixed with LF-terminated and octet-counted frames on the same connection.
+  const mixed = Buffer.from(`<13>a: one\0<13>b: two\n13 <13>c: three!<13>d: four\0`);
+  const frames: string[] = [];
+  for (const byte of mixed) frames.push(...reader.push(Buffer.from([byte])));
+  frames.push(...reader.end());
+  assert.deepEqual(frames, ['<13>a: one', '<13>b: two', '<13>c: three!', '<13>d: four']);
 });
 
 test('RFC 6587 framing is detected per frame and survives split reads', () => {

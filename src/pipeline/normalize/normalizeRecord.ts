@@ -55,11 +55,12 @@ export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefine
   }
 
   if (isUnknownServiceName(record.serviceName)) {
-    record.serviceName = resolveServiceName(record.resource, attributes['mesh.source.workload'] ?? '');
+    // An SDK's `unknown_service:<process>` is kept when nothing better is known (as Loki keeps it).
+    record.serviceName = resolveServiceName(record.resource, attributes['mesh.source.workload'] ?? '') || record.serviceName;
   }
 
   if (parsed && parsed.mesh.length > 0) {
-    record.mesh = meshFieldsOf(parsed, record.resource, attributes, record.serviceName);
+    record.mesh = meshFieldsOf(parsed, record.resource, attributes, isUnknownServiceName(record.serviceName) ? '' : record.serviceName);
     if (record.severityNumber === 0 && record.mesh.responseCode > 0) record.severityNumber = severityOfStatus(record.mesh.responseCode);
   }
 

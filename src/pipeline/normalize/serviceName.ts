@@ -53,3 +53,50 @@ export function resolveServiceName(resource: Record<string, string>, meshWorkloa
   }
   return meshWorkload;
 }
+
+/** What Loki stores as service_name when nothing names the service: every record stays reachable by a selector. */
+export const unknownServiceName = 'unknown_service';
+
+/** Log attributes that name the service, in order: ECS and Datadog spellings, then Kubernetes metadata as Filebeat and the collector put it on a log. */
+const attributeServiceKeys = [
+  'service.name',
+  'service',
+  // Filebeat (ECS) and Fluent Bit's kubernetes filter.
+  'kubernetes.labels.app_kubernetes_io/name',
+  'kubernetes.labels.app.kubernetes.io/name',
+  'kubernetes.labels.app',
+  'kubernetes.deployment.name',
+  'kubernetes.statefulset.name',
+  'kubernetes.daemonset.name',
+  'kubernetes.container.name',
+  'kubernetes.container_name',
+  'kubernetes.pod.name',
+  'kubernetes.pod_name',
+  'k8s.deployment.name',
+  'k8s.container.name',
+  'k8s.pod.name',
+];
+
+/** An index named by date (`logs-2026.11.25`, `pino-2026-11-25`) or rollover (`app-000001`) names its service without the suffix. */
+function indexService(index: string): string {
+  return index.replace(/[-_.]?(?:\d{4}[-.]\d{2}[-.]\d{2}|\d{6})$/, '');
+}
+
+/**
+ * A service for a record whose sender named none: from what the shipper did
+ * send (Kubernetes metadata, the syslog APP-NAME or TAG, the Fluentd tag, the
+ * Elasticsearch index), else `unknown_service` as Loki does; an SDK's own
+ * `unknown_service:<process>` is kept.
+ */
+export function fallbackServiceName(serviceName: string, resource: Record<string, string>, attributes: Record<string, string>): string {
+  if (!isUnknownServiceName(serviceName)) return serviceName;
+  const fromResource = resolveServiceName(resource, '');
+  if (fromResource !== '') return fromResource;
+  for (const key of attributeServiceKeys) {
+    const value = attributes[key];
+    if (value !== undefined && !isUnknownServiceName(value)) return value;
+  }
+  const shipper = attributes['syslog.appname'] || attributes['fluent.tag'] || indexService(attributes['elasticsearch.index'] ?? '');
+  if (shipper) return shipper;
+  return serviceName === '' ? unknownServiceName : serviceName;
+}

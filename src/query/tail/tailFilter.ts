@@ -1,5 +1,6 @@
 import { MeshlogError } from '../../errors.js';
 import type { LogRecord } from '../../model/logRecord.js';
+import { detectedLevelOf } from '../../model/severity.js';
 import type { LogRow } from '../logql/compiler.js';
 import type { QueryMasking } from '../logql/engine.js';
 import { entryLabels, streamLabels } from '../logql/labelSet.js';
@@ -15,20 +16,13 @@ export interface TailLine {
 
 export type TailFilter = (record: LogRecord) => TailLine | undefined;
 
-/** The detected level, by the rule the SQL compiler uses (levelSql): severity text, else the severity number. */
-function detectedLevel(record: LogRecord): string {
-  if (record.severityText !== '') return record.severityText.toLowerCase();
-  const n = record.severityNumber;
-  return n >= 21 ? 'fatal' : n >= 17 ? 'error' : n >= 13 ? 'warn' : n >= 9 ? 'info' : n >= 5 ? 'debug' : n >= 1 ? 'trace' : '';
-}
-
 /** A record in the shape a stored row is read as, so tail lines get the labels queries give them. */
 function rowOf(record: LogRecord): LogRow {
   return {
     ts: record.timeUnixNano.toString(),
     body: record.body,
     service_name: record.serviceName,
-    level: detectedLevel(record),
+    level: detectedLevelOf(record.severityText, record.severityNumber),
     resource_attributes: record.resource,
     log_attributes: record.attributes,
     trace_id: record.traceId,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
 import { decodeDatadogLogs } from '../../receivers/datadogLogs.js';
 import type { ErrorFormatter } from '../errorReply.js';
@@ -14,9 +14,12 @@ const datadogErrorFormatter: ErrorFormatter = (error) => {
   return { contentType: 'application/json', status, body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }) };
 };
 
-/** Datadog logs intake: `POST /api/v2/logs`, 202 once committed. */
+/**
+ * Datadog logs intake: `POST /api/v2/logs`, 202 once committed; and the v1
+ * intake `POST /v1/input/<api key>` (datadog-winston, older libraries), 200.
+ */
 export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
-  app.post('/api/v2/logs', { config: { formatError: datadogErrorFormatter } }, async (request, reply) => {
+  const intake = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
     const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
@@ -35,5 +38,23 @@ export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void
       throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} logs refused, ${decoded.records.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
     }
     return reply.code(202).type('application/json').send('{}');
-  });
+  };
+  app.post('/api/v2/logs', { config: { formatError: datadogErrorFormatter } }, intake);
+
+  // v1: the same logs, the key in the path (or DD-API-KEY), `service`, `hostname` and `ddsource` as query
+  // parameters: Datadog's reserved tags service:, host:, source:, so they are passed on as tags.
+  const v1 = {
+    config: { formatError: datadogErrorFormatter, credentialParam: 'apiKey' },
+    preHandler: async (request: FastifyRequest) => {
+      const query = request.query as Record<string, string | undefined>;
+      const tags = [query.ddtags, query.service && `service:${query.service}`, query.hostname && `host:${query.hostname}`, query.ddsource && `source:${query.ddsource}`];
+      query.ddtags = tags.filter((tag) => tag).join(',');
+    },
+    onSend: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      if (reply.statusCode === 202) reply.code(200);
+      return payload;
+    },
+  };
+  app.post('/v1/input', v1, intake);
+  app.post('/v1/input/:apiKey', v1, intake);
 }

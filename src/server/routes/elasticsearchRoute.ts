@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { MeshlogError } from '../../errors.js';
 import { decodeElasticBulk, type BulkItem } from '../../receivers/elasticBulk.js';
 import type { ErrorFormatter } from '../errorReply.js';
 import type { IngestContext } from '../ingestContext.js';
@@ -119,6 +120,8 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
     app.put(url, options, bulk);
   }
 
+  documentRoutes(app, ctx, bulk);
+
   app.get('/', options, async () => clusterInfo);
   app.get('/_license', options, async () => ({ license }));
   app.get('/_xpack', options, async () => ({
@@ -169,5 +172,64 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
     for (const method of ['PUT', 'POST', 'DELETE'] as const) {
       app.route({ method, url: `${prefix}/:name`, ...options, handler: async () => ({ acknowledged: true }) });
     }
+  }
+}
+
+/** The single-document answer Elasticsearch gives (index and create APIs), from the one item of a bulk answer. */
+function documentAnswer(bulkAnswer: string): { status: number; body: object } {
+  const items = (JSON.parse(bulkAnswer) as { items: Record<string, { status: number; error?: { type: string; reason: string } } & Record<string, unknown>>[] }).items;
+  const { status, error, ...result } = Object.values(items[0])[0];
+  if (error) return { status, body: { error: { root_cause: [error], ...error }, status } };
+  return { status, body: result };
+}
+
+/**
+ * Elasticsearch's single-document APIs, as the clients' `index()` and
+ * `create()` and pino-elasticsearch call them: `POST /<index>/_doc`,
+ * `PUT|POST /<index>/_doc/<id>`, `PUT|POST /<index>/_create/<id>`. Each is the
+ * one-action `_bulk` it means, through the same handler (same decoding,
+ * checks and commit), answered as Elasticsearch answers the single call:
+ * 201 with `_index`, `_id`, `result: created`… and a Location header, or the
+ * item's error with its status. meshlog is append-only: indexing an `_id`
+ * again is stored once, as a redelivery.
+ */
+function documentRoutes(app: FastifyInstance, ctx: IngestContext, bulk: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>): void {
+  const single = (action: 'index' | 'create'): RouteShorthandOptions => ({
+    ...options,
+    preHandler: async (request) => {
+      const { index, id } = request.params as { index: string; id?: string };
+      const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+      delete request.headers['content-encoding'];
+      let document: unknown;
+      try {
+        document = JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        throw new MeshlogError('ML_DECODE', `failed to parse the document: ${(error as Error).message}`);
+      }
+      // One line, whatever the client's formatting: the bulk decoder reads one document per line.
+      const meta = id === undefined ? { _index: index } : { _index: index, _id: id };
+      request.body = Buffer.from(`${JSON.stringify({ [action]: meta })}\n${JSON.stringify(document)}\n`);
+    },
+    onSend: async (request, reply, payload) => {
+      reply.headers(productHeader);
+      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+      const answer = documentAnswer(payload);
+      reply.code(answer.status);
+      const { _index, _id } = answer.body as { _index?: string; _id?: string };
+      if (answer.status === 201 && _index !== undefined && _id !== undefined) reply.header('Location', `/${_index}/_doc/${encodeURIComponent(_id)}`);
+      return JSON.stringify(answer.body);
+    },
+  });
+  app.post('/:index/_doc', single('index'), bulk);
+  for (const method of ['PUT', 'POST'] as const) {
+    app.route({ method, url: '/:index/_doc/:id', ...single('index'), handler: bulk });
+    app.route({ method, url: '/:index/_create/:id', ...single('create'), handler: bulk });
+  }
+  // Records are queryable once committed, before the answer: a refresh has nothing left to do.
+  const refreshed = async () => ({ _shards: { total: 1, successful: 1, failed: 0 } });
+  for (const url of ['/_refresh', '/:index/_refresh']) {
+    app.get(url, options, refreshed);
+    app.post(url, options, refreshed);
   }
 }

@@ -169,7 +169,12 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     deps.runner.run<T>(compiled, requestBudget(deps.budgets, request, reply) satisfies QueryBudget);
   const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
 
-  app.get('/loki/api/v1/query_range', { config }, async (request, reply) => {
+  // Loki answers these for POST too, the parameters in a form body (queryParams reads both).
+  const getAndPost = (url: string, options: { config: typeof config }, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+    app.get(url, options, handler);
+    app.post(url, options, handler);
+  };
+  getAndPost('/loki/api/v1/query_range', { config }, async (request, reply) => {
     const started = performance.now();
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
@@ -193,7 +198,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return { status: 'success', data: { ...data, stats: stats(ctx, started, 0) } };
   });
 
-  app.get('/loki/api/v1/query', { config }, async (request, reply) => {
+  getAndPost('/loki/api/v1/query', { config }, async (request, reply) => {
     const started = performance.now();
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
@@ -213,10 +218,10 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const rows = await run<{ name: string }>(request, reply, compileLabelNames(scopeOf(request, query), selectors));
     return { status: 'success', data: [...new Set(rows.map((row) => labelNameOf(row.name)))].sort() };
   };
-  app.get('/loki/api/v1/labels', { config }, labelNames);
-  app.get('/loki/api/v1/label', { config }, labelNames);
+  getAndPost('/loki/api/v1/labels', { config }, labelNames);
+  getAndPost('/loki/api/v1/label', { config }, labelNames);
 
-  app.get('/loki/api/v1/label/:name/values', { config }, async (request, reply) => {
+  getAndPost('/loki/api/v1/label/:name/values', { config }, async (request, reply) => {
     const query = queryParams(request);
     const { name } = request.params as { name: string };
     const selectors = query.query ? [selectorOf(query.query)] : [];
