@@ -36,7 +36,8 @@ function metadata(entries: Record<string, string>): grpc.Metadata {
 
 /** Emits through the SDK's gRPC exporter and returns what the exporter reported for each export. */
 async function emitThrough(server: RunningMeshlog, entries: Record<string, string>, body: string): Promise<ExportResult[]> {
-  const inner = new OTLPLogExporter({ url: `http://${server.listeners.otlp_grpc}`, metadata: metadata(entries), compression: 'gzip' as CompressionAlgorithm });
+  // A minute rather than the exporter's default 10 s: an export held in the queue by a 10 s linger (below) is answered after it.
+  const inner = new OTLPLogExporter({ url: `http://${server.listeners.otlp_grpc}`, metadata: metadata(entries), compression: 'gzip' as CompressionAlgorithm, timeoutMillis: 60_000 });
   const results: ExportResult[] = [];
   const exporter: LogRecordExporter = {
     export: (logs, done) => inner.export(logs, (result) => done((results.push(result), result))),

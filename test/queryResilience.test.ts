@@ -201,7 +201,7 @@ test('SIGTERM during a long query exits promptly', async () => {
   const code = await meshlog.stop();
   const exitMs = performance.now() - started;
   console.log(`exit ${exitMs.toFixed(0)} ms after SIGTERM during a heavy query`);
-  assert.equal(code, 0);
+  assert.equal(code, 0, `exit code ${code} (${meshlog.process.signalCode ?? 'no signal'}); the server's last words: ${meshlog.output().slice(-3000)}`);
   assert.ok(exitMs < 10_000, `exit took ${exitMs.toFixed(0)} ms`);
   const answer = await query;
   // The query was stopped: 503 (retry later) or the connection closed with the server.
