@@ -14,5 +14,7 @@ fi
 npx tsc -p tsconfig.json
 # The web UI the browser tests drive (type-checked, then bundled into dist/web).
 npm run build:web
+# TEST_BUILD_ONLY=1: peers installed and everything built, no test run (scripts/test-under-load.sh runs them).
+[[ -n "${TEST_BUILD_ONLY:-}" ]] && exit 0
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=300000 "${files[@]}"

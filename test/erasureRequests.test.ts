@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { postOtlpJson } from './support/otlpJson.js';
 import { readAuditTrail, readCommitted } from './support/storageReader.js';
+import { waitFor } from './support/waitFor.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const minute = 60_000_000_000n;
@@ -170,14 +171,7 @@ function spans(entries: [service: string, traceId: string, name: string, age: bi
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitFor(probe, { what });
 
 test('an erasure also erases the spans of its scope and the mined templates only erased records were mined into', async () => {
   const dir = tempDataDir('meshlog-erasure-');

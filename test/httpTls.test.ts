@@ -12,6 +12,7 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 import { TestCertificateAuthority } from './support/testCertificateAuthority.js';
+import { waitFor } from './support/waitFor.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let meshlog: RunningMeshlog;
@@ -113,7 +114,7 @@ test('SIGHUP reloads the certificate without a restart', async () => {
   copyFileSync(renewed.certFile, serverCertFile);
   copyFileSync(renewed.keyFile, serverKeyFile);
   meshlog.process.kill('SIGHUP');
-  for (let i = 0; i < 100 && !meshlog.output().includes('TLS certificate reloaded'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(() => meshlog.output().includes('TLS certificate reloaded'), { what: 'the server to log "TLS certificate reloaded"' });
   const after = await handshake({ cert: client.cert, key: client.key });
   assert.ok(after.ok);
   assert.notEqual(after.fingerprint, before.fingerprint, 'new connections get the renewed certificate');

@@ -14,6 +14,7 @@ import { committedCount } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 import type { StoredLogRow } from '../src/storage/logRows.js';
+import { waitFor } from './support/waitFor.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;
@@ -35,7 +36,8 @@ function metadata(entries: Record<string, string>): grpc.Metadata {
 
 /** Emits through the SDK's gRPC exporter and returns what the exporter reported for each export. */
 async function emitThrough(server: RunningMeshlog, entries: Record<string, string>, body: string): Promise<ExportResult[]> {
-  const inner = new OTLPLogExporter({ url: `http://${server.listeners.otlp_grpc}`, metadata: metadata(entries), compression: 'gzip' as CompressionAlgorithm });
+  // A minute rather than the exporter's default 10 s: an export held in the queue by a 10 s linger (below) is answered after it.
+  const inner = new OTLPLogExporter({ url: `http://${server.listeners.otlp_grpc}`, metadata: metadata(entries), compression: 'gzip' as CompressionAlgorithm, timeoutMillis: 60_000 });
   const results: ExportResult[] = [];
   const exporter: LogRecordExporter = {
     export: (logs, done) => inner.export(logs, (result) => done((results.push(result), result))),
@@ -90,18 +92,21 @@ test('wrong credentials, a bad tenant and bytes that are not protobuf get their 
 });
 
 test('a full ingest queue answers UNAVAILABLE (retryable); --auth=none takes anonymous exports', async () => {
-  const busy = await startMeshlog({ args: ['--auth', 'none'], env: { MESHLOG_INGEST_MAX_QUEUED_RECORDS: '1', MESHLOG_INGEST_BATCH_LINGER_MS: '3000' } });
+  const busy = await startMeshlog({ args: ['--auth', 'none'], env: { MESHLOG_INGEST_MAX_QUEUED_RECORDS: '1', MESHLOG_INGEST_BATCH_LINGER_MS: '10000' } });
   try {
     // Log in once first: that audit record commits at once, apart from the export held in the queue.
     await (await fetch(`${busy.url}/metrics`)).text();
-    const first = emitThrough(busy, {}, 'held in the queue');
-    let queued = false;
-    for (let attempt = 0; attempt < 500 && !queued; attempt++) {
-      const metrics = await (await fetch(`${busy.url}/metrics`)).text();
-      queued = /^meshlog_queue_records 1$/m.test(metrics);
-      if (!queued) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.ok(queued, 'the first export was seen queued');
+    // The linger (10 s) holds it long enough to be seen queued and refuse the second, even on a loaded machine.
+    let firstAnswered = false;
+    const first = emitThrough(busy, {}, 'held in the queue').finally(() => (firstAnswered = true));
+    await waitFor(
+      async () => {
+        if (/^meshlog_queue_records 1$/m.test(await (await fetch(`${busy.url}/metrics`)).text())) return true;
+        assert.ok(!firstAnswered, 'the first export was answered before it was ever seen queued');
+        return false;
+      },
+      { what: 'the first export to be queued', intervalMs: 20 },
+    );
     assert.equal(errorCode(await emitThrough(busy, {}, 'refused while full')), grpc.status.UNAVAILABLE);
     assert.equal((await first)[0].code, 0, 'the queued export is committed and answered');
   } finally {

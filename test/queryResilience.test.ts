@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, test } from 'node:test';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { cpuMsOf } from './support/processCpu.js';
 
 // Issue 17, item 4 ("one regex freezes the server") and the LogQL part of item 6 (deep nesting).
 // Two servers: one with the default query.timeout (1m) for the long queries that must be
@@ -100,10 +101,13 @@ test('`| logfmt | msg=~"(a+)+b"` and `|~ "(a+)+b"` over lines of 30+ a\'s answer
     '{service_name="redos"} | regexp "msg=(?P<m>(a+)+b)"  | m != ""',
     '{service_name="redos"} | logfmt | label_format m=`{{ regexReplaceAll "(a+)+b" .msg "hit" }}` | m="hit"',
   ]) {
+    const cpuBefore = cpuMsOf(meshlog.process.pid!);
     const answer = await range(meshlog, query, { limit: '100' });
+    const cpuMs = cpuMsOf(meshlog.process.pid!) - cpuBefore;
     assert.equal(answer.status, 200, `${query}: ${answer.text}`);
-    // Took 56 s for one line on backtracking RegExp; RE2 is linear.
-    assert.ok(answer.ms < 5000, `${query} took ${answer.ms.toFixed(0)} ms`);
+    // Took 56 s for one line on backtracking RegExp; RE2 is linear. Measured as the server's CPU time,
+    // which a loaded machine does not stretch (the wall time is only logged).
+    assert.ok(cpuMs < 5000, `${query} took ${cpuMs.toFixed(0)} ms of the server's CPU (${answer.ms.toFixed(0)} ms on the wall clock)`);
     const body = JSON.parse(answer.text) as { data: { result: { values: [string, string][] }[] } };
     const lines = body.data.result.flatMap((stream) => stream.values.map(([, line]) => line));
     assert.equal(lines.length, 1, `${query}: only the aaab line matches (${JSON.stringify(lines.map((line) => line.slice(0, 40)))})`);
@@ -145,9 +149,18 @@ test('a query past query.timeout is answered 504 ML_QUERY_TIMEOUT', async () => 
   assert.match(answer.text, /request timed out.*query\.timeout \(1500 ms\)/);
   assert.ok(answer.ms < 5000, `answered after ${answer.ms.toFixed(0)} ms`);
   assert.ok((await metric(shortTimeout, 'meshlog_queries_cancelled_total{reason="timeout"}')) >= 1);
-  // The server is fine afterwards.
+  // The server is fine afterwards: the next query gets a budget of its own. (On a loaded machine even this
+  // scan of 12 MB can outlast 1.5 s: then it is its own timeout, answered only once its own 1.5 s ran out.)
   const small = await range(shortTimeout, '{service_name="heavy"} |= "n=7"', { limit: '5' });
-  assert.equal(small.status, 200);
+  if (small.status === 504) {
+    assert.match(small.text, /query\.timeout \(1500 ms\)/);
+    assert.ok(small.ms >= 1500, `a later query was cut after ${small.ms.toFixed(0)} ms, before its own 1.5 s`);
+  } else {
+    assert.equal(small.status, 200, small.text);
+    const found = (JSON.parse(small.text) as { data: { result: { values: [string, string][] }[] } }).data.result.flatMap((stream) => stream.values.map(([, line]) => line));
+    assert.equal(found.length, 5);
+    assert.ok(found.every((line) => line.includes('n=7')));
+  }
 });
 
 test('a query whose client disconnects is cancelled: the server stops its work', async () => {
@@ -188,7 +201,7 @@ test('SIGTERM during a long query exits promptly', async () => {
   const code = await meshlog.stop();
   const exitMs = performance.now() - started;
   console.log(`exit ${exitMs.toFixed(0)} ms after SIGTERM during a heavy query`);
-  assert.equal(code, 0);
+  assert.equal(code, 0, `exit code ${code} (${meshlog.process.signalCode ?? 'no signal'}); the server's last words: ${meshlog.output().slice(-3000)}`);
   assert.ok(exitMs < 10_000, `exit took ${exitMs.toFixed(0)} ms`);
   const answer = await query;
   // The query was stopped: 503 (retry later) or the connection closed with the server.

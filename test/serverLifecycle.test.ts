@@ -8,6 +8,7 @@ import { migrations } from '../src/storage/migrations.js';
 import { startMeshlog, tempDataDir } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 import { readCommitted } from './support/storageReader.js';
+import { waitFor } from './support/waitFor.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -38,14 +39,14 @@ test('--auth=none allows anonymous access, explicitly, with a warning', async ()
 });
 
 test('SIGTERM commits what was accepted before exiting', async () => {
-  const meshlog = await startMeshlog({ env: { MESHLOG_INGEST_BATCH_LINGER_MS: '2000' } });
+  // The longest linger there is (10 s): the stop, sent as soon as the request is seen queued, is what commits it.
+  const meshlog = await startMeshlog({ env: { MESHLOG_INGEST_BATCH_LINGER_MS: '10000' } });
   const pending = postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('graceful', ['accepted before SIGTERM']));
   // The request is queued (linger holds it) when the signal arrives.
-  for (let i = 0; i < 100; i++) {
-    const metrics = await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text();
-    if (/^meshlog_queue_records 1$/m.test(metrics)) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitFor(
+    async () => /^meshlog_queue_records 1$/m.test(await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text()),
+    { what: 'the request to be queued', intervalMs: 20 },
+  );
   const exit = meshlog.stop();
   assert.equal((await pending).status, 200);
   assert.equal(await exit, 0);

@@ -12,6 +12,7 @@ import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlo
 import { otlpJsonRequest } from './support/otlpJson.js';
 import { runStatements } from './support/storageReader.js';
 import { TestCertificateAuthority } from './support/testCertificateAuthority.js';
+import { waitFor } from './support/waitFor.js';
 
 /**
  * Two periods built the same way through a real server with TLS on its only
@@ -71,15 +72,7 @@ function reportVerify(args: string[]): { status: number | null; stdout: string; 
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => waitFor(probe, { what, intervalMs: 100 });
 
 async function buildPeriod(wrong: boolean): Promise<Period> {
   const dir = tempDataDir('meshlog-known-events-');
@@ -189,8 +182,8 @@ let wrongPeriod: Period;
 let cleanPeriod: Period;
 
 before(async () => {
-  wrongPeriod = await buildPeriod(true);
-  cleanPeriod = await buildPeriod(false);
+  // Side by side: each restarts its server and runs the CLI; one after the other, a loaded machine took them past the file's 5-minute timeout.
+  [wrongPeriod, cleanPeriod] = await Promise.all([buildPeriod(true), buildPeriod(false)]);
 });
 after(async () => {
   for (const period of [wrongPeriod, cleanPeriod]) {

@@ -7,6 +7,7 @@ import { FluentClient } from '@fluent-org/logger';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 import { TestCertificateAuthority, type IssuedCertificate } from './support/testCertificateAuthority.js';
+import { waitFor } from './support/waitFor.js';
 
 let meshlog: RunningMeshlog;
 let ca: TestCertificateAuthority;
@@ -80,8 +81,7 @@ test('forward over mTLS: the certificate is the credential and decides the tenan
   }
   // The refusal is logged by the server process; its line can reach us after the connection closed.
   for (const reason of [/not one of tls\.client_identities/, /ingest needs one of the roles/]) {
-    for (const deadline = Date.now() + 10_000; !reason.test(meshlog.output()) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.match(meshlog.output(), reason);
+    await waitFor(() => reason.test(meshlog.output()), { what: `the server to log ${reason}` });
   }
 });
 

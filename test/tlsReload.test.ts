@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { test } from 'node:test';
 import { startMeshlog, tempDataDir } from './support/meshlogProcess.js';
 import { TestCertificateAuthority } from './support/testCertificateAuthority.js';
+import { waitFor } from './support/waitFor.js';
 
 /** The fingerprint of the certificate a listener presents to a new connection. */
 function presented(address: string, ca: Buffer, alpn?: string[]): Promise<string> {
@@ -62,7 +63,7 @@ test('every TLS listener (forward, syslog TLS, OTLP/gRPC) refuses TLS 1.0/1.1, a
     copyFileSync(renewed.keyFile, keyFile);
     meshlog.process.kill('SIGHUP');
     const reloaded = () => (meshlog.output().match(/TLS certificate reloaded/g) ?? []).length;
-    while (reloaded() < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => reloaded() >= 3, { what: 'three listeners to log "TLS certificate reloaded"' });
 
     for (const [name, alpn] of Object.entries(listeners)) {
       const after = await presented(meshlog.listeners[name]!, ca.cert, alpn);

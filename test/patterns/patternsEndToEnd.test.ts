@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { runStatements } from '../support/storageReader.js';
+import { waitFor } from '../support/waitFor.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -44,14 +45,14 @@ after(async () => {
 
 test('Loki /patterns: each mined template of the selected streams with counts per step', async () => {
   // Templates reach the patterns table on the next flush (100 ms here).
-  let body: any;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const response = await get(`/loki/api/v1/patterns?query=${encodeURIComponent('{service_name="checkout"}')}&start=${startSeconds}&end=${startSeconds + 600}&step=600s`);
-    assert.equal(response.status, 200, JSON.stringify(response.body));
-    body = response.body;
-    if (body.data.length === 2) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const body: any = await waitFor(
+    async () => {
+      const response = await get(`/loki/api/v1/patterns?query=${encodeURIComponent('{service_name="checkout"}')}&start=${startSeconds}&end=${startSeconds + 600}&step=600s`);
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return response.body.data.length === 2 && response.body;
+    },
+    { what: 'both templates of checkout in /patterns', intervalMs: 100 },
+  );
   assert.equal(body.status, 'success');
   assert.deepEqual(
     body.data.map((entry: any) => [entry.pattern, entry.samples.reduce((sum: number, [, count]: [number, number]) => sum + count, 0)]),
@@ -104,12 +105,15 @@ test('after a restart, templates keep their ids and first sighting, and counts c
   const before = listedBeforeRestart.find((p) => p.template.startsWith('payment'))!;
   meshlog = await startMeshlog({ dataDir: meshlog.dataDir, env: { MESHLOG_PATTERNS_FLUSH_INTERVAL_MS: '100' } });
   assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', [declined(500)]), { 'x-scope-orgid': 'acme' })).status, 200);
-  let after: ListedPattern | undefined;
-  for (let attempt = 0; attempt < 50 && after?.count !== 13; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    after = ((await get('/api/v1/patterns?service=checkout')).body.patterns as ListedPattern[]).find((p) => p.template.startsWith('payment'));
-  }
-  assert.equal(after?.count, 13);
+  // Waits for the 13th sighting to be flushed; a count past 13 fails at once.
+  const after = await waitFor(
+    async () => {
+      const listed = ((await get('/api/v1/patterns?service=checkout')).body.patterns as ListedPattern[]).find((p) => p.template.startsWith('payment'));
+      assert.ok((listed?.count ?? 0) <= 13, `count ${listed?.count}`);
+      return listed?.count === 13 && listed;
+    },
+    { what: 'the payment template to count 13', intervalMs: 100 },
+  );
   assert.equal(after.pattern_id, before.pattern_id);
   assert.equal(after.first_seen, before.first_seen);
 });

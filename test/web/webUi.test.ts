@@ -234,7 +234,7 @@ test('the light theme, keyboard navigation, and logout ends the session', async 
   await logIn(page, meshlog.url, meshlog.token);
   await page.getByRole('button', { name: 'switch theme' }).click();
   // The theme is applied by an effect after the click's render: wait for it rather than read it at once.
-  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', undefined, { timeout: 5000 });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
   await page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent('{service_name="checkout"}')}`);
   await page.getByRole('status').filter({ hasText: 'lines' }).waitFor();
   await page.locator('.row').first().waitFor();
