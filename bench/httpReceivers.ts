@@ -6,7 +6,7 @@
  *   npx tsc -p . && RECORDS=200000 BATCH=1000 CONCURRENCY=8 node dist/bench/httpReceivers.js
  */
 import snappy from 'snappy';
-import { loadProtos } from '../src/receivers/protoRoot.js';
+import { loadProtos } from '../src/formats/protoRoot.js';
 import { startMeshlog } from '../test/support/meshlogProcess.js';
 
 const records = Number(process.env.RECORDS ?? 200_000);

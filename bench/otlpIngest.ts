@@ -16,10 +16,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { decodeOtlpLogsProtobuf } from '../src/receivers/otlpLogs.js';
-import { loadProtos } from '../src/receivers/protoRoot.js';
-import { closeLogRow, openLogRow } from '../src/storage/logRows.js';
-import { Storage } from '../src/storage/storage.js';
+import { decodeOtlpLogsProtobuf } from '../src/ingest/sources/otlp/otlpLogs.js';
+import { loadProtos } from '../src/formats/protoRoot.js';
+import { closeLogRow, openLogRow } from '../src/storage/logs/logRows.js';
+import { Storage } from '../src/storage/engine/storage.js';
 import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
 
 const totalRecords = Number(process.env.RECORDS ?? 2_000_000);

@@ -3,7 +3,7 @@
  *
  * Loads ROWS synthetic mesh records (default 10,000,000) spread over the last
  * 24 h straight into embedded ClickHouse (generated there by
- * src/storage/syntheticMeshLogs.ts; the ingest path is bench/otlpIngest.ts's
+ * bench/syntheticMeshLogs.ts; the ingest path is bench/otlpIngest.ts's
  * subject), then starts the real server on that data directory and times a
  * query mix over HTTP, RUNS times per class (each run with its own term or
  * trace id). Prints p50/p95/p99 per query class, the load rate and the peak
@@ -23,9 +23,9 @@ import type { CompiledSql } from '../src/query/logql/compiler.js';
 import { defaultQueryLimits, evaluateMetric, isMetric, selectStreams, stepsOf, type QueryContext } from '../src/query/logql/engine.js';
 import { parseLogql } from '../src/query/logql/parser.js';
 import { parseLokiDuration } from '../src/query/lokiParams.js';
-import { logQueryRunner } from '../src/storage/logQueries.js';
-import { Storage } from '../src/storage/storage.js';
-import { insertSyntheticMeshLogs, syntheticNamespaces, syntheticServices } from '../src/storage/syntheticMeshLogs.js';
+import { logQueryRunner } from '../src/storage/logs/logQueries.js';
+import { Storage } from '../src/storage/engine/storage.js';
+import { insertSyntheticMeshLogs, syntheticNamespaces, syntheticServices } from './syntheticMeshLogs.js';
 import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
 
 const rows = Number(process.env.ROWS ?? 10_000_000);

@@ -10,7 +10,7 @@
 import { connect, type Socket } from 'node:net';
 import grpc from '@grpc/grpc-js';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
-import { loadProtos } from '../src/receivers/protoRoot.js';
+import { loadProtos } from '../src/formats/protoRoot.js';
 import { committedCount } from '../test/support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from '../test/support/meshlogProcess.js';
 

@@ -4,7 +4,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { client, v2 } from '@datadog/datadog-api-client';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;

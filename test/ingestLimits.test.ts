@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import snappy from 'snappy';
-import { loadProtos } from '../src/receivers/protoRoot.js';
+import { loadProtos } from '../src/formats/protoRoot.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest } from './support/otlpJson.js';
 import { readCommitted } from './support/storageReader.js';

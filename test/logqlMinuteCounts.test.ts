@@ -5,9 +5,9 @@ import type { MetricExpr } from '../src/query/logql/ast.js';
 import { defaultQueryLimits, evaluateMetric, stepsOf, type QueryContext, type Series } from '../src/query/logql/engine.js';
 import { parseLogql } from '../src/query/logql/parser.js';
 import type { CompiledSql } from '../src/query/logql/compiler.js';
-import { logQueryRunner } from '../src/storage/logQueries.js';
-import { Storage } from '../src/storage/storage.js';
-import { insertSyntheticMeshLogs } from '../src/storage/syntheticMeshLogs.js';
+import { logQueryRunner } from '../src/storage/logs/logQueries.js';
+import { Storage } from '../src/storage/engine/storage.js';
+import { insertSyntheticMeshLogs } from '../bench/syntheticMeshLogs.js';
 import { tempDataDir } from './support/meshlogProcess.js';
 
 /**

@@ -7,9 +7,9 @@ import { defaultQueryLimits, selectStreams, type QueryContext } from '../src/que
 import { parseLogql } from '../src/query/logql/parser.js';
 import { compilePipeline } from '../src/query/logql/pipeline.js';
 import { entryLabels } from '../src/query/logql/labelSet.js';
-import { logQueryRunner } from '../src/storage/logQueries.js';
-import { Storage } from '../src/storage/storage.js';
-import { insertSyntheticMeshLogs } from '../src/storage/syntheticMeshLogs.js';
+import { logQueryRunner } from '../src/storage/logs/logQueries.js';
+import { Storage } from '../src/storage/engine/storage.js';
+import { insertSyntheticMeshLogs } from '../bench/syntheticMeshLogs.js';
 import { tempDataDir } from './support/meshlogProcess.js';
 
 /**

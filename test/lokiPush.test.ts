@@ -6,7 +6,7 @@ import winston from 'winston';
 import LokiTransport from 'winston-loki';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import snappy from 'snappy';
-import { snappyBlockProblem } from '../src/receivers/lokiPush.js';
+import { snappyBlockProblem } from '../src/ingest/sources/loki/lokiPush.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 

@@ -13,7 +13,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { committedCount } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 import { waitFor } from './support/waitFor.js';
 
 /** A committed row as the tests read it back. */

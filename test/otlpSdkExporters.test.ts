@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;

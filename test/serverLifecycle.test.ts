@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { migrations } from '../src/storage/migrations.js';
+import { migrations } from '../src/storage/engine/migrations.js';
 import { startMeshlog, tempDataDir } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 import { readCommitted } from './support/storageReader.js';

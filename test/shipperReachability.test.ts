@@ -7,7 +7,7 @@ import { Client } from '@elastic/elasticsearch';
 import { waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /**
  * Issue 19: records whose shipper named no service must still be reachable by

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** The parts of splunk-logging (Splunk's own Node.js HEC client, untyped) this test drives. */
 interface SplunkLogger {

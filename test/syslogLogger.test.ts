@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;

@@ -8,7 +8,7 @@ import { waitForCommitted } from './support/committedCount.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { selfSignedCert } from './support/selfSignedCert.js';
 import { readCommitted } from './support/storageReader.js';
-import type { StoredLogRow } from '../src/storage/logRows.js';
+import type { StoredLogRow } from '../src/storage/logs/logRows.js';
 
 /** A committed row as the tests read it back. */
 type StoredRow = StoredLogRow;

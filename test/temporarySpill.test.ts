@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Storage } from '../src/storage/storage.js';
+import { Storage } from '../src/storage/engine/storage.js';
 import { tempDataDir } from './support/meshlogProcess.js';
 
 /** Bytes of every file under the engine's temporary directory that hold the needle. */

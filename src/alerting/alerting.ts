@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { QueryLimits, SqlRunner } from '../query/logql/engine.js';
 import { randomUUID } from 'node:crypto';
-import type { AlertStore, Silence } from '../storage/alertStore.js';
+import type { AlertStore, Silence } from '../storage/stores/alertStore.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { evaluateMetric, stepsOf, type QueryContext, type QueryLimits, type SqlRunner } from '../query/logql/engine.js';
-import type { AlertState, AlertStore, AlertTransition } from '../storage/alertStore.js';
+import type { AlertState, AlertStore, AlertTransition } from '../storage/stores/alertStore.js';
 import type { AlertNotification } from './notify/httpNotifier.js';
 import { expandTemplate } from './rules/annotationTemplate.js';
 import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';

@@ -4,8 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { inclusionProof, leafHash, type SubtreeCache } from '../integrity/merkle.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
-import { storedLogLine } from '../storage/logRows.js';
-import type { SealStore, StoredBatch } from '../storage/sealStore.js';
+import { storedLogLine } from '../storage/logs/logRows.js';
+import type { SealStore, StoredBatch } from '../storage/logs/sealStore.js';
 import { archiveFormat, payloadFile, signManifest, type ArchivedBatch, type ArchivedChain, type ArchiveManifest } from './archiveManifest.js';
 import { periodOf, type KeyRing } from './keyRing.js';
 

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { defaultKeyRingDir } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
-import { BackupStore, type BackupCut } from '../storage/backupStore.js';
-import type { Storage } from '../storage/storage.js';
+import { BackupStore, type BackupCut } from '../storage/stores/backupStore.js';
+import type { Storage } from '../storage/engine/storage.js';
 import { backupFormat, backupManifestFile, encryptFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
 
 export interface BackupOptions {

@@ -1,9 +1,9 @@
 import { backupMeshlog, type BackupOptions } from './backup.js';
 import type { BackupManifest } from './backupManifest.js';
-import type { LogWriter } from '../pipeline/writer.js';
+import type { LogWriter } from '../ingest/writer.js';
 import type { DeletionLock } from '../retention/deletionLock.js';
-import { BackupStore } from '../storage/backupStore.js';
-import type { Storage } from '../storage/storage.js';
+import { BackupStore } from '../storage/stores/backupStore.js';
+import type { Storage } from '../storage/engine/storage.js';
 
 /**
  * A consistent backup of a running meshlog while ingest goes on: the cut is

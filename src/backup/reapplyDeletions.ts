@@ -1,9 +1,9 @@
 import type { DeletionEntry } from '../retention/deletionLedger.js';
 import { erasureMatch, executedRequest } from '../retention/erasureRequests.js';
-import { BackupStore } from '../storage/backupStore.js';
-import { ErasureStore } from '../storage/erasureStore.js';
-import { SealStore, type SealEvent } from '../storage/sealStore.js';
-import type { Storage } from '../storage/storage.js';
+import { BackupStore } from '../storage/stores/backupStore.js';
+import { ErasureStore } from '../storage/stores/erasureStore.js';
+import { SealStore, type SealEvent } from '../storage/logs/sealStore.js';
+import type { Storage } from '../storage/engine/storage.js';
 
 export interface ReapplySummary {
   /** Ledger entries that changed the restored data (taken after the backup, or not all in it). */

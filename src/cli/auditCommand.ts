@@ -1,4 +1,4 @@
-import type { StoredAuditEvent } from '../storage/auditStore.js';
+import type { StoredAuditEvent } from '../storage/stores/auditStore.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 
 /** `meshlog audit --since 7d`: the audit trail, newest first (auditor or admin). */

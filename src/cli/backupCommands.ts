@@ -5,9 +5,9 @@ import { backupMeshlog } from '../backup/backup.js';
 import { defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
-import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
-import { SealStore } from '../storage/sealStore.js';
-import { Storage } from '../storage/storage.js';
+import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
+import { SealStore } from '../storage/logs/sealStore.js';
+import { Storage } from '../storage/engine/storage.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 import { progress, withProgress } from './progress.js';
 

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/loadConfig.js';
-import { encryptDataDir } from '../storage/encryptDataDir.js';
+import { encryptDataDir } from '../storage/engine/encryptDataDir.js';
 import { withProgress } from './progress.js';
 
 export interface EncryptStorageFlags {

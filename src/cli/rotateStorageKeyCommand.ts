@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/loadConfig.js';
 import { callServer } from './serverClient.js';
-import { assertOutsideDataDir, defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/storageKeys.js';
+import { assertOutsideDataDir, defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
 
 export interface RotateStorageKeyFlags {
   server?: string;

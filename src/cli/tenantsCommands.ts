@@ -1,4 +1,4 @@
-import type { StoredTenant } from '../storage/tenantStore.js';
+import type { StoredTenant } from '../storage/stores/tenantStore.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);

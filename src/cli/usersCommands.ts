@@ -1,4 +1,4 @@
-import type { StoredUser } from '../storage/userStore.js';
+import type { StoredUser } from '../storage/stores/userStore.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);

@@ -4,9 +4,9 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { verifyIntegrity, type Finding, type VerifyProgress, type VerifyReport } from '../integrity/verifier.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
-import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
-import { SealStore } from '../storage/sealStore.js';
-import { Storage } from '../storage/storage.js';
+import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
+import { SealStore } from '../storage/logs/sealStore.js';
+import { Storage } from '../storage/engine/storage.js';
 import { serverError } from './serverClient.js';
 import { progress } from './progress.js';
 

@@ -1,5 +1,5 @@
 import { anyTenant } from '../security/identity.js';
-import type { StoredAuditEvent } from '../storage/auditStore.js';
+import type { StoredAuditEvent } from '../storage/stores/auditStore.js';
 import { parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
 const dayMs = 86_400_000;

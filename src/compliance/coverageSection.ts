@@ -1,4 +1,4 @@
-import type { ServiceCoverageRow } from '../storage/complianceQueries.js';
+import type { ServiceCoverageRow } from '../storage/stores/complianceQueries.js';
 import type { ReportSection, SectionInput } from './reportModel.js';
 
 const hourMs = 3_600_000;

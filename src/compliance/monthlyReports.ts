@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../security/auditTrail.js';
-import type { ReportStore, StoredReport } from '../storage/reportStore.js';
+import type { ReportStore, StoredReport } from '../storage/stores/reportStore.js';
 import type { ReportSources } from './reportModel.js';
 import { buildSoc2Report, type BuiltReport } from './soc2Report.js';
 

@@ -1,11 +1,11 @@
 import type { MeshlogConfig } from '../config/schema.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import type { KeyView } from '../security/apiKeys.js';
-import type { AuditStore, StoredAuditEvent } from '../storage/auditStore.js';
-import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/complianceQueries.js';
-import type { RetentionStore } from '../storage/retentionStore.js';
+import type { AuditStore, StoredAuditEvent } from '../storage/stores/auditStore.js';
+import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/stores/complianceQueries.js';
+import type { RetentionStore } from '../storage/stores/retentionStore.js';
 import type { ReportSignature } from './reportSignature.js';
-import type { SealStore } from '../storage/sealStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
 
 export type SectionStatus = 'pass' | 'attention' | 'fail';
 

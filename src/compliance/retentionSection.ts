@@ -1,5 +1,5 @@
 import { retentionRules } from '../retention/disposer.js';
-import type { RetentionRule } from '../storage/retentionStore.js';
+import type { RetentionRule } from '../storage/stores/retentionStore.js';
 import { auditDetail } from './accessSection.js';
 import { parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompliancePeriod, RecordedQuery } from '../storage/complianceQueries.js';
+import type { CompliancePeriod, RecordedQuery } from '../storage/stores/complianceQueries.js';
 import { accessSection } from './accessSection.js';
 import { availabilitySection } from './availabilitySection.js';
 import { capacitySection } from './capacitySection.js';

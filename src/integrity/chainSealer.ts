@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { SealStore } from '../storage/sealStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
 import { batchHash, genesisHash, hashBatchBytes, type BatchSeal } from './batchSeal.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
 import { checkpointText, signNote, type NoteSigner } from './signedNote.js';

@@ -2,9 +2,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
-import { sealJournalDir, SealJournal } from '../storage/sealJournal.js';
-import { SealStore } from '../storage/sealStore.js';
-import type { Storage } from '../storage/storage.js';
+import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
+import { SealStore } from '../storage/logs/sealStore.js';
+import type { Storage } from '../storage/engine/storage.js';
 import { ChainSealer } from './chainSealer.js';
 import { loadOrCreateSigner, type NoteSigner } from './signedNote.js';
 

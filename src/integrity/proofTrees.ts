@@ -1,4 +1,4 @@
-import type { SealStore } from '../storage/sealStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
 import { leafHash, type SubtreeCache } from './merkle.js';
 
 /** Cached subtree roots per chain before the cache starts over (about 64 bytes each, plus its key). */

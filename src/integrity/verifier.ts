@@ -1,5 +1,5 @@
-import type { SealStore, StoredBatch } from '../storage/sealStore.js';
-import { storedLogLine, type StoredLogRow } from '../storage/logRows.js';
+import type { SealStore, StoredBatch } from '../storage/logs/sealStore.js';
+import { storedLogLine, type StoredLogRow } from '../storage/logs/logRows.js';
 import { batchHash, genesisHash, hashBatchContent, lineFingerprint } from './batchSeal.js';
 import { chainOrigin } from './chainSealer.js';
 import { leafHash, MerkleFrontier } from './merkle.js';

@@ -1,6 +1,6 @@
 import type { Stage } from './ingestPipeline.js';
 import { normalizeRecord } from './normalize/normalizeRecord.js';
-import { unwrapContainerRecords } from './parse/containerRecords.js';
+import { unwrapContainerRecords } from '../formats/containerRecords.js';
 import { detectAndParse } from './parse/detectFormat.js';
 import { compileEnvoyFormat } from './parse/envoyFormat.js';
 import { joinStackTraceRecords } from './parse/stackTraceRecords.js';

@@ -2,9 +2,9 @@ import { createHash, sign, verify } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
-import type { ErasedBatch, ErasurePlan, ErasureRequest } from '../storage/erasureStore.js';
-import type { LegalHold } from '../storage/retentionStore.js';
-import type { SealEvent } from '../storage/sealStore.js';
+import type { ErasedBatch, ErasurePlan, ErasureRequest } from '../storage/stores/erasureStore.js';
+import type { LegalHold } from '../storage/stores/retentionStore.js';
+import type { SealEvent } from '../storage/logs/sealStore.js';
 
 /** An erasure as it was about to run: enough to run it again on a restored copy. */
 export interface ErasureEntry {

@@ -5,8 +5,8 @@ import { MeshlogError } from '../errors.js';
 import { parseLokiDuration } from '../query/lokiParams.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import { auditTenant, type Identity } from '../security/identity.js';
-import type { LegalHold, RetentionRule, RetentionStore } from '../storage/retentionStore.js';
-import type { SealStore } from '../storage/sealStore.js';
+import type { LegalHold, RetentionRule, RetentionStore } from '../storage/stores/retentionStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
 import type { DeletionLock } from './deletionLock.js';
 

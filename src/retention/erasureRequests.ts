@@ -5,9 +5,9 @@ import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Identity } from '../security/identity.js';
-import type { ErasureMatch, ErasurePlan, ErasureRequest, ErasureStore, PatternRef } from '../storage/erasureStore.js';
-import type { RetentionStore } from '../storage/retentionStore.js';
-import type { SealEvent, SealStore } from '../storage/sealStore.js';
+import type { ErasureMatch, ErasurePlan, ErasureRequest, ErasureStore, PatternRef } from '../storage/stores/erasureStore.js';
+import type { RetentionStore } from '../storage/stores/retentionStore.js';
+import type { SealEvent, SealStore } from '../storage/logs/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
 import type { DeletionLock } from './deletionLock.js';
 

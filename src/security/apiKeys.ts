@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { MeshlogError } from '../errors.js';
-import type { AccessStore, StoredApiKey } from '../storage/accessStore.js';
+import type { AccessStore, StoredApiKey } from '../storage/stores/accessStore.js';
 import { anyTenant, roles, type Identity, type Role } from './identity.js';
 
 const scrypt = promisify(scryptCallback) as (secret: string, salt: Buffer, length: number, options: object) => Promise<Buffer>;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { newLogRecord } from '../model/logRecord.js';
-import type { LogWriter } from '../pipeline/writer.js';
+import type { LogWriter } from '../ingest/writer.js';
 import { scrubText, scrubValue } from './credentialScrubber.js';
 import { anyTenant, auditTenant, type Identity } from './identity.js';
 

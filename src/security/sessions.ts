@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { SessionEventStore } from '../storage/sessionEventStore.js';
+import type { SessionEventStore } from '../storage/stores/sessionEventStore.js';
 import type { Identity } from './identity.js';
 
 /** A browser's login: who it is, and the token its state-changing requests must echo (CSRF). */

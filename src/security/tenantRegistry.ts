@@ -1,5 +1,5 @@
 import { MeshlogError } from '../errors.js';
-import type { StoredTenant, TenantStore } from '../storage/tenantStore.js';
+import type { StoredTenant, TenantStore } from '../storage/stores/tenantStore.js';
 
 /**
  * Registered tenants and their state, held in memory for the request path

@@ -1,5 +1,5 @@
 import { MeshlogError } from '../errors.js';
-import type { StoredUser, UserStore } from '../storage/userStore.js';
+import type { StoredUser, UserStore } from '../storage/stores/userStore.js';
 import type { ApiKeys, CreatedKey } from './apiKeys.js';
 import { anyTenant, type Identity, type Role } from './identity.js';
 

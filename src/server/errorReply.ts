@@ -3,8 +3,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
 import { scrubText, scrubUrl } from '../security/credentialScrubber.js';
 import { MeshlogError } from '../errors.js';
-import { isStackOverflow, nestingRefusal } from '../receivers/nesting.js';
-import { StorageError } from '../storage/storageError.js';
+import { isStackOverflow, nestingRefusal } from '../ingest/sources/shared/nesting.js';
+import { StorageError } from '../storage/engine/storageError.js';
 
 /** How a protocol spells an error body (and its status, where it differs); routes choose theirs in route config. */
 export type ErrorFormatter = (

@@ -25,8 +25,8 @@ import { tenantStateHook } from './tenantStateHook.js';
 import { userRoutes, type UserRouteDeps } from './routes/userRoutes.js';
 import { storageKeyRoutes, type StorageKeyRouteDeps } from './routes/storageKeyRoutes.js';
 import type { RateLimits } from '../security/rateLimits.js';
-import type { IngestContext } from './ingestContext.js';
-import { registerIngestRoutes } from './routes/index.js';
+import type { IngestContext } from '../ingest/ingestContext.js';
+import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
@@ -44,7 +44,7 @@ import { webUiRoutes } from './routes/webUiRoutes.js';
 import { redactionRoutes } from './routes/redactionRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
 import { exportRoutes } from './routes/exportRoutes.js';
-import type { TraceQueries } from '../storage/traceQueries.js';
+import type { TraceQueries } from '../storage/logs/traceQueries.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;

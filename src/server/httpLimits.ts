@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ConnectionsPerAddress } from './listeners/connectionsPerAddress.js';
+import { ConnectionsPerAddress } from '../ingest/sources/shared/connectionsPerAddress.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { RateLimits } from '../security/rateLimits.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { BatchBuilder, fixed64 } from '../../src/agent/delivery/batchBuilder.js';
 import { agentScope, encodeRequest } from '../../src/agent/delivery/otlpRequest.js';
 import { Source } from '../../src/agent/source.js';
-import { loadProtos } from '../../src/receivers/protoRoot.js';
+import { loadProtos } from '../../src/formats/protoRoot.js';
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',

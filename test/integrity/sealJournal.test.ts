@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { sealJournalDir, SealJournal, type JournaledSeal } from '../../src/storage/sealJournal.js';
+import { sealJournalDir, SealJournal, type JournaledSeal } from '../../src/storage/logs/sealJournal.js';
 import { startMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { readCommitted, runStatements } from '../support/storageReader.js';

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { sealJournalDir, sealQuarantineDir, type QuarantinedSeal } from '../../src/storage/sealJournal.js';
+import { sealJournalDir, sealQuarantineDir, type QuarantinedSeal } from '../../src/storage/logs/sealJournal.js';
 import { startMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { readAuditTrail, readCommitted } from '../support/storageReader.js';

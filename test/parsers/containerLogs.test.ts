@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { joinCriPartials, parseCriLine } from '../../src/pipeline/parse/criLine.js';
-import { parseDockerJsonLine } from '../../src/pipeline/parse/dockerJsonFile.js';
-import { parseKubernetesLogPath } from '../../src/pipeline/parse/kubernetesLogPath.js';
+import { joinCriPartials, parseCriLine } from '../../src/formats/criLine.js';
+import { parseDockerJsonLine } from '../../src/formats/dockerJsonFile.js';
+import { parseKubernetesLogPath } from '../../src/formats/kubernetesLogPath.js';
 
 test('CRI lines: stream, partial tag, content with spaces kept as is', () => {
   assert.deepEqual(parseCriLine('2016-10-06T00:17:09.669794202Z stdout P log content 1'), {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { detectedLevelOf, detectedLevelSql, lokiLevelByWord } from '../../src/model/severity.js';
-import { connect } from '../../src/storage/connection.js';
-import { migrations } from '../../src/storage/migrations.js';
+import { connect } from '../../src/storage/engine/connection.js';
+import { migrations } from '../../src/storage/engine/migrations.js';
 import { fallbackServiceName } from '../../src/pipeline/normalize/serviceName.js';
 
 // Loki's distributor (pkg/distributor/field_detection.go normalizeLogLevel) and the syslog and pino words beside them.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ForgottenIds } from '../../src/pipeline/forgottenIds.js';
+import { ForgottenIds } from '../../src/ingest/forgottenIds.js';
 
 test('the Bloom filter of forgotten ids: every added id is maybe there, other ids almost never; clear() forgets', () => {
   const capacity = 100_000;

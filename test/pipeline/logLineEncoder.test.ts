@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashBatchBytes, hashBatchContent } from '../../src/integrity/batchSeal.js';
 import { newLogRecord } from '../../src/model/logRecord.js';
-import { LogLineEncoder } from '../../src/storage/logLineEncoder.js';
-import { closeLogRow, closingPrefix, openLogRow } from '../../src/storage/logRows.js';
+import { LogLineEncoder } from '../../src/storage/logs/logLineEncoder.js';
+import { closeLogRow, closingPrefix, openLogRow } from '../../src/storage/logs/logRows.js';
 
 const bodies = [
   'plain ascii line',

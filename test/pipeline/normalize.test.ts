@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveServiceName } from '../../src/pipeline/normalize/serviceName.js';
 import { severityNumberOf, severityOfStatus, severityTextOf } from '../../src/pipeline/normalize/severity.js';
-import { parseTimestampNanos } from '../../src/pipeline/normalize/timestamp.js';
+import { parseTimestampNanos } from '../../src/formats/timestamp.js';
 import { parseB3Single, parseTraceparent, requestIdOf, traceContextOf } from '../../src/pipeline/normalize/traceContext.js';
 
 test('severity text to number (OTel ranges) and back', () => {

@@ -3,10 +3,10 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { RedeliveryFilter, recordIdAttribute } from '../../src/pipeline/redeliveryFilter.js';
-import { LogWriter } from '../../src/pipeline/writer.js';
-import { RecordIdStore } from '../../src/storage/recordIdStore.js';
-import { Storage } from '../../src/storage/storage.js';
+import { RedeliveryFilter, recordIdAttribute } from '../../src/ingest/redeliveryFilter.js';
+import { LogWriter } from '../../src/ingest/writer.js';
+import { RecordIdStore } from '../../src/storage/logs/recordIdStore.js';
+import { Storage } from '../../src/storage/engine/storage.js';
 import { tempDataDir } from '../support/meshlogProcess.js';
 
 // One embedded ClickHouse for the file (chDB binds one data directory per process); tests use distinct tenants.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../../src/receivers/otlpLogs.js';
-import { loadProtos } from '../../src/receivers/protoRoot.js';
+import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../../src/ingest/sources/otlp/otlpLogs.js';
+import { loadProtos } from '../../src/formats/protoRoot.js';
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',

@@ -6,19 +6,19 @@ import snappy from 'snappy';
 import { MeshlogError } from '../../src/errors.js';
 import type { LogRecord } from '../../src/model/logRecord.js';
 import type { SpanRecord } from '../../src/model/spanRecord.js';
-import { decodeDatadogLogs } from '../../src/receivers/datadogLogs.js';
-import { decodeElasticBulk } from '../../src/receivers/elasticBulk.js';
-import { forwardExtensionCodec, forwardMessage } from '../../src/receivers/fluentForward.js';
-import { decodeLokiPushJson, decodeLokiPushProtobuf } from '../../src/receivers/lokiPush.js';
-import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../../src/receivers/otlpLogs.js';
-import { decodeOtlpTracesJson, decodeOtlpTracesProtobuf } from '../../src/receivers/otlpTraces.js';
-import { decodeHecEvents, decodeHecRaw } from '../../src/receivers/splunkHec.js';
-import { syslogRecord } from '../../src/receivers/syslog.js';
-import { SyslogFrameReader } from '../../src/receivers/syslogFraming.js';
-import { recordTimeProblem, spanTimeProblem, storageOnlyWindow, timeProblem } from '../../src/receivers/timeWindow.js';
-import { decodeZipkinSpans } from '../../src/receivers/zipkinSpans.js';
-import { openLogRow } from '../../src/storage/logRows.js';
-import { spanRow } from '../../src/storage/spanRows.js';
+import { decodeDatadogLogs } from '../../src/ingest/sources/datadog/datadogLogs.js';
+import { decodeElasticBulk } from '../../src/ingest/sources/elasticsearch/elasticBulk.js';
+import { forwardExtensionCodec, forwardMessage } from '../../src/ingest/sources/fluent/fluentForward.js';
+import { decodeLokiPushJson, decodeLokiPushProtobuf } from '../../src/ingest/sources/loki/lokiPush.js';
+import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf } from '../../src/ingest/sources/otlp/otlpLogs.js';
+import { decodeOtlpTracesJson, decodeOtlpTracesProtobuf } from '../../src/ingest/sources/otlp/otlpTraces.js';
+import { decodeHecEvents, decodeHecRaw } from '../../src/ingest/sources/splunk/splunkHec.js';
+import { syslogRecord } from '../../src/formats/syslog.js';
+import { SyslogFrameReader } from '../../src/ingest/sources/syslog/syslogFraming.js';
+import { recordTimeProblem, spanTimeProblem, storageOnlyWindow, timeProblem } from '../../src/ingest/sources/shared/timeWindow.js';
+import { decodeZipkinSpans } from '../../src/ingest/sources/zipkin/zipkinSpans.js';
+import { openLogRow } from '../../src/storage/logs/logRows.js';
+import { spanRow } from '../../src/storage/logs/spanRows.js';
 
 /**
  * Issue 17: every receiver's decoder, fed arbitrary bytes and valid-but-extreme

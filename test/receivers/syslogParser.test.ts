@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { syslogRecord } from '../../src/receivers/syslog.js';
-import { SyslogFrameReader } from '../../src/receivers/syslogFraming.js';
+import { syslogRecord } from '../../src/formats/syslog.js';
+import { SyslogFrameReader } from '../../src/ingest/sources/syslog/syslogFraming.js';
 
 // 2026-11-25T12:00:00Z: RFC 3164 lines have no year and are placed relative to this.
 const received = 1_795_608_000_000_000_000n;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { SealJournal, type JournaledSeal } from '../../src/storage/sealJournal.js';
+import { SealJournal, type JournaledSeal } from '../../src/storage/logs/sealJournal.js';
 import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { readCommitted } from '../support/storageReader.js';

@@ -1,4 +1,4 @@
-import { connect } from '../../src/storage/connection.js';
+import { connect } from '../../src/storage/engine/connection.js';
 
 /**
  * Reads a stopped meshlog's data directory with embedded chDB, the same

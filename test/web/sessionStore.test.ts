@@ -6,8 +6,8 @@ import { MeshlogError } from '../../src/errors.js';
 import type { Identity } from '../../src/security/identity.js';
 import { clearedSessionCookie, sessionOfRequest, sessionSetCookie } from '../../src/security/sessionCookie.js';
 import { SessionStore } from '../../src/security/sessions.js';
-import { SessionEventStore } from '../../src/storage/sessionEventStore.js';
-import { Storage } from '../../src/storage/storage.js';
+import { SessionEventStore } from '../../src/storage/stores/sessionEventStore.js';
+import { Storage } from '../../src/storage/engine/storage.js';
 import { tempDataDir } from '../support/meshlogProcess.js';
 
 const analyst: Identity = { id: 'k1', name: 'on-call', kind: 'api_key', roles: ['analyst'], tenants: ['acme'] };

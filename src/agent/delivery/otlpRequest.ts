@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { loadProtos } from '../../receivers/protoRoot.js';
+import { loadProtos } from '../../formats/protoRoot.js';
 import type { KeyValue } from '../source.js';
 import type { Batch } from './batchBuilder.js';
 import { ProtoWriter } from './protoWriter.js';

@@ -1,5 +1,5 @@
-import { parseTimestampNanos } from '../../pipeline/normalize/timestamp.js';
-import { unwrapContainerLine } from '../../pipeline/parse/containerRecords.js';
+import { parseTimestampNanos } from '../../formats/timestamp.js';
+import { unwrapContainerLine } from '../../formats/containerRecords.js';
 
 /** A whole container line: its content, the offset of its first part, the runtime's time and stream. */
 export type ContainerLineSink = (content: string, offset: number, time: bigint | undefined, stream: string | undefined) => void;

@@ -2,7 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { parsePodLogPath } from '../../pipeline/parse/kubernetesLogPath.js';
+import { parsePodLogPath } from '../../formats/kubernetesLogPath.js';
 import { fingerprint, identityKey, keyValues, Source, type FileIdentity, type KeyValue } from '../source.js';
 import { ContainerLineJoiner } from './containerLineJoiner.js';
 import { LineSplitter } from './lineSplitter.js';

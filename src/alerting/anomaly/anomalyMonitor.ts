@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogRecord } from '../../model/logRecord.js';
-import type { AlertStore, AlertTransition } from '../../storage/alertStore.js';
+import type { AlertStore, AlertTransition } from '../../storage/stores/alertStore.js';
 import type { AlertNotification } from '../notify/httpNotifier.js';
 import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions, type AnomalyOverride } from './anomalyDetectors.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NotificationAttempt } from '../../storage/alertStore.js';
+import type { NotificationAttempt } from '../../storage/stores/alertStore.js';
 
 /** An alert as notifications carry it. */
 export interface AlertNotification {

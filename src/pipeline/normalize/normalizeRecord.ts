@@ -1,10 +1,10 @@
 import type { LogRecord } from '../../model/logRecord.js';
-import { parseKubernetesLogPath } from '../parse/kubernetesLogPath.js';
+import { parseKubernetesLogPath } from '../../formats/kubernetesLogPath.js';
 import type { ParsedLine } from '../parse/parsedLine.js';
 import { meshFieldsOf } from './meshFields.js';
 import { isUnknownServiceName, resolveServiceName } from './serviceName.js';
 import { severityNumberOf, severityOfStatus, severityTextOf } from './severity.js';
-import { parseTimestampNanos } from './timestamp.js';
+import { parseTimestampNanos } from '../../formats/timestamp.js';
 import { traceContextOf } from './traceContext.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { LogRecord } from '../../model/logRecord.js';
 import { continuesStackTrace, type StackTraceState } from './stackTraceLines.js';
-import { streamKey } from './streamKey.js';
+import { streamKey } from '../../formats/streamKey.js';
 
 /**
  * Joins records that continue a stack trace (one line per record, as file

@@ -1,4 +1,4 @@
-import { syslogRecord } from '../../receivers/syslog.js';
+import { syslogRecord } from '../../formats/syslog.js';
 import { newParsedLine, type ParsedLine } from './parsedLine.js';
 
 const bsdFileLine = /^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} /;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../../config/schema.js';
-import type { PatternStore } from '../../storage/patternStore.js';
+import type { PatternStore } from '../../storage/stores/patternStore.js';
 import type { Stage } from '../ingestPipeline.js';
 import { defaultMinerOptions } from './drainMiner.js';
 import { PatternMining } from './patternMining.js';

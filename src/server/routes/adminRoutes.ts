@@ -5,7 +5,7 @@ import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.
 import type { ApiKeys } from '../../security/apiKeys.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { anyTenant, roles } from '../../security/identity.js';
-import type { AuditStore } from '../../storage/auditStore.js';
+import type { AuditStore } from '../../storage/stores/auditStore.js';
 import type { SessionStore } from '../../security/sessions.js';
 import { requireWithinGrants, sees } from '../../security/grants.js';
 import { MeshlogError } from '../../errors.js';

@@ -3,7 +3,7 @@ import { stringify as yamlStringify } from 'yaml';
 import type { Alerting } from '../../alerting/alerting.js';
 import type { AlertInstance } from '../../alerting/ruleEngine.js';
 import { MeshlogError } from '../../errors.js';
-import type { AlertAcknowledgement, AlertTransition, Silence } from '../../storage/alertStore.js';
+import type { AlertAcknowledgement, AlertTransition, Silence } from '../../storage/stores/alertStore.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../errorReply.js';

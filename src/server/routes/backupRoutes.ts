@@ -5,10 +5,10 @@ import { z } from 'zod';
 import type { MasterKey } from '../../archive/masterKey.js';
 import { backupRunning } from '../../backup/liveBackup.js';
 import { MeshlogError } from '../../errors.js';
-import type { LogWriter } from '../../pipeline/writer.js';
+import type { LogWriter } from '../../ingest/writer.js';
 import type { DeletionLock } from '../../retention/deletionLock.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import type { Storage } from '../../storage/storage.js';
+import type { Storage } from '../../storage/engine/storage.js';
 import { parseJsonBody } from '../jsonBody.js';
 
 export interface BackupDeps {

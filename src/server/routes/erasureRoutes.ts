@@ -4,7 +4,7 @@ import { MeshlogError } from '../../errors.js';
 import type { ErasureRequests } from '../../retention/erasureRequests.js';
 import { tenantFor, type Identity } from '../../security/identity.js';
 import { holdsTenants } from '../../security/grants.js';
-import type { ErasureRequest } from '../../storage/erasureStore.js';
+import type { ErasureRequest } from '../../storage/stores/erasureStore.js';
 import { parseJsonBody } from '../jsonBody.js';
 import { rfc3339Ns } from '../rfc3339Time.js';
 

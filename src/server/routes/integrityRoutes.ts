@@ -4,7 +4,7 @@ import { consistencyProof, inclusionProof, treeRoot } from '../../integrity/merk
 import { ProofTrees } from '../../integrity/proofTrees.js';
 import { verifyIntegrity } from '../../integrity/verifier.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
-import type { SealStore } from '../../storage/sealStore.js';
+import type { SealStore } from '../../storage/logs/sealStore.js';
 import { holdsTenants } from '../../security/grants.js';
 import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
 

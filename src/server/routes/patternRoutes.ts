@@ -4,7 +4,7 @@ import { compileBuckets, type BucketRow } from '../../query/logql/compiler.js';
 import type { SqlRunner } from '../../query/logql/engine.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { parseLokiDuration, parseRange, parseLimit } from '../../query/lokiParams.js';
-import type { PatternStore } from '../../storage/patternStore.js';
+import type { PatternStore } from '../../storage/stores/patternStore.js';
 import type { ErrorFormatter } from '../errorReply.js';
 
 export interface PatternRouteDeps {

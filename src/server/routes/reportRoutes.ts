@@ -10,7 +10,7 @@ import { MeshlogError } from '../../errors.js';
 import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
-import type { ReportStore } from '../../storage/reportStore.js';
+import type { ReportStore } from '../../storage/stores/reportStore.js';
 
 export interface ReportRouteDeps {
   sources: ReportSources;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Disposer } from '../../retention/disposer.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import type { RetentionStore } from '../../storage/retentionStore.js';
+import type { RetentionStore } from '../../storage/stores/retentionStore.js';
 import { parseJsonBody } from '../jsonBody.js';
 import { holdsTenants } from '../../security/grants.js';
 import { tenantFor } from '../../security/identity.js';

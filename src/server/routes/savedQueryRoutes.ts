@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import type { SavedQueryStore } from '../../storage/savedQueryStore.js';
+import type { SavedQueryStore } from '../../storage/stores/savedQueryStore.js';
 import { parseJsonBody } from '../jsonBody.js';
 
 export interface SavedQueryRouteDeps {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MeshlogError } from '../../errors.js';
 import type { LokiStream } from '../../query/readMasking.js';
-import type { TraceQueries } from '../../storage/traceQueries.js';
+import type { TraceQueries } from '../../storage/logs/traceQueries.js';
 import { maskReadStreams } from '../maskReadStreams.js';
 import type { ReadMaskingDeps } from '../readMaskingHook.js';
 

@@ -1,0 +1,349 @@
+import type { Logger } from 'pino';
+import { MeshlogError } from '../errors.js';
+import type { BatchToSeal, ChainSealer } from '../integrity/chainSealer.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import type { LogRecord } from '../model/logRecord.js';
+import type { Metrics } from '../observability/metrics.js';
+import { LogLineEncoder } from '../storage/logs/logLineEncoder.js';
+import { clampNanos, closingPrefix, openLogRow } from '../storage/logs/logRows.js';
+import { StorageError } from '../storage/engine/storageError.js';
+import type { Storage } from '../storage/engine/storage.js';
+
+export interface WriterOptions {
+  /** Stable id of this writer; chains are per tenant and writer so writers never coordinate. */
+  writerId: string;
+  maxQueuedRecords: number;
+  /** Bytes of encoded rows waiting for commit past which ingest is refused (the record bound alone lets long lines take gigabytes). */
+  maxQueuedBytes?: number;
+  batchMaxRecords: number;
+  batchLingerMs: number;
+}
+
+/** With sealing, every batch is hash-chained and its seal journaled before its rows are inserted. */
+export interface WriterSealing {
+  sealer: ChainSealer;
+  store: SealStore;
+}
+
+/** Told about records once they are committed, off the commit path; must not throw. */
+export type CommittedListener = (records: LogRecord[]) => void;
+
+interface PendingWrite {
+  tenants: string[];
+  rows: string[];
+  /** Characters of the rows (bytes for ASCII): what the queue holds in memory. */
+  chars: number;
+  /** Kept only while someone listens for committed records. */
+  records: LogRecord[] | undefined;
+  minTimeNs: bigint;
+  maxTimeNs: bigint;
+  receiver: string;
+  /** Committed in a batch of its own: a group commit it was in was refused as data. */
+  alone?: boolean;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Group commit: requests queue their records, one insert commits many
+ * requests at once, and each request's promise settles only after its
+ * records are committed. The queue is bounded: past the bound, writes are
+ * refused (429) instead of buffered without limit.
+ */
+export class LogWriter {
+  private pending: PendingWrite[] = [];
+  private queuedRecords = 0;
+  private queuedBytes = 0;
+  private committing: Promise<void> | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** While set, no group commit starts: see betweenCommits. */
+  private paused: Promise<void> | undefined;
+  private readonly chainHeads: Map<string, number>;
+  private readonly committedListeners: CommittedListener[] = [];
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly options: WriterOptions,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly sealing: WriterSealing | undefined,
+    chainHeads: Map<string, number>,
+  ) {
+    this.chainHeads = new Map(chainHeads);
+  }
+
+  static async open(
+    storage: Storage,
+    options: WriterOptions,
+    metrics: Metrics,
+    logger: Logger,
+    sealing?: WriterSealing,
+  ): Promise<LogWriter> {
+    // Sealed chains take their heads from the seals, which are stored first.
+    const heads = sealing ? new Map<string, number>() : await storage.chainHeads();
+    return new LogWriter(storage, options, metrics, logger, sealing, heads);
+  }
+
+  /** Subscribes to committed records (live tail, detectors); returns the unsubscribe function. */
+  onCommitted(listener: CommittedListener): () => void {
+    this.committedListeners.push(listener);
+    return () => {
+      const index = this.committedListeners.indexOf(listener);
+      if (index >= 0) this.committedListeners.splice(index, 1);
+    };
+  }
+
+  get queueDepth(): number {
+    return this.queuedRecords;
+  }
+
+  /**
+   * Resolves once every record is committed; rejects with a retryable
+   * MeshlogError otherwise. `exempt` writes (the audit trail: a few records
+   * per action) are never refused for ingest overload and do not linger.
+   */
+  write(records: LogRecord[], receiver: string, options: { exempt?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new MeshlogError('ML_SHUTTING_DOWN'));
+    if (records.length === 0) return Promise.resolve();
+    if (!options.exempt && this.queuedRecords > 0 && this.queuedRecords + records.length > this.options.maxQueuedRecords) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
+      return Promise.reject(new MeshlogError('ML_OVERLOADED', `${this.queuedRecords} records waiting for commit`));
+    }
+    // A nearly full data disk refuses ingest up front (retryable), before anything is queued or acknowledged.
+    const diskFull = options.exempt ? undefined : this.storage.diskGuard?.refusal('ingest');
+    if (diskFull !== undefined) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'disk_full' }, records.length);
+      return Promise.reject(new MeshlogError('ML_UNAVAILABLE', diskFull, { retryAfterSeconds: 5 }));
+    }
+    const tenants = new Array<string>(records.length);
+    const rows = new Array<string>(records.length);
+    // The seal's time range is of the stored (clamped) times: a seal must always be storable.
+    let minTimeNs = clampNanos(records[0].timeUnixNano);
+    let maxTimeNs = minTimeNs;
+    let chars = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      tenants[i] = record.tenant;
+      rows[i] = openLogRow(record);
+      chars += rows[i].length;
+      const time = clampNanos(record.timeUnixNano);
+      if (time < minTimeNs) minTimeNs = time;
+      if (time > maxTimeNs) maxTimeNs = time;
+    }
+    const maxBytes = this.options.maxQueuedBytes;
+    if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + chars > maxBytes) {
+      this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
+      return Promise.reject(new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const kept = this.committedListeners.length > 0 ? records : undefined;
+      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
+      this.queuedRecords += records.length;
+      this.queuedBytes += chars;
+      this.metrics.queueRecords.set(this.queuedRecords);
+      this.schedule(options.exempt === true);
+    });
+  }
+
+  /**
+   * Runs `action` between two group commits, with this writer's chain heads
+   * (last batch per chain): every batch up to a head is whole, none after it
+   * has started. Writes queue meanwhile (a live backup takes its cut here).
+   */
+  async betweenCommits<T>(action: (heads: Map<string, number>) => Promise<T>): Promise<T> {
+    while (this.paused) await this.paused;
+    let release!: () => void;
+    this.paused = new Promise<void>((resolve) => (release = resolve));
+    try {
+      while (this.committing) await this.committing;
+      // Every batch up to the heads has its seal in the table, not only in the journal.
+      await this.sealing?.store.flush();
+      return await action(this.sealing ? this.sealing.sealer.heads() : new Map(this.chainHeads));
+    } finally {
+      this.paused = undefined;
+      release();
+      if (this.pending.length > 0) this.schedule();
+    }
+  }
+
+  /** `now`: commit without lingering (an audit record holds up the request that caused it). */
+  private schedule(now = false): void {
+    if (this.committing) return;
+    if (now && this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    if (this.lingerTimer) return;
+    if (now || this.queuedRecords >= this.options.batchMaxRecords || this.options.batchLingerMs === 0) {
+      this.startCommitting();
+    } else {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.startCommitting();
+      }, this.options.batchLingerMs);
+    }
+  }
+
+  private startCommitting(): void {
+    if (this.committing || this.paused) return;
+    this.committing = this.commitWhilePending().finally(() => {
+      this.committing = undefined;
+      // A write that came after the loop's last look but before this callback would otherwise wait forever.
+      if (this.pending.length > 0) this.schedule();
+    });
+  }
+
+  /** Requests that arrive while a batch commits form the next batch: that is the group commit. */
+  private async commitWhilePending(): Promise<void> {
+    while (this.pending.length > 0 && !this.paused) {
+      const batch = this.takeBatch();
+      await this.commit(batch);
+    }
+  }
+
+  private takeBatch(): PendingWrite[] {
+    const batch: PendingWrite[] = [];
+    let count = 0;
+    while (this.pending.length > 0 && (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))) {
+      const write = this.pending.shift()!;
+      count += write.rows.length;
+      batch.push(write);
+      if (write.alone) break;
+    }
+    return batch;
+  }
+
+  /**
+   * One batch per tenant chain, with the next sequence number of that chain,
+   * encoded back to back into the body of the one insert.
+   */
+  private chainBatches(batch: PendingWrite[]): { chains: BatchToSeal[]; body: Buffer } {
+    const byTenant = new Map<string, { chainId: string; tenant: string; batchSeq: number; rows: string[]; minTimeNs: bigint; maxTimeNs: bigint }>();
+    let chars = 0;
+    for (const write of batch) {
+      for (let i = 0; i < write.rows.length; i++) {
+        const tenant = write.tenants[i];
+        let chain = byTenant.get(tenant);
+        if (!chain) {
+          const chainId = `${tenant}/${this.options.writerId}`;
+          const batchSeq = this.sealing ? this.sealing.sealer.nextSeq(chainId) : (this.chainHeads.get(chainId) ?? 0) + 1;
+          chain = { chainId, tenant, batchSeq, rows: [], minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
+          byTenant.set(tenant, chain);
+        }
+        chain.rows.push(write.rows[i]);
+        chars += write.rows[i].length;
+        if (write.minTimeNs < chain.minTimeNs) chain.minTimeNs = write.minTimeNs;
+        if (write.maxTimeNs > chain.maxTimeNs) chain.maxTimeNs = write.maxTimeNs;
+      }
+    }
+    const encoder = new LogLineEncoder(chars + 96 * batch.reduce((sum, write) => sum + write.rows.length, 0));
+    const encoded = [...byTenant.values()].map(({ rows, ...chain }) => {
+      const start = encoder.offset;
+      const prefix = closingPrefix(chain.chainId, chain.batchSeq);
+      const lineEnds = new Uint32Array(rows.length);
+      for (let pos = 0; pos < rows.length; pos++) lineEnds[pos] = encoder.append(rows[pos], prefix, pos) - start;
+      return { chain, start, end: encoder.offset, lineEnds };
+    });
+    // Views into the finished buffer: it may have grown (moved) while encoding.
+    const body = encoder.bytes();
+    const chains = encoded.map(({ chain, start, end, lineEnds }) => ({ ...chain, bytes: body.subarray(start, end), lineEnds }));
+    return { chains, body };
+  }
+
+  private async commit(batch: PendingWrite[]): Promise<void> {
+    const count = batch.reduce((sum, write) => sum + write.rows.length, 0);
+    const stopTimer = this.metrics.commitSeconds.startTimer();
+    const { chains, body } = this.chainBatches(batch);
+    let requeued = 0;
+    try {
+      // Checked before sealing: a batch refused here leaves no journaled seal and no sequence number used.
+      this.storage.diskGuard?.check('internal');
+      if (this.sealing) {
+        const seals = this.sealing.sealer.seal(chains);
+        // Seal first: if it fails, nothing was stored and the sequence numbers stay free.
+        this.sealing.store.journalBatches(seals);
+        this.sealing.sealer.advance(seals);
+      } else {
+        // Unsealed sequence numbers are never reused, so a partly applied failed
+        // insert can never collide with a later batch.
+        for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
+      }
+      try {
+        await this.storage.insertLogRows(body);
+      } catch (error) {
+        await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
+          this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');
+        });
+        throw error;
+      }
+    } catch (error) {
+      const refused = error instanceof StorageError && error.kind === 'refused';
+      if (refused && batch.length > 1) {
+        // Storage refused the data, not the service: the requests go again one by one, so only the one it refuses fails.
+        this.logger.warn({ reason: (error as Error).message.split('\n')[0], requests: batch.length }, 'storage refused a group commit as data; committing its requests one by one');
+        for (const write of batch) write.alone = true;
+        this.pending.unshift(...batch);
+        requeued = count;
+        return;
+      }
+      if (refused) {
+        this.logger.error({ reason: (error as Error).message, records: count, receiver: batch[0].receiver }, 'storage refused a request\'s records as data; refusing it with 400');
+        for (const write of batch) {
+          this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'refused' }, write.rows.length);
+          write.reject(new MeshlogError('ML_RECORDS_REFUSED', (error as Error).message.split('\n')[0].slice(0, 300), { cause: error }));
+        }
+        return;
+      }
+      this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
+      for (const write of batch) {
+        this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
+        write.reject(error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
+      }
+      return;
+    } finally {
+      stopTimer();
+      this.queuedRecords -= count - requeued;
+      // A requeued batch is the whole batch, still waiting: its bytes stay counted.
+      if (requeued === 0) for (const write of batch) this.queuedBytes -= write.chars;
+      this.metrics.queueRecords.set(this.queuedRecords);
+    }
+    this.metrics.batchRecords.observe(count);
+    for (const write of batch) {
+      let bytes = 0;
+      for (const row of write.rows) bytes += row.length;
+      this.metrics.recordsCommitted.inc({ receiver: write.receiver }, write.rows.length);
+      this.metrics.bytesCommitted.inc({ receiver: write.receiver }, bytes);
+      write.resolve();
+    }
+    if (this.committedListeners.length > 0) this.announce(batch);
+  }
+
+  /** After the acknowledgements, so listeners never delay them. */
+  private announce(batch: PendingWrite[]): void {
+    const records = batch.flatMap((write) => write.records ?? []);
+    if (records.length === 0) return;
+    const listeners = [...this.committedListeners];
+    setImmediate(() => {
+      for (const listener of listeners) {
+        try {
+          listener(records);
+        } catch (error) {
+          this.logger.error({ reason: (error as Error).message }, 'a committed-records listener failed');
+        }
+      }
+    });
+  }
+
+  /** Stops taking writes and commits everything already accepted. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    this.startCommitting();
+    while (this.committing) await this.committing;
+    await this.sealing?.store.flush();
+  }
+}

@@ -1,0 +1,203 @@
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { DiskSpaceGuard } from './diskSpace.js';
+import { EngineGate } from './engineGate.js';
+import { noSpillStatement } from './encryptedDisk.js';
+import type { SpanRecord } from '../../model/spanRecord.js';
+import { migrations } from './migrations.js';
+import { spanRow } from '../logs/spanRows.js';
+import { storageError } from './storageError.js';
+
+/**
+ * Engine calls that write new data to disk: inserts, and statements that
+ * insert or rewrite parts. Dropping, deleting and reads free or need no space.
+ */
+function writes(method: PropertyKey, params: unknown): boolean {
+  if (method === 'insert' || method === 'exec') return true;
+  if (method !== 'command') return false;
+  const query = (params as { query?: unknown } | undefined)?.query;
+  return typeof query === 'string' && /^\s*(INSERT|OPTIMIZE)\b/i.test(query);
+}
+
+/**
+ * The only door to ClickHouse. Every other module goes through this object,
+ * whether the engine is embedded chDB or a ClickHouse server.
+ */
+export class Storage {
+  /** Embedded chDB's encryption at rest (undefined for a ClickHouse server, which encrypts by its own config). */
+  encryptionAtRest: EncryptionAtRest | undefined;
+  /** Every engine call, through the gate that lets the engine be reopened under them. */
+  readonly client: ClickHouseClient;
+  private current: ClickHouseClient;
+  private readonly gate = new EngineGate();
+  /** Embedded chDB with `minFreeDiskBytes`: writes refused before the data disk fills (see DiskSpaceGuard). */
+  diskGuard: DiskSpaceGuard | undefined;
+
+  private constructor(
+    client: ClickHouseClient,
+    readonly database: string,
+    readonly embedded: boolean,
+    private readonly logger: Logger,
+    private currentRawInsert: RawInsert | undefined,
+    private readonly target: ConnectionTarget,
+  ) {
+    this.current = client;
+    // Methods resolve on the current client at call time, inside the gate.
+    this.client = new Proxy({} as ClickHouseClient, {
+      get: (_target, property) => {
+        const value = (this.current as unknown as Record<PropertyKey, unknown>)[property];
+        if (typeof value !== 'function') return value;
+        // Every failure leaves storage classified (outage or refusal): see storageError.ts.
+        return (...args: unknown[]) => {
+          const refusal = this.diskGuard && writes(property, args[0]) ? this.diskRefusal() : undefined;
+          if (refusal) return Promise.reject(refusal);
+          return this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args)).catch((error: unknown) => {
+            throw storageError(error);
+          });
+        };
+      },
+    });
+  }
+
+  private get rawInsert(): RawInsert | undefined {
+    const insert = this.currentRawInsert;
+    return (
+      insert &&
+      ((table, body, settings) => {
+        const refusal = this.diskRefusal();
+        return refusal
+          ? Promise.reject(refusal)
+          : this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
+              throw storageError(error);
+            });
+      })
+    );
+  }
+
+  /** The error a write gets while the data disk is below the internal floor. */
+  private diskRefusal(): Error | undefined {
+    try {
+      this.diskGuard?.check('internal');
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  static async open(target: ConnectionTarget & { database: string; minFreeDiskBytes?: number }, logger: Logger): Promise<Storage> {
+    const { client, embedded, encryption, rawInsert } = connect(target);
+    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target);
+    if (embedded && target.minFreeDiskBytes) storage.diskGuard = new DiskSpaceGuard(target.dataDir, target.minFreeDiskBytes);
+    storage.encryptionAtRest = encryption;
+    // Session-wide in embedded chDB: every later query of this client runs without disk spills.
+    if (encryption?.enabled) await client.command({ query: noSpillStatement });
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
+    await storage.migrate();
+    return storage;
+  }
+
+  private async migrate(): Promise<void> {
+    const db = this.database;
+    await this.client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+        (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
+        ENGINE = MergeTree ORDER BY version`,
+    });
+    const applied = new Set(
+      (await this.rows<{ version: number }>(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements) {
+        await this.client.command({ query: statement.replaceAll('{db}', db) });
+      }
+      await this.client.insert({
+        table: `${db}.schema_migrations`,
+        values: [{ version: migration.version, name: migration.name }],
+        format: 'JSONEachRow',
+      });
+      this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
+    }
+  }
+
+  /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
+  insertLogRows(jsonLines: Buffer | string): Promise<void> {
+    return this.insertJsonLines('logs', jsonLines);
+  }
+
+  /** Inserts spans into the spans table; resolves once committed. */
+  async insertSpans(spans: SpanRecord[]): Promise<void> {
+    if (spans.length > 0) await this.insertJsonLines('spans', spans.map(spanRow).join(''));
+  }
+
+  /**
+   * Inserts pre-serialized JSONEachRow lines into a table of this database in
+   * one engine call (embedded: one callback, however busy the event loop is);
+   * resolves once committed.
+   */
+  async insertJsonLines(table: string, jsonLines: Buffer | string): Promise<void> {
+    if (this.rawInsert) {
+      const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
+      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      return;
+    }
+    try {
+      const result = await this.client.exec({
+        query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
+        values: Readable.from([jsonLines]),
+        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+      });
+      result.stream.resume();
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  /** Highest committed batch sequence of every integrity chain. */
+  async chainHeads(): Promise<Map<string, number>> {
+    const rows = await this.rows<{ chain_id: string; head: string }>(
+      `SELECT chain_id, toString(max(batch_seq)) AS head FROM ${this.database}.logs GROUP BY chain_id`,
+    );
+    return new Map(rows.map((row) => [row.chain_id, Number(row.head)]));
+  }
+
+  /** Runs a parameterized query ({name:Type} placeholders) and returns its rows. */
+  async rows<T>(query: string, params?: Record<string, unknown>, settings?: ClickHouseSettings): Promise<T[]> {
+    try {
+      const result = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
+      return await result.json<T>();
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  /**
+   * Reopens the embedded encrypted engine with the key file as it is now
+   * (chDB reads encrypted-disk keys only when its engine starts; clickhouse-local
+   * refuses SYSTEM RELOAD CONFIG): calls in flight finish, new ones wait, and
+   * continue on the engine that writes new parts with the current key. The
+   * keys are checked before the running engine is closed. Undefined when
+   * the current key is the one already in use (nothing to reopen).
+   */
+  async reloadStorageKeys(): Promise<EncryptionAtRest | undefined> {
+    if (!this.encryptionAtRest?.enabled) throw new Error('storage keys apply only to embedded chDB with encryption at rest');
+    const keys = checkStorageKeys(this.target);
+    if (keys.currentId === this.encryptionAtRest.currentKeyId) return undefined;
+    return this.gate.exclusive(async () => {
+      await this.current.close();
+      const reopened = connect(this.target);
+      this.current = reopened.client;
+      this.currentRawInsert = reopened.rawInsert;
+      this.encryptionAtRest = reopened.encryption;
+      await this.current.command({ query: noSpillStatement });
+      this.logger.info({ currentKeyId: reopened.encryption?.currentKeyId, newKeyIds: reopened.encryption?.newKeyIds }, 'storage engine reopened with the current storage keys');
+      return reopened.encryption!;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

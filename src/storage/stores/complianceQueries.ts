@@ -1,0 +1,346 @@
+import type { ClickHouseSettings } from '@clickhouse/client';
+import { auditTenant } from '../../security/identity.js';
+import { expiredCondition, type LegalHold, type RetentionRule } from './retentionStore.js';
+import type { Storage } from '../engine/storage.js';
+
+/** One query a report ran, as sent (whitespace folded) with its parameters: the provenance of a figure. */
+export interface RecordedQuery {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/** A report period in Unix nanoseconds (both ends inclusive) and an optional tenant ('' = every tenant). */
+export interface CompliancePeriod {
+  fromNs: bigint;
+  toNs: bigint;
+  tenant: string;
+}
+
+export interface ServiceCoverageRow {
+  tenant: string;
+  service: string;
+  records: number;
+  platforms: string[];
+  clusters: string[];
+  meshes: string[];
+  receivers: string[];
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface DailyVolumeRow {
+  day: string;
+  tenant: string;
+  records: number;
+}
+
+export interface ServiceHoursRow {
+  tenant: string;
+  service: string;
+  /** Unix seconds of every hour that holds at least one record. */
+  hours: number[];
+}
+
+export interface ReadsRow {
+  actor_id: string;
+  actor_name: string;
+  actor_kind: string;
+  action: string;
+  tenant: string;
+  outcome: string;
+  requests: number;
+  first: string;
+  last: string;
+}
+
+export interface ChainHeadRow {
+  chain_id: string;
+  tenant: string;
+  head_seq: number;
+  head_hash: string;
+  first_commit: string;
+  last_commit: string;
+}
+
+export interface AlertRuleGroupRow {
+  tenant: string;
+  namespace: string;
+  name: string;
+}
+
+export interface CountRow {
+  name: string;
+  status: string;
+  count: number;
+}
+
+/** What became of one notification attempt (the alerting module records silenced alerts as attempts to `silenced by <id>`). */
+const notificationOutcome = `multiIf(startsWith(receiver, 'silenced by'), 'silenced', error = '' AND http_status BETWEEN 200 AND 299, 'delivered', 'failed')`;
+
+export interface DisposedBatchRow {
+  chain_id: string;
+  tenant: string;
+  batch_seq: number;
+  detail: string;
+  at: string;
+}
+
+export interface OverdueRow {
+  tenant: string;
+  policy: string;
+  records: number;
+  oldest: string;
+}
+
+export interface TableUseRow {
+  table: string;
+  disk: string;
+  rows: number;
+  bytes_on_disk: number;
+  uncompressed_bytes: number;
+}
+
+export interface DiskRow {
+  name: string;
+  type: string;
+  is_encrypted: number;
+  free_space: number;
+  total_space: number;
+  keep_free_space: number;
+}
+
+/** Numbers as JSON numbers (counts fit), not quoted 64-bit strings. */
+export interface AcknowledgementRow {
+  tenant: string;
+  name: string;
+  fingerprint: string;
+  fired_at: string;
+  acknowledged_by: string | null;
+  seconds_to_acknowledge: number | null;
+}
+
+const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
+
+/**
+ * The read-only questions a SOC 2 report asks of storage: what logged,
+ * how much, when it was silent, who read what, where the chains stand,
+ * and what the alerting tables hold (when they exist).
+ */
+export class ComplianceQueries {
+  constructor(
+    private readonly storage: Storage,
+    private readonly log?: RecordedQuery[],
+  ) {}
+
+  /** The same queries, each one also appended to `log` as it runs. */
+  recordingInto(log: RecordedQuery[]): ComplianceQueries {
+    return new ComplianceQueries(this.storage, log);
+  }
+
+  private get db(): string {
+    return this.storage.database;
+  }
+
+  private rows<T>(sql: string, params: Record<string, unknown> = {}, settings?: ClickHouseSettings): Promise<T[]> {
+    this.log?.push({ sql: sql.replace(/\s+/g, ' ').trim(), params });
+    return this.storage.rows<T>(sql, params, settings);
+  }
+
+  private params(period: CompliancePeriod): Record<string, string> {
+    return { from: period.fromNs.toString(), to: period.toNs.toString(), tenant: period.tenant };
+  }
+
+  /** Client logs in the period: reserved `_…` tenants (the audit trail) are meshlog's own, not coverage. */
+  private readonly logsInPeriod = `l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+    AND NOT startsWith(l.tenant, '_') AND ({tenant:String} = '' OR l.tenant = {tenant:String})`;
+
+  async serviceCoverage(period: CompliancePeriod): Promise<ServiceCoverageRow[]> {
+    const values = (column: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(l.${column})))`;
+    return this.rows<ServiceCoverageRow>(
+      `SELECT l.tenant AS tenant, l.service_name AS service, count() AS records,
+              ${values('platform')} AS platforms, ${values('cluster')} AS clusters, ${values('mesh')} AS meshes, ${values('receiver')} AS receivers,
+              toString(min(l.timestamp)) AS first_seen, toString(max(l.timestamp)) AS last_seen
+       FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+       GROUP BY l.tenant, l.service_name ORDER BY tenant, service`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  async dailyVolume(period: CompliancePeriod): Promise<DailyVolumeRow[]> {
+    return this.rows<DailyVolumeRow>(
+      `SELECT toString(toDate(l.timestamp)) AS day, l.tenant AS tenant, count() AS records
+       FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+       GROUP BY day, l.tenant ORDER BY day, tenant`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  async serviceHours(period: CompliancePeriod): Promise<ServiceHoursRow[]> {
+    return this.rows<ServiceHoursRow>(
+      `SELECT tenant, service, arraySort(groupArray(hour)) AS hours FROM (
+         SELECT l.tenant AS tenant, l.service_name AS service, toUnixTimestamp(toStartOfHour(l.timestamp)) AS hour
+         FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+         GROUP BY l.tenant, l.service_name, hour)
+       GROUP BY tenant, service ORDER BY tenant, service`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Audited reads (queries, audit and admin reads) grouped by who, what kind, which tenant and outcome. */
+  async readsByIdentity(period: CompliancePeriod): Promise<ReadsRow[]> {
+    return this.rows<ReadsRow>(
+      `SELECT l.log_attributes['audit.actor.id'] AS actor_id, any(l.log_attributes['audit.actor.name']) AS actor_name,
+              any(l.log_attributes['audit.actor.kind']) AS actor_kind, l.log_attributes['audit.action'] AS action,
+              l.log_attributes['audit.tenant'] AS tenant, l.log_attributes['audit.outcome'] AS outcome,
+              count() AS requests, toString(min(l.timestamp)) AS first, toString(max(l.timestamp)) AS last
+       FROM ${this.db}.logs AS l
+       WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read')
+         AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
+       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id`,
+      { ...this.params(period), audit: auditTenant },
+      plainNumbers,
+    );
+  }
+
+  /** Head of every integrity chain (of one tenant when the period names one). */
+  async chainHeads(tenant: string): Promise<ChainHeadRow[]> {
+    return this.rows<ChainHeadRow>(
+      `SELECT s.chain_id AS chain_id, any(s.tenant) AS tenant, max(s.batch_seq) AS head_seq, argMax(s.batch_hash, s.batch_seq) AS head_hash,
+              toString(min(s.committed_at)) AS first_commit, toString(max(s.committed_at)) AS last_commit
+       FROM ${this.db}.seal_batches AS s WHERE ({tenant:String} = '' OR s.tenant = {tenant:String})
+       GROUP BY s.chain_id ORDER BY chain_id`,
+      { tenant },
+      plainNumbers,
+    );
+  }
+
+  /** Whether a table exists: alerting is an optional module whose tables may not be there. */
+  async hasTable(name: string): Promise<boolean> {
+    const [row] = await this.rows<{ n: number }>(
+      `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {name:String}`,
+      { db: this.db, name },
+      plainNumbers,
+    );
+    return Number(row?.n ?? 0) > 0;
+  }
+
+  /** Rule groups stored through the ruler API and not deleted. */
+  async alertRuleGroups(tenant: string): Promise<AlertRuleGroupRow[]> {
+    return this.rows<AlertRuleGroupRow>(
+      `SELECT tenant, namespace, name FROM ${this.db}.alert_rule_groups
+       WHERE ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY tenant, namespace, name HAVING argMax(deleted, version) = 0 ORDER BY tenant, namespace, name`,
+      { tenant },
+    );
+  }
+
+  /** Alert state changes in the period, per alert name and state. */
+  async alertTransitions(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.rows<CountRow>(
+      `SELECT alert_name AS name, state AS status, count() AS count FROM ${this.db}.alert_states
+       WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY name, status ORDER BY name, status`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Notification attempts in the period per alert name and outcome: delivered (2xx), failed, or silenced. */
+  async notificationAttempts(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.rows<CountRow>(
+      `SELECT alert_name AS name, ${notificationOutcome} AS status, count() AS count FROM ${this.db}.notification_attempts
+       WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY name, status ORDER BY name, status`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Notifications (an alert's firing or resolution to one receiver) of the period that no attempt delivered. */
+  async undeliveredNotifications(period: CompliancePeriod): Promise<CountRow[]> {
+    return this.rows<CountRow>(
+      `SELECT alert_name AS name, 'undelivered' AS status, count() AS count FROM (
+         SELECT alert_name, fingerprint, status, receiver, countIf(${notificationOutcome} != 'failed') AS done
+         FROM ${this.db}.notification_attempts
+         WHERE at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+           AND ({tenant:String} = '' OR tenant = {tenant:String})
+         GROUP BY alert_name, fingerprint, status, receiver HAVING done = 0)
+       GROUP BY name ORDER BY name`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Every alert instance that fired in the period, with who acknowledged it and after how many seconds (null: never). */
+  async alertAcknowledgements(period: CompliancePeriod): Promise<AcknowledgementRow[]> {
+    return this.rows<AcknowledgementRow>(
+      `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, toString(f.active_at) AS fired_at,
+         if(a.by = '', NULL, a.by) AS acknowledged_by,
+         if(a.by = '', NULL, round(dateDiff('millisecond', f.active_at, a.at) / 1000, 3)) AS seconds_to_acknowledge
+       FROM (
+         SELECT DISTINCT tenant, alert_name, fingerprint, active_at FROM ${this.db}.alert_states
+         WHERE state = 'firing' AND at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+           AND ({tenant:String} = '' OR tenant = {tenant:String})) AS f
+       LEFT JOIN (
+         SELECT tenant, fingerprint, active_at, min(acknowledged_at) AS at, argMin(acknowledged_by, acknowledged_at) AS by
+         FROM ${this.db}.alert_acknowledgements GROUP BY tenant, fingerprint, active_at) AS a
+         ON a.tenant = f.tenant AND a.fingerprint = f.fingerprint AND a.active_at = f.active_at
+       ORDER BY f.active_at, f.fingerprint`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Batches whose records retention disposed of in the period, with the evidence the disposer recorded (policy, positions, trigger). */
+  async disposedBatches(period: CompliancePeriod): Promise<DisposedBatchRow[]> {
+    return this.rows<DisposedBatchRow>(
+      `SELECT e.chain_id AS chain_id, b.tenant AS tenant, e.batch_seq AS batch_seq, e.detail AS detail, toString(e.at) AS at
+       FROM ${this.db}.seal_events AS e
+       LEFT JOIN (SELECT chain_id, any(tenant) AS tenant FROM ${this.db}.seal_batches GROUP BY chain_id) AS b ON b.chain_id = e.chain_id
+       WHERE e.kind = 'disposed' AND e.at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         AND ({tenant:String} = '' OR b.tenant = {tenant:String})
+       ORDER BY e.at, e.chain_id, e.batch_seq`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
+  /** Records still stored although their policy expired them before `expiredBeforeNs` and no legal hold covers them. */
+  async overdueRecords(options: { rules: RetentionRule[]; fallback: RetentionRule; audit: RetentionRule; holds: LegalHold[]; expiredBeforeNs: bigint; tenant: string }): Promise<OverdueRow[]> {
+    const params: Record<string, unknown> = { now: options.expiredBeforeNs.toString(), tenant: options.tenant };
+    const { expired, policy } = expiredCondition([{ ...options.audit, tenant: auditTenant }, ...options.rules], options.fallback, options.holds, params);
+    return this.rows<OverdueRow>(
+      `SELECT tenant, ${policy} AS policy, count() AS records, toString(min(timestamp)) AS oldest
+       FROM ${this.db}.logs WHERE ${expired} AND ({tenant:String} = '' OR tenant = {tenant:String})
+       GROUP BY tenant, policy ORDER BY tenant, policy`,
+      params,
+      plainNumbers,
+    );
+  }
+
+  /** Active parts of meshlog's tables per disk: what the data takes on disk now. */
+  async tableUse(): Promise<TableUseRow[]> {
+    return this.rows<TableUseRow>(
+      `SELECT table, disk_name AS disk, sum(rows) AS rows, sum(bytes_on_disk) AS bytes_on_disk, sum(data_uncompressed_bytes) AS uncompressed_bytes
+       FROM system.parts WHERE database = {db:String} AND active
+       GROUP BY table, disk ORDER BY bytes_on_disk DESC, table`,
+      { db: this.db },
+      plainNumbers,
+    );
+  }
+
+  /** Every disk ClickHouse knows, with its space and whether it encrypts what it stores. */
+  async disks(): Promise<DiskRow[]> {
+    return this.rows<DiskRow>(
+      `SELECT name, type, is_encrypted, free_space, total_space, keep_free_space FROM system.disks ORDER BY name`,
+      {},
+      plainNumbers,
+    );
+  }
+}

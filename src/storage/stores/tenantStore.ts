@@ -1,0 +1,32 @@
+import type { Storage } from '../engine/storage.js';
+
+export interface StoredTenant {
+  name: string;
+  description: string;
+  state: 'active' | 'disabled';
+  created_by: string;
+  created_at: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+/** The tenant registry in ClickHouse: one row per change, the newest version of a tenant wins. */
+export class TenantStore {
+  constructor(private readonly storage: Storage) {}
+
+  async tenants(): Promise<StoredTenant[]> {
+    return this.storage.rows<StoredTenant>(
+      `SELECT name, description, state, created_by, toString(created_at) AS created_at, changed_by, toString(changed_at) AS changed_at
+       FROM ${this.storage.database}.tenants FINAL ORDER BY name`,
+    );
+  }
+
+  async save(tenant: StoredTenant): Promise<void> {
+    await this.storage.client.insert({
+      table: `${this.storage.database}.tenants`,
+      format: 'JSONEachRow',
+      values: [{ ...tenant, version: Date.now() }],
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+  }
+}
