@@ -270,7 +270,7 @@ export class LogWriter {
         for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
       }
       try {
-        await this.storage.insertLogRows(body);
+        await this.storage.insertLogRows(body, { diskChecked: true });
       } catch (error) {
         await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
           this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');

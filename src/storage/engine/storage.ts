@@ -65,14 +65,10 @@ export class Storage {
     const insert = this.currentRawInsert;
     return (
       insert &&
-      ((table, body, settings) => {
-        const refusal = this.diskRefusal();
-        return refusal
-          ? Promise.reject(refusal)
-          : this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
-              throw storageError(error);
-            });
-      })
+      ((table, body, settings) =>
+        this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
+          throw storageError(error);
+        }))
     );
   }
 
@@ -123,8 +119,13 @@ export class Storage {
   }
 
   /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
-  insertLogRows(jsonLines: Buffer | string): Promise<void> {
-    return this.insertJsonLines('logs', jsonLines);
+  /**
+   * `diskChecked`: the writer checked free space before sealing the batch; a
+   * second check here could refuse, in the moment between, rows whose seals
+   * are already signed, leaving a checkpoint over batches never stored.
+   */
+  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+    return this.insertJsonLines('logs', jsonLines, options);
   }
 
   /** Inserts spans into the spans table; resolves once committed. */
@@ -137,7 +138,9 @@ export class Storage {
    * one engine call (embedded: one callback, however busy the event loop is);
    * resolves once committed.
    */
-  async insertJsonLines(table: string, jsonLines: Buffer | string): Promise<void> {
+  async insertJsonLines(table: string, jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+    const refusal = options.diskChecked ? undefined : this.diskRefusal();
+    if (refusal) throw refusal;
     if (this.rawInsert) {
       const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
       await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
