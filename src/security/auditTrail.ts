@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { newLogRecord } from '../model/logRecord.js';
 import type { LogWriter } from '../ingest/writer.js';
 import { scrubText, scrubValue } from './credentialScrubber.js';
-import { anyTenant, auditTenant, type Identity } from './identity.js';
+import { auditTenant, type Identity } from './identity.js';
+import { singleTenant } from './grants.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
@@ -16,11 +17,6 @@ export interface AuditEvent {
   /** What was acted on: a key id, a query path, a tenant. */
   target?: string;
   detail?: Record<string, unknown>;
-}
-
-/** The one tenant an actor is confined to, if it is confined to exactly one. */
-function actorTenant(actor: Identity | undefined): string {
-  return actor?.tenants.length === 1 && actor.tenants[0] !== anyTenant ? actor.tenants[0]! : '';
 }
 
 /** How long a successful authentication of one credential stays one audit record (ingest would flood it otherwise). */
@@ -56,7 +52,7 @@ export class AuditTrail {
       'audit.actor.roles': actor?.roles.join(',') ?? '',
       'audit.remote_address': event.remoteAddress ?? '',
       // What a credential of one tenant does is that tenant's business: its auditors read it (see GET /api/v1/audit).
-      'audit.tenant': event.tenant ?? actorTenant(actor),
+      'audit.tenant': event.tenant ?? singleTenant(actor?.tenants ?? []) ?? '',
       'audit.target': event.target ?? '',
     };
     if (event.detail) attributes['audit.detail'] = JSON.stringify(event.detail);

@@ -28,6 +28,11 @@ export function requireWithinGrants(actor: Identity, grant: { roles?: readonly R
   if (tenants.length > 0) throw new MeshlogError('ML_FORBIDDEN', `${actor.name} cannot grant the tenants ${tenants.join(', ')}: nobody grants a tenant they do not hold`);
 }
 
+/** The one tenant a grant (or a credential) is confined to, if it names exactly one: the tenant its audit events belong to. */
+export function singleTenant(tenants: readonly string[]): string | undefined {
+  return tenants.length === 1 && tenants[0] !== anyTenant ? tenants[0] : undefined;
+}
+
 /** A credential or user of other tenants is not this identity's to see: it is shown only when all its tenants are the identity's. */
 export function sees(identity: Identity, owner: { tenants: readonly string[] }): boolean {
   return holdsTenants(identity, owner.tenants);

@@ -7,7 +7,7 @@ import type { AuditTrail } from '../../security/auditTrail.js';
 import { anyTenant, roles } from '../../security/identity.js';
 import type { AuditStore } from '../../storage/stores/auditStore.js';
 import type { SessionStore } from '../../security/sessions.js';
-import { requireWithinGrants, sees } from '../../security/grants.js';
+import { requireWithinGrants, sees, singleTenant } from '../../security/grants.js';
 import { MeshlogError } from '../../errors.js';
 
 export interface AdminDeps {
@@ -34,11 +34,6 @@ export function durationNs(value: string): bigint {
   return days ? BigInt(days[1]) * 86_400_000_000_000n : parseLokiDuration(value, 'duration');
 }
 
-/** The tenant a grant event belongs to in the audit trail: the grant's, when it names exactly one. */
-export function grantTenant(tenants: readonly string[]): string | undefined {
-  return tenants.length === 1 && tenants[0] !== anyTenant ? tenants[0] : undefined;
-}
-
 /** Key management (admin) and the audit trail (auditor); every change is itself audited. */
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys, audit } = deps;
@@ -54,7 +49,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: created.id,
-      tenant: grantTenant(body.tenants),
+      tenant: singleTenant(body.tenants),
       detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
     });
     return reply.code(201).send({ ...created, note: 'the key is shown only now; store it in your secret manager' });
@@ -67,7 +62,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key))) throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
     const revoked = await keys.revoke(request.params.id, request.identity!.name);
     const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
-    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, tenant: grantTenant(revoked.tenants), detail: { name: revoked.name, ended_sessions: endedSessions } });
+    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, tenant: singleTenant(revoked.tenants), detail: { name: revoked.name, ended_sessions: endedSessions } });
     return { key: revoked };
   });
 

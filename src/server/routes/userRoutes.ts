@@ -5,8 +5,8 @@ import type { SessionStore } from '../../security/sessions.js';
 import { roles, type Identity, type Role } from '../../security/identity.js';
 import type { UserRegistry } from '../../security/userRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
-import { durationNs, grantTenant } from './adminRoutes.js';
-import { requireWithinGrants, sees } from '../../security/grants.js';
+import { durationNs } from './adminRoutes.js';
+import { requireWithinGrants, sees, singleTenant } from '../../security/grants.js';
 import { MeshlogError } from '../../errors.js';
 
 export interface UserRouteDeps {
@@ -50,7 +50,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     const body = parseJsonBody(createUserBody, request.body);
     requireWithinGrants(request.identity!, body);
     const user = await users.create(body, request.identity!.name);
-    await audit.record({ action: 'users.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: grantTenant(user.tenants), detail: { roles: user.roles, tenants: user.tenants } });
+    await audit.record({ action: 'users.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: singleTenant(user.tenants), detail: { roles: user.roles, tenants: user.tenants } });
     return reply.code(201).send({ user });
   });
 
@@ -68,7 +68,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: user.name,
-      tenant: grantTenant(user.tenants),
+      tenant: singleTenant(user.tenants),
       detail: {
         before: { email: before.email, roles: before.roles, tenants: before.tenants },
         after: { email: user.email, roles: user.roles, tenants: user.tenants },
@@ -92,7 +92,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       actor: request.identity,
       remoteAddress: request.ip,
       target: created.id,
-      tenant: grantTenant(created.tenants),
+      tenant: singleTenant(created.tenants),
       detail: { user: request.params.name, roles: created.roles, tenants: created.tenants, expires_at: expiresAt?.toISOString() ?? null },
     });
     return reply.code(201).send({ id: created.id, key: created.key, note: 'the key is shown only now; store it in your secret manager' });
@@ -104,7 +104,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
       // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
       const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
-      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: grantTenant(user.tenants), detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
+      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: singleTenant(user.tenants), detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
       return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
     });
   }
