@@ -11,6 +11,7 @@ import { roles } from '../src/security/identity.js';
 import { startupSummary } from '../src/server/startupSummary.js';
 import { configSchema } from '../src/config/schema.js';
 import { startMeshlog, tempDataDir } from './support/meshlogProcess.js';
+import { waitFor } from './support/waitFor.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -69,7 +70,7 @@ ip link set lo up
 cd ${shellQuote(work)}
 node dist/src/cli/main.js start > server.out 2>&1 &
 server=$!
-for i in $(seq 1 600); do curl -sf -o /dev/null http://127.0.0.1:3100/ready && break; sleep 0.1; done
+for i in $(seq 1 2400); do curl -sf -o /dev/null http://127.0.0.1:3100/ready && break; sleep 0.1; done
 # a person pastes into an interactive shell, where aliases expand
 bash -O expand_aliases steps.sh > steps.out 2> steps.err
 kill -TERM $server; wait $server; echo "server exit $?" >> server.out
@@ -124,7 +125,12 @@ test('on a terminal, meshlog start says where the web UI, each protocol port (TL
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  for (let i = 0; i < 600 && !/Data dir .*\n/.test(output); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  // A start on a machine busy with other tests can take long: wait for the summary itself, not a clock
+  // (a CI run once spent more than 60 s here while two heavy test files ran beside it).
+  await waitFor(() => /Data dir .*\n/.test(output), { what: 'the start-up summary', timeoutMs: 240_000, intervalMs: 100 }).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}; the terminal showed:\n${output.replace(/\r/g, '')}`);
+  });
   // Ctrl-C at the terminal: SIGINT to the server, which stops gracefully.
   child.stdin.write('\x03');
   const code = await exited;
