@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import type { BatchSeal } from '../../model/batchSeal.js';
 import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
 import type { JournaledSeal, QuarantinedSeal, SealJournal } from './sealJournal.js';
+import type { StoredBatch } from './storedBatch.js';
 import type { Storage } from '../engine/storage.js';
 import { StorageError } from '../engine/storageError.js';
 
@@ -20,19 +21,6 @@ export interface SealJournaling {
   intervalMs?: number;
   /** Where a failed move is told. */
   logger?: Logger;
-}
-
-export interface StoredBatch {
-  chain_id: string;
-  tenant: string;
-  batch_seq: number;
-  record_count: number;
-  content_hash: string;
-  prev_hash: string;
-  batch_hash: string;
-  min_time: string;
-  max_time: string;
-  committed_at: string;
 }
 
 export interface StoredCheckpoint {
