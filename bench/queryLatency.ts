@@ -19,7 +19,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pino } from 'pino';
 import type { MetricExpr } from '../src/query/logql/ast.js';
-import type { CompiledSql } from '../src/query/logql/compiler.js';
+import type { CompiledSql } from '../src/storage/sql.js';
 import { defaultQueryLimits, evaluateMetric, isMetric, selectStreams, stepsOf, type QueryContext } from '../src/query/logql/engine.js';
 import { parseLogql } from '../src/query/logql/parser.js';
 import { parseLokiDuration } from '../src/query/lokiParams.js';

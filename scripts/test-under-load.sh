@@ -7,8 +7,8 @@
 #   ROUNDS=2 scripts/test-under-load.sh dist/test/tail/liveTail.test.js dist/test/alerting/*.test.js
 #   LOAD_CPUS=4 TEST_CONCURRENCY=1 scripts/test-under-load.sh
 #
-# Given files are run as they are (build first: npx tsc -p tsconfig.json); with none, scripts/test.sh
-# installs the tests' peers and builds, then every test file runs. Exit status 0 only if every round passed.
+# The tests' Debian peers are installed first (scripts/install-test-peers.sh). Given files are run as
+# they are (build first: npx tsc -p tsconfig.json); with none, scripts/test.sh builds, then every test file runs. Exit status 0 only if every round passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds="${ROUNDS:-3}"
@@ -16,7 +16,8 @@ cpus="${LOAD_CPUS:-2}"
 concurrency="${TEST_CONCURRENCY:-2}"
 logs="${LOG_DIR:-test-output/under-load}"
 
-# stress-ng from Debian, installed if missing (as scripts/test.sh installs the tests' other peers).
+scripts/install-test-peers.sh || exit 1
+# stress-ng from Debian: the load itself, installed if missing.
 if ! command -v stress-ng >/dev/null; then
   apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends stress-ng || exit 1
 fi

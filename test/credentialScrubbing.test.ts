@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { scrubText, scrubUrl, scrubValue } from '../src/security/credentialScrubber.js';
+import { scrubText, scrubUrl, scrubValue } from '../src/observability/credentialScrubber.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readAuditTrail, readCommitted } from './support/storageReader.js';
 

@@ -7,7 +7,7 @@ import { MeshlogError } from '../src/errors.js';
 import { newLogRecord, type LogRecord } from '../src/model/logRecord.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { LogWriter } from '../src/ingest/writer.js';
-import { asMeshlogError, errorHandler } from '../src/server/errorReply.js';
+import { asMeshlogError, errorHandler } from '../src/http/errorReply.js';
 import { Storage } from '../src/storage/engine/storage.js';
 import { StorageError, storageError } from '../src/storage/engine/storageError.js';
 import { tempDataDir } from './support/meshlogProcess.js';

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import type { MetricExpr } from '../src/query/logql/ast.js';
 import { defaultQueryLimits, evaluateMetric, stepsOf, type QueryContext, type Series } from '../src/query/logql/engine.js';
 import { parseLogql } from '../src/query/logql/parser.js';
-import type { CompiledSql } from '../src/query/logql/compiler.js';
+import type { CompiledSql } from '../src/storage/sql.js';
 import { logQueryRunner } from '../src/storage/logs/logQueries.js';
 import { Storage } from '../src/storage/engine/storage.js';
 import { insertSyntheticMeshLogs } from '../bench/syntheticMeshLogs.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadSchemaConfig } from '../config/loadConfig.js';
-import { byteSize } from '../config/schema.js';
+import { byteSize } from '../formats/configValues.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const milliseconds = z.coerce.number().int().min(1);

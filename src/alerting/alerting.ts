@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
-import type { QueryLimits, SqlRunner } from '../query/logql/engine.js';
+import type { QueryLimits } from '../query/logql/engine.js';
+import type { SqlRunner } from '../storage/sql.js';
 import { randomUUID } from 'node:crypto';
 import type { AlertStore, Silence } from '../storage/stores/alertStore.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';
-import type { QueryBudgets } from '../query/queryBudget.js';
+import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
 
 export interface AlertingDeps {

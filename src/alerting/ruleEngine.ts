@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { evaluateMetric, stepsOf, type QueryContext, type QueryLimits, type SqlRunner } from '../query/logql/engine.js';
+import { evaluateMetric, stepsOf, type QueryContext, type QueryLimits } from '../query/logql/engine.js';
+import type { SqlRunner } from '../storage/sql.js';
 import type { AlertState, AlertStore, AlertTransition } from '../storage/stores/alertStore.js';
 import type { AlertNotification } from './notify/httpNotifier.js';
 import { expandTemplate } from './rules/annotationTemplate.js';
 import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';
-import type { QueryBudget, QueryBudgets } from '../query/queryBudget.js';
+import type { QueryBudget, QueryBudgets } from '../query/logql/queryBudget.js';
 
 export interface RuleEngineDeps {
   runner: SqlRunner;

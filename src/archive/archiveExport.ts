@@ -5,7 +5,8 @@ import { createGzip } from 'node:zlib';
 import { inclusionProof, leafHash, type SubtreeCache } from '../integrity/merkle.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import { storedLogLine } from '../storage/logs/logRows.js';
-import type { SealStore, StoredBatch } from '../storage/logs/sealStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import type { StoredBatch } from '../storage/logs/storedBatch.js';
 import { archiveFormat, payloadFile, signManifest, type ArchivedBatch, type ArchivedChain, type ArchiveManifest } from './archiveManifest.js';
 import { periodOf, type KeyRing } from './keyRing.js';
 

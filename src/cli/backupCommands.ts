@@ -7,6 +7,7 @@ import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../
 import type { Finding } from '../integrity/verifier.js';
 import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
 import { SealStore } from '../storage/logs/sealStore.js';
+import { hashBatchContent } from '../integrity/batchSeal.js';
 import { Storage } from '../storage/engine/storage.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 import { progress, withProgress } from './progress.js';
@@ -35,7 +36,7 @@ export async function backupCommand(flags: {
   const storage = await Storage.open({ dataDir: flags.dataDir, database: flags.database }, pino({ level: 'warn' }));
   try {
     // Seals a killed server journaled but had not moved into the table yet.
-    await new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))).flush();
+    await new SealStore(storage, { journal: new SealJournal(sealJournalDir(flags.dataDir)), hashContent: hashBatchContent }).flush();
     const manifest = await withProgress(
       `backup ${flags.dataDir}`,
       (shown) => backupMeshlog(storage, { dataDir: flags.dataDir!, out: flags.out!, includeSecrets: flags.includeSecrets ?? false, masterKey, onProgress: (step) => shown.update(step) }),

@@ -6,6 +6,7 @@ import { verifyIntegrity, type Finding, type VerifyProgress, type VerifyReport }
 import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
 import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
 import { SealStore } from '../storage/logs/sealStore.js';
+import { hashBatchContent } from '../integrity/batchSeal.js';
 import { Storage } from '../storage/engine/storage.js';
 import { serverError } from './serverClient.js';
 import { progress } from './progress.js';
@@ -67,7 +68,7 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
     try {
       return await verifyIntegrity(
         // A server killed before moving its journaled seals into the table: moved here first.
-        new SealStore(storage, new SealJournal(sealJournalDir(flags.dataDir))),
+        new SealStore(storage, { journal: new SealJournal(sealJournalDir(flags.dataDir)), hashContent: hashBatchContent }),
         { verifierKey: verifierKey(flags, flags.dataDir), tenant: flags.tenant, fromNs, toNs },
         onProgress,
         onFinding,

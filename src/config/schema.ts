@@ -1,61 +1,7 @@
 import { z } from 'zod';
-import { parseByteSize } from './byteSize.js';
-import { compileEnvoyFormat } from '../pipeline/parse/envoyFormat.js';
-import { builtinRules, defaultRuleNames } from '../pipeline/redact/builtinRules.js';
+import { byteSize, flag, port, positiveInt, queryDuration } from '../formats/configValues.js';
+import { patternsSection, pipelineSection } from '../pipeline/pipelineConfig.js';
 
-export const byteSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const bytes = parseByteSize(value);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a byte size (try 16MiB or 1048576)` });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-const port = z.coerce.number().int().min(0).max(65535);
-/** A Go duration (`1m`, `30s`, `1m30s`, `250ms`) or a number of milliseconds, as milliseconds. */
-const queryDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : goDurationMs(value);
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'a positive duration such as 1m, 30s or 500ms (or milliseconds)' });
-    return z.NEVER;
-  }
-  return ms;
-});
-function goDurationMs(text: string): number | undefined {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(amount) * units[unit];
-  return total;
-}
-const positiveInt = z.coerce.number().int().positive();
-
-const ruleName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lowercase letters, digits and _');
-/** A custom Envoy format must compile into a parser (see pipeline/parse/envoyFormat.ts). */
-const envoyFormatOption = z
-  .object({ name: ruleName, format: z.string().min(1), mesh: z.string().min(1).default('envoy') })
-  .strict()
-  .superRefine((value, ctx) => {
-    try {
-      compileEnvoyFormat(value.format, value.name, value.mesh);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['format'], message: (error as Error).message });
-    }
-  });
-/** A custom redaction regex must compile and must not match the empty string (it would mark every position). */
-const customRedactionRule = z
-  .object({ name: ruleName, pattern: z.string().min(1) })
-  .strict()
-  .superRefine((value, ctx) => {
-    try {
-      if (new RegExp(value.pattern).test('')) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'the pattern matches the empty string' });
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['pattern'], message: (error as Error).message });
-    }
-  });
-/** true/false, also from the strings of env and flags (z.coerce.boolean would read "false" as true). */
-export const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
 /**
  * A PEM certificate chain and its private key; a listener with these speaks
  * TLS 1.2+. With `client_ca_file`, clients must present a certificate signed
@@ -261,46 +207,9 @@ export const configSchema = z
       .strict()
       .default({ enabled: true }),
     /** Parse, normalize and redact between receivers and storage. */
-    pipeline: z
-      .object({
-        /** Recognise access logs, container lines, JSON and logfmt bodies; fill mesh fields, trace ids, severity, service. */
-        parse: flag.default(true),
-        /** Join stack traces (Java, Python, Go, Node) sent one line per record, within a request. */
-        multiline: flag.default(true),
-        /** Custom Envoy access log formats (`text_format` strings), tried before the built-in ones. */
-        envoy_formats: z.array(envoyFormatOption).default([]),
-        redaction: z
-          .object({
-            enabled: flag.default(true),
-            /** `redact` rewrites secrets before storage; `observe` stores them, marks the record (`meshlog.sensitive`: the rules that matched) and masks them in query results instead. */
-            mode: z.enum(['redact', 'observe']).default('redact'),
-            /** Built-in rules; ipv4 and ipv6 are available but off by default. */
-            rules: z.array(z.enum(Object.keys(builtinRules) as [string, ...string[]])).default([...defaultRuleNames]),
-            /** Your own rules: the regex matches the secret only; the name shows in the marker and the metric. */
-            custom: z.array(customRedactionRule).default([]),
-            /** A file holding a secret key: secrets become keyed hashes (HMAC-SHA256) instead of a plain mask, so equal values still join. */
-            hash_key_file: z.string().min(1).optional(),
-            /** When not empty, only these log attribute keys are stored (`http.*` for a prefix): fail-closed. */
-            attribute_allowlist: z.array(z.string().min(1)).default([]),
-          })
-          .strict()
-          .default({ enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] }),
-      })
-      .strict()
-      .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } }),
+    pipeline: pipelineSection,
     /** Log template mining at ingest: every record gets the id of its template (see pipeline/patterns/). */
-    patterns: z
-      .object({
-        enabled: flag.default(true),
-        /** Share of a template's tokens a line must match to join it (Drain's similarity threshold). */
-        similarity: z.coerce.number().min(0).max(1).default(0.7),
-        /** Templates kept per tenant and service; past it the least recently seen is forgotten. */
-        max_templates_per_service: positiveInt.default(5000),
-        /** How often new and updated templates are written to the patterns table (also at shutdown). */
-        flush_interval_ms: z.coerce.number().int().min(100).default(5000),
-      })
-      .strict()
-      .default({ enabled: true, similarity: 0.7, max_templates_per_service: 5000, flush_interval_ms: 5000 }),
+    patterns: patternsSection,
     /** The LogQL query API (Loki's /loki/api/v1/* and the UI's Explore). */
     query: z
       .object({

@@ -1,7 +1,7 @@
 import type { LogRecord } from '../model/logRecord.js';
 import { parseTimestampNanos } from './timestamp.js';
 import { parseCriLine, type CriLine } from './criLine.js';
-import { parseJsonObject } from '../pipeline/parse/detectFormat.js';
+import { parseJsonObject } from './jsonObject.js';
 import { parseDockerJsonLine, type DockerLogLine } from './dockerJsonFile.js';
 import { streamKey } from './streamKey.js';
 

@@ -22,6 +22,7 @@ import {
   type Refused,
   type TimeWindow,
 } from './sources/shared/timeWindow.js';
+import { insertSpans } from '../storage/logs/spanRows.js';
 
 /** What every receiver needs: one way in (pipeline, then the shared writer), metrics and limits. */
 export interface IngestContext {
@@ -115,7 +116,7 @@ export function ingestContext(options: {
         if (problem) throw new MeshlogError('ML_DECODE', problem);
       }
       try {
-        await options.storage.insertSpans(spans);
+        await insertSpans(options.storage, spans);
       } catch (error) {
         // Classified where storage threw: only an outage is retryable.
         if (error instanceof StorageError && error.kind === 'refused') {

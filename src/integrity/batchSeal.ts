@@ -1,25 +1,10 @@
 import { createHash } from 'node:crypto';
 import xxhash from 'xxhash-wasm';
+import type { BatchSeal } from '../model/batchSeal.js';
 
 const { h64, h64Raw } = await xxhash();
 
 export const genesisHash = '0'.repeat(64);
-
-/** What is sealed about one batch of one chain: every field verify recomputes. */
-export interface BatchSeal {
-  chainId: string;
-  tenant: string;
-  batchSeq: number;
-  recordCount: number;
-  /** SHA-256 over the batch's stored lines, in position order. */
-  contentHash: string;
-  /** A 64-bit fingerprint per line: locates a modified record once the content hash disagrees. */
-  fingerprints: bigint[];
-  prevHash: string;
-  batchHash: string;
-  minTimeNs: bigint;
-  maxTimeNs: bigint;
-}
 
 /** The lines of one batch as stored (one JSONEachRow line each, position order). */
 export function hashBatchContent(lines: string[]): { contentHash: string; fingerprints: bigint[] } {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SealStore } from '../storage/logs/sealStore.js';
-import { batchHash, genesisHash, hashBatchBytes, type BatchSeal } from './batchSeal.js';
+import type { BatchSeal } from '../model/batchSeal.js';
+import { batchHash, genesisHash, hashBatchBytes } from './batchSeal.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
 import { checkpointText, signNote, type NoteSigner } from './signedNote.js';
 

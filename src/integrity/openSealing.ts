@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import { sealJournalDir, SealJournal } from '../storage/logs/sealJournal.js';
 import { SealStore } from '../storage/logs/sealStore.js';
+import { hashBatchContent } from './batchSeal.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { ChainSealer } from './chainSealer.js';
 import { loadOrCreateSigner, type NoteSigner } from './signedNote.js';
@@ -33,7 +34,7 @@ export async function openSealing(
   logger: Logger,
 ): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
   const signer = openSigner(config, writerId, logger);
-  const store = new SealStore(storage, new SealJournal(sealJournalDir(config.data_dir)), { intervalMs: config.integrity.seal_flush_ms, logger });
+  const store = new SealStore(storage, { journal: new SealJournal(sealJournalDir(config.data_dir)), hashContent: hashBatchContent, intervalMs: config.integrity.seal_flush_ms, logger });
   const sealer = await ChainSealer.open(store, signer, writerId, logger);
   return { sealer, store, signer };
 }

@@ -1,4 +1,5 @@
-import type { SealStore, StoredBatch } from '../storage/logs/sealStore.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import type { StoredBatch } from '../storage/logs/storedBatch.js';
 import { storedLogLine, type StoredLogRow } from '../storage/logs/logRows.js';
 import { batchHash, genesisHash, hashBatchContent, lineFingerprint } from './batchSeal.js';
 import { chainOrigin } from './chainSealer.js';

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { scrubText, scrubValue } from '../security/credentialScrubber.js';
+import { scrubText, scrubValue } from './credentialScrubber.js';
 
 export type LogFormat = 'json' | 'pretty';
 

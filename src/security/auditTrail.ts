@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { newLogRecord } from '../model/logRecord.js';
-import type { LogWriter } from '../ingest/writer.js';
-import { scrubText, scrubValue } from './credentialScrubber.js';
-import { auditTenant, type Identity } from './identity.js';
+import { newLogRecord, type LogRecord } from '../model/logRecord.js';
+import { scrubText, scrubValue } from '../observability/credentialScrubber.js';
+import { auditTenant } from '../model/auditTenant.js';
+import type { Identity } from './identity.js';
 import { singleTenant } from './grants.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
@@ -27,11 +27,17 @@ const loginWindowMs = 10 * 60 * 1000;
  * committed through the same writer, so they are sealed into a hash chain
  * and checked by `meshlog verify` like every log.
  */
+/** Where audit events are committed: the ingest writer, which seals them like every log (security does not import ingest). */
+export interface AuditRecordWriter {
+  /** Resolves once committed; `exempt`: never refused as overload. */
+  write(records: LogRecord[], receiver: string, options: { exempt?: boolean }): Promise<void>;
+}
+
 export class AuditTrail {
   private readonly lastLogin = new Map<string, number>();
 
   constructor(
-    private readonly writer: LogWriter,
+    private readonly writer: AuditRecordWriter,
     private readonly logger: Logger,
   ) {}
 

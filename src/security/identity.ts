@@ -30,8 +30,6 @@ export interface Identity {
 }
 
 export const anyTenant = '*';
-/** Tenants meshlog keeps for itself (the audit trail); no client can select them. */
-export const auditTenant = '_audit';
 
 export function hasPermission(identity: Identity, permission: Permission): boolean {
   return identity.roles.some((role) => rolePermissions[role].includes(permission));

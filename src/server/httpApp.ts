@@ -6,7 +6,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { pathToken, presentedToken } from '../security/presentedToken.js';
-import { scrubUrl } from '../security/credentialScrubber.js';
+import { scrubUrl } from '../observability/credentialScrubber.js';
 import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
@@ -16,7 +16,7 @@ import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
-import { errorHandler } from './errorReply.js';
+import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';

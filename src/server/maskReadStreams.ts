@@ -1,4 +1,4 @@
-import { scrubUrl } from '../security/credentialScrubber.js';
+import { scrubUrl } from '../observability/credentialScrubber.js';
 import type { FastifyRequest } from 'fastify';
 import type { LokiStream } from '../query/readMasking.js';
 import { hasPermission } from '../security/identity.js';

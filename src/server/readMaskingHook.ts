@@ -1,4 +1,4 @@
-import { scrubUrl } from '../security/credentialScrubber.js';
+import { scrubUrl } from '../observability/credentialScrubber.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ReadMasker, LokiStream } from '../query/readMasking.js';
 import type { AuditTrail } from '../security/auditTrail.js';

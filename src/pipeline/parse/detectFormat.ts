@@ -1,3 +1,4 @@
+import { parseJsonObject } from '../../formats/jsonObject.js';
 import { parseEnvoyDefault } from './envoyDefault.js';
 import { parseEnvoyJson } from './envoyJson.js';
 import { parseHubbleFlow } from './hubbleFlow.js';
@@ -9,20 +10,6 @@ import { parseLinkerdProxyJson, parseLinkerdProxyText } from './linkerdProxyLog.
 import type { LineParser, ParsedLine } from './parsedLine.js';
 import { parseJsonBody, parseLogfmtBody } from './structuredBody.js';
 import { parseSyslogBody } from './syslogBody.js';
-
-/** A JSON object line, or undefined; only lines that look like one are handed to JSON.parse. */
-export function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  if (line.charCodeAt(0) !== 123 /* { */ || line.charCodeAt(line.length - 1) !== 125) {
-    const trimmed = line.trimEnd();
-    if (trimmed.charCodeAt(0) !== 123 || trimmed.charCodeAt(trimmed.length - 1) !== 125) return undefined;
-  }
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function parseJsonLine(object: Record<string, unknown>): ParsedLine {
   return parseEnvoyJson(object) ?? parseLinkerdJson(object) ?? parseLinkerdProxyJson(object) ?? parseHubbleFlow(object) ?? parseJsonBody(object);

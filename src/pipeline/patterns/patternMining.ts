@@ -1,16 +1,6 @@
 import type { Stage } from '../ingestPipeline.js';
+import type { PatternSummary } from '../../model/patternSummary.js';
 import { DrainMiner, patternTemplate, type LogPattern, type MinerOptions } from './drainMiner.js';
-
-/** What the patterns table keeps of one template of one service. */
-export interface PatternSummary {
-  tenant: string;
-  serviceName: string;
-  patternId: string;
-  template: string;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  count: number;
-}
 
 // Mining looks at the start of a body only: a template is about the shape of a message, and a
 // megabyte body would otherwise cost a megabyte of tokens.

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MeshlogConfig } from '../../config/schema.js';
+import type { PatternsConfig } from '../pipelineConfig.js';
 import type { PatternStore } from '../../storage/stores/patternStore.js';
 import type { Stage } from '../ingestPipeline.js';
 import { defaultMinerOptions } from './drainMiner.js';
@@ -23,7 +23,7 @@ export class PatternRecorder {
     this.timer.unref();
   }
 
-  static async open(config: MeshlogConfig['patterns'], store: PatternStore, logger: Logger): Promise<PatternRecorder> {
+  static async open(config: PatternsConfig, store: PatternStore, logger: Logger): Promise<PatternRecorder> {
     const mining = new PatternMining({ ...defaultMinerOptions, similarity: config.similarity, maxTemplates: config.max_templates_per_service });
     const known = await store.all();
     mining.restore(known);

@@ -1,11 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
+import type { CompiledSql } from '../../storage/sql.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
-export interface CompiledSql {
-  sql: string;
-  params: Record<string, unknown>;
-}
-
 export interface CompiledLogQuery extends CompiledSql {
   /** How each part of the query runs: in ClickHouse (and whether an index serves it) or in the query engine. */
   plan: string[];

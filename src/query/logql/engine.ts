@@ -5,7 +5,6 @@ import {
   compileLogRows,
   compileSampleRows,
   type BucketRow,
-  type CompiledSql,
   type LogRow,
   type MaskedLabels,
   type QueryScope,
@@ -13,14 +12,10 @@ import {
 import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
 import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
-import type { QueryBudget } from '../queryBudget.js';
+import type { QueryBudget } from './queryBudget.js';
+import type { CompiledSql, SqlRunner } from '../../storage/sql.js';
 
 /** Runs compiled SQL; storage/ provides it, the engine never touches a connection. */
-export interface SqlRunner {
-  /** With a budget, the SQL stops at its deadline or when it is cancelled. */
-  run<T>(compiled: CompiledSql, budget?: QueryBudget): Promise<T[]>;
-}
-
 export interface QueryLimits {
   /** Series a metric query may produce. */
   maxSeries: number;

@@ -6,7 +6,7 @@ import { MeshlogError } from '../../errors.js';
 import type { AlertAcknowledgement, AlertTransition, Silence } from '../../storage/stores/alertStore.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
-import type { ErrorFormatter } from '../errorReply.js';
+import type { ErrorFormatter } from '../../http/errorReply.js';
 
 const promErrorFormatter: ErrorFormatter = (error) => ({
   contentType: 'application/json',

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { MeshlogError } from '../../errors.js';
-import { isMetric, selectStreams, type QueryLimits, type SqlRunner } from '../../query/logql/engine.js';
+import { isMetric, selectStreams, type QueryLimits } from '../../query/logql/engine.js';
+import type { SqlRunner } from '../../storage/sql.js';
 import { parseLogql } from '../../query/logql/parser.js';
-import type { QueryBudgets } from '../../query/queryBudget.js';
+import type { QueryBudgets } from '../../query/logql/queryBudget.js';
 import { requestBudget } from '../requestBudget.js';
 import { parseLimit, parseRange } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';

@@ -20,16 +20,16 @@ import {
   type MetricValue,
   type QueryContext,
   type QueryLimits,
-  type SqlRunner,
   type Stream,
 } from '../../query/logql/engine.js';
+import type { SqlRunner } from '../../storage/sql.js';
 import { compareLabels, labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
 import { prettyLogql } from '../../query/logql/formatter.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { detectFields } from '../../query/detectedFields.js';
 import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
-import type { ErrorFormatter } from '../errorReply.js';
-import type { QueryBudget, QueryBudgets } from '../../query/queryBudget.js';
+import type { ErrorFormatter } from '../../http/errorReply.js';
+import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
 import { requestBudget } from '../requestBudget.js';
 
 export interface LokiQueryDeps {

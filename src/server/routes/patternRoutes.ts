@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
 import { compileBuckets, type BucketRow } from '../../query/logql/compiler.js';
-import type { SqlRunner } from '../../query/logql/engine.js';
+import type { SqlRunner } from '../../storage/sql.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { parseLokiDuration, parseRange, parseLimit } from '../../query/lokiParams.js';
 import type { PatternStore } from '../../storage/stores/patternStore.js';
-import type { ErrorFormatter } from '../errorReply.js';
+import type { ErrorFormatter } from '../../http/errorReply.js';
 
 export interface PatternRouteDeps {
   runner: SqlRunner;

@@ -1,14 +1,15 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { selectStreams, type QueryContext, type QueryLimits, type SqlRunner } from '../../query/logql/engine.js';
+import { selectStreams, type QueryContext, type QueryLimits } from '../../query/logql/engine.js';
+import type { SqlRunner } from '../../storage/sql.js';
 import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';
-import type { QueryBudget, QueryBudgets } from '../../query/queryBudget.js';
+import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
 import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
 import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
 import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
-import type { ErrorFormatter } from '../errorReply.js';
+import type { ErrorFormatter } from '../../http/errorReply.js';
 
 export interface TailRouteDeps {
   hub: TailHub;

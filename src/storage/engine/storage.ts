@@ -5,9 +5,7 @@ import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest
 import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
-import type { SpanRecord } from '../../model/spanRecord.js';
 import { migrations } from './migrations.js';
-import { spanRow } from '../logs/spanRows.js';
 import { storageError } from './storageError.js';
 
 /**
@@ -126,11 +124,6 @@ export class Storage {
    */
   insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
     return this.insertJsonLines('logs', jsonLines, options);
-  }
-
-  /** Inserts spans into the spans table; resolves once committed. */
-  async insertSpans(spans: SpanRecord[]): Promise<void> {
-    if (spans.length > 0) await this.insertJsonLines('spans', spans.map(spanRow).join(''));
   }
 
   /**

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MeshlogError } from '../../errors.js';
-import type { CompiledSql } from '../../query/logql/compiler.js';
-import type { SqlRunner } from '../../query/logql/engine.js';
-import type { QueryBudget } from '../../query/queryBudget.js';
+import type { CompiledSql, SqlBudget, SqlRunner } from '../sql.js';
 import type { Storage } from '../engine/storage.js';
 
 // ClickHouse error codes that are the query's fault, not the server's.
@@ -19,7 +17,7 @@ const CANNOT_COMPILE_REGEXP = '427';
  */
 export function logQueryRunner(storage: Storage, options: { maxExecutionSeconds: number }): SqlRunner {
   return {
-    async run<T>(compiled: CompiledSql, budget?: QueryBudget): Promise<T[]> {
+    async run<T>(compiled: CompiledSql, budget?: SqlBudget): Promise<T[]> {
       budget?.check();
       const seconds = budget ? Math.max(1, Math.min(options.maxExecutionSeconds, Math.ceil(budget.remainingMs() / 1000))) : options.maxExecutionSeconds;
       const queryId = randomUUID();

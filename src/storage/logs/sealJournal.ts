@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { StoredBatch } from './sealStore.js';
+import type { StoredBatch } from './storedBatch.js';
 
 /**
  * A batch seal as journaled: its seal_batches row without the per-record

@@ -1,24 +1,26 @@
 import { pino, type Logger } from 'pino';
-import { hashBatchContent, type BatchSeal } from '../../integrity/batchSeal.js';
+import type { BatchSeal } from '../../model/batchSeal.js';
 import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
 import type { JournaledSeal, QuarantinedSeal, SealJournal } from './sealJournal.js';
+import type { StoredBatch } from './storedBatch.js';
 import type { Storage } from '../engine/storage.js';
 import { StorageError } from '../engine/storageError.js';
 
 /** Told about journal lines set aside (the server audits them); must not throw. */
 export type QuarantineListener = (entries: QuarantinedSeal[]) => void;
 
-export interface StoredBatch {
-  chain_id: string;
-  tenant: string;
-  batch_seq: number;
-  record_count: number;
-  content_hash: string;
-  prev_hash: string;
-  batch_hash: string;
-  min_time: string;
-  max_time: string;
-  committed_at: string;
+/** A store's seal journal and what moving it needs. */
+export interface SealJournaling {
+  journal: SealJournal;
+  /**
+   * Hashes a batch's stored lines as its seal did (integrity's
+   * hashBatchContent): recomputes the fingerprints of a crashed process's seals.
+   */
+  hashContent: (lines: string[]) => { contentHash: string; fingerprints: bigint[] };
+  /** How often the writer's journaled seals are moved (default 1 s). */
+  intervalMs?: number;
+  /** Where a failed move is told. */
+  logger?: Logger;
 }
 
 export interface StoredCheckpoint {
@@ -60,12 +62,20 @@ export class SealStore {
   /** Quarantined before anyone listened (at start, before the audit trail exists). */
   private unannounced: QuarantinedSeal[] = [];
 
+  private readonly journal: SealJournal | undefined;
+  private readonly moving: { intervalMs: number; logger: Logger; hashContent: SealJournaling['hashContent'] } | undefined;
+
   constructor(
     private readonly storage: Storage,
-    private readonly journal?: SealJournal,
-    /** How often a writer's journaled seals are moved, and where a failed move is told. */
-    private readonly moving: { intervalMs: number; logger: Logger } = { intervalMs: 1000, logger: pino({ level: 'silent' }) },
-  ) {}
+    journaling?: SealJournaling,
+  ) {
+    this.journal = journaling?.journal;
+    this.moving = journaling && {
+      intervalMs: journaling.intervalMs ?? 1000,
+      logger: journaling.logger ?? pino({ level: 'silent' }),
+      hashContent: journaling.hashContent,
+    };
+  }
 
   private get db(): string {
     return this.storage.database;
@@ -94,9 +104,9 @@ export class SealStore {
       this.flushTimer = undefined;
       this.flush().catch((error: unknown) => {
         // Retried by the next flush: a segment stays until its seals are in the table.
-        this.moving.logger.error({ reason: (error as Error).message }, 'could not move journaled seals into the seal table');
+        this.moving!.logger.error({ reason: (error as Error).message }, 'could not move journaled seals into the seal table');
       });
-    }, this.moving.intervalMs).unref();
+    }, this.moving!.intervalMs).unref();
   }
 
   /**
@@ -168,7 +178,7 @@ export class SealStore {
 
   private setAside(journal: SealJournal, segment: string, bad: { line: string; reason: string }[]): void {
     const entries = journal.quarantine(segment, bad);
-    this.moving.logger.error({ segment, lines: entries.length, reasons: entries.map((entry) => entry.reason).slice(0, 5), quarantine: journal.quarantineDir }, 'journaled seals set aside in the quarantine');
+    this.moving!.logger.error({ segment, lines: entries.length, reasons: entries.map((entry) => entry.reason).slice(0, 5), quarantine: journal.quarantineDir }, 'journaled seals set aside in the quarantine');
     if (this.quarantineListener) {
       try {
         this.quarantineListener(entries);
@@ -216,7 +226,7 @@ export class SealStore {
       { chain: seal.chain_id, seq: seal.batch_seq },
       { output_format_json_quote_64bit_integers: 0 },
     );
-    const { contentHash, fingerprints } = hashBatchContent(rows.map(storedLogLine));
+    const { contentHash, fingerprints } = this.moving!.hashContent(rows.map(storedLogLine));
     return rows.length === Number(seal.record_count) && contentHash === seal.content_hash ? fingerprints : [];
   }
 

@@ -1,4 +1,5 @@
 import type { SpanRecord } from '../../model/spanRecord.js';
+import type { Storage } from '../engine/storage.js';
 
 /** A span as one JSONEachRow line of the spans table. */
 export function spanRow(span: SpanRecord): string {
@@ -24,4 +25,9 @@ export function spanRow(span: SpanRecord): string {
     events_attributes: span.events.map((event) => event.attributes),
     receiver: span.receiver,
   })}\n`;
+}
+
+/** Inserts spans into the spans table; resolves once committed. */
+export async function insertSpans(storage: Storage, spans: SpanRecord[]): Promise<void> {
+  if (spans.length > 0) await storage.insertJsonLines('spans', spans.map(spanRow).join(''));
 }

@@ -1,4 +1,4 @@
-import { auditTenant } from '../../security/identity.js';
+import { auditTenant } from '../../model/auditTenant.js';
 import type { Storage } from '../engine/storage.js';
 
 export interface StoredAuditEvent {

@@ -1,5 +1,5 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
-import { auditTenant } from '../../security/identity.js';
+import { auditTenant } from '../../model/auditTenant.js';
 import { expiredCondition, type LegalHold, type RetentionRule } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 

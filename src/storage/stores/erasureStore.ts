@@ -1,4 +1,4 @@
-import type { CompiledSql } from '../../query/logql/compiler.js';
+import type { CompiledSql } from '../sql.js';
 import { heldCondition, type LegalHold } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 

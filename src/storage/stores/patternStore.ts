@@ -1,4 +1,4 @@
-import type { PatternSummary } from '../../pipeline/patterns/patternMining.js';
+import type { PatternSummary } from '../../model/patternSummary.js';
 import type { Storage } from '../engine/storage.js';
 
 interface PatternRow {

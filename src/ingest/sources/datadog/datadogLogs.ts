@@ -3,7 +3,7 @@ import type { LogRecord } from '../../../model/logRecord.js';
 import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { attributeText, flattenFields } from '../shared/flattenFields.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 
 export interface DecodedDatadogLogs {
   records: LogRecord[];

@@ -5,7 +5,7 @@ import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { recordIdAttribute } from '../../redeliveryFilter.js';
 import { flattenFields } from '../shared/flattenFields.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 
 /** One answer per bulk action, in request order, as the `_bulk` response lists them. */
 export interface BulkItem {

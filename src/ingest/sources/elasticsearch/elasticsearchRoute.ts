@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { MeshlogError } from '../../../errors.js';
 import { decodeElasticBulk, type BulkItem } from './elasticBulk.js';
-import type { ErrorFormatter } from '../../../server/errorReply.js';
+import type { ErrorFormatter } from '../../../http/errorReply.js';
 import type { IngestContext } from '../../ingestContext.js';
 import { decodeContentEncoding } from '../shared/requestBody.js';
 

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { decodeMulti, ExtensionCodec } from '@msgpack/msgpack';
 import { MeshlogError } from '../../../errors.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 import { newLogRecord, type LogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 

@@ -4,7 +4,7 @@ import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import type { MeshlogConfig } from '../../../config/schema.js';
 import type { MeshlogError } from '../../../errors.js';
 import { forwardExtensionCodec, forwardMessage } from './fluentForward.js';
-import { registerSecret } from '../../../security/credentialScrubber.js';
+import { registerSecret } from '../../../observability/credentialScrubber.js';
 import type { Identity } from '../../../security/identity.js';
 import type { IngestContext } from '../../ingestContext.js';
 import type { Listener } from '../../listener.js';

@@ -5,7 +5,7 @@ import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { recordIdAttribute } from '../../redeliveryFilter.js';
 import { loadProtos } from '../../../formats/protoRoot.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 
 const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
 

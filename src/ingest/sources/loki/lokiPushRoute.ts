@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MeshlogError } from '../../../errors.js';
 import { decodeLokiPushJson, decodeLokiPushProtobuf } from './lokiPush.js';
-import type { ErrorFormatter } from '../../../server/errorReply.js';
+import type { ErrorFormatter } from '../../../http/errorReply.js';
 import type { IngestContext } from '../../ingestContext.js';
 import { decodeContentEncoding, mediaType } from '../shared/requestBody.js';
 

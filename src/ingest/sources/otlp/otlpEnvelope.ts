@@ -1,6 +1,6 @@
 import type protobuf from 'protobufjs';
 import { MeshlogError } from '../../../errors.js';
-import { isStackOverflow, nestingRefusal } from '../shared/nesting.js';
+import { isStackOverflow, nestingRefusal } from '../../../formats/nesting.js';
 
 /**
  * The envelope every OTLP export request shares: protobuf or JSON bytes in,

@@ -11,7 +11,7 @@ import type { Authenticate } from '../../../security/authenticator.js';
 import { requirePermission, type Identity } from '../../../security/identity.js';
 import { verifiedCertificateIdentity } from '../../../security/tlsOptions.js';
 import { tenantOfRequest } from '../../../security/tenant.js';
-import { asMeshlogError } from '../../../server/errorReply.js';
+import { asMeshlogError } from '../../../http/errorReply.js';
 import { admitOtlpLogs } from './otlpLogsRoute.js';
 import { admitOtlpSpans } from './otlpTracesRoute.js';
 import type { IngestContext } from '../../ingestContext.js';

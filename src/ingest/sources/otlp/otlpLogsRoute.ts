@@ -8,7 +8,7 @@ import {
   otlpLogsResponseJson,
   type DecodedLogs,
 } from './otlpLogs.js';
-import type { ErrorFormatter } from '../../../server/errorReply.js';
+import type { ErrorFormatter } from '../../../http/errorReply.js';
 import type { IngestContext } from '../../ingestContext.js';
 import { decodeContentEncoding, mediaType } from '../shared/requestBody.js';
 

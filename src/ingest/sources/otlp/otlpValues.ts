@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import { maxNestingDepth, nestingError } from '../shared/nesting.js';
+import { maxNestingDepth, nestingError } from '../../../formats/nesting.js';
 
 /**
  * OTLP values as meshlog stores them, shared by the logs and traces decoders:

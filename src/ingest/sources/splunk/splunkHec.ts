@@ -2,7 +2,7 @@ import type { LogRecord } from '../../../model/logRecord.js';
 import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { attributeText, flattenFields } from '../shared/flattenFields.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 
 /** Event metadata HEC takes from the event, else from the query string (`?sourcetype=…` on /raw). */
 export interface HecMetadata {

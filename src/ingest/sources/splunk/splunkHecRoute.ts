@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { decodeHecEvents, decodeHecRaw, type HecMetadata } from './splunkHec.js';
-import type { ErrorFormatter } from '../../../server/errorReply.js';
+import type { ErrorFormatter } from '../../../http/errorReply.js';
 import type { IngestContext } from '../../ingestContext.js';
 import { decodeContentEncoding } from '../shared/requestBody.js';
 

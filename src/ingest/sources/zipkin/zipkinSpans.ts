@@ -1,7 +1,7 @@
 import { MeshlogError } from '../../../errors.js';
 import type { SpanRecord } from '../../../model/spanRecord.js';
 import { attributeText } from '../shared/flattenFields.js';
-import { nestingRefusal, nestsDeeperThan } from '../shared/nesting.js';
+import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 
 export interface DecodedZipkin {
   spans: SpanRecord[];

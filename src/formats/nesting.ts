@@ -1,4 +1,4 @@
-import { MeshlogError } from '../../../errors.js';
+import { MeshlogError } from '../errors.js';
 
 /**
  * How deep a value inside one record may nest (objects and arrays in JSON,

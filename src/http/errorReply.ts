@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../observability/metrics.js';
-import { scrubText, scrubUrl } from '../security/credentialScrubber.js';
+import { scrubText, scrubUrl } from '../observability/credentialScrubber.js';
 import { MeshlogError } from '../errors.js';
-import { isStackOverflow, nestingRefusal } from '../ingest/sources/shared/nesting.js';
+import { isStackOverflow, nestingRefusal } from '../formats/nesting.js';
 import { StorageError } from '../storage/engine/storageError.js';
 
 /** How a protocol spells an error body (and its status, where it differs); routes choose theirs in route config. */

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { MeshlogError } from '../errors.js';
+import { MeshlogError } from '../../errors.js';
 
 /** Why a query stopped before its end. */
 export type CancelReason = 'timeout' | 'client_closed' | 'shutdown';

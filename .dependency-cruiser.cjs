@@ -1,0 +1,53 @@
+/**
+ * Import boundaries of src/ (see docs/ARCHITECTURE.md): no cycles between
+ * modules, and each top-level folder imports only folders of a lower layer.
+ * `npm run check:imports` runs it; `npm test` runs that first.
+ */
+const layers = [
+  ['model', 'errors.ts'],
+  ['formats', 'observability'],
+  ['storage'],
+  ['pipeline', 'security', 'http'],
+  ['config', 'query'],
+  ['integrity'],
+  ['ingest', 'alerting', 'archive', 'retention'],
+  ['compliance', 'backup'],
+  ['server', 'agent'],
+  ['cli'],
+];
+
+const folderPattern = (names) => `^src/(${names.map((name) => name.replace('.', '\\.')).join('|')})(/|$)`;
+
+/** One rule per layer: nothing in it imports a folder of the same or a higher layer but its own. */
+const layerRules = layers.flatMap((names, level) =>
+  names.map((name) => {
+    const above = layers.slice(level).flat().filter((other) => other !== name);
+    return {
+      name: `layer-${name}`,
+      comment: `src/${name} (layer ${level}) may import only lower layers: ${layers.slice(0, level).flat().join(', ') || 'nothing of meshlog'}`,
+      severity: 'error',
+      from: { path: folderPattern([name]) },
+      to: { path: folderPattern(above) },
+    };
+  }),
+);
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', comment: 'modules import each other: break the cycle (a type into model/ or an interface at the seam)', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'folder-placed',
+      comment: 'every folder of src/ belongs to a layer: add a new one to the table in .dependency-cruiser.cjs and docs/ARCHITECTURE.md',
+      severity: 'error',
+      from: { path: '^src/', pathNot: folderPattern(layers.flat()) },
+      to: {},
+    },
+    ...layerRules,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    // Type-only imports count: a layer that needs a type from above is still upside down.
+    tsPreCompilationDeps: true,
+  },
+};
