@@ -5,6 +5,7 @@ import { TraceLink } from '../components/TraceLink';
 import type { PageProps } from '../shell/page';
 import { useTimeZone } from '../shell/preferences';
 import { useQueryState } from '../shell/router';
+import { tenantQuery } from '../shell/tenant';
 import { formatTime, nsToMs } from '../shell/timeFormat';
 
 interface TailLine {
@@ -37,6 +38,11 @@ function Highlighted({ text, needle }: { text: string; needle: string }) {
   return <>{parts}</>;
 }
 
+/** The tail's query string; the tenant rides along because a browser's WebSocket cannot send X-Scope-OrgID as a header. */
+function tailParams(query: string): URLSearchParams {
+  return new URLSearchParams({ query, limit: '100', ...tenantQuery() });
+}
+
 /** Live tail over Loki's tail WebSocket: pause, highlight, and how many lines a second arrive. */
 export function TailPage(_props: PageProps) {
   const zone = useTimeZone();
@@ -63,7 +69,7 @@ export function TailPage(_props: PageProps) {
     setPending([]);
     setError(undefined);
     setStatus('connecting');
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/loki/api/v1/tail?${new URLSearchParams({ query, limit: '100' })}`;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/loki/api/v1/tail?${tailParams(query)}`;
     const socket = new WebSocket(url);
     socket.onopen = () => setStatus('live');
     socket.onclose = (event) => {

@@ -10,6 +10,7 @@ import { VolumeHistogram } from '../../components/VolumeHistogram';
 import type { PageProps } from '../../shell/page';
 import { useQueryState } from '../../shell/router';
 import { useSession } from '../../shell/session';
+import { tenantQuery } from '../../shell/tenant';
 import { defaultRange, msToNs, resolveRange, type TimeRange } from '../../shell/timeRange';
 import { ContextDialog } from './ContextDialog';
 import { SavedQueries } from './SavedQueries';
@@ -103,7 +104,7 @@ export function ExplorePage(_props: PageProps) {
   };
   const setRange = (next: TimeRange) => setParams({ from: next.from, to: next.to }, { push: true });
   const addFilter = (name: string, value: string) => run(`${query.trim()} | ${name}=${logqlString(value)}`);
-  const exportUrl = (format: 'ndjson' | 'csv') => apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format });
+  const exportUrl = (format: 'ndjson' | 'csv') => apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format, ...tenantQuery() });
 
   return (
     <>
