@@ -10,6 +10,11 @@ export function currentTenant(): string | undefined {
   return new URLSearchParams(location.search).get(tenantParam) || undefined;
 }
 
+/** The tenant the server acts on: the chosen one, else the credential's first (`default` for `*`), as the server decides. */
+export function effectiveTenant(held: string[]): string {
+  return currentTenant() ?? (held.includes('*') ? 'default' : (held[0] ?? 'default'));
+}
+
 /** An in-app href that keeps the chosen tenant unless it names one itself. */
 export function withTenant(href: string): string {
   const tenant = currentTenant();
