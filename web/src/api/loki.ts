@@ -99,6 +99,31 @@ export function histogramStepSeconds(startMs: number, endMs: number, buckets = 8
   return nice.find((step) => step >= raw) ?? Math.ceil(raw / 86400) * 86400;
 }
 
+export interface MetricSeries {
+  labels: Record<string, string>;
+  /** [ms, value] */
+  points: [number, number][];
+}
+
+/** A metric query over a range, one series per label set (Loki answers a matrix). */
+export async function queryMetric(query: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<{ series: MetricSeries[]; execSeconds: number }> {
+  const response = await api<MatrixResponse & { data: { stats?: { summary?: { execTime?: number } } } }>('/loki/api/v1/query_range', {
+    query: { query, start: msToNs(startMs), end: msToNs(endMs), step: `${stepSeconds}s` },
+    signal,
+  });
+  if (response.data.resultType !== 'matrix') throw new Error(`a ${response.data.resultType} result: Explore graphs range results (a matrix)`);
+  return {
+    series: response.data.result.map((series) => ({ labels: series.metric, points: series.values.map(([t, v]) => [t * 1000, Number(v)] as [number, number]) })),
+    execSeconds: response.data.stats?.summary?.execTime ?? 0,
+  };
+}
+
+/** `{service_name="checkout", level="error"}`: how a series is named in a legend. */
+export const seriesName = (labels: Record<string, string>) =>
+  `{${Object.entries(labels)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(', ')}}`;
+
 /** Lines per level and step: `sum by (detected_level) (count_over_time(<query>[step]))`. */
 export async function queryVolume(logQuery: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<VolumeSeries[]> {
   const response = await api<MatrixResponse>('/loki/api/v1/query_range', {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiUrl, ApiError } from '../../api/client';
-import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryVolume, type LogEntry, type VolumeSeries } from '../../api/loki';
+import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryMetric, queryVolume, type LogEntry, type MetricSeries, type VolumeSeries } from '../../api/loki';
+import { MetricChart } from '../../components/MetricChart';
 import { copyText } from '../../components/copyText';
 import { FieldSidebar } from '../../components/FieldSidebar';
 import { LogList } from '../../components/LogList';
@@ -30,6 +31,8 @@ interface Results {
   startMs: number;
   endMs: number;
   execSeconds: number;
+  /** A metric query's series, graphed instead of lines. */
+  metric?: MetricSeries[];
 }
 
 /** Explore: query, volume by level, the lines, their fields. Everything that defines a view is in the URL. */
@@ -61,8 +64,10 @@ export function ExplorePage(_props: PageProps) {
         const stepSeconds = histogramStepSeconds(startMs, endMs);
         const logQuery = isLogQuery(query);
         if (!logQuery) {
-          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 });
-          setError('Explore lists log queries: start the query with a {selector}.');
+          // About 200 points across the range, as Grafana picks a step for the panel's width.
+          const metricStep = histogramStepSeconds(startMs, endMs, 200);
+          const metric = await queryMetric(query, startMs, endMs, metricStep, controller.signal);
+          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds: metricStep, startMs, endMs, execSeconds: metric.execSeconds, metric: metric.series });
           return;
         }
         let shown: Results = { runId, entries: [], partial: true, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 };
@@ -126,34 +131,49 @@ export function ExplorePage(_props: PageProps) {
       <div class="explore">
         <FieldSidebar entries={results?.entries ?? []} onFilter={addFilter} />
         <section class="results" aria-label="results">
-          {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
-          <div class="summary">
-            <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
-            <span class="spacer" />
-            <button
-              type="button"
-              class="small"
-              onClick={async () => {
-                await copyText(location.href);
-                setShared(true);
-                setTimeout(() => setShared(false), 2000);
-              }}
-            >
-              {shared ? 'Link copied' : 'Share link'}
-            </button>
-            <a class="small" href={exportUrl('ndjson')} download>
-              Export NDJSON
-            </a>
-            <a class="small" href={exportUrl('csv')} download>
-              Export CSV
-            </a>
-          </div>
-          <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
+          {results?.metric ? (
+            <>
+              <div class="summary">
+                <span role="status">{metricSummaryOf(results.metric, results)}</span>
+              </div>
+              <MetricChart series={results.metric} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} />
+            </>
+          ) : (
+            <>
+              {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
+              <div class="summary">
+                <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
+                <span class="spacer" />
+                <button
+                  type="button"
+                  class="small"
+                  onClick={async () => {
+                    await copyText(location.href);
+                    setShared(true);
+                    setTimeout(() => setShared(false), 2000);
+                  }}
+                >
+                  {shared ? 'Link copied' : 'Share link'}
+                </button>
+                <a class="small" href={exportUrl('ndjson')} download>
+                  Export NDJSON
+                </a>
+                <a class="small" href={exportUrl('csv')} download>
+                  Export CSV
+                </a>
+              </div>
+              <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
+            </>
+          )}
         </section>
       </div>
       {context && <ContextDialog entry={context} onClose={() => setContext(undefined)} />}
     </>
   );
+}
+
+function metricSummaryOf(series: MetricSeries[], results: Results): string {
+  return `${series.length} series · step ${results.stepSeconds} s · ${results.execSeconds.toFixed(3)} s`;
 }
 
 function summaryOf(results: Results, limit: number): string {
