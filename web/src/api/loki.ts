@@ -57,12 +57,12 @@ export async function queryLogPages(
   query: string,
   startMs: number,
   endMs: number,
-  options: { limit: number; pageSize: number; signal?: AbortSignal; onPage?: (result: LogsResult) => void },
+  options: { limit: number; pageSize: number; signal?: AbortSignal; onPage?: (result: LogsResult) => void; endNs?: string },
 ): Promise<LogsResult> {
   const entries: LogEntry[] = [];
   let execSeconds = 0;
   let linesProcessed = 0;
-  let endNs: string | undefined;
+  let endNs: string | undefined = options.endNs;
   let seenAtBoundary = new Set<string>();
   while (entries.length < options.limit) {
     const asked = Math.min(options.pageSize, options.limit - entries.length + seenAtBoundary.size);
@@ -84,6 +84,25 @@ export async function queryLogPages(
     endNs = (BigInt(oldest) + 1n).toString();
   }
   return { entries, execSeconds, linesProcessed };
+}
+
+/**
+ * The next `count` lines older than those loaded (newest first), for "load
+ * older lines" at the limit: one more page that ends just after the oldest
+ * loaded line, without the lines already loaded at that instant.
+ */
+export async function queryOlderLogs(query: string, startMs: number, loaded: LogEntry[], options: { count: number; pageSize: number; signal?: AbortSignal }): Promise<LogsResult> {
+  const oldest = loaded[loaded.length - 1];
+  const seen = new Set(loaded.filter((entry) => entry.tsNs === oldest.tsNs).map(identityOf));
+  const more = await queryLogPages(query, startMs, oldest.ms + 1, {
+    limit: options.count + seen.size,
+    pageSize: options.pageSize,
+    signal: options.signal,
+    endNs: (BigInt(oldest.tsNs) + 1n).toString(),
+  });
+  const fresh = more.entries.filter((entry) => entry.tsNs !== oldest.tsNs || !seen.has(identityOf(entry))).slice(0, options.count);
+  fresh.forEach((entry, index) => (entry.key = `${entry.tsNs}:${loaded.length + index}`));
+  return { ...more, entries: fresh };
 }
 
 export interface VolumeSeries {
