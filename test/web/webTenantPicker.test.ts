@@ -59,6 +59,10 @@ test('an admin holding * picks tenant acme: Explore, Alerts, Patterns and Live t
   assert.equal(await page.locator('.row').filter({ hasText: 'default tenant page' }).count(), 0, 'no line of tenant default');
   await page.locator('.row').filter({ hasText: 'acme invoice 3 overdue' }).waitFor();
   await screenshot(page, 'tenant-01-admin-explore-acme');
+  // An admin's whole top bar (every page, the picker, who is logged in) fits the 1280 px width.
+  const logOut = (await page.getByRole('button', { name: 'Log out' }).boundingBox())!;
+  assert.ok(logOut.x + logOut.width <= 1280, `Log out ends at ${logOut.x + logOut.width} px`);
+  assert.equal((await page.locator('.topbar').boundingBox())!.height < 60, true, 'one line');
   // The export link is followed by the browser without the header: it names the tenant in its query.
   const exported = await page.evaluate(async () => (await fetch(document.querySelector<HTMLAnchorElement>('a[download]')!.href)).text());
   assert.equal(exported.trim().split('\n').length, 7, exported);
