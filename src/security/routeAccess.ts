@@ -81,6 +81,7 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/prometheus/api/v1/rules', 'query', 'request'],
   [['GET'], '/prometheus/api/v1/alerts', 'query', 'request'],
   [['GET'], '/api/v1/tail', 'query', 'request'],
+  [['GET'], '/api/v1/tenants', 'query', 'named'],
   [['GET'], '/api/v1/export', 'query', 'request'],
   [['GET'], '/api/v1/traces/:traceId', 'query', 'request'],
   [['GET'], '/api/v1/patterns', 'query', 'request'],

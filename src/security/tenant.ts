@@ -17,3 +17,16 @@ export function requestedTenant(header: string | string[] | undefined): string |
 export function tenantOfRequest(identity: Identity, header: string | string[] | undefined): string {
   return tenantFor(identity, requestedTenant(header));
 }
+
+/**
+ * Where a request names its tenant: the X-Scope-OrgID header, or, for reads
+ * a browser makes without script-set headers (a WebSocket upgrade, a
+ * download link), an `X-Scope-OrgID` query parameter saying the same. Only
+ * GET: a state change always names its tenant in the header.
+ */
+export function tenantHeaderOf(method: string, headers: Record<string, string | string[] | undefined>, query: unknown): string | string[] | undefined {
+  const header = headers['x-scope-orgid'];
+  if (header !== undefined || method !== 'GET') return header;
+  const fromQuery = (query as Record<string, unknown> | undefined)?.['X-Scope-OrgID'];
+  return typeof fromQuery === 'string' || Array.isArray(fromQuery) ? (fromQuery as string | string[]) : undefined;
+}

@@ -10,7 +10,7 @@ import { scrubUrl } from '../observability/credentialScrubber.js';
 import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
-import { tenantOfRequest } from '../security/tenant.js';
+import { tenantHeaderOf, tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
@@ -179,10 +179,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     request.identity = identity;
     try {
       requirePermission(identity, permission);
-      request.tenant = tenantOfRequest(identity, request.headers['x-scope-orgid']);
+      request.tenant = tenantOfRequest(identity, tenantHeaderOf(request.method, request.headers, request.query));
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
-      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: request.headers['x-scope-orgid'] } });
+      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: tenantHeaderOf(request.method, request.headers, request.query) } });
       throw error;
     }
     await options.audit.login(identity, request.ip);

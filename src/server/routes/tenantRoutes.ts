@@ -4,7 +4,7 @@ import type { AuditTrail } from '../../security/auditTrail.js';
 import type { TenantRegistry } from '../../security/tenantRegistry.js';
 import { parseJsonBody } from '../jsonBody.js';
 import { holdsTenants } from '../../security/grants.js';
-import { tenantFor } from '../../security/identity.js';
+import { anyTenant, tenantFor } from '../../security/identity.js';
 
 export interface TenantRouteDeps {
   tenants: TenantRegistry;
@@ -31,6 +31,13 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
   });
 
   app.get('/api/v1/admin/tenants', async (request) => ({ tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])) }));
+
+  // The UI's tenant picker: the tenants this credential may choose among (registered ones and `default` for `*`).
+  app.get('/api/v1/tenants', async (request) => {
+    const held = request.identity!.tenants;
+    if (!held.includes(anyTenant)) return { tenants: held };
+    return { tenants: [...new Set(['default', ...tenants.list().filter((tenant) => tenant.state === 'active').map((tenant) => tenant.name)])].sort() };
+  });
 
   for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/tenants/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {

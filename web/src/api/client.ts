@@ -9,6 +9,8 @@ export class ApiError extends Error {
   }
 }
 
+import { currentTenant } from '../shell/tenant';
+
 let csrfToken = '';
 const unauthorizedListeners = new Set<() => void>();
 
@@ -56,6 +58,8 @@ export async function request(path: string, options: RequestOptions = {}): Promi
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['x-csrf-token'] = csrfToken;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const tenant = currentTenant();
+  if (tenant) headers['x-scope-orgid'] = tenant;
   const response = await fetch(apiUrl(path, options.query), {
     method,
     headers,

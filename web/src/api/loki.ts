@@ -57,12 +57,12 @@ export async function queryLogPages(
   query: string,
   startMs: number,
   endMs: number,
-  options: { limit: number; pageSize: number; signal?: AbortSignal; onPage?: (result: LogsResult) => void },
+  options: { limit: number; pageSize: number; signal?: AbortSignal; onPage?: (result: LogsResult) => void; endNs?: string },
 ): Promise<LogsResult> {
   const entries: LogEntry[] = [];
   let execSeconds = 0;
   let linesProcessed = 0;
-  let endNs: string | undefined;
+  let endNs: string | undefined = options.endNs;
   let seenAtBoundary = new Set<string>();
   while (entries.length < options.limit) {
     const asked = Math.min(options.pageSize, options.limit - entries.length + seenAtBoundary.size);
@@ -86,6 +86,25 @@ export async function queryLogPages(
   return { entries, execSeconds, linesProcessed };
 }
 
+/**
+ * The next `count` lines older than those loaded (newest first), for "load
+ * older lines" at the limit: one more page that ends just after the oldest
+ * loaded line, without the lines already loaded at that instant.
+ */
+export async function queryOlderLogs(query: string, startMs: number, loaded: LogEntry[], options: { count: number; pageSize: number; signal?: AbortSignal }): Promise<LogsResult> {
+  const oldest = loaded[loaded.length - 1];
+  const seen = new Set(loaded.filter((entry) => entry.tsNs === oldest.tsNs).map(identityOf));
+  const more = await queryLogPages(query, startMs, oldest.ms + 1, {
+    limit: options.count + seen.size,
+    pageSize: options.pageSize,
+    signal: options.signal,
+    endNs: (BigInt(oldest.tsNs) + 1n).toString(),
+  });
+  const fresh = more.entries.filter((entry) => entry.tsNs !== oldest.tsNs || !seen.has(identityOf(entry))).slice(0, options.count);
+  fresh.forEach((entry, index) => (entry.key = `${entry.tsNs}:${loaded.length + index}`));
+  return { ...more, entries: fresh };
+}
+
 export interface VolumeSeries {
   level: string;
   /** [seconds, count] */
@@ -98,6 +117,31 @@ export function histogramStepSeconds(startMs: number, endMs: number, buckets = 8
   const nice = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
   return nice.find((step) => step >= raw) ?? Math.ceil(raw / 86400) * 86400;
 }
+
+export interface MetricSeries {
+  labels: Record<string, string>;
+  /** [ms, value] */
+  points: [number, number][];
+}
+
+/** A metric query over a range, one series per label set (Loki answers a matrix). */
+export async function queryMetric(query: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<{ series: MetricSeries[]; execSeconds: number }> {
+  const response = await api<MatrixResponse & { data: { stats?: { summary?: { execTime?: number } } } }>('/loki/api/v1/query_range', {
+    query: { query, start: msToNs(startMs), end: msToNs(endMs), step: `${stepSeconds}s` },
+    signal,
+  });
+  if (response.data.resultType !== 'matrix') throw new Error(`a ${response.data.resultType} result: Explore graphs range results (a matrix)`);
+  return {
+    series: response.data.result.map((series) => ({ labels: series.metric, points: series.values.map(([t, v]) => [t * 1000, Number(v)] as [number, number]) })),
+    execSeconds: response.data.stats?.summary?.execTime ?? 0,
+  };
+}
+
+/** `{service_name="checkout", level="error"}`: how a series is named in a legend. */
+export const seriesName = (labels: Record<string, string>) =>
+  `{${Object.entries(labels)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(', ')}}`;
 
 /** Lines per level and step: `sum by (detected_level) (count_over_time(<query>[step]))`. */
 export async function queryVolume(logQuery: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<VolumeSeries[]> {

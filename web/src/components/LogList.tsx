@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { levelOf, type LogEntry } from '../api/loki';
 import { useTimeZone } from '../shell/preferences';
 import { formatTime } from '../shell/timeFormat';
+import { levelClass } from './levelClass';
 import { detailHeight, RecordDetail } from './RecordDetail';
 import { TraceLink } from './TraceLink';
 
@@ -16,7 +17,6 @@ interface Props {
   onContext: (entry: LogEntry) => void;
 }
 
-const levelClass = (level: string) => (level.startsWith('err') || level === 'fatal' || level === 'critical' ? 'level-error' : level.startsWith('warn') ? 'level-warn' : level === 'info' ? 'level-info' : level === 'debug' || level === 'trace' ? 'level-debug' : '');
 
 /**
  * The result list, virtualized: only rows in view are in the DOM, so 100k
@@ -75,8 +75,9 @@ export function LogList({ entries, resultId, onFilter, onContext }: Props) {
     else if (offsets[index] + rowHeight > element.scrollTop + element.clientHeight) element.scrollTop = offsets[index] + rowHeight - element.clientHeight;
   };
 
+  const revealDetail = useRef(false);
   const onKeyDown = (event: KeyboardEvent) => {
-    if (entries.length === 0) return;
+    if (entries.length === 0 || event.ctrlKey || event.metaKey || event.altKey) return;
     const move = event.key === 'j' || event.key === 'ArrowDown' ? 1 : event.key === 'k' || event.key === 'ArrowUp' ? -1 : 0;
     if (move) {
       event.preventDefault();
@@ -86,8 +87,32 @@ export function LogList({ entries, resultId, onFilter, onContext }: Props) {
     } else if (event.key === 'Enter' || event.key === 'o') {
       event.preventDefault();
       toggle(entries[selected]);
+      revealDetail.current = true;
     }
   };
+  const keyHandler = useRef(onKeyDown);
+  keyHandler.current = onKeyDown;
+
+  // The keys work from anywhere on the page but a control (typing a query, pressing a button): not only once the list has focus.
+  useEffect(() => {
+    const onWindowKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      if (viewport.current?.contains(target)) return;
+      if (target !== document.body && target.closest('input, textarea, select, button, a, [contenteditable], [role=dialog]')) return;
+      keyHandler.current(event);
+    };
+    window.addEventListener('keydown', onWindowKey);
+    return () => window.removeEventListener('keydown', onWindowKey);
+  }, []);
+
+  // An expanded record is scrolled into view whole, as far as the view allows.
+  useLayoutEffect(() => {
+    if (!revealDetail.current) return;
+    revealDetail.current = false;
+    const element = viewport.current!;
+    const bottom = offsets[selected + 1];
+    if (bottom > element.scrollTop + element.clientHeight) element.scrollTop = Math.min(offsets[selected], bottom - element.clientHeight);
+  }, [offsets]);
 
   const from = firstVisible(Math.max(scrollTop - overscanPx, 0));
   const rows = [];

@@ -1,10 +1,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { levelOf } from '../api/loki';
+import { levelClass } from '../components/levelClass';
 import { LogqlEditor } from '../components/LogqlEditor';
 import { TraceLink } from '../components/TraceLink';
 import type { PageProps } from '../shell/page';
 import { useTimeZone } from '../shell/preferences';
 import { useQueryState } from '../shell/router';
+import { tenantQuery } from '../shell/tenant';
 import { formatTime, nsToMs } from '../shell/timeFormat';
 
 interface TailLine {
@@ -37,6 +39,29 @@ function Highlighted({ text, needle }: { text: string; needle: string }) {
   return <>{parts}</>;
 }
 
+const byTime = (a: TailLine, b: TailLine) => (BigInt(a.tsNs) < BigInt(b.tsNs) ? -1 : BigInt(a.tsNs) > BigInt(b.tsNs) ? 1 : 0);
+
+/**
+ * `shown` with `received` merged in by timestamp, the newest `keptLines`.
+ * A frame groups its lines by stream, and a shipper's batch can reach the
+ * server after a newer one: each line is placed where its time puts it
+ * (nearly always at the end, so this is cheap).
+ */
+function inTimeOrder(shown: TailLine[], received: TailLine[]): TailLine[] {
+  const merged = shown.slice();
+  for (const line of received.slice().sort(byTime)) {
+    let at = merged.length;
+    while (at > 0 && byTime(merged[at - 1], line) > 0) at--;
+    merged.splice(at, 0, line);
+  }
+  return merged.slice(-keptLines);
+}
+
+/** The tail's query string; the tenant rides along because a browser's WebSocket cannot send X-Scope-OrgID as a header. */
+function tailParams(query: string): URLSearchParams {
+  return new URLSearchParams({ query, limit: '100', ...tenantQuery() });
+}
+
 /** Live tail over Loki's tail WebSocket: pause, highlight, and how many lines a second arrive. */
 export function TailPage(_props: PageProps) {
   const zone = useTimeZone();
@@ -63,7 +88,7 @@ export function TailPage(_props: PageProps) {
     setPending([]);
     setError(undefined);
     setStatus('connecting');
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/loki/api/v1/tail?${new URLSearchParams({ query, limit: '100' })}`;
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/loki/api/v1/tail?${tailParams(query)}`;
     const socket = new WebSocket(url);
     socket.onopen = () => setStatus('live');
     socket.onclose = (event) => {
@@ -74,12 +99,13 @@ export function TailPage(_props: PageProps) {
     socket.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as TailFrame;
       const received: TailLine[] = [];
-      for (const stream of frame.streams) for (const [tsNs, line] of stream.values) received.push({ id: nextId.current++, tsNs, line, labels: stream.stream });
+      for (const stream of frame.streams) for (const [tsNs, line] of stream.values) received.push({ id: 0, tsNs, line, labels: stream.stream });
+      for (const line of received) line.id = nextId.current++;
       if (frame.dropped_lines) setDropped((count) => count + frame.dropped_lines!);
       const now = Date.now();
       for (let i = 0; i < received.length; i++) arrivals.current.push(now);
-      if (pausedRef.current) setPending((current) => [...current, ...received].slice(-keptLines));
-      else setLines((current) => [...current, ...received].slice(-keptLines));
+      if (pausedRef.current) setPending((current) => inTimeOrder(current, received));
+      else setLines((current) => inTimeOrder(current, received));
     };
     return () => socket.close(1000);
   }, [query]);
@@ -99,7 +125,7 @@ export function TailPage(_props: PageProps) {
   }, [lines]);
 
   const resume = () => {
-    setLines((current) => [...current, ...pending].slice(-keptLines));
+    setLines((current) => inTimeOrder(current, pending));
     setPending([]);
     setPaused(false);
   };
@@ -142,7 +168,7 @@ export function TailPage(_props: PageProps) {
         {lines.map((line) => {
           const level = levelOf(line.labels);
           return (
-            <div key={line.id} class={level.startsWith('err') ? 'level-error' : level.startsWith('warn') ? 'level-warn' : ''}>
+            <div key={line.id} class={levelClass(level)} data-level={level || undefined}>
               <span class="time">{formatTime(nsToMs(line.tsNs), zone)}</span>
               {line.labels.service_name && <span class="badge">{line.labels.service_name}</span>} <Highlighted text={line.line} needle={highlight} />{' '}
               {line.labels.trace_id && <TraceLink traceId={line.labels.trace_id} />}

@@ -54,6 +54,23 @@ function treeOrder(spans: SpanRow[]): { span: SpanRow; depth: number }[] {
   return ordered;
 }
 
+/** A span's status as shown beside its name: the error with its message, or OK; nothing for UNSET. */
+function statusText(span: SpanRow): string | undefined {
+  const code = span.status_code.toUpperCase().replace('STATUS_CODE_', '');
+  if (code.includes('ERROR')) return `ERROR${span.status_message ? `: ${span.status_message}` : ''}`;
+  if (code === 'OK') return 'OK';
+  return undefined;
+}
+
+/** Up to three of a span's attributes, `name=value`, shown in its row (the rest on a click). */
+const attributeSummary = (span: SpanRow) =>
+  Object.entries(span.span_attributes)
+    .slice(0, 3)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+
+const axisFractions = [0, 0.25, 0.5, 0.75, 1];
+
 const formatDuration = (ns: bigint) => (ns >= 1_000_000_000n ? `${(Number(ns) / 1e9).toFixed(2)} s` : ns >= 1_000_000n ? `${(Number(ns) / 1e6).toFixed(1)} ms` : `${(Number(ns) / 1e3).toFixed(0)} µs`);
 
 /** What a span carries beyond its bar: ids, kind, status, attributes, events. */
@@ -139,11 +156,26 @@ export function TracePage({ params }: PageProps) {
       </p>
       {trace.spans.length === 0 && trace.logs.length === 0 && <p>Nothing stored for this trace id in this tenant.</p>}
       <table class="waterfall" aria-label="waterfall">
+        <thead>
+          <tr>
+            <th class="name">Span</th>
+            <th class="bar-cell time-axis" aria-label="time axis">
+              {axisFractions.map((fraction) => (
+                <span key={fraction} class="tick" style={{ left: `${fraction * 100}%` }}>
+                  {formatDuration(BigInt(Math.round(fraction * total)))}
+                </span>
+              ))}
+            </th>
+            <th class="duration">Duration</th>
+          </tr>
+        </thead>
         <tbody>
           {treeOrder(trace.spans).map(({ span, depth }) => {
             const start = BigInt(span.start_ns);
             const duration = BigInt(span.duration_ns);
             const failed = span.status_code.toUpperCase().includes('ERROR');
+            const status = statusText(span);
+            const attributes = attributeSummary(span);
             return [
               <tr
                 key={span.span_id}
@@ -156,6 +188,8 @@ export function TracePage({ params }: PageProps) {
               >
                 <td class="name" style={{ paddingLeft: `${depth * 16 + 6}px` }} title={`${span.service_name}: ${span.span_name} (${span.span_kind})${span.status_message ? ` — ${span.status_message}` : ''}`}>
                   <span class="badge">{span.service_name}</span> {span.span_name}
+                  {status && <span class={`span-status${failed ? ' error' : ''}`}>{status}</span>}
+                  {attributes && <span class="span-attributes dim mono">{attributes}</span>}
                 </td>
                 <td class="bar-cell">
                   <span class={`bar${failed ? ' error' : ''}`} style={{ left: percent(start), width: `${(Number(duration) / total) * 100}%` }} />

@@ -9,6 +9,8 @@ import { loadSession, logOut, SessionContext, type SessionInfo } from './session
 import { applyTheme, initialTheme, type Theme } from './theme';
 import { savedTimeZone, saveTimeZone, type TimeZone } from './timeFormat';
 import { useShortcuts } from './shortcuts';
+import { choosesTenant, currentTenant } from './tenant';
+import { TenantPicker } from './TenantPicker';
 
 /** The frame around every page: session, navigation by role, theme, time zone, keyboard shortcuts. */
 export function App() {
@@ -70,6 +72,7 @@ export function App() {
               <button type="button" class="ghost" onClick={() => setShowHelp(true)} aria-label="keyboard shortcuts">
                 ?
               </button>
+              {choosesTenant(session.identity.tenants) && <TenantPicker tenants={session.identity.tenants} />}
               <span class="whoami" title={`tenants: ${session.identity.tenants.join(', ')}`}>
                 {session.identity.name} · {session.identity.roles.join(', ')}
               </span>
@@ -81,7 +84,8 @@ export function App() {
           <main class="page">
             {!match && <p class="notice">No page at {path}.</p>}
             {match && !permitted && <p class="notice error">Your role ({session.identity.roles.join(', ')}) may not open {match.page.title}.</p>}
-            {Page && permitted && <Page params={match.params!} />}
+            {/* A new tenant is a new page: every panel loads again from its first state. */}
+            {Page && permitted && <Page key={currentTenant() ?? ''} params={match.params!} />}
           </main>
           {showHelp && (
             <div class="overlay" role="dialog" aria-label="keyboard shortcuts" onClick={() => setShowHelp(false)}>

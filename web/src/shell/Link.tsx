@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { navigate } from './router';
+import { withTenant } from './tenant';
 
 interface Props {
   href: string;
@@ -20,7 +21,7 @@ export function Link({ href, children, onClick, ...rest }: Props) {
     navigate(href);
   };
   return (
-    <a href={href} onClick={follow} {...rest}>
+    <a href={withTenant(href)} onClick={follow} {...rest}>
       {children}
     </a>
   );

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { withTenant } from './tenant';
 
 /** Every page lives under /ui/; the server answers each such path with index.html. */
 export const uiBase = '/ui';
@@ -8,7 +9,8 @@ const notify = () => listeners.forEach((listener) => listener());
 window.addEventListener('popstate', notify);
 
 /** Goes to a page (pushes history) or rewrites the current entry (replace: URL state that should not pile up). */
-export function navigate(to: string, options: { replace?: boolean } = {}): void {
+export function navigate(target: string, options: { replace?: boolean } = {}): void {
+  const to = withTenant(target);
   if (to === location.pathname + location.search) return;
   if (options.replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);

@@ -37,5 +37,24 @@ export function describeRange(range: TimeRange, format: (ms: number) => string):
   return `${format(resolveTime(range.from, now))} → ${range.to === 'now' ? 'now' : format(resolveTime(range.to, now))}`;
 }
 
+/** 7200 → `2h`, 90 → `90s`: the largest unit that divides it, so presets are recognised. */
+function relativeText(seconds: number): string {
+  for (const [unit, ms] of Object.entries(unitMs).reverse()) if ((seconds * 1000) % ms === 0) return `${(seconds * 1000) / ms}${unit}`;
+  return `${seconds}s`;
+}
+
+/**
+ * Twice the range around its middle, as Grafana's zoom out: a range ending
+ * now stays relative (`now-1h` → `now-2h`, ending now); an absolute one
+ * widens both ways, never past now.
+ */
+export function zoomedOut(range: TimeRange, now = Date.now()): TimeRange {
+  const { startMs, endMs } = resolveRange(range, now);
+  const span = Math.max(endMs - startMs, 1000);
+  if (range.to === 'now') return { from: `now-${relativeText(Math.ceil((2 * span) / 1000))}`, to: 'now' };
+  const to = Math.min(now, endMs + span / 2);
+  return { from: String(Math.round(to - 2 * span)), to: String(Math.round(to)) };
+}
+
 /** Milliseconds as nanoseconds, the unit Loki's API takes. */
 export const msToNs = (ms: number) => `${Math.round(ms)}000000`;

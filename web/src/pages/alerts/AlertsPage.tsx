@@ -4,7 +4,8 @@ import { useSession } from '../../shell/session';
 import { useApi } from '../panels/useApi';
 import { AnomalyList } from './AnomalyList';
 import { FiringAlerts } from './FiringAlerts';
-import { RuleTable, type RuleGroup } from './RuleTable';
+import type { RuleGroup } from './RuleTable';
+import { RulesPanel } from './RulesPanel';
 import { SilencePanel } from './SilencePanel';
 import { TransitionTable, type Transition } from './TransitionTable';
 import '../panels/panels.css';
@@ -39,10 +40,7 @@ export function AlertsPage(_props: PageProps) {
         <h2>Firing now</h2>
         {latest.error ? <p class="error">{latest.error}</p> : <FiringAlerts alerts={latest.data?.alerts} onChange={latest.reload} />}
       </section>
-      <section class="panel" aria-label="rules">
-        <h2>Rules</h2>
-        {rules.error ? <p class="error">{rules.error}</p> : <RuleTable groups={rules.data?.data.groups} />}
-      </section>
+      <RulesPanel rules={rules} />
       <section class="panel" aria-label="anomalies">
         <h2>Anomalies (last 24 h)</h2>
         {latest.error ? <p class="error">{latest.error}</p> : <AnomalyList anomalies={anomalies} />}

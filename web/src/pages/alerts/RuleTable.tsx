@@ -19,11 +19,19 @@ export interface RuleGroup {
   }[];
 }
 
+type ListedRule = RuleGroup['rules'][number];
+
+/** What an admin may do to a listed rule; absent for everyone else. */
+export interface RuleActions {
+  edit: (group: RuleGroup, rule: ListedRule) => void;
+  remove: (group: RuleGroup, rule: ListedRule) => void;
+}
+
 /** Every rule of every group with its state (inactive, pending, firing), health and active instances. */
-export function RuleTable({ groups }: { groups: RuleGroup[] | undefined }) {
+export function RuleTable({ groups, actions }: { groups: RuleGroup[] | undefined; actions?: RuleActions }) {
   const zone = useTimeZone();
   if (!groups) return <p class="dim">Loading…</p>;
-  if (groups.length === 0) return <p class="empty">No alert rules: add rules_files to the alerting config or POST a group to /loki/api/v1/rules.</p>;
+  if (groups.length === 0) return <p class="empty">{actions ? 'No alert rules in this tenant yet: create one with New rule.' : 'No alert rules in this tenant yet: an admin creates them here.'}</p>;
   return (
     <table class="grid" aria-label="alert rules">
       <thead>
@@ -35,6 +43,7 @@ export function RuleTable({ groups }: { groups: RuleGroup[] | undefined }) {
           <th>For</th>
           <th>Health</th>
           <th>Last evaluation</th>
+          {actions && <th />}
         </tr>
       </thead>
       <tbody>
@@ -64,6 +73,16 @@ export function RuleTable({ groups }: { groups: RuleGroup[] | undefined }) {
                 {rule.lastError && <div class="error">{rule.lastError}</div>}
               </td>
               <td>{rule.lastEvaluation.startsWith('0001') ? 'not yet' : formatTime(Date.parse(rule.lastEvaluation), zone, false)}</td>
+              {actions && (
+                <td class="nowrap">
+                  <button type="button" class="small" aria-label={`edit ${rule.name}`} onClick={() => actions.edit(group, rule)}>
+                    Edit
+                  </button>{' '}
+                  <button type="button" class="small" aria-label={`delete ${rule.name}`} onClick={() => actions.remove(group, rule)}>
+                    Delete
+                  </button>
+                </td>
+              )}
             </tr>
           )),
         )}

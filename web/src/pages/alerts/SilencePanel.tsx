@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client';
 import { useTimeZone } from '../../shell/preferences';
+import { useSession } from '../../shell/session';
+import { effectiveTenant } from '../../shell/tenant';
 import { formatTime } from '../../shell/timeFormat';
 import { useApi } from '../panels/useApi';
 
@@ -28,6 +30,7 @@ function parseMatchers(text: string): Record<string, string> | undefined {
 /** Silences (admins): what is held back, until when, by whom and why; create one, expire one. */
 export function SilencePanel() {
   const zone = useTimeZone();
+  const { identity } = useSession();
   const silences = useApi<{ silences: Silence[] }>('/api/v1/silences');
   const [matchers, setMatchers] = useState('');
   const [duration, setDuration] = useState('2h');
@@ -59,7 +62,9 @@ export function SilencePanel() {
 
   return (
     <section class="panel" aria-label="silences">
-      <h2>Silences</h2>
+      <h2>
+        Silences <span class="dim">in tenant {effectiveTenant(identity.tenants)}</span>
+      </h2>
       <form class="inline" onSubmit={create}>
         <label>
           Matchers

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiUrl, ApiError } from '../../api/client';
-import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryVolume, type LogEntry, type VolumeSeries } from '../../api/loki';
+import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryMetric, queryOlderLogs, queryVolume, type LogEntry, type MetricSeries, type VolumeSeries } from '../../api/loki';
+import { MetricChart } from '../../components/MetricChart';
 import { copyText } from '../../components/copyText';
 import { FieldSidebar } from '../../components/FieldSidebar';
 import { LogList } from '../../components/LogList';
@@ -10,7 +11,8 @@ import { VolumeHistogram } from '../../components/VolumeHistogram';
 import type { PageProps } from '../../shell/page';
 import { useQueryState } from '../../shell/router';
 import { useSession } from '../../shell/session';
-import { defaultRange, msToNs, resolveRange, type TimeRange } from '../../shell/timeRange';
+import { tenantQuery } from '../../shell/tenant';
+import { defaultRange, msToNs, resolveRange, zoomedOut, type TimeRange } from '../../shell/timeRange';
 import { ContextDialog } from './ContextDialog';
 import { SavedQueries } from './SavedQueries';
 
@@ -29,6 +31,11 @@ interface Results {
   startMs: number;
   endMs: number;
   execSeconds: number;
+  /** Lines added by "load older lines", past the limit; `noOlder` once the range has none left. */
+  older?: number;
+  noOlder?: boolean;
+  /** A metric query's series, graphed instead of lines. */
+  metric?: MetricSeries[];
 }
 
 /** Explore: query, volume by level, the lines, their fields. Everything that defines a view is in the URL. */
@@ -45,6 +52,7 @@ export function ExplorePage(_props: PageProps) {
   const [context, setContext] = useState<LogEntry | undefined>();
   const [runCount, setRunCount] = useState(0);
   const [shared, setShared] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const resolved = useMemo(() => resolveRange(range), [range.from, range.to, runCount]);
 
   useEffect(() => setDraft(query), [query]);
@@ -60,8 +68,10 @@ export function ExplorePage(_props: PageProps) {
         const stepSeconds = histogramStepSeconds(startMs, endMs);
         const logQuery = isLogQuery(query);
         if (!logQuery) {
-          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 });
-          setError('Explore lists log queries: start the query with a {selector}.');
+          // About 200 points across the range, as Grafana picks a step for the panel's width.
+          const metricStep = histogramStepSeconds(startMs, endMs, 200);
+          const metric = await queryMetric(query, startMs, endMs, metricStep, controller.signal);
+          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds: metricStep, startMs, endMs, execSeconds: metric.execSeconds, metric: metric.series });
           return;
         }
         let shown: Results = { runId, entries: [], partial: true, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 };
@@ -102,14 +112,29 @@ export function ExplorePage(_props: PageProps) {
     else setParams({ q: next }, { push: true });
   };
   const setRange = (next: TimeRange) => setParams({ from: next.from, to: next.to }, { push: true });
+  const loadOlder = async () => {
+    if (!results || results.entries.length === 0) return;
+    setLoadingOlder(true);
+    try {
+      const more = await queryOlderLogs(query, results.startMs, results.entries, { count: limit, pageSize: Math.min(maxLinesPerQuery, limit) });
+      setResults({ ...results, entries: [...results.entries, ...more.entries], older: (results.older ?? 0) + more.entries.length, noOlder: more.entries.length < limit, execSeconds: results.execSeconds + more.execSeconds });
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
   const addFilter = (name: string, value: string) => run(`${query.trim()} | ${name}=${logqlString(value)}`);
-  const exportUrl = (format: 'ndjson' | 'csv') => apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format });
+  const exportUrl = (format: 'ndjson' | 'csv') => apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format, ...tenantQuery() });
 
   return (
     <>
       <div class="toolbar">
         <LogqlEditor value={draft} onChange={setDraft} onRun={() => run()} error={error} range={resolved} />
         <TimeRangePicker range={range} onChange={setRange} />
+        <button type="button" onClick={() => setRange(zoomedOut(range))} title="twice the range (ctrl+z in Grafana)">
+          Zoom out
+        </button>
         <select aria-label="line limit" value={String(limit)} onChange={(event) => setParams({ limit: event.currentTarget.value })}>
           {limits.map((value) => (
             <option key={value} value={value}>
@@ -125,29 +150,46 @@ export function ExplorePage(_props: PageProps) {
       <div class="explore">
         <FieldSidebar entries={results?.entries ?? []} onFilter={addFilter} />
         <section class="results" aria-label="results">
-          {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
-          <div class="summary">
-            <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
-            <span class="spacer" />
-            <button
-              type="button"
-              class="small"
-              onClick={async () => {
-                await copyText(location.href);
-                setShared(true);
-                setTimeout(() => setShared(false), 2000);
-              }}
-            >
-              {shared ? 'Link copied' : 'Share link'}
-            </button>
-            <a class="small" href={exportUrl('ndjson')} download>
-              Export NDJSON
-            </a>
-            <a class="small" href={exportUrl('csv')} download>
-              Export CSV
-            </a>
-          </div>
-          <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
+          {results?.metric ? (
+            <>
+              <div class="summary">
+                <span role="status">{metricSummaryOf(results.metric, results)}</span>
+              </div>
+              <MetricChart series={results.metric} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} />
+            </>
+          ) : (
+            <>
+              {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
+              <div class="summary">
+                <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
+                {results && !results.partial && results.entries.length >= limit && !results.noOlder && (
+                  <button type="button" class="small" onClick={loadOlder} disabled={loadingOlder}>
+                    {loadingOlder ? 'Loading older lines…' : `Load ${limit.toLocaleString('en')} older lines`}
+                  </button>
+                )}
+                {results?.noOlder && <span class="dim">no older lines in this range</span>}
+                <span class="spacer" />
+                <button
+                  type="button"
+                  class="small"
+                  onClick={async () => {
+                    await copyText(location.href);
+                    setShared(true);
+                    setTimeout(() => setShared(false), 2000);
+                  }}
+                >
+                  {shared ? 'Link copied' : 'Share link'}
+                </button>
+                <a class="small" href={exportUrl('ndjson')} download>
+                  Export NDJSON
+                </a>
+                <a class="small" href={exportUrl('csv')} download>
+                  Export CSV
+                </a>
+              </div>
+              <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
+            </>
+          )}
         </section>
       </div>
       {context && <ContextDialog entry={context} onClose={() => setContext(undefined)} />}
@@ -155,8 +197,13 @@ export function ExplorePage(_props: PageProps) {
   );
 }
 
+function metricSummaryOf(series: MetricSeries[], results: Results): string {
+  return `${series.length} series · step ${results.stepSeconds} s · ${results.execSeconds.toFixed(3)} s`;
+}
+
 function summaryOf(results: Results, limit: number): string {
   const count = results.entries.length.toLocaleString('en');
   if (results.partial) return `${count} of up to ${limit.toLocaleString('en')} lines, loading…`;
-  return `${count} lines${results.entries.length === limit ? ' (limit reached)' : ''} · ${results.execSeconds.toFixed(3)} s`;
+  const reached = results.older === undefined ? (results.entries.length === limit ? ' (limit reached)' : '') : ` (${results.older.toLocaleString('en')} older loaded)`;
+  return `${count} lines${reached} · ${results.execSeconds.toFixed(3)} s`;
 }
