@@ -27,6 +27,54 @@ function fieldType(types: Set<DetectedField['type']>): DetectedField['type'] {
   return 'string';
 }
 
+interface LineField {
+  name: string;
+  value: string;
+  parser: 'json' | 'logfmt';
+  jsonPath?: string[];
+}
+
+/** The fields `| json` (for a JSON object line) or else `| logfmt` would extract from a line. */
+function lineFields(line: string): LineField[] {
+  let object: unknown;
+  try {
+    object = JSON.parse(line);
+  } catch {
+    object = undefined;
+  }
+  if (typeof object === 'object' && object !== null && !Array.isArray(object)) {
+    const pairs: [string, string, string[]][] = [];
+    flattenJson(object, '', [], pairs);
+    return pairs.map(([name, value, jsonPath]) => ({ name, value, parser: 'json', jsonPath }));
+  }
+  const fields: LineField[] = [];
+  const parsed = logfmt.parse(line) as Record<string, string | boolean | null>;
+  for (const [key, value] of Object.entries(parsed)) {
+    // A bare word is no field: logfmt reports it as `true`.
+    if (value === true && !new RegExp(`(^|\\s)${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`).test(line)) continue;
+    fields.push({ name: labelNameOf(key), value: value === null ? '' : String(value), parser: 'logfmt' });
+  }
+  return fields;
+}
+
+/**
+ * /detected_field/<name>/values, as Loki's parseDetectedFieldValues: the distinct
+ * values of the field among the entries' structured metadata and what a json or
+ * logfmt parser extracts from their lines, at most `limit`.
+ */
+export function detectedFieldValues(streams: Stream[], streamLabelNames: Set<string>, name: string, limit: number): string[] {
+  const values = new Set<string>();
+  for (const stream of streams) {
+    const metadata = streamLabelNames.has(name) ? undefined : stream.labels[name];
+    for (const [, line] of stream.entries) {
+      if (values.size >= limit) break;
+      if (metadata !== undefined) values.add(metadata);
+      for (const field of lineFields(line)) if (field.name === name) values.add(field.value);
+    }
+  }
+  return [...values];
+}
+
 /**
  * What Grafana's Logs Drilldown asks /detected_fields for: the fields a json
  * or logfmt parser would extract from sampled lines, plus structured metadata,
@@ -44,26 +92,7 @@ export function detectFields(streams: Stream[], streamLabelNames: Set<string>, l
   };
   for (const stream of streams) {
     for (const [name, value] of Object.entries(stream.labels)) if (!streamLabelNames.has(name)) note(name, value, undefined);
-    for (const [, line] of stream.entries) {
-      let object: unknown;
-      try {
-        object = JSON.parse(line);
-      } catch {
-        object = undefined;
-      }
-      if (typeof object === 'object' && object !== null && !Array.isArray(object)) {
-        const pairs: [string, string, string[]][] = [];
-        flattenJson(object, '', [], pairs);
-        for (const [name, value, path] of pairs) note(name, value, 'json', path);
-        continue;
-      }
-      const parsed = logfmt.parse(line) as Record<string, string | boolean | null>;
-      for (const [key, value] of Object.entries(parsed)) {
-        // A bare word is no field: logfmt reports it as `true`.
-        if (value === true && !new RegExp(`(^|\\s)${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`).test(line)) continue;
-        note(labelNameOf(key), value === null ? '' : String(value), 'logfmt');
-      }
-    }
+    for (const [, line] of stream.entries) for (const field of lineFields(line)) note(field.name, field.value, field.parser, field.jsonPath);
   }
   return [...fields]
     .slice(0, limit)

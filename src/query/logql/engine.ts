@@ -10,7 +10,7 @@ import {
   type MaskedLabels,
   type QueryScope,
 } from './compiler.js';
-import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
+import { compareLabels, entryLabels, labelsKey, sortedObject, streamLabels } from './labelSet.js';
 import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
 import type { QueryBudget } from '../queryBudget.js';
@@ -60,9 +60,37 @@ async function yieldIfDue(ctx: QueryContext): Promise<void> {
   if (ctx.budget?.due()) await ctx.budget.yield();
 }
 
+/** Loki's per-entry labels under categorize-labels: structured metadata and parsed labels, each present only when non-empty. */
+export interface EntryCategories {
+  structuredMetadata?: Record<string, string>;
+  parsed?: Record<string, string>;
+}
+
 export interface Stream {
   labels: Record<string, string>;
-  entries: [string, string][];
+  /** [ns timestamp, line], and under categorize-labels the entry's non-stream labels. */
+  entries: [string, string, EntryCategories?][];
+}
+
+/**
+ * An entry's labels split as Loki's categorize-labels encoding splits them (its
+ * LabelsBuilder.LabelsResult): labels a stage set are parsed, labels of the row's
+ * stream (unchanged) are stream labels, the rest structured metadata.
+ */
+function categorized(entry: Entry, stream: Map<string, string>): { stream: Map<string, string>; categories: EntryCategories } {
+  const streamLabels = new Map<string, string>();
+  const metadata = new Map<string, string>();
+  const parsed = new Map<string, string>();
+  for (const [name, value] of entry.labels) {
+    if (entry.parsed?.has(name)) parsed.set(name, value);
+    // Loki 3 keeps detected_level in structured metadata, not in the stream's labels.
+    else if (stream.get(name) === value && name !== 'detected_level') streamLabels.set(name, value);
+    else metadata.set(name, value);
+  }
+  const categories: EntryCategories = {};
+  if (metadata.size > 0) categories.structuredMetadata = sortedObject(metadata);
+  if (parsed.size > 0) categories.parsed = sortedObject(parsed);
+  return { stream: streamLabels, categories };
 }
 
 /**
@@ -95,7 +123,7 @@ export async function selectStreams(
   log: LogQuery,
   ctx: QueryContext,
   range: { startNs: bigint; endNs: bigint },
-  options: { limit: number; direction: 'forward' | 'backward' },
+  options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
   const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
@@ -121,10 +149,13 @@ export async function selectStreams(
         const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
         ctx.masking?.maskEntry(entry);
         if (!pipeline(entry)) continue;
-        const key = labelsKey(entry.labels);
+        // Under categorize-labels a stream is its stream labels only; each entry carries the rest.
+        const split = options.categorize ? categorized(entry, streamLabels(row)) : undefined;
+        const labels = split ? split.stream : entry.labels;
+        const key = labelsKey(labels);
         let stream = streams.get(key);
-        if (!stream) streams.set(key, (stream = { labels: sortedObject(entry.labels), entries: [] }));
-        stream.entries.push([entry.timestampNs, entry.line]);
+        if (!stream) streams.set(key, (stream = { labels: sortedObject(labels), entries: [] }));
+        stream.entries.push(split ? [entry.timestampNs, entry.line, split.categories] : [entry.timestampNs, entry.line]);
         if (++kept >= options.limit) break;
       }
       if (rows.length < pageSize) break;

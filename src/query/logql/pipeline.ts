@@ -10,6 +10,14 @@ export interface Entry {
   timestampNs: string;
   line: string;
   labels: Map<string, string>;
+  /** Labels a stage added (parsers, label_format, error labels): Loki's "parsed" category under categorize-labels. */
+  parsed?: Set<string>;
+}
+
+/** Sets a label a stage produced, remembering that it is a parsed label. */
+export function setParsed(entry: Entry, name: string, value: string): void {
+  entry.labels.set(name, value);
+  (entry.parsed ??= new Set()).add(name);
 }
 
 /** A stage returns false to drop the entry. */
@@ -92,7 +100,7 @@ export function compileLabelFilter(filter: LabelFilter): StageFn {
         const value = convertValue(raw, filter.unit);
         // Like Loki: a value that does not convert keeps the line, marked with an error label.
         if (value === undefined) {
-          if (!entry.labels.has(errorLabel)) entry.labels.set(errorLabel, 'LabelFilterErr');
+          if (!entry.labels.has(errorLabel)) setParsed(entry, errorLabel, 'LabelFilterErr');
           return true;
         }
         return compare(value, filter.value);
@@ -103,7 +111,7 @@ export function compileLabelFilter(filter: LabelFilter): StageFn {
 
 /** Adds an extracted label; a name already taken by a stream label gets the `_extracted` suffix, as in Loki. */
 function setExtracted(entry: Entry, original: Map<string, string>, name: string, value: string): void {
-  entry.labels.set(original.has(name) ? `${name}_extracted` : name, value);
+  setParsed(entry, original.has(name) ? `${name}_extracted` : name, value);
 }
 
 /** Loki's json parser without parameters: nested keys joined with `_`, arrays skipped; each leaf with its JSON path. */
@@ -139,7 +147,7 @@ function parseJsonObject(line: string): Record<string, unknown> | undefined {
 }
 
 function setError(entry: Entry, error: string): boolean {
-  if (!entry.labels.has(errorLabel)) entry.labels.set(errorLabel, error);
+  if (!entry.labels.has(errorLabel)) setParsed(entry, errorLabel, error);
   return true;
 }
 
@@ -223,7 +231,7 @@ function compileStage(stage: Stage): StageFn {
           let value: unknown = object;
           for (const segment of path) value = value === null || typeof value !== 'object' ? undefined : (value as Record<string | number, unknown>)[segment];
           if (value === undefined || value === null) continue;
-          entry.labels.set(label, typeof value === 'object' ? JSON.stringify(value) : String(value));
+          setParsed(entry, label, typeof value === 'object' ? JSON.stringify(value) : String(value));
         }
         return true;
       };
@@ -237,7 +245,7 @@ function compileStage(stage: Stage): StageFn {
         if (wanted.length === 0) {
           for (const [key, value] of Object.entries(parsed)) setExtracted(entry, original, labelNameOf(key), text(value));
         } else {
-          for (const { label, expression } of wanted) if (expression in parsed) entry.labels.set(label, text(parsed[expression]));
+          for (const { label, expression } of wanted) if (expression in parsed) setParsed(entry, label, text(parsed[expression]));
         }
         return true;
       };
@@ -286,11 +294,11 @@ function compileStage(stage: Stage): StageFn {
       return (entry) => {
         const before = new Map(entry.labels);
         for (const item of items) {
-          if (item.render) entry.labels.set(item.label, item.render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
+          if (item.render) setParsed(entry, item.label, item.render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
           else {
             const value = before.get(item.source!);
             entry.labels.delete(item.source!);
-            if (value !== undefined) entry.labels.set(item.label, value);
+            if (value !== undefined) setParsed(entry, item.label, value);
           }
         }
         return true;
