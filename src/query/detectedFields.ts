@@ -1,5 +1,4 @@
-import logfmt from 'logfmt';
-import { labelNameOf } from './logql/compiler.js';
+import { decodeLogfmt, sanitizeLabelKey } from './logql/logfmtDecoder.js';
 import { parseBytes, parseDuration } from './logql/lexer.js';
 import { flattenJson } from './logql/pipeline.js';
 import type { Stream } from './logql/engine.js';
@@ -48,11 +47,10 @@ function lineFields(line: string): LineField[] {
     return pairs.map(([name, value, jsonPath]) => ({ name, value, parser: 'json', jsonPath }));
   }
   const fields: LineField[] = [];
-  const parsed = logfmt.parse(line) as Record<string, string | boolean | null>;
-  for (const [key, value] of Object.entries(parsed)) {
-    // A bare word is no field: logfmt reports it as `true`.
-    if (value === true && !new RegExp(`(^|\\s)${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`).test(line)) continue;
-    fields.push({ name: labelNameOf(key), value: value === null ? '' : String(value), parser: 'logfmt' });
+  // As `| logfmt`: a bare key or an empty value is no field.
+  for (const { key, value } of decodeLogfmt(line).pairs) {
+    const name = sanitizeLabelKey(key);
+    if (name !== '' && value !== undefined) fields.push({ name, value, parser: 'logfmt' });
   }
   return fields;
 }
