@@ -150,6 +150,9 @@ test('/detected_field/<name>/values: {values, limit} from parsed lines and struc
   // Nested JSON keys are named as `| json` names them.
   const posted = await call('/loki/api/v1/detected_field/user_id/values', { query: '{service_name="web"}', start: at(0), end: at(60) }, {}, 'POST');
   assert.deepEqual([...posted.body.values].sort(), ['alice', 'bob', 'carol', 'dave']);
+  // Byte values as Loki rewrites them (humanize: SI units, no space) so they can go into a query.
+  const sizes = await call('/loki/api/v1/detected_field/size/values', { query: '{service_name="web"}', start: at(0), end: at(60) });
+  assert.deepEqual([...sizes.body.values].sort(), ['0B', '1.5kB', '100B', '2.0kB', '20kB', '512B']);
   const metadata = await call('/loki/api/v1/detected_field/trace_id/values', { query: '{service_name="web"}', start: at(0), end: at(60) });
   assert.deepEqual(metadata.body.values, [traceId]);
   const limited = await call('/loki/api/v1/detected_field/user/values', { query: '{service_name="api"}', start: at(0), end: at(60), limit: '2' });

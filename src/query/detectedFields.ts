@@ -55,6 +55,30 @@ function lineFields(line: string): LineField[] {
   return fields;
 }
 
+const bytePowers: Record<string, number> = { '': 0, b: 0, k: 1, m: 2, g: 3, t: 4, p: 5, e: 6 };
+const byteSuffixes = ['b', 'kib', 'kb', 'mib', 'mb', 'gib', 'gb', 'tib', 'tb', 'pib', 'pb', 'eib', 'eb', 'ki', 'k', 'mi', 'm', 'gi', 'g', 'ti', 't', 'pi', 'p', 'ei', 'e'];
+const byteSizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+
+/**
+ * Loki's special case for byte values (humanize.ParseBytes, then humanize.Bytes
+ * without its space: `1.5KB` → `1.5kB`, `2KB` → `2.0kB`), so a value can go into a
+ * query as it is; anything else unchanged.
+ */
+function bytesValue(value: string): string {
+  const lower = value.toLowerCase();
+  if (!byteSuffixes.some((suffix) => lower.endsWith(suffix))) return value;
+  const match = /^([0-9.,]*)(.*)$/.exec(value)!;
+  const number = Number(match[1].replaceAll(',', ''));
+  const unit = match[2].trim().toLowerCase();
+  const parsed = /^([kmgtpe]?)(i?)b?$/.exec(unit);
+  if (match[1] === '' || Number.isNaN(number) || !parsed || (parsed[2] === 'i' && parsed[1] === '')) return value;
+  const bytes = Math.floor(number * (parsed[2] === 'i' ? 1024 : 1000) ** bytePowers[parsed[1]]);
+  if (bytes < 10) return `${bytes}B`;
+  const exponent = Math.floor(Math.log(bytes) / Math.log(1000));
+  const scaled = Math.floor((bytes / 1000 ** exponent) * 10 + 0.5) / 10;
+  return `${scaled < 10 ? scaled.toFixed(1) : scaled.toFixed(0)}${byteSizes[exponent]}`;
+}
+
 /**
  * /detected_field/<name>/values, as Loki's parseDetectedFieldValues: the distinct
  * values of the field among the entries' structured metadata and what a json or
@@ -67,7 +91,7 @@ export function detectedFieldValues(streams: Stream[], streamLabelNames: Set<str
     for (const [, line] of stream.entries) {
       if (values.size >= limit) break;
       if (metadata !== undefined) values.add(metadata);
-      for (const field of lineFields(line)) if (field.name === name) values.add(field.value);
+      for (const field of lineFields(line)) if (field.name === name) values.add(bytesValue(field.value));
     }
   }
   return [...values];
