@@ -312,18 +312,20 @@ const metricCases: [string, Sample[], number?][] = [
   ['max_over_time({service_name="web"} | json | unwrap latency | __error__="" [1m]) by (service_name)', []],
   // A line without the unwrapped label gives no sample (Loki since its issue 6713): a5 has no bytes.
   ['sum by (env) (sum_over_time({service_name="api"} | logfmt | unwrap bytes [1m]))', [[{ env: 'dev' }, '800'], [{ env: 'prod' }, '5596']]],
-  // rate_counter: Loki's extrapolatedRate over the window's samples. A drop is a counter reset (the value before
-  // it is added back); the extrapolation is anchored on the first sample with ns spans divided by 1000 as if ms,
-  // so it adds the range in seconds to the sampled span (10 s = 1e7 "ms"); fewer than two samples give 0.
-  // worker attempts 1 (6 s), 2 (11 s), reset to 1 (16 s): increase 1 − 1 + 2 = 2; k4 has no attempt.
-  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [1m])', [[worker, String((2 * ((1e7 + 60) / 1e7)) / 60)]]],
-  // api prod bytes 1200 (2 s), 300 (7 s), 0 (12 s), 4096 (17 s): two resets, increase 4096 − 1200 + 1200 + 300 = 4396.
-  ['rate_counter({service_name="api", env="prod"} | logfmt bytes | drop detected_level | unwrap bytes [1m])', [[apiProd, String((4396 * ((1.5e7 + 60) / 1.5e7)) / 60)]]],
+  // rate_counter: Loki's extrapolatedRate (pkg/logql/range_vector.go): a drop is a counter reset (the value before it
+  // is added back); times in seconds; a first or last sample further than 1.1 average intervals from the window's
+  // bound extrapolates by half an interval there, never below a zero counter; fewer than two samples give 0.
+  // worker attempts 1 (6 s), 2 (11 s), reset to 1 (16 s): increase 1 − 1 + 2 = 2 over 10 s (average 5 s);
+  // 6 s to the start and 44 s to the end are both past 5.5 s: 2.5 s each side. k4 has no attempt.
+  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [1m])', [[worker, String((2 * ((10 + 2.5 + 2.5) / 10)) / 60)]]],
+  // api prod bytes 1200 (2 s), 300 (7 s), 0 (12 s), 4096 (17 s): two resets, increase 4096 − 1200 + 1200 + 300 = 4396
+  // over 15 s (average 5 s): 2 s to the start is kept, 43 s to the end becomes 2.5 s.
+  ['rate_counter({service_name="api", env="prod"} | logfmt bytes | drop detected_level | unwrap bytes [1m])', [[apiProd, String((4396 * ((15 + 2 + 2.5) / 15)) / 60)]]],
   // api dev bytes 800 then 0: the reset cancels the drop, increase 0.
   ['rate_counter({service_name="api", env="dev"} | logfmt bytes | unwrap bytes [1m])', [[apiDev, '0']]],
   // Window (11 s, 17 s]: 0 then 4096. A counter starting at 0 is not extrapolated before its first sample.
   ['rate_counter({service_name="api", env="prod"} | logfmt bytes | drop detected_level | unwrap bytes [6s])', [[apiProd, String(4096 / 6)]], 17],
-  ['sum(rate_counter({service_name="api"} | logfmt bytes | drop detected_level | unwrap bytes [1m]))', [[{}, String((4396 * ((1.5e7 + 60) / 1.5e7)) / 60)]]],
+  ['sum(rate_counter({service_name="api"} | logfmt bytes | drop detected_level | unwrap bytes [1m]))', [[{}, String((4396 * ((15 + 2 + 2.5) / 15)) / 60)]]],
   // absent_over_time: labels of the selector's equality matchers.
   ['absent_over_time({service_name="web"}[1m])', []],
   ['absent_over_time({service_name="mobile", env="prod"}[1m])', [[{ env: 'prod', service_name: 'mobile' }, '1']]],
@@ -432,8 +434,9 @@ const rangeCases: [string, number, number, string, [Record<string, string>, [num
   ['sum by (env) (count_over_time({service_name=~".+"}[10s] offset 10s))', 20, 40, '10s', [[{ env: 'dev' }, [[20, '2']]], [{ env: 'prod' }, [[20, '7'], [30, '6'], [40, '3']]], [{ env: 'staging' }, [[20, '1'], [30, '2'], [40, '1']]]]],
   ['sort_desc(sum by (service_name) (count_over_time({service_name=~"web|worker"}[1m])))', 60, 60, '1s', [[{ service_name: 'web' }, [[60, '6']]], [{ service_name: 'worker' }, [[60, '4']]]]],
   ['sum(count_over_time({service_name="proxy"} | pattern `<_> "<method> <_>` | method="GET" [20s])) by (method)', 20, 40, '20s', [[{ method: 'GET' }, [[20, '3']]]]],
-  // One sample in (0 s, 10 s] gives 0; (10 s, 20 s] holds 2 then a reset to 1: increase 1; nothing in (20 s, 30 s].
-  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [10s])', 10, 30, '10s', [[worker, [[10, '0'], [20, String((1 * ((5e6 + 10) / 5e6)) / 10)]]]]],
+  // One sample in (0 s, 10 s] gives 0; (10 s, 20 s] holds 2 (11 s) then a reset to 1 (16 s): increase 1 over 5 s,
+  // 1 s to the start and 4 s to the end both under 5.5 s, so kept; nothing in (20 s, 30 s].
+  ['rate_counter({service_name="worker"} | json attempt | unwrap attempt [10s])', 10, 30, '10s', [[worker, [[10, '0'], [20, String((1 * ((5 + 1 + 4) / 5)) / 10)]]]]],
 ];
 
 const errorCases: [string, number, RegExp][] = [

@@ -26,7 +26,7 @@ const valid: [string, (expr: Expr) => unknown, unknown][] = [
   ['{app="api"} | json status="response.code", first="items[0]"', (e) => (e as LogQuery).stages[0], { kind: 'json', params: [{ label: 'status', expression: 'response.code' }, { label: 'first', expression: 'items[0]' }] }],
   ['{app="api"} | json status', (e) => (e as LogQuery).stages[0], { kind: 'json', params: [{ label: 'status', expression: 'status' }] }],
   ['{app="api"} | logfmt', (e) => (e as LogQuery).stages[0], { kind: 'logfmt', params: [] }],
-  ['{app="api"} | logfmt --strict --keep-empty msg, lvl="level"', (e) => (e as LogQuery).stages[0], { kind: 'logfmt', params: [{ label: 'msg', expression: 'msg' }, { label: 'lvl', expression: 'level' }] }],
+  ['{app="api"} | logfmt --strict --keep-empty msg, lvl="level"', (e) => (e as LogQuery).stages[0], { kind: 'logfmt', params: [{ label: 'msg', expression: 'msg' }, { label: 'lvl', expression: 'level' }], strict: true, keepEmpty: true }],
   ['{app="api"} | pattern "<ip> - <_> [<ts>]"', (e) => (e as LogQuery).stages[0], { kind: 'pattern', expression: '<ip> - <_> [<ts>]' }],
   ['{app="api"} | regexp "(?P<method>\\\\w+) (?P<path>\\\\S+)"', (e) => (e as LogQuery).stages[0].kind, 'regexp'],
   ['{app="api"} | unpack', (e) => (e as LogQuery).stages[0], { kind: 'unpack' }],

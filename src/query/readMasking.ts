@@ -114,7 +114,18 @@ export class ReadMasker {
     }
     for (const entry of stream.values) {
       let line = entry[1];
-      for (const secret of secrets) {
+      // Under categorize-labels an entry carries its structured metadata and parsed labels itself.
+      const categories = (entry[2] ?? {}) as { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> };
+      const own = [categories.structuredMetadata, categories.parsed].filter((group): group is Record<string, string> => group !== undefined);
+      const entrySecrets = own.flatMap((group) => Object.entries(group).filter(([name, value]) => this.isSensitive(name) && value.length >= minSecretLength && value !== maskMarker).map(([, value]) => value));
+      for (const group of own) masked += this.maskLabels(group);
+      const entryObserved = observed || (this.redactors.length > 0 && own.some((group) => group[this.markLabel] !== undefined));
+      if (entryObserved) {
+        const counts = new Map<string, number>();
+        for (const group of own) for (const name of Object.keys(group)) if (name !== this.markLabel) group[name] = redact(group[name]!, this.redactors, counts);
+        for (const count of counts.values()) masked += count;
+      }
+      for (const secret of [...secrets, ...entrySecrets].sort((a, b) => b.length - a.length)) {
         const parts = line.split(secret);
         masked += parts.length - 1;
         line = parts.join(maskMarker);
@@ -128,7 +139,7 @@ export class ReadMasker {
           return `${match.slice(0, match.length - value.length - separator.length)}${separator}${quoted}${maskMarker}${quoted}`;
         });
       }
-      if (observed) {
+      if (entryObserved) {
         const counts = new Map<string, number>();
         line = redact(line, this.redactors, counts);
         for (const count of counts.values()) masked += count;

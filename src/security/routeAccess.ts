@@ -73,6 +73,9 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   ),
   // Loki takes these as GET or as POST with a form body (Grafana posts long queries).
   ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
+  [['GET', 'POST'], '/loki/api/v1/detected_field/:name/values', 'query', 'request'],
+  // The tenant's limits as Logs Drilldown reads them (Loki: GET only).
+  [['GET'], '/loki/api/v1/drilldown-limits', 'query', 'request'],
   [['GET', 'POST'], '/loki/api/v1/format_query', 'query', 'none'],
   [['GET'], '/loki/api/v1/status/buildinfo', 'query', 'none'],
   [['GET'], '/loki/api/v1/rules', 'query', 'request'],

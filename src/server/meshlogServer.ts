@@ -229,6 +229,14 @@ export class MeshlogServer {
       maxEntriesLimit: config.query.max_lines,
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',
+      drilldown: {
+        maxEntriesLimitPerQuery: config.query.max_lines,
+        maxQuerySeries: defaultQueryLimits.maxSeries,
+        queryTimeoutMs: config.query.timeout,
+        retentionPeriod: config.retention.default_max_age,
+        patternsEnabled: config.patterns.enabled,
+        version: '3.0.0',
+      },
     };
     const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);

@@ -30,7 +30,9 @@ export interface ExtractionParam {
 
 export type Stage =
   | LineFilter
-  | { kind: 'json' | 'logfmt'; params: ExtractionParam[] }
+  | { kind: 'json'; params: ExtractionParam[] }
+  /** --strict stops at the first syntax error and marks LogfmtParserErr; --keep-empty keeps keys without a value. */
+  | { kind: 'logfmt'; params: ExtractionParam[]; strict?: boolean; keepEmpty?: boolean }
   | { kind: 'unpack' }
   | { kind: 'regexp' | 'pattern'; expression: string }
   | { kind: 'label_filter'; filter: LabelFilter }

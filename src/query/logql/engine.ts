@@ -9,7 +9,7 @@ import {
   type MaskedLabels,
   type QueryScope,
 } from './compiler.js';
-import { compareLabels, entryLabels, labelsKey, sortedObject } from './labelSet.js';
+import { compareLabels, entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
 import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
 import type { QueryBudget } from './queryBudget.js';
@@ -55,9 +55,37 @@ async function yieldIfDue(ctx: QueryContext): Promise<void> {
   if (ctx.budget?.due()) await ctx.budget.yield();
 }
 
+/** Loki's per-entry labels under categorize-labels: structured metadata and parsed labels, each present only when non-empty. */
+export interface EntryCategories {
+  structuredMetadata?: Record<string, string>;
+  parsed?: Record<string, string>;
+}
+
 export interface Stream {
   labels: Record<string, string>;
-  entries: [string, string][];
+  /** [ns timestamp, line], and under categorize-labels the entry's non-stream labels. */
+  entries: [string, string, EntryCategories?][];
+}
+
+/**
+ * An entry's labels split as Loki's categorize-labels encoding splits them (its
+ * LabelsBuilder.LabelsResult): labels a stage set are parsed, the row's structured
+ * metadata stays structured metadata, the rest are stream labels.
+ */
+function categorized(entry: Entry): { stream: Map<string, string>; categories: EntryCategories } {
+  const streamLabels = new Map<string, string>();
+  const metadata = new Map<string, string>();
+  const parsed = new Map<string, string>();
+  for (const [name, value] of entry.labels) {
+    if (entry.parsed?.has(name)) parsed.set(name, value);
+    // Loki 3 keeps detected_level in structured metadata, not in the stream's labels.
+    else if (!entry.metadata?.has(name) && name !== 'detected_level') streamLabels.set(name, value);
+    else metadata.set(name, value);
+  }
+  const categories: EntryCategories = {};
+  if (metadata.size > 0) categories.structuredMetadata = sortedObject(metadata);
+  if (parsed.size > 0) categories.parsed = sortedObject(parsed);
+  return { stream: streamLabels, categories };
 }
 
 /**
@@ -90,7 +118,7 @@ export async function selectStreams(
   log: LogQuery,
   ctx: QueryContext,
   range: { startNs: bigint; endNs: bigint },
-  options: { limit: number; direction: 'forward' | 'backward' },
+  options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
   const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
@@ -113,13 +141,16 @@ export async function selectStreams(
       for (const row of rows) {
         await yieldIfDue(ctx);
         ctx.bytesRead += Buffer.byteLength(row.body);
-        const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+        const entry = entryOf(row);
         ctx.masking?.maskEntry(entry);
         if (!pipeline(entry)) continue;
-        const key = labelsKey(entry.labels);
+        // Under categorize-labels a stream is its stream labels only; each entry carries the rest.
+        const split = options.categorize ? categorized(entry) : undefined;
+        const labels = split ? split.stream : entry.labels;
+        const key = labelsKey(labels);
         let stream = streams.get(key);
-        if (!stream) streams.set(key, (stream = { labels: sortedObject(entry.labels), entries: [] }));
-        stream.entries.push([entry.timestampNs, entry.line]);
+        if (!stream) streams.set(key, (stream = { labels: sortedObject(labels), entries: [] }));
+        stream.entries.push(split ? [entry.timestampNs, entry.line, split.categories] : [entry.timestampNs, entry.line]);
         if (++kept >= options.limit) break;
       }
       if (rows.length < pageSize) break;
@@ -294,7 +325,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     for (const row of rows) {
       await yieldIfDue(ctx);
       ctx.bytesRead += Buffer.byteLength(row.body);
-      const entry: Entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+      const entry = entryOf(row);
       ctx.masking?.maskEntry(entry);
       if (!pipeline(entry)) continue;
       let value = 0;
@@ -331,7 +362,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
       while (lo < list.length && list[lo].t <= from) lo++;
       if (hi < lo) hi = lo;
       while (hi < list.length && list[hi].t <= to) hi++;
-      if (hi > lo) values[k] = rangeValue(node, list, lo, hi, rangeSeconds);
+      if (hi > lo) values[k] = rangeValue(node, list, lo, hi, rangeSeconds, to);
     }
     series.push({ labels: sortedObject(labels), values });
   }
@@ -402,13 +433,13 @@ function variance(values: number[]): number {
 }
 
 /**
- * rate_counter: Loki's extrapolatedRate(samples, range, isCounter, isRate), kept
- * exactly as Loki computes it so results match: a drop in value is a counter
- * reset (the value before it is added back), fewer than two samples give 0, and
- * the extrapolation is anchored on the first sample, with sample times in ns
- * divided by 1000 as if they were ms (the range then weighs almost nothing).
+ * rate_counter: Loki's extrapolatedRate(samples, range, rangeEnd, isCounter, isRate)
+ * (pkg/logql/range_vector.go): sample times in seconds from ns, the window's own
+ * bounds as the range, a drop in value a counter reset (the value before it added
+ * back), fewer than two samples 0. The start is extrapolated by half an average
+ * interval when the first sample is far from it, never below a zero counter.
  */
-function counterRate(list: Sample[], lo: number, hi: number, rangeMs: number): number {
+function counterRate(list: Sample[], lo: number, hi: number, rangeMs: number, windowEnd: number): number {
   if (hi - lo < 2) return 0;
   const first = list[lo];
   const last = list[hi - 1];
@@ -418,23 +449,22 @@ function counterRate(list: Sample[], lo: number, hi: number, rangeMs: number): n
     if (list[i].value < previous) increase += previous;
     previous = list[i].value;
   }
-  let durationToStart = rangeMs / 1000;
-  const durationToEnd = 0;
-  const sampledInterval = (last.t - first.t) / 1000;
+  const windowStart = windowEnd - rangeMs * 1e6;
+  let durationToStart = (first.t - windowStart) / 1e9;
+  let durationToEnd = (windowEnd - last.t) / 1e9;
+  const sampledInterval = (last.t - first.t) / 1e9;
   const averageInterval = sampledInterval / (hi - lo - 1);
-  if (increase > 0 && first.value >= 0) {
-    // A counter starts at zero: never extrapolate below it.
-    const durationToZero = sampledInterval * (first.value / increase);
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
-  }
   const threshold = averageInterval * 1.1;
-  let interval = sampledInterval;
-  interval += durationToStart < threshold ? durationToStart : averageInterval / 2;
-  interval += durationToEnd < threshold ? durationToEnd : averageInterval / 2;
-  return (increase * (interval / sampledInterval)) / (rangeMs / 1000);
+  if (durationToStart >= threshold) durationToStart = averageInterval / 2;
+  // A counter starts at zero: never extrapolate below it.
+  const durationToZero = increase > 0 && first.value >= 0 ? sampledInterval * (first.value / increase) : durationToStart;
+  if (durationToZero < durationToStart) durationToStart = durationToZero;
+  if (durationToEnd >= threshold) durationToEnd = averageInterval / 2;
+  return (increase * ((sampledInterval + durationToStart + durationToEnd) / sampledInterval)) / (rangeMs / 1000);
 }
 
-function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number): number {
+/** `windowEnd`: the window's end, in ns after the evaluation origin like sample times. */
+function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: number, rangeSeconds: number, windowEnd: number): number {
   let entries = 0;
   let bytes = 0;
   for (let i = lo; i < hi; i++) {
@@ -470,7 +500,7 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
     case 'last_over_time':
       return list[hi - 1].value;
     case 'rate_counter':
-      return counterRate(list, lo, hi, node.rangeMs);
+      return counterRate(list, lo, hi, node.rangeMs, windowEnd);
     default:
       throw new MeshlogError('ML_QUERY_INVALID', `${node.fn} is not supported`);
   }

@@ -67,7 +67,7 @@ function stage(s: Stage): string {
       return `${s.op} ${s.values.map(quote).join(' or ')}`;
     case 'json':
     case 'logfmt':
-      return `| ${s.kind}${s.params.length > 0 ? ` ${s.params.map((p) => `${p.label}=${quote(p.expression)}`).join(',')}` : ''}`;
+      return `| ${s.kind}${s.kind === 'logfmt' && s.strict ? ' --strict' : ''}${s.kind === 'logfmt' && s.keepEmpty ? ' --keep-empty' : ''}${s.params.length > 0 ? ` ${s.params.map((p) => `${p.label}=${quote(p.expression)}`).join(',')}` : ''}`;
     case 'unpack':
     case 'decolorize':
       return `| ${s.kind}`;

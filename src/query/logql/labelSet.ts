@@ -1,4 +1,5 @@
 import { labelNameOf, type LogRow } from './compiler.js';
+import type { Entry } from './pipeline.js';
 
 const nameCache = new Map<string, string>();
 
@@ -22,14 +23,24 @@ export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resou
 
 /** Stream labels plus structured metadata (log attributes, trace_id, span_id): what a log line carries into its pipeline. */
 export function entryLabels(row: LogRow): Map<string, string> {
+  return entryOf(row).labels;
+}
+
+/** A row as the pipeline's entry, knowing which of its labels are structured metadata. */
+export function entryOf(row: LogRow): Entry {
   const labels = streamLabels(row);
+  const metadata = new Set<string>();
+  const add = (name: string, value: string) => {
+    labels.set(name, value);
+    metadata.add(name);
+  };
   for (const [key, value] of Object.entries(row.log_attributes)) {
     const name = cachedLabelName(key);
-    if (value !== '' && !labels.has(name)) labels.set(name, value);
+    if (value !== '' && !labels.has(name)) add(name, value);
   }
-  if (row.trace_id !== '') labels.set('trace_id', row.trace_id);
-  if (row.span_id !== '') labels.set('span_id', row.span_id);
-  return labels;
+  if (row.trace_id !== '') add('trace_id', row.trace_id);
+  if (row.span_id !== '') add('span_id', row.span_id);
+  return { timestampNs: row.ts, line: row.body, labels, metadata };
 }
 
 /** Stable identity of a label set: sorted `name="value"` pairs, as Loki prints stream labels. */

@@ -1,4 +1,5 @@
 import { MeshlogError } from '../../errors.js';
+import { decimalOp } from './templateDecimal.js';
 import { expandGoReplacement, goRegex, type GoMatch, type GoRegex } from './goRegex.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
@@ -42,7 +43,114 @@ const functions: Record<string, (args: string[]) => string> = {
   TrimSuffix: ([v, suffix]) => (suffix !== '' && v.endsWith(suffix) ? v.slice(0, -suffix.length) : v),
   regexReplaceAll: ([regex, v, replacement]) => replaceAllMatches(v, regex, (match) => expandGoReplacement(replacement, match)),
   regexReplaceAllLiteral: ([regex, v, replacement]) => replaceAllMatches(v, regex, () => replacement),
+  // The rest of Loki's line_format functions (pkg/logql/log/fmt.go functionMap and its sprig subset).
+  Replace: ([v, old, replacement, n]) => goReplace(v, old, replacement, Number(n)),
+  Trim: ([v, cutset]) => trimCutset(v, cutset, true, true),
+  TrimLeft: ([v, cutset]) => trimCutset(v, cutset, true, false),
+  TrimRight: ([v, cutset]) => trimCutset(v, cutset, false, true),
+  trimAll: ([cutset, v]) => trimCutset(v, cutset, true, true),
+  trimPrefix: ([prefix, v]) => (v.startsWith(prefix) ? v.slice(prefix.length) : v),
+  trimSuffix: ([suffix, v]) => (suffix !== '' && v.endsWith(suffix) ? v.slice(0, -suffix.length) : v),
+  contains: ([part, v]) => String(v.includes(part)),
+  hasPrefix: ([prefix, v]) => String(v.startsWith(prefix)),
+  hasSuffix: ([suffix, v]) => String(v.endsWith(suffix)),
+  indent: ([n, v]) => indent(Number(n), v),
+  nindent: ([n, v]) => `\n${indent(Number(n), v)}`,
+  count: ([regex, v]) => String(countMatches(v, regex)),
+  urlencode: ([v]) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll('%20', '+'),
+  urldecode: ([v]) => decodeURIComponent(v.replaceAll('+', ' ')),
+  b64enc: ([v]) => Buffer.from(v, 'utf8').toString('base64'),
+  b64dec: ([v]) => Buffer.from(v, 'base64').toString('utf8'),
+  alignLeft: ([n, v]) => align(Number(n), v, 'left'),
+  alignRight: ([n, v]) => align(Number(n), v, 'right'),
+  int: ([v]) => String(toInt(v)),
+  float64: ([v]) => String(toFloat(v)),
+  add: (args) => String(args.reduce((sum, a) => sum + toInt(a), 0)),
+  sub: ([a, b]) => String(toInt(a) - toInt(b)),
+  mul: (args) => String(args.reduce((product, a) => product * toInt(a), 1)),
+  div: ([a, b]) => String(Math.trunc(toInt(a) / toInt(b))),
+  mod: ([a, b]) => String(toInt(a) % toInt(b)),
+  addf: (args) => String(args.reduce((sum, a) => decimalOp('+', sum, toFloat(a)), 0)),
+  subf: ([a, ...rest]) => String(rest.reduce((difference, b) => decimalOp('-', difference, toFloat(b)), toFloat(a))),
+  mulf: (args) => String(args.reduce((product, a) => decimalOp('*', product, toFloat(a)), 1)),
+  divf: ([a, ...rest]) => String(rest.reduce((quotient, b) => decimalOp('/', quotient, toFloat(b)), toFloat(a))),
+  max: (args) => String(Math.max(...args.map(toInt))),
+  min: (args) => String(Math.min(...args.map(toInt))),
+  maxf: (args) => String(Math.max(...args.map(toFloat))),
+  minf: (args) => String(Math.min(...args.map(toFloat))),
+  ceil: ([v]) => String(Math.ceil(toFloat(v))),
+  floor: ([v]) => String(Math.floor(toFloat(v))),
+  round: (args) => String(sprigRound(args)),
 };
+
+/** Go's strings.Replace: n < 0 replaces all. */
+function goReplace(v: string, old: string, replacement: string, n: number): string {
+  if (n < 0 || Number.isNaN(n)) return v.replaceAll(old, replacement);
+  let out = v;
+  let from = 0;
+  for (let i = 0; i < n; i++) {
+    const at = out.indexOf(old, from);
+    if (at < 0) break;
+    out = out.slice(0, at) + replacement + out.slice(at + old.length);
+    from = at + replacement.length + (old === '' ? 1 : 0);
+  }
+  return out;
+}
+
+/** Go's strings.Trim/TrimLeft/TrimRight: every leading/trailing character that is in the cutset. */
+function trimCutset(v: string, cutset: string, left: boolean, right: boolean): string {
+  const chars = [...v];
+  const cut = new Set(cutset);
+  let start = 0;
+  let end = chars.length;
+  while (left && start < end && cut.has(chars[start])) start++;
+  while (right && end > start && cut.has(chars[end - 1])) end--;
+  return chars.slice(start, end).join('');
+}
+
+function indent(n: number, v: string): string {
+  const pad = ' '.repeat(Math.max(0, n));
+  return pad + v.replaceAll('\n', `\n${pad}`);
+}
+
+/** Loki's alignLeft/alignRight: cut or padded with spaces to exactly n characters. */
+function align(n: number, v: string, side: 'left' | 'right'): string {
+  const chars = [...v];
+  if (n < 0 || Number.isNaN(n)) return v;
+  if (chars.length >= n) return side === 'left' ? chars.slice(0, n).join('') : chars.slice(chars.length - n).join('');
+  return side === 'left' ? v + ' '.repeat(n - chars.length) : ' '.repeat(n - chars.length) + v;
+}
+
+function countMatches(v: string, regex: string): number {
+  let count = 0;
+  replaceAllMatches(v, regex, () => {
+    count++;
+    return '';
+  });
+  return count;
+}
+
+/** sprig's toInt (spf13/cast): a number, else 0; a float is cut toward zero. */
+function toInt(v: string): number {
+  const n = Number(v.trim());
+  return v.trim() === '' || Number.isNaN(n) ? 0 : Math.trunc(n);
+}
+
+function toFloat(v: string): number {
+  const n = Number(v.trim());
+  return v.trim() === '' || Number.isNaN(n) ? 0 : n;
+}
+
+/** sprig's round(value, precision, roundOn = .5). */
+function sprigRound([value, precision, roundOn]: string[]): number {
+  const places = toInt(precision ?? '0');
+  const on = roundOn === undefined ? 0.5 : toFloat(roundOn);
+  const pow = 10 ** places;
+  const digit = pow * toFloat(value);
+  const fraction = digit % 1;
+  const whole = digit - fraction;
+  return (Math.abs(fraction) >= on ? whole + Math.sign(digit) : whole) / pow;
+}
 
 /**
  * The subset of Go's text/template that line_format and label_format use in
@@ -83,7 +191,7 @@ function argument(text: string, template: string): (input: TemplateInput) => str
     const name = text.slice(1);
     return (input) => input.labels.get(name) ?? '';
   }
-  if (/^-?\d+$/.test(text)) return () => text;
+  if (/^-?\d+(?:\.\d+)?$/.test(text)) return () => text;
   throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported value ${JSON.stringify(text)}`);
 }
 

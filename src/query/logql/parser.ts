@@ -419,12 +419,16 @@ class Parser {
       switch (token.text) {
         case 'json':
           return { kind: 'json', params: this.parseExtractionParams() };
-        case 'logfmt':
+        case 'logfmt': {
+          const flags = new Set<string>();
           while (this.peek().type === 'flag') {
             const flag = this.next();
             if (flag.text !== '--strict' && flag.text !== '--keep-empty') this.fail('--strict or --keep-empty', flag);
+            flags.add(flag.text);
           }
-          return { kind: 'logfmt', params: this.parseExtractionParams() };
+          const params = this.parseExtractionParams();
+          return { kind: 'logfmt', params, ...(flags.has('--strict') ? { strict: true } : {}), ...(flags.has('--keep-empty') ? { keepEmpty: true } : {}) };
+        }
         case 'unpack':
           return { kind: 'unpack' };
         case 'regexp': {

@@ -1,15 +1,59 @@
-import logfmt from 'logfmt';
 import type { LabelFilter, LabelMatcher, Stage } from './ast.js';
 import { labelNameOf } from './compiler.js';
 import { parseBytes, parseDuration } from './lexer.js';
 import { goRegex } from './goRegex.js';
 import { compileTemplate } from './lineTemplate.js';
+import { decodeLogfmt, sanitizeLabelKey } from './logfmtDecoder.js';
+import { detectAndParse } from '../../pipeline/parse/detectFormat.js';
 
 /** One log line on its way through a pipeline; stages may change its line and labels. */
 export interface Entry {
   timestampNs: string;
   line: string;
   labels: Map<string, string>;
+  /** Labels a stage added (parsers, label_format, error labels): Loki's "parsed" category under categorize-labels. */
+  parsed?: Set<string>;
+  /** Labels that are the row's structured metadata (log attributes, trace_id, span_id); the rest are stream labels. */
+  metadata?: ReadonlySet<string>;
+  /** Set once a parser stage has dropped what ingest-time parsing derived from the line. */
+  ingestParsingForgotten?: boolean;
+}
+
+/** Labels an entry came with (stream labels and structured metadata), not set by a stage. */
+function baseNames(entry: Entry): Set<string> {
+  const names = new Set<string>();
+  for (const name of entry.labels.keys()) if (!entry.parsed?.has(name)) names.add(name);
+  return names;
+}
+
+/** meshlog's own record of ingest-time parsing: no line yields these. */
+const ingestParsingLabels = ['meshlog_format', 'meshlog_parse_status', 'meshlog_parse_error', 'meshlog_attributes_truncated'];
+
+/**
+ * Before `| json` or `| logfmt` parses the line, the structured metadata that
+ * ingest-time parsing derived from that same line is dropped (with meshlog's
+ * bookkeeping labels): the query's parser yields those keys itself, under the
+ * names it gives them, so the result is the same whether ingest parsing ran or
+ * not. The ingest parser is run again to know which keys it derived; what the
+ * sender sent as attributes (a value other than the line's) stays.
+ */
+function forgetIngestParsing(entry: Entry): void {
+  if (entry.ingestParsingForgotten || !entry.metadata) return;
+  entry.ingestParsingForgotten = true;
+  const metadata = entry.metadata;
+  const drop = (name: string) => metadata.has(name) && !entry.parsed?.has(name) && entry.labels.delete(name);
+  if (metadata.has('meshlog_format')) {
+    const derived = detectAndParse(entry.line, []);
+    // A value other than the line's is the sender's own attribute (it won at ingest): it stays.
+    for (const [key, value] of Object.entries(derived?.attributes ?? {})) if (entry.labels.get(labelNameOf(key)) === value) drop(labelNameOf(key));
+  }
+  for (const name of ingestParsingLabels) drop(name);
+}
+
+/** Sets a label a stage produced, remembering that it is a parsed label. */
+export function setParsed(entry: Entry, name: string, value: string): void {
+  entry.labels.set(name, value);
+  (entry.parsed ??= new Set()).add(name);
 }
 
 /** A stage returns false to drop the entry. */
@@ -92,7 +136,7 @@ export function compileLabelFilter(filter: LabelFilter): StageFn {
         const value = convertValue(raw, filter.unit);
         // Like Loki: a value that does not convert keeps the line, marked with an error label.
         if (value === undefined) {
-          if (!entry.labels.has(errorLabel)) entry.labels.set(errorLabel, 'LabelFilterErr');
+          if (!entry.labels.has(errorLabel)) setParsed(entry, errorLabel, 'LabelFilterErr');
           return true;
         }
         return compare(value, filter.value);
@@ -101,9 +145,12 @@ export function compileLabelFilter(filter: LabelFilter): StageFn {
   }
 }
 
-/** Adds an extracted label; a name already taken by a stream label gets the `_extracted` suffix, as in Loki. */
-function setExtracted(entry: Entry, original: Map<string, string>, name: string, value: string): void {
-  entry.labels.set(original.has(name) ? `${name}_extracted` : name, value);
+/**
+ * Adds an extracted label; a name already taken by a stream label or structured metadata
+ * gets the `_extracted` suffix, as in Loki (BaseHas || HasInCategory(StructuredMetadata)).
+ */
+function setExtracted(entry: Entry, base: Set<string>, name: string, value: string): void {
+  setParsed(entry, base.has(name) ? `${name}_extracted` : name, value);
 }
 
 /** Loki's json parser without parameters: nested keys joined with `_`, arrays skipped; each leaf with its JSON path. */
@@ -138,9 +185,22 @@ function parseJsonObject(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function setError(entry: Entry, error: string): boolean {
-  if (!entry.labels.has(errorLabel)) entry.labels.set(errorLabel, error);
+/** Marks a parser error, with Loki's __error_details__ when the parser says why. */
+function setError(entry: Entry, error: string, details?: string): boolean {
+  if (entry.labels.has(errorLabel)) return true;
+  setParsed(entry, errorLabel, error);
+  if (details !== undefined) setParsed(entry, '__error_details__', details);
   return true;
+}
+
+/** What Loki's JSON parser (buger/jsonparser ObjectEach) reports for a line that is not a JSON object. */
+const malformedObject = "Value looks like object, but can't find closing '}' symbol";
+/** Loki's unpack on a line not starting with `{`. */
+const notAnObject = 'expecting json object(6), but it is not';
+
+/** Loki's removeInvalidUtf: an invalid UTF-8 sequence in a logfmt value becomes a space. */
+function validUtf8(value: string): string {
+  return value.replaceAll('\uFFFD', ' ');
 }
 
 type PatternPart = { literal: string } | { capture: string };
@@ -211,8 +271,9 @@ function compileStage(stage: Stage): StageFn {
       const paths = stage.params.map((param) => ({ label: param.label, path: jsonPath(param.expression) }));
       return (entry) => {
         const object = parseJsonObject(entry.line);
-        if (!object) return setError(entry, 'JSONParserErr');
-        const original = new Map(entry.labels);
+        forgetIngestParsing(entry);
+        if (!object) return setError(entry, 'JSONParserErr', malformedObject);
+        const original = baseNames(entry);
         if (paths.length === 0) {
           const pairs: [string, string, string[]][] = [];
           flattenJson(object, '', [], pairs);
@@ -223,7 +284,7 @@ function compileStage(stage: Stage): StageFn {
           let value: unknown = object;
           for (const segment of path) value = value === null || typeof value !== 'object' ? undefined : (value as Record<string | number, unknown>)[segment];
           if (value === undefined || value === null) continue;
-          entry.labels.set(label, typeof value === 'object' ? JSON.stringify(value) : String(value));
+          setParsed(entry, label, typeof value === 'object' ? JSON.stringify(value) : String(value));
         }
         return true;
       };
@@ -231,22 +292,38 @@ function compileStage(stage: Stage): StageFn {
     case 'logfmt': {
       const wanted = stage.params;
       return (entry) => {
-        const parsed = logfmt.parse(entry.line) as Record<string, string | boolean | null>;
-        const original = new Map(entry.labels);
-        const text = (value: string | boolean | null) => (value === null ? '' : String(value));
+        forgetIngestParsing(entry);
+        const decoded = decodeLogfmt(entry.line);
+        // Strict parsing stops at the first syntax error; otherwise a bad pair is skipped.
+        const pairs = stage.strict ? decoded.pairs.slice(0, decoded.beforeError) : decoded.pairs;
+        const base = baseNames(entry);
         if (wanted.length === 0) {
-          for (const [key, value] of Object.entries(parsed)) setExtracted(entry, original, labelNameOf(key), text(value));
+          const seen = new Set<string>();
+          for (const { key, value } of pairs) {
+            const name = sanitizeLabelKey(key);
+            if (name === '' || (value === undefined && !stage.keepEmpty)) continue;
+            const label = base.has(name) ? `${name}_extracted` : name;
+            // The first occurrence of a key wins, as in Loki.
+            if (seen.has(label)) continue;
+            seen.add(label);
+            setParsed(entry, label, validUtf8(value ?? ''));
+          }
         } else {
-          for (const { label, expression } of wanted) if (expression in parsed) entry.labels.set(label, text(parsed[expression]));
+          for (const { label, expression } of wanted) {
+            const pair = pairs.find((candidate) => candidate.key === expression);
+            // Loki sets every requested label, empty when the line lacks the key.
+            if (pair || !base.has(label)) setParsed(entry, label, validUtf8(pair?.value ?? ''));
+          }
         }
+        if (stage.strict && decoded.error !== undefined) setError(entry, 'LogfmtParserErr', decoded.error);
         return true;
       };
     }
     case 'unpack':
       return (entry) => {
         const object = parseJsonObject(entry.line);
-        if (!object) return setError(entry, 'JSONParserErr');
-        const original = new Map(entry.labels);
+        if (!object) return setError(entry, 'JSONParserErr', entry.line.startsWith('{') ? malformedObject : notAnObject);
+        const original = baseNames(entry);
         for (const [key, value] of Object.entries(object)) {
           if (typeof value !== 'string') continue;
           if (key === '_entry') entry.line = value;
@@ -259,7 +336,7 @@ function compileStage(stage: Stage): StageFn {
       return (entry) => {
         const groups = re.exec(entry.line)?.groups;
         if (!groups) return true;
-        const original = new Map(entry.labels);
+        const original = baseNames(entry);
         for (const [name, value] of Object.entries(groups)) if (value !== undefined) setExtracted(entry, original, name, value);
         return true;
       };
@@ -269,7 +346,7 @@ function compileStage(stage: Stage): StageFn {
       return (entry) => {
         const captures = matchPattern(parts, entry.line);
         if (captures.length === 0) return true;
-        const original = new Map(entry.labels);
+        const original = baseNames(entry);
         for (const [name, value] of captures) setExtracted(entry, original, name, value);
         return true;
       };
@@ -286,11 +363,11 @@ function compileStage(stage: Stage): StageFn {
       return (entry) => {
         const before = new Map(entry.labels);
         for (const item of items) {
-          if (item.render) entry.labels.set(item.label, item.render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
+          if (item.render) setParsed(entry, item.label, item.render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
           else {
             const value = before.get(item.source!);
             entry.labels.delete(item.source!);
-            if (value !== undefined) entry.labels.set(item.label, value);
+            if (value !== undefined) setParsed(entry, item.label, value);
           }
         }
         return true;

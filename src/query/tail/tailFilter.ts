@@ -3,7 +3,7 @@ import type { LogRecord } from '../../model/logRecord.js';
 import { detectedLevelOf } from '../../model/severity.js';
 import type { LogRow } from '../logql/compiler.js';
 import type { QueryMasking } from '../logql/engine.js';
-import { entryLabels, streamLabels } from '../logql/labelSet.js';
+import { entryOf, streamLabels } from '../logql/labelSet.js';
 import { parseLogql } from '../logql/parser.js';
 import { compilePipeline, labelValue, matcherFn } from '../logql/pipeline.js';
 
@@ -44,7 +44,7 @@ export function compileTailFilter(query: string, masking?: QueryMasking): TailFi
     const row = rowOf(record);
     const stream = streamLabels(row);
     for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
-    const entry = { timestampNs: row.ts, line: row.body, labels: entryLabels(row) };
+    const entry = entryOf(row);
     if (masking) {
       // A reader who may not unmask: the selector again, and every stage, over the masked entry.
       masking.maskEntry(entry);

@@ -26,7 +26,8 @@ import type { SqlRunner } from '../../storage/sql.js';
 import { compareLabels, labelsKey, sortedObject, streamLabels } from '../../query/logql/labelSet.js';
 import { prettyLogql } from '../../query/logql/formatter.js';
 import { parseLogql } from '../../query/logql/parser.js';
-import { detectFields } from '../../query/detectedFields.js';
+import { detectedFieldValues, detectFields } from '../../query/detectedFields.js';
+import { drilldownLimits, type DrilldownLimitsInput } from '../../query/drilldownLimits.js';
 import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
 import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
@@ -43,6 +44,8 @@ export interface LokiQueryDeps {
   /** The Loki API version answered in buildinfo (Grafana enables features by it). */
   lokiApiVersion: string;
   meshlogVersion: string;
+  /** What /drilldown-limits publishes. */
+  drilldown: DrilldownLimitsInput;
 }
 
 /** Loki answers query errors as plain text with the HTTP status. */
@@ -51,6 +54,24 @@ const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plai
 type Query = Record<string, string | undefined>;
 
 const planHeaderName = 'X-Meshlog-Query-Plan';
+
+/**
+ * Loki's X-Loki-Response-Encoding-Flags (pkg/util/httpreq): comma-separated flags,
+ * echoed as data.encodingFlags; `categorize-labels` splits each entry's labels into
+ * stream labels, structured metadata and parsed labels.
+ */
+function encodingFlags(request: FastifyRequest): string[] {
+  const raw = request.headers['x-loki-response-encoding-flags'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value ? [...new Set(value.split(','))] : [];
+}
+
+/** data with encodingFlags after resultType, where Loki's encoder writes it, when the request set any. */
+function withFlags(data: { resultType: string } & Record<string, unknown>, flags: string[]): object {
+  if (flags.length === 0) return data;
+  const { resultType, ...rest } = data;
+  return { resultType, encodingFlags: flags, ...rest };
+}
 
 /** URL parameters, and for POST a form-encoded body, whose values win as in Go's FormValue. */
 function queryParams(request: FastifyRequest): Query {
@@ -180,14 +201,15 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const expr = parseLogql(required(query, 'query'));
     const { startNs, endNs } = parseRange(query);
     const ctx = context(request, reply);
+    const flags = encodingFlags(request);
     if (!isMetric(expr)) {
       const dir = direction(query);
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
       // Like Loki, log queries read [start, end).
-      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir });
+      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir, categorize: flags.includes('categorize-labels') });
       const returned = streams.reduce((n, s) => n + s.entries.length, 0);
       reply.header(planHeaderName, planHeader(ctx));
-      return { status: 'success', data: { resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) } };
+      return { status: 'success', data: withFlags({ resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) }, flags) };
     }
     const step = query.step ?? query.interval;
     const stepNs = step ? parseLokiDuration(step, 'step') : defaultStepNs(startNs, endNs);
@@ -195,7 +217,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const value = await evaluateMetric(expr, ctx, steps);
     const data = metricResult(value, startNs, stepNs, false, false);
     reply.header(planHeaderName, planHeader(ctx));
-    return { status: 'success', data: { ...data, stats: stats(ctx, started, 0) } };
+    return { status: 'success', data: withFlags({ ...data, stats: stats(ctx, started, 0) }, flags) };
   });
 
   getAndPost('/loki/api/v1/query', { config }, async (request, reply) => {
@@ -209,7 +231,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
     reply.header(planHeaderName, planHeader(ctx));
-    return { status: 'success', data: { ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) } };
+    return { status: 'success', data: withFlags({ ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) }, encodingFlags(request)) };
   });
 
   const labelNames = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -360,6 +382,23 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]), ctx.budget);
     return { fields: detectFields(streams, new Set(names.map((row) => labelNameOf(row.name))), limit), limit };
   });
+
+  // Loki's answer omits empty fields (protobuf omitempty): no values gives `{}`.
+  getAndPost('/loki/api/v1/detected_field/:name/values', { config }, async (request, reply) => {
+    const query = queryParams(request);
+    const { name } = request.params as { name: string };
+    const expr = parseLogql(required(query, 'query'));
+    if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'detected_field values needs a log query');
+    const limit = parseLimit(query.limit ?? query.field_limit, 1000, 10_000);
+    const lineLimit = parseLimit(query.line_limit, 1000, deps.maxEntriesLimit);
+    const ctx = context(request, reply);
+    const streams = await selectStreams(expr, ctx, parseRange(query), { limit: lineLimit, direction: 'backward' });
+    const names = await deps.runner.run<{ name: string }>(compileLabelNames(scopeOf(request, query), [expr.selector]), ctx.budget);
+    const values = detectedFieldValues(streams, new Set(names.map((row) => labelNameOf(row.name))), name, limit);
+    return values.length > 0 ? { values, limit } : {};
+  });
+
+  app.get('/loki/api/v1/drilldown-limits', { config }, async () => drilldownLimits(deps.drilldown));
 
   app.get('/loki/api/v1/detected_labels', { config }, async (request, reply) => {
     const query = queryParams(request);

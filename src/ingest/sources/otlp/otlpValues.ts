@@ -48,24 +48,30 @@ export function idHex(value: string | Uint8Array | undefined, bytes: number): st
   return value.length === bytes ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') : undefined;
 }
 
-function plain(value: AnyValue | undefined, depth = 1): unknown {
-  if (!value) return null;
+/**
+ * A structured value (kvlist, array) as JSON text, so that `| json` gives its keys as
+ * Loki gives those of a map body (pdata's AsString): nested keys joined with `_`,
+ * integers with every digit of their 64 bits (a JavaScript number would round them).
+ */
+function jsonText(value: AnyValue | undefined, depth = 1): string {
+  if (!value) return 'null';
   // kvlist and array values nest: each level is one level of the limit.
   if (depth > maxNestingDepth) throw nestingError('an attribute or body value');
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  if (value.doubleValue !== undefined) return Number(value.doubleValue);
-  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map((item) => plain(item, depth + 1));
+  if (value.stringValue !== undefined) return JSON.stringify(value.stringValue);
+  if (value.boolValue !== undefined) return String(value.boolValue);
+  if (value.intValue !== undefined) return /^-?\d+$/.test(String(value.intValue)) ? String(value.intValue) : 'null';
+  if (value.doubleValue !== undefined) return JSON.stringify(Number(value.doubleValue));
+  if (value.arrayValue !== undefined) return `[${(value.arrayValue.values ?? []).map((item) => jsonText(item, depth + 1)).join(',')}]`;
   if (value.kvlistValue !== undefined) {
-    const out: Record<string, unknown> = {};
-    for (const kv of value.kvlistValue.values ?? []) out[kv.key] = plain(kv.value, depth + 1);
-    return out;
+    // A key sent twice keeps its first place and its last value, as an object would.
+    const members = new Map<string, string>();
+    for (const kv of value.kvlistValue.values ?? []) members.set(kv.key, jsonText(kv.value, depth + 1));
+    return `{${[...members].map(([key, member]) => `${JSON.stringify(key)}:${member}`).join(',')}}`;
   }
   if (value.bytesValue !== undefined) {
-    return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
+    return JSON.stringify(typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64'));
   }
-  return null;
+  return 'null';
 }
 
 /** Attribute and body values are stored as text; structured ones as JSON. */
@@ -73,9 +79,11 @@ export function text(value: AnyValue | undefined): string {
   if (!value) return '';
   if (value.stringValue !== undefined) return value.stringValue;
   if (value.intValue !== undefined) return String(value.intValue);
-  const converted = plain(value);
-  if (converted === null) return '';
-  return typeof converted === 'object' ? JSON.stringify(converted) : String(converted);
+  if (value.boolValue !== undefined) return String(value.boolValue);
+  if (value.doubleValue !== undefined) return String(Number(value.doubleValue));
+  if (value.bytesValue !== undefined) return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
+  if (value.arrayValue !== undefined || value.kvlistValue !== undefined) return jsonText(value);
+  return '';
 }
 
 export function attributeMap(attributes: KeyValue[] | undefined): Record<string, string> {
