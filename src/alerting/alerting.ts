@@ -25,8 +25,14 @@ export interface AlertingDeps {
  * Alerting of one server: rule groups from the configured files and from
  * the ruler API (kept in storage), their engine, and the notifiers.
  */
+/** How often silences are checked for having ended, to release the firing alerts they held back. */
+const silenceSweepMs = 1000;
+
 export class Alerting {
   private readonly deliveries = new Set<Promise<unknown>>();
+  /** Firing notifications a silence held back, by fingerprint, until the alert resolves or the silence ends. */
+  private readonly held = new Map<string, AlertNotification>();
+  private readonly sweep: NodeJS.Timeout;
 
   private constructor(
     readonly engine: RuleEngine,
@@ -34,23 +40,45 @@ export class Alerting {
     private readonly notifiers: HttpNotifier[],
     private readonly silenceList: Silence[],
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.sweep = setInterval(() => this.releaseHeld(Date.now()), silenceSweepMs);
+    this.sweep.unref();
+  }
 
-  /** Sends an alert to every notifier in the background, unless a silence holds it back (which is recorded instead). */
-  notify(alert: AlertNotification, nowMs = Date.now()): void {
-    const silence = this.silenceList.find(
+  private silenceOf(alert: AlertNotification, nowMs: number): Silence | undefined {
+    return this.silenceList.find(
       (candidate) =>
         candidate.tenant === alert.tenant &&
         candidate.startsAtMs <= nowMs &&
         nowMs < candidate.endsAtMs &&
         Object.entries(candidate.matchers).every(([name, value]) => alert.labels[name] === value),
     );
+  }
+
+  /**
+   * Sends an alert to every notifier in the background, unless a silence
+   * holds it back (which is recorded instead). A held firing alert is sent
+   * when its silence ends while it still fires, as Alertmanager does.
+   */
+  notify(alert: AlertNotification, nowMs = Date.now()): void {
+    // A newer state replaces what was held; a resolution means nothing is owed any more.
+    this.held.delete(alert.fingerprint);
+    const silence = this.silenceOf(alert, nowMs);
     if (silence) {
+      if (alert.status === 'firing') this.held.set(alert.fingerprint, alert);
       const attempt = { tenant: alert.tenant, fingerprint: alert.fingerprint, alertName: alert.labels.alertname ?? '', status: alert.status, receiver: `silenced by ${silence.id}`, attempt: 0, httpStatus: 0, error: '', atMs: nowMs };
       this.track(this.store.recordAttempt(attempt).catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record a silenced notification')));
       return;
     }
     for (const notifier of this.notifiers) this.track(notifier.send(alert));
+  }
+
+  /** Sends the held firing alerts that no silence covers any longer. */
+  private releaseHeld(nowMs: number): void {
+    for (const [fingerprint, alert] of this.held) {
+      if (this.silenceOf(alert, nowMs)) continue;
+      this.notify(alert, nowMs);
+    }
   }
 
   silences(tenant: string): Silence[] {
@@ -70,6 +98,7 @@ export class Alerting {
     if (!silence) return false;
     silence.endsAtMs = Date.now();
     await this.store.saveSilence(silence);
+    this.releaseHeld(Date.now());
     return true;
   }
 
@@ -120,6 +149,7 @@ export class Alerting {
 
   /** Stops evaluating; notifications already under way finish. */
   async stop(): Promise<void> {
+    clearInterval(this.sweep);
     await this.engine.stop();
     await Promise.allSettled([...this.deliveries]);
   }

@@ -285,6 +285,11 @@ export const configSchema = z
             enabled: flag.default(true),
             /** Width of the buckets counted and judged. */
             bucket_ms: z.coerce.number().int().min(100).default(60_000),
+            /**
+             * How long after a bucket ends records stamped in it still count (later ones are late and never judged).
+             * Unset: half a bucket, at least 5 s, which covers shipper batching and the commit of a loaded server.
+             */
+            lateness_ms: z.coerce.number().int().min(0).optional(),
             /** Buckets the median/MAD baseline is taken over. */
             baseline_buckets: positiveInt.default(60),
             /** Buckets a service is watched before it is judged. */
@@ -297,6 +302,8 @@ export const configSchema = z
             min_errors: positiveInt.default(5),
             /** Consecutive empty buckets after which a service that used to send is reported silent. */
             silent_buckets: positiveInt.default(5),
+            /** Buckets in a row without any finding before a service's anomaly resolves (hysteresis against flapping). */
+            resolve_after_buckets: positiveInt.default(3),
             /** Other settings for some tenants or services (the most specific match wins), or `enabled: false` to mute them. */
             overrides: z
               .array(
@@ -315,7 +322,7 @@ export const configSchema = z
               .default([]),
           })
           .strict()
-          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, overrides: [] }),
+          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, resolve_after_buckets: 3, overrides: [] }),
       })
       .strict()
       .default({
@@ -325,7 +332,7 @@ export const configSchema = z
         webhooks: [],
         slack: [],
         pagerduty: [],
-        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, overrides: [] },
+        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, resolve_after_buckets: 3, overrides: [] },
       }),
     /** SOC 2 evidence reports (see compliance/). */
     /** How long logs are kept; meshlog disposes of older records and records what it disposed. */

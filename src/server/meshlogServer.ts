@@ -339,12 +339,14 @@ export class MeshlogServer {
       this.anomalies = new AnomalyMonitor(
         {
           bucketMs: anomaly.bucket_ms,
+          latenessMs: anomaly.lateness_ms ?? Math.max(anomaly.bucket_ms / 2, 5000),
           baselineBuckets: anomaly.baseline_buckets,
           warmupBuckets: anomaly.warmup_buckets,
           threshold: anomaly.threshold,
           minVolume: anomaly.min_volume,
           minErrors: anomaly.min_errors,
           silentBuckets: anomaly.silent_buckets,
+          resolveAfterBuckets: anomaly.resolve_after_buckets,
         },
         anomaly.overrides.map((o) => ({
           tenant: o.tenant,

@@ -223,3 +223,28 @@ test('a silence holds notifications back (recorded as silenced) until it is expi
   // Once expired, the resolution goes out again.
   await until('the resolved notification after the silence', async () => (deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
 });
+
+test('a silence that ends while its alert still fires lets the firing notification out when it ends', async () => {
+  const created = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, duration: '1h', comment: 'short maintenance' }) });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const silenceId = created.body.id;
+  const webhookBefore = deliveries.length;
+  const errors = Array.from({ length: 4 }, (_, i) => `error: after maintenance ${i}`);
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  const held = await until('the silenced firing notification', async () => {
+    const { body } = await api('/api/v1/alerts/notifications');
+    return body.attempts.find((a: any) => a.receiver === `silenced by ${silenceId}` && a.status === 'firing');
+  });
+  assert.equal(deliveries.length, webhookBefore, 'nothing reaches the receiver while the silence holds');
+  // More errors keep the alert firing through the 10 s window while the silence is ended.
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  const firingBefore = (await api('/prometheus/api/v1/alerts')).body.data.alerts.filter((alert: any) => alert.state === 'firing');
+  assert.equal(firingBefore.length, 1, 'the alert still fires when the silence ends');
+
+  assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 202);
+  const released = await until('the held firing notification', async () => deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body)).find((body) => body.status === 'firing'));
+  assert.equal(released.alerts[0].fingerprint, held.fingerprint);
+  // Then the resolution, once the errors leave the window: the receiver saw the whole incident.
+  await until('the resolution', async () => (deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
+  assert.deepEqual(deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body).status), ['firing', 'resolved']);
+});

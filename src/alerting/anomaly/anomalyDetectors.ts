@@ -1,8 +1,15 @@
 import type { LogRecord } from '../../model/logRecord.js';
+import { rateSurprise } from './rateSurprise.js';
 import { robustBaseline, robustScore } from './robustBaseline.js';
 
 export interface AnomalyOptions {
   bucketMs: number;
+  /**
+   * How long after a bucket ends records stamped in it are still counted
+   * (a watermark, as streaming engines keep): later ones are late, counted
+   * apart and never judged, so a shipper catching up is not a spike.
+   */
+  latenessMs: number;
   /** Closed buckets the baseline is computed over. */
   baselineBuckets: number;
   /** Buckets a service must have been watched before it is judged. */
@@ -61,34 +68,48 @@ interface BucketCounts {
   patterns: Map<string, number>;
   /** Mesh requests per `source → destination` workload pair. */
   routes: Map<string, number>;
+  /** Requests with a status and 5xx responses per route (`http.route`, else the mesh destination). */
+  routeStatus: Map<string, { requests: number; errors: number }>;
 }
 
 interface ServiceSeries {
   tenant: string;
   serviceName: string;
   options: JudgeOptions;
-  current: BucketCounts;
+  /** Buckets not closed yet, by start (ms since the epoch, a multiple of bucketMs). */
+  open: Map<number, BucketCounts>;
+  /** Start of the bucket of its first record: earlier buckets are not its history (nor its warm-up). */
+  sinceMs: number;
   /** Closed buckets, oldest first, at most baselineBuckets. */
   history: BucketCounts[];
   /** Closed buckets observed in all, to know when warm-up is over. */
   closed: number;
   knownPatterns: Set<string>;
   knownRoutes: Set<string>;
-  /** Bucket totals seen in each hour of the day (most recent last), for a baseline that knows the daily cycle. */
-  byHour: number[][];
+  /** Bucket totals seen in each hour of the day, with their day (most recent last), for a baseline that knows the daily cycle. */
+  byHour: { day: number; total: number }[][];
   /** Median per bucket before the current silence began, kept while the silence outlasts the history. */
   volumeBeforeSilence: number | undefined;
   /** Empty buckets in a row, the one just closed included. */
   emptyRun: number;
 }
 
-/** Samples kept per hour of the day, and how many make that hour's own baseline usable. */
-const seasonalSamples = 120;
-const seasonalMinimum = 3;
+/** Bucket totals kept per hour of the day, and how many earlier days of that hour make its baseline usable. */
+const seasonalSamples = 1000;
+const seasonalMinimumDays = 3;
+const dayMs = 86_400_000;
 /** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
 const silenceReportedMs = 24 * 3600_000;
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map() });
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map(), routeStatus: new Map() });
+/** Routes tracked per service and bucket: a client inventing paths must not grow memory without bound. */
+const maxRoutes = 200;
+/** Windows (in buckets, ending with the one just closed) the error rate is judged over: one for a burst, more for a smaller step. */
+const errorWindows = [1, 2, 4, 8];
+
+function routeOf(record: LogRecord): string | undefined {
+  return record.attributes['http.route'] || record.mesh?.destinationWorkload || undefined;
+}
 
 function statusOf(record: LogRecord): number {
   return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
@@ -101,10 +122,16 @@ const rounded = (value: number) => String(Number(value.toFixed(2)));
  * Per-service detectors over fixed time buckets of committed records:
  * volume spikes and drops, error-rate and 401/403 surges against a robust
  * (median/MAD) baseline, new and surging log patterns, and services that
- * went silent. `observe` counts; `close` ends a bucket and judges it.
+ * went silent. Records count in the bucket of their own timestamp.
+ * `observe` counts; `close` ends the buckets the watermark has passed and
+ * judges them.
  */
 export class AnomalyDetectors {
   private readonly series = new Map<string, ServiceSeries>();
+  /** End of the buckets closed so far: records stamped before it are late. */
+  private watermarkMs: number | undefined;
+  /** Records that arrived after their bucket was closed, never judged. */
+  lateRecords = 0;
 
   constructor(
     private readonly options: AnomalyOptions,
@@ -128,20 +155,44 @@ export class AnomalyDetectors {
     return options;
   }
 
-  observe(records: LogRecord[]): void {
+  private bucketStart(timeMs: number): number {
+    return Math.floor(timeMs / this.options.bucketMs) * this.options.bucketMs;
+  }
+
+  /** Counts records that arrived at `nowMs` in the buckets of their timestamps. */
+  observe(records: LogRecord[], nowMs: number): void {
+    this.watermarkMs ??= this.bucketStart(nowMs - this.options.latenessMs);
     for (const record of records) {
+      let timeMs = Number(record.timeUnixNano / 1_000_000n);
+      // No timestamp, or one from a clock running ahead: arrival is the best guess.
+      if (timeMs <= 0 || timeMs >= nowMs + this.options.bucketMs) timeMs = nowMs;
+      const start = this.bucketStart(timeMs);
+      if (start < this.watermarkMs) {
+        this.lateRecords++;
+        continue;
+      }
       const key = `${record.tenant}\0${record.serviceName}`;
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, current: emptyCounts(), history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0 };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0 };
         this.series.set(key, series);
       }
-      const counts = series.current;
+      let counts = series.open.get(start);
+      if (!counts) series.open.set(start, (counts = emptyCounts()));
       counts.total++;
       const status = statusOf(record);
       if (record.severityNumber >= 17 || status >= 500) counts.errors++;
       if (status === 401 || status === 403) counts.denied++;
+      const route = status > 0 ? routeOf(record) : undefined;
+      if (route !== undefined) {
+        let requests = counts.routeStatus.get(route);
+        if (!requests && counts.routeStatus.size < maxRoutes) counts.routeStatus.set(route, (requests = { requests: 0, errors: 0 }));
+        if (requests) {
+          requests.requests++;
+          if (status >= 500) requests.errors++;
+        }
+      }
       if (record.patternId) counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
       const destination = record.mesh?.destinationWorkload;
       if (destination) {
@@ -151,28 +202,48 @@ export class AnomalyDetectors {
     }
   }
 
+  /** Closes, oldest first, every bucket that ended at least latenessMs before `nowMs`, and returns what each shows. */
+  closeBuckets(nowMs: number): { startMs: number; findings: AnomalyFinding[] }[] {
+    const closed: { startMs: number; findings: AnomalyFinding[] }[] = [];
+    this.watermarkMs ??= this.bucketStart(nowMs - this.options.latenessMs);
+    while (this.watermarkMs + this.options.bucketMs <= nowMs - this.options.latenessMs) {
+      closed.push({ startMs: this.watermarkMs, findings: this.closeBucket(this.watermarkMs) });
+      this.watermarkMs += this.options.bucketMs;
+    }
+    return closed;
+  }
+
+  /** The findings of every bucket `closeBuckets` closes. */
+  close(nowMs: number): AnomalyFinding[] {
+    return this.closeBuckets(nowMs).flatMap((bucket) => bucket.findings);
+  }
+
   /**
-   * Ends the current bucket of every service and returns what it shows.
-   * `hourOfDay` (UTC) of the bucket lets volume be judged against the same
-   * hour on earlier days once enough of those were seen.
+   * Judges the bucket starting at `startMs` for every service. Its hour of
+   * day (UTC) lets volume be judged against the same hour on earlier days
+   * once enough of those were seen.
    */
-  close(hourOfDay?: number): AnomalyFinding[] {
+  private closeBucket(startMs: number): AnomalyFinding[] {
     const findings: AnomalyFinding[] = [];
+    const hourOfDay = new Date(startMs).getUTCHours();
+    const day = Math.floor(startMs / dayMs);
     for (const series of this.series.values()) {
-      const bucket = series.current;
-      const sameHour = hourOfDay === undefined ? undefined : series.byHour[hourOfDay];
+      if (startMs < series.sinceMs) continue;
+      const bucket = series.open.get(startMs) ?? emptyCounts();
+      series.open.delete(startMs);
+      const sameHour = series.byHour[hourOfDay];
+      // Only earlier days: today's buckets of this hour are what is being judged, not its baseline.
+      const earlierDays = sameHour.filter((sample) => sample.day < day);
+      const seasonal = new Set(earlierDays.map((sample) => sample.day)).size >= seasonalMinimumDays ? earlierDays.map((sample) => sample.total) : undefined;
       series.emptyRun = bucket.total === 0 ? series.emptyRun + 1 : 0;
       if (series.emptyRun === 1) series.volumeBeforeSilence = series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
-      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, sameHour));
-      if (sameHour) {
-        sameHour.push(bucket.total);
-        if (sameHour.length > seasonalSamples) sameHour.shift();
-      }
+      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, seasonal));
+      sameHour.push({ day, total: bucket.total });
+      if (sameHour.length > seasonalSamples) sameHour.shift();
       for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
       for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
       series.history.push(bucket);
       if (series.history.length > this.options.baselineBuckets) series.history.shift();
-      series.current = emptyCounts();
       series.closed++;
       if (series.emptyRun * this.options.bucketMs >= silenceReportedMs) this.series.delete(`${series.tenant}\0${series.serviceName}`);
     }
@@ -188,9 +259,8 @@ export class AnomalyDetectors {
       found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
     const window = `${bucketMs / 1000}s`;
 
-    const seasonal = sameHour !== undefined && sameHour.length >= seasonalMinimum;
-    const volume = robustBaseline(seasonal ? sameHour : history.map((counts) => counts.total));
-    const basis = seasonal ? `median of ${sameHour.length} buckets at this hour of day` : `median of the last ${history.length} buckets`;
+    const volume = robustBaseline(sameHour ?? history.map((counts) => counts.total));
+    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${history.length} buckets`;
     const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
     if (volumeScore > threshold && bucket.total >= minVolume) {
       finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
@@ -205,14 +275,12 @@ export class AnomalyDetectors {
       finding('silent_service', 0, usual, `no records for ${series.emptyRun} buckets of ${window}; it used to send a median of ${rounded(usual)} per bucket: a logging gap`, 'CC7.2, CC7.3');
     }
 
-    const busy = history.filter((counts) => counts.total >= minVolume);
-    if (bucket.total >= minVolume && bucket.errors >= minErrors && busy.length > 0) {
-      const rate = bucket.errors / bucket.total;
-      const rates = robustBaseline(busy.map((counts) => counts.errors / counts.total));
-      const score = robustScore(rate, rates, 0.02);
-      if (score > threshold) {
-        finding('error_rate', rate, rates.median, `error rate ${percent(rate)} (${bucket.errors} of ${bucket.total}) in the last ${window}, typical ${percent(rates.median)}: ${rounded(score)} robust deviations above`, 'CC7.2');
-      }
+    // Error rate of the service (error severity or 5xx), then of each of its routes (5xx).
+    const serviceRate = this.errorRate(series, bucket, (counts) => ({ requests: counts.total, errors: counts.errors }));
+    if (serviceRate) finding('error_rate', serviceRate.rate, serviceRate.baseline, `error rate ${serviceRate.text}`, 'CC7.2');
+    for (const route of bucket.routeStatus.keys()) {
+      const routeRate = this.errorRate(series, bucket, (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
+      if (routeRate) finding('error_rate', routeRate.rate, routeRate.baseline, `error rate on route ${route}: ${routeRate.text}`, 'CC7.2', route);
     }
 
     const denied = robustBaseline(history.map((counts) => counts.denied));
@@ -241,5 +309,41 @@ export class AnomalyDetectors {
       }
     }
     return found;
+  }
+
+  /**
+   * Judges the share of errors over the last 1, 2 and 4 buckets against the
+   * rate of the earlier buckets: Poisson surprise, widened by how much more
+   * the baseline's counts varied than chance would make them (so a noisy
+   * service needs a bigger step). A burst shows in one bucket, a step from
+   * 1% to 5% within a few.
+   */
+  private errorRate(series: ServiceSeries, bucket: BucketCounts, of: (counts: BucketCounts) => { requests: number; errors: number }) {
+    const { threshold, minErrors } = series.options;
+    const buckets = [...series.history, bucket].map(of);
+    let best: { score: number; window: number; requests: number; errors: number; rate: number } | undefined;
+    for (const window of errorWindows) {
+      if (window > buckets.length - 1) break;
+      const recent = buckets.slice(-window);
+      const earlier = buckets.slice(0, -window).filter((counts) => counts.requests > 0);
+      const requests = recent.reduce((sum, counts) => sum + counts.requests, 0);
+      const errors = recent.reduce((sum, counts) => sum + counts.errors, 0);
+      const baselineRequests = earlier.reduce((sum, counts) => sum + counts.requests, 0);
+      // Half an error of prior: a route that never failed still has a rate, not zero.
+      const rate = (earlier.reduce((sum, counts) => sum + counts.errors, 0) + 0.5) / (baselineRequests + 1);
+      if (errors < minErrors || errors / requests < 2 * rate || baselineRequests < requests) continue;
+      const chance = earlier.reduce((sum, counts) => sum + counts.requests * rate * (1 - rate), 0);
+      const seen = earlier.reduce((sum, counts) => sum + (counts.errors - counts.requests * rate) ** 2, 0);
+      const dispersion = Math.max(1, seen / chance);
+      const score = rateSurprise(errors, requests, rate, dispersion);
+      if (score > threshold && (!best || score > best.score)) best = { score, window, requests, errors, rate };
+    }
+    if (!best) return undefined;
+    const seconds = (best.window * this.options.bucketMs) / 1000;
+    return {
+      rate: best.errors / best.requests,
+      baseline: best.rate,
+      text: `${percent(best.errors / best.requests)} (${best.errors} of ${best.requests}) in the last ${seconds}s, typical ${percent(best.rate)}: ${rounded(best.score)} deviations above`,
+    };
   }
 }

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { LogRecord } from '../../model/logRecord.js';
 import type { AlertStore, AlertTransition } from '../../storage/stores/alertStore.js';
 import type { AlertNotification } from '../notify/httpNotifier.js';
-import { AnomalyDetectors, type AnomalyFinding, type AnomalyOptions, type AnomalyOverride } from './anomalyDetectors.js';
+import { AnomalyDetectors, type AnomalyOptions, type AnomalyOverride } from './anomalyDetectors.js';
+import { AnomalyIncidents } from './anomalyIncidents.js';
 
 export interface AnomalyMonitorDeps {
   /** Where committed records come from (the writer's onCommitted). */
@@ -13,75 +14,36 @@ export interface AnomalyMonitorDeps {
   logger: Logger;
 }
 
-interface OpenAnomaly {
-  transition: AlertTransition;
-}
-
-function keyOf(finding: AnomalyFinding): string {
-  return `${finding.tenant}\0${finding.serviceName}\0${finding.detector}\0${finding.patternId ?? ''}`;
-}
-
 /**
  * Runs the anomaly detectors over the committed stream, one bucket at a
- * time, and turns their findings into alerts: firing while a detector keeps
- * finding the anomaly, resolved at the first bucket it does not. Alerts go
- * to the same state table and notifiers as rule alerts (namespace `anomaly`).
+ * time, and turns their findings into alerts, one incident per service
+ * (see AnomalyIncidents). Alerts go to the same state table and notifiers
+ * as rule alerts (namespace `anomaly`).
  */
 export class AnomalyMonitor {
   private readonly detectors: AnomalyDetectors;
-  private readonly open = new Map<string, OpenAnomaly>();
+  private readonly incidents: AnomalyIncidents;
   private readonly detach: () => void;
   private readonly timer: NodeJS.Timeout;
   private closing: Promise<void> = Promise.resolve();
 
   constructor(
-    options: AnomalyOptions,
+    options: AnomalyOptions & { resolveAfterBuckets: number },
     overrides: AnomalyOverride[],
     private readonly deps: AnomalyMonitorDeps,
   ) {
     this.detectors = new AnomalyDetectors(options, deps.templateOf, overrides);
-    this.detach = deps.committed((records) => this.detectors.observe(records));
+    this.incidents = new AnomalyIncidents(options.resolveAfterBuckets);
+    this.detach = deps.committed((records) => this.detectors.observe(records, Date.now()));
+    // Buckets close when the watermark passes them, whatever the phase of this timer.
     this.timer = setInterval(() => {
-      this.closing = this.closing.then(() => this.closeBucket(Date.now()));
-    }, options.bucketMs);
+      this.closing = this.closing.then(() => this.closeBuckets(Date.now()));
+    }, Math.min(options.bucketMs, 1000));
     this.timer.unref();
   }
 
-  private async closeBucket(nowMs: number): Promise<void> {
-    const transitions: AlertTransition[] = [];
-    const seen = new Set<string>();
-    for (const finding of this.detectors.close(new Date(nowMs - 1).getUTCHours())) {
-      const key = keyOf(finding);
-      seen.add(key);
-      if (this.open.has(key)) continue;
-      const labels: Record<string, string> = {
-        alertname: `Anomaly_${finding.detector}`,
-        detector: finding.detector,
-        service_name: finding.serviceName,
-        criteria: finding.criteria,
-        ...(finding.patternId ? { [finding.detector === 'unusual_destination' ? 'route' : 'pattern_id']: finding.patternId } : {}),
-      };
-      const transition: AlertTransition = {
-        tenant: finding.tenant,
-        namespace: 'anomaly',
-        group: finding.detector,
-        alertName: labels.alertname,
-        fingerprint: key.replaceAll('\0', '/'),
-        state: 'firing',
-        labels,
-        annotations: { summary: `${finding.detector.replaceAll('_', ' ')} in ${finding.serviceName}`, explanation: finding.explanation },
-        value: finding.value,
-        activeAtMs: nowMs,
-        atMs: nowMs,
-      };
-      this.open.set(key, { transition });
-      transitions.push(transition);
-    }
-    for (const [key, { transition }] of this.open) {
-      if (seen.has(key)) continue;
-      this.open.delete(key);
-      transitions.push({ ...transition, state: 'resolved', atMs: nowMs });
-    }
+  private async closeBuckets(nowMs: number): Promise<void> {
+    const transitions = this.detectors.closeBuckets(nowMs).flatMap(({ findings }) => this.incidents.update(findings, nowMs));
     if (transitions.length === 0) return;
     try {
       await this.deps.store.recordTransitions(transitions);
