@@ -78,14 +78,15 @@ test('per-minute counts give exactly the counts, rates and bytes of every row, a
 
 test('off the minute and at instants, per-minute counts plus the rows of the minutes a window bound cuts give exactly the counts of every row', async () => {
   const secondNs = 1_000_000_000n;
-  // [from, to, step]: a range one second off the minute, an instant off the minute, a 90 s step (bounds on and off minutes).
+  // [from, to, step]: a range one second off the minute, an instant off the minute, a 10-minute step 7 s off the minute.
   const ranges: [bigint, bigint, bigint][] = [
-    [startNs + 10n * minuteNs + secondNs, startNs + 120n * minuteNs + secondNs, 5n * minuteNs],
+    [startNs + 80n * minuteNs + secondNs, startNs + 120n * minuteNs + secondNs, 5n * minuteNs],
     [startNs + 100n * minuteNs + 17n * secondNs, startNs + 100n * minuteNs + 17n * secondNs, 5n * minuteNs],
-    [startNs + 10n * minuteNs, startNs + 119n * minuteNs, 90n * secondNs],
+    [startNs + 60n * minuteNs + 7n * secondNs, startNs + 119n * minuteNs + 7n * secondNs, 10n * minuteNs],
   ];
   for (const [from, to, step] of ranges) {
-    for (const [query, reference] of cases) {
+    // Not the 1-minute windows: off the minute, every one of their bounds cuts a minute, and such queries read rows.
+    for (const [query, reference] of cases.filter(([query]) => !query.includes('[1m]'))) {
       const viaMinutes = await evaluate(query, from, to, step);
       assert.ok(viaMinutes.plan.some((line) => /per-minute counts/.test(line)) && viaMinutes.plan.some((line) => /cut by window bounds read as rows/.test(line)), `${query}: ${viaMinutes.plan.join('; ')}`);
       const viaRows = await evaluate(reference, from, to, step);

@@ -341,8 +341,12 @@ function fitsMinuteCounts(log: LogQuery, options: { groupBy?: string[] }): boole
   );
 }
 
-/** Most minutes a query reads as rows because a window bound cuts them; past it, every row is read. */
-const maxCutMinutes = 2000;
+/**
+ * Most window bounds for which the minutes they cut are read as rows beside the per-minute counts
+ * (an instant query has two). Past it every row is read in one range: measured at 2M rows, 289 time
+ * ranges OR'd (a 24 h range at a 5-minute step off the minute) took ClickHouse 9× longer than one range.
+ */
+const maxCutMinutes = 16;
 
 /**
  * Minutes of (origin, end] that a window bound (origin + j·width) or the end cuts, so that
@@ -358,7 +362,9 @@ function cutMinutes(originNs: bigint, widthNs: bigint, endNs: bigint): bigint[] 
   }
   // Minute m is (m·60 s, (m+1)·60 s]: a bound strictly inside it is in minute ⌊bound / 60 s⌋.
   for (const bound of bounds) if (bound % minuteNs !== 0n) cuts.push(bound / minuteNs);
-  return [...new Set(cuts)].sort((a, b) => (a < b ? -1 : 1));
+  const distinct = [...new Set(cuts)].sort((a, b) => (a < b ? -1 : 1));
+  // Most minutes cut (a 1-minute step off the minute): reading every row in one range is cheaper.
+  return BigInt(distinct.length) * 2n * minuteNs > endNs - originNs ? undefined : distinct;
 }
 
 /**
