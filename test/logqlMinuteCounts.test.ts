@@ -74,9 +74,29 @@ test('per-minute counts give exactly the counts, rates and bytes of every row, a
   const compiled = compiledSql.find((c) => c.sql.includes('intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000)'))!;
   const explain = await storage.client.query({ query: `EXPLAIN projections = 1 ${compiled.sql}`, query_params: compiled.params, format: 'TabSeparatedRaw' });
   assert.match(await explain.text(), /minute_counts/);
-  // Off the minute, the rows are read: a start one second later.
-  const unaligned = await evaluate(cases[0][0], startNs + 10n * minuteNs + 1_000_000_000n, startNs + 120n * minuteNs + 1_000_000_000n, 5n * minuteNs);
-  assert.match(unaligned.plan.at(-1)!, /^range aggregation in SQL/);
+});
+
+test('off the minute and at instants, per-minute counts plus the rows of the minutes a window bound cuts give exactly the counts of every row', async () => {
+  const secondNs = 1_000_000_000n;
+  // [from, to, step]: a range one second off the minute, an instant off the minute, a 10-minute step 7 s off the minute.
+  const ranges: [bigint, bigint, bigint][] = [
+    [startNs + 80n * minuteNs + secondNs, startNs + 120n * minuteNs + secondNs, 5n * minuteNs],
+    [startNs + 100n * minuteNs + 17n * secondNs, startNs + 100n * minuteNs + 17n * secondNs, 5n * minuteNs],
+    [startNs + 60n * minuteNs + 7n * secondNs, startNs + 119n * minuteNs + 7n * secondNs, 10n * minuteNs],
+  ];
+  for (const [from, to, step] of ranges) {
+    // Not the 1-minute windows: off the minute, every one of their bounds cuts a minute, and such queries read rows.
+    for (const [query, reference] of cases.filter(([query]) => !query.includes('[1m]'))) {
+      const viaMinutes = await evaluate(query, from, to, step);
+      assert.ok(viaMinutes.plan.some((line) => /per-minute counts/.test(line)) && viaMinutes.plan.some((line) => /cut by window bounds read as rows/.test(line)), `${query}: ${viaMinutes.plan.join('; ')}`);
+      const viaRows = await evaluate(reference, from, to, step);
+      assert.ok(viaRows.series.length > 0, reference);
+      assert.deepEqual(plain(viaMinutes.series), plain(viaRows.series), `${query} from ${from} to ${to} step ${step}`);
+    }
+  }
+  const compiled = [...compiledSql].reverse().find((c) => c.sql.includes('UNION ALL'))!;
+  const explain = await storage.client.query({ query: `EXPLAIN projections = 1 ${compiled.sql}`, query_params: compiled.params, format: 'TabSeparatedRaw' });
+  assert.match(await explain.text(), /minute_counts/);
 });
 
 test('rows deleted as erasure and retention delete them (lightweight DELETE) leave the per-minute counts too', async () => {

@@ -285,11 +285,17 @@ test('sum by service or level over minute-aligned windows reads the per-minute c
   const byMinute = compileBuckets(log('sum by (service_name, level) (rate({k8s_namespace_name="shop"} | drop __error__ [5m]))'), aligned, { originNs: 5n * minute, widthNs: 5n * minute, groupBy: ['service_name', 'level'] });
   assert.match(byMinute.plan.at(-1)!, /per-minute counts \(projection minute_counts\)/);
   assert.ok(!byMinute.sql.includes('fromUnixTimestamp64Nano'), byMinute.sql);
-  // Windows (origin, end] in minutes m covering (m·60 s, (m+1)·60 s]: m from origin/60 s to end/60 s − 1, bucket ⌊(m − origin)/width⌋ + 1.
+  // Windows (origin, end] in minutes m covering (m·60 s, (m+1)·60 s]: m from origin/60 s to end/60 s − 1, in the bucket of the minute's end.
   const params = Object.values(byMinute.params);
   assert.ok(params.includes('5') && params.includes('1439'), JSON.stringify(byMinute.params));
-  assert.match(byMinute.sql, /intDiv\(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) - \{p\d+:Int64\}, \{p\d+:Int64\}\) \+ 1/);
-  // Anything else reads rows: a window off the minute, a line filter, a label the projection lacks, metadata-backed grouping.
+  assert.match(byMinute.sql, /intDiv\(\(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) \+ 1\) \* toInt64\(60000000000\) - \{p\d+:Int64\} \+ \{p\d+:Int64\} - 1, \{p\d+:Int64\}\)/);
+  // With query.pushdown, an instant off the minute reads rows only for the minute its window's start cuts;
+  // a 5-minute step off the minute over a day (287 cut minutes) reads every row in one range.
+  const instant = compileBuckets(log('sum by (service_name) (count_over_time({service_name="a"}[1435m]))'), { ...aligned, pushdown: true }, { originNs: 5n * minute + 1n, widthNs: 1435n * minute, groupBy: ['service_name'] });
+  assert.match(instant.plan.at(-1)!, /^1 minute\(s\) cut by window bounds read as rows/);
+  const manyCuts = compileBuckets(log('sum by (service_name) (rate({service_name="a"}[5m]))'), { ...aligned, pushdown: true }, { originNs: 5n * minute + 1n, widthNs: 5n * minute, groupBy: ['service_name'] });
+  assert.match(manyCuts.plan.at(-1)!, /^range aggregation in SQL/);
+  // Anything else reads rows: a window off the minute without pushdown, a line filter, a label the projection lacks, metadata-backed grouping.
   const rows = (query: string, groupBy: string[], originNs = 5n * minute, scope = aligned) =>
     compileBuckets(log(query), scope, { originNs, widthNs: 5n * minute, groupBy }).plan.at(-1)!;
   assert.match(rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute + 1n), /^range aggregation in SQL/);

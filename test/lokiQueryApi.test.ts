@@ -241,6 +241,7 @@ test('the query plan header says what SQL and the text index serve and what the 
     'line filter |= "payment failed": no whole token in the text (its ends may be parts of longer words), scans body (no text index)',
     'json: evaluated by the query engine',
     'label filter on extracted labels or numeric comparison: evaluated by the query engine',
+    'json/logfmt label filters: 1 necessary condition(s) in SQL, stages run again in the query engine',
   ]);
   const instantLogs = await get('/loki/api/v1/query', { query: '{service_name="checkout"}', time: at(60) });
   assert.equal(instantLogs.status, 400);

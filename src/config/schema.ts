@@ -220,9 +220,15 @@ export const configSchema = z
          * Past it the query stops, in ClickHouse and in the engine, and is answered 504 (ML_QUERY_TIMEOUT).
          */
         timeout: queryDuration.default(60_000),
+        /**
+         * ClickHouse also evaluates what it provably evaluates as the query engine does (label filters on
+         * json/logfmt labels, unwrap, trace-id lookups by index, per-minute counts at off-minute edges…);
+         * off, it runs only the stream selector, line filters and stream-label filters. Results are the same.
+         */
+        pushdown: flag.default(true),
       })
       .strict()
-      .default({ max_lines: 5000, timeout: 60_000 }),
+      .default({ max_lines: 5000, timeout: 60_000, pushdown: true }),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({

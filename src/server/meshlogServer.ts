@@ -225,7 +225,7 @@ export class MeshlogServer {
       runner: logQueryRunner(this.storage, { maxExecutionSeconds: Math.max(1, Math.ceil(config.query.timeout / 1000)) }),
       budgets,
       database: config.database,
-      limits: defaultQueryLimits,
+      limits: { ...defaultQueryLimits, pushdown: config.query.pushdown },
       maxEntriesLimit: config.query.max_lines,
       lokiApiVersion: '3.0.0',
       meshlogVersion: '0.1.0',

@@ -23,9 +23,11 @@ export interface QueryLimits {
   maxEngineRows: number;
   /** Points per series of a range query (Loki and Prometheus: 11,000). */
   maxPoints: number;
+  /** query.pushdown: ClickHouse also does the work it can prove gives the engine's results; off, the engine does it (docs/querying.md). */
+  pushdown: boolean;
 }
 
-export const defaultQueryLimits: QueryLimits = { maxSeries: 10_000, maxEngineRows: 2_000_000, maxPoints: 11_000 };
+export const defaultQueryLimits: QueryLimits = { maxSeries: 10_000, maxEngineRows: 2_000_000, maxPoints: 11_000, pushdown: true };
 
 export interface QueryContext {
   database: string;
@@ -121,7 +123,7 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
@@ -129,7 +131,7 @@ export async function selectStreams(
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, ...slice };
+    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...slice };
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
@@ -284,7 +286,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, startNs: originNs, endNs };
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, startNs: originNs, endNs };
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
@@ -313,7 +315,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     }
   }
   if (!viaBuckets) {
-    const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows });
+    const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: node.unwrap?.label });
     ctx.plan.push(...compiled.plan);
     const pipeline = compilePipeline(compiled.residual);
     const postFilters = (node.unwrap?.postFilters ?? []).map(compileLabelFilter);

@@ -470,4 +470,17 @@ export const migrations: Migration[] = [
       `ALTER TABLE {db}.logs MATERIALIZE PROJECTION minute_counts`,
     ],
   },
+  {
+    version: 21,
+    name: 'logs: rows by trace id',
+    statements: [
+      // Where each trace id's rows are, sorted by id: a lookup reads one granule of this instead of every
+      // granule the bloom filter lets through (a trace's lines are spread over the whole range), then the
+      // rows at those (service_name, timestamp) keys. A projection, not a table, so that ingest writes it
+      // with the rows and erasure and retention deletes rebuild it (lightweight_mutation_projection_mode).
+      `ALTER TABLE {db}.logs ADD PROJECTION IF NOT EXISTS trace_rows (
+        SELECT tenant, trace_id, service_name, timestamp ORDER BY (tenant, trace_id))`,
+      `ALTER TABLE {db}.logs MATERIALIZE PROJECTION trace_rows`,
+    ],
+  },
 ];
