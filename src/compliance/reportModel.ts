@@ -83,3 +83,6 @@ export function parseStoredTime(value: string): number {
 }
 
 export const isoOfNs = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString();
+
+/** A stored time (ClickHouse's `YYYY-MM-DD hh:mm:ss.fff`, UTC) as UTC ISO 8601 with `Z`. */
+export const isoOfStored = (value: string): string => new Date(parseStoredTime(value)).toISOString();

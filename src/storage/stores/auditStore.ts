@@ -20,7 +20,7 @@ export class AuditStore {
 
   async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number; /** Only events of these tenants; absent = every event. */ tenants?: string[] }): Promise<StoredAuditEvent[]> {
     return this.storage.rows<StoredAuditEvent>(
-      `SELECT toString(timestamp) AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
+      `SELECT concat(replace(toString(timestamp), ' ', 'T'), 'Z') AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
               log_attributes['audit.actor.id'] AS actor_id, log_attributes['audit.actor.name'] AS actor_name,
               log_attributes['audit.actor.kind'] AS actor_kind, log_attributes['audit.remote_address'] AS remote_address,
               log_attributes['audit.tenant'] AS tenant, log_attributes['audit.target'] AS target, log_attributes['audit.detail'] AS detail

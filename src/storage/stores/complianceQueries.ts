@@ -198,9 +198,9 @@ export class ComplianceQueries {
               count() AS requests, toString(min(l.timestamp)) AS first, toString(max(l.timestamp)) AS last
        FROM ${this.db}.logs AS l
        WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
-         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read')
+         AND l.log_attributes['audit.action'] IN ('query', 'query.export', 'archive.export', 'audit.read', 'admin.read')
          AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
-       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id`,
+       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id, action, tenant, outcome`,
       { ...this.params(period), audit: auditTenant },
       plainNumbers,
     );
@@ -294,6 +294,17 @@ export class ComplianceQueries {
        ORDER BY f.active_at, f.fingerprint`,
       this.params(period),
       plainNumbers,
+    );
+  }
+
+  /** Each credential's last HTTP authentication up to the end of the period (auth.login, one per credential per window): last use as it stood then. */
+  async lastLogins(period: CompliancePeriod): Promise<{ actor_id: string; last: string }[]> {
+    return this.rows<{ actor_id: string; last: string }>(
+      `SELECT l.log_attributes['audit.actor.id'] AS actor_id, toString(max(l.timestamp)) AS last
+       FROM ${this.db}.logs AS l
+       WHERE l.tenant = {audit:String} AND l.timestamp <= fromUnixTimestamp64Nano({to:Int64}) AND l.log_attributes['audit.action'] = 'auth.login'
+       GROUP BY actor_id ORDER BY actor_id`,
+      { ...this.params(period), audit: auditTenant },
     );
   }
 
