@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
+import { waitFor } from './support/waitFor.js';
 
 /**
  * Change management (CC8.1) as an auditor samples it: every kind of change
@@ -20,6 +21,10 @@ let meshlog: RunningMeshlog;
 let soc2: Soc2Report;
 let periodFrom: string;
 let bobKey: string;
+let reviewerKey: string;
+let periodTo: string;
+let regenerated: Soc2Report;
+let regeneratedHtml: string;
 let contractorKey: string;
 const rotatedToken = 'a-rotated-admin-token-0123456789';
 const lockoutLimits = { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '4', MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000' };
@@ -36,15 +41,22 @@ retention:
 `,
   );
 
-async function call(method: string, path: string, body?: unknown, expected = [200, 201, 202]): Promise<any> {
+async function call(method: string, path: string, body?: unknown, expected = [200, 201, 202], token = meshlog.token): Promise<any> {
   const response = await fetch(`${meshlog.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'application/yaml' } : { 'content-type': 'application/json' }) },
+    headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme', ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'application/yaml' } : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
   assert.ok(expected.includes(response.status), `${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
+}
+
+/** The report of the closed period, through the CLI, in one format. */
+function report(format: 'json' | 'html'): Soc2Report | string {
+  const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', format, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(run.status, 0, run.stderr);
+  return format === 'json' ? (JSON.parse(run.stdout) as Soc2Report) : run.stdout;
 }
 
 const section = (id: string): ReportSection => soc2.sections.find((candidate) => candidate.id === id)!;
@@ -61,6 +73,7 @@ before(async () => {
     await favicon.arrayBuffer();
   }
 
+  reviewerKey = (await call('POST', '/api/v1/admin/keys', { name: 'reviewer', roles: ['auditor'], tenants: ['acme'] })).id;
   contractorKey = (await call('POST', '/api/v1/admin/keys', { name: 'contractor', roles: ['analyst'], tenants: ['acme'] })).id;
   await call('DELETE', `/api/v1/admin/keys/${contractorKey}`);
   await call('POST', '/api/v1/admin/users', { name: 'alice', roles: ['analyst'], tenants: ['acme'] });
@@ -98,13 +111,22 @@ before(async () => {
   for (let attempt = 0; attempt < 2; attempt++) assert.equal((await uiLogin()).status, 401);
   assert.equal((await uiLogin()).status, 429, 'locked out');
 
-  // The policy changed in the file, picked up by a restart.
+  // The policy changed in the file, picked up by a restart; the quarter closes after it.
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   writeConfig('2d');
   meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
-  const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--format', 'json', '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
-  assert.equal(run.status, 0, run.stderr);
-  soc2 = JSON.parse(run.stdout) as Soc2Report;
+  periodTo = new Date().toISOString();
+  await waitFor(() => Date.now() > Date.parse(periodTo) + 1, { what: 'the period to be closed', intervalMs: 5 });
+  soc2 = report('json') as Soc2Report;
+
+  // After the period: a key active in it is revoked, another created, the policy changed again with a restart.
+  await call('DELETE', `/api/v1/admin/keys/${reviewerKey}`, undefined, [200, 201, 202], rotatedToken);
+  await call('POST', '/api/v1/admin/keys', { name: 'late', roles: ['analyst'], tenants: ['acme'] }, [201], rotatedToken);
+  assert.equal(await meshlog.stop(), 0, meshlog.output());
+  writeConfig('3d');
+  meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
+  regenerated = report('json') as Soc2Report;
+  regeneratedHtml = report('html') as string;
 });
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
@@ -115,7 +137,7 @@ test('every change made through the API is its own kind in the change section, c
   const { config: _configChanges, ...apiChanges } = Object.fromEntries(Object.entries(changes.data.by_kind as Record<string, number>).map(([kind, count]) => [kind.startsWith('config.') ? 'config' : kind, count]));
   assert.deepEqual(apiChanges, {
     'storage.key_added': 1, // the first storage key, made by the first start
-    'keys.create': 2,
+    'keys.create': 3,
     'keys.revoke': 1,
     'users.create': 2,
     'users.update': 2,
@@ -176,4 +198,41 @@ test('a CSV export is a data access of its tenant, by its reader', () => {
   const dataAccess = section('data_access');
   const exports = dataAccess.data.exports as { action: string; tenant: string; actor_name: string; requests: number }[];
   assert.deepEqual(exports.map((row) => [row.action, row.tenant, row.requests]), [['query.export', 'acme', 1]]);
+});
+
+test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
+  assert.equal(regenerated.period.to, soc2.period.to);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'data_access', 'changes', 'availability']);
+  assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
+  assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
+  // The revoked key was active at the end of the period, and the key made after it is not part of it.
+  const keys = section('access').data.keys_as_of_period_end as { id: string; name: string; state_at_period_end: string; revoked_at: string | null }[];
+  const reviewer = keys.find((key) => key.id === reviewerKey);
+  assert.deepEqual([reviewer?.state_at_period_end, reviewer?.revoked_at], ['active', null]);
+  assert.ok(!keys.some((key) => key.name === 'late'));
+});
+
+test('every timestamp of the report is UTC ISO 8601 with Z', () => {
+  const times: string[] = [];
+  const walk = (value: unknown, name: string): void => {
+    if (typeof value === 'string' && /^(time|from|to|first|last|first_seen|last_seen|first_commit|last_commit|oldest)$|_at$/.test(name)) times.push(`${name}=${value}`);
+    else if (Array.isArray(value)) value.forEach((item) => walk(item, name));
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) if (key !== 'provenance') walk(item, key);
+  };
+  walk(soc2, '');
+  assert.ok(times.length > 50, `${times.length} timestamps`);
+  assert.deepEqual(times.filter((time) => !/=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(time)), []);
+});
+
+test('the population behind the change and failed-login counts exports whole, as CSV from the CLI and NDJSON from the API, for the closed period', async () => {
+  const run = spawnSync(process.execPath, [cli, 'audit', '--population', 'changes', '--from', periodFrom, '--to', periodTo, '--output', 'csv', '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(run.status, 0, run.stderr);
+  const rows = run.stdout.trim().split('\n');
+  assert.equal(rows[0], 'time,action,outcome,actor_id,actor_name,actor_kind,remote_address,tenant,target,detail');
+  assert.equal(rows.length - 1, section('changes').data.total);
+  const response = await fetch(`${meshlog.url}/api/v1/audit/export?population=failed_logins&format=ndjson&from=${encodeURIComponent(periodFrom)}&to=${encodeURIComponent(periodTo)}`, { headers: { authorization: `Bearer ${rotatedToken}` } });
+  assert.equal(response.status, 200);
+  const events = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { action: string });
+  const access = section('access').data as { failed_logins: { total: number }; lockouts: { total: number } };
+  assert.equal(events.length, access.failed_logins.total + access.lockouts.total);
 });

@@ -37,6 +37,8 @@ export interface Soc2Report {
   tenant: string | null;
   /** Audit events of the period the sections read; truncated when the period held more than could be read at once. */
   audit_events: { read: number; truncated: boolean };
+  /** The hash of the sections read only from stored events of the period: equal for every regeneration and every format of one period. */
+  period_evidence: { sha256: string; sections: string[]; rule: string };
   summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
   sections: ReportSection[];
   /** How the report was made: by which program and key, and the audit-trail read every section shares. */

@@ -12,6 +12,7 @@ import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOpti
 import type { TLSSocket } from 'node:tls';
 import { tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
+import { auditExportRoutes } from './routes/auditExportRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
@@ -254,6 +255,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting, options.audit);
   adminRoutes(app, options.admin);
+  auditExportRoutes(app, options.admin.auditStore);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
