@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { waitFor } from './support/waitFor.js';
+import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 
 /**
  * Change management (CC8.1) as an auditor samples it: every kind of change
@@ -101,6 +102,10 @@ before(async () => {
   await call('PATCH', '/api/v1/admin/users/bob', { tenants: ['acme'] });
   const csv = await fetch(`${meshlog.url}/api/v1/export?format=csv&query=${encodeURIComponent('{service_name="checkout"}')}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
   assert.equal(csv.status, 200, await csv.text());
+
+  // Two secrets redacted at ingest, before a restart resets the server's counters.
+  const logged = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['paid with card 4111 1111 1111 1111', 'receipt to alice@example.com, card 4111 1111 1111 1111']), { 'x-scope-orgid': 'acme' });
+  assert.equal(logged.status, 200, await logged.text());
 
   // Two failed API logins and two failed UI logins reach the limit of four: the address is locked out (429).
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -235,4 +240,11 @@ test('the population behind the change and failed-login counts exports whole, as
   const events = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { action: string });
   const access = section('access').data as { failed_logins: { total: number }; lockouts: { total: number } };
   assert.equal(events.length, access.failed_logins.total + access.lockouts.total);
+});
+
+test('values redacted in the period are counted from the stored records, through a restart', () => {
+  const redaction = section('redaction');
+  assert.deepEqual(redaction.data.redactions_per_rule, { credit_card: 2, email: 1 });
+  assert.equal(redaction.data.mode, 'redact');
+  assert.match(redaction.reason, /3 values redacted in the period's stored records/);
 });

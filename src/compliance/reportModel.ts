@@ -60,8 +60,6 @@ export interface ReportSources {
   integrity: { store: SealStore; verifierKey: string } | undefined;
   keys: () => KeyView[];
   config: MeshlogConfig;
-  /** Values redacted per rule since the server started (the meshlog_redactions_total counter). */
-  redactionCounts: () => Promise<Record<string, number>>;
   serverStartedAt: string;
   /** Records (per reason) and requests (per error code) refused since the server started. */
   ingestRefusals: () => Promise<{ records: Record<string, number>; requests: Record<string, number> }>;

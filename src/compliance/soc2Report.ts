@@ -28,7 +28,7 @@ const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>;
   { build: dataAccessSection, inputs: ['audit: query, query.export, archive.export, audit.read, admin.read (grouped by identity, tenant and outcome)', 'audit: report.generate'], stored: true },
   { build: changeSection, inputs: ['audit: every change kind (keys.*, users.*, tenants.*, access_review.*, erasure.request/cancel/execute, legal_hold.*, backup.restore, archive.key_shred, alert_rules.*, silences.*, config.* with config.change diffs, storage.key_added/encrypt, saved_queries.*), admin.read'], stored: true },
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
-  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'meshlog_redactions_total counter of the running server'] },
+  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
   { build: availabilitySection, inputs: ['audit: server.start, server.stop'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },

@@ -302,7 +302,6 @@ export class MeshlogServer {
         integrity,
         keys: () => keys.list(),
         config,
-        redactionCounts: async () => Object.fromEntries((await this.metrics.redactions.get()).values.map((value) => [String(value.labels.rule), value.value])),
         serverStartedAt: new Date().toISOString(),
         ingestRefusals: async () => ({
           records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),

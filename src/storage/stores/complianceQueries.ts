@@ -157,6 +157,26 @@ export class ComplianceQueries {
   private readonly logsInPeriod = `l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
     AND NOT startsWith(l.tenant, '_') AND ({tenant:String} = '' OR l.tenant = {tenant:String})`;
 
+  /**
+   * Values redacted per rule in the period, counted in the stored records: each
+   * `[REDACTED:<rule>…]` in a body or log attribute (redact mode), and each rule
+   * a record's `meshlog.sensitive` mark names (observe mode). Stored data, so
+   * a restart resets nothing and a closed period always counts the same.
+   */
+  async storedRedactions(period: CompliancePeriod): Promise<{ rule: string; values: number }[]> {
+    return this.rows<{ rule: string; values: number }>(
+      `SELECT rule, count() AS values FROM (
+         SELECT arrayJoin(arrayConcat(
+                  extractAll(concat(l.body, ' ', arrayStringConcat(mapValues(l.log_attributes), ' ')), '\\[REDACTED:([A-Za-z0-9_.-]+)'),
+                  arrayFilter(rule -> rule != '', splitByChar(',', l.log_attributes['meshlog.sensitive'])))) AS rule
+         FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+           AND (position(l.body, '[REDACTED:') > 0 OR l.log_attributes['meshlog.sensitive'] != '' OR arrayExists(value -> position(value, '[REDACTED:') > 0, mapValues(l.log_attributes))))
+       GROUP BY rule ORDER BY rule`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
   async serviceCoverage(period: CompliancePeriod): Promise<ServiceCoverageRow[]> {
     const values = (column: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(l.${column})))`;
     return this.rows<ServiceCoverageRow>(
