@@ -193,11 +193,14 @@ serverOptions(tenants.command('enable').description('take ingest and queries of 
 
 serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'), needs.audit)
   .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')
+  .option('--from <time>', 'period start (RFC3339 or Unix time); replaces --since')
+  .option('--to <time>', 'period end (RFC3339 or Unix time; default now)')
+  .option('--population <name>', 'export the whole population behind a report section: all, changes, grants_and_revocations, logins, failed_logins, access_denied, data_access, disposals, erasures, alerts, backups, availability')
   .option('--action <prefix>', 'only actions starting with this, e.g. keys. or auth.')
   .option('--actor <id|name>', 'only this actor')
   .addOption(new Option('--outcome <outcome>').choices(['success', 'denied', 'failure']))
   .option('--limit <n>', 'most events', '1000')
-  .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
+  .addOption(new Option('--output <format>').choices(['table', 'json', 'csv', 'ndjson']).default('table'))
   .action(auditCommand);
 
 const report = program.command('report').description('compliance evidence reports from a running server (auditor or admin)');

@@ -5,7 +5,8 @@ import type { ReportSection, SectionInput } from './reportModel.js';
 export async function dataAccessSection({ sources, period, audit }: SectionInput): Promise<ReportSection> {
   const reads = (await sources.queries.readsByIdentity(period)).map((row) => ({ ...row, requests: Number(row.requests) }));
   const byTenant: Record<string, { identities: string[]; requests: number }> = {};
-  for (const read of reads.filter((row) => row.action === 'query')) {
+  // Queries and exports both take a tenant's records out: an export (CSV, NDJSON, archive) is a read of many at once.
+  for (const read of reads.filter((row) => row.action === 'query' || row.action.endsWith('.export'))) {
     const entry = (byTenant[read.tenant || '(none)'] ??= { identities: [], requests: 0 });
     if (!entry.identities.includes(read.actor_name)) entry.identities.push(read.actor_name);
     entry.requests += read.requests;
@@ -18,6 +19,7 @@ export async function dataAccessSection({ sources, period, audit }: SectionInput
     data: {
       reads,
       queries_by_tenant: byTenant,
+      exports: reads.filter((row) => row.action.endsWith('.export')),
       reports_generated: audit
         .filter((event) => event.action === 'report.generate' && (!period.tenant || event.tenant === period.tenant))
         .map((event) => ({ time: event.time, by: event.actor_name || 'monthly schedule', outcome: event.outcome, tenant: event.tenant, ...auditDetail(event) })),

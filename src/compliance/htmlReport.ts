@@ -208,7 +208,8 @@ ${provenanceBlock(section)}
 <h1>SOC 2 evidence report</h1>
 <p class="meta">Period <strong>${escapeHtml(report.period.from)}</strong> to <strong>${escapeHtml(report.period.to)}</strong>, ${escapeHtml(scope)}.<br>
 Generated ${escapeHtml(report.generated_at)} by ${escapeHtml(report.generated_by.name)} (${escapeHtml(report.generated_by.id)}).<br>
-SHA-256 of the JSON evidence: <code id="evidence-sha256">${escapeHtml(sha256)}</code>${signatureLine(report)}</p>
+SHA-256 of the JSON evidence: <code id="evidence-sha256">${escapeHtml(sha256)}</code><br>
+Period evidence (${escapeHtml(report.period_evidence.sections.join(', '))}): <code id="period-evidence-sha256">${escapeHtml(report.period_evidence.sha256)}</code>${signatureLine(report)}</p>
 <h2>Summary</h2>
 <table class="summary"><thead><tr><th>Section</th><th>Criteria</th><th>Status</th><th>Reason</th></tr></thead><tbody>${summaryRows}</tbody></table>
 ${sections}

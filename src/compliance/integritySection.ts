@@ -1,5 +1,5 @@
 import { verifyIntegrity } from '../integrity/verifier.js';
-import { parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
+import { isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
 /** A chain whose first batch is older than this and that has no signed checkpoint needs a look (checkpoints come every few seconds). */
 const unsignedAfterMs = 3_600_000;
@@ -26,7 +26,7 @@ export async function integritySection({ sources, period }: SectionInput): Promi
       first_commit: head.first_commit,
       last_commit: head.last_commit,
       latest_checkpoint: checkpoint
-        ? { tree_size: Number(checkpoint.tree_size), root_hash: checkpoint.root_hash, created_at: checkpoint.created_at, signed_note: checkpoint.note }
+        ? { tree_size: Number(checkpoint.tree_size), root_hash: checkpoint.root_hash, created_at: isoOfStored(checkpoint.created_at), signed_note: checkpoint.note }
         : null,
     };
   });

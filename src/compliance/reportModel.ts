@@ -37,6 +37,8 @@ export interface Soc2Report {
   tenant: string | null;
   /** Audit events of the period the sections read; truncated when the period held more than could be read at once. */
   audit_events: { read: number; truncated: boolean };
+  /** The hash of the sections read only from stored events of the period: equal for every regeneration and every format of one period. */
+  period_evidence: { sha256: string; sections: string[]; rule: string };
   summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
   sections: ReportSection[];
   /** How the report was made: by which program and key, and the audit-trail read every section shares. */
@@ -58,8 +60,6 @@ export interface ReportSources {
   integrity: { store: SealStore; verifierKey: string } | undefined;
   keys: () => KeyView[];
   config: MeshlogConfig;
-  /** Values redacted per rule since the server started (the meshlog_redactions_total counter). */
-  redactionCounts: () => Promise<Record<string, number>>;
   serverStartedAt: string;
   /** Records (per reason) and requests (per error code) refused since the server started. */
   ingestRefusals: () => Promise<{ records: Record<string, number>; requests: Record<string, number> }>;
@@ -83,3 +83,6 @@ export function parseStoredTime(value: string): number {
 }
 
 export const isoOfNs = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString();
+
+/** A stored time (ClickHouse's `YYYY-MM-DD hh:mm:ss.fff`, UTC) as UTC ISO 8601 with `Z`. */
+export const isoOfStored = (value: string): string => new Date(parseStoredTime(value)).toISOString();

@@ -1,7 +1,7 @@
 import { retentionRules } from '../retention/disposer.js';
 import type { RetentionRule } from '../storage/stores/retentionStore.js';
 import { auditDetail } from './accessSection.js';
-import { parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
+import { isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
 function describeRule(rule: RetentionRule, appliesTo: string): Record<string, unknown> {
   const days = rule.maxAgeSeconds / 86_400;
@@ -70,8 +70,8 @@ export async function retentionSection({ sources, period, audit }: SectionInput)
       covers: `${hold.from_time ?? 'the beginning'} to ${hold.to_time ?? 'release'}`,
       reason: hold.reason,
       placed_by: hold.created_by,
-      placed_at: hold.created_at,
-      released_at: hold.released_at,
+      placed_at: isoOfStored(hold.created_at),
+      released_at: hold.released_at === null ? null : isoOfStored(hold.released_at),
       released_by: hold.released_by || null,
     })),
     legal_hold_changes: audit

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { CompliancePeriod, RecordedQuery } from '../storage/stores/complianceQueries.js';
 import { accessSection } from './accessSection.js';
 import { availabilitySection } from './availabilitySection.js';
@@ -19,22 +20,27 @@ import { transmissionSection } from './transmissionSection.js';
  * reads besides the storage queries recorded as it runs (`audit:` = audit
  * events of the period with these actions).
  */
-const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>; inputs: string[] }[] = [
-  { build: coverageSection, inputs: [] },
+const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>; inputs: string[]; /** Read only from stored events and records of the period: the same whenever generated. */ stored?: true }[] = [
+  { build: coverageSection, inputs: [], stored: true },
   { build: integritySection, inputs: ['meshlog verify over the period: seal_batches, seal_events and signed checkpoints of every chain, and the fingerprint of every stored record', 'latest signed checkpoint of every chain (seal_checkpoints)'] },
   { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
-  { build: accessSection, inputs: ['API keys as of generation (api_keys table), projected to the end of the period', 'audit: keys.create, keys.revoke, auth.failure, access.denied'] },
-  { build: dataAccessSection, inputs: ['audit: report.generate'] },
-  { build: changeSection, inputs: ['audit: keys.*, config.*, admin.read'] },
+  { build: accessSection, inputs: ['API keys (api_keys table) as of the end of the period', 'audit: users.* from the first event to the end of the period (the user population, replayed)', 'audit: keys.create, keys.revoke, users.update and users.disable (keys revoked with them), auth.failure, auth.session.login (UI logins), auth.throttled (lockouts), access.denied'], stored: true },
+  { build: dataAccessSection, inputs: ['audit: query, query.export, archive.export, audit.read, admin.read (grouped by identity, tenant and outcome)', 'audit: report.generate'], stored: true },
+  { build: changeSection, inputs: ['audit: every change kind (keys.*, users.*, tenants.*, access_review.*, erasure.request/cancel/execute, legal_hold.*, backup.restore, archive.key_shred, alert_rules.*, silences.*, config.* with config.change diffs, storage.key_added/encrypt, saved_queries.*), admin.read'], stored: true },
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
-  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'meshlog_redactions_total counter of the running server'] },
+  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
-  { build: availabilitySection, inputs: ['audit: server.start, server.stop'] },
+  { build: availabilitySection, inputs: ['audit: server.start, server.stop'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },
 ];
 
 /** Audit events read for one report; a period with more is marked truncated. */
 const maxAuditEvents = 100_000;
+
+/** The hash an auditor compares across regenerations and formats of one period (see Soc2Report.period_evidence). */
+export function periodEvidenceSha256(facts: { period: { from: string; to: string }; tenant: string | null }, sections: ReportSection[]): string {
+  return createHash('sha256').update(canonicalize({ ...facts, sections }) ?? '').digest('hex');
+}
 
 export interface BuiltReport {
   report: Soc2Report;
@@ -54,6 +60,8 @@ export async function buildSoc2Report(sources: ReportSources, period: Compliance
       return { ...section, provenance: { queries, inputs } };
     }),
   );
+  const periodFacts = { period: { from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs) }, tenant: period.tenant || null };
+  const stored = sections.filter((_section, i) => sectionBuilders[i]!.stored);
   const unsigned: Soc2Report = {
     report: 'soc2',
     format_version: 2,
@@ -62,6 +70,11 @@ export async function buildSoc2Report(sources: ReportSources, period: Compliance
     period: { from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs) },
     tenant: period.tenant || null,
     audit_events: { read: newestFirst.length, truncated: newestFirst.length >= maxAuditEvents },
+    period_evidence: {
+      sha256: periodEvidenceSha256(periodFacts, stored),
+      sections: stored.map((section) => section.id),
+      rule: 'SHA-256 of the RFC 8785 canonical JSON of { period, tenant, sections } over these sections, read only from events and records stored for the period: regenerating a closed period gives the same hash. The other sections read the running server (configuration, counters, latest checkpoints, records overdue now).',
+    },
     summary: sections.map(({ id, title, criteria, status, reason }) => ({ id, title, criteria, status, reason })),
     sections,
     provenance: {

@@ -98,6 +98,7 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
 
   // Evidence: auditors read their tenants' share.
   [['GET'], '/api/v1/audit', 'audit', 'named'],
+  [['GET'], '/api/v1/audit/export', 'audit', 'named'],
   [['GET'], '/api/v1/integrity/public-key', 'audit', 'none'],
   [['GET'], '/api/v1/integrity/checkpoints', 'audit', 'named'],
   [['GET'], '/api/v1/integrity/proofs/inclusion', 'audit', 'named'],

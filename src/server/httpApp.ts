@@ -12,6 +12,7 @@ import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOpti
 import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
+import { auditExportRoutes } from './routes/auditExportRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
 import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
@@ -103,14 +104,28 @@ declare module 'fastify' {
     permission?: Permission | 'public';
     /** Which tenants the route acts on (see routeAccess.ts). */
     tenancy?: Tenancy;
-    /** The route writes its own, more precise audit record. */
+    /** The route writes its own audit record, of the kind of change it makes (users.create, silences.expire…). */
     auditedByRoute?: boolean;
+    /** A POST that changes nothing (a dry run): audited as a read. */
+    readOnly?: boolean;
     /** The route's path parameter that carries the credential, when its shippers put the key in the URL. */
     credentialParam?: string;
   }
   interface FastifyRequest {
     identity: Identity | undefined;
   }
+}
+
+/**
+ * A change is an audit event of its own kind, named for what it changes, never
+ * a generic `admin.read` of a POST: an administrative route that can change
+ * something, and any PUT, PATCH or DELETE outside ingest, must write its own
+ * record (or say it changes nothing), or the server does not start.
+ */
+function requireOwnAuditOfChanges(methods: string[], url: string, config: Partial<RouteAccess> & { auditedByRoute?: boolean; readOnly?: boolean }): void {
+  if (config.auditedByRoute || config.readOnly || config.permission === 'public' || config.permission === 'ingest') return;
+  const changing = methods.filter((method) => method !== 'GET' && method !== 'HEAD' && (config.permission === 'admin' || method !== 'POST'));
+  if (changing.length > 0) throw new Error(`route ${changing.join(',')} ${url} changes state but writes no audit record of its own: record an event named for the change (auditedByRoute) or mark it readOnly`);
 }
 
 /** Reads are audited (who read what); ingest is not, or the trail would be as large as the logs. */
@@ -146,6 +161,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const access = methods.map((method) => accessOfRoute(method, route.url, own, constrained));
     route.config = { ...(route.config as object), ...access[0] };
+    requireOwnAuditOfChanges(methods, route.url, route.config as Partial<RouteAccess> & { auditedByRoute?: boolean; readOnly?: boolean });
     methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
   });
 
@@ -239,6 +255,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting, options.audit);
   adminRoutes(app, options.admin);
+  auditExportRoutes(app, options.admin.auditStore);
   if (options.tenants) tenantRoutes(app, options.tenants);
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);

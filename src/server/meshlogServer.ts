@@ -30,6 +30,7 @@ import { pendingRestore } from '../backup/restoreMarker.js';
 import { pendingEncryption } from '../storage/engine/encryptDataDir.js';
 import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
 import { MeshlogError } from '../errors.js';
+import { recordConfigChange } from '../config/configChanges.js';
 import type { Identity } from '../security/identity.js';
 import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
 import { ReportStore } from '../storage/stores/reportStore.js';
@@ -309,7 +310,6 @@ export class MeshlogServer {
         integrity,
         keys: () => keys.list(),
         config,
-        redactionCounts: async () => Object.fromEntries((await this.metrics.redactions.get()).values.map((value) => [String(value.labels.rule), value.value])),
         serverStartedAt: new Date().toISOString(),
         ingestRefusals: async () => ({
           records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),
@@ -390,7 +390,8 @@ export class MeshlogServer {
       erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
     }, config.erasure.check_interval_ms);
     this.erasureTimer.unref();
-    await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal } });
+    const configSha256 = await recordConfigChange(config, admin.auditStore, audit, 'start');
+    await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal, config_sha256: configSha256 } });
     const restored = pendingRestore(config.data_dir);
     if (restored) {
       await audit.record({ action: 'backup.restore', outcome: 'success', detail: restored.detail });

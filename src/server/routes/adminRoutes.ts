@@ -66,7 +66,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     return { key: revoked };
   });
 
-  app.get<{ Querystring: { since?: string; from?: string; action?: string; actor?: string; outcome?: string; limit?: string } }>(
+  app.get<{ Querystring: { since?: string; from?: string; to?: string; action?: string; actor?: string; outcome?: string; limit?: string } }>(
     '/api/v1/audit',
     async (request) => {
       const { query } = request;
@@ -75,7 +75,9 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       // An auditor of some tenants reads their events only: those of other tenants, and installation-wide ones, name what others did and searched.
       const identity = request.identity!;
       const tenants = identity.tenants.includes(anyTenant) ? undefined : identity.tenants;
-      return { events: await deps.auditStore.events({ sinceNs, action: query.action, actor: query.actor, outcome: query.outcome, limit, tenants }) };
+      // A bounded page for reading; whole populations come from /api/v1/audit/export.
+      const untilNs = query.to ? parseLokiTime(query.to, nowNs(), 'to') : undefined;
+      return { events: await deps.auditStore.events({ sinceNs, untilNs, action: query.action, actor: query.actor, outcome: query.outcome, limit, tenants }) };
     },
   );
 }

@@ -187,17 +187,21 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
 
   // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.
   app.get('/api/v1/silences', async (request) => ({ silences: alerting.silences(request.tenant).map(silenceJson) }));
-  app.post('/api/v1/silences', async (request, reply) => {
+  const audited = { config: { auditedByRoute: true } };
+  app.post('/api/v1/silences', audited, async (request, reply) => {
     const silence = await alerting.addSilence(request.tenant, { ...silenceInput(body(request)), createdBy: request.identity?.name ?? 'anonymous' });
-    return reply.code(201).send(silenceJson(silence));
+    const view = silenceJson(silence) as Record<string, unknown>;
+    await audit.record({ action: 'silences.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: String(view.id), detail: view });
+    return reply.code(201).send(view);
   });
-  app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', audited, async (request, reply) => {
     if (!(await alerting.expireSilence(request.tenant, request.params.id))) throw new MeshlogError('ML_NOT_FOUND', `no active silence ${request.params.id}`);
+    await audit.record({ action: 'silences.expire', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: request.params.id });
     return reply.code(202).send({ status: 'success' });
   });
 
   // Loki's ruler API. Changing rules changes what is monitored: admins only, and audited.
-  const admin = { config: { permission: 'admin' as const } };
+  const admin = { config: { permission: 'admin' as const, auditedByRoute: true } };
   app.get('/loki/api/v1/rules', async (request, reply) => {
     const byNamespace: Record<string, object[]> = {};
     for (const group of engine.ruleGroups(request.tenant)) {
@@ -217,13 +221,24 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     return reply.type('application/yaml').send(yamlStringify(byNamespace));
   });
   app.post<{ Params: { namespace: string } }>('/loki/api/v1/rules/:namespace', admin, async (request, reply) => {
+    const existing = new Set(engine.ruleGroups(request.tenant).map((group) => `${group.namespace}/${group.name}`));
     const group = await alerting.putGroup(request.tenant, request.params.namespace, body(request));
+    await audit.record({
+      action: existing.has(`${group.namespace}/${group.name}`) ? 'alert_rules.update' : 'alert_rules.create',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: `${group.namespace}/${group.name}`,
+      detail: { rules: group.rules.map((rule) => ({ alert: rule.alert, expr: rule.exprText })) },
+    });
     return reply.code(202).send({ status: 'success', data: { namespace: group.namespace, group: group.name, rules: group.rules.length } });
   });
   app.delete<{ Params: { namespace: string; group: string } }>('/loki/api/v1/rules/:namespace/:group', admin, async (request, reply) => {
     if (!(await alerting.deleteGroup(request.tenant, request.params.namespace, request.params.group))) {
       throw new MeshlogError('ML_NOT_FOUND', `no rule group ${request.params.namespace}/${request.params.group}`);
     }
+    await audit.record({ action: 'alert_rules.delete', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: `${request.params.namespace}/${request.params.group}` });
     return reply.code(202).send({ status: 'success' });
   });
 }

@@ -47,7 +47,7 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
     masked_fields: deps.config.masking.fields,
   }));
 
-  app.post('/api/v1/admin/redaction/test', async (request) => {
+  app.post('/api/v1/admin/redaction/test', { config: { readOnly: true } }, async (request) => {
     const { line } = parseJsonBody(sampleBody, request.body);
     const result = preview(line);
     let shown = result.stored;

@@ -79,12 +79,17 @@ export function webUiRoutes(app: FastifyInstance, root: string = defaultWebRoot)
 
   app.get('/', { constraints: { page: 'html' }, config }, async (_request, reply) => sendIndex(reply));
   app.get('/ui', { config }, async (_request, reply) => sendIndex(reply));
-  app.get<{ Params: { '*': string } }>('/ui/*', { config }, async (request, reply) => {
-    const path = request.params['*'];
-    if (!path.startsWith('assets/')) return sendIndex(reply);
+  const sendAsset = (reply: FastifyReply, path: string) => {
     const asset = assets.get(path);
     if (!asset) return reply.code(404).type('text/plain; charset=utf-8').send('no such asset\n');
     // Asset names carry a content hash: a name never changes meaning.
     return reply.headers(securityHeaders).header('cache-control', 'public, max-age=31536000, immutable').type(asset.type).send(asset.body);
+  };
+  app.get<{ Params: { '*': string } }>('/ui/*', { config }, async (request, reply) => {
+    const path = request.params['*'];
+    return path.startsWith('assets/') ? sendAsset(reply, path) : sendIndex(reply);
   });
+  // Static files browsers ask for on their own: public and never audited (an unknown path would be an unauthenticated admin request, in the trail).
+  app.get<{ Params: { '*': string } }>('/assets/*', { config }, async (request, reply) => sendAsset(reply, `assets/${request.params['*']}`));
+  app.get('/favicon.ico', { config }, async (_request, reply) => (assets.has('favicon.ico') ? sendAsset(reply, 'favicon.ico') : reply.code(204).send()));
 }

@@ -18,9 +18,10 @@ export interface StoredAuditEvent {
 export class AuditStore {
   constructor(private readonly storage: Storage) {}
 
-  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number; /** Only events of these tenants; absent = every event. */ tenants?: string[] }): Promise<StoredAuditEvent[]> {
+  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number; /** Only events of these tenants; absent = every event. */ tenants?: string[]; /** Oldest first, from this many on (population exports page through a period this way). */ oldestFirstFrom?: number }): Promise<StoredAuditEvent[]> {
+    const order = filter.oldestFirstFrom === undefined ? 'DESC' : 'ASC';
     return this.storage.rows<StoredAuditEvent>(
-      `SELECT toString(timestamp) AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
+      `SELECT concat(replace(toString(timestamp), ' ', 'T'), 'Z') AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
               log_attributes['audit.actor.id'] AS actor_id, log_attributes['audit.actor.name'] AS actor_name,
               log_attributes['audit.actor.kind'] AS actor_kind, log_attributes['audit.remote_address'] AS remote_address,
               log_attributes['audit.tenant'] AS tenant, log_attributes['audit.target'] AS target, log_attributes['audit.detail'] AS detail
@@ -31,8 +32,8 @@ export class AuditStore {
          AND ({actor:String} = '' OR log_attributes['audit.actor.id'] = {actor:String} OR log_attributes['audit.actor.name'] = {actor:String})
          AND ({outcome:String} = '' OR log_attributes['audit.outcome'] = {outcome:String})
          AND ({all_tenants:Bool} OR has({tenants:Array(String)}, log_attributes['audit.tenant']))
-       ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
-      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit, all_tenants: filter.tenants === undefined, tenants: filter.tenants ?? [] },
+       ORDER BY timestamp ${order}, l.batch_seq ${order}, l.batch_pos ${order} LIMIT {limit:UInt32} OFFSET {offset:UInt64}`,
+      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit, offset: filter.oldestFirstFrom ?? 0, all_tenants: filter.tenants === undefined, tenants: filter.tenants ?? [] },
     );
   }
 }

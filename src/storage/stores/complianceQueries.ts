@@ -3,6 +3,9 @@ import { auditTenant } from '../../model/auditTenant.js';
 import { expiredCondition, type LegalHold, type RetentionRule } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 
+/** A stored time as UTC ISO 8601 with `Z` (ClickHouse prints `YYYY-MM-DD hh:mm:ss.fff`). */
+const isoTime = (expression: string) => `concat(replace(toString(${expression}), ' ', 'T'), 'Z')`;
+
 /** One query a report ran, as sent (whitespace folded) with its parameters: the provenance of a figure. */
 export interface RecordedQuery {
   sql: string;
@@ -154,12 +157,32 @@ export class ComplianceQueries {
   private readonly logsInPeriod = `l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
     AND NOT startsWith(l.tenant, '_') AND ({tenant:String} = '' OR l.tenant = {tenant:String})`;
 
+  /**
+   * Values redacted per rule in the period, counted in the stored records: each
+   * `[REDACTED:<rule>…]` in a body or log attribute (redact mode), and each rule
+   * a record's `meshlog.sensitive` mark names (observe mode). Stored data, so
+   * a restart resets nothing and a closed period always counts the same.
+   */
+  async storedRedactions(period: CompliancePeriod): Promise<{ rule: string; values: number }[]> {
+    return this.rows<{ rule: string; values: number }>(
+      `SELECT rule, count() AS values FROM (
+         SELECT arrayJoin(arrayConcat(
+                  extractAll(concat(l.body, ' ', arrayStringConcat(mapValues(l.log_attributes), ' ')), '\\[REDACTED:([A-Za-z0-9_.-]+)'),
+                  arrayFilter(rule -> rule != '', splitByChar(',', l.log_attributes['meshlog.sensitive'])))) AS rule
+         FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
+           AND (position(l.body, '[REDACTED:') > 0 OR l.log_attributes['meshlog.sensitive'] != '' OR arrayExists(value -> position(value, '[REDACTED:') > 0, mapValues(l.log_attributes))))
+       GROUP BY rule ORDER BY rule`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
   async serviceCoverage(period: CompliancePeriod): Promise<ServiceCoverageRow[]> {
     const values = (column: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(l.${column})))`;
     return this.rows<ServiceCoverageRow>(
       `SELECT l.tenant AS tenant, l.service_name AS service, count() AS records,
               ${values('platform')} AS platforms, ${values('cluster')} AS clusters, ${values('mesh')} AS meshes, ${values('receiver')} AS receivers,
-              toString(min(l.timestamp)) AS first_seen, toString(max(l.timestamp)) AS last_seen
+              ${isoTime('min(l.timestamp)')} AS first_seen, ${isoTime('max(l.timestamp)')} AS last_seen
        FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
        GROUP BY l.tenant, l.service_name ORDER BY tenant, service`,
       this.params(period),
@@ -195,12 +218,12 @@ export class ComplianceQueries {
       `SELECT l.log_attributes['audit.actor.id'] AS actor_id, any(l.log_attributes['audit.actor.name']) AS actor_name,
               any(l.log_attributes['audit.actor.kind']) AS actor_kind, l.log_attributes['audit.action'] AS action,
               l.log_attributes['audit.tenant'] AS tenant, l.log_attributes['audit.outcome'] AS outcome,
-              count() AS requests, toString(min(l.timestamp)) AS first, toString(max(l.timestamp)) AS last
+              count() AS requests, ${isoTime('min(l.timestamp)')} AS first, ${isoTime('max(l.timestamp)')} AS last
        FROM ${this.db}.logs AS l
        WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
-         AND l.log_attributes['audit.action'] IN ('query', 'audit.read', 'admin.read')
+         AND l.log_attributes['audit.action'] IN ('query', 'query.export', 'archive.export', 'audit.read', 'admin.read')
          AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
-       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id`,
+       GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id, action, tenant, outcome`,
       { ...this.params(period), audit: auditTenant },
       plainNumbers,
     );
@@ -210,7 +233,7 @@ export class ComplianceQueries {
   async chainHeads(tenant: string): Promise<ChainHeadRow[]> {
     return this.rows<ChainHeadRow>(
       `SELECT s.chain_id AS chain_id, any(s.tenant) AS tenant, max(s.batch_seq) AS head_seq, argMax(s.batch_hash, s.batch_seq) AS head_hash,
-              toString(min(s.committed_at)) AS first_commit, toString(max(s.committed_at)) AS last_commit
+              ${isoTime('min(s.committed_at)')} AS first_commit, ${isoTime('max(s.committed_at)')} AS last_commit
        FROM ${this.db}.seal_batches AS s WHERE ({tenant:String} = '' OR s.tenant = {tenant:String})
        GROUP BY s.chain_id ORDER BY chain_id`,
       { tenant },
@@ -280,7 +303,7 @@ export class ComplianceQueries {
   /** Every alert instance that fired in the period, with who acknowledged it and after how many seconds (null: never). */
   async alertAcknowledgements(period: CompliancePeriod): Promise<AcknowledgementRow[]> {
     return this.rows<AcknowledgementRow>(
-      `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, toString(f.active_at) AS fired_at,
+      `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, ${isoTime('f.active_at')} AS fired_at,
          if(a.by = '', NULL, a.by) AS acknowledged_by,
          if(a.by = '', NULL, round(dateDiff('millisecond', f.active_at, a.at) / 1000, 3)) AS seconds_to_acknowledge
        FROM (
@@ -297,10 +320,21 @@ export class ComplianceQueries {
     );
   }
 
+  /** Each credential's last HTTP authentication up to the end of the period (auth.login, one per credential per window): last use as it stood then. */
+  async lastLogins(period: CompliancePeriod): Promise<{ actor_id: string; last: string }[]> {
+    return this.rows<{ actor_id: string; last: string }>(
+      `SELECT l.log_attributes['audit.actor.id'] AS actor_id, ${isoTime('max(l.timestamp)')} AS last
+       FROM ${this.db}.logs AS l
+       WHERE l.tenant = {audit:String} AND l.timestamp <= fromUnixTimestamp64Nano({to:Int64}) AND l.log_attributes['audit.action'] = 'auth.login'
+       GROUP BY actor_id ORDER BY actor_id`,
+      { ...this.params(period), audit: auditTenant },
+    );
+  }
+
   /** Batches whose records retention disposed of in the period, with the evidence the disposer recorded (policy, positions, trigger). */
   async disposedBatches(period: CompliancePeriod): Promise<DisposedBatchRow[]> {
     return this.rows<DisposedBatchRow>(
-      `SELECT e.chain_id AS chain_id, b.tenant AS tenant, e.batch_seq AS batch_seq, e.detail AS detail, toString(e.at) AS at
+      `SELECT e.chain_id AS chain_id, b.tenant AS tenant, e.batch_seq AS batch_seq, e.detail AS detail, ${isoTime('e.at')} AS at
        FROM ${this.db}.seal_events AS e
        LEFT JOIN (SELECT chain_id, any(tenant) AS tenant FROM ${this.db}.seal_batches GROUP BY chain_id) AS b ON b.chain_id = e.chain_id
        WHERE e.kind = 'disposed' AND e.at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
@@ -316,7 +350,7 @@ export class ComplianceQueries {
     const params: Record<string, unknown> = { now: options.expiredBeforeNs.toString(), tenant: options.tenant };
     const { expired, policy } = expiredCondition([{ ...options.audit, tenant: auditTenant }, ...options.rules], options.fallback, options.holds, params);
     return this.rows<OverdueRow>(
-      `SELECT tenant, ${policy} AS policy, count() AS records, toString(min(timestamp)) AS oldest
+      `SELECT tenant, ${policy} AS policy, count() AS records, ${isoTime('min(timestamp)')} AS oldest
        FROM ${this.db}.logs WHERE ${expired} AND ({tenant:String} = '' OR tenant = {tenant:String})
        GROUP BY tenant, policy ORDER BY tenant, policy`,
       params,

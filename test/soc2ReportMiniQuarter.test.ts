@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
+import { waitFor } from './support/waitFor.js';
+import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+
+/**
+ * Change management (CC8.1) as an auditor samples it: every kind of change
+ * made through the API, and a retention policy changed in the config file and
+ * picked up by a restart, each appear in the change section under a kind named
+ * for what it changed, with exact counts.
+ */
+const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const dir = tempDataDir('meshlog-changes-');
+const configFile = join(dir, 'meshlog.yaml');
+let meshlog: RunningMeshlog;
+let soc2: Soc2Report;
+let periodFrom: string;
+let bobKey: string;
+let reviewerKey: string;
+let periodTo: string;
+let regenerated: Soc2Report;
+let regeneratedHtml: string;
+let contractorKey: string;
+const rotatedToken = 'a-rotated-admin-token-0123456789';
+const lockoutLimits = { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '4', MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000' };
+
+const writeConfig = (maxAge: string) =>
+  writeFileSync(
+    configFile,
+    `forward: { enabled: false }
+syslog: { enabled: false }
+otlp_grpc: { enabled: false }
+retention:
+  policies:
+    - { name: batch-short, tenant: acme, service: nightly-batch, max_age: ${maxAge} }
+`,
+  );
+
+async function call(method: string, path: string, body?: unknown, expected = [200, 201, 202], token = meshlog.token): Promise<any> {
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme', ...(body === undefined ? {} : typeof body === 'string' ? { 'content-type': 'application/yaml' } : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.ok(expected.includes(response.status), `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** The report of the closed period, through the CLI, in one format. */
+function report(format: 'json' | 'html'): Soc2Report | string {
+  const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', format, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(run.status, 0, run.stderr);
+  return format === 'json' ? (JSON.parse(run.stdout) as Soc2Report) : run.stdout;
+}
+
+const section = (id: string): ReportSection => soc2.sections.find((candidate) => candidate.id === id)!;
+
+before(async () => {
+  writeConfig('1d');
+  periodFrom = new Date(Date.now() - 60_000).toISOString();
+  meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: lockoutLimits });
+
+  // Static files a browser asks for on its own: public, never in the trail.
+  for (let visit = 0; visit < 3; visit++) {
+    const favicon = await fetch(`${meshlog.url}/favicon.ico`);
+    assert.ok(favicon.status === 200 || favicon.status === 204, `favicon: ${favicon.status}`);
+    await favicon.arrayBuffer();
+  }
+
+  reviewerKey = (await call('POST', '/api/v1/admin/keys', { name: 'reviewer', roles: ['auditor'], tenants: ['acme'] })).id;
+  contractorKey = (await call('POST', '/api/v1/admin/keys', { name: 'contractor', roles: ['analyst'], tenants: ['acme'] })).id;
+  await call('DELETE', `/api/v1/admin/keys/${contractorKey}`);
+  await call('POST', '/api/v1/admin/users', { name: 'alice', roles: ['analyst'], tenants: ['acme'] });
+  await call('PATCH', '/api/v1/admin/users/alice', { roles: ['analyst', 'auditor'] });
+  await call('POST', '/api/v1/admin/tenants', { name: 'beta', description: 'second customer' });
+  await call('POST', '/api/v1/admin/tenants/beta/disable');
+  await call('POST', '/api/v1/admin/tenants/beta/enable');
+  const erasure = (from: string) => call('POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="catalog"}', from, to: new Date().toISOString(), reason: 'DSR-1' });
+  const cancelled = (await erasure(periodFrom)).request;
+  await call('POST', `/api/v1/admin/erasure-requests/${cancelled.id}/cancel`, { reason: 'filed by mistake' });
+  const executed = (await erasure(periodFrom)).request;
+  await call('POST', `/api/v1/admin/erasure-requests/${executed.id}/execute`);
+  const group = (threshold: number) => `name: latency\nrules:\n  - alert: SlowRequests\n    expr: sum(count_over_time({service_name="api"} |= "slow" [1m])) > ${threshold}\n`;
+  await call('POST', '/loki/api/v1/rules/ops', group(100));
+  await call('POST', '/loki/api/v1/rules/ops', group(200));
+  await call('DELETE', '/loki/api/v1/rules/ops/latency');
+  const silence = await call('POST', '/api/v1/silences', { matchers: { alertname: 'SlowRequests' }, duration: '1h', comment: 'deploying' });
+  await call('DELETE', `/api/v1/silences/${silence.id}`);
+  const { hold } = await call('POST', '/api/v1/admin/legal-holds', { name: 'litigation', tenant: 'acme', reason: 'counsel' });
+  await call('DELETE', `/api/v1/admin/legal-holds/${hold.id}`);
+
+  // A user's key revoked by narrowing the user's grants, and a CSV export.
+  await call('POST', '/api/v1/admin/users', { name: 'bob', roles: ['analyst'], tenants: ['acme', 'beta'] });
+  bobKey = (await call('POST', '/api/v1/admin/users/bob/keys', {})).id;
+  await call('PATCH', '/api/v1/admin/users/bob', { tenants: ['acme'] });
+  const csv = await fetch(`${meshlog.url}/api/v1/export?format=csv&query=${encodeURIComponent('{service_name="checkout"}')}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
+  assert.equal(csv.status, 200, await csv.text());
+
+  // Two secrets redacted at ingest, before a restart resets the server's counters.
+  const logged = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['paid with card 4111 1111 1111 1111', 'receipt to alice@example.com, card 4111 1111 1111 1111']), { 'x-scope-orgid': 'acme' });
+  assert.equal(logged.status, 200, await logged.text());
+
+  // Two failed API logins and two failed UI logins reach the limit of four: the address is locked out (429).
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const api = await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: 'Bearer mlk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+    assert.equal(api.status, 401, await api.text());
+  }
+  const uiLogin = () => fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'mlk_000000000000_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' }) });
+  for (let attempt = 0; attempt < 2; attempt++) assert.equal((await uiLogin()).status, 401);
+  assert.equal((await uiLogin()).status, 429, 'locked out');
+
+  // The policy changed in the file, picked up by a restart; the quarter closes after it.
+  assert.equal(await meshlog.stop(), 0, meshlog.output());
+  writeConfig('2d');
+  meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
+  periodTo = new Date().toISOString();
+  await waitFor(() => Date.now() > Date.parse(periodTo) + 1, { what: 'the period to be closed', intervalMs: 5 });
+  soc2 = report('json') as Soc2Report;
+
+  // After the period: a key active in it is revoked, another created, the policy changed again with a restart.
+  await call('DELETE', `/api/v1/admin/keys/${reviewerKey}`, undefined, [200, 201, 202], rotatedToken);
+  await call('POST', '/api/v1/admin/keys', { name: 'late', roles: ['analyst'], tenants: ['acme'] }, [201], rotatedToken);
+  assert.equal(await meshlog.stop(), 0, meshlog.output());
+  writeConfig('3d');
+  meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
+  regenerated = report('json') as Soc2Report;
+  regeneratedHtml = report('html') as string;
+});
+after(async () => {
+  if (meshlog.process.exitCode === null) await meshlog.stop();
+});
+
+test('every change made through the API is its own kind in the change section, counted exactly', () => {
+  const changes = section('changes');
+  const { config: _configChanges, ...apiChanges } = Object.fromEntries(Object.entries(changes.data.by_kind as Record<string, number>).map(([kind, count]) => [kind.startsWith('config.') ? 'config' : kind, count]));
+  assert.deepEqual(apiChanges, {
+    'storage.key_added': 1, // the first storage key, made by the first start
+    'keys.create': 3,
+    'keys.revoke': 1,
+    'users.create': 2,
+    'users.update': 2,
+    'tenants.create': 1,
+    'tenants.disable': 1,
+    'tenants.enable': 1,
+    'erasure.request': 2,
+    'erasure.cancel': 1,
+    'erasure.execute': 1,
+    'alert_rules.create': 1,
+    'alert_rules.update': 1,
+    'alert_rules.delete': 1,
+    'silences.create': 1,
+    'silences.expire': 1,
+    'legal_hold.place': 1,
+    'legal_hold.release': 1,
+  });
+  const kinds = (changes.data.changes as { action: string }[]).map((change) => change.action);
+  assert.ok(!kinds.includes('admin.read'), 'no change is recorded as a read');
+});
+
+test('a retention policy changed in the config file and picked up at restart is a config.change with the diff, secrets excluded', () => {
+  const configChanges = (section('changes').data.changes as { action: string; by: string; detail: { trigger: string; sha256: string; previous_sha256: string | null; diff: { path: string; from?: unknown; to?: unknown }[] } }[]).filter((change) => change.action === 'config.change');
+  assert.equal(configChanges.length, 2, 'the first start (baseline) and the restart with the new policy');
+  const [baseline, changed] = configChanges;
+  assert.equal(baseline.detail.previous_sha256, null);
+  assert.deepEqual(baseline.detail.diff, []);
+  assert.equal(changed.detail.trigger, 'start');
+  assert.equal(changed.detail.previous_sha256, baseline.detail.sha256);
+  assert.equal(changed.by, 'server');
+  assert.deepEqual(changed.detail.diff, [
+    { path: 'retention.policies', from: [{ max_age: '1d', name: 'batch-short', service: 'nightly-batch', tenant: 'acme' }], to: [{ max_age: '2d', name: 'batch-short', service: 'nightly-batch', tenant: 'acme' }] },
+  ]);
+  assert.doesNotMatch(JSON.stringify(section('changes').data), /test-admin-token|a-rotated-admin-token/);
+});
+
+test('static files a browser fetches by itself are never audited', () => {
+  const access = section('access');
+  const failures = (access.data.failed_logins as { events: { target: string }[] }).events;
+  const denials = (access.data.denied_requests as { events: { target: string }[] }).events;
+  assert.deepEqual([...failures, ...denials].filter((event) => /favicon/.test(event.target)), []);
+});
+
+test('access: failed API and UI logins, the lockout, revocations by hand and by narrowed grants, and the user population, counted exactly', () => {
+  const access = section('access');
+  const failed = access.data.failed_logins as { total: number; by_channel: Record<string, number> };
+  assert.equal(failed.total, 4);
+  assert.deepEqual(failed.by_channel, { api: 2, ui: 2 });
+  assert.equal((access.data.lockouts as { total: number }).total, 1);
+  const revocations = access.data.revocations as { key_id: string; via: string }[];
+  assert.deepEqual(revocations.map((revocation) => [revocation.key_id, revocation.via]), [[contractorKey, 'keys.revoke'], [bobKey, 'users.update']]);
+  assert.match(access.reason, /1 lockouts \(429\)/);
+  const users = access.data.users_as_of_period_end as { name: string; roles: string[]; tenants: string[]; state: string }[];
+  assert.deepEqual(users.map((user) => [user.name, user.roles, user.tenants, user.state]), [['alice', ['analyst', 'auditor'], ['acme'], 'active'], ['bob', ['analyst'], ['acme'], 'active']]);
+});
+
+test('a CSV export is a data access of its tenant, by its reader', () => {
+  const dataAccess = section('data_access');
+  const exports = dataAccess.data.exports as { action: string; tenant: string; actor_name: string; requests: number }[];
+  assert.deepEqual(exports.map((row) => [row.action, row.tenant, row.requests]), [['query.export', 'acme', 1]]);
+});
+
+test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
+  assert.equal(regenerated.period.to, soc2.period.to);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'data_access', 'changes', 'availability']);
+  assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
+  assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
+  // The revoked key was active at the end of the period, and the key made after it is not part of it.
+  const keys = section('access').data.keys_as_of_period_end as { id: string; name: string; state_at_period_end: string; revoked_at: string | null }[];
+  const reviewer = keys.find((key) => key.id === reviewerKey);
+  assert.deepEqual([reviewer?.state_at_period_end, reviewer?.revoked_at], ['active', null]);
+  assert.ok(!keys.some((key) => key.name === 'late'));
+});
+
+test('every timestamp of the report is UTC ISO 8601 with Z', () => {
+  const times: string[] = [];
+  const walk = (value: unknown, name: string): void => {
+    if (typeof value === 'string' && /^(time|from|to|first|last|first_seen|last_seen|first_commit|last_commit|oldest)$|_at$/.test(name)) times.push(`${name}=${value}`);
+    else if (Array.isArray(value)) value.forEach((item) => walk(item, name));
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) if (key !== 'provenance') walk(item, key);
+  };
+  walk(soc2, '');
+  assert.ok(times.length > 50, `${times.length} timestamps`);
+  assert.deepEqual(times.filter((time) => !/=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(time)), []);
+});
+
+test('the population behind the change and failed-login counts exports whole, as CSV from the CLI and NDJSON from the API, for the closed period', async () => {
+  const run = spawnSync(process.execPath, [cli, 'audit', '--population', 'changes', '--from', periodFrom, '--to', periodTo, '--output', 'csv', '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(run.status, 0, run.stderr);
+  const rows = run.stdout.trim().split('\n');
+  assert.equal(rows[0], 'time,action,outcome,actor_id,actor_name,actor_kind,remote_address,tenant,target,detail');
+  assert.equal(rows.length - 1, section('changes').data.total);
+  const response = await fetch(`${meshlog.url}/api/v1/audit/export?population=failed_logins&format=ndjson&from=${encodeURIComponent(periodFrom)}&to=${encodeURIComponent(periodTo)}`, { headers: { authorization: `Bearer ${rotatedToken}` } });
+  assert.equal(response.status, 200);
+  const events = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { action: string });
+  const access = section('access').data as { failed_logins: { total: number }; lockouts: { total: number } };
+  assert.equal(events.length, access.failed_logins.total + access.lockouts.total);
+});
+
+test('values redacted in the period are counted from the stored records, through a restart', () => {
+  const redaction = section('redaction');
+  assert.deepEqual(redaction.data.redactions_per_rule, { credit_card: 2, email: 1 });
+  assert.equal(redaction.data.mode, 'redact');
+  assert.match(redaction.reason, /3 values redacted in the period's stored records/);
+});
