@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import type { LogQuery, MetricExpr } from '../src/query/logql/ast.js';
-import type { CompiledSql } from '../src/query/logql/compiler.js';
+import type { CompiledSql } from '../src/storage/sql.js';
 import { defaultQueryLimits, evaluateMetric, isMetric, selectStreams, stepsOf, type QueryContext } from '../src/query/logql/engine.js';
 import { parseLogql } from '../src/query/logql/parser.js';
 import { logQueryRunner } from '../src/storage/logs/logQueries.js';

@@ -1,6 +1,6 @@
 import { redact, redactorsOf, sensitiveMarkAttribute } from '../pipeline/redactionStage.js';
 import type { Redactor } from '../pipeline/redact/redactor.js';
-import { labelNameOf } from './logql/compiler.js';
+import { labelNameOf } from './logql/labelName.js';
 import type { QueryMasking } from './logql/engine.js';
 
 export const maskMarker = '[MASKED]';

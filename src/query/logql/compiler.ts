@@ -69,11 +69,6 @@ const labelColumns = new Set(['service_name', 'k8s_namespace_name']);
 const rowColumns = `toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, ${levelSql} AS level,
   resource_attributes, log_attributes, trace_id, span_id`;
 
-/** Loki 3's label name for an OTLP attribute key: characters invalid in a label name become `_`. */
-export function labelNameOf(key: string): string {
-  return key.replace(/[^A-Za-z0-9_]/g, '_');
-}
-
 /** Builds one statement's parameters: each value gets a fresh `{pN:Type}` placeholder. */
 class Params {
   readonly values: Record<string, unknown> = {};

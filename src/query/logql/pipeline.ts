@@ -1,5 +1,5 @@
 import type { LabelFilter, LabelMatcher, Stage } from './ast.js';
-import { labelNameOf } from './compiler.js';
+import { labelNameOf } from './labelName.js';
 import { parseBytes, parseDuration } from './lexer.js';
 import { goRegex } from './goRegex.js';
 import { compileTemplate } from './lineTemplate.js';

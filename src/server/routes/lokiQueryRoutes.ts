@@ -6,11 +6,11 @@ import {
   compileLabelValues,
   compileStreams,
   compileStreamVolumes,
-  labelNameOf,
   type QueryScope,
   type StreamRow,
   type StreamVolumeRow,
 } from '../../query/logql/compiler.js';
+import { labelNameOf } from '../../query/logql/labelName.js';
 import {
   evaluateMetric,
   isMetric,

@@ -5,7 +5,7 @@ import { redactionOptionsOf } from '../../pipeline/pipelineStages.js';
 import { builtinRules } from '../../pipeline/redact/builtinRules.js';
 import { redactionPreview } from '../../pipeline/redactionPreview.js';
 import { sensitiveMarkAttribute } from '../../pipeline/redactionStage.js';
-import { labelNameOf } from '../../query/logql/compiler.js';
+import { labelNameOf } from '../../query/logql/labelName.js';
 import type { ReadMasker } from '../../query/readMasking.js';
 import { parseJsonBody } from '../jsonBody.js';
 
