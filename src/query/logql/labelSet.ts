@@ -1,4 +1,5 @@
-import { labelNameOf, type LogRow } from './compiler.js';
+import type { LogRow } from './compiler.js';
+import { labelNameOf } from './labelName.js';
 import type { Entry } from './pipeline.js';
 
 const nameCache = new Map<string, string>();
