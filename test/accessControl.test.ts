@@ -131,7 +131,7 @@ test('each privileged action leaves exactly one audit record with who, what, whe
     assert.equal(event.actor_name, 'bootstrap admin');
     assert.equal(event.outcome, 'success');
     assert.match(event.remote_address, /127\.0\.0\.1/);
-    assert.match(event.time, /^\d{4}-\d{2}-\d{2} /);
+    assert.match(event.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z$/, 'UTC ISO 8601 with Z');
   }
   assert.equal(events.filter((event) => event.action === 'keys.revoke').length, 1);
   const denials = events.filter((event) => event.action === 'access.denied');
