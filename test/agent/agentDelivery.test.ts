@@ -37,10 +37,25 @@ function agentConfig(root: string, server: string, token: string, extra: Record<
   };
 }
 
+/**
+ * Waits until the agent acknowledged the whole file. The deadline bounds a stall, not the delivery: it
+ * restarts whenever the acknowledged offset moves, so a loaded machine delivering 100,000 lines slowly
+ * passes and an agent that stopped delivering fails within a minute.
+ */
 async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void> {
-  await waitUntil(`${path} is acknowledged`, async () =>
-    (await agent.sources()).some((source) => source.path === path && source.active && source.acked_offset === statSync(path).size),
-  );
+  const stallMs = 60_000;
+  let acked = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const source = (await agent.sources()).find((candidate) => candidate.path === path);
+    if (source?.active && source.acked_offset === statSync(path).size) return;
+    if (source && source.acked_offset !== acked) {
+      acked = source.acked_offset;
+      movedAt = Date.now();
+    }
+    if (Date.now() - movedAt > stallMs) throw new Error(`${path}: the acknowledged offset stayed at ${acked} of ${statSync(path).size} bytes for ${stallMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /**
