@@ -98,8 +98,9 @@ const maxHourCells = 14 * 24;
 /**
  * Coverage: a strip per service over the period, a cell per hour (or per day
  * for long periods): logged, silent (a gap: every complete hour of the period
- * counts, before a service's first record too), or not judged (a partial hour). Drawn from the section's own data (first and last
- * record, gap hours), so the picture is exactly the evidence.
+ * counts, before a service's first record too), or not judged (a partial
+ * hour). Drawn from the section's own data (first and last record, gap
+ * hours), so the picture is exactly the evidence.
  */
 function coverageChart(section: ReportSection, report: Soc2Report): string {
   const services = section.data.services as { tenant: string; service: string; first_seen: string; last_seen: string }[] | undefined;
