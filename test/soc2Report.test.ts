@@ -115,8 +115,17 @@ test('the JSON report, generated through the CLI by an auditor, carries every se
   assert.deepEqual(coverage.data.clusters, { 'prod-eu': 1 });
   assert.ok(services.some((row) => row.service === hostileService));
   assert.ok(!services.some((row) => row.tenant.startsWith('_')), 'the audit trail is not client coverage');
-  const gaps = coverage.data.gaps as { service: string; hours: string[] }[];
-  assert.ok(gaps.find((gap) => gap.service === 'checkout')?.hours.includes(new Date(gapHour).toISOString()), JSON.stringify(gaps));
+  // Silent hours count from the period's start: the hour before checkout's first record is one, and every hour before the hostile service's only record.
+  const periodStart = Date.parse(periodFrom);
+  const hoursFromStart = (...offsets: number[]) => offsets.map((offset) => new Date(periodStart + offset * hourMs).toISOString());
+  // Should the report have been made an hour later than the records, the hours since are silent for both.
+  const lastComplete = Math.floor(Date.parse(soc2.generated_at) / hourMs) * hourMs - hourMs;
+  const since = hoursFromStart(...Array.from({ length: Math.max(0, (lastComplete - periodStart) / hourMs - 5) }, (_, i) => 6 + i));
+  assert.deepEqual(coverage.data.gaps, [
+    { tenant: 'acme', service: hostileService, hours: [...hoursFromStart(0, 1, 2, 3, 4), ...since] },
+    { tenant: 'acme', service: 'checkout', hours: [...hoursFromStart(0), new Date(gapHour).toISOString(), ...since] },
+  ]);
+  assert.equal(coverage.reason, `2 of 2 services had ${7 + 2 * since.length} hours without logs`);
   assert.equal(coverage.status, 'attention');
   assert.equal((coverage.data.volume_per_day as { records: number }[]).reduce((sum, row) => sum + row.records, 0), 5);
 

@@ -27,6 +27,9 @@ let periodTo: string;
 let regenerated: Soc2Report;
 let regeneratedHtml: string;
 let contractorKey: string;
+let backupDir: string;
+/** The report of the server started on the restored backup, from the start of the period to after the restore. */
+let restoredReport: Soc2Report;
 const rotatedToken = 'a-rotated-admin-token-0123456789';
 const lockoutLimits = { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '4', MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000' };
 
@@ -103,6 +106,20 @@ before(async () => {
   const csv = await fetch(`${meshlog.url}/api/v1/export?format=csv&query=${encodeURIComponent('{service_name="checkout"}')}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
   assert.equal(csv.status, 200, await csv.text());
 
+  // A backup of the running server, taken in the period.
+  backupDir = (await call('POST', '/api/v1/admin/backups', { name: 'quarterly' }, [201])).backup.path;
+
+  // Services that say where they run only in resource attributes (no mesh line): EKS in prod-us, ECS without a cluster.
+  for (const [service, resource] of [
+    ['inventory', { 'cloud.platform': 'aws_eks', 'k8s.cluster.name': 'prod-us' }],
+    ['billing', { 'cloud.platform': 'aws_ecs' }],
+  ] as const) {
+    const request = JSON.parse(otlpJsonRequest(service, ['stock counted', 'stock counted again'])) as { resourceLogs: { resource: { attributes: unknown[] } }[] };
+    for (const [key, value] of Object.entries(resource)) request.resourceLogs[0].resource.attributes.push({ key, value: { stringValue: value } });
+    const sent = await postOtlpJson(meshlog.url, meshlog.token, JSON.stringify(request), { 'x-scope-orgid': 'acme' });
+    assert.equal(sent.status, 200, await sent.text());
+  }
+
   // Two secrets redacted at ingest, before a restart resets the server's counters.
   const logged = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['paid with card 4111 1111 1111 1111', 'receipt to alice@example.com, card 4111 1111 1111 1111']), { 'x-scope-orgid': 'acme' });
   assert.equal(logged.status, 200, await logged.text());
@@ -132,6 +149,19 @@ before(async () => {
   meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
   regenerated = report('json') as Soc2Report;
   regeneratedHtml = report('html') as string;
+
+  // The restore test: the quarter's backup restored offline into a fresh data directory, a server started on it.
+  const restoredDir = join(dir, 'restored');
+  const restore = spawnSync(process.execPath, [cli, 'restore', '--from', backupDir, '--data-dir', restoredDir], { encoding: 'utf8' });
+  assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+  const restored = await startMeshlog({ dataDir: restoredDir, args: ['--config', configFile] });
+  try {
+    const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--format', 'json', '--server', restored.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: restored.token } });
+    assert.equal(run.status, 0, run.stderr);
+    restoredReport = JSON.parse(run.stdout) as Soc2Report;
+  } finally {
+    assert.equal(await restored.stop(), 0, restored.output());
+  }
 });
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
@@ -247,4 +277,51 @@ test('values redacted in the period are counted from the stored records, through
   assert.deepEqual(redaction.data.redactions_per_rule, { credit_card: 2, email: 1 });
   assert.equal(redaction.data.mode, 'redact');
   assert.match(redaction.reason, /3 values redacted in the period's stored records/);
+});
+
+test('coverage: platforms and clusters come from resource attributes too, and a period under an hour has no silent hour', () => {
+  const coverage = section('coverage');
+  const services = coverage.data.services as { service: string; records: number; platforms: string[]; clusters: string[]; meshes: string[] }[];
+  assert.deepEqual(
+    services.map((row) => [row.service, row.records, row.platforms, row.clusters, row.meshes]),
+    [
+      ['billing', 2, ['ecs'], [], []],
+      ['checkout', 2, [], [], []],
+      ['inventory', 2, ['kubernetes'], ['prod-us'], []],
+    ],
+  );
+  assert.deepEqual(coverage.data.platforms, { ecs: 1, kubernetes: 1 });
+  assert.deepEqual(coverage.data.clusters, { 'prod-us': 1 });
+  assert.deepEqual(coverage.data.meshes, {});
+  assert.equal(coverage.data.total_records, 6);
+  assert.deepEqual(coverage.data.gaps, []);
+  assert.equal(coverage.reason, '3 services logged 6 records with no silent hour');
+});
+
+test('availability: the backup taken in the period, counted exactly, with no restore test yet', () => {
+  const availability = section('availability');
+  assert.deepEqual(availability.criteria, ['A1.2', 'A1.3']);
+  const backups = availability.data.backups as { total: number; succeeded: number; failed: number; events: { outcome: string; by: string; target: string }[] };
+  assert.deepEqual([backups.total, backups.succeeded, backups.failed], [1, 1, 0]);
+  assert.deepEqual(backups.events.map((event) => [event.outcome, event.target]), [['success', backupDir]]);
+  assert.deepEqual(availability.data.restores, { total: 0, verified: 0, events: [] });
+  assert.equal(availability.data.last_restore_test, null);
+  assert.equal((availability.data.lifecycle as unknown[]).length, 3, 'start, stop, start');
+  assert.equal(availability.status, 'pass');
+  assert.equal(availability.reason, '3 starts and stops, all clean; 1 of 1 backups succeeded, 0 restores (no restore test in the period)');
+});
+
+test('availability: a restore of the backup is the last restore test in the restored server’s report, verified', () => {
+  const availability = restoredReport.sections.find((candidate) => candidate.id === 'availability')!;
+  const restores = availability.data.restores as { total: number; verified: number; events: { passed: boolean }[] };
+  assert.deepEqual([restores.total, restores.verified], [1, 1]);
+  const last = availability.data.last_restore_test as { time: string; backup_created_at: string; verification: { ok: boolean; findings: number }; passed: boolean };
+  assert.deepEqual([last.passed, last.verification.ok, last.verification.findings], [true, true, 0]);
+  assert.ok(Date.parse(last.backup_created_at) < Date.parse(last.time), `${last.backup_created_at} before ${last.time}`);
+  // The restored server's start follows the backed-up server's start with no stop between: a restore, not a crash.
+  const lifecycle = availability.data.lifecycle as { action: string; after_restore?: boolean }[];
+  assert.deepEqual(lifecycle.map((event) => [event.action, event.after_restore ?? false]), [['server.start', false], ['server.start', true]], 'the backup was taken in the first run');
+  assert.deepEqual(availability.data.unclean_restarts, []);
+  assert.equal(availability.status, 'pass', availability.reason);
+  assert.match(availability.reason, new RegExp(`1 restores \\(last restore test ${last.time.replace(/\./g, '\\.')}, verified\\)$`));
 });

@@ -4,16 +4,17 @@ import type { ReportSection, SectionInput } from './reportModel.js';
 const hourMs = 3_600_000;
 
 /**
- * Hours with no record for a service, between its first hour in the period
- * and the last complete hour of the period (a service that stopped logging
- * shows as gaps up to the end; the current, unfinished hour is never a gap).
+ * Hours with no record for a service, from the first complete hour of the
+ * period to the last complete one: a service that started late or stopped
+ * shows the silent hours before and after (a partial hour at either end is
+ * never a gap).
  */
-function gapHours(hours: number[], periodEndMs: number): string[] {
-  if (hours.length === 0) return [];
+function gapHours(hours: number[], periodStartMs: number, periodEndMs: number): string[] {
   const present = new Set(hours.map((hour) => hour * 1000));
+  const firstComplete = Math.ceil(periodStartMs / hourMs) * hourMs;
   const lastComplete = Math.floor(periodEndMs / hourMs) * hourMs - hourMs;
   const gaps: string[] = [];
-  for (let hour = hours[0] * 1000; hour <= lastComplete; hour += hourMs) {
+  for (let hour = firstComplete; hour <= lastComplete; hour += hourMs) {
     if (!present.has(hour)) gaps.push(new Date(hour).toISOString());
   }
   return gaps;
@@ -33,9 +34,10 @@ export async function coverageSection({ sources, period }: SectionInput): Promis
     sources.queries.dailyVolume(period),
     sources.queries.serviceHours(period),
   ]);
+  const startMs = Number(period.fromNs / 1_000_000n);
   const endMs = Math.min(Date.now(), Number(period.toNs / 1_000_000n));
   const gaps = hours
-    .map((row) => ({ tenant: row.tenant, service: row.service, hours: gapHours(row.hours.map(Number), endMs) }))
+    .map((row) => ({ tenant: row.tenant, service: row.service, hours: gapHours(row.hours.map(Number), startMs, endMs) }))
     .filter((row) => row.hours.length > 0);
   const records = services.reduce((sum, service) => sum + Number(service.records), 0);
   const base = {
@@ -51,7 +53,7 @@ export async function coverageSection({ sources, period }: SectionInput): Promis
       volume_per_day: daily,
       total_records: records,
       gaps,
-      gap_rule: 'an hour without records between a service’s first record in the period and the last complete hour of the period',
+      gap_rule: 'an hour without records for a service between the first and the last complete hour of the period',
     },
   };
   if (services.length === 0) return { ...base, status: 'fail', reason: 'no logs were received in the period' };

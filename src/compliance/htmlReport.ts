@@ -97,9 +97,10 @@ const maxHourCells = 14 * 24;
 
 /**
  * Coverage: a strip per service over the period, a cell per hour (or per day
- * for long periods): logged, silent when it was expected to log (a gap), or
- * before its first record. Drawn from the section's own data (first and last
- * record, gap hours), so the picture is exactly the evidence.
+ * for long periods): logged, silent (a gap: every complete hour of the period
+ * counts, before a service's first record too), or not judged (a partial
+ * hour). Drawn from the section's own data (first and last record, gap
+ * hours), so the picture is exactly the evidence.
  */
 function coverageChart(section: ReportSection, report: Soc2Report): string {
   const services = section.data.services as { tenant: string; service: string; first_seen: string; last_seen: string }[] | undefined;
@@ -120,18 +121,18 @@ function coverageChart(section: ReportSection, report: Soc2Report): string {
       const from = first + i * cellMs;
       let missing = 0;
       for (let hour = from; hour < from + cellMs; hour += hourMs) if (silent.has(hour)) missing++;
-      // After the last record and not a gap: the hour still running, not judged yet.
+      // Neither logged nor a gap: a partial hour at either end of the period, not judged.
       const state = missing > 0 ? 'gap' : from + cellMs <= firstHour || from > lastHour ? 'idle' : 'logged';
       const when = new Date(from).toISOString().slice(0, cellMs === hourMs ? 13 : 10).replace('T', ' ');
       const share = cellMs === hourMs || missing === 0 ? '' : ` style="background:linear-gradient(to top,#cf222e ${Math.max(8, Math.round((missing / 24) * 100))}%,#2da44e 0)"`;
-      const what = state === 'gap' ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}` : state === 'logged' ? 'logged' : from > lastHour ? 'not complete yet' : 'before its first record';
+      const what = state === 'gap' ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}` : state === 'logged' ? 'logged' : from > lastHour ? 'not complete yet' : 'partial hour, not judged';
       strip.push(`<span class="cell ${state}"${share} title="${escapeHtml(`${when}${cellMs === hourMs ? ':00' : ''} UTC: ${what}`)}"></span>`);
     }
     return `<div class="strip-row"><span class="label">${escapeHtml(service.tenant)} / ${escapeHtml(service.service)}</span><span class="strip">${strip.join('')}</span></div>`;
   });
   const more = services.length > maxServicesCharted ? `<p class="none">${services.length - maxServicesCharted} more services in the JSON evidence</p>` : '';
   const axis = `<div class="strip-row axis"><span class="label"></span><span class="strip-axis"><span>${escapeHtml(new Date(first).toISOString().slice(0, 16).replace('T', ' '))}</span><span>${escapeHtml(new Date(end).toISOString().slice(0, 16).replace('T', ' '))} UTC</span></span></div>`;
-  const legend = `<p class="legend"><span class="cell logged"></span> logged <span class="cell gap"></span> silent when expected (gap) <span class="cell idle"></span> before its first record, or not complete yet — one cell per ${cellMs === hourMs ? 'hour' : 'day'}</p>`;
+  const legend = `<p class="legend"><span class="cell logged"></span> logged <span class="cell gap"></span> silent when expected (gap) <span class="cell idle"></span> a partial hour, not judged — one cell per ${cellMs === hourMs ? 'hour' : 'day'}</p>`;
   return `<figure class="chart coverage"><figcaption>Coverage per service</figcaption>${rows.join('')}${axis}${legend}${more}</figure>`;
 }
 

@@ -30,7 +30,7 @@ const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>;
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
   { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
-  { build: availabilitySection, inputs: ['audit: server.start, server.stop'], stored: true },
+  { build: availabilitySection, inputs: ['audit: server.start, server.stop, backup.create, backup.restore (with its verification)'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },
 ];
 

@@ -36,6 +36,7 @@ function workloadOfIdentity(identity: string): string {
   return marker < 0 ? identity : identity.slice(0, marker);
 }
 
+/** Keep in step with `resourcePlatform` in storage/stores/complianceQueries.ts (the same rule for records without mesh fields). */
 function platformOf(resource: Record<string, string>): string {
   const cloud = resource['cloud.platform'];
   if (cloud !== undefined) {

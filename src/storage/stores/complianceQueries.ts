@@ -122,6 +122,14 @@ export interface AcknowledgementRow {
   seconds_to_acknowledge: number | null;
 }
 
+/** The platform of a record from its resource attributes: the rule of platformOf in pipeline/normalize/meshFields.ts, in SQL. */
+const resourcePlatform = `multiIf(
+  endsWith(l.resource_attributes['cloud.platform'], '_ecs'), 'ecs',
+  endsWith(l.resource_attributes['cloud.platform'], '_lambda') OR endsWith(l.resource_attributes['cloud.platform'], '_cloud_functions') OR endsWith(l.resource_attributes['cloud.platform'], '_cloud_run'), 'serverless',
+  endsWith(l.resource_attributes['cloud.platform'], '_eks') OR endsWith(l.resource_attributes['cloud.platform'], '_gke') OR endsWith(l.resource_attributes['cloud.platform'], '_aks') OR endsWith(l.resource_attributes['cloud.platform'], '_openshift'), 'kubernetes',
+  mapContains(l.resource_attributes, 'k8s.pod.name') OR mapContains(l.resource_attributes, 'k8s.namespace.name'), 'kubernetes',
+  mapContains(l.resource_attributes, 'cloud.platform') OR mapContains(l.resource_attributes, 'host.name'), 'vm', '')`;
+
 const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
 
 /**
@@ -177,11 +185,18 @@ export class ComplianceQueries {
     );
   }
 
+  /**
+   * Services with where they ran. Parsed mesh lines carry platform and cluster
+   * columns; every other record carries them only as resource attributes, so
+   * those fill in where the column is empty.
+   */
   async serviceCoverage(period: CompliancePeriod): Promise<ServiceCoverageRow[]> {
-    const values = (column: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(l.${column})))`;
+    const values = (expression: string) => `arraySort(arrayFilter(value -> value != '', groupUniqArray(${expression})))`;
     return this.rows<ServiceCoverageRow>(
       `SELECT l.tenant AS tenant, l.service_name AS service, count() AS records,
-              ${values('platform')} AS platforms, ${values('cluster')} AS clusters, ${values('mesh')} AS meshes, ${values('receiver')} AS receivers,
+              ${values(`if(l.platform != '', l.platform, ${resourcePlatform})`)} AS platforms,
+              ${values(`if(l.cluster != '', l.cluster, l.resource_attributes['k8s.cluster.name'])`)} AS clusters,
+              ${values('l.mesh')} AS meshes, ${values('l.receiver')} AS receivers,
               ${isoTime('min(l.timestamp)')} AS first_seen, ${isoTime('max(l.timestamp)')} AS last_seen
        FROM ${this.db}.logs AS l WHERE ${this.logsInPeriod}
        GROUP BY l.tenant, l.service_name ORDER BY tenant, service`,
