@@ -80,7 +80,8 @@ function upstreamFields(tail: string): string[] | undefined {
 /** A retried request: the head parsed by the template, the upstream lists kept whole (the final status is `$status`). */
 function parseRetried(line: string): ParsedLine | undefined {
   const headEnd = line.lastIndexOf('] ');
-  if (headEnd < 0) return undefined;
+  // Without a list in the tail the single-upstream template already said no: other formats end here.
+  if (headEnd < 0 || (line.indexOf(', ', headEnd) < 0 && line.indexOf(' : ', headEnd) < 0)) return undefined;
   const fields = upstreamFields(line.slice(headEnd + 2).trimEnd());
   if (fields === undefined) return undefined;
   const out = parseHead(line.slice(0, headEnd + 1));

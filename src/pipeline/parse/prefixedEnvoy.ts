@@ -10,12 +10,12 @@ const maxPrefix = 32;
  * prefix kept in `mesh.log_prefix`, the time taken from the brackets.
  */
 export function parsePrefixedEnvoy(line: string): ParsedLine | undefined {
-  const open = line.indexOf(' [');
-  if (open <= 0 || open > maxPrefix) return undefined;
+  // The prefix is one word: the first space must open the bracket, so a line of text costs a scan of its first word.
+  const open = line.indexOf(' ');
+  if (open <= 0 || open > maxPrefix || line.charCodeAt(open + 1) !== 91 /* [ */) return undefined;
   const digit = line.charCodeAt(open + 2);
   if (digit < 48 || digit > 57) return undefined;
   const prefix = line.slice(0, open);
-  if (prefix.includes(' ')) return undefined;
   const parsed = parseEnvoyDefault(line.slice(open + 1));
   if (parsed) parsed.attributes['mesh.log_prefix'] = prefix;
   return parsed;
