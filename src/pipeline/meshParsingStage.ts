@@ -33,7 +33,7 @@ export interface MeshParsingOptions {
 /**
  * Parse and normalize: unwraps container runtime lines, joins stack traces,
  * recognises each body's format (Envoy/Istio/Kuma/Consul access logs,
- * Linkerd, Hubble, ingress-nginx, JSON, logfmt) and fills time, severity,
+ * Linkerd, Hubble, ingress-nginx, Traefik, JSON, logfmt) and fills time, severity,
  * trace context, mesh fields and service name. Bodies in no known format
  * are kept as they are, without a meshlog.format attribute, and flagged
  * (meshlog.parse_status = no_format, or parser_error when a parser failed).

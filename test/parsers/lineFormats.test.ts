@@ -9,6 +9,8 @@ const fixtures = new URL('../../../test/fixtures/parsers/', import.meta.url);
 
 interface GoldenCase {
   name: string;
+  /** Where a line was taken from (repository, commit, file), for lines from public sources. */
+  source?: string;
   line: string;
   expected: Omit<ParsedLine, 'message'> | null;
 }

@@ -8,11 +8,14 @@ import { parseKumaAccessLog } from './kumaAccessLog.js';
 import { parseLinkerdApache, parseLinkerdJson } from './linkerdAccessLog.js';
 import { parseLinkerdProxyJson, parseLinkerdProxyText } from './linkerdProxyLog.js';
 import type { LineParser, ParsedLine } from './parsedLine.js';
+import { parsePrefixedEnvoy } from './prefixedEnvoy.js';
 import { parseJsonBody, parseLogfmtBody } from './structuredBody.js';
 import { parseSyslogBody } from './syslogBody.js';
+import { parseTraefikCommon } from './traefikCommon.js';
+import { parseTraefikJson } from './traefikJson.js';
 
 function parseJsonLine(object: Record<string, unknown>): ParsedLine {
-  return parseEnvoyJson(object) ?? parseLinkerdJson(object) ?? parseLinkerdProxyJson(object) ?? parseHubbleFlow(object) ?? parseJsonBody(object);
+  return parseEnvoyJson(object) ?? parseLinkerdJson(object) ?? parseLinkerdProxyJson(object) ?? parseHubbleFlow(object) ?? parseTraefikJson(object) ?? parseJsonBody(object);
 }
 
 /**
@@ -42,13 +45,13 @@ export function detectAndParse(line: string, custom: readonly LineParser[]): Par
   if (first === 60 /* < */) return parseSyslogBody(line);
   const isHex = (first >= 48 && first <= 57) || (first >= 97 && first <= 102) || (first >= 65 && first <= 70);
   if (isHex || first === 58 /* :: */) {
-    const parsed = parseLinkerdApache(line) ?? parseIngressNginx(line);
+    const parsed = parseLinkerdApache(line) ?? parseIngressNginx(line) ?? parseTraefikCommon(line);
     if (parsed) return parsed;
   }
   // `Nov 25 12:00:00 host app[1]: …` (a syslog file line); an upper-case first letter is cheap to rule out first.
   if (first >= 65 && first <= 90) {
-    const syslog = parseSyslogBody(line);
-    if (syslog) return syslog;
+    const parsed = parseSyslogBody(line) ?? parsePrefixedEnvoy(line);
+    if (parsed) return parsed;
   }
   return parseLogfmtBody(line);
 }
