@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { apiProd, at, byId, lokiLikeIngest, pushConformanceLogs, traceId, web } from './support/lokiConformanceLogs.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { lokiCall } from './support/lokiCall.js';
 
 /**
  * The calls Grafana's Loki data source and Logs Drilldown make, with
@@ -19,27 +20,7 @@ let meshlog: RunningMeshlog;
 const tenant = 'grafana-calls';
 const categorize = { 'x-loki-response-encoding-flags': 'categorize-labels' };
 
-async function call(path: string, params: Record<string, string>, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: any; text: string }> {
-  const form = new URLSearchParams(params).toString();
-  const response = await fetch(method === 'GET' ? `${meshlog.url}${path}?${form}` : `${meshlog.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${meshlog.token}`,
-      'x-scope-orgid': tenant,
-      ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      ...headers,
-    },
-    body: method === 'POST' ? form : undefined,
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
-}
+const call = (path: string, params: Record<string, string>, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET') => lokiCall(meshlog, tenant, path, params, { method, headers });
 
 const window = { start: at(0), end: at(60), limit: '1000' };
 const line = (id: string) => byId.get(id)!.line;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { all, apiDev, apiProd, at, byId, lokiLikeIngest, proxy, pushConformanceLogs, T0s, traceId, web, worker } from './support/lokiConformanceLogs.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { lokiCall } from './support/lokiCall.js';
 
 /**
  * LogQL conformance: a fixed minute of logs pushed through the Loki push API
@@ -35,19 +36,7 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 let meshlog: RunningMeshlog;
 const tenant = 'conformance';
 
-async function get(path: string, params: Record<string, string>): Promise<{ status: number; body: any; text: string }> {
-  const response = await fetch(`${meshlog.url}${path}?${new URLSearchParams(params)}`, {
-    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
-}
+const get = (path: string, params: Record<string, string>) => lokiCall(meshlog, tenant, path, params);
 
 before(async () => {
   meshlog = await startMeshlog({ env: lokiLikeIngest });

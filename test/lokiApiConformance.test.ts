@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { at, byId, lokiLikeIngest, pushConformanceLogs, T0s } from './support/lokiConformanceLogs.js';
 import { documented } from './support/lokiDocumentedResponses.js';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { lokiCall } from './support/lokiCall.js';
 
 /**
  * The rest of the Loki API a Grafana data source calls, checked field by field
@@ -16,26 +17,7 @@ import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 let meshlog: RunningMeshlog;
 const tenant = 'api-conformance';
 
-async function call(path: string, params: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: any; text: string }> {
-  const form = new URLSearchParams(params).toString();
-  const response = await fetch(method === 'GET' ? `${meshlog.url}${path}?${form}` : `${meshlog.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${meshlog.token}`,
-      'x-scope-orgid': tenant,
-      ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    },
-    body: method === 'POST' ? form : undefined,
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
-}
+const call = (path: string, params: Record<string, string>, method: 'GET' | 'POST' = 'GET') => lokiCall(meshlog, tenant, path, params, { method });
 
 const bytesOf = (...ids: string[]) => ids.reduce((n, id) => n + Buffer.byteLength(byId.get(id)!.line), 0);
 const window = { start: at(0), end: at(60) };

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
+import { lokiCall } from './support/lokiCall.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -71,21 +72,7 @@ async function ingest(tenant: string, inputs: Input[]): Promise<void> {
   assert.equal(response.status, 200, await response.text());
 }
 
-async function get(path: string, params: Record<string, string | string[]>, tenant = 'acme'): Promise<{ status: number; body: any; text: string }> {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) for (const one of [value].flat()) search.append(key, one);
-  const response = await fetch(`${meshlog.url}${path}?${search}`, {
-    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
-  });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text };
-}
+const get = (path: string, params: Record<string, string | string[]>, tenant = 'acme') => lokiCall(meshlog, tenant, path, params);
 
 const window = { start: T0.toString(), end: (T0 + 60_000_000_000n).toString() };
 

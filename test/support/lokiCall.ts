@@ -1,0 +1,42 @@
+/** What a Loki API call answered: the status, the body parsed as JSON when it is JSON, and the text. */
+export interface LokiAnswer {
+  status: number;
+  /** Loki's documented JSON shapes, walked freely by the tests. */
+  body: any;
+  text: string;
+}
+
+/**
+ * One call to a Loki-compatible API as Grafana makes it: parameters in the
+ * query string (GET) or a form body (POST), the tenant in X-Scope-OrgID.
+ * A parameter given as a list is repeated (`match[]`).
+ */
+export async function lokiCall(
+  server: { url: string; token: string },
+  tenant: string,
+  path: string,
+  params: Record<string, string | string[]>,
+  options: { method?: 'GET' | 'POST'; headers?: Record<string, string> } = {},
+): Promise<LokiAnswer> {
+  const method = options.method ?? 'GET';
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) for (const one of [value].flat()) form.append(key, one);
+  const response = await fetch(method === 'GET' ? `${server.url}${path}?${form}` : `${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${server.token}`,
+      'x-scope-orgid': tenant,
+      ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...options.headers,
+    },
+    body: method === 'POST' ? form.toString() : undefined,
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text };
+}
