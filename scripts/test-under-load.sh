@@ -46,7 +46,7 @@ for ((round = 1; round <= rounds; round++)); do
   load_pid=$!
   log="$logs/round-$round.tap"
   started=$(date +%s)
-  node --test --test-concurrency="$concurrency" --test-timeout=300000 "${files[@]}" >"$log" 2>&1
+  node --test --test-concurrency="$concurrency" --test-timeout=1200000 "${files[@]}" >"$log" 2>&1
   status=$?
   seconds=$(($(date +%s) - started))
   stop_load
