@@ -75,22 +75,34 @@ function workloadOf(value: Endpoint): string | undefined {
   return reserved ? reserved.slice('reserved:'.length) : value.pod_name;
 }
 
+/** A JSON value as attribute text: strings as they are, numbers written out, anything else (a mangled line) left out. */
+function text(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+}
+
 function endpoint(out: ParsedLine, side: 'source' | 'destination', value: Endpoint | undefined): void {
   if (typeof value !== 'object' || value === null) return;
   const attributes = out.attributes;
-  const workload = workloadOf(value);
+  const workload = text(workloadOf(value));
   if (workload) attributes[`mesh.${side}.workload`] = workload;
-  if (value.namespace) attributes[`mesh.${side}.namespace`] = value.namespace;
-  if (value.pod_name) attributes[`mesh.${side}.pod`] = value.pod_name;
-  if (value.identity !== undefined) attributes[`mesh.${side}.identity`] = String(value.identity);
-  if (value.cluster_name) attributes[`mesh.${side}.cluster`] = value.cluster_name;
+  for (const [field, name] of [
+    [value.namespace, 'namespace'],
+    [value.pod_name, 'pod'],
+    [value.identity, 'identity'],
+    [value.cluster_name, 'cluster'],
+  ] as const) {
+    const attribute = text(field);
+    if (attribute !== undefined) attributes[`mesh.${side}.${name}`] = attribute;
+  }
 }
 
 function httpFields(out: ParsedLine, http: NonNullable<NonNullable<Flow['l7']>['http']>): void {
   const attributes = out.attributes;
   if (typeof http.method === 'string') attributes['http.request.method'] = http.method;
   if (typeof http.url === 'string' && http.url.length > 0) setUrl(http.url, out);
-  if (http.code) attributes['http.response.status_code'] = String(http.code);
+  const code = text(http.code);
+  if (code !== undefined && code !== '0') attributes['http.response.status_code'] = code;
   if (typeof http.protocol === 'string' && http.protocol.length > 0) setProtocol(http.protocol, out);
   if (!Array.isArray(http.headers)) return;
   for (const header of http.headers as HttpHeader[]) {
@@ -104,8 +116,8 @@ function dnsFields(out: ParsedLine, dns: NonNullable<NonNullable<Flow['l7']>['dn
   const attributes = out.attributes;
   attributes['network.protocol.name'] = 'dns';
   if (typeof dns.query === 'string') attributes['dns.question.name'] = dns.query;
-  if (Array.isArray(dns.qtypes)) attributes['dns.question.type'] = dns.qtypes.join(',');
-  if (Array.isArray(dns.ips) && dns.ips.length > 0) attributes['dns.answers'] = dns.ips.join(',');
+  if (Array.isArray(dns.qtypes)) attributes['dns.question.type'] = dns.qtypes.map(String).join(',');
+  if (Array.isArray(dns.ips) && dns.ips.length > 0) attributes['dns.answers'] = dns.ips.map(String).join(',');
   // proto3 JSON leaves out a zero rcode: a response without one is NOERROR.
   if (!isResponse) return;
   const rcode = typeof dns.rcode === 'number' ? dns.rcode : 0;
@@ -133,33 +145,43 @@ export function parseHubbleFlow(object: Record<string, unknown>): ParsedLine | u
   attributes['mesh.verdict'] = flow.verdict;
   if (flow.verdict === 'DROPPED') out.level = 'WARN';
   else if (flow.verdict === 'ERROR') out.level = 'ERROR';
-  if (flow.drop_reason_desc) attributes['mesh.drop_reason'] = flow.drop_reason_desc;
-  if (flow.uuid) attributes['mesh.flow.id'] = flow.uuid;
-  if (flow.Type) attributes['mesh.flow.type'] = flow.Type;
-  if (flow.traffic_direction) attributes['mesh.traffic_direction'] = flow.traffic_direction;
+  const fields: [unknown, string][] = [
+    [flow.drop_reason_desc, 'mesh.drop_reason'],
+    [flow.uuid, 'mesh.flow.id'],
+    [flow.Type, 'mesh.flow.type'],
+    [flow.traffic_direction, 'mesh.traffic_direction'],
+    [flow.Summary, 'mesh.flow.summary'],
+    [flow.node_name ?? object.node_name, 'k8s.node.name'],
+    [flow.IP?.source, 'source.address'],
+    [flow.IP?.destination, 'destination.address'],
+  ];
+  for (const [field, name] of fields) {
+    const value = text(field);
+    if (value !== undefined) attributes[name] = value;
+  }
   if (typeof flow.is_reply === 'boolean') attributes['mesh.flow.is_reply'] = String(flow.is_reply);
-  if (flow.Summary) attributes['mesh.flow.summary'] = flow.Summary;
-  const node = flow.node_name ?? object.node_name;
-  if (typeof node === 'string') attributes['k8s.node.name'] = node;
-  if (flow.IP?.source) attributes['source.address'] = flow.IP.source;
-  if (flow.IP?.destination) attributes['destination.address'] = flow.IP.destination;
   for (const transport in flow.l4 ?? {}) {
     const ports = flow.l4![transport];
     attributes['network.transport'] = transport.toLowerCase();
     if (typeof ports !== 'object' || ports === null) continue;
-    if (ports.source_port !== undefined) attributes['source.port'] = String(ports.source_port);
-    if (ports.destination_port !== undefined) attributes['destination.port'] = String(ports.destination_port);
+    const source = text(ports.source_port);
+    const destination = text(ports.destination_port);
+    if (source !== undefined) attributes['source.port'] = source;
+    if (destination !== undefined) attributes['destination.port'] = destination;
   }
   // mesh.source is the side that called (meshlog's source workload): a reply flow travels from the called side back.
   const reply = flow.is_reply === true;
   endpoint(out, reply ? 'destination' : 'source', flow.source);
   endpoint(out, reply ? 'source' : 'destination', flow.destination);
-  const traceId = flow.trace_context?.parent?.trace_id;
-  if (typeof traceId === 'string' && traceId.length > 0) attributes['mesh.trace_id'] = traceId;
+  const traceId = text(flow.trace_context?.parent?.trace_id);
+  if (traceId !== undefined) attributes['mesh.trace_id'] = traceId;
   const l7 = flow.l7;
   if (typeof l7 === 'object' && l7 !== null) {
-    if (l7.type) attributes['mesh.l7.type'] = l7.type;
-    if (l7.latency_ns !== undefined) attributes['mesh.duration_ms'] = String(Number(l7.latency_ns) / 1e6);
+    const type = text(l7.type);
+    if (type !== undefined) attributes['mesh.l7.type'] = type;
+    // latency_ns is a uint64: proto3 JSON writes it as a string.
+    const latency = Number(l7.latency_ns);
+    if (l7.latency_ns !== undefined && l7.latency_ns !== null && Number.isFinite(latency)) attributes['mesh.duration_ms'] = String(latency / 1e6);
     if (typeof l7.http === 'object' && l7.http !== null) httpFields(out, l7.http);
     if (typeof l7.dns === 'object' && l7.dns !== null) dnsFields(out, l7.dns, l7.type === 'RESPONSE');
   }
