@@ -81,20 +81,19 @@ function text(value: unknown): string | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 }
 
+function put(attributes: Record<string, string>, name: string, value: unknown): void {
+  const attribute = text(value);
+  if (attribute !== undefined) attributes[name] = attribute;
+}
+
 function endpoint(out: ParsedLine, side: 'source' | 'destination', value: Endpoint | undefined): void {
   if (typeof value !== 'object' || value === null) return;
   const attributes = out.attributes;
-  const workload = text(workloadOf(value));
-  if (workload) attributes[`mesh.${side}.workload`] = workload;
-  for (const [field, name] of [
-    [value.namespace, 'namespace'],
-    [value.pod_name, 'pod'],
-    [value.identity, 'identity'],
-    [value.cluster_name, 'cluster'],
-  ] as const) {
-    const attribute = text(field);
-    if (attribute !== undefined) attributes[`mesh.${side}.${name}`] = attribute;
-  }
+  put(attributes, `mesh.${side}.workload`, workloadOf(value));
+  put(attributes, `mesh.${side}.namespace`, value.namespace);
+  put(attributes, `mesh.${side}.pod`, value.pod_name);
+  put(attributes, `mesh.${side}.identity`, value.identity);
+  put(attributes, `mesh.${side}.cluster`, value.cluster_name);
 }
 
 function httpFields(out: ParsedLine, http: NonNullable<NonNullable<Flow['l7']>['http']>): void {
@@ -145,40 +144,30 @@ export function parseHubbleFlow(object: Record<string, unknown>): ParsedLine | u
   attributes['mesh.verdict'] = flow.verdict;
   if (flow.verdict === 'DROPPED') out.level = 'WARN';
   else if (flow.verdict === 'ERROR') out.level = 'ERROR';
-  const fields: [unknown, string][] = [
-    [flow.drop_reason_desc, 'mesh.drop_reason'],
-    [flow.uuid, 'mesh.flow.id'],
-    [flow.Type, 'mesh.flow.type'],
-    [flow.traffic_direction, 'mesh.traffic_direction'],
-    [flow.Summary, 'mesh.flow.summary'],
-    [flow.node_name ?? object.node_name, 'k8s.node.name'],
-    [flow.IP?.source, 'source.address'],
-    [flow.IP?.destination, 'destination.address'],
-  ];
-  for (const [field, name] of fields) {
-    const value = text(field);
-    if (value !== undefined) attributes[name] = value;
-  }
+  put(attributes, 'mesh.drop_reason', flow.drop_reason_desc);
+  put(attributes, 'mesh.flow.id', flow.uuid);
+  put(attributes, 'mesh.flow.type', flow.Type);
+  put(attributes, 'mesh.traffic_direction', flow.traffic_direction);
+  put(attributes, 'mesh.flow.summary', flow.Summary);
+  put(attributes, 'k8s.node.name', flow.node_name ?? object.node_name);
+  put(attributes, 'source.address', flow.IP?.source);
+  put(attributes, 'destination.address', flow.IP?.destination);
   if (typeof flow.is_reply === 'boolean') attributes['mesh.flow.is_reply'] = String(flow.is_reply);
   for (const transport in flow.l4 ?? {}) {
     const ports = flow.l4![transport];
     attributes['network.transport'] = transport.toLowerCase();
     if (typeof ports !== 'object' || ports === null) continue;
-    const source = text(ports.source_port);
-    const destination = text(ports.destination_port);
-    if (source !== undefined) attributes['source.port'] = source;
-    if (destination !== undefined) attributes['destination.port'] = destination;
+    put(attributes, 'source.port', ports.source_port);
+    put(attributes, 'destination.port', ports.destination_port);
   }
   // mesh.source is the side that called (meshlog's source workload): a reply flow travels from the called side back.
   const reply = flow.is_reply === true;
   endpoint(out, reply ? 'destination' : 'source', flow.source);
   endpoint(out, reply ? 'source' : 'destination', flow.destination);
-  const traceId = text(flow.trace_context?.parent?.trace_id);
-  if (traceId !== undefined) attributes['mesh.trace_id'] = traceId;
+  put(attributes, 'mesh.trace_id', flow.trace_context?.parent?.trace_id);
   const l7 = flow.l7;
   if (typeof l7 === 'object' && l7 !== null) {
-    const type = text(l7.type);
-    if (type !== undefined) attributes['mesh.l7.type'] = type;
+    put(attributes, 'mesh.l7.type', l7.type);
     // latency_ns is a uint64: proto3 JSON writes it as a string.
     const latency = Number(l7.latency_ns);
     if (l7.latency_ns !== undefined && l7.latency_ns !== null && Number.isFinite(latency)) attributes['mesh.duration_ms'] = String(latency / 1e6);
