@@ -32,7 +32,7 @@ export interface MeshParsingOptions {
 
 /**
  * Parse and normalize: unwraps container runtime lines, joins stack traces,
- * recognises each body's format (Envoy/Istio/Kuma/Consul access logs,
+ * recognises each body's format (Envoy/Istio/Kuma/Consul/App Mesh access logs,
  * Linkerd, Hubble, ingress-nginx, Traefik, JSON, logfmt) and fills time, severity,
  * trace context, mesh fields and service name. Bodies in no known format
  * are kept as they are, without a meshlog.format attribute, and flagged

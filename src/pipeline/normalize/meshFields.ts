@@ -1,5 +1,6 @@
 import type { MeshFields } from '../../model/logRecord.js';
 import type { ParsedLine } from '../parse/parsedLine.js';
+import { directionOfCluster } from '../parse/upstreamCluster.js';
 import { requestIdOf } from './traceContext.js';
 
 /** Storage columns are unsigned: a malformed or out-of-range field becomes 0, never a failed insert. */
@@ -8,26 +9,6 @@ function numberOf(value: string | undefined, max: number, integer: boolean): num
   const number = Number(value);
   if (!Number.isFinite(number) || number < 0 || number > max) return 0;
   return integer ? Math.trunc(number) : number;
-}
-
-/** `httpbin.foo.svc.cluster.local` → `httpbin.foo`; `backend.default.dc1.internal.….consul` → `backend.default`. */
-function serviceOfHost(host: string): string {
-  const first = host.indexOf('.');
-  if (first < 0) return host;
-  const second = host.indexOf('.', first + 1);
-  return second < 0 ? host : host.slice(0, second);
-}
-
-/**
- * Istio and Consul cluster names say which way the request went: an
- * `outbound|port||host` cluster means the logging proxy's workload called
- * host; `inbound|…` means it was called.
- */
-function directionOfCluster(cluster: string): { outbound: boolean; peer: string } | undefined {
-  if (cluster.startsWith('outbound|')) return { outbound: true, peer: serviceOfHost(cluster.slice(cluster.lastIndexOf('|') + 1)) };
-  if (cluster.startsWith('inbound|')) return { outbound: false, peer: '' };
-  if (cluster.endsWith('.consul')) return { outbound: true, peer: serviceOfHost(cluster) };
-  return undefined;
 }
 
 /** Linkerd identities `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trust domain>` → `<sa>.<ns>`. */
@@ -47,6 +28,20 @@ function platformOf(resource: Record<string, string>): string {
   if (resource['k8s.pod.name'] !== undefined || resource['k8s.namespace.name'] !== undefined) return 'kubernetes';
   if (cloud !== undefined || resource['host.name'] !== undefined) return 'vm';
   return '';
+}
+
+/**
+ * A plain Envoy line (default format) does not say which control plane
+ * configured the proxy; the container it came from does: App Mesh's Envoy
+ * image, Consul's dataplane or sidecar container.
+ */
+function meshOf(parsed: ParsedLine, resource: Record<string, string>): string {
+  if (parsed.mesh !== 'envoy') return parsed.mesh;
+  const image = resource['container.image.name'] ?? resource.container_image ?? '';
+  if (image.includes('aws-appmesh-envoy')) return 'appmesh';
+  const container = resource['k8s.container.name'] ?? resource.container_name ?? resource.container ?? '';
+  if (image.includes('consul-dataplane') || container === 'consul-dataplane' || container === 'envoy-sidecar') return 'consul';
+  return parsed.mesh;
 }
 
 function protocolOf(attributes: Record<string, string>): string {
@@ -79,7 +74,7 @@ export function meshFieldsOf(parsed: ParsedLine, resource: Record<string, string
     destination ||= self;
   }
   return {
-    mesh: parsed.mesh,
+    mesh: meshOf(parsed, resource),
     platform: platformOf(resource),
     cluster: resource['k8s.cluster.name'] ?? attributes['mesh.source.cluster'] ?? '',
     sourceWorkload: source,

@@ -3,7 +3,8 @@ import { parseKubernetesLogPath } from '../../formats/kubernetesLogPath.js';
 import type { ParsedLine } from '../parse/parsedLine.js';
 import { meshFieldsOf } from './meshFields.js';
 import { isUnknownServiceName, resolveServiceName } from './serviceName.js';
-import { severityNumberOf, severityOfStatus, severityTextOf } from './severity.js';
+import { markConnection, severityOfExchange } from './exchangeSeverity.js';
+import { severityNumberOf, severityTextOf } from './severity.js';
 import { parseTimestampNanos } from '../../formats/timestamp.js';
 import { traceContextOf } from './traceContext.js';
 
@@ -60,8 +61,9 @@ export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefine
   }
 
   if (parsed && parsed.mesh.length > 0) {
+    markConnection(attributes);
     record.mesh = meshFieldsOf(parsed, record.resource, attributes, isUnknownServiceName(record.serviceName) ? '' : record.serviceName);
-    if (record.severityNumber === 0 && record.mesh.responseCode > 0) record.severityNumber = severityOfStatus(record.mesh.responseCode);
+    if (record.severityNumber === 0) record.severityNumber = severityOfExchange(record.mesh.responseCode, attributes);
   }
 
   if (record.severityNumber === 0 && record.severityText.length > 0) record.severityNumber = severityNumberOf(record.severityText);

@@ -1,11 +1,16 @@
 import type { FieldSetter } from './lineTemplate.js';
 import { attribute, hostPort, setGrpcStatus, setProtocol, setTime, setUrl } from './fieldSetters.js';
 
+/** Envoy writes 0 when no response was sent (a TCP connection, a client that left): that is no status. */
+const setResponseCode: FieldSetter = (value, out) => {
+  if (value !== '0') out.attributes['http.response.status_code'] = value;
+};
+
 /** Envoy command operators (and headers) with an OpenTelemetry name or a meshlog `mesh.*` name. */
 const commandSetters: Record<string, FieldSetter> = {
   START_TIME: setTime,
   PROTOCOL: setProtocol,
-  RESPONSE_CODE: attribute('http.response.status_code'),
+  RESPONSE_CODE: setResponseCode,
   RESPONSE_FLAGS: attribute('mesh.response_flags'),
   RESPONSE_CODE_DETAILS: attribute('mesh.response_code_details'),
   CONNECTION_TERMINATION_DETAILS: attribute('mesh.connection_termination_details'),

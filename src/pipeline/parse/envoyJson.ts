@@ -1,6 +1,7 @@
 import { envoyCommandSetter } from './envoyCommands.js';
 import type { FieldSetter } from './lineTemplate.js';
 import { isUnset, newParsedLine, type ParsedLine } from './parsedLine.js';
+import { meshOfCluster } from './upstreamCluster.js';
 
 /** The keys of Istio's EnvoyJSONLogFormatIstio and Consul's default JSON access log, by the command each holds. */
 const keyCommands: Record<string, string> = {
@@ -32,20 +33,15 @@ const keyCommands: Record<string, string> = {
   trace_id: 'TRACE_ID',
   traceparent: 'REQ(TRACEPARENT)',
   grpc_status: 'GRPC_STATUS',
+  upstream_request_attempt_count: 'UPSTREAM_REQUEST_ATTEMPT_COUNT',
 };
 const keySetters = new Map<string, FieldSetter>(Object.entries(keyCommands).map(([key, command]) => [key, envoyCommandSetter(command)]));
 
-/** Istio's cluster names carry `|` (`outbound|8000||httpbin.foo.svc.cluster.local`); Consul's end in `.consul`. */
-function meshOfCluster(cluster: string | undefined): string {
-  if (cluster === undefined) return 'envoy';
-  if (cluster.includes('|')) return 'istio';
-  return cluster.endsWith('.consul') ? 'consul' : 'envoy';
-}
-
 /**
  * An Envoy JSON access log object (Istio `accessLogEncoding: JSON`, Consul
- * `AccessLogs`): recognised by start_time plus response_code or duration.
- * Numbers are typed, unset values null or "-".
+ * `AccessLogs` default, App Mesh `json` format with the same keys):
+ * recognised by start_time plus response_code or duration. Numbers are typed
+ * or strings, unset values null or "-"; the upstream cluster names the mesh.
  */
 export function parseEnvoyJson(object: Record<string, unknown>): ParsedLine | undefined {
   if (object.start_time === undefined || (object.response_code === undefined && object.duration === undefined)) return undefined;
@@ -57,6 +53,7 @@ export function parseEnvoyJson(object: Record<string, unknown>): ParsedLine | un
     const text = String(value);
     if (!isUnset(text)) setter(text, out);
   }
-  out.mesh = meshOfCluster(out.attributes['mesh.upstream.cluster']);
+  const cluster = out.attributes['mesh.upstream.cluster'];
+  out.mesh = (cluster === undefined ? undefined : meshOfCluster(cluster)) ?? 'envoy';
   return out;
 }

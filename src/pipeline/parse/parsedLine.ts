@@ -6,7 +6,7 @@
 export interface ParsedLine {
   /** Which parser matched: `envoy`, `istio`, `istio_json`, `linkerd_apache`, `json`… */
   format: string;
-  /** The mesh that wrote the line (`istio`, `linkerd`, `consul`, `kuma`, `cilium`, `envoy`, `nginx`, `traefik`), or ''. */
+  /** The mesh that wrote the line (`istio`, `linkerd`, `consul`, `appmesh`, `kuma`, `cilium`, `envoy`, `nginx`, `traefik`), or ''. */
   mesh: string;
   /** Event time as written in the line (RFC 3339, nginx time_local, epoch seconds…), or ''. */
   time: string;
