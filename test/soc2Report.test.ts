@@ -219,6 +219,19 @@ test('only auditors (and admins) get reports, and only over the tenants they hol
   assert.equal(badFormat.status, 400);
 });
 
+test('a report from the epoch (from=0) or over years is refused with 400 naming the limit, instead of listing every hour since 1970', async () => {
+  for (const [from, to] of [['0', ''], ['2020-01-01T00:00:00Z', '2022-01-01T00:00:00Z']]) {
+    const response = await fetch(`${meshlog.url}/api/v1/reports/soc2?from=${encodeURIComponent(from)}${to ? `&to=${encodeURIComponent(to)}` : ''}&format=json`, { headers: { authorization: `Bearer ${keys.auditor.key}` } });
+    const text = await response.text();
+    assert.equal(response.status, 400, text);
+    assert.match(text, /a report covers at most 400 days/);
+  }
+  // A full year still reports.
+  const year = await fetch(`${meshlog.url}/api/v1/reports/soc2?from=${encodeURIComponent(new Date(Date.now() - 365 * 86_400_000).toISOString())}&format=json`, { headers: { authorization: `Bearer ${keys.auditor.key}` } });
+  assert.equal(year.status, 200, await year.clone().text());
+  assert.equal(((await year.json()) as Soc2Report).report, 'soc2');
+});
+
 test('the PDF, printed by headless chromium from the HTML, holds the summary and every section', async () => {
   const out = join(outDir, 'report.pdf');
   const run = report(['--format', 'pdf', '--out', out], keys.auditor.key);

@@ -82,6 +82,13 @@ export function parseStoredTime(value: string): number {
   return Date.parse(/[TZ]/.test(value) ? value : `${value.replace(' ', 'T')}Z`);
 }
 
+/**
+ * The longest period one report covers. A SOC 2 Type II period is 3 to 12
+ * months; the coverage section lists every silent hour and the capacity
+ * section every day, so `from=0` would build a report of millions of entries.
+ */
+export const maxReportPeriodDays = 400;
+
 export const isoOfNs = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString();
 
 /** A stored time (ClickHouse's `YYYY-MM-DD hh:mm:ss.fff`, UTC) as UTC ISO 8601 with `Z`. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { renderHtmlReport } from '../../compliance/htmlReport.js';
 import { renderPdfReport } from '../../compliance/pdfReport.js';
-import type { ReportSources, Soc2Report } from '../../compliance/reportModel.js';
+import { isoOfNs, maxReportPeriodDays, type ReportSources, type Soc2Report } from '../../compliance/reportModel.js';
 import { signReportFile } from '../../compliance/reportSignature.js';
 import type { DashboardReports } from '../../compliance/dashboardReports.js';
 import { buildSoc2Report, type BuiltReport } from '../../compliance/soc2Report.js';
@@ -66,6 +66,10 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     const fromNs = parseLokiTime(query.from, 0n, 'from');
     const toNs = parseLokiTime(query.to, nowNs(), 'to');
     if (toNs < fromNs) throw new MeshlogError('ML_QUERY_INVALID', 'to must not be before from');
+    const days = Number((toNs - fromNs) / 86_400_000_000_000n);
+    if (days > maxReportPeriodDays) {
+      throw new MeshlogError('ML_QUERY_INVALID', `a report covers at most ${maxReportPeriodDays} days (a SOC 2 Type II period is 3 to 12 months); from ${isoOfNs(fromNs)} to ${isoOfNs(toNs)} is ${days} days: report a shorter period`);
+    }
     const format = formatOf(query.format);
     const tenant = reportTenant(identity, query.tenant, requestTenant);
     const built = await buildAudited(identity, remoteAddress, { fromNs, toNs, tenant }, { format });
