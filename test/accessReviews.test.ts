@@ -99,6 +99,8 @@ test("another tenant's admin neither sees, decides, signs off nor starts the ten
   assert.equal((await api(k.bob.key, 'POST', `/api/v1/access-reviews/${reviewId}/sign-off`, {})).status, 404);
   const start = await api(k.bob.key, 'POST', '/api/v1/access-reviews', { tenant: 'acme' });
   assert.equal(start.status, 403);
+  const refusals = (await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.start&outcome=denied')).json.events as { actor_name: string; tenant: string }[];
+  assert.deepEqual(refusals.map((event) => [event.actor_name, event.tenant]), [['bob (user)', 'beta']], "the refused start is audited in bob's own tenant, not acme's");
   assert.equal((await push(k.shipper.key)).status, 204, 'the refused revocation changed nothing');
 });
 

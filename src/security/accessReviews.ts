@@ -79,7 +79,7 @@ export class AccessReviews {
   start(identity: Identity | undefined, tenant: string, remoteAddress?: string): Promise<string> {
     return this.serially(async () => {
       if (identity) {
-        this.requireReviewer(identity, tenant);
+        await this.refusedAs(reviewActions.start, identity, tenant, tenant, remoteAddress, () => this.requireReviewer(identity, tenant));
         const open = (await this.all()).find((review) => review.tenant === tenant && review.state !== 'signed_off');
         if (open) throw new MeshlogError('ML_CONFLICT', `review ${open.review} of tenant "${tenant}" is still open: finish and sign it off first (meshlog access-review show ${open.review})`);
       }
@@ -122,7 +122,7 @@ export class AccessReviews {
       const review = await this.visible(identity, id);
       const item = review.items.find((candidate) => candidate.id === itemId);
       if (!item) throw new MeshlogError('ML_NOT_FOUND', `review ${id} has no item "${itemId}" (items are key:<id> and user:<name>)`);
-      await this.refusedAs(reviewActions.decide, identity, review, itemId, remoteAddress, () => {
+      await this.refusedAs(reviewActions.decide, identity, review.tenant, `${review.review}/${itemId}`, remoteAddress, () => {
         this.requireReviewer(identity, review.tenant);
         if (review.state === 'signed_off') throw new MeshlogError('ML_CONFLICT', `review ${id} is signed off: its decisions are final`);
         if (review.decisions[itemId]) throw new MeshlogError('ML_CONFLICT', `${itemId} was already decided (${review.decisions[itemId].decision} by ${review.decisions[itemId].by.name})`);
@@ -146,7 +146,7 @@ export class AccessReviews {
   signOff(identity: Identity, id: string, comment: string, remoteAddress?: string): Promise<ReviewView> {
     return this.serially(async () => {
       const review = await this.visible(identity, id);
-      await this.refusedAs(reviewActions.signOff, identity, review, review.review, remoteAddress, () => {
+      await this.refusedAs(reviewActions.signOff, identity, review.tenant, review.review, remoteAddress, () => {
         this.requireReviewer(identity, review.tenant);
         if (review.state === 'signed_off') throw new MeshlogError('ML_CONFLICT', `review ${id} is already signed off by ${review.sign_off!.statement.signed_off_by.name}`);
         const undecided = review.items.filter((item) => !review.decisions[item.id]).map((item) => item.id);
@@ -241,12 +241,13 @@ export class AccessReviews {
   }
 
   /** Runs the checks; a refusal is an audit event of the step's kind (outcome denied) before it is answered. */
-  private async refusedAs(action: string, identity: Identity, review: AccessReview, target: string, remoteAddress: string | undefined, checks: () => void): Promise<void> {
+  private async refusedAs(action: string, identity: Identity, tenant: string, target: string, remoteAddress: string | undefined, checks: () => void): Promise<void> {
     try {
       checks();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_FORBIDDEN') {
-        await this.deps.audit.record({ action, outcome: 'denied', actor: identity, remoteAddress, tenant: review.tenant, target: `${review.review}/${target}`.replace(`${review.review}/${review.review}`, review.review), detail: { review: review.review, reason: error.message } });
+        // A tenant the identity does not hold is not named in its tenant's trail: the refusal belongs to the identity's own.
+        await this.deps.audit.record({ action, outcome: 'denied', actor: identity, remoteAddress, tenant: holdsTenants(identity, [tenant]) ? tenant : undefined, target, detail: { reason: error.message } });
       }
       throw error;
     }
