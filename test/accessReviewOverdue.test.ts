@@ -48,4 +48,13 @@ test('the schedule starts a review of every tenant each period, and one not sign
   const again = await api(path);
   assert.deepEqual((again.sections as { id: string }[]).find((candidate) => candidate.id === 'access_review'), section);
   assert.equal((again.period_evidence as { sha256: string }).sha256, (report.period_evidence as { sha256: string }).sha256);
+
+  // Signed off after its due date, the review stays a finding: signed off late.
+  const reviewer = (await api('/api/v1/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'late reviewer', roles: ['admin'], tenants: ['acme'] }) })) as { key: string };
+  const asReviewer = { headers: { authorization: `Bearer ${reviewer.key}` } };
+  await api(`/api/v1/access-reviews/${first.review}/items/${encodeURIComponent(`key:${reader.id}`)}/decision`, { ...asReviewer, method: 'POST', body: JSON.stringify({ decision: 'keep' }) });
+  await api(`/api/v1/access-reviews/${first.review}/sign-off`, { ...asReviewer, method: 'POST', body: JSON.stringify({}) });
+  const later = await api(`/api/v1/reports/soc2?from=${new Date(Date.parse(first.started_at) - 1000).toISOString()}&tenant=acme`);
+  const findings = (later.sections as { id: string; data: { findings: { review: string; finding: string }[] } }[]).find((candidate) => candidate.id === 'access_review')!.data.findings;
+  assert.match(findings.find((finding) => finding.review === first.review)!.finding, /^signed off late, on /);
 });
