@@ -166,6 +166,15 @@ alerting:
     const listed = (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find((alert: { fingerprint: string }) => alert.fingerprint === paged.fingerprint);
     assert.equal(listed.acknowledged.comment, 'card processor paged');
   }
+  if (!wrong) {
+    // The period's access review of acme, signed off: the ops admin decides the others' grants, a second admin (made after the population froze) decides the ops admin's.
+    const review = (await ok(call(first, 'POST', '/api/v1/access-reviews', admin, JSON.stringify({ tenant: 'acme' })))).review;
+    await createKey(admin, 'security lead', ['admin'], ['*']);
+    const decide = (as: string, item: string) => ok(call(first, 'POST', `/api/v1/access-reviews/${review.review}/items/${encodeURIComponent(item)}/decision`, as, JSON.stringify({ decision: 'keep' })));
+    for (const name of ['shipper', 'auditor']) await decide(admin, `key:${keys[name].id}`);
+    await decide(keys['security lead'].key, `key:${keys['ops admin'].id}`);
+    await ok(call(first, 'POST', `/api/v1/access-reviews/${review.review}/sign-off`, admin, JSON.stringify({ comment: 'grants confirmed' })));
+  }
   assert.equal(await first.stop(), 0, first.output());
 
   if (wrong) {
@@ -257,6 +266,8 @@ test('the same period with nothing wrong passes in every section', () => {
   assert.deepEqual(section(report, 'coverage').data.gaps, []);
   assert.deepEqual(section(report, 'retention').data.disposed_by_policy, { 'batch-short': 2 });
   assert.equal((section(report, 'access').data.revocations as unknown[]).length, 1);
+  const [review] = section(report, 'access_review').data.reviews as { tenant: string; population: { size: number }; kept: number; sign_off: { signature_check: { valid: boolean } } }[];
+  assert.deepEqual([review!.tenant, review!.population.size, review!.kept, review!.sign_off.signature_check.valid], ['acme', 3, 3, true]);
 });
 
 test('every section names the criteria it evidences and the queries behind its figures; the report names who made it, when, and its signing key', () => {

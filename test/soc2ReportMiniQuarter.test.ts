@@ -109,10 +109,11 @@ before(async () => {
   // A backup of the running server, taken in the period.
   backupDir = (await call('POST', '/api/v1/admin/backups', { name: 'quarterly' }, [201])).backup.path;
 
-  // Services that say where they run only in resource attributes (no mesh line): EKS in prod-us, ECS without a cluster.
+  // Services that say where they run only in resource attributes (no mesh line): EKS in prod-us, ECS without a cluster, GKE by its cloud.platform alone.
   for (const [service, resource] of [
     ['inventory', { 'cloud.platform': 'aws_eks', 'k8s.cluster.name': 'prod-us' }],
     ['billing', { 'cloud.platform': 'aws_ecs' }],
+    ['search', { 'cloud.platform': 'gcp_kubernetes_engine' }],
   ] as const) {
     const request = JSON.parse(otlpJsonRequest(service, ['stock counted', 'stock counted again'])) as { resourceLogs: { resource: { attributes: unknown[] } }[] };
     for (const [key, value] of Object.entries(resource)) request.resourceLogs[0].resource.attributes.push({ key, value: { stringValue: value } });
@@ -237,7 +238,7 @@ test('a CSV export is a data access of its tenant, by its reader', () => {
 
 test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
   assert.equal(regenerated.period.to, soc2.period.to);
-  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'data_access', 'changes', 'availability']);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'availability']);
   assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
   assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
   // The revoked key was active at the end of the period, and the key made after it is not part of it.
@@ -279,7 +280,7 @@ test('values redacted in the period are counted from the stored records, through
   assert.match(redaction.reason, /3 values redacted in the period's stored records/);
 });
 
-test('coverage: platforms and clusters come from resource attributes too, and a period under an hour has no silent hour', () => {
+test('coverage: platforms and clusters come from resource attributes too (GKE is kubernetes, not vm), and a period under an hour has no silent hour', () => {
   const coverage = section('coverage');
   const services = coverage.data.services as { service: string; records: number; platforms: string[]; clusters: string[]; meshes: string[] }[];
   assert.deepEqual(
@@ -288,14 +289,15 @@ test('coverage: platforms and clusters come from resource attributes too, and a 
       ['billing', 2, ['ecs'], [], []],
       ['checkout', 2, [], [], []],
       ['inventory', 2, ['kubernetes'], ['prod-us'], []],
+      ['search', 2, ['kubernetes'], [], []],
     ],
   );
-  assert.deepEqual(coverage.data.platforms, { ecs: 1, kubernetes: 1 });
+  assert.deepEqual(coverage.data.platforms, { ecs: 1, kubernetes: 2 });
   assert.deepEqual(coverage.data.clusters, { 'prod-us': 1 });
   assert.deepEqual(coverage.data.meshes, {});
-  assert.equal(coverage.data.total_records, 6);
+  assert.equal(coverage.data.total_records, 8);
   assert.deepEqual(coverage.data.gaps, []);
-  assert.equal(coverage.reason, '3 services logged 6 records with no silent hour');
+  assert.equal(coverage.reason, '4 services logged 8 records with no silent hour');
 });
 
 test('availability: the backup taken in the period, counted exactly, with no restore test yet', () => {

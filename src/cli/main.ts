@@ -191,6 +191,41 @@ serverOptions(tenants.command('enable').description('take ingest and queries of 
   (name: string, flags) => tenantsSetState('enable', name, flags),
 );
 
+type AccessReviewCommands = typeof import('./accessReviewCommands.js');
+const accessReview = program.command('access-review').description("periodic user-access reviews: every grant of a tenant kept or revoked by an admin or auditor who does not hold it, then signed off");
+const outputOption = () => new Option('--output <format>').choices(['table', 'json']).default('table');
+serverOptions(accessReview.command('start').description("start a review of a tenant's keys and users now (the population is frozen at this moment)"), needs.audit)
+  .requiredOption('--tenant <tenant>', 'tenant whose grants are reviewed')
+  .addOption(outputOption())
+  .action(async (...args: Parameters<AccessReviewCommands['accessReviewStart']>) => (await import('./accessReviewCommands.js')).accessReviewStart(...args));
+serverOptions(accessReview.command('list').description('reviews of the tenants this token holds, newest first'), needs.audit)
+  .option('--tenant <tenant>', 'only this tenant')
+  .addOption(new Option('--state <state>').choices(['open', 'decided', 'signed_off']))
+  .addOption(outputOption())
+  .action(async (...args: Parameters<AccessReviewCommands['accessReviewList']>) => (await import('./accessReviewCommands.js')).accessReviewList(...args));
+serverOptions(accessReview.command('show').description('a review: its population, decisions and sign-off').argument('<id>', 'review id (ar-…)'), needs.audit)
+  .addOption(outputOption())
+  .action(async (...args: Parameters<AccessReviewCommands['accessReviewShow']>) => (await import('./accessReviewCommands.js')).accessReviewShow(...args));
+serverOptions(
+  accessReview
+    .command('decide')
+    .description('keep or revoke one grant; revoke takes effect at once (key revoked, user disabled with their keys)')
+    .argument('<id>', 'review id (ar-…)')
+    .argument('<item>', 'item id: key:<id> or user:<name>')
+    .argument('<decision>', 'keep or revoke'),
+  needs.audit,
+)
+  .option('--comment <text>', 'why, for the evidence')
+  .addOption(outputOption())
+  .action(async (id: string, item: string, decision: string, ...rest: [Parameters<AccessReviewCommands['accessReviewDecide']>[3]]) => {
+    if (decision !== 'keep' && decision !== 'revoke') throw new Error(`decision must be keep or revoke, not "${decision}"`);
+    return (await import('./accessReviewCommands.js')).accessReviewDecide(id, item, decision, ...rest);
+  });
+serverOptions(accessReview.command('sign-off').description("sign off a review whose every item is decided; meshlog signs the sign-off with its Ed25519 key").argument('<id>', 'review id (ar-…)'), needs.audit)
+  .option('--comment <text>', 'the reviewer’s conclusion, for the evidence')
+  .addOption(outputOption())
+  .action(async (...args: Parameters<AccessReviewCommands['accessReviewSignOff']>) => (await import('./accessReviewCommands.js')).accessReviewSignOff(...args));
+
 serverOptions(program.command('audit').description('read the audit trail (auditor or admin)'), needs.audit)
   .option('--since <duration>', 'how far back, e.g. 24h or 7d', '24h')
   .option('--from <time>', 'period start (RFC3339 or Unix time); replaces --since')

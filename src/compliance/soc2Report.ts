@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { CompliancePeriod, RecordedQuery } from '../storage/stores/complianceQueries.js';
 import { accessSection } from './accessSection.js';
+import { accessReviewSection } from './accessReviewSection.js';
 import { availabilitySection } from './availabilitySection.js';
 import { capacitySection } from './capacitySection.js';
 import { changeSection } from './changeSection.js';
@@ -25,6 +26,7 @@ const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>;
   { build: integritySection, inputs: ['meshlog verify over the period: seal_batches, seal_events and signed checkpoints of every chain, and the fingerprint of every stored record', 'latest signed checkpoint of every chain (seal_checkpoints)'] },
   { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
   { build: accessSection, inputs: ['API keys (api_keys table) as of the end of the period', 'audit: users.* from the first event to the end of the period (the user population, replayed)', 'audit: keys.create, keys.revoke, users.update and users.disable (keys revoked with them), auth.failure, auth.session.login (UI logins), auth.throttled (lockouts), access.denied'], stored: true },
+  { build: accessReviewSection, inputs: ['audit: access_review.start (frozen populations), access_review.decide, access_review.sign_off (Ed25519-signed statements) from the first event to the end of the period', 'audit: keys.revoke and users.disable made by a review decision'], stored: true },
   { build: dataAccessSection, inputs: ['audit: query, query.export, archive.export, audit.read, admin.read (grouped by identity, tenant and outcome)', 'audit: report.generate'], stored: true },
   { build: changeSection, inputs: ['audit: every change kind (keys.*, users.*, tenants.*, access_review.*, erasure.request/cancel/execute, legal_hold.*, backup.restore, archive.key_shred, alert_rules.*, silences.*, config.* with config.change diffs, storage.key_added/encrypt, saved_queries.*), admin.read'], stored: true },
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { byteSize, flag, port, positiveInt, queryDuration } from '../formats/configValues.js';
 import { patternsSection, pipelineSection } from '../pipeline/pipelineConfig.js';
+import { accessReviewSection } from '../security/accessReviewConfig.js';
 
 /**
  * A PEM certificate chain and its private key; a listener with these speaks
@@ -413,6 +414,8 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Periodic user-access reviews (see security/accessReviews.ts). */
+    access_review: accessReviewSection,
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

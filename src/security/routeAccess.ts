@@ -112,6 +112,11 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/api/v1/admin/erasure-requests/:id', 'audit', 'named'],
   [['GET'], '/api/v1/admin/archive-keys', 'audit', 'all'],
   [['GET'], '/api/v1/admin/routes', 'audit', 'none'],
+  // Access reviews: an admin or auditor of the review's tenant (checked per review and per item, see security/accessReviews.ts).
+  [['GET', 'POST'], '/api/v1/access-reviews', 'audit', 'named'],
+  [['GET'], '/api/v1/access-reviews/:id', 'audit', 'named'],
+  [['POST'], '/api/v1/access-reviews/:id/items/:item/decision', 'audit', 'named'],
+  [['POST'], '/api/v1/access-reviews/:id/sign-off', 'audit', 'named'],
 
   // Administration.
   [['GET', 'POST'], '/api/v1/admin/keys', 'admin', 'named'],

@@ -33,6 +33,8 @@ import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
+import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
+import type { AccessReviews } from '../security/accessReviews.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
@@ -96,6 +98,8 @@ export interface HttpAppOptions {
   traces?: TraceQueries;
   /** Explore's saved queries. */
   savedQueries?: SavedQueryRouteDeps;
+  /** Periodic user-access reviews. */
+  accessReviews?: AccessReviews;
 }
 
 declare module 'fastify' {
@@ -267,6 +271,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
+  if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
   exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });

@@ -55,6 +55,8 @@ import { RateLimits } from '../security/rateLimits.js';
 import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { registerSecret } from '../observability/credentialScrubber.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
+import { AccessReviews } from '../security/accessReviews.js';
+import { sign } from 'node:crypto';
 import { TenantStore } from '../storage/stores/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/stores/userStore.js';
@@ -97,6 +99,7 @@ export class MeshlogServer {
   private usageTimer: NodeJS.Timeout | undefined;
   private disposalTimer: NodeJS.Timeout | undefined;
   private erasureTimer: NodeJS.Timeout | undefined;
+  private accessReviewTimer: NodeJS.Timeout | undefined;
   private keys: ApiKeys | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
@@ -368,9 +371,19 @@ export class MeshlogServer {
       );
     }
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
+    const accessReviews = new AccessReviews({
+      auditStore: admin.auditStore,
+      audit,
+      keys,
+      users: userRegistry,
+      endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
+      sign: (bytes) => ({ algorithm: 'Ed25519', key: signer.verifierKey, value: sign(null, bytes, signer.privateKey).toString('base64') }),
+      config: config.access_review,
+      registeredTenants: () => tenantRegistry.list().filter((tenant) => tenant.state === 'active').map((tenant) => tenant.name),
+    });
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -390,6 +403,12 @@ export class MeshlogServer {
       erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
     }, config.erasure.check_interval_ms);
     this.erasureTimer.unref();
+    if (config.access_review.auto_start) {
+      const startDueReviews = () => accessReviews.startDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'access review start failed'));
+      this.accessReviewTimer = setInterval(startDueReviews, config.access_review.check_interval_ms);
+      this.accessReviewTimer.unref();
+      void startDueReviews();
+    }
     const configSha256 = await recordConfigChange(config, admin.auditStore, audit, 'start');
     await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal, config_sha256: configSha256 } });
     const restored = pendingRestore(config.data_dir);
@@ -488,6 +507,7 @@ export class MeshlogServer {
     clearInterval(this.usageTimer);
     clearInterval(this.disposalTimer);
     clearInterval(this.erasureTimer);
+    clearInterval(this.accessReviewTimer);
     await this.keys?.flushUsage().catch(() => undefined);
     clearInterval(this.checkpointTimer);
     await this.sealer?.checkpoint();

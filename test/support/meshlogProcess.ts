@@ -33,6 +33,9 @@ const freeListenerPorts = {
   MESHLOG_OTLP_GRPC_PORT: '0',
 };
 
+/** Access reviews start on their own only in tests of the schedule: elsewhere they would be audit events no test made. */
+const noScheduledReviews = { MESHLOG_ACCESS_REVIEW_AUTO_START: 'false' };
+
 // A test that fails before stopping its server must not leave it running (it
 // would keep the test process, and so the whole suite, waiting). Once the
 // file's tests are done, a server still running 15 s later (after the file's
@@ -59,7 +62,7 @@ export async function startMeshlog(options: { dataDir?: string; args?: string[];
   const child = spawn(
     process.execPath,
     [...(options.nodeArgs ?? []), options.cli ?? cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--log-level', 'info', ...(options.args ?? [])],
-    { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...noScheduledReviews, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

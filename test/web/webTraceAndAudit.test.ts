@@ -74,7 +74,7 @@ test('an auditor has the audit trail in the navigation and reads their own login
   const page = await newPage(browser);
   await logIn(page, meshlog.url, key);
   const nav = page.getByRole('navigation', { name: 'pages' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Compliance', 'Audit trail']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Compliance', 'Access reviews', 'Audit trail']);
   await nav.getByRole('link', { name: 'Audit trail' }).click();
   await page.waitForURL(/\/ui\/audit$/);
   const events = page.getByRole('table', { name: 'audit events' });

@@ -1,4 +1,5 @@
 import type { MeshFields } from '../../model/logRecord.js';
+import { platformOf } from '../../model/platform.js';
 import type { ParsedLine } from '../parse/parsedLine.js';
 import { directionOfCluster } from '../parse/upstreamCluster.js';
 import { requestIdOf } from './traceContext.js';
@@ -15,19 +16,6 @@ function numberOf(value: string | undefined, max: number, integer: boolean): num
 function workloadOfIdentity(identity: string): string {
   const marker = identity.indexOf('.serviceaccount.identity.');
   return marker < 0 ? identity : identity.slice(0, marker);
-}
-
-/** Keep in step with `resourcePlatform` in storage/stores/complianceQueries.ts (the same rule for records without mesh fields). */
-function platformOf(resource: Record<string, string>): string {
-  const cloud = resource['cloud.platform'];
-  if (cloud !== undefined) {
-    if (cloud.endsWith('_ecs')) return 'ecs';
-    if (cloud.endsWith('_lambda') || cloud.endsWith('_cloud_functions') || cloud.endsWith('_cloud_run')) return 'serverless';
-    if (cloud.endsWith('_eks') || cloud.endsWith('_gke') || cloud.endsWith('_aks') || cloud.endsWith('_openshift')) return 'kubernetes';
-  }
-  if (resource['k8s.pod.name'] !== undefined || resource['k8s.namespace.name'] !== undefined) return 'kubernetes';
-  if (cloud !== undefined || resource['host.name'] !== undefined) return 'vm';
-  return '';
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ClickHouseSettings } from '@clickhouse/client';
 import { auditTenant } from '../../model/auditTenant.js';
+import { cloudPlatforms, kubernetesAttributes } from '../../model/platform.js';
 import { expiredCondition, type LegalHold, type RetentionRule } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 
@@ -122,13 +123,14 @@ export interface AcknowledgementRow {
   seconds_to_acknowledge: number | null;
 }
 
-/** The platform of a record from its resource attributes: the rule of platformOf in pipeline/normalize/meshFields.ts, in SQL. */
-const resourcePlatform = `multiIf(
-  endsWith(l.resource_attributes['cloud.platform'], '_ecs'), 'ecs',
-  endsWith(l.resource_attributes['cloud.platform'], '_lambda') OR endsWith(l.resource_attributes['cloud.platform'], '_cloud_functions') OR endsWith(l.resource_attributes['cloud.platform'], '_cloud_run'), 'serverless',
-  endsWith(l.resource_attributes['cloud.platform'], '_eks') OR endsWith(l.resource_attributes['cloud.platform'], '_gke') OR endsWith(l.resource_attributes['cloud.platform'], '_aks') OR endsWith(l.resource_attributes['cloud.platform'], '_openshift'), 'kubernetes',
-  mapContains(l.resource_attributes, 'k8s.pod.name') OR mapContains(l.resource_attributes, 'k8s.namespace.name'), 'kubernetes',
-  mapContains(l.resource_attributes, 'cloud.platform') OR mapContains(l.resource_attributes, 'host.name'), 'vm', '')`;
+/** The platform of a record from its resource attributes: model/platform.ts's rule (platformOf), in SQL built from its table. */
+const resourcePlatform = ((): string => {
+  const cloud = "l.resource_attributes['cloud.platform']";
+  const quoted = (values: string[]) => `[${values.map((value) => `'${value}'`).join(', ')}]`;
+  const known = `transform(${cloud}, ${quoted(Object.keys(cloudPlatforms))}, ${quoted(Object.values(cloudPlatforms))}, '')`;
+  const pod = kubernetesAttributes.map((name) => `mapContains(l.resource_attributes, '${name}')`).join(' OR ');
+  return `multiIf(${known} != '', ${known}, ${pod}, 'kubernetes', mapContains(l.resource_attributes, 'cloud.platform') OR mapContains(l.resource_attributes, 'host.name'), 'vm', '')`;
+})();
 
 const plainNumbers = { output_format_json_quote_64bit_integers: 0 } as const;
 

@@ -16,6 +16,7 @@ export const pages: PageDefinition[] = [
   { id: 'patterns', title: 'Patterns', path: '/ui/patterns', permission: 'query', nav: true, shortcut: 'p', component: lazyPage(() => import('./patterns/PatternsPage').then((m) => m.PatternsPage)) },
   { id: 'alerts', title: 'Alerts', path: '/ui/alerts', permission: 'query', nav: true, shortcut: 'a', component: lazyPage(() => import('./alerts/AlertsPage').then((m) => m.AlertsPage)) },
   { id: 'compliance', title: 'Compliance', path: '/ui/compliance', permission: 'audit', nav: true, shortcut: 'c', component: lazyPage(() => import('./compliance/CompliancePage').then((m) => m.CompliancePage)) },
+  { id: 'access-reviews', title: 'Access reviews', path: '/ui/access-reviews', permission: 'audit', nav: true, shortcut: 'v', component: lazyPage(() => import('./accessReviews/AccessReviewsPage').then((m) => m.AccessReviewsPage)) },
   { id: 'audit', title: 'Audit trail', path: '/ui/audit', permission: 'audit', nav: true, shortcut: 'u', component: lazyPage(() => import('./audit/AuditPage').then((m) => m.AuditPage)) },
   { id: 'admin', title: 'Admin', path: '/ui/admin', permission: 'admin', nav: true, shortcut: 'm', component: lazyPage(() => import('./admin/AdminPage').then((m) => m.AdminPage)) },
 ];
