@@ -32,6 +32,7 @@ import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
+import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
@@ -96,6 +97,8 @@ export interface HttpAppOptions {
   traces?: TraceQueries;
   /** Explore's saved queries. */
   savedQueries?: SavedQueryRouteDeps;
+  /** Tenants' logging policies and their drift. */
+  policy?: PolicyRouteDeps;
 }
 
 declare module 'fastify' {
@@ -267,6 +270,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
+  if (options.policy) policyRoutes(app, options.policy);
   exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });
