@@ -103,22 +103,24 @@ export function parsePolicy(text: string): PolicyParse {
       // An unknown key is found at the key itself, not at the map holding it.
       const located = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])] as (string | number)[];
       const path = located.map(String);
-      const offset = offsetOf(doc, located);
+      const offset = offsetOf(doc, located, issue.code === 'unrecognized_keys');
       const { line, col } = at(offset);
-      return { line, column: col, path: path.join('.'), message: issue.message };
-    }),
+      const message = issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'required, and missing' : issue.message;
+      return { line, column: col, path: path.join('.'), message };
+    }).sort((a, b) => a.line - b.line || a.column - b.column),
   };
 }
 
-/** Where the deepest existing node of a key path starts: an unknown key's own key, a missing key's parent. */
-function offsetOf(doc: Document, path: (string | number)[]): number {
+/** Where the deepest existing node of a key path starts (its key with `atKey`, else its value); a missing key's parent. */
+function offsetOf(doc: Document, path: (string | number)[], atKey: boolean): number {
   let node: unknown = doc.contents;
   let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
-  for (const key of path) {
+  for (const [depth, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
       if (!pair) return offset;
       offset = (pair.key as Node).range?.[0] ?? offset;
+      if (atKey && depth === path.length - 1) return offset;
       node = pair.value;
       if ((node as Node | null)?.range && !isMap(node) && !isSeq(node)) offset = (node as Node).range![0];
     } else if (isSeq(node) && typeof key === 'number' && node.items[key]) {
