@@ -34,8 +34,15 @@ export interface DriftEvent {
   at: string;
 }
 
-const policyColumns = `tenant, version, label, sha256, yaml, signature, diff, toString(applied_at) AS applied_at, applied_by, applied_by_id`;
-const driftColumns = `tenant, kind, subject, state, detail, policy_version, toString(at) AS at`;
+// Times are read as text under other names: an alias equal to its column would shadow the column in WHERE.
+const policyColumns = `tenant, version, label, sha256, yaml, signature, diff, toString(applied_at) AS applied_text, applied_by, applied_by_id`;
+const driftColumns = `tenant, kind, subject, state, detail, policy_version, toString(at) AS at_text`;
+
+type PolicyRow = Omit<StoredPolicy, 'applied_at'> & { applied_text: string };
+type DriftRow = Omit<DriftEvent, 'at'> & { at_text: string };
+
+const policyOf = ({ applied_text, ...row }: PolicyRow): StoredPolicy => ({ ...row, version: Number(row.version), applied_at: applied_text });
+const driftOf = ({ at_text, ...row }: DriftRow): DriftEvent => ({ ...row, policy_version: Number(row.policy_version), at: at_text });
 
 /** Applied policies and drift events in ClickHouse: both only ever appended. */
 export class PolicyStore {
@@ -51,22 +58,25 @@ export class PolicyStore {
 
   /** The tenant's policy in force at `atMs` (the latest applied at or before it), or the latest of all. */
   async inForce(tenant: string, atMs?: number): Promise<StoredPolicy | undefined> {
-    const [row] = await this.storage.rows<StoredPolicy>(
+    const [row] = await this.storage.rows<PolicyRow>(
       `SELECT ${policyColumns} FROM ${this.db}.policy_versions
        WHERE tenant = {tenant:String} ${atMs === undefined ? '' : 'AND applied_at <= fromUnixTimestamp64Milli({at:Int64})'}
        ORDER BY version DESC LIMIT 1`,
       { tenant, at: atMs ?? 0 },
     );
-    return row && { ...row, version: Number(row.version) };
+    return row && policyOf(row);
   }
 
   /** Every version of the tenant's policy, oldest first, without their text. */
   async history(tenant: string): Promise<Omit<StoredPolicy, 'yaml' | 'diff'>[]> {
-    const rows = await this.storage.rows<StoredPolicy>(
-      `SELECT tenant, version, label, sha256, signature, toString(applied_at) AS applied_at, applied_by, applied_by_id FROM ${this.db}.policy_versions WHERE tenant = {tenant:String} ORDER BY version`,
+    const rows = await this.storage.rows<PolicyRow>(
+      `SELECT tenant, version, label, sha256, '' AS yaml, signature, '' AS diff, toString(applied_at) AS applied_text, applied_by, applied_by_id FROM ${this.db}.policy_versions WHERE tenant = {tenant:String} ORDER BY version`,
       { tenant },
     );
-    return rows.map((row) => ({ ...row, version: Number(row.version) }));
+    return rows.map((row) => {
+      const { yaml: _yaml, diff: _diff, ...version } = policyOf(row);
+      return version;
+    });
   }
 
   /** The tenants that have a policy. */
@@ -81,13 +91,13 @@ export class PolicyStore {
 
   /** Drift events of a period (a tenant's, or every tenant's for ''), oldest first. */
   async driftEvents(tenant: string, fromMs: number, toMs: number): Promise<DriftEvent[]> {
-    const rows = await this.storage.rows<DriftEvent>(
+    const rows = await this.storage.rows<DriftRow>(
       `SELECT ${driftColumns} FROM ${this.db}.policy_drift
        WHERE ({tenant:String} = '' OR tenant = {tenant:String}) AND at >= fromUnixTimestamp64Milli({from:Int64}) AND at <= fromUnixTimestamp64Milli({to:Int64})
        ORDER BY at, kind, subject`,
       { tenant, from: fromMs, to: toMs },
     );
-    return rows.map((row) => ({ ...row, policy_version: Number(row.policy_version) }));
+    return rows.map(driftOf);
   }
 
   /** Findings open at `atMs`: each (tenant, kind, subject) whose latest event by then opened it. */
