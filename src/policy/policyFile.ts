@@ -95,7 +95,14 @@ export function parsePolicy(text: string): PolicyParse {
   if (doc.errors.length > 0) {
     return { ok: false, problems: doc.errors.map((error) => ({ line: at(error.pos[0]).line, column: at(error.pos[0]).col, path: '', message: error.message.split('\n')[0]! })) };
   }
-  const result = policySchema.safeParse(doc.toJS({ maxAliasCount: 100 }) ?? {});
+  let json: unknown;
+  try {
+    // An alias bomb (anchors expanding to millions of nodes) is refused, not expanded.
+    json = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return { ok: false, problems: [{ line: 1, column: 1, path: '', message: (error as Error).message }] };
+  }
+  const result = policySchema.safeParse(json ?? {});
   if (result.success) return { ok: true, policy: result.data };
   return {
     ok: false,
