@@ -1,8 +1,9 @@
+import { maxAgeSeconds } from '../retention/disposer.js';
 import { selects, type LoggingPolicy } from './policyFile.js';
 
 /** One way the running installation differs from a tenant's policy. */
 export interface Drift {
-  kind: 'silent_source' | 'low_volume' | 'missing_fields' | 'segregation_of_duties' | 'too_many_holders' | 'erasure_one_person' | 'unretained_stream' | 'missing_alert_rule' | 'missing_redaction';
+  kind: 'silent_source' | 'low_volume' | 'missing_fields' | 'segregation_of_duties' | 'too_many_holders' | 'erasure_one_person' | 'unretained_stream' | 'retention_shorter' | 'missing_alert_rule' | 'missing_redaction';
   /** What drifted: a source name, a grant, a stream; with kind, the finding's identity across evaluations. */
   subject: string;
   detail: string;
@@ -29,6 +30,8 @@ export interface TenantFacts {
   /** Per required source: events in the window, and how many of them lack each required field. */
   sources: Map<string, { events: number; missing: Record<string, number> }>;
   streams: Stream[];
+  /** How long the server's retention configuration keeps a stream's records (its first matching rule, else the default). */
+  keptSeconds: (stream: Stream) => number;
   grants: Grant[];
   alertRules: Set<string>;
   /** Executed erasure requests of the tenant. */
@@ -73,8 +76,11 @@ export function driftOf(policy: LoggingPolicy, facts: TenantFacts): Drift[] {
     }
   }
   for (const stream of facts.streams) {
-    if (!policy.retention.some((rule) => selects(rule.selector, stream))) {
+    const rule = policy.retention.find((candidate) => selects(candidate.selector, stream));
+    if (!rule) {
       drift.push({ kind: 'unretained_stream', subject: streamName(stream), detail: `stream {${streamName(stream)}} matches no retention selector of the policy` });
+    } else if (facts.keptSeconds(stream) < maxAgeSeconds(rule.max_age)) {
+      drift.push({ kind: 'retention_shorter', subject: streamName(stream), detail: `the server keeps stream {${streamName(stream)}} ${facts.keptSeconds(stream) / 86_400} days; the policy requires ${rule.max_age}` });
     }
   }
   for (const coverage of policy.alert_coverage) {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Alerting } from '../alerting/alerting.js';
+import type { MeshlogConfig } from '../config/schema.js';
+import { retentionRules } from '../retention/disposer.js';
 import { MeshlogError } from '../errors.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import type { AuditTrail } from '../security/auditTrail.js';
@@ -25,6 +27,8 @@ export interface PolicySources {
   keys: () => { id: string; name: string; roles: string[]; tenants: string[]; state: string }[];
   users: () => { name: string; roles: string[]; tenants: string[]; state: string; key_ids: string[] }[];
   erasures: () => Promise<{ id: string; tenant: string; status: string; requested_by: string; closed_by: string }[]>;
+  /** The server's retention configuration (retention.*), which must keep each stream at least as long as the policy says. */
+  retention: MeshlogConfig['retention'];
   /** Names of the redaction rules in force (built-in and custom) and the masked fields. */
   redactionRules: string[];
   maskedFields: string[];
@@ -218,7 +222,10 @@ export class PolicyEnforcer {
     const erasures = (await this.sources.erasures())
       .filter((request) => request.tenant === tenant && request.status === 'executed')
       .map((request) => ({ id: request.id, requestedBy: request.requested_by, executedBy: request.closed_by }));
-    return { windowMs: this.timing.sourceWindowMs, sources, streams, grants, alertRules, erasures, redactionRules: new Set(this.sources.redactionRules), maskedFields: new Set(this.sources.maskedFields) };
+    const { rules, fallback } = retentionRules(this.sources.retention);
+    // The first rule for all severities that matches is how long a stream is surely kept (severity rules shorten only some records, and are not counted).
+    const keptSeconds = (stream: Stream) => (rules.find((rule) => rule.maxSeverity === undefined && (rule.tenant === undefined || rule.tenant === tenant) && (rule.service === undefined || rule.service === stream.service)) ?? fallback).maxAgeSeconds;
+    return { windowMs: this.timing.sourceWindowMs, sources, streams, keptSeconds, grants, alertRules, erasures, redactionRules: new Set(this.sources.redactionRules), maskedFields: new Set(this.sources.maskedFields) };
   }
 
   async stop(): Promise<void> {

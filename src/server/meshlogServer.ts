@@ -383,6 +383,7 @@ export class MeshlogServer {
         keys: () => keys.list(),
         users: () => userRegistry.list(),
         erasures: () => erasures.list(),
+        retention: config.retention,
         redactionRules: redactionOn ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)] : [],
         maskedFields: config.masking.fields,
         logger,
