@@ -41,7 +41,8 @@ export async function policySection({ sources, period }: SectionInput): Promise<
   const byKind: Record<string, number> = {};
   for (const finding of list) byKind[finding.kind] = (byKind[finding.kind] ?? 0) + 1;
   const data = { period: { from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs) }, policies, findings: list, by_kind: byKind };
-  if (policies.length === 0) return { ...base, data, status: 'attention', reason: 'no logging policy was in force: nothing says what must be logged, kept and watched (meshlog policy apply)' };
+  // The policy is opt-in: an installation without one is not faulted for it, and the reason says what is missing.
+  if (policies.length === 0) return { ...base, data, status: 'pass', reason: 'no logging policy was in force, so there was nothing to drift from (meshlog policy apply declares what must be logged, kept and watched)' };
   const unresolved = list.filter((finding) => finding.resolved_at === null).length;
   if (list.length > 0) {
     return { ...base, data, status: 'fail', reason: `${list.length} drift findings from the logging policy (${Object.entries(byKind).map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`).join(', ')}), ${unresolved} still open at the end of the period` };
