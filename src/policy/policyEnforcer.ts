@@ -63,6 +63,7 @@ export class PolicyEnforcer {
   private readonly open = new Map<string, DriftEvent>();
   private timer: NodeJS.Timeout | undefined;
   private evaluating: Promise<void> = Promise.resolve();
+  private applying: Promise<unknown> = Promise.resolve();
   /** When the latest evaluation finished (ms), for the API. */
   lastEvaluatedAtMs = 0;
 
@@ -80,7 +81,14 @@ export class PolicyEnforcer {
   }
 
   /** Validates and applies a policy file for its tenant, which the actor must hold; returns the stored version. */
-  async apply(text: string, actor: Identity, remoteAddress: string): Promise<StoredPolicy> {
+  apply(text: string, actor: Identity, remoteAddress: string): Promise<StoredPolicy> {
+    // One apply at a time: two at once would both read version n and both store n + 1.
+    const applied = this.applying.then(() => this.applyNow(text, actor, remoteAddress));
+    this.applying = applied.catch(() => undefined);
+    return applied;
+  }
+
+  private async applyNow(text: string, actor: Identity, remoteAddress: string): Promise<StoredPolicy> {
     const parsed = parsePolicy(text);
     if (!parsed.ok) {
       await this.sources.audit.record({ action: 'policy.apply', outcome: 'failure', actor, remoteAddress, detail: { problems: parsed.problems } });

@@ -247,3 +247,17 @@ test('an invalid policy is refused by the API with the line and key named, and n
   const { body } = await api('GET', '/api/v1/policy', keys.auditor!.key, { tenant: 'acme' });
   assert.equal(body.policy.version, 2);
 });
+
+test('two applies at once become consecutive versions, each with the diff from the one before', async () => {
+  const [a, b] = await Promise.all([
+    api('POST', '/api/v1/policy', keys.admin!.key, { body: { policy: policyV1 } }),
+    api('POST', '/api/v1/policy', keys.admin!.key, { body: { policy: policyV2.replace('owner: compliance@acme.example', 'owner: security@acme.example') } }),
+  ]);
+  assert.equal(a.status, 201, JSON.stringify(a.body));
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  assert.deepEqual([a.body.policy.version, b.body.policy.version].sort(), [3, 4]);
+  const history = await api('GET', '/api/v1/policy/history', keys.auditor!.key, { tenant: 'acme' });
+  assert.deepEqual((history.body.versions as { version: number }[]).map((version) => version.version), [1, 2, 3, 4]);
+  const latest = [a.body.policy, b.body.policy].find((policy) => policy.version === 4);
+  assert.equal(latest.signature.facts.previous_sha256, [a.body.policy, b.body.policy].find((policy) => policy.version === 3).sha256);
+});
