@@ -64,6 +64,8 @@ export class PolicyEnforcer {
   private timer: NodeJS.Timeout | undefined;
   private evaluating: Promise<void> = Promise.resolve();
   private applying: Promise<unknown> = Promise.resolve();
+  /** Evaluations asked for and not finished. */
+  private pending = 0;
   /** When the latest evaluation finished (ms), for the API. */
   lastEvaluatedAtMs = 0;
 
@@ -75,7 +77,8 @@ export class PolicyEnforcer {
   static async open(sources: PolicySources, timing: PolicyTiming): Promise<PolicyEnforcer> {
     const enforcer = new PolicyEnforcer(sources, timing);
     for (const drift of await sources.store.openDrift('')) enforcer.open.set(key(drift), drift);
-    enforcer.timer = setInterval(() => void enforcer.evaluate(), timing.intervalMs);
+    // A tick while an evaluation still runs is skipped: a slow evaluation never queues up behind itself.
+    enforcer.timer = setInterval(() => enforcer.pending === 0 && void enforcer.evaluate(), timing.intervalMs);
     enforcer.timer.unref();
     return enforcer;
   }
@@ -129,7 +132,11 @@ export class PolicyEnforcer {
 
   /** Evaluates every tenant with a policy now (after any evaluation under way). */
   evaluate(): Promise<void> {
-    this.evaluating = this.evaluating.then(() => this.evaluateAll()).catch((error: unknown) => this.sources.logger.error({ reason: (error as Error).message }, 'policy drift evaluation failed'));
+    this.pending++;
+    this.evaluating = this.evaluating
+      .then(() => this.evaluateAll())
+      .catch((error: unknown) => this.sources.logger.error({ reason: (error as Error).message }, 'policy drift evaluation failed'))
+      .finally(() => this.pending--);
     return this.evaluating;
   }
 
