@@ -351,6 +351,26 @@ program
   .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
+const policy = program.command('policy').description("a tenant's logging policy as code (docs/policy.md): what must be logged, kept, masked and watched, and who may hold which roles");
+type PolicyCommands = typeof import('./policyCommands.js');
+policy
+  .command('check')
+  .description('validate a policy file offline (for CI): exit 1 with each problem as file:line:column, exit 0 with a summary')
+  .argument('<file>', 'policy YAML file')
+  .action(async (...args: Parameters<PolicyCommands['policyCheckCommand']>) => (await import('./policyCommands.js')).policyCheckCommand(...args));
+serverOptions(policy.command('apply').description('check, then apply the file to the tenant it names: audited with the diff, signed, drift evaluated at once').argument('<file>', 'policy YAML file'))
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<PolicyCommands['policyApplyCommand']>) => (await import('./policyCommands.js')).policyApplyCommand(...args));
+serverOptions(policy.command('show').description('the policy in force now, or at a past time'), needs.audit)
+  .requiredOption('--tenant <tenant>', 'tenant whose policy to show')
+  .option('--at <time>', 'RFC3339, Unix time, or a duration ago (30d): the version in force then')
+  .addOption(new Option('--output <format>').choices(['yaml', 'json']).default('yaml'))
+  .action(async (...args: Parameters<PolicyCommands['policyShowCommand']>) => (await import('./policyCommands.js')).policyShowCommand(...args));
+serverOptions(policy.command('drift').description('open drift findings of the tenant: silent sources, segregation of duties, unretained streams, missing rules'), needs.audit)
+  .requiredOption('--tenant <tenant>', 'tenant whose drift to show')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<PolicyCommands['policyDriftCommand']>) => (await import('./policyCommands.js')).policyDriftCommand(...args));
+
 program.parseAsync().catch((error: unknown) => {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if ((error as Error).message === 'fetch failed' && cause) {

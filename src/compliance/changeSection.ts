@@ -6,9 +6,9 @@ import type { ReportSection, SectionInput } from './reportModel.js';
  * (keys, users, tenants, access reviews), what is kept or erased (legal holds,
  * erasure requests, restores, shredded archive keys), what is watched (alert
  * rules, silences), how the server runs (configuration, storage keys) and the
- * queries users share.
+ * queries users share, and the logging policies applied.
  */
-export const changeActions = /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.)/;
+export const changeActions = /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.|policy\.apply$)/;
 
 /** The bootstrap token exists to create the first named admin keys: that use is expected; any other change by it has no person behind it. */
 const isBootstrapStep = (change: { action: string; detail: Record<string, unknown> }) =>

@@ -4,6 +4,7 @@ import type { KeyView } from '../security/apiKeys.js';
 import type { AuditStore, StoredAuditEvent } from '../storage/stores/auditStore.js';
 import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/stores/complianceQueries.js';
 import type { RetentionStore } from '../storage/stores/retentionStore.js';
+import type { PolicyStore } from '../storage/stores/policyStore.js';
 import type { ReportSignature } from './reportSignature.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 
@@ -67,6 +68,8 @@ export interface ReportSources {
   signer: NoteSigner;
   /** Legal holds (the retention section). */
   retention: RetentionStore;
+  /** Applied logging policies and their drift events (the policy section). */
+  policy: PolicyStore;
 }
 
 /** What every section builder gets: the sources, the period, and the audit events of the period read once. */

@@ -378,6 +378,17 @@ export const configSchema = z
       })
       .strict()
       .default({ cancel_window: '24h', check_interval_ms: 60_000 }),
+    /** Logging policies (docs/policy.md): how often drift from each tenant's applied policy is evaluated, and over what window. */
+    policy: z
+      .object({
+        evaluation_interval_ms: z.coerce.number().int().min(500).default(60_000),
+        /** Required sources are counted over this window; their minimum events per hour is scaled to it. */
+        source_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 1h').default('1h'),
+        /** Streams seen over this window must each match a retention selector of the policy. */
+        stream_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h').default('24h'),
+      })
+      .strict()
+      .default({ evaluation_interval_ms: 60_000, source_window: '1h', stream_window: '24h' }),
     /** Encrypted, signed archives (see archive/): where the keys live, both outside the data directory. */
     archive: z
       .object({

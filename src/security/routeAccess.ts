@@ -117,6 +117,10 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/api/v1/access-reviews/:id', 'audit', 'named'],
   [['POST'], '/api/v1/access-reviews/:id/items/:item/decision', 'audit', 'named'],
   [['POST'], '/api/v1/access-reviews/:id/sign-off', 'audit', 'named'],
+  // The logging policy in force (now or at ?at=), its versions and its drift: the request's tenant.
+  [['GET'], '/api/v1/policy', 'audit', 'request'],
+  [['GET'], '/api/v1/policy/history', 'audit', 'request'],
+  [['GET'], '/api/v1/policy/drift', 'audit', 'request'],
 
   // Administration.
   [['GET', 'POST'], '/api/v1/admin/keys', 'admin', 'named'],
@@ -145,6 +149,8 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['POST'], '/api/v1/admin/archive-keys/shred', 'admin', 'all'],
   [['POST'], '/api/v1/admin/backups', 'admin', 'all'],
   [['POST'], '/api/v1/admin/storage/rotate-key', 'admin', 'all'],
+  // Applies a policy file to the tenant it names, which the admin must hold.
+  [['POST'], '/api/v1/policy', 'admin', 'named'],
 ];
 
 const byRoute = new Map<string, RouteAccess>(table.flatMap(([methods, url, permission, tenancy]) => methods.map((method) => [`${method} ${url}`, { permission, tenancy }] as const)));

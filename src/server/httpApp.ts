@@ -32,6 +32,7 @@ import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js
 import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
+import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
 import type { AccessReviews } from '../security/accessReviews.js';
@@ -100,6 +101,8 @@ export interface HttpAppOptions {
   savedQueries?: SavedQueryRouteDeps;
   /** Periodic user-access reviews. */
   accessReviews?: AccessReviews;
+  /** Tenants' logging policies and their drift. */
+  policy?: PolicyRouteDeps;
 }
 
 declare module 'fastify' {
@@ -272,6 +275,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.traces) traceRoutes(app, options.traces, options.masking);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
+  if (options.policy) policyRoutes(app, options.policy);
   exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });

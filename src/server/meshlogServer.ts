@@ -63,6 +63,8 @@ import { UserStore } from '../storage/stores/userStore.js';
 import { Alerting } from '../alerting/alerting.js';
 import { QueryBudgets } from '../query/logql/queryBudget.js';
 import { AlertStore } from '../storage/stores/alertStore.js';
+import { PolicyEnforcer } from '../policy/policyEnforcer.js';
+import { PolicyStore } from '../storage/stores/policyStore.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../ingest/redeliveryFilter.js';
@@ -91,6 +93,7 @@ export class MeshlogServer {
   private patterns: PatternRecorder | undefined;
   private alerting: Alerting | undefined;
   private anomalies: AnomalyMonitor | undefined;
+  private policy: PolicyEnforcer | undefined;
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
@@ -267,6 +270,7 @@ export class MeshlogServer {
     const signer = sealing?.signer ?? openSigner(config, id, logger);
     const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
     const retentionStore = new RetentionStore(this.storage);
+    const policyStore = new PolicyStore(this.storage);
     const deletionLock = new DeletionLock();
     const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
     const retention = { disposer, store: retentionStore, audit };
@@ -320,6 +324,7 @@ export class MeshlogServer {
         }),
         signer,
         retention: retentionStore,
+        policy: policyStore,
       },
     };
     const writer = this.writer;
@@ -370,6 +375,25 @@ export class MeshlogServer {
         },
       );
     }
+    const redactionOn = config.pipeline.redaction.enabled;
+    this.policy = await PolicyEnforcer.open(
+      {
+        storage,
+        store: policyStore,
+        audit,
+        signer,
+        alerting,
+        keys: () => keys.list(),
+        users: () => userRegistry.list(),
+        erasures: () => erasures.list(),
+        retention: config.retention,
+        redactionRules: redactionOn ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)] : [],
+        maskedFields: config.masking.fields,
+        logger,
+      },
+      { intervalMs: config.policy.evaluation_interval_ms, sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000, streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000 },
+    );
+    const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const accessReviews = new AccessReviews({
       auditStore: admin.auditStore,
@@ -383,7 +407,7 @@ export class MeshlogServer {
     });
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, policy, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -501,6 +525,7 @@ export class MeshlogServer {
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
     await this.anomalies?.stop();
+    await this.policy?.stop();
     await this.alerting?.stop();
     await this.writer?.close();
     await this.patterns?.stop();

@@ -483,4 +483,37 @@ export const migrations: Migration[] = [
       `ALTER TABLE {db}.logs MATERIALIZE PROJECTION trace_rows`,
     ],
   },
+  {
+    version: 22,
+    name: 'logging policies and their drift',
+    statements: [
+      // Every policy applied to a tenant, never overwritten: the policy in force at any past time is the latest applied before it.
+      `CREATE TABLE IF NOT EXISTS {db}.policy_versions (
+        tenant LowCardinality(String),
+        version UInt32,
+        label String,
+        sha256 String,
+        yaml String CODEC(ZSTD(1)),
+        signature String,
+        diff String CODEC(ZSTD(1)),
+        applied_at DateTime64(3),
+        applied_by String,
+        applied_by_id String
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, version)`,
+      // Drift as events: one row when a finding opens and one when it resolves, so a past period's drift is read back as it was.
+      `CREATE TABLE IF NOT EXISTS {db}.policy_drift (
+        tenant LowCardinality(String),
+        kind LowCardinality(String),
+        subject String,
+        state LowCardinality(String),
+        detail String,
+        policy_version UInt32,
+        at DateTime64(3)
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, at)`,
+    ],
+  },
 ];
