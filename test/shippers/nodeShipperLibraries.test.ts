@@ -15,6 +15,10 @@ import { waitFor } from '../support/waitFor.js';
  * read back through the Loki query API with an analyst key of the tenant.
  */
 
+// RFC 3164 times carry no zone: glossy (winston-syslog) writes local time, meshlog reads UTC (docs/shippers.md).
+// Set before anything reads the clock's zone, so the test does not depend on the machine's.
+process.env.TZ = 'UTC';
+
 const require = createRequire(import.meta.url);
 // pino-elasticsearch's types declare an ES default export for a CommonJS module.
 const pinoElastic = require('pino-elasticsearch') as (options: PinoElasticOptions) => DestinationStream;
