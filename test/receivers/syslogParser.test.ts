@@ -155,3 +155,24 @@ test('RFC 6587 framing is detected per frame and survives split reads', () => {
   assert.deepEqual(small.push(Buffer.from('5 <13>')), []);
   assert.deepEqual(small.end(), ['5 <13>'], 'a cut-short frame is kept as a line');
 });
+
+test('winston-syslog over TCP ends records with nothing: back-to-back RFC 3164 and RFC 5424 records are read apart at each header', () => {
+  const reader = new SyslogFrameReader(1024);
+  const bsd = ['<132>Dec  7 00:10:19 web-1 billing[13997]: {"level":"warning","message":"low <134>Dec  7 inside"}', '<131>Dec  7 00:10:19 web-1 billing[13997]: {"level":"error"}'];
+  const rfc5424 = ['<132>1 2026-12-07T00:10:19.115Z web-1 billing 13997 - - {"level":"warning"}', '<134>1 2026-12-07T00:10:19.116Z web-1 billing 13997 - - last'];
+  const frames: string[] = [];
+  // One byte at a time: a header is recognised however the stream is split.
+  for (const byte of Buffer.from([...bsd, ...rfc5424].join(''))) frames.push(...reader.push(Buffer.from([byte])));
+  assert.deepEqual(frames, [...bsd, rfc5424[0]]);
+  // The last record waits for the sender to fall silent; then it is whole.
+  assert.equal(reader.unterminated(), rfc5424[1]);
+  assert.deepEqual(reader.end(), []);
+  // Half a line of plain text, or an octet-counted frame still arriving, is not a record yet.
+  assert.deepEqual(reader.push(Buffer.from('plain text still arriv')), []);
+  assert.equal(reader.unterminated(), undefined);
+  assert.deepEqual(reader.push(Buffer.from('ing\n40 <13>1 2026-12-07T00:10:19Z h')), ['plain text still arriving']);
+  assert.equal(reader.unterminated(), undefined);
+  // Text that merely contains a "<PRI>" is not cut there.
+  const quoted = new SyslogFrameReader(1024);
+  assert.deepEqual(quoted.push(Buffer.from('<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message\n')), ['<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message']);
+});

@@ -11,6 +11,8 @@ const hecErrorFormatter: ErrorFormatter = (error) => {
   const answer = (status: number, text: string, code: number) => ({ contentType: 'application/json', status, body: JSON.stringify({ text, code }) });
   if (error.code === 'ML_AUTH_MISSING') return answer(401, 'Token is required', 2);
   if (error.code === 'ML_AUTH_INVALID') return answer(403, 'Invalid token', 4);
+  // A real token that may not send here (no ingest role, another tenant): Splunk's answer for a token it will not take.
+  if (error.code === 'ML_FORBIDDEN') return answer(403, `Token disabled: ${error.message}`, 1);
   if (error.retryable) return answer(503, 'Server is busy', 9);
   // Splunk's code 8: not retryable (an ML_INTERNAL's error id is in the text).
   if (error.status >= 500) return answer(500, `Internal server error: ${error.message}`, 8);

@@ -3,7 +3,10 @@
  * octet counting (`LEN SP MSG`, the frame starts with a digit) or
  * terminated by LF or NUL (anything else): Python's SysLogHandler ends each
  * record with a NUL and no LF, several records per segment (rsyslog reads
- * them apart with `AddtlFrameDelimiter="0"`). A frame is never dropped: a
+ * them apart with `AddtlFrameDelimiter="0"`). winston-syslog ends records with
+ * nothing at all by default (its `eol` option is empty): a record that starts
+ * with a syslog header ends where the next header starts, and the last one
+ * is handed over by `unterminated()` once the sender falls silent. A frame is never dropped: a
  * length that is not followed by a space, or is larger than the limit, is read
  * as a terminated line instead, and an over-long line is cut at the limit.
  */
@@ -31,6 +34,18 @@ export class SyslogFrameReader {
     const rest = this.buffer.toString('utf8').replace(/[\r\n\0]+$/, '');
     this.buffer = Buffer.alloc(0);
     return rest.length > 0 ? [rest] : [];
+  }
+
+  /**
+   * The record still waiting for its terminator, when it is a whole syslog
+   * message (starts with a header), taken out of the buffer; the listener
+   * calls this once the connection has been silent, so a sender that ends
+   * records with nothing still has its last record read. undefined otherwise
+   * (an octet-counted frame or a line still arriving).
+   */
+  unterminated(): string | undefined {
+    if (this.buffer.length === 0 || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return undefined;
+    return this.end()[0];
   }
 
   private take(length: number, skip: number): string {
@@ -61,10 +76,19 @@ export class SyslogFrameReader {
       }
     }
     const newline = this.terminator();
+    const next = this.nextHeader(newline < 0 ? this.buffer.length : newline);
+    if (next > 0 && next <= this.maxFrameBytes) return this.take(next, 0).replace(/[\r\n]+$/, '');
     if (newline < 0) return this.buffer.length >= this.maxFrameBytes ? this.take(this.maxFrameBytes, 0) : undefined;
     const end = Math.min(newline, this.maxFrameBytes);
     const frame = this.take(end, newline <= this.maxFrameBytes ? 1 : 0);
     return frame.replace(/\r$/, '');
+  }
+
+  /** Where a second syslog message starts before `limit` in a record that starts with a header (unterminated records back to back), -1 if none. */
+  private nextHeader(limit: number): number {
+    if (this.buffer[0] !== 0x3c || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return -1;
+    const found = headerAnywhere.exec(this.buffer.subarray(1, Math.min(limit, this.maxFrameBytes + 1)).toString('latin1'));
+    return found ? found.index + 1 : -1;
   }
 
   /** Position of the first LF or NUL, -1 if neither has arrived. */
@@ -79,5 +103,15 @@ export class SyslogFrameReader {
     return first;
   }
 }
+
+/**
+ * The start of an RFC 5424 (`<PRI>1 2026-12-07T…`) or RFC 3164 (`<PRI>Dec  7 00:10:19 `) message:
+ * strict enough that message text is not mistaken for one.
+ */
+const headerPattern = String.raw`<\d{1,3}>(?:1 \d{4}-\d\d-\d\dT\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )`;
+const syslogHeader = new RegExp(`^${headerPattern}`);
+const headerAnywhere = new RegExp(headerPattern);
+/** Longest header prefix the pattern needs to see. */
+const headerProbeBytes = 32;
 
 const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;

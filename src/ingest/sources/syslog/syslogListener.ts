@@ -12,6 +12,12 @@ import { TcpListener, type Connection } from '../shared/tcpListener.js';
 
 /** Longest syslog message taken whole; longer lines are cut (rsyslog's own default is 8 KiB). */
 const maxMessageBytes = 256 * 1024;
+/**
+ * A record with no terminator yet is taken as complete once its connection has
+ * been silent this long (winston-syslog ends records with nothing by default;
+ * the next header or the end of the connection would otherwise be needed).
+ */
+const unterminatedAfterMs = 1_000;
 /** Batches of one connection being committed at once; more waits (TCP backpressure on the sender). */
 const maxPendingBatches = 4;
 
@@ -63,13 +69,22 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       // Tracked before waiting, so a stop in the meantime still commits this batch.
       await paced;
     };
+    let silence: NodeJS.Timeout | undefined;
+    const onSilence = () => {
+      const record = reader.unterminated();
+      if (record !== undefined) submit([record]).catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'syslog record not committed'));
+    };
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) {
+        clearTimeout(silence);
         if (stopping()) return;
         await submit(reader.push(chunk));
+        silence = setTimeout(onSilence, unterminatedAfterMs);
       }
+      clearTimeout(silence);
       await submit(reader.end());
     } finally {
+      clearTimeout(silence);
       await Promise.allSettled([...pending]);
       ctx.metrics.bytesReceived.inc({ receiver: name }, socket.bytesRead);
     }
