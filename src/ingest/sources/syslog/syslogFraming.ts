@@ -14,12 +14,20 @@ export class SyslogFrameReader {
   private buffer: Buffer = Buffer.alloc(0);
   /** The terminator the last line ended with, searched for first: one bounded scan per line whichever a sender uses. */
   private lastTerminator = 0x0a;
+  /**
+   * Bytes at the start of the buffer already searched for a terminator and a
+   * second header: a record arriving a few bytes at a time is searched once,
+   * not again from its start at every chunk (quadratic in its length).
+   */
+  private scanned = 0;
+  /** Memory of our own that the buffer may lie in (see appended). */
+  private owned: Buffer | undefined;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   /** Appends bytes read from the connection; returns the frames they completed. */
   push(chunk: Buffer): string[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.buffer = this.buffer.length === 0 ? chunk : this.appended(chunk);
     const frames: string[] = [];
     for (;;) {
       const frame = this.next();
@@ -33,6 +41,7 @@ export class SyslogFrameReader {
   end(): string[] {
     const rest = this.buffer.toString('utf8').replace(/[\r\n\0]+$/, '');
     this.buffer = Buffer.alloc(0);
+    this.scanned = 0;
     return rest.length > 0 ? [rest] : [];
   }
 
@@ -48,9 +57,33 @@ export class SyslogFrameReader {
     return this.end()[0];
   }
 
+  /**
+   * The buffer with `chunk` after it: written in place when the buffer lies in
+   * memory of our own with room after it, else copied into memory twice the
+   * size. A record arriving a few bytes at a time costs linear time, not a
+   * concat of everything so far at every chunk.
+   */
+  private appended(chunk: Buffer): Buffer {
+    const { buffer, owned } = this;
+    if (owned !== undefined && owned.buffer === buffer.buffer) {
+      const end = buffer.byteOffset + buffer.length;
+      if (end + chunk.length <= owned.length) {
+        chunk.copy(owned, end);
+        return owned.subarray(buffer.byteOffset, end + chunk.length);
+      }
+    }
+    // Not from the shared pool: a view of pooled memory must never be written after its end.
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * (buffer.length + chunk.length), 4096));
+    buffer.copy(grown, 0);
+    chunk.copy(grown, buffer.length);
+    this.owned = grown;
+    return grown.subarray(0, buffer.length + chunk.length);
+  }
+
   private take(length: number, skip: number): string {
     const frame = this.buffer.subarray(0, length).toString('utf8');
     this.buffer = this.buffer.subarray(length + skip);
+    this.scanned = 0;
     return frame;
   }
 
@@ -59,7 +92,10 @@ export class SyslogFrameReader {
     // Separators left between frames (octet-counting senders may add LFs).
     let start = 0;
     while (start < buffer.length && (buffer[start] === 0x0a || buffer[start] === 0x0d || buffer[start] === 0x00)) start++;
-    if (start > 0) this.buffer = buffer.subarray(start);
+    if (start > 0) {
+      this.buffer = buffer.subarray(start);
+      this.scanned = 0;
+    }
     if (this.buffer.length === 0) return undefined;
 
     if (isDigit(this.buffer[0])) {
@@ -75,27 +111,36 @@ export class SyslogFrameReader {
         }
       }
     }
-    const newline = this.terminator();
-    const next = this.nextHeader(newline < 0 ? this.buffer.length : newline);
+    const newline = this.terminator(this.scanned);
+    const next = this.nextHeader(this.scanned, newline < 0 ? this.buffer.length : newline);
     if (next > 0 && next <= this.maxFrameBytes) return this.take(next, 0).replace(/[\r\n]+$/, '');
-    if (newline < 0) return this.buffer.length >= this.maxFrameBytes ? this.take(this.maxFrameBytes, 0) : undefined;
+    if (newline < 0) {
+      if (this.buffer.length >= this.maxFrameBytes) return this.take(this.maxFrameBytes, 0);
+      // A header may straddle the end: its first bytes are searched again with the next chunk.
+      this.scanned = Math.max(0, this.buffer.length - headerProbeBytes);
+      return undefined;
+    }
     const end = Math.min(newline, this.maxFrameBytes);
     const frame = this.take(end, newline <= this.maxFrameBytes ? 1 : 0);
     return frame.replace(/\r$/, '');
   }
 
-  /** Where a second syslog message starts before `limit` in a record that starts with a header (unterminated records back to back), -1 if none. */
-  private nextHeader(limit: number): number {
+  /**
+   * Where a second syslog message starts, at or after `from` and before `limit`, in a record that starts
+   * with a header (unterminated records back to back); -1 if none.
+   */
+  private nextHeader(from: number, limit: number): number {
     if (this.buffer[0] !== 0x3c || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return -1;
-    const found = headerAnywhere.exec(this.buffer.subarray(1, Math.min(limit, this.maxFrameBytes + 1)).toString('latin1'));
-    return found ? found.index + 1 : -1;
+    const start = Math.max(1, from);
+    const found = headerAnywhere.exec(this.buffer.subarray(start, Math.min(limit, this.maxFrameBytes + 1)).toString('latin1'));
+    return found ? found.index + start : -1;
   }
 
-  /** Position of the first LF or NUL, -1 if neither has arrived. */
-  private terminator(): number {
-    const first = this.buffer.indexOf(this.lastTerminator);
+  /** Position of the first LF or NUL at or after `from`, -1 if neither has arrived. */
+  private terminator(from: number): number {
+    const first = this.buffer.indexOf(this.lastTerminator, from);
     const other = this.lastTerminator === 0x0a ? 0x00 : 0x0a;
-    const before = (first < 0 ? this.buffer : this.buffer.subarray(0, first)).indexOf(other);
+    const before = (first < 0 ? this.buffer : this.buffer.subarray(0, first)).indexOf(other, from);
     if (before >= 0) {
       this.lastTerminator = other;
       return before;
