@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { readCommitted } from './support/storageReader.js';
 import { waitFor } from './support/waitFor.js';
+import { goldenLines } from './support/goldenLines.js';
 
 interface Row {
   service_name: string;
@@ -24,15 +24,7 @@ interface QueryStream {
 }
 
 /** Golden lines from public sources (credited in the fixtures), looked up by a marker. */
-const fixtures = new URL('../../test/fixtures/parsers/', import.meta.url);
-const golden = ['hubble.json', 'envoyJson.json', 'istio.json', 'envoy.json'].flatMap((file) =>
-  (JSON.parse(readFileSync(new URL(file, fixtures), 'utf8')) as { line: string }[]).map((entry) => entry.line),
-);
-function lineWith(marker: string): string {
-  const line = golden.find((candidate) => candidate.includes(marker));
-  assert.ok(line, `a fixture line contains ${marker}`);
-  return line;
-}
+const lineWith = goldenLines(['hubble.json', 'envoyJson.json', 'istio.json', 'envoy.json']);
 
 let meshlog: RunningMeshlog;
 before(async () => {

@@ -7,6 +7,7 @@ import type { AlertNotification } from './notify/httpNotifier.js';
 import { expandTemplate } from './rules/annotationTemplate.js';
 import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';
 import type { QueryBudget, QueryBudgets } from '../query/logql/queryBudget.js';
+import { notificationOfTransition } from './notify/notificationOfTransition.js';
 
 export interface RuleEngineDeps {
   runner: SqlRunner;
@@ -151,17 +152,8 @@ export class RuleEngine {
       this.deps.logger.error({ reason: (failure as Error).message }, 'could not store alert states');
     }
     for (const transition of transitions) {
-      if (transition.state === 'pending') continue;
-      this.deps.notify({
-        tenant: transition.tenant,
-        fingerprint: transition.fingerprint,
-        status: transition.state,
-        labels: transition.labels,
-        annotations: transition.annotations,
-        startsAt: new Date(transition.activeAtMs).toISOString(),
-        endsAt: transition.state === 'resolved' ? new Date(transition.atMs).toISOString() : '0001-01-01T00:00:00Z',
-        value: transition.value,
-      });
+      const notification = notificationOfTransition(transition);
+      if (notification) this.deps.notify(notification);
     }
   }
 

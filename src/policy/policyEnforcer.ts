@@ -14,6 +14,7 @@ import { driftOf, type Grant, type Stream, type TenantFacts } from './driftCheck
 import { lineDiff } from './policyDiff.js';
 import { describeProblems, fieldColumns, parsePolicy, type LoggingPolicy, type Selector } from './policyFile.js';
 import { signPolicy } from './policySignature.js';
+import { notificationOfTransition } from '../alerting/notify/notificationOfTransition.js';
 
 /** What the enforcer reads of the rest of the server, each as of the moment it is called. */
 export interface PolicySources {
@@ -186,16 +187,8 @@ export class PolicyEnforcer {
       this.sources.logger.error({ reason: (error as Error).message }, 'could not store policy drift alerts');
     }
     for (const t of transitions) {
-      alerting.notify({
-        tenant: t.tenant,
-        fingerprint: t.fingerprint,
-        status: t.state === 'resolved' ? 'resolved' : 'firing',
-        labels: t.labels,
-        annotations: t.annotations,
-        startsAt: new Date(t.activeAtMs).toISOString(),
-        endsAt: t.state === 'resolved' ? new Date(t.atMs).toISOString() : '0001-01-01T00:00:00Z',
-        value: t.value,
-      });
+      const notification = notificationOfTransition(t);
+      if (notification) alerting.notify(notification);
     }
   }
 

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { newLogRecord } from '../../src/model/logRecord.js';
 import { severityOfResponseFlags } from '../../src/pipeline/normalize/exchangeSeverity.js';
 import { normalizeRecord } from '../../src/pipeline/normalize/normalizeRecord.js';
 import { detectAndParse } from '../../src/pipeline/parse/detectFormat.js';
 import { directionOfCluster, meshOfCluster } from '../../src/pipeline/parse/upstreamCluster.js';
+import { goldenLines } from '../support/goldenLines.js';
 
 /** Hubble flows, Istio gRPC JSON and TCP lines and the Envoy docs line, each credited in its fixture. */
-const fixtures = new URL('../../../test/fixtures/parsers/', import.meta.url);
-const golden = ['hubble.json', 'envoyJson.json', 'istio.json', 'envoy.json'].flatMap((file) =>
-  (JSON.parse(readFileSync(new URL(file, fixtures), 'utf8')) as { line: string }[]).map((entry) => entry.line),
-);
-function lineWith(marker: string): string {
-  const line = golden.find((candidate) => candidate.includes(marker));
-  assert.ok(line, `a fixture line contains ${marker}`);
-  return line;
-}
+const lineWith = goldenLines(['hubble.json', 'envoyJson.json', 'istio.json', 'envoy.json']);
 
 /** What ingest stores for one line: the parsed fields normalized into a record. */
 function recordOf(line: string, resource: Record<string, string> = {}) {

@@ -4,6 +4,7 @@ import type { AlertStore, AlertTransition } from '../../storage/stores/alertStor
 import type { AlertNotification } from '../notify/httpNotifier.js';
 import { AnomalyDetectors, type AnomalyOptions, type AnomalyOverride } from './anomalyDetectors.js';
 import { AnomalyIncidents } from './anomalyIncidents.js';
+import { notificationOfTransition } from '../notify/notificationOfTransition.js';
 
 export interface AnomalyMonitorDeps {
   /** Where committed records come from (the writer's onCommitted). */
@@ -51,16 +52,8 @@ export class AnomalyMonitor {
       this.deps.logger.error({ reason: (error as Error).message }, 'could not store anomaly alerts');
     }
     for (const t of transitions) {
-      this.deps.notify({
-        tenant: t.tenant,
-        fingerprint: t.fingerprint,
-        status: t.state === 'resolved' ? 'resolved' : 'firing',
-        labels: t.labels,
-        annotations: t.annotations,
-        startsAt: new Date(t.activeAtMs).toISOString(),
-        endsAt: t.state === 'resolved' ? new Date(t.atMs).toISOString() : '0001-01-01T00:00:00Z',
-        value: t.value,
-      });
+      const notification = notificationOfTransition(t);
+      if (notification) this.deps.notify(notification);
     }
   }
 
