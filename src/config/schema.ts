@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { byteSize, flag, port, positiveInt, queryDuration } from '../formats/configValues.js';
 import { patternsSection, pipelineSection } from '../pipeline/pipelineConfig.js';
 import { accessReviewSection } from '../security/accessReviewConfig.js';
+import { isTimeZone } from '../formats/zonedWallTime.js';
 
 /**
  * A PEM certificate chain and its private key; a listener with these speaks
@@ -471,9 +472,17 @@ export const configSchema = z
         tls_port: port.default(6514),
         tls: tlsFiles.optional(),
         tenant: tenantName,
+        /**
+         * The zone of RFC 3164 timestamps (`Mmm dd hh:mm:ss`), which carry none: the clock of the senders
+         * (rsyslog's traditional forwarding format, network gear, winston-syslog write local time).
+         */
+        timezone: z
+          .string()
+          .refine(isTimeZone, { message: 'unknown time zone: an IANA name such as Europe/Berlin, America/New_York or UTC' })
+          .default('UTC'),
       })
       .strict()
-      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default' }),
+      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default', timezone: 'UTC' }),
     /** OTLP/gRPC logs (`LogsService/Export`), authenticated like the HTTP API. */
     otlp_grpc: z
       .object({

@@ -1,5 +1,6 @@
 import { newLogRecord, type LogRecord } from '../model/logRecord.js';
 import { severityFromSyslog, syslogSeverityNames } from '../model/severity.js';
+import { zonedWallTimeToUtc } from './zonedWallTime.js';
 
 /**
  * Syslog messages (RFC 5424, and RFC 3164 as real senders write it) → records.
@@ -20,6 +21,8 @@ export interface SyslogSource {
   peer: string;
   /** Now, in ns; RFC 3164 timestamps have no year and are placed relative to it. */
   receivedUnixNano: bigint;
+  /** The IANA zone RFC 3164 timestamps are in (they carry none): the senders' clock. UTC when absent. */
+  timeZone?: string;
 }
 
 /** Why a message is not valid syslog; not an Error, so no stack is captured for every bad line. */
@@ -54,8 +57,8 @@ function rfc3339Nanos(text: string): bigint | undefined {
   return BigInt(millis) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
 }
 
-/** `Mmm dd hh:mm:ss` has no year or zone: UTC, in the year that puts it nearest to now. */
-function bsdNanos(month: string, day: string, time: string, now: bigint): bigint | undefined {
+/** `Mmm dd hh:mm:ss` has no year or zone: in the senders' zone, in the year that puts it nearest to now. */
+function bsdNanos(month: string, day: string, time: string, now: bigint, timeZone: string): bigint | undefined {
   const monthIndex = months.indexOf(month);
   const [hour, minute, second] = time.split(':').map(Number);
   if (monthIndex < 0 || Number(day) > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
@@ -64,7 +67,7 @@ function bsdNanos(month: string, day: string, time: string, now: bigint): bigint
   let millis = Date.UTC(year, monthIndex, Number(day), hour, minute, second);
   // A December line read in January belongs to last year.
   if (millis - nowMillis > 31 * 86_400_000) millis = Date.UTC(year - 1, monthIndex, Number(day), hour, minute, second);
-  return BigInt(millis) * 1_000_000n;
+  return BigInt(zonedWallTimeToUtc(millis, timeZone)) * 1_000_000n;
 }
 
 /** Reads space-separated header fields of RFC 5424 one at a time. */
@@ -155,13 +158,13 @@ const isoTimestamp = /^(\d{4}-\d{2}-\d{2}T[^ ]+) /;
 /** TAG (≤ 48 chars, usually the program) and an optional [pid], ended by a colon. */
 const tagPattern = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,128})\])?: ?/;
 
-function parse3164(afterPri: string, now: bigint): Parsed {
+function parse3164(afterPri: string, now: bigint, timeZone: string): Parsed {
   let rest: string;
   let timeUnixNano: bigint | undefined;
   const bsd = bsdTimestamp.exec(afterPri);
   const iso = bsd ? null : isoTimestamp.exec(afterPri);
   if (bsd) {
-    timeUnixNano = bsdNanos(bsd[1], bsd[2].trim(), bsd[3], now);
+    timeUnixNano = bsdNanos(bsd[1], bsd[2].trim(), bsd[3], now, timeZone);
     rest = afterPri.slice(bsd[0].length);
   } else if (iso) {
     timeUnixNano = rfc3339Nanos(iso[1]);
@@ -215,7 +218,7 @@ export function syslogRecord(line: string, source: SyslogSource): LogRecord {
     const priority = Number(pri[1]);
     if (priority > 191 || (pri[1].length > 1 && pri[1][0] === '0')) throw new ParseError(`invalid PRI <${pri[1]}>`);
     const afterPri = line.slice(pri[0].length);
-    const parsed = /^\d{1,2} /.test(afterPri) ? parse5424(afterPri) : parse3164(afterPri, receivedUnixNano);
+    const parsed = /^\d{1,2} /.test(afterPri) ? parse5424(afterPri) : parse3164(afterPri, receivedUnixNano, source.timeZone ?? 'UTC');
     const severity = priority & 7;
     const attributes = parsed.attributes;
     attributes['syslog.facility'] = facilityNames[priority >> 3];

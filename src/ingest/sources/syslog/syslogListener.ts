@@ -40,7 +40,7 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
     let throttled = false;
     const reader = new SyslogFrameReader(maxMessageBytes);
     const pending = new Set<Promise<void>>();
-    const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos() });
+    const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos(), timeZone: config.timezone });
     const submit = async (frames: string[]) => {
       if (frames.length === 0) return;
       const received = source();
@@ -124,7 +124,7 @@ class SyslogUdpListener implements Listener {
     const line = message.toString('utf8').replace(/[\r\n\0]+$/, '');
     if (line.length === 0) return;
     const receivedUnixNano = nowNanos();
-    this.batch.push(syslogRecord(line, { tenant: this.config.tenant, receiver: this.name, peer, receivedUnixNano }));
+    this.batch.push(syslogRecord(line, { tenant: this.config.tenant, receiver: this.name, peer, receivedUnixNano, timeZone: this.config.timezone }));
     // Datagrams that arrive in the same turn of the event loop share one submit.
     if (this.batch.length === 1) setImmediate(() => this.flush());
   }
