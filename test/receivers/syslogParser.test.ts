@@ -172,6 +172,11 @@ test('winston-syslog over TCP ends records with nothing: back-to-back RFC 3164 a
   assert.equal(reader.unterminated(), undefined);
   assert.deepEqual(reader.push(Buffer.from('ing\n40 <13>1 2026-12-07T00:10:19Z h')), ['plain text still arriving']);
   assert.equal(reader.unterminated(), undefined);
+  // A slow sender's line that starts with a header but has not shown back-to-back records is never cut by a pause.
+  const slow = new SyslogFrameReader(1024);
+  assert.deepEqual(slow.push(Buffer.from('<13>1 2026-12-01T00:00:00Z host app - - - still arriv')), []);
+  assert.equal(slow.unterminated(), undefined);
+  assert.deepEqual(slow.push(Buffer.from('ing\n')), ['<13>1 2026-12-01T00:00:00Z host app - - - still arriving']);
   // Text that merely contains a "<PRI>" is not cut there.
   const quoted = new SyslogFrameReader(1024);
   assert.deepEqual(quoted.push(Buffer.from('<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message\n')), ['<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message']);

@@ -5,8 +5,9 @@
  * record with a NUL and no LF, several records per segment (rsyslog reads
  * them apart with `AddtlFrameDelimiter="0"`). winston-syslog ends records with
  * nothing at all by default (its `eol` option is empty): a record that starts
- * with a syslog header ends where the next header starts, and the last one
- * is handed over by `unterminated()` once the sender falls silent. A frame is never dropped: a
+ * with a syslog header ends where the next header starts, and, from a sender
+ * that has done so, the last one is handed over by `unterminated()` once the
+ * sender falls silent. A frame is never dropped: a
  * length that is not followed by a space, or is larger than the limit, is read
  * as a terminated line instead, and an over-long line is cut at the limit.
  */
@@ -20,6 +21,8 @@ export class SyslogFrameReader {
    * not again from its start at every chunk (quadratic in its length).
    */
   private scanned = 0;
+  /** Whether this sender has sent records back to back, each ended by the next one's header. */
+  private backToBack = false;
   /** Memory of our own that the buffer may lie in (see appended). */
   private owned: Buffer | undefined;
 
@@ -49,11 +52,13 @@ export class SyslogFrameReader {
    * The record still waiting for its terminator, when it is a whole syslog
    * message (starts with a header), taken out of the buffer; the listener
    * calls this once the connection has been silent, so a sender that ends
-   * records with nothing still has its last record read. undefined otherwise
-   * (an octet-counted frame or a line still arriving).
+   * records with nothing still has its last record read. Only once the
+   * sender has shown that it does (a record ended by the next header): a
+   * line dripping in from anyone else is never cut short by a pause.
+   * undefined otherwise (an octet-counted frame or a line still arriving).
    */
   unterminated(): string | undefined {
-    if (this.buffer.length === 0 || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return undefined;
+    if (!this.backToBack || this.buffer.length === 0 || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return undefined;
     return this.end()[0];
   }
 
@@ -113,7 +118,10 @@ export class SyslogFrameReader {
     }
     const newline = this.terminator(this.scanned);
     const next = this.nextHeader(this.scanned, newline < 0 ? this.buffer.length : newline);
-    if (next > 0 && next <= this.maxFrameBytes) return this.take(next, 0).replace(/[\r\n]+$/, '');
+    if (next > 0 && next <= this.maxFrameBytes) {
+      this.backToBack = true;
+      return this.take(next, 0).replace(/[\r\n]+$/, '');
+    }
     if (newline < 0) {
       if (this.buffer.length >= this.maxFrameBytes) return this.take(this.maxFrameBytes, 0);
       // A header may straddle the end: its first bytes are searched again with the next chunk.

@@ -14,8 +14,10 @@ import { TcpListener, type Connection } from '../shared/tcpListener.js';
 const maxMessageBytes = 256 * 1024;
 /**
  * A record with no terminator yet is taken as complete once its connection has
- * been silent this long (winston-syslog ends records with nothing by default;
- * the next header or the end of the connection would otherwise be needed).
+ * been silent this long, from a sender that has sent records back to back with
+ * nothing between them (winston-syslog's default); the next header or the end
+ * of the connection would otherwise be needed. Anyone else's line waits for
+ * its LF: a slow sender's line is never cut short by a pause.
  */
 const unterminatedAfterMs = 1_000;
 /** Batches of one connection being committed at once; more waits (TCP backpressure on the sender). */
