@@ -58,7 +58,7 @@ export class SyslogFrameReader {
    * undefined otherwise (an octet-counted frame or a line still arriving).
    */
   unterminated(): string | undefined {
-    if (!this.backToBack || this.buffer.length === 0 || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return undefined;
+    if (!this.backToBack || this.buffer.length === 0 || !headerAt(this.buffer, 0, this.buffer.length)) return undefined;
     return this.end()[0];
   }
 
@@ -138,10 +138,16 @@ export class SyslogFrameReader {
    * with a header (unterminated records back to back); -1 if none.
    */
   private nextHeader(from: number, limit: number): number {
-    if (this.buffer[0] !== 0x3c || !syslogHeader.test(this.buffer.subarray(0, headerProbeBytes).toString('latin1'))) return -1;
-    const start = Math.max(1, from);
-    const found = headerAnywhere.exec(this.buffer.subarray(start, Math.min(limit, this.maxFrameBytes + 1)).toString('latin1'));
-    return found ? found.index + start : -1;
+    const { buffer } = this;
+    if (buffer[0] !== 0x3c) return -1;
+    // Only where a `<` is (memchr), not a regex over the whole line: most lines hold none after their PRI.
+    const end = Math.min(limit, this.maxFrameBytes + 1);
+    let at = buffer.indexOf(0x3c, Math.max(1, from));
+    if (at < 0 || at >= end || !headerAt(buffer, 0, buffer.length)) return -1;
+    for (; at >= 0 && at < end; at = buffer.indexOf(0x3c, at + 1)) {
+      if (headerAt(buffer, at, end)) return at;
+    }
+    return -1;
   }
 
   /** Position of the first LF or NUL at or after `from`, -1 if neither has arrived. */
@@ -163,8 +169,10 @@ export class SyslogFrameReader {
  */
 const headerPattern = String.raw`<\d{1,3}>(?:1 \d{4}-\d\d-\d\dT\d\d:\d\d|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )`;
 const syslogHeader = new RegExp(`^${headerPattern}`);
-const headerAnywhere = new RegExp(headerPattern);
 /** Longest header prefix the pattern needs to see. */
 const headerProbeBytes = 32;
+
+/** Whether a syslog header starts at `at` and lies before `end`. */
+const headerAt = (buffer: Buffer, at: number, end: number) => syslogHeader.test(buffer.subarray(at, Math.min(at + headerProbeBytes, end)).toString('latin1'));
 
 const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;
