@@ -262,6 +262,19 @@ export class MeshlogServer {
         });
       }
     });
+    // Parts the engine left unreadable (a full disk mid-merge) are set aside and what they covered restored: each an audit event.
+    this.storage.watchParts((parts) => {
+      for (const part of parts) {
+        const lost = part.rows - part.restoredRows;
+        if (lost > 0) logger.error({ table: part.table, part: part.name, rows: part.rows, restored: part.restoredRows }, 'storage part broken and not fully restored: rows lost (meshlog verify reports the batches)');
+        void audit.record({
+          action: 'storage.part_repaired',
+          outcome: lost > 0 ? 'failure' : 'success',
+          target: `${part.table}/${part.name}`,
+          detail: { rows: part.rows, restored_rows: part.restoredRows, check: part.check },
+        });
+      }
+    });
     const sessions = config.ui.enabled
       ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
       : undefined;

@@ -1,58 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { SealJournal, type JournaledSeal } from '../../src/storage/logs/sealJournal.js';
 import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js';
+import { fillDisk, mountTmpfs } from '../support/tmpfs.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { readCommitted } from '../support/storageReader.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-/**
- * A tmpfs of `sizeMiB` mounted on a fresh directory. The tests run as root
- * (here and in CI); a mount that fails fails the test instead of skipping it.
- */
-function mountTmpfs(sizeMiB: number): { dir: string; unmount: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlog-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0700`, 'tmpfs', dir]);
-  return {
-    dir,
-    unmount: () => {
-      // A process that just exited may still hold the mount for a moment.
-      for (let attempt = 0; ; attempt++) {
-        const result = spawnSync('umount', [dir], { encoding: 'utf8' });
-        if (result.status === 0) break;
-        if (attempt >= 20) throw new Error(`could not unmount ${dir}: ${result.stderr}`);
-        execFileSync('sleep', ['0.5']);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Writes a file until the file system refuses (ENOSPC): nothing is left free for anyone. */
-function fillDisk(path: string): number {
-  const fd = openSync(path, 'w');
-  let written = 0;
-  try {
-    for (const size of [1 << 20, 4096, 1]) {
-      const chunk = Buffer.alloc(size, 0x61);
-      try {
-        for (;;) written += writeSync(fd, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
 
 /**
  * What a run that reproduces the open defect keeps for its diagnosis: the data directory and the server
@@ -190,9 +149,10 @@ test('a full disk refuses writes with a retryable error and loses nothing once s
     const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', server.dataDir], { encoding: 'utf8' });
     if (verify.status === 0) assert.match(verify.stdout, /^OK/);
     else {
-      // Known open defect (issue 17, item 9): in some runs the seals of the batches committed before the disk
-      // filled never reach seal_batches (BATCH_MISSING / CHECKPOINT_MISMATCH) although every record is stored.
-      // Shown, not hidden: the test is marked todo with verify's findings until the cause is fixed.
+      // Open defect (issue 17, item 9), cause found: when the disk fills during an insert, chDB sometimes acknowledges
+      // it and leaves its part with every file empty (test/resilience/brokenPartRepair.test.ts reproduces it). The
+      // server finds such parts and audits them (storage.part_repaired); a seal-table part lost so shows here as
+      // missing seals. Shown, not hidden: the test is marked todo with verify's findings until it is prevented.
       t.diagnostic(verify.stdout + verify.stderr);
       t.diagnostic(await keepForDiagnosis(server));
       t.todo('verify after a disk-full episode reports missing seals in some runs (open defect, issue 17 item 9)');

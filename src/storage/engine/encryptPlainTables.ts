@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { outdatedPartsLifetimeSeconds } from './brokenParts.js';
 import { migratedPolicy } from './encryptedDisk.js';
 
 const systemDatabases = `('system', 'INFORMATION_SCHEMA', 'information_schema')`;
@@ -18,7 +19,7 @@ const quoted = (name: string) => `\`${name.replaceAll('\\', '\\\\').replaceAll('
  * plain disk, see startEncryptedEngine): each MergeTree
  * table switches to the policy that holds both disks, every partition with
  * parts on the plain disk is moved, and the plain copies are deleted before
- * returning (old_parts_lifetime 0 for the time of the move). Run again after
+ * returning (old_parts_lifetime 0 for the time of the move, then as Storage keeps it). Run again after
  * an interruption, it finishes what is left.
  */
 export async function encryptPlainTables(client: ClickHouseClient): Promise<{ tables: number; partitions: number }> {
@@ -48,6 +49,8 @@ export async function encryptPlainTables(client: ClickHouseClient): Promise<{ ta
     if (Date.now() > deadline) throw new Error(`${left?.parts} plaintext parts were moved but not yet deleted; run the command again`);
     await sleep(200);
   }
-  for (const table of tables) await client.command({ query: `ALTER TABLE ${quoted(table.database)}.${quoted(table.name)} RESET SETTING old_parts_lifetime` });
+  for (const table of tables) {
+    await client.command({ query: `ALTER TABLE ${quoted(table.database)}.${quoted(table.name)} MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}` });
+  }
   return { tables: tables.length, partitions };
 }

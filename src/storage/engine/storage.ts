@@ -2,6 +2,7 @@ import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
+import { findBrokenParts, outdatedPartsLifetimeSeconds, rowsInBlockRange, type RepairedPart } from './brokenParts.js';
 import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
@@ -32,6 +33,9 @@ export class Storage {
   private readonly gate = new EngineGate();
   /** Embedded chDB with `minFreeDiskBytes`: writes refused before the data disk fills (see DiskSpaceGuard). */
   diskGuard: DiskSpaceGuard | undefined;
+  private partWatch: { timer: NodeJS.Timeout; running: Promise<void> } | undefined;
+  private partRepairListener: ((parts: RepairedPart[]) => void) | undefined;
+  private repairing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     client: ClickHouseClient,
@@ -114,6 +118,66 @@ export class Storage {
       });
       this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
     }
+    if (this.embedded) await this.keepOutdatedParts();
+  }
+
+  /** Every MergeTree table keeps the parts a merge covered for a while (see outdatedPartsLifetimeSeconds). */
+  private async keepOutdatedParts(): Promise<void> {
+    const tables = await this.rows<{ name: string }>(
+      `SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree'
+         AND NOT match(create_table_query, {setting:String})`,
+      { db: this.database, setting: `old_parts_lifetime = ${outdatedPartsLifetimeSeconds}\\b` },
+    );
+    for (const { name } of tables) {
+      await this.client.command({ query: `ALTER TABLE ${this.database}.\`${name}\` MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}` });
+    }
+  }
+
+  /**
+   * Embedded chDB only: every `intervalMs`, looks for parts written since
+   * the last look that the engine cannot read (findBrokenParts), and repairs
+   * them (repairBrokenParts); `onRepair` hears of every repair.
+   */
+  watchParts(onRepair: (parts: RepairedPart[]) => void, intervalMs = 2000): void {
+    this.partRepairListener = onRepair;
+    if (!this.embedded || this.partWatch) return;
+    // modification_time has whole seconds: a part written during the last look is looked at again.
+    let since = Date.now() / 1000 - 5;
+    const look = async () => {
+      const started = Date.now() / 1000;
+      await this.repairBrokenParts(since - 2);
+      since = started;
+    };
+    const watch = {
+      running: Promise.resolve(),
+      timer: setInterval(() => {
+        watch.running = watch.running.then(look).catch((error: unknown) => {
+          this.logger.warn({ reason: (error as Error).message }, 'could not check recent storage parts; trying again');
+        });
+      }, intervalMs).unref(),
+    };
+    this.partWatch = watch;
+  }
+
+  /**
+   * Parts written since `sinceSeconds` that the engine cannot read make it
+   * reopen: it sets them aside (detached, `broken-on-start_`) and brings back
+   * the parts they covered. One repair at a time.
+   */
+  private repairBrokenParts(sinceSeconds: number): Promise<RepairedPart[]> {
+    const run = this.repairing.then(async () => {
+      const rows = <T>(query: string, params: Record<string, unknown>) => this.rows<T>(query, params);
+      const broken = await findBrokenParts(rows, this.database, sinceSeconds);
+      if (broken.length === 0) return [];
+      this.logger.error({ parts: broken.map((part) => `${part.table}/${part.name}`), check: broken[0].check }, 'storage parts unreadable (written while the disk was full): reopening the engine to set them aside and restore what they covered');
+      await this.reopen();
+      const repaired: RepairedPart[] = [];
+      for (const part of broken) repaired.push({ ...part, restoredRows: await rowsInBlockRange(rows, this.database, part) });
+      this.partRepairListener?.(repaired);
+      return repaired;
+    });
+    this.repairing = run.catch(() => undefined);
+    return run;
   }
 
   /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
@@ -181,19 +245,29 @@ export class Storage {
     if (!this.encryptionAtRest?.enabled) throw new Error('storage keys apply only to embedded chDB with encryption at rest');
     const keys = checkStorageKeys(this.target);
     if (keys.currentId === this.encryptionAtRest.currentKeyId) return undefined;
+    await this.reopen();
+    const reopened = this.encryptionAtRest!;
+    this.logger.info({ currentKeyId: reopened.currentKeyId, newKeyIds: reopened.newKeyIds }, 'storage engine reopened with the current storage keys');
+    return reopened;
+  }
+
+  /** Closes and starts the embedded engine again: calls in flight finish, new ones wait and continue on the new engine. */
+  private reopen(): Promise<void> {
     return this.gate.exclusive(async () => {
       await this.current.close();
       const reopened = connect(this.target);
       this.current = reopened.client;
       this.currentRawInsert = reopened.rawInsert;
       this.encryptionAtRest = reopened.encryption;
-      await this.current.command({ query: noSpillStatement });
-      this.logger.info({ currentKeyId: reopened.encryption?.currentKeyId, newKeyIds: reopened.encryption?.newKeyIds }, 'storage engine reopened with the current storage keys');
-      return reopened.encryption!;
+      if (reopened.encryption?.enabled) await this.current.command({ query: noSpillStatement });
     });
   }
 
   async close(): Promise<void> {
+    if (this.partWatch) {
+      clearInterval(this.partWatch.timer);
+      await this.partWatch.running;
+    }
     await this.client.close();
   }
 }

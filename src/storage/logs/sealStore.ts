@@ -56,6 +56,8 @@ function sealRow(seal: JournaledSeal, fingerprints: ArrayLike<bigint>): string {
 export class SealStore {
   /** Fingerprints of journaled seals not yet in the table (the journal keeps none). */
   private readonly unflushed = new Map<string, bigint[]>();
+  /** Own segments whose insert failed: it may have been stored all the same, so they are checked against the table like a crashed process's. */
+  private readonly insertFailed = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
   private quarantineListener: QuarantineListener | undefined;
@@ -147,7 +149,7 @@ export class SealStore {
       const { seals: checked, bad } = journal.readChecked(segment);
       const seals = checked.map((entry) => entry.seal);
       // A segment of an earlier process may have been moved already (killed before removing it).
-      const stored = journal.ownSegment(segment) ? new Set<string>() : await this.storedSeals(seals);
+      const stored = journal.ownSegment(segment) && !this.insertFailed.has(segment) ? new Set<string>() : await this.storedSeals(seals);
       const rows: { row: string; line: string }[] = [];
       for (const { seal, line } of checked) {
         const key = sealKey(seal.chain_id, seal.batch_seq);
@@ -158,7 +160,10 @@ export class SealStore {
         try {
           await this.storage.insertJsonLines('seal_batches', rows.map((entry) => entry.row).join(''));
         } catch (error) {
-          if (!(error instanceof StorageError && error.kind === 'refused')) throw error;
+          if (!(error instanceof StorageError && error.kind === 'refused')) {
+            this.insertFailed.add(segment);
+            throw error;
+          }
           // Refused as data: one by one, so only the refused lines are set aside.
           for (const entry of rows) {
             try {
@@ -172,6 +177,7 @@ export class SealStore {
       }
       if (bad.length > 0) this.setAside(journal, segment, bad);
       journal.remove(segment);
+      this.insertFailed.delete(segment);
       for (const seal of seals) this.unflushed.delete(sealKey(seal.chain_id, seal.batch_seq));
     }
   }
