@@ -10,7 +10,7 @@ const drainFigures = drainGroupingAccuracy;
 const measuredFloors: Record<string, number> = {
   HDFS: 0.999,
   Hadoop: 0.995,
-  Spark: 0.92,
+  Spark: 0.99,
   Zookeeper: 0.99,
   OpenStack: 0.955,
   BGL: 0.985,
@@ -40,7 +40,7 @@ test('grouping accuracy on the Loghub 2k samples, one miner setting for all', ()
     assert.ok(accuracies[dataset] >= measuredFloors[dataset], `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`);
   }
   assert.ok(average >= 0.9, `average ${average.toFixed(3)} under the goal 0.90`);
-  assert.ok(average >= 0.96, `average ${average.toFixed(3)} regressed under 0.96`);
+  assert.ok(average >= 0.97, `average ${average.toFixed(3)} regressed under 0.97`);
 });
 
 test('grouping accuracy is the Loghub metric: a line counts only when its whole group is exact', () => {

@@ -12,6 +12,8 @@ const dottedName = /^\W*[\w$/-]+(?:\.[\w$/-]+){2,}\W*$/;
 const dottedValue = /^\W*(?:\w+[{([])?[\w$/-]+(?:\.[\w$/-]+)+\W*$/;
 // MAC and IPv6 addresses (`00:1A:2B:3C:4D:5E`, `fe80::1`).
 const colonHex = /^\W*[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,}\W*$/;
+// A unit after a number (`5.2 KB`, `(1.16 KB)`, `30 ms`) belongs to the number's variable: a size is one value however it is written.
+const unit = /^(?:[KMGTPkmgtp]i?[Bb]|B|[mun\u00b5]?s|secs?|%)[)\]}]*$/;
 // An empty bracketed or quoted value (`()`, `""`) stands where a value usually is.
 const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
 
@@ -22,7 +24,8 @@ const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
  * names and long hex strings. A token that names its value (`vis=0x508`,
  * `state:7`) keeps the name and masks the value. A run of variables is one
  * `<*>` (`a=1,2` is `a=<*>`), so a value that is sometimes one token and
- * sometimes two (`a,b`) still matches.
+ * sometimes two (`a,b`) still matches; a unit after a variable joins it
+ * (`5.2 KB`, `(1.16 KB)` and `30 ms` are each one `<*>`).
  */
 export function messageTokens(message: string): string[] {
   const tokens = message.replace(ctimeDate, wildcard).split(separators);
@@ -31,7 +34,7 @@ export function messageTokens(message: string): string[] {
     const token = tokens[i];
     if (token === '') continue;
     const masked = maskedToken(token);
-    if (masked === wildcard && kept > 0 && tokens[kept - 1].endsWith(wildcard)) continue;
+    if (kept > 0 && tokens[kept - 1].endsWith(wildcard) && (masked === wildcard || (masked.length <= 6 && unit.test(masked)))) continue;
     tokens[kept++] = masked;
   }
   tokens.length = kept;
