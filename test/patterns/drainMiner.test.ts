@@ -49,6 +49,17 @@ test('named values count against similarity, as wildcards do: messages that diff
   assert.equal(miner.add('onTouchEvent x=296.0 y=327.0').id, touch.id);
 });
 
+test('a named value under another name makes another pattern, however alike the rest', () => {
+  // Linux (Loghub): the same words, but PAM's `(uid=0)` and login's `LOGIN(uid=0)` are different events.
+  const miner = new DrainMiner();
+  const pam = miner.add('session opened for user cyrus by (uid=0)');
+  assert.equal(miner.add('session opened for user news by (uid=9)').id, pam.id);
+  const login = miner.add('session opened for user root by LOGIN(uid=0)');
+  assert.notEqual(login.id, pam.id);
+  assert.equal(patternTemplate(pam), 'session opened for user <*> by (uid=<*>');
+  assert.equal(miner.add('session opened for user test by LOGIN(uid=0)').id, login.id);
+});
+
 test('messages that differ only in optional variable parts share a pattern, whichever comes first', () => {
   // Proxifier (Loghub): the size in KB or MB is there only past 1 KB; Loghub's truth has one template for both.
   const lines = [

@@ -16,8 +16,8 @@ const measuredFloors: Record<string, number> = {
   BGL: 0.985,
   HPC: 0.95,
   Windows: 0.999,
-  Linux: 0.935,
-  Mac: 0.895,
+  Linux: 0.995,
+  Mac: 0.905,
   Android: 0.945,
   Apache: 0.999,
 };
@@ -40,7 +40,7 @@ test('grouping accuracy on the Loghub 2k samples, one miner setting for all', ()
     assert.ok(accuracies[dataset] >= measuredFloors[dataset], `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`);
   }
   assert.ok(average >= 0.9, `average ${average.toFixed(3)} under the goal 0.90`);
-  assert.ok(average >= 0.97, `average ${average.toFixed(3)} regressed under 0.97`);
+  assert.ok(average >= 0.975, `average ${average.toFixed(3)} regressed under 0.975`);
 });
 
 test('grouping accuracy is the Loghub metric: a line counts only when its whole group is exact', () => {

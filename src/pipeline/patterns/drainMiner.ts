@@ -176,10 +176,15 @@ export class DrainMiner {
       let same = 0;
       let wildcards = 0;
       const template = candidate.tokens;
+      let renamed = false;
       for (let i = 0; i < template.length; i++) {
         if (template[i] === wildcard) wildcards++;
-        else if (template[i] === tokens[i] && !isPartlyVariable(template[i])) same++;
+        else if (template[i] === tokens[i]) {
+          if (!isPartlyVariable(template[i])) same++;
+        } else if (isPartlyVariable(template[i]) && isPartlyVariable(tokens[i])) renamed = true;
       }
+      // Two named values under different names (`(uid=<*>` and `LOGIN(uid=<*>`) are different fields: another message.
+      if (renamed) continue;
       // As in Drain, template wildcards count against similarity: a mostly-variable template attracts less.
       // So do named values (`pid=<*>`): they match anything, and would otherwise make two messages that
       // differ only in their constant words look alike.
