@@ -16,6 +16,13 @@ test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host nam
   assert.deepEqual(messageTokens('peers 10.0.0.1,10.0.0.2 up'), ['peers', '<*>', 'up']);
 });
 
+test('a word ending in one digit is a name, not a variable; more digits make it one', () => {
+  // eth10, node-129, blk_7 and x1 (one letter) are variables, and a run of them is one.
+  assert.deepEqual(messageTokens('Link Up on en0 MDNS: IPV6 Addr: fe80::1 via eth10 node-129 blk_7 x1'), [
+    'Link', 'Up', 'on', 'en0', 'MDNS:', 'IPV6', 'Addr:', '<*>', 'via', '<*>',
+  ]);
+});
+
 test('a size or duration is one variable with its unit, however it is written', () => {
   assert.deepEqual(messageTokens('stored (estimated size 93.0 B, free 317.1 KB)'), ['stored', '(estimated', 'size', '<*>', 'free', '<*>']);
   assert.deepEqual(messageTokens('close, 1190 bytes (1.16 KB) sent in 30 ms, lifetime <1 sec'), ['close', '<*>', 'bytes', '<*>', 'sent', 'in', '<*>', 'lifetime', '<*>']);

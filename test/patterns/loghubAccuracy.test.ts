@@ -17,7 +17,7 @@ const measuredFloors: Record<string, number> = {
   HPC: 0.95,
   Windows: 0.999,
   Linux: 0.995,
-  Mac: 0.905,
+  Mac: 0.915,
   Android: 0.945,
   Apache: 0.999,
 };

@@ -20,7 +20,8 @@ const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
 /**
  * A message as template tokens, split on whitespace, commas and semicolons.
  * A token holding a variable becomes `<*>` whole: anything with a digit
- * (numbers, ids, IP addresses, hex values, UUIDs, times), paths, dotted
+ * (numbers, ids, IP addresses, hex values, UUIDs, times) but a word with
+ * one digit at its end (`eth0`, `IPV6`: a name), paths, dotted
  * names and long hex strings. A token that names its value (`vis=0x508`,
  * `state:7`) keeps the name and masks the value. A run of variables is one
  * `<*>` (`a=1,2` is `a=<*>`), so a value that is sometimes one token and
@@ -88,7 +89,8 @@ function isVariable(token: string): boolean {
   let hexLetters = true;
   for (let i = 0; i < token.length; i++) {
     const code = token.charCodeAt(i);
-    if (code >= 48 && code <= 57) return true;
+    // A digit makes a variable, unless it is the one digit ending a word: an interface or protocol name (`en0`, `IPV6`).
+    if (code >= 48 && code <= 57) return !(i === token.length - 1 && i >= 2 && isLetters(token, i));
     if (code === 46) dots++;
     else if (code === 47) slash = true;
     if (hexLetters && !((code >= 97 && code <= 102) || (code >= 65 && code <= 70))) hexLetters = false;
@@ -108,4 +110,13 @@ function hasDigit(token: string): boolean {
     if (code >= 48 && code <= 57) return true;
   }
   return false;
+}
+
+/** Whether the token's characters before `end` are all ASCII letters. */
+function isLetters(token: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const code = token.charCodeAt(i) | 32;
+    if (code < 97 || code > 122) return false;
+  }
+  return true;
 }
