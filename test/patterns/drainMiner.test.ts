@@ -16,6 +16,20 @@ test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host nam
   assert.deepEqual(messageTokens('peers 10.0.0.1,10.0.0.2 up'), ['peers', '<*>', 'up']);
 });
 
+test('a word ending in one digit is a name, not a variable; more digits make it one', () => {
+  // eth10, node-129, blk_7 and x1 (one letter) are variables, and a run of them is one.
+  assert.deepEqual(messageTokens('Link Up on en0 MDNS: IPV6 Addr: fe80::1 via eth10 node-129 blk_7 x1'), [
+    'Link', 'Up', 'on', 'en0', 'MDNS:', 'IPV6', 'Addr:', '<*>', 'via', '<*>',
+  ]);
+});
+
+test('a size or duration is one variable with its unit, however it is written', () => {
+  assert.deepEqual(messageTokens('stored (estimated size 93.0 B, free 317.1 KB)'), ['stored', '(estimated', 'size', '<*>', 'free', '<*>']);
+  assert.deepEqual(messageTokens('close, 1190 bytes (1.16 KB) sent in 30 ms, lifetime <1 sec'), ['close', '<*>', 'bytes', '<*>', 'sent', 'in', '<*>', 'lifetime', '<*>']);
+  // A unit word stays a word where no number precedes it.
+  assert.deepEqual(messageTokens('KB B ms s per page'), ['KB', 'B', 'ms', 's', 'per', 'page']);
+});
+
 test('a named value keeps its name and masks the value', () => {
   assert.deepEqual(messageTokens('setSystemUiVisibility vis=40000500 mask=ffffffff oldVal=508 state:7 user=root'), [
     'setSystemUiVisibility', 'vis=<*>', 'mask=<*>', 'oldVal=<*>', 'state:<*>', 'user=root',
@@ -40,6 +54,48 @@ test('named values count against similarity, as wildcards do: messages that diff
   // Lines of named values alone still find their pattern.
   const touch = miner.add('onTouchEvent x=271.0 y=14.0');
   assert.equal(miner.add('onTouchEvent x=296.0 y=327.0').id, touch.id);
+});
+
+test('a named value under another name makes another pattern, however alike the rest', () => {
+  // Linux (Loghub): the same words, but PAM's `(uid=0)` and login's `LOGIN(uid=0)` are different events.
+  const miner = new DrainMiner();
+  const pam = miner.add('session opened for user cyrus by (uid=0)');
+  assert.equal(miner.add('session opened for user news by (uid=9)').id, pam.id);
+  const login = miner.add('session opened for user root by LOGIN(uid=0)');
+  assert.notEqual(login.id, pam.id);
+  assert.equal(patternTemplate(pam), 'session opened for user <*> by (uid=<*>');
+  assert.equal(miner.add('session opened for user test by LOGIN(uid=0)').id, login.id);
+});
+
+test('messages that differ only in optional variable parts share a pattern, whichever comes first', () => {
+  // Proxifier (Loghub): the size in KB or MB is there only past 1 KB; Loghub's truth has one template for both.
+  const lines = [
+    'proxy.cse.cuhk.edu.hk:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec',
+    'proxy.cse.cuhk.edu.hk:5070 close, 1190 bytes (1.16 KB) sent, 2240 bytes (2.18 KB) received, lifetime 00:02',
+    'proxy.cse.cuhk.edu.hk:5070 close, 0 bytes sent, 1286 bytes (1.25 KB) received, lifetime 02:05:33',
+  ];
+  for (const order of [lines, [...lines].reverse()]) {
+    const miner = new DrainMiner();
+    const ids = order.map((line) => miner.add(line).id);
+    assert.deepEqual(new Set(ids).size, 1, order[0]);
+    assert.equal(miner.size, 1);
+    // Different constants keep their own pattern even with the same variables.
+    assert.notEqual(miner.add('proxy.cse.cuhk.edu.hk:5070 open, 403 bytes sent, 426 bytes received, lifetime <1 sec').id, ids[0]);
+  }
+});
+
+test('a template whose constants became variables takes lines with its new constants and variables elsewhere; a forgotten one takes none', () => {
+  const miner = new DrainMiner();
+  const first = miner.add('stage one of plan: job alpha finished');
+  assert.equal(miner.add('stage one of plan: job beta finished').id, first.id);
+  assert.equal(patternTemplate(first), 'stage one of plan: job <*> finished');
+  assert.equal(miner.add('stage one of plan: job 7 finished 9 10').id, first.id);
+  assert.equal(first.count, 3);
+  miner.forget(first.id);
+  const after = miner.add('stage one of plan: job 7 finished 9 10');
+  assert.notEqual(after.id, first.id);
+  assert.equal(after.count, 1);
+  assert.equal(miner.size, 1);
 });
 
 test('similar messages share a pattern whose differing tokens become <*>; different ones do not', () => {

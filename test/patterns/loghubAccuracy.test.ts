@@ -1,37 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DrainMiner } from '../../src/pipeline/patterns/drainMiner.js';
-import { groupingAccuracy, loghubLines } from '../support/loghub.js';
+import { drainGroupingAccuracy, groupingAccuracy, loghubLines } from '../support/loghub.js';
 
-// The goal: at least Drain's published grouping accuracy on every data set (Zhu et al.,
-// ICSE-SEIP 2019), with one miner setting for all.
-const drainFigures: Record<string, number> = {
-  HDFS: 0.998,
-  Hadoop: 0.948,
-  Spark: 0.92,
-  Zookeeper: 0.967,
-  OpenStack: 0.733,
-  BGL: 0.963,
-  HPC: 0.887,
-  Windows: 0.997,
-  Linux: 0.69,
-  Mac: 0.787,
-  Android: 0.911,
-  Apache: 1,
-};
+// The goal: at least Drain's published grouping accuracy on every data set, with one miner setting for all.
+const drainFigures = drainGroupingAccuracy;
 // Measured with the default miner settings; just under the measured figures, so any regression fails
 // even while it is still above Drain's.
 const measuredFloors: Record<string, number> = {
   HDFS: 0.999,
   Hadoop: 0.995,
-  Spark: 0.92,
+  Spark: 0.99,
   Zookeeper: 0.99,
   OpenStack: 0.955,
   BGL: 0.985,
   HPC: 0.95,
   Windows: 0.999,
-  Linux: 0.935,
-  Mac: 0.895,
+  Linux: 0.995,
+  Mac: 0.915,
   Android: 0.945,
   Apache: 0.999,
 };
@@ -54,7 +40,7 @@ test('grouping accuracy on the Loghub 2k samples, one miner setting for all', ()
     assert.ok(accuracies[dataset] >= measuredFloors[dataset], `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`);
   }
   assert.ok(average >= 0.9, `average ${average.toFixed(3)} under the goal 0.90`);
-  assert.ok(average >= 0.96, `average ${average.toFixed(3)} regressed under 0.96`);
+  assert.ok(average >= 0.975, `average ${average.toFixed(3)} regressed under 0.975`);
 });
 
 test('grouping accuracy is the Loghub metric: a line counts only when its whole group is exact', () => {

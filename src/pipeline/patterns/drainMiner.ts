@@ -31,6 +31,8 @@ interface TreeNode {
 /** A pattern stays in the leaf it was born in, even after its routing tokens became wildcards. */
 interface MinedPattern extends LogPattern {
   readonly leaf: TreeNode;
+  /** Its constant tokens in order (see `constantsOf`). */
+  constants: string;
 }
 
 function treeNode(): TreeNode {
@@ -55,6 +57,9 @@ function patternId(key: string, tokens: string[]): string {
 export class DrainMiner {
   private readonly root = new Map<number, TreeNode>();
   private readonly byId = new Map<string, MinedPattern>();
+  // Templates by their constant tokens: a message whose constants are a template's, with variables
+  // in more or fewer places (`N bytes sent`, `N bytes (M KB) sent`), is that template's message.
+  private readonly byConstants = new Map<string, MinedPattern>();
   private clock = 0;
 
   constructor(
@@ -81,16 +86,15 @@ export class DrainMiner {
     this.clock++;
     let pattern = this.bestMatch(leaf.patterns, tokens);
     if (pattern) {
-      generalize(pattern.tokens, tokens);
+      if (generalize(pattern.tokens, tokens)) this.indexConstants(pattern);
     } else {
       const id = patternId(this.key, tokens);
       // A template born from these very tokens may have generalized past the threshold: it is still theirs.
       pattern = this.byId.get(id);
       if (!pattern) {
-        if (this.byId.size >= this.options.maxTemplates) this.evictLeastRecent();
-        pattern = { id, tokens, count: 0, lastMatched: 0, leaf };
-        leaf.patterns.push(pattern);
-        this.byId.set(id, pattern);
+        const constants = constantsOf(tokens);
+        pattern = this.byConstants.get(constants);
+        if (!pattern) pattern = this.create(id, tokens, leaf, constants, 0);
       }
     }
     pattern.count++;
@@ -103,10 +107,8 @@ export class DrainMiner {
     const known = this.byId.get(id);
     if (known) return known;
     const tokens = template === '' ? [] : template.split(' ');
-    const leaf = this.leaf(tokens);
-    const pattern: MinedPattern = { id, tokens, count, lastMatched: this.clock, leaf };
-    leaf.patterns.push(pattern);
-    this.byId.set(id, pattern);
+    const pattern = this.create(id, tokens, this.leaf(tokens), constantsOf(tokens), count);
+    pattern.lastMatched = this.clock;
     return pattern;
   }
 
@@ -114,9 +116,30 @@ export class DrainMiner {
   forget(id: string): LogPattern | undefined {
     const pattern = this.byId.get(id);
     if (!pattern) return undefined;
-    this.byId.delete(id);
-    pattern.leaf.patterns.splice(pattern.leaf.patterns.indexOf(pattern), 1);
+    this.remove(pattern);
     return pattern;
+  }
+
+  private create(id: string, tokens: string[], leaf: TreeNode, constants: string, count: number): MinedPattern {
+    if (this.byId.size >= this.options.maxTemplates) this.evictLeastRecent();
+    const pattern: MinedPattern = { id, tokens, count, lastMatched: 0, leaf, constants };
+    leaf.patterns.push(pattern);
+    this.byId.set(id, pattern);
+    if (!this.byConstants.has(constants)) this.byConstants.set(constants, pattern);
+    return pattern;
+  }
+
+  private remove(pattern: MinedPattern): void {
+    this.byId.delete(pattern.id);
+    pattern.leaf.patterns.splice(pattern.leaf.patterns.indexOf(pattern), 1);
+    if (this.byConstants.get(pattern.constants) === pattern) this.byConstants.delete(pattern.constants);
+  }
+
+  /** Re-files a template whose constants changed (some became variables). */
+  private indexConstants(pattern: MinedPattern): void {
+    if (this.byConstants.get(pattern.constants) === pattern) this.byConstants.delete(pattern.constants);
+    pattern.constants = constantsOf(pattern.tokens);
+    if (!this.byConstants.has(pattern.constants)) this.byConstants.set(pattern.constants, pattern);
   }
 
   private leaf(tokens: string[]): TreeNode {
@@ -153,10 +176,15 @@ export class DrainMiner {
       let same = 0;
       let wildcards = 0;
       const template = candidate.tokens;
+      let renamed = false;
       for (let i = 0; i < template.length; i++) {
         if (template[i] === wildcard) wildcards++;
-        else if (template[i] === tokens[i] && !isPartlyVariable(template[i])) same++;
+        else if (template[i] === tokens[i]) {
+          if (!isPartlyVariable(template[i])) same++;
+        } else if (isPartlyVariable(template[i]) && isPartlyVariable(tokens[i])) renamed = true;
       }
+      // Two named values under different names (`(uid=<*>` and `LOGIN(uid=<*>`) are different fields: another message.
+      if (renamed) continue;
       // As in Drain, template wildcards count against similarity: a mostly-variable template attracts less.
       // So do named values (`pid=<*>`): they match anything, and would otherwise make two messages that
       // differ only in their constant words look alike.
@@ -173,9 +201,7 @@ export class DrainMiner {
   private evictLeastRecent(): void {
     let oldest: MinedPattern | undefined;
     for (const pattern of this.byId.values()) if (!oldest || pattern.lastMatched < oldest.lastMatched) oldest = pattern;
-    if (!oldest) return;
-    this.byId.delete(oldest.id);
-    oldest.leaf.patterns.splice(oldest.leaf.patterns.indexOf(oldest), 1);
+    if (oldest) this.remove(oldest);
   }
 }
 
@@ -184,6 +210,21 @@ function isPartlyVariable(token: string): boolean {
   return token.charCodeAt(token.length - 1) === 62 && token.endsWith(wildcard);
 }
 
-function generalize(template: string[], tokens: string[]): void {
-  for (let i = 0; i < template.length; i++) if (template[i] !== tokens[i]) template[i] = wildcard;
+/** Turns the positions where a message differs into wildcards; whether any constant did. */
+function generalize(template: string[], tokens: string[]): boolean {
+  let changed = false;
+  for (let i = 0; i < template.length; i++) {
+    if (template[i] !== tokens[i] && template[i] !== wildcard) {
+      template[i] = wildcard;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** A template's constant tokens in order, its variables left out. */
+function constantsOf(tokens: string[]): string {
+  let constants = '';
+  for (const token of tokens) if (token !== wildcard) constants += constants === '' ? token : ` ${token}`;
+  return constants;
 }

@@ -12,17 +12,21 @@ const dottedName = /^\W*[\w$/-]+(?:\.[\w$/-]+){2,}\W*$/;
 const dottedValue = /^\W*(?:\w+[{([])?[\w$/-]+(?:\.[\w$/-]+)+\W*$/;
 // MAC and IPv6 addresses (`00:1A:2B:3C:4D:5E`, `fe80::1`).
 const colonHex = /^\W*[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,}\W*$/;
+// A unit after a number (`5.2 KB`, `(1.16 KB)`, `30 ms`) belongs to the number's variable: a size is one value however it is written.
+const unit = /^(?:[KMGTPkmgtp]i?[Bb]|B|[mun\u00b5]?s|secs?|%)[)\]}]*$/;
 // An empty bracketed or quoted value (`()`, `""`) stands where a value usually is.
 const emptyValue = /^(?:\(\)|\[\]|\{\}|""|'')$/;
 
 /**
  * A message as template tokens, split on whitespace, commas and semicolons.
  * A token holding a variable becomes `<*>` whole: anything with a digit
- * (numbers, ids, IP addresses, hex values, UUIDs, times), paths, dotted
+ * (numbers, ids, IP addresses, hex values, UUIDs, times) but a word with
+ * one digit at its end (`eth0`, `IPV6`: a name), paths, dotted
  * names and long hex strings. A token that names its value (`vis=0x508`,
  * `state:7`) keeps the name and masks the value. A run of variables is one
  * `<*>` (`a=1,2` is `a=<*>`), so a value that is sometimes one token and
- * sometimes two (`a,b`) still matches.
+ * sometimes two (`a,b`) still matches; a unit after a variable joins it
+ * (`5.2 KB`, `(1.16 KB)` and `30 ms` are each one `<*>`).
  */
 export function messageTokens(message: string): string[] {
   const tokens = message.replace(ctimeDate, wildcard).split(separators);
@@ -31,7 +35,7 @@ export function messageTokens(message: string): string[] {
     const token = tokens[i];
     if (token === '') continue;
     const masked = maskedToken(token);
-    if (masked === wildcard && kept > 0 && tokens[kept - 1].endsWith(wildcard)) continue;
+    if (kept > 0 && tokens[kept - 1].endsWith(wildcard) && (masked === wildcard || (masked.length <= 6 && unit.test(masked)))) continue;
     tokens[kept++] = masked;
   }
   tokens.length = kept;
@@ -85,7 +89,8 @@ function isVariable(token: string): boolean {
   let hexLetters = true;
   for (let i = 0; i < token.length; i++) {
     const code = token.charCodeAt(i);
-    if (code >= 48 && code <= 57) return true;
+    // A digit makes a variable, unless it is the one digit ending a word: an interface or protocol name (`en0`, `IPV6`).
+    if (code >= 48 && code <= 57) return !(i === token.length - 1 && i >= 2 && isLetters(token, i));
     if (code === 46) dots++;
     else if (code === 47) slash = true;
     if (hexLetters && !((code >= 97 && code <= 102) || (code >= 65 && code <= 70))) hexLetters = false;
@@ -105,4 +110,13 @@ function hasDigit(token: string): boolean {
     if (code >= 48 && code <= 57) return true;
   }
   return false;
+}
+
+/** Whether the token's characters before `end` are all ASCII letters. */
+function isLetters(token: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const code = token.charCodeAt(i) | 32;
+    if (code < 97 || code > 122) return false;
+  }
+  return true;
 }
