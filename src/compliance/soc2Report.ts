@@ -9,6 +9,7 @@ import { changeSection } from './changeSection.js';
 import { coverageSection } from './coverageSection.js';
 import { dataAccessSection } from './dataAccessSection.js';
 import { integritySection } from './integritySection.js';
+import { incidentSection } from './incidentSection.js';
 import { monitoringSection } from './monitoringSection.js';
 import { policySection } from './policySection.js';
 import { redactionSection } from './redactionSection.js';
@@ -33,6 +34,7 @@ const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>;
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
   { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
+  { build: incidentSection, inputs: ['incident timelines up to the end of the period (incident_events table): openings, acknowledgements, state changes, linked alerts, pins'], stored: true },
   { build: policySection, inputs: ['logging policies in force during the period (policy_versions table)', 'policy drift events of the period and findings open at its start (policy_drift table)'], stored: true },
   { build: availabilitySection, inputs: ['audit: server.start, server.stop, backup.create, backup.restore (with its verification)'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },

@@ -214,6 +214,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
           ...(rule.forMs ? { for: `${rule.forMs}ms` } : {}),
           labels: rule.labels,
           annotations: rule.annotations,
+          ...(rule.openIncident ? { open_incident: true } : {}),
         })),
       });
     }
