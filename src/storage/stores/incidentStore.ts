@@ -63,9 +63,11 @@ export class IncidentStore {
    */
   async recordsAt(tenant: string, timeNs: bigint, body: string, service: string | undefined): Promise<StoredLogRow[]> {
     return this.storage.rows<StoredLogRow>(
-      `SELECT ${storedLogColumns} FROM ${this.db}.logs
-       WHERE tenant = {tenant:String} AND timestamp = fromUnixTimestamp64Nano({at:Int64}) AND body = {body:String}
-         AND ({service:String} = '' OR service_name = {service:String})
+      // Filtered in a subquery: the SELECT list's `timestamp` alias (text) would shadow the column in WHERE.
+      `SELECT ${storedLogColumns} FROM (
+         SELECT * FROM ${this.db}.logs
+         WHERE tenant = {tenant:String} AND timestamp = fromUnixTimestamp64Nano({at:Int64}) AND body = {body:String}
+           AND ({service:String} = '' OR service_name = {service:String}))
        ORDER BY chain_id, batch_seq, batch_pos LIMIT 10`,
       { tenant, at: timeNs.toString(), body, service: service ?? '' },
       { output_format_json_quote_64bit_integers: 0 },
