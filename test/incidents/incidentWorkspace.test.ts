@@ -130,6 +130,16 @@ test('an alert of a rule marked open_incident fires and an incident opens with t
   assert.match(review.text, /acme-analyst · note: card processor answers 502/);
 });
 
+test('a rule group marked open_incident through the ruler API keeps the mark when read back', async () => {
+  const group = 'name: refunds\nrules:\n  - alert: RefundSpike\n    expr: sum(count_over_time({service_name="payments"} |= "refund" [5m])) > 100\n    open_incident: true\n';
+  const posted = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, { method: 'POST', headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' }, body: group });
+  assert.equal(posted.status, 202, await posted.text());
+  const read = await fetch(`${meshlog.url}/loki/api/v1/rules`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
+  assert.match(await read.text(), /alert: RefundSpike[\s\S]*open_incident: true/);
+  const refused = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, { method: 'POST', headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' }, body: group.replace('open_incident: true', 'open_incident: sometimes') });
+  assert.equal(refused.status, 400);
+});
+
 test('lines pinned to an incident stay retrievable after their retention period ran out while it is open, and go once it is resolved', async () => {
   const oldNs = BigInt(Date.now()) * 1_000_000n - 40n * dayNs;
   const record = (body: string, offset: bigint) => ({ body: { stringValue: body }, severityNumber: 9, timeUnixNano: (oldNs + offset).toString() });
