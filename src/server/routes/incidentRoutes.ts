@@ -53,17 +53,11 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
 
   /** Pinned lines are shown as Loki answers are: masked for a reader without unmask. */
   const masked = async (request: FastifyRequest, list: Incident[]): Promise<Incident[]> => {
-    const streams: LokiStream[] = [];
-    for (const incident of list) {
-      for (const holder of [...incident.pins, ...incident.timeline.map((entry) => entry.detail.pin as { kind?: string; line?: string } | undefined)]) {
-        if (holder?.kind !== 'line' || typeof holder.line !== 'string') continue;
-        const stream: LokiStream = { stream: {}, values: [['0', holder.line]] };
-        streams.push(stream);
-        Object.defineProperty(stream, 'holder', { value: holder });
-      }
-    }
+    const holders = list.flatMap((incident) => [...incident.pins, ...incident.timeline.map((entry) => entry.detail.pin as { kind?: string; line?: unknown } | undefined)])
+      .filter((holder): holder is { kind: 'line'; line: string } => holder?.kind === 'line' && typeof holder.line === 'string');
+    const streams: LokiStream[] = holders.map((holder) => ({ stream: {}, values: [['0', holder.line]] }));
     await maskReadStreams(deps.masking, request, streams);
-    for (const stream of streams) (stream as unknown as { holder: { line: string } }).holder.line = stream.values[0]![1];
+    holders.forEach((holder, i) => (holder.line = streams[i]!.values[0]![1]));
     return list;
   };
 
