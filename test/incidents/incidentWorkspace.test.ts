@@ -220,6 +220,36 @@ test('the exported bundle verifies offline with meshlog report verify, and fails
   assert.deepEqual([...new Set(audit.filter((event) => event.target === incident.id).map((event) => event.action))].sort(), ['incident.export', 'incident.note', 'incident.open', 'incident.pin']);
 });
 
+test('the meshlog incident commands open, note, move, pin, show and list an incident through the server', async () => {
+  const server = ['--server', meshlog.url, '--token', keys['acme-analyst']!];
+  const opened = cliRun(['incident', 'open', '--title', 'queue backlog', '--severity', 'low', ...server, '--output', 'json']);
+  assert.equal(opened.status, 0, opened.out);
+  const { id } = JSON.parse(opened.out) as { id: string };
+  for (const args of [
+    ['note', id, 'consumers scaled from 2 to 6'],
+    ['state', id, 'mitigated', '--reason', 'backlog draining'],
+    ['pin', id, '--trace', 'ABCDEF0123456789'],
+    ['pin', id, '--query', '{service_name="queue"}', '--from', '2026-12-01T00:00:00Z', '--to', '2026-12-01T01:00:00Z'],
+  ]) {
+    const run = cliRun(['incident', ...args, ...server]);
+    assert.equal(run.status, 0, `${args.join(' ')}: ${run.out}`);
+  }
+  const shown = cliRun(['incident', 'show', id, ...server]);
+  assert.equal(shown.status, 0, shown.out);
+  assert.match(shown.out, new RegExp(`^${id}  \\[mitigated\\] low  queue backlog$`, 'm'));
+  assert.match(shown.out, /acme-analyst\s+note\s+consumers scaled from 2 to 6/);
+  assert.match(shown.out, /"trace_id":"abcdef0123456789"/);
+  const listed = cliRun(['incident', 'list', '--state', 'mitigated', ...server]);
+  assert.match(listed.out, new RegExp(`^${id}\tmitigated\tlow\t`, 'm'));
+  // A pin needs exactly one thing to pin, and a query its range: refused before any request.
+  const vague = cliRun(['incident', 'pin', id, '--query', '{a="b"}', ...server]);
+  assert.equal(vague.status, 1);
+  assert.match(vague.out, /pass --from and --to/);
+  const refused = cliRun(['incident', 'show', id, '--server', meshlog.url, '--token', keys['globex-analyst']!]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.out, /404/);
+});
+
 test("another tenant's admin and analyst get 404 for an incident, and lesser roles of its own tenant get 403", async () => {
   const incident = (await ok('POST', '/api/v1/incidents', { token: keys['acme-analyst'], body: { title: 'acme only' } })).incident;
   for (const who of ['globex-admin', 'globex-analyst']) {
