@@ -11,7 +11,7 @@ const layers = [
   ['config', 'query'],
   ['integrity'],
   ['ingest', 'alerting', 'archive', 'retention'],
-  ['compliance', 'backup', 'policy'],
+  ['compliance', 'backup', 'policy', 'incidents'],
   ['server', 'agent'],
   ['cli'],
 ];

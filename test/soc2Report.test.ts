@@ -13,7 +13,7 @@ import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const hourMs = 3_600_000;
 const hostileService = '<script>alert(1)</script>';
-const sectionIds = ['coverage', 'integrity', 'retention', 'access', 'access_review', 'data_access', 'changes', 'transmission', 'redaction', 'monitoring', 'policy', 'availability', 'capacity'];
+const sectionIds = ['coverage', 'integrity', 'retention', 'access', 'access_review', 'data_access', 'changes', 'transmission', 'redaction', 'monitoring', 'incidents', 'policy', 'availability', 'capacity'];
 
 let meshlog: RunningMeshlog;
 const keys: Record<string, { id: string; key: string }> = {};

@@ -238,7 +238,7 @@ test('a CSV export is a data access of its tenant, by its reader', () => {
 
 test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
   assert.equal(regenerated.period.to, soc2.period.to);
-  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'policy', 'availability']);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'incidents', 'policy', 'availability']);
   assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
   assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
   // The revoked key was active at the end of the period, and the key made after it is not part of it.

@@ -5,7 +5,7 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { QueryLimits } from '../query/logql/engine.js';
 import type { SqlRunner } from '../storage/sql.js';
 import { randomUUID } from 'node:crypto';
-import type { AlertStore, Silence } from '../storage/stores/alertStore.js';
+import type { AlertStore, AlertTransition, Silence } from '../storage/stores/alertStore.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine } from './ruleEngine.js';
@@ -19,6 +19,8 @@ export interface AlertingDeps {
   limits: QueryLimits;
   store: AlertStore;
   logger: Logger;
+  /** Firings and resolutions of rules marked open_incident (see RuleEngineDeps). */
+  incidentAlert?: (transition: AlertTransition) => void;
 }
 
 /**

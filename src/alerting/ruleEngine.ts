@@ -19,6 +19,8 @@ export interface RuleEngineDeps {
   notify: (alert: AlertNotification) => void;
   logger: Logger;
   defaultIntervalMs: number;
+  /** Told of every firing and resolution of a rule marked `open_incident` (the incidents of src/incidents/); must not throw. */
+  incidentAlert?: (transition: AlertTransition) => void;
 }
 
 /** One alert instance: a rule and one label set its expression returned. */
@@ -135,11 +137,14 @@ export class RuleEngine {
 
   private async evaluateGroup(group: RuleGroup, nowMs: number): Promise<void> {
     const transitions: AlertTransition[] = [];
+    const ofIncidentRules: AlertTransition[] = [];
     for (const rule of group.rules) {
       const started = performance.now();
       let error = '';
       try {
-        transitions.push(...(await this.evaluateRule(group, rule, nowMs)));
+        const changed = await this.evaluateRule(group, rule, nowMs);
+        transitions.push(...changed);
+        if (rule.openIncident) ofIncidentRules.push(...changed.filter((transition) => transition.state !== 'pending'));
       } catch (failure) {
         error = (failure as Error).message;
         this.deps.logger.warn({ group: group.name, alert: rule.alert, reason: error }, 'alert rule evaluation failed');
@@ -155,6 +160,7 @@ export class RuleEngine {
       const notification = notificationOfTransition(transition);
       if (notification) this.deps.notify(notification);
     }
+    for (const transition of ofIncidentRules) this.deps.incidentAlert?.(transition);
   }
 
   private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {

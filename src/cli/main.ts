@@ -371,6 +371,44 @@ serverOptions(policy.command('drift').description('open drift findings of the te
   .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
   .action(async (...args: Parameters<PolicyCommands['policyDriftCommand']>) => (await import('./policyCommands.js')).policyDriftCommand(...args));
 
+const incident = program.command('incident').description('incidents of a tenant (docs/incidents.md): open, note, change state, pin evidence, export a signed bundle');
+type IncidentCommands = typeof import('./incidentCommands.js');
+const analyst = 'a token with the analyst or admin role for the tenant (default: MESHLOG_TOKEN)';
+const incidentOptions = (command: Command) =>
+  serverOptions(command, analyst)
+    .option('--tenant <tenant>', "the incident's tenant (X-Scope-OrgID; default the token's first)")
+    .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'));
+incidentOptions(incident.command('open').description('open an incident by hand (audited)'))
+  .requiredOption('--title <title>', 'what is happening')
+  .addOption(new Option('--severity <severity>').choices(['critical', 'high', 'medium', 'low']).default('high'))
+  .option('--owner <name>', 'who runs it (default: you)')
+  .action(async (...args: Parameters<IncidentCommands['incidentOpenCommand']>) => (await import('./incidentCommands.js')).incidentOpenCommand(...args));
+incidentOptions(incident.command('list').description("the tenant's incidents, newest first, with their response times"))
+  .addOption(new Option('--state <state>').choices(['open', 'mitigated', 'resolved']))
+  .action(async (...args: Parameters<IncidentCommands['incidentListCommand']>) => (await import('./incidentCommands.js')).incidentListCommand(...args));
+incidentOptions(incident.command('show').description('an incident with its timeline').argument('<id>', 'incident id'))
+  .action(async (...args: Parameters<IncidentCommands['incidentShowCommand']>) => (await import('./incidentCommands.js')).incidentShowCommand(...args));
+incidentOptions(incident.command('note').description('add a note to the timeline (audited)').argument('<id>', 'incident id').argument('<text>', 'the note'))
+  .action(async (...args: Parameters<IncidentCommands['incidentNoteCommand']>) => (await import('./incidentCommands.js')).incidentNoteCommand(...args));
+incidentOptions(incident.command('state').description('move it to open, mitigated or resolved (audited)').argument('<id>', 'incident id').argument('<state>', 'open, mitigated or resolved'))
+  .option('--reason <text>', 'why')
+  .action(async (...args: Parameters<IncidentCommands['incidentStateCommand']>) => (await import('./incidentCommands.js')).incidentStateCommand(...args));
+incidentOptions(incident.command('pin').description('pin a line (held from retention), a query with its range, a trace or a pattern (audited)').argument('<id>', 'incident id'))
+  .option('--record <chain#seq#pos>', 'a stored line by its place in its chain')
+  .option('--query <logql>', 'a LogQL query (with --from and --to)')
+  .option('--from <time>', "the query's start: RFC3339 or Unix nanoseconds")
+  .option('--to <time>', "the query's end")
+  .option('--trace <id>', 'a trace id')
+  .option('--pattern <template>', 'a pattern template (with --service)')
+  .option('--service <name>', "the pattern's service")
+  .option('--note <text>', 'why it matters')
+  .action(async (...args: Parameters<IncidentCommands['incidentPinCommand']>) => (await import('./incidentCommands.js')).incidentPinCommand(...args));
+serverOptions(incident.command('export').description('write the signed bundle (timeline, pinned records with inclusion proofs, queries, notes); meshlog report verify checks it offline').argument('<id>', 'incident id'), analyst)
+  .option('--tenant <tenant>', "the incident's tenant")
+  .requiredOption('--out <file>', 'bundle file to write (JSON)')
+  .option('--review <file>', 'also write the post-incident review template (markdown) filled from the timeline')
+  .action(async (...args: Parameters<IncidentCommands['incidentExportCommand']>) => (await import('./incidentCommands.js')).incidentExportCommand(...args));
+
 program.parseAsync().catch((error: unknown) => {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if ((error as Error).message === 'fetch failed' && cause) {

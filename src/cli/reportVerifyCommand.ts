@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { verifyReportFile, verifyReportJson, type DetachedReportSignature, type SignatureCheck } from '../compliance/reportSignature.js';
+import { bundleKind, checkBundleProofs, type IncidentBundle } from '../incidents/incidentBundle.js';
 
 export interface ReportVerifyFlags {
   publicKey?: string;
@@ -26,7 +27,17 @@ function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, truste
     } catch (error) {
       return [{ label: 'JSON report', check: { ok: false, reason: `not valid JSON (${(error as Error).message})` } }];
     }
-    return [{ label: 'JSON report', check: verifyReportJson(report, trustedKey) }];
+    const checks = [{ label: 'JSON report', check: verifyReportJson(report, trustedKey) }];
+    // An incident bundle also carries each pinned record's seal and inclusion proof: check those against the signed checkpoints.
+    if ((report as { report?: unknown }).report === bundleKind) {
+      const bundle = report as IncidentBundle;
+      const problems = checkBundleProofs(bundle, trustedKey);
+      checks.push({
+        label: `${bundle.records?.length ?? 0} pinned records (seal, inclusion proof, signed checkpoint)`,
+        check: problems.length === 0 ? { ok: true, key: trustedKey ?? String(bundle.verifier_key) } : { ok: false, reason: problems.join('; ') },
+      });
+    }
+    return checks;
   }
   const signatureFile = flags.signature ?? `${file}.sig`;
   if (!existsSync(signatureFile)) {

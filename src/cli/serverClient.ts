@@ -4,14 +4,14 @@ export interface ServerFlags {
   token?: string;
 }
 
-export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<T> {
-  return JSON.parse((await requestServer(flags, method, path, body)).body.toString('utf8')) as T;
+export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return JSON.parse((await requestServer(flags, method, path, body, headers)).body.toString('utf8')) as T;
 }
 
 /** The answer as bytes with its headers, for answers that are not JSON (reports in HTML or PDF). */
-export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<{ body: Buffer; headers: Headers }> {
+export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ body: Buffer; headers: Headers }> {
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${flags.server.replace(/\/$/, '')}${path}`, {

@@ -12,10 +12,11 @@ export const auditPopulations: Record<string, (event: { action: string; outcome:
   logins: (event) => /^auth\.(login|failure|throttled|session\.login|session\.logout)$/.test(event.action),
   failed_logins: (event) => event.action === 'auth.failure' || event.action === 'auth.throttled' || (event.action === 'auth.session.login' && event.outcome !== 'success'),
   access_denied: (event) => event.action === 'access.denied',
-  data_access: (event) => /^(query|query\.export|archive\.export|audit\.read|admin\.read|data\.unmask|report\.generate)$/.test(event.action),
+  data_access: (event) => /^(query|query\.export|archive\.export|audit\.read|admin\.read|data\.unmask|report\.generate|incident\.export)$/.test(event.action),
   disposals: (event) => event.action === 'retention.dispose' || event.action.startsWith('legal_hold.'),
   erasures: (event) => event.action.startsWith('erasure.'),
   alerts: (event) => event.action.startsWith('alert.') || event.action.startsWith('alert_rules.') || event.action.startsWith('silences.'),
+  incidents: (event) => event.action.startsWith('incident.'),
   backups: (event) => event.action.startsWith('backup.'),
   availability: (event) => event.action === 'server.start' || event.action === 'server.stop',
 };

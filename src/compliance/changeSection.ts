@@ -6,9 +6,10 @@ import type { ReportSection, SectionInput } from './reportModel.js';
  * (keys, users, tenants, access reviews), what is kept or erased (legal holds,
  * erasure requests, restores, shredded archive keys), what is watched (alert
  * rules, silences), how the server runs (configuration, storage keys) and the
- * queries users share, and the logging policies applied.
+ * queries users share, the logging policies applied, and the records an
+ * incident pins (it holds them from retention, as a legal hold does).
  */
-export const changeActions = /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.|policy\.apply$)/;
+export const changeActions = /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.|policy\.apply$|incident\.pin$)/;
 
 /** The bootstrap token exists to create the first named admin keys: that use is expected; any other change by it has no person behind it. */
 const isBootstrapStep = (change: { action: string; detail: Record<string, unknown> }) =>

@@ -3,7 +3,8 @@ import type { NoteSigner } from '../integrity/signedNote.js';
 import type { KeyView } from '../security/apiKeys.js';
 import type { AuditStore, StoredAuditEvent } from '../storage/stores/auditStore.js';
 import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/stores/complianceQueries.js';
-import type { RetentionStore } from '../storage/stores/retentionStore.js';
+import type { LegalHold, RetentionStore } from '../storage/stores/retentionStore.js';
+import type { IncidentStore } from '../storage/stores/incidentStore.js';
 import type { PolicyStore } from '../storage/stores/policyStore.js';
 import type { ReportSignature } from './reportSignature.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
@@ -70,6 +71,10 @@ export interface ReportSources {
   retention: RetentionStore;
   /** Applied logging policies and their drift events (the policy section). */
   policy: PolicyStore;
+  /** Incident timelines (the incidents section). */
+  incidents: IncidentStore;
+  /** Holds besides legal holds in force now (incidents' pinned records), so the records they keep are not overdue. */
+  recordHolds: () => Promise<LegalHold[]>;
 }
 
 /** What every section builder gets: the sources, the period, and the audit events of the period read once. */

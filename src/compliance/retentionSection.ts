@@ -35,7 +35,7 @@ export async function retentionSection({ sources, period, audit }: SectionInput)
 
   const allHolds = (await sources.retention.holds()).filter((hold) => ofTenant(hold.tenant));
   const holdsInPeriod = allHolds.filter((hold) => parseStoredTime(hold.created_at) <= endMs && (!hold.released_at || parseStoredTime(hold.released_at) >= startMs));
-  const activeNow = allHolds.filter((hold) => !hold.released_at);
+  const activeNow = [...allHolds.filter((hold) => !hold.released_at), ...(await sources.recordHolds()).filter((hold) => ofTenant(hold.tenant))];
 
   const runs = audit
     .filter((event) => event.action === 'retention.dispose')

@@ -9,6 +9,7 @@ import { changeSection } from './changeSection.js';
 import { coverageSection } from './coverageSection.js';
 import { dataAccessSection } from './dataAccessSection.js';
 import { integritySection } from './integritySection.js';
+import { incidentSection } from './incidentSection.js';
 import { monitoringSection } from './monitoringSection.js';
 import { policySection } from './policySection.js';
 import { redactionSection } from './redactionSection.js';
@@ -25,7 +26,7 @@ import { transmissionSection } from './transmissionSection.js';
 const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>; inputs: string[]; /** Read only from stored events and records of the period: the same whenever generated. */ stored?: true }[] = [
   { build: coverageSection, inputs: [], stored: true },
   { build: integritySection, inputs: ['meshlog verify over the period: seal_batches, seal_events and signed checkpoints of every chain, and the fingerprint of every stored record', 'latest signed checkpoint of every chain (seal_checkpoints)'] },
-  { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
+  { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'records pinned to incidents still held (incident_events table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
   { build: accessSection, inputs: ['API keys (api_keys table) as of the end of the period', 'audit: users.* from the first event to the end of the period (the user population, replayed)', 'audit: keys.create, keys.revoke, users.update and users.disable (keys revoked with them), auth.failure, auth.session.login (UI logins), auth.throttled (lockouts), access.denied'], stored: true },
   { build: accessReviewSection, inputs: ['audit: access_review.start (frozen populations), access_review.decide, access_review.sign_off (Ed25519-signed statements) from the first event to the end of the period', 'audit: keys.revoke and users.disable made by a review decision'], stored: true },
   { build: dataAccessSection, inputs: ['audit: query, query.export, archive.export, audit.read, admin.read (grouped by identity, tenant and outcome)', 'audit: report.generate'], stored: true },
@@ -33,6 +34,7 @@ const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>;
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
   { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
+  { build: incidentSection, inputs: ['incident timelines up to the end of the period (incident_events table): openings, acknowledgements, state changes, linked alerts, pins'], stored: true },
   { build: policySection, inputs: ['logging policies in force during the period (policy_versions table)', 'policy drift events of the period and findings open at its start (policy_drift table)'], stored: true },
   { build: availabilitySection, inputs: ['audit: server.start, server.stop, backup.create, backup.restore (with its verification)'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },

@@ -390,6 +390,13 @@ export const configSchema = z
       })
       .strict()
       .default({ evaluation_interval_ms: 60_000, source_window: '1h', stream_window: '24h' }),
+    /** Incidents (docs/incidents.md): how long the lines an incident pinned stay held from retention after it is resolved. */
+    incidents: z
+      .object({
+        hold_after_resolve: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90d').default('90d'),
+      })
+      .strict()
+      .default({ hold_after_resolve: '90d' }),
     /** Encrypted, signed archives (see archive/): where the keys live, both outside the data directory. */
     archive: z
       .object({

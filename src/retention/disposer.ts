@@ -48,6 +48,8 @@ export class Disposer {
   private readonly rules: RetentionRule[];
   private readonly fallback: RetentionRule;
   private readonly auditRule: RetentionRule;
+  /** Holds kept elsewhere than legal_holds (an incident's pinned records), asked for at every run. */
+  private readonly holdSources: (() => Promise<LegalHold[]>)[] = [];
 
   constructor(
     private readonly store: RetentionStore,
@@ -71,8 +73,20 @@ export class Disposer {
     return Math.max(this.fallback.maxAgeSeconds, ...this.rules.filter((rule) => rule.tenant === undefined || rule.tenant === tenant).map((rule) => rule.maxAgeSeconds));
   }
 
+  /** Adds a source of holds every disposal run respects besides the legal holds placed here. */
+  holdAlso(source: () => Promise<LegalHold[]>): void {
+    this.holdSources.push(source);
+  }
+
+  /** Every hold in force now: legal holds not released, and those of the other sources. */
+  async activeHolds(): Promise<LegalHold[]> {
+    const placed = (await this.store.holds()).filter((hold) => !hold.released_at);
+    const others = await Promise.all(this.holdSources.map((source) => source()));
+    return [...placed, ...others.flat()];
+  }
+
   async run(trigger: string, actor?: Identity): Promise<DisposalSummary> {
-    const holds = (await this.store.holds()).filter((hold) => !hold.released_at);
+    const holds = await this.activeHolds();
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     const at = new Date(Number(nowNs / 1_000_000n)).toISOString();
     const disposed = await this.lock.run(() => this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {

@@ -95,6 +95,14 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/api/v1/alerts/notifications', 'query', 'request'],
   [['GET', 'POST'], '/api/v1/silences', 'query', 'request'],
   [['DELETE'], '/api/v1/silences/:id', 'query', 'request'],
+  // Incidents of the request's tenant (docs/incidents.md): the on-call engineers who query the logs work them; each change is audited.
+  [['GET', 'POST'], '/api/v1/incidents', 'query', 'request'],
+  [['GET', 'PATCH'], '/api/v1/incidents/:id', 'query', 'request'],
+  [['POST'], '/api/v1/incidents/:id/notes', 'query', 'request'],
+  [['POST'], '/api/v1/incidents/:id/state', 'query', 'request'],
+  [['POST'], '/api/v1/incidents/:id/pins', 'query', 'request'],
+  [['GET'], '/api/v1/incidents/:id/review', 'query', 'request'],
+  [['GET'], '/api/v1/incidents/:id/export', 'query', 'request'],
 
   // Evidence: auditors read their tenants' share.
   [['GET'], '/api/v1/audit', 'audit', 'named'],

@@ -33,6 +33,7 @@ import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
+import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
 import type { AccessReviews } from '../security/accessReviews.js';
@@ -103,6 +104,7 @@ export interface HttpAppOptions {
   accessReviews?: AccessReviews;
   /** Tenants' logging policies and their drift. */
   policy?: PolicyRouteDeps;
+  incidents?: Omit<IncidentRouteDeps, 'masking'>;
 }
 
 declare module 'fastify' {
@@ -276,6 +278,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
   if (options.policy) policyRoutes(app, options.policy);
+  if (options.incidents) incidentRoutes(app, { ...options.incidents, masking: options.masking });
   exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
   if (options.sessions) {
     sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });

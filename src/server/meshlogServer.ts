@@ -65,6 +65,8 @@ import { QueryBudgets } from '../query/logql/queryBudget.js';
 import { AlertStore } from '../storage/stores/alertStore.js';
 import { PolicyEnforcer } from '../policy/policyEnforcer.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
+import { IncidentStore } from '../storage/stores/incidentStore.js';
+import { Incidents } from '../incidents/incidents.js';
 import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../ingest/redeliveryFilter.js';
@@ -286,6 +288,10 @@ export class MeshlogServer {
     const policyStore = new PolicyStore(this.storage);
     const deletionLock = new DeletionLock();
     const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
+    const incidentStore = new IncidentStore(this.storage);
+    const incidents = new Incidents(incidentStore, audit, maxAgeSeconds(config.incidents.hold_after_resolve) * 1000, logger);
+    // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
+    disposer.holdAlso(() => incidents.recordHolds());
     const retention = { disposer, store: retentionStore, audit };
     const erasures = new ErasureRequests(
       new ErasureStore(this.storage),
@@ -338,6 +344,8 @@ export class MeshlogServer {
         signer,
         retention: retentionStore,
         policy: policyStore,
+        incidents: incidentStore,
+        recordHolds: () => incidents.recordHolds(),
       },
     };
     const writer = this.writer;
@@ -351,7 +359,7 @@ export class MeshlogServer {
     const tail = { hub, runner: queries.runner, budgets, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, { runner: queries.runner, budgets, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger })
+      ? await Alerting.open(config.alerting, { runner: queries.runner, budgets, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger, incidentAlert: incidents.alertListener() })
       : undefined;
     const alerting = this.alerting;
     const anomaly = config.alerting.anomaly;
@@ -420,7 +428,7 @@ export class MeshlogServer {
     });
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, policy, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, policy, incidents: { incidents, signer, bundle: { store: incidentStore, seals: sealing?.store, verifierKey: sealing?.signer.verifierKey, checkpointNow: sealing && (() => sealing.sealer.checkpoint()) } }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {

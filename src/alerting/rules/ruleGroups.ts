@@ -14,6 +14,8 @@ export interface AlertRule {
   forMs: number;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** meshlog: each firing opens an incident (or joins the open one of the same alert), see docs/incidents.md. */
+  openIncident: boolean;
 }
 
 export interface RuleGroup {
@@ -43,6 +45,8 @@ const groupSchema = z
             for: z.string().optional(),
             labels: labelMap,
             annotations: labelMap,
+            /** meshlog: open an incident when an alert of this rule fires. */
+            open_incident: z.boolean().default(false),
           })
           .strict(),
       )
@@ -82,6 +86,7 @@ function compileGroup(input: GroupInput, tenant: string, namespace: string): Rul
         // Alerts are reported per SOC 2 control: monitoring rules evidence CC7.2 unless they say otherwise.
         labels: { criteria: defaultCriteria, ...rule.labels },
         annotations: rule.annotations,
+        openIncident: rule.open_incident,
       };
     }),
   };

@@ -214,6 +214,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
           ...(rule.forMs ? { for: `${rule.forMs}ms` } : {}),
           labels: rule.labels,
           annotations: rule.annotations,
+          ...(rule.openIncident ? { open_incident: true } : {}),
         })),
       });
     }
@@ -230,7 +231,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
       remoteAddress: request.ip,
       tenant: request.tenant,
       target: `${group.namespace}/${group.name}`,
-      detail: { rules: group.rules.map((rule) => ({ alert: rule.alert, expr: rule.exprText })) },
+      detail: { rules: group.rules.map((rule) => ({ alert: rule.alert, expr: rule.exprText, ...(rule.openIncident ? { open_incident: true } : {}) })) },
     });
     return reply.code(202).send({ status: 'success', data: { namespace: group.namespace, group: group.name, rules: group.rules.length } });
   });

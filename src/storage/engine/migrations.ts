@@ -516,4 +516,24 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, at)`,
     ],
   },
+  {
+    version: 23,
+    name: 'incidents as timelines',
+    statements: [
+      // An incident is the events of its timeline, never overwritten: opened, notes, state changes, pins, linked alerts.
+      // Its state, owner and response times are read back from them, so a past period's incidents are read as they were.
+      `CREATE TABLE IF NOT EXISTS {db}.incident_events (
+        tenant LowCardinality(String),
+        incident_id String,
+        event_id String,
+        at DateTime64(3),
+        kind LowCardinality(String),
+        actor String,
+        actor_id String,
+        detail String CODEC(ZSTD(1))
+      )
+      ENGINE = MergeTree
+      ORDER BY (tenant, incident_id, at)`,
+    ],
+  },
 ];

@@ -284,6 +284,20 @@ export class SealStore {
     );
   }
 
+  /** One batch's seal with its per-record fingerprints (decimal strings), or undefined when it has none. */
+  async batch(chainId: string, batchSeq: number): Promise<(StoredBatch & { fingerprints: string[] }) | undefined> {
+    await this.flush();
+    const [row] = await this.storage.rows<StoredBatch & { fingerprints: string[] }>(
+      `SELECT chain_id, tenant, batch_seq, record_count, content_hash, prev_hash, batch_hash, fingerprints,
+              toString(toUnixTimestamp64Nano(min_time)) AS min_time, toString(toUnixTimestamp64Nano(max_time)) AS max_time,
+              toString(committed_at) AS committed_at
+       FROM ${this.db}.seal_batches WHERE chain_id = {chain:String} AND batch_seq = {seq:UInt64} LIMIT 1`,
+      { chain: chainId, seq: batchSeq },
+      { output_format_json_quote_64bit_integers: 1 },
+    );
+    return row && { ...row, batch_seq: Number(row.batch_seq), record_count: Number(row.record_count), fingerprints: row.fingerprints.map(String) };
+  }
+
   async fingerprints(chainId: string, batchSeq: number): Promise<bigint[]> {
     await this.flush();
     const rows = await this.storage.rows<{ fingerprints: string[] }>(

@@ -238,7 +238,7 @@ export class ComplianceQueries {
               count() AS requests, ${isoTime('min(l.timestamp)')} AS first, ${isoTime('max(l.timestamp)')} AS last
        FROM ${this.db}.logs AS l
        WHERE l.tenant = {audit:String} AND l.timestamp BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
-         AND l.log_attributes['audit.action'] IN ('query', 'query.export', 'archive.export', 'audit.read', 'admin.read')
+         AND l.log_attributes['audit.action'] IN ('query', 'query.export', 'archive.export', 'incident.export', 'audit.read', 'admin.read')
          AND ({tenant:String} = '' OR l.log_attributes['audit.tenant'] = {tenant:String})
        GROUP BY actor_id, action, tenant, outcome ORDER BY requests DESC, actor_id, action, tenant, outcome`,
       { ...this.params(period), audit: auditTenant },

@@ -21,7 +21,15 @@ export interface LegalHold {
   created_at: string;
   released_at: string | null;
   released_by: string;
+  /**
+   * Only these records (`<chain>#<batch_seq>#<batch_pos>`) instead of a
+   * service and time range: an incident's pins hold exactly what was pinned.
+   */
+  records?: string[];
 }
+
+/** The key a record-level hold names a stored record by. */
+export const heldRecordKey = (chainId: string, batchSeq: number, batchPos: number) => `${chainId}#${batchSeq}#${batchPos}`;
 
 /** Records of one batch that one policy expired: the disposal evidence, taken before deleting. */
 export interface ExpiredBatch {
@@ -72,6 +80,10 @@ export function expiredCondition(rules: RetentionRule[], fallback: RetentionRule
 export function heldCondition(holds: LegalHold[], params: Record<string, unknown>): string | undefined {
   const held = holds.map((hold, i) => {
     params[`h${i}_tenant`] = hold.tenant;
+    if (hold.records) {
+      params[`h${i}_records`] = hold.records;
+      return `(tenant = {h${i}_tenant:String} AND has({h${i}_records:Array(String)}, concat(chain_id, '#', toString(batch_seq), '#', toString(batch_pos))))`;
+    }
     params[`h${i}_service`] = hold.service;
     params[`h${i}_from`] = hold.from_time ?? '1900-01-01 00:00:00';
     params[`h${i}_to`] = hold.to_time ?? '2262-01-01 00:00:00';

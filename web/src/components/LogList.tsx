@@ -15,6 +15,8 @@ interface Props {
   resultId: number;
   onFilter: (name: string, value: string) => void;
   onContext: (entry: LogEntry) => void;
+  /** Pins a line to an incident (Explore); no button without it. */
+  onPin?: (entry: LogEntry) => void;
 }
 
 
@@ -23,7 +25,7 @@ interface Props {
  * lines scroll like 100. Rows have fixed heights (an expanded one adds its
  * detail's), so positions are a prefix sum. j/k or arrows move, Enter expands.
  */
-export function LogList({ entries, resultId, onFilter, onContext }: Props) {
+export function LogList({ entries, resultId, onFilter, onContext, onPin }: Props) {
   const zone = useTimeZone();
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -141,7 +143,7 @@ export function LogList({ entries, resultId, onFilter, onContext }: Props) {
     if (open) {
       rows.push(
         <div key={`${entry.key}-detail`} class="detail" style={{ top: `${offsets[i] + rowHeight}px`, height: `${detailHeight(entry)}px` }}>
-          <RecordDetail entry={entry} onFilter={onFilter} onContext={onContext} />
+          <RecordDetail entry={entry} onFilter={onFilter} onContext={onContext} onPin={onPin} />
         </div>,
       );
     }

@@ -21,10 +21,11 @@ interface Props {
   entry: LogEntry;
   onFilter: (name: string, value: string) => void;
   onContext: (entry: LogEntry) => void;
+  onPin?: (entry: LogEntry) => void;
 }
 
 /** Every field of one record, with copy as JSON, show context and a filter per field. */
-export function RecordDetail({ entry, onFilter, onContext }: Props) {
+export function RecordDetail({ entry, onFilter, onContext, onPin }: Props) {
   const zone = useTimeZone();
   const [copied, setCopied] = useState(false);
   const names = Object.keys(entry.labels).sort();
@@ -44,6 +45,11 @@ export function RecordDetail({ entry, onFilter, onContext }: Props) {
         <button type="button" class="small" onClick={() => onContext(entry)}>
           Show context
         </button>
+        {onPin && (
+          <button type="button" class="small" onClick={() => onPin(entry)}>
+            Pin to incident
+          </button>
+        )}
       </div>
       <pre class="mono" style={{ height: `${detailBodyHeight - 8}px`, overflow: 'auto', margin: '0 0 8px', whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
         {entry.line}

@@ -15,6 +15,8 @@ export const pages: PageDefinition[] = [
   { id: 'trace', title: 'Trace', path: '/ui/trace/:traceId', permission: 'query', nav: false, component: TracePage },
   { id: 'patterns', title: 'Patterns', path: '/ui/patterns', permission: 'query', nav: true, shortcut: 'p', component: lazyPage(() => import('./patterns/PatternsPage').then((m) => m.PatternsPage)) },
   { id: 'alerts', title: 'Alerts', path: '/ui/alerts', permission: 'query', nav: true, shortcut: 'a', component: lazyPage(() => import('./alerts/AlertsPage').then((m) => m.AlertsPage)) },
+  { id: 'incidents', title: 'Incidents', path: '/ui/incidents', permission: 'query', nav: true, shortcut: 'i', component: lazyPage(() => import('./incidents/IncidentsPage').then((m) => m.IncidentsPage)) },
+  { id: 'incident', title: 'Incident', path: '/ui/incidents/:id', permission: 'query', nav: false, component: lazyPage(() => import('./incidents/IncidentPage').then((m) => m.IncidentPage)) },
   { id: 'compliance', title: 'Compliance', path: '/ui/compliance', permission: 'audit', nav: true, shortcut: 'c', component: lazyPage(() => import('./compliance/CompliancePage').then((m) => m.CompliancePage)) },
   { id: 'access-reviews', title: 'Access reviews', path: '/ui/access-reviews', permission: 'audit', nav: true, shortcut: 'v', component: lazyPage(() => import('./accessReviews/AccessReviewsPage').then((m) => m.AccessReviewsPage)) },
   { id: 'audit', title: 'Audit trail', path: '/ui/audit', permission: 'audit', nav: true, shortcut: 'u', component: lazyPage(() => import('./audit/AuditPage').then((m) => m.AuditPage)) },

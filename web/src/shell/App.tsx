@@ -63,17 +63,17 @@ export function App() {
                 ))}
             </nav>
             <div class="topbar-end">
-              <button type="button" class="ghost" onClick={() => setZone(zone === 'utc' ? 'local' : 'utc')} title="time zone of every time shown">
-                {zone === 'utc' ? 'UTC' : 'Local time'}
+              <button type="button" class="ghost" onClick={() => setZone(zone === 'utc' ? 'local' : 'utc')} title={`time zone of every time shown: ${zone === 'utc' ? 'UTC' : 'local time'}`}>
+                {zone === 'utc' ? 'UTC' : 'Local'}
               </button>
-              <button type="button" class="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="switch theme">
-                {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+              <button type="button" class="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="switch theme" title={theme === 'dark' ? 'light theme' : 'dark theme'}>
+                {theme === 'dark' ? '☀' : '☾'}
               </button>
               <button type="button" class="ghost" onClick={() => setShowHelp(true)} aria-label="keyboard shortcuts">
                 ?
               </button>
               {choosesTenant(session.identity.tenants) && <TenantPicker tenants={session.identity.tenants} />}
-              <span class="whoami" title={`tenants: ${session.identity.tenants.join(', ')}`}>
+              <span class="whoami" title={`${session.identity.name} · ${session.identity.roles.join(', ')} · tenants: ${session.identity.tenants.join(', ')}`}>
                 {session.identity.name} · {session.identity.roles.join(', ')}
               </span>
               <button type="button" onClick={onLogout}>

@@ -14,6 +14,7 @@ import { useSession } from '../../shell/session';
 import { tenantQuery } from '../../shell/tenant';
 import { defaultRange, msToNs, resolveRange, zoomedOut, type TimeRange } from '../../shell/timeRange';
 import { ContextDialog } from './ContextDialog';
+import { PinDialog, type PinTarget } from './PinDialog';
 import { SavedQueries } from './SavedQueries';
 
 const defaultQuery = '{service_name=~".+"}';
@@ -50,6 +51,7 @@ export function ExplorePage(_props: PageProps) {
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   const [context, setContext] = useState<LogEntry | undefined>();
+  const [pinning, setPinning] = useState<PinTarget | undefined>();
   const [runCount, setRunCount] = useState(0);
   const [shared, setShared] = useState(false);
   const [loadingOlder, setLoadingOlder] = useState(false);
@@ -180,6 +182,9 @@ export function ExplorePage(_props: PageProps) {
                 >
                   {shared ? 'Link copied' : 'Share link'}
                 </button>
+                <button type="button" class="small" onClick={() => setPinning({ kind: 'query', query, from: new Date(resolved.startMs).toISOString(), to: new Date(resolved.endMs).toISOString() })}>
+                  Pin query
+                </button>
                 <a class="small" href={exportUrl('ndjson')} download>
                   Export NDJSON
                 </a>
@@ -187,12 +192,13 @@ export function ExplorePage(_props: PageProps) {
                   Export CSV
                 </a>
               </div>
-              <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} />
+              <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} onPin={(entry) => setPinning({ kind: 'line', entry })} />
             </>
           )}
         </section>
       </div>
       {context && <ContextDialog entry={context} onClose={() => setContext(undefined)} />}
+      {pinning && <PinDialog target={pinning} onClose={() => setPinning(undefined)} />}
     </>
   );
 }
