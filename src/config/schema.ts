@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { byteSize, flag, port, positiveInt, queryDuration } from '../formats/configValues.js';
 import { patternsSection, pipelineSection } from '../pipeline/pipelineConfig.js';
 import { accessReviewSection } from '../security/accessReviewConfig.js';
+import { isAddressOrCidr } from '../formats/senderTimeZones.js';
 import { isTimeZone } from '../formats/zonedWallTime.js';
 
 /**
@@ -40,6 +41,9 @@ const alertDelivery = {
 };
 
 /** The whole configuration of a meshlog server; defaults live here. */
+/** An IANA time zone name, checked against Node's own zone data. */
+const timeZoneName = z.string().refine(isTimeZone, { message: 'unknown time zone: an IANA name such as Europe/Berlin, America/New_York or UTC' });
+
 export const configSchema = z
   .object({
     data_dir: z.string().min(1).default('./data'),
@@ -483,13 +487,21 @@ export const configSchema = z
          * The zone of RFC 3164 timestamps (`Mmm dd hh:mm:ss`), which carry none: the clock of the senders
          * (rsyslog's traditional forwarding format, network gear, winston-syslog write local time).
          */
-        timezone: z
-          .string()
-          .refine(isTimeZone, { message: 'unknown time zone: an IANA name such as Europe/Berlin, America/New_York or UTC' })
-          .default('UTC'),
+        timezone: timeZoneName.default('UTC'),
+        /** Senders whose clocks keep another zone than `timezone`, by source address or CIDR; the first entry that holds a sender wins. */
+        sender_timezones: z
+          .array(
+            z
+              .object({
+                addresses: z.array(z.string().refine(isAddressOrCidr, { message: 'not an IP address or CIDR block (e.g. 10.1.0.0/16, 192.0.2.7, 2001:db8::/32)' })).min(1),
+                timezone: timeZoneName,
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
-      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default', timezone: 'UTC' }),
+      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default', timezone: 'UTC', sender_timezones: [] }),
     /** OTLP/gRPC logs (`LogsService/Export`), authenticated like the HTTP API. */
     otlp_grpc: z
       .object({

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import type { MeshlogConfig } from '../../../config/schema.js';
 import type { MeshlogError } from '../../../errors.js';
 import type { LogRecord } from '../../../model/logRecord.js';
+import { senderTimeZones } from '../../../formats/senderTimeZones.js';
 import { syslogRecord } from '../../../formats/syslog.js';
 import { SyslogFrameReader } from './syslogFraming.js';
 import type { IngestContext } from '../../ingestContext.js';
@@ -26,6 +27,7 @@ const maxPendingBatches = 4;
 const nowNanos = () => BigInt(Date.now()) * 1_000_000n;
 
 function streamListener(name: string, port: number, host: string, config: MeshlogConfig['syslog'], ctx: IngestContext): Listener {
+  const zoneOf = senderTimeZones(config.sender_timezones, config.timezone);
   async function serve({ socket, remote, logger, stopping, track, identity }: Connection): Promise<void> {
     let tenant: string;
     try {
@@ -42,7 +44,8 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
     let throttled = false;
     const reader = new SyslogFrameReader(maxMessageBytes);
     const pending = new Set<Promise<void>>();
-    const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos(), timeZone: config.timezone });
+    const timeZone = zoneOf(socket.remoteAddress);
+    const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos(), timeZone });
     const submit = async (frames: string[]) => {
       if (frames.length === 0) return;
       const received = source();
@@ -100,18 +103,21 @@ class SyslogUdpListener implements Listener {
   private socket: dgram.Socket | undefined;
   private batch: LogRecord[] = [];
   private readonly work = new Set<Promise<void>>();
+  private readonly zoneOf: (address: string) => string;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly config: MeshlogConfig['syslog'],
     private readonly ctx: IngestContext,
-  ) {}
+  ) {
+    this.zoneOf = senderTimeZones(config.sender_timezones, config.timezone);
+  }
 
   async start(): Promise<string> {
     const socket = dgram.createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
     this.socket = socket;
-    socket.on('message', (message, remote) => this.receive(message, `${remote.address}:${remote.port}`));
+    socket.on('message', (message, remote) => this.receive(message, `${remote.address}:${remote.port}`, this.zoneOf(remote.address)));
     socket.on('error', (error) => this.ctx.logger.error({ listener: this.name, reason: error.message }, 'syslog UDP socket error'));
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -121,12 +127,12 @@ class SyslogUdpListener implements Listener {
     return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   }
 
-  private receive(message: Buffer, peer: string): void {
+  private receive(message: Buffer, peer: string, timeZone: string): void {
     this.ctx.metrics.bytesReceived.inc({ receiver: this.name }, message.length);
     const line = message.toString('utf8').replace(/[\r\n\0]+$/, '');
     if (line.length === 0) return;
     const receivedUnixNano = nowNanos();
-    this.batch.push(syslogRecord(line, { tenant: this.config.tenant, receiver: this.name, peer, receivedUnixNano, timeZone: this.config.timezone }));
+    this.batch.push(syslogRecord(line, { tenant: this.config.tenant, receiver: this.name, peer, receivedUnixNano, timeZone }));
     // Datagrams that arrive in the same turn of the event loop share one submit.
     if (this.batch.length === 1) setImmediate(() => this.flush());
   }
