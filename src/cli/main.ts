@@ -349,6 +349,8 @@ program
   .option('--ledger <file>', 'deletion ledger to re-apply (default <backed-up data dir>-deletions.ndjson): erasures and disposals after the backup stay done')
   .option('--no-ledger', 'restore without re-applying the deletion ledger (erased and disposed data taken after the backup comes back)')
   .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
+  .option('--report-to <url>', 'record the result as a restore test at this running (production) server: evidence in its SOC 2 report')
+  .option('--token <token>', `with --report-to: ${needs.adminAll}`)
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
 const policy = program.command('policy').description("a tenant's logging policy as code (docs/policy.md): what must be logged, kept, masked and watched, and who may hold which roles");
