@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,28 +30,43 @@ let bundleFile: string;
 let unpacked: string;
 let soc2: Soc2Report;
 
-function meshlogCli(args: string[], token?: string): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...(token ? { MESHLOG_TOKEN: token } : {}) } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+type Run = { status: number | null; stdout: string; stderr: string };
+
+/**
+ * A command run without blocking the event loop: a synchronous child would
+ * freeze this process's keep-alive sockets to the server, and the next fetch
+ * would pick one the server had closed meanwhile ("fetch failed").
+ */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject).on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
-function createKey(name: string, role: string, tenant: string): void {
-  const run = meshlogCli(['keys', 'create', '--name', name, '--role', role, '--tenant', tenant, '--output', 'json', '--server', meshlog.url], meshlog.token);
-  assert.equal(run.status, 0, run.stderr);
-  keys[name] = (JSON.parse(run.stdout) as { key: string }).key;
+const meshlogCli = (args: string[], token?: string): Promise<Run> => run(process.execPath, [cli, ...args], { ...process.env, ...(token ? { MESHLOG_TOKEN: token } : {}) });
+
+async function createKey(name: string, role: string, tenant: string): Promise<void> {
+  const created = await meshlogCli(['keys', 'create', '--name', name, '--role', role, '--tenant', tenant, '--output', 'json', '--server', meshlog.url], meshlog.token);
+  assert.equal(created.status, 0, created.stderr);
+  keys[name] = (JSON.parse(created.stdout) as { key: string }).key;
 }
 
 const reportVerify = (file: string) => meshlogCli(['report', 'verify', file, '--public-key', `${meshlog.dataDir}-signing.key.pub`]);
 
 /** `openssl pkeyutl -verify -rawin`: Ed25519 over the whole message, with the key in PEM, as an auditor without meshlog checks it. */
-function opensslVerifies(message: Buffer, signatureBase64: string, pem: string): { ok: boolean; output: string } {
+async function opensslVerifies(message: Buffer, signatureBase64: string, pem: string): Promise<{ ok: boolean; output: string }> {
   const work = join(dir, `openssl-${createHash('sha256').update(message).digest('hex').slice(0, 12)}`);
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'message'), message);
   writeFileSync(join(work, 'signature'), Buffer.from(signatureBase64, 'base64'));
   writeFileSync(join(work, 'key.pem'), pem);
-  const run = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(work, 'key.pem'), '-rawin', '-in', join(work, 'message'), '-sigfile', join(work, 'signature')], { encoding: 'utf8' });
-  return { ok: run.status === 0 && /Signature Verified Successfully/.test(run.stdout), output: run.stdout + run.stderr };
+  const checked = await run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(work, 'key.pem'), '-rawin', '-in', join(work, 'message'), '-sigfile', join(work, 'signature')]);
+  return { ok: checked.status === 0 && /Signature Verified Successfully/.test(checked.stdout), output: checked.stdout + checked.stderr };
 }
 
 async function ingest(tenant: string, service: string, body: string): Promise<void> {
@@ -64,10 +79,10 @@ const read = (name: string): Buffer => readFileSync(join(unpacked, name));
 before(async () => {
   periodFrom = new Date(Date.now() - 60_000).toISOString();
   meshlog = await startMeshlog({ dataDir: join(dir, 'data'), env: { MESHLOG_REPORTS_MONTHLY: 'true' } });
-  createKey('acme shipper', 'ingester', 'acme');
-  createKey('beta shipper', 'ingester', 'beta');
-  createKey('auditor', 'auditor', '*');
-  createKey('acme auditor', 'auditor', 'acme');
+  await createKey('acme shipper', 'ingester', 'acme');
+  await createKey('beta shipper', 'ingester', 'beta');
+  await createKey('auditor', 'auditor', '*');
+  await createKey('acme auditor', 'auditor', 'acme');
   await ingest('acme', 'checkout', 'order 1 paid');
   await ingest('beta', 'beta-secret-ledger', 'ledger closed');
   // The period is closed before any report is made, so every generation of it has the same stored evidence.
@@ -80,10 +95,10 @@ before(async () => {
   periodTo = new Date().toISOString();
 
   bundleFile = join(dir, 'report.zip');
-  const run = meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'bundle', '--out', bundleFile, '--server', meshlog.url], keys.auditor);
-  assert.equal(run.status, 0, run.stderr);
+  const generated = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'bundle', '--out', bundleFile, '--server', meshlog.url], keys.auditor);
+  assert.equal(generated.status, 0, generated.stderr);
   unpacked = join(dir, 'unpacked');
-  const unzip = spawnSync('unzip', ['-o', bundleFile, '-d', unpacked], { encoding: 'utf8' });
+  const unzip = await run('unzip', ['-o', bundleFile, '-d', unpacked]);
   assert.equal(unzip.status, 0, unzip.stderr);
   soc2 = JSON.parse(read('soc2-report.json').toString('utf8')) as Soc2Report;
 });
@@ -91,7 +106,7 @@ after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-test('one generation renders every format: JSON, HTML, PDF and CSV carry the same evidence hash, period evidence and sections', () => {
+test('one generation renders every format: JSON, HTML, PDF and CSV carry the same evidence hash, period evidence and sections', async () => {
   assert.deepEqual(readdirSync(unpacked).sort(), [
     'manifest.json',
     'signing-key.pem',
@@ -123,7 +138,7 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
   const embedded = /<script type="application\/json" id="evidence">([\s\S]*?)<\/script>/.exec(html)![1]!;
   assert.deepEqual(JSON.parse(embedded), soc2, 'the HTML embeds this very generation');
 
-  const pdfText = spawnSync('pdftotext', ['-raw', join(unpacked, 'soc2-report.pdf'), '-'], { encoding: 'utf8' });
+  const pdfText = await run('pdftotext', ['-raw', join(unpacked, 'soc2-report.pdf'), '-']);
   assert.equal(pdfText.status, 0, pdfText.stderr);
   // pdftotext breaks a 64-digit hash where the page wrapped it: compare without whitespace.
   const flat = pdfText.stdout.replace(/\s+/g, '');
@@ -144,51 +159,51 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
 });
 
 test('regenerated separately in each format, the closed period carries the same period evidence as the bundle', async () => {
-  const json = meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'json', '--server', meshlog.url], keys.auditor);
+  const json = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'json', '--server', meshlog.url], keys.auditor);
   assert.equal(json.status, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as Soc2Report).period_evidence.sha256, soc2.period_evidence.sha256);
   const csvFile = join(dir, 'alone.csv');
-  const csv = meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'csv', '--out', csvFile, '--server', meshlog.url], keys.auditor);
+  const csv = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'csv', '--out', csvFile, '--server', meshlog.url], keys.auditor);
   assert.equal(csv.status, 0, csv.stderr);
   const rows = parseCsv(readFileSync(csvFile), { columns: true }) as Record<string, string>[];
   assert.equal(rows.length, 13);
   assert.ok(rows.every((row) => row.period_evidence_sha256 === soc2.period_evidence.sha256));
-  const verified = reportVerify(csvFile);
+  const verified = await reportVerify(csvFile);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
 });
 
-test('meshlog report verify accepts the bundle: the signed manifest, every file’s hash, and each format’s own signature', () => {
-  const run = reportVerify(bundleFile);
-  assert.equal(run.status, 0, run.stdout + run.stderr);
+test('meshlog report verify accepts the bundle: the signed manifest, every file’s hash, and each format’s own signature', async () => {
+  const verified = await reportVerify(bundleFile);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
   for (const label of ['manifest.json', 'soc2-report.json: JSON report', 'soc2-report.html: report file', 'soc2-report.html: embedded JSON evidence', 'soc2-report.pdf: report file', 'soc2-report.csv: report file']) {
-    assert.match(run.stdout, new RegExp(`^OK .*: ${label.replaceAll('.', '\\.')}`, 'm'), label);
+    assert.match(verified.stdout, new RegExp(`^OK .*: ${label.replaceAll('.', '\\.')}`, 'm'), label);
   }
-  assert.doesNotMatch(run.stdout, /FAILED/);
+  assert.doesNotMatch(verified.stdout, /FAILED/);
 });
 
-test('openssl verifies the Ed25519 signatures of the PDF, HTML, CSV and canonical JSON with the PEM key, which is the server’s own', () => {
+test('openssl verifies the Ed25519 signatures of the PDF, HTML, CSV and canonical JSON with the PEM key, which is the server’s own', async () => {
   const pem = read('signing-key.pem').toString('utf8');
   // The PEM in the bundle is the public half of the server's signing key, derived by openssl itself.
-  const derived = spawnSync('openssl', ['pkey', '-in', `${meshlog.dataDir}-signing.key`, '-pubout'], { encoding: 'utf8' });
+  const derived = await run('openssl', ['pkey', '-in', `${meshlog.dataDir}-signing.key`, '-pubout']);
   assert.equal(derived.status, 0, derived.stderr);
   assert.equal(derived.stdout, pem);
   for (const format of ['pdf', 'html', 'csv']) {
     const signature = JSON.parse(read(`soc2-report.${format}.sig`).toString('utf8')) as { value: string };
-    const good = opensslVerifies(read(`soc2-report.${format}`), signature.value, pem);
+    const good = await opensslVerifies(read(`soc2-report.${format}`), signature.value, pem);
     assert.ok(good.ok, `${format}: ${good.output}`);
     const changed = Buffer.from(read(`soc2-report.${format}`));
     changed[Math.floor(changed.length / 2)] ^= 0x01;
-    assert.equal(opensslVerifies(changed, signature.value, pem).ok, false, `${format}: a changed byte fails openssl`);
+    assert.equal((await opensslVerifies(changed, signature.value, pem)).ok, false, `${format}: a changed byte fails openssl`);
   }
   const { signature, ...unsigned } = soc2;
   const canonical = Buffer.from(canonicalize(unsigned)!, 'utf8');
-  const json = opensslVerifies(canonical, signature!.value, pem);
+  const json = await opensslVerifies(canonical, signature!.value, pem);
   assert.ok(json.ok, json.output);
 });
 
-test('a changed byte in any file of the bundle, or a file dropped or added, fails verification', () => {
+test('a changed byte in any file of the bundle, or a file dropped or added, fails verification', async () => {
   const files = unzipSync(readFileSync(bundleFile));
-  const tampered = (name: string, change: (files: Record<string, Uint8Array>) => void): { status: number | null; stdout: string } => {
+  const tampered = (name: string, change: (files: Record<string, Uint8Array>) => void): Promise<Run> => {
     const copy = Object.fromEntries(Object.entries(files).map(([file, bytes]) => [file, Uint8Array.from(bytes)]));
     change(copy);
     const path = join(dir, `tampered-${name.replace(/[^a-z.]/g, '_')}.zip`);
@@ -196,22 +211,23 @@ test('a changed byte in any file of the bundle, or a file dropped or added, fail
     return reportVerify(path);
   };
   for (const name of Object.keys(files)) {
-    const run = tampered(name, (copy) => {
+    const verified = await tampered(name, (copy) => {
       const bytes = copy[name]!;
       bytes[Math.floor(bytes.length / 2)] ^= 0x01;
     });
-    assert.equal(run.status, 1, `${name} changed: ${run.stdout}`);
-    assert.match(run.stdout, /^FAILED /m, name);
+    assert.equal(verified.status, 1, `${name} changed: ${verified.stdout}`);
+    assert.match(verified.stdout, /^FAILED /m, name);
   }
-  const dropped = tampered('dropped', (copy) => delete copy['soc2-report.csv.sig']);
+  const dropped = await tampered('dropped', (copy) => delete copy['soc2-report.csv.sig']);
   assert.equal(dropped.status, 1);
   assert.match(dropped.stdout, /FAILED .*soc2-report\.csv\.sig: listed in the signed manifest but missing from the bundle/);
-  const added = tampered('added', (copy) => (copy['soc2-report-fixed.pdf'] = Buffer.from('%PDF-1.4 a nicer report')));
+  const added = await tampered('added', (copy) => (copy['soc2-report-fixed.pdf'] = Buffer.from('%PDF-1.4 a nicer report')));
   assert.equal(added.status, 1);
   assert.match(added.stdout, /FAILED .*soc2-report-fixed\.pdf: in the bundle but not in its signed manifest/);
 });
 
 test('an auditor of tenant acme cannot generate or download tenant beta’s report, in any format, and acme’s bundle holds nothing of beta', async () => {
+  assert.equal(meshlog.process.exitCode, null, `the server is still running: ${meshlog.output().slice(-4000)}`);
   const get = (path: string) => fetch(`${meshlog.url}${path}`, { headers: { authorization: `Bearer ${keys['acme auditor']}` } });
   for (const format of ['bundle', 'csv', 'json']) {
     const response = await get(`/api/v1/reports/soc2?from=${encodeURIComponent(periodFrom)}&to=${encodeURIComponent(periodTo)}&tenant=beta&format=${format}`);
