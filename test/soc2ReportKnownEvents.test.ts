@@ -237,7 +237,11 @@ test('the period with known events shows each of them with the right status', ()
   assert.deepEqual(runs.map((run) => [run.by, run.records, run.by_policy]), [['ops admin', 2, { 'batch-short': 2 }]]);
   assert.equal((retention.data.disposed_batches as { tenant: string; policy: string; records: number }[]).length, 1);
   assert.deepEqual(retention.data.kept_past_policy, []);
-  assert.ok((retention.data.policies_in_force as { policy: string }[]).some((policy) => policy.policy === 'batch-short'));
+  // One configuration was in force all period (recorded at the server's start): its policies.
+  const inForce = retention.data.policies_in_force as { config_sha256: string; policies: { policy: string }[] }[];
+  assert.equal(inForce.length, 1);
+  assert.match(inForce[0]!.config_sha256, /^[0-9a-f]{64}$/);
+  assert.ok(inForce[0]!.policies.some((policy) => policy.policy === 'batch-short'));
 
   const monitoring = section(report, 'monitoring');
   assert.equal(monitoring.status, 'pass', monitoring.reason);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -30,6 +31,10 @@ let contractorKey: string;
 let backupDir: string;
 /** The report of the server started on the restored backup, from the start of the period to after the restore. */
 let restoredReport: Soc2Report;
+/** The production server's report from the start of the period to after the restore test was reported to it. */
+let productionAfterRestore: Soc2Report;
+/** What `meshlog restore --report-to` printed. */
+let restoreOutput: string;
 const rotatedToken = 'a-rotated-admin-token-0123456789';
 const lockoutLimits = { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '4', MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000' };
 
@@ -153,8 +158,12 @@ before(async () => {
 
   // The restore test: the quarter's backup restored offline into a fresh data directory, a server started on it.
   const restoredDir = join(dir, 'restored');
-  const restore = spawnSync(process.execPath, [cli, 'restore', '--from', backupDir, '--data-dir', restoredDir], { encoding: 'utf8' });
+  const restore = spawnSync(process.execPath, [cli, 'restore', '--from', backupDir, '--data-dir', restoredDir, '--report-to', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
   assert.equal(restore.status, 0, restore.stdout + restore.stderr);
+  restoreOutput = restore.stdout;
+  const afterRestore = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--format', 'json', '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(afterRestore.status, 0, afterRestore.stderr);
+  productionAfterRestore = JSON.parse(afterRestore.stdout) as Soc2Report;
   const restored = await startMeshlog({ dataDir: restoredDir, args: ['--config', configFile] });
   try {
     const run = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--format', 'json', '--server', restored.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: restored.token } });
@@ -238,7 +247,7 @@ test('a CSV export is a data access of its tenant, by its reader', () => {
 
 test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
   assert.equal(regenerated.period.to, soc2.period.to);
-  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'incidents', 'policy', 'availability']);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'redaction', 'incidents', 'policy', 'availability']);
   assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
   assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
   // The revoked key was active at the end of the period, and the key made after it is not part of it.
@@ -326,4 +335,75 @@ test('availability: a restore of the backup is the last restore test in the rest
   assert.deepEqual(availability.data.unclean_restarts, []);
   assert.equal(availability.status, 'pass', availability.reason);
   assert.match(availability.reason, new RegExp(`1 restores \\(last restore test ${last.time.replace(/\./g, '\\.')}, verified\\)$`));
+});
+
+test('availability: a restore test run elsewhere and reported with --report-to is in the production report, tied to the period’s backup by its manifest hash', () => {
+  assert.match(restoreOutput, new RegExp(`restore test recorded at ${meshlog.url.replaceAll('.', '\\.')} \\(passed\\)`));
+  const availability = productionAfterRestore.sections.find((candidate) => candidate.id === 'availability')!;
+  const manifestSha256 = createHash('sha256').update(readFileSync(join(backupDir, 'backup.json'))).digest('hex');
+  const backups = availability.data.backups as { events: { manifest_sha256: string }[] };
+  assert.deepEqual(backups.events.map((event) => event.manifest_sha256), [manifestSha256]);
+  const tests = availability.data.restore_tests as { total: number; passed: number; events: { backup_manifest_sha256: string; backup_in_period: boolean; reported_by: string; rows: number; verification: { ok: boolean; findings: number; chains: number }; passed: boolean }[] };
+  assert.deepEqual([tests.total, tests.passed], [1, 1]);
+  const [only] = tests.events;
+  assert.equal(only!.backup_manifest_sha256, manifestSha256);
+  assert.equal(only!.backup_in_period, true);
+  assert.equal(only!.reported_by, 'bootstrap admin');
+  assert.deepEqual([only!.verification.ok, only!.verification.findings], [true, 0]);
+  assert.ok(only!.rows > 0 && only!.verification.chains >= 1, JSON.stringify(only));
+  const last = availability.data.last_restore_test as { kind: string; time: string; passed: boolean };
+  assert.equal(last.kind, 'restore test reported by meshlog restore --report-to');
+  assert.equal(availability.status, 'pass', availability.reason);
+  assert.match(availability.reason, new RegExp(`0 restores, 1 restore tests reported \\(last restore test ${last.time.replace(/\./g, '\\.')}, verified\\)$`));
+});
+
+test('a restore test is recorded only by an admin of every tenant, and only in its exact shape', async () => {
+  const auditor = (await call('POST', '/api/v1/admin/keys', { name: 'restore-claimer', roles: ['auditor'], tenants: ['*'] }, [201], rotatedToken)).key as string;
+  const acmeAdmin = (await call('POST', '/api/v1/admin/keys', { name: 'acme-admin', roles: ['admin'], tenants: ['acme'] }, [201], rotatedToken)).key as string;
+  const claim = {
+    backup: { manifest_sha256: 'a'.repeat(64), source: '/srv/meshlog', created_at: '2026-01-01T00:00:00.000Z', cut_at: null },
+    restored_at: '2026-01-02T00:00:00.000Z',
+    restored_by: 'mallory',
+    host: 'elsewhere',
+    tables: 1,
+    rows: 1,
+    verification: { ok: true, chains: 1, batches: 1, records: 1, checkpoints: 1, findings: 0 },
+  };
+  const post = (token: string, body: unknown) =>
+    fetch(`${meshlog.url}/api/v1/admin/backups/restore-tests`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal((await post(auditor, claim)).status, 403, 'an auditor cannot claim a restore test');
+  assert.equal((await post(acmeAdmin, claim)).status, 403, 'an admin of one tenant cannot claim one for the installation');
+  for (const bad of [{ ...claim, extra: true }, { ...claim, rows: -1 }, { ...claim, backup: { ...claim.backup, manifest_sha256: 'not-a-hash' } }, { ...claim, restored_at: 'yesterday' }, []]) {
+    const response = await post(rotatedToken, bad);
+    assert.equal(response.status, 400, `${JSON.stringify(bad)}: ${await response.text()}`);
+  }
+});
+
+test('retention: the policies in force come from the configurations recorded in the period (1d, then 2d after the restart), not the running one (3d)', () => {
+  const inForce = section('retention').data.policies_in_force as { from: string; to: string; config_sha256: string; policies: { policy: string; max_age: string }[] }[];
+  const batchShort = (entry: (typeof inForce)[number]) => entry.policies.find((policy) => policy.policy === 'batch-short')!.max_age;
+  assert.deepEqual(inForce.map(batchShort), ['1d', '2d']);
+  assert.equal(inForce[1]!.from, inForce[0]!.to, 'one configuration follows the other');
+  assert.equal(inForce[1]!.to, soc2.period.to);
+  assert.ok(Date.parse(inForce[0]!.from) >= Date.parse(soc2.period.from));
+  assert.ok(inForce.every((entry) => /^[0-9a-f]{64}$/.test(entry.config_sha256)));
+  const regeneratedRetention = regenerated.sections.find((candidate) => candidate.id === 'retention')!;
+  assert.deepEqual(regeneratedRetention.data.policies_in_force, inForce, 'regenerated under the 3d configuration, the period still shows 1d and 2d');
+});
+
+test('retention: every erasure request of the period with who asked, who answered, the response time and the deadline it met', () => {
+  const retention = section('retention');
+  const requests = retention.data.erasure_requests as { id: string; status: string; requested_by: string; closed_by: string; cancel_reason: string | null; requested_at: string; closed_at: string; execute_after: string; deadline: string; response_seconds: number; on_time: boolean; records_erased: number | null }[];
+  assert.deepEqual(requests.map((request) => [request.status, request.requested_by, request.closed_by, request.cancel_reason, request.on_time]), [
+    ['cancelled', 'bootstrap admin', 'bootstrap admin', 'filed by mistake', true],
+    ['executed', 'bootstrap admin', 'bootstrap admin', null, true],
+  ]);
+  for (const request of requests) {
+    assert.equal(request.response_seconds, (Date.parse(request.closed_at) - Date.parse(request.requested_at)) / 1000);
+    // The default cancellation window (24h) and check interval (60 s) of the configuration in force.
+    assert.equal(Date.parse(request.execute_after) - Date.parse(request.requested_at), 86_400_000);
+    assert.equal(Date.parse(request.deadline) - Date.parse(request.execute_after), 60_000);
+  }
+  assert.equal(typeof requests[1]!.records_erased, 'number');
+  assert.match(retention.reason, /; 2 erasure requests, 1 executed by their deadline; /);
 });

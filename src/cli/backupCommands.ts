@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { defaultMasterKeyFile, MasterKey, masterKeyEnvironmentVariable } from '../archive/masterKey.js';
 import { backupMeshlog } from '../backup/backup.js';
+import { backupManifestFile } from '../backup/backupManifest.js';
 import { defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
 import { backupReader, checkFreshDataDir, openBackup, restoreMeshlog } from '../backup/restore.js';
 import type { Finding } from '../integrity/verifier.js';
@@ -76,8 +80,19 @@ async function liveBackupCommand(flags: ServerFlags & { name?: string }): Promis
 const describe = (finding: Finding) =>
   `${finding.kind.toUpperCase()} chain=${finding.chain}${finding.batchSeq !== undefined ? ` batch=${finding.batchSeq}` : ''}: ${finding.detail}`;
 
-/** `meshlog restore`: into a new data directory, then verification of what was restored. Exit 0 verified clean, 1 on findings. */
-export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string; masterKey?: string; ledger: string | boolean }): Promise<void> {
+/** Tells the production server of a restore test (POST /api/v1/admin/backups/restore-tests, admin). */
+async function reportRestoreTest(server: ServerFlags, test: Record<string, unknown>): Promise<void> {
+  const { recorded } = await callServer<{ recorded: { passed: boolean } }>(server, 'POST', '/api/v1/admin/backups/restore-tests', test);
+  print(`restore test recorded at ${server.server} (${recorded.passed ? 'passed' : 'FAILED'}): it is evidence in that server's SOC 2 report (availability)`);
+}
+
+/**
+ * `meshlog restore`: into a new data directory, then verification of what was
+ * restored. Exit 0 verified clean, 1 on findings. With --report-to, the
+ * result is recorded as a restore test in the production server's audit
+ * trail (its report's availability section), even when it failed.
+ */
+export async function restoreCommand(flags: { from: string; dataDir: string; database: string; publicKey?: string; masterKey?: string; ledger: string | boolean; reportTo?: string; token?: string }): Promise<void> {
   const manifest = openBackup(flags.from);
   checkFreshDataDir(flags.dataDir);
   // Without the ledger, whatever was erased or disposed of after the backup would come back: only on request.
@@ -114,6 +129,17 @@ export async function restoreCommand(flags: { from: string; dataDir: string; dat
     if (result.shreddedSince.length > 0) print(`archive keys shredded since the backup stay shredded: ${result.shreddedSince.join(', ')}`);
     if (!result.signingKeyRestored) print(`note: the backup holds no private signing key; put the old one at ${flags.dataDir.replace(/\/$/, '')}-signing.key before starting a server here, or new checkpoints get a new key`);
     const report = result.verification;
+    if (flags.reportTo) {
+      await reportRestoreTest({ server: flags.reportTo, token: flags.token }, {
+        backup: { manifest_sha256: createHash('sha256').update(readFileSync(join(flags.from, backupManifestFile))).digest('hex'), source: manifest.source, created_at: manifest.created_at, cut_at: manifest.cut?.at ?? null },
+        restored_at: new Date().toISOString(),
+        restored_by: userInfo().username,
+        host: hostname(),
+        tables: result.tables,
+        rows: result.rows,
+        verification: report ? { ok: report.ok, chains: report.chains, batches: report.batches, records: report.records, checkpoints: report.checkpoints, findings: report.findings.length } : null,
+      });
+    }
     if (!report) {
       print('verification: NOT RUN — the backup has no verifier key (pass --public-key)');
       process.exitCode = 1;

@@ -243,20 +243,20 @@ serverOptions(report.command('soc2').description('SOC 2 evidence: coverage, inte
   .requiredOption('--from <time>', 'start of the period: RFC3339, Unix time, or a duration ago (30d)')
   .option('--to <time>', 'end of the period (default now)')
   .option('--tenant <tenant>', 'only this tenant (default: every tenant, which needs a credential for *)')
-  .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
+  .addOption(new Option('--format <format>', 'bundle: every format of one generation with their signatures and the public key, in a ZIP').choices(['html', 'pdf', 'json', 'csv', 'bundle']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportSoc2Command>) => (await import('./reportCommand.js')).reportSoc2Command(...args));
 serverOptions(report.command('list').description('stored reports (the monthly schedule, reports.monthly)'), needs.auditAll)
   .addOption(new Option('--output <format>').choices(['table', 'json']).default('table'))
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportListCommand>) => (await import('./reportCommand.js')).reportListCommand(...args));
 serverOptions(report.command('get').description('a stored report').argument('<id>', 'report id (from report list)'), needs.auditAll)
-  .addOption(new Option('--format <format>').choices(['html', 'pdf', 'json']).default('html'))
+  .addOption(new Option('--format <format>', 'bundle: every format of one generation with their signatures and the public key, in a ZIP').choices(['html', 'pdf', 'json', 'csv', 'bundle']).default('html'))
   .option('--out <file>', 'write the report here (default: standard output)')
   .action(async (...args: Parameters<typeof import('./reportCommand.js').reportGetCommand>) => (await import('./reportCommand.js')).reportGetCommand(...args));
 report
   .command('verify')
-  .description('check a report’s Ed25519 signature offline (JSON: signed inside; HTML/PDF: the FILE.sig written beside it)')
-  .argument('<file>', 'report file (json, html or pdf)')
+  .description('check a report’s Ed25519 signature offline (JSON: signed inside; HTML/PDF/CSV: the FILE.sig written beside it; a bundle: every file in it, against its signed manifest)')
+  .argument('<file>', 'report file (json, html, pdf, csv or a bundle zip)')
   .option('--public-key <file|key>', 'the server’s verifier key, e.g. <data_dir>-signing.key.pub (default: the key the report names)')
   .option('--signature <file>', 'detached signature of an HTML or PDF report (default: FILE.sig)')
   .action(async (...args: Parameters<typeof import('./reportVerifyCommand.js').reportVerifyCommand>) => (await import('./reportVerifyCommand.js')).reportVerifyCommand(...args));
@@ -349,6 +349,8 @@ program
   .option('--ledger <file>', 'deletion ledger to re-apply (default <backed-up data dir>-deletions.ndjson): erasures and disposals after the backup stay done')
   .option('--no-ledger', 'restore without re-applying the deletion ledger (erased and disposed data taken after the backup comes back)')
   .option('--master-key <file>', 'archive master key of an encrypted backup (default <backed-up data dir>-archive.key; or MESHLOG_ARCHIVE_MASTER_KEY)')
+  .option('--report-to <url>', 'record the result as a restore test at this running (production) server: evidence in its SOC 2 report')
+  .option('--token <token>', `with --report-to: ${needs.adminAll}`)
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
 const policy = program.command('policy').description("a tenant's logging policy as code (docs/policy.md): what must be logged, kept, masked and watched, and who may hold which roles");

@@ -7,7 +7,7 @@ import { callServer, requestServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';
 import { withProgress } from './progress.js';
 
-type ReportFormat = 'json' | 'html' | 'pdf';
+type ReportFormat = 'json' | 'html' | 'pdf' | 'csv' | 'bundle';
 
 export interface ReportFlags extends ServerFlags {
   from: string;
@@ -33,10 +33,10 @@ async function saveReport(flags: ServerFlags & { format: ReportFormat; out?: str
   if (!flags.out) return void process.stdout.write(body);
   writeFileSync(flags.out, body);
   print(`wrote ${flags.out} (evidence sha256 ${headers.get('x-meshlog-evidence-sha256') ?? 'unknown'})`);
-  // HTML and PDF are signed as files: the signature is kept beside them for `meshlog report verify`.
+  // HTML, PDF and CSV are signed as files: the signature is kept beside them for `meshlog report verify` (a bundle carries its own).
   const signature = headers.get('x-meshlog-signature');
   const key = headers.get('x-meshlog-signing-key');
-  if (flags.format !== 'json' && signature && key) {
+  if (flags.format !== 'json' && flags.format !== 'bundle' && signature && key) {
     const detached: DetachedReportSignature = { algorithm: 'Ed25519', signed: fileSignedPart, key, value: signature, file_sha256: createHash('sha256').update(body).digest('hex') };
     writeFileSync(`${flags.out}.sig`, `${JSON.stringify(detached, null, 2)}\n`);
     print(`wrote ${flags.out}.sig (Ed25519 signature by ${key})`);

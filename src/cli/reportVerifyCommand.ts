@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import { bundleManifestName, type BundleManifest } from '../compliance/reportBundle.js';
 import { verifyReportFile, verifyReportJson, type DetachedReportSignature, type SignatureCheck } from '../compliance/reportSignature.js';
 import { bundleKind, checkBundleProofs, type IncidentBundle } from '../incidents/incidentBundle.js';
 
@@ -17,8 +20,10 @@ function trustedKeyOf(value: string | undefined): string | undefined {
 
 const evidencePattern = /<script type="application\/json" id="evidence">([\s\S]*?)<\/script>/;
 
-/** What was checked and how it came out, one line each. */
-function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, trustedKey: string | undefined): { label: string; check: SignatureCheck }[] {
+type Check = { label: string; check: SignatureCheck };
+
+/** A JSON report (signed inside), or a rendering with its detached signature (`undefined` when there is none). */
+function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | undefined }, trustedKey: string | undefined): Check[] {
   const text = bytes.toString('utf8');
   if (text.trimStart().startsWith('{')) {
     let report: object;
@@ -39,15 +44,64 @@ function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, truste
     }
     return checks;
   }
-  const signatureFile = flags.signature ?? `${file}.sig`;
-  if (!existsSync(signatureFile)) {
-    return [{ label: 'report file', check: { ok: false, reason: `no detached signature ${signatureFile} (HTML and PDF reports are signed in a .sig file beside them; pass --signature FILE)` } }];
+  if (signature.bytes === undefined) {
+    return [{ label: 'report file', check: { ok: false, reason: `no detached signature ${signature.name} (HTML, PDF and CSV reports are signed in a .sig file beside them; pass --signature FILE)` } }];
   }
-  const checks = [{ label: `report file (signature ${signatureFile})`, check: verifyReportFile(bytes, JSON.parse(readFileSync(signatureFile, 'utf8')) as Partial<DetachedReportSignature>, trustedKey) }];
+  const checks = [{ label: `report file (signature ${signature.name})`, check: verifyReportFile(bytes, JSON.parse(signature.bytes.toString('utf8')) as Partial<DetachedReportSignature>, trustedKey) }];
   // An HTML report also carries its signed JSON evidence: check that too.
   const evidence = bytes.subarray(0, 5).toString('latin1') === '%PDF-' ? undefined : evidencePattern.exec(text)?.[1];
   if (evidence !== undefined) checks.push({ label: 'embedded JSON evidence', check: verifyReportJson(JSON.parse(evidence) as object, trustedKey) });
   return checks;
+}
+
+const fail = (label: string, reason: string): Check => ({ label, check: { ok: false, reason } });
+
+/**
+ * A bundle (ZIP): its signed manifest, every file against the manifest's
+ * SHA-256 (none missing, none added), and every report in it by its own
+ * signature; the JSON's evidence hash must be the one the manifest names.
+ */
+function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes);
+  } catch (error) {
+    return [fail('bundle', `not a readable ZIP file (${(error as Error).message})`)];
+  }
+  const manifestBytes = files[bundleManifestName];
+  if (!manifestBytes) return [fail('bundle', `no ${bundleManifestName} in the bundle`)];
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(Buffer.from(manifestBytes).toString('utf8')) as BundleManifest;
+  } catch (error) {
+    return [fail(bundleManifestName, `not valid JSON (${(error as Error).message})`)];
+  }
+  const checks: Check[] = [{ label: bundleManifestName, check: verifyReportJson(manifest, trustedKey) }];
+  const listed = new Map((manifest.files ?? []).map((entry) => [entry.name, entry.sha256]));
+  for (const name of Object.keys(files)) {
+    if (name !== bundleManifestName && !listed.has(name)) checks.push(fail(name, 'in the bundle but not in its signed manifest'));
+  }
+  for (const [name, sha256] of listed) {
+    const file = files[name];
+    if (!file) checks.push(fail(name, 'listed in the signed manifest but missing from the bundle'));
+    else if (createHash('sha256').update(file).digest('hex') !== sha256) checks.push(fail(name, 'its SHA-256 differs from the one in the signed manifest: the file was modified'));
+  }
+  for (const [name, file] of Object.entries(files)) {
+    if (!/^soc2-report\.(json|html|pdf|csv)$/.test(name)) continue;
+    const signature = files[`${name}.sig`];
+    checks.push(...checkReport(Buffer.from(file), { name: `${name}.sig`, bytes: signature && Buffer.from(signature) }, trustedKey).map(({ label, check }) => ({ label: `${name}: ${label}`, check })));
+    if (name.endsWith('.json') && createHash('sha256').update(file).digest('hex') !== manifest.evidence_sha256) {
+      checks.push(fail(name, 'its SHA-256 is not the evidence hash the manifest names'));
+    }
+  }
+  return checks;
+}
+
+/** What was checked and how it came out, one line each. */
+function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, trustedKey: string | undefined): Check[] {
+  if (bytes.subarray(0, 4).toString('latin1') === 'PK\x03\x04') return checkBundle(bytes, trustedKey);
+  const signatureFile = flags.signature ?? `${file}.sig`;
+  return checkReport(bytes, { name: signatureFile, bytes: existsSync(signatureFile) ? readFileSync(signatureFile) : undefined }, trustedKey);
 }
 
 /**

@@ -17,9 +17,11 @@ const restorePassed = (detail: Record<string, unknown>): boolean => {
 
 /**
  * Availability: server starts and stops (a start with no stop before it means
- * the previous run ended uncleanly), backups taken, and restores with their
- * verification, the last one being the period's restore test. Everything
- * comes from audit events of the period, so a closed period always reads the same.
+ * the previous run ended uncleanly), backups taken, restores onto this data
+ * directory and restore tests run elsewhere (`meshlog restore --report-to`),
+ * each with its verification; the latest of either is the period's restore
+ * test. Everything comes from audit events of the period, so a closed period
+ * always reads the same.
  */
 export async function availabilitySection({ audit }: SectionInput): Promise<ReportSection> {
   // The first start on a restored data directory records the restore right after itself: it follows the
@@ -33,7 +35,28 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
     .filter((event) => event.action === 'backup.create')
     .map((event) => {
       const detail = detailOf(event);
-      return { time: event.time, outcome: event.outcome, by: event.actor_name, target: event.target, tables: detail.tables ?? null, rows: detail.rows ?? null, reason: detail.reason ?? null };
+      return { time: event.time, outcome: event.outcome, by: event.actor_name, target: event.target, tables: detail.tables ?? null, rows: detail.rows ?? null, manifest_sha256: detail.manifest_sha256 ?? null, reason: detail.reason ?? null };
+    });
+  const backupManifests = new Set(backups.map((backup) => backup.manifest_sha256).filter((hash) => hash !== null));
+  // A restore test names the manifest it restored: one of this period's backups, or an older one.
+  const restoreTests = audit
+    .filter((event) => event.action === 'backup.restore_test')
+    .map((event) => {
+      const detail = detailOf(event);
+      const backup = (detail.backup ?? {}) as { manifest_sha256?: string; created_at?: string; source?: string };
+      return {
+        time: event.time,
+        reported_by: event.actor_name,
+        restored_at: detail.restored_at ?? null,
+        restored_by: detail.restored_by ?? null,
+        host: detail.host ?? null,
+        backup_manifest_sha256: backup.manifest_sha256 ?? null,
+        backup_created_at: backup.created_at ?? null,
+        backup_in_period: backup.manifest_sha256 !== undefined && backupManifests.has(backup.manifest_sha256),
+        rows: detail.rows ?? null,
+        verification: detail.verification ?? 'not run',
+        passed: restorePassed(detail),
+      };
     });
   const restores = audit
     .filter((event) => event.action === 'backup.restore')
@@ -51,7 +74,12 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
     });
   const failedBackups = backups.filter((backup) => backup.outcome !== 'success');
   const failedRestores = restores.filter((restore) => !restore.passed);
-  const lastRestoreTest = restores.at(-1) ?? null;
+  const failedTests = restoreTests.filter((test) => !test.passed);
+  // Audit events come oldest first: the later of the last restore and the last reported test.
+  const lastRestoreTest =
+    [...restores.map((restore) => ({ kind: 'restore onto this data directory', ...restore })), ...restoreTests.map((test) => ({ kind: 'restore test reported by meshlog restore --report-to', ...test }))]
+      .sort((a, b) => Date.parse(a.time) - Date.parse(b.time))
+      .at(-1) ?? null;
   const base = {
     id: 'availability',
     title: 'Availability: server lifecycle, backups and restore tests',
@@ -61,15 +89,18 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
       unclean_restarts: unclean.map((event) => event.time),
       backups: { total: backups.length, succeeded: backups.length - failedBackups.length, failed: failedBackups.length, events: backups },
       restores: { total: restores.length, verified: restores.length - failedRestores.length, events: restores },
+      restore_tests: { total: restoreTests.length, passed: restoreTests.length - failedTests.length, events: restoreTests },
       last_restore_test: lastRestoreTest,
-      note: 'acknowledged writes are committed before the acknowledgement; an unclean stop loses nothing acknowledged. A restore is recorded by the first server started on the restored data directory, with the integrity verification run on it.',
+      note: 'acknowledged writes are committed before the acknowledgement; an unclean stop loses nothing acknowledged. A restore is recorded by the first server started on the restored data directory, with the integrity verification run on it; a restore test run elsewhere is recorded here when `meshlog restore --report-to` reports it, tied to the backup by its manifest SHA-256.',
     },
   };
-  const backupsAndRestores = `${backups.length - failedBackups.length} of ${backups.length} backups succeeded, ${restores.length} restores (${lastRestoreTest ? `last restore test ${lastRestoreTest.time}, ${lastRestoreTest.passed ? 'verified' : 'not verified'}` : 'no restore test in the period'})`;
+  const testsText = restoreTests.length > 0 ? `, ${restoreTests.length} restore tests reported` : '';
+  const backupsAndRestores = `${backups.length - failedBackups.length} of ${backups.length} backups succeeded, ${restores.length} restores${testsText} (${lastRestoreTest ? `last restore test ${lastRestoreTest.time}, ${lastRestoreTest.passed ? 'verified' : 'not verified'}` : 'no restore test in the period'})`;
   const findings = [
     unclean.length > 0 ? `${unclean.length} restarts without a clean stop (crash or kill)` : '',
     failedBackups.length > 0 ? `${failedBackups.length} failed backups` : '',
     failedRestores.length > 0 ? `${failedRestores.length} restores not verified` : '',
+    failedTests.length > 0 ? `${failedTests.length} restore tests failed or not verified` : '',
   ].filter(Boolean);
   if (findings.length > 0) return { ...base, status: 'attention', reason: `${findings.join('; ')}; ${backupsAndRestores}` };
   return { ...base, status: 'pass', reason: `${lifecycle.length} starts and stops, all clean; ${backupsAndRestores}` };

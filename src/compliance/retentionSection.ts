@@ -1,7 +1,10 @@
 import { retentionRules } from '../retention/disposer.js';
 import type { RetentionRule } from '../storage/stores/retentionStore.js';
 import { auditDetail } from './accessSection.js';
-import { isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
+import { configsInForce } from './configsInForce.js';
+import { erasureResponses } from './erasureResponses.js';
+import type { MeshlogConfig } from '../config/schema.js';
+import { isoOfNs, isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
 function describeRule(rule: RetentionRule, appliesTo: string): Record<string, unknown> {
   const days = rule.maxAgeSeconds / 86_400;
@@ -12,26 +15,42 @@ function describeRule(rule: RetentionRule, appliesTo: string): Record<string, un
   };
 }
 
+/** The policies a retention configuration sets, as the report lists them. */
+function describePolicies(retention: MeshlogConfig['retention']): Record<string, unknown>[] {
+  const { rules, fallback, audit } = retentionRules(retention);
+  return [
+    ...rules.map((rule) =>
+      describeRule(rule, [`tenant ${rule.tenant}`, rule.service && `service ${rule.service}`, rule.maxSeverity !== undefined && `severity ≤ ${rule.maxSeverity}`].filter(Boolean).join(', ')),
+    ),
+    describeRule(audit, 'meshlog’s own audit trail'),
+    describeRule(fallback, 'everything no policy above matches'),
+  ];
+}
+
 /**
- * Retention and disposal: the policies in force, legal holds, every disposal
- * of the period with the policy it was made under, and any record still
+ * Retention and disposal: the policies in force during the period (from the
+ * configurations recorded at each start and reload), legal holds, every
+ * disposal of the period with the policy it was made under, every erasure
+ * request with its response time against its deadline, and any record still
  * stored after its policy expired it (beyond one disposal interval of slack)
  * without a hold to keep it.
  */
-export async function retentionSection({ sources, period, audit }: SectionInput): Promise<ReportSection> {
+export async function retentionSection(input: SectionInput): Promise<ReportSection> {
+  const { sources, period, audit } = input;
   const retention = sources.config.retention;
   const { rules, fallback, audit: auditRule } = retentionRules(retention);
   const startMs = Number(period.fromNs / 1_000_000n);
   const endMs = Number(period.toNs / 1_000_000n);
   const ofTenant = (tenant: string) => !period.tenant || tenant === period.tenant;
 
-  const policies = [
-    ...rules.map((rule) =>
-      describeRule(rule, [`tenant ${rule.tenant}`, rule.service && `service ${rule.service}`, rule.maxSeverity !== undefined && `severity ≤ ${rule.maxSeverity}`].filter(Boolean).join(', ')),
-    ),
-    describeRule(auditRule, 'meshlog’s own audit trail'),
-    describeRule(fallback, 'everything no policy above matches'),
-  ];
+  const recorded = await configsInForce(input);
+  // Before config changes were recorded, only the running configuration is known.
+  const policiesInForce =
+    recorded.length > 0
+      ? recorded.map((entry) => ({ from: entry.from, to: entry.to, config_sha256: entry.sha256, disposal_interval: `${entry.config.retention.check_interval_ms / 1000}s`, policies: describePolicies(entry.config.retention) }))
+      : [{ from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs), config_sha256: null, disposal_interval: `${retention.check_interval_ms / 1000}s`, policies: describePolicies(retention) }];
+  const policies = policiesInForce.at(-1)!.policies;
+  const erasures = await erasureResponses(input, recorded);
 
   const allHolds = (await sources.retention.holds()).filter((hold) => ofTenant(hold.tenant));
   const holdsInPeriod = allHolds.filter((hold) => parseStoredTime(hold.created_at) <= endMs && (!hold.released_at || parseStoredTime(hold.released_at) >= startMs));
@@ -60,8 +79,11 @@ export async function retentionSection({ sources, period, audit }: SectionInput)
   const heldPastPolicy = count(pastPolicy) - keptPastPolicy;
 
   const data = {
-    policies_in_force: policies,
+    policies_in_force: policiesInForce,
+    policies_source: recorded.length > 0 ? 'config.change events: the configuration in force at the period’s start and every change in it' : 'the running server’s configuration (no config.change was recorded before the period)',
     disposal_interval: `${retention.check_interval_ms / 1000}s`,
+    erasure_requests: erasures.requests,
+    erasure_rule: erasures.rule,
     legal_holds: holdsInPeriod.map((hold) => ({
       id: hold.id,
       name: hold.name,
@@ -89,6 +111,9 @@ export async function retentionSection({ sources, period, audit }: SectionInput)
   if (keptPastPolicy > 0) {
     return { ...base, status: 'fail', reason: `${keptPastPolicy} records are kept past their policy (${overdue.map((row) => `${row.policy} in ${row.tenant}: ${row.records}`).join(', ')}) with no legal hold` };
   }
+  if (erasures.late.length > 0) {
+    return { ...base, status: 'attention', reason: `${erasures.late.length} of ${erasures.requests.length} erasure requests were not executed by their deadline (${erasures.late.map((request) => request.id).join(', ')})` };
+  }
   if (!sources.integrity && runs.some((run) => Number(run.records) > 0)) {
     return { ...base, status: 'attention', reason: 'records were disposed of but sealing is off, so no per-batch disposal evidence exists beyond the audit trail' };
   }
@@ -97,7 +122,8 @@ export async function retentionSection({ sources, period, audit }: SectionInput)
     ...base,
     status: 'pass',
     reason:
-      `${policies.length} policies in force, ${holdsInPeriod.length} legal holds; ${disposed} records disposed in the period${policyText ? ` (${policyText})` : ''}; ` +
+      `${policies.length} policies in force${policiesInForce.length > 1 ? ` at the end (${policiesInForce.length} configurations in the period)` : ''}, ${holdsInPeriod.length} legal holds; ${disposed} records disposed in the period${policyText ? ` (${policyText})` : ''}; ` +
+      `${erasures.requests.length} erasure requests${erasures.requests.length > 0 ? `, ${erasures.executed} executed by their deadline` : ''}; ` +
       `nothing kept past policy${heldPastPolicy > 0 ? ` except ${heldPastPolicy} records under legal hold` : ''}`,
   };
 }

@@ -26,17 +26,17 @@ import { transmissionSection } from './transmissionSection.js';
 const sectionBuilders: { build: (input: SectionInput) => Promise<ReportSection>; inputs: string[]; /** Read only from stored events and records of the period: the same whenever generated. */ stored?: true }[] = [
   { build: coverageSection, inputs: [], stored: true },
   { build: integritySection, inputs: ['meshlog verify over the period: seal_batches, seal_events and signed checkpoints of every chain, and the fingerprint of every stored record', 'latest signed checkpoint of every chain (seal_checkpoints)'] },
-  { build: retentionSection, inputs: ['configuration: retention.*', 'legal holds (legal_holds table)', 'records pinned to incidents still held (incident_events table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release'] },
+  { build: retentionSection, inputs: ['audit: config.change (retention.* of each configuration in force in the period, and of the last one before it)', 'configuration: retention.* (records overdue now)', 'legal holds (legal_holds table)', 'records pinned to incidents still held (incident_events table)', 'audit: retention.dispose, legal_hold.place, legal_hold.release', 'audit: erasure.request, erasure.cancel, erasure.execute up to the end of the period'] },
   { build: accessSection, inputs: ['API keys (api_keys table) as of the end of the period', 'audit: users.* from the first event to the end of the period (the user population, replayed)', 'audit: keys.create, keys.revoke, users.update and users.disable (keys revoked with them), auth.failure, auth.session.login (UI logins), auth.throttled (lockouts), access.denied'], stored: true },
   { build: accessReviewSection, inputs: ['audit: access_review.start (frozen populations), access_review.decide, access_review.sign_off (Ed25519-signed statements) from the first event to the end of the period', 'audit: keys.revoke and users.disable made by a review decision'], stored: true },
   { build: dataAccessSection, inputs: ['audit: query, query.export, archive.export, audit.read, admin.read (grouped by identity, tenant and outcome)', 'audit: report.generate'], stored: true },
   { build: changeSection, inputs: ['audit: every change kind (keys.*, users.*, tenants.*, access_review.*, erasure.request/cancel/execute, legal_hold.*, backup.restore, archive.key_shred, alert_rules.*, silences.*, config.* with config.change diffs, storage.key_added/encrypt, saved_queries.*, policy.apply with its diff), admin.read'], stored: true },
   { build: transmissionSection, inputs: ['configuration: host, tls, allow_plaintext, forward, syslog, otlp_grpc, encryption', 'audit: config.tls_reload, storage.key_added'] },
-  { build: redactionSection, inputs: ['configuration: pipeline.redaction', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'] },
+  { build: redactionSection, inputs: ['audit: config.change (pipeline.redaction of each configuration in force in the period, and of the last one before it)', 'stored records of the period: [REDACTED:<rule>] markers and meshlog.sensitive marks'], stored: true },
   { build: monitoringSection, inputs: ['configuration: alerting'] },
   { build: incidentSection, inputs: ['incident timelines up to the end of the period (incident_events table): openings, acknowledgements, state changes, linked alerts, pins'], stored: true },
   { build: policySection, inputs: ['logging policies in force during the period (policy_versions table)', 'policy drift events of the period and findings open at its start (policy_drift table)'], stored: true },
-  { build: availabilitySection, inputs: ['audit: server.start, server.stop, backup.create, backup.restore (with its verification)'], stored: true },
+  { build: availabilitySection, inputs: ['audit: server.start, server.stop, backup.create, backup.restore (with its verification), backup.restore_test (reported by meshlog restore --report-to)'], stored: true },
   { build: capacitySection, inputs: ['configuration: ingest.*, retention.*', 'meshlog_records_rejected_total and meshlog_requests_rejected_total counters of the running server'] },
 ];
 

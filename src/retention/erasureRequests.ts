@@ -199,6 +199,7 @@ export function receiptDetail(request: ErasureRequest): Record<string, unknown> 
     to: new Date(Number(BigInt(request.to_ns) / 1_000_000n)).toISOString(),
     reason: request.reason,
     requested_by: request.requested_by,
+    requested_at: request.requested_at,
     execute_after: request.execute_after,
   };
 }

@@ -156,6 +156,7 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['POST'], '/api/v1/admin/archives/upload', 'admin', 'named'],
   [['POST'], '/api/v1/admin/archive-keys/shred', 'admin', 'all'],
   [['POST'], '/api/v1/admin/backups', 'admin', 'all'],
+  [['POST'], '/api/v1/admin/backups/restore-tests', 'admin', 'all'],
   [['POST'], '/api/v1/admin/storage/rotate-key', 'admin', 'all'],
   // Applies a policy file to the tenant it names, which the admin must hold.
   [['POST'], '/api/v1/policy', 'admin', 'named'],

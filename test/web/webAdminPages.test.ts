@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
@@ -285,14 +288,22 @@ test('the Compliance page shows the SOC 2 dashboard and downloads a report whose
   );
   assert.ok(report.signature, 'the JSON evidence is signed');
 
-  await page.getByLabel('report format').selectOption('pdf');
-  const [pdfDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download report' }).click()]);
-  const pdf = readFileSync((await pdfDownload.path())!);
+  // The default download is the signed bundle: every format of one generation with its signature, verifiable offline.
+  assert.equal(await page.getByLabel('report format').locator('option').count(), 2, 'only signed downloads are offered');
+  await page.getByLabel('report format').selectOption('bundle');
+  const [bundleDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download report' }).click()]);
+  assert.match(bundleDownload.suggestedFilename(), /^meshlog-soc2-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.zip$/);
+  const bundlePath = (await bundleDownload.path())!;
+  const pdf = Buffer.from(unzipSync(readFileSync(bundlePath))['soc2-report.pdf']!);
   assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
   assert.ok(pdf.length > 10_000, `a PDF of ${pdf.length} bytes`);
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  const verified = spawnSync(process.execPath, [cli, 'report', 'verify', bundlePath, '--public-key', `${meshlog.dataDir}-signing.key.pub`], { encoding: 'utf8' });
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /OK .*soc2-report\.pdf: report file/);
 
   const generations = (await (await adminCall('/api/v1/audit?action=report.generate')).json()) as { events: { detail: string }[] };
-  assert.ok(generations.events.some((event) => JSON.parse(event.detail).format === 'pdf'), 'the download is in the audit trail');
+  assert.ok(generations.events.some((event) => JSON.parse(event.detail).format === 'bundle'), 'the download is in the audit trail');
   await page.context().close();
 });
 

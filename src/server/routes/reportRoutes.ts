@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { renderCsvReport } from '../../compliance/csvReport.js';
 import { renderHtmlReport } from '../../compliance/htmlReport.js';
 import { renderPdfReport } from '../../compliance/pdfReport.js';
 import { isoOfNs, maxReportPeriodDays, type ReportSources, type Soc2Report } from '../../compliance/reportModel.js';
+import { renderReportBundle } from '../../compliance/reportBundle.js';
 import { signReportFile } from '../../compliance/reportSignature.js';
 import type { DashboardReports } from '../../compliance/dashboardReports.js';
 import { buildSoc2Report, type BuiltReport } from '../../compliance/soc2Report.js';
@@ -20,7 +22,7 @@ export interface ReportRouteDeps {
   dashboard: DashboardReports;
 }
 
-const formats = ['json', 'html', 'pdf'] as const;
+const formats = ['json', 'html', 'pdf', 'csv', 'bundle'] as const;
 type ReportFormat = (typeof formats)[number];
 
 function formatOf(value: string | undefined): ReportFormat {
@@ -29,19 +31,33 @@ function formatOf(value: string | undefined): ReportFormat {
   return format as ReportFormat;
 }
 
+const contentTypes: Record<Exclude<ReportFormat, 'json' | 'bundle'>, string> = { html: 'text/html; charset=utf-8', pdf: 'application/pdf', csv: 'text/csv; charset=utf-8' };
+
+/** One rendering of the generation's model; every one of them derives from the same report and JSON. */
+async function renderFile(report: Soc2Report, json: string, sha256: string, format: Exclude<ReportFormat, 'json' | 'bundle'>): Promise<Buffer> {
+  if (format === 'csv') return Buffer.from(renderCsvReport(report, sha256), 'utf8');
+  const html = renderHtmlReport(report, json, sha256);
+  return format === 'html' ? Buffer.from(html, 'utf8') : renderPdfReport(html);
+}
+
 /**
  * The report in the format asked for; every format carries the SHA-256 of the
- * JSON evidence in a header. JSON is signed inside; HTML and PDF are signed
- * as bytes, the signature sent in headers for the client to keep beside the file.
+ * JSON evidence in a header. JSON is signed inside; HTML, PDF and CSV are
+ * signed as bytes, the signature sent in headers for the client to keep
+ * beside the file; a bundle is every format of this one generation in a ZIP
+ * with their signatures inside (what a browser downloads).
  */
 async function sendReport(reply: FastifyReply, report: Soc2Report, json: string, sha256: string, format: ReportFormat, signer: NoteSigner): Promise<FastifyReply> {
   reply.header('x-meshlog-evidence-sha256', sha256);
   if (format === 'json') return reply.type('application/json').send(json);
-  const html = renderHtmlReport(report, json, sha256);
-  const file = format === 'html' ? Buffer.from(html, 'utf8') : await renderPdfReport(html);
+  if (format === 'bundle') {
+    const bundle = await renderReportBundle(report, json, sha256, signer, renderPdfReport);
+    return reply.type('application/zip').header('content-disposition', `attachment; filename="meshlog-soc2-${report.period.from.slice(0, 10)}-to-${report.period.to.slice(0, 10)}.zip"`).send(bundle);
+  }
+  const file = await renderFile(report, json, sha256, format);
   const signature = signReportFile(file, signer);
   reply.header('x-meshlog-signature', signature.value).header('x-meshlog-signing-key', signature.key);
-  return reply.type(format === 'html' ? 'text/html; charset=utf-8' : 'application/pdf').send(file);
+  return reply.type(contentTypes[format]).send(file);
 }
 
 /** SOC 2 evidence reports (auditor): generated on request, or stored by the monthly schedule; each generation is audited with its evidence hash. */

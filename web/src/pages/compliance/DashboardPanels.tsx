@@ -130,7 +130,10 @@ export function RetentionPanel({ report }: Props) {
         <Figure value={disposed} label="records disposed" />
         <Figure value={overdue} label="kept past policy" />
         <Figure value={data.legal_holds.length} label="legal holds" />
+        <Figure value={data.erasure_requests.length} label="erasure requests" />
+        <Figure value={data.erasure_requests.filter((request) => request.on_time === false).length} label="erasures late" />
       </p>
+      {data.policies_in_force.length > 1 && <p class="dim">{data.policies_in_force.length} configurations were in force in the period; the table shows the last one (every one is in the report).</p>}
       <table class="grid" aria-label="policies in force">
         <thead>
           <tr>
@@ -140,7 +143,7 @@ export function RetentionPanel({ report }: Props) {
           </tr>
         </thead>
         <tbody>
-          {data.policies_in_force.map((policy) => (
+          {(data.policies_in_force.at(-1)?.policies ?? []).map((policy) => (
             <tr key={policy.policy}>
               <td>{policy.policy}</td>
               <td>{policy.applies_to}</td>

@@ -15,7 +15,7 @@ interface StoredReport {
   summary: { id: string; status: string }[];
 }
 
-/** The reports the monthly schedule stored, each downloadable in every format. */
+/** The reports the monthly schedule stored, each downloadable signed: every format in one bundle, or the JSON signed inside. */
 export function StoredReports() {
   const zone = useTimeZone();
   const stored = useApi<{ reports: StoredReport[] }>('/api/v1/reports');
@@ -47,9 +47,12 @@ export function StoredReports() {
                   {report.summary.filter((section) => section.status === 'pass').length}/{report.summary.length} pass
                 </td>
                 <td>
-                  {['pdf', 'html', 'json'].map((format) => (
-                    <a key={format} href={apiUrl(`/api/v1/reports/${encodeURIComponent(report.id)}`, { format })} download={`meshlog-soc2-${report.period_from.slice(0, 10)}.${format}`} style={{ marginRight: '8px' }}>
-                      {format.toUpperCase()}
+                  {[
+                    { format: 'bundle', extension: 'zip', label: 'Signed bundle (.zip)' },
+                    { format: 'json', extension: 'json', label: 'JSON' },
+                  ].map(({ format, extension, label }) => (
+                    <a key={format} href={apiUrl(`/api/v1/reports/${encodeURIComponent(report.id)}`, { format })} download={`meshlog-soc2-${report.period_from.slice(0, 10)}.${extension}`} style={{ marginRight: '8px' }}>
+                      {label}
                     </a>
                   ))}
                 </td>

@@ -16,8 +16,10 @@ export interface IntegrityData {
 }
 
 export interface RetentionData {
-  policies_in_force: { policy: string; applies_to: string; max_age: string }[];
+  /** Each configuration in force during the period, with the span it applied. */
+  policies_in_force: { from: string; to: string; config_sha256: string | null; policies: { policy: string; applies_to: string; max_age: string }[] }[];
   disposal_interval: string;
+  erasure_requests: { id: string; status: string; on_time: boolean | null }[];
   legal_holds: { id: string; name: string; tenant: string; service: string; covers: string; reason: string }[];
   disposal_runs: { time: string; trigger: string; by: string; records: number }[];
   disposed_by_policy: Record<string, number>;
