@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
+import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
 export interface CompiledLogQuery extends CompiledSql {
@@ -46,6 +47,8 @@ export interface LogRow {
   log_attributes: Record<string, string>;
   trace_id: string;
   span_id: string;
+  /** The record's mesh columns as labels (meshLabels.ts). */
+  mesh_labels: Record<string, string>;
 }
 
 export interface BucketRow {
@@ -53,6 +56,7 @@ export interface BucketRow {
   g: string[];
   resource_attributes?: Record<string, string>;
   log_attributes?: Record<string, string>;
+  mesh_labels?: Record<string, string>;
   bucket: string;
   entries: string;
   bytes: string;
@@ -67,7 +71,7 @@ const levelSql = 'detected_level';
 const labelColumns = new Set(['service_name', 'k8s_namespace_name']);
 
 const rowColumns = `toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, ${levelSql} AS level,
-  resource_attributes, log_attributes, trace_id, span_id`;
+  resource_attributes, log_attributes, trace_id, span_id, ${meshLabelsSql} AS mesh_labels`;
 
 /** Builds one statement's parameters: each value gets a fresh `{pN:Type}` placeholder. */
 class Params {
@@ -84,13 +88,21 @@ class Params {
 /**
  * The SQL value of a label. Stream labels are service_name, the detected
  * level and the resource attributes; `metadata` adds structured metadata
- * (log attributes, trace_id, span_id, pattern_id), which label filters may use.
+ * (log attributes, trace_id, span_id, pattern_id, mesh columns), which label
+ * filters may use. Selectors may also name the low-cardinality mesh columns.
+ * The order of precedence is labelSet.ts's: resource, mesh column, log attribute.
  */
 function labelSql(name: string, params: Params, metadata: boolean, level = levelSql): string {
   if (name === 'service_name') return 'service_name';
   if (name === 'level' || name === 'detected_level') return level;
   if (metadata && (name === 'trace_id' || name === 'span_id' || name === 'pattern_id')) return name;
   const resource = labelColumns.has(name) ? name : normalizedLookup('resource_attributes', name, params);
+  if (isMeshLabel(name) && (metadata || meshSelectorLabels.has(name))) {
+    // The same text twice is one expression to ClickHouse: the lookup runs once.
+    const mesh = meshLabelColumnSql(name);
+    if (!metadata) return `if(${resource} != '', ${resource}, ${mesh})`;
+    return `multiIf(${resource} != '', ${resource}, ${mesh} != '', ${mesh}, ${normalizedLookup('log_attributes', name, params)})`;
+  }
   if (!metadata) return resource;
   return `if(${resource} != '', ${resource}, ${normalizedLookup('log_attributes', name, params)})`;
 }
@@ -378,7 +390,8 @@ export function compileBuckets(
   const groups = options.groupBy
     ? options.groupBy.map((name) => labelSql(name, params, true))
     : ['service_name', levelSql, 'trace_id', 'span_id'];
-  const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes'];
+  const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes', 'mesh_labels'];
+  const extraSql: Record<string, string> = { mesh_labels: `${meshLabelsSql} AS mesh_labels` };
   // sum(…) without by: one group, an empty array typed so ClickHouse can group by it.
   const groupArray = groups.length > 0 ? `[${groups.join(', ')}]` : `CAST([], 'Array(String)')`;
   // Bodies are the widest column: read them only for bytes_over_time / bytes_rate.
@@ -387,7 +400,7 @@ export function compileBuckets(
   const width = params.add('Int64', options.widthNs.toString());
   const select = (timeSql: string, bucketSql: string, planned = plan): { sql: string; residual: Stage[] } => {
     const { where, residual } = whereClause(log, scope, params, planned, timeSql);
-    const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${column}, `).join('')}
+    const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${extraSql[column] ?? column}, `).join('')}
   toString(${bucketSql}) AS bucket,
   toString(count()) AS entries, toString(${bytesSql}) AS bytes
 FROM ${scope.database}.logs

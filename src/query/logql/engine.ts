@@ -74,7 +74,7 @@ export interface Stream {
  * LabelsBuilder.LabelsResult): labels a stage set are parsed, the row's structured
  * metadata stays structured metadata, the rest are stream labels.
  */
-function categorized(entry: Entry): { stream: Map<string, string>; categories: EntryCategories } {
+export function categorized(entry: Pick<Entry, 'labels' | 'parsed' | 'metadata'>): { stream: Map<string, string>; categories: EntryCategories } {
   const streamLabels = new Map<string, string>();
   const metadata = new Map<string, string>();
   const parsed = new Map<string, string>();
@@ -308,7 +308,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
           pushedGroupBy.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
         } else {
           const [service_name, level, trace_id, span_id] = row.g;
-          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes! });
+          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes!, mesh_labels: row.mesh_labels! });
         }
         samples.add(labels, { t: Number(row.bucket) * width, entries: Number(row.entries), bytes: Number(row.bytes), value: 0 });
       }

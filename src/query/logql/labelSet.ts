@@ -1,5 +1,6 @@
 import type { LogRow } from './compiler.js';
 import { labelNameOf } from './labelName.js';
+import { meshSelectorLabels } from './meshLabels.js';
 import type { Entry } from './pipeline.js';
 
 const nameCache = new Map<string, string>();
@@ -22,7 +23,14 @@ export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resou
   return labels;
 }
 
-/** Stream labels plus structured metadata (log attributes, trace_id, span_id): what a log line carries into its pipeline. */
+/** What a stream selector run outside SQL matches against: stream labels and the selectable mesh labels (as compiler.ts's labelSql). */
+export function selectorLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes' | 'mesh_labels'>): Map<string, string> {
+  const labels = streamLabels(row);
+  for (const [name, value] of Object.entries(row.mesh_labels)) if (meshSelectorLabels.has(name) && !labels.has(name)) labels.set(name, value);
+  return labels;
+}
+
+/** Stream labels plus structured metadata (mesh columns, log attributes, trace_id, span_id): what a log line carries into its pipeline. */
 export function entryLabels(row: LogRow): Map<string, string> {
   return entryOf(row).labels;
 }
@@ -35,6 +43,8 @@ export function entryOf(row: LogRow): Entry {
     labels.set(name, value);
     metadata.add(name);
   };
+  // Mesh columns before log attributes: the order compiler.ts's labelSql reads them in.
+  for (const [name, value] of Object.entries(row.mesh_labels)) if (!labels.has(name)) add(name, value);
   for (const [key, value] of Object.entries(row.log_attributes)) {
     const name = cachedLabelName(key);
     if (value !== '' && !labels.has(name)) add(name, value);

@@ -3,16 +3,13 @@ import type { LogRecord } from '../../model/logRecord.js';
 import { detectedLevelOf } from '../../model/severity.js';
 import type { LogRow } from '../logql/compiler.js';
 import type { QueryMasking } from '../logql/engine.js';
-import { entryOf, streamLabels } from '../logql/labelSet.js';
+import { entryOf, selectorLabels } from '../logql/labelSet.js';
+import { meshLabelsOf } from '../logql/meshLabels.js';
 import { parseLogql } from '../logql/parser.js';
-import { compilePipeline, labelValue, matcherFn } from '../logql/pipeline.js';
+import { compilePipeline, labelValue, matcherFn, type Entry } from '../logql/pipeline.js';
 
-/** A committed line as a tail subscriber receives it. */
-export interface TailLine {
-  timestampNs: string;
-  line: string;
-  labels: Map<string, string>;
-}
+/** A committed line as a tail subscriber receives it, knowing which labels are structured metadata and which parsed. */
+export type TailLine = Pick<Entry, 'timestampNs' | 'line' | 'labels' | 'parsed' | 'metadata'>;
 
 export type TailFilter = (record: LogRecord) => TailLine | undefined;
 
@@ -27,6 +24,7 @@ function rowOf(record: LogRecord): LogRow {
     log_attributes: record.attributes,
     trace_id: record.traceId,
     span_id: record.spanId,
+    mesh_labels: meshLabelsOf(record.mesh),
   };
 }
 
@@ -42,7 +40,7 @@ export function compileTailFilter(query: string, masking?: QueryMasking): TailFi
   const pipeline = compilePipeline(expr.stages);
   return (record) => {
     const row = rowOf(record);
-    const stream = streamLabels(row);
+    const stream = selectorLabels(row);
     for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     const entry = entryOf(row);
     if (masking) {
