@@ -32,6 +32,7 @@ import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from 
 import type { ErrorFormatter } from '../../http/errorReply.js';
 import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
 import { requestBudget } from '../requestBudget.js';
+import { encodingFlags } from './encodingFlags.js';
 
 export interface LokiQueryDeps {
   runner: SqlRunner;
@@ -54,17 +55,6 @@ const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plai
 type Query = Record<string, string | undefined>;
 
 const planHeaderName = 'X-Meshlog-Query-Plan';
-
-/**
- * Loki's X-Loki-Response-Encoding-Flags (pkg/util/httpreq): comma-separated flags,
- * echoed as data.encodingFlags; `categorize-labels` splits each entry's labels into
- * stream labels, structured metadata and parsed labels.
- */
-function encodingFlags(request: FastifyRequest): string[] {
-  const raw = request.headers['x-loki-response-encoding-flags'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return value ? [...new Set(value.split(','))] : [];
-}
 
 /** data with encodingFlags after resultType, where Loki's encoder writes it, when the request set any. */
 function withFlags(data: { resultType: string } & Record<string, unknown>, flags: string[]): object {
