@@ -13,9 +13,10 @@ export type TailLine = Pick<Entry, 'timestampNs' | 'line' | 'labels' | 'parsed' 
 
 export type TailFilter = (record: LogRecord) => TailLine | undefined;
 
-/** A record in the shape a stored row is read as, so tail lines get the labels queries give them. */
-function rowOf(record: LogRecord): LogRow {
+/** A record in the shape a stored row is read as, so tail lines get the labels queries give them (`__tenant_id__` in a multi-tenant tail). */
+function rowOf(record: LogRecord, multiTenant: boolean): LogRow {
   return {
+    ...(multiTenant ? { tenant_id: record.tenant } : {}),
     ts: record.timeUnixNano.toString(),
     body: record.body,
     service_name: record.serviceName,
@@ -33,13 +34,13 @@ function rowOf(record: LogRecord): LogRow {
  * engine's own pipeline: stream selector, then line filters, parsers,
  * label filters and line_format. Metric queries cannot be tailed.
  */
-export function compileTailFilter(query: string, masking?: QueryMasking): TailFilter {
+export function compileTailFilter(query: string, masking?: QueryMasking, multiTenant = false): TailFilter {
   const expr = parseLogql(query);
   if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'only log queries can be tailed');
   const matchers = expr.selector.map((matcher) => ({ name: matcher.name, matches: matcherFn(matcher) }));
   const pipeline = compilePipeline(expr.stages);
   return (record) => {
-    const row = rowOf(record);
+    const row = rowOf(record, multiTenant);
     const stream = selectorLabels(row);
     for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     const entry = entryOf(row);

@@ -82,7 +82,9 @@ function historyLine(timestampNs: string, line: string, stream: Record<string, s
 async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<TailRequest> {
   const query = queryParams(request);
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
-  const filter = compileTailFilter(query.query, request.queryMasking);
+  // Loki's multi-tenant read (`a|b`): the tenants were each checked against the credential; lines carry `__tenant_id__`.
+  const tenants = request.tenants.length > 1 ? request.tenants : undefined;
+  const filter = compileTailFilter(query.query, request.queryMasking, tenants !== undefined);
   const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
@@ -92,13 +94,13 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const startNs = parseLokiTime(query.start, endNs - hour, 'start');
   const mask = await deps.maskFor?.(request);
   const flags = encodingFlags(request);
-  const subscription = deps.hub.subscribe(request.tenant, filter);
+  const subscription = deps.hub.subscribe(request.tenants, filter);
   if (!subscription) throw new MeshlogError('ML_OVERLOADED', 'too many live tails: retry later');
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
     const read = (budget?: QueryBudget) => {
-      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
+      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, tenants, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
       return selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward', categorize: flags.includes('categorize-labels') });
     };
     const streams = deps.budgets ? await deps.budgets.run(read) : await read();
