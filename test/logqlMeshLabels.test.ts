@@ -5,6 +5,8 @@ import { after, before, test } from 'node:test';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { lokiCall, type LokiAnswer } from './support/lokiCall.js';
 import { waitFor } from './support/waitFor.js';
+import { goldenLines } from './support/goldenLines.js';
+import { lokiLikeIngest } from './support/lokiConformanceLogs.js';
 
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let meshlog: RunningMeshlog;
@@ -140,4 +142,36 @@ test('another tenant sees none of acme\'s mesh lines and acme none of beta\'s, b
   const refused = await instant(keys.beta, 'acme', 'sum by (destination_workload) (count_over_time({mesh="istio"}[5m]))');
   assert.notEqual(refused.status, 200, "beta's key cannot name acme");
   assert.doesNotMatch(refused.text, /reviews|ratings|details/);
+});
+
+test('a parser yielding a key of the same name as a mesh label gives it plainly, as with ingest-time parsing off (no _extracted)', async () => {
+  // Istio's JSON access log (parser fixtures): its own protocol, response_code, bytes_sent, request_id keys.
+  const line = goldenLines(['envoyJson.json'])('"start_time":"2020-11-25T21:26:18.409Z"');
+  const timeNs = BigInt(Date.parse('2020-11-25T21:26:18.409Z')) * 1_000_000n;
+  const plain = await startMeshlog({ dataDir: tempDataDir(), env: lokiLikeIngest });
+  try {
+    const answers = [];
+    for (const server of [meshlog, plain]) {
+      const response = await fetch(`${server.url}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'X-Scope-OrgID': 'acme', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ streams: [{ stream: { service_name: 'sleep' }, values: [[String(timeNs), line]] }] }),
+      });
+      assert.equal(response.status, 204, await response.text());
+      answers.push(await waitFor(async () => {
+        const answer = await lokiCall(server, 'acme', '/loki/api/v1/query_range', { query: '{service_name="sleep"} | json', start: String(timeNs - 1_000_000_000n), end: String(timeNs + 1_000_000_000n) }, { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } });
+        return answer.body?.data?.result?.[0]?.values?.[0]?.[2] as { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> } | undefined;
+      }, { what: 'the Istio JSON line' }));
+    }
+    const [withIngestParsing, without] = answers;
+    assert.deepEqual(withIngestParsing.parsed, without.parsed, 'the same parsed labels whether ingest parsing ran or not');
+    assert.equal(withIngestParsing.parsed?.protocol, 'HTTP/1.1');
+    assert.equal(withIngestParsing.parsed?.response_code, '418');
+    assert.ok(!Object.keys(withIngestParsing.parsed ?? {}).some((name) => name.endsWith('_extracted')), JSON.stringify(withIngestParsing.parsed));
+    // Mesh labels the line does not yield stay structured metadata.
+    assert.equal(withIngestParsing.structuredMetadata?.mesh, 'istio');
+    assert.equal(withIngestParsing.structuredMetadata?.destination_workload, 'httpbin.foo');
+  } finally {
+    await plain.stop();
+  }
 });
