@@ -84,6 +84,15 @@ const jsonExpressionCases: [string, Record<string, string>, string, string, Reco
   ['duplicate conflict with structured metadata', {}, jsonExpressionLine, 'app="app"', { app_extracted: 'foo' }, { app: 'app_sm' }],
 ];
 
+/** Loki's Test_regexpParser_Parse: [case, stream labels, line, regular expression, parsed labels, structured metadata]. */
+const regexpCases: [string, Record<string, string>, string, string, Record<string, string>, Record<string, string>?][] = [
+  ['no matches', { app: 'foo' }, 'blah', '(?P<foo>foo|bar)buzz', {}],
+  ['double matches', { app: 'bar' }, 'matchebuzz barbuzz', '(?P<foo>.*)buzz', { foo: 'matchebuzz bar' }],
+  ['duplicate labels', { bar: 'foo' }, 'barbuzz', '(?P<bar>bar)buzz', { bar_extracted: 'bar' }],
+  ['multiple labels extracted', { app: 'foo' }, 'status=200,latency=500ms', String.raw`status=(?P<status>\w+),latency=(?P<latency>\w+)(ms|ns)`, { status: '200', latency: '500' }],
+  ['duplicate conflict with structured metadata', {}, 'status=200,latency=500ms', String.raw`status=(?P<status>\w+),latency=(?P<latency>\w+)(ms|ns)`, { status_extracted: '200', latency: '500' }, { status: '400' }],
+];
+
 /** Loki's TestLineFormatter_Format: [case, logfmt line giving the labels, template, expected line]. */
 const templateCases: [string, string, string, string][] = [
   ['count', 'foo="abc abc abc" bar=blop', '{{.foo | count "abc" }}', '3'],
@@ -110,6 +119,7 @@ function dataSet(): Line[] {
   const lines: Line[] = [];
   logfmtCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('logfmt', i) }, line, metadata }));
   jsonCases.forEach(([, labels, line], i) => lines.push({ labels: { ...labels, ...caseLabel('json', i) }, line }));
+  regexpCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('regexp', i) }, line, metadata }));
   jsonExpressionCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('json-expression', i) }, line, metadata }));
   templateCases.forEach(([, line], i) => lines.push({ labels: caseLabel('template', i), line }));
   // engine_test.go: 300 samples of `foo` from 46 s (we push 46 s…75 s), increasing by 1 from 47, and constant 1.
@@ -228,6 +238,12 @@ test(`json: Loki's ${jsonCases.length} parser cases, with ingest parsing on and 
 test(`json with parameters: Loki's ${jsonExpressionCases.length} expression parser cases, with ingest parsing on and off`, async () => {
   await eachCase(jsonExpressionCases, async (meshlog, [name, , , params, expected], index) => {
     assert.deepEqual((await onlyEntry(meshlog, `{case="json-expression-${index}"} | json ${params}`)).parsed, expected, name);
+  });
+});
+
+test(`regexp: Loki's ${regexpCases.length} regexp parser cases, with ingest parsing on and off`, async () => {
+  await eachCase(regexpCases, async (meshlog, [name, , , expression, expected], index) => {
+    assert.deepEqual((await onlyEntry(meshlog, `{case="regexp-${index}"} | regexp ${JSON.stringify(expression)}`)).parsed, expected, name);
   });
 });
 
