@@ -119,7 +119,7 @@ test('Hubble flows, gRPC and TCP access lines, App Mesh and Consul Envoy lines p
   const appmesh = await only('{service_name="appmesh"} | meshlog_format="envoy"', '2016-04-15T20:17:00.310Z');
   assert.equal(appmesh.stream.container_image, '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy');
 
-  // The mesh columns are no labels: read them from storage once the server has stopped.
+  // The stored columns themselves, read from storage once the server has stopped (test/logqlMeshLabels.test.ts queries them as labels).
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<Row>(meshlog.dataDir, "SELECT * FROM meshlog.logs WHERE receiver = 'loki'");
   const row = (service: string) => {

@@ -17,7 +17,10 @@ declare module 'fastify' {
     formatError?: ErrorFormatter;
   }
   interface FastifyRequest {
+    /** The tenant the request acts on; for a multi-tenant read, its tenants joined by `|` (matching no stored tenant). */
     tenant: string;
+    /** Every tenant the request acts on: one, or several for a multi-tenant read (routeAccess.ts's multiTenantRoutes). */
+    tenants: string[];
   }
 }
 

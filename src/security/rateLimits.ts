@@ -43,9 +43,10 @@ export class RateLimits {
     for (const [tenant, count] of recordsPerTenant) this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
   }
 
-  query(identity: Identity, tenant: string): void {
+  /** One query of the key, counted against each tenant it reads (several for a multi-tenant read). */
+  query(identity: Identity, tenants: string | readonly string[]): void {
     this.take(`query/key/${identity.id}`, this.settings.query_requests_per_second_per_key, 1, `queries of ${identity.name}`, 'requests');
-    this.take(`query/tenant/${tenant}`, this.settings.query_requests_per_second_per_tenant, 1, `queries of tenant "${tenant}"`, 'requests');
+    for (const tenant of [tenants].flat()) this.take(`query/tenant/${tenant}`, this.settings.query_requests_per_second_per_tenant, 1, `queries of tenant "${tenant}"`, 'requests');
   }
 
   private take(key: string, ratePerSecond: number, count: number, what: string, unit: string): void {

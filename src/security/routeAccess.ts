@@ -162,6 +162,15 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['POST'], '/api/v1/policy', 'admin', 'named'],
 ];
 
+/**
+ * The reads that take Loki's multi-tenant X-Scope-OrgID `a|b` (every tenant
+ * named must be the credential's; results carry `__tenant_id__`). Every
+ * other route refuses a header naming several tenants.
+ */
+export const multiTenantRoutes: ReadonlySet<string> = new Set(
+  ['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/tail'].map((path) => `/loki/api/v1${path}`),
+);
+
 const byRoute = new Map<string, RouteAccess>(table.flatMap(([methods, url, permission, tenancy]) => methods.map((method) => [`${method} ${url}`, { permission, tenancy }] as const)));
 
 /**

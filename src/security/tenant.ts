@@ -15,7 +15,25 @@ export function requestedTenant(header: string | string[] | undefined): string |
 
 /** The tenant a request acts on: what the header asks for, if the credential holds it. */
 export function tenantOfRequest(identity: Identity, header: string | string[] | undefined): string {
-  return tenantFor(identity, requestedTenant(header));
+  return tenantsOfRequest(identity, header, false)[0]!;
+}
+
+/**
+ * The tenants a request acts on. Loki's multi-tenant form `a|b` (dskit's
+ * TenantIDs: each id valid, sorted, duplicates dropped) only where `several`
+ * (the read routes routeAccess.ts lists); the one check for one tenant or
+ * many: the credential must hold every tenant named, else the request is
+ * refused as a whole, before anything is read.
+ */
+export function tenantsOfRequest(identity: Identity, header: string | string[] | undefined, several: boolean): string[] {
+  if (typeof header !== 'string' || !header.includes('|')) return [tenantFor(identity, requestedTenant(header))];
+  if (!several) throw new MeshlogError('ML_TENANT_INVALID', 'this endpoint acts on one tenant: X-Scope-OrgID names several (a|b)');
+  const ids = [...new Set(header.split('|').map((id) => requestedTenant(id) ?? invalidEmptyTenant()))].sort();
+  return ids.map((id) => tenantFor(identity, id));
+}
+
+function invalidEmptyTenant(): never {
+  throw new MeshlogError('ML_TENANT_INVALID', 'X-Scope-OrgID names an empty tenant between "|"');
 }
 
 /**

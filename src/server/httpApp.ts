@@ -7,10 +7,10 @@ import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { pathToken, presentedToken } from '../security/presentedToken.js';
 import { scrubUrl } from '../observability/credentialScrubber.js';
-import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
+import { accessOfRoute, multiTenantRoutes, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
-import { tenantHeaderOf, tenantOfRequest } from '../security/tenant.js';
+import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { auditExportRoutes } from './routes/auditExportRoutes.js';
 import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
@@ -158,6 +158,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.decorateRequest('tenant', '');
+  app.decorateRequest('tenants', undefined as unknown as string[]);
   app.decorateRequest('identity', undefined);
   app.decorateRequest('queryMasking', undefined);
 
@@ -204,7 +205,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     request.identity = identity;
     try {
       requirePermission(identity, permission);
-      request.tenant = tenantOfRequest(identity, tenantHeaderOf(request.method, request.headers, request.query));
+      request.tenants = tenantsOfRequest(identity, tenantHeaderOf(request.method, request.headers, request.query), multiTenantRoutes.has(request.routeOptions.url ?? ''));
+      request.tenant = request.tenants.join('|');
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
       await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: tenantHeaderOf(request.method, request.headers, request.query) } });

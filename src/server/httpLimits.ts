@@ -29,6 +29,6 @@ export function httpLimits(app: FastifyInstance, limits: MeshlogConfig['limits']
     if (!identity) return;
     const permission = request.routeOptions.config?.permission;
     if (permission === 'ingest') rates.ingestRequest(identity);
-    else if (permission === 'query') rates.query(identity, request.tenant);
+    else if (permission === 'query') rates.query(identity, request.tenants);
   });
 }

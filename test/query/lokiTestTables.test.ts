@@ -56,6 +56,43 @@ const jsonCases: [string, Record<string, string>, string, Record<string, string>
   ['duplicate extraction', { app: 'bar' }, '{"app":"foo","namespace":"prod","pod":{"uuid":"foo","deployment":{"ref":"foobar"}}}', { app_extracted: 'foo', namespace: 'prod', pod_uuid: 'foo', pod_deployment_ref: 'foobar' }],
 ];
 
+/** The line of Loki's TestJSONExpressionParser. */
+const jsonExpressionLine = '{"app":"foo","field with space":"value","field with ÜFT8👌":"value","null_field":null,"bool_field":false,"namespace":"prod","pod":{"uuid":"foo","deployment":{"ref":"foobar", "params": [1,2,3,"string_value"]}}}';
+
+/**
+ * Loki's TestJSONExpressionParser: [case, stream labels, line, `| json` parameters, parsed labels, structured metadata].
+ * Its cases whose expected label is empty (a path matching nothing, null) are left out: an empty label is no label in an API answer.
+ */
+const jsonExpressionCases: [string, Record<string, string>, string, string, Record<string, string>, Record<string, string>?][] = [
+  ['single field', {}, jsonExpressionLine, 'app="app"', { app: 'foo' }],
+  ['alternate syntax', {}, jsonExpressionLine, 'test=`["field with space"]`', { test: 'value' }],
+  ['multiple fields', {}, jsonExpressionLine, 'app="app", namespace="namespace"', { app: 'foo', namespace: 'prod' }],
+  ['utf8', {}, jsonExpressionLine, 'utf8=`["field with ÜFT8👌"]`', { utf8: 'value' }],
+  ['nested field', {}, jsonExpressionLine, 'uuid="pod.uuid"', { uuid: 'foo' }],
+  ['nested field alternate syntax', {}, jsonExpressionLine, 'uuid=`pod["uuid"]`', { uuid: 'foo' }],
+  ['nested field alternate syntax 2', {}, jsonExpressionLine, 'uuid=`["pod"]["uuid"]`', { uuid: 'foo' }],
+  ['nested field alternate syntax 3', {}, jsonExpressionLine, 'uuid=`["pod"].uuid`', { uuid: 'foo' }],
+  ['array element', {}, jsonExpressionLine, 'param="pod.deployment.params[0]"', { param: '1' }],
+  ['array string element', {}, jsonExpressionLine, 'param="pod.deployment.params[3]"', { param: 'string_value' }],
+  ['full array', {}, jsonExpressionLine, 'params="pod.deployment.params"', { params: '[1,2,3,"string_value"]' }],
+  ['full object', {}, jsonExpressionLine, 'deployment="pod.deployment"', { deployment: '{"ref":"foobar", "params": [1,2,3,"string_value"]}' }],
+  ['boolean field', {}, jsonExpressionLine, 'bool="bool_field"', { bool: 'false' }],
+  ['label override', { uuid: 'bar' }, jsonExpressionLine, 'uuid="pod.uuid"', { uuid_extracted: 'foo' }],
+  ['nested escaped object', { foo: 'bar' }, String.raw`{"app":"{ \"key\": \"value\", \"key2\":\"value2\"}"}`, 'app="app"', { app: '{ "key": "value", "key2":"value2"}' }],
+  ['field with escaped value inside the json string', { foo: 'bar' }, String.raw`{"app":"{\"name\":\"great \\\"loki\\\"\"}"}`, 'app="app"', { app: String.raw`{"name":"great \"loki\""}` }],
+  ['duplicate field name takes first value', { foo: 'bar' }, '{"app":"foo","app":"duplicate"}', 'app="app"', { app: 'foo' }],
+  ['duplicate conflict with structured metadata', {}, jsonExpressionLine, 'app="app"', { app_extracted: 'foo' }, { app: 'app_sm' }],
+];
+
+/** Loki's Test_regexpParser_Parse: [case, stream labels, line, regular expression, parsed labels, structured metadata]. */
+const regexpCases: [string, Record<string, string>, string, string, Record<string, string>, Record<string, string>?][] = [
+  ['no matches', { app: 'foo' }, 'blah', '(?P<foo>foo|bar)buzz', {}],
+  ['double matches', { app: 'bar' }, 'matchebuzz barbuzz', '(?P<foo>.*)buzz', { foo: 'matchebuzz bar' }],
+  ['duplicate labels', { bar: 'foo' }, 'barbuzz', '(?P<bar>bar)buzz', { bar_extracted: 'bar' }],
+  ['multiple labels extracted', { app: 'foo' }, 'status=200,latency=500ms', String.raw`status=(?P<status>\w+),latency=(?P<latency>\w+)(ms|ns)`, { status: '200', latency: '500' }],
+  ['duplicate conflict with structured metadata', {}, 'status=200,latency=500ms', String.raw`status=(?P<status>\w+),latency=(?P<latency>\w+)(ms|ns)`, { status_extracted: '200', latency: '500' }, { status: '400' }],
+];
+
 /** Loki's TestLineFormatter_Format: [case, logfmt line giving the labels, template, expected line]. */
 const templateCases: [string, string, string, string][] = [
   ['count', 'foo="abc abc abc" bar=blop', '{{.foo | count "abc" }}', '3'],
@@ -82,6 +119,8 @@ function dataSet(): Line[] {
   const lines: Line[] = [];
   logfmtCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('logfmt', i) }, line, metadata }));
   jsonCases.forEach(([, labels, line], i) => lines.push({ labels: { ...labels, ...caseLabel('json', i) }, line }));
+  regexpCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('regexp', i) }, line, metadata }));
+  jsonExpressionCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('json-expression', i) }, line, metadata }));
   templateCases.forEach(([, line], i) => lines.push({ labels: caseLabel('template', i), line }));
   // engine_test.go: 300 samples of `foo` from 46 s (we push 46 s…75 s), increasing by 1 from 47, and constant 1.
   for (let second = 46; second < 76; second++) {
@@ -193,6 +232,18 @@ test(`logfmt: Loki's ${logfmtCases.length} parser cases, default and --strict, w
 test(`json: Loki's ${jsonCases.length} parser cases, with ingest parsing on and off`, async () => {
   await eachCase(jsonCases, async (meshlog, [name, , , expected], index) => {
     assert.deepEqual((await onlyEntry(meshlog, `{case="json-${index}"} | json`)).parsed, expected, name);
+  });
+});
+
+test(`json with parameters: Loki's ${jsonExpressionCases.length} expression parser cases, with ingest parsing on and off`, async () => {
+  await eachCase(jsonExpressionCases, async (meshlog, [name, , , params, expected], index) => {
+    assert.deepEqual((await onlyEntry(meshlog, `{case="json-expression-${index}"} | json ${params}`)).parsed, expected, name);
+  });
+});
+
+test(`regexp: Loki's ${regexpCases.length} regexp parser cases, with ingest parsing on and off`, async () => {
+  await eachCase(regexpCases, async (meshlog, [name, , , expression, expected], index) => {
+    assert.deepEqual((await onlyEntry(meshlog, `{case="regexp-${index}"} | regexp ${JSON.stringify(expression)}`)).parsed, expected, name);
   });
 });
 

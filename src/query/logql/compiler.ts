@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
+import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
 export interface CompiledLogQuery extends CompiledSql {
@@ -22,10 +23,15 @@ export interface MaskedLabels {
   markers: string[];
 }
 
-/** Who may be read and when: every compiled query is confined to one tenant and a time range. */
+/** Who may be read and when: every compiled query is confined to its tenant (or tenants) and a time range. */
 export interface QueryScope {
   database: string;
   tenant: string;
+  /**
+   * Set for Loki's multi-tenant query (`a|b`, each tenant held by the reader): these tenants
+   * are read instead of `tenant`, and every line carries the stream label `__tenant_id__`.
+   */
+  tenants?: readonly string[];
   /** Set when the reader sees masked values: every stage then runs again over the masked entry. */
   masked?: MaskedLabels;
   /** Inclusive lower bound, ns since the epoch. */
@@ -46,6 +52,10 @@ export interface LogRow {
   log_attributes: Record<string, string>;
   trace_id: string;
   span_id: string;
+  /** The record's mesh columns as labels (meshLabels.ts). */
+  mesh_labels: Record<string, string>;
+  /** The row's tenant, read only for a multi-tenant query: the `__tenant_id__` label. */
+  tenant_id?: string;
 }
 
 export interface BucketRow {
@@ -53,6 +63,7 @@ export interface BucketRow {
   g: string[];
   resource_attributes?: Record<string, string>;
   log_attributes?: Record<string, string>;
+  mesh_labels?: Record<string, string>;
   bucket: string;
   entries: string;
   bytes: string;
@@ -67,12 +78,31 @@ const levelSql = 'detected_level';
 const labelColumns = new Set(['service_name', 'k8s_namespace_name']);
 
 const rowColumns = `toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, ${levelSql} AS level,
-  resource_attributes, log_attributes, trace_id, span_id`;
+  resource_attributes, log_attributes, trace_id, span_id, ${meshLabelsSql} AS mesh_labels`;
+
+/** The columns of log rows; a multi-tenant query also reads each row's tenant. */
+function rowColumnsOf(scope: QueryScope): string {
+  return scope.tenants ? `${rowColumns}, tenant AS tenant_id` : rowColumns;
+}
+
+/** The statement's tenant condition: the one tenant, or the tenants of a multi-tenant query. */
+function tenantSql(scope: QueryScope, params: Params): string {
+  return scope.tenants ? `tenant IN ${params.add('Array(String)', scope.tenants)}` : `tenant = ${params.add('String', scope.tenant)}`;
+}
+
+/** The label Loki's multi-tenant queries give each line: its tenant. */
+export const tenantLabel = '__tenant_id__';
 
 /** Builds one statement's parameters: each value gets a fresh `{pN:Type}` placeholder. */
 class Params {
   readonly values: Record<string, unknown> = {};
   private count = 0;
+  /** Whether the statement reads several tenants: `__tenant_id__` is then the tenant column. */
+  readonly multiTenant: boolean;
+
+  constructor(scope?: QueryScope) {
+    this.multiTenant = scope?.tenants !== undefined;
+  }
 
   add(type: string, value: unknown): string {
     const name = `p${this.count++}`;
@@ -84,13 +114,22 @@ class Params {
 /**
  * The SQL value of a label. Stream labels are service_name, the detected
  * level and the resource attributes; `metadata` adds structured metadata
- * (log attributes, trace_id, span_id, pattern_id), which label filters may use.
+ * (log attributes, trace_id, span_id, pattern_id, mesh columns), which label
+ * filters may use. Selectors may also name the low-cardinality mesh columns.
+ * The order of precedence is labelSet.ts's: resource, mesh column, log attribute.
  */
 function labelSql(name: string, params: Params, metadata: boolean, level = levelSql): string {
   if (name === 'service_name') return 'service_name';
+  if (name === tenantLabel && params.multiTenant) return 'tenant';
   if (name === 'level' || name === 'detected_level') return level;
   if (metadata && (name === 'trace_id' || name === 'span_id' || name === 'pattern_id')) return name;
   const resource = labelColumns.has(name) ? name : normalizedLookup('resource_attributes', name, params);
+  if (isMeshLabel(name) && (metadata || meshSelectorLabels.has(name))) {
+    // The same text twice is one expression to ClickHouse: the lookup runs once.
+    const mesh = meshLabelColumnSql(name);
+    if (!metadata) return `if(${resource} != '', ${resource}, ${mesh})`;
+    return `multiIf(${resource} != '', ${resource}, ${mesh} != '', ${mesh}, ${normalizedLookup('log_attributes', name, params)})`;
+  }
   if (!metadata) return resource;
   return `if(${resource} != '', ${resource}, ${normalizedLookup('log_attributes', name, params)})`;
 }
@@ -211,7 +250,7 @@ function maskSafeLineFilter(filter: LineFilter, masked: MaskedLabels): boolean {
  * filter, parser, template or grouping ever sees what the reader may not.
  */
 function maskedWhereClause(log: LogQuery, scope: QueryScope, masked: MaskedLabels, params: Params, plan: string[], timeSql: string): { where: string; residual: Stage[] } {
-  const conditions = [`tenant = ${params.add('String', scope.tenant)}`, timeSql];
+  const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) if (maskSafeMatcher(matcher, masked)) conditions.push(matcherSql(matcher, params, false));
   let lineChanged = false;
   let labelsChanged = false;
@@ -239,17 +278,16 @@ function oneTraceId(filter: LabelFilter): string | undefined {
  * the rows themselves are then found by key, one granule per line at most.
  */
 function traceRowsSql(scope: QueryScope, traceId: string, params: Params, timeSql: string): string {
-  const tenant = params.add('String', scope.tenant);
   return `(tenant, service_name, timestamp) IN (SELECT tenant, service_name, timestamp FROM ${scope.database}.logs
-    WHERE tenant = ${tenant} AND trace_id = ${params.add('String', traceId)} AND ${timeSql})`;
+    WHERE ${tenantSql(scope, params)} AND trace_id = ${params.add('String', traceId)} AND ${timeSql})`;
 }
 
 /** Splits a log query into SQL conditions (tenant, time, selector, filters that can run there) and the rest. */
 function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: string[], timeSql: string, unwrapLabel?: string): { where: string; residual: Stage[] } {
   if (scope.masked) return maskedWhereClause(log, scope, scope.masked, params, plan, timeSql);
-  const conditions = [`tenant = ${params.add('String', scope.tenant)}`, timeSql];
+  const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
-  plan.push(`stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenant)}`);
+  plan.push(`stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenants?.join('|') ?? scope.tenant)}`);
   const residual: Stage[] = [];
   let lineChanged = false;
   let labelsChanged = false;
@@ -299,11 +337,11 @@ export function compileLogRows(
   scope: QueryScope,
   options: { direction: 'forward' | 'backward'; limit: number; offset: number },
 ): CompiledLogQuery {
-  const params = new Params();
+  const params = new Params(scope);
   const plan: string[] = [];
   const timeSql = `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())}) AND timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
   const { where, residual } = whereClause(log, scope, params, plan, timeSql);
-  const sql = `SELECT ${rowColumns}
+  const sql = `SELECT ${rowColumnsOf(scope)}
 FROM ${scope.database}.logs
 WHERE ${where}
 ORDER BY timestamp ${options.direction === 'forward' ? 'ASC' : 'DESC'}
@@ -370,15 +408,16 @@ export function compileBuckets(
   scope: QueryScope,
   options: { originNs: bigint; widthNs: bigint; groupBy?: string[]; bytes?: boolean },
 ): CompiledLogQuery {
-  const params = new Params();
+  const params = new Params(scope);
   const plan: string[] = [];
   const aligned = options.originNs % minuteNs === 0n && options.widthNs % minuteNs === 0n && scope.endNs % minuteNs === 0n;
   const fits = fitsMinuteCounts(log, options);
   const cuts = fits && !aligned && scope.pushdown ? cutMinutes(options.originNs, options.widthNs, scope.endNs) : undefined;
   const groups = options.groupBy
     ? options.groupBy.map((name) => labelSql(name, params, true))
-    : ['service_name', levelSql, 'trace_id', 'span_id'];
-  const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes'];
+    : ['service_name', levelSql, 'trace_id', 'span_id', ...(scope.tenants ? ['tenant'] : [])];
+  const extra = options.groupBy ? [] : ['resource_attributes', 'log_attributes', 'mesh_labels'];
+  const extraSql: Record<string, string> = { mesh_labels: `${meshLabelsSql} AS mesh_labels` };
   // sum(…) without by: one group, an empty array typed so ClickHouse can group by it.
   const groupArray = groups.length > 0 ? `[${groups.join(', ')}]` : `CAST([], 'Array(String)')`;
   // Bodies are the widest column: read them only for bytes_over_time / bytes_rate.
@@ -387,7 +426,7 @@ export function compileBuckets(
   const width = params.add('Int64', options.widthNs.toString());
   const select = (timeSql: string, bucketSql: string, planned = plan): { sql: string; residual: Stage[] } => {
     const { where, residual } = whereClause(log, scope, params, planned, timeSql);
-    const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${column}, `).join('')}
+    const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${extraSql[column] ?? column}, `).join('')}
   toString(${bucketSql}) AS bucket,
   toString(count()) AS entries, toString(${bytesSql}) AS bytes
 FROM ${scope.database}.logs
@@ -425,11 +464,11 @@ GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
 
 /** Rows for range aggregations that need the engine (parsers, unwrap…): same as log rows, bounded by `maxRows`. */
 export function compileSampleRows(log: LogQuery, scope: QueryScope, options: { originNs: bigint; maxRows: number; unwrapLabel?: string }): CompiledLogQuery {
-  const params = new Params();
+  const params = new Params(scope);
   const plan: string[] = [];
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
   const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
-  const sql = `SELECT ${rowColumns}
+  const sql = `SELECT ${rowColumnsOf(scope)}
 FROM ${scope.database}.logs
 WHERE ${where}
 ORDER BY timestamp
@@ -441,7 +480,7 @@ LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
 /** Conditions of a selector alone, for /labels, /series, /index/*. */
 function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params, level = levelSql): string {
   const conditions = [
-    `tenant = ${params.add('String', scope.tenant)}`,
+    tenantSql(scope, params),
     `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())})`,
     `timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`,
   ];
@@ -456,23 +495,27 @@ function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: P
  * Over `spans` (same tenant, service_name, resource attributes and timestamp columns) a span has no level.
  */
 export function compileSelectorCondition(scope: QueryScope, selector: LabelMatcher[], table: 'logs' | 'spans' = 'logs'): CompiledSql {
-  const params = new Params();
+  const params = new Params(scope);
   return { sql: selectorWhere([selector], scope, params, table === 'spans' ? "''" : levelSql), params: params.values };
 }
 
-/** Names of stream labels seen in the scope: service_name, detected_level and resource attribute keys (raw; the caller normalizes). */
+/**
+ * Names of stream labels seen in the scope: service_name, detected_level and resource attribute keys
+ * (raw; the caller normalizes), and `__tenant_id__` for a multi-tenant query.
+ */
 export function compileLabelNames(scope: QueryScope, selectors: LabelMatcher[][]): CompiledSql {
-  const params = new Params();
+  const params = new Params(scope);
   const where = selectorWhere(selectors, scope, params);
+  const tenant = scope.tenants ? `, ['${tenantLabel}']` : '';
   const sql = `SELECT arrayJoin(arrayConcat(mapKeys(resource_attributes),
-    if(service_name != '', ['service_name'], []), if(${levelSql} != '', ['detected_level'], []))) AS name
+    if(service_name != '', ['service_name'], []), if(${levelSql} != '', ['detected_level'], [])${tenant})) AS name
 FROM ${scope.database}.logs WHERE ${where}
 GROUP BY name ORDER BY name`;
   return { sql, params: params.values };
 }
 
 export function compileLabelValues(scope: QueryScope, name: string, selectors: LabelMatcher[][], limit: number): CompiledSql {
-  const params = new Params();
+  const params = new Params(scope);
   const value = labelSql(name, params, false);
   const where = selectorWhere(selectors, scope, params);
   const sql = `SELECT ${value} AS value FROM ${scope.database}.logs WHERE ${where} AND value != ''
@@ -480,21 +523,24 @@ GROUP BY value ORDER BY value LIMIT ${params.add('UInt64', limit)}`;
   return { sql, params: params.values };
 }
 
-/** Distinct streams (stream label sets) with their entry and byte counts. */
+/** Distinct streams (stream label sets) with their entry and byte counts; per tenant too for a multi-tenant query. */
 export function compileStreams(scope: QueryScope, selectors: LabelMatcher[][], limit: number): CompiledSql {
-  const params = new Params();
+  const params = new Params(scope);
   const where = selectorWhere(selectors, scope, params);
-  const sql = `SELECT service_name, ${levelSql} AS level, resource_attributes,
+  const tenant = scope.tenants ? 'tenant AS tenant_id, ' : '';
+  const sql = `SELECT ${tenant}service_name, ${levelSql} AS level, resource_attributes,
   toString(count()) AS entries, toString(sum(length(body))) AS bytes,
   toString(uniqExact(toStartOfHour(timestamp))) AS hours
 FROM ${scope.database}.logs WHERE ${where}
-GROUP BY service_name, level, resource_attributes
-ORDER BY service_name, level
+GROUP BY ${scope.tenants ? 'tenant_id, ' : ''}service_name, level, resource_attributes
+ORDER BY ${scope.tenants ? 'tenant_id, ' : ''}service_name, level
 LIMIT ${params.add('UInt64', limit)}`;
   return { sql, params: params.values };
 }
 
 export interface StreamRow {
+  /** Read only for a multi-tenant query. */
+  tenant_id?: string;
   service_name: string;
   level: string;
   resource_attributes: Record<string, string>;
@@ -514,7 +560,7 @@ export interface StreamVolumeRow {
 
 /** Bytes of each stream per step, for /index/volume_range. */
 export function compileStreamVolumes(scope: QueryScope, selectors: LabelMatcher[][], stepNs: bigint, limit: number): CompiledSql {
-  const params = new Params();
+  const params = new Params(scope);
   const where = selectorWhere(selectors, scope, params);
   const start = params.add('Int64', scope.startNs.toString());
   const step = params.add('Int64', stepNs.toString());

@@ -32,6 +32,8 @@ export const defaultQueryLimits: QueryLimits = { maxSeries: 10_000, maxEngineRow
 export interface QueryContext {
   database: string;
   tenant: string;
+  /** A multi-tenant query's tenants (QueryScope.tenants): read instead of `tenant`, lines labelled `__tenant_id__`. */
+  tenants?: readonly string[];
   runner: SqlRunner;
   limits: QueryLimits;
   /** Filled while the query runs: how each part was executed. */
@@ -74,7 +76,7 @@ export interface Stream {
  * LabelsBuilder.LabelsResult): labels a stage set are parsed, the row's structured
  * metadata stays structured metadata, the rest are stream labels.
  */
-function categorized(entry: Entry): { stream: Map<string, string>; categories: EntryCategories } {
+export function categorized(entry: Pick<Entry, 'labels' | 'parsed' | 'metadata'>): { stream: Map<string, string>; categories: EntryCategories } {
   const streamLabels = new Map<string, string>();
   const metadata = new Map<string, string>();
   const parsed = new Map<string, string>();
@@ -123,7 +125,7 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
@@ -131,7 +133,7 @@ export async function selectStreams(
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...slice };
+    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...slice };
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
@@ -286,7 +288,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, startNs: originNs, endNs };
+  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, startNs: originNs, endNs };
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
@@ -307,8 +309,8 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
           labels = new Map();
           pushedGroupBy.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
         } else {
-          const [service_name, level, trace_id, span_id] = row.g;
-          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes! });
+          const [service_name, level, trace_id, span_id, tenant_id] = row.g;
+          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes!, mesh_labels: row.mesh_labels!, tenant_id });
         }
         samples.add(labels, { t: Number(row.bucket) * width, entries: Number(row.entries), bytes: Number(row.bytes), value: 0 });
       }

@@ -1,5 +1,6 @@
-import type { LogRow } from './compiler.js';
+import { tenantLabel, type LogRow } from './compiler.js';
 import { labelNameOf } from './labelName.js';
+import { meshSelectorLabels } from './meshLabels.js';
 import type { Entry } from './pipeline.js';
 
 const nameCache = new Map<string, string>();
@@ -13,16 +14,27 @@ function cachedLabelName(key: string): string {
   return name;
 }
 
-/** Stream labels of a row: service_name, detected_level and resource attributes under Loki 3's names. */
-export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes'>): Map<string, string> {
+/**
+ * Stream labels of a row: service_name, detected_level and resource attributes under Loki 3's names,
+ * and in a multi-tenant query the row's tenant as `__tenant_id__` (which, as in Loki, replaces any other).
+ */
+export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes' | 'tenant_id'>): Map<string, string> {
   const labels = new Map<string, string>();
   for (const [key, value] of Object.entries(row.resource_attributes)) if (value !== '') labels.set(cachedLabelName(key), value);
   if (row.service_name !== '') labels.set('service_name', row.service_name);
   if (row.level !== '') labels.set('detected_level', row.level);
+  if (row.tenant_id !== undefined) labels.set(tenantLabel, row.tenant_id);
   return labels;
 }
 
-/** Stream labels plus structured metadata (log attributes, trace_id, span_id): what a log line carries into its pipeline. */
+/** What a stream selector run outside SQL matches against: stream labels and the selectable mesh labels (as compiler.ts's labelSql). */
+export function selectorLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes' | 'mesh_labels' | 'tenant_id'>): Map<string, string> {
+  const labels = streamLabels(row);
+  for (const [name, value] of Object.entries(row.mesh_labels)) if (meshSelectorLabels.has(name) && !labels.has(name)) labels.set(name, value);
+  return labels;
+}
+
+/** Stream labels plus structured metadata (mesh columns, log attributes, trace_id, span_id): what a log line carries into its pipeline. */
 export function entryLabels(row: LogRow): Map<string, string> {
   return entryOf(row).labels;
 }
@@ -35,13 +47,20 @@ export function entryOf(row: LogRow): Entry {
     labels.set(name, value);
     metadata.add(name);
   };
+  // Mesh columns before log attributes: the order compiler.ts's labelSql reads them in.
+  const ingestDerived = new Set<string>();
+  for (const [name, value] of Object.entries(row.mesh_labels)) {
+    if (labels.has(name)) continue;
+    add(name, value);
+    ingestDerived.add(name);
+  }
   for (const [key, value] of Object.entries(row.log_attributes)) {
     const name = cachedLabelName(key);
     if (value !== '' && !labels.has(name)) add(name, value);
   }
   if (row.trace_id !== '') add('trace_id', row.trace_id);
   if (row.span_id !== '') add('span_id', row.span_id);
-  return { timestampNs: row.ts, line: row.body, labels, metadata };
+  return { timestampNs: row.ts, line: row.body, labels, metadata, ...(ingestDerived.size > 0 ? { ingestDerived } : {}) };
 }
 
 /** Stable identity of a label set: sorted `name="value"` pairs, as Loki prints stream labels. */

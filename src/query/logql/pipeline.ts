@@ -2,6 +2,7 @@ import type { LabelFilter, LabelMatcher, Stage } from './ast.js';
 import { labelNameOf } from './labelName.js';
 import { parseBytes, parseDuration } from './lexer.js';
 import { goRegex } from './goRegex.js';
+import { jsonPathValue } from './jsonPathValue.js';
 import { compileTemplate } from './lineTemplate.js';
 import { decodeLogfmt, sanitizeLabelKey } from './logfmtDecoder.js';
 import { detectAndParse } from '../../pipeline/parse/detectFormat.js';
@@ -17,12 +18,18 @@ export interface Entry {
   metadata?: ReadonlySet<string>;
   /** Set once a parser stage has dropped what ingest-time parsing derived from the line. */
   ingestParsingForgotten?: boolean;
+  /**
+   * Labels ingest-time parsing derived from the line (the mesh columns): a parser's label of
+   * the same name replaces one rather than taking `_extracted`, so that what a query's parser
+   * yields does not depend on whether ingest-time parsing ran.
+   */
+  ingestDerived?: ReadonlySet<string>;
 }
 
-/** Labels an entry came with (stream labels and structured metadata), not set by a stage. */
+/** Labels an entry came with (stream labels and structured metadata), not set by a stage nor derived from the line at ingest. */
 function baseNames(entry: Entry): Set<string> {
   const names = new Set<string>();
-  for (const name of entry.labels.keys()) if (!entry.parsed?.has(name)) names.add(name);
+  for (const name of entry.labels.keys()) if (!entry.parsed?.has(name) && !entry.ingestDerived?.has(name)) names.add(name);
   return names;
 }
 
@@ -281,10 +288,10 @@ function compileStage(stage: Stage): StageFn {
           return true;
         }
         for (const { label, path } of paths) {
-          let value: unknown = object;
-          for (const segment of path) value = value === null || typeof value !== 'object' ? undefined : (value as Record<string | number, unknown>)[segment];
-          if (value === undefined || value === null) continue;
-          setParsed(entry, label, typeof value === 'object' ? JSON.stringify(value) : String(value));
+          const value = jsonPathValue(entry.line, path);
+          if (value === undefined) continue;
+          // As Loki's JSONExpressionParser: a label the line came with (stream or structured metadata) is kept, the value takes `_extracted`.
+          setParsed(entry, original.has(label) ? `${label}_extracted` : label, value);
         }
         return true;
       };

@@ -3,22 +3,20 @@ import type { LogRecord } from '../../model/logRecord.js';
 import { detectedLevelOf } from '../../model/severity.js';
 import type { LogRow } from '../logql/compiler.js';
 import type { QueryMasking } from '../logql/engine.js';
-import { entryOf, streamLabels } from '../logql/labelSet.js';
+import { entryOf, selectorLabels } from '../logql/labelSet.js';
+import { meshLabelsOf } from '../logql/meshLabels.js';
 import { parseLogql } from '../logql/parser.js';
-import { compilePipeline, labelValue, matcherFn } from '../logql/pipeline.js';
+import { compilePipeline, labelValue, matcherFn, type Entry } from '../logql/pipeline.js';
 
-/** A committed line as a tail subscriber receives it. */
-export interface TailLine {
-  timestampNs: string;
-  line: string;
-  labels: Map<string, string>;
-}
+/** A committed line as a tail subscriber receives it, knowing which labels are structured metadata and which parsed. */
+export type TailLine = Pick<Entry, 'timestampNs' | 'line' | 'labels' | 'parsed' | 'metadata'>;
 
 export type TailFilter = (record: LogRecord) => TailLine | undefined;
 
-/** A record in the shape a stored row is read as, so tail lines get the labels queries give them. */
-function rowOf(record: LogRecord): LogRow {
+/** A record in the shape a stored row is read as, so tail lines get the labels queries give them (`__tenant_id__` in a multi-tenant tail). */
+function rowOf(record: LogRecord, multiTenant: boolean): LogRow {
   return {
+    ...(multiTenant ? { tenant_id: record.tenant } : {}),
     ts: record.timeUnixNano.toString(),
     body: record.body,
     service_name: record.serviceName,
@@ -27,6 +25,7 @@ function rowOf(record: LogRecord): LogRow {
     log_attributes: record.attributes,
     trace_id: record.traceId,
     span_id: record.spanId,
+    mesh_labels: meshLabelsOf(record.mesh),
   };
 }
 
@@ -35,14 +34,14 @@ function rowOf(record: LogRecord): LogRow {
  * engine's own pipeline: stream selector, then line filters, parsers,
  * label filters and line_format. Metric queries cannot be tailed.
  */
-export function compileTailFilter(query: string, masking?: QueryMasking): TailFilter {
+export function compileTailFilter(query: string, masking?: QueryMasking, multiTenant = false): TailFilter {
   const expr = parseLogql(query);
   if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'only log queries can be tailed');
   const matchers = expr.selector.map((matcher) => ({ name: matcher.name, matches: matcherFn(matcher) }));
   const pipeline = compilePipeline(expr.stages);
   return (record) => {
-    const row = rowOf(record);
-    const stream = streamLabels(row);
+    const row = rowOf(record, multiTenant);
+    const stream = selectorLabels(row);
     for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     const entry = entryOf(row);
     if (masking) {

@@ -19,7 +19,8 @@ export class TailSubscription {
   closed = false;
 
   constructor(
-    readonly tenant: string,
+    /** One tenant, or a multi-tenant tail's tenants. */
+    readonly tenants: readonly string[],
     private readonly filter: TailFilter,
     private readonly bufferLines: number,
     private readonly onClose: (subscription: TailSubscription) => void,
@@ -82,23 +83,28 @@ export class TailHub {
   }
 
   /** Undefined when the hub is full: the caller refuses the request. */
-  subscribe(tenant: string, filter: TailFilter): TailSubscription | undefined {
+  subscribe(tenants: readonly string[], filter: TailFilter): TailSubscription | undefined {
     if (this.count >= this.options.maxSubscribers) return undefined;
-    const subscription = new TailSubscription(tenant, filter, this.options.bufferLines, (closed) => {
-      const set = this.byTenant.get(closed.tenant);
-      if (set?.delete(closed)) this.count--;
-      if (set?.size === 0) this.byTenant.delete(closed.tenant);
+    const subscription = new TailSubscription(tenants, filter, this.options.bufferLines, (closed) => {
+      for (const tenant of closed.tenants) {
+        const set = this.byTenant.get(tenant);
+        set?.delete(closed);
+        if (set?.size === 0) this.byTenant.delete(tenant);
+      }
+      this.count--;
       if (this.count === 0) {
         this.detach?.();
         this.detach = undefined;
       }
     });
-    let set = this.byTenant.get(tenant);
-    if (!set) {
-      set = new Set();
-      this.byTenant.set(tenant, set);
+    for (const tenant of tenants) {
+      let set = this.byTenant.get(tenant);
+      if (!set) {
+        set = new Set();
+        this.byTenant.set(tenant, set);
+      }
+      set.add(subscription);
     }
-    set.add(subscription);
     this.count++;
     this.detach ??= this.source((records) => this.publish(records));
     return subscription;

@@ -5,6 +5,7 @@ import {
   compileLabelNames,
   compileLabelValues,
   compileStreams,
+  tenantLabel,
   compileStreamVolumes,
   type QueryScope,
   type StreamRow,
@@ -32,6 +33,7 @@ import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from 
 import type { ErrorFormatter } from '../../http/errorReply.js';
 import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
 import { requestBudget } from '../requestBudget.js';
+import { encodingFlags } from './encodingFlags.js';
 
 export interface LokiQueryDeps {
   runner: SqlRunner;
@@ -54,17 +56,6 @@ const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plai
 type Query = Record<string, string | undefined>;
 
 const planHeaderName = 'X-Meshlog-Query-Plan';
-
-/**
- * Loki's X-Loki-Response-Encoding-Flags (pkg/util/httpreq): comma-separated flags,
- * echoed as data.encodingFlags; `categorize-labels` splits each entry's labels into
- * stream labels, structured metadata and parsed labels.
- */
-function encodingFlags(request: FastifyRequest): string[] {
-  const raw = request.headers['x-loki-response-encoding-flags'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return value ? [...new Set(value.split(','))] : [];
-}
 
 /** data with encodingFlags after resultType, where Loki's encoder writes it, when the request set any. */
 function withFlags(data: { resultType: string } & Record<string, unknown>, flags: string[]): object {
@@ -172,12 +163,21 @@ function direction(query: Query): 'forward' | 'backward' {
   return value;
 }
 
-/** Loki's read API (`/loki/api/v1/*`), each request confined to the request's tenant. */
+/** A multi-tenant read's tenants (each already checked against the credential), or undefined for one tenant. */
+function multiTenants(request: FastifyRequest): string[] | undefined {
+  return request.tenants.length > 1 ? request.tenants : undefined;
+}
+
+/**
+ * Loki's read API (`/loki/api/v1/*`), each request confined to the request's tenant,
+ * or for Loki's multi-tenant reads (`X-Scope-OrgID: a|b`) to its tenants, lines labelled `__tenant_id__`.
+ */
 export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void {
   const config = { formatError: lokiErrorFormatter };
   const context = (request: FastifyRequest, reply: FastifyReply): QueryContext => ({
     database: deps.database,
     tenant: request.tenant,
+    tenants: multiTenants(request),
     runner: deps.runner,
     limits: deps.limits,
     plan: [],
@@ -188,7 +188,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   /** The request's SQL-only reads, under the same deadline and cancellation. */
   const run = <T>(request: FastifyRequest, reply: FastifyReply, compiled: Parameters<SqlRunner['run']>[0]): Promise<T[]> =>
     deps.runner.run<T>(compiled, requestBudget(deps.budgets, request, reply) satisfies QueryBudget);
-  const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, ...parseRange(query) });
+  const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, tenants: multiTenants(request), ...parseRange(query) });
 
   // Loki answers these for POST too, the parameters in a form body (queryParams reads both).
   const getAndPost = (url: string, options: { config: typeof config }, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
@@ -248,6 +248,8 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const { name } = request.params as { name: string };
     const selectors = query.query ? [selectorOf(query.query)] : [];
     const limit = parseLimit(query.limit, 1000, 100_000);
+    // As Loki's MultiTenantQuerier: the values of the tenant label are the tenants asked for.
+    if (name === tenantLabel && request.tenants.length > 1) return { status: 'success', data: request.tenants };
     const rows = await run<{ value: string }>(request, reply, compileLabelValues(scopeOf(request, query), name, selectors, limit));
     return { status: 'success', data: rows.map((row) => row.value) };
   });

@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { selectStreams, type QueryContext, type QueryLimits } from '../../query/logql/engine.js';
+import { categorized, selectStreams, type EntryCategories, type QueryContext, type QueryLimits } from '../../query/logql/engine.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';
@@ -10,6 +10,7 @@ import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
 import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
 import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
+import { encodingFlags } from './encodingFlags.js';
 
 export interface TailRouteDeps {
   hub: TailHub;
@@ -23,11 +24,16 @@ export interface TailRouteDeps {
   maskFor?: (request: FastifyRequest) => Promise<((streams: TailFrame['streams']) => void) | undefined>;
 }
 
-/** One message of Loki's tail protocol; `dropped_lines` (meshlog's) counts lines this subscriber lost to a full buffer. */
+/**
+ * One message of Loki's tail protocol; `dropped_lines` (meshlog's) counts lines this subscriber lost to a full buffer.
+ * Under categorize-labels, as Loki's EncodeTailResult: streams of stream labels only, each entry with its
+ * structured metadata and parsed labels, and the flags echoed.
+ */
 interface TailFrame {
-  streams: { stream: Record<string, string>; values: [string, string][] }[];
+  streams: { stream: Record<string, string>; values: ([string, string] | [string, string, EntryCategories])[] }[];
   dropped_entries: null;
   dropped_lines?: number;
+  encodingFlags?: string[];
 }
 
 const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });
@@ -39,6 +45,7 @@ interface TailRequest {
   backfill: () => Promise<TailLine[]>;
   delayMs: number;
   mask: ((streams: TailFrame['streams']) => void) | undefined;
+  flags: string[];
 }
 
 function queryParams(request: FastifyRequest): Record<string, string | undefined> {
@@ -46,15 +53,26 @@ function queryParams(request: FastifyRequest): Record<string, string | undefined
   return Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
 }
 
-function frameOf(lines: TailLine[], dropped: number): TailFrame {
+function frameOf(lines: TailLine[], dropped: number, flags: string[]): TailFrame {
+  const categorize = flags.includes('categorize-labels');
   const streams = new Map<string, TailFrame['streams'][number]>();
   for (const line of lines) {
-    const key = labelsKey(line.labels);
+    const split = categorize ? categorized(line) : undefined;
+    const labels = split ? split.stream : line.labels;
+    const key = labelsKey(labels);
     let stream = streams.get(key);
-    if (!stream) streams.set(key, (stream = { stream: sortedObject(line.labels), values: [] }));
-    stream.values.push([line.timestampNs, line.line]);
+    if (!stream) streams.set(key, (stream = { stream: sortedObject(labels), values: [] }));
+    stream.values.push(split ? [line.timestampNs, line.line, split.categories] : [line.timestampNs, line.line]);
   }
-  return { streams: [...streams.values()], dropped_entries: null, ...(dropped > 0 ? { dropped_lines: dropped } : {}) };
+  return { streams: [...streams.values()], dropped_entries: null, ...(dropped > 0 ? { dropped_lines: dropped } : {}), ...(flags.length > 0 ? { encodingFlags: flags } : {}) };
+}
+
+/** A line of history back in the shape live lines have: its categories (when asked for) as its label sets. */
+function historyLine(timestampNs: string, line: string, stream: Record<string, string>, categories: EntryCategories | undefined): TailLine {
+  const labels = new Map(Object.entries(stream));
+  for (const [name, value] of Object.entries(categories?.structuredMetadata ?? {})) labels.set(name, value);
+  for (const [name, value] of Object.entries(categories?.parsed ?? {})) labels.set(name, value);
+  return { timestampNs, line, labels, metadata: new Set(Object.keys(categories?.structuredMetadata ?? {})), parsed: new Set(Object.keys(categories?.parsed ?? {})) };
 }
 
 /**
@@ -64,7 +82,9 @@ function frameOf(lines: TailLine[], dropped: number): TailFrame {
 async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<TailRequest> {
   const query = queryParams(request);
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
-  const filter = compileTailFilter(query.query, request.queryMasking);
+  // Loki's multi-tenant read (`a|b`): the tenants were each checked against the credential; lines carry `__tenant_id__`.
+  const tenants = request.tenants.length > 1 ? request.tenants : undefined;
+  const filter = compileTailFilter(query.query, request.queryMasking, tenants !== undefined);
   const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
@@ -73,22 +93,21 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const endNs = nowNs();
   const startNs = parseLokiTime(query.start, endNs - hour, 'start');
   const mask = await deps.maskFor?.(request);
-  const subscription = deps.hub.subscribe(request.tenant, filter);
+  const flags = encodingFlags(request);
+  const subscription = deps.hub.subscribe(request.tenants, filter);
   if (!subscription) throw new MeshlogError('ML_OVERLOADED', 'too many live tails: retry later');
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
     const read = (budget?: QueryBudget) => {
-      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
-      return selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward' });
+      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, tenants, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
+      return selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward', categorize: flags.includes('categorize-labels') });
     };
     const streams = deps.budgets ? await deps.budgets.run(read) : await read();
-    const lines = streams.flatMap((stream) =>
-      stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: new Map(Object.entries(stream.labels)) })),
-    );
+    const lines = streams.flatMap((stream) => stream.entries.map(([timestampNs, line, categories]) => historyLine(timestampNs, line, stream.labels, categories)));
     return lines.sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? -1 : 1));
   };
-  return { subscription, backfill, delayMs: delaySeconds * 1000, mask };
+  return { subscription, backfill, delayMs: delaySeconds * 1000, mask, flags };
 }
 
 /** Sends history, then every batch the subscription yields, until it or the connection closes. */
@@ -98,12 +117,12 @@ async function pump(tail: TailRequest, sendFrame: (frame: TailFrame) => Promise<
     return sendFrame(frame);
   };
   const history = await tail.backfill();
-  if (history.length > 0) await send(frameOf(history, 0));
+  if (history.length > 0) await send(frameOf(history, 0, tail.flags));
   for (;;) {
     if (tail.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, tail.delayMs));
     const batch = await tail.subscription.next();
     if (!batch) return;
-    await send(frameOf(batch.lines, batch.dropped));
+    await send(frameOf(batch.lines, batch.dropped, tail.flags));
   }
 }
 
