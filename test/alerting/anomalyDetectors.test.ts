@@ -274,3 +274,49 @@ test('a whole service going from 1% to 5% errors is caught within four buckets, 
     assert.match(found[0].f.explanation, /^error rate \d+\.\d% \(\d+ of \d+\) in the last \d+s, typical [01]\.\d%/);
   }
 });
+
+/** Runs one service through the detectors, `count(bucket)` records a bucket, and returns the volume findings with their bucket. */
+function volumeFindings(buckets: number, count: (bucket: number, next: () => number) => number, seed: number) {
+  const detectors = new AnomalyDetectors(options);
+  const next = random(seed);
+  const found: { bucket: number; detector: string }[] = [];
+  for (let bucket = 0; bucket < buckets; bucket++) {
+    const startMs = dayZeroMs + bucket * options.bucketMs;
+    const records = Array.from({ length: count(bucket, next) }, () => newLogRecord({ tenant: 'acme', serviceName: 'shop', receiver: 'test', body: 'order placed' }));
+    detectors.observe(stamped(records, startMs, options.bucketMs), startMs + options.bucketMs - 1);
+    for (const f of detectors.close(startMs + options.bucketMs)) if (f.detector.startsWith('volume') || f.detector === 'silent_service') found.push({ bucket, detector: f.detector });
+  }
+  return found;
+}
+
+const noisy = (mean: number, next: () => number) => Math.round(mean + (next() - 0.5) * 2 * Math.sqrt(mean));
+
+test('a service that comes back after a silence longer than its baseline raises no spike: the outage is not its baseline', () => {
+  // 30-bucket baseline; silent from bucket 40 to 79 (40 buckets), then back at its usual 100.
+  const found = volumeFindings(110, (bucket, next) => (bucket >= 40 && bucket < 80 ? 0 : noisy(100, next)), 1);
+  assert.deepEqual(found.filter(({ detector }) => detector !== 'silent_service'), []);
+  assert.equal(found.filter(({ detector }) => detector === 'silent_service').length, 40 - options.silentBuckets + 1);
+});
+
+test('a service that comes back after a drop raises no spike: the buckets of the drop are left out of its baseline', () => {
+  const found = volumeFindings(110, (bucket, next) => noisy(bucket >= 40 && bucket < 65 ? 15 : 100, next), 2);
+  assert.deepEqual([...new Set(found.map(({ detector }) => detector))], ['volume_drop'], JSON.stringify(found));
+  assert.ok(found.every(({ bucket }) => bucket >= 40 && bucket < 65), JSON.stringify(found));
+});
+
+test('a small service (25 records a bucket) dropping to a fifth is caught within four buckets over six seeds, with no alarm before', () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const found = volumeFindings(60, (bucket, next) => noisy(bucket >= 40 ? 5 : 25, next), seed);
+    assert.deepEqual(found.filter(({ bucket }) => bucket < 40), [], `seed ${seed}: no alarm before the drop`);
+    const first = found.find(({ detector }) => detector === 'volume_drop');
+    assert.ok(first && first.bucket < 44, `seed ${seed}: ${JSON.stringify(found)}`);
+  }
+});
+
+test('a drop that wobbles around the threshold is one run of findings: once found, it holds while above half the threshold', () => {
+  // 100 a bucket, then a drop to 38–50 a bucket (5 to 7 deviations) that a fixed threshold of 6 would find only now and then.
+  const found = volumeFindings(90, (bucket, next) => (bucket >= 40 && bucket < 80 ? 38 + Math.round(next() * 12) : noisy(100, next)), 3);
+  const drops = found.filter(({ detector }) => detector === 'volume_drop').map(({ bucket }) => bucket);
+  assert.ok(drops.length > 0 && drops[0] < 44, JSON.stringify(drops));
+  assert.deepEqual(drops, Array.from({ length: drops.length }, (_, i) => drops[0] + i), 'no gap in the run');
+});

@@ -1,5 +1,5 @@
 import type { LogRecord } from '../../model/logRecord.js';
-import { rateSurprise } from './rateSurprise.js';
+import { rateSurprise, shortfallSurprise } from './rateSurprise.js';
 import { robustBaseline, robustScore } from './robustBaseline.js';
 
 export interface AnomalyOptions {
@@ -70,6 +70,14 @@ interface BucketCounts {
   routes: Map<string, number>;
   /** Requests with a status and 5xx responses per route (`http.route`, else the mesh destination). */
   routeStatus: Map<string, { requests: number; errors: number }>;
+  /** False for a bucket of a spike or drop: left out of the volume and pattern baselines, so the return to normal is not judged against the outage. */
+  usual: boolean;
+  /**
+   * The typical volume it was judged against (at its hour of day, when known)
+   * and how much more than chance that baseline varied: a drop over several
+   * buckets sums their own expectations.
+   */
+  expected?: { volume: number; dispersion: number };
 }
 
 interface ServiceSeries {
@@ -92,6 +100,10 @@ interface ServiceSeries {
   volumeBeforeSilence: number | undefined;
   /** Empty buckets in a row, the one just closed included. */
   emptyRun: number;
+  /** Buckets in a row with a volume finding: past a whole baseline of them, the new level is accepted as usual. */
+  unusualRun: number;
+  /** What the bucket before found (detector and pattern or route): it stays found while above half the threshold. */
+  firing: Set<string>;
 }
 
 /** Bucket totals kept per hour of the day, and how many earlier days of that hour make its baseline usable. */
@@ -101,11 +113,17 @@ const dayMs = 86_400_000;
 /** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
 const silenceReportedMs = 24 * 3600_000;
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map(), routeStatus: new Map() });
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map(), routeStatus: new Map(), usual: true });
 /** Routes tracked per service and bucket: a client inventing paths must not grow memory without bound. */
 const maxRoutes = 200;
-/** Windows (in buckets, ending with the one just closed) the error rate is judged over: one for a burst, more for a smaller step. */
-const errorWindows = [1, 2, 4, 8];
+/** Usual buckets a volume baseline needs; with fewer (a new level just accepted), every bucket kept is its baseline. */
+const minUsualBuckets = 3;
+/** A drop is at most this share of the usual volume. */
+const dropShare = 0.5;
+/** Windows (in buckets, ending with the one just closed) volume drops are judged over: one for a big service, more for a small one. */
+const dropWindows = [1, 2, 4, 8];
+/** Windows the error rate is judged over: one for a burst, more for a smaller step or a route with few requests. */
+const errorWindows = [1, 2, 4, 8, 16, 32];
 
 function routeOf(record: LogRecord): string | undefined {
   return record.attributes['http.route'] || record.mesh?.destinationWorkload || undefined;
@@ -114,6 +132,14 @@ function routeOf(record: LogRecord): string | undefined {
 function statusOf(record: LogRecord): number {
   return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
 }
+
+const firingKey = (finding: { detector: DetectorName; patternId?: string }) => `${finding.detector}\0${finding.patternId ?? ''}`;
+/**
+ * A finding that held in the bucket before holds while its score stays above
+ * this share of the threshold (a Schmitt trigger): a small route's error step
+ * whose evidence wobbles around the threshold is one incident, not several.
+ */
+const sustainShare = 0.5;
 
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 const rounded = (value: number) => String(Number(value.toFixed(2)));
@@ -175,7 +201,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0 };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0, unusualRun: 0, firing: new Set() };
         this.series.set(key, series);
       }
       let counts = series.open.get(start);
@@ -237,13 +263,23 @@ export class AnomalyDetectors {
       const seasonal = new Set(earlierDays.map((sample) => sample.day)).size >= seasonalMinimumDays ? earlierDays.map((sample) => sample.total) : undefined;
       series.emptyRun = bucket.total === 0 ? series.emptyRun + 1 : 0;
       if (series.emptyRun === 1) series.volumeBeforeSilence = series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
-      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, seasonal));
-      sameHour.push({ day, total: bucket.total });
-      if (sameHour.length > seasonalSamples) sameHour.shift();
+      const judged = series.options.enabled && series.closed >= this.options.warmupBuckets ? this.judge(series, bucket, seasonal) : [];
+      findings.push(...judged);
+      series.firing = new Set(judged.map(firingKey));
+      const unusualVolume = judged.some((finding) => finding.detector === 'volume_spike' || finding.detector === 'volume_drop');
+      series.unusualRun = unusualVolume ? series.unusualRun + 1 : 0;
+      if (unusualVolume && series.unusualRun <= this.options.baselineBuckets) bucket.usual = false;
       for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
       for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
-      series.history.push(bucket);
-      if (series.history.length > this.options.baselineBuckets) series.history.shift();
+      // A silent service's baselines pause (its first empty buckets, already kept, are taken back): on its return it is judged against how it was before.
+      const silent = series.emptyRun >= series.options.silentBuckets && (series.volumeBeforeSilence ?? 0) >= 1;
+      if (silent && series.emptyRun === series.options.silentBuckets) series.history.splice(-(series.options.silentBuckets - 1));
+      if (!silent) {
+        if (bucket.usual) sameHour.push({ day, total: bucket.total });
+        if (sameHour.length > seasonalSamples) sameHour.shift();
+        series.history.push(bucket);
+        if (series.history.length > this.options.baselineBuckets) series.history.shift();
+      }
       series.closed++;
       if (series.emptyRun * this.options.bucketMs >= silenceReportedMs) this.series.delete(`${series.tenant}\0${series.serviceName}`);
     }
@@ -251,22 +287,28 @@ export class AnomalyDetectors {
   }
 
   private judge(series: ServiceSeries, bucket: BucketCounts, sameHour: number[] | undefined): AnomalyFinding[] {
-    const { threshold, minVolume, minErrors, silentBuckets } = series.options;
+    const { minVolume, minErrors, silentBuckets } = series.options;
     const { bucketMs } = this.options;
+    const thresholdOf = (detector: DetectorName, patternId?: string) => series.options.threshold * (series.firing.has(firingKey({ detector, patternId })) ? sustainShare : 1);
     const history = series.history;
     const found: AnomalyFinding[] = [];
     const finding = (detector: DetectorName, value: number, baseline: number, explanation: string, criteria: string, patternId?: string) =>
       found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
     const window = `${bucketMs / 1000}s`;
 
-    const volume = robustBaseline(sameHour ?? history.map((counts) => counts.total));
-    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${history.length} buckets`;
+    // Buckets of a spike or drop are not the baseline, unless they are most of it.
+    const usualBuckets = history.filter((counts) => counts.usual);
+    const baseline = usualBuckets.length >= minUsualBuckets ? usualBuckets : history;
+    const volume = robustBaseline(sameHour ?? baseline.map((counts) => counts.total));
+    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${baseline.length} usual buckets`;
+    bucket.expected = { volume: volume.median, dispersion: Math.max(1, (1.4826 * volume.mad) ** 2 / Math.max(volume.median, 1)) };
     const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
-    if (volumeScore > threshold && bucket.total >= minVolume) {
+    if (volumeScore > thresholdOf('volume_spike') && bucket.total >= minVolume) {
       finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
     }
-    if (volumeScore < -threshold && volume.median >= minVolume && bucket.total > 0) {
-      finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}): ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
+    const drop = bucket.total > 0 ? this.shortfall(history, bucket, minVolume, thresholdOf('volume_drop')) : undefined;
+    if (drop) {
+      finding('volume_drop', drop.observed, drop.expected, `${drop.observed} records in the last ${(drop.window * bucketMs) / 1000}s, typical ${rounded(drop.expected)} (${basis}): ${rounded(drop.score)} deviations below`, 'CC7.2');
     }
 
     // Silent: at least silentBuckets empty buckets in a row after a history of sending, reported until it sends again.
@@ -276,16 +318,16 @@ export class AnomalyDetectors {
     }
 
     // Error rate of the service (error severity or 5xx), then of each of its routes (5xx).
-    const serviceRate = this.errorRate(series, bucket, (counts) => ({ requests: counts.total, errors: counts.errors }));
+    const serviceRate = this.errorRate(series, bucket, thresholdOf('error_rate'), (counts) => ({ requests: counts.total, errors: counts.errors }));
     if (serviceRate) finding('error_rate', serviceRate.rate, serviceRate.baseline, `error rate ${serviceRate.text}`, 'CC7.2');
     for (const route of bucket.routeStatus.keys()) {
-      const routeRate = this.errorRate(series, bucket, (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
+      const routeRate = this.errorRate(series, bucket, thresholdOf('error_rate', route), (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
       if (routeRate) finding('error_rate', routeRate.rate, routeRate.baseline, `error rate on route ${route}: ${routeRate.text}`, 'CC7.2', route);
     }
 
     const denied = robustBaseline(history.map((counts) => counts.denied));
     const deniedScore = robustScore(bucket.denied, denied, Math.max(Math.sqrt(denied.median), 1));
-    if (bucket.denied >= minErrors && deniedScore > threshold) {
+    if (bucket.denied >= minErrors && deniedScore > thresholdOf('access_denied_spike')) {
       finding('access_denied_spike', bucket.denied, denied.median, `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`, 'CC6.1, CC7.2');
     }
 
@@ -302,13 +344,39 @@ export class AnomalyDetectors {
         continue;
       }
       if (count < minVolume) continue;
-      const pattern = robustBaseline(history.map((counts) => counts.patterns.get(patternId) ?? 0));
+      const pattern = robustBaseline(baseline.map((counts) => counts.patterns.get(patternId) ?? 0));
       const score = robustScore(count, pattern, Math.max(Math.sqrt(pattern.median), 1));
-      if (score > threshold) {
+      if (score > thresholdOf('pattern_surge', patternId)) {
         finding('pattern_surge', count, pattern.median, `log pattern ${shown}: ${count} lines in the last ${window}, typical ${rounded(pattern.median)}: ${rounded(score)} robust deviations above`, 'CC7.2', patternId);
       }
     }
     return found;
+  }
+
+  /**
+   * A drop in volume over the last 1, 2, 4 or 8 buckets (the one just closed
+   * included): Poisson lower tail of the records seen against the sum of
+   * each bucket's typical volume, widened by how much more the baseline varies than
+   * chance. A big service's drop shows in one bucket, a small one's in a few.
+   */
+  private shortfall(history: BucketCounts[], bucket: BucketCounts, minVolume: number, threshold: number) {
+    const buckets = [...history, bucket];
+    let best: { score: number; window: number; observed: number; expected: number } | undefined;
+    for (const window of dropWindows) {
+      const recent = buckets.slice(-window);
+      if (window > buckets.length || recent.some((counts) => counts.expected === undefined)) break;
+      const observed = recent.reduce((sum, counts) => sum + counts.total, 0);
+      const expected = recent.reduce((sum, counts) => sum + counts.expected!.volume, 0);
+      const dispersion = recent.reduce((sum, counts) => sum + counts.expected!.volume * counts.expected!.dispersion, 0) / Math.max(expected, 1);
+      // A slow slide (the evening ebb a one-hour median lags behind) is not a drop; half the usual volume gone is.
+      if (expected < minVolume || observed > dropShare * expected) continue;
+      // Still happening: the latest quarter of the window is as low, so a long window does not keep an ended drop alive.
+      const latest = recent.slice(-Math.ceil(window / 4));
+      if (latest.reduce((sum, counts) => sum + counts.total, 0) > dropShare * latest.reduce((sum, counts) => sum + counts.expected!.volume, 0)) continue;
+      const score = shortfallSurprise(observed, expected, dispersion);
+      if (score > threshold && (!best || score > best.score)) best = { score, window, observed, expected };
+    }
+    return best;
   }
 
   /**
@@ -318,8 +386,8 @@ export class AnomalyDetectors {
    * service needs a bigger step). A burst shows in one bucket, a step from
    * 1% to 5% within a few.
    */
-  private errorRate(series: ServiceSeries, bucket: BucketCounts, of: (counts: BucketCounts) => { requests: number; errors: number }) {
-    const { threshold, minErrors } = series.options;
+  private errorRate(series: ServiceSeries, bucket: BucketCounts, threshold: number, of: (counts: BucketCounts) => { requests: number; errors: number }) {
+    const { minErrors } = series.options;
     const buckets = [...series.history, bucket].map(of);
     let best: { score: number; window: number; requests: number; errors: number; rate: number } | undefined;
     for (const window of errorWindows) {
@@ -332,6 +400,10 @@ export class AnomalyDetectors {
       // Half an error of prior: a route that never failed still has a rate, not zero.
       const rate = (earlier.reduce((sum, counts) => sum + counts.errors, 0) + 0.5) / (baselineRequests + 1);
       if (errors < minErrors || errors / requests < 2 * rate || baselineRequests < requests) continue;
+      // Still happening: the latest quarter of the window is as bad, so a long window does not keep an ended step alive.
+      const latest = recent.slice(-Math.ceil(window / 4));
+      const latestRequests = latest.reduce((sum, counts) => sum + counts.requests, 0);
+      if (latestRequests === 0 || latest.reduce((sum, counts) => sum + counts.errors, 0) / latestRequests < 2 * rate) continue;
       const chance = earlier.reduce((sum, counts) => sum + counts.requests * rate * (1 - rate), 0);
       const seen = earlier.reduce((sum, counts) => sum + (counts.errors - counts.requests * rate) ** 2, 0);
       const dispersion = Math.max(1, seen / chance);
