@@ -20,7 +20,7 @@ const days = Number(process.env.DAYS ?? 5);
 /** VERBOSE=1 lists every wrong alarm and missed incident. */
 const verbose = process.env.VERBOSE === '1';
 /** The defaults of `alerting.anomaly` (docs/alerting.md). */
-const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 30_000, baselineBuckets: 60, warmupBuckets: 15, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 5 };
+const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 30_000, baselineBuckets: 60, warmupBuckets: 15, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 5, newPatternWarmupLines: 1000 };
 const resolveAfterBuckets = Number(process.env.RESOLVE_AFTER ?? 3);
 /** Buckets after an incident ends during which what it leaves behind (error windows, hysteresis) still belongs to it. */
 const tailBuckets = 10;
@@ -62,7 +62,8 @@ const within = (incident: LabelledIncident, bucket: number) => incident.fromBuck
 
 for (let seed = 1; seed <= seeds; seed++) {
   const traffic = labelledTraffic(seed, days, options.bucketMs, startMs, quietHours);
-  const detectors = new AnomalyDetectors(options);
+  const templates = new Map<string, string>();
+  const detectors = new AnomalyDetectors(options, (_tenant, _service, patternId) => templates.get(patternId));
   const incidents = new AnomalyIncidents(resolveAfterBuckets);
   const totalBuckets = (days * 86_400_000) / options.bucketMs;
   const found: { bucket: number; finding: AnomalyFinding }[] = [];
@@ -71,7 +72,9 @@ for (let seed = 1; seed <= seeds; seed++) {
   const open = new Set<string>();
   for (let bucket = 0; bucket < totalBuckets; bucket++) {
     const endMs = startMs + (bucket + 1) * options.bucketMs;
-    detectors.observe(traffic.bucket(bucket), endMs - 1);
+    const records = traffic.bucket(bucket);
+    for (const record of records) if (!templates.has(record.patternId!)) templates.set(record.patternId!, record.body);
+    detectors.observe(records, endMs - 1);
     const findings = detectors.close(endMs + options.latenessMs);
     for (const finding of findings) found.push({ bucket, finding });
     for (const transition of incidents.update(findings, endMs + options.latenessMs)) {

@@ -5,7 +5,7 @@ import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/l
 import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
 import { defaultMinerOptions } from '../../src/pipeline/patterns/drainMiner.js';
 
-const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3 };
+const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3, newPatternWarmupLines: 1000 };
 
 /** Midnight UTC of the first simulated day. */
 const dayZeroMs = Date.UTC(2026, 0, 5);
@@ -119,7 +119,7 @@ test('a new exception pattern is reported once, with its template', () => {
   const fresh = [...findings].flatMap(([bucket, found]) => found.filter((f) => f.detector === 'new_pattern').map((f) => ({ bucket, f })));
   assert.equal(fresh.length, 1, JSON.stringify(fresh));
   assert.equal(fresh[0].bucket, 40);
-  assert.match(fresh[0].f.explanation, /"<\*> connection pool exhausted \(active=<\*> waiting=<\*>" never seen from this service before: 8 lines/);
+  assert.match(fresh[0].f.explanation, /^log pattern never seen from this service before, rarest first: "<\*> connection pool exhausted \(active=<\*> waiting=<\*>" \(rarity 2, 8 lines\)/);
 });
 
 test('a 401/403 storm on the mesh gateway is an access-denied spike', () => {
@@ -319,4 +319,24 @@ test('a drop that wobbles around the threshold is one run of findings: once foun
   const drops = found.filter(({ detector }) => detector === 'volume_drop').map(({ bucket }) => bucket);
   assert.ok(drops.length > 0 && drops[0] < 44, JSON.stringify(drops));
   assert.deepEqual(drops, Array.from({ length: drops.length }, (_, i) => drops[0] + i), 'no gap in the run');
+});
+
+test('new templates are news only after the warm-up, and only the rare ones: an info variant of known words is not, an error or unseen words are, rarest first in one finding', () => {
+  const detectors = new AnomalyDetectors({ ...options, newPatternWarmupLines: 500 }, (_tenant, _service, id) => id);
+  const line = (patternId: string, severityNumber = 9) => newLogRecord({ tenant: 'acme', serviceName: 'shop', receiver: 'test', body: patternId, patternId, severityNumber });
+  const found: { bucket: number; f: AnomalyFinding }[] = [];
+  for (let bucket = 0; bucket < 30; bucket++) {
+    const startMs = dayZeroMs + bucket * options.bucketMs;
+    const records = Array.from({ length: 40 }, () => line('order <*> placed for user <*>'));
+    // Young service (400 lines by bucket 10): its first unusual templates are not news.
+    if (bucket === 10) records.push(line('cache warmed in <*> ms'), line('disk quota exceeded on volume <*>', 17));
+    if (bucket === 20) records.push(line('order <*> placed for guest <*>'), line('cache warmed for user <*>'), line('payment gateway rejected signature', 17), line('ledger replication lagging behind primary'));
+    detectors.observe(stamped(records, startMs, options.bucketMs), startMs + options.bucketMs - 1);
+    for (const f of detectors.close(startMs + options.bucketMs)) if (f.detector === 'new_pattern') found.push({ bucket, f });
+  }
+  assert.deepEqual(found.map(({ bucket, f }) => [bucket, f.patternId]), [[20, 'payment gateway rejected signature']]);
+  assert.equal(
+    found[0].f.explanation,
+    '2 log patterns never seen from this service before, rarest first: "payment gateway rejected signature" (rarity 2, 1 lines); "ledger replication lagging behind primary" (rarity 1, 1 lines) in the last 60s',
+  );
 });

@@ -22,6 +22,8 @@ export interface AnomalyOptions {
   minErrors: number;
   /** Empty buckets after which a service that used to send is reported silent. */
   silentBuckets: number;
+  /** Lines a service must have sent (besides warmupBuckets) before a template it never sent is news. */
+  newPatternWarmupLines: number;
 }
 
 /** Settings for some tenants or services: a tenant and service both given is the most specific match. */
@@ -66,6 +68,8 @@ interface BucketCounts {
   errors: number;
   denied: number;
   patterns: Map<string, number>;
+  /** Highest severity number among the lines of each pattern. */
+  patternSeverity: Map<string, number>;
   /** Mesh requests per `source → destination` workload pair. */
   routes: Map<string, number>;
   /** Requests with a status and 5xx responses per route (`http.route`, else the mesh destination). */
@@ -93,6 +97,10 @@ interface ServiceSeries {
   /** Closed buckets observed in all, to know when warm-up is over. */
   closed: number;
   knownPatterns: Set<string>;
+  /** Words of the templates of knownPatterns: a new template made of known words is a variant, not news. */
+  knownWords: Set<string>;
+  /** Lines counted in closed buckets. */
+  lines: number;
   knownRoutes: Set<string>;
   /** Bucket totals seen in each hour of the day, with their day (most recent last), for a baseline that knows the daily cycle. */
   byHour: { day: number; total: number }[][];
@@ -113,7 +121,7 @@ const dayMs = 86_400_000;
 /** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
 const silenceReportedMs = 24 * 3600_000;
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map(), routeStatus: new Map(), usual: true });
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), patternSeverity: new Map(), routes: new Map(), routeStatus: new Map(), usual: true });
 /** Routes tracked per service and bucket: a client inventing paths must not grow memory without bound. */
 const maxRoutes = 200;
 /** Usual buckets a volume baseline needs; with fewer (a new level just accepted), every bucket kept is its baseline. */
@@ -132,6 +140,11 @@ function routeOf(record: LogRecord): string | undefined {
 function statusOf(record: LogRecord): number {
   return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
 }
+
+/** New templates a new-pattern finding lists (the rest are counted). */
+const listedNewPatterns = 3;
+/** The words of a template: runs of letters, lower-cased; numbers, ids and wildcards say nothing of the message. */
+const wordsOf = (template: string) => [...new Set(template.toLowerCase().match(/(?<![\w])[a-z][a-z_]*[a-z](?![\w])/g) ?? [])];
 
 const firingKey = (finding: { detector: DetectorName; patternId?: string }) => `${finding.detector}\0${finding.patternId ?? ''}`;
 /**
@@ -201,7 +214,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0, unusualRun: 0, firing: new Set() };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownWords: new Set(), lines: 0, knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0, unusualRun: 0, firing: new Set() };
         this.series.set(key, series);
       }
       let counts = series.open.get(start);
@@ -219,7 +232,10 @@ export class AnomalyDetectors {
           if (status >= 500) requests.errors++;
         }
       }
-      if (record.patternId) counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+      if (record.patternId) {
+        counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+        if (record.severityNumber > (counts.patternSeverity.get(record.patternId) ?? 0)) counts.patternSeverity.set(record.patternId, record.severityNumber);
+      }
       const destination = record.mesh?.destinationWorkload;
       if (destination) {
         const route = `${record.mesh!.sourceWorkload || 'unknown'} → ${destination}`;
@@ -269,7 +285,12 @@ export class AnomalyDetectors {
       const unusualVolume = judged.some((finding) => finding.detector === 'volume_spike' || finding.detector === 'volume_drop');
       series.unusualRun = unusualVolume ? series.unusualRun + 1 : 0;
       if (unusualVolume && series.unusualRun <= this.options.baselineBuckets) bucket.usual = false;
-      for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
+      for (const patternId of bucket.patterns.keys()) {
+        if (series.knownPatterns.has(patternId)) continue;
+        series.knownPatterns.add(patternId);
+        for (const word of wordsOf(this.templateOf(series.tenant, series.serviceName, patternId) ?? '')) series.knownWords.add(word);
+      }
+      series.lines += bucket.total;
       for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
       // A silent service's baselines pause (its first empty buckets, already kept, are taken back): on its return it is judged against how it was before.
       const silent = series.emptyRun >= series.options.silentBuckets && (series.volumeBeforeSilence ?? 0) >= 1;
@@ -336,14 +357,17 @@ export class AnomalyDetectors {
       finding('unusual_destination', count, 0, `mesh requests ${route} never seen before: ${count} in the last ${window} (possible lateral movement or a misrouted client)`, 'CC6.6, CC7.2', route);
     }
 
+    const news = this.newPatterns(series, bucket);
+    if (news.length > 0) {
+      const listed = news.slice(0, listedNewPatterns).map((news) => `${news.shown} (rarity ${rounded(news.rarity)}, ${news.count} lines)`);
+      const more = news.length > listedNewPatterns ? `, and ${news.length - listedNewPatterns} more` : '';
+      finding('new_pattern', news[0].count, 0, `${news.length === 1 ? 'log pattern' : `${news.length} log patterns`} never seen from this service before, rarest first: ${listed.join('; ')}${more} in the last ${window}`, 'CC7.2', news[0].patternId);
+    }
+
     for (const [patternId, count] of bucket.patterns) {
+      if (!series.knownPatterns.has(patternId) || count < minVolume) continue;
       const template = this.templateOf(series.tenant, series.serviceName, patternId);
       const shown = template !== undefined ? `"${template}"` : patternId;
-      if (!series.knownPatterns.has(patternId)) {
-        finding('new_pattern', count, 0, `log pattern ${shown} never seen from this service before: ${count} lines in the last ${window}`, 'CC7.2', patternId);
-        continue;
-      }
-      if (count < minVolume) continue;
       const pattern = robustBaseline(baseline.map((counts) => counts.patterns.get(patternId) ?? 0));
       const score = robustScore(count, pattern, Math.max(Math.sqrt(pattern.median), 1));
       if (score > thresholdOf('pattern_surge', patternId)) {
@@ -351,6 +375,29 @@ export class AnomalyDetectors {
       }
     }
     return found;
+  }
+
+  /**
+   * The templates in the bucket the service never sent before that are news,
+   * rarest first. None while the service is young (everything is new then).
+   * Rarity is the share of the template's words the service never used
+   * (a new variant of a known message scores 0) plus 1 for an error line,
+   * ½ for a warning; a template is news from a rarity of 1: an error, or a
+   * message in words never seen.
+   */
+  private newPatterns(series: ServiceSeries, bucket: BucketCounts): { patternId: string; shown: string; rarity: number; count: number }[] {
+    if (series.lines < this.options.newPatternWarmupLines) return [];
+    const news: { patternId: string; shown: string; rarity: number; count: number }[] = [];
+    for (const [patternId, count] of bucket.patterns) {
+      if (series.knownPatterns.has(patternId)) continue;
+      const template = this.templateOf(series.tenant, series.serviceName, patternId);
+      const words = wordsOf(template ?? '');
+      const novelty = words.length === 0 ? 0 : words.filter((word) => !series.knownWords.has(word)).length / words.length;
+      const severity = bucket.patternSeverity.get(patternId) ?? 0;
+      const rarity = novelty + (severity >= 17 ? 1 : severity >= 13 ? 0.5 : 0);
+      if (rarity >= 1) news.push({ patternId, shown: template !== undefined ? `"${template}"` : patternId, rarity, count });
+    }
+    return news.sort((a, b) => b.rarity - a.rarity || b.count - a.count);
   }
 
   /**
