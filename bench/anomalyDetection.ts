@@ -21,7 +21,7 @@ const days = Number(process.env.DAYS ?? 5);
 const verbose = process.env.VERBOSE === '1';
 /** The defaults of `alerting.anomaly` (docs/alerting.md). */
 const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 30_000, baselineBuckets: 60, warmupBuckets: 15, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 5, newPatternWarmupLines: 1000 };
-const resolveAfterBuckets = Number(process.env.RESOLVE_AFTER ?? 3);
+const resolveAfterBuckets = Number(process.env.RESOLVE_AFTER ?? 10);
 /** Buckets after an incident ends during which what it leaves behind (error windows, hysteresis) still belongs to it. */
 const tailBuckets = 10;
 /** Incidents are injected only after this many quiet hours, once the baselines are full. */
