@@ -314,8 +314,10 @@ export const configSchema = z
             min_errors: positiveInt.default(5),
             /** Consecutive empty buckets after which a service that used to send is reported silent. */
             silent_buckets: positiveInt.default(5),
+            /** Lines a service must have sent before a template it never sent is reported (while it is young, everything is new). */
+            new_pattern_warmup_lines: z.coerce.number().int().min(0).default(1000),
             /** Buckets in a row without any finding before a service's anomaly resolves (hysteresis against flapping). */
-            resolve_after_buckets: positiveInt.default(3),
+            resolve_after_buckets: positiveInt.default(10),
             /** Other settings for some tenants or services (the most specific match wins), or `enabled: false` to mute them. */
             overrides: z
               .array(
@@ -334,7 +336,7 @@ export const configSchema = z
               .default([]),
           })
           .strict()
-          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, resolve_after_buckets: 3, overrides: [] }),
+          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, new_pattern_warmup_lines: 1000, resolve_after_buckets: 10, overrides: [] }),
       })
       .strict()
       .default({
@@ -344,7 +346,7 @@ export const configSchema = z
         webhooks: [],
         slack: [],
         pagerduty: [],
-        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, resolve_after_buckets: 3, overrides: [] },
+        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, new_pattern_warmup_lines: 1000, resolve_after_buckets: 10, overrides: [] },
       }),
     /** SOC 2 evidence reports (see compliance/). */
     /** How long logs are kept; meshlog disposes of older records and records what it disposed. */

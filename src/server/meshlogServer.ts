@@ -375,6 +375,7 @@ export class MeshlogServer {
           minVolume: anomaly.min_volume,
           minErrors: anomaly.min_errors,
           silentBuckets: anomaly.silent_buckets,
+          newPatternWarmupLines: anomaly.new_pattern_warmup_lines,
           resolveAfterBuckets: anomaly.resolve_after_buckets,
         },
         anomaly.overrides.map((o) => ({

@@ -5,7 +5,7 @@ import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/l
 import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
 import { defaultMinerOptions } from '../../src/pipeline/patterns/drainMiner.js';
 
-const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3 };
+const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3, newPatternWarmupLines: 1000 };
 
 /** Midnight UTC of the first simulated day. */
 const dayZeroMs = Date.UTC(2026, 0, 5);
@@ -119,7 +119,7 @@ test('a new exception pattern is reported once, with its template', () => {
   const fresh = [...findings].flatMap(([bucket, found]) => found.filter((f) => f.detector === 'new_pattern').map((f) => ({ bucket, f })));
   assert.equal(fresh.length, 1, JSON.stringify(fresh));
   assert.equal(fresh[0].bucket, 40);
-  assert.match(fresh[0].f.explanation, /"<\*> connection pool exhausted \(active=<\*> waiting=<\*>" never seen from this service before: 8 lines/);
+  assert.match(fresh[0].f.explanation, /^log pattern never seen from this service before, rarest first: "<\*> connection pool exhausted \(active=<\*> waiting=<\*>" \(rarity 2, 8 lines\)/);
 });
 
 test('a 401/403 storm on the mesh gateway is an access-denied spike', () => {
@@ -273,4 +273,70 @@ test('a whole service going from 1% to 5% errors is caught within four buckets, 
     assert.ok(found[0].bucket >= 40 && found[0].bucket <= 43, `seed ${seed}: first found at bucket ${found[0].bucket}`);
     assert.match(found[0].f.explanation, /^error rate \d+\.\d% \(\d+ of \d+\) in the last \d+s, typical [01]\.\d%/);
   }
+});
+
+/** Runs one service through the detectors, `count(bucket)` records a bucket, and returns the volume findings with their bucket. */
+function volumeFindings(buckets: number, count: (bucket: number, next: () => number) => number, seed: number) {
+  const detectors = new AnomalyDetectors(options);
+  const next = random(seed);
+  const found: { bucket: number; detector: string }[] = [];
+  for (let bucket = 0; bucket < buckets; bucket++) {
+    const startMs = dayZeroMs + bucket * options.bucketMs;
+    const records = Array.from({ length: count(bucket, next) }, () => newLogRecord({ tenant: 'acme', serviceName: 'shop', receiver: 'test', body: 'order placed' }));
+    detectors.observe(stamped(records, startMs, options.bucketMs), startMs + options.bucketMs - 1);
+    for (const f of detectors.close(startMs + options.bucketMs)) if (f.detector.startsWith('volume') || f.detector === 'silent_service') found.push({ bucket, detector: f.detector });
+  }
+  return found;
+}
+
+const noisy = (mean: number, next: () => number) => Math.round(mean + (next() - 0.5) * 2 * Math.sqrt(mean));
+
+test('a service that comes back after a silence longer than its baseline raises no spike: the outage is not its baseline', () => {
+  // 30-bucket baseline; silent from bucket 40 to 79 (40 buckets), then back at its usual 100.
+  const found = volumeFindings(110, (bucket, next) => (bucket >= 40 && bucket < 80 ? 0 : noisy(100, next)), 1);
+  assert.deepEqual(found.filter(({ detector }) => detector !== 'silent_service'), []);
+  assert.equal(found.filter(({ detector }) => detector === 'silent_service').length, 40 - options.silentBuckets + 1);
+});
+
+test('a service that comes back after a drop raises no spike: the buckets of the drop are left out of its baseline', () => {
+  const found = volumeFindings(110, (bucket, next) => noisy(bucket >= 40 && bucket < 65 ? 15 : 100, next), 2);
+  assert.deepEqual([...new Set(found.map(({ detector }) => detector))], ['volume_drop'], JSON.stringify(found));
+  assert.ok(found.every(({ bucket }) => bucket >= 40 && bucket < 65), JSON.stringify(found));
+});
+
+test('a small service (25 records a bucket) dropping to a fifth is caught within four buckets over six seeds, with no alarm before', () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const found = volumeFindings(60, (bucket, next) => noisy(bucket >= 40 ? 5 : 25, next), seed);
+    assert.deepEqual(found.filter(({ bucket }) => bucket < 40), [], `seed ${seed}: no alarm before the drop`);
+    const first = found.find(({ detector }) => detector === 'volume_drop');
+    assert.ok(first && first.bucket < 44, `seed ${seed}: ${JSON.stringify(found)}`);
+  }
+});
+
+test('a drop that wobbles around the threshold is one run of findings: once found, it holds while above half the threshold', () => {
+  // 100 a bucket, then a drop to 38–50 a bucket (5 to 7 deviations) that a fixed threshold of 6 would find only now and then.
+  const found = volumeFindings(90, (bucket, next) => (bucket >= 40 && bucket < 80 ? 38 + Math.round(next() * 12) : noisy(100, next)), 3);
+  const drops = found.filter(({ detector }) => detector === 'volume_drop').map(({ bucket }) => bucket);
+  assert.ok(drops.length > 0 && drops[0] < 44, JSON.stringify(drops));
+  assert.deepEqual(drops, Array.from({ length: drops.length }, (_, i) => drops[0] + i), 'no gap in the run');
+});
+
+test('new templates are news only after the warm-up, and only the rare ones: an info variant of known words is not, an error or unseen words are, rarest first in one finding', () => {
+  const detectors = new AnomalyDetectors({ ...options, newPatternWarmupLines: 500 }, (_tenant, _service, id) => id);
+  const line = (patternId: string, severityNumber = 9) => newLogRecord({ tenant: 'acme', serviceName: 'shop', receiver: 'test', body: patternId, patternId, severityNumber });
+  const found: { bucket: number; f: AnomalyFinding }[] = [];
+  for (let bucket = 0; bucket < 30; bucket++) {
+    const startMs = dayZeroMs + bucket * options.bucketMs;
+    const records = Array.from({ length: 40 }, () => line('order <*> placed for user <*>'));
+    // Young service (400 lines by bucket 10): its first unusual templates are not news.
+    if (bucket === 10) records.push(line('cache warmed in <*> ms'), line('disk quota exceeded on volume <*>', 17));
+    if (bucket === 20) records.push(line('order <*> placed for guest <*>'), line('cache warmed for user <*>'), line('payment gateway rejected signature', 17), line('ledger replication lagging behind primary'));
+    detectors.observe(stamped(records, startMs, options.bucketMs), startMs + options.bucketMs - 1);
+    for (const f of detectors.close(startMs + options.bucketMs)) if (f.detector === 'new_pattern') found.push({ bucket, f });
+  }
+  assert.deepEqual(found.map(({ bucket, f }) => [bucket, f.patternId]), [[20, 'payment gateway rejected signature']]);
+  assert.equal(
+    found[0].f.explanation,
+    '2 log patterns never seen from this service before, rarest first: "payment gateway rejected signature" (rarity 2, 1 lines); "ledger replication lagging behind primary" (rarity 1, 1 lines) in the last 60s',
+  );
 });

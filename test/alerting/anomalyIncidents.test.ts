@@ -7,7 +7,7 @@ import type { AlertTransition } from '../../src/storage/stores/alertStore.js';
 import { defaultMinerOptions } from '../../src/pipeline/patterns/drainMiner.js';
 import { PatternMining } from '../../src/pipeline/patterns/patternMining.js';
 
-const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3 };
+const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 0, baselineBuckets: 30, warmupBuckets: 10, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 3, newPatternWarmupLines: 1000 };
 const dayZeroMs = Date.UTC(2026, 0, 5);
 
 /** `count` lines of one template from `service`, stamped across the bucket. */

@@ -1,5 +1,5 @@
 import type { LogRecord } from '../../model/logRecord.js';
-import { rateSurprise } from './rateSurprise.js';
+import { rateSurprise, shortfallSurprise } from './rateSurprise.js';
 import { robustBaseline, robustScore } from './robustBaseline.js';
 
 export interface AnomalyOptions {
@@ -22,6 +22,8 @@ export interface AnomalyOptions {
   minErrors: number;
   /** Empty buckets after which a service that used to send is reported silent. */
   silentBuckets: number;
+  /** Lines a service must have sent (besides warmupBuckets) before a template it never sent is news. */
+  newPatternWarmupLines: number;
 }
 
 /** Settings for some tenants or services: a tenant and service both given is the most specific match. */
@@ -66,10 +68,20 @@ interface BucketCounts {
   errors: number;
   denied: number;
   patterns: Map<string, number>;
+  /** Highest severity number among the lines of each pattern. */
+  patternSeverity: Map<string, number>;
   /** Mesh requests per `source → destination` workload pair. */
   routes: Map<string, number>;
   /** Requests with a status and 5xx responses per route (`http.route`, else the mesh destination). */
   routeStatus: Map<string, { requests: number; errors: number }>;
+  /** False for a bucket of a spike or drop: left out of the volume and pattern baselines, so the return to normal is not judged against the outage. */
+  usual: boolean;
+  /**
+   * The typical volume it was judged against (at its hour of day, when known)
+   * and how much more than chance that baseline varied: a drop over several
+   * buckets sums their own expectations.
+   */
+  expected?: { volume: number; dispersion: number };
 }
 
 interface ServiceSeries {
@@ -85,6 +97,10 @@ interface ServiceSeries {
   /** Closed buckets observed in all, to know when warm-up is over. */
   closed: number;
   knownPatterns: Set<string>;
+  /** Words of the templates of knownPatterns: a new template made of known words is a variant, not news. */
+  knownWords: Set<string>;
+  /** Lines counted in closed buckets. */
+  lines: number;
   knownRoutes: Set<string>;
   /** Bucket totals seen in each hour of the day, with their day (most recent last), for a baseline that knows the daily cycle. */
   byHour: { day: number; total: number }[][];
@@ -92,6 +108,10 @@ interface ServiceSeries {
   volumeBeforeSilence: number | undefined;
   /** Empty buckets in a row, the one just closed included. */
   emptyRun: number;
+  /** Buckets in a row with a volume finding: past a whole baseline of them, the new level is accepted as usual. */
+  unusualRun: number;
+  /** What the bucket before found (detector and pattern or route): it stays found while above half the threshold. */
+  firing: Set<string>;
 }
 
 /** Bucket totals kept per hour of the day, and how many earlier days of that hour make its baseline usable. */
@@ -101,11 +121,17 @@ const dayMs = 86_400_000;
 /** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
 const silenceReportedMs = 24 * 3600_000;
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), routes: new Map(), routeStatus: new Map() });
+const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), patternSeverity: new Map(), routes: new Map(), routeStatus: new Map(), usual: true });
 /** Routes tracked per service and bucket: a client inventing paths must not grow memory without bound. */
 const maxRoutes = 200;
-/** Windows (in buckets, ending with the one just closed) the error rate is judged over: one for a burst, more for a smaller step. */
-const errorWindows = [1, 2, 4, 8];
+/** Usual buckets a volume baseline needs; with fewer (a new level just accepted), every bucket kept is its baseline. */
+const minUsualBuckets = 3;
+/** A drop is at most this share of the usual volume. */
+const dropShare = 0.5;
+/** Windows (in buckets, ending with the one just closed) volume drops are judged over: one for a big service, more for a small one. */
+const dropWindows = [1, 2, 4, 8];
+/** Windows the error rate is judged over: one for a burst, more for a smaller step or a route with few requests. */
+const errorWindows = [1, 2, 4, 8, 16, 32];
 
 function routeOf(record: LogRecord): string | undefined {
   return record.attributes['http.route'] || record.mesh?.destinationWorkload || undefined;
@@ -114,6 +140,19 @@ function routeOf(record: LogRecord): string | undefined {
 function statusOf(record: LogRecord): number {
   return record.mesh?.responseCode || Number(record.attributes['http.response.status_code'] ?? record.attributes['http.status_code'] ?? 0);
 }
+
+/** New templates a new-pattern finding lists (the rest are counted). */
+const listedNewPatterns = 3;
+/** The words of a template: runs of letters, lower-cased; numbers, ids and wildcards say nothing of the message. */
+const wordsOf = (template: string) => [...new Set(template.toLowerCase().match(/(?<![\w])[a-z][a-z_]*[a-z](?![\w])/g) ?? [])];
+
+const firingKey = (finding: { detector: DetectorName; patternId?: string }) => `${finding.detector}\0${finding.patternId ?? ''}`;
+/**
+ * A finding that held in the bucket before holds while its score stays above
+ * this share of the threshold (a Schmitt trigger): a small route's error step
+ * whose evidence wobbles around the threshold is one incident, not several.
+ */
+const sustainShare = 0.5;
 
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 const rounded = (value: number) => String(Number(value.toFixed(2)));
@@ -175,7 +214,7 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0 };
+        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownWords: new Set(), lines: 0, knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0, unusualRun: 0, firing: new Set() };
         this.series.set(key, series);
       }
       let counts = series.open.get(start);
@@ -193,7 +232,10 @@ export class AnomalyDetectors {
           if (status >= 500) requests.errors++;
         }
       }
-      if (record.patternId) counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+      if (record.patternId) {
+        counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
+        if (record.severityNumber > (counts.patternSeverity.get(record.patternId) ?? 0)) counts.patternSeverity.set(record.patternId, record.severityNumber);
+      }
       const destination = record.mesh?.destinationWorkload;
       if (destination) {
         const route = `${record.mesh!.sourceWorkload || 'unknown'} → ${destination}`;
@@ -237,13 +279,28 @@ export class AnomalyDetectors {
       const seasonal = new Set(earlierDays.map((sample) => sample.day)).size >= seasonalMinimumDays ? earlierDays.map((sample) => sample.total) : undefined;
       series.emptyRun = bucket.total === 0 ? series.emptyRun + 1 : 0;
       if (series.emptyRun === 1) series.volumeBeforeSilence = series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
-      if (series.options.enabled && series.closed >= this.options.warmupBuckets) findings.push(...this.judge(series, bucket, seasonal));
-      sameHour.push({ day, total: bucket.total });
-      if (sameHour.length > seasonalSamples) sameHour.shift();
-      for (const patternId of bucket.patterns.keys()) series.knownPatterns.add(patternId);
+      const judged = series.options.enabled && series.closed >= this.options.warmupBuckets ? this.judge(series, bucket, seasonal) : [];
+      findings.push(...judged);
+      series.firing = new Set(judged.map(firingKey));
+      const unusualVolume = judged.some((finding) => finding.detector === 'volume_spike' || finding.detector === 'volume_drop');
+      series.unusualRun = unusualVolume ? series.unusualRun + 1 : 0;
+      if (unusualVolume && series.unusualRun <= this.options.baselineBuckets) bucket.usual = false;
+      for (const patternId of bucket.patterns.keys()) {
+        if (series.knownPatterns.has(patternId)) continue;
+        series.knownPatterns.add(patternId);
+        for (const word of wordsOf(this.templateOf(series.tenant, series.serviceName, patternId) ?? '')) series.knownWords.add(word);
+      }
+      series.lines += bucket.total;
       for (const route of bucket.routes.keys()) series.knownRoutes.add(route);
-      series.history.push(bucket);
-      if (series.history.length > this.options.baselineBuckets) series.history.shift();
+      // A silent service's baselines pause (its first empty buckets, already kept, are taken back): on its return it is judged against how it was before.
+      const silent = series.emptyRun >= series.options.silentBuckets && (series.volumeBeforeSilence ?? 0) >= 1;
+      if (silent && series.emptyRun === series.options.silentBuckets) series.history.splice(-(series.options.silentBuckets - 1));
+      if (!silent) {
+        if (bucket.usual) sameHour.push({ day, total: bucket.total });
+        if (sameHour.length > seasonalSamples) sameHour.shift();
+        series.history.push(bucket);
+        if (series.history.length > this.options.baselineBuckets) series.history.shift();
+      }
       series.closed++;
       if (series.emptyRun * this.options.bucketMs >= silenceReportedMs) this.series.delete(`${series.tenant}\0${series.serviceName}`);
     }
@@ -251,22 +308,28 @@ export class AnomalyDetectors {
   }
 
   private judge(series: ServiceSeries, bucket: BucketCounts, sameHour: number[] | undefined): AnomalyFinding[] {
-    const { threshold, minVolume, minErrors, silentBuckets } = series.options;
+    const { minVolume, minErrors, silentBuckets } = series.options;
     const { bucketMs } = this.options;
+    const thresholdOf = (detector: DetectorName, patternId?: string) => series.options.threshold * (series.firing.has(firingKey({ detector, patternId })) ? sustainShare : 1);
     const history = series.history;
     const found: AnomalyFinding[] = [];
     const finding = (detector: DetectorName, value: number, baseline: number, explanation: string, criteria: string, patternId?: string) =>
       found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
     const window = `${bucketMs / 1000}s`;
 
-    const volume = robustBaseline(sameHour ?? history.map((counts) => counts.total));
-    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${history.length} buckets`;
+    // Buckets of a spike or drop are not the baseline, unless they are most of it.
+    const usualBuckets = history.filter((counts) => counts.usual);
+    const baseline = usualBuckets.length >= minUsualBuckets ? usualBuckets : history;
+    const volume = robustBaseline(sameHour ?? baseline.map((counts) => counts.total));
+    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${baseline.length} usual buckets`;
+    bucket.expected = { volume: volume.median, dispersion: Math.max(1, (1.4826 * volume.mad) ** 2 / Math.max(volume.median, 1)) };
     const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
-    if (volumeScore > threshold && bucket.total >= minVolume) {
+    if (volumeScore > thresholdOf('volume_spike') && bucket.total >= minVolume) {
       finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
     }
-    if (volumeScore < -threshold && volume.median >= minVolume && bucket.total > 0) {
-      finding('volume_drop', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}): ${rounded(-volumeScore)} robust deviations below`, 'CC7.2');
+    const drop = bucket.total > 0 ? this.shortfall(history, bucket, minVolume, thresholdOf('volume_drop')) : undefined;
+    if (drop) {
+      finding('volume_drop', drop.observed, drop.expected, `${drop.observed} records in the last ${(drop.window * bucketMs) / 1000}s, typical ${rounded(drop.expected)} (${basis}): ${rounded(drop.score)} deviations below`, 'CC7.2');
     }
 
     // Silent: at least silentBuckets empty buckets in a row after a history of sending, reported until it sends again.
@@ -276,16 +339,16 @@ export class AnomalyDetectors {
     }
 
     // Error rate of the service (error severity or 5xx), then of each of its routes (5xx).
-    const serviceRate = this.errorRate(series, bucket, (counts) => ({ requests: counts.total, errors: counts.errors }));
+    const serviceRate = this.errorRate(series, bucket, thresholdOf('error_rate'), (counts) => ({ requests: counts.total, errors: counts.errors }));
     if (serviceRate) finding('error_rate', serviceRate.rate, serviceRate.baseline, `error rate ${serviceRate.text}`, 'CC7.2');
     for (const route of bucket.routeStatus.keys()) {
-      const routeRate = this.errorRate(series, bucket, (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
+      const routeRate = this.errorRate(series, bucket, thresholdOf('error_rate', route), (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
       if (routeRate) finding('error_rate', routeRate.rate, routeRate.baseline, `error rate on route ${route}: ${routeRate.text}`, 'CC7.2', route);
     }
 
     const denied = robustBaseline(history.map((counts) => counts.denied));
     const deniedScore = robustScore(bucket.denied, denied, Math.max(Math.sqrt(denied.median), 1));
-    if (bucket.denied >= minErrors && deniedScore > threshold) {
+    if (bucket.denied >= minErrors && deniedScore > thresholdOf('access_denied_spike')) {
       finding('access_denied_spike', bucket.denied, denied.median, `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`, 'CC6.1, CC7.2');
     }
 
@@ -294,21 +357,73 @@ export class AnomalyDetectors {
       finding('unusual_destination', count, 0, `mesh requests ${route} never seen before: ${count} in the last ${window} (possible lateral movement or a misrouted client)`, 'CC6.6, CC7.2', route);
     }
 
+    const news = this.newPatterns(series, bucket);
+    if (news.length > 0) {
+      const listed = news.slice(0, listedNewPatterns).map((news) => `${news.shown} (rarity ${rounded(news.rarity)}, ${news.count} lines)`);
+      const more = news.length > listedNewPatterns ? `, and ${news.length - listedNewPatterns} more` : '';
+      finding('new_pattern', news[0].count, 0, `${news.length === 1 ? 'log pattern' : `${news.length} log patterns`} never seen from this service before, rarest first: ${listed.join('; ')}${more} in the last ${window}`, 'CC7.2', news[0].patternId);
+    }
+
     for (const [patternId, count] of bucket.patterns) {
+      if (!series.knownPatterns.has(patternId) || count < minVolume) continue;
       const template = this.templateOf(series.tenant, series.serviceName, patternId);
       const shown = template !== undefined ? `"${template}"` : patternId;
-      if (!series.knownPatterns.has(patternId)) {
-        finding('new_pattern', count, 0, `log pattern ${shown} never seen from this service before: ${count} lines in the last ${window}`, 'CC7.2', patternId);
-        continue;
-      }
-      if (count < minVolume) continue;
-      const pattern = robustBaseline(history.map((counts) => counts.patterns.get(patternId) ?? 0));
+      const pattern = robustBaseline(baseline.map((counts) => counts.patterns.get(patternId) ?? 0));
       const score = robustScore(count, pattern, Math.max(Math.sqrt(pattern.median), 1));
-      if (score > threshold) {
+      if (score > thresholdOf('pattern_surge', patternId)) {
         finding('pattern_surge', count, pattern.median, `log pattern ${shown}: ${count} lines in the last ${window}, typical ${rounded(pattern.median)}: ${rounded(score)} robust deviations above`, 'CC7.2', patternId);
       }
     }
     return found;
+  }
+
+  /**
+   * The templates in the bucket the service never sent before that are news,
+   * rarest first. None while the service is young (everything is new then).
+   * Rarity is the share of the template's words the service never used
+   * (a new variant of a known message scores 0) plus 1 for an error line,
+   * ½ for a warning; a template is news from a rarity of 1: an error, or a
+   * message in words never seen.
+   */
+  private newPatterns(series: ServiceSeries, bucket: BucketCounts): { patternId: string; shown: string; rarity: number; count: number }[] {
+    if (series.lines < this.options.newPatternWarmupLines) return [];
+    const news: { patternId: string; shown: string; rarity: number; count: number }[] = [];
+    for (const [patternId, count] of bucket.patterns) {
+      if (series.knownPatterns.has(patternId)) continue;
+      const template = this.templateOf(series.tenant, series.serviceName, patternId);
+      const words = wordsOf(template ?? '');
+      const novelty = words.length === 0 ? 0 : words.filter((word) => !series.knownWords.has(word)).length / words.length;
+      const severity = bucket.patternSeverity.get(patternId) ?? 0;
+      const rarity = novelty + (severity >= 17 ? 1 : severity >= 13 ? 0.5 : 0);
+      if (rarity >= 1) news.push({ patternId, shown: template !== undefined ? `"${template}"` : patternId, rarity, count });
+    }
+    return news.sort((a, b) => b.rarity - a.rarity || b.count - a.count);
+  }
+
+  /**
+   * A drop in volume over the last 1, 2, 4 or 8 buckets (the one just closed
+   * included): Poisson lower tail of the records seen against the sum of
+   * each bucket's typical volume, widened by how much more the baseline varies than
+   * chance. A big service's drop shows in one bucket, a small one's in a few.
+   */
+  private shortfall(history: BucketCounts[], bucket: BucketCounts, minVolume: number, threshold: number) {
+    const buckets = [...history, bucket];
+    let best: { score: number; window: number; observed: number; expected: number } | undefined;
+    for (const window of dropWindows) {
+      const recent = buckets.slice(-window);
+      if (window > buckets.length || recent.some((counts) => counts.expected === undefined)) break;
+      const observed = recent.reduce((sum, counts) => sum + counts.total, 0);
+      const expected = recent.reduce((sum, counts) => sum + counts.expected!.volume, 0);
+      const dispersion = recent.reduce((sum, counts) => sum + counts.expected!.volume * counts.expected!.dispersion, 0) / Math.max(expected, 1);
+      // A slow slide (the evening ebb a one-hour median lags behind) is not a drop; half the usual volume gone is.
+      if (expected < minVolume || observed > dropShare * expected) continue;
+      // Still happening: the latest quarter of the window is as low, so a long window does not keep an ended drop alive.
+      const latest = recent.slice(-Math.ceil(window / 4));
+      if (latest.reduce((sum, counts) => sum + counts.total, 0) > dropShare * latest.reduce((sum, counts) => sum + counts.expected!.volume, 0)) continue;
+      const score = shortfallSurprise(observed, expected, dispersion);
+      if (score > threshold && (!best || score > best.score)) best = { score, window, observed, expected };
+    }
+    return best;
   }
 
   /**
@@ -318,8 +433,8 @@ export class AnomalyDetectors {
    * service needs a bigger step). A burst shows in one bucket, a step from
    * 1% to 5% within a few.
    */
-  private errorRate(series: ServiceSeries, bucket: BucketCounts, of: (counts: BucketCounts) => { requests: number; errors: number }) {
-    const { threshold, minErrors } = series.options;
+  private errorRate(series: ServiceSeries, bucket: BucketCounts, threshold: number, of: (counts: BucketCounts) => { requests: number; errors: number }) {
+    const { minErrors } = series.options;
     const buckets = [...series.history, bucket].map(of);
     let best: { score: number; window: number; requests: number; errors: number; rate: number } | undefined;
     for (const window of errorWindows) {
@@ -332,6 +447,10 @@ export class AnomalyDetectors {
       // Half an error of prior: a route that never failed still has a rate, not zero.
       const rate = (earlier.reduce((sum, counts) => sum + counts.errors, 0) + 0.5) / (baselineRequests + 1);
       if (errors < minErrors || errors / requests < 2 * rate || baselineRequests < requests) continue;
+      // Still happening: the latest quarter of the window is as bad, so a long window does not keep an ended step alive.
+      const latest = recent.slice(-Math.ceil(window / 4));
+      const latestRequests = latest.reduce((sum, counts) => sum + counts.requests, 0);
+      if (latestRequests === 0 || latest.reduce((sum, counts) => sum + counts.errors, 0) / latestRequests < 2 * rate) continue;
       const chance = earlier.reduce((sum, counts) => sum + counts.requests * rate * (1 - rate), 0);
       const seen = earlier.reduce((sum, counts) => sum + (counts.errors - counts.requests * rate) ** 2, 0);
       const dispersion = Math.max(1, seen / chance);

@@ -40,3 +40,26 @@ export function rateSurprise(errors: number, requests: number, rate: number, dis
   if (errors <= expected) return 0;
   return normalDeviate(logPoissonUpperTail(errors / dispersion, expected / dispersion));
 }
+
+/** ln P(X ≤ k) for X ~ Poisson(λ), k < λ: summed from the k-th term down, where terms shrink geometrically. */
+function logPoissonLowerTail(k: number, lambda: number): number {
+  const top = Math.floor(k);
+  let term = 1;
+  let sum = 1;
+  for (let i = top; i > 0 && term > sum * 1e-15; i--) {
+    term *= i / lambda;
+    sum += term;
+  }
+  return top * Math.log(lambda) - lambda - logGamma(top + 1) + Math.log(sum);
+}
+
+/**
+ * How surprising it is to see only `observed` records where `expected` were
+ * usual and the baseline varies `dispersion` times more than chance: the
+ * normal deviate of the Poisson lower tail. Over several buckets a small
+ * service's drop to a fifth is as clear as a big service's in one.
+ */
+export function shortfallSurprise(observed: number, expected: number, dispersion: number): number {
+  if (observed >= expected) return 0;
+  return normalDeviate(logPoissonLowerTail(observed / dispersion, expected / dispersion));
+}
