@@ -113,6 +113,46 @@ test('a line selected in Explore is pinned to an open incident, which then lists
   assert.equal(stored.pins[0].pinned_by, 'on-call');
 });
 
+test('a trace, a live tail line and a mined pattern are pinned from their own pages to one incident', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const traced = otlpJsonRequest('payments', ['refund issued (order 704)'], { traceId });
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, traced)).status, 200);
+  const { incident } = await api('POST', '/api/v1/incidents', { title: 'refunds stuck', severity: 'low' }, analystKey);
+  const page = await newPage(browser);
+  await logIn(page, meshlog.url, analystKey);
+  const pinWith = async (button: ReturnType<typeof page.getByRole>) => {
+    await button.click();
+    const dialog = page.getByRole('dialog', { name: 'pin to incident' });
+    await dialog.getByLabel('incident').selectOption(incident.id);
+    await dialog.getByRole('button', { name: 'Pin' }).click();
+    await dialog.getByRole('status').getByText('refunds stuck').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  };
+
+  await page.goto(`${meshlog.url}/ui/trace/${traceId}`);
+  await pinWith(page.getByRole('button', { name: 'Pin to incident' }));
+
+  await page.goto(`${meshlog.url}/ui/tail?q=${encodeURIComponent('{service_name="payments"}')}`);
+  const tailed = page.getByRole('log', { name: 'live lines' }).locator('div').filter({ hasText: 'refund issued (order 704)' });
+  await tailed.waitFor({ timeout: 60_000 });
+  await pinWith(tailed.getByRole('button', { name: 'pin to incident' }));
+
+  await page.goto(`${meshlog.url}/ui/patterns?service=payments`);
+  // Patterns are mined at ingest and listed once flushed.
+  const mined = page.getByRole('table', { name: 'top patterns' }).getByRole('row').filter({ hasText: 'gateway timeout' });
+  await mined.first().waitFor({ timeout: 60_000 });
+  await pinWith(mined.first().getByRole('button', { name: 'Pin', exact: true }));
+  await screenshot(page, 'incidents-04-pinned-from-patterns');
+
+  const stored = (await api('GET', `/api/v1/incidents/${incident.id}`)).incident;
+  const byKind = Object.fromEntries(stored.pins.map((pin: { kind: string }) => [pin.kind, pin]));
+  assert.deepEqual(Object.keys(byKind).sort(), ['line', 'pattern', 'trace']);
+  assert.equal(byKind.trace.trace_id, traceId);
+  assert.equal(byKind.line.line, 'refund issued (order 704)');
+  assert.equal(byKind.pattern.service, 'payments');
+  assert.match(byKind.pattern.pattern, /gateway timeout/);
+});
+
 test('the signed bundle downloaded from an incident page verifies offline with meshlog report verify', async () => {
   const { incident } = await api('POST', '/api/v1/incidents', { title: 'export from the page' }, analystKey);
   const [[time, line]] = (await api('GET', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="payments"} |= "order 700"', since: '1h' })}`)).data.result[0].values;

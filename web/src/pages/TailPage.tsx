@@ -7,6 +7,7 @@ import type { PageProps } from '../shell/page';
 import { useTimeZone } from '../shell/preferences';
 import { useQueryState } from '../shell/router';
 import { tenantQuery } from '../shell/tenant';
+import { PinDialog } from './incidents/PinDialog';
 import { formatTime, nsToMs } from '../shell/timeFormat';
 
 interface TailLine {
@@ -76,6 +77,7 @@ export function TailPage(_props: PageProps) {
   const [error, setError] = useState<string | undefined>();
   const [rate, setRate] = useState(0);
   const [dropped, setDropped] = useState(0);
+  const [pinning, setPinning] = useState<TailLine | undefined>();
   const arrivals = useRef<number[]>([]);
   const pausedRef = useRef(paused);
   const box = useRef<HTMLDivElement>(null);
@@ -171,11 +173,15 @@ export function TailPage(_props: PageProps) {
             <div key={line.id} class={levelClass(level)} data-level={level || undefined}>
               <span class="time">{formatTime(nsToMs(line.tsNs), zone)}</span>
               {line.labels.service_name && <span class="badge">{line.labels.service_name}</span>} <Highlighted text={line.line} needle={highlight} />{' '}
-              {line.labels.trace_id && <TraceLink traceId={line.labels.trace_id} />}
+              {line.labels.trace_id && <TraceLink traceId={line.labels.trace_id} />}{' '}
+              <button type="button" class="small ghost pin" title="pin this line to an incident" aria-label="pin to incident" onClick={() => setPinning(line)}>
+                Pin
+              </button>
             </div>
           );
         })}
       </div>
+      {pinning && <PinDialog target={{ kind: 'line', entry: pinning }} onClose={() => setPinning(undefined)} />}
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/client';
 import type { PageProps } from '../shell/page';
+import { PinDialog } from './incidents/PinDialog';
 import { useTimeZone } from '../shell/preferences';
 import { formatTime, nsToMs } from '../shell/timeFormat';
 
@@ -104,6 +105,7 @@ export function TracePage({ params }: PageProps) {
   const [trace, setTrace] = useState<Trace | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [open, setOpen] = useState<Set<string>>(new Set());
+  const [pinning, setPinning] = useState(false);
   const toggle = (spanId: string) =>
     setOpen((current) => {
       const next = new Set(current);
@@ -149,8 +151,12 @@ export function TracePage({ params }: PageProps) {
   return (
     <div class="trace">
       <h1>
-        Trace <span class="mono">{trace.traceId}</span>
+        Trace <span class="mono">{trace.traceId}</span>{' '}
+        <button type="button" class="small" onClick={() => setPinning(true)}>
+          Pin to incident
+        </button>
       </h1>
+      {pinning && <PinDialog target={{ kind: 'trace', traceId: trace.traceId }} onClose={() => setPinning(false)} />}
       <p class="dim">
         {trace.spans.length} spans · {trace.logs.length} logs · {services.size} services · {formatDuration(BigInt(total))} · started {formatTime(Number(t0 / 1_000_000n), zone)}
       </p>

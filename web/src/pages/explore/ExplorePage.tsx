@@ -14,7 +14,7 @@ import { useSession } from '../../shell/session';
 import { tenantQuery } from '../../shell/tenant';
 import { defaultRange, msToNs, resolveRange, zoomedOut, type TimeRange } from '../../shell/timeRange';
 import { ContextDialog } from './ContextDialog';
-import { PinDialog, type PinTarget } from './PinDialog';
+import { PinDialog, type PinTarget } from '../incidents/PinDialog';
 import { SavedQueries } from './SavedQueries';
 
 const defaultQuery = '{service_name=~".+"}';

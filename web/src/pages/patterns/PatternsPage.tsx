@@ -4,6 +4,7 @@ import type { PageProps } from '../../shell/page';
 import { useTimeZone } from '../../shell/preferences';
 import { useQueryState } from '../../shell/router';
 import { formatTime } from '../../shell/timeFormat';
+import { PinDialog, type PinTarget } from '../incidents/PinDialog';
 import { useApi } from '../panels/useApi';
 import '../panels/panels.css';
 
@@ -32,10 +33,12 @@ function exploreLink(pattern: Pattern): string {
 
 function PatternTable({ label, patterns }: { label: string; patterns: Pattern[] | undefined }) {
   const zone = useTimeZone();
+  const [pinning, setPinning] = useState<PinTarget | undefined>();
   if (!patterns) return <p class="dim">Loading…</p>;
   if (patterns.length === 0) return <p class="empty">None.</p>;
   const most = Math.max(1, ...patterns.map((pattern) => pattern.count));
   return (
+    <>
     <table class="grid" aria-label={label}>
       <thead>
         <tr>
@@ -45,6 +48,7 @@ function PatternTable({ label, patterns }: { label: string; patterns: Pattern[] 
           <th>Pattern</th>
           <th>First seen</th>
           <th>Last seen</th>
+          <th />
         </tr>
       </thead>
       <tbody>
@@ -64,10 +68,17 @@ function PatternTable({ label, patterns }: { label: string; patterns: Pattern[] 
             </td>
             <td>{formatTime(Date.parse(pattern.first_seen), zone, false)}</td>
             <td>{formatTime(Date.parse(pattern.last_seen), zone, false)}</td>
+            <td>
+              <button type="button" class="small" title="pin this pattern to an incident" onClick={() => setPinning({ kind: 'pattern', service: pattern.service_name, pattern: pattern.template })}>
+                Pin
+              </button>
+            </td>
           </tr>
         ))}
       </tbody>
     </table>
+    {pinning && <PinDialog target={pinning} onClose={() => setPinning(undefined)} />}
+    </>
   );
 }
 

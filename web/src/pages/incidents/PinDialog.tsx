@@ -1,18 +1,53 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client';
-import type { LogEntry } from '../../api/loki';
 import { Link } from '../../shell/Link';
-import type { IncidentSummary } from '../incidents/incidentTypes';
+import type { IncidentSummary } from './incidentTypes';
 
-/** What Explore pins: the selected line (held from retention with its seal), or the query with its range. */
-export type PinTarget = { kind: 'line'; entry: LogEntry } | { kind: 'query'; query: string; from: string; to: string };
+/** A line as Explore and tail show it. */
+export interface PinnedLine {
+  tsNs: string;
+  line: string;
+  labels: Record<string, string>;
+}
 
-const pinBody = (target: PinTarget, note: string) =>
-  target.kind === 'line'
-    ? { kind: 'line', timestamp_ns: target.entry.tsNs, line: target.entry.line, ...(target.entry.labels.service_name ? { service: target.entry.labels.service_name } : {}), ...(note ? { note } : {}) }
-    : { kind: 'query', query: target.query, from: target.from, to: target.to, ...(note ? { note } : {}) };
+/**
+ * What can be pinned: a line (held from retention with its seal), a query
+ * with its range, a trace, or a mined pattern of a service.
+ */
+export type PinTarget =
+  | { kind: 'line'; entry: PinnedLine }
+  | { kind: 'query'; query: string; from: string; to: string }
+  | { kind: 'trace'; traceId: string }
+  | { kind: 'pattern'; service: string; pattern: string };
 
-/** Pins a line or query to an incident not yet resolved, or to a new one opened here. */
+function pinBody(target: PinTarget, note: string): Record<string, string> {
+  const withNote: Record<string, string> = note ? { note } : {};
+  switch (target.kind) {
+    case 'line':
+      return { kind: 'line', timestamp_ns: target.entry.tsNs, line: target.entry.line, ...(target.entry.labels.service_name ? { service: target.entry.labels.service_name } : {}), ...withNote };
+    case 'query':
+      return { kind: 'query', query: target.query, from: target.from, to: target.to, ...withNote };
+    case 'trace':
+      return { kind: 'trace', trace_id: target.traceId, ...withNote };
+    case 'pattern':
+      return { kind: 'pattern', service: target.service, pattern: target.pattern, ...withNote };
+  }
+}
+
+function pinText(target: PinTarget): string {
+  switch (target.kind) {
+    case 'line':
+      return target.entry.line;
+    case 'query':
+      return `${target.query}\n${target.from} – ${target.to}`;
+    case 'trace':
+      return `trace ${target.traceId}`;
+    case 'pattern':
+      return `${target.service}: ${target.pattern}`;
+  }
+}
+
+/** Pins a line, query, trace or pattern to an incident not yet resolved, or to a new one opened here. */
 export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () => void }) {
   const [incidents, setIncidents] = useState<IncidentSummary[] | undefined>();
   const [chosen, setChosen] = useState('');
@@ -54,9 +89,9 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
   return (
     <div class="overlay" role="dialog" aria-label="pin to incident" onClick={onClose}>
       <div class="dialog" style={{ width: '640px' }} onClick={(event) => event.stopPropagation()}>
-        <h2>Pin {target.kind === 'line' ? 'line' : 'query'} to an incident</h2>
+        <h2>Pin {target.kind} to an incident</h2>
         <pre class="mono" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all', maxHeight: '120px', overflow: 'auto' }}>
-          {target.kind === 'line' ? target.entry.line : `${target.query}\n${target.from} – ${target.to}`}
+          {pinText(target)}
         </pre>
         {pinned ? (
           <p role="status">
