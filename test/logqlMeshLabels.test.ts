@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { lokiCall, type LokiAnswer } from './support/lokiCall.js';
 import { waitFor } from './support/waitFor.js';
+import { createKeyWithCli } from './support/cliKeys.js';
 import { goldenLines } from './support/goldenLines.js';
 import { lokiLikeIngest } from './support/lokiConformanceLogs.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let meshlog: RunningMeshlog;
 const keys: Record<string, string> = {};
-
-function createKey(name: string, roles: string[], tenants: string[]): string {
-  const run = spawnSync(process.execPath, [cli, 'keys', 'create', '--name', name, ...roles.flatMap((role) => ['--role', role]), ...tenants.flatMap((tenant) => ['--tenant', tenant]), '--output', 'json', '--server', meshlog.url], {
-    encoding: 'utf8',
-    env: { ...process.env, MESHLOG_TOKEN: meshlog.token },
-  });
-  assert.equal(run.status, 0, run.stderr);
-  return (JSON.parse(run.stdout) as { key: string }).key;
-}
 
 /** Whole minutes, ten minutes back: every line (1 s after it and later) falls in the 5-minute window ending at `evalNs`. */
 const baseMs = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
@@ -52,8 +41,8 @@ async function push(tenant: string, key: string, lines: string[]): Promise<void>
 
 before(async () => {
   meshlog = await startMeshlog({ dataDir: tempDataDir() });
-  keys.acme = createKey('analyst acme', ['analyst', 'ingester'], ['acme']);
-  keys.beta = createKey('analyst beta', ['analyst', 'ingester'], ['beta']);
+  keys.acme = await createKeyWithCli(meshlog, 'analyst acme', ['analyst', 'ingester'], ['acme']);
+  keys.beta = await createKeyWithCli(meshlog, 'analyst beta', ['analyst', 'ingester'], ['beta']);
   const lines: string[] = [];
   let second = 0;
   for (const [destination, statuses] of Object.entries(acmeTraffic)) for (const status of statuses) lines.push(istioLine(second++, destination, status, 10 * second));

@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 import { lokiCall, type LokiAnswer } from './support/lokiCall.js';
 import { waitFor } from './support/waitFor.js';
+import { createKeyWithCli } from './support/cliKeys.js';
 
-const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let meshlog: RunningMeshlog;
 const keys: Record<string, string> = {};
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
 let startNs: bigint;
-
-function createKey(name: string, roles: string[], tenants: string[]): string {
-  const run = spawnSync(process.execPath, [cli, 'keys', 'create', '--name', name, ...roles.flatMap((role) => ['--role', role]), ...tenants.flatMap((tenant) => ['--tenant', tenant]), '--output', 'json', '--server', meshlog.url], {
-    encoding: 'utf8',
-    env: { ...process.env, MESHLOG_TOKEN: meshlog.token },
-  });
-  assert.equal(run.status, 0, run.stderr);
-  return (JSON.parse(run.stdout) as { key: string }).key;
-}
 
 async function push(tenant: string, lines: string[]): Promise<void> {
   const ts = nowNs();
@@ -35,8 +24,8 @@ async function push(tenant: string, lines: string[]): Promise<void> {
 before(async () => {
   meshlog = await startMeshlog();
   startNs = nowNs() - 60_000_000_000n;
-  keys.acmeOnly = createKey('analyst acme', ['analyst'], ['acme']);
-  keys.acmeAndBeta = createKey('analyst acme+beta', ['analyst'], ['acme', 'beta']);
+  keys.acmeOnly = await createKeyWithCli(meshlog, 'analyst acme', ['analyst'], ['acme']);
+  keys.acmeAndBeta = await createKeyWithCli(meshlog, 'analyst acme+beta', ['analyst'], ['acme', 'beta']);
   await push('acme', ['acme line one', 'acme line two']);
   await push('beta', ['beta secret 7f3a', 'beta secret 9c2e', 'beta secret 1d4b']);
   await waitFor(async () => {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
-import { alertingActor, foldIncident, foldIncidents, type Incident, type IncidentSeverity, type IncidentState, type PinnedThing, incidentSeverities } from '../model/incident.js';
+import { alertingActor, foldIncident, foldIncidents, type Incident, type IncidentEvent, type IncidentSeverity, type IncidentState, type PinnedThing, incidentSeverities } from '../model/incident.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Identity } from '../security/identity.js';
 import type { AlertTransition } from '../storage/stores/alertStore.js';
-import type { IncidentEvent, IncidentStore } from '../storage/stores/incidentStore.js';
+import type { IncidentStore } from '../storage/stores/incidentStore.js';
 import { heldRecordKey, type LegalHold } from '../storage/stores/retentionStore.js';
 
 /** Most lines one incident pins: each is a parameter of every disposal run while it is held. */

@@ -10,15 +10,20 @@ export type IncidentState = (typeof incidentStates)[number];
 export const incidentSeverities = ['critical', 'high', 'medium', 'low'] as const;
 export type IncidentSeverity = (typeof incidentSeverities)[number];
 
-/** One stored timeline event (storage's IncidentEvent has this shape). */
-export interface IncidentEventLike {
+/** One event of an incident's timeline (see src/incidents/): only ever appended. */
+export interface IncidentEvent {
   tenant: string;
   incident_id: string;
+  /** Orders events of one millisecond: sortable text, unique per incident. */
   event_id: string;
+  /** ISO 8601 (UTC) when written; ClickHouse's `YYYY-MM-DD hh:mm:ss.fff` when read back. */
   at: string;
+  /** opened, note, state, owner, severity, pin, alert_firing, alert_resolved, exported. */
   kind: string;
+  /** Who: a person's name, or `alerting` for what the server did on its own. */
   actor: string;
   actor_id: string;
+  /** JSON of what the event says (title, note text, from/to state, the pinned thing…). */
   detail: string;
 }
 
@@ -83,7 +88,7 @@ const secondsBetween = (from: string, to: string) => (Date.parse(to) - Date.pars
 const acknowledging = new Set(['note', 'state', 'owner', 'severity', 'pin']);
 
 /** The incident one timeline tells (events of one incident, oldest first), or undefined without its opening. */
-export function foldIncident(events: IncidentEventLike[]): Incident | undefined {
+export function foldIncident(events: IncidentEvent[]): Incident | undefined {
   const opened = events.find((event) => event.kind === 'opened');
   if (!opened) return undefined;
   const start = JSON.parse(opened.detail) as { title: string; severity: IncidentSeverity; owner: string; source: 'alert' | 'manual' };
@@ -157,8 +162,8 @@ export function foldIncident(events: IncidentEventLike[]): Incident | undefined 
 }
 
 /** Every incident the events tell (of any number of incidents, oldest first), oldest opened first. */
-export function foldIncidents(events: IncidentEventLike[]): Incident[] {
-  const byId = new Map<string, IncidentEventLike[]>();
+export function foldIncidents(events: IncidentEvent[]): Incident[] {
+  const byId = new Map<string, IncidentEvent[]>();
   for (const event of events) {
     const key = `${event.tenant}\0${event.incident_id}`;
     const list = byId.get(key);

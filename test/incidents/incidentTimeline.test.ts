@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { foldIncident, foldIncidents, type IncidentEventLike } from '../../src/model/incident.js';
+import { foldIncident, foldIncidents, type IncidentEvent } from '../../src/model/incident.js';
 
 let seq = 0;
-const event = (incident: string, at: string, kind: string, actor: string, detail: object, tenant = 'acme'): IncidentEventLike => ({
+const event = (incident: string, at: string, kind: string, actor: string, detail: object, tenant = 'acme'): IncidentEvent => ({
   tenant,
   incident_id: incident,
   event_id: String(seq++).padStart(6, '0'),

@@ -1,22 +1,6 @@
+import type { IncidentEvent } from '../../model/incident.js';
 import type { Storage } from '../engine/storage.js';
 import { storedLogColumns, type StoredLogRow } from '../logs/logRows.js';
-
-/** One event of an incident's timeline (see src/incidents/): only ever appended. */
-export interface IncidentEvent {
-  tenant: string;
-  incident_id: string;
-  /** Orders events of one millisecond: sortable text, unique per incident. */
-  event_id: string;
-  /** ISO 8601 (UTC) when written; ClickHouse's `YYYY-MM-DD hh:mm:ss.fff` when read back. */
-  at: string;
-  /** opened, note, state, owner, severity, pin, alert_firing, alert_resolved, exported. */
-  kind: string;
-  /** Who: a person's name, or `alerting` for what the server did on its own. */
-  actor: string;
-  actor_id: string;
-  /** JSON of what the event says (title, note text, from/to state, the pinned thing…). */
-  detail: string;
-}
 
 type EventRow = Omit<IncidentEvent, 'at'> & { at_text: string };
 const eventColumns = `tenant, incident_id, event_id, toString(at) AS at_text, kind, actor, actor_id, detail`;
