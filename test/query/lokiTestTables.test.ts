@@ -25,7 +25,46 @@ interface Line {
   line: string;
   metadata?: Record<string, string>;
   second?: number;
+  /** An exact timestamp in nanoseconds, where whole seconds after baseS will not do. */
+  ns?: bigint;
 }
+
+/**
+ * Loki's range_vector_test.go samples: seconds after baseS, in nanoseconds (10 s and 10 s + 1 ns…),
+ * in two streams, app=foo and app=bar.
+ */
+const rangeVectorSamplesNs = [[2, 0], [5, 0], [6, 0], [10, 0], [10, 1], [11, 0], [35, 0], [35, 1], [40, 0], [100, 0], [100, 1]].map(
+  ([second, ns]) => BigInt(baseS + second) * 1_000_000_000n + BigInt(ns),
+);
+
+/**
+ * Loki's Test_RangeVectorIterator (count_over_time through query_range): [range, step, offset, start, end,
+ * the count at each evaluation (seconds after baseS) for both streams; a step with no sample is absent].
+ */
+const rangeVectorCases: [string, string, string, number, number, [number, string][]][] = [
+  ['5s', '30s', '', 10, 100, [[10, '2'], [40, '2'], [100, '1']]],
+  ['35s', '30s', '', 10, 100, [[10, '4'], [40, '7'], [70, '2'], [100, '1']]],
+  ['30s', '30s', '', 10, 100, [[10, '4'], [40, '5'], [100, '1']]],
+  ['50s', '10s', '', 110, 120, [[110, '2'], [120, '2']]],
+  ['5s', '30s', ' offset 10s', 20, 110, [[20, '2'], [50, '2'], [110, '1']]],
+];
+
+/** Test_RangeVectorIterator_InstantQuery's samples: two hours, one hour and no time before baseS (its `now`). */
+const hour = 3600;
+const instantSamplesSeconds = [-2 * hour, -hour, 0];
+
+/** Test_RangeVectorIterator_InstantQuery: [range, query time in seconds after baseS, count of both streams or none]. */
+const instantRangeCases: [string, number, string | undefined][] = [
+  ['30m', -90 * 60, undefined],
+  ['60m', -60 * 60, '1'],
+  ['30m', -60 * 60, '1'],
+  ['60m', -30 * 60, '1'],
+  ['30m', -30 * 60, undefined],
+  ['60m', 0, '1'],
+  ['30m', 0, '1'],
+  ['120m', 0, '2'],
+  ['30m', -15 * 60, undefined],
+];
 
 /** Loki's TestLogfmtParser_parse: [case, stream labels, line, non-strict parsed labels, strict parsed labels (when they differ), structured metadata]. */
 const logfmtCases: [string, Record<string, string>, string, Record<string, string>, Record<string, string>?, Record<string, string>?][] = [
@@ -272,6 +311,12 @@ function dataSet(): Line[] {
   labelFormatCases.forEach(([, labels], i) => lines.push({ labels: { ...labels, ...caseLabel('label-format', i) }, line: labelFormatLine, second: labelFormatSecond }));
   labelFilterCases.forEach(([, line], i) => lines.push({ labels: caseLabel('label-filter', i), line }));
   containsLowerCases.forEach(([, line], i) => lines.push({ labels: caseLabel('contains-lower', i), line }));
+  for (const app of ['foo', 'bar']) {
+    for (const ns of rangeVectorSamplesNs) lines.push({ labels: { service_name: 'tables', case: 'range-vector', app }, line: 'sample', ns });
+    for (const second of instantSamplesSeconds) lines.push({ labels: { service_name: 'tables', case: 'instant-range', app }, line: 'sample', second });
+  }
+  // engine_test.go TestEngine_RangeQuery: the line of second i is "i" (pushed for 0 s…39 s).
+  for (let second = 0; second < 40; second++) for (const app of ['foo', 'food']) lines.push({ labels: { service_name: 'tables', case: 'identity', app }, line: String(second), second });
   // engine_test.go: 300 samples of `foo` from 46 s (we push 46 s…75 s), increasing by 1 from 47, and constant 1.
   for (let second = 46; second < 76; second++) {
     lines.push({ labels: { service_name: 'tables', case: 'counter-inc', app: 'foo' }, line: `foo=${second + 1}`, second });
@@ -288,7 +333,7 @@ async function push(meshlog: RunningMeshlog, lines: Line[]): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
     body: JSON.stringify({
-      streams: lines.map((line) => ({ stream: line.labels, values: [line.metadata ? [at(line.second ?? 1), line.line, line.metadata] : [at(line.second ?? 1), line.line]] })),
+      streams: lines.map((line) => ({ stream: line.labels, values: [[line.ns?.toString() ?? at(line.second ?? 1), line.line, ...(line.metadata ? [line.metadata] : [])]] })),
     }),
   });
   assert.equal(response.status, 204, await response.text());
@@ -449,8 +494,41 @@ test(`case-insensitive line filter: Loki's ${containsLowerCases.length} contains
   });
 });
 
-test('rate_counter and rate over an unwrapped counter: Loki\'s engine test values (0.4833…, 0, 27)', async () => {
+test(`count_over_time through query_range: Loki's ${rangeVectorCases.length} range vector iterator cases (overlapping, gapped, offset windows), with ingest parsing on and off`, async () => {
+  await eachCase(rangeVectorCases, async (meshlog, [range, step, offset, start, end, expected]) => {
+    const query = `count_over_time({case="range-vector"}[${range}]${offset})`;
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query, start: at(start), end: at(end), step }, false);
+    const series = body.data.result
+      .map((s: { metric: { app: string }; values: [number, string][] }) => ({ app: s.metric.app, values: s.values.map(([t, v]) => [t - baseS, v]) }))
+      .sort((a: { app: string }, b: { app: string }) => a.app.localeCompare(b.app));
+    assert.deepEqual(series, [{ app: 'bar', values: expected }, { app: 'foo', values: expected }], `${query} step ${step} from ${start} to ${end}`);
+  });
+});
+
+test(`count_over_time at an instant: Loki's ${instantRangeCases.length} instant range vector cases (the window is open at its start, closed at its end)`, async () => {
+  await eachCase(instantRangeCases, async (meshlog, [range, second, expected]) => {
+    const query = `count_over_time({case="instant-range"}[${range}])`;
+    const body = await get(meshlog, '/loki/api/v1/query', { query, time: at(second) }, false);
+    const counts = body.data.result.map((s: { metric: { app: string }; value: [number, string] }) => [s.metric.app, s.value[1]]).sort();
+    assert.deepEqual(counts, expected === undefined ? [] : [['bar', expected], ['foo', expected]], `${query} at ${second} s`);
+  });
+});
+
+test('log range queries: Loki\'s engine cases, the first 10 lines forward and one line per 2 s interval', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const lines = async (app: string, extra: Record<string, string>) => {
+      const body = await get(meshlog, '/loki/api/v1/query_range', { query: `{case="identity", app="${app}"}`, start: at(0), end: at(30), limit: '10', direction: 'forward', ...extra }, false);
+      return body.data.result.flatMap((s: { values: [string, string][] }) => s.values.map(([, line]) => line));
+    };
+    assert.deepEqual(await lines('foo', {}), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], '{app="foo"} forward, limit 10');
+    assert.deepEqual(await lines('food', { interval: '2s' }), ['0', '2', '4', '6', '8', '10', '12', '14', '16', '18'], '{app="food"} forward, interval 2s, limit 10');
+  });
+});
+
+test('rate_counter and rate over an unwrapped counter: Loki\'s engine test values (0.4833…, 0, 27, 0.5)', async () => {
   const cases: [string, string][] = [
+    // 15 samples of 1 in (30 s, 60 s]: 15 / 30.
+    ['rate({case="counter-const"} | logfmt | unwrap foo [30s])', '0.5'],
     // 15 samples in (30 s, 60 s]: t = 46…60, values 47…61; start extrapolated by half the 1 s spacing: 14 × 14.5/14 / 30.
     ['rate_counter({case="counter-inc"} | logfmt | unwrap foo [30s])', '0.4833333333333334'],
     ['rate_counter({case="counter-const"} | logfmt | unwrap foo [30s])', '0'],
