@@ -525,6 +525,24 @@ test('log range queries: Loki\'s engine cases, the first 10 lines forward and on
   });
 });
 
+test('a line_format template failing on a line keeps the line and sets TemplateFormatErr with Go\'s message (it was a 500)', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const entry = await onlyEntry(meshlog, '{case="label-format-7"} | line_format `{{replace "test" .foo}}`');
+    assert.deepEqual(entry, {
+      line: 'test line',
+      parsed: { __error__: 'TemplateFormatErr', __error_details__: 'template: line:1:2: executing "line" at <replace>: wrong number of args for replace: want 3 got 2' },
+    });
+  });
+});
+
+test('a log query_range with an interval that is not a duration is refused with 400, as Loki', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const params = new URLSearchParams({ query: '{case="identity"}', start: at(0), end: at(30), interval: 'often' });
+    const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${params}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant } });
+    assert.equal(response.status, 400, await response.text());
+  });
+});
+
 test('rate_counter and rate over an unwrapped counter: Loki\'s engine test values (0.4833…, 0, 27, 0.5)', async () => {
   const cases: [string, string][] = [
     // 15 samples of 1 in (30 s, 60 s]: 15 / 30.
