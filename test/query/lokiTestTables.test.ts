@@ -311,6 +311,10 @@ function dataSet(): Line[] {
   labelFormatCases.forEach(([, labels], i) => lines.push({ labels: { ...labels, ...caseLabel('label-format', i) }, line: labelFormatLine, second: labelFormatSecond }));
   labelFilterCases.forEach(([, line], i) => lines.push({ labels: caseLabel('label-filter', i), line }));
   containsLowerCases.forEach(([, line], i) => lines.push({ labels: caseLabel('contains-lower', i), line }));
+  // TestLogfmtConsistentPrecedence: one line with structured metadata app=loki, the same line without (its ts moved as above).
+  const precedenceLine = `app=lowkey level=error ts=${logfmtExpressionTs} msg="hello world"`;
+  lines.push({ labels: { service_name: 'tables', case: 'precedence', foo: 'bar' }, line: precedenceLine, metadata: { app: 'loki' }, second: 1 });
+  lines.push({ labels: { service_name: 'tables', case: 'precedence', foo: 'baz' }, line: precedenceLine, second: 2 });
   for (const app of ['foo', 'bar']) {
     for (const ns of rangeVectorSamplesNs) lines.push({ labels: { service_name: 'tables', case: 'range-vector', app }, line: 'sample', ns });
     for (const second of instantSamplesSeconds) lines.push({ labels: { service_name: 'tables', case: 'instant-range', app }, line: 'sample', second });
@@ -522,6 +526,22 @@ test('log range queries: Loki\'s engine cases, the first 10 lines forward and on
     };
     assert.deepEqual(await lines('foo', {}), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], '{app="foo"} forward, limit 10');
     assert.deepEqual(await lines('food', { interval: '2s' }), ['0', '2', '4', '6', '8', '10', '12', '14', '16', '18'], '{app="food"} forward, interval 2s, limit 10');
+  });
+});
+
+test('logfmt precedence: Loki\'s TestLogfmtConsistentPrecedence, structured metadata kept and the parsed value _extracted whichever line comes first', async () => {
+  await eachCase(['forward', 'backward'], async (meshlog, direction) => {
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query: '{case="precedence"} | logfmt --strict --keep-empty', start: at(0), end: at(100), direction });
+    const apps = body.data.result
+      .map((stream: { stream: { foo: string }; values: [string, string, { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> }][] }) => {
+        const [[, , categories]] = stream.values;
+        return { foo: stream.stream.foo, metadataApp: categories.structuredMetadata?.app, parsedApp: categories.parsed?.app, parsedAppExtracted: categories.parsed?.app_extracted };
+      })
+      .sort((a: { foo: string }, b: { foo: string }) => a.foo.localeCompare(b.foo));
+    assert.deepEqual(apps, [
+      { foo: 'bar', metadataApp: 'loki', parsedApp: undefined, parsedAppExtracted: 'lowkey' },
+      { foo: 'baz', metadataApp: undefined, parsedApp: 'lowkey', parsedAppExtracted: undefined },
+    ], direction);
   });
 });
 
