@@ -25,7 +25,46 @@ interface Line {
   line: string;
   metadata?: Record<string, string>;
   second?: number;
+  /** An exact timestamp in nanoseconds, where whole seconds after baseS will not do. */
+  ns?: bigint;
 }
+
+/**
+ * Loki's range_vector_test.go samples: seconds after baseS, in nanoseconds (10 s and 10 s + 1 ns…),
+ * in two streams, app=foo and app=bar.
+ */
+const rangeVectorSamplesNs = [[2, 0], [5, 0], [6, 0], [10, 0], [10, 1], [11, 0], [35, 0], [35, 1], [40, 0], [100, 0], [100, 1]].map(
+  ([second, ns]) => BigInt(baseS + second) * 1_000_000_000n + BigInt(ns),
+);
+
+/**
+ * Loki's Test_RangeVectorIterator (count_over_time through query_range): [range, step, offset, start, end,
+ * the count at each evaluation (seconds after baseS) for both streams; a step with no sample is absent].
+ */
+const rangeVectorCases: [string, string, string, number, number, [number, string][]][] = [
+  ['5s', '30s', '', 10, 100, [[10, '2'], [40, '2'], [100, '1']]],
+  ['35s', '30s', '', 10, 100, [[10, '4'], [40, '7'], [70, '2'], [100, '1']]],
+  ['30s', '30s', '', 10, 100, [[10, '4'], [40, '5'], [100, '1']]],
+  ['50s', '10s', '', 110, 120, [[110, '2'], [120, '2']]],
+  ['5s', '30s', ' offset 10s', 20, 110, [[20, '2'], [50, '2'], [110, '1']]],
+];
+
+/** Test_RangeVectorIterator_InstantQuery's samples: two hours, one hour and no time before baseS (its `now`). */
+const hour = 3600;
+const instantSamplesSeconds = [-2 * hour, -hour, 0];
+
+/** Test_RangeVectorIterator_InstantQuery: [range, query time in seconds after baseS, count of both streams or none]. */
+const instantRangeCases: [string, number, string | undefined][] = [
+  ['30m', -90 * 60, undefined],
+  ['60m', -60 * 60, '1'],
+  ['30m', -60 * 60, '1'],
+  ['60m', -30 * 60, '1'],
+  ['30m', -30 * 60, undefined],
+  ['60m', 0, '1'],
+  ['30m', 0, '1'],
+  ['120m', 0, '2'],
+  ['30m', -15 * 60, undefined],
+];
 
 /** Loki's TestLogfmtParser_parse: [case, stream labels, line, non-strict parsed labels, strict parsed labels (when they differ), structured metadata]. */
 const logfmtCases: [string, Record<string, string>, string, Record<string, string>, Record<string, string>?, Record<string, string>?][] = [
@@ -113,6 +152,151 @@ const templateCases: [string, string, string, string][] = [
   ['urldecode', 'foo=%2Floki%2Fapi%3Fquery%3Dsum%28x%29+y', '{{.foo | urldecode }} {{ urldecode .foo }}', '/loki/api?query=sum(x) y /loki/api?query=sum(x) y'],
 ];
 
+/**
+ * The line of Loki's TestLogfmtExpressionParser, its `ts` moved from 2021-02-12T19:18:10 to the push time (same fraction):
+ * ingest-time parsing takes a line's own time as the event time, and 2021 is outside the push window.
+ */
+const logfmtExpressionTs = `${new Date((baseS + 1) * 1000).toISOString().slice(0, 19)}.037940878Z`;
+const logfmtExpressionLine = `app=foo level=error spaces="value with ÜFT8👌" ts=${logfmtExpressionTs}`;
+
+/**
+ * Loki's TestLogfmtExpressionParser: [case, stream labels, `| logfmt` parameters, parsed labels, structured metadata].
+ * "expression matching nothing" is left out: its expected label is empty, which is no label in an API answer.
+ */
+const logfmtExpressionCases: [string, Record<string, string>, string, Record<string, string>, Record<string, string>?][] = [
+  ['single field', {}, 'app="app"', { app: 'foo' }],
+  ['multiple fields', {}, 'app="app", level="level", ts="ts"', { app: 'foo', level: 'error', ts: logfmtExpressionTs }],
+  ['label renaming', {}, 'test="level"', { test: 'error' }],
+  ['multiple fields with label renaming', {}, 'app="app", lvl="level", timestamp="ts"', { app: 'foo', lvl: 'error', timestamp: logfmtExpressionTs }],
+  ['value with spaces and ÜFT8👌', {}, 'spaces="spaces"', { spaces: 'value with ÜFT8👌' }],
+  ['double property logfmt', { ap: 'bar' }, 'app="app"', { app: 'foo' }],
+  ['label override', { app: 'bar' }, 'app="app"', { app_extracted: 'foo' }],
+  ['label override 2', { level: 'debug' }, 'lvl="level"', { lvl: 'error' }],
+  ['structured metadata conflict', {}, 'app="app"', { app_extracted: 'foo' }, { app: 'foo_sm' }],
+];
+
+/**
+ * Loki's Test_unpackParser_Parse: [case, stream labels, line, parsed labels, line after unpack, structured metadata].
+ * Left out: "empty line" (the push API refuses an empty line) and "wrong json with hints" (an internal parser hint).
+ */
+const unpackCases: [string, Record<string, string>, string, Record<string, string>, string, Record<string, string>?][] = [
+  ['should extract only map[string]string', { cluster: 'us-central1' }, '{"bar":1,"app":"foo","namespace":"prod","_entry":"some message","pod":{"uid":"1"}}', { app: 'foo', namespace: 'prod' }, 'some message'],
+  ['wrong json', {}, '"app":"foo","namespace":"prod","_entry":"some message","pod":{"uid":"1"}', { __error__: 'JSONParserErr', __error_details__: 'expecting json object(6), but it is not' }, '"app":"foo","namespace":"prod","_entry":"some message","pod":{"uid":"1"}'],
+  ['not a map', { cluster: 'us-central1' }, '["foo","bar"]', { __error__: 'JSONParserErr', __error_details__: 'expecting json object(6), but it is not' }, '["foo","bar"]'],
+  ['should rename', { cluster: 'us-central1', app: 'bar' }, '{"bar":1,"app":"foo","namespace":"prod","_entry":"some message","pod":{"uid":"1"}}', { app_extracted: 'foo', namespace: 'prod' }, 'some message'],
+  ['should not change log and labels if no packed entry', { app: 'bar', cluster: 'us-central1' }, '{"bar":1,"app":"foo","namespace":"prod","pod":{"uid":"1"}}', {}, '{"bar":1,"app":"foo","namespace":"prod","pod":{"uid":"1"}}'],
+  ['non json with escaped quotes', { app: 'bar', cluster: 'us-central1' }, String.raw`{"_entry":"I0303 17:49:45.976518    1526 kubelet_getters.go:178] \"Pod status updated\" pod=\"openshift-etcd/etcd-ip-10-0-150-50.us-east-2.compute.internal\" status=Running"}`, {}, 'I0303 17:49:45.976518    1526 kubelet_getters.go:178] "Pod status updated" pod="openshift-etcd/etcd-ip-10-0-150-50.us-east-2.compute.internal" status=Running'],
+  ['invalid key names', { foo: 'bar' }, '{"foo.bar":"10ms","test-dash":"foo","_entry":"some message"}', { foo_bar: '10ms', test_dash: 'foo' }, 'some message'],
+  ['duplicate conflict with structured metadata', {}, '{"app":"foo","namespace":"prod","_entry":"some message"}', { app_extracted: 'foo', namespace: 'prod' }, 'some message', { app: 'foo_sm' }],
+];
+
+/** The line and timestamp (seconds after baseS) Loki's Test_labelsFormatter_Format formats with. */
+const labelFormatLine = 'test line';
+const labelFormatSecond = 3;
+
+/**
+ * Loki's Test_labelsFormatter_Format: [case, stream labels, `| label_format` parameters, labels after it].
+ * The "timestamp" cases format the line's own time (Loki's fixed 2022 time is outside the push window);
+ * unixToTime answers Go's time.String() in the server's zone, UTC.
+ */
+const labelFormatCases: [string, Record<string, string>, string, Record<string, string>][] = [
+  ['rename label', { foo: 'blip', bar: 'blop' }, 'baz=foo', { bar: 'blop', baz: 'blip' }],
+  ['rename and overwrite existing label', { foo: 'blip', bar: 'blop' }, 'bar=foo', { bar: 'blip' }],
+  ['combined with template', { foo: 'blip', bar: 'blop' }, 'foo="{{.foo}} and {{.bar}}"', { foo: 'blip and blop', bar: 'blop' }],
+  ['combined with template and rename', { foo: 'blip', bar: 'blop' }, 'blip="{{.foo}} and {{.bar}}", bar=foo', { blip: 'blip and blop', bar: 'blip' }],
+  ['fn', { foo: 'blip', bar: 'blop' }, 'blip="{{.foo | ToUpper }} and {{.bar}}", bar=foo', { blip: 'BLIP and blop', bar: 'blip' }],
+  ['math', { status: '200' }, 'status="{{div .status 100 }}"', { status: '2' }],
+  ['default', { bar: 'blop' }, 'blip=`{{.foo | default "-" }} and {{.bar}}`', { blip: '- and blop', bar: 'blop' }],
+  ['template error', { foo: 'blip', bar: 'blop' }, 'bar=`{{replace "test" .foo}}`', { foo: 'blip', bar: 'blop', __error__: 'TemplateFormatErr', __error_details__: 'template: label:1:2: executing "label" at <replace>: wrong number of args for replace: want 3 got 2' }],
+  ['line', { foo: 'blip', bar: 'blop' }, 'line="{{ __line__ }}"', { foo: 'blip', bar: 'blop', line: 'test line' }],
+  ['timestamp_unix', { foo: 'blip', bar: 'blop' }, 'ts="{{ __timestamp__ | unixEpoch }}"', { foo: 'blip', bar: 'blop', ts: String(baseS + labelFormatSecond) }],
+  ['count', { foo: 'blip', bar: 'blop' }, 'count=`{{ __line__ | count "test" }}`', { foo: 'blip', bar: 'blop', count: '1' }],
+  ['count regex no matches', {}, 'count=`{{ __line__ | count "notmatching.*" }}`', { count: '0' }],
+  ['bytes 1', { foo: '3 kB', bar: 'blop' }, 'bar="{{ .foo | bytes }}"', { foo: '3 kB', bar: '3000' }],
+  ['bytes 2', { foo: '3MB', bar: 'blop' }, 'bar="{{ .foo | bytes }}"', { foo: '3MB', bar: '3e+06' }],
+  ['duration 1', { foo: '3ms', bar: 'blop' }, 'bar="{{ .foo | duration }}"', { foo: '3ms', bar: '0.003' }],
+  ['duration 2', { foo: '3m10s', bar: 'blop' }, 'bar="{{ .foo | duration }}"', { foo: '3m10s', bar: '190' }],
+  ['unixEpochMillis', { foo: '2023-03-10T01:32:40.340485723Z', bar: 'blop' }, 'bar=`{{ .foo | toDateInZone "2006-01-02T15:04:05.999999999Z" "UTC" | unixEpochMillis }}`', { foo: '2023-03-10T01:32:40.340485723Z', bar: '1678411960340' }],
+  ['unixEpochNanos', { foo: '2023-03-10T01:32:40.340485723Z', bar: 'blop' }, 'bar=`{{ .foo | toDateInZone "2006-01-02T15:04:05.999999999Z" "UTC" | unixEpochNanos }}`', { foo: '2023-03-10T01:32:40.340485723Z', bar: '1678411960340485723' }],
+  ['base64encode', { foo: "i'm a string, encode me!", bar: 'blop' }, 'bar="{{ .foo | b64enc }}"', { foo: "i'm a string, encode me!", bar: 'aSdtIGEgc3RyaW5nLCBlbmNvZGUgbWUh' }],
+  ['base64decode', { foo: 'aSdtIGEgc3RyaW5nLCBlbmNvZGUgbWUh', bar: 'blop' }, 'bar="{{ .foo | b64dec }}"', { foo: 'aSdtIGEgc3RyaW5nLCBlbmNvZGUgbWUh', bar: "i'm a string, encode me!" }],
+  ['base64decode missing padding', { foo: 'Zm9vYmE', bar: 'blop' }, 'bar="{{ .foo | b64dec }}"', { foo: 'Zm9vYmE', bar: 'fooba' }],
+  ['unixToTime days', { bar: '19503' }, 'foo="{{ .bar | unixToTime }}"', { bar: '19503', foo: '2023-05-26 00:00:00 +0000 UTC' }],
+  ['unixToTime seconds', { bar: '1679577215' }, 'foo="{{ .bar | unixToTime }}"', { bar: '1679577215', foo: '2023-03-23 13:13:35 +0000 UTC' }],
+  ['unixToTime milliseconds', { bar: '1257894000000' }, 'foo="{{ .bar | unixToTime }}"', { bar: '1257894000000', foo: '2009-11-10 23:00:00 +0000 UTC' }],
+  ['unixToTime microseconds', { bar: '1673798889902000' }, 'foo="{{ .bar | unixToTime }}"', { bar: '1673798889902000', foo: '2023-01-15 16:08:09.902 +0000 UTC' }],
+  ['unixToTime nanoseconds', { bar: '1000000000000000000' }, 'foo="{{ .bar | unixToTime }}"', { bar: '1000000000000000000', foo: '2001-09-09 01:46:40 +0000 UTC' }],
+];
+
+/**
+ * Loki's label_filter_test.go (TestBinary_Filter, TestBytes_Filter, TestErrorFiltering, TestStringLabelFilter):
+ * [case, logfmt line giving the labels, stages after the selector, whether the line passes, parsed labels when it does].
+ * Parsed labels are left unchecked (undefined) where Loki's case holds an empty label, which is no label in an API answer.
+ */
+const labelFilterCases: [string, string, string, boolean, Record<string, string>?][] = [
+  ['numeric and duration', 'foo=5 bar=1s', '| logfmt | foo==5 and bar==1s', true, { foo: '5', bar: '1s' }],
+  ['numeric and bytes', 'foo=5 bar=42kB', '| logfmt | foo==5 and bar==42000B', true, { foo: '5', bar: '42kB' }],
+  ['numeric mismatch', 'foo=6 bar=1s', '| logfmt | foo==5 and bar==1s', false],
+  ['duration mismatch', 'foo=5 bar=2s', '| logfmt | foo==5 and bar==1s', false],
+  ['string and duration', 'foo=5 bar=1s', '| logfmt | foo="5" and bar==1s', true, { foo: '5', bar: '1s' }],
+  ['string mismatch', 'foo=6 bar=1s', '| logfmt | foo="5" and bar==1s', false],
+  ['or inside and', 'duration=2s status=200 method=GET', '| logfmt | (duration>1s or status!=200) and method!="POST"', true, { duration: '2s', status: '200', method: 'GET' }],
+  ['or inside and, method POST', 'duration=2s status=200 method=POST', '| logfmt | (duration>1s or status!=200) and method!="POST"', false],
+  ['or inside and, status 500 POST', 'duration=2s status=500 method=POST', '| logfmt | (duration>1s or status!=200) and method!="POST"', false],
+  ['or inside and, neither side', 'duration=2s status=200 method=POST', '| logfmt | (duration>3s or status!=200) and method!="POST"', false],
+  ['bad duration', 'duration=2weeeeee', '| logfmt | duration>3s', true, { duration: '2weeeeee', __error__: 'LabelFilterErr', __error_details__: 'time: unknown unit "weeeeee" in duration "2weeeeee"' }],
+  ['bad bytes', 'bytes=2qb', '| logfmt | bytes>100B', true, { bytes: '2qb', __error__: 'LabelFilterErr', __error_details__: 'unhandled size name: qb' }],
+  ['bad number', 'number=not_a_number', '| logfmt | number>100', true, { number: 'not_a_number', __error__: 'LabelFilterErr', __error_details__: 'strconv.ParseFloat: parsing "not_a_number": invalid syntax' }],
+  ...([
+    ['42B', 42], ['42kB', 42e3], ['42MB', 42e6], ['42GB', 42e9], ['42TB', 42e12], ['42PB', 42e15],
+    ['42KiB', 42 * 2 ** 10], ['42MiB', 42 * 2 ** 20], ['42GiB', 42 * 2 ** 30], ['42TiB', 42 * 2 ** 40], ['42PiB', 42 * 2 ** 50],
+  ] as const).map(([value, bytes]): [string, string, string, boolean, Record<string, string>] => [`bytes ${value}`, `bar=${value}`, `| logfmt | bar==${BigInt(bytes)}B`, true, { bar: value }]),
+  ['error filtered by !=', 'status=200 method=POST', '| json | __error__!="JSONParserErr"', false],
+  ['error filtered by !~ .+', 'status=200 method=POST', '| json | __error__!~".+"', false],
+  ['no error passes !~ .+', 'status=200 method=POST', '| logfmt | __error__!~".+"', true, { status: '200', method: 'POST' }],
+  ['no error passes !=', 'status=200 method=POST', '| logfmt | __error__!="JSONParserErr"', true, { status: '200', method: 'POST' }],
+  ['!="0" without the label', 'msg=hello', '| logfmt | subqueries!="0"', true, { msg: 'hello' }],
+  ['!="0" with the label', 'msg=hello subqueries=2', '| logfmt | subqueries!="0"', true, { msg: 'hello', subqueries: '2' }],
+  ['!~"0" without the label', 'msg=hello', '| logfmt | subqueries!~"0"', true, { msg: 'hello' }],
+  ['!~"0" with the label', 'msg=hello subqueries=2', '| logfmt | subqueries!~"0"', true, { msg: 'hello', subqueries: '2' }],
+  ['="" without the label', 'msg=hello', '| logfmt | subqueries=""', true, { msg: 'hello' }],
+  ['="" with an empty label', 'msg=hello subqueries=""', '| logfmt | subqueries=""', true],
+  ['=~"" without the label', 'msg=hello', '| logfmt | subqueries=~""', true, { msg: 'hello' }],
+  ['=~"" with an empty label', 'msg=hello subqueries=""', '| logfmt | subqueries=~""', true],
+  ['=~"(?i)hello" on HELLO', 'msg=HELLO subqueries=""', '| logfmt | msg=~"(?i)hello"', true],
+  ['=~"(?i)hello" on hello', 'msg=hello subqueries=""', '| logfmt | msg=~"(?i)hello"', true],
+  ['=~"(?i)HELLO" on HELLO', 'msg=HELLO subqueries=""', '| logfmt | msg=~"(?i)HELLO"', true],
+  ['=~"(?i)HELLO" on hello', 'msg=hello subqueries=""', '| logfmt | msg=~"(?i)HELLO"', true],
+];
+
+/**
+ * Loki's Test_containsLower (the case-insensitive line filter `|~ "(?i)…"`): [case, line, substring, whether the line passes].
+ * Left out: the empty-line cases (the push API refuses an empty line) and invalid UTF-8 (a JSON push cannot carry it).
+ */
+const longLine = '2023-06-14T12:34:56.789Z INFO  [service_name] This is a much longer log line with timestamps, levels and other information that typically appears in production logs. RequestID=123456 UserID=789 Action=GetUser Duration=123ms Status=200';
+const unicodeLine = (bracket: string) => `2023-06-14T12:34:56.789Z 🚀${bracket} Длинное сообщение с Unicode символами 统一码 が大好き! エラー分析: システムは正常に動作しています。RequestID=123456 状態=良好 Résultat=Succès ß=γ 🎯 τέλος`;
+const containsLowerCases: [string, string, string, boolean][] = [
+  ['short_line_no_match', 'this is a short log line', 'missing', false],
+  ['short_line_no_match_special_chars', 'this contains a \\ character', '|', false],
+  ['short_line_no_match_special_chars_match', 'this contains a | character', '|', true],
+  ['short_line_with_match', 'this is a shorT log line', 'short', true],
+  ['long_line_no_match', longLine, 'nonexistent', false],
+  ['long_line_match_start', longLine, '2023', true],
+  ['long_line_match_middle', longLine.replace('levels', 'leVelS'), 'levels', true],
+  ['long_line_match_end', longLine, 'status', true],
+  ['short_unicode_line_no_match', '🌟 Unicode line with emojis 🎉 and special chars ñ é ß', 'missing', false],
+  ['short_unicode_line_with_match', '🌟 Unicode line with eMojiS 🎉 and special chars ñ é ß', 'emojis', true],
+  ['long_unicode_line_no_match', unicodeLine(' [микросервис]'), 'nonexistent', false],
+  ['long_unicode_line_match_start', unicodeLine('[МИКРОСервис]'), 'микросервис', true],
+  ['long_unicode_line_match_middle', unicodeLine(' [микросервис]'), 'unicode', true],
+  ['long_unicode_line_match_end', unicodeLine(' [микросервис]'), 'τέλος', true],
+  ['utf8_case_insensitive_match_middle', 'ΣΑΣ ΓΕΙΑ ΚΟΣΜΕ', 'γεια', true],
+  ['utf8_case_insensitive_no_match', 'ΣΑΣ ΚΟΣΜΕ', 'γεια', false],
+  ['empty_substr', 'any line', '', true],
+  ['substr_longer_than_line', 'short', 'longer than line', false],
+  ['partial_utf8_match', 'Hello 世界', '世', true],
+];
+
 const caseLabel = (kind: string, index: number) => ({ service_name: 'tables', case: `${kind}-${index}` });
 
 function dataSet(): Line[] {
@@ -122,6 +306,21 @@ function dataSet(): Line[] {
   regexpCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('regexp', i) }, line, metadata }));
   jsonExpressionCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('json-expression', i) }, line, metadata }));
   templateCases.forEach(([, line], i) => lines.push({ labels: caseLabel('template', i), line }));
+  logfmtExpressionCases.forEach(([, labels, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('logfmt-expression', i) }, line: logfmtExpressionLine, metadata }));
+  unpackCases.forEach(([, labels, line, , , metadata], i) => lines.push({ labels: { ...labels, ...caseLabel('unpack', i) }, line, metadata }));
+  labelFormatCases.forEach(([, labels], i) => lines.push({ labels: { ...labels, ...caseLabel('label-format', i) }, line: labelFormatLine, second: labelFormatSecond }));
+  labelFilterCases.forEach(([, line], i) => lines.push({ labels: caseLabel('label-filter', i), line }));
+  containsLowerCases.forEach(([, line], i) => lines.push({ labels: caseLabel('contains-lower', i), line }));
+  // TestLogfmtConsistentPrecedence: one line with structured metadata app=loki, the same line without (its ts moved as above).
+  const precedenceLine = `app=lowkey level=error ts=${logfmtExpressionTs} msg="hello world"`;
+  lines.push({ labels: { service_name: 'tables', case: 'precedence', foo: 'bar' }, line: precedenceLine, metadata: { app: 'loki' }, second: 1 });
+  lines.push({ labels: { service_name: 'tables', case: 'precedence', foo: 'baz' }, line: precedenceLine, second: 2 });
+  for (const app of ['foo', 'bar']) {
+    for (const ns of rangeVectorSamplesNs) lines.push({ labels: { service_name: 'tables', case: 'range-vector', app }, line: 'sample', ns });
+    for (const second of instantSamplesSeconds) lines.push({ labels: { service_name: 'tables', case: 'instant-range', app }, line: 'sample', second });
+  }
+  // engine_test.go TestEngine_RangeQuery: the line of second i is "i" (pushed for 0 s…39 s).
+  for (let second = 0; second < 40; second++) for (const app of ['foo', 'food']) lines.push({ labels: { service_name: 'tables', case: 'identity', app }, line: String(second), second });
   // engine_test.go: 300 samples of `foo` from 46 s (we push 46 s…75 s), increasing by 1 from 47, and constant 1.
   for (let second = 46; second < 76; second++) {
     lines.push({ labels: { service_name: 'tables', case: 'counter-inc', app: 'foo' }, line: `foo=${second + 1}`, second });
@@ -138,7 +337,7 @@ async function push(meshlog: RunningMeshlog, lines: Line[]): Promise<void> {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
     body: JSON.stringify({
-      streams: lines.map((line) => ({ stream: line.labels, values: [line.metadata ? [at(line.second ?? 1), line.line, line.metadata] : [at(line.second ?? 1), line.line]] })),
+      streams: lines.map((line) => ({ stream: line.labels, values: [[line.ns?.toString() ?? at(line.second ?? 1), line.line, ...(line.metadata ? [line.metadata] : [])]] })),
     }),
   });
   assert.equal(response.status, 204, await response.text());
@@ -254,8 +453,120 @@ test(`line_format: Loki's ${templateCases.length} template function cases (trimA
   });
 });
 
-test('rate_counter and rate over an unwrapped counter: Loki\'s engine test values (0.4833…, 0, 27)', async () => {
+test(`logfmt with parameters: Loki's ${logfmtExpressionCases.length} expression parser cases, with ingest parsing on and off`, async () => {
+  await eachCase(logfmtExpressionCases, async (meshlog, [name, , params, expected], index) => {
+    assert.deepEqual((await onlyEntry(meshlog, `{case="logfmt-expression-${index}"} | logfmt ${params}`)).parsed, expected, name);
+  });
+});
+
+test(`unpack: Loki's ${unpackCases.length} unpack parser cases (labels and the packed line), with ingest parsing on and off`, async () => {
+  await eachCase(unpackCases, async (meshlog, [name, , , expected, expectedLine], index) => {
+    const { line, parsed } = await onlyEntry(meshlog, `{case="unpack-${index}"} | unpack`);
+    assert.deepEqual({ line, parsed }, { line: expectedLine, parsed: expected }, name);
+  });
+});
+
+test(`label_format: Loki's ${labelFormatCases.length} label formatter cases (rename, templates, bytes, duration, dates), with ingest parsing on and off`, async () => {
+  await eachCase(labelFormatCases, async (meshlog, [name, , params, expected], index) => {
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query: `{case="label-format-${index}"} | label_format ${params}`, start: at(0), end: at(100) }, false);
+    assert.equal(body.data.result.length, 1, `${name}: ${JSON.stringify(body.data.result)}`);
+    // The case's own selector labels are not part of Loki's table, nor meshlog's ingest-parsing metadata (meshlog_parse_status).
+    const labels = Object.fromEntries(Object.entries(body.data.result[0].stream).filter(([label]) => label !== 'case' && label !== 'service_name' && !label.startsWith('meshlog_')));
+    assert.deepEqual(labels, expected, name);
+  });
+});
+
+test(`label filters: Loki's ${labelFilterCases.length} label filter cases (numeric, duration, bytes, and/or, errors, absent labels), with ingest parsing on and off`, async () => {
+  await eachCase(labelFilterCases, async (meshlog, [name, , stages, passes, expected], index) => {
+    const query = `{case="label-filter-${index}"} ${stages}`;
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query, start: at(0), end: at(100) });
+    const entries = body.data.result.flatMap((stream: { values: [string, string, { parsed?: Record<string, string> }][] }) => stream.values);
+    assert.equal(entries.length, passes ? 1 : 0, `${name}: ${query} ${JSON.stringify(body.data.result)}`);
+    if (passes && expected) assert.deepEqual(entries[0][2].parsed ?? {}, expected, `${name}: ${query}`);
+  });
+});
+
+/** A substring as a regular expression matching it literally. */
+const literal = (text: string) => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+
+test(`case-insensitive line filter: Loki's ${containsLowerCases.length} containsLower cases, with ingest parsing on and off`, async () => {
+  await eachCase(containsLowerCases, async (meshlog, [name, , substring, passes], index) => {
+    const query = `{case="contains-lower-${index}"} |~ ${JSON.stringify(`(?i)${literal(substring)}`)}`;
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query, start: at(0), end: at(100) });
+    const entries = body.data.result.flatMap((stream: { values: unknown[] }) => stream.values);
+    assert.equal(entries.length, passes ? 1 : 0, `${name}: ${query}`);
+  });
+});
+
+test(`count_over_time through query_range: Loki's ${rangeVectorCases.length} range vector iterator cases (overlapping, gapped, offset windows), with ingest parsing on and off`, async () => {
+  await eachCase(rangeVectorCases, async (meshlog, [range, step, offset, start, end, expected]) => {
+    const query = `count_over_time({case="range-vector"}[${range}]${offset})`;
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query, start: at(start), end: at(end), step }, false);
+    const series = body.data.result
+      .map((s: { metric: { app: string }; values: [number, string][] }) => ({ app: s.metric.app, values: s.values.map(([t, v]) => [t - baseS, v]) }))
+      .sort((a: { app: string }, b: { app: string }) => a.app.localeCompare(b.app));
+    assert.deepEqual(series, [{ app: 'bar', values: expected }, { app: 'foo', values: expected }], `${query} step ${step} from ${start} to ${end}`);
+  });
+});
+
+test(`count_over_time at an instant: Loki's ${instantRangeCases.length} instant range vector cases (the window is open at its start, closed at its end)`, async () => {
+  await eachCase(instantRangeCases, async (meshlog, [range, second, expected]) => {
+    const query = `count_over_time({case="instant-range"}[${range}])`;
+    const body = await get(meshlog, '/loki/api/v1/query', { query, time: at(second) }, false);
+    const counts = body.data.result.map((s: { metric: { app: string }; value: [number, string] }) => [s.metric.app, s.value[1]]).sort();
+    assert.deepEqual(counts, expected === undefined ? [] : [['bar', expected], ['foo', expected]], `${query} at ${second} s`);
+  });
+});
+
+test('log range queries: Loki\'s engine cases, the first 10 lines forward and one line per 2 s interval', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const lines = async (app: string, extra: Record<string, string>) => {
+      const body = await get(meshlog, '/loki/api/v1/query_range', { query: `{case="identity", app="${app}"}`, start: at(0), end: at(30), limit: '10', direction: 'forward', ...extra }, false);
+      return body.data.result.flatMap((s: { values: [string, string][] }) => s.values.map(([, line]) => line));
+    };
+    assert.deepEqual(await lines('foo', {}), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], '{app="foo"} forward, limit 10');
+    assert.deepEqual(await lines('food', { interval: '2s' }), ['0', '2', '4', '6', '8', '10', '12', '14', '16', '18'], '{app="food"} forward, interval 2s, limit 10');
+  });
+});
+
+test('logfmt precedence: Loki\'s TestLogfmtConsistentPrecedence, structured metadata kept and the parsed value _extracted whichever line comes first', async () => {
+  await eachCase(['forward', 'backward'], async (meshlog, direction) => {
+    const body = await get(meshlog, '/loki/api/v1/query_range', { query: '{case="precedence"} | logfmt --strict --keep-empty', start: at(0), end: at(100), direction });
+    const apps = body.data.result
+      .map((stream: { stream: { foo: string }; values: [string, string, { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> }][] }) => {
+        const [[, , categories]] = stream.values;
+        return { foo: stream.stream.foo, metadataApp: categories.structuredMetadata?.app, parsedApp: categories.parsed?.app, parsedAppExtracted: categories.parsed?.app_extracted };
+      })
+      .sort((a: { foo: string }, b: { foo: string }) => a.foo.localeCompare(b.foo));
+    assert.deepEqual(apps, [
+      { foo: 'bar', metadataApp: 'loki', parsedApp: undefined, parsedAppExtracted: 'lowkey' },
+      { foo: 'baz', metadataApp: undefined, parsedApp: 'lowkey', parsedAppExtracted: undefined },
+    ], direction);
+  });
+});
+
+test('a line_format template failing on a line keeps the line and sets TemplateFormatErr with Go\'s message (it was a 500)', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const entry = await onlyEntry(meshlog, '{case="label-format-7"} | line_format `{{replace "test" .foo}}`');
+    assert.deepEqual(entry, {
+      line: 'test line',
+      parsed: { __error__: 'TemplateFormatErr', __error_details__: 'template: line:1:2: executing "line" at <replace>: wrong number of args for replace: want 3 got 2' },
+    });
+  });
+});
+
+test('a log query_range with an interval that is not a duration is refused with 400, as Loki', async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const params = new URLSearchParams({ query: '{case="identity"}', start: at(0), end: at(30), interval: 'often' });
+    const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${params}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant } });
+    assert.equal(response.status, 400, await response.text());
+  });
+});
+
+test('rate_counter and rate over an unwrapped counter: Loki\'s engine test values (0.4833…, 0, 27, 0.5)', async () => {
   const cases: [string, string][] = [
+    // 15 samples of 1 in (30 s, 60 s]: 15 / 30.
+    ['rate({case="counter-const"} | logfmt | unwrap foo [30s])', '0.5'],
     // 15 samples in (30 s, 60 s]: t = 46…60, values 47…61; start extrapolated by half the 1 s spacing: 14 × 14.5/14 / 30.
     ['rate_counter({case="counter-inc"} | logfmt | unwrap foo [30s])', '0.4833333333333334'],
     ['rate_counter({case="counter-const"} | logfmt | unwrap foo [30s])', '0'],

@@ -122,12 +122,16 @@ export async function selectStreams(
   log: LogQuery,
   ctx: QueryContext,
   range: { startNs: bigint; endNs: bigint },
-  options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean },
+  options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean; intervalNs?: bigint },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact = options.intervalNs === undefined && compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
+  // Loki's `interval`: a line is returned only at least that long after (before, backward) the last one returned, in any stream.
+  let lastNs: bigint | undefined;
+  const tooSoon = (ns: bigint) =>
+    options.intervalNs !== undefined && lastNs !== undefined && (options.direction === 'forward' ? ns < lastNs + options.intervalNs : ns > lastNs - options.intervalNs);
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
   if (slices.length > 1) ctx.plan.push(`time range read in ${slices.length} slices, the ${options.direction === 'backward' ? 'newest' : 'oldest'} first, until the limit`);
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
@@ -147,7 +151,8 @@ export async function selectStreams(
         ctx.bytesRead += Buffer.byteLength(row.body);
         const entry = entryOf(row);
         ctx.masking?.maskEntry(entry);
-        if (!pipeline(entry)) continue;
+        if (!pipeline(entry) || tooSoon(BigInt(entry.timestampNs))) continue;
+        lastNs = BigInt(entry.timestampNs);
         // Under categorize-labels a stream is its stream labels only; each entry carries the rest.
         const split = options.categorize ? categorized(entry) : undefined;
         const labels = split ? split.stream : entry.labels;

@@ -1,6 +1,7 @@
 import { MeshlogError } from '../../errors.js';
 import { decimalOp } from './templateDecimal.js';
 import { expandGoReplacement, goRegex, type GoMatch, type GoRegex } from './goRegex.js';
+import { timeFunctionArity, timeFunctions } from './templateTime.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
 export interface TemplateInput {
@@ -81,7 +82,20 @@ const functions: Record<string, (args: string[]) => string> = {
   ceil: ([v]) => String(Math.ceil(toFloat(v))),
   floor: ([v]) => String(Math.floor(toFloat(v))),
   round: (args) => String(sprigRound(args)),
+  ...timeFunctions,
 };
+
+/** The argument count of every function that takes a fixed number (Go checks it when the template runs). */
+const arity: Record<string, number> = {
+  ...Object.fromEntries(['ToUpper', 'ToLower', 'upper', 'lower', 'TrimSpace', 'trim', 'title', 'urlencode', 'urldecode', 'b64enc', 'b64dec', 'int', 'float64', 'ceil', 'floor'].map((name) => [name, 1])),
+  ...Object.fromEntries(['default', 'trunc', 'repeat', 'TrimPrefix', 'TrimSuffix', 'Trim', 'TrimLeft', 'TrimRight', 'trimAll', 'trimPrefix', 'trimSuffix', 'contains', 'hasPrefix', 'hasSuffix', 'indent', 'nindent', 'count', 'alignLeft', 'alignRight', 'sub', 'div', 'mod'].map((name) => [name, 2])),
+  ...Object.fromEntries(['replace', 'substr', 'regexReplaceAll', 'regexReplaceAllLiteral'].map((name) => [name, 3])),
+  Replace: 4,
+  ...timeFunctionArity,
+};
+
+/** A template that failed while it ran on a line: Loki's TemplateFormatErr, with Go's text/template message. */
+export class TemplateExecError extends Error {}
 
 /** Go's strings.Replace: n < 0 replaces all. */
 function goReplace(v: string, old: string, replacement: string, n: number): string {
@@ -157,7 +171,7 @@ function sprigRound([value, precision, roundOn]: string[]): number {
  * practice: `{{.label}}`, `{{__line__}}`, `{{__timestamp__}}`, string literals
  * and calls or pipes into the functions above.
  */
-export function compileTemplate(template: string): (input: TemplateInput) => string {
+export function compileTemplate(template: string, name = 'line'): (input: TemplateInput) => string {
   const pieces: Piece[] = [];
   let rest = template;
   while (rest.length > 0) {
@@ -169,7 +183,9 @@ export function compileTemplate(template: string): (input: TemplateInput) => str
     if (open > 0) pieces.push(rest.slice(0, open));
     const close = rest.indexOf('}}', open);
     if (close < 0) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: "{{" without "}}"`);
-    pieces.push(compileAction(rest.slice(open + 2, close).replace(/^-\s*|\s*-$/g, '').trim(), template));
+    const action = rest.slice(open + 2, close);
+    const at = { name, offset: template.length - rest.length + open + 2 + (action.length - action.replace(/^-?\s*/, '').length) };
+    pieces.push(compileAction(action.replace(/^-\s*|\s*-$/g, '').trim(), template, at));
     rest = rest.slice(close + 2);
   }
   return (input) => pieces.map((piece) => (typeof piece === 'string' ? piece : piece(input))).join('');
@@ -195,7 +211,13 @@ function argument(text: string, template: string): (input: TemplateInput) => str
   throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported value ${JSON.stringify(text)}`);
 }
 
-function compileAction(action: string, template: string): (input: TemplateInput) => string {
+/** Where an action starts in its template, for Go's error position (`template: label:1:2: …`). */
+interface ActionPosition {
+  name: string;
+  offset: number;
+}
+
+function compileAction(action: string, template: string, at: ActionPosition): (input: TemplateInput) => string {
   const stages = action.match(/(?:"(?:[^"\\]|\\.)*"|[^|])+/g)?.map((stage) => stage.trim()) ?? [];
   if (stages.length === 0) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: empty action`);
   const words = (stage: string): string[] => stage.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
@@ -203,20 +225,33 @@ function compileAction(action: string, template: string): (input: TemplateInput)
   const firstWords = words(first);
   let source: (input: TemplateInput) => string;
   if (firstWords.length === 1) source = argument(firstWords[0], template);
-  else source = call(firstWords[0], firstWords.slice(1, -1), argument(firstWords.at(-1)!, template), template);
+  else source = call(firstWords[0], firstWords.slice(1, -1), argument(firstWords.at(-1)!, template), template, at);
+  let searchFrom = first.length;
   for (const pipe of pipes) {
     const [name, ...args] = words(pipe);
-    source = call(name, args, source, template);
+    searchFrom = action.indexOf(name, searchFrom);
+    source = call(name, args, source, template, { name: at.name, offset: at.offset + searchFrom });
   }
   return source;
 }
 
 /** Go templates pipe the value in as the last argument. */
-function call(name: string, args: string[], value: (input: TemplateInput) => string, template: string): (input: TemplateInput) => string {
+function call(name: string, args: string[], value: (input: TemplateInput) => string, template: string, at: ActionPosition): (input: TemplateInput) => string {
   const fn = functions[name];
   if (!fn) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported function ${JSON.stringify(name)}`);
   const fixed = args.map((arg) => argument(arg, template));
   // A regex written in the template is checked when the query is parsed, not at the first line.
   if (name.startsWith('regexReplace') && args[0]?.startsWith('"')) replaceAllMatches('', fixed[0]({ labels: new Map(), line: '', timestampNs: '0' }), () => '');
-  return (input) => fn([...fixed.map((arg) => arg(input)), value(input)]);
+  const where = `template: ${at.name}:1:${at.offset}: executing ${JSON.stringify(at.name)} at <${name}>`;
+  const want = arity[name];
+  const got = args.length + 1;
+  return (input) => {
+    if (want !== undefined && got !== want) throw new TemplateExecError(`${where}: wrong number of args for ${name}: want ${want} got ${got}`);
+    try {
+      return fn([...fixed.map((arg) => arg(input)), value(input)]);
+    } catch (error) {
+      if (error instanceof TemplateExecError || error instanceof MeshlogError) throw error;
+      throw new TemplateExecError(`${where}: error calling ${name}: ${(error as Error).message}`);
+    }
+  };
 }

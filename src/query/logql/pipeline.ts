@@ -3,7 +3,7 @@ import { labelNameOf } from './labelName.js';
 import { parseBytes, parseDuration } from './lexer.js';
 import { goRegex } from './goRegex.js';
 import { jsonPathValue } from './jsonPathValue.js';
-import { compileTemplate } from './lineTemplate.js';
+import { compileTemplate, TemplateExecError } from './lineTemplate.js';
 import { decodeLogfmt, sanitizeLabelKey } from './logfmtDecoder.js';
 import { detectAndParse } from '../../pipeline/parse/detectFormat.js';
 
@@ -142,10 +142,7 @@ export function compileLabelFilter(filter: LabelFilter): StageFn {
         if (raw === undefined) return false;
         const value = convertValue(raw, filter.unit);
         // Like Loki: a value that does not convert keeps the line, marked with an error label.
-        if (value === undefined) {
-          if (!entry.labels.has(errorLabel)) setParsed(entry, errorLabel, 'LabelFilterErr');
-          return true;
-        }
+        if (value === undefined) return setError(entry, 'LabelFilterErr', conversionError(raw, filter.unit));
         return compare(value, filter.value);
       };
     }
@@ -198,6 +195,28 @@ function setError(entry: Entry, error: string, details?: string): boolean {
   setParsed(entry, errorLabel, error);
   if (details !== undefined) setParsed(entry, '__error_details__', details);
   return true;
+}
+
+/** A template's output, or undefined with TemplateFormatErr set when it failed on this entry. */
+function renderOrError(entry: Entry, render: () => string): string | undefined {
+  try {
+    return render();
+  } catch (error) {
+    if (!(error instanceof TemplateExecError)) throw error;
+    setError(entry, 'TemplateFormatErr', error.message);
+    return undefined;
+  }
+}
+
+/** Loki's `__error_details__` for a label value a numeric, duration or bytes filter cannot convert (Go's strconv, time and go-humanize messages). */
+function conversionError(raw: string, unit: 'number' | 'duration' | 'bytes'): string {
+  const quoted = JSON.stringify(raw);
+  if (unit === 'number') return `strconv.ParseFloat: parsing ${quoted}: invalid syntax`;
+  const [, amount, suffix] = /^([-+]?[\d.]*)(.*)$/.exec(unit === 'bytes' ? raw.trim() : raw)!;
+  if (unit === 'bytes') return amount === '' || Number.isNaN(Number(amount)) ? `strconv.ParseFloat: parsing ${JSON.stringify(amount)}: invalid syntax` : `unhandled size name: ${suffix.trim().toLowerCase()}`;
+  if (amount === '' || Number.isNaN(Number(amount))) return `time: invalid duration ${quoted}`;
+  if (suffix === '') return `time: missing unit in duration ${quoted}`;
+  return `time: unknown unit ${JSON.stringify(/^[^\d.]+/.exec(suffix)![0])} in duration ${quoted}`;
 }
 
 /** What Loki's JSON parser (buger/jsonparser ObjectEach) reports for a line that is not a JSON object. */
@@ -318,8 +337,8 @@ function compileStage(stage: Stage): StageFn {
         } else {
           for (const { label, expression } of wanted) {
             const pair = pairs.find((candidate) => candidate.key === expression);
-            // Loki sets every requested label, empty when the line lacks the key.
-            if (pair || !base.has(label)) setParsed(entry, label, validUtf8(pair?.value ?? ''));
+            // Loki sets every requested label, empty when the line lacks the key; a name the line came with takes `_extracted`.
+            if (pair || !base.has(label)) setParsed(entry, base.has(label) ? `${label}_extracted` : label, validUtf8(pair?.value ?? ''));
           }
         }
         if (stage.strict && decoded.error !== undefined) setError(entry, 'LogfmtParserErr', decoded.error);
@@ -329,7 +348,10 @@ function compileStage(stage: Stage): StageFn {
     case 'unpack':
       return (entry) => {
         const object = parseJsonObject(entry.line);
+        forgetIngestParsing(entry);
         if (!object) return setError(entry, 'JSONParserErr', entry.line.startsWith('{') ? malformedObject : notAnObject);
+        // As Loki: labels come out only of a packed line (one with `_entry`); any other JSON stays as it is.
+        if (typeof object._entry !== 'string') return true;
         const original = baseNames(entry);
         for (const [key, value] of Object.entries(object)) {
           if (typeof value !== 'string') continue;
@@ -361,17 +383,22 @@ function compileStage(stage: Stage): StageFn {
     case 'line_format': {
       const render = compileTemplate(stage.template);
       return (entry) => {
-        entry.line = render({ labels: entry.labels, line: entry.line, timestampNs: entry.timestampNs });
+        // As Loki: a template failing on a line keeps the line, marked TemplateFormatErr.
+        const line = renderOrError(entry, () => render({ labels: entry.labels, line: entry.line, timestampNs: entry.timestampNs }));
+        if (line !== undefined) entry.line = line;
         return true;
       };
     }
     case 'label_format': {
-      const items = stage.items.map((item) => ({ ...item, render: item.template === undefined ? undefined : compileTemplate(item.template) }));
+      const items = stage.items.map((item) => ({ ...item, render: item.template === undefined ? undefined : compileTemplate(item.template, 'label') }));
       return (entry) => {
         const before = new Map(entry.labels);
         for (const item of items) {
-          if (item.render) setParsed(entry, item.label, item.render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
-          else {
+          if (item.render) {
+            const render = item.render;
+            const value = renderOrError(entry, () => render({ labels: before, line: entry.line, timestampNs: entry.timestampNs }));
+            if (value !== undefined) setParsed(entry, item.label, value);
+          } else {
             const value = before.get(item.source!);
             entry.labels.delete(item.source!);
             if (value !== undefined) setParsed(entry, item.label, value);

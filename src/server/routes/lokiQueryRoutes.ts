@@ -206,7 +206,8 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       const dir = direction(query);
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
       // Like Loki, log queries read [start, end).
-      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir, categorize: flags.includes('categorize-labels') });
+      const intervalNs = query.interval ? parseLokiDuration(query.interval, 'interval') : undefined;
+      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir, categorize: flags.includes('categorize-labels'), intervalNs });
       const returned = streams.reduce((n, s) => n + s.entries.length, 0);
       reply.header(planHeaderName, planHeader(ctx));
       return { status: 'success', data: withFlags({ resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) }, flags) };
