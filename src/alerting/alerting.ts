@@ -23,18 +23,32 @@ export interface AlertingDeps {
   incidentAlert?: (transition: AlertTransition) => void;
 }
 
+/** How often silences are checked for having ended, to release the firing alerts they held back. */
+const silenceSweepMs = 1000;
+/** How often notifications a receiver could not be reached for are tried again. */
+const owedRetryMs = 30_000;
+/** The receiver name of notifications a silence holds back, in what is owed. */
+const heldReceiver = 'held';
+
+/** A notification a receiver is owed; `sending` while a delivery of it is under way. */
+interface Owed {
+  notifier: HttpNotifier;
+  alert: AlertNotification;
+  sending: boolean;
+}
+
 /**
  * Alerting of one server: rule groups from the configured files and from
  * the ruler API (kept in storage), their engine, and the notifiers.
  */
-/** How often silences are checked for having ended, to release the firing alerts they held back. */
-const silenceSweepMs = 1000;
-
 export class Alerting {
   private readonly deliveries = new Set<Promise<unknown>>();
   /** Firing notifications a silence held back, by fingerprint, until the alert resolves or the silence ends. */
   private readonly held = new Map<string, AlertNotification>();
+  /** Notifications not yet taken by their receiver, by receiver and fingerprint: the newest state replaces an older one. */
+  private readonly owed = new Map<string, Owed>();
   private readonly sweep: NodeJS.Timeout;
+  private readonly retry: NodeJS.Timeout;
 
   private constructor(
     readonly engine: RuleEngine,
@@ -45,6 +59,8 @@ export class Alerting {
   ) {
     this.sweep = setInterval(() => this.releaseHeld(Date.now()), silenceSweepMs);
     this.sweep.unref();
+    this.retry = setInterval(() => this.retryOwed(), owedRetryMs);
+    this.retry.unref();
   }
 
   private silenceOf(alert: AlertNotification, nowMs: number): Silence | undefined {
@@ -57,22 +73,75 @@ export class Alerting {
     );
   }
 
+  /** Persists what is owed, so that a restart (even SIGKILL) still delivers it; a failure to persist is logged, never stops delivery. */
+  private mark(receiver: string, alert: AlertNotification, owed: boolean): Promise<void> {
+    return this.store
+      .markOwed([{ tenant: alert.tenant, fingerprint: alert.fingerprint, receiver, notification: alert, owed }])
+      .catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record an owed notification'));
+  }
+
   /**
    * Sends an alert to every notifier in the background, unless a silence
    * holds it back (which is recorded instead). A held firing alert is sent
    * when its silence ends while it still fires, as Alertmanager does.
+   * Until a receiver takes it, a notification is owed in storage.
    */
   notify(alert: AlertNotification, nowMs = Date.now()): void {
     // A newer state replaces what was held; a resolution means nothing is owed any more.
-    this.held.delete(alert.fingerprint);
+    const wasHeld = this.held.delete(alert.fingerprint);
     const silence = this.silenceOf(alert, nowMs);
     if (silence) {
-      if (alert.status === 'firing') this.held.set(alert.fingerprint, alert);
+      if (alert.status === 'firing') {
+        this.held.set(alert.fingerprint, alert);
+        this.track(this.mark(heldReceiver, alert, true));
+      } else if (wasHeld) this.track(this.mark(heldReceiver, alert, false));
       const attempt = { tenant: alert.tenant, fingerprint: alert.fingerprint, alertName: alert.labels.alertname ?? '', status: alert.status, receiver: `silenced by ${silence.id}`, attempt: 0, httpStatus: 0, error: '', atMs: nowMs };
       this.track(this.store.recordAttempt(attempt).catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record a silenced notification')));
       return;
     }
-    for (const notifier of this.notifiers) this.track(notifier.send(alert));
+    // Owed before the hold is settled: a crash between the two writes leaves it owed, never lost.
+    this.track(
+      (async () => {
+        await Promise.all(this.notifiers.map((notifier) => this.mark(notifier.receiver, alert, true)));
+        if (wasHeld) await this.mark(heldReceiver, alert, false);
+        await Promise.all(this.notifiers.map((notifier) => this.deliver(notifier, alert)));
+      })(),
+    );
+  }
+
+  /** Delivers an owed notification and settles it once the receiver took (or refused) it; unreached, it stays owed. */
+  private async deliver(notifier: HttpNotifier, alert: AlertNotification): Promise<void> {
+    const key = `${notifier.receiver}\0${alert.tenant}\0${alert.fingerprint}`;
+    const owed: Owed = { notifier, alert, sending: true };
+    this.owed.set(key, owed);
+    const outcome = await notifier.send(alert);
+    owed.sending = false;
+    if (outcome === 'unreachable' || this.owed.get(key) !== owed) return;
+    this.owed.delete(key);
+    await this.mark(notifier.receiver, alert, false);
+  }
+
+  /** Tries again the notifications whose receiver could not be reached. */
+  private retryOwed(): void {
+    for (const { notifier, alert, sending } of this.owed.values()) {
+      if (!sending) this.track(this.deliver(notifier, alert));
+    }
+  }
+
+  /** Takes up what was owed before a restart: held alerts that still fire, and undelivered notifications. */
+  private async resumeOwed(): Promise<void> {
+    const firing = new Set((await this.store.active()).filter((t) => t.state === 'firing').map((t) => `${t.tenant}\0${t.fingerprint}`));
+    for (const { receiver, notification } of await this.store.owed<AlertNotification>()) {
+      if (receiver === heldReceiver) {
+        // Held for an alert that has since stopped firing: nothing is owed any more.
+        if (firing.has(`${notification.tenant}\0${notification.fingerprint}`)) this.held.set(notification.fingerprint, notification);
+        else this.track(this.mark(heldReceiver, notification, false));
+        continue;
+      }
+      const notifier = this.notifiers.find((candidate) => candidate.receiver === receiver);
+      if (notifier) this.track(this.deliver(notifier, notification));
+      else this.logger.warn({ receiver, alert: notification.labels.alertname }, 'a notification is owed to a receiver no longer configured');
+    }
   }
 
   /** Sends the held firing alerts that no silence covers any longer. */
@@ -125,6 +194,7 @@ export class Alerting {
     const groups: RuleGroup[] = config.rules_files.flatMap((file) => parseRuleFile(readFileSync(file, 'utf8'), basename(file), 'default'));
     for (const stored of await deps.store.ruleGroups()) groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));
     await engine.restore(groups);
+    await alerting.resumeOwed();
     for (const group of groups) engine.setGroup(group);
     deps.logger.info({ groups: groups.length, rules: groups.reduce((n, group) => n + group.rules.length, 0), webhooks: notifiers.length }, 'alert rules loaded');
     return alerting;
@@ -152,6 +222,7 @@ export class Alerting {
   /** Stops evaluating; notifications already under way finish. */
   async stop(): Promise<void> {
     clearInterval(this.sweep);
+    clearInterval(this.retry);
     await this.engine.stop();
     await Promise.allSettled([...this.deliveries]);
   }

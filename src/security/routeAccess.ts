@@ -93,6 +93,7 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/api/v1/alerts', 'query', 'request'],
   [['POST'], '/api/v1/alerts/acknowledge', 'query', 'request'],
   [['GET'], '/api/v1/alerts/notifications', 'query', 'request'],
+  [['GET'], '/api/v1/alerts/backtest', 'query', 'request'],
   [['GET', 'POST'], '/api/v1/silences', 'query', 'request'],
   [['DELETE'], '/api/v1/silences/:id', 'query', 'request'],
   // Incidents of the request's tenant (docs/incidents.md): the on-call engineers who query the logs work them; each change is audited.

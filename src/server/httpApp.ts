@@ -39,6 +39,7 @@ import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
 import type { AccessReviews } from '../security/accessReviews.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { alertRoutes } from './routes/alertRoutes.js';
+import { ruleBacktestRoutes } from './routes/ruleBacktestRoutes.js';
 import type { Alerting } from '../alerting/alerting.js';
 import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
@@ -265,6 +266,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
   if (options.alerting) alertRoutes(app, options.alerting, options.audit);
+  ruleBacktestRoutes(app, options.queries);
   adminRoutes(app, options.admin);
   auditExportRoutes(app, options.admin.auditStore);
   if (options.tenants) tenantRoutes(app, options.tenants);

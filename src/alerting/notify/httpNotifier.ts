@@ -23,6 +23,9 @@ export interface DeliveryOptions {
   timeoutMs: number;
 }
 
+/** How a notification ended: taken, refused by the receiver (retrying will not help), or not reached (still owed). */
+export type DeliveryOutcome = 'delivered' | 'refused' | 'unreachable';
+
 /** Worth retrying: the receiver is down or overloaded, not refusing this request. */
 function retryable(status: number): boolean {
   return status === 0 || status === 408 || status === 429 || status >= 500;
@@ -42,7 +45,12 @@ export class HttpNotifier {
     private readonly logger: Logger,
   ) {}
 
-  async send(alert: AlertNotification): Promise<boolean> {
+  /** The receiver's name in notification attempts and in what is owed. */
+  get receiver(): string {
+    return `${this.kind} ${this.options.url}`;
+  }
+
+  async send(alert: AlertNotification): Promise<DeliveryOutcome> {
     const { body, headers } = this.format(alert);
     let backoff = this.options.initialBackoffMs;
     for (let attempt = 1; attempt <= this.options.maxAttempts; attempt++) {
@@ -66,20 +74,20 @@ export class HttpNotifier {
         fingerprint: alert.fingerprint,
         alertName: alert.labels.alertname ?? '',
         status: alert.status,
-        receiver: `${this.kind} ${this.options.url}`,
+        receiver: this.receiver,
         attempt,
         httpStatus: status,
         error,
         atMs: Date.now(),
       }).catch((failure: unknown) => this.logger.error({ reason: (failure as Error).message }, 'could not record a notification attempt'));
-      if (error === '') return true;
+      if (error === '') return 'delivered';
       if (!retryable(status) || attempt === this.options.maxAttempts) {
         this.logger.warn({ receiver: this.kind, attempt, reason: error }, 'alert notification failed');
-        return false;
+        return retryable(status) ? 'unreachable' : 'refused';
       }
       await new Promise((resolve) => setTimeout(resolve, backoff));
       backoff *= 2;
     }
-    return false;
+    return 'unreachable';
   }
 }

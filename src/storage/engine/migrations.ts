@@ -536,4 +536,23 @@ export const migrations: Migration[] = [
       ORDER BY (tenant, incident_id, at)`,
     ],
   },
+  {
+    version: 24,
+    name: 'notifications owed',
+    statements: [
+      // What each receiver is still owed, and what a silence holds back (receiver 'held'), so that a restart,
+      // graceful or not, still delivers it. The latest version of a key is its state: owed, or settled.
+      `CREATE TABLE IF NOT EXISTS {db}.notifications_owed (
+        tenant LowCardinality(String),
+        fingerprint String,
+        receiver String,
+        notification String CODEC(ZSTD(1)),
+        owed UInt8,
+        at DateTime64(3),
+        version UInt64
+      )
+      ENGINE = ReplacingMergeTree(version)
+      ORDER BY (tenant, fingerprint, receiver)`,
+    ],
+  },
 ];

@@ -58,6 +58,22 @@ export interface AlertAcknowledgement {
   comment: string;
 }
 
+/** A notification a receiver is owed (or, settled, no longer owed); receiver `held` is a silence holding it back. */
+export interface OwedNotification<N = unknown> {
+  tenant: string;
+  fingerprint: string;
+  receiver: string;
+  notification: N;
+  owed: boolean;
+}
+
+/** Later than every version written before, even within one millisecond (owed and settled often share one). */
+let lastOwedVersion = 0;
+function nextOwedVersion(): number {
+  lastOwedVersion = Math.max(lastOwedVersion + 1, Date.now() * 1000);
+  return lastOwedVersion;
+}
+
 interface TransitionRow {
   tenant: string;
   namespace: string;
@@ -272,5 +288,33 @@ export class AlertStore {
       error: row.error,
       atMs: Number(row.at_ms),
     }));
+  }
+
+  /** Marks notifications owed or settled; the latest mark of a tenant, fingerprint and receiver wins. */
+  async markOwed(marks: OwedNotification[]): Promise<void> {
+    if (marks.length === 0) return;
+    await this.storage.client.insert({
+      table: `${this.db}.notifications_owed`,
+      format: 'JSONEachRow',
+      values: marks.map((mark) => ({
+        tenant: mark.tenant,
+        fingerprint: mark.fingerprint,
+        receiver: mark.receiver,
+        notification: JSON.stringify(mark.notification),
+        owed: mark.owed ? 1 : 0,
+        at: Date.now(),
+        version: nextOwedVersion(),
+      })),
+    });
+  }
+
+  /** Every notification still owed (to carry on after a restart), oldest first. */
+  async owed<N>(): Promise<OwedNotification<N>[]> {
+    const rows = await this.storage.rows<{ tenant: string; fingerprint: string; receiver: string; notification: string }>(
+      `SELECT tenant, fingerprint, receiver, argMax(notification, version) AS notification, max(version) AS latest
+       FROM ${this.db}.notifications_owed GROUP BY tenant, fingerprint, receiver
+       HAVING argMax(owed, version) = 1 ORDER BY latest`,
+    );
+    return rows.map((row) => ({ tenant: row.tenant, fingerprint: row.fingerprint, receiver: row.receiver, notification: JSON.parse(row.notification) as N, owed: true }));
   }
 }

@@ -19,45 +19,29 @@ export interface Backtest {
   fired: WouldHaveFired[];
 }
 
-interface MatrixResponse {
-  data: { resultType: string; result: { metric: Record<string, string>; values: [number, string][] }[] };
+/** GET /api/v1/alerts/backtest's answer (docs/alerting.md). */
+interface BacktestResponse {
+  series: { labels: Record<string, string>; firings: { fired_at: string; resolved_at: string | null; value: number }[] }[];
 }
 
 /**
  * Replays a rule's expression over the last `windowMs` at the rule's
- * evaluation step with query_range (the same engine the rule engine
- * evaluates with): a comparison keeps only the steps where the condition
- * held, and a run of such steps at least `forMs` long would have fired at
- * its start plus `forMs`, as a pending alert becomes firing.
+ * evaluation step on the server (the rule engine's semantics: pending until
+ * the condition held for `forMs`, then firing until it stops holding).
  */
 export async function backtestRule(expr: string, forMs: number, intervalMs: number, windowMs: number): Promise<Backtest> {
   const toMs = Date.now();
   const fromMs = toMs - windowMs;
   // At most about 1,000 evaluations: the interval, or coarser over a long window.
   const stepSeconds = Math.max(1, Math.ceil(intervalMs / 1000), Math.ceil(windowMs / 1000 / 1000));
-  const response = await api<MatrixResponse>('/loki/api/v1/query_range', { query: { query: expr, start: msToNs(fromMs), end: msToNs(toMs), step: `${stepSeconds}s` } });
-  const fired: WouldHaveFired[] = [];
-  for (const series of response.data.result) {
-    let runStart: number | undefined;
-    let previous: number | undefined;
-    let firing = false;
-    let entry: WouldHaveFired | undefined;
-    for (const [seconds, value] of series.values) {
-      const atMs = seconds * 1000;
-      // A missing step ends the run: the condition did not hold then.
-      if (previous === undefined || atMs - previous > stepSeconds * 1000) {
-        runStart = atMs;
-        firing = false;
-      }
-      previous = atMs;
-      if (!firing && atMs - runStart! >= forMs) {
-        firing = true;
-        if (entry) entry.times++;
-        else entry = { labels: series.metric, firstMs: atMs, times: 1, value };
-      }
-    }
-    if (entry) fired.push(entry);
-  }
-  fired.sort((a, b) => a.firstMs - b.firstMs);
+  const response = await api<BacktestResponse>('/api/v1/alerts/backtest', {
+    query: { expr, for: forMs > 0 ? `${forMs}ms` : undefined, start: msToNs(fromMs), end: msToNs(toMs), step: `${stepSeconds}s` },
+  });
+  const fired: WouldHaveFired[] = response.series.map((series) => ({
+    labels: series.labels,
+    firstMs: Date.parse(series.firings[0].fired_at),
+    times: series.firings.length,
+    value: String(series.firings[0].value),
+  }));
   return { fromMs, toMs, stepSeconds, fired };
 }
