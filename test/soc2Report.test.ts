@@ -283,6 +283,13 @@ test('with an alert rule group in force (ruler API), the monitoring section list
   const run = report(['--format', 'json'], keys.auditor.key);
   assert.equal(run.status, 0, run.stderr);
   const monitoring = section(JSON.parse(run.stdout) as Soc2Report, 'monitoring');
-  assert.deepEqual(monitoring.data.stored_rule_groups, [{ tenant: 'acme', namespace: 'ops', name: 'latency' }]);
+  const groups = monitoring.data.rule_groups_in_force as { tenant: string; namespace: string; group: string; to: string; set_by: string; rules: { alert: string; for_ms?: number }[] }[];
+  assert.deepEqual(groups.map((entry) => [entry.tenant, entry.namespace, entry.group, entry.to, entry.rules.map((rule) => [rule.alert, rule.for_ms])]), [['acme', 'ops', 'latency', JSON.parse(run.stdout).period.to, [['SlowRequests', 300_000]]]]);
   assert.equal(monitoring.status, 'pass', monitoring.reason);
+  // Scoped to another tenant, the report holds none of acme's rules.
+  const other = report(['--format', 'json', '--tenant', 'default'], keys.auditor.key);
+  assert.equal(other.status, 0, other.stderr);
+  const otherMonitoring = section(JSON.parse(other.stdout) as Soc2Report, 'monitoring');
+  assert.deepEqual(otherMonitoring.data.rule_groups_in_force, []);
+  assert.ok(!JSON.stringify(otherMonitoring).includes('SlowRequests'));
 });

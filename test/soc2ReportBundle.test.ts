@@ -11,6 +11,7 @@ import { unzipSync, zipSync } from 'fflate';
 import type { Soc2Report } from '../src/compliance/reportModel.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+import { assertFiguresShown, htmlVisibleText, reportFigures } from './support/reportFigures.js';
 import { waitFor } from './support/waitFor.js';
 
 /**
@@ -122,19 +123,19 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
   const evidenceSha256 = createHash('sha256').update(read('soc2-report.json')).digest('hex');
   const periodEvidence = soc2.period_evidence.sha256;
   const titles = soc2.sections.map((section) => section.title);
-  assert.equal(soc2.sections.length, 13);
+  assert.equal(soc2.sections.length, 14);
   assert.equal(soc2.tenant, null);
 
   const manifest = JSON.parse(read('manifest.json').toString('utf8')) as { evidence_sha256: string; period_evidence_sha256: string; sections: number; period: unknown };
   assert.equal(manifest.evidence_sha256, evidenceSha256);
   assert.equal(manifest.period_evidence_sha256, periodEvidence);
-  assert.equal(manifest.sections, 13);
+  assert.equal(manifest.sections, 14);
   assert.deepEqual(manifest.period, soc2.period);
 
   const html = read('soc2-report.html').toString('utf8');
   assert.ok(html.includes(`<code id="evidence-sha256">${evidenceSha256}</code>`));
   assert.ok(html.includes(`<code id="period-evidence-sha256">${periodEvidence}</code>`));
-  assert.equal(html.match(/<section id="[a-z_]+" data-status=/g)?.length, 13);
+  assert.equal(html.match(/<section id="[a-z_]+" data-status=/g)?.length, 14);
   const embedded = /<script type="application\/json" id="evidence">([\s\S]*?)<\/script>/.exec(html)![1]!;
   assert.deepEqual(JSON.parse(embedded), soc2, 'the HTML embeds this very generation');
 
@@ -158,6 +159,31 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
   assert.match(coverage.figures!, /services\.count=2/);
 });
 
+test('every figure of every section is the same number in the JSON, the HTML, the PDF (pdftotext) and the CSV, beside its label', async () => {
+  const figures = reportFigures(soc2);
+  assert.ok(figures.length >= soc2.sections.length, `figures derived from the JSON: ${figures.length}`);
+  assertFiguresShown(soc2, htmlVisibleText(read('soc2-report.html').toString('utf8')), 'HTML');
+  const pdfText = await run('pdftotext', ['-raw', join(unpacked, 'soc2-report.pdf'), '-']);
+  assert.equal(pdfText.status, 0, pdfText.stderr);
+  assertFiguresShown(soc2, pdfText.stdout, 'PDF');
+  // The CSV names the top-level figures and those one object down, each `path=value`.
+  const rows = parseCsv(read('soc2-report.csv'), { columns: true }) as Record<string, string>[];
+  for (const row of rows) {
+    const csvFigures = new Map(row.figures!.split('; ').filter(Boolean).map((pair) => [pair.slice(0, pair.lastIndexOf('=')), pair.slice(pair.lastIndexOf('=') + 1)]));
+    const expected = figures.filter((figure) => figure.section === row.section && figure.depth <= 2);
+    assert.deepEqual(Object.fromEntries(csvFigures), Object.fromEntries(expected.map((figure) => [figure.path, String(figure.value)])), `CSV figures of ${row.section}`);
+  }
+});
+
+test('the figure comparison fails on one number changed in the rendering, naming its section and path', () => {
+  const text = htmlVisibleText(read('soc2-report.html').toString('utf8')).replace(/\s+/g, ' ');
+  const figure = reportFigures(soc2).find((candidate) => candidate.section === 'coverage' && candidate.path === 'services.count')!;
+  assert.equal(figure.shown, 'services (2)');
+  const altered = text.replace(figure.shown, 'services (3)');
+  assert.notEqual(altered, text);
+  assert.throws(() => assertFiguresShown(soc2, altered, 'HTML'), /HTML: coverage\.services\.count is shown as "services \(2\)"/);
+});
+
 test('regenerated separately in each format, the closed period carries the same period evidence as the bundle', async () => {
   const json = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'json', '--server', meshlog.url], keys.auditor);
   assert.equal(json.status, 0, json.stderr);
@@ -166,7 +192,7 @@ test('regenerated separately in each format, the closed period carries the same 
   const csv = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'csv', '--out', csvFile, '--server', meshlog.url], keys.auditor);
   assert.equal(csv.status, 0, csv.stderr);
   const rows = parseCsv(readFileSync(csvFile), { columns: true }) as Record<string, string>[];
-  assert.equal(rows.length, 13);
+  assert.equal(rows.length, 14);
   assert.ok(rows.every((row) => row.period_evidence_sha256 === soc2.period_evidence.sha256));
   const verified = await reportVerify(csvFile);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);

@@ -5,10 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { unzipSync } from 'fflate';
 import type { ReportSection, Soc2Report } from '../src/compliance/reportModel.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
 import { waitFor } from './support/waitFor.js';
 import { otlpJsonRequest, postOtlpJson } from './support/otlpJson.js';
+import { assertFiguresShown, htmlVisibleText, reportFigures } from './support/reportFigures.js';
 
 /**
  * Change management (CC8.1) as an auditor samples it: every kind of change
@@ -27,6 +29,10 @@ let reviewerKey: string;
 let periodTo: string;
 let regenerated: Soc2Report;
 let regeneratedHtml: string;
+/** One generation of the closed period in every format (a bundle), made after the changes that follow the period. */
+let bundled: Soc2Report;
+let bundledHtml: string;
+let bundledPdfText: string;
 let contractorKey: string;
 let backupDir: string;
 /** The report of the server started on the restored backup, from the start of the period to after the restore. */
@@ -150,11 +156,24 @@ before(async () => {
   // After the period: a key active in it is revoked, another created, the policy changed again with a restart.
   await call('DELETE', `/api/v1/admin/keys/${reviewerKey}`, undefined, [200, 201, 202], rotatedToken);
   await call('POST', '/api/v1/admin/keys', { name: 'late', roles: ['analyst'], tenants: ['acme'] }, [201], rotatedToken);
+  // And the alert rule group deleted in the period made again, with another threshold.
+  await call('POST', '/loki/api/v1/rules/ops', group(300), [202], rotatedToken);
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   writeConfig('3d');
   meshlog = await startMeshlog({ dataDir: join(dir, 'data'), args: ['--config', configFile], env: { ...lockoutLimits, MESHLOG_ADMIN_TOKEN: rotatedToken } });
   regenerated = report('json') as Soc2Report;
   regeneratedHtml = report('html') as string;
+  // The closed period once more, every format from one generation, for the figure-by-figure comparison.
+  const bundleFile = join(dir, 'quarter.zip');
+  const bundle = spawnSync(process.execPath, [cli, 'report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'bundle', '--out', bundleFile, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: rotatedToken } });
+  assert.equal(bundle.status, 0, bundle.stderr);
+  const files = unzipSync(readFileSync(bundleFile));
+  bundled = JSON.parse(Buffer.from(files['soc2-report.json']!).toString('utf8')) as Soc2Report;
+  bundledHtml = Buffer.from(files['soc2-report.html']!).toString('utf8');
+  writeFileSync(join(dir, 'quarter.pdf'), files['soc2-report.pdf']!);
+  const pdfText = spawnSync('pdftotext', ['-raw', join(dir, 'quarter.pdf'), '-'], { encoding: 'utf8' });
+  assert.equal(pdfText.status, 0, pdfText.stderr);
+  bundledPdfText = pdfText.stdout;
 
   // The restore test: the quarter's backup restored offline into a fresh data directory, a server started on it.
   const restoredDir = join(dir, 'restored');
@@ -247,7 +266,7 @@ test('a CSV export is a data access of its tenant, by its reader', () => {
 
 test('a closed period regenerated after a key revocation, a new key and a configuration change has the same period evidence hash, in JSON and HTML', () => {
   assert.equal(regenerated.period.to, soc2.period.to);
-  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'redaction', 'incidents', 'policy', 'availability']);
+  assert.deepEqual(regenerated.period_evidence.sections, ['coverage', 'access', 'access_review', 'data_access', 'changes', 'redaction', 'monitoring', 'incidents', 'policy', 'availability']);
   assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
   assert.equal(/<code id="period-evidence-sha256">([0-9a-f]{64})<\/code>/.exec(regeneratedHtml)?.[1], soc2.period_evidence.sha256);
   // The revoked key was active at the end of the period, and the key made after it is not part of it.
@@ -255,6 +274,45 @@ test('a closed period regenerated after a key revocation, a new key and a config
   const reviewer = keys.find((key) => key.id === reviewerKey);
   assert.deepEqual([reviewer?.state_at_period_end, reviewer?.revoked_at], ['active', null]);
   assert.ok(!keys.some((key) => key.name === 'late'));
+});
+
+test('IPE: every figure of every section of the quarter is the same number in the JSON, the HTML and the PDF (pdftotext), beside its label', () => {
+  assert.equal(bundled.period_evidence.sha256, soc2.period_evidence.sha256, 'the bundle is the same closed period');
+  const figures = reportFigures(bundled);
+  // The known counts of the quarter are among them, under the labels the renderings print.
+  for (const [section, shown] of [
+    ['changes', 'alert rules.create 1'],
+    ['changes', 'alert rules.update 1'],
+    ['changes', 'alert rules.delete 1'],
+    ['monitoring', 'rule groups in force (2)'],
+  ] as const) {
+    assert.ok(figures.some((figure) => figure.section === section && figure.shown === shown), `${section}: ${shown} in ${JSON.stringify(figures.filter((figure) => figure.section === section).map((figure) => figure.shown))}`);
+  }
+  assertFiguresShown(bundled, htmlVisibleText(bundledHtml), 'HTML');
+  assertFiguresShown(bundled, bundledPdfText, 'PDF');
+});
+
+test('monitoring: the rule groups in force are replayed from the audited rule changes of the period; a rule made again after it changes neither the section nor the hash', () => {
+  const monitoring = section('monitoring');
+  const groups = monitoring.data.rule_groups_in_force as { tenant: string; namespace: string; group: string; from: string; to: string; set_at: string; rules: { alert: string; expr: string }[] }[];
+  assert.deepEqual(
+    groups.map((group) => [group.tenant, group.namespace, group.group, group.rules.map((rule) => rule.expr)]),
+    [
+      ['acme', 'ops', 'latency', ['sum(count_over_time({service_name="api"} |= "slow" [1m])) > 100']],
+      ['acme', 'ops', 'latency', ['sum(count_over_time({service_name="api"} |= "slow" [1m])) > 200']],
+    ],
+  );
+  // The first version was in force until the update replaced it; the second until the delete, inside the period.
+  assert.equal(groups[0]!.to, groups[1]!.set_at);
+  assert.ok(Date.parse(groups[1]!.to) < Date.parse(soc2.period.to));
+  assert.ok(groups.every((group) => group.from >= soc2.period.from && group.to <= soc2.period.to));
+  // Deleted before the period closed: nothing of the ruler watched the logs at its end.
+  assert.equal(monitoring.status, 'attention');
+  assert.match(monitoring.reason, /^no alert rules configured at the end of the period \(2 rule group versions were in force during it\)/);
+  assert.deepEqual(regenerated.sections.find((candidate) => candidate.id === 'monitoring'), monitoring, 'regenerated after the group was made again with 300');
+  assert.ok(!JSON.stringify(regenerated).includes('> 300'));
+  assert.ok(regenerated.period_evidence.sections.includes('monitoring'));
+  assert.equal(regenerated.period_evidence.sha256, soc2.period_evidence.sha256);
 });
 
 test('every timestamp of the report is UTC ISO 8601 with Z', () => {

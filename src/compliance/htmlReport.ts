@@ -14,7 +14,7 @@ const maxRows = 500;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** 26861 → 26.2 KiB; the exact figure stays in the JSON evidence and the title. */
+/** 26861 → 26.2 KiB, shown beside the exact figure. */
 function humanBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
@@ -40,7 +40,8 @@ function renderValue(value: unknown, key = ''): string {
     return renderText(value.map((item) => (isRecord(item) || Array.isArray(item) ? JSON.stringify(item) : String(item))).join(', '));
   }
   if (isRecord(value)) return renderFields(value);
-  if (typeof value === 'number' && /bytes/.test(key)) return `<span title="${value} bytes">${escapeHtml(humanBytes(value))}</span>`;
+  // The exact figure first, as in the JSON, so the printed PDF carries it too; the readable size beside it.
+  if (typeof value === 'number' && /bytes/.test(key)) return `${escapeHtml(value)} <span class="none">(${escapeHtml(humanBytes(value))})</span>`;
   return renderText(value);
 }
 
@@ -55,7 +56,9 @@ function renderTable(rows: Record<string, unknown>[]): string {
 function renderFields(fields: Record<string, unknown>): string {
   const entries = Object.entries(fields);
   if (entries.length === 0) return '<span class="none">none</span>';
-  return `<dl>${entries.map(([key, value]) => `<dt>${escapeHtml(key.replaceAll('_', ' '))}</dt><dd>${renderValue(value, key)}</dd>`).join('')}</dl>`;
+  // A list's label carries its length: the count an auditor checks against the JSON and CSV (`.count`).
+  const label = (key: string, value: unknown) => `${escapeHtml(key.replaceAll('_', ' '))}${Array.isArray(value) ? ` <span class="count">(${value.length})</span>` : ''}`;
+  return `<dl>${entries.map(([key, value]) => `<dt>${label(key, value)}</dt><dd>${renderValue(value, key)}</dd>`).join('')}</dl>`;
 }
 
 /** Bars (CSS only, prints without scripts): one row per label, the last ones optionally marked as a forecast. */

@@ -1,11 +1,24 @@
-import type { ReportSection, SectionInput } from './reportModel.js';
+import { alertRulesInForce } from './alertRulesInForce.js';
+import { configsInForce } from './configsInForce.js';
+import { isoOfNs, type ReportSection, type SectionInput } from './reportModel.js';
 
-/** Monitoring: alert rules in force, alerts raised in the period, notifications sent and how fast alerts were taken on (read only when the alerting tables exist). */
-export async function monitoringSection({ sources, period }: SectionInput): Promise<ReportSection> {
-  const alerting = sources.config.alerting;
+/**
+ * Monitoring: the alerting configuration and ruler rule groups in force
+ * during the period (from config.change and alert_rules.* audit events), the
+ * alerts raised in it, the notifications sent and how fast alerts were taken
+ * on (the alerting tables, read only when they exist): a closed period reads
+ * the same whenever it is regenerated.
+ */
+export async function monitoringSection(input: SectionInput): Promise<ReportSection> {
+  const { sources, period } = input;
   const base = { id: 'monitoring', title: 'Monitoring: alert rules, alerts and notifications', criteria: ['CC7.2', 'CC7.3'] };
+  const recorded = await configsInForce(input);
+  // Before config changes were recorded, only the running configuration is known.
+  const configurations = recorded.length > 0 ? recorded.map((entry) => ({ from: entry.from as string | null, to: entry.to as string | null, config_sha256: entry.sha256 as string | null, alerting: entry.config.alerting })) : [{ from: null, to: null, config_sha256: null, alerting: sources.config.alerting }];
+  const alertingInForce = configurations.map(({ from, to, config_sha256, alerting }) => ({ from, to, config_sha256, enabled: alerting.enabled, rules_files: alerting.rules_files, webhooks: alerting.webhooks.length }));
+  const { from: _from, to: _to, config_sha256: _sha256, ...atEnd } = alertingInForce.at(-1)!;
+  const ruleGroups = await alertRulesInForce(input);
   const stored = await sources.queries.hasTable('alert_rule_groups');
-  const ruleGroups = stored ? await sources.queries.alertRuleGroups(period.tenant) : [];
   const transitions = stored && (await sources.queries.hasTable('alert_states')) ? await sources.queries.alertTransitions(period) : [];
   const attempts = stored && (await sources.queries.hasTable('notification_attempts'));
   const notifications = attempts ? await sources.queries.notificationAttempts(period) : [];
@@ -14,19 +27,22 @@ export async function monitoringSection({ sources, period }: SectionInput): Prom
   const times = acknowledgements.flatMap((row) => (row.seconds_to_acknowledge === null ? [] : [row.seconds_to_acknowledge]));
   const unacknowledged = acknowledgements.filter((row) => row.acknowledged_by === null);
   const data = {
-    enabled: alerting.enabled,
-    rules_files: alerting.rules_files,
-    stored_rule_groups: ruleGroups,
-    webhooks: alerting.webhooks.length,
+    ...atEnd,
+    alerting_in_force: alertingInForce,
+    rule_groups_in_force: ruleGroups,
     alert_transitions: transitions,
     notification_attempts: notifications,
     undelivered_notifications: undelivered,
     alerts_fired: acknowledgements,
     alerts_acknowledged: times.length,
     mean_seconds_to_acknowledge: times.length > 0 ? Number((times.reduce((sum, t) => sum + t, 0) / times.length).toFixed(3)) : null,
+    note: 'alerting configuration as recorded in the config.change events of the period (the last one before it, then each change); ruler rule groups replayed from the alert_rules.create/update/delete events, each version with the part of the period it was in force; alerts, notifications and acknowledgements from the alerting tables, up to the end of the period',
   };
-  if (!alerting.enabled || (ruleGroups.length === 0 && alerting.rules_files.length === 0)) {
-    return { ...base, data, status: 'attention', reason: 'no alert rules configured: nothing watches the logs for security events' };
+  // What watches the logs when the period closes: a group deleted during it no longer does.
+  const groupsAtEnd = ruleGroups.filter((group) => group.to === isoOfNs(period.toNs));
+  if (!atEnd.enabled || (groupsAtEnd.length === 0 && atEnd.rules_files.length === 0)) {
+    const earlier = ruleGroups.length > 0 ? ` at the end of the period (${ruleGroups.length} rule group versions were in force during it)` : '';
+    return { ...base, data, status: 'attention', reason: `no alert rules configured${earlier}: nothing watches the logs for security events` };
   }
   const firing = transitions.filter((row) => row.status === 'firing').reduce((sum, row) => sum + Number(row.count), 0);
   if (undelivered.length > 0) {
@@ -37,5 +53,5 @@ export async function monitoringSection({ sources, period }: SectionInput): Prom
     return { ...base, data, status: 'attention', reason: `${unacknowledged.length} of ${acknowledgements.length} alerts that fired were never acknowledged (${names})` };
   }
   const mtta = data.mean_seconds_to_acknowledge === null ? '' : `, all acknowledged, mean time to acknowledge ${data.mean_seconds_to_acknowledge} s`;
-  return { ...base, data, status: 'pass', reason: `${ruleGroups.length + alerting.rules_files.length} rule groups or files in force; ${firing} alerts fired in the period${mtta}` };
+  return { ...base, data, status: 'pass', reason: `${groupsAtEnd.length + atEnd.rules_files.length} rule groups or files in force; ${firing} alerts fired in the period${mtta}` };
 }

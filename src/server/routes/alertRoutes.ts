@@ -231,7 +231,18 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
       remoteAddress: request.ip,
       tenant: request.tenant,
       target: `${group.namespace}/${group.name}`,
-      detail: { rules: group.rules.map((rule) => ({ alert: rule.alert, expr: rule.exprText, ...(rule.openIncident ? { open_incident: true } : {}) })) },
+      // The whole group as it now stands: the monitoring section replays these events to show the rules in force during a past period.
+      detail: {
+        ...(group.intervalMs ? { interval_ms: group.intervalMs } : {}),
+        rules: group.rules.map((rule) => ({
+          alert: rule.alert,
+          expr: rule.exprText,
+          ...(rule.forMs ? { for_ms: rule.forMs } : {}),
+          labels: rule.labels,
+          annotations: rule.annotations,
+          ...(rule.openIncident ? { open_incident: true } : {}),
+        })),
+      },
     });
     return reply.code(202).send({ status: 'success', data: { namespace: group.namespace, group: group.name, rules: group.rules.length } });
   });

@@ -317,7 +317,7 @@ export class ComplianceQueries {
     );
   }
 
-  /** Every alert instance that fired in the period, with who acknowledged it and after how many seconds (null: never). */
+  /** Every alert instance that fired in the period, with who acknowledged it by the period's end and after how many seconds (null: not by then). */
   async alertAcknowledgements(period: CompliancePeriod): Promise<AcknowledgementRow[]> {
     return this.rows<AcknowledgementRow>(
       `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, ${isoTime('f.active_at')} AS fired_at,
@@ -329,7 +329,9 @@ export class ComplianceQueries {
            AND ({tenant:String} = '' OR tenant = {tenant:String})) AS f
        LEFT JOIN (
          SELECT tenant, fingerprint, active_at, min(acknowledged_at) AS at, argMin(acknowledged_by, acknowledged_at) AS by
-         FROM ${this.db}.alert_acknowledgements GROUP BY tenant, fingerprint, active_at) AS a
+         FROM ${this.db}.alert_acknowledgements
+         WHERE acknowledged_at <= fromUnixTimestamp64Nano({to:Int64})
+         GROUP BY tenant, fingerprint, active_at) AS a
          ON a.tenant = f.tenant AND a.fingerprint = f.fingerprint AND a.active_at = f.active_at
        ORDER BY f.active_at, f.fingerprint`,
       this.params(period),
