@@ -292,4 +292,8 @@ test('with an alert rule group in force (ruler API), the monitoring section list
   const otherMonitoring = section(JSON.parse(other.stdout) as Soc2Report, 'monitoring');
   assert.deepEqual(otherMonitoring.data.rule_groups_in_force, []);
   assert.ok(!JSON.stringify(otherMonitoring).includes('SlowRequests'));
+  // Nor anywhere else: acme's rule change is acme's business, not in another tenant's change section or its report at all.
+  assert.ok(!other.stdout.includes('SlowRequests'), 'another tenant\'s report names none of acme\'s alert rules');
+  const acmeChanges = section(JSON.parse(run.stdout) as Soc2Report, 'changes').data.changes as { action: string }[];
+  assert.ok(acmeChanges.some((change) => change.action === 'alert_rules.create'), 'the all-tenant report lists the change');
 });

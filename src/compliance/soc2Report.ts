@@ -55,10 +55,23 @@ export interface BuiltReport {
   sha256: string;
 }
 
+/** Server-wide events a one-tenant report needs (the configuration in force, the server's availability and storage): no tenant's business. */
+const serverWideActions = /^(config\.|server\.|backup\.|storage\.)/;
+
+/**
+ * The audit events a report for `tenant` may show: that tenant's, as its
+ * auditors read them through the audit API, and server-wide configuration and
+ * availability events; never another tenant's (a report for every tenant,
+ * `tenant` empty, shows them all).
+ */
+function inScope(event: { tenant: string; action: string }, tenant: string): boolean {
+  return !tenant || event.tenant === tenant || (event.tenant === '' && serverWideActions.test(event.action));
+}
+
 /** Builds a SOC 2 evidence report for a period from what meshlog recorded. */
 export async function buildSoc2Report(sources: ReportSources, period: CompliancePeriod, generatedBy: { id: string; name: string }): Promise<BuiltReport> {
   const newestFirst = await sources.auditStore.events({ sinceNs: period.fromNs, untilNs: period.toNs, limit: maxAuditEvents });
-  const audit = newestFirst.reverse();
+  const audit = newestFirst.reverse().filter((event) => inScope(event, period.tenant));
   const sections = await Promise.all(
     sectionBuilders.map(async ({ build, inputs }) => {
       const queries: RecordedQuery[] = [];

@@ -49,7 +49,7 @@ function emptyEveryFile(partPath: string): void {
 
 function watchRepairs(storage: Storage): RepairedPart[] {
   const repaired: RepairedPart[] = [];
-  storage.watchParts((parts) => repaired.push(...parts), 100);
+  storage.watchParts((parts) => repaired.push(...parts), { intervalMs: 100, everyLook: true });
   return repaired;
 }
 

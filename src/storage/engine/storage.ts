@@ -136,15 +136,26 @@ export class Storage {
   /**
    * Embedded chDB only: every `intervalMs`, looks for parts written since
    * the last look that the engine cannot read (findBrokenParts), and repairs
-   * them (repairBrokenParts); `onRepair` hears of every repair.
+   * them (repairBrokenParts); `onRepair` hears of every repair. With a disk
+   * guard it looks only while the data disk is below the ingest floor and
+   * once more after (only a full disk leaves such parts), so a healthy server
+   * sends the engine no extra queries.
    */
-  watchParts(onRepair: (parts: RepairedPart[]) => void, intervalMs = 2000): void {
+  watchParts(onRepair: (parts: RepairedPart[]) => void, options: { intervalMs?: number; everyLook?: boolean } = {}): void {
     this.partRepairListener = onRepair;
     if (!this.embedded || this.partWatch) return;
+    const guard = options.everyLook ? undefined : this.diskGuard;
     // modification_time has whole seconds: a part written during the last look is looked at again.
     let since = Date.now() / 1000 - 5;
+    let diskWasLow = false;
     const look = async () => {
       const started = Date.now() / 1000;
+      const diskLow = guard !== undefined && guard.freeBytes() < guard.floor('ingest');
+      if (guard && !diskLow && !diskWasLow) {
+        since = started;
+        return;
+      }
+      diskWasLow = diskLow;
       await this.repairBrokenParts(since - 2);
       since = started;
     };
@@ -154,7 +165,7 @@ export class Storage {
         watch.running = watch.running.then(look).catch((error: unknown) => {
           this.logger.warn({ reason: (error as Error).message }, 'could not check recent storage parts; trying again');
         });
-      }, intervalMs).unref(),
+      }, options.intervalMs ?? 2000).unref(),
     };
     this.partWatch = watch;
   }
