@@ -25,9 +25,6 @@ function addKubernetesSource(record: LogRecord): void {
  * own attributes: time, severity, trace context, mesh fields, service name.
  * What the sender set explicitly wins over what the line says, except the
  * time: the line's own time is the event time, a shipper's is when it read it.
- * Loki's push API is the exception: each entry's timestamp is the entry's
- * time there, and Loki keeps it whatever the line says, so a query answers
- * the same with ingest-time parsing on or off.
  */
 export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefined): void {
   addKubernetesSource(record);
@@ -38,7 +35,7 @@ export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefine
     for (const key in sent) parsed.attributes[key] = sent[key];
     record.attributes['meshlog.format'] = parsed.format;
     if (parsed.message !== undefined) record.body = parsed.message;
-    if (parsed.time.length > 0 && record.receiver !== 'loki') {
+    if (parsed.time.length > 0) {
       const time = parseTimestampNanos(parsed.time);
       if (time !== undefined) record.timeUnixNano = time;
     }
