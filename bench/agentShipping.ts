@@ -48,7 +48,14 @@ function line(i: number): string {
     case 0:
       return `[${time}] "GET ${paths[i % paths.length]} HTTP/1.1" ${i % 17 === 0 ? 503 : 200} - via_upstream - "-" 0 ${i % 9000} ${i % 250} ${i % 200} "-" "curl/8.5.0" "${i.toString(16).padStart(8, '0')}-6d84-929d-98bd-c5aee93b5c88" "${service}:8000" "10.44.1.27:80" outbound|8000||${service}.shop.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default`;
     case 1:
-      return JSON.stringify({ time, level: i % 11 === 0 ? 'error' : 'info', service, msg: 'order processed', order_id: i, duration_ms: i % 300 });
+      return JSON.stringify({
+        time,
+        level: i % 11 === 0 ? 'error' : 'info',
+        service,
+        msg: 'order processed',
+        order_id: i,
+        duration_ms: i % 300,
+      });
     default:
       return `${time} INFO ${service} worker-${i % 8} processed batch ${i} in ${i % 97} ms`;
   }
@@ -113,11 +120,23 @@ async function shipWithAgent(meshlog: RunningMeshlog, root: string, file: string
     { env: flags['agent-node-options'] ? { NODE_OPTIONS: flags['agent-node-options'] } : {}, nodeArgs: nodeArgs(flags['agent-node-args']) },
   );
   try {
-    await waitUntil('the whole file is acknowledged', async () => (await agent.sources()).some((source) => source.acked_offset === bytes), shipTimeoutMs);
+    await waitUntil(
+      'the whole file is acknowledged',
+      async () => (await agent.sources()).some((source) => source.acked_offset === bytes),
+      shipTimeoutMs,
+    );
     const seconds = (Date.now() - started) / 1000;
     const retried = await agent.metric('meshlog_agent_batches_retried_total');
     const options = `${flags['in-flight']} in flight${flags['agent-node-options'] ? `, ${flags['agent-node-options']}` : ''}`;
-    report(`meshlog agent → OTLP/HTTP (${options})`, lines, bytes, seconds, procStats(agent.process.pid!), cpuSeconds(meshlog.process.pid!) - serverCpu, `; ${retried} retries`);
+    report(
+      `meshlog agent → OTLP/HTTP (${options})`,
+      lines,
+      bytes,
+      seconds,
+      procStats(agent.process.pid!),
+      cpuSeconds(meshlog.process.pid!) - serverCpu,
+      `; ${retried} retries`,
+    );
   } finally {
     await agent.stop();
     if (flags['agent-output']) writeFileSync(flags['agent-output'], agent.output());
@@ -148,11 +167,22 @@ ruleset(name="toMeshlog") {
   rsyslog.stderr!.on('data', (chunk: Buffer) => (messages = (messages + chunk.toString()).slice(-4000)));
   const exited = new Promise((resolve) => rsyslog.once('exit', resolve));
   try {
-    await waitUntil('every line is committed', async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines, shipTimeoutMs).catch((error: unknown) => {
+    await waitUntil(
+      'every line is committed',
+      async () => (await committedCount(meshlog, 'syslog_tcp')) - before >= lines,
+      shipTimeoutMs,
+    ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; rsyslog said:\n${messages}`);
     });
     const seconds = (Date.now() - started) / 1000;
-    report('rsyslog imfile → syslog TCP (RFC 5424, octet-counted)', lines, bytes, seconds, procStats(rsyslog.pid!), cpuSeconds(meshlog.process.pid!) - serverCpu);
+    report(
+      'rsyslog imfile → syslog TCP (RFC 5424, octet-counted)',
+      lines,
+      bytes,
+      seconds,
+      procStats(rsyslog.pid!),
+      cpuSeconds(meshlog.process.pid!) - serverCpu,
+    );
   } finally {
     rsyslog.kill('SIGTERM');
     await exited;
@@ -167,7 +197,11 @@ const file = join(root, 'logs', 'app.log');
 try {
   const lines = await generate(file);
   const bytes = statSync(file).size;
-  const meshlog = await startMeshlog({ dataDir: join(root, 'server', 'data'), args: ['--log-level', 'info'], nodeArgs: nodeArgs(flags['server-node-args']) });
+  const meshlog = await startMeshlog({
+    dataDir: join(root, 'server', 'data'),
+    args: ['--log-level', 'info'],
+    nodeArgs: nodeArgs(flags['server-node-args']),
+  });
   try {
     if (flags.only !== 'rsyslog') await shipWithAgent(meshlog, root, file, lines, bytes);
     if (flags.only !== 'agent') await shipWithRsyslog(meshlog, root, file, lines, bytes);

@@ -20,7 +20,17 @@ const days = Number(process.env.DAYS ?? 5);
 /** VERBOSE=1 lists every wrong alarm and missed incident. */
 const verbose = process.env.VERBOSE === '1';
 /** The defaults of `alerting.anomaly` (docs/alerting.md). */
-const options: AnomalyOptions = { bucketMs: 60_000, latenessMs: 30_000, baselineBuckets: 60, warmupBuckets: 15, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 5, newPatternWarmupLines: 1000 };
+const options: AnomalyOptions = {
+  bucketMs: 60_000,
+  latenessMs: 30_000,
+  baselineBuckets: 60,
+  warmupBuckets: 15,
+  threshold: 6,
+  minVolume: 20,
+  minErrors: 5,
+  silentBuckets: 5,
+  newPatternWarmupLines: 1000,
+};
 const resolveAfterBuckets = Number(process.env.RESOLVE_AFTER ?? 10);
 /** Buckets after an incident ends during which what it leaves behind (error windows, hysteresis) still belongs to it. */
 const tailBuckets = 10;
@@ -41,7 +51,13 @@ const rightAbout: Record<DetectorName, IncidentKind[]> = {
   unusual_destination: [],
 };
 /** The detector that must catch each incident kind. */
-const catcher: Record<IncidentKind, DetectorName> = { spike: 'volume_spike', drop: 'volume_drop', silence: 'silent_service', error_step: 'error_rate', new_template: 'new_pattern' };
+const catcher: Record<IncidentKind, DetectorName> = {
+  spike: 'volume_spike',
+  drop: 'volume_drop',
+  silence: 'silent_service',
+  error_step: 'error_rate',
+  new_template: 'new_pattern',
+};
 
 interface DetectorScore {
   alarms: number;
@@ -107,9 +123,18 @@ for (let seed = 1; seed <= seeds; seed++) {
       if (i < buckets.length && buckets[i] - buckets[i - 1] <= 3) continue;
       const [from, to] = [buckets[first], buckets[i - 1]];
       score.alarms++;
-      const right = traffic.incidents.some((incident) => incident.serviceName === serviceName && rightAbout[detector].includes(incident.kind) && from <= incident.toBucket + tailBuckets && to >= incident.fromBucket);
+      const right = traffic.incidents.some(
+        (incident) =>
+          incident.serviceName === serviceName &&
+          rightAbout[detector].includes(incident.kind) &&
+          from <= incident.toBucket + tailBuckets &&
+          to >= incident.fromBucket,
+      );
       if (right) score.right++;
-      else if (verbose) console.log(`seed ${seed}: wrong ${detector} on ${serviceName} at buckets ${from}–${to}: ${found.find((f) => f.bucket === from && f.finding.detector === detector && f.finding.serviceName === serviceName)?.finding.explanation}; near: ${JSON.stringify(traffic.incidents.filter((incident) => incident.serviceName === serviceName && Math.abs(incident.fromBucket - from) < 120))}`);
+      else if (verbose)
+        console.log(
+          `seed ${seed}: wrong ${detector} on ${serviceName} at buckets ${from}–${to}: ${found.find((f) => f.bucket === from && f.finding.detector === detector && f.finding.serviceName === serviceName)?.finding.explanation}; near: ${JSON.stringify(traffic.incidents.filter((incident) => incident.serviceName === serviceName && Math.abs(incident.fromBucket - from) < 120))}`,
+        );
       first = i;
     }
   }
@@ -118,7 +143,10 @@ for (let seed = 1; seed <= seeds; seed++) {
     const score = kindScores.get(incident.kind) ?? { incidents: 0, caught: 0, delays: [] };
     kindScores.set(incident.kind, score);
     score.incidents++;
-    const first = found.find(({ bucket, finding }) => finding.serviceName === incident.serviceName && finding.detector === catcher[incident.kind] && within(incident, bucket));
+    const first = found.find(
+      ({ bucket, finding }) =>
+        finding.serviceName === incident.serviceName && finding.detector === catcher[incident.kind] && within(incident, bucket),
+    );
     if (first) {
       score.caught++;
       score.delays.push(first.bucket - incident.fromBucket);
@@ -128,24 +156,35 @@ for (let seed = 1; seed <= seeds; seed++) {
     const escalated = escalations.some((alert) => alert.serviceName === incident.serviceName && within(incident, alert.bucket));
     if (alerts > 0 || escalated) notificationScore.incidentsNotified++;
     notificationScore.duplicates += Math.max(0, alerts - 1);
-    if (verbose && alerts > 1) console.log(`seed ${seed}: ${alerts} new alerts for ${JSON.stringify(incident)}: ${JSON.stringify(newAlerts.filter((alert) => alert.serviceName === incident.serviceName && within(incident, alert.bucket)))}`);
+    if (verbose && alerts > 1)
+      console.log(
+        `seed ${seed}: ${alerts} new alerts for ${JSON.stringify(incident)}: ${JSON.stringify(newAlerts.filter((alert) => alert.serviceName === incident.serviceName && within(incident, alert.bucket)))}`,
+      );
   }
   for (const alert of newAlerts) {
     notificationScore.newAlerts++;
-    if (traffic.incidents.some((incident) => incident.serviceName === alert.serviceName && within(incident, alert.bucket))) notificationScore.right++;
+    if (traffic.incidents.some((incident) => incident.serviceName === alert.serviceName && within(incident, alert.bucket)))
+      notificationScore.right++;
   }
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? '—' : (a / b).toFixed(3));
-const percentile = (values: number[], p: number) => (values.length === 0 ? '—' : String([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]));
-console.log(`${seeds} seeds × ${days} days × 6 services, buckets of ${options.bucketMs / 1000}s, ${Math.round(serviceHours)} service-hours judged`);
+const percentile = (values: number[], p: number) =>
+  values.length === 0 ? '—' : String([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]);
+console.log(
+  `${seeds} seeds × ${days} days × 6 services, buckets of ${options.bucketMs / 1000}s, ${Math.round(serviceHours)} service-hours judged`,
+);
 console.log('\ndetector             alarms  right  precision  false alarms/service-hour');
 for (const [detector, score] of [...detectorScores].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(`${detector.padEnd(20)} ${String(score.alarms).padStart(6)} ${String(score.right).padStart(6)}  ${ratio(score.right, score.alarms).padStart(9)}  ${((score.alarms - score.right) / serviceHours).toFixed(4)}`);
+  console.log(
+    `${detector.padEnd(20)} ${String(score.alarms).padStart(6)} ${String(score.right).padStart(6)}  ${ratio(score.right, score.alarms).padStart(9)}  ${((score.alarms - score.right) / serviceHours).toFixed(4)}`,
+  );
 }
 console.log('\nincident      caught by       incidents  caught  recall  delay p50 / max (buckets)');
 for (const [kind, score] of [...kindScores].sort(([a], [b]) => a.localeCompare(b))) {
-  console.log(`${kind.padEnd(13)} ${catcher[kind].padEnd(15)} ${String(score.incidents).padStart(9)} ${String(score.caught).padStart(7)}  ${ratio(score.caught, score.incidents).padStart(6)}  ${percentile(score.delays, 0.5)} / ${percentile(score.delays, 1)}`);
+  console.log(
+    `${kind.padEnd(13)} ${catcher[kind].padEnd(15)} ${String(score.incidents).padStart(9)} ${String(score.caught).padStart(7)}  ${ratio(score.caught, score.incidents).padStart(6)}  ${percentile(score.delays, 0.5)} / ${percentile(score.delays, 1)}`,
+  );
 }
 const n = notificationScore;
 console.log(

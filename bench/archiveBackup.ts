@@ -50,7 +50,9 @@ function timed(name: string, args: string[], outDir?: string): void {
   const seconds = (performance.now() - started) / 1000;
   if (run.status !== 0) throw new Error(`${name} failed (${run.status}): ${run.stdout}${run.stderr}`);
   const size = outDir ? `, ${(sizeOf(outDir) / 1e6).toFixed(1)} MB` : '';
-  console.log(`${name.padEnd(24)} ${totalRecords} records in ${seconds.toFixed(2)} s = ${Math.round(totalRecords / seconds)} records/s${size}`);
+  console.log(
+    `${name.padEnd(24)} ${totalRecords} records in ${seconds.toFixed(2)} s = ${Math.round(totalRecords / seconds)} records/s${size}`,
+  );
 }
 
 const meshlog = await startMeshlog({ args: ['--log-level', 'info'] });
@@ -60,7 +62,11 @@ for (let sent = 0; sent < totalRecords; sent += perRequest) {
 }
 const work = tempDataDir('meshlog-bench-archive-');
 const server = ['--server', meshlog.url, '--token', meshlog.token];
-timed('archive export', ['archive', 'export', '--tenant', 'bench', '--from', '1h', '--out', join(work, 'archive'), ...server], join(work, 'archive'));
+timed(
+  'archive export',
+  ['archive', 'export', '--tenant', 'bench', '--from', '1h', '--out', join(work, 'archive'), ...server],
+  join(work, 'archive'),
+);
 timed('archive verify (offline)', ['archive', 'verify', join(work, 'archive'), '--data-dir', meshlog.dataDir]);
 await meshlog.stop();
 timed('backup', ['backup', '--data-dir', meshlog.dataDir, '--out', join(work, 'backup')], join(work, 'backup'));

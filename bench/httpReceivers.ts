@@ -13,7 +13,8 @@ const records = Number(process.env.RECORDS ?? 200_000);
 const batch = Number(process.env.BATCH ?? 1000);
 const concurrency = Number(process.env.CONCURRENCY ?? 8);
 const nowNs = BigInt(Date.now()) * 1_000_000n;
-const line = (i: number) => `[2026-01-01T00:00:00.000Z] "GET /api/v1/items/${i % 1000} HTTP/1.1" 200 - 0 ${(i * 31) % 9000} ${i % 900} 3 "-" "envoy" "req-${i}" "svc" "10.0.0.7:8080"`;
+const line = (i: number) =>
+  `[2026-01-01T00:00:00.000Z] "GET /api/v1/items/${i % 1000} HTTP/1.1" 200 - 0 ${(i * 31) % 9000} ${i % 900} 3 "-" "envoy" "req-${i}" "svc" "10.0.0.7:8080"`;
 const indexes = Array.from({ length: batch }, (_, i) => i);
 const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
 
@@ -30,7 +31,10 @@ const cases: Case[] = [
     name: 'loki_json',
     path: '/loki/api/v1/push',
     headers: { 'Content-Type': 'application/json' },
-    body: () => JSON.stringify({ streams: [{ stream: { service_name: 'bench', level: 'info' }, values: indexes.map((i) => [String(nowNs + BigInt(i)), line(i)]) }] }),
+    body: () =>
+      JSON.stringify({
+        streams: [{ stream: { service_name: 'bench', level: 'info' }, values: indexes.map((i) => [String(nowNs + BigInt(i)), line(i)]) }],
+      }),
     expect: 204,
   },
   {
@@ -41,7 +45,12 @@ const cases: Case[] = [
       snappy.compressSync(
         PushRequest.encode(
           PushRequest.fromObject({
-            streams: [{ labels: '{service_name="bench", level="info"}', entries: indexes.map((i) => ({ timestamp: { seconds: Math.floor(Date.now() / 1000), nanos: i }, line: line(i) })) }],
+            streams: [
+              {
+                labels: '{service_name="bench", level="info"}',
+                entries: indexes.map((i) => ({ timestamp: { seconds: Math.floor(Date.now() / 1000), nanos: i }, line: line(i) })),
+              },
+            ],
           }),
         ).finish(),
       ),
@@ -51,7 +60,13 @@ const cases: Case[] = [
     name: 'elasticsearch_bulk',
     path: '/_bulk',
     headers: { 'Content-Type': 'application/x-ndjson' },
-    body: () => indexes.map((i) => `{"create":{"_index":"bench"}}\n${JSON.stringify({ '@timestamp': new Date().toISOString(), message: line(i), 'log.level': 'info', 'service.name': 'bench' })}\n`).join(''),
+    body: () =>
+      indexes
+        .map(
+          (i) =>
+            `{"create":{"_index":"bench"}}\n${JSON.stringify({ '@timestamp': new Date().toISOString(), message: line(i), 'log.level': 'info', 'service.name': 'bench' })}\n`,
+        )
+        .join(''),
     expect: 200,
   },
   {
@@ -65,7 +80,8 @@ const cases: Case[] = [
     name: 'datadog',
     path: '/api/v2/logs',
     headers: { 'Content-Type': 'application/json' },
-    body: () => JSON.stringify(indexes.map((i) => ({ message: line(i), service: 'bench', hostname: 'node-1', status: 'info', ddtags: 'env:bench' }))),
+    body: () =>
+      JSON.stringify(indexes.map((i) => ({ message: line(i), service: 'bench', hostname: 'node-1', status: 'info', ddtags: 'env:bench' }))),
     expect: 202,
   },
 ];
@@ -93,7 +109,9 @@ try {
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const sent = requests * batch;
-    console.log(`receiver=${benchCase.name} records=${sent} batch=${batch} concurrency=${concurrency} seconds=${seconds.toFixed(2)} records_per_s=${Math.round(sent / seconds)}`);
+    console.log(
+      `receiver=${benchCase.name} records=${sent} batch=${batch} concurrency=${concurrency} seconds=${seconds.toFixed(2)} records_per_s=${Math.round(sent / seconds)}`,
+    );
   }
 } finally {
   await meshlog.stop();

@@ -101,9 +101,21 @@ export function labelledTraffic(seed: number, days: number, bucketMs: number, st
     let at = quietHours * bucketsPerHour + between(next, 0, 3 * bucketsPerHour);
     while (true) {
       const kind = kinds[Math.floor(next() * kinds.length)];
-      const length = { spike: between(next, 5, 30), drop: between(next, 15, 45), silence: between(next, 10, 60), error_step: between(next, 15, 60), new_template: between(next, 1, 10) }[kind];
+      const length = {
+        spike: between(next, 5, 30),
+        drop: between(next, 15, 45),
+        silence: between(next, 10, 60),
+        error_step: between(next, 15, 60),
+        new_template: between(next, 1, 10),
+      }[kind];
       if (at + length >= total) break;
-      incidents.push({ kind, serviceName: service.name, fromBucket: at, toBucket: at + length - 1, ...(kind === 'error_step' ? { route: service.routes[Math.floor(next() * service.routes.length)] } : {}) });
+      incidents.push({
+        kind,
+        serviceName: service.name,
+        fromBucket: at,
+        toBucket: at + length - 1,
+        ...(kind === 'error_step' ? { route: service.routes[Math.floor(next() * service.routes.length)] } : {}),
+      });
       at += length + between(next, 3 * bucketsPerHour, 6 * bucketsPerHour);
     }
   }
@@ -121,7 +133,9 @@ export function labelledTraffic(seed: number, days: number, bucketMs: number, st
       // Busy afternoons, quiet nights: 0.3× to 1.7× the mean, with some wobble between buckets.
       const cycle = 1 + 0.7 * Math.sin(2 * Math.PI * (minuteOfDay / 1440 - 0.375));
       for (const service of services) {
-        const active = incidents.find((incident) => incident.serviceName === service.name && incident.fromBucket <= bucket && bucket <= incident.toBucket);
+        const active = incidents.find(
+          (incident) => incident.serviceName === service.name && incident.fromBucket <= bucket && bucket <= incident.toBucket,
+        );
         const share = active ? strength.get(active)! : 0;
         if (active?.kind === 'silence') continue;
         let mean = service.perBucket * cycle * Math.exp(0.1 * (next() - 0.5));
@@ -130,7 +144,16 @@ export function labelledTraffic(seed: number, days: number, bucketMs: number, st
         const count = poisson(mean, next);
         const stamp = BigInt(bucketStartMs + bucketMs / 2) * 1_000_000n;
         const line = (body: string, patternId: string, severityNumber: number, attributes: Record<string, string>, lines: number) => {
-          const record = newLogRecord({ tenant: 'bench', serviceName: service.name, receiver: 'bench', body, severityNumber, attributes, patternId, timeUnixNano: stamp });
+          const record = newLogRecord({
+            tenant: 'bench',
+            serviceName: service.name,
+            receiver: 'bench',
+            body,
+            severityNumber,
+            attributes,
+            patternId,
+            timeUnixNano: stamp,
+          });
           for (let i = 0; i < lines; i++) records.push(record);
         };
         // Split the bucket over routes, statuses and templates.
@@ -146,16 +169,42 @@ export function labelledTraffic(seed: number, days: number, bucketMs: number, st
           const perTemplate = new Array<number>(service.templates).fill(0);
           for (let i = 0; i < ok; i++) perTemplate[zipf(service.templates, next)]++;
           perTemplate.forEach((lines, t) => {
-            if (lines > 0) line(`${service.name} template ${t} on ${route}`, `${service.name}-t${t}`, 9, { 'http.route': route, 'http.response.status_code': '200' }, lines);
+            if (lines > 0)
+              line(
+                `${service.name} template ${t} on ${route}`,
+                `${service.name}-t${t}`,
+                9,
+                { 'http.route': route, 'http.response.status_code': '200' },
+                lines,
+              );
           });
-          if (failed > 0) line(`${service.name} failed on ${route}`, `${service.name}-failed`, 17, { 'http.route': route, 'http.response.status_code': '500' }, failed);
+          if (failed > 0)
+            line(
+              `${service.name} failed on ${route}`,
+              `${service.name}-failed`,
+              17,
+              { 'http.route': route, 'http.response.status_code': '500' },
+              failed,
+            );
         }
         if (next() < 1 / benignNewTemplateEveryBuckets) {
           benignTemplates++;
-          line(`${service.name} benign new message ${benignTemplates}`, `${service.name}-benign-${benignTemplates}`, 9, {}, between(next, 1, 3));
+          line(
+            `${service.name} benign new message ${benignTemplates}`,
+            `${service.name}-benign-${benignTemplates}`,
+            9,
+            {},
+            between(next, 1, 3),
+          );
         }
         if (active?.kind === 'new_template') {
-          line(`${service.name} exception ${active.fromBucket}`, `${service.name}-exception-${active.fromBucket}`, 17, {}, between(next, 1, 3) + Math.round(10 * share));
+          line(
+            `${service.name} exception ${active.fromBucket}`,
+            `${service.name}-exception-${active.fromBucket}`,
+            17,
+            {},
+            between(next, 1, 3) + Math.round(10 * share),
+          );
         }
       }
       return records;

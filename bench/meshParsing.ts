@@ -67,7 +67,9 @@ function measure(stages: ((records: LogRecord[]) => LogRecord[])[], line: (i: nu
 const parse = meshParsingStage({ envoyFormats: [], multiline: true });
 const redact = redactionStage({ rules: defaultRuleNames, custom: [] }, () => {});
 const format = (value: number) => Math.round(value).toLocaleString('en-US').padStart(11);
-console.log(`${'format'.padEnd(16)} ${'parse lines/s'.padStart(14)} ${'+redact lines/s'.padStart(16)}   (per CPU second; ${batches} batches x ${batch} records)`);
+console.log(
+  `${'format'.padEnd(16)} ${'parse lines/s'.padStart(14)} ${'+redact lines/s'.padStart(16)}   (per CPU second; ${batches} batches x ${batch} records)`,
+);
 for (const [name, line] of Object.entries(lines)) {
   const parseOnly = measure([parse], line);
   const withRedaction = measure([parse, redact], line);

@@ -30,7 +30,17 @@ const severityOf: Record<string, number> = { FATAL: 21, SEVERE: 18, ERROR: 17, W
 const rows = parse(readFileSync(join(loghubDir, 'BGL', 'BGL_2k.log_structured.csv')), { columns: true }) as Record<string, string>[];
 const mining = new PatternMining(defaultMinerOptions);
 const detectors = new AnomalyDetectors(
-  { bucketMs, latenessMs: 0, baselineBuckets: 60, warmupBuckets: 15, threshold: 6, minVolume: 20, minErrors: 5, silentBuckets: 5, newPatternWarmupLines: baselineLines },
+  {
+    bucketMs,
+    latenessMs: 0,
+    baselineBuckets: 60,
+    warmupBuckets: 15,
+    threshold: 6,
+    minVolume: 20,
+    minErrors: 5,
+    silentBuckets: 5,
+    newPatternWarmupLines: baselineLines,
+  },
   (tenant, service, patternId) => mining.templateOf(tenant, service, patternId),
 );
 
@@ -62,7 +72,16 @@ function closeUpTo(lastBucket: number): void {
 rows.forEach((row, i) => {
   const timeMs = startMs + i * lineEveryMs;
   closeUpTo(Math.floor(timeMs / bucketMs));
-  const [record] = mining.stage([newLogRecord({ tenant: 'bgl', serviceName: 'bgl', receiver: 'bench', body: row.Content, severityNumber: severityOf[row.Level] ?? 9, timeUnixNano: BigInt(timeMs) * 1_000_000n })]);
+  const [record] = mining.stage([
+    newLogRecord({
+      tenant: 'bgl',
+      serviceName: 'bgl',
+      receiver: 'bench',
+      body: row.Content,
+      severityNumber: severityOf[row.Level] ?? 9,
+      timeUnixNano: BigInt(timeMs) * 1_000_000n,
+    }),
+  ]);
   detectors.observe([record], timeMs);
   const alert = row.Label !== '-';
   if (i >= baselineLines) {
@@ -79,6 +98,12 @@ rows.forEach((row, i) => {
 closeUpTo(bucket + 2);
 
 const ratio = (a: number, b: number) => (b === 0 ? '—' : (a / b).toFixed(3));
-console.log(`BGL 2k: baseline ${baselineLines} lines, ${rows.length - baselineLines} judged, ${evaluatedAlerts} of them alert lines; one line every 6 s, buckets of 60 s`);
-console.log(`every new template:      ${everyNew.lines} lines reported, ${everyNew.alerts} alert lines: precision ${ratio(everyNew.alerts, everyNew.lines)}, recall ${ratio(everyNew.alerts, evaluatedAlerts)}`);
-console.log(`ranked (rarity >= 1, top 3 per bucket, ${ranked.findings} findings): ${ranked.lines} lines reported, ${ranked.alerts} alert lines: precision ${ratio(ranked.alerts, ranked.lines)}, recall ${ratio(ranked.alerts, evaluatedAlerts)}`);
+console.log(
+  `BGL 2k: baseline ${baselineLines} lines, ${rows.length - baselineLines} judged, ${evaluatedAlerts} of them alert lines; one line every 6 s, buckets of 60 s`,
+);
+console.log(
+  `every new template:      ${everyNew.lines} lines reported, ${everyNew.alerts} alert lines: precision ${ratio(everyNew.alerts, everyNew.lines)}, recall ${ratio(everyNew.alerts, evaluatedAlerts)}`,
+);
+console.log(
+  `ranked (rarity >= 1, top 3 per bucket, ${ranked.findings} findings): ${ranked.lines} lines reported, ${ranked.alerts} alert lines: precision ${ratio(ranked.alerts, ranked.lines)}, recall ${ratio(ranked.alerts, evaluatedAlerts)}`,
+);

@@ -33,7 +33,14 @@ const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs
 );
 
 const services = ['checkout', 'cart', 'payments', 'search', 'frontend', 'inventory'];
-const levels: [number, string][] = [[9, 'INFO'], [9, 'INFO'], [9, 'INFO'], [13, 'WARN'], [17, 'ERROR'], [5, 'DEBUG']];
+const levels: [number, string][] = [
+  [9, 'INFO'],
+  [9, 'INFO'],
+  [9, 'INFO'],
+  [13, 'WARN'],
+  [17, 'ERROR'],
+  [5, 'DEBUG'],
+];
 
 /** A realistic request: one service's resource, records with attributes, trace ids on most. */
 function requestBody(seed: number): Uint8Array {
@@ -47,7 +54,9 @@ function requestBody(seed: number): Uint8Array {
       observedTimeUnixNano: (start + BigInt(i) * 1000n + 500n).toString(),
       severityNumber,
       severityText,
-      body: { stringValue: `order ${id} processed for customer ${id % 9973} in ${(id % 250) + 3}ms via ${service}-v2 (cache ${id % 3 ? 'hit' : 'miss'})` },
+      body: {
+        stringValue: `order ${id} processed for customer ${id % 9973} in ${(id % 250) + 3}ms via ${service}-v2 (cache ${id % 3 ? 'hit' : 'miss'})`,
+      },
       attributes: [
         { key: 'http.route', value: { stringValue: `/api/${service}/${id % 40}` } },
         { key: 'http.status_code', value: { intValue: String(200 + (id % 5 === 0 ? 300 : 0)) } },
@@ -161,7 +170,10 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
 /** `meshlog verify` over the sealed store, offline: records re-read and re-hashed per second. */
 function verifySpeed(dataDir: string): { recordsPerSecond: number; ok: boolean } {
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-  const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir, '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir, '--output', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (run.status === 2) throw new Error(run.stderr);
   const report = JSON.parse(run.stdout) as { records: number; elapsedMs: number; findings: unknown[] };
   return { recordsPerSecond: report.records / (report.elapsedMs / 1000), ok: report.findings.length === 0 };
@@ -182,7 +194,8 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
     seq++;
     const lines: string[] = [];
     for (let r = done; r < Math.min(requests, done + perInsert); r++) {
-      for (const row of decoded[r % decoded.length]) lines.push(closeLogRow(row, { chainId: 'default/ceiling', batchSeq: seq, batchPos: pos++ }));
+      for (const row of decoded[r % decoded.length])
+        lines.push(closeLogRow(row, { chainId: 'default/ceiling', batchSeq: seq, batchPos: pos++ }));
     }
     const body = lines.join('');
     const started = performance.now();
@@ -199,7 +212,9 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
 
 const bodies = Array.from({ length: 64 }, (_, seed) => requestBody(seed));
 const averageBody = bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length;
-console.log(`otlp ingest bench: ${totalRecords} records, ${clients} clients, ${batch} records per request (${(averageBody / 1024).toFixed(0)} KiB protobuf)`);
+console.log(
+  `otlp ingest bench: ${totalRecords} records, ${clients} clients, ${batch} records per request (${(averageBody / 1024).toFixed(0)} KiB protobuf)`,
+);
 const line = (name: string, run: EndToEnd) =>
   console.log(
     `${name.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
@@ -213,15 +228,23 @@ for (let round = 0; round < rounds; round++) {
     line(`OTLP/HTTP, ${seal ? 'sealed' : 'unsealed'}`, run);
     if (seal && round === 0) {
       const verified = verifySpeed(run.dataDir);
-      console.log(`${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`);
+      console.log(
+        `${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`,
+      );
     }
     rmSync(run.dataDir, { recursive: true, force: true });
     runs[seal ? 'sealed' : 'unsealed'].push(run);
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const sealed = { recordsPerSecond: median(runs.sealed.map((run) => run.recordsPerSecond)), cpuMicros: median(runs.sealed.map((run) => run.cpuMicros)) };
-const unsealed = { recordsPerSecond: median(runs.unsealed.map((run) => run.recordsPerSecond)), cpuMicros: median(runs.unsealed.map((run) => run.cpuMicros)) };
+const sealed = {
+  recordsPerSecond: median(runs.sealed.map((run) => run.recordsPerSecond)),
+  cpuMicros: median(runs.sealed.map((run) => run.cpuMicros)),
+};
+const unsealed = {
+  recordsPerSecond: median(runs.unsealed.map((run) => run.recordsPerSecond)),
+  cpuMicros: median(runs.unsealed.map((run) => run.cpuMicros)),
+};
 console.log(
   `${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput, ` +
     `${((sealed.cpuMicros / unsealed.cpuMicros - 1) * 100).toFixed(1)}% more server CPU per record (steadier on a shared machine)` +

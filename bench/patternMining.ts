@@ -38,7 +38,10 @@ for (const dataset of datasets) {
   const coldSeconds = cpuSeconds(() => {
     for (const message of messages) ids.push(cold.add(message).id);
   });
-  const accuracy = groupingAccuracy(labelled.map((line) => line.eventTemplate), ids);
+  const accuracy = groupingAccuracy(
+    labelled.map((line) => line.eventTemplate),
+    ids,
+  );
   const drain = drainGroupingAccuracy[dataset];
   accuracySum += accuracy;
   drainSum += drain;
@@ -56,4 +59,6 @@ for (const dataset of datasets) {
 }
 const average = accuracySum / datasets.length;
 const drainAverage = drainSum / datasets.length;
-console.log(`average    grouping accuracy ${average.toFixed(3)} (Drain ${drainAverage.toFixed(3)}, ${signed(average - drainAverage)})  warm ${Math.round(totalLines / totalSeconds).toLocaleString('en')} lines/s`);
+console.log(
+  `average    grouping accuracy ${average.toFixed(3)} (Drain ${drainAverage.toFixed(3)}, ${signed(average - drainAverage)})  warm ${Math.round(totalLines / totalSeconds).toLocaleString('en')} lines/s`,
+);

@@ -57,7 +57,8 @@ function peakRssMiB(pid: number): number {
 /** ClickHouse's cumulative read counters of this process. */
 async function readCounters(storage: Storage): Promise<Map<string, number>> {
   const result = await storage.client.query({
-    query: "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedBytes', 'ReadCompressedBytes', 'SelectedMarks')",
+    query:
+      "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedBytes', 'ReadCompressedBytes', 'SelectedMarks')",
     format: 'JSONEachRow',
   });
   return new Map((await result.json<{ event: string; value: string }>()).map((row) => [row.event, Number(row.value)]));
@@ -74,21 +75,33 @@ async function printReads(queries: [string, string, Record<string, string>][]): 
         async run<T>(compiled: CompiledSql): Promise<T[]> {
           const before = await readCounters(storage);
           const rows = await base.run<T>(compiled);
-          for (const [event, value] of await readCounters(storage)) read.set(event, (read.get(event) ?? 0) + value - (before.get(event) ?? 0));
+          for (const [event, value] of await readCounters(storage))
+            read.set(event, (read.get(event) ?? 0) + value - (before.get(event) ?? 0));
           return rows;
         },
       };
       const ctx: QueryContext = { database: 'meshlog', tenant, runner, limits: defaultQueryLimits, plan: [], rowsRead: 0, bytesRead: 0 };
       const expr = parseLogql(params.query);
       if (!isMetric(expr)) {
-        await selectStreams(expr, ctx, { startNs: BigInt(params.start), endNs: BigInt(params.end) }, { limit: Number(params.limit), direction: 'backward' });
+        await selectStreams(
+          expr,
+          ctx,
+          { startNs: BigInt(params.start), endNs: BigInt(params.end) },
+          { limit: Number(params.limit), direction: 'backward' },
+        );
       } else if (endpoint === 'query') {
         await evaluateMetric(expr as MetricExpr, ctx, stepsOf(BigInt(params.time), BigInt(params.time), 1n, defaultQueryLimits));
       } else {
-        await evaluateMetric(expr, ctx, stepsOf(BigInt(params.start), BigInt(params.end), parseLokiDuration(params.step, 'step'), defaultQueryLimits));
+        await evaluateMetric(
+          expr,
+          ctx,
+          stepsOf(BigInt(params.start), BigInt(params.end), parseLokiDuration(params.step, 'step'), defaultQueryLimits),
+        );
       }
       const mib = (event: string) => ((read.get(event) ?? 0) / 1_048_576).toFixed(1);
-      console.log(`${name}: read ${read.get('SelectedRows') ?? 0} rows, ${mib('SelectedBytes')} MiB (${mib('ReadCompressedBytes')} MiB compressed), ${read.get('SelectedMarks') ?? 0} marks`);
+      console.log(
+        `${name}: read ${read.get('SelectedRows') ?? 0} rows, ${mib('SelectedBytes')} MiB (${mib('ReadCompressedBytes')} MiB compressed), ${read.get('SelectedMarks') ?? 0} marks`,
+      );
     }
   } finally {
     await storage.close();
@@ -100,10 +113,13 @@ try {
   const loadStarted = performance.now();
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const set = { tenant, rows, startNs, endNs, traceCount };
-  for (let from = 0; from < rows; from += insertBatch) await insertSyntheticMeshLogs(storage, set, from, Math.min(insertBatch, rows - from));
+  for (let from = 0; from < rows; from += insertBatch)
+    await insertSyntheticMeshLogs(storage, set, from, Math.min(insertBatch, rows - from));
   await storage.close();
   const loadSeconds = (performance.now() - loadStarted) / 1000;
-  console.log(`load: ${rows} rows in ${loadSeconds.toFixed(1)} s (${Math.round(rows / loadSeconds)} rows/s), generated inside ClickHouse in inserts of ${insertBatch}; loader peak RSS ${peakRssMiB(process.pid)} MiB`);
+  console.log(
+    `load: ${rows} rows in ${loadSeconds.toFixed(1)} s (${Math.round(rows / loadSeconds)} rows/s), generated inside ClickHouse in inserts of ${insertBatch}; loader peak RSS ${peakRssMiB(process.pid)} MiB`,
+  );
 
   const day = { start: startNs.toString(), end: endNs.toString() };
   const lastHour = { start: (endNs - 3_600_000_000_000n).toString(), end: endNs.toString() };
@@ -112,17 +128,77 @@ try {
   /** [class, endpoint, parameters of run k] */
   const classes: [string, string, (k: number) => Record<string, string>][] = [
     // Services 1, 5, 9 are the ones whose lines include the "upstream timeout" messages.
-    ['term filter: selector + |= word, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[(1 + 4 * k) % services.length]}"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
-    ['term filter, all services, 24 h, limit 100', 'query_range', (k) => ({ query: `{service_name=~".+"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' })],
-    ['regex filter, 24 h, limit 100', 'query_range', (k) => ({ query: `{k8s_namespace_name="${namespaces[k % namespaces.length]}"} |~ "status=5[0-9][0-9]"`, ...day, limit: '100' })],
-    ['trace-id lookup, all services, 24 h', 'query_range', (k) => ({ query: `{service_name=~".+"} | trace_id="${traceIdOf((k * 7919) % traceCount)}"`, ...day, limit: '1000' })],
-    ['sum by (service_name) (rate[5m]), 24 h on 5-minute bounds, step 5m (per-minute counts)', 'query_range', () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...alignedDay, step: '5m' })],
-    ['sum by (service_name) (rate[5m]), 24 h off the minute, step 5m (every row)', 'query_range', () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...day, step: '5m' })],
-    ['Grafana logs volume, 24 h, step 5m', 'query_range', (k) => ({ query: `sum by (level, detected_level) (count_over_time({service_name="${services[k % services.length]}"} | drop __error__ [5m]))`, ...day, step: '5m' })],
-    ['count by level of a term, 24 h, step 1h', 'query_range', (k) => ({ query: `sum by (detected_level) (count_over_time({service_name=~".+"} |= "${terms[k % terms.length]}" [1h]))`, ...day, step: '1h' })],
-    ['json parser + numeric filter, 1 h, limit 100', 'query_range', (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | status >= 500`, ...lastHour, limit: '100' })],
-    ['quantile_over_time unwrap (logfmt), 1 h, step 5m', 'query_range', (k) => ({ query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [5m]) by (path)`, ...lastHour, step: '5m' })],
-    ['topk(5) of 24 h counts, instant', 'query', () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() })],
+    [
+      'term filter: selector + |= word, 24 h, limit 100',
+      'query_range',
+      (k) => ({
+        query: `{service_name="${services[(1 + 4 * k) % services.length]}"} |= "${terms[k % terms.length]}"`,
+        ...day,
+        limit: '100',
+      }),
+    ],
+    [
+      'term filter, all services, 24 h, limit 100',
+      'query_range',
+      (k) => ({ query: `{service_name=~".+"} |= "${terms[k % terms.length]}"`, ...day, limit: '100' }),
+    ],
+    [
+      'regex filter, 24 h, limit 100',
+      'query_range',
+      (k) => ({ query: `{k8s_namespace_name="${namespaces[k % namespaces.length]}"} |~ "status=5[0-9][0-9]"`, ...day, limit: '100' }),
+    ],
+    [
+      'trace-id lookup, all services, 24 h',
+      'query_range',
+      (k) => ({ query: `{service_name=~".+"} | trace_id="${traceIdOf((k * 7919) % traceCount)}"`, ...day, limit: '1000' }),
+    ],
+    [
+      'sum by (service_name) (rate[5m]), 24 h on 5-minute bounds, step 5m (per-minute counts)',
+      'query_range',
+      () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...alignedDay, step: '5m' }),
+    ],
+    [
+      'sum by (service_name) (rate[5m]), 24 h off the minute, step 5m (every row)',
+      'query_range',
+      () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...day, step: '5m' }),
+    ],
+    [
+      'Grafana logs volume, 24 h, step 5m',
+      'query_range',
+      (k) => ({
+        query: `sum by (level, detected_level) (count_over_time({service_name="${services[k % services.length]}"} | drop __error__ [5m]))`,
+        ...day,
+        step: '5m',
+      }),
+    ],
+    [
+      'count by level of a term, 24 h, step 1h',
+      'query_range',
+      (k) => ({
+        query: `sum by (detected_level) (count_over_time({service_name=~".+"} |= "${terms[k % terms.length]}" [1h]))`,
+        ...day,
+        step: '1h',
+      }),
+    ],
+    [
+      'json parser + numeric filter, 1 h, limit 100',
+      'query_range',
+      (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | status >= 500`, ...lastHour, limit: '100' }),
+    ],
+    [
+      'quantile_over_time unwrap (logfmt), 1 h, step 5m',
+      'query_range',
+      (k) => ({
+        query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [5m]) by (path)`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
+      'topk(5) of 24 h counts, instant',
+      'query',
+      () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() }),
+    ],
   ];
   const meshlog = await startMeshlog({ dataDir });
   try {
@@ -138,7 +214,10 @@ try {
         if (response.status !== 200) throw new Error(`${name}: ${response.status} ${text}`);
         if (k === 0) {
           const data = JSON.parse(text).data;
-          const count = data.resultType === 'streams' ? data.result.reduce((n: number, s: { values: unknown[] }) => n + s.values.length, 0) : data.result.length;
+          const count =
+            data.resultType === 'streams'
+              ? data.result.reduce((n: number, s: { values: unknown[] }) => n + s.values.length, 0)
+              : data.result.length;
           summary = `${data.resultType}: ${count} ${data.resultType === 'streams' ? 'lines' : 'series'}, ${data.stats.summary.totalLinesProcessed} rows read back`;
         }
       }
@@ -154,5 +233,6 @@ try {
 } finally {
   // The data directory and the key files the server keeps beside it (<dir>-storage.keys, <dir>-signing.key…).
   rmSync(dataDir, { recursive: true, force: true });
-  for (const name of readdirSync(dirname(dataDir))) if (name.startsWith(`${basename(dataDir)}-`)) rmSync(join(dirname(dataDir), name), { force: true });
+  for (const name of readdirSync(dirname(dataDir)))
+    if (name.startsWith(`${basename(dataDir)}-`)) rmSync(join(dirname(dataDir), name), { force: true });
 }

@@ -9,8 +9,34 @@ import type { Storage } from '../src/storage/engine/storage.js';
  * services[n mod 12], its body an Envoy access line, a logfmt line or a JSON
  * object by ⌊n/12⌋ mod 3, its trace id the MD5 hex of "trace-<n mod traceCount>".
  */
-export const syntheticServices = ['checkout', 'cart', 'payments', 'catalog', 'search', 'auth', 'gateway', 'shipping', 'inventory', 'email', 'ads', 'recommendation'];
-export const syntheticNamespaces = ['shop', 'shop', 'billing', 'shop', 'shop', 'identity', 'edge', 'logistics', 'logistics', 'notify', 'marketing', 'marketing'];
+export const syntheticServices = [
+  'checkout',
+  'cart',
+  'payments',
+  'catalog',
+  'search',
+  'auth',
+  'gateway',
+  'shipping',
+  'inventory',
+  'email',
+  'ads',
+  'recommendation',
+];
+export const syntheticNamespaces = [
+  'shop',
+  'shop',
+  'billing',
+  'shop',
+  'shop',
+  'identity',
+  'edge',
+  'logistics',
+  'logistics',
+  'notify',
+  'marketing',
+  'marketing',
+];
 const paths = ['/api/v1/items', '/api/v1/cart', '/api/v1/pay', '/healthz', '/api/v1/search', '/login'];
 
 export interface SyntheticMeshLogs {

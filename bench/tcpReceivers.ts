@@ -19,7 +19,8 @@ const batch = Number(process.env.BATCH ?? 1000);
 const concurrency = Number(process.env.CONCURRENCY ?? 8);
 const chunks = Math.ceil(records / batch);
 const total = chunks * batch;
-const line = (i: number) => `[2026-01-01T00:00:00.000Z] "GET /api/v1/items/${i % 1000} HTTP/1.1" 200 - 0 ${(i * 31) % 9000} ${i % 900} 3 "-" "envoy" "req-${i}" "svc" "10.0.0.7:8080"`;
+const line = (i: number) =>
+  `[2026-01-01T00:00:00.000Z] "GET /api/v1/items/${i % 1000} HTTP/1.1" 200 - 0 ${(i * 31) % 9000} ${i % 900} 3 "-" "envoy" "req-${i}" "svc" "10.0.0.7:8080"`;
 const indexes = Array.from({ length: batch }, (_, i) => i);
 const address = (meshlog: RunningMeshlog, name: string) => {
   const text = meshlog.listeners[name];
@@ -97,8 +98,13 @@ async function otlpGrpc(meshlog: RunningMeshlog): Promise<void> {
   await workers(
     () =>
       new Promise<void>((resolve, reject) =>
-        client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (b: Buffer) => b, (b: Buffer) => b, body, metadata, (error) =>
-          error ? reject(error) : resolve(),
+        client.makeUnaryRequest(
+          '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          body,
+          metadata,
+          (error) => (error ? reject(error) : resolve()),
         ),
       ),
   );
@@ -117,7 +123,9 @@ try {
     const started = process.hrtime.bigint();
     await run(meshlog);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    console.log(`receiver=${name} records=${total} batch=${batch} concurrency=${concurrency} seconds=${seconds.toFixed(2)} records_per_s=${Math.round(total / seconds)}`);
+    console.log(
+      `receiver=${name} records=${total} batch=${batch} concurrency=${concurrency} seconds=${seconds.toFixed(2)} records_per_s=${Math.round(total / seconds)}`,
+    );
   }
 } finally {
   await meshlog.stop();

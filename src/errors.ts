@@ -17,7 +17,12 @@ export const errorCodes = {
   ML_QUERY_INVALID: { status: 400, retryable: false, message: 'invalid query request' },
   ML_QUERY_LIMIT: { status: 400, retryable: false, message: 'query exceeds a limit' },
   ML_QUERY_PIPELINE: { status: 400, retryable: false, message: 'pipeline error' },
-  ML_QUERY_TIMEOUT: { status: 504, retryable: false, message: 'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed' },
+  ML_QUERY_TIMEOUT: {
+    status: 504,
+    retryable: false,
+    message:
+      'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed',
+  },
   ML_QUERY_CANCELLED: { status: 499, retryable: false, message: 'query cancelled' },
   ML_OVERLOADED: { status: 429, retryable: true, message: 'ingest queue is full, retry later' },
   ML_RATE_LIMITED: { status: 429, retryable: true, message: 'rate limit exceeded, retry later' },

@@ -36,7 +36,14 @@ function grpcExport(server: RunningMeshlog, token: string): Promise<grpc.Service
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
   return new Promise<grpc.ServiceError | null>((resolve) =>
-    client.makeUnaryRequest(exportPath, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, Buffer.alloc(0), metadata, (error) => resolve(error)),
+    client.makeUnaryRequest(
+      exportPath,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      Buffer.alloc(0),
+      metadata,
+      (error) => resolve(error),
+    ),
   ).finally(() => client.close());
 }
 
@@ -81,7 +88,8 @@ test('rates per key and per tenant: 429 + Retry-After over HTTP, UNAVAILABLE ove
 
     // Records per tenant, whoever sends them: a first batch passes (and leaves a debt), the next is refused.
     const shippers = await Promise.all(['one', 'two', 'three'].map((name) => createKey(server, `shipper ${name}`, ['ingester'])));
-    const ingest = (token: string, tenant: string) => postOtlpJson(server.url, token, otlpJsonRequest('limits', ['a', 'b', 'c']), { 'x-scope-orgid': tenant });
+    const ingest = (token: string, tenant: string) =>
+      postOtlpJson(server.url, token, otlpJsonRequest('limits', ['a', 'b', 'c']), { 'x-scope-orgid': tenant });
     assert.equal((await ingest(shippers[0]!, 'acme')).status, 200);
     const overTenant = await ingest(shippers[1]!, 'acme');
     assert.equal(overTenant.status, 429);
@@ -164,7 +172,10 @@ test('forward and syslog spend the ingest rate of their credential: a forward ch
     ].join('\n'),
   );
   // One request per credential, then one per 100 s: the second in a row is refused however slow the machine is.
-  const server = await startMeshlog({ args: ['--config', configFile], env: { ...slowRates, MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0' } });
+  const server = await startMeshlog({
+    args: ['--config', configFile],
+    env: { ...slowRates, MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0' },
+  });
   const forward = new FluentClient('rates', {
     socket: { host: '127.0.0.1', port: Number(server.listeners.forward!.split(':').pop()), disableReconnect: true },
     security: { clientHostname: 'fluent-bit', sharedKey: 'forward-rate-test-key' },
@@ -202,7 +213,11 @@ test('forward and syslog spend the ingest rate of their credential: a forward ch
 
 test('slow clients are cut off: idle forward and syslog connections, HTTP headers that never finish', async () => {
   const server = await startMeshlog({
-    env: { MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_HEADERS_TIMEOUT_MS: '1000', MESHLOG_LIMITS_HTTP_REQUEST_TIMEOUT_MS: '2000' },
+    env: {
+      MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: '1000',
+      MESHLOG_LIMITS_HTTP_HEADERS_TIMEOUT_MS: '1000',
+      MESHLOG_LIMITS_HTTP_REQUEST_TIMEOUT_MS: '2000',
+    },
   });
   try {
     const forward = await connect(server.listeners.forward!);

@@ -10,17 +10,37 @@ let meshlog: RunningMeshlog;
 const keys: Record<string, string> = {};
 
 function meshlogCli(args: string[], token: string): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: token } });
+  const run = spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url], {
+    encoding: 'utf8',
+    env: { ...process.env, MESHLOG_TOKEN: token },
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 function createKey(name: string, roles: string[], tenants: string[]): string {
-  const run = meshlogCli(['keys', 'create', '--name', name, ...roles.flatMap((role) => ['--role', role]), ...tenants.flatMap((tenant) => ['--tenant', tenant]), '--output', 'json'], meshlog.token);
+  const run = meshlogCli(
+    [
+      'keys',
+      'create',
+      '--name',
+      name,
+      ...roles.flatMap((role) => ['--role', role]),
+      ...tenants.flatMap((tenant) => ['--tenant', tenant]),
+      '--output',
+      'json',
+    ],
+    meshlog.token,
+  );
   assert.equal(run.status, 0, run.stderr);
   return (JSON.parse(run.stdout) as { key: string }).key;
 }
 
-async function call(method: string, path: string, token: string | undefined, options: { tenant?: string; body?: string } = {}): Promise<Response> {
+async function call(
+  method: string,
+  path: string,
+  token: string | undefined,
+  options: { tenant?: string; body?: string } = {},
+): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.tenant) headers['x-scope-orgid'] = options.tenant;
@@ -36,7 +56,10 @@ before(async () => {
   keys.admin = createKey('second admin', ['admin'], ['*']);
   // Combining roles never widens the tenant restriction.
   keys.analystIngesterAcme = createKey('both acme', ['analyst', 'ingester'], ['acme']);
-  for (const [key, tenant] of [[keys.ingesterAcme, 'acme'], [keys.ingesterBeta, 'beta']]) {
+  for (const [key, tenant] of [
+    [keys.ingesterAcme, 'acme'],
+    [keys.ingesterBeta, 'beta'],
+  ]) {
     const response = await call('POST', '/v1/logs', key, { tenant, body: otlpJsonRequest(`svc-${tenant}`, [`secret of ${tenant}`]) });
     assert.equal(response.status, 200, await response.text());
   }
@@ -75,7 +98,11 @@ test('permission matrix: every role against ingest, query, audit, integrity and 
   }
   for (const [name, method, path, body] of endpoints) {
     assert.equal((await call(method, path, undefined, { body })).status, 401, `anonymous → ${name}`);
-    assert.equal((await call(method, path, 'mlk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { body })).status, 401, `unknown key → ${name}`);
+    assert.equal(
+      (await call(method, path, 'mlk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { body })).status,
+      401,
+      `unknown key → ${name}`,
+    );
   }
   assert.equal((await call('GET', '/ready', undefined)).status, 200, 'probes stay public');
 });
@@ -96,14 +123,32 @@ test('a key of tenant acme can never read or write tenant beta', async () => {
     assert.ok(!own.includes('beta'), `${path} leaks tenant beta: ${own}`);
   }
   // Label tricks select within the tenant, never across it.
-  const tricked = await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{tenant="beta"} or {service_name="svc-beta"}')}&${range}`, keys.analystAcme, { tenant: 'acme' });
+  const tricked = await call(
+    'GET',
+    `/loki/api/v1/query_range?query=${encodeURIComponent('{tenant="beta"} or {service_name="svc-beta"}')}&${range}`,
+    keys.analystAcme,
+    { tenant: 'acme' },
+  );
   assert.ok(!(await tricked.text()).includes('secret of beta'));
-  const unionTrick = await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="svc-beta"}')}&${range}`, keys.analystAcme, { tenant: 'acme|beta' });
+  const unionTrick = await call(
+    'GET',
+    `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="svc-beta"}')}&${range}`,
+    keys.analystAcme,
+    { tenant: 'acme|beta' },
+  );
   // Loki's multi-tenant form passes the same tenant check for every tenant it names (test/lokiMultiTenantQueries.test.ts).
   assert.equal(unionTrick.status, 403, 'a multi-tenant read naming a tenant the key lacks is refused');
   assert.ok(!(await unionTrick.text()).includes('secret of beta'));
-  assert.equal((await call('GET', `/loki/api/v1/labels?${range}`, keys.admin, { tenant: '_audit' })).status, 403, 'the audit tenant is reserved');
-  const beta = await (await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="svc-beta"}')}&${range}`, keys.admin, { tenant: 'beta' })).text();
+  assert.equal(
+    (await call('GET', `/loki/api/v1/labels?${range}`, keys.admin, { tenant: '_audit' })).status,
+    403,
+    'the audit tenant is reserved',
+  );
+  const beta = await (
+    await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="svc-beta"}')}&${range}`, keys.admin, {
+      tenant: 'beta',
+    })
+  ).text();
   assert.ok(beta.includes('secret of beta'), 'the data is there for a credential that holds beta');
 });
 
@@ -111,7 +156,9 @@ test('revoked keys stop working at once; keys list shows state and last use', as
   const key = createKey('short lived', ['ingester'], ['acme']);
   assert.equal((await call('POST', '/v1/logs', key, { body: otlpJsonRequest('r', ['before revoke']) })).status, 200);
   const list = meshlogCli(['keys', 'list', '--output', 'json'], meshlog.token);
-  const listed = (JSON.parse(list.stdout) as { id: string; name: string; state: string; last_used_at: string | null }[]).find((entry) => entry.name === 'short lived')!;
+  const listed = (JSON.parse(list.stdout) as { id: string; name: string; state: string; last_used_at: string | null }[]).find(
+    (entry) => entry.name === 'short lived',
+  )!;
   assert.equal(listed.state, 'active');
   assert.ok(listed.last_used_at, 'last use is tracked');
   // mlk_<12 hex id>_<secret>: the secret is base64url, so it may hold '_' itself.
@@ -126,9 +173,20 @@ test('revoked keys stop working at once; keys list shows state and last use', as
 test('each privileged action leaves exactly one audit record with who, what, when, where and the outcome', async () => {
   const run = meshlogCli(['audit', '--since', '1h', '--output', 'json', '--limit', '5000'], keys.auditor);
   assert.equal(run.status, 0, run.stderr);
-  const events = JSON.parse(run.stdout) as { time: string; action: string; outcome: string; actor_name: string; remote_address: string; target: string; detail: string }[];
+  const events = JSON.parse(run.stdout) as {
+    time: string;
+    action: string;
+    outcome: string;
+    actor_name: string;
+    remote_address: string;
+    target: string;
+    detail: string;
+  }[];
   const creates = events.filter((event) => event.action === 'keys.create');
-  assert.deepEqual(creates.map((event) => JSON.parse(event.detail).name).sort(), ['auditor', 'both acme', 'second admin', 'short lived', 'shipper acme', 'shipper beta', 'analyst acme'].sort());
+  assert.deepEqual(
+    creates.map((event) => JSON.parse(event.detail).name).sort(),
+    ['auditor', 'both acme', 'second admin', 'short lived', 'shipper acme', 'shipper beta', 'analyst acme'].sort(),
+  );
   for (const event of creates) {
     assert.equal(event.actor_name, 'bootstrap admin');
     assert.equal(event.outcome, 'success');
@@ -137,9 +195,18 @@ test('each privileged action leaves exactly one audit record with who, what, whe
   }
   assert.equal(events.filter((event) => event.action === 'keys.revoke').length, 1);
   const denials = events.filter((event) => event.action === 'access.denied');
-  assert.ok(denials.some((event) => event.actor_name === 'shipper acme' && JSON.parse(event.detail).tenant === 'beta'), 'the cross-tenant write attempt');
-  assert.ok(events.some((event) => event.action === 'auth.failure' && /revoked/.test(event.detail)), 'the revoked key');
-  assert.ok(events.some((event) => event.action === 'query' && event.actor_name === 'analyst acme'), 'who read what');
+  assert.ok(
+    denials.some((event) => event.actor_name === 'shipper acme' && JSON.parse(event.detail).tenant === 'beta'),
+    'the cross-tenant write attempt',
+  );
+  assert.ok(
+    events.some((event) => event.action === 'auth.failure' && /revoked/.test(event.detail)),
+    'the revoked key',
+  );
+  assert.ok(
+    events.some((event) => event.action === 'query' && event.actor_name === 'analyst acme'),
+    'who read what',
+  );
   assert.ok(events.some((event) => event.action === 'server.start'));
   assert.equal(meshlogCli(['audit'], keys.analystAcme).status, 1, 'analysts cannot read the audit trail');
 });

@@ -10,7 +10,16 @@ import { startMeshlog, type RunningMeshlog } from './support/meshlogProcess.js';
 const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 let meshlog: RunningMeshlog;
 
-interface Item { id: string; kind: string; name: string; roles: string[]; tenants: string[]; other_tenants: number; decidable: boolean; why_not?: string }
+interface Item {
+  id: string;
+  kind: string;
+  name: string;
+  roles: string[];
+  tenants: string[];
+  other_tenants: number;
+  decidable: boolean;
+  why_not?: string;
+}
 interface Review {
   review: string;
   tenant: string;
@@ -20,8 +29,17 @@ interface Review {
   sign_off: { statement: Record<string, unknown>; ed25519_signature: { algorithm: string; key: string; value: string } } | null;
 }
 
-async function api(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${meshlog.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -50,7 +68,8 @@ const push = (token: string) =>
     body: JSON.stringify({ streams: [{ stream: { service_name: 'review' }, values: [[`${Date.now()}000000`, 'still here']] }] }),
   });
 
-const decide = (token: string, item: string, decision: 'keep' | 'revoke', comment = '') => api(token, 'POST', `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(item)}/decision`, { decision, comment });
+const decide = (token: string, item: string, decision: 'keep' | 'revoke', comment = '') =>
+  api(token, 'POST', `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(item)}/decision`, { decision, comment });
 
 const k: Record<string, { id: string; key: string }> = {};
 let reviewId = '';
@@ -79,10 +98,21 @@ test('meshlog access-review start freezes the population of the tenant: its keys
   reviewId = review.review;
   assert.equal(review.tenant, 'acme');
   const ids = review.items.map((item) => item.id).sort();
-  const expected = ['user:rita', 'user:ada', 'user:otto', 'user:ann', 'user:carl', ...['rita', 'ada', 'otto', 'ann', 'carl', 'shipper', 'shared'].map((name) => `key:${k[name].id}`)].sort();
+  const expected = [
+    'user:rita',
+    'user:ada',
+    'user:otto',
+    'user:ann',
+    'user:carl',
+    ...['rita', 'ada', 'otto', 'ann', 'carl', 'shipper', 'shared'].map((name) => `key:${k[name].id}`),
+  ].sort();
   assert.deepEqual(ids, expected);
   const shared = review.items.find((item) => item.id === `key:${k.shared.id}`)!;
-  assert.deepEqual([shared.tenants, shared.other_tenants], [['acme'], 1], "a tenant-A reviewer is told a grant reaches another tenant, not which");
+  assert.deepEqual(
+    [shared.tenants, shared.other_tenants],
+    [['acme'], 1],
+    'a tenant-A reviewer is told a grant reaches another tenant, not which',
+  );
   assert.equal(shared.decidable, false, 'rita holds acme only, so she cannot keep a grant on beta');
 
   // A key created after the start is not part of this review.
@@ -99,8 +129,15 @@ test("another tenant's admin neither sees, decides, signs off nor starts the ten
   assert.equal((await api(k.bob.key, 'POST', `/api/v1/access-reviews/${reviewId}/sign-off`, {})).status, 404);
   const start = await api(k.bob.key, 'POST', '/api/v1/access-reviews', { tenant: 'acme' });
   assert.equal(start.status, 403);
-  const refusals = (await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.start&outcome=denied')).json.events as { actor_name: string; tenant: string }[];
-  assert.deepEqual(refusals.map((event) => [event.actor_name, event.tenant]), [['bob (user)', 'beta']], "the refused start is audited in bob's own tenant, not acme's");
+  const refusals = (await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.start&outcome=denied')).json.events as {
+    actor_name: string;
+    tenant: string;
+  }[];
+  assert.deepEqual(
+    refusals.map((event) => [event.actor_name, event.tenant]),
+    [['bob (user)', 'beta']],
+    "the refused start is audited in bob's own tenant, not acme's",
+  );
   assert.equal((await push(k.shipper.key)).status, 204, 'the refused revocation changed nothing');
 });
 
@@ -110,7 +147,10 @@ test('a reviewer cannot decide their own grant, as a key or as the user it was i
   assert.match(String(ownKey.json.error), /nobody reviews their own grant/);
   assert.equal((await decide(k.rita.key, 'user:rita', 'keep')).status, 403);
   const denied = await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.decide&outcome=denied');
-  assert.ok((denied.json.events as { actor_name: string; target: string }[]).some((event) => event.target === `${reviewId}/key:${k.rita.id}`), 'the refusal is an audit event of its own kind');
+  assert.ok(
+    (denied.json.events as { actor_name: string; target: string }[]).some((event) => event.target === `${reviewId}/key:${k.rita.id}`),
+    'the refusal is an audit event of its own kind',
+  );
 });
 
 test('a lesser role is refused: an analyst reads no review, an auditor cannot keep an admin grant', async () => {
@@ -126,26 +166,47 @@ test('a lesser role is refused: an analyst reads no review, an auditor cannot ke
 
 test('bad input gets a clear 4xx: unknown item, unknown decision, a second decision of one item', async () => {
   assert.equal((await decide(k.rita.key, 'key:000000000000', 'keep')).status, 404);
-  const bad = await api(k.rita.key, 'POST', `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(`key:${k.shipper.id}`)}/decision`, { decision: 'maybe' });
+  const bad = await api(
+    k.rita.key,
+    'POST',
+    `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(`key:${k.shipper.id}`)}/decision`,
+    { decision: 'maybe' },
+  );
   assert.equal(bad.status, 400);
-  assert.match(meshlogCli(['access-review', 'decide', reviewId, 'shipper', 'keep'], k.rita.key).stderr, /not an item id: items are key:<id> or user:<name>/);
+  assert.match(
+    meshlogCli(['access-review', 'decide', reviewId, 'shipper', 'keep'], k.rita.key).stderr,
+    /not an item id: items are key:<id> or user:<name>/,
+  );
   assert.match(meshlogCli(['access-review', 'show', 'ar-nope'], k.rita.key).stderr, /404[\s\S]*access-review list/);
 });
 
 test('revoke takes effect at once: the revoked key gets 401, the revoked user is disabled with their keys', async () => {
   assert.equal((await push(k.shipper.key)).status, 204);
-  const run = meshlogCli(['access-review', 'decide', reviewId, `key:${k.shipper.id}`, 'revoke', '--comment', 'shipper retired'], k.rita.key);
+  const run = meshlogCli(
+    ['access-review', 'decide', reviewId, `key:${k.shipper.id}`, 'revoke', '--comment', 'shipper retired'],
+    k.rita.key,
+  );
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`revoked key\\(s\\) ${k.shipper.id}`));
   assert.equal((await push(k.shipper.key)).status, 401);
   assert.match(meshlogCli(['access-review', 'decide', reviewId, `key:${k.shipper.id}`, 'keep'], k.ada.key).stderr, /409.*already decided/);
 
   assert.equal((await decide(k.ada.key, 'user:carl', 'revoke', 'left the team')).status, 200);
-  assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: `Bearer ${k.carl.key}`, 'x-scope-orgid': 'acme' } })).status, 401);
+  assert.equal(
+    (await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { authorization: `Bearer ${k.carl.key}`, 'x-scope-orgid': 'acme' } }))
+      .status,
+    401,
+  );
   const users = (await api(meshlog.token, 'GET', '/api/v1/admin/users')).json.users as { name: string; state: string }[];
   assert.equal(users.find((candidate) => candidate.name === 'carl')!.state, 'disabled');
-  const revocations = (await api(meshlog.token, 'GET', '/api/v1/audit?action=keys.revoke')).json.events as { target: string; detail: string }[];
-  assert.ok(revocations.some((event) => event.target === k.shipper.id && JSON.parse(event.detail).access_review === reviewId), 'the revocation is audited as one, naming the review');
+  const revocations = (await api(meshlog.token, 'GET', '/api/v1/audit?action=keys.revoke')).json.events as {
+    target: string;
+    detail: string;
+  }[];
+  assert.ok(
+    revocations.some((event) => event.target === k.shipper.id && JSON.parse(event.detail).access_review === reviewId),
+    'the revocation is audited as one, naming the review',
+  );
 });
 
 test('sign-off is refused until every item is decided, then signed with Ed25519 that node:crypto verifies with the published key', async () => {
@@ -154,7 +215,8 @@ test('sign-off is refused until every item is decided, then signed with Ed25519 
   assert.match(String(early.json.error), /undecided/);
 
   // rita decides all but her own; ada decides rita's; the two-tenant key needs a reviewer of both.
-  for (const item of [`key:${k.ada.id}`, 'user:ada', `key:${k.otto.id}`, 'user:otto', `key:${k.ann.id}`, 'user:ann']) assert.equal((await decide(k.rita.key, item, 'keep')).status, 200, item);
+  for (const item of [`key:${k.ada.id}`, 'user:ada', `key:${k.otto.id}`, 'user:otto', `key:${k.ann.id}`, 'user:ann'])
+    assert.equal((await decide(k.rita.key, item, 'keep')).status, 200, item);
   // Carl's key went with carl: revoking it again records the decision and revokes nothing more.
   const carlKey = await decide(k.rita.key, `key:${k.carl.id}`, 'revoke');
   assert.deepEqual((carlKey.json.review as Review).decisions[`key:${k.carl.id}`].revoked, { keys: [], user: null });
@@ -174,7 +236,11 @@ test('sign-off is refused until every item is decided, then signed with Ed25519 
   assert.equal(signature.key, verifierKey);
   const raw = Buffer.from(verifierKey.split('+').slice(2).join('+'), 'base64');
   assert.equal(raw.length, 33);
-  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]), format: 'der', type: 'spki' });
+  const publicKey = createPublicKey({
+    key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw.subarray(1)]),
+    format: 'der',
+    type: 'spki',
+  });
   const bytes = Buffer.from(canonicalize(statement)!, 'utf8');
   assert.equal(verify(null, bytes, publicKey, Buffer.from(signature.value, 'base64')), true);
   const altered = Buffer.from(canonicalize({ ...statement, comment: 'nothing to see' })!, 'utf8');
@@ -184,9 +250,18 @@ test('sign-off is refused until every item is decided, then signed with Ed25519 
 });
 
 test('every step is an audit event of its own kind, and the SOC 2 report carries the review, its revocations and the verified sign-off', async () => {
-  const events = (await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.&limit=1000')).json.events as { action: string; outcome: string }[];
+  const events = (await api(meshlog.token, 'GET', '/api/v1/audit?action=access_review.&limit=1000')).json.events as {
+    action: string;
+    outcome: string;
+  }[];
   const kinds = new Set(events.map((event) => `${event.action}/${event.outcome}`));
-  for (const kind of ['access_review.start/success', 'access_review.decide/success', 'access_review.decide/denied', 'access_review.sign_off/success']) assert.ok(kinds.has(kind), kind);
+  for (const kind of [
+    'access_review.start/success',
+    'access_review.decide/success',
+    'access_review.decide/denied',
+    'access_review.sign_off/success',
+  ])
+    assert.ok(kinds.has(kind), kind);
 
   const to = new Date(Date.now() + 1000).toISOString();
   const report = await api(k.otto.key, 'GET', `/api/v1/reports/soc2?from=${startedAt}&to=${to}&tenant=acme`);
@@ -194,7 +269,13 @@ test('every step is an audit event of its own kind, and the SOC 2 report carries
   const sections = report.json.sections as { id: string; status: string; reason: string; data: Record<string, unknown> }[];
   const section = sections.find((candidate) => candidate.id === 'access_review')!;
   assert.equal(section.status, 'pass', section.reason);
-  const [listed] = section.data.reviews as { review: string; revoked: number; population: { size: number }; revocations: { item: string; audit_events: string[] }[]; sign_off: { signature_check: { valid: boolean; by_this_server_key: boolean } } }[];
+  const [listed] = section.data.reviews as {
+    review: string;
+    revoked: number;
+    population: { size: number };
+    revocations: { item: string; audit_events: string[] }[];
+    sign_off: { signature_check: { valid: boolean; by_this_server_key: boolean } };
+  }[];
   assert.equal(listed!.review, reviewId);
   assert.equal(listed!.population.size, 12);
   assert.equal(listed!.revoked, 3);
@@ -206,6 +287,8 @@ test('every step is an audit event of its own kind, and the SOC 2 report carries
 
   const beta = await api(k.bob.key, 'GET', `/api/v1/reports/soc2?from=${startedAt}&to=${to}&tenant=beta`);
   assert.equal(beta.status, 200);
-  const betaSection = (beta.json.sections as { id: string; data: { reviews: { review: string }[] } }[]).find((candidate) => candidate.id === 'access_review')!;
+  const betaSection = (beta.json.sections as { id: string; data: { reviews: { review: string }[] } }[]).find(
+    (candidate) => candidate.id === 'access_review',
+  )!;
   assert.deepEqual(betaSection.data.reviews, [], "tenant beta's report lists no review of acme");
 });

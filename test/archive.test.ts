@@ -39,7 +39,9 @@ async function admin(method: string, path: string, body?: unknown, expected = 20
 const serverFlags = () => ['--server', meshlog.url, '--token', meshlog.token];
 const readManifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ArchiveManifest;
 const dataKeyOf = (manifest: ArchiveManifest) =>
-  new KeyRing(defaultKeyRingDir(meshlog.dataDir), () => MasterKey.load({ file: defaultMasterKeyFile(meshlog.dataDir), create: false })).open(manifest.encryption.key_id);
+  new KeyRing(defaultKeyRingDir(meshlog.dataDir), () =>
+    MasterKey.load({ file: defaultMasterKeyFile(meshlog.dataDir), create: false }),
+  ).open(manifest.encryption.key_id);
 
 before(async () => {
   meshlog = await startMeshlog();
@@ -48,11 +50,28 @@ before(async () => {
     ['catalog', ['catalog viewed', 'catalog searched']],
     ['checkout', ['order 4 paid by bob']],
   ] as const) {
-    assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest(service, [...bodies]), { 'x-scope-orgid': 'acme' })).status, 200);
+    assert.equal(
+      (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest(service, [...bodies]), { 'x-scope-orgid': 'acme' })).status,
+      200,
+    );
   }
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['another tenant']), { 'x-scope-orgid': 'other' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['another tenant']), { 'x-scope-orgid': 'other' })).status,
+    200,
+  );
   // The catalog records erased on request: the archive carries their absence and its reason.
-  const { request } = (await admin('POST', '/api/v1/admin/erasure-requests', { tenant: 'acme', selector: '{service_name="catalog"}', from: new Date(Date.now() - 60_000).toISOString(), to: new Date().toISOString(), reason: 'DSR-10' }, 201)) as { request: { id: string } };
+  const { request } = (await admin(
+    'POST',
+    '/api/v1/admin/erasure-requests',
+    {
+      tenant: 'acme',
+      selector: '{service_name="catalog"}',
+      from: new Date(Date.now() - 60_000).toISOString(),
+      to: new Date().toISOString(),
+      reason: 'DSR-10',
+    },
+    201,
+  )) as { request: { id: string } };
   erasureId = request.id;
   await admin('POST', `/api/v1/admin/erasure-requests/${erasureId}/execute`);
 
@@ -67,16 +86,31 @@ after(async () => {
 });
 
 test('an exported archive verifies offline, and decrypts to exactly the stored records', async () => {
-  const verified = run(['archive', 'verify', archiveDir, '--data-dir', meshlog.dataDir, '--public-key', `${meshlog.dataDir}-signing.key.pub`]);
+  const verified = run([
+    'archive',
+    'verify',
+    archiveDir,
+    '--data-dir',
+    meshlog.dataDir,
+    '--public-key',
+    `${meshlog.dataDir}-signing.key.pub`,
+  ]);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
-  assert.match(verified.stdout, new RegExp(`^OK — archive ar-\\w+ of acme, 1 chain\\(s\\), \\d+ batches, 4 records checked, signed by meshlog-w-\\w+ \\(2 records erased by request ${erasureId}\\)$`, 'm'));
+  assert.match(
+    verified.stdout,
+    new RegExp(
+      `^OK — archive ar-\\w+ of acme, 1 chain\\(s\\), \\d+ batches, 4 records checked, signed by meshlog-w-\\w+ \\(2 records erased by request ${erasureId}\\)$`,
+      'm',
+    ),
+  );
 
   const manifest = readManifest(archiveDir);
   assert.equal(manifest.encryption.key_id, `acme/${period}`);
   const payload = readFileSync(join(archiveDir, manifest.payload.file));
   assert.equal(payload.includes(Buffer.from('order 1 paid')), false, 'the payload is encrypted');
   const archived: string[] = [];
-  for await (const line of archiveLines(archiveDir, manifest, dataKeyOf(manifest))) archived.push((JSON.parse(line) as { body: string }).body);
+  for await (const line of archiveLines(archiveDir, manifest, dataKeyOf(manifest)))
+    archived.push((JSON.parse(line) as { body: string }).body);
   assert.deepEqual(archived.sort(), ['order 1 paid', 'order 2 paid', 'order 3 refunded', 'order 4 paid by bob']);
 
   // Without keys, signatures, seals and inclusion proofs still check.
@@ -97,7 +131,11 @@ test('a tampered archive is rejected: a changed record, a changed manifest, chan
   const lines: string[] = [];
   for await (const line of archiveLines(archiveDir, manifest, key)) lines.push(line);
   const target = lines.findIndex((line) => line.includes('order 2 paid'));
-  const { chain_id: chain, batch_seq: batchSeq, batch_pos: position } = JSON.parse(lines[target]) as { chain_id: string; batch_seq: number; batch_pos: number };
+  const {
+    chain_id: chain,
+    batch_seq: batchSeq,
+    batch_pos: position,
+  } = JSON.parse(lines[target]) as { chain_id: string; batch_seq: number; batch_pos: number };
   lines[target] = lines[target].replace('order 2 paid', 'order 2 never paid');
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(manifest.encryption.aad));
@@ -111,7 +149,10 @@ test('a tampered archive is rejected: a changed record, a changed manifest, chan
   const recordRun = run(['archive', 'verify', changedRecord, '--data-dir', meshlog.dataDir]);
   assert.equal(recordRun.status, 1, recordRun.stdout + recordRun.stderr);
   assert.match(recordRun.stdout, /^MANIFEST_SIGNATURE_INVALID: manifest.json: the manifest was changed after it was signed$/m);
-  assert.match(recordRun.stdout, new RegExp(`^RECORD_MODIFIED chain=${chain} batch=${batchSeq} positions=${position}: 1 record\\(s\\) modified`, 'm'));
+  assert.match(
+    recordRun.stdout,
+    new RegExp(`^RECORD_MODIFIED chain=${chain} batch=${batchSeq} positions=${position}: 1 record\\(s\\) modified`, 'm'),
+  );
 
   // A changed manifest: one batch's sealed content hash rewritten.
   const changedManifest = `${archiveDir}-manifest`;
@@ -149,11 +190,20 @@ test('crypto-shredding a data key: the archive can no longer be decrypted, and t
   const ringFile = join(defaultKeyRingDir(meshlog.dataDir), `acme@${period}.json`);
   const tombstone = JSON.parse(readFileSync(ringFile, 'utf8')) as { wrapped: string | null; shredded: { by: string; reason: string } };
   assert.equal(tombstone.wrapped, null);
-  assert.deepEqual({ by: tombstone.shredded.by, reason: tombstone.shredded.reason }, { by: 'bootstrap admin', reason: 'customer contract ended' });
+  assert.deepEqual(
+    { by: tombstone.shredded.by, reason: tombstone.shredded.reason },
+    { by: 'bootstrap admin', reason: 'customer contract ended' },
+  );
 
   const verified = run(['archive', 'verify', archiveDir, '--data-dir', meshlog.dataDir]);
   assert.equal(verified.status, 2, verified.stdout + verified.stderr);
-  assert.match(verified.stdout, new RegExp(`^CANNOT DECRYPT: the data key acme/${period} was crypto-shredded at \\S+ by bootstrap admin \\(customer contract ended\\): archives encrypted with it can no longer be decrypted$`, 'm'));
+  assert.match(
+    verified.stdout,
+    new RegExp(
+      `^CANNOT DECRYPT: the data key acme/${period} was crypto-shredded at \\S+ by bootstrap admin \\(customer contract ended\\): archives encrypted with it can no longer be decrypted$`,
+      'm',
+    ),
+  );
   assert.throws(() => dataKeyOf(readManifest(archiveDir)), /crypto-shredded/);
 
   // No new archive under a destroyed key, and no second shredding.
@@ -169,10 +219,13 @@ test('crypto-shredding a data key: the archive can no longer be decrypted, and t
             log_attributes['audit.detail'] AS detail
      FROM meshlog.logs WHERE startsWith(action, 'archive.') ORDER BY timestamp`,
   );
-  assert.deepEqual(audit.map((row) => [row.action, row.actor]), [
-    ['archive.export', 'bootstrap admin'],
-    ['archive.key_shred', 'bootstrap admin'],
-  ]);
+  assert.deepEqual(
+    audit.map((row) => [row.action, row.actor]),
+    [
+      ['archive.export', 'bootstrap admin'],
+      ['archive.key_shred', 'bootstrap admin'],
+    ],
+  );
   const shredded = JSON.parse(audit[1].detail) as { reason: string; at: string };
   assert.equal(audit[1].target, `acme/${period}`);
   assert.equal(shredded.reason, 'customer contract ended');

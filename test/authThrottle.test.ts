@@ -18,7 +18,11 @@ before(async () => {
   writeFileSync(configFile, `forward:\n  port: 0\n  shared_key: ${sharedKey}\n  tenant: edge\n`);
   meshlog = await startMeshlog({
     args: ['--config', configFile, '--log-level', 'debug'],
-    env: { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: String(failuresPerAddress), MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000', MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: String(idleTimeoutMs) },
+    env: {
+      MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: String(failuresPerAddress),
+      MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '600000',
+      MESHLOG_LIMITS_TCP_IDLE_TIMEOUT_MS: String(idleTimeoutMs),
+    },
   });
 });
 after(async () => {
@@ -32,14 +36,23 @@ interface Answer {
 }
 
 /** One HTTP request from a chosen loopback address (127.0.0.0/8 all reaches the server; each is its own client address). */
-function from(localAddress: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function from(
+  localAddress: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   const url = new URL(meshlog.url);
   return new Promise((resolve, reject) => {
-    const sent = http.request({ host: url.hostname, port: url.port, path, localAddress, method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode!, text, retryAfter: response.headers['retry-after'] as string | undefined }));
-    });
+    const sent = http.request(
+      { host: url.hostname, port: url.port, path, localAddress, method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, text, retryAfter: response.headers['retry-after'] as string | undefined }),
+        );
+      },
+    );
     sent.on('error', reject);
     sent.end(options.body);
   });
@@ -47,7 +60,11 @@ function from(localAddress: string, path: string, options: { method?: string; he
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const logIn = (localAddress: string, token: string) =>
-  from(localAddress, '/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+  from(localAddress, '/api/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
 
 interface AuditEvent {
   action: string;
@@ -88,11 +105,17 @@ test('600 wrong bearer tokens from one address are throttled', async () => {
   const throttled = (await auditEvents('auth.throttled')).filter((event) => event.remote_address === '127.0.0.2');
   assert.equal(throttled.length, 1, JSON.stringify(throttled));
   assert.equal(JSON.parse(throttled[0]!.detail).failures, failuresPerAddress);
-  console.log(`600 wrong bearer tokens from one address: ${failuresPerAddress} checked (401), ${600 - failuresPerAddress} refused unchecked (429) in ${(elapsedMs / 1000).toFixed(1)} s`);
+  console.log(
+    `600 wrong bearer tokens from one address: ${failuresPerAddress} checked (401), ${600 - failuresPerAddress} refused unchecked (429) in ${(elapsedMs / 1000).toFixed(1)} s`,
+  );
 });
 
 test('a key\u2019s owner is not locked out by another address\u2019s failures', async () => {
-  const created = await from('127.0.0.9', '/api/v1/admin/keys', { method: 'POST', headers: { ...bearer(meshlog.token), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'owner', roles: ['analyst', 'ingester'], tenants: ['default'] }) });
+  const created = await from('127.0.0.9', '/api/v1/admin/keys', {
+    method: 'POST',
+    headers: { ...bearer(meshlog.token), 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'owner', roles: ['analyst', 'ingester'], tenants: ['default'] }),
+  });
   assert.equal(created.status, 201, created.text);
   const key = (JSON.parse(created.text) as { key: string }).key;
   const wrongSecret = `${key.slice(0, 17)}${'A'.repeat(43)}`;
@@ -107,7 +130,10 @@ test('a key\u2019s owner is not locked out by another address\u2019s failures', 
   assert.equal(owner.status, 200, owner.text);
   assert.equal((await from('127.0.0.5', '/loki/api/v1/labels', { headers: bearer(key) })).status, 200);
   const refusedLogins = (await auditEvents('auth.session.login')).filter((event) => event.remote_address === '127.0.0.4');
-  assert.ok(refusedLogins.length > 0 && refusedLogins.every((event) => event.target === `key:${key.slice(4, 16)}` && event.outcome === 'denied'), 'whose key was tried is audited');
+  assert.ok(
+    refusedLogins.length > 0 && refusedLogins.every((event) => event.target === `key:${key.slice(4, 16)}` && event.outcome === 'denied'),
+    'whose key was tried is audited',
+  );
 });
 
 function forwardClient(key: string): FluentClient {
@@ -133,7 +159,11 @@ test('a forward shared_key failure is audited', async () => {
   await wrong.disconnect().catch(() => undefined);
   // The refusal is logged before its audit record commits.
   let failures: AuditEvent[] = [];
-  for (const deadline = Date.now() + 10_000; failures.length === 0 && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+  for (
+    const deadline = Date.now() + 10_000;
+    failures.length === 0 && Date.now() < deadline;
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  ) {
     failures = (await auditEvents('auth.failure')).filter((event) => event.target === 'forward');
   }
   assert.equal(failures.length, 1, JSON.stringify(failures));
@@ -147,7 +177,14 @@ test('wrong gRPC tokens are throttled by the same throttle, which then refuses t
     new Promise<grpc.ServiceError | null>((resolve) => {
       const metadata = new grpc.Metadata();
       metadata.set('authorization', `Bearer ${token}`);
-      client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, Buffer.alloc(0), metadata, (error) => resolve(error));
+      client.makeUnaryRequest(
+        '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => bytes,
+        Buffer.alloc(0),
+        metadata,
+        (error) => resolve(error),
+      );
     });
   const codes: (number | undefined)[] = [];
   // One forward failure from 127.0.0.1 is already counted.
@@ -187,5 +224,13 @@ test('an idle TCP connection close is not logged as bad input', async () => {
   );
   for (const ms of closed) assert.ok(ms >= idleTimeoutMs - 100, `closed after ${ms} ms`);
   await waitForOutput(/closing idle connection/, idleCloses + 2);
-  assert.equal((meshlog.output().match(/closing connection after bad input/g) ?? []).length, before, meshlog.output().split('\n').filter((line) => line.includes('bad input')).join('\n'));
+  assert.equal(
+    (meshlog.output().match(/closing connection after bad input/g) ?? []).length,
+    before,
+    meshlog
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('bad input'))
+      .join('\n'),
+  );
 });

@@ -17,14 +17,20 @@ after(async () => {
 });
 
 /** A raw HTTP request: the request target is sent exactly as given (absolute-form URLs with userinfo included). */
-function request(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
+function request(
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
   const url = new URL(meshlog.url);
   return new Promise((resolve, reject) => {
-    const sent = http.request({ host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers }, (response) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode!, text, headers: response.headers }));
-    });
+    const sent = http.request(
+      { host: url.hostname, port: url.port, path, method: options.method ?? 'GET', headers: options.headers },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode!, text, headers: response.headers }));
+      },
+    );
     sent.on('error', reject);
     sent.end(options.body);
   });
@@ -43,11 +49,19 @@ test('a Datadog key in the URL never reaches the audit trail, the log or the 404
   const answers = [
     // Datadog's v1 intake: the key is a path segment that authenticates (an unknown one: 403 as Datadog answers;
     // with a valid Authorization header beside it, the header wins and the log is taken).
-    await request(`/v1/input/${datadogKey}?ddsource=nginx`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }),
+    await request(`/v1/input/${datadogKey}?ddsource=nginx`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    }),
     await request(`/v1/input/${datadogKey}`, { method: 'POST', body: '{}', headers: { ...admin(), 'content-type': 'application/json' } }),
     // Query parameters, as Datadog, Splunk and many shippers allow.
     await request(`/api/v2/logs?api_key=${datadogKey}`, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } }),
-    await request(`/api/v2/logs?dd-api-key=${datadogKey}&ddsource=x`, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } }),
+    await request(`/api/v2/logs?dd-api-key=${datadogKey}&ddsource=x`, {
+      method: 'POST',
+      body: '[]',
+      headers: { 'content-type': 'application/json' },
+    }),
     await request(`/services/collector/event?token=${other}`, { method: 'POST', body: '{"event":"x"}' }),
     await request(`/no/such/route?token=${other}&access_token=${other}`, { headers: admin() }),
     await request(`/no/such/route?api%5Fkey=${other}`, { headers: admin() }),
@@ -60,11 +74,22 @@ test('a Datadog key in the URL never reaches the audit trail, the log or the 404
     // Credentials in headers and in a login body: wrong ones, refused.
     await request('/loki/api/v1/labels', { headers: { Authorization: `Bearer ${meshlogKey}` } }),
     // Datadog's intake answers a wrong DD-API-KEY 403, as Datadog does.
-    await request('/api/v2/logs', { method: 'POST', body: '[]', headers: { 'DD-API-KEY': datadogKey, 'content-type': 'application/json' } }),
+    await request('/api/v2/logs', {
+      method: 'POST',
+      body: '[]',
+      headers: { 'DD-API-KEY': datadogKey, 'content-type': 'application/json' },
+    }),
     await request('/loki/api/v1/labels', { headers: { Authorization: `Basic ${Buffer.from(`user:${other}`).toString('base64')}` } }),
-    await request('/api/v1/session', { method: 'POST', body: JSON.stringify({ token: meshlogKey }), headers: { 'content-type': 'application/json' } }),
+    await request('/api/v1/session', {
+      method: 'POST',
+      body: JSON.stringify({ token: meshlogKey }),
+      headers: { 'content-type': 'application/json' },
+    }),
   ];
-  assert.deepEqual(answers.map((answer) => answer.status), [403, 200, 401, 401, 401, 404, 404, 404, 200, 200, 404, 401, 403, 401, 401]);
+  assert.deepEqual(
+    answers.map((answer) => answer.status),
+    [403, 200, 401, 401, 401, 404, 404, 404, 200, 200, 404, 401, 403, 401, 401],
+  );
   // GET has no v1 intake route: the 404 body echoes the path, the key in it scrubbed.
   assert.match(answers[7]!.text, /no route GET \/v1\/input\/\[redacted\]/, 'the 404 still says which route was missing');
 
@@ -80,7 +105,12 @@ test('a Datadog key in the URL never reaches the audit trail, the log or the 404
   assert.match(storedAudit, /auth\.failure/, 'the failures were audited');
   assert.match(storedAudit, /\/v1\/input\/\[redacted\]/);
   const stored = storedAudit + JSON.stringify(await readCommitted(meshlog.dataDir, 'SELECT * FROM meshlog.logs'));
-  const everywhere = { 'response bodies': answers.map((answer) => answer.text + JSON.stringify(answer.headers)).join('\n'), 'audit API': audit.text, 'stored rows': stored, 'server log': meshlog.output() };
+  const everywhere = {
+    'response bodies': answers.map((answer) => answer.text + JSON.stringify(answer.headers)).join('\n'),
+    'audit API': audit.text,
+    'stored rows': stored,
+    'server log': meshlog.output(),
+  };
   for (const [where, text] of Object.entries(everywhere)) {
     for (const secret of secrets) assert.ok(!text.includes(secret), `${secret} found in the ${where}`);
   }
@@ -89,7 +119,19 @@ test('a Datadog key in the URL never reaches the audit trail, the log or the 404
 
 test('the scrubber leaves no credential of any shape in a URL or a text, and keeps what is not one', () => {
   const secret = fc.stringMatching(/^[A-Za-z0-9_-]{12,40}$/);
-  const name = fc.constantFrom('api_key', 'apikey', 'dd-api-key', 'DD_API_KEY', 'token', 'access_token', 'Authorization', 'password', 'client_secret', 'x-api-key', 'api%5Fkey');
+  const name = fc.constantFrom(
+    'api_key',
+    'apikey',
+    'dd-api-key',
+    'DD_API_KEY',
+    'token',
+    'access_token',
+    'Authorization',
+    'password',
+    'client_secret',
+    'x-api-key',
+    'api%5Fkey',
+  );
   fc.assert(
     fc.property(secret, name, fc.constantFrom('?', '&x=1&'), (value, parameter, joiner) => {
       const url = `/any/path${joiner}${parameter}=${value}&other=1`;
@@ -104,7 +146,13 @@ test('the scrubber leaves no credential of any shape in a URL or a text, and kee
     { numRuns: 500 },
   );
   // What is not a credential is left alone.
-  for (const text of ['GET /loki/api/v1/query_range?query=%7Bapp%3D%22x%22%7D&limit=5', 'key 0123456789ab was revoked', 'missing credentials: send Authorization: Bearer <token>', 'key:0123456789ab', 'shared_key mismatch']) {
+  for (const text of [
+    'GET /loki/api/v1/query_range?query=%7Bapp%3D%22x%22%7D&limit=5',
+    'key 0123456789ab was revoked',
+    'missing credentials: send Authorization: Bearer <token>',
+    'key:0123456789ab',
+    'shared_key mismatch',
+  ]) {
     assert.equal(scrubText(text), text);
   }
 });

@@ -47,40 +47,73 @@ test('Datadog logs intake through @datadog/datadog-api-client (gzip, deflate), A
         hostname: 'i-0abc',
         ddsource: 'nodejs',
         ddtags: 'team:checkout,version:1.4.2,canary',
-        additionalProperties: { status: 'warn', 'dd.trace_id': '1311382069457315980', 'dd.span_id': '4726303245298913540', order: { id: 42 } },
+        additionalProperties: {
+          status: 'warn',
+          'dd.trace_id': '1311382069457315980',
+          'dd.span_id': '4726303245298913540',
+          order: { id: 42 },
+        },
       },
       { message: 'deflated line', service: 'payments', additionalProperties: { status: 'error' } },
     ],
   });
   assert.deepEqual(accepted, {});
-  assert.deepEqual(await logsApi(meshlog.token).submitLog({ contentEncoding: 'deflate', body: [{ message: 'through deflate', service: 'ledger' }] }), {});
+  assert.deepEqual(
+    await logsApi(meshlog.token).submitLog({ contentEncoding: 'deflate', body: [{ message: 'through deflate', service: 'ledger' }] }),
+    {},
+  );
 
-  await assert.rejects(logsApi('wrong-key').submitLog({ body: [{ message: 'must not be stored' }] }), (error: client.ApiException<v2.HTTPLogErrors>) => {
-    assert.equal(error.code, 403);
-    assert.equal(error.body.errors?.[0].title, 'Forbidden');
-    return true;
-  });
+  await assert.rejects(
+    logsApi('wrong-key').submitLog({ body: [{ message: 'must not be stored' }] }),
+    (error: client.ApiException<v2.HTTPLogErrors>) => {
+      assert.equal(error.code, 403);
+      assert.equal(error.body.errors?.[0].title, 'Forbidden');
+      return true;
+    },
+  );
 
   // The Agent's own payload shape (epoch-millisecond timestamp), gzip, one object rather than an array.
   const agent = await intake(
-    gzipSync(JSON.stringify({ message: 'agent line', status: 'info', timestamp: 1767323045678, hostname: 'node-3', service: 'nginx', ddsource: 'nginx', ddtags: 'kube_namespace:edge' })),
+    gzipSync(
+      JSON.stringify({
+        message: 'agent line',
+        status: 'info',
+        timestamp: 1767323045678,
+        hostname: 'node-3',
+        service: 'nginx',
+        ddsource: 'nginx',
+        ddtags: 'kube_namespace:edge',
+      }),
+    ),
     { 'Content-Encoding': 'gzip' },
   );
   assert.deepEqual(agent, { status: 202, body: '{}' });
   const deflated = await intake(deflateSync('[{"message":"raw deflate","service":"ledger"}]'), { 'Content-Encoding': 'deflate' });
   assert.equal(deflated.status, 202);
 
-  const mixed = await intake(JSON.stringify([{ message: 'kept beside bad ones', service: 'ledger' }, 'not an object', { message: 'bad time', timestamp: 'soon' }]), {});
+  const mixed = await intake(
+    JSON.stringify([{ message: 'kept beside bad ones', service: 'ledger' }, 'not an object', { message: 'bad time', timestamp: 'soon' }]),
+    {},
+  );
   assert.equal(mixed.status, 400);
-  assert.match(JSON.parse(mixed.body).errors[0].detail, /2 logs refused, 1 accepted: log 1: a JSON object was expected; log 2: timestamp "soon"/);
+  assert.match(
+    JSON.parse(mixed.body).errors[0].detail,
+    /2 logs refused, 1 accepted: log 1: a JSON object was expected; log 2: timestamp "soon"/,
+  );
   const broken = await intake('[{"message":', {});
   assert.equal(broken.status, 400);
   assert.match(JSON.parse(broken.body).errors[0].detail, /invalid JSON/);
   assert.equal((await intake('[]', { 'DD-API-KEY': '' })).status, 401);
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
-  const rows = await readCommitted<StoredRow>(meshlog.dataDir, `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs`);
-  assert.deepEqual(rows.map((row) => row.body).sort(), ['agent line', 'deflated line', 'kept beside bad ones', 'payment authorized', 'raw deflate', 'through deflate'].sort());
+  const rows = await readCommitted<StoredRow>(
+    meshlog.dataDir,
+    `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs`,
+  );
+  assert.deepEqual(
+    rows.map((row) => row.body).sort(),
+    ['agent line', 'deflated line', 'kept beside bad ones', 'payment authorized', 'raw deflate', 'through deflate'].sort(),
+  );
   assert.ok(rows.every((row) => row.receiver === 'datadog' && row.tenant === 'default'));
   const byBody = (body: string) => rows.find((row) => row.body === body)!;
 
@@ -89,9 +122,17 @@ test('Datadog logs intake through @datadog/datadog-api-client (gzip, deflate), A
   assert.equal(authorized.severity_text, 'warn');
   assert.equal(authorized.severity_number, 13);
   assert.deepEqual(authorized.resource_attributes, { 'service.name': 'payments', 'host.name': 'i-0abc' });
-  assert.deepEqual(authorized.log_attributes, { ddsource: 'nodejs', 'order.id': '42', env: 'prod', team: 'checkout', version: '1.4.2', canary: '', 'meshlog.parse_status': 'no_format' });
-  assert.equal(authorized.trace_id, '0000000000000000' + (1311382069457315980n).toString(16).padStart(16, '0'));
-  assert.equal(authorized.span_id, (4726303245298913540n).toString(16).padStart(16, '0'));
+  assert.deepEqual(authorized.log_attributes, {
+    ddsource: 'nodejs',
+    'order.id': '42',
+    env: 'prod',
+    team: 'checkout',
+    version: '1.4.2',
+    canary: '',
+    'meshlog.parse_status': 'no_format',
+  });
+  assert.equal(authorized.trace_id, '0000000000000000' + 1311382069457315980n.toString(16).padStart(16, '0'));
+  assert.equal(authorized.span_id, 4726303245298913540n.toString(16).padStart(16, '0'));
   assert.equal(byBody('deflated line').severity_number, 17);
 
   const agentRow = byBody('agent line');

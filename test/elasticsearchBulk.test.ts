@@ -34,12 +34,19 @@ const ecsDocuments = [
 ];
 
 test('Elasticsearch _bulk through the official client bulk helper, handshake probes, per-item errors and auth', async () => {
-  const client = new Client({ node: meshlog.url, auth: { bearer: meshlog.token }, compression: true, headers: { 'x-scope-orgid': 'acme' } });
+  const client = new Client({
+    node: meshlog.url,
+    auth: { bearer: meshlog.token },
+    compression: true,
+    headers: { 'x-scope-orgid': 'acme' },
+  });
   const info = await client.info();
   assert.equal(info.version.number.split('.')[0], '8');
   assert.equal(await client.ping(), true);
   assert.equal(await client.indices.existsIndexTemplate({ name: 'filebeat-8.19.0' }), true);
-  assert.deepEqual(await client.indices.putIndexTemplate({ name: 'filebeat-8.19.0', index_patterns: ['filebeat-*'] }), { acknowledged: true });
+  assert.deepEqual(await client.indices.putIndexTemplate({ name: 'filebeat-8.19.0', index_patterns: ['filebeat-*'] }), {
+    acknowledged: true,
+  });
   assert.ok((await client.ilm.getLifecycle({ name: 'filebeat' })).filebeat);
   assert.equal((await client.license.get()).license.status, 'active');
   assert.equal((await client.cluster.health()).status, 'green');
@@ -48,7 +55,8 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
   const stats = await client.helpers.bulk<Record<string, unknown>>({
     datasource: [...ecsDocuments, { '@timestamp': 'yesterday-ish', message: 'bad time' }],
     onDocument: () => ({ create: { _index: 'logs-cart' } }),
-    onDrop: (item) => dropped.push({ status: item.status, error: item.error as { type: string; reason: string } | null, document: item.document }),
+    onDrop: (item) =>
+      dropped.push({ status: item.status, error: item.error as { type: string; reason: string } | null, document: item.document }),
     flushBytes: 1 << 20,
   });
   assert.equal(stats.total, 5);
@@ -71,7 +79,9 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
   });
   assert.equal(mixed.errors, true);
   assert.deepEqual(
-    mixed.items.map((item) => Object.entries(item).map(([action, result]) => [action, result.status, result.error?.reason ?? result.result])[0]),
+    mixed.items.map(
+      (item) => Object.entries(item).map(([action, result]) => [action, result.status, result.error?.reason ?? result.result])[0],
+    ),
     [
       ['delete', 400, 'meshlog is append-only: delete is not supported'],
       ['update', 400, 'meshlog is append-only: update is not supported'],
@@ -105,7 +115,10 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
   assert.equal(fluentBit.headers.get('x-elastic-product'), 'Elasticsearch');
   const fluentBitText = await fluentBit.text();
   assert.ok(fluentBitText.includes('"errors":false,"items":['), fluentBitText);
-  assert.match(fluentBitText, /^\{"took":\d+,"errors":false,"items":\[\{"create":\{"_index":"fluent-bit","_id":"[\w-]+","_version":1,"result":"created",/);
+  assert.match(
+    fluentBitText,
+    /^\{"took":\d+,"errors":false,"items":\[\{"create":\{"_index":"fluent-bit","_id":"[\w-]+","_version":1,"result":"created",/,
+  );
 
   // Malformed source and a line that is no action: per-item errors, the good pair beside them stored.
   const broken = await fetch(`${meshlog.url}/_bulk`, {
@@ -141,15 +154,18 @@ test('Elasticsearch _bulk through the official client bulk helper, handshake pro
     `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs ORDER BY timestamp`,
   );
   const bodies = rows.map((row) => row.body).sort();
-  assert.deepEqual(bodies, [
-    'GET /cart 503',
-    'cart recovered',
-    'fluent bit line',
-    'good raw line',
-    'indexed beside an update',
-    'a Fluent Bit record without message',
-    JSON.stringify(ecsDocuments[3]),
-  ].sort());
+  assert.deepEqual(
+    bodies,
+    [
+      'GET /cart 503',
+      'cart recovered',
+      'fluent bit line',
+      'good raw line',
+      'indexed beside an update',
+      'a Fluent Bit record without message',
+      JSON.stringify(ecsDocuments[3]),
+    ].sort(),
+  );
   assert.ok(rows.every((row) => row.receiver === 'elasticsearch'));
 
   const error = rows.find((row) => row.body === 'GET /cart 503')!;

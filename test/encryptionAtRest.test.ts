@@ -70,7 +70,10 @@ test('an ingested marker is nowhere in the data directory in plaintext; the key 
   assert.deepEqual(filesContaining(server.dataDir, keyHex), [], 'the key is not kept in the data directory');
   // The data is still there, for whoever holds the key.
   const rows = await readCommitted<{ body: string }>(server.dataDir, `SELECT body FROM meshlog.logs WHERE service_name = 'at-rest'`);
-  assert.deepEqual(rows.map((row) => row.body), [`user signed in with ${canary}`]);
+  assert.deepEqual(
+    rows.map((row) => row.body),
+    [`user signed in with ${canary}`],
+  );
 });
 
 test('control: with encryption turned off the same check finds the marker on disk', async () => {
@@ -106,10 +109,13 @@ test('rotate-storage: new parts use the new key, old parts stay readable, the ro
     first.dataDir,
     `SELECT log_attributes['audit.detail'] AS detail FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.key_added' ORDER BY timestamp`,
   );
-  assert.deepEqual(rotations.map((row) => JSON.parse(row.detail)), [
-    { key_ids: [0], current_key_id: 0 },
-    { key_ids: [1], current_key_id: 1 },
-  ]);
+  assert.deepEqual(
+    rotations.map((row) => JSON.parse(row.detail)),
+    [
+      { key_ids: [0], current_key_id: 0 },
+      { key_ids: [1], current_key_id: 1 },
+    ],
+  );
 });
 
 test('a data directory is never opened without the keys that wrote it, nor as plaintext', async () => {
@@ -125,19 +131,29 @@ test('a data directory is never opened without the keys that wrote it, nor as pl
     ['a key file inside the data directory', { MESHLOG_ENCRYPTION_KEY_FILE: join(dataDir, 'keys') }, /inside the data directory/],
   ];
   for (const [what, env, expected] of refusals) {
-    const run = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const run = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
     assert.notEqual(run.status, 0, what);
     assert.match(run.stdout + run.stderr, expected, what);
   }
   renameSync(keyFile, `${keyFile}.away`);
-  const missing = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  const missing = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.notEqual(missing.status, 0);
   assert.match(missing.stdout + missing.stderr, /storage key file .* is missing/);
   renameSync(`${keyFile}.away`, keyFile);
 
   // Nothing was detached or lost by the refused starts.
   const rows = await readCommitted<{ body: string }>(dataDir, `SELECT body FROM meshlog.logs WHERE service_name = 'at-rest'`);
-  assert.deepEqual(rows.map((row) => row.body), ['kept']);
+  assert.deepEqual(
+    rows.map((row) => row.body),
+    ['kept'],
+  );
 });
 
 test('meshlog storage encrypt: a plaintext data directory moves onto the encrypted disk; no marker plaintext remains, verify is clean, the migration is audited', async () => {
@@ -149,7 +165,10 @@ test('meshlog storage encrypt: a plaintext data directory moves onto the encrypt
   const dataDir = plain.dataDir;
   assert.notDeepEqual(filesContaining(dataDir, before), [], 'control: the marker is on disk in the clear');
 
-  const refused = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], { encoding: 'utf8', timeout: 60_000 });
+  const refused = spawnSync(process.execPath, [cli, 'start', '--data-dir', dataDir, '--http-port', '0'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.notEqual(refused.status, 0);
   assert.match(refused.stdout + refused.stderr, /meshlog storage encrypt --data-dir/);
 
@@ -169,7 +188,10 @@ test('meshlog storage encrypt: a plaintext data directory moves onto the encrypt
 
   const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
-  const migrations = await readAuditTrail<{ detail: string }>(dataDir, `SELECT log_attributes['audit.detail'] AS detail FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.encrypt'`);
+  const migrations = await readAuditTrail<{ detail: string }>(
+    dataDir,
+    `SELECT log_attributes['audit.detail'] AS detail FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.encrypt'`,
+  );
   assert.equal(migrations.length, 1);
   assert.equal(JSON.parse(migrations[0]!.detail).keyId, 0);
 });
@@ -182,7 +204,10 @@ test('rotate-storage without a restart: over the admin API and by SIGHUP after a
     const before = keyFingerprintsOnDisk(server.dataDir);
     assert.equal(before.size, 1);
 
-    const live = spawnSync(process.execPath, [cli, 'keys', 'rotate-storage', '--server', server.url, '--token', server.token], { encoding: 'utf8', timeout: 120_000 });
+    const live = spawnSync(process.execPath, [cli, 'keys', 'rotate-storage', '--server', server.url, '--token', server.token], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(live.status, 0, live.stderr);
     assert.match(live.stdout, /storage key 1 added; the server writes new parts with it now/);
     await ingest(server, second);
@@ -192,12 +217,17 @@ test('rotate-storage without a restart: over the admin API and by SIGHUP after a
     const offline = spawnSync(process.execPath, [cli, 'keys', 'rotate-storage', '--data-dir', server.dataDir], { encoding: 'utf8' });
     assert.equal(offline.status, 0, offline.stderr);
     server.process.kill('SIGHUP');
-    for (const deadline = Date.now() + 60_000; !/"currentKeyId":2/.test(server.output()) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const deadline = Date.now() + 60_000; !/"currentKeyId":2/.test(server.output()) && Date.now() < deadline;)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     assert.match(server.output(), /"currentKeyId":2/);
     await ingest(server, third);
     assert.deepEqual((await readBack(server)).sort(), [first, second, third].sort());
     const known = new Set([...before, ...afterLive]);
-    assert.equal([...keyFingerprintsOnDisk(server.dataDir)].filter((fingerprint) => !known.has(fingerprint)).length, 1, 'and after SIGHUP, the third key');
+    assert.equal(
+      [...keyFingerprintsOnDisk(server.dataDir)].filter((fingerprint) => !known.has(fingerprint)).length,
+      1,
+      'and after SIGHUP, the third key',
+    );
   } finally {
     assert.equal(await server.stop(), 0, server.output());
   }
@@ -206,9 +236,12 @@ test('rotate-storage without a restart: over the admin API and by SIGHUP after a
     server.dataDir,
     `SELECT log_attributes['audit.detail'] AS detail, log_attributes['audit.outcome'] AS outcome FROM meshlog.logs WHERE log_attributes['audit.action'] = 'storage.key_added' ORDER BY timestamp`,
   );
-  assert.deepEqual(rotations.map((row) => [row.outcome, JSON.parse(row.detail)]), [
-    ['success', { key_ids: [0], current_key_id: 0 }],
-    ['success', { key_ids: [1], current_key_id: 1, live: true }],
-    ['success', { key_ids: [2], current_key_id: 2, live: true }],
-  ]);
+  assert.deepEqual(
+    rotations.map((row) => [row.outcome, JSON.parse(row.detail)]),
+    [
+      ['success', { key_ids: [0], current_key_id: 0 }],
+      ['success', { key_ids: [1], current_key_id: 1, live: true }],
+      ['success', { key_ids: [2], current_key_id: 2, live: true }],
+    ],
+  );
 });

@@ -29,7 +29,24 @@ after(async () => {
 });
 
 function record(body: string, tenant: string, bytesSent = 0): LogRecord {
-  return newLogRecord({ tenant, receiver: 'test', body, mesh: { mesh: '', platform: '', cluster: '', sourceWorkload: '', destinationWorkload: '', protocol: '', responseCode: 0, durationMs: 0, bytesSent, bytesReceived: 0, requestId: '' } });
+  return newLogRecord({
+    tenant,
+    receiver: 'test',
+    body,
+    mesh: {
+      mesh: '',
+      platform: '',
+      cluster: '',
+      sourceWorkload: '',
+      destinationWorkload: '',
+      protocol: '',
+      responseCode: 0,
+      durationMs: 0,
+      bytesSent,
+      bytesReceived: 0,
+      requestId: '',
+    },
+  });
 }
 
 test('a row ClickHouse refuses is a storage refusal, not an outage', async () => {
@@ -45,7 +62,12 @@ test('a row ClickHouse refuses is a storage refusal, not an outage', async () =>
 });
 
 test('a group commit that storage refuses as data fails only the request that caused it', async () => {
-  const writer = await LogWriter.open(storage, { writerId: 'w', maxQueuedRecords: 10_000, batchMaxRecords: 10_000, batchLingerMs: 50 }, new Metrics(), silent);
+  const writer = await LogWriter.open(
+    storage,
+    { writerId: 'w', maxQueuedRecords: 10_000, batchMaxRecords: 10_000, batchLingerMs: 50 },
+    new Metrics(),
+    silent,
+  );
   // 1e300 bytes: JSON writes it 1e+300, which UInt64 bytes_sent cannot hold. Something a receiver let through.
   const poisoned = writer.write([record('poisoned', 'tenant-a', 1e300)], 'test');
   const neighbours = Array.from({ length: 20 }, (_, index) => writer.write([record(`neighbour ${index}`, 'tenant-b')], 'test'));
@@ -55,7 +77,10 @@ test('a group commit that storage refuses as data fails only the request that ca
   assert.equal(error.code, 'ML_RECORDS_REFUSED', error.message);
   assert.equal(error.status, 400);
   assert.equal(error.retryable, false);
-  assert.deepEqual(others.map((result) => result.status), Array(20).fill('fulfilled'));
+  assert.deepEqual(
+    others.map((result) => result.status),
+    Array(20).fill('fulfilled'),
+  );
   const stored = await storage.rows<{ n: string }>(`SELECT toString(count()) AS n FROM meshlog.logs WHERE tenant = 'tenant-b'`);
   assert.equal(stored[0].n, '20');
   await writer.close();
@@ -89,7 +114,9 @@ test('an unexpected error is a non-retryable 500 with an error id that is in the
     const id = /error id ([0-9a-f]{12})/.exec(bugBody.error)?.[1];
     assert.ok(id, bugBody.error);
     await new Promise((resolve) => setImmediate(resolve));
-    const logged = logLines.map((line) => JSON.parse(line) as { errorId?: string; msg: string; stack?: string }).find((line) => line.errorId === id);
+    const logged = logLines
+      .map((line) => JSON.parse(line) as { errorId?: string; msg: string; stack?: string })
+      .find((line) => line.errorId === id);
     assert.ok(logged, `the log has error id ${id}: ${logLines.join('\n')}`);
     assert.match(logged.stack ?? '', /TypeError/);
 

@@ -35,10 +35,15 @@ const ptyCommand = (args: string[]) => `exec ${args.map(shellQuote).join(' ')}`;
 
 /** Runs a command in a pseudo-terminal (util-linux `script`): stdout and stderr are a TTY, as for a person. */
 function inPty(args: string[], env: NodeJS.ProcessEnv, timeout = 120_000) {
-  return spawnSync('script', ['-qfec', ptyCommand(args), '/dev/null'], { env: { ...env, COLUMNS: '200', TERM: 'xterm' }, encoding: 'utf8', timeout });
+  return spawnSync('script', ['-qfec', ptyCommand(args), '/dev/null'], {
+    env: { ...env, COLUMNS: '200', TERM: 'xterm' },
+    encoding: 'utf8',
+    timeout,
+  });
 }
 
-const run = (args: string[], env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+const run = (args: string[], env: NodeJS.ProcessEnv) =>
+  spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', timeout: 120_000 });
 
 /** The README's first-steps block: the shell block that defines the meshlog alias. */
 function firstStepsBlock(): string {
@@ -65,7 +70,9 @@ test('the README first-steps block runs exactly as written on a fresh data dir, 
   const block = firstStepsBlock();
   const commands = commandsOf(block);
   // The block itself, unchanged; between its commands only markers that tell the steps apart.
-  const steps = commands.map((command, i) => `printf '\\n@@step ${i}@@\\n'; printf '\\n@@step ${i}@@\\n' >&2\n${command}printf '\\n@@rc ${i} %s@@\\n' "$?"\n`).join('');
+  const steps = commands
+    .map((command, i) => `printf '\\n@@step ${i}@@\\n'; printf '\\n@@step ${i}@@\\n' >&2\n${command}printf '\\n@@rc ${i} %s@@\\n' "$?"\n`)
+    .join('');
   const work = mkdtempSync(join(tmpdir(), 'meshlog-first-run-'));
   // A fresh clone's layout: dist/ (after the build) beside the data directory `npm start` creates.
   symlinkSync(join(repo, 'dist'), join(work, 'dist'));
@@ -119,7 +126,10 @@ kill -TERM $server; wait $server; echo "server exit $?" >> server.out
   // The token is never printed by the server; its logs stay JSON when stdout is not a terminal.
   const token = readFileSync(join(work, 'data', 'admin-token'), 'utf8').trim();
   assert.ok(!server.includes(token), 'the admin token never appears in the server output');
-  assert.ok(server.split('\n').some((line) => line.startsWith('{') && JSON.parse(line).msg === 'meshlog is ready'), `JSON logs when stdout is not a TTY${context}`);
+  assert.ok(
+    server.split('\n').some((line) => line.startsWith('{') && JSON.parse(line).msg === 'meshlog is ready'),
+    `JSON logs when stdout is not a TTY${context}`,
+  );
   assert.doesNotMatch(server, /is ready\n\s+Web UI/, 'no human summary when stdout is not a TTY');
   assert.match(server, /server exit 0/);
 });
@@ -127,17 +137,36 @@ kill -TERM $server; wait $server; echo "server exit $?" >> server.out
 test('on a terminal, meshlog start says where the web UI, each protocol port (TLS or not), the admin token file and the data dir are, never the token', async () => {
   const parent = mkdtempSync(join(tmpdir(), 'meshlog-summary-'));
   const dataDir = join(parent, 'data');
-  const args = [process.execPath, cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--forward-port', '0', '--syslog-port', '0', '--otlp-grpc-port', '0'];
-  const child = spawn('script', ['-qfec', ptyCommand(args), '/dev/null'], { env: cleanEnv({ COLUMNS: '200', SHELL: '/bin/sh' }), stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = [
+    process.execPath,
+    cli,
+    'start',
+    '--data-dir',
+    dataDir,
+    '--http-port',
+    '0',
+    '--forward-port',
+    '0',
+    '--syslog-port',
+    '0',
+    '--otlp-grpc-port',
+    '0',
+  ];
+  const child = spawn('script', ['-qfec', ptyCommand(args), '/dev/null'], {
+    env: cleanEnv({ COLUMNS: '200', SHELL: '/bin/sh' }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   // Wait for the summary itself, however long a busy machine takes. The line ends in \r\n on a terminal,
   // which `.` does not match: the wait used to run out its 60 s every time and fail once in CI.
-  await waitFor(() => /Data dir [^\n]*\n/.test(output), { what: 'the start-up summary', timeoutMs: 240_000, intervalMs: 100 }).catch((error: Error) => {
-    child.kill('SIGKILL');
-    throw new Error(`${error.message}; the terminal showed:\n${output.replace(/\r/g, '')}`);
-  });
+  await waitFor(() => /Data dir [^\n]*\n/.test(output), { what: 'the start-up summary', timeoutMs: 240_000, intervalMs: 100 }).catch(
+    (error: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`${error.message}; the terminal showed:\n${output.replace(/\r/g, '')}`);
+    },
+  );
   // Ctrl-C at the terminal: SIGINT to the server, which stops gracefully.
   child.stdin.write('\x03');
   const code = await exited;
@@ -161,8 +190,17 @@ test('on a terminal, meshlog start says where the web UI, each protocol port (TL
 });
 
 test('the start-up summary says a token from MESHLOG_ADMIN_TOKEN came from there, TLS where it is configured, and --auth=none loudly', () => {
-  const config = configSchema.parse({ data_dir: '/srv/meshlog', tls: { cert_file: 'c', key_file: 'k' }, otlp_grpc: { tls: { cert_file: 'c', key_file: 'k' } } });
-  const text = startupSummary(config, { httpUrl: 'https://127.0.0.1:3100', listeners: { otlp_grpc: '127.0.0.1:4317' }, adminToken: { fromEnv: true }, embedded: false });
+  const config = configSchema.parse({
+    data_dir: '/srv/meshlog',
+    tls: { cert_file: 'c', key_file: 'k' },
+    otlp_grpc: { tls: { cert_file: 'c', key_file: 'k' } },
+  });
+  const text = startupSummary(config, {
+    httpUrl: 'https://127.0.0.1:3100',
+    listeners: { otlp_grpc: '127.0.0.1:4317' },
+    adminToken: { fromEnv: true },
+    embedded: false,
+  });
   assert.match(text, /HTTP APIs\s+https:\/\/127\.0\.0\.1:3100\s+TLS/);
   assert.match(text, /OTLP\/gRPC\s+127\.0\.0\.1:4317 TCP\s+TLS/);
   assert.match(text, /Admin token\s+from MESHLOG_ADMIN_TOKEN \(not printed\)/);
@@ -192,10 +230,24 @@ test('a port already in use: exit 2 with one line naming the flag and key that m
   try {
     const free = ['--forward-port', '0', '--syslog-port', '0', '--otlp-grpc-port', '0'];
     const cases: [string[], RegExp][] = [
-      [['--http-port', String(busy.tcp), ...free], new RegExp(`HTTP API and web UI port 127\\.0\\.0\\.1:${busy.tcp} \\(TCP\\) is already in use: move it with --http-port, http_port or MESHLOG_HTTP_PORT`)],
-      [['--http-port', '0', '--syslog-port', '0', '--otlp-grpc-port', '0', '--forward-port', String(busy.tcp)], /Fluentd forward port .* is already in use: move it with --forward-port, forward\.port or MESHLOG_FORWARD_PORT/],
-      [['--http-port', '0', '--forward-port', '0', '--otlp-grpc-port', '0', '--syslog-port', String(busy.udp)], /syslog UDP port .* \(UDP\) is already in use: move it with --syslog-port, syslog\.udp_port/],
-      [['--http-port', '0', '--forward-port', '0', '--syslog-port', '0', '--otlp-grpc-port', String(busy.tcp)], /OTLP\/gRPC port .* is already in use: move it with --otlp-grpc-port, otlp_grpc\.port/],
+      [
+        ['--http-port', String(busy.tcp), ...free],
+        new RegExp(
+          `HTTP API and web UI port 127\\.0\\.0\\.1:${busy.tcp} \\(TCP\\) is already in use: move it with --http-port, http_port or MESHLOG_HTTP_PORT`,
+        ),
+      ],
+      [
+        ['--http-port', '0', '--syslog-port', '0', '--otlp-grpc-port', '0', '--forward-port', String(busy.tcp)],
+        /Fluentd forward port .* is already in use: move it with --forward-port, forward\.port or MESHLOG_FORWARD_PORT/,
+      ],
+      [
+        ['--http-port', '0', '--forward-port', '0', '--otlp-grpc-port', '0', '--syslog-port', String(busy.udp)],
+        /syslog UDP port .* \(UDP\) is already in use: move it with --syslog-port, syslog\.udp_port/,
+      ],
+      [
+        ['--http-port', '0', '--forward-port', '0', '--syslog-port', '0', '--otlp-grpc-port', String(busy.tcp)],
+        /OTLP\/gRPC port .* is already in use: move it with --otlp-grpc-port, otlp_grpc\.port/,
+      ],
     ];
     for (const [args, message] of cases) {
       const parent = mkdtempSync(join(tmpdir(), 'meshlog-port-'));
@@ -231,16 +283,23 @@ test('CLI hints: a missing token names MESHLOG_TOKEN and --token; --role lists e
     assert.match(unreachable.stderr, /cannot reach the meshlog server \(ECONNREFUSED\).*--server URL or set MESHLOG_SERVER/);
 
     const help = (args: string[]) => run([...args, '--help'], env).stdout.replace(/\s+/g, ' ');
-    for (const command of [['keys', 'create'], ['users', 'create']]) {
+    for (const command of [
+      ['keys', 'create'],
+      ['users', 'create'],
+    ]) {
       const text = help(command);
-      for (const role of roles) assert.match(text, new RegExp(`--role <role> .*\\b${role}\\b`), `${command.join(' ')} --role lists ${role}`);
+      for (const role of roles)
+        assert.match(text, new RegExp(`--role <role> .*\\b${role}\\b`), `${command.join(' ')} --role lists ${role}`);
     }
     assert.match(help(['query']), /--token <token> a token with the analyst or admin role/);
     assert.match(help(['keys', 'list']), /--token <token> a token with the admin role/);
     assert.match(help(['audit']), /--token <token> a token with the auditor or admin role/);
     assert.match(help(['verify']), /--token <token> a token with the auditor or admin role/);
     assert.match(help(['agent']), /--token <token> a token with the ingester or admin role/);
-    assert.doesNotMatch(run(['--help'], env).stdout + help(['keys', 'create']) + help(['audit']) + help(['report', 'soc2']), /admin \(or auditor\) token/);
+    assert.doesNotMatch(
+      run(['--help'], env).stdout + help(['keys', 'create']) + help(['audit']) + help(['report', 'soc2']),
+      /admin \(or auditor\) token/,
+    );
 
     const posted = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('multi', ['first line\nsecond\tline\r\n\u001b[31mred']));
     assert.equal(posted.status, 200);
@@ -261,7 +320,14 @@ test('long operations show progress and a final summary on a terminal (stderr) a
   const env = cleanEnv({ MESHLOG_SERVER: meshlog.url, MESHLOG_TOKEN: meshlog.token });
   let stopped = false;
   try {
-    const posted = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('progress', Array.from({ length: 200 }, (_, i) => `line ${i}`)));
+    const posted = await postOtlpJson(
+      meshlog.url,
+      meshlog.token,
+      otlpJsonRequest(
+        'progress',
+        Array.from({ length: 200 }, (_, i) => `line ${i}`),
+      ),
+    );
     assert.equal(posted.status, 200);
     const out = join(tempDataDir('meshlog-report-'), 'report.json');
     const report = inPty([process.execPath, cli, 'report', 'soc2', '--from', '1h', '--format', 'json', '--out', out], env);

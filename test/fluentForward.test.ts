@@ -56,7 +56,11 @@ test('@fluent-org/logger delivers through every event mode and is acknowledged o
       { log: `payment retry via ${eventMode}\n`, level: 'warn', stream: 'stderr', attempt: 3, kubernetes },
       new EventTime(1_700_000_000, 123_456_789),
     );
-    await client.emit(eventMode, { message: `second via ${eventMode}`, severity: 'ERROR', nested: { a: [1, 2] } }, new Date(1_700_000_001_000));
+    await client.emit(
+      eventMode,
+      { message: `second via ${eventMode}`, severity: 'ERROR', nested: { a: [1, 2] } },
+      new Date(1_700_000_001_000),
+    );
     await client.disconnect();
   }
 });
@@ -84,7 +88,16 @@ test('garbage, truncated frames, wrong types and resets close only their own con
   halfClosed.on('data', (chunk: Buffer) => ackBytes.push(chunk));
   const halfClosedDone = closedByServer(halfClosed);
   // A good entry beside a malformed one, then the client shuts down its side and still waits for the ack.
-  halfClosed.end(encode(['shop.mixed', [[1_700_000_002, { log: 'good beside a bad entry' }], ['not-a-time', 'not-a-record']], { chunk: 'mixed-1' }]));
+  halfClosed.end(
+    encode([
+      'shop.mixed',
+      [
+        [1_700_000_002, { log: 'good beside a bad entry' }],
+        ['not-a-time', 'not-a-record'],
+      ],
+      { chunk: 'mixed-1' },
+    ]),
+  );
   await halfClosedDone;
   assert.deepEqual([...decodeMulti(Buffer.concat(ackBytes))], [{ ack: 'mixed-1' }]);
 
@@ -137,7 +150,8 @@ test('what was acknowledged is what is stored', async () => {
     assert.equal(second.log_attributes.nested, '{"a":[1,2]}');
   }
   const bodies = rows.map((row) => row.body);
-  for (const body of ['good before the bad ones', 'good after the bad ones', 'good beside a bad entry']) assert.ok(bodies.includes(body), body);
+  for (const body of ['good before the bad ones', 'good after the bad ones', 'good beside a bad entry'])
+    assert.ok(bodies.includes(body), body);
   const malformed = rows.find((row) => row.log_attributes['fluent.parse_error']);
   assert.equal(malformed?.log_attributes['fluent.parse_error'], 'entry time is not an integer or EventTime');
   assert.equal(malformed?.body, '["not-a-time","not-a-record"]');

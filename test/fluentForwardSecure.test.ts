@@ -54,5 +54,11 @@ test('only the authenticated client stored records', async () => {
     meshlog.dataDir,
     'SELECT body, tenant, log_attributes FROM meshlog.logs',
   );
-  assert.deepEqual(rows, [{ body: 'handshake passed over TLS', tenant: 'edge', log_attributes: { 'fluent.tag': 'secure.accepted', 'meshlog.parse_status': 'no_format' } }]);
+  assert.deepEqual(rows, [
+    {
+      body: 'handshake passed over TLS',
+      tenant: 'edge',
+      log_attributes: { 'fluent.tag': 'secure.accepted', 'meshlog.parse_status': 'no_format' },
+    },
+  ]);
 });

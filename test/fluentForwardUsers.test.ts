@@ -37,7 +37,11 @@ test('forward users: the username/password step makes each user its own credenti
   // One request per credential, then one per 100 s.
   const meshlog = await startMeshlog({
     args: ['--config', configFile],
-    env: { MESHLOG_LIMITS_BURST_SECONDS: '1', MESHLOG_LIMITS_INGEST_REQUESTS_PER_SECOND_PER_KEY: '0.01', MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0' },
+    env: {
+      MESHLOG_LIMITS_BURST_SECONDS: '1',
+      MESHLOG_LIMITS_INGEST_REQUESTS_PER_SECOND_PER_KEY: '0.01',
+      MESHLOG_LIMITS_INGEST_RECORDS_PER_SECOND_PER_TENANT: '0',
+    },
   });
   try {
     const alice = client(meshlog, 'alice', 'alice-secret');
@@ -59,7 +63,10 @@ test('forward users: the username/password step makes each user its own credenti
   } finally {
     assert.equal(await meshlog.stop(), 0, meshlog.output());
   }
-  const rows = await readCommitted<{ tenant: string; body: string }>(meshlog.dataDir, 'SELECT tenant, body FROM meshlog.logs ORDER BY body');
+  const rows = await readCommitted<{ tenant: string; body: string }>(
+    meshlog.dataDir,
+    'SELECT tenant, body FROM meshlog.logs ORDER BY body',
+  );
   assert.deepEqual(rows, [
     { tenant: 'acme', body: 'from alice' },
     { tenant: 'beta', body: 'from bob' },
@@ -69,8 +76,15 @@ test('forward users: the username/password step makes each user its own credenti
 test('forward.users without forward.shared_key is refused at start', () => {
   const dir = tempDataDir('meshlog-forward-users-');
   const configFile = join(dir, 'meshlog.yaml');
-  writeFileSync(configFile, ['forward:', '  users:', `    - { username: alice, password_file: ${join(dir, 'p')}, tenant: acme }`, ''].join('\n'));
-  const run = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'start', '--config', configFile, '--data-dir', join(dir, 'data')], { encoding: 'utf8', timeout: 30_000 });
+  writeFileSync(
+    configFile,
+    ['forward:', '  users:', `    - { username: alice, password_file: ${join(dir, 'p')}, tenant: acme }`, ''].join('\n'),
+  );
+  const run = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'start', '--config', configFile, '--data-dir', join(dir, 'data')],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   assert.notEqual(run.status, 0);
   assert.match(run.stderr + run.stdout, /forward\.users needs forward\.shared_key/);
 });

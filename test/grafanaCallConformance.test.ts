@@ -20,7 +20,8 @@ let meshlog: RunningMeshlog;
 const tenant = 'grafana-calls';
 const categorize = { 'x-loki-response-encoding-flags': 'categorize-labels' };
 
-const call = (path: string, params: Record<string, string>, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET') => lokiCall(meshlog, tenant, path, params, { method, headers });
+const call = (path: string, params: Record<string, string>, headers: Record<string, string> = {}, method: 'GET' | 'POST' = 'GET') =>
+  lokiCall(meshlog, tenant, path, params, { method, headers });
 
 const window = { start: at(0), end: at(60), limit: '1000' };
 const line = (id: string) => byId.get(id)!.line;
@@ -33,10 +34,14 @@ after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-test('categorize-labels: a stream is its stream labels; each entry carries its structured metadata, in Loki\'s [ts, line, {structuredMetadata}] shape', async () => {
+test("categorize-labels: a stream is its stream labels; each entry carries its structured metadata, in Loki's [ts, line, {structuredMetadata}] shape", async () => {
   const { status, body, text } = await call('/loki/api/v1/query_range', { query: '{service_name="web"}', ...window }, categorize);
   assert.equal(status, 200, text);
-  assert.deepEqual(Object.keys(body.data), ['resultType', 'encodingFlags', 'result', 'stats'], 'encodingFlags right after resultType, as Loki encodes data');
+  assert.deepEqual(
+    Object.keys(body.data),
+    ['resultType', 'encodingFlags', 'result', 'stats'],
+    'encodingFlags right after resultType, as Loki encodes data',
+  );
   assert.deepEqual(body.data.encodingFlags, ['categorize-labels']);
   // One stream (w2's trace_id is metadata, not a label of its own stream); entries without metadata carry {}.
   assert.deepEqual(body.data.result, [
@@ -58,23 +63,48 @@ test('without categorize-labels: structured metadata is part of the stream label
   const { body } = await call('/loki/api/v1/query_range', { query: '{service_name="web"}', ...window });
   assert.deepEqual(Object.keys(body.data), ['resultType', 'result', 'stats']);
   const streams = body.data.result as { stream: Record<string, string>; values: string[][] }[];
-  assert.deepEqual(streams.map((stream) => stream.stream).sort((a, b) => Object.keys(a).length - Object.keys(b).length), [web, { ...web, trace_id: traceId }]);
+  assert.deepEqual(
+    streams.map((stream) => stream.stream).sort((a, b) => Object.keys(a).length - Object.keys(b).length),
+    [web, { ...web, trace_id: traceId }],
+  );
   for (const stream of streams) for (const value of stream.values) assert.equal(value.length, 2);
 });
 
 test('categorize-labels: parser output is parsed, detected_level structured metadata, stream labels stay the stream', async () => {
-  const { body } = await call('/loki/api/v1/query_range', { query: '{service_name="api", env="prod"} | logfmt | user="alice"', ...window }, categorize);
+  const { body } = await call(
+    '/loki/api/v1/query_range',
+    { query: '{service_name="api", env="prod"} | logfmt | user="alice"', ...window },
+    categorize,
+  );
   assert.deepEqual(body.data.result, [
     {
       stream: apiProd,
       values: [
-        [at(17), line('a4'), { structuredMetadata: { detected_level: 'info' }, parsed: { bytes: '4096', duration: '120ms', level: 'info', msg: 'request served', route: '/v1/pay', user: 'alice' } }],
-        [at(2), line('a1'), { structuredMetadata: { detected_level: 'info' }, parsed: { bytes: '1200', duration: '35ms', level: 'info', msg: 'request served', route: '/v1/items', user: 'alice' } }],
+        [
+          at(17),
+          line('a4'),
+          {
+            structuredMetadata: { detected_level: 'info' },
+            parsed: { bytes: '4096', duration: '120ms', level: 'info', msg: 'request served', route: '/v1/pay', user: 'alice' },
+          },
+        ],
+        [
+          at(2),
+          line('a1'),
+          {
+            structuredMetadata: { detected_level: 'info' },
+            parsed: { bytes: '1200', duration: '35ms', level: 'info', msg: 'request served', route: '/v1/items', user: 'alice' },
+          },
+        ],
       ],
     },
   ]);
   // A parsed key that clashes with a stream label keeps Loki's _extracted name, and is parsed.
-  const clash = await call('/loki/api/v1/query_range', { query: '{service_name="web"} | json | env_extracted="canary"', ...window }, categorize);
+  const clash = await call(
+    '/loki/api/v1/query_range',
+    { query: '{service_name="web"} | json | env_extracted="canary"', ...window },
+    categorize,
+  );
   assert.equal(clash.body.data.result[0].values[0][2].parsed.env_extracted, 'canary');
   assert.deepEqual(clash.body.data.result[0].stream, web);
 });
@@ -129,21 +159,34 @@ test('/detected_field/<name>/values: {values, limit} from parsed lines and struc
   assert.equal(users.body.limit, 1000, 'the documented default limit');
   assert.deepEqual([...users.body.values].sort(), ['alice', 'bob', 'carol', 'erin', 'root']);
   // Nested JSON keys are named as `| json` names them.
-  const posted = await call('/loki/api/v1/detected_field/user_id/values', { query: '{service_name="web"}', start: at(0), end: at(60) }, {}, 'POST');
+  const posted = await call(
+    '/loki/api/v1/detected_field/user_id/values',
+    { query: '{service_name="web"}', start: at(0), end: at(60) },
+    {},
+    'POST',
+  );
   assert.deepEqual([...posted.body.values].sort(), ['alice', 'bob', 'carol', 'dave']);
   // Byte values as Loki rewrites them (humanize: SI units, no space) so they can go into a query.
   const sizes = await call('/loki/api/v1/detected_field/size/values', { query: '{service_name="web"}', start: at(0), end: at(60) });
   assert.deepEqual([...sizes.body.values].sort(), ['0B', '1.5kB', '100B', '2.0kB', '20kB', '512B']);
   const metadata = await call('/loki/api/v1/detected_field/trace_id/values', { query: '{service_name="web"}', start: at(0), end: at(60) });
   assert.deepEqual(metadata.body.values, [traceId]);
-  const limited = await call('/loki/api/v1/detected_field/user/values', { query: '{service_name="api"}', start: at(0), end: at(60), limit: '2' });
+  const limited = await call('/loki/api/v1/detected_field/user/values', {
+    query: '{service_name="api"}',
+    start: at(0),
+    end: at(60),
+    limit: '2',
+  });
   assert.equal(limited.body.values.length, 2);
   assert.equal(limited.body.limit, 2);
-  assert.deepEqual((await call('/loki/api/v1/detected_field/nope/values', { query: '{service_name="api"}', start: at(0), end: at(60) })).body, {});
+  assert.deepEqual(
+    (await call('/loki/api/v1/detected_field/nope/values', { query: '{service_name="api"}', start: at(0), end: at(60) })).body,
+    {},
+  );
   assert.equal((await call('/loki/api/v1/detected_field/user/values', { start: at(0), end: at(60) })).status, 400, 'query is required');
 });
 
-test('/drilldown-limits: Loki\'s {limits, pattern_ingester_enabled, version}, limits exactly Loki\'s published fields with their JSON types', async () => {
+test("/drilldown-limits: Loki's {limits, pattern_ingester_enabled, version}, limits exactly Loki's published fields with their JSON types", async () => {
   const { status, body, text } = await call('/loki/api/v1/drilldown-limits', {});
   assert.equal(status, 200, text);
   assert.deepEqual(Object.keys(body).sort(), ['limits', 'pattern_ingester_enabled', 'version']);
@@ -151,9 +194,24 @@ test('/drilldown-limits: Loki\'s {limits, pattern_ingester_enabled, version}, li
   assert.equal(typeof body.version, 'string');
   // Loki's default tenant_limits_allow_publish (pkg/loki/loki.go).
   assert.deepEqual(Object.keys(body.limits).sort(), [
-    'discover_log_levels', 'discover_service_name', 'log_level_fields', 'max_entries_limit_per_query', 'max_line_size_truncate', 'max_query_bytes_read',
-    'max_query_length', 'max_query_lookback', 'max_query_range', 'max_query_series', 'metric_aggregation_enabled', 'otlp_config',
-    'pattern_persistence_enabled', 'query_timeout', 'retention_period', 'retention_stream', 'volume_enabled', 'volume_max_series',
+    'discover_log_levels',
+    'discover_service_name',
+    'log_level_fields',
+    'max_entries_limit_per_query',
+    'max_line_size_truncate',
+    'max_query_bytes_read',
+    'max_query_length',
+    'max_query_lookback',
+    'max_query_range',
+    'max_query_series',
+    'metric_aggregation_enabled',
+    'otlp_config',
+    'pattern_persistence_enabled',
+    'query_timeout',
+    'retention_period',
+    'retention_stream',
+    'volume_enabled',
+    'volume_max_series',
   ]);
   assert.equal(body.limits.max_entries_limit_per_query, 5000, 'query.max_lines');
   assert.equal(body.limits.query_timeout, '1m', 'query.timeout as a Prometheus duration');

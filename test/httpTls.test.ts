@@ -44,7 +44,10 @@ after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-function handshake(options: tls.ConnectionOptions, path = '/ready'): Promise<{ ok: boolean; status?: number; error?: string; fingerprint?: string; protocol?: string | null }> {
+function handshake(
+  options: tls.ConnectionOptions,
+  path = '/ready',
+): Promise<{ ok: boolean; status?: number; error?: string; fingerprint?: string; protocol?: string | null }> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: ca.cert, ...options }, () => {
       // With TLS 1.3 a rejected client certificate surfaces after the handshake: wait for the server's verdict.
@@ -67,7 +70,10 @@ test('the OpenTelemetry exporter ships over mTLS with a client certificate mappe
     headers: { 'X-Scope-OrgID': 'acme' },
     httpAgentOptions: { ca: ca.cert, cert: client.cert, key: client.key },
   });
-  const provider = new LoggerProvider({ resource: resourceFromAttributes({ 'service.name': 'mtls-agent' }), processors: [new SimpleLogRecordProcessor({ exporter })] });
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'mtls-agent' }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
   provider.getLogger('t').emit({ severityNumber: SeverityNumber.INFO, body: 'over mutual TLS' });
   await provider.forceFlush();
   await provider.shutdown();
@@ -79,9 +85,15 @@ test('the OpenTelemetry exporter ships over mTLS with a client certificate mappe
   assert.equal(mapped.status, 403, 'the mapped certificate is an ingester: known, but not allowed to query');
 
   await meshlog.stop();
-  const rows = await readCommitted<{ tenant: string; body: string }>(meshlog.dataDir, `SELECT tenant, body FROM meshlog.logs WHERE service_name = 'mtls-agent'`);
+  const rows = await readCommitted<{ tenant: string; body: string }>(
+    meshlog.dataDir,
+    `SELECT tenant, body FROM meshlog.logs WHERE service_name = 'mtls-agent'`,
+  );
   assert.deepEqual(rows, [{ tenant: 'acme', body: 'over mutual TLS' }]);
-  meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: meshlog.process.spawnargs.slice(meshlog.process.spawnargs.indexOf('--config'), meshlog.process.spawnargs.indexOf('--config') + 2) });
+  meshlog = await startMeshlog({
+    dataDir: meshlog.dataDir,
+    args: meshlog.process.spawnargs.slice(meshlog.process.spawnargs.indexOf('--config'), meshlog.process.spawnargs.indexOf('--config') + 2),
+  });
   port = Number(new URL(meshlog.url).port);
 });
 
@@ -95,7 +107,13 @@ test('clients without a certificate, with a certificate of another CA, or speaki
   assert.equal((await handshake({ cert: rogue.cert, key: rogue.key })).ok, false, 'a certificate of another CA');
 
   for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-    const old = await handshake({ cert: client.cert, key: client.key, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+    const old = await handshake({
+      cert: client.cert,
+      key: client.key,
+      minVersion: version,
+      maxVersion: version,
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
     assert.equal(old.ok, false, version);
     assert.match(old.error ?? '', /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|VERSION/i, `${version} is refused by the server: ${old.error}`);
   }
@@ -103,7 +121,23 @@ test('clients without a certificate, with a certificate of another CA, or speaki
   assert.ok(modern.ok && modern.protocol === 'TLSv1.2', 'TLS 1.2 is accepted');
 
   // openssl s_client, a real peer, agrees.
-  const sClient = spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', ca.certFile, '-cert', client.certFile, '-key', client.keyFile, '-verify_return_error', '-brief'], { input: '', encoding: 'utf8', timeout: 20_000 });
+  const sClient = spawnSync(
+    'openssl',
+    [
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-CAfile',
+      ca.certFile,
+      '-cert',
+      client.certFile,
+      '-key',
+      client.keyFile,
+      '-verify_return_error',
+      '-brief',
+    ],
+    { input: '', encoding: 'utf8', timeout: 20_000 },
+  );
   assert.match(sClient.stderr + sClient.stdout, /Verification: OK/);
 });
 
@@ -121,7 +155,10 @@ test('SIGHUP reloads the certificate without a restart', async () => {
 });
 
 test('a plaintext listener on a non-loopback address needs allow_plaintext: true', () => {
-  const refused = spawnSync(process.execPath, [cli, 'start', '--data-dir', tempDataDir(), '--host', '0.0.0.0', '--http-port', '0'], { encoding: 'utf8', timeout: 30_000 });
+  const refused = spawnSync(process.execPath, [cli, 'start', '--data-dir', tempDataDir(), '--host', '0.0.0.0', '--http-port', '0'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /plaintext listener on 0\.0\.0\.0 .*allow_plaintext: true/);
 });

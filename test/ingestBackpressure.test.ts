@@ -14,7 +14,14 @@ test('a full ingest queue answers 429 with Retry-After instead of dropping or bu
   // Authenticate once first: the login's audit record commits on its own, not beside the queued request.
   await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text();
   let firstAnswered = false;
-  const first = postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('bp', Array.from({ length: 8 }, (_, i) => `queued ${i}`))).finally(() => (firstAnswered = true));
+  const first = postOtlpJson(
+    meshlog.url,
+    meshlog.token,
+    otlpJsonRequest(
+      'bp',
+      Array.from({ length: 8 }, (_, i) => `queued ${i}`),
+    ),
+  ).finally(() => (firstAnswered = true));
   await waitFor(
     async () => {
       const metrics = await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text();

@@ -48,7 +48,13 @@ function field(number: number, bytes: Buffer): Buffer {
   return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
 }
 
-function post(path: string, tenant: string, body: string | Uint8Array, contentType = 'application/json', extra: Record<string, string> = {}): Promise<Response> {
+function post(
+  path: string,
+  tenant: string,
+  body: string | Uint8Array,
+  contentType = 'application/json',
+  extra: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${meshlog.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant, 'content-type': contentType, ...extra },
@@ -57,9 +63,12 @@ function post(path: string, tenant: string, body: string | Uint8Array, contentTy
 }
 
 async function bodiesOf(tenant: string): Promise<string[]> {
-  const rows = await fetch(`${meshlog.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name=~".+"}', limit: '5000', start: String(nowNs() - 3_600_000_000_000n) })}`, {
-    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
-  });
+  const rows = await fetch(
+    `${meshlog.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name=~".+"}', limit: '5000', start: String(nowNs() - 3_600_000_000_000n) })}`,
+    {
+      headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
+    },
+  );
   const json = (await rows.json()) as { data: { result: { values: [string, string][] }[] } };
   return json.data.result.flatMap((stream) => stream.values.map(([, line]) => line));
 }
@@ -81,7 +90,9 @@ test('a record stamped -5 ns is refused alone and 20 concurrent valid requests f
       },
     ],
   });
-  const neighbours = Array.from({ length: 20 }, (_, index) => post('/v1/logs', 'tenant-b', otlpJsonRequest('neighbour', [`neighbour ${index}`])));
+  const neighbours = Array.from({ length: 20 }, (_, index) =>
+    post('/v1/logs', 'tenant-b', otlpJsonRequest('neighbour', [`neighbour ${index}`])),
+  );
   const [attack, ...others] = await Promise.all([post('/v1/logs', 'tenant-a', poisoned), ...neighbours]);
   const answer = (await attack.json()) as { partialSuccess: { rejectedLogRecords?: string; errorMessage?: string } };
   assert.equal(attack.status, 200, JSON.stringify(answer));
@@ -102,12 +113,25 @@ test('a record stamped year 1 or far in the future is refused on every protocol 
   // OTLP/HTTP protobuf: partial_success (a fixed64 cannot be negative: the far future instead).
   const protobuf = ExportLogsServiceRequest.encode(
     ExportLogsServiceRequest.fromObject({
-      resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '18446744073709551615', body: { stringValue: 'pb far future' } }, { body: { stringValue: 'pb ok' } }] }] }],
+      resourceLogs: [
+        {
+          scopeLogs: [
+            {
+              logRecords: [
+                { timeUnixNano: '18446744073709551615', body: { stringValue: 'pb far future' } },
+                { body: { stringValue: 'pb ok' } },
+              ],
+            },
+          ],
+        },
+      ],
     }),
   ).finish();
   const pb = await post('/v1/logs', 'proto-c', protobuf, 'application/x-protobuf');
   assert.equal(pb.status, 200);
-  const pbAnswer = ExportLogsServiceResponse.toObject(ExportLogsServiceResponse.decode(new Uint8Array(await pb.arrayBuffer())), { longs: String }) as { partialSuccess?: { rejectedLogRecords?: string; errorMessage?: string } };
+  const pbAnswer = ExportLogsServiceResponse.toObject(ExportLogsServiceResponse.decode(new Uint8Array(await pb.arrayBuffer())), {
+    longs: String,
+  }) as { partialSuccess?: { rejectedLogRecords?: string; errorMessage?: string } };
   assert.equal(pbAnswer.partialSuccess?.rejectedLogRecords, '1');
   assert.match(pbAnswer.partialSuccess?.errorMessage ?? '', /too new/);
 
@@ -117,21 +141,52 @@ test('a record stamped year 1 or far in the future is refused on every protocol 
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${meshlog.token}`);
     metadata.set('x-scope-orgid', 'proto-c');
-    client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (value: Buffer) => value, (value: Buffer) => value, Buffer.from(protobuf), metadata, (error, value) => (error ? reject(error) : resolve(value!)));
+    client.makeUnaryRequest(
+      '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      (value: Buffer) => value,
+      (value: Buffer) => value,
+      Buffer.from(protobuf),
+      metadata,
+      (error, value) => (error ? reject(error) : resolve(value!)),
+    );
   });
   client.close();
-  const decodedGrpc = ExportLogsServiceResponse.toObject(ExportLogsServiceResponse.decode(grpcAnswer), { longs: String }) as { partialSuccess?: { rejectedLogRecords?: string } };
+  const decodedGrpc = ExportLogsServiceResponse.toObject(ExportLogsServiceResponse.decode(grpcAnswer), { longs: String }) as {
+    partialSuccess?: { rejectedLogRecords?: string };
+  };
   assert.equal(decodedGrpc.partialSuccess?.rejectedLogRecords, '1');
 
   // Loki push JSON: 400 naming the entry, the valid one stored (what Loki does with a mixed batch).
-  const lokiJson = await post('/loki/api/v1/push', 'proto-c', JSON.stringify({ streams: [{ stream: { job: 'loki-json' }, values: [[old.toString(), 'loki old'], [now.toString(), 'loki ok']] }] }));
+  const lokiJson = await post(
+    '/loki/api/v1/push',
+    'proto-c',
+    JSON.stringify({
+      streams: [
+        {
+          stream: { job: 'loki-json' },
+          values: [
+            [old.toString(), 'loki old'],
+            [now.toString(), 'loki ok'],
+          ],
+        },
+      ],
+    }),
+  );
   assert.equal(lokiJson.status, 400);
   assert.match(await lokiJson.text(), /entry for stream '\{job="loki-json"\}' has timestamp too old: .*oldest acceptable timestamp is/);
 
   // Loki push protobuf (snappy), as Promtail sends it.
   const pushed = PushRequest.encode(
     PushRequest.fromObject({
-      streams: [{ labels: '{job="loki-pb"}', entries: [{ timestamp: { seconds: String(future / 1_000_000_000n), nanos: 0 }, line: 'loki pb future' }, { timestamp: { seconds: String(now / 1_000_000_000n), nanos: 0 }, line: 'loki pb ok' }] }],
+      streams: [
+        {
+          labels: '{job="loki-pb"}',
+          entries: [
+            { timestamp: { seconds: String(future / 1_000_000_000n), nanos: 0 }, line: 'loki pb future' },
+            { timestamp: { seconds: String(now / 1_000_000_000n), nanos: 0 }, line: 'loki pb ok' },
+          ],
+        },
+      ],
     }),
   ).finish();
   const lokiPb = await post('/loki/api/v1/push', 'proto-c', await snappy.compress(Buffer.from(pushed)), 'application/x-protobuf');
@@ -142,7 +197,13 @@ test('a record stamped year 1 or far in the future is refused on every protocol 
   const bulk = await post(
     '/_bulk',
     'proto-c',
-    ['{"create":{"_index":"logs"}}', '{"@timestamp":"0001-01-01T00:00:00Z","message":"es year 1"}', '{"create":{"_index":"logs"}}', `{"@timestamp":"${new Date().toISOString()}","message":"es ok"}`, ''].join('\n'),
+    [
+      '{"create":{"_index":"logs"}}',
+      '{"@timestamp":"0001-01-01T00:00:00Z","message":"es year 1"}',
+      '{"create":{"_index":"logs"}}',
+      `{"@timestamp":"${new Date().toISOString()}","message":"es ok"}`,
+      '',
+    ].join('\n'),
     'application/x-ndjson',
   );
   const bulkAnswer = (await bulk.json()) as { errors: boolean; items: { create: { status: number; error?: { reason: string } } }[] };
@@ -159,29 +220,55 @@ test('a record stamped year 1 or far in the future is refused on every protocol 
   assert.equal(hecAnswer['invalid-event-number'], 0);
 
   // Datadog: 400 after storing the rest.
-  const datadog = await post('/api/v2/logs', 'proto-c', JSON.stringify([{ message: 'dd year 1', timestamp: '0001-01-01T00:00:00Z' }, { message: 'dd ok' }]));
+  const datadog = await post(
+    '/api/v2/logs',
+    'proto-c',
+    JSON.stringify([{ message: 'dd year 1', timestamp: '0001-01-01T00:00:00Z' }, { message: 'dd ok' }]),
+  );
   assert.equal(datadog.status, 400);
   assert.match(await datadog.text(), /dd year 1.*(before 1970|too old)/);
 
   // Checked in storage once the server stops (the last test).
-  expectStored.push(['proto-c', ['pb ok', 'loki ok', 'loki pb ok', 'es ok', 'hec ok', 'dd ok'], ['pb far future', 'loki old', 'loki pb future', 'es year 1', 'hec -5', 'dd year 1']]);
+  expectStored.push([
+    'proto-c',
+    ['pb ok', 'loki ok', 'loki pb ok', 'es ok', 'hec ok', 'dd ok'],
+    ['pb far future', 'loki old', 'loki pb future', 'es year 1', 'hec -5', 'dd year 1'],
+  ]);
 
   // Traces: OTLP partial_success and Zipkin 400 for spans out of the window, the others stored.
   const traceId = '5b8efff798038103d269b633813fc60c';
   const spans = JSON.stringify({
-    resourceSpans: [{ scopeSpans: [{ spans: [
-      { traceId, spanId: 'eee19b7ec3c1b174', name: 'old', startTimeUnixNano: '-5', endTimeUnixNano: '1' },
-      { traceId, spanId: 'eee19b7ec3c1b175', name: 'ok', startTimeUnixNano: now.toString(), endTimeUnixNano: (now + 1000n).toString() },
-    ] }] }],
+    resourceSpans: [
+      {
+        scopeSpans: [
+          {
+            spans: [
+              { traceId, spanId: 'eee19b7ec3c1b174', name: 'old', startTimeUnixNano: '-5', endTimeUnixNano: '1' },
+              {
+                traceId,
+                spanId: 'eee19b7ec3c1b175',
+                name: 'ok',
+                startTimeUnixNano: now.toString(),
+                endTimeUnixNano: (now + 1000n).toString(),
+              },
+            ],
+          },
+        ],
+      },
+    ],
   });
   const traces = await post('/v1/traces', 'proto-c', spans);
   const tracesAnswer = (await traces.json()) as { partialSuccess: { rejectedSpans?: string; errorMessage?: string } };
   assert.equal(traces.status, 200);
   assert.equal(tracesAnswer.partialSuccess.rejectedSpans, '1');
-  const zipkin = await post('/api/v2/spans', 'proto-c', JSON.stringify([
-    { traceId, id: 'eee19b7ec3c1b176', name: 'zipkin old', timestamp: 1, duration: 5 },
-    { traceId, id: 'eee19b7ec3c1b177', name: 'zipkin ok', timestamp: Number(now / 1000n), duration: 5 },
-  ]));
+  const zipkin = await post(
+    '/api/v2/spans',
+    'proto-c',
+    JSON.stringify([
+      { traceId, id: 'eee19b7ec3c1b176', name: 'zipkin old', timestamp: 1, duration: 5 },
+      { traceId, id: 'eee19b7ec3c1b177', name: 'zipkin ok', timestamp: Number(now / 1000n), duration: 5 },
+    ]),
+  );
   assert.equal(zipkin.status, 400);
   assert.match(await zipkin.text(), /eee19b7ec3c1b176.*too old/);
 });
@@ -218,7 +305,12 @@ test('JSON 50,000 levels deep is answered 400 naming the limit on Datadog, Elast
   assert.match(await datadog.text(), /nested deeper than 100 levels/);
   assert.equal(datadog.headers.get('retry-after'), null);
 
-  const bulk = await post('/_bulk', 'deep', `{"index":{"_index":"x"}}\n{"message":"es deep","x":${deep(50_000)}}\n`, 'application/x-ndjson');
+  const bulk = await post(
+    '/_bulk',
+    'deep',
+    `{"index":{"_index":"x"}}\n{"message":"es deep","x":${deep(50_000)}}\n`,
+    'application/x-ndjson',
+  );
   const bulkAnswer = (await bulk.json()) as { errors: boolean; items: { index: { status: number; error?: { reason: string } } }[] };
   assert.equal(bulk.status, 200);
   assert.equal(bulkAnswer.items[0].index.status, 400);
@@ -228,7 +320,11 @@ test('JSON 50,000 levels deep is answered 400 naming the limit on Datadog, Elast
   assert.equal(hec.status, 400);
   assert.match(await hec.text(), /nested deeper than 100 levels/);
 
-  const loki = await post('/loki/api/v1/push', 'deep', `{"streams":[{"stream":{"job":"x"},"values":[["${nowNs()}","loki deep",${deep(50_000)}]]}]}`);
+  const loki = await post(
+    '/loki/api/v1/push',
+    'deep',
+    `{"streams":[{"stream":{"job":"x"},"values":[["${nowNs()}","loki deep",${deep(50_000)}]]}]}`,
+  );
   assert.equal(loki.status, 400);
   assert.match(await loki.text(), /nested deeper than 100 levels/);
 
@@ -242,10 +338,17 @@ test('JSON 50,000 levels deep is answered 400 naming the limit on Datadog, Elast
 
 test('nothing stored carries a time storage cannot hold', async () => {
   await meshlog.stop();
-  const rows = await readCommitted<{ n: string }>(meshlog.dataDir, `SELECT count() AS n FROM meshlog.logs WHERE toUnixTimestamp64Nano(timestamp) <= 0`);
+  const rows = await readCommitted<{ n: string }>(
+    meshlog.dataDir,
+    `SELECT count() AS n FROM meshlog.logs WHERE toUnixTimestamp64Nano(timestamp) <= 0`,
+  );
   assert.equal(Number(rows[0].n), 0);
   for (const [tenant, stored, refused] of expectStored) {
-    const bodies = new Set((await readCommitted<{ body: string }>(meshlog.dataDir, `SELECT body FROM meshlog.logs WHERE tenant = '${tenant}'`)).map((row) => row.body));
+    const bodies = new Set(
+      (await readCommitted<{ body: string }>(meshlog.dataDir, `SELECT body FROM meshlog.logs WHERE tenant = '${tenant}'`)).map(
+        (row) => row.body,
+      ),
+    );
     for (const body of stored) assert.ok(bodies.has(body), `${body} stored (got ${[...bodies].join(', ')})`);
     for (const body of refused) assert.ok(!bodies.has(body), `${body} refused`);
   }

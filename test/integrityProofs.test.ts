@@ -84,7 +84,11 @@ function openNote(note: string, vkey: string): { origin: string; size: number; r
   const line = signatures.split('\n').find((candidate) => candidate.startsWith(`\u2014 ${name} `))!;
   const blob = Buffer.from(line.split(' ')[2], 'base64');
   assert.ok(blob.subarray(0, 4).equals(id), 'key id');
-  const publicKey = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.subarray(1)]), format: 'der', type: 'spki' });
+  const publicKey = createPublicKey({
+    key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.subarray(1)]),
+    format: 'der',
+    type: 'spki',
+  });
   assert.ok(verify(null, Buffer.from(`${text}\n`), publicKey, blob.subarray(4)), 'checkpoint signature');
   const [origin, size, root] = text.split('\n');
   return { origin, size: Number(size), root: Buffer.from(root, 'base64') };
@@ -114,10 +118,16 @@ test('inclusion and consistency proofs check out against signed checkpoints with
   const third = await startMeshlog({ dataDir: first.dataDir });
   try {
     const { verifierKey } = await api<{ verifierKey: string }>(third, '/api/v1/integrity/public-key');
-    const { checkpoints: all } = await api<{ checkpoints: { chain: string; treeSize: number; note: string }[] }>(third, '/api/v1/integrity/checkpoints');
+    const { checkpoints: all } = await api<{ checkpoints: { chain: string; treeSize: number; note: string }[] }>(
+      third,
+      '/api/v1/integrity/checkpoints',
+    );
     // The default tenant's chain; the audit trail has its own.
     const checkpoints = all.filter((checkpoint) => checkpoint.chain.startsWith('default/'));
-    assert.deepEqual(checkpoints.map((checkpoint) => checkpoint.treeSize), [3, 7]);
+    assert.deepEqual(
+      checkpoints.map((checkpoint) => checkpoint.treeSize),
+      [3, 7],
+    );
     const chain = checkpoints[0].chain;
     const [small, large] = checkpoints.map((checkpoint) => openNote(checkpoint.note, verifierKey));
     assert.equal(small.origin, `meshlog/${chain}`);
@@ -129,18 +139,27 @@ test('inclusion and consistency proofs check out against signed checkpoints with
         `/api/v1/integrity/proofs/inclusion?chain=${encodeURIComponent(chain)}&batch_seq=${seq}&tree_size=7`,
       );
       const path = proof.proof.map((hash) => Buffer.from(hash, 'hex'));
-      assert.ok(verifyInclusion(proof.leafIndex, 7, Buffer.from(proof.leafHash, 'hex'), path, large.root), `batch ${seq} is in the signed tree`);
+      assert.ok(
+        verifyInclusion(proof.leafIndex, 7, Buffer.from(proof.leafHash, 'hex'), path, large.root),
+        `batch ${seq} is in the signed tree`,
+      );
       assert.ok(!verifyInclusion(proof.leafIndex, 7, sha256(Buffer.from('forged')), path, large.root), 'a different leaf is not');
     }
 
-    const consistency = await api<{ proof: string[] }>(third, `/api/v1/integrity/proofs/consistency?chain=${encodeURIComponent(chain)}&from_size=3&to_size=7`);
+    const consistency = await api<{ proof: string[] }>(
+      third,
+      `/api/v1/integrity/proofs/consistency?chain=${encodeURIComponent(chain)}&from_size=3&to_size=7`,
+    );
     const path = consistency.proof.map((hash) => Buffer.from(hash, 'hex'));
     assert.ok(verifyConsistency(3, 7, small.root, large.root, path), 'the 7-batch tree extends the 3-batch tree');
     assert.ok(!verifyConsistency(3, 7, sha256(Buffer.from('rewritten')), large.root, path), 'a rewritten past does not');
 
     // The API runs the same verification as the CLI, streamed.
     const verify = await fetch(`${third.url}/api/v1/integrity/verify`, { headers: { authorization: `Bearer ${third.token}` } });
-    const lines = (await verify.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string; ok?: boolean; records?: number });
+    const lines = (await verify.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; ok?: boolean; records?: number });
     const summary = lines.find((line) => line.type === 'summary')!;
     assert.equal(summary.ok, true);
     assert.ok(summary.records! > 7, 'the 7 records and the audit trail');
@@ -181,13 +200,28 @@ test('proofs from the cached trees of a running server stay correct as more batc
       assert.equal(proof.treeSize, size);
       assert.ok(Buffer.from(proof.rootHash, 'hex').equals(root), `the root of ${size} batches`);
       const path = proof.proof.map((hash) => Buffer.from(hash, 'hex'));
-      assert.ok(verifyInclusion(proof.leafIndex, size, Buffer.from(proof.leafHash, 'hex'), path, root), `batch ${proof.leafIndex + 1} in the tree of ${size}`);
+      assert.ok(
+        verifyInclusion(proof.leafIndex, size, Buffer.from(proof.leafHash, 'hex'), path, root),
+        `batch ${proof.leafIndex + 1} in the tree of ${size}`,
+      );
     }
   };
   const consistent = async (from: number, to: number) => {
-    const answer = await api<{ fromRoot: string; toRoot: string; proof: string[] }>(meshlog, `/api/v1/integrity/proofs/consistency?chain=${encodeURIComponent(chain)}&from_size=${from}&to_size=${to}`);
+    const answer = await api<{ fromRoot: string; toRoot: string; proof: string[] }>(
+      meshlog,
+      `/api/v1/integrity/proofs/consistency?chain=${encodeURIComponent(chain)}&from_size=${from}&to_size=${to}`,
+    );
     assert.ok(Buffer.from(answer.fromRoot, 'hex').equals(treeHash(leaves.slice(0, from))));
-    assert.ok(verifyConsistency(from, to, treeHash(leaves.slice(0, from)), treeHash(leaves.slice(0, to)), answer.proof.map((hash) => Buffer.from(hash, 'hex'))), `${from} → ${to}`);
+    assert.ok(
+      verifyConsistency(
+        from,
+        to,
+        treeHash(leaves.slice(0, from)),
+        treeHash(leaves.slice(0, to)),
+        answer.proof.map((hash) => Buffer.from(hash, 'hex')),
+      ),
+      `${from} → ${to}`,
+    );
   };
   try {
     await ingestBatches(meshlog, 3, 'first');
@@ -205,9 +239,18 @@ test('proofs from the cached trees of a running server stay correct as more batc
     assert.equal(await meshlog.stop(), 0);
   }
   // The leaves are the stored batch hashes, and the tree of 11 is the one the checkpoint at stop signed.
-  const batches = await readCommitted<{ batch_hash: string }>(meshlog.dataDir, `SELECT batch_hash FROM meshlog.seal_batches WHERE chain_id = '${chain}' ORDER BY batch_seq`);
-  assert.deepEqual(leaves.map((leaf) => leaf.toString('hex')), batches.map((batch) => sha256(Buffer.from([0]), Buffer.from(batch.batch_hash, 'hex')).toString('hex')));
-  const [checkpoint] = await readCommitted<{ note: string }>(meshlog.dataDir, `SELECT note FROM meshlog.seal_checkpoints WHERE chain_id = '${chain}' ORDER BY tree_size DESC LIMIT 1`);
+  const batches = await readCommitted<{ batch_hash: string }>(
+    meshlog.dataDir,
+    `SELECT batch_hash FROM meshlog.seal_batches WHERE chain_id = '${chain}' ORDER BY batch_seq`,
+  );
+  assert.deepEqual(
+    leaves.map((leaf) => leaf.toString('hex')),
+    batches.map((batch) => sha256(Buffer.from([0]), Buffer.from(batch.batch_hash, 'hex')).toString('hex')),
+  );
+  const [checkpoint] = await readCommitted<{ note: string }>(
+    meshlog.dataDir,
+    `SELECT note FROM meshlog.seal_checkpoints WHERE chain_id = '${chain}' ORDER BY tree_size DESC LIMIT 1`,
+  );
   const signed = openNote(checkpoint.note, readFileSync(`${meshlog.dataDir}-signing.key.pub`, 'utf8').trim());
   assert.equal(signed.size, 11);
   assert.ok(signed.root.equals(treeHash(leaves)));

@@ -39,7 +39,8 @@ async function evaluate(query: string, from: bigint, to: bigint, step: bigint): 
     runner: { run: (compiled) => (compiledSql.push(compiled), base.run(compiled)) },
     limits: defaultQueryLimits,
     plan: [],
-    rowsRead: 0, bytesRead: 0,
+    rowsRead: 0,
+    bytesRead: 0,
   };
   const value = await evaluateMetric(parseLogql(query) as MetricExpr, ctx, stepsOf(from, to, step, defaultQueryLimits));
   assert.equal(value.kind, 'vector');
@@ -48,13 +49,20 @@ async function evaluate(query: string, from: bigint, to: bigint, step: bigint): 
   return { series, plan: ctx.plan };
 }
 
-const plain = (series: Series[]) => series.map((s) => ({ labels: s.labels, values: [...s.values].map((v) => (Number.isNaN(v) ? null : v)) }));
+const plain = (series: Series[]) =>
+  series.map((s) => ({ labels: s.labels, values: [...s.values].map((v) => (Number.isNaN(v) ? null : v)) }));
 
 const cases: [string, string][] = [
   ['sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', 'sum by (service_name) (rate({k8s_namespace_name=~".+"} |= "" [5m]))'],
-  ['sum by (detected_level) (count_over_time({service_name="cart"} | drop __error__ [10m]))', 'sum by (detected_level) (count_over_time({service_name="cart"} |= "" [10m]))'],
+  [
+    'sum by (detected_level) (count_over_time({service_name="cart"} | drop __error__ [10m]))',
+    'sum by (detected_level) (count_over_time({service_name="cart"} |= "" [10m]))',
+  ],
   ['sum(bytes_over_time({k8s_namespace_name="shop"}[5m]))', 'sum(bytes_over_time({k8s_namespace_name="shop"} |= "" [5m]))'],
-  ['sum by (level, service_name) (count_over_time({service_name=~"cart|auth", k8s_namespace_name!="edge"}[1m] offset 2m))', 'sum by (level, service_name) (count_over_time({service_name=~"cart|auth", k8s_namespace_name!="edge"} |= "" [1m] offset 2m))'],
+  [
+    'sum by (level, service_name) (count_over_time({service_name=~"cart|auth", k8s_namespace_name!="edge"}[1m] offset 2m))',
+    'sum by (level, service_name) (count_over_time({service_name=~"cart|auth", k8s_namespace_name!="edge"} |= "" [1m] offset 2m))',
+  ],
 ];
 
 async function checkAll(): Promise<void> {
@@ -72,7 +80,11 @@ async function checkAll(): Promise<void> {
 test('per-minute counts give exactly the counts, rates and bytes of every row, and ClickHouse reads the projection for them', async () => {
   await checkAll();
   const compiled = compiledSql.find((c) => c.sql.includes('intDiv(toUnixTimestamp64Nano(timestamp) - 1, 60000000000)'))!;
-  const explain = await storage.client.query({ query: `EXPLAIN projections = 1 ${compiled.sql}`, query_params: compiled.params, format: 'TabSeparatedRaw' });
+  const explain = await storage.client.query({
+    query: `EXPLAIN projections = 1 ${compiled.sql}`,
+    query_params: compiled.params,
+    format: 'TabSeparatedRaw',
+  });
   assert.match(await explain.text(), /minute_counts/);
 });
 
@@ -88,14 +100,22 @@ test('off the minute and at instants, per-minute counts plus the rows of the min
     // Not the 1-minute windows: off the minute, every one of their bounds cuts a minute, and such queries read rows.
     for (const [query, reference] of cases.filter(([query]) => !query.includes('[1m]'))) {
       const viaMinutes = await evaluate(query, from, to, step);
-      assert.ok(viaMinutes.plan.some((line) => /per-minute counts/.test(line)) && viaMinutes.plan.some((line) => /cut by window bounds read as rows/.test(line)), `${query}: ${viaMinutes.plan.join('; ')}`);
+      assert.ok(
+        viaMinutes.plan.some((line) => /per-minute counts/.test(line)) &&
+          viaMinutes.plan.some((line) => /cut by window bounds read as rows/.test(line)),
+        `${query}: ${viaMinutes.plan.join('; ')}`,
+      );
       const viaRows = await evaluate(reference, from, to, step);
       assert.ok(viaRows.series.length > 0, reference);
       assert.deepEqual(plain(viaMinutes.series), plain(viaRows.series), `${query} from ${from} to ${to} step ${step}`);
     }
   }
   const compiled = [...compiledSql].reverse().find((c) => c.sql.includes('UNION ALL'))!;
-  const explain = await storage.client.query({ query: `EXPLAIN projections = 1 ${compiled.sql}`, query_params: compiled.params, format: 'TabSeparatedRaw' });
+  const explain = await storage.client.query({
+    query: `EXPLAIN projections = 1 ${compiled.sql}`,
+    query_params: compiled.params,
+    format: 'TabSeparatedRaw',
+  });
   assert.match(await explain.text(), /minute_counts/);
 });
 

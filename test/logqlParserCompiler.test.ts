@@ -23,52 +23,152 @@ const valid: [string, (expr: Expr) => unknown, unknown][] = [
   ['{app="api"} |= "a" or "b" or "c"', (e) => (e as LogQuery).stages[0], { kind: 'line_filter', op: '|=', values: ['a', 'b', 'c'] }],
   ['{app="api"} |= "a" |= "b" != "c"', (e) => (e as LogQuery).stages.length, 3],
   ['{app="api"} | json', (e) => (e as LogQuery).stages[0], { kind: 'json', params: [] }],
-  ['{app="api"} | json status="response.code", first="items[0]"', (e) => (e as LogQuery).stages[0], { kind: 'json', params: [{ label: 'status', expression: 'response.code' }, { label: 'first', expression: 'items[0]' }] }],
+  [
+    '{app="api"} | json status="response.code", first="items[0]"',
+    (e) => (e as LogQuery).stages[0],
+    {
+      kind: 'json',
+      params: [
+        { label: 'status', expression: 'response.code' },
+        { label: 'first', expression: 'items[0]' },
+      ],
+    },
+  ],
   ['{app="api"} | json status', (e) => (e as LogQuery).stages[0], { kind: 'json', params: [{ label: 'status', expression: 'status' }] }],
   ['{app="api"} | logfmt', (e) => (e as LogQuery).stages[0], { kind: 'logfmt', params: [] }],
-  ['{app="api"} | logfmt --strict --keep-empty msg, lvl="level"', (e) => (e as LogQuery).stages[0], { kind: 'logfmt', params: [{ label: 'msg', expression: 'msg' }, { label: 'lvl', expression: 'level' }], strict: true, keepEmpty: true }],
+  [
+    '{app="api"} | logfmt --strict --keep-empty msg, lvl="level"',
+    (e) => (e as LogQuery).stages[0],
+    {
+      kind: 'logfmt',
+      params: [
+        { label: 'msg', expression: 'msg' },
+        { label: 'lvl', expression: 'level' },
+      ],
+      strict: true,
+      keepEmpty: true,
+    },
+  ],
   ['{app="api"} | pattern "<ip> - <_> [<ts>]"', (e) => (e as LogQuery).stages[0], { kind: 'pattern', expression: '<ip> - <_> [<ts>]' }],
   ['{app="api"} | regexp "(?P<method>\\\\w+) (?P<path>\\\\S+)"', (e) => (e as LogQuery).stages[0].kind, 'regexp'],
   ['{app="api"} | unpack', (e) => (e as LogQuery).stages[0], { kind: 'unpack' }],
   ['{app="api"} | decolorize', (e) => (e as LogQuery).stages[0], { kind: 'decolorize' }],
   ['{app="api"} | line_format "{{.msg}}"', (e) => (e as LogQuery).stages[0], { kind: 'line_format', template: '{{.msg}}' }],
-  ['{app="api"} | label_format dst=src, x="{{.a}}-{{.b}}"', (e) => (e as LogQuery).stages[0], { kind: 'label_format', items: [{ label: 'dst', source: 'src' }, { label: 'x', template: '{{.a}}-{{.b}}' }] }],
-  ['{app="api"} | drop a, b="x"', (e) => (e as LogQuery).stages[0], { kind: 'drop', items: [{ name: 'a' }, { name: 'b', matcher: { name: 'b', op: '=', value: 'x' } }] }],
+  [
+    '{app="api"} | label_format dst=src, x="{{.a}}-{{.b}}"',
+    (e) => (e as LogQuery).stages[0],
+    {
+      kind: 'label_format',
+      items: [
+        { label: 'dst', source: 'src' },
+        { label: 'x', template: '{{.a}}-{{.b}}' },
+      ],
+    },
+  ],
+  [
+    '{app="api"} | drop a, b="x"',
+    (e) => (e as LogQuery).stages[0],
+    { kind: 'drop', items: [{ name: 'a' }, { name: 'b', matcher: { name: 'b', op: '=', value: 'x' } }] },
+  ],
   ['{app="api"} | keep a, b', (e) => (e as LogQuery).stages[0], { kind: 'keep', items: [{ name: 'a' }, { name: 'b' }] }],
-  ['{app="api"} | status="500"', (e) => (e as LogQuery).stages[0], { kind: 'label_filter', filter: { kind: 'match', matcher: { name: 'status', op: '=', value: '500' } } }],
-  ['{app="api"} | status >= 500', (e) => (e as LogQuery).stages[0], { kind: 'label_filter', filter: { kind: 'compare', name: 'status', op: '>=', value: 500, unit: 'number' } }],
+  [
+    '{app="api"} | status="500"',
+    (e) => (e as LogQuery).stages[0],
+    { kind: 'label_filter', filter: { kind: 'match', matcher: { name: 'status', op: '=', value: '500' } } },
+  ],
+  [
+    '{app="api"} | status >= 500',
+    (e) => (e as LogQuery).stages[0],
+    { kind: 'label_filter', filter: { kind: 'compare', name: 'status', op: '>=', value: 500, unit: 'number' } },
+  ],
   ['{app="api"} | status == 200', (e) => ((e as LogQuery).stages[0] as { filter: { op: string } }).filter.op, '=='],
   ['{app="api"} | status = 200', (e) => ((e as LogQuery).stages[0] as { filter: { op: string } }).filter.op, '=='],
   ['{app="api"} | status != 200', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string } }).filter.kind, 'compare'],
-  ['{app="api"} | latency > 250ms', (e) => (e as LogQuery).stages[0], { kind: 'label_filter', filter: { kind: 'compare', name: 'latency', op: '>', value: 0.25, unit: 'duration' } }],
+  [
+    '{app="api"} | latency > 250ms',
+    (e) => (e as LogQuery).stages[0],
+    { kind: 'label_filter', filter: { kind: 'compare', name: 'latency', op: '>', value: 0.25, unit: 'duration' } },
+  ],
   ['{app="api"} | latency <= 1h30m', (e) => ((e as LogQuery).stages[0] as { filter: { value: number } }).filter.value, 5400],
-  ['{app="api"} | size > 20MB', (e) => (e as LogQuery).stages[0], { kind: 'label_filter', filter: { kind: 'compare', name: 'size', op: '>', value: 20e6, unit: 'bytes' } }],
+  [
+    '{app="api"} | size > 20MB',
+    (e) => (e as LogQuery).stages[0],
+    { kind: 'label_filter', filter: { kind: 'compare', name: 'size', op: '>', value: 20e6, unit: 'bytes' } },
+  ],
   ['{app="api"} | size < 1KiB', (e) => ((e as LogQuery).stages[0] as { filter: { value: number } }).filter.value, 1024],
   ['{app="api"} | ratio > 0.5', (e) => ((e as LogQuery).stages[0] as { filter: { value: number } }).filter.value, 0.5],
   ['{app="api"} | delta > -3', (e) => ((e as LogQuery).stages[0] as { filter: { value: number } }).filter.value, -3],
   ['{app="api"} | a="1" and b="2"', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string } }).filter.kind, 'and'],
   ['{app="api"} | a="1", b="2"', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string } }).filter.kind, 'and'],
   ['{app="api"} | a="1" b="2"', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string } }).filter.kind, 'and'],
-  ['{app="api"} | a="1" or b="2" and c="3"', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string; right: { kind: string } } }).filter.right.kind, 'and'],
-  ['{app="api"} | (a="1" or b="2") and c > 3', (e) => ((e as LogQuery).stages[0] as { filter: { kind: string; left: { kind: string } } }).filter.left.kind, 'or'],
+  [
+    '{app="api"} | a="1" or b="2" and c="3"',
+    (e) => ((e as LogQuery).stages[0] as { filter: { kind: string; right: { kind: string } } }).filter.right.kind,
+    'and',
+  ],
+  [
+    '{app="api"} | (a="1" or b="2") and c > 3',
+    (e) => ((e as LogQuery).stages[0] as { filter: { kind: string; left: { kind: string } } }).filter.left.kind,
+    'or',
+  ],
   ['{app="api"} | json | json="x"', (e) => (e as LogQuery).stages[1].kind, 'label_filter'],
   ['{app="api"} | __error__=""', (e) => (e as LogQuery).stages[0].kind, 'label_filter'],
   ['{app="api"} # a comment\n |= "x"', (e) => (e as LogQuery).stages.length, 1],
-  ['count_over_time({app="api"}[5m])', (e) => [e.kind, (e as { fn: string }).fn, (e as { rangeMs: number }).rangeMs], ['range', 'count_over_time', 300_000]],
+  [
+    'count_over_time({app="api"}[5m])',
+    (e) => [e.kind, (e as { fn: string }).fn, (e as { rangeMs: number }).rangeMs],
+    ['range', 'count_over_time', 300_000],
+  ],
   ['rate({app="api"} |= "x" [1m])', (e) => (e as { log: LogQuery }).log.stages.length, 1],
   ['bytes_over_time({app="api"}[1h])', (e) => (e as { rangeMs: number }).rangeMs, 3_600_000],
   ['bytes_rate({app="api"}[30s])', (e) => (e as { fn: string }).fn, 'bytes_rate'],
   ['absent_over_time({app="api"}[5m])', (e) => (e as { fn: string }).fn, 'absent_over_time'],
   ['count_over_time({app="api"}[5m] offset 1h)', (e) => (e as { offsetMs: number }).offsetMs, 3_600_000],
-  ['sum_over_time({app="api"} | json | unwrap bytes_sent [5m])', (e) => (e as { unwrap: unknown }).unwrap, { label: 'bytes_sent', conversion: 'number', postFilters: [] }],
-  ['avg_over_time({app="api"} | logfmt | unwrap duration(latency) [5m])', (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion, 'duration'],
-  ['max_over_time({app="api"} | logfmt | unwrap duration_seconds(latency) [5m])', (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion, 'duration'],
-  ['min_over_time({app="api"} | logfmt | unwrap bytes(size) [5m])', (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion, 'bytes'],
-  ['quantile_over_time(0.99, {app="api"} | json | unwrap latency | __error__="" [5m]) by (path)', (e) => [(e as { param: number }).param, (e as { grouping: unknown }).grouping, (e as { unwrap: { postFilters: unknown[] } }).unwrap.postFilters.length], [0.99, { without: false, labels: ['path'] }, 1]],
-  ['sum(rate({app="api"}[5m]))', (e) => [e.kind, (e as { op: string }).op, (e as { grouping?: unknown }).grouping], ['vector_agg', 'sum', undefined]],
+  [
+    'sum_over_time({app="api"} | json | unwrap bytes_sent [5m])',
+    (e) => (e as { unwrap: unknown }).unwrap,
+    { label: 'bytes_sent', conversion: 'number', postFilters: [] },
+  ],
+  [
+    'avg_over_time({app="api"} | logfmt | unwrap duration(latency) [5m])',
+    (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion,
+    'duration',
+  ],
+  [
+    'max_over_time({app="api"} | logfmt | unwrap duration_seconds(latency) [5m])',
+    (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion,
+    'duration',
+  ],
+  [
+    'min_over_time({app="api"} | logfmt | unwrap bytes(size) [5m])',
+    (e) => (e as { unwrap: { conversion: string } }).unwrap.conversion,
+    'bytes',
+  ],
+  [
+    'quantile_over_time(0.99, {app="api"} | json | unwrap latency | __error__="" [5m]) by (path)',
+    (e) => [
+      (e as { param: number }).param,
+      (e as { grouping: unknown }).grouping,
+      (e as { unwrap: { postFilters: unknown[] } }).unwrap.postFilters.length,
+    ],
+    [0.99, { without: false, labels: ['path'] }, 1],
+  ],
+  [
+    'sum(rate({app="api"}[5m]))',
+    (e) => [e.kind, (e as { op: string }).op, (e as { grouping?: unknown }).grouping],
+    ['vector_agg', 'sum', undefined],
+  ],
   ['sum by (level) (rate({app="api"}[5m]))', (e) => (e as { grouping: unknown }).grouping, { without: false, labels: ['level'] }],
-  ['sum(rate({app="api"}[5m])) by (level, app)', (e) => (e as { grouping: unknown }).grouping, { without: false, labels: ['level', 'app'] }],
-  ['avg without (pod) (count_over_time({app="api"}[5m]))', (e) => (e as { grouping: unknown }).grouping, { without: true, labels: ['pod'] }],
+  [
+    'sum(rate({app="api"}[5m])) by (level, app)',
+    (e) => (e as { grouping: unknown }).grouping,
+    { without: false, labels: ['level', 'app'] },
+  ],
+  [
+    'avg without (pod) (count_over_time({app="api"}[5m]))',
+    (e) => (e as { grouping: unknown }).grouping,
+    { without: true, labels: ['pod'] },
+  ],
   ['topk(3, sum by (app) (rate({app=~".+"}[5m])))', (e) => [(e as { op: string }).op, (e as { param: number }).param], ['topk', 3]],
   ['bottomk(1, count_over_time({app="api"}[5m]))', (e) => (e as { param: number }).param, 1],
   ['max by () (count_over_time({app="api"}[5m]))', (e) => (e as { grouping: unknown }).grouping, { without: false, labels: [] }],
@@ -84,15 +184,43 @@ const valid: [string, (expr: Expr) => unknown, unknown][] = [
   ['sum(rate({a="b"}[1m])) >= bool 10', (e) => (e as { returnBool: boolean }).returnBool, true],
   ['sum(rate({a="b"}[1m])) == 0 or vector(0)', (e) => (e as { op: string }).op, 'or'],
   ['rate({a="b"}[1m]) and rate({a="c"}[1m])', (e) => (e as { op: string }).op, 'and'],
-  ['rate({a="b"}[1m]) unless on (app) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'], card: 'one-to-one', include: [] }],
-  ['rate({a="b"}[1m]) / ignoring (pod) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'], card: 'one-to-one', include: [] }],
-  ['rate({a="b"}[1m]) / on (app) group_left (team, tier) rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: true, labels: ['app'], card: 'many-to-one', include: ['team', 'tier'] }],
-  ['rate({a="b"}[1m]) * ignoring (pod) group_right rate({a="c"}[1m])', (e) => (e as { matching: unknown }).matching, { on: false, labels: ['pod'], card: 'one-to-many', include: [] }],
+  [
+    'rate({a="b"}[1m]) unless on (app) rate({a="c"}[1m])',
+    (e) => (e as { matching: unknown }).matching,
+    { on: true, labels: ['app'], card: 'one-to-one', include: [] },
+  ],
+  [
+    'rate({a="b"}[1m]) / ignoring (pod) rate({a="c"}[1m])',
+    (e) => (e as { matching: unknown }).matching,
+    { on: false, labels: ['pod'], card: 'one-to-one', include: [] },
+  ],
+  [
+    'rate({a="b"}[1m]) / on (app) group_left (team, tier) rate({a="c"}[1m])',
+    (e) => (e as { matching: unknown }).matching,
+    { on: true, labels: ['app'], card: 'many-to-one', include: ['team', 'tier'] },
+  ],
+  [
+    'rate({a="b"}[1m]) * ignoring (pod) group_right rate({a="c"}[1m])',
+    (e) => (e as { matching: unknown }).matching,
+    { on: false, labels: ['pod'], card: 'one-to-many', include: [] },
+  ],
   ['sort(rate({a="b"}[1m]))', (e) => (e as { op: string }).op, 'sort'],
-  ['rate({a="b"} | logfmt | unwrap bytes [1m])', (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { grouping: unknown }).grouping], ['rate', 'bytes', undefined]],
-  ['rate_counter({a="b"} | logfmt | unwrap requests | __error__="" [5m])', (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { rangeMs: number }).rangeMs], ['rate_counter', 'requests', 300_000]],
+  [
+    'rate({a="b"} | logfmt | unwrap bytes [1m])',
+    (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { grouping: unknown }).grouping],
+    ['rate', 'bytes', undefined],
+  ],
+  [
+    'rate_counter({a="b"} | logfmt | unwrap requests | __error__="" [5m])',
+    (e) => [(e as { fn: string }).fn, (e as { unwrap: { label: string } }).unwrap.label, (e as { rangeMs: number }).rangeMs],
+    ['rate_counter', 'requests', 300_000],
+  ],
   ['sort_desc(sum by (a) (rate({a="b"}[1m])))', (e) => (e as { op: string }).op, 'sort_desc'],
-  ['label_replace(rate({a="b"}[1m]), "dst", "$1-x", "src", "(.*)")', (e) => ({ ...e, expr: undefined }), { kind: 'label_replace', expr: undefined, dst: 'dst', replacement: '$1-x', src: 'src', regex: '(.*)' }],
+  [
+    'label_replace(rate({a="b"}[1m]), "dst", "$1-x", "src", "(.*)")',
+    (e) => ({ ...e, expr: undefined }),
+    { kind: 'label_replace', expr: undefined, dst: 'dst', replacement: '$1-x', src: 'src', regex: '(.*)' },
+  ],
   ['{a="b"} | decolorize != "x"', (e) => (e as LogQuery).stages.map((stage) => stage.kind), ['decolorize', 'line_filter']],
   ['{a="b"} | json !~ "x"', (e) => (e as LogQuery).stages.map((stage) => stage.kind), ['json', 'line_filter']],
   ['sum(count_over_time({a="b"}[1m])) % 7', (e) => (e as { op: string }).op, '%'],
@@ -109,12 +237,25 @@ test(`format_query: each of the ${valid.length} queries formats to text that par
     const tree = parseLogql(query);
     for (const text of [formatLogql(tree), prettyLogql(tree)]) assert.deepEqual(parseLogql(text), tree, `${query} → ${text}`);
   }
-  assert.equal(formatLogql(parseLogql('sum by(app)(rate({app="api",env=~"p.*"}|="x"|json|status>=500[5m]))')), 'sum by (app)(rate({app="api", env=~"p.*"} |= "x" | json | status>=500[5m]))');
-  assert.equal(formatLogql(parseLogql('rate({a="b"}[1m]) / on(app) group_left(team) rate({a="c"}[90s] offset 1h)')), '(rate({a="b"}[1m]) / on (app) group_left (team) rate({a="c"}[1m30s] offset 1h))');
-  assert.equal(formatLogql(parseLogql('{a="b"} | logfmt | latency > 1.5s or size <= 10KB')), '{a="b"} | logfmt | ( latency>1.5s or size<=10000B )');
+  assert.equal(
+    formatLogql(parseLogql('sum by(app)(rate({app="api",env=~"p.*"}|="x"|json|status>=500[5m]))')),
+    'sum by (app)(rate({app="api", env=~"p.*"} |= "x" | json | status>=500[5m]))',
+  );
+  assert.equal(
+    formatLogql(parseLogql('rate({a="b"}[1m]) / on(app) group_left(team) rate({a="c"}[90s] offset 1h)')),
+    '(rate({a="b"}[1m]) / on (app) group_left (team) rate({a="c"}[1m30s] offset 1h))',
+  );
+  assert.equal(
+    formatLogql(parseLogql('{a="b"} | logfmt | latency > 1.5s or size <= 10KB')),
+    '{a="b"} | logfmt | ( latency>1.5s or size<=10000B )',
+  );
   // Longer than 100 characters: split, two spaces a level, as Loki's Prettify.
   assert.equal(
-    prettyLogql(parseLogql('sum by (service_name) (count_over_time({service_name="checkout", k8s_namespace_name="shop"} |= "payment" | json | status >= 500 [5m]))')),
+    prettyLogql(
+      parseLogql(
+        'sum by (service_name) (count_over_time({service_name="checkout", k8s_namespace_name="shop"} |= "payment" | json | status >= 500 [5m]))',
+      ),
+    ),
     [
       'sum by (service_name)(',
       '  count_over_time(',
@@ -210,7 +351,9 @@ const rowsOf = (query: string) => compileLogRows(parseLogql(query) as LogQuery, 
 test('compiled SQL binds every user value as a parameter and confines the query to the tenant', () => {
   const hostile = `x'); DROP TABLE meshlog.logs; --`;
   const hostileRegex = `x'.*; DROP TABLE meshlog.logs; --`;
-  const compiled = rowsOf(`{service_name=${JSON.stringify(hostile)}, k8s_namespace_name=~${JSON.stringify(hostileRegex)}} |= ${JSON.stringify(hostile)} != ${JSON.stringify(hostile)} |~ "a|b" | user_id=${JSON.stringify(hostile)}`);
+  const compiled = rowsOf(
+    `{service_name=${JSON.stringify(hostile)}, k8s_namespace_name=~${JSON.stringify(hostileRegex)}} |= ${JSON.stringify(hostile)} != ${JSON.stringify(hostile)} |~ "a|b" | user_id=${JSON.stringify(hostile)}`,
+  );
   assert.ok(!compiled.sql.includes('DROP'), compiled.sql);
   assert.ok(!compiled.sql.includes('acme'));
   const tenantParam = /WHERE tenant = \{(p\d+):String\}/.exec(compiled.sql)?.[1];
@@ -233,7 +376,9 @@ test('the any-value matchers =~".+" and =~".*" compile to comparisons, not regex
 });
 
 test('the plan says which line filters the text index serves and what runs in the engine', () => {
-  const compiled = rowsOf('{app="a"} |= "user 42 logged in" |= "timeout" |= "conn-reset" != "debug" |~ "5\\\\d\\\\d" |~ "exact" | json | status >= 500 | line_format "{{.msg}}" |= "x"');
+  const compiled = rowsOf(
+    '{app="a"} |= "user 42 logged in" |= "timeout" |= "conn-reset" != "debug" |~ "5\\\\d\\\\d" |~ "exact" | json | status >= 500 | line_format "{{.msg}}" |= "x"',
+  );
   assert.deepEqual(compiled.plan, [
     'stream selector: 1 matcher(s) in SQL, tenant "acme"',
     'line filter |= "user 42 logged in": text index on tokens ["42","logged"], then substring check',
@@ -247,7 +392,10 @@ test('the plan says which line filters the text index serves and what runs in th
     'line_format: evaluated by the query engine',
     'line filter |= after line_format/decolorize: evaluated by the query engine',
   ]);
-  assert.deepEqual(compiled.residual.map((stage) => stage.kind), ['json', 'label_filter', 'line_format', 'line_filter']);
+  assert.deepEqual(
+    compiled.residual.map((stage) => stage.kind),
+    ['json', 'label_filter', 'line_format', 'line_filter'],
+  );
   assert.match(compiled.sql, /hasAllTokens\(body, \{p\d+:Array\(String\)\}\)/);
   assert.deepEqual(completeTokens('GET /api/v1/users'), ['api', 'v1']);
   assert.deepEqual(completeTokens('naïve café'), []);
@@ -256,16 +404,36 @@ test('the plan says which line filters the text index serves and what runs in th
 
 test('string label filters before any parser run in SQL; after a parser they run in the engine', () => {
   assert.deepEqual(rowsOf('{app="a"} | level="error" | trace_id="abc"').residual, []);
-  assert.deepEqual(rowsOf('{app="a"} | logfmt | level="error"').residual.map((s) => s.kind), ['logfmt', 'label_filter']);
-  assert.deepEqual(rowsOf('{app="a"} | status > 3').residual.map((s) => s.kind), ['label_filter']);
-  assert.deepEqual(rowsOf('{app="a"} |= "x" | drop __error__, __error_details__').residual, [], "Grafana's log volume query runs wholly in SQL");
-  assert.deepEqual(rowsOf('{app="a"} | json | drop __error__').residual.map((s) => s.kind), ['json', 'drop']);
-  assert.deepEqual(rowsOf('{app="a"} | n > 1 | drop __error__').residual.map((s) => s.kind), ['label_filter', 'drop']);
+  assert.deepEqual(
+    rowsOf('{app="a"} | logfmt | level="error"').residual.map((s) => s.kind),
+    ['logfmt', 'label_filter'],
+  );
+  assert.deepEqual(
+    rowsOf('{app="a"} | status > 3').residual.map((s) => s.kind),
+    ['label_filter'],
+  );
+  assert.deepEqual(
+    rowsOf('{app="a"} |= "x" | drop __error__, __error_details__').residual,
+    [],
+    "Grafana's log volume query runs wholly in SQL",
+  );
+  assert.deepEqual(
+    rowsOf('{app="a"} | json | drop __error__').residual.map((s) => s.kind),
+    ['json', 'drop'],
+  );
+  assert.deepEqual(
+    rowsOf('{app="a"} | n > 1 | drop __error__').residual.map((s) => s.kind),
+    ['label_filter', 'drop'],
+  );
   const stream = rowsOf('{k8s_pod_name="shop-1", service_name="x", level="warn"}');
   assert.match(stream.sql, /replaceRegexpAll\(k, '\[\^A-Za-z0-9_\]', '_'\)/, 'Loki 3 names resource attribute keys');
   assert.match(stream.sql, /service_name = \{p\d+:String\}/);
   assert.match(stream.sql, /detected_level = \{p\d+:String\}/, 'the level column materialized at insert');
-  assert.match(rowsOf('{k8s_namespace_name="shop"}').sql, /AND k8s_namespace_name = \{p\d+:String\}\n/, 'the namespace column materialized at insert');
+  assert.match(
+    rowsOf('{k8s_namespace_name="shop"}').sql,
+    /AND k8s_namespace_name = \{p\d+:String\}\n/,
+    'the namespace column materialized at insert',
+  );
 });
 
 test('range aggregations group into buckets in SQL, with an outer sum by pushed down', () => {
@@ -275,31 +443,55 @@ test('range aggregations group into buckets in SQL, with an outer sum by pushed 
   assert.match(compiled.sql, /GROUP BY g, bucket$/);
   assert.match(compiled.sql, /toString\(0\) AS bytes/, 'counts never read the bodies');
   assert.deepEqual(compiled.residual, []);
-  assert.match(compileBuckets(query.expr.log, scope, { originNs: 0n, widthNs: 60_000_000_000n, groupBy: [], bytes: true }).sql, /sum\(length\(body\)\)/);
+  assert.match(
+    compileBuckets(query.expr.log, scope, { originNs: 0n, widthNs: 60_000_000_000n, groupBy: [], bytes: true }).sql,
+    /sum\(length\(body\)\)/,
+  );
 });
 
 test('sum by service or level over minute-aligned windows reads the per-minute counts, exactly the same windows', () => {
   const minute = 60_000_000_000n;
   const aligned = { database: 'meshlog', tenant: 'acme', startNs: 0n, endNs: 1_440n * minute };
   const log = (query: string) => (parseLogql(query) as { expr: { log: LogQuery } }).expr.log;
-  const byMinute = compileBuckets(log('sum by (service_name, level) (rate({k8s_namespace_name="shop"} | drop __error__ [5m]))'), aligned, { originNs: 5n * minute, widthNs: 5n * minute, groupBy: ['service_name', 'level'] });
+  const byMinute = compileBuckets(log('sum by (service_name, level) (rate({k8s_namespace_name="shop"} | drop __error__ [5m]))'), aligned, {
+    originNs: 5n * minute,
+    widthNs: 5n * minute,
+    groupBy: ['service_name', 'level'],
+  });
   assert.match(byMinute.plan.at(-1)!, /per-minute counts \(projection minute_counts\)/);
   assert.ok(!byMinute.sql.includes('fromUnixTimestamp64Nano'), byMinute.sql);
   // Windows (origin, end] in minutes m covering (m·60 s, (m+1)·60 s]: m from origin/60 s to end/60 s − 1, in the bucket of the minute's end.
   const params = Object.values(byMinute.params);
   assert.ok(params.includes('5') && params.includes('1439'), JSON.stringify(byMinute.params));
-  assert.match(byMinute.sql, /intDiv\(\(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) \+ 1\) \* toInt64\(60000000000\) - \{p\d+:Int64\} \+ \{p\d+:Int64\} - 1, \{p\d+:Int64\}\)/);
+  assert.match(
+    byMinute.sql,
+    /intDiv\(\(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) \+ 1\) \* toInt64\(60000000000\) - \{p\d+:Int64\} \+ \{p\d+:Int64\} - 1, \{p\d+:Int64\}\)/,
+  );
   // With query.pushdown, an instant off the minute reads rows only for the minute its window's start cuts;
   // a 5-minute step off the minute over a day (287 cut minutes) reads every row in one range.
-  const instant = compileBuckets(log('sum by (service_name) (count_over_time({service_name="a"}[1435m]))'), { ...aligned, pushdown: true }, { originNs: 5n * minute + 1n, widthNs: 1435n * minute, groupBy: ['service_name'] });
+  const instant = compileBuckets(
+    log('sum by (service_name) (count_over_time({service_name="a"}[1435m]))'),
+    { ...aligned, pushdown: true },
+    { originNs: 5n * minute + 1n, widthNs: 1435n * minute, groupBy: ['service_name'] },
+  );
   assert.match(instant.plan.at(-1)!, /^1 minute\(s\) cut by window bounds read as rows/);
-  const manyCuts = compileBuckets(log('sum by (service_name) (rate({service_name="a"}[5m]))'), { ...aligned, pushdown: true }, { originNs: 5n * minute + 1n, widthNs: 5n * minute, groupBy: ['service_name'] });
+  const manyCuts = compileBuckets(
+    log('sum by (service_name) (rate({service_name="a"}[5m]))'),
+    { ...aligned, pushdown: true },
+    { originNs: 5n * minute + 1n, widthNs: 5n * minute, groupBy: ['service_name'] },
+  );
   assert.match(manyCuts.plan.at(-1)!, /^range aggregation in SQL/);
   // Anything else reads rows: a window off the minute without pushdown, a line filter, a label the projection lacks, metadata-backed grouping.
   const rows = (query: string, groupBy: string[], originNs = 5n * minute, scope = aligned) =>
     compileBuckets(log(query), scope, { originNs, widthNs: 5n * minute, groupBy }).plan.at(-1)!;
-  assert.match(rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute + 1n), /^range aggregation in SQL/);
-  assert.match(rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute, { ...aligned, endNs: aligned.endNs - 1n }), /^range aggregation in SQL/);
+  assert.match(
+    rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute + 1n),
+    /^range aggregation in SQL/,
+  );
+  assert.match(
+    rows('sum by (service_name) (rate({service_name="a"}[5m]))', ['service_name'], 5n * minute, { ...aligned, endNs: aligned.endNs - 1n }),
+    /^range aggregation in SQL/,
+  );
   assert.match(rows('sum by (service_name) (rate({service_name="a"} |= "x" [5m]))', ['service_name']), /^range aggregation in SQL/);
   assert.match(rows('sum by (service_name) (rate({cluster="a"}[5m]))', ['service_name']), /^range aggregation in SQL/);
   assert.match(rows('sum by (k8s_namespace_name) (rate({service_name="a"}[5m]))', ['k8s_namespace_name']), /^range aggregation in SQL/);
@@ -314,20 +506,48 @@ function run(query: string, line: string, labels: Record<string, string> = {}): 
 test('engine stages: parsers, label filters, formats', () => {
   const json = run('{a="b"} | json', '{"a":"x","user":{"id":7,"tags":["t"]},"ok":true,"n":null}', { a: 'b' });
   assert.deepEqual(Object.fromEntries(json!.labels), { a: 'b', a_extracted: 'x', user_id: '7', ok: 'true' });
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | json id="user.id", tag="user.tags[0]"', '{"user":{"id":7,"tags":["t"]}}')!.labels), { id: '7', tag: 't' });
+  assert.deepEqual(Object.fromEntries(run('{a="b"} | json id="user.id", tag="user.tags[0]"', '{"user":{"id":7,"tags":["t"]}}')!.labels), {
+    id: '7',
+    tag: 't',
+  });
   assert.equal(run('{a="b"} | json', 'not json')!.labels.get('__error__'), 'JSONParserErr');
   assert.equal(run('{a="b"} | json | __error__=""', 'not json'), undefined);
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt', 'level=info msg="hello world" n=3 http.code=200')!.labels), { level: 'info', msg: 'hello world', n: '3', http_code: '200' });
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | pattern "<ip> - <user> [<_>] \\"<method> <path> <_>\\" <status>"', '1.2.3.4 - bob [10/Oct/2000:13:55:36] "GET /a.gif HTTP/1.0" 200')!.labels), { ip: '1.2.3.4', user: 'bob', method: 'GET', path: '/a.gif', status: '200' });
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | regexp "(?P<verb>[A-Z]+) (?P<code>\\\\d+)"', 'x GET 404 y')!.labels), { verb: 'GET', code: '404' });
+  assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt', 'level=info msg="hello world" n=3 http.code=200')!.labels), {
+    level: 'info',
+    msg: 'hello world',
+    n: '3',
+    http_code: '200',
+  });
+  assert.deepEqual(
+    Object.fromEntries(
+      run(
+        '{a="b"} | pattern "<ip> - <user> [<_>] \\"<method> <path> <_>\\" <status>"',
+        '1.2.3.4 - bob [10/Oct/2000:13:55:36] "GET /a.gif HTTP/1.0" 200',
+      )!.labels,
+    ),
+    { ip: '1.2.3.4', user: 'bob', method: 'GET', path: '/a.gif', status: '200' },
+  );
+  assert.deepEqual(Object.fromEntries(run('{a="b"} | regexp "(?P<verb>[A-Z]+) (?P<code>\\\\d+)"', 'x GET 404 y')!.labels), {
+    verb: 'GET',
+    code: '404',
+  });
   const unpacked = run('{a="b"} | unpack', '{"_entry":"original line","pod":"p1"}')!;
   assert.equal(unpacked.line, 'original line');
   assert.equal(unpacked.labels.get('pod'), 'p1');
   assert.equal(run('{a="b"} | decolorize', '\u001b[1;31mred\u001b[0m text')!.line, 'red text');
-  assert.equal(run('{a="b"} | logfmt | line_format "{{.level | ToUpper}}: {{.msg}} ({{ default \\"none\\" .missing }})"', 'level=warn msg=hi')!.line, 'WARN: hi (none)');
+  assert.equal(
+    run('{a="b"} | logfmt | line_format "{{.level | ToUpper}}: {{.msg}} ({{ default \\"none\\" .missing }})"', 'level=warn msg=hi')!.line,
+    'WARN: hi (none)',
+  );
   assert.equal(run('{a="b"} | line_format "[{{__line__}}]"', 'raw')!.line, '[raw]');
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt | label_format lvl=level, both="{{.level}}/{{.n}}"', 'level=warn n=1')!.labels), { n: '1', lvl: 'warn', both: 'warn/1' });
-  assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt | drop n, level="warn"', 'level=warn n=1 m=2', { a: 'b' })!.labels), { a: 'b', m: '2' });
+  assert.deepEqual(
+    Object.fromEntries(run('{a="b"} | logfmt | label_format lvl=level, both="{{.level}}/{{.n}}"', 'level=warn n=1')!.labels),
+    { n: '1', lvl: 'warn', both: 'warn/1' },
+  );
+  assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt | drop n, level="warn"', 'level=warn n=1 m=2', { a: 'b' })!.labels), {
+    a: 'b',
+    m: '2',
+  });
   assert.deepEqual(Object.fromEntries(run('{a="b"} | logfmt | keep m', 'level=warn n=1 m=2', { a: 'b' })!.labels), { m: '2' });
   // Numeric, duration and bytes comparisons.
   assert.ok(run('{a="b"} | logfmt | d > 1s and d < 1m', 'd=1.5s'));
@@ -341,12 +561,19 @@ test('engine stages: parsers, label filters, formats', () => {
   assert.ok(run('{a="b"} | level="info"', 'x', { detected_level: 'info' }), 'level names the detected level');
   assert.ok(run('{a="b"} | line_format "{{.a}}" |= "b"', 'x', { a: 'b' }));
   assert.ok(run('{a="b"} |~ "(?i)ERROR"', 'an error'));
-  assert.deepEqual(matchPattern(patternParts('<a> <b>'), 'x y z'), [['a', 'x'], ['b', 'y z']]);
+  assert.deepEqual(matchPattern(patternParts('<a> <b>'), 'x y z'), [
+    ['a', 'x'],
+    ['b', 'y z'],
+  ]);
   // Loki's matcher: a missing literal ends matching, the capture takes the rest; a leading literal must start the line.
-  assert.deepEqual(matchPattern(patternParts('<a> - <b> "<c>"'), 'x - y z'), [['a', 'x'], ['b', 'y z']]);
+  assert.deepEqual(matchPattern(patternParts('<a> - <b> "<c>"'), 'x - y z'), [
+    ['a', 'x'],
+    ['b', 'y z'],
+  ]);
   assert.deepEqual(matchPattern(patternParts('GET <p>'), 'POST /x'), []);
   assert.throws(() => compileTemplate('{{ if .a }}x{{ end }}'), /unsupported/);
-  const template = (text: string, labels: Record<string, string>) => compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: '', timestampNs: '0' });
+  const template = (text: string, labels: Record<string, string>) =>
+    compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: '', timestampNs: '0' });
   assert.equal(template('{{ regexReplaceAll "(?P<user>\\\\w+)@(\\\\w+)" .a "${user} at $2" }}', { a: 'x bob@acme y' }), 'x bob at acme y');
   assert.equal(template('{{ TrimSuffix .a ".log" }}|{{ TrimPrefix .a "app" }}', { a: 'app.log' }), 'app|.log');
   assert.equal(template('{{ .a | repeat 2 }}', { a: 'ab' }), 'abab');

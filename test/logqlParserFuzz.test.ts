@@ -32,19 +32,110 @@ function parsesOrRefuses(query: string): void {
 }
 
 const fragments = [
-  '{', '}', '(', ')', '[', ']', ',', '|', '|=', '|~', '!=', '!~', '=~', '=', '==', '>', '<=', '+', '-', '*', '/', '^', ' ', '"', '`',
-  'sum', 'rate', 'count_over_time', 'by', 'without', 'on', 'ignoring', 'group_left', 'bool', 'and', 'or', 'unless', 'offset',
-  'json', 'logfmt', 'regexp', 'pattern', 'line_format', 'label_format', 'unwrap', 'label_replace', 'topk', 'vector', 'drop', 'keep',
-  'a', 'service_name', '5m', '1h', '3', '0.5', '"x"', '"(a+)+b"', '"(?P<x>\\\\w+)"', '"<a> <_>"', '"{{.a}}"', '"[["', '"\\\\"',
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '|',
+  '|=',
+  '|~',
+  '!=',
+  '!~',
+  '=~',
+  '=',
+  '==',
+  '>',
+  '<=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '^',
+  ' ',
+  '"',
+  '`',
+  'sum',
+  'rate',
+  'count_over_time',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'json',
+  'logfmt',
+  'regexp',
+  'pattern',
+  'line_format',
+  'label_format',
+  'unwrap',
+  'label_replace',
+  'topk',
+  'vector',
+  'drop',
+  'keep',
+  'a',
+  'service_name',
+  '5m',
+  '1h',
+  '3',
+  '0.5',
+  '"x"',
+  '"(a+)+b"',
+  '"(?P<x>\\\\w+)"',
+  '"<a> <_>"',
+  '"{{.a}}"',
+  '"[["',
+  '"\\\\"',
 ];
 
 test('fuzz: arbitrary strings given to the LogQL parser are parsed or refused with a 400, never anything else', () => {
   fc.assert(fc.property(fc.string({ maxLength: 300 }), parsesOrRefuses), { numRuns: 3000 });
   fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), parsesOrRefuses), { numRuns: 1000 });
-  fc.assert(fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 60 }).map((parts) => parts.join('')), parsesOrRefuses), { numRuns: 5000 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...fragments), { maxLength: 60 }).map((parts) => parts.join('')),
+      parsesOrRefuses,
+    ),
+    { numRuns: 5000 },
+  );
 });
 
-const regexChars = fc.constantFrom('a', 'b', '(', ')', '|', '*', '+', '?', '.', '[', ']', '^', '$', '\\', '{', '}', '1', ',', '(?P<x>', '(?i)', '\\w', '\\d', '{1000}', '(?=', '\\1');
+const regexChars = fc.constantFrom(
+  'a',
+  'b',
+  '(',
+  ')',
+  '|',
+  '*',
+  '+',
+  '?',
+  '.',
+  '[',
+  ']',
+  '^',
+  '$',
+  '\\',
+  '{',
+  '}',
+  '1',
+  ',',
+  '(?P<x>',
+  '(?i)',
+  '\\w',
+  '\\d',
+  '{1000}',
+  '(?=',
+  '\\1',
+);
 const regex = fc.array(regexChars, { maxLength: 400 }).map((parts) => parts.join(''));
 const quoted = (text: string) => JSON.stringify(text);
 
@@ -58,8 +149,16 @@ test('fuzz: valid-but-extreme queries (deep nesting, huge regexes, many matchers
     }),
     { numRuns: 200 },
   );
-  fc.assert(fc.property(nesting, (depth) => parsesOrRefuses(`{a="b"} | ${'('.repeat(depth)}x="1"${')'.repeat(depth)}`)), { numRuns: 100 });
-  fc.assert(fc.property(nesting, fc.constantFrom('+', '^', ' or ', ' and '), (count, op) => parsesOrRefuses(Array.from({ length: count }, () => 'vector(1)').join(op))), { numRuns: 100 });
+  fc.assert(
+    fc.property(nesting, (depth) => parsesOrRefuses(`{a="b"} | ${'('.repeat(depth)}x="1"${')'.repeat(depth)}`)),
+    { numRuns: 100 },
+  );
+  fc.assert(
+    fc.property(nesting, fc.constantFrom('+', '^', ' or ', ' and '), (count, op) =>
+      parsesOrRefuses(Array.from({ length: count }, () => 'vector(1)').join(op)),
+    ),
+    { numRuns: 100 },
+  );
   // Huge and hostile regexes in every place a regex goes.
   fc.assert(
     fc.property(regex, fc.integer({ min: 1, max: 50 }), (pattern, repeat) => {

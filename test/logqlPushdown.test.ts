@@ -77,7 +77,12 @@ before(async () => {
     body: row.body,
     resource_attributes: { 'service.name': row.service, ...row.resource },
   }));
-  await storage.client.insert({ table: 'meshlog.logs', values, format: 'JSONEachRow', clickhouse_settings: { date_time_input_format: 'best_effort' } });
+  await storage.client.insert({
+    table: 'meshlog.logs',
+    values,
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
 });
 after(async () => {
   await storage.close();
@@ -87,14 +92,26 @@ const compiledSql: CompiledSql[] = [];
 
 async function run(query: string, pushdown: boolean): Promise<{ result: unknown; rowsRead: number; plan: string[] }> {
   const base = logQueryRunner(storage, { maxExecutionSeconds: 60 });
-  const ctx: QueryContext = { database: 'meshlog', tenant, runner: { run: <T>(compiled: CompiledSql) => (compiledSql.push(compiled), base.run<T>(compiled)) }, limits: { ...defaultQueryLimits, pushdown }, plan: [], rowsRead: 0, bytesRead: 0 };
+  const ctx: QueryContext = {
+    database: 'meshlog',
+    tenant,
+    runner: { run: <T>(compiled: CompiledSql) => (compiledSql.push(compiled), base.run<T>(compiled)) },
+    limits: { ...defaultQueryLimits, pushdown },
+    plan: [],
+    rowsRead: 0,
+    bytesRead: 0,
+  };
   const expr = parseLogql(query);
   const endNs = startNs + 120n * secondNs;
   try {
     const result = isMetric(expr)
       ? await evaluateMetric(expr as MetricExpr, ctx, stepsOf(endNs, endNs, secondNs, defaultQueryLimits))
       : await selectStreams(expr as LogQuery, ctx, { startNs, endNs }, { limit: 1000, direction: 'backward' });
-    return { result: JSON.parse(JSON.stringify(result, (_, value) => (value instanceof Float64Array ? [...value] : value))), rowsRead: ctx.rowsRead, plan: ctx.plan };
+    return {
+      result: JSON.parse(JSON.stringify(result, (_, value) => (value instanceof Float64Array ? [...value] : value))),
+      rowsRead: ctx.rowsRead,
+      plan: ctx.plan,
+    };
   } catch (error) {
     return { result: { error: (error as Error).message }, rowsRead: ctx.rowsRead, plan: ctx.plan };
   }
@@ -133,7 +150,10 @@ test('json and logfmt label filters and unwrap give the same results with query.
       assert.deepEqual(pushed.result, engine.result, `${query}: results differ`);
       if (fewer) {
         assert.ok(pushed.rowsRead < engine.rowsRead, `${query}: pushdown read ${pushed.rowsRead} rows, the engine path ${engine.rowsRead}`);
-        assert.ok(pushed.plan.some((step) => /necessary condition/.test(step)), `${query}: plan ${pushed.plan.join('; ')}`);
+        assert.ok(
+          pushed.plan.some((step) => /necessary condition/.test(step)),
+          `${query}: plan ${pushed.plan.join('; ')}`,
+        );
       }
     } catch (error) {
       failures.push((error as Error).message);
@@ -153,16 +173,28 @@ test('a trace id lookup finds the same lines by the trace_rows projection as by 
     resource_attributes: { 'service.name': service },
     trace_id: index === 1 ? 'ffffffffffffffffffffffffffffffff' : traceId,
   }));
-  await storage.client.insert({ table: 'meshlog.logs', values, format: 'JSONEachRow', clickhouse_settings: { date_time_input_format: 'best_effort' } });
+  await storage.client.insert({
+    table: 'meshlog.logs',
+    values,
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
   const query = `{service_name=~".+"} | trace_id="${traceId}"`;
   const engine = await run(query, false);
   const pushed = await run(query, true);
   assert.deepEqual(pushed.result, engine.result);
   assert.deepEqual(JSON.stringify(engine.result).match(/traced line \d/g), ['traced line 2', 'traced line 0']);
-  assert.ok(pushed.plan.some((step) => /trace_rows projection/.test(step)), pushed.plan.join('; '));
+  assert.ok(
+    pushed.plan.some((step) => /trace_rows projection/.test(step)),
+    pushed.plan.join('; '),
+  );
   // The lookup's subquery, as the compiler writes it (EXPLAIN does not expand IN subqueries).
   const compiled = [...compiledSql].reverse().find((c) => c.sql.includes('trace_id = '))!;
   const subquery = /IN \((SELECT tenant, service_name, timestamp FROM [\s\S]*)\)/.exec(compiled.sql)![1];
-  const explain = await storage.client.query({ query: `EXPLAIN projections = 1 ${subquery}`, query_params: compiled.params, format: 'TabSeparatedRaw' });
+  const explain = await storage.client.query({
+    query: `EXPLAIN projections = 1 ${subquery}`,
+    query_params: compiled.params,
+    format: 'TabSeparatedRaw',
+  });
   assert.match(await explain.text(), /trace_rows/);
 });

@@ -32,7 +32,15 @@ after(async () => {
   await storage.close();
 });
 
-const context = (): QueryContext => ({ database: 'meshlog', tenant, runner: logQueryRunner(storage, { maxExecutionSeconds: 60 }), limits: defaultQueryLimits, plan: [], rowsRead: 0, bytesRead: 0 });
+const context = (): QueryContext => ({
+  database: 'meshlog',
+  tenant,
+  runner: logQueryRunner(storage, { maxExecutionSeconds: 60 }),
+  limits: defaultQueryLimits,
+  plan: [],
+  rowsRead: 0,
+  bytesRead: 0,
+});
 
 /** The lines of one query over the whole range, through the engine's own stages, in the direction's order. */
 async function reference(log: LogQuery, limit: number, direction: 'forward' | 'backward'): Promise<string[]> {
@@ -64,11 +72,16 @@ test('a log query over several services read in time slices returns exactly what
         const order = direction === 'backward' ? -1 : 1;
         const got = streams
           .flatMap((stream) => stream.entries.map(([ts, line]) => `${ts} ${line}`))
-          .sort((a, b) => (BigInt(a.split(' ')[0]) < BigInt(b.split(' ')[0]) ? -order : BigInt(a.split(' ')[0]) > BigInt(b.split(' ')[0]) ? order : 0));
+          .sort((a, b) =>
+            BigInt(a.split(' ')[0]) < BigInt(b.split(' ')[0]) ? -order : BigInt(a.split(' ')[0]) > BigInt(b.split(' ')[0]) ? order : 0,
+          );
         const want = await reference(parseLogql(query) as LogQuery, limit, direction);
         assert.ok(want.length > 0, query);
         assert.deepEqual(got, want, `${query} ${direction} limit ${limit}`);
-        assert.ok(ctx.plan.some((step) => /read in \d+ slices/.test(step)), `${query}: read in slices`);
+        assert.ok(
+          ctx.plan.some((step) => /read in \d+ slices/.test(step)),
+          `${query}: read in slices`,
+        );
       }
     }
   }
@@ -78,6 +91,6 @@ test('a trace id lookup is read in one query', async () => {
   for (const query of ['{service_name=~".+"} | trace_id="0000"', '{service_name="cart"} | trace_id="0000"']) {
     const ctx = context();
     await selectStreams(parseLogql(query) as LogQuery, ctx, range, { limit: 10, direction: 'backward' });
-    assert.ok(!ctx.plan.some((step) => /read in \d+ slices/.test(step)), `${query}: ${ctx.plan.join("; ")}`);
+    assert.ok(!ctx.plan.some((step) => /read in \d+ slices/.test(step)), `${query}: ${ctx.plan.join('; ')}`);
   }
 });

@@ -17,7 +17,8 @@ import { lokiCall } from './support/lokiCall.js';
 let meshlog: RunningMeshlog;
 const tenant = 'api-conformance';
 
-const call = (path: string, params: Record<string, string>, method: 'GET' | 'POST' = 'GET') => lokiCall(meshlog, tenant, path, params, { method });
+const call = (path: string, params: Record<string, string>, method: 'GET' | 'POST' = 'GET') =>
+  lokiCall(meshlog, tenant, path, params, { method });
 
 const bytesOf = (...ids: string[]) => ids.reduce((n, id) => n + Buffer.byteLength(byId.get(id)!.line), 0);
 const window = { start: at(0), end: at(60) };
@@ -39,7 +40,12 @@ test('/index/stats answers {streams, chunks, entries, bytes}, by GET and by POST
   const expected = { streams: 5, chunks: 5, entries: 7, bytes: apiBytes };
   assert.deepEqual((await call('/loki/api/v1/index/stats', { query: '{service_name="api"}', ...window })).body, expected);
   assert.deepEqual((await call('/loki/api/v1/index/stats', { query: '{service_name="api"}', ...window }, 'POST')).body, expected);
-  assert.deepEqual((await call('/loki/api/v1/index/stats', { query: '{service_name="nope"}', ...window })).body, { streams: 0, chunks: 0, entries: 0, bytes: 0 });
+  assert.deepEqual((await call('/loki/api/v1/index/stats', { query: '{service_name="nope"}', ...window })).body, {
+    streams: 0,
+    chunks: 0,
+    entries: 0,
+    bytes: 0,
+  });
   const missing = await call('/loki/api/v1/index/stats', window);
   assert.equal(missing.status, 400);
   assert.match(missing.text, /missing required parameter "query"/);
@@ -71,7 +77,11 @@ test('/index/volume: a vector by the selector labels, targetLabels, aggregateBy=
     ].map(([metric, bytes]) => ({ metric, value: [T0s + 60, String(bytes)] })),
   );
   // aggregateBy=labels: one series per label name, its value "" (Loki's docs).
-  const byLabel = await call('/loki/api/v1/index/volume', { query: '{service_name=~".+"}', targetLabels: 'cluster,env', aggregateBy: 'labels', ...window }, 'POST');
+  const byLabel = await call(
+    '/loki/api/v1/index/volume',
+    { query: '{service_name=~".+"}', targetLabels: 'cluster,env', aggregateBy: 'labels', ...window },
+    'POST',
+  );
   assert.deepEqual(byLabel.body.data.result, [
     { metric: { env: '' }, value: [T0s + 60, String(webBytes + apiBytes + proxyBytes + workerBytes)] },
     { metric: { cluster: '' }, value: [T0s + 60, String(webBytes + apiBytes + proxyBytes)] },
@@ -83,8 +93,13 @@ test('/index/volume: a vector by the selector labels, targetLabels, aggregateBy=
   assert.match(bad.text, /aggregateBy must be series or labels/);
 });
 
-test('/index/volume_range: a matrix with a point per step holding that step\'s bytes', async () => {
-  const { status, body, text } = await call('/loki/api/v1/index/volume_range', { query: '{service_name="web"}', start: at(0), end: at(30), step: '10s' });
+test("/index/volume_range: a matrix with a point per step holding that step's bytes", async () => {
+  const { status, body, text } = await call('/loki/api/v1/index/volume_range', {
+    query: '{service_name="web"}',
+    start: at(0),
+    end: at(30),
+    step: '10s',
+  });
   assert.equal(status, 200, text);
   assert.deepEqual(body, {
     status: 'success',
@@ -102,7 +117,11 @@ test('/index/volume_range: a matrix with a point per step holding that step\'s b
       ],
     },
   });
-  const byEnv = await call('/loki/api/v1/index/volume_range', { query: '{env=~"prod|dev"}', targetLabels: 'env', start: at(0), end: at(60), step: '1m' }, 'POST');
+  const byEnv = await call(
+    '/loki/api/v1/index/volume_range',
+    { query: '{env=~"prod|dev"}', targetLabels: 'env', start: at(0), end: at(60), step: '1m' },
+    'POST',
+  );
   assert.deepEqual(byEnv.body.data.result, [
     { metric: { env: 'dev' }, values: [[T0s, String(bytesOf('d1', 'd2'))]] },
     { metric: { env: 'prod' }, values: [[T0s, String(webBytes + proxyBytes + bytesOf('a1', 'a2', 'a3', 'a4', 'a5'))]] },
@@ -145,9 +164,21 @@ test('/detected_labels and /detected_fields describe the data set', async () => 
   assert.equal(fields.status, 200, fields.text);
   const byLabel = new Map(fields.body.fields.map((field: { label: string }) => [field.label, field]));
   assert.deepEqual(byLabel.get('status'), { label: 'status', type: 'int', cardinality: 5, parsers: ['json'], jsonPath: ['status'] });
-  assert.deepEqual(byLabel.get('latency'), { label: 'latency', type: 'duration', cardinality: 6, parsers: ['json'], jsonPath: ['latency'] });
+  assert.deepEqual(byLabel.get('latency'), {
+    label: 'latency',
+    type: 'duration',
+    cardinality: 6,
+    parsers: ['json'],
+    jsonPath: ['latency'],
+  });
   assert.deepEqual(byLabel.get('size'), { label: 'size', type: 'bytes', cardinality: 6, parsers: ['json'], jsonPath: ['size'] });
-  assert.deepEqual(byLabel.get('user_tier'), { label: 'user_tier', type: 'string', cardinality: 3, parsers: ['json'], jsonPath: ['user', 'tier'] });
+  assert.deepEqual(byLabel.get('user_tier'), {
+    label: 'user_tier',
+    type: 'string',
+    cardinality: 3,
+    parsers: ['json'],
+    jsonPath: ['user', 'tier'],
+  });
   assert.deepEqual(byLabel.get('trace_id'), { label: 'trace_id', type: 'string', cardinality: 1, parsers: null });
   assert.equal(fields.body.limit, 1000);
 });
@@ -180,23 +211,36 @@ function conforms(actual: unknown, example: unknown, path: string, problems: str
     return;
   }
   if (typeof example === 'object' && example !== null) {
-    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return void problems.push(`${path}: expected an object, got ${JSON.stringify(actual)}`);
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual))
+      return void problems.push(`${path}: expected an object, got ${JSON.stringify(actual)}`);
     const fields = Object.keys(actual);
     for (const key of Object.keys(example)) {
       if (!fields.includes(key)) problems.push(`${path}.${key}: missing`);
       else conforms((actual as Record<string, unknown>)[key], (example as Record<string, unknown>)[key], `${path}.${key}`, problems);
     }
-    if (!/\.stats(\.|$)/.test(path)) for (const key of fields) if (!(key in example)) problems.push(`${path}.${key}: not in Loki's example`);
+    if (!/\.stats(\.|$)/.test(path))
+      for (const key of fields) if (!(key in example)) problems.push(`${path}.${key}: not in Loki's example`);
     return;
   }
   if (typeof actual !== typeof example) problems.push(`${path}: expected a ${typeof example}, got ${JSON.stringify(actual)}`);
-  else if ((path.endsWith('.status') || path.endsWith('.resultType')) && actual !== example) problems.push(`${path}: expected "${String(example)}", got "${String(actual)}"`);
+  else if ((path.endsWith('.status') || path.endsWith('.resultType')) && actual !== example)
+    problems.push(`${path}: expected "${String(example)}", got "${String(actual)}"`);
 }
 
 test("every query endpoint answers in the shape of Loki's documented example responses", async () => {
   const cases: [string, string, Record<string, string>, unknown][] = [
-    ['query (vector)', '/loki/api/v1/query', { query: 'sum(rate({service_name=~".+"}[1m])) by (env)', time: at(60) }, documented.queryVector],
-    ['query_range (matrix)', '/loki/api/v1/query_range', { query: 'sum(rate({service_name=~".+"}[10s])) by (env)', start: at(0), end: at(60), step: '20' }, documented.queryRangeMatrix],
+    [
+      'query (vector)',
+      '/loki/api/v1/query',
+      { query: 'sum(rate({service_name=~".+"}[1m])) by (env)', time: at(60) },
+      documented.queryVector,
+    ],
+    [
+      'query_range (matrix)',
+      '/loki/api/v1/query_range',
+      { query: 'sum(rate({service_name=~".+"}[10s])) by (env)', start: at(0), end: at(60), step: '20' },
+      documented.queryRangeMatrix,
+    ],
     ['query_range (streams)', '/loki/api/v1/query_range', { query: '{service_name="web"}', ...window }, documented.queryRangeStreams],
     ['labels', '/loki/api/v1/labels', window, documented.labels],
     ['label values', '/loki/api/v1/label/env/values', window, documented.labelValues],
@@ -215,7 +259,12 @@ test("every query endpoint answers in the shape of Loki's documented example res
   assert.deepEqual(problems, []);
   // The checker itself: a vector value whose sample is a number, as Prometheus clients would not parse, is caught.
   const wrong: string[] = [];
-  conforms({ ...documented.queryVector, data: { ...documented.queryVector.data, result: [{ metric: {}, value: [1588889221, 37.69] }] } }, documented.queryVector, 'wrong', wrong);
+  conforms(
+    { ...documented.queryVector, data: { ...documented.queryVector.data, result: [{ metric: {}, value: [1588889221, 37.69] }] } },
+    documented.queryVector,
+    'wrong',
+    wrong,
+  );
   assert.deepEqual(wrong, ['wrong.data.result[0].value[1]: expected a string, got 37.69']);
 });
 
@@ -233,6 +282,8 @@ test('/series by POST: the selectors in the form body, match[] repeated', async 
     [
       { cluster: 'us', env: 'dev', service_name: 'api' },
       { cluster: 'eu', env: 'prod', service_name: 'proxy' },
-    ].map((labels) => JSON.stringify(labels)).sort(),
+    ]
+      .map((labels) => JSON.stringify(labels))
+      .sort(),
   );
 });

@@ -16,7 +16,11 @@ async function push(tenant: string, lines: string[]): Promise<void> {
   const response = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant, 'content-type': 'application/json' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'web', team: `team-${tenant}` }, values: lines.map((line, i) => [String(ts + BigInt(i)), line]) }] }),
+    body: JSON.stringify({
+      streams: [
+        { stream: { service_name: 'web', team: `team-${tenant}` }, values: lines.map((line, i) => [String(ts + BigInt(i)), line]) },
+      ],
+    }),
   });
   assert.equal(response.status, 204, await response.text());
 }
@@ -28,20 +32,36 @@ before(async () => {
   keys.acmeAndBeta = await createKeyWithCli(meshlog, 'analyst acme+beta', ['analyst'], ['acme', 'beta']);
   await push('acme', ['acme line one', 'acme line two']);
   await push('beta', ['beta secret 7f3a', 'beta secret 9c2e', 'beta secret 1d4b']);
-  await waitFor(async () => {
-    const counts = await Promise.all(['acme', 'beta'].map((tenant) => lokiCall(meshlog, tenant, '/loki/api/v1/query_range', { query: '{service_name="web"}', start: String(startNs), end: String(nowNs()) })));
-    return counts.every((answer) => answer.body?.data?.result?.length > 0);
-  }, { what: 'both tenants\' lines to be queryable' });
+  await waitFor(
+    async () => {
+      const counts = await Promise.all(
+        ['acme', 'beta'].map((tenant) =>
+          lokiCall(meshlog, tenant, '/loki/api/v1/query_range', {
+            query: '{service_name="web"}',
+            start: String(startNs),
+            end: String(nowNs()),
+          }),
+        ),
+      );
+      return counts.every((answer) => answer.body?.data?.result?.length > 0);
+    },
+    { what: "both tenants' lines to be queryable" },
+  );
 });
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-const call = (key: string, tenant: string, path: string, params: Record<string, string | string[]>): Promise<LokiAnswer> => lokiCall({ url: meshlog.url, token: key }, tenant, path, params);
+const call = (key: string, tenant: string, path: string, params: Record<string, string | string[]>): Promise<LokiAnswer> =>
+  lokiCall({ url: meshlog.url, token: key }, tenant, path, params);
 const range = () => ({ start: String(startNs), end: String(nowNs() + 1_000_000_000n) });
 
 /** A Loki tail WebSocket: resolves with its first frame, or rejects with the upgrade's HTTP status. */
-function tailFirstFrame(key: string, tenant: string, query: string): Promise<{ streams: { stream: Record<string, string>; values: [string, string][] }[] }> {
+function tailFirstFrame(
+  key: string,
+  tenant: string,
+  query: string,
+): Promise<{ streams: { stream: Record<string, string>; values: [string, string][] }[] }> {
   const url = `${meshlog.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent(query)}&start=${startNs}&limit=100`;
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${key}`, 'x-scope-orgid': tenant } });
   return new Promise((resolve, reject) => {
@@ -52,27 +72,61 @@ function tailFirstFrame(key: string, tenant: string, query: string): Promise<{ s
     socket.once('unexpected-response', (_request, response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => reject(Object.assign(new Error(`tail refused: ${response.statusCode}`), { status: response.statusCode, body })));
+      response.on('end', () =>
+        reject(Object.assign(new Error(`tail refused: ${response.statusCode}`), { status: response.statusCode, body })),
+      );
     });
     socket.once('error', reject);
   });
 }
 
 test('a credential holding both tenants reads a|b as Loki does: every stream and series labelled __tenant_id__, groupable and selectable by it', async () => {
-  const logs = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query_range', { query: '{service_name="web"}', ...range(), limit: '100' });
+  const logs = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query_range', {
+    query: '{service_name="web"}',
+    ...range(),
+    limit: '100',
+  });
   assert.equal(logs.status, 200, logs.text);
-  const byTenant = Object.fromEntries((logs.body.data.result as { stream: Record<string, string>; values: unknown[] }[]).map((stream) => [stream.stream.__tenant_id__, stream.values.length]));
+  const byTenant = Object.fromEntries(
+    (logs.body.data.result as { stream: Record<string, string>; values: unknown[] }[]).map((stream) => [
+      stream.stream.__tenant_id__,
+      stream.values.length,
+    ]),
+  );
   assert.deepEqual(byTenant, { acme: 2, beta: 3 });
 
-  const counts = await call(keys.acmeAndBeta, 'beta|acme', '/loki/api/v1/query', { query: 'sum by (__tenant_id__) (count_over_time({service_name="web"}[10m]))', time: String(nowNs()) });
+  const counts = await call(keys.acmeAndBeta, 'beta|acme', '/loki/api/v1/query', {
+    query: 'sum by (__tenant_id__) (count_over_time({service_name="web"}[10m]))',
+    time: String(nowNs()),
+  });
   assert.equal(counts.status, 200, counts.text);
-  assert.deepEqual(Object.fromEntries((counts.body.data.result as { metric: Record<string, string>; value: [number, string] }[]).map((sample) => [sample.metric.__tenant_id__, sample.value[1]])), { acme: '2', beta: '3' });
+  assert.deepEqual(
+    Object.fromEntries(
+      (counts.body.data.result as { metric: Record<string, string>; value: [number, string] }[]).map((sample) => [
+        sample.metric.__tenant_id__,
+        sample.value[1],
+      ]),
+    ),
+    { acme: '2', beta: '3' },
+  );
   // Without by: each series keeps its tenant label (SQL buckets path).
-  const perSeries = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query', { query: 'count_over_time({service_name="web"}[10m])', time: String(nowNs()) });
-  assert.deepEqual((perSeries.body.data.result as { metric: Record<string, string> }[]).map((sample) => sample.metric.__tenant_id__).sort(), ['acme', 'beta']);
+  const perSeries = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query', {
+    query: 'count_over_time({service_name="web"}[10m])',
+    time: String(nowNs()),
+  });
+  assert.deepEqual(
+    (perSeries.body.data.result as { metric: Record<string, string> }[]).map((sample) => sample.metric.__tenant_id__).sort(),
+    ['acme', 'beta'],
+  );
 
-  const onlyBeta = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query_range', { query: '{service_name="web", __tenant_id__="beta"}', ...range() });
-  assert.deepEqual((onlyBeta.body.data.result as { stream: Record<string, string> }[]).map((stream) => stream.stream.__tenant_id__), ['beta']);
+  const onlyBeta = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query_range', {
+    query: '{service_name="web", __tenant_id__="beta"}',
+    ...range(),
+  });
+  assert.deepEqual(
+    (onlyBeta.body.data.result as { stream: Record<string, string> }[]).map((stream) => stream.stream.__tenant_id__),
+    ['beta'],
+  );
 
   const labels = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/labels', range());
   assert.ok((labels.body.data as string[]).includes('__tenant_id__'), labels.text);
@@ -81,7 +135,10 @@ test('a credential holding both tenants reads a|b as Loki does: every stream and
   const teams = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/label/team/values', range());
   assert.deepEqual(teams.body.data, ['team-acme', 'team-beta']);
   const series = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/series', { 'match[]': '{service_name="web"}', ...range() });
-  assert.deepEqual((series.body.data as Record<string, string>[]).map((labels) => `${labels.__tenant_id__}/${labels.team}`).sort(), ['acme/team-acme', 'beta/team-beta']);
+  assert.deepEqual((series.body.data as Record<string, string>[]).map((labels) => `${labels.__tenant_id__}/${labels.team}`).sort(), [
+    'acme/team-acme',
+    'beta/team-beta',
+  ]);
 
   const frame = await tailFirstFrame(keys.acmeAndBeta, 'acme|beta', '{service_name="web"}');
   assert.deepEqual(frame.streams.map((stream) => stream.stream.__tenant_id__).sort(), ['acme', 'beta']);
@@ -90,7 +147,10 @@ test('a credential holding both tenants reads a|b as Loki does: every stream and
 test('one tenant named twice (acme|acme) is a single-tenant read, without __tenant_id__, as dskit dedups tenant ids', async () => {
   const logs = await call(keys.acmeOnly, 'acme|acme', '/loki/api/v1/query_range', { query: '{service_name="web"}', ...range() });
   assert.equal(logs.status, 200, logs.text);
-  assert.deepEqual((logs.body.data.result as { stream: Record<string, string> }[]).map((stream) => stream.stream.__tenant_id__), [undefined]);
+  assert.deepEqual(
+    (logs.body.data.result as { stream: Record<string, string> }[]).map((stream) => stream.stream.__tenant_id__),
+    [undefined],
+  );
 });
 
 test('a credential holding only acme that asks for acme|beta is refused on every multi-tenant read, and nothing of beta shows in the refusal', async () => {

@@ -59,9 +59,20 @@ async function push(body: Buffer | string, headers: Record<string, string>): Pro
 
 test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JSON, and bad input', async () => {
   const jsonErrors = await shipWithWinstonLoki(
-    { json: true, labels: { job: 'cart', service_name: 'cart' }, headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': 'acme' } },
+    {
+      json: true,
+      labels: { job: 'cart', service_name: 'cart' },
+      headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': 'acme' },
+    },
     [
-      { level: 'warn', message: 'cart is slow', timestamp: '2026-01-02T03:04:05.678Z', trace_id: '5B8EFFF798038103D269B633813FC60C', span_id: 'eee19b7ec3c1b174', user: 'u-17' },
+      {
+        level: 'warn',
+        message: 'cart is slow',
+        timestamp: '2026-01-02T03:04:05.678Z',
+        trace_id: '5B8EFFF798038103D269B633813FC60C',
+        span_id: 'eee19b7ec3c1b174',
+        user: 'u-17',
+      },
       { level: 'info', message: 'cart ok', timestamp: '2026-01-02T03:04:06.000Z' },
     ],
   );
@@ -77,9 +88,10 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   );
   assert.deepEqual(protobufErrors, []);
 
-  const wrongToken = await shipWithWinstonLoki({ json: false, labels: { service_name: 'intruder' }, headers: { Authorization: 'Bearer not-the-token' } }, [
-    { level: 'info', message: 'must not be stored', timestamp: '2026-01-02T03:04:09.000Z' },
-  ]);
+  const wrongToken = await shipWithWinstonLoki(
+    { json: false, labels: { service_name: 'intruder' }, headers: { Authorization: 'Bearer not-the-token' } },
+    [{ level: 'info', message: 'must not be stored', timestamp: '2026-01-02T03:04:09.000Z' }],
+  );
   assert.equal(wrongToken[0]?.statusCode, 401);
 
   const gzipped = gzipSync(
@@ -111,7 +123,9 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   const badJson = await push('{"streams":[', { 'Content-Type': 'application/json' });
   assert.equal(badJson.status, 400);
   assert.match(badJson.text, /invalid JSON/);
-  const badLabels = await push(snappy.compressSync(Buffer.from('0a090a077b6a6f623d2278', 'hex')), { 'Content-Type': 'application/x-protobuf' });
+  const badLabels = await push(snappy.compressSync(Buffer.from('0a090a077b6a6f623d2278', 'hex')), {
+    'Content-Type': 'application/x-protobuf',
+  });
   assert.equal(badLabels.status, 400);
   assert.match(badLabels.text, /Error parsing labels '\{job="x' with error: labels must be written/);
 
@@ -134,7 +148,13 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   assert.equal(slow.severity_number, 13);
   assert.deepEqual(slow.resource_attributes, { job: 'cart', service_name: 'cart', level: 'warn' });
   // winston-loki sends the rest of winston's info, level included, as structured metadata.
-  assert.deepEqual(slow.log_attributes, { trace_id: '5B8EFFF798038103D269B633813FC60C', span_id: 'eee19b7ec3c1b174', user: 'u-17', level: 'warn', 'meshlog.parse_status': 'no_format' });
+  assert.deepEqual(slow.log_attributes, {
+    trace_id: '5B8EFFF798038103D269B633813FC60C',
+    span_id: 'eee19b7ec3c1b174',
+    user: 'u-17',
+    level: 'warn',
+    'meshlog.parse_status': 'no_format',
+  });
   assert.equal(slow.trace_id, '5b8efff798038103d269b633813fc60c');
   assert.equal(slow.span_id, 'eee19b7ec3c1b174');
   assert.equal(ok.severity_number, 9);
@@ -150,6 +170,10 @@ test('Loki push from winston-loki (JSON and snappy protobuf), curl-style gzip JS
   assert.equal(reset.service_name, 'gateway');
   assert.equal(reset.severity_number, 13);
   assert.equal(reset.resource_attributes.namespace, 'edge');
-  assert.deepEqual(reset.log_attributes, { pod: 'gw-1', trace_id: '0af7651916cd43dd8448eb211c80319c', 'meshlog.parse_status': 'no_format' });
+  assert.deepEqual(reset.log_attributes, {
+    pod: 'gw-1',
+    trace_id: '0af7651916cd43dd8448eb211c80319c',
+    'meshlog.parse_status': 'no_format',
+  });
   assert.equal(reset.trace_id, '0af7651916cd43dd8448eb211c80319c');
 });

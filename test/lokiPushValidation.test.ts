@@ -36,7 +36,9 @@ function pushRequest(streams: { labels: string; line: string }[]): Buffer {
   };
   const timestamp = Buffer.concat([Buffer.from([0x08]), varint(1_767_323_049)]);
   return Buffer.concat(
-    streams.map(({ labels, line }) => field(1, Buffer.concat([field(1, Buffer.from(labels)), field(2, Buffer.concat([field(1, timestamp), field(2, Buffer.from(line))]))]))),
+    streams.map(({ labels, line }) =>
+      field(1, Buffer.concat([field(1, Buffer.from(labels)), field(2, Buffer.concat([field(1, timestamp), field(2, Buffer.from(line))]))])),
+    ),
   );
 }
 
@@ -96,15 +98,28 @@ test('a valid snappy block that really inflates past the limit is still 413; the
   assert.equal(snappyBlockProblem(huge, 64 * 1024 * 1024 + 1), undefined);
   const tooLarge = await push(huge, 'application/x-protobuf');
   assert.equal(tooLarge.status, 413, tooLarge.text);
-  for (const text of ['', 'a', 'abcabcabcabcabcabcabc', 'x'.repeat(100_000), Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 251)).toString('latin1')]) {
+  for (const text of [
+    '',
+    'a',
+    'abcabcabcabcabcabcabc',
+    'x'.repeat(100_000),
+    Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 251)).toString('latin1'),
+  ]) {
     const block = snappy.compressSync(Buffer.from(text, 'latin1'));
     assert.equal(snappyBlockProblem(block, Buffer.from(text, 'latin1').length), undefined, `length ${text.length}`);
-    assert.notEqual(snappyBlockProblem(block.subarray(0, block.length - 1), Buffer.from(text, 'latin1').length), undefined, `cut, length ${text.length}`);
+    assert.notEqual(
+      snappyBlockProblem(block.subarray(0, block.length - 1), Buffer.from(text, 'latin1').length),
+      undefined,
+      `cut, length ${text.length}`,
+    );
   }
 });
 
 test('only the valid streams were stored', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<{ body: string }>(meshlog.dataDir, 'SELECT body FROM meshlog.logs ORDER BY body');
-  assert.deepEqual(rows.map((row) => row.body), ['json neighbour stored', 'protobuf neighbour stored']);
+  assert.deepEqual(
+    rows.map((row) => row.body),
+    ['json neighbour stored', 'protobuf neighbour stored'],
+  );
 });

@@ -58,10 +58,13 @@ async function query(logql: string, timeNs: bigint): Promise<QueryStream[]> {
 /** The one stream, with one line, a LogQL query finds once the pushed batch is queryable. */
 async function only(logql: string, iso: string): Promise<QueryStream> {
   const time = BigInt(Date.parse(iso)) * 1_000_000n;
-  const streams = await waitFor(async () => {
-    const found = await query(logql, time);
-    return found.length > 0 ? found : undefined;
-  }, { what: `${logql} to find its line` });
+  const streams = await waitFor(
+    async () => {
+      const found = await query(logql, time);
+      return found.length > 0 ? found : undefined;
+    },
+    { what: `${logql} to find its line` },
+  );
   assert.equal(streams.length, 1, logql);
   assert.equal(streams[0].values.length, 1, logql);
   return streams[0];
@@ -80,7 +83,10 @@ test('Hubble flows, gRPC and TCP access lines, App Mesh and Consul Envoy lines p
   await push([
     ...Object.entries(sent).map(([service, line]) => ({ stream: { service_name: service }, values: [['1700000000000000000', line]] })),
     // App Mesh and Consul sidecars write Envoy's default format: the container says which mesh configured the proxy.
-    { stream: { service_name: 'appmesh', container_image: '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy' }, values: [['1700000000000000000', sent.envoy]] },
+    {
+      stream: { service_name: 'appmesh', container_image: '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy' },
+      values: [['1700000000000000000', sent.envoy]],
+    },
     { stream: { service_name: 'consul', container: 'consul-dataplane' }, values: [['1700000000000000000', sent.envoy]] },
   ]);
 
@@ -131,12 +137,40 @@ test('Hubble flows, gRPC and TCP access lines, App Mesh and Consul Envoy lines p
     const { mesh, protocol, response_code, source_workload, destination_workload, severity_number } = row(service);
     return { mesh, protocol, response_code, source_workload, destination_workload, severity_number };
   };
-  assert.deepEqual(columns('hubble_http'), { mesh: 'cilium', protocol: 'http/1.1', response_code: 200, source_workload: 'ratings', destination_workload: 'world', severity_number: 9 });
+  assert.deepEqual(columns('hubble_http'), {
+    mesh: 'cilium',
+    protocol: 'http/1.1',
+    response_code: 200,
+    source_workload: 'ratings',
+    destination_workload: 'world',
+    severity_number: 9,
+  });
   assert.equal(row('hubble_http').trace_id, '667a64ad10eacf5d83a5d3016a069a86');
   assert.equal(row('hubble_http').request_id, '2e62dbe4-3e39-4c22-a83d-b1fd6f4ab5cb');
-  assert.deepEqual(columns('hubble_drop'), { mesh: 'cilium', protocol: 'tcp', response_code: 0, source_workload: 'xwing', destination_workload: 'deathstar-7848d6c4d5-th9v2', severity_number: 13 });
-  assert.deepEqual(columns('grpc_unavailable'), { mesh: 'istio', protocol: 'grpc', response_code: 200, source_workload: 'grpc_unavailable', destination_workload: 'mock-server.default', severity_number: 17 });
-  assert.deepEqual(columns('istio_tcp'), { mesh: 'istio', protocol: 'tcp', response_code: 0, source_workload: 'istio_tcp', destination_workload: 'edition.cnn', severity_number: 9 });
+  assert.deepEqual(columns('hubble_drop'), {
+    mesh: 'cilium',
+    protocol: 'tcp',
+    response_code: 0,
+    source_workload: 'xwing',
+    destination_workload: 'deathstar-7848d6c4d5-th9v2',
+    severity_number: 13,
+  });
+  assert.deepEqual(columns('grpc_unavailable'), {
+    mesh: 'istio',
+    protocol: 'grpc',
+    response_code: 200,
+    source_workload: 'grpc_unavailable',
+    destination_workload: 'mock-server.default',
+    severity_number: 17,
+  });
+  assert.deepEqual(columns('istio_tcp'), {
+    mesh: 'istio',
+    protocol: 'tcp',
+    response_code: 0,
+    source_workload: 'istio_tcp',
+    destination_workload: 'edition.cnn',
+    severity_number: 9,
+  });
   assert.equal(row('istio_tcp').bytes_sent, 2504306);
   assert.equal(row('appmesh').mesh, 'appmesh');
   assert.equal(row('consul').mesh, 'consul');

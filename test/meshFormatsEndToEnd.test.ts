@@ -33,7 +33,10 @@ test('Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to L
     emissary: lineWith('ACCESS [2016-04-15T20:17:00.310Z]'),
     ingress_nginx: lineWith('[2a02:cf40::7]:5000, [2a02:cf40::4e36]:5000'),
   };
-  const streams = Object.entries(sent).map(([service, line]) => ({ stream: { service_name: service }, values: [['1700000000000000000', line]] }));
+  const streams = Object.entries(sent).map(([service, line]) => ({
+    stream: { service_name: service },
+    values: [['1700000000000000000', line]],
+  }));
   const push = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': 'acme', 'Content-Type': 'application/json' },
@@ -42,7 +45,10 @@ test('Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to L
   assert.equal(push.status, 204, await push.text());
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
-  const rows = await readCommitted<Row>(meshlog.dataDir, "SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS time_ns FROM meshlog.logs WHERE receiver = 'loki'");
+  const rows = await readCommitted<Row>(
+    meshlog.dataDir,
+    "SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS time_ns FROM meshlog.logs WHERE receiver = 'loki'",
+  );
   const row = (service: string) => {
     const found = rows.find((candidate) => candidate.service_name === service);
     assert.ok(found, `${service} stored`);

@@ -81,12 +81,30 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   const otlp = await post('/v1/logs', {
     resourceLogs: [
       {
-        resource: { attributes: [{ key: 'k8s.pod.name', value: { stringValue: 'sleep-6d9f8-abcde' } }, { key: 'k8s.deployment.name', value: { stringValue: 'sleep' } }, { key: 'k8s.namespace.name', value: { stringValue: 'foo' } }] },
+        resource: {
+          attributes: [
+            { key: 'k8s.pod.name', value: { stringValue: 'sleep-6d9f8-abcde' } },
+            { key: 'k8s.deployment.name', value: { stringValue: 'sleep' } },
+            { key: 'k8s.namespace.name', value: { stringValue: 'foo' } },
+          ],
+        },
         scopeLogs: [{ logRecords: [otlpRecord(lines.istio)] }],
       },
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'gateway' } }] },
-        scopeLogs: [{ logRecords: [otlpRecord(lines.envoy), otlpRecord(lines.secrets, { 'user.email': 'bob@example.org', 'payment.card': '5555 5555 5555 4444', 'http.request.header.authorization': `Bearer ${jwt}`, note: 'order ord_ab12cd34' })] }],
+        scopeLogs: [
+          {
+            logRecords: [
+              otlpRecord(lines.envoy),
+              otlpRecord(lines.secrets, {
+                'user.email': 'bob@example.org',
+                'payment.card': '5555 5555 5555 4444',
+                'http.request.header.authorization': `Bearer ${jwt}`,
+                note: 'order ord_ab12cd34',
+              }),
+            ],
+          },
+        ],
       },
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'webapp' } }] },
@@ -96,11 +114,18 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   });
   assert.equal(otlp.status, 200, await otlp.text());
   const appLine = JSON.stringify({ level: 'error', msg: 'payment declined', trace_id: traceId, span_id: '00f067aa0ba902b7' });
-  const loki = await post('/loki/api/v1/push', { streams: [{ stream: { service_name: 'payments' }, values: [['1735787045700000000', appLine]] }] });
+  const loki = await post('/loki/api/v1/push', {
+    streams: [{ stream: { service_name: 'payments' }, values: [['1735787045700000000', appLine]] }],
+  });
   assert.equal(loki.status, 204, await loki.text());
 
   const metrics = await (await fetch(`${meshlog.url}/metrics`, { headers: { Authorization: `Bearer ${meshlog.token}` } })).text();
-  for (const [rule, count] of [['email', 2], ['credit_card', 2], ['jwt', 2], ['order_ref', 1]] as const) {
+  for (const [rule, count] of [
+    ['email', 2],
+    ['credit_card', 2],
+    ['jwt', 2],
+    ['order_ref', 1],
+  ] as const) {
     assert.match(metrics, new RegExp(`^meshlog_redactions_total\\{rule="${rule}"\\} ${count}$`, 'm'), `redactions by ${rule} are a metric`);
   }
   // The line of plain text is the one record in no known format.
@@ -142,7 +167,10 @@ test('access logs through OTLP/HTTP and an app log through Loki push land parsed
   const app = byService('payments');
   assert.equal(app.receiver, 'loki');
   assert.equal(app.severity_number, 17);
-  const joined = rows.filter((row) => row.trace_id === traceId).map((row) => row.service_name).sort();
+  const joined = rows
+    .filter((row) => row.trace_id === traceId)
+    .map((row) => row.service_name)
+    .sort();
   assert.deepEqual(joined, ['gateway', 'payments'], 'the gateway access log and the app log share the trace id');
 
   const redacted = rows.find((row) => row.body.includes('REDACTED'))!;

@@ -19,7 +19,9 @@ before(async () => {
   signingKey = pair.privateKey;
   otherKey = (await generateKeyPair('ES256')).privateKey;
   const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  jwksServer = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  jwksServer = createServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
   const address = jwksServer.address() as { port: number };
   const dir = tempDataDir('meshlog-oidc-');
@@ -44,7 +46,10 @@ after(async () => {
   jwksServer?.close();
 });
 
-async function token(claims: Record<string, unknown>, options: { key?: CryptoKey; issuer?: string; audience?: string; expires?: string } = {}): Promise<string> {
+async function token(
+  claims: Record<string, unknown>,
+  options: { key?: CryptoKey; issuer?: string; audience?: string; expires?: string } = {},
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
     .setSubject('u-42')
@@ -82,13 +87,22 @@ test('SSO users: claims map to roles and tenants; signature, issuer, audience an
     assert.equal(response.status, 401, why);
   }
 
-  const audit = await (await fetch(`${meshlog.url}/api/v1/audit?since=1h&actor=ana@example.test`, { headers: { authorization: `Bearer ${meshlog.token}` } })).json() as { events: { action: string; actor_id: string }[] };
-  assert.ok(audit.events.some((event) => event.action === 'auth.login' && event.actor_id === 'oidc:u-42'), 'the SSO login is in the audit trail');
+  const audit = (await (
+    await fetch(`${meshlog.url}/api/v1/audit?since=1h&actor=ana@example.test`, { headers: { authorization: `Bearer ${meshlog.token}` } })
+  ).json()) as { events: { action: string; actor_id: string }[] };
+  assert.ok(
+    audit.events.some((event) => event.action === 'auth.login' && event.actor_id === 'oidc:u-42'),
+    'the SSO login is in the audit trail',
+  );
 });
 
 test('an SSO user disabled in meshlog is refused with a valid token, and the refusal is an audited authentication failure', async () => {
   const admin = { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' };
-  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'bo', email: 'Bo@Example.test', roles: ['analyst'], tenants: ['acme'] }) });
+  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ name: 'bo', email: 'Bo@Example.test', roles: ['analyst'], tenants: ['acme'] }),
+  });
   assert.equal(created.status, 201);
   const bo = await token({ email: 'bo@example.test', groups: ['log-readers'], meshlog_tenants: ['acme'] });
   assert.equal((await labels(bo, 'acme')).status, 200, 'an active user signs in');
@@ -97,14 +111,16 @@ test('an SSO user disabled in meshlog is refused with a valid token, and the ref
   const refused = await labels(bo, 'acme');
   assert.equal(refused.status, 401);
   assert.match(await refused.text(), /user \\?"bo\\?" is disabled/);
-  const audit = (await (await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.failure`, { headers: admin })).json()) as { events: { detail: string }[] };
+  const audit = (await (await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.failure`, { headers: admin })).json()) as {
+    events: { detail: string }[];
+  };
   assert.equal(audit.events.filter((event) => /user \\"bo\\" is disabled/.test(event.detail)).length, 1);
 
   assert.equal((await fetch(`${meshlog.url}/api/v1/admin/users/bo/enable`, { method: 'POST', headers: admin, body: '{}' })).status, 200);
   assert.equal((await labels(bo, 'acme')).status, 200, 'enabled again, the same token works');
 });
 
-test('an identity provider cannot grant every tenant with * nor meshlog\'s own _audit tenant unless oidc.all_tenants says so', async () => {
+test("an identity provider cannot grant every tenant with * nor meshlog's own _audit tenant unless oidc.all_tenants says so", async () => {
   const wide = await token({ email: 'wendy@example.test', groups: ['log-readers'], meshlog_tenants: ['*', '_audit'] });
   assert.equal((await labels(wide, 'acme')).status, 403, 'a * claim grants nothing without oidc.all_tenants');
   assert.equal((await labels(wide, '_audit')).status, 403);

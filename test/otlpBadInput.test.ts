@@ -24,16 +24,31 @@ const valid = (label: string) => otlpJsonRequest('bad-input-test', [`valid ${lab
 test('bad requests get the right status and reason, and valid ones beside them are stored', async () => {
   const { url, token } = meshlog;
   const cases: [string, () => Promise<Response>, number, RegExp][] = [
-    ['malformed protobuf', () => postOtlpJson(url, token, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' }), 400, /ExportLogsServiceRequest/],
+    [
+      'malformed protobuf',
+      () => postOtlpJson(url, token, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' }),
+      400,
+      /ExportLogsServiceRequest/,
+    ],
     ['invalid JSON', () => postOtlpJson(url, token, '{"resourceLogs": [', {}), 400, /invalid JSON/],
     ['JSON of the wrong shape', () => postOtlpJson(url, token, '{"resourceLogs": 7}', {}), 400, /resourceLogs must be an array/],
     ['wrong content type', () => postOtlpJson(url, token, 'hello', { 'content-type': 'text/plain' }), 415, /text\/plain/],
     ['oversized body', () => postOtlpJson(url, token, 'x'.repeat(70 * 1024), {}), 413, /too large/],
-    ['gzip bomb', () => postOtlpJson(url, token, gzipSync(Buffer.alloc(4 * 1024 * 1024, 32)), { 'content-encoding': 'gzip' }), 413, /decompression/],
+    [
+      'gzip bomb',
+      () => postOtlpJson(url, token, gzipSync(Buffer.alloc(4 * 1024 * 1024, 32)), { 'content-encoding': 'gzip' }),
+      413,
+      /decompression/,
+    ],
     ['not really gzip', () => postOtlpJson(url, token, valid('x'), { 'content-encoding': 'gzip' }), 400, /could not be decompressed/],
     ['unknown encoding', () => postOtlpJson(url, token, valid('x'), { 'content-encoding': 'lz4' }), 415, /lz4/],
     ['bad tenant header', () => postOtlpJson(url, token, valid('x'), { 'x-scope-orgid': 'acme|other' }), 400, /X-Scope-OrgID/],
-    ['missing token', () => fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid('x') }), 401, /missing credentials/],
+    [
+      'missing token',
+      () => fetch(`${url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: valid('x') }),
+      401,
+      /missing credentials/,
+    ],
     ['wrong token', () => postOtlpJson(url, 'not-the-token', valid('x')), 401, /invalid credentials/],
     ['unsupported scheme', () => postOtlpJson(url, token, valid('x'), { authorization: 'Token abc' }), 401, /unsupported scheme/],
   ];
@@ -49,7 +64,11 @@ test('bad requests get the right status and reason, and valid ones beside them a
 
   const protobufError = await postOtlpJson(url, token, new Uint8Array([0xff]), { 'content-type': 'application/x-protobuf' });
   assert.equal(protobufError.status, 400);
-  assert.equal(protobufError.headers.get('content-type'), 'application/x-protobuf', 'OTLP errors are a google.rpc.Status in the request encoding');
+  assert.equal(
+    protobufError.headers.get('content-type'),
+    'application/x-protobuf',
+    'OTLP errors are a google.rpc.Status in the request encoding',
+  );
 
   const ready = await fetch(`${url}/ready`);
   assert.equal(ready.status, 200, 'the server is still up');
@@ -89,5 +108,8 @@ test('records with malformed ids are rejected through partial success, the other
     assert.equal(await second.stop(), 0);
   }
   const rows = await readCommitted<{ body: string }>(second.dataDir, `SELECT body FROM meshlog.logs`);
-  assert.deepEqual(rows.map((row) => row.body), ['good']);
+  assert.deepEqual(
+    rows.map((row) => row.body),
+    ['good'],
+  );
 });

@@ -37,7 +37,12 @@ function metadata(entries: Record<string, string>): grpc.Metadata {
 /** Emits through the SDK's gRPC exporter and returns what the exporter reported for each export. */
 async function emitThrough(server: RunningMeshlog, entries: Record<string, string>, body: string): Promise<ExportResult[]> {
   // A minute rather than the exporter's default 10 s: an export held in the queue by a 10 s linger (below) is answered after it.
-  const inner = new OTLPLogExporter({ url: `http://${server.listeners.otlp_grpc}`, metadata: metadata(entries), compression: 'gzip' as CompressionAlgorithm, timeoutMillis: 60_000 });
+  const inner = new OTLPLogExporter({
+    url: `http://${server.listeners.otlp_grpc}`,
+    metadata: metadata(entries),
+    compression: 'gzip' as CompressionAlgorithm,
+    timeoutMillis: 60_000,
+  });
   const results: ExportResult[] = [];
   const exporter: LogRecordExporter = {
     export: (logs, done) => inner.export(logs, (result) => done((results.push(result), result))),
@@ -48,7 +53,11 @@ async function emitThrough(server: RunningMeshlog, entries: Record<string, strin
     resource: resourceFromAttributes({ 'service.name': 'checkout-grpc', 'k8s.namespace.name': 'shop' }),
     processors: [new SimpleLogRecordProcessor({ exporter })],
   });
-  const context = trace.setSpanContext(ROOT_CONTEXT, { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', traceFlags: TraceFlags.SAMPLED });
+  const context = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '5b8efff798038103d269b633813fc60c',
+    spanId: 'eee19b7ec3c1b174',
+    traceFlags: TraceFlags.SAMPLED,
+  });
   provider.getLogger('checkout.grpc', '2.0.0').emit({
     timestamp: [1_700_000_000, 123_456_789],
     severityNumber: SeverityNumber.WARN,
@@ -65,7 +74,11 @@ async function emitThrough(server: RunningMeshlog, entries: Record<string, strin
 const errorCode = (results: ExportResult[]) => (results[0]?.error as { code?: number } | undefined)?.code;
 
 test('the OpenTelemetry SDK gRPC exporter (gzip, bearer token, tenant metadata) is answered after commit', async () => {
-  const results = await emitThrough(meshlog, { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' }, 'payment retry via grpc');
+  const results = await emitThrough(
+    meshlog,
+    { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' },
+    'payment retry via grpc',
+  );
   assert.equal(results.length, 1);
   assert.equal(results[0].code, 0, String(results[0].error));
   assert.equal(await committedCount(meshlog, 'otlp_grpc'), 1, 'committed before the exporter got its answer');
@@ -73,7 +86,10 @@ test('the OpenTelemetry SDK gRPC exporter (gzip, bearer token, tenant metadata) 
 
 test('wrong credentials, a bad tenant and bytes that are not protobuf get their gRPC status; the listener keeps serving', async () => {
   assert.equal(errorCode(await emitThrough(meshlog, {}, 'no token')), grpc.status.UNAUTHENTICATED);
-  assert.equal(errorCode(await emitThrough(meshlog, { authorization: 'Bearer wrong-token-0123456789' }, 'wrong token')), grpc.status.UNAUTHENTICATED);
+  assert.equal(
+    errorCode(await emitThrough(meshlog, { authorization: 'Bearer wrong-token-0123456789' }, 'wrong token')),
+    grpc.status.UNAUTHENTICATED,
+  );
   assert.equal(
     errorCode(await emitThrough(meshlog, { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'no spaces allowed' }, 'bad tenant')),
     grpc.status.INVALID_ARGUMENT,
@@ -81,7 +97,14 @@ test('wrong credentials, a bad tenant and bytes that are not protobuf get their 
 
   const client = new grpc.Client(meshlog.listeners.otlp_grpc, grpc.credentials.createInsecure());
   const garbage = await new Promise<grpc.ServiceError | null>((resolve) =>
-    client.makeUnaryRequest(exportPath, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, Buffer.from([0x0a, 0xff, 0xff, 0xff]), metadata({ authorization: `Bearer ${meshlog.token}` }), (error) => resolve(error)),
+    client.makeUnaryRequest(
+      exportPath,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      Buffer.from([0x0a, 0xff, 0xff, 0xff]),
+      metadata({ authorization: `Bearer ${meshlog.token}` }),
+      (error) => resolve(error),
+    ),
   );
   client.close();
   assert.equal(garbage?.code, grpc.status.INVALID_ARGUMENT);
@@ -92,7 +115,10 @@ test('wrong credentials, a bad tenant and bytes that are not protobuf get their 
 });
 
 test('a full ingest queue answers UNAVAILABLE (retryable); --auth=none takes anonymous exports', async () => {
-  const busy = await startMeshlog({ args: ['--auth', 'none'], env: { MESHLOG_INGEST_MAX_QUEUED_RECORDS: '1', MESHLOG_INGEST_BATCH_LINGER_MS: '10000' } });
+  const busy = await startMeshlog({
+    args: ['--auth', 'none'],
+    env: { MESHLOG_INGEST_MAX_QUEUED_RECORDS: '1', MESHLOG_INGEST_BATCH_LINGER_MS: '10000' },
+  });
   try {
     // Log in once first: that audit record commits at once, apart from the export held in the queue.
     await (await fetch(`${busy.url}/metrics`)).text();
@@ -123,7 +149,12 @@ test('the OpenTelemetry SDK gRPC trace exporter lands spans in the spans table',
     resource: resourceFromAttributes({ 'service.name': 'checkout-grpc' }),
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
-  const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', traceFlags: 1, isRemote: true });
+  const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '5b8efff798038103d269b633813fc60c',
+    spanId: 'eee19b7ec3c1b174',
+    traceFlags: 1,
+    isRemote: true,
+  });
   const span = provider.getTracer('checkout.grpc').startSpan('POST /pay', { kind: SpanKind.SERVER, startTime: [1_700_000_000, 0] }, parent);
   span.end([1_700_000_000, 250_000_000]);
   await provider.forceFlush();
@@ -137,7 +168,10 @@ test('what the exporter sent is what is stored', async () => {
     meshlog.dataDir,
     `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs ORDER BY body`,
   );
-  assert.deepEqual(rows.map((row) => row.body), ['accepted after the bad calls', 'payment retry via grpc']);
+  assert.deepEqual(
+    rows.map((row) => row.body),
+    ['accepted after the bad calls', 'payment retry via grpc'],
+  );
   const [afterBad, first] = rows;
   assert.equal(afterBad.tenant, 'default');
   assert.equal(first.tenant, 'acme');
@@ -151,11 +185,27 @@ test('what the exporter sent is what is stored', async () => {
   assert.deepEqual(first.log_attributes, { 'http.route': '/pay', attempt: '3', 'meshlog.parse_status': 'no_format' });
   assert.equal(first.resource_attributes['k8s.namespace.name'], 'shop');
 
-  const spans = await readCommitted<{ tenant: string; trace_id: string; parent_span_id: string; span_name: string; service_name: string; duration_ns: string; receiver: string }>(
+  const spans = await readCommitted<{
+    tenant: string;
+    trace_id: string;
+    parent_span_id: string;
+    span_name: string;
+    service_name: string;
+    duration_ns: string;
+    receiver: string;
+  }>(
     meshlog.dataDir,
     'SELECT tenant, trace_id, parent_span_id, span_name, service_name, toString(duration_ns) AS duration_ns, receiver FROM meshlog.spans',
   );
   assert.deepEqual(spans, [
-    { tenant: 'acme', trace_id: '5b8efff798038103d269b633813fc60c', parent_span_id: 'eee19b7ec3c1b174', span_name: 'POST /pay', service_name: 'checkout-grpc', duration_ns: '250000000', receiver: 'otlp_grpc' },
+    {
+      tenant: 'acme',
+      trace_id: '5b8efff798038103d269b633813fc60c',
+      parent_span_id: 'eee19b7ec3c1b174',
+      span_name: 'POST /pay',
+      service_name: 'checkout-grpc',
+      duration_ns: '250000000',
+      receiver: 'otlp_grpc',
+    },
   ]);
 });

@@ -28,7 +28,11 @@ test('OTLP/gRPC over TLS: the SDK exporter with the CA is answered; plaintext on
 
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${meshlog.token}`);
-    const exporter = new OTLPLogExporter({ url: `https://localhost:${port}`, metadata, credentials: grpc.credentials.createSsl(cert.cert) });
+    const exporter = new OTLPLogExporter({
+      url: `https://localhost:${port}`,
+      metadata,
+      credentials: grpc.credentials.createSsl(cert.cert),
+    });
     const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
     provider.getLogger('tls').emit({ severityNumber: SeverityNumber.INFO, body: 'over TLS' });
     await provider.forceFlush();
@@ -42,7 +46,10 @@ test('OTLP/gRPC over TLS: the SDK exporter with the CA is answered; plaintext on
 test('OTLP/gRPC over mTLS: a mapped client certificate is the credential and decides the tenant; others are refused', async () => {
   const ca = new TestCertificateAuthority();
   const server = ca.issue('localhost', 'server');
-  const clients = Object.fromEntries(['shipper-acme', 'reader-acme', 'unmapped'].map((name) => [name, ca.issue(name, 'client')])) as Record<string, IssuedCertificate>;
+  const clients = Object.fromEntries(['shipper-acme', 'reader-acme', 'unmapped'].map((name) => [name, ca.issue(name, 'client')])) as Record<
+    string,
+    IssuedCertificate
+  >;
   const configFile = join(tempDataDir('meshlog-config-'), 'meshlog.yaml');
   writeFileSync(
     configFile,
@@ -73,10 +80,20 @@ test('OTLP/gRPC over mTLS: a mapped client certificate is the credential and dec
     const exportWith = (client: IssuedCertificate | undefined) => {
       const grpcClient = new grpc.Client(`localhost:${port}`, credentials(client));
       return new Promise<grpc.ServiceError | null>((resolve) =>
-        grpcClient.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, Buffer.alloc(0), (error) => resolve(error)),
+        grpcClient.makeUnaryRequest(
+          '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+          (bytes: Buffer) => bytes,
+          (bytes: Buffer) => bytes,
+          Buffer.alloc(0),
+          (error) => resolve(error),
+        ),
       ).finally(() => grpcClient.close());
     };
-    assert.equal((await exportWith(clients.unmapped))?.code, grpc.status.UNAUTHENTICATED, 'a certificate the CA signed but no identity maps');
+    assert.equal(
+      (await exportWith(clients.unmapped))?.code,
+      grpc.status.UNAUTHENTICATED,
+      'a certificate the CA signed but no identity maps',
+    );
     assert.equal((await exportWith(clients['reader-acme']))?.code, grpc.status.PERMISSION_DENIED, 'a mapped certificate without ingest');
     assert.equal((await exportWith(undefined))?.code, grpc.status.UNAVAILABLE, 'no client certificate: the TLS handshake is refused');
     const outsider = new TestCertificateAuthority('another CA').issue('shipper-acme', 'client');
@@ -84,6 +101,9 @@ test('OTLP/gRPC over mTLS: a mapped client certificate is the credential and dec
   } finally {
     assert.equal(await meshlog.stop(), 0, meshlog.output());
   }
-  const rows = await readCommitted<{ tenant: string; body: string }>(meshlog.dataDir, `SELECT tenant, body FROM meshlog.logs WHERE tenant != '_audit'`);
+  const rows = await readCommitted<{ tenant: string; body: string }>(
+    meshlog.dataDir,
+    `SELECT tenant, body FROM meshlog.logs WHERE tenant != '_audit'`,
+  );
   assert.deepEqual(rows, [{ tenant: 'acme', body: 'from the acme certificate' }]);
 });

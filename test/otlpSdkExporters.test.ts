@@ -23,7 +23,11 @@ after(async () => {
 
 async function emitThrough(exporter: LogRecordExporter, transport: string): Promise<void> {
   const provider = new LoggerProvider({
-    resource: resourceFromAttributes({ 'service.name': `checkout-${transport}`, 'k8s.namespace.name': 'shop', 'deployment.environment': 'prod' }),
+    resource: resourceFromAttributes({
+      'service.name': `checkout-${transport}`,
+      'k8s.namespace.name': 'shop',
+      'deployment.environment': 'prod',
+    }),
     processors: [new SimpleLogRecordProcessor({ exporter })],
   });
   const logger = provider.getLogger('checkout.http', '1.4.2');
@@ -41,7 +45,12 @@ async function emitThrough(exporter: LogRecordExporter, transport: string): Prom
     context,
   });
   logger.emit({ severityNumber: SeverityNumber.INFO, body: { order: 42, items: ['x'] } });
-  logger.emit({ severityNumber: SeverityNumber.ERROR, severityText: 'ERROR', body: `failed via ${transport}`, timestamp: new Date('2026-01-02T03:04:05.678Z') });
+  logger.emit({
+    severityNumber: SeverityNumber.ERROR,
+    severityText: 'ERROR',
+    body: `failed via ${transport}`,
+    timestamp: new Date('2026-01-02T03:04:05.678Z'),
+  });
   await provider.forceFlush();
   await provider.shutdown();
 }
@@ -71,7 +80,14 @@ test('OpenTelemetry SDK exporters (http/json and http/protobuf, gzip) deliver ev
     assert.equal(warn.scope_name, 'checkout.http');
     assert.equal(warn.scope_version, '1.4.2');
     assert.equal(warn.receiver, 'otlp_http');
-    assert.deepEqual(warn.log_attributes, { 'http.route': '/pay', attempt: '3', ratio: '0.5', ok: 'false', tags: '["a","b"]', 'meshlog.parse_status': 'no_format' });
+    assert.deepEqual(warn.log_attributes, {
+      'http.route': '/pay',
+      attempt: '3',
+      ratio: '0.5',
+      ok: 'false',
+      tags: '["a","b"]',
+      'meshlog.parse_status': 'no_format',
+    });
     assert.equal(warn.resource_attributes['k8s.namespace.name'], 'shop');
     assert.equal(warn.resource_attributes['deployment.environment'], 'prod');
     assert.match(warn.chain_id, /^acme\/w-[0-9a-f]{12}$/);

@@ -20,9 +20,11 @@ after(async () => {
 });
 
 const queryRange = (limit: number) =>
-  fetch(`${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="capped"}')}&since=10m&limit=${limit}`, { headers: { authorization: `Bearer ${meshlog.token}` } });
+  fetch(`${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="capped"}')}&since=10m&limit=${limit}`, {
+    headers: { authorization: `Bearer ${meshlog.token}` },
+  });
 
-test('query.max_lines caps a log query and a tail\'s history with Loki\'s wording, and the UI session is told the cap', async () => {
+test("query.max_lines caps a log query and a tail's history with Loki's wording, and the UI session is told the cap", async () => {
   const atCap = await queryRange(50);
   assert.equal(atCap.status, 200);
   const body = (await atCap.json()) as { data: { result: { values: unknown[] }[] } };
@@ -31,10 +33,15 @@ test('query.max_lines caps a log query and a tail\'s history with Loki\'s wordin
   const over = await queryRange(51);
   assert.equal(over.status, 400);
   // Loki's sentence, after meshlog's error category (as for parse errors).
-  assert.equal((await over.text()).trim(), 'query exceeds a limit: max entries limit per query exceeded, limit > max_entries_limit (51 > 50)');
+  assert.equal(
+    (await over.text()).trim(),
+    'query exceeds a limit: max entries limit per query exceeded, limit > max_entries_limit (51 > 50)',
+  );
 
   // A tail's history is capped alike.
-  const tail = await fetch(`${meshlog.url}/api/v1/tail?query=${encodeURIComponent('{service_name="capped"}')}&limit=51`, { headers: { authorization: `Bearer ${meshlog.token}` } });
+  const tail = await fetch(`${meshlog.url}/api/v1/tail?query=${encodeURIComponent('{service_name="capped"}')}&limit=51`, {
+    headers: { authorization: `Bearer ${meshlog.token}` },
+  });
   assert.equal(tail.status, 400);
   assert.match(await tail.text(), /max entries limit per query exceeded, limit > max_entries_limit \(51 > 50\)/);
 

@@ -35,7 +35,10 @@ const heavy = Array.from({ length: heavyLines }, (_, i) => `msg=${'a'.repeat(400
 async function waitForLines(target: RunningMeshlog, service: string, count: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const answer = await get(target, '/loki/api/v1/query', { query: `sum(count_over_time({service_name="${service}"}[1h]))`, time: String(BigInt(Date.now()) * 1_000_000n) });
+    const answer = await get(target, '/loki/api/v1/query', {
+      query: `sum(count_over_time({service_name="${service}"}[1h]))`,
+      time: String(BigInt(Date.now()) * 1_000_000n),
+    });
     const body = JSON.parse(answer.text) as { data: { result: { value: [number, string] }[] } };
     if (Number(body.data.result[0]?.value[1] ?? 0) >= count) return;
     assert.ok(Date.now() < deadline, `${service}: ${count} lines not queryable after 60 s`);
@@ -43,15 +46,24 @@ async function waitForLines(target: RunningMeshlog, service: string, count: numb
   }
 }
 
-async function get(target: RunningMeshlog, path: string, params: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; text: string; ms: number }> {
+async function get(
+  target: RunningMeshlog,
+  path: string,
+  params: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string; ms: number }> {
   const started = performance.now();
-  const response = await fetch(`${target.url}${path}?${new URLSearchParams(params)}`, { headers: { authorization: `Bearer ${target.token}` }, signal });
+  const response = await fetch(`${target.url}${path}?${new URLSearchParams(params)}`, {
+    headers: { authorization: `Bearer ${target.token}` },
+    signal,
+  });
   const text = await response.text();
   return { status: response.status, text, ms: performance.now() - started };
 }
 
 /** The heavy query, as an instant query now (its 1h range covers every line pushed). */
-const runHeavy = (target: RunningMeshlog, query = heavyQuery) => get(target, '/loki/api/v1/query', { query, time: String(BigInt(Date.now()) * 1_000_000n) });
+const runHeavy = (target: RunningMeshlog, query = heavyQuery) =>
+  get(target, '/loki/api/v1/query', { query, time: String(BigInt(Date.now()) * 1_000_000n) });
 /** The heavy query's engine work eight times over: well past 1.5 s on an idle machine too, so the deadline, not the work, ends it. */
 const heavierQuery = `sum(count_over_time({service_name="heavy"}${' | regexp "(?P<x>[a-z]+\\\\d)"'.repeat(8)} [1h]))`;
 
@@ -88,7 +100,11 @@ before(async () => {
   await push(meshlog, 'redos', redos);
   await push(meshlog, 'heavy', heavy);
   await push(shortTimeout, 'heavy', heavy);
-  await Promise.all([waitForLines(meshlog, 'redos', redos.length), waitForLines(meshlog, 'heavy', heavyLines), waitForLines(shortTimeout, 'heavy', heavyLines)]);
+  await Promise.all([
+    waitForLines(meshlog, 'redos', redos.length),
+    waitForLines(meshlog, 'heavy', heavyLines),
+    waitForLines(shortTimeout, 'heavy', heavyLines),
+  ]);
 });
 after(async () => {
   for (const server of [meshlog, shortTimeout]) if (server && server.process.exitCode === null) await server.stop();
@@ -115,7 +131,10 @@ test('`| logfmt | msg=~"(a+)+b"` and `|~ "(a+)+b"` over lines of 30+ a\'s answer
     assert.equal(lines.length, 1, `${query}: only the aaab line matches (${JSON.stringify(lines.map((line) => line.slice(0, 40)))})`);
     assert.match(lines[0]!, /aaab|^hit$/);
   }
-  const count = await get(meshlog, '/loki/api/v1/query', { query: 'sum(count_over_time({service_name="redos"} | logfmt | msg=~"(a+)+b" [1h]))', time: String(BigInt(Date.now()) * 1_000_000n) });
+  const count = await get(meshlog, '/loki/api/v1/query', {
+    query: 'sum(count_over_time({service_name="redos"} | logfmt | msg=~"(a+)+b" [1h]))',
+    time: String(BigInt(Date.now()) * 1_000_000n),
+  });
   assert.equal(count.status, 200, count.text);
   assert.equal((JSON.parse(count.text) as { data: { result: { value: [number, string] }[] } }).data.result[0]!.value[1], '1');
 });
@@ -127,10 +146,15 @@ test('/ready and ingest answer while a heavy query runs (the engine yields to th
   const answer = await query;
   const queryMs = performance.now() - started;
   assert.equal(answer.status, 200, answer.text);
-  assert.equal((JSON.parse(answer.text) as { data: { result: { value: [number, string] }[] } }).data.result[0]!.value[1], String(heavyLines));
+  assert.equal(
+    (JSON.parse(answer.text) as { data: { result: { value: [number, string] }[] } }).data.result[0]!.value[1],
+    String(heavyLines),
+  );
   assert.ok(latencies.length >= 3, `only ${latencies.length} /ready probes answered during a ${queryMs.toFixed(0)} ms query`);
   const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(`heavy query ${queryMs.toFixed(0)} ms; /ready during it: ${latencies.length} probes, median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
+  console.log(
+    `heavy query ${queryMs.toFixed(0)} ms; /ready during it: ${latencies.length} probes, median ${sorted[sorted.length >> 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+  );
 
   // An ingest request during a heavy query is accepted too.
   const during = runHeavy(meshlog);
@@ -138,7 +162,9 @@ test('/ready and ingest answer while a heavy query runs (the engine yields to th
   const pushed = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'during' }, values: [[`${BigInt(Date.now()) * 1_000_000n}`, 'pushed during a heavy query']] }] }),
+    body: JSON.stringify({
+      streams: [{ stream: { service_name: 'during' }, values: [[`${BigInt(Date.now()) * 1_000_000n}`, 'pushed during a heavy query']] }],
+    }),
   });
   assert.equal(pushed.status, 204);
   console.log(`push during the heavy query: ${(performance.now() - pushStarted).toFixed(0)} ms`);
@@ -159,7 +185,9 @@ test('a query past query.timeout is answered 504 ML_QUERY_TIMEOUT', async () => 
     assert.ok(small.ms >= 1500, `a later query was cut after ${small.ms.toFixed(0)} ms, before its own 1.5 s`);
   } else {
     assert.equal(small.status, 200, small.text);
-    const found = (JSON.parse(small.text) as { data: { result: { values: [string, string][] }[] } }).data.result.flatMap((stream) => stream.values.map(([, line]) => line));
+    const found = (JSON.parse(small.text) as { data: { result: { values: [string, string][] }[] } }).data.result.flatMap((stream) =>
+      stream.values.map(([, line]) => line),
+    );
     assert.equal(found.length, 5);
     assert.ok(found.every((line) => line.includes('n=7')));
   }
@@ -167,7 +195,9 @@ test('a query past query.timeout is answered 504 ML_QUERY_TIMEOUT', async () => 
 
 test('a query whose client disconnects is cancelled: the server stops its work', async () => {
   const before = await metric(meshlog, 'meshlog_queries_cancelled_total{reason="client_closed"}');
-  const url = new URL(`${meshlog.url}/loki/api/v1/query?${new URLSearchParams({ query: heavyQuery, time: String(BigInt(Date.now()) * 1_000_000n) })}`);
+  const url = new URL(
+    `${meshlog.url}/loki/api/v1/query?${new URLSearchParams({ query: heavyQuery, time: String(BigInt(Date.now()) * 1_000_000n) })}`,
+  );
   const started = performance.now();
   const client = httpRequest(url, { headers: { authorization: `Bearer ${meshlog.token}` } });
   client.on('error', () => undefined);
@@ -192,7 +222,10 @@ test('LogQL with 1,500 nested sum( is refused with 400 naming the nesting limit,
   const parens = await range(meshlog, `${'('.repeat(5000)}`);
   assert.equal(parens.status, 400);
   // 100 levels are fine.
-  const fine = await get(meshlog, '/loki/api/v1/query', { query: `${'sum('.repeat(100)}count_over_time({service_name="redos"}[1h])${')'.repeat(100)}`, time: String(BigInt(Date.now()) * 1_000_000n) });
+  const fine = await get(meshlog, '/loki/api/v1/query', {
+    query: `${'sum('.repeat(100)}count_over_time({service_name="redos"}[1h])${')'.repeat(100)}`,
+    time: String(BigInt(Date.now()) * 1_000_000n),
+  });
   assert.equal(fine.status, 200, fine.text);
 });
 
@@ -203,7 +236,11 @@ test('SIGTERM during a long query exits promptly', async () => {
   const code = await meshlog.stop();
   const exitMs = performance.now() - started;
   console.log(`exit ${exitMs.toFixed(0)} ms after SIGTERM during a heavy query`);
-  assert.equal(code, 0, `exit code ${code} (${meshlog.process.signalCode ?? 'no signal'}); the server's last words: ${meshlog.output().slice(-3000)}`);
+  assert.equal(
+    code,
+    0,
+    `exit code ${code} (${meshlog.process.signalCode ?? 'no signal'}); the server's last words: ${meshlog.output().slice(-3000)}`,
+  );
   assert.ok(exitMs < 10_000, `exit took ${exitMs.toFixed(0)} ms`);
   const answer = await query;
   // The query was stopped: 503 (retry later) or the connection closed with the server.

@@ -12,11 +12,7 @@ const keys: Record<string, { id: string; key: string }> = {};
 
 const userId = 'u-48151623';
 const email = 'bob@example.org';
-const lines = [
-  `login ok user.id=${userId} from web`,
-  `{"user_id":"${userId}","action":"logout"}`,
-  `payment declined for ${email}`,
-];
+const lines = [`login ok user.id=${userId} from web`, `{"user_id":"${userId}","action":"logout"}`, `payment declined for ${email}`];
 
 async function createKey(name: string, roles: string[]): Promise<{ id: string; key: string }> {
   const response = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
@@ -40,7 +36,9 @@ async function queryLines(token: string): Promise<{ line: string; labels: Record
   const { status, body } = await get(logQuery, token);
   assert.equal(status, 200, JSON.stringify(body));
   const streams = body.data.result as { stream: Record<string, string>; values: [string, string][] }[];
-  return streams.flatMap((stream) => stream.values.map(([, line]) => ({ line, labels: stream.stream }))).sort((a, b) => a.line.localeCompare(b.line));
+  return streams
+    .flatMap((stream) => stream.values.map(([, line]) => ({ line, labels: stream.stream })))
+    .sort((a, b) => a.line.localeCompare(b.line));
 }
 
 async function unmaskRecords(): Promise<{ actor: string; target: string; detail: string }[]> {
@@ -82,7 +80,9 @@ test('an analyst reads sensitive fields masked: by name in labels and lines, and
   const read = await queryLines(keys.analyst!.key);
   assert.deepEqual(
     read.map((entry) => entry.line),
-    [`login ok user.id=[MASKED] from web`, `payment declined for [MASKED:email]`, `{"user_id":"[MASKED]","action":"logout"}`].sort((a, b) => a.localeCompare(b)),
+    [`login ok user.id=[MASKED] from web`, `payment declined for [MASKED:email]`, `{"user_id":"[MASKED]","action":"logout"}`].sort((a, b) =>
+      a.localeCompare(b),
+    ),
   );
   const labelled = read.find((entry) => entry.line.startsWith('login'))!;
   assert.equal(labelled.labels.user_id, '[MASKED]');
@@ -100,17 +100,30 @@ test('label values, series and metric labels of a sensitive field are masked too
   const series = await get(`/loki/api/v1/series?match[]=${encodeURIComponent('{service_name="billing"}')}&since=1h`, keys.analyst!.key);
   const users = (series.body.data as Record<string, string>[]).map((labels) => labels.user_id).filter((value) => value !== undefined);
   assert.deepEqual(users, ['[MASKED]']);
-  const metric = await get(`/loki/api/v1/query?query=${encodeURIComponent('sum by (user_id) (count_over_time({service_name="billing"} | user_id != "" [1h]))')}`, keys.analyst!.key);
+  const metric = await get(
+    `/loki/api/v1/query?query=${encodeURIComponent('sum by (user_id) (count_over_time({service_name="billing"} | user_id != "" [1h]))')}`,
+    keys.analyst!.key,
+  );
   assert.equal(metric.status, 200, JSON.stringify(metric.body));
-  assert.deepEqual(metric.body.data.result.map((series: { metric: Record<string, string> }) => series.metric), [{ user_id: '[MASKED]' }]);
+  assert.deepEqual(
+    metric.body.data.result.map((series: { metric: Record<string, string> }) => series.metric),
+    [{ user_id: '[MASKED]' }],
+  );
 });
 
 test('the admin role does not imply unmask; the unmasker role reads values as stored, and each such read is audited once', async () => {
   assert.ok((await queryLines(keys.admin!.key)).every((entry) => !entry.line.includes(userId) && !entry.line.includes(email)));
   const read = await queryLines(keys.unmasker!.key);
-  assert.deepEqual(read.map((entry) => entry.line), [...lines].sort((a, b) => a.localeCompare(b)));
+  assert.deepEqual(
+    read.map((entry) => entry.line),
+    [...lines].sort((a, b) => a.localeCompare(b)),
+  );
   // A read that revealed nothing is not an unmasked read.
-  assert.equal((await get(`/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="nothing-here"}')}&since=1h`, keys.unmasker!.key)).status, 200);
+  assert.equal(
+    (await get(`/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="nothing-here"}')}&since=1h`, keys.unmasker!.key))
+      .status,
+    200,
+  );
   const records = await unmaskRecords();
   assert.equal(records.length, 1);
   assert.equal(records[0]!.actor, keys.unmasker!.id);
@@ -133,7 +146,8 @@ async function firstTailFrame(token: string): Promise<{ streams: { values: [stri
 }
 
 test('a live tail masks for an analyst; an unmasker tail is audited when it opens', async () => {
-  const tailLines = (frame: { streams: { values: [string, string][] }[] }) => frame.streams.flatMap((stream) => stream.values.map(([, line]) => line)).sort();
+  const tailLines = (frame: { streams: { values: [string, string][] }[] }) =>
+    frame.streams.flatMap((stream) => stream.values.map(([, line]) => line)).sort();
   assert.ok(tailLines(await firstTailFrame(keys.analyst!.key)).includes('payment declined for [MASKED:email]'));
   assert.deepEqual(tailLines(await firstTailFrame(keys.unmasker!.key)), [...lines].sort());
   const records = await unmaskRecords();
@@ -143,9 +157,12 @@ test('a live tail masks for an analyst; an unmasker tail is audited when it open
 
 /** Every line and metric label a query answers, as one text: what the reader got to see. */
 async function answerText(query: string, token: string, path = 'query_range'): Promise<string> {
-  const response = await fetch(`${meshlog.url}/loki/api/v1/${path}?query=${encodeURIComponent(query)}&since=1h${path === 'query' ? '' : '&direction=forward'}`, {
-    headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme' },
-  });
+  const response = await fetch(
+    `${meshlog.url}/loki/api/v1/${path}?query=${encodeURIComponent(query)}&since=1h${path === 'query' ? '' : '&direction=forward'}`,
+    {
+      headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme' },
+    },
+  );
   const text = await response.text();
   assert.equal(response.status, 200, `${query}: ${text}`);
   return JSON.stringify((JSON.parse(text) as { data: { result: unknown } }).data.result);
@@ -183,10 +200,19 @@ test('an analyst cannot learn a masked value from which lines or series a filter
     assert.notEqual(await answerText(query, keys.unmasker!.key), '[]', `${query} finds nothing even unmasked, so it proves nothing`);
   }
   // A filter that matches the mask or the secret keeps the lines masking touched, whatever their secret was.
-  assert.equal(await answerText(`{service_name="billing"} |~ "\\\\[MASKED\\\\]|u-48"`, keys.analyst!.key), await answerText('{service_name="billing"} |= "[MASKED]"', keys.analyst!.key));
+  assert.equal(
+    await answerText(`{service_name="billing"} |~ "\\\\[MASKED\\\\]|u-48"`, keys.analyst!.key),
+    await answerText('{service_name="billing"} |= "[MASKED]"', keys.analyst!.key),
+  );
   // Negative filters keep what the masked value does not match: every line, not those without the secret.
-  const negative = await get(`/loki/api/v1/query_range?query=${encodeURIComponent(`{service_name="billing"} != "${userId}"`)}&since=1h`, keys.analyst!.key);
-  assert.equal((negative.body.data.result as { values: unknown[] }[]).reduce((n, stream) => n + stream.values.length, 0), lines.length);
+  const negative = await get(
+    `/loki/api/v1/query_range?query=${encodeURIComponent(`{service_name="billing"} != "${userId}"`)}&since=1h`,
+    keys.analyst!.key,
+  );
+  assert.equal(
+    (negative.body.data.result as { values: unknown[] }[]).reduce((n, stream) => n + stream.values.length, 0),
+    lines.length,
+  );
 });
 
 test('an analyst cannot read a masked value through a metric grouped by an extracted label', async () => {

@@ -48,10 +48,18 @@ function verify(dataDir: string): string {
 test('records past their policy are disposed with evidence, held ones stay, and verify stays clean', async () => {
   const dir = tempDataDir('meshlog-retention-');
   const config = join(dir, 'meshlog.yaml');
-  writeFileSync(config, 'retention:\n  default_max_age: 30d\n  policies:\n    - { name: debug-short, tenant: acme, max_severity: 8, max_age: 1d }\n');
+  writeFileSync(
+    config,
+    'retention:\n  default_max_age: 30d\n  policies:\n    - { name: debug-short, tenant: acme, max_severity: 8, max_age: 1d }\n',
+  );
   const meshlog = await startMeshlog({ args: ['--config', config] });
   assert.equal((await postOtlpJson(meshlog.url, meshlog.token, records(), { 'x-scope-orgid': 'acme' })).status, 200);
-  const { hold } = (await admin(meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 2026-17', tenant: 'acme', service: 'payments', reason: 'litigation' })) as { hold: { id: string } };
+  const { hold } = (await admin(meshlog, 'POST', '/api/v1/admin/legal-holds', {
+    name: 'case 2026-17',
+    tenant: 'acme',
+    service: 'payments',
+    reason: 'litigation',
+  })) as { hold: { id: string } };
 
   const first = (await admin(meshlog, 'POST', '/api/v1/admin/retention/run')).disposed;
   assert.deepEqual(first, { batches: 1, records: 5, byPolicy: { 'debug-short': 3, default: 2 } });
@@ -60,24 +68,30 @@ test('records past their policy are disposed with evidence, held ones stay, and 
   assert.equal(await meshlog.stop(), 0);
 
   const kept = await readCommitted<{ body: string }>(meshlog.dataDir, 'SELECT body FROM meshlog.logs ORDER BY body');
-  assert.deepEqual(kept.map((row) => row.body), [
-    'info 1, two days old',
-    'info 2, two days old',
-    'payment 1, forty days old, under hold',
-    'payment 2, forty days old, under hold',
-  ]);
+  assert.deepEqual(
+    kept.map((row) => row.body),
+    ['info 1, two days old', 'info 2, two days old', 'payment 1, forty days old, under hold', 'payment 2, forty days old, under hold'],
+  );
   assert.match(verify(meshlog.dataDir), /^OK .*\(5 records disposed\)/m);
 
   // Released, the held records go on the next run, with their own evidence.
   const again = await startMeshlog({ dataDir: meshlog.dataDir, args: ['--config', config] });
   await admin(again, 'DELETE', `/api/v1/admin/legal-holds/${hold.id}`);
-  assert.deepEqual((await admin(again, 'POST', '/api/v1/admin/retention/run')).disposed, { batches: 1, records: 2, byPolicy: { default: 2 } });
+  assert.deepEqual((await admin(again, 'POST', '/api/v1/admin/retention/run')).disposed, {
+    batches: 1,
+    records: 2,
+    byPolicy: { default: 2 },
+  });
   assert.equal(await again.stop(), 0);
   assert.match(verify(meshlog.dataDir), /^OK .*\(7 records disposed\)/m);
 
-  const audit = await readAuditTrail<{ action: string }>(meshlog.dataDir, `SELECT log_attributes['audit.action'] AS action FROM meshlog.logs`);
+  const audit = await readAuditTrail<{ action: string }>(
+    meshlog.dataDir,
+    `SELECT log_attributes['audit.action'] AS action FROM meshlog.logs`,
+  );
   const actions = audit.map((row) => row.action);
-  for (const action of ['legal_hold.place', 'legal_hold.release']) assert.equal(actions.filter((candidate) => candidate === action).length, 1, action);
+  for (const action of ['legal_hold.place', 'legal_hold.release'])
+    assert.equal(actions.filter((candidate) => candidate === action).length, 1, action);
   assert.equal(actions.filter((action) => action === 'retention.dispose').length, 2);
 });
 

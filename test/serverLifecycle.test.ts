@@ -44,7 +44,10 @@ test('SIGTERM commits what was accepted before exiting', async () => {
   const pending = postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('graceful', ['accepted before SIGTERM']));
   // The request is queued (linger holds it) when the signal arrives.
   await waitFor(
-    async () => /^meshlog_queue_records 1$/m.test(await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text()),
+    async () =>
+      /^meshlog_queue_records 1$/m.test(
+        await (await fetch(`${meshlog.url}/metrics`, { headers: { authorization: `Bearer ${meshlog.token}` } })).text(),
+      ),
     { what: 'the request to be queued', intervalMs: 20 },
   );
   const exit = meshlog.stop();
@@ -56,7 +59,10 @@ test('SIGTERM commits what was accepted before exiting', async () => {
 
 test('invalid configuration names the key and the bad value, and exits 2', () => {
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, [cli, 'start', '--data-dir', tempDataDir(), ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    spawnSync(process.execPath, [cli, 'start', '--data-dir', tempDataDir(), ...args], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
   const badPort = run(['--http-port', '70000']);
   assert.equal(badPort.status, 2);
   assert.match(badPort.stderr, /http_port: .*\(got "70000"\)/);
@@ -71,7 +77,11 @@ test('flags win over environment, which wins over the config file', async () => 
   const file = join(dir, 'meshlog.yaml');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(file, 'http_port: 4000\nhost: 0.0.0.0\nallow_plaintext: true\ningest:\n  max_body_bytes: 1MiB\n  batch_linger_ms: 5\n');
-  const config = loadConfig({ file, env: { MESHLOG_HTTP_PORT: '4100', MESHLOG_INGEST_BATCH_LINGER_MS: '7' }, flags: { http_port: '4200' } });
+  const config = loadConfig({
+    file,
+    env: { MESHLOG_HTTP_PORT: '4100', MESHLOG_INGEST_BATCH_LINGER_MS: '7' },
+    flags: { http_port: '4200' },
+  });
   assert.equal(config.http_port, 4200);
   assert.equal(config.host, '0.0.0.0');
   assert.equal(config.ingest.max_body_bytes, 1024 * 1024);
@@ -90,7 +100,17 @@ test('the data written by one server is read by the next (migrations are version
     first.dataDir,
     'SELECT body, batch_seq FROM meshlog.logs ORDER BY batch_seq',
   );
-  assert.deepEqual(rows.map((row) => [row.body, Number(row.batch_seq)]), [['one', 1], ['two', 2]]);
+  assert.deepEqual(
+    rows.map((row) => [row.body, Number(row.batch_seq)]),
+    [
+      ['one', 1],
+      ['two', 2],
+    ],
+  );
   const applied = await readCommitted<{ version: number }>(first.dataDir, 'SELECT version FROM meshlog.schema_migrations ORDER BY version');
-  assert.deepEqual(applied.map((row) => row.version), migrations.map((migration) => migration.version), 'each migration applied once');
+  assert.deepEqual(
+    applied.map((row) => row.version),
+    migrations.map((migration) => migration.version),
+    'each migration applied once',
+  );
 });

@@ -85,8 +85,32 @@ test('Python SysLogHandler (UDP, TCP with NUL-terminated records), raw NUL-frame
   await new Promise((resolve) => socket.once('close', resolve));
 
   // util-linux logger: syslog's notice and crit, to check their detected_level.
-  execFileSync('logger', ['--server', '127.0.0.1', '--port', tcpPort, '--tcp', '--rfc3164', '-t', 'cron', '-p', 'cron.notice', 'logger notice line']);
-  execFileSync('logger', ['--server', '127.0.0.1', '--port', tcpPort, '--tcp', '--rfc5424', '-t', 'kernelish', '-p', 'kern.crit', 'logger crit line']);
+  execFileSync('logger', [
+    '--server',
+    '127.0.0.1',
+    '--port',
+    tcpPort,
+    '--tcp',
+    '--rfc3164',
+    '-t',
+    'cron',
+    '-p',
+    'cron.notice',
+    'logger notice line',
+  ]);
+  execFileSync('logger', [
+    '--server',
+    '127.0.0.1',
+    '--port',
+    tcpPort,
+    '--tcp',
+    '--rfc5424',
+    '-t',
+    'kernelish',
+    '-p',
+    'kern.crit',
+    'logger crit line',
+  ]);
 
   await waitForCommitted(meshlog, 'syslog_udp', 2);
   await waitForCommitted(meshlog, 'syslog_tcp', 11);
@@ -116,7 +140,13 @@ test('an Elasticsearch document without service.name, pino numeric levels and Da
 
 test('every record is reachable by a LogQL selector: unknown_service, else what the shipper sent', async () => {
   const unknown = await linesOf('{service_name="unknown_service"}');
-  for (const line of ['python udp without ident', 'python tcp one, no ident', 'segment one', 'plain text on the syslog port, no PRI', 'datadog log without service']) {
+  for (const line of [
+    'python udp without ident',
+    'python tcp one, no ident',
+    'segment one',
+    'plain text on the syslog port, no PRI',
+    'datadog log without service',
+  ]) {
     assert.ok(unknown.has(line), `${line} in {service_name="unknown_service"}: ${JSON.stringify([...unknown.keys()])}`);
   }
   assert.equal(unknown.size, 5, JSON.stringify([...unknown.keys()]));
@@ -145,7 +175,8 @@ test('every record is reachable by a LogQL selector: unknown_service, else what 
 
 test('detected_level is Loki\'s vocabulary: {detected_level="error"} finds syslog err and pino 50, severity_text keeps the word sent', async () => {
   const errors = await linesOf('{detected_level="error"}');
-  for (const line of ['python udp without ident', 'python tcp one, no ident', 'segment one', 'datadog log without service']) assert.ok(errors.has(line), `${line} is an error: ${JSON.stringify([...errors.keys()])}`);
+  for (const line of ['python udp without ident', 'python tcp one, no ident', 'segment one', 'datadog log without service'])
+    assert.ok(errors.has(line), `${line} is an error: ${JSON.stringify([...errors.keys()])}`);
   const pino = [...errors.keys()].find((line) => line.includes('pino error through elasticsearch'));
   assert.ok(pino, `pino level 50 is an error: ${JSON.stringify([...errors.keys()])}`);
 
@@ -169,14 +200,18 @@ test('detected_level is Loki\'s vocabulary: {detected_level="error"} finds syslo
   assert.ok(!sent.has('python udp with ident'));
 });
 
-test('Grafana\'s POSTs: query_range, query, labels and label values take a form body as Loki does, same answers as GET', async () => {
+test("Grafana's POSTs: query_range, query, labels and label values take a form body as Loki does, same answers as GET", async () => {
   const end = BigInt(Date.now() + 60_000) * 1_000_000n;
   const range = { start: (end - 3_600_000_000_000n).toString(), end: end.toString() };
   const call = async (method: 'GET' | 'POST', path: string, params: Record<string, string>) => {
     const form = new URLSearchParams(params).toString();
     const headers: Record<string, string> = { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'default' };
     if (method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(`${meshlog.url}${path}${method === 'GET' ? `?${form}` : ''}`, { method, headers, body: method === 'POST' ? form : undefined });
+    const response = await fetch(`${meshlog.url}${path}${method === 'GET' ? `?${form}` : ''}`, {
+      method,
+      headers,
+      body: method === 'POST' ? form : undefined,
+    });
     const text = await response.text();
     assert.equal(response.status, 200, `${method} ${path}: ${text}`);
     const body = JSON.parse(text) as { data: { stats?: unknown } };

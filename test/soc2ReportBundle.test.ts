@@ -49,10 +49,14 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   });
 }
 
-const meshlogCli = (args: string[], token?: string): Promise<Run> => run(process.execPath, [cli, ...args], { ...process.env, ...(token ? { MESHLOG_TOKEN: token } : {}) });
+const meshlogCli = (args: string[], token?: string): Promise<Run> =>
+  run(process.execPath, [cli, ...args], { ...process.env, ...(token ? { MESHLOG_TOKEN: token } : {}) });
 
 async function createKey(name: string, role: string, tenant: string): Promise<void> {
-  const created = await meshlogCli(['keys', 'create', '--name', name, '--role', role, '--tenant', tenant, '--output', 'json', '--server', meshlog.url], meshlog.token);
+  const created = await meshlogCli(
+    ['keys', 'create', '--name', name, '--role', role, '--tenant', tenant, '--output', 'json', '--server', meshlog.url],
+    meshlog.token,
+  );
   assert.equal(created.status, 0, created.stderr);
   keys[name] = (JSON.parse(created.stdout) as { key: string }).key;
 }
@@ -66,12 +70,25 @@ async function opensslVerifies(message: Buffer, signatureBase64: string, pem: st
   writeFileSync(join(work, 'message'), message);
   writeFileSync(join(work, 'signature'), Buffer.from(signatureBase64, 'base64'));
   writeFileSync(join(work, 'key.pem'), pem);
-  const checked = await run('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(work, 'key.pem'), '-rawin', '-in', join(work, 'message'), '-sigfile', join(work, 'signature')]);
+  const checked = await run('openssl', [
+    'pkeyutl',
+    '-verify',
+    '-pubin',
+    '-inkey',
+    join(work, 'key.pem'),
+    '-rawin',
+    '-in',
+    join(work, 'message'),
+    '-sigfile',
+    join(work, 'signature'),
+  ]);
   return { ok: checked.status === 0 && /Signature Verified Successfully/.test(checked.stdout), output: checked.stdout + checked.stderr };
 }
 
 async function ingest(tenant: string, service: string, body: string): Promise<void> {
-  const response = await postOtlpJson(meshlog.url, keys[`${tenant} shipper`]!, otlpJsonRequest(service, [body]), { 'x-scope-orgid': tenant });
+  const response = await postOtlpJson(meshlog.url, keys[`${tenant} shipper`]!, otlpJsonRequest(service, [body]), {
+    'x-scope-orgid': tenant,
+  });
   assert.equal(response.status, 200, await response.text());
 }
 
@@ -87,16 +104,28 @@ before(async () => {
   await ingest('acme', 'checkout', 'order 1 paid');
   await ingest('beta', 'beta-secret-ledger', 'ledger closed');
   // The period is closed before any report is made, so every generation of it has the same stored evidence.
-  for (const [tenant, body] of [['acme', 'order 1 paid'], ['beta', 'ledger closed']]) {
-    await waitFor(async () => {
-      const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name=~".+"}')}&start=${encodeURIComponent(periodFrom)}`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant! } });
-      return response.status === 200 && (await response.text()).includes(body!);
-    }, { timeoutMs: 120_000, what: `${tenant}’s record is stored` });
+  for (const [tenant, body] of [
+    ['acme', 'order 1 paid'],
+    ['beta', 'ledger closed'],
+  ]) {
+    await waitFor(
+      async () => {
+        const response = await fetch(
+          `${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name=~".+"}')}&start=${encodeURIComponent(periodFrom)}`,
+          { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant! } },
+        );
+        return response.status === 200 && (await response.text()).includes(body!);
+      },
+      { timeoutMs: 120_000, what: `${tenant}’s record is stored` },
+    );
   }
   periodTo = new Date().toISOString();
 
   bundleFile = join(dir, 'report.zip');
-  const generated = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'bundle', '--out', bundleFile, '--server', meshlog.url], keys.auditor);
+  const generated = await meshlogCli(
+    ['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'bundle', '--out', bundleFile, '--server', meshlog.url],
+    keys.auditor,
+  );
   assert.equal(generated.status, 0, generated.stderr);
   unpacked = join(dir, 'unpacked');
   const unzip = await run('unzip', ['-o', bundleFile, '-d', unpacked]);
@@ -126,7 +155,12 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
   assert.equal(soc2.sections.length, 14);
   assert.equal(soc2.tenant, null);
 
-  const manifest = JSON.parse(read('manifest.json').toString('utf8')) as { evidence_sha256: string; period_evidence_sha256: string; sections: number; period: unknown };
+  const manifest = JSON.parse(read('manifest.json').toString('utf8')) as {
+    evidence_sha256: string;
+    period_evidence_sha256: string;
+    sections: number;
+    period: unknown;
+  };
   assert.equal(manifest.evidence_sha256, evidenceSha256);
   assert.equal(manifest.period_evidence_sha256, periodEvidence);
   assert.equal(manifest.sections, 14);
@@ -148,13 +182,31 @@ test('one generation renders every format: JSON, HTML, PDF and CSV carry the sam
   for (const title of titles) assert.ok(flat.includes(title.replace(/\s+/g, '')), `the PDF has the section ${title}`);
   for (const status of ['pass', 'attention', 'fail'] as const) {
     const count = soc2.summary.filter((item) => item.status === status).length;
-    assert.equal(html.match(new RegExp(`<section id="[a-z_]+" data-status="${status}"`, 'g'))?.length ?? 0, count, `${status} sections in the HTML`);
+    assert.equal(
+      html.match(new RegExp(`<section id="[a-z_]+" data-status="${status}"`, 'g'))?.length ?? 0,
+      count,
+      `${status} sections in the HTML`,
+    );
   }
 
   const rows = parseCsv(read('soc2-report.csv'), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(rows.map((row) => row.section), soc2.sections.map((section) => section.id));
-  assert.deepEqual(rows.map((row) => row.status), soc2.sections.map((section) => section.status));
-  assert.ok(rows.every((row) => row.evidence_sha256 === evidenceSha256 && row.period_evidence_sha256 === periodEvidence && row.period_from === soc2.period.from && row.period_to === soc2.period.to));
+  assert.deepEqual(
+    rows.map((row) => row.section),
+    soc2.sections.map((section) => section.id),
+  );
+  assert.deepEqual(
+    rows.map((row) => row.status),
+    soc2.sections.map((section) => section.status),
+  );
+  assert.ok(
+    rows.every(
+      (row) =>
+        row.evidence_sha256 === evidenceSha256 &&
+        row.period_evidence_sha256 === periodEvidence &&
+        row.period_from === soc2.period.from &&
+        row.period_to === soc2.period.to,
+    ),
+  );
   const coverage = rows.find((row) => row.section === 'coverage')!;
   assert.match(coverage.figures!, /services\.count=2/);
 });
@@ -169,9 +221,18 @@ test('every figure of every section is the same number in the JSON, the HTML, th
   // The CSV names the top-level figures and those one object down, each `path=value`.
   const rows = parseCsv(read('soc2-report.csv'), { columns: true }) as Record<string, string>[];
   for (const row of rows) {
-    const csvFigures = new Map(row.figures!.split('; ').filter(Boolean).map((pair) => [pair.slice(0, pair.lastIndexOf('=')), pair.slice(pair.lastIndexOf('=') + 1)]));
+    const csvFigures = new Map(
+      row
+        .figures!.split('; ')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.lastIndexOf('=')), pair.slice(pair.lastIndexOf('=') + 1)]),
+    );
     const expected = figures.filter((figure) => figure.section === row.section && figure.depth <= 2);
-    assert.deepEqual(Object.fromEntries(csvFigures), Object.fromEntries(expected.map((figure) => [figure.path, String(figure.value)])), `CSV figures of ${row.section}`);
+    assert.deepEqual(
+      Object.fromEntries(csvFigures),
+      Object.fromEntries(expected.map((figure) => [figure.path, String(figure.value)])),
+      `CSV figures of ${row.section}`,
+    );
   }
 });
 
@@ -185,11 +246,17 @@ test('the figure comparison fails on one number changed in the rendering, naming
 });
 
 test('regenerated separately in each format, the closed period carries the same period evidence as the bundle', async () => {
-  const json = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'json', '--server', meshlog.url], keys.auditor);
+  const json = await meshlogCli(
+    ['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'json', '--server', meshlog.url],
+    keys.auditor,
+  );
   assert.equal(json.status, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as Soc2Report).period_evidence.sha256, soc2.period_evidence.sha256);
   const csvFile = join(dir, 'alone.csv');
-  const csv = await meshlogCli(['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'csv', '--out', csvFile, '--server', meshlog.url], keys.auditor);
+  const csv = await meshlogCli(
+    ['report', 'soc2', '--from', periodFrom, '--to', periodTo, '--format', 'csv', '--out', csvFile, '--server', meshlog.url],
+    keys.auditor,
+  );
   assert.equal(csv.status, 0, csv.stderr);
   const rows = parseCsv(readFileSync(csvFile), { columns: true }) as Record<string, string>[];
   assert.equal(rows.length, 14);
@@ -201,7 +268,14 @@ test('regenerated separately in each format, the closed period carries the same 
 test('meshlog report verify accepts the bundle: the signed manifest, every file’s hash, and each format’s own signature', async () => {
   const verified = await reportVerify(bundleFile);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
-  for (const label of ['manifest.json', 'soc2-report.json: JSON report', 'soc2-report.html: report file', 'soc2-report.html: embedded JSON evidence', 'soc2-report.pdf: report file', 'soc2-report.csv: report file']) {
+  for (const label of [
+    'manifest.json',
+    'soc2-report.json: JSON report',
+    'soc2-report.html: report file',
+    'soc2-report.html: embedded JSON evidence',
+    'soc2-report.pdf: report file',
+    'soc2-report.csv: report file',
+  ]) {
     assert.match(verified.stdout, new RegExp(`^OK .*: ${label.replaceAll('.', '\\.')}`, 'm'), label);
   }
   assert.doesNotMatch(verified.stdout, /FAILED/);
@@ -256,7 +330,9 @@ test('an auditor of tenant acme cannot generate or download tenant beta’s repo
   assert.equal(meshlog.process.exitCode, null, `the server is still running: ${meshlog.output().slice(-4000)}`);
   const get = (path: string) => fetch(`${meshlog.url}${path}`, { headers: { authorization: `Bearer ${keys['acme auditor']}` } });
   for (const format of ['bundle', 'csv', 'json']) {
-    const response = await get(`/api/v1/reports/soc2?from=${encodeURIComponent(periodFrom)}&to=${encodeURIComponent(periodTo)}&tenant=beta&format=${format}`);
+    const response = await get(
+      `/api/v1/reports/soc2?from=${encodeURIComponent(periodFrom)}&to=${encodeURIComponent(periodTo)}&tenant=beta&format=${format}`,
+    );
     assert.equal(response.status, 403, `${format}: ${await response.text()}`);
   }
   // The stored (monthly) reports cover every tenant: not for a one-tenant auditor, in any format.
@@ -274,7 +350,11 @@ test('an auditor of tenant acme cannot generate or download tenant beta’s repo
   assert.equal(acme.tenant, 'acme');
   for (const name of ['soc2-report.json', 'soc2-report.html', 'soc2-report.csv']) {
     const text = Buffer.from(files[name]!).toString('utf8');
-    if (name.endsWith('.csv')) assert.ok((parseCsv(text, { columns: true }) as { tenant: string }[]).every((row) => row.tenant === 'acme'), `${name} is acme's`);
+    if (name.endsWith('.csv'))
+      assert.ok(
+        (parseCsv(text, { columns: true }) as { tenant: string }[]).every((row) => row.tenant === 'acme'),
+        `${name} is acme's`,
+      );
     else assert.ok(text.includes('checkout'), `${name} covers acme`);
     assert.ok(!text.includes('beta-secret-ledger'), `${name} holds nothing of beta`);
   }

@@ -40,11 +40,22 @@ interface Period {
 }
 
 /** HTTPS to the test server, trusting the test CA (global fetch cannot be given a CA). */
-function call(meshlog: RunningMeshlog, method: string, path: string, token: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function call(
+  meshlog: RunningMeshlog,
+  method: string,
+  path: string,
+  token: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(
       `${meshlog.url}${path}`,
-      { method, ca: ca.cert, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers } },
+      {
+        method,
+        ca: ca.cert,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      },
       (response) => {
         let text = '';
         response.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -63,7 +74,10 @@ async function ok(answer: Promise<{ status: number; text: string }>): Promise<an
 }
 
 function meshlogCli(meshlog: RunningMeshlog, args: string[], token: string): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url], { encoding: 'utf8', env: { ...process.env, MESHLOG_TOKEN: token, NODE_EXTRA_CA_CERTS: ca.certFile } });
+  const run = spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url], {
+    encoding: 'utf8',
+    env: { ...process.env, MESHLOG_TOKEN: token, NODE_EXTRA_CA_CERTS: ca.certFile },
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -72,7 +86,8 @@ function reportVerify(args: string[]): { status: number | null; stdout: string; 
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> => waitFor(probe, { what, intervalMs: 100 });
+const until = <T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> =>
+  waitFor(probe, { what, intervalMs: 100 });
 
 async function buildPeriod(wrong: boolean): Promise<Period> {
   const dir = tempDataDir('meshlog-known-events-');
@@ -139,10 +154,16 @@ alerting:
   const base = currentHour - 3 * hourMs;
   const gapHour = base + hourMs;
   const ingest = (service: string, atNs: bigint, bodies: string[]) =>
-    ok(call(first, 'POST', '/v1/logs', keys.shipper.key, otlpJsonRequest(service, bodies, { timeUnixNano: atNs.toString() }), { 'x-scope-orgid': 'acme' }));
+    ok(
+      call(first, 'POST', '/v1/logs', keys.shipper.key, otlpJsonRequest(service, bodies, { timeUnixNano: atNs.toString() }), {
+        'x-scope-orgid': 'acme',
+      }),
+    );
   for (let hour = base; hour <= currentHour; hour += hourMs) {
     if (wrong && hour === gapHour) continue;
-    await ingest('checkout', BigInt(Math.min(hour + 60_000, Date.now())) * 1_000_000n, [`GET /cart 200 served in hour ${new Date(hour).toISOString()}`]);
+    await ingest('checkout', BigInt(Math.min(hour + 60_000, Date.now())) * 1_000_000n, [
+      `GET /cart 200 served in hour ${new Date(hour).toISOString()}`,
+    ]);
   }
   // Two days old: past the 1d policy of nightly-batch, disposed of below.
   await ingest('nightly-batch', BigInt(Date.now()) * 1_000_000n - 2n * dayNs, ['export finished', 'export uploaded']);
@@ -152,39 +173,76 @@ alerting:
   await ok(call(first, 'GET', '/loki/api/v1/labels', admin, undefined, { 'x-scope-orgid': 'acme' }));
   if (wrong) {
     await ingest('checkout', BigInt(Date.now()) * 1_000_000n, ['POST /pay 500 error: card processor unreachable']);
-    await until('the firing notification', () => (notifications.some((notification) => notification.status === 'firing') ? true : undefined));
+    await until('the firing notification', () =>
+      notifications.some((notification) => notification.status === 'firing') ? true : undefined,
+    );
     // On call takes the alert on, once: the report shows who and how fast.
     const acme = { 'x-scope-orgid': 'acme' };
     const paged = await until('the firing alert stored', async () =>
-      (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find((alert: { state: string; alertname: string }) => alert.state === 'firing' && alert.alertname === 'CheckoutErrors'),
+      (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find(
+        (alert: { state: string; alertname: string }) => alert.state === 'firing' && alert.alertname === 'CheckoutErrors',
+      ),
     );
     assert.equal(paged.acknowledged, null, 'not yet acknowledged');
-    const taken = await ok(call(first, 'POST', '/api/v1/alerts/acknowledge', admin, JSON.stringify({ fingerprint: paged.fingerprint, comment: 'card processor paged' }), acme));
+    const taken = await ok(
+      call(
+        first,
+        'POST',
+        '/api/v1/alerts/acknowledge',
+        admin,
+        JSON.stringify({ fingerprint: paged.fingerprint, comment: 'card processor paged' }),
+        acme,
+      ),
+    );
     assert.equal(taken.by, 'ops admin');
     const again = await call(first, 'POST', '/api/v1/alerts/acknowledge', admin, JSON.stringify({ fingerprint: paged.fingerprint }), acme);
     assert.equal(again.status, 409, again.text);
-    const listed = (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find((alert: { fingerprint: string }) => alert.fingerprint === paged.fingerprint);
+    const listed = (await ok(call(first, 'GET', '/api/v1/alerts', admin, undefined, acme))).alerts.find(
+      (alert: { fingerprint: string }) => alert.fingerprint === paged.fingerprint,
+    );
     assert.equal(listed.acknowledged.comment, 'card processor paged');
   }
   if (!wrong) {
     // The period's access review of acme, signed off: the ops admin decides the others' grants, a second admin (made after the population froze) decides the ops admin's.
     const review = (await ok(call(first, 'POST', '/api/v1/access-reviews', admin, JSON.stringify({ tenant: 'acme' })))).review;
     await createKey(admin, 'security lead', ['admin'], ['*']);
-    const decide = (as: string, item: string) => ok(call(first, 'POST', `/api/v1/access-reviews/${review.review}/items/${encodeURIComponent(item)}/decision`, as, JSON.stringify({ decision: 'keep' })));
+    const decide = (as: string, item: string) =>
+      ok(
+        call(
+          first,
+          'POST',
+          `/api/v1/access-reviews/${review.review}/items/${encodeURIComponent(item)}/decision`,
+          as,
+          JSON.stringify({ decision: 'keep' }),
+        ),
+      );
     for (const name of ['shipper', 'auditor']) await decide(admin, `key:${keys[name].id}`);
     await decide(keys['security lead'].key, `key:${keys['ops admin'].id}`);
-    await ok(call(first, 'POST', `/api/v1/access-reviews/${review.review}/sign-off`, admin, JSON.stringify({ comment: 'grants confirmed' })));
+    await ok(
+      call(first, 'POST', `/api/v1/access-reviews/${review.review}/sign-off`, admin, JSON.stringify({ comment: 'grants confirmed' })),
+    );
   }
   assert.equal(await first.stop(), 0, first.output());
 
   if (wrong) {
-    await runStatements(first.dataDir, [`ALTER TABLE meshlog.logs UPDATE body = 'GET /cart 200 (nothing to see)' WHERE tenant = 'acme' AND service_name = 'checkout' AND batch_pos = 0 AND batch_seq = 1`]);
+    await runStatements(first.dataDir, [
+      `ALTER TABLE meshlog.logs UPDATE body = 'GET /cart 200 (nothing to see)' WHERE tenant = 'acme' AND service_name = 'checkout' AND batch_pos = 0 AND batch_seq = 1`,
+    ]);
   }
   const meshlog = await startMeshlog({ dataDir: first.dataDir, args });
   const from = new Date(base).toISOString();
   const run = meshlogCli(meshlog, ['report', 'soc2', '--from', from, '--format', 'json'], keys.auditor.key);
   assert.equal(run.status, 0, run.stderr);
-  return { meshlog, webhook, notifications, keys, from, gapHour: new Date(gapHour).toISOString(), report: JSON.parse(run.stdout) as Soc2Report, dir };
+  return {
+    meshlog,
+    webhook,
+    notifications,
+    keys,
+    from,
+    gapHour: new Date(gapHour).toISOString(),
+    report: JSON.parse(run.stdout) as Soc2Report,
+    dir,
+  };
 }
 
 let wrongPeriod: Period;
@@ -212,9 +270,17 @@ test('the period with known events shows each of them with the right status', ()
   const keys = wrongPeriod.keys;
 
   const access = section(report, 'access');
-  assert.deepEqual((access.data.grants as { name: string }[]).map((grant) => grant.name), ['ops admin', 'shipper', 'auditor', 'contractor']);
-  assert.deepEqual((access.data.revocations as { key_id: string; by: string }[]).map((revocation) => [revocation.key_id, revocation.by]), [[keys.contractor.id, 'ops admin']]);
-  const states = new Map((access.data.keys_as_of_period_end as { id: string; state_at_period_end: string }[]).map((key) => [key.id, key.state_at_period_end]));
+  assert.deepEqual(
+    (access.data.grants as { name: string }[]).map((grant) => grant.name),
+    ['ops admin', 'shipper', 'auditor', 'contractor'],
+  );
+  assert.deepEqual(
+    (access.data.revocations as { key_id: string; by: string }[]).map((revocation) => [revocation.key_id, revocation.by]),
+    [[keys.contractor.id, 'ops admin']],
+  );
+  const states = new Map(
+    (access.data.keys_as_of_period_end as { id: string; state_at_period_end: string }[]).map((key) => [key.id, key.state_at_period_end]),
+  );
   assert.equal(states.get(keys.contractor.id), 'revoked');
   assert.equal(states.get(keys.shipper.id), 'active');
   assert.equal(access.status, 'pass', access.reason);
@@ -228,13 +294,19 @@ test('the period with known events shows each of them with the right status', ()
   assert.equal(integrity.status, 'fail');
   assert.match(integrity.reason, /record_modified/);
   const findings = (integrity.data.verification as { findings: { kind: string; batchSeq: number; positions: number[] }[] }).findings;
-  assert.deepEqual(findings.map((finding) => [finding.kind, finding.batchSeq, finding.positions]), [['record_modified', 1, [0]]]);
+  assert.deepEqual(
+    findings.map((finding) => [finding.kind, finding.batchSeq, finding.positions]),
+    [['record_modified', 1, [0]]],
+  );
 
   const retention = section(report, 'retention');
   assert.equal(retention.status, 'pass', retention.reason);
   assert.deepEqual(retention.data.disposed_by_policy, { 'batch-short': 2 });
   const runs = retention.data.disposal_runs as { by: string; records: number; by_policy: Record<string, number> }[];
-  assert.deepEqual(runs.map((run) => [run.by, run.records, run.by_policy]), [['ops admin', 2, { 'batch-short': 2 }]]);
+  assert.deepEqual(
+    runs.map((run) => [run.by, run.records, run.by_policy]),
+    [['ops admin', 2, { 'batch-short': 2 }]],
+  );
   assert.equal((retention.data.disposed_batches as { tenant: string; policy: string; records: number }[]).length, 1);
   assert.deepEqual(retention.data.kept_past_policy, []);
   // One configuration was in force all period (recorded at the server's start): its policies.
@@ -246,19 +318,32 @@ test('the period with known events shows each of them with the right status', ()
   const monitoring = section(report, 'monitoring');
   assert.equal(monitoring.status, 'pass', monitoring.reason);
   // A restart re-evaluates the rule while the error is still in its window: it may fire again.
-  const firing = (monitoring.data.alert_transitions as { name: string; status: string; count: number }[]).filter((row) => row.status === 'firing');
-  assert.deepEqual(firing.map((row) => row.name), ['CheckoutErrors']);
+  const firing = (monitoring.data.alert_transitions as { name: string; status: string; count: number }[]).filter(
+    (row) => row.status === 'firing',
+  );
+  assert.deepEqual(
+    firing.map((row) => row.name),
+    ['CheckoutErrors'],
+  );
   assert.ok(firing[0].count >= 1);
   assert.match(monitoring.reason, new RegExp(`${firing[0].count} alerts fired in the period`));
-  assert.ok((monitoring.data.notification_attempts as { name: string; status: string }[]).some((row) => row.name === 'CheckoutErrors' && row.status === 'delivered'));
+  assert.ok(
+    (monitoring.data.notification_attempts as { name: string; status: string }[]).some(
+      (row) => row.name === 'CheckoutErrors' && row.status === 'delivered',
+    ),
+  );
   const fired = monitoring.data.alerts_fired as { name: string; acknowledged_by: string | null; seconds_to_acknowledge: number | null }[];
-  assert.deepEqual(fired.map((row) => [row.name, row.acknowledged_by]), [['CheckoutErrors', 'ops admin']]);
+  assert.deepEqual(
+    fired.map((row) => [row.name, row.acknowledged_by]),
+    [['CheckoutErrors', 'ops admin']],
+  );
   assert.ok(fired[0].seconds_to_acknowledge! >= 0);
   assert.equal(monitoring.data.mean_seconds_to_acknowledge, fired[0].seconds_to_acknowledge);
   assert.match(monitoring.reason, /all acknowledged, mean time to acknowledge [\d.]+ s$/);
 
   // Everything else is as in the clean period.
-  for (const id of ['data_access', 'changes', 'transmission', 'redaction', 'availability', 'capacity']) assert.equal(section(report, id).status, 'pass', `${id}: ${section(report, id).reason}`);
+  for (const id of ['data_access', 'changes', 'transmission', 'redaction', 'availability', 'capacity'])
+    assert.equal(section(report, id).status, 'pass', `${id}: ${section(report, id).reason}`);
 });
 
 test('the same period with nothing wrong passes in every section', () => {
@@ -270,7 +355,12 @@ test('the same period with nothing wrong passes in every section', () => {
   assert.deepEqual(section(report, 'coverage').data.gaps, []);
   assert.deepEqual(section(report, 'retention').data.disposed_by_policy, { 'batch-short': 2 });
   assert.equal((section(report, 'access').data.revocations as unknown[]).length, 1);
-  const [review] = section(report, 'access_review').data.reviews as { tenant: string; population: { size: number }; kept: number; sign_off: { signature_check: { valid: boolean } } }[];
+  const [review] = section(report, 'access_review').data.reviews as {
+    tenant: string;
+    population: { size: number };
+    kept: number;
+    sign_off: { signature_check: { valid: boolean } };
+  }[];
   assert.deepEqual([review!.tenant, review!.population.size, review!.kept, review!.sign_off.signature_check.valid], ['acme', 3, 3, true]);
 });
 
@@ -286,7 +376,10 @@ test('every section names the criteria it evidences and the queries behind its f
     assert.ok(item.provenance && item.provenance.queries.length + item.provenance.inputs.length > 0, item.id);
   }
   const coverageQueries = section(report, 'coverage').provenance!.queries;
-  assert.ok(coverageQueries.some((query) => /FROM meshlog\.logs AS l WHERE/.test(query.sql) && query.params.tenant === ''), JSON.stringify(coverageQueries));
+  assert.ok(
+    coverageQueries.some((query) => /FROM meshlog\.logs AS l WHERE/.test(query.sql) && query.params.tenant === ''),
+    JSON.stringify(coverageQueries),
+  );
   assert.ok(section(report, 'capacity').provenance!.queries.some((query) => /FROM system\.parts/.test(query.sql)));
   assert.ok(section(report, 'retention').provenance!.queries.some((query) => /seal_events/.test(query.sql)));
   const atRest = section(report, 'transmission').data.encryption_at_rest as { configured: string; data_disks: { encrypted: boolean }[] };
@@ -304,7 +397,11 @@ test('every section names the criteria it evidences and the queries behind its f
 test('a JSON report verifies offline against the published key; a modified one, or one checked against another key, is rejected', () => {
   const period = wrongPeriod;
   const file = join(period.dir, 'report.json');
-  const run = meshlogCli(period.meshlog, ['report', 'soc2', '--from', period.from, '--format', 'json', '--out', file], period.keys.auditor.key);
+  const run = meshlogCli(
+    period.meshlog,
+    ['report', 'soc2', '--from', period.from, '--format', 'json', '--out', file],
+    period.keys.auditor.key,
+  );
   assert.equal(run.status, 0, run.stderr);
   const publicKey = `${period.meshlog.dataDir}-signing.key.pub`;
 
@@ -319,7 +416,10 @@ test('a JSON report verifies offline against the published key; a modified one, 
   assert.notEqual(readFileSync(forged, 'utf8'), text);
   const bad = reportVerify([forged, '--public-key', publicKey]);
   assert.equal(bad.status, 1);
-  assert.match(bad.stdout, /^FAILED .*forged\.json: JSON report: the signature does not match the content: the report was modified after it was signed$/m);
+  assert.match(
+    bad.stdout,
+    /^FAILED .*forged\.json: JSON report: the signature does not match the content: the report was modified after it was signed$/m,
+  );
 
   // Re-indenting is not a modification: the signature covers the canonical form.
   const reformatted = join(period.dir, 'reformatted.json');
@@ -340,7 +440,11 @@ test('HTML and PDF reports are signed in a .sig beside them; verify accepts them
   const publicKey = `${period.meshlog.dataDir}-signing.key.pub`;
   for (const format of ['html', 'pdf']) {
     const file = join(period.dir, `report.${format}`);
-    const run = meshlogCli(period.meshlog, ['report', 'soc2', '--from', period.from, '--format', format, '--out', file], period.keys.auditor.key);
+    const run = meshlogCli(
+      period.meshlog,
+      ['report', 'soc2', '--from', period.from, '--format', format, '--out', file],
+      period.keys.auditor.key,
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`wrote ${file.replaceAll('.', '\\.')}\\.sig`));
 
@@ -354,11 +458,19 @@ test('HTML and PDF reports are signed in a .sig beside them; verify accepts them
       const gapCell = `<span class="cell gap" title="${period.gapHour.slice(0, 13).replace('T', ' ')}:00 UTC: 1 silent hour"></span>`;
       assert.ok(html.includes(gapCell), gapCell);
       assert.equal(html.match(/<span class="cell gap"/g)?.length, 2, 'the gap cell and its legend');
-      for (const caption of ['Records per day', 'Coverage per service', 'Records ingested per day, and the forecast rate']) assert.ok(html.includes(`<figcaption>${caption}</figcaption>`), caption);
+      for (const caption of ['Records per day', 'Coverage per service', 'Records ingested per day, and the forecast rate'])
+        assert.ok(html.includes(`<figcaption>${caption}</figcaption>`), caption);
     } else {
       const text = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
       assert.equal(text.status, 0, text.stderr);
-      for (const words of ['Coverage per service', 'Records per day', 'Retention and disposal', 'Capacity: ingest and storage', 'Where these figures come from']) assert.ok(text.stdout.includes(words), words);
+      for (const words of [
+        'Coverage per service',
+        'Records per day',
+        'Retention and disposal',
+        'Capacity: ingest and storage',
+        'Where these figures come from',
+      ])
+        assert.ok(text.stdout.includes(words), words);
     }
 
     const bytes = readFileSync(file);
@@ -372,7 +484,10 @@ test('HTML and PDF reports are signed in a .sig beside them; verify accepts them
     }
     const bad = reportVerify([modified, '--public-key', publicKey]);
     assert.equal(bad.status, 1, bad.stdout);
-    assert.match(bad.stdout, /FAILED .*report file .*the file’s SHA-256 differs from the one signed: the report was modified after it was signed/);
+    assert.match(
+      bad.stdout,
+      /FAILED .*report file .*the file’s SHA-256 differs from the one signed: the report was modified after it was signed/,
+    );
 
     const missing = reportVerify([modified, '--signature', join(period.dir, 'no-such.sig')]);
     assert.equal(missing.status, 1);

@@ -34,7 +34,11 @@ function flush(logger: SplunkLogger): Promise<{ status: number; body: unknown; e
 }
 
 async function hec(path: string, body: string | Buffer, headers: Record<string, string> = { Authorization: `Splunk ${meshlog.token}` }) {
-  const response = await fetch(`${meshlog.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : Uint8Array.from(body) });
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : Uint8Array.from(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -56,7 +60,10 @@ test('Splunk HEC: splunk-logging batches, raw lines, health, HEC error codes, go
   assert.deepEqual(refused.body, { text: 'Invalid token', code: 4 });
   assert.equal(reported[0]?.message, 'Invalid token');
 
-  assert.deepEqual(await hec('/services/collector/event', '{"event":"x"}', {}), { status: 401, body: { text: 'Token is required', code: 2 } });
+  assert.deepEqual(await hec('/services/collector/event', '{"event":"x"}', {}), {
+    status: 401,
+    body: { text: 'Token is required', code: 2 },
+  });
   const health = await fetch(`${meshlog.url}/services/collector/health`);
   assert.deepEqual([health.status, await health.json()], [200, { text: 'HEC is healthy', code: 17 }]);
   assert.deepEqual(await hec('/services/collector', ''), { status: 400, body: { text: 'No data', code: 5 } });
@@ -84,24 +91,33 @@ test('Splunk HEC: splunk-logging batches, raw lines, health, HEC error codes, go
     status: 200,
     body: { text: 'Success', code: 0, ackId: 0 },
   });
-  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0,1]}', channel), { status: 200, body: { acks: { '0': true, '1': false } } });
-  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0]}'), { status: 400, body: { text: 'Data channel is missing', code: 10 } });
+  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0,1]}', channel), {
+    status: 200,
+    body: { acks: { '0': true, '1': false } },
+  });
+  assert.deepEqual(await hec('/services/collector/ack', '{"acks":[0]}'), {
+    status: 400,
+    body: { text: 'Data channel is missing', code: 10 },
+  });
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const rows = await readCommitted<StoredRow>(
     meshlog.dataDir,
     `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp FROM meshlog.logs ORDER BY timestamp, body`,
   );
-  assert.deepEqual(rows.map((row) => row.body).sort(), [
-    'Hello, world!',
-    'before the break',
-    'card declined',
-    'order placed',
-    'raw line one',
-    'raw line two',
-    'with fields',
-    JSON.stringify({ temperature: '70F', chickenCount: 500 }),
-  ].sort());
+  assert.deepEqual(
+    rows.map((row) => row.body).sort(),
+    [
+      'Hello, world!',
+      'before the break',
+      'card declined',
+      'order placed',
+      'raw line one',
+      'raw line two',
+      'with fields',
+      JSON.stringify({ temperature: '70F', chickenCount: 500 }),
+    ].sort(),
+  );
   assert.ok(rows.every((row) => row.receiver === 'splunk_hec'));
   const byBody = (body: string) => rows.find((row) => row.body === body)!;
 
@@ -111,7 +127,13 @@ test('Splunk HEC: splunk-logging batches, raw lines, health, HEC error codes, go
   assert.equal(placed.service_name, 'checkout');
   assert.equal(placed.severity_number, 9);
   assert.deepEqual(placed.resource_attributes, { 'host.name': 'web-1' });
-  assert.deepEqual(placed.log_attributes, { severity: 'info', 'splunk.source': 'checkout', 'splunk.sourcetype': '_json', 'splunk.index': 'main', 'meshlog.parse_status': 'no_format' });
+  assert.deepEqual(placed.log_attributes, {
+    severity: 'info',
+    'splunk.source': 'checkout',
+    'splunk.sourcetype': '_json',
+    'splunk.index': 'main',
+    'meshlog.parse_status': 'no_format',
+  });
   const declined = byBody('card declined');
   assert.equal(declined.severity_number, 17);
   const coop = byBody(JSON.stringify({ temperature: '70F', chickenCount: 500 }));

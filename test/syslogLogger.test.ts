@@ -27,7 +27,26 @@ function logger(transport: 'tcp' | 'udp', args: string[], message: string): void
 }
 
 test('logger over TCP (octet counting and LF framing) and UDP, RFC 5424 and RFC 3164', async () => {
-  logger('tcp', ['--rfc5424', '--octet-count', '-t', 'checkout', '-p', 'local3.err', '--msgid', 'PAY', '--sd-id', 'order@32473', '--sd-param', 'id="42"', '--sd-param', 'amount="9.99"'], 'payment failed over tcp octet');
+  logger(
+    'tcp',
+    [
+      '--rfc5424',
+      '--octet-count',
+      '-t',
+      'checkout',
+      '-p',
+      'local3.err',
+      '--msgid',
+      'PAY',
+      '--sd-id',
+      'order@32473',
+      '--sd-param',
+      'id="42"',
+      '--sd-param',
+      'amount="9.99"',
+    ],
+    'payment failed over tcp octet',
+  );
   logger('tcp', ['--rfc3164', '-t', 'nginx', '-p', 'daemon.warning'], 'upstream slow over tcp lf');
   logger('udp', ['--rfc5424', '-t', 'cart', '-p', 'user.info'], 'cart updated over udp 5424');
   logger('udp', ['--rfc3164', '-t', 'sshd', '--id=4242', '-p', 'auth.notice'], 'login over udp 3164');
@@ -50,7 +69,9 @@ test('garbage, an invalid priority and a reset connection do not affect a good s
 
   const udp = createSocket('udp4');
   await new Promise<void>((resolve, reject) =>
-    udp.send('<13>not a syslog header at all', Number(portOf(meshlog.listeners.syslog_udp)), '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+    udp.send('<13>not a syslog header at all', Number(portOf(meshlog.listeners.syslog_udp)), '127.0.0.1', (error) =>
+      error ? reject(error) : resolve(),
+    ),
   );
   udp.close();
 

@@ -32,7 +32,10 @@ before(async () => {
     '      - { common_name: reader-acme, roles: [analyst], tenants: [acme] }',
   ];
   const configFile = join(tempDataDir('meshlog-tcp-mtls-'), 'meshlog.yaml');
-  writeFileSync(configFile, ['forward:', '  tenant: edge', '  tls:', ...tlsSection, 'syslog:', '  tenant: edge', '  tls:', ...tlsSection, ''].join('\n'));
+  writeFileSync(
+    configFile,
+    ['forward:', '  tenant: edge', '  tls:', ...tlsSection, 'syslog:', '  tenant: edge', '  tls:', ...tlsSection, ''].join('\n'),
+  );
   meshlog = await startMeshlog({ args: ['--config', configFile] });
 });
 
@@ -43,13 +46,23 @@ after(async () => {
 function forwardClient(certificate: IssuedCertificate): FluentClient {
   const { host, port } = hostPort(meshlog.listeners.forward!);
   return new FluentClient('mtls', {
-    socket: { host, port, tls: { ca: ca.cert, cert: certificate.cert, key: certificate.key, servername: 'localhost' }, disableReconnect: true },
+    socket: {
+      host,
+      port,
+      tls: { ca: ca.cert, cert: certificate.cert, key: certificate.key, servername: 'localhost' },
+      disableReconnect: true,
+    },
     ack: { ackTimeout: 20_000 },
   });
 }
 
 /** Connects with a client certificate, sends `payload`, and resolves once the server has closed the connection or answered. */
-function tlsExchange(address: string, certificate: IssuedCertificate, payload: string, closeAfterSend: boolean): Promise<{ closedByServer: boolean }> {
+function tlsExchange(
+  address: string,
+  certificate: IssuedCertificate,
+  payload: string,
+  closeAfterSend: boolean,
+): Promise<{ closedByServer: boolean }> {
   const { host, port } = hostPort(address);
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host, port, ca: ca.cert, cert: certificate.cert, key: certificate.key, servername: 'localhost' }, () => {
@@ -92,7 +105,10 @@ test('syslog over mTLS: the same mapping; refused certificates store nothing', a
   await tlsExchange(meshlog.listeners.syslog_tls!, clients.unmapped!, line('syslog from an unmapped certificate, refused'), true);
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
-  const rows = await readCommitted<{ tenant: string; body: string }>(meshlog.dataDir, `SELECT tenant, body FROM meshlog.logs ORDER BY body`);
+  const rows = await readCommitted<{ tenant: string; body: string }>(
+    meshlog.dataDir,
+    `SELECT tenant, body FROM meshlog.logs ORDER BY body`,
+  );
   assert.deepEqual(rows, [
     { tenant: 'acme', body: 'forward from the acme certificate' },
     { tenant: 'edge', body: 'forward from the wildcard certificate' },

@@ -14,7 +14,8 @@ function meshlogCli(args: string[], token = meshlog.token) {
   return spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url, '--token', token], { encoding: 'utf8' });
 }
 
-const ingest = (tenant: string) => postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('registry', [`for ${tenant}`]), { 'x-scope-orgid': tenant });
+const ingest = (tenant: string) =>
+  postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('registry', [`for ${tenant}`]), { 'x-scope-orgid': tenant });
 const query = (tenant: string) =>
   fetch(`${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="registry"}')}&since=1h`, {
     headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': tenant },
@@ -29,7 +30,14 @@ function grpcExport(tenant: string): Promise<grpc.ServiceError | null> {
   // One record, ResourceLogs{ScopeLogs{LogRecord{body: "registry"}}}: an empty request would submit nothing.
   const request = Buffer.from('0a10120e120c2a0a0a087265676973747279', 'hex');
   return new Promise<grpc.ServiceError | null>((resolve) =>
-    client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (bytes: Buffer) => bytes, (bytes: Buffer) => bytes, request, metadata, (error) => resolve(error)),
+    client.makeUnaryRequest(
+      '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+      request,
+      metadata,
+      (error) => resolve(error),
+    ),
   ).finally(() => client.close());
 }
 
@@ -50,7 +58,10 @@ test('meshlog tenants create|list: registered once, listed with who and when; on
   const listed = meshlogCli(['tenants', 'list', '--output', 'json']);
   assert.equal(listed.status, 0, listed.stderr);
   const [acme] = JSON.parse(listed.stdout) as { name: string; state: string; description: string; created_by: string }[];
-  assert.deepEqual({ name: acme!.name, state: acme!.state, description: acme!.description, created_by: acme!.created_by }, { name: 'acme', state: 'active', description: 'Acme Corp', created_by: 'bootstrap admin' });
+  assert.deepEqual(
+    { name: acme!.name, state: acme!.state, description: acme!.description, created_by: acme!.created_by },
+    { name: 'acme', state: 'active', description: 'Acme Corp', created_by: 'bootstrap admin' },
+  );
 
   const key = meshlogCli(['keys', 'create', '--name', 'analyst', '--role', 'analyst', '--tenant', 'acme', '--output', 'json']);
   const analyst = (JSON.parse(key.stdout) as { key: string }).key;

@@ -23,18 +23,38 @@ function presented(address: string, ca: Buffer, alpn?: string[]): Promise<string
 function oldHandshake(address: string, ca: Buffer, version: 'TLSv1' | 'TLSv1.1', alpn?: string[]): Promise<string | undefined> {
   const [host, port] = address.split(/:(?=\d+$)/);
   return new Promise((resolve) => {
-    const socket = tls.connect({ host, port: Number(port), ca, servername: 'localhost', ALPNProtocols: alpn, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
-      socket.destroy();
-      resolve(undefined);
-    });
+    const socket = tls.connect(
+      {
+        host,
+        port: Number(port),
+        ca,
+        servername: 'localhost',
+        ALPNProtocols: alpn,
+        minVersion: version,
+        maxVersion: version,
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      },
+      () => {
+        socket.destroy();
+        resolve(undefined);
+      },
+    );
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
 
-async function assertOldTlsRefused(listeners: Record<string, string>, ca: Buffer, alpns: Record<string, string[] | undefined>): Promise<void> {
+async function assertOldTlsRefused(
+  listeners: Record<string, string>,
+  ca: Buffer,
+  alpns: Record<string, string[] | undefined>,
+): Promise<void> {
   for (const [name, address] of Object.entries(listeners)) {
     for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-      assert.match((await oldHandshake(address, ca, version, alpns[name])) ?? 'accepted', /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|VERSION/i, `${name} refuses ${version}`);
+      assert.match(
+        (await oldHandshake(address, ca, version, alpns[name])) ?? 'accepted',
+        /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|VERSION/i,
+        `${name} refuses ${version}`,
+      );
     }
   }
 }
@@ -70,9 +90,15 @@ test('every TLS listener (forward, syslog TLS, OTLP/gRPC) refuses TLS 1.0/1.1, a
       assert.notEqual(after, before[name], `${name} presents the renewed certificate`);
     }
     await assertOldTlsRefused(addresses, ca.cert, listeners);
-    const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=config.tls_reload`, { headers: { authorization: `Bearer ${meshlog.token}` } });
+    const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=config.tls_reload`, {
+      headers: { authorization: `Bearer ${meshlog.token}` },
+    });
     const events = ((await audit.json()) as { events: { target: string; outcome: string }[] }).events;
-    assert.deepEqual(events.map((event) => `${event.target} ${event.outcome}`).sort(), ['forward success', 'otlp_grpc success', 'syslog_tls success']);
+    assert.deepEqual(events.map((event) => `${event.target} ${event.outcome}`).sort(), [
+      'forward success',
+      'otlp_grpc success',
+      'syslog_tls success',
+    ]);
   } finally {
     assert.equal(await meshlog.stop(), 0, meshlog.output());
   }

@@ -46,8 +46,16 @@ async function traceThrough(exporter: SpanExporter, service: string): Promise<vo
   });
   const tracer = provider.getTracer('checkout.http', '1.4.2');
   const parentContext = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: 'eee19b7ec3c1b174', traceFlags: 1, isRemote: true });
-  const server = tracer.startSpan('POST /pay', { kind: SpanKind.SERVER, startTime: [1_767_323_045, 0], attributes: { 'http.route': '/pay' } }, parentContext);
-  const client = tracer.startSpan('charge card', { kind: SpanKind.CLIENT, startTime: [1_767_323_045, 250_000_000] }, trace.setSpan(ROOT_CONTEXT, server));
+  const server = tracer.startSpan(
+    'POST /pay',
+    { kind: SpanKind.SERVER, startTime: [1_767_323_045, 0], attributes: { 'http.route': '/pay' } },
+    parentContext,
+  );
+  const client = tracer.startSpan(
+    'charge card',
+    { kind: SpanKind.CLIENT, startTime: [1_767_323_045, 250_000_000] },
+    trace.setSpan(ROOT_CONTEXT, server),
+  );
   client.addEvent('retry', { attempt: 2 }, [1_767_323_045, 300_000_000]);
   client.setStatus({ code: SpanStatusCode.ERROR, message: 'card declined' });
   client.end([1_767_323_045, 750_000_000]);
@@ -66,7 +74,11 @@ test('spans from the OTel SDK through Zipkin and OTLP/HTTP (JSON, protobuf) land
   const log = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { ...headers, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'pay-zipkin' }, values: [['1767323045400000000', 'card declined by issuer', { trace_id: traceId }]] }] }),
+    body: JSON.stringify({
+      streams: [
+        { stream: { service_name: 'pay-zipkin' }, values: [['1767323045400000000', 'card declined by issuer', { trace_id: traceId }]] },
+      ],
+    }),
   });
   assert.equal(log.status, 204);
 
@@ -75,13 +87,24 @@ test('spans from the OTel SDK through Zipkin and OTLP/HTTP (JSON, protobuf) land
     method: 'POST',
     headers: { ...headers, 'Content-Type': 'application/json' },
     body: JSON.stringify([
-      { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', name: 'get /kept', timestamp: 1767323047000000, duration: 1500, localEndpoint: { serviceName: 'legacy' } },
+      {
+        traceId: '463ac35c9f6413ad',
+        id: 'a2fb4a1d1a96d312',
+        name: 'get /kept',
+        timestamp: 1767323047000000,
+        duration: 1500,
+        localEndpoint: { serviceName: 'legacy' },
+      },
       { traceId: 'xyz', id: 'a2fb4a1d1a96d313' },
     ]),
   });
   assert.equal(zipkinMixed.status, 400);
   assert.match(await zipkinMixed.text(), /1 spans refused, 1 accepted: span 1: traceId must be 16 or 32 hex characters/);
-  const zipkinBroken = await fetch(`${meshlog.url}/api/v2/spans`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: '[{' });
+  const zipkinBroken = await fetch(`${meshlog.url}/api/v2/spans`, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    body: '[{',
+  });
   assert.equal(zipkinBroken.status, 400);
   const otlpBadId = await fetch(`${meshlog.url}/v1/traces`, {
     method: 'POST',
@@ -90,7 +113,11 @@ test('spans from the OTel SDK through Zipkin and OTLP/HTTP (JSON, protobuf) land
   });
   assert.equal(otlpBadId.status, 200);
   assert.equal(((await otlpBadId.json()) as { partialSuccess: { rejectedSpans: string } }).partialSuccess.rejectedSpans, '1');
-  const unauthorized = await fetch(`${meshlog.url}/api/v2/spans`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[]' });
+  const unauthorized = await fetch(`${meshlog.url}/api/v2/spans`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '[]',
+  });
   assert.equal(unauthorized.status, 401);
 
   assert.equal(await meshlog.stop(), 0, meshlog.output());
@@ -99,7 +126,11 @@ test('spans from the OTel SDK through Zipkin and OTLP/HTTP (JSON, protobuf) land
     `SELECT *, toString(toUnixTimestamp64Nano(timestamp)) AS timestamp, toString(duration_ns) AS duration_ns FROM meshlog.spans ORDER BY service_name, timestamp`,
   );
   assert.equal(spans.length, 7);
-  for (const [service, receiver] of [['pay-zipkin', 'zipkin'], ['pay-json', 'otlp_http'], ['pay-protobuf', 'otlp_http']]) {
+  for (const [service, receiver] of [
+    ['pay-zipkin', 'zipkin'],
+    ['pay-json', 'otlp_http'],
+    ['pay-protobuf', 'otlp_http'],
+  ]) {
     const [server, client] = spans.filter((span) => span.service_name === service);
     assert.equal(server.receiver, receiver);
     assert.equal(server.tenant, 'acme');

@@ -33,7 +33,19 @@ after(async () => {
 });
 
 test('meshlog users create|list|key: keys are issued within the user, never beyond', async () => {
-  const created = meshlogCli(['users', 'create', 'alice', '--email', 'alice@example.com', '--role', 'analyst', '--tenant', 'acme', '--tenant', 'beta']);
+  const created = meshlogCli([
+    'users',
+    'create',
+    'alice',
+    '--email',
+    'alice@example.com',
+    '--role',
+    'analyst',
+    '--tenant',
+    'acme',
+    '--tenant',
+    'beta',
+  ]);
   assert.equal(created.status, 0, created.stderr);
   assert.match(created.stdout, /created user alice \(analyst on acme, beta\)/);
   assert.match(meshlogCli(['users', 'create', 'alice', '--role', 'analyst', '--tenant', 'acme']).stderr, /409.*already exists/);
@@ -52,7 +64,10 @@ test('meshlog users create|list|key: keys are issued within the user, never beyo
 
   const listed = meshlogCli(['users', 'list', '--output', 'json']);
   const [alice] = JSON.parse(listed.stdout) as { name: string; email: string; state: string; key_ids: string[] }[];
-  assert.deepEqual({ name: alice!.name, email: alice!.email, state: alice!.state, key_ids: alice!.key_ids }, { name: 'alice', email: 'alice@example.com', state: 'active', key_ids: [keys.full.id, keys.narrow.id] });
+  assert.deepEqual(
+    { name: alice!.name, email: alice!.email, state: alice!.state, key_ids: alice!.key_ids },
+    { name: 'alice', email: 'alice@example.com', state: 'active', key_ids: [keys.full.id, keys.narrow.id] },
+  );
   // Only admins manage users.
   assert.match(meshlogCli(['users', 'list'], keys.full.key).stderr, /403/);
 });
@@ -93,8 +108,15 @@ test("narrowing a user's grants revokes the keys that would hold more; widening 
 test('users persist across a restart, and each change is exactly one audit record', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   meshlog = await startMeshlog({ dataDir: meshlog.dataDir });
-  const listed = JSON.parse(meshlogCli(['users', 'list', '--output', 'json']).stdout) as { name: string; state: string; key_ids: string[] }[];
-  assert.deepEqual(listed.map((user) => [user.name, user.state, user.key_ids.length]), [['alice', 'active', 4]]);
+  const listed = JSON.parse(meshlogCli(['users', 'list', '--output', 'json']).stdout) as {
+    name: string;
+    state: string;
+    key_ids: string[];
+  }[];
+  assert.deepEqual(
+    listed.map((user) => [user.name, user.state, user.key_ids.length]),
+    [['alice', 'active', 4]],
+  );
   assert.equal(await meshlog.stop(), 0, meshlog.output());
 
   const records = await readAuditTrail<{ action: string; target: string; detail: string }>(
@@ -116,8 +138,15 @@ test('users persist across a restart, and each change is exactly one audit recor
       ['users.update', 'alice'],
     ],
   );
-  const narrowing = JSON.parse(records[7]!.detail) as { before: { tenants: string[] }; after: { tenants: string[] }; revoked_keys: string[] };
-  assert.deepEqual([narrowing.before.tenants, narrowing.after.tenants, narrowing.revoked_keys], [['acme', 'beta'], ['acme'], [keys.after!.id]]);
+  const narrowing = JSON.parse(records[7]!.detail) as {
+    before: { tenants: string[] };
+    after: { tenants: string[] };
+    revoked_keys: string[];
+  };
+  assert.deepEqual(
+    [narrowing.before.tenants, narrowing.after.tenants, narrowing.revoked_keys],
+    [['acme', 'beta'], ['acme'], [keys.after!.id]],
+  );
   assert.deepEqual(JSON.parse(records[3]!.detail).revoked_keys, [keys.full!.id, keys.narrow!.id]);
   assert.equal(JSON.parse(records[1]!.detail).user, 'alice');
 });

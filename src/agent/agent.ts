@@ -69,7 +69,10 @@ export class MeshlogAgent {
     this.retained = { ...state.sources };
     this.checkpoints = new CheckpointStore(join(config.data_dir, 'checkpoints.json'));
     this.builder = new BatchBuilder({ maxRecords: config.batch.max_records, maxBytes: config.batch.max_bytes });
-    this.metrics = new AgentMetrics(() => this.buffer.bytes, () => this.sources.values());
+    this.metrics = new AgentMetrics(
+      () => this.buffer.bytes,
+      () => this.sources.values(),
+    );
     this.output = agentOutput(config);
     this.shipper = new Shipper(
       buffer,
@@ -118,7 +121,9 @@ export class MeshlogAgent {
         maxBytes: config.buffer.max_bytes,
         segmentBytes: config.buffer.segment_bytes,
         fsync: config.buffer.fsync,
-        key: config.buffer.encrypt ? loadBufferKey(config.buffer.key_file ?? defaultBufferKeyFile(config.data_dir), config.data_dir) : undefined,
+        key: config.buffer.encrypt
+          ? loadBufferKey(config.buffer.key_file ?? defaultBufferKeyFile(config.data_dir), config.data_dir)
+          : undefined,
       },
       state.acked_seq,
       logger,
@@ -169,7 +174,14 @@ export class MeshlogAgent {
     return { 'host.name': hostname(), ...this.config.labels };
   }
 
-  private add(source: Source, body: string, offset: number, time: bigint | undefined, attributes: KeyValue[] | undefined, details?: RecordDetails): void {
+  private add(
+    source: Source,
+    body: string,
+    offset: number,
+    time: bigint | undefined,
+    attributes: KeyValue[] | undefined,
+    details?: RecordDetails,
+  ): void {
     const now = Date.now();
     if (now !== this.observedMs) {
       this.observedMs = now;
@@ -315,7 +327,16 @@ export class MeshlogAgent {
         point.offset = entry.offset;
         point.linesRead += entry.lines;
         points.set(entry.key, point);
-        this.retained[entry.key] ??= { path: entry.path, dev: entry.dev, ino: entry.ino, fp: entry.fp, fp_len: entry.fp_len, born: entry.born, offset: 0, lines_acked: 0 };
+        this.retained[entry.key] ??= {
+          path: entry.path,
+          dev: entry.dev,
+          ino: entry.ino,
+          fp: entry.fp,
+          fp_len: entry.fp_len,
+          born: entry.born,
+          offset: 0,
+          lines_acked: 0,
+        };
       }
     }
     for (const point of points.values()) {
@@ -383,7 +404,14 @@ export class MeshlogAgent {
 
   /** Reads stdin to its end; with no other input, resolves `inputEnded` once every line was acknowledged. */
   private async readStdin(): Promise<void> {
-    await readStream(process.stdin, this.resourceLabels(), { maxLineBytes: this.config.max_line_bytes }, (source, body, offset) => this.add(source, body, offset, undefined, undefined), this.gate, (source) => this.register(source));
+    await readStream(
+      process.stdin,
+      this.resourceLabels(),
+      { maxLineBytes: this.config.max_line_bytes },
+      (source, body, offset) => this.add(source, body, offset, undefined, undefined),
+      this.gate,
+      (source) => this.register(source),
+    );
     this.seal();
     await this.sealing;
     if (this.fileInput) return;

@@ -27,7 +27,10 @@ export const agentConfigSchema = z
     /** Bearer token (default: MESHLOG_TOKEN). */
     token: z.string().min(1).optional(),
     /** Sent as X-Scope-OrgID. */
-    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -').optional(),
+    tenant: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
+      .optional(),
     /** Checkpoints and the disk buffer. */
     data_dir: z.string().min(1).default('./agent-data'),
     /** `/metrics`, `/ready` and `/sources`; port 0 = any free port (the bound address is logged). */
@@ -125,7 +128,11 @@ export const agentConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     if (config.files.length === 0 && !config.kubernetes.enabled && !config.stdin && !config.journald.enabled) {
-      ctx.addIssue({ code: 'custom', path: ['files'], message: 'nothing to read: give files (--path), kubernetes.enabled, journald.enabled or stdin' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: 'nothing to read: give files (--path), kubernetes.enabled, journald.enabled or stdin',
+      });
     }
   });
 

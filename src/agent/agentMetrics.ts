@@ -5,14 +5,26 @@ import type { Source } from './source.js';
 export class AgentMetrics {
   readonly registry = new Registry();
 
-  readonly linesRead = new Counter({ name: 'meshlog_agent_lines_read_total', help: 'Lines read from all sources', registers: [this.registry] });
-  readonly bytesRead = new Counter({ name: 'meshlog_agent_bytes_read_total', help: 'Bytes read from all sources', registers: [this.registry] });
+  readonly linesRead = new Counter({
+    name: 'meshlog_agent_lines_read_total',
+    help: 'Lines read from all sources',
+    registers: [this.registry],
+  });
+  readonly bytesRead = new Counter({
+    name: 'meshlog_agent_bytes_read_total',
+    help: 'Bytes read from all sources',
+    registers: [this.registry],
+  });
   readonly linesShipped = new Counter({
     name: 'meshlog_agent_lines_shipped_total',
     help: 'Lines the server acknowledged',
     registers: [this.registry],
   });
-  readonly batchesShipped = new Counter({ name: 'meshlog_agent_batches_shipped_total', help: 'Batches the server acknowledged', registers: [this.registry] });
+  readonly batchesShipped = new Counter({
+    name: 'meshlog_agent_batches_shipped_total',
+    help: 'Batches the server acknowledged',
+    registers: [this.registry],
+  });
   readonly batchesRetried = new Counter({
     name: 'meshlog_agent_batches_retried_total',
     help: 'Send attempts that failed and were retried (network error, 429, 5xx)',
@@ -41,7 +53,8 @@ export class AgentMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const source of sources()) if (source.identity && source.active) this.set({ path: source.path }, Math.max(0, source.size - source.ackedOffset));
+        for (const source of sources())
+          if (source.identity && source.active) this.set({ path: source.path }, Math.max(0, source.size - source.ackedOffset));
       },
     });
   }

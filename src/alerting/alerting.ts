@@ -95,8 +95,22 @@ export class Alerting {
         this.held.set(alert.fingerprint, alert);
         this.track(this.mark(heldReceiver, alert, true));
       } else if (wasHeld) this.track(this.mark(heldReceiver, alert, false));
-      const attempt = { tenant: alert.tenant, fingerprint: alert.fingerprint, alertName: alert.labels.alertname ?? '', status: alert.status, receiver: `silenced by ${silence.id}`, attempt: 0, httpStatus: 0, error: '', atMs: nowMs };
-      this.track(this.store.recordAttempt(attempt).catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record a silenced notification')));
+      const attempt = {
+        tenant: alert.tenant,
+        fingerprint: alert.fingerprint,
+        alertName: alert.labels.alertname ?? '',
+        status: alert.status,
+        receiver: `silenced by ${silence.id}`,
+        attempt: 0,
+        httpStatus: 0,
+        error: '',
+        atMs: nowMs,
+      };
+      this.track(
+        this.store
+          .recordAttempt(attempt)
+          .catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'could not record a silenced notification')),
+      );
       return;
     }
     // Owed before the hold is settled: a crash between the two writes leaves it owed, never lost.
@@ -140,7 +154,8 @@ export class Alerting {
       }
       const notifier = this.notifiers.find((candidate) => candidate.receiver === receiver);
       if (notifier) this.track(this.deliver(notifier, notification));
-      else this.logger.warn({ receiver, alert: notification.labels.alertname }, 'a notification is owed to a receiver no longer configured');
+      else
+        this.logger.warn({ receiver, alert: notification.labels.alertname }, 'a notification is owed to a receiver no longer configured');
     }
   }
 
@@ -156,7 +171,10 @@ export class Alerting {
     return this.silenceList.filter((silence) => silence.tenant === tenant);
   }
 
-  async addSilence(tenant: string, input: { matchers: Record<string, string>; endsAtMs: number; comment: string; createdBy: string }): Promise<Silence> {
+  async addSilence(
+    tenant: string,
+    input: { matchers: Record<string, string>; endsAtMs: number; comment: string; createdBy: string },
+  ): Promise<Silence> {
     const silence: Silence = { tenant, id: randomUUID(), startsAtMs: Date.now(), ...input };
     await this.store.saveSilence(silence);
     this.silenceList.push(silence);
@@ -165,7 +183,9 @@ export class Alerting {
 
   /** Ends a silence now; false when there is no such active silence. */
   async expireSilence(tenant: string, id: string): Promise<boolean> {
-    const silence = this.silenceList.find((candidate) => candidate.tenant === tenant && candidate.id === id && candidate.endsAtMs > Date.now());
+    const silence = this.silenceList.find(
+      (candidate) => candidate.tenant === tenant && candidate.id === id && candidate.endsAtMs > Date.now(),
+    );
     if (!silence) return false;
     silence.endsAtMs = Date.now();
     await this.store.saveSilence(silence);
@@ -175,7 +195,12 @@ export class Alerting {
 
   static async open(config: MeshlogConfig['alerting'], deps: AlertingDeps): Promise<Alerting> {
     const record = (attempt: Parameters<AlertStore['recordAttempt']>[0]) => deps.store.recordAttempt(attempt);
-    const delivery = (receiver: { url: string; max_attempts: number; initial_backoff_ms: number; timeout_ms: number }): DeliveryOptions => ({
+    const delivery = (receiver: {
+      url: string;
+      max_attempts: number;
+      initial_backoff_ms: number;
+      timeout_ms: number;
+    }): DeliveryOptions => ({
       url: receiver.url,
       maxAttempts: receiver.max_attempts,
       initialBackoffMs: receiver.initial_backoff_ms,
@@ -183,9 +208,13 @@ export class Alerting {
     });
     const secretOf = (file: string) => readFileSync(file, 'utf8').trim();
     const notifiers = [
-      ...config.webhooks.map((hook) => new HttpNotifier('webhook', delivery(hook), signedWebhook(secretOf(hook.secret_file), hook.url), record, deps.logger)),
+      ...config.webhooks.map(
+        (hook) => new HttpNotifier('webhook', delivery(hook), signedWebhook(secretOf(hook.secret_file), hook.url), record, deps.logger),
+      ),
       ...config.slack.map((slack) => new HttpNotifier('slack', delivery(slack), slackMessage, record, deps.logger)),
-      ...config.pagerduty.map((pd) => new HttpNotifier('pagerduty', delivery(pd), pagerDutyEvent(secretOf(pd.routing_key_file)), record, deps.logger)),
+      ...config.pagerduty.map(
+        (pd) => new HttpNotifier('pagerduty', delivery(pd), pagerDutyEvent(secretOf(pd.routing_key_file)), record, deps.logger),
+      ),
     ];
     let alerting: Alerting | undefined;
     const notify = (alert: AlertNotification) => alerting?.notify(alert);
@@ -196,7 +225,10 @@ export class Alerting {
     await engine.restore(groups);
     await alerting.resumeOwed();
     for (const group of groups) engine.setGroup(group);
-    deps.logger.info({ groups: groups.length, rules: groups.reduce((n, group) => n + group.rules.length, 0), webhooks: notifiers.length }, 'alert rules loaded');
+    deps.logger.info(
+      { groups: groups.length, rules: groups.reduce((n, group) => n + group.rules.length, 0), webhooks: notifiers.length },
+      'alert rules loaded',
+    );
     return alerting;
   }
 

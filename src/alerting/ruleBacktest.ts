@@ -30,9 +30,14 @@ export interface BacktestRange {
 export function checkBacktestRange(range: BacktestRange): void {
   if (range.endMs < range.startMs) throw new MeshlogError('ML_QUERY_INVALID', 'the end of a backtest must not be before its start');
   if (range.stepMs < 1000) throw new MeshlogError('ML_QUERY_INVALID', 'the step of a backtest is at least 1s');
-  if (range.endMs - range.startMs > maxBacktestRangeMs) throw new MeshlogError('ML_QUERY_LIMIT', `a backtest covers at most 7 days (${maxBacktestRangeMs / 1000}s): shorten the range`);
+  if (range.endMs - range.startMs > maxBacktestRangeMs)
+    throw new MeshlogError('ML_QUERY_LIMIT', `a backtest covers at most 7 days (${maxBacktestRangeMs / 1000}s): shorten the range`);
   const steps = Math.floor((range.endMs - range.startMs) / range.stepMs) + 1;
-  if (steps > maxBacktestSteps) throw new MeshlogError('ML_QUERY_LIMIT', `a backtest makes at most ${maxBacktestSteps} evaluations, this one would make ${steps}: use a larger step or a shorter range`);
+  if (steps > maxBacktestSteps)
+    throw new MeshlogError(
+      'ML_QUERY_LIMIT',
+      `a backtest makes at most ${maxBacktestSteps} evaluations, this one would make ${steps}: use a larger step or a shorter range`,
+    );
 }
 
 /**
@@ -43,9 +48,14 @@ export function checkBacktestRange(range: BacktestRange): void {
 export async function backtestRule(expr: MetricExpr, forMs: number, range: BacktestRange, ctx: QueryContext): Promise<BacktestSeries[]> {
   checkBacktestRange(range);
   const stepNs = BigInt(range.stepMs) * 1_000_000n;
-  const value = await evaluateMetric(expr, ctx, stepsOf(BigInt(range.startMs) * 1_000_000n, BigInt(range.endMs) * 1_000_000n, stepNs, ctx.limits));
+  const value = await evaluateMetric(
+    expr,
+    ctx,
+    stepsOf(BigInt(range.startMs) * 1_000_000n, BigInt(range.endMs) * 1_000_000n, stepNs, ctx.limits),
+  );
   // A bare number is no alert rule: it holds always or never, for no series.
-  if (value.kind !== 'vector') throw new MeshlogError('ML_QUERY_INVALID', 'an alert rule expression returns series (a vector), not a scalar');
+  if (value.kind !== 'vector')
+    throw new MeshlogError('ML_QUERY_INVALID', 'an alert rule expression returns series (a vector), not a scalar');
   const result: BacktestSeries[] = [];
   for (const series of value.series) {
     const firings: BacktestFiring[] = [];

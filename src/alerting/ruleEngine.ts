@@ -45,7 +45,10 @@ export interface RuleHealth {
 
 function fingerprintOf(tenant: string, group: RuleGroup, labels: Record<string, string>): string {
   const sorted = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256').update(JSON.stringify([tenant, group.namespace, group.name, sorted])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([tenant, group.namespace, group.name, sorted]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 const ruleKey = (group: RuleGroup, rule: AlertRule) => `${group.tenant}\0${group.namespace}\0${group.name}\0${rule.alert}`;
@@ -69,7 +72,9 @@ export class RuleEngine {
   /** Picks up instances of these groups that were pending or firing before a restart; call before setGroup. */
   async restore(groups: RuleGroup[]): Promise<void> {
     for (const stored of await this.deps.store.active()) {
-      const group = groups.find((candidate) => candidate.tenant === stored.tenant && candidate.namespace === stored.namespace && candidate.name === stored.group);
+      const group = groups.find(
+        (candidate) => candidate.tenant === stored.tenant && candidate.namespace === stored.namespace && candidate.name === stored.group,
+      );
       const rule = group?.rules.find((candidate) => candidate.alert === stored.alertName);
       if (!rule) continue;
       this.instances.set(stored.fingerprint, {
@@ -115,7 +120,10 @@ export class RuleEngine {
 
   activeInstances(tenant: string, group?: RuleGroup, rule?: AlertRule): AlertInstance[] {
     return [...this.instances.values()].filter(
-      (instance) => instance.tenant === tenant && (!group || (instance.namespace === group.namespace && instance.group === group.name)) && (!rule || instance.rule === rule),
+      (instance) =>
+        instance.tenant === tenant &&
+        (!group || (instance.namespace === group.namespace && instance.group === group.name)) &&
+        (!rule || instance.rule === rule),
     );
   }
 
@@ -131,7 +139,9 @@ export class RuleEngine {
 
   /** Evaluations run one at a time, so state changes of one instance are never interleaved. */
   private schedule(group: RuleGroup): Promise<void> {
-    this.evaluating = this.evaluating.then(() => (this.stopped || this.groups.get(groupKey(group))?.group !== group ? undefined : this.evaluateGroup(group, Date.now())));
+    this.evaluating = this.evaluating.then(() =>
+      this.stopped || this.groups.get(groupKey(group))?.group !== group ? undefined : this.evaluateGroup(group, Date.now()),
+    );
     return this.evaluating;
   }
 
@@ -166,7 +176,16 @@ export class RuleEngine {
   private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {
     const nowNs = BigInt(nowMs) * 1_000_000n;
     const evaluate = (budget?: QueryBudget) => {
-      const ctx: QueryContext = { database: this.deps.database, tenant: group.tenant, runner: this.deps.runner, limits: this.deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget };
+      const ctx: QueryContext = {
+        database: this.deps.database,
+        tenant: group.tenant,
+        runner: this.deps.runner,
+        limits: this.deps.limits,
+        plan: [],
+        rowsRead: 0,
+        bytesRead: 0,
+        budget,
+      };
       return evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
     };
     const value = this.deps.budgets ? await this.deps.budgets.run(evaluate) : await evaluate();
@@ -193,10 +212,23 @@ export class RuleEngine {
       const fingerprint = fingerprintOf(group.tenant, group, labels);
       seen.add(fingerprint);
       const sampleValue = series.values[0];
-      const annotations = Object.fromEntries(Object.entries(rule.annotations).map(([name, template]) => [name, expandTemplate(template, labels, sampleValue)]));
+      const annotations = Object.fromEntries(
+        Object.entries(rule.annotations).map(([name, template]) => [name, expandTemplate(template, labels, sampleValue)]),
+      );
       let instance = this.instances.get(fingerprint);
       if (!instance) {
-        instance = { tenant: group.tenant, namespace: group.namespace, group: group.name, rule, fingerprint, state: 'pending', labels, annotations, value: sampleValue, activeAtMs: nowMs };
+        instance = {
+          tenant: group.tenant,
+          namespace: group.namespace,
+          group: group.name,
+          rule,
+          fingerprint,
+          state: 'pending',
+          labels,
+          annotations,
+          value: sampleValue,
+          activeAtMs: nowMs,
+        };
         this.instances.set(fingerprint, instance);
         change(instance, 'pending');
       }

@@ -7,7 +7,14 @@ import type { NoteSigner } from '../integrity/signedNote.js';
 import { storedLogLine } from '../storage/logs/logRows.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { StoredBatch } from '../storage/logs/storedBatch.js';
-import { archiveFormat, payloadFile, signManifest, type ArchivedBatch, type ArchivedChain, type ArchiveManifest } from './archiveManifest.js';
+import {
+  archiveFormat,
+  payloadFile,
+  signManifest,
+  type ArchivedBatch,
+  type ArchivedChain,
+  type ArchiveManifest,
+} from './archiveManifest.js';
 import { periodOf, type KeyRing } from './keyRing.js';
 
 export interface ArchiveSources {
@@ -52,7 +59,10 @@ export async function exportArchive(
   emit: (chunk: Buffer) => Promise<void>,
 ): Promise<{ manifest: ArchiveManifest; manifestText: string; signature: string }> {
   const period = periodOf(request.fromNs);
-  if (periodOf(request.toNs) !== period) throw new RangeError(`an archive covers one key period (a UTC month): ${isoNs(request.fromNs)} and ${isoNs(request.toNs)} are in different months; export each month on its own`);
+  if (periodOf(request.toNs) !== period)
+    throw new RangeError(
+      `an archive covers one key period (a UTC month): ${isoNs(request.fromNs)} and ${isoNs(request.toNs)} are in different months; export each month on its own`,
+    );
   const { keyId, key } = sources.keyRing.dataKey(request.tenant, period, request.actor);
   await sources.checkpointNow();
 

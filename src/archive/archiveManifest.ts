@@ -61,7 +61,9 @@ export function signManifest(manifestText: string, manifest: ArchiveManifest, si
 /** Throws with the reason unless the note is a valid signature by `verifierKey` over exactly these manifest bytes. */
 export function checkManifestSignature(manifestText: string, manifest: ArchiveManifest, note: string, verifierKey: string): void {
   const opened = openCheckpoint(note, verifierKey);
-  if (opened.origin !== archiveOrigin(manifest.archive_id)) throw new Error(`the signature is for ${opened.origin}, not archive ${manifest.archive_id}`);
-  if (!opened.rootHash.equals(createHash('sha256').update(manifestText).digest())) throw new Error('the manifest was changed after it was signed');
+  if (opened.origin !== archiveOrigin(manifest.archive_id))
+    throw new Error(`the signature is for ${opened.origin}, not archive ${manifest.archive_id}`);
+  if (!opened.rootHash.equals(createHash('sha256').update(manifestText).digest()))
+    throw new Error('the manifest was changed after it was signed');
   if (opened.treeSize !== manifest.payload.records) throw new Error('the signed record count differs from the manifest');
 }

@@ -7,7 +7,14 @@ import { batchHash, hashBatchContent, lineFingerprint } from '../integrity/batch
 import { chainOrigin } from '../integrity/chainSealer.js';
 import { leafHash, rootFromInclusionProof } from '../integrity/merkle.js';
 import { openCheckpoint } from '../integrity/signedNote.js';
-import { archiveFormat, checkManifestSignature, manifestFile, signatureFile, type ArchivedBatch, type ArchiveManifest } from './archiveManifest.js';
+import {
+  archiveFormat,
+  checkManifestSignature,
+  manifestFile,
+  signatureFile,
+  type ArchivedBatch,
+  type ArchiveManifest,
+} from './archiveManifest.js';
 
 export type ArchiveFindingKind =
   | 'manifest_signature_invalid'
@@ -66,7 +73,9 @@ export function readArchive(dir: string): { manifest: ArchiveManifest; manifestT
 
 /** The archived lines, decrypted and decompressed; throws at the end when the ciphertext is not authentic. */
 export async function* archiveLines(dir: string, manifest: ArchiveManifest, dataKey: Buffer): AsyncGenerator<string> {
-  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(manifest.encryption.iv, 'base64')).setAAD(Buffer.from(manifest.encryption.aad));
+  const decipher = createDecipheriv('aes-256-gcm', dataKey, Buffer.from(manifest.encryption.iv, 'base64')).setAAD(
+    Buffer.from(manifest.encryption.aad),
+  );
   decipher.setAuthTag(Buffer.from(manifest.encryption.tag, 'base64'));
   const source = createReadStream(join(dir, manifest.payload.file));
   const gunzip = createGunzip();
@@ -107,27 +116,50 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
   }
   const digest = createHash('sha256');
   for await (const chunk of createReadStream(join(dir, manifest.payload.file))) digest.update(chunk as Buffer);
-  if (digest.digest('hex') !== manifest.payload.sha256) found({ kind: 'payload_altered', detail: `${manifest.payload.file} does not have the SHA-256 the manifest names` });
+  if (digest.digest('hex') !== manifest.payload.sha256)
+    found({ kind: 'payload_altered', detail: `${manifest.payload.file} does not have the SHA-256 the manifest names` });
 
   const batchesByKey = new Map<string, ArchivedBatch>();
   for (const chain of manifest.chains) {
     let root: Buffer | undefined;
     try {
       const opened = openCheckpoint(chain.checkpoint.note, verifierKey);
-      if (opened.origin !== chainOrigin(chain.chain) || opened.treeSize !== chain.checkpoint.tree_size) throw new Error(`signed for ${opened.origin} at size ${opened.treeSize}`);
+      if (opened.origin !== chainOrigin(chain.chain) || opened.treeSize !== chain.checkpoint.tree_size)
+        throw new Error(`signed for ${opened.origin} at size ${opened.treeSize}`);
       root = opened.rootHash;
     } catch (error) {
-      found({ kind: 'checkpoint_forged', chain: chain.chain, detail: `checkpoint at tree size ${chain.checkpoint.tree_size}: ${(error as Error).message}` });
+      found({
+        kind: 'checkpoint_forged',
+        chain: chain.chain,
+        detail: `checkpoint at tree size ${chain.checkpoint.tree_size}: ${(error as Error).message}`,
+      });
     }
     let previous: ArchivedBatch | undefined;
     for (const batch of chain.batches) {
       report.batches++;
       batchesByKey.set(`${chain.chain}#${batch.batch_seq}`, batch);
       const where = { chain: chain.chain, batchSeq: batch.batch_seq };
-      const recomputed = batchHash({ chainId: chain.chain, batchSeq: batch.batch_seq, recordCount: batch.record_count, contentHash: batch.content_hash, prevHash: batch.prev_hash });
-      if (recomputed !== batch.batch_hash) found({ kind: 'batch_altered', ...where, detail: `the seal of batch ${batch.batch_seq} does not hash to its batch hash` });
-      const proven = rootFromInclusionProof(leafHash(Buffer.from(batch.batch_hash, 'hex')), batch.batch_seq - 1, chain.checkpoint.tree_size, batch.inclusion_proof.map((node) => Buffer.from(node, 'hex')));
-      if (root && !(proven && proven.equals(root))) found({ kind: 'batch_not_in_checkpoint', ...where, detail: `batch ${batch.batch_seq} is not included in the signed checkpoint at tree size ${chain.checkpoint.tree_size}` });
+      const recomputed = batchHash({
+        chainId: chain.chain,
+        batchSeq: batch.batch_seq,
+        recordCount: batch.record_count,
+        contentHash: batch.content_hash,
+        prevHash: batch.prev_hash,
+      });
+      if (recomputed !== batch.batch_hash)
+        found({ kind: 'batch_altered', ...where, detail: `the seal of batch ${batch.batch_seq} does not hash to its batch hash` });
+      const proven = rootFromInclusionProof(
+        leafHash(Buffer.from(batch.batch_hash, 'hex')),
+        batch.batch_seq - 1,
+        chain.checkpoint.tree_size,
+        batch.inclusion_proof.map((node) => Buffer.from(node, 'hex')),
+      );
+      if (root && !(proven && proven.equals(root)))
+        found({
+          kind: 'batch_not_in_checkpoint',
+          ...where,
+          detail: `batch ${batch.batch_seq} is not included in the signed checkpoint at tree size ${chain.checkpoint.tree_size}`,
+        });
       if (previous && batch.batch_seq === previous.batch_seq + 1 && batch.prev_hash !== previous.batch_hash) {
         found({ kind: 'chain_broken', ...where, detail: `batch ${batch.batch_seq} does not link to batch ${previous.batch_seq}` });
       }
@@ -149,18 +181,28 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
         const row = JSON.parse(line) as { tenant: string; chain_id: string; batch_seq: number; batch_pos: number };
         const key = `${row.chain_id}#${row.batch_seq}`;
         if (row.tenant !== manifest.tenant || !batchesByKey.has(key)) {
-          found({ kind: 'record_inserted', chain: row.chain_id, batchSeq: row.batch_seq, positions: [row.batch_pos], detail: `a record of ${row.tenant} claims batch ${row.batch_seq}, which this archive does not seal` });
+          found({
+            kind: 'record_inserted',
+            chain: row.chain_id,
+            batchSeq: row.batch_seq,
+            positions: [row.batch_pos],
+            detail: `a record of ${row.tenant} claims batch ${row.batch_seq}, which this archive does not seal`,
+          });
           continue;
         }
         byBatch.set(key, [...(byBatch.get(key) ?? []), { pos: row.batch_pos, line }]);
       }
       report.decrypted = true;
     } catch (error) {
-      found({ kind: 'payload_undecryptable', detail: `${manifest.payload.file} does not decrypt to what was sealed (${(error as Error).message})` });
+      found({
+        kind: 'payload_undecryptable',
+        detail: `${manifest.payload.file} does not decrypt to what was sealed (${(error as Error).message})`,
+      });
     }
     if (report.decrypted) {
       for (const [key, batch] of batchesByKey) checkBatchRecords(key, batch, byBatch.get(key) ?? [], report);
-      if (report.records !== manifest.payload.records) found({ kind: 'record_missing', detail: `the payload holds ${report.records} records, the manifest ${manifest.payload.records}` });
+      if (report.records !== manifest.payload.records)
+        found({ kind: 'record_missing', detail: `the payload holds ${report.records} records, the manifest ${manifest.payload.records}` });
     }
   }
   report.ok = report.findings.length === 0 && !report.decryptError;
@@ -192,12 +234,17 @@ function checkBatchRecords(key: string, batch: ArchivedBatch, lines: { pos: numb
     else missing.push(pos);
   }
   const add = (kind: ArchiveFindingKind, positions: number[], what: string) => {
-    if (positions.length > 0) report.findings.push({ kind, ...where, positions, detail: `${positions.length} record(s) ${what} in batch ${batch.batch_seq}` });
+    if (positions.length > 0)
+      report.findings.push({ kind, ...where, positions, detail: `${positions.length} record(s) ${what} in batch ${batch.batch_seq}` });
   };
   add('record_modified', modified, 'modified');
   add('record_missing', missing, 'missing');
   add('record_inserted', inserted, 'inserted');
   if (complete && modified.length + missing.length + inserted.length === 0) {
-    report.findings.push({ kind: 'record_modified', ...where, detail: `the records of batch ${batch.batch_seq} do not hash to its sealed content hash` });
+    report.findings.push({
+      kind: 'record_modified',
+      ...where,
+      detail: `the records of batch ${batch.batch_seq} do not hash to its sealed content hash`,
+    });
   }
 }

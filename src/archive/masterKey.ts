@@ -36,10 +36,14 @@ export class MasterKey {
     const file = resolve(options.file);
     if (options.dataDir) {
       const inside = relative(resolve(options.dataDir), file);
-      if (!inside.startsWith('..') && !inside.startsWith('/')) throw new Error(`the archive master key file ${file} is inside the data directory: keep it outside, where a copy of the data does not reach`);
+      if (!inside.startsWith('..') && !inside.startsWith('/'))
+        throw new Error(
+          `the archive master key file ${file} is inside the data directory: keep it outside, where a copy of the data does not reach`,
+        );
     }
     if (!existsSync(file)) {
-      if (!options.create) throw new Error(`no archive master key: ${file} does not exist (pass --master-key FILE or set ${masterKeyEnvironmentVariable})`);
+      if (!options.create)
+        throw new Error(`no archive master key: ${file} does not exist (pass --master-key FILE or set ${masterKeyEnvironmentVariable})`);
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     }
@@ -60,7 +64,9 @@ export class MasterKey {
     try {
       return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
     } catch {
-      throw new Error(`the data key ${keyId} does not unwrap with the master key from ${this.source} (a different master key, or the key ring entry was altered)`);
+      throw new Error(
+        `the data key ${keyId} does not unwrap with the master key from ${this.source} (a different master key, or the key ring entry was altered)`,
+      );
     }
   }
 }

@@ -25,7 +25,10 @@ function client(settings: S3Settings): S3Client {
     region: settings.region,
     endpoint: settings.endpoint,
     forcePathStyle: settings.force_path_style,
-    credentials: settings.access_key_id && settings.secret_access_key ? { accessKeyId: settings.access_key_id, secretAccessKey: settings.secret_access_key } : undefined,
+    credentials:
+      settings.access_key_id && settings.secret_access_key
+        ? { accessKeyId: settings.access_key_id, secretAccessKey: settings.secret_access_key }
+        : undefined,
     // Content-MD5 goes with every put (Object Lock requires an integrity header); no aws-chunked trailers, which not every S3-compatible store takes.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -39,7 +42,12 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  * with Object Lock (WORM until `retainUntil`, compliance mode unless configured
  * otherwise), then reads each back and compares its SHA-256.
  */
-export async function uploadArchive(settings: S3Settings, dir: string, archive: { tenant: string; archiveId: string }, retainUntil: Date): Promise<UploadedArchive> {
+export async function uploadArchive(
+  settings: S3Settings,
+  dir: string,
+  archive: { tenant: string; archiveId: string },
+  retainUntil: Date,
+): Promise<UploadedArchive> {
   const s3 = client(settings);
   try {
     const keys: string[] = [];
@@ -69,7 +77,10 @@ export async function uploadArchive(settings: S3Settings, dir: string, archive: 
       mode: settings.object_lock_mode,
       retain_until: retainUntil.toISOString(),
       read_back: true,
-      lock_reported: head.ObjectLockMode && head.ObjectLockRetainUntilDate ? { mode: head.ObjectLockMode, retain_until: head.ObjectLockRetainUntilDate.toISOString() } : null,
+      lock_reported:
+        head.ObjectLockMode && head.ObjectLockRetainUntilDate
+          ? { mode: head.ObjectLockMode, retain_until: head.ObjectLockRetainUntilDate.toISOString() }
+          : null,
     };
   } finally {
     s3.destroy();

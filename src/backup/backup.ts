@@ -6,7 +6,15 @@ import { defaultKeyRingDir } from '../archive/keyRing.js';
 import type { MasterKey } from '../archive/masterKey.js';
 import { BackupStore, type BackupCut } from '../storage/stores/backupStore.js';
 import type { Storage } from '../storage/engine/storage.js';
-import { backupFormat, backupManifestFile, encryptFile, sha256, type BackedUpTable, type BackupFile, type BackupManifest } from './backupManifest.js';
+import {
+  backupFormat,
+  backupManifestFile,
+  encryptFile,
+  sha256,
+  type BackedUpTable,
+  type BackupFile,
+  type BackupManifest,
+} from './backupManifest.js';
 
 export interface BackupOptions {
   dataDir: string;
@@ -28,7 +36,8 @@ export interface BackupOptions {
  * ring). Secret keys only when asked.
  */
 export async function backupMeshlog(storage: Storage, options: BackupOptions): Promise<BackupManifest> {
-  if (existsSync(options.out) && readdirSync(options.out).length > 0) throw new Error(`${options.out} is not empty: a backup gets a directory of its own`);
+  if (existsSync(options.out) && readdirSync(options.out).length > 0)
+    throw new Error(`${options.out} is not empty: a backup gets a directory of its own`);
   mkdirSync(join(options.out, 'tables'), { recursive: true, mode: 0o700 });
   const store = new BackupStore(storage);
   const keyId = `backup/${randomBytes(8).toString('hex')}`;
@@ -69,7 +78,12 @@ export async function backupMeshlog(storage: Storage, options: BackupOptions): P
     source: dataDir,
     cut: options.cut ? { at: new Date(options.cut.atMs).toISOString(), chains: options.cut.chains } : null,
     encryption: options.masterKey
-      ? { algorithm: 'AES-256-GCM', key_id: keyId, master_key_id: options.masterKey.id, wrapped_key: options.masterKey.wrap(backupKey, keyId) }
+      ? {
+          algorithm: 'AES-256-GCM',
+          key_id: keyId,
+          master_key_id: options.masterKey.id,
+          wrapped_key: options.masterKey.wrap(backupKey, keyId),
+        }
       : null,
     migrations: await store.appliedMigrations(),
     tables,

@@ -50,7 +50,13 @@ export async function reapplyDeletions(storage: Storage, entries: DeletionEntry[
       const spans = await erasures.deleteSpans(match.spans, entry.holds, entry.plan.spansUpToMs);
       const { orphaned, removed: patterns } = await erasures.removeOrphanedPatterns(entry.request.tenant, entry.plan.patterns);
       if (requests.get(entry.request.id)?.status !== 'executed') {
-        await erasures.save(executedRequest(entry.request, entry.plan, orphaned.length, { at: new Date(entry.at), trigger: entry.trigger, by: entry.executedBy }));
+        await erasures.save(
+          executedRequest(entry.request, entry.plan, orphaned.length, {
+            at: new Date(entry.at),
+            trigger: entry.trigger,
+            by: entry.executedBy,
+          }),
+        );
         changed = true;
       }
       summary.spans += spans;

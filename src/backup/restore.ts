@@ -22,7 +22,8 @@ export function openBackup(dir: string): BackupManifest {
   if (manifest.format !== backupFormat) throw new Error(`${path}: format ${String(manifest.format)} is not ${backupFormat}`);
   const known = new Set(migrations.map((migration) => migration.version));
   const unknown = manifest.migrations.filter((version) => !known.has(version));
-  if (unknown.length > 0) throw new Error(`the backup was written by a newer meshlog (schema migrations ${unknown.join(', ')} are unknown here)`);
+  if (unknown.length > 0)
+    throw new Error(`the backup was written by a newer meshlog (schema migrations ${unknown.join(', ')} are unknown here)`);
   const files = [
     ...manifest.tables.flatMap((table) => table.partitions),
     ...manifest.keys.archive_key_ring,
@@ -32,7 +33,8 @@ export function openBackup(dir: string): BackupManifest {
   for (const file of files) {
     const full = join(dir, file.file);
     if (!existsSync(full)) throw new Error(`the backup is incomplete: ${file.file} is missing`);
-    if (sha256(readFileSync(full)) !== file.sha256) throw new Error(`the backup is damaged: ${file.file} does not have the SHA-256 the manifest names`);
+    if (sha256(readFileSync(full)) !== file.sha256)
+      throw new Error(`the backup is damaged: ${file.file} does not have the SHA-256 the manifest names`);
   }
   return manifest;
 }
@@ -41,8 +43,14 @@ export function openBackup(dir: string): BackupManifest {
 export function backupReader(backupDir: string, manifest: BackupManifest, masterKey: MasterKey | undefined): (file: string) => Buffer {
   const encryption = manifest.encryption;
   if (!encryption) return (file) => readFileSync(join(backupDir, file));
-  if (!masterKey) throw new Error(`the backup is encrypted under archive master key ${encryption.master_key_id}: pass --master-key FILE or set MESHLOG_ARCHIVE_MASTER_KEY`);
-  if (masterKey.id !== encryption.master_key_id) throw new Error(`the backup is encrypted under archive master key ${encryption.master_key_id}, not ${masterKey.id} (from ${masterKey.source})`);
+  if (!masterKey)
+    throw new Error(
+      `the backup is encrypted under archive master key ${encryption.master_key_id}: pass --master-key FILE or set MESHLOG_ARCHIVE_MASTER_KEY`,
+    );
+  if (masterKey.id !== encryption.master_key_id)
+    throw new Error(
+      `the backup is encrypted under archive master key ${encryption.master_key_id}, not ${masterKey.id} (from ${masterKey.source})`,
+    );
   const key = masterKey.unwrap(encryption.wrapped_key, encryption.key_id);
   return (file) => decryptFile(key, file, readFileSync(join(backupDir, file)));
 }
@@ -50,7 +58,12 @@ export function backupReader(backupDir: string, manifest: BackupManifest, master
 /** Where a new data directory is: it must not exist yet or be empty, so a restore never mixes with live data. */
 export function checkFreshDataDir(dataDir: string): void {
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) throw new Error(`${dataDir} is not empty: restore into a new data directory`);
-  for (const beside of [`${resolve(dataDir)}-signing.key`, `${resolve(dataDir)}-signing.key.pub`, defaultKeyRingDir(dataDir), defaultDeletionLedgerFile(dataDir)]) {
+  for (const beside of [
+    `${resolve(dataDir)}-signing.key`,
+    `${resolve(dataDir)}-signing.key.pub`,
+    defaultKeyRingDir(dataDir),
+    defaultDeletionLedgerFile(dataDir),
+  ]) {
     if (existsSync(beside)) throw new Error(`${beside} already exists: restore beside a fresh data directory`);
   }
 }
@@ -131,9 +144,13 @@ export async function restoreMeshlog(
     reapplied = await reapplyDeletions(storage, readDeletionLedger(options.ledgerFile, verifierKey));
     // The restored meshlog carries the ledger on: a later restore of its own backups re-applies these too.
     copyFileSync(options.ledgerFile, defaultDeletionLedgerFile(dataDir));
-    options.onProgress?.(`deletion ledger ${options.ledgerFile}: ${reapplied.erasures.length} erasure(s), ${reapplied.disposals} disposal(s) re-applied`);
+    options.onProgress?.(
+      `deletion ledger ${options.ledgerFile}: ${reapplied.erasures.length} erasure(s), ${reapplied.disposals} disposal(s) re-applied`,
+    );
   }
-  const verification = verifierKey ? await verifyIntegrity(new SealStore(storage), { verifierKey }, () => undefined, options.onFinding) : undefined;
+  const verification = verifierKey
+    ? await verifyIntegrity(new SealStore(storage), { verifierKey }, () => undefined, options.onFinding)
+    : undefined;
   writeRestoreMarker(dataDir, {
     backup_source: manifest.source,
     backup_created_at: manifest.created_at,
@@ -145,5 +162,13 @@ export async function restoreMeshlog(
     reapplied: reapplied ?? 'not run',
     verification: verification ? { ok: verification.ok, findings: verification.findings.length, records: verification.records } : 'not run',
   });
-  return { tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length, rows, verifierKey, signingKeyRestored: keys.signing_key !== null, shreddedSince, reapplied, verification };
+  return {
+    tables: manifest.tables.filter((table) => table.table !== 'schema_migrations').length,
+    rows,
+    verifierKey,
+    signingKeyRestored: keys.signing_key !== null,
+    shreddedSince,
+    reapplied,
+    verification,
+  };
 }

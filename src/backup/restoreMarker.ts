@@ -17,5 +17,8 @@ export function writeRestoreMarker(dataDir: string, detail: Record<string, unkno
 export function pendingRestore(dataDir: string): { detail: Record<string, unknown>; recordedNow: () => void } | undefined {
   const path = join(dataDir, pending);
   if (!existsSync(path)) return undefined;
-  return { detail: JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>, recordedNow: () => renameSync(path, join(dataDir, recorded)) };
+  return {
+    detail: JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>,
+    recordedNow: () => renameSync(path, join(dataDir, recorded)),
+  };
 }

@@ -11,18 +11,24 @@ import { timeFlag } from './verifyCommand.js';
 import { progress, withProgress } from './progress.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
-const nsToIso = (ns: bigint) => `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+const nsToIso = (ns: bigint) =>
+  `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
 
 /** `meshlog archive export`: the server encrypts and signs; this writes the payload, manifest.json and manifest.sig into DIR. */
 export async function archiveExportCommand(flags: ServerFlags & { tenant: string; from: string; to?: string; out: string }): Promise<void> {
-  if (existsSync(flags.out) && readdirSync(flags.out).length > 0) throw new Error(`${flags.out} is not empty: an archive gets a directory of its own`);
+  if (existsSync(flags.out) && readdirSync(flags.out).length > 0)
+    throw new Error(`${flags.out} is not empty: an archive gets a directory of its own`);
   mkdirSync(flags.out, { recursive: true, mode: 0o700 });
   const partial = join(flags.out, `${payloadFile}.partial`);
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
   const response = await fetch(`${flags.server.replace(/\/$/, '')}/api/v1/admin/archives/export`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ tenant: flags.tenant, from: nsToIso(timeFlag(flags.from, 'from')!), to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!) }),
+    body: JSON.stringify({
+      tenant: flags.tenant,
+      from: nsToIso(timeFlag(flags.from, 'from')!),
+      to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!),
+    }),
   });
   if (!response.ok || !response.body) throw serverError(response.status, await response.text(), token);
   const payload = createWriteStream(partial, { mode: 0o600 });
@@ -36,7 +42,13 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
       buffered += decoder.decode(chunk as Uint8Array, { stream: true });
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
-        const message = JSON.parse(buffered.slice(0, newline)) as { type: string; data?: string; manifest?: string; signature?: string; error?: string };
+        const message = JSON.parse(buffered.slice(0, newline)) as {
+          type: string;
+          data?: string;
+          manifest?: string;
+          signature?: string;
+          error?: string;
+        };
         buffered = buffered.slice(newline + 1);
         if (message.type === 'payload') {
           const bytes = Buffer.from(message.data!, 'base64');
@@ -60,19 +72,30 @@ export async function archiveExportCommand(flags: ServerFlags & { tenant: string
   writeFileSync(join(flags.out, signatureFile), done.signature);
   const { manifest } = readArchive(flags.out);
   shown.done(`${manifest.payload.records} records, ${(received / 1048576).toFixed(1)} MiB in ${flags.out}`);
-  print(`archive ${manifest.archive_id}: ${manifest.payload.records} records of ${manifest.tenant} (${manifest.from} .. ${manifest.to}) from ${manifest.chains.length} chain(s), encrypted with data key ${manifest.encryption.key_id}, in ${flags.out}`);
+  print(
+    `archive ${manifest.archive_id}: ${manifest.payload.records} records of ${manifest.tenant} (${manifest.from} .. ${manifest.to}) from ${manifest.chains.length} chain(s), encrypted with data key ${manifest.encryption.key_id}, in ${flags.out}`,
+  );
 }
 
 export async function archiveUploadCommand(flags: ServerFlags & { tenant: string; from: string; to?: string }): Promise<void> {
-  const { archive_id, records, upload } = await callServer<{ archive_id: string; records: number; upload: UploadedArchive }>(flags, 'POST', '/api/v1/admin/archives/upload', {
-    tenant: flags.tenant,
-    from: nsToIso(timeFlag(flags.from, 'from')!),
-    to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!),
-  });
-  print(`archive ${archive_id}: ${records} records of ${flags.tenant} uploaded to s3://${upload.bucket}/${upload.keys[0].replace(/[^/]*$/, '')} and read back intact`);
+  const { archive_id, records, upload } = await callServer<{ archive_id: string; records: number; upload: UploadedArchive }>(
+    flags,
+    'POST',
+    '/api/v1/admin/archives/upload',
+    {
+      tenant: flags.tenant,
+      from: nsToIso(timeFlag(flags.from, 'from')!),
+      to: nsToIso(timeFlag(flags.to ?? '0s', 'to')!),
+    },
+  );
+  print(
+    `archive ${archive_id}: ${records} records of ${flags.tenant} uploaded to s3://${upload.bucket}/${upload.keys[0].replace(/[^/]*$/, '')} and read back intact`,
+  );
   print(
     `object lock: ${upload.mode} until ${upload.retain_until} requested; ` +
-      (upload.lock_reported ? `the store reports ${upload.lock_reported.mode} until ${upload.lock_reported.retain_until}` : 'the store did NOT report a lock back (is Object Lock enabled on the bucket?)'),
+      (upload.lock_reported
+        ? `the store reports ${upload.lock_reported.mode} until ${upload.lock_reported.retain_until}`
+        : 'the store did NOT report a lock back (is Object Lock enabled on the bucket?)'),
   );
 }
 
@@ -84,12 +107,17 @@ function verifierKeyFlag(value: string | undefined): string | undefined {
 }
 
 /** `meshlog archive verify DIR`: offline, no server. Exit 0 verified, 1 on findings, 2 when it could not decrypt or run. */
-export async function archiveVerifyCommand(dir: string, flags: { publicKey?: string; masterKey?: string; keyRing?: string; dataDir?: string; decrypt: boolean; output: string }): Promise<void> {
+export async function archiveVerifyCommand(
+  dir: string,
+  flags: { publicKey?: string; masterKey?: string; keyRing?: string; dataDir?: string; decrypt: boolean; output: string },
+): Promise<void> {
   const keyRingDir = flags.keyRing ?? (flags.dataDir ? defaultKeyRingDir(flags.dataDir) : undefined);
   const masterFile = flags.masterKey ?? (flags.dataDir ? defaultMasterKeyFile(flags.dataDir) : undefined);
   const dataKey = () => {
-    if (!keyRingDir) throw new Error('no data key: pass --key-ring DIR (or --data-dir of the server), or --no-decrypt to check signatures and seals only');
-    if (!masterFile && !process.env[masterKeyEnvironmentVariable]) throw new Error(`no master key: pass --master-key FILE or set ${masterKeyEnvironmentVariable}`);
+    if (!keyRingDir)
+      throw new Error('no data key: pass --key-ring DIR (or --data-dir of the server), or --no-decrypt to check signatures and seals only');
+    if (!masterFile && !process.env[masterKeyEnvironmentVariable])
+      throw new Error(`no master key: pass --master-key FILE or set ${masterKeyEnvironmentVariable}`);
     const ring = new KeyRing(keyRingDir, () => MasterKey.load({ file: masterFile ?? '', create: false }));
     return ring.open(readArchive(dir).manifest.encryption.key_id);
   };
@@ -102,7 +130,10 @@ export async function archiveVerifyCommand(dir: string, flags: { publicKey?: str
     (done) => `${done.ok ? 'OK' : 'NOT OK'}: ${done.batches} batches${done.decrypted ? `, ${done.records} records` : ''}`,
   );
   printReport(report, flags.output);
-  if (!flags.publicKey && flags.output === 'text') print('note: the verifier key was taken from the archive itself; pin the server\'s key with --public-key to rule out a re-signed archive');
+  if (!flags.publicKey && flags.output === 'text')
+    print(
+      "note: the verifier key was taken from the archive itself; pin the server's key with --public-key to rule out a re-signed archive",
+    );
   process.exitCode = report.findings.length > 0 ? 1 : report.decryptError ? 2 : 0;
 }
 
@@ -115,7 +146,9 @@ function printReport(report: ArchiveVerifyReport, output: string): void {
     );
   }
   if (report.decryptError) print(`CANNOT DECRYPT: ${report.decryptError}`);
-  const explained = Object.entries(report.explained).map(([kind, n]) => `${n} ${kind}`).join(', ');
+  const explained = Object.entries(report.explained)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
   print(
     `${report.ok ? 'OK' : report.findings.length > 0 ? `FAILED: ${report.findings.length} finding(s)` : 'INCOMPLETE'} — archive ${report.archiveId} of ${report.tenant}, ` +
       `${report.chains} chain(s), ${report.batches} batches, ${report.decrypted ? `${report.records} records checked` : 'records not checked'}, signed by ${report.verifierKey.split('+')[0]}` +
@@ -126,8 +159,14 @@ function printReport(report: ArchiveVerifyReport, output: string): void {
 type KeyView = Omit<KeyRingEntry, 'wrapped'>;
 
 export async function archiveShredCommand(flags: ServerFlags & { tenant: string; period: string; reason: string }): Promise<void> {
-  const { key } = await callServer<{ key: KeyView }>(flags, 'POST', '/api/v1/admin/archive-keys/shred', { tenant: flags.tenant, period: flags.period, reason: flags.reason });
-  print(`data key ${key.key_id} destroyed at ${key.shredded!.at} by ${key.shredded!.by}: archives encrypted with it can no longer be decrypted`);
+  const { key } = await callServer<{ key: KeyView }>(flags, 'POST', '/api/v1/admin/archive-keys/shred', {
+    tenant: flags.tenant,
+    period: flags.period,
+    reason: flags.reason,
+  });
+  print(
+    `data key ${key.key_id} destroyed at ${key.shredded!.at} by ${key.shredded!.by}: archives encrypted with it can no longer be decrypted`,
+  );
 }
 
 export async function archiveKeysCommand(flags: ServerFlags & { output: string }): Promise<void> {
@@ -135,6 +174,13 @@ export async function archiveKeysCommand(flags: ServerFlags & { output: string }
   if (flags.output === 'json') return print(JSON.stringify(keys, null, 2));
   print(['KEY', 'CREATED', 'CREATED BY', 'STATE'].join('\t'));
   for (const key of keys) {
-    print([key.key_id, key.created_at, key.created_by, key.shredded ? `shredded ${key.shredded.at} by ${key.shredded.by}: ${key.shredded.reason}` : 'active'].join('\t'));
+    print(
+      [
+        key.key_id,
+        key.created_at,
+        key.created_by,
+        key.shredded ? `shredded ${key.shredded.at} by ${key.shredded.by}: ${key.shredded.reason}` : 'active',
+      ].join('\t'),
+    );
   }
 }

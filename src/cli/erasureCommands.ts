@@ -32,17 +32,24 @@ function printRequest(request: ErasureView, output: string): void {
   print(`erasure request ${request.id}: ${request.status}`);
   print(`  scope     tenant ${request.tenant}, ${request.selector}, ${request.from} .. ${request.to}`);
   print(`  requested by ${request.requested_by} at ${request.requested_at}: ${request.reason}`);
-  if (request.status === 'pending') print(`  runs at   ${request.execute_after} unless cancelled (meshlog erasure cancel ${request.id} --reason …)`);
+  if (request.status === 'pending')
+    print(`  runs at   ${request.execute_after} unless cancelled (meshlog erasure cancel ${request.id} --reason …)`);
   if (request.status === 'cancelled') print(`  cancelled by ${request.closed_by} at ${request.closed_at}: ${request.cancel_reason}`);
   if (request.evidence) {
-    print(`  executed  at ${request.evidence.executed_at} by ${request.closed_by}: ${request.evidence.records} records erased from ${request.evidence.batches} batches` +
-      (request.evidence.spans !== undefined ? `, ${request.evidence.spans} spans, ${request.evidence.patterns ?? 0} mined templates` : '') +
-      (request.evidence.held > 0 ? `, ${request.evidence.held} kept under legal hold` : ''));
+    print(
+      `  executed  at ${request.evidence.executed_at} by ${request.closed_by}: ${request.evidence.records} records erased from ${request.evidence.batches} batches` +
+        (request.evidence.spans !== undefined
+          ? `, ${request.evidence.spans} spans, ${request.evidence.patterns ?? 0} mined templates`
+          : '') +
+        (request.evidence.held > 0 ? `, ${request.evidence.held} kept under legal hold` : ''),
+    );
   }
 }
 
 /** `meshlog erasure request`: files a request and prints its receipt. */
-export async function erasureRequestCommand(flags: OutputFlags & { tenant: string; selector: string; from: string; to?: string; reason: string }): Promise<void> {
+export async function erasureRequestCommand(
+  flags: OutputFlags & { tenant: string; selector: string; from: string; to?: string; reason: string },
+): Promise<void> {
   const fromNs = timeFlag(flags.from, 'from')!;
   const toNs = timeFlag(flags.to ?? '0s', 'to')!;
   const { request } = await callServer<{ request: ErasureView }>(flags, 'POST', '/api/v1/admin/erasure-requests', {
@@ -60,20 +67,44 @@ export async function erasureListCommand(flags: OutputFlags): Promise<void> {
   if (flags.output === 'json') return print(JSON.stringify(requests, null, 2));
   print(['ID', 'STATUS', 'TENANT', 'SELECTOR', 'FROM', 'TO', 'REQUESTED BY', 'RUNS AT', 'ERASED'].join('\t'));
   for (const r of requests) {
-    print([r.id, r.status, r.tenant, r.selector, r.from, r.to, r.requested_by, r.status === 'pending' ? r.execute_after : '-', r.evidence ? String(r.evidence.records) : '-'].join('\t'));
+    print(
+      [
+        r.id,
+        r.status,
+        r.tenant,
+        r.selector,
+        r.from,
+        r.to,
+        r.requested_by,
+        r.status === 'pending' ? r.execute_after : '-',
+        r.evidence ? String(r.evidence.records) : '-',
+      ].join('\t'),
+    );
   }
 }
 
 export async function erasureShowCommand(id: string, flags: OutputFlags): Promise<void> {
-  printRequest((await callServer<{ request: ErasureView }>(flags, 'GET', `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}`)).request, flags.output);
+  printRequest(
+    (await callServer<{ request: ErasureView }>(flags, 'GET', `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}`)).request,
+    flags.output,
+  );
 }
 
 export async function erasureCancelCommand(id: string, flags: OutputFlags & { reason: string }): Promise<void> {
-  const { request } = await callServer<{ request: ErasureView }>(flags, 'POST', `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}/cancel`, { reason: flags.reason });
+  const { request } = await callServer<{ request: ErasureView }>(
+    flags,
+    'POST',
+    `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}/cancel`,
+    { reason: flags.reason },
+  );
   printRequest(request, flags.output);
 }
 
 export async function erasureExecuteCommand(id: string, flags: OutputFlags): Promise<void> {
-  const { request } = await callServer<{ request: ErasureView }>(flags, 'POST', `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}/execute`);
+  const { request } = await callServer<{ request: ErasureView }>(
+    flags,
+    'POST',
+    `/api/v1/admin/erasure-requests/${encodeURIComponent(id)}/execute`,
+  );
   printRequest(request, flags.output);
 }

@@ -3,7 +3,9 @@ import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-export async function keysCreate(flags: ServerFlags & { name: string; role: string[]; tenant: string[]; expires?: string; output: string }): Promise<void> {
+export async function keysCreate(
+  flags: ServerFlags & { name: string; role: string[]; tenant: string[]; expires?: string; output: string },
+): Promise<void> {
   const created = await callServer<{ id: string; key: string }>(flags, 'POST', '/api/v1/admin/keys', {
     name: flags.name,
     roles: flags.role,
@@ -14,7 +16,9 @@ export async function keysCreate(flags: ServerFlags & { name: string; role: stri
   // The key alone on stdout, for KEY=$(meshlog keys create … --output token); the notice still reaches a person on stderr.
   if (flags.output === 'token') {
     print(created.key);
-    process.stderr.write(`created key ${created.id} (${flags.name}: ${flags.role.join(', ')} on ${flags.tenant.join(', ')}); this is the only time it is shown\n`);
+    process.stderr.write(
+      `created key ${created.id} (${flags.name}: ${flags.role.join(', ')} on ${flags.tenant.join(', ')}); this is the only time it is shown\n`,
+    );
     return;
   }
   print(`created key ${created.id} (${flags.name}: ${flags.role.join(', ')} on ${flags.tenant.join(', ')})`);
@@ -27,7 +31,18 @@ export async function keysList(flags: ServerFlags & { output: string }): Promise
   if (flags.output === 'json') return print(JSON.stringify(keys, null, 2));
   print(['ID', 'NAME', 'ROLES', 'TENANTS', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED'].join('\t'));
   for (const key of keys) {
-    print([key.id, key.name, key.roles.join(','), key.tenants.join(','), key.state, key.created_at, key.expires_at ?? '-', key.last_used_at ?? 'never'].join('\t'));
+    print(
+      [
+        key.id,
+        key.name,
+        key.roles.join(','),
+        key.tenants.join(','),
+        key.state,
+        key.created_at,
+        key.expires_at ?? '-',
+        key.last_used_at ?? 'never',
+      ].join('\t'),
+    );
   }
 }
 

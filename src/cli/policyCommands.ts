@@ -26,7 +26,8 @@ interface DriftView {
 }
 
 /** RFC 3339, Unix time, or a duration ago (7d); not verifyCommand's timeFlag, which would load the storage engine into `policy`. */
-const timeOf = (value: string): bigint => (/^\d+(\.\d+)?[a-z]+$/i.test(value) ? nowNs() - parseLokiDuration(value, 'at') : parseLokiTime(value, 0n, 'at'));
+const timeOf = (value: string): bigint =>
+  /^\d+(\.\d+)?[a-z]+$/i.test(value) ? nowNs() - parseLokiDuration(value, 'at') : parseLokiTime(value, 0n, 'at');
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -35,7 +36,9 @@ function readPolicy(file: string): { text: string; policy: LoggingPolicy } | und
   const text = readFileSync(file, 'utf8');
   const parsed = parsePolicy(text);
   if (parsed.ok) return { text, policy: parsed.policy };
-  process.stderr.write(`${describeProblems(file, parsed.problems)}\n${file}: ${parsed.problems.length} problem${parsed.problems.length === 1 ? '' : 's'}; nothing applied\n`);
+  process.stderr.write(
+    `${describeProblems(file, parsed.problems)}\n${file}: ${parsed.problems.length} problem${parsed.problems.length === 1 ? '' : 's'}; nothing applied\n`,
+  );
   process.exitCode = 1;
   return undefined;
 }
@@ -46,8 +49,12 @@ export function policyCheckCommand(file: string): void {
   if (!read) return;
   const { policy } = read;
   print(`${file}: valid logging policy for tenant ${policy.tenant}, version ${policy.version} (owner ${policy.owner})`);
-  print(`  ${policy.required_sources.length} required sources, ${policy.retention.length} retention selectors, ${policy.redaction.rules.length} redaction rules and ${policy.redaction.masked_fields.length} masked fields required`);
-  print(`  ${policy.access.segregation_of_duties.length} segregation-of-duties rules, ${Object.keys(policy.access.max_holders).length} role limits, erasures by ${policy.access.erasure_people} ${policy.access.erasure_people === 1 ? 'person' : 'people'}; ${policy.alert_coverage.reduce((n, c) => n + c.rules.length, 0)} required alert rules`);
+  print(
+    `  ${policy.required_sources.length} required sources, ${policy.retention.length} retention selectors, ${policy.redaction.rules.length} redaction rules and ${policy.redaction.masked_fields.length} masked fields required`,
+  );
+  print(
+    `  ${policy.access.segregation_of_duties.length} segregation-of-duties rules, ${Object.keys(policy.access.max_holders).length} role limits, erasures by ${policy.access.erasure_people} ${policy.access.erasure_people === 1 ? 'person' : 'people'}; ${policy.alert_coverage.reduce((n, c) => n + c.rules.length, 0)} required alert rules`,
+  );
 }
 
 function printDrift(drift: DriftView[]): void {
@@ -63,23 +70,37 @@ export async function policyApplyCommand(file: string, flags: OutputFlags): Prom
   const answer = await callServer<{ policy: PolicyView; drift: DriftView[] }>(flags, 'POST', '/api/v1/policy', { policy: read.text });
   if (flags.output === 'json') return print(JSON.stringify(answer, null, 2));
   const { policy } = answer;
-  print(`applied policy ${policy.label} to tenant ${policy.tenant} as version ${policy.version} (sha256 ${policy.sha256}), signed by ${policy.signature.key}`);
-  print(policy.diff.length === 0 ? 'no change from the previous version' : `changes:\n${policy.diff.map((line) => `  ${line}`).join('\n')}`);
+  print(
+    `applied policy ${policy.label} to tenant ${policy.tenant} as version ${policy.version} (sha256 ${policy.sha256}), signed by ${policy.signature.key}`,
+  );
+  print(
+    policy.diff.length === 0 ? 'no change from the previous version' : `changes:\n${policy.diff.map((line) => `  ${line}`).join('\n')}`,
+  );
   printDrift(answer.drift);
 }
 
 /** `meshlog policy show [--at]`: the policy in force now or at a past time. */
 export async function policyShowCommand(flags: OutputFlags & { tenant: string; at?: string }): Promise<void> {
   const at = flags.at === undefined ? '' : `&at=${timeOf(flags.at)}`;
-  const { policy } = await callServer<{ policy: PolicyView }>(flags, 'GET', `/api/v1/policy?X-Scope-OrgID=${encodeURIComponent(flags.tenant)}${at}`);
+  const { policy } = await callServer<{ policy: PolicyView }>(
+    flags,
+    'GET',
+    `/api/v1/policy?X-Scope-OrgID=${encodeURIComponent(flags.tenant)}${at}`,
+  );
   if (flags.output === 'json') return print(JSON.stringify(policy, null, 2));
-  print(`# tenant ${policy.tenant}, version ${policy.version} (${policy.label}), applied ${policy.applied_at} by ${policy.applied_by}, sha256 ${policy.sha256}`);
+  print(
+    `# tenant ${policy.tenant}, version ${policy.version} (${policy.label}), applied ${policy.applied_at} by ${policy.applied_by}, sha256 ${policy.sha256}`,
+  );
   process.stdout.write(policy.yaml.endsWith('\n') ? policy.yaml : `${policy.yaml}\n`);
 }
 
 /** `meshlog policy drift`: the open findings of the tenant's policy. */
 export async function policyDriftCommand(flags: OutputFlags & { tenant: string }): Promise<void> {
-  const answer = await callServer<{ evaluated_at: string | null; open: DriftView[] }>(flags, 'GET', `/api/v1/policy/drift?X-Scope-OrgID=${encodeURIComponent(flags.tenant)}`);
+  const answer = await callServer<{ evaluated_at: string | null; open: DriftView[] }>(
+    flags,
+    'GET',
+    `/api/v1/policy/drift?X-Scope-OrgID=${encodeURIComponent(flags.tenant)}`,
+  );
   if (flags.output === 'json') return print(JSON.stringify(answer, null, 2));
   print(`evaluated ${answer.evaluated_at ?? 'not yet'}`);
   printDrift(answer.open);

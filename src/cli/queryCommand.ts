@@ -26,7 +26,10 @@ interface MatrixResult {
   values: [number, string][];
 }
 
-const labelText = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
+const labelText = (labels: Record<string, string>) =>
+  `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`;
 
 /**
  * A body as one table cell: line breaks, tabs and other control characters
@@ -65,7 +68,8 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   const print = (entry: TailedEntry): void => {
     if (flags.output === 'raw') out(entry.line);
-    else if (flags.output === 'jsonl' || flags.output === 'json') out(JSON.stringify({ timestamp: entry.ts, labels: entry.labels, line: entry.line }));
+    else if (flags.output === 'jsonl' || flags.output === 'json')
+      out(JSON.stringify({ timestamp: entry.ts, labels: entry.labels, line: entry.line }));
     else out(`${isoNanos(entry.ts)}\t${labelText(entry.labels)}\t${tableCell(entry.line)}`);
   };
   if (flags.tail) {
@@ -90,8 +94,10 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
     }
     return;
   }
-  const entries = (body.data.result as StreamResult[]).flatMap((stream) => stream.values.map(([ts, line]) => ({ ts, line, labels: stream.stream })));
+  const entries = (body.data.result as StreamResult[]).flatMap((stream) =>
+    stream.values.map(([ts, line]) => ({ ts, line, labels: stream.stream })),
+  );
   const forward = flags.direction === 'forward';
-  entries.sort((a, b) => (BigInt(a.ts) === BigInt(b.ts) ? 0 : (BigInt(a.ts) < BigInt(b.ts)) === forward ? -1 : 1));
+  entries.sort((a, b) => (BigInt(a.ts) === BigInt(b.ts) ? 0 : BigInt(a.ts) < BigInt(b.ts) === forward ? -1 : 1));
   for (const entry of entries) print(entry);
 }

@@ -37,12 +37,19 @@ async function saveReport(flags: ServerFlags & { format: ReportFormat; out?: str
   const signature = headers.get('x-meshlog-signature');
   const key = headers.get('x-meshlog-signing-key');
   if (flags.format !== 'json' && flags.format !== 'bundle' && signature && key) {
-    const detached: DetachedReportSignature = { algorithm: 'Ed25519', signed: fileSignedPart, key, value: signature, file_sha256: createHash('sha256').update(body).digest('hex') };
+    const detached: DetachedReportSignature = {
+      algorithm: 'Ed25519',
+      signed: fileSignedPart,
+      key,
+      value: signature,
+      file_sha256: createHash('sha256').update(body).digest('hex'),
+    };
     writeFileSync(`${flags.out}.sig`, `${JSON.stringify(detached, null, 2)}\n`);
     print(`wrote ${flags.out}.sig (Ed25519 signature by ${key})`);
   }
   if (flags.format === 'json') {
-    for (const item of (JSON.parse(body.toString('utf8')) as Soc2Report).summary) print(`${item.status.toUpperCase().padEnd(9)} ${item.id.padEnd(13)} ${item.reason}`);
+    for (const item of (JSON.parse(body.toString('utf8')) as Soc2Report).summary)
+      print(`${item.status.toUpperCase().padEnd(9)} ${item.id.padEnd(13)} ${item.reason}`);
   }
 }
 
@@ -57,13 +64,27 @@ export async function reportSoc2Command(flags: ReportFlags): Promise<void> {
 
 /** `meshlog report list`: stored (monthly) reports, newest period first. */
 export async function reportListCommand(flags: ServerFlags & { output: string }): Promise<void> {
-  const { reports } = await callServer<{ reports: (Omit<StoredReportEntry, 'summary'> & { summary: { status: string }[] })[] }>(flags, 'GET', '/api/v1/reports');
+  const { reports } = await callServer<{ reports: (Omit<StoredReportEntry, 'summary'> & { summary: { status: string }[] })[] }>(
+    flags,
+    'GET',
+    '/api/v1/reports',
+  );
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   if (flags.output === 'json') return out(JSON.stringify(reports, null, 2));
   out(['ID', 'PERIOD FROM', 'PERIOD TO', 'GENERATED', 'BY', 'PASS/ATTENTION/FAIL', 'SHA-256'].join('\t'));
   for (const report of reports) {
     const count = (status: string) => report.summary.filter((item) => item.status === status).length;
-    out([report.id, report.period_from, report.period_to, report.generated_at, report.generated_by, `${count('pass')}/${count('attention')}/${count('fail')}`, report.sha256].join('\t'));
+    out(
+      [
+        report.id,
+        report.period_from,
+        report.period_to,
+        report.generated_at,
+        report.generated_by,
+        `${count('pass')}/${count('attention')}/${count('fail')}`,
+        report.sha256,
+      ].join('\t'),
+    );
   }
 }
 

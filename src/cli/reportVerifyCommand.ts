@@ -39,18 +39,33 @@ function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | u
       const problems = checkBundleProofs(bundle, trustedKey);
       checks.push({
         label: `${bundle.records?.length ?? 0} pinned records (seal, inclusion proof, signed checkpoint)`,
-        check: problems.length === 0 ? { ok: true, key: trustedKey ?? String(bundle.verifier_key) } : { ok: false, reason: problems.join('; ') },
+        check:
+          problems.length === 0 ? { ok: true, key: trustedKey ?? String(bundle.verifier_key) } : { ok: false, reason: problems.join('; ') },
       });
     }
     return checks;
   }
   if (signature.bytes === undefined) {
-    return [{ label: 'report file', check: { ok: false, reason: `no detached signature ${signature.name} (HTML, PDF and CSV reports are signed in a .sig file beside them; pass --signature FILE)` } }];
+    return [
+      {
+        label: 'report file',
+        check: {
+          ok: false,
+          reason: `no detached signature ${signature.name} (HTML, PDF and CSV reports are signed in a .sig file beside them; pass --signature FILE)`,
+        },
+      },
+    ];
   }
-  const checks = [{ label: `report file (signature ${signature.name})`, check: verifyReportFile(bytes, JSON.parse(signature.bytes.toString('utf8')) as Partial<DetachedReportSignature>, trustedKey) }];
+  const checks = [
+    {
+      label: `report file (signature ${signature.name})`,
+      check: verifyReportFile(bytes, JSON.parse(signature.bytes.toString('utf8')) as Partial<DetachedReportSignature>, trustedKey),
+    },
+  ];
   // An HTML report also carries its signed JSON evidence: check that too.
   const evidence = bytes.subarray(0, 5).toString('latin1') === '%PDF-' ? undefined : evidencePattern.exec(text)?.[1];
-  if (evidence !== undefined) checks.push({ label: 'embedded JSON evidence', check: verifyReportJson(JSON.parse(evidence) as object, trustedKey) });
+  if (evidence !== undefined)
+    checks.push({ label: 'embedded JSON evidence', check: verifyReportJson(JSON.parse(evidence) as object, trustedKey) });
   return checks;
 }
 
@@ -84,12 +99,17 @@ function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
   for (const [name, sha256] of listed) {
     const file = files[name];
     if (!file) checks.push(fail(name, 'listed in the signed manifest but missing from the bundle'));
-    else if (createHash('sha256').update(file).digest('hex') !== sha256) checks.push(fail(name, 'its SHA-256 differs from the one in the signed manifest: the file was modified'));
+    else if (createHash('sha256').update(file).digest('hex') !== sha256)
+      checks.push(fail(name, 'its SHA-256 differs from the one in the signed manifest: the file was modified'));
   }
   for (const [name, file] of Object.entries(files)) {
     if (!/^soc2-report\.(json|html|pdf|csv)$/.test(name)) continue;
     const signature = files[`${name}.sig`];
-    checks.push(...checkReport(Buffer.from(file), { name: `${name}.sig`, bytes: signature && Buffer.from(signature) }, trustedKey).map(({ label, check }) => ({ label: `${name}: ${label}`, check })));
+    checks.push(
+      ...checkReport(Buffer.from(file), { name: `${name}.sig`, bytes: signature && Buffer.from(signature) }, trustedKey).map(
+        ({ label, check }) => ({ label: `${name}: ${label}`, check }),
+      ),
+    );
     if (name.endsWith('.json') && createHash('sha256').update(file).digest('hex') !== manifest.evidence_sha256) {
       checks.push(fail(name, 'its SHA-256 is not the evidence hash the manifest names'));
     }
@@ -101,7 +121,11 @@ function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
 function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, trustedKey: string | undefined): Check[] {
   if (bytes.subarray(0, 4).toString('latin1') === 'PK\x03\x04') return checkBundle(bytes, trustedKey);
   const signatureFile = flags.signature ?? `${file}.sig`;
-  return checkReport(bytes, { name: signatureFile, bytes: existsSync(signatureFile) ? readFileSync(signatureFile) : undefined }, trustedKey);
+  return checkReport(
+    bytes,
+    { name: signatureFile, bytes: existsSync(signatureFile) ? readFileSync(signatureFile) : undefined },
+    trustedKey,
+  );
 }
 
 /**
@@ -115,14 +139,18 @@ export function reportVerifyCommand(file: string, flags: ReportVerifyFlags): voi
   let failed = false;
   for (const { label, check } of checks) {
     if (check.ok) {
-      process.stdout.write(`OK ${file}: ${label}: signature verifies with ${trustedKey ? 'the trusted key' : 'the key it names'} ${check.key}\n`);
+      process.stdout.write(
+        `OK ${file}: ${label}: signature verifies with ${trustedKey ? 'the trusted key' : 'the key it names'} ${check.key}\n`,
+      );
     } else {
       failed = true;
       process.stdout.write(`FAILED ${file}: ${label}: ${check.reason}\n`);
     }
   }
   if (!failed && !trustedKey) {
-    process.stderr.write('note: no --public-key given, so this shows only that the report is unchanged since the named key signed it; pass --public-key <data_dir>-signing.key.pub to check it was your server\n');
+    process.stderr.write(
+      'note: no --public-key given, so this shows only that the report is unchanged since the named key signed it; pass --public-key <data_dir>-signing.key.pub to check it was your server\n',
+    );
   }
   if (failed) process.exitCode = 1;
 }

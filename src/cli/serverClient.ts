@@ -4,12 +4,24 @@ export interface ServerFlags {
   token?: string;
 }
 
-export async function callServer<T>(flags: ServerFlags, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function callServer<T>(
+  flags: ServerFlags,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   return JSON.parse((await requestServer(flags, method, path, body, headers)).body.toString('utf8')) as T;
 }
 
 /** The answer as bytes with its headers, for answers that are not JSON (reports in HTML or PDF). */
-export async function requestServer(flags: ServerFlags, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ body: Buffer; headers: Headers }> {
+export async function requestServer(
+  flags: ServerFlags,
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ body: Buffer; headers: Headers }> {
   const token = flags.token ?? process.env.MESHLOG_TOKEN;
   const headers: Record<string, string> = { ...extraHeaders };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -35,9 +47,15 @@ export const tokenOf = (flags: { token?: string }): string | undefined => flags.
 export function serverError(status: number, body: string, token: string | undefined): Error {
   const answer = `server answered ${status}: ${body.trim()}`;
   if (status === 401 && !token) {
-    return new Error(`${answer}\nno token was sent: set MESHLOG_TOKEN or pass --token (the bootstrap admin token is in <data-dir>/admin-token, or MESHLOG_ADMIN_TOKEN on the server; see meshlog keys create for narrower keys)`);
+    return new Error(
+      `${answer}\nno token was sent: set MESHLOG_TOKEN or pass --token (the bootstrap admin token is in <data-dir>/admin-token, or MESHLOG_ADMIN_TOKEN on the server; see meshlog keys create for narrower keys)`,
+    );
   }
-  if (status === 401) return new Error(`${answer}\nthe token (--token or MESHLOG_TOKEN) was refused: it is mistyped, revoked or expired, or belongs to another server`);
-  if (status === 403) return new Error(`${answer}\nthis token lacks the role or tenant: use a token that holds it (meshlog keys create --role … --tenant …)`);
+  if (status === 401)
+    return new Error(
+      `${answer}\nthe token (--token or MESHLOG_TOKEN) was refused: it is mistyped, revoked or expired, or belongs to another server`,
+    );
+  if (status === 403)
+    return new Error(`${answer}\nthis token lacks the role or tenant: use a token that holds it (meshlog keys create --role … --tenant …)`);
   return new Error(answer);
 }

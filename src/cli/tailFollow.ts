@@ -17,8 +17,15 @@ interface TailFrame {
  * the server ends it; each line goes to `print` in commit order, lost lines
  * are reported on stderr.
  */
-export async function followTail(server: string, params: URLSearchParams, headers: Record<string, string>, print: (entry: TailedEntry) => void): Promise<void> {
-  const response = await fetch(`${server.replace(/\/$/, '')}/api/v1/tail?${params}`, { headers: { ...headers, accept: 'text/event-stream' } });
+export async function followTail(
+  server: string,
+  params: URLSearchParams,
+  headers: Record<string, string>,
+  print: (entry: TailedEntry) => void,
+): Promise<void> {
+  const response = await fetch(`${server.replace(/\/$/, '')}/api/v1/tail?${params}`, {
+    headers: { ...headers, accept: 'text/event-stream' },
+  });
   if (!response.ok || !response.body) throw serverError(response.status, await response.text(), headers.authorization);
   const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
   for (;;) {

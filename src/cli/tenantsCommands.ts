@@ -4,7 +4,10 @@ import { callServer, type ServerFlags } from './serverClient.js';
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export async function tenantsCreate(name: string, flags: ServerFlags & { description?: string }): Promise<void> {
-  const { tenant } = await callServer<{ tenant: StoredTenant }>(flags, 'POST', '/api/v1/admin/tenants', { name, description: flags.description ?? '' });
+  const { tenant } = await callServer<{ tenant: StoredTenant }>(flags, 'POST', '/api/v1/admin/tenants', {
+    name,
+    description: flags.description ?? '',
+  });
   print(`registered tenant ${tenant.name}`);
 }
 
@@ -13,7 +16,11 @@ export async function tenantsList(flags: ServerFlags & { output: string }): Prom
   if (flags.output === 'json') return print(JSON.stringify(tenants, null, 2));
   print(['NAME', 'STATE', 'CREATED', 'BY', 'CHANGED', 'BY', 'DESCRIPTION'].join('\t'));
   for (const tenant of tenants) {
-    print([tenant.name, tenant.state, tenant.created_at, tenant.created_by, tenant.changed_at, tenant.changed_by, tenant.description].join('\t'));
+    print(
+      [tenant.name, tenant.state, tenant.created_at, tenant.created_by, tenant.changed_at, tenant.changed_by, tenant.description].join(
+        '\t',
+      ),
+    );
   }
 }
 

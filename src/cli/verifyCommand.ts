@@ -41,7 +41,9 @@ function verifierKey(flags: VerifyFlags, dataDir: string): string {
 const describe = (finding: Finding) =>
   `${finding.kind.toUpperCase()} chain=${finding.chain}` +
   (finding.batchSeq !== undefined ? ` batch=${finding.batchSeq}` : '') +
-  (finding.positions?.length ? ` positions=${finding.positions.join(',')}${(finding.count ?? 0) > finding.positions.length ? ',…' : ''}` : '') +
+  (finding.positions?.length
+    ? ` positions=${finding.positions.join(',')}${(finding.count ?? 0) > finding.positions.length ? ',…' : ''}`
+    : '') +
   `: ${finding.detail}`;
 
 /**
@@ -60,7 +62,8 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
       process.stdout.write(`${describe(finding)}\n`);
     }
   };
-  const onProgress = (step: VerifyProgress) => shown.update(`chain ${step.chain}: ${step.batchesChecked}/${step.batchesTotal} batches, ${step.recordsChecked} records`);
+  const onProgress = (step: VerifyProgress) =>
+    shown.update(`chain ${step.chain}: ${step.batchesChecked}/${step.batchesTotal} batches, ${step.recordsChecked} records`);
 
   const run = async (): Promise<VerifyReport | Omit<VerifyReport, 'findings'>> => {
     if (!flags.dataDir) return verifyRemote(flags, fromNs, toNs, onProgress, onFinding);
@@ -81,12 +84,16 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
     shown.fail();
     throw error;
   });
-  shown.done(`${findings.length === 0 ? 'OK' : `${findings.length} finding(s)`}: ${report.chains} chain(s), ${report.batches} batches, ${report.records} records`);
+  shown.done(
+    `${findings.length === 0 ? 'OK' : `${findings.length} finding(s)`}: ${report.chains} chain(s), ${report.batches} batches, ${report.records} records`,
+  );
 
   const summary = { ...report, findings };
   if (flags.output === 'json') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
-    const explained = Object.entries(report.explained).map(([kind, n]) => `${n} ${kind}`).join(', ');
+    const explained = Object.entries(report.explained)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(', ');
     process.stdout.write(
       `${findings.length === 0 ? 'OK' : `FAILED: ${findings.length} finding(s)`} — ${report.chains} chain(s), ${report.batches} batches, ` +
         `${report.records} records, ${report.checkpoints} checkpoints checked in ${report.elapsedMs} ms${explained ? ` (${explained})` : ''}\n`,

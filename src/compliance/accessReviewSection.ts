@@ -13,7 +13,10 @@ function checkSignOff(review: AccessReview, trustedKey: string): { valid: boolea
   const signOff = review.sign_off!;
   try {
     const { publicKey } = parseVerifierKey(signOff.ed25519_signature.key);
-    return { valid: verify(null, statementBytes(signOff.statement), publicKey, Buffer.from(signOff.ed25519_signature.value, 'base64')), by_this_server_key: signOff.ed25519_signature.key === trustedKey };
+    return {
+      valid: verify(null, statementBytes(signOff.statement), publicKey, Buffer.from(signOff.ed25519_signature.value, 'base64')),
+      by_this_server_key: signOff.ed25519_signature.key === trustedKey,
+    };
   } catch {
     return { valid: false, by_this_server_key: false };
   }
@@ -29,7 +32,13 @@ function checkSignOff(review: AccessReview, trustedKey: string): { valid: boolea
 export async function accessReviewSection({ sources, period, audit }: SectionInput): Promise<ReportSection> {
   const events: StoredAuditEvent[] = [];
   for (let from = 0; ; from += eventsPerPage) {
-    const page = await sources.auditStore.events({ sinceNs: 0n, untilNs: period.toNs, action: 'access_review.', limit: eventsPerPage, oldestFirstFrom: from });
+    const page = await sources.auditStore.events({
+      sinceNs: 0n,
+      untilNs: period.toNs,
+      action: 'access_review.',
+      limit: eventsPerPage,
+      oldestFirstFrom: from,
+    });
     events.push(...page);
     if (page.length < eventsPerPage) break;
   }
@@ -37,11 +46,18 @@ export async function accessReviewSection({ sources, period, audit }: SectionInp
   const toIso = isoOfNs(period.toNs);
   // A review belongs to the period when its review period overlaps it, or it was still unsigned when the period began.
   const reviews = replayReviews(events).filter(
-    (review) => (!period.tenant || review.tenant === period.tenant) && ((review.period.from < toIso && review.period.to > fromIso) || !review.sign_off || review.sign_off.statement.signed_off_at >= fromIso),
+    (review) =>
+      (!period.tenant || review.tenant === period.tenant) &&
+      ((review.period.from < toIso && review.period.to > fromIso) ||
+        !review.sign_off ||
+        review.sign_off.statement.signed_off_at >= fromIso),
   );
   // In a tenant's report, other tenants of a grant are counted, not named.
-  const shownTenants = (tenants: string[]) => (period.tenant ? tenants.filter((tenant) => tenant === period.tenant || tenant === anyTenant) : tenants);
-  const revocationEvents = audit.filter((event) => (event.action === 'keys.revoke' || event.action === 'users.disable') && typeof auditDetail(event).access_review === 'string');
+  const shownTenants = (tenants: string[]) =>
+    period.tenant ? tenants.filter((tenant) => tenant === period.tenant || tenant === anyTenant) : tenants;
+  const revocationEvents = audit.filter(
+    (event) => (event.action === 'keys.revoke' || event.action === 'users.disable') && typeof auditDetail(event).access_review === 'string',
+  );
   const listed = reviews.map((review) => {
     const decisions = Object.values(review.decisions);
     const signOff = review.sign_off;
@@ -58,9 +74,20 @@ export async function accessReviewSection({ sources, period, audit }: SectionInp
       population: {
         sha256: review.population_sha256,
         size: review.items.length,
-        items: review.items.map(({ principals: _principals, tenants, ...item }) => ({ ...item, tenants: shownTenants(tenants), other_tenants: tenants.length - shownTenants(tenants).length })),
+        items: review.items.map(({ principals: _principals, tenants, ...item }) => ({
+          ...item,
+          tenants: shownTenants(tenants),
+          other_tenants: tenants.length - shownTenants(tenants).length,
+        })),
       },
-      decisions: decisions.map((decision) => ({ item: decision.item, decision: decision.decision, comment: decision.comment, by: decision.by.name, by_id: decision.by.id, at: decision.at })),
+      decisions: decisions.map((decision) => ({
+        item: decision.item,
+        decision: decision.decision,
+        comment: decision.comment,
+        by: decision.by.name,
+        by_id: decision.by.id,
+        at: decision.at,
+      })),
       kept: decisions.filter((decision) => decision.decision === 'keep').length,
       revoked: decisions.filter((decision) => decision.decision === 'revoke').length,
       undecided: review.items.length - decisions.length,
@@ -72,7 +99,9 @@ export async function accessReviewSection({ sources, period, audit }: SectionInp
           by: decision.by.name,
           keys_revoked: decision.revoked.keys,
           user_disabled: decision.revoked.user,
-          audit_events: revocationEvents.filter((event) => auditDetail(event).access_review === review.review && auditDetail(event).item === decision.item).map((event) => `${event.time} ${event.action} ${event.target}`),
+          audit_events: revocationEvents
+            .filter((event) => auditDetail(event).access_review === review.review && auditDetail(event).item === decision.item)
+            .map((event) => `${event.time} ${event.action} ${event.target}`),
         })),
       sign_off: signOff && {
         by: signOff.statement.signed_off_by.name,
@@ -92,19 +121,46 @@ export async function accessReviewSection({ sources, period, audit }: SectionInp
       review: review.review,
       tenant: review.tenant,
       due: review.due,
-      finding: review.sign_off ? `signed off late, on ${review.sign_off.at}` : `not signed off by ${review.due} (${review.undecided} of ${review.population.size} items undecided at the period's end)`,
+      finding: review.sign_off
+        ? `signed off late, on ${review.sign_off.at}`
+        : `not signed off by ${review.due} (${review.undecided} of ${review.population.size} items undecided at the period's end)`,
     }));
   const badSignatures = listed.filter((review) => review.sign_off && !review.sign_off.signature_check.valid).map((review) => review.review);
   const base = {
     id: 'access_review',
     title: 'Access reviews: periodic review of every grant',
     criteria: ['CC6.2', 'CC6.3'],
-    data: { reviews: listed, findings, signed_off: listed.filter((review) => review.sign_off).length, revocations: listed.reduce((sum, review) => sum + review.revoked, 0) },
+    data: {
+      reviews: listed,
+      findings,
+      signed_off: listed.filter((review) => review.sign_off).length,
+      revocations: listed.reduce((sum, review) => sum + review.revoked, 0),
+    },
   };
   const unsigned = findings.filter((finding) => finding.finding.startsWith('not signed off'));
-  if (badSignatures.length > 0) return { ...base, status: 'fail', reason: `the sign-off signature of ${badSignatures.join(', ')} does not verify: the review record was altered` };
-  if (unsigned.length > 0) return { ...base, status: 'fail', reason: `${unsigned.length} access review(s) overdue: ${unsigned.map((finding) => `${finding.review} (${finding.tenant}, due ${finding.due})`).join(', ')}` };
-  if (findings.length > 0) return { ...base, status: 'attention', reason: `${findings.length} access review(s) signed off after their due date` };
-  if (listed.length === 0) return { ...base, status: 'attention', reason: 'no access review covers this period: start one (meshlog access-review start --tenant …) or turn on access_review.auto_start' };
-  return { ...base, status: 'pass', reason: `${listed.length} access review(s): ${listed.filter((review) => review.sign_off).length} signed off with valid signatures, ${base.data.revocations} grant(s) revoked, none overdue` };
+  if (badSignatures.length > 0)
+    return {
+      ...base,
+      status: 'fail',
+      reason: `the sign-off signature of ${badSignatures.join(', ')} does not verify: the review record was altered`,
+    };
+  if (unsigned.length > 0)
+    return {
+      ...base,
+      status: 'fail',
+      reason: `${unsigned.length} access review(s) overdue: ${unsigned.map((finding) => `${finding.review} (${finding.tenant}, due ${finding.due})`).join(', ')}`,
+    };
+  if (findings.length > 0)
+    return { ...base, status: 'attention', reason: `${findings.length} access review(s) signed off after their due date` };
+  if (listed.length === 0)
+    return {
+      ...base,
+      status: 'attention',
+      reason: 'no access review covers this period: start one (meshlog access-review start --tenant …) or turn on access_review.auto_start',
+    };
+  return {
+    ...base,
+    status: 'pass',
+    reason: `${listed.length} access review(s): ${listed.filter((review) => review.sign_off).length} signed off with valid signatures, ${base.data.revocations} grant(s) revoked, none overdue`,
+  };
 }

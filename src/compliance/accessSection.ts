@@ -61,11 +61,21 @@ export async function accessSection({ sources, period, audit }: SectionInput): P
   const neverUsed = active.filter((key) => key.last_used_at === null);
 
   const ofAction = (action: string) => audit.filter((event) => event.action === action);
-  const keyEvent = (event: StoredAuditEvent): Record<string, unknown> => ({ time: event.time, by: event.actor_name, by_id: event.actor_id, key_id: event.target, ...auditDetail(event) });
-  const grants = ofAction('keys.create').map(keyEvent).filter((grant) => concerns((grant.tenants as string[] | undefined) ?? [anyTenant]));
+  const keyEvent = (event: StoredAuditEvent): Record<string, unknown> => ({
+    time: event.time,
+    by: event.actor_name,
+    by_id: event.actor_id,
+    key_id: event.target,
+    ...auditDetail(event),
+  });
+  const grants = ofAction('keys.create')
+    .map(keyEvent)
+    .filter((grant) => concerns((grant.tenants as string[] | undefined) ?? [anyTenant]));
   const revocations = keyRevocations(audit);
   // API and UI logins alike: a wrong key, a wrong session password, an SSO login refused.
-  const failures = audit.filter((event) => event.action === 'auth.failure' || (event.action === 'auth.session.login' && event.outcome !== 'success'));
+  const failures = audit.filter(
+    (event) => event.action === 'auth.failure' || (event.action === 'auth.session.login' && event.outcome !== 'success'),
+  );
   const lockouts = ofAction('auth.throttled');
   const denials = ofAction('access.denied');
   const failuresByAddress = countBy(failures, (event) => event.remote_address || 'unknown');
@@ -77,7 +87,10 @@ export async function accessSection({ sources, period, audit }: SectionInput): P
     admin_keys: active.filter((key) => key.roles.includes('admin')).map((key) => key.id),
     grants,
     revocations,
-    unused_keys: { rule: `active at the end of the period and not used in the ${unusedKeyDays} days before it`, keys: unused.map((key) => ({ id: key.id, name: key.name, last_used_at: key.last_used_at, created_at: key.created_at })) },
+    unused_keys: {
+      rule: `active at the end of the period and not used in the ${unusedKeyDays} days before it`,
+      keys: unused.map((key) => ({ id: key.id, name: key.name, last_used_at: key.last_used_at, created_at: key.created_at })),
+    },
     never_used_keys: neverUsed.map((key) => ({ id: key.id, name: key.name, created_at: key.created_at })),
     users_as_of_period_end: users.filter((user) => concerns(user.tenants)),
     failed_logins: {
@@ -85,19 +98,41 @@ export async function accessSection({ sources, period, audit }: SectionInput): P
       by_channel: countBy(failures, (event) => (event.action === 'auth.session.login' ? 'ui' : 'api')),
       by_address: failuresByAddress,
       by_reason: countBy(failures, (event) => String(auditDetail(event).reason ?? 'unknown')),
-      events: failures.slice(-maxEventsListed).map((event) => ({ time: event.time, channel: event.action === 'auth.session.login' ? 'ui' : 'api', address: event.remote_address, target: event.target, reason: auditDetail(event).reason })),
+      events: failures.slice(-maxEventsListed).map((event) => ({
+        time: event.time,
+        channel: event.action === 'auth.session.login' ? 'ui' : 'api',
+        address: event.remote_address,
+        target: event.target,
+        reason: auditDetail(event).reason,
+      })),
     },
-    lockouts: { total: lockouts.length, events: lockouts.map((event) => ({ time: event.time, source: event.target, ...auditDetail(event) })) },
+    lockouts: {
+      total: lockouts.length,
+      events: lockouts.map((event) => ({ time: event.time, source: event.target, ...auditDetail(event) })),
+    },
     denied_requests: {
       total: denials.length,
       by_identity: countBy(denials, (event) => event.actor_name || event.actor_id || 'unknown'),
-      events: denials.slice(-maxEventsListed).map((event) => ({ time: event.time, who: event.actor_name, who_id: event.actor_id, target: event.target, reason: auditDetail(event).reason })),
+      events: denials.slice(-maxEventsListed).map((event) => ({
+        time: event.time,
+        who: event.actor_name,
+        who_id: event.actor_id,
+        target: event.target,
+        reason: auditDetail(event).reason,
+      })),
     },
-    note: 'keys as they stood at the end of the period: revocations and uses after it are left out; last use is the later of the key table\'s (when within the period) and the audit trail\'s last auth.login',
+    note: "keys as they stood at the end of the period: revocations and uses after it are left out; last use is the later of the key table's (when within the period) and the audit trail's last auth.login",
   };
-  const base = { id: 'access', title: 'Logical access: keys, roles, grants and authentication', criteria: ['CC6.1', 'CC6.2', 'CC6.3'], data };
+  const base = {
+    id: 'access',
+    title: 'Logical access: keys, roles, grants and authentication',
+    criteria: ['CC6.1', 'CC6.2', 'CC6.3'],
+    data,
+  };
   const concernsFound = [
-    ...(unused.length > 0 ? [`${unused.length} active keys unused for ${unusedKeyDays} days (${unused.map((key) => key.name).join(', ')}): revoke them`] : []),
+    ...(unused.length > 0
+      ? [`${unused.length} active keys unused for ${unusedKeyDays} days (${unused.map((key) => key.name).join(', ')}): revoke them`]
+      : []),
     ...suspicious.map(([address, count]) => `${count} failed logins from ${address}`),
     ...(lockouts.length > 0 ? [`${lockouts.length} lockouts (429) after repeated failed logins`] : []),
   ];
@@ -112,10 +147,20 @@ export async function accessSection({ sources, period, audit }: SectionInput): P
 /** Every key revoked in the period: by hand (keys.revoke), and with a user's grants narrowed or the user disabled (their keys go with them). */
 export function keyRevocations(audit: StoredAuditEvent[]): Record<string, unknown>[] {
   return audit.flatMap((event) => {
-    if (event.action === 'keys.revoke') return [{ time: event.time, by: event.actor_name, by_id: event.actor_id, key_id: event.target, via: event.action, ...auditDetail(event) }];
+    if (event.action === 'keys.revoke')
+      return [
+        { time: event.time, by: event.actor_name, by_id: event.actor_id, key_id: event.target, via: event.action, ...auditDetail(event) },
+      ];
     if (!/^users\.(update|disable)$/.test(event.action)) return [];
     const revoked = auditDetail(event).revoked_keys;
-    return (Array.isArray(revoked) ? revoked : []).map((key) => ({ time: event.time, by: event.actor_name, by_id: event.actor_id, key_id: String(key), via: event.action, user: event.target }));
+    return (Array.isArray(revoked) ? revoked : []).map((key) => ({
+      time: event.time,
+      by: event.actor_name,
+      by_id: event.actor_id,
+      key_id: String(key),
+      via: event.action,
+      user: event.target,
+    }));
   });
 }
 
@@ -131,13 +176,23 @@ interface UserAtPeriodEnd {
 
 /** Users as they stood at the end of the period, replayed from the audit trail's users.* events: a pure function of stored events. */
 async function userPopulation(sources: SectionInput['sources'], untilNs: bigint): Promise<UserAtPeriodEnd[]> {
-  const events = (await sources.auditStore.events({ sinceNs: 0n, untilNs, action: 'users.', outcome: 'success', limit: 1_000_000 })).reverse();
+  const events = (
+    await sources.auditStore.events({ sinceNs: 0n, untilNs, action: 'users.', outcome: 'success', limit: 1_000_000 })
+  ).reverse();
   const users = new Map<string, UserAtPeriodEnd>();
   for (const event of events) {
     const detail = auditDetail(event);
     const user = users.get(event.target);
     if (event.action === 'users.create') {
-      users.set(event.target, { name: event.target, roles: (detail.roles as string[]) ?? [], tenants: (detail.tenants as string[]) ?? [], state: 'active', created_at: event.time, created_by: event.actor_name, changed_at: event.time });
+      users.set(event.target, {
+        name: event.target,
+        roles: (detail.roles as string[]) ?? [],
+        tenants: (detail.tenants as string[]) ?? [],
+        state: 'active',
+        created_at: event.time,
+        created_by: event.actor_name,
+        changed_at: event.time,
+      });
     } else if (user && event.action === 'users.update') {
       const after = (detail.after ?? {}) as { roles?: string[]; tenants?: string[] };
       Object.assign(user, { roles: after.roles ?? user.roles, tenants: after.tenants ?? user.tenants, changed_at: event.time });

@@ -36,7 +36,9 @@ const maxRuleEvents = 1_000_000;
  * sealed events, so a rule changed after the period leaves it unchanged.
  */
 export async function alertRulesInForce({ sources, period }: SectionInput): Promise<RuleGroupInForce[]> {
-  const events = (await sources.auditStore.events({ sinceNs: 0n, untilNs: period.toNs, action: 'alert_rules.', outcome: 'success', limit: maxRuleEvents }))
+  const events = (
+    await sources.auditStore.events({ sinceNs: 0n, untilNs: period.toNs, action: 'alert_rules.', outcome: 'success', limit: maxRuleEvents })
+  )
     .reverse()
     .filter((event) => period.tenant === '' || event.tenant === period.tenant);
   const periodFrom = Date.parse(isoOfNs(period.fromNs));
@@ -72,5 +74,11 @@ export async function alertRulesInForce({ sources, period }: SectionInput): Prom
     if (event.action !== 'alert_rules.delete') current.set(key, { event, from: at });
   }
   for (const [, open] of current) versions.push(version(open.event, open.from, periodTo));
-  return versions.sort((a, b) => a.tenant.localeCompare(b.tenant) || a.namespace.localeCompare(b.namespace) || a.group.localeCompare(b.group) || a.from.localeCompare(b.from));
+  return versions.sort(
+    (a, b) =>
+      a.tenant.localeCompare(b.tenant) ||
+      a.namespace.localeCompare(b.namespace) ||
+      a.group.localeCompare(b.group) ||
+      a.from.localeCompare(b.from),
+  );
 }

@@ -26,16 +26,33 @@ const restorePassed = (detail: Record<string, unknown>): boolean => {
 export async function availabilitySection({ audit }: SectionInput): Promise<ReportSection> {
   // The first start on a restored data directory records the restore right after itself: it follows the
   // backed-up server's last start with no stop between, and is a restore, not a crash.
-  const lifecycleAndRestores = audit.filter((event) => event.action === 'server.start' || event.action === 'server.stop' || event.action === 'backup.restore');
+  const lifecycleAndRestores = audit.filter(
+    (event) => event.action === 'server.start' || event.action === 'server.stop' || event.action === 'backup.restore',
+  );
   const lifecycle = lifecycleAndRestores
     .filter((event) => event.action !== 'backup.restore')
-    .map((event) => ({ time: event.time, action: event.action, restored: lifecycleAndRestores[lifecycleAndRestores.indexOf(event) + 1]?.action === 'backup.restore' }));
-  const unclean = lifecycle.filter((event, index) => event.action === 'server.start' && !event.restored && index > 0 && lifecycle[index - 1].action === 'server.start');
+    .map((event) => ({
+      time: event.time,
+      action: event.action,
+      restored: lifecycleAndRestores[lifecycleAndRestores.indexOf(event) + 1]?.action === 'backup.restore',
+    }));
+  const unclean = lifecycle.filter(
+    (event, index) => event.action === 'server.start' && !event.restored && index > 0 && lifecycle[index - 1].action === 'server.start',
+  );
   const backups = audit
     .filter((event) => event.action === 'backup.create')
     .map((event) => {
       const detail = detailOf(event);
-      return { time: event.time, outcome: event.outcome, by: event.actor_name, target: event.target, tables: detail.tables ?? null, rows: detail.rows ?? null, manifest_sha256: detail.manifest_sha256 ?? null, reason: detail.reason ?? null };
+      return {
+        time: event.time,
+        outcome: event.outcome,
+        by: event.actor_name,
+        target: event.target,
+        tables: detail.tables ?? null,
+        rows: detail.rows ?? null,
+        manifest_sha256: detail.manifest_sha256 ?? null,
+        reason: detail.reason ?? null,
+      };
     });
   const backupManifests = new Set(backups.map((backup) => backup.manifest_sha256).filter((hash) => hash !== null));
   // A restore test names the manifest it restored: one of this period's backups, or an older one.
@@ -77,7 +94,10 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
   const failedTests = restoreTests.filter((test) => !test.passed);
   // Audit events come oldest first: the later of the last restore and the last reported test.
   const lastRestoreTest =
-    [...restores.map((restore) => ({ kind: 'restore onto this data directory', ...restore })), ...restoreTests.map((test) => ({ kind: 'restore test reported by meshlog restore --report-to', ...test }))]
+    [
+      ...restores.map((restore) => ({ kind: 'restore onto this data directory', ...restore })),
+      ...restoreTests.map((test) => ({ kind: 'restore test reported by meshlog restore --report-to', ...test })),
+    ]
       .sort((a, b) => Date.parse(a.time) - Date.parse(b.time))
       .at(-1) ?? null;
   const base = {

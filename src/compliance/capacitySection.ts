@@ -42,14 +42,21 @@ function periodDays(fromMs: number, toMs: number): string[] {
  */
 export async function capacitySection({ sources, period }: SectionInput): Promise<ReportSection> {
   const config = sources.config;
-  const [daily, tables, disks, refusals] = await Promise.all([sources.queries.dailyVolume(period), sources.queries.tableUse(), sources.queries.disks(), sources.ingestRefusals()]);
+  const [daily, tables, disks, refusals] = await Promise.all([
+    sources.queries.dailyVolume(period),
+    sources.queries.tableUse(),
+    sources.queries.disks(),
+    sources.ingestRefusals(),
+  ]);
   const fromMs = Number(period.fromNs / 1_000_000n);
   const toMs = Math.min(Date.now(), Number(period.toNs / 1_000_000n));
 
   const perDay = new Map(periodDays(fromMs, toMs).map((day) => [day, 0]));
   for (const row of daily) perDay.set(row.day, (perDay.get(row.day) ?? 0) + Number(row.records));
   // The line is fitted to whole days: a period starting or ending mid-day would bend it.
-  const whole = [...perDay].filter(([day]) => Date.parse(day) >= fromMs && Date.parse(day) + dayMs - 1 <= toMs).map(([, records]) => records);
+  const whole = [...perDay]
+    .filter(([day]) => Date.parse(day) >= fromMs && Date.parse(day) + dayMs - 1 <= toMs)
+    .map(([, records]) => records);
   const days = whole.length >= 2 ? whole : [...perDay.values()];
   const trend = linearTrend(days);
   const forecastDaily = Math.max(0, trend.intercept + trend.slope * (days.length - 1 + forecastDays));
@@ -96,19 +103,31 @@ export async function capacitySection({ sources, period }: SectionInput): Promis
       refused_since_start: refusals,
     },
     storage: {
-      tables: tables.map((row) => ({ ...row, rows: Number(row.rows), bytes_on_disk: Number(row.bytes_on_disk), uncompressed_bytes: Number(row.uncompressed_bytes) })),
+      tables: tables.map((row) => ({
+        ...row,
+        rows: Number(row.rows),
+        bytes_on_disk: Number(row.bytes_on_disk),
+        uncompressed_bytes: Number(row.uncompressed_bytes),
+      })),
       stored_bytes: storedBytes,
       bytes_per_log_record: Math.round(bytesPerRecord),
       disks: diskUse,
       steady_state_log_bytes: Math.round(forecastDaily * bytesPerRecord * longestRetentionDays),
     },
-    forecast_method: 'least-squares line through the records of each whole day of the period (every day when fewer than two are whole), extended 30 days; bytes = records × stored bytes per log record; days until full = (free − keep_free) / forecast bytes per day, ignoring disposal',
+    forecast_method:
+      'least-squares line through the records of each whole day of the period (every day when fewer than two are whole), extended 30 days; bytes = records × stored bytes per log record; days until full = (free − keep_free) / forecast bytes per day, ignoring disposal',
     note: 'refusals are counted by the running server since it started',
   };
   const base = { id: 'capacity', title: 'Capacity: ingest and storage against limits', criteria: ['A1.1'], data };
-  const nearlyFull = diskUse.filter((disk) => disk.free_share < minFreeShare || (disk.days_until_full !== null && disk.days_until_full < forecastDays));
+  const nearlyFull = diskUse.filter(
+    (disk) => disk.free_share < minFreeShare || (disk.days_until_full !== null && disk.days_until_full < forecastDays),
+  );
   if (nearlyFull.length > 0) {
-    return { ...base, status: 'fail', reason: `disk ${nearlyFull.map((disk) => `${disk.disk} (${(disk.free_share * 100).toFixed(1)}% free, full in ${disk.days_until_full ?? '∞'} days)`).join(', ')} runs out within ${forecastDays} days` };
+    return {
+      ...base,
+      status: 'fail',
+      reason: `disk ${nearlyFull.map((disk) => `${disk.disk} (${(disk.free_share * 100).toFixed(1)}% free, full in ${disk.days_until_full ?? '∞'} days)`).join(', ')} runs out within ${forecastDays} days`,
+    };
   }
   const tight = diskUse.filter((disk) => data.storage.steady_state_log_bytes > disk.free_bytes + disk.meshlog_bytes);
   if (capacityRefused.length > 0 || tight.length > 0) {

@@ -9,7 +9,8 @@ import type { ReportSection, SectionInput } from './reportModel.js';
  * queries users share, the logging policies applied, and the records an
  * incident pins (it holds them from retention, as a legal hold does).
  */
-export const changeActions = /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.|policy\.apply$|incident\.pin$)/;
+export const changeActions =
+  /^(keys\.|users\.|tenants\.|access_review\.|erasure\.(request|cancel|execute)$|legal_hold\.|backup\.restore$|archive\.key_shred$|alert_rules\.|silences\.|config\.|storage\.(key_added|encrypt)$|saved_queries\.|policy\.apply$|incident\.pin$)/;
 
 /** The bootstrap token exists to create the first named admin keys: that use is expected; any other change by it has no person behind it. */
 const isBootstrapStep = (change: { action: string; detail: Record<string, unknown> }) =>
@@ -32,10 +33,21 @@ export async function changeSection({ audit }: SectionInput): Promise<ReportSect
   const adminReads = audit.filter((event) => event.action === 'admin.read').length;
   const byKind: Record<string, number> = {};
   for (const change of changes) byKind[change.action] = (byKind[change.action] ?? 0) + 1;
-  const shared = changes.filter((change) => change.by_kind === 'anonymous' || (change.by_kind === 'admin_token' && !isBootstrapStep(change)));
-  const base = { id: 'changes', title: 'Change management: administrative actions', criteria: ['CC8.1', 'CC6.2'], data: { total: changes.length, by_kind: byKind, changes, admin_reads: adminReads } };
+  const shared = changes.filter(
+    (change) => change.by_kind === 'anonymous' || (change.by_kind === 'admin_token' && !isBootstrapStep(change)),
+  );
+  const base = {
+    id: 'changes',
+    title: 'Change management: administrative actions',
+    criteria: ['CC8.1', 'CC6.2'],
+    data: { total: changes.length, by_kind: byKind, changes, admin_reads: adminReads },
+  };
   if (shared.length > 0) {
-    return { ...base, status: 'attention', reason: `${shared.length} of ${changes.length} changes were made with the shared bootstrap admin token (or without authentication); create named admin keys with it, then make every change with them` };
+    return {
+      ...base,
+      status: 'attention',
+      reason: `${shared.length} of ${changes.length} changes were made with the shared bootstrap admin token (or without authentication); create named admin keys with it, then make every change with them`,
+    };
   }
   const bootstrap = changes.filter((change) => change.by_kind === 'admin_token').length;
   return {

@@ -17,8 +17,20 @@ export interface ConfigInForce {
  * period, then each change in it. Empty when none was ever recorded.
  */
 export async function configsInForce({ sources, period, audit }: SectionInput): Promise<ConfigInForce[]> {
-  const [before] = await sources.auditStore.events({ sinceNs: 0n, untilNs: period.fromNs, action: 'config.change', outcome: 'success', limit: 1 });
-  const changes = [...(before ? [before] : []), ...audit.filter((event) => event.action === 'config.change' && event.outcome === 'success' && !(event.time === before?.time && event.detail === before.detail))];
+  const [before] = await sources.auditStore.events({
+    sinceNs: 0n,
+    untilNs: period.fromNs,
+    action: 'config.change',
+    outcome: 'success',
+    limit: 1,
+  });
+  const changes = [
+    ...(before ? [before] : []),
+    ...audit.filter(
+      (event) =>
+        event.action === 'config.change' && event.outcome === 'success' && !(event.time === before?.time && event.detail === before.detail),
+    ),
+  ];
   const periodFrom = isoOfNs(period.fromNs);
   const periodTo = isoOfNs(period.toNs);
   return changes.flatMap((event, index) => {

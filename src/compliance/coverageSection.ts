@@ -59,7 +59,11 @@ export async function coverageSection({ sources, period }: SectionInput): Promis
   if (services.length === 0) return { ...base, status: 'fail', reason: 'no logs were received in the period' };
   if (gaps.length > 0) {
     const hoursMissing = gaps.reduce((sum, gap) => sum + gap.hours.length, 0);
-    return { ...base, status: 'attention', reason: `${gaps.length} of ${services.length} services had ${hoursMissing} ${hoursMissing === 1 ? 'hour' : 'hours'} without logs` };
+    return {
+      ...base,
+      status: 'attention',
+      reason: `${gaps.length} of ${services.length} services had ${hoursMissing} ${hoursMissing === 1 ? 'hour' : 'hours'} without logs`,
+    };
   }
   return { ...base, status: 'pass', reason: `${services.length} services logged ${records} records with no silent hour` };
 }

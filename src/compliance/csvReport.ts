@@ -1,7 +1,19 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Soc2Report } from './reportModel.js';
 
-export const csvReportColumns = ['period_from', 'period_to', 'tenant', 'evidence_sha256', 'period_evidence_sha256', 'section', 'title', 'criteria', 'status', 'reason', 'figures'] as const;
+export const csvReportColumns = [
+  'period_from',
+  'period_to',
+  'tenant',
+  'evidence_sha256',
+  'period_evidence_sha256',
+  'section',
+  'title',
+  'criteria',
+  'status',
+  'reason',
+  'figures',
+] as const;
 
 /** OWASP's guard against formula injection: a cell a spreadsheet would run (`=`, `+`, `-`, `@`, tab, CR) starts with `'`; reasons carry client-chosen names. */
 const inert = (cell: string): string => (/^[=+\-@\t\r]/.test(cell) ? `'${cell}` : cell);

@@ -20,7 +20,12 @@ export class DashboardReports {
   ) {}
 
   /** The cached report of this tenant ('' = every tenant) and period, or a new one from `generate` when there is none, it expired, or `refresh`. */
-  async get(tenant: string, periodMs: number, refresh: boolean, generate: () => Promise<BuiltReport>): Promise<DashboardReport & { cached: boolean }> {
+  async get(
+    tenant: string,
+    periodMs: number,
+    refresh: boolean,
+    generate: () => Promise<BuiltReport>,
+  ): Promise<DashboardReport & { cached: boolean }> {
     const key = `${tenant}\u0000${periodMs}`;
     const entry = this.entries.get(key);
     if (entry && !refresh) {

@@ -22,7 +22,13 @@ export async function dataAccessSection({ sources, period, audit }: SectionInput
       exports: reads.filter((row) => row.action.endsWith('.export')),
       reports_generated: audit
         .filter((event) => event.action === 'report.generate' && (!period.tenant || event.tenant === period.tenant))
-        .map((event) => ({ time: event.time, by: event.actor_name || 'monthly schedule', outcome: event.outcome, tenant: event.tenant, ...auditDetail(event) })),
+        .map((event) => ({
+          time: event.time,
+          by: event.actor_name || 'monthly schedule',
+          outcome: event.outcome,
+          tenant: event.tenant,
+          ...auditDetail(event),
+        })),
     },
   };
   if (anonymous.length > 0) {

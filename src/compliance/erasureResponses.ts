@@ -36,14 +36,20 @@ export interface ErasureResponse {
  * time, and whether it ran by its deadline. A request still pending past its
  * deadline at the period's end is late too.
  */
-export async function erasureResponses({ sources, period }: SectionInput, configs: ConfigInForce[]): Promise<{ requests: ErasureResponse[]; late: ErasureResponse[]; executed: number; rule: string }> {
-  const events = (await sources.auditStore.events({ sinceNs: 0n, untilNs: period.toNs, action: 'erasure.', outcome: 'success', limit: maxErasureEvents })).reverse();
+export async function erasureResponses(
+  { sources, period }: SectionInput,
+  configs: ConfigInForce[],
+): Promise<{ requests: ErasureResponse[]; late: ErasureResponse[]; executed: number; rule: string }> {
+  const events = (
+    await sources.auditStore.events({ sinceNs: 0n, untilNs: period.toNs, action: 'erasure.', outcome: 'success', limit: maxErasureEvents })
+  ).reverse();
   const startMs = Number(period.fromNs / 1_000_000n);
   const endMs = Number(period.toNs / 1_000_000n);
   const closing = new Map<string, StoredAuditEvent>();
   for (const event of events) if (event.action === 'erasure.execute' || event.action === 'erasure.cancel') closing.set(event.target, event);
   // The erasure settings in force when a request was made set its deadline.
-  const settingsAt = (timeMs: number) => (configs.filter((entry) => Date.parse(entry.from) <= timeMs).at(-1) ?? configs[0])?.config.erasure ?? sources.config.erasure;
+  const settingsAt = (timeMs: number) =>
+    (configs.filter((entry) => Date.parse(entry.from) <= timeMs).at(-1) ?? configs[0])?.config.erasure ?? sources.config.erasure;
 
   const requests = events
     .filter((event) => event.action === 'erasure.request' && (!period.tenant || event.tenant === period.tenant))
@@ -78,7 +84,16 @@ export async function erasureResponses({ sources, period }: SectionInput, config
         cancel_reason: status === 'cancelled' ? (closedDetail.reason ?? null) : null,
         response_seconds: closedMs === null ? null : (closedMs - requestedMs) / 1000,
         // A cancellation is an answer in time; an executed request is judged by its deadline, a pending one by the period's end.
-        on_time: deadlineMs === null ? null : status === 'cancelled' ? true : status === 'executed' ? closedMs! <= deadlineMs : endMs <= deadlineMs ? null : false,
+        on_time:
+          deadlineMs === null
+            ? null
+            : status === 'cancelled'
+              ? true
+              : status === 'executed'
+                ? closedMs! <= deadlineMs
+                : endMs <= deadlineMs
+                  ? null
+                  : false,
       };
     });
   const late = requests.filter((request) => request.on_time === false);

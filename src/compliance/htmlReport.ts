@@ -41,7 +41,8 @@ function renderValue(value: unknown, key = ''): string {
   }
   if (isRecord(value)) return renderFields(value);
   // The exact figure first, as in the JSON, so the printed PDF carries it too; the readable size beside it.
-  if (typeof value === 'number' && /bytes/.test(key)) return `${escapeHtml(value)} <span class="none">(${escapeHtml(humanBytes(value))})</span>`;
+  if (typeof value === 'number' && /bytes/.test(key))
+    return `${escapeHtml(value)} <span class="none">(${escapeHtml(humanBytes(value))})</span>`;
   return renderText(value);
 }
 
@@ -57,7 +58,8 @@ function renderFields(fields: Record<string, unknown>): string {
   const entries = Object.entries(fields);
   if (entries.length === 0) return '<span class="none">none</span>';
   // A list's label carries its length: the count an auditor checks against the JSON and CSV (`.count`).
-  const label = (key: string, value: unknown) => `${escapeHtml(key.replaceAll('_', ' '))}${Array.isArray(value) ? ` <span class="count">(${value.length})</span>` : ''}`;
+  const label = (key: string, value: unknown) =>
+    `${escapeHtml(key.replaceAll('_', ' '))}${Array.isArray(value) ? ` <span class="count">(${value.length})</span>` : ''}`;
   return `<dl>${entries.map(([key, value]) => `<dt>${label(key, value)}</dt><dd>${renderValue(value, key)}</dd>`).join('')}</dl>`;
 }
 
@@ -80,12 +82,16 @@ function volumeChart(section: ReportSection): string {
   if (!daily) return '';
   const perDay = new Map<string, number>();
   for (const row of daily) perDay.set(row.day, (perDay.get(row.day) ?? 0) + Number(row.records));
-  return barChart('Records per day', [...perDay].map(([day, records]) => ({ label: day, value: records })));
+  return barChart(
+    'Records per day',
+    [...perDay].map(([day, records]) => ({ label: day, value: records })),
+  );
 }
 
 /** Ingest per day and the forecast rate (capacity). */
 function ingestChart(section: ReportSection): string {
-  const ingest = section.data.ingest as { records_per_day: { day: string; records: number }[]; forecast_records_per_day: number; forecast_for: string } | undefined;
+  const ingest = section.data.ingest as
+    { records_per_day: { day: string; records: number }[]; forecast_records_per_day: number; forecast_for: string } | undefined;
   if (!ingest) return '';
   return barChart('Records ingested per day, and the forecast rate', [
     ...ingest.records_per_day.map((row) => ({ label: row.day, value: row.records })),
@@ -108,7 +114,12 @@ const maxHourCells = 14 * 24;
 function coverageChart(section: ReportSection, report: Soc2Report): string {
   const services = section.data.services as { tenant: string; service: string; first_seen: string; last_seen: string }[] | undefined;
   if (!services || services.length === 0) return '';
-  const gaps = new Map((section.data.gaps as { tenant: string; service: string; hours: string[] }[]).map((gap) => [`${gap.tenant}\u0000${gap.service}`, new Set(gap.hours.map((hour) => Date.parse(hour)))]));
+  const gaps = new Map(
+    (section.data.gaps as { tenant: string; service: string; hours: string[] }[]).map((gap) => [
+      `${gap.tenant}\u0000${gap.service}`,
+      new Set(gap.hours.map((hour) => Date.parse(hour))),
+    ]),
+  );
   const start = Math.floor(Date.parse(report.period.from) / hourMs) * hourMs;
   const end = Math.min(Date.parse(report.period.to), Date.parse(report.generated_at));
   const hours = Math.max(1, Math.ceil((end - start) / hourMs));
@@ -126,14 +137,32 @@ function coverageChart(section: ReportSection, report: Soc2Report): string {
       for (let hour = from; hour < from + cellMs; hour += hourMs) if (silent.has(hour)) missing++;
       // Neither logged nor a gap: a partial hour at either end of the period, not judged.
       const state = missing > 0 ? 'gap' : from + cellMs <= firstHour || from > lastHour ? 'idle' : 'logged';
-      const when = new Date(from).toISOString().slice(0, cellMs === hourMs ? 13 : 10).replace('T', ' ');
-      const share = cellMs === hourMs || missing === 0 ? '' : ` style="background:linear-gradient(to top,#cf222e ${Math.max(8, Math.round((missing / 24) * 100))}%,#2da44e 0)"`;
-      const what = state === 'gap' ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}` : state === 'logged' ? 'logged' : from > lastHour ? 'not complete yet' : 'partial hour, not judged';
-      strip.push(`<span class="cell ${state}"${share} title="${escapeHtml(`${when}${cellMs === hourMs ? ':00' : ''} UTC: ${what}`)}"></span>`);
+      const when = new Date(from)
+        .toISOString()
+        .slice(0, cellMs === hourMs ? 13 : 10)
+        .replace('T', ' ');
+      const share =
+        cellMs === hourMs || missing === 0
+          ? ''
+          : ` style="background:linear-gradient(to top,#cf222e ${Math.max(8, Math.round((missing / 24) * 100))}%,#2da44e 0)"`;
+      const what =
+        state === 'gap'
+          ? `${missing} silent ${missing === 1 ? 'hour' : 'hours'}`
+          : state === 'logged'
+            ? 'logged'
+            : from > lastHour
+              ? 'not complete yet'
+              : 'partial hour, not judged';
+      strip.push(
+        `<span class="cell ${state}"${share} title="${escapeHtml(`${when}${cellMs === hourMs ? ':00' : ''} UTC: ${what}`)}"></span>`,
+      );
     }
     return `<div class="strip-row"><span class="label">${escapeHtml(service.tenant)} / ${escapeHtml(service.service)}</span><span class="strip">${strip.join('')}</span></div>`;
   });
-  const more = services.length > maxServicesCharted ? `<p class="none">${services.length - maxServicesCharted} more services in the JSON evidence</p>` : '';
+  const more =
+    services.length > maxServicesCharted
+      ? `<p class="none">${services.length - maxServicesCharted} more services in the JSON evidence</p>`
+      : '';
   const axis = `<div class="strip-row axis"><span class="label"></span><span class="strip-axis"><span>${escapeHtml(new Date(first).toISOString().slice(0, 16).replace('T', ' '))}</span><span>${escapeHtml(new Date(end).toISOString().slice(0, 16).replace('T', ' '))} UTC</span></span></div>`;
   const legend = `<p class="legend"><span class="cell logged"></span> logged <span class="cell gap"></span> silent when expected (gap) <span class="cell idle"></span> a partial hour, not judged — one cell per ${cellMs === hourMs ? 'hour' : 'day'}</p>`;
   return `<figure class="chart coverage"><figcaption>Coverage per service</figcaption>${rows.join('')}${axis}${legend}${more}</figure>`;
@@ -145,7 +174,10 @@ function provenanceBlock(section: ReportSection): string {
   if (!provenance) return '';
   const inputs = provenance.inputs.map((input) => `<li>${escapeHtml(input)}</li>`).join('');
   const queries = provenance.queries
-    .map((query) => `<li><code class="sql">${escapeHtml(query.sql)}</code>${Object.keys(query.params).length > 0 ? `<div class="params">parameters: ${renderText(JSON.stringify(query.params))}</div>` : ''}</li>`)
+    .map(
+      (query) =>
+        `<li><code class="sql">${escapeHtml(query.sql)}</code>${Object.keys(query.params).length > 0 ? `<div class="params">parameters: ${renderText(JSON.stringify(query.params))}</div>` : ''}</li>`,
+    )
     .join('');
   return `<details class="provenance" open><summary>Where these figures come from</summary>${inputs ? `<ul>${inputs}</ul>` : ''}${queries ? `<ol>${queries}</ol>` : ''}</details>`;
 }
@@ -188,7 +220,10 @@ function signatureLine(report: Soc2Report): string {
 export function renderHtmlReport(report: Soc2Report, json: string, sha256: string): string {
   const scope = report.tenant === null ? 'all tenants' : `tenant ${report.tenant}`;
   const summaryRows = report.summary
-    .map((item) => `<tr><td><a href="#${escapeHtml(item.id)}">${escapeHtml(item.title)}</a></td><td class="criteria">${escapeHtml(item.criteria.join(', '))}</td><td>${statusBadge(item.status)}</td><td>${escapeHtml(item.reason)}</td></tr>`)
+    .map(
+      (item) =>
+        `<tr><td><a href="#${escapeHtml(item.id)}">${escapeHtml(item.title)}</a></td><td class="criteria">${escapeHtml(item.criteria.join(', '))}</td><td>${statusBadge(item.status)}</td><td>${escapeHtml(item.reason)}</td></tr>`,
+    )
     .join('');
   const sections = report.sections
     .map(

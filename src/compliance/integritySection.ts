@@ -10,10 +10,20 @@ export async function integritySection({ sources, period }: SectionInput): Promi
   const base = { id: 'integrity', title: 'Log integrity (hash chains and signed checkpoints)', criteria: ['PI1.4', 'PI1.5', 'CC7.1'] };
   const integrity = sources.integrity;
   if (!integrity) {
-    return { ...base, status: 'fail', reason: 'integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected', data: { sealing: false } };
+    return {
+      ...base,
+      status: 'fail',
+      reason: 'integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected',
+      data: { sealing: false },
+    };
   }
   const tenant = period.tenant || undefined;
-  const verification = await verifyIntegrity(integrity.store, { verifierKey: integrity.verifierKey, tenant, fromNs: period.fromNs, toNs: period.toNs });
+  const verification = await verifyIntegrity(integrity.store, {
+    verifierKey: integrity.verifierKey,
+    tenant,
+    fromNs: period.fromNs,
+    toNs: period.toNs,
+  });
   const heads = await sources.queries.chainHeads(period.tenant);
   const latest = new Map((await integrity.store.latestCheckpoints()).map((checkpoint) => [checkpoint.chain_id, checkpoint]));
   const chains = heads.map((head) => {
@@ -26,7 +36,12 @@ export async function integritySection({ sources, period }: SectionInput): Promi
       first_commit: head.first_commit,
       last_commit: head.last_commit,
       latest_checkpoint: checkpoint
-        ? { tree_size: Number(checkpoint.tree_size), root_hash: checkpoint.root_hash, created_at: isoOfStored(checkpoint.created_at), signed_note: checkpoint.note }
+        ? {
+            tree_size: Number(checkpoint.tree_size),
+            root_hash: checkpoint.root_hash,
+            created_at: isoOfStored(checkpoint.created_at),
+            signed_note: checkpoint.note,
+          }
         : null,
     };
   });
@@ -34,7 +49,11 @@ export async function integritySection({ sources, period }: SectionInput): Promi
   const data = {
     sealing: true,
     verifier_key: integrity.verifierKey,
-    verification: { ...verification, findings: verification.findings.slice(0, maxFindingsShown), findings_total: verification.findings.length },
+    verification: {
+      ...verification,
+      findings: verification.findings.slice(0, maxFindingsShown),
+      findings_total: verification.findings.length,
+    },
     chains,
   };
   if (!verification.ok) {
@@ -42,7 +61,12 @@ export async function integritySection({ sources, period }: SectionInput): Promi
     return { ...base, status: 'fail', reason: `verification found ${verification.findings.length} problems (${kinds})`, data };
   }
   if (unsigned.length > 0) {
-    return { ...base, status: 'attention', reason: `${unsigned.length} chains have no signed checkpoint: ${unsigned.map((chain) => chain.chain).join(', ')}`, data };
+    return {
+      ...base,
+      status: 'attention',
+      reason: `${unsigned.length} chains have no signed checkpoint: ${unsigned.map((chain) => chain.chain).join(', ')}`,
+      data,
+    };
   }
   return {
     ...base,

@@ -14,8 +14,23 @@ export async function monitoringSection(input: SectionInput): Promise<ReportSect
   const base = { id: 'monitoring', title: 'Monitoring: alert rules, alerts and notifications', criteria: ['CC7.2', 'CC7.3'] };
   const recorded = await configsInForce(input);
   // Before config changes were recorded, only the running configuration is known.
-  const configurations = recorded.length > 0 ? recorded.map((entry) => ({ from: entry.from as string | null, to: entry.to as string | null, config_sha256: entry.sha256 as string | null, alerting: entry.config.alerting })) : [{ from: null, to: null, config_sha256: null, alerting: sources.config.alerting }];
-  const alertingInForce = configurations.map(({ from, to, config_sha256, alerting }) => ({ from, to, config_sha256, enabled: alerting.enabled, rules_files: alerting.rules_files, webhooks: alerting.webhooks.length }));
+  const configurations =
+    recorded.length > 0
+      ? recorded.map((entry) => ({
+          from: entry.from as string | null,
+          to: entry.to as string | null,
+          config_sha256: entry.sha256 as string | null,
+          alerting: entry.config.alerting,
+        }))
+      : [{ from: null, to: null, config_sha256: null, alerting: sources.config.alerting }];
+  const alertingInForce = configurations.map(({ from, to, config_sha256, alerting }) => ({
+    from,
+    to,
+    config_sha256,
+    enabled: alerting.enabled,
+    rules_files: alerting.rules_files,
+    webhooks: alerting.webhooks.length,
+  }));
   const { from: _from, to: _to, config_sha256: _sha256, ...atEnd } = alertingInForce.at(-1)!;
   const ruleGroups = await alertRulesInForce(input);
   const stored = await sources.queries.hasTable('alert_rule_groups');
@@ -23,7 +38,8 @@ export async function monitoringSection(input: SectionInput): Promise<ReportSect
   const attempts = stored && (await sources.queries.hasTable('notification_attempts'));
   const notifications = attempts ? await sources.queries.notificationAttempts(period) : [];
   const undelivered = attempts ? await sources.queries.undeliveredNotifications(period) : [];
-  const acknowledgements = stored && (await sources.queries.hasTable('alert_acknowledgements')) ? await sources.queries.alertAcknowledgements(period) : [];
+  const acknowledgements =
+    stored && (await sources.queries.hasTable('alert_acknowledgements')) ? await sources.queries.alertAcknowledgements(period) : [];
   const times = acknowledgements.flatMap((row) => (row.seconds_to_acknowledge === null ? [] : [row.seconds_to_acknowledge]));
   const unacknowledged = acknowledgements.filter((row) => row.acknowledged_by === null);
   const data = {
@@ -41,17 +57,39 @@ export async function monitoringSection(input: SectionInput): Promise<ReportSect
   // What watches the logs when the period closes: a group deleted during it no longer does.
   const groupsAtEnd = ruleGroups.filter((group) => group.to === isoOfNs(period.toNs));
   if (!atEnd.enabled || (groupsAtEnd.length === 0 && atEnd.rules_files.length === 0)) {
-    const earlier = ruleGroups.length > 0 ? ` at the end of the period (${ruleGroups.length} rule group versions were in force during it)` : '';
-    return { ...base, data, status: 'attention', reason: `no alert rules configured${earlier}: nothing watches the logs for security events` };
+    const earlier =
+      ruleGroups.length > 0 ? ` at the end of the period (${ruleGroups.length} rule group versions were in force during it)` : '';
+    return {
+      ...base,
+      data,
+      status: 'attention',
+      reason: `no alert rules configured${earlier}: nothing watches the logs for security events`,
+    };
   }
   const firing = transitions.filter((row) => row.status === 'firing').reduce((sum, row) => sum + Number(row.count), 0);
   if (undelivered.length > 0) {
-    return { ...base, data, status: 'attention', reason: `${undelivered.reduce((sum, row) => sum + Number(row.count), 0)} alert notifications were never delivered` };
+    return {
+      ...base,
+      data,
+      status: 'attention',
+      reason: `${undelivered.reduce((sum, row) => sum + Number(row.count), 0)} alert notifications were never delivered`,
+    };
   }
   if (unacknowledged.length > 0) {
     const names = [...new Set(unacknowledged.map((row) => row.name))].join(', ');
-    return { ...base, data, status: 'attention', reason: `${unacknowledged.length} of ${acknowledgements.length} alerts that fired were never acknowledged (${names})` };
+    return {
+      ...base,
+      data,
+      status: 'attention',
+      reason: `${unacknowledged.length} of ${acknowledgements.length} alerts that fired were never acknowledged (${names})`,
+    };
   }
-  const mtta = data.mean_seconds_to_acknowledge === null ? '' : `, all acknowledged, mean time to acknowledge ${data.mean_seconds_to_acknowledge} s`;
-  return { ...base, data, status: 'pass', reason: `${groupsAtEnd.length + atEnd.rules_files.length} rule groups or files in force; ${firing} alerts fired in the period${mtta}` };
+  const mtta =
+    data.mean_seconds_to_acknowledge === null ? '' : `, all acknowledged, mean time to acknowledge ${data.mean_seconds_to_acknowledge} s`;
+  return {
+    ...base,
+    data,
+    status: 'pass',
+    reason: `${groupsAtEnd.length + atEnd.rules_files.length} rule groups or files in force; ${firing} alerts fired in the period${mtta}`,
+  };
 }

@@ -48,7 +48,9 @@ export class MonthlyReports {
 
   start(): void {
     const check = () => {
-      this.running = this.running.then(() => this.generateDue()).catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'monthly report failed'));
+      this.running = this.running
+        .then(() => this.generateDue())
+        .catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'monthly report failed'));
     };
     check();
     this.timer = setInterval(check, checkIntervalMs);
@@ -68,7 +70,15 @@ export class MonthlyReports {
     const built = await buildSoc2Report(this.sources, period, { id: 'scheduler', name: 'meshlog monthly schedule' });
     const stored = storedReportOf(built);
     await this.store.save(stored);
-    await this.audit.record({ action: 'report.generate', outcome: 'success', target: 'soc2', detail: { id: stored.id, from: stored.period_from, to: stored.period_to, sha256: built.sha256, scheduled: true } });
-    this.logger.info({ id: stored.id, from: stored.period_from, to: stored.period_to, sha256: built.sha256 }, 'monthly SOC 2 report stored');
+    await this.audit.record({
+      action: 'report.generate',
+      outcome: 'success',
+      target: 'soc2',
+      detail: { id: stored.id, from: stored.period_from, to: stored.period_to, sha256: built.sha256, scheduled: true },
+    });
+    this.logger.info(
+      { id: stored.id, from: stored.period_from, to: stored.period_to, sha256: built.sha256 },
+      'monthly SOC 2 report stored',
+    );
   }
 }

@@ -41,7 +41,8 @@ export async function renderPdfReport(html: string): Promise<Buffer> {
         return await readFile(pdf);
       } catch (error) {
         lastError = error;
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${browser} could not print the report: ${(error as Error).message}`);
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new Error(`${browser} could not print the report: ${(error as Error).message}`);
       }
     }
     throw new MeshlogError('ML_RENDERER_MISSING', `none of ${browsers.join(', ')} is installed`, { cause: lastError });

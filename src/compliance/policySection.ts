@@ -22,16 +22,34 @@ export async function policySection({ sources, period }: SectionInput): Promise<
       const at = Date.parse(isoOfStored(version.applied_at));
       return at > fromMs && at <= toMs;
     });
-    const versions = [...(atStart ? [atStart] : []), ...applied].map((version) => ({ version: version.version, label: version.label, sha256: version.sha256, applied_at: isoOfStored(version.applied_at), applied_by: version.applied_by }));
+    const versions = [...(atStart ? [atStart] : []), ...applied].map((version) => ({
+      version: version.version,
+      label: version.label,
+      sha256: version.sha256,
+      applied_at: isoOfStored(version.applied_at),
+      applied_by: version.applied_by,
+    }));
     if (versions.length > 0) policies.push({ tenant, versions });
   }
   const openAtStart = await store.openDrift(period.tenant, fromMs - 1);
   const events = await store.driftEvents(period.tenant, fromMs, toMs);
-  const findings = new Map<string, { tenant: string; kind: string; subject: string; detail: string; policy_version: number; opened_at: string; resolved_at: string | null }>();
+  const findings = new Map<
+    string,
+    { tenant: string; kind: string; subject: string; detail: string; policy_version: number; opened_at: string; resolved_at: string | null }
+  >();
   const keyOf = (event: DriftEvent) => `${event.tenant}\0${event.kind}\0${event.subject}`;
   for (const event of [...openAtStart, ...events]) {
     const key = keyOf(event);
-    if (event.state === 'open') findings.set(key, { tenant: event.tenant, kind: event.kind, subject: event.subject, detail: event.detail, policy_version: event.policy_version, opened_at: isoOfStored(event.at), resolved_at: null });
+    if (event.state === 'open')
+      findings.set(key, {
+        tenant: event.tenant,
+        kind: event.kind,
+        subject: event.subject,
+        detail: event.detail,
+        policy_version: event.policy_version,
+        opened_at: isoOfStored(event.at),
+        resolved_at: null,
+      });
     else {
       const finding = findings.get(key);
       if (finding) finding.resolved_at = isoOfStored(event.at);
@@ -42,10 +60,29 @@ export async function policySection({ sources, period }: SectionInput): Promise<
   for (const finding of list) byKind[finding.kind] = (byKind[finding.kind] ?? 0) + 1;
   const data = { period: { from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs) }, policies, findings: list, by_kind: byKind };
   // The policy is opt-in: an installation without one is not faulted for it, and the reason says what is missing.
-  if (policies.length === 0) return { ...base, data, status: 'pass', reason: 'no logging policy was in force, so there was nothing to drift from (meshlog policy apply declares what must be logged, kept and watched)' };
+  if (policies.length === 0)
+    return {
+      ...base,
+      data,
+      status: 'pass',
+      reason:
+        'no logging policy was in force, so there was nothing to drift from (meshlog policy apply declares what must be logged, kept and watched)',
+    };
   const unresolved = list.filter((finding) => finding.resolved_at === null).length;
   if (list.length > 0) {
-    return { ...base, data, status: 'fail', reason: `${list.length} drift findings from the logging policy (${Object.entries(byKind).map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`).join(', ')}), ${unresolved} still open at the end of the period` };
+    return {
+      ...base,
+      data,
+      status: 'fail',
+      reason: `${list.length} drift findings from the logging policy (${Object.entries(byKind)
+        .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
+        .join(', ')}), ${unresolved} still open at the end of the period`,
+    };
   }
-  return { ...base, data, status: 'pass', reason: `${policies.reduce((n, policy) => n + policy.versions.length, 0)} policy versions in force for ${policies.length} tenants; no drift in the period` };
+  return {
+    ...base,
+    data,
+    status: 'pass',
+    reason: `${policies.reduce((n, policy) => n + policy.versions.length, 0)} policy versions in force for ${policies.length} tenants; no drift in the period`,
+  };
 }

@@ -11,7 +11,15 @@ export async function redactionSection(input: SectionInput): Promise<ReportSecti
   const { sources, period } = input;
   const recorded = await configsInForce(input);
   // Before config changes were recorded, only the running configuration is known.
-  const configurations = recorded.length > 0 ? recorded.map((entry) => ({ from: entry.from, to: entry.to, config_sha256: entry.sha256 as string | null, redaction: entry.config.pipeline.redaction })) : [{ from: null, to: null, config_sha256: null, redaction: sources.config.pipeline.redaction }];
+  const configurations =
+    recorded.length > 0
+      ? recorded.map((entry) => ({
+          from: entry.from,
+          to: entry.to,
+          config_sha256: entry.sha256 as string | null,
+          redaction: entry.config.pipeline.redaction,
+        }))
+      : [{ from: null, to: null, config_sha256: null, redaction: sources.config.pipeline.redaction }];
   const inForce = configurations.map(({ from, to, config_sha256, redaction }) => ({
     from,
     to,
@@ -35,10 +43,16 @@ export async function redactionSection(input: SectionInput): Promise<ReportSecti
   const base = { id: 'redaction', title: 'PII redaction at ingest', criteria: ['C1.1', 'P4.2', 'CC6.7'], data };
   const span = (entry: (typeof inForce)[number]) => (entry.from ? ` from ${entry.from} to ${entry.to}` : '');
   const disabled = inForce.filter((entry) => !entry.enabled);
-  if (disabled.length > 0) return { ...base, status: 'fail', reason: `redaction was disabled (pipeline.redaction.enabled: false)${disabled.map(span).join(',')}` };
+  if (disabled.length > 0)
+    return { ...base, status: 'fail', reason: `redaction was disabled (pipeline.redaction.enabled: false)${disabled.map(span).join(',')}` };
   const ruleless = inForce.filter((entry) => entry.builtin_rules.length + entry.custom_rules.length === 0);
-  if (ruleless.length > 0) return { ...base, status: 'attention', reason: `redaction was enabled but no rule was configured${ruleless.map(span).join(',')}` };
+  if (ruleless.length > 0)
+    return { ...base, status: 'attention', reason: `redaction was enabled but no rule was configured${ruleless.map(span).join(',')}` };
   const ruleCount = atEnd.builtin_rules.length + atEnd.custom_rules.length;
   const total = Object.values(counts).reduce((sum, count) => sum + count, 0);
-  return { ...base, status: 'pass', reason: `${ruleCount} rules in force (${atEnd.mode})${inForce.length > 1 ? ` at the end, ${inForce.length} configurations in the period` : ''}; ${total} values redacted in the period's stored records` };
+  return {
+    ...base,
+    status: 'pass',
+    reason: `${ruleCount} rules in force (${atEnd.mode})${inForce.length > 1 ? ` at the end, ${inForce.length} configurations in the period` : ''}; ${total} values redacted in the period's stored records`,
+  };
 }

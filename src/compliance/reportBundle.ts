@@ -33,7 +33,13 @@ const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(byte
  * file's SHA-256 so that no file can be swapped or dropped unnoticed. It is
  * what the web UI downloads, since a browser keeps no signature headers.
  */
-export async function renderReportBundle(report: Soc2Report, json: string, sha256: string, signer: NoteSigner, renderPdf: (html: string) => Promise<Buffer>): Promise<Buffer> {
+export async function renderReportBundle(
+  report: Soc2Report,
+  json: string,
+  sha256: string,
+  signer: NoteSigner,
+  renderPdf: (html: string) => Promise<Buffer>,
+): Promise<Buffer> {
   const html = renderHtmlReport(report, json, sha256);
   const rendered: [string, Buffer][] = [
     ['html', Buffer.from(html, 'utf8')],
@@ -46,7 +52,10 @@ export async function renderReportBundle(report: Soc2Report, json: string, sha25
     files[`${bundleBase}.${extension}.sig`] = Buffer.from(`${JSON.stringify(signReportFile(bytes, signer), null, 2)}\n`, 'utf8');
   }
   files['signing-key.pub'] = Buffer.from(`${signer.verifierKey}\n`, 'utf8');
-  files['signing-key.pem'] = Buffer.from(parseVerifierKey(signer.verifierKey).publicKey.export({ format: 'pem', type: 'spki' }) as string, 'utf8');
+  files['signing-key.pem'] = Buffer.from(
+    parseVerifierKey(signer.verifierKey).publicKey.export({ format: 'pem', type: 'spki' }) as string,
+    'utf8',
+  );
   const manifest: BundleManifest = {
     bundle: 'meshlog soc2 report',
     period: report.period,

@@ -59,7 +59,8 @@ export type SignatureCheck = { ok: true; key: string } | { ok: false; reason: st
  * shows the file is unchanged since whoever holds that key signed it).
  */
 function checkSignature(bytes: Buffer, signature: Partial<ReportSignature> | undefined, trustedKey: string | undefined): SignatureCheck {
-  if (!signature || typeof signature.value !== 'string' || typeof signature.key !== 'string') return { ok: false, reason: 'the report carries no signature' };
+  if (!signature || typeof signature.value !== 'string' || typeof signature.key !== 'string')
+    return { ok: false, reason: 'the report carries no signature' };
   if (signature.algorithm !== 'Ed25519') return { ok: false, reason: `unsupported signature algorithm ${String(signature.algorithm)}` };
   const key = trustedKey ?? signature.key;
   if (trustedKey !== undefined && signature.key !== trustedKey) {
@@ -78,7 +79,11 @@ function checkSignature(bytes: Buffer, signature: Partial<ReportSignature> | und
 }
 
 export function verifyReportJson(report: object, trustedKey?: string): SignatureCheck {
-  return checkSignature(canonicalReportBytes(report), (report as { signature?: unknown }).signature as Partial<ReportSignature> | undefined, trustedKey);
+  return checkSignature(
+    canonicalReportBytes(report),
+    (report as { signature?: unknown }).signature as Partial<ReportSignature> | undefined,
+    trustedKey,
+  );
 }
 
 export function verifyReportFile(bytes: Buffer, signature: Partial<DetachedReportSignature>, trustedKey?: string): SignatureCheck {

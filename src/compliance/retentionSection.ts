@@ -20,7 +20,16 @@ function describePolicies(retention: MeshlogConfig['retention']): Record<string,
   const { rules, fallback, audit } = retentionRules(retention);
   return [
     ...rules.map((rule) =>
-      describeRule(rule, [`tenant ${rule.tenant}`, rule.service && `service ${rule.service}`, rule.maxSeverity !== undefined && `severity ≤ ${rule.maxSeverity}`].filter(Boolean).join(', ')),
+      describeRule(
+        rule,
+        [
+          `tenant ${rule.tenant}`,
+          rule.service && `service ${rule.service}`,
+          rule.maxSeverity !== undefined && `severity ≤ ${rule.maxSeverity}`,
+        ]
+          .filter(Boolean)
+          .join(', '),
+      ),
     ),
     describeRule(audit, 'meshlog’s own audit trail'),
     describeRule(fallback, 'everything no policy above matches'),
@@ -47,24 +56,58 @@ export async function retentionSection(input: SectionInput): Promise<ReportSecti
   // Before config changes were recorded, only the running configuration is known.
   const policiesInForce =
     recorded.length > 0
-      ? recorded.map((entry) => ({ from: entry.from, to: entry.to, config_sha256: entry.sha256, disposal_interval: `${entry.config.retention.check_interval_ms / 1000}s`, policies: describePolicies(entry.config.retention) }))
-      : [{ from: isoOfNs(period.fromNs), to: isoOfNs(period.toNs), config_sha256: null, disposal_interval: `${retention.check_interval_ms / 1000}s`, policies: describePolicies(retention) }];
+      ? recorded.map((entry) => ({
+          from: entry.from,
+          to: entry.to,
+          config_sha256: entry.sha256,
+          disposal_interval: `${entry.config.retention.check_interval_ms / 1000}s`,
+          policies: describePolicies(entry.config.retention),
+        }))
+      : [
+          {
+            from: isoOfNs(period.fromNs),
+            to: isoOfNs(period.toNs),
+            config_sha256: null,
+            disposal_interval: `${retention.check_interval_ms / 1000}s`,
+            policies: describePolicies(retention),
+          },
+        ];
   const policies = policiesInForce.at(-1)!.policies;
   const erasures = await erasureResponses(input, recorded);
 
   const allHolds = (await sources.retention.holds()).filter((hold) => ofTenant(hold.tenant));
-  const holdsInPeriod = allHolds.filter((hold) => parseStoredTime(hold.created_at) <= endMs && (!hold.released_at || parseStoredTime(hold.released_at) >= startMs));
-  const activeNow = [...allHolds.filter((hold) => !hold.released_at), ...(await sources.recordHolds()).filter((hold) => ofTenant(hold.tenant))];
+  const holdsInPeriod = allHolds.filter(
+    (hold) => parseStoredTime(hold.created_at) <= endMs && (!hold.released_at || parseStoredTime(hold.released_at) >= startMs),
+  );
+  const activeNow = [
+    ...allHolds.filter((hold) => !hold.released_at),
+    ...(await sources.recordHolds()).filter((hold) => ofTenant(hold.tenant)),
+  ];
 
   const runs = audit
     .filter((event) => event.action === 'retention.dispose')
     .map((event) => {
       const detail = auditDetail(event);
-      return { time: event.time, trigger: detail.trigger, by: event.actor_name || 'retention schedule', records: detail.records, by_policy: detail.byPolicy, holds_in_force: detail.holds };
+      return {
+        time: event.time,
+        trigger: detail.trigger,
+        by: event.actor_name || 'retention schedule',
+        records: detail.records,
+        by_policy: detail.byPolicy,
+        holds_in_force: detail.holds,
+      };
     });
   const batches = (await sources.queries.disposedBatches(period)).map((row) => {
     const detail = JSON.parse(row.detail) as { policy: string; positions: number[]; trigger: string };
-    return { at: row.at, tenant: row.tenant, chain: row.chain_id, batch_seq: Number(row.batch_seq), policy: detail.policy, records: detail.positions.length, trigger: detail.trigger };
+    return {
+      at: row.at,
+      tenant: row.tenant,
+      chain: row.chain_id,
+      batch_seq: Number(row.batch_seq),
+      policy: detail.policy,
+      records: detail.positions.length,
+      trigger: detail.trigger,
+    };
   });
   const disposedByPolicy: Record<string, number> = {};
   for (const batch of batches) disposedByPolicy[batch.policy] = (disposedByPolicy[batch.policy] ?? 0) + batch.records;
@@ -80,7 +123,10 @@ export async function retentionSection(input: SectionInput): Promise<ReportSecti
 
   const data = {
     policies_in_force: policiesInForce,
-    policies_source: recorded.length > 0 ? 'config.change events: the configuration in force at the period’s start and every change in it' : 'the running server’s configuration (no config.change was recorded before the period)',
+    policies_source:
+      recorded.length > 0
+        ? 'config.change events: the configuration in force at the period’s start and every change in it'
+        : 'the running server’s configuration (no config.change was recorded before the period)',
     disposal_interval: `${retention.check_interval_ms / 1000}s`,
     erasure_requests: erasures.requests,
     erasure_rule: erasures.rule,
@@ -109,15 +155,29 @@ export async function retentionSection(input: SectionInput): Promise<ReportSecti
   const base = { id: 'retention', title: 'Retention and disposal', criteria: ['C1.2', 'P4.2', 'P4.3'], data };
   const disposed = count(batches);
   if (keptPastPolicy > 0) {
-    return { ...base, status: 'fail', reason: `${keptPastPolicy} records are kept past their policy (${overdue.map((row) => `${row.policy} in ${row.tenant}: ${row.records}`).join(', ')}) with no legal hold` };
+    return {
+      ...base,
+      status: 'fail',
+      reason: `${keptPastPolicy} records are kept past their policy (${overdue.map((row) => `${row.policy} in ${row.tenant}: ${row.records}`).join(', ')}) with no legal hold`,
+    };
   }
   if (erasures.late.length > 0) {
-    return { ...base, status: 'attention', reason: `${erasures.late.length} of ${erasures.requests.length} erasure requests were not executed by their deadline (${erasures.late.map((request) => request.id).join(', ')})` };
+    return {
+      ...base,
+      status: 'attention',
+      reason: `${erasures.late.length} of ${erasures.requests.length} erasure requests were not executed by their deadline (${erasures.late.map((request) => request.id).join(', ')})`,
+    };
   }
   if (!sources.integrity && runs.some((run) => Number(run.records) > 0)) {
-    return { ...base, status: 'attention', reason: 'records were disposed of but sealing is off, so no per-batch disposal evidence exists beyond the audit trail' };
+    return {
+      ...base,
+      status: 'attention',
+      reason: 'records were disposed of but sealing is off, so no per-batch disposal evidence exists beyond the audit trail',
+    };
   }
-  const policyText = Object.entries(disposedByPolicy).map(([policy, records]) => `${records} under ${policy}`).join(', ');
+  const policyText = Object.entries(disposedByPolicy)
+    .map(([policy, records]) => `${records} under ${policy}`)
+    .join(', ');
   return {
     ...base,
     status: 'pass',

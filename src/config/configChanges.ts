@@ -10,7 +10,12 @@ import type { MeshlogConfig } from './schema.js';
  * up at a restart is change-management evidence like one made through the API,
  * and a past period's policies can be read back from these events.
  */
-export async function recordConfigChange(config: MeshlogConfig, auditStore: AuditStore, audit: AuditTrail, trigger: 'start' | 'reload'): Promise<string> {
+export async function recordConfigChange(
+  config: MeshlogConfig,
+  auditStore: AuditStore,
+  audit: AuditTrail,
+  trigger: 'start' | 'reload',
+): Promise<string> {
   const snapshot = configSnapshot(config);
   const sha256 = snapshotSha256(snapshot);
   const [last] = await auditStore.events({ sinceNs: 0n, action: 'config.change', outcome: 'success', limit: 1 });

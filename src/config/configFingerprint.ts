@@ -39,7 +39,8 @@ export function configDiff(before: Record<string, unknown>, after: Record<string
     const path = prefix ? `${prefix}.${name}` : name;
     const [a, b] = [before[name], after[name]];
     if (isObject(a) && isObject(b)) differences.push(...configDiff(a, b, path));
-    else if (JSON.stringify(a) !== JSON.stringify(b)) differences.push({ path, ...(a === undefined ? {} : { from: a }), ...(b === undefined ? {} : { to: b }) });
+    else if (JSON.stringify(a) !== JSON.stringify(b))
+      differences.push({ path, ...(a === undefined ? {} : { from: a }), ...(b === undefined ? {} : { to: b }) });
   }
   return differences;
 }

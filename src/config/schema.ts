@@ -31,7 +31,10 @@ const tlsFiles = z
   .strict();
 /** Address of a TCP/UDP listener; empty = the top-level `host`. */
 const listenHost = z.string().min(1).optional();
-const tenantName = z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -').default('default');
+const tenantName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
+  .default('default');
 
 /** How an alert receiver is retried: exponential backoff from initial_backoff_ms, at most max_attempts. */
 const alertDelivery = {
@@ -42,7 +45,9 @@ const alertDelivery = {
 
 /** The whole configuration of a meshlog server; defaults live here. */
 /** An IANA time zone name, checked against Node's own zone data. */
-const timeZoneName = z.string().refine(isTimeZone, { message: 'unknown time zone: an IANA name such as Europe/Berlin, America/New_York or UTC' });
+const timeZoneName = z
+  .string()
+  .refine(isTimeZone, { message: 'unknown time zone: an IANA name such as Europe/Berlin, America/New_York or UTC' });
 
 export const configSchema = z
   .object({
@@ -55,7 +60,10 @@ export const configSchema = z
     allow_plaintext: flag.default(false),
     /** A ClickHouse server (http[s]://user:pass@host:8123/db); empty = embedded chDB. */
     clickhouse_url: z.string().url().optional(),
-    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only').default('meshlog'),
+    database: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')
+      .default('meshlog'),
     /** `token` requires a bearer token on every request; `none` allows anonymous access. */
     auth: z.enum(['token', 'none']).default('token'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,9 +95,15 @@ export const configSchema = z
          */
         reject_old_samples: flag.default(true),
         /** Loki's name; 7y by default (Loki: 1w) so agents' backlogs and backfills of kept logs are taken. */
-        reject_old_samples_max_age: z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 1w, 30d or 7y').default('7y'),
+        reject_old_samples_max_age: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 1w, 30d or 7y')
+          .default('7y'),
         /** Loki's creation_grace_period: how far ahead of the server's clock a record's time may be. */
-        creation_grace_period: z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 10m').default('10m'),
+        creation_grace_period: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d|w|y)$/, 'a duration such as 10m')
+          .default('10m'),
       })
       .strict()
       .default({
@@ -336,7 +350,19 @@ export const configSchema = z
               .default([]),
           })
           .strict()
-          .default({ enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, new_pattern_warmup_lines: 1000, resolve_after_buckets: 10, overrides: [] }),
+          .default({
+            enabled: true,
+            bucket_ms: 60_000,
+            baseline_buckets: 60,
+            warmup_buckets: 15,
+            threshold: 6,
+            min_volume: 20,
+            min_errors: 5,
+            silent_buckets: 5,
+            new_pattern_warmup_lines: 1000,
+            resolve_after_buckets: 10,
+            overrides: [],
+          }),
       })
       .strict()
       .default({
@@ -346,16 +372,34 @@ export const configSchema = z
         webhooks: [],
         slack: [],
         pagerduty: [],
-        anomaly: { enabled: true, bucket_ms: 60_000, baseline_buckets: 60, warmup_buckets: 15, threshold: 6, min_volume: 20, min_errors: 5, silent_buckets: 5, new_pattern_warmup_lines: 1000, resolve_after_buckets: 10, overrides: [] },
+        anomaly: {
+          enabled: true,
+          bucket_ms: 60_000,
+          baseline_buckets: 60,
+          warmup_buckets: 15,
+          threshold: 6,
+          min_volume: 20,
+          min_errors: 5,
+          silent_buckets: 5,
+          new_pattern_warmup_lines: 1000,
+          resolve_after_buckets: 10,
+          overrides: [],
+        },
       }),
     /** SOC 2 evidence reports (see compliance/). */
     /** How long logs are kept; meshlog disposes of older records and records what it disposed. */
     retention: z
       .object({
         /** Go duration or days (`30d`): the age after which records are disposed when no policy matches. */
-        default_max_age: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30d or 12h').default('30d'),
+        default_max_age: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30d or 12h')
+          .default('30d'),
         /** meshlog's own audit trail (SOC 2 auditors usually ask for a year). */
-        audit_max_age: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 400d').default('400d'),
+        audit_max_age: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 400d')
+          .default('400d'),
         /** First match wins: a tenant, optionally a service and a highest severity number (e.g. 8 = debug and below). */
         policies: z
           .array(
@@ -379,7 +423,10 @@ export const configSchema = z
     erasure: z
       .object({
         /** Go duration or days (`1d`); 0s runs requests at the next check. */
-        cancel_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h').default('24h'),
+        cancel_window: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h')
+          .default('24h'),
         /** How often requests whose window has ended are executed. */
         check_interval_ms: z.coerce.number().int().min(1000).default(60_000),
       })
@@ -390,16 +437,25 @@ export const configSchema = z
       .object({
         evaluation_interval_ms: z.coerce.number().int().min(500).default(60_000),
         /** Required sources are counted over this window; their minimum events per hour is scaled to it. */
-        source_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 1h').default('1h'),
+        source_window: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 1h')
+          .default('1h'),
         /** Streams seen over this window must each match a retention selector of the policy. */
-        stream_window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h').default('24h'),
+        stream_window: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 24h')
+          .default('24h'),
       })
       .strict()
       .default({ evaluation_interval_ms: 60_000, source_window: '1h', stream_window: '24h' }),
     /** Incidents (docs/incidents.md): how long the lines an incident pinned stay held from retention after it is resolved. */
     incidents: z
       .object({
-        hold_after_resolve: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90d').default('90d'),
+        hold_after_resolve: z
+          .string()
+          .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 90d')
+          .default('90d'),
       })
       .strict()
       .default({ hold_after_resolve: '90d' }),
@@ -465,7 +521,15 @@ export const configSchema = z
          * file holds the password itself, not a hash of it.
          */
         users: z
-          .array(z.object({ username: z.string().regex(/^[A-Za-z0-9@._-]{1,128}$/, '1-128 of A-Z a-z 0-9 @ . _ -'), password_file: z.string().min(1), tenant: tenantName }).strict())
+          .array(
+            z
+              .object({
+                username: z.string().regex(/^[A-Za-z0-9@._-]{1,128}$/, '1-128 of A-Z a-z 0-9 @ . _ -'),
+                password_file: z.string().min(1),
+                tenant: tenantName,
+              })
+              .strict(),
+          )
           .default([]),
         tls: tlsFiles.optional(),
         /** Tenant of everything received here. */
@@ -473,7 +537,10 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, port: 24224, tenant: 'default', users: [] })
-      .refine((forward) => forward.users.length === 0 || forward.shared_key !== undefined, { message: 'forward.users needs forward.shared_key (the username/password step is part of the shared-key handshake)', path: ['users'] }),
+      .refine((forward) => forward.users.length === 0 || forward.shared_key !== undefined, {
+        message: 'forward.users needs forward.shared_key (the username/password step is part of the shared-key handshake)',
+        path: ['users'],
+      }),
     /** Syslog RFC 5424/3164. The protocol has no authentication: keep it on loopback or use TLS. */
     syslog: z
       .object({
@@ -495,7 +562,13 @@ export const configSchema = z
           .array(
             z
               .object({
-                addresses: z.array(z.string().refine(isAddressOrCidr, { message: 'not an IP address or CIDR block (e.g. 10.1.0.0/16, 192.0.2.7, 2001:db8::/32)' })).min(1),
+                addresses: z
+                  .array(
+                    z
+                      .string()
+                      .refine(isAddressOrCidr, { message: 'not an IP address or CIDR block (e.g. 10.1.0.0/16, 192.0.2.7, 2001:db8::/32)' }),
+                  )
+                  .min(1),
                 timezone: timeZoneName,
               })
               .strict(),
@@ -529,7 +602,11 @@ export const configSchema = z
     for (const [key, enabled, host, encrypted, remedy] of listeners) {
       const address = host ?? config.host;
       if (enabled && !encrypted && !loopback(address)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `a plaintext listener on ${address} (non-loopback): ${remedy}, or set allow_plaintext: true` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `a plaintext listener on ${address} (non-loopback): ${remedy}, or set allow_plaintext: true`,
+        });
       }
     }
   });

@@ -1,8 +1,15 @@
 const units: Record<string, number> = {
-  '': 1, b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
-  k: 1024, m: 1024 ** 2, g: 1024 ** 3,
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
 };
 
 /** Parses `16MiB`, `512kb`, `1048576` into bytes; undefined when not a size. */

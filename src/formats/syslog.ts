@@ -9,8 +9,30 @@ import { zonedWallTimeToUtc } from './zonedWallTime.js';
  */
 
 const facilityNames = [
-  'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp',
-  'ntp', 'security', 'console', 'solaris-cron', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
+  'kern',
+  'user',
+  'mail',
+  'daemon',
+  'auth',
+  'syslog',
+  'lpr',
+  'news',
+  'uucp',
+  'cron',
+  'authpriv',
+  'ftp',
+  'ntp',
+  'security',
+  'console',
+  'solaris-cron',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
 ];
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -49,7 +71,8 @@ function rfc3339Nanos(text: string): bigint | undefined {
   const date = new Date(Date.UTC(2000, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
   date.setUTCFullYear(Number(year));
   let millis = date.getTime();
-  if (Number.isNaN(millis) || Number(month) > 12 || Number(day) > 31 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60) return undefined;
+  if (Number.isNaN(millis) || Number(month) > 12 || Number(day) > 31 || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 60)
+    return undefined;
   if (zone !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
     millis -= sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
@@ -79,7 +102,8 @@ class Cursor {
     const end = this.text.indexOf(' ', this.position);
     if (end < 0) throw new ParseError(`RFC 5424 header ends before ${name}`);
     const value = this.text.slice(this.position, end);
-    if (value.length === 0 || value.length > maxLength || !/^[\x21-\x7e]+$/.test(value)) throw new ParseError(`invalid RFC 5424 ${name} "${value.slice(0, 64)}"`);
+    if (value.length === 0 || value.length > maxLength || !/^[\x21-\x7e]+$/.test(value))
+      throw new ParseError(`invalid RFC 5424 ${name} "${value.slice(0, 64)}"`);
     this.position = end + 1;
     return value === '-' ? '' : value;
   }

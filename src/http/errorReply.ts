@@ -59,7 +59,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const { contentType, body, status, headers } = format(meshlogError, request);
   if (meshlogError.retryAfterSeconds !== undefined) reply.header('Retry-After', String(meshlogError.retryAfterSeconds));
   if (headers) reply.headers(headers);
-  return reply.code(status ?? meshlogError.status).type(contentType).send(body);
+  return reply
+    .code(status ?? meshlogError.status)
+    .type(contentType)
+    .send(body);
 }
 
 /**
@@ -76,7 +79,14 @@ export function errorHandler(metrics: Pick<Metrics, 'requestsRejected'>) {
     if (meshlogError.status >= 500) {
       const cause = meshlogError.cause as Error | undefined;
       request.log.error(
-        { code: meshlogError.code, errorId: meshlogError.errorId, url, reason: meshlogError.message, cause: cause?.message, stack: meshlogError.errorId ? cause?.stack : undefined },
+        {
+          code: meshlogError.code,
+          errorId: meshlogError.errorId,
+          url,
+          reason: meshlogError.message,
+          cause: cause?.message,
+          stack: meshlogError.errorId ? cause?.stack : undefined,
+        },
         'request failed',
       );
     } else request.log.debug({ code: meshlogError.code, url, reason: meshlogError.message }, 'request refused');

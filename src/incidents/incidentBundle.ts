@@ -57,11 +57,17 @@ export interface BundleSources {
 }
 
 /** Builds the unsigned bundle of an incident (the server signs it as it signs reports). */
-export async function buildIncidentBundle(incident: Incident, sources: BundleSources, generatedBy: { id: string; name: string }): Promise<IncidentBundle> {
+export async function buildIncidentBundle(
+  incident: Incident,
+  sources: BundleSources,
+  generatedBy: { id: string; name: string },
+): Promise<IncidentBundle> {
   const linePins = incident.pins.filter((pin) => pin.kind === 'line');
   const trees = sources.seals && new ProofTrees(sources.seals);
   if (sources.seals && sources.checkpointNow && linePins.length > 0) {
-    const newest = new Map((await sources.seals.latestCheckpoints()).map((checkpoint) => [checkpoint.chain_id, Number(checkpoint.tree_size)]));
+    const newest = new Map(
+      (await sources.seals.latestCheckpoints()).map((checkpoint) => [checkpoint.chain_id, Number(checkpoint.tree_size)]),
+    );
     if (linePins.some((pin) => (newest.get(pin.chain_id) ?? 0) < pin.batch_seq)) await sources.checkpointNow();
   }
   const records: IncidentBundle['records'] = [];
@@ -75,15 +81,25 @@ export async function buildIncidentBundle(incident: Incident, sources: BundleSou
       batch_pos: pin.batch_pos,
       stored: row !== undefined,
       stored_line: sources.showsStoredLines ? storedLine : null,
-      ...(sources.showsStoredLines || storedLine === null ? {} : { withheld: 'the stored line has masked fields this exporter may not see; the seal and proof still cover it' }),
+      ...(sources.showsStoredLines || storedLine === null
+        ? {}
+        : { withheld: 'the stored line has masked fields this exporter may not see; the seal and proof still cover it' }),
       seal: null,
       inclusion: null,
     };
     const batch = await sources.seals?.batch(pin.chain_id, pin.batch_seq);
     if (batch && trees && sources.seals) {
-      evidence.seal = { record_count: batch.record_count, content_hash: batch.content_hash, prev_hash: batch.prev_hash, batch_hash: batch.batch_hash, fingerprint_at_position: batch.fingerprints[pin.batch_pos] ?? '' };
+      evidence.seal = {
+        record_count: batch.record_count,
+        content_hash: batch.content_hash,
+        prev_hash: batch.prev_hash,
+        batch_hash: batch.batch_hash,
+        fingerprint_at_position: batch.fingerprints[pin.batch_pos] ?? '',
+      };
       const { leaves, cache } = await trees.tree(pin.chain_id);
-      const checkpoint = (await sources.seals.checkpoints([pin.chain_id])).filter((candidate) => Number(candidate.tree_size) >= pin.batch_seq && Number(candidate.tree_size) <= leaves.length).at(-1);
+      const checkpoint = (await sources.seals.checkpoints([pin.chain_id]))
+        .filter((candidate) => Number(candidate.tree_size) >= pin.batch_seq && Number(candidate.tree_size) <= leaves.length)
+        .at(-1);
       const size = checkpoint ? Number(checkpoint.tree_size) : leaves.length;
       if (pin.batch_seq <= size) {
         evidence.inclusion = {
@@ -105,7 +121,9 @@ export async function buildIncidentBundle(incident: Incident, sources: BundleSou
     generated_by: generatedBy,
     incident: facts,
     timeline,
-    notes: timeline.filter((entry) => entry.kind === 'note').map((entry) => ({ at: entry.at, by: entry.by, text: String(entry.detail.text) })),
+    notes: timeline
+      .filter((entry) => entry.kind === 'note')
+      .map((entry) => ({ at: entry.at, by: entry.by, text: String(entry.detail.text) })),
     queries: pins.filter((pin) => pin.kind === 'query'),
     traces: pins.filter((pin) => pin.kind === 'trace'),
     patterns: pins.filter((pin) => pin.kind === 'pattern'),
@@ -133,17 +151,30 @@ export function checkBundleProofs(bundle: IncidentBundle, trustedKey: string | u
     if (record.stored_line !== null && lineFingerprint(record.stored_line).toString() !== record.seal.fingerprint_at_position) {
       problems.push(`${name}: the line does not match the fingerprint sealed at position ${record.batch_pos}`);
     }
-    const computed = batchHash({ chainId: record.chain_id, batchSeq: record.batch_seq, recordCount: record.seal.record_count, contentHash: record.seal.content_hash, prevHash: record.seal.prev_hash });
+    const computed = batchHash({
+      chainId: record.chain_id,
+      batchSeq: record.batch_seq,
+      recordCount: record.seal.record_count,
+      contentHash: record.seal.content_hash,
+      prevHash: record.seal.prev_hash,
+    });
     if (computed !== record.seal.batch_hash) problems.push(`${name}: the seal's batch hash does not match its fields`);
     const { leaf_index, tree_size, root_hash, proof, checkpoint_note } = record.inclusion;
-    const root = rootFromInclusionProof(leafHash(Buffer.from(record.seal.batch_hash, 'hex')), leaf_index, tree_size, proof.map((hash) => Buffer.from(hash, 'hex')));
-    if (!root || root.toString('hex') !== root_hash) problems.push(`${name}: the inclusion proof does not lead to root ${root_hash.slice(0, 16)}…`);
+    const root = rootFromInclusionProof(
+      leafHash(Buffer.from(record.seal.batch_hash, 'hex')),
+      leaf_index,
+      tree_size,
+      proof.map((hash) => Buffer.from(hash, 'hex')),
+    );
+    if (!root || root.toString('hex') !== root_hash)
+      problems.push(`${name}: the inclusion proof does not lead to root ${root_hash.slice(0, 16)}…`);
     if (checkpoint_note === null) problems.push(`${name}: no signed checkpoint covers batch ${record.batch_seq} (the root is unsigned)`);
     else if (!key) problems.push(`${name}: no verifier key to check the checkpoint with`);
     else {
       try {
         const checkpoint = openCheckpoint(checkpoint_note, key);
-        if (checkpoint.treeSize !== tree_size || checkpoint.rootHash.toString('hex') !== root_hash) problems.push(`${name}: the signed checkpoint is of another tree (size ${checkpoint.treeSize})`);
+        if (checkpoint.treeSize !== tree_size || checkpoint.rootHash.toString('hex') !== root_hash)
+          problems.push(`${name}: the signed checkpoint is of another tree (size ${checkpoint.treeSize})`);
       } catch (error) {
         problems.push(`${name}: checkpoint: ${(error as Error).message}`);
       }

@@ -59,7 +59,12 @@ export function reviewMarkdown(incident: Incident): string {
     '',
     '## Alerts',
     '',
-    ...(incident.alerts.length === 0 ? ['None linked.'] : incident.alerts.map((alert) => `- ${alert.alertname} (${alert.fingerprint}): fired ${alert.fired_at}, ${alert.resolved_at ? `resolved ${alert.resolved_at}` : 'still firing'}`)),
+    ...(incident.alerts.length === 0
+      ? ['None linked.']
+      : incident.alerts.map(
+          (alert) =>
+            `- ${alert.alertname} (${alert.fingerprint}): fired ${alert.fired_at}, ${alert.resolved_at ? `resolved ${alert.resolved_at}` : 'still firing'}`,
+        )),
     '',
     '## Timeline',
     '',

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
-import { alertingActor, foldIncident, foldIncidents, type Incident, type IncidentEvent, type IncidentSeverity, type IncidentState, type PinnedThing, incidentSeverities } from '../model/incident.js';
+import {
+  alertingActor,
+  foldIncident,
+  foldIncidents,
+  type Incident,
+  type IncidentEvent,
+  type IncidentSeverity,
+  type IncidentState,
+  type PinnedThing,
+  incidentSeverities,
+} from '../model/incident.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Identity } from '../security/identity.js';
 import type { AlertTransition } from '../storage/stores/alertStore.js';
@@ -73,7 +83,14 @@ export class Incidents {
     return run;
   }
 
-  private event(tenant: string, incidentId: string, kind: string, actor: Identity | undefined, detail: object, atMs = Date.now()): IncidentEvent {
+  private event(
+    tenant: string,
+    incidentId: string,
+    kind: string,
+    actor: Identity | undefined,
+    detail: object,
+    atMs = Date.now(),
+  ): IncidentEvent {
     return {
       tenant,
       incident_id: incidentId,
@@ -112,10 +129,22 @@ export class Incidents {
    */
   async onAlert(transition: AlertTransition): Promise<void> {
     await this.serially(async () => {
-      const linking = (await this.list(transition.tenant)).filter((incident) => incident.alerts.some((alert) => alert.fingerprint === transition.fingerprint));
-      const alert = { fingerprint: transition.fingerprint, alertname: transition.alertName, labels: transition.labels, value: transition.value, summary: transition.annotations.summary ?? '' };
+      const linking = (await this.list(transition.tenant)).filter((incident) =>
+        incident.alerts.some((alert) => alert.fingerprint === transition.fingerprint),
+      );
+      const alert = {
+        fingerprint: transition.fingerprint,
+        alertname: transition.alertName,
+        labels: transition.labels,
+        value: transition.value,
+        summary: transition.annotations.summary ?? '',
+      };
       if (transition.state === 'resolved') {
-        await this.store.append(linking.filter((incident) => incident.state !== 'resolved').map((incident) => this.event(incident.tenant, incident.id, 'alert_resolved', undefined, alert, transition.atMs)));
+        await this.store.append(
+          linking
+            .filter((incident) => incident.state !== 'resolved')
+            .map((incident) => this.event(incident.tenant, incident.id, 'alert_resolved', undefined, alert, transition.atMs)),
+        );
         return;
       }
       const unresolved = linking.find((incident) => incident.state !== 'resolved');
@@ -126,8 +155,17 @@ export class Incidents {
       const id = `inc-${randomBytes(5).toString('hex')}`;
       const title = transition.annotations.summary ? `${transition.alertName}: ${transition.annotations.summary}` : transition.alertName;
       const opened = { title: title.slice(0, 200), severity: severityOfAlert(transition.labels), owner: '', source: 'alert' };
-      await this.store.append([this.event(transition.tenant, id, 'opened', undefined, opened, transition.atMs), this.event(transition.tenant, id, 'alert_firing', undefined, alert, transition.atMs)]);
-      await this.audit.record({ action: 'incident.open', outcome: 'success', tenant: transition.tenant, target: id, detail: { ...opened, alert: transition.alertName, fingerprint: transition.fingerprint } });
+      await this.store.append([
+        this.event(transition.tenant, id, 'opened', undefined, opened, transition.atMs),
+        this.event(transition.tenant, id, 'alert_firing', undefined, alert, transition.atMs),
+      ]);
+      await this.audit.record({
+        action: 'incident.open',
+        outcome: 'success',
+        tenant: transition.tenant,
+        target: id,
+        detail: { ...opened, alert: transition.alertName, fingerprint: transition.fingerprint },
+      });
       this.logger.info({ tenant: transition.tenant, incident: id, alert: transition.alertName }, 'incident opened by an alert');
     });
   }
@@ -135,14 +173,27 @@ export class Incidents {
   /** The same, for the rule engine's listener, which must not throw. */
   alertListener(): (transition: AlertTransition) => void {
     return (transition) => {
-      this.onAlert(transition).catch((error: unknown) => this.logger.error({ reason: (error as Error).message, alert: transition.alertName }, 'could not open or update an incident for an alert'));
+      this.onAlert(transition).catch((error: unknown) =>
+        this.logger.error(
+          { reason: (error as Error).message, alert: transition.alertName },
+          'could not open or update an incident for an alert',
+        ),
+      );
     };
   }
 
   async note(tenant: string, id: string, text: string, actor: Identity, remoteAddress?: string): Promise<Incident> {
     await this.get(tenant, id);
     await this.store.append([this.event(tenant, id, 'note', actor, { text })]);
-    await this.audit.record({ action: 'incident.note', outcome: 'success', actor, remoteAddress, tenant, target: id, detail: { characters: text.length } });
+    await this.audit.record({
+      action: 'incident.note',
+      outcome: 'success',
+      actor,
+      remoteAddress,
+      tenant,
+      target: id,
+      detail: { characters: text.length },
+    });
     return this.get(tenant, id);
   }
 
@@ -158,7 +209,13 @@ export class Incidents {
   }
 
   /** Owner, severity or title: each change its own timeline event, all in one audit event. */
-  async update(tenant: string, id: string, changes: { owner?: string; severity?: IncidentSeverity; title?: string }, actor: Identity, remoteAddress?: string): Promise<Incident> {
+  async update(
+    tenant: string,
+    id: string,
+    changes: { owner?: string; severity?: IncidentSeverity; title?: string },
+    actor: Identity,
+    remoteAddress?: string,
+  ): Promise<Incident> {
     return this.serially(async () => {
       const incident = await this.get(tenant, id);
       const events = (['owner', 'severity', 'title'] as const)
@@ -166,7 +223,15 @@ export class Incidents {
         .map((field) => this.event(tenant, id, field, actor, { from: incident[field], to: changes[field] }));
       if (events.length === 0) return incident;
       await this.store.append(events);
-      await this.audit.record({ action: 'incident.update', outcome: 'success', actor, remoteAddress, tenant, target: id, detail: Object.fromEntries(events.map((event) => [event.kind, JSON.parse(event.detail) as unknown])) });
+      await this.audit.record({
+        action: 'incident.update',
+        outcome: 'success',
+        actor,
+        remoteAddress,
+        tenant,
+        target: id,
+        detail: Object.fromEntries(events.map((event) => [event.kind, JSON.parse(event.detail) as unknown])),
+      });
       return this.get(tenant, id);
     });
   }
@@ -177,8 +242,10 @@ export class Incidents {
       const incident = await this.get(tenant, id);
       const pinned = request.kind === 'line' ? await this.resolveLine(tenant, request) : this.pinnedOf(request);
       if (pinned.kind === 'line') {
-        if (incident.pins.some((pin) => pin.kind === 'line' && pin.record === pinned.record)) throw new MeshlogError('ML_CONFLICT', `record ${pinned.record} is already pinned to incident ${id}`);
-        if (incident.pins.filter((pin) => pin.kind === 'line').length >= maxPinnedLines) throw new MeshlogError('ML_CONFLICT', `incident ${id} already pins ${maxPinnedLines} lines, the most one incident holds`);
+        if (incident.pins.some((pin) => pin.kind === 'line' && pin.record === pinned.record))
+          throw new MeshlogError('ML_CONFLICT', `record ${pinned.record} is already pinned to incident ${id}`);
+        if (incident.pins.filter((pin) => pin.kind === 'line').length >= maxPinnedLines)
+          throw new MeshlogError('ML_CONFLICT', `incident ${id} already pins ${maxPinnedLines} lines, the most one incident holds`);
       }
       const note = request.note ?? '';
       await this.store.append([this.event(tenant, id, 'pin', actor, { pin: pinned, note })]);
@@ -205,7 +272,8 @@ export class Incidents {
       const { chain_id, batch_seq, batch_pos } = parseRecordKey(request.record);
       row = await this.store.recordAt(tenant, chain_id, batch_seq, batch_pos);
     } else {
-      if (!/^\d{1,19}$/.test(request.timestamp_ns)) throw new MeshlogError('ML_DECODE', 'timestamp_ns must be the line\'s time in Unix nanoseconds');
+      if (!/^\d{1,19}$/.test(request.timestamp_ns))
+        throw new MeshlogError('ML_DECODE', "timestamp_ns must be the line's time in Unix nanoseconds");
       [row] = await this.store.recordsAt(tenant, BigInt(request.timestamp_ns), request.line, request.service);
     }
     if (!row) throw new MeshlogError('ML_NOT_FOUND', `no stored line of tenant "${tenant}" matches`);
@@ -233,25 +301,33 @@ export class Incidents {
       .flatMap((incident) => {
         const records = incident.pins.flatMap((pin) => (pin.kind === 'line' ? [pin.record] : []));
         if (records.length === 0) return [];
-        return [{
-          id: `incident:${incident.id}`,
-          name: `incident ${incident.id}`,
-          tenant: incident.tenant,
-          service: '',
-          from_time: null,
-          to_time: null,
-          reason: incident.title,
-          created_by: incident.opened_by,
-          created_at: incident.opened_at,
-          released_at: null,
-          released_by: '',
-          records,
-        }];
+        return [
+          {
+            id: `incident:${incident.id}`,
+            name: `incident ${incident.id}`,
+            tenant: incident.tenant,
+            service: '',
+            from_time: null,
+            to_time: null,
+            reason: incident.title,
+            created_by: incident.opened_by,
+            created_at: incident.opened_at,
+            released_at: null,
+            released_by: '',
+            records,
+          },
+        ];
       });
   }
 
   /** Records that an export was made (it is on the timeline as well as in the audit trail). */
-  async recordExport(tenant: string, id: string, actor: Identity, remoteAddress: string | undefined, detail: { records: number; sha256: string }): Promise<void> {
+  async recordExport(
+    tenant: string,
+    id: string,
+    actor: Identity,
+    remoteAddress: string | undefined,
+    detail: { records: number; sha256: string },
+  ): Promise<void> {
     await this.store.append([this.event(tenant, id, 'exported', actor, detail)]);
     await this.audit.record({ action: 'incident.export', outcome: 'success', actor, remoteAddress, tenant, target: id, detail });
   }

@@ -90,7 +90,10 @@ export function ingestContext(options: {
       const restamped = restampOutOfWindow(records, timeWindow, nowNs());
       if (restamped > 0) {
         options.metrics.recordsRejected.inc({ receiver, reason: 'timestamp_restamped' }, restamped);
-        options.logger.warn({ receiver, records: restamped }, 'records with times outside ingest.reject_old_samples_max_age / creation_grace_period stored at their receipt time');
+        options.logger.warn(
+          { receiver, records: restamped },
+          'records with times outside ingest.reject_old_samples_max_age / creation_grace_period stored at their receipt time',
+        );
       }
     },
     submit: async (records, receiver) => {

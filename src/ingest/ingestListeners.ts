@@ -10,14 +10,11 @@ import { syslogListeners } from './sources/syslog/syslogListener.js';
  * Every non-HTTP listener the configuration enables. `authenticate` checks a
  * presented token for protocols that carry one.
  */
-export function buildListeners(
-  config: MeshlogConfig,
-  ingest: IngestContext,
-  authenticate: Authenticate,
-): Listener[] {
+export function buildListeners(config: MeshlogConfig, ingest: IngestContext, authenticate: Authenticate): Listener[] {
   const listeners: Listener[] = [];
   if (config.forward.enabled) listeners.push(forwardListener(config.forward, config.forward.host ?? config.host, ingest));
   if (config.syslog.enabled) listeners.push(...syslogListeners(config.syslog, config.syslog.host ?? config.host, ingest));
-  if (config.otlp_grpc.enabled) listeners.push(new OtlpGrpcListener(config.otlp_grpc, config.otlp_grpc.host ?? config.host, ingest, authenticate));
+  if (config.otlp_grpc.enabled)
+    listeners.push(new OtlpGrpcListener(config.otlp_grpc, config.otlp_grpc.host ?? config.host, ingest, authenticate));
   return listeners;
 }

@@ -148,7 +148,8 @@ export class RedeliveryFilter {
         services.add(records[i].serviceName);
       }
       const ids = indexes.map((i) => records[i].attributes[recordIdAttribute]);
-      for (const id of await this.parts.storedIds({ tenant, services: [...services], fromNs, toNs, ids })) stored.add(`${tenant}\u0000${id}`);
+      for (const id of await this.parts.storedIds({ tenant, services: [...services], fromNs, toNs, ids }))
+        stored.add(`${tenant}\u0000${id}`);
     }
     return stored;
   }

@@ -134,7 +134,9 @@ export class LogWriter {
     const maxBytes = this.options.maxQueuedBytes;
     if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + chars > maxBytes) {
       this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
-      return Promise.reject(new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`));
+      return Promise.reject(
+        new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
@@ -205,7 +207,10 @@ export class LogWriter {
   private takeBatch(): PendingWrite[] {
     const batch: PendingWrite[] = [];
     let count = 0;
-    while (this.pending.length > 0 && (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))) {
+    while (
+      this.pending.length > 0 &&
+      (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))
+    ) {
       const write = this.pending.shift()!;
       count += write.rows.length;
       batch.push(write);
@@ -219,7 +224,10 @@ export class LogWriter {
    * encoded back to back into the body of the one insert.
    */
   private chainBatches(batch: PendingWrite[]): { chains: BatchToSeal[]; body: Buffer } {
-    const byTenant = new Map<string, { chainId: string; tenant: string; batchSeq: number; rows: string[]; minTimeNs: bigint; maxTimeNs: bigint }>();
+    const byTenant = new Map<
+      string,
+      { chainId: string; tenant: string; batchSeq: number; rows: string[]; minTimeNs: bigint; maxTimeNs: bigint }
+    >();
     let chars = 0;
     for (const write of batch) {
       for (let i = 0; i < write.rows.length; i++) {
@@ -281,14 +289,20 @@ export class LogWriter {
       const refused = error instanceof StorageError && error.kind === 'refused';
       if (refused && batch.length > 1) {
         // Storage refused the data, not the service: the requests go again one by one, so only the one it refuses fails.
-        this.logger.warn({ reason: (error as Error).message.split('\n')[0], requests: batch.length }, 'storage refused a group commit as data; committing its requests one by one');
+        this.logger.warn(
+          { reason: (error as Error).message.split('\n')[0], requests: batch.length },
+          'storage refused a group commit as data; committing its requests one by one',
+        );
         for (const write of batch) write.alone = true;
         this.pending.unshift(...batch);
         requeued = count;
         return;
       }
       if (refused) {
-        this.logger.error({ reason: (error as Error).message, records: count, receiver: batch[0].receiver }, 'storage refused a request\'s records as data; refusing it with 400');
+        this.logger.error(
+          { reason: (error as Error).message, records: count, receiver: batch[0].receiver },
+          "storage refused a request's records as data; refusing it with 400",
+        );
         for (const write of batch) {
           this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'refused' }, write.rows.length);
           write.reject(new MeshlogError('ML_RECORDS_REFUSED', (error as Error).message.split('\n')[0].slice(0, 300), { cause: error }));
@@ -298,7 +312,9 @@ export class LogWriter {
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
         this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
-        write.reject(error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }));
+        write.reject(
+          error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }),
+        );
       }
       return;
     } finally {

@@ -124,7 +124,9 @@ export class ChainSealer {
       await this.store.deleteBatchRows(chainId, batchSeq);
       this.logger.warn({ chain: chainId, batch: batchSeq, reason }, 'sealed batch aborted');
     }
-    await this.store.insertEvents(batches.map(({ chainId, batchSeq }) => ({ chain_id: chainId, batch_seq: batchSeq, kind: 'aborted', detail: reason })));
+    await this.store.insertEvents(
+      batches.map(({ chainId, batchSeq }) => ({ chain_id: chainId, batch_seq: batchSeq, kind: 'aborted', detail: reason })),
+    );
   }
 
   /** Signs and stores a checkpoint for every chain that grew since its last one. */

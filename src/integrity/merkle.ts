@@ -5,11 +5,18 @@ import { createHash } from 'node:crypto';
  * Sigstore Rekor use it: leaves are batch hashes of one integrity chain.
  */
 export function leafHash(data: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([0])).update(data).digest();
+  return createHash('sha256')
+    .update(Buffer.from([0]))
+    .update(data)
+    .digest();
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest();
+  return createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(left)
+    .update(right)
+    .digest();
 }
 
 const emptyRoot = createHash('sha256').digest();
@@ -65,7 +72,8 @@ export function inclusionProof(leafHashes: Buffer[], index: number, size: number
 
 /** Proof that the tree of `oldSize` leaves is a prefix of the tree of `newSize` (RFC 9162 §2.1.4.1). */
 export function consistencyProof(leafHashes: Buffer[], oldSize: number, newSize: number, cache?: SubtreeCache): Buffer[] {
-  if (oldSize < 1 || oldSize > newSize || newSize > leafHashes.length) throw new RangeError(`no consistency proof from ${oldSize} to ${newSize}`);
+  if (oldSize < 1 || oldSize > newSize || newSize > leafHashes.length)
+    throw new RangeError(`no consistency proof from ${oldSize} to ${newSize}`);
   const subproof = (m: number, from: number, to: number, complete: boolean): Buffer[] => {
     const n = to - from;
     if (m === n) return complete ? [] : [subtreeRoot(leafHashes, from, to, cache)];

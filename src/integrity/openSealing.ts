@@ -34,7 +34,12 @@ export async function openSealing(
   logger: Logger,
 ): Promise<{ sealer: ChainSealer; store: SealStore; signer: NoteSigner }> {
   const signer = openSigner(config, writerId, logger);
-  const store = new SealStore(storage, { journal: new SealJournal(sealJournalDir(config.data_dir)), hashContent: hashBatchContent, intervalMs: config.integrity.seal_flush_ms, logger });
+  const store = new SealStore(storage, {
+    journal: new SealJournal(sealJournalDir(config.data_dir)),
+    hashContent: hashBatchContent,
+    intervalMs: config.integrity.seal_flush_ms,
+    logger,
+  });
   const sealer = await ChainSealer.open(store, signer, writerId, logger);
   return { sealer, store, signer };
 }

@@ -90,7 +90,10 @@ export function openCheckpoint(note: string, verifierKey: string): ParsedCheckpo
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw new Error('not a signed note: no blank line before the signatures');
   const text = note.slice(0, split + 1);
-  const signatureLines = note.slice(split + 2).split('\n').filter((line) => line !== '');
+  const signatureLines = note
+    .slice(split + 2)
+    .split('\n')
+    .filter((line) => line !== '');
   let verified = false;
   for (const line of signatureLines) {
     if (!line.startsWith(signaturePrefix)) throw new Error(`malformed signature line "${line.slice(0, 40)}"`);

@@ -186,7 +186,13 @@ function walkChain(chain: string, batches: StoredBatch[], found: (finding: Findi
   for (const batch of batches) {
     const seq = Number(batch.batch_seq);
     if (seq > expected) {
-      found({ kind: 'batch_missing', chain, batchSeq: expected, count: seq - expected, detail: `batch seals ${expected}..${seq - 1} are missing from the chain` });
+      found({
+        kind: 'batch_missing',
+        chain,
+        batchSeq: expected,
+        count: seq - expected,
+        detail: `batch seals ${expected}..${seq - 1} are missing from the chain`,
+      });
     } else if (seq < expected) {
       found({ kind: 'batch_altered', chain, batchSeq: seq, detail: `a second seal claims sequence number ${seq}` });
       continue;
@@ -239,7 +245,12 @@ function checkCheckpoints(
       continue;
     }
     if (parsed.origin !== chainOrigin(chain) || parsed.treeSize !== size) {
-      found({ kind: 'checkpoint_forged', chain, batchSeq: size, detail: `checkpoint at tree size ${size} is signed for ${parsed.origin} at size ${parsed.treeSize}` });
+      found({
+        kind: 'checkpoint_forged',
+        chain,
+        batchSeq: size,
+        detail: `checkpoint at tree size ${size} is signed for ${parsed.origin} at size ${parsed.treeSize}`,
+      });
       continue;
     }
     const root = roots.get(size);
@@ -275,7 +286,12 @@ async function checkRecords(
   const fingerprints = await store.fingerprints(chain, seq);
   if (fingerprints.length !== count) {
     // Sealed from the journal after a crash, from rows that no longer matched: the batch is all there is to name.
-    found({ kind: 'record_modified', chain, batchSeq: seq, detail: `batch ${seq} content does not match its seal (no record fingerprints to locate the change)` });
+    found({
+      kind: 'record_modified',
+      chain,
+      batchSeq: seq,
+      detail: `batch ${seq} content does not match its seal (no record fingerprints to locate the change)`,
+    });
     return absences;
   }
   const byPosition = new Map<number, string[]>();
@@ -295,7 +311,14 @@ async function checkRecords(
   for (const pos of byPosition.keys()) if (pos >= count) inserted.push(...byPosition.get(pos)!.map(() => pos));
   const report = (kind: FindingKind, positions: number[], what: string) => {
     if (positions.length > 0) {
-      found({ kind, chain, batchSeq: seq, count: positions.length, positions: positions.slice(0, maxPositions), detail: `${positions.length} record(s) ${what} in batch ${seq}` });
+      found({
+        kind,
+        chain,
+        batchSeq: seq,
+        count: positions.length,
+        positions: positions.slice(0, maxPositions),
+        detail: `${positions.length} record(s) ${what} in batch ${seq}`,
+      });
     }
   };
   report('record_modified', modified, 'modified');

@@ -31,7 +31,16 @@ export interface IncidentEvent {
 export const alertingActor = 'alerting';
 
 export type PinnedThing =
-  | { kind: 'line'; record: string; chain_id: string; batch_seq: number; batch_pos: number; timestamp_ns: string; service: string; line: string }
+  | {
+      kind: 'line';
+      record: string;
+      chain_id: string;
+      batch_seq: number;
+      batch_pos: number;
+      timestamp_ns: string;
+      service: string;
+      line: string;
+    }
   | { kind: 'query'; query: string; from: string; to: string }
   | { kind: 'trace'; trace_id: string }
   | { kind: 'pattern'; service: string; pattern: string };
@@ -147,7 +156,15 @@ export function foldIncident(events: IncidentEvent[]): Incident | undefined {
         const fingerprint = String(detail.fingerprint);
         const known = incident.alerts.find((alert) => alert.fingerprint === fingerprint);
         if (known) Object.assign(known, { state: 'firing', resolved_at: null });
-        else incident.alerts.push({ fingerprint, alertname: String(detail.alertname), labels: detail.labels as Record<string, string>, state: 'firing', fired_at: at, resolved_at: null });
+        else
+          incident.alerts.push({
+            fingerprint,
+            alertname: String(detail.alertname),
+            labels: detail.labels as Record<string, string>,
+            state: 'firing',
+            fired_at: at,
+            resolved_at: null,
+          });
         break;
       }
       case 'alert_resolved': {

@@ -54,7 +54,13 @@ const textRules: [RegExp, string][] = [
   // JWTs (OIDC tokens).
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, redacted],
   // name=value, name: value, "name":"value", ?name=value for credential names (query strings, headers, logfmt, JSON).
-  [new RegExp(`((?:^|[^A-Za-z0-9_-])["']?(?:${encodedSeparators(credentialName)})["']?\\s{0,8}(?:=|:|%3[Dd])\\s{0,8}["']?)(?!\\[redacted\\]|(?:Bearer|Basic|Splunk|ApiKey|Token|Digest)\\b)[^"'\\s&,;}#]+`, 'gi'), `$1${redacted}`],
+  [
+    new RegExp(
+      `((?:^|[^A-Za-z0-9_-])["']?(?:${encodedSeparators(credentialName)})["']?\\s{0,8}(?:=|:|%3[Dd])\\s{0,8}["']?)(?!\\[redacted\\]|(?:Bearer|Basic|Splunk|ApiKey|Token|Digest)\\b)[^"'\\s&,;}#]+`,
+      'gi',
+    ),
+    `$1${redacted}`,
+  ],
   // Query parameters that are credentials only in a query string: ?key=, OIDC's ?code=, ?auth=.
   [/([?&;](?:key|code|auth)=)(?!\[redacted\])[^&\s#"']+/gi, `$1${redacted}`],
 ];

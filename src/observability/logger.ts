@@ -20,7 +20,8 @@ export function prettyLine(json: string): string {
   const fields = Object.entries(entry)
     .filter(([key]) => !hidden.has(key))
     .map(([key, value]) => {
-      if (key === 'err' && value && typeof value === 'object') return `error=${JSON.stringify((value as { message?: string }).message ?? value)}`;
+      if (key === 'err' && value && typeof value === 'object')
+        return `error=${JSON.stringify((value as { message?: string }).message ?? value)}`;
       return `${key}=${typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`;
     });
   return `${time} ${level} ${String(entry.msg ?? '')}${fields.length > 0 ? `  ${fields.join(' ')}` : ''}\n`;
@@ -42,7 +43,16 @@ export function createLogger(level: string, format: LogFormat = 'json'): Logger 
     level,
     base: { service: 'meshlog' },
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'adminToken', 'secret_access_key', '*.secret_access_key', '*.*.secret_access_key'],
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'token',
+        '*.token',
+        'adminToken',
+        'secret_access_key',
+        '*.secret_access_key',
+        '*.*.secret_access_key',
+      ],
       censor: '[redacted]',
     },
     formatters: { log: (object) => scrubValue(object) },

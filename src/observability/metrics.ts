@@ -86,7 +86,7 @@ export class Metrics {
   diskFree: (() => number) | undefined;
   readonly dataDiskFreeBytes = new Gauge({
     name: 'meshlog_data_disk_free_bytes',
-    help: 'Bytes free on the data directory\'s file system; ingest is refused below limits.min_free_disk_bytes',
+    help: "Bytes free on the data directory's file system; ingest is refused below limits.min_free_disk_bytes",
     registers: [this.registry],
     collect: () => {
       if (this.diskFree) this.dataDiskFreeBytes.set(this.diskFree());

@@ -21,7 +21,8 @@ const customRedactionRule = z
   .strict()
   .superRefine((value, ctx) => {
     try {
-      if (new RegExp(value.pattern).test('')) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'the pattern matches the empty string' });
+      if (new RegExp(value.pattern).test(''))
+        ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'the pattern matches the empty string' });
     } catch (error) {
       ctx.addIssue({ code: 'custom', path: ['pattern'], message: (error as Error).message });
     }
@@ -54,7 +55,12 @@ export const pipelineSection = z
       .default({ enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] }),
   })
   .strict()
-  .default({ parse: true, multiline: true, envoy_formats: [], redaction: { enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] } });
+  .default({
+    parse: true,
+    multiline: true,
+    envoy_formats: [],
+    redaction: { enabled: true, mode: 'redact', rules: [...defaultRuleNames], custom: [], attribute_allowlist: [] },
+  });
 
 export type PipelineConfig = z.infer<typeof pipelineSection>;
 

@@ -18,6 +18,13 @@ export function pipelineStages(config: PipelineConfig, reportRedactions: Redacti
 /** The redaction stage's options from its config section (the hash key read from its file). */
 export function redactionOptionsOf(redaction: PipelineConfig['redaction']): RedactionOptions {
   const hashKey = redaction.hash_key_file === undefined ? undefined : readFileSync(redaction.hash_key_file);
-  if (hashKey !== undefined && hashKey.length < 32) throw new Error(`pipeline.redaction.hash_key_file ${redaction.hash_key_file}: the key must be at least 32 bytes`);
-  return { rules: redaction.rules, custom: redaction.custom, hashKey, attributeAllowlist: redaction.attribute_allowlist, observe: redaction.mode === 'observe' };
+  if (hashKey !== undefined && hashKey.length < 32)
+    throw new Error(`pipeline.redaction.hash_key_file ${redaction.hash_key_file}: the key must be at least 32 bytes`);
+  return {
+    rules: redaction.rules,
+    custom: redaction.custom,
+    hashKey,
+    attributeAllowlist: redaction.attribute_allowlist,
+    observe: redaction.mode === 'observe',
+  };
 }

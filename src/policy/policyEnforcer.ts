@@ -95,23 +95,60 @@ export class PolicyEnforcer {
   private async applyNow(text: string, actor: Identity, remoteAddress: string): Promise<StoredPolicy> {
     const parsed = parsePolicy(text);
     if (!parsed.ok) {
-      await this.sources.audit.record({ action: 'policy.apply', outcome: 'failure', actor, remoteAddress, detail: { problems: parsed.problems } });
+      await this.sources.audit.record({
+        action: 'policy.apply',
+        outcome: 'failure',
+        actor,
+        remoteAddress,
+        detail: { problems: parsed.problems },
+      });
       throw new MeshlogError('ML_DECODE', `the policy is invalid:\n${describeProblems('policy', parsed.problems)}`);
     }
     const tenant = parsed.policy.tenant;
     try {
       tenantFor(actor, tenant);
     } catch (error) {
-      await this.sources.audit.record({ action: 'policy.apply', outcome: 'denied', actor, remoteAddress, tenant, detail: { reason: (error as Error).message } });
+      await this.sources.audit.record({
+        action: 'policy.apply',
+        outcome: 'denied',
+        actor,
+        remoteAddress,
+        tenant,
+        detail: { reason: (error as Error).message },
+      });
       throw error;
     }
     const previous = await this.sources.store.inForce(tenant);
     const sha256 = createHash('sha256').update(text).digest('hex');
-    const appliedAt = new Date(Math.max(Date.now(), previous ? Date.parse(`${previous.applied_at.replace(' ', 'T')}Z`) + 1 : 0)).toISOString();
+    const appliedAt = new Date(
+      Math.max(Date.now(), previous ? Date.parse(`${previous.applied_at.replace(' ', 'T')}Z`) + 1 : 0),
+    ).toISOString();
     const version = (previous?.version ?? 0) + 1;
     const diff = lineDiff(previous?.yaml ?? '', text);
-    const signature = signPolicy({ tenant, version, label: parsed.policy.version, sha256, previous_sha256: previous?.sha256 ?? null, applied_at: appliedAt, applied_by: actor.name }, this.sources.signer);
-    const stored: StoredPolicy = { tenant, version, label: parsed.policy.version, sha256, yaml: text, signature: JSON.stringify(signature), diff: diff.join('\n'), applied_at: appliedAt, applied_by: actor.name, applied_by_id: actor.id };
+    const signature = signPolicy(
+      {
+        tenant,
+        version,
+        label: parsed.policy.version,
+        sha256,
+        previous_sha256: previous?.sha256 ?? null,
+        applied_at: appliedAt,
+        applied_by: actor.name,
+      },
+      this.sources.signer,
+    );
+    const stored: StoredPolicy = {
+      tenant,
+      version,
+      label: parsed.policy.version,
+      sha256,
+      yaml: text,
+      signature: JSON.stringify(signature),
+      diff: diff.join('\n'),
+      applied_at: appliedAt,
+      applied_by: actor.name,
+      applied_by_id: actor.id,
+    };
     await this.sources.store.save(stored);
     await this.sources.audit.record({
       action: 'policy.apply',
@@ -120,7 +157,15 @@ export class PolicyEnforcer {
       remoteAddress,
       tenant,
       target: `policy ${tenant} v${version}`,
-      detail: { version, label: stored.label, sha256, previous_sha256: previous?.sha256 ?? null, previous_version: previous?.version ?? null, diff, signature: signature.value },
+      detail: {
+        version,
+        label: stored.label,
+        sha256,
+        previous_sha256: previous?.sha256 ?? null,
+        previous_version: previous?.version ?? null,
+        diff,
+        signature: signature.value,
+      },
     });
     await this.evaluate();
     return stored;
@@ -156,7 +201,9 @@ export class PolicyEnforcer {
       }
     }
     const opened = [...found.values()].filter((drift) => !this.open.has(key(drift)));
-    const resolved = [...this.open.values()].filter((drift) => !found.has(key(drift))).map((drift): DriftEvent => ({ ...drift, state: 'resolved', at: new Date(nowMs).toISOString() }));
+    const resolved = [...this.open.values()]
+      .filter((drift) => !found.has(key(drift)))
+      .map((drift): DriftEvent => ({ ...drift, state: 'resolved', at: new Date(nowMs).toISOString() }));
     await this.sources.store.recordDrift([...opened, ...resolved]);
     for (const drift of resolved) this.open.delete(key(drift));
     // A finding still open keeps its first event; its detail (counts) is refreshed for the API.
@@ -175,7 +222,13 @@ export class PolicyEnforcer {
       alertName: 'PolicyDrift',
       fingerprint: `policy/${drift.kind}/${drift.subject}`,
       state: drift.state === 'open' ? 'firing' : 'resolved',
-      labels: { alertname: 'PolicyDrift', drift: drift.kind, subject: drift.subject, policy_version: String(drift.policy_version), criteria: 'CC7.2' },
+      labels: {
+        alertname: 'PolicyDrift',
+        drift: drift.kind,
+        subject: drift.subject,
+        policy_version: String(drift.policy_version),
+        criteria: 'CC7.2',
+      },
       annotations: { summary: `logging policy drift: ${drift.kind.replaceAll('_', ' ')} (${drift.subject})`, description: drift.detail },
       value: 1,
       activeAtMs: drift.state === 'open' ? nowMs : Date.parse(drift.at.includes('T') ? drift.at : `${drift.at.replace(' ', 'T')}Z`),
@@ -210,30 +263,61 @@ export class PolicyEnforcer {
          WHERE tenant = {tenant:String} AND timestamp >= fromUnixTimestamp64Nano({since:Int64}) AND ${selectorSql(source.selector, params).join(' AND ')}`,
         params,
       );
-      sources.set(source.name, { events: Number(row?.events ?? 0), missing: Object.fromEntries(source.fields.map((field, i) => [field, Number(row?.[`m${i}`] ?? 0)])) });
+      sources.set(source.name, {
+        events: Number(row?.events ?? 0),
+        missing: Object.fromEntries(source.fields.map((field, i) => [field, Number(row?.[`m${i}`] ?? 0)])),
+      });
     }
     const streams = await storage.rows<Stream>(
       `SELECT DISTINCT service_name AS service, mesh, cluster, platform FROM ${db}.logs
        WHERE tenant = {tenant:String} AND timestamp >= fromUnixTimestamp64Nano({since:Int64}) ORDER BY service, mesh, cluster, platform LIMIT ${maxStreams}`,
       { tenant, since: BigInt(nowMs - this.timing.streamWindowMs) * 1_000_000n },
     );
-    const holds = (grant: { tenants: string[]; state: string }) => grant.state === 'active' && (grant.tenants.includes(tenant) || grant.tenants.includes(anyTenant));
+    const holds = (grant: { tenants: string[]; state: string }) =>
+      grant.state === 'active' && (grant.tenants.includes(tenant) || grant.tenants.includes(anyTenant));
     const keys = this.sources.keys();
     const users = this.sources.users().filter(holds);
     const userKeys = new Set(this.sources.users().flatMap((user) => user.key_ids));
     const grants: Grant[] = [
-      ...keys.filter((apiKey) => holds(apiKey) && !userKeys.has(apiKey.id)).map((apiKey): Grant => ({ kind: 'key', id: apiKey.id, name: apiKey.name, roles: apiKey.roles })),
+      ...keys
+        .filter((apiKey) => holds(apiKey) && !userKeys.has(apiKey.id))
+        .map((apiKey): Grant => ({ kind: 'key', id: apiKey.id, name: apiKey.name, roles: apiKey.roles })),
       // A person is one grant whatever number of keys they were issued: the user's roles and their keys' together.
-      ...users.map((user): Grant => ({ kind: 'user', id: user.name, name: user.name, roles: [...new Set([...user.roles, ...keys.filter((k) => user.key_ids.includes(k.id) && holds(k)).flatMap((k) => k.roles)])] })),
+      ...users.map((user): Grant => ({
+        kind: 'user',
+        id: user.name,
+        name: user.name,
+        roles: [...new Set([...user.roles, ...keys.filter((k) => user.key_ids.includes(k.id) && holds(k)).flatMap((k) => k.roles)])],
+      })),
     ];
-    const alertRules = new Set((this.sources.alerting?.engine.ruleGroups(tenant) ?? []).flatMap((group) => group.rules.map((rule) => rule.alert)));
+    const alertRules = new Set(
+      (this.sources.alerting?.engine.ruleGroups(tenant) ?? []).flatMap((group) => group.rules.map((rule) => rule.alert)),
+    );
     const erasures = (await this.sources.erasures())
       .filter((request) => request.tenant === tenant && request.status === 'executed')
       .map((request) => ({ id: request.id, requestedBy: request.requested_by, executedBy: request.closed_by }));
     const { rules, fallback } = retentionRules(this.sources.retention);
     // The first rule for all severities that matches is how long a stream is surely kept (severity rules shorten only some records, and are not counted).
-    const keptSeconds = (stream: Stream) => (rules.find((rule) => rule.maxSeverity === undefined && (rule.tenant === undefined || rule.tenant === tenant) && (rule.service === undefined || rule.service === stream.service)) ?? fallback).maxAgeSeconds;
-    return { windowMs: this.timing.sourceWindowMs, sources, streams, keptSeconds, grants, alertRules, erasures, redactionRules: new Set(this.sources.redactionRules), maskedFields: new Set(this.sources.maskedFields) };
+    const keptSeconds = (stream: Stream) =>
+      (
+        rules.find(
+          (rule) =>
+            rule.maxSeverity === undefined &&
+            (rule.tenant === undefined || rule.tenant === tenant) &&
+            (rule.service === undefined || rule.service === stream.service),
+        ) ?? fallback
+      ).maxAgeSeconds;
+    return {
+      windowMs: this.timing.sourceWindowMs,
+      sources,
+      streams,
+      keptSeconds,
+      grants,
+      alertRules,
+      erasures,
+      redactionRules: new Set(this.sources.redactionRules),
+      maskedFields: new Set(this.sources.maskedFields),
+    };
   }
 
   async stop(): Promise<void> {

@@ -14,7 +14,14 @@ const selector = z
   .refine((value) => Object.keys(value).length > 0, 'a selector names at least one of service, mesh, cluster, platform');
 
 /** Fields a required source's records must carry: a column, or any other name as a log or resource attribute key. */
-export const fieldColumns = { trace_id: "trace_id != ''", span_id: "span_id != ''", status: 'response_code != 0', severity: 'severity_number != 0', request_id: "request_id != ''", service: "service_name != ''" } as const;
+export const fieldColumns = {
+  trace_id: "trace_id != ''",
+  span_id: "span_id != ''",
+  status: 'response_code != 0',
+  severity: 'severity_number != 0',
+  request_id: "request_id != ''",
+  service: "service_name != ''",
+} as const;
 
 const name = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'letters, digits, _ . : - (at most 128)');
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30d or 12h');
@@ -34,7 +41,10 @@ export const policySchema = z
   .object({
     /** Format of this file; only 1 exists. */
     policy_format: z.literal(1),
-    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name (letters, digits, _ . -)').refine((value) => !value.startsWith('_'), 'tenants starting with _ are meshlog’s own'),
+    tenant: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name (letters, digits, _ . -)')
+      .refine((value) => !value.startsWith('_'), 'tenants starting with _ are meshlog’s own'),
     /** The author's version label, e.g. 2026-12-07.1; meshlog numbers what it applies besides. */
     version: z.string().min(1).max(128),
     owner: z.string().min(1).max(256),
@@ -43,7 +53,10 @@ export const policySchema = z
     /** Every stream of the tenant must match one of these selectors. */
     retention: z.array(z.object({ selector, max_age: duration }).strict()).default([]),
     /** Redaction rules (pipeline.redaction rules or custom names) and masked fields (masking.fields) that must be configured. */
-    redaction: z.object({ rules: z.array(z.string().min(1)).default([]), masked_fields: z.array(z.string().min(1)).default([]) }).strict().default({ rules: [], masked_fields: [] }),
+    redaction: z
+      .object({ rules: z.array(z.string().min(1)).default([]), masked_fields: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .default({ rules: [], masked_fields: [] }),
     access: z
       .object({
         /** Most identities (active keys and users) that may hold a role on the tenant. */
@@ -62,11 +75,17 @@ export const policySchema = z
   .superRefine((policy, context) => {
     const names = new Set<string>();
     policy.required_sources.forEach((source, i) => {
-      if (names.has(source.name)) context.addIssue({ code: 'custom', path: ['required_sources', i, 'name'], message: `source "${source.name}" is named twice` });
+      if (names.has(source.name))
+        context.addIssue({ code: 'custom', path: ['required_sources', i, 'name'], message: `source "${source.name}" is named twice` });
       names.add(source.name);
     });
     policy.alert_coverage.forEach((coverage, i) => {
-      if (!names.has(coverage.source)) context.addIssue({ code: 'custom', path: ['alert_coverage', i, 'source'], message: `no required source is named "${coverage.source}"` });
+      if (!names.has(coverage.source))
+        context.addIssue({
+          code: 'custom',
+          path: ['alert_coverage', i, 'source'],
+          message: `no required source is named "${coverage.source}"`,
+        });
     });
   });
 
@@ -88,12 +107,21 @@ export const maxPolicyBytes = 1024 * 1024;
 
 /** Parses and validates a policy file; every problem names its line, column and key path. */
 export function parsePolicy(text: string): PolicyParse {
-  if (Buffer.byteLength(text) > maxPolicyBytes) return { ok: false, problems: [{ line: 1, column: 1, path: '', message: `the file is larger than ${maxPolicyBytes} bytes` }] };
+  if (Buffer.byteLength(text) > maxPolicyBytes)
+    return { ok: false, problems: [{ line: 1, column: 1, path: '', message: `the file is larger than ${maxPolicyBytes} bytes` }] };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => lines.linePos(offset);
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((error) => ({ line: at(error.pos[0]).line, column: at(error.pos[0]).col, path: '', message: error.message.split('\n')[0]! })) };
+    return {
+      ok: false,
+      problems: doc.errors.map((error) => ({
+        line: at(error.pos[0]).line,
+        column: at(error.pos[0]).col,
+        path: '',
+        message: error.message.split('\n')[0]!,
+      })),
+    };
   }
   let json: unknown;
   try {
@@ -106,15 +134,18 @@ export function parsePolicy(text: string): PolicyParse {
   if (result.success) return { ok: true, policy: result.data };
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => {
-      // An unknown key is found at the key itself, not at the map holding it.
-      const located = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])] as (string | number)[];
-      const path = located.map(String);
-      const offset = offsetOf(doc, located, issue.code === 'unrecognized_keys');
-      const { line, col } = at(offset);
-      const message = issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'required, and missing' : issue.message;
-      return { line, column: col, path: path.join('.'), message };
-    }).sort((a, b) => a.line - b.line || a.column - b.column),
+    problems: result.error.issues
+      .map((issue) => {
+        // An unknown key is found at the key itself, not at the map holding it.
+        const located = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])] as (string | number)[];
+        const path = located.map(String);
+        const offset = offsetOf(doc, located, issue.code === 'unrecognized_keys');
+        const { line, col } = at(offset);
+        const message =
+          issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'required, and missing' : issue.message;
+        return { line, column: col, path: path.join('.'), message };
+      })
+      .sort((a, b) => a.line - b.line || a.column - b.column),
   };
 }
 
@@ -140,7 +171,9 @@ function offsetOf(doc: Document, path: (string | number)[], atKey: boolean): num
 
 /** `line:column path: message`, one a line, as `meshlog policy check` and the API print them. */
 export function describeProblems(file: string, problems: PolicyProblem[]): string {
-  return problems.map((problem) => `${file}:${problem.line}:${problem.column}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`).join('\n');
+  return problems
+    .map((problem) => `${file}:${problem.line}:${problem.column}: ${problem.path ? `${problem.path}: ` : ''}${problem.message}`)
+    .join('\n');
 }
 
 /** Whether a stream's labels match a selector. */

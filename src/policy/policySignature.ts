@@ -27,7 +27,13 @@ const signedPart = 'RFC 8785 (JCS) canonical JSON of facts';
 const bytesOf = (facts: PolicyFacts) => Buffer.from(canonicalize(facts) ?? '', 'utf8');
 
 export function signPolicy(facts: PolicyFacts, signer: NoteSigner): PolicySignature {
-  return { algorithm: 'Ed25519', signed: signedPart, key: signer.verifierKey, value: sign(null, bytesOf(facts), signer.privateKey).toString('base64'), facts };
+  return {
+    algorithm: 'Ed25519',
+    signed: signedPart,
+    key: signer.verifierKey,
+    value: sign(null, bytesOf(facts), signer.privateKey).toString('base64'),
+    facts,
+  };
 }
 
 /** Whether the signature is by the key it names and covers its facts. */

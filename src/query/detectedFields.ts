@@ -56,7 +56,33 @@ function lineFields(line: string): LineField[] {
 }
 
 const bytePowers: Record<string, number> = { '': 0, b: 0, k: 1, m: 2, g: 3, t: 4, p: 5, e: 6 };
-const byteSuffixes = ['b', 'kib', 'kb', 'mib', 'mb', 'gib', 'gb', 'tib', 'tb', 'pib', 'pb', 'eib', 'eb', 'ki', 'k', 'mi', 'm', 'gi', 'g', 'ti', 't', 'pi', 'p', 'ei', 'e'];
+const byteSuffixes = [
+  'b',
+  'kib',
+  'kb',
+  'mib',
+  'mb',
+  'gib',
+  'gb',
+  'tib',
+  'tb',
+  'pib',
+  'pb',
+  'eib',
+  'eb',
+  'ki',
+  'k',
+  'mi',
+  'm',
+  'gi',
+  'g',
+  'ti',
+  't',
+  'pi',
+  'p',
+  'ei',
+  'e',
+];
 const byteSizes = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
 
 /**
@@ -114,15 +140,14 @@ export function detectFields(streams: Stream[], streamLabelNames: Set<string>, l
   };
   for (const stream of streams) {
     for (const [name, value] of Object.entries(stream.labels)) if (!streamLabelNames.has(name)) note(name, value, undefined);
-    for (const [, line] of stream.entries) for (const field of lineFields(line)) note(field.name, field.value, field.parser, field.jsonPath);
+    for (const [, line] of stream.entries)
+      for (const field of lineFields(line)) note(field.name, field.value, field.parser, field.jsonPath);
   }
-  return [...fields]
-    .slice(0, limit)
-    .map(([label, field]) => ({
-      label,
-      type: fieldType(field.types),
-      cardinality: field.values.size,
-      parsers: field.parsers.size > 0 ? [...field.parsers].sort() : null,
-      ...(field.jsonPath ? { jsonPath: field.jsonPath } : {}),
-    }));
+  return [...fields].slice(0, limit).map(([label, field]) => ({
+    label,
+    type: fieldType(field.types),
+    cardinality: field.values.size,
+    parsers: field.parsers.size > 0 ? [...field.parsers].sort() : null,
+    ...(field.jsonPath ? { jsonPath: field.jsonPath } : {}),
+  }));
 }

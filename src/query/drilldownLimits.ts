@@ -24,7 +24,15 @@ function durationMs(text: string): number {
 /** Prometheus' model.Duration.String(): `0s`, `1m`, `4w2d`, `30d1h`… as Loki's limits marshal to JSON. */
 export function prometheusDuration(ms: number): string {
   if (ms === 0) return '0s';
-  const units: [string, number][] = [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  const units: [string, number][] = [
+    ['y', 31_536_000_000],
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
   let rest = ms;
   let text = '';
   for (const [unit, size] of units) {
@@ -40,7 +48,21 @@ export function drilldownLimits(input: DrilldownLimitsInput): object {
     limits: {
       // meshlog names services and detects levels at ingest; the stream labels it tries are Loki's (pipeline/normalize/serviceName.ts).
       discover_log_levels: true,
-      discover_service_name: ['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name'],
+      discover_service_name: [
+        'service',
+        'app',
+        'application',
+        'app_name',
+        'name',
+        'app_kubernetes_io_name',
+        'container',
+        'container_name',
+        'k8s_container_name',
+        'component',
+        'workload',
+        'job',
+        'k8s_job_name',
+      ],
       // The keys meshlog's ingest-time JSON and logfmt parsing takes the level from (pipeline/parse/structuredBody.ts).
       log_level_fields: ['level', 'lvl', 'severity', 'severity_text', 'log.level', 'levelname', 'loglevel', '@l'],
       max_entries_limit_per_query: input.maxEntriesLimitPerQuery,

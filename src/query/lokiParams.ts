@@ -49,7 +49,9 @@ export function parseRange(query: Record<string, string | undefined>): TimeRange
 export function parseLimit(value: string | undefined, fallback: number, max: number): number {
   if (value === undefined || value === '') return fallback;
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit <= 0) throw new MeshlogError('ML_QUERY_INVALID', `limit must be a positive integer, got "${value}"`);
-  if (limit > max) throw new MeshlogError('ML_QUERY_LIMIT', `max entries limit per query exceeded, limit > max_entries_limit (${limit} > ${max})`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new MeshlogError('ML_QUERY_INVALID', `limit must be a positive integer, got "${value}"`);
+  if (limit > max)
+    throw new MeshlogError('ML_QUERY_LIMIT', `max entries limit per query exceeded, limit > max_entries_limit (${limit} > ${max})`);
   return limit;
 }

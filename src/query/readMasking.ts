@@ -54,9 +54,17 @@ export class ReadMasker {
     this.inLine =
       keyPatterns.length === 0
         ? undefined
-        : new RegExp(`(?<![A-Za-z0-9_.])(["']?)(?:${keyPatterns.join('|')})\\1(\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\[(?:MASKED|REDACTED)[^\\]]*\\]|[^\\s,;&}\\]]+)`, 'g');
+        : new RegExp(
+            `(?<![A-Za-z0-9_.])(["']?)(?:${keyPatterns.join('|')})\\1(\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|\\[(?:MASKED|REDACTED)[^\\]]*\\]|[^\\s,;&}\\]]+)`,
+            'g',
+          );
     this.redactors = rules.observe ? redactorsOf({ ...rules.observe, hashKey: undefined }, (rule) => `[MASKED:${rule}]`) : [];
-    this.markers = [maskMarker, ...(rules.observe ? [...rules.observe.rules, ...rules.observe.custom.map((rule) => rule.name)].map((rule) => `[MASKED:${rule}]`) : [])];
+    this.markers = [
+      maskMarker,
+      ...(rules.observe
+        ? [...rules.observe.rules, ...rules.observe.custom.map((rule) => rule.name)].map((rule) => `[MASKED:${rule}]`)
+        : []),
+    ];
   }
 
   /**
@@ -116,13 +124,20 @@ export class ReadMasker {
       let line = entry[1];
       // Under categorize-labels an entry carries its structured metadata and parsed labels itself.
       const categories = (entry[2] ?? {}) as { structuredMetadata?: Record<string, string>; parsed?: Record<string, string> };
-      const own = [categories.structuredMetadata, categories.parsed].filter((group): group is Record<string, string> => group !== undefined);
-      const entrySecrets = own.flatMap((group) => Object.entries(group).filter(([name, value]) => this.isSensitive(name) && value.length >= minSecretLength && value !== maskMarker).map(([, value]) => value));
+      const own = [categories.structuredMetadata, categories.parsed].filter(
+        (group): group is Record<string, string> => group !== undefined,
+      );
+      const entrySecrets = own.flatMap((group) =>
+        Object.entries(group)
+          .filter(([name, value]) => this.isSensitive(name) && value.length >= minSecretLength && value !== maskMarker)
+          .map(([, value]) => value),
+      );
       for (const group of own) masked += this.maskLabels(group);
       const entryObserved = observed || (this.redactors.length > 0 && own.some((group) => group[this.markLabel] !== undefined));
       if (entryObserved) {
         const counts = new Map<string, number>();
-        for (const group of own) for (const name of Object.keys(group)) if (name !== this.markLabel) group[name] = redact(group[name]!, this.redactors, counts);
+        for (const group of own)
+          for (const name of Object.keys(group)) if (name !== this.markLabel) group[name] = redact(group[name]!, this.redactors, counts);
         for (const count of counts.values()) masked += count;
       }
       for (const secret of [...secrets, ...entrySecrets].sort((a, b) => b.length - a.length)) {

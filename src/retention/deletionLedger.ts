@@ -58,13 +58,19 @@ export class DeletionLedger {
     private readonly signer: NoteSigner,
   ) {
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '');
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     this.prev = lines.length > 0 ? lineHash(lines[lines.length - 1]) : '';
   }
 
   append(entry: DeletionEntry): void {
     const body = JSON.stringify({ entry, prev: this.prev });
-    const line = JSON.stringify({ entry, prev: this.prev, sig: sign(null, Buffer.from(body), this.signer.privateKey).toString('base64') } satisfies LedgerLine);
+    const line = JSON.stringify({
+      entry,
+      prev: this.prev,
+      sig: sign(null, Buffer.from(body), this.signer.privateKey).toString('base64'),
+    } satisfies LedgerLine);
     const fd = openSync(this.path, 'a', 0o600);
     try {
       writeSync(fd, `${line}\n`);
@@ -87,7 +93,8 @@ export function readDeletionLedger(path: string, verifierKey: string | undefined
       const line = JSON.parse(text) as LedgerLine;
       if (line.prev !== prev) throw new Error(`${path} line ${i + 1}: the chain is broken (a line before it was removed or altered)`);
       const body = Buffer.from(JSON.stringify({ entry: line.entry, prev: line.prev }));
-      if (publicKey && !verify(null, body, publicKey, Buffer.from(line.sig, 'base64'))) throw new Error(`${path} line ${i + 1}: the signature does not verify with ${verifierKey!.split('+')[0]}`);
+      if (publicKey && !verify(null, body, publicKey, Buffer.from(line.sig, 'base64')))
+        throw new Error(`${path} line ${i + 1}: the signature does not verify with ${verifierKey!.split('+')[0]}`);
       prev = lineHash(text);
       return line.entry;
     });

@@ -24,7 +24,11 @@ export function maxAgeSeconds(value: string): number {
 }
 
 /** The configured policies as rules: first match wins, then the audit-trail rule (for tenant _audit), then the default. */
-export function retentionRules(retention: MeshlogConfig['retention']): { rules: RetentionRule[]; fallback: RetentionRule; audit: RetentionRule } {
+export function retentionRules(retention: MeshlogConfig['retention']): {
+  rules: RetentionRule[];
+  fallback: RetentionRule;
+  audit: RetentionRule;
+} {
   return {
     rules: retention.policies.map((policy) => ({
       name: policy.name,
@@ -70,7 +74,10 @@ export class Disposer {
   /** The longest any record of a tenant may be kept (an archive of it must outlive each of them). */
   longestRetentionSeconds(tenant: string): number {
     if (tenant === auditTenant) return this.auditRule.maxAgeSeconds;
-    return Math.max(this.fallback.maxAgeSeconds, ...this.rules.filter((rule) => rule.tenant === undefined || rule.tenant === tenant).map((rule) => rule.maxAgeSeconds));
+    return Math.max(
+      this.fallback.maxAgeSeconds,
+      ...this.rules.filter((rule) => rule.tenant === undefined || rule.tenant === tenant).map((rule) => rule.maxAgeSeconds),
+    );
   }
 
   /** Adds a source of holds every disposal run respects besides the legal holds placed here. */
@@ -89,29 +96,48 @@ export class Disposer {
     const holds = await this.activeHolds();
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     const at = new Date(Number(nowNs / 1_000_000n)).toISOString();
-    const disposed = await this.lock.run(() => this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
-      const events = batches.map((batch) => ({
-        chain_id: batch.chain_id,
-        batch_seq: batch.batch_seq,
-        kind: 'disposed' as const,
-        detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at, trigger }),
-      }));
-      this.ledger.append({ kind: 'disposal', at, batches: batches.map(({ chain_id, batch_seq, positions }) => ({ chain_id, batch_seq, positions })), events });
-      await this.seals?.insertEvents(events);
-    }));
-    const summary: DisposalSummary = { batches: new Set(disposed.map((batch) => `${batch.chain_id}#${batch.batch_seq}`)).size, records: 0, byPolicy: {} };
+    const disposed = await this.lock.run(() =>
+      this.store.dispose({ rules: this.rules, fallback: this.fallback, audit: this.auditRule, holds, nowNs }, async (batches) => {
+        const events = batches.map((batch) => ({
+          chain_id: batch.chain_id,
+          batch_seq: batch.batch_seq,
+          kind: 'disposed' as const,
+          detail: JSON.stringify({ policy: batch.policy, positions: batch.positions, at, trigger }),
+        }));
+        this.ledger.append({
+          kind: 'disposal',
+          at,
+          batches: batches.map(({ chain_id, batch_seq, positions }) => ({ chain_id, batch_seq, positions })),
+          events,
+        });
+        await this.seals?.insertEvents(events);
+      }),
+    );
+    const summary: DisposalSummary = {
+      batches: new Set(disposed.map((batch) => `${batch.chain_id}#${batch.batch_seq}`)).size,
+      records: 0,
+      byPolicy: {},
+    };
     for (const batch of disposed) {
       summary.records += batch.positions.length;
       summary.byPolicy[batch.policy] = (summary.byPolicy[batch.policy] ?? 0) + batch.positions.length;
     }
     if (summary.records > 0 || actor) {
-      await this.audit.record({ action: 'retention.dispose', outcome: 'success', actor, detail: { trigger, ...summary, holds: holds.length } });
+      await this.audit.record({
+        action: 'retention.dispose',
+        outcome: 'success',
+        actor,
+        detail: { trigger, ...summary, holds: holds.length },
+      });
       this.logger.info({ trigger, ...summary }, 'disposed of expired records');
     }
     return summary;
   }
 
-  async placeHold(hold: { name: string; tenant: string; service?: string; from?: string; to?: string; reason: string }, actor: Identity): Promise<LegalHold> {
+  async placeHold(
+    hold: { name: string; tenant: string; service?: string; from?: string; to?: string; reason: string },
+    actor: Identity,
+  ): Promise<LegalHold> {
     const saved: LegalHold = {
       id: randomBytes(6).toString('hex'),
       name: hold.name,

@@ -69,7 +69,8 @@ export class ErasureRequests {
   }
 
   async request(scope: ErasureScope, actor: Identity, remoteAddress?: string): Promise<ErasureRequest> {
-    if (scope.tenant.startsWith('_')) throw new MeshlogError('ML_FORBIDDEN', `tenant "${scope.tenant}" is reserved: the audit trail is not erasable`);
+    if (scope.tenant.startsWith('_'))
+      throw new MeshlogError('ML_FORBIDDEN', `tenant "${scope.tenant}" is reserved: the audit trail is not erasable`);
     parseStreamSelector(scope.selector);
     if (scope.fromNs > scope.toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
     const now = Date.now();
@@ -90,16 +91,38 @@ export class ErasureRequests {
       evidence: '',
     };
     await this.store.save(request);
-    await this.audit.record({ action: 'erasure.request', outcome: 'success', actor, remoteAddress, tenant: request.tenant, target: request.id, detail: receiptDetail(request) });
+    await this.audit.record({
+      action: 'erasure.request',
+      outcome: 'success',
+      actor,
+      remoteAddress,
+      tenant: request.tenant,
+      target: request.id,
+      detail: receiptDetail(request),
+    });
     return request;
   }
 
   async cancel(id: string, reason: string, actor: Identity, remoteAddress?: string): Promise<ErasureRequest> {
     return this.oneAtATime(async () => {
       const request = await this.pending(id);
-      const cancelled: ErasureRequest = { ...request, status: 'cancelled', closed_by: actor.name, closed_at: new Date().toISOString(), cancel_reason: reason };
+      const cancelled: ErasureRequest = {
+        ...request,
+        status: 'cancelled',
+        closed_by: actor.name,
+        closed_at: new Date().toISOString(),
+        cancel_reason: reason,
+      };
       await this.store.save(cancelled);
-      await this.audit.record({ action: 'erasure.cancel', outcome: 'success', actor, remoteAddress, tenant: request.tenant, target: id, detail: { reason } });
+      await this.audit.record({
+        action: 'erasure.cancel',
+        outcome: 'success',
+        actor,
+        remoteAddress,
+        tenant: request.tenant,
+        target: id,
+        detail: { reason },
+      });
       return cancelled;
     });
   }
@@ -114,7 +137,16 @@ export class ErasureRequests {
       const outcome = await this.lock.run(() =>
         this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
           const events = erasureEvents(request.id, plan, executedAt);
-          this.ledger.append({ kind: 'erasure', at: executedAt.toISOString(), trigger, executedBy, request, plan, holds: activeHolds, events });
+          this.ledger.append({
+            kind: 'erasure',
+            at: executedAt.toISOString(),
+            trigger,
+            executedBy,
+            request,
+            plan,
+            holds: activeHolds,
+            events,
+          });
           await this.seals?.insertEvents(events);
         }),
       );
@@ -129,9 +161,19 @@ export class ErasureRequests {
         remoteAddress,
         tenant: request.tenant,
         target: id,
-        detail: { trigger, records: evidence.records, batches: evidence.batches, held: evidence.held, spans: evidence.spans, patterns: evidence.patterns },
+        detail: {
+          trigger,
+          records: evidence.records,
+          batches: evidence.batches,
+          held: evidence.held,
+          spans: evidence.spans,
+          patterns: evidence.patterns,
+        },
       });
-      this.logger.info({ request: id, tenant: request.tenant, records: evidence.records, spans: evidence.spans, held: evidence.held }, 'erasure request executed');
+      this.logger.info(
+        { request: id, tenant: request.tenant, records: evidence.records, spans: evidence.spans, held: evidence.held },
+        'erasure request executed',
+      );
       return executed;
     });
   }
@@ -162,7 +204,11 @@ export class ErasureRequests {
 export function erasureMatch(database: string, request: ErasureRequest): ErasureMatch {
   const scope = { database, tenant: request.tenant, startNs: BigInt(request.from_ns), endNs: BigInt(request.to_ns) + 1n };
   const selector = parseStreamSelector(request.selector);
-  return { tenant: request.tenant, logs: compileSelectorCondition(scope, selector), spans: compileSelectorCondition(scope, selector, 'spans') };
+  return {
+    tenant: request.tenant,
+    logs: compileSelectorCondition(scope, selector),
+    spans: compileSelectorCondition(scope, selector, 'spans'),
+  };
 }
 
 /** The integrity-chain events of an erasure: which positions of which batch, by which request. */
@@ -176,7 +222,12 @@ export function erasureEvents(requestId: string, plan: ErasurePlan, at: Date): S
 }
 
 /** The request once executed, with its evidence. */
-export function executedRequest(request: ErasureRequest, plan: ErasurePlan, patternsRemoved: number, execution: { at: Date; trigger: string; by: string }): ErasureRequest {
+export function executedRequest(
+  request: ErasureRequest,
+  plan: ErasurePlan,
+  patternsRemoved: number,
+  execution: { at: Date; trigger: string; by: string },
+): ErasureRequest {
   const evidence: ErasureEvidence = {
     executed_at: execution.at.toISOString(),
     trigger: execution.trigger,
@@ -187,7 +238,13 @@ export function executedRequest(request: ErasureRequest, plan: ErasurePlan, patt
     patterns: patternsRemoved,
     erased: plan.batches.map((batch) => ({ chain: batch.chain_id, batch_seq: Number(batch.batch_seq), records: batch.positions.length })),
   };
-  return { ...request, status: 'executed', closed_by: execution.by, closed_at: execution.at.toISOString(), evidence: JSON.stringify(evidence) };
+  return {
+    ...request,
+    status: 'executed',
+    closed_by: execution.by,
+    closed_at: execution.at.toISOString(),
+    evidence: JSON.stringify(evidence),
+  };
 }
 
 /** The receipt: who asked for what to be erased, why, and until when it can be cancelled. */

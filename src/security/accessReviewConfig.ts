@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { flag } from '../formats/configValues.js';
 
 /** A review period: a calendar quarter, month or year (UTC), or a fixed length from the epoch (`30d`, `12h`, `20s`). */
-export const reviewPeriod = z.string().regex(/^(quarterly|monthly|yearly|\d+(s|m|h|d))$/, 'quarterly, monthly, yearly or a length such as 30d');
+export const reviewPeriod = z
+  .string()
+  .regex(/^(quarterly|monthly|yearly|\d+(s|m|h|d))$/, 'quarterly, monthly, yearly or a length such as 30d');
 
 /** The `access_review` config section: periodic user-access reviews (SOC 2 CC6.2, CC6.3). */
 export const accessReviewSection = z
@@ -10,7 +12,10 @@ export const accessReviewSection = z
     /** Each period gets one review per tenant, due at the period's end plus the grace. */
     period: reviewPeriod.default('quarterly'),
     /** How long after its period a review may still be signed off before it is overdue. */
-    grace: z.string().regex(/^\d+(s|m|h|d)$/, 'a length such as 14d').default('14d'),
+    grace: z
+      .string()
+      .regex(/^\d+(s|m|h|d)$/, 'a length such as 14d')
+      .default('14d'),
     /** Start each tenant's review on its own when a period begins (off: only on demand). */
     auto_start: flag.default(true),
     /** How often the server checks whether a new period has begun. */

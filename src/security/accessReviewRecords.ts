@@ -89,7 +89,10 @@ export interface ReviewEvent {
   detail: string;
 }
 
-export const populationSha256 = (items: ReviewItem[]): string => createHash('sha256').update(canonicalize(items) ?? '').digest('hex');
+export const populationSha256 = (items: ReviewItem[]): string =>
+  createHash('sha256')
+    .update(canonicalize(items) ?? '')
+    .digest('hex');
 
 /** The exact bytes a sign-off signature covers. */
 export const statementBytes = (statement: SignOffStatement): Buffer => Buffer.from(canonicalize(statement) ?? '', 'utf8');
@@ -115,12 +118,23 @@ export function replayReviews(events: ReviewEvent[]): AccessReview[] {
     if (!review) continue;
     if (event.action === reviewActions.decide) {
       const decision = detail as unknown as ReviewDecision & { review: string };
-      review.decisions[decision.item] = { item: decision.item, decision: decision.decision, comment: decision.comment, by: actor, at: decision.at, revoked: decision.revoked };
+      review.decisions[decision.item] = {
+        item: decision.item,
+        decision: decision.decision,
+        comment: decision.comment,
+        by: actor,
+        at: decision.at,
+        revoked: decision.revoked,
+      };
     } else if (event.action === reviewActions.signOff) {
-      review.sign_off = { statement: detail.statement as SignOffStatement, ed25519_signature: detail.ed25519_signature as Ed25519Signature };
+      review.sign_off = {
+        statement: detail.statement as SignOffStatement,
+        ed25519_signature: detail.ed25519_signature as Ed25519Signature,
+      };
     }
   }
-  for (const review of reviews.values()) review.state = review.sign_off ? 'signed_off' : review.items.every((item) => review.decisions[item.id]) ? 'decided' : 'open';
+  for (const review of reviews.values())
+    review.state = review.sign_off ? 'signed_off' : review.items.every((item) => review.decisions[item.id]) ? 'decided' : 'open';
   return [...reviews.values()];
 }
 
@@ -134,7 +148,15 @@ export function signOffStatement(review: AccessReview, by: ReviewActor, at: stri
     population_sha256: review.population_sha256,
     decisions: review.items.map((item) => {
       const decision = review.decisions[item.id]!;
-      return { item: item.id, kind: item.kind, name: item.name, decision: decision.decision, comment: decision.comment, by: decision.by, at: decision.at };
+      return {
+        item: item.id,
+        kind: item.kind,
+        name: item.name,
+        decision: decision.decision,
+        comment: decision.comment,
+        by: decision.by,
+        at: decision.at,
+      };
     }),
     signed_off_by: by,
     signed_off_at: at,

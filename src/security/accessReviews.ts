@@ -35,7 +35,14 @@ export interface AccessReviewDeps {
 }
 
 /** A review as one viewer may see it: tenants of items beyond the viewer's are counted, not named. */
-export type ReviewView = Omit<AccessReview, 'items'> & { items: (Omit<ReviewItem, 'tenants' | 'principals'> & { tenants: string[]; other_tenants: number; decidable: boolean; why_not?: string })[] };
+export type ReviewView = Omit<AccessReview, 'items'> & {
+  items: (Omit<ReviewItem, 'tenants' | 'principals'> & {
+    tenants: string[];
+    other_tenants: number;
+    decidable: boolean;
+    why_not?: string;
+  })[];
+};
 
 const eventsPerPage = 10_000;
 
@@ -56,7 +63,12 @@ export class AccessReviews {
   async all(): Promise<AccessReview[]> {
     const events = [];
     for (let from = 0; ; from += eventsPerPage) {
-      const page = await this.deps.auditStore.events({ sinceNs: 0n, action: 'access_review.', limit: eventsPerPage, oldestFirstFrom: from });
+      const page = await this.deps.auditStore.events({
+        sinceNs: 0n,
+        action: 'access_review.',
+        limit: eventsPerPage,
+        oldestFirstFrom: from,
+      });
       events.push(...page);
       if (page.length < eventsPerPage) break;
     }
@@ -66,7 +78,12 @@ export class AccessReviews {
   /** Reviews of the tenants the identity holds, newest first. */
   async list(identity: Identity, filter: { tenant?: string; state?: string }): Promise<ReviewView[]> {
     return (await this.all())
-      .filter((review) => holdsTenants(identity, [review.tenant]) && (!filter.tenant || review.tenant === filter.tenant) && (!filter.state || review.state === filter.state))
+      .filter(
+        (review) =>
+          holdsTenants(identity, [review.tenant]) &&
+          (!filter.tenant || review.tenant === filter.tenant) &&
+          (!filter.state || review.state === filter.state),
+      )
       .reverse()
       .map((review) => this.viewFor(identity, review));
   }
@@ -81,7 +98,11 @@ export class AccessReviews {
       if (identity) {
         await this.refusedAs(reviewActions.start, identity, tenant, tenant, remoteAddress, () => this.requireReviewer(identity, tenant));
         const open = (await this.all()).find((review) => review.tenant === tenant && review.state !== 'signed_off');
-        if (open) throw new MeshlogError('ML_CONFLICT', `review ${open.review} of tenant "${tenant}" is still open: finish and sign it off first (meshlog access-review show ${open.review})`);
+        if (open)
+          throw new MeshlogError(
+            'ML_CONFLICT',
+            `review ${open.review} of tenant "${tenant}" is still open: finish and sign it off first (meshlog access-review show ${open.review})`,
+          );
       }
       const now = Date.now();
       const period = periodAt(this.deps.config.period, now);
@@ -99,7 +120,15 @@ export class AccessReviews {
       // The trail scrubs what it stores; the population's hash is of what is stored.
       const stored = scrubValue(start);
       stored.population_sha256 = populationSha256(stored.items);
-      await this.deps.audit.record({ action: reviewActions.start, outcome: 'success', actor: identity, remoteAddress, tenant, target: stored.review, detail: stored as unknown as Record<string, unknown> });
+      await this.deps.audit.record({
+        action: reviewActions.start,
+        outcome: 'success',
+        actor: identity,
+        remoteAddress,
+        tenant,
+        target: stored.review,
+        detail: stored as unknown as Record<string, unknown>,
+      });
       return stored.review;
     });
   }
@@ -117,7 +146,14 @@ export class AccessReviews {
     return started;
   }
 
-  decide(identity: Identity, id: string, itemId: string, decision: 'keep' | 'revoke', comment: string, remoteAddress?: string): Promise<ReviewView> {
+  decide(
+    identity: Identity,
+    id: string,
+    itemId: string,
+    decision: 'keep' | 'revoke',
+    comment: string,
+    remoteAddress?: string,
+  ): Promise<ReviewView> {
     return this.serially(async () => {
       const review = await this.visible(identity, id);
       const item = review.items.find((candidate) => candidate.id === itemId);
@@ -125,7 +161,11 @@ export class AccessReviews {
       await this.refusedAs(reviewActions.decide, identity, review.tenant, `${review.review}/${itemId}`, remoteAddress, () => {
         this.requireReviewer(identity, review.tenant);
         if (review.state === 'signed_off') throw new MeshlogError('ML_CONFLICT', `review ${id} is signed off: its decisions are final`);
-        if (review.decisions[itemId]) throw new MeshlogError('ML_CONFLICT', `${itemId} was already decided (${review.decisions[itemId].decision} by ${review.decisions[itemId].by.name})`);
+        if (review.decisions[itemId])
+          throw new MeshlogError(
+            'ML_CONFLICT',
+            `${itemId} was already decided (${review.decisions[itemId].decision} by ${review.decisions[itemId].by.name})`,
+          );
         const why = this.whyNot(identity, item);
         if (why) throw new MeshlogError('ML_FORBIDDEN', why);
       });
@@ -148,21 +188,41 @@ export class AccessReviews {
       const review = await this.visible(identity, id);
       await this.refusedAs(reviewActions.signOff, identity, review.tenant, review.review, remoteAddress, () => {
         this.requireReviewer(identity, review.tenant);
-        if (review.state === 'signed_off') throw new MeshlogError('ML_CONFLICT', `review ${id} is already signed off by ${review.sign_off!.statement.signed_off_by.name}`);
+        if (review.state === 'signed_off')
+          throw new MeshlogError('ML_CONFLICT', `review ${id} is already signed off by ${review.sign_off!.statement.signed_off_by.name}`);
         const undecided = review.items.filter((item) => !review.decisions[item.id]).map((item) => item.id);
-        if (undecided.length > 0) throw new MeshlogError('ML_CONFLICT', `review ${id} has ${undecided.length} undecided item(s): ${undecided.slice(0, 10).join(', ')}; decide each (keep or revoke) before signing off`);
+        if (undecided.length > 0)
+          throw new MeshlogError(
+            'ML_CONFLICT',
+            `review ${id} has ${undecided.length} undecided item(s): ${undecided.slice(0, 10).join(', ')}; decide each (keep or revoke) before signing off`,
+          );
       });
-      const statement = scrubValue(signOffStatement(review, { id: identity.id, name: scrubText(identity.name) }, new Date().toISOString(), scrubText(comment)));
+      const statement = scrubValue(
+        signOffStatement(review, { id: identity.id, name: scrubText(identity.name) }, new Date().toISOString(), scrubText(comment)),
+      );
       const signature = this.deps.sign(statementBytes(statement));
-      await this.deps.audit.record({ action: reviewActions.signOff, outcome: 'success', actor: identity, remoteAddress, tenant: review.tenant, target: review.review, detail: { review: review.review, statement, ed25519_signature: signature } });
+      await this.deps.audit.record({
+        action: reviewActions.signOff,
+        outcome: 'success',
+        actor: identity,
+        remoteAddress,
+        tenant: review.tenant,
+        target: review.review,
+        detail: { review: review.review, statement, ed25519_signature: signature },
+      });
       return this.show(identity, id);
     });
   }
 
   /** Tenants that get a scheduled review: the registered ones and every tenant a grant names. */
   tenants(): string[] {
-    const named = [...this.deps.keys.list().filter((key) => key.state === 'active'), ...this.deps.users.list().filter((user) => user.state === 'active')].flatMap((grant) => grant.tenants);
-    return [...new Set([...this.deps.registeredTenants(), ...named])].filter((tenant) => tenant !== anyTenant && !tenant.startsWith('_')).sort();
+    const named = [
+      ...this.deps.keys.list().filter((key) => key.state === 'active'),
+      ...this.deps.users.list().filter((user) => user.state === 'active'),
+    ].flatMap((grant) => grant.tenants);
+    return [...new Set([...this.deps.registeredTenants(), ...named])]
+      .filter((tenant) => tenant !== anyTenant && !tenant.startsWith('_'))
+      .sort();
   }
 
   /** Every active key and user that reaches the tenant (`*` grants included), as they stand now. */
@@ -191,7 +251,10 @@ export class AccessReviews {
     const userItems = users
       .filter((user) => user.state === 'active' && reaches(user.tenants))
       .map((user): ReviewItem => {
-        const used = keys.filter((key) => user.key_ids.includes(key.id) && key.last_used_at !== null).map((key) => key.last_used_at!).sort();
+        const used = keys
+          .filter((key) => user.key_ids.includes(key.id) && key.last_used_at !== null)
+          .map((key) => key.last_used_at!)
+          .sort();
         return {
           id: `user:${user.name}`,
           kind: 'user',
@@ -217,9 +280,11 @@ export class AccessReviews {
 
   /** Why the identity may not decide the item, or undefined when it may. */
   private whyNot(identity: Identity, item: ReviewItem): string | undefined {
-    if (identity.kind === 'admin_token') return 'the shared bootstrap token decides no review item: decide with a named admin or auditor key';
+    if (identity.kind === 'admin_token')
+      return 'the shared bootstrap token decides no review item: decide with a named admin or auditor key';
     const own = this.principalsOf(identity);
-    if (item.principals.some((principal) => own.has(principal))) return `${identity.name} holds ${item.id}: nobody reviews their own grant (segregation of duties); another admin or auditor of the tenant decides it`;
+    if (item.principals.some((principal) => own.has(principal)))
+      return `${identity.name} holds ${item.id}: nobody reviews their own grant (segregation of duties); another admin or auditor of the tenant decides it`;
     try {
       requireWithinGrants(identity, { roles: item.roles as Identity['roles'], tenants: item.tenants });
     } catch (error) {
@@ -229,7 +294,11 @@ export class AccessReviews {
   }
 
   private requireReviewer(identity: Identity, tenant: string): void {
-    if (!holdsRole(identity, 'admin') && !holdsRole(identity, 'auditor')) throw new MeshlogError('ML_FORBIDDEN', `an access review needs the admin or auditor role; ${identity.name} has ${identity.roles.join(', ') || 'none'}`);
+    if (!holdsRole(identity, 'admin') && !holdsRole(identity, 'auditor'))
+      throw new MeshlogError(
+        'ML_FORBIDDEN',
+        `an access review needs the admin or auditor role; ${identity.name} has ${identity.roles.join(', ') || 'none'}`,
+      );
     if (!holdsTenants(identity, [tenant])) throw new MeshlogError('ML_FORBIDDEN', `${identity.name} may not act on tenant "${tenant}"`);
   }
 
@@ -241,20 +310,40 @@ export class AccessReviews {
   }
 
   /** Runs the checks; a refusal is an audit event of the step's kind (outcome denied) before it is answered. */
-  private async refusedAs(action: string, identity: Identity, tenant: string, target: string, remoteAddress: string | undefined, checks: () => void): Promise<void> {
+  private async refusedAs(
+    action: string,
+    identity: Identity,
+    tenant: string,
+    target: string,
+    remoteAddress: string | undefined,
+    checks: () => void,
+  ): Promise<void> {
     try {
       checks();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_FORBIDDEN') {
         // A tenant the identity does not hold is not named in its tenant's trail: the refusal belongs to the identity's own.
-        await this.deps.audit.record({ action, outcome: 'denied', actor: identity, remoteAddress, tenant: holdsTenants(identity, [tenant]) ? tenant : undefined, target, detail: { reason: error.message } });
+        await this.deps.audit.record({
+          action,
+          outcome: 'denied',
+          actor: identity,
+          remoteAddress,
+          tenant: holdsTenants(identity, [tenant]) ? tenant : undefined,
+          target,
+          detail: { reason: error.message },
+        });
       }
       throw error;
     }
   }
 
   /** Revokes the item's grant through the registries' own paths, each audited as the revocation it is. */
-  private async revoke(identity: Identity, review: AccessReview, item: ReviewItem, remoteAddress?: string): Promise<{ keys: string[]; user: string | null }> {
+  private async revoke(
+    identity: Identity,
+    review: AccessReview,
+    item: ReviewItem,
+    remoteAddress?: string,
+  ): Promise<{ keys: string[]; user: string | null }> {
     const because = { access_review: review.review, item: item.id };
     if (item.kind === 'api_key') {
       const id = item.id.slice('key:'.length);
@@ -262,7 +351,15 @@ export class AccessReviews {
       if (!current || current.state !== 'active') return { keys: [], user: null };
       const revoked = await this.deps.keys.revoke(id, identity.name);
       const endedSessions = (await this.deps.endSessionsOf?.([id], 'key revoked by access review')) ?? 0;
-      await this.deps.audit.record({ action: 'keys.revoke', outcome: 'success', actor: identity, remoteAddress, target: id, tenant: review.tenant, detail: { name: revoked.name, ended_sessions: endedSessions, ...because } });
+      await this.deps.audit.record({
+        action: 'keys.revoke',
+        outcome: 'success',
+        actor: identity,
+        remoteAddress,
+        target: id,
+        tenant: review.tenant,
+        detail: { name: revoked.name, ended_sessions: endedSessions, ...because },
+      });
       return { keys: [id], user: null };
     }
     const name = item.id.slice('user:'.length);
@@ -270,7 +367,15 @@ export class AccessReviews {
     if (!current || current.state !== 'active') return { keys: [], user: null };
     const { user, revokedKeys } = await this.deps.users.setState(name, 'disabled', identity.name);
     const endedSessions = (await this.deps.endSessionsOf?.(user.key_ids, 'user disabled by access review')) ?? 0;
-    await this.deps.audit.record({ action: 'users.disable', outcome: 'success', actor: identity, remoteAddress, target: name, tenant: review.tenant, detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions, ...because } });
+    await this.deps.audit.record({
+      action: 'users.disable',
+      outcome: 'success',
+      actor: identity,
+      remoteAddress,
+      target: name,
+      tenant: review.tenant,
+      detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions, ...because },
+    });
     return { keys: revokedKeys, user: name };
   }
 
@@ -279,8 +384,17 @@ export class AccessReviews {
       ...review,
       items: review.items.map(({ principals: _principals, tenants, ...item }) => {
         const shown = tenants.filter((tenant) => tenant === anyTenant || sees(identity, { tenants: [tenant] }));
-        const whyNot = review.decisions[item.id] || review.state === 'signed_off' ? 'decided' : this.whyNot(identity, { ...item, tenants, principals: _principals });
-        return { ...item, tenants: shown, other_tenants: tenants.length - shown.length, decidable: whyNot === undefined, ...(whyNot && whyNot !== 'decided' ? { why_not: whyNot } : {}) };
+        const whyNot =
+          review.decisions[item.id] || review.state === 'signed_off'
+            ? 'decided'
+            : this.whyNot(identity, { ...item, tenants, principals: _principals });
+        return {
+          ...item,
+          tenants: shown,
+          other_tenants: tenants.length - shown.length,
+          decidable: whyNot === undefined,
+          ...(whyNot && whyNot !== 'decided' ? { why_not: whyNot } : {}),
+        };
       }),
     };
   }

@@ -9,7 +9,13 @@ export type Authenticate = (token: string | undefined) => Promise<Identity>;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-const bootstrapAdmin: Identity = { id: 'admin-token', name: 'bootstrap admin', kind: 'admin_token', roles: ['admin'], tenants: [anyTenant] };
+const bootstrapAdmin: Identity = {
+  id: 'admin-token',
+  name: 'bootstrap admin',
+  kind: 'admin_token',
+  roles: ['admin'],
+  tenants: [anyTenant],
+};
 const anonymous: Identity = { id: 'anonymous', name: 'anonymous', kind: 'anonymous', roles: ['admin'], tenants: [anyTenant] };
 
 /** --auth=none: everyone is an anonymous admin, explicitly. */
@@ -20,7 +26,12 @@ export const anonymousAccess: Authenticate = async () => anonymous;
  * that order. `refuseDisabled` throws for an SSO identity whose meshlog user
  * is disabled (the identity provider does not know).
  */
-export function credentialAuthenticator(adminToken: string, keys: ApiKeys, oidc: OidcVerifier | undefined, refuseDisabled: (identity: Identity) => Identity = (identity) => identity): Authenticate {
+export function credentialAuthenticator(
+  adminToken: string,
+  keys: ApiKeys,
+  oidc: OidcVerifier | undefined,
+  refuseDisabled: (identity: Identity) => Identity = (identity) => identity,
+): Authenticate {
   const admin = digest(adminToken);
   return async (token) => {
     if (token === undefined || token === '') throw new MeshlogError('ML_AUTH_MISSING');

@@ -9,7 +9,10 @@ export function holdsTenants(identity: Identity, tenants: readonly string[]): bo
 
 /** Whether the identity holds a role: the role itself, or one whose permissions include all of its permissions. */
 export function holdsRole(identity: Identity, role: Role): boolean {
-  return identity.roles.includes(role) || identity.roles.some((held) => rolePermissions[role].every((permission) => rolePermissions[held].includes(permission)));
+  return (
+    identity.roles.includes(role) ||
+    identity.roles.some((held) => rolePermissions[role].every((permission) => rolePermissions[held].includes(permission)))
+  );
 }
 
 /**
@@ -23,9 +26,17 @@ export function holdsRole(identity: Identity, role: Role): boolean {
 export function requireWithinGrants(actor: Identity, grant: { roles?: readonly Role[]; tenants?: readonly string[] }): void {
   if (actor.kind === 'admin_token') return;
   const roles = (grant.roles ?? []).filter((role) => !holdsRole(actor, role));
-  if (roles.length > 0) throw new MeshlogError('ML_FORBIDDEN', `${actor.name} cannot grant the roles ${roles.join(', ')}: nobody grants a role they do not hold`);
+  if (roles.length > 0)
+    throw new MeshlogError(
+      'ML_FORBIDDEN',
+      `${actor.name} cannot grant the roles ${roles.join(', ')}: nobody grants a role they do not hold`,
+    );
   const tenants = (grant.tenants ?? []).filter((tenant) => !holdsTenants(actor, [tenant]));
-  if (tenants.length > 0) throw new MeshlogError('ML_FORBIDDEN', `${actor.name} cannot grant the tenants ${tenants.join(', ')}: nobody grants a tenant they do not hold`);
+  if (tenants.length > 0)
+    throw new MeshlogError(
+      'ML_FORBIDDEN',
+      `${actor.name} cannot grant the tenants ${tenants.join(', ')}: nobody grants a tenant they do not hold`,
+    );
 }
 
 /** The one tenant a grant (or a credential) is confined to, if it names exactly one: the tenant its audit events belong to. */

@@ -43,20 +43,26 @@ export function hasPermission(identity: Identity, permission: Permission): boole
 export function tenantFor(identity: Identity, requested: string | undefined): string {
   if (requested?.startsWith('_')) throw new MeshlogError('ML_FORBIDDEN', `tenant "${requested}" is reserved`);
   const all = identity.tenants.includes(anyTenant);
-  if (requested === undefined) return all ? 'default' : identity.tenants[0] ?? 'default';
+  if (requested === undefined) return all ? 'default' : (identity.tenants[0] ?? 'default');
   if (all || identity.tenants.includes(requested)) return requested;
   throw new MeshlogError('ML_FORBIDDEN', `this credential may not act on tenant "${requested}"`);
 }
 
 export function requirePermission(identity: Identity, permission: Permission): void {
   if (!hasPermission(identity, permission)) {
-    throw new MeshlogError('ML_FORBIDDEN', `${permission} needs one of the roles ${roles.filter((role) => rolePermissions[role].includes(permission)).join(', ')}; ${identity.name} has ${identity.roles.join(', ') || 'none'}`);
+    throw new MeshlogError(
+      'ML_FORBIDDEN',
+      `${permission} needs one of the roles ${roles.filter((role) => rolePermissions[role].includes(permission)).join(', ')}; ${identity.name} has ${identity.roles.join(', ') || 'none'}`,
+    );
   }
 }
 
 /** Actions on the whole installation (backups, storage keys, new tenants) need a credential for every tenant. */
 export function requireAllTenants(identity: Identity): void {
   if (!identity.tenants.includes(anyTenant)) {
-    throw new MeshlogError('ML_FORBIDDEN', `this action concerns every tenant and needs a credential for tenant "${anyTenant}"; ${identity.name} holds ${identity.tenants.join(', ')}`);
+    throw new MeshlogError(
+      'ML_FORBIDDEN',
+      `this action concerns every tenant and needs a credential for tenant "${anyTenant}"; ${identity.name} holds ${identity.tenants.join(', ')}`,
+    );
   }
 }

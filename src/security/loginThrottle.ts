@@ -54,7 +54,10 @@ export function throttleSource(address: string): string {
   const headGroups = head ? head.split(':') : [];
   const tailGroups = bare.includes('::') ? (tail ? tail.split(':') : []) : [];
   const groups = [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '').toLowerCase()).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, '').toLowerCase())
+    .join(':')}::/64`;
 }
 
 /**
@@ -80,7 +83,9 @@ export class LoginThrottle {
   check(address: string): void {
     const wait = this.waitMs(address);
     if (wait > 0) {
-      throw new MeshlogError('ML_RATE_LIMITED', `too many failed authentications from ${throttleSource(address)}: try again later`, { retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) });
+      throw new MeshlogError('ML_RATE_LIMITED', `too many failed authentications from ${throttleSource(address)}: try again later`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+      });
     }
   }
 
@@ -156,13 +161,26 @@ export class AuthFailures {
     if (!reached) return;
     const retryAfterSeconds = Math.ceil(this.throttle.waitMs(address) / 1000);
     const source = throttleSource(address);
-    this.logger.warn({ source, failures: this.settings.login_failures_per_address, window_ms: this.settings.login_failure_window_ms, retry_after_seconds: retryAfterSeconds }, 'authentication failures throttled: credentials from this address are refused');
+    this.logger.warn(
+      {
+        source,
+        failures: this.settings.login_failures_per_address,
+        window_ms: this.settings.login_failure_window_ms,
+        retry_after_seconds: retryAfterSeconds,
+      },
+      'authentication failures throttled: credentials from this address are refused',
+    );
     await this.audit.record({
       action: 'auth.throttled',
       outcome: 'denied',
       remoteAddress: address,
       target: source,
-      detail: { failures: this.settings.login_failures_per_address, window_ms: this.settings.login_failure_window_ms, retry_after_seconds: retryAfterSeconds, last_path: event.target ?? '' },
+      detail: {
+        failures: this.settings.login_failures_per_address,
+        window_ms: this.settings.login_failure_window_ms,
+        retry_after_seconds: retryAfterSeconds,
+        last_path: event.target ?? '',
+      },
     });
   }
 }

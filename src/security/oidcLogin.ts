@@ -97,19 +97,32 @@ export class OidcLogin {
   async finish(state: string, code: string): Promise<{ identity: Identity; returnTo: string }> {
     const login = this.pending.get(state);
     this.pending.delete(state);
-    if (!login || login.expiresAt < this.now()) throw new MeshlogError('ML_AUTH_INVALID', 'unknown or expired login state: start the login again');
+    if (!login || login.expiresAt < this.now())
+      throw new MeshlogError('ML_AUTH_INVALID', 'unknown or expired login state: start the login again');
     const { token_endpoint } = await this.discover();
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-    if (this.clientSecret) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(this.config.client_id)}:${encodeURIComponent(this.clientSecret)}`).toString('base64')}`;
+    if (this.clientSecret)
+      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(this.config.client_id)}:${encodeURIComponent(this.clientSecret)}`).toString('base64')}`;
     const response = await fetch(token_endpoint, {
       method: 'POST',
       headers,
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: login.redirectUri, client_id: this.config.client_id, code_verifier: login.verifier }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: login.redirectUri,
+        client_id: this.config.client_id,
+        code_verifier: login.verifier,
+      }),
     });
     const tokens = (await response.json().catch(() => ({}))) as { id_token?: string; error?: string; error_description?: string };
-    if (!response.ok || !tokens.id_token) throw new MeshlogError('ML_AUTH_INVALID', `the provider refused the code: ${tokens.error_description ?? tokens.error ?? response.status}`);
+    if (!response.ok || !tokens.id_token)
+      throw new MeshlogError(
+        'ML_AUTH_INVALID',
+        `the provider refused the code: ${tokens.error_description ?? tokens.error ?? response.status}`,
+      );
     const identity = await this.idTokens.identify(tokens.id_token);
-    if (decodeJwt(tokens.id_token).nonce !== login.nonce) throw new MeshlogError('ML_AUTH_INVALID', 'ID token nonce does not match the login');
+    if (decodeJwt(tokens.id_token).nonce !== login.nonce)
+      throw new MeshlogError('ML_AUTH_INVALID', 'ID token nonce does not match the login');
     return { identity: this.admit(identity), returnTo: login.returnTo };
   }
 }

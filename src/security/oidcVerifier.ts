@@ -58,7 +58,9 @@ export class OidcVerifier {
       name: String(payload[this.config.name_claim] ?? subject),
       kind: 'oidc',
       roles: [...granted],
-      tenants: claimList(payload, this.config.tenants_claim).filter((tenant) => (tenant === anyTenant ? this.config.all_tenants : grantableTenant.test(tenant))),
+      tenants: claimList(payload, this.config.tenants_claim).filter((tenant) =>
+        tenant === anyTenant ? this.config.all_tenants : grantableTenant.test(tenant),
+      ),
       ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
     };
   }

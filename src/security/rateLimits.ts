@@ -33,20 +33,34 @@ export class RateLimits {
   ) {}
 
   ingestRequest(identity: Identity): void {
-    this.take(`ingest/key/${identity.id}`, this.settings.ingest_requests_per_second_per_key, 1, `ingest requests of ${identity.name}`, 'requests');
+    this.take(
+      `ingest/key/${identity.id}`,
+      this.settings.ingest_requests_per_second_per_key,
+      1,
+      `ingest requests of ${identity.name}`,
+      'requests',
+    );
   }
 
   /** `recordsPerTenant`: how many records of each tenant one request brings. */
   ingestRecords(recordsPerTenant: ReadonlyMap<string, number>): void {
     const rate = this.settings.ingest_records_per_second_per_tenant;
     if (rate <= 0) return;
-    for (const [tenant, count] of recordsPerTenant) this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
+    for (const [tenant, count] of recordsPerTenant)
+      this.take(`ingest/tenant/${tenant}`, rate, count, `records ingested into tenant "${tenant}"`, 'records');
   }
 
   /** One query of the key, counted against each tenant it reads (several for a multi-tenant read). */
   query(identity: Identity, tenants: string | readonly string[]): void {
     this.take(`query/key/${identity.id}`, this.settings.query_requests_per_second_per_key, 1, `queries of ${identity.name}`, 'requests');
-    for (const tenant of [tenants].flat()) this.take(`query/tenant/${tenant}`, this.settings.query_requests_per_second_per_tenant, 1, `queries of tenant "${tenant}"`, 'requests');
+    for (const tenant of [tenants].flat())
+      this.take(
+        `query/tenant/${tenant}`,
+        this.settings.query_requests_per_second_per_tenant,
+        1,
+        `queries of tenant "${tenant}"`,
+        'requests',
+      );
   }
 
   private take(key: string, ratePerSecond: number, count: number, what: string, unit: string): void {
@@ -60,7 +74,9 @@ export class RateLimits {
     }
     const waitMs = bucket.take(count, now);
     if (waitMs > 0) {
-      throw new MeshlogError('ML_RATE_LIMITED', `${what} above ${ratePerSecond} ${unit}/s`, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+      throw new MeshlogError('ML_RATE_LIMITED', `${what} above ${ratePerSecond} ${unit}/s`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
     }
   }
 

@@ -68,11 +68,24 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   ),
 
   // Loki's read API and meshlog's own reads: the request's tenant.
-  ...['/detected_fields', '/detected_labels', '/patterns', '/tail'].map(
-    (path): [Method[], string, Permission, Tenancy] => [['GET'], `/loki/api/v1${path}`, 'query', 'request'],
-  ),
+  ...['/detected_fields', '/detected_labels', '/patterns', '/tail'].map((path): [Method[], string, Permission, Tenancy] => [
+    ['GET'],
+    `/loki/api/v1${path}`,
+    'query',
+    'request',
+  ]),
   // Loki takes these as GET or as POST with a form body (Grafana posts long queries).
-  ...['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/index/stats', '/index/volume', '/index/volume_range'].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
+  ...[
+    '/query_range',
+    '/query',
+    '/labels',
+    '/label',
+    '/label/:name/values',
+    '/series',
+    '/index/stats',
+    '/index/volume',
+    '/index/volume_range',
+  ].map((path): [Method[], string, Permission, Tenancy] => [['GET', 'POST'], `/loki/api/v1${path}`, 'query', 'request']),
   [['GET', 'POST'], '/loki/api/v1/detected_field/:name/values', 'query', 'request'],
   // The tenant's limits as Logs Drilldown reads them (Loki: GET only).
   [['GET'], '/loki/api/v1/drilldown-limits', 'query', 'request'],
@@ -172,7 +185,9 @@ export const multiTenantRoutes: ReadonlySet<string> = new Set(
   ['/query_range', '/query', '/labels', '/label', '/label/:name/values', '/series', '/tail'].map((path) => `/loki/api/v1${path}`),
 );
 
-const byRoute = new Map<string, RouteAccess>(table.flatMap(([methods, url, permission, tenancy]) => methods.map((method) => [`${method} ${url}`, { permission, tenancy }] as const)));
+const byRoute = new Map<string, RouteAccess>(
+  table.flatMap(([methods, url, permission, tenancy]) => methods.map((method) => [`${method} ${url}`, { permission, tenancy }] as const)),
+);
 
 /**
  * A route's access: its table entry (HEAD as its GET), or what its own config

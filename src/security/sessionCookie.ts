@@ -34,7 +34,15 @@ const oidcStateCookieName = 'meshlog_oidc_state';
  * An empty state clears it.
  */
 export function oidcStateCookie(state: string, secure: boolean): string {
-  return stringifySetCookie({ name: oidcStateCookieName, value: state, httpOnly: true, sameSite: 'lax', secure, path: '/api/v1/session/oidc', maxAge: state ? 600 : 0 });
+  return stringifySetCookie({
+    name: oidcStateCookieName,
+    value: state,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure,
+    path: '/api/v1/session/oidc',
+    maxAge: state ? 600 : 0,
+  });
 }
 
 export function oidcStateOf(headers: IncomingHttpHeaders): string | undefined {
@@ -74,7 +82,8 @@ export async function sessionOfRequest(sessions: SessionStore, method: string, h
   if (!session) throw new MeshlogError('ML_AUTH_INVALID', 'session expired or logged out: log in again');
   if (!safeMethods.has(method.toUpperCase())) {
     const presented = headers[csrfHeaderName];
-    if (typeof presented !== 'string' || !sameToken(presented, session.csrfToken)) throw new MeshlogError('ML_FORBIDDEN', `missing or wrong ${csrfHeaderName} header`);
+    if (typeof presented !== 'string' || !sameToken(presented, session.csrfToken))
+      throw new MeshlogError('ML_FORBIDDEN', `missing or wrong ${csrfHeaderName} header`);
   }
   return session;
 }

@@ -45,7 +45,15 @@ export class SessionStore {
     const session: Session = { identity, csrfToken: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
     const { id: identityId, name, kind, roles, tenants, email } = identity;
     await this.events.append([
-      { idHash: digest(id), identityId, identity: JSON.stringify({ id: identityId, name, kind, roles, tenants, email }), csrfToken: session.csrfToken, createdAt: now, seenAt: now, expiresAt: now + this.limits.maxAgeMs },
+      {
+        idHash: digest(id),
+        identityId,
+        identity: JSON.stringify({ id: identityId, name, kind, roles, tenants, email }),
+        csrfToken: session.csrfToken,
+        createdAt: now,
+        seenAt: now,
+        expiresAt: now + this.limits.maxAgeMs,
+      },
     ]);
     return { id, session };
   }
@@ -57,7 +65,15 @@ export class SessionStore {
     const now = this.now();
     if (now - stored.lastSeenAt > this.limits.idleTimeoutMs || now - stored.createdAt > this.limits.maxAgeMs) return undefined;
     if (now - stored.lastSeenAt >= this.seenWriteIntervalMs) {
-      await this.events.append([{ idHash: stored.idHash, identityId: stored.identityId, createdAt: stored.createdAt, seenAt: now, expiresAt: stored.createdAt + this.limits.maxAgeMs }]);
+      await this.events.append([
+        {
+          idHash: stored.idHash,
+          identityId: stored.identityId,
+          createdAt: stored.createdAt,
+          seenAt: now,
+          expiresAt: stored.createdAt + this.limits.maxAgeMs,
+        },
+      ]);
     }
     return { identity: JSON.parse(stored.identity) as Identity, csrfToken: stored.csrfToken, createdAt: stored.createdAt, lastSeenAt: now };
   }
@@ -67,7 +83,16 @@ export class SessionStore {
     const stored = await this.events.find(digest(id));
     if (!stored || stored.ended) return;
     const now = this.now();
-    await this.events.append([{ idHash: stored.idHash, identityId: stored.identityId, createdAt: stored.createdAt, seenAt: now, expiresAt: stored.createdAt + this.limits.maxAgeMs, ended: 'logout' }]);
+    await this.events.append([
+      {
+        idHash: stored.idHash,
+        identityId: stored.identityId,
+        createdAt: stored.createdAt,
+        seenAt: now,
+        expiresAt: stored.createdAt + this.limits.maxAgeMs,
+        ended: 'logout',
+      },
+    ]);
   }
 
   /** Ends every open session of these identities (a disabled user's keys, a revoked key); returns how many. */

@@ -42,7 +42,11 @@ function invalidEmptyTenant(): never {
  * download link), an `X-Scope-OrgID` query parameter saying the same. Only
  * GET: a state change always names its tenant in the header.
  */
-export function tenantHeaderOf(method: string, headers: Record<string, string | string[] | undefined>, query: unknown): string | string[] | undefined {
+export function tenantHeaderOf(
+  method: string,
+  headers: Record<string, string | string[] | undefined>,
+  query: unknown,
+): string | string[] | undefined {
   const header = headers['x-scope-orgid'];
   if (header !== undefined || method !== 'GET') return header;
   const fromQuery = (query as Record<string, unknown> | undefined)?.['X-Scope-OrgID'];

@@ -24,7 +24,15 @@ export class TenantRegistry {
   async create(name: string, description: string, actor: string): Promise<StoredTenant> {
     if (this.tenants.has(name)) throw new MeshlogError('ML_CONFLICT', `tenant "${name}" is already registered`);
     const now = new Date().toISOString();
-    const tenant: StoredTenant = { name, description, state: 'active', created_by: actor, created_at: now, changed_by: actor, changed_at: now };
+    const tenant: StoredTenant = {
+      name,
+      description,
+      state: 'active',
+      created_by: actor,
+      created_at: now,
+      changed_by: actor,
+      changed_at: now,
+    };
     await this.store.save(tenant);
     this.tenants.set(name, tenant);
     return tenant;

@@ -34,5 +34,13 @@ export function verifiedCertificateIdentity(certificate: PeerCertificate | undef
   const commonName = certificate?.subject?.CN;
   if (!commonName) return undefined;
   const mapped = files.client_identities.find((entry) => entry.common_name === commonName);
-  return mapped && { id: `cert:${commonName}`, name: `client certificate ${commonName}`, kind: 'client_certificate', roles: mapped.roles, tenants: mapped.tenants };
+  return (
+    mapped && {
+      id: `cert:${commonName}`,
+      name: `client certificate ${commonName}`,
+      kind: 'client_certificate',
+      roles: mapped.roles,
+      tenants: mapped.tenants,
+    }
+  );
 }

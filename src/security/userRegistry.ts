@@ -26,13 +26,25 @@ export class UserRegistry {
   async create(user: { name: string; email: string; roles: Role[]; tenants: string[] }, actor: string): Promise<StoredUser> {
     if (this.users.has(user.name)) throw new MeshlogError('ML_CONFLICT', `user "${user.name}" already exists`);
     const now = new Date().toISOString();
-    const stored: StoredUser = { ...user, state: 'active', key_ids: [], created_by: actor, created_at: now, changed_by: actor, changed_at: now };
+    const stored: StoredUser = {
+      ...user,
+      state: 'active',
+      key_ids: [],
+      created_by: actor,
+      created_at: now,
+      changed_by: actor,
+      changed_at: now,
+    };
     await this.save(stored);
     return stored;
   }
 
   /** A key for the user, within the user's grants (all of them unless narrowed). */
-  async issueKey(name: string, grant: { roles?: Role[]; tenants?: string[]; expiresAt?: Date }, actor: string): Promise<CreatedKey & { roles: Role[]; tenants: string[] }> {
+  async issueKey(
+    name: string,
+    grant: { roles?: Role[]; tenants?: string[]; expiresAt?: Date },
+    actor: string,
+  ): Promise<CreatedKey & { roles: Role[]; tenants: string[] }> {
     const user = this.active(name);
     const roles = grant.roles ?? (user.roles as Role[]);
     const tenants = grant.tenants ?? user.tenants;
@@ -40,7 +52,8 @@ export class UserRegistry {
     if (extraRoles.length > 0) throw new MeshlogError('ML_FORBIDDEN', `user "${name}" does not hold the roles ${extraRoles.join(', ')}`);
     const allTenants = user.tenants.includes(anyTenant);
     const extraTenants = tenants.filter((tenant) => !allTenants && !user.tenants.includes(tenant));
-    if (extraTenants.length > 0) throw new MeshlogError('ML_FORBIDDEN', `user "${name}" does not hold the tenants ${extraTenants.join(', ')}`);
+    if (extraTenants.length > 0)
+      throw new MeshlogError('ML_FORBIDDEN', `user "${name}" does not hold the tenants ${extraTenants.join(', ')}`);
     const created = await this.keys.create({ name: `${name} (user)`, roles, tenants, expiresAt: grant.expiresAt, createdBy: actor });
     await this.save({ ...user, key_ids: [...user.key_ids, created.id], changed_by: actor, changed_at: new Date().toISOString() });
     return { ...created, roles, tenants };
@@ -50,7 +63,11 @@ export class UserRegistry {
    * New roles, tenants or e-mail. Narrowing revokes each active key of the
    * user that would now hold more than the user; widening widens no key.
    */
-  async update(name: string, change: { email?: string; roles?: Role[]; tenants?: string[] }, actor: string): Promise<{ user: StoredUser; before: StoredUser; revokedKeys: string[] }> {
+  async update(
+    name: string,
+    change: { email?: string; roles?: Role[]; tenants?: string[] },
+    actor: string,
+  ): Promise<{ user: StoredUser; before: StoredUser; revokedKeys: string[] }> {
     const before = this.users.get(name);
     if (!before) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
     const user: StoredUser = { ...before, ...change, changed_by: actor, changed_at: new Date().toISOString() };
@@ -58,7 +75,10 @@ export class UserRegistry {
     const exceeds = (key: { roles: string[]; tenants: string[] }) =>
       key.roles.some((role) => !user.roles.includes(role)) || (!allTenants && key.tenants.some((tenant) => !user.tenants.includes(tenant)));
     const owned = new Set(user.key_ids);
-    const revokedKeys = this.keys.list().filter((key) => owned.has(key.id) && key.state === 'active' && exceeds(key)).map((key) => key.id);
+    const revokedKeys = this.keys
+      .list()
+      .filter((key) => owned.has(key.id) && key.state === 'active' && exceeds(key))
+      .map((key) => key.id);
     for (const id of revokedKeys) await this.keys.revoke(id, actor);
     await this.save(user);
     return { user, before, revokedKeys };
@@ -68,7 +88,12 @@ export class UserRegistry {
   async setState(name: string, state: StoredUser['state'], actor: string): Promise<{ user: StoredUser; revokedKeys: string[] }> {
     const user = this.users.get(name);
     if (!user) throw new MeshlogError('ML_NOT_FOUND', `no user "${name}"`);
-    const active = new Set(this.keys.list().filter((key) => key.state === 'active').map((key) => key.id));
+    const active = new Set(
+      this.keys
+        .list()
+        .filter((key) => key.state === 'active')
+        .map((key) => key.id),
+    );
     const revokedKeys = state === 'disabled' ? user.key_ids.filter((id) => active.has(id)) : [];
     for (const id of revokedKeys) await this.keys.revoke(id, actor);
     const changed = { ...user, state, changed_by: actor, changed_at: new Date().toISOString() };
@@ -94,7 +119,11 @@ export class UserRegistry {
     if (identity.kind !== 'oidc') return false;
     const email = user.email.toLowerCase();
     const subject = identity.id.slice('oidc:'.length);
-    return (email !== '' && (identity.email?.toLowerCase() === email || identity.name.toLowerCase() === email)) || user.name === subject || user.name === identity.name;
+    return (
+      (email !== '' && (identity.email?.toLowerCase() === email || identity.name.toLowerCase() === email)) ||
+      user.name === subject ||
+      user.name === identity.name
+    );
   }
 
   private active(name: string): StoredUser {

@@ -132,10 +132,19 @@ declare module 'fastify' {
  * something, and any PUT, PATCH or DELETE outside ingest, must write its own
  * record (or say it changes nothing), or the server does not start.
  */
-function requireOwnAuditOfChanges(methods: string[], url: string, config: Partial<RouteAccess> & { auditedByRoute?: boolean; readOnly?: boolean }): void {
+function requireOwnAuditOfChanges(
+  methods: string[],
+  url: string,
+  config: Partial<RouteAccess> & { auditedByRoute?: boolean; readOnly?: boolean },
+): void {
   if (config.auditedByRoute || config.readOnly || config.permission === 'public' || config.permission === 'ingest') return;
-  const changing = methods.filter((method) => method !== 'GET' && method !== 'HEAD' && (config.permission === 'admin' || method !== 'POST'));
-  if (changing.length > 0) throw new Error(`route ${changing.join(',')} ${url} changes state but writes no audit record of its own: record an event named for the change (auditedByRoute) or mark it readOnly`);
+  const changing = methods.filter(
+    (method) => method !== 'GET' && method !== 'HEAD' && (config.permission === 'admin' || method !== 'POST'),
+  );
+  if (changing.length > 0)
+    throw new Error(
+      `route ${changing.join(',')} ${url} changes state but writes no audit record of its own: record an event named for the change (auditedByRoute) or mark it readOnly`,
+    );
 }
 
 /** Reads are audited (who read what); ingest is not, or the trail would be as large as the logs. */
@@ -176,7 +185,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
   });
 
-  const authFailures = options.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), options.audit, options.logger, config.limits);
+  const authFailures =
+    options.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), options.audit, options.logger, config.limits);
 
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
@@ -191,13 +201,19 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       const token = presentedToken(request.headers) ?? fromPath;
       // A browser's session cookie counts only when no token was presented.
-      const session = token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
-      const certified = token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
+      const session =
+        token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
+      const certified =
+        token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
       identity = session?.identity ?? certified ?? (await options.authenticate(token));
       // An SSO user disabled since signing in is refused at the session's next request.
       if (session && options.users) options.users.users.refuseDisabled(identity);
     } catch (error) {
-      const failure = { action: 'auth.failure', target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message } };
+      const failure = {
+        action: 'auth.failure',
+        target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`,
+        detail: { reason: (error as Error).message },
+      };
       // Only a presented credential that was wrong counts against the address (not a missing one, nor an expired session).
       if (presents && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures.failed(request.ip, failure);
       else await options.audit.record({ ...failure, outcome: 'denied', remoteAddress: request.ip });
@@ -206,11 +222,22 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     request.identity = identity;
     try {
       requirePermission(identity, permission);
-      request.tenants = tenantsOfRequest(identity, tenantHeaderOf(request.method, request.headers, request.query), multiTenantRoutes.has(request.routeOptions.url ?? ''));
+      request.tenants = tenantsOfRequest(
+        identity,
+        tenantHeaderOf(request.method, request.headers, request.query),
+        multiTenantRoutes.has(request.routeOptions.url ?? ''),
+      );
       request.tenant = request.tenants.join('|');
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
-      await options.audit.record({ action: 'access.denied', outcome: 'denied', actor: identity, remoteAddress: request.ip, target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`, detail: { reason: (error as Error).message, tenant: tenantHeaderOf(request.method, request.headers, request.query) } });
+      await options.audit.record({
+        action: 'access.denied',
+        outcome: 'denied',
+        actor: identity,
+        remoteAddress: request.ip,
+        target: `${request.method} ${request.routeOptions.url ?? scrubUrl(request.url)}`,
+        detail: { reason: (error as Error).message, tenant: tenantHeaderOf(request.method, request.headers, request.query) },
+      });
       throw error;
     }
     await options.audit.login(identity, request.ip);
@@ -220,7 +247,13 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
     // /metrics is operational telemetry scraped every few seconds, not a read of anyone's data.
-    if (!request.identity || !auditedPermissions.has(permission) || request.routeOptions.config?.auditedByRoute || request.routeOptions.url === '/metrics') return;
+    if (
+      !request.identity ||
+      !auditedPermissions.has(permission) ||
+      request.routeOptions.config?.auditedByRoute ||
+      request.routeOptions.url === '/metrics'
+    )
+      return;
     await options.audit
       .record({
         action: permission === 'query' ? 'query' : `${permission}.read`,
@@ -256,9 +289,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       : reply.code(503).type('text/plain').send('starting\n'),
   );
   app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   registerIngestRoutes(app, options.ingest);
   lokiQueryRoutes(app, options.queries);
@@ -283,9 +314,24 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
   if (options.policy) policyRoutes(app, options.policy);
   if (options.incidents) incidentRoutes(app, { ...options.incidents, masking: options.masking });
-  exportRoutes(app, { runner: options.queries.runner, budgets: options.queries.budgets, database: options.queries.database, limits: options.queries.limits, audit: options.audit, masking: options.masking });
+  exportRoutes(app, {
+    runner: options.queries.runner,
+    budgets: options.queries.budgets,
+    database: options.queries.database,
+    limits: options.queries.limits,
+    audit: options.audit,
+    masking: options.masking,
+  });
   if (options.sessions) {
-    sessionRoutes(app, { sessions: options.sessions, authenticate: options.authenticate, audit: options.audit, secure: config.tls !== undefined, oidc: options.oidcLogin, maxLinesPerQuery: options.queries.maxEntriesLimit, authFailures });
+    sessionRoutes(app, {
+      sessions: options.sessions,
+      authenticate: options.authenticate,
+      audit: options.audit,
+      secure: config.tls !== undefined,
+      oidc: options.oidcLogin,
+      maxLinesPerQuery: options.queries.maxEntriesLimit,
+      authFailures,
+    });
     webUiRoutes(app);
   }
   return app;

@@ -16,7 +16,10 @@ export function httpLimits(app: FastifyInstance, limits: MeshlogConfig['limits']
   app.server.maxConnections = limits.max_connections_per_listener;
   // After http's own connection listener: a refused socket is destroyed before it is read.
   const perAddress = new ConnectionsPerAddress(limits.max_connections_per_address, (refused, address, max) =>
-    app.log.warn({ listener: 'http', refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+    app.log.warn(
+      { listener: 'http', refused, address, maxConnectionsPerAddress: max },
+      'connections refused: client address at its connection limit',
+    ),
   );
   app.server.on('connection', (socket: Socket) => perAddress.admit(socket));
   // Slowloris: headers, then the whole request, each within a bound. Responses

@@ -13,7 +13,10 @@ export function parseJsonBody<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   const result = schema.safeParse(json);
   if (!result.success) {
-    throw new MeshlogError('ML_DECODE', result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '));
+    throw new MeshlogError(
+      'ML_DECODE',
+      result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; '),
+    );
   }
   return result.data;
 }

@@ -145,7 +145,9 @@ export class MeshlogServer {
       // The admin token is found verbatim in anything written to the audit trail or the log, wherever a client put it.
       registerSecret(admin.token);
       this.adminToken = admin.file ? { fromEnv: false, file: resolve(admin.file), generated: admin.generated ?? false } : { fromEnv: true };
-      authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc), (identity) => userRegistry.refuseDisabled(identity));
+      authenticate = credentialAuthenticator(admin.token, keys, config.oidc && new OidcVerifier(config.oidc), (identity) =>
+        userRegistry.refuseDisabled(identity),
+      );
       logger.info({ from: admin.source, oidc: config.oidc?.issuer ?? 'off' }, 'admin token loaded');
     } else {
       authenticate = anonymousAccess;
@@ -268,7 +270,11 @@ export class MeshlogServer {
     this.storage.watchParts((parts) => {
       for (const part of parts) {
         const lost = part.rows - part.restoredRows;
-        if (lost > 0) logger.error({ table: part.table, part: part.name, rows: part.rows, restored: part.restoredRows }, 'storage part broken and not fully restored: rows lost (meshlog verify reports the batches)');
+        if (lost > 0)
+          logger.error(
+            { table: part.table, part: part.name, rows: part.rows, restored: part.restoredRows },
+            'storage part broken and not fully restored: rows lost (meshlog verify reports the batches)',
+          );
         void audit.record({
           action: 'storage.part_repaired',
           outcome: lost > 0 ? 'failure' : 'success',
@@ -278,7 +284,10 @@ export class MeshlogServer {
       }
     });
     const sessions = config.ui.enabled
-      ? new SessionStore({ idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms }, new SessionEventStore(this.storage))
+      ? new SessionStore(
+          { idleTimeoutMs: config.ui.session_idle_timeout_ms, maxAgeMs: config.ui.session_max_age_ms },
+          new SessionEventStore(this.storage),
+        )
       : undefined;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
     // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
@@ -305,7 +314,12 @@ export class MeshlogServer {
       (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       logger,
     );
-    const archiveMasterKey = () => MasterKey.load({ file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir), dataDir: config.data_dir, create: true });
+    const archiveMasterKey = () =>
+      MasterKey.load({
+        file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir),
+        dataDir: config.data_dir,
+        create: true,
+      });
     const archive = sealing && {
       audit,
       s3: config.archive.s3,
@@ -338,8 +352,15 @@ export class MeshlogServer {
         config,
         serverStartedAt: new Date().toISOString(),
         ingestRefusals: async () => ({
-          records: Object.fromEntries((await this.metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value])),
-          requests: Object.fromEntries((await this.metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value])),
+          records: Object.fromEntries(
+            (await this.metrics.recordsRejected.get()).values.map((value) => [
+              `${value.labels.receiver}/${value.labels.reason}`,
+              value.value,
+            ]),
+          ),
+          requests: Object.fromEntries(
+            (await this.metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value]),
+          ),
         }),
         signer,
         retention: retentionStore,
@@ -349,17 +370,36 @@ export class MeshlogServer {
       },
     };
     const writer = this.writer;
-    const hub = new TailHub((listener) => writer.onCommitted(listener), { bufferLines: config.tail.buffer_lines, maxSubscribers: config.tail.max_subscribers });
+    const hub = new TailHub((listener) => writer.onCommitted(listener), {
+      bufferLines: config.tail.buffer_lines,
+      maxSubscribers: config.tail.max_subscribers,
+    });
     const redaction = config.pipeline.redaction;
     const masker = new ReadMasker({
       fields: config.masking.fields,
       observe: redaction.enabled && redaction.mode === 'observe' ? { rules: redaction.rules, custom: redaction.custom } : undefined,
     });
     const masking = { masker, audit };
-    const tail = { hub, runner: queries.runner, budgets, database: config.database, limits: queries.limits, maxLines: queries.maxEntriesLimit, maskFor: tailMasking(masking) };
+    const tail = {
+      hub,
+      runner: queries.runner,
+      budgets,
+      database: config.database,
+      limits: queries.limits,
+      maxLines: queries.maxEntriesLimit,
+      maskFor: tailMasking(masking),
+    };
     const storage = this.storage;
     this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, { runner: queries.runner, budgets, database: config.database, limits: queries.limits, store: new AlertStore(storage), logger, incidentAlert: incidents.alertListener() })
+      ? await Alerting.open(config.alerting, {
+          runner: queries.runner,
+          budgets,
+          database: config.database,
+          limits: queries.limits,
+          store: new AlertStore(storage),
+          logger,
+          incidentAlert: incidents.alertListener(),
+        })
       : undefined;
     const alerting = this.alerting;
     const anomaly = config.alerting.anomaly;
@@ -409,11 +449,17 @@ export class MeshlogServer {
         users: () => userRegistry.list(),
         erasures: () => erasures.list(),
         retention: config.retention,
-        redactionRules: redactionOn ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)] : [],
+        redactionRules: redactionOn
+          ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)]
+          : [],
         maskedFields: config.masking.fields,
         logger,
       },
-      { intervalMs: config.policy.evaluation_interval_ms, sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000, streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000 },
+      {
+        intervalMs: config.policy.evaluation_interval_ms,
+        sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000,
+        streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
+      },
     );
     const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
@@ -425,11 +471,62 @@ export class MeshlogServer {
       endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
       sign: (bytes) => ({ algorithm: 'Ed25519', key: signer.verifierKey, value: sign(null, bytes, signer.privateKey).toString('base64') }),
       config: config.access_review,
-      registeredTenants: () => tenantRegistry.list().filter((tenant) => tenant.state === 'active').map((tenant) => tenant.name),
+      registeredTenants: () =>
+        tenantRegistry
+          .list()
+          .filter((tenant) => tenant.state === 'active')
+          .map((tenant) => tenant.name),
     });
     const oidcClientId = config.oidc?.client_id;
-    const oidcLogin = sessions && config.auth === 'token' && config.oidc && oidcClientId ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity)) : undefined;
-    this.http = buildHttpApp({ config, logger, metrics: this.metrics, authenticate, audit, authFailures, admin, isReady: () => this.ready, ingest, ingestPaused: () => diskGuard?.refusal('ingest'), queries, masking, rateLimits, tenants: { tenants: tenantRegistry, audit }, users: { users: userRegistry, audit, sessions }, patterns, tail, reports, alerting, integrity, retention, erasure: { erasures }, archive, backup, sessions, oidcLogin, traces: new TraceQueries(this.storage), savedQueries: { store: new SavedQueryStore(this.storage), audit }, accessReviews, policy, incidents: { incidents, signer, bundle: { store: incidentStore, seals: sealing?.store, verifierKey: sealing?.signer.verifierKey, checkpointNow: sealing && (() => sealing.sealer.checkpoint()) } }, storageKeys: this.storage.encryptionAtRest?.enabled ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) } : undefined });
+    const oidcLogin =
+      sessions && config.auth === 'token' && config.oidc && oidcClientId
+        ? new OidcLogin({ ...config.oidc, client_id: oidcClientId }, (identity) => userRegistry.refuseDisabled(identity))
+        : undefined;
+    this.http = buildHttpApp({
+      config,
+      logger,
+      metrics: this.metrics,
+      authenticate,
+      audit,
+      authFailures,
+      admin,
+      isReady: () => this.ready,
+      ingest,
+      ingestPaused: () => diskGuard?.refusal('ingest'),
+      queries,
+      masking,
+      rateLimits,
+      tenants: { tenants: tenantRegistry, audit },
+      users: { users: userRegistry, audit, sessions },
+      patterns,
+      tail,
+      reports,
+      alerting,
+      integrity,
+      retention,
+      erasure: { erasures },
+      archive,
+      backup,
+      sessions,
+      oidcLogin,
+      traces: new TraceQueries(this.storage),
+      savedQueries: { store: new SavedQueryStore(this.storage), audit },
+      accessReviews,
+      policy,
+      incidents: {
+        incidents,
+        signer,
+        bundle: {
+          store: incidentStore,
+          seals: sealing?.store,
+          verifierKey: sealing?.signer.verifierKey,
+          checkpointNow: sealing && (() => sealing.sealer.checkpoint()),
+        },
+      },
+      storageKeys: this.storage.encryptionAtRest?.enabled
+        ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) }
+        : undefined,
+    });
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -450,13 +547,20 @@ export class MeshlogServer {
     }, config.erasure.check_interval_ms);
     this.erasureTimer.unref();
     if (config.access_review.auto_start) {
-      const startDueReviews = () => accessReviews.startDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'access review start failed'));
+      const startDueReviews = () =>
+        accessReviews
+          .startDue()
+          .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'access review start failed'));
       this.accessReviewTimer = setInterval(startDueReviews, config.access_review.check_interval_ms);
       this.accessReviewTimer.unref();
       void startDueReviews();
     }
     const configSha256 = await recordConfigChange(config, admin.auditStore, audit, 'start');
-    await audit.record({ action: 'server.start', outcome: 'success', detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal, config_sha256: configSha256 } });
+    await audit.record({
+      action: 'server.start',
+      outcome: 'success',
+      detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal, config_sha256: configSha256 },
+    });
     const restored = pendingRestore(config.data_dir);
     if (restored) {
       await audit.record({ action: 'backup.restore', outcome: 'success', detail: restored.detail });
@@ -464,13 +568,23 @@ export class MeshlogServer {
     }
     const encrypted = pendingEncryption(config.data_dir);
     if (encrypted) {
-      await audit.record({ action: 'storage.encrypt', outcome: 'success', target: String(encrypted.detail.keyId), detail: { ...encrypted.detail } });
+      await audit.record({
+        action: 'storage.encrypt',
+        outcome: 'success',
+        target: String(encrypted.detail.keyId),
+        detail: { ...encrypted.detail },
+      });
       encrypted.recordedNow();
     }
     const encryption = this.storage.encryptionAtRest;
     // A storage key first used by this start (the first key, or one `meshlog keys rotate-storage` added).
     if (encryption?.enabled && encryption.newKeyIds.length > 0) {
-      await audit.record({ action: 'storage.key_added', outcome: 'success', target: String(encryption.currentKeyId), detail: { key_ids: encryption.newKeyIds, current_key_id: encryption.currentKeyId } });
+      await audit.record({
+        action: 'storage.key_added',
+        outcome: 'success',
+        target: String(encryption.currentKeyId),
+        detail: { key_ids: encryption.newKeyIds, current_key_id: encryption.currentKeyId },
+      });
     }
     logger.info(
       {
@@ -488,12 +602,16 @@ export class MeshlogServer {
     const reloaders: [string, () => string | undefined][] = [];
     const httpTls = this.config.tls;
     if (httpTls && this.http) {
-      reloaders.push(['http', () => {
-        (this.http!.server as import('node:https').Server).setSecureContext(serverTlsOptions(httpTls));
-        return httpTls.cert_file;
-      }]);
+      reloaders.push([
+        'http',
+        () => {
+          (this.http!.server as import('node:https').Server).setSecureContext(serverTlsOptions(httpTls));
+          return httpTls.cert_file;
+        },
+      ]);
     }
-    for (const listener of this.listeners) if (listener.reloadCertificates) reloaders.push([listener.name, () => listener.reloadCertificates!()]);
+    for (const listener of this.listeners)
+      if (listener.reloadCertificates) reloaders.push([listener.name, () => listener.reloadCertificates!()]);
     for (const [name, reload] of reloaders) {
       try {
         const certFile = reload();
@@ -502,7 +620,12 @@ export class MeshlogServer {
         void this.audit?.record({ action: 'config.tls_reload', outcome: 'success', target: name, detail: { cert_file: certFile } });
       } catch (error) {
         this.logger.error({ listener: name, reason: (error as Error).message }, 'TLS certificate reload failed; keeping the previous one');
-        void this.audit?.record({ action: 'config.tls_reload', outcome: 'failure', target: name, detail: { reason: (error as Error).message } });
+        void this.audit?.record({
+          action: 'config.tls_reload',
+          outcome: 'failure',
+          target: name,
+          detail: { reason: (error as Error).message },
+        });
       }
     }
   }
@@ -512,15 +635,31 @@ export class MeshlogServer {
     const audit = this.audit!;
     try {
       if (process.env[storageKeysEnvironmentVariable]) {
-        throw new MeshlogError('ML_CONFLICT', `the storage keys come from ${storageKeysEnvironmentVariable}: append a new <id>:<64 hex> entry there and send SIGHUP`);
+        throw new MeshlogError(
+          'ML_CONFLICT',
+          `the storage keys come from ${storageKeysEnvironmentVariable}: append a new <id>:<64 hex> entry there and send SIGHUP`,
+        );
       }
       const { id } = rotateStorageKeyFile(this.config.encryption.key_file ?? defaultStorageKeyFile(this.config.data_dir));
       const applied = await this.storage!.reloadStorageKeys();
       const keyIds = applied?.newKeyIds ?? [id];
-      await audit.record({ action: 'storage.key_added', outcome: 'success', actor, remoteAddress, target: String(id), detail: { key_ids: keyIds, current_key_id: id, live: true } });
+      await audit.record({
+        action: 'storage.key_added',
+        outcome: 'success',
+        actor,
+        remoteAddress,
+        target: String(id),
+        detail: { key_ids: keyIds, current_key_id: id, live: true },
+      });
       return { key_id: id, key_ids: keyIds };
     } catch (error) {
-      await audit.record({ action: 'storage.key_added', outcome: 'failure', actor, remoteAddress, detail: { reason: (error as Error).message, live: true } });
+      await audit.record({
+        action: 'storage.key_added',
+        outcome: 'failure',
+        actor,
+        remoteAddress,
+        detail: { reason: (error as Error).message, live: true },
+      });
       throw error;
     }
   }
@@ -531,10 +670,17 @@ export class MeshlogServer {
     try {
       const applied = await this.storage.reloadStorageKeys();
       if (!applied) return;
-      await this.audit.record({ action: 'storage.key_added', outcome: 'success', target: String(applied.currentKeyId), detail: { key_ids: applied.newKeyIds, current_key_id: applied.currentKeyId, live: true } });
+      await this.audit.record({
+        action: 'storage.key_added',
+        outcome: 'success',
+        target: String(applied.currentKeyId),
+        detail: { key_ids: applied.newKeyIds, current_key_id: applied.currentKeyId, live: true },
+      });
     } catch (error) {
       this.logger.error({ reason: (error as Error).message }, 'storage keys not reloaded; the engine keeps the keys it has');
-      await this.audit.record({ action: 'storage.key_added', outcome: 'failure', detail: { reason: (error as Error).message, live: true } }).catch(() => undefined);
+      await this.audit
+        .record({ action: 'storage.key_added', outcome: 'failure', detail: { reason: (error as Error).message, live: true } })
+        .catch(() => undefined);
     }
   }
 

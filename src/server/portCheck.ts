@@ -19,19 +19,68 @@ export interface PlannedPort {
 /** Every port `meshlog start` will listen on with this configuration, in start order. */
 export function plannedPorts(config: MeshlogConfig): PlannedPort[] {
   const ports: PlannedPort[] = [
-    { name: 'http', label: 'HTTP API and web UI', transport: 'tcp', host: config.host, port: config.http_port, tls: config.tls !== undefined, moveWith: '--http-port, http_port or MESHLOG_HTTP_PORT' },
+    {
+      name: 'http',
+      label: 'HTTP API and web UI',
+      transport: 'tcp',
+      host: config.host,
+      port: config.http_port,
+      tls: config.tls !== undefined,
+      moveWith: '--http-port, http_port or MESHLOG_HTTP_PORT',
+    },
   ];
   if (config.forward.enabled) {
-    ports.push({ name: 'forward', label: 'Fluentd forward', transport: 'tcp', host: config.forward.host ?? config.host, port: config.forward.port, tls: config.forward.tls !== undefined, moveWith: '--forward-port, forward.port or MESHLOG_FORWARD_PORT (or --no-forward)' });
+    ports.push({
+      name: 'forward',
+      label: 'Fluentd forward',
+      transport: 'tcp',
+      host: config.forward.host ?? config.host,
+      port: config.forward.port,
+      tls: config.forward.tls !== undefined,
+      moveWith: '--forward-port, forward.port or MESHLOG_FORWARD_PORT (or --no-forward)',
+    });
   }
   if (config.syslog.enabled) {
     const host = config.syslog.host ?? config.host;
-    ports.push({ name: 'syslog_tcp', label: 'syslog TCP', transport: 'tcp', host, port: config.syslog.tcp_port, tls: false, moveWith: '--syslog-port, syslog.tcp_port or MESHLOG_SYSLOG_TCP_PORT (or --no-syslog)' });
-    ports.push({ name: 'syslog_udp', label: 'syslog UDP', transport: 'udp', host, port: config.syslog.udp_port, tls: false, moveWith: '--syslog-port, syslog.udp_port or MESHLOG_SYSLOG_UDP_PORT (or --no-syslog)' });
-    if (config.syslog.tls) ports.push({ name: 'syslog_tls', label: 'syslog TLS', transport: 'tcp', host, port: config.syslog.tls_port, tls: true, moveWith: '--syslog-tls-port, syslog.tls_port or MESHLOG_SYSLOG_TLS_PORT' });
+    ports.push({
+      name: 'syslog_tcp',
+      label: 'syslog TCP',
+      transport: 'tcp',
+      host,
+      port: config.syslog.tcp_port,
+      tls: false,
+      moveWith: '--syslog-port, syslog.tcp_port or MESHLOG_SYSLOG_TCP_PORT (or --no-syslog)',
+    });
+    ports.push({
+      name: 'syslog_udp',
+      label: 'syslog UDP',
+      transport: 'udp',
+      host,
+      port: config.syslog.udp_port,
+      tls: false,
+      moveWith: '--syslog-port, syslog.udp_port or MESHLOG_SYSLOG_UDP_PORT (or --no-syslog)',
+    });
+    if (config.syslog.tls)
+      ports.push({
+        name: 'syslog_tls',
+        label: 'syslog TLS',
+        transport: 'tcp',
+        host,
+        port: config.syslog.tls_port,
+        tls: true,
+        moveWith: '--syslog-tls-port, syslog.tls_port or MESHLOG_SYSLOG_TLS_PORT',
+      });
   }
   if (config.otlp_grpc.enabled) {
-    ports.push({ name: 'otlp_grpc', label: 'OTLP/gRPC', transport: 'tcp', host: config.otlp_grpc.host ?? config.host, port: config.otlp_grpc.port, tls: config.otlp_grpc.tls !== undefined, moveWith: '--otlp-grpc-port, otlp_grpc.port or MESHLOG_OTLP_GRPC_PORT (or --no-otlp-grpc)' });
+    ports.push({
+      name: 'otlp_grpc',
+      label: 'OTLP/gRPC',
+      transport: 'tcp',
+      host: config.otlp_grpc.host ?? config.host,
+      port: config.otlp_grpc.port,
+      tls: config.otlp_grpc.tls !== undefined,
+      moveWith: '--otlp-grpc-port, otlp_grpc.port or MESHLOG_OTLP_GRPC_PORT (or --no-otlp-grpc)',
+    });
   }
   return ports;
 }
@@ -75,12 +124,17 @@ export async function unavailablePorts(ports: PlannedPort[]): Promise<string[]> 
     const key = `${planned.transport}/${planned.port}`;
     const clash = taken.get(key);
     if (clash) {
-      problems.push(`${planned.label} and ${clash.label} both ask for ${planned.transport.toUpperCase()} port ${planned.port}: move one with ${planned.moveWith}`);
+      problems.push(
+        `${planned.label} and ${clash.label} both ask for ${planned.transport.toUpperCase()} port ${planned.port}: move one with ${planned.moveWith}`,
+      );
       continue;
     }
     taken.set(key, planned);
     const code = await tryBind(planned);
-    if (code) problems.push(`${planned.label} port ${where} (${planned.transport.toUpperCase()}) ${reasons[code] ?? `cannot be bound (${code})`}: move it with ${planned.moveWith}`);
+    if (code)
+      problems.push(
+        `${planned.label} port ${where} (${planned.transport.toUpperCase()}) ${reasons[code] ?? `cannot be bound (${code})`}: move it with ${planned.moveWith}`,
+      );
   }
   return problems;
 }

@@ -60,7 +60,8 @@ export function readMaskingHook(app: FastifyInstance, deps: ReadMaskingDeps): vo
 export function tailMasking(deps: ReadMaskingDeps): (request: FastifyRequest) => Promise<((streams: LokiStream[]) => void) | undefined> {
   return async (request) => {
     if (!deps.masker.active) return undefined;
-    if (!request.identity || !hasPermission(request.identity, 'unmask')) return (streams) => streams.forEach((stream) => deps.masker.maskStream(stream));
+    if (!request.identity || !hasPermission(request.identity, 'unmask'))
+      return (streams) => streams.forEach((stream) => deps.masker.maskStream(stream));
     await deps.audit.record({
       action: 'data.unmask',
       outcome: 'success',

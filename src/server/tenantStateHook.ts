@@ -5,6 +5,7 @@ import type { TenantRegistry } from '../security/tenantRegistry.js';
 export function tenantStateHook(app: FastifyInstance, tenants: TenantRegistry): void {
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission;
-    if (request.identity && (permission === 'ingest' || permission === 'query')) for (const tenant of request.tenants) tenants.assertActive(tenant);
+    if (request.identity && (permission === 'ingest' || permission === 'query'))
+      for (const tenant of request.tenants) tenants.assertActive(tenant);
   });
 }

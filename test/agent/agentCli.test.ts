@@ -18,7 +18,20 @@ test("flags for the common case, MESHLOG_TOKEN, and the agent's own /ready and /
   writeFileSync(join(root, 'b', 'two.txt'), 'cli-b-0\n');
   const meshlog = await startMeshlog();
   const agent = await startAgentWithArgs(
-    ['--server', meshlog.url, '--path', join(root, 'a', '*.log'), '--path', join(root, 'b', '*.txt'), '--tenant', 'team-a', '--data-dir', join(root, 'state'), '--http-port', '0'],
+    [
+      '--server',
+      meshlog.url,
+      '--path',
+      join(root, 'a', '*.log'),
+      '--path',
+      join(root, 'b', '*.txt'),
+      '--tenant',
+      'team-a',
+      '--data-dir',
+      join(root, 'state'),
+      '--http-port',
+      '0',
+    ],
     { env: { MESHLOG_TOKEN: meshlog.token } },
   );
   try {
@@ -32,10 +45,14 @@ test("flags for the common case, MESHLOG_TOKEN, and the agent's own /ready and /
     assert.match(metrics, new RegExp(`^meshlog_agent_file_lag_bytes\\{path="${join(root, 'a', 'one.log')}"\\} 0$`, 'm'));
     assert.equal((await fetch(`${agent.url}/nothing`)).status, 404);
 
-    const piped = spawn(process.execPath, [cli, 'agent', '--stdin', '--server', meshlog.url, '--data-dir', join(root, 'stdin-state'), '--http-port', '0'], {
-      env: { ...process.env, MESHLOG_TOKEN: meshlog.token },
-      stdio: ['pipe', 'ignore', 'inherit'],
-    });
+    const piped = spawn(
+      process.execPath,
+      [cli, 'agent', '--stdin', '--server', meshlog.url, '--data-dir', join(root, 'stdin-state'), '--http-port', '0'],
+      {
+        env: { ...process.env, MESHLOG_TOKEN: meshlog.token },
+        stdio: ['pipe', 'ignore', 'inherit'],
+      },
+    );
     piped.stdin!.end('stdin-0\nstdin-1\nstdin-without-newline');
     const code = await new Promise<number | null>((resolve) => piped.once('exit', (exitCode) => resolve(exitCode)));
     assert.equal(code, 0, 'the agent exits once stdin ended and every line was acknowledged');
@@ -43,7 +60,10 @@ test("flags for the common case, MESHLOG_TOKEN, and the agent's own /ready and /
     await agent.stop();
     await meshlog.stop();
   }
-  const rows = await readCommitted<{ body: string; tenant: string }>(meshlog.dataDir, 'SELECT body, tenant FROM meshlog.logs ORDER BY body');
+  const rows = await readCommitted<{ body: string; tenant: string }>(
+    meshlog.dataDir,
+    'SELECT body, tenant FROM meshlog.logs ORDER BY body',
+  );
   assert.deepEqual(
     rows.map((row) => `${row.tenant}/${row.body}`),
     ['team-a/cli-a-0', 'team-a/cli-a-1', 'team-a/cli-b-0', 'default/stdin-0', 'default/stdin-1', 'default/stdin-without-newline'],
@@ -52,7 +72,9 @@ test("flags for the common case, MESHLOG_TOKEN, and the agent's own /ready and /
 
 test('a bad configuration is refused with the key and the value named', () => {
   const root = tempDataDir('meshlog-agent-badconfig-');
-  const badUrl = spawnSync(process.execPath, [cli, 'agent', '--server', 'not a url', '--path', '/tmp/x.log', '--data-dir', root], { encoding: 'utf8' });
+  const badUrl = spawnSync(process.execPath, [cli, 'agent', '--server', 'not a url', '--path', '/tmp/x.log', '--data-dir', root], {
+    encoding: 'utf8',
+  });
   assert.equal(badUrl.status, 2);
   assert.match(badUrl.stderr, /server: .*"not a url"/);
   const nothing = spawnSync(process.execPath, [cli, 'agent', '--data-dir', root], { encoding: 'utf8' });

@@ -53,7 +53,8 @@ async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void
       acked = source.acked_offset;
       movedAt = Date.now();
     }
-    if (Date.now() - movedAt > stallMs) throw new Error(`${path}: the acknowledged offset stayed at ${acked} of ${statSync(path).size} bytes for ${stallMs / 1000} s`);
+    if (Date.now() - movedAt > stallMs)
+      throw new Error(`${path}: the acknowledged offset stayed at ${acked} of ${statSync(path).size} bytes for ${stallMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

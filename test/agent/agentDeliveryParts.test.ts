@@ -28,7 +28,8 @@ function source(offset: number) {
 test('disk buffer: frames survive a reopen, a torn last frame is cut off, acknowledged segments are deleted', async () => {
   const dir = tempDataDir('meshlog-agent-buffer-');
   const first = await DiskBuffer.open(dir, options, 0, logger);
-  for (let i = 1; i <= 6; i++) await first.buffer.append({ records: 1, sources: source(i * 100) }, Buffer.from(`body-${i}-${'x'.repeat(100)}`));
+  for (let i = 1; i <= 6; i++)
+    await first.buffer.append({ records: 1, sources: source(i * 100) }, Buffer.from(`body-${i}-${'x'.repeat(100)}`));
   await first.buffer.close();
   const segments = readdirSync(dir).sort();
   assert.ok(segments.length > 1, 'appends rolled over into several segments');
@@ -84,7 +85,10 @@ test('disk buffer with a key: no batch is on disk in the clear, a reopen reads t
   for (const name of readdirSync(dir)) assert.equal(readFileSync(join(dir, name)).includes(marker), false, name);
 
   const reopened = await DiskBuffer.open(dir, { ...options, key }, 1, logger);
-  assert.deepEqual(reopened.pending.map((header) => header.seq), [2, 3]);
+  assert.deepEqual(
+    reopened.pending.map((header) => header.seq),
+    [2, 3],
+  );
   assert.equal((await reopened.buffer.next()).body.toString(), `${marker}-2`);
   await reopened.buffer.close();
 
@@ -136,7 +140,10 @@ test('shipper: a batch is no longer held in memory once the server acknowledged 
       shipped.push(new WeakRef(frame.body));
       if (shipped.length === batches) allShipped();
     },
-    new AgentMetrics(() => buffer.bytes, () => []),
+    new AgentMetrics(
+      () => buffer.bytes,
+      () => [],
+    ),
     logger,
   );
   const running = shipper.run();

@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, copyFileSync, mkdirSync, openSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startAgent, waitUntil, type RunningAgent } from '../support/agentProcess.js';
@@ -52,7 +65,10 @@ before(async () => {
     poll_interval_ms: 50,
     rotate_wait_ms: 500,
     batch: { max_wait_ms: 50 },
-    files: [{ paths: [`${logs}/*/*.log`] }, { paths: [`${root}/docker/*/*-json.log`], format: 'container', labels: { 'container.runtime': 'docker' } }],
+    files: [
+      { paths: [`${logs}/*/*.log`] },
+      { paths: [`${root}/docker/*/*-json.log`], format: 'container', labels: { 'container.runtime': 'docker' } },
+    ],
     kubernetes: { enabled: true, pods_dir: pods, node_name: 'node-1' },
   });
 });
@@ -204,7 +220,13 @@ test('every line written arrives exactly once, with a record id per source offse
   await waitUntil('every line is acknowledged', async () => (await agent.metric('meshlog_agent_lines_shipped_total')) >= total);
   assert.equal(await agent.stop(), 0);
   await meshlog.stop();
-  const rows = await readCommitted<{ body: string; uid: string; resource: Record<string, string>; attributes: Record<string, string>; time: string }>(
+  const rows = await readCommitted<{
+    body: string;
+    uid: string;
+    resource: Record<string, string>;
+    attributes: Record<string, string>;
+    time: string;
+  }>(
     meshlog.dataDir,
     `SELECT body, log_attributes['log.record.uid'] AS uid, resource_attributes AS resource, log_attributes AS attributes, toString(timestamp) AS time FROM meshlog.logs`,
   );
@@ -213,11 +235,21 @@ test('every line written arrives exactly once, with a record id per source offse
   const missing = [...expected.keys()].filter((body) => !counts.has(body));
   const duplicated = [...counts].filter(([body, count]) => expected.has(body) && count !== expected.get(body)).map(([body]) => body);
   const unexpected = [...counts.keys()].filter((body) => !expected.has(body));
-  assert.deepEqual({ missing: missing.slice(0, 5), duplicated: duplicated.slice(0, 5), unexpected: unexpected.slice(0, 5) }, { missing: [], duplicated: [], unexpected: [] });
-  assert.equal(rows.length, [...expected.values()].reduce((sum, count) => sum + count, 0));
+  assert.deepEqual(
+    { missing: missing.slice(0, 5), duplicated: duplicated.slice(0, 5), unexpected: unexpected.slice(0, 5) },
+    { missing: [], duplicated: [], unexpected: [] },
+  );
+  assert.equal(
+    rows.length,
+    [...expected.values()].reduce((sum, count) => sum + count, 0),
+  );
   const byUid = new Map<string, string[]>();
   for (const row of rows) byUid.set(row.uid, [...(byUid.get(row.uid) ?? []), row.body.slice(0, 40)]);
-  assert.deepEqual([...byUid].filter(([, bodies]) => bodies.length > 1), [], 'record ids are unique');
+  assert.deepEqual(
+    [...byUid].filter(([, bodies]) => bodies.length > 1),
+    [],
+    'record ids are unique',
+  );
   assert.match(rows[0].uid, /^[0-9a-f]{16}-\d+$/);
 
   const k8s = rows.find((row) => row.body === 'k8s-part-one-k8s-part-two')!;

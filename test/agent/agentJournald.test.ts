@@ -7,7 +7,9 @@ import { startMeshlog, tempDataDir } from '../support/meshlogProcess.js';
 import { readCommitted } from '../support/storageReader.js';
 
 async function acknowledged(agent: RunningAgent, lines: number): Promise<void> {
-  await waitUntil(`${lines} journal entries are acknowledged`, async () => (await agent.sources()).some((source) => source.path.endsWith('journal') && source.lines_acked === lines));
+  await waitUntil(`${lines} journal entries are acknowledged`, async () =>
+    (await agent.sources()).some((source) => source.path.endsWith('journal') && source.lines_acked === lines),
+  );
 }
 
 test('journald: entries written by systemd-journald are read through journalctl, followed, and resumed after a SIGKILL from the acknowledged cursor', async () => {
@@ -45,7 +47,14 @@ test('journald: entries written by systemd-journald are read through journalctl,
     await journald.stop();
   }
 
-  const rows = await readCommitted<{ body: string; severity: number; severity_text: string; identifier: string; transport: string; uid: string }>(
+  const rows = await readCommitted<{
+    body: string;
+    severity: number;
+    severity_text: string;
+    identifier: string;
+    transport: string;
+    uid: string;
+  }>(
     meshlog.dataDir,
     `SELECT body, severity_number AS severity, severity_text, log_attributes['journald.SYSLOG_IDENTIFIER'] AS identifier,
             log_attributes['journald._TRANSPORT'] AS transport, log_attributes['log.record.uid'] AS uid
@@ -53,11 +62,26 @@ test('journald: entries written by systemd-journald are read through journalctl,
   );
   assert.deepEqual(
     rows.map((row) => row.body),
-    ['journal-0 service started', 'journal-1 disk quota exceeded for /var/lib/app', 'journal-2 listening on :8080', 'journal-3 slow request 2300 ms', 'journal-4 request served', 'journal-5 after the crash', 'journal-6 still here'],
+    [
+      'journal-0 service started',
+      'journal-1 disk quota exceeded for /var/lib/app',
+      'journal-2 listening on :8080',
+      'journal-3 slow request 2300 ms',
+      'journal-4 request served',
+      'journal-5 after the crash',
+      'journal-6 still here',
+    ],
     'every entry once, without its priority prefix',
   );
-  assert.deepEqual(rows.map((row) => row.severity_text), ['INFO', 'ERROR', 'INFO', 'WARN', 'INFO', 'INFO', 'INFO'], 'severity from the journal PRIORITY');
+  assert.deepEqual(
+    rows.map((row) => row.severity_text),
+    ['INFO', 'ERROR', 'INFO', 'WARN', 'INFO', 'INFO', 'INFO'],
+    'severity from the journal PRIORITY',
+  );
   assert.equal(rows[1].severity, 17);
-  assert.ok(rows.every((row) => row.identifier === 'meshlog-test' && row.transport === 'stdout'), 'journal fields are attributes');
+  assert.ok(
+    rows.every((row) => row.identifier === 'meshlog-test' && row.transport === 'stdout'),
+    'journal fields are attributes',
+  );
   assert.equal(new Set(rows.map((row) => row.uid)).size, 7, 'each entry has its own record id');
 });

@@ -44,7 +44,9 @@ test('outputs: Loki push (snappy protobuf and JSON), Elasticsearch _bulk and OTL
         output,
       });
       try {
-        await waitUntil(`${name}: the file is acknowledged`, async () => (await agent.sources()).some((source) => source.acked_offset === statSync(path).size));
+        await waitUntil(`${name}: the file is acknowledged`, async () =>
+          (await agent.sources()).some((source) => source.acked_offset === statSync(path).size),
+        );
         assert.equal(await agent.metric('meshlog_agent_batches_refused_total'), 0);
       } finally {
         await agent.stop();
@@ -54,7 +56,10 @@ test('outputs: Loki push (snappy protobuf and JSON), Elasticsearch _bulk and OTL
     await meshlog.stop();
   }
 
-  const rows = await readCommitted<Row>(meshlog.dataDir, `SELECT body, receiver, resource_attributes AS resource, log_attributes AS attributes FROM meshlog.logs ORDER BY body`);
+  const rows = await readCommitted<Row>(
+    meshlog.dataDir,
+    `SELECT body, receiver, resource_attributes AS resource, log_attributes AS attributes FROM meshlog.logs ORDER BY body`,
+  );
   const of = (name: string) => rows.filter((row) => row.body.startsWith(`${name}-line-`));
   for (const name of Object.keys(outputs)) {
     const stored = of(name);
@@ -67,7 +72,11 @@ test('outputs: Loki push (snappy protobuf and JSON), Elasticsearch _bulk and OTL
     assert.equal(loki.receiver, 'loki');
     assert.equal(loki.resource.service_name, `cart-${name}`, 'resource attributes are stream labels');
     assert.match(loki.resource.log_file_path, new RegExp(`${name}/app\\.log$`));
-    assert.match(loki.attributes['log.record.uid'], /^[0-9a-f]{16}-0$/, 'the record id, structured metadata log_record_uid, is stored as log.record.uid');
+    assert.match(
+      loki.attributes['log.record.uid'],
+      /^[0-9a-f]{16}-0$/,
+      'the record id, structured metadata log_record_uid, is stored as log.record.uid',
+    );
     assert.equal(loki.attributes.observed_timestamp, undefined, 'observed_timestamp became the observed time');
     assert.equal(loki.attributes.log_record_uid, undefined);
   }
@@ -76,7 +85,11 @@ test('outputs: Loki push (snappy protobuf and JSON), Elasticsearch _bulk and OTL
   assert.equal(elastic.receiver, 'elasticsearch');
   assert.equal(elastic.attributes['elasticsearch.index'], 'agent-logs');
   assert.equal(elastic.resource['service.name'], 'cart-elasticsearch');
-  assert.match(elastic.attributes['log.record.uid'], /^agent-logs\/[0-9a-f]{16}-0$/, 'the action’s _id, within its index, is the record id');
+  assert.match(
+    elastic.attributes['log.record.uid'],
+    /^agent-logs\/[0-9a-f]{16}-0$/,
+    'the action’s _id, within its index, is the record id',
+  );
   assert.equal(elastic.attributes['event.created'], undefined, 'event.created became the observed time');
 
   const [otlp] = of('otlp');
@@ -92,7 +105,14 @@ test('an Elasticsearch _bulk answer: a 409 is a copy already indexed, 429 and 5x
         took: 3,
         errors: statuses.some((status) => status >= 300),
         items: statuses.map((status, i) => ({
-          create: { _index: 'logs', _id: `id-${i}`, status, ...(status >= 300 && { error: { type: status === 409 ? 'version_conflict_engine_exception' : 'es_rejected_execution_exception', reason: 'x' } }) },
+          create: {
+            _index: 'logs',
+            _id: `id-${i}`,
+            status,
+            ...(status >= 300 && {
+              error: { type: status === 409 ? 'version_conflict_engine_exception' : 'es_rejected_execution_exception', reason: 'x' },
+            }),
+          },
         })),
       }),
     );

@@ -74,5 +74,9 @@ test('an agent SIGKILLed and restarted from state older than its acknowledgement
     `SELECT body, toString(count()) AS copies FROM meshlog.logs WHERE startsWith(body, 'redelivery-') GROUP BY body`,
   );
   assert.equal(rows.length, 5_000, 'every line arrives');
-  assert.deepEqual(rows.filter((row) => row.copies !== '1'), [], 'no line is stored twice');
+  assert.deepEqual(
+    rows.filter((row) => row.copies !== '1'),
+    [],
+    'no line is stored twice',
+  );
 });

@@ -112,9 +112,19 @@ test('a rule goes pending → firing → resolved, stored and visible through th
   assert.equal(rules.duration, 0.6);
 
   const errors = Array.from({ length: 4 }, (_, i) => `error: card declined (attempt ${i})`);
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', [...errors, 'GET /health 200']), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (
+      await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', [...errors, 'GET /health 200']), {
+        'x-scope-orgid': 'acme',
+      })
+    ).status,
+    200,
+  );
   // Another tenant's errors are not acme's alert.
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'beta' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'beta' })).status,
+    200,
+  );
 
   const firing = await until('the alert to fire', async () => {
     const { body } = await api('/prometheus/api/v1/alerts');
@@ -129,7 +139,10 @@ test('a rule goes pending → firing → resolved, stored and visible through th
 
   // Delivery: two 500s, then accepted; every attempt carries a valid HMAC and is recorded.
   await until('the firing notification to be accepted', async () => (deliveries.some((d) => d.answered === 200) ? true : undefined));
-  assert.deepEqual(deliveries.map((d) => d.answered), [500, 500, 200]);
+  assert.deepEqual(
+    deliveries.map((d) => d.answered),
+    [500, 500, 200],
+  );
   assert.ok(deliveries.every(validSignature));
   const notification = JSON.parse(deliveries[2].body);
   assert.equal(notification.status, 'firing');
@@ -140,7 +153,14 @@ test('a rule goes pending → firing → resolved, stored and visible through th
     return body.attempts.filter((a: any) => a.receiver.startsWith('webhook ')).length >= 3 ? body.attempts : undefined;
   });
   const webhookAttempts = attempts.filter((a: any) => a.receiver.startsWith('webhook '));
-  assert.deepEqual(webhookAttempts.slice(0, 3).map((a: any) => [a.status, a.attempt, a.http_status]), [['firing', 1, 500], ['firing', 2, 500], ['firing', 3, 200]]);
+  assert.deepEqual(
+    webhookAttempts.slice(0, 3).map((a: any) => [a.status, a.attempt, a.http_status]),
+    [
+      ['firing', 1, 500],
+      ['firing', 2, 500],
+      ['firing', 3, 200],
+    ],
+  );
 
   // The errors leave the 10 s window: resolved, stored, notified.
   const resolved = await until('the alert to resolve', async () => {
@@ -150,16 +170,24 @@ test('a rule goes pending → firing → resolved, stored and visible through th
   assert.equal(resolved.alertname, 'CheckoutErrors');
   const history = (await api('/api/v1/alerts?history=true')).body.transitions.map((t: any) => t.state);
   assert.deepEqual(history, ['pending', 'firing', 'resolved']);
-  await until('the resolved notification', async () => (deliveries.some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
+  await until('the resolved notification', async () =>
+    deliveries.some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined,
+  );
   assert.equal((await api('/prometheus/api/v1/alerts')).body.data.alerts.length, 0);
 
   // Slack: a readable message per change; PagerDuty: trigger then resolve under one dedup key.
   await until('Slack and PagerDuty resolutions', async () => (otherDeliveries.length >= 4 ? true : undefined));
   const slack = otherDeliveries.filter((d) => d.path === '/slack').map((d) => d.body.text as string);
-  assert.match(slack[0], /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, criteria=CC7.2, service_name=checkout, severity=page$/);
+  assert.match(
+    slack[0],
+    /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, criteria=CC7.2, service_name=checkout, severity=page$/,
+  );
   assert.match(slack[1], /^:white_check_mark: RESOLVED: /);
   const pagerDuty = otherDeliveries.filter((d) => d.path === '/pd').map((d) => d.body);
-  assert.deepEqual(pagerDuty.map((event) => event.event_action), ['trigger', 'resolve']);
+  assert.deepEqual(
+    pagerDuty.map((event) => event.event_action),
+    ['trigger', 'resolve'],
+  );
   assert.equal(pagerDuty[0].routing_key, 'R0UTINGKEY');
   assert.equal(pagerDuty[0].dedup_key, pagerDuty[1].dedup_key);
   assert.equal(pagerDuty[0].payload.summary, 'checkout logged 4 errors');
@@ -180,7 +208,10 @@ rules:
   assert.match(listed.body, /ops:\n\s+- name: latency/);
   assert.match(listed.body, /checkout\.rules\.yaml:/);
 
-  const bad = await api('/loki/api/v1/rules/ops', { method: 'POST', body: 'name: broken\nrules:\n  - alert: X\n    expr: "{a=\\"b\\"}"\n' });
+  const bad = await api('/loki/api/v1/rules/ops', {
+    method: 'POST',
+    body: 'name: broken\nrules:\n  - alert: X\n    expr: "{a=\\"b\\"}"\n',
+  });
   assert.equal(bad.status, 400);
   assert.match(JSON.stringify(bad.body), /must be a metric query/);
 
@@ -190,16 +221,26 @@ rules:
   assert.deepEqual(names.sort(), ['checkout.rules.yaml/checkout', 'ops/latency']);
   assert.equal((await api('/loki/api/v1/rules/ops/latency', { method: 'DELETE' })).status, 202);
   assert.equal((await api('/loki/api/v1/rules/ops/latency', { method: 'DELETE' })).status, 404);
-  assert.deepEqual((await api('/prometheus/api/v1/rules')).body.data.groups.map((g: any) => g.name), ['checkout']);
+  assert.deepEqual(
+    (await api('/prometheus/api/v1/rules')).body.data.groups.map((g: any) => g.name),
+    ['checkout'],
+  );
 });
 
 test('a silence holds notifications back (recorded as silenced) until it is expired; bad silences are refused', async () => {
-  const refused = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, comment: 'no end' }) });
+  const refused = await api('/api/v1/silences', {
+    method: 'POST',
+    body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, comment: 'no end' }),
+  });
   assert.equal(refused.status, 400);
   assert.match(JSON.stringify(refused.body), /silences always expire/);
   const created = await api('/api/v1/silences', {
     method: 'POST',
-    body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors', service_name: 'checkout' }, duration: '1h', comment: 'deploying checkout' }),
+    body: JSON.stringify({
+      matchers: { alertname: 'CheckoutErrors', service_name: 'checkout' },
+      duration: '1h',
+      comment: 'deploying checkout',
+    }),
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const silenceId = created.body.id;
@@ -207,7 +248,10 @@ test('a silence holds notifications back (recorded as silenced) until it is expi
   const othersBefore = otherDeliveries.length;
 
   const errors = Array.from({ length: 4 }, (_, i) => `error: during the deploy ${i}`);
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status,
+    200,
+  );
   const silenced = await until('the silenced firing notification', async () => {
     const { body } = await api('/api/v1/alerts/notifications');
     return body.attempts.find((a: any) => a.receiver === `silenced by ${silenceId}` && a.status === 'firing');
@@ -219,32 +263,56 @@ test('a silence holds notifications back (recorded as silenced) until it is expi
   assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 202);
   assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 404);
   const listed = (await api('/api/v1/silences')).body.silences;
-  assert.deepEqual(listed.map((s: any) => [s.id, s.active, s.comment]), [[silenceId, false, 'deploying checkout']]);
+  assert.deepEqual(
+    listed.map((s: any) => [s.id, s.active, s.comment]),
+    [[silenceId, false, 'deploying checkout']],
+  );
   // Once expired, the resolution goes out again.
-  await until('the resolved notification after the silence', async () => (deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
+  await until('the resolved notification after the silence', async () =>
+    deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined,
+  );
 });
 
 test('a silence that ends while its alert still fires lets the firing notification out when it ends', async () => {
-  const created = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, duration: '1h', comment: 'short maintenance' }) });
+  const created = await api('/api/v1/silences', {
+    method: 'POST',
+    body: JSON.stringify({ matchers: { alertname: 'CheckoutErrors' }, duration: '1h', comment: 'short maintenance' }),
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const silenceId = created.body.id;
   const webhookBefore = deliveries.length;
   const errors = Array.from({ length: 4 }, (_, i) => `error: after maintenance ${i}`);
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status,
+    200,
+  );
   const held = await until('the silenced firing notification', async () => {
     const { body } = await api('/api/v1/alerts/notifications');
     return body.attempts.find((a: any) => a.receiver === `silenced by ${silenceId}` && a.status === 'firing');
   });
   assert.equal(deliveries.length, webhookBefore, 'nothing reaches the receiver while the silence holds');
   // More errors keep the alert firing through the 10 s window while the silence is ended.
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status,
+    200,
+  );
   const firingBefore = (await api('/prometheus/api/v1/alerts')).body.data.alerts.filter((alert: any) => alert.state === 'firing');
   assert.equal(firingBefore.length, 1, 'the alert still fires when the silence ends');
 
   assert.equal((await api(`/api/v1/silences/${silenceId}`, { method: 'DELETE' })).status, 202);
-  const released = await until('the held firing notification', async () => deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body)).find((body) => body.status === 'firing'));
+  const released = await until('the held firing notification', async () =>
+    deliveries
+      .slice(webhookBefore)
+      .map((d) => JSON.parse(d.body))
+      .find((body) => body.status === 'firing'),
+  );
   assert.equal(released.alerts[0].fingerprint, held.fingerprint);
   // Then the resolution, once the errors leave the window: the receiver saw the whole incident.
-  await until('the resolution', async () => (deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined));
-  assert.deepEqual(deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body).status), ['firing', 'resolved']);
+  await until('the resolution', async () =>
+    deliveries.slice(webhookBefore).some((d) => JSON.parse(d.body).status === 'resolved') ? true : undefined,
+  );
+  assert.deepEqual(
+    deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body).status),
+    ['firing', 'resolved'],
+  );
 });

@@ -30,21 +30,29 @@ after(async () => {
 });
 
 async function alerts(): Promise<any[]> {
-  const response = await fetch(`${meshlog.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
+  const response = await fetch(`${meshlog.url}/api/v1/alerts`, {
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' },
+  });
   return ((await response.json()) as { alerts: any[] }).alerts;
 }
 
-const invoice = (i: number) => postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('billing', [`invoice ${i} issued`]), { 'x-scope-orgid': 'acme' });
+const invoice = (i: number) =>
+  postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('billing', [`invoice ${i} issued`]), { 'x-scope-orgid': 'acme' });
 
 test('a service that stops sending raises a silent-service alert with its explanation, resolved when it sends again', async () => {
   // A steady stream for two seconds (sends do not wait for each other, so a slow server still gets one every 50 ms), then nothing.
   const sent = await sendSteadily(invoice, 2000);
-  const silent = await waitFor(async () => (await alerts()).find((alert) => alert.labels.detector === 'silent_service' && alert.state === 'firing'), { what: 'a silent-service alert' });
+  const silent = await waitFor(
+    async () => (await alerts()).find((alert) => alert.labels.detector === 'silent_service' && alert.state === 'firing'),
+    { what: 'a silent-service alert' },
+  );
   assert.equal(silent.labels.service_name, 'billing');
   assert.equal(silent.labels.criteria, 'CC7.2, CC7.3');
   assert.equal(silent.namespace, 'anomaly');
   // The median per bucket depends on how the machine scheduled the sends (1.5 is as right as 6): any median the records sent can make.
-  const explained = /^no records for 3 buckets of 0\.3s; it used to send a median of (\d+(?:\.\d+)?) per bucket: a logging gap$/.exec(silent.annotations.explanation);
+  const explained = /^no records for 3 buckets of 0\.3s; it used to send a median of (\d+(?:\.\d+)?) per bucket: a logging gap$/.exec(
+    silent.annotations.explanation,
+  );
   assert.ok(explained, silent.annotations.explanation);
   const median = Number(explained[1]);
   assert.ok(median >= 1 && median <= sent, `a median of ${median} per bucket from ${sent} records sent`);

@@ -37,13 +37,19 @@ function stopReceiver(): Promise<void> {
 async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
   const response = await fetch(`${meshlog.url}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+    headers: {
+      authorization: `Bearer ${meshlog.token}`,
+      'x-scope-orgid': 'acme',
+      'content-type': 'application/json',
+      ...(init.headers as Record<string, string>),
+    },
   });
   const text = await response.text();
   return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
 }
 
-const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 100 });
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> =>
+  waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 100 });
 const deliveriesOf = (alertname: string) => delivered.filter((d) => d.alertname === alertname && d.status === 'firing').length;
 
 async function logErrors(service: string): Promise<void> {
@@ -94,7 +100,9 @@ test('a notification the receiver was down for is delivered once after a SIGKILL
   await logErrors('billing');
   await until('a failed delivery of the firing alert', async () => {
     const { body } = await api('/api/v1/alerts/notifications');
-    return body.attempts.find((a: any) => a.alertname === 'BillingErrors' && a.status === 'firing' && a.receiver.startsWith('webhook') && a.error !== '');
+    return body.attempts.find(
+      (a: any) => a.alertname === 'BillingErrors' && a.status === 'firing' && a.receiver.startsWith('webhook') && a.error !== '',
+    );
   });
   await meshlog.kill();
   await startReceiver(receiverPort);
@@ -105,7 +113,10 @@ test('a notification the receiver was down for is delivered once after a SIGKILL
 
 test('a firing alert held by a silence that ended while the server was down is delivered once after a SIGKILL and a restart', async () => {
   // Long enough for the alert to fire (and be held) before it ends, even on a loaded machine.
-  const created = await api('/api/v1/silences', { method: 'POST', body: JSON.stringify({ matchers: { alertname: 'PaymentsErrors' }, duration: '45s', comment: 'payments maintenance' }) });
+  const created = await api('/api/v1/silences', {
+    method: 'POST',
+    body: JSON.stringify({ matchers: { alertname: 'PaymentsErrors' }, duration: '45s', comment: 'payments maintenance' }),
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const silenceId = created.body.id;
   await logErrors('payments');
@@ -127,8 +138,5 @@ test('what a receiver took is never sent again: after a further restart only the
   meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: configArgs });
   await logErrors('shipping');
   await until('the new alert after the restart', async () => (deliveriesOf('ShippingErrors') > 0 ? true : undefined));
-  assert.deepEqual(
-    ['BillingErrors', 'PaymentsErrors', 'ShippingErrors'].map(deliveriesOf),
-    [1, 1, 1],
-  );
+  assert.deepEqual(['BillingErrors', 'PaymentsErrors', 'ShippingErrors'].map(deliveriesOf), [1, 1, 1]);
 });

@@ -34,7 +34,12 @@ async function logBurst(tenant: string, atMs: number): Promise<void> {
 
 before(async () => {
   meshlog = await startMeshlog();
-  for (const [name, roles, tenants] of [['acme analyst', ['analyst'], ['acme']], ['acme ingester', ['ingester'], ['acme']], ['acme auditor', ['auditor'], ['acme']], ['globex analyst', ['analyst'], ['globex']]] as const) {
+  for (const [name, roles, tenants] of [
+    ['acme analyst', ['analyst'], ['acme']],
+    ['acme ingester', ['ingester'], ['acme']],
+    ['acme auditor', ['auditor'], ['acme']],
+    ['globex analyst', ['analyst'], ['globex']],
+  ] as const) {
     const response = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' },
@@ -46,7 +51,10 @@ before(async () => {
   for (const atMs of acmeBursts) await logBurst('acme', atMs);
   for (const atMs of globexBursts) await logBurst('globex', atMs);
   // Ingested rows become visible to queries shortly after the write is acknowledged.
-  await waitFor(async () => (await backtest(lastHour, keys['acme analyst'], 'acme')).body.series?.[0]?.firings.length === 2, { what: "acme's bursts in the backtest", timeoutMs: 120_000 });
+  await waitFor(async () => (await backtest(lastHour, keys['acme analyst'], 'acme')).body.series?.[0]?.firings.length === 2, {
+    what: "acme's bursts in the backtest",
+    timeoutMs: 120_000,
+  });
 });
 
 after(async () => {
@@ -57,7 +65,10 @@ test('a backtest returns when the rule would have fired and resolved over the pa
   const { status, body } = await backtest(lastHour, keys['acme analyst'], 'acme');
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.step_seconds, 60);
-  assert.deepEqual(body.series.map((s: any) => s.labels), [{ service_name: 'checkout' }]);
+  assert.deepEqual(
+    body.series.map((s: any) => s.labels),
+    [{ service_name: 'checkout' }],
+  );
   // Each burst holds at the one step within a minute after it, then resolves at the next.
   assert.deepEqual(
     body.series[0].firings.map((f: any) => [f.fired_at, f.resolved_at, f.value]),
@@ -71,8 +82,15 @@ test('a backtest returns when the rule would have fired and resolved over the pa
 test("a tenant's analyst backtests on its own tenant's data only, and cannot name another tenant", async () => {
   const acme = (await backtest(lastHour, keys['acme analyst'], 'acme')).body.series[0].firings.map((f: any) => f.fired_at);
   const globex = (await backtest(lastHour, keys['globex analyst'], 'globex')).body.series[0].firings.map((f: any) => f.fired_at);
-  assert.deepEqual(acme, acmeBursts.map((atMs) => new Date(atMs + 50_000).toISOString()), "globex's burst 35 minutes ago is not in acme's backtest");
-  assert.deepEqual(globex, globexBursts.map((atMs) => new Date(atMs + 50_000).toISOString()));
+  assert.deepEqual(
+    acme,
+    acmeBursts.map((atMs) => new Date(atMs + 50_000).toISOString()),
+    "globex's burst 35 minutes ago is not in acme's backtest",
+  );
+  assert.deepEqual(
+    globex,
+    globexBursts.map((atMs) => new Date(atMs + 50_000).toISOString()),
+  );
   assert.equal((await backtest(lastHour, keys['acme analyst'], 'globex')).status, 403);
   const several = await backtest(lastHour, keys['acme analyst'], 'acme|globex');
   assert.equal(several.status, 400, 'a backtest acts on one tenant, never a union');

@@ -23,7 +23,13 @@ test('a Loki ruler file compiles: expressions parsed by the LogQL parser, durati
     'shop.yaml',
     'default',
   );
-  assert.deepEqual(groups.map((g) => [g.tenant, g.namespace, g.name, g.intervalMs]), [['default', 'shop.yaml', 'errors', 30_000], ['beta', 'shop.yaml', 'other', undefined]]);
+  assert.deepEqual(
+    groups.map((g) => [g.tenant, g.namespace, g.name, g.intervalMs]),
+    [
+      ['default', 'shop.yaml', 'errors', 30_000],
+      ['beta', 'shop.yaml', 'other', undefined],
+    ],
+  );
   assert.equal(groups[0].rules[0].forMs, 120_000);
   assert.equal(groups[0].rules[0].expr.kind, 'binary');
   assert.deepEqual(groups[0].rules[0].labels, { criteria: 'CC7.2', severity: 'warning' });
@@ -31,10 +37,19 @@ test('a Loki ruler file compiles: expressions parsed by the LogQL parser, durati
 });
 
 test('bad rules are refused with the group, the alert and the reason', () => {
-  assert.throws(() => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "{a=\\"b\\"}"\n', 'ns', 't'), /group g, alert A: the expression must be a metric query/);
-  assert.throws(() => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "sum(rate({a=\\"b\\"}[1m]"\n', 'ns', 't'), /group g, alert A:/);
+  assert.throws(
+    () => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "{a=\\"b\\"}"\n', 'ns', 't'),
+    /group g, alert A: the expression must be a metric query/,
+  );
+  assert.throws(
+    () => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "sum(rate({a=\\"b\\"}[1m]"\n', 'ns', 't'),
+    /group g, alert A:/,
+  );
   assert.throws(() => parseRuleGroup('name: g\nrules:\n  - record: r\n    expr: x\n', 'ns', 't'), /rule group: rules\.0/);
-  assert.throws(() => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "count_over_time({a=\\"b\\"}[1m])"\n    for: soon\n', 'ns', 't'), /cannot parse "soon"/);
+  assert.throws(
+    () => parseRuleGroup('name: g\nrules:\n  - alert: A\n    expr: "count_over_time({a=\\"b\\"}[1m])"\n    for: soon\n', 'ns', 't'),
+    /cannot parse "soon"/,
+  );
   assert.throws(() => parseRuleFile('groups: [{ name: g, rules: [] }]', 'f.yaml', 'default'), /rules f\.yaml: groups\.0\.rules/);
 });
 

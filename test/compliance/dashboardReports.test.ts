@@ -34,7 +34,11 @@ test('a dashboard report is reused per tenant and period until it expires, is re
   assert.equal((await cache.get('acme', day, false, acme.generate)).built.sha256, 'run-6', 'a generation for the tenant starts it afresh');
   assert.equal((await cache.get('beta', day, false, acme.generate)).cached, true, 'other tenants keep theirs');
   cache.invalidate('');
-  assert.equal((await cache.get('beta', day, false, acme.generate)).cached, false, 'a report over every tenant starts every dashboard afresh');
+  assert.equal(
+    (await cache.get('beta', day, false, acme.generate)).cached,
+    false,
+    'a report over every tenant starts every dashboard afresh',
+  );
 });
 
 test('openings at once share one generation; a failed generation is not kept', async () => {
@@ -44,7 +48,10 @@ test('openings at once share one generation; a failed generation is not kept', a
   assert.equal(shared.runs(), 1);
   assert.deepEqual([a.cached, b.cached, b.built.sha256], [false, true, 'run-1']);
 
-  await assert.rejects(cache.get('beta', 1, false, async () => Promise.reject(new Error('storage unavailable'))), /storage unavailable/);
+  await assert.rejects(
+    cache.get('beta', 1, false, async () => Promise.reject(new Error('storage unavailable'))),
+    /storage unavailable/,
+  );
   const retried = counter();
   assert.equal((await cache.get('beta', 1, false, retried.generate)).cached, false);
   assert.equal(retried.runs(), 1);

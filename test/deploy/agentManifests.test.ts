@@ -48,7 +48,9 @@ function assertNodeAgent(daemonSet: DaemonSet, configMap: ConfigMap): void {
 }
 
 test('the static DaemonSet manifest validates against the Kubernetes schemas and runs the agent as a node agent', () => {
-  const documents = parseAllDocuments(readFileSync(`${deploy}kubernetes/meshlog-agent-daemonset.yaml`, 'utf8')).map((document) => document.toJS() as Manifest);
+  const documents = parseAllDocuments(readFileSync(`${deploy}kubernetes/meshlog-agent-daemonset.yaml`, 'utf8')).map(
+    (document) => document.toJS() as Manifest,
+  );
   const { daemonSet, configMap } = validated(documents);
   assertNodeAgent(daemonSet, configMap);
 });
@@ -76,7 +78,12 @@ test('the Helm chart renders, with its defaults and with overrides, into objects
   assert.deepEqual(daemonSet.spec!.template.spec!.tolerations, [{ operator: 'Exists' }]);
 
   const overridden = validated(
-    render({ ...defaults, tolerateAllTaints: false, stateDir: '/data/agent', resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } } }),
+    render({
+      ...defaults,
+      tolerateAllTaints: false,
+      stateDir: '/data/agent',
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+    }),
   );
   assert.equal(overridden.daemonSet.spec!.template.spec!.tolerations, undefined);
   assert.equal(overridden.daemonSet.spec!.template.spec!.containers[0].resources?.limits?.memory, '128Mi');
@@ -84,8 +91,12 @@ test('the Helm chart renders, with its defaults and with overrides, into objects
 });
 
 test('the validation catches a broken manifest', () => {
-  const documents = parseAllDocuments(readFileSync(`${deploy}kubernetes/meshlog-agent-daemonset.yaml`, 'utf8')).map((document) => document.toJS() as Manifest);
-  const daemonSet = documents.find((document) => document.kind === 'DaemonSet') as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+  const documents = parseAllDocuments(readFileSync(`${deploy}kubernetes/meshlog-agent-daemonset.yaml`, 'utf8')).map(
+    (document) => document.toJS() as Manifest,
+  );
+  const daemonSet = documents.find((document) => document.kind === 'DaemonSet') as {
+    spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+  };
   daemonSet.spec.template.spec.containers[0].ports = [{ name: 'metrics', containerPort: 'not-a-port' }];
   assert.throws(() => validated(documents as Manifest[]), /containerPort/);
 });

@@ -47,7 +47,8 @@ const absolute = (workdir: string, path: string) => (path.startsWith('/') ? path
 test('the Containerfile: its files exist, and the entrypoint runs meshlog and the agent from the final stage’s layout', async () => {
   const [build, final] = stages();
   assert.ok(build && final && build.name, 'a named build stage and a final stage');
-  for (const copy of build.copies) for (const source of copy.sources) assert.ok(existsSync(join(repo, source)), `the build context has ${source}`);
+  for (const copy of build.copies)
+    for (const source of copy.sources) assert.ok(existsSync(join(repo, source)), `the build context has ${source}`);
 
   const root = tempDataDir('meshlog-image-');
   const image = join(root, 'image');
@@ -55,7 +56,10 @@ test('the Containerfile: its files exist, and the entrypoint runs meshlog and th
     for (const source of copy.sources) {
       // The build stage's WORKDIR is this checkout (built); anything else comes from the context.
       const built = copy.from === build.name ? join(repo, source.replace(new RegExp(`^${build.workdir}/?`), '')) : join(repo, source);
-      assert.ok(existsSync(built), `${copy.from ? `the build stage produces ${source}` : `the build context has ${source}`} (run tsc and npm run build:web)`);
+      assert.ok(
+        existsSync(built),
+        `${copy.from ? `the build stage produces ${source}` : `the build context has ${source}`} (run tsc and npm run build:web)`,
+      );
       // `COPY a b/` puts a inside b.
       const destination = absolute(final.workdir, copy.destination);
       const target = join(image, copy.destination.endsWith('/') ? join(destination, basename(source)) : destination);
@@ -76,8 +80,13 @@ test('the Containerfile: its files exist, and the entrypoint runs meshlog and th
     mkdirSync(join(root, 'logs'));
     const path = join(root, 'logs', 'app.log');
     cpSync(join(repo, 'package.json'), path);
-    const lines = readFileSync(path, 'utf8').split('\n').filter((line) => line !== '').length;
-    const agent = await startAgent({ server: meshlog.url, token: meshlog.token, data_dir: join(root, 'agent-data'), files: [{ paths: [path] }] }, { cli });
+    const lines = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '').length;
+    const agent = await startAgent(
+      { server: meshlog.url, token: meshlog.token, data_dir: join(root, 'agent-data'), files: [{ paths: [path] }] },
+      { cli },
+    );
     try {
       await waitUntil('the file is acknowledged', async () => (await agent.sources()).some((source) => source.lines_acked === lines));
     } finally {

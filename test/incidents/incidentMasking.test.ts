@@ -26,10 +26,16 @@ before(async () => {
   const dir = tempDataDir('meshlog-incident-masking-');
   writeFileSync(join(dir, 'meshlog.yaml'), 'masking:\n  fields: [password]\n');
   meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
-  for (const [name, roles] of [['analyst', ['analyst']], ['unmasker', ['analyst', 'unmasker']]] as const) {
+  for (const [name, roles] of [
+    ['analyst', ['analyst']],
+    ['unmasker', ['analyst', 'unmasker']],
+  ] as const) {
     keys[name] = (await call('/api/v1/admin/keys', meshlog.token, { method: 'POST', body: { name, roles, tenants: ['default'] } })).key;
   }
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('login', [`login failed user=ana password=${secret}`]))).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('login', [`login failed user=ana password=${secret}`]))).status,
+    200,
+  );
 });
 
 after(async () => {
@@ -37,11 +43,19 @@ after(async () => {
 });
 
 test('a pinned line with a masked field is masked for an analyst without unmask, in the incident and in its bundle, and shown to an unmasker', async () => {
-  const [[time, shown]] = await waitFor(async () => (await call(`/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="login"}', since: '1h' })}`, keys.analyst!)).data.result[0]?.values, { what: 'the login line' });
+  const [[time, shown]] = await waitFor(
+    async () =>
+      (await call(`/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="login"}', since: '1h' })}`, keys.analyst!)).data
+        .result[0]?.values,
+    { what: 'the login line' },
+  );
   assert.ok(!shown.includes(secret), 'Explore shows it masked');
   // Explore names the line as it shows it: masked. The unmasker, who sees it as stored, pins it.
   const { incident } = await call('/api/v1/incidents', keys.unmasker!, { method: 'POST', body: { title: 'credential stuffing' } });
-  await call(`/api/v1/incidents/${incident.id}/pins`, keys.unmasker!, { method: 'POST', body: { kind: 'line', timestamp_ns: time, line: `login failed user=ana password=${secret}` } });
+  await call(`/api/v1/incidents/${incident.id}/pins`, keys.unmasker!, {
+    method: 'POST',
+    body: { kind: 'line', timestamp_ns: time, line: `login failed user=ana password=${secret}` },
+  });
 
   const asAnalyst = (await call(`/api/v1/incidents/${incident.id}`, keys.analyst!)).incident;
   assert.ok(!JSON.stringify(asAnalyst).includes(secret), JSON.stringify(asAnalyst.pins));

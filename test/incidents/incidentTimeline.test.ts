@@ -17,8 +17,16 @@ const event = (incident: string, at: string, kind: string, actor: string, detail
 test('an incident opened by an alert is acknowledged by the first person who acts on it, not by the alert firing again', () => {
   const incident = foldIncident([
     event('inc-1', '2026-03-01 10:00:00.000', 'opened', 'alerting', { title: 'Errors', severity: 'high', owner: '', source: 'alert' }),
-    event('inc-1', '2026-03-01 10:00:00.000', 'alert_firing', 'alerting', { fingerprint: 'f1', alertname: 'Errors', labels: { service_name: 'api' } }),
-    event('inc-1', '2026-03-01 10:03:00.000', 'alert_firing', 'alerting', { fingerprint: 'f1', alertname: 'Errors', labels: { service_name: 'api' } }),
+    event('inc-1', '2026-03-01 10:00:00.000', 'alert_firing', 'alerting', {
+      fingerprint: 'f1',
+      alertname: 'Errors',
+      labels: { service_name: 'api' },
+    }),
+    event('inc-1', '2026-03-01 10:03:00.000', 'alert_firing', 'alerting', {
+      fingerprint: 'f1',
+      alertname: 'Errors',
+      labels: { service_name: 'api' },
+    }),
     event('inc-1', '2026-03-01 10:05:30.000', 'note', 'ana', { text: 'looking' }),
     event('inc-1', '2026-03-01 10:20:00.000', 'state', 'ana', { from: 'open', to: 'mitigated' }),
     event('inc-1', '2026-03-01 10:30:00.000', 'alert_resolved', 'alerting', { fingerprint: 'f1', alertname: 'Errors' }),
@@ -29,7 +37,10 @@ test('an incident opened by an alert is acknowledged by the first person who act
   assert.equal(incident.mitigated_at, '2026-03-01T10:20:00.000Z');
   assert.equal(incident.seconds_to_resolve, 3600);
   assert.equal(incident.state, 'resolved');
-  assert.deepEqual(incident.alerts.map((alert) => [alert.alertname, alert.state, alert.resolved_at]), [['Errors', 'resolved', '2026-03-01T10:30:00.000Z']]);
+  assert.deepEqual(
+    incident.alerts.map((alert) => [alert.alertname, alert.state, alert.resolved_at]),
+    [['Errors', 'resolved', '2026-03-01T10:30:00.000Z']],
+  );
 });
 
 test('a reopened incident is unresolved again, and its time to resolve counts to the last resolution', () => {
@@ -55,5 +66,11 @@ test('events of several tenants and incidents fold apart, and a timeline without
     event('inc-3', '2026-03-02T09:01:00.000Z', 'note', 'gus', { text: 'globex only' }, 'globex'),
     event('inc-4', '2026-03-02T09:02:00.000Z', 'note', 'ana', { text: 'orphan' }),
   ]);
-  assert.deepEqual(all.map((incident) => [incident.tenant, incident.title, incident.timeline.length]), [['acme', 'A', 1], ['globex', 'G', 2]]);
+  assert.deepEqual(
+    all.map((incident) => [incident.tenant, incident.title, incident.timeline.length]),
+    [
+      ['acme', 'A', 1],
+      ['globex', 'G', 2],
+    ],
+  );
 });

@@ -20,11 +20,19 @@ let meshlog: RunningMeshlog;
 let dir: string;
 const keys: Record<string, string> = {};
 
-async function call(method: string, path: string, options: { token?: string; tenant?: string; body?: unknown } = {}): Promise<{ status: number; body: any; text: string }> {
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; tenant?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any; text: string }> {
   const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? meshlog.token}` };
   if (options.tenant) headers['x-scope-orgid'] = options.tenant;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${meshlog.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -101,29 +109,52 @@ after(async () => {
 
 test('an alert of a rule marked open_incident fires and an incident opens with the alert linked; an unmarked rule opens none', async () => {
   const errors = Array.from({ length: 4 }, (_, i) => `error: card declined (attempt ${i})`);
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', errors), { 'x-scope-orgid': 'acme' })).status,
+    200,
+  );
   const opened = await waitFor(
-    async () => ((await ok('GET', '/api/v1/incidents', { token: keys['acme-analyst'] })).incidents as any[]).find((incident) => incident.source === 'alert'),
+    async () =>
+      ((await ok('GET', '/api/v1/incidents', { token: keys['acme-analyst'] })).incidents as any[]).find(
+        (incident) => incident.source === 'alert',
+      ),
     { what: 'an incident opened by the alert' },
   );
   assert.equal(opened.tenant, 'acme');
   assert.equal(opened.severity, 'critical');
   assert.equal(opened.state, 'open');
   assert.equal(opened.title, 'CheckoutErrors: checkout logged 4 errors');
-  assert.deepEqual(opened.alerts.map((alert: any) => [alert.alertname, alert.state, alert.labels.service_name]), [['CheckoutErrors', 'firing', 'checkout']]);
+  assert.deepEqual(
+    opened.alerts.map((alert: any) => [alert.alertname, alert.state, alert.labels.service_name]),
+    [['CheckoutErrors', 'firing', 'checkout']],
+  );
   assert.equal(opened.acknowledged_at, null, 'nobody has acted on it yet');
   // The unmarked rule fired too (it has the lower threshold), and opened nothing.
-  await waitFor(async () => ((await ok('GET', '/prometheus/api/v1/alerts', { tenant: 'acme' })).data.alerts as any[]).some((alert) => alert.labels.alertname === 'CheckoutWarnings' && alert.state === 'firing'), { what: 'the unmarked rule to fire' });
+  await waitFor(
+    async () =>
+      ((await ok('GET', '/prometheus/api/v1/alerts', { tenant: 'acme' })).data.alerts as any[]).some(
+        (alert) => alert.labels.alertname === 'CheckoutWarnings' && alert.state === 'firing',
+      ),
+    { what: 'the unmarked rule to fire' },
+  );
   const all = (await ok('GET', '/api/v1/incidents', { tenant: 'acme' })).incidents as any[];
   assert.equal(all.filter((incident) => incident.source === 'alert').length, 1);
 
   // A person acting on it acknowledges it; the timeline keeps the alert, the note and the change.
-  await ok('POST', `/api/v1/incidents/${opened.id}/notes`, { token: keys['acme-analyst'], body: { text: 'card processor answers 502; paging payments' } });
-  const mitigated = (await ok('POST', `/api/v1/incidents/${opened.id}/state`, { token: keys['acme-analyst'], body: { state: 'mitigated' } })).incident;
+  await ok('POST', `/api/v1/incidents/${opened.id}/notes`, {
+    token: keys['acme-analyst'],
+    body: { text: 'card processor answers 502; paging payments' },
+  });
+  const mitigated = (
+    await ok('POST', `/api/v1/incidents/${opened.id}/state`, { token: keys['acme-analyst'], body: { state: 'mitigated' } })
+  ).incident;
   assert.equal(mitigated.acknowledged_by, 'acme-analyst');
   assert.ok(mitigated.seconds_to_acknowledge >= 0);
   const shown = (await ok('GET', `/api/v1/incidents/${opened.id}`, { token: keys['acme-analyst'] })).incident;
-  assert.deepEqual(shown.timeline.map((entry: any) => entry.kind), ['opened', 'alert_firing', 'note', 'state']);
+  assert.deepEqual(
+    shown.timeline.map((entry: any) => entry.kind),
+    ['opened', 'alert_firing', 'note', 'state'],
+  );
   const review = await call('GET', `/api/v1/incidents/${opened.id}/review`, { token: keys['acme-analyst'] });
   assert.equal(review.status, 200);
   assert.match(review.text, /^# Post-incident review: CheckoutErrors/);
@@ -131,33 +162,63 @@ test('an alert of a rule marked open_incident fires and an incident opens with t
 });
 
 test('a rule group marked open_incident through the ruler API keeps the mark when read back', async () => {
-  const group = 'name: refunds\nrules:\n  - alert: RefundSpike\n    expr: sum(count_over_time({service_name="payments"} |= "refund" [5m])) > 100\n    open_incident: true\n';
-  const posted = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, { method: 'POST', headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' }, body: group });
+  const group =
+    'name: refunds\nrules:\n  - alert: RefundSpike\n    expr: sum(count_over_time({service_name="payments"} |= "refund" [5m])) > 100\n    open_incident: true\n';
+  const posted = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' },
+    body: group,
+  });
   assert.equal(posted.status, 202, await posted.text());
-  const read = await fetch(`${meshlog.url}/loki/api/v1/rules`, { headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' } });
+  const read = await fetch(`${meshlog.url}/loki/api/v1/rules`, {
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme' },
+  });
   assert.match(await read.text(), /alert: RefundSpike[\s\S]*open_incident: true/);
-  const refused = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, { method: 'POST', headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' }, body: group.replace('open_incident: true', 'open_incident: sometimes') });
+  const refused = await fetch(`${meshlog.url}/loki/api/v1/rules/ops`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'acme', 'content-type': 'application/yaml' },
+    body: group.replace('open_incident: true', 'open_incident: sometimes'),
+  });
   assert.equal(refused.status, 400);
 });
 
 test('lines pinned to an incident stay retrievable after their retention period ran out while it is open, and go once it is resolved', async () => {
   const oldNs = BigInt(Date.now()) * 1_000_000n - 40n * dayNs;
-  const record = (body: string, offset: bigint) => ({ body: { stringValue: body }, severityNumber: 9, timeUnixNano: (oldNs + offset).toString() });
+  const record = (body: string, offset: bigint) => ({
+    body: { stringValue: body },
+    severityNumber: 9,
+    timeUnixNano: (oldNs + offset).toString(),
+  });
   const request = JSON.stringify({
-    resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'payments' } }] }, scopeLogs: [{ logRecords: [record('refund 1 sent twice', 0n), record('refund 2 sent once', 1_000n)] }] }],
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'payments' } }] },
+        scopeLogs: [{ logRecords: [record('refund 1 sent twice', 0n), record('refund 2 sent once', 1_000n)] }],
+      },
+    ],
   });
   assert.equal((await postOtlpJson(meshlog.url, meshlog.token, request, { 'x-scope-orgid': 'acme' })).status, 200);
-  const incident = (await ok('POST', '/api/v1/incidents', { token: keys['acme-analyst'], body: { title: 'double refunds', severity: 'high' } })).incident;
+  const incident = (
+    await ok('POST', '/api/v1/incidents', { token: keys['acme-analyst'], body: { title: 'double refunds', severity: 'high' } })
+  ).incident;
   const found = await lines('acme', '{service_name="payments"}', oldNs - 1_000_000n, oldNs + 1_000_000n);
   const [time, line] = found.find(([, text]) => text === 'refund 1 sent twice')!;
   // Pinned as Explore names a line: its time and text.
-  const pinned = (await ok('POST', `/api/v1/incidents/${incident.id}/pins`, { token: keys['acme-analyst'], body: { kind: 'line', timestamp_ns: time, line, note: 'the duplicate' } })).incident;
+  const pinned = (
+    await ok('POST', `/api/v1/incidents/${incident.id}/pins`, {
+      token: keys['acme-analyst'],
+      body: { kind: 'line', timestamp_ns: time, line, note: 'the duplicate' },
+    })
+  ).incident;
   assert.equal(pinned.pins[0].line, 'refund 1 sent twice');
   assert.match(pinned.pins[0].record, /^acme\/.+#\d+#0$/);
 
   const first = await ok('POST', '/api/v1/admin/retention/run');
   assert.equal(first.disposed.records, 1, JSON.stringify(first));
-  assert.deepEqual((await lines('acme', '{service_name="payments"}', oldNs - 1_000_000n, oldNs + 1_000_000n)).map(([, text]) => text), ['refund 1 sent twice']);
+  assert.deepEqual(
+    (await lines('acme', '{service_name="payments"}', oldNs - 1_000_000n, oldNs + 1_000_000n)).map(([, text]) => text),
+    ['refund 1 sent twice'],
+  );
   assert.equal((await ok('GET', `/api/v1/incidents/${incident.id}`, { tenant: 'acme' })).hold.holds_pins, true);
 
   // Resolved with incidents.hold_after_resolve 0s: the next run disposes of it, with evidence like any other.
@@ -167,27 +228,73 @@ test('lines pinned to an incident stay retrievable after their retention period 
 });
 
 test('the exported bundle verifies offline with meshlog report verify, and fails after one byte is changed', async () => {
-  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('inventory', ['stock went negative for sku 4711', 'restock job started']), { 'x-scope-orgid': 'acme' })).status, 200);
+  assert.equal(
+    (
+      await postOtlpJson(
+        meshlog.url,
+        meshlog.token,
+        otlpJsonRequest('inventory', ['stock went negative for sku 4711', 'restock job started']),
+        { 'x-scope-orgid': 'acme' },
+      )
+    ).status,
+    200,
+  );
   const nowNs = BigInt(Date.now()) * 1_000_000n;
-  const found = await waitFor(async () => {
-    const all = await lines('acme', '{service_name="inventory"}', nowNs - 600n * 1_000_000_000n, nowNs + 60n * 1_000_000_000n);
-    return all.length === 2 ? all : undefined;
-  }, { what: 'the inventory lines' });
-  const incident = (await ok('POST', '/api/v1/incidents', { token: keys['acme-analyst'], body: { title: 'negative stock', severity: 'medium' } })).incident;
-  for (const [time, line] of found) await ok('POST', `/api/v1/incidents/${incident.id}/pins`, { token: keys['acme-analyst'], body: { kind: 'line', timestamp_ns: time, line } });
-  await ok('POST', `/api/v1/incidents/${incident.id}/pins`, { token: keys['acme-analyst'], body: { kind: 'query', query: '{service_name="inventory"}', from: '2026-01-01T00:00:00Z', to: new Date().toISOString() } });
-  await ok('POST', `/api/v1/incidents/${incident.id}/pins`, { token: keys['acme-analyst'], body: { kind: 'trace', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' } });
-  await ok('POST', `/api/v1/incidents/${incident.id}/notes`, { token: keys['acme-analyst'], body: { text: 'stock sync raced the restock job' } });
+  const found = await waitFor(
+    async () => {
+      const all = await lines('acme', '{service_name="inventory"}', nowNs - 600n * 1_000_000_000n, nowNs + 60n * 1_000_000_000n);
+      return all.length === 2 ? all : undefined;
+    },
+    { what: 'the inventory lines' },
+  );
+  const incident = (
+    await ok('POST', '/api/v1/incidents', { token: keys['acme-analyst'], body: { title: 'negative stock', severity: 'medium' } })
+  ).incident;
+  for (const [time, line] of found)
+    await ok('POST', `/api/v1/incidents/${incident.id}/pins`, {
+      token: keys['acme-analyst'],
+      body: { kind: 'line', timestamp_ns: time, line },
+    });
+  await ok('POST', `/api/v1/incidents/${incident.id}/pins`, {
+    token: keys['acme-analyst'],
+    body: { kind: 'query', query: '{service_name="inventory"}', from: '2026-01-01T00:00:00Z', to: new Date().toISOString() },
+  });
+  await ok('POST', `/api/v1/incidents/${incident.id}/pins`, {
+    token: keys['acme-analyst'],
+    body: { kind: 'trace', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736' },
+  });
+  await ok('POST', `/api/v1/incidents/${incident.id}/notes`, {
+    token: keys['acme-analyst'],
+    body: { text: 'stock sync raced the restock job' },
+  });
 
   const bundleFile = join(dir, 'incident.json');
   const reviewFile = join(dir, 'review.md');
-  const exported = cliRun(['incident', 'export', incident.id, '--server', meshlog.url, '--token', keys['acme-analyst']!, '--out', bundleFile, '--review', reviewFile]);
+  const exported = cliRun([
+    'incident',
+    'export',
+    incident.id,
+    '--server',
+    meshlog.url,
+    '--token',
+    keys['acme-analyst']!,
+    '--out',
+    bundleFile,
+    '--review',
+    reviewFile,
+  ]);
   assert.equal(exported.status, 0, exported.out);
   const bundle = JSON.parse(readFileSync(bundleFile, 'utf8'));
   assert.equal(bundle.report, 'meshlog.incident');
   assert.equal(bundle.records.length, 2);
-  assert.ok(bundle.records.every((record: any) => record.stored && record.seal && record.inclusion?.checkpoint_note), JSON.stringify(bundle.records[0]));
-  assert.deepEqual(bundle.notes.map((note: any) => note.text), ['stock sync raced the restock job']);
+  assert.ok(
+    bundle.records.every((record: any) => record.stored && record.seal && record.inclusion?.checkpoint_note),
+    JSON.stringify(bundle.records[0]),
+  );
+  assert.deepEqual(
+    bundle.notes.map((note: any) => note.text),
+    ['stock sync raced the restock job'],
+  );
   assert.equal(bundle.queries[0].query, '{service_name="inventory"}');
   assert.equal(bundle.traces[0].trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
   assert.match(readFileSync(reviewFile, 'utf8'), /pinned trace 4bf92f3577b34da6a3ce929d0e0e4736/);
@@ -217,7 +324,12 @@ test('the exported bundle verifies offline with meshlog report verify, and fails
   assert.match(unsigned.out, /does not match the fingerprint sealed at position/);
 
   const audit = (await ok('GET', '/api/v1/audit?since=1h&limit=10000')).events as { action: string; target: string }[];
-  assert.deepEqual([...new Set(audit.filter((event) => event.target === incident.id).map((event) => event.action))].sort(), ['incident.export', 'incident.note', 'incident.open', 'incident.pin']);
+  assert.deepEqual([...new Set(audit.filter((event) => event.target === incident.id).map((event) => event.action))].sort(), [
+    'incident.export',
+    'incident.note',
+    'incident.open',
+    'incident.pin',
+  ]);
 });
 
 test('the meshlog incident commands open, note, move, pin, show and list an incident through the server', async () => {
@@ -259,7 +371,11 @@ test("another tenant's admin and analyst get 404 for an incident, and lesser rol
     assert.equal((await call('GET', `/api/v1/incidents/${incident.id}/review`, { token })).status, 404, who);
     assert.equal((await call('POST', `/api/v1/incidents/${incident.id}/notes`, { token, body: { text: 'mine now' } })).status, 404, who);
     assert.equal((await call('POST', `/api/v1/incidents/${incident.id}/state`, { token, body: { state: 'resolved' } })).status, 404, who);
-    assert.equal((await call('POST', `/api/v1/incidents/${incident.id}/pins`, { token, body: { kind: 'trace', trace_id: 'abcd' } })).status, 404, who);
+    assert.equal(
+      (await call('POST', `/api/v1/incidents/${incident.id}/pins`, { token, body: { kind: 'trace', trace_id: 'abcd' } })).status,
+      404,
+      who,
+    );
     assert.equal((await call('PATCH', `/api/v1/incidents/${incident.id}`, { token, body: { owner: 'mallory' } })).status, 404, who);
     assert.deepEqual((await ok('GET', '/api/v1/incidents', { token })).incidents, [], who);
     // Naming acme in the header is refused before any lookup.
@@ -273,7 +389,10 @@ test("another tenant's admin and analyst get 404 for an incident, and lesser rol
     assert.equal((await call('GET', `/api/v1/incidents/${incident.id}/export`, { token })).status, 403, who);
   }
   const untouched = (await ok('GET', `/api/v1/incidents/${incident.id}`, { token: keys['acme-analyst'] })).incident;
-  assert.deepEqual(untouched.timeline.map((entry: any) => entry.kind), ['opened']);
+  assert.deepEqual(
+    untouched.timeline.map((entry: any) => entry.kind),
+    ['opened'],
+  );
 });
 
 test('bad and extreme input gets a clear 4xx and leaves the incident as it was', async () => {
@@ -301,9 +420,16 @@ test('bad and extreme input gets a clear 4xx and leaves the incident as it was',
     assert.equal(answer.status, status, `${method} ${url} ${JSON.stringify(body)?.slice(0, 80)}: ${answer.text}`);
     assert.match(answer.text, message, `${method} ${url}`);
   }
-  const malformed = await fetch(`${meshlog.url}${path}/notes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"text": ' });
+  const malformed = await fetch(`${meshlog.url}${path}/notes`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{"text": ',
+  });
   assert.equal(malformed.status, 400);
-  assert.deepEqual((await ok('GET', path, { token })).incident.timeline.map((entry: any) => entry.kind), ['opened']);
+  assert.deepEqual(
+    (await ok('GET', path, { token })).incident.timeline.map((entry: any) => entry.kind),
+    ['opened'],
+  );
 });
 
 test("the SOC 2 report's incidents section lists the period's incidents with their response times", async () => {

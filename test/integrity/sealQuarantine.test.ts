@@ -11,7 +11,11 @@ import { readAuditTrail, readCommitted } from '../support/storageReader.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-function verifyJson(dataDir: string): { status: number | null; findings: { kind: string; chain: string; batchSeq?: number; detail: string }[]; stdout: string } {
+function verifyJson(dataDir: string): {
+  status: number | null;
+  findings: { kind: string; chain: string; batchSeq?: number; detail: string }[];
+  stdout: string;
+} {
   const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir, '--output', 'json'], { encoding: 'utf8' });
   assert.notEqual(run.status, 2, run.stderr);
   return { status: run.status, findings: JSON.parse(run.stdout).findings, stdout: run.stdout };
@@ -55,12 +59,20 @@ test('a server whose seal journal holds a poisoned entry still starts and verify
     assert.ok(quarantined.every((entry) => entry.segment === segment));
 
     // Ingest goes on, in a batch after the quarantined one (its rows are still there: its number is not reused).
-    assert.equal((await postOtlpJson(second.url, second.token, otlpJsonRequest('shop', ['after the quarantine']), { 'x-scope-orgid': 'acme' })).status, 200);
+    assert.equal(
+      (await postOtlpJson(second.url, second.token, otlpJsonRequest('shop', ['after the quarantine']), { 'x-scope-orgid': 'acme' })).status,
+      200,
+    );
 
     // Verify through the running server's API reports the quarantine too.
-    const remote = spawnSync(process.execPath, [cli, 'verify', '--server', second.url, '--token', second.token, '--output', 'json'], { encoding: 'utf8' });
+    const remote = spawnSync(process.execPath, [cli, 'verify', '--server', second.url, '--token', second.token, '--output', 'json'], {
+      encoding: 'utf8',
+    });
     assert.equal(remote.status, 1, remote.stderr);
-    assert.ok((JSON.parse(remote.stdout) as { findings: { kind: string }[] }).findings.some((finding) => finding.kind === 'seal_quarantined'), remote.stdout);
+    assert.ok(
+      (JSON.parse(remote.stdout) as { findings: { kind: string }[] }).findings.some((finding) => finding.kind === 'seal_quarantined'),
+      remote.stdout,
+    );
   } finally {
     assert.equal(await second.stop(), 0);
   }
@@ -69,7 +81,9 @@ test('a server whose seal journal holds a poisoned entry still starts and verify
   assert.equal(report.status, 1, report.stdout);
   const quarantineFindings = report.findings.filter((finding) => finding.kind === 'seal_quarantined');
   assert.equal(quarantineFindings.length, 3, report.stdout);
-  assert.ok(quarantineFindings.some((finding) => finding.batchSeq === 2 && /acme\//.test(finding.chain) && /min_time/.test(finding.detail)));
+  assert.ok(
+    quarantineFindings.some((finding) => finding.batchSeq === 2 && /acme\//.test(finding.chain) && /min_time/.test(finding.detail)),
+  );
 
   // One audit event per quarantined line.
   const audited = await readAuditTrail<{ action: string; target: string }>(
@@ -83,6 +97,10 @@ test('a server whose seal journal holds a poisoned entry still starts and verify
     first.dataDir,
     `SELECT toString(batch_seq) AS seq, toString(count()) AS n FROM meshlog.logs WHERE tenant = 'acme' GROUP BY batch_seq ORDER BY batch_seq`,
   );
-  assert.deepEqual(seqs, [{ seq: '1', n: '3' }, { seq: '2', n: '3' }, { seq: '3', n: '1' }]);
+  assert.deepEqual(seqs, [
+    { seq: '1', n: '3' },
+    { seq: '2', n: '3' },
+    { seq: '3', n: '1' },
+  ]);
   assert.ok(existsSync(sealQuarantineDir(first.dataDir)));
 });

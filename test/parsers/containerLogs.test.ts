@@ -54,13 +54,16 @@ test('Docker json-file lines: a log without its newline is a partial chunk', () 
 });
 
 test('Kubernetes metadata from /var/log/pods and /var/log/containers paths', () => {
-  assert.deepEqual(parseKubernetesLogPath('/var/log/pods/shop_checkout-7d9f8b6c5-x2x4z_3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098/istio-proxy/2.log'), {
-    'k8s.namespace.name': 'shop',
-    'k8s.pod.name': 'checkout-7d9f8b6c5-x2x4z',
-    'k8s.pod.uid': '3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098',
-    'k8s.container.name': 'istio-proxy',
-    'k8s.container.restart_count': '2',
-  });
+  assert.deepEqual(
+    parseKubernetesLogPath('/var/log/pods/shop_checkout-7d9f8b6c5-x2x4z_3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098/istio-proxy/2.log'),
+    {
+      'k8s.namespace.name': 'shop',
+      'k8s.pod.name': 'checkout-7d9f8b6c5-x2x4z',
+      'k8s.pod.uid': '3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098',
+      'k8s.container.name': 'istio-proxy',
+      'k8s.container.restart_count': '2',
+    },
+  );
   const id = 'a'.repeat(32) + '0123456789abcdef0123456789abcdef';
   assert.deepEqual(parseKubernetesLogPath(`/var/log/containers/checkout-7d9f8b6c5-x2x4z_shop_linkerd-proxy-${id}.log`), {
     'k8s.pod.name': 'checkout-7d9f8b6c5-x2x4z',

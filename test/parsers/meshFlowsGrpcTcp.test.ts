@@ -141,11 +141,17 @@ test('App Mesh and Consul clusters name their mesh and the way a request went', 
   // Cluster names from aws/aws-app-mesh-examples walkthroughs/howto-circuit-breakers and aws-app-mesh-roadmap#362,
   // and hashicorp/consul agent/xds/testdata/listeners/access-logs-defaults.latest.golden.
   assert.equal(meshOfCluster('cds_egress_cb-mesh_colorteller-white-vn_http_9080'), 'appmesh');
-  assert.deepEqual(directionOfCluster('cds_egress_cb-mesh_colorteller-white-vn_http_9080'), { outbound: true, peer: 'colorteller-white-vn' });
+  assert.deepEqual(directionOfCluster('cds_egress_cb-mesh_colorteller-white-vn_http_9080'), {
+    outbound: true,
+    peer: 'colorteller-white-vn',
+  });
   assert.deepEqual(directionOfCluster('cds_ingress_cb-mesh_colorgateway-vg_self_redirect_http_15001'), { outbound: false, peer: '' });
   assert.deepEqual(directionOfCluster('cds_egress_scoreboard-8801183_mesh-allow-all'), { outbound: true, peer: '' });
   assert.equal(meshOfCluster('db.default.dc1.internal.11111111-2222-3333-4444-555555555555.consul'), 'consul');
-  assert.deepEqual(directionOfCluster('db.default.dc1.internal.11111111-2222-3333-4444-555555555555.consul'), { outbound: true, peer: 'db.default' });
+  assert.deepEqual(directionOfCluster('db.default.dc1.internal.11111111-2222-3333-4444-555555555555.consul'), {
+    outbound: true,
+    peer: 'db.default',
+  });
   assert.equal(meshOfCluster('local_app'), 'consul');
   assert.deepEqual(directionOfCluster('local_app'), { outbound: false, peer: '' });
   assert.equal(meshOfCluster('outbound|8000||httpbin.foo.svc.cluster.local'), 'istio');
@@ -154,7 +160,10 @@ test('App Mesh and Consul clusters name their mesh and the way a request went', 
 
 test("an Envoy default-format line is App Mesh's or Consul's when the container that wrote it says so, and plain Envoy otherwise", () => {
   const line = lineWith('[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204');
-  assert.equal(recordOf(line, { 'container.image.name': '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy' }).mesh?.mesh, 'appmesh');
+  assert.equal(
+    recordOf(line, { 'container.image.name': '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy' }).mesh?.mesh,
+    'appmesh',
+  );
   assert.equal(recordOf(line, { 'k8s.container.name': 'consul-dataplane' }).mesh?.mesh, 'consul');
   assert.equal(recordOf(line, { 'k8s.container.name': 'envoy' }).mesh?.mesh, 'envoy');
   assert.equal(recordOf(line).mesh?.mesh, 'envoy');

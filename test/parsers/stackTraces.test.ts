@@ -56,7 +56,7 @@ test('Go: a panic and its goroutine dump are one record', () => {
 
 test('Node: an Error and its "    at" frames are one record; ordinary lines stay apart', () => {
   const lines = [
-    'TypeError: Cannot read properties of undefined (reading \'id\')',
+    "TypeError: Cannot read properties of undefined (reading 'id')",
     '    at getOrder (/app/orders.js:10:21)',
     '    at async Promise.all (index 0)',
     '    at async handler (/app/server.js:33:5)',

@@ -31,7 +31,12 @@ test('RFC 3164 with PRI, and a syslog file line without one (no level then)', ()
   assert.equal(bsd?.format, 'syslog');
   assert.equal(bsd?.level, 'crit');
   assert.equal(bsd?.message, "'su root' failed for lonvick on /dev/pts/8");
-  assert.deepEqual(bsd?.attributes, { 'syslog.facility': 'auth', 'syslog.severity': 'crit', 'syslog.hostname': 'mymachine', 'syslog.appname': 'su' });
+  assert.deepEqual(bsd?.attributes, {
+    'syslog.facility': 'auth',
+    'syslog.severity': 'crit',
+    'syslog.hostname': 'mymachine',
+    'syslog.appname': 'su',
+  });
   assert.match(bsd?.time ?? '', /^\d{19}$/, 'the year is inferred from now, as the syslog receiver does');
 
   const file = detectAndParse('Nov 25 12:00:01 node-3 sshd[8123]: Accepted publickey for ops from 10.0.0.9 port 50122 ssh2', []);

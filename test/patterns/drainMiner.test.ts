@@ -5,9 +5,23 @@ import { messageTokens } from '../../src/pipeline/patterns/messageTokens.js';
 
 test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host names, dates', () => {
   assert.deepEqual(messageTokens('Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6'), [
-    'Received', 'block', '<*>', 'of', 'size', '<*>', 'from', '<*>',
+    'Received',
+    'block',
+    '<*>',
+    'of',
+    'size',
+    '<*>',
+    'from',
+    '<*>',
   ]);
-  assert.deepEqual(messageTokens('instance 6e6b7f4c-1f4e-4a8b-9d6c-2b8f3a9c1d2e at 0x7ffd5e8c key deadbeefcafe'), ['instance', '<*>', 'at', '<*>', 'key', '<*>']);
+  assert.deepEqual(messageTokens('instance 6e6b7f4c-1f4e-4a8b-9d6c-2b8f3a9c1d2e at 0x7ffd5e8c key deadbeefcafe'), [
+    'instance',
+    '<*>',
+    'at',
+    '<*>',
+    'key',
+    '<*>',
+  ]);
   assert.deepEqual(messageTokens('GET /api/v1/users from mail.example.com'), ['GET', '<*>', 'from', '<*>']);
   assert.deepEqual(messageTokens('connection from 1.2.3.4 at Fri Jun 17 07:07:00 2005'), ['connection', 'from', '<*>', 'at', '<*>']);
   // An empty value where a value usually is (`()`) is a variable too.
@@ -19,30 +33,74 @@ test('variables are masked whole: numbers, ids, IPs, hex, UUIDs, paths, host nam
 test('a word ending in one digit is a name, not a variable; more digits make it one', () => {
   // eth10, node-129, blk_7 and x1 (one letter) are variables, and a run of them is one.
   assert.deepEqual(messageTokens('Link Up on en0 MDNS: IPV6 Addr: fe80::1 via eth10 node-129 blk_7 x1'), [
-    'Link', 'Up', 'on', 'en0', 'MDNS:', 'IPV6', 'Addr:', '<*>', 'via', '<*>',
+    'Link',
+    'Up',
+    'on',
+    'en0',
+    'MDNS:',
+    'IPV6',
+    'Addr:',
+    '<*>',
+    'via',
+    '<*>',
   ]);
 });
 
 test('a size or duration is one variable with its unit, however it is written', () => {
   assert.deepEqual(messageTokens('stored (estimated size 93.0 B, free 317.1 KB)'), ['stored', '(estimated', 'size', '<*>', 'free', '<*>']);
-  assert.deepEqual(messageTokens('close, 1190 bytes (1.16 KB) sent in 30 ms, lifetime <1 sec'), ['close', '<*>', 'bytes', '<*>', 'sent', 'in', '<*>', 'lifetime', '<*>']);
+  assert.deepEqual(messageTokens('close, 1190 bytes (1.16 KB) sent in 30 ms, lifetime <1 sec'), [
+    'close',
+    '<*>',
+    'bytes',
+    '<*>',
+    'sent',
+    'in',
+    '<*>',
+    'lifetime',
+    '<*>',
+  ]);
   // A unit word stays a word where no number precedes it.
   assert.deepEqual(messageTokens('KB B ms s per page'), ['KB', 'B', 'ms', 's', 'per', 'page']);
 });
 
 test('a named value keeps its name and masks the value', () => {
   assert.deepEqual(messageTokens('setSystemUiVisibility vis=40000500 mask=ffffffff oldVal=508 state:7 user=root'), [
-    'setSystemUiVisibility', 'vis=<*>', 'mask=<*>', 'oldVal=<*>', 'state:<*>', 'user=root',
+    'setSystemUiVisibility',
+    'vis=<*>',
+    'mask=<*>',
+    'oldVal=<*>',
+    'state:<*>',
+    'user=root',
   ]);
   // Values of values: the innermost name stays.
-  assert.deepEqual(messageTokens('release:lock=233570404 UserInfo={NSErrorFailingURLKey=https://gsp.apple.com/x'), ['release:lock=<*>', 'UserInfo={NSErrorFailingURLKey=<*>']);
+  assert.deepEqual(messageTokens('release:lock=233570404 UserInfo={NSErrorFailingURLKey=https://gsp.apple.com/x'), [
+    'release:lock=<*>',
+    'UserInfo={NSErrorFailingURLKey=<*>',
+  ]);
   // Host and component names as values.
-  assert.deepEqual(messageTokens('rhost=zummit.com topActivity=ComponentInfo{com.tencent.mm/com.tencent.mm.ui.LauncherUI}'), ['rhost=<*>', 'topActivity=<*>']);
+  assert.deepEqual(messageTokens('rhost=zummit.com topActivity=ComponentInfo{com.tencent.mm/com.tencent.mm.ui.LauncherUI}'), [
+    'rhost=<*>',
+    'topActivity=<*>',
+  ]);
   // A variable name (a time, host:port, an address) masks the whole token; so does a MAC or IPv6 address.
   assert.deepEqual(messageTokens('at 07:07:00 to db.example.com:5432 from 10.0.0.1:80'), ['at', '<*>', 'to', '<*>', 'from', '<*>']);
-  assert.deepEqual(messageTokens('chip FF:F2:9F:16:E2:23 peer fe80::1 url http://example.com'), ['chip', '<*>', 'peer', '<*>', 'url', '<*>']);
+  assert.deepEqual(messageTokens('chip FF:F2:9F:16:E2:23 peer fe80::1 url http://example.com'), [
+    'chip',
+    '<*>',
+    'peer',
+    '<*>',
+    'url',
+    '<*>',
+  ]);
   // A value spread over several tokens is one variable; an unnamed bracketed value is judged whole.
-  assert.deepEqual(messageTokens('bounds=Rect(0, 0 - 720, 1280) nodes:node-[224 228] from (host.example.net)'), ['bounds=<*>', '-', '<*>', 'nodes:<*>', 'from', '<*>']);
+  assert.deepEqual(messageTokens('bounds=Rect(0, 0 - 720, 1280) nodes:node-[224 228] from (host.example.net)'), [
+    'bounds=<*>',
+    '-',
+    '<*>',
+    'nodes:<*>',
+    'from',
+    '<*>',
+  ]);
 });
 
 test('named values count against similarity, as wildcards do: messages that differ in their constant words stay apart', () => {
@@ -143,5 +201,8 @@ test('mining the same lines again finds the same patterns: counts add up to the 
   const lines = ['a 1 b', 'a 2 c', 'x y 3 z w', 'x y 4 q w', 'p 5 6 7 q', 'p 8 r'];
   for (let round = 0; round < 3; round++) for (const line of lines) miner.add(line);
   const patterns = [...miner.patterns()];
-  assert.equal(patterns.reduce((sum, pattern) => sum + pattern.count, 0), lines.length * 3);
+  assert.equal(
+    patterns.reduce((sum, pattern) => sum + pattern.count, 0),
+    lines.length * 3,
+  );
 });

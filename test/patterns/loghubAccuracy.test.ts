@@ -34,10 +34,17 @@ test('grouping accuracy on the Loghub 2k samples, one miner setting for all', ()
     );
   }
   const average = Object.values(accuracies).reduce((sum, value) => sum + value, 0) / Object.keys(accuracies).length;
-  console.log(Object.entries(accuracies).map(([dataset, accuracy]) => `${dataset} ${accuracy.toFixed(3)}`).join(', ') + `; average ${average.toFixed(3)}`);
+  console.log(
+    Object.entries(accuracies)
+      .map(([dataset, accuracy]) => `${dataset} ${accuracy.toFixed(3)}`)
+      .join(', ') + `; average ${average.toFixed(3)}`,
+  );
   for (const [dataset, drain] of Object.entries(drainFigures)) {
     assert.ok(accuracies[dataset] >= drain, `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} under Drain's ${drain}`);
-    assert.ok(accuracies[dataset] >= measuredFloors[dataset], `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`);
+    assert.ok(
+      accuracies[dataset] >= measuredFloors[dataset],
+      `${dataset}: grouping accuracy ${accuracies[dataset].toFixed(3)} regressed under ${measuredFloors[dataset]}`,
+    );
   }
   assert.ok(average >= 0.9, `average ${average.toFixed(3)} under the goal 0.90`);
   assert.ok(average >= 0.975, `average ${average.toFixed(3)} regressed under 0.975`);

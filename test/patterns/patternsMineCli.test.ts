@@ -12,7 +12,11 @@ import { DrainMiner } from '../../src/pipeline/patterns/drainMiner.js';
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function mine(args: string[], input?: string): string[][] {
-  const run = spawnSync(process.execPath, [cli, 'patterns', 'mine', ...args, '--output', 'csv'], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [cli, 'patterns', 'mine', ...args, '--output', 'csv'], {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   assert.equal(run.status, 0, run.stderr);
   return parse(run.stdout) as string[][];
 }
@@ -22,7 +26,10 @@ test('meshlog patterns mine: one CSV row per input line, quoted where needed, wi
   const rows = mine(['-'], lines.join('\n'));
   assert.deepEqual(rows[0], ['line_number', 'pattern_id', 'template']);
   assert.equal(rows.length, 1 + lines.length);
-  assert.deepEqual(rows.slice(1).map((row) => row[0]), ['1', '2', '3', '4']);
+  assert.deepEqual(
+    rows.slice(1).map((row) => row[0]),
+    ['1', '2', '3', '4'],
+  );
   assert.equal(rows[1][1], rows[2][1]);
   assert.notEqual(rows[1][1], rows[4][1]);
   // The first line's template is the one it ended with, after the second line generalized it (a size is one variable with its unit).
@@ -38,8 +45,16 @@ test('meshlog patterns mine over a file groups lines as the ingest miner does (L
   const rows = mine([file]).slice(1);
   assert.equal(rows.length, labelled.length);
   const miner = new DrainMiner();
-  assert.deepEqual(rows.map((row) => row[1]), labelled.map((line) => miner.add(line.content).id));
-  assert.ok(groupingAccuracy(labelled.map((line) => line.eventTemplate), rows.map((row) => row[1])) >= 0.99);
+  assert.deepEqual(
+    rows.map((row) => row[1]),
+    labelled.map((line) => miner.add(line.content).id),
+  );
+  assert.ok(
+    groupingAccuracy(
+      labelled.map((line) => line.eventTemplate),
+      rows.map((row) => row[1]),
+    ) >= 0.99,
+  );
 });
 
 test('meshlog patterns mine refuses a similarity outside [0, 1]', () => {

@@ -36,7 +36,7 @@ const cases: [string, number, string][] = [
   ['', 0, ''],
 ];
 
-test('detected_level in Loki\'s vocabulary: err → error, warning → warn, notice → info, crit → critical, pino 50 → error', () => {
+test("detected_level in Loki's vocabulary: err → error, warning → warn, notice → info, crit → critical, pino 50 → error", () => {
   for (const [text, number, level] of cases) assert.equal(detectedLevelOf(text, number), level, `${text}/${number}`);
   const vocabulary = new Set(['trace', 'debug', 'info', 'warn', 'error', 'critical', 'fatal']);
   for (const level of Object.values(lokiLevelByWord)) assert.ok(vocabulary.has(level), level);
@@ -57,7 +57,10 @@ test('the logs table computes the same detected_level in ClickHouse as tail and 
       format: 'JSONEachRow',
     });
     const levels = (await result.json<{ level: string }>()).map((row) => row.level);
-    assert.deepEqual(levels, cases.map(([, , level]) => level));
+    assert.deepEqual(
+      levels,
+      cases.map(([, , level]) => level),
+    );
   } finally {
     await client.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -66,7 +69,7 @@ test('the logs table computes the same detected_level in ClickHouse as tail and 
 
 test('a service for records whose shipper named none, else unknown_service', () => {
   assert.equal(fallbackServiceName('', {}, {}), 'unknown_service');
-  assert.equal(fallbackServiceName('unknown_service:node', {}, {}), 'unknown_service:node', 'an SDK\'s own unknown name is kept');
+  assert.equal(fallbackServiceName('unknown_service:node', {}, {}), 'unknown_service:node', "an SDK's own unknown name is kept");
   assert.equal(fallbackServiceName('checkout', {}, { 'syslog.appname': 'other' }), 'checkout');
   assert.equal(fallbackServiceName('', { 'k8s.deployment.name': 'cart' }, { 'syslog.appname': 'nginx' }), 'cart');
   assert.equal(fallbackServiceName('', {}, { 'kubernetes.labels.app': 'web', 'fluent.tag': 'kube.var.log' }), 'web');

@@ -15,7 +15,7 @@ const bodies = [
 
 function openRows(): string[] {
   return bodies.map((body, i) =>
-    openLogRow(newLogRecord({ tenant: i % 2 ? 'acmé' : 'default', body, receiver: 'otlp_http', attributes: { 'clé': `valeur ${i} ✓` } })),
+    openLogRow(newLogRecord({ tenant: i % 2 ? 'acmé' : 'default', body, receiver: 'otlp_http', attributes: { clé: `valeur ${i} ✓` } })),
   );
 }
 
@@ -48,5 +48,8 @@ test('hashes over the encoded bytes equal the hashes verify computes over the st
   const after = hashBatchBytes(tampered, ends);
   const before = hashBatchContent(lines);
   assert.notEqual(after.contentHash, before.contentHash);
-  assert.deepEqual(after.fingerprints.map((fingerprint, pos) => fingerprint !== before.fingerprints[pos]), [false, false, true, false, false]);
+  assert.deepEqual(
+    after.fingerprints.map((fingerprint, pos) => fingerprint !== before.fingerprints[pos]),
+    [false, false, true, false, false],
+  );
 });

@@ -21,12 +21,21 @@ test('pipeline settings from the environment', () => {
 });
 
 test('a bad Envoy format, redaction regex or rule name is refused naming the key', () => {
-  assert.throws(() => load({ envoy_formats: [{ name: 'glued', format: '%DURATION%%BYTES_SENT%' }] }), (error: Error) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, /pipeline\.envoy_formats\.0\.format: two fields without a separator/);
-    return true;
-  });
-  assert.throws(() => load({ redaction: { custom: [{ name: 'broken', pattern: '([a-z' }] } }), /pipeline\.redaction\.custom\.0\.pattern: Invalid regular expression/);
-  assert.throws(() => load({ redaction: { custom: [{ name: 'empty', pattern: 'x*' }] } }), /pipeline\.redaction\.custom\.0\.pattern: the pattern matches the empty string/);
+  assert.throws(
+    () => load({ envoy_formats: [{ name: 'glued', format: '%DURATION%%BYTES_SENT%' }] }),
+    (error: Error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /pipeline\.envoy_formats\.0\.format: two fields without a separator/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => load({ redaction: { custom: [{ name: 'broken', pattern: '([a-z' }] } }),
+    /pipeline\.redaction\.custom\.0\.pattern: Invalid regular expression/,
+  );
+  assert.throws(
+    () => load({ redaction: { custom: [{ name: 'empty', pattern: 'x*' }] } }),
+    /pipeline\.redaction\.custom\.0\.pattern: the pattern matches the empty string/,
+  );
   assert.throws(() => load({ redaction: { rules: ['email', 'passport'] } }), /pipeline\.redaction\.rules\.1/);
 });

@@ -5,14 +5,20 @@ import { defaultRuleNames } from '../../src/pipeline/redact/builtinRules.js';
 import { luhnValid } from '../../src/pipeline/redact/luhn.js';
 import { redactionStage } from '../../src/pipeline/redactionStage.js';
 
-function redactWith(rules: string[], body: string, attributes: Record<string, string> = {}, custom: { name: string; pattern: string }[] = []) {
+function redactWith(
+  rules: string[],
+  body: string,
+  attributes: Record<string, string> = {},
+  custom: { name: string; pattern: string }[] = [],
+) {
   const counts: Record<string, number> = {};
   const stage = redactionStage({ rules, custom }, (rule, count) => (counts[rule] = (counts[rule] ?? 0) + count));
   const [record] = stage([newLogRecord({ tenant: 't', receiver: 'test', body, attributes })]);
   return { body: record.body, attributes: record.attributes, counts };
 }
 
-const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const jwt =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
 
 test('Luhn check', () => {
   assert.equal(luhnValid('4111111111111111'), true);
@@ -26,7 +32,10 @@ test('e-mail, Luhn-valid cards (with separators), SSN and JWT in body and attrib
     `order by jane.doe+shop@example.co.uk card 4111 1111 1111 1111 amex 3782-822463-10005 ssn 078-05-1120 token ${jwt}`,
     { 'user.email': 'bob@example.org', 'http.request.header.authorization': `Bearer ${jwt}`, note: 'card=5555555555554444' },
   );
-  assert.equal(body, 'order by [REDACTED:email] card [REDACTED:credit_card] amex [REDACTED:credit_card] ssn [REDACTED:us_ssn] token [REDACTED:jwt]');
+  assert.equal(
+    body,
+    'order by [REDACTED:email] card [REDACTED:credit_card] amex [REDACTED:credit_card] ssn [REDACTED:us_ssn] token [REDACTED:jwt]',
+  );
   assert.deepEqual(attributes, {
     'user.email': '[REDACTED:email]',
     'http.request.header.authorization': 'Bearer [REDACTED:jwt]',
@@ -48,7 +57,13 @@ test('a record is screened as a whole: a secret in any one value is found, value
   const stage = redactionStage({ rules: defaultRuleNames, custom: [] }, (rule, count) => (counts[rule] = (counts[rule] ?? 0) + count));
   const accessLine = '[2026-01-01T00:00:00.000Z] "GET /api/items?page=2 HTTP/1.1" 200 - 0 4123 42 3 "cc21d9b0-cf5c-432b-8c7e-000000000042"';
   const [owned, split] = stage([
-    newLogRecord({ tenant: 't', receiver: 'test', body: accessLine, attributes: { 'url.query': 'page=2' }, resource: { 'team.owner': 'ops@example.com' } }),
+    newLogRecord({
+      tenant: 't',
+      receiver: 'test',
+      body: accessLine,
+      attributes: { 'url.query': 'page=2' },
+      resource: { 'team.owner': 'ops@example.com' },
+    }),
     // `Bearer` ends one value and a token-like word starts the next: not a bearer token in either.
     newLogRecord({ tenant: 't', receiver: 'test', body: accessLine, attributes: { scheme: 'Bearer', 'mesh.route': 'abcdefghijklmnop' } }),
   ]);
@@ -100,13 +115,22 @@ test('keyed-hash mode: equal secrets give equal markers (they still join), anoth
 
 test('attribute allowlist: only listed keys and prefixes survive, the rest is dropped and counted', () => {
   const counts: Record<string, number> = {};
-  const stage = redactionStage({ rules: [], custom: [], attributeAllowlist: ['http.*', 'service.version'] }, (rule, count) => (counts[rule] = count));
+  const stage = redactionStage(
+    { rules: [], custom: [], attributeAllowlist: ['http.*', 'service.version'] },
+    (rule, count) => (counts[rule] = count),
+  );
   const [record] = stage([
     newLogRecord({
       tenant: 't',
       receiver: 'test',
       body: 'ok',
-      attributes: { 'http.response.status_code': '200', 'http.route': '/pay', 'service.version': '1.2', 'user.id': 'u-17', 'customer.address': 'Main St 1' },
+      attributes: {
+        'http.response.status_code': '200',
+        'http.route': '/pay',
+        'service.version': '1.2',
+        'user.id': 'u-17',
+        'customer.address': 'Main St 1',
+      },
     }),
   ]);
   assert.deepEqual(record.attributes, { 'http.response.status_code': '200', 'http.route': '/pay', 'service.version': '1.2' });

@@ -12,10 +12,16 @@ import { loghubDir } from '../support/loghub.js';
 function corpus(): string[] {
   const lines: string[] = [];
   for (const set of readdirSync(loghubDir, { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
-    lines.push(...readFileSync(join(loghubDir, set.name, `${set.name}_2k.log`), 'utf8').split('\n').filter(Boolean));
+    lines.push(
+      ...readFileSync(join(loghubDir, set.name, `${set.name}_2k.log`), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
   }
   for (const fixture of ['envoy', 'istio', 'envoyJson']) {
-    const cases = JSON.parse(readFileSync(new URL(`../../../test/fixtures/parsers/${fixture}.json`, import.meta.url), 'utf8')) as { line: string }[];
+    const cases = JSON.parse(readFileSync(new URL(`../../../test/fixtures/parsers/${fixture}.json`, import.meta.url), 'utf8')) as {
+      line: string;
+    }[];
     lines.push(...cases.map((c) => c.line));
   }
   return lines;
@@ -50,17 +56,50 @@ test('every built-in rule on 24,000 Loghub lines and real mesh access lines reda
   // The corpus includes the Envoy and Istio parser fixtures: a fixture line added with addresses in it adds to ipv4 (Emissary's added 2; the
   // two Istio TCP lines 8 and the three gRPC JSON lines 12: upstream, local and peer addresses, all real).
   // Before, credit_card took 17 HDFS block ids (blk_-6952295868487656571) and ipv6 took C++ scopes (Mgr::Send) and `::0`.
-  assert.deepEqual(counts, { url_password: 0, query_secret: 0, email: 12, credit_card: 0, us_ssn: 0, jwt: 0, bearer_token: 0, aws_access_key: 0, github_token: 0, slack_token: 0, ipv4: 7052, ipv6: 39 });
-  assert.deepEqual([...redactedBy('email', lines).values].sort(), ['13957525385%40163.com@p28-contacts.icloud.com', 'bhcompile@bugs.build.redhat.com', 'xpc_ben@163.com']);
+  assert.deepEqual(counts, {
+    url_password: 0,
+    query_secret: 0,
+    email: 12,
+    credit_card: 0,
+    us_ssn: 0,
+    jwt: 0,
+    bearer_token: 0,
+    aws_access_key: 0,
+    github_token: 0,
+    slack_token: 0,
+    ipv4: 7052,
+    ipv6: 39,
+  });
+  assert.deepEqual([...redactedBy('email', lines).values].sort(), [
+    '13957525385%40163.com@p28-contacts.icloud.com',
+    'bhcompile@bugs.build.redhat.com',
+    'xpc_ben@163.com',
+  ]);
   const ipv6 = [...redactedBy('ipv6', lines).values];
-  assert.ok(ipv6.every((value) => /^(?:[0-9a-f]{1,4}:|::?)[0-9a-f:]*$/i.test(value) && value.includes(':') && value.length >= 7), ipv6.join(' '));
+  assert.ok(
+    ipv6.every((value) => /^(?:[0-9a-f]{1,4}:|::?)[0-9a-f:]*$/i.test(value) && value.includes(':') && value.length >= 7),
+    ipv6.join(' '),
+  );
 });
 
 test('redaction never fires inside a UUID: request ids of Envoy lines stay whole with every default rule', () => {
   const stage = redactionStage({ rules: defaultRuleNames, custom: [] }, () => assert.fail('nothing is redacted'));
   const ids = ['60837783-5337-4406-8d91-06058df09993', ...uuids(5000, 20)];
-  const lines = ids.map((id) => `[2024-02-01T08:15:42.001Z] "GET /api/orders HTTP/1.1" 200 - 0 512 12 11 "10.0.0.7" "curl/8.4.0" "${id}" "orders.internal" "10.0.3.9:8080"`);
-  const redacted = stage(ids.map((id, i) => newLogRecord({ tenant: 't', receiver: 'test', body: lines[i], attributes: { 'http.request.header.x-request-id': id } })));
-  assert.deepEqual(redacted.map((record) => record.body), lines);
-  assert.deepEqual(redacted.map((record) => record.attributes['http.request.header.x-request-id']), ids);
+  const lines = ids.map(
+    (id) =>
+      `[2024-02-01T08:15:42.001Z] "GET /api/orders HTTP/1.1" 200 - 0 512 12 11 "10.0.0.7" "curl/8.4.0" "${id}" "orders.internal" "10.0.3.9:8080"`,
+  );
+  const redacted = stage(
+    ids.map((id, i) =>
+      newLogRecord({ tenant: 't', receiver: 'test', body: lines[i], attributes: { 'http.request.header.x-request-id': id } }),
+    ),
+  );
+  assert.deepEqual(
+    redacted.map((record) => record.body),
+    lines,
+  );
+  assert.deepEqual(
+    redacted.map((record) => record.attributes['http.request.header.x-request-id']),
+    ids,
+  );
 });

@@ -16,7 +16,12 @@ let writer: LogWriter;
 
 before(async () => {
   storage = await Storage.open({ dataDir: tempDataDir('meshlog-redelivery-'), database: 'meshlog' }, logger);
-  writer = await LogWriter.open(storage, { writerId: 'w1', maxQueuedRecords: 100_000, batchMaxRecords: 10_000, batchLingerMs: 5 }, new Metrics(), logger);
+  writer = await LogWriter.open(
+    storage,
+    { writerId: 'w1', maxQueuedRecords: 100_000, batchMaxRecords: 10_000, batchLingerMs: 5 },
+    new Metrics(),
+    logger,
+  );
 });
 after(async () => {
   await writer.close();
@@ -40,20 +45,34 @@ function records(tenant: string, ids: string[], observedMs: number, service = 'c
 }
 
 async function storedBodies(tenant: string): Promise<string[]> {
-  const rows = await storage.rows<{ body: string }>(`SELECT body FROM meshlog.logs WHERE tenant = {tenant:String} ORDER BY body`, { tenant });
+  const rows = await storage.rows<{ body: string }>(`SELECT body FROM meshlog.logs WHERE tenant = {tenant:String} ORDER BY body`, {
+    tenant,
+  });
   return rows.map((row) => row.body);
 }
 
 /** A filter on the real writer and storage, on a clock the test moves. */
 function filter(
-  options: { startsAt?: number; maxRememberedIds?: number; maxForgottenIds?: number; clockSkewMs?: number; storageEmptyAtStart?: boolean; write?: (records: LogRecord[], receiver: string) => Promise<void> } = {},
+  options: {
+    startsAt?: number;
+    maxRememberedIds?: number;
+    maxForgottenIds?: number;
+    clockSkewMs?: number;
+    storageEmptyAtStart?: boolean;
+    write?: (records: LogRecord[], receiver: string) => Promise<void>;
+  } = {},
 ) {
   const clock = { now: options.startsAt ?? startMs };
   const dropped: number[] = [];
   const lookups: string[][] = [];
   const recordIds = new RecordIdStore(storage);
   const instance = new RedeliveryFilter(
-    { maxRememberedIds: options.maxRememberedIds ?? 1000, clockSkewMs: options.clockSkewMs ?? 1000, maxForgottenIds: options.maxForgottenIds ?? 1000, storageEmptyAtStart: options.storageEmptyAtStart },
+    {
+      maxRememberedIds: options.maxRememberedIds ?? 1000,
+      clockSkewMs: options.clockSkewMs ?? 1000,
+      maxForgottenIds: options.maxForgottenIds ?? 1000,
+      storageEmptyAtStart: options.storageEmptyAtStart,
+    },
     {
       write: options.write ?? ((batch, receiver) => writer.write(batch, receiver)),
       storedIds: async (query) => {
@@ -163,7 +182,15 @@ test('a backlog older than memory skips storage when the Bloom filter of forgott
   // Forgetting new-0 overflowed the filter (4 ids): it starts over from new-0's commit, older records go to storage again.
   await write(['new-2'], 5000);
   assert.deepEqual(lookups, [['c-0'], ['new-2']]);
-  assert.deepEqual(await storedBodies('backlog'), ['line c-0', 'line c-1', 'line c-2', 'line c-3', 'line new-0', 'line new-1', 'line new-2']);
+  assert.deepEqual(await storedBodies('backlog'), [
+    'line c-0',
+    'line c-1',
+    'line c-2',
+    'line c-3',
+    'line new-0',
+    'line new-1',
+    'line new-2',
+  ]);
 });
 
 test('records without an id, and ids of another tenant, are never dropped', async () => {

@@ -83,11 +83,17 @@ test('every kind of drift is found, each naming its subject', () => {
 test('a source with no events is silent, not low in volume, and the rate is scaled to the window', () => {
   const facts = compliant();
   facts.sources.set('checkout-access', { events: 0, missing: {} });
-  assert.deepEqual(driftOf(acme, facts).map((drift) => drift.kind), ['silent_source']);
+  assert.deepEqual(
+    driftOf(acme, facts).map((drift) => drift.kind),
+    ['silent_source'],
+  );
   // 10 events in 60 s is 600 an hour: exactly the minimum.
   const short = { ...compliant(), windowMs: 60_000 };
   short.sources.set('checkout-access', { events: 10, missing: {} });
   assert.deepEqual(driftOf(acme, short), []);
   short.sources.set('checkout-access', { events: 9, missing: {} });
-  assert.deepEqual(driftOf(acme, short).map((drift) => drift.kind), ['low_volume']);
+  assert.deepEqual(
+    driftOf(acme, short).map((drift) => drift.kind),
+    ['low_volume'],
+  );
 });

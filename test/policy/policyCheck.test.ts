@@ -13,7 +13,8 @@ const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const docs = fileURLToPath(new URL('../../../docs/policy.md', import.meta.url));
 const dir = tempDataDir('meshlog-policy-check-');
 
-const check = (file: string) => spawnSync(process.execPath, [cli, 'policy', 'check', file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+const check = (file: string) =>
+  spawnSync(process.execPath, [cli, 'policy', 'check', file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 
 /** The first ```yaml block after the "A complete example" heading of docs/policy.md. */
 function documentedExample(): string {
@@ -46,9 +47,15 @@ test('policy check exits 1 on a bad file and names the line, column and key of e
   const result = check(file);
   assert.equal(result.status, 1);
   assert.equal(result.stdout, '');
-  assert.ok(result.stderr.includes(`${file}:${lineOf('max_age: forever')}:14: retention.0.max_age: a duration such as 30d or 12h`), result.stderr);
+  assert.ok(
+    result.stderr.includes(`${file}:${lineOf('max_age: forever')}:14: retention.0.max_age: a duration such as 30d or 12h`),
+    result.stderr,
+  );
   assert.ok(result.stderr.includes(`${file}:${lineOf('ownr:')}:1: ownr: Unrecognized key`), result.stderr);
-  assert.ok(result.stderr.includes(`${file}:${lineOf('[admin, root]')}:`) && result.stderr.includes('access.segregation_of_duties.0.roles.1'), result.stderr);
+  assert.ok(
+    result.stderr.includes(`${file}:${lineOf('[admin, root]')}:`) && result.stderr.includes('access.segregation_of_duties.0.roles.1'),
+    result.stderr,
+  );
   // A missing key is placed at the start of the map that lacks it.
   assert.ok(result.stderr.includes(`${file}:${lineOf('policy_format:')}:1: owner: required, and missing`), result.stderr);
   assert.match(result.stderr, /4 problems; nothing applied/);
@@ -71,11 +78,28 @@ test('policy check exits 1 on broken YAML and a duplicated key, with their lines
 });
 
 test('an alias bomb, an oversized file and a non-map document are problems, never a crash', () => {
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n');
-  for (const [what, text] of [['alias bomb', bomb], ['oversized', `description: ${'x'.repeat(maxPolicyBytes)}`], ['a list', '- 1\n- 2\n'], ['a scalar', 'hello'], ['empty', '']] as const) {
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 9 },
+      (_, i) =>
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+    ),
+  ].join('\n');
+  for (const [what, text] of [
+    ['alias bomb', bomb],
+    ['oversized', `description: ${'x'.repeat(maxPolicyBytes)}`],
+    ['a list', '- 1\n- 2\n'],
+    ['a scalar', 'hello'],
+    ['empty', ''],
+  ] as const) {
     const parsed = parsePolicy(text);
     assert.equal(parsed.ok, false, what);
-    if (!parsed.ok) assert.ok(parsed.problems.length > 0 && parsed.problems.every((problem) => problem.line >= 1 && problem.column >= 1), `${what}: ${JSON.stringify(parsed.problems)}`);
+    if (!parsed.ok)
+      assert.ok(
+        parsed.problems.length > 0 && parsed.problems.every((problem) => problem.line >= 1 && problem.column >= 1),
+        `${what}: ${JSON.stringify(parsed.problems)}`,
+      );
   }
 });
 

@@ -52,22 +52,41 @@ alert_coverage:
 `;
 const policyV2 = policyV1.replace('version: "2026-12-07.1"', 'version: "2026-12-07.2"').replace('max_age: 400d', 'max_age: 730d');
 
-async function api(method: string, path: string, token: string, options: { tenant?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+async function api(
+  method: string,
+  path: string,
+  token: string,
+  options: { tenant?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (options.tenant) headers['x-scope-orgid'] = options.tenant;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${meshlog.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
   const text = await response.text();
   return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
 
 async function send(service: string, count: number): Promise<void> {
   const extra = { timeUnixNano: String(BigInt(Date.now()) * 1_000_000n), traceId: '5b8efff798038103d269b633813fc60c' };
-  const response = await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest(service, Array.from({ length: count }, (_, i) => `GET /cart ${i} 200`), extra), { 'x-scope-orgid': 'acme' });
+  const response = await postOtlpJson(
+    meshlog.url,
+    meshlog.token,
+    otlpJsonRequest(
+      service,
+      Array.from({ length: count }, (_, i) => `GET /cart ${i} 200`),
+      extra,
+    ),
+    { 'x-scope-orgid': 'acme' },
+  );
   assert.equal(response.status, 200);
 }
 
-const meshlogCli = (args: string[], token: string) => run(process.execPath, [cli, ...args, '--server', meshlog.url, '--token', token], { env: { PATH: process.env.PATH ?? '' } });
+const meshlogCli = (args: string[], token: string) =>
+  run(process.execPath, [cli, ...args, '--server', meshlog.url, '--token', token], { env: { PATH: process.env.PATH ?? '' } });
 
 async function openDrift(): Promise<{ kind: string; subject: string; detail: string }[]> {
   const { status, body } = await api('GET', '/api/v1/policy/drift', keys.auditor!.key, { tenant: 'acme' });
@@ -80,7 +99,8 @@ before(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
-      for (const alert of (JSON.parse(body) as { alerts: { status: string; labels: Record<string, string> }[] }).alerts) notifications.push(alert);
+      for (const alert of (JSON.parse(body) as { alerts: { status: string; labels: Record<string, string> }[] }).alerts)
+        notifications.push(alert);
       response.writeHead(200).end();
     });
   });
@@ -139,13 +159,23 @@ test('policy apply through the CLI is audited as policy.apply with the diff, sto
   assert.equal(body.policy.yaml, policyV2);
   assert.equal(body.policy.signature.facts.previous_sha256, v1.sha256);
   assert.ok(policySignatureValid(body.policy.signature as PolicySignature), 'the stored signature verifies');
-  assert.ok(!policySignatureValid({ ...body.policy.signature, facts: { ...body.policy.signature.facts, version: 3 } } as PolicySignature), 'a changed fact fails the signature');
+  assert.ok(
+    !policySignatureValid({ ...body.policy.signature, facts: { ...body.policy.signature.facts, version: 3 } } as PolicySignature),
+    'a changed fact fails the signature',
+  );
 
   const audit = await api('GET', '/api/v1/audit?action=policy.apply&since=1h', meshlog.token);
-  const applied = (audit.body.events as { outcome: string; detail: string }[]).filter((event) => event.outcome === 'success').map((event) => JSON.parse(event.detail));
+  const applied = (audit.body.events as { outcome: string; detail: string }[])
+    .filter((event) => event.outcome === 'success')
+    .map((event) => JSON.parse(event.detail));
   const latest = applied.find((detail) => detail.version === 2);
   assert.ok(latest, JSON.stringify(audit.body.events));
-  assert.deepEqual(latest.diff, ['-3: version: "2026-12-07.1"', '+3: version: "2026-12-07.2"', '-12:     max_age: 400d', '+12:     max_age: 730d']);
+  assert.deepEqual(latest.diff, [
+    '-3: version: "2026-12-07.1"',
+    '+3: version: "2026-12-07.2"',
+    '-12:     max_age: 400d',
+    '+12:     max_age: 730d',
+  ]);
   assert.equal(latest.previous_sha256, v1.sha256);
 });
 
@@ -172,55 +202,104 @@ test('a silent required source, a grant breaking segregation of duties and an un
   let healthy: { kind: string; subject: string }[];
   try {
     await send('scratch', 3);
-    healthy = await waitFor(async () => {
-      const open = await openDrift();
-      return open.some((drift) => drift.kind === 'unretained_stream') && !open.some((drift) => drift.subject === 'checkout-access') && open;
-    }, { what: 'an evaluation that sees checkout-access sending and the scratch stream unretained', timeoutMs: 120_000 });
+    healthy = await waitFor(
+      async () => {
+        const open = await openDrift();
+        return (
+          open.some((drift) => drift.kind === 'unretained_stream') && !open.some((drift) => drift.subject === 'checkout-access') && open
+        );
+      },
+      { what: 'an evaluation that sees checkout-access sending and the scratch stream unretained', timeoutMs: 120_000 },
+    );
   } finally {
     sending = false;
     await sender;
   }
-  assert.ok(healthy.some((drift) => drift.kind === 'unretained_stream' && drift.subject === 'service=scratch'), JSON.stringify(healthy));
-  assert.ok(healthy.some((drift) => drift.kind === 'segregation_of_duties' && drift.subject === `key:${keys.superuser!.id}`), JSON.stringify(healthy));
-  assert.ok(healthy.some((drift) => drift.kind === 'missing_alert_rule' && drift.subject === 'checkout-access/CheckoutDown'), JSON.stringify(healthy));
-  assert.ok(!healthy.some((drift) => drift.subject === `key:${keys.admin!.id}` || drift.subject === `key:${keys.auditor!.id}`), 'separate admin and auditor keys are no drift');
-  const silent = await waitFor(async () => (await openDrift()).find((drift) => drift.kind === 'silent_source' && drift.subject === 'checkout-access'), {
-    what: 'checkout-access to be found silent',
-    timeoutMs: 120_000,
-  });
+  assert.ok(
+    healthy.some((drift) => drift.kind === 'unretained_stream' && drift.subject === 'service=scratch'),
+    JSON.stringify(healthy),
+  );
+  assert.ok(
+    healthy.some((drift) => drift.kind === 'segregation_of_duties' && drift.subject === `key:${keys.superuser!.id}`),
+    JSON.stringify(healthy),
+  );
+  assert.ok(
+    healthy.some((drift) => drift.kind === 'missing_alert_rule' && drift.subject === 'checkout-access/CheckoutDown'),
+    JSON.stringify(healthy),
+  );
+  assert.ok(
+    !healthy.some((drift) => drift.subject === `key:${keys.admin!.id}` || drift.subject === `key:${keys.auditor!.id}`),
+    'separate admin and auditor keys are no drift',
+  );
+  const silent = await waitFor(
+    async () => (await openDrift()).find((drift) => drift.kind === 'silent_source' && drift.subject === 'checkout-access'),
+    {
+      what: 'checkout-access to be found silent',
+      timeoutMs: 120_000,
+    },
+  );
   assert.match(silent.detail, /no events from \{"service":"checkout"\}/);
 
   // Each finding is an alert through the notification path.
   const alerted = await waitFor(
     () => {
-      const kinds = new Set(notifications.filter((alert) => alert.status === 'firing' && alert.labels.alertname === 'PolicyDrift').map((alert) => alert.labels.drift));
+      const kinds = new Set(
+        notifications
+          .filter((alert) => alert.status === 'firing' && alert.labels.alertname === 'PolicyDrift')
+          .map((alert) => alert.labels.drift),
+      );
       return ['silent_source', 'segregation_of_duties', 'unretained_stream'].every((kind) => kinds.has(kind)) && kinds;
     },
     { what: 'PolicyDrift notifications for the three findings', timeoutMs: 60_000 },
   );
   assert.ok(alerted.has('missing_alert_rule'));
   const history = await api('GET', '/api/v1/alerts?history=true', keys.admin!.key, { tenant: 'acme' });
-  assert.ok((history.body.transitions as { namespace: string; labels: Record<string, string> }[]).some((t) => t.namespace === 'policy' && t.labels.drift === 'silent_source'));
+  assert.ok(
+    (history.body.transitions as { namespace: string; labels: Record<string, string> }[]).some(
+      (t) => t.namespace === 'policy' && t.labels.drift === 'silent_source',
+    ),
+  );
   // Another tenant's alerts hold none of acme's drift.
   const globex = await api('GET', '/api/v1/alerts?history=true', keys.globexAdmin!.key, { tenant: 'globex' });
   assert.ok(!(globex.body.transitions as { namespace: string }[]).some((t) => t.namespace === 'policy'));
 
   // And a finding of the SOC 2 report for the period, read from the stored drift events.
-  const report = await api('GET', `/api/v1/reports/soc2?from=${encodeURIComponent(startedAt)}&tenant=acme`, keys.auditor!.key, { tenant: 'acme' });
+  const report = await api('GET', `/api/v1/reports/soc2?from=${encodeURIComponent(startedAt)}&tenant=acme`, keys.auditor!.key, {
+    tenant: 'acme',
+  });
   assert.equal(report.status, 200, JSON.stringify(report.body).slice(0, 500));
-  const section = (report.body.sections as { id: string; status: string; data: { findings: { kind: string; subject: string }[]; policies: { versions: unknown[] }[] } }[]).find((candidate) => candidate.id === 'policy');
+  const section = (
+    report.body.sections as {
+      id: string;
+      status: string;
+      data: { findings: { kind: string; subject: string }[]; policies: { versions: unknown[] }[] };
+    }[]
+  ).find((candidate) => candidate.id === 'policy');
   assert.ok(section, 'the report has a policy section');
   assert.equal(section.status, 'fail');
   const found = new Set(section.data.findings.map((finding) => `${finding.kind} ${finding.subject}`));
-  for (const expected of ['silent_source checkout-access', `segregation_of_duties key:${keys.superuser!.id}`, 'unretained_stream service=scratch']) assert.ok(found.has(expected), `${expected} in ${[...found].join(', ')}`);
+  for (const expected of [
+    'silent_source checkout-access',
+    `segregation_of_duties key:${keys.superuser!.id}`,
+    'unretained_stream service=scratch',
+  ])
+    assert.ok(found.has(expected), `${expected} in ${[...found].join(', ')}`);
   assert.equal(section.data.policies[0]!.versions.length, 2, 'both versions applied in the period are listed');
-  const changes = (report.body.sections as { id: string; data: { by_kind: Record<string, number> } }[]).find((candidate) => candidate.id === 'changes');
+  const changes = (report.body.sections as { id: string; data: { by_kind: Record<string, number> } }[]).find(
+    (candidate) => candidate.id === 'changes',
+  );
   assert.equal(changes?.data.by_kind['policy.apply'], 2);
 
   // Revoking the key that broke segregation of duties resolves that finding.
   assert.equal((await api('DELETE', `/api/v1/admin/keys/${keys.superuser!.id}`, meshlog.token)).status, 200);
-  await waitFor(async () => !(await openDrift()).some((drift) => drift.kind === 'segregation_of_duties') || undefined, { what: 'the segregation finding to resolve', timeoutMs: 60_000 });
-  await waitFor(() => notifications.some((alert) => alert.status === 'resolved' && alert.labels.drift === 'segregation_of_duties') || undefined, { what: 'the resolved notification' });
+  await waitFor(async () => !(await openDrift()).some((drift) => drift.kind === 'segregation_of_duties') || undefined, {
+    what: 'the segregation finding to resolve',
+    timeoutMs: 60_000,
+  });
+  await waitFor(
+    () => notifications.some((alert) => alert.status === 'resolved' && alert.labels.drift === 'segregation_of_duties') || undefined,
+    { what: 'the resolved notification' },
+  );
 });
 
 test('another tenant’s admin, an analyst and an auditor cannot apply a policy, and another tenant’s admin cannot read it', async () => {
@@ -236,7 +315,10 @@ test('another tenant’s admin, an analyst and an auditor cannot apply a policy,
   // Its own tenant has no policy: acme's is not served in its place.
   assert.equal((await api('GET', '/api/v1/policy', keys.globexAdmin!.key, { tenant: 'globex' })).status, 404);
   const history = await api('GET', '/api/v1/policy/history', keys.auditor!.key, { tenant: 'acme' });
-  assert.deepEqual((history.body.versions as { version: number }[]).map((version) => version.version), [1, 2]);
+  assert.deepEqual(
+    (history.body.versions as { version: number }[]).map((version) => version.version),
+    [1, 2],
+  );
 });
 
 test('an invalid policy is refused by the API with the line and key named, and nothing is applied', async () => {
@@ -251,13 +333,18 @@ test('an invalid policy is refused by the API with the line and key named, and n
 test('two applies at once become consecutive versions, each with the diff from the one before', async () => {
   const [a, b] = await Promise.all([
     api('POST', '/api/v1/policy', keys.admin!.key, { body: { policy: policyV1 } }),
-    api('POST', '/api/v1/policy', keys.admin!.key, { body: { policy: policyV2.replace('owner: compliance@acme.example', 'owner: security@acme.example') } }),
+    api('POST', '/api/v1/policy', keys.admin!.key, {
+      body: { policy: policyV2.replace('owner: compliance@acme.example', 'owner: security@acme.example') },
+    }),
   ]);
   assert.equal(a.status, 201, JSON.stringify(a.body));
   assert.equal(b.status, 201, JSON.stringify(b.body));
   assert.deepEqual([a.body.policy.version, b.body.policy.version].sort(), [3, 4]);
   const history = await api('GET', '/api/v1/policy/history', keys.auditor!.key, { tenant: 'acme' });
-  assert.deepEqual((history.body.versions as { version: number }[]).map((version) => version.version), [1, 2, 3, 4]);
+  assert.deepEqual(
+    (history.body.versions as { version: number }[]).map((version) => version.version),
+    [1, 2, 3, 4],
+  );
   const latest = [a.body.policy, b.body.policy].find((policy) => policy.version === 4);
   assert.equal(latest.signature.facts.previous_sha256, [a.body.policy, b.body.policy].find((policy) => policy.version === 3).sha256);
 });

@@ -12,7 +12,10 @@ function maskedLine(line: string): [string, number] {
 
 test('a sensitive key=value or JSON field inside a line is masked, quoting kept', () => {
   assert.deepEqual(maskedLine('order placed user.email=ann@example.com total=12'), ['order placed user.email=[MASKED] total=12', 1]);
-  assert.deepEqual(maskedLine('{"user_email":"ann@example.com","card.last4":"4242"}'), ['{"user_email":"[MASKED]","card.last4":"[MASKED]"}', 2]);
+  assert.deepEqual(maskedLine('{"user_email":"ann@example.com","card.last4":"4242"}'), [
+    '{"user_email":"[MASKED]","card.last4":"[MASKED]"}',
+    2,
+  ]);
 });
 
 test('a value already redacted at ingest is left whole, not cut at its closing bracket', () => {

@@ -45,7 +45,9 @@ async function only4xx(run: () => unknown): Promise<void> {
 const now = BigInt(Date.now()) * 1_000_000n;
 
 function checkDecoded(decoded: unknown): void {
-  const records: LogRecord[] = Array.isArray(decoded) ? (decoded as LogRecord[]) : ((decoded as { records?: LogRecord[] } | undefined)?.records ?? []);
+  const records: LogRecord[] = Array.isArray(decoded)
+    ? (decoded as LogRecord[])
+    : ((decoded as { records?: LogRecord[] } | undefined)?.records ?? []);
   for (const record of records) {
     recordTimeProblem(record, storageOnlyWindow, now);
     JSON.parse(`${openLogRow(record)}}`);
@@ -58,9 +60,25 @@ function checkDecoded(decoded: unknown): void {
 }
 
 /** Text nested `depth` levels: objects or arrays, as JSON. */
-const deepJson = fc.tuple(fc.integer({ min: 1, max: 3000 }), fc.boolean()).map(([depth, arrays]) => (arrays ? '['.repeat(depth) + '1' + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)));
+const deepJson = fc
+  .tuple(fc.integer({ min: 1, max: 3000 }), fc.boolean())
+  .map(([depth, arrays]) => (arrays ? '['.repeat(depth) + '1' + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)));
 const extremeNumber = fc.oneof(
-  fc.constantFrom('-5', '0', '-0', '1e308', '-1e308', '18446744073709551615', '9223372036854775808', '-9223372036854775809', '-62135596800000000000', '1.5', '"abc"', 'null', 'true'),
+  fc.constantFrom(
+    '-5',
+    '0',
+    '-0',
+    '1e308',
+    '-1e308',
+    '18446744073709551615',
+    '9223372036854775808',
+    '-9223372036854775809',
+    '-62135596800000000000',
+    '1.5',
+    '"abc"',
+    'null',
+    'true',
+  ),
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => JSON.stringify(value)),
 );
@@ -131,10 +149,37 @@ test('Elasticsearch bulk, Splunk HEC, Datadog and Zipkin decoders refuse arbitra
   await fc.assert(
     fc.asyncProperty(extremeNumber, extremeValue, extremeValue, async (time, value, other) => {
       const quoted = time.startsWith('"') ? time : JSON.stringify(time);
-      await only4xx(() => decodeElasticBulk(Buffer.from(`{"index":{"_index":"x","_id":${other.length < 40 ? other : '"i"'}}}\n{"@timestamp":${time},"event.created":${quoted},"message":${value},"nested":${other}}\n`), undefined, 't', 'r'));
-      await only4xx(() => decodeHecEvents(Buffer.from(`{"time":${time},"event":${value},"fields":${other}}{"event":"ok","time":${quoted}}`), {}, 't', 'r'));
-      await only4xx(() => decodeDatadogLogs(Buffer.from(`[{"timestamp":${time},"message":${value},"ddtags":${other},"x":${other}},${value}]`), false, '', 't', 'r'));
-      await only4xx(() => decodeZipkinSpans(Buffer.from(`[{"traceId":"5b8efff798038103","id":"eee19b7ec3c1b174","timestamp":${time},"duration":${time},"tags":${value},"annotations":[{"timestamp":${time},"value":${other}}]},${value}]`), 't', 'r'));
+      await only4xx(() =>
+        decodeElasticBulk(
+          Buffer.from(
+            `{"index":{"_index":"x","_id":${other.length < 40 ? other : '"i"'}}}\n{"@timestamp":${time},"event.created":${quoted},"message":${value},"nested":${other}}\n`,
+          ),
+          undefined,
+          't',
+          'r',
+        ),
+      );
+      await only4xx(() =>
+        decodeHecEvents(Buffer.from(`{"time":${time},"event":${value},"fields":${other}}{"event":"ok","time":${quoted}}`), {}, 't', 'r'),
+      );
+      await only4xx(() =>
+        decodeDatadogLogs(
+          Buffer.from(`[{"timestamp":${time},"message":${value},"ddtags":${other},"x":${other}},${value}]`),
+          false,
+          '',
+          't',
+          'r',
+        ),
+      );
+      await only4xx(() =>
+        decodeZipkinSpans(
+          Buffer.from(
+            `[{"traceId":"5b8efff798038103","id":"eee19b7ec3c1b174","timestamp":${time},"duration":${time},"tags":${value},"annotations":[{"timestamp":${time},"value":${other}}]},${value}]`,
+          ),
+          't',
+          'r',
+        ),
+      );
     }),
     { numRuns },
   );
@@ -154,7 +199,8 @@ test('forward (msgpack) and syslog framing refuse arbitrary bytes and extreme me
       for (const message of messages(body)) await only4xx(() => forwardMessage(message, options));
       const reader = new SyslogFrameReader(64 * 1024);
       const frames = [...reader.push(Buffer.from(body)), ...reader.end()];
-      for (const frame of frames) await only4xx(() => [syslogRecord(frame, { tenant: 't', receiver: 'syslog', peer: 'p', receivedUnixNano: now })]);
+      for (const frame of frames)
+        await only4xx(() => [syslogRecord(frame, { tenant: 't', receiver: 'syslog', peer: 'p', receivedUnixNano: now })]);
     }),
     { numRuns },
   );
@@ -165,7 +211,10 @@ test('forward (msgpack) and syslog framing refuse arbitrary bytes and extreme me
     for (let level = 0; level < 1000; level++) deep = { k: deep }; // 1,000: the msgpack encoder itself recurses
     return { deep };
   };
-  const record = fc.oneof(fc.constant('deep' as const), fc.dictionary(anyText, fc.oneof(anyText, fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n })), { maxKeys: 200 }));
+  const record = fc.oneof(
+    fc.constant('deep' as const),
+    fc.dictionary(anyText, fc.oneof(anyText, fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n })), { maxKeys: 200 }),
+  );
   const time = fc.oneof(fc.integer(), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.double(), anyText);
   await fc.assert(
     fc.asyncProperty(anyText, time, record, async (tag, at, entry) => {
@@ -179,9 +228,20 @@ test('forward (msgpack) and syslog framing refuse arbitrary bytes and extreme me
   );
   // Syslog lines with extreme timestamps: year 1, year 9999, negative offsets, garbage.
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom('0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '1969-12-31T23:59:59-23:59', '2024-02-30T25:61:61Z', '-'), anyText, async (stamp, message) => {
-      await only4xx(() => [syslogRecord(`<34>1 ${stamp} host app 1 ID47 - ${message}`, { tenant: 't', receiver: 'syslog', peer: 'p', receivedUnixNano: now })]);
-    }),
+    fc.asyncProperty(
+      fc.constantFrom('0001-01-01T00:00:00Z', '9999-12-31T23:59:59.999999Z', '1969-12-31T23:59:59-23:59', '2024-02-30T25:61:61Z', '-'),
+      anyText,
+      async (stamp, message) => {
+        await only4xx(() => [
+          syslogRecord(`<34>1 ${stamp} host app 1 ID47 - ${message}`, {
+            tenant: 't',
+            receiver: 'syslog',
+            peer: 'p',
+            receivedUnixNano: now,
+          }),
+        ]);
+      },
+    ),
     { numRuns },
   );
 });

@@ -8,7 +8,10 @@ const received = 1_795_608_000_000_000_000n;
 const source = { tenant: 'default', receiver: 'syslog_tcp', peer: '10.0.0.9:40000', receivedUnixNano: received };
 
 test('RFC 5424 examples from the RFC, with structured data and escapes', () => {
-  const first = syslogRecord('<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \uFEFF\'su root\' failed for lonvick on /dev/pts/8', source);
+  const first = syslogRecord(
+    "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \uFEFF'su root' failed for lonvick on /dev/pts/8",
+    source,
+  );
   assert.equal(first.timeUnixNano, 1_065_910_455_003_000_000n);
   assert.equal(first.body, "'su root' failed for lonvick on /dev/pts/8");
   assert.equal(first.serviceName, 'su');
@@ -25,7 +28,10 @@ test('RFC 5424 examples from the RFC, with structured data and escapes', () => {
     'client.address': '10.0.0.9:40000',
   });
 
-  const withZone = syslogRecord('<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It\'s time to make the do-nuts.', source);
+  const withZone = syslogRecord(
+    "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+    source,
+  );
   assert.equal(withZone.timeUnixNano, 1_061_727_255_000_003_000n);
   assert.equal(withZone.attributes['syslog.procid'], '8710');
   assert.equal(withZone.attributes['syslog.facility'], 'local4');
@@ -50,7 +56,7 @@ test('RFC 5424 examples from the RFC, with structured data and escapes', () => {
 });
 
 test('RFC 3164 as logger, rsyslog and network gear write it', () => {
-  const bsd = syslogRecord('<34>Oct 11 22:14:15 mymachine su: \'su root\' failed for lonvick on /dev/pts/8', source);
+  const bsd = syslogRecord("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8", source);
   assert.equal(bsd.timeUnixNano, BigInt(Date.UTC(2026, 9, 11, 22, 14, 15)) * 1_000_000n);
   assert.equal(bsd.serviceName, 'su');
   assert.equal(bsd.attributes['syslog.hostname'], 'mymachine');
@@ -66,7 +72,10 @@ test('RFC 3164 as logger, rsyslog and network gear write it', () => {
   assert.equal(noHost.attributes['syslog.hostname'], undefined);
   assert.equal(noHost.serviceName, 'sshd');
 
-  const lastYear = syslogRecord('<13>Dec 31 23:59:59 host cron: ran', { ...source, receivedUnixNano: BigInt(Date.UTC(2027, 0, 1, 0, 0, 5)) * 1_000_000n });
+  const lastYear = syslogRecord('<13>Dec 31 23:59:59 host cron: ran', {
+    ...source,
+    receivedUnixNano: BigInt(Date.UTC(2027, 0, 1, 0, 0, 5)) * 1_000_000n,
+  });
   assert.equal(lastYear.timeUnixNano, BigInt(Date.UTC(2026, 11, 31, 23, 59, 59)) * 1_000_000n);
 
   const rsyslogForward = syslogRecord('<86>2026-11-25T12:00:01.123456+00:00 node-1 sudo:   ann : TTY=pts/0', source);
@@ -148,7 +157,13 @@ test('RFC 6587 framing is detected per frame and survives split reads', () => {
   // One byte at a time: the worst split a TCP stream can produce.
   for (const byte of wire) frames.push(...reader.push(Buffer.from([byte])));
   frames.push(...reader.end());
-  assert.deepEqual(frames, [octet, '<13>Oct 11 22:14:15 h app: lf framed', '12abc not a length, so a line', octet, '<13>Oct 11 22:14:15 h app: no final newline']);
+  assert.deepEqual(frames, [
+    octet,
+    '<13>Oct 11 22:14:15 h app: lf framed',
+    '12abc not a length, so a line',
+    octet,
+    '<13>Oct 11 22:14:15 h app: no final newline',
+  ]);
 
   const small = new SyslogFrameReader(16);
   assert.deepEqual(small.push(Buffer.from('99999 <13>too long for the limit\n')), ['99999 <13>too lo', 'ng for the limit']);
@@ -158,8 +173,14 @@ test('RFC 6587 framing is detected per frame and survives split reads', () => {
 
 test('winston-syslog over TCP ends records with nothing: back-to-back RFC 3164 and RFC 5424 records are read apart at each header', () => {
   const reader = new SyslogFrameReader(1024);
-  const bsd = ['<132>Dec  7 00:10:19 web-1 billing[13997]: {"level":"warning","message":"low <134>Dec  7 inside"}', '<131>Dec  7 00:10:19 web-1 billing[13997]: {"level":"error"}'];
-  const rfc5424 = ['<132>1 2026-12-07T00:10:19.115Z web-1 billing 13997 - - {"level":"warning"}', '<134>1 2026-12-07T00:10:19.116Z web-1 billing 13997 - - last'];
+  const bsd = [
+    '<132>Dec  7 00:10:19 web-1 billing[13997]: {"level":"warning","message":"low <134>Dec  7 inside"}',
+    '<131>Dec  7 00:10:19 web-1 billing[13997]: {"level":"error"}',
+  ];
+  const rfc5424 = [
+    '<132>1 2026-12-07T00:10:19.115Z web-1 billing 13997 - - {"level":"warning"}',
+    '<134>1 2026-12-07T00:10:19.116Z web-1 billing 13997 - - last',
+  ];
   const frames: string[] = [];
   // One byte at a time: a header is recognised however the stream is split.
   for (const byte of Buffer.from([...bsd, ...rfc5424].join(''))) frames.push(...reader.push(Buffer.from([byte])));
@@ -179,7 +200,9 @@ test('winston-syslog over TCP ends records with nothing: back-to-back RFC 3164 a
   assert.deepEqual(slow.push(Buffer.from('ing\n')), ['<13>1 2026-12-01T00:00:00Z host app - - - still arriving']);
   // Text that merely contains a "<PRI>" is not cut there.
   const quoted = new SyslogFrameReader(1024);
-  assert.deepEqual(quoted.push(Buffer.from('<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message\n')), ['<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message']);
+  assert.deepEqual(quoted.push(Buffer.from('<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message\n')), [
+    '<13>Dec  7 00:10:19 h app: saw <13> and <13>Dec 7 in a message',
+  ]);
 });
 
 test('a stream cut into chunks of any size frames exactly as when it arrives whole, and a record dripping in 16 bytes at a time is read once, not rescanned at every chunk', () => {

@@ -31,7 +31,9 @@ function sealRows(firstSeq: number, count: number): string {
 }
 
 async function activeParts(storage: Storage): Promise<{ name: string; path: string; level: number; rows: string }[]> {
-  return storage.rows(`SELECT name, path, level, toString(rows) AS rows FROM system.parts WHERE database = 'meshlog' AND table = 'seal_batches' AND active ORDER BY name`);
+  return storage.rows(
+    `SELECT name, path, level, toString(rows) AS rows FROM system.parts WHERE database = 'meshlog' AND table = 'seal_batches' AND active ORDER BY name`,
+  );
 }
 
 /** Reads every column of every row: what fails ("Empty marks file") while a broken part is active. */
@@ -72,8 +74,14 @@ test('a merged part left with empty files by a full disk is set aside and the pa
     assert.equal(repaired[0].rows, 40);
     assert.equal(repaired[0].restoredRows, 40, 'the covered parts were kept (old_parts_lifetime) and came back');
     assert.deepEqual(await readAll(storage), { rows: 40, fingerprints: 1200 });
-    const detached = await storage.rows<{ name: string }>(`SELECT name FROM system.detached_parts WHERE database = 'meshlog' AND table = 'seal_batches'`);
-    assert.deepEqual(detached.map((part) => part.name), [`broken-on-start_${merged.name}`], 'the broken part is kept aside, not deleted');
+    const detached = await storage.rows<{ name: string }>(
+      `SELECT name FROM system.detached_parts WHERE database = 'meshlog' AND table = 'seal_batches'`,
+    );
+    assert.deepEqual(
+      detached.map((part) => part.name),
+      [`broken-on-start_${merged.name}`],
+      'the broken part is kept aside, not deleted',
+    );
     // And writes go on on the reopened engine.
     await storage.insertJsonLines('seal_batches', sealRows(41, 5));
     assert.equal((await readAll(storage)).rows, 45);

@@ -27,7 +27,10 @@ async function keepForDiagnosis(server: RunningMeshlog): Promise<string> {
     server.dataDir,
     'SELECT chain_id, min(batch_seq) AS first, max(batch_seq) AS last, count() AS seals FROM meshlog.seal_batches GROUP BY chain_id ORDER BY chain_id',
   );
-  const sealLines = server.output().split('\n').filter((line) => /seal|journal|disk|error/i.test(line));
+  const sealLines = server
+    .output()
+    .split('\n')
+    .filter((line) => /seal|journal|disk|error/i.test(line));
   return [
     `kept in ${kept} (and ${kept}.server.log)`,
     `seal journal: ${listing(join(server.dataDir, 'seal-journal'))}`,
@@ -47,7 +50,9 @@ async function lokiPush(server: RunningMeshlog, lines: string[]): Promise<Respon
   return fetch(`${server.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'disk-full' }, values: lines.map((line, i) => [String(now + BigInt(i)), line]) }] }),
+    body: JSON.stringify({
+      streams: [{ stream: { service_name: 'disk-full' }, values: lines.map((line, i) => [String(now + BigInt(i)), line]) }],
+    }),
     signal: AbortSignal.timeout(30_000),
   });
 }
@@ -141,11 +146,25 @@ test('a full disk refuses writes with a retryable error and loses nothing once s
     assert.equal(await server.stop(), 0, server.output());
 
     // Every acknowledged record is stored exactly once; nothing refused was stored; the chains verify clean.
-    const rows = await readCommitted<{ body: string; copies: string }>(server.dataDir, 'SELECT body, count() AS copies FROM meshlog.logs GROUP BY body');
+    const rows = await readCommitted<{ body: string; copies: string }>(
+      server.dataDir,
+      'SELECT body, count() AS copies FROM meshlog.logs GROUP BY body',
+    );
     const copies = new Map(rows.map((row) => [row.body, Number(row.copies)]));
-    assert.deepEqual([...acknowledged].filter((body) => copies.get(body) !== 1), [], 'acknowledged but lost or duplicated');
-    assert.deepEqual([...refused].filter((body) => copies.has(body)), [], 'refused, yet stored');
-    assert.ok(syslogLines.every((line) => [...copies.keys()].some((body) => body.endsWith(line))), 'the syslog lines held back are stored');
+    assert.deepEqual(
+      [...acknowledged].filter((body) => copies.get(body) !== 1),
+      [],
+      'acknowledged but lost or duplicated',
+    );
+    assert.deepEqual(
+      [...refused].filter((body) => copies.has(body)),
+      [],
+      'refused, yet stored',
+    );
+    assert.ok(
+      syslogLines.every((line) => [...copies.keys()].some((body) => body.endsWith(line))),
+      'the syslog lines held back are stored',
+    );
     const verify = spawnSync(process.execPath, [cli, 'verify', '--data-dir', server.dataDir], { encoding: 'utf8' });
     if (verify.status === 0) assert.match(verify.stdout, /^OK/);
     else {

@@ -68,7 +68,10 @@ test('huge label sets (500 labels of 1 KiB per stream) keep RSS bounded', async 
       push(
         server,
         Array.from({ length: 4 }, (_, s) => ({
-          stream: { service_name: 'labels', ...Object.fromEntries(Array.from({ length: 500 }, (_, l) => [`label_${l}`, `${request}-${s}-${value}`])) },
+          stream: {
+            service_name: 'labels',
+            ...Object.fromEntries(Array.from({ length: 500 }, (_, l) => [`label_${l}`, `${request}-${s}-${value}`])),
+          },
           values: [[String(nowNs()), `huge label set request=${request} stream=${s}`]],
         })),
       ),
@@ -98,10 +101,18 @@ test('long lines (1 MiB each, 14 per 16 MiB request) keep RSS bounded', async (t
   await measure(t, 'long lines: 40 requests x 14 lines of 1 MiB, 4 concurrent', 2560, async (server) => {
     const line = 'x'.repeat(1024 * 1024 - 64);
     const statuses = await inParallel(40, 4, (request) =>
-      push(server, [{ stream: { service_name: 'long' }, values: Array.from({ length: 14 }, (_, i) => [String(nowNs() + BigInt(i)), `${request}-${i} ${line}`]) }]),
+      push(server, [
+        {
+          stream: { service_name: 'long' },
+          values: Array.from({ length: 14 }, (_, i) => [String(nowNs() + BigInt(i)), `${request}-${i} ${line}`]),
+        },
+      ]),
     );
     // 429 (queue full, retry) is a correct answer under this load; nothing else is.
-    assert.deepEqual([...new Set(statuses)].filter((status) => status !== 204 && status !== 429), []);
+    assert.deepEqual(
+      [...new Set(statuses)].filter((status) => status !== 204 && status !== 429),
+      [],
+    );
     assert.ok(statuses.filter((status) => status === 204).length > 0);
   });
 });
@@ -109,7 +120,12 @@ test('long lines (1 MiB each, 14 per 16 MiB request) keep RSS bounded', async (t
 test('many small requests in flight (250 at once) keep RSS bounded', async (t) => {
   await measure(t, 'many small requests: 5,000 requests of 10 lines, 250 in flight', 1536, async (server) => {
     const statuses = await inParallel(5000, 250, (request) =>
-      push(server, [{ stream: { service_name: 'small', sender: String(request % 250) }, values: Array.from({ length: 10 }, (_, i) => [String(nowNs() + BigInt(i)), `small request=${request} line=${i}`]) }]),
+      push(server, [
+        {
+          stream: { service_name: 'small', sender: String(request % 250) },
+          values: Array.from({ length: 10 }, (_, i) => [String(nowNs() + BigInt(i)), `small request=${request} line=${i}`]),
+        },
+      ]),
     );
     assert.deepEqual([...new Set(statuses)], [204]);
     assert.equal(await storedCount(server, '{service_name="small"}'), 50_000);
@@ -123,7 +139,13 @@ test('long lines past ingest.max_queued_bytes are refused with 429 + Retry-After
     const metricsText = async () => (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
     await metricsText(); // the login's audit record commits on its own, not beside the queued request
     const line = 'y'.repeat(1024 * 1024);
-    const request = (tag: string) => push(server, [{ stream: { service_name: 'queue-bytes' }, values: Array.from({ length: 3 }, (_, i) => [String(nowNs() + BigInt(i)), `${tag} ${i} ${line}`]) }]);
+    const request = (tag: string) =>
+      push(server, [
+        {
+          stream: { service_name: 'queue-bytes' },
+          values: Array.from({ length: 3 }, (_, i) => [String(nowNs() + BigInt(i)), `${tag} ${i} ${line}`]),
+        },
+      ]);
     const first = request('first');
     while (!/^meshlog_queue_records 3$/m.test(await metricsText())) await new Promise((resolve) => setTimeout(resolve, 20));
     const response = await fetch(`${server.url}/loki/api/v1/push`, {

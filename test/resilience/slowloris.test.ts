@@ -67,7 +67,10 @@ test('500 slowloris connections on the forward port do not stop a normal sender'
   const server = await startMeshlog({ env: limits });
   // A msgpack [tag, time, record] whose tag string never ends.
   const attack = await slowloris(portOf(server.listeners.forward!), attackers, Buffer.from([0x93, 0xd9, 0xff]), Buffer.from('a'));
-  const sender = new FluentClient('normal', { socket: { host: '127.0.0.1', port: portOf(server.listeners.forward!), disableReconnect: true }, ack: { ackTimeout: 20_000 } });
+  const sender = new FluentClient('normal', {
+    socket: { host: '127.0.0.1', port: portOf(server.listeners.forward!), disableReconnect: true },
+    ack: { ackTimeout: 20_000 },
+  });
   try {
     assert.equal(attack.open(), 300, 'the attacker holds exactly its address cap');
     await sender.connect();
@@ -112,7 +115,12 @@ test('500 slowloris connections on the syslog TCP port do not stop a normal send
 
 test('500 slowloris HTTP clients that never finish their headers do not stop ingest or queries, and are cut off', async () => {
   const server = await startMeshlog({ env: { ...limits, MESHLOG_LIMITS_HTTP_HEADERS_TIMEOUT_MS: '4000' } });
-  const attack = await slowloris(portOf(new URL(server.url).host), attackers, Buffer.from('POST /v1/logs HTTP/1.1\r\nHost: meshlog\r\nX-Slow: '), Buffer.from('abcdefgh'));
+  const attack = await slowloris(
+    portOf(new URL(server.url).host),
+    attackers,
+    Buffer.from('POST /v1/logs HTTP/1.1\r\nHost: meshlog\r\nX-Slow: '),
+    Buffer.from('abcdefgh'),
+  );
   try {
     assert.ok(attack.open() <= 300, `the attacker holds at most its address cap (${attack.open()})`);
     for (let i = 0; i < 10; i++) {
@@ -125,7 +133,10 @@ test('500 slowloris HTTP clients that never finish their headers do not stop ing
     });
     assert.equal(query.status, 200);
     const streams = ((await query.json()) as { data: { result: { values: unknown[] }[] } }).data.result;
-    assert.equal(streams.reduce((sum, stream) => sum + stream.values.length, 0), 10);
+    assert.equal(
+      streams.reduce((sum, stream) => sum + stream.values.length, 0),
+      10,
+    );
     // The header timeout holds although a byte arrives every 2 s: every slow client is gone within it (plus Node's 1 s check).
     const deadline = Date.now() + 15_000;
     while (attack.open() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
@@ -140,7 +151,10 @@ test('500 slowloris TLS handshakes on the syslog TLS port do not stop a normal T
   const ca = new TestCertificateAuthority();
   const certificate = ca.issue('localhost', 'server');
   const configFile = join(tempDataDir('meshlog-slowloris-tls-'), 'meshlog.yaml');
-  writeFileSync(configFile, ['syslog:', '  tls:', `    cert_file: ${certificate.certFile}`, `    key_file: ${certificate.keyFile}`, ''].join('\n'));
+  writeFileSync(
+    configFile,
+    ['syslog:', '  tls:', `    cert_file: ${certificate.certFile}`, `    key_file: ${certificate.keyFile}`, ''].join('\n'),
+  );
   const server = await startMeshlog({ args: ['--config', configFile], env: limits });
   const port = portOf(server.listeners.syslog_tls!);
   // The first bytes of a TLS record header, then one more every 2 s: a ClientHello that never completes.
@@ -153,7 +167,11 @@ test('500 slowloris TLS handshakes on the syslog TLS port do not stop a normal T
     for (let i = 0; i < 20; i++) sender.write(`<13>1 ${new Date().toISOString()} host normal - - - normal tls line ${i}\n`);
     await waitForCommitted(server, 'syslog_tls', 20);
     sender.end();
-    assert.doesNotMatch(server.output(), /"reason":"socket hang up","msg":"TLS handshake failed"/, 'refused connections are reported once a minute, not one warning each');
+    assert.doesNotMatch(
+      server.output(),
+      /"reason":"socket hang up","msg":"TLS handshake failed"/,
+      'refused connections are reported once a minute, not one warning each',
+    );
     assert.match(server.output(), /connections refused: client address at its connection limit/);
   } finally {
     attack.stop();

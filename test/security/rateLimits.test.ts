@@ -63,7 +63,12 @@ test('queries are limited per key and per tenant; a refusal is ML_RATE_LIMITED (
 test('ingested records are limited per tenant across keys, requests per key; a limit of 0 is off', () => {
   let now = 0;
   const limits = new RateLimits(settings, () => now);
-  limits.ingestRecords(new Map([['acme', 250], ['beta', 10]]));
+  limits.ingestRecords(
+    new Map([
+      ['acme', 250],
+      ['beta', 10],
+    ]),
+  );
   const refused = refusal(() => limits.ingestRecords(new Map([['acme', 1]])));
   assert.match(refused.message, /records ingested into tenant "acme" above 100 records\/s/);
   assert.equal(refused.retryAfterSeconds, 1);
@@ -73,7 +78,10 @@ test('ingested records are limited per tenant across keys, requests per key; a l
   for (let i = 0; i < 20; i++) limits.ingestRequest(key('shipper'));
   assert.match(refusal(() => limits.ingestRequest(key('shipper'))).message, /ingest requests of key shipper/);
 
-  const unlimited = new RateLimits({ ...settings, ingest_records_per_second_per_tenant: 0, query_requests_per_second_per_key: 0, query_requests_per_second_per_tenant: 0 }, () => 0);
+  const unlimited = new RateLimits(
+    { ...settings, ingest_records_per_second_per_tenant: 0, query_requests_per_second_per_key: 0, query_requests_per_second_per_tenant: 0 },
+    () => 0,
+  );
   unlimited.ingestRecords(new Map([['acme', 1_000_000]]));
   for (let i = 0; i < 1000; i++) unlimited.query(key('a'), 'acme');
 });

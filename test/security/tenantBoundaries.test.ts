@@ -11,7 +11,13 @@ import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
  */
 let meshlog: RunningMeshlog;
 const roles = ['admin', 'analyst', 'auditor', 'ingester', 'unmasker'] as const;
-const permissionsOf: Record<string, string[]> = { admin: ['ingest', 'query', 'audit', 'admin'], analyst: ['query'], auditor: ['audit'], ingester: ['ingest'], unmasker: ['unmask'] };
+const permissionsOf: Record<string, string[]> = {
+  admin: ['ingest', 'query', 'audit', 'admin'],
+  analyst: ['query'],
+  auditor: ['audit'],
+  ingester: ['ingest'],
+  unmasker: ['unmask'],
+};
 const acme: Record<string, { id: string; key: string }> = {};
 const globex: Record<string, { id: string; key: string }> = {};
 
@@ -22,12 +28,21 @@ interface Route {
   tenancy: 'none' | 'request' | 'named' | 'all';
 }
 
-async function call(method: string, path: string, token: string | undefined, options: { tenant?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+async function call(
+  method: string,
+  path: string,
+  token: string | undefined,
+  options: { tenant?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.tenant) headers['x-scope-orgid'] = options.tenant;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${meshlog.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const response = await fetch(`${meshlog.url}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
   const text = await response.text();
   let body: unknown = text;
   try {
@@ -38,7 +53,10 @@ async function call(method: string, path: string, token: string | undefined, opt
   return { status: response.status, body };
 }
 
-async function createKey(token: string, grant: { name: string; roles: string[]; tenants: string[] }): Promise<{ status: number; body: any }> {
+async function createKey(
+  token: string,
+  grant: { name: string; roles: string[]; tenants: string[] },
+): Promise<{ status: number; body: any }> {
   return call('POST', '/api/v1/admin/keys', token, { body: grant });
 }
 
@@ -56,7 +74,8 @@ before(async () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     acme[role] = created.body;
   }
-  for (const role of ['admin', 'auditor', 'analyst'] as const) globex[role] = (await createKey(meshlog.token, { name: `globex ${role}`, roles: [role], tenants: ['globex'] })).body;
+  for (const role of ['admin', 'auditor', 'analyst'] as const)
+    globex[role] = (await createKey(meshlog.token, { name: `globex ${role}`, roles: [role], tenants: ['globex'] })).body;
   await ingest('acme', 'acme order placed');
   await ingest('globex', 'globex order placed');
 });
@@ -71,18 +90,36 @@ test('every route the server answers declares a permission and a tenancy, and th
   const routes = listed.body.routes as Route[];
   assert.ok(routes.length > 100, `only ${routes.length} routes listed`);
   const failures: string[] = [];
-  const expect = async (route: Route, token: string | undefined, who: string, options: { tenant?: string }, ok: (status: number) => boolean) => {
+  const expect = async (
+    route: Route,
+    token: string | undefined,
+    who: string,
+    options: { tenant?: string },
+    ok: (status: number) => boolean,
+  ) => {
     const answer = await call(route.method, concrete(route.url), token, options);
-    if (!ok(answer.status)) failures.push(`${route.method} ${route.url} ${who}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+    if (!ok(answer.status))
+      failures.push(`${route.method} ${route.url} ${who}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
   };
   const denied = (status: number) => status === 403;
   for (const route of routes) {
-    assert.ok(['public', 'ingest', 'query', 'audit', 'admin', 'unmask'].includes(route.permission), `${route.method} ${route.url}: permission ${route.permission}`);
+    assert.ok(
+      ['public', 'ingest', 'query', 'audit', 'admin', 'unmask'].includes(route.permission),
+      `${route.method} ${route.url}: permission ${route.permission}`,
+    );
     assert.ok(['none', 'request', 'named', 'all'].includes(route.tenancy), `${route.method} ${route.url}: tenancy ${route.tenancy}`);
     if (route.permission === 'public') continue;
     // A route whose path carries the key (Datadog's /v1/input/:apiKey) always presents one: here an unknown key, 403 as Datadog answers it.
     const pathKey = route.url.includes(':apiKey');
-    const checks = [expect(route, undefined, pathKey ? 'with an unknown key in its path' : 'without credentials', {}, (status) => status === (pathKey ? 403 : 401))];
+    const checks = [
+      expect(
+        route,
+        undefined,
+        pathKey ? 'with an unknown key in its path' : 'without credentials',
+        {},
+        (status) => status === (pathKey ? 403 : 401),
+      ),
+    ];
     for (const role of roles) {
       const key = acme[role]!.key;
       if (!permissionsOf[role]!.includes(route.permission)) {
@@ -93,7 +130,8 @@ test('every route the server answers declares a permission and a tenancy, and th
       checks.push(expect(route, key, `as acme ${role} for tenant globex`, { tenant: 'globex' }, denied));
       if (route.tenancy === 'all') checks.push(expect(route, key, `(every tenant) as acme ${role}`, {}, denied));
       // Reads the role may make answer something other than an authorization error (writes are not replayed here: they would act).
-      else if (route.method === 'GET') checks.push(expect(route, key, `as acme ${role} on its own tenant`, {}, (status) => status !== 401 && status !== 403));
+      else if (route.method === 'GET')
+        checks.push(expect(route, key, `as acme ${role} on its own tenant`, {}, (status) => status !== 401 && status !== 403));
     }
     await Promise.all(checks);
   }
@@ -102,7 +140,14 @@ test('every route the server answers declares a permission and a tenancy, and th
 
 test('an unknown key is refused on every kind of route (HEC and Datadog answer 403, as their own protocols do)', async () => {
   const unknownKey = 'mlk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-  for (const [method, path] of [['POST', '/v1/logs'], ['POST', '/services/collector/event'], ['POST', '/api/v2/logs'], ['GET', '/loki/api/v1/labels'], ['GET', '/api/v1/audit'], ['GET', '/api/v1/admin/keys']] as const) {
+  for (const [method, path] of [
+    ['POST', '/v1/logs'],
+    ['POST', '/services/collector/event'],
+    ['POST', '/api/v2/logs'],
+    ['GET', '/loki/api/v1/labels'],
+    ['GET', '/api/v1/audit'],
+    ['GET', '/api/v1/admin/keys'],
+  ] as const) {
     const answer = await call(method, path, unknownKey);
     assert.ok(answer.status === 401 || (answer.status === 403 && /collector|v2\/logs/.test(path)), `${method} ${path}: ${answer.status}`);
   }
@@ -116,7 +161,9 @@ test('an admin confined to tenant acme cannot create a key for * or for tenant g
   const own = await createKey(acme.admin!.key, { name: 'acme reader', roles: ['analyst'], tenants: ['acme'] });
   assert.equal(own.status, 201);
   // The key it could make reads acme only.
-  const read = await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="shop"}')}&since=1h`, own.body.key, { tenant: 'globex' });
+  const read = await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="shop"}')}&since=1h`, own.body.key, {
+    tenant: 'globex',
+  });
   assert.equal(read.status, 403);
 });
 
@@ -139,22 +186,45 @@ test('an admin confined to tenant acme neither sees nor revokes keys of tenant g
 });
 
 test('an admin confined to tenant acme cannot create, widen or issue keys for users beyond its grants, nor see globex users', async () => {
-  assert.equal((await call('POST', '/api/v1/admin/users', acme.admin!.key, { body: { name: 'mallory', roles: ['analyst'], tenants: ['*'] } })).status, 403);
-  assert.equal((await call('POST', '/api/v1/admin/users', acme.admin!.key, { body: { name: 'mallory', roles: ['analyst'], tenants: ['acme'] } })).status, 201);
-  assert.equal((await call('PATCH', '/api/v1/admin/users/mallory', acme.admin!.key, { body: { tenants: ['acme', 'globex'] } })).status, 403);
-  assert.equal((await call('PATCH', '/api/v1/admin/users/mallory', acme.admin!.key, { body: { roles: ['analyst', 'unmasker'] } })).status, 403);
+  assert.equal(
+    (await call('POST', '/api/v1/admin/users', acme.admin!.key, { body: { name: 'mallory', roles: ['analyst'], tenants: ['*'] } })).status,
+    403,
+  );
+  assert.equal(
+    (await call('POST', '/api/v1/admin/users', acme.admin!.key, { body: { name: 'mallory', roles: ['analyst'], tenants: ['acme'] } }))
+      .status,
+    201,
+  );
+  assert.equal(
+    (await call('PATCH', '/api/v1/admin/users/mallory', acme.admin!.key, { body: { tenants: ['acme', 'globex'] } })).status,
+    403,
+  );
+  assert.equal(
+    (await call('PATCH', '/api/v1/admin/users/mallory', acme.admin!.key, { body: { roles: ['analyst', 'unmasker'] } })).status,
+    403,
+  );
   assert.equal((await call('POST', '/api/v1/admin/users/mallory/keys', acme.admin!.key, { body: { tenants: ['globex'] } })).status, 403);
   // A globex user made by the root does not exist for acme's admin.
-  assert.equal((await call('POST', '/api/v1/admin/users', meshlog.token, { body: { name: 'gina', roles: ['analyst'], tenants: ['globex'] } })).status, 201);
+  assert.equal(
+    (await call('POST', '/api/v1/admin/users', meshlog.token, { body: { name: 'gina', roles: ['analyst'], tenants: ['globex'] } })).status,
+    201,
+  );
   const users = await call('GET', '/api/v1/admin/users', acme.admin!.key);
-  assert.deepEqual((users.body.users as { name: string }[]).map((user) => user.name), ['mallory']);
+  assert.deepEqual(
+    (users.body.users as { name: string }[]).map((user) => user.name),
+    ['mallory'],
+  );
   assert.equal((await call('POST', '/api/v1/admin/users/gina/disable', acme.admin!.key)).status, 404);
   assert.equal((await call('POST', '/api/v1/admin/users/gina/keys', acme.admin!.key, { body: {} })).status, 404);
 });
 
 test('an auditor of tenant acme reads no audit event of tenant globex, nor its search terms', async () => {
   const secretTerm = 'globex-merger-codename';
-  const search = await call('GET', `/loki/api/v1/query_range?query=${encodeURIComponent(`{service_name="shop"} |= "${secretTerm}"`)}&since=1h`, globex.analyst!.key);
+  const search = await call(
+    'GET',
+    `/loki/api/v1/query_range?query=${encodeURIComponent(`{service_name="shop"} |= "${secretTerm}"`)}&since=1h`,
+    globex.analyst!.key,
+  );
   assert.equal(search.status, 200);
   const events = await call('GET', '/api/v1/audit?since=1h&limit=10000', acme.auditor!.key);
   assert.equal(events.status, 200);
@@ -183,11 +253,19 @@ test('an auditor of tenant acme can neither verify nor read checkpoints or proof
 });
 
 test('a tenant admin cannot place a legal hold on, disable, or file an erasure for another tenant', async () => {
-  const hold = await call('POST', '/api/v1/admin/legal-holds', acme.admin!.key, { body: { name: 'h', tenant: 'globex', reason: 'attack' } });
+  const hold = await call('POST', '/api/v1/admin/legal-holds', acme.admin!.key, {
+    body: { name: 'h', tenant: 'globex', reason: 'attack' },
+  });
   assert.equal(hold.status, 403);
   assert.equal((await call('POST', '/api/v1/admin/tenants/globex/disable', acme.admin!.key)).status, 403);
   const erasure = await call('POST', '/api/v1/admin/erasure-requests', acme.admin!.key, {
-    body: { tenant: 'globex', selector: '{service_name="shop"}', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', reason: 'attack' },
+    body: {
+      tenant: 'globex',
+      selector: '{service_name="shop"}',
+      from: '2026-01-01T00:00:00Z',
+      to: '2026-01-02T00:00:00Z',
+      reason: 'attack',
+    },
   });
   assert.equal(erasure.status, 403);
 });

@@ -65,8 +65,16 @@ interface Entry {
 
 async function queryAs(key: string, tenant: string, query: string): Promise<{ status: number; entries: Entry[] }> {
   const end = BigInt(Date.now() + 60_000) * 1_000_000n;
-  const search = new URLSearchParams({ query, start: (end - 3_600_000_000_000n).toString(), end: end.toString(), limit: '1000', direction: 'forward' });
-  const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${search}`, { headers: { authorization: `Bearer ${key}`, 'x-scope-orgid': tenant } });
+  const search = new URLSearchParams({
+    query,
+    start: (end - 3_600_000_000_000n).toString(),
+    end: end.toString(),
+    limit: '1000',
+    direction: 'forward',
+  });
+  const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?${search}`, {
+    headers: { authorization: `Bearer ${key}`, 'x-scope-orgid': tenant },
+  });
   const text = await response.text();
   if (response.status !== 200) return { status: response.status, entries: [] };
   const streams = (JSON.parse(text) as { data: { result: Stream[] } }).data.result;
@@ -96,7 +104,13 @@ const nanosOfMillis = (millis: number) => (BigInt(millis) * 1_000_000n).toString
 
 test('pino-elasticsearch: bulk-indexed into meshlog with an API key, index names the service, pino levels and millisecond times kept', async () => {
   const insertErrors: Error[] = [];
-  const streamToElastic = pinoElastic({ index: 'payments-%{DATE}', node: meshlog.url, auth: { apiKey: keys.ingester }, esVersion: 7, flushBytes: 1000 });
+  const streamToElastic = pinoElastic({
+    index: 'payments-%{DATE}',
+    node: meshlog.url,
+    auth: { apiKey: keys.ingester },
+    esVersion: 7,
+    flushBytes: 1000,
+  });
   streamToElastic.on('insertError', (error) => insertErrors.push(error));
   const inserted = new Promise<Record<string, unknown>>((resolve, reject) => {
     streamToElastic.on('insert', resolve);
@@ -118,15 +132,24 @@ test('pino-elasticsearch: bulk-indexed into meshlog with an API key, index names
   const declined = entries.find((entry) => entry.line.includes('card declined'))!;
   assert.ok(declined, JSON.stringify(entries));
   assert.equal(declined.labels.detected_level, 'error');
-  assert.ok(BigInt(declined.nanos) % 1_000_000n === 0n && BigInt(declined.nanos) >= BigInt(nanosOfMillis(before)), `pino's millisecond time: ${declined.nanos}`);
+  assert.ok(
+    BigInt(declined.nanos) % 1_000_000n === 0n && BigInt(declined.nanos) >= BigInt(nanosOfMillis(before)),
+    `pino's millisecond time: ${declined.nanos}`,
+  );
   const json = await acmeReads('{service_name="payments"} | json | orderId="42" | card_brand="visa"', 1);
   assert.equal(json.length, 1);
-  assert.deepEqual((await acmeReads('{service_name="payments", detected_level="warn"}', 1)).map((entry) => entry.line.includes('retrying payment')), [true]);
+  assert.deepEqual(
+    (await acmeReads('{service_name="payments", detected_level="warn"}', 1)).map((entry) => entry.line.includes('retrying payment')),
+    [true],
+  );
   await othersCannotRead('{service_name="payments"}');
 });
 
 test('pino-elasticsearch: a wrong key and an analyst key are refused, the stream reports it and nothing is stored', async () => {
-  for (const [apiKey, status] of [['mlk_not-a-real-key', 401], [keys.analyst, 403]] as const) {
+  for (const [apiKey, status] of [
+    ['mlk_not-a-real-key', 401],
+    [keys.analyst, 403],
+  ] as const) {
     const streamToElastic = pinoElastic({ index: 'intruder', node: meshlog.url, auth: { apiKey }, esVersion: 7, flushBytes: 1000 });
     const failure = new Promise<unknown>((resolve) => {
       streamToElastic.on('error', resolve);
@@ -146,7 +169,12 @@ test('pino-loki: pushed with basic auth, labels name the service (unknown_servic
   const consoleError = console.error;
   console.error = (...args: unknown[]) => consoleErrors.push(args);
   try {
-    const named = pinoLoki({ host: meshlog.url, basicAuth: { username: 'acme', password: keys.ingester }, labels: { application: 'inventory' }, batching: false });
+    const named = pinoLoki({
+      host: meshlog.url,
+      basicAuth: { username: 'acme', password: keys.ingester },
+      labels: { application: 'inventory' },
+      batching: false,
+    });
     const logger = pino(named);
     logger.warn({ sku: 'A-1', meta: { traceId: 'abc123' } }, 'stock low');
     logger.info('stock counted');
@@ -167,9 +195,14 @@ test('pino-loki: pushed with basic auth, labels name the service (unknown_servic
     assert.deepEqual(consoleErrors, []);
 
     // A wrong key, and a key that may only read: Loki's refusals, which pino-loki prints.
-    for (const [password, status] of [['mlk_not-a-real-key', 'invalid credentials'], [keys.analyst, 'ingest needs one of the roles']] as const) {
+    for (const [password, status] of [
+      ['mlk_not-a-real-key', 'invalid credentials'],
+      [keys.analyst, 'ingest needs one of the roles'],
+    ] as const) {
       consoleErrors.length = 0;
-      pino(pinoLoki({ host: meshlog.url, basicAuth: { username: 'acme', password }, labels: { application: 'intruder' }, batching: false })).error('must not be stored');
+      pino(
+        pinoLoki({ host: meshlog.url, basicAuth: { username: 'acme', password }, labels: { application: 'intruder' }, batching: false }),
+      ).error('must not be stored');
       await waitFor(() => consoleErrors.length > 0, { timeoutMs: 30_000, what: 'pino-loki reporting the refusal' });
       assert.match(String(consoleErrors[0][0]), new RegExp(`^Got error when trying to send log to loki\n.*${status}`, 'is'));
     }
@@ -200,7 +233,14 @@ for (const protocol of ['tcp4', 'udp4'] as const) {
     test(`winston-syslog ${protocol} ${type} with its defaults: app_name is the service, severity the level, winston's JSON reachable with | json`, async () => {
       const listener = meshlog.listeners[protocol === 'tcp4' ? 'syslog_tcp' : 'syslog_udp'];
       const app = `billing-${protocol}-${type.toLowerCase()}`;
-      const { logger, errors, close } = syslogLogger({ host: '127.0.0.1', port: Number(listener.split(':').pop()), protocol, type, app_name: app, localhost: 'web-1' });
+      const { logger, errors, close } = syslogLogger({
+        host: '127.0.0.1',
+        port: Number(listener.split(':').pop()),
+        protocol,
+        type,
+        app_name: app,
+        localhost: 'web-1',
+      });
       const sent = Date.now();
       logger.warning('low balance', { account: 7 });
       logger.error('charge failed');
@@ -209,17 +249,25 @@ for (const protocol of ['tcp4', 'udp4'] as const) {
       await close();
       assert.deepEqual(errors, []);
       entries.sort((a, b) => JSON.parse(a.line).message.localeCompare(JSON.parse(b.line).message));
-      assert.deepEqual(entries.map((entry) => [JSON.parse(entry.line).message, entry.labels.detected_level, entry.labels.syslog_severity]), [
-        ['charge failed', 'error', 'err'],
-        ['invoice mailed', 'info', 'notice'],
-        ['low balance', 'warn', 'warning'],
-      ]);
+      assert.deepEqual(
+        entries.map((entry) => [JSON.parse(entry.line).message, entry.labels.detected_level, entry.labels.syslog_severity]),
+        [
+          ['charge failed', 'error', 'err'],
+          ['invoice mailed', 'info', 'notice'],
+          ['low balance', 'warn', 'warning'],
+        ],
+      );
       // RFC 3164 carries whole seconds of the sender's clock, RFC 5424 fractions of a second as written (glossy
       // writes milliseconds with two digits when below 100, `.07` for 7 ms: read as RFC 5424 says, 70 ms).
       const unit = type === 'RFC3164' ? 1_000_000_000n : 1_000_000n;
       for (const entry of entries) {
         const nanos = BigInt(entry.nanos);
-        assert.ok(nanos % unit === 0n && nanos >= BigInt(Math.floor(sent / 1_000)) * 1_000_000_000n && nanos < BigInt(Date.now() + 1_000) * 1_000_000n, `${type} time ${entry.nanos}`);
+        assert.ok(
+          nanos % unit === 0n &&
+            nanos >= BigInt(Math.floor(sent / 1_000)) * 1_000_000_000n &&
+            nanos < BigInt(Date.now() + 1_000) * 1_000_000n,
+          `${type} time ${entry.nanos}`,
+        );
       }
       assert.equal((await acmeReads(`{service_name="${app}"} | json | account="7"`, 1, keys.defaultAnalyst, 'default')).length, 1);
       await othersCannotRead(`{service_name="${app}"}`, 'default');
@@ -229,7 +277,9 @@ for (const protocol of ['tcp4', 'udp4'] as const) {
 
 test('winston-splunk-httplogger: HEC events with the Splunk token, source names the service, severity the level, seconds.millis time', async () => {
   const errors: Error[] = [];
-  const transport = new SplunkStreamEvent({ splunk: { token: keys.ingester, url: `${meshlog.url}`, source: 'shipping-api', sourcetype: '_json' } });
+  const transport = new SplunkStreamEvent({
+    splunk: { token: keys.ingester, url: `${meshlog.url}`, source: 'shipping-api', sourcetype: '_json' },
+  });
   transport.on('error', (error: Error) => errors.push(error));
   const logger = winston.createLogger({ transports: [transport] });
   const logged = new Promise((resolve) => transport.on('logged', resolve));
@@ -248,8 +298,13 @@ test('winston-splunk-httplogger: HEC events with the Splunk token, source names 
   await othersCannotRead('{service_name="shipping-api"}');
 
   // HEC's refusals, reported through splunk-logging's `error` callback (winston-splunk-httplogger's `server`).
-  for (const [token, code, text] of [['mlk_not-a-real-key', 4, /^Invalid token$/], [keys.analyst, 1, /^Token disabled: .*ingest needs one of the roles/]] as const) {
-    const intruder = new SplunkStreamEvent({ splunk: { token, url: meshlog.url, source: 'intruder' } }) as TransportStream & { server: { error: (error: Error & { code?: number }) => void } };
+  for (const [token, code, text] of [
+    ['mlk_not-a-real-key', 4, /^Invalid token$/],
+    [keys.analyst, 1, /^Token disabled: .*ingest needs one of the roles/],
+  ] as const) {
+    const intruder = new SplunkStreamEvent({ splunk: { token, url: meshlog.url, source: 'intruder' } }) as TransportStream & {
+      server: { error: (error: Error & { code?: number }) => void };
+    };
     const reported = new Promise<Error & { code?: number }>((resolve) => (intruder.server.error = resolve));
     winston.createLogger({ transports: [intruder] }).error('must not be stored');
     const error = await reported;
@@ -261,7 +316,13 @@ test('winston-splunk-httplogger: HEC events with the Splunk token, source names 
 
 test('datadog-winston: v1 intake with the key in the path, service and ddsource as sent, level and attributes kept', async () => {
   // datadog-winston has no option for the intake address (its README lists none): its `api` property is the URL it posts to.
-  const transport = new DatadogWinston({ apiKey: keys.ingester, hostname: 'my_machine', service: 'super_service', ddsource: 'nodejs', ddtags: 'foo:bar,boo:baz' }) as TransportStream & { api: string };
+  const transport = new DatadogWinston({
+    apiKey: keys.ingester,
+    hostname: 'my_machine',
+    service: 'super_service',
+    ddsource: 'nodejs',
+    ddtags: 'foo:bar,boo:baz',
+  }) as TransportStream & { api: string };
   assert.match(transport.api, /^https:\/\/http-intake\.logs\.datadoghq\.com\/v1\/input\//);
   transport.api = transport.api.replace('https://http-intake.logs.datadoghq.com', meshlog.url);
   const logger = winston.createLogger({ transports: [transport] });
@@ -273,7 +334,15 @@ test('datadog-winston: v1 intake with the key in the path, service and ddsource 
   assert.ok(quota, JSON.stringify(entries));
   assert.equal(quota.labels.detected_level, 'error');
   assert.ok(Number(BigInt(quota.nanos) / 1_000_000n) >= sent - 1_000, `receipt time ${quota.nanos}`);
-  assert.equal((await acmeReads('{service_name="super_service"} |= "quota exceeded" | source="nodejs" | foo="bar" | host="my_machine" | json | customer="c-9"', 1)).length, 1);
+  assert.equal(
+    (
+      await acmeReads(
+        '{service_name="super_service"} |= "quota exceeded" | source="nodejs" | foo="bar" | host="my_machine" | json | customer="c-9"',
+        1,
+      )
+    ).length,
+    1,
+  );
   await othersCannotRead('{service_name="super_service"}');
 });
 
@@ -282,7 +351,11 @@ test('datadog-winston: a wrong key and an analyst key in the path are refused an
     const transport = new DatadogWinston({ apiKey, service: 'intruder', ddsource: 'nodejs' }) as TransportStream & { api: string };
     transport.api = transport.api.replace('https://http-intake.logs.datadoghq.com', meshlog.url);
     // The refusal as Datadog words it, on the very URL the transport posts to.
-    const answer = await fetch(`${transport.api}?service=intruder`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"must not be stored"}' });
+    const answer = await fetch(`${transport.api}?service=intruder`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message":"must not be stored"}',
+    });
     assert.equal(answer.status, 403);
     assert.equal(((await answer.json()) as { errors: { title: string }[] }).errors[0].title, 'Forbidden');
     const logged = new Promise((resolve) => transport.on('logged', resolve));

@@ -29,14 +29,20 @@ export interface RunningAgent {
 }
 
 /** Writes the config to <dataDir>/agent.yaml and runs the real `meshlog agent --config` in a child process until it is ready. */
-export async function startAgent(config: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[]; cli?: string } = {}): Promise<RunningAgent> {
+export async function startAgent(
+  config: Record<string, unknown>,
+  options: { env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[]; cli?: string } = {},
+): Promise<RunningAgent> {
   const file = join(String(config.data_dir), '..', `agent-${Date.now()}-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, stringify({ http_port: 0, log_level: 'info', ...config }));
   return startAgentWithArgs(['--config', file], options);
 }
 
 /** Runs `meshlog agent <args>` until it is ready (the ready line is logged at info). */
-export async function startAgentWithArgs(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[]; cli?: string } = {}): Promise<RunningAgent> {
+export async function startAgentWithArgs(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: boolean; nodeArgs?: string[]; cli?: string } = {},
+): Promise<RunningAgent> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? cli, 'agent', ...args], {
     env: { ...process.env, ...options.env },
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],

@@ -20,5 +20,7 @@ export async function deduplicated(meshlog: RunningMeshlog): Promise<number> {
 
 /** Waits until the agent holds the whole file as acknowledged by the server. */
 export async function waitAcknowledged(agent: RunningAgent, path: string): Promise<void> {
-  await waitUntil(`${path} is acknowledged`, async () => (await agent.sources()).some((source) => source.path === path && source.acked_offset === statSync(path).size));
+  await waitUntil(`${path} is acknowledged`, async () =>
+    (await agent.sources()).some((source) => source.path === path && source.acked_offset === statSync(path).size),
+  );
 }

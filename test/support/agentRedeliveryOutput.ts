@@ -31,7 +31,11 @@ export async function redeliveredOnceThrough(receiver: 'loki' | 'elasticsearch',
   const dataDir = join(root, 'agent-data');
   const snapshot = join(root, 'agent-data-before-ack');
   const port = await freePort();
-  const serverOptions = (dataDir?: string) => ({ dataDir, args: ['--http-port', String(port)], env: { MESHLOG_INGEST_DEDUP_CLOCK_SKEW_MS: '0' } });
+  const serverOptions = (dataDir?: string) => ({
+    dataDir,
+    args: ['--http-port', String(port)],
+    env: { MESHLOG_INGEST_DEDUP_CLOCK_SKEW_MS: '0' },
+  });
   let meshlog = await startMeshlog(serverOptions());
   const token = meshlog.token;
   await meshlog.stop();
@@ -82,6 +86,10 @@ export async function redeliveredOnceThrough(receiver: 'loki' | 'elasticsearch',
     `SELECT body, toString(count()) AS copies, any(log_attributes['log.record.uid']) AS uid FROM meshlog.logs WHERE startsWith(body, '${receiver}-redelivery-') GROUP BY body`,
   );
   assert.equal(rows.length, lines, 'every line arrives');
-  assert.deepEqual(rows.filter((row) => row.copies !== '1'), [], 'no line is stored twice');
+  assert.deepEqual(
+    rows.filter((row) => row.copies !== '1'),
+    [],
+    'no line is stored twice',
+  );
   assert.match(rows[0].uid, receiver === 'loki' ? /^[0-9a-f]{16}-\d+$/ : /^agent-logs\/[0-9a-f]{16}-\d+$/);
 }

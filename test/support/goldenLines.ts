@@ -9,7 +9,9 @@ const fixtures = new URL('../../../test/fixtures/parsers/', import.meta.url);
  * by a marker: `lineWith('"grpc_status":"OK"')` is the first line holding it.
  */
 export function goldenLines(files: string[]): (marker: string) => string {
-  const golden = files.flatMap((file) => (JSON.parse(readFileSync(new URL(file, fixtures), 'utf8')) as { line: string }[]).map((entry) => entry.line));
+  const golden = files.flatMap((file) =>
+    (JSON.parse(readFileSync(new URL(file, fixtures), 'utf8')) as { line: string }[]).map((entry) => entry.line),
+  );
   return (marker) => {
     const line = golden.find((candidate) => candidate.includes(marker));
     assert.ok(line, `a fixture line contains ${marker}`);

@@ -32,7 +32,10 @@ export interface LabelledLine {
 
 /** One data set's messages (the Content column) with their ground-truth templates. */
 export function loghubLines(dataset: string): LabelledLine[] {
-  const rows = parse(readFileSync(join(loghubDir, dataset, `${dataset}_2k.log_structured.csv`)), { columns: true }) as Record<string, string>[];
+  const rows = parse(readFileSync(join(loghubDir, dataset, `${dataset}_2k.log_structured.csv`)), { columns: true }) as Record<
+    string,
+    string
+  >[];
   return rows.map((row) => ({ content: row.Content, eventTemplate: row.EventTemplate }));
 }
 

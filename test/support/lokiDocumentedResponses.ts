@@ -53,8 +53,22 @@ export const documented = {
     data: {
       resultType: 'matrix',
       result: [
-        { metric: { level: 'info' }, values: [[1588889221, '137.95'], [1588889221, '467.115'], [1588889221, '658.8516666666667']] },
-        { metric: { level: 'warn' }, values: [[1588889221, '137.27833333333334'], [1588889221, '467.69'], [1588889221, '660.6933333333334']] },
+        {
+          metric: { level: 'info' },
+          values: [
+            [1588889221, '137.95'],
+            [1588889221, '467.115'],
+            [1588889221, '658.8516666666667'],
+          ],
+        },
+        {
+          metric: { level: 'warn' },
+          values: [
+            [1588889221, '137.27833333333334'],
+            [1588889221, '467.69'],
+            [1588889221, '660.6933333333334'],
+          ],
+        },
       ],
       stats: statistics,
     },
@@ -79,7 +93,18 @@ export const documented = {
   labelValues: { status: 'success', data: ['cat', 'dog', 'axolotl'] },
   series: {
     status: 'success',
-    data: [{ container_name: 'loki', app: 'loki', stream: 'stderr', filename: '/var/log/pods/default_loki-stack-0_50835643-1df0-11ea-ba79-025000000001/loki/0.log', name: 'loki', job: 'default/loki', namespace: 'default', instance: 'loki-stack-0' }],
+    data: [
+      {
+        container_name: 'loki',
+        app: 'loki',
+        stream: 'stderr',
+        filename: '/var/log/pods/default_loki-stack-0_50835643-1df0-11ea-ba79-025000000001/loki/0.log',
+        name: 'loki',
+        job: 'default/loki',
+        namespace: 'default',
+        instance: 'loki-stack-0',
+      },
+    ],
   },
   indexStats: { streams: 100, chunks: 1000, entries: 5000, bytes: 100000 },
 };

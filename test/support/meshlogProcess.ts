@@ -43,11 +43,12 @@ const noScheduledReviews = { MESHLOG_ACCESS_REVIEW_AUTO_START: 'false' };
 // never holds the process open.
 const running = new Set<ChildProcess>();
 // Benchmarks start servers through this module too, outside the test runner.
-if (process.env.NODE_TEST_CONTEXT) after(() => {
-  setTimeout(() => {
-    for (const child of running) child.kill('SIGKILL');
-  }, 15_000).unref();
-});
+if (process.env.NODE_TEST_CONTEXT)
+  after(() => {
+    setTimeout(() => {
+      for (const child of running) child.kill('SIGKILL');
+    }, 15_000).unref();
+  });
 
 export function tempDataDir(prefix = 'meshlog-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -57,12 +58,28 @@ export function tempDataDir(prefix = 'meshlog-test-'): string {
  * Starts the real `meshlog start` in a child process on a free port and waits
  * until it is ready (the ready line is logged at info: keep --log-level ≤ info).
  */
-export async function startMeshlog(options: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cli?: string } = {}): Promise<RunningMeshlog> {
+export async function startMeshlog(
+  options: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; cli?: string } = {},
+): Promise<RunningMeshlog> {
   const dataDir = options.dataDir ?? tempDataDir();
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), options.cli ?? cli, 'start', '--data-dir', dataDir, '--http-port', '0', '--log-level', 'info', ...(options.args ?? [])],
-    { env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...noScheduledReviews, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      ...(options.nodeArgs ?? []),
+      options.cli ?? cli,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--http-port',
+      '0',
+      '--log-level',
+      'info',
+      ...(options.args ?? []),
+    ],
+    {
+      env: { ...process.env, MESHLOG_ADMIN_TOKEN: testAdminToken, ...freeListenerPorts, ...noScheduledReviews, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -26,7 +26,8 @@ export function reportFigures(report: Soc2Report): ReportFigure[] {
       const label = key.replaceAll('_', ' ');
       const path = `${prefix}${key}`;
       if (typeof value === 'number') return [{ section, path, depth, value, shown: `${label} ${value}` }];
-      if (Array.isArray(value)) return [{ section, path: `${path}.count`, depth, value: value.length, shown: `${label} (${value.length})` }];
+      if (Array.isArray(value))
+        return [{ section, path: `${path}.count`, depth, value: value.length, shown: `${label} (${value.length})` }];
       return isRecord(value) ? walk(section, value, `${path}.`, depth + 1) : [];
     });
   return report.sections.flatMap((section) => walk(section.id, section.data, '', 1));
@@ -57,14 +58,20 @@ export function assertFiguresShown(report: Soc2Report, text: string, format: str
   const figures = reportFigures(report);
   // Each section from its heading (title, status badge, criteria line) to the next one's.
   const starts = report.sections.map((section) => {
-    const heading = new RegExp(`${escapeRegExp(section.title).replace(/ /g, '\\s*')}\\s*${section.status}\\s*Trust Services Criteria:`, 'i');
+    const heading = new RegExp(
+      `${escapeRegExp(section.title).replace(/ /g, '\\s*')}\\s*${section.status}\\s*Trust Services Criteria:`,
+      'i',
+    );
     const found = heading.exec(flat);
     assert.ok(found, `${format}: the section ${section.id} has its heading with status ${section.status}`);
     return found.index;
   });
   report.sections.forEach((section, index) => {
     const body = flat.slice(starts[index], starts[index + 1] ?? flat.length);
-    assert.ok(body.replace(/\s+/g, '').includes(section.reason.replace(/\s+/g, '')), `${format}: ${section.id} shows its reason: ${section.reason}`);
+    assert.ok(
+      body.replace(/\s+/g, '').includes(section.reason.replace(/\s+/g, '')),
+      `${format}: ${section.id} shows its reason: ${section.reason}`,
+    );
     let cursor = 0;
     for (const figure of figures.filter((candidate) => candidate.section === section.id)) {
       let at = body.indexOf(figure.shown, cursor);

@@ -9,7 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * request slow, where an await-then-sleep loop would leave buckets empty.
  * Returns how many sends were made.
  */
-export async function sendSteadily(send: (i: number) => Promise<Response>, forMs: number, { everyMs = 50, inFlight = 8 } = {}): Promise<number> {
+export async function sendSteadily(
+  send: (i: number) => Promise<Response>,
+  forMs: number,
+  { everyMs = 50, inFlight = 8 } = {},
+): Promise<number> {
   const pending = new Set<Promise<void>>();
   const failures: string[] = [];
   let sent = 0;

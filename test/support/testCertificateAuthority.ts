@@ -19,7 +19,11 @@ export class TestCertificateAuthority {
   private readonly keyFile = join(this.dir, 'ca.key');
 
   constructor(name = 'meshlog test CA') {
-    execFileSync('openssl', ['req', '-x509', ...ecKey, '-days', '1', '-subj', `/CN=${name}`, '-keyout', this.keyFile, '-out', this.certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', ...ecKey, '-days', '1', '-subj', `/CN=${name}`, '-keyout', this.keyFile, '-out', this.certFile],
+      { stdio: 'ignore' },
+    );
   }
 
   get cert(): Buffer {
@@ -32,9 +36,32 @@ export class TestCertificateAuthority {
     const csrFile = join(this.dir, `${fileName}.csr`);
     const certFile = join(this.dir, `${fileName}.pem`);
     const extFile = join(this.dir, `${fileName}.ext`);
-    writeFileSync(extFile, kind === 'server' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' : 'extendedKeyUsage=clientAuth\n');
+    writeFileSync(
+      extFile,
+      kind === 'server' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' : 'extendedKeyUsage=clientAuth\n',
+    );
     execFileSync('openssl', ['req', ...ecKey, '-subj', `/CN=${commonName}`, '-keyout', keyFile, '-out', csrFile], { stdio: 'ignore' });
-    execFileSync('openssl', ['x509', '-req', '-in', csrFile, '-CA', this.certFile, '-CAkey', this.keyFile, '-CAcreateserial', '-days', '1', '-extfile', extFile, '-out', certFile], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        csrFile,
+        '-CA',
+        this.certFile,
+        '-CAkey',
+        this.keyFile,
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        extFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
     return { certFile, keyFile, cert: readFileSync(certFile), key: readFileSync(keyFile) };
   }
 }

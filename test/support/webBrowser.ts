@@ -13,7 +13,12 @@ export async function launchChromium(): Promise<Browser> {
 
 /** A fresh browser context at the issue's 1280×800 (downloads accepted; `permissions` e.g. the clipboard; waits up to 60 s). */
 export async function newPage(browser: Browser, options: { colorScheme?: 'dark' | 'light'; permissions?: string[] } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? 'dark', acceptDownloads: true, permissions: options.permissions });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    colorScheme: options.colorScheme ?? 'dark',
+    acceptDownloads: true,
+    permissions: options.permissions,
+  });
   // Waits end as soon as the page shows what is awaited; the deadline is generous so a loaded machine slows a test, never fails it.
   context.setDefaultTimeout(60_000);
   return context.newPage();

@@ -44,14 +44,16 @@ async function openTail(query: string, params = '', tenant = 'acme') {
   const waitFor = async (done: () => boolean, what: string) => {
     const deadline = Date.now() + 60_000;
     while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(frames.map((f) => f.frame)).slice(0, 500)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(frames.map((f) => f.frame)).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         notify = resolve;
         setTimeout(resolve, 200);
       });
     }
   };
-  const lines = () => frames.flatMap(({ frame, at }) => frame.streams.flatMap((s) => s.values.map(([ts, line]) => ({ ts, line, labels: s.stream, at }))));
+  const lines = () =>
+    frames.flatMap(({ frame, at }) => frame.streams.flatMap((s) => s.values.map(([ts, line]) => ({ ts, line, labels: s.stream, at }))));
   return { socket, frames, lines, waitFor };
 }
 
@@ -78,14 +80,19 @@ test('a WebSocket tail gets history, then matching lines as they commit (no poll
   // Nothing else arrives: the other service, the other tenant and the non-matching line were filtered.
   assert.equal((await push('web', ['error: marker'])).status, 200);
   await tail.waitFor(() => tail.lines().length === 3, 'the marker');
-  assert.deepEqual(tail.lines().map((l) => l.line), ['error: history before the tail opened', 'error: payment refused', 'error: marker']);
+  assert.deepEqual(
+    tail.lines().map((l) => l.line),
+    ['error: history before the tail opened', 'error: payment refused', 'error: marker'],
+  );
   tail.socket.close();
 });
 
 test('a bad tail query is refused with 400 before the upgrade', async () => {
   const url = `${meshlog.url.replace('http', 'ws')}/loki/api/v1/tail?query=${encodeURIComponent('sum(rate({a="b"}[1m]))')}`;
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${meshlog.token}` } });
-  const status = await new Promise<number>((resolve) => socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)));
+  const status = await new Promise<number>((resolve) =>
+    socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+  );
   assert.equal(status, 400);
 });
 
@@ -97,7 +104,10 @@ test('a stalled subscriber is told how many lines it dropped, and ingest goes on
   const perRequest = 200;
   const padding = 'x'.repeat(2000);
   for (let r = 0; r < requests; r++) {
-    const response = await push('bulk', Array.from({ length: perRequest }, (_, i) => `line ${r}-${i} ${padding}`));
+    const response = await push(
+      'bulk',
+      Array.from({ length: perRequest }, (_, i) => `line ${r}-${i} ${padding}`),
+    );
     assert.equal(response.status, 200);
   }
   tail.socket.resume();
@@ -110,7 +120,10 @@ test('a stalled subscriber is told how many lines it dropped, and ingest goes on
   // What arrives after the drop is in commit order.
   const received = tail.lines().map((l) => l.line.split(' ')[1]);
   const order = received.map((id) => id.split('-').map(Number)).map(([r, i]) => r * perRequest + i);
-  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  assert.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+  );
   tail.socket.close();
 });
 
@@ -127,15 +140,35 @@ test('the SSE tail streams matching lines as data events', async () => {
   let text = '';
   while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
   const frame = JSON.parse(text.split('\n')[0].replace(/^data: /, '')) as TailFrame;
-  assert.deepEqual(frame.streams[0].values.map(([, line]) => line), ['clicked checkout']);
+  assert.deepEqual(
+    frame.streams[0].values.map(([, line]) => line),
+    ['clicked checkout'],
+  );
   controller.abort();
 });
 
 test('meshlog query --tail prints history and then new lines as they are committed', async () => {
   assert.equal((await push('cli', ['first line, before the tail'])).status, 200);
-  const child = spawn(process.execPath, [cli, 'query', '{service_name="cli"}', '--tail', '--output', 'raw', '--server', meshlog.url, '--token', meshlog.token, '--org-id', 'acme'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'query',
+      '{service_name="cli"}',
+      '--tail',
+      '--output',
+      'raw',
+      '--server',
+      meshlog.url,
+      '--token',
+      meshlog.token,
+      '--org-id',
+      'acme',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   try {

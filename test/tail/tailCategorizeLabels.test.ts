@@ -43,24 +43,39 @@ async function openTail(query: string, categorize: boolean) {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  const entries = () => frames.flatMap((frame) => frame.streams.flatMap((stream) => stream.values.map(([ts, line, categories]) => ({ ts, line, stream: stream.stream, categories }))));
+  const entries = () =>
+    frames.flatMap((frame) =>
+      frame.streams.flatMap((stream) => stream.values.map(([ts, line, categories]) => ({ ts, line, stream: stream.stream, categories }))),
+    );
   return { socket, frames, entries };
 }
 
 const query = '{service_name="checkout"} | json';
 
-test('a categorize-labels tail sends stream labels only, with each entry\'s structured metadata and parsed labels as query_range does, in history and live', async () => {
+test("a categorize-labels tail sends stream labels only, with each entry's structured metadata and parsed labels as query_range does, in history and live", async () => {
   const historyTs = await push('{"user":"ann","status":"500"}', { request_tag: 'r-1' });
   // Committed before the tail opens, so it comes as history (a line committed while a tail opens may come twice).
-  await waitFor(async () => (await lokiCall(meshlog, 'acme', '/loki/api/v1/query_range', { query, start: historyTs, end: String(BigInt(historyTs) + 1n) })).body?.data?.result?.length > 0, { what: 'the history line to commit' });
+  await waitFor(
+    async () =>
+      (await lokiCall(meshlog, 'acme', '/loki/api/v1/query_range', { query, start: historyTs, end: String(BigInt(historyTs) + 1n) })).body
+        ?.data?.result?.length > 0,
+    { what: 'the history line to commit' },
+  );
   const tail = await openTail(query, true);
   try {
     const history = await waitFor(() => tail.entries().find((entry) => entry.ts === historyTs), { what: 'the history line' });
     const liveTs = await push('{"user":"bob","status":"200"}', { request_tag: 'r-2' });
     const live = await waitFor(() => tail.entries().find((entry) => entry.ts === liveTs), { what: 'the live line' });
-    assert.ok(tail.frames.every((frame) => JSON.stringify(frame.encodingFlags) === '["categorize-labels"]'), 'every frame echoes the flags, as Loki\'s EncodeTailResult');
+    assert.ok(
+      tail.frames.every((frame) => JSON.stringify(frame.encodingFlags) === '["categorize-labels"]'),
+      "every frame echoes the flags, as Loki's EncodeTailResult",
+    );
     for (const entry of [history, live]) {
-      assert.deepEqual(entry.stream, { env: 'prod', service_name: 'checkout' }, 'no structured metadata or parsed label among the stream labels');
+      assert.deepEqual(
+        entry.stream,
+        { env: 'prod', service_name: 'checkout' },
+        'no structured metadata or parsed label among the stream labels',
+      );
     }
     assert.deepEqual(history.categories?.parsed, { status: '500', user: 'ann' });
     assert.deepEqual(live.categories?.parsed, { status: '200', user: 'bob' });
@@ -68,16 +83,24 @@ test('a categorize-labels tail sends stream labels only, with each entry\'s stru
     assert.equal(live.categories?.structuredMetadata?.request_tag, 'r-2');
 
     // The same lines through query_range with the same flag: the same stream and categories, entry for entry.
-    const range = await lokiCall(meshlog, 'acme', '/loki/api/v1/query_range', { query, start: String(BigInt(historyTs) - 1n), end: String(BigInt(liveTs) + 1n), direction: 'forward' }, { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } });
+    const range = await lokiCall(
+      meshlog,
+      'acme',
+      '/loki/api/v1/query_range',
+      { query, start: String(BigInt(historyTs) - 1n), end: String(BigInt(liveTs) + 1n), direction: 'forward' },
+      { headers: { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' } },
+    );
     assert.equal(range.status, 200, range.text);
-    const ranged = (range.body.data.result as TailFrame['streams']).flatMap((stream) => stream.values.map(([ts, line, categories]) => ({ ts, line, stream: stream.stream, categories })));
+    const ranged = (range.body.data.result as TailFrame['streams']).flatMap((stream) =>
+      stream.values.map(([ts, line, categories]) => ({ ts, line, stream: stream.stream, categories })),
+    );
     assert.deepEqual([history, live], ranged);
   } finally {
     tail.socket.close();
   }
 });
 
-test('without the flag a tail keeps Loki\'s plain encoding: every label on the stream, two-element entries, no encodingFlags', async () => {
+test("without the flag a tail keeps Loki's plain encoding: every label on the stream, two-element entries, no encodingFlags", async () => {
   const tail = await openTail(query, false);
   try {
     const ts = await push('{"user":"cy","status":"404"}', { request_tag: 'r-3' });

@@ -5,7 +5,11 @@ import { startMeshlog, type RunningMeshlog } from '../support/meshlogProcess.js'
 import { readCommitted } from '../support/storageReader.js';
 
 // Small login limits, so a handful of failures reach them; the window is long enough never to pass during the test.
-const env = { MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '6', MESHLOG_LIMITS_LOGIN_FAILURES_PER_ACCOUNT: '3', MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '60000' };
+const env = {
+  MESHLOG_LIMITS_LOGIN_FAILURES_PER_ADDRESS: '6',
+  MESHLOG_LIMITS_LOGIN_FAILURES_PER_ACCOUNT: '3',
+  MESHLOG_LIMITS_LOGIN_FAILURE_WINDOW_MS: '60000',
+};
 let meshlog: RunningMeshlog;
 
 before(async () => {
@@ -24,8 +28,14 @@ async function adminCall<T>(path: string, body?: unknown): Promise<{ status: num
   return { status: response.status, body: (await response.json()) as T };
 }
 
-async function logIn(token: string): Promise<{ status: number; cookie: string; csrfToken: string; retryAfter: string | null; body: string }> {
-  const response = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+async function logIn(
+  token: string,
+): Promise<{ status: number; cookie: string; csrfToken: string; retryAfter: string | null; body: string }> {
+  const response = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
   const body = await response.text();
   return {
     status: response.status,
@@ -48,7 +58,10 @@ async function createKey(name: string): Promise<string> {
 const wrongSecret = (key: string) => `${key.slice(0, 17)}${'A'.repeat(43)}`;
 
 test('a UI session survives a restart on the same data directory; logout ends it; disabling the user ends theirs', async () => {
-  assert.equal((await adminCall('/api/v1/admin/users', { name: 'dana', email: 'dana@example.com', roles: ['analyst'], tenants: ['default'] })).status, 201);
+  assert.equal(
+    (await adminCall('/api/v1/admin/users', { name: 'dana', email: 'dana@example.com', roles: ['analyst'], tenants: ['default'] })).status,
+    201,
+  );
   const issued = await adminCall<{ key: string }>('/api/v1/admin/users/dana/keys', {});
   assert.equal(issued.status, 201);
   const dana = await logIn(issued.body.key);
@@ -69,7 +82,10 @@ test('a UI session survives a restart on the same data directory; logout ends it
   assert.equal((await withCookie(dana.cookie, '/api/v1/admin/keys')).status, 403, 'with the roles it had, no more');
 
   // Logout ends the admin's session: the same cookie is refused afterwards.
-  const logout = await fetch(`${meshlog.url}/api/v1/session`, { method: 'DELETE', headers: { Cookie: admin.cookie, 'x-csrf-token': admin.csrfToken } });
+  const logout = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'DELETE',
+    headers: { Cookie: admin.cookie, 'x-csrf-token': admin.csrfToken },
+  });
   assert.equal(logout.status, 200);
   assert.equal((await withCookie(admin.cookie)).status, 401);
   assert.equal((await withCookie(admin.cookie, '/api/v1/admin/keys')).status, 401);

@@ -10,7 +10,12 @@ const admin = () => ({ Authorization: `Bearer ${meshlog.token}`, 'Content-Type':
 before(async () => {
   // Observe mode with a rule of our own: lines are stored as sent and masked when read.
   const configFile = join(tempDataDir('meshlog-redaction-config-'), 'meshlog.yaml');
-  writeFileSync(configFile, ['pipeline:', '  redaction:', '    mode: observe', '    custom:', '      - name: order_id', "        pattern: 'ord-[0-9]{6}'", ''].join('\n'));
+  writeFileSync(
+    configFile,
+    ['pipeline:', '  redaction:', '    mode: observe', '    custom:', '      - name: order_id', "        pattern: 'ord-[0-9]{6}'", ''].join(
+      '\n',
+    ),
+  );
   meshlog = await startMeshlog({ args: ['--config', configFile] });
 });
 after(async () => {
@@ -18,15 +23,28 @@ after(async () => {
 });
 
 test('the redaction test API answers what ingest and a query really do with a line, in observe mode', async () => {
-  const rules = (await (await fetch(`${meshlog.url}/api/v1/admin/redaction`, { headers: admin() })).json()) as { mode: string; rules: { name: string; kind: string }[] };
+  const rules = (await (await fetch(`${meshlog.url}/api/v1/admin/redaction`, { headers: admin() })).json()) as {
+    mode: string;
+    rules: { name: string; kind: string }[];
+  };
   assert.equal(rules.mode, 'observe');
   assert.deepEqual(rules.rules.at(-1), { name: 'order_id', kind: 'custom', pattern: 'ord-[0-9]{6}' });
 
   const line = 'ana@example.com bought ord-123456 for 12 EUR';
-  const answer = await fetch(`${meshlog.url}/api/v1/admin/redaction/test`, { method: 'POST', headers: admin(), body: JSON.stringify({ line }) });
+  const answer = await fetch(`${meshlog.url}/api/v1/admin/redaction/test`, {
+    method: 'POST',
+    headers: admin(),
+    body: JSON.stringify({ line }),
+  });
   assert.equal(answer.status, 200);
   const preview = (await answer.json()) as { stored: string; shown: string; matches: Record<string, number>; changed: boolean };
-  assert.deepEqual(preview, { mode: 'observe', stored: line, shown: '[MASKED:email] bought [MASKED:order_id] for 12 EUR', matches: { email: 1, order_id: 1 }, changed: true });
+  assert.deepEqual(preview, {
+    mode: 'observe',
+    stored: line,
+    shown: '[MASKED:email] bought [MASKED:order_id] for 12 EUR',
+    matches: { email: 1, order_id: 1 },
+    changed: true,
+  });
 
   // The same line through ingest and a query by a reader without the unmasker role reads exactly as previewed.
   const pushed = await fetch(`${meshlog.url}/loki/api/v1/push`, {
@@ -35,10 +53,17 @@ test('the redaction test API answers what ingest and a query really do with a li
     body: JSON.stringify({ streams: [{ stream: { service_name: 'shop' }, values: [[`${Date.now()}000000`, line]] }] }),
   });
   assert.equal(pushed.status, 204);
-  const query = await fetch(`${meshlog.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="shop"}', since: '1h' })}`, { headers: admin() });
+  const query = await fetch(
+    `${meshlog.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="shop"}', since: '1h' })}`,
+    { headers: admin() },
+  );
   const result = (await query.json()) as { data: { result: { values: [string, string][] }[] } };
   assert.equal(result.data.result[0]!.values[0]![1], preview.shown);
 
-  const bad = await fetch(`${meshlog.url}/api/v1/admin/redaction/test`, { method: 'POST', headers: admin(), body: JSON.stringify({ text: line }) });
+  const bad = await fetch(`${meshlog.url}/api/v1/admin/redaction/test`, {
+    method: 'POST',
+    headers: admin(),
+    body: JSON.stringify({ text: line }),
+  });
   assert.equal(bad.status, 400);
 });

@@ -74,7 +74,9 @@ test('ending the sessions of identities ends only theirs, and a later use cannot
   assert.equal(await sessions.endSessionsOf(['k3'], 'user disabled'), 0, 'already ended');
   // A "seen" written after the end (another process that had read the session just before) does not bring it back.
   const firstHash = createHash('sha256').update(first.id).digest('base64url');
-  await events.append([{ idHash: firstHash, identityId: 'k3', createdAt: Date.now(), seenAt: Date.now() + 1000, expiresAt: Date.now() + 600_000 }]);
+  await events.append([
+    { idHash: firstHash, identityId: 'k3', createdAt: Date.now(), seenAt: Date.now() + 1000, expiresAt: Date.now() + 600_000 },
+  ]);
   assert.equal(await sessions.touch(first.id), undefined, 'ended stays ended');
 });
 
@@ -89,9 +91,16 @@ test('cookies are HttpOnly and SameSite=Strict, Secure over TLS; requests are ch
   const found = await sessionOfRequest(sessions, 'GET', headers);
   assert.deepEqual([found?.identity, found?.csrfToken, found?.createdAt], [analyst, session.csrfToken, session.createdAt]);
   assert.equal(await sessionOfRequest(sessions, 'GET', { host: 'meshlog.example:3100' }), undefined, 'no cookie: not a session request');
-  assert.equal((await sessionOfRequest(sessions, 'GET', { ...headers, origin: 'http://meshlog.example:3100' }))?.csrfToken, session.csrfToken, 'same origin');
+  assert.equal(
+    (await sessionOfRequest(sessions, 'GET', { ...headers, origin: 'http://meshlog.example:3100' }))?.csrfToken,
+    session.csrfToken,
+    'same origin',
+  );
   const refused = (method: string, extra: Record<string, string>, pattern: RegExp) =>
-    assert.rejects(() => sessionOfRequest(sessions, method, { ...headers, ...extra }), (error: unknown) => error instanceof MeshlogError && pattern.test(error.message));
+    assert.rejects(
+      () => sessionOfRequest(sessions, method, { ...headers, ...extra }),
+      (error: unknown) => error instanceof MeshlogError && pattern.test(error.message),
+    );
   await refused('GET', { origin: 'http://evil.example' }, /cross-origin request from http:\/\/evil.example refused/);
   await refused('GET', { origin: 'null' }, /cross-origin/);
   await refused('POST', {}, /missing or wrong x-csrf-token/);

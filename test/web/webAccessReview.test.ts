@@ -25,7 +25,9 @@ before(async () => {
     assert.equal((await call(meshlog.token, '/api/v1/admin/users', { name, roles: ['admin'], tenants: ['default'] })).status, 201);
     keys[name] = (await (await call(meshlog.token, `/api/v1/admin/users/${name}/keys`, {})).json()) as { id: string; key: string };
   }
-  keys.shipper = (await (await call(meshlog.token, '/api/v1/admin/keys', { name: 'edge shipper', roles: ['ingester'], tenants: ['default'] })).json()) as { id: string; key: string };
+  keys.shipper = (await (
+    await call(meshlog.token, '/api/v1/admin/keys', { name: 'edge shipper', roles: ['ingester'], tenants: ['default'] })
+  ).json()) as { id: string; key: string };
   browser = await launchChromium();
 });
 
@@ -66,8 +68,14 @@ test('a reviewer starts the review on the Access reviews page, keeps and revokes
   assert.equal(await page.getByRole('button', { name: 'Sign off' }).isDisabled(), true, 'two grants are still undecided');
 
   // Ada decides Rita's grants; Rita's page shows them once reloaded.
-  const reviewId = ((await (await call(keys.ada.key, '/api/v1/access-reviews')).json()) as { reviews: { review: string }[] }).reviews[0]!.review;
-  for (const item of [`key:${keys.rita.id}`, 'user:rita']) assert.equal((await call(keys.ada.key, `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(item)}/decision`, { decision: 'keep' })).status, 200);
+  const reviewId = ((await (await call(keys.ada.key, '/api/v1/access-reviews')).json()) as { reviews: { review: string }[] }).reviews[0]!
+    .review;
+  for (const item of [`key:${keys.rita.id}`, 'user:rita'])
+    assert.equal(
+      (await call(keys.ada.key, `/api/v1/access-reviews/${reviewId}/items/${encodeURIComponent(item)}/decision`, { decision: 'keep' }))
+        .status,
+      200,
+    );
   await page.reload();
   await grants.locator(`tr[data-item="user:rita"]`).getByText('kept by ada').waitFor();
   await page.getByLabel('sign-off comment').fill('Quarterly review complete');

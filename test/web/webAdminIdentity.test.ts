@@ -19,7 +19,11 @@ async function adminCall<T>(path: string, body?: unknown): Promise<{ status: num
 
 before(async () => {
   meshlog = await startMeshlog();
-  const created = await adminCall<{ key: string }>('/api/v1/admin/keys', { name: 'on-call analyst', roles: ['analyst'], tenants: ['default'] });
+  const created = await adminCall<{ key: string }>('/api/v1/admin/keys', {
+    name: 'on-call analyst',
+    roles: ['analyst'],
+    tenants: ['default'],
+  });
   analystKey = created.body.key;
   browser = await launchChromium();
 });
@@ -56,7 +60,11 @@ test('an admin creates a user, issues them a key and disables them on the Users 
   assert.match(key, /^mlk_[0-9a-f]{12}_/);
   await row.getByText(/^1$/).waitFor();
   // The key logs in to the UI, as erin with erin's grants.
-  const erinLogin = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: key }) });
+  const erinLogin = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: key }),
+  });
   assert.equal(erinLogin.status, 200);
   const erinCookie = (erinLogin.headers.get('set-cookie') ?? '').split(';')[0]!;
   assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: erinCookie } })).status, 200);
@@ -68,7 +76,11 @@ test('an admin creates a user, issues them a key and disables them on the Users 
   await row.locator('.state.disabled').waitFor();
   await page.getByText('erin disabled: 1 key(s) revoked, 1 session(s) ended.').waitFor();
   await screenshot(page, '23-admin-user-disabled');
-  assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Authorization: `Bearer ${key}` } })).status, 401, 'the key is revoked');
+  assert.equal(
+    (await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Authorization: `Bearer ${key}` } })).status,
+    401,
+    'the key is revoked',
+  );
   assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: erinCookie } })).status, 401, 'the session is ended');
   await row.getByRole('button', { name: 'enable erin' }).click();
 
@@ -137,8 +149,12 @@ test('the Redaction page lists the active rules read-only and shows what a sampl
 });
 
 test('every change made on these pages is in the audit trail, by the admin who made it', async () => {
-  const audit = await adminCall<{ events: { action: string; actor_name: string; target: string; detail: string }[] }>('/api/v1/audit?since=1h&limit=1000');
-  const changes = audit.body.events.filter((event) => /^(users|tenants)\./.test(event.action)).map((event) => `${event.action} ${event.target} by ${event.actor_name}`);
+  const audit = await adminCall<{ events: { action: string; actor_name: string; target: string; detail: string }[] }>(
+    '/api/v1/audit?since=1h&limit=1000',
+  );
+  const changes = audit.body.events
+    .filter((event) => /^(users|tenants)\./.test(event.action))
+    .map((event) => `${event.action} ${event.target} by ${event.actor_name}`);
   for (const expected of ['users.create erin', 'users.disable erin', 'tenants.create staging', 'tenants.disable staging']) {
     assert.ok(changes.includes(`${expected} by bootstrap admin`), `${expected}: ${changes.join('\n')}`);
   }
@@ -159,7 +175,12 @@ test('an analyst sees none of these pages and the server refuses their calls', a
   await screenshot(page, '26-admin-users-refused');
   const statuses = await page.evaluate(async () => {
     const { csrfToken } = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
-    const post = (path: string, body: unknown) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify(body) }).then((r) => r.status);
+    const post = (path: string, body: unknown) =>
+      fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken },
+        body: JSON.stringify(body),
+      }).then((r) => r.status);
     return [
       (await fetch('/api/v1/admin/users')).status,
       (await fetch('/api/v1/admin/tenants')).status,
@@ -170,6 +191,9 @@ test('an analyst sees none of these pages and the server refuses their calls', a
     ];
   });
   assert.deepEqual(statuses, [403, 403, 403, 403, 403, 403]);
-  assert.equal((await adminCall<{ users: { name: string }[] }>('/api/v1/admin/users')).body.users.some((user) => user.name === 'mallory'), false);
+  assert.equal(
+    (await adminCall<{ users: { name: string }[] }>('/api/v1/admin/users')).body.users.some((user) => user.name === 'mallory'),
+    false,
+  );
   await page.context().close();
 });

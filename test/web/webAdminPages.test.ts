@@ -11,7 +11,6 @@ import { otlpJsonRequest, postOtlpJson } from '../support/otlpJson.js';
 import { sendSteadily } from '../support/steadySender.js';
 import { launchChromium, logIn, newPage, screenshot } from '../support/webBrowser.js';
 
-
 let meshlog: RunningMeshlog;
 let browser: Browser;
 let analystKey: string;
@@ -62,15 +61,23 @@ before(async () => {
   );
   meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
 
-  const created = await adminCall('/api/v1/admin/keys', { method: 'POST', body: { name: 'on-call analyst', roles: ['analyst'], tenants: ['default'] } });
+  const created = await adminCall('/api/v1/admin/keys', {
+    method: 'POST',
+    body: { name: 'on-call analyst', roles: ['analyst'], tenants: ['default'] },
+  });
   analystKey = ((await created.json()) as { key: string }).key;
 
   // Real data through Loki's push API: 120 lines over the last half hour from two services, checkout logging errors.
   const streams = ['checkout', 'payments'].map((service) => ({
     stream: { service_name: service, k8s_namespace_name: 'shop' },
-    values: Array.from({ length: 60 }, (_, i) => [ns(now - 30 * 60_000 + i * 30_000), `level=info msg="order ${2000 + i} handled by ${service}" duration_ms=${(i * 13) % 400}`]),
+    values: Array.from({ length: 60 }, (_, i) => [
+      ns(now - 30 * 60_000 + i * 30_000),
+      `level=info msg="order ${2000 + i} handled by ${service}" duration_ms=${(i * 13) % 400}`,
+    ]),
   }));
-  streams[0].values.push(...Array.from({ length: 4 }, (_, i) => [ns(now - 60_000 + i * 1000), `level=error msg="card declined" order=${3000 + i}`]));
+  streams[0].values.push(
+    ...Array.from({ length: 4 }, (_, i) => [ns(now - 60_000 + i * 1000), `level=error msg="card declined" order=${3000 + i}`]),
+  );
   const pushed = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
@@ -153,7 +160,10 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
   await page.getByText('2 events', { exact: true }).waitFor();
   const eventsText = await events.innerText();
   assert.ok(!eventsText.includes('auth.login'), 'filtered by action');
-  assert.match(eventsText, /keys\.create\s+success\s+bootstrap admin[\s\S]*"name":"ci shipper","roles":\["ingester"\],"tenants":\["default","staging"\]/);
+  assert.match(
+    eventsText,
+    /keys\.create\s+success\s+bootstrap admin[\s\S]*"name":"ci shipper","roles":\["ingester"\],"tenants":\["default","staging"\]/,
+  );
   await shot(page, '11-admin-audit');
 
   await page.getByRole('tab', { name: 'Retention and legal holds' }).click();
@@ -164,7 +174,9 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
   await page.getByRole('table', { name: 'holds' }).getByText('litigation 2026-41').waitFor();
   assert.match(await page.getByRole('table', { name: 'policies' }).innerText(), /default\s+any\s+any\s+any\s+30 days/);
   await shot(page, '12-admin-retention');
-  const holds = (await (await adminCall('/api/v1/admin/retention')).json()) as { holds: { name: string; service: string; created_by: string }[] };
+  const holds = (await (await adminCall('/api/v1/admin/retention')).json()) as {
+    holds: { name: string; service: string; created_by: string }[];
+  };
   assert.deepEqual(
     holds.holds.map((hold) => [hold.name, hold.service, hold.created_by]),
     [['litigation 2026-41', 'payments', 'bootstrap admin']],
@@ -185,7 +197,9 @@ test('an admin creates a key on the Admin page, sees its secret once and the key
   await request.locator('.state.resolved').waitFor();
   assert.match(await request.innerText(), /executed[\s\S]*by bootstrap admin, 1 records erased/);
   await shot(page, '12b-admin-erasure');
-  const left = await adminCall(`/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="ci"}', start: String((Date.now() - 3_600_000) * 1e6), end: String(Date.now() * 1e6) })}`);
+  const left = await adminCall(
+    `/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="ci"}', start: String((Date.now() - 3_600_000) * 1e6), end: String(Date.now() * 1e6) })}`,
+  );
   assert.deepEqual(((await left.json()) as { data: { result: unknown[] } }).data.result, []);
   await page.context().close();
 });
@@ -280,7 +294,10 @@ test('the Compliance page shows the SOC 2 dashboard and downloads a report whose
   assert.equal(report.report, 'soc2');
   const services = report.sections.find((section) => section.id === 'coverage')!.data.services!;
   assert.deepEqual(
-    services.filter((service) => service.service !== 'ci').map((service) => [service.service, service.records]).sort(),
+    services
+      .filter((service) => service.service !== 'ci')
+      .map((service) => [service.service, service.records])
+      .sort(),
     [
       ['checkout', 64],
       ['payments', 60],
@@ -298,12 +315,19 @@ test('the Compliance page shows the SOC 2 dashboard and downloads a report whose
   assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
   assert.ok(pdf.length > 10_000, `a PDF of ${pdf.length} bytes`);
   const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-  const verified = spawnSync(process.execPath, [cli, 'report', 'verify', bundlePath, '--public-key', `${meshlog.dataDir}-signing.key.pub`], { encoding: 'utf8' });
+  const verified = spawnSync(
+    process.execPath,
+    [cli, 'report', 'verify', bundlePath, '--public-key', `${meshlog.dataDir}-signing.key.pub`],
+    { encoding: 'utf8' },
+  );
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
   assert.match(verified.stdout, /OK .*soc2-report\.pdf: report file/);
 
   const generations = (await (await adminCall('/api/v1/audit?action=report.generate')).json()) as { events: { detail: string }[] };
-  assert.ok(generations.events.some((event) => JSON.parse(event.detail).format === 'bundle'), 'the download is in the audit trail');
+  assert.ok(
+    generations.events.some((event) => JSON.parse(event.detail).format === 'bundle'),
+    'the download is in the audit trail',
+  );
   await page.context().close();
 });
 
@@ -330,7 +354,11 @@ test('opening the Compliance page twice generates its report once; Refresh gener
   await page.goto(`${meshlog.url}/ui/compliance`);
   await generatedAt.waitFor({ timeout: 60_000 });
   assert.match(await generatedAt.innerText(), /kept for a few minutes/);
-  assert.equal((await generatedAt.innerText()).replace(' (kept for a few minutes)', ''), first, 'the same report, generated at the same time');
+  assert.equal(
+    (await generatedAt.innerText()).replace(' (kept for a few minutes)', ''),
+    first,
+    'the same report, generated at the same time',
+  );
   await page.getByRole('table', { name: 'control summary' }).waitFor();
   assert.equal(await dashboardGenerations(), before + 1, 'opened twice, generated once');
   await shot(page, '15b-compliance-cached');
@@ -352,7 +380,10 @@ test('the Patterns page lists top and new patterns linked to Explore, in the lig
   const top = page.getByRole('table', { name: 'top patterns' });
   const pattern = top.getByRole('link', { name: /order <\*> handled by checkout/ });
   await pattern.waitFor({ timeout: 60_000 });
-  await page.getByRole('table', { name: 'new patterns' }).getByRole('link', { name: /card declined/ }).waitFor();
+  await page
+    .getByRole('table', { name: 'new patterns' })
+    .getByRole('link', { name: /card declined/ })
+    .waitFor();
   await shot(page, '16-patterns-light');
 
   await pattern.click();
@@ -377,7 +408,10 @@ test('an anomaly is shown with its explanation and links to the data behind it i
   await page.goto(`${meshlog.url}/ui/alerts`);
   const anomaly = page.getByRole('table', { name: 'anomalies' }).getByRole('row', { name: /silent service\s+billing/ });
   await anomaly.waitFor({ timeout: 60_000 });
-  assert.match(await anomaly.innerText(), /firing\s+no records for 3 buckets of 0\.3s; it used to send a median of [\d.]+ per bucket: a logging gap\s+CC7\.2, CC7\.3/);
+  assert.match(
+    await anomaly.innerText(),
+    /firing\s+no records for 3 buckets of 0\.3s; it used to send a median of [\d.]+ per bucket: a logging gap\s+CC7\.2, CC7\.3/,
+  );
   await shot(page, '18-alerts-anomaly');
 
   await anomaly.getByRole('link', { name: 'Explore the data' }).click();

@@ -12,14 +12,24 @@ const burstStartMs = now - 40 * 60_000;
 const ns = (ms: number) => `${Math.round(ms)}000000`;
 
 async function asAdmin(path: string, tenant = 'default', init: { method?: string; body?: string } = {}): Promise<Response> {
-  return fetch(`${meshlog.url}${path}`, { method: init.method ?? 'GET', headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': tenant, 'Content-Type': 'application/json' }, body: init.body });
+  return fetch(`${meshlog.url}${path}`, {
+    method: init.method ?? 'GET',
+    headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': tenant, 'Content-Type': 'application/json' },
+    body: init.body,
+  });
 }
 
 before(async () => {
   meshlog = await startMeshlog();
   const info = Array.from({ length: 60 }, (_, i) => [ns(now - 60 * 60_000 + i * 60_000), `level=info msg="order ${i} placed"`]);
-  const burst = Array.from({ length: 12 }, (_, i) => [ns(burstStartMs + i * 10_000), `level=error msg="payment gateway timeout" order=${500 + i}`]);
-  const pushed = await asAdmin('/loki/api/v1/push', 'default', { method: 'POST', body: JSON.stringify({ streams: [{ stream: { service_name: 'checkout' }, values: [...info, ...burst] }] }) });
+  const burst = Array.from({ length: 12 }, (_, i) => [
+    ns(burstStartMs + i * 10_000),
+    `level=error msg="payment gateway timeout" order=${500 + i}`,
+  ]);
+  const pushed = await asAdmin('/loki/api/v1/push', 'default', {
+    method: 'POST',
+    body: JSON.stringify({ streams: [{ stream: { service_name: 'checkout' }, values: [...info, ...burst] }] }),
+  });
   assert.equal(pushed.status, 204, await pushed.text());
   browser = await launchChromium();
 });
@@ -55,7 +65,10 @@ test('an admin creates a rule in the UI, tests it against the last hours (would 
   await firedAt.waitFor();
   const firedMs = Date.parse((await firedAt.getAttribute('datetime'))!);
   // The condition holds from the sixth error on and for five minutes after the last: firing needs a minute of it.
-  assert.ok(firedMs >= burstStartMs + 60_000 && firedMs <= burstStartMs + 8 * 60_000, `would have fired ${(firedMs - burstStartMs) / 1000} s after the burst began`);
+  assert.ok(
+    firedMs >= burstStartMs + 60_000 && firedMs <= burstStartMs + 8 * 60_000,
+    `would have fired ${(firedMs - burstStartMs) / 1000} s after the burst began`,
+  );
   assert.match(await editor.getByRole('region', { name: 'test result' }).innerText(), /Would have fired at .*value \d+/);
   await screenshot(page, 'rules-02-new-rule-tested');
 
@@ -74,7 +87,10 @@ test('an admin creates a rule in the UI, tests it against the last hours (would 
   assert.equal(await edit.getByLabel('Summary').inputValue(), 'checkout logged {{ $value }} errors in 5 minutes');
   await edit.getByLabel('Expression').fill('sum(count_over_time({service_name="checkout"} |= "error" [5m])) > 100');
   await edit.getByRole('button', { name: 'Test against recent data' }).click();
-  await edit.getByRole('region', { name: 'test result' }).getByText(/^Would not have fired between/).waitFor();
+  await edit
+    .getByRole('region', { name: 'test result' })
+    .getByText(/^Would not have fired between/)
+    .waitFor();
   await screenshot(page, 'rules-04-edit-would-not-fire');
   await edit.getByRole('button', { name: 'Save rule' }).click();
   await table.getByText('> 100').waitFor();
@@ -86,7 +102,10 @@ test('an admin creates a rule in the UI, tests it against the last hours (would 
   await table.getByRole('button', { name: 'edit CheckoutErrorBurst' }).click();
   await edit.getByLabel('Expression').fill('{service_name="checkout"}');
   await edit.getByRole('button', { name: 'Save rule' }).click();
-  await edit.getByRole('alert').getByText(/must be a metric query/).waitFor();
+  await edit
+    .getByRole('alert')
+    .getByText(/must be a metric query/)
+    .waitFor();
   await edit.getByRole('button', { name: 'Cancel' }).click();
 
   await table.getByRole('button', { name: 'delete CheckoutErrorBurst' }).click();
@@ -98,10 +117,16 @@ test('an admin creates a rule in the UI, tests it against the last hours (would 
 test('an analyst sees the rules but no way to change them', async () => {
   const put = await asAdmin('/loki/api/v1/rules/ops', 'default', {
     method: 'POST',
-    body: JSON.stringify({ name: 'ops', rules: [{ alert: 'AnyErrors', expr: 'sum(count_over_time({service_name="checkout"} |= "error" [5m])) > 0' }] }),
+    body: JSON.stringify({
+      name: 'ops',
+      rules: [{ alert: 'AnyErrors', expr: 'sum(count_over_time({service_name="checkout"} |= "error" [5m])) > 0' }],
+    }),
   });
   assert.equal(put.status, 202, await put.text());
-  const created = await asAdmin('/api/v1/admin/keys', 'default', { method: 'POST', body: JSON.stringify({ name: 'reader', roles: ['analyst'], tenants: ['default'] }) });
+  const created = await asAdmin('/api/v1/admin/keys', 'default', {
+    method: 'POST',
+    body: JSON.stringify({ name: 'reader', roles: ['analyst'], tenants: ['default'] }),
+  });
   const key = ((await created.json()) as { key: string }).key;
   const page = await newPage(browser);
   await logIn(page, meshlog.url, key);

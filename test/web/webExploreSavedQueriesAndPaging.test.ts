@@ -30,7 +30,12 @@ before(async () => {
   });
   analystKey = ((await created.json()) as { key: string }).key;
 
-  await lokiPush([{ stream: { service_name: 'billing' }, values: [1, 2, 3].map((n) => [`${now - n * 60_000}000000`, `level=info msg="invoice ${n} issued"`]) }]);
+  await lokiPush([
+    {
+      stream: { service_name: 'billing' },
+      values: [1, 2, 3].map((n) => [`${now - n * 60_000}000000`, `level=info msg="invoice ${n} issued"`]),
+    },
+  ]);
   // 100,000 lines from 40 minutes ago, three to a millisecond: pages of 5,000 end inside a millisecond, so paging must neither lose nor repeat lines there.
   const start = now - 40 * 60_000;
   for (let batch = 0; batch < bulkLines; batch += 10_000) {
@@ -51,13 +56,22 @@ test('an analyst saves a query with its range, finds it after a reload, loads it
   const page = await newPage(browser);
   await logIn(page, meshlog.url, analystKey);
   await explore(page, '{service_name="billing"}', '&from=now-6h&to=now');
-  await page.getByRole('status').filter({ hasText: /^3 lines/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^3 lines/ })
+    .waitFor();
 
   // Someone else's query shared with the tenant is listed with its owner, without a Delete.
   const sharedByAdmin = await fetch(`${meshlog.url}/api/v1/saved-queries`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'team: billing errors', query: '{service_name="billing"} |= "error"', from: 'now-24h', to: 'now', shared: true }),
+    body: JSON.stringify({
+      name: 'team: billing errors',
+      query: '{service_name="billing"} |= "error"',
+      from: 'now-24h',
+      to: 'now',
+      shared: true,
+    }),
   });
   assert.equal(sharedByAdmin.status, 201);
 
@@ -75,14 +89,27 @@ test('an analyst saves a query with its range, finds it after a reload, loads it
 
   // A reload onto another query and range: the saved one is still there and brings back its query, range and lines.
   await explore(page, '{service_name="bulk"}', '&from=now-5m&to=now&limit=100');
-  await page.getByRole('status').filter({ hasText: /^0 lines/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^0 lines/ })
+    .waitFor();
   await page.reload();
-  await page.getByRole('status').filter({ hasText: /^0 lines/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^0 lines/ })
+    .waitFor();
   await page.getByRole('button', { name: 'Saved queries' }).click();
   await dialog.getByRole('button', { name: /^billing, last 6 hours/ }).click();
   await page.waitForURL((url) => url.searchParams.get('q') === '{service_name="billing"}' && url.searchParams.get('from') === 'now-6h');
-  await page.getByRole('status').filter({ hasText: /^3 lines/ }).waitFor();
-  assert.deepEqual((await page.locator('.row .line').allInnerTexts()).sort(), ['level=info msg="invoice 1 issued"', 'level=info msg="invoice 2 issued"', 'level=info msg="invoice 3 issued"']);
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^3 lines/ })
+    .waitFor();
+  assert.deepEqual((await page.locator('.row .line').allInnerTexts()).sort(), [
+    'level=info msg="invoice 1 issued"',
+    'level=info msg="invoice 2 issued"',
+    'level=info msg="invoice 3 issued"',
+  ]);
 
   await page.getByRole('button', { name: 'Saved queries' }).click();
   await dialog.getByRole('button', { name: 'delete billing, last 6 hours' }).click();

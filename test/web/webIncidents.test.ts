@@ -63,7 +63,10 @@ after(async () => {
 });
 
 test('an incident opened by an alert is listed and worked from its page: the alert linked, a note and a state change on the timeline', async () => {
-  const incident = await waitFor(async () => ((await api('GET', '/api/v1/incidents')).incidents as any[]).find((candidate) => candidate.source === 'alert'), { what: 'the alert to open an incident' });
+  const incident = await waitFor(
+    async () => ((await api('GET', '/api/v1/incidents')).incidents as any[]).find((candidate) => candidate.source === 'alert'),
+    { what: 'the alert to open an incident' },
+  );
   const page = await newPage(browser);
   await logIn(page, meshlog.url, analystKey);
   await page.getByRole('navigation', { name: 'pages' }).getByRole('link', { name: 'Incidents' }).click();
@@ -80,8 +83,16 @@ test('an incident opened by an alert is listed and worked from its page: the ale
   await page.getByRole('button', { name: 'Mark mitigated' }).click();
   const timeline = page.getByRole('table', { name: 'timeline events' });
   await timeline.locator('tr[data-kind="state"]').getByText('open → mitigated').waitFor();
-  assert.deepEqual(await timeline.locator('tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-kind'))), ['opened', 'alert_firing', 'note', 'state']);
-  await page.getByRole('region', { name: 'incident facts' }).getByText(/^mitigated/).waitFor();
+  assert.deepEqual(await timeline.locator('tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-kind'))), [
+    'opened',
+    'alert_firing',
+    'note',
+    'state',
+  ]);
+  await page
+    .getByRole('region', { name: 'incident facts' })
+    .getByText(/^mitigated/)
+    .waitFor();
   await screenshot(page, 'incidents-02-detail');
   const stored = (await api('GET', `/api/v1/incidents/${incident.id}`)).incident;
   assert.equal(stored.state, 'mitigated');
@@ -155,7 +166,9 @@ test('a trace, a live tail line and a mined pattern are pinned from their own pa
 
 test('the signed bundle downloaded from an incident page verifies offline with meshlog report verify', async () => {
   const { incident } = await api('POST', '/api/v1/incidents', { title: 'export from the page' }, analystKey);
-  const [[time, line]] = (await api('GET', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="payments"} |= "order 700"', since: '1h' })}`)).data.result[0].values;
+  const [[time, line]] = (
+    await api('GET', `/loki/api/v1/query_range?${new URLSearchParams({ query: '{service_name="payments"} |= "order 700"', since: '1h' })}`)
+  ).data.result[0].values;
   await api('POST', `/api/v1/incidents/${incident.id}/pins`, { kind: 'line', timestamp_ns: time, line }, analystKey);
   const page = await newPage(browser);
   await logIn(page, meshlog.url, analystKey);
@@ -167,7 +180,10 @@ test('the signed bundle downloaded from an incident page verifies offline with m
   const file = join(dir, download.suggestedFilename());
   await download.saveAs(file);
   assert.equal(download.suggestedFilename(), `incident-${incident.id}.json`);
-  const run = spawnSync(process.execPath, [cli, 'report', 'verify', file, '--public-key', `${meshlog.dataDir}-signing.key.pub`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const run = spawnSync(process.execPath, [cli, 'report', 'verify', file, '--public-key', `${meshlog.dataDir}-signing.key.pub`], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /^OK .*1 pinned records/m);
   // The export is on the timeline the page shows.

@@ -33,7 +33,11 @@ async function createKey(roles: string[], tenants: string[]): Promise<string> {
 }
 
 async function logIn(token: string): Promise<{ cookie: string; csrfToken: string; status: number; body: string }> {
-  const response = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+  const response = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
   const body = await response.text();
   const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0];
   return { cookie, csrfToken: response.ok ? (JSON.parse(body) as { csrfToken: string }).csrfToken : '', status: response.status, body };
@@ -91,13 +95,24 @@ test('a login becomes a session cookie that authenticates as the same identity; 
   assert.equal(refused.status, 403);
   assert.match(refused.body, /no role that can use the UI/);
   assert.equal((await logIn('wrong-token')).status, 401);
-  const crossSite = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' }, body: JSON.stringify({ token: analyst }) });
+  const crossSite = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' },
+    body: JSON.stringify({ token: analyst }),
+  });
   assert.equal(crossSite.status, 403, 'another site cannot log a browser in');
-  const plainForm = await fetch(`${meshlog.url}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ token: analyst }) });
+  const plainForm = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ token: analyst }),
+  });
   assert.equal(plainForm.status, 415, 'nor post it as a form');
   assert.equal(crossSite.headers.get('set-cookie'), null);
 
-  const logout = await fetch(`${meshlog.url}/api/v1/session`, { method: 'DELETE', headers: { Cookie: session.cookie, 'x-csrf-token': session.csrfToken } });
+  const logout = await fetch(`${meshlog.url}/api/v1/session`, {
+    method: 'DELETE',
+    headers: { Cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+  });
   assert.equal(logout.status, 200);
   assert.match(logout.headers.get('set-cookie') ?? '', /Max-Age=0/);
   assert.equal((await fetch(`${meshlog.url}/loki/api/v1/labels`, { headers: { Cookie: session.cookie } })).status, 401);
@@ -107,7 +122,10 @@ test('a login becomes a session cookie that authenticates as the same identity; 
   assert.ok(summary.includes('auth.session.login success analyst key'), summary.join('\n'));
   assert.ok(summary.includes('auth.session.logout success analyst key'), summary.join('\n'));
   assert.ok(summary.includes('auth.session.login denied ingester key'), summary.join('\n'));
-  assert.ok(summary.some((line) => line.startsWith('auth.session.login denied ') && !line.includes('key')), 'the unknown token is audited');
+  assert.ok(
+    summary.some((line) => line.startsWith('auth.session.login denied ') && !line.includes('key')),
+    'the unknown token is audited',
+  );
 });
 
 test('the trace API returns the spans and logs of one trace in the caller’s tenant only', async () => {
@@ -120,7 +138,20 @@ test('the trace API returns the spans and logs of one trace in the caller’s te
       resourceSpans: [
         {
           resource: { attributes: [{ key: 'service.name', value: { stringValue: 'cart' } }] },
-          scopeSpans: [{ spans: [{ traceId, spanId, name: 'GET /cart', kind: 2, startTimeUnixNano: `${start}000000`, endTimeUnixNano: `${start + 120}000000` }] }],
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId,
+                  spanId,
+                  name: 'GET /cart',
+                  kind: 2,
+                  startTimeUnixNano: `${start}000000`,
+                  endTimeUnixNano: `${start + 120}000000`,
+                },
+              ],
+            },
+          ],
         },
       ],
     }),
@@ -129,18 +160,42 @@ test('the trace API returns the spans and logs of one trace in the caller’s te
   const logs = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
     headers: { ...admin(), 'Content-Type': 'application/json', 'X-Scope-OrgID': 'acme' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'cart' }, values: [[`${start + 10}000000`, 'cart loaded for ana@example.com', { trace_id: traceId, span_id: spanId, 'user.email': 'ana@example.com' }]] }] }),
+    body: JSON.stringify({
+      streams: [
+        {
+          stream: { service_name: 'cart' },
+          values: [
+            [
+              `${start + 10}000000`,
+              'cart loaded for ana@example.com',
+              { trace_id: traceId, span_id: spanId, 'user.email': 'ana@example.com' },
+            ],
+          ],
+        },
+      ],
+    }),
   });
   assert.equal(logs.status, 204);
 
   const acme = await createKey(['analyst'], ['acme']);
   const found = await fetch(`${meshlog.url}/api/v1/traces/${traceId.toUpperCase()}`, { headers: { Authorization: `Bearer ${acme}` } });
-  const body = (await found.json()) as { spans: { span_name: string; span_id: string; duration_ns: string }[]; logs: { body: string; span_id: string; log_attributes: Record<string, string> }[] };
-  assert.deepEqual(body.spans.map((span) => [span.span_name, span.span_id, span.duration_ns]), [['GET /cart', spanId, '120000000']]);
-  assert.deepEqual(body.logs.map((log) => [log.body, log.span_id, log.log_attributes['user.email']]), [['cart loaded for [MASKED]', spanId, '[MASKED]']]);
+  const body = (await found.json()) as {
+    spans: { span_name: string; span_id: string; duration_ns: string }[];
+    logs: { body: string; span_id: string; log_attributes: Record<string, string> }[];
+  };
+  assert.deepEqual(
+    body.spans.map((span) => [span.span_name, span.span_id, span.duration_ns]),
+    [['GET /cart', spanId, '120000000']],
+  );
+  assert.deepEqual(
+    body.logs.map((log) => [log.body, log.span_id, log.log_attributes['user.email']]),
+    [['cart loaded for [MASKED]', spanId, '[MASKED]']],
+  );
 
   const globex = await createKey(['analyst'], ['globex']);
-  const elsewhere = (await (await fetch(`${meshlog.url}/api/v1/traces/${traceId}`, { headers: { Authorization: `Bearer ${globex}` } })).json()) as { spans: unknown[]; logs: unknown[] };
+  const elsewhere = (await (
+    await fetch(`${meshlog.url}/api/v1/traces/${traceId}`, { headers: { Authorization: `Bearer ${globex}` } })
+  ).json()) as { spans: unknown[]; logs: unknown[] };
   assert.deepEqual([elsewhere.spans.length, elsewhere.logs.length], [0, 0]);
   const bad = await fetch(`${meshlog.url}/api/v1/traces/not-a-trace`, { headers: { Authorization: `Bearer ${acme}` } });
   assert.equal(bad.status, 400);
@@ -154,7 +209,15 @@ test('export answers NDJSON or CSV of a log query and is audited with its line c
     method: 'POST',
     headers: { ...admin(), 'Content-Type': 'application/json' },
     body: JSON.stringify({
-      streams: [{ stream: { service_name: 'billing', env: 'prod' }, values: [[`${base}000000`, 'invoice 1 sent, "quoted"'], [`${base + 1}000000`, 'invoice 2 sent user.email=bo_7781']] }],
+      streams: [
+        {
+          stream: { service_name: 'billing', env: 'prod' },
+          values: [
+            [`${base}000000`, 'invoice 1 sent, "quoted"'],
+            [`${base + 1}000000`, 'invoice 2 sent user.email=bo_7781'],
+          ],
+        },
+      ],
     }),
   });
   assert.equal(push.status, 204);
@@ -162,18 +225,41 @@ test('export answers NDJSON or CSV of a log query and is audited with its line c
   const ndjson = await fetch(`${meshlog.url}/api/v1/export?query=${query}&format=ndjson`, { headers: admin() });
   assert.equal(ndjson.status, 200);
   assert.match(ndjson.headers.get('content-disposition') ?? '', /attachment; filename="meshlog-export-.*\.ndjson"/);
-  const lines = (await ndjson.text()).trim().split('\n').map((line) => JSON.parse(line) as { line: string; timestamp_ns: string; labels: Record<string, string> });
-  assert.deepEqual(lines.map((line) => line.line), ['invoice 2 sent user.email=[MASKED]', 'invoice 1 sent, "quoted"'], 'sensitive fields are masked for an admin without unmask');
+  const lines = (await ndjson.text())
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { line: string; timestamp_ns: string; labels: Record<string, string> });
+  assert.deepEqual(
+    lines.map((line) => line.line),
+    ['invoice 2 sent user.email=[MASKED]', 'invoice 1 sent, "quoted"'],
+    'sensitive fields are masked for an admin without unmask',
+  );
   assert.equal(lines[1].timestamp_ns, `${base}000000`);
   assert.equal(lines[0].labels.env, 'prod');
 
   const csv = await fetch(`${meshlog.url}/api/v1/export?query=${query}&format=csv`, { headers: admin() });
   const rows = parseCsv(await csv.text(), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(rows.map((row) => [row.line, row.service_name, row.env]), [['invoice 2 sent user.email=[MASKED]', 'billing', 'prod'], ['invoice 1 sent, "quoted"', 'billing', 'prod']]);
+  assert.deepEqual(
+    rows.map((row) => [row.line, row.service_name, row.env]),
+    [
+      ['invoice 2 sent user.email=[MASKED]', 'billing', 'prod'],
+      ['invoice 1 sent, "quoted"', 'billing', 'prod'],
+    ],
+  );
   assert.match(rows[1].timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
 
   assert.equal((await fetch(`${meshlog.url}/api/v1/export?query=${query}&format=xml`, { headers: admin() })).status, 400);
-  assert.equal((await fetch(`${meshlog.url}/api/v1/export?query=${encodeURIComponent('count_over_time({service_name="billing"}[1m])')}`, { headers: admin() })).status, 400);
+  assert.equal(
+    (
+      await fetch(`${meshlog.url}/api/v1/export?query=${encodeURIComponent('count_over_time({service_name="billing"}[1m])')}`, {
+        headers: admin(),
+      })
+    ).status,
+    400,
+  );
   const exports = await auditEvents('query.export');
-  assert.deepEqual(exports.map((event) => [JSON.parse(event.detail).format, JSON.parse(event.detail).lines]).sort(), [['csv', 2], ['ndjson', 2]]);
+  assert.deepEqual(exports.map((event) => [JSON.parse(event.detail).format, JSON.parse(event.detail).lines]).sort(), [
+    ['csv', 2],
+    ['ndjson', 2],
+  ]);
 });

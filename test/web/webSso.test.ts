@@ -43,7 +43,12 @@ async function startIdentityProvider(meshlogUrl: string): Promise<string> {
     async findAccount(_ctx, id) {
       return {
         accountId: id,
-        claims: async () => ({ sub: id, email: `${id}@example.com`, groups: id === 'mallory' ? ['visitors'] : ['sre-readers'], meshlog_tenants: ['default'] }),
+        claims: async () => ({
+          sub: id,
+          email: `${id}@example.com`,
+          groups: id === 'mallory' ? ['visitors'] : ['sre-readers'],
+          meshlog_tenants: ['default'],
+        }),
       };
     },
     claims: { openid: ['sub'], email: ['email'], meshlog: ['groups', 'meshlog_tenants'] },
@@ -116,9 +121,15 @@ test('single sign-on: authorization code with PKCE at a real OpenID provider bec
   await page.waitForURL(/\/ui\/login\?error=/);
   await context.close();
 
-  const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.session.login`, { headers: { Authorization: `Bearer ${meshlog.token}` } });
+  const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.session.login`, {
+    headers: { Authorization: `Bearer ${meshlog.token}` },
+  });
   const events = ((await audit.json()) as { events: { outcome: string; actor_name: string; detail: string }[] }).events;
-  assert.ok(events.some((event) => event.outcome === 'success' && event.actor_name === 'ana@example.com' && JSON.parse(event.detail).method === 'oidc'));
+  assert.ok(
+    events.some(
+      (event) => event.outcome === 'success' && event.actor_name === 'ana@example.com' && JSON.parse(event.detail).method === 'oidc',
+    ),
+  );
   assert.ok(events.some((event) => event.outcome === 'denied' && /did not start in this browser/.test(event.detail)));
 });
 
@@ -134,7 +145,10 @@ test('single sign-on for a user without a mapped role ends at the login page wit
   await page.waitForURL(/\/ui\/login\?error=/);
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').innerText(), /mallory@example.com has no role that can use the UI/);
-  assert.equal((await context.cookies()).some((candidate) => candidate.name === 'meshlog_session'), false);
+  assert.equal(
+    (await context.cookies()).some((candidate) => candidate.name === 'meshlog_session'),
+    false,
+  );
   await context.close();
 });
 
@@ -151,7 +165,11 @@ async function signIn(page: import('playwright-core').Page, login: string): Prom
 
 test('a user disabled in meshlog is refused in their open SSO session and cannot sign in again, though the provider still vouches for them', async () => {
   const admin = { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' };
-  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'cleo', email: 'cleo@example.com', roles: ['analyst'], tenants: ['default'] }) });
+  const created = await fetch(`${meshlog.url}/api/v1/admin/users`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ name: 'cleo', email: 'cleo@example.com', roles: ['analyst'], tenants: ['default'] }),
+  });
   assert.equal(created.status, 201);
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   const page = await context.newPage();
@@ -161,7 +179,11 @@ test('a user disabled in meshlog is refused in their open SSO session and cannot
 
   const disabled = await fetch(`${meshlog.url}/api/v1/admin/users/cleo/disable`, { method: 'POST', headers: admin, body: '{}' });
   assert.equal(disabled.status, 200);
-  assert.equal(await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status), 401, 'the open session is refused with the user');
+  assert.equal(
+    await page.evaluate(async () => (await fetch('/loki/api/v1/labels')).status),
+    401,
+    'the open session is refused with the user',
+  );
 
   await context.close();
 
@@ -171,7 +193,10 @@ test('a user disabled in meshlog is refused in their open SSO session and cannot
   await signIn(retry, 'cleo');
   await retry.waitForURL(/\/ui\/login\?error=/);
   assert.match(await retry.getByRole('alert').innerText(), /user "cleo" is disabled/);
-  assert.equal((await again.cookies()).some((candidate) => candidate.name === 'meshlog_session'), false);
+  assert.equal(
+    (await again.cookies()).some((candidate) => candidate.name === 'meshlog_session'),
+    false,
+  );
   await again.close();
 
   const audit = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=auth.session.login&outcome=denied`, { headers: admin });

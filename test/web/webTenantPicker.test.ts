@@ -10,7 +10,11 @@ let twoTenantAnalyst: string;
 const now = Date.now();
 const ns = (ms: number) => `${Math.round(ms)}000000`;
 
-async function asAdmin(path: string, tenant: string, init: { method?: string; body?: string; contentType?: string } = {}): Promise<Response> {
+async function asAdmin(
+  path: string,
+  tenant: string,
+  init: { method?: string; body?: string; contentType?: string } = {},
+): Promise<Response> {
   return fetch(`${meshlog.url}${path}`, {
     method: init.method ?? 'GET',
     headers: { Authorization: `Bearer ${meshlog.token}`, 'X-Scope-OrgID': tenant, 'Content-Type': init.contentType ?? 'application/json' },
@@ -20,21 +24,35 @@ async function asAdmin(path: string, tenant: string, init: { method?: string; bo
 
 async function push(tenant: string, service: string, lines: string[]): Promise<void> {
   const values = lines.map((line, i) => [ns(now - 20 * 60_000 + i * 10_000), line]);
-  const pushed = await asAdmin('/loki/api/v1/push', tenant, { method: 'POST', body: JSON.stringify({ streams: [{ stream: { service_name: service }, values }] }) });
+  const pushed = await asAdmin('/loki/api/v1/push', tenant, {
+    method: 'POST',
+    body: JSON.stringify({ streams: [{ stream: { service_name: service }, values }] }),
+  });
   assert.equal(pushed.status, 204, await pushed.text());
 }
 
 before(async () => {
   meshlog = await startMeshlog();
-  await push('default', 'web', Array.from({ length: 5 }, (_, i) => `level=info msg="default tenant page ${i} served"`));
-  await push('acme', 'billing', Array.from({ length: 7 }, (_, i) => `level=warn msg="acme invoice ${i} overdue"`));
+  await push(
+    'default',
+    'web',
+    Array.from({ length: 5 }, (_, i) => `level=info msg="default tenant page ${i} served"`),
+  );
+  await push(
+    'acme',
+    'billing',
+    Array.from({ length: 7 }, (_, i) => `level=warn msg="acme invoice ${i} overdue"`),
+  );
   const rule = await asAdmin('/loki/api/v1/rules/billing', 'acme', {
     method: 'POST',
     contentType: 'application/yaml',
     body: 'name: invoices\ninterval: 1m\nrules:\n  - alert: AcmeInvoicesOverdue\n    expr: sum(count_over_time({service_name="billing"} |= "overdue" [5m])) > 100\n',
   });
   assert.equal(rule.status, 202, await rule.text());
-  const created = await asAdmin('/api/v1/admin/keys', 'default', { method: 'POST', body: JSON.stringify({ name: 'two-tenant analyst', roles: ['analyst'], tenants: ['default', 'acme'] }) });
+  const created = await asAdmin('/api/v1/admin/keys', 'default', {
+    method: 'POST',
+    body: JSON.stringify({ name: 'two-tenant analyst', roles: ['analyst'], tenants: ['default', 'acme'] }),
+  });
   assert.equal(created.status, 201);
   twoTenantAnalyst = ((await created.json()) as { key: string }).key;
   browser = await launchChromium();
@@ -45,7 +63,11 @@ after(async () => {
   if (meshlog && meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-const lineCount = (page: Page, count: number) => page.getByRole('status').filter({ hasText: new RegExp(`^${count} lines`) }).waitFor();
+const lineCount = (page: Page, count: number) =>
+  page
+    .getByRole('status')
+    .filter({ hasText: new RegExp(`^${count} lines`) })
+    .waitFor();
 
 test('an admin holding * picks tenant acme: Explore, Alerts, Patterns and Live tail show acme, and a silence lands in acme', async () => {
   const page = await newPage(browser);
@@ -78,14 +100,27 @@ test('an admin holding * picks tenant acme: Explore, Alerts, Patterns and Live t
   await page.getByRole('button', { name: 'Silence' }).click();
   await page.getByRole('table', { name: 'silences' }).getByText('invoice run rescheduled').waitFor();
   await screenshot(page, 'tenant-02-admin-alerts-acme');
-  const silencesOf = async (tenant: string) => ((await (await asAdmin('/api/v1/silences', tenant)).json()) as { silences: { comment: string }[] }).silences.map((silence) => silence.comment);
+  const silencesOf = async (tenant: string) =>
+    ((await (await asAdmin('/api/v1/silences', tenant)).json()) as { silences: { comment: string }[] }).silences.map(
+      (silence) => silence.comment,
+    );
   assert.deepEqual(await silencesOf('acme'), ['invoice run rescheduled']);
   assert.deepEqual(await silencesOf('default'), [], 'nothing lands in default');
 
   await page.getByRole('navigation', { name: 'pages' }).getByRole('link', { name: 'Patterns' }).click();
   await page.waitForURL(/\/ui\/patterns\?tenant=acme$/);
-  await page.getByRole('table', { name: 'top patterns' }).getByText(/acme invoice/).first().waitFor();
-  assert.equal(await page.getByRole('table', { name: 'top patterns' }).getByText(/default tenant page/).count(), 0);
+  await page
+    .getByRole('table', { name: 'top patterns' })
+    .getByText(/acme invoice/)
+    .first()
+    .waitFor();
+  assert.equal(
+    await page
+      .getByRole('table', { name: 'top patterns' })
+      .getByText(/default tenant page/)
+      .count(),
+    0,
+  );
   await screenshot(page, 'tenant-03-admin-patterns-acme');
 
   await page.getByRole('navigation', { name: 'pages' }).getByRole('link', { name: 'Live tail' }).click();
@@ -130,7 +165,10 @@ test('an analyst holding default and acme chooses acme from a list, and the link
 });
 
 test('a credential with one tenant has no tenant picker', async () => {
-  const created = await asAdmin('/api/v1/admin/keys', 'default', { method: 'POST', body: JSON.stringify({ name: 'acme only', roles: ['analyst'], tenants: ['acme'] }) });
+  const created = await asAdmin('/api/v1/admin/keys', 'default', {
+    method: 'POST',
+    body: JSON.stringify({ name: 'acme only', roles: ['analyst'], tenants: ['acme'] }),
+  });
   const key = ((await created.json()) as { key: string }).key;
   const page = await newPage(browser);
   await logIn(page, meshlog.url, key);
@@ -141,7 +179,8 @@ test('a credential with one tenant has no tenant picker', async () => {
 });
 
 test('a tenant named in the query string is held to the credential, and never selects the tenant of a write', async () => {
-  const read = (tenant: string) => fetch(`${meshlog.url}/loki/api/v1/labels?X-Scope-OrgID=${tenant}`, { headers: { Authorization: `Bearer ${twoTenantAnalyst}` } });
+  const read = (tenant: string) =>
+    fetch(`${meshlog.url}/loki/api/v1/labels?X-Scope-OrgID=${tenant}`, { headers: { Authorization: `Bearer ${twoTenantAnalyst}` } });
   assert.equal((await read('acme')).status, 200);
   const refused = await read('globex');
   assert.equal(refused.status, 403);
@@ -150,11 +189,19 @@ test('a tenant named in the query string is held to the credential, and never se
   const pushed = await fetch(`${meshlog.url}/loki/api/v1/push?X-Scope-OrgID=acme`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${meshlog.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ streams: [{ stream: { service_name: 'query-string-push' }, values: [[ns(Date.now()), 'pushed without a header']] }] }),
+    body: JSON.stringify({
+      streams: [{ stream: { service_name: 'query-string-push' }, values: [[ns(Date.now()), 'pushed without a header']] }],
+    }),
   });
   assert.equal(pushed.status, 204);
-  const inAcme = await asAdmin(`/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="query-string-push"}')}&since=1h`, 'acme');
+  const inAcme = await asAdmin(
+    `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="query-string-push"}')}&since=1h`,
+    'acme',
+  );
   assert.equal(((await inAcme.json()) as { data: { result: unknown[] } }).data.result.length, 0);
-  const inDefault = await asAdmin(`/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="query-string-push"}')}&since=1h`, 'default');
+  const inDefault = await asAdmin(
+    `/loki/api/v1/query_range?query=${encodeURIComponent('{service_name="query-string-push"}')}&since=1h`,
+    'default',
+  );
   assert.equal(((await inDefault.json()) as { data: { result: unknown[] } }).data.result.length, 1);
 });

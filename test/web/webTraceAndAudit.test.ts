@@ -18,15 +18,27 @@ async function sendTrace(): Promise<void> {
   const at = (offsetMs: number): [number, number] => [Math.floor((start + offsetMs) / 1000), ((start + offsetMs) % 1000) * 1_000_000];
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'checkout' }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${meshlog.url}/v1/traces`, headers: { Authorization: `Bearer ${meshlog.token}` } }))],
+    spanProcessors: [
+      new SimpleSpanProcessor(
+        new OTLPTraceExporter({ url: `${meshlog.url}/v1/traces`, headers: { Authorization: `Bearer ${meshlog.token}` } }),
+      ),
+    ],
   });
   const tracer = provider.getTracer('shop');
   const caller = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: 'eee19b7ec3c1b175', traceFlags: 1, isRemote: true });
-  const server = tracer.startSpan('POST /checkout', { kind: SpanKind.SERVER, startTime: at(0), attributes: { 'http.request.method': 'POST', 'http.route': '/checkout' } }, caller);
+  const server = tracer.startSpan(
+    'POST /checkout',
+    { kind: SpanKind.SERVER, startTime: at(0), attributes: { 'http.request.method': 'POST', 'http.route': '/checkout' } },
+    caller,
+  );
   server.setStatus({ code: SpanStatusCode.OK });
   const inside = trace.setSpan(ROOT_CONTEXT, server);
   tracer.startSpan('reserve stock', { kind: SpanKind.CLIENT, startTime: at(100) }, inside).end(at(300));
-  const pay = tracer.startSpan('charge card', { kind: SpanKind.CLIENT, startTime: at(350), attributes: { 'payment.provider': 'acquirer-eu' } }, inside);
+  const pay = tracer.startSpan(
+    'charge card',
+    { kind: SpanKind.CLIENT, startTime: at(350), attributes: { 'payment.provider': 'acquirer-eu' } },
+    inside,
+  );
   pay.setStatus({ code: SpanStatusCode.ERROR, message: 'card declined' });
   pay.end(at(800));
   server.end(at(900));
@@ -59,7 +71,11 @@ test('the trace view has a time axis over the trace, and shows each span status 
   const server = waterfall.locator('tr.span', { hasText: 'POST /checkout' });
   assert.equal(await server.locator('.span-status').innerText(), 'OK');
   assert.match(await server.locator('.span-attributes').innerText(), /http\.request\.method=POST/);
-  assert.equal(await waterfall.locator('tr.span', { hasText: 'reserve stock' }).locator('.span-status').count(), 0, 'an unset status shows nothing');
+  assert.equal(
+    await waterfall.locator('tr.span', { hasText: 'reserve stock' }).locator('.span-status').count(),
+    0,
+    'an unset status shows nothing',
+  );
   await screenshot(page, 'trace-01-axis-and-status');
   await page.context().close();
 });

@@ -31,7 +31,11 @@ async function sendTrace(): Promise<string> {
   const at = (offsetMs: number): [number, number] => [Math.floor((start + offsetMs) / 1000), ((start + offsetMs) % 1000) * 1_000_000];
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'checkout' }),
-    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${meshlog.url}/v1/traces`, headers: { Authorization: `Bearer ${meshlog.token}` } }))],
+    spanProcessors: [
+      new SimpleSpanProcessor(
+        new OTLPTraceExporter({ url: `${meshlog.url}/v1/traces`, headers: { Authorization: `Bearer ${meshlog.token}` } }),
+      ),
+    ],
   });
   const tracer = provider.getTracer('shop');
   // The caller's span (not stored here) fixes the trace id.
@@ -64,12 +68,23 @@ before(async () => {
     stream: { service_name: service, k8s_namespace_name: 'shop' },
     values: Array.from({ length: 100 }, (_, i) => {
       const level = levels[(i + s) % levels.length];
-      return [ns(now - 50 * 60_000 + i * 30_000 + s * 1000), `level=${level} msg="order ${1000 + i} handled by ${service}" duration_ms=${(i * 7) % 300}`];
+      return [
+        ns(now - 50 * 60_000 + i * 30_000 + s * 1000),
+        `level=${level} msg="order ${1000 + i} handled by ${service}" duration_ms=${(i * 7) % 300}`,
+      ];
     }),
   }));
   const serverSpanId = await sendTrace();
-  streams[2].values.push([ns(now - 10 * 60_000 + 500), 'level=error msg="card declined by issuer" order=1042', { trace_id: traceId, span_id: serverSpanId }]);
-  streams[0].values.push([ns(now - 10 * 60_000 + 50), 'level=info msg="checkout started" order=1042', { trace_id: traceId, span_id: serverSpanId }]);
+  streams[2].values.push([
+    ns(now - 10 * 60_000 + 500),
+    'level=error msg="card declined by issuer" order=1042',
+    { trace_id: traceId, span_id: serverSpanId },
+  ]);
+  streams[0].values.push([
+    ns(now - 10 * 60_000 + 50),
+    'level=info msg="checkout started" order=1042',
+    { trace_id: traceId, span_id: serverSpanId },
+  ]);
   await lokiPush(streams);
 
   browser = await launchChromium();
@@ -116,7 +131,14 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   await page.getByRole('status').filter({ hasText: '101 lines' }).waitFor();
   const histogramBars = await page.locator('.histogram rect:not(.brush)').count();
   assert.ok(histogramBars > 10, `histogram bars: ${histogramBars}`);
-  assert.deepEqual(await page.locator('.legend span').allInnerTexts().then((texts) => texts.filter((text) => !text.startsWith('max'))).then((texts) => texts.sort()), ['debug', 'error', 'info', 'warn']);
+  assert.deepEqual(
+    await page
+      .locator('.legend span')
+      .allInnerTexts()
+      .then((texts) => texts.filter((text) => !text.startsWith('max')))
+      .then((texts) => texts.sort()),
+    ['debug', 'error', 'info', 'warn'],
+  );
   await screenshot(page, '02-explore');
 
   // Brush the middle of the histogram: the range zooms to it, and fewer lines match.
@@ -129,7 +151,11 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const zoomed = new URL(page.url());
   const span = Number(zoomed.searchParams.get('to')) - Number(zoomed.searchParams.get('from'));
   assert.ok(span > 10 * 60_000 && span < 25 * 60_000, `zoomed to ${span} ms of the hour`);
-  await page.waitForFunction(() => /^\d+ lines/.test(document.querySelector('[role=status]')?.textContent ?? '') && !document.querySelector('[role=status]')!.textContent!.startsWith('101 '));
+  await page.waitForFunction(
+    () =>
+      /^\d+ lines/.test(document.querySelector('[role=status]')?.textContent ?? '') &&
+      !document.querySelector('[role=status]')!.textContent!.startsWith('101 '),
+  );
   const zoomedCount = Number((await page.getByRole('status').innerText()).split(' ')[0]);
   assert.ok(zoomedCount > 20 && zoomedCount < 60, `lines in the zoomed range: ${zoomedCount}`);
 
@@ -148,7 +174,8 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const fields = page.getByRole('table', { name: 'fields' });
   await fields.waitFor();
   const fieldText = await fields.innerText();
-  for (const expected of ['service_name', 'payments', 'detected_level', 'error', 'trace_id', traceId, 'k8s_namespace_name']) assert.ok(fieldText.includes(expected), `${expected} in ${fieldText}`);
+  for (const expected of ['service_name', 'payments', 'detected_level', 'error', 'trace_id', traceId, 'k8s_namespace_name'])
+    assert.ok(fieldText.includes(expected), `${expected} in ${fieldText}`);
   await screenshot(page, '04-explore-record');
 
   await page.getByRole('button', { name: 'Copy as JSON' }).click();
@@ -172,9 +199,15 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   // A sidebar value adds a filter to the query.
   await page.goto(`${meshlog.url}/ui/explore?q=${encodeURIComponent('{service_name="payments"}')}`);
   await page.getByRole('status').filter({ hasText: '101 lines' }).waitFor();
-  await page.locator('.sidebar details', { hasText: 'detected_level' }).getByRole('button', { name: /^error/ }).click();
+  await page
+    .locator('.sidebar details', { hasText: 'detected_level' })
+    .getByRole('button', { name: /^error/ })
+    .click();
   await page.waitForURL(/detected_level%3D%22error%22/);
-  await page.getByRole('status').filter({ hasText: /^1[01] lines/ }).waitFor();
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^1[01] lines/ })
+    .waitFor();
   await page.locator('.row').first().click();
 
   await page.getByRole('link', { name: traceId }).first().click();
@@ -182,7 +215,8 @@ test('an analyst logs in, queries, brushes the histogram, expands a record and f
   const waterfall = page.getByRole('table', { name: 'waterfall' });
   await waterfall.waitFor();
   const waterfallText = await waterfall.innerText();
-  for (const expected of ['POST /checkout', 'reserve stock', 'charge card', 'card declined by issuer', 'checkout started']) assert.ok(waterfallText.includes(expected), `${expected} in the waterfall`);
+  for (const expected of ['POST /checkout', 'reserve stock', 'charge card', 'card declined by issuer', 'checkout started'])
+    assert.ok(waterfallText.includes(expected), `${expected} in the waterfall`);
   assert.equal(await page.locator('.waterfall .bar.error').count(), 1, 'the failed span is marked');
   await waterfall.getByText('charge card').click();
   const spanDetail = page.getByRole('table', { name: 'span charge card' });

@@ -69,7 +69,12 @@ export class DiskBuffer {
     for (const name of names) {
       const path = join(dir, name);
       const headers = await scanSegment(path, logger);
-      const segment: Segment = { path, firstSeq: headers.frames[0]?.seq ?? 0, lastSeq: headers.frames.at(-1)?.seq ?? 0, bytes: headers.validBytes };
+      const segment: Segment = {
+        path,
+        firstSeq: headers.frames[0]?.seq ?? 0,
+        lastSeq: headers.frames.at(-1)?.seq ?? 0,
+        bytes: headers.validBytes,
+      };
       if (headers.frames.length === 0 || segment.lastSeq <= ackedSeq) {
         await rm(path, { force: true });
         continue;
@@ -243,7 +248,10 @@ async function scanSegment(path: string, logger: Logger): Promise<{ frames: Fram
     await handle.close();
   }
   if (offset < size) {
-    logger.warn({ segment: path, validBytes: offset, size }, 'disk buffer segment ends in a torn frame; cutting it off (the lines are read again from the file)');
+    logger.warn(
+      { segment: path, validBytes: offset, size },
+      'disk buffer segment ends in a torn frame; cutting it off (the lines are read again from the file)',
+    );
     await truncate(path, offset);
   }
   return { frames, validBytes: offset };

@@ -99,7 +99,10 @@ export class Shipper {
       if (outcome.kind === 'retry') {
         this.metrics.batchesRetried.inc();
         const delay = retryDelay(attempt, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, outcome.retryAfter);
-        this.logger.warn({ seq: entry.frame.header.seq, reason: outcome.reason, retryInMs: Math.round(delay) }, 'batch not delivered; retrying');
+        this.logger.warn(
+          { seq: entry.frame.header.seq, reason: outcome.reason, retryInMs: Math.round(delay) },
+          'batch not delivered; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
         continue;
       }
@@ -148,9 +151,18 @@ export class Shipper {
   /** A batch the server will never take is kept on disk, not dropped silently, and counted. */
   private async keepRefused(frame: Frame, reason: string): Promise<void> {
     this.metrics.batchesRefused.inc();
-    this.logger.error({ seq: frame.header.seq, reason, records: frame.header.records }, 'server refused a batch for good; kept under rejected/');
+    this.logger.error(
+      { seq: frame.header.seq, reason, records: frame.header.records },
+      'server refused a batch for good; kept under rejected/',
+    );
     await mkdir(this.options.rejectedDir, { recursive: true });
-    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`), frame.body);
+    await writeFile(
+      join(
+        this.options.rejectedDir,
+        `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`,
+      ),
+      frame.body,
+    );
     await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
   }
 

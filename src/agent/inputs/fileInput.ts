@@ -183,7 +183,8 @@ export class FileInput {
   }
 
   private line(tail: Tail, source: Source, text: string, offset: number): void {
-    if (tail.joiner) tail.joiner.push(text, offset, (content, at, time, stream) => this.sink(source, content, at, time, streamAttributes(stream)));
+    if (tail.joiner)
+      tail.joiner.push(text, offset, (content, at, time, stream) => this.sink(source, content, at, time, streamAttributes(stream)));
     else this.sink(source, text, offset, undefined, undefined);
   }
 
@@ -264,7 +265,8 @@ async function expand(patterns: string[]): Promise<string[]> {
   const absolute = patterns.map((pattern) => resolve(pattern));
   const dynamic = absolute.filter((pattern) => isDynamicPattern(pattern));
   const plain = absolute.filter((pattern) => !isDynamicPattern(pattern));
-  const found = dynamic.length > 0 ? await glob(dynamic, { cwd: '/', absolute: true, onlyFiles: true, followSymbolicLinks: true, dot: true }) : [];
+  const found =
+    dynamic.length > 0 ? await glob(dynamic, { cwd: '/', absolute: true, onlyFiles: true, followSymbolicLinks: true, dot: true }) : [];
   return [...plain, ...found];
 }
 

@@ -1,7 +1,8 @@
 import type { Batch } from '../delivery/batchBuilder.js';
 
 /** What the server's answer to a batch means for it. */
-export type Verdict = { kind: 'ok'; warning?: string } | { kind: 'refused'; reason: string } | { kind: 'retry'; reason: string; retryAfter?: string | null };
+export type Verdict =
+  { kind: 'ok'; warning?: string } | { kind: 'refused'; reason: string } | { kind: 'retry'; reason: string; retryAfter?: string | null };
 
 /**
  * One way of shipping batches: where to, in which encoding, and how to read

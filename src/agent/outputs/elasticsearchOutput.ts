@@ -74,5 +74,12 @@ export function judgeBulkAnswer(answer: Buffer): Verdict {
 
 /** Elasticsearch or OpenSearch `_bulk` (or meshlog's). */
 export function elasticsearchOutput(url: string, index: string): AgentOutput {
-  return { name: 'elasticsearch', url, contentType: 'application/x-ndjson', contentEncoding: 'gzip', encode: encodeBulk(index), judge: judgeBulkAnswer };
+  return {
+    name: 'elasticsearch',
+    url,
+    contentType: 'application/x-ndjson',
+    contentEncoding: 'gzip',
+    encode: encodeBulk(index),
+    judge: judgeBulkAnswer,
+  };
 }

@@ -45,7 +45,11 @@ function labelText(labels: Record<string, string>): string {
 async function encodeLokiJson(batch: Batch): Promise<Buffer> {
   const streams = [];
   for (const [source, records] of batch.bySource) {
-    const values = records.map((record) => [nanos(record.timeUnixNano ?? record.observedTimeUnixNano).toString(), record.body.stringValue, metadataOf(record)]);
+    const values = records.map((record) => [
+      nanos(record.timeUnixNano ?? record.observedTimeUnixNano).toString(),
+      record.body.stringValue,
+      metadataOf(record),
+    ]);
     streams.push({ stream: pairs(source.resource), values });
   }
   return gzipAsync(JSON.stringify({ streams }), { level: 1 });
@@ -87,5 +91,12 @@ async function encodeLokiProtobuf(batch: Batch): Promise<Buffer> {
 export function lokiOutput(url: string, encoding: 'protobuf' | 'json'): AgentOutput {
   return encoding === 'json'
     ? { name: 'loki', url, contentType: 'application/json', contentEncoding: 'gzip', encode: encodeLokiJson, judge: () => ({ kind: 'ok' }) }
-    : { name: 'loki', url, contentType: 'application/x-protobuf', contentEncoding: undefined, encode: encodeLokiProtobuf, judge: () => ({ kind: 'ok' }) };
+    : {
+        name: 'loki',
+        url,
+        contentType: 'application/x-protobuf',
+        contentEncoding: undefined,
+        encode: encodeLokiProtobuf,
+        judge: () => ({ kind: 'ok' }),
+      };
 }

@@ -121,7 +121,16 @@ const dayMs = 86_400_000;
 /** A silent service stays reported this long, then is forgotten (a decommissioned service must not page forever). */
 const silenceReportedMs = 24 * 3600_000;
 
-const emptyCounts = (): BucketCounts => ({ total: 0, errors: 0, denied: 0, patterns: new Map(), patternSeverity: new Map(), routes: new Map(), routeStatus: new Map(), usual: true });
+const emptyCounts = (): BucketCounts => ({
+  total: 0,
+  errors: 0,
+  denied: 0,
+  patterns: new Map(),
+  patternSeverity: new Map(),
+  routes: new Map(),
+  routeStatus: new Map(),
+  usual: true,
+});
 /** Routes tracked per service and bucket: a client inventing paths must not grow memory without bound. */
 const maxRoutes = 200;
 /** Usual buckets a volume baseline needs; with fewer (a new level just accepted), every bucket kept is its baseline. */
@@ -214,7 +223,24 @@ export class AnomalyDetectors {
       let series = this.series.get(key);
       if (!series) {
         const options = this.optionsFor(record.tenant, record.serviceName);
-        series = { tenant: record.tenant, serviceName: record.serviceName, options, open: new Map(), sinceMs: start, history: [], closed: 0, knownPatterns: new Set(), knownWords: new Set(), lines: 0, knownRoutes: new Set(), byHour: Array.from({ length: 24 }, () => []), volumeBeforeSilence: undefined, emptyRun: 0, unusualRun: 0, firing: new Set() };
+        series = {
+          tenant: record.tenant,
+          serviceName: record.serviceName,
+          options,
+          open: new Map(),
+          sinceMs: start,
+          history: [],
+          closed: 0,
+          knownPatterns: new Set(),
+          knownWords: new Set(),
+          lines: 0,
+          knownRoutes: new Set(),
+          byHour: Array.from({ length: 24 }, () => []),
+          volumeBeforeSilence: undefined,
+          emptyRun: 0,
+          unusualRun: 0,
+          firing: new Set(),
+        };
         this.series.set(key, series);
       }
       let counts = series.open.get(start);
@@ -234,7 +260,8 @@ export class AnomalyDetectors {
       }
       if (record.patternId) {
         counts.patterns.set(record.patternId, (counts.patterns.get(record.patternId) ?? 0) + 1);
-        if (record.severityNumber > (counts.patternSeverity.get(record.patternId) ?? 0)) counts.patternSeverity.set(record.patternId, record.severityNumber);
+        if (record.severityNumber > (counts.patternSeverity.get(record.patternId) ?? 0))
+          counts.patternSeverity.set(record.patternId, record.severityNumber);
       }
       const destination = record.mesh?.destinationWorkload;
       if (destination) {
@@ -276,9 +303,14 @@ export class AnomalyDetectors {
       const sameHour = series.byHour[hourOfDay];
       // Only earlier days: today's buckets of this hour are what is being judged, not its baseline.
       const earlierDays = sameHour.filter((sample) => sample.day < day);
-      const seasonal = new Set(earlierDays.map((sample) => sample.day)).size >= seasonalMinimumDays ? earlierDays.map((sample) => sample.total) : undefined;
+      const seasonal =
+        new Set(earlierDays.map((sample) => sample.day)).size >= seasonalMinimumDays
+          ? earlierDays.map((sample) => sample.total)
+          : undefined;
       series.emptyRun = bucket.total === 0 ? series.emptyRun + 1 : 0;
-      if (series.emptyRun === 1) series.volumeBeforeSilence = series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
+      if (series.emptyRun === 1)
+        series.volumeBeforeSilence =
+          series.history.length > 0 ? robustBaseline(series.history.map((counts) => counts.total)).median : undefined;
       const judged = series.options.enabled && series.closed >= this.options.warmupBuckets ? this.judge(series, bucket, seasonal) : [];
       findings.push(...judged);
       series.firing = new Set(judged.map(firingKey));
@@ -310,58 +342,117 @@ export class AnomalyDetectors {
   private judge(series: ServiceSeries, bucket: BucketCounts, sameHour: number[] | undefined): AnomalyFinding[] {
     const { minVolume, minErrors, silentBuckets } = series.options;
     const { bucketMs } = this.options;
-    const thresholdOf = (detector: DetectorName, patternId?: string) => series.options.threshold * (series.firing.has(firingKey({ detector, patternId })) ? sustainShare : 1);
+    const thresholdOf = (detector: DetectorName, patternId?: string) =>
+      series.options.threshold * (series.firing.has(firingKey({ detector, patternId })) ? sustainShare : 1);
     const history = series.history;
     const found: AnomalyFinding[] = [];
     const finding = (detector: DetectorName, value: number, baseline: number, explanation: string, criteria: string, patternId?: string) =>
-      found.push({ detector, tenant: series.tenant, serviceName: series.serviceName, value, baseline, explanation, criteria, ...(patternId ? { patternId } : {}) });
+      found.push({
+        detector,
+        tenant: series.tenant,
+        serviceName: series.serviceName,
+        value,
+        baseline,
+        explanation,
+        criteria,
+        ...(patternId ? { patternId } : {}),
+      });
     const window = `${bucketMs / 1000}s`;
 
     // Buckets of a spike or drop are not the baseline, unless they are most of it.
     const usualBuckets = history.filter((counts) => counts.usual);
     const baseline = usualBuckets.length >= minUsualBuckets ? usualBuckets : history;
     const volume = robustBaseline(sameHour ?? baseline.map((counts) => counts.total));
-    const basis = sameHour ? `median of ${sameHour.length} buckets at this hour of earlier days` : `median of the last ${baseline.length} usual buckets`;
+    const basis = sameHour
+      ? `median of ${sameHour.length} buckets at this hour of earlier days`
+      : `median of the last ${baseline.length} usual buckets`;
     bucket.expected = { volume: volume.median, dispersion: Math.max(1, (1.4826 * volume.mad) ** 2 / Math.max(volume.median, 1)) };
     const volumeScore = robustScore(bucket.total, volume, Math.max(Math.sqrt(volume.median), 1));
     if (volumeScore > thresholdOf('volume_spike') && bucket.total >= minVolume) {
-      finding('volume_spike', bucket.total, volume.median, `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`, 'CC7.2');
+      finding(
+        'volume_spike',
+        bucket.total,
+        volume.median,
+        `${bucket.total} records in the last ${window}, typical ${rounded(volume.median)} (${basis}, MAD ${rounded(volume.mad)}): ${rounded(volumeScore)} robust deviations above`,
+        'CC7.2',
+      );
     }
     const drop = bucket.total > 0 ? this.shortfall(history, bucket, minVolume, thresholdOf('volume_drop')) : undefined;
     if (drop) {
-      finding('volume_drop', drop.observed, drop.expected, `${drop.observed} records in the last ${(drop.window * bucketMs) / 1000}s, typical ${rounded(drop.expected)} (${basis}): ${rounded(drop.score)} deviations below`, 'CC7.2');
+      finding(
+        'volume_drop',
+        drop.observed,
+        drop.expected,
+        `${drop.observed} records in the last ${(drop.window * bucketMs) / 1000}s, typical ${rounded(drop.expected)} (${basis}): ${rounded(drop.score)} deviations below`,
+        'CC7.2',
+      );
     }
 
     // Silent: at least silentBuckets empty buckets in a row after a history of sending, reported until it sends again.
     const usual = series.volumeBeforeSilence;
     if (series.emptyRun >= silentBuckets && usual !== undefined && usual >= 1) {
-      finding('silent_service', 0, usual, `no records for ${series.emptyRun} buckets of ${window}; it used to send a median of ${rounded(usual)} per bucket: a logging gap`, 'CC7.2, CC7.3');
+      finding(
+        'silent_service',
+        0,
+        usual,
+        `no records for ${series.emptyRun} buckets of ${window}; it used to send a median of ${rounded(usual)} per bucket: a logging gap`,
+        'CC7.2, CC7.3',
+      );
     }
 
     // Error rate of the service (error severity or 5xx), then of each of its routes (5xx).
-    const serviceRate = this.errorRate(series, bucket, thresholdOf('error_rate'), (counts) => ({ requests: counts.total, errors: counts.errors }));
+    const serviceRate = this.errorRate(series, bucket, thresholdOf('error_rate'), (counts) => ({
+      requests: counts.total,
+      errors: counts.errors,
+    }));
     if (serviceRate) finding('error_rate', serviceRate.rate, serviceRate.baseline, `error rate ${serviceRate.text}`, 'CC7.2');
     for (const route of bucket.routeStatus.keys()) {
-      const routeRate = this.errorRate(series, bucket, thresholdOf('error_rate', route), (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 });
-      if (routeRate) finding('error_rate', routeRate.rate, routeRate.baseline, `error rate on route ${route}: ${routeRate.text}`, 'CC7.2', route);
+      const routeRate = this.errorRate(
+        series,
+        bucket,
+        thresholdOf('error_rate', route),
+        (counts) => counts.routeStatus.get(route) ?? { requests: 0, errors: 0 },
+      );
+      if (routeRate)
+        finding('error_rate', routeRate.rate, routeRate.baseline, `error rate on route ${route}: ${routeRate.text}`, 'CC7.2', route);
     }
 
     const denied = robustBaseline(history.map((counts) => counts.denied));
     const deniedScore = robustScore(bucket.denied, denied, Math.max(Math.sqrt(denied.median), 1));
     if (bucket.denied >= minErrors && deniedScore > thresholdOf('access_denied_spike')) {
-      finding('access_denied_spike', bucket.denied, denied.median, `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`, 'CC6.1, CC7.2');
+      finding(
+        'access_denied_spike',
+        bucket.denied,
+        denied.median,
+        `${bucket.denied} responses 401/403 in the last ${window}, typical ${rounded(denied.median)}: ${rounded(deniedScore)} robust deviations above (possible credential stuffing or broken authorization)`,
+        'CC6.1, CC7.2',
+      );
     }
 
     for (const [route, count] of bucket.routes) {
       if (series.knownRoutes.has(route)) continue;
-      finding('unusual_destination', count, 0, `mesh requests ${route} never seen before: ${count} in the last ${window} (possible lateral movement or a misrouted client)`, 'CC6.6, CC7.2', route);
+      finding(
+        'unusual_destination',
+        count,
+        0,
+        `mesh requests ${route} never seen before: ${count} in the last ${window} (possible lateral movement or a misrouted client)`,
+        'CC6.6, CC7.2',
+        route,
+      );
     }
 
     const news = this.newPatterns(series, bucket);
     if (news.length > 0) {
       const listed = news.slice(0, listedNewPatterns).map((news) => `${news.shown} (rarity ${rounded(news.rarity)}, ${news.count} lines)`);
       const more = news.length > listedNewPatterns ? `, and ${news.length - listedNewPatterns} more` : '';
-      finding('new_pattern', news[0].count, 0, `${news.length === 1 ? 'log pattern' : `${news.length} log patterns`} never seen from this service before, rarest first: ${listed.join('; ')}${more} in the last ${window}`, 'CC7.2', news[0].patternId);
+      finding(
+        'new_pattern',
+        news[0].count,
+        0,
+        `${news.length === 1 ? 'log pattern' : `${news.length} log patterns`} never seen from this service before, rarest first: ${listed.join('; ')}${more} in the last ${window}`,
+        'CC7.2',
+        news[0].patternId,
+      );
     }
 
     for (const [patternId, count] of bucket.patterns) {
@@ -371,7 +462,14 @@ export class AnomalyDetectors {
       const pattern = robustBaseline(baseline.map((counts) => counts.patterns.get(patternId) ?? 0));
       const score = robustScore(count, pattern, Math.max(Math.sqrt(pattern.median), 1));
       if (score > thresholdOf('pattern_surge', patternId)) {
-        finding('pattern_surge', count, pattern.median, `log pattern ${shown}: ${count} lines in the last ${window}, typical ${rounded(pattern.median)}: ${rounded(score)} robust deviations above`, 'CC7.2', patternId);
+        finding(
+          'pattern_surge',
+          count,
+          pattern.median,
+          `log pattern ${shown}: ${count} lines in the last ${window}, typical ${rounded(pattern.median)}: ${rounded(score)} robust deviations above`,
+          'CC7.2',
+          patternId,
+        );
       }
     }
     return found;
@@ -414,12 +512,17 @@ export class AnomalyDetectors {
       if (window > buckets.length || recent.some((counts) => counts.expected === undefined)) break;
       const observed = recent.reduce((sum, counts) => sum + counts.total, 0);
       const expected = recent.reduce((sum, counts) => sum + counts.expected!.volume, 0);
-      const dispersion = recent.reduce((sum, counts) => sum + counts.expected!.volume * counts.expected!.dispersion, 0) / Math.max(expected, 1);
+      const dispersion =
+        recent.reduce((sum, counts) => sum + counts.expected!.volume * counts.expected!.dispersion, 0) / Math.max(expected, 1);
       // A slow slide (the evening ebb a one-hour median lags behind) is not a drop; half the usual volume gone is.
       if (expected < minVolume || observed > dropShare * expected) continue;
       // Still happening: the latest quarter of the window is as low, so a long window does not keep an ended drop alive.
       const latest = recent.slice(-Math.ceil(window / 4));
-      if (latest.reduce((sum, counts) => sum + counts.total, 0) > dropShare * latest.reduce((sum, counts) => sum + counts.expected!.volume, 0)) continue;
+      if (
+        latest.reduce((sum, counts) => sum + counts.total, 0) >
+        dropShare * latest.reduce((sum, counts) => sum + counts.expected!.volume, 0)
+      )
+        continue;
       const score = shortfallSurprise(observed, expected, dispersion);
       if (score > threshold && (!best || score > best.score)) best = { score, window, observed, expected };
     }
@@ -433,7 +536,12 @@ export class AnomalyDetectors {
    * service needs a bigger step). A burst shows in one bucket, a step from
    * 1% to 5% within a few.
    */
-  private errorRate(series: ServiceSeries, bucket: BucketCounts, threshold: number, of: (counts: BucketCounts) => { requests: number; errors: number }) {
+  private errorRate(
+    series: ServiceSeries,
+    bucket: BucketCounts,
+    threshold: number,
+    of: (counts: BucketCounts) => { requests: number; errors: number },
+  ) {
     const { minErrors } = series.options;
     const buckets = [...series.history, bucket].map(of);
     let best: { score: number; window: number; requests: number; errors: number; rate: number } | undefined;

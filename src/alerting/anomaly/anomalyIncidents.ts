@@ -2,7 +2,16 @@ import type { AlertTransition } from '../../storage/stores/alertStore.js';
 import type { AnomalyFinding, DetectorName } from './anomalyDetectors.js';
 
 /** Which finding names an incident when several detectors agree: the gravest cause first. */
-const precedence: DetectorName[] = ['silent_service', 'error_rate', 'volume_drop', 'volume_spike', 'access_denied_spike', 'unusual_destination', 'pattern_surge', 'new_pattern'];
+const precedence: DetectorName[] = [
+  'silent_service',
+  'error_rate',
+  'volume_drop',
+  'volume_spike',
+  'access_denied_spike',
+  'unusual_destination',
+  'pattern_surge',
+  'new_pattern',
+];
 const rank = (detector: string) => precedence.indexOf(detector as DetectorName);
 
 interface OpenIncident {
@@ -61,14 +70,22 @@ export class AnomalyIncidents {
     return transitions;
   }
 
-  private firing(key: string, cause: AnomalyFinding, explanations: Map<DetectorName, string>, activeAtMs: number, nowMs: number): AlertTransition {
+  private firing(
+    key: string,
+    cause: AnomalyFinding,
+    explanations: Map<DetectorName, string>,
+    activeAtMs: number,
+    nowMs: number,
+  ): AlertTransition {
     const detectors = this.ordered(explanations);
     const labels: Record<string, string> = {
       alertname: `Anomaly_${cause.detector}`,
       detector: cause.detector,
       service_name: cause.serviceName,
       criteria: cause.criteria,
-      ...(cause.patternId ? { [cause.detector === 'unusual_destination' || cause.detector === 'error_rate' ? 'route' : 'pattern_id']: cause.patternId } : {}),
+      ...(cause.patternId
+        ? { [cause.detector === 'unusual_destination' || cause.detector === 'error_rate' ? 'route' : 'pattern_id']: cause.patternId }
+        : {}),
       ...(detectors.length > 1 ? { detectors: detectors.join(',') } : {}),
     };
     return {

@@ -37,9 +37,12 @@ export class AnomalyMonitor {
     this.incidents = new AnomalyIncidents(options.resolveAfterBuckets);
     this.detach = deps.committed((records) => this.detectors.observe(records, Date.now()));
     // Buckets close when the watermark passes them, whatever the phase of this timer.
-    this.timer = setInterval(() => {
-      this.closing = this.closing.then(() => this.closeBuckets(Date.now()));
-    }, Math.min(options.bucketMs, 1000));
+    this.timer = setInterval(
+      () => {
+        this.closing = this.closing.then(() => this.closeBuckets(Date.now()));
+      },
+      Math.min(options.bucketMs, 1000),
+    );
     this.timer.unref();
   }
 

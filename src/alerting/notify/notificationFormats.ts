@@ -20,7 +20,17 @@ export function signedWebhook(secret: string, receiver: string): NotificationFor
       status: alert.status,
       tenant: alert.tenant,
       groupLabels: { alertname: alert.labels.alertname ?? '' },
-      alerts: [{ status: alert.status, labels: alert.labels, annotations: alert.annotations, startsAt: alert.startsAt, endsAt: alert.endsAt, fingerprint: alert.fingerprint, value: alert.value }],
+      alerts: [
+        {
+          status: alert.status,
+          labels: alert.labels,
+          annotations: alert.annotations,
+          startsAt: alert.startsAt,
+          endsAt: alert.endsAt,
+          fingerprint: alert.fingerprint,
+          value: alert.value,
+        },
+      ],
     });
     return { body, headers: { [signatureHeader]: signature(secret, body) } };
   };
@@ -32,7 +42,9 @@ export const slackMessage: NotificationFormat = (alert) => {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => `${name}=${value}`)
     .join(', ');
-  const details = [alert.annotations.explanation ?? alert.annotations.description, `tenant ${alert.tenant}; ${labels}`].filter(Boolean).join('\n');
+  const details = [alert.annotations.explanation ?? alert.annotations.description, `tenant ${alert.tenant}; ${labels}`]
+    .filter(Boolean)
+    .join('\n');
   const text = `${alert.status === 'firing' ? ':rotating_light: FIRING' : ':white_check_mark: RESOLVED'}: ${summary(alert)}\n${details}`;
   return { body: JSON.stringify({ text }), headers: {} };
 };

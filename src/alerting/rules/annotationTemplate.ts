@@ -16,7 +16,12 @@ export function expandTemplate(template: string, labels: Record<string, string>,
 
 function humanize(value: number): string {
   const abs = Math.abs(value);
-  for (const [size, suffix] of [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']] as const) {
+  for (const [size, suffix] of [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const) {
     if (abs >= size) return `${Number((value / size).toFixed(4))}${suffix}`;
   }
   return String(Number(value.toFixed(4)));

@@ -77,7 +77,8 @@ function compileGroup(input: GroupInput, tenant: string, namespace: string): Rul
       } catch (error) {
         throw new MeshlogError('ML_QUERY_INVALID', `group ${input.name}, alert ${rule.alert}: ${(error as Error).message}`);
       }
-      if (!isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', `group ${input.name}, alert ${rule.alert}: the expression must be a metric query`);
+      if (!isMetric(expr))
+        throw new MeshlogError('ML_QUERY_INVALID', `group ${input.name}, alert ${rule.alert}: the expression must be a metric query`);
       return {
         alert: rule.alert,
         exprText: rule.expr,

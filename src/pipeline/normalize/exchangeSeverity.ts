@@ -41,7 +41,12 @@ export function severityOfExchange(responseCode: number, attributes: Record<stri
  */
 export function markConnection(attributes: Record<string, string>): void {
   if (attributes['network.transport'] !== undefined || attributes['network.protocol.name'] !== undefined) return;
-  if (attributes['http.request.method'] !== undefined || attributes['http.response.status_code'] !== undefined || attributes['url.path'] !== undefined) return;
+  if (
+    attributes['http.request.method'] !== undefined ||
+    attributes['http.response.status_code'] !== undefined ||
+    attributes['url.path'] !== undefined
+  )
+    return;
   if (attributes['mesh.bytes_sent'] === undefined && attributes['mesh.bytes_received'] === undefined) return;
   attributes['network.transport'] = 'tcp';
 }

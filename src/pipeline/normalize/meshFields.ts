@@ -47,7 +47,12 @@ function protocolOf(attributes: Record<string, string>): string {
  * the record (the workload whose proxy wrote the line): it is the source of
  * an outbound request and the destination of an inbound one.
  */
-export function meshFieldsOf(parsed: ParsedLine, resource: Record<string, string>, attributes: Record<string, string>, self: string): MeshFields {
+export function meshFieldsOf(
+  parsed: ParsedLine,
+  resource: Record<string, string>,
+  attributes: Record<string, string>,
+  self: string,
+): MeshFields {
   let source = attributes['mesh.source.workload'] ?? '';
   let destination = attributes['mesh.destination.workload'] ?? '';
   const cluster = attributes['mesh.upstream.cluster'];

@@ -2,8 +2,18 @@ import { severityFromText } from '../../model/severity.js';
 
 /** Level words beyond the common ones (model/severity.ts): java.util.logging, klog letters, Go's 4-letter spellings. */
 const moreWords: Record<string, number> = {
-  finest: 1, finer: 2, fine: 5, config: 7, severe: 17, dbug: 5, eror: 17,
-  d: 5, i: 9, w: 13, e: 17, f: 21,
+  finest: 1,
+  finer: 2,
+  fine: 5,
+  config: 7,
+  severe: 17,
+  dbug: 5,
+  eror: 17,
+  d: 5,
+  i: 9,
+  w: 13,
+  e: 17,
+  f: 21,
 };
 
 /** pino / bunyan numeric levels. */

@@ -44,10 +44,14 @@ export function parseB3Single(value: string): TraceContext | undefined {
 }
 
 /** B3 multi headers `X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`. */
-export function parseB3Multi(traceIdHeader: string, spanIdHeader: string | undefined, sampledHeader: string | undefined): TraceContext | undefined {
+export function parseB3Multi(
+  traceIdHeader: string,
+  spanIdHeader: string | undefined,
+  sampledHeader: string | undefined,
+): TraceContext | undefined {
   const traceId = normalizeTraceId(traceIdHeader.trim());
   if (!traceId) return undefined;
-  const spanId = spanIdHeader === undefined ? '' : normalizeSpanId(spanIdHeader.trim()) ?? '';
+  const spanId = spanIdHeader === undefined ? '' : (normalizeSpanId(spanIdHeader.trim()) ?? '');
   const sampled = sampledHeader === undefined ? undefined : sampledHeader === '1' || sampledHeader === 'true';
   return { traceId, spanId, sampled };
 }

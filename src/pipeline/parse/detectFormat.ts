@@ -15,7 +15,14 @@ import { parseTraefikCommon } from './traefikCommon.js';
 import { parseTraefikJson } from './traefikJson.js';
 
 function parseJsonLine(object: Record<string, unknown>): ParsedLine {
-  return parseEnvoyJson(object) ?? parseLinkerdJson(object) ?? parseLinkerdProxyJson(object) ?? parseHubbleFlow(object) ?? parseTraefikJson(object) ?? parseJsonBody(object);
+  return (
+    parseEnvoyJson(object) ??
+    parseLinkerdJson(object) ??
+    parseLinkerdProxyJson(object) ??
+    parseHubbleFlow(object) ??
+    parseTraefikJson(object) ??
+    parseJsonBody(object)
+  );
 }
 
 /**
@@ -37,7 +44,8 @@ export function detectAndParse(line: string, custom: readonly LineParser[]): Par
   }
   if (first === 91 /* [ */) {
     const second = line.charCodeAt(1);
-    if (second >= 48 && second <= 57) return parseIstioText(line) ?? parseEnvoyDefault(line) ?? parseKumaAccessLog(line) ?? parseLinkerdProxyText(line);
+    if (second >= 48 && second <= 57)
+      return parseIstioText(line) ?? parseEnvoyDefault(line) ?? parseKumaAccessLog(line) ?? parseLinkerdProxyText(line);
     if (second === 32) return parseLinkerdProxyText(line);
     // An IPv6 peer: `[fd00::1]:51160 …`.
     return parseLinkerdApache(line);

@@ -81,9 +81,24 @@ export const setRequestLine: FieldSetter = (value, out) => {
 };
 
 const grpcCodes: Record<string, string> = {
-  OK: '0', Canceled: '1', Cancelled: '1', Unknown: '2', InvalidArgument: '3', DeadlineExceeded: '4', NotFound: '5',
-  AlreadyExists: '6', PermissionDenied: '7', ResourceExhausted: '8', FailedPrecondition: '9', Aborted: '10',
-  OutOfRange: '11', Unimplemented: '12', Internal: '13', Unavailable: '14', DataLoss: '15', Unauthenticated: '16',
+  OK: '0',
+  Canceled: '1',
+  Cancelled: '1',
+  Unknown: '2',
+  InvalidArgument: '3',
+  DeadlineExceeded: '4',
+  NotFound: '5',
+  AlreadyExists: '6',
+  PermissionDenied: '7',
+  ResourceExhausted: '8',
+  FailedPrecondition: '9',
+  Aborted: '10',
+  OutOfRange: '11',
+  Unimplemented: '12',
+  Internal: '13',
+  Unavailable: '14',
+  DataLoss: '15',
+  Unauthenticated: '16',
 };
 
 /** gRPC status as a number, whether written as `14`, `Unavailable` or `UNAVAILABLE`. */

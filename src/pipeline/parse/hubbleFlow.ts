@@ -53,7 +53,19 @@ const keptHeaders: Record<string, string> = {
 };
 
 /** DNS response codes (RFC 1035 and 2136) by number, as Hubble reports them. */
-const dnsResponseCodes = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const dnsResponseCodes = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
 
 /** Labels naming an endpoint's application, most specific first (`k8s:app.kubernetes.io/name=cart`, `k8s:app=cart`). */
 const appLabels = ['k8s:app.kubernetes.io/name=', 'k8s:app=', 'k8s:k8s-app='];
@@ -170,7 +182,8 @@ export function parseHubbleFlow(object: Record<string, unknown>): ParsedLine | u
     put(attributes, 'mesh.l7.type', l7.type);
     // latency_ns is a uint64: proto3 JSON writes it as a string.
     const latency = Number(l7.latency_ns);
-    if (l7.latency_ns !== undefined && l7.latency_ns !== null && Number.isFinite(latency)) attributes['mesh.duration_ms'] = String(latency / 1e6);
+    if (l7.latency_ns !== undefined && l7.latency_ns !== null && Number.isFinite(latency))
+      attributes['mesh.duration_ms'] = String(latency / 1e6);
     if (typeof l7.http === 'object' && l7.http !== null) httpFields(out, l7.http);
     if (typeof l7.dns === 'object' && l7.dns !== null) dnsFields(out, l7.dns, l7.type === 'RESPONSE');
   }

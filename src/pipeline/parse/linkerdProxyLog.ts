@@ -47,14 +47,16 @@ export function parseLinkerdProxyText(line: string): ParsedLine | undefined {
 /** `LINKERD2_PROXY_LOG_FORMAT=JSON`: tracing-subscriber JSON with level, target and fields.message. */
 export function parseLinkerdProxyJson(object: Record<string, unknown>): ParsedLine | undefined {
   const fields = object.fields;
-  if (typeof object.target !== 'string' || typeof object.level !== 'string' || typeof fields !== 'object' || fields === null) return undefined;
+  if (typeof object.target !== 'string' || typeof object.level !== 'string' || typeof fields !== 'object' || fields === null)
+    return undefined;
   if (!object.target.startsWith('linkerd')) return undefined;
   const out = newParsedLine('linkerd_proxy_json', 'linkerd');
   out.level = object.level;
   out.attributes['mesh.proxy.target'] = object.target;
   if (typeof object.timestamp === 'string' && !object.timestamp.startsWith('[')) out.time = object.timestamp;
   for (const [key, value] of Object.entries(fields as Record<string, unknown>)) {
-    if (key !== 'message' && value !== null && value !== undefined) out.attributes[`mesh.proxy.${key}`] = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    if (key !== 'message' && value !== null && value !== undefined)
+      out.attributes[`mesh.proxy.${key}`] = typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
   return out;
 }

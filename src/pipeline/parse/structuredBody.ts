@@ -14,7 +14,8 @@ const maxDepth = 4;
 function place(out: ParsedLine, key: string, value: unknown, depth: number, budget: { left: number }): void {
   if (value === null || value === undefined) return;
   if (typeof value === 'object' && !Array.isArray(value) && depth < maxDepth) {
-    for (const child in value as Record<string, unknown>) place(out, `${key}.${child}`, (value as Record<string, unknown>)[child], depth + 1, budget);
+    for (const child in value as Record<string, unknown>)
+      place(out, `${key}.${child}`, (value as Record<string, unknown>)[child], depth + 1, budget);
     return;
   }
   if (depth === 0) {

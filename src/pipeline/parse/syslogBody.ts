@@ -19,7 +19,8 @@ export function parseSyslogBody(line: string): ParsedLine | undefined {
   if (attributes['syslog.parse_error'] !== undefined) return undefined;
   const out = newParsedLine('syslog', '');
   for (const key in attributes) {
-    if (key !== 'client.address' && (withPri || (key !== 'syslog.facility' && key !== 'syslog.severity'))) out.attributes[key] = attributes[key];
+    if (key !== 'client.address' && (withPri || (key !== 'syslog.facility' && key !== 'syslog.severity')))
+      out.attributes[key] = attributes[key];
   }
   if (withPri) out.level = record.severityText;
   out.time = record.timeUnixNano.toString();

@@ -11,36 +11,38 @@ function nanosAsMillis(name: string): FieldSetter {
 }
 
 /** Traefik's JSON access log fields (docs: observability/access-logs, "JSON format fields"). */
-const keySetters = new Map<string, FieldSetter>(Object.entries({
-  ClientAddr: hostPort('client'),
-  ClientHost: attribute('client.address'),
-  ClientPort: attribute('client.port'),
-  ClientUsername: attribute('user.name'),
-  RequestMethod: attribute('http.request.method'),
-  RequestPath: setUrl,
-  RequestProtocol: setProtocol,
-  RequestScheme: attribute('url.scheme'),
-  RequestHost: attribute('server.address'),
-  RequestPort: attribute('server.port'),
-  RequestContentSize: attribute('mesh.bytes_received'),
-  DownstreamStatus: attribute('http.response.status_code'),
-  DownstreamContentSize: attribute('mesh.bytes_sent'),
-  OriginStatus: attribute('mesh.upstream.status_code'),
-  Duration: nanosAsMillis('mesh.duration_ms'),
-  OriginDuration: nanosAsMillis('mesh.upstream.service_time_ms'),
-  Overhead: nanosAsMillis('traefik.overhead_ms'),
-  ServiceAddr: attribute('mesh.upstream.host'),
-  ServiceURL: attribute('traefik.service.url'),
-  ServiceName: attribute('traefik.service.name'),
-  RouterName: attribute('traefik.router.name'),
-  RequestCount: attribute('traefik.request_count'),
-  RetryAttempts: attribute('traefik.retry_attempts'),
-  entryPointName: attribute('traefik.entrypoint'),
-  TLSVersion: attribute('tls.protocol.version'),
-  TLSCipher: attribute('tls.cipher'),
-  'request_User-Agent': attribute('user_agent.original'),
-  'request_X-Request-Id': attribute('http.request.header.x-request-id'),
-}));
+const keySetters = new Map<string, FieldSetter>(
+  Object.entries({
+    ClientAddr: hostPort('client'),
+    ClientHost: attribute('client.address'),
+    ClientPort: attribute('client.port'),
+    ClientUsername: attribute('user.name'),
+    RequestMethod: attribute('http.request.method'),
+    RequestPath: setUrl,
+    RequestProtocol: setProtocol,
+    RequestScheme: attribute('url.scheme'),
+    RequestHost: attribute('server.address'),
+    RequestPort: attribute('server.port'),
+    RequestContentSize: attribute('mesh.bytes_received'),
+    DownstreamStatus: attribute('http.response.status_code'),
+    DownstreamContentSize: attribute('mesh.bytes_sent'),
+    OriginStatus: attribute('mesh.upstream.status_code'),
+    Duration: nanosAsMillis('mesh.duration_ms'),
+    OriginDuration: nanosAsMillis('mesh.upstream.service_time_ms'),
+    Overhead: nanosAsMillis('traefik.overhead_ms'),
+    ServiceAddr: attribute('mesh.upstream.host'),
+    ServiceURL: attribute('traefik.service.url'),
+    ServiceName: attribute('traefik.service.name'),
+    RouterName: attribute('traefik.router.name'),
+    RequestCount: attribute('traefik.request_count'),
+    RetryAttempts: attribute('traefik.retry_attempts'),
+    entryPointName: attribute('traefik.entrypoint'),
+    TLSVersion: attribute('tls.protocol.version'),
+    TLSCipher: attribute('tls.cipher'),
+    'request_User-Agent': attribute('user_agent.original'),
+    'request_X-Request-Id': attribute('http.request.header.x-request-id'),
+  }),
+);
 
 /** logrus's own keys (`level` is always info for access lines) and the local copy of StartUTC. */
 const dropped = new Set(['level', 'msg', 'time', 'StartLocal', 'StartUTC']);
@@ -52,7 +54,8 @@ const dropped = new Set(['level', 'msg', 'time', 'StartLocal', 'StartUTC']);
  * the level is left to the status, as for the other access logs.
  */
 export function parseTraefikJson(object: Record<string, unknown>): ParsedLine | undefined {
-  if (typeof object.RequestMethod !== 'string' || (object.DownstreamStatus === undefined && object.StartUTC === undefined)) return undefined;
+  if (typeof object.RequestMethod !== 'string' || (object.DownstreamStatus === undefined && object.StartUTC === undefined))
+    return undefined;
   const out = newParsedLine('traefik_json', 'traefik');
   const start = object.StartUTC ?? object.StartLocal ?? object.time;
   if (typeof start === 'string') out.time = start;
@@ -60,7 +63,8 @@ export function parseTraefikJson(object: Record<string, unknown>): ParsedLine | 
   const service = object.ServiceURL;
   if (typeof service === 'object' && service !== null) {
     const { Scheme, Host, Path } = service as Record<string, unknown>;
-    if (typeof Scheme === 'string' && typeof Host === 'string') out.attributes['traefik.service.url'] = `${Scheme}://${Host}${typeof Path === 'string' ? Path : ''}`;
+    if (typeof Scheme === 'string' && typeof Host === 'string')
+      out.attributes['traefik.service.url'] = `${Scheme}://${Host}${typeof Path === 'string' ? Path : ''}`;
   }
   for (const key in object) {
     const value = object[key];

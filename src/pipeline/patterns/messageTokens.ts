@@ -2,7 +2,8 @@
 export const wildcard = '<*>';
 
 // A variable that spans several tokens: a ctime date (`Fri Jun 17 07:07:00 2005`).
-const ctimeDate = /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d+\s+\d+:\d+:\d+(?:\s+\d{4})?/g;
+const ctimeDate =
+  /\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d+\s+\d+:\d+:\d+(?:\s+\d{4})?/g;
 const separators = /[\s,;]+/;
 // Paths (`/a/b`: two or more segments) and URLs (`https://h`, `file:///x`).
 const path = /^\W*(?:(?:\w+:)?(?:\/[^/]+){2,}|[a-zA-Z][\w+.-]*:\/\/)/;

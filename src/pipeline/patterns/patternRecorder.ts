@@ -24,7 +24,11 @@ export class PatternRecorder {
   }
 
   static async open(config: PatternsConfig, store: PatternStore, logger: Logger): Promise<PatternRecorder> {
-    const mining = new PatternMining({ ...defaultMinerOptions, similarity: config.similarity, maxTemplates: config.max_templates_per_service });
+    const mining = new PatternMining({
+      ...defaultMinerOptions,
+      similarity: config.similarity,
+      maxTemplates: config.max_templates_per_service,
+    });
     const known = await store.all();
     mining.restore(known);
     logger.info({ templates: known.length }, 'log patterns restored');

@@ -49,12 +49,21 @@ export const builtinRules: Record<string, RedactionRule> = {
   url_password: { name: 'url_password', prefix: '://[^/\\s:@]{1,128}:', pattern: '[^/\\s@]{1,256}(?=@)', gate: '@' },
   query_secret: { name: 'query_secret', prefix: `[?&;](?:${secretParameters})=`, pattern: '[^&\\s#"]+', gate: '=' },
   email: { name: 'email', pattern: "[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}", gate: '@' },
-  credit_card: { name: 'credit_card', pattern: `${notInToken}[2-6]\\d{3}(?:[ -]?\\d){9,15}${tokenEnds}`, gate: '\\d{4}[ -]?\\d{4}', accept: isCardNumber },
+  credit_card: {
+    name: 'credit_card',
+    pattern: `${notInToken}[2-6]\\d{3}(?:[ -]?\\d){9,15}${tokenEnds}`,
+    gate: '\\d{4}[ -]?\\d{4}',
+    accept: isCardNumber,
+  },
   us_ssn: { name: 'us_ssn', pattern: `${notInToken}\\d{3}-\\d{2}-\\d{4}${tokenEnds}`, gate: '\\d-\\d\\d-\\d', accept: isSsn },
   jwt: { name: 'jwt', pattern: '\\beyJ[A-Za-z0-9_-]{4,}\\.eyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]*', gate: 'eyJ' },
   bearer_token: { name: 'bearer_token', pattern: '\\b[Bb]earer\\s+[A-Za-z0-9._~+/-]{8,}=*', gate: 'earer' },
   aws_access_key: { name: 'aws_access_key', pattern: '\\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\\b', gate: 'A[KSBC][IC]A' },
-  github_token: { name: 'github_token', pattern: '\\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\\b', gate: 'gh[pousr]_|github_pat_' },
+  github_token: {
+    name: 'github_token',
+    pattern: '\\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\\b',
+    gate: 'gh[pousr]_|github_pat_',
+  },
   slack_token: { name: 'slack_token', pattern: '\\bxox[abposr]-[A-Za-z0-9-]{10,}', gate: 'xox' },
   ipv4: { name: 'ipv4', pattern: `\\b${octet}(?:\\.${octet}){3}\\b`, gate: '\\d\\.\\d' },
   ipv6: { name: 'ipv6', pattern: '(?<![\\w:.-])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\\w:.-])', gate: ':', accept: isIPv6 },
@@ -62,5 +71,14 @@ export const builtinRules: Record<string, RedactionRule> = {
 
 /** Redacted unless the configuration says otherwise. */
 export const defaultRuleNames = [
-  'url_password', 'query_secret', 'email', 'credit_card', 'us_ssn', 'jwt', 'bearer_token', 'aws_access_key', 'github_token', 'slack_token',
+  'url_password',
+  'query_secret',
+  'email',
+  'credit_card',
+  'us_ssn',
+  'jwt',
+  'bearer_token',
+  'aws_access_key',
+  'github_token',
+  'slack_token',
 ];

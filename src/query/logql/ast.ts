@@ -132,11 +132,6 @@ export interface LabelReplace {
 }
 
 export type MetricExpr =
-  | LabelReplace
-  | RangeAggregation
-  | VectorAggregation
-  | BinaryExpr
-  | { kind: 'number'; value: number }
-  | { kind: 'vector'; value: number };
+  LabelReplace | RangeAggregation | VectorAggregation | BinaryExpr | { kind: 'number'; value: number } | { kind: 'vector'; value: number };
 
 export type Expr = LogQuery | MetricExpr;

@@ -201,9 +201,11 @@ function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): stri
     const tokens = completeTokens(literal);
     if (tokens.length === 0) {
       // The text index serves a LIKE of one partial word through its token dictionary; several words it cannot.
-      plan.push(/^[A-Za-z0-9]+$/.test(literal)
-        ? `${what}: substring of one word, text index token dictionary (LIKE)`
-        : `${what}: no whole token in the text (its ends may be parts of longer words), scans body (no text index)`);
+      plan.push(
+        /^[A-Za-z0-9]+$/.test(literal)
+          ? `${what}: substring of one word, text index token dictionary (LIKE)`
+          : `${what}: no whole token in the text (its ends may be parts of longer words), scans body (no text index)`,
+      );
       return contains;
     }
     plan.push(`${what}: text index on tokens ${JSON.stringify(tokens)}, then substring check`);
@@ -240,7 +242,9 @@ function maskSafeLabelFilter(filter: LabelFilter, masked: MaskedLabels): boolean
 
 /** A literal that cannot match across text masking wrote: it keeps, on stored lines, every line it keeps on masked ones. */
 function maskSafeLineFilter(filter: LineFilter, masked: MaskedLabels): boolean {
-  return filter.op === '|=' && filter.values.every((value) => !/[[\]]/.test(value) && !masked.markers.some((marker) => marker.includes(value)));
+  return (
+    filter.op === '|=' && filter.values.every((value) => !/[[\]]/.test(value) && !masked.markers.some((marker) => marker.includes(value)))
+  );
 }
 
 /**
@@ -249,13 +253,21 @@ function maskSafeLineFilter(filter: LineFilter, masked: MaskedLabels): boolean {
  * and every stage run again in the engine over the masked entry, so no
  * filter, parser, template or grouping ever sees what the reader may not.
  */
-function maskedWhereClause(log: LogQuery, scope: QueryScope, masked: MaskedLabels, params: Params, plan: string[], timeSql: string): { where: string; residual: Stage[] } {
+function maskedWhereClause(
+  log: LogQuery,
+  scope: QueryScope,
+  masked: MaskedLabels,
+  params: Params,
+  plan: string[],
+  timeSql: string,
+): { where: string; residual: Stage[] } {
   const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) if (maskSafeMatcher(matcher, masked)) conditions.push(matcherSql(matcher, params, false));
   let lineChanged = false;
   let labelsChanged = false;
   for (const stage of log.stages) {
-    if (stage.kind === 'line_filter' && !lineChanged && maskSafeLineFilter(stage, masked)) conditions.push(lineFilterSql(stage, params, plan));
+    if (stage.kind === 'line_filter' && !lineChanged && maskSafeLineFilter(stage, masked))
+      conditions.push(lineFilterSql(stage, params, plan));
     if (stage.kind === 'label_filter' && !labelsChanged && maskSafeLabelFilter(stage.filter, masked)) {
       const sql = labelFilterSql(stage.filter, params);
       if (sql !== undefined) conditions.push(sql);
@@ -263,14 +275,18 @@ function maskedWhereClause(log: LogQuery, scope: QueryScope, masked: MaskedLabel
     if (lineChangingStages.has(stage.kind)) lineChanged = true;
     if (labelChangingStages.has(stage.kind)) labelsChanged = true;
   }
-  plan.push('read masking: SQL prefilters only where masked and stored values agree; selector and stages run in the query engine over masked entries');
+  plan.push(
+    'read masking: SQL prefilters only where masked and stored values agree; selector and stages run in the query engine over masked entries',
+  );
   const selectorAgain: Stage[] = log.selector.map((matcher) => ({ kind: 'label_filter', filter: { kind: 'match', matcher } }));
   return { where: conditions.join('\n  AND '), residual: [...selectorAgain, ...log.stages] };
 }
 
 /** The id of a `trace_id="…"` filter. */
 function oneTraceId(filter: LabelFilter): string | undefined {
-  return filter.kind === 'match' && filter.matcher.name === 'trace_id' && filter.matcher.op === '=' && filter.matcher.value !== '' ? filter.matcher.value : undefined;
+  return filter.kind === 'match' && filter.matcher.name === 'trace_id' && filter.matcher.op === '=' && filter.matcher.value !== ''
+    ? filter.matcher.value
+    : undefined;
 }
 
 /**
@@ -283,11 +299,20 @@ function traceRowsSql(scope: QueryScope, traceId: string, params: Params, timeSq
 }
 
 /** Splits a log query into SQL conditions (tenant, time, selector, filters that can run there) and the rest. */
-function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: string[], timeSql: string, unwrapLabel?: string): { where: string; residual: Stage[] } {
+function whereClause(
+  log: LogQuery,
+  scope: QueryScope,
+  params: Params,
+  plan: string[],
+  timeSql: string,
+  unwrapLabel?: string,
+): { where: string; residual: Stage[] } {
   if (scope.masked) return maskedWhereClause(log, scope, scope.masked, params, plan, timeSql);
   const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
-  plan.push(`stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenants?.join('|') ?? scope.tenant)}`);
+  plan.push(
+    `stream selector: ${log.selector.length} matcher(s) in SQL, tenant ${JSON.stringify(scope.tenants?.join('|') ?? scope.tenant)}`,
+  );
   const residual: Stage[] = [];
   let lineChanged = false;
   let labelsChanged = false;
@@ -316,7 +341,8 @@ function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: str
       continue;
     }
     if (stage.kind === 'line_filter') plan.push(`line filter ${stage.op} after line_format/decolorize: evaluated by the query engine`);
-    else if (stage.kind === 'label_filter') plan.push('label filter on extracted labels or numeric comparison: evaluated by the query engine');
+    else if (stage.kind === 'label_filter')
+      plan.push('label filter on extracted labels or numeric comparison: evaluated by the query engine');
     else plan.push(`${stage.kind}: evaluated by the query engine`);
     if (lineChangingStages.has(stage.kind)) lineChanged = true;
     if (labelChangingStages.has(stage.kind)) labelsChanged = true;
@@ -324,8 +350,15 @@ function whereClause(log: LogQuery, scope: QueryScope, params: Params, plan: str
     residual.push(stage);
   }
   if (scope.pushdown) {
-    const prefilter = extractedLabelPrefilter(log.stages, { param: (type, value) => params.add(type, value), originalLabel: (name) => labelSql(name, params, true) }, unwrapLabel);
-    if (prefilter.length > 0) plan.push(`json/logfmt label filters${unwrapLabel === undefined ? '' : ' and unwrap'}: ${prefilter.length} necessary condition(s) in SQL, stages run again in the query engine`);
+    const prefilter = extractedLabelPrefilter(
+      log.stages,
+      { param: (type, value) => params.add(type, value), originalLabel: (name) => labelSql(name, params, true) },
+      unwrapLabel,
+    );
+    if (prefilter.length > 0)
+      plan.push(
+        `json/logfmt label filters${unwrapLabel === undefined ? '' : ' and unwrap'}: ${prefilter.length} necessary condition(s) in SQL, stages run again in the query engine`,
+      );
     conditions.push(...prefilter);
   }
   return { where: conditions.join('\n  AND '), residual };
@@ -458,12 +491,18 @@ GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
   }
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
   const { sql, residual } = select(timeSql, rowBucketSql);
-  plan.push(options.groupBy ? `range aggregation in SQL, grouped by (${options.groupBy.join(', ')})` : 'range aggregation in SQL, per series');
+  plan.push(
+    options.groupBy ? `range aggregation in SQL, grouped by (${options.groupBy.join(', ')})` : 'range aggregation in SQL, per series',
+  );
   return { sql, params: params.values, plan, residual };
 }
 
 /** Rows for range aggregations that need the engine (parsers, unwrap…): same as log rows, bounded by `maxRows`. */
-export function compileSampleRows(log: LogQuery, scope: QueryScope, options: { originNs: bigint; maxRows: number; unwrapLabel?: string }): CompiledLogQuery {
+export function compileSampleRows(
+  log: LogQuery,
+  scope: QueryScope,
+  options: { originNs: bigint; maxRows: number; unwrapLabel?: string },
+): CompiledLogQuery {
   const params = new Params(scope);
   const plan: string[] = [];
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
@@ -485,7 +524,9 @@ function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: P
     `timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`,
   ];
   if (selectors.length > 0) {
-    conditions.push(`(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false, level)).join(' AND ') || '1'})`).join(' OR ')})`);
+    conditions.push(
+      `(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false, level)).join(' AND ') || '1'})`).join(' OR ')})`,
+    );
   }
   return conditions.join(' AND ');
 }

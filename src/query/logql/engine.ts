@@ -1,5 +1,15 @@
 import { MeshlogError } from '../../errors.js';
-import type { BinaryExpr, Expr, Grouping, LabelReplace, LogQuery, MetricExpr, RangeAggregation, VectorAggregation, VectorMatching } from './ast.js';
+import type {
+  BinaryExpr,
+  Expr,
+  Grouping,
+  LabelReplace,
+  LogQuery,
+  MetricExpr,
+  RangeAggregation,
+  VectorAggregation,
+  VectorMatching,
+} from './ast.js';
 import {
   compileBuckets,
   compileLogRows,
@@ -76,7 +86,10 @@ export interface Stream {
  * LabelsBuilder.LabelsResult): labels a stage set are parsed, the row's structured
  * metadata stays structured metadata, the rest are stream labels.
  */
-export function categorized(entry: Pick<Entry, 'labels' | 'parsed' | 'metadata'>): { stream: Map<string, string>; categories: EntryCategories } {
+export function categorized(entry: Pick<Entry, 'labels' | 'parsed' | 'metadata'>): {
+  stream: Map<string, string>;
+  categories: EntryCategories;
+} {
   const streamLabels = new Map<string, string>();
   const metadata = new Map<string, string>();
   const parsed = new Map<string, string>();
@@ -100,7 +113,13 @@ export function categorized(entry: Pick<Entry, 'labels' | 'parsed' | 'metadata'>
  * its bloom filter index finds in one pass.
  */
 function readsInSlices(log: LogQuery, range: { startNs: bigint; endNs: bigint }): boolean {
-  const oneTrace = log.stages.some((stage) => stage.kind === 'label_filter' && stage.filter.kind === 'match' && stage.filter.matcher.name === 'trace_id' && stage.filter.matcher.op === '=');
+  const oneTrace = log.stages.some(
+    (stage) =>
+      stage.kind === 'label_filter' &&
+      stage.filter.kind === 'match' &&
+      stage.filter.matcher.name === 'trace_id' &&
+      stage.filter.matcher.op === '=',
+  );
   return !oneTrace && range.endNs - range.startNs >= 3_600_000_000_000n;
 }
 
@@ -111,7 +130,11 @@ function timeSlices(range: { startNs: bigint; endNs: bigint }, direction: 'forwa
   let covered = 0n;
   for (let size = span / 32n; covered < span; size *= 2n) {
     const next = size * 4n > span - covered ? span : covered + size;
-    slices.push(direction === 'backward' ? { startNs: range.endNs - next, endNs: range.endNs - covered } : { startNs: range.startNs + covered, endNs: range.startNs + next });
+    slices.push(
+      direction === 'backward'
+        ? { startNs: range.endNs - next, endNs: range.endNs - covered }
+        : { startNs: range.startNs + covered, endNs: range.startNs + next },
+    );
     covered = next;
   }
   return slices;
@@ -125,19 +148,44 @@ export async function selectStreams(
   options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean; intervalNs?: bigint },
 ): Promise<Stream[]> {
   // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
-  const exact = options.intervalNs === undefined && compileLogRows(log, { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...range }, { direction: options.direction, limit: options.limit, offset: 0 }).residual.length === 0;
+  const exact =
+    options.intervalNs === undefined &&
+    compileLogRows(
+      log,
+      {
+        database: ctx.database,
+        tenant: ctx.tenant,
+        tenants: ctx.tenants,
+        masked: ctx.masking?.labels,
+        pushdown: ctx.limits.pushdown,
+        ...range,
+      },
+      { direction: options.direction, limit: options.limit, offset: 0 },
+    ).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   // Loki's `interval`: a line is returned only at least that long after (before, backward) the last one returned, in any stream.
   let lastNs: bigint | undefined;
   const tooSoon = (ns: bigint) =>
-    options.intervalNs !== undefined && lastNs !== undefined && (options.direction === 'forward' ? ns < lastNs + options.intervalNs : ns > lastNs - options.intervalNs);
+    options.intervalNs !== undefined &&
+    lastNs !== undefined &&
+    (options.direction === 'forward' ? ns < lastNs + options.intervalNs : ns > lastNs - options.intervalNs);
   const slices = readsInSlices(log, range) ? timeSlices(range, options.direction) : [range];
-  if (slices.length > 1) ctx.plan.push(`time range read in ${slices.length} slices, the ${options.direction === 'backward' ? 'newest' : 'oldest'} first, until the limit`);
+  if (slices.length > 1)
+    ctx.plan.push(
+      `time range read in ${slices.length} slices, the ${options.direction === 'backward' ? 'newest' : 'oldest'} first, until the limit`,
+    );
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, ...slice };
+    const scope: QueryScope = {
+      database: ctx.database,
+      tenant: ctx.tenant,
+      tenants: ctx.tenants,
+      masked: ctx.masking?.labels,
+      pushdown: ctx.limits.pushdown,
+      ...slice,
+    };
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
@@ -164,7 +212,10 @@ export async function selectStreams(
       }
       if (rows.length < pageSize) break;
       if (ctx.rowsRead > ctx.limits.maxEngineRows) {
-        throw new MeshlogError('ML_QUERY_LIMIT', `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`);
+        throw new MeshlogError(
+          'ML_QUERY_LIMIT',
+          `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`,
+        );
       }
     }
   }
@@ -187,11 +238,15 @@ export interface Series {
 export type MetricValue = { kind: 'scalar'; values: Float64Array } | { kind: 'vector'; series: Series[] };
 
 export function stepsOf(startNs: bigint, endNs: bigint, stepNs: bigint, limits: QueryLimits): Steps {
-  if (stepNs <= 0n) throw new MeshlogError('ML_QUERY_INVALID', 'zero or negative query resolution step widths are not accepted: use a positive step');
+  if (stepNs <= 0n)
+    throw new MeshlogError('ML_QUERY_INVALID', 'zero or negative query resolution step widths are not accepted: use a positive step');
   if (endNs < startNs) throw new MeshlogError('ML_QUERY_INVALID', 'the end timestamp must not be before the start time');
   const count = Number((endNs - startNs) / stepNs) + 1;
   if (count > limits.maxPoints) {
-    throw new MeshlogError('ML_QUERY_LIMIT', `exceeded maximum resolution of ${limits.maxPoints} points per time series: use a larger step`);
+    throw new MeshlogError(
+      'ML_QUERY_LIMIT',
+      `exceeded maximum resolution of ${limits.maxPoints} points per time series: use a larger step`,
+    );
   }
   return { startNs, stepNs, count };
 }
@@ -271,7 +326,10 @@ class SeriesSamples {
     let series = this.byKey.get(key);
     if (!series) {
       if (this.byKey.size >= this.limits.maxSeries) {
-        throw new MeshlogError('ML_QUERY_LIMIT', `maximum of series (${this.limits.maxSeries}) reached for a single query: aggregate with sum by (…) or narrow the selector`);
+        throw new MeshlogError(
+          'ML_QUERY_LIMIT',
+          `maximum of series (${this.limits.maxSeries}) reached for a single query: aggregate with sum by (…) or narrow the selector`,
+        );
       }
       this.byKey.set(key, (series = { labels, samples: [] }));
     }
@@ -293,7 +351,15 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = { database: ctx.database, tenant: ctx.tenant, tenants: ctx.tenants, masked: ctx.masking?.labels, pushdown: ctx.limits.pushdown, startNs: originNs, endNs };
+  const scope: QueryScope = {
+    database: ctx.database,
+    tenant: ctx.tenant,
+    tenants: ctx.tenants,
+    masked: ctx.masking?.labels,
+    pushdown: ctx.limits.pushdown,
+    startNs: originNs,
+    endNs,
+  };
   const samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
@@ -315,7 +381,18 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
           pushedGroupBy.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
         } else {
           const [service_name, level, trace_id, span_id, tenant_id] = row.g;
-          labels = entryLabels({ ts: '', body: '', service_name, level, trace_id, span_id, resource_attributes: row.resource_attributes!, log_attributes: row.log_attributes!, mesh_labels: row.mesh_labels!, tenant_id });
+          labels = entryLabels({
+            ts: '',
+            body: '',
+            service_name,
+            level,
+            trace_id,
+            span_id,
+            resource_attributes: row.resource_attributes!,
+            log_attributes: row.log_attributes!,
+            mesh_labels: row.mesh_labels!,
+            tenant_id,
+          });
         }
         samples.add(labels, { t: Number(row.bucket) * width, entries: Number(row.entries), bytes: Number(row.bytes), value: 0 });
       }
@@ -329,7 +406,10 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     const rows = await ctx.runner.run<LogRow>(compiled, ctx.budget);
     ctx.rowsRead += rows.length;
     if (rows.length > ctx.limits.maxEngineRows) {
-      throw new MeshlogError('ML_QUERY_LIMIT', `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`);
+      throw new MeshlogError(
+        'ML_QUERY_LIMIT',
+        `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
+      );
     }
     for (const row of rows) {
       await yieldIfDue(ctx);
@@ -350,7 +430,9 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
       }
       // Like Loki, a sample with an error fails the query instead of being counted or skipped silently.
       if (entry.labels.has('__error__')) throw pipelineError(entry.labels);
-      const labels = pushedGroupBy ? groupedLabels(entry.labels, { without: false, labels: pushedGroupBy }) : groupedLabels(entry.labels, node.grouping);
+      const labels = pushedGroupBy
+        ? groupedLabels(entry.labels, { without: false, labels: pushedGroupBy })
+        : groupedLabels(entry.labels, node.grouping);
       samples.add(labels, { t: Number(BigInt(row.ts) - originNs), entries: 1, bytes: Buffer.byteLength(entry.line), value });
     }
   }
@@ -503,7 +585,10 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
     case 'stdvar_over_time':
       return variance(values());
     case 'quantile_over_time':
-      return quantile(node.param!, values().sort((a, b) => a - b));
+      return quantile(
+        node.param!,
+        values().sort((a, b) => a - b),
+      );
     case 'first_over_time':
       return list[lo].value;
     case 'last_over_time':
@@ -517,7 +602,13 @@ function rangeValue(node: RangeAggregation, list: Sample[], lo: number, hi: numb
 
 async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryContext, steps: Steps): Promise<Series[]> {
   // sum by (…) over a count/bytes range aggregation: group in SQL instead of per series.
-  const pushDown = node.op === 'sum' && !node.grouping?.without && node.expr.kind === 'range' && bucketFunctions.has(node.expr.fn) && !node.expr.unwrap && node.expr.fn !== 'absent_over_time';
+  const pushDown =
+    node.op === 'sum' &&
+    !node.grouping?.without &&
+    node.expr.kind === 'range' &&
+    bucketFunctions.has(node.expr.fn) &&
+    !node.expr.unwrap &&
+    node.expr.fn !== 'absent_over_time';
   const input = pushDown
     ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping?.labels ?? [])
     : await evaluateMetric(node.expr, ctx, steps).then((value) => {
@@ -592,7 +683,8 @@ async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps
     // Two series renamed into one are one series only while they never both have a sample.
     existing.values = existing.values.map((value, k) => {
       if (Number.isNaN(value)) return series.values[k];
-      if (!Number.isNaN(series.values[k])) throw new MeshlogError('ML_QUERY_INVALID', 'vector cannot contain metrics with the same labelset');
+      if (!Number.isNaN(series.values[k]))
+        throw new MeshlogError('ML_QUERY_INVALID', 'vector cannot contain metrics with the same labelset');
       return value;
     });
   }
@@ -646,7 +738,8 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
   const [left, right] = await Promise.all([evaluateMetric(node.left, ctx, steps), evaluateMetric(node.right, ctx, steps)]);
   const isComparison = comparisonOps.has(node.op);
   if (node.op === 'and' || node.op === 'or' || node.op === 'unless') {
-    if (left.kind !== 'vector' || right.kind !== 'vector') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} works between two vectors`);
+    if (left.kind !== 'vector' || right.kind !== 'vector')
+      throw new MeshlogError('ML_QUERY_INVALID', `${node.op} works between two vectors`);
     return { kind: 'vector', series: await setOperation(node, left.series, right.series, steps, ctx) };
   }
   const fn = arithmetic[node.op];
@@ -660,16 +753,29 @@ async function evaluateBinary(node: BinaryExpr, ctx: QueryContext, steps: Steps)
     return { kind: 'scalar', values: left.values.map((a, k) => (isComparison && !node.returnBool ? NaN : fn(a, right.values[k]))) };
   }
   if (left.kind === 'vector' && right.kind === 'scalar') {
-    return { kind: 'vector', series: left.series.map((s) => ({ labels: s.labels, values: s.values.map((a, k) => apply(a, right.values[k], a)) })) };
+    return {
+      kind: 'vector',
+      series: left.series.map((s) => ({ labels: s.labels, values: s.values.map((a, k) => apply(a, right.values[k], a)) })),
+    };
   }
   if (left.kind === 'scalar' && right.kind === 'vector') {
-    return { kind: 'vector', series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })) };
+    return {
+      kind: 'vector',
+      series: right.series.map((s) => ({ labels: s.labels, values: s.values.map((b, k) => apply(left.values[k], b, b)) })),
+    };
   }
-  return { kind: 'vector', series: await vectorMatch(node, (left as { series: Series[] }).series, (right as { series: Series[] }).series, steps, apply, ctx) };
+  return {
+    kind: 'vector',
+    series: await vectorMatch(node, (left as { series: Series[] }).series, (right as { series: Series[] }).series, steps, apply, ctx),
+  };
 }
 
 /** Labels of a matched pair's result, as Loki's resultMetric: from the "many" side, reduced for one-to-one, plus group_x labels of the "one" side. */
-function resultLabels(many: Record<string, string>, one: Record<string, string>, matching: VectorMatching | undefined): Record<string, string> {
+function resultLabels(
+  many: Record<string, string>,
+  one: Record<string, string>,
+  matching: VectorMatching | undefined,
+): Record<string, string> {
   if (!matching) return many;
   const labels = new Map(Object.entries(many));
   if (matching.card === 'one-to-one') {
@@ -706,7 +812,10 @@ async function vectorMatch(
     one.forEach((series, index) => {
       if (Number.isNaN(series.values[k])) return;
       if (oneByKey.has(oneKeys[index])) {
-        throw new MeshlogError('ML_QUERY_INVALID', `found duplicate series on the ${oneToMany ? 'left' : 'right'} hand-side;many-to-many matching not allowed: matching labels must be unique on one side`);
+        throw new MeshlogError(
+          'ML_QUERY_INVALID',
+          `found duplicate series on the ${oneToMany ? 'left' : 'right'} hand-side;many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
       }
       oneByKey.set(oneKeys[index], series);
     });
@@ -719,9 +828,13 @@ async function vectorMatch(
       const resultKey = labelsKey(labels);
       const seen = matched.get(manyKeys[index]);
       if (seen && (node.matching?.card ?? 'one-to-one') === 'one-to-one') {
-        throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+        throw new MeshlogError(
+          'ML_QUERY_INVALID',
+          'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+        );
       }
-      if (seen?.has(resultKey)) throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: grouping labels must ensure unique matches');
+      if (seen?.has(resultKey))
+        throw new MeshlogError('ML_QUERY_INVALID', 'multiple matches for labels: grouping labels must ensure unique matches');
       matched.set(manyKeys[index], (seen ?? new Set()).add(resultKey));
       // The operands keep their sides: a filtering comparison keeps the left-hand value.
       const [a, b] = oneToMany ? [partner.values[k], value] : [value, partner.values[k]];

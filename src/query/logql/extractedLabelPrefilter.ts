@@ -19,7 +19,11 @@ export interface PrefilterSql {
 
 /** Labels the engine sets or reads other than from a parser's keys: no key text proves anything about them. */
 function provable(name: string): boolean {
-  return !name.startsWith('__') && !name.endsWith('_extracted') && !['level', 'detected_level', 'service_name', 'trace_id', 'span_id'].includes(name);
+  return (
+    !name.startsWith('__') &&
+    !name.endsWith('_extracted') &&
+    !['level', 'detected_level', 'service_name', 'trace_id', 'span_id'].includes(name)
+  );
 }
 
 /** The ASCII letters and digits of a label name in order: a parser's key text keeps them (other characters become `_`). */
@@ -69,7 +73,9 @@ function jsonNumberFails(name: string, op: CompareOp, value: number, sql: Prefil
 function filterCondition(filter: LabelFilter, parser: 'json' | 'logfmt', sql: PrefilterSql): string | undefined {
   switch (filter.kind) {
     case 'and': {
-      const parts = [filterCondition(filter.left, parser, sql), filterCondition(filter.right, parser, sql)].filter((part) => part !== undefined);
+      const parts = [filterCondition(filter.left, parser, sql), filterCondition(filter.right, parser, sql)].filter(
+        (part) => part !== undefined,
+      );
       return parts.length === 0 ? undefined : `(${parts.join(' AND ')})`;
     }
     case 'or': {

@@ -33,7 +33,15 @@ function goDuration(ms: number): string {
 /** Prometheus' model.Duration spelling of a range or offset (`5m`, `1h30m`, `1d`). */
 function promDuration(ms: number): string {
   if (ms === 0) return '0s';
-  const units: [string, number][] = [['y', 31_536_000_000], ['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  const units: [string, number][] = [
+    ['y', 31_536_000_000],
+    ['w', 604_800_000],
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ];
   let rest = ms;
   let out = '';
   for (const [unit, size] of units) {
@@ -55,7 +63,8 @@ function labelFilter(filter: LabelFilter): string {
     case 'match':
       return matcher(filter.matcher);
     case 'compare': {
-      const value = filter.unit === 'duration' ? goDuration(filter.value * 1000) : filter.unit === 'bytes' ? `${filter.value}B` : String(filter.value);
+      const value =
+        filter.unit === 'duration' ? goDuration(filter.value * 1000) : filter.unit === 'bytes' ? `${filter.value}B` : String(filter.value);
       return `${filter.name}${filter.op}${value}`;
     }
   }
@@ -105,7 +114,8 @@ function binaryOperator(op: string, returnBool: boolean, matching: VectorMatchin
   let text = op + (returnBool ? ' bool' : '');
   if (matching) {
     text += ` ${matching.on ? 'on' : 'ignoring'} (${matching.labels.join(',')})`;
-    if (matching.card !== 'one-to-one') text += ` ${matching.card === 'many-to-one' ? 'group_left' : 'group_right'} (${matching.include.join(',')})`;
+    if (matching.card !== 'one-to-one')
+      text += ` ${matching.card === 'many-to-one' ? 'group_left' : 'group_right'} (${matching.include.join(',')})`;
   }
   return text;
 }
@@ -156,10 +166,19 @@ export function prettyLogql(expr: Expr, level = 0): string {
     }
     case 'vector_agg': {
       const param = expr.param !== undefined ? [`${indent(level + 1)}${expr.param},`] : [];
-      return [`${indent(level)}${expr.op}${grouping(expr.grouping)}(`, ...param, prettyLogql(expr.expr, level + 1), `${indent(level)})`].join('\n');
+      return [
+        `${indent(level)}${expr.op}${grouping(expr.grouping)}(`,
+        ...param,
+        prettyLogql(expr.expr, level + 1),
+        `${indent(level)})`,
+      ].join('\n');
     }
     case 'binary':
-      return [prettyLogql(expr.left, level + 1), indent(level) + binaryOperator(expr.op, expr.returnBool, expr.matching), prettyLogql(expr.right, level + 1)].join('\n');
+      return [
+        prettyLogql(expr.left, level + 1),
+        indent(level) + binaryOperator(expr.op, expr.returnBool, expr.matching),
+        prettyLogql(expr.right, level + 1),
+      ].join('\n');
     case 'label_replace': {
       const args = [expr.dst, expr.replacement, expr.src, expr.regex].map((arg) => indent(level + 1) + quote(arg));
       return [`${indent(level)}label_replace(`, `${prettyLogql(expr.expr, level + 1)},`, args.join(',\n'), `${indent(level)})`].join('\n');

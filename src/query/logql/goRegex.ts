@@ -62,7 +62,11 @@ export const maxRegexSize = 20_000;
 
 /** An upper estimate of the RE2 program size of `pattern`, read without compiling it. */
 export function estimateRegexSize(pattern: string): number {
-  interface Frame { total: number; last: number; alternatives: number }
+  interface Frame {
+    total: number;
+    last: number;
+    alternatives: number;
+  }
   const stack: Frame[] = [];
   let cur: Frame = { total: 0, last: 0, alternatives: 0 };
   const atom = (size: number) => {

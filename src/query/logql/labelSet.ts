@@ -28,9 +28,12 @@ export function streamLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resou
 }
 
 /** What a stream selector run outside SQL matches against: stream labels and the selectable mesh labels (as compiler.ts's labelSql). */
-export function selectorLabels(row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes' | 'mesh_labels' | 'tenant_id'>): Map<string, string> {
+export function selectorLabels(
+  row: Pick<LogRow, 'service_name' | 'level' | 'resource_attributes' | 'mesh_labels' | 'tenant_id'>,
+): Map<string, string> {
   const labels = streamLabels(row);
-  for (const [name, value] of Object.entries(row.mesh_labels)) if (meshSelectorLabels.has(name) && !labels.has(name)) labels.set(name, value);
+  for (const [name, value] of Object.entries(row.mesh_labels))
+    if (meshSelectorLabels.has(name) && !labels.has(name)) labels.set(name, value);
   return labels;
 }
 

@@ -1,14 +1,6 @@
 import { LogqlParseError } from './parseError.js';
 
-export type TokenType =
-  | 'ident'
-  | 'string'
-  | 'number'
-  | 'duration'
-  | 'bytes'
-  | 'op'
-  | 'flag'
-  | 'eof';
+export type TokenType = 'ident' | 'string' | 'number' | 'duration' | 'bytes' | 'op' | 'flag' | 'eof';
 
 export interface Token {
   type: TokenType;
@@ -21,17 +13,65 @@ export interface Token {
 }
 
 // Longest first, so `|=` wins over `|`.
-const operators = ['|=', '|~', '!=', '!~', '=~', '==', '>=', '<=', '{', '}', '(', ')', '[', ']', ',', '|', '=', '>', '<', '+', '-', '*', '/', '%', '^'];
+const operators = [
+  '|=',
+  '|~',
+  '!=',
+  '!~',
+  '=~',
+  '==',
+  '>=',
+  '<=',
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '|',
+  '=',
+  '>',
+  '<',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+];
 
-const durationUnits: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const durationUnits: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 const byteUnits: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, pb: 1e15,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, pib: 1024 ** 5,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  pb: 1e15,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  pib: 1024 ** 5,
 };
 
 /** Milliseconds of a Go-style duration (`1h30m`, `250ms`), undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
-  const parts = /^-?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+$/.test(text) ? text.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y)/g) : null;
+  const parts = /^-?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+$/.test(text)
+    ? text.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y)/g)
+    : null;
   if (!parts) return undefined;
   let total = 0;
   for (const part of parts) {
@@ -49,7 +89,18 @@ export function parseBytes(text: string): number | undefined {
   return factor === undefined ? undefined : Number(match[1]) * factor;
 }
 
-const goEscapes: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v' };
+const goEscapes: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+};
 
 /** Splits a LogQL query into tokens; every token knows where it started. */
 export function tokenize(source: string): Token[] {
@@ -80,7 +131,8 @@ export function tokenize(source: string): Token[] {
             i += 6;
             continue;
           }
-          if (next === undefined || !(next in goEscapes)) throw new LogqlParseError(source, i, 'a valid escape (\\n \\t \\\\ \\" …)', `\\${next ?? ''}`);
+          if (next === undefined || !(next in goEscapes))
+            throw new LogqlParseError(source, i, 'a valid escape (\\n \\t \\\\ \\" …)', `\\${next ?? ''}`);
           value += goEscapes[next];
           i += 2;
           continue;

@@ -18,7 +18,10 @@ function replaceAllMatches(value: string, regex: string, replace: (match: GoMatc
   try {
     re = goRegex(regex, { anchored: false });
   } catch (error) {
-    throw new MeshlogError('ML_QUERY_PARSE', `invalid regular expression ${JSON.stringify(regex)} in a template: ${(error as Error).message}`);
+    throw new MeshlogError(
+      'ML_QUERY_PARSE',
+      `invalid regular expression ${JSON.stringify(regex)} in a template: ${(error as Error).message}`,
+    );
   }
   return re.replaceAll(value, replace);
 }
@@ -35,7 +38,7 @@ const functions: Record<string, (args: string[]) => string> = {
   TrimSpace: ([v]) => v.trim(),
   trim: ([v]) => v.trim(),
   title: ([v]) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
-  default: ([fallback, v]) => (v === '' ? fallback ?? '' : v),
+  default: ([fallback, v]) => (v === '' ? (fallback ?? '') : v),
   replace: ([old, replacement, v]) => v.replaceAll(old ?? '', replacement ?? ''),
   trunc: ([n, v]) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
   substr: ([start, end, v]) => v.slice(Number(start), Number(end) < 0 ? undefined : Number(end)),
@@ -58,7 +61,10 @@ const functions: Record<string, (args: string[]) => string> = {
   indent: ([n, v]) => indent(Number(n), v),
   nindent: ([n, v]) => `\n${indent(Number(n), v)}`,
   count: ([regex, v]) => String(countMatches(v, regex)),
-  urlencode: ([v]) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replaceAll('%20', '+'),
+  urlencode: ([v]) =>
+    encodeURIComponent(v)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replaceAll('%20', '+'),
   urldecode: ([v]) => decodeURIComponent(v.replaceAll('+', ' ')),
   b64enc: ([v]) => Buffer.from(v, 'utf8').toString('base64'),
   b64dec: ([v]) => Buffer.from(v, 'base64').toString('utf8'),
@@ -87,8 +93,51 @@ const functions: Record<string, (args: string[]) => string> = {
 
 /** The argument count of every function that takes a fixed number (Go checks it when the template runs). */
 const arity: Record<string, number> = {
-  ...Object.fromEntries(['ToUpper', 'ToLower', 'upper', 'lower', 'TrimSpace', 'trim', 'title', 'urlencode', 'urldecode', 'b64enc', 'b64dec', 'int', 'float64', 'ceil', 'floor'].map((name) => [name, 1])),
-  ...Object.fromEntries(['default', 'trunc', 'repeat', 'TrimPrefix', 'TrimSuffix', 'Trim', 'TrimLeft', 'TrimRight', 'trimAll', 'trimPrefix', 'trimSuffix', 'contains', 'hasPrefix', 'hasSuffix', 'indent', 'nindent', 'count', 'alignLeft', 'alignRight', 'sub', 'div', 'mod'].map((name) => [name, 2])),
+  ...Object.fromEntries(
+    [
+      'ToUpper',
+      'ToLower',
+      'upper',
+      'lower',
+      'TrimSpace',
+      'trim',
+      'title',
+      'urlencode',
+      'urldecode',
+      'b64enc',
+      'b64dec',
+      'int',
+      'float64',
+      'ceil',
+      'floor',
+    ].map((name) => [name, 1]),
+  ),
+  ...Object.fromEntries(
+    [
+      'default',
+      'trunc',
+      'repeat',
+      'TrimPrefix',
+      'TrimSuffix',
+      'Trim',
+      'TrimLeft',
+      'TrimRight',
+      'trimAll',
+      'trimPrefix',
+      'trimSuffix',
+      'contains',
+      'hasPrefix',
+      'hasSuffix',
+      'indent',
+      'nindent',
+      'count',
+      'alignLeft',
+      'alignRight',
+      'sub',
+      'div',
+      'mod',
+    ].map((name) => [name, 2]),
+  ),
   ...Object.fromEntries(['replace', 'substr', 'regexReplaceAll', 'regexReplaceAllLiteral'].map((name) => [name, 3])),
   Replace: 4,
   ...timeFunctionArity,
@@ -197,7 +246,10 @@ function argument(text: string, template: string): (input: TemplateInput) => str
     try {
       value = JSON.parse(text) as string;
     } catch {
-      throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: invalid string literal ${text} (escape backslashes as \\\\)`);
+      throw new MeshlogError(
+        'ML_QUERY_PARSE',
+        `template ${JSON.stringify(template)}: invalid string literal ${text} (escape backslashes as \\\\)`,
+      );
     }
     return () => value;
   }
@@ -236,17 +288,25 @@ function compileAction(action: string, template: string, at: ActionPosition): (i
 }
 
 /** Go templates pipe the value in as the last argument. */
-function call(name: string, args: string[], value: (input: TemplateInput) => string, template: string, at: ActionPosition): (input: TemplateInput) => string {
+function call(
+  name: string,
+  args: string[],
+  value: (input: TemplateInput) => string,
+  template: string,
+  at: ActionPosition,
+): (input: TemplateInput) => string {
   const fn = functions[name];
   if (!fn) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported function ${JSON.stringify(name)}`);
   const fixed = args.map((arg) => argument(arg, template));
   // A regex written in the template is checked when the query is parsed, not at the first line.
-  if (name.startsWith('regexReplace') && args[0]?.startsWith('"')) replaceAllMatches('', fixed[0]({ labels: new Map(), line: '', timestampNs: '0' }), () => '');
+  if (name.startsWith('regexReplace') && args[0]?.startsWith('"'))
+    replaceAllMatches('', fixed[0]({ labels: new Map(), line: '', timestampNs: '0' }), () => '');
   const where = `template: ${at.name}:1:${at.offset}: executing ${JSON.stringify(at.name)} at <${name}>`;
   const want = arity[name];
   const got = args.length + 1;
   return (input) => {
-    if (want !== undefined && got !== want) throw new TemplateExecError(`${where}: wrong number of args for ${name}: want ${want} got ${got}`);
+    if (want !== undefined && got !== want)
+      throw new TemplateExecError(`${where}: wrong number of args for ${name}: want ${want} got ${got}`);
     try {
       return fn([...fixed.map((arg) => arg(input)), value(input)]);
     } catch (error) {

@@ -41,12 +41,27 @@ function unquote(bytes: Buffer): string | undefined {
     }
     const next = text[++i];
     switch (next) {
-      case '"': case '\\': case '/': case "'": out += next; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+      case '\\':
+      case '/':
+      case "'":
+        out += next;
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         const hex = text.slice(i + 1, i + 5);
         if (!/^[0-9a-fA-F]{4}$/.test(hex)) return undefined;

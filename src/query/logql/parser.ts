@@ -21,24 +21,63 @@ import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
 
 const rangeFunctions = new Set<RangeFunction>([
-  'count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time', 'sum_over_time', 'avg_over_time',
-  'min_over_time', 'max_over_time', 'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'first_over_time',
-  'last_over_time', 'rate_counter',
+  'count_over_time',
+  'rate',
+  'bytes_over_time',
+  'bytes_rate',
+  'absent_over_time',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'first_over_time',
+  'last_over_time',
+  'rate_counter',
 ]);
 /** Range functions that read a value with `| unwrap`. */
 const unwrapFunctions = new Set<RangeFunction>([
-  'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time', 'stddev_over_time', 'stdvar_over_time',
-  'quantile_over_time', 'first_over_time', 'last_over_time', 'rate_counter',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'first_over_time',
+  'last_over_time',
+  'rate_counter',
 ]);
 /** Range functions that take `by`/`without` (Loki refuses it on the others). */
 const groupingFunctions = new Set<RangeFunction>([
-  'avg_over_time', 'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'max_over_time', 'min_over_time', 'first_over_time', 'last_over_time',
+  'avg_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'max_over_time',
+  'min_over_time',
+  'first_over_time',
+  'last_over_time',
 ]);
 const vectorOps = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar', 'sort', 'sort_desc']);
 const matchOps = new Set(['=', '!=', '=~', '!~']);
 const compareOps = new Set(['==', '!=', '>', '>=', '<', '<=']);
 const lineFilterOps = new Set(['|=', '!=', '|~', '!~']);
-const stageKeywords = new Set(['json', 'logfmt', 'regexp', 'pattern', 'unpack', 'line_format', 'label_format', 'drop', 'keep', 'decolorize', 'unwrap']);
+const stageKeywords = new Set([
+  'json',
+  'logfmt',
+  'regexp',
+  'pattern',
+  'unpack',
+  'line_format',
+  'label_format',
+  'drop',
+  'keep',
+  'decolorize',
+  'unwrap',
+]);
 const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -94,7 +133,12 @@ class Parser {
   /** Runs `parse` one nesting level deeper; past maxNestingDepth the query is refused. */
   private nested<T>(parse: () => T): T {
     if (++this.depth > maxNestingDepth) {
-      throw new LogqlParseError(this.source, this.peek().pos, `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`, 'a query nested deeper');
+      throw new LogqlParseError(
+        this.source,
+        this.peek().pos,
+        `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`,
+        'a query nested deeper',
+      );
     }
     try {
       return parse();
@@ -106,7 +150,12 @@ class Parser {
   /** A chain of `count` operands (a + b + c…, filters joined by and/or) nests that deep in the syntax tree. */
   private chained(count: number, at: Token): void {
     if (this.depth + count > maxNestingDepth) {
-      throw new LogqlParseError(this.source, at.pos, `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`, 'a query nested deeper');
+      throw new LogqlParseError(
+        this.source,
+        at.pos,
+        `at most ${maxNestingDepth} levels of nesting (parentheses, aggregations, operators)`,
+        'a query nested deeper',
+      );
     }
   }
 
@@ -132,7 +181,14 @@ class Parser {
   }
 
   // Precedence climbing, Prometheus' order: or < and/unless < comparisons < +,- < *,/,% < ^.
-  private static readonly levels: string[][] = [['or'], ['and', 'unless'], ['==', '!=', '>', '>=', '<', '<='], ['+', '-'], ['*', '/', '%'], ['^']];
+  private static readonly levels: string[][] = [
+    ['or'],
+    ['and', 'unless'],
+    ['==', '!=', '>', '>=', '<', '<='],
+    ['+', '-'],
+    ['*', '/', '%'],
+    ['^'],
+  ];
 
   private parseBinary(level: number): Expr {
     if (level >= Parser.levels.length) return this.parseUnary();
@@ -171,7 +227,8 @@ class Parser {
   }
 
   private metric(expr: Expr, at: Token): MetricExpr {
-    if (expr.kind === 'log') this.fail('a metric query on both sides of a binary operation (wrap log queries in a range function such as count_over_time)', at);
+    if (expr.kind === 'log')
+      this.fail('a metric query on both sides of a binary operation (wrap log queries in a range function such as count_over_time)', at);
     return expr;
   }
 
@@ -210,7 +267,9 @@ class Parser {
       if (rangeFunctions.has(token.text as RangeFunction)) return this.nested(() => this.parseRangeAggregation());
       if (vectorOps.has(token.text as VectorOp)) return this.nested(() => this.parseVectorAggregation());
     }
-    return this.fail('a stream selector {…}, a number, vector(), label_replace(), a range function (count_over_time, rate…) or an aggregation (sum, topk…)');
+    return this.fail(
+      'a stream selector {…}, a number, vector(), label_replace(), a range function (count_over_time, rate…) or an aggregation (sum, topk…)',
+    );
   }
 
   /** `label_replace(<metric>, "dst", "replacement", "src", "regex")`. */
@@ -224,7 +283,8 @@ class Parser {
       check?.(token.text, token);
       return token.text;
     };
-    const labelArgument = (what: string) => (value: string, at: Token) => labelName.test(value) || this.fail(`a valid label name as ${what}`, at);
+    const labelArgument = (what: string) => (value: string, at: Token) =>
+      labelName.test(value) || this.fail(`a valid label name as ${what}`, at);
     const dst = argument('the destination label', labelArgument('the destination label'));
     const replacement = argument('the replacement');
     const src = argument('the source label', labelArgument('the source label'));
@@ -302,7 +362,8 @@ class Parser {
     const grouping = this.parseGrouping();
     // rate works on log lines and, like Loki's rate(unwrapped-range), on unwrapped values.
     if (unwrapFunctions.has(fn) && !unwrap) this.fail(`"| unwrap <label>" before the range of ${fn}`, range);
-    if (!unwrapFunctions.has(fn) && fn !== 'rate' && unwrap) this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
+    if (!unwrapFunctions.has(fn) && fn !== 'rate' && unwrap)
+      this.fail(`a range function that takes unwrapped values (sum_over_time…), not ${fn}`, fnToken);
     // As Loki: only these group their samples with by/without; the others are grouped by an outer sum by (…).
     if (grouping && !groupingFunctions.has(fn)) this.fail(`no grouping on ${fn} (group with sum by (…) instead)`, this.peek(-1));
     return { kind: 'range', fn, log, rangeMs: range.value!, offsetMs, unwrap, param, grouping };
@@ -427,21 +488,29 @@ class Parser {
             flags.add(flag.text);
           }
           const params = this.parseExtractionParams();
-          return { kind: 'logfmt', params, ...(flags.has('--strict') ? { strict: true } : {}), ...(flags.has('--keep-empty') ? { keepEmpty: true } : {}) };
+          return {
+            kind: 'logfmt',
+            params,
+            ...(flags.has('--strict') ? { strict: true } : {}),
+            ...(flags.has('--keep-empty') ? { keepEmpty: true } : {}),
+          };
         }
         case 'unpack':
           return { kind: 'unpack' };
         case 'regexp': {
           const expression = this.expectType('string', 'a quoted regular expression with named groups').text;
           this.checkRegex(expression, this.peek(-1));
-          if (!/\(\?P?<[A-Za-z_]/.test(expression)) this.fail('a regular expression with at least one named group (?P<name>…)', this.peek(-1));
+          if (!/\(\?P?<[A-Za-z_]/.test(expression))
+            this.fail('a regular expression with at least one named group (?P<name>…)', this.peek(-1));
           return { kind: 'regexp', expression };
         }
         case 'pattern': {
           const expression = this.expectType('string', 'a quoted pattern such as "<ip> - <_>"').text;
-          if (!/<[A-Za-z_][A-Za-z0-9_]*>/.test(expression.replaceAll('<_>', ''))) this.fail('a pattern with at least one named capture <name>', this.peek(-1));
+          if (!/<[A-Za-z_][A-Za-z0-9_]*>/.test(expression.replaceAll('<_>', '')))
+            this.fail('a pattern with at least one named capture <name>', this.peek(-1));
           // As Loki: two captures in a row could not be told apart.
-          if (/<[A-Za-z_][A-Za-z0-9_]*><[A-Za-z_][A-Za-z0-9_]*>/.test(expression)) this.fail('a literal between two captures of the pattern', this.peek(-1));
+          if (/<[A-Za-z_][A-Za-z0-9_]*><[A-Za-z_][A-Za-z0-9_]*>/.test(expression))
+            this.fail('a literal between two captures of the pattern', this.peek(-1));
           return { kind: 'pattern', expression };
         }
         case 'line_format':
@@ -456,7 +525,9 @@ class Parser {
       }
     }
     if (token.type === 'ident' || this.is('(')) return { kind: 'label_filter', filter: this.parseLabelFilterOr() };
-    return this.fail('a parser (json, logfmt, regexp, pattern, unpack), a label filter, line_format, label_format, drop, keep, decolorize or unwrap');
+    return this.fail(
+      'a parser (json, logfmt, regexp, pattern, unpack), a label filter, line_format, label_format, drop, keep, decolorize or unwrap',
+    );
   }
 
   private parseExtractionParams(): ExtractionParam[] {

@@ -52,7 +52,8 @@ function forgetIngestParsing(entry: Entry): void {
   if (metadata.has('meshlog_format')) {
     const derived = detectAndParse(entry.line, []);
     // A value other than the line's is the sender's own attribute (it won at ingest): it stays.
-    for (const [key, value] of Object.entries(derived?.attributes ?? {})) if (entry.labels.get(labelNameOf(key)) === value) drop(labelNameOf(key));
+    for (const [key, value] of Object.entries(derived?.attributes ?? {}))
+      if (entry.labels.get(labelNameOf(key)) === value) drop(labelNameOf(key));
   }
   for (const name of ingestParsingLabels) drop(name);
 }
@@ -162,7 +163,8 @@ export function flattenJson(value: unknown, prefix: string, path: string[], out:
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) return;
   if (typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) flattenJson(child, prefix ? `${prefix}_${labelNameOf(key)}` : labelNameOf(key), [...path, key], out);
+    for (const [key, child] of Object.entries(value))
+      flattenJson(child, prefix ? `${prefix}_${labelNameOf(key)}` : labelNameOf(key), [...path, key], out);
     return;
   }
   out.push([prefix, String(value), path]);
@@ -213,7 +215,10 @@ function conversionError(raw: string, unit: 'number' | 'duration' | 'bytes'): st
   const quoted = JSON.stringify(raw);
   if (unit === 'number') return `strconv.ParseFloat: parsing ${quoted}: invalid syntax`;
   const [, amount, suffix] = /^([-+]?[\d.]*)(.*)$/.exec(unit === 'bytes' ? raw.trim() : raw)!;
-  if (unit === 'bytes') return amount === '' || Number.isNaN(Number(amount)) ? `strconv.ParseFloat: parsing ${JSON.stringify(amount)}: invalid syntax` : `unhandled size name: ${suffix.trim().toLowerCase()}`;
+  if (unit === 'bytes')
+    return amount === '' || Number.isNaN(Number(amount))
+      ? `strconv.ParseFloat: parsing ${JSON.stringify(amount)}: invalid syntax`
+      : `unhandled size name: ${suffix.trim().toLowerCase()}`;
   if (amount === '' || Number.isNaN(Number(amount))) return `time: invalid duration ${quoted}`;
   if (suffix === '') return `time: missing unit in duration ${quoted}`;
   return `time: unknown unit ${JSON.stringify(/^[^\d.]+/.exec(suffix)![0])} in duration ${quoted}`;
@@ -390,7 +395,10 @@ function compileStage(stage: Stage): StageFn {
       };
     }
     case 'label_format': {
-      const items = stage.items.map((item) => ({ ...item, render: item.template === undefined ? undefined : compileTemplate(item.template, 'label') }));
+      const items = stage.items.map((item) => ({
+        ...item,
+        render: item.template === undefined ? undefined : compileTemplate(item.template, 'label'),
+      }));
       return (entry) => {
         const before = new Map(entry.labels);
         for (const item of items) {

@@ -23,7 +23,11 @@ const goDurationUnits: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6,
 
 /** Go's time.ParseDuration(...).Seconds(); Go's units only (no d, w, y). */
 function goDurationSeconds(text: string): number {
-  const parts = /^[-+]?(?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+$/.test(text) ? text.match(/\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h)/g)! : text === '0' ? [] : undefined;
+  const parts = /^[-+]?(?:\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h))+$/.test(text)
+    ? text.match(/\d*\.?\d+(?:ns|us|µs|μs|ms|s|m|h)/g)!
+    : text === '0'
+      ? []
+      : undefined;
   if (!parts) throw new Error(`time: invalid duration ${JSON.stringify(text)}`);
   const total = parts.reduce((sum, part) => {
     const [, amount, unit] = /^(\d*\.?\d+)(.+)$/.exec(part)!;
@@ -77,7 +81,7 @@ const layoutElements: [string, string][] = [
 function parseInLayout(layout: string, value: string, zone: string): string {
   if (zone !== 'UTC') throw new Error(`unknown time zone ${zone}`);
   let pattern = '';
-  for (let rest = layout; rest.length > 0; ) {
+  for (let rest = layout; rest.length > 0;) {
     const fraction = /^[.,](?:0+|9+)/.exec(rest)?.[0];
     const element = layoutElements.find(([name]) => rest.startsWith(name));
     if (fraction) pattern += fraction[1] === '9' ? '(?:[.,](?<fraction>\\d+))?' : `[.,](?<fraction>\\d{${fraction.length - 1}})`;
@@ -110,4 +114,13 @@ export const timeFunctions: Record<string, (args: string[]) => string> = {
 };
 
 /** How many arguments each takes, for Go's "wrong number of args" check. */
-export const timeFunctionArity: Record<string, number> = { bytes: 1, duration: 1, duration_seconds: 1, unixEpoch: 1, unixEpochMillis: 1, unixEpochNanos: 1, unixToTime: 1, toDateInZone: 3 };
+export const timeFunctionArity: Record<string, number> = {
+  bytes: 1,
+  duration: 1,
+  duration_seconds: 1,
+  unixEpoch: 1,
+  unixEpochMillis: 1,
+  unixEpochNanos: 1,
+  unixToTime: 1,
+  toDateInZone: 3,
+};

@@ -14,7 +14,9 @@ const listQuery = z.object({ tenant: z.string().max(128).optional(), state: z.en
  * audit event (in AccessReviews), so the routes are audited by themselves.
  */
 export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews): void {
-  app.get('/api/v1/access-reviews', async (request) => ({ reviews: await reviews.list(request.identity!, parseJsonBody(listQuery, request.query)) }));
+  app.get('/api/v1/access-reviews', async (request) => ({
+    reviews: await reviews.list(request.identity!, parseJsonBody(listQuery, request.query)),
+  }));
 
   app.post('/api/v1/access-reviews', { config: { auditedByRoute: true } }, async (request, reply) => {
     const { tenant } = parseJsonBody(startBody, request.body);
@@ -22,12 +24,20 @@ export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews)
     return reply.code(201).send({ review: await reviews.show(request.identity!, id) });
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/access-reviews/:id', async (request) => ({ review: await reviews.show(request.identity!, request.params.id) }));
+  app.get<{ Params: { id: string } }>('/api/v1/access-reviews/:id', async (request) => ({
+    review: await reviews.show(request.identity!, request.params.id),
+  }));
 
-  app.post<{ Params: { id: string; item: string } }>('/api/v1/access-reviews/:id/items/:item/decision', { config: { auditedByRoute: true } }, async (request) => {
-    const body = parseJsonBody(decisionBody, request.body);
-    return { review: await reviews.decide(request.identity!, request.params.id, request.params.item, body.decision, body.comment, request.ip) };
-  });
+  app.post<{ Params: { id: string; item: string } }>(
+    '/api/v1/access-reviews/:id/items/:item/decision',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      const body = parseJsonBody(decisionBody, request.body);
+      return {
+        review: await reviews.decide(request.identity!, request.params.id, request.params.item, body.decision, body.comment, request.ip),
+      };
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/api/v1/access-reviews/:id/sign-off', { config: { auditedByRoute: true } }, async (request) => {
     const body = parseJsonBody(signOffBody, request.body);

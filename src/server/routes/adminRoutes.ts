@@ -42,7 +42,13 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     const body = parseJsonBody(createKeyBody, request.body);
     requireWithinGrants(request.identity!, body);
     const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
-    const created = await keys.create({ name: body.name, roles: body.roles, tenants: body.tenants, expiresAt, createdBy: request.identity!.name });
+    const created = await keys.create({
+      name: body.name,
+      roles: body.roles,
+      tenants: body.tenants,
+      expiresAt,
+      createdBy: request.identity!.name,
+    });
     await audit.record({
       action: 'keys.create',
       outcome: 'success',
@@ -59,25 +65,43 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.get('/api/v1/admin/keys', async (request) => ({ keys: keys.list().filter((key) => sees(request.identity!, key)) }));
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
-    if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key))) throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
+    if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key)))
+      throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
     const revoked = await keys.revoke(request.params.id, request.identity!.name);
     const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
-    await audit.record({ action: 'keys.revoke', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: revoked.id, tenant: singleTenant(revoked.tenants), detail: { name: revoked.name, ended_sessions: endedSessions } });
+    await audit.record({
+      action: 'keys.revoke',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      target: revoked.id,
+      tenant: singleTenant(revoked.tenants),
+      detail: { name: revoked.name, ended_sessions: endedSessions },
+    });
     return { key: revoked };
   });
 
-  app.get<{ Querystring: { since?: string; from?: string; to?: string; action?: string; actor?: string; outcome?: string; limit?: string } }>(
-    '/api/v1/audit',
-    async (request) => {
-      const { query } = request;
-      const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');
-      const limit = Math.min(Number(query.limit ?? 1000) || 1000, 10_000);
-      // An auditor of some tenants reads their events only: those of other tenants, and installation-wide ones, name what others did and searched.
-      const identity = request.identity!;
-      const tenants = identity.tenants.includes(anyTenant) ? undefined : identity.tenants;
-      // A bounded page for reading; whole populations come from /api/v1/audit/export.
-      const untilNs = query.to ? parseLokiTime(query.to, nowNs(), 'to') : undefined;
-      return { events: await deps.auditStore.events({ sinceNs, untilNs, action: query.action, actor: query.actor, outcome: query.outcome, limit, tenants }) };
-    },
-  );
+  app.get<{
+    Querystring: { since?: string; from?: string; to?: string; action?: string; actor?: string; outcome?: string; limit?: string };
+  }>('/api/v1/audit', async (request) => {
+    const { query } = request;
+    const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');
+    const limit = Math.min(Number(query.limit ?? 1000) || 1000, 10_000);
+    // An auditor of some tenants reads their events only: those of other tenants, and installation-wide ones, name what others did and searched.
+    const identity = request.identity!;
+    const tenants = identity.tenants.includes(anyTenant) ? undefined : identity.tenants;
+    // A bounded page for reading; whole populations come from /api/v1/audit/export.
+    const untilNs = query.to ? parseLokiTime(query.to, nowNs(), 'to') : undefined;
+    return {
+      events: await deps.auditStore.events({
+        sinceNs,
+        untilNs,
+        action: query.action,
+        actor: query.actor,
+        outcome: query.outcome,
+        limit,
+        tenants,
+      }),
+    };
+  });
 }

@@ -28,7 +28,12 @@ function promAlert(instance: AlertInstance): object {
 }
 
 function acknowledgementJson(ack: AlertAcknowledgement): object {
-  return { by: ack.by, at: new Date(ack.atMs).toISOString(), comment: ack.comment, seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000 };
+  return {
+    by: ack.by,
+    at: new Date(ack.atMs).toISOString(),
+    comment: ack.comment,
+    seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000,
+  };
 }
 
 function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement): object {
@@ -68,10 +73,16 @@ function silenceInput(text: string): { matchers: Record<string, string>; endsAtM
     throw new MeshlogError('ML_QUERY_INVALID', 'a silence is a JSON object');
   }
   const matchers = input.matchers;
-  if (typeof matchers !== 'object' || matchers === null || Object.keys(matchers).length === 0 || !Object.values(matchers).every((v) => typeof v === 'string')) {
+  if (
+    typeof matchers !== 'object' ||
+    matchers === null ||
+    Object.keys(matchers).length === 0 ||
+    !Object.values(matchers).every((v) => typeof v === 'string')
+  ) {
     throw new MeshlogError('ML_QUERY_INVALID', 'matchers: an object of label name to exact value, at least one');
   }
-  if (typeof input.comment !== 'string' || input.comment.trim() === '') throw new MeshlogError('ML_QUERY_INVALID', 'comment: say why the alerts are silenced');
+  if (typeof input.comment !== 'string' || input.comment.trim() === '')
+    throw new MeshlogError('ML_QUERY_INVALID', 'comment: say why the alerts are silenced');
   let endsAtMs: number;
   if (typeof input.ends_at === 'string') endsAtMs = Number(parseLokiTime(input.ends_at, 0n, 'ends_at') / 1_000_000n);
   else if (typeof input.duration === 'string') endsAtMs = Date.now() + Number(parseLokiDuration(input.duration, 'duration') / 1_000_000n);
@@ -88,7 +99,8 @@ function acknowledgementInput(text: string): { fingerprint: string; comment: str
   } catch {
     throw new MeshlogError('ML_QUERY_INVALID', 'an acknowledgement is a JSON object: {"fingerprint": "...", "comment": "..."}');
   }
-  if (typeof input.fingerprint !== 'string' || input.fingerprint === '') throw new MeshlogError('ML_QUERY_INVALID', 'fingerprint: the alert to acknowledge (from GET /api/v1/alerts)');
+  if (typeof input.fingerprint !== 'string' || input.fingerprint === '')
+    throw new MeshlogError('ML_QUERY_INVALID', 'fingerprint: the alert to acknowledge (from GET /api/v1/alerts)');
   if (input.comment !== undefined && typeof input.comment !== 'string') throw new MeshlogError('ML_QUERY_INVALID', 'comment: text');
   return { fingerprint: input.fingerprint, comment: input.comment ?? '' };
 }
@@ -113,7 +125,11 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     if (query.history === 'true') return { transitions: (await store.history(request.tenant)).map((t) => transitionJson(t)) };
     const alerts = await store.latest(request.tenant, Date.now() - 24 * 3_600_000);
     const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
-    const acks = new Map(alerts.length === 0 ? [] : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]));
+    const acks = new Map(
+      alerts.length === 0
+        ? []
+        : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]),
+    );
     return { alerts: alerts.map((alert) => transitionJson(alert, acks.get(ackKey(alert.fingerprint, alert.activeAtMs)))) };
   });
 
@@ -122,9 +138,23 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     const { fingerprint, comment } = acknowledgementInput(body(request));
     const alert = (await store.latest(request.tenant, Date.now())).find((t) => t.fingerprint === fingerprint && t.state === 'firing');
     if (!alert) throw new MeshlogError('ML_NOT_FOUND', `no firing alert ${fingerprint} in tenant ${request.tenant}`);
-    const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find((ack) => ack.fingerprint === fingerprint && ack.activeAtMs === alert.activeAtMs);
-    if (earlier) throw new MeshlogError('ML_CONFLICT', `${alert.alertName} was already acknowledged by ${earlier.by} at ${new Date(earlier.atMs).toISOString()}`);
-    const ack: AlertAcknowledgement = { tenant: request.tenant, fingerprint, alertName: alert.alertName, activeAtMs: alert.activeAtMs, atMs: Date.now(), by: request.identity?.name ?? 'anonymous', comment };
+    const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find(
+      (ack) => ack.fingerprint === fingerprint && ack.activeAtMs === alert.activeAtMs,
+    );
+    if (earlier)
+      throw new MeshlogError(
+        'ML_CONFLICT',
+        `${alert.alertName} was already acknowledged by ${earlier.by} at ${new Date(earlier.atMs).toISOString()}`,
+      );
+    const ack: AlertAcknowledgement = {
+      tenant: request.tenant,
+      fingerprint,
+      alertName: alert.alertName,
+      activeAtMs: alert.activeAtMs,
+      atMs: Date.now(),
+      by: request.identity?.name ?? 'anonymous',
+      comment,
+    };
     await store.acknowledge(ack);
     await audit.record({
       action: 'alert.acknowledge',
@@ -189,14 +219,33 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
   app.get('/api/v1/silences', async (request) => ({ silences: alerting.silences(request.tenant).map(silenceJson) }));
   const audited = { config: { auditedByRoute: true } };
   app.post('/api/v1/silences', audited, async (request, reply) => {
-    const silence = await alerting.addSilence(request.tenant, { ...silenceInput(body(request)), createdBy: request.identity?.name ?? 'anonymous' });
+    const silence = await alerting.addSilence(request.tenant, {
+      ...silenceInput(body(request)),
+      createdBy: request.identity?.name ?? 'anonymous',
+    });
     const view = silenceJson(silence) as Record<string, unknown>;
-    await audit.record({ action: 'silences.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: String(view.id), detail: view });
+    await audit.record({
+      action: 'silences.create',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: String(view.id),
+      detail: view,
+    });
     return reply.code(201).send(view);
   });
   app.delete<{ Params: { id: string } }>('/api/v1/silences/:id', audited, async (request, reply) => {
-    if (!(await alerting.expireSilence(request.tenant, request.params.id))) throw new MeshlogError('ML_NOT_FOUND', `no active silence ${request.params.id}`);
-    await audit.record({ action: 'silences.expire', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: request.params.id });
+    if (!(await alerting.expireSilence(request.tenant, request.params.id)))
+      throw new MeshlogError('ML_NOT_FOUND', `no active silence ${request.params.id}`);
+    await audit.record({
+      action: 'silences.expire',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: request.params.id,
+    });
     return reply.code(202).send({ status: 'success' });
   });
 
@@ -250,7 +299,14 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     if (!(await alerting.deleteGroup(request.tenant, request.params.namespace, request.params.group))) {
       throw new MeshlogError('ML_NOT_FOUND', `no rule group ${request.params.namespace}/${request.params.group}`);
     }
-    await audit.record({ action: 'alert_rules.delete', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: request.tenant, target: `${request.params.namespace}/${request.params.group}` });
+    await audit.record({
+      action: 'alert_rules.delete',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: `${request.params.namespace}/${request.params.group}`,
+    });
     return reply.code(202).send({ status: 'success' });
   });
 }

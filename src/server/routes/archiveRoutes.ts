@@ -54,10 +54,14 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
     if (entry?.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(entry).message);
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: object) =>
-      new Promise<void>((resolve) => (reply.raw.write(`${JSON.stringify(value)}\n`) ? resolve() : reply.raw.once('drain', () => resolve())));
+      new Promise<void>((resolve) =>
+        reply.raw.write(`${JSON.stringify(value)}\n`) ? resolve() : reply.raw.once('drain', () => resolve()),
+      );
     try {
       const request_ = { tenant, fromNs, toNs, actor: request.identity!.name };
-      const { manifest, manifestText, signature } = await exportArchive(sources, request_, (chunk) => line({ type: 'payload', data: chunk.toString('base64') }));
+      const { manifest, manifestText, signature } = await exportArchive(sources, request_, (chunk) =>
+        line({ type: 'payload', data: chunk.toString('base64') }),
+      );
       await audit.record({
         action: 'archive.export',
         outcome: 'success',
@@ -65,11 +69,25 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
         remoteAddress: request.ip,
         tenant,
         target: manifest.archive_id,
-        detail: { from: manifest.from, to: manifest.to, key_id: manifest.encryption.key_id, sha256: manifest.payload.sha256, records: manifest.payload.records, chains: manifest.chains.length },
+        detail: {
+          from: manifest.from,
+          to: manifest.to,
+          key_id: manifest.encryption.key_id,
+          sha256: manifest.payload.sha256,
+          records: manifest.payload.records,
+          chains: manifest.chains.length,
+        },
       });
       await line({ type: 'manifest', manifest: manifestText, signature });
     } catch (error) {
-      await audit.record({ action: 'archive.export', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, tenant, detail: { reason: (error as Error).message } });
+      await audit.record({
+        action: 'archive.export',
+        outcome: 'failure',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant,
+        detail: { reason: (error as Error).message },
+      });
       await line({ type: 'error', error: (error as Error).message });
     }
     reply.raw.end();
@@ -88,8 +106,10 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
     const staging = mkdtempSync(join(tmpdir(), 'meshlog-archive-'));
     try {
       const payload = createWriteStream(join(staging, payloadFile), { mode: 0o600 });
-      const { manifest, manifestText, signature } = await exportArchive(sources, { tenant, fromNs, toNs, actor: request.identity!.name }, (chunk) =>
-        payload.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => payload.once('drain', () => resolve())),
+      const { manifest, manifestText, signature } = await exportArchive(
+        sources,
+        { tenant, fromNs, toNs, actor: request.identity!.name },
+        (chunk) => (payload.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => payload.once('drain', () => resolve()))),
       );
       await new Promise<void>((resolve, reject) => payload.end((error?: Error | null) => (error ? reject(error) : resolve())));
       writeFileSync(join(staging, manifestFile), manifestText);
@@ -103,12 +123,29 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
         remoteAddress: request.ip,
         tenant,
         target: manifest.archive_id,
-        detail: { bucket: uploaded.bucket, keys: uploaded.keys, mode: uploaded.mode, retain_until: uploaded.retain_until, lock_reported: uploaded.lock_reported, sha256: manifest.payload.sha256, records: manifest.payload.records },
+        detail: {
+          bucket: uploaded.bucket,
+          keys: uploaded.keys,
+          mode: uploaded.mode,
+          retain_until: uploaded.retain_until,
+          lock_reported: uploaded.lock_reported,
+          sha256: manifest.payload.sha256,
+          records: manifest.payload.records,
+        },
       });
       return reply.code(201).send({ archive_id: manifest.archive_id, records: manifest.payload.records, upload: uploaded });
     } catch (error) {
-      await audit.record({ action: 'archive.upload', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, tenant, detail: { bucket: s3.bucket, reason: (error as Error).message } });
-      throw error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', `archive upload failed: ${(error as Error).message}`, { cause: error });
+      await audit.record({
+        action: 'archive.upload',
+        outcome: 'failure',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant,
+        detail: { bucket: s3.bucket, reason: (error as Error).message },
+      });
+      throw error instanceof MeshlogError
+        ? error
+        : new MeshlogError('ML_UNAVAILABLE', `archive upload failed: ${(error as Error).message}`, { cause: error });
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -133,7 +170,13 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
       remoteAddress: request.ip,
       tenant,
       target: tombstone.key_id,
-      detail: { key_id: tombstone.key_id, period: tombstone.period, reason: body.reason, at: tombstone.shredded!.at, created_at: tombstone.created_at },
+      detail: {
+        key_id: tombstone.key_id,
+        period: tombstone.period,
+        reason: body.reason,
+        at: tombstone.shredded!.at,
+        created_at: tombstone.created_at,
+      },
     });
     const { wrapped: _wrapped, ...view } = tombstone;
     return { key: view };

@@ -27,7 +27,10 @@ export interface BackupDeps {
 const backupBody = z
   .object({
     /** Directory name under backup.dir; default the UTC time. */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a directory name').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a directory name')
+      .optional(),
   })
   .strict();
 
@@ -37,13 +40,23 @@ const count = z.number().int().nonnegative();
 /** What `meshlog restore --report-to` says of a restore it ran and verified elsewhere. */
 const restoreTestBody = z
   .object({
-    backup: z.object({ manifest_sha256: sha256Hex, source: z.string().max(4096), created_at: z.iso.datetime(), cut_at: z.iso.datetime().nullable() }).strict(),
+    backup: z
+      .object({
+        manifest_sha256: sha256Hex,
+        source: z.string().max(4096),
+        created_at: z.iso.datetime(),
+        cut_at: z.iso.datetime().nullable(),
+      })
+      .strict(),
     restored_at: z.iso.datetime(),
     restored_by: z.string().max(256),
     host: z.string().max(256),
     tables: count,
     rows: count,
-    verification: z.object({ ok: z.boolean(), chains: count, batches: count, records: count, checkpoints: count, findings: count }).strict().nullable(),
+    verification: z
+      .object({ ok: z.boolean(), chains: count, batches: count, records: count, checkpoints: count, findings: count })
+      .strict()
+      .nullable(),
   })
   .strict();
 
@@ -60,21 +73,52 @@ export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
     if (existsSync(out)) throw new MeshlogError('ML_CONFLICT', `backup ${out} already exists`);
     const masterKey = deps.masterKey();
     try {
-      const { manifest, heldCommitsMs } = await backupRunning(deps.storage, deps.writer, deps.lock, { dataDir: deps.dataDir, out, includeSecrets: false, masterKey });
+      const { manifest, heldCommitsMs } = await backupRunning(deps.storage, deps.writer, deps.lock, {
+        dataDir: deps.dataDir,
+        out,
+        includeSecrets: false,
+        masterKey,
+      });
       const rows = manifest.tables.reduce((sum, table) => sum + table.rows, 0);
       // A restore test names the manifest it restored: the report ties it to this backup by the hash.
-      const manifestSha256 = createHash('sha256').update(readFileSync(join(out, backupManifestFile))).digest('hex');
+      const manifestSha256 = createHash('sha256')
+        .update(readFileSync(join(out, backupManifestFile)))
+        .digest('hex');
       await deps.audit.record({
         action: 'backup.create',
         outcome: 'success',
         actor: request.identity,
         remoteAddress: request.ip,
         target: out,
-        detail: { tables: manifest.tables.length, rows, cut: manifest.cut, held_commits_ms: heldCommitsMs, master_key_id: masterKey.id, manifest_sha256: manifestSha256 },
+        detail: {
+          tables: manifest.tables.length,
+          rows,
+          cut: manifest.cut,
+          held_commits_ms: heldCommitsMs,
+          master_key_id: masterKey.id,
+          manifest_sha256: manifestSha256,
+        },
       });
-      return reply.code(201).send({ backup: { path: out, created_at: manifest.created_at, tables: manifest.tables.length, rows, cut: manifest.cut, held_commits_ms: heldCommitsMs, master_key_id: masterKey.id } });
+      return reply.code(201).send({
+        backup: {
+          path: out,
+          created_at: manifest.created_at,
+          tables: manifest.tables.length,
+          rows,
+          cut: manifest.cut,
+          held_commits_ms: heldCommitsMs,
+          master_key_id: masterKey.id,
+        },
+      });
     } catch (error) {
-      await deps.audit.record({ action: 'backup.create', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, target: out, detail: { reason: (error as Error).message } });
+      await deps.audit.record({
+        action: 'backup.create',
+        outcome: 'failure',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        target: out,
+        detail: { reason: (error as Error).message },
+      });
       throw error;
     }
   });
@@ -90,6 +134,8 @@ export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
       target: test.backup.manifest_sha256,
       detail: test,
     });
-    return reply.code(201).send({ recorded: { action: 'backup.restore_test', passed, backup_manifest_sha256: test.backup.manifest_sha256 } });
+    return reply
+      .code(201)
+      .send({ recorded: { action: 'backup.restore_test', passed, backup_manifest_sha256: test.backup.manifest_sha256 } });
   });
 }

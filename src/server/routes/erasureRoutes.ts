@@ -49,7 +49,11 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
     const fromNs = rfc3339Ns(body.from);
     const toNs = rfc3339Ns(body.to);
     if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
-    const created = await erasures.request({ tenant, selector: body.selector, fromNs, toNs, reason: body.reason }, request.identity!, request.ip);
+    const created = await erasures.request(
+      { tenant, selector: body.selector, fromNs, toNs, reason: body.reason },
+      request.identity!,
+      request.ip,
+    );
     return reply.code(201).send({ request: view(created) });
   });
 
@@ -59,18 +63,28 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
     requests: (await erasures.list()).filter((found) => holdsTenants(request.identity!, [found.tenant])).map(view),
   }));
 
-  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({ request: view(await visible(request.identity!, request.params.id)) }));
+  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({
+    request: view(await visible(request.identity!, request.params.id)),
+  }));
 
-  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/cancel', { config: { auditedByRoute: true } }, async (request) => {
-    const { reason } = parseJsonBody(cancelBody, request.body);
-    await visible(request.identity!, request.params.id);
-    return { request: view(await erasures.cancel(request.params.id, reason, request.identity!, request.ip)) };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/admin/erasure-requests/:id/cancel',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      const { reason } = parseJsonBody(cancelBody, request.body);
+      await visible(request.identity!, request.params.id);
+      return { request: view(await erasures.cancel(request.params.id, reason, request.identity!, request.ip)) };
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id/execute', { config: { auditedByRoute: true } }, async (request) => {
-    await visible(request.identity!, request.params.id);
-    return { request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)) };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/admin/erasure-requests/:id/execute',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      await visible(request.identity!, request.params.id);
+      return { request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)) };
+    },
+  );
 
   /** Executes every request whose cancellation window has ended (what the schedule does), now. */
   app.post('/api/v1/admin/erasure-requests/run', { config: { auditedByRoute: true } }, async () => ({

@@ -36,7 +36,12 @@ const isoOf = (timestampNs: string) => {
 };
 
 function ndjson(lines: ExportLine[]): string {
-  return lines.map((entry) => `${JSON.stringify({ timestamp: isoOf(entry.timestampNs), timestamp_ns: entry.timestampNs, line: entry.line, labels: entry.labels })}\n`).join('');
+  return lines
+    .map(
+      (entry) =>
+        `${JSON.stringify({ timestamp: isoOf(entry.timestampNs), timestamp_ns: entry.timestampNs, line: entry.line, labels: entry.labels })}\n`,
+    )
+    .join('');
 }
 
 /** One column per field any line has, after time and line. */
@@ -55,15 +60,35 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
   app.get('/api/v1/export', { config: { permission: 'query', auditedByRoute: true } }, async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
     const format = query.format ?? 'ndjson';
-    if (format !== 'ndjson' && format !== 'csv') throw new MeshlogError('ML_QUERY_INVALID', `format must be ndjson or csv, got "${format}"`);
+    if (format !== 'ndjson' && format !== 'csv')
+      throw new MeshlogError('ML_QUERY_INVALID', `format must be ndjson or csv, got "${format}"`);
     if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
     const expr = parseLogql(query.query);
     if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'export needs a log query');
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 5000, maxExportLines);
     const budget = deps.budgets && requestBudget(deps.budgets, request, reply);
-    const streams = await selectStreams(expr, { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking }, range, { limit, direction: 'backward' });
-    await maskReadStreams(deps.masking, request, streams.map((stream) => ({ stream: stream.labels, values: stream.entries })));
+    const streams = await selectStreams(
+      expr,
+      {
+        database: deps.database,
+        tenant: request.tenant,
+        runner: deps.runner,
+        limits: deps.limits,
+        plan: [],
+        rowsRead: 0,
+        bytesRead: 0,
+        budget,
+        masking: request.queryMasking,
+      },
+      range,
+      { limit, direction: 'backward' },
+    );
+    await maskReadStreams(
+      deps.masking,
+      request,
+      streams.map((stream) => ({ stream: stream.labels, values: stream.entries })),
+    );
     const lines = streams
       .flatMap((stream) => stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: stream.labels })))
       .sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? 1 : -1));

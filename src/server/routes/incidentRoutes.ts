@@ -22,16 +22,28 @@ export interface IncidentRouteDeps {
 }
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-const openBody = z.object({ title: text(200), severity: z.enum(incidentSeverities).default('high'), owner: z.string().trim().max(200).optional() }).strict();
+const openBody = z
+  .object({ title: text(200), severity: z.enum(incidentSeverities).default('high'), owner: z.string().trim().max(200).optional() })
+  .strict();
 const noteBody = z.object({ text: text(10_000) }).strict();
 const stateBody = z.object({ state: z.enum(incidentStates), reason: z.string().max(2000).optional() }).strict();
-const updateBody = z.object({ owner: z.string().trim().max(200).optional(), severity: z.enum(incidentSeverities).optional(), title: text(200).optional() }).strict();
+const updateBody = z
+  .object({ owner: z.string().trim().max(200).optional(), severity: z.enum(incidentSeverities).optional(), title: text(200).optional() })
+  .strict();
 const note = z.string().max(2000).optional();
 /** One schema per kind of pin; a line is named by its record id or as Explore shows it. */
 const pinBodies = {
   line: z.union([
     z.object({ kind: z.literal('line'), record: text(300), note }).strict(),
-    z.object({ kind: z.literal('line'), timestamp_ns: z.string().regex(/^\d{1,19}$/, 'Unix nanoseconds'), line: z.string().max(1_000_000), service: z.string().max(300).optional(), note }).strict(),
+    z
+      .object({
+        kind: z.literal('line'),
+        timestamp_ns: z.string().regex(/^\d{1,19}$/, 'Unix nanoseconds'),
+        line: z.string().max(1_000_000),
+        service: z.string().max(300).optional(),
+        note,
+      })
+      .strict(),
   ]),
   query: z.object({ kind: z.literal('query'), query: text(10_000), from: text(64), to: text(64), note }).strict(),
   trace: z.object({ kind: z.literal('trace'), trace_id: z.string().regex(/^[0-9a-fA-F]{1,64}$/, 'a hex trace id'), note }).strict(),
@@ -53,7 +65,11 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
 
   /** Pinned lines are shown as Loki answers are: masked for a reader without unmask. */
   const masked = async (request: FastifyRequest, list: Incident[]): Promise<Incident[]> => {
-    const holders = list.flatMap((incident) => [...incident.pins, ...incident.timeline.map((entry) => entry.detail.pin as { kind?: string; line?: unknown } | undefined)])
+    const holders = list
+      .flatMap((incident) => [
+        ...incident.pins,
+        ...incident.timeline.map((entry) => entry.detail.pin as { kind?: string; line?: unknown } | undefined),
+      ])
       .filter((holder): holder is { kind: 'line'; line: string } => holder?.kind === 'line' && typeof holder.line === 'string');
     const streams: LokiStream[] = holders.map((holder) => ({ stream: {}, values: [['0', holder.line]] }));
     await maskReadStreams(deps.masking, request, streams);
@@ -84,12 +100,16 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
 
   app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/notes', audited, async (request, reply) => {
     const body = parseJsonBody(noteBody, request.body);
-    return reply.code(201).send({ incident: await incidents.note(request.tenant, request.params.id, body.text, request.identity!, request.ip) });
+    return reply
+      .code(201)
+      .send({ incident: await incidents.note(request.tenant, request.params.id, body.text, request.identity!, request.ip) });
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/state', audited, async (request) => {
     const body = parseJsonBody(stateBody, request.body);
-    return { incident: await incidents.setState(request.tenant, request.params.id, body.state, request.identity!, request.ip, body.reason) };
+    return {
+      incident: await incidents.setState(request.tenant, request.params.id, body.state, request.identity!, request.ip, body.reason),
+    };
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/pins', audited, async (request, reply) => {
@@ -110,7 +130,10 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
     const identity = request.identity!;
     const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
     const showsStoredLines = !deps.masking?.masker.active || hasPermission(identity, 'unmask');
-    const bundle = signReport(await buildIncidentBundle(incident!, { ...deps.bundle, showsStoredLines }, { id: identity.id, name: identity.name }), deps.signer);
+    const bundle = signReport(
+      await buildIncidentBundle(incident!, { ...deps.bundle, showsStoredLines }, { id: identity.id, name: identity.name }),
+      deps.signer,
+    );
     const json = JSON.stringify(bundle, null, 2);
     const sha256 = createHash('sha256').update(json).digest('hex');
     await incidents.recordExport(request.tenant, incident!.id, identity, request.ip, { records: bundle.records.length, sha256 });

@@ -50,46 +50,54 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
     checkpoints: (await store.checkpoints(request.query.chain ? [requireChain(request.identity!, request.query.chain)] : undefined))
       .filter((checkpoint) => holdsTenants(request.identity!, [chainTenant(checkpoint.chain_id)]))
       .map((checkpoint) => ({
-      chain: checkpoint.chain_id,
-      treeSize: Number(checkpoint.tree_size),
-      rootHash: checkpoint.root_hash,
-      note: checkpoint.note,
-      createdAt: checkpoint.created_at,
-    })),
+        chain: checkpoint.chain_id,
+        treeSize: Number(checkpoint.tree_size),
+        rootHash: checkpoint.root_hash,
+        note: checkpoint.note,
+        createdAt: checkpoint.created_at,
+      })),
   }));
 
-  app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>('/api/v1/integrity/proofs/inclusion', async (request) => {
-    const chain = requireChain(request.identity!, request.query.chain ?? '');
-    const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
-    const { leaves: all, cache } = await trees.tree(chain);
-    const size = request.query.tree_size ? positiveInteger(request.query.tree_size, 'tree_size') : all.length;
-    if (seq > size || size > all.length) throw new MeshlogError('ML_DECODE', `batch ${seq} is not in a tree of ${size} (chain has ${all.length} batches)`);
-    return {
-      chain,
-      batchSeq: seq,
-      leafIndex: seq - 1,
-      treeSize: size,
-      leafHash: all[seq - 1].toString('hex'),
-      rootHash: treeRoot(all, size, cache).toString('hex'),
-      proof: hex(inclusionProof(all, seq - 1, size, cache)),
-    };
-  });
+  app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>(
+    '/api/v1/integrity/proofs/inclusion',
+    async (request) => {
+      const chain = requireChain(request.identity!, request.query.chain ?? '');
+      const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
+      const { leaves: all, cache } = await trees.tree(chain);
+      const size = request.query.tree_size ? positiveInteger(request.query.tree_size, 'tree_size') : all.length;
+      if (seq > size || size > all.length)
+        throw new MeshlogError('ML_DECODE', `batch ${seq} is not in a tree of ${size} (chain has ${all.length} batches)`);
+      return {
+        chain,
+        batchSeq: seq,
+        leafIndex: seq - 1,
+        treeSize: size,
+        leafHash: all[seq - 1].toString('hex'),
+        rootHash: treeRoot(all, size, cache).toString('hex'),
+        proof: hex(inclusionProof(all, seq - 1, size, cache)),
+      };
+    },
+  );
 
-  app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>('/api/v1/integrity/proofs/consistency', async (request) => {
-    const chain = requireChain(request.identity!, request.query.chain ?? '');
-    const from = positiveInteger(request.query.from_size, 'from_size');
-    const { leaves: all, cache } = await trees.tree(chain);
-    const to = request.query.to_size ? positiveInteger(request.query.to_size, 'to_size') : all.length;
-    if (from > to || to > all.length) throw new MeshlogError('ML_DECODE', `no consistency proof from ${from} to ${to} (chain has ${all.length} batches)`);
-    return {
-      chain,
-      fromSize: from,
-      toSize: to,
-      fromRoot: treeRoot(all, from, cache).toString('hex'),
-      toRoot: treeRoot(all, to, cache).toString('hex'),
-      proof: hex(consistencyProof(all, from, to, cache)),
-    };
-  });
+  app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>(
+    '/api/v1/integrity/proofs/consistency',
+    async (request) => {
+      const chain = requireChain(request.identity!, request.query.chain ?? '');
+      const from = positiveInteger(request.query.from_size, 'from_size');
+      const { leaves: all, cache } = await trees.tree(chain);
+      const to = request.query.to_size ? positiveInteger(request.query.to_size, 'to_size') : all.length;
+      if (from > to || to > all.length)
+        throw new MeshlogError('ML_DECODE', `no consistency proof from ${from} to ${to} (chain has ${all.length} batches)`);
+      return {
+        chain,
+        fromSize: from,
+        toSize: to,
+        fromRoot: treeRoot(all, from, cache).toString('hex'),
+        toRoot: treeRoot(all, to, cache).toString('hex'),
+        proof: hex(consistencyProof(all, from, to, cache)),
+      };
+    },
+  );
 
   /** NDJSON: progress and finding lines as verification goes, then one summary line. */
   app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/api/v1/integrity/verify', async (request, reply) => {
@@ -97,7 +105,12 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
     const toNs = request.query.to ? parseLokiTime(request.query.to, 0n, 'to') : undefined;
     // Every tenant only for a credential of every tenant; otherwise the one asked for (it must be held) or the request's.
     const identity = request.identity!;
-    const tenant = request.query.tenant !== undefined ? tenantFor(identity, request.query.tenant) : identity.tenants.includes(anyTenant) ? undefined : request.tenant;
+    const tenant =
+      request.query.tenant !== undefined
+        ? tenantFor(identity, request.query.tenant)
+        : identity.tenants.includes(anyTenant)
+          ? undefined
+          : request.tenant;
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: object) => reply.raw.write(`${JSON.stringify(value)}\n`);
     try {

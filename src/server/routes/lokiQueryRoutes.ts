@@ -99,8 +99,27 @@ function selectorOf(text: string): LabelMatcher[] {
 }
 
 /** Loki's ingester and store statistics: meshlog has neither ingesters nor chunks, so all zero, in Loki's shape. */
-const noIngester = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, headChunkBytes: 0, headChunkLines: 0, totalBatches: 0, totalChunksMatched: 0, totalDuplicates: 0, totalLinesSent: 0, totalReached: 0 };
-const noStore = { compressedBytes: 0, decompressedBytes: 0, decompressedLines: 0, chunksDownloadTime: 0, totalChunksRef: 0, totalChunksDownloaded: 0, totalDuplicates: 0 };
+const noIngester = {
+  compressedBytes: 0,
+  decompressedBytes: 0,
+  decompressedLines: 0,
+  headChunkBytes: 0,
+  headChunkLines: 0,
+  totalBatches: 0,
+  totalChunksMatched: 0,
+  totalDuplicates: 0,
+  totalLinesSent: 0,
+  totalReached: 0,
+};
+const noStore = {
+  compressedBytes: 0,
+  decompressedBytes: 0,
+  decompressedLines: 0,
+  chunksDownloadTime: 0,
+  totalChunksRef: 0,
+  totalChunksDownloaded: 0,
+  totalDuplicates: 0,
+};
 
 function stats(ctx: QueryContext, started: number, returned: number): object {
   const execTime = (performance.now() - started) / 1000;
@@ -133,7 +152,13 @@ function streamsResult(streams: Stream[]): object[] {
 }
 
 /** Instant vectors in label order unless sort()/sort_desc() ordered them; matrices always in label order (as Loki). */
-function metricResult(value: MetricValue, startNs: bigint, stepNs: bigint, instant: boolean, sortedByValue: boolean): { resultType: string; result: unknown } {
+function metricResult(
+  value: MetricValue,
+  startNs: bigint,
+  stepNs: bigint,
+  instant: boolean,
+  sortedByValue: boolean,
+): { resultType: string; result: unknown } {
   const time = (k: number) => seconds(startNs + stepNs * BigInt(k));
   if (value.kind === 'scalar') return { resultType: 'scalar', result: [time(0), formatValue(value.values[0])] };
   if (instant) {
@@ -159,7 +184,8 @@ function defaultStepNs(startNs: bigint, endNs: bigint): bigint {
 
 function direction(query: Query): 'forward' | 'backward' {
   const value = (query.direction ?? 'backward').toLowerCase();
-  if (value !== 'forward' && value !== 'backward') throw new MeshlogError('ML_QUERY_INVALID', `direction must be forward or backward, got "${query.direction}"`);
+  if (value !== 'forward' && value !== 'backward')
+    throw new MeshlogError('ML_QUERY_INVALID', `direction must be forward or backward, got "${query.direction}"`);
   return value;
 }
 
@@ -181,17 +207,27 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     runner: deps.runner,
     limits: deps.limits,
     plan: [],
-    rowsRead: 0, bytesRead: 0,
+    rowsRead: 0,
+    bytesRead: 0,
     masking: request.queryMasking,
     budget: requestBudget(deps.budgets, request, reply),
   });
   /** The request's SQL-only reads, under the same deadline and cancellation. */
   const run = <T>(request: FastifyRequest, reply: FastifyReply, compiled: Parameters<SqlRunner['run']>[0]): Promise<T[]> =>
     deps.runner.run<T>(compiled, requestBudget(deps.budgets, request, reply) satisfies QueryBudget);
-  const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({ database: deps.database, tenant: request.tenant, tenants: multiTenants(request), ...parseRange(query) });
+  const scopeOf = (request: FastifyRequest, query: Query): QueryScope => ({
+    database: deps.database,
+    tenant: request.tenant,
+    tenants: multiTenants(request),
+    ...parseRange(query),
+  });
 
   // Loki answers these for POST too, the parameters in a form body (queryParams reads both).
-  const getAndPost = (url: string, options: { config: typeof config }, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+  const getAndPost = (
+    url: string,
+    options: { config: typeof config },
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ) => {
     app.get(url, options, handler);
     app.post(url, options, handler);
   };
@@ -207,10 +243,18 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       const limit = parseLimit(query.limit, 100, deps.maxEntriesLimit);
       // Like Loki, log queries read [start, end).
       const intervalNs = query.interval ? parseLokiDuration(query.interval, 'interval') : undefined;
-      const streams = await selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: dir, categorize: flags.includes('categorize-labels'), intervalNs });
+      const streams = await selectStreams(
+        expr,
+        ctx,
+        { startNs, endNs },
+        { limit, direction: dir, categorize: flags.includes('categorize-labels'), intervalNs },
+      );
       const returned = streams.reduce((n, s) => n + s.entries.length, 0);
       reply.header(planHeaderName, planHeader(ctx));
-      return { status: 'success', data: withFlags({ resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) }, flags) };
+      return {
+        status: 'success',
+        data: withFlags({ resultType: 'streams', result: streamsResult(streams), stats: stats(ctx, started, returned) }, flags),
+      };
     }
     const step = query.step ?? query.interval;
     const stepNs = step ? parseLokiDuration(step, 'step') : defaultStepNs(startNs, endNs);
@@ -226,13 +270,23 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const query = queryParams(request);
     const expr = parseLogql(required(query, 'query'));
     // Loki 3 refuses these too: a log query has no single instant.
-    if (!isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'log queries are not supported as an instant query type, please change your query to a range query type');
+    if (!isMetric(expr))
+      throw new MeshlogError(
+        'ML_QUERY_INVALID',
+        'log queries are not supported as an instant query type, please change your query to a range query type',
+      );
     const timeNs = parseLokiTime(query.time, nowNs(), 'time');
     const ctx = context(request, reply);
     const steps = stepsOf(timeNs, timeNs, 1n, deps.limits);
     const value = await evaluateMetric(expr, ctx, steps);
     reply.header(planHeaderName, planHeader(ctx));
-    return { status: 'success', data: withFlags({ ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) }, encodingFlags(request)) };
+    return {
+      status: 'success',
+      data: withFlags(
+        { ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: stats(ctx, started, 0) },
+        encodingFlags(request),
+      ),
+    };
   });
 
   const labelNames = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -297,11 +351,20 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     if (query.aggregateBy !== undefined && query.aggregateBy !== 'series' && query.aggregateBy !== 'labels') {
       throw new MeshlogError('ML_QUERY_INVALID', `aggregateBy must be series or labels, got "${query.aggregateBy}"`);
     }
-    const target = query.targetLabels ? query.targetLabels.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
+    const target = query.targetLabels
+      ? query.targetLabels
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : undefined;
     return target ?? [...new Set(selector.map((matcher) => matcher.name))];
   };
   /** The series a stream's bytes count towards: its values of the labels, or with aggregateBy=labels one `{name=""}` series per label it has. */
-  const volumeMetrics = (query: Query, row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>, byLabels: string[]): Record<string, string>[] => {
+  const volumeMetrics = (
+    query: Query,
+    row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>,
+    byLabels: string[],
+  ): Record<string, string>[] => {
     const labels = streamLabels(row);
     const present = byLabels.filter((name) => labels.has(name === 'level' ? 'detected_level' : name));
     if (query.aggregateBy === 'labels') return present.map((name) => ({ [name]: '' }));
@@ -342,7 +405,11 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     stepsOf(scope.startNs, scope.endNs, stepNs, deps.limits);
     const limit = parseLimit(query.limit, 100, 10_000);
     const byLabels = volumeLabels(query, selector);
-    const rows = await run<StreamVolumeRow>(request, reply, compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints));
+    const rows = await run<StreamVolumeRow>(
+      request,
+      reply,
+      compileStreamVolumes(scope, [selector], stepNs, deps.limits.maxSeries * deps.limits.maxPoints),
+    );
     const volumes = new Map<string, { metric: Record<string, string>; total: number; points: Map<number, number> }>();
     for (const row of rows) {
       for (const metric of volumeMetrics(query, row, byLabels)) {
@@ -361,7 +428,9 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       .sort((a, b) => compareLabels(a.metric, b.metric))
       .map((volume) => ({
         metric: volume.metric,
-        values: [...volume.points].sort(([a], [b]) => a - b).map(([bucket, bytes]) => [seconds(scope.startNs + stepNs * BigInt(bucket)), String(bytes)]),
+        values: [...volume.points]
+          .sort(([a], [b]) => a - b)
+          .map(([bucket, bytes]) => [seconds(scope.startNs + stepNs * BigInt(bucket)), String(bytes)]),
       }));
     return { status: 'success', data: { resultType: 'matrix', result } };
   };
@@ -369,7 +438,10 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   app.post('/loki/api/v1/index/volume_range', { config }, indexVolumeRange);
 
   // Loki answers the query reformatted (syntax.Prettify); GET and POST (form body) alike.
-  const formatQuery = async (request: FastifyRequest) => ({ status: 'success', data: prettyLogql(parseLogql(required(queryParams(request), 'query'))) });
+  const formatQuery = async (request: FastifyRequest) => ({
+    status: 'success',
+    data: prettyLogql(parseLogql(required(queryParams(request), 'query'))),
+  });
   app.get('/loki/api/v1/format_query', { config }, formatQuery);
   app.post('/loki/api/v1/format_query', { config }, formatQuery);
 

@@ -30,17 +30,22 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
     const query = queryParams(request);
     if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
     const expr = parseLogql(query.query);
-    if (expr.kind !== 'log') throw new MeshlogError('ML_QUERY_INVALID', 'patterns need a log query (a stream selector with optional line filters)');
+    if (expr.kind !== 'log')
+      throw new MeshlogError('ML_QUERY_INVALID', 'patterns need a log query (a stream selector with optional line filters)');
     const { startNs, endNs } = parseRange(query);
     const stepNs = query.step ? parseLokiDuration(query.step, 'step') : 10_000_000_000n;
     if (stepNs <= 0n) throw new MeshlogError('ML_QUERY_INVALID', 'step must be positive');
     if ((endNs - startNs) / stepNs > 11_000n) throw new MeshlogError('ML_QUERY_INVALID', 'too many points: widen the step');
     // Buckets end at origin + k·step: start one step early so the first bucket begins at `start`.
-    const compiled = compileBuckets(expr, { database: deps.database, tenant: request.tenant, startNs, endNs }, {
-      originNs: startNs - 1n,
-      widthNs: stepNs,
-      groupBy: ['pattern_id'],
-    });
+    const compiled = compileBuckets(
+      expr,
+      { database: deps.database, tenant: request.tenant, startNs, endNs },
+      {
+        originNs: startNs - 1n,
+        widthNs: stepNs,
+        groupBy: ['pattern_id'],
+      },
+    );
     if (compiled.residual.length > 0) throw new MeshlogError('ML_QUERY_INVALID', 'patterns take a stream selector and line filters only');
     const rows = await deps.runner.run<BucketRow>(compiled);
     const samples = new Map<string, [number, number][]>();
@@ -60,8 +65,14 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
 
   app.get('/api/v1/patterns', async (request) => {
     const query = queryParams(request);
-    const firstSeenSinceMs = query.new_since ? Date.now() - Number(parseLokiDuration(query.new_since, 'new_since') / 1_000_000n) : undefined;
-    const patterns = await deps.store.list(request.tenant, { serviceName: query.service, firstSeenSinceMs, limit: parseLimit(query.limit, 100, 10_000) });
+    const firstSeenSinceMs = query.new_since
+      ? Date.now() - Number(parseLokiDuration(query.new_since, 'new_since') / 1_000_000n)
+      : undefined;
+    const patterns = await deps.store.list(request.tenant, {
+      serviceName: query.service,
+      firstSeenSinceMs,
+      limit: parseLimit(query.limit, 100, 10_000),
+    });
     return {
       patterns: patterns.map((pattern) => ({
         service_name: pattern.serviceName,

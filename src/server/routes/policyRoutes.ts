@@ -17,7 +17,12 @@ const applyBody = z.object({ policy: z.string().min(1).max(maxPolicyBytes) }).st
 const isoOfStored = (value: string) => new Date(/[TZ]/.test(value) ? value : `${value.replace(' ', 'T')}Z`).toISOString();
 
 function policyJson(policy: StoredPolicy): object {
-  return { ...policy, applied_at: isoOfStored(policy.applied_at), signature: JSON.parse(policy.signature) as unknown, diff: policy.diff === '' ? [] : policy.diff.split('\n') };
+  return {
+    ...policy,
+    applied_at: isoOfStored(policy.applied_at),
+    signature: JSON.parse(policy.signature) as unknown,
+    diff: policy.diff === '' ? [] : policy.diff.split('\n'),
+  };
 }
 
 /**
@@ -38,12 +43,20 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
   app.get<{ Querystring: { at?: string } }>('/api/v1/policy', async (request) => {
     const atMs = request.query.at === undefined ? undefined : Number(parseLokiTime(request.query.at, 0n, 'at') / 1_000_000n);
     const policy = await store.inForce(request.tenant, atMs);
-    if (!policy) throw new MeshlogError('ML_NOT_FOUND', `tenant "${request.tenant}" had no logging policy ${atMs === undefined ? 'applied' : `at ${new Date(atMs).toISOString()}`}`);
+    if (!policy)
+      throw new MeshlogError(
+        'ML_NOT_FOUND',
+        `tenant "${request.tenant}" had no logging policy ${atMs === undefined ? 'applied' : `at ${new Date(atMs).toISOString()}`}`,
+      );
     return { policy: policyJson(policy) };
   });
 
   app.get('/api/v1/policy/history', async (request) => ({
-    versions: (await store.history(request.tenant)).map((version) => ({ ...version, applied_at: isoOfStored(version.applied_at), signature: JSON.parse(version.signature) as unknown })),
+    versions: (await store.history(request.tenant)).map((version) => ({
+      ...version,
+      applied_at: isoOfStored(version.applied_at),
+      signature: JSON.parse(version.signature) as unknown,
+    })),
   }));
 
   app.get<{ Querystring: { from?: string; to?: string } }>('/api/v1/policy/drift', async (request) => {

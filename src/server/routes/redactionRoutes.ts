@@ -56,6 +56,12 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
       deps.masker.maskStream(stream);
       shown = stream.values[0]![1];
     }
-    return { mode: redaction.enabled ? redaction.mode : 'off', stored: result.stored, shown, matches: result.matches, changed: shown !== line };
+    return {
+      mode: redaction.enabled ? redaction.mode : 'off',
+      stored: result.stored,
+      shown,
+      matches: result.matches,
+      changed: shown !== line,
+    };
   });
 }

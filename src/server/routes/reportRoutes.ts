@@ -27,14 +27,24 @@ type ReportFormat = (typeof formats)[number];
 
 function formatOf(value: string | undefined): ReportFormat {
   const format = value ?? 'json';
-  if (!(formats as readonly string[]).includes(format)) throw new MeshlogError('ML_QUERY_INVALID', `format must be one of ${formats.join(', ')}`);
+  if (!(formats as readonly string[]).includes(format))
+    throw new MeshlogError('ML_QUERY_INVALID', `format must be one of ${formats.join(', ')}`);
   return format as ReportFormat;
 }
 
-const contentTypes: Record<Exclude<ReportFormat, 'json' | 'bundle'>, string> = { html: 'text/html; charset=utf-8', pdf: 'application/pdf', csv: 'text/csv; charset=utf-8' };
+const contentTypes: Record<Exclude<ReportFormat, 'json' | 'bundle'>, string> = {
+  html: 'text/html; charset=utf-8',
+  pdf: 'application/pdf',
+  csv: 'text/csv; charset=utf-8',
+};
 
 /** One rendering of the generation's model; every one of them derives from the same report and JSON. */
-async function renderFile(report: Soc2Report, json: string, sha256: string, format: Exclude<ReportFormat, 'json' | 'bundle'>): Promise<Buffer> {
+async function renderFile(
+  report: Soc2Report,
+  json: string,
+  sha256: string,
+  format: Exclude<ReportFormat, 'json' | 'bundle'>,
+): Promise<Buffer> {
   if (format === 'csv') return Buffer.from(renderCsvReport(report, sha256), 'utf8');
   const html = renderHtmlReport(report, json, sha256);
   return format === 'html' ? Buffer.from(html, 'utf8') : renderPdfReport(html);
@@ -47,12 +57,25 @@ async function renderFile(report: Soc2Report, json: string, sha256: string, form
  * beside the file; a bundle is every format of this one generation in a ZIP
  * with their signatures inside (what a browser downloads).
  */
-async function sendReport(reply: FastifyReply, report: Soc2Report, json: string, sha256: string, format: ReportFormat, signer: NoteSigner): Promise<FastifyReply> {
+async function sendReport(
+  reply: FastifyReply,
+  report: Soc2Report,
+  json: string,
+  sha256: string,
+  format: ReportFormat,
+  signer: NoteSigner,
+): Promise<FastifyReply> {
   reply.header('x-meshlog-evidence-sha256', sha256);
   if (format === 'json') return reply.type('application/json').send(json);
   if (format === 'bundle') {
     const bundle = await renderReportBundle(report, json, sha256, signer, renderPdfReport);
-    return reply.type('application/zip').header('content-disposition', `attachment; filename="meshlog-soc2-${report.period.from.slice(0, 10)}-to-${report.period.to.slice(0, 10)}.zip"`).send(bundle);
+    return reply
+      .type('application/zip')
+      .header(
+        'content-disposition',
+        `attachment; filename="meshlog-soc2-${report.period.from.slice(0, 10)}-to-${report.period.to.slice(0, 10)}.zip"`,
+      )
+      .send(bundle);
   }
   const file = await renderFile(report, json, sha256, format);
   const signature = signReportFile(file, signer);
@@ -70,21 +93,37 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
         return await generate(request.query, request.identity!, request.tenant, request.ip, reply);
       } catch (error) {
         await deps.audit
-          .record({ action: 'report.generate', outcome: 'failure', actor: request.identity, remoteAddress: request.ip, target: 'soc2', detail: { reason: (error as Error).message } })
+          .record({
+            action: 'report.generate',
+            outcome: 'failure',
+            actor: request.identity,
+            remoteAddress: request.ip,
+            target: 'soc2',
+            detail: { reason: (error as Error).message },
+          })
           .catch(() => undefined);
         throw error;
       }
     },
   );
 
-  async function generate(query: { from?: string; to?: string; tenant?: string; format?: string }, identity: Identity, requestTenant: string, remoteAddress: string, reply: FastifyReply): Promise<FastifyReply> {
+  async function generate(
+    query: { from?: string; to?: string; tenant?: string; format?: string },
+    identity: Identity,
+    requestTenant: string,
+    remoteAddress: string,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
     if (!query.from) throw new MeshlogError('ML_QUERY_INVALID', 'from is required (RFC3339 or Unix time)');
     const fromNs = parseLokiTime(query.from, 0n, 'from');
     const toNs = parseLokiTime(query.to, nowNs(), 'to');
     if (toNs < fromNs) throw new MeshlogError('ML_QUERY_INVALID', 'to must not be before from');
     const days = Number((toNs - fromNs) / 86_400_000_000_000n);
     if (days > maxReportPeriodDays) {
-      throw new MeshlogError('ML_QUERY_INVALID', `a report covers at most ${maxReportPeriodDays} days (a SOC 2 Type II period is 3 to 12 months); from ${isoOfNs(fromNs)} to ${isoOfNs(toNs)} is ${days} days: report a shorter period`);
+      throw new MeshlogError(
+        'ML_QUERY_INVALID',
+        `a report covers at most ${maxReportPeriodDays} days (a SOC 2 Type II period is 3 to 12 months); from ${isoOfNs(fromNs)} to ${isoOfNs(toNs)} is ${days} days: report a shorter period`,
+      );
     }
     const format = formatOf(query.format);
     const tenant = reportTenant(identity, query.tenant, requestTenant);
@@ -100,7 +139,12 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     return identity.tenants.includes(anyTenant) ? '' : defaultTenant;
   }
 
-  async function buildAudited(identity: Identity, remoteAddress: string, period: { fromNs: bigint; toNs: bigint; tenant: string }, detail: Record<string, unknown>): Promise<BuiltReport> {
+  async function buildAudited(
+    identity: Identity,
+    remoteAddress: string,
+    period: { fromNs: bigint; toNs: bigint; tenant: string },
+    detail: Record<string, unknown>,
+  ): Promise<BuiltReport> {
     const built = await buildSoc2Report(deps.sources, period, { id: identity.id, name: identity.name });
     await deps.audit.record({
       action: 'report.generate',
@@ -119,19 +163,26 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
   app.get<{ Querystring: { hours?: string; tenant?: string; refresh?: string } }>('/api/v1/reports/soc2/dashboard', async (request) => {
     const identity = request.identity!;
     const hours = Number(request.query.hours ?? 24);
-    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366) throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366)
+      throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
     const tenant = reportTenant(identity, request.query.tenant, request.tenant);
     const periodMs = hours * 3_600_000;
     const result = await deps.dashboard.get(tenant, periodMs, request.query.refresh === 'true', () => {
       const toNs = nowNs();
-      return buildAudited(identity, request.ip, { fromNs: toNs - BigInt(periodMs) * 1_000_000n, toNs, tenant }, { format: 'json', dashboard: true });
+      return buildAudited(
+        identity,
+        request.ip,
+        { fromNs: toNs - BigInt(periodMs) * 1_000_000n, toNs, tenant },
+        { format: 'json', dashboard: true },
+      );
     });
     return { generatedAt: new Date(result.generatedAtMs).toISOString(), cached: result.cached, report: result.built.report };
   });
 
   /** Stored reports span every tenant: listing and reading them needs a credential for all tenants. */
   const requireAllTenants = (identity: Identity) => {
-    if (!identity.tenants.includes(anyTenant)) throw new MeshlogError('ML_FORBIDDEN', 'stored reports cover every tenant and need a credential for tenant "*"');
+    if (!identity.tenants.includes(anyTenant))
+      throw new MeshlogError('ML_FORBIDDEN', 'stored reports cover every tenant and need a credential for tenant "*"');
   };
 
   app.get('/api/v1/reports', async (request) => {

@@ -43,15 +43,33 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
   app.post('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(holdBody, request.body);
     const hold = await disposer.placeHold({ ...body, tenant: tenantFor(request.identity!, body.tenant) }, request.identity!);
-    await audit.record({ action: 'legal_hold.place', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { ...hold } });
+    await audit.record({
+      action: 'legal_hold.place',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: hold.tenant,
+      target: hold.id,
+      detail: { ...hold },
+    });
     return reply.code(201).send({ hold });
   });
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/legal-holds/:id', { config: { auditedByRoute: true } }, async (request) => {
-    const held = (await deps.store.holds()).find((candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]));
+    const held = (await deps.store.holds()).find(
+      (candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]),
+    );
     if (!held) throw new MeshlogError('ML_NOT_FOUND', `no legal hold ${request.params.id}`);
     const hold = await disposer.releaseHold(held.id, request.identity!);
-    await audit.record({ action: 'legal_hold.release', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: hold.tenant, target: hold.id, detail: { name: hold.name } });
+    await audit.record({
+      action: 'legal_hold.release',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: hold.tenant,
+      target: hold.id,
+      detail: { name: hold.name },
+    });
     return { hold };
   });
 }

@@ -20,13 +20,26 @@ export function ruleBacktestRoutes(app: FastifyInstance, deps: Pick<LokiQueryDep
     const query = request.query as Record<string, string | undefined>;
     if (!query.expr) throw new MeshlogError('ML_QUERY_INVALID', 'expr is required: the alert rule expression');
     const expr = parseLogql(query.expr);
-    if (!isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'an alert rule expression is a metric query (e.g. count_over_time(...) > 5)');
+    if (!isMetric(expr))
+      throw new MeshlogError('ML_QUERY_INVALID', 'an alert rule expression is a metric query (e.g. count_over_time(...) > 5)');
     const forMs = query.for ? msOf(parseLokiDuration(query.for, 'for')) : 0;
     const endMs = msOf(parseLokiTime(query.end, nowNs(), 'end'));
     const startMs = msOf(parseLokiTime(query.start, BigInt(endMs - 3_600_000) * 1_000_000n, 'start'));
     // By default about 1,000 evaluations, at least a minute apart (a rule's usual interval).
-    const stepMs = query.step ? msOf(parseLokiDuration(query.step, 'step')) : Math.max(60_000, Math.ceil((endMs - startMs) / 1000 / 1000) * 1000);
-    const ctx = { database: deps.database, tenant: request.tenant, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, masking: request.queryMasking, budget: requestBudget(deps.budgets, request, reply) };
+    const stepMs = query.step
+      ? msOf(parseLokiDuration(query.step, 'step'))
+      : Math.max(60_000, Math.ceil((endMs - startMs) / 1000 / 1000) * 1000);
+    const ctx = {
+      database: deps.database,
+      tenant: request.tenant,
+      runner: deps.runner,
+      limits: deps.limits,
+      plan: [],
+      rowsRead: 0,
+      bytesRead: 0,
+      masking: request.queryMasking,
+      budget: requestBudget(deps.budgets, request, reply),
+    };
     const series = await backtestRule(expr, forMs, { startMs, endMs, stepMs }, ctx);
     const iso = (ms: number) => new Date(ms).toISOString();
     return {
@@ -36,7 +49,11 @@ export function ruleBacktestRoutes(app: FastifyInstance, deps: Pick<LokiQueryDep
       for_seconds: forMs / 1000,
       series: series.map((s) => ({
         labels: s.labels,
-        firings: s.firings.map((f) => ({ fired_at: iso(f.firedAtMs), resolved_at: f.resolvedAtMs === undefined ? null : iso(f.resolvedAtMs), value: f.value })),
+        firings: s.firings.map((f) => ({
+          fired_at: iso(f.firedAtMs),
+          resolved_at: f.resolvedAtMs === undefined ? null : iso(f.resolvedAtMs),
+          value: f.value,
+        })),
       })),
     };
   });

@@ -53,7 +53,15 @@ export function savedQueryRoutes(app: FastifyInstance, deps: SavedQueryRouteDeps
       created_at: new Date().toISOString(),
     };
     await store.save(saved);
-    await audit.record({ action: 'saved_queries.create', outcome: 'success', actor: identity, remoteAddress: request.ip, tenant: request.tenant, target: saved.id, detail: { name: saved.name, query: saved.query, shared: saved.shared } });
+    await audit.record({
+      action: 'saved_queries.create',
+      outcome: 'success',
+      actor: identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: saved.id,
+      detail: { name: saved.name, query: saved.query, shared: saved.shared },
+    });
     return reply.code(201).send({ savedQuery: saved });
   });
 
@@ -61,13 +69,30 @@ export function savedQueryRoutes(app: FastifyInstance, deps: SavedQueryRouteDeps
     const identity = request.identity!;
     const saved = await store.get(request.tenant, request.params.id);
     // Another user's unshared query does not exist for this caller.
-    if (!saved || (saved.owner_id !== identity.id && !saved.shared)) throw new MeshlogError('ML_NOT_FOUND', `no saved query ${request.params.id}`);
+    if (!saved || (saved.owner_id !== identity.id && !saved.shared))
+      throw new MeshlogError('ML_NOT_FOUND', `no saved query ${request.params.id}`);
     if (saved.owner_id !== identity.id) {
-      await audit.record({ action: 'saved_queries.delete', outcome: 'denied', actor: identity, remoteAddress: request.ip, tenant: request.tenant, target: saved.id, detail: { name: saved.name, owner: saved.owner_name } });
+      await audit.record({
+        action: 'saved_queries.delete',
+        outcome: 'denied',
+        actor: identity,
+        remoteAddress: request.ip,
+        tenant: request.tenant,
+        target: saved.id,
+        detail: { name: saved.name, owner: saved.owner_name },
+      });
       throw new MeshlogError('ML_FORBIDDEN', `saved query "${saved.name}" belongs to ${saved.owner_name}: only its owner may delete it`);
     }
     await store.delete(saved);
-    await audit.record({ action: 'saved_queries.delete', outcome: 'success', actor: identity, remoteAddress: request.ip, tenant: request.tenant, target: saved.id, detail: { name: saved.name, query: saved.query } });
+    await audit.record({
+      action: 'saved_queries.delete',
+      outcome: 'success',
+      actor: identity,
+      remoteAddress: request.ip,
+      tenant: request.tenant,
+      target: saved.id,
+      detail: { name: saved.name, query: saved.query },
+    });
     return { deleted: saved.id };
   });
 }

@@ -4,7 +4,15 @@ import { MeshlogError } from '../../errors.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { Authenticate } from '../../security/authenticator.js';
 import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
-import { clearedSessionCookie, oidcStateCookie, oidcStateOf, requireSameOrigin, sessionIdOf, sessionOfRequest, sessionSetCookie } from '../../security/sessionCookie.js';
+import {
+  clearedSessionCookie,
+  oidcStateCookie,
+  oidcStateOf,
+  requireSameOrigin,
+  sessionIdOf,
+  sessionOfRequest,
+  sessionSetCookie,
+} from '../../security/sessionCookie.js';
 import type { OidcLogin } from '../../security/oidcLogin.js';
 import { loginAccountOf, type AuthFailures } from '../../security/loginThrottle.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
@@ -25,7 +33,8 @@ export interface SessionRouteDeps {
 }
 
 /** Only the UI's own pages are a place to return to after SSO (no open redirect). */
-const safeReturn = (value: string | undefined) => (value && /^\/ui(\/[A-Za-z0-9._~%/?&=+-]*)?$/.test(value) && !value.includes('//') ? value : '/ui/');
+const safeReturn = (value: string | undefined) =>
+  value && /^\/ui(\/[A-Za-z0-9._~%/?&=+-]*)?$/.test(value) && !value.includes('//') ? value : '/ui/';
 
 const loginBody = z.object({ token: z.string().min(1).max(4096) }).strict();
 
@@ -56,7 +65,8 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     // Another site must not log a browser in as someone else: no cross-origin posts, and a
     // JSON content type no plain form can send.
     requireSameOrigin(request.headers);
-    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
+    if (!/^application\/json\b/i.test(request.headers['content-type'] ?? ''))
+      throw new MeshlogError('ML_CONTENT_TYPE', 'send the login as application/json');
     const { token } = parseJsonBody(loginBody, request.body);
     const account = loginAccountOf(token);
     // Refused by source address only: failures in a key's name from elsewhere never lock its owner out.
@@ -65,11 +75,21 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     try {
       identity = await deps.authenticate(token);
     } catch (error) {
-      await deps.authFailures.failed(request.ip, { action: 'auth.session.login', target: account, detail: { reason: (error as Error).message } });
+      await deps.authFailures.failed(request.ip, {
+        action: 'auth.session.login',
+        target: account,
+        detail: { reason: (error as Error).message },
+      });
       throw error;
     }
     if (!uiPermissions.some((permission) => hasPermission(identity, permission))) {
-      await audit.record({ action: 'auth.session.login', outcome: 'denied', actor: identity, remoteAddress: request.ip, detail: { reason: 'no role that can use the UI' } });
+      await audit.record({
+        action: 'auth.session.login',
+        outcome: 'denied',
+        actor: identity,
+        remoteAddress: request.ip,
+        detail: { reason: 'no role that can use the UI' },
+      });
       throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
     }
     const { id, session } = await sessions.create(identity);
@@ -98,13 +118,25 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
         return reply.redirect(`/ui/login?${new URLSearchParams({ error: (error as Error).message })}`, 303);
       }
       try {
-        if (query.error) throw new MeshlogError('ML_AUTH_INVALID', `the identity provider answered ${query.error}${query.error_description ? `: ${query.error_description}` : ''}`);
+        if (query.error)
+          throw new MeshlogError(
+            'ML_AUTH_INVALID',
+            `the identity provider answered ${query.error}${query.error_description ? `: ${query.error_description}` : ''}`,
+          );
         // The state must come back to the browser that started the login (login CSRF).
-        if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state) throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
+        if (!query.code || !query.state || oidcStateOf(request.headers) !== query.state)
+          throw new MeshlogError('ML_AUTH_INVALID', 'the login did not start in this browser');
         const { identity, returnTo } = await oidc.finish(query.state, query.code);
-        if (!uiPermissions.some((permission) => hasPermission(identity, permission))) throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
+        if (!uiPermissions.some((permission) => hasPermission(identity, permission)))
+          throw new MeshlogError('ML_FORBIDDEN', `${identity.name} has no role that can use the UI (admin, analyst or auditor)`);
         const { id } = await sessions.create(identity);
-        await audit.record({ action: 'auth.session.login', outcome: 'success', actor: identity, remoteAddress: request.ip, detail: { method: 'oidc' } });
+        await audit.record({
+          action: 'auth.session.login',
+          outcome: 'success',
+          actor: identity,
+          remoteAddress: request.ip,
+          detail: { method: 'oidc' },
+        });
         return reply.header('set-cookie', [oidcStateCookie('', deps.secure), sessionSetCookie(id, deps.secure)]).redirect(returnTo, 303);
       } catch (error) {
         const reason = (error as Error).message;
@@ -120,7 +152,9 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     return session;
   };
 
-  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) => sessionView(await current(request), sessions.limits, deps.maxLinesPerQuery));
+  app.get('/api/v1/session', { config: { permission: 'public' } }, async (request) =>
+    sessionView(await current(request), sessions.limits, deps.maxLinesPerQuery),
+  );
 
   app.delete('/api/v1/session', { config: { permission: 'public' } }, async (request, reply) => {
     const session = await current(request);

@@ -64,7 +64,12 @@ function frameOf(lines: TailLine[], dropped: number, flags: string[]): TailFrame
     if (!stream) streams.set(key, (stream = { stream: sortedObject(labels), values: [] }));
     stream.values.push(split ? [line.timestampNs, line.line, split.categories] : [line.timestampNs, line.line]);
   }
-  return { streams: [...streams.values()], dropped_entries: null, ...(dropped > 0 ? { dropped_lines: dropped } : {}), ...(flags.length > 0 ? { encodingFlags: flags } : {}) };
+  return {
+    streams: [...streams.values()],
+    dropped_entries: null,
+    ...(dropped > 0 ? { dropped_lines: dropped } : {}),
+    ...(flags.length > 0 ? { encodingFlags: flags } : {}),
+  };
 }
 
 /** A line of history back in the shape live lines have: its categories (when asked for) as its label sets. */
@@ -72,7 +77,13 @@ function historyLine(timestampNs: string, line: string, stream: Record<string, s
   const labels = new Map(Object.entries(stream));
   for (const [name, value] of Object.entries(categories?.structuredMetadata ?? {})) labels.set(name, value);
   for (const [name, value] of Object.entries(categories?.parsed ?? {})) labels.set(name, value);
-  return { timestampNs, line, labels, metadata: new Set(Object.keys(categories?.structuredMetadata ?? {})), parsed: new Set(Object.keys(categories?.parsed ?? {})) };
+  return {
+    timestampNs,
+    line,
+    labels,
+    metadata: new Set(Object.keys(categories?.structuredMetadata ?? {})),
+    parsed: new Set(Object.keys(categories?.parsed ?? {})),
+  };
 }
 
 /**
@@ -100,11 +111,29 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
     const read = (budget?: QueryBudget) => {
-      const ctx: QueryContext = { database: deps.database, tenant: request.tenant, tenants, runner: deps.runner, limits: deps.limits, plan: [], rowsRead: 0, bytesRead: 0, budget, masking: request.queryMasking };
-      return selectStreams(expr, ctx, { startNs, endNs }, { limit, direction: 'backward', categorize: flags.includes('categorize-labels') });
+      const ctx: QueryContext = {
+        database: deps.database,
+        tenant: request.tenant,
+        tenants,
+        runner: deps.runner,
+        limits: deps.limits,
+        plan: [],
+        rowsRead: 0,
+        bytesRead: 0,
+        budget,
+        masking: request.queryMasking,
+      };
+      return selectStreams(
+        expr,
+        ctx,
+        { startNs, endNs },
+        { limit, direction: 'backward', categorize: flags.includes('categorize-labels') },
+      );
     };
     const streams = deps.budgets ? await deps.budgets.run(read) : await read();
-    const lines = streams.flatMap((stream) => stream.entries.map(([timestampNs, line, categories]) => historyLine(timestampNs, line, stream.labels, categories)));
+    const lines = streams.flatMap((stream) =>
+      stream.entries.map(([timestampNs, line, categories]) => historyLine(timestampNs, line, stream.labels, categories)),
+    );
     return lines.sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? -1 : 1));
   };
   return { subscription, backfill, delayMs: delaySeconds * 1000, mask, flags };

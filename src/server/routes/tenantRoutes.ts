@@ -26,23 +26,53 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
   app.post('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createTenantBody, request.body);
     const tenant = await tenants.create(body.name, body.description, request.identity!.name);
-    await audit.record({ action: 'tenants.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: tenant.name, target: tenant.name, detail: { description: tenant.description } });
+    await audit.record({
+      action: 'tenants.create',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      tenant: tenant.name,
+      target: tenant.name,
+      detail: { description: tenant.description },
+    });
     return reply.code(201).send({ tenant });
   });
 
-  app.get('/api/v1/admin/tenants', async (request) => ({ tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])) }));
+  app.get('/api/v1/admin/tenants', async (request) => ({
+    tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])),
+  }));
 
   // The UI's tenant picker: the tenants this credential may choose among (registered ones and `default` for `*`).
   app.get('/api/v1/tenants', async (request) => {
     const held = request.identity!.tenants;
     if (!held.includes(anyTenant)) return { tenants: held };
-    return { tenants: [...new Set(['default', ...tenants.list().filter((tenant) => tenant.state === 'active').map((tenant) => tenant.name)])].sort() };
+    return {
+      tenants: [
+        ...new Set([
+          'default',
+          ...tenants
+            .list()
+            .filter((tenant) => tenant.state === 'active')
+            .map((tenant) => tenant.name),
+        ]),
+      ].sort(),
+    };
   });
 
-  for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+  for (const [verb, state] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/tenants/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
       const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
-      await audit.record({ action: `tenants.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, tenant: tenant.name, target: tenant.name });
+      await audit.record({
+        action: `tenants.${verb}`,
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant: tenant.name,
+        target: tenant.name,
+      });
       return { tenant };
     });
   }

@@ -50,7 +50,15 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     const body = parseJsonBody(createUserBody, request.body);
     requireWithinGrants(request.identity!, body);
     const user = await users.create(body, request.identity!.name);
-    await audit.record({ action: 'users.create', outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: singleTenant(user.tenants), detail: { roles: user.roles, tenants: user.tenants } });
+    await audit.record({
+      action: 'users.create',
+      outcome: 'success',
+      actor: request.identity,
+      remoteAddress: request.ip,
+      target: user.name,
+      tenant: singleTenant(user.tenants),
+      detail: { roles: user.roles, tenants: user.tenants },
+    });
     return reply.code(201).send({ user });
   });
 
@@ -61,7 +69,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     visible(request.identity!, request.params.name);
     requireWithinGrants(request.identity!, body);
     const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
-    const endedSessions = revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
+    const endedSessions =
+      revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
     await audit.record({
       action: 'users.update',
       outcome: 'success',
@@ -85,7 +94,11 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     // A key with no grant of its own gets all of the user's: those too must be the granter's.
     requireWithinGrants(request.identity!, { roles: body.roles ?? (target.roles as Role[]), tenants: body.tenants ?? target.tenants });
     const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
-    const created = await users.issueKey(request.params.name, { roles: body.roles, tenants: body.tenants, expiresAt }, request.identity!.name);
+    const created = await users.issueKey(
+      request.params.name,
+      { roles: body.roles, tenants: body.tenants, expiresAt },
+      request.identity!.name,
+    );
     await audit.record({
       action: 'keys.create',
       outcome: 'success',
@@ -98,13 +111,24 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     return reply.code(201).send({ id: created.id, key: created.key, note: 'the key is shown only now; store it in your secret manager' });
   });
 
-  for (const [verb, state] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+  for (const [verb, state] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
     app.post<{ Params: { name: string } }>(`/api/v1/admin/users/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
       visible(request.identity!, request.params.name);
       const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
       // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
       const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
-      await audit.record({ action: `users.${verb}`, outcome: 'success', actor: request.identity, remoteAddress: request.ip, target: user.name, tenant: singleTenant(user.tenants), detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions } });
+      await audit.record({
+        action: `users.${verb}`,
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        target: user.name,
+        tenant: singleTenant(user.tenants),
+        detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions },
+      });
       return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
     });
   }

@@ -19,7 +19,8 @@ const contentTypes: Record<string, string> = {
 
 /** The UI runs only its own code and talks only to this server. */
 const securityHeaders = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -37,7 +38,11 @@ function loadAssets(root: string): Map<string, Asset> {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else assets.set(relative(root, path).split(sep).join('/'), { body: readFileSync(path), type: contentTypes[extname(name)] ?? 'application/octet-stream' });
+      else
+        assets.set(relative(root, path).split(sep).join('/'), {
+          body: readFileSync(path),
+          type: contentTypes[extname(name)] ?? 'application/octet-stream',
+        });
     }
   };
   if (existsSync(root)) walk(root);
@@ -90,6 +95,10 @@ export function webUiRoutes(app: FastifyInstance, root: string = defaultWebRoot)
     return path.startsWith('assets/') ? sendAsset(reply, path) : sendIndex(reply);
   });
   // Static files browsers ask for on their own: public and never audited (an unknown path would be an unauthenticated admin request, in the trail).
-  app.get<{ Params: { '*': string } }>('/assets/*', { config }, async (request, reply) => sendAsset(reply, `assets/${request.params['*']}`));
-  app.get('/favicon.ico', { config }, async (_request, reply) => (assets.has('favicon.ico') ? sendAsset(reply, 'favicon.ico') : reply.code(204).send()));
+  app.get<{ Params: { '*': string } }>('/assets/*', { config }, async (request, reply) =>
+    sendAsset(reply, `assets/${request.params['*']}`),
+  );
+  app.get('/favicon.ico', { config }, async (_request, reply) =>
+    assets.has('favicon.ico') ? sendAsset(reply, 'favicon.ico') : reply.code(204).send(),
+  );
 }

@@ -41,7 +41,16 @@ type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
  * engine's CHECK TABLE … PART decides.
  */
 export async function findBrokenParts(rows: Rows, database: string, sinceSeconds: number): Promise<BrokenPart[]> {
-  const parts = await rows<{ table: string; name: string; level: number; path: string; partition_id: string; min_block_number: number; max_block_number: number; rows: number }>(
+  const parts = await rows<{
+    table: string;
+    name: string;
+    level: number;
+    path: string;
+    partition_id: string;
+    min_block_number: number;
+    max_block_number: number;
+    rows: number;
+  }>(
     `SELECT table, name, level, path, partition_id, min_block_number, max_block_number, rows FROM system.parts
      WHERE database = {db:String} AND active AND modification_time >= toDateTime({since:UInt32})`,
     { db: database, since: Math.max(0, Math.floor(sinceSeconds)) },

@@ -2,7 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
-import { checkKeysCoverState, readEncryptionState, startEncryptedEngine, writeEncryptionState, type EncryptionState } from './encryptedDisk.js';
+import {
+  checkKeysCoverState,
+  readEncryptionState,
+  startEncryptedEngine,
+  writeEncryptionState,
+  type EncryptionState,
+} from './encryptedDisk.js';
 import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint, type StorageKeySet } from './storageKeys.js';
 
 export interface ConnectionTarget {
@@ -44,7 +50,11 @@ export function checkStorageKeys(target: ConnectionTarget): StorageKeySet {
   const path = resolve(join(target.dataDir, 'clickhouse'));
   const state = readEncryptionState(path);
   if (!state?.encrypted) throw new Error(`${target.dataDir} is not encrypted at rest`);
-  const keys = loadStorageKeys({ keyFile: target.encryption?.keyFile ?? defaultStorageKeyFile(target.dataDir), dataDir: target.dataDir, create: false });
+  const keys = loadStorageKeys({
+    keyFile: target.encryption?.keyFile ?? defaultStorageKeyFile(target.dataDir),
+    dataDir: target.dataDir,
+    create: false,
+  });
   checkKeysCoverState(keys, state);
   return keys;
 }
@@ -54,7 +64,12 @@ export function checkStorageKeys(target: ConnectionTarget): StorageKeySet {
  * chdb/connection, or a ClickHouse server over HTTP. Everything above this
  * file speaks to the same client API.
  */
-export function connect(target: ConnectionTarget): { client: ClickHouseClient; embedded: boolean; rawInsert?: RawInsert; encryption?: EncryptionAtRest } {
+export function connect(target: ConnectionTarget): {
+  client: ClickHouseClient;
+  embedded: boolean;
+  rawInsert?: RawInsert;
+  encryption?: EncryptionAtRest;
+} {
   if (target.clickhouseUrl) {
     return {
       client: createClient({ url: target.clickhouseUrl, request_timeout: 120_000, compression: { request: true } }),

@@ -28,7 +28,11 @@ export async function encryptDataDir(options: { dataDir: string; keyFile?: strin
   const state = readEncryptionState(path);
   if (!state) throw new Error(`${options.dataDir} holds no meshlog data`);
   if (state.encrypted) throw new Error(`${options.dataDir} is already encrypted at rest`);
-  const keys = loadStorageKeys({ keyFile: options.keyFile ?? defaultStorageKeyFile(options.dataDir), dataDir: options.dataDir, create: true });
+  const keys = loadStorageKeys({
+    keyFile: options.keyFile ?? defaultStorageKeyFile(options.dataDir),
+    dataDir: options.dataDir,
+    create: true,
+  });
   const connection = startEncryptedEngine(path, keys, () => createChdbConnection({ path }), { migrating: true });
   const client = createClient({ connection: connection as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'] });
   let moved: { tables: number; partitions: number };
@@ -51,5 +55,8 @@ export async function encryptDataDir(options: { dataDir: string; keyFile?: strin
 export function pendingEncryption(dataDir: string): { detail: EncryptedDataDir; recordedNow: () => void } | undefined {
   const file = join(dataDir, pending);
   if (!existsSync(file)) return undefined;
-  return { detail: JSON.parse(readFileSync(file, 'utf8')) as EncryptedDataDir, recordedNow: () => renameSync(file, join(dataDir, recorded)) };
+  return {
+    detail: JSON.parse(readFileSync(file, 'utf8')) as EncryptedDataDir,
+    recordedNow: () => renameSync(file, join(dataDir, recorded)),
+  };
 }

@@ -31,26 +31,34 @@ export async function encryptPlainTables(client: ClickHouseClient): Promise<{ ta
   let partitions = 0;
   for (const table of tables) {
     const name = `${quoted(table.database)}.${quoted(table.name)}`;
-    if (table.storage_policy !== migratedPolicy) await client.command({ query: `ALTER TABLE ${name} MODIFY SETTING storage_policy = '${migratedPolicy}'` });
+    if (table.storage_policy !== migratedPolicy)
+      await client.command({ query: `ALTER TABLE ${name} MODIFY SETTING storage_policy = '${migratedPolicy}'` });
     await client.command({ query: `ALTER TABLE ${name} MODIFY SETTING old_parts_lifetime = 0` });
     const plain = await rows<{ partition_id: string }>(
       client,
       `SELECT DISTINCT partition_id FROM system.parts WHERE database = '${table.database}' AND table = '${table.name}' AND active AND disk_name = 'default'`,
     );
     for (const { partition_id } of plain) {
-      await client.command({ query: `ALTER TABLE ${name} MOVE PARTITION ID '${partition_id.replaceAll("'", "\\'")}' TO DISK 'meshlog_encrypted'` });
+      await client.command({
+        query: `ALTER TABLE ${name} MOVE PARTITION ID '${partition_id.replaceAll("'", "\\'")}' TO DISK 'meshlog_encrypted'`,
+      });
       partitions++;
     }
   }
   // The moved parts' plaintext copies are outdated now; the engine's cleanup deletes them.
-  for (const deadline = Date.now() + cleanupTimeoutMs; ; ) {
-    const [left] = await rows<{ parts: string }>(client, `SELECT toString(count()) AS parts FROM system.parts WHERE disk_name = 'default' AND database NOT IN ${systemDatabases}`);
+  for (const deadline = Date.now() + cleanupTimeoutMs; ;) {
+    const [left] = await rows<{ parts: string }>(
+      client,
+      `SELECT toString(count()) AS parts FROM system.parts WHERE disk_name = 'default' AND database NOT IN ${systemDatabases}`,
+    );
     if (Number(left?.parts ?? 0) === 0) break;
     if (Date.now() > deadline) throw new Error(`${left?.parts} plaintext parts were moved but not yet deleted; run the command again`);
     await sleep(200);
   }
   for (const table of tables) {
-    await client.command({ query: `ALTER TABLE ${quoted(table.database)}.${quoted(table.name)} MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}` });
+    await client.command({
+      query: `ALTER TABLE ${quoted(table.database)}.${quoted(table.name)} MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}`,
+    });
   }
   return { tables: tables.length, partitions };
 }

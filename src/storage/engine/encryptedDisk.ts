@@ -36,7 +36,8 @@ export function checkKeysCoverState(keys: StorageKeySet, state: EncryptionState)
   for (const [id, fingerprint] of Object.entries(state.keys)) {
     const key = keys.keys.find((candidate) => candidate.id === Number(id));
     if (!key) throw new Error(`storage key id ${id} wrote data in this directory but is missing from ${keys.source}`);
-    if (storageKeyFingerprint(key) !== fingerprint) throw new Error(`storage key id ${id} in ${keys.source} is not the key that wrote this directory`);
+    if (storageKeyFingerprint(key) !== fingerprint)
+      throw new Error(`storage key id ${id} in ${keys.source} is not the key that wrote this directory`);
   }
 }
 
@@ -103,7 +104,12 @@ ${migrating ? '' : '      <default><volumes><main><disk>meshlog_encrypted</disk>
  * `migrating`: the `default` policy stays the plain disk, so a plaintext
  * directory's tables still see their parts while they are moved.
  */
-export function startEncryptedEngine<T>(enginePath: string, keys: StorageKeySet, openConnection: () => T, options: { migrating?: boolean } = {}): T {
+export function startEncryptedEngine<T>(
+  enginePath: string,
+  keys: StorageKeySet,
+  openConnection: () => T,
+  options: { migrating?: boolean } = {},
+): T {
   const configFile = join(enginePath, 'meshlog-engine.xml');
   writeFileSync(configFile, engineConfig(enginePath, keys, options.migrating ?? false));
   for (const key of keys.keys) process.env[keyVariable(key.id)] = key.hex;

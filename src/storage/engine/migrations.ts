@@ -455,7 +455,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 20,
-    name: 'logs: detected_level in Loki\'s vocabulary',
+    name: "logs: detected_level in Loki's vocabulary",
     statements: [
       // err → error, warning → warn, notice → info, crit → critical, pino 30 → info…, as Loki's distributor
       // normalizes levels; severity_text keeps the word as sent. Rows stored before are recomputed, and the

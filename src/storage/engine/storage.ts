@@ -55,9 +55,11 @@ export class Storage {
         return (...args: unknown[]) => {
           const refusal = this.diskGuard && writes(property, args[0]) ? this.diskRefusal() : undefined;
           if (refusal) return Promise.reject(refusal);
-          return this.gate.run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args)).catch((error: unknown) => {
-            throw storageError(error);
-          });
+          return this.gate
+            .run(() => (this.current as unknown as Record<PropertyKey, (...a: unknown[]) => Promise<unknown>>)[property]!(...args))
+            .catch((error: unknown) => {
+              throw storageError(error);
+            });
         };
       },
     });
@@ -68,9 +70,11 @@ export class Storage {
     return (
       insert &&
       ((table, body, settings) =>
-        this.gate.run(() => this.currentRawInsert!(table, body, settings)).catch((error: unknown) => {
-          throw storageError(error);
-        }))
+        this.gate
+          .run(() => this.currentRawInsert!(table, body, settings))
+          .catch((error: unknown) => {
+            throw storageError(error);
+          }))
     );
   }
 
@@ -129,7 +133,9 @@ export class Storage {
       { db: this.database, setting: `old_parts_lifetime = ${outdatedPartsLifetimeSeconds}\\b` },
     );
     for (const { name } of tables) {
-      await this.client.command({ query: `ALTER TABLE ${this.database}.\`${name}\` MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}` });
+      await this.client.command({
+        query: `ALTER TABLE ${this.database}.\`${name}\` MODIFY SETTING old_parts_lifetime = ${outdatedPartsLifetimeSeconds}`,
+      });
     }
   }
 
@@ -180,7 +186,10 @@ export class Storage {
       const rows = <T>(query: string, params: Record<string, unknown>) => this.rows<T>(query, params);
       const broken = await findBrokenParts(rows, this.database, sinceSeconds);
       if (broken.length === 0) return [];
-      this.logger.error({ parts: broken.map((part) => `${part.table}/${part.name}`), check: broken[0].check }, 'storage parts unreadable (written while the disk was full): reopening the engine to set them aside and restore what they covered');
+      this.logger.error(
+        { parts: broken.map((part) => `${part.table}/${part.name}`), check: broken[0].check },
+        'storage parts unreadable (written while the disk was full): reopening the engine to set them aside and restore what they covered',
+      );
       await this.reopen();
       const repaired: RepairedPart[] = [];
       for (const part of broken) repaired.push({ ...part, restoredRows: await rowsInBlockRange(rows, this.database, part) });
@@ -258,7 +267,10 @@ export class Storage {
     if (keys.currentId === this.encryptionAtRest.currentKeyId) return undefined;
     await this.reopen();
     const reopened = this.encryptionAtRest!;
-    this.logger.info({ currentKeyId: reopened.currentKeyId, newKeyIds: reopened.newKeyIds }, 'storage engine reopened with the current storage keys');
+    this.logger.info(
+      { currentKeyId: reopened.currentKeyId, newKeyIds: reopened.newKeyIds },
+      'storage engine reopened with the current storage keys',
+    );
     return reopened;
   }
 

@@ -31,7 +31,10 @@ export function defaultStorageKeyFile(dataDir: string): string {
  */
 export function parseStorageKeys(text: string, source: string): StorageKeySet {
   const keys: StorageKey[] = [];
-  for (const entry of text.replace(/#.*$/gm, '').split(/[\s,]+/).filter(Boolean)) {
+  for (const entry of text
+    .replace(/#.*$/gm, '')
+    .split(/[\s,]+/)
+    .filter(Boolean)) {
     const match = /^(\d{1,9}):([0-9a-fA-F]{64})$/.exec(entry);
     if (!match) throw new Error(`${source}: storage key entries are <id>:<64 hex digits>, got "${entry.slice(0, 12)}…"`);
     const id = Number(match[1]);

@@ -19,11 +19,15 @@ export function logQueryRunner(storage: Storage, options: { maxExecutionSeconds:
   return {
     async run<T>(compiled: CompiledSql, budget?: SqlBudget): Promise<T[]> {
       budget?.check();
-      const seconds = budget ? Math.max(1, Math.min(options.maxExecutionSeconds, Math.ceil(budget.remainingMs() / 1000))) : options.maxExecutionSeconds;
+      const seconds = budget
+        ? Math.max(1, Math.min(options.maxExecutionSeconds, Math.ceil(budget.remainingMs() / 1000)))
+        : options.maxExecutionSeconds;
       const queryId = randomUUID();
       const kill = () => {
         if (storage.embedded) return;
-        void storage.client.command({ query: 'KILL QUERY WHERE query_id = {id:String} ASYNC', query_params: { id: queryId } }).catch(() => undefined);
+        void storage.client
+          .command({ query: 'KILL QUERY WHERE query_id = {id:String} ASYNC', query_params: { id: queryId } })
+          .catch(() => undefined);
       };
       budget?.signal.addEventListener('abort', kill, { once: true });
       try {
@@ -51,7 +55,8 @@ export function logQueryRunner(storage: Storage, options: { maxExecutionSeconds:
         const code = (error as { code?: string }).code;
         if (code === TIMEOUT_EXCEEDED) throw new MeshlogError('ML_QUERY_TIMEOUT', undefined, { cause: error });
         // RE2 refuses what the LogQL parser let through.
-        if (code === CANNOT_COMPILE_REGEXP) throw new MeshlogError('ML_QUERY_INVALID', `regular expression not supported by RE2: ${(error as Error).message.split('\n')[0]}`);
+        if (code === CANNOT_COMPILE_REGEXP)
+          throw new MeshlogError('ML_QUERY_INVALID', `regular expression not supported by RE2: ${(error as Error).message.split('\n')[0]}`);
         throw error;
       } finally {
         budget?.signal.removeEventListener('abort', kill);

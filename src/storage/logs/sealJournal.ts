@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { StoredBatch } from './storedBatch.js';
 
@@ -34,12 +46,14 @@ export function journaledSealProblem(value: unknown): string | undefined {
   }
   if (seal.chain_id === '') return 'chain_id is empty';
   for (const field of ['batch_seq', 'record_count'] as const) {
-    if (typeof seal[field] !== 'number' || !Number.isSafeInteger(seal[field]) || (seal[field] as number) < 0) return `${field} is not a count`;
+    if (typeof seal[field] !== 'number' || !Number.isSafeInteger(seal[field]) || (seal[field] as number) < 0)
+      return `${field} is not a count`;
   }
   for (const field of ['min_time', 'max_time'] as const) {
     const time = seal[field];
     // DateTime64(9): nanoseconds in 0..2^63-1 (what the writer stores).
-    if (typeof time !== 'string' || !/^\d{1,19}$/.test(time) || BigInt(time) > maxInt64) return `${field} ${JSON.stringify(time)?.slice(0, 40)} is not a storable time`;
+    if (typeof time !== 'string' || !/^\d{1,19}$/.test(time) || BigInt(time) > maxInt64)
+      return `${field} ${JSON.stringify(time)?.slice(0, 40)} is not a storable time`;
   }
   if (typeof seal.committed_at !== 'string' || !/^\d{1,12}(\.\d{1,3})?$/.test(seal.committed_at)) return 'committed_at is not Unix seconds';
   return undefined;
@@ -88,7 +102,7 @@ export class SealJournal {
     let size: number | undefined;
     try {
       size = fstatSync(fd).size;
-      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+      for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written);
     } catch (error) {
       this.segment = undefined;
       try {
@@ -123,7 +137,10 @@ export class SealJournal {
   read(path: string): JournaledSeal[] {
     const text = readFileSync(path, 'utf8');
     const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-    return complete.split('\n').filter(Boolean).map((line) => JSON.parse(line) as JournaledSeal);
+    return complete
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as JournaledSeal);
   }
 
   /**

@@ -184,7 +184,10 @@ export class SealStore {
 
   private setAside(journal: SealJournal, segment: string, bad: { line: string; reason: string }[]): void {
     const entries = journal.quarantine(segment, bad);
-    this.moving!.logger.error({ segment, lines: entries.length, reasons: entries.map((entry) => entry.reason).slice(0, 5), quarantine: journal.quarantineDir }, 'journaled seals set aside in the quarantine');
+    this.moving!.logger.error(
+      { segment, lines: entries.length, reasons: entries.map((entry) => entry.reason).slice(0, 5), quarantine: journal.quarantineDir },
+      'journaled seals set aside in the quarantine',
+    );
     if (this.quarantineListener) {
       try {
         this.quarantineListener(entries);
@@ -295,7 +298,14 @@ export class SealStore {
       { chain: chainId, seq: batchSeq },
       { output_format_json_quote_64bit_integers: 1 },
     );
-    return row && { ...row, batch_seq: Number(row.batch_seq), record_count: Number(row.record_count), fingerprints: row.fingerprints.map(String) };
+    return (
+      row && {
+        ...row,
+        batch_seq: Number(row.batch_seq),
+        record_count: Number(row.record_count),
+        fingerprints: row.fingerprints.map(String),
+      }
+    );
   }
 
   async fingerprints(chainId: string, batchSeq: number): Promise<bigint[]> {

@@ -174,13 +174,30 @@ export class AlertStore {
     await this.storage.client.insert({
       table: `${this.db}.alert_acknowledgements`,
       format: 'JSONEachRow',
-      values: [{ tenant: ack.tenant, fingerprint: ack.fingerprint, alert_name: ack.alertName, active_at: ack.activeAtMs, acknowledged_at: ack.atMs, acknowledged_by: ack.by, comment: ack.comment }],
+      values: [
+        {
+          tenant: ack.tenant,
+          fingerprint: ack.fingerprint,
+          alert_name: ack.alertName,
+          active_at: ack.activeAtMs,
+          acknowledged_at: ack.atMs,
+          acknowledged_by: ack.by,
+          comment: ack.comment,
+        },
+      ],
     });
   }
 
   /** A tenant's acknowledgements of alert instances active since `sinceMs`. */
   async acknowledgements(tenant: string, sinceMs: number): Promise<AlertAcknowledgement[]> {
-    const rows = await this.storage.rows<{ fingerprint: string; alert_name: string; active_at_ms: string; at_ms: string; acknowledged_by: string; comment: string }>(
+    const rows = await this.storage.rows<{
+      fingerprint: string;
+      alert_name: string;
+      active_at_ms: string;
+      at_ms: string;
+      acknowledged_by: string;
+      comment: string;
+    }>(
       `SELECT fingerprint, alert_name, toString(toUnixTimestamp64Milli(active_at)) AS active_at_ms,
          toString(toUnixTimestamp64Milli(acknowledged_at)) AS at_ms, acknowledged_by, comment
        FROM ${this.db}.alert_acknowledgements
@@ -235,7 +252,15 @@ export class AlertStore {
 
   /** Every silence in its latest version (expired ones too: they are evidence). */
   async silences(): Promise<Silence[]> {
-    const rows = await this.storage.rows<{ tenant: string; id: string; matchers: Record<string, string>; starts_ms: string; ends_ms: string; created_by: string; comment: string }>(
+    const rows = await this.storage.rows<{
+      tenant: string;
+      id: string;
+      matchers: Record<string, string>;
+      starts_ms: string;
+      ends_ms: string;
+      created_by: string;
+      comment: string;
+    }>(
       `SELECT tenant, id, argMax(matchers, version) AS matchers, toString(toUnixTimestamp64Milli(argMax(starts_at, version))) AS starts_ms,
          toString(toUnixTimestamp64Milli(argMax(ends_at, version))) AS ends_ms, argMax(created_by, version) AS created_by, argMax(comment, version) AS comment
        FROM ${this.db}.alert_silences GROUP BY tenant, id ORDER BY starts_ms`,
@@ -272,7 +297,17 @@ export class AlertStore {
   }
 
   async attempts(tenant: string): Promise<NotificationAttempt[]> {
-    const rows = await this.storage.rows<{ tenant: string; fingerprint: string; alert_name: string; status: 'firing' | 'resolved'; receiver: string; attempt: number; http_status: number; error: string; at_ms: string }>(
+    const rows = await this.storage.rows<{
+      tenant: string;
+      fingerprint: string;
+      alert_name: string;
+      status: 'firing' | 'resolved';
+      receiver: string;
+      attempt: number;
+      http_status: number;
+      error: string;
+      at_ms: string;
+    }>(
       `SELECT tenant, fingerprint, alert_name, status, receiver, attempt, http_status, error, toString(toUnixTimestamp64Milli(at)) AS at_ms
        FROM ${this.db}.notification_attempts WHERE tenant = {tenant:String} ORDER BY at, attempt`,
       { tenant },
@@ -315,6 +350,12 @@ export class AlertStore {
        FROM ${this.db}.notifications_owed GROUP BY tenant, fingerprint, receiver
        HAVING argMax(owed, version) = 1 ORDER BY latest`,
     );
-    return rows.map((row) => ({ tenant: row.tenant, fingerprint: row.fingerprint, receiver: row.receiver, notification: JSON.parse(row.notification) as N, owed: true }));
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      fingerprint: row.fingerprint,
+      receiver: row.receiver,
+      notification: JSON.parse(row.notification) as N,
+      owed: true,
+    }));
   }
 }

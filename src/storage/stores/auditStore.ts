@@ -18,7 +18,16 @@ export interface StoredAuditEvent {
 export class AuditStore {
   constructor(private readonly storage: Storage) {}
 
-  async events(filter: { sinceNs: bigint; untilNs?: bigint; action?: string; actor?: string; outcome?: string; limit: number; /** Only events of these tenants; absent = every event. */ tenants?: string[]; /** Oldest first, from this many on (population exports page through a period this way). */ oldestFirstFrom?: number }): Promise<StoredAuditEvent[]> {
+  async events(filter: {
+    sinceNs: bigint;
+    untilNs?: bigint;
+    action?: string;
+    actor?: string;
+    outcome?: string;
+    limit: number;
+    /** Only events of these tenants; absent = every event. */ tenants?: string[];
+    /** Oldest first, from this many on (population exports page through a period this way). */ oldestFirstFrom?: number;
+  }): Promise<StoredAuditEvent[]> {
     const order = filter.oldestFirstFrom === undefined ? 'DESC' : 'ASC';
     return this.storage.rows<StoredAuditEvent>(
       `SELECT concat(replace(toString(timestamp), ' ', 'T'), 'Z') AS time, log_attributes['audit.action'] AS action, log_attributes['audit.outcome'] AS outcome,
@@ -33,7 +42,18 @@ export class AuditStore {
          AND ({outcome:String} = '' OR log_attributes['audit.outcome'] = {outcome:String})
          AND ({all_tenants:Bool} OR has({tenants:Array(String)}, log_attributes['audit.tenant']))
        ORDER BY timestamp ${order}, l.batch_seq ${order}, l.batch_pos ${order} LIMIT {limit:UInt32} OFFSET {offset:UInt64}`,
-      { tenant: auditTenant, since: filter.sinceNs.toString(), until: (filter.untilNs ?? 0n).toString(), action: filter.action ?? '', actor: filter.actor ?? '', outcome: filter.outcome ?? '', limit: filter.limit, offset: filter.oldestFirstFrom ?? 0, all_tenants: filter.tenants === undefined, tenants: filter.tenants ?? [] },
+      {
+        tenant: auditTenant,
+        since: filter.sinceNs.toString(),
+        until: (filter.untilNs ?? 0n).toString(),
+        action: filter.action ?? '',
+        actor: filter.actor ?? '',
+        outcome: filter.outcome ?? '',
+        limit: filter.limit,
+        offset: filter.oldestFirstFrom ?? 0,
+        all_tenants: filter.tenants === undefined,
+        tenants: filter.tenants ?? [],
+      },
     );
   }
 }

@@ -48,18 +48,28 @@ export class BackupStore {
 
   /** Rows as the table means them: after FINAL for engines that collapse versions (a restore may collapse them sooner). */
   async countRows(table: string): Promise<number> {
-    const rows = await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.${quoteIdentifier(table)}${await this.final(table)}`);
+    const rows = await this.storage.rows<{ n: string }>(
+      `SELECT count() AS n FROM ${this.db}.${quoteIdentifier(table)}${await this.final(table)}`,
+    );
     return Number(rows[0].n);
   }
 
   private async final(table: string): Promise<string> {
-    const engine = (await this.storage.rows<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = {db:String} AND name = {table:String}`, { db: this.db, table }))[0]?.engine ?? '';
+    const engine =
+      (
+        await this.storage.rows<{ engine: string }>(
+          `SELECT engine FROM system.tables WHERE database = {db:String} AND name = {table:String}`,
+          { db: this.db, table },
+        )
+      )[0]?.engine ?? '';
     return /Replacing|Collapsing|Summing|Aggregating/.test(engine) ? ' FINAL' : '';
   }
 
   /** Partitions of a table: a backup file each, so no file needs more memory than one partition. */
   async partitions(table: string): Promise<string[]> {
-    const rows = await this.storage.rows<{ p: string }>(`SELECT DISTINCT _partition_id AS p FROM ${this.db}.${quoteIdentifier(table)} ORDER BY p`);
+    const rows = await this.storage.rows<{ p: string }>(
+      `SELECT DISTINCT _partition_id AS p FROM ${this.db}.${quoteIdentifier(table)} ORDER BY p`,
+    );
     return rows.map((row) => row.p);
   }
 

@@ -365,9 +365,21 @@ export class ComplianceQueries {
   }
 
   /** Records still stored although their policy expired them before `expiredBeforeNs` and no legal hold covers them. */
-  async overdueRecords(options: { rules: RetentionRule[]; fallback: RetentionRule; audit: RetentionRule; holds: LegalHold[]; expiredBeforeNs: bigint; tenant: string }): Promise<OverdueRow[]> {
+  async overdueRecords(options: {
+    rules: RetentionRule[];
+    fallback: RetentionRule;
+    audit: RetentionRule;
+    holds: LegalHold[];
+    expiredBeforeNs: bigint;
+    tenant: string;
+  }): Promise<OverdueRow[]> {
     const params: Record<string, unknown> = { now: options.expiredBeforeNs.toString(), tenant: options.tenant };
-    const { expired, policy } = expiredCondition([{ ...options.audit, tenant: auditTenant }, ...options.rules], options.fallback, options.holds, params);
+    const { expired, policy } = expiredCondition(
+      [{ ...options.audit, tenant: auditTenant }, ...options.rules],
+      options.fallback,
+      options.holds,
+      params,
+    );
     return this.rows<OverdueRow>(
       `SELECT tenant, ${policy} AS policy, count() AS records, ${isoTime('min(timestamp)')} AS oldest
        FROM ${this.db}.logs WHERE ${expired} AND ({tenant:String} = '' OR tenant = {tenant:String})

@@ -80,7 +80,13 @@ export class ErasureStore {
   }
 
   async list(): Promise<ErasureRequest[]> {
-    const rows = await this.storage.rows<Omit<ErasureRequest, 'requested_at' | 'execute_after' | 'closed_at'> & { requested_ms: string; execute_ms: string; closed_ms: string | null }>(
+    const rows = await this.storage.rows<
+      Omit<ErasureRequest, 'requested_at' | 'execute_after' | 'closed_at'> & {
+        requested_ms: string;
+        execute_ms: string;
+        closed_ms: string | null;
+      }
+    >(
       `SELECT id, tenant, selector, toString(toUnixTimestamp64Nano(from_time)) AS from_ns, toString(toUnixTimestamp64Nano(to_time)) AS to_ns,
               reason, requested_by, toString(toUnixTimestamp64Milli(requested_at)) AS requested_ms,
               toString(toUnixTimestamp64Milli(execute_after)) AS execute_ms, status, closed_by,
@@ -108,7 +114,14 @@ export class ErasureStore {
     const logsHeld = heldCondition(holds, logParams);
     const erasable = logsHeld ? `${scope.logs.sql} AND NOT ${logsHeld}` : scope.logs.sql;
     const held = logsHeld
-      ? Number((await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.logs WHERE ${scope.logs.sql} AND ${logsHeld}`, logParams))[0].n)
+      ? Number(
+          (
+            await this.storage.rows<{ n: string }>(
+              `SELECT count() AS n FROM ${this.db}.logs WHERE ${scope.logs.sql} AND ${logsHeld}`,
+              logParams,
+            )
+          )[0].n,
+        )
       : 0;
     const batches = await this.storage.rows<ErasedBatch>(
       `SELECT chain_id, batch_seq, arraySort(groupArray(batch_pos)) AS positions
@@ -134,12 +147,21 @@ export class ErasureStore {
 
   /** Deletes exactly these records (chain, batch, position), what an erasure or disposal recorded; returns how many were still there. */
   async deletePositions(batches: ErasedBatch[]): Promise<number> {
-    const records = batches.flatMap((batch) => batch.positions.map((position) => ({ chain: batch.chain_id, seq: batch.batch_seq, position })));
+    const records = batches.flatMap((batch) =>
+      batch.positions.map((position) => ({ chain: batch.chain_id, seq: batch.batch_seq, position })),
+    );
     if (records.length === 0) return 0;
     const where = `has(arrayZip({chains:Array(String)}, {seqs:Array(UInt64)}, {positions:Array(UInt32)}), (chain_id, batch_seq, batch_pos))`;
     const params = { chains: records.map((r) => r.chain), seqs: records.map((r) => r.seq), positions: records.map((r) => r.position) };
-    const present = Number((await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.logs WHERE ${where}`, params))[0].n);
-    if (present > 0) await this.storage.client.command({ query: `DELETE FROM ${this.db}.logs WHERE ${where}`, query_params: params, clickhouse_settings: { mutations_sync: '2' } });
+    const present = Number(
+      (await this.storage.rows<{ n: string }>(`SELECT count() AS n FROM ${this.db}.logs WHERE ${where}`, params))[0].n,
+    );
+    if (present > 0)
+      await this.storage.client.command({
+        query: `DELETE FROM ${this.db}.logs WHERE ${where}`,
+        query_params: params,
+        clickhouse_settings: { mutations_sync: '2' },
+      });
     return present;
   }
 
@@ -147,7 +169,12 @@ export class ErasureStore {
   async deleteSpans(spans: CompiledSql, holds: LegalHold[], upToMs: number): Promise<number> {
     const present = await this.countSpans(spans, holds, upToMs);
     const { where, params } = spanCondition(spans, holds, upToMs);
-    if (present > 0) await this.storage.client.command({ query: `DELETE FROM ${this.db}.spans WHERE ${where}`, query_params: params, clickhouse_settings: { mutations_sync: '2' } });
+    if (present > 0)
+      await this.storage.client.command({
+        query: `DELETE FROM ${this.db}.spans WHERE ${where}`,
+        query_params: params,
+        clickhouse_settings: { mutations_sync: '2' },
+      });
     return present;
   }
 
@@ -197,7 +224,10 @@ function patternKeys(patterns: PatternRef[]): { services: string[]; ids: string[
 function spanCondition(spans: CompiledSql, holds: LegalHold[], upToMs: number): { where: string; params: Record<string, unknown> } {
   const params: Record<string, unknown> = { ...spans.params, spans_up_to: upToMs };
   const held = heldCondition(holds, params);
-  return { where: `${spans.sql} AND ingested_at <= fromUnixTimestamp64Milli({spans_up_to:Int64})${held ? ` AND NOT ${held}` : ''}`, params };
+  return {
+    where: `${spans.sql} AND ingested_at <= fromUnixTimestamp64Milli({spans_up_to:Int64})${held ? ` AND NOT ${held}` : ''}`,
+    params,
+  };
 }
 
 // Two saves of one request in the same millisecond must still order.

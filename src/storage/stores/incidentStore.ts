@@ -16,7 +16,12 @@ export class IncidentStore {
 
   async append(events: IncidentEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.storage.client.insert({ table: `${this.db}.incident_events`, format: 'JSONEachRow', values: events, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    await this.storage.client.insert({
+      table: `${this.db}.incident_events`,
+      format: 'JSONEachRow',
+      values: events,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
   }
 
   /** Events of one tenant's incidents (of one incident, when named; of every tenant for tenant ''), oldest first. */

@@ -41,7 +41,11 @@ const driftColumns = `tenant, kind, subject, state, detail, policy_version, toSt
 type PolicyRow = Omit<StoredPolicy, 'applied_at'> & { applied_text: string };
 type DriftRow = Omit<DriftEvent, 'at'> & { at_text: string };
 
-const policyOf = ({ applied_text, ...row }: PolicyRow): StoredPolicy => ({ ...row, version: Number(row.version), applied_at: applied_text });
+const policyOf = ({ applied_text, ...row }: PolicyRow): StoredPolicy => ({
+  ...row,
+  version: Number(row.version),
+  applied_at: applied_text,
+});
 const driftOf = ({ at_text, ...row }: DriftRow): DriftEvent => ({ ...row, policy_version: Number(row.policy_version), at: at_text });
 
 /** Applied policies and drift events in ClickHouse: both only ever appended. */
@@ -53,7 +57,12 @@ export class PolicyStore {
   }
 
   async save(policy: StoredPolicy): Promise<void> {
-    await this.storage.client.insert({ table: `${this.db}.policy_versions`, format: 'JSONEachRow', values: [policy], clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    await this.storage.client.insert({
+      table: `${this.db}.policy_versions`,
+      format: 'JSONEachRow',
+      values: [policy],
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
   }
 
   /** The tenant's policy in force at `atMs` (the latest applied at or before it), or the latest of all. */
@@ -81,12 +90,19 @@ export class PolicyStore {
 
   /** The tenants that have a policy. */
   async tenants(): Promise<string[]> {
-    return (await this.storage.rows<{ tenant: string }>(`SELECT DISTINCT tenant FROM ${this.db}.policy_versions ORDER BY tenant`)).map((row) => row.tenant);
+    return (await this.storage.rows<{ tenant: string }>(`SELECT DISTINCT tenant FROM ${this.db}.policy_versions ORDER BY tenant`)).map(
+      (row) => row.tenant,
+    );
   }
 
   async recordDrift(events: DriftEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.storage.client.insert({ table: `${this.db}.policy_drift`, format: 'JSONEachRow', values: events, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    await this.storage.client.insert({
+      table: `${this.db}.policy_drift`,
+      format: 'JSONEachRow',
+      values: events,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
   }
 
   /** Drift events of a period (a tenant's, or every tenant's for ''), oldest first. */
@@ -103,13 +119,29 @@ export class PolicyStore {
   /** Findings open at `atMs`: each (tenant, kind, subject) whose latest event by then opened it. */
   async openDrift(tenant: string, atMs = Date.now()): Promise<DriftEvent[]> {
     // Aliases differ from the column names: ClickHouse would read argMax(state…) AS state as a cycle.
-    const rows = await this.storage.rows<{ tenant: string; kind: string; subject: string; last_state: DriftState; last_detail: string; last_version: number; last_at: string }>(
+    const rows = await this.storage.rows<{
+      tenant: string;
+      kind: string;
+      subject: string;
+      last_state: DriftState;
+      last_detail: string;
+      last_version: number;
+      last_at: string;
+    }>(
       `SELECT tenant, kind, subject, argMax(state, at) AS last_state, argMax(detail, at) AS last_detail, argMax(policy_version, at) AS last_version, toString(max(at)) AS last_at
        FROM ${this.db}.policy_drift
        WHERE ({tenant:String} = '' OR tenant = {tenant:String}) AND at <= fromUnixTimestamp64Milli({at:Int64})
        GROUP BY tenant, kind, subject HAVING last_state = 'open' ORDER BY tenant, kind, subject`,
       { tenant, at: atMs },
     );
-    return rows.map((row) => ({ tenant: row.tenant, kind: row.kind, subject: row.subject, state: row.last_state, detail: row.last_detail, policy_version: Number(row.last_version), at: row.last_at }));
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      kind: row.kind,
+      subject: row.subject,
+      state: row.last_state,
+      detail: row.last_detail,
+      policy_version: Number(row.last_version),
+      at: row.last_at,
+    }));
   }
 }

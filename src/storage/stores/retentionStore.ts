@@ -44,7 +44,12 @@ export interface ExpiredBatch {
  * rule wins), minus everything under an active legal hold. Values are
  * parameters, never spliced into the SQL.
  */
-export function expiredCondition(rules: RetentionRule[], fallback: RetentionRule, holds: LegalHold[], params: Record<string, unknown>): { expired: string; policy: string } {
+export function expiredCondition(
+  rules: RetentionRule[],
+  fallback: RetentionRule,
+  holds: LegalHold[],
+  params: Record<string, unknown>,
+): { expired: string; policy: string } {
   const branches: string[] = [];
   const names: string[] = [];
   rules.forEach((rule, i) => {
@@ -110,7 +115,12 @@ export class RetentionStore {
     recordEvidence: (batches: ExpiredBatch[]) => Promise<void>,
   ): Promise<ExpiredBatch[]> {
     const params: Record<string, unknown> = { now: options.nowNs.toString() };
-    const { expired, policy } = expiredCondition([{ ...options.audit, tenant: auditTenant }, ...options.rules], options.fallback, options.holds, params);
+    const { expired, policy } = expiredCondition(
+      [{ ...options.audit, tenant: auditTenant }, ...options.rules],
+      options.fallback,
+      options.holds,
+      params,
+    );
     const batches = await this.storage.rows<ExpiredBatch>(
       `SELECT chain_id, batch_seq, ${policy} AS policy, groupArray(batch_pos) AS positions
        FROM ${this.db}.logs WHERE ${expired}

@@ -44,7 +44,15 @@ export class SessionEventStore {
     );
     // Only the creation event carries the identity (max skips the others' empty strings).
     if (!row || row.who === '') return undefined;
-    return { idHash, identityId: row.owner, identity: row.who, csrfToken: row.csrf, createdAt: Number(row.created), lastSeenAt: Number(row.seen), ended: Number(row.is_ended) === 1 };
+    return {
+      idHash,
+      identityId: row.owner,
+      identity: row.who,
+      csrfToken: row.csrf,
+      createdAt: Number(row.created),
+      lastSeenAt: Number(row.seen),
+      ended: Number(row.is_ended) === 1,
+    };
   }
 
   async append(events: SessionEvent[]): Promise<void> {
@@ -76,6 +84,11 @@ export class SessionEventStore {
        GROUP BY id_hash HAVING max(ended) = 0 AND max(expires_at) > now64(3)`,
       { ids: identityIds },
     );
-    return rows.map((row) => ({ idHash: row.id_hash, identityId: row.owner, createdAt: Number(row.created), expiresAt: Number(row.expires) }));
+    return rows.map((row) => ({
+      idHash: row.id_hash,
+      identityId: row.owner,
+      createdAt: Number(row.created),
+      expiresAt: Number(row.expires),
+    }));
   }
 }

@@ -12,7 +12,11 @@ export interface LogEntry {
 }
 
 interface StreamsResponse {
-  data: { resultType: 'streams'; result: { stream: Record<string, string>; values: [string, string][] }[]; stats?: { summary?: { execTime?: number; totalLinesProcessed?: number } } };
+  data: {
+    resultType: 'streams';
+    result: { stream: Record<string, string>; values: [string, string][] }[];
+    stats?: { summary?: { execTime?: number; totalLinesProcessed?: number } };
+  };
 }
 
 interface MatrixResponse {
@@ -28,15 +32,27 @@ export interface LogsResult {
 }
 
 /** One query_range call: its lines in the order asked for, keyed by timestamp and position. */
-export async function queryLogs(query: string, startMs: number, endMs: number, options: { limit: number; direction?: 'forward' | 'backward'; signal?: AbortSignal; endNs?: string }): Promise<LogsResult> {
+export async function queryLogs(
+  query: string,
+  startMs: number,
+  endMs: number,
+  options: { limit: number; direction?: 'forward' | 'backward'; signal?: AbortSignal; endNs?: string },
+): Promise<LogsResult> {
   const response = await api<StreamsResponse>('/loki/api/v1/query_range', {
-    query: { query, start: msToNs(startMs), end: options.endNs ?? msToNs(endMs), limit: options.limit, direction: options.direction ?? 'backward' },
+    query: {
+      query,
+      start: msToNs(startMs),
+      end: options.endNs ?? msToNs(endMs),
+      limit: options.limit,
+      direction: options.direction ?? 'backward',
+    },
     signal: options.signal,
   });
   if (response.data.resultType !== 'streams') throw new Error('a metric query: the list shows log queries only');
   const entries: LogEntry[] = [];
   for (const stream of response.data.result) {
-    for (const [tsNs, line] of stream.values) entries.push({ key: '', tsNs, ms: Number(BigInt(tsNs) / 1_000_000n), line, labels: stream.stream });
+    for (const [tsNs, line] of stream.values)
+      entries.push({ key: '', tsNs, ms: Number(BigInt(tsNs) / 1_000_000n), line, labels: stream.stream });
   }
   const forward = options.direction === 'forward';
   entries.sort((a, b) => (BigInt(a.tsNs) < BigInt(b.tsNs) ? (forward ? -1 : 1) : BigInt(a.tsNs) > BigInt(b.tsNs) ? (forward ? 1 : -1) : 0));
@@ -91,7 +107,12 @@ export async function queryLogPages(
  * older lines" at the limit: one more page that ends just after the oldest
  * loaded line, without the lines already loaded at that instant.
  */
-export async function queryOlderLogs(query: string, startMs: number, loaded: LogEntry[], options: { count: number; pageSize: number; signal?: AbortSignal }): Promise<LogsResult> {
+export async function queryOlderLogs(
+  query: string,
+  startMs: number,
+  loaded: LogEntry[],
+  options: { count: number; pageSize: number; signal?: AbortSignal },
+): Promise<LogsResult> {
   const oldest = loaded[loaded.length - 1];
   const seen = new Set(loaded.filter((entry) => entry.tsNs === oldest.tsNs).map(identityOf));
   const more = await queryLogPages(query, startMs, oldest.ms + 1, {
@@ -125,14 +146,24 @@ export interface MetricSeries {
 }
 
 /** A metric query over a range, one series per label set (Loki answers a matrix). */
-export async function queryMetric(query: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<{ series: MetricSeries[]; execSeconds: number }> {
+export async function queryMetric(
+  query: string,
+  startMs: number,
+  endMs: number,
+  stepSeconds: number,
+  signal?: AbortSignal,
+): Promise<{ series: MetricSeries[]; execSeconds: number }> {
   const response = await api<MatrixResponse & { data: { stats?: { summary?: { execTime?: number } } } }>('/loki/api/v1/query_range', {
     query: { query, start: msToNs(startMs), end: msToNs(endMs), step: `${stepSeconds}s` },
     signal,
   });
-  if (response.data.resultType !== 'matrix') throw new Error(`a ${response.data.resultType} result: Explore graphs range results (a matrix)`);
+  if (response.data.resultType !== 'matrix')
+    throw new Error(`a ${response.data.resultType} result: Explore graphs range results (a matrix)`);
   return {
-    series: response.data.result.map((series) => ({ labels: series.metric, points: series.values.map(([t, v]) => [t * 1000, Number(v)] as [number, number]) })),
+    series: response.data.result.map((series) => ({
+      labels: series.metric,
+      points: series.values.map(([t, v]) => [t * 1000, Number(v)] as [number, number]),
+    })),
     execSeconds: response.data.stats?.summary?.execTime ?? 0,
   };
 }
@@ -144,12 +175,26 @@ export const seriesName = (labels: Record<string, string>) =>
     .join(', ')}}`;
 
 /** Lines per level and step: `sum by (detected_level) (count_over_time(<query>[step]))`. */
-export async function queryVolume(logQuery: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<VolumeSeries[]> {
+export async function queryVolume(
+  logQuery: string,
+  startMs: number,
+  endMs: number,
+  stepSeconds: number,
+  signal?: AbortSignal,
+): Promise<VolumeSeries[]> {
   const response = await api<MatrixResponse>('/loki/api/v1/query_range', {
-    query: { query: `sum by (detected_level) (count_over_time(${logQuery} [${stepSeconds}s]))`, start: msToNs(startMs), end: msToNs(endMs), step: `${stepSeconds}s` },
+    query: {
+      query: `sum by (detected_level) (count_over_time(${logQuery} [${stepSeconds}s]))`,
+      start: msToNs(startMs),
+      end: msToNs(endMs),
+      step: `${stepSeconds}s`,
+    },
     signal,
   });
-  return response.data.result.map((series) => ({ level: series.metric.detected_level ?? '', points: series.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
+  return response.data.result.map((series) => ({
+    level: series.metric.detected_level ?? '',
+    points: series.values.map(([t, v]) => [t, Number(v)] as [number, number]),
+  }));
 }
 
 export async function labelNames(startMs: number, endMs: number): Promise<string[]> {
@@ -157,7 +202,13 @@ export async function labelNames(startMs: number, endMs: number): Promise<string
 }
 
 export async function labelValues(name: string, startMs: number, endMs: number): Promise<string[]> {
-  return (await api<{ data: string[] }>(`/loki/api/v1/label/${encodeURIComponent(name)}/values`, { query: { start: msToNs(startMs), end: msToNs(endMs) } })).data ?? [];
+  return (
+    (
+      await api<{ data: string[] }>(`/loki/api/v1/label/${encodeURIComponent(name)}/values`, {
+        query: { start: msToNs(startMs), end: msToNs(endMs) },
+      })
+    ).data ?? []
+  );
 }
 
 /** A LogQL string literal. */

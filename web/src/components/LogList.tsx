@@ -19,7 +19,6 @@ interface Props {
   onPin?: (entry: LogEntry) => void;
 }
 
-
 /**
  * The result list, virtualized: only rows in view are in the DOM, so 100k
  * lines scroll like 100. Rows have fixed heights (an expanded one adds its
@@ -48,7 +47,8 @@ export function LogList({ entries, resultId, onFilter, onContext, onPin }: Props
 
   const offsets = useMemo(() => {
     const result = new Float64Array(entries.length + 1);
-    for (let i = 0; i < entries.length; i++) result[i + 1] = result[i] + rowHeight + (expanded.has(entries[i].key) ? detailHeight(entries[i]) : 0);
+    for (let i = 0; i < entries.length; i++)
+      result[i + 1] = result[i] + rowHeight + (expanded.has(entries[i].key) ? detailHeight(entries[i]) : 0);
     return result;
   }, [entries, expanded]);
 
@@ -74,7 +74,8 @@ export function LogList({ entries, resultId, onFilter, onContext, onPin }: Props
   const reveal = (index: number) => {
     const element = viewport.current!;
     if (offsets[index] < element.scrollTop) element.scrollTop = offsets[index];
-    else if (offsets[index] + rowHeight > element.scrollTop + element.clientHeight) element.scrollTop = offsets[index] + rowHeight - element.clientHeight;
+    else if (offsets[index] + rowHeight > element.scrollTop + element.clientHeight)
+      element.scrollTop = offsets[index] + rowHeight - element.clientHeight;
   };
 
   const revealDetail = useRef(false);
@@ -150,7 +151,16 @@ export function LogList({ entries, resultId, onFilter, onContext, onPin }: Props
   }
 
   return (
-    <div class="viewport" ref={viewport} tabIndex={0} role="grid" aria-label="log lines" aria-rowcount={entries.length} onScroll={(event) => setScrollTop(event.currentTarget.scrollTop)} onKeyDown={onKeyDown}>
+    <div
+      class="viewport"
+      ref={viewport}
+      tabIndex={0}
+      role="grid"
+      aria-label="log lines"
+      aria-rowcount={entries.length}
+      onScroll={(event) => setScrollTop(event.currentTarget.scrollTop)}
+      onKeyDown={onKeyDown}
+    >
       <div style={{ height: `${offsets[entries.length]}px`, position: 'relative' }}>{rows}</div>
     </div>
   );

@@ -58,7 +58,9 @@ export function LogqlEditor({ value, onChange, onRun, error, range }: Props) {
     const key = ctx.kind === 'label' ? '\u0000labels' : ctx.label;
     let pending = cache.current.get(key);
     if (!pending) {
-      pending = (ctx.kind === 'label' ? labelNames(range.startMs, range.endMs) : labelValues(ctx.label, range.startMs, range.endMs)).catch(() => []);
+      pending = (ctx.kind === 'label' ? labelNames(range.startMs, range.endMs) : labelValues(ctx.label, range.startMs, range.endMs)).catch(
+        () => [],
+      );
       cache.current.set(key, pending);
     }
     return pending;
@@ -113,35 +115,40 @@ export function LogqlEditor({ value, onChange, onRun, error, range }: Props) {
   return (
     <div class={`editor${error ? ' invalid' : ''}`}>
       <div class="editor-input">
-      <Highlight source={value} errorAt={errorAt} />
-      <textarea
-        ref={textarea}
-        class="code"
-        rows={rows}
-        spellcheck={false}
-        aria-label="LogQL query"
-        aria-invalid={error ? 'true' : 'false'}
-        aria-autocomplete="list"
-        aria-expanded={options.length > 0}
-        value={value}
-        onInput={(event) => {
-          const element = event.currentTarget;
-          onChange(element.value);
-          refresh(element.value, element.selectionStart);
-        }}
-        onClick={(event) => refresh(value, event.currentTarget.selectionStart)}
-        onKeyDown={onKeyDown}
-        onBlur={() => setTimeout(() => setOptions([]), 150)}
-      />
-      {options.length > 0 && (
-        <ul class="completions" role="listbox" aria-label={context?.kind === 'label' ? 'labels' : 'values'}>
-          {options.map((option, index) => (
-            <li key={option} role="option" aria-selected={index === selected} onMouseDown={(event) => (event.preventDefault(), accept(option))}>
-              {option}
-            </li>
-          ))}
-        </ul>
-      )}
+        <Highlight source={value} errorAt={errorAt} />
+        <textarea
+          ref={textarea}
+          class="code"
+          rows={rows}
+          spellcheck={false}
+          aria-label="LogQL query"
+          aria-invalid={error ? 'true' : 'false'}
+          aria-autocomplete="list"
+          aria-expanded={options.length > 0}
+          value={value}
+          onInput={(event) => {
+            const element = event.currentTarget;
+            onChange(element.value);
+            refresh(element.value, element.selectionStart);
+          }}
+          onClick={(event) => refresh(value, event.currentTarget.selectionStart)}
+          onKeyDown={onKeyDown}
+          onBlur={() => setTimeout(() => setOptions([]), 150)}
+        />
+        {options.length > 0 && (
+          <ul class="completions" role="listbox" aria-label={context?.kind === 'label' ? 'labels' : 'values'}>
+            {options.map((option, index) => (
+              <li
+                key={option}
+                role="option"
+                aria-selected={index === selected}
+                onMouseDown={(event) => (event.preventDefault(), accept(option))}
+              >
+                {option}
+              </li>
+            ))}
+          </ul>
+        )}
       </div>
       {error && (
         <p class="parse-error error" role="alert">

@@ -27,7 +27,17 @@ function shortNumber(value: number): string {
  * naming each by its labels (click one to show it alone, as Grafana does).
  * A step without a point is a gap, not zero.
  */
-export function MetricChart({ series, startMs, endMs, stepSeconds }: { series: MetricSeries[]; startMs: number; endMs: number; stepSeconds: number }) {
+export function MetricChart({
+  series,
+  startMs,
+  endMs,
+  stepSeconds,
+}: {
+  series: MetricSeries[];
+  startMs: number;
+  endMs: number;
+  stepSeconds: number;
+}) {
   const zone = useTimeZone();
   const [only, setOnly] = useState<number | undefined>();
   if (series.length === 0) return <p class="empty chart-empty">No series: the query matched nothing in this range.</p>;
@@ -66,7 +76,13 @@ export function MetricChart({ series, startMs, endMs, stepSeconds }: { series: M
           </g>
         ))}
         {xTicks.map((ms, index) => (
-          <text key={ms} class="axis" x={x(ms)} y={height - 6} text-anchor={index === 0 ? 'start' : index === xTicks.length - 1 ? 'end' : 'middle'}>
+          <text
+            key={ms}
+            class="axis"
+            x={x(ms)}
+            y={height - 6}
+            text-anchor={index === 0 ? 'start' : index === xTicks.length - 1 ? 'end' : 'middle'}
+          >
             {formatTime(ms, zone, false).slice(5, 16)}
           </text>
         ))}
@@ -81,7 +97,12 @@ export function MetricChart({ series, startMs, endMs, stepSeconds }: { series: M
           const last = one.points[one.points.length - 1];
           return (
             <li key={index}>
-              <button type="button" class={only !== undefined && only !== index ? 'hidden-series' : ''} aria-pressed={only === index} onClick={() => setOnly(only === index ? undefined : index)}>
+              <button
+                type="button"
+                class={only !== undefined && only !== index ? 'hidden-series' : ''}
+                aria-pressed={only === index}
+                onClick={() => setOnly(only === index ? undefined : index)}
+              >
                 <i style={{ background: seriesColor(index) }} />
                 <span class="mono">{seriesName(one.labels)}</span>
                 {last && <span class="dim"> last {shortNumber(last[1])}</span>}

@@ -51,7 +51,10 @@ export function RecordDetail({ entry, onFilter, onContext, onPin }: Props) {
           </button>
         )}
       </div>
-      <pre class="mono" style={{ height: `${detailBodyHeight - 8}px`, overflow: 'auto', margin: '0 0 8px', whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
+      <pre
+        class="mono"
+        style={{ height: `${detailBodyHeight - 8}px`, overflow: 'auto', margin: '0 0 8px', whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}
+      >
         {entry.line}
       </pre>
       <table aria-label="fields">
@@ -67,7 +70,12 @@ export function RecordDetail({ entry, onFilter, onContext, onPin }: Props) {
               <td>{name}</td>
               <td class="mono">
                 {name === 'trace_id' ? <TraceLink traceId={entry.labels[name]} /> : entry.labels[name]}{' '}
-                <button type="button" class="small ghost" title={`filter ${name} = this value`} onClick={() => onFilter(name, entry.labels[name])}>
+                <button
+                  type="button"
+                  class="small ghost"
+                  title={`filter ${name} = this value`}
+                  onClick={() => onFilter(name, entry.labels[name])}
+                >
                   ⊕
                 </button>
               </td>

@@ -5,7 +5,9 @@ import { describeRange, presets, resolveTime, type TimeRange } from '../shell/ti
 
 /** `2026-11-25T14:03` for a datetime-local input, in the chosen zone. */
 function inputValue(ms: number, utc: boolean): string {
-  return formatTime(ms, utc ? 'utc' : 'local', false).replace(' ', 'T').slice(0, 16);
+  return formatTime(ms, utc ? 'utc' : 'local', false)
+    .replace(' ', 'T')
+    .slice(0, 16);
 }
 
 function parseInput(value: string, utc: boolean): number {

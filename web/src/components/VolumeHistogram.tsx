@@ -5,8 +5,15 @@ import { formatTime } from '../shell/timeFormat';
 
 const levelOrder = ['error', 'fatal', 'critical', 'warn', 'warning', 'info', 'debug', 'trace', ''];
 const levelColor = (level: string) =>
-  ({ error: 'var(--level-error)', fatal: 'var(--level-error)', critical: 'var(--level-error)', warn: 'var(--level-warn)', warning: 'var(--level-warn)', info: 'var(--level-info)', debug: 'var(--level-debug)' })[level] ??
-  'var(--level-other)';
+  ({
+    error: 'var(--level-error)',
+    fatal: 'var(--level-error)',
+    critical: 'var(--level-error)',
+    warn: 'var(--level-warn)',
+    warning: 'var(--level-warn)',
+    info: 'var(--level-info)',
+    debug: 'var(--level-debug)',
+  })[level] ?? 'var(--level-other)';
 
 interface Props {
   series: VolumeSeries[];
@@ -71,7 +78,14 @@ export function VolumeHistogram({ series, startMs, endMs, stepSeconds, onBrush }
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((fraction) => startMs + fraction * span);
   return (
     <div class="histogram" aria-label="log volume by level; drag to zoom">
-      <svg ref={svg} viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" onMouseDown={onDown} role="img" aria-label="log volume histogram">
+      <svg
+        ref={svg}
+        viewBox={`0 0 ${width} ${height}`}
+        preserveAspectRatio="none"
+        onMouseDown={onDown}
+        role="img"
+        aria-label="log volume histogram"
+      >
         {[...buckets].map(([bucket, counts]) => {
           let y = height - bottom;
           return levels.map((level) => {
@@ -87,11 +101,25 @@ export function VolumeHistogram({ series, startMs, endMs, stepSeconds, onBrush }
           });
         })}
         {ticks.map((ms, index) => (
-          <text key={ms} class="axis" x={Math.min(Math.max(x(ms), 2), width - 2)} y={height - 2} text-anchor={index === 0 ? 'start' : index === ticks.length - 1 ? 'end' : 'middle'}>
+          <text
+            key={ms}
+            class="axis"
+            x={Math.min(Math.max(x(ms), 2), width - 2)}
+            y={height - 2}
+            text-anchor={index === 0 ? 'start' : index === ticks.length - 1 ? 'end' : 'middle'}
+          >
             {formatTime(ms, zone, false).slice(5, 16)}
           </text>
         ))}
-        {brush && <rect class="brush" x={x(Math.min(brush.from, brush.to))} y={0} width={Math.abs(x(brush.to) - x(brush.from))} height={height - bottom} />}
+        {brush && (
+          <rect
+            class="brush"
+            x={x(Math.min(brush.from, brush.to))}
+            y={0}
+            width={Math.abs(x(brush.to) - x(brush.from))}
+            height={height - bottom}
+          />
+        )}
       </svg>
       <div class="legend">
         {levels.map((level) => (

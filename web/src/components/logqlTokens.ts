@@ -7,15 +7,63 @@ export interface Token {
 }
 
 const keywords = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset',
-  'json', 'logfmt', 'regexp', 'pattern', 'unpack', 'line_format', 'label_format', 'unwrap', 'decolorize', 'drop', 'keep', 'ip',
-  'count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time', 'avg_over_time', 'min_over_time', 'max_over_time',
-  'stddev_over_time', 'stdvar_over_time', 'quantile_over_time', 'first_over_time', 'last_over_time', 'absent_over_time', 'rate_counter',
-  'sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'sort', 'sort_desc', 'duration', 'duration_seconds', 'bytes',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'json',
+  'logfmt',
+  'regexp',
+  'pattern',
+  'unpack',
+  'line_format',
+  'label_format',
+  'unwrap',
+  'decolorize',
+  'drop',
+  'keep',
+  'ip',
+  'count_over_time',
+  'rate',
+  'bytes_over_time',
+  'bytes_rate',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'quantile_over_time',
+  'first_over_time',
+  'last_over_time',
+  'absent_over_time',
+  'rate_counter',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'sort',
+  'sort_desc',
+  'duration',
+  'duration_seconds',
+  'bytes',
 ]);
 
 // One alternative per token kind, tried in this order at each position.
-const tokenPattern = /("(?:[^"\\]|\\.)*"?|`[^`]*`?)|(\[[0-9]+(?:ms|s|m|h|d|w|y)\])|([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w|y|b|kb|mb|gb|kib|mib|gib)?\b)|(\|=|\|~|!=|!~|=~|==|>=|<=|\||=|>|<)|([A-Za-z_][A-Za-z0-9_.]*)|(\s+|.)/gy;
+const tokenPattern =
+  /("(?:[^"\\]|\\.)*"?|`[^`]*`?)|(\[[0-9]+(?:ms|s|m|h|d|w|y)\])|([0-9]+(?:\.[0-9]+)?(?:ms|s|m|h|d|w|y|b|kb|mb|gb|kib|mib|gib)?\b)|(\|=|\|~|!=|!~|=~|==|>=|<=|\||=|>|<)|([A-Za-z_][A-Za-z0-9_.]*)|(\s+|.)/gy;
 
 /** Splits LogQL into highlightable tokens (a lexer for colour, not the parser: the server parses). */
 export function tokenize(source: string): Token[] {
@@ -29,16 +77,14 @@ export function tokenize(source: string): Token[] {
     else if (dur) kind = 'duration';
     else if (num) kind = 'num';
     else if (op) kind = 'op';
-    else if (ident) kind = keywords.has(ident) ? 'fn' : /^\s*(=~|!~|!=|=|>|<)/.test(source.slice(match.index + text.length)) ? 'label' : 'text';
+    else if (ident)
+      kind = keywords.has(ident) ? 'fn' : /^\s*(=~|!~|!=|=|>|<)/.test(source.slice(match.index + text.length)) ? 'label' : 'text';
     tokens.push({ kind, text, start: match.index });
   }
   return tokens;
 }
 
-export type CompletionContext =
-  | { kind: 'label'; prefix: string }
-  | { kind: 'value'; label: string; prefix: string }
-  | undefined;
+export type CompletionContext = { kind: 'label'; prefix: string } | { kind: 'value'; label: string; prefix: string } | undefined;
 
 /** What the cursor is in the middle of typing: a label name inside `{…}` or after `|`, or a value after `name="`. */
 export function completionContext(beforeCursor: string): CompletionContext {
@@ -47,7 +93,8 @@ export function completionContext(beforeCursor: string): CompletionContext {
   const open = beforeCursor.lastIndexOf('{');
   const inSelector = open >= 0 && beforeCursor.lastIndexOf('}') < open;
   const label = /(?:^|[{,|]\s*)([A-Za-z_][A-Za-z0-9_]*)?$/.exec(beforeCursor);
-  if (label && (inSelector || /\|\s*[A-Za-z_]*$/.test(beforeCursor)) && !/"$/.test(beforeCursor)) return { kind: 'label', prefix: label[1] ?? '' };
+  if (label && (inSelector || /\|\s*[A-Za-z_]*$/.test(beforeCursor)) && !/"$/.test(beforeCursor))
+    return { kind: 'label', prefix: label[1] ?? '' };
   return undefined;
 }
 

@@ -9,7 +9,14 @@ export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void
   const [error, setError] = useState(new URLSearchParams(location.search).get('error') ?? '');
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState(false);
-  useEffect(() => void api<{ oidc: boolean }>('/api/v1/session/methods').then((methods) => setSso(methods.oidc), () => setSso(false)), []);
+  useEffect(
+    () =>
+      void api<{ oidc: boolean }>('/api/v1/session/methods').then(
+        (methods) => setSso(methods.oidc),
+        () => setSso(false),
+      ),
+    [],
+  );
   const returnTo = location.pathname.startsWith('/ui/') && location.pathname !== '/ui/login' ? location.pathname + location.search : '/ui/';
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -28,8 +35,19 @@ export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void
       <form class="login-card" onSubmit={submit} aria-label="log in">
         <h1>meshlog</h1>
         <label for="token">API key</label>
-        <input id="token" name="token" type="password" autoComplete="current-password" value={token} onInput={(event) => setToken(event.currentTarget.value)} autoFocus required />
-        <p class="hint">An analyst, auditor or admin key (<code>meshlog keys create</code>), or the bootstrap admin token.</p>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="current-password"
+          value={token}
+          onInput={(event) => setToken(event.currentTarget.value)}
+          autoFocus
+          required
+        />
+        <p class="hint">
+          An analyst, auditor or admin key (<code>meshlog keys create</code>), or the bootstrap admin token.
+        </p>
         {error && (
           <p class="error" role="alert">
             {error}

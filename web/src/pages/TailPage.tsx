@@ -101,7 +101,8 @@ export function TailPage(_props: PageProps) {
     socket.onmessage = (message) => {
       const frame = JSON.parse(String(message.data)) as TailFrame;
       const received: TailLine[] = [];
-      for (const stream of frame.streams) for (const [tsNs, line] of stream.values) received.push({ id: 0, tsNs, line, labels: stream.stream });
+      for (const stream of frame.streams)
+        for (const [tsNs, line] of stream.values) received.push({ id: 0, tsNs, line, labels: stream.stream });
       for (const line of received) line.id = nextId.current++;
       if (frame.dropped_lines) setDropped((count) => count + frame.dropped_lines!);
       const now = Date.now();
@@ -135,14 +136,26 @@ export function TailPage(_props: PageProps) {
   return (
     <>
       <div class="toolbar">
-        <LogqlEditor value={draft} onChange={setDraft} onRun={() => setParams({ q: draft }, { push: true })} error={error} range={{ startMs: Date.now() - 3_600_000, endMs: Date.now() }} />
+        <LogqlEditor
+          value={draft}
+          onChange={setDraft}
+          onRun={() => setParams({ q: draft }, { push: true })}
+          error={error}
+          range={{ startMs: Date.now() - 3_600_000, endMs: Date.now() }}
+        />
         <button type="button" class="primary" onClick={() => setParams({ q: draft }, { push: true })}>
           Tail
         </button>
         <button type="button" onClick={() => (paused ? resume() : setPaused(true))} aria-pressed={paused}>
           {paused ? `Resume (${pending.length} new)` : 'Pause'}
         </button>
-        <input type="search" placeholder="highlight" aria-label="highlight" value={highlight} onInput={(event) => setHighlight(event.currentTarget.value)} />
+        <input
+          type="search"
+          placeholder="highlight"
+          aria-label="highlight"
+          value={highlight}
+          onInput={(event) => setHighlight(event.currentTarget.value)}
+        />
       </div>
       <div class="summary">
         <span class={`badge ${status === 'live' && !paused ? 'live' : ''}`}>{paused ? 'paused' : status}</span>
@@ -172,9 +185,15 @@ export function TailPage(_props: PageProps) {
           return (
             <div key={line.id} class={levelClass(level)} data-level={level || undefined}>
               <span class="time">{formatTime(nsToMs(line.tsNs), zone)}</span>
-              {line.labels.service_name && <span class="badge">{line.labels.service_name}</span>} <Highlighted text={line.line} needle={highlight} />{' '}
-              {line.labels.trace_id && <TraceLink traceId={line.labels.trace_id} />}{' '}
-              <button type="button" class="small ghost pin" title="pin this line to an incident" aria-label="pin to incident" onClick={() => setPinning(line)}>
+              {line.labels.service_name && <span class="badge">{line.labels.service_name}</span>}{' '}
+              <Highlighted text={line.line} needle={highlight} /> {line.labels.trace_id && <TraceLink traceId={line.labels.trace_id} />}{' '}
+              <button
+                type="button"
+                class="small ghost pin"
+                title="pin this line to an incident"
+                aria-label="pin to incident"
+                onClick={() => setPinning(line)}
+              >
                 Pin
               </button>
             </div>

@@ -72,7 +72,12 @@ const attributeSummary = (span: SpanRow) =>
 
 const axisFractions = [0, 0.25, 0.5, 0.75, 1];
 
-const formatDuration = (ns: bigint) => (ns >= 1_000_000_000n ? `${(Number(ns) / 1e9).toFixed(2)} s` : ns >= 1_000_000n ? `${(Number(ns) / 1e6).toFixed(1)} ms` : `${(Number(ns) / 1e3).toFixed(0)} µs`);
+const formatDuration = (ns: bigint) =>
+  ns >= 1_000_000_000n
+    ? `${(Number(ns) / 1e9).toFixed(2)} s`
+    : ns >= 1_000_000n
+      ? `${(Number(ns) / 1e6).toFixed(1)} ms`
+      : `${(Number(ns) / 1e3).toFixed(0)} µs`;
 
 /** What a span carries beyond its bar: ids, kind, status, attributes, events. */
 function SpanDetail({ span, zone }: { span: SpanRow; zone: ReturnType<typeof useTimeZone> }) {
@@ -158,7 +163,8 @@ export function TracePage({ params }: PageProps) {
       </h1>
       {pinning && <PinDialog target={{ kind: 'trace', traceId: trace.traceId }} onClose={() => setPinning(false)} />}
       <p class="dim">
-        {trace.spans.length} spans · {trace.logs.length} logs · {services.size} services · {formatDuration(BigInt(total))} · started {formatTime(Number(t0 / 1_000_000n), zone)}
+        {trace.spans.length} spans · {trace.logs.length} logs · {services.size} services · {formatDuration(BigInt(total))} · started{' '}
+        {formatTime(Number(t0 / 1_000_000n), zone)}
       </p>
       {trace.spans.length === 0 && trace.logs.length === 0 && <p>Nothing stored for this trace id in this tenant.</p>}
       <table class="waterfall" aria-label="waterfall">
@@ -192,13 +198,20 @@ export function TracePage({ params }: PageProps) {
                 onClick={() => toggle(span.span_id)}
                 onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && (event.preventDefault(), toggle(span.span_id))}
               >
-                <td class="name" style={{ paddingLeft: `${depth * 16 + 6}px` }} title={`${span.service_name}: ${span.span_name} (${span.span_kind})${span.status_message ? ` — ${span.status_message}` : ''}`}>
+                <td
+                  class="name"
+                  style={{ paddingLeft: `${depth * 16 + 6}px` }}
+                  title={`${span.service_name}: ${span.span_name} (${span.span_kind})${span.status_message ? ` — ${span.status_message}` : ''}`}
+                >
                   <span class="badge">{span.service_name}</span> {span.span_name}
                   {status && <span class={`span-status${failed ? ' error' : ''}`}>{status}</span>}
                   {attributes && <span class="span-attributes dim mono">{attributes}</span>}
                 </td>
                 <td class="bar-cell">
-                  <span class={`bar${failed ? ' error' : ''}`} style={{ left: percent(start), width: `${(Number(duration) / total) * 100}%` }} />
+                  <span
+                    class={`bar${failed ? ' error' : ''}`}
+                    style={{ left: percent(start), width: `${(Number(duration) / total) * 100}%` }}
+                  />
                 </td>
                 <td class="duration">{formatDuration(duration)}</td>
               </tr>,

@@ -30,7 +30,8 @@ export function App() {
   useEffect(() => {
     if (!session || session === 'loading') return;
     const home = allowed.find((page) => page.nav);
-    if ((path === '/' || path === uiBase || path === `${uiBase}/` || path === `${uiBase}/login`) && home) navigate(home.path, { replace: true });
+    if ((path === '/' || path === uiBase || path === `${uiBase}/` || path === `${uiBase}/login`) && home)
+      navigate(home.path, { replace: true });
   }, [session, path]);
 
   if (session === 'loading') return <div class="splash">meshlog</div>;
@@ -57,23 +58,43 @@ export function App() {
               {allowed
                 .filter((page) => page.nav)
                 .map((page) => (
-                  <Link key={page.id} href={page.path} class={match?.page.id === page.id ? 'active' : ''} aria-current={match?.page.id === page.id ? 'page' : undefined} title={page.shortcut ? `g ${page.shortcut}` : undefined}>
+                  <Link
+                    key={page.id}
+                    href={page.path}
+                    class={match?.page.id === page.id ? 'active' : ''}
+                    aria-current={match?.page.id === page.id ? 'page' : undefined}
+                    title={page.shortcut ? `g ${page.shortcut}` : undefined}
+                  >
                     {page.title}
                   </Link>
                 ))}
             </nav>
             <div class="topbar-end">
-              <button type="button" class="ghost" onClick={() => setZone(zone === 'utc' ? 'local' : 'utc')} title={`time zone of every time shown: ${zone === 'utc' ? 'UTC' : 'local time'}`}>
+              <button
+                type="button"
+                class="ghost"
+                onClick={() => setZone(zone === 'utc' ? 'local' : 'utc')}
+                title={`time zone of every time shown: ${zone === 'utc' ? 'UTC' : 'local time'}`}
+              >
                 {zone === 'utc' ? 'UTC' : 'Local'}
               </button>
-              <button type="button" class="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="switch theme" title={theme === 'dark' ? 'light theme' : 'dark theme'}>
+              <button
+                type="button"
+                class="ghost"
+                onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
+                aria-label="switch theme"
+                title={theme === 'dark' ? 'light theme' : 'dark theme'}
+              >
                 {theme === 'dark' ? '☀' : '☾'}
               </button>
               <button type="button" class="ghost" onClick={() => setShowHelp(true)} aria-label="keyboard shortcuts">
                 ?
               </button>
               {choosesTenant(session.identity.tenants) && <TenantPicker tenants={session.identity.tenants} />}
-              <span class="whoami" title={`${session.identity.name} · ${session.identity.roles.join(', ')} · tenants: ${session.identity.tenants.join(', ')}`}>
+              <span
+                class="whoami"
+                title={`${session.identity.name} · ${session.identity.roles.join(', ')} · tenants: ${session.identity.tenants.join(', ')}`}
+              >
                 {session.identity.name} · {session.identity.roles.join(', ')}
               </span>
               <button type="button" onClick={onLogout}>
@@ -83,7 +104,11 @@ export function App() {
           </header>
           <main class="page">
             {!match && <p class="notice">No page at {path}.</p>}
-            {match && !permitted && <p class="notice error">Your role ({session.identity.roles.join(', ')}) may not open {match.page.title}.</p>}
+            {match && !permitted && (
+              <p class="notice error">
+                Your role ({session.identity.roles.join(', ')}) may not open {match.page.title}.
+              </p>
+            )}
             {/* A new tenant is a new page: every panel loads again from its first state. */}
             {Page && permitted && <Page key={currentTenant() ?? ''} params={match.params!} />}
           </main>

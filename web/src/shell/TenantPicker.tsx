@@ -53,7 +53,13 @@ export function TenantPicker({ tenants }: { tenants: string[] }) {
     >
       <label>
         tenant
-        <input list="known-tenants" value={draft} size={12} onInput={(event) => setDraft(event.currentTarget.value)} onChange={(event) => choose(event.currentTarget.value)} />
+        <input
+          list="known-tenants"
+          value={draft}
+          size={12}
+          onInput={(event) => setDraft(event.currentTarget.value)}
+          onChange={(event) => choose(event.currentTarget.value)}
+        />
       </label>
       <datalist id="known-tenants">
         {known.map((tenant) => (

@@ -19,7 +19,13 @@ const reserved = new Set(['message', 'service', 'hostname', 'status', 'ddtags', 
  * one object, as the Datadog Agent (`logs_dd_url`) and the API clients send;
  * `text/plain` is one message per line. `requestTags` is the `ddtags` query parameter.
  */
-export function decodeDatadogLogs(body: Buffer, plainText: boolean, requestTags: string, tenant: string, receiver: string): DecodedDatadogLogs {
+export function decodeDatadogLogs(
+  body: Buffer,
+  plainText: boolean,
+  requestTags: string,
+  tenant: string,
+  receiver: string,
+): DecodedDatadogLogs {
   const observed = BigInt(Date.now()) * 1_000_000n;
   const out: DecodedDatadogLogs = { records: [], rejections: [] };
   if (plainText) {
@@ -40,17 +46,26 @@ export function decodeDatadogLogs(body: Buffer, plainText: boolean, requestTags:
       out.rejections.push(`log ${position}: a JSON object was expected`);
       return;
     }
-    const record = nestsDeeperThan(item) ? `the log ${nestingRefusal}` : toRecord(item as Record<string, unknown>, requestTags, observed, tenant, receiver);
+    const record = nestsDeeperThan(item)
+      ? `the log ${nestingRefusal}`
+      : toRecord(item as Record<string, unknown>, requestTags, observed, tenant, receiver);
     if (typeof record === 'string') out.rejections.push(`log ${position}: ${record}`);
     else out.records.push(record);
   });
   return out;
 }
 
-function toRecord(item: Record<string, unknown>, requestTags: string, observed: bigint, tenant: string, receiver: string): LogRecord | string {
+function toRecord(
+  item: Record<string, unknown>,
+  requestTags: string,
+  observed: bigint,
+  tenant: string,
+  receiver: string,
+): LogRecord | string {
   const fields = flattenFields(item);
   const time = timestampNanos(item.timestamp);
-  if (time === undefined) return `timestamp ${JSON.stringify(item.timestamp).slice(0, 64)} is neither epoch milliseconds nor an ISO 8601 date`;
+  if (time === undefined)
+    return `timestamp ${JSON.stringify(item.timestamp).slice(0, 64)} is neither epoch milliseconds nor an ISO 8601 date`;
   const attributes: Record<string, string> = {};
   for (const [key, value] of Object.entries(fields)) if (!reserved.has(key)) attributes[key] = value;
   for (const tags of [requestTags, attributeText(item.ddtags)]) addTags(attributes, tags);

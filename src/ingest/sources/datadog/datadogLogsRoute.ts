@@ -10,8 +10,23 @@ const receiver = 'datadog';
 /** Datadog's intake errors: `{"errors":[{"status","title","detail"}]}`; a wrong key is 403. */
 const datadogErrorFormatter: ErrorFormatter = (error) => {
   const status = error.code === 'ML_AUTH_INVALID' ? 403 : error.status;
-  const title = status === 403 ? 'Forbidden' : status === 401 ? 'Unauthorized' : status === 429 ? 'Too Many Requests' : status === 503 ? 'Service Unavailable' : status >= 500 ? 'Internal Server Error' : 'Bad Request';
-  return { contentType: 'application/json', status, body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }) };
+  const title =
+    status === 403
+      ? 'Forbidden'
+      : status === 401
+        ? 'Unauthorized'
+        : status === 429
+          ? 'Too Many Requests'
+          : status === 503
+            ? 'Service Unavailable'
+            : status >= 500
+              ? 'Internal Server Error'
+              : 'Bad Request';
+  return {
+    contentType: 'application/json',
+    status,
+    body: JSON.stringify({ errors: [{ status: String(status), title, detail: error.message }] }),
+  };
 };
 
 /**
@@ -35,7 +50,10 @@ export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void
     if (decoded.rejections.length > 0) {
       if (invalid > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, invalid);
       // The valid logs are committed; 400 tells the Agent not to resend the payload.
-      throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} logs refused, ${decoded.records.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
+      throw new MeshlogError(
+        'ML_DECODE',
+        `${decoded.rejections.length} logs refused, ${decoded.records.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`,
+      );
     }
     return reply.code(202).type('application/json').send('{}');
   };
@@ -47,7 +65,12 @@ export function datadogLogsRoute(app: FastifyInstance, ctx: IngestContext): void
     config: { formatError: datadogErrorFormatter, credentialParam: 'apiKey' },
     preHandler: async (request: FastifyRequest) => {
       const query = request.query as Record<string, string | undefined>;
-      const tags = [query.ddtags, query.service && `service:${query.service}`, query.hostname && `host:${query.hostname}`, query.ddsource && `source:${query.ddsource}`];
+      const tags = [
+        query.ddtags,
+        query.service && `service:${query.service}`,
+        query.hostname && `host:${query.hostname}`,
+        query.ddsource && `source:${query.ddsource}`,
+      ];
       query.ddtags = tags.filter((tag) => tag).join(',');
     },
     onSend: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {

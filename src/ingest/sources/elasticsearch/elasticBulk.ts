@@ -47,7 +47,13 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
   for (let actionLine = next(); actionLine !== undefined; actionLine = next()) {
     const parsed = parseAction(actionLine);
     if (typeof parsed === 'string') {
-      out.items.push({ action: 'index', index: pathIndex ?? '', id: '', record: undefined, error: { type: 'illegal_argument_exception', reason: `line [${lineNumber}]: ${parsed}` } });
+      out.items.push({
+        action: 'index',
+        index: pathIndex ?? '',
+        id: '',
+        record: undefined,
+        error: { type: 'illegal_argument_exception', reason: `line [${lineNumber}]: ${parsed}` },
+      });
       continue;
     }
     const { action, meta } = parsed;
@@ -89,7 +95,8 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
     }
     const record = toRecord(source as Record<string, unknown>, index, observed, tenant, receiver);
     // A sender's own _id is the document's identity, as in Elasticsearch (a second `create` of it is a conflict): stored once.
-    if (typeof record !== 'string' && typeof meta._id === 'string' && meta._id !== '') record.attributes[recordIdAttribute] ??= `${index}/${meta._id}`;
+    if (typeof record !== 'string' && typeof meta._id === 'string' && meta._id !== '')
+      record.attributes[recordIdAttribute] ??= `${index}/${meta._id}`;
     if (typeof record === 'string') {
       item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: ${record}` };
       continue;

@@ -26,7 +26,11 @@ const elasticErrorFormatter: ErrorFormatter = (error) => {
   const cause = { type: errorTypes[error.status] ?? 'exception', reason: error.message };
   const headers: Record<string, string> = { ...productHeader };
   if (error.status === 401) headers['WWW-Authenticate'] = 'Basic realm="security", charset="UTF-8", Bearer realm="security", ApiKey';
-  return { contentType: 'application/json', body: JSON.stringify({ error: { root_cause: [cause], ...cause }, status: error.status }), headers };
+  return {
+    contentType: 'application/json',
+    body: JSON.stringify({ error: { root_cause: [cause], ...cause }, status: error.status }),
+    headers,
+  };
 };
 
 const options: RouteShorthandOptions = {
@@ -159,13 +163,22 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
   // Setup calls: meshlog has no templates, policies or pipelines to install, so
   // every probe finds one and every install is acknowledged.
   const setupObjects: { prefix: string; found: (name: string) => object }[] = [
-    { prefix: '/_index_template', found: (name) => ({ index_templates: [{ name, index_template: { index_patterns: [`${name}*`], template: {}, composed_of: [] } }] }) },
+    {
+      prefix: '/_index_template',
+      found: (name) => ({ index_templates: [{ name, index_template: { index_patterns: [`${name}*`], template: {}, composed_of: [] } }] }),
+    },
     { prefix: '/_component_template', found: (name) => ({ component_templates: [{ name, component_template: { template: {} } }] }) },
-    { prefix: '/_template', found: (name) => ({ [name]: { order: 0, index_patterns: [`${name}*`], settings: {}, mappings: {}, aliases: {} } }) },
+    {
+      prefix: '/_template',
+      found: (name) => ({ [name]: { order: 0, index_patterns: [`${name}*`], settings: {}, mappings: {}, aliases: {} } }),
+    },
     { prefix: '/_ilm/policy', found: (name) => ({ [name]: { version: 1, modified_date: license.issue_date, policy: { phases: {} } } }) },
     { prefix: '/_ingest/pipeline', found: (name) => ({ [name]: { processors: [] } }) },
     { prefix: '/_alias', found: (name) => ({ [`${name}-000001`]: { aliases: { [name]: { is_write_index: true } } } }) },
-    { prefix: '/_data_stream', found: (name) => ({ data_streams: [{ name, timestamp_field: { name: '@timestamp' }, status: 'GREEN', template: name }] }) },
+    {
+      prefix: '/_data_stream',
+      found: (name) => ({ data_streams: [{ name, timestamp_field: { name: '@timestamp' }, status: 'GREEN', template: name }] }),
+    },
   ];
   for (const { prefix, found } of setupObjects) {
     app.get(`${prefix}/:name`, options, async (request) => found((request.params as { name: string }).name));
@@ -177,7 +190,11 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
 
 /** The single-document answer Elasticsearch gives (index and create APIs), from the one item of a bulk answer. */
 function documentAnswer(bulkAnswer: string): { status: number; body: object } {
-  const items = (JSON.parse(bulkAnswer) as { items: Record<string, { status: number; error?: { type: string; reason: string } } & Record<string, unknown>>[] }).items;
+  const items = (
+    JSON.parse(bulkAnswer) as {
+      items: Record<string, { status: number; error?: { type: string; reason: string } } & Record<string, unknown>>[];
+    }
+  ).items;
   const { status, error, ...result } = Object.values(items[0])[0];
   if (error) return { status, body: { error: { root_cause: [error], ...error }, status } };
   return { status, body: result };
@@ -193,7 +210,11 @@ function documentAnswer(bulkAnswer: string): { status: number; body: object } {
  * item's error with its status. meshlog is append-only: indexing an `_id`
  * again is stored once, as a redelivery.
  */
-function documentRoutes(app: FastifyInstance, ctx: IngestContext, bulk: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>): void {
+function documentRoutes(
+  app: FastifyInstance,
+  ctx: IngestContext,
+  bulk: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
+): void {
   const single = (action: 'index' | 'create'): RouteShorthandOptions => ({
     ...options,
     preHandler: async (request) => {
@@ -217,7 +238,8 @@ function documentRoutes(app: FastifyInstance, ctx: IngestContext, bulk: (request
       const answer = documentAnswer(payload);
       reply.code(answer.status);
       const { _index, _id } = answer.body as { _index?: string; _id?: string };
-      if (answer.status === 201 && _index !== undefined && _id !== undefined) reply.header('Location', `/${_index}/_doc/${encodeURIComponent(_id)}`);
+      if (answer.status === 201 && _index !== undefined && _id !== undefined)
+        reply.header('Location', `/${_index}/_doc/${encodeURIComponent(_id)}`);
       return JSON.stringify(answer.body);
     },
   });

@@ -42,7 +42,9 @@ export interface ForwardOptions {
 const decodeError = (detail: string) => new MeshlogError('ML_DECODE', `forward: ${detail}`);
 
 function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof EventTime);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof EventTime)
+  );
 }
 
 /** Event time in ns: EventTime, integer seconds or (some clients) float seconds; undefined when not a time. */
@@ -60,7 +62,8 @@ function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   if (value === null || value === undefined) return '';
-  if (typeof value === 'object') return JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Uint8Array ? text(inner) : inner));
+  if (typeof value === 'object')
+    return JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Uint8Array ? text(inner) : inner));
   return String(value);
 }
 

@@ -48,9 +48,20 @@ export class ForwardHandshake {
       const name = isBytes(user) ? Buffer.from(user).toString('utf8') : '';
       const password = this.users.get(name);
       // The same work for an unknown user as for a wrong password: the answer tells nothing about which names exist.
-      const expectedPassword = Buffer.from(createHash('sha512').update(this.authSalt).update(name).update(password ?? randomBytes(16)).digest('hex'));
+      const expectedPassword = Buffer.from(
+        createHash('sha512')
+          .update(this.authSalt)
+          .update(name)
+          .update(password ?? randomBytes(16))
+          .digest('hex'),
+      );
       const presentedPassword = Buffer.from(typeof passwordDigest === 'string' ? passwordDigest : '');
-      if (password === undefined || presentedPassword.length !== expectedPassword.length || !timingSafeEqual(presentedPassword, expectedPassword)) return refuse('username/password mismatch');
+      if (
+        password === undefined ||
+        presentedPassword.length !== expectedPassword.length ||
+        !timingSafeEqual(presentedPassword, expectedPassword)
+      )
+        return refuse('username/password mismatch');
       username = name;
     }
     const serverDigest = sharedKeyDigest(salt, this.serverHostname, this.nonce, this.sharedKey);

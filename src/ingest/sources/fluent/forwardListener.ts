@@ -18,9 +18,21 @@ const receiver = 'forward';
 const maxPendingChunks = 8;
 
 /** Whoever proves the shared key: one credential, so one ingest rate bucket for all its clients. */
-const sharedKeyIdentity: Identity = { id: 'forward-shared-key', name: 'forward shared key', kind: 'shared_key', roles: ['ingester'], tenants: [] };
+const sharedKeyIdentity: Identity = {
+  id: 'forward-shared-key',
+  name: 'forward shared key',
+  kind: 'shared_key',
+  roles: ['ingester'],
+  tenants: [],
+};
 
-const userIdentity = (username: string, tenant: string): Identity => ({ id: `forward-user:${username}`, name: `forward user ${username}`, kind: 'forward_user', roles: ['ingester'], tenants: [tenant] });
+const userIdentity = (username: string, tenant: string): Identity => ({
+  id: `forward-user:${username}`,
+  name: `forward user ${username}`,
+  kind: 'forward_user',
+  roles: ['ingester'],
+  tenants: [tenant],
+});
 
 /**
  * Fluentd forward on TCP (or TLS): msgpack messages decoded as they stream in,
@@ -46,7 +58,12 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
     } catch (error) {
       // A certificate outside tls.client_identities: refused, audited and counted like any failed credential.
       logger.info({ reason: (error as Error).message }, 'forward connection refused: client certificate not allowed to ingest');
-      const event = { action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied', actor: certificate, target: 'forward', detail: { reason: (error as Error).message, protocol: 'forward', method: 'client_certificate' } };
+      const event = {
+        action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied',
+        actor: certificate,
+        target: 'forward',
+        detail: { reason: (error as Error).message, protocol: 'forward', method: 'client_certificate' },
+      };
       // Only a certificate no identity maps is a failed credential; one mapped without ingest is an access denial.
       if ((error as MeshlogError).code === 'ML_AUTH_INVALID') await ctx.authFailures?.failed(address, event);
       else await ctx.authFailures?.denied(address, event);
@@ -70,16 +87,33 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
           // An address that failed too often is refused unchecked (the PONG says so), as on every authentication path.
           const wait = ctx.authFailures?.throttle.waitMs(address) ?? 0;
           if (wait > 0) {
-            socket.write(encode(['PONG', false, `too many failed authentications: retry in ${Math.ceil(wait / 1000)} s`, serverHostname, '']));
-            logger.info({ retryAfterSeconds: Math.ceil(wait / 1000) }, 'forward handshake refused unchecked: too many failed authentications from this address');
+            socket.write(
+              encode(['PONG', false, `too many failed authentications: retry in ${Math.ceil(wait / 1000)} s`, serverHostname, '']),
+            );
+            logger.info(
+              { retryAfterSeconds: Math.ceil(wait / 1000) },
+              'forward handshake refused unchecked: too many failed authentications from this address',
+            );
             return;
           }
           const { pong, accepted, reason, username } = handshake!.answer(message);
           socket.write(encode(pong));
           if (!accepted) {
             logger.info({ reason }, `forward handshake refused: ${reason}`);
-            const user = Array.isArray(message) && (typeof message[4] === 'string' || message[4] instanceof Uint8Array) ? Buffer.from(message[4]).toString('utf8').slice(0, 200) : undefined;
-            await ctx.authFailures?.failed(address, { action: 'auth.failure', target: 'forward', detail: { reason, protocol: 'forward', method: reason.startsWith('username') ? 'username' : 'shared_key', ...(user ? { username: user } : {}) } });
+            const user =
+              Array.isArray(message) && (typeof message[4] === 'string' || message[4] instanceof Uint8Array)
+                ? Buffer.from(message[4]).toString('utf8').slice(0, 200)
+                : undefined;
+            await ctx.authFailures?.failed(address, {
+              action: 'auth.failure',
+              target: 'forward',
+              detail: {
+                reason,
+                protocol: 'forward',
+                method: reason.startsWith('username') ? 'username' : 'shared_key',
+                ...(user ? { username: user } : {}),
+              },
+            });
             return;
           }
           authenticated = true;
@@ -103,7 +137,10 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
           } catch (error) {
             if (!isRateLimited(error)) throw error;
             ctx.metrics.recordsRejected.inc({ receiver, reason: 'rate_limited' }, records.length);
-            logger.warn({ chunk, records: records.length, reason: error.message }, 'forward chunk over its ingest rate limit; not acknowledged (the client resends it)');
+            logger.warn(
+              { chunk, records: records.length, reason: error.message },
+              'forward chunk over its ingest rate limit; not acknowledged (the client resends it)',
+            );
             continue;
           }
         }
@@ -112,19 +149,29 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         const paced =
           spender && chunk === undefined
             ? waitForIngestRequest(ctx, spender, stopping, (refusal) => {
-                if (!throttled) logger.warn({ identity: spender.name, reason: refusal.message }, 'forward connection over its ingest rate limit: reading paused (backpressure)');
+                if (!throttled)
+                  logger.warn(
+                    { identity: spender.name, reason: refusal.message },
+                    'forward connection over its ingest rate limit: reading paused (backpressure)',
+                  );
                 throttled = true;
               })
             : undefined;
         if (pending.size >= maxPendingChunks) await Promise.race(pending);
-        const committed = chunk === undefined ? (paced ?? Promise.resolve()).then(() => submitWithRetry(ctx, records, receiver, stopping)) : ctx.submit(records, receiver);
+        const committed =
+          chunk === undefined
+            ? (paced ?? Promise.resolve()).then(() => submitWithRetry(ctx, records, receiver, stopping))
+            : ctx.submit(records, receiver);
         const work = committed.then(
           () => {
             if (chunk !== undefined && !socket.destroyed) socket.write(encode({ ack: chunk }));
           },
           (error: unknown) => {
             ctx.metrics.recordsRejected.inc({ receiver, reason: 'commit' }, records.length);
-            logger.warn({ chunk, records: records.length, reason: (error as Error).message }, 'forward chunk not committed; not acknowledged');
+            logger.warn(
+              { chunk, records: records.length, reason: (error as Error).message },
+              'forward chunk not committed; not acknowledged',
+            );
           },
         );
         pending.add(work);

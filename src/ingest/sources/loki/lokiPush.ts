@@ -35,7 +35,16 @@ export async function decodeLokiPushProtobuf(body: Buffer, maxBytes: number, ten
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `body is not snappy-compressed: ${(error as Error).message}`);
   }
-  let request: { streams?: { labels?: string; entries?: { timestamp?: { seconds?: string; nanos?: number }; line?: string; structuredMetadata?: { name?: string; value?: string }[] }[] }[] };
+  let request: {
+    streams?: {
+      labels?: string;
+      entries?: {
+        timestamp?: { seconds?: string; nanos?: number };
+        line?: string;
+        structuredMetadata?: { name?: string; value?: string }[];
+      }[];
+    }[];
+  };
   try {
     request = PushRequest.toObject(PushRequest.decode(raw), { longs: String, defaults: false }) as typeof request;
   } catch (error) {
@@ -163,7 +172,10 @@ function jsonEntry(value: unknown): Entry | string {
   if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
     return 'structured metadata must be an object';
   }
-  const pairs = Object.entries((metadata ?? {}) as Record<string, unknown>).map(([name, text]) => [name, typeof text === 'string' ? text : JSON.stringify(text)]);
+  const pairs = Object.entries((metadata ?? {}) as Record<string, unknown>).map(([name, text]) => [
+    name,
+    typeof text === 'string' ? text : JSON.stringify(text),
+  ]);
   return { timeUnixNano: BigInt(time), line, metadata: Object.fromEntries(pairs) };
 }
 
@@ -255,7 +267,11 @@ export function parseLabels(text: string): Record<string, string> {
 function jsonLabels(labels: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(labels)) {
-    if (!labelName.test(name)) throw invalidLabels(JSON.stringify(labels), `invalid label name ${JSON.stringify(name.slice(0, 100))} (label names are [a-zA-Z_][a-zA-Z0-9_]*)`);
+    if (!labelName.test(name))
+      throw invalidLabels(
+        JSON.stringify(labels),
+        `invalid label name ${JSON.stringify(name.slice(0, 100))} (label names are [a-zA-Z_][a-zA-Z0-9_]*)`,
+      );
     out[name] = String(value);
   }
   return out;

@@ -12,7 +12,9 @@ const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plai
 
 /** A stream's labels as Loki prints them: {a="b", c="d"}. */
 function streamText(labels: Record<string, string>): string {
-  return `{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ')}}`.slice(0, 200);
+  return `{${Object.entries(labels)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(', ')}}`.slice(0, 200);
 }
 
 /** Loki push: `POST /loki/api/v1/push`, snappy protobuf (the default) or JSON, 204 once committed. */
@@ -42,7 +44,10 @@ export function lokiPushRoute(app: FastifyInstance, ctx: IngestContext): void {
       // The valid entries are committed; 400 tells the client not to resend the batch.
       const shown = decoded.rejections.slice(0, 10).join('\n');
       const more = decoded.rejections.length > 10 ? `\n… and ${decoded.rejections.length - 10} more` : '';
-      throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} entries or streams refused, ${decoded.records.length} accepted:\n${shown}${more}`);
+      throw new MeshlogError(
+        'ML_DECODE',
+        `${decoded.rejections.length} entries or streams refused, ${decoded.records.length} accepted:\n${shown}${more}`,
+      );
     }
     return reply.code(204).send();
   });

@@ -14,7 +14,10 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
   } catch (error) {
     // protobufjs stops at 100 nested messages (protoc's limit): 3 per kvlist level, so about 33 levels of values.
     if (isStackOverflow(error) || /nesting depth/.test((error as Error).message)) {
-      throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`);
+      throw new MeshlogError(
+        'ML_DECODE',
+        `invalid ${type.name} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`,
+      );
     }
     throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
   }

@@ -128,8 +128,13 @@ export class OtlpGrpcListener implements Listener {
           const token = presentedToken({ authorization });
           identity = (token === undefined && this.certificateIdentity(call)) || (await this.authenticate(token));
         } catch (error) {
-          const failure = { action: 'auth.failure', target: `grpc ${call.getPath()}`, detail: { reason: (error as Error).message, protocol: 'otlp_grpc' } };
-          if (authorization !== undefined && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures?.failed(address, failure);
+          const failure = {
+            action: 'auth.failure',
+            target: `grpc ${call.getPath()}`,
+            detail: { reason: (error as Error).message, protocol: 'otlp_grpc' },
+          };
+          if (authorization !== undefined && (error as MeshlogError).code === 'ML_AUTH_INVALID')
+            await authFailures?.failed(address, failure);
           else await authFailures?.denied(address, failure);
           throw error;
         }
@@ -146,7 +151,17 @@ export class OtlpGrpcListener implements Listener {
           this.ctx.metrics.requestsRejected.inc({ code: refusal.code });
           if (refusal.status >= 500) {
             const cause = refusal.cause as Error | undefined;
-            this.ctx.logger.error({ listener: receiver, code: refusal.code, errorId: refusal.errorId, reason: refusal.message, cause: cause?.message, stack: refusal.errorId ? cause?.stack : undefined }, 'export failed');
+            this.ctx.logger.error(
+              {
+                listener: receiver,
+                code: refusal.code,
+                errorId: refusal.errorId,
+                reason: refusal.message,
+                cause: cause?.message,
+                stack: refusal.errorId ? cause?.stack : undefined,
+              },
+              'export failed',
+            );
           }
           callback({ code: grpcStatus(refusal), details: refusal.message });
         },
@@ -172,7 +187,10 @@ export class OtlpGrpcListener implements Listener {
     this.credentials = credentials;
     const injector = this.server.createConnectionInjector(credentials);
     const perAddress = new ConnectionsPerAddress(this.ctx.connectionLimits?.maxConnectionsPerAddress ?? 0, (refused, address, max) =>
-      this.ctx.logger.warn({ listener: receiver, refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+      this.ctx.logger.warn(
+        { listener: receiver, refused, address, maxConnectionsPerAddress: max },
+        'connections refused: client address at its connection limit',
+      ),
     );
     const tcp = net.createServer((socket) => {
       if (perAddress.admit(socket)) injector.injectConnection(socket);
@@ -207,7 +225,9 @@ export class OtlpGrpcListener implements Listener {
       minVersion: 'TLSv1.2' as const,
     };
     tls.createSecureContext(options);
-    (this.credentials as unknown as { updateSecureContextOptions(options: tls.SecureContextOptions): void }).updateSecureContextOptions(options);
+    (this.credentials as unknown as { updateSecureContextOptions(options: tls.SecureContextOptions): void }).updateSecureContextOptions(
+      options,
+    );
     return files.cert_file;
   }
 
@@ -216,7 +236,10 @@ export class OtlpGrpcListener implements Listener {
     this.dropped++;
     const now = Date.now();
     if (now - this.droppedReportedAt < dropReportIntervalMs) return;
-    this.ctx.logger.warn({ listener: receiver, refused: this.dropped, maxConnections }, 'connections refused: listener at its connection limit');
+    this.ctx.logger.warn(
+      { listener: receiver, refused: this.dropped, maxConnections },
+      'connections refused: listener at its connection limit',
+    );
     this.dropped = 0;
     this.droppedReportedAt = now;
   }

@@ -58,7 +58,12 @@ export function encodeRpcStatus(code: number, message: string): Uint8Array {
 }
 
 const severityByName: Record<string, number> = {
-  TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21,
+  TRACE: 1,
+  DEBUG: 5,
+  INFO: 9,
+  WARN: 13,
+  ERROR: 17,
+  FATAL: 21,
 };
 
 function severityNumber(value: number | string | undefined): number {

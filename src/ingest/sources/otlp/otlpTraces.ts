@@ -76,7 +76,8 @@ function toSpans(request: OtlpTracesRequest, tenant: string, receiver: string): 
     } catch (error) {
       // Every span of a resource that cannot be read is refused; other resources go on.
       if (!(error instanceof MeshlogError)) throw error;
-      for (const scopeSpans of resourceSpans.scopeSpans ?? []) for (const _span of scopeSpans.spans ?? []) reject(`resource attributes: ${error.message}`);
+      for (const scopeSpans of resourceSpans.scopeSpans ?? [])
+        for (const _span of scopeSpans.spans ?? []) reject(`resource attributes: ${error.message}`);
       continue;
     }
     for (const scopeSpans of resourceSpans.scopeSpans ?? []) {

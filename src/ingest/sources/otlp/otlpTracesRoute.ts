@@ -33,7 +33,9 @@ export function otlpTracesRoute(app: FastifyInstance, ctx: IngestContext): void 
     const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
     const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    const decoded = isProtobuf ? decodeOtlpTracesProtobuf(body, request.tenant, receiver) : decodeOtlpTracesJson(body, request.tenant, receiver);
+    const decoded = isProtobuf
+      ? decodeOtlpTracesProtobuf(body, request.tenant, receiver)
+      : decodeOtlpTracesJson(body, request.tenant, receiver);
     if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
     admitOtlpSpans(ctx, decoded, receiver);
     ctx.metrics.recordsReceived.inc({ receiver }, decoded.spans.length);

@@ -81,7 +81,8 @@ export function text(value: AnyValue | undefined): string {
   if (value.intValue !== undefined) return String(value.intValue);
   if (value.boolValue !== undefined) return String(value.boolValue);
   if (value.doubleValue !== undefined) return String(Number(value.doubleValue));
-  if (value.bytesValue !== undefined) return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
+  if (value.bytesValue !== undefined)
+    return typeof value.bytesValue === 'string' ? value.bytesValue : Buffer.from(value.bytesValue).toString('base64');
   if (value.arrayValue !== undefined || value.kvlistValue !== undefined) return jsonText(value);
   return '';
 }
@@ -91,4 +92,3 @@ export function attributeMap(attributes: KeyValue[] | undefined): Record<string,
   if (attributes) for (const kv of attributes) out[kv.key] = text(kv.value);
   return out;
 }
-

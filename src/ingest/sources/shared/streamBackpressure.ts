@@ -32,7 +32,12 @@ const pacingCheckMs = 200;
  * server stops, what was already read goes through unpaced, to be committed
  * before the writer closes.
  */
-export async function waitForIngestRequest(ctx: IngestContext, identity: Identity, stopping: () => boolean, onWait: (refusal: MeshlogError) => void): Promise<void> {
+export async function waitForIngestRequest(
+  ctx: IngestContext,
+  identity: Identity,
+  stopping: () => boolean,
+  onWait: (refusal: MeshlogError) => void,
+): Promise<void> {
   for (;;) {
     try {
       ctx.rateLimits?.ingestRequest(identity);

@@ -57,7 +57,10 @@ export class TcpListener implements Listener {
     private readonly handle: (connection: Connection) => Promise<void>,
   ) {
     this.perAddress = new ConnectionsPerAddress(options.limits?.maxConnectionsPerAddress ?? 0, (refused, address, max) =>
-      logger.warn({ listener: name, refused, address, maxConnectionsPerAddress: max }, 'connections refused: client address at its connection limit'),
+      logger.warn(
+        { listener: name, refused, address, maxConnectionsPerAddress: max },
+        'connections refused: client address at its connection limit',
+      ),
     );
   }
 
@@ -69,7 +72,10 @@ export class TcpListener implements Listener {
     const files = this.options.tls;
     if (files) {
       const handshakeTimeout = this.options.limits?.handshakeTimeoutMs;
-      const server = tls.createServer({ ...serverOptions, ...serverTlsOptions(files), ...(handshakeTimeout ? { handshakeTimeout } : {}) }, onConnection);
+      const server = tls.createServer(
+        { ...serverOptions, ...serverTlsOptions(files), ...(handshakeTimeout ? { handshakeTimeout } : {}) },
+        onConnection,
+      );
       // Counted at the TCP level, before the handshake: a client that never finishes its
       // handshakes must not take every slot for tls_handshake_timeout_ms either.
       const refused = new WeakSet<Socket>();
@@ -80,7 +86,10 @@ export class TcpListener implements Listener {
       server.on('tlsClientError', (error, socket) => {
         // A connection refused above ends its handshake with a reset: already reported, once a minute.
         if (refused.has((socket as TLSSocket & { _parent?: Socket })._parent as Socket)) return;
-        this.logger.warn({ listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message }, 'TLS handshake failed');
+        this.logger.warn(
+          { listener: this.name, remote: `${socket.remoteAddress}:${socket.remotePort}`, reason: error.message },
+          'TLS handshake failed',
+        );
       });
       this.server = server;
     } else {
@@ -145,7 +154,10 @@ export class TcpListener implements Listener {
     this.dropped++;
     const now = Date.now();
     if (now - this.droppedReportedAt < dropReportIntervalMs) return;
-    this.logger.warn({ listener: this.name, refused: this.dropped, maxConnections: this.options.limits?.maxConnections }, 'connections refused: listener at its connection limit');
+    this.logger.warn(
+      { listener: this.name, refused: this.dropped, maxConnections: this.options.limits?.maxConnections },
+      'connections refused: listener at its connection limit',
+    );
     this.dropped = 0;
     this.droppedReportedAt = now;
   }

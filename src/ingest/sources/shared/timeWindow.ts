@@ -38,7 +38,11 @@ export function durationNs(value: string): bigint {
   return BigInt(match[1]) * unitNs[match[2]];
 }
 
-export function timeWindowFromConfig(ingest: { reject_old_samples: boolean; reject_old_samples_max_age: string; creation_grace_period: string }): TimeWindow {
+export function timeWindowFromConfig(ingest: {
+  reject_old_samples: boolean;
+  reject_old_samples_max_age: string;
+  creation_grace_period: string;
+}): TimeWindow {
   return {
     rejectOld: ingest.reject_old_samples,
     maxAgeNs: durationNs(ingest.reject_old_samples_max_age),
@@ -85,14 +89,18 @@ export function timeProblem(ns: bigint, what: string, window: TimeWindow, now: b
 
 /** Why a record is refused: its event time, else its observed time. */
 export function recordTimeProblem(record: LogRecord, window: TimeWindow, now: bigint): string | undefined {
-  return timeProblem(record.timeUnixNano, 'timestamp', window, now) ?? timeProblem(record.observedTimeUnixNano, 'observed timestamp', window, now);
+  return (
+    timeProblem(record.timeUnixNano, 'timestamp', window, now) ??
+    timeProblem(record.observedTimeUnixNano, 'observed timestamp', window, now)
+  );
 }
 
 /** A span is refused for its start, its end, or any event time. */
 export function spanTimeProblem(span: SpanRecord, window: TimeWindow, now: bigint): string | undefined {
   const problem = timeProblem(span.startTimeUnixNano, 'span start', window, now);
   if (problem) return problem;
-  if (span.durationNano < 0n || span.startTimeUnixNano + span.durationNano > storableMaxNs) return `span duration ${span.durationNano} ns is not storable`;
+  if (span.durationNano < 0n || span.startTimeUnixNano + span.durationNano > storableMaxNs)
+    return `span duration ${span.durationNano} ns is not storable`;
   for (const event of span.events) {
     const eventProblem = timeProblem(event.timeUnixNano, 'span event', window, now);
     if (eventProblem) return eventProblem;
@@ -134,7 +142,11 @@ export function restampOutOfWindow(records: LogRecord[], window: TimeWindow, now
     if (reason === undefined) continue;
     restamped++;
     // As a date, not bare nanoseconds: a long digit string is what redaction rules take for a card number.
-    record.attributes = { ...record.attributes, [refusedTimeAttribute]: formatNs(record.timeUnixNano), 'meshlog.refused_timestamp_reason': reason };
+    record.attributes = {
+      ...record.attributes,
+      [refusedTimeAttribute]: formatNs(record.timeUnixNano),
+      'meshlog.refused_timestamp_reason': reason,
+    };
     record.timeUnixNano = now;
     record.observedTimeUnixNano = now;
   }

@@ -104,7 +104,16 @@ function eventRecord(
   } else {
     body = attributeText(payload);
   }
-  return hecRecord(body, eventFields, metadata, flattenFields(fields as Record<string, unknown>), time === 0n ? observed : time, observed, tenant, receiver);
+  return hecRecord(
+    body,
+    eventFields,
+    metadata,
+    flattenFields(fields as Record<string, unknown>),
+    time === 0n ? observed : time,
+    observed,
+    tenant,
+    receiver,
+  );
 }
 
 function hecRecord(

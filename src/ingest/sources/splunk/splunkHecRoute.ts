@@ -8,7 +8,11 @@ const receiver = 'splunk_hec';
 
 /** HEC's answers: `{"text","code"}` with its own codes and statuses (Splunk docs, "Troubleshoot HTTP Event Collector"). */
 const hecErrorFormatter: ErrorFormatter = (error) => {
-  const answer = (status: number, text: string, code: number) => ({ contentType: 'application/json', status, body: JSON.stringify({ text, code }) });
+  const answer = (status: number, text: string, code: number) => ({
+    contentType: 'application/json',
+    status,
+    body: JSON.stringify({ text, code }),
+  });
   if (error.code === 'ML_AUTH_MISSING') return answer(401, 'Token is required', 2);
   if (error.code === 'ML_AUTH_INVALID') return answer(403, 'Invalid token', 4);
   // A real token that may not send here (no ingest role, another tenant): Splunk's answer for a token it will not take.
@@ -63,7 +67,11 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
     const compressed = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     ctx.metrics.bytesReceived.inc({ receiver }, compressed.length);
     const body = await decodeContentEncoding(compressed, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    if (body.toString('utf8').trim() === '') return reply.code(400).type('application/json').send(JSON.stringify({ text: 'No data', code: 5 }));
+    if (body.toString('utf8').trim() === '')
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(JSON.stringify({ text: 'No data', code: 5 }));
     const decoded = raw
       ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined, eventNumbers: undefined }
       : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
@@ -73,7 +81,8 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
       // HEC names the first refused event; the others are committed.
       const first = refused[0];
       const eventNumber = decoded.eventNumbers?.[first.index] ?? first.index;
-      if (!rejection || eventNumber < rejection.eventNumber) rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
+      if (!rejection || eventNumber < rejection.eventNumber)
+        rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
     }
     ctx.metrics.recordsReceived.inc({ receiver }, accepted.length);
     if (accepted.length > 0) await ctx.submit(accepted, receiver);
@@ -97,18 +106,28 @@ export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
   }
   app.post('/services/collector/ack', options, async (request, reply) => {
     const channel = requestChannel(request);
-    if (channel === undefined) return reply.code(400).type('application/json').send(JSON.stringify({ text: 'Data channel is missing', code: 10 }));
+    if (channel === undefined)
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(JSON.stringify({ text: 'Data channel is missing', code: 10 }));
     let query: { acks?: unknown };
     try {
       query = JSON.parse(((request.body as Buffer | undefined) ?? Buffer.alloc(0)).toString('utf8')) as { acks?: unknown };
     } catch {
       query = {};
     }
-    if (!Array.isArray(query?.acks)) return reply.code(400).type('application/json').send(JSON.stringify({ text: 'Invalid data format', code: 6 }));
+    if (!Array.isArray(query?.acks))
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(JSON.stringify({ text: 'Invalid data format', code: 6 }));
     return reply.type('application/json').send(JSON.stringify({ acks: acks.status(channel, query.acks) }));
   });
   for (const url of hecHealthPaths) {
-    app.get(url, options, async (_request, reply) => reply.type('application/json').send(JSON.stringify({ text: 'HEC is healthy', code: 17 })));
+    app.get(url, options, async (_request, reply) =>
+      reply.type('application/json').send(JSON.stringify({ text: 'HEC is healthy', code: 17 })),
+    );
   }
 }
 

@@ -173,6 +173,7 @@ const syslogHeader = new RegExp(`^${headerPattern}`);
 const headerProbeBytes = 32;
 
 /** Whether a syslog header starts at `at` and lies before `end`. */
-const headerAt = (buffer: Buffer, at: number, end: number) => syslogHeader.test(buffer.subarray(at, Math.min(at + headerProbeBytes, end)).toString('latin1'));
+const headerAt = (buffer: Buffer, at: number, end: number) =>
+  syslogHeader.test(buffer.subarray(at, Math.min(at + headerProbeBytes, end)).toString('latin1'));
 
 const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;

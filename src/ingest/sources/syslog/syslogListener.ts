@@ -35,7 +35,12 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
     } catch (error) {
       // A certificate outside tls.client_identities: refused, audited and counted like any failed credential.
       logger.info({ reason: (error as Error).message }, 'syslog connection refused: client certificate not allowed to ingest');
-      const event = { action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied', actor: identity, target: name, detail: { reason: (error as Error).message, protocol: name, method: 'client_certificate' } };
+      const event = {
+        action: (error as MeshlogError).code === 'ML_AUTH_INVALID' ? 'auth.failure' : 'access.denied',
+        actor: identity,
+        target: name,
+        detail: { reason: (error as Error).message, protocol: name, method: 'client_certificate' },
+      };
       // Only a certificate no identity maps is a failed credential; one mapped without ingest is an access denial.
       if ((error as MeshlogError).code === 'ML_AUTH_INVALID') await ctx.authFailures?.failed(socket.remoteAddress ?? '', event);
       else await ctx.authFailures?.denied(socket.remoteAddress ?? '', event);
@@ -57,7 +62,11 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       // backpressure), never dropped. Each batch of messages read at once counts as one request.
       const paced = identity
         ? waitForIngestRequest(ctx, identity, stopping, (refusal) => {
-            if (!throttled) logger.warn({ identity: identity.name, reason: refusal.message }, 'syslog connection over its ingest rate limit: reading paused (backpressure)');
+            if (!throttled)
+              logger.warn(
+                { identity: identity.name, reason: refusal.message },
+                'syslog connection over its ingest rate limit: reading paused (backpressure)',
+              );
             throttled = true;
           })
         : undefined;
@@ -77,7 +86,8 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
     let silence: NodeJS.Timeout | undefined;
     const onSilence = () => {
       const record = reader.unterminated();
-      if (record !== undefined) submit([record]).catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'syslog record not committed'));
+      if (record !== undefined)
+        submit([record]).catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'syslog record not committed'));
     };
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) {
@@ -94,7 +104,12 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       ctx.metrics.bytesReceived.inc({ receiver: name }, socket.bytesRead);
     }
   }
-  return new TcpListener(name, { host, port, tls: name === 'syslog_tls' ? config.tls : undefined, limits: ctx.connectionLimits }, ctx.logger, serve);
+  return new TcpListener(
+    name,
+    { host, port, tls: name === 'syslog_tls' ? config.tls : undefined, limits: ctx.connectionLimits },
+    ctx.logger,
+    serve,
+  );
 }
 
 /** Syslog over UDP: one message per datagram, committed in small batches. */
@@ -146,7 +161,10 @@ class SyslogUdpListener implements Listener {
     const work = this.ctx.submit(records, this.name).catch((error: unknown) => {
       // UDP senders cannot be told to resend; the loss is counted and logged.
       this.ctx.metrics.recordsRejected.inc({ receiver: this.name, reason: 'commit' }, records.length);
-      this.ctx.logger.error({ listener: this.name, records: records.length, reason: (error as Error).message }, 'syslog datagrams not committed');
+      this.ctx.logger.error(
+        { listener: this.name, records: records.length, reason: (error as Error).message },
+        'syslog datagrams not committed',
+      );
     });
     this.work.add(work);
     void work.finally(() => this.work.delete(work));

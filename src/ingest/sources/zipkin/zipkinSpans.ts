@@ -62,7 +62,8 @@ function toSpan(span: Record<string, unknown>, tenant: string, receiver: string)
   const duration = micros(span.duration);
   if (start === undefined || duration === undefined) return 'timestamp and duration must be integer microseconds';
   const kind = typeof span.kind === 'string' && kinds.has(span.kind) ? span.kind : '';
-  const tags = span.tags !== null && typeof span.tags === 'object' && !Array.isArray(span.tags) ? (span.tags as Record<string, unknown>) : {};
+  const tags =
+    span.tags !== null && typeof span.tags === 'object' && !Array.isArray(span.tags) ? (span.tags as Record<string, unknown>) : {};
   const attributes: Record<string, string> = {};
   for (const [key, value] of Object.entries(tags)) attributes[key] = attributeText(value);
   const local = (span.localEndpoint ?? {}) as Endpoint;
@@ -94,7 +95,11 @@ function toSpan(span: Record<string, unknown>, tenant: string, receiver: string)
     attributes,
     statusCode,
     statusMessage: attributes['otel.status_description'] ?? attributes.error ?? '',
-    events: annotations.map((annotation) => ({ timeUnixNano: micros(annotation.timestamp) ?? 0n, name: attributeText(annotation.value), attributes: {} })),
+    events: annotations.map((annotation) => ({
+      timeUnixNano: micros(annotation.timestamp) ?? 0n,
+      name: attributeText(annotation.value),
+      attributes: {},
+    })),
     receiver,
   };
 }

@@ -30,7 +30,10 @@ export function zipkinSpansRoute(app: FastifyInstance, ctx: IngestContext): void
     if (decoded.rejections.length > 0) {
       ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejections.length - refused.length);
       // The valid spans are committed; 400 tells the tracer not to resend.
-      throw new MeshlogError('ML_DECODE', `${decoded.rejections.length} spans refused, ${decoded.spans.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`);
+      throw new MeshlogError(
+        'ML_DECODE',
+        `${decoded.rejections.length} spans refused, ${decoded.spans.length} accepted: ${decoded.rejections.slice(0, 10).join('; ')}`,
+      );
     }
     return reply.code(202).send();
   });

@@ -31,8 +31,14 @@ interface Review {
   started_by: { name: string };
   state: 'open' | 'decided' | 'signed_off';
   items: ReviewItem[];
-  decisions: Record<string, { decision: 'keep' | 'revoke'; comment: string; by: { name: string }; at: string; revoked: { keys: string[]; user: string | null } }>;
-  sign_off: { statement: { signed_off_by: { name: string }; signed_off_at: string; comment: string }; ed25519_signature: { key: string; value: string } } | null;
+  decisions: Record<
+    string,
+    { decision: 'keep' | 'revoke'; comment: string; by: { name: string }; at: string; revoked: { keys: string[]; user: string | null } }
+  >;
+  sign_off: {
+    statement: { signed_off_by: { name: string }; signed_off_at: string; comment: string };
+    ed25519_signature: { key: string; value: string };
+  } | null;
 }
 
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : 'never');
@@ -64,13 +70,25 @@ export function AccessReviewsPage(_props: PageProps) {
   };
   const decide = (review: Review, item: ReviewItem, decision: 'keep' | 'revoke') =>
     void act(async () => {
-      if (decision === 'revoke' && !confirm(`Revoke ${item.name}? ${item.kind === 'user' ? 'The user is disabled and every key issued to them revoked' : 'The key stops working'} now.`)) return undefined;
-      await api(`/api/v1/access-reviews/${encodeURIComponent(review.review)}/items/${encodeURIComponent(item.id)}/decision`, { method: 'POST', body: { decision, comment: comments[item.id] ?? '' } });
+      if (
+        decision === 'revoke' &&
+        !confirm(
+          `Revoke ${item.name}? ${item.kind === 'user' ? 'The user is disabled and every key issued to them revoked' : 'The key stops working'} now.`,
+        )
+      )
+        return undefined;
+      await api(`/api/v1/access-reviews/${encodeURIComponent(review.review)}/items/${encodeURIComponent(item.id)}/decision`, {
+        method: 'POST',
+        body: { decision, comment: comments[item.id] ?? '' },
+      });
       return `${item.name}: ${decision}${decision === 'revoke' ? ' (revoked now)' : ''}.`;
     });
   const signOff = (review: Review) =>
     void act(async () => {
-      await api(`/api/v1/access-reviews/${encodeURIComponent(review.review)}/sign-off`, { method: 'POST', body: { comment: signOffComment } });
+      await api(`/api/v1/access-reviews/${encodeURIComponent(review.review)}/sign-off`, {
+        method: 'POST',
+        body: { comment: signOffComment },
+      });
       setSignOffComment('');
       return `Review ${review.review} signed off.`;
     });
@@ -101,7 +119,8 @@ export function AccessReviewsPage(_props: PageProps) {
           <h2>
             Review {open.review} of {open.tenant}{' '}
             <span class="dim">
-              period {day(open.period.from)} – {lastDay(open.period.to)}, due {open.due.slice(0, 16).replace('T', ' ')} UTC, {Object.keys(open.decisions).length} of {open.items.length} decided
+              period {day(open.period.from)} – {lastDay(open.period.to)}, due {open.due.slice(0, 16).replace('T', ' ')} UTC,{' '}
+              {Object.keys(open.decisions).length} of {open.items.length} decided
             </span>
           </h2>
           <table class="grid" aria-label="grants under review">
@@ -139,7 +158,13 @@ export function AccessReviewsPage(_props: PageProps) {
                       {decided ? (
                         decided.comment || <span class="dim">none</span>
                       ) : (
-                        <input value={comments[item.id] ?? ''} onInput={(e) => setComments({ ...comments, [item.id]: e.currentTarget.value })} aria-label={`comment on ${item.id}`} size={18} disabled={!item.decidable} />
+                        <input
+                          value={comments[item.id] ?? ''}
+                          onInput={(e) => setComments({ ...comments, [item.id]: e.currentTarget.value })}
+                          aria-label={`comment on ${item.id}`}
+                          size={18}
+                          disabled={!item.decidable}
+                        />
                       )}
                     </td>
                     <td>
@@ -176,9 +201,19 @@ export function AccessReviewsPage(_props: PageProps) {
           >
             <label>
               Conclusion
-              <input value={signOffComment} onInput={(e) => setSignOffComment(e.currentTarget.value)} size={40} aria-label="sign-off comment" />
+              <input
+                value={signOffComment}
+                onInput={(e) => setSignOffComment(e.currentTarget.value)}
+                size={40}
+                aria-label="sign-off comment"
+              />
             </label>
-            <button type="submit" class="primary" disabled={open.state !== 'decided'} title={open.state === 'decided' ? 'signed with meshlog’s Ed25519 key' : 'decide every grant first'}>
+            <button
+              type="submit"
+              class="primary"
+              disabled={open.state !== 'decided'}
+              title={open.state === 'decided' ? 'signed with meshlog’s Ed25519 key' : 'decide every grant first'}
+            >
               Sign off
             </button>
           </form>
@@ -216,7 +251,8 @@ export function AccessReviewsPage(_props: PageProps) {
                   <td class="wrap">
                     {review.sign_off ? (
                       <>
-                        {review.sign_off.statement.signed_off_by.name} <span class="dim">{review.sign_off.statement.signed_off_at.slice(0, 16).replace('T', ' ')}</span>
+                        {review.sign_off.statement.signed_off_by.name}{' '}
+                        <span class="dim">{review.sign_off.statement.signed_off_at.slice(0, 16).replace('T', ' ')}</span>
                         <br />
                         <code class="dim" title={review.sign_off.ed25519_signature.key} aria-label={`signature of ${review.review}`}>
                           Ed25519 {review.sign_off.ed25519_signature.value.slice(0, 24)}…

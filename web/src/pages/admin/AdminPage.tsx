@@ -39,7 +39,15 @@ export function AdminPage(_props: PageProps) {
       </header>
       <div class="tabs" role="tablist" onKeyDown={onKeyDown}>
         {tabs.map((tab) => (
-          <button key={tab.id} id={`tab-${tab.id}`} type="button" role="tab" aria-selected={tab.id === current.id} tabIndex={tab.id === current.id ? 0 : -1} onClick={() => setParams({ tab: tab.id }, { push: true })}>
+          <button
+            key={tab.id}
+            id={`tab-${tab.id}`}
+            type="button"
+            role="tab"
+            aria-selected={tab.id === current.id}
+            tabIndex={tab.id === current.id ? 0 : -1}
+            onClick={() => setParams({ tab: tab.id }, { push: true })}
+          >
             {tab.title}
           </button>
         ))}

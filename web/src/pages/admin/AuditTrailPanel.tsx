@@ -42,11 +42,21 @@ export function AuditTrailPanel() {
       <form class="inline" onSubmit={apply}>
         <label>
           Action
-          <input value={draft.action} onInput={(e) => setDraft({ ...draft, action: e.currentTarget.value })} placeholder="keys.create" aria-label="audit action" />
+          <input
+            value={draft.action}
+            onInput={(e) => setDraft({ ...draft, action: e.currentTarget.value })}
+            placeholder="keys.create"
+            aria-label="audit action"
+          />
         </label>
         <label>
           Actor
-          <input value={draft.actor} onInput={(e) => setDraft({ ...draft, actor: e.currentTarget.value })} placeholder="name or id" aria-label="audit actor" />
+          <input
+            value={draft.actor}
+            onInput={(e) => setDraft({ ...draft, actor: e.currentTarget.value })}
+            placeholder="name or id"
+            aria-label="audit actor"
+          />
         </label>
         <label>
           Outcome
@@ -69,7 +79,11 @@ export function AuditTrailPanel() {
         <button type="submit" class="primary">
           Filter
         </button>
-        {events.data && <span class="dim">{events.data.events.length} events{events.data.events.length === 500 ? ' (newest 500)' : ''}</span>}
+        {events.data && (
+          <span class="dim">
+            {events.data.events.length} events{events.data.events.length === 500 ? ' (newest 500)' : ''}
+          </span>
+        )}
       </form>
       {events.error && <p class="error">{events.error}</p>}
       {events.data && events.data.events.length === 0 && <p class="empty">No audit events match.</p>}

@@ -52,7 +52,12 @@ export function ErasurePanel() {
     });
   const execute = (request: ErasureRequest) =>
     void act(async () => {
-      if (!confirm(`Erase every record of ${request.selector} in ${request.tenant} from ${request.from} to ${request.to} now? This cannot be undone.`)) return undefined;
+      if (
+        !confirm(
+          `Erase every record of ${request.selector} in ${request.tenant} from ${request.from} to ${request.to} now? This cannot be undone.`,
+        )
+      )
+        return undefined;
       await api(`/api/v1/admin/erasure-requests/${encodeURIComponent(request.id)}/execute`, { method: 'POST' });
       return `Erasure request ${request.id} executed.`;
     });
@@ -63,23 +68,54 @@ export function ErasurePanel() {
       <form class="inline" onSubmit={submit}>
         <label>
           Tenant
-          <input value={draft.tenant} onInput={(e) => setDraft({ ...draft, tenant: e.currentTarget.value })} required size={10} aria-label="erasure tenant" />
+          <input
+            value={draft.tenant}
+            onInput={(e) => setDraft({ ...draft, tenant: e.currentTarget.value })}
+            required
+            size={10}
+            aria-label="erasure tenant"
+          />
         </label>
         <label>
           Streams (LogQL selector)
-          <input value={draft.selector} onInput={(e) => setDraft({ ...draft, selector: e.currentTarget.value })} required size={32} placeholder='{service_name="checkout", user="u-42"}' aria-label="erasure selector" />
+          <input
+            value={draft.selector}
+            onInput={(e) => setDraft({ ...draft, selector: e.currentTarget.value })}
+            required
+            size={32}
+            placeholder='{service_name="checkout", user="u-42"}'
+            aria-label="erasure selector"
+          />
         </label>
         <label>
           From (UTC)
-          <input type="datetime-local" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} required aria-label="erasure from" />
+          <input
+            type="datetime-local"
+            value={draft.from}
+            onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
+            required
+            aria-label="erasure from"
+          />
         </label>
         <label>
           To (UTC)
-          <input type="datetime-local" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} required aria-label="erasure to" />
+          <input
+            type="datetime-local"
+            value={draft.to}
+            onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })}
+            required
+            aria-label="erasure to"
+          />
         </label>
         <label>
           Reason
-          <input value={draft.reason} onInput={(e) => setDraft({ ...draft, reason: e.currentTarget.value })} required size={24} aria-label="erasure reason" />
+          <input
+            value={draft.reason}
+            onInput={(e) => setDraft({ ...draft, reason: e.currentTarget.value })}
+            required
+            size={24}
+            aria-label="erasure reason"
+          />
         </label>
         <button type="submit" class="primary">
           Request erasure
@@ -116,9 +152,13 @@ export function ErasurePanel() {
                 <td>
                   <span class={`state ${statusClass[request.status]}`}>{request.status}</span>
                   <div class="dim">
-                    {request.status === 'pending' ? `runs after ${time(request.execute_after)}` : `${time(request.closed_at)} by ${request.closed_by}`}
+                    {request.status === 'pending'
+                      ? `runs after ${time(request.execute_after)}`
+                      : `${time(request.closed_at)} by ${request.closed_by}`}
                     {request.cancel_reason && `: ${request.cancel_reason}`}
-                    {request.status === 'executed' && request.evidence?.records !== undefined && `, ${request.evidence.records} records erased`}
+                    {request.status === 'executed' &&
+                      request.evidence?.records !== undefined &&
+                      `, ${request.evidence.records} records erased`}
                   </div>
                 </td>
                 <td class="nowrap">

@@ -20,7 +20,6 @@ interface KeyView {
   state: string;
 }
 
-
 /** API keys: every key with its roles and tenants; create one (its secret shown once), revoke one. */
 export function KeysPanel() {
   const zone = useTimeZone();
@@ -36,7 +35,12 @@ export function KeysPanel() {
   const create = async (event: Event) => {
     event.preventDefault();
     try {
-      setCreated(await api<{ id: string; key: string }>('/api/v1/admin/keys', { method: 'POST', body: { name, roles: chosen, tenants: tenantList(tenants), ...(expiresIn ? { expires_in: expiresIn } : {}) } }));
+      setCreated(
+        await api<{ id: string; key: string }>('/api/v1/admin/keys', {
+          method: 'POST',
+          body: { name, roles: chosen, tenants: tenantList(tenants), ...(expiresIn ? { expires_in: expiresIn } : {}) },
+        }),
+      );
       setError(undefined);
       setName('');
       keys.reload();
@@ -62,7 +66,13 @@ export function KeysPanel() {
         <form class="inline" onSubmit={create}>
           <label>
             Name
-            <input value={name} onInput={(e) => setName(e.currentTarget.value)} required placeholder="who or what uses it" aria-label="key name" />
+            <input
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+              required
+              placeholder="who or what uses it"
+              aria-label="key name"
+            />
           </label>
           <fieldset>
             <legend class="dim">Roles</legend>
@@ -74,11 +84,23 @@ export function KeysPanel() {
           </fieldset>
           <label>
             Tenants
-            <input value={tenants} onInput={(e) => setTenants(e.currentTarget.value)} size={16} aria-label="key tenants" title='comma-separated; "*" for every tenant' />
+            <input
+              value={tenants}
+              onInput={(e) => setTenants(e.currentTarget.value)}
+              size={16}
+              aria-label="key tenants"
+              title='comma-separated; "*" for every tenant'
+            />
           </label>
           <label>
             Expires in
-            <input value={expiresIn} onInput={(e) => setExpiresIn(e.currentTarget.value)} size={6} aria-label="expires in" title="e.g. 90d or 720h; empty: never" />
+            <input
+              value={expiresIn}
+              onInput={(e) => setExpiresIn(e.currentTarget.value)}
+              size={6}
+              aria-label="expires in"
+              title="e.g. 90d or 720h; empty: never"
+            />
           </label>
           <button type="submit" class="primary" disabled={!name || chosen.length === 0}>
             Create key
@@ -129,7 +151,10 @@ export function KeysPanel() {
                   <td>{key.roles.join(', ')}</td>
                   <td>{key.tenants.join(', ')}</td>
                   <td>
-                    <span class={`state ${key.state}`} title={key.revoked_at ? `revoked by ${key.revoked_by} at ${time(key.revoked_at)}` : undefined}>
+                    <span
+                      class={`state ${key.state}`}
+                      title={key.revoked_at ? `revoked by ${key.revoked_by} at ${time(key.revoked_at)}` : undefined}
+                    >
                       {key.state}
                     </span>
                   </td>

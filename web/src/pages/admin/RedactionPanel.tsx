@@ -50,7 +50,14 @@ export function RedactionPanel() {
           Test a sample line <span class="dim">(run through the active rules; nothing is stored and the sample is not recorded)</span>
         </h2>
         <form onSubmit={test}>
-          <textarea value={line} onInput={(e) => setLine(e.currentTarget.value)} rows={3} cols={100} aria-label="sample line" placeholder="a log line, e.g. user=ana@example.com paid with 4111 1111 1111 1111" />
+          <textarea
+            value={line}
+            onInput={(e) => setLine(e.currentTarget.value)}
+            rows={3}
+            cols={100}
+            aria-label="sample line"
+            placeholder="a log line, e.g. user=ana@example.com paid with 4111 1111 1111 1111"
+          />
           <p>
             <button type="submit" class="primary" disabled={!line}>
               Test
@@ -67,13 +74,19 @@ export function RedactionPanel() {
             <p>
               {result.changed ? (
                 <>
-                  Redacted by {Object.entries(result.matches).map(([rule, count]) => `${rule} (${count})`).join(', ')}.
+                  Redacted by{' '}
+                  {Object.entries(result.matches)
+                    .map(([rule, count]) => `${rule} (${count})`)
+                    .join(', ')}
+                  .
                 </>
               ) : (
                 'No rule matches this line: it is stored and shown as it is.'
               )}
             </p>
-            <p class="dim">{result.mode === 'observe' ? 'Stored as sent; readers without the unmasker role see:' : 'Stored and shown as:'}</p>
+            <p class="dim">
+              {result.mode === 'observe' ? 'Stored as sent; readers without the unmasker role see:' : 'Stored and shown as:'}
+            </p>
             <pre class="mono" aria-label="masked output">
               {result.shown}
             </pre>
@@ -82,14 +95,16 @@ export function RedactionPanel() {
       </section>
       <section class="panel" aria-label="redaction rules">
         <h2>
-          Redaction rules <span class="dim">(read-only: set under pipeline.redaction in the config file, applied at ingest; change them there and restart)</span>
+          Redaction rules{' '}
+          <span class="dim">
+            (read-only: set under pipeline.redaction in the config file, applied at ingest; change them there and restart)
+          </span>
         </h2>
         {redaction.error && <p class="error">{redaction.error}</p>}
         {view && (
           <>
             <p>
-              Mode:{' '}
-              <strong aria-label="redaction mode">{view.enabled ? view.mode : 'off'}</strong>{' '}
+              Mode: <strong aria-label="redaction mode">{view.enabled ? view.mode : 'off'}</strong>{' '}
               <span class="dim">{view.enabled ? modeText[view.mode] : 'pipeline.redaction.enabled is false: nothing is redacted'}</span>
             </p>
             <p class="dim">

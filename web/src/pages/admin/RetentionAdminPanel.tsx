@@ -50,7 +50,10 @@ export function RetentionAdminPanel() {
   const place = (event: Event) => {
     event.preventDefault();
     void act(async () => {
-      await api('/api/v1/admin/legal-holds', { method: 'POST', body: { name: hold.name, tenant: hold.tenant, reason: hold.reason, ...(hold.service ? { service: hold.service } : {}) } });
+      await api('/api/v1/admin/legal-holds', {
+        method: 'POST',
+        body: { name: hold.name, tenant: hold.tenant, reason: hold.reason, ...(hold.service ? { service: hold.service } : {}) },
+      });
       setHold({ ...hold, name: '', reason: '' });
       return `Legal hold ${hold.name} placed: nothing it covers is disposed until it is released.`;
     });
@@ -117,15 +120,32 @@ export function RetentionAdminPanel() {
           </label>
           <label>
             Tenant
-            <input value={hold.tenant} onInput={(e) => setHold({ ...hold, tenant: e.currentTarget.value })} required size={12} aria-label="hold tenant" />
+            <input
+              value={hold.tenant}
+              onInput={(e) => setHold({ ...hold, tenant: e.currentTarget.value })}
+              required
+              size={12}
+              aria-label="hold tenant"
+            />
           </label>
           <label>
             Service (empty: all)
-            <input value={hold.service} onInput={(e) => setHold({ ...hold, service: e.currentTarget.value })} size={12} aria-label="hold service" />
+            <input
+              value={hold.service}
+              onInput={(e) => setHold({ ...hold, service: e.currentTarget.value })}
+              size={12}
+              aria-label="hold service"
+            />
           </label>
           <label>
             Reason
-            <input value={hold.reason} onInput={(e) => setHold({ ...hold, reason: e.currentTarget.value })} required size={30} aria-label="hold reason" />
+            <input
+              value={hold.reason}
+              onInput={(e) => setHold({ ...hold, reason: e.currentTarget.value })}
+              required
+              size={30}
+              aria-label="hold reason"
+            />
           </label>
           <button type="submit" class="primary">
             Place hold
@@ -160,7 +180,13 @@ export function RetentionAdminPanel() {
                   <td>
                     {time(held.created_at)} <span class="dim">by {held.created_by}</span>
                   </td>
-                  <td>{held.released_at ? <span class="state expired">released {time(held.released_at)}</span> : <span class="state active">in force</span>}</td>
+                  <td>
+                    {held.released_at ? (
+                      <span class="state expired">released {time(held.released_at)}</span>
+                    ) : (
+                      <span class="state active">in force</span>
+                    )}
+                  </td>
                   <td>
                     {!held.released_at && (
                       <button type="button" class="small" onClick={() => release(held)}>

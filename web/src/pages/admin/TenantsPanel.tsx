@@ -34,7 +34,11 @@ export function TenantsPanel() {
   };
   const setState = (tenant: TenantView, verb: 'disable' | 'enable') =>
     void act(async () => {
-      if (verb === 'disable' && !confirm(`Disable ${tenant.name}? Its ingest and queries are refused for every key until it is enabled again.`)) return undefined;
+      if (
+        verb === 'disable' &&
+        !confirm(`Disable ${tenant.name}? Its ingest and queries are refused for every key until it is enabled again.`)
+      )
+        return undefined;
       await api(`/api/v1/admin/tenants/${encodeURIComponent(tenant.name)}/${verb}`, { method: 'POST', body: {} });
       return `Tenant ${tenant.name} ${verb}d.`;
     });
@@ -43,7 +47,8 @@ export function TenantsPanel() {
     <>
       <section class="panel" aria-label="register a tenant">
         <h2>
-          Register a tenant <span class="dim">(keys and listeners may name unregistered tenants; only registered ones can be disabled)</span>
+          Register a tenant{' '}
+          <span class="dim">(keys and listeners may name unregistered tenants; only registered ones can be disabled)</span>
         </h2>
         <form class="inline" onSubmit={create}>
           <label>
@@ -52,7 +57,12 @@ export function TenantsPanel() {
           </label>
           <label>
             Description
-            <input value={form.description} onInput={(e) => setForm({ ...form, description: e.currentTarget.value })} size={40} aria-label="tenant description" />
+            <input
+              value={form.description}
+              onInput={(e) => setForm({ ...form, description: e.currentTarget.value })}
+              size={40}
+              aria-label="tenant description"
+            />
           </label>
           <button type="submit" class="primary" disabled={!form.name}>
             Register tenant
@@ -92,11 +102,21 @@ export function TenantsPanel() {
                   </td>
                   <td>
                     {tenant.state === 'active' ? (
-                      <button type="button" class="small" onClick={() => setState(tenant, 'disable')} aria-label={`disable tenant ${tenant.name}`}>
+                      <button
+                        type="button"
+                        class="small"
+                        onClick={() => setState(tenant, 'disable')}
+                        aria-label={`disable tenant ${tenant.name}`}
+                      >
                         Disable
                       </button>
                     ) : (
-                      <button type="button" class="small" onClick={() => setState(tenant, 'enable')} aria-label={`enable tenant ${tenant.name}`}>
+                      <button
+                        type="button"
+                        class="small"
+                        onClick={() => setState(tenant, 'enable')}
+                        aria-label={`enable tenant ${tenant.name}`}
+                      >
                         Enable
                       </button>
                     )}

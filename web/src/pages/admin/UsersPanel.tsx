@@ -37,7 +37,8 @@ export function UsersPanel() {
     event.preventDefault();
     if (editing) {
       void act(async () => {
-        if (!confirm(`Change ${editing}'s grants? Keys issued to them that would hold more than the new grants are revoked now.`)) return undefined;
+        if (!confirm(`Change ${editing}'s grants? Keys issued to them that would hold more than the new grants are revoked now.`))
+          return undefined;
         const result = await api<{ revoked_keys: string[]; ended_sessions: number }>(`/api/v1/admin/users/${encodeURIComponent(editing)}`, {
           method: 'PATCH',
           body: { email: form.email, roles: chosen, tenants: tenantList(form.tenants) },
@@ -48,22 +49,32 @@ export function UsersPanel() {
       return;
     }
     void act(async () => {
-      await api('/api/v1/admin/users', { method: 'POST', body: { name: form.name, email: form.email, roles: chosen, tenants: tenantList(form.tenants) } });
+      await api('/api/v1/admin/users', {
+        method: 'POST',
+        body: { name: form.name, email: form.email, roles: chosen, tenants: tenantList(form.tenants) },
+      });
       setForm({ ...form, name: '', email: '' });
       return `User ${form.name} created. Issue them a key to log in.`;
     });
   };
   const setState = (user: UserView, verb: 'disable' | 'enable') =>
     void act(async () => {
-      if (verb === 'disable' && !confirm(`Disable ${user.name}? Every key issued to them is revoked and their sessions end now.`)) return undefined;
-      const result = await api<{ revoked_keys: string[]; ended_sessions?: number }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/${verb}`, { method: 'POST', body: {} });
+      if (verb === 'disable' && !confirm(`Disable ${user.name}? Every key issued to them is revoked and their sessions end now.`))
+        return undefined;
+      const result = await api<{ revoked_keys: string[]; ended_sessions?: number }>(
+        `/api/v1/admin/users/${encodeURIComponent(user.name)}/${verb}`,
+        { method: 'POST', body: {} },
+      );
       return verb === 'disable'
         ? `${user.name} disabled: ${result.revoked_keys.length} key(s) revoked, ${result.ended_sessions ?? 0} session(s) ended.`
         : `${user.name} enabled: issue a new key (keys revoked when disabled stay revoked).`;
     });
   const issue = (user: UserView) =>
     void act(async () => {
-      const created = await api<{ id: string; key: string }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, { method: 'POST', body: {} });
+      const created = await api<{ id: string; key: string }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, {
+        method: 'POST',
+        body: {},
+      });
       setIssued({ user: user.name, ...created });
       setMessage(undefined);
       return undefined;
@@ -90,23 +101,41 @@ export function UsersPanel() {
         <form class="inline" onSubmit={submit}>
           <label>
             Name
-            <input value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} required readOnly={editing !== undefined} aria-label="user name" />
+            <input
+              value={form.name}
+              onInput={(e) => setForm({ ...form, name: e.currentTarget.value })}
+              required
+              readOnly={editing !== undefined}
+              aria-label="user name"
+            />
           </label>
           <label>
             E-mail
-            <input type="email" value={form.email} onInput={(e) => setForm({ ...form, email: e.currentTarget.value })} aria-label="user email" />
+            <input
+              type="email"
+              value={form.email}
+              onInput={(e) => setForm({ ...form, email: e.currentTarget.value })}
+              aria-label="user email"
+            />
           </label>
           <fieldset>
             <legend class="dim">Roles</legend>
             {roles.map((role) => (
               <label key={role}>
-                <input type="checkbox" checked={chosen.includes(role)} onChange={() => toggle(role)} aria-label={`user role ${role}`} /> {role}
+                <input type="checkbox" checked={chosen.includes(role)} onChange={() => toggle(role)} aria-label={`user role ${role}`} />{' '}
+                {role}
               </label>
             ))}
           </fieldset>
           <label>
             Tenants
-            <input value={form.tenants} onInput={(e) => setForm({ ...form, tenants: e.currentTarget.value })} size={16} aria-label="user tenants" title='comma-separated; "*" for every tenant' />
+            <input
+              value={form.tenants}
+              onInput={(e) => setForm({ ...form, tenants: e.currentTarget.value })}
+              size={16}
+              aria-label="user tenants"
+              title='comma-separated; "*" for every tenant'
+            />
           </label>
           <button type="submit" class="primary" disabled={!form.name || chosen.length === 0}>
             {editing ? 'Save changes' : 'Create user'}

@@ -29,7 +29,10 @@ const labelsText = (labels: Record<string, string>) =>
     .join(', ');
 function parseLabels(text: string): Record<string, string> | undefined {
   const labels: Record<string, string> = {};
-  for (const part of text.split(',').map((piece) => piece.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((piece) => piece.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(part);
     if (!match) return undefined;
     labels[match[1]] = match[2];
@@ -44,7 +47,15 @@ const windows = [
 ];
 
 /** Create or edit one alerting rule, and replay it over recent data before saving it. */
-export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; edited: EditedRule | undefined; onDone: (saved: boolean) => void }) {
+export function RuleEditor({
+  groups,
+  edited,
+  onDone,
+}: {
+  groups: RuleGroup[];
+  edited: EditedRule | undefined;
+  onDone: (saved: boolean) => void;
+}) {
   const zone = useTimeZone();
   const [namespace, setNamespace] = useState(edited?.group.file ?? 'ui');
   const [group, setGroup] = useState(edited?.group.name ?? 'on-call');
@@ -65,14 +76,19 @@ export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; ed
     const intervalMs = durationMs(interval);
     const parsedLabels = parseLabels(labels);
     if (!/^[A-Za-z_][A-Za-z0-9_:]*$/.test(alert)) return 'alert name: letters, digits, _ and :';
-    if (!expr.trim()) return 'expression: a metric query with a condition, e.g. sum(count_over_time({service_name="checkout"} |= "error" [5m])) > 10';
+    if (!expr.trim())
+      return 'expression: a metric query with a condition, e.g. sum(count_over_time({service_name="checkout"} |= "error" [5m])) > 10';
     if (forMs === undefined) return 'for: a duration such as 5m';
     if (intervalMs === undefined || intervalMs <= 0) return 'evaluate every: a duration such as 1m';
     if (!parsedLabels) return 'labels: name=value pairs separated by commas';
     const annotations: Record<string, string> = { ...(edited?.rule.annotations ?? {}) };
     if (summary) annotations.summary = summary;
     else delete annotations.summary;
-    return { rule: { alert, expr: expr.trim(), ...(forMs > 0 ? { for: `${forMs}ms` } : {}), labels: parsedLabels, annotations }, forMs, intervalMs };
+    return {
+      rule: { alert, expr: expr.trim(), ...(forMs > 0 ? { for: `${forMs}ms` } : {}), labels: parsedLabels, annotations },
+      forMs,
+      intervalMs,
+    };
   };
 
   const run = async (action: () => Promise<void>) => {
@@ -130,7 +146,13 @@ export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; ed
       </div>
       <label>
         Expression
-        <textarea class="code" rows={2} value={expr} onInput={(e) => setExpr(e.currentTarget.value)} placeholder='sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [5m])) > 10' />
+        <textarea
+          class="code"
+          rows={2}
+          value={expr}
+          onInput={(e) => setExpr(e.currentTarget.value)}
+          placeholder='sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [5m])) > 10'
+        />
       </label>
       <div class="fields">
         <label class="grow">
@@ -139,7 +161,11 @@ export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; ed
         </label>
         <label class="grow">
           Summary
-          <input value={summary} onInput={(e) => setSummary(e.currentTarget.value)} placeholder="{{ $labels.service_name }} logged {{ $value }} errors" />
+          <input
+            value={summary}
+            onInput={(e) => setSummary(e.currentTarget.value)}
+            placeholder="{{ $labels.service_name }} logged {{ $value }} errors"
+          />
         </label>
       </div>
       <div class="actions">
@@ -170,7 +196,8 @@ export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; ed
         <div class="backtest" role="region" aria-label="test result">
           {backtest.fired.length === 0 ? (
             <p>
-              Would not have fired between {formatTime(backtest.fromMs, zone, false)} and {formatTime(backtest.toMs, zone, false)} (evaluated every {backtest.stepSeconds} s).
+              Would not have fired between {formatTime(backtest.fromMs, zone, false)} and {formatTime(backtest.toMs, zone, false)}{' '}
+              (evaluated every {backtest.stepSeconds} s).
             </p>
           ) : (
             <ul>
@@ -180,7 +207,8 @@ export function RuleEditor({ groups, edited, onDone }: { groups: RuleGroup[]; ed
                   <strong>
                     <time dateTime={new Date(fired.firstMs).toISOString()}>{formatTime(fired.firstMs, zone, false)}</time>
                   </strong>
-                  {Object.keys(fired.labels).length > 0 && <span class="mono"> {`{${labelsText(fired.labels)}}`}</span>}, value {fired.value}
+                  {Object.keys(fired.labels).length > 0 && <span class="mono"> {`{${labelsText(fired.labels)}}`}</span>}, value{' '}
+                  {fired.value}
                   {fired.times > 1 && `, ${fired.times} times in the window`}
                 </li>
               ))}

@@ -31,7 +31,14 @@ export interface RuleActions {
 export function RuleTable({ groups, actions }: { groups: RuleGroup[] | undefined; actions?: RuleActions }) {
   const zone = useTimeZone();
   if (!groups) return <p class="dim">Loading…</p>;
-  if (groups.length === 0) return <p class="empty">{actions ? 'No alert rules in this tenant yet: create one with New rule.' : 'No alert rules in this tenant yet: an admin creates them here.'}</p>;
+  if (groups.length === 0)
+    return (
+      <p class="empty">
+        {actions
+          ? 'No alert rules in this tenant yet: create one with New rule.'
+          : 'No alert rules in this tenant yet: an admin creates them here.'}
+      </p>
+    );
   return (
     <table class="grid" aria-label="alert rules">
       <thead>

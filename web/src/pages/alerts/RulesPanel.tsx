@@ -51,7 +51,11 @@ export function RulesPanel({ rules }: { rules: Loaded<{ data: { groups: RuleGrou
           {error}
         </p>
       )}
-      {rules.error ? <p class="error">{rules.error}</p> : <RuleTable groups={groups} actions={admin ? { edit: (group, rule) => setEditing({ group, rule }), remove } : undefined} />}
+      {rules.error ? (
+        <p class="error">{rules.error}</p>
+      ) : (
+        <RuleTable groups={groups} actions={admin ? { edit: (group, rule) => setEditing({ group, rule }), remove } : undefined} />
+      )}
     </section>
   );
 }

@@ -19,7 +19,10 @@ interface Silence {
 /** `alertname=CheckoutErrors, service_name=checkout` → matchers; undefined when a part is not name=value. */
 function parseMatchers(text: string): Record<string, string> | undefined {
   const matchers: Record<string, string> = {};
-  for (const part of text.split(',').map((piece) => piece.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((piece) => piece.trim())
+    .filter(Boolean)) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"?([^"]*)"?$/.exec(part);
     if (!match) return undefined;
     matchers[match[1]] = match[2];
@@ -68,7 +71,12 @@ export function SilencePanel() {
       <form class="inline" onSubmit={create}>
         <label>
           Matchers
-          <input value={matchers} onInput={(e) => setMatchers(e.currentTarget.value)} placeholder="alertname=CheckoutErrors, service_name=checkout" size={40} />
+          <input
+            value={matchers}
+            onInput={(e) => setMatchers(e.currentTarget.value)}
+            placeholder="alertname=CheckoutErrors, service_name=checkout"
+            size={40}
+          />
         </label>
         <label>
           For
@@ -82,7 +90,11 @@ export function SilencePanel() {
           Silence
         </button>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {silences.error && <p class="error">{silences.error}</p>}
       {silences.data && silences.data.silences.length === 0 && <p class="empty">No silences.</p>}
       {silences.data && silences.data.silences.length > 0 && (

@@ -21,10 +21,17 @@ type ListedRule = RuleGroup['rules'][number];
 const durationText = (seconds: number) => `${Math.round(seconds * 1000)}ms`;
 
 function inputOf(rule: ListedRule): RuleInput {
-  return { alert: rule.name, expr: rule.query, ...(rule.duration > 0 ? { for: durationText(rule.duration) } : {}), labels: rule.labels, annotations: rule.annotations };
+  return {
+    alert: rule.name,
+    expr: rule.query,
+    ...(rule.duration > 0 ? { for: durationText(rule.duration) } : {}),
+    labels: rule.labels,
+    annotations: rule.annotations,
+  };
 }
 
-const findGroup = (groups: RuleGroup[], place: RulePlace) => groups.find((group) => group.file === place.namespace && group.name === place.group);
+const findGroup = (groups: RuleGroup[], place: RulePlace) =>
+  groups.find((group) => group.file === place.namespace && group.name === place.group);
 
 /**
  * Writes a group with `rules` (the ruler API replaces a group whole), or
@@ -36,11 +43,20 @@ async function writeGroup(place: RulePlace, intervalSeconds: number | undefined,
     await api(`${path}/${encodeURIComponent(place.group)}`, { method: 'DELETE' });
     return;
   }
-  await api(path, { method: 'POST', body: { name: place.group, ...(intervalSeconds ? { interval: durationText(intervalSeconds) } : {}), rules } });
+  await api(path, {
+    method: 'POST',
+    body: { name: place.group, ...(intervalSeconds ? { interval: durationText(intervalSeconds) } : {}), rules },
+  });
 }
 
 /** Saves `rule` into `place` (replacing `replacing`, which may live in another group), keeping the other rules of each group. */
-export async function saveRule(groups: RuleGroup[], place: RulePlace, intervalSeconds: number | undefined, rule: RuleInput, replacing?: RulePlace & { alert: string }): Promise<void> {
+export async function saveRule(
+  groups: RuleGroup[],
+  place: RulePlace,
+  intervalSeconds: number | undefined,
+  rule: RuleInput,
+  replacing?: RulePlace & { alert: string },
+): Promise<void> {
   const target = findGroup(groups, place);
   const samePlace = replacing && replacing.namespace === place.namespace && replacing.group === place.group;
   const kept = (target?.rules ?? []).filter((existing) => !(samePlace && existing.name === replacing.alert)).map(inputOf);

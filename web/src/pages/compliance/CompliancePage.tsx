@@ -41,7 +41,10 @@ export function CompliancePage(_props: PageProps) {
     refreshed.current = refreshes;
     setLoading(true);
     setError(undefined);
-    api<{ report: Soc2Report; generatedAt: string; cached: boolean }>('/api/v1/reports/soc2/dashboard', { query: { hours, tenant, refresh: refresh ? 'true' : undefined }, signal: controller.signal }).then(
+    api<{ report: Soc2Report; generatedAt: string; cached: boolean }>('/api/v1/reports/soc2/dashboard', {
+      query: { hours, tenant, refresh: refresh ? 'true' : undefined },
+      signal: controller.signal,
+    }).then(
       (answer) => {
         setDashboard(answer);
         setLoading(false);
@@ -108,7 +111,10 @@ function Summary({ report }: { report: Soc2Report }) {
   return (
     <section class="panel" aria-label="controls">
       <h2>
-        Controls <span class="dim">{report.period.from.slice(0, 16).replace('T', ' ')} → {report.period.to.slice(0, 16).replace('T', ' ')} UTC</span>
+        Controls{' '}
+        <span class="dim">
+          {report.period.from.slice(0, 16).replace('T', ' ')} → {report.period.to.slice(0, 16).replace('T', ' ')} UTC
+        </span>
       </h2>
       <table class="grid" aria-label="control summary">
         <tbody>

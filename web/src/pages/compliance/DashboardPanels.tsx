@@ -81,7 +81,10 @@ export function IntegrityPanel({ report }: Props) {
       {!data.sealing && <p class="error">Sealing is off: records are not hash-chained.</p>}
       {verification && (
         <p>
-          <Figure value={verification.ok ? 'verified' : 'FAILED'} label={`at ${formatTime(Date.parse(report.generated_at), zone, false)}`} />
+          <Figure
+            value={verification.ok ? 'verified' : 'FAILED'}
+            label={`at ${formatTime(Date.parse(report.generated_at), zone, false)}`}
+          />
           <Figure value={verification.batches} label="batches" />
           <Figure value={verification.records} label="records" />
           <Figure value={verification.checkpoints} label="signed checkpoints" />
@@ -105,7 +108,13 @@ export function IntegrityPanel({ report }: Props) {
                 #{chain.head_batch_seq} {chain.head_hash.slice(0, 8)}…
               </td>
               <td>{formatTime(storedTimeMs(chain.last_commit), zone, false)}</td>
-              <td>{chain.latest_checkpoint ? `size ${chain.latest_checkpoint.tree_size}, ${formatTime(storedTimeMs(chain.latest_checkpoint.created_at), zone, false)}` : <span class="dim">none yet</span>}</td>
+              <td>
+                {chain.latest_checkpoint ? (
+                  `size ${chain.latest_checkpoint.tree_size}, ${formatTime(storedTimeMs(chain.latest_checkpoint.created_at), zone, false)}`
+                ) : (
+                  <span class="dim">none yet</span>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -133,7 +142,12 @@ export function RetentionPanel({ report }: Props) {
         <Figure value={data.erasure_requests.length} label="erasure requests" />
         <Figure value={data.erasure_requests.filter((request) => request.on_time === false).length} label="erasures late" />
       </p>
-      {data.policies_in_force.length > 1 && <p class="dim">{data.policies_in_force.length} configurations were in force in the period; the table shows the last one (every one is in the report).</p>}
+      {data.policies_in_force.length > 1 && (
+        <p class="dim">
+          {data.policies_in_force.length} configurations were in force in the period; the table shows the last one (every one is in the
+          report).
+        </p>
+      )}
       <table class="grid" aria-label="policies in force">
         <thead>
           <tr>

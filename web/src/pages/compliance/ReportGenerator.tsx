@@ -47,7 +47,11 @@ export function ReportGenerator({ tenant }: { tenant: string | undefined }) {
           </select>
         </label>
         {valid ? (
-          <a class="button primary" href={href} download={`meshlog-soc2-${from}-to-${to}.${formats.find((option) => option.value === format)!.extension}`}>
+          <a
+            class="button primary"
+            href={href}
+            download={`meshlog-soc2-${from}-to-${to}.${formats.find((option) => option.value === format)!.extension}`}
+          >
             Download report
           </a>
         ) : (
@@ -55,7 +59,9 @@ export function ReportGenerator({ tenant }: { tenant: string | undefined }) {
         )}
       </form>
       <p class="dim">
-        Each report is generated from the stored evidence when downloaded, signed by the server, and recorded in the audit trail. Every file of a bundle comes from one generation and carries one evidence hash; check it offline with <code>meshlog report verify FILE.zip --public-key &lt;data_dir&gt;-signing.key.pub</code>.
+        Each report is generated from the stored evidence when downloaded, signed by the server, and recorded in the audit trail. Every file
+        of a bundle comes from one generation and carries one evidence hash; check it offline with{' '}
+        <code>meshlog report verify FILE.zip --public-key &lt;data_dir&gt;-signing.key.pub</code>.
       </p>
     </section>
   );

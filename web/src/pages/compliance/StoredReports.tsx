@@ -23,7 +23,9 @@ export function StoredReports() {
     <section class="panel" aria-label="stored reports">
       <h2>Stored reports</h2>
       {stored.error && <p class="error">{stored.error}</p>}
-      {stored.data && stored.data.reports.length === 0 && <p class="empty">No stored reports yet: the monthly schedule stores one for each month that ends.</p>}
+      {stored.data && stored.data.reports.length === 0 && (
+        <p class="empty">No stored reports yet: the monthly schedule stores one for each month that ends.</p>
+      )}
       {stored.data && stored.data.reports.length > 0 && (
         <table class="grid" aria-label="stored reports">
           <thead>
@@ -51,7 +53,12 @@ export function StoredReports() {
                     { format: 'bundle', extension: 'zip', label: 'Signed bundle (.zip)' },
                     { format: 'json', extension: 'json', label: 'JSON' },
                   ].map(({ format, extension, label }) => (
-                    <a key={format} href={apiUrl(`/api/v1/reports/${encodeURIComponent(report.id)}`, { format })} download={`meshlog-soc2-${report.period_from.slice(0, 10)}.${extension}`} style={{ marginRight: '8px' }}>
+                    <a
+                      key={format}
+                      href={apiUrl(`/api/v1/reports/${encodeURIComponent(report.id)}`, { format })}
+                      download={`meshlog-soc2-${report.period_from.slice(0, 10)}.${extension}`}
+                      style={{ marginRight: '8px' }}
+                    >
                       {label}
                     </a>
                   ))}

@@ -2,7 +2,17 @@
 export type SectionStatus = 'pass' | 'attention' | 'fail';
 
 export interface CoverageData {
-  services: { tenant: string; service: string; records: number; platforms: string[]; clusters: string[]; meshes: string[]; receivers: string[]; first_seen: string; last_seen: string }[];
+  services: {
+    tenant: string;
+    service: string;
+    records: number;
+    platforms: string[];
+    clusters: string[];
+    meshes: string[];
+    receivers: string[];
+    first_seen: string;
+    last_seen: string;
+  }[];
   platforms: Record<string, number>;
   receivers: Record<string, number>;
   total_records: number;
@@ -11,13 +21,33 @@ export interface CoverageData {
 
 export interface IntegrityData {
   sealing: boolean;
-  verification?: { ok: boolean; chains: number; batches: number; records: number; checkpoints: number; findings_total: number; elapsedMs: number };
-  chains: { chain: string; tenant: string; head_batch_seq: number; head_hash: string; last_commit: string; latest_checkpoint: { tree_size: number; root_hash: string; created_at: string } | null }[];
+  verification?: {
+    ok: boolean;
+    chains: number;
+    batches: number;
+    records: number;
+    checkpoints: number;
+    findings_total: number;
+    elapsedMs: number;
+  };
+  chains: {
+    chain: string;
+    tenant: string;
+    head_batch_seq: number;
+    head_hash: string;
+    last_commit: string;
+    latest_checkpoint: { tree_size: number; root_hash: string; created_at: string } | null;
+  }[];
 }
 
 export interface RetentionData {
   /** Each configuration in force during the period, with the span it applied. */
-  policies_in_force: { from: string; to: string; config_sha256: string | null; policies: { policy: string; applies_to: string; max_age: string }[] }[];
+  policies_in_force: {
+    from: string;
+    to: string;
+    config_sha256: string | null;
+    policies: { policy: string; applies_to: string; max_age: string }[];
+  }[];
   disposal_interval: string;
   erasure_requests: { id: string; status: string; on_time: boolean | null }[];
   legal_holds: { id: string; name: string; tenant: string; service: string; covers: string; reason: string }[];
@@ -29,7 +59,14 @@ export interface RetentionData {
 }
 
 export interface AccessData {
-  keys_as_of_period_end: { id: string; name: string; roles: string[]; tenants: string[]; last_used_at: string | null; state_at_period_end: string }[];
+  keys_as_of_period_end: {
+    id: string;
+    name: string;
+    roles: string[];
+    tenants: string[];
+    last_used_at: string | null;
+    state_at_period_end: string;
+  }[];
   grants: unknown[];
   revocations: unknown[];
   unused_keys: { rule: string; keys: unknown[] };

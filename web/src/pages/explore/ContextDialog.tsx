@@ -58,7 +58,14 @@ export function ContextDialog({ entry, onClose }: { entry: LogEntry; onClose: ()
         {lines && (
           <div class="tail-lines">
             {lines.map((line) => (
-              <div key={`${line.tsNs}${line.line}`} style={line.tsNs === entry.tsNs && line.line === entry.line ? { background: 'var(--bg-sunken)', borderLeftColor: 'var(--accent)' } : undefined}>
+              <div
+                key={`${line.tsNs}${line.line}`}
+                style={
+                  line.tsNs === entry.tsNs && line.line === entry.line
+                    ? { background: 'var(--bg-sunken)', borderLeftColor: 'var(--accent)' }
+                    : undefined
+                }
+              >
                 <span class="time">{formatTime(line.ms, zone)}</span>
                 {line.line}
               </div>

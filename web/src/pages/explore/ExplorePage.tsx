@@ -1,6 +1,17 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiUrl, ApiError } from '../../api/client';
-import { histogramStepSeconds, isLogQuery, logqlString, queryLogPages, queryMetric, queryOlderLogs, queryVolume, type LogEntry, type MetricSeries, type VolumeSeries } from '../../api/loki';
+import {
+  histogramStepSeconds,
+  isLogQuery,
+  logqlString,
+  queryLogPages,
+  queryMetric,
+  queryOlderLogs,
+  queryVolume,
+  type LogEntry,
+  type MetricSeries,
+  type VolumeSeries,
+} from '../../api/loki';
 import { MetricChart } from '../../components/MetricChart';
 import { copyText } from '../../components/copyText';
 import { FieldSidebar } from '../../components/FieldSidebar';
@@ -73,7 +84,17 @@ export function ExplorePage(_props: PageProps) {
           // About 200 points across the range, as Grafana picks a step for the panel's width.
           const metricStep = histogramStepSeconds(startMs, endMs, 200);
           const metric = await queryMetric(query, startMs, endMs, metricStep, controller.signal);
-          setResults({ runId, entries: [], partial: false, volume: [], stepSeconds: metricStep, startMs, endMs, execSeconds: metric.execSeconds, metric: metric.series });
+          setResults({
+            runId,
+            entries: [],
+            partial: false,
+            volume: [],
+            stepSeconds: metricStep,
+            startMs,
+            endMs,
+            execSeconds: metric.execSeconds,
+            metric: metric.series,
+          });
           return;
         }
         let shown: Results = { runId, entries: [], partial: true, volume: [], stepSeconds, startMs, endMs, execSeconds: 0 };
@@ -118,8 +139,17 @@ export function ExplorePage(_props: PageProps) {
     if (!results || results.entries.length === 0) return;
     setLoadingOlder(true);
     try {
-      const more = await queryOlderLogs(query, results.startMs, results.entries, { count: limit, pageSize: Math.min(maxLinesPerQuery, limit) });
-      setResults({ ...results, entries: [...results.entries, ...more.entries], older: (results.older ?? 0) + more.entries.length, noOlder: more.entries.length < limit, execSeconds: results.execSeconds + more.execSeconds });
+      const more = await queryOlderLogs(query, results.startMs, results.entries, {
+        count: limit,
+        pageSize: Math.min(maxLinesPerQuery, limit),
+      });
+      setResults({
+        ...results,
+        entries: [...results.entries, ...more.entries],
+        older: (results.older ?? 0) + more.entries.length,
+        noOlder: more.entries.length < limit,
+        execSeconds: results.execSeconds + more.execSeconds,
+      });
     } catch (failure) {
       setError((failure as Error).message);
     } finally {
@@ -127,7 +157,8 @@ export function ExplorePage(_props: PageProps) {
     }
   };
   const addFilter = (name: string, value: string) => run(`${query.trim()} | ${name}=${logqlString(value)}`);
-  const exportUrl = (format: 'ndjson' | 'csv') => apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format, ...tenantQuery() });
+  const exportUrl = (format: 'ndjson' | 'csv') =>
+    apiUrl('/api/v1/export', { query, start: msToNs(resolved.startMs), end: msToNs(resolved.endMs), limit, format, ...tenantQuery() });
 
   return (
     <>
@@ -147,7 +178,11 @@ export function ExplorePage(_props: PageProps) {
         <button type="button" class="primary" onClick={() => run()} disabled={loading}>
           {loading ? 'Running…' : 'Run'}
         </button>
-        <SavedQueries query={query} range={range} onLoad={(saved) => setParams({ q: saved.query, from: saved.range_from, to: saved.range_to }, { push: true })} />
+        <SavedQueries
+          query={query}
+          range={range}
+          onLoad={(saved) => setParams({ q: saved.query, from: saved.range_from, to: saved.range_to }, { push: true })}
+        />
       </div>
       <div class="explore">
         <FieldSidebar entries={results?.entries ?? []} onFilter={addFilter} />
@@ -161,7 +196,15 @@ export function ExplorePage(_props: PageProps) {
             </>
           ) : (
             <>
-              {results && <VolumeHistogram series={results.volume} startMs={results.startMs} endMs={results.endMs} stepSeconds={results.stepSeconds} onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })} />}
+              {results && (
+                <VolumeHistogram
+                  series={results.volume}
+                  startMs={results.startMs}
+                  endMs={results.endMs}
+                  stepSeconds={results.stepSeconds}
+                  onBrush={(startMs, endMs) => setRange({ from: String(startMs), to: String(endMs) })}
+                />
+              )}
               <div class="summary">
                 <span role="status">{results ? summaryOf(results, limit) : loading ? 'Running…' : ''}</span>
                 {results && !results.partial && results.entries.length >= limit && !results.noOlder && (
@@ -182,7 +225,18 @@ export function ExplorePage(_props: PageProps) {
                 >
                   {shared ? 'Link copied' : 'Share link'}
                 </button>
-                <button type="button" class="small" onClick={() => setPinning({ kind: 'query', query, from: new Date(resolved.startMs).toISOString(), to: new Date(resolved.endMs).toISOString() })}>
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() =>
+                    setPinning({
+                      kind: 'query',
+                      query,
+                      from: new Date(resolved.startMs).toISOString(),
+                      to: new Date(resolved.endMs).toISOString(),
+                    })
+                  }
+                >
                   Pin query
                 </button>
                 <a class="small" href={exportUrl('ndjson')} download>
@@ -192,7 +246,13 @@ export function ExplorePage(_props: PageProps) {
                   Export CSV
                 </a>
               </div>
-              <LogList entries={results?.entries ?? []} resultId={results?.runId ?? 0} onFilter={addFilter} onContext={setContext} onPin={(entry) => setPinning({ kind: 'line', entry })} />
+              <LogList
+                entries={results?.entries ?? []}
+                resultId={results?.runId ?? 0}
+                onFilter={addFilter}
+                onContext={setContext}
+                onPin={(entry) => setPinning({ kind: 'line', entry })}
+              />
             </>
           )}
         </section>
@@ -210,6 +270,11 @@ function metricSummaryOf(series: MetricSeries[], results: Results): string {
 function summaryOf(results: Results, limit: number): string {
   const count = results.entries.length.toLocaleString('en');
   if (results.partial) return `${count} of up to ${limit.toLocaleString('en')} lines, loading…`;
-  const reached = results.older === undefined ? (results.entries.length === limit ? ' (limit reached)' : '') : ` (${results.older.toLocaleString('en')} older loaded)`;
+  const reached =
+    results.older === undefined
+      ? results.entries.length === limit
+        ? ' (limit reached)'
+        : ''
+      : ` (${results.older.toLocaleString('en')} older loaded)`;
   return `${count} lines${reached} · ${results.execSeconds.toFixed(3)} s`;
 }

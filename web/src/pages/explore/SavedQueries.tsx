@@ -86,7 +86,14 @@ export function SavedQueries({ query, range, onLoad }: Props) {
           <form onSubmit={save}>
             <label>
               Save the current query as
-              <input value={name} onInput={(event) => setName(event.currentTarget.value)} aria-label="saved query name" placeholder="name" required maxLength={200} />
+              <input
+                value={name}
+                onInput={(event) => setName(event.currentTarget.value)}
+                aria-label="saved query name"
+                placeholder="name"
+                required
+                maxLength={200}
+              />
             </label>
             <label class="inline">
               <input type="checkbox" checked={shared} onChange={(event) => setShared(event.currentTarget.checked)} /> shared with the tenant

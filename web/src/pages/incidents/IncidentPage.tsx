@@ -22,7 +22,13 @@ function describe(entry: Incident['timeline'][number]): string {
       return `${String(d.from)} → ${String(d.to)}${d.reason ? ` (${String(d.reason)})` : ''}`;
     case 'pin': {
       const pin = d.pin as Pin;
-      return pin.kind === 'line' ? `pinned line: ${pin.line}` : pin.kind === 'query' ? `pinned query ${pin.query}` : pin.kind === 'trace' ? `pinned trace ${pin.trace_id}` : `pinned pattern ${pin.pattern}`;
+      return pin.kind === 'line'
+        ? `pinned line: ${pin.line}`
+        : pin.kind === 'query'
+          ? `pinned query ${pin.query}`
+          : pin.kind === 'trace'
+            ? `pinned trace ${pin.trace_id}`
+            : `pinned pattern ${pin.pattern}`;
     }
     case 'alert_firing':
       return `alert ${String(d.alertname)} firing${d.summary ? `: ${String(d.summary)}` : ''}`;
@@ -45,8 +51,13 @@ function PinView({ pin }: { pin: Pin }) {
       );
     case 'query':
       return (
-        <Link href={`/ui/explore?${new URLSearchParams({ q: pin.query, from: String(Date.parse(pin.from)), to: String(Date.parse(pin.to)) })}`}>
-          <span class="mono">{pin.query}</span> <span class="dim">{pin.from} – {pin.to}</span>
+        <Link
+          href={`/ui/explore?${new URLSearchParams({ q: pin.query, from: String(Date.parse(pin.from)), to: String(Date.parse(pin.to)) })}`}
+        >
+          <span class="mono">{pin.query}</span>{' '}
+          <span class="dim">
+            {pin.from} – {pin.to}
+          </span>
         </Link>
       );
     case 'trace':
@@ -96,10 +107,12 @@ export function IncidentPage({ params }: PageProps) {
       </header>
       <section class="panel" aria-label="incident facts">
         <p>
-          <strong>{incident.state}</strong> · severity {incident.severity} · owner {incident.owner || '(unassigned)'} · opened {time(incident.opened_at)} {incident.source === 'alert' ? 'by an alert' : `by ${incident.opened_by}`}
+          <strong>{incident.state}</strong> · severity {incident.severity} · owner {incident.owner || '(unassigned)'} · opened{' '}
+          {time(incident.opened_at)} {incident.source === 'alert' ? 'by an alert' : `by ${incident.opened_by}`}
         </p>
         <p>
-          Acknowledged {time(incident.acknowledged_at)} ({responseTime(incident.seconds_to_acknowledge)}) · mitigated {time(incident.mitigated_at)} · resolved {time(incident.resolved_at)} ({responseTime(incident.seconds_to_resolve)})
+          Acknowledged {time(incident.acknowledged_at)} ({responseTime(incident.seconds_to_acknowledge)}) · mitigated{' '}
+          {time(incident.mitigated_at)} · resolved {time(incident.resolved_at)} ({responseTime(incident.seconds_to_resolve)})
         </p>
         <p class="dim">{loaded.data!.hold.holds_pins ? 'Pinned lines are held from retention.' : 'The hold on pinned lines has ended.'}</p>
         <div class="inline">
@@ -133,7 +146,14 @@ export function IncidentPage({ params }: PageProps) {
           <ul>
             {incident.alerts.map((alert) => (
               <li key={alert.fingerprint}>
-                {alert.alertname} <span class="dim">{Object.entries(alert.labels).filter(([name]) => name !== 'alertname').map(([name, value]) => `${name}=${value}`).join(' ')}</span> · {alert.state} since {time(alert.resolved_at ?? alert.fired_at)}
+                {alert.alertname}{' '}
+                <span class="dim">
+                  {Object.entries(alert.labels)
+                    .filter(([name]) => name !== 'alertname')
+                    .map(([name, value]) => `${name}=${value}`)
+                    .join(' ')}
+                </span>{' '}
+                · {alert.state} since {time(alert.resolved_at ?? alert.fired_at)}
               </li>
             ))}
           </ul>
@@ -145,7 +165,11 @@ export function IncidentPage({ params }: PageProps) {
         <ul>
           {incident.pins.map((pin, i) => (
             <li key={i}>
-              <PinView pin={pin} /> <span class="dim">· {pin.pinned_by}{pin.note ? ` · ${pin.note}` : ''}</span>
+              <PinView pin={pin} />{' '}
+              <span class="dim">
+                · {pin.pinned_by}
+                {pin.note ? ` · ${pin.note}` : ''}
+              </span>
             </li>
           ))}
         </ul>
@@ -165,7 +189,14 @@ export function IncidentPage({ params }: PageProps) {
           </tbody>
         </table>
         <form onSubmit={addNote}>
-          <textarea aria-label="note" value={note} onInput={(event) => setNote(event.currentTarget.value)} rows={3} maxLength={10_000} style={{ width: '100%' }} />
+          <textarea
+            aria-label="note"
+            value={note}
+            onInput={(event) => setNote(event.currentTarget.value)}
+            rows={3}
+            maxLength={10_000}
+            style={{ width: '100%' }}
+          />
           <button type="submit" disabled={!note.trim()}>
             Add note
           </button>

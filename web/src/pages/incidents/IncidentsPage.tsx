@@ -41,11 +41,23 @@ export function IncidentsPage(_props: PageProps) {
         </h2>
         <form class="inline" onSubmit={open}>
           <label>
-            Title <input aria-label="incident title" value={title} onInput={(event) => setTitle(event.currentTarget.value)} required maxLength={200} size={48} />
+            Title{' '}
+            <input
+              aria-label="incident title"
+              value={title}
+              onInput={(event) => setTitle(event.currentTarget.value)}
+              required
+              maxLength={200}
+              size={48}
+            />
           </label>
           <label>
             Severity{' '}
-            <select aria-label="severity" value={severity} onChange={(event) => setSeverity(event.currentTarget.value as (typeof severities)[number])}>
+            <select
+              aria-label="severity"
+              value={severity}
+              onChange={(event) => setSeverity(event.currentTarget.value as (typeof severities)[number])}
+            >
               {severities.map((value) => (
                 <option key={value} value={value}>
                   {value}
@@ -83,7 +95,8 @@ export function IncidentsPage(_props: PageProps) {
                 <td>{incident.severity}</td>
                 <td>{incident.state}</td>
                 <td>
-                  {formatTime(Date.parse(incident.opened_at), zone, false)} <span class="dim">{incident.source === 'alert' ? 'by an alert' : `by ${incident.opened_by}`}</span>
+                  {formatTime(Date.parse(incident.opened_at), zone, false)}{' '}
+                  <span class="dim">{incident.source === 'alert' ? 'by an alert' : `by ${incident.opened_by}`}</span>
                 </td>
                 <td>{incident.alerts.map((alert) => alert.alertname).join(', ') || '–'}</td>
                 <td>{incident.owner || '–'}</td>

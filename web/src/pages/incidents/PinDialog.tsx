@@ -24,7 +24,13 @@ function pinBody(target: PinTarget, note: string): Record<string, string> {
   const withNote: Record<string, string> = note ? { note } : {};
   switch (target.kind) {
     case 'line':
-      return { kind: 'line', timestamp_ns: target.entry.tsNs, line: target.entry.line, ...(target.entry.labels.service_name ? { service: target.entry.labels.service_name } : {}), ...withNote };
+      return {
+        kind: 'line',
+        timestamp_ns: target.entry.tsNs,
+        line: target.entry.line,
+        ...(target.entry.labels.service_name ? { service: target.entry.labels.service_name } : {}),
+        ...withNote,
+      };
     case 'query':
       return { kind: 'query', query: target.query, from: target.from, to: target.to, ...withNote };
     case 'trace':
@@ -77,8 +83,17 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
     setError('');
     try {
       let id = chosen;
-      if (id === 'new') id = (await api<{ incident: IncidentSummary }>('/api/v1/incidents', { method: 'POST', body: { title, severity: 'high' } })).incident.id;
-      setPinned((await api<{ incident: IncidentSummary }>(`/api/v1/incidents/${encodeURIComponent(id)}/pins`, { method: 'POST', body: pinBody(target, note) })).incident);
+      if (id === 'new')
+        id = (await api<{ incident: IncidentSummary }>('/api/v1/incidents', { method: 'POST', body: { title, severity: 'high' } })).incident
+          .id;
+      setPinned(
+        (
+          await api<{ incident: IncidentSummary }>(`/api/v1/incidents/${encodeURIComponent(id)}/pins`, {
+            method: 'POST',
+            body: pinBody(target, note),
+          })
+        ).incident,
+      );
     } catch (failure) {
       setError((failure as Error).message);
     } finally {
@@ -95,7 +110,8 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
         </pre>
         {pinned ? (
           <p role="status">
-            Pinned to <Link href={`/ui/incidents/${pinned.id}`}>{pinned.title}</Link> ({pinned.id}){target.kind === 'line' ? ': the record is held from retention while the incident is open.' : '.'}
+            Pinned to <Link href={`/ui/incidents/${pinned.id}`}>{pinned.title}</Link> ({pinned.id})
+            {target.kind === 'line' ? ': the record is held from retention while the incident is open.' : '.'}
           </p>
         ) : (
           <form onSubmit={pin}>
@@ -115,11 +131,27 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
             )}
             {chosen === 'new' && (
               <label>
-                {' '}Title <input aria-label="new incident title" value={title} onInput={(event) => setTitle(event.currentTarget.value)} required maxLength={200} size={40} />
+                {' '}
+                Title{' '}
+                <input
+                  aria-label="new incident title"
+                  value={title}
+                  onInput={(event) => setTitle(event.currentTarget.value)}
+                  required
+                  maxLength={200}
+                  size={40}
+                />
               </label>
             )}
             <p>
-              <input aria-label="pin note" placeholder="why it matters (optional)" value={note} onInput={(event) => setNote(event.currentTarget.value)} maxLength={2000} style={{ width: '100%' }} />
+              <input
+                aria-label="pin note"
+                placeholder="why it matters (optional)"
+                value={note}
+                onInput={(event) => setNote(event.currentTarget.value)}
+                maxLength={2000}
+                style={{ width: '100%' }}
+              />
             </p>
             <button type="submit" class="primary" disabled={busy || !incidents}>
               Pin

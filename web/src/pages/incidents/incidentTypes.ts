@@ -15,7 +15,14 @@ export interface IncidentSummary {
   resolved_at: string | null;
   seconds_to_acknowledge: number | null;
   seconds_to_resolve: number | null;
-  alerts: { fingerprint: string; alertname: string; labels: Record<string, string>; state: 'firing' | 'resolved'; fired_at: string; resolved_at: string | null }[];
+  alerts: {
+    fingerprint: string;
+    alertname: string;
+    labels: Record<string, string>;
+    state: 'firing' | 'resolved';
+    fired_at: string;
+    resolved_at: string | null;
+  }[];
   pins: Pin[];
 }
 

@@ -39,45 +39,50 @@ function PatternTable({ label, patterns }: { label: string; patterns: Pattern[] 
   const most = Math.max(1, ...patterns.map((pattern) => pattern.count));
   return (
     <>
-    <table class="grid" aria-label={label}>
-      <thead>
-        <tr>
-          <th>Count</th>
-          <th />
-          <th>Service</th>
-          <th>Pattern</th>
-          <th>First seen</th>
-          <th>Last seen</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {patterns.map((pattern) => (
-          <tr key={`${pattern.service_name}/${pattern.pattern_id}`}>
-            <td>{pattern.count.toLocaleString('en')}</td>
-            <td style={{ width: '90px' }}>
-              <div class="bar-track" aria-hidden="true">
-                <i style={{ width: `${(pattern.count / most) * 100}%` }} />
-              </div>
-            </td>
-            <td>{pattern.service_name}</td>
-            <td class="mono">
-              <Link href={exploreLink(pattern)} title="show these lines in Explore">
-                {pattern.template}
-              </Link>
-            </td>
-            <td>{formatTime(Date.parse(pattern.first_seen), zone, false)}</td>
-            <td>{formatTime(Date.parse(pattern.last_seen), zone, false)}</td>
-            <td>
-              <button type="button" class="small" title="pin this pattern to an incident" onClick={() => setPinning({ kind: 'pattern', service: pattern.service_name, pattern: pattern.template })}>
-                Pin
-              </button>
-            </td>
+      <table class="grid" aria-label={label}>
+        <thead>
+          <tr>
+            <th>Count</th>
+            <th />
+            <th>Service</th>
+            <th>Pattern</th>
+            <th>First seen</th>
+            <th>Last seen</th>
+            <th />
           </tr>
-        ))}
-      </tbody>
-    </table>
-    {pinning && <PinDialog target={pinning} onClose={() => setPinning(undefined)} />}
+        </thead>
+        <tbody>
+          {patterns.map((pattern) => (
+            <tr key={`${pattern.service_name}/${pattern.pattern_id}`}>
+              <td>{pattern.count.toLocaleString('en')}</td>
+              <td style={{ width: '90px' }}>
+                <div class="bar-track" aria-hidden="true">
+                  <i style={{ width: `${(pattern.count / most) * 100}%` }} />
+                </div>
+              </td>
+              <td>{pattern.service_name}</td>
+              <td class="mono">
+                <Link href={exploreLink(pattern)} title="show these lines in Explore">
+                  {pattern.template}
+                </Link>
+              </td>
+              <td>{formatTime(Date.parse(pattern.first_seen), zone, false)}</td>
+              <td>{formatTime(Date.parse(pattern.last_seen), zone, false)}</td>
+              <td>
+                <button
+                  type="button"
+                  class="small"
+                  title="pin this pattern to an incident"
+                  onClick={() => setPinning({ kind: 'pattern', service: pattern.service_name, pattern: pattern.template })}
+                >
+                  Pin
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {pinning && <PinDialog target={pinning} onClose={() => setPinning(undefined)} />}
     </>
   );
 }
