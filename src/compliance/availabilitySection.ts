@@ -15,12 +15,15 @@ const restorePassed = (detail: Record<string, unknown>): boolean => {
   return typeof verification === 'object' && verification.ok === true;
 };
 
+/** Repairs of storage the engine left unreadable (a full disk mid-write), each with what it restored. */
+const STORAGE_REPAIR_ACTIONS = new Set(['storage.part_repaired']);
+
 /**
  * Availability: server starts and stops (a start with no stop before it means
  * the previous run ended uncleanly), backups taken, restores onto this data
  * directory and restore tests run elsewhere (`meshlog restore --report-to`),
  * each with its verification; the latest of either is the period's restore
- * test. Everything comes from audit events of the period, so a closed period
+ * test, and every storage repair with the rows it could not restore. Everything comes from audit events of the period, so a closed period
  * always reads the same.
  */
 export async function availabilitySection({ audit }: SectionInput): Promise<ReportSection> {
@@ -89,6 +92,16 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
         passed: restorePassed(detail),
       };
     });
+  const storageRepairs = audit
+    .filter((event) => STORAGE_REPAIR_ACTIONS.has(event.action))
+    .map((event) => {
+      const detail = detailOf(event);
+      const rows = typeof detail.rows === 'number' ? detail.rows : 0;
+      const restored = typeof detail.restored_rows === 'number' ? detail.restored_rows : 0;
+      return { time: event.time, action: event.action, target: event.target, outcome: event.outcome, rows, restored_rows: restored };
+    });
+  const rowsLost = storageRepairs.reduce((sum, repair) => sum + Math.max(0, repair.rows - repair.restored_rows), 0);
+  const failedRepairs = storageRepairs.filter((repair) => repair.outcome !== 'success');
   const failedBackups = backups.filter((backup) => backup.outcome !== 'success');
   const failedRestores = restores.filter((restore) => !restore.passed);
   const failedTests = restoreTests.filter((test) => !test.passed);
@@ -111,6 +124,7 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
       restores: { total: restores.length, verified: restores.length - failedRestores.length, events: restores },
       restore_tests: { total: restoreTests.length, passed: restoreTests.length - failedTests.length, events: restoreTests },
       last_restore_test: lastRestoreTest,
+      storage_repairs: { total: storageRepairs.length, failed: failedRepairs.length, rows_lost: rowsLost, events: storageRepairs },
       note: 'acknowledged writes are committed before the acknowledgement; an unclean stop loses nothing acknowledged. A restore is recorded by the first server started on the restored data directory, with the integrity verification run on it; a restore test run elsewhere is recorded here when `meshlog restore --report-to` reports it, tied to the backup by its manifest SHA-256.',
     },
   };
@@ -121,7 +135,9 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
     failedBackups.length > 0 ? `${failedBackups.length} failed backups` : '',
     failedRestores.length > 0 ? `${failedRestores.length} restores not verified` : '',
     failedTests.length > 0 ? `${failedTests.length} restore tests failed or not verified` : '',
+    failedRepairs.length > 0 ? `${failedRepairs.length} storage repairs did not restore everything (${rowsLost} rows lost)` : '',
   ].filter(Boolean);
+  const repairsText = storageRepairs.length > 0 ? `; ${storageRepairs.length} storage repairs, all rows restored` : '';
   if (findings.length > 0) return { ...base, status: 'attention', reason: `${findings.join('; ')}; ${backupsAndRestores}` };
-  return { ...base, status: 'pass', reason: `${lifecycle.length} starts and stops, all clean; ${backupsAndRestores}` };
+  return { ...base, status: 'pass', reason: `${lifecycle.length} starts and stops, all clean; ${backupsAndRestores}${repairsText}` };
 }

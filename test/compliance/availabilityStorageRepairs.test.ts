@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { availabilitySection } from '../../src/compliance/availabilitySection.js';
+import type { SectionInput } from '../../src/compliance/reportModel.js';
+import type { StoredAuditEvent } from '../../src/storage/stores/auditStore.js';
+
+/** Audit events as the server writes them: a clean start and stop around what happened. */
+function event(time: string, action: string, outcome = 'success', target = '', detail: Record<string, unknown> = {}): StoredAuditEvent {
+  return {
+    time,
+    action,
+    outcome,
+    actor_id: 'meshlog',
+    actor_name: 'meshlog',
+    actor_kind: 'system',
+    remote_address: '',
+    tenant: '',
+    target,
+    detail: JSON.stringify(detail),
+  };
+}
+
+const section = (audit: StoredAuditEvent[]) => availabilitySection({ audit } as unknown as SectionInput);
+
+test('a storage repair that restored every row is listed and the section still passes', async () => {
+  const result = await section([
+    event('2026-10-01T00:00:00.000Z', 'server.start'),
+    event('2026-10-01T01:00:00.000Z', 'storage.part_repaired', 'success', 'logs/all_1_4_1', { rows: 40, restored_rows: 40 }),
+    event('2026-10-01T02:00:00.000Z', 'server.stop'),
+  ]);
+  assert.equal(result.status, 'pass');
+  assert.match(result.reason, /1 storage repairs, all rows restored/);
+  assert.deepEqual(result.data.storage_repairs, {
+    total: 1,
+    failed: 0,
+    rows_lost: 0,
+    events: [
+      {
+        time: '2026-10-01T01:00:00.000Z',
+        action: 'storage.part_repaired',
+        target: 'logs/all_1_4_1',
+        outcome: 'success',
+        rows: 40,
+        restored_rows: 40,
+      },
+    ],
+  });
+});
+
+test('a storage repair that lost rows is a finding with the rows lost, so a disk-full episode cannot pass unseen', async () => {
+  const result = await section([
+    event('2026-10-01T00:00:00.000Z', 'server.start'),
+    event('2026-10-01T01:00:00.000Z', 'storage.part_repaired', 'failure', 'seal_batches/all_7_7_0', { rows: 10, restored_rows: 0 }),
+    event('2026-10-01T01:05:00.000Z', 'storage.part_repaired', 'success', 'logs/all_1_4_1', { rows: 40, restored_rows: 40 }),
+    event('2026-10-01T02:00:00.000Z', 'server.stop'),
+  ]);
+  assert.equal(result.status, 'attention');
+  assert.match(result.reason, /1 storage repairs did not restore everything \(10 rows lost\)/);
+  const repairs = result.data.storage_repairs as { total: number; failed: number; rows_lost: number };
+  assert.equal(repairs.total, 2);
+  assert.equal(repairs.failed, 1);
+  assert.equal(repairs.rows_lost, 10);
+});
+
+test('a period without storage repairs reports none and says nothing of them', async () => {
+  const result = await section([event('2026-10-01T00:00:00.000Z', 'server.start'), event('2026-10-01T02:00:00.000Z', 'server.stop')]);
+  assert.equal(result.status, 'pass');
+  assert.doesNotMatch(result.reason, /storage repairs/);
+  assert.deepEqual(result.data.storage_repairs, { total: 0, failed: 0, rows_lost: 0, events: [] });
+});
