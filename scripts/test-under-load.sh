@@ -4,7 +4,7 @@
 # Repeats ROUNDS times (default 3) and prints pass/fail and the wall time of each round.
 #
 #   scripts/test-under-load.sh                         # the whole suite, 3 rounds, 2 busy cores
-#   ROUNDS=2 scripts/test-under-load.sh dist/test/tail/liveTail.test.js dist/test/alerting/*.test.js
+#   ROUNDS=2 scripts/test-under-load.sh dist/test/e2e/query/liveTail.test.js dist/test/e2e/alerting/*.test.js
 #   LOAD_CPUS=4 TEST_CONCURRENCY=1 scripts/test-under-load.sh
 #
 # The tests' Debian peers are installed first (scripts/install-test-peers.sh). Given files are run as

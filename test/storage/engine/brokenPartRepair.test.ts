@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import type { RepairedPart } from '../../../src/storage/engine/brokenParts.js';
+import { Storage } from '../../../src/storage/engine/storage.js';
+import { mountTmpfs } from '../../support/tmpfs.js';
+import { waitFor } from '../../support/waitFor.js';
+
+const logger = pino({ level: 'silent' });
+
+/** Seal-table rows (the table whose first seals a full disk once took): `count` of them from `firstSeq`. */
+function sealRows(firstSeq: number, count: number): string {
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      chain_id: 'acme/w1',
+      tenant: 'acme',
+      batch_seq: firstSeq + i,
+      record_count: 30,
+      content_hash: 'c'.repeat(64),
+      fingerprints: Array.from({ length: 30 }, (_, n) => (firstSeq + i) * 1000 + n),
+      prev_hash: '0'.repeat(64),
+      batch_hash: 'b'.repeat(64),
+      min_time: '1732540000000000000',
+      max_time: '1732540000000000001',
+    }),
+  ).join('\n');
+}
+
+async function activeParts(storage: Storage): Promise<{ name: string; path: string; level: number; rows: string }[]> {
+  return storage.rows(
+    `SELECT name, path, level, toString(rows) AS rows FROM system.parts WHERE database = 'meshlog' AND table = 'seal_batches' AND active ORDER BY name`,
+  );
+}
+
+/** Reads every column of every row: what fails ("Empty marks file") while a broken part is active. */
+async function readAll(storage: Storage): Promise<{ rows: number; fingerprints: number }> {
+  const [row] = await storage.rows<{ rows: string; fingerprints: string }>(
+    `SELECT toString(count()) AS rows, toString(sum(length(fingerprints))) AS fingerprints FROM meshlog.seal_batches WHERE NOT ignore(*)`,
+  );
+  return { rows: Number(row.rows), fingerprints: Number(row.fingerprints) };
+}
+
+/** Leaves an active part as chDB leaves a merged part written while the disk filled: every file empty. */
+function emptyEveryFile(partPath: string): void {
+  for (const file of readdirSync(partPath)) truncateSync(join(partPath, file), 0);
+}
+
+function watchRepairs(storage: Storage): RepairedPart[] {
+  const repaired: RepairedPart[] = [];
+  storage.watchParts((parts) => repaired.push(...parts), { intervalMs: 100, everyLook: true });
+  return repaired;
+}
+
+test('a merged part left with empty files by a full disk is set aside and the parts it covered come back, without a restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshlog-broken-part-'));
+  const storage = await Storage.open({ dataDir, database: 'meshlog' }, logger);
+  try {
+    for (let insert = 0; insert < 4; insert++) await storage.insertJsonLines('seal_batches', sealRows(1 + insert * 10, 10));
+    await storage.client.command({ query: 'OPTIMIZE TABLE meshlog.seal_batches FINAL' });
+    const [merged] = await activeParts(storage);
+    assert.ok(merged.level > 0, `one merged part (${merged.name})`);
+    assert.deepEqual(await readAll(storage), { rows: 40, fingerprints: 1200 });
+
+    emptyEveryFile(merged.path);
+    await assert.rejects(readAll(storage), /marks|Cannot read|checksum|empty|out of bounds/i, 'the broken part makes every full read fail');
+
+    const repaired = watchRepairs(storage);
+    await waitFor(() => repaired.length > 0, { what: 'the broken part to be repaired' });
+    assert.equal(repaired[0].name, merged.name);
+    assert.equal(repaired[0].rows, 40);
+    assert.equal(repaired[0].restoredRows, 40, 'the covered parts were kept (old_parts_lifetime) and came back');
+    assert.deepEqual(await readAll(storage), { rows: 40, fingerprints: 1200 });
+    const detached = await storage.rows<{ name: string }>(
+      `SELECT name FROM system.detached_parts WHERE database = 'meshlog' AND table = 'seal_batches'`,
+    );
+    assert.deepEqual(
+      detached.map((part) => part.name),
+      [`broken-on-start_${merged.name}`],
+      'the broken part is kept aside, not deleted',
+    );
+    // And writes go on on the reopened engine.
+    await storage.insertJsonLines('seal_batches', sealRows(41, 5));
+    assert.equal((await readAll(storage)).rows, 45);
+  } finally {
+    await storage.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a broken part with nothing under it is reported as rows lost, and the rest of the table reads again', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshlog-broken-part-'));
+  const storage = await Storage.open({ dataDir, database: 'meshlog' }, logger);
+  try {
+    await storage.insertJsonLines('seal_batches', sealRows(1, 10));
+    await storage.insertJsonLines('seal_batches', sealRows(11, 10));
+    const [first] = await activeParts(storage);
+    emptyEveryFile(first.path);
+    const repaired = watchRepairs(storage);
+    await waitFor(() => repaired.length > 0, { what: 'the broken part to be reported' });
+    assert.deepEqual(
+      repaired.map((part) => ({ name: part.name, rows: part.rows, restoredRows: part.restoredRows })),
+      [{ name: first.name, rows: 10, restoredRows: 0 }],
+      'the loss is reported, never hidden',
+    );
+    assert.deepEqual(await readAll(storage), { rows: 10, fingerprints: 300 });
+  } finally {
+    await storage.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('inserts and merges racing a disk that fills leave every part readable again without a restart, and no loss unreported', async (t) => {
+  let mergesRestored = 0;
+  let insertsLost = 0;
+  for (let round = 0; round < 6; round++) {
+    const mount = mountTmpfs(64);
+    const storage = await Storage.open({ dataDir: join(mount.dir, 'data'), database: 'meshlog' }, logger);
+    try {
+      const repaired = watchRepairs(storage);
+      // Another process takes every byte while seals go in, small parts merging all the while.
+      const filler = spawn(process.execPath, ['-e', fillerScript, join(mount.dir, 'filler')], { stdio: 'ignore' });
+      let filled = false;
+      filler.on('exit', () => (filled = true));
+      let acknowledged = 0;
+      let seq = 1;
+      while (!filled) {
+        try {
+          await storage.insertJsonLines('seal_batches', sealRows(seq, 20));
+          acknowledged += 20;
+        } catch {
+          // Refused for want of space: not acknowledged.
+        }
+        seq += 20;
+      }
+      rmSync(join(mount.dir, 'filler'));
+      const reportedLost = () => repaired.reduce((sum, part) => sum + part.rows - part.restoredRows, 0);
+      let last = 'nothing read yet';
+      const read = await waitFor(
+        async () => {
+          try {
+            const all = await readAll(storage);
+            last = `${all.rows} rows read`;
+            return all.rows + reportedLost() >= acknowledged ? all : undefined;
+          } catch (error) {
+            last = (error as Error).message.slice(0, 300);
+            return undefined;
+          }
+        },
+        { what: `all ${acknowledged} acknowledged rows readable or reported lost` },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; last read: ${last}; parts repaired: ${JSON.stringify(repaired)}`);
+      });
+      assert.equal(read.rows + reportedLost(), acknowledged, 'every acknowledged row is readable once, or its loss was reported');
+      mergesRestored += repaired.filter((part) => part.level > 0 && part.restoredRows === part.rows).length;
+      insertsLost += reportedLost();
+    } finally {
+      await storage.close();
+      mount.unmount();
+    }
+  }
+  t.diagnostic(`6 rounds: ${mergesRestored} broken merged parts restored, ${insertsLost} acknowledged rows in broken insert parts`);
+  // Open defect (issue 17, item 9): chDB sometimes acknowledges an insert whose part it leaves unreadable when the
+  // disk fills; the loss is found and reported (audited by the server, a finding of verify), not yet prevented.
+  if (insertsLost > 0) t.todo(`${insertsLost} acknowledged rows were in insert parts chDB left unreadable (open defect, issue 17 item 9)`);
+});
+
+/** Writes until the file system refuses: every byte left, as another tenant of the machine would. */
+const fillerScript = `
+const fs = require('node:fs');
+const fd = fs.openSync(process.argv[1], 'w');
+for (const size of [1 << 20, 4096, 1]) {
+  const chunk = Buffer.alloc(size, 97);
+  try { for (;;) fs.writeSync(fd, chunk); } catch (error) { if (error.code !== 'ENOSPC') throw error; }
+}
+fs.closeSync(fd);
+`;
