@@ -254,17 +254,28 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       request.routeOptions.url === '/metrics'
     )
       return;
-    await options.audit
-      .record({
-        action: permission === 'query' ? 'query' : `${permission}.read`,
-        outcome: reply.statusCode < 400 ? 'success' : 'failure',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant: request.tenant,
-        target: request.routeOptions.url,
-        detail: { method: request.method, url: scrubUrl(request.url), status: reply.statusCode },
-      })
-      .catch(() => undefined);
+    // A multi-tenant read (`a|b`) is a read of each tenant's data: one event per tenant, so each tenant's
+    // auditors and its scoped SOC 2 report see it, each naming every tenant the request read together.
+    const several = request.tenants !== undefined && request.tenants.length > 1;
+    const tenants = several ? request.tenants : [request.tenant];
+    const detail = {
+      method: request.method,
+      url: scrubUrl(request.url),
+      status: reply.statusCode,
+      ...(several ? { tenants: request.tenants } : {}),
+    };
+    for (const tenant of tenants)
+      await options.audit
+        .record({
+          action: permission === 'query' ? 'query' : `${permission}.read`,
+          outcome: reply.statusCode < 400 ? 'success' : 'failure',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant,
+          target: request.routeOptions.url,
+          detail,
+        })
+        .catch(() => undefined);
   });
 
   if (options.tenants) tenantStateHook(app, options.tenants.tenants);

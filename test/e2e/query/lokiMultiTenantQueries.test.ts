@@ -198,3 +198,44 @@ test('malformed multi-tenant headers are refused: an empty or bad id between the
     assert.doesNotMatch(answer.text, /secret|team-beta/);
   }
 });
+
+test("a multi-tenant read is audited once for each tenant it read, so each tenant's auditor sees it, naming every tenant read together", async () => {
+  const auditorAcme = await createKeyWithCli(meshlog, 'auditor acme', ['auditor'], ['acme']);
+  const marker = `audit-marker-${Date.now()}`;
+  const answer = await call(keys.acmeAndBeta, 'acme|beta', '/loki/api/v1/query_range', {
+    query: `{service_name="web"} |= "${marker}"`,
+    ...range(),
+  });
+  assert.equal(answer.status, 200, answer.text);
+  interface AuditEvent {
+    tenant: string;
+    actor_name: string;
+    detail: string;
+  }
+  const readsOf = async (key: string): Promise<AuditEvent[]> => {
+    const response = await fetch(`${meshlog.url}/api/v1/audit?since=1h&action=query&limit=10000`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(response.status, 200);
+    const { events } = (await response.json()) as { events: AuditEvent[] };
+    return events.filter((event) => event.detail.includes(marker));
+  };
+  const everyRead = await waitFor(
+    async () => {
+      const events = await readsOf(meshlog.token);
+      return events.length >= 2 ? events : undefined;
+    },
+    { what: 'the multi-tenant read in the audit trail' },
+  );
+  assert.deepEqual(everyRead.map((event) => event.tenant).sort(), ['acme', 'beta']);
+  for (const event of everyRead) {
+    assert.equal(event.actor_name, 'analyst acme+beta');
+    assert.deepEqual(JSON.parse(event.detail).tenants, ['acme', 'beta']);
+  }
+  // acme's auditor sees the read of acme's data, and not the event that belongs to beta.
+  const acmeReads = await readsOf(auditorAcme);
+  assert.deepEqual(
+    acmeReads.map((event) => event.tenant),
+    ['acme'],
+  );
+});
