@@ -1,3 +1,4 @@
+import type { RulesFileContent } from '../config/configChanges.js';
 import { alertRulesInForce } from './alertRulesInForce.js';
 import { configsInForce } from './configsInForce.js';
 import { isoOfNs, type ReportSection, type SectionInput } from './reportModel.js';
@@ -29,6 +30,8 @@ export async function monitoringSection(input: SectionInput): Promise<ReportSect
     config_sha256,
     enabled: alerting.enabled,
     rules_files: alerting.rules_files,
+    // What the files said: recorded with each configuration since rules files' contents are part of it.
+    rules_files_content: (alerting as { rules_files_content?: RulesFileContent[] }).rules_files_content ?? null,
     webhooks: alerting.webhooks.length,
   }));
   const { from: _from, to: _to, config_sha256: _sha256, ...atEnd } = alertingInForce.at(-1)!;

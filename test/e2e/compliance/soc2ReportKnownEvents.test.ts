@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -317,6 +318,13 @@ test('the period with known events shows each of them with the right status', ()
 
   const monitoring = section(report, 'monitoring');
   assert.equal(monitoring.status, 'pass', monitoring.reason);
+  // The rules file's content as it was read at start, so an auditor sees the rule itself, not only a path.
+  const rulesFile = join(wrongPeriod.dir, 'checkout.rules.yaml');
+  const [recordedFile] = monitoring.data.rules_files_content as { path: string; sha256: string; content: string }[];
+  assert.equal(recordedFile.path, rulesFile);
+  assert.equal(recordedFile.content, readFileSync(rulesFile, 'utf8'));
+  assert.equal(recordedFile.sha256, createHash('sha256').update(readFileSync(rulesFile)).digest('hex'));
+  assert.match(recordedFile.content, /alert: CheckoutErrors/);
   // A restart re-evaluates the rule while the error is still in its window: it may fire again.
   const firing = (monitoring.data.alert_transitions as { name: string; status: string; count: number }[]).filter(
     (row) => row.status === 'firing',
