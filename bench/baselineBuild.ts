@@ -16,9 +16,10 @@ function run(command: string, args: string[], cwd: string): string {
 /**
  * Builds git revision `rev` of this repository into a temporary directory
  * (its files, this checkout's node_modules, tsc) and returns the path of its
- * CLI, so a bench can run the baseline server beside the current one.
+ * CLI, so a bench can run the baseline server beside the current one. The
+ * caller removes `dir` when done.
  */
-export function buildBaseline(rev: string): { commit: string; cli: string } {
+export function buildBaseline(rev: string): { commit: string; cli: string; dir: string } {
   const commit = run('git', ['rev-parse', '--verify', `${rev}^{commit}`], repoRoot).trim();
   const dir = mkdtempSync(join(tmpdir(), `meshlog-baseline-${commit.slice(0, 8)}-`));
   const archive = spawnSync('git', ['archive', '--format=tar', commit], { cwd: repoRoot, maxBuffer: 1 << 30 });
@@ -29,5 +30,5 @@ export function buildBaseline(rev: string): { commit: string; cli: string } {
   run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], dir);
   const cli = join(dir, 'dist/src/cli/main.js');
   if (!existsSync(cli)) throw new Error(`${rev} built no ${cli}`);
-  return { commit, cli };
+  return { commit, cli, dir };
 }

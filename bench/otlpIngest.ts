@@ -356,6 +356,7 @@ async function compareWithBaseline(rev: string): Promise<{ recordsPerSecond: num
       runs[which].push(run);
     }
   }
+  rmSync(baseline.dir, { recursive: true, force: true });
   const ratio = (of: (run: EndToEnd) => number) => (median(runs.current.map(of)) / median(runs.baseline.map(of))).toFixed(2);
   console.log(
     `${'this tree ÷ baseline'.padEnd(22)}records/s ${ratio((run) => run.recordsPerSecond)}×  server CPU/record ${ratio((run) => run.cpuMicros)}×  ` +
