@@ -10,9 +10,13 @@
  *   RECORDS=500000 CLIENTS=4 npm run bench
  *   INSERT_BATCH=8000 npm run bench      # the ceiling at the commit size 8 clients × 1,000 records produce
  *   ROUNDS=3 npm run bench               # sealed and unsealed alternated 3 times (ABA…, BAB…), medians: less drift on a shared machine
+ *   BASELINE=main ROUNDS=2 npm run bench  # sealed, this tree against git revision main (built to a temp dir), alternated; prints ratios
+ *
+ * Also prints the server CPU per record by thread kind, the data dir growth per
+ * record after a clean stop, and the logs table's bytes per row once merged.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -21,12 +25,14 @@ import { loadProtos } from '../src/formats/protoRoot.js';
 import { closeLogRow, openLogRow } from '../src/storage/logs/logRows.js';
 import { Storage } from '../src/storage/engine/storage.js';
 import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
+import { buildBaseline } from './baselineBuild.js';
 
 const totalRecords = Number(process.env.RECORDS ?? 2_000_000);
 const batch = Number(process.env.BATCH ?? 1000);
 const clients = Number(process.env.CLIENTS ?? 8);
 const insertBatch = Number(process.env.INSERT_BATCH ?? 100_000);
 const rounds = Number(process.env.ROUNDS ?? 1);
+const baselineRev = process.env.BASELINE;
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
@@ -95,6 +101,38 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds per thread kind (thread names without their numbers: node, libuv-worker, MergeMutate…), from /proc. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const byKind = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const kind = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[-_ ]?\d+$/, '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    byKind.set(kind, (byKind.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return byKind;
+}
+
+/** The thread kinds' share of `micros` per record, largest first (threads that ended before the end are in no kind). */
+function threadSplit(before: Map<string, number>, after: Map<string, number>, records: number): string {
+  return [...after]
+    .map(([kind, seconds]) => [kind, ((seconds - (before.get(kind) ?? 0)) * 1e6) / records] as const)
+    .filter(([, micros]) => micros >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, micros]) => `${kind} ${micros.toFixed(1)}`)
+    .join(', ');
+}
+
+/** Bytes under a directory, as `du` counts them. */
+function diskBytes(dir: string): number {
+  return Number(spawnSync('du', ['-sb', dir], { encoding: 'utf8' }).stdout.split('\t')[0]);
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
@@ -108,17 +146,35 @@ interface EndToEnd {
   peakRss: number;
   /** Server CPU per record: unlike records/s, barely moved by other work on a shared machine. */
   cpuMicros: number;
+  /** Server CPU per record by thread kind (µs). */
+  threads: string;
+  /** Data dir growth per record after a clean stop (superseded parts not yet removed are in it, as a user sees). */
+  diskBytesPerRecord: number;
   dataDir: string;
 }
 
-async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> {
-  const meshlog = await startMeshlog({ env: { MESHLOG_INTEGRITY_SEAL: String(seal) } });
+const emptyDataDirBytes = new Map<string | undefined, number>();
+/** What a data dir of `cli`'s server that took no records weighs after a clean stop: subtracted from every run's. */
+async function emptyDataDir(cli: string | undefined): Promise<number> {
+  if (!emptyDataDirBytes.has(cli)) {
+    const meshlog = await startMeshlog({ cli });
+    await meshlog.stop();
+    emptyDataDirBytes.set(cli, diskBytes(meshlog.dataDir));
+    rmSync(meshlog.dataDir, { recursive: true, force: true });
+  }
+  return emptyDataDirBytes.get(cli)!;
+}
+
+/** `cli`: another build's server (BASELINE); this tree's by default. */
+async function endToEnd(bodies: Uint8Array[], seal: boolean, cli?: string): Promise<EndToEnd> {
+  const meshlog = await startMeshlog({ cli, env: { MESHLOG_INTEGRITY_SEAL: String(seal) } });
   const requests = Math.ceil(totalRecords / batch);
   const latencies: number[] = [];
   let next = 0;
   let bytes = 0;
   let refused = 0;
   const cpuAtStart = cpuSeconds(meshlog.process.pid!);
+  const threadsAtStart = threadCpuSeconds(meshlog.process.pid!);
   const started = performance.now();
   let lastReport = started;
   const client = async () => {
@@ -153,7 +209,9 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
   const seconds = (performance.now() - started) / 1000;
   const peakRss = peakRssMiB(meshlog.process.pid!);
   const cpuMicros = ((cpuSeconds(meshlog.process.pid!) - cpuAtStart) * 1e6) / (requests * batch);
+  const threads = threadSplit(threadsAtStart, threadCpuSeconds(meshlog.process.pid!), requests * batch);
   await meshlog.stop();
+  const diskBytesPerRecord = (diskBytes(meshlog.dataDir) - (await emptyDataDir(cli))) / (requests * batch);
   if (refused > 0) process.stderr.write(`  (${refused} requests answered 429/503 and were retried)\n`);
   latencies.sort((a, b) => a - b);
   return {
@@ -163,6 +221,8 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean): Promise<EndToEnd> 
     p99: percentile(latencies, 99),
     peakRss,
     cpuMicros,
+    threads,
+    diskBytesPerRecord,
     dataDir: meshlog.dataDir,
   };
 }
@@ -180,7 +240,7 @@ function verifySpeed(dataDir: string): { recordsPerSecond: number; ok: boolean }
 }
 
 /** The same rows, serialized as the writer does, inserted straight into chDB: what storage alone can take. */
-async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecond: number; cpuMicros: number }> {
+async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecond: number; cpuMicros: number; stored: string }> {
   const dataDir = tempDataDir('meshlog-bench-ceiling-');
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const requests = Math.ceil(totalRecords / batch);
@@ -205,9 +265,29 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
     elapsed += performance.now() - started;
     cpu += used.user + used.system;
   }
+  const stored = await storedBytesPerRow(storage);
   await storage.close();
   rmSync(dataDir, { recursive: true, force: true });
-  return { recordsPerSecond: (requests * batch) / (elapsed / 1000), cpuMicros: cpu / (requests * batch) };
+  return { recordsPerSecond: (requests * batch) / (elapsed / 1000), cpuMicros: cpu / (requests * batch), stored };
+}
+
+/** The logs table's bytes per row once merged into one part per partition: columns, skip indexes, projections. */
+async function storedBytesPerRow(storage: Storage): Promise<string> {
+  await storage.client.command({ query: 'OPTIMIZE TABLE meshlog.logs FINAL' });
+  const [part] = await storage.rows<{ rows: string; data: string; indexes: string; total: string }>(
+    `SELECT sum(rows) AS rows, sum(data_compressed_bytes) AS data, sum(secondary_indices_compressed_bytes) AS indexes,
+       sum(bytes_on_disk) AS total FROM system.parts WHERE database = 'meshlog' AND table = 'logs' AND active`,
+  );
+  const columns = await storage.rows<{ column: string; bytes: string }>(
+    `SELECT column, sum(column_data_compressed_bytes) AS bytes FROM system.parts_columns
+     WHERE database = 'meshlog' AND table = 'logs' AND active GROUP BY column ORDER BY bytes DESC LIMIT 5`,
+  );
+  const rows = Number(part.rows);
+  const perRow = (bytes: string | number) => (Number(bytes) / rows).toFixed(1);
+  return (
+    `${perRow(part.total)} B/row on disk: columns ${perRow(part.data)} (${columns.map((c) => `${c.column} ${perRow(c.bytes)}`).join(', ')}), ` +
+    `skip indexes ${perRow(part.indexes)}, rest (projections, marks) ${perRow(Number(part.total) - Number(part.data) - Number(part.indexes))}`
+  );
 }
 
 const bodies = Array.from({ length: 64 }, (_, seed) => requestBody(seed));
@@ -217,43 +297,83 @@ console.log(
 );
 const line = (name: string, run: EndToEnd) =>
   console.log(
-    `${name.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
-      `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB  server CPU ${run.cpuMicros.toFixed(1)} µs/record`,
+    `${`${name} `.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
+      `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB  server CPU ${run.cpuMicros.toFixed(1)} µs/record\n` +
+      `${''.padEnd(22)}by thread (µs/record): ${run.threads}\n` +
+      `${''.padEnd(22)}data dir ${run.diskBytesPerRecord.toFixed(0)} B/record after a clean stop`,
   );
-/** Both cases `rounds` times, in alternating order, so a load that drifts during the run weighs on both alike. */
-const runs: Record<'sealed' | 'unsealed', EndToEnd[]> = { sealed: [], unsealed: [] };
-for (let round = 0; round < rounds; round++) {
-  for (const seal of round % 2 === 0 ? [true, false] : [false, true]) {
-    const run = await endToEnd(bodies, seal);
-    line(`OTLP/HTTP, ${seal ? 'sealed' : 'unsealed'}`, run);
-    if (seal && round === 0) {
-      const verified = verifySpeed(run.dataDir);
-      console.log(
-        `${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`,
-      );
-    }
-    rmSync(run.dataDir, { recursive: true, force: true });
-    runs[seal ? 'sealed' : 'unsealed'].push(run);
-  }
-}
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const sealed = {
-  recordsPerSecond: median(runs.sealed.map((run) => run.recordsPerSecond)),
-  cpuMicros: median(runs.sealed.map((run) => run.cpuMicros)),
-};
-const unsealed = {
-  recordsPerSecond: median(runs.unsealed.map((run) => run.recordsPerSecond)),
-  cpuMicros: median(runs.unsealed.map((run) => run.cpuMicros)),
-};
-console.log(
-  `${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput, ` +
-    `${((sealed.cpuMicros / unsealed.cpuMicros - 1) * 100).toFixed(1)}% more server CPU per record (steadier on a shared machine)` +
-    (rounds > 1 ? ` — medians of ${rounds} rounds` : ''),
-);
+/** Sealed ingest of this tree (medians), against the raw-insert ceiling below. */
+const sealed = baselineRev ? await compareWithBaseline(baselineRev) : await sealingCost();
+
+/** Sealed and unsealed `rounds` times, in alternating order, so a load that drifts during the run weighs on both alike. */
+async function sealingCost(): Promise<{ recordsPerSecond: number; cpuMicros: number }> {
+  const runs: Record<'sealed' | 'unsealed', EndToEnd[]> = { sealed: [], unsealed: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const seal of round % 2 === 0 ? [true, false] : [false, true]) {
+      const run = await endToEnd(bodies, seal);
+      line(`OTLP/HTTP, ${seal ? 'sealed' : 'unsealed'}`, run);
+      if (seal && round === 0) {
+        const verified = verifySpeed(run.dataDir);
+        console.log(
+          `${'meshlog verify'.padEnd(22)}${Math.round(verified.recordsPerSecond).toLocaleString('en')} records/s re-read and re-hashed (${verified.ok ? 'clean' : 'FINDINGS'})`,
+        );
+      }
+      rmSync(run.dataDir, { recursive: true, force: true });
+      runs[seal ? 'sealed' : 'unsealed'].push(run);
+    }
+  }
+  const sealed = {
+    recordsPerSecond: median(runs.sealed.map((run) => run.recordsPerSecond)),
+    cpuMicros: median(runs.sealed.map((run) => run.cpuMicros)),
+  };
+  const unsealed = {
+    recordsPerSecond: median(runs.unsealed.map((run) => run.recordsPerSecond)),
+    cpuMicros: median(runs.unsealed.map((run) => run.cpuMicros)),
+  };
+  console.log(
+    `${'sealing cost'.padEnd(22)}${((1 - sealed.recordsPerSecond / unsealed.recordsPerSecond) * 100).toFixed(1)}% of unsealed throughput, ` +
+      `${((sealed.cpuMicros / unsealed.cpuMicros - 1) * 100).toFixed(1)}% more server CPU per record (steadier on a shared machine)` +
+      (rounds > 1 ? ` — medians of ${rounds} rounds` : ''),
+  );
+  return sealed;
+}
+
+/**
+ * Sealed ingest of this tree and of git revision `rev`, `rounds` times in
+ * alternating order (AB, BA, …): the ratios are what a change is judged by on
+ * a shared machine, where absolute rates move with the load.
+ */
+async function compareWithBaseline(rev: string): Promise<{ recordsPerSecond: number; cpuMicros: number }> {
+  const baseline = buildBaseline(rev);
+  const label = { baseline: `sealed, ${rev} (${baseline.commit.slice(0, 8)})`, current: 'sealed, this tree' };
+  const runs: Record<'baseline' | 'current', EndToEnd[]> = { baseline: [], current: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const which of round % 2 === 0 ? (['baseline', 'current'] as const) : (['current', 'baseline'] as const)) {
+      const run = await endToEnd(bodies, true, which === 'baseline' ? baseline.cli : undefined);
+      line(label[which], run);
+      rmSync(run.dataDir, { recursive: true, force: true });
+      runs[which].push(run);
+    }
+  }
+  rmSync(baseline.dir, { recursive: true, force: true });
+  const ratio = (of: (run: EndToEnd) => number) => (median(runs.current.map(of)) / median(runs.baseline.map(of))).toFixed(2);
+  console.log(
+    `${'this tree ÷ baseline'.padEnd(22)}records/s ${ratio((run) => run.recordsPerSecond)}×  server CPU/record ${ratio((run) => run.cpuMicros)}×  ` +
+      `p50 ${ratio((run) => run.p50)}×  p99 ${ratio((run) => run.p99)}×  data dir/record ${ratio((run) => run.diskBytesPerRecord)}×` +
+      (rounds > 1 ? ` — medians of ${rounds} rounds` : ''),
+  );
+  return {
+    recordsPerSecond: median(runs.current.map((run) => run.recordsPerSecond)),
+    cpuMicros: median(runs.current.map((run) => run.cpuMicros)),
+  };
+}
+
 const ceiling = await rawInsertCeiling(bodies);
 console.log(
   `${'raw chDB insert'.padEnd(22)}${Math.round(ceiling.recordsPerSecond).toLocaleString('en')} records/s (same rows, ${insertBatch.toLocaleString('en')} per insert)  CPU ${ceiling.cpuMicros.toFixed(1)} µs/record`,
 );
+console.log(`${'logs table, merged'.padEnd(22)}${ceiling.stored}`);
 console.log(
   `${'ratio'.padEnd(22)}${(sealed.recordsPerSecond / ceiling.recordsPerSecond).toFixed(2)} of the raw-insert ceiling (sealed end to end); ` +
     `CPU per record ${(sealed.cpuMicros / ceiling.cpuMicros).toFixed(1)}× the insert's`,

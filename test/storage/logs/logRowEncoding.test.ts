@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
+import { clampNanos, openLogRow } from '../../../src/storage/logs/logRows.js';
+
+/**
+ * openLogRow as it was first written: JSON.stringify of one object per row. Every
+ * row sealed so far was hashed in this form, and the verifier rebuilds lines with
+ * openLogRow: its bytes may never change, however it is written.
+ */
+function objectRow(record: LogRecord): string {
+  const mesh = record.mesh;
+  const unsigned = (value: number | undefined) => (value !== undefined && Number.isFinite(value) && value > 0 ? Math.trunc(value) : 0);
+  const row = JSON.stringify({
+    tenant: record.tenant,
+    timestamp: clampNanos(record.timeUnixNano).toString(),
+    observed_timestamp: clampNanos(record.observedTimeUnixNano).toString(),
+    severity_number: record.severityNumber & 0xff,
+    severity_text: record.severityText,
+    service_name: record.serviceName,
+    body: record.body.isWellFormed() ? record.body : record.body.toWellFormed(),
+    resource_attributes: record.resource,
+    scope_name: record.scopeName,
+    scope_version: record.scopeVersion,
+    log_attributes: record.attributes,
+    trace_id: record.traceId,
+    span_id: record.spanId,
+    trace_flags: record.traceFlags & 0xff,
+    event_name: record.eventName,
+    mesh: mesh?.mesh ?? '',
+    platform: mesh?.platform ?? '',
+    cluster: mesh?.cluster ?? '',
+    source_workload: mesh?.sourceWorkload ?? '',
+    destination_workload: mesh?.destinationWorkload ?? '',
+    protocol: mesh?.protocol ?? '',
+    response_code: (mesh?.responseCode ?? 0) & 0xffff,
+    duration_ms: Number.isFinite(mesh?.durationMs) ? mesh!.durationMs : 0,
+    bytes_sent: unsigned(mesh?.bytesSent),
+    bytes_received: unsigned(mesh?.bytesReceived),
+    request_id: mesh?.requestId ?? '',
+    receiver: record.receiver,
+  });
+  return record.patternId ? `${row.slice(0, -1)},"pattern_id":${JSON.stringify(record.patternId)}` : row.slice(0, -1);
+}
+
+function record(overrides: Partial<LogRecord> = {}): LogRecord {
+  return {
+    tenant: 'acme',
+    timeUnixNano: 1_733_550_000_123_456_789n,
+    observedTimeUnixNano: 1_733_550_000_123_457_789n,
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: 'order 42 processed',
+    serviceName: 'checkout',
+    resource: { 'service.name': 'checkout', 'k8s.namespace.name': 'shop' },
+    scopeName: 'checkout.logger',
+    scopeVersion: '2.1.0',
+    attributes: { 'http.route': '/api/checkout', thread: 'worker-3' },
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: 1,
+    eventName: '',
+    mesh: undefined,
+    receiver: 'otlp_http',
+    ...overrides,
+  };
+}
+
+const mesh: MeshFields = {
+  mesh: 'istio',
+  platform: 'kubernetes',
+  cluster: 'eu-1',
+  sourceWorkload: 'frontend',
+  destinationWorkload: 'checkout',
+  protocol: 'HTTP/1.1',
+  responseCode: 503,
+  durationMs: 12.5,
+  bytesSent: 1024,
+  bytesReceived: 77,
+  requestId: '5f6c1c9e-8a9b-4c1e-9d2f-0a1b2c3d4e5f',
+};
+
+const cases: [string, LogRecord][] = [
+  ['a plain record', record()],
+  ['a record with a pattern id', record({ patternId: '0123456789abcdef' })],
+  ['a record with mesh fields', record({ mesh })],
+  [
+    'mesh numbers out of their columns’ range',
+    record({
+      mesh: { ...mesh, responseCode: 70_000, durationMs: Number.NaN, bytesSent: -5, bytesReceived: 1e21 + 0.5 },
+    }),
+  ],
+  [
+    'infinite duration, negative zero, fractional byte counts',
+    record({ mesh: { ...mesh, durationMs: -0, bytesSent: 7.9, bytesReceived: Infinity } }),
+  ],
+  ['times before 1970 and past 2262', record({ timeUnixNano: -5n, observedTimeUnixNano: 2n ** 70n })],
+  ['severity and flags past a byte', record({ severityNumber: 300, traceFlags: -1 })],
+  ['quotes, backslashes and control characters', record({ body: 'say "hi" \\ \n\t\u0000\u001f\u007f', severityText: '"x"' })],
+  ['non-ASCII text and emoji', record({ body: 'naïve café 日本語 🚀', serviceName: 'zahlungsdienst-ü' })],
+  ['a lone surrogate in the body and in an attribute', record({ body: 'broken \ud800 pair', attributes: { 'k\udc00': 'v\ud83d' } })],
+  ['odd attribute keys', record({ resource: {}, attributes: { '': '', '"': '\\', 'a.b.c': 'x'.repeat(5000), __proto__x: '1' } })],
+  ['every mesh text empty', record({ mesh: { ...mesh, mesh: '', platform: '', requestId: '' } })],
+];
+
+for (const [name, input] of cases) {
+  test(`openLogRow writes the bytes sealed rows were hashed as: ${name}`, () => {
+    assert.equal(openLogRow(input), objectRow(input));
+  });
+}
+
+test('openLogRow closes into a line that parses back to the column values', () => {
+  const line = `${openLogRow(record({ mesh, patternId: 'p1' }))}}`;
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(parsed.timestamp, '1733550000123456789');
+  assert.equal(parsed.response_code, 503);
+  assert.equal(parsed.pattern_id, 'p1');
+  assert.deepEqual(parsed.log_attributes, { 'http.route': '/api/checkout', thread: 'worker-3' });
+});
