@@ -23,9 +23,11 @@ export interface BrokenPart {
   check: string;
 }
 
-/** A broken part after the engine reopened: how many of its rows the parts it covered gave back. */
+/** A broken part after the engine reopened: how many of its rows the parts it covered gave back, and how many went in again. */
 export interface RepairedPart extends BrokenPart {
   restoredRows: number;
+  /** Rows of acknowledged inserts still retained in memory (RetainedBatches), inserted again. */
+  reinsertedRows: number;
 }
 
 type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
