@@ -57,6 +57,11 @@ export class RetainedBatches {
     return this.bytes;
   }
 
+  /** Date.now() when the oldest batch still held was acknowledged. */
+  get oldestAt(): number | undefined {
+    return this.batches[0]?.at;
+  }
+
   get count(): number {
     return this.batches.length;
   }

@@ -354,6 +354,12 @@ export class Storage {
     if (this.partWatch) {
       clearInterval(this.partWatch.timer);
       await this.partWatch.running;
+      // A last look at the parts of the batches still held: after close, nothing could insert them again.
+      const oldest = this.retained?.oldestAt;
+      if (oldest !== undefined)
+        await this.repairBrokenParts(oldest / 1000 - 2).catch((error: unknown) => {
+          this.logger.error({ reason: (error as Error).message }, 'could not check the last storage parts before closing');
+        });
     }
     await this.client.close();
   }
