@@ -267,19 +267,28 @@ export class MeshlogServer {
       }
     });
     // Parts the engine left unreadable (a full disk mid-merge) are set aside and what they covered restored: each an audit event.
-    this.storage.watchParts((parts) => {
+    this.storage.watchParts((parts, reinserted) => {
       for (const part of parts) {
-        const lost = part.rows - part.restoredRows;
+        const lost = part.rows - part.restoredRows - part.reinsertedRows;
         if (lost > 0)
           logger.error(
-            { table: part.table, part: part.name, rows: part.rows, restored: part.restoredRows },
+            { table: part.table, part: part.name, rows: part.rows, restored: part.restoredRows, reinserted: part.reinsertedRows },
             'storage part broken and not fully restored: rows lost (meshlog verify reports the batches)',
           );
         void audit.record({
           action: 'storage.part_repaired',
           outcome: lost > 0 ? 'failure' : 'success',
           target: `${part.table}/${part.name}`,
-          detail: { rows: part.rows, restored_rows: part.restoredRows, check: part.check },
+          detail: { rows: part.rows, restored_rows: part.restoredRows, reinserted_rows: part.reinsertedRows, check: part.check },
+        });
+      }
+      // Acknowledged rows a broken part took, inserted again from memory: each batch an audit event with its rows.
+      for (const batch of reinserted) {
+        void audit.record({
+          action: 'storage.batch_reinserted',
+          outcome: 'success',
+          target: batch.table,
+          detail: { rows: batch.rows, batch_rows: batch.batchRows, batches: batch.batches.slice(0, 20) },
         });
       }
     });

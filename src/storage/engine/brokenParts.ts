@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -23,9 +23,11 @@ export interface BrokenPart {
   check: string;
 }
 
-/** A broken part after the engine reopened: how many of its rows the parts it covered gave back. */
+/** A broken part after the engine reopened: how many of its rows the parts it covered gave back, and how many went in again. */
 export interface RepairedPart extends BrokenPart {
   restoredRows: number;
+  /** Rows of acknowledged inserts still retained in memory (RetainedBatches), inserted again. */
+  reinsertedRows: number;
 }
 
 type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
@@ -36,8 +38,8 @@ type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
  * part with every file empty and no error anywhere (measured on tmpfs: 7 of
  * 10 disk-full races; nothing in system.errors); more rarely an inserted
  * part too, after acknowledging its insert. Counts still answer, reads fail,
- * and once a merge's covered parts are deleted its rows are gone for good. A part whose checksums file is empty or missing
- * is a candidate (a stat each, so this can run every few seconds); the
+ * and once a merge's covered parts are deleted its rows are gone for good. A part with an empty file is a candidate
+ * (hasEmptyFile: a stat per file, so this can run every few seconds); the
  * engine's CHECK TABLE … PART decides.
  */
 export async function findBrokenParts(rows: Rows, database: string, sinceSeconds: number): Promise<BrokenPart[]> {
@@ -56,7 +58,7 @@ export async function findBrokenParts(rows: Rows, database: string, sinceSeconds
     { db: database, since: Math.max(0, Math.floor(sinceSeconds)) },
   );
   const broken: BrokenPart[] = [];
-  for (const part of parts.filter((entry) => checksumsMissing(entry.path))) {
+  for (const part of parts.filter((entry) => hasEmptyFile(entry.path))) {
     // CHECK TABLE takes no query parameters: names are the engine's own, checked before they are quoted.
     if (!/^\w+$/.test(part.table) || !/^[\w-]+$/.test(part.name)) continue;
     let verdict: { is_passed: number; message: string }[];
@@ -82,9 +84,20 @@ export async function findBrokenParts(rows: Rows, database: string, sinceSeconds
   return broken;
 }
 
-function checksumsMissing(partPath: string): boolean {
+/**
+ * A part with no checksums file, or with any empty file: on the encrypted
+ * disk even an empty column has a header, so an empty file is one the full
+ * disk cut (seen: a merged part whose checksums were written and a column
+ * file left empty). Projections (subdirectories) are looked at too.
+ */
+function hasEmptyFile(partPath: string): boolean {
   try {
-    return statSync(join(partPath, 'checksums.txt')).size === 0;
+    if (statSync(join(partPath, 'checksums.txt')).size === 0) return true;
+    for (const entry of readdirSync(partPath, { withFileTypes: true })) {
+      const path = join(partPath, entry.name);
+      if (entry.isDirectory() ? hasEmptyFile(path) : entry.isFile() && statSync(path).size === 0) return true;
+    }
+    return false;
   } catch {
     return true;
   }

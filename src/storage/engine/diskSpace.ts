@@ -15,6 +15,9 @@ const retryAfterSeconds = 5;
  * refused too. Queries never write, so they keep answering.
  */
 export class DiskSpaceGuard {
+  /** Date.now() when a write last found less free than the ingest floor. */
+  private lowAt = 0;
+
   constructor(
     readonly path: string,
     readonly minFreeBytes: number,
@@ -40,10 +43,16 @@ export class DiskSpaceGuard {
   refusal(kind: 'ingest' | 'internal'): string | undefined {
     if (this.minFreeBytes <= 0) return undefined;
     const free = this.freeBytes();
+    if (free < this.minFreeBytes) this.lowAt = Date.now();
     const floor = this.floor(kind);
     if (free >= floor) return undefined;
     const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
     return `data disk nearly full: ${mib(free)} free in ${this.path}, ${kind === 'ingest' ? 'ingest' : 'internal writes'} need at least ${mib(floor)} (limits.min_free_disk_bytes); writes resume once space frees`;
+  }
+
+  /** Whether a write found the disk below the ingest floor at or after `since` (ms): the disk may have filled and freed between two looks. */
+  lowSeenSince(since: number): boolean {
+    return this.lowAt >= since;
   }
 
   /** Throws a retryable ML_UNAVAILABLE while writes of this kind are refused. */

@@ -7,6 +7,7 @@ import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
 import { migrations } from './migrations.js';
+import { RetainedBatches, type ReinsertedBatch } from './retainedBatches.js';
 import { storageError } from './storageError.js';
 
 /**
@@ -19,6 +20,9 @@ function writes(method: PropertyKey, params: unknown): boolean {
   const query = (params as { query?: unknown } | undefined)?.query;
   return typeof query === 'string' && /^\s*(INSERT|OPTIMIZE)\b/i.test(query);
 }
+
+/** Hears of every repair: the broken parts set aside, and the retained batches whose lost rows went in again. */
+export type PartRepairListener = (parts: RepairedPart[], reinserted: ReinsertedBatch[]) => void;
 
 /**
  * The only door to ClickHouse. Every other module goes through this object,
@@ -34,8 +38,14 @@ export class Storage {
   /** Embedded chDB with `minFreeDiskBytes`: writes refused before the data disk fills (see DiskSpaceGuard). */
   diskGuard: DiskSpaceGuard | undefined;
   private partWatch: { timer: NodeJS.Timeout; running: Promise<void> } | undefined;
-  private partRepairListener: ((parts: RepairedPart[]) => void) | undefined;
+  private partRepairListener: PartRepairListener | undefined;
   private repairing: Promise<unknown> = Promise.resolve();
+  /** Embedded chDB: acknowledged inserts held until a look shows their parts readable (see RetainedBatches). */
+  readonly retained: RetainedBatches | undefined;
+  /** Rows a repair found gone whose insert again failed (the disk still full): tried again at every look. */
+  private reinsertsDue: { table: string; body: Buffer; batch: ReinsertedBatch }[] = [];
+  /** Tables that lost a broken part, whose retained batches are still to be checked for rows gone. */
+  private readonly checksDue = new Set<string>();
 
   private constructor(
     client: ClickHouseClient,
@@ -46,6 +56,7 @@ export class Storage {
     private readonly target: ConnectionTarget,
   ) {
     this.current = client;
+    if (embedded) this.retained = new RetainedBatches();
     // Methods resolve on the current client at call time, inside the gate.
     this.client = new Proxy({} as ClickHouseClient, {
       get: (_target, property) => {
@@ -147,23 +158,30 @@ export class Storage {
    * once more after (only a full disk leaves such parts), so a healthy server
    * sends the engine no extra queries.
    */
-  watchParts(onRepair: (parts: RepairedPart[]) => void, options: { intervalMs?: number; everyLook?: boolean } = {}): void {
+  watchParts(onRepair: PartRepairListener, options: { intervalMs?: number; everyLook?: boolean } = {}): void {
     this.partRepairListener = onRepair;
     if (!this.embedded || this.partWatch) return;
     const guard = options.everyLook ? undefined : this.diskGuard;
     // modification_time has whole seconds: a part written during the last look is looked at again.
     let since = Date.now() / 1000 - 5;
-    let diskWasLow = false;
+    // While the disk is low, every look goes back to the start of the episode (a part must stay readable, not only be so once).
+    let lowSince: number | undefined;
     const look = async () => {
-      const started = Date.now() / 1000;
+      const started = Date.now();
+      const lowSeen = guard !== undefined && guard.lowSeenSince(since * 1000);
       const diskLow = guard !== undefined && guard.freeBytes() < guard.floor('ingest');
-      if (guard && !diskLow && !diskWasLow) {
-        since = started;
+      if (guard && !diskLow && !lowSeen && lowSince === undefined) {
+        // No write since the last look met a low disk: the parts they wrote are as they were acknowledged.
+        since = started / 1000;
+        this.retained?.releaseBefore(started - 1000);
         return;
       }
-      diskWasLow = diskLow;
-      await this.repairBrokenParts(since - 2);
-      since = started;
+      if (lowSeen || diskLow) lowSince ??= since;
+      const clean = await this.repairBrokenParts((lowSince ?? since) - 2);
+      since = started / 1000;
+      if (diskLow) return;
+      lowSince = undefined;
+      if (clean && this.reinsertsDue.length === 0 && this.checksDue.size === 0) this.retained?.releaseBefore(started - 1000);
     };
     const watch = {
       running: Promise.resolve(),
@@ -181,23 +199,67 @@ export class Storage {
    * reopen: it sets them aside (detached, `broken-on-start_`) and brings back
    * the parts they covered. One repair at a time.
    */
-  private repairBrokenParts(sinceSeconds: number): Promise<RepairedPart[]> {
+  private repairBrokenParts(sinceSeconds: number): Promise<boolean> {
     const run = this.repairing.then(async () => {
       const rows = <T>(query: string, params: Record<string, unknown>) => this.rows<T>(query, params);
+      const reinserted = await this.insertAgain();
       const broken = await findBrokenParts(rows, this.database, sinceSeconds);
-      if (broken.length === 0) return [];
+      if (broken.length === 0) {
+        if (reinserted.length > 0) this.partRepairListener?.([], reinserted);
+        return true;
+      }
       this.logger.error(
         { parts: broken.map((part) => `${part.table}/${part.name}`), check: broken[0].check },
         'storage parts unreadable (written while the disk was full): reopening the engine to set them aside and restore what they covered',
       );
       await this.reopen();
       const repaired: RepairedPart[] = [];
-      for (const part of broken) repaired.push({ ...part, restoredRows: await rowsInBlockRange(rows, this.database, part) });
-      this.partRepairListener?.(repaired);
-      return repaired;
+      for (const part of broken)
+        repaired.push({ ...part, restoredRows: await rowsInBlockRange(rows, this.database, part), reinsertedRows: 0 });
+      for (const part of broken) this.checksDue.add(part.table);
+      reinserted.push(...(await this.insertAgain()));
+      // Rows inserted again are counted against the parts of their table that lost rows, in order.
+      for (const part of repaired) {
+        let left = reinserted.filter((batch) => batch.table === part.table).reduce((sum, batch) => sum + batch.rows, 0);
+        for (const other of repaired.filter((entry) => entry.table === part.table && entry !== part)) left -= other.reinsertedRows;
+        part.reinsertedRows = Math.max(0, Math.min(left, part.rows - part.restoredRows));
+      }
+      this.partRepairListener?.(repaired, reinserted);
+      return false;
     });
     this.repairing = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Inserts again the retained rows the tables that lost broken parts no
+   * longer have; a check or an insert that fails (the disk still full) is
+   * tried again at the next look.
+   */
+  private async insertAgain(): Promise<ReinsertedBatch[]> {
+    if (this.checksDue.size > 0 && this.retained) {
+      const rows = <T>(query: string, params: Record<string, unknown>) => this.rows<T>(query, params);
+      this.reinsertsDue.push(...(await this.retained.takeMissing(rows, this.database, this.checksDue)));
+    }
+    this.checksDue.clear();
+    const due = this.reinsertsDue;
+    this.reinsertsDue = [];
+    const done: ReinsertedBatch[] = [];
+    for (const entry of due) {
+      try {
+        // Not refused for a low disk: these rows were acknowledged, and the engine's own floor still applies.
+        await this.insertJsonLines(entry.table, entry.body, { diskChecked: true });
+        done.push(entry.batch);
+        this.logger.warn({ ...entry.batch }, 'acknowledged rows of a broken storage part inserted again');
+      } catch (error) {
+        this.reinsertsDue.push(entry);
+        this.logger.error(
+          { ...entry.batch, reason: (error as Error).message.split('\n')[0] },
+          'could not insert lost rows again yet; trying at the next look',
+        );
+      }
+    }
+    return done;
   }
 
   /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
@@ -221,6 +283,7 @@ export class Storage {
     if (this.rawInsert) {
       const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
       await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      this.retained?.keep(table, body);
       return;
     }
     try {
@@ -230,6 +293,7 @@ export class Storage {
         clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
       });
       result.stream.resume();
+      if (this.retained) this.retained.keep(table, typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines);
     } catch (error) {
       throw storageError(error);
     }
@@ -290,6 +354,12 @@ export class Storage {
     if (this.partWatch) {
       clearInterval(this.partWatch.timer);
       await this.partWatch.running;
+      // A last look at the parts of the batches still held: after close, nothing could insert them again.
+      const oldest = this.retained?.oldestAt;
+      if (oldest !== undefined)
+        await this.repairBrokenParts(oldest / 1000 - 2).catch((error: unknown) => {
+          this.logger.error({ reason: (error as Error).message }, 'could not check the last storage parts before closing');
+        });
     }
     await this.client.close();
   }

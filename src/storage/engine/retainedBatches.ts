@@ -1,0 +1,126 @@
+/**
+ * What identifies a row of a table whose inserts are retained: the columns
+ * that let a re-insert add back exactly the rows a broken part took, and no
+ * row twice. Every such table has chain_id and batch_seq.
+ */
+const rowIdentity: Record<string, string[]> = {
+  logs: ['chain_id', 'batch_seq', 'batch_pos'],
+  seal_batches: ['chain_id', 'batch_seq'],
+};
+
+/**
+ * Bytes of acknowledged inserts held in memory until a look at the parts
+ * written since shows them readable. At the cap the oldest are let go
+ * unverified (counted in `releasedUnverified`): memory stays bounded, and
+ * only a disk filling while more than this waits between two looks can
+ * still lose rows, which the part watch then reports and audits.
+ */
+export const retainedBatchesMaxBytes = 64 * 1024 * 1024;
+
+interface RetainedBatch {
+  table: string;
+  body: Buffer;
+  /** Date.now() when the insert was acknowledged. */
+  at: number;
+  bytes: number;
+}
+
+/** A retained batch some of whose rows were gone after a broken part was set aside, and went in again. */
+export interface ReinsertedBatch {
+  table: string;
+  /** Rows inserted again (those of the batch the table no longer had). */
+  rows: number;
+  /** Rows of the batch in all. */
+  batchRows: number;
+  /** `chain_id/batch_seq` of every chain batch the insert held (the writer's group commit holds one per tenant). */
+  batches: string[];
+}
+
+type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
+
+/**
+ * Acknowledged inserts (their JSONEachRow bodies) of the tables above, kept
+ * because chDB, when the file system fills during an insert, can acknowledge
+ * it and commit its part with every file empty (see findBrokenParts): the
+ * engine then sets the part aside and its rows are gone, unless they are
+ * inserted again from here.
+ */
+export class RetainedBatches {
+  private batches: RetainedBatch[] = [];
+  private bytes = 0;
+  /** Batches let go at the cap before any look saw them readable. */
+  releasedUnverified = 0;
+
+  constructor(private readonly maxBytes = retainedBatchesMaxBytes) {}
+
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
+  /** Date.now() when the oldest batch still held was acknowledged. */
+  get oldestAt(): number | undefined {
+    return this.batches[0]?.at;
+  }
+
+  get count(): number {
+    return this.batches.length;
+  }
+
+  /** Holds an acknowledged insert's body (no copy: the caller never reuses it). */
+  keep(table: string, body: Buffer): void {
+    if (!(table in rowIdentity) || body.length === 0) return;
+    // A view keeps its whole allocation alive (the writer's encoder buffer): that is what it costs.
+    const bytes = body.length > 4096 ? body.buffer.byteLength : body.length;
+    this.batches.push({ table, body, at: Date.now(), bytes });
+    this.bytes += bytes;
+    while (this.bytes > this.maxBytes && this.batches.length > 1) {
+      this.bytes -= this.batches.shift()!.bytes;
+      this.releasedUnverified++;
+    }
+  }
+
+  /** Lets go of the batches acknowledged before `before` (ms): a look saw every part written since readable. */
+  releaseBefore(before: number): void {
+    let kept = 0;
+    while (kept < this.batches.length && this.batches[kept].at < before) kept++;
+    for (const batch of this.batches.splice(0, kept)) this.bytes -= batch.bytes;
+  }
+
+  /**
+   * After broken parts of `tables` were set aside: every retained batch of
+   * those tables loses the rows the table still has; what is left is taken
+   * out of the retained set and returned, to be inserted again.
+   */
+  async takeMissing(rows: Rows, database: string, tables: Set<string>): Promise<{ table: string; body: Buffer; batch: ReinsertedBatch }[]> {
+    const missing: { table: string; body: Buffer; batch: ReinsertedBatch }[] = [];
+    const taken = new Set<RetainedBatch>();
+    for (const retained of this.batches.filter((batch) => tables.has(batch.table))) {
+      const columns = rowIdentity[retained.table];
+      const lines = retained.body.toString('utf8').split('\n').filter(Boolean);
+      const keyOf = (row: Record<string, unknown>) => columns.map((column) => String(row[column])).join('\u0000');
+      const parsed = lines.map((line) => ({ line, row: JSON.parse(line) as Record<string, unknown> }));
+      const batches = [...new Set(parsed.map(({ row }) => `${String(row.chain_id)}/${String(row.batch_seq)}`))];
+      const present = await rows<Record<string, unknown>>(
+        `SELECT ${columns.map((column) => `toString(${column}) AS ${column}`).join(', ')} FROM ${database}.${retained.table}
+         WHERE chain_id IN {chains:Array(String)} AND batch_seq IN {seqs:Array(UInt64)}`,
+        {
+          chains: [...new Set(parsed.map(({ row }) => String(row.chain_id)))],
+          seqs: [...new Set(parsed.map(({ row }) => Number(row.batch_seq)))],
+        },
+      );
+      const stored = new Set(present.map(keyOf));
+      const gone = parsed.filter(({ row }) => !stored.has(keyOf(row)));
+      if (gone.length === 0) continue;
+      taken.add(retained);
+      missing.push({
+        table: retained.table,
+        body: Buffer.from(gone.map(({ line }) => `${line}\n`).join('')),
+        batch: { table: retained.table, rows: gone.length, batchRows: lines.length, batches },
+      });
+    }
+    // Only once every batch was looked at: a check that fails leaves them all retained, for the next look.
+    for (const batch of taken) this.bytes -= batch.bytes;
+    this.batches = this.batches.filter((batch) => !taken.has(batch));
+    return missing;
+  }
+}
