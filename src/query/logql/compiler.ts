@@ -552,7 +552,11 @@ export function compileLogfmtSampleRows(
   const plan: string[] = [];
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
   const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
-  const unset = [...options.labels, '__error__'].map((name) => `${labelSql(name, params, true)} = ''`);
+  const unset = options.labels.map((name) => `${labelSql(name, params, true)} = ''`);
+  // No attribute key that could be named __error__ (it keeps the letters): cheaper than normalizing every key of every row.
+  const error = params.add('String', 'error');
+  for (const map of ['resource_attributes', 'log_attributes'])
+    unset.push(`NOT arrayExists(k -> position(k, ${error}) > 0, mapKeys(${map}))`);
   const plain = `match(body, ${params.add('String', plainLogfmtLinePattern)}) AND ${unset.join(' AND ')}`;
   const values = options.labels.map(
     (name) => `if(plain, trim(BOTH '"' FROM extract(body, ${params.add('String', logfmtValuePattern(name))})), '')`,
