@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
+import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
 import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
@@ -513,6 +514,65 @@ WHERE ${where}
 ORDER BY timestamp
 LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
   plan.push('range aggregation in the query engine over the rows SQL returns');
+  return { sql, params: params.values, plan, residual };
+}
+
+/**
+ * A sample row: `plain` rows carry the labels ClickHouse extracted (`extracted`, '' = absent);
+ * the others the whole log row, under names of their own (an alias named like a column would
+ * replace that column in the statement's other expressions).
+ */
+export interface LogfmtSampleRow {
+  ts: string;
+  plain: number;
+  extracted: string[];
+  size: string;
+  line: string;
+  service_name: string;
+  level: string;
+  resource: Record<string, string>;
+  attributes: Record<string, string>;
+  trace_id: string;
+  span_id: string;
+  mesh_map: Record<string, string>;
+  tenant_id?: string;
+}
+
+/**
+ * compileSampleRows for a `| logfmt | unwrap` aggregation (logfmtSampleSql.ts): on plain
+ * lines that came with none of `labels` (nor `__error__`), ClickHouse extracts those
+ * labels and returns only them; other rows come whole, for the engine's pipeline.
+ */
+export function compileLogfmtSampleRows(
+  log: LogQuery,
+  scope: QueryScope,
+  options: { originNs: bigint; maxRows: number; unwrapLabel: string; labels: string[] },
+): CompiledLogQuery {
+  const params = new Params(scope);
+  const plan: string[] = [];
+  const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
+  const unset = options.labels.map((name) => `${labelSql(name, params, true)} = ''`);
+  // No attribute key that could be named __error__ (it keeps the letters): cheaper than normalizing every key of every row.
+  const error = params.add('String', 'error');
+  for (const map of ['resource_attributes', 'log_attributes'])
+    unset.push(`NOT arrayExists(k -> position(k, ${error}) > 0, mapKeys(${map}))`);
+  const plain = `match(body, ${params.add('String', plainLogfmtLinePattern)}) AND ${unset.join(' AND ')}`;
+  const values = options.labels.map(
+    (name) => `if(plain, trim(BOTH '"' FROM extract(body, ${params.add('String', logfmtValuePattern(name))})), '')`,
+  );
+  const emptyMap = "CAST(map(), 'Map(LowCardinality(String), String)')";
+  const sql = `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ts, ${plain} AS plain, [${values.join(', ')}] AS extracted,
+  toString(length(body)) AS size, if(plain, '', body) AS line, service_name, ${levelSql} AS level,
+  if(plain, ${emptyMap}, resource_attributes) AS resource, if(plain, ${emptyMap}, log_attributes) AS attributes,
+  trace_id, span_id, if(plain, CAST(map(), 'Map(String, String)'), ${meshLabelsSql}) AS mesh_map${scope.tenants ? ', tenant AS tenant_id' : ''}
+FROM ${scope.database}.logs
+WHERE ${where}
+ORDER BY timestamp
+LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
+  plan.push(
+    `logfmt labels (${options.labels.join(', ')}) extracted in SQL on plain lines; other lines through the query engine's pipeline`,
+  );
   return { sql, params: params.values, plan, residual };
 }
 

@@ -13,8 +13,10 @@ import type {
 import {
   compileBuckets,
   compileLogRows,
+  compileLogfmtSampleRows,
   compileSampleRows,
   type BucketRow,
+  type LogfmtSampleRow,
   type LogRow,
   type MaskedLabels,
   type QueryScope,
@@ -22,6 +24,7 @@ import {
 import { compareLabels, entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
 import { expandGoReplacement, goRegex } from './goRegex.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
+import { logfmtSampleLabels } from './logfmtSampleSql.js';
 import type { QueryBudget } from './queryBudget.js';
 import type { CompiledSql, SqlRunner } from '../../storage/sql.js';
 
@@ -360,7 +363,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     startNs: originNs,
     endNs,
   };
-  const samples = new SeriesSamples(ctx.limits);
+  let samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;
   if (bucketFunctions.has(node.fn) && !node.unwrap) {
@@ -398,7 +401,9 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
       }
     }
   }
-  if (!viaBuckets) {
+  const extracted = viaBuckets ? undefined : await logfmtSamples(node, ctx, scope, originNs);
+  if (extracted) samples = extracted;
+  else if (!viaBuckets) {
     const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: node.unwrap?.label });
     ctx.plan.push(...compiled.plan);
     const pipeline = compilePipeline(compiled.residual);
@@ -458,6 +463,66 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     series.push({ labels: sortedObject(labels), values });
   }
   return series;
+}
+
+/**
+ * Samples of a `| logfmt | unwrap … by (…)` aggregation whose labels ClickHouse extracts on
+ * plain lines (logfmtSampleSql.ts); other rows run through the pipeline as in evaluateRange.
+ * Undefined when SQL cannot, or when a sample's error would fail the query: the engine path
+ * then answers (and names the failing series) exactly as it always does.
+ */
+async function logfmtSamples(
+  node: RangeAggregation,
+  ctx: QueryContext,
+  scope: QueryScope,
+  originNs: bigint,
+): Promise<SeriesSamples | undefined> {
+  if (!ctx.limits.pushdown || ctx.masking || !node.unwrap) return undefined;
+  const unwrap = node.unwrap;
+  const options = { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: unwrap.label };
+  const labelNames = logfmtSampleLabels(node, compileSampleRows(node.log, scope, options).residual);
+  if (!labelNames) return undefined;
+  const compiled = compileLogfmtSampleRows(node.log, scope, { ...options, labels: labelNames });
+  const pipeline = compilePipeline(compiled.residual);
+  const postFilters = unwrap.postFilters.map(compileLabelFilter);
+  const rows = await ctx.runner.run<LogfmtSampleRow>(compiled, ctx.budget);
+  ctx.rowsRead += rows.length;
+  if (rows.length > ctx.limits.maxEngineRows) {
+    throw new MeshlogError(
+      'ML_QUERY_LIMIT',
+      `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
+    );
+  }
+  const samples = new SeriesSamples(ctx.limits);
+  for (const row of rows) {
+    await yieldIfDue(ctx);
+    ctx.bytesRead += Number(row.size);
+    let entry: Entry;
+    if (row.plain) {
+      const labels = new Map<string, string>();
+      labelNames.forEach((name, index) => row.extracted[index] !== '' && labels.set(name, row.extracted[index]));
+      entry = { timestampNs: row.ts, line: '', labels };
+    } else {
+      const { line, resource, attributes, mesh_map, ...columns } = row;
+      entry = entryOf({ ...columns, body: line, resource_attributes: resource, log_attributes: attributes, mesh_labels: mesh_map });
+      if (!pipeline(entry)) continue;
+    }
+    const raw = entry.labels.get(unwrap.label);
+    if (raw === undefined || raw === '') continue;
+    const converted = convertValue(raw, unwrap.conversion);
+    if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
+    entry.labels.delete(unwrap.label);
+    if (!postFilters.every((filter) => filter(entry))) continue;
+    if (entry.labels.has('__error__')) return undefined;
+    samples.add(groupedLabels(entry.labels, node.grouping), {
+      t: Number(BigInt(row.ts) - originNs),
+      entries: 1,
+      bytes: Number(row.size),
+      value: converted ?? 0,
+    });
+  }
+  ctx.plan.push(...compiled.plan);
+  return samples;
 }
 
 /** Loki's PipelineError text ("pipeline error: …"): which error, on which series, and how to skip it on purpose. */

@@ -32,9 +32,9 @@ function nameRuns(name: string): string[] {
 }
 
 /**
- * Rows in which a parser can produce label `name`. JSON: every letter/digit run
- * of the name appears in the line (nested keys join with `_`), unless an escape
- * (`\u0073`) could spell it. logfmt (the `logfmt` package the engine uses): key
+ * Rows in which a parser can produce label `name`. JSON: the line is an object and
+ * every letter/digit run of the name appears in it (nested keys join with `_`),
+ * unless an escape (`\u0073`) could spell it. logfmt (the `logfmt` package the engine uses): key
  * characters are the line's, except that `"` toggles quoting without being kept
  * and `\` takes the next character into the value, so those may interleave.
  */
@@ -42,7 +42,9 @@ function mayExtract(parser: 'json' | 'logfmt', name: string, sql: PrefilterSql):
   const original = `${sql.originalLabel(name)} != ''`;
   if (parser === 'json') {
     const runs = nameRuns(name).map((run) => `position(body, ${sql.param('String', run)}) > 0`);
-    return `(${original} OR position(body, '\\\\') > 0${runs.length > 0 ? ` OR (${runs.join(' AND ')})` : ' OR 1'})`;
+    // JSON.parse gives an object only for a line whose first character after JSON whitespace is `{`.
+    const object = `match(body, ${sql.param('String', '^[\\t\\n\\r ]*\\{')})`;
+    return `(${original} OR (${object} AND (position(body, '\\\\') > 0${runs.length > 0 ? ` OR (${runs.join(' AND ')})` : ' OR 1'})))`;
   }
   const skipped = '(?:"|\\\\[\\s\\S])*';
   const pattern = name

@@ -483,6 +483,27 @@ const metricCases: [string, Sample[], number?][] = [
     'avg_over_time({service_name="api", env="prod"} | logfmt | unwrap duration(duration) [1m]) by (env)',
     [[{ env: 'prod' }, String(lokiMean([0.035, 0.85, 5, 0.12, 0.003]))]],
   ],
+  // Grouped by labels only the line carries: ClickHouse extracts them on plain logfmt lines (a5 has no route nor user).
+  [
+    'avg_over_time({service_name="api"} | logfmt | unwrap duration(duration) | __error__="" [1m]) by (route)',
+    [
+      [{}, '0.003'],
+      [{ route: '/v1/admin' }, '0.002'],
+      [{ route: '/v1/items' }, String(lokiMean([0.035, 0.02, 0.85]))],
+      [{ route: '/v1/pay' }, String(lokiMean([5, 0.12]))],
+    ],
+  ],
+  [
+    'quantile_over_time(0.5, {service_name="api"} | logfmt | unwrap duration(duration) | __error__="" [1m]) by (user, msg)',
+    [
+      [{ msg: 'cache refreshed' }, '0.003'],
+      [{ msg: 'panic recovered', user: 'root' }, '0.002'],
+      [{ msg: 'request served', user: 'alice' }, String(0.035 * 0.5 + 0.12 * 0.5)],
+      [{ msg: 'request served', user: 'erin' }, '0.02'],
+      [{ msg: 'slow upstream', user: 'bob' }, '0.85'],
+      [{ msg: 'upstream timeout', user: 'carol' }, '5'],
+    ],
+  ],
   ['max_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '3']]],
   ['min_over_time({service_name="web"} | json | unwrap duration(latency) [1m]) by (service_name)', [[{ service_name: 'web' }, '0.012']]],
   [

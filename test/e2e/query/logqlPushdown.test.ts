@@ -52,6 +52,10 @@ const jsonLines = [
   '{"user":{"name":"x","id":"carol"}}',
   '{"msg":"status","code":1}',
   '{"latency":"250ms","size":"1.5KB"}',
+  // JSON whitespace before the object is allowed, a byte-order mark or a line of logfmt is not.
+  ' \t\r\n{"status":504}',
+  '\uFEFF{"status":505}',
+  'level=info status=506',
 ];
 const logfmtLines = [
   'level=info duration=5ms user_id=7',
