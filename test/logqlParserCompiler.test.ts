@@ -594,6 +594,13 @@ test("Go's text/template in line_format: if/else, with, range, variables, builti
   assert.equal(template('{{ range fromJson .j }}{{ if eq . 2.0 }}{{ break }}{{ end }}{{ . }}{{ end }}', { j: '[1,2,3]' }), '1');
   assert.equal(template('{{ range fromJson .j }}x{{ else }}none{{ end }}', { j: 'not json' }), 'none', 'fromJson of non-JSON is nil');
   assert.equal(template('{{ and 1 0 }} {{ or "" "z" }} {{ not true }} {{ eq 1 2 3 1 }} {{ lt 1.5 2 }}'), '0 z false true true');
+  // sprig's arithmetic gives Go numbers, so it compares with number literals.
+  assert.equal(template('{{ if gt (.status | int) 499 }}5xx{{ else }}ok{{ end }}', { status: '503' }), '5xx');
+  assert.equal(
+    template('{{ addf 1000000 0.5 }} {{ mul 1000 1000 }} {{ (fromJson .j) | default "-" }}', { j: 'x' }),
+    '1.0000005e+06 1000000 -',
+  );
+  assert.throws(() => template('{{ div 1 0 }}'), /executing "line" at <div>: error calling div: runtime error: integer divide by zero/);
   assert.equal(template('{{ printf "%-6s|%5.2f|%d|%q|%x" "ab" 3.14159 42 "q" 255 }}'), 'ab    | 3.14|42|"q"|ff');
   assert.equal(
     template('{{ printf "%d" "x" }} {{ printf "%s" }}'),

@@ -43,7 +43,6 @@ const functions: Record<string, (args: string[]) => string> = {
   TrimSpace: ([v]) => v.trim(),
   trim: ([v]) => v.trim(),
   title: ([v]) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
-  default: ([fallback, v]) => (v === '' ? (fallback ?? '') : v),
   replace: ([old, replacement, v]) => v.replaceAll(old ?? '', replacement ?? ''),
   trunc: ([n, v]) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
   substr: ([start, end, v]) => v.slice(Number(start), Number(end) < 0 ? undefined : Number(end)),
@@ -72,24 +71,6 @@ const functions: Record<string, (args: string[]) => string> = {
   b64dec: ([v]) => Buffer.from(v, 'base64').toString('utf8'),
   alignLeft: ([n, v]) => align(Number(n), v, 'left'),
   alignRight: ([n, v]) => align(Number(n), v, 'right'),
-  int: ([v]) => String(toInt(v)),
-  float64: ([v]) => String(toFloat(v)),
-  add: (args) => String(args.reduce((sum, a) => sum + toInt(a), 0)),
-  sub: ([a, b]) => String(toInt(a) - toInt(b)),
-  mul: (args) => String(args.reduce((product, a) => product * toInt(a), 1)),
-  div: ([a, b]) => String(Math.trunc(toInt(a) / toInt(b))),
-  mod: ([a, b]) => String(toInt(a) % toInt(b)),
-  addf: (args) => String(args.reduce((sum, a) => decimalOp('+', sum, toFloat(a)), 0)),
-  subf: ([a, ...rest]) => String(rest.reduce((difference, b) => decimalOp('-', difference, toFloat(b)), toFloat(a))),
-  mulf: (args) => String(args.reduce((product, a) => decimalOp('*', product, toFloat(a)), 1)),
-  divf: ([a, ...rest]) => String(rest.reduce((quotient, b) => decimalOp('/', quotient, toFloat(b)), toFloat(a))),
-  max: (args) => String(Math.max(...args.map(toInt))),
-  min: (args) => String(Math.min(...args.map(toInt))),
-  maxf: (args) => String(Math.max(...args.map(toFloat))),
-  minf: (args) => String(Math.min(...args.map(toFloat))),
-  ceil: ([v]) => String(Math.ceil(toFloat(v))),
-  floor: ([v]) => String(Math.floor(toFloat(v))),
-  round: (args) => String(sprigRound(args)),
 };
 
 /** The argument count of every function that takes a fixed number (Go checks it when the template runs). */
@@ -224,9 +205,40 @@ function compareGo(a: GoValue, b: GoValue, op: string): number {
   throw new Error('incompatible types for comparison');
 }
 
+/** Go's integer division by zero, which a template reports as the error of its call. */
+function nonZero(divisor: number): number {
+  if (divisor === 0) throw new Error('runtime error: integer divide by zero');
+  return divisor;
+}
+
+/** sprig's arithmetic: int64 results (bigint here) from the integer functions, float64 from the `f` ones, ceil, floor and round. */
+const numberFunctions: Record<string, (args: string[]) => GoValue> = {
+  int: ([v]) => BigInt(toInt(v)),
+  float64: ([v]) => toFloat(v),
+  add: (args) => BigInt(args.reduce((sum, a) => sum + toInt(a), 0)),
+  sub: ([a, b]) => BigInt(toInt(a) - toInt(b)),
+  mul: (args) => BigInt(args.reduce((product, a) => product * toInt(a), 1)),
+  div: ([a, b]) => BigInt(Math.trunc(toInt(a) / nonZero(toInt(b)))),
+  mod: ([a, b]) => BigInt(toInt(a) % nonZero(toInt(b))),
+  addf: (args) => args.reduce((sum, a) => decimalOp('+', sum, toFloat(a)), 0),
+  subf: ([a, ...rest]) => rest.reduce((difference, b) => decimalOp('-', difference, toFloat(b)), toFloat(a)),
+  mulf: (args) => args.reduce((product, a) => decimalOp('*', product, toFloat(a)), 1),
+  divf: ([a, ...rest]) => rest.reduce((quotient, b) => decimalOp('/', quotient, toFloat(b)), toFloat(a)),
+  max: (args) => BigInt(Math.max(...args.map(toInt))),
+  min: (args) => BigInt(Math.min(...args.map(toInt))),
+  maxf: (args) => Math.max(...args.map(toFloat)),
+  minf: (args) => Math.min(...args.map(toFloat)),
+  ceil: ([v]) => Math.ceil(toFloat(v)),
+  floor: ([v]) => Math.floor(toFloat(v)),
+  round: (args) => sprigRound(args),
+};
+
 /** Functions that take and give Go values: Go's own builtins, the boolean sprig ones, fromJson and the time functions. */
 const typedFunctions: Record<string, (args: GoValue[]) => GoValue> = {
   ...timeFunctions,
+  ...Object.fromEntries(Object.entries(numberFunctions).map(([name, fn]) => [name, (args: GoValue[]) => fn(args.map(printGo))])),
+  // sprig's default: the given value unless it is empty (Go's truth), else the default.
+  default: ([fallback, v]) => (goTruth(v) ? v : fallback),
   not: ([v]) => !goTruth(v),
   eq: ([a, ...rest]) => rest.some((b) => compareGo(a, b, 'eq') === 0),
   ne: ([a, b]) => compareGo(a, b, 'ne') !== 0,
