@@ -20,11 +20,17 @@ function addKubernetesSource(record: LogRecord): void {
   if (source) record.resource = { ...record.resource, ...source };
 }
 
+/** Where a Loki-pushed record keeps its line's own time (ns) when that differs from the entry's timestamp. */
+export const lineTimeAttribute = 'meshlog.line_time';
+
 /**
  * Fills a record's normalized fields from its parsed line (if any) and its
  * own attributes: time, severity, trace context, mesh fields, service name.
  * What the sender set explicitly wins over what the line says, except the
  * time: the line's own time is the event time, a shipper's is when it read it.
+ * Loki's push API is the exception: each entry's timestamp is the entry's
+ * time there, and Loki keeps it whatever the line says, so a query answers
+ * the same with ingest-time parsing on or off.
  */
 export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefined): void {
   addKubernetesSource(record);
@@ -37,7 +43,8 @@ export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefine
     if (parsed.message !== undefined) record.body = parsed.message;
     if (parsed.time.length > 0) {
       const time = parseTimestampNanos(parsed.time);
-      if (time !== undefined) record.timeUnixNano = time;
+      if (time !== undefined && record.receiver !== 'loki') record.timeUnixNano = time;
+      else if (time !== undefined && time !== record.timeUnixNano) record.attributes[lineTimeAttribute] = time.toString();
     }
     if (record.severityNumber === 0 && parsed.level.length > 0) {
       record.severityNumber = severityNumberOf(parsed.level);

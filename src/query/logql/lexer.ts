@@ -1,3 +1,4 @@
+import { queryDurationMs } from './goDuration.js';
 import { LogqlParseError } from './parseError.js';
 
 export type TokenType = 'ident' | 'string' | 'number' | 'duration' | 'bytes' | 'op' | 'flag' | 'eof';
@@ -41,18 +42,6 @@ const operators = [
   '^',
 ];
 
-const durationUnits: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
 const byteUnits: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -67,18 +56,9 @@ const byteUnits: Record<string, number> = {
   pib: 1024 ** 5,
 };
 
-/** Milliseconds of a Go-style duration (`1h30m`, `250ms`), undefined when it is not one. */
+/** Milliseconds of a duration written in a query (`1h30m`, `250ms`, `1d`: Prometheus' form or Go's), undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
-  const parts = /^-?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y))+$/.test(text)
-    ? text.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w|y)/g)
-    : null;
-  if (!parts) return undefined;
-  let total = 0;
-  for (const part of parts) {
-    const [, amount, unit] = /^(\d+(?:\.\d+)?)(.+)$/.exec(part)!;
-    total += Number(amount) * durationUnits[unit];
-  }
-  return text.startsWith('-') ? -total : total;
+  return queryDurationMs(text);
 }
 
 /** Bytes of a humanized size (`10KB`, `1.5MiB`), undefined when it is not one. */

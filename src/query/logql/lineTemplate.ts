@@ -2,6 +2,9 @@ import { MeshlogError } from '../../errors.js';
 import { decimalOp } from './templateDecimal.js';
 import { expandGoReplacement, goRegex, type GoMatch, type GoRegex } from './goRegex.js';
 import { timeFunctionArity, timeFunctions } from './templateTime.js';
+import { goTemplatePosition, parseGoTemplate, type Command, type Operand, type Pipeline, type TemplateNode } from './goTemplateParse.js';
+import { fromJson, GoArgumentTypeError, GoTime, goTruth, goTypeName, printGo, type GoValue } from './goTemplateValue.js';
+import { goSprintf } from './goPrintf.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
 export interface TemplateInput {
@@ -10,7 +13,8 @@ export interface TemplateInput {
   timestampNs: string;
 }
 
-type Piece = string | ((input: TemplateInput) => string);
+/** A template that failed while it ran on a line: Loki's TemplateFormatErr, with Go's text/template message. */
+export class TemplateExecError extends Error {}
 
 /** Every match of a Go regex in `value` replaced by what `replace` makes of it (Go's ReplaceAllString), on RE2. */
 function replaceAllMatches(value: string, regex: string, replace: (match: GoMatch) => string): string {
@@ -27,8 +31,9 @@ function replaceAllMatches(value: string, regex: string, replace: (match: GoMatc
 }
 
 /**
- * Template functions with Go's argument order; a piped value is the last
- * argument (so sprig's `{{ .a | trunc 3 }}` is `trunc 3 .a`).
+ * Template functions on strings, with Go's argument order; a piped value is
+ * the last argument (so sprig's `{{ .a | trunc 3 }}` is `trunc 3 .a`). Their
+ * arguments arrive as Go prints them.
  */
 const functions: Record<string, (args: string[]) => string> = {
   ToUpper: ([v]) => v.toUpperCase(),
@@ -38,7 +43,6 @@ const functions: Record<string, (args: string[]) => string> = {
   TrimSpace: ([v]) => v.trim(),
   trim: ([v]) => v.trim(),
   title: ([v]) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
-  default: ([fallback, v]) => (v === '' ? (fallback ?? '') : v),
   replace: ([old, replacement, v]) => v.replaceAll(old ?? '', replacement ?? ''),
   trunc: ([n, v]) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
   substr: ([start, end, v]) => v.slice(Number(start), Number(end) < 0 ? undefined : Number(end)),
@@ -55,9 +59,6 @@ const functions: Record<string, (args: string[]) => string> = {
   trimAll: ([cutset, v]) => trimCutset(v, cutset, true, true),
   trimPrefix: ([prefix, v]) => (v.startsWith(prefix) ? v.slice(prefix.length) : v),
   trimSuffix: ([suffix, v]) => (suffix !== '' && v.endsWith(suffix) ? v.slice(0, -suffix.length) : v),
-  contains: ([part, v]) => String(v.includes(part)),
-  hasPrefix: ([prefix, v]) => String(v.startsWith(prefix)),
-  hasSuffix: ([suffix, v]) => String(v.endsWith(suffix)),
   indent: ([n, v]) => indent(Number(n), v),
   nindent: ([n, v]) => `\n${indent(Number(n), v)}`,
   count: ([regex, v]) => String(countMatches(v, regex)),
@@ -70,25 +71,6 @@ const functions: Record<string, (args: string[]) => string> = {
   b64dec: ([v]) => Buffer.from(v, 'base64').toString('utf8'),
   alignLeft: ([n, v]) => align(Number(n), v, 'left'),
   alignRight: ([n, v]) => align(Number(n), v, 'right'),
-  int: ([v]) => String(toInt(v)),
-  float64: ([v]) => String(toFloat(v)),
-  add: (args) => String(args.reduce((sum, a) => sum + toInt(a), 0)),
-  sub: ([a, b]) => String(toInt(a) - toInt(b)),
-  mul: (args) => String(args.reduce((product, a) => product * toInt(a), 1)),
-  div: ([a, b]) => String(Math.trunc(toInt(a) / toInt(b))),
-  mod: ([a, b]) => String(toInt(a) % toInt(b)),
-  addf: (args) => String(args.reduce((sum, a) => decimalOp('+', sum, toFloat(a)), 0)),
-  subf: ([a, ...rest]) => String(rest.reduce((difference, b) => decimalOp('-', difference, toFloat(b)), toFloat(a))),
-  mulf: (args) => String(args.reduce((product, a) => decimalOp('*', product, toFloat(a)), 1)),
-  divf: ([a, ...rest]) => String(rest.reduce((quotient, b) => decimalOp('/', quotient, toFloat(b)), toFloat(a))),
-  max: (args) => String(Math.max(...args.map(toInt))),
-  min: (args) => String(Math.min(...args.map(toInt))),
-  maxf: (args) => String(Math.max(...args.map(toFloat))),
-  minf: (args) => String(Math.min(...args.map(toFloat))),
-  ceil: ([v]) => String(Math.ceil(toFloat(v))),
-  floor: ([v]) => String(Math.floor(toFloat(v))),
-  round: (args) => String(sprigRound(args)),
-  ...timeFunctions,
 };
 
 /** The argument count of every function that takes a fixed number (Go checks it when the template runs). */
@@ -142,9 +124,6 @@ const arity: Record<string, number> = {
   Replace: 4,
   ...timeFunctionArity,
 };
-
-/** A template that failed while it ran on a line: Loki's TemplateFormatErr, with Go's text/template message. */
-export class TemplateExecError extends Error {}
 
 /** Go's strings.Replace: n < 0 replaces all. */
 function goReplace(v: string, old: string, replacement: string, n: number): string {
@@ -215,103 +194,317 @@ function sprigRound([value, precision, roundOn]: string[]): number {
   return (Math.abs(fraction) >= on ? whole + Math.sign(digit) : whole) / pow;
 }
 
-/**
- * The subset of Go's text/template that line_format and label_format use in
- * practice: `{{.label}}`, `{{__line__}}`, `{{__timestamp__}}`, string literals
- * and calls or pipes into the functions above.
- */
-export function compileTemplate(template: string, name = 'line'): (input: TemplateInput) => string {
-  const pieces: Piece[] = [];
-  let rest = template;
-  while (rest.length > 0) {
-    const open = rest.indexOf('{{');
-    if (open < 0) {
-      pieces.push(rest);
-      break;
+/** Go's ordering of two basic values for lt/le/gt/ge/eq: same kinds only (ints and floats compare as numbers). */
+function compareGo(a: GoValue, b: GoValue, op: string): number {
+  const numeric = (v: GoValue) => typeof v === 'bigint' || typeof v === 'number';
+  if (numeric(a) && numeric(b)) return Number(a) < Number(b) ? -1 : Number(a) > Number(b) ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'boolean' && typeof b === 'boolean' && (op === 'eq' || op === 'ne')) return a === b ? 0 : 1;
+  if (a === null || b === null || typeof a === 'object' || typeof b === 'object')
+    throw new Error(op === 'eq' || op === 'ne' ? 'invalid type for comparison' : 'invalid type for comparison');
+  throw new Error('incompatible types for comparison');
+}
+
+/** Go's integer division by zero, which a template reports as the error of its call. */
+function nonZero(divisor: number): number {
+  if (divisor === 0) throw new Error('runtime error: integer divide by zero');
+  return divisor;
+}
+
+/** sprig's arithmetic: int64 results (bigint here) from the integer functions, float64 from the `f` ones, ceil, floor and round. */
+const numberFunctions: Record<string, (args: string[]) => GoValue> = {
+  int: ([v]) => BigInt(toInt(v)),
+  float64: ([v]) => toFloat(v),
+  add: (args) => BigInt(args.reduce((sum, a) => sum + toInt(a), 0)),
+  sub: ([a, b]) => BigInt(toInt(a) - toInt(b)),
+  mul: (args) => BigInt(args.reduce((product, a) => product * toInt(a), 1)),
+  div: ([a, b]) => BigInt(Math.trunc(toInt(a) / nonZero(toInt(b)))),
+  mod: ([a, b]) => BigInt(toInt(a) % nonZero(toInt(b))),
+  addf: (args) => args.reduce((sum, a) => decimalOp('+', sum, toFloat(a)), 0),
+  subf: ([a, ...rest]) => rest.reduce((difference, b) => decimalOp('-', difference, toFloat(b)), toFloat(a)),
+  mulf: (args) => args.reduce((product, a) => decimalOp('*', product, toFloat(a)), 1),
+  divf: ([a, ...rest]) => rest.reduce((quotient, b) => decimalOp('/', quotient, toFloat(b)), toFloat(a)),
+  max: (args) => BigInt(Math.max(...args.map(toInt))),
+  min: (args) => BigInt(Math.min(...args.map(toInt))),
+  maxf: (args) => Math.max(...args.map(toFloat)),
+  minf: (args) => Math.min(...args.map(toFloat)),
+  ceil: ([v]) => Math.ceil(toFloat(v)),
+  floor: ([v]) => Math.floor(toFloat(v)),
+  round: (args) => sprigRound(args),
+};
+
+/** Functions that take and give Go values: Go's own builtins, the boolean sprig ones, fromJson and the time functions. */
+const typedFunctions: Record<string, (args: GoValue[]) => GoValue> = {
+  ...timeFunctions,
+  ...Object.fromEntries(Object.entries(numberFunctions).map(([name, fn]) => [name, (args: GoValue[]) => fn(args.map(printGo))])),
+  // sprig's default: the given value unless it is empty (Go's truth), else the default.
+  default: ([fallback, v]) => (goTruth(v) ? v : fallback),
+  not: ([v]) => !goTruth(v),
+  eq: ([a, ...rest]) => rest.some((b) => compareGo(a, b, 'eq') === 0),
+  ne: ([a, b]) => compareGo(a, b, 'ne') !== 0,
+  lt: ([a, b]) => compareGo(a, b, 'lt') < 0,
+  le: ([a, b]) => compareGo(a, b, 'le') <= 0,
+  gt: ([a, b]) => compareGo(a, b, 'gt') > 0,
+  ge: ([a, b]) => compareGo(a, b, 'ge') >= 0,
+  len: ([v]) => {
+    if (typeof v === 'string') return BigInt(Buffer.byteLength(v));
+    if (Array.isArray(v)) return BigInt(v.length);
+    if (v instanceof Map) return BigInt(v.size);
+    if (v !== null && typeof v === 'object' && !(v instanceof GoTime)) return BigInt(Object.keys(v).length);
+    throw new Error(`len of type ${goTypeName(v)}`);
+  },
+  index: ([collection, ...keys]) => keys.reduce<GoValue>((v, key) => indexGo(v, key), collection),
+  print: (args) => args.map((a, i) => (i > 0 && typeof a !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + printGo(a)).join(''),
+  println: (args) => `${args.map(printGo).join(' ')}\n`,
+  printf: ([format, ...args]) => goSprintf(printGo(format), args),
+  fromJson: ([v]) => fromJson(printGo(v)),
+  contains: ([part, v]) => printGo(v).includes(printGo(part)),
+  hasPrefix: ([prefix, v]) => printGo(v).startsWith(printGo(prefix)),
+  hasSuffix: ([suffix, v]) => printGo(v).endsWith(printGo(suffix)),
+};
+
+/** Go's index builtin: a map key or a slice position. */
+function indexGo(v: GoValue, key: GoValue): GoValue {
+  if (v instanceof Map) return v.get(printGo(key)) ?? '';
+  if (Array.isArray(v)) {
+    if (typeof key !== 'bigint') throw new Error(`cannot index slice/array with type ${goTypeName(key)}`);
+    if (key < 0n || key >= BigInt(v.length)) throw new Error(`index out of range: ${key}`);
+    return v[Number(key)];
+  }
+  if (v !== null && typeof v === 'object' && !(v instanceof GoTime))
+    return Object.prototype.hasOwnProperty.call(v, printGo(key)) ? v[printGo(key)] : null;
+  throw new Error(`can't index item of type ${goTypeName(v)}`);
+}
+
+/** Go's arity for the variadic functions: at least this many. */
+const minimumArity: Record<string, number> = { and: 1, or: 1, eq: 1, index: 1, printf: 1, add: 0, mul: 0 };
+Object.assign(arity, { not: 1, ne: 2, lt: 2, le: 2, gt: 2, ge: 2, len: 1, fromJson: 1, contains: 2, hasPrefix: 2, hasSuffix: 2 });
+
+const lineFunction = '__line__';
+const timestampFunction = '__timestamp__';
+const knownFunction = (name: string) =>
+  name in functions || name in typedFunctions || name === 'and' || name === 'or' || name === lineFunction || name === timestampFunction;
+
+/** Thrown through a range body by {{break}} and {{continue}}. */
+class RangeJump {
+  constructor(readonly kind: 'break' | 'continue') {}
+}
+
+/** One run of a template over an entry: its root value, the dot and the variables in scope. */
+class Execution {
+  private readonly variables: [string, GoValue][];
+  private out = '';
+  constructor(
+    private readonly template: string,
+    private readonly name: string,
+    private readonly input: TemplateInput,
+  ) {
+    this.variables = [['$', input.labels]];
+  }
+
+  run(nodes: TemplateNode[]): string {
+    this.list(nodes, this.input.labels);
+    return this.out;
+  }
+
+  private fail(pos: number, at: string, message: string): never {
+    throw new TemplateExecError(
+      `${goTemplatePosition(this.name, this.template, pos)}: executing ${JSON.stringify(this.name)} at <${at}>: ${message}`,
+    );
+  }
+
+  private list(nodes: TemplateNode[], dot: GoValue): void {
+    for (const node of nodes) {
+      switch (node.kind) {
+        case 'text':
+          this.out += node.text;
+          break;
+        case 'action': {
+          const value = this.pipeline(node.pipeline, dot);
+          if (node.pipeline.declare.length === 0) this.out += printGo(value);
+          break;
+        }
+        case 'if':
+        case 'with': {
+          const depth = this.variables.length;
+          const value = this.pipeline(node.pipeline, dot);
+          if (goTruth(value)) this.list(node.list, node.kind === 'with' ? value : dot);
+          else this.list(node.elseList, dot);
+          this.variables.length = depth;
+          break;
+        }
+        case 'range':
+          this.range(node, dot);
+          break;
+        case 'break':
+        case 'continue':
+          throw new RangeJump(node.kind);
+      }
     }
-    if (open > 0) pieces.push(rest.slice(0, open));
-    const close = rest.indexOf('}}', open);
-    if (close < 0) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: "{{" without "}}"`);
-    const action = rest.slice(open + 2, close);
-    const at = { name, offset: template.length - rest.length + open + 2 + (action.length - action.replace(/^-?\s*/, '').length) };
-    pieces.push(compileAction(action.replace(/^-\s*|\s*-$/g, '').trim(), template, at));
-    rest = rest.slice(close + 2);
   }
-  return (input) => pieces.map((piece) => (typeof piece === 'string' ? piece : piece(input))).join('');
-}
 
-function argument(text: string, template: string): (input: TemplateInput) => string {
-  if (text.startsWith('"')) {
-    let value: string;
-    try {
-      value = JSON.parse(text) as string;
-    } catch {
-      throw new MeshlogError(
-        'ML_QUERY_PARSE',
-        `template ${JSON.stringify(template)}: invalid string literal ${text} (escape backslashes as \\\\)`,
-      );
+  private range(node: { pipeline: Pipeline; list: TemplateNode[]; elseList: TemplateNode[] }, dot: GoValue): void {
+    const depth = this.variables.length;
+    const { declare } = node.pipeline;
+    const value = this.pipeline({ ...node.pipeline, declare: [] }, dot);
+    let items: [GoValue, GoValue][];
+    if (Array.isArray(value)) items = value.map((item, i) => [BigInt(i), item]);
+    else if (value instanceof Map) items = [...value.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    else if (typeof value === 'bigint') items = Array.from({ length: Math.max(0, Number(value)) }, (_, i) => [BigInt(i), BigInt(i)]);
+    else if (value === null) items = [];
+    else if (typeof value === 'object' && !(value instanceof GoTime))
+      items = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    else throw new TemplateExecError(`${goTemplatePosition(this.name, this.template, 0)}: range can't iterate over ${printGo(value)}`);
+    if (items.length === 0) this.list(node.elseList, dot);
+    for (const [key, item] of items) {
+      this.variables.length = depth;
+      if (declare.length === 1) this.variables.push([declare[0], item]);
+      if (declare.length === 2) this.variables.push([declare[0], key], [declare[1], item]);
+      try {
+        this.list(node.list, item);
+      } catch (jump) {
+        if (!(jump instanceof RangeJump)) throw jump;
+        if (jump.kind === 'break') break;
+      }
     }
-    return () => value;
+    this.variables.length = depth;
   }
-  if (text === '__line__') return (input) => input.line;
-  if (text === '__timestamp__') return (input) => new Date(Number(BigInt(input.timestampNs) / 1_000_000n)).toISOString();
-  if (/^\.[A-Za-z_][A-Za-z0-9_]*$/.test(text)) {
-    const name = text.slice(1);
-    return (input) => input.labels.get(name) ?? '';
+
+  /** The innermost variable of that name in scope. */
+  private variable(name: string): [string, GoValue] | undefined {
+    for (let i = this.variables.length - 1; i >= 0; i--) if (this.variables[i][0] === name) return this.variables[i];
+    return undefined;
   }
-  if (/^-?\d+(?:\.\d+)?$/.test(text)) return () => text;
-  throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported value ${JSON.stringify(text)}`);
-}
 
-/** Where an action starts in its template, for Go's error position (`template: label:1:2: …`). */
-interface ActionPosition {
-  name: string;
-  offset: number;
-}
-
-function compileAction(action: string, template: string, at: ActionPosition): (input: TemplateInput) => string {
-  const stages = action.match(/(?:"(?:[^"\\]|\\.)*"|[^|])+/g)?.map((stage) => stage.trim()) ?? [];
-  if (stages.length === 0) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: empty action`);
-  const words = (stage: string): string[] => stage.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
-  const [first, ...pipes] = stages;
-  const firstWords = words(first);
-  let source: (input: TemplateInput) => string;
-  if (firstWords.length === 1) source = argument(firstWords[0], template);
-  else source = call(firstWords[0], firstWords.slice(1, -1), argument(firstWords.at(-1)!, template), template, at);
-  let searchFrom = first.length;
-  for (const pipe of pipes) {
-    const [name, ...args] = words(pipe);
-    searchFrom = action.indexOf(name, searchFrom);
-    source = call(name, args, source, template, { name: at.name, offset: at.offset + searchFrom });
+  private pipeline(pipeline: Pipeline, dot: GoValue): GoValue {
+    let value: GoValue | undefined;
+    for (const command of pipeline.commands) value = this.command(command, dot, value);
+    if (pipeline.declare.length > 0) {
+      const name = pipeline.declare[0];
+      if (pipeline.assign) {
+        const slot = this.variable(name);
+        if (!slot) this.fail(pipeline.commands[0].pos, name, `undefined variable: ${name}`);
+        slot[1] = value!;
+      } else this.variables.push([name, value!]);
+    }
+    return value!;
   }
-  return source;
-}
 
-/** Go templates pipe the value in as the last argument. */
-function call(
-  name: string,
-  args: string[],
-  value: (input: TemplateInput) => string,
-  template: string,
-  at: ActionPosition,
-): (input: TemplateInput) => string {
-  const fn = functions[name];
-  if (!fn) throw new MeshlogError('ML_QUERY_PARSE', `template ${JSON.stringify(template)}: unsupported function ${JSON.stringify(name)}`);
-  const fixed = args.map((arg) => argument(arg, template));
-  // A regex written in the template is checked when the query is parsed, not at the first line.
-  if (name.startsWith('regexReplace') && args[0]?.startsWith('"'))
-    replaceAllMatches('', fixed[0]({ labels: new Map(), line: '', timestampNs: '0' }), () => '');
-  const where = `template: ${at.name}:1:${at.offset}: executing ${JSON.stringify(at.name)} at <${name}>`;
-  const want = arity[name];
-  const got = args.length + 1;
-  return (input) => {
-    if (want !== undefined && got !== want)
-      throw new TemplateExecError(`${where}: wrong number of args for ${name}: want ${want} got ${got}`);
+  private command(command: Command, dot: GoValue, piped: GoValue | undefined): GoValue {
+    const [first, ...args] = command.operands;
+    if (first.kind === 'identifier') return this.call(first.name, first.pos, args, dot, piped);
+    if (args.length > 0 || piped !== undefined)
+      this.fail(first.pos, describe(first), `can't give argument to non-function ${describe(first)}`);
+    return this.operand(first, dot);
+  }
+
+  private operand(operand: Operand, dot: GoValue): GoValue {
+    switch (operand.kind) {
+      case 'literal':
+        return operand.value;
+      case 'identifier':
+        return this.call(operand.name, operand.pos, [], dot, undefined);
+      case 'field':
+        return this.fields(dot, operand.chain, operand);
+      case 'variable': {
+        const slot = this.variable(operand.name);
+        if (!slot) this.fail(operand.pos, operand.name, `undefined variable: ${operand.name}`);
+        return this.fields(slot[1], operand.chain, operand);
+      }
+      case 'pipeline':
+        return this.fields(this.pipeline(operand.pipeline, dot), operand.chain, operand);
+    }
+  }
+
+  /** `.a.b` on a value: a label of the root, a key of a decoded JSON map. */
+  private fields(value: GoValue, chain: string[], operand: Operand): GoValue {
+    let current = value;
+    for (const name of chain) {
+      if (current instanceof Map) current = current.get(name) ?? '';
+      else if (current !== null && typeof current === 'object' && !Array.isArray(current) && !(current instanceof GoTime))
+        current = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : null;
+      else if (current === null) this.fail(operand.pos, describe(operand), `nil pointer evaluating interface {}.${name}`);
+      else this.fail(operand.pos, describe(operand), `can't evaluate field ${name} in type ${goTypeName(current)}`);
+    }
+    return current;
+  }
+
+  private call(name: string, pos: number, args: Operand[], dot: GoValue, piped: GoValue | undefined): GoValue {
+    const got = args.length + (piped === undefined ? 0 : 1);
+    const want = name === lineFunction || name === timestampFunction ? 0 : arity[name];
+    if (want !== undefined && got !== want) this.fail(pos, name, `wrong number of args for ${name}: want ${want} got ${got}`);
+    const minimum = minimumArity[name];
+    if (minimum !== undefined && got < minimum)
+      this.fail(pos, name, `wrong number of args for ${name}: want at least ${minimum} got ${got}`);
+    if (name === lineFunction) return this.input.line;
+    if (name === timestampFunction) return new GoTime(BigInt(this.input.timestampNs));
+    // and/or evaluate their arguments in turn and stop at the first that decides (Go 1.18+).
+    if (name === 'and' || name === 'or') {
+      let value: GoValue = false;
+      for (let i = 0; i < got; i++) {
+        value = i < args.length ? this.operand(args[i], dot) : piped!;
+        if (goTruth(value) !== (name === 'and')) return value;
+      }
+      return value;
+    }
+    const values = args.map((arg) => this.operand(arg, dot));
+    if (piped !== undefined) values.push(piped);
     try {
-      return fn([...fixed.map((arg) => arg(input)), value(input)]);
+      if (name in typedFunctions) return typedFunctions[name](values);
+      return functions[name](values.map(printGo));
     } catch (error) {
       if (error instanceof TemplateExecError || error instanceof MeshlogError) throw error;
-      throw new TemplateExecError(`${where}: error calling ${name}: ${(error as Error).message}`);
+      if (error instanceof GoArgumentTypeError) this.fail(pos, name, error.message);
+      this.fail(pos, name, `error calling ${name}: ${(error as Error).message}`);
     }
-  };
+  }
+}
+
+/** How Go names an operand in "executing … at <…>". */
+function describe(operand: Operand): string {
+  switch (operand.kind) {
+    case 'field':
+      return `.${operand.chain.join('.')}`;
+    case 'variable':
+      return [operand.name, ...operand.chain].join('.');
+    case 'identifier':
+      return operand.name;
+    case 'literal':
+      return typeof operand.value === 'string' ? JSON.stringify(operand.value) : printGo(operand.value);
+    case 'pipeline':
+      return '(...)';
+  }
+}
+
+/** Checks, when the query is parsed, every regex a template writes literally (not at the first line). */
+function checkRegexes(nodes: TemplateNode[]): void {
+  const pipelines = (node: TemplateNode): Pipeline[] =>
+    node.kind === 'action'
+      ? [node.pipeline]
+      : node.kind === 'if' || node.kind === 'with' || node.kind === 'range'
+        ? [node.pipeline, ...node.list.flatMap(pipelines), ...node.elseList.flatMap(pipelines)]
+        : [];
+  const commands = (pipeline: Pipeline): Command[] =>
+    pipeline.commands.flatMap((command) => [
+      command,
+      ...command.operands.flatMap((operand) => (operand.kind === 'pipeline' ? commands(operand.pipeline) : [])),
+    ]);
+  for (const command of nodes.flatMap(pipelines).flatMap(commands)) {
+    const [first, regex] = command.operands;
+    if (first?.kind === 'identifier' && /^(regexReplaceAll|regexReplaceAllLiteral|count)$/.test(first.name) && regex?.kind === 'literal')
+      replaceAllMatches('', printGo(regex.value), () => '');
+  }
+}
+
+/**
+ * Go's text/template as LogQL's line_format and label_format run it (Loki's
+ * fmt.go): labels as `.name`, `__line__`, `__timestamp__`, Loki's functions,
+ * Go's builtins, variables, if/else, with and range. A template that does not
+ * parse is a query parse error; one that fails on an entry throws
+ * TemplateExecError with Go's message.
+ */
+export function compileTemplate(template: string, name = 'line'): (input: TemplateInput) => string {
+  const nodes = parseGoTemplate(template, name, knownFunction);
+  checkRegexes(nodes);
+  return (input) => new Execution(template, name, input).run(nodes);
 }

@@ -16,6 +16,7 @@ import type {
   VectorMatching,
   VectorOp,
 } from './ast.js';
+import { promParseDuration } from './goDuration.js';
 import { estimateRegexSize, goRegex } from './goRegex.js';
 import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
@@ -352,6 +353,8 @@ class Parser {
     const { log, unwrap } = this.parseLogQueryWithUnwrap();
     this.expect('[');
     const range = this.expectType('duration', 'a range duration such as 5m');
+    // Loki reads a range with Prometheus' duration grammar only: whole numbers, no ns/us (lex.go).
+    if (promParseDuration(range.text) === undefined) this.fail('a range duration in whole y, w, d, h, m, s or ms such as 1h30m', range);
     this.expect(']');
     let offsetMs = 0;
     if (this.is('offset')) {

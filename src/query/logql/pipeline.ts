@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, Stage } from './ast.js';
 import { labelNameOf } from './labelName.js';
-import { parseBytes, parseDuration } from './lexer.js';
+import { parseBytes } from './lexer.js';
+import { goParseDuration } from './goDuration.js';
 import { goRegex } from './goRegex.js';
 import { jsonPathValue } from './jsonPathValue.js';
 import { compileTemplate, TemplateExecError } from './lineTemplate.js';
@@ -34,7 +35,13 @@ function baseNames(entry: Entry): Set<string> {
 }
 
 /** meshlog's own record of ingest-time parsing: no line yields these. */
-const ingestParsingLabels = ['meshlog_format', 'meshlog_parse_status', 'meshlog_parse_error', 'meshlog_attributes_truncated'];
+const ingestParsingLabels = [
+  'meshlog_format',
+  'meshlog_parse_status',
+  'meshlog_parse_error',
+  'meshlog_attributes_truncated',
+  'meshlog_line_time',
+];
 
 /**
  * Before `| json` or `| logfmt` parses the line, the structured metadata that
@@ -103,8 +110,9 @@ export function matcherFn(matcher: LabelMatcher): (value: string) => boolean {
 /** A label's numeric value for a comparison: plain number, duration in seconds or bytes. */
 export function convertValue(value: string, unit: 'number' | 'duration' | 'bytes'): number | undefined {
   if (unit === 'duration') {
-    const ms = parseDuration(value.trim());
-    return ms === undefined ? undefined : ms / 1000;
+    // Go's time.ParseDuration, as Loki's filter and unwrap read a label's value: no d/w/y, no spaces.
+    const duration = goParseDuration(value);
+    return 'seconds' in duration ? duration.seconds : undefined;
   }
   if (unit === 'bytes') return /^\s*\d+(?:\.\d+)?\s*$/.test(value) ? Number(value) : parseBytes(value);
   const number = value.trim() === '' ? NaN : Number(value);
@@ -212,16 +220,15 @@ function renderOrError(entry: Entry, render: () => string): string | undefined {
 
 /** Loki's `__error_details__` for a label value a numeric, duration or bytes filter cannot convert (Go's strconv, time and go-humanize messages). */
 function conversionError(raw: string, unit: 'number' | 'duration' | 'bytes'): string {
-  const quoted = JSON.stringify(raw);
-  if (unit === 'number') return `strconv.ParseFloat: parsing ${quoted}: invalid syntax`;
-  const [, amount, suffix] = /^([-+]?[\d.]*)(.*)$/.exec(unit === 'bytes' ? raw.trim() : raw)!;
-  if (unit === 'bytes')
-    return amount === '' || Number.isNaN(Number(amount))
-      ? `strconv.ParseFloat: parsing ${JSON.stringify(amount)}: invalid syntax`
-      : `unhandled size name: ${suffix.trim().toLowerCase()}`;
-  if (amount === '' || Number.isNaN(Number(amount))) return `time: invalid duration ${quoted}`;
-  if (suffix === '') return `time: missing unit in duration ${quoted}`;
-  return `time: unknown unit ${JSON.stringify(/^[^\d.]+/.exec(suffix)![0])} in duration ${quoted}`;
+  if (unit === 'number') return `strconv.ParseFloat: parsing ${JSON.stringify(raw)}: invalid syntax`;
+  if (unit === 'duration') {
+    const duration = goParseDuration(raw);
+    return 'error' in duration ? duration.error : `time: invalid duration ${JSON.stringify(raw)}`;
+  }
+  const [, amount, suffix] = /^([-+]?[\d.]*)(.*)$/.exec(raw.trim())!;
+  return amount === '' || Number.isNaN(Number(amount))
+    ? `strconv.ParseFloat: parsing ${JSON.stringify(amount)}: invalid syntax`
+    : `unhandled size name: ${suffix.trim().toLowerCase()}`;
 }
 
 /** What Loki's JSON parser (buger/jsonparser ObjectEach) reports for a line that is not a JSON object. */

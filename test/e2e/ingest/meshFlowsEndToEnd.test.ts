@@ -34,7 +34,7 @@ after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.kill();
 });
 
-/** Pushes streams to Loki as tenant acme; each line keeps its own event time. */
+/** Pushes streams to Loki as tenant acme. */
 async function push(streams: { stream: Record<string, string>; values: string[][] }[]): Promise<void> {
   const response = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
@@ -44,7 +44,7 @@ async function push(streams: { stream: Record<string, string>; values: string[][
   assert.equal(response.status, 204, await response.text());
 }
 
-/** A LogQL query over two seconds around `timeNs` (lines are stored at their own time, years back). */
+/** A LogQL query over two seconds around `timeNs` (lines are pushed at their own time, years back). */
 async function query(logql: string, timeNs: bigint): Promise<QueryStream[]> {
   const range = `start=${timeNs - 1_000_000_000n}&end=${timeNs + 1_000_000_000n}&limit=100&direction=forward`;
   const response = await fetch(`${meshlog.url}/loki/api/v1/query_range?query=${encodeURIComponent(logql)}&${range}`, {
@@ -80,18 +80,34 @@ test('Hubble flows, gRPC and TCP access lines, App Mesh and Consul Envoy lines p
     istio_tcp: lineWith('839 2504306 231'),
     envoy: lineWith('[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204'),
   };
+  // Each entry's timestamp is its line's time to the millisecond, as a Promtail `timestamp` stage sets it: Loki's push keeps it.
+  const pushTime: Record<keyof typeof sent, string> = {
+    hubble_http: '2021-10-04T14:30:56.507Z',
+    hubble_drop: '2023-08-21T12:12:18.510Z',
+    hubble_dns: '2021-10-04T11:26:39.194Z',
+    grpc_unavailable: '2026-01-12T14:38:10.298Z',
+    grpc_ok: '2025-12-25T11:18:51.881Z',
+    istio_tcp: '2024-01-11T21:09:42.835Z',
+    // The Envoy line's 2016 is older than the default reject_old_samples_max_age (as Loki's): it is pushed at a later time.
+    envoy: '2023-11-14T22:13:20.000Z',
+  };
+  const pushedAt = (service: keyof typeof sent) => (BigInt(Date.parse(pushTime[service])) * 1_000_000n).toString();
   await push([
-    ...Object.entries(sent).map(([service, line]) => ({ stream: { service_name: service }, values: [['1700000000000000000', line]] })),
+    ...Object.entries(sent).map(([service, line]) => ({
+      stream: { service_name: service },
+      values: [[pushedAt(service as keyof typeof sent), line]],
+    })),
     // App Mesh and Consul sidecars write Envoy's default format: the container says which mesh configured the proxy.
     {
       stream: { service_name: 'appmesh', container_image: '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy' },
-      values: [['1700000000000000000', sent.envoy]],
+      values: [[pushedAt('envoy'), sent.envoy]],
     },
-    { stream: { service_name: 'consul', container: 'consul-dataplane' }, values: [['1700000000000000000', sent.envoy]] },
+    { stream: { service_name: 'consul', container: 'consul-dataplane' }, values: [[pushedAt('envoy'), sent.envoy]] },
   ]);
 
   const http = await only('{service_name="hubble_http"} | trace_id="667a64ad10eacf5d83a5d3016a069a86"', '2021-10-04T14:30:56.507Z');
-  assert.equal(http.values[0][0], '1633357856507275600', 'the flow time to the nanosecond');
+  assert.equal(http.values[0][0], pushedAt('hubble_http'), 'the pushed timestamp, as Loki keeps it');
+  assert.equal(http.stream.meshlog_line_time, '1633357856507275600', 'the flow time to the nanosecond');
   assert.equal(http.values[0][1], sent.hubble_http, 'the body is kept as sent');
   assert.equal(http.stream.detected_level, 'info');
   assert.equal(http.stream.meshlog_format, 'hubble_flow');
@@ -122,7 +138,9 @@ test('Hubble flows, gRPC and TCP access lines, App Mesh and Consul Envoy lines p
   assert.equal(tcp.stream.mesh_bytes_sent, '2504306');
   assert.equal(tcp.stream.mesh_duration_ms, '231');
 
-  const appmesh = await only('{service_name="appmesh"} | meshlog_format="envoy"', '2016-04-15T20:17:00.310Z');
+  const appmesh = await only('{service_name="appmesh"} | meshlog_format="envoy"', pushTime.envoy);
+  assert.equal(appmesh.values[0][0], pushedAt('envoy'));
+  assert.equal(appmesh.stream.meshlog_line_time, '1460751420310000000', "the line's own time, from the brackets");
   assert.equal(appmesh.stream.container_image, '840364872350.dkr.ecr.us-west-2.amazonaws.com/aws-appmesh-envoy');
 
   // The stored columns themselves, read from storage once the server has stopped (test/logqlMeshLabels.test.ts queries them as labels).

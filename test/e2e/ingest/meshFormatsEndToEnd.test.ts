@@ -26,7 +26,8 @@ after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.kill();
 });
 
-test('Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to Loki are stored with their status, severity and own time', async () => {
+test("Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to Loki are stored with their status and severity, at the pushed timestamp (as Loki keeps it), the line's own time in meshlog.line_time", async () => {
+  const pushed = '1700000000000000000';
   const sent = {
     traefik_json: lineWith('"DownstreamStatus":404,"Duration":10158'),
     traefik: lineWith('"testRouter with space"'),
@@ -35,7 +36,7 @@ test('Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to L
   };
   const streams = Object.entries(sent).map(([service, line]) => ({
     stream: { service_name: service },
-    values: [['1700000000000000000', line]],
+    values: [[pushed, line]],
   }));
   const push = await fetch(`${meshlog.url}/loki/api/v1/push`, {
     method: 'POST',
@@ -60,19 +61,22 @@ test('Traefik JSON and CLF, Emissary and retried ingress-nginx lines pushed to L
   assert.equal(traefikJson.mesh, 'traefik');
   assert.equal(traefikJson.response_code, 404);
   assert.equal(traefikJson.severity_number, 13);
-  assert.equal(traefikJson.time_ns, '1768383933759014877', 'StartUTC to the nanosecond');
+  assert.equal(traefikJson.time_ns, pushed, 'the entry keeps its pushed timestamp');
+  assert.equal(traefikJson.log_attributes['meshlog.line_time'], '1768383933759014877', 'StartUTC to the nanosecond');
   assert.equal(traefikJson.log_attributes['meshlog.format'], 'traefik_json');
 
   const traefik = row('traefik');
   assert.equal(traefik.response_code, 401);
   assert.equal(traefik.severity_number, 13);
-  assert.equal(traefik.time_ns, '1520592692000000000');
+  assert.equal(traefik.time_ns, pushed);
+  assert.equal(traefik.log_attributes['meshlog.line_time'], '1520592692000000000');
   assert.equal(traefik.log_attributes['traefik.router.name'], 'testRouter with space');
 
   const emissary = row('emissary');
   assert.equal(emissary.mesh, 'envoy');
   assert.equal(emissary.response_code, 204);
-  assert.equal(emissary.time_ns, '1460751420310000000', 'time from the brackets, not the push time');
+  assert.equal(emissary.time_ns, pushed);
+  assert.equal(emissary.log_attributes['meshlog.line_time'], '1460751420310000000', "the line's time from the brackets");
   assert.equal(emissary.duration_ms, 226);
 
   const nginx = row('ingress_nginx');

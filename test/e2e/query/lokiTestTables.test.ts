@@ -303,13 +303,63 @@ const templateCases: [string, string, string, string][] = [
     '{{.foo | urldecode }} {{ urldecode .foo }}',
     '/loki/api?query=sum(x) y /loki/api?query=sum(x) y',
   ],
+  // Boolean functions under if, Go's template builtins and sprig's dates (fmt_test.go's "contains" … "now", "default", "timestamp").
+  ['contains', 'foo=BLIp bar=blop', '{{ if  .foo | contains "p"}}yes{{end}}-{{ if  .foo | contains "z"}}no{{end}}', 'yes-'],
+  ['hasPrefix', 'foo=BLIp bar=blop', '{{ if  .foo | hasPrefix "BL" }}yes{{end}}-{{ if  .foo | hasPrefix "p"}}no{{end}}', 'yes-'],
+  ['hasSuffix', 'foo=BLIp bar=blop', '{{ if  .foo | hasSuffix "Ip" }}yes{{end}}-{{ if  .foo | hasSuffix "pw"}}no{{end}}', 'yes-'],
+  ['float64 int add', 'foo=2.5', '{{ "2.5" | float64 | int | add 10}}', '12'],
+  ['datetime', 'foo=1', '{{ sub (unixEpoch (toDate "2006-01-02" "2021-11-02")) (unixEpoch (toDate "2006-01-02" "2021-11-01")) }}', '86400'],
+  ['dateformat', 'foo=1', '{{ date "2006-01-02" (toDate "2006-01-02" "2021-11-02") }}', '2021-11-02'],
+  ['now', 'foo=1', '{{ div (unixEpoch now) (unixEpoch now) }}', '1'],
+  ['default', 'foo=blip bar=""', '{{.foo | default "-" }}{{.bar | default "-"}}{{.unknown | default "-"}}', 'blip--'],
+  // Loki's fixed 2022-06-27 timestamp is outside the push window: the entry's own push time (second 1) instead.
+  [
+    'timestamp',
+    'bar=2',
+    '{{ __timestamp__ | date "2006-01-02" }} bar {{ .bar }}',
+    `${new Date((baseS + 1) * 1000).toISOString().slice(0, 10)} bar 2`,
+  ],
 ];
 
 /**
- * The line of Loki's TestLogfmtExpressionParser, its `ts` moved from 2021-02-12T19:18:10 to the push time (same fraction):
- * ingest-time parsing takes a line's own time as the event time, and 2021 is outside the push window.
+ * The examples of Loki's docs/sources/query/template_functions.md, with the output the docs give (printf) or Go's
+ * text/template gives (if/else, and/or, eq, fromJson, range; `__timestamp__` prints as Go's time.Time String()).
  */
-const logfmtExpressionTs = `${new Date((baseS + 1) * 1000).toISOString().slice(0, 19)}.037940878Z`;
+const templateDocCases: [string, string, string, string][] = [
+  ['and', 'err=none', '{{ if and (contains "he" "hello") (contains "llo" "hello") }} yes {{end}}', ' yes '],
+  ['or', 'err=none', '{{ if or (contains "he" "hello") (contains "xyz" "hello") }} yes {{end}}', ' yes '],
+  ['else if', 'err=none', '{{ if contains "ErrTimeout" .err }} timeout {{else if contains "he" "hello"}} yes {{else}} no {{end}}', ' yes '],
+  ['else', 'err=ErrTimeout', '{{ if contains "ErrTimeout" .err }} timeout {{else}} no {{end}}', ' timeout '],
+  ['eq', 'err=ErrTimeout', '{{ if eq "ErrTimeout" .err }} timeout {{end}}{{ if eq "hello" "hello" }} yes {{end}}', ' timeout  yes '],
+  ['printf %s', 'remote_addr=129.168.1.1', '{{ printf "The IP address was %s" .remote_addr }}', 'The IP address was 129.168.1.1'],
+  [
+    'printf width and precision',
+    'request_uri=/id/609259548/hpr.html request_method=GET',
+    '{{ printf "%-40.40s" .request_uri}} {{printf "%-5.5s" .request_method}}',
+    '/id/609259548/hpr.html                   GET  ',
+  ],
+  ['fromJson', 'foo=1', '{{fromJson "{\\"foo\\": 55}"}}', 'map[foo:55]'],
+  [
+    'range over fromJson',
+    'queries="[{\\"query\\":\\"up\\"},{\\"query\\":\\"rate(x[1m])\\"}]"',
+    '{{ range $q := fromJson .queries }} {{ $q.query }} {{ end }}',
+    ' up  rate(x[1m]) ',
+  ],
+  ['unixToTime and date', 'from=1679577215', 'from="{{date "2006-01-02" (unixToTime .from)}}"', 'from="2023-03-23"'],
+  [
+    '__timestamp__',
+    'foo=1',
+    '{{ __timestamp__ }}',
+    `${new Date((baseS + 1) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
+  ],
+  ['trim markers and with', 'foo=blip', '{{- with .foo }} [{{ . }}] {{- else }}none{{ end -}} !', ' [blip]!'],
+];
+
+/**
+ * The line of Loki's TestLogfmtExpressionParser, its own `ts` as Loki has it: a Loki-pushed entry keeps its pushed
+ * timestamp whatever the line says (the line's time goes to meshlog_line_time), so the case is found with ingest parsing on too.
+ */
+const logfmtExpressionTs = '2021-02-12T19:18:10.037940878Z';
 const logfmtExpressionLine = `app=foo level=error spaces="value with ÜFT8👌" ts=${logfmtExpressionTs}`;
 
 /**
@@ -436,6 +486,12 @@ const labelFormatCases: [string, Record<string, string>, string, Record<string, 
     { foo: 'blip', bar: 'blop' },
     'ts="{{ __timestamp__ | unixEpoch }}"',
     { foo: 'blip', bar: 'blop', ts: String(baseS + labelFormatSecond) },
+  ],
+  [
+    'timestamp',
+    { foo: 'blip', bar: 'blop' },
+    'ts="{{ __timestamp__ | date \\"2006-01-02\\" }}"',
+    { foo: 'blip', bar: 'blop', ts: new Date((baseS + labelFormatSecond) * 1000).toISOString().slice(0, 10) },
   ],
   ['count', { foo: 'blip', bar: 'blop' }, 'count=`{{ __line__ | count "test" }}`', { foo: 'blip', bar: 'blop', count: '1' }],
   ['count regex no matches', {}, 'count=`{{ __line__ | count "notmatching.*" }}`', { count: '0' }],
@@ -636,6 +692,7 @@ function dataSet(): Line[] {
     lines.push({ labels: { ...labels, ...caseLabel('json-expression', i) }, line, metadata }),
   );
   templateCases.forEach(([, line], i) => lines.push({ labels: caseLabel('template', i), line }));
+  templateDocCases.forEach(([, line], i) => lines.push({ labels: caseLabel('template-doc', i), line }));
   logfmtExpressionCases.forEach(([, labels, , , metadata], i) =>
     lines.push({ labels: { ...labels, ...caseLabel('logfmt-expression', i) }, line: logfmtExpressionLine, metadata }),
   );
@@ -647,7 +704,7 @@ function dataSet(): Line[] {
   );
   labelFilterCases.forEach(([, line], i) => lines.push({ labels: caseLabel('label-filter', i), line }));
   containsLowerCases.forEach(([, line], i) => lines.push({ labels: caseLabel('contains-lower', i), line }));
-  // TestLogfmtConsistentPrecedence: one line with structured metadata app=loki, the same line without (its ts moved as above).
+  // TestLogfmtConsistentPrecedence: one line with structured metadata app=loki, the same line without.
   const precedenceLine = `app=lowkey level=error ts=${logfmtExpressionTs} msg="hello world"`;
   lines.push({
     labels: { service_name: 'tables', case: 'precedence', foo: 'bar' },
@@ -815,6 +872,13 @@ test(`line_format: Loki's ${templateCases.length} template function cases (trimA
   });
 });
 
+test(`line_format: the ${templateDocCases.length} examples of Loki's template docs (if/else, and/or, eq, printf, fromJson with range, dates)`, async () => {
+  await eachCase(templateDocCases, async (meshlog, [name, , template, expected], index) => {
+    const { line } = await onlyEntry(meshlog, `{case="template-doc-${index}"} | logfmt | line_format ${JSON.stringify(template)}`);
+    assert.equal(line, expected, name);
+  });
+});
+
 test(`logfmt with parameters: Loki's ${logfmtExpressionCases.length} expression parser cases, with ingest parsing on and off`, async () => {
   await eachCase(logfmtExpressionCases, async (meshlog, [name, , params, expected], index) => {
     assert.deepEqual((await onlyEntry(meshlog, `{case="logfmt-expression-${index}"} | logfmt ${params}`)).parsed, expected, name);
@@ -973,6 +1037,19 @@ test("a line_format template failing on a line keeps the line and sets TemplateF
       parsed: {
         __error__: 'TemplateFormatErr',
         __error_details__: 'template: line:1:2: executing "line" at <replace>: wrong number of args for replace: want 3 got 2',
+      },
+    });
+  });
+});
+
+test("a template calling now with an argument sets TemplateFormatErr with Go's message, as Loki's template_error case", async () => {
+  await eachCase([undefined], async (meshlog) => {
+    const entry = await onlyEntry(meshlog, '{case="label-format-7"} | line_format `{{.foo | now}}`');
+    assert.deepEqual(entry, {
+      line: 'test line',
+      parsed: {
+        __error__: 'TemplateFormatErr',
+        __error_details__: 'template: line:1:9: executing "line" at <now>: wrong number of args for now: want 0 got 1',
       },
     });
   });

@@ -14,8 +14,9 @@ const stage = meshParsingStage({
   multiline: true,
 });
 
+/** A record as a file-reading shipper sends it over OTLP: its time is when it read the line, so the line's own time wins. */
 function record(body: string, fields: Partial<LogRecord> = {}): LogRecord {
-  return newLogRecord({ tenant: 'acme', receiver: 'loki', body, ...fields });
+  return newLogRecord({ tenant: 'acme', receiver: 'otlp_http', body, ...fields });
 }
 
 const istioLine =
@@ -144,7 +145,7 @@ test('a line in no known format is stored as sent, flagged, and counted per rece
   assert.equal(records[0].body, 'Starting server on port 8080');
   assert.equal(records[1].attributes['meshlog.format'], 'istio');
   assert.deepEqual(reported, [
-    ['loki', 'no_format', 1],
+    ['otlp_http', 'no_format', 1],
     ['syslog', 'no_format', 2],
   ]);
 });
@@ -188,4 +189,14 @@ test('records sharing one resource but read from different pod files each get th
     ],
   );
   assert.deepEqual(shared, { 'host.name': 'node-1' }, 'the shared resource is left as sent');
+});
+
+test("a Loki-pushed line keeps its entry's timestamp, as Loki does, with the line's own time in meshlog.line_time", () => {
+  const pushed = 1_800_000_000_000_000_000n;
+  const [out] = stage([newLogRecord({ tenant: 'acme', receiver: 'loki', body: istioLine, timeUnixNano: pushed })]);
+  assert.equal(out.timeUnixNano, pushed, 'the entry timestamp, whatever the line says');
+  assert.equal(out.attributes['meshlog.line_time'], '1606339578409000000', "the access log's own start time");
+  assert.equal(out.attributes['meshlog.format'], 'istio', 'the line is parsed all the same');
+  const [same] = stage([newLogRecord({ tenant: 'acme', receiver: 'loki', body: istioLine, timeUnixNano: 1606339578409000000n })]);
+  assert.equal(same.attributes['meshlog.line_time'], undefined, 'no copy when the entry already has the line time');
 });

@@ -571,13 +571,102 @@ test('engine stages: parsers, label filters, formats', () => {
     ['b', 'y z'],
   ]);
   assert.deepEqual(matchPattern(patternParts('GET <p>'), 'POST /x'), []);
-  assert.throws(() => compileTemplate('{{ if .a }}x{{ end }}'), /unsupported/);
+  assert.throws(() => compileTemplate('{{ nosuch .a }}'), /template: line:1: function "nosuch" not defined/);
   const template = (text: string, labels: Record<string, string>) =>
     compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: '', timestampNs: '0' });
   assert.equal(template('{{ regexReplaceAll "(?P<user>\\\\w+)@(\\\\w+)" .a "${user} at $2" }}', { a: 'x bob@acme y' }), 'x bob at acme y');
   assert.equal(template('{{ TrimSuffix .a ".log" }}|{{ TrimPrefix .a "app" }}', { a: 'app.log' }), 'app|.log');
   assert.equal(template('{{ .a | repeat 2 }}', { a: 'ab' }), 'abab');
-  assert.throws(() => compileTemplate('{{ regexReplaceAll "\\w" .a "" }}'), /template .*: invalid string literal/);
+  assert.throws(() => compileTemplate('{{ regexReplaceAll "\\w" .a "" }}'), /template: line:1: invalid string literal "\\w"/);
+});
+
+test("Go's text/template in line_format: if/else, with, range, variables, builtins and Go's errors", () => {
+  const template = (text: string, labels: Record<string, string> = {}, timestampNs = '1661518453244672570') =>
+    compileTemplate(text)({ labels: new Map(Object.entries(labels)), line: 'l', timestampNs });
+  assert.equal(template('{{ if .a }}x{{ else if eq .b "1" }}y{{ else }}z{{ end }}', { a: '', b: '1' }), 'y');
+  assert.equal(template('{{ if not .a }}empty{{ end }}'), 'empty', 'a missing label is the empty string (missingkey=zero)');
+  assert.equal(template('{{- with .a }} [{{ . }}] {{- end -}} !', { a: 'v' }), ' [v]!', 'trim markers and with');
+  assert.equal(template('{{ $n := len .a }}{{ $n }} {{ index . "a" }}', { a: 'héllo' }), '6 héllo', 'len counts bytes, as Go');
+  assert.equal(
+    template('{{ range $k, $v := fromJson .j }}{{ $k }}={{ $v }};{{ else }}none{{ end }}', { j: '{"b":2,"a":[1,"x"]}' }),
+    'a=[1 x];b=2;',
+  );
+  assert.equal(template('{{ range fromJson .j }}{{ if eq . 2.0 }}{{ break }}{{ end }}{{ . }}{{ end }}', { j: '[1,2,3]' }), '1');
+  assert.equal(template('{{ range fromJson .j }}x{{ else }}none{{ end }}', { j: 'not json' }), 'none', 'fromJson of non-JSON is nil');
+  assert.equal(template('{{ and 1 0 }} {{ or "" "z" }} {{ not true }} {{ eq 1 2 3 1 }} {{ lt 1.5 2 }}'), '0 z false true true');
+  // sprig's arithmetic gives Go numbers, so it compares with number literals.
+  assert.equal(template('{{ if gt (.status | int) 499 }}5xx{{ else }}ok{{ end }}', { status: '503' }), '5xx');
+  assert.equal(
+    template('{{ addf 1000000 0.5 }} {{ mul 1000 1000 }} {{ (fromJson .j) | default "-" }}', { j: 'x' }),
+    '1.0000005e+06 1000000 -',
+  );
+  assert.throws(() => template('{{ div 1 0 }}'), /executing "line" at <div>: error calling div: runtime error: integer divide by zero/);
+  assert.equal(template('{{ printf "%-6s|%5.2f|%d|%q|%x" "ab" 3.14159 42 "q" 255 }}'), 'ab    | 3.14|42|"q"|ff');
+  assert.equal(
+    template('{{ printf "%d" "x" }} {{ printf "%s" }}'),
+    '%!d(string=x) %!s(MISSING)',
+    "Go's fmt for a wrong or missing argument",
+  );
+  // __timestamp__ is a time.Time: printed as Go's String(), formatted by Go layouts.
+  assert.equal(template('{{ __timestamp__ }}'), '2022-08-26 12:54:13.24467257 +0000 UTC');
+  assert.equal(template('{{ __timestamp__ | date "2006-01-02T15:04:05.00Z07:00" }}'), '2022-08-26T12:54:13.24Z');
+  assert.equal(
+    template('{{ __timestamp__ | date "Mon Jan _2 3:04:05PM MST 2006 .000000 002" }}'),
+    'Fri Aug 26 12:54:13PM UTC 2022 .244672 238',
+  );
+  assert.equal(template('{{ toDate "2006-01-02 15:04 -0700" "2021-11-02 10:30 +0200" | unixEpoch }}'), '1635841800');
+  assert.equal(template('{{ toDate "Jan 2, 2006 at 3:04pm" "Nov 2, 2021 at 1:30pm" | unixEpochMillis }}'), '1635859800000');
+  assert.equal(template('{{ toDate "2006-01-02" "garbage" }}'), '0001-01-01 00:00:00 +0000 UTC', "Go's zero time, without an error");
+  assert.equal(template('{{ date "2006-01-02" 1635811200 }}'), '2021-11-02', 'sprig date of Unix seconds');
+  assert.match(template('{{ now }}'), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \+0000 UTC m=\+\d+\.\d{9}$/);
+  // Go's errors, while running (TemplateFormatErr) and when parsing (a 400).
+  assert.throws(
+    () => template('{{ .a | unixEpoch }}', { a: 'x' }),
+    /^Error: template: line:1:8: executing "line" at <unixEpoch>: wrong type for value; expected time.Time; got string$/,
+  );
+  assert.throws(() => template('{{ .a.b }}', { a: 'x' }), /can't evaluate field b in type string/);
+  assert.throws(() => template('{{ .a | duration }}', { a: '1d' }), /error calling duration: time: unknown unit "d" in duration "1d"/);
+  assert.throws(() => compileTemplate('{{ if .a }}x'), /template: line:1: unexpected EOF/);
+  assert.throws(() => compileTemplate('{{ $x }}'), /template: line:1: undefined variable "\$x"/);
+  assert.throws(
+    () => compileTemplate('{{ if 1 }}{{ $y := 1 }}{{ end }}{{ $y }}'),
+    /undefined variable "\$y"/,
+    'a variable ends with its block',
+  );
+});
+
+test("durations as Loki reads them: Prometheus' or Go's form in a query (lex_test.go's Test_parseDuration), Go's only in a label's value, Prometheus' only in a range", () => {
+  // grafana/loki pkg/logql/syntax/lex_test.go Test_parseDuration, in milliseconds.
+  const day = 86_400_000;
+  const lexCases: [string, number][] = [
+    ['1ns', 1e-6],
+    ['1s', 1000],
+    ['1us', 1e-3],
+    ['1m', 60_000],
+    ['1h', 3_600_000],
+    ['1µs', 1e-3],
+    ['1y', 365 * day],
+    ['1w', 7 * day],
+    ['1d', day],
+    ['1h15m30.918273645s', 3_600_000 + 15 * 60_000 + 30_918.273645],
+    ['-1s', -1000],
+  ];
+  for (const [text, ms] of lexCases) {
+    const filter = ((parseLogql(`{a="b"} | latency > ${text}`) as LogQuery).stages[0] as { filter: { value: number } }).filter;
+    assert.ok(Math.abs(filter.value * 1000 - ms) < 1e-6, `${text}: ${filter.value}`);
+  }
+  // A label's value is read by Go's time.ParseDuration (label_filter.go DurationLabelFilter): no d, w or y.
+  assert.equal(run('{a="b"} | logfmt | latency > 1h', 'latency=2h')?.labels.get('__error__'), undefined);
+  const day1 = run('{a="b"} | logfmt | latency > 1h', 'latency=2d');
+  assert.equal(day1?.labels.get('__error__'), 'LabelFilterErr');
+  assert.equal(day1?.labels.get('__error_details__'), 'time: unknown unit "d" in duration "2d"');
+  assert.equal(run('{a="b"} | logfmt | latency > 1s', 'latency=1.5s')?.labels.get('__error__'), undefined, "Go's fractions");
+  // A range is Prometheus' model.ParseDuration: whole units y w d h m s ms, in that order.
+  for (const range of ['1d', '1w', '1y', '1h30m', '500ms'])
+    assert.doesNotThrow(() => parseLogql(`count_over_time({a="b"}[${range}])`), range);
+  for (const range of ['1.5h', '100us', '30m1h'])
+    assert.throws(() => parseLogql(`count_over_time({a="b"}[${range}])`), /a range duration in whole y, w, d, h, m, s or ms/, range);
+  assert.doesNotThrow(() => parseLogql('count_over_time({a="b"}[5m] offset 1.5h)'), 'an offset takes Go durations too');
 });
 
 test('Loki time and duration parameters', () => {
