@@ -201,8 +201,8 @@ export class Querier {
   /** Bytes per series of the breakdown, the largest `limit` first. */
   async volume(range: TimeRange, selector: LabelMatcher[], by: VolumeBreakdown, limit: number): Promise<Volume[]> {
     const volumes = new Map<string, Volume>();
-    for (const row of await this.streams(range, [selector])) {
-      for (const metric of volumeMetrics(row, by)) {
+    for (const [row, metrics] of await this.volumeMetrics(await this.streams(range, [selector]), by)) {
+      for (const metric of metrics) {
         const key = labelsKey(metric);
         const volume = volumes.get(key) ?? { metric, bytes: 0 };
         volume.bytes += Number(row.bytes);
@@ -225,8 +225,8 @@ export class Querier {
       compileStreamVolumes(this.scope(range), [selector], stepNs, limits.maxSeries * limits.maxPoints),
     );
     const volumes = new Map<string, VolumeSeries>();
-    for (const row of rows) {
-      for (const metric of volumeMetrics(row, by)) {
+    for (const [row, metrics] of await this.volumeMetrics(rows, by)) {
+      for (const metric of metrics) {
         const key = labelsKey(metric);
         const volume = volumes.get(key) ?? { metric, total: 0, points: new Map<number, number>() };
         const bucket = Number(row.bucket);
@@ -236,6 +236,20 @@ export class Querier {
       }
     }
     return [...volumes.values()].sort((a, b) => b.total - a.total).slice(0, limit);
+  }
+
+  /**
+   * Each row with the series its bytes count towards, masked for the reader
+   * before they are told apart: a sensitive label's values add up under one masked series.
+   */
+  private async volumeMetrics<Row extends StreamRow | StreamVolumeRow>(
+    rows: Row[],
+    by: VolumeBreakdown,
+  ): Promise<[Row, Record<string, string>[]][]> {
+    const metrics = rows.map((row): [Row, Record<string, string>[]] => [row, volumeMetrics(row, by)]);
+    // Per-label series carry no values: nothing to mask.
+    if (!by.perLabel) await this.binding.policy.labelSets(metrics.flatMap(([, sets]) => sets));
+    return metrics;
   }
 
   /** Fields found in the newest `lineLimit` lines of a log query (stream labels excepted). */
