@@ -74,14 +74,14 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const range = parseRange(params);
     const flags = encodingFlags(request);
     if (!isMetric(expr)) {
-      const options = {
+      const select = {
         direction: direction(params),
         limit: parseLimit(params.limit, 100, deps.maxEntriesLimit),
         categorize: flags.includes('categorize-labels'),
         intervalNs: params.interval ? parseLokiDuration(params.interval, 'interval') : undefined,
       };
       // Like Loki, log queries read [start, end).
-      const { value: streams, run } = await querier(request, reply).select(expr, range, options);
+      const { value: streams, run } = await querier(request, reply).select(expr, range, select);
       reply.header(planHeaderName, planHeader(run));
       const data = { resultType: 'streams', result: streamsResult(streams), stats: queryStats(run, started, entriesReturned(streams)) };
       return { status: 'success', data: withFlags(data, flags) };
