@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { evaluateMetric, stepsOf, type QueryContext, type QueryLimits } from '../query/logql/engine.js';
+import { stepsOf, type QueryLimits } from '../query/logql/engine.js';
+import { Querier } from '../query/querier.js';
+import { ReadPolicy } from '../query/readPolicy.js';
 import type { SqlRunner } from '../storage/sql.js';
 import type { AlertState, AlertStore, AlertTransition } from '../storage/stores/alertStore.js';
 import type { AlertNotification } from './notify/httpNotifier.js';
@@ -175,19 +177,14 @@ export class RuleEngine {
 
   private async evaluateRule(group: RuleGroup, rule: AlertRule, nowMs: number): Promise<AlertTransition[]> {
     const nowNs = BigInt(nowMs) * 1_000_000n;
-    const evaluate = (budget?: QueryBudget) => {
-      const ctx: QueryContext = {
-        database: this.deps.database,
-        tenant: group.tenant,
-        runner: this.deps.runner,
-        limits: this.deps.limits,
-        plan: [],
-        rowsRead: 0,
-        bytesRead: 0,
-        budget,
-      };
-      return evaluateMetric(rule.expr, ctx, stepsOf(nowNs, nowNs, 1n, this.deps.limits));
-    };
+    // A rule reads for no person: no masking, nothing revealed to audit.
+    const evaluate = async (budget?: QueryBudget) =>
+      (
+        await new Querier(this.deps, { tenant: group.tenant, policy: ReadPolicy.none, budget }).evaluate(
+          rule.expr,
+          stepsOf(nowNs, nowNs, 1n, this.deps.limits),
+        )
+      ).value;
     const value = this.deps.budgets ? await this.deps.budgets.run(evaluate) : await evaluate();
     const results = value.kind === 'vector' ? value.series.filter((series) => !Number.isNaN(series.values[0])) : [];
     const transitions: AlertTransition[] = [];

@@ -26,7 +26,7 @@ function escapeRegex(text: string): string {
 }
 
 /**
- * Masks sensitive values in what the Loki API and live tails return: the
+ * Masks sensitive values in what reads return (ReadPolicy applies it): the
  * values of sensitive labels, those values wherever the line repeats them,
  * sensitive `"key": value` / `key=value` fields inside lines, and, for records
  * observe-mode redaction marked, whatever its rules match. Counts what it
@@ -162,32 +162,5 @@ export class ReadMasker {
       entry[1] = line;
     }
     return masked;
-  }
-
-  /**
-   * Masks a Loki read API answer in place, by route; returns how many values
-   * were masked. Answers of other shapes (errors, stats) are left alone.
-   */
-  maskLokiAnswer(route: string, params: Record<string, string>, answer: unknown): number {
-    const data = (answer as { data?: unknown } | undefined)?.data;
-    if (data === undefined || data === null) return 0;
-    if (route === '/loki/api/v1/query_range' || route === '/loki/api/v1/query') {
-      const { resultType, result } = data as { resultType?: string; result?: unknown[] };
-      if (!Array.isArray(result)) return 0;
-      if (resultType === 'streams') return (result as LokiStream[]).reduce((n, stream) => n + this.maskStream(stream), 0);
-      if (resultType === 'vector' || resultType === 'matrix') {
-        return (result as { metric: Record<string, string> }[]).reduce((n, series) => n + this.maskLabels(series.metric), 0);
-      }
-      return 0;
-    }
-    if (route === '/loki/api/v1/series' && Array.isArray(data)) {
-      return (data as Record<string, string>[]).reduce((n, labels) => n + this.maskLabels(labels), 0);
-    }
-    if (route === '/loki/api/v1/label/:name/values' && Array.isArray(data) && this.isSensitive(params.name ?? '')) {
-      const count = data.length;
-      (answer as { data: string[] }).data = count > 0 ? [maskMarker] : [];
-      return count;
-    }
-    return 0;
   }
 }

@@ -19,7 +19,8 @@ import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
-import { readMaskingHook, type ReadMaskingDeps } from './readMaskingHook.js';
+import type { ReadMaskingDeps } from '../query/readPolicy.js';
+import { decorateReadPolicy } from './requestReadPolicy.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
 import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
 import { tenantStateHook } from './tenantStateHook.js';
@@ -78,7 +79,7 @@ export interface HttpAppOptions {
   tenants?: TenantRouteDeps;
   /** Per-credential and per-tenant rates, shared with the other listeners. */
   rateLimits?: RateLimits;
-  /** Sensitive values masked in Loki read answers unless the reader may unmask. */
+  /** Sensitive values masked in every read answer unless the reader may unmask (request.readPolicy). */
   masking?: ReadMaskingDeps;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
@@ -105,7 +106,7 @@ export interface HttpAppOptions {
   accessReviews?: AccessReviews;
   /** Tenants' logging policies and their drift. */
   policy?: PolicyRouteDeps;
-  incidents?: Omit<IncidentRouteDeps, 'masking'>;
+  incidents?: IncidentRouteDeps;
 }
 
 declare module 'fastify' {
@@ -170,7 +171,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.decorateRequest('tenant', '');
   app.decorateRequest('tenants', undefined as unknown as string[]);
   app.decorateRequest('identity', undefined);
-  app.decorateRequest('queryMasking', undefined);
+  decorateReadPolicy(app, options.masking);
 
   /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
   const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
@@ -280,7 +281,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   if (options.tenants) tenantStateHook(app, options.tenants.tenants);
   if (options.rateLimits) httpLimits(app, config.limits, options.rateLimits);
-  if (options.masking) readMaskingHook(app, options.masking);
 
   // While stopping, answers close their keep-alive connection so close() can finish.
   app.addHook('onSend', async (_request, reply) => {
@@ -320,18 +320,17 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.archive) archiveRoutes(app, options.archive);
   if (options.backup) backupRoutes(app, options.backup);
   reportRoutes(app, options.reports);
-  if (options.traces) traceRoutes(app, options.traces, options.masking);
+  if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
   if (options.policy) policyRoutes(app, options.policy);
-  if (options.incidents) incidentRoutes(app, { ...options.incidents, masking: options.masking });
+  if (options.incidents) incidentRoutes(app, options.incidents);
   exportRoutes(app, {
     runner: options.queries.runner,
     budgets: options.queries.budgets,
     database: options.queries.database,
     limits: options.queries.limits,
     audit: options.audit,
-    masking: options.masking,
   });
   if (options.sessions) {
     sessionRoutes(app, {

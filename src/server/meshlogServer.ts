@@ -50,7 +50,6 @@ import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { PatternStore } from '../storage/stores/patternStore.js';
 import { TailHub } from '../query/tail/tailHub.js';
 import { ReadMasker } from '../query/readMasking.js';
-import { tailMasking } from './readMaskingHook.js';
 import { RateLimits } from '../security/rateLimits.js';
 import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { registerSecret } from '../observability/credentialScrubber.js';
@@ -396,7 +395,6 @@ export class MeshlogServer {
       database: config.database,
       limits: queries.limits,
       maxLines: queries.maxEntriesLimit,
-      maskFor: tailMasking(masking),
     };
     const storage = this.storage;
     this.alerting = config.alerting.enabled

@@ -1,15 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { MeshlogError } from '../../errors.js';
-import { isMetric, selectStreams, type QueryLimits } from '../../query/logql/engine.js';
+import { isMetric, type QueryLimits } from '../../query/logql/engine.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import type { QueryBudgets } from '../../query/logql/queryBudget.js';
-import { requestBudget } from '../requestBudget.js';
+import { requestQuerier } from '../requestQuerier.js';
 import { parseLimit, parseRange } from '../../query/lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
-import { maskReadStreams } from '../maskReadStreams.js';
-import type { ReadMaskingDeps } from '../readMaskingHook.js';
 
 export interface ExportDeps {
   runner: SqlRunner;
@@ -17,8 +15,6 @@ export interface ExportDeps {
   database: string;
   limits: QueryLimits;
   audit: AuditTrail;
-  /** Sensitive values masked as in Loki read answers. */
-  masking?: ReadMaskingDeps;
 }
 
 /** Lines one export may hold. */
@@ -67,28 +63,11 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     if (isMetric(expr)) throw new MeshlogError('ML_QUERY_INVALID', 'export needs a log query');
     const range = parseRange(query);
     const limit = parseLimit(query.limit, 5000, maxExportLines);
-    const budget = deps.budgets && requestBudget(deps.budgets, request, reply);
-    const streams = await selectStreams(
-      expr,
-      {
-        database: deps.database,
-        tenant: request.tenant,
-        runner: deps.runner,
-        limits: deps.limits,
-        plan: [],
-        rowsRead: 0,
-        bytesRead: 0,
-        budget,
-        masking: request.queryMasking,
-      },
-      range,
-      { limit, direction: 'backward' },
-    );
-    await maskReadStreams(
-      deps.masking,
-      request,
-      streams.map((stream) => ({ stream: stream.labels, values: stream.entries })),
-    );
+    // Masked for the reader as Loki answers are.
+    const { value: streams } = await requestQuerier(deps, deps.budgets, request, reply).select(expr, range, {
+      limit,
+      direction: 'backward',
+    });
     const lines = streams
       .flatMap((stream) => stream.entries.map(([timestampNs, line]) => ({ timestampNs, line, labels: stream.labels })))
       .sort((a, b) => (BigInt(a.timestampNs) < BigInt(b.timestampNs) ? 1 : -1));

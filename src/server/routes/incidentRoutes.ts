@@ -9,16 +9,12 @@ import type { NoteSigner } from '../../integrity/signedNote.js';
 import { incidentSeverities, incidentStates, type Incident } from '../../model/incident.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
 import type { LokiStream } from '../../query/readMasking.js';
-import { hasPermission } from '../../security/identity.js';
 import { parseJsonBody } from '../jsonBody.js';
-import { maskReadStreams } from '../maskReadStreams.js';
-import type { ReadMaskingDeps } from '../readMaskingHook.js';
 
 export interface IncidentRouteDeps {
   incidents: Incidents;
   bundle: Omit<BundleSources, 'showsStoredLines'>;
   signer: NoteSigner;
-  masking: ReadMaskingDeps | undefined;
 }
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -72,7 +68,7 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
       ])
       .filter((holder): holder is { kind: 'line'; line: string } => holder?.kind === 'line' && typeof holder.line === 'string');
     const streams: LokiStream[] = holders.map((holder) => ({ stream: {}, values: [['0', holder.line]] }));
-    await maskReadStreams(deps.masking, request, streams);
+    await request.readPolicy.streams(streams);
     holders.forEach((holder, i) => (holder.line = streams[i]!.values[0]![1]));
     return list;
   };
@@ -129,7 +125,7 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
   app.get<{ Params: { id: string } }>('/api/v1/incidents/:id/export', audited, async (request, reply) => {
     const identity = request.identity!;
     const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
-    const showsStoredLines = !deps.masking?.masker.active || hasPermission(identity, 'unmask');
+    const showsStoredLines = request.readPolicy.showsStored;
     const bundle = signReport(
       await buildIncidentBundle(incident!, { ...deps.bundle, showsStoredLines }, { id: identity.id, name: identity.name }),
       deps.signer,

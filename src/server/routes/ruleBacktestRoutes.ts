@@ -4,7 +4,7 @@ import { MeshlogError } from '../../errors.js';
 import { isMetric } from '../../query/logql/engine.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
-import { requestBudget } from '../requestBudget.js';
+import { requestQuerier } from '../requestQuerier.js';
 import type { LokiQueryDeps } from './lokiQueryRoutes.js';
 
 const msOf = (ns: bigint) => Number(ns / 1_000_000n);
@@ -29,17 +29,7 @@ export function ruleBacktestRoutes(app: FastifyInstance, deps: Pick<LokiQueryDep
     const stepMs = query.step
       ? msOf(parseLokiDuration(query.step, 'step'))
       : Math.max(60_000, Math.ceil((endMs - startMs) / 1000 / 1000) * 1000);
-    const ctx = {
-      database: deps.database,
-      tenant: request.tenant,
-      runner: deps.runner,
-      limits: deps.limits,
-      plan: [],
-      rowsRead: 0,
-      bytesRead: 0,
-      masking: request.queryMasking,
-      budget: requestBudget(deps.budgets, request, reply),
-    };
+    const ctx = requestQuerier(deps, deps.budgets, request, reply).context();
     const series = await backtestRule(expr, forMs, { startMs, endMs, stepMs }, ctx);
     const iso = (ms: number) => new Date(ms).toISOString();
     return {

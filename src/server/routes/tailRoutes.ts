@@ -1,11 +1,12 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { categorized, selectStreams, type EntryCategories, type QueryContext, type QueryLimits } from '../../query/logql/engine.js';
+import { categorized, type EntryCategories, type QueryLimits } from '../../query/logql/engine.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
+import { Querier } from '../../query/querier.js';
 import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
 import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
 import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
@@ -20,8 +21,6 @@ export interface TailRouteDeps {
   limits: QueryLimits;
   /** Most lines of history a tail starts with (query.max_lines, as Loki's max_entries_limit_per_query). */
   maxLines: number;
-  /** Masks sensitive values of the frames one request receives (undefined: send them as they are). */
-  maskFor?: (request: FastifyRequest) => Promise<((streams: TailFrame['streams']) => void) | undefined>;
 }
 
 /**
@@ -95,7 +94,8 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   if (!query.query) throw new MeshlogError('ML_QUERY_INVALID', 'missing required parameter "query"');
   // Loki's multi-tenant read (`a|b`): the tenants were each checked against the credential; lines carry `__tenant_id__`.
   const tenants = request.tenants.length > 1 ? request.tenants : undefined;
-  const filter = compileTailFilter(query.query, request.queryMasking, tenants !== undefined);
+  const policy = request.readPolicy;
+  const filter = compileTailFilter(query.query, policy.queryMasking, tenants !== undefined);
   const delaySeconds = query.delay_for ? Number(query.delay_for) : 0;
   if (!(delaySeconds >= 0 && delaySeconds <= maxDelaySeconds)) {
     throw new MeshlogError('ML_QUERY_INVALID', `delay_for must be between 0 and ${maxDelaySeconds} seconds, got "${query.delay_for}"`);
@@ -103,33 +103,20 @@ async function openTail(request: FastifyRequest, deps: TailRouteDeps): Promise<T
   const limit = parseLimit(query.limit, 100, deps.maxLines);
   const endNs = nowNs();
   const startNs = parseLokiTime(query.start, endNs - hour, 'start');
-  const mask = await deps.maskFor?.(request);
+  // The policy's live masking covers every frame, history included.
+  const mask = await policy.live();
   const flags = encodingFlags(request);
   const subscription = deps.hub.subscribe(request.tenants, filter);
   if (!subscription) throw new MeshlogError('ML_OVERLOADED', 'too many live tails: retry later');
   const backfill = async (): Promise<TailLine[]> => {
     const expr = parseLogql(query.query!);
     if (expr.kind !== 'log') return [];
-    const read = (budget?: QueryBudget) => {
-      const ctx: QueryContext = {
-        database: deps.database,
-        tenant: request.tenant,
-        tenants,
-        runner: deps.runner,
-        limits: deps.limits,
-        plan: [],
-        rowsRead: 0,
-        bytesRead: 0,
-        budget,
-        masking: request.queryMasking,
-      };
-      return selectStreams(
+    const read = (budget?: QueryBudget) =>
+      new Querier(deps, { tenant: request.tenant, tenants, policy, budget }).history(
         expr,
-        ctx,
         { startNs, endNs },
         { limit, direction: 'backward', categorize: flags.includes('categorize-labels') },
       );
-    };
     const streams = deps.budgets ? await deps.budgets.run(read) : await read();
     const lines = streams.flatMap((stream) =>
       stream.entries.map(([timestampNs, line, categories]) => historyLine(timestampNs, line, stream.labels, categories)),

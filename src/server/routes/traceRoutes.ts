@@ -2,11 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { MeshlogError } from '../../errors.js';
 import type { LokiStream } from '../../query/readMasking.js';
 import type { TraceQueries } from '../../storage/logs/traceQueries.js';
-import { maskReadStreams } from '../maskReadStreams.js';
-import type { ReadMaskingDeps } from '../readMaskingHook.js';
 
 /** One trace: every span and every log line that carries its id, in the request's tenant. */
-export function traceRoutes(app: FastifyInstance, traces: TraceQueries, masking?: ReadMaskingDeps): void {
+export function traceRoutes(app: FastifyInstance, traces: TraceQueries): void {
   app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId', { config: { permission: 'query' } }, async (request) => {
     const { traceId } = request.params;
     if (!/^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$/.test(traceId))
@@ -23,7 +21,7 @@ export function traceRoutes(app: FastifyInstance, traces: TraceQueries, masking?
         { stream: span.resource_attributes, values: [] },
       ]),
     ];
-    await maskReadStreams(masking, request, streams);
+    await request.readPolicy.streams(streams);
     logs.forEach((log, i) => (log.body = streams[i * 2].values[0][1]));
     return { traceId: traceId.toLowerCase(), spans, logs };
   });
