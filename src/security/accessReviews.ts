@@ -14,6 +14,7 @@ import {
   type ReviewItem,
   type ReviewStart,
 } from './accessReviewRecords.js';
+import type { ReviewView } from '../api/accessReviews.js';
 import type { ApiKeys } from './apiKeys.js';
 import type { AuditTrail } from './auditTrail.js';
 import { holdsRole, holdsTenants, requireWithinGrants, sees } from './grants.js';
@@ -33,16 +34,6 @@ export interface AccessReviewDeps {
   /** Registered tenants (active); tenants named by grants are added. */
   registeredTenants: () => string[];
 }
-
-/** A review as one viewer may see it: tenants of items beyond the viewer's are counted, not named. */
-export type ReviewView = Omit<AccessReview, 'items'> & {
-  items: (Omit<ReviewItem, 'tenants' | 'principals'> & {
-    tenants: string[];
-    other_tenants: number;
-    decidable: boolean;
-    why_not?: string;
-  })[];
-};
 
 const eventsPerPage = 10_000;
 
