@@ -19,17 +19,6 @@ import type {
 
 export const reviewActions = { start: 'access_review.start', decide: 'access_review.decide', signOff: 'access_review.sign_off' } as const;
 
-// The review records are the API's wire types (src/api/accessReviews.ts): what is replayed is what is answered.
-export type {
-  AccessReview,
-  Ed25519Signature,
-  ReviewActor,
-  ReviewDecision,
-  ReviewItem,
-  ReviewStart,
-  SignOffStatement,
-} from '../api/accessReviews.js';
-
 /** The stored form of an audit event the replay reads (a subset of StoredAuditEvent). */
 export interface ReviewEvent {
   action: string;

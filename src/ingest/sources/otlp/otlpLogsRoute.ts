@@ -1,7 +1,7 @@
 import type { LogRecord } from '../../../model/logRecord.js';
 import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf, encodeOtlpLogsResponse, encodeRpcStatus, otlpLogsResponseJson } from './otlpLogs.js';
 import type { ErrorFormatter } from '../../../http/errorReply.js';
-import { logSignal, type DecodedBatch } from '../../distributor.js';
+import { logSignal, type DecodedBatch, type Signal } from '../../distributor.js';
 import type { HttpIngestProtocol } from '../../httpIngestRoute.js';
 import type { Refused } from '../shared/timeWindow.js';
 import { mediaType } from '../shared/requestBody.js';
@@ -38,25 +38,42 @@ export function otlpPartialSuccess<R>(decoded: OtlpBatch<R>, refused: Refused<R>
   return { rejected: decoded.invalid + refused.length, reason: decoded.rejectionReason || (refused[0]?.reason ?? '') };
 }
 
-/** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`), protobuf or JSON, optionally compressed. */
-export const otlpLogs: HttpIngestProtocol<LogRecord, OtlpBatch<LogRecord>> = {
-  receiver: 'otlp_http',
+/**
+ * An OTLP/HTTP signal: protobuf or JSON, optionally compressed, answered
+ * with its Export response (partial success) in the encoding the client sent.
+ */
+export function otlpHttpProtocol<R>(options: {
+  signal: Signal<R>;
+  paths: string[];
+  decode: (body: Buffer, tenant: string, protobuf: boolean) => OtlpBatch<R>;
+  encodeResponse: (rejected: number, reason: string) => Uint8Array;
+  responseJson: (rejected: number, reason: string) => object;
+}): HttpIngestProtocol<R, OtlpBatch<R>> {
+  return {
+    receiver: 'otlp_http',
+    signal: options.signal,
+    paths: options.paths.map((url) => ({ url })),
+    contentTypes: { accepted: ['application/x-protobuf', 'application/json'], hint: '(use application/x-protobuf or application/json)' },
+    formatError: otlpErrorFormatter,
+    decode: (body, request, { mediaType }) => options.decode(body, request.tenant, mediaType === 'application/x-protobuf'),
+    reply: (decoded, { refused }, request, reply) => {
+      const { rejected, reason } = otlpPartialSuccess(decoded, refused);
+      if (mediaType(request.headers['content-type']) === 'application/x-protobuf') {
+        return reply.type('application/x-protobuf').send(Buffer.from(options.encodeResponse(rejected, reason)));
+      }
+      return reply.type('application/json').send(options.responseJson(rejected, reason));
+    },
+  };
+}
+
+/** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`). */
+export const otlpLogs = otlpHttpProtocol<LogRecord>({
   signal: logSignal,
-  paths: [{ url: '/v1/logs' }, { url: '/otlp/v1/logs' }],
-  contentTypes: otlpContentTypes,
-  formatError: otlpErrorFormatter,
-  decode: (body, request, { mediaType }) => {
-    const decoded =
-      mediaType === 'application/x-protobuf'
-        ? decodeOtlpLogsProtobuf(body, request.tenant, 'otlp_http')
-        : decodeOtlpLogsJson(body, request.tenant, 'otlp_http');
+  paths: ['/v1/logs', '/otlp/v1/logs'],
+  decode: (body, tenant, protobuf) => {
+    const decoded = protobuf ? decodeOtlpLogsProtobuf(body, tenant, 'otlp_http') : decodeOtlpLogsJson(body, tenant, 'otlp_http');
     return { records: decoded.records, invalid: decoded.rejected, rejectionReason: decoded.rejectionReason };
   },
-  reply: (decoded, { refused }, request, reply) => {
-    const { rejected, reason } = otlpPartialSuccess(decoded, refused);
-    if (mediaType(request.headers['content-type']) === 'application/x-protobuf') {
-      return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpLogsResponse(rejected, reason)));
-    }
-    return reply.type('application/json').send(otlpLogsResponseJson(rejected, reason));
-  },
-};
+  encodeResponse: encodeOtlpLogsResponse,
+  responseJson: otlpLogsResponseJson,
+});
