@@ -20,9 +20,29 @@ function jsBudget(): Plugin {
   };
 }
 
+/**
+ * The UI shares the server's wire types (src/api/, as `@api/…`) by type-only
+ * imports, which leave nothing in the bundle: fails the build if any module
+ * from outside web/ (server code) was bundled after all.
+ */
+function noServerCode(): Plugin {
+  const webRoot = fileURLToPath(new URL('.', import.meta.url));
+  return {
+    name: 'meshlog-no-server-code',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        const outside = chunk.moduleIds.filter((id) => !id.startsWith(webRoot) && !id.includes('/node_modules/') && !id.startsWith('\0'));
+        if (outside.length > 0) this.error(`server code in the browser bundle (import it with \`import type\`): ${outside.join(', ')}`);
+      }
+    },
+  };
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/ui/',
+  resolve: { alias: { '@api': fileURLToPath(new URL('../src/api', import.meta.url)) } },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
@@ -31,5 +51,5 @@ export default defineConfig({
     target: 'es2022',
     reportCompressedSize: true,
   },
-  plugins: [jsBudget()],
+  plugins: [jsBudget(), noServerCode()],
 });

@@ -1,4 +1,4 @@
-import type { ReviewView } from '../security/accessReviews.js';
+import type { AccessReviewResponse, AccessReviewsResponse, ReviewView } from '../api/accessReviews.js';
 import { callServer, type ServerFlags } from './serverClient.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -52,7 +52,7 @@ function printReview(review: ReviewView): void {
 }
 
 export async function accessReviewStart(flags: OutputFlags & { tenant: string }): Promise<void> {
-  const { review } = await reviewCall<{ review: ReviewView }>(flags, 'POST', '/api/v1/access-reviews', { tenant: flags.tenant });
+  const { review } = await reviewCall<AccessReviewResponse>(flags, 'POST', '/api/v1/access-reviews', { tenant: flags.tenant });
   if (flags.output === 'json') return print(JSON.stringify(review, null, 2));
   printReview(review);
   print(`decide each item: meshlog access-review decide ${review.review} <item> keep|revoke [--comment …]`);
@@ -62,11 +62,7 @@ export async function accessReviewList(flags: OutputFlags & { tenant?: string; s
   const query = new URLSearchParams(
     Object.entries({ tenant: flags.tenant, state: flags.state }).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  const { reviews } = await reviewCall<{ reviews: ReviewView[] }>(
-    flags,
-    'GET',
-    `/api/v1/access-reviews${query.size > 0 ? `?${query}` : ''}`,
-  );
+  const { reviews } = await reviewCall<AccessReviewsResponse>(flags, 'GET', `/api/v1/access-reviews${query.size > 0 ? `?${query}` : ''}`);
   if (flags.output === 'json') return print(JSON.stringify(reviews, null, 2));
   print(['REVIEW', 'TENANT', 'PERIOD', 'DUE', 'STATE', 'ITEMS', 'DECIDED', 'SIGNED OFF BY'].join('\t'));
   for (const review of reviews) {
@@ -86,7 +82,7 @@ export async function accessReviewList(flags: OutputFlags & { tenant?: string; s
 }
 
 export async function accessReviewShow(id: string, flags: OutputFlags): Promise<void> {
-  const { review } = await reviewCall<{ review: ReviewView }>(flags, 'GET', `/api/v1/access-reviews/${encodeURIComponent(id)}`);
+  const { review } = await reviewCall<AccessReviewResponse>(flags, 'GET', `/api/v1/access-reviews/${encodeURIComponent(id)}`);
   if (flags.output === 'json') return print(JSON.stringify(review, null, 2));
   printReview(review);
 }
@@ -99,7 +95,7 @@ export async function accessReviewDecide(
 ): Promise<void> {
   if (!/^(key|user):./.test(item))
     throw new Error(`"${item}" is not an item id: items are key:<id> or user:<name> (meshlog access-review show ${id} lists them)`);
-  const { review } = await reviewCall<{ review: ReviewView }>(
+  const { review } = await reviewCall<AccessReviewResponse>(
     flags,
     'POST',
     `/api/v1/access-reviews/${encodeURIComponent(id)}/items/${encodeURIComponent(item)}/decision`,
@@ -118,7 +114,7 @@ export async function accessReviewDecide(
 }
 
 export async function accessReviewSignOff(id: string, flags: OutputFlags & { comment?: string }): Promise<void> {
-  const { review } = await reviewCall<{ review: ReviewView }>(flags, 'POST', `/api/v1/access-reviews/${encodeURIComponent(id)}/sign-off`, {
+  const { review } = await reviewCall<AccessReviewResponse>(flags, 'POST', `/api/v1/access-reviews/${encodeURIComponent(id)}/sign-off`, {
     comment: flags.comment ?? '',
   });
   if (flags.output === 'json') return print(JSON.stringify(review, null, 2));

@@ -1,6 +1,7 @@
 import { verify } from 'node:crypto';
 import { parseVerifierKey } from '../integrity/signedNote.js';
-import { replayReviews, statementBytes, type AccessReview } from '../security/accessReviewRecords.js';
+import type { AccessReview } from '../api/accessReviews.js';
+import { replayReviews, statementBytes } from '../security/accessReviewRecords.js';
 import { anyTenant } from '../security/identity.js';
 import type { StoredAuditEvent } from '../storage/stores/auditStore.js';
 import { auditDetail } from './accessSection.js';

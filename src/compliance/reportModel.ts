@@ -1,58 +1,15 @@
+import type { ReportSection, Soc2Report } from '../api/reports.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import type { KeyView } from '../security/apiKeys.js';
 import type { AuditStore, StoredAuditEvent } from '../storage/stores/auditStore.js';
-import type { CompliancePeriod, ComplianceQueries, RecordedQuery } from '../storage/stores/complianceQueries.js';
+import type { CompliancePeriod, ComplianceQueries } from '../storage/stores/complianceQueries.js';
 import type { LegalHold, RetentionStore } from '../storage/stores/retentionStore.js';
 import type { IncidentStore } from '../storage/stores/incidentStore.js';
 import type { PolicyStore } from '../storage/stores/policyStore.js';
-import type { ReportSignature } from './reportSignature.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 
-export type SectionStatus = 'pass' | 'attention' | 'fail';
-
-/** One part of the report: what it evidences, how it stands and why, and the data behind it. */
-export interface ReportSection {
-  id: string;
-  title: string;
-  /** Trust Services Criteria this section is evidence for. */
-  criteria: string[];
-  status: SectionStatus;
-  reason: string;
-  data: Record<string, unknown>;
-  /** Where the figures come from: the storage queries run for this section and the other inputs it read. */
-  provenance?: SectionProvenance;
-}
-
-export interface SectionProvenance {
-  queries: RecordedQuery[];
-  inputs: string[];
-}
-
-export interface Soc2Report {
-  report: 'soc2';
-  format_version: 2;
-  generated_at: string;
-  generated_by: { id: string; name: string };
-  period: { from: string; to: string };
-  /** null = every tenant. */
-  tenant: string | null;
-  /** Audit events of the period the sections read; truncated when the period held more than could be read at once. */
-  audit_events: { read: number; truncated: boolean };
-  /** The hash of the sections read only from stored events of the period: equal for every regeneration and every format of one period. */
-  period_evidence: { sha256: string; sections: string[]; rule: string };
-  summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
-  sections: ReportSection[];
-  /** How the report was made: by which program and key, and the audit-trail read every section shares. */
-  provenance: {
-    generator: string;
-    server_started_at: string;
-    signing_key: string;
-    audit_events_query: { source: string; from: string; to: string; limit: number };
-  };
-  /** Ed25519 over the canonical JSON of everything above (see reportSignature.ts). */
-  signature?: ReportSignature;
-}
+export type { ReportSection, SectionProvenance, SectionStatus, Soc2Report } from '../api/reports.js';
 
 /** What a report reads: storage through its query classes, and the running server's own state. */
 export interface ReportSources {

@@ -1,5 +1,6 @@
 import { createHash, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type { ReportSignature } from '../api/reports.js';
 import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
 
 /**
@@ -10,15 +11,7 @@ import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
  * key as a C2SP verifier key string, the one published as
  * `<data_dir>-signing.key.pub`.
  */
-export interface ReportSignature {
-  algorithm: 'Ed25519';
-  /** What exactly was signed. */
-  signed: string;
-  /** Verifier key of the signer (`<name>+<hash>+<base64 key>`). */
-  key: string;
-  /** Base64 Ed25519 signature. */
-  value: string;
-}
+export type { ReportSignature } from '../api/reports.js';
 
 /** A detached signature of a rendered report (`<file>.sig`). */
 export interface DetachedReportSignature extends ReportSignature {

@@ -14,25 +14,16 @@ import { StorageError } from '../storage/engine/storageError.js';
 import type { ConnectionLimits } from './sources/shared/tcpListener.js';
 import {
   nowNs,
-  partitionByTime,
   recordTimeProblem,
   restampOutOfWindow,
   spanTimeProblem,
   storageOnlyWindow,
-  type Refused,
   type TimeWindow,
 } from './sources/shared/timeWindow.js';
 import { insertSpans } from '../storage/logs/spanRows.js';
 
-/** What every receiver needs: one way in (pipeline, then the shared writer), metrics and limits. */
+/** What every receiver needs: one way in (pipeline, then the shared writer; HTTP and gRPC through distributor.ts), metrics and limits. */
 export interface IngestContext {
-  /**
-   * Splits decoded records into those whose times are in the window and those
-   * refused for their times (counted as rejected, reason `timestamp`); every
-   * receiver answers the refused ones with its protocol's per-record error.
-   */
-  admit: (records: LogRecord[], receiver: string) => { accepted: LogRecord[]; refused: Refused<LogRecord>[] };
-  admitSpans: (spans: SpanRecord[], receiver: string) => { accepted: SpanRecord[]; refused: Refused<SpanRecord>[] };
   /** For protocols with no per-record answer (syslog, forward): out-of-window records stored at their receipt time instead (see timeWindow.ts). */
   restamp: (records: LogRecord[], receiver: string) => void;
   timeWindow: TimeWindow;
@@ -69,23 +60,8 @@ export function ingestContext(options: {
 }): IngestContext {
   const { writer, pipeline, redeliveries, rateLimits, tenants } = options;
   const timeWindow = options.timeWindow ?? storageOnlyWindow;
-  const countRefused = (receiver: string, count: number) => {
-    if (count > 0) options.metrics.recordsRejected.inc({ receiver, reason: 'timestamp' }, count);
-  };
   return {
     timeWindow,
-    admit: (records, receiver) => {
-      const now = nowNs();
-      const split = partitionByTime(records, (record) => recordTimeProblem(record, timeWindow, now));
-      countRefused(receiver, split.refused.length);
-      return split;
-    },
-    admitSpans: (spans, receiver) => {
-      const now = nowNs();
-      const split = partitionByTime(spans, (span) => spanTimeProblem(span, timeWindow, now));
-      countRefused(receiver, split.refused.length);
-      return split;
-    },
     restamp: (records, receiver) => {
       const restamped = restampOutOfWindow(records, timeWindow, nowNs());
       if (restamped > 0) {
@@ -97,7 +73,7 @@ export function ingestContext(options: {
       }
     },
     submit: async (records, receiver) => {
-      // The last guard: a receiver that forgot admit() still never hands storage a time it cannot hold.
+      // The last guard: a receiver that bypassed the distributor still never hands storage a time it cannot hold.
       const now = nowNs();
       for (const record of records) {
         const problem = recordTimeProblem(record, storageOnlyWindow, now);

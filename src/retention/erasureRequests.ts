@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { ErasureEvidence } from '../api/erasure.js';
 import { MeshlogError } from '../errors.js';
 import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
@@ -11,20 +12,7 @@ import type { SealEvent, SealStore } from '../storage/logs/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
 import type { DeletionLock } from './deletionLock.js';
 
-/** What an executed request leaves behind, beside the per-batch events in the integrity chain. */
-export interface ErasureEvidence {
-  executed_at: string;
-  trigger: string;
-  records: number;
-  batches: number;
-  /** Matching records a legal hold kept. */
-  held: number;
-  /** Spans of the scope erased with the records. */
-  spans: number;
-  /** Mined templates removed because only erased records had been mined into them. */
-  patterns: number;
-  erased: { chain: string; batch_seq: number; records: number }[];
-}
+export type { ErasureEvidence } from '../api/erasure.js';
 
 export interface ErasureScope {
   tenant: string;

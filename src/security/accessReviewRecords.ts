@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import type {
+  AccessReview,
+  Ed25519Signature,
+  ReviewActor,
+  ReviewDecision,
+  ReviewItem,
+  ReviewStart,
+  SignOffStatement,
+} from '../api/accessReviews.js';
 
 /**
  * Access reviews live in the audit trail only: a review is the replay of its
@@ -9,76 +18,6 @@ import canonicalize from 'canonicalize';
  */
 
 export const reviewActions = { start: 'access_review.start', decide: 'access_review.decide', signOff: 'access_review.sign_off' } as const;
-
-/** One grant under review, as it stood when the review started. */
-export interface ReviewItem {
-  /** `key:<id>` or `user:<name>`. */
-  id: string;
-  kind: 'api_key' | 'user';
-  name: string;
-  roles: string[];
-  tenants: string[];
-  created_at: string;
-  created_by: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  /** Whose grant this is (the item itself, the user a key was issued to, a user's keys): none of them may decide it. */
-  principals: string[];
-}
-
-export interface ReviewActor {
-  id: string;
-  name: string;
-}
-
-export interface ReviewDecision {
-  item: string;
-  decision: 'keep' | 'revoke';
-  comment: string;
-  by: ReviewActor;
-  at: string;
-  /** What the revocation did: keys revoked, user disabled. */
-  revoked: { keys: string[]; user: string | null };
-}
-
-export interface Ed25519Signature {
-  algorithm: 'Ed25519';
-  /** C2SP verifier key of meshlog's signing key (`<name>+<hash>+<base64>`). */
-  key: string;
-  /** Base64 signature over the RFC 8785 canonical JSON of the statement. */
-  value: string;
-}
-
-/** What a sign-off attests, signed as its canonical JSON. */
-export interface SignOffStatement {
-  review: string;
-  tenant: string;
-  period: { from: string; to: string };
-  due: string;
-  population_sha256: string;
-  decisions: { item: string; kind: string; name: string; decision: 'keep' | 'revoke'; comment: string; by: ReviewActor; at: string }[];
-  signed_off_by: ReviewActor;
-  signed_off_at: string;
-  comment: string;
-}
-
-export interface ReviewStart {
-  review: string;
-  tenant: string;
-  period: { from: string; to: string };
-  due: string;
-  trigger: 'schedule' | 'on_demand';
-  started_at: string;
-  items: ReviewItem[];
-  population_sha256: string;
-}
-
-export interface AccessReview extends ReviewStart {
-  started_by: ReviewActor;
-  decisions: Record<string, ReviewDecision>;
-  sign_off: { statement: SignOffStatement; ed25519_signature: Ed25519Signature } | null;
-  state: 'open' | 'decided' | 'signed_off';
-}
 
 /** The stored form of an audit event the replay reads (a subset of StoredAuditEvent). */
 export interface ReviewEvent {

@@ -3,17 +3,8 @@ import { MeshlogError } from '../errors.js';
 import { scrubText, scrubValue } from '../observability/credentialScrubber.js';
 import type { AuditStore } from '../storage/stores/auditStore.js';
 import { lengthMs, periodAt } from './accessReviewConfig.js';
-import {
-  populationSha256,
-  replayReviews,
-  reviewActions,
-  signOffStatement,
-  statementBytes,
-  type AccessReview,
-  type Ed25519Signature,
-  type ReviewItem,
-  type ReviewStart,
-} from './accessReviewRecords.js';
+import { populationSha256, replayReviews, reviewActions, signOffStatement, statementBytes } from './accessReviewRecords.js';
+import type { AccessReview, Ed25519Signature, ReviewItem, ReviewStart, ReviewView } from '../api/accessReviews.js';
 import type { ApiKeys } from './apiKeys.js';
 import type { AuditTrail } from './auditTrail.js';
 import { holdsRole, holdsTenants, requireWithinGrants, sees } from './grants.js';
@@ -33,16 +24,6 @@ export interface AccessReviewDeps {
   /** Registered tenants (active); tenants named by grants are added. */
   registeredTenants: () => string[];
 }
-
-/** A review as one viewer may see it: tenants of items beyond the viewer's are counted, not named. */
-export type ReviewView = Omit<AccessReview, 'items'> & {
-  items: (Omit<ReviewItem, 'tenants' | 'principals'> & {
-    tenants: string[];
-    other_tenants: number;
-    decidable: boolean;
-    why_not?: string;
-  })[];
-};
 
 const eventsPerPage = 10_000;
 

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import type { ApiKeyView } from '../api/keys.js';
 import { MeshlogError } from '../errors.js';
 import type { AccessStore, StoredApiKey } from '../storage/stores/accessStore.js';
 import { anyTenant, roles, type Identity, type Role } from './identity.js';
@@ -14,7 +15,8 @@ export interface CreatedKey {
   key: string;
 }
 
-export type KeyView = Omit<StoredApiKey, 'secret_hash'> & { state: 'active' | 'revoked' | 'expired' };
+/** A key as the API answers it (src/api/keys.ts). */
+export type KeyView = ApiKeyView;
 
 async function slowHash(secret: string, salt: Buffer): Promise<Buffer> {
   return scrypt(secret, salt, 32, scryptParams);

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AccessReviewResponse, AccessReviewsResponse } from '../../api/accessReviews.js';
 import { z } from 'zod';
 import type { AccessReviews } from '../../security/accessReviews.js';
 import { parseJsonBody } from '../jsonBody.js';
@@ -14,21 +15,21 @@ const listQuery = z.object({ tenant: z.string().max(128).optional(), state: z.en
  * audit event (in AccessReviews), so the routes are audited by themselves.
  */
 export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews): void {
-  app.get('/api/v1/access-reviews', async (request) => ({
+  app.get<{ Reply: AccessReviewsResponse }>('/api/v1/access-reviews', async (request) => ({
     reviews: await reviews.list(request.identity!, parseJsonBody(listQuery, request.query)),
   }));
 
-  app.post('/api/v1/access-reviews', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: AccessReviewResponse }>('/api/v1/access-reviews', { config: { auditedByRoute: true } }, async (request, reply) => {
     const { tenant } = parseJsonBody(startBody, request.body);
     const id = await reviews.start(request.identity!, tenant, request.ip);
     return reply.code(201).send({ review: await reviews.show(request.identity!, id) });
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/access-reviews/:id', async (request) => ({
+  app.get<{ Params: { id: string }; Reply: AccessReviewResponse }>('/api/v1/access-reviews/:id', async (request) => ({
     review: await reviews.show(request.identity!, request.params.id),
   }));
 
-  app.post<{ Params: { id: string; item: string } }>(
+  app.post<{ Params: { id: string; item: string }; Reply: AccessReviewResponse }>(
     '/api/v1/access-reviews/:id/items/:item/decision',
     { config: { auditedByRoute: true } },
     async (request) => {
@@ -39,8 +40,12 @@ export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews)
     },
   );
 
-  app.post<{ Params: { id: string } }>('/api/v1/access-reviews/:id/sign-off', { config: { auditedByRoute: true } }, async (request) => {
-    const body = parseJsonBody(signOffBody, request.body);
-    return { review: await reviews.signOff(request.identity!, request.params.id, body.comment, request.ip) };
-  });
+  app.post<{ Params: { id: string }; Reply: AccessReviewResponse }>(
+    '/api/v1/access-reviews/:id/sign-off',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      const body = parseJsonBody(signOffBody, request.body);
+      return { review: await reviews.signOff(request.identity!, request.params.id, body.comment, request.ip) };
+    },
+  );
 }

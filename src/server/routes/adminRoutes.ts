@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { AuditEventsResponse } from '../../api/audit.js';
+import type { ApiKeysResponse } from '../../api/keys.js';
 import { z } from 'zod';
 import { parseJsonBody } from '../jsonBody.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
@@ -62,7 +64,9 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   });
 
   // Keys of tenants the admin does not hold are not theirs to see, nor to revoke.
-  app.get('/api/v1/admin/keys', async (request) => ({ keys: keys.list().filter((key) => sees(request.identity!, key)) }));
+  app.get<{ Reply: ApiKeysResponse }>('/api/v1/admin/keys', async (request) => ({
+    keys: keys.list().filter((key) => sees(request.identity!, key)),
+  }));
 
   app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
     if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key)))
@@ -83,6 +87,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
 
   app.get<{
     Querystring: { since?: string; from?: string; to?: string; action?: string; actor?: string; outcome?: string; limit?: string };
+    Reply: AuditEventsResponse;
   }>('/api/v1/audit', async (request) => {
     const { query } = request;
     const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');

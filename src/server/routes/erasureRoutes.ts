@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ErasureEvidence, ErasureRequestResponse, ErasureRequestsResponse, ErasureRequestView } from '../../api/erasure.js';
 import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
 import type { ErasureRequests } from '../../retention/erasureRequests.js';
@@ -27,10 +28,10 @@ const requestBody = z
 const cancelBody = z.object({ reason: z.string().min(1).max(2000) }).strict();
 
 /** The request with its scope readable (RFC 3339 times) and its evidence as an object. */
-function view(request: ErasureRequest): Record<string, unknown> {
+function view(request: ErasureRequest): ErasureRequestView {
   const { from_ns, to_ns, evidence, ...rest } = request;
   const iso = (ns: string) => new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
-  return { ...rest, from: iso(from_ns), to: iso(to_ns), evidence: evidence ? (JSON.parse(evidence) as unknown) : null };
+  return { ...rest, from: iso(from_ns), to: iso(to_ns), evidence: evidence ? (JSON.parse(evidence) as ErasureEvidence) : null };
 }
 
 /** Erasure requests (admin): request with a receipt, list, cancel within the window, execute now; each audited. */
@@ -43,27 +44,31 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
     return found;
   };
 
-  app.post('/api/v1/admin/erasure-requests', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(requestBody, request.body);
-    const tenant = tenantFor(request.identity!, body.tenant);
-    const fromNs = rfc3339Ns(body.from);
-    const toNs = rfc3339Ns(body.to);
-    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
-    const created = await erasures.request(
-      { tenant, selector: body.selector, fromNs, toNs, reason: body.reason },
-      request.identity!,
-      request.ip,
-    );
-    return reply.code(201).send({ request: view(created) });
-  });
+  app.post<{ Reply: ErasureRequestResponse }>(
+    '/api/v1/admin/erasure-requests',
+    { config: { auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(requestBody, request.body);
+      const tenant = tenantFor(request.identity!, body.tenant);
+      const fromNs = rfc3339Ns(body.from);
+      const toNs = rfc3339Ns(body.to);
+      if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+      const created = await erasures.request(
+        { tenant, selector: body.selector, fromNs, toNs, reason: body.reason },
+        request.identity!,
+        request.ip,
+      );
+      return reply.code(201).send({ request: view(created) });
+    },
+  );
 
   // Receipts and evidence are for auditors too; filing, cancelling and executing stay admin actions.
   const evidence = { config: { permission: 'audit' as const } };
-  app.get('/api/v1/admin/erasure-requests', evidence, async (request) => ({
+  app.get<{ Reply: ErasureRequestsResponse }>('/api/v1/admin/erasure-requests', evidence, async (request) => ({
     requests: (await erasures.list()).filter((found) => holdsTenants(request.identity!, [found.tenant])).map(view),
   }));
 
-  app.get<{ Params: { id: string } }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({
+  app.get<{ Params: { id: string }; Reply: ErasureRequestResponse }>('/api/v1/admin/erasure-requests/:id', evidence, async (request) => ({
     request: view(await visible(request.identity!, request.params.id)),
   }));
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncidentDetailResponse, IncidentResponse, IncidentsResponse } from '../../api/incidents.js';
 import { z } from 'zod';
 import { signReport } from '../../compliance/reportSignature.js';
 import { buildIncidentBundle, type BundleSources } from '../../incidents/incidentBundle.js';
@@ -73,42 +74,42 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
     return list;
   };
 
-  app.get<{ Querystring: { state?: string } }>('/api/v1/incidents', async (request) => {
+  app.get<{ Querystring: { state?: string }; Reply: IncidentsResponse }>('/api/v1/incidents', async (request) => {
     const all = await incidents.list(request.tenant);
     const chosen = request.query.state ? all.filter((incident) => incident.state === request.query.state) : all;
     return { incidents: (await masked(request, chosen)).map(({ timeline: _timeline, ...incident }) => incident) };
   });
 
-  app.post('/api/v1/incidents', audited, async (request, reply) => {
+  app.post<{ Reply: IncidentResponse }>('/api/v1/incidents', audited, async (request, reply) => {
     const body = parseJsonBody(openBody, request.body);
     return reply.code(201).send({ incident: await incidents.open(request.tenant, body, request.identity!, request.ip) });
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/incidents/:id', async (request) => {
+  app.get<{ Params: { id: string }; Reply: IncidentDetailResponse }>('/api/v1/incidents/:id', async (request) => {
     const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
     return { incident, hold: { holds_pins: incidents.holds(incident!), hold_after_resolve_ms: incidents.holdAfterResolveMs } };
   });
 
-  app.patch<{ Params: { id: string } }>('/api/v1/incidents/:id', audited, async (request) => {
+  app.patch<{ Params: { id: string }; Reply: IncidentResponse }>('/api/v1/incidents/:id', audited, async (request) => {
     const body = parseJsonBody(updateBody, request.body);
     return { incident: await incidents.update(request.tenant, request.params.id, body, request.identity!, request.ip) };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/notes', audited, async (request, reply) => {
+  app.post<{ Params: { id: string }; Reply: IncidentResponse }>('/api/v1/incidents/:id/notes', audited, async (request, reply) => {
     const body = parseJsonBody(noteBody, request.body);
     return reply
       .code(201)
       .send({ incident: await incidents.note(request.tenant, request.params.id, body.text, request.identity!, request.ip) });
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/state', audited, async (request) => {
+  app.post<{ Params: { id: string }; Reply: IncidentResponse }>('/api/v1/incidents/:id/state', audited, async (request) => {
     const body = parseJsonBody(stateBody, request.body);
     return {
       incident: await incidents.setState(request.tenant, request.params.id, body.state, request.identity!, request.ip, body.reason),
     };
   });
 
-  app.post<{ Params: { id: string } }>('/api/v1/incidents/:id/pins', audited, async (request, reply) => {
+  app.post<{ Params: { id: string }; Reply: IncidentResponse }>('/api/v1/incidents/:id/pins', audited, async (request, reply) => {
     const { kind } = parseJsonBody(pinKind.passthrough(), request.body);
     const body = parseJsonBody<z.infer<(typeof pinBodies)[typeof kind]>>(pinBodies[kind], request.body);
     const pin = body.kind === 'query' ? { ...body, from: isoTime(body.from, 'from'), to: isoTime(body.to, 'to') } : body;

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DashboardResponse, StoredReportListing, StoredReportsResponse } from '../../api/reports.js';
 import { renderCsvReport } from '../../compliance/csvReport.js';
 import { renderHtmlReport } from '../../compliance/htmlReport.js';
 import { renderPdfReport } from '../../compliance/pdfReport.js';
@@ -160,24 +161,27 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
 
   // The dashboard's report over the last `hours`, generated (and audited) once per tenant and period for
   // reports.dashboard_cache_ms; refresh=true generates a new one. Each view is audited as a read.
-  app.get<{ Querystring: { hours?: string; tenant?: string; refresh?: string } }>('/api/v1/reports/soc2/dashboard', async (request) => {
-    const identity = request.identity!;
-    const hours = Number(request.query.hours ?? 24);
-    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366)
-      throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
-    const tenant = reportTenant(identity, request.query.tenant, request.tenant);
-    const periodMs = hours * 3_600_000;
-    const result = await deps.dashboard.get(tenant, periodMs, request.query.refresh === 'true', () => {
-      const toNs = nowNs();
-      return buildAudited(
-        identity,
-        request.ip,
-        { fromNs: toNs - BigInt(periodMs) * 1_000_000n, toNs, tenant },
-        { format: 'json', dashboard: true },
-      );
-    });
-    return { generatedAt: new Date(result.generatedAtMs).toISOString(), cached: result.cached, report: result.built.report };
-  });
+  app.get<{ Querystring: { hours?: string; tenant?: string; refresh?: string }; Reply: DashboardResponse }>(
+    '/api/v1/reports/soc2/dashboard',
+    async (request) => {
+      const identity = request.identity!;
+      const hours = Number(request.query.hours ?? 24);
+      if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366)
+        throw new MeshlogError('ML_QUERY_INVALID', 'hours must be a whole number of hours from 1 to 8784');
+      const tenant = reportTenant(identity, request.query.tenant, request.tenant);
+      const periodMs = hours * 3_600_000;
+      const result = await deps.dashboard.get(tenant, periodMs, request.query.refresh === 'true', () => {
+        const toNs = nowNs();
+        return buildAudited(
+          identity,
+          request.ip,
+          { fromNs: toNs - BigInt(periodMs) * 1_000_000n, toNs, tenant },
+          { format: 'json', dashboard: true },
+        );
+      });
+      return { generatedAt: new Date(result.generatedAtMs).toISOString(), cached: result.cached, report: result.built.report };
+    },
+  );
 
   /** Stored reports span every tenant: listing and reading them needs a credential for all tenants. */
   const requireAllTenants = (identity: Identity) => {
@@ -185,10 +189,16 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
       throw new MeshlogError('ML_FORBIDDEN', 'stored reports cover every tenant and need a credential for tenant "*"');
   };
 
-  app.get('/api/v1/reports', async (request) => {
+  app.get<{ Reply: StoredReportsResponse }>('/api/v1/reports', async (request) => {
     requireAllTenants(request.identity!);
     const reports = await deps.store.list('soc2');
-    return { reports: reports.map((entry) => ({ ...entry, tenant: entry.tenant || null, summary: JSON.parse(entry.summary) as unknown })) };
+    return {
+      reports: reports.map((entry) => ({
+        ...entry,
+        tenant: entry.tenant || null,
+        summary: JSON.parse(entry.summary) as StoredReportListing['summary'],
+      })),
+    };
   });
 
   app.get<{ Params: { id: string }; Querystring: { format?: string } }>('/api/v1/reports/:id', async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { LegalHoldResponse, RetentionResponse } from '../../api/retention.js';
 import { z } from 'zod';
 import type { Disposer } from '../../retention/disposer.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
@@ -31,7 +32,7 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
   const { disposer, audit } = deps;
 
   // Policies and holds of tenants the admin does not hold are not theirs to see; policies for every tenant are.
-  app.get('/api/v1/admin/retention', async (request) => ({
+  app.get<{ Reply: RetentionResponse }>('/api/v1/admin/retention', async (request) => ({
     policies: disposer.policies.filter((policy) => !policy.tenant || holdsTenants(request.identity!, [policy.tenant])),
     holds: (await deps.store.holds()).filter((hold) => holdsTenants(request.identity!, [hold.tenant])),
   }));
@@ -40,7 +41,7 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
     disposed: await disposer.run('admin request', request.identity),
   }));
 
-  app.post('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: LegalHoldResponse }>('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(holdBody, request.body);
     const hold = await disposer.placeHold({ ...body, tenant: tenantFor(request.identity!, body.tenant) }, request.identity!);
     await audit.record({
@@ -55,21 +56,25 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
     return reply.code(201).send({ hold });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/admin/legal-holds/:id', { config: { auditedByRoute: true } }, async (request) => {
-    const held = (await deps.store.holds()).find(
-      (candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]),
-    );
-    if (!held) throw new MeshlogError('ML_NOT_FOUND', `no legal hold ${request.params.id}`);
-    const hold = await disposer.releaseHold(held.id, request.identity!);
-    await audit.record({
-      action: 'legal_hold.release',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      tenant: hold.tenant,
-      target: hold.id,
-      detail: { name: hold.name },
-    });
-    return { hold };
-  });
+  app.delete<{ Params: { id: string }; Reply: LegalHoldResponse }>(
+    '/api/v1/admin/legal-holds/:id',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      const held = (await deps.store.holds()).find(
+        (candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]),
+      );
+      if (!held) throw new MeshlogError('ML_NOT_FOUND', `no legal hold ${request.params.id}`);
+      const hold = await disposer.releaseHold(held.id, request.identity!);
+      await audit.record({
+        action: 'legal_hold.release',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant: hold.tenant,
+        target: hold.id,
+        detail: { name: hold.name },
+      });
+      return { hold };
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { SavedQueriesResponse, SavedQueryResponse } from '../../api/savedQueries.js';
 import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
 import { parseLogql } from '../../query/logql/parser.js';
@@ -33,9 +34,11 @@ const saveBody = z
 export function savedQueryRoutes(app: FastifyInstance, deps: SavedQueryRouteDeps): void {
   const { store, audit } = deps;
 
-  app.get('/api/v1/saved-queries', async (request) => ({ savedQueries: await store.visibleTo(request.tenant, request.identity!.id) }));
+  app.get<{ Reply: SavedQueriesResponse }>('/api/v1/saved-queries', async (request) => ({
+    savedQueries: await store.visibleTo(request.tenant, request.identity!.id),
+  }));
 
-  app.post('/api/v1/saved-queries', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: SavedQueryResponse }>('/api/v1/saved-queries', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(saveBody, request.body);
     // A query that cannot run is refused now, with the parser's reason, rather than when it is loaded.
     parseLogql(body.query);

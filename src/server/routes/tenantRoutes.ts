@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TenantChoicesResponse, TenantResponse, TenantsResponse } from '../../api/tenants.js';
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { TenantRegistry } from '../../security/tenantRegistry.js';
@@ -23,7 +24,7 @@ const createTenantBody = z
 export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void {
   const { tenants, audit } = deps;
 
-  app.post('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: TenantResponse }>('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createTenantBody, request.body);
     const tenant = await tenants.create(body.name, body.description, request.identity!.name);
     await audit.record({
@@ -38,12 +39,12 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
     return reply.code(201).send({ tenant });
   });
 
-  app.get('/api/v1/admin/tenants', async (request) => ({
+  app.get<{ Reply: TenantsResponse }>('/api/v1/admin/tenants', async (request) => ({
     tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])),
   }));
 
   // The UI's tenant picker: the tenants this credential may choose among (registered ones and `default` for `*`).
-  app.get('/api/v1/tenants', async (request) => {
+  app.get<{ Reply: TenantChoicesResponse }>('/api/v1/tenants', async (request) => {
     const held = request.identity!.tenants;
     if (!held.includes(anyTenant)) return { tenants: held };
     return {
@@ -63,17 +64,21 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
     ['disable', 'disabled'],
     ['enable', 'active'],
   ] as const) {
-    app.post<{ Params: { name: string } }>(`/api/v1/admin/tenants/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
-      const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
-      await audit.record({
-        action: `tenants.${verb}`,
-        outcome: 'success',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant: tenant.name,
-        target: tenant.name,
-      });
-      return { tenant };
-    });
+    app.post<{ Params: { name: string }; Reply: TenantResponse }>(
+      `/api/v1/admin/tenants/:name/${verb}`,
+      { config: { auditedByRoute: true } },
+      async (request) => {
+        const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
+        await audit.record({
+          action: `tenants.${verb}`,
+          outcome: 'success',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant: tenant.name,
+          target: tenant.name,
+        });
+        return { tenant };
+      },
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { UserChangeResponse, UserResponse, UsersResponse } from '../../api/users.js';
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { SessionStore } from '../../security/sessions.js';
@@ -46,7 +47,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     return user;
   };
 
-  app.post('/api/v1/admin/users', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: UserResponse }>('/api/v1/admin/users', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createUserBody, request.body);
     requireWithinGrants(request.identity!, body);
     const user = await users.create(body, request.identity!.name);
@@ -62,31 +63,37 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     return reply.code(201).send({ user });
   });
 
-  app.get('/api/v1/admin/users', async (request) => ({ users: users.list().filter((user) => sees(request.identity!, user)) }));
+  app.get<{ Reply: UsersResponse }>('/api/v1/admin/users', async (request) => ({
+    users: users.list().filter((user) => sees(request.identity!, user)),
+  }));
 
-  app.patch<{ Params: { name: string } }>('/api/v1/admin/users/:name', { config: { auditedByRoute: true } }, async (request) => {
-    const body = parseJsonBody(updateUserBody, request.body);
-    visible(request.identity!, request.params.name);
-    requireWithinGrants(request.identity!, body);
-    const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
-    const endedSessions =
-      revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
-    await audit.record({
-      action: 'users.update',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      target: user.name,
-      tenant: singleTenant(user.tenants),
-      detail: {
-        before: { email: before.email, roles: before.roles, tenants: before.tenants },
-        after: { email: user.email, roles: user.roles, tenants: user.tenants },
-        revoked_keys: revokedKeys,
-        ended_sessions: endedSessions,
-      },
-    });
-    return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
-  });
+  app.patch<{ Params: { name: string }; Reply: UserChangeResponse }>(
+    '/api/v1/admin/users/:name',
+    { config: { auditedByRoute: true } },
+    async (request) => {
+      const body = parseJsonBody(updateUserBody, request.body);
+      visible(request.identity!, request.params.name);
+      requireWithinGrants(request.identity!, body);
+      const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
+      const endedSessions =
+        revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
+      await audit.record({
+        action: 'users.update',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        target: user.name,
+        tenant: singleTenant(user.tenants),
+        detail: {
+          before: { email: before.email, roles: before.roles, tenants: before.tenants },
+          after: { email: user.email, roles: user.roles, tenants: user.tenants },
+          revoked_keys: revokedKeys,
+          ended_sessions: endedSessions,
+        },
+      });
+      return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
+    },
+  );
 
   app.post<{ Params: { name: string } }>('/api/v1/admin/users/:name/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(issueKeyBody, request.body);
@@ -115,21 +122,25 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     ['disable', 'disabled'],
     ['enable', 'active'],
   ] as const) {
-    app.post<{ Params: { name: string } }>(`/api/v1/admin/users/:name/${verb}`, { config: { auditedByRoute: true } }, async (request) => {
-      visible(request.identity!, request.params.name);
-      const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
-      // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
-      const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
-      await audit.record({
-        action: `users.${verb}`,
-        outcome: 'success',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        target: user.name,
-        tenant: singleTenant(user.tenants),
-        detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions },
-      });
-      return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
-    });
+    app.post<{ Params: { name: string }; Reply: UserChangeResponse }>(
+      `/api/v1/admin/users/:name/${verb}`,
+      { config: { auditedByRoute: true } },
+      async (request) => {
+        visible(request.identity!, request.params.name);
+        const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
+        // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
+        const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
+        await audit.record({
+          action: `users.${verb}`,
+          outcome: 'success',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          target: user.name,
+          tenant: singleTenant(user.tenants),
+          detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions },
+        });
+        return { user, revoked_keys: revokedKeys, ended_sessions: endedSessions };
+      },
+    );
   }
 }

@@ -1,35 +1,5 @@
+import type { TraceLog, TraceSpan } from '../../api/trace.js';
 import type { Storage } from '../engine/storage.js';
-
-/** A span of a trace, as the trace view draws it. */
-export interface TraceSpanRow {
-  start_ns: string;
-  duration_ns: string;
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  span_name: string;
-  span_kind: string;
-  service_name: string;
-  status_code: string;
-  status_message: string;
-  span_attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
-  events_ns: string[];
-  events_name: string[];
-}
-
-/** A log line of a trace, placed under its span by span_id. */
-export interface TraceLogRow {
-  ts: string;
-  body: string;
-  service_name: string;
-  severity_text: string;
-  severity_number: number;
-  trace_id: string;
-  span_id: string;
-  log_attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
-}
 
 /** Rows a trace may have before it is cut (a runaway trace must not take the server down). */
 export const traceRowLimit = 10_000;
@@ -51,11 +21,11 @@ function traceIdSpellings(traceId: string): string[] {
 export class TraceQueries {
   constructor(private readonly storage: Storage) {}
 
-  async trace(tenant: string, traceId: string): Promise<{ spans: TraceSpanRow[]; logs: TraceLogRow[] }> {
+  async trace(tenant: string, traceId: string): Promise<{ spans: TraceSpan[]; logs: TraceLog[] }> {
     const db = this.storage.database;
     const params = { tenant, ids: traceIdSpellings(traceId), limit: traceRowLimit };
     const [spans, logs] = await Promise.all([
-      this.storage.rows<TraceSpanRow>(
+      this.storage.rows<TraceSpan>(
         `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS start_ns, toString(duration_ns) AS duration_ns, trace_id, span_id, parent_span_id,
            span_name, span_kind, service_name, status_code, status_message, span_attributes, resource_attributes,
            arrayMap(t -> toString(toUnixTimestamp64Nano(t)), events_timestamp) AS events_ns, events_name
@@ -63,7 +33,7 @@ export class TraceQueries {
          ORDER BY timestamp LIMIT {limit:UInt32}`,
         params,
       ),
-      this.storage.rows<TraceLogRow>(
+      this.storage.rows<TraceLog>(
         `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ts, body, service_name, severity_text, severity_number, trace_id, span_id,
            log_attributes, resource_attributes
          FROM ${db}.logs WHERE tenant = {tenant:String} AND trace_id IN {ids:Array(String)}

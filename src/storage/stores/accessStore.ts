@@ -1,17 +1,9 @@
 import type { Storage } from '../engine/storage.js';
+import type { ApiKeyView } from '../../api/keys.js';
 
-export interface StoredApiKey {
-  id: string;
-  name: string;
-  roles: string[];
-  tenants: string[];
+/** A key as stored: the API's view (src/api/keys.ts) but for its state, and its secret's hash. */
+export interface StoredApiKey extends Omit<ApiKeyView, 'state'> {
   secret_hash: string;
-  created_by: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  revoked_by: string;
-  last_used_at: string | null;
 }
 
 /** API keys and their last use in ClickHouse (the newest version of a key wins). */

@@ -1,18 +1,9 @@
 import { auditTenant } from '../../model/auditTenant.js';
 import type { Storage } from '../engine/storage.js';
+import type { AuditEventRow } from '../../api/audit.js';
 
-export interface StoredAuditEvent {
-  time: string;
-  action: string;
-  outcome: string;
-  actor_id: string;
-  actor_name: string;
-  actor_kind: string;
-  remote_address: string;
-  tenant: string;
-  target: string;
-  detail: string;
-}
+/** An audit event as read back is the API's row (src/api/audit.ts). */
+export type StoredAuditEvent = AuditEventRow;
 
 /** Reads the audit trail: records of the reserved audit tenant, newest first (the filters name l.… because the output aliases shadow columns). */
 export class AuditStore {

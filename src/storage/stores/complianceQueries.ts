@@ -3,33 +3,18 @@ import { auditTenant } from '../../model/auditTenant.js';
 import { cloudPlatforms, kubernetesAttributes } from '../../model/platform.js';
 import { expiredCondition, type LegalHold, type RetentionRule } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
+import type { RecordedQuery, ServiceCoverageRow } from '../../api/reports.js';
+
+export type { RecordedQuery, ServiceCoverageRow } from '../../api/reports.js';
 
 /** A stored time as UTC ISO 8601 with `Z` (ClickHouse prints `YYYY-MM-DD hh:mm:ss.fff`). */
 const isoTime = (expression: string) => `concat(replace(toString(${expression}), ' ', 'T'), 'Z')`;
-
-/** One query a report ran, as sent (whitespace folded) with its parameters: the provenance of a figure. */
-export interface RecordedQuery {
-  sql: string;
-  params: Record<string, unknown>;
-}
 
 /** A report period in Unix nanoseconds (both ends inclusive) and an optional tenant ('' = every tenant). */
 export interface CompliancePeriod {
   fromNs: bigint;
   toNs: bigint;
   tenant: string;
-}
-
-export interface ServiceCoverageRow {
-  tenant: string;
-  service: string;
-  records: number;
-  platforms: string[];
-  clusters: string[];
-  meshes: string[];
-  receivers: string[];
-  first_seen: string;
-  last_seen: string;
 }
 
 export interface DailyVolumeRow {

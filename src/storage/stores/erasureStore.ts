@@ -1,8 +1,9 @@
 import type { CompiledSql } from '../sql.js';
 import { heldCondition, type LegalHold } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
+import type { ErasureRequestFields } from '../../api/erasure.js';
 
-export type ErasureStatus = 'pending' | 'cancelled' | 'executed';
+export type { ErasureStatus } from '../../api/erasure.js';
 
 /** The erasure evidence of one batch: which positions went, taken before deleting them. */
 export interface ErasedBatch {
@@ -41,24 +42,10 @@ export interface ErasureOutcome extends ErasurePlan {
   patternsRemoved: PatternRef[];
 }
 
-export interface ErasureRequest {
-  id: string;
-  tenant: string;
-  /** LogQL stream selector, e.g. {service_name="checkout", user="u-42"}. */
-  selector: string;
-  /** Inclusive range, ns since the epoch. */
+/** A request as stored: its scope in ns since the epoch (inclusive), its evidence as JSON once executed. */
+export interface ErasureRequest extends ErasureRequestFields {
   from_ns: string;
   to_ns: string;
-  reason: string;
-  requested_by: string;
-  requested_at: string;
-  /** End of the cancellation window: the request runs on its own from then on. */
-  execute_after: string;
-  status: ErasureStatus;
-  closed_by: string;
-  closed_at: string | null;
-  cancel_reason: string;
-  /** JSON of ErasureEvidence once executed. */
   evidence: string;
 }
 

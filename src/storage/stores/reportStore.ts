@@ -1,16 +1,10 @@
 import type { Storage } from '../engine/storage.js';
+import type { StoredReportFields } from '../../api/reports.js';
 
 /** A stored report without its evidence: what a listing shows. */
-export interface StoredReportEntry {
-  id: string;
-  kind: string;
+export interface StoredReportEntry extends StoredReportFields {
   /** '' = every tenant. */
   tenant: string;
-  period_from: string;
-  period_to: string;
-  generated_at: string;
-  generated_by: string;
-  sha256: string;
   /** JSON of the report's summary table (section, status, reason). */
   summary: string;
 }

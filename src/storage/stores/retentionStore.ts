@@ -1,32 +1,8 @@
 import { auditTenant } from '../../model/auditTenant.js';
 import type { Storage } from '../engine/storage.js';
+import type { LegalHold, RetentionRule } from '../../api/retention.js';
 
-export interface RetentionRule {
-  name: string;
-  tenant?: string;
-  service?: string;
-  maxSeverity?: number;
-  maxAgeSeconds: number;
-}
-
-export interface LegalHold {
-  id: string;
-  name: string;
-  tenant: string;
-  service: string;
-  from_time: string | null;
-  to_time: string | null;
-  reason: string;
-  created_by: string;
-  created_at: string;
-  released_at: string | null;
-  released_by: string;
-  /**
-   * Only these records (`<chain>#<batch_seq>#<batch_pos>`) instead of a
-   * service and time range: an incident's pins hold exactly what was pinned.
-   */
-  records?: string[];
-}
+export type { LegalHold, RetentionRule } from '../../api/retention.js';
 
 /** The key a record-level hold names a stored record by. */
 export const heldRecordKey = (chainId: string, batchSeq: number, batchPos: number) => `${chainId}#${batchSeq}#${batchPos}`;

@@ -1,21 +1,7 @@
 import type { Storage } from '../engine/storage.js';
+import type { SavedQuery } from '../../api/savedQueries.js';
 
-/** A LogQL query someone saved from Explore, with the time range it was saved with. */
-export interface SavedQuery {
-  tenant: string;
-  id: string;
-  /** The identity id that saved it (key id, `oidc:<subject>`, `admin-token`): only it may delete the query. */
-  owner_id: string;
-  owner_name: string;
-  name: string;
-  query: string;
-  /** As Explore's time range picker writes them: `now-1h`, or Unix milliseconds. */
-  range_from: string;
-  range_to: string;
-  /** Visible to everyone who may query the tenant, not only its owner. */
-  shared: boolean;
-  created_at: string;
-}
+export type { SavedQuery } from '../../api/savedQueries.js';
 
 interface SavedQueryRow extends Omit<SavedQuery, 'shared'> {
   shared: number;

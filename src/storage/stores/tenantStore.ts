@@ -1,14 +1,8 @@
 import type { Storage } from '../engine/storage.js';
+import type { Tenant } from '../../api/tenants.js';
 
-export interface StoredTenant {
-  name: string;
-  description: string;
-  state: 'active' | 'disabled';
-  created_by: string;
-  created_at: string;
-  changed_by: string;
-  changed_at: string;
-}
+/** A tenant as stored is the API's tenant (src/api/tenants.ts). */
+export type StoredTenant = Tenant;
 
 /** The tenant registry in ClickHouse: one row per change, the newest version of a tenant wins. */
 export class TenantStore {

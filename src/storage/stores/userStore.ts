@@ -1,18 +1,8 @@
 import type { Storage } from '../engine/storage.js';
+import type { User } from '../../api/users.js';
 
-export interface StoredUser {
-  name: string;
-  email: string;
-  roles: string[];
-  tenants: string[];
-  state: 'active' | 'disabled';
-  /** API keys issued to this user (revoked with the user). */
-  key_ids: string[];
-  created_by: string;
-  created_at: string;
-  changed_by: string;
-  changed_at: string;
-}
+/** A user as stored is the API's user (src/api/users.ts). */
+export type StoredUser = User;
 
 /** Users in ClickHouse: one row per change, the newest version of a user wins. */
 export class UserStore {

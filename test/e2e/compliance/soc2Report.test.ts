@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import type { ReportSection, Soc2Report } from '../../../src/compliance/reportModel.js';
+import type { ReportSection, ServiceCoverageRow, Soc2Report } from '../../../src/api/reports.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 
@@ -138,15 +138,7 @@ test('the JSON report, generated through the CLI by an auditor, carries every se
   }
 
   const coverage = section(soc2, 'coverage');
-  const services = coverage.data.services as {
-    tenant: string;
-    service: string;
-    records: number;
-    platforms: string[];
-    clusters: string[];
-    meshes: string[];
-    receivers: string[];
-  }[];
+  const services = coverage.data.services as ServiceCoverageRow[];
   const checkout = services.find((row) => row.service === 'checkout');
   assert.deepEqual(
     {

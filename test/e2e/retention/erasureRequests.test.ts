@@ -8,6 +8,7 @@ import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/me
 import { postOtlpJson } from '../../support/otlpJson.js';
 import { readAuditTrail, readCommitted } from '../../support/storageReader.js';
 import { waitFor } from '../../support/waitFor.js';
+import type { ErasureRequestView } from '../../../src/api/erasure.js';
 
 const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const minute = 60_000_000_000n;
@@ -58,25 +59,6 @@ function meshlogCli(meshlog: RunningMeshlog, args: string[]): { status: number |
   return spawnSync(process.execPath, [cli, ...args, '--server', meshlog.url, '--token', meshlog.token], { encoding: 'utf8' });
 }
 
-interface RequestView {
-  id: string;
-  status: string;
-  tenant: string;
-  selector: string;
-  reason: string;
-  requested_by: string;
-  requested_at: string;
-  execute_after: string;
-  closed_by: string;
-  evidence: {
-    records: number;
-    batches: number;
-    held: number;
-    trigger: string;
-    erased: { chain: string; batch_seq: number; records: number }[];
-  } | null;
-}
-
 test('an erasure request gives a receipt, waits out its window, erases exactly its scope with evidence, and verify names it', async () => {
   const meshlog = await startMeshlog();
   await ingest(meshlog);
@@ -111,7 +93,7 @@ test('an erasure request gives a receipt, waits out its window, erases exactly i
     'json',
   ]);
   assert.equal(filed.status, 0, filed.stderr);
-  const receipt = JSON.parse(filed.stdout) as RequestView;
+  const receipt = JSON.parse(filed.stdout) as ErasureRequestView;
   assert.match(receipt.id, /^er-[0-9a-f]{12}$/);
   assert.equal(receipt.status, 'pending');
   assert.equal(receipt.requested_by, 'bootstrap admin');
@@ -127,9 +109,9 @@ test('an erasure request gives a receipt, waits out its window, erases exactly i
       { tenant: 'acme', selector: '{service_name="catalog"}', from: iso(now - 60n * minute), to: iso(now), reason: 'DSR-1002' },
       201,
     )
-  ).request as RequestView;
+  ).request as ErasureRequestView;
   const cancelled = (await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${mistaken.id}/cancel`, { reason: 'wrong service' }))
-    .request as RequestView;
+    .request as ErasureRequestView;
   assert.equal(cancelled.status, 'cancelled');
   await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${mistaken.id}/execute`, undefined, 409);
 
@@ -154,7 +136,7 @@ test('an erasure request gives a receipt, waits out its window, erases exactly i
 
   const executed = meshlogCli(meshlog, ['erasure', 'execute', receipt.id, '--output', 'json']);
   assert.equal(executed.status, 0, executed.stderr);
-  const done = JSON.parse(executed.stdout) as RequestView;
+  const done = JSON.parse(executed.stdout) as ErasureRequestView;
   assert.equal(done.status, 'executed');
   assert.equal(done.closed_by, 'bootstrap admin');
   assert.equal(done.evidence?.records, 2);
@@ -236,8 +218,8 @@ test('a request runs on its own once its cancellation window has ended', async (
     '/api/v1/admin/erasure-requests',
     { tenant: 'acme', selector: '{service_name="catalog"}', from: iso(now - 60n * minute), to: iso(now), reason: 'DSR-2001' },
     201,
-  )) as { request: RequestView };
-  const { executed } = (await admin(meshlog, 'POST', '/api/v1/admin/erasure-requests/run')) as { executed: RequestView[] };
+  )) as { request: ErasureRequestView };
+  const { executed } = (await admin(meshlog, 'POST', '/api/v1/admin/erasure-requests/run')) as { executed: ErasureRequestView[] };
   assert.deepEqual(
     executed.map((candidate) => [candidate.id, candidate.status, candidate.evidence?.records, candidate.evidence?.trigger]),
     [[request.id, 'executed', 1, 'cancellation window ended']],
@@ -315,11 +297,11 @@ test('an erasure also erases the spans of its scope and the mined templates only
     '/api/v1/admin/erasure-requests',
     { tenant: 'acme', selector: '{service_name="checkout"}', from: iso(now - 60n * minute), to: iso(now), reason: 'DSR-3001 (alice)' },
     201,
-  )) as { request: RequestView };
+  )) as { request: ErasureRequestView };
   const { request: done } = (await admin(meshlog, 'POST', `/api/v1/admin/erasure-requests/${request.id}/execute`)) as {
-    request: RequestView & { evidence: { spans: number; patterns: number } };
+    request: ErasureRequestView;
   };
-  assert.deepEqual([done.evidence.records, done.evidence.spans, done.evidence.patterns], [2, 1, 1]);
+  assert.deepEqual([done.evidence?.records, done.evidence?.spans, done.evidence?.patterns], [2, 1, 1]);
   const shown = meshlogCli(meshlog, ['erasure', 'show', request.id]);
   assert.match(shown.stdout, /: 2 records erased from 1 batches, 1 spans, 1 mined templates$/m);
   // The template of alice's request is gone; the one bob's order (outside the scope) still matches stays, holding nothing of alice's.

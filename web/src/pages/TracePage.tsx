@@ -4,46 +4,17 @@ import type { PageProps } from '../shell/page';
 import { PinDialog } from './incidents/PinDialog';
 import { useTimeZone } from '../shell/preferences';
 import { formatTime, nsToMs } from '../shell/timeFormat';
-
-interface SpanRow {
-  start_ns: string;
-  duration_ns: string;
-  span_id: string;
-  parent_span_id: string;
-  span_name: string;
-  span_kind: string;
-  service_name: string;
-  status_code: string;
-  status_message: string;
-  span_attributes: Record<string, string>;
-  resource_attributes: Record<string, string>;
-  events_ns: string[];
-  events_name: string[];
-}
-
-interface LogRow {
-  ts: string;
-  body: string;
-  service_name: string;
-  severity_text: string;
-  span_id: string;
-}
-
-interface Trace {
-  traceId: string;
-  spans: SpanRow[];
-  logs: LogRow[];
-}
+import type { TraceLog, TraceResponse, TraceSpan } from '@api/trace';
 
 /** Spans in tree order (parents before children, siblings by start), each with its depth. */
-function treeOrder(spans: SpanRow[]): { span: SpanRow; depth: number }[] {
+function treeOrder(spans: TraceSpan[]): { span: TraceSpan; depth: number }[] {
   const ids = new Set(spans.map((span) => span.span_id));
-  const children = new Map<string, SpanRow[]>();
+  const children = new Map<string, TraceSpan[]>();
   for (const span of spans) {
     const parent = span.parent_span_id && ids.has(span.parent_span_id) ? span.parent_span_id : '';
     children.set(parent, [...(children.get(parent) ?? []), span]);
   }
-  const ordered: { span: SpanRow; depth: number }[] = [];
+  const ordered: { span: TraceSpan; depth: number }[] = [];
   const visit = (parent: string, depth: number) => {
     const list = (children.get(parent) ?? []).sort((a, b) => (BigInt(a.start_ns) < BigInt(b.start_ns) ? -1 : 1));
     for (const span of list) {
@@ -56,7 +27,7 @@ function treeOrder(spans: SpanRow[]): { span: SpanRow; depth: number }[] {
 }
 
 /** A span's status as shown beside its name: the error with its message, or OK; nothing for UNSET. */
-function statusText(span: SpanRow): string | undefined {
+function statusText(span: TraceSpan): string | undefined {
   const code = span.status_code.toUpperCase().replace('STATUS_CODE_', '');
   if (code.includes('ERROR')) return `ERROR${span.status_message ? `: ${span.status_message}` : ''}`;
   if (code === 'OK') return 'OK';
@@ -64,7 +35,7 @@ function statusText(span: SpanRow): string | undefined {
 }
 
 /** Up to three of a span's attributes, `name=value`, shown in its row (the rest on a click). */
-const attributeSummary = (span: SpanRow) =>
+const attributeSummary = (span: TraceSpan) =>
   Object.entries(span.span_attributes)
     .slice(0, 3)
     .map(([name, value]) => `${name}=${value}`)
@@ -80,7 +51,7 @@ const formatDuration = (ns: bigint) =>
       : `${(Number(ns) / 1e3).toFixed(0)} µs`;
 
 /** What a span carries beyond its bar: ids, kind, status, attributes, events. */
-function SpanDetail({ span, zone }: { span: SpanRow; zone: ReturnType<typeof useTimeZone> }) {
+function SpanDetail({ span, zone }: { span: TraceSpan; zone: ReturnType<typeof useTimeZone> }) {
   const rows: [string, string][] = [
     ['span_id', span.span_id],
     ['parent_span_id', span.parent_span_id || '(root)'],
@@ -107,7 +78,7 @@ function SpanDetail({ span, zone }: { span: SpanRow; zone: ReturnType<typeof use
 /** Every span and log of a trace: a waterfall with each span's logs beneath it; a click on a span shows its details. */
 export function TracePage({ params }: PageProps) {
   const zone = useTimeZone();
-  const [trace, setTrace] = useState<Trace | undefined>();
+  const [trace, setTrace] = useState<TraceResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [open, setOpen] = useState<Set<string>>(new Set());
   const [pinning, setPinning] = useState(false);
@@ -122,7 +93,7 @@ export function TracePage({ params }: PageProps) {
   useEffect(() => {
     setTrace(undefined);
     setError(undefined);
-    api<Trace>(`/api/v1/traces/${encodeURIComponent(params.traceId)}`)
+    api<TraceResponse>(`/api/v1/traces/${encodeURIComponent(params.traceId)}`)
       .then(setTrace)
       .catch((failure: unknown) => setError(failure instanceof ApiError ? failure.message : String(failure)));
   }, [params.traceId]);
@@ -141,7 +112,7 @@ export function TracePage({ params }: PageProps) {
   const orphanLogs = trace.logs.filter((log) => !spanIds.has(log.span_id));
   const services = new Set([...trace.spans, ...trace.logs].map((item) => item.service_name));
 
-  const logRow = (log: LogRow, depth: number) => (
+  const logRow = (log: TraceLog, depth: number) => (
     <tr class="log" key={`${log.ts}${log.body}`}>
       <td class="name" style={{ paddingLeft: `${depth * 16 + 22}px` }} title={log.body}>
         <span class={log.severity_text.toLowerCase().startsWith('err') ? 'error' : ''}>{log.severity_text || 'log'}</span> {log.body}

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { TenantChoicesResponse } from '@api/tenants';
 import { api } from '../api/client';
 import { useQueryState } from './router';
 import { tenantParam } from './tenant';
@@ -18,7 +19,7 @@ export function TenantPicker({ tenants }: { tenants: string[] }) {
   useEffect(() => setDraft(chosen), [chosen]);
   useEffect(() => {
     if (!any) return;
-    api<{ tenants: string[] }>('/api/v1/tenants').then(
+    api<TenantChoicesResponse>('/api/v1/tenants').then(
       (answer) => setKnown(answer.tenants),
       () => undefined,
     );

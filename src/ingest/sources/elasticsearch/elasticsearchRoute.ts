@@ -1,9 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { FastifyInstance, HTTPMethods, RouteShorthandOptions } from 'fastify';
 import { MeshlogError } from '../../../errors.js';
-import { decodeElasticBulk, type BulkItem } from './elasticBulk.js';
+import type { LogRecord } from '../../../model/logRecord.js';
+import { decodeElasticBulk, type BulkItem, type DecodedBulk } from './elasticBulk.js';
 import type { ErrorFormatter } from '../../../http/errorReply.js';
-import type { IngestContext } from '../../ingestContext.js';
-import { decodeContentEncoding } from '../shared/requestBody.js';
+import { logSignal } from '../../distributor.js';
+import type { HttpIngestProtocol, IngestPath } from '../../httpIngestRoute.js';
+import type { Refused } from '../shared/timeWindow.js';
 
 const receiver = 'elasticsearch';
 /** The Elasticsearch version meshlog presents: Filebeat, Logstash and the clients check the major. */
@@ -88,44 +90,102 @@ function bulkItemJson(item: BulkItem, seqNo: number): object {
   };
 }
 
-/**
- * Elasticsearch: `_bulk` ingest plus the calls Filebeat, Logstash, Fluent Bit
- * and the clients make before it (version, license, templates, ILM, health),
- * answered as an Elasticsearch that already has what they would install.
- */
-export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): void {
-  const bulk = async (request: FastifyRequest, reply: FastifyReply) => {
-    const started = Date.now();
-    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
-    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    const decoded = decodeElasticBulk(body, (request.params as { index?: string }).index, request.tenant, receiver);
-    const invalid = decoded.items.length - decoded.records.length;
-    if (invalid > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, invalid);
-    const { accepted, refused } = ctx.admit(decoded.records, receiver);
-    if (refused.length > 0) {
-      // A per-item error for each document out of the time window, as Elasticsearch answers a bad document.
-      const reasons = new Map(refused.map(({ index, reason }) => [index, reason]));
-      for (const item of decoded.items) {
-        const reason = item.record === undefined ? undefined : reasons.get(item.record);
-        if (reason !== undefined) item.error = { type: 'document_parsing_exception', reason: `[@timestamp] ${reason}` };
-      }
-      decoded.records = accepted;
-    }
+/** Documents out of the time window get a per-item error, as Elasticsearch answers a bad document. */
+function markRefused(decoded: DecodedBulk, refused: Refused<LogRecord>[]): void {
+  if (refused.length === 0) return;
+  const reasons = new Map(refused.map(({ index, reason }) => [index, reason]));
+  for (const item of decoded.items) {
+    const reason = item.record === undefined ? undefined : reasons.get(item.record);
+    if (reason !== undefined) item.error = { type: 'document_parsing_exception', reason: `[@timestamp] ${reason}` };
+  }
+}
+
+function esPaths(url: string, methods: HTTPMethods[]): IngestPath[] {
+  return methods.map((method) => ({ url, method, options }));
+}
+
+type DecodedElastic = DecodedBulk & { invalid: number };
+
+function decodeBulk(body: Buffer, index: string | undefined, tenant: string): DecodedElastic {
+  const decoded = decodeElasticBulk(body, index, tenant, receiver);
+  return { ...decoded, invalid: decoded.items.length - decoded.records.length };
+}
+
+/** Elasticsearch `_bulk` (POST or PUT, with or without an index in the path): one item result per action. */
+export const elasticBulk: HttpIngestProtocol<LogRecord, DecodedElastic> = {
+  receiver,
+  signal: logSignal,
+  paths: ['/_bulk', '/:index/_bulk'].flatMap((url) => esPaths(url, ['POST', 'PUT'])),
+  formatError: elasticErrorFormatter,
+  decode: (body, request) => decodeBulk(body, (request.params as { index?: string }).index, request.tenant),
+  reply: (decoded, { refused }, _request, reply) => {
+    markRefused(decoded, refused);
     const failed = decoded.items.filter((item) => item.error).length;
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
     const items = decoded.items.map((item, position) => bulkItemJson(item, position));
     // Key order and compact JSON matter: Fluent Bit searches for `"errors":false,"items":[`.
-    return reply.type('application/json').send(JSON.stringify({ took: Date.now() - started, errors: failed > 0, items }));
+    const took = Math.floor(reply.elapsedTime);
+    return reply.type('application/json').send(JSON.stringify({ took, errors: failed > 0, items }));
+  },
+};
+
+/**
+ * Elasticsearch's single-document APIs, as the clients' `index()` and
+ * `create()` and pino-elasticsearch call them: `POST /<index>/_doc`,
+ * `PUT|POST /<index>/_doc/<id>`, `PUT|POST /<index>/_create/<id>`. Each is the
+ * one-action `_bulk` it means (same decoding, checks and commit), answered as
+ * Elasticsearch answers the single call: 201 with `_index`, `_id`,
+ * `result: created`… and a Location header, or the item's error with its
+ * status. meshlog is append-only: indexing an `_id` again is stored once, as
+ * a redelivery.
+ */
+function documentProtocol(action: 'index' | 'create', paths: IngestPath[]): HttpIngestProtocol<LogRecord, DecodedElastic> {
+  return {
+    ...elasticBulk,
+    paths,
+    decode: (body, request) => {
+      const { index, id } = request.params as { index: string; id?: string };
+      let document: unknown;
+      try {
+        document = JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        throw new MeshlogError('ML_DECODE', `failed to parse the document: ${(error as Error).message}`);
+      }
+      // One line, whatever the client's formatting: the bulk decoder reads one document per line.
+      const meta = id === undefined ? { _index: index } : { _index: index, _id: id };
+      return decodeBulk(Buffer.from(`${JSON.stringify({ [action]: meta })}\n${JSON.stringify(document)}\n`), index, request.tenant);
+    },
+    reply: (decoded, { refused }, _request, reply) => {
+      markRefused(decoded, refused);
+      const { status, error, ...result } = Object.values(bulkItemJson(decoded.items[0], 0))[0] as {
+        status: number;
+        error?: { type: string; reason: string };
+        _index?: string;
+        _id?: string;
+      };
+      if (error)
+        return reply
+          .code(status)
+          .type('application/json')
+          .send(JSON.stringify({ error: { root_cause: [error], ...error }, status }));
+      if (status === 201 && result._index !== undefined && result._id !== undefined)
+        reply.header('Location', `/${result._index}/_doc/${encodeURIComponent(result._id)}`);
+      return reply.code(status).type('application/json').send(JSON.stringify(result));
+    },
   };
-  for (const url of ['/_bulk', '/:index/_bulk']) {
-    app.post(url, options, bulk);
-    app.put(url, options, bulk);
-  }
+}
 
-  documentRoutes(app, ctx, bulk);
+export const elasticIndexDocument = documentProtocol('index', [
+  ...esPaths('/:index/_doc', ['POST']),
+  ...esPaths('/:index/_doc/:id', ['PUT', 'POST']),
+]);
+export const elasticCreateDocument = documentProtocol('create', esPaths('/:index/_create/:id', ['PUT', 'POST']));
 
+/**
+ * The calls Filebeat, Logstash, Fluent Bit and the clients make before
+ * `_bulk` (version, license, templates, ILM, health), answered as an
+ * Elasticsearch that already has what they would install.
+ */
+export function elasticsearchApiRoutes(app: FastifyInstance): void {
   app.get('/', options, async () => clusterInfo);
   app.get('/_license', options, async () => ({ license }));
   app.get('/_xpack', options, async () => ({
@@ -186,68 +246,7 @@ export function elasticsearchRoute(app: FastifyInstance, ctx: IngestContext): vo
       app.route({ method, url: `${prefix}/:name`, ...options, handler: async () => ({ acknowledged: true }) });
     }
   }
-}
 
-/** The single-document answer Elasticsearch gives (index and create APIs), from the one item of a bulk answer. */
-function documentAnswer(bulkAnswer: string): { status: number; body: object } {
-  const items = (
-    JSON.parse(bulkAnswer) as {
-      items: Record<string, { status: number; error?: { type: string; reason: string } } & Record<string, unknown>>[];
-    }
-  ).items;
-  const { status, error, ...result } = Object.values(items[0])[0];
-  if (error) return { status, body: { error: { root_cause: [error], ...error }, status } };
-  return { status, body: result };
-}
-
-/**
- * Elasticsearch's single-document APIs, as the clients' `index()` and
- * `create()` and pino-elasticsearch call them: `POST /<index>/_doc`,
- * `PUT|POST /<index>/_doc/<id>`, `PUT|POST /<index>/_create/<id>`. Each is the
- * one-action `_bulk` it means, through the same handler (same decoding,
- * checks and commit), answered as Elasticsearch answers the single call:
- * 201 with `_index`, `_id`, `result: created`… and a Location header, or the
- * item's error with its status. meshlog is append-only: indexing an `_id`
- * again is stored once, as a redelivery.
- */
-function documentRoutes(
-  app: FastifyInstance,
-  ctx: IngestContext,
-  bulk: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>,
-): void {
-  const single = (action: 'index' | 'create'): RouteShorthandOptions => ({
-    ...options,
-    preHandler: async (request) => {
-      const { index, id } = request.params as { index: string; id?: string };
-      const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-      const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-      delete request.headers['content-encoding'];
-      let document: unknown;
-      try {
-        document = JSON.parse(body.toString('utf8'));
-      } catch (error) {
-        throw new MeshlogError('ML_DECODE', `failed to parse the document: ${(error as Error).message}`);
-      }
-      // One line, whatever the client's formatting: the bulk decoder reads one document per line.
-      const meta = id === undefined ? { _index: index } : { _index: index, _id: id };
-      request.body = Buffer.from(`${JSON.stringify({ [action]: meta })}\n${JSON.stringify(document)}\n`);
-    },
-    onSend: async (request, reply, payload) => {
-      reply.headers(productHeader);
-      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-      const answer = documentAnswer(payload);
-      reply.code(answer.status);
-      const { _index, _id } = answer.body as { _index?: string; _id?: string };
-      if (answer.status === 201 && _index !== undefined && _id !== undefined)
-        reply.header('Location', `/${_index}/_doc/${encodeURIComponent(_id)}`);
-      return JSON.stringify(answer.body);
-    },
-  });
-  app.post('/:index/_doc', single('index'), bulk);
-  for (const method of ['PUT', 'POST'] as const) {
-    app.route({ method, url: '/:index/_doc/:id', ...single('index'), handler: bulk });
-    app.route({ method, url: '/:index/_create/:id', ...single('create'), handler: bulk });
-  }
   // Records are queryable once committed, before the answer: a refresh has nothing left to do.
   const refreshed = async () => ({ _shards: { total: 1, successful: 1, failed: 0 } });
   for (const url of ['/_refresh', '/:index/_refresh']) {

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
 import { MeshlogError } from '../../../errors.js';
-import { decodeLokiPushJson, decodeLokiPushProtobuf } from './lokiPush.js';
+import type { LogRecord } from '../../../model/logRecord.js';
+import { decodeLokiPushJson, decodeLokiPushProtobuf, type DecodedPush } from './lokiPush.js';
 import type { ErrorFormatter } from '../../../http/errorReply.js';
-import type { IngestContext } from '../../ingestContext.js';
-import { decodeContentEncoding, mediaType } from '../shared/requestBody.js';
+import { logSignal } from '../../distributor.js';
+import type { HttpIngestProtocol } from '../../httpIngestRoute.js';
 
 const receiver = 'loki';
 
@@ -18,37 +18,32 @@ function streamText(labels: Record<string, string>): string {
 }
 
 /** Loki push: `POST /loki/api/v1/push`, snappy protobuf (the default) or JSON, 204 once committed. */
-export function lokiPushRoute(app: FastifyInstance, ctx: IngestContext): void {
-  app.post('/loki/api/v1/push', { config: { formatError: lokiErrorFormatter } }, async (request, reply) => {
-    const type = mediaType(request.headers['content-type']);
-    // Like Loki: no Content-Type means protobuf.
-    if (type !== '' && type !== 'application/x-protobuf' && type !== 'application/json') {
-      throw new MeshlogError('ML_CONTENT_TYPE', `"${type}" (use application/x-protobuf or application/json)`);
-    }
-    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
-    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+export const lokiPush: HttpIngestProtocol<LogRecord, DecodedPush & { invalid: number }> = {
+  receiver,
+  signal: logSignal,
+  paths: [{ url: '/loki/api/v1/push' }],
+  // Like Loki: no Content-Type means protobuf.
+  contentTypes: { accepted: ['', 'application/x-protobuf', 'application/json'], hint: '(use application/x-protobuf or application/json)' },
+  formatError: lokiErrorFormatter,
+  decode: async (body, request, { mediaType, maxDecompressedBytes }) => {
     const decoded =
-      type === 'application/json'
+      mediaType === 'application/json'
         ? decodeLokiPushJson(body, request.tenant, receiver)
-        : await decodeLokiPushProtobuf(body, ctx.maxDecompressedBytes, request.tenant, receiver);
-    const invalid = decoded.rejections.length;
-    const { accepted, refused } = ctx.admit(decoded.records, receiver);
-    decoded.records = accepted;
+        : await decodeLokiPushProtobuf(body, maxDecompressedBytes, request.tenant, receiver);
+    return { ...decoded, invalid: decoded.rejections.length };
+  },
+  reply: (decoded, { accepted, refused }, _request, reply) => {
     // Loki's wording: entry for stream '{…}' has timestamp too old: …, oldest acceptable timestamp is: …
-    for (const { record, reason } of refused) decoded.rejections.push(`entry for stream '${streamText(record.resource)}' has ${reason}`);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    if (decoded.records.length > 0) await ctx.submit(decoded.records, receiver);
-    if (decoded.rejections.length > 0) {
-      if (invalid > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, invalid);
+    const rejections = [
+      ...decoded.rejections,
+      ...refused.map(({ record, reason }) => `entry for stream '${streamText(record.resource)}' has ${reason}`),
+    ];
+    if (rejections.length > 0) {
       // The valid entries are committed; 400 tells the client not to resend the batch.
-      const shown = decoded.rejections.slice(0, 10).join('\n');
-      const more = decoded.rejections.length > 10 ? `\n… and ${decoded.rejections.length - 10} more` : '';
-      throw new MeshlogError(
-        'ML_DECODE',
-        `${decoded.rejections.length} entries or streams refused, ${decoded.records.length} accepted:\n${shown}${more}`,
-      );
+      const shown = rejections.slice(0, 10).join('\n');
+      const more = rejections.length > 10 ? `\n… and ${rejections.length - 10} more` : '';
+      throw new MeshlogError('ML_DECODE', `${rejections.length} entries or streams refused, ${accepted.length} accepted:\n${shown}${more}`);
     }
     return reply.code(204).send();
-  });
-}
+  },
+};

@@ -12,8 +12,8 @@ import { requirePermission, type Identity } from '../../../security/identity.js'
 import { verifiedCertificateIdentity } from '../../../security/tlsOptions.js';
 import { tenantOfRequest } from '../../../security/tenant.js';
 import { asMeshlogError } from '../../../http/errorReply.js';
-import { admitOtlpLogs } from './otlpLogsRoute.js';
-import { admitOtlpSpans } from './otlpTracesRoute.js';
+import { otlpPartialSuccess } from './otlpLogsRoute.js';
+import { countBytes, distribute, logSignal, spanSignal } from '../../distributor.js';
 import type { IngestContext } from '../../ingestContext.js';
 import type { Listener } from '../../listener.js';
 import { ConnectionsPerAddress } from '../shared/connectionsPerAddress.js';
@@ -89,28 +89,21 @@ export class OtlpGrpcListener implements Listener {
     this.server.addService(exportService('/opentelemetry.proto.collector.logs.v1.LogsService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpLogsProtobuf(request, tenant, receiver);
-        const invalid = decoded.rejected;
-        admitOtlpLogs(ctx, decoded, receiver);
-        this.count(decoded.records.length, invalid);
-        await ctx.submit(decoded.records, receiver);
-        return encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason);
+        const batch = { records: decoded.records, invalid: decoded.rejected, rejectionReason: decoded.rejectionReason };
+        const { refused } = await distribute(ctx, logSignal, receiver, batch);
+        const { rejected, reason } = otlpPartialSuccess(batch, refused);
+        return encodeOtlpLogsResponse(rejected, reason);
       }),
     });
     this.server.addService(exportService('/opentelemetry.proto.collector.trace.v1.TraceService/Export'), {
       export: this.unary(async (request, tenant) => {
         const decoded = decodeOtlpTracesProtobuf(request, tenant, receiver);
-        const invalid = decoded.rejected;
-        admitOtlpSpans(ctx, decoded, receiver);
-        this.count(decoded.spans.length, invalid);
-        await ctx.submitSpans(decoded.spans);
-        return encodeOtlpTracesResponse(decoded.rejected, decoded.rejectionReason);
+        const batch = { records: decoded.spans, invalid: decoded.rejected, rejectionReason: decoded.rejectionReason };
+        const { refused } = await distribute(ctx, spanSignal, receiver, batch);
+        const { rejected, reason } = otlpPartialSuccess(batch, refused);
+        return encodeOtlpTracesResponse(rejected, reason);
       }),
     });
-  }
-
-  private count(accepted: number, rejected: number): void {
-    this.ctx.metrics.recordsReceived.inc({ receiver }, accepted);
-    if (rejected > 0) this.ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, rejected);
   }
 
   /** Authentication, tenant and error statuses shared by both Export methods. */
@@ -141,7 +134,7 @@ export class OtlpGrpcListener implements Listener {
         requirePermission(identity, 'ingest');
         this.ctx.rateLimits?.ingestRequest(identity);
         const tenant = tenantOfRequest(identity, singleMetadata(call.metadata, 'x-scope-orgid'));
-        this.ctx.metrics.bytesReceived.inc({ receiver }, call.request.length);
+        countBytes(this.ctx, receiver, call.request.length);
         return handle(call.request, tenant);
       };
       run().then(

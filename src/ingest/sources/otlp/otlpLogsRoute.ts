@@ -1,18 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { MeshlogError } from '../../../errors.js';
-import {
-  decodeOtlpLogsJson,
-  decodeOtlpLogsProtobuf,
-  encodeOtlpLogsResponse,
-  encodeRpcStatus,
-  otlpLogsResponseJson,
-  type DecodedLogs,
-} from './otlpLogs.js';
+import type { LogRecord } from '../../../model/logRecord.js';
+import { decodeOtlpLogsJson, decodeOtlpLogsProtobuf, encodeOtlpLogsResponse, encodeRpcStatus, otlpLogsResponseJson } from './otlpLogs.js';
 import type { ErrorFormatter } from '../../../http/errorReply.js';
-import type { IngestContext } from '../../ingestContext.js';
-import { decodeContentEncoding, mediaType } from '../shared/requestBody.js';
-
-const receiver = 'otlp_http';
+import { logSignal, type DecodedBatch, type Signal } from '../../distributor.js';
+import type { HttpIngestProtocol } from '../../httpIngestRoute.js';
+import type { Refused } from '../shared/timeWindow.js';
+import { mediaType } from '../shared/requestBody.js';
 
 /** gRPC status codes for google.rpc.Status, from the HTTP status of the error. */
 function rpcCode(status: number): number {
@@ -31,39 +23,57 @@ export const otlpErrorFormatter: ErrorFormatter = (error, request) =>
     ? { contentType: 'application/x-protobuf', body: encodeRpcStatus(rpcCode(error.status), error.message) }
     : { contentType: 'application/json', body: JSON.stringify({ code: rpcCode(error.status), message: error.message }) };
 
-/** Records out of the time window join the rejected ones of partial_success; their neighbours go on. */
-export function admitOtlpLogs(ctx: IngestContext, decoded: DecodedLogs, receiver: string): void {
-  const { accepted, refused } = ctx.admit(decoded.records, receiver);
-  if (refused.length === 0) return;
-  decoded.records = accepted;
-  decoded.rejected += refused.length;
-  decoded.rejectionReason ||= refused[0].reason;
+export const otlpContentTypes = {
+  accepted: ['application/x-protobuf', 'application/json'],
+  hint: '(use application/x-protobuf or application/json)',
+};
+
+/** An OTLP request as decoded: records to store, those refused as invalid and the first reason. */
+export interface OtlpBatch<R> extends DecodedBatch<R> {
+  rejectionReason: string;
 }
 
-/** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`), protobuf or JSON, optionally compressed. */
-export function otlpLogsRoute(app: FastifyInstance, ctx: IngestContext): void {
-  const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-    const type = mediaType(request.headers['content-type']);
-    const isProtobuf = type === 'application/x-protobuf';
-    if (!isProtobuf && type !== 'application/json') {
-      throw new MeshlogError('ML_CONTENT_TYPE', `"${type || '(none)'}" (use application/x-protobuf or application/json)`);
-    }
-    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    ctx.metrics.bytesReceived.inc({ receiver }, raw.length);
-    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    const decoded = isProtobuf
-      ? decodeOtlpLogsProtobuf(body, request.tenant, receiver)
-      : decodeOtlpLogsJson(body, request.tenant, receiver);
-    if (decoded.rejected > 0) ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' }, decoded.rejected);
-    admitOtlpLogs(ctx, decoded, receiver);
-    ctx.metrics.recordsReceived.inc({ receiver }, decoded.records.length);
-    await ctx.submit(decoded.records, receiver);
-    if (isProtobuf) {
-      return reply.type('application/x-protobuf').send(Buffer.from(encodeOtlpLogsResponse(decoded.rejected, decoded.rejectionReason)));
-    }
-    return reply.type('application/json').send(otlpLogsResponseJson(decoded.rejected, decoded.rejectionReason));
-  };
-  for (const url of ['/v1/logs', '/otlp/v1/logs']) {
-    app.post(url, { config: { formatError: otlpErrorFormatter } }, handler);
-  }
+/** OTLP's partial_success: the invalid records and those out of the time window, with the first reason; their neighbours go on. */
+export function otlpPartialSuccess<R>(decoded: OtlpBatch<R>, refused: Refused<R>[]): { rejected: number; reason: string } {
+  return { rejected: decoded.invalid + refused.length, reason: decoded.rejectionReason || (refused[0]?.reason ?? '') };
 }
+
+/**
+ * An OTLP/HTTP signal: protobuf or JSON, optionally compressed, answered
+ * with its Export response (partial success) in the encoding the client sent.
+ */
+export function otlpHttpProtocol<R>(options: {
+  signal: Signal<R>;
+  paths: string[];
+  decode: (body: Buffer, tenant: string, protobuf: boolean) => OtlpBatch<R>;
+  encodeResponse: (rejected: number, reason: string) => Uint8Array;
+  responseJson: (rejected: number, reason: string) => object;
+}): HttpIngestProtocol<R, OtlpBatch<R>> {
+  return {
+    receiver: 'otlp_http',
+    signal: options.signal,
+    paths: options.paths.map((url) => ({ url })),
+    contentTypes: { accepted: ['application/x-protobuf', 'application/json'], hint: '(use application/x-protobuf or application/json)' },
+    formatError: otlpErrorFormatter,
+    decode: (body, request, { mediaType }) => options.decode(body, request.tenant, mediaType === 'application/x-protobuf'),
+    reply: (decoded, { refused }, request, reply) => {
+      const { rejected, reason } = otlpPartialSuccess(decoded, refused);
+      if (mediaType(request.headers['content-type']) === 'application/x-protobuf') {
+        return reply.type('application/x-protobuf').send(Buffer.from(options.encodeResponse(rejected, reason)));
+      }
+      return reply.type('application/json').send(options.responseJson(rejected, reason));
+    },
+  };
+}
+
+/** OTLP/HTTP logs: `POST /v1/logs` (and Loki's `/otlp/v1/logs`). */
+export const otlpLogs = otlpHttpProtocol<LogRecord>({
+  signal: logSignal,
+  paths: ['/v1/logs', '/otlp/v1/logs'],
+  decode: (body, tenant, protobuf) => {
+    const decoded = protobuf ? decodeOtlpLogsProtobuf(body, tenant, 'otlp_http') : decodeOtlpLogsJson(body, tenant, 'otlp_http');
+    return { records: decoded.records, invalid: decoded.rejected, rejectionReason: decoded.rejectionReason };
+  },
+  encodeResponse: encodeOtlpLogsResponse,
+  responseJson: otlpLogsResponseJson,
+});

@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
-import { decodeHecEvents, decodeHecRaw, type HecMetadata } from './splunkHec.js';
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { LogRecord } from '../../../model/logRecord.js';
+import { decodeHecEvents, decodeHecRaw, type DecodedHec, type HecMetadata } from './splunkHec.js';
 import type { ErrorFormatter } from '../../../http/errorReply.js';
+import { logSignal } from '../../distributor.js';
+import { httpIngestRoute, type HttpIngestProtocol } from '../../httpIngestRoute.js';
 import type { IngestContext } from '../../ingestContext.js';
-import { decodeContentEncoding } from '../shared/requestBody.js';
 
 const receiver = 'splunk_hec';
 
@@ -60,50 +62,62 @@ function queryMetadata(request: FastifyRequest): HecMetadata {
   return { host: query.host, source: query.source, sourcetype: query.sourcetype, index: query.index };
 }
 
-/** Splunk HTTP Event Collector: JSON events, raw lines and the health probe, answered once committed. */
-export function splunkHecRoute(app: FastifyInstance, ctx: IngestContext): void {
-  const acks = new HecAcks();
-  const ingest = async (request: FastifyRequest, reply: FastifyReply, raw: boolean) => {
-    const compressed = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    ctx.metrics.bytesReceived.inc({ receiver }, compressed.length);
-    const body = await decodeContentEncoding(compressed, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    if (body.toString('utf8').trim() === '')
-      return reply
-        .code(400)
-        .type('application/json')
-        .send(JSON.stringify({ text: 'No data', code: 5 }));
-    const decoded = raw
-      ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined, eventNumbers: undefined }
-      : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
-    const { accepted, refused } = ctx.admit(decoded.records, receiver);
-    let { rejection } = decoded;
-    if (refused.length > 0) {
-      // HEC names the first refused event; the others are committed.
-      const first = refused[0];
-      const eventNumber = decoded.eventNumbers?.[first.index] ?? first.index;
-      if (!rejection || eventNumber < rejection.eventNumber)
-        rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
-    }
-    ctx.metrics.recordsReceived.inc({ receiver }, accepted.length);
-    if (accepted.length > 0) await ctx.submit(accepted, receiver);
-    if (rejection) {
-      ctx.metrics.recordsRejected.inc({ receiver, reason: 'invalid' });
-      // The valid events are committed; HEC clients do not resend on 400.
-      return reply
-        .code(400)
-        .type('application/json')
-        .send(JSON.stringify({ text: rejection.text, code: rejection.code, 'invalid-event-number': rejection.eventNumber }));
-    }
-    const channel = requestChannel(request);
-    if (channel === undefined) return reply.type('application/json').send(success);
-    return reply.type('application/json').send(JSON.stringify({ text: 'Success', code: 0, ackId: acks.issue(channel) }));
+type DecodedHecRequest = DecodedHec & { invalid: number; noData: boolean };
+
+/**
+ * Splunk HTTP Event Collector ingest, answered once committed: JSON events
+ * (`raw` false) or raw lines; a request naming a channel gets an `ackId`.
+ */
+function hecProtocol(acks: HecAcks, raw: boolean, urls: string[]): HttpIngestProtocol<LogRecord, DecodedHecRequest> {
+  return {
+    receiver,
+    signal: logSignal,
+    paths: urls.map((url) => ({ url, options })),
+    formatError: hecErrorFormatter,
+    decode: (body, request) => {
+      if (body.toString('utf8').trim() === '') return { records: [], rejection: undefined, invalid: 0, noData: true };
+      const decoded = raw
+        ? { records: decodeHecRaw(body, queryMetadata(request), request.tenant, receiver), rejection: undefined }
+        : decodeHecEvents(body, queryMetadata(request), request.tenant, receiver);
+      return { ...decoded, invalid: decoded.rejection ? 1 : 0, noData: false };
+    },
+    reply: (decoded, { refused }, request, reply) => {
+      if (decoded.noData)
+        return reply
+          .code(400)
+          .type('application/json')
+          .send(JSON.stringify({ text: 'No data', code: 5 }));
+      let { rejection } = decoded;
+      if (refused.length > 0) {
+        // HEC names the first refused event; the others are committed.
+        const first = refused[0];
+        const eventNumber = decoded.eventNumbers?.[first.index] ?? first.index;
+        if (!rejection || eventNumber < rejection.eventNumber)
+          rejection = { code: 6, text: `Invalid data format: ${first.reason}`, eventNumber };
+      }
+      if (rejection) {
+        // The valid events are committed; HEC clients do not resend on 400.
+        return reply
+          .code(400)
+          .type('application/json')
+          .send(JSON.stringify({ text: rejection.text, code: rejection.code, 'invalid-event-number': rejection.eventNumber }));
+      }
+      const channel = requestChannel(request);
+      if (channel === undefined) return reply.type('application/json').send(success);
+      return reply.type('application/json').send(JSON.stringify({ text: 'Success', code: 0, ackId: acks.issue(channel) }));
+    },
   };
-  for (const url of ['/services/collector', '/services/collector/event', '/services/collector/event/1.0']) {
-    app.post(url, options, (request, reply) => ingest(request, reply, false));
-  }
-  for (const url of ['/services/collector/raw', '/services/collector/raw/1.0']) {
-    app.post(url, options, (request, reply) => ingest(request, reply, true));
-  }
+}
+
+/** Splunk HTTP Event Collector: JSON events, raw lines, acknowledgements and the health probe. */
+export function splunkHecRoutes(app: FastifyInstance, ctx: IngestContext): void {
+  const acks = new HecAcks();
+  httpIngestRoute(
+    app,
+    ctx,
+    hecProtocol(acks, false, ['/services/collector', '/services/collector/event', '/services/collector/event/1.0']),
+  );
+  httpIngestRoute(app, ctx, hecProtocol(acks, true, ['/services/collector/raw', '/services/collector/raw/1.0']));
   app.post('/services/collector/ack', options, async (request, reply) => {
     const channel = requestChannel(request);
     if (channel === undefined)

@@ -5,41 +5,7 @@ import { currentTenant } from '../../shell/tenant';
 import { ActionOutcome, useAdminAction } from '../admin/adminAction';
 import { useApi } from '../panels/useApi';
 import '../panels/panels.css';
-
-interface ReviewItem {
-  id: string;
-  kind: 'api_key' | 'user';
-  name: string;
-  roles: string[];
-  tenants: string[];
-  other_tenants: number;
-  created_at: string;
-  created_by: string;
-  last_used_at: string | null;
-  expires_at: string | null;
-  decidable: boolean;
-  why_not?: string;
-}
-
-interface Review {
-  review: string;
-  tenant: string;
-  period: { from: string; to: string };
-  due: string;
-  trigger: string;
-  started_at: string;
-  started_by: { name: string };
-  state: 'open' | 'decided' | 'signed_off';
-  items: ReviewItem[];
-  decisions: Record<
-    string,
-    { decision: 'keep' | 'revoke'; comment: string; by: { name: string }; at: string; revoked: { keys: string[]; user: string | null } }
-  >;
-  sign_off: {
-    statement: { signed_off_by: { name: string }; signed_off_at: string; comment: string };
-    ed25519_signature: { key: string; value: string };
-  } | null;
-}
+import type { AccessReviewResponse, AccessReviewsResponse, ReviewView } from '@api/accessReviews';
 
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : 'never');
 /** A period's last day: its end is exclusive (a quarter ends at midnight of the next one's first day). */
@@ -53,7 +19,7 @@ const lastDay = (iso: string) => new Date(Date.parse(iso) - 1).toISOString().sli
  * are someone else's to decide.
  */
 export function AccessReviewsPage(_props: PageProps) {
-  const reviews = useApi<{ reviews: Review[] }>('/api/v1/access-reviews');
+  const reviews = useApi<AccessReviewsResponse>('/api/v1/access-reviews');
   const { message, act } = useAdminAction(reviews.reload);
   const [tenant, setTenant] = useState(currentTenant() ?? 'default');
   const [comments, setComments] = useState<Record<string, string>>({});
@@ -64,11 +30,11 @@ export function AccessReviewsPage(_props: PageProps) {
   const start = (event: Event) => {
     event.preventDefault();
     void act(async () => {
-      const { review } = await api<{ review: Review }>('/api/v1/access-reviews', { method: 'POST', body: { tenant } });
+      const { review } = await api<AccessReviewResponse>('/api/v1/access-reviews', { method: 'POST', body: { tenant } });
       return `Review ${review.review} of ${review.tenant} started with ${review.items.length} grant(s).`;
     });
   };
-  const decide = (review: Review, item: ReviewItem, decision: 'keep' | 'revoke') =>
+  const decide = (review: ReviewView, item: ReviewView['items'][number], decision: 'keep' | 'revoke') =>
     void act(async () => {
       if (
         decision === 'revoke' &&
@@ -83,7 +49,7 @@ export function AccessReviewsPage(_props: PageProps) {
       });
       return `${item.name}: ${decision}${decision === 'revoke' ? ' (revoked now)' : ''}.`;
     });
-  const signOff = (review: Review) =>
+  const signOff = (review: ReviewView) =>
     void act(async () => {
       await api(`/api/v1/access-reviews/${encodeURIComponent(review.review)}/sign-off`, {
         method: 'POST',

@@ -3,19 +3,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
-
-interface AuditEvent {
-  time: string;
-  action: string;
-  outcome: string;
-  actor_id: string;
-  actor_name: string;
-  actor_kind: string;
-  remote_address: string;
-  tenant: string;
-  target: string;
-  detail: string;
-}
+import type { AuditEventsResponse } from '@api/audit';
 
 const sinceChoices = ['1h', '24h', '168h', '720h'];
 
@@ -24,7 +12,7 @@ export function AuditTrailPanel() {
   const zone = useTimeZone();
   const [filters, setFilters] = useState({ action: '', actor: '', outcome: '', since: '24h' });
   const [draft, setDraft] = useState(filters);
-  const events = useApi<{ events: AuditEvent[] }>('/api/v1/audit', {
+  const events = useApi<AuditEventsResponse>('/api/v1/audit', {
     since: filters.since,
     action: filters.action || undefined,
     actor: filters.actor || undefined,

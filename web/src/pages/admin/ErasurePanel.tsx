@@ -5,30 +5,14 @@ import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
 import { ActionOutcome, useAdminAction } from './adminAction';
-
-interface ErasureRequest {
-  id: string;
-  tenant: string;
-  selector: string;
-  from: string;
-  to: string;
-  reason: string;
-  requested_by: string;
-  requested_at: string;
-  execute_after: string;
-  status: 'pending' | 'cancelled' | 'executed';
-  closed_by: string;
-  closed_at: string | null;
-  cancel_reason: string;
-  evidence: { records?: number } | null;
-}
+import type { ErasureRequestResponse, ErasureRequestsResponse, ErasureRequestView } from '@api/erasure';
 
 const statusClass = { pending: 'pending', cancelled: 'expired', executed: 'resolved' } as const;
 
 /** Erasure requests (right to erasure): request one with a cancellation window, cancel it, or execute it now. */
 export function ErasurePanel() {
   const zone = useTimeZone();
-  const requests = useApi<{ requests: ErasureRequest[] }>('/api/v1/admin/erasure-requests');
+  const requests = useApi<ErasureRequestsResponse>('/api/v1/admin/erasure-requests');
   const { message, act } = useAdminAction(requests.reload);
   const [draft, setDraft] = useState({ tenant: 'default', selector: '', from: '', to: '', reason: '' });
   const time = (value: string | null) => (value ? formatTime(storedTimeMs(value), zone, false) : '');
@@ -38,19 +22,19 @@ export function ErasurePanel() {
     void act(async () => {
       // The inputs are UTC minutes; the API takes RFC 3339.
       const body = { ...draft, from: `${draft.from}:00Z`, to: `${draft.to}:59.999Z` };
-      const { request } = await api<{ request: ErasureRequest }>('/api/v1/admin/erasure-requests', { method: 'POST', body });
+      const { request } = await api<ErasureRequestResponse>('/api/v1/admin/erasure-requests', { method: 'POST', body });
       setDraft({ ...draft, selector: '', reason: '' });
       return `Erasure request ${request.id} recorded; it runs after ${time(request.execute_after)} unless cancelled.`;
     });
   };
-  const cancel = (request: ErasureRequest) =>
+  const cancel = (request: ErasureRequestView) =>
     void act(async () => {
       const reason = prompt(`Why cancel erasure request ${request.id}?`);
       if (!reason) return undefined;
       await api(`/api/v1/admin/erasure-requests/${encodeURIComponent(request.id)}/cancel`, { method: 'POST', body: { reason } });
       return `Erasure request ${request.id} cancelled.`;
     });
-  const execute = (request: ErasureRequest) =>
+  const execute = (request: ErasureRequestView) =>
     void act(async () => {
       if (
         !confirm(

@@ -5,25 +5,12 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { useApi } from '../panels/useApi';
 import { roles, tenantList } from './roles';
-
-interface KeyView {
-  id: string;
-  name: string;
-  roles: string[];
-  tenants: string[];
-  created_by: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  revoked_by: string;
-  last_used_at: string | null;
-  state: string;
-}
+import type { ApiKeysResponse, ApiKeyView } from '@api/keys';
 
 /** API keys: every key with its roles and tenants; create one (its secret shown once), revoke one. */
 export function KeysPanel() {
   const zone = useTimeZone();
-  const keys = useApi<{ keys: KeyView[] }>('/api/v1/admin/keys');
+  const keys = useApi<ApiKeysResponse>('/api/v1/admin/keys');
   const [name, setName] = useState('');
   const [chosen, setChosen] = useState<string[]>(['analyst']);
   const [tenants, setTenants] = useState('default');
@@ -48,7 +35,7 @@ export function KeysPanel() {
       setError((failure as Error).message);
     }
   };
-  const revoke = async (key: KeyView) => {
+  const revoke = async (key: ApiKeyView) => {
     if (!confirm(`Revoke ${key.name} (${key.id})? Clients using it are refused from now on.`)) return;
     try {
       await api(`/api/v1/admin/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' });

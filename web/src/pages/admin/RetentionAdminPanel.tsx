@@ -4,28 +4,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
-
-interface Policy {
-  name: string;
-  tenant?: string;
-  service?: string;
-  maxSeverity?: number;
-  maxAgeSeconds: number;
-}
-
-interface Hold {
-  id: string;
-  name: string;
-  tenant: string;
-  service: string;
-  from_time: string | null;
-  to_time: string | null;
-  reason: string;
-  created_by: string;
-  created_at: string;
-  released_at: string | null;
-  released_by: string;
-}
+import type { LegalHold, RetentionResponse } from '@api/retention';
 
 function age(seconds: number): string {
   return seconds % 86_400 === 0 ? `${seconds / 86_400} days` : seconds % 3600 === 0 ? `${seconds / 3600} hours` : `${seconds} s`;
@@ -34,7 +13,7 @@ function age(seconds: number): string {
 /** Retention policies in force (from the config, first match wins), legal holds (place, release) and a disposal run now. */
 export function RetentionAdminPanel() {
   const zone = useTimeZone();
-  const retention = useApi<{ policies: Policy[]; holds: Hold[] }>('/api/v1/admin/retention');
+  const retention = useApi<RetentionResponse>('/api/v1/admin/retention');
   const [hold, setHold] = useState({ name: '', tenant: 'default', service: '', reason: '' });
   const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
   const time = (value: string | null) => (value ? formatTime(storedTimeMs(value), zone, false) : '');
@@ -58,7 +37,7 @@ export function RetentionAdminPanel() {
       return `Legal hold ${hold.name} placed: nothing it covers is disposed until it is released.`;
     });
   };
-  const release = (held: Hold) =>
+  const release = (held: LegalHold) =>
     void act(async () => {
       if (!confirm(`Release the legal hold ${held.name}? Records it kept become subject to their policy again.`)) return 'Not released.';
       await api(`/api/v1/admin/legal-holds/${encodeURIComponent(held.id)}`, { method: 'DELETE' });

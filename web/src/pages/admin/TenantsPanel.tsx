@@ -5,21 +5,12 @@ import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
 import { ActionOutcome, useAdminAction } from './adminAction';
-
-interface TenantView {
-  name: string;
-  description: string;
-  state: 'active' | 'disabled';
-  created_by: string;
-  created_at: string;
-  changed_by: string;
-  changed_at: string;
-}
+import type { Tenant, TenantsResponse } from '@api/tenants';
 
 /** The tenant registry: register a tenant, disable one (its ingest and queries refused with every credential) or enable it again. */
 export function TenantsPanel() {
   const zone = useTimeZone();
-  const tenants = useApi<{ tenants: TenantView[] }>('/api/v1/admin/tenants');
+  const tenants = useApi<TenantsResponse>('/api/v1/admin/tenants');
   const { message, act } = useAdminAction(tenants.reload);
   const [form, setForm] = useState({ name: '', description: '' });
   const time = (value: string) => formatTime(storedTimeMs(value), zone, false);
@@ -32,7 +23,7 @@ export function TenantsPanel() {
       return `Tenant ${form.name} registered.`;
     });
   };
-  const setState = (tenant: TenantView, verb: 'disable' | 'enable') =>
+  const setState = (tenant: Tenant, verb: 'disable' | 'enable') =>
     void act(async () => {
       if (
         verb === 'disable' &&

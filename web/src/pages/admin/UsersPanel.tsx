@@ -7,24 +7,12 @@ import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
 import { ActionOutcome, useAdminAction } from './adminAction';
 import { roles, tenantList } from './roles';
-
-interface UserView {
-  name: string;
-  email: string;
-  roles: string[];
-  tenants: string[];
-  state: 'active' | 'disabled';
-  key_ids: string[];
-  created_by: string;
-  created_at: string;
-  changed_by: string;
-  changed_at: string;
-}
+import type { User, UserChangeResponse, UsersResponse } from '@api/users';
 
 /** People: create one with roles and tenants, change their grants (narrowing revokes keys that would hold more), issue them a key (never beyond their grants), disable (revoking their keys and ending their sessions) or enable. */
 export function UsersPanel() {
   const zone = useTimeZone();
-  const users = useApi<{ users: UserView[] }>('/api/v1/admin/users');
+  const users = useApi<UsersResponse>('/api/v1/admin/users');
   const { message, setMessage, act } = useAdminAction(users.reload);
   const [form, setForm] = useState({ name: '', email: '', tenants: 'default' });
   const [chosen, setChosen] = useState<string[]>(['analyst']);
@@ -39,7 +27,7 @@ export function UsersPanel() {
       void act(async () => {
         if (!confirm(`Change ${editing}'s grants? Keys issued to them that would hold more than the new grants are revoked now.`))
           return undefined;
-        const result = await api<{ revoked_keys: string[]; ended_sessions: number }>(`/api/v1/admin/users/${encodeURIComponent(editing)}`, {
+        const result = await api<UserChangeResponse>(`/api/v1/admin/users/${encodeURIComponent(editing)}`, {
           method: 'PATCH',
           body: { email: form.email, roles: chosen, tenants: tenantList(form.tenants) },
         });
@@ -57,19 +45,19 @@ export function UsersPanel() {
       return `User ${form.name} created. Issue them a key to log in.`;
     });
   };
-  const setState = (user: UserView, verb: 'disable' | 'enable') =>
+  const setState = (user: User, verb: 'disable' | 'enable') =>
     void act(async () => {
       if (verb === 'disable' && !confirm(`Disable ${user.name}? Every key issued to them is revoked and their sessions end now.`))
         return undefined;
-      const result = await api<{ revoked_keys: string[]; ended_sessions?: number }>(
-        `/api/v1/admin/users/${encodeURIComponent(user.name)}/${verb}`,
-        { method: 'POST', body: {} },
-      );
+      const result = await api<UserChangeResponse>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/${verb}`, {
+        method: 'POST',
+        body: {},
+      });
       return verb === 'disable'
         ? `${user.name} disabled: ${result.revoked_keys.length} key(s) revoked, ${result.ended_sessions ?? 0} session(s) ended.`
         : `${user.name} enabled: issue a new key (keys revoked when disabled stay revoked).`;
     });
-  const issue = (user: UserView) =>
+  const issue = (user: User) =>
     void act(async () => {
       const created = await api<{ id: string; key: string }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, {
         method: 'POST',
@@ -79,7 +67,7 @@ export function UsersPanel() {
       setMessage(undefined);
       return undefined;
     });
-  const edit = (user: UserView) => {
+  const edit = (user: User) => {
     setEditing(user.name);
     setForm({ name: user.name, email: user.email, tenants: user.tenants.join(', ') });
     setChosen(user.roles);

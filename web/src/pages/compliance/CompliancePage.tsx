@@ -7,7 +7,7 @@ import { formatTime } from '../../shell/timeFormat';
 import { AccessPanel, CoveragePanel, IntegrityPanel, RetentionPanel } from './DashboardPanels';
 import { ReportGenerator } from './ReportGenerator';
 import { StoredReports } from './StoredReports';
-import type { Soc2Report } from './reportTypes';
+import type { DashboardResponse, Soc2Report } from '@api/reports';
 import '../panels/panels.css';
 
 const periods = [
@@ -28,7 +28,7 @@ export function CompliancePage(_props: PageProps) {
   const tenant = allTenants ? undefined : identity.tenants[0];
   const [hours, setHours] = useState(24);
   const zone = useTimeZone();
-  const [dashboard, setDashboard] = useState<{ report: Soc2Report; generatedAt: string; cached: boolean } | undefined>();
+  const [dashboard, setDashboard] = useState<DashboardResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   // Bumped by Refresh: the server then generates a new report instead of the one it keeps for a few minutes.
@@ -41,7 +41,7 @@ export function CompliancePage(_props: PageProps) {
     refreshed.current = refreshes;
     setLoading(true);
     setError(undefined);
-    api<{ report: Soc2Report; generatedAt: string; cached: boolean }>('/api/v1/reports/soc2/dashboard', {
+    api<DashboardResponse>('/api/v1/reports/soc2/dashboard', {
       query: { hours, tenant, refresh: refresh ? 'true' : undefined },
       signal: controller.signal,
     }).then(

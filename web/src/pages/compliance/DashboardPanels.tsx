@@ -1,7 +1,8 @@
 import { storedTimeMs } from '../panels/auditTime';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-import { sectionData, type AccessData, type CoverageData, type IntegrityData, type RetentionData, type Soc2Report } from './reportTypes';
+import type { Soc2Report } from '@api/reports';
+import { sectionData, type AccessData, type CoverageData, type IntegrityData, type RetentionData } from './reportTypes';
 
 type Props = { report: Soc2Report };
 

@@ -3,22 +3,12 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
-
-interface StoredReport {
-  id: string;
-  tenant: string | null;
-  period_from: string;
-  period_to: string;
-  generated_at: string;
-  generated_by: string;
-  sha256: string;
-  summary: { id: string; status: string }[];
-}
+import type { StoredReportsResponse } from '@api/reports';
 
 /** The reports the monthly schedule stored, each downloadable signed: every format in one bundle, or the JSON signed inside. */
 export function StoredReports() {
   const zone = useTimeZone();
-  const stored = useApi<{ reports: StoredReport[] }>('/api/v1/reports');
+  const stored = useApi<StoredReportsResponse>('/api/v1/reports');
   return (
     <section class="panel" aria-label="stored reports">
       <h2>Stored reports</h2>

@@ -1,18 +1,9 @@
-/** The parts of the SOC 2 report's JSON evidence the dashboard draws (see src/compliance/reportModel.ts). */
-export type SectionStatus = 'pass' | 'attention' | 'fail';
+import type { ServiceCoverageRow, Soc2Report } from '@api/reports';
+
+/** The data of the SOC 2 report's sections the dashboard draws (the report itself: src/api/reports.ts). */
 
 export interface CoverageData {
-  services: {
-    tenant: string;
-    service: string;
-    records: number;
-    platforms: string[];
-    clusters: string[];
-    meshes: string[];
-    receivers: string[];
-    first_seen: string;
-    last_seen: string;
-  }[];
+  services: ServiceCoverageRow[];
   platforms: Record<string, number>;
   receivers: Record<string, number>;
   total_records: number;
@@ -72,14 +63,6 @@ export interface AccessData {
   unused_keys: { rule: string; keys: unknown[] };
   failed_logins: { total: number };
   denied_requests: { total: number };
-}
-
-export interface Soc2Report {
-  generated_at: string;
-  period: { from: string; to: string };
-  tenant: string | null;
-  summary: { id: string; title: string; criteria: string[]; status: SectionStatus; reason: string }[];
-  sections: { id: string; data: unknown }[];
 }
 
 export function sectionData<T>(report: Soc2Report, id: string): T | undefined {

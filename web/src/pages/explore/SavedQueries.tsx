@@ -4,18 +4,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { useSession } from '../../shell/session';
 import { formatTime } from '../../shell/timeFormat';
 import { describeRange, type TimeRange } from '../../shell/timeRange';
-
-export interface SavedQuery {
-  id: string;
-  owner_id: string;
-  owner_name: string;
-  name: string;
-  query: string;
-  range_from: string;
-  range_to: string;
-  shared: boolean;
-  created_at: string;
-}
+import type { SavedQueriesResponse, SavedQuery } from '@api/savedQueries';
 
 interface Props {
   query: string;
@@ -35,7 +24,7 @@ export function SavedQueries({ query, range, onLoad }: Props) {
   const root = useRef<HTMLDivElement>(null);
 
   const reload = () =>
-    api<{ savedQueries: SavedQuery[] }>('/api/v1/saved-queries').then(
+    api<SavedQueriesResponse>('/api/v1/saved-queries').then(
       (answer) => setSaved(answer.savedQueries),
       (failure: Error) => setError(failure.message),
     );

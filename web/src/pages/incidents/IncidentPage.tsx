@@ -8,7 +8,8 @@ import { formatTime } from '../../shell/timeFormat';
 import { ActionOutcome, useAdminAction } from '../admin/adminAction';
 import { useApi } from '../panels/useApi';
 import '../panels/panels.css';
-import { responseTime, type Incident, type Pin } from './incidentTypes';
+import type { Incident, IncidentDetailResponse, Pin } from '@api/incidents';
+import { responseTime } from './responseTime';
 
 /** One timeline event in a few words. */
 function describe(entry: Incident['timeline'][number]): string {
@@ -76,7 +77,7 @@ export function IncidentPage({ params }: PageProps) {
   const zone = useTimeZone();
   const id = params.id ?? '';
   const path = `/api/v1/incidents/${encodeURIComponent(id)}`;
-  const loaded = useApi<{ incident: Incident; hold: { holds_pins: boolean; hold_after_resolve_ms: number } }>(path);
+  const loaded = useApi<IncidentDetailResponse>(path);
   const { message, act } = useAdminAction(loaded.reload);
   const [note, setNote] = useState('');
   const incident = loaded.data?.incident;

@@ -8,14 +8,15 @@ import { formatTime } from '../../shell/timeFormat';
 import { ActionOutcome, useAdminAction } from '../admin/adminAction';
 import { useApi } from '../panels/useApi';
 import '../panels/panels.css';
-import { responseTime, type IncidentSummary } from './incidentTypes';
+import type { IncidentResponse, IncidentsResponse } from '@api/incidents';
+import { responseTime } from './responseTime';
 
 const severities = ['critical', 'high', 'medium', 'low'] as const;
 
 /** The tenant's incidents, newest first, with their response times; a new one opened by hand. */
 export function IncidentsPage(_props: PageProps) {
   const zone = useTimeZone();
-  const list = useApi<{ incidents: IncidentSummary[] }>('/api/v1/incidents');
+  const list = useApi<IncidentsResponse>('/api/v1/incidents');
   const { message, act } = useAdminAction(list.reload);
   const [title, setTitle] = useState('');
   const [severity, setSeverity] = useState<(typeof severities)[number]>('high');
@@ -23,7 +24,7 @@ export function IncidentsPage(_props: PageProps) {
   const open = (event: Event) => {
     event.preventDefault();
     void act(async () => {
-      const { incident } = await api<{ incident: IncidentSummary }>('/api/v1/incidents', { method: 'POST', body: { title, severity } });
+      const { incident } = await api<IncidentResponse>('/api/v1/incidents', { method: 'POST', body: { title, severity } });
       setTitle('');
       navigate(`/ui/incidents/${incident.id}`);
       return undefined;

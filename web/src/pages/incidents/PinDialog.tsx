@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client';
 import { Link } from '../../shell/Link';
-import type { IncidentSummary } from './incidentTypes';
+import type { IncidentResponse, IncidentsResponse, IncidentSummary } from '@api/incidents';
 
 /** A line as Explore and tail show it. */
 export interface PinnedLine {
@@ -64,7 +64,7 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    api<{ incidents: IncidentSummary[] }>('/api/v1/incidents').then(
+    api<IncidentsResponse>('/api/v1/incidents').then(
       ({ incidents: all }) => {
         const active = all.filter((incident) => incident.state !== 'resolved');
         setIncidents(active);
@@ -84,11 +84,10 @@ export function PinDialog({ target, onClose }: { target: PinTarget; onClose: () 
     try {
       let id = chosen;
       if (id === 'new')
-        id = (await api<{ incident: IncidentSummary }>('/api/v1/incidents', { method: 'POST', body: { title, severity: 'high' } })).incident
-          .id;
+        id = (await api<IncidentResponse>('/api/v1/incidents', { method: 'POST', body: { title, severity: 'high' } })).incident.id;
       setPinned(
         (
-          await api<{ incident: IncidentSummary }>(`/api/v1/incidents/${encodeURIComponent(id)}/pins`, {
+          await api<IncidentResponse>(`/api/v1/incidents/${encodeURIComponent(id)}/pins`, {
             method: 'POST',
             body: pinBody(target, note),
           })

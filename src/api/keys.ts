@@ -1,0 +1,19 @@
+/** `/api/v1/admin/keys`: API keys, never with their secret. */
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  roles: string[];
+  tenants: string[];
+  created_by: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  revoked_by: string;
+  last_used_at: string | null;
+  state: 'active' | 'revoked' | 'expired';
+}
+
+export interface ApiKeysResponse {
+  keys: ApiKeyView[];
+}
