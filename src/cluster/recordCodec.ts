@@ -87,9 +87,11 @@ export function decodeRecords(payload: Uint8Array): { receiver: string; records:
     const more = values.next().value as Extras;
     records.push({
       ...body,
+      // Absent on the wire (msgpack has no undefined), present on a record.
+      mesh: body.mesh ?? undefined,
       timeUnixNano: BigInt(body.timeUnixNano),
       observedTimeUnixNano: BigInt(more.observedTimeUnixNano),
-      ...(more.patternId !== undefined ? { patternId: more.patternId } : {}),
+      patternId: more.patternId,
     });
   }
   return { receiver: header.receiver, records };

@@ -11,6 +11,8 @@ export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<
 
 /** A stream message a commit refused for now (queue full, storage down) comes back after this. */
 const retryDelayMs = 1000;
+const leaderWaitMs = 30_000;
+const pullExpiresMs = 5_000;
 
 /**
  * This node's copy of the whole stream: a durable consumer of its own
@@ -49,9 +51,14 @@ export class StreamConsumer {
         max_ack_pending: config.stream.max_ack_pending,
       });
     }
+    // A pull sent before the new consumer has a leader is lost until it expires: wait for the leader first.
+    const deadline = Date.now() + leaderWaitMs;
+    while (!(await manager.consumers.info(config.stream.name, durable)).cluster?.leader && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     const consumer = new StreamConsumer(commit, logger);
     const source = await jetstream(connection).consumers.get(config.stream.name, durable);
-    consumer.messages = await source.consume({ max_messages: Math.min(config.stream.max_ack_pending, 500) });
+    // Short pulls: one lost in a leader change is re-sent within seconds, not after the default 30 s.
+    consumer.messages = await source.consume({ max_messages: Math.min(config.stream.max_ack_pending, 500), expires: pullExpiresMs });
     consumer.running = consumer.run(consumer.messages);
     logger.info({ stream: config.stream.name, consumer: durable }, 'consuming the record stream');
     return consumer;
