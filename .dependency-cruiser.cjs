@@ -7,7 +7,7 @@ const layers = [
   ['model', 'errors.ts', 'api'],
   ['formats', 'observability'],
   ['storage'],
-  ['pipeline', 'security', 'http'],
+  ['pipeline', 'security', 'http', 'cluster'],
   ['config', 'query'],
   ['integrity'],
   ['ingest', 'alerting', 'archive', 'retention'],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { byteSize, flag, port, positiveInt, queryDuration } from '../formats/configValues.js';
 import { patternsSection, pipelineSection } from '../pipeline/pipelineConfig.js';
 import { accessReviewSection } from '../security/accessReviewConfig.js';
+import { clusterSection } from '../cluster/clusterConfig.js';
 import { isAddressOrCidr } from '../formats/senderTimeZones.js';
 import { isTimeZone } from '../formats/zonedWallTime.js';
 
@@ -497,6 +498,8 @@ export const configSchema = z
       .default({}),
     /** Periodic user-access reviews (see security/accessReviews.ts). */
     access_review: accessReviewSection,
+    /** Several nodes on one NATS JetStream cluster (docs/operations/clustering.md); off: one node. */
+    cluster: clusterSection,
     reports: z
       .object({
         /** Once a calendar month (UTC) has ended, generate its report over every tenant, store it and audit it. */

@@ -12,6 +12,7 @@ import type { TenantRegistry } from '../security/tenantRegistry.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { StorageError } from '../storage/engine/storageError.js';
 import type { ConnectionLimits } from './sources/shared/tcpListener.js';
+import type { RecordPublisher } from '../cluster/recordStream.js';
 import {
   nowNs,
   recordTimeProblem,
@@ -48,6 +49,8 @@ export function ingestContext(options: {
   pipeline: Stage;
   /** Drops redelivered records (same log.record.uid) before they reach the writer. */
   redeliveries?: RedeliveryFilter;
+  /** In a cluster: processed records go to the replicated stream (every node's writer commits them from there), not to this node's writer. */
+  stream?: RecordPublisher;
   metrics: Metrics;
   logger: Logger;
   maxDecompressedBytes: number;
@@ -86,6 +89,7 @@ export function ingestContext(options: {
         if (tenants) for (const tenant of perTenant.keys()) tenants.assertActive(tenant);
         rateLimits?.ingestRecords(perTenant);
       }
+      if (options.stream) return options.stream.publish(pipeline(records), receiver);
       return redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver);
     },
     submitSpans: async (spans) => {

@@ -32,6 +32,8 @@ export class ApiKeys {
   private readonly byId = new Map<string, StoredApiKey>();
   private readonly verified = new Map<string, string>();
   private readonly pendingUse = new Map<string, number>();
+  /** In a cluster: sends a created or revoked key to every other node. */
+  private replicate: ((key: StoredApiKey) => Promise<void>) | undefined;
 
   private constructor(private readonly store: AccessStore) {}
 
@@ -67,6 +69,7 @@ export class ApiKeys {
     };
     await this.store.saveKey(key);
     this.byId.set(id, key);
+    await this.replicate?.(key);
     return { id, key: `mlk_${id}_${secret}` };
   }
 
@@ -79,7 +82,26 @@ export class ApiKeys {
       await this.store.saveKey(key);
     }
     for (const [token, keyId] of this.verified) if (keyId === id) this.verified.delete(token);
+    // Also when already revoked here: a revoke retried after a failed replication replicates it.
+    await this.replicate?.(key);
     return this.view(key);
+  }
+
+  /** Sends every later create and revoke through `replicate` (which throws when it could not). */
+  replicateTo(replicate: (key: StoredApiKey) => Promise<void>): void {
+    this.replicate = replicate;
+  }
+
+  /** A key created or revoked on another node: stored here too, and a revocation takes effect at once. */
+  async applyReplicated(key: StoredApiKey): Promise<void> {
+    const known = this.byId.get(key.id);
+    if (known && known.revoked_at === key.revoked_at && known.expires_at === key.expires_at) return;
+    // A revocation is never undone by an older state of the key.
+    const merged: StoredApiKey =
+      known?.revoked_at && !key.revoked_at ? { ...key, revoked_at: known.revoked_at, revoked_by: known.revoked_by } : key;
+    await this.store.saveKey(merged);
+    this.byId.set(key.id, merged);
+    for (const [token, keyId] of this.verified) if (keyId === key.id) this.verified.delete(token);
   }
 
   list(): KeyView[] {

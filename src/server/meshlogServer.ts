@@ -74,6 +74,11 @@ import { SessionStore } from '../security/sessions.js';
 import { SessionEventStore } from '../storage/stores/sessionEventStore.js';
 import { TraceQueries } from '../storage/logs/traceQueries.js';
 import { OidcLogin } from '../security/oidcLogin.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats } from '../cluster/natsConnection.js';
+import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
+import { StreamConsumer } from '../cluster/streamConsumer.js';
+import { KeyReplication } from '../cluster/keyReplication.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -105,6 +110,8 @@ export class MeshlogServer {
   private erasureTimer: NodeJS.Timeout | undefined;
   private accessReviewTimer: NodeJS.Timeout | undefined;
   private keys: ApiKeys | undefined;
+  private nats: NatsConnection | undefined;
+  private streamConsumer: StreamConsumer | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
   private ready = false;
@@ -187,6 +194,36 @@ export class MeshlogServer {
     this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
     const recordIds = new RecordIdStore(this.storage);
     const rateLimits = new RateLimits(config.limits);
+    const redeliveries = new RedeliveryFilter(
+      {
+        maxRememberedIds: config.ingest.dedup_remembered_ids,
+        clockSkewMs: config.ingest.dedup_clock_skew_ms,
+        maxForgottenIds: config.ingest.dedup_forgotten_ids,
+        storageEmptyAtStart: !(await recordIds.anyStored()),
+      },
+      {
+        write: (records, receiver) => this.writer!.write(records, receiver),
+        storedIds: (query) => recordIds.storedIds(query),
+        countDropped: (receiver, count) => this.metrics.recordsDeduplicated.inc({ receiver }, count),
+      },
+    );
+    let stream: RecordPublisher | undefined;
+    if (config.cluster.enabled) {
+      // Receivers publish to the replicated stream; this node's writer, like every node's, commits the whole stream.
+      const nodeId = config.cluster.node_id ?? id;
+      this.nats = await connectNats(config.cluster, nodeId, logger);
+      await ensureRecordStream(this.nats, config.cluster, logger);
+      stream = recordPublisher(this.nats, config.cluster);
+      this.streamConsumer = await StreamConsumer.start(
+        this.nats,
+        config.cluster,
+        nodeId,
+        (records, receiver) => redeliveries.write(records, receiver),
+        logger,
+      );
+      const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
+      keys.replicateTo((key) => replication.put(key));
+    }
     const ingest = ingestContext({
       writer: this.writer,
       storage: this.storage,
@@ -199,19 +236,8 @@ export class MeshlogServer {
         ),
         ...(this.patterns ? [this.patterns.stage] : []),
       ]),
-      redeliveries: new RedeliveryFilter(
-        {
-          maxRememberedIds: config.ingest.dedup_remembered_ids,
-          clockSkewMs: config.ingest.dedup_clock_skew_ms,
-          maxForgottenIds: config.ingest.dedup_forgotten_ids,
-          storageEmptyAtStart: !(await recordIds.anyStored()),
-        },
-        {
-          write: (records, receiver) => this.writer!.write(records, receiver),
-          storedIds: (query) => recordIds.storedIds(query),
-          countDropped: (receiver, count) => this.metrics.recordsDeduplicated.inc({ receiver }, count),
-        },
-      ),
+      redeliveries,
+      stream,
       metrics: this.metrics,
       logger,
       maxDecompressedBytes: config.ingest.max_decompressed_bytes,
@@ -702,7 +728,10 @@ export class MeshlogServer {
     await this.anomalies?.stop();
     await this.policy?.stop();
     await this.alerting?.stop();
+    // Messages being committed finish (and are acknowledged) before the writer closes.
+    await this.streamConsumer?.stop();
     await this.writer?.close();
+    await this.nats?.drain().catch(() => undefined);
     await this.patterns?.stop();
     clearInterval(this.usageTimer);
     clearInterval(this.disposalTimer);

@@ -1,0 +1,105 @@
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { MeshlogError } from '../errors.js';
+import type { LogRecord } from '../model/logRecord.js';
+import type { ClusterConfig } from './clusterConfig.js';
+import { decodeRecords } from './recordCodec.js';
+
+/** Commits records to this node's storage; resolves once they are committed (the writer, behind the redelivery filter). */
+export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<void>;
+
+/** A stream message a commit refused for now (queue full, storage down) comes back after this. */
+const retryDelayMs = 1000;
+const leaderWaitMs = 30_000;
+const pullExpiresMs = 5_000;
+
+/**
+ * This node's copy of the whole stream: a durable consumer of its own
+ * (meshlog-<node id>) feeds every message to the local writer and
+ * acknowledges it only after the commit, so a node that dies resumes where
+ * its storage stopped and every node ends up holding every record.
+ */
+export class StreamConsumer {
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running: Promise<void> | undefined;
+
+  private constructor(
+    private readonly commit: CommitRecords,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(
+    connection: NatsConnection,
+    config: ClusterConfig,
+    nodeId: string,
+    commit: CommitRecords,
+    logger: Logger,
+  ): Promise<StreamConsumer> {
+    const durable = `meshlog-${nodeId}`;
+    const manager = await jetstreamManager(connection);
+    try {
+      await manager.consumers.info(config.stream.name, durable);
+    } catch {
+      await manager.consumers.add(config.stream.name, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        // Longer than a group commit under load: a message redelivered while its commit still runs is only filtered, never lost.
+        ack_wait: nanos(60_000),
+        max_ack_pending: config.stream.max_ack_pending,
+      });
+    }
+    // A pull sent before the new consumer has a leader is lost until it expires: wait for the leader first.
+    const deadline = Date.now() + leaderWaitMs;
+    while (!(await manager.consumers.info(config.stream.name, durable)).cluster?.leader && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const consumer = new StreamConsumer(commit, logger);
+    const source = await jetstream(connection).consumers.get(config.stream.name, durable);
+    // Short pulls: one lost in a leader change is re-sent within seconds, not after the default 30 s.
+    consumer.messages = await source.consume({ max_messages: Math.min(config.stream.max_ack_pending, 500), expires: pullExpiresMs });
+    consumer.running = consumer.run(consumer.messages);
+    logger.info({ stream: config.stream.name, consumer: durable }, 'consuming the record stream');
+    return consumer;
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const message of messages) {
+      // Not awaited: concurrent messages meet in one group commit.
+      const handled = this.handle(message);
+      this.inFlight.add(handled);
+      void handled.finally(() => this.inFlight.delete(handled));
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    let decoded: ReturnType<typeof decodeRecords>;
+    try {
+      decoded = decodeRecords(message.data);
+    } catch (error) {
+      this.logger.error({ seq: message.seq, reason: (error as Error).message }, 'record stream message cannot be decoded; dropped');
+      message.term();
+      return;
+    }
+    try {
+      await this.commit(decoded.records, decoded.receiver);
+      message.ack();
+    } catch (error) {
+      if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {
+        // Storage refuses these records as data on every try: retrying would stop nothing but this message.
+        this.logger.error({ seq: message.seq, reason: error.message }, 'records of the stream refused by storage; dropped');
+        message.term();
+        return;
+      }
+      message.nak(retryDelayMs);
+    }
+  }
+
+  /** Stops taking messages and waits for those being committed (their acks follow their commits). */
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.running;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
