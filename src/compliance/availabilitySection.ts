@@ -16,7 +16,7 @@ const restorePassed = (detail: Record<string, unknown>): boolean => {
 };
 
 /** Repairs of storage the engine left unreadable (a full disk mid-write), each with what it restored. */
-const STORAGE_REPAIR_ACTIONS = new Set(['storage.part_repaired']);
+const STORAGE_REPAIR_ACTIONS = new Set(['storage.part_repaired', 'storage.batch_reinserted']);
 
 /**
  * Availability: server starts and stops (a start with no stop before it means
@@ -96,8 +96,11 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
     .filter((event) => STORAGE_REPAIR_ACTIONS.has(event.action))
     .map((event) => {
       const detail = detailOf(event);
-      const rows = typeof detail.rows === 'number' ? detail.rows : 0;
-      const restored = typeof detail.restored_rows === 'number' ? detail.restored_rows : 0;
+      const count = (value: unknown) => (typeof value === 'number' ? value : 0);
+      const rows = count(detail.rows);
+      // A part repair restores what a merge covered and what memory still held; a re-inserted batch restores all it names.
+      const restored =
+        event.action === 'storage.batch_reinserted' ? rows : Math.min(rows, count(detail.restored_rows) + count(detail.reinserted_rows));
       return { time: event.time, action: event.action, target: event.target, outcome: event.outcome, rows, restored_rows: restored };
     });
   const rowsLost = storageRepairs.reduce((sum, repair) => sum + Math.max(0, repair.rows - repair.restored_rows), 0);

@@ -68,3 +68,27 @@ test('a period without storage repairs reports none and says nothing of them', a
   assert.doesNotMatch(result.reason, /storage repairs/);
   assert.deepEqual(result.data.storage_repairs, { total: 0, failed: 0, rows_lost: 0, events: [] });
 });
+
+test('rows re-inserted from memory after a full disk count as restored, in the part repair and as their own batch event', async () => {
+  const result = await section([
+    event('2026-10-01T00:00:00.000Z', 'server.start'),
+    event('2026-10-01T01:00:00.000Z', 'storage.part_repaired', 'success', 'logs/all_9_9_0', {
+      rows: 20,
+      restored_rows: 0,
+      reinserted_rows: 20,
+    }),
+    event('2026-10-01T01:00:01.000Z', 'storage.batch_reinserted', 'success', 'logs', { rows: 20, batch_rows: 20, batches: [] }),
+    event('2026-10-01T02:00:00.000Z', 'server.stop'),
+  ]);
+  assert.equal(result.status, 'pass', result.reason);
+  const repairs = result.data.storage_repairs as { total: number; rows_lost: number; events: { action: string; restored_rows: number }[] };
+  assert.equal(repairs.total, 2);
+  assert.equal(repairs.rows_lost, 0);
+  assert.deepEqual(
+    repairs.events.map((repair) => [repair.action, repair.restored_rows]),
+    [
+      ['storage.part_repaired', 20],
+      ['storage.batch_reinserted', 20],
+    ],
+  );
+});

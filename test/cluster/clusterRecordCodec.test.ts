@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeRecords, encodeRecords } from '../src/cluster/recordCodec.js';
-import { loadConfig } from '../src/config/loadConfig.js';
-import { emptyMeshFields, newLogRecord, type LogRecord } from '../src/model/logRecord.js';
-import { tempDataDir } from './support/meshlogProcess.js';
+import { decodeRecords, encodeRecords } from '../../src/cluster/recordCodec.js';
+import { loadConfig } from '../../src/config/loadConfig.js';
+import { emptyMeshFields, newLogRecord, type LogRecord } from '../../src/model/logRecord.js';
+import { tempDataDir } from '../support/meshlogProcess.js';
 
 const record = (body: string, extra: Partial<LogRecord> = {}): LogRecord =>
   newLogRecord({ tenant: 't1', body, receiver: 'loki', timeUnixNano: 1_700_000_000_123_456_789n, ...extra });

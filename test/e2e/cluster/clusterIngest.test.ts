@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { lokiCall } from './support/lokiCall.js';
-import { startMeshlog, tempDataDir, type RunningMeshlog } from './support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from './support/natsCluster.js';
-import { waitFor } from './support/waitFor.js';
+import { lokiCall } from '../../support/lokiCall.js';
+import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
+import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
+import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes (one JetStream cluster, R3 stream) and 2 meshlog nodes on loopback.
 const tenant = 'cluster-test';

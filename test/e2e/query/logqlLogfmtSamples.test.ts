@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import type { MetricExpr } from '../src/query/logql/ast.js';
-import { defaultQueryLimits, evaluateMetric, stepsOf, type QueryContext } from '../src/query/logql/engine.js';
-import { parseLogql } from '../src/query/logql/parser.js';
-import { logQueryRunner } from '../src/storage/logs/logQueries.js';
-import { Storage } from '../src/storage/engine/storage.js';
-import { tempDataDir } from './support/meshlogProcess.js';
+import type { MetricExpr } from '../../../src/query/logql/ast.js';
+import { defaultQueryLimits, evaluateMetric, stepsOf, type QueryContext } from '../../../src/query/logql/engine.js';
+import { parseLogql } from '../../../src/query/logql/parser.js';
+import { logQueryRunner } from '../../../src/storage/logs/logQueries.js';
+import { Storage } from '../../../src/storage/engine/storage.js';
+import { tempDataDir } from '../../support/meshlogProcess.js';
 
 /**
  * `| logfmt | unwrap … by (…)` with labels extracted by ClickHouse on plain lines
@@ -158,8 +158,8 @@ test('logfmt unwrap samples extracted by ClickHouse on plain lines give the engi
 });
 
 test('the lines SQL reads as plain logfmt are the ones the engine decodes to the same first non-empty value', async () => {
-  const { logfmtValuePattern, plainLogfmtLinePattern } = await import('../src/query/logql/logfmtSampleSql.js');
-  const { decodeLogfmt } = await import('../src/query/logql/logfmtDecoder.js');
+  const { logfmtValuePattern, plainLogfmtLinePattern } = await import('../../../src/query/logql/logfmtSampleSql.js');
+  const { decodeLogfmt } = await import('../../../src/query/logql/logfmtDecoder.js');
   const result = await storage.client.query({
     query: `SELECT body, match(body, {line:String}) AS plain, trim(BOTH '"' FROM extract(body, {path:String})) AS path
       FROM meshlog.logs WHERE tenant = {tenant:String} ORDER BY timestamp`,
@@ -192,8 +192,8 @@ test('the lines SQL reads as plain logfmt are the ones the engine decodes to the
 });
 
 test('on 3,000 random lines of logfmt-like text, every line ClickHouse calls plain decodes without error to the values it extracts', async () => {
-  const { logfmtValuePattern, plainLogfmtLinePattern } = await import('../src/query/logql/logfmtSampleSql.js');
-  const { decodeLogfmt, sanitizeLabelKey } = await import('../src/query/logql/logfmtDecoder.js');
+  const { logfmtValuePattern, plainLogfmtLinePattern } = await import('../../../src/query/logql/logfmtSampleSql.js');
+  const { decodeLogfmt, sanitizeLabelKey } = await import('../../../src/query/logql/logfmtDecoder.js');
   // A fixed-seed generator: the same lines on every run, so a failure can be replayed.
   let seed = 26;
   const random = (n: number) => {
