@@ -1,8 +1,11 @@
+import { zonedWallTimeToUtc } from '../../formats/zonedWallTime.js';
+
 /**
  * Go's time layouts (reference time Mon Jan 2 15:04:05 MST 2006): Format and
  * ParseInLocation, for the template functions `date`, `toDate` and
  * `toDateInZone`. Times are formatted in UTC (meshlog's "server local zone");
- * parsing takes the zone the layout gives, else UTC.
+ * parsing takes the offset the value gives, else reads the wall time in the
+ * given IANA zone (UTC by default).
  */
 
 const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -146,8 +149,8 @@ export function formatGoLayout(nanos: bigint, layout: string): string {
     .join('');
 }
 
-/** Go's time.ParseInLocation with a UTC location: nanoseconds, or Go's error text. */
-export function parseGoLayout(layout: string, value: string): bigint | string {
+/** Go's time.ParseInLocation (`timeZone` an IANA name Node knows): nanoseconds, or Go's error text. */
+export function parseGoLayout(layout: string, value: string, timeZone = 'UTC'): bigint | string {
   let rest = value;
   let year = 1;
   let month = 1;
@@ -157,7 +160,7 @@ export function parseGoLayout(layout: string, value: string): bigint | string {
   let second = 0;
   let nanos = 0n;
   let pm: boolean | undefined;
-  let offsetSeconds = 0;
+  let offsetSeconds: number | undefined;
   const cannot = (element: string) =>
     `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest)} as ${JSON.stringify(element)}`;
   const take = (pattern: RegExp): string | undefined => {
@@ -235,9 +238,15 @@ export function parseGoLayout(layout: string, value: string): bigint | string {
       if (text === undefined) return cannot(std);
       pm = text.toUpperCase() === 'PM';
     } else if (std === 'MST') {
-      if (take(/^(?:[A-Z]{3,5}|[+-]\d+)/) === undefined) return cannot(std);
+      const abbreviation = take(/^(?:[A-Z]{3,5}|[+-]\d+)/);
+      if (abbreviation === undefined) return cannot(std);
+      // UTC and GMT name their offset; another abbreviation is taken as the location's own.
+      if (abbreviation === 'UTC' || abbreviation === 'GMT') offsetSeconds = 0;
     } else {
-      if (std.startsWith('Z') && take(/^Z/) !== undefined) continue;
+      if (std.startsWith('Z') && take(/^Z/) !== undefined) {
+        offsetSeconds = 0;
+        continue;
+      }
       const zone = take(/^[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?/);
       if (zone === undefined) return cannot(std);
       const digits = zone.slice(1).replaceAll(':', '');
@@ -258,5 +267,7 @@ export function parseGoLayout(layout: string, value: string): bigint | string {
   const utc = new Date(0);
   utc.setUTCFullYear(year, month - 1, day);
   utc.setUTCHours(hour, minute, second, 0);
-  return BigInt(utc.getTime() / 1000 - offsetSeconds) * 1_000_000_000n + nanos;
+  // Go's ParseInLocation: an offset in the value wins; without one, the wall time is read in the location.
+  const utcMs = offsetSeconds === undefined ? zonedWallTimeToUtc(utc.getTime(), timeZone) : utc.getTime() - offsetSeconds * 1000;
+  return BigInt(utcMs / 1000) * 1_000_000_000n + nanos;
 }

@@ -1,3 +1,4 @@
+import { isTimeZone } from '../../formats/zonedWallTime.js';
 import { goParseDuration } from './goDuration.js';
 import { formatGoLayout, parseGoLayout } from './goTimeLayout.js';
 import { GoArgumentTypeError, GoTime, goTypeName, printGo, type GoValue } from './goTemplateValue.js';
@@ -43,9 +44,8 @@ function date(layout: string, value: GoValue): string {
 
 /** Loki's toDateInZone and sprig's toDate: an unparsable value gives Go's zero time, without an error. */
 function parseInZone(layout: string, zone: string, value: string): GoTime {
-  // Loki falls back to UTC for a zone it cannot load; meshlog knows only UTC (and Local, which is UTC here).
-  void zone;
-  const nanos = parseGoLayout(layout, value);
+  // Loki falls back to UTC for a zone it cannot load; Local is the server's zone, UTC here. The time prints in UTC.
+  const nanos = parseGoLayout(layout, value, zone !== 'Local' && isTimeZone(zone) ? zone : 'UTC');
   return typeof nanos === 'bigint' ? new GoTime(nanos) : zeroTime;
 }
 

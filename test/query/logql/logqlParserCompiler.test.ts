@@ -618,6 +618,15 @@ test("Go's text/template in line_format: if/else, with, range, variables, builti
   assert.equal(template('{{ toDate "Jan 2, 2006 at 3:04pm" "Nov 2, 2021 at 1:30pm" | unixEpochMillis }}'), '1635859800000');
   assert.equal(template('{{ toDate "2006-01-02" "garbage" }}'), '0001-01-01 00:00:00 +0000 UTC', "Go's zero time, without an error");
   assert.equal(template('{{ date "2006-01-02" 1635811200 }}'), '2021-11-02', 'sprig date of Unix seconds');
+  // toDateInZone reads a wall time in the named zone (Go's ParseInLocation); an offset in the value wins; an unknown zone is UTC.
+  // 2021-11-02 10:30 in New York is EDT (-4): 14:30 UTC; in Kolkata (+5:30): 05:00 UTC.
+  assert.equal(template('{{ toDateInZone "2006-01-02 15:04" "America/New_York" "2021-11-02 10:30" | unixEpoch }}'), '1635863400');
+  assert.equal(template('{{ toDateInZone "2006-01-02 15:04" "Asia/Kolkata" "2021-11-02 10:30" | unixEpoch }}'), '1635829200');
+  assert.equal(template('{{ toDateInZone "2006-01-02 15:04 -0700" "Asia/Kolkata" "2021-11-02 10:30 +0200" | unixEpoch }}'), '1635841800');
+  assert.equal(template('{{ toDateInZone "2006-01-02 15:04" "Not/AZone" "2021-11-02 10:30" | unixEpoch }}'), '1635849000');
+  // After the autumn change in Berlin (CET, +1): 10:30 is 09:30 UTC.
+  assert.equal(template('{{ toDateInZone "2006-01-02 15:04" "Europe/Berlin" "2021-11-02 10:30" | unixEpoch }}'), '1635845400');
+
   assert.match(template('{{ now }}'), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \+0000 UTC m=\+\d+\.\d{9}$/);
   // Go's errors, while running (TemplateFormatErr) and when parsing (a 400).
   assert.throws(
