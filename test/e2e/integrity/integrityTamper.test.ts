@@ -74,7 +74,10 @@ test('an untouched store verifies clean', async () => {
   const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', pristine], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stdout + run.stderr);
   // acme, beta, and meshlog's own audit trail, which is sealed the same way.
-  assert.match(run.stdout, /^OK — 3 chain\(s\), \d+ batches, \d+ records, 3 checkpoints checked/m);
+  const summary = /^OK — 3 chain\(s\), \d+ batches, \d+ records, (\d+) checkpoints checked/m.exec(run.stdout);
+  assert.ok(summary, run.stdout);
+  // One checkpoint per chain at least; one more when the run lasted past the next checkpoint (every 10 s) on a slow machine.
+  assert.ok(Number(summary[1]) >= 3, run.stdout);
 });
 
 test('a modified record is named by batch and position', async () => {
