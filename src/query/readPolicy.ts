@@ -15,6 +15,8 @@ export interface Reader {
   identity: Identity | undefined;
   remoteAddress: string;
   tenant: string;
+  /** Every tenant a multi-tenant read (`a|b`) names; absent or one for a single-tenant read. */
+  tenants?: string[];
   /** The route template read (`/loki/api/v1/query_range`). */
   target: string | undefined;
   url: string;
@@ -102,14 +104,17 @@ export class ReadPolicy {
 
   private async record(detail: Record<string, unknown>): Promise<void> {
     const reader = this.reader!;
-    await this.deps!.audit.record({
-      action: 'data.unmask',
-      outcome: 'success',
-      actor: reader.identity,
-      remoteAddress: reader.remoteAddress,
-      tenant: reader.tenant,
-      target: reader.target,
-      detail: { url: scrubUrl(reader.url), ...detail },
-    });
+    // A multi-tenant read reveals each tenant's data: one record per tenant, as the request's own audit has.
+    const several = reader.tenants !== undefined && reader.tenants.length > 1;
+    for (const tenant of several ? reader.tenants! : [reader.tenant])
+      await this.deps!.audit.record({
+        action: 'data.unmask',
+        outcome: 'success',
+        actor: reader.identity,
+        remoteAddress: reader.remoteAddress,
+        tenant,
+        target: reader.target,
+        detail: { url: scrubUrl(reader.url), ...detail, ...(several ? { tenants: reader.tenants } : {}) },
+      });
   }
 }

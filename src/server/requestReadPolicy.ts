@@ -20,6 +20,7 @@ export function decorateReadPolicy(app: FastifyInstance, masking: ReadMaskingDep
         identity: this.identity,
         remoteAddress: this.ip,
         tenant: this.tenant,
+        tenants: this.tenants,
         target: this.routeOptions.url,
         url: this.url,
       });

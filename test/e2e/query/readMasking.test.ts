@@ -226,3 +226,29 @@ test('an analyst cannot read a masked value through a metric grouped by an extra
     assert.ok(!text.includes(userId), `${query} revealed ${text}`);
   }
 });
+
+test('an unmasked multi-tenant read (acme|beta) is audited once for each tenant it revealed data of, naming both', async () => {
+  const response = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'two-tenant unmasker', roles: ['analyst', 'unmasker'], tenants: ['acme', 'beta'] }),
+  });
+  assert.equal(response.status, 201);
+  const twoTenants = (await response.json()) as { id: string; key: string };
+  const request = JSON.parse(otlpJsonRequest('billing', [`beta login user.id=${userId}`]));
+  assert.equal((await postOtlpJson(meshlog.url, meshlog.token, JSON.stringify(request), { 'x-scope-orgid': 'beta' })).status, 200);
+  const read = await fetch(`${meshlog.url}${logQuery}`, {
+    headers: { authorization: `Bearer ${twoTenants.key}`, 'x-scope-orgid': 'acme|beta' },
+  });
+  assert.equal(read.status, 200);
+  assert.match(await read.text(), new RegExp(userId));
+  await meshlog.stop();
+  const rows = await readAuditTrail<{ actor: string; tenant: string; detail: string }>(
+    meshlog.dataDir,
+    `SELECT log_attributes['audit.actor.id'] AS actor, log_attributes['audit.tenant'] AS tenant, log_attributes['audit.detail'] AS detail
+     FROM meshlog.logs WHERE log_attributes['audit.action'] = 'data.unmask' AND log_attributes['audit.actor.id'] = '${twoTenants.id}'`,
+  );
+  meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: meshlogArgs });
+  assert.deepEqual(rows.map((row) => row.tenant).sort(), ['acme', 'beta']);
+  for (const row of rows) assert.deepEqual(JSON.parse(row.detail).tenants, ['acme', 'beta']);
+});
