@@ -33,7 +33,7 @@ export const clusterSection = z
           .optional(),
       })
       .strict()
-      .default({ servers: ['nats://127.0.0.1:4222'] }),
+      .prefault({}),
     stream: z
       .object({
         /** The JetStream stream every accepted record goes through. */
@@ -50,27 +50,10 @@ export const clusterSection = z
         max_ack_pending: positiveInt.default(1000),
       })
       .strict()
-      .default({
-        name: 'MESHLOG_RECORDS',
-        replicas: 3,
-        max_message_bytes: 900 * 1024,
-        duplicate_window_ms: 120_000,
-        max_age_ms: 7 * 24 * 3600 * 1000,
-        max_ack_pending: 1000,
-      }),
+      .prefault({}),
   })
   .strict()
-  .default({
-    enabled: false,
-    nats: { servers: ['nats://127.0.0.1:4222'] },
-    stream: {
-      name: 'MESHLOG_RECORDS',
-      replicas: 3,
-      max_message_bytes: 900 * 1024,
-      duplicate_window_ms: 120_000,
-      max_age_ms: 7 * 24 * 3600 * 1000,
-      max_ack_pending: 1000,
-    },
-  });
+  // Defaults come from the fields above (prefault parses {} through them), stated once.
+  .prefault({});
 
 export type ClusterConfig = z.infer<typeof clusterSection>;

@@ -68,6 +68,18 @@ export interface QueryMasking {
 }
 
 /** Between two rows or series: lets the event loop turn when the slice has run its time, and stops a cancelled query. */
+/** Rows a query brought into the engine: counted, and refused past the engine's row limit. */
+function countEngineRows<R>(ctx: QueryContext, rows: R[]): R[] {
+  ctx.rowsRead += rows.length;
+  if (rows.length > ctx.limits.maxEngineRows) {
+    throw new MeshlogError(
+      'ML_QUERY_LIMIT',
+      `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
+    );
+  }
+  return rows;
+}
+
 async function yieldIfDue(ctx: QueryContext): Promise<void> {
   if (ctx.budget?.due()) await ctx.budget.yield();
 }
@@ -408,14 +420,7 @@ async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: S
     ctx.plan.push(...compiled.plan);
     const pipeline = compilePipeline(compiled.residual);
     const postFilters = (node.unwrap?.postFilters ?? []).map(compileLabelFilter);
-    const rows = await ctx.runner.run<LogRow>(compiled, ctx.budget);
-    ctx.rowsRead += rows.length;
-    if (rows.length > ctx.limits.maxEngineRows) {
-      throw new MeshlogError(
-        'ML_QUERY_LIMIT',
-        `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
-      );
-    }
+    const rows = countEngineRows(ctx, await ctx.runner.run<LogRow>(compiled, ctx.budget));
     for (const row of rows) {
       await yieldIfDue(ctx);
       ctx.bytesRead += Buffer.byteLength(row.body);
@@ -485,14 +490,7 @@ async function logfmtSamples(
   const compiled = compileLogfmtSampleRows(node.log, scope, { ...options, labels: labelNames });
   const pipeline = compilePipeline(compiled.residual);
   const postFilters = unwrap.postFilters.map(compileLabelFilter);
-  const rows = await ctx.runner.run<LogfmtSampleRow>(compiled, ctx.budget);
-  ctx.rowsRead += rows.length;
-  if (rows.length > ctx.limits.maxEngineRows) {
-    throw new MeshlogError(
-      'ML_QUERY_LIMIT',
-      `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
-    );
-  }
+  const rows = countEngineRows(ctx, await ctx.runner.run<LogfmtSampleRow>(compiled, ctx.budget));
   const samples = new SeriesSamples(ctx.limits);
   for (const row of rows) {
     await yieldIfDue(ctx);
