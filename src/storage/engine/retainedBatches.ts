@@ -66,9 +66,10 @@ export class RetainedBatches {
     return this.batches.length;
   }
 
-  /** Holds an acknowledged insert's body (no copy: the caller never reuses it). */
-  keep(table: string, body: Buffer): void {
-    if (!(table in rowIdentity) || body.length === 0) return;
+  /** Holds an acknowledged insert's body (a Buffer without copy: the caller never reuses it); other tables' inserts cost nothing. */
+  keep(table: string, jsonLines: Buffer | string): void {
+    if (!(table in rowIdentity) || jsonLines.length === 0) return;
+    const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
     // A view keeps its whole allocation alive (the writer's encoder buffer): that is what it costs.
     const bytes = body.length > 4096 ? body.buffer.byteLength : body.length;
     this.batches.push({ table, body, at: Date.now(), bytes });

@@ -293,7 +293,7 @@ export class Storage {
         clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
       });
       result.stream.resume();
-      if (this.retained) this.retained.keep(table, typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines);
+      this.retained?.keep(table, jsonLines);
     } catch (error) {
       throw storageError(error);
     }
