@@ -39,9 +39,7 @@ import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryR
 import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
 import type { AccessReviews } from '../security/accessReviews.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
-import { alertRoutes } from './routes/alertRoutes.js';
 import { ruleBacktestRoutes } from './routes/ruleBacktestRoutes.js';
-import type { Alerting } from '../alerting/alerting.js';
 import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
@@ -90,8 +88,6 @@ export interface HttpAppOptions {
   tail: TailRouteDeps;
   /** SOC 2 evidence reports. */
   reports: ReportRouteDeps;
-  /** Absent when alerting is off. */
-  alerting?: Alerting;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
   /** Storage key rotation of a running server; absent without embedded encryption at rest. */
@@ -307,7 +303,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
-  if (options.alerting) alertRoutes(app, options.alerting, options.audit);
   ruleBacktestRoutes(app, options.queries);
   adminRoutes(app, options.admin);
   auditExportRoutes(app, options.admin.auditStore);

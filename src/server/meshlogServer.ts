@@ -59,14 +59,13 @@ import { sign } from 'node:crypto';
 import { TenantStore } from '../storage/stores/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/stores/userStore.js';
-import { Alerting } from '../alerting/alerting.js';
+import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
+import type { Subsystem } from './subsystem.js';
 import { QueryBudgets } from '../query/logql/queryBudget.js';
-import { AlertStore } from '../storage/stores/alertStore.js';
 import { PolicyEnforcer } from '../policy/policyEnforcer.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { IncidentStore } from '../storage/stores/incidentStore.js';
 import { Incidents } from '../incidents/incidents.js';
-import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../ingest/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/logs/recordIdStore.js';
@@ -97,8 +96,8 @@ export class MeshlogServer {
   private storage: Storage | undefined;
   private writer: LogWriter | undefined;
   private patterns: PatternRecorder | undefined;
-  private alerting: Alerting | undefined;
-  private anomalies: AnomalyMonitor | undefined;
+  /** Started in this order, stopped in reverse. */
+  private subsystems: Subsystem[] = [];
   private policy: PolicyEnforcer | undefined;
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
@@ -423,53 +422,20 @@ export class MeshlogServer {
       maxLines: queries.maxEntriesLimit,
     };
     const storage = this.storage;
-    this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, {
-          runner: queries.runner,
-          budgets,
-          database: config.database,
-          limits: queries.limits,
-          store: new AlertStore(storage),
-          logger,
-          incidentAlert: incidents.alertListener(),
-        })
-      : undefined;
-    const alerting = this.alerting;
-    const anomaly = config.alerting.anomaly;
-    if (alerting && anomaly.enabled) {
-      const patternRecorder = this.patterns;
-      this.anomalies = new AnomalyMonitor(
-        {
-          bucketMs: anomaly.bucket_ms,
-          latenessMs: anomaly.lateness_ms ?? Math.max(anomaly.bucket_ms / 2, 5000),
-          baselineBuckets: anomaly.baseline_buckets,
-          warmupBuckets: anomaly.warmup_buckets,
-          threshold: anomaly.threshold,
-          minVolume: anomaly.min_volume,
-          minErrors: anomaly.min_errors,
-          silentBuckets: anomaly.silent_buckets,
-          newPatternWarmupLines: anomaly.new_pattern_warmup_lines,
-          resolveAfterBuckets: anomaly.resolve_after_buckets,
-        },
-        anomaly.overrides.map((o) => ({
-          tenant: o.tenant,
-          serviceName: o.service,
-          enabled: o.enabled,
-          threshold: o.threshold,
-          minVolume: o.min_volume,
-          minErrors: o.min_errors,
-          silentBuckets: o.silent_buckets,
-        })),
-        {
-          // meshlog's own audit trail is not a service to watch.
-          committed: (listener) => writer.onCommitted((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
-          templateOf: (tenant, service, id) => patternRecorder?.templateOf(tenant, service, id),
-          store: alerting.store,
-          notify: (alert) => alerting.notify(alert),
-          logger,
-        },
-      );
-    }
+    const alertingPart = await alertingSubsystem(config.alerting, {
+      storage,
+      runner: queries.runner,
+      budgets,
+      database: config.database,
+      limits: queries.limits,
+      audit,
+      committed: (listener) => writer.onCommitted(listener),
+      templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
+      incidentAlert: incidents.alertListener(),
+      logger,
+    });
+    this.subsystems.push(alertingPart);
+    const alerting = alertingPart.alerting;
     const redactionOn = config.pipeline.redaction.enabled;
     this.policy = await PolicyEnforcer.open(
       {
@@ -534,7 +500,6 @@ export class MeshlogServer {
       patterns,
       tail,
       reports,
-      alerting,
       integrity,
       retention,
       erasure: { erasures },
@@ -560,6 +525,7 @@ export class MeshlogServer {
         ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) }
         : undefined,
     });
+    for (const subsystem of this.subsystems) if (subsystem.routes) await this.http.register(subsystem.routes);
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -725,9 +691,8 @@ export class MeshlogServer {
     await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
-    await this.anomalies?.stop();
     await this.policy?.stop();
-    await this.alerting?.stop();
+    for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
     // Messages being committed finish (and are acknowledged) before the writer closes.
     await this.streamConsumer?.stop();
     await this.writer?.close();

@@ -10,8 +10,8 @@ import { KeyShreddedError } from '../../archive/keyRing.js';
 import { MeshlogError } from '../../errors.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { tenantFor } from '../../security/identity.js';
-import { parseJsonBody } from '../jsonBody.js';
-import { rfc3339Ns } from '../rfc3339Time.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
+import { rfc3339Ns } from '../../formats/rfc3339Time.js';
 
 export interface ArchiveDeps {
   sources: ArchiveSources;

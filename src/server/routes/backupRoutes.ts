@@ -11,7 +11,7 @@ import type { LogWriter } from '../../ingest/writer.js';
 import type { DeletionLock } from '../../retention/deletionLock.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { Storage } from '../../storage/engine/storage.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface BackupDeps {
   storage: Storage;

@@ -6,8 +6,8 @@ import type { ErasureRequests } from '../../retention/erasureRequests.js';
 import { tenantFor, type Identity } from '../../security/identity.js';
 import { holdsTenants } from '../../security/grants.js';
 import type { ErasureRequest } from '../../storage/stores/erasureStore.js';
-import { parseJsonBody } from '../jsonBody.js';
-import { rfc3339Ns } from '../rfc3339Time.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
+import { rfc3339Ns } from '../../formats/rfc3339Time.js';
 
 export interface ErasureDeps {
   erasures: ErasureRequests;

@@ -5,7 +5,7 @@ import type { PolicyEnforcer } from '../../policy/policyEnforcer.js';
 import { maxPolicyBytes } from '../../policy/policyFile.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
 import type { PolicyStore, StoredPolicy } from '../../storage/stores/policyStore.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface PolicyRouteDeps {
   enforcer: PolicyEnforcer;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Disposer } from '../../retention/disposer.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { RetentionStore } from '../../storage/stores/retentionStore.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 import { holdsTenants } from '../../security/grants.js';
 import { tenantFor } from '../../security/identity.js';
 import { MeshlogError } from '../../errors.js';
