@@ -30,7 +30,6 @@ import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from '../ingest/ingestContext.js';
 import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
-import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
 import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
@@ -81,8 +80,6 @@ export interface HttpAppOptions {
   masking?: ReadMaskingDeps;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
-  /** Absent when sealing is off. */
-  integrity: IntegrityDeps | undefined;
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
   tail: TailRouteDeps;
@@ -300,7 +297,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   registerIngestRoutes(app, options.ingest);
   lokiQueryRoutes(app, options.queries);
-  if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
   ruleBacktestRoutes(app, options.queries);

@@ -5,10 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import { Metrics } from '../observability/metrics.js';
-import { LogWriter, type WriterSealing } from '../ingest/writer.js';
-import { openSealing, openSigner } from '../integrity/openSealing.js';
-import type { ChainSealer } from '../integrity/chainSealer.js';
-import type { NoteSigner } from '../integrity/signedNote.js';
+import { LogWriter } from '../ingest/writer.js';
+import { integritySubsystem } from '../integrity/integritySubsystem.js';
 import { loadAdminToken } from '../security/adminToken.js';
 import { ApiKeys } from '../security/apiKeys.js';
 import { AuditTrail } from '../security/auditTrail.js';
@@ -102,13 +100,9 @@ export class MeshlogServer {
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
-  private sealer: ChainSealer | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private usageTimer: NodeJS.Timeout | undefined;
   private disposalTimer: NodeJS.Timeout | undefined;
   private erasureTimer: NodeJS.Timeout | undefined;
   private accessReviewTimer: NodeJS.Timeout | undefined;
-  private keys: ApiKeys | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
   private audit: AuditTrail | undefined;
@@ -138,12 +132,13 @@ export class MeshlogServer {
       },
       logger,
     );
+    const storageOpened = this.storage;
+    this.subsystems.push({ stop: () => storageOpened.close() });
     const diskGuard = this.storage.diskGuard;
     if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
-    this.keys = keys;
     let authenticate: Authenticate;
     if (config.auth === 'token') {
       const admin = loadAdminToken(config.data_dir);
@@ -158,23 +153,24 @@ export class MeshlogServer {
       authenticate = anonymousAccess;
       logger.warn('authentication is disabled (--auth=none): anyone who can reach this server can read and write logs');
     }
-    this.usageTimer = setInterval(() => {
+    const usageTimer = setInterval(() => {
       keys.flushUsage().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'could not record key use'));
     }, 30_000);
-    this.usageTimer.unref();
+    usageTimer.unref();
+    this.subsystems.push({
+      stop: async () => {
+        clearInterval(usageTimer);
+        await keys.flushUsage().catch(() => undefined);
+      },
+    });
     const id = writerId(config.data_dir);
-    let sealing: (WriterSealing & { signer: NoteSigner }) | undefined;
-    if (config.integrity.seal) {
-      sealing = await openSealing(config, this.storage, id, logger);
-      const sealer = sealing.sealer;
-      this.sealer = sealer;
-      this.checkpointTimer = setInterval(() => {
-        sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
-      }, config.integrity.checkpoint_interval_ms);
-      this.checkpointTimer.unref();
-    } else {
-      logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
-    }
+    const integrityPart = await integritySubsystem(config, this.storage, id, logger);
+    this.subsystems.push(integrityPart);
+    const { sealing, signer } = integrityPart;
+    const patternStore = new PatternStore(this.storage);
+    const patternRecorder = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
+    this.patterns = patternRecorder;
+    if (patternRecorder) this.subsystems.push({ stop: () => patternRecorder.stop() });
     this.writer = await LogWriter.open(
       this.storage,
       {
@@ -188,9 +184,8 @@ export class MeshlogServer {
       logger,
       sealing,
     );
-
-    const patternStore = new PatternStore(this.storage);
-    this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
+    const writerOpened = this.writer;
+    this.subsystems.push({ stop: () => writerOpened.close() });
     const recordIds = new RecordIdStore(this.storage);
     const rateLimits = new RateLimits(config.limits);
     const redeliveries = new RedeliveryFilter(
@@ -222,6 +217,13 @@ export class MeshlogServer {
       );
       const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
       keys.replicateTo((key) => replication.put(key));
+      // Messages being committed finish (and are acknowledged) before the writer closes.
+      this.subsystems.push({
+        stop: async () => {
+          await this.streamConsumer?.stop();
+          await this.nats?.drain().catch(() => undefined);
+        },
+      });
     }
     const ingest = ingestContext({
       writer: this.writer,
@@ -273,23 +275,12 @@ export class MeshlogServer {
         version: '3.0.0',
       },
     };
-    const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     // One throttle of failed authentications per source address, for every listener and the UI.
     const authFailures = new AuthFailures(new LoginThrottle(config.limits), audit, logger, config.limits);
     ingest.authFailures = authFailures;
-    // Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify.
-    sealing?.store.onQuarantine((entries) => {
-      for (const entry of entries) {
-        void audit.record({
-          action: 'integrity.seal_quarantined',
-          outcome: 'failure',
-          target: entry.chain ?? entry.segment,
-          detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
-        });
-      }
-    });
+    integrityPart.recordQuarantinesIn(audit);
     // Parts the engine left unreadable (a full disk mid-merge) are set aside and what they covered restored: each an audit event.
     this.storage.watchParts((parts, reinserted) => {
       for (const part of parts) {
@@ -323,8 +314,6 @@ export class MeshlogServer {
         )
       : undefined;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
-    // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
-    const signer = sealing?.signer ?? openSigner(config, id, logger);
     const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
     const retentionStore = new RetentionStore(this.storage);
     const policyStore = new PolicyStore(this.storage);
@@ -380,7 +369,7 @@ export class MeshlogServer {
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
-        integrity,
+        integrity: sealing && { store: sealing.store, verifierKey: signer.verifierKey },
         keys: () => keys.list(),
         config,
         serverStartedAt: new Date().toISOString(),
@@ -460,6 +449,8 @@ export class MeshlogServer {
         streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
       },
     );
+    const enforcer = this.policy;
+    this.subsystems.push({ stop: () => enforcer.stop() });
     const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const accessReviews = new AccessReviews({
@@ -500,7 +491,6 @@ export class MeshlogServer {
       patterns,
       tail,
       reports,
-      integrity,
       retention,
       erasure: { erasures },
       archive,
@@ -691,21 +681,11 @@ export class MeshlogServer {
     await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
-    await this.policy?.stop();
-    for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
-    // Messages being committed finish (and are acknowledged) before the writer closes.
-    await this.streamConsumer?.stop();
-    await this.writer?.close();
-    await this.nats?.drain().catch(() => undefined);
-    await this.patterns?.stop();
-    clearInterval(this.usageTimer);
     clearInterval(this.disposalTimer);
     clearInterval(this.erasureTimer);
     clearInterval(this.accessReviewTimer);
-    await this.keys?.flushUsage().catch(() => undefined);
-    clearInterval(this.checkpointTimer);
-    await this.sealer?.checkpoint();
-    await this.storage?.close();
+    // Each subsystem in the reverse of its start: the writer commits what was accepted, the last checkpoint covers it, storage closes.
+    for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
     this.logger.info('meshlog stopped');
   }
 }
