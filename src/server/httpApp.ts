@@ -13,8 +13,6 @@ import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { auditExportRoutes } from './routes/auditExportRoutes.js';
-import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
-import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
@@ -62,9 +60,6 @@ export interface HttpAppOptions {
   /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
   authFailures?: AuthFailures;
   admin: AdminDeps;
-  retention: RetentionDeps;
-  /** Erasure requests (privacy P4.3). */
-  erasure: ErasureDeps;
   /** Backups of the running server. */
   backup?: BackupDeps;
   /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
@@ -306,8 +301,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
   if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
-  retentionRoutes(app, options.retention);
-  erasureRoutes(app, options.erasure);
   if (options.archive) archiveRoutes(app, options.archive);
   if (options.backup) backupRoutes(app, options.backup);
   reportRoutes(app, options.reports);

@@ -16,12 +16,8 @@ import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/stores/accessStore.js';
 import { AuditStore } from '../storage/stores/auditStore.js';
-import { RetentionStore } from '../storage/stores/retentionStore.js';
-import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
-import { ErasureRequests } from '../retention/erasureRequests.js';
-import { DeletionLedger, defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
-import { DeletionLock } from '../retention/deletionLock.js';
-import { ErasureStore } from '../storage/stores/erasureStore.js';
+import { maxAgeSeconds } from '../retention/disposer.js';
+import { governanceSubsystem } from '../retention/governanceSubsystem.js';
 import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
@@ -100,8 +96,6 @@ export class MeshlogServer {
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
-  private disposalTimer: NodeJS.Timeout | undefined;
-  private erasureTimer: NodeJS.Timeout | undefined;
   private accessReviewTimer: NodeJS.Timeout | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
@@ -314,28 +308,21 @@ export class MeshlogServer {
         )
       : undefined;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
-    const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
-    const retentionStore = new RetentionStore(this.storage);
     const policyStore = new PolicyStore(this.storage);
-    const deletionLock = new DeletionLock();
-    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
     const incidentStore = new IncidentStore(this.storage);
     const incidents = new Incidents(incidentStore, audit, maxAgeSeconds(config.incidents.hold_after_resolve) * 1000, logger);
-    // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
-    disposer.holdAlso(() => incidents.recordHolds());
-    const retention = { disposer, store: retentionStore, audit };
-    const erasures = new ErasureRequests(
-      new ErasureStore(this.storage),
-      retentionStore,
-      sealing?.store,
+    const governance = governanceSubsystem(config, {
+      storage: this.storage,
+      seals: sealing?.store,
       audit,
-      config.database,
-      maxAgeSeconds(config.erasure.cancel_window) * 1000,
-      ledger,
-      deletionLock,
-      (tenant, patterns) => this.patterns?.forget(tenant, patterns),
+      signer,
+      // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
+      holdAlso: () => incidents.recordHolds(),
+      forgetPatterns: (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       logger,
-    );
+    });
+    this.subsystems.push(governance);
+    const { disposer, erasures, retentionStore, deletionLock } = governance;
     const archiveMasterKey = () =>
       MasterKey.load({
         file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir),
@@ -491,8 +478,6 @@ export class MeshlogServer {
       patterns,
       tail,
       reports,
-      retention,
-      erasure: { erasures },
       archive,
       backup,
       sessions,
@@ -527,14 +512,7 @@ export class MeshlogServer {
       this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
       this.monthlyReports.start();
     }
-    this.disposalTimer = setInterval(() => {
-      disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
-    }, config.retention.check_interval_ms);
-    this.disposalTimer.unref();
-    this.erasureTimer = setInterval(() => {
-      erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
-    }, config.erasure.check_interval_ms);
-    this.erasureTimer.unref();
+    for (const subsystem of this.subsystems) await subsystem.start?.();
     if (config.access_review.auto_start) {
       const startDueReviews = () =>
         accessReviews
@@ -681,8 +659,6 @@ export class MeshlogServer {
     await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
-    clearInterval(this.disposalTimer);
-    clearInterval(this.erasureTimer);
     clearInterval(this.accessReviewTimer);
     // Each subsystem in the reverse of its start: the writer commits what was accepted, the last checkpoint covers it, storage closes.
     for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
