@@ -29,7 +29,6 @@ import type { IngestContext } from '../ingest/ingestContext.js';
 import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
-import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
 import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
@@ -78,8 +77,6 @@ export interface HttpAppOptions {
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
   tail: TailRouteDeps;
-  /** SOC 2 evidence reports. */
-  reports: ReportRouteDeps;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
   /** Storage key rotation of a running server; absent without embedded encryption at rest. */
@@ -303,7 +300,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
   if (options.archive) archiveRoutes(app, options.archive);
   if (options.backup) backupRoutes(app, options.backup);
-  reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);

@@ -27,10 +27,8 @@ import { MeshlogError } from '../errors.js';
 import { recordConfigChange } from '../config/configChanges.js';
 import type { Identity } from '../security/identity.js';
 import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
-import { ReportStore } from '../storage/stores/reportStore.js';
 import { SavedQueryStore } from '../storage/stores/savedQueryStore.js';
-import { DashboardReports } from '../compliance/dashboardReports.js';
-import { MonthlyReports } from '../compliance/monthlyReports.js';
+import { reportsSubsystem } from '../compliance/reportsSubsystem.js';
 import { Storage } from '../storage/engine/storage.js';
 import { logQueryRunner } from '../storage/logs/logQueries.js';
 import { defaultQueryLimits } from '../query/logql/engine.js';
@@ -100,7 +98,6 @@ export class MeshlogServer {
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
   private audit: AuditTrail | undefined;
-  private monthlyReports: MonthlyReports | undefined;
   private ready = false;
   /** Where the admin token came from, for the start-up summary (never the token). */
   private adminToken: StartupFacts['adminToken'];
@@ -349,10 +346,10 @@ export class MeshlogServer {
       masterKey: archiveMasterKey,
       audit,
     };
-    const reports = {
+    const reports = reportsSubsystem(config.reports, {
+      storage: this.storage,
       audit,
-      store: new ReportStore(this.storage),
-      dashboard: new DashboardReports(config.reports.dashboard_cache_ms),
+      logger,
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
@@ -377,7 +374,8 @@ export class MeshlogServer {
         incidents: incidentStore,
         recordHolds: () => incidents.recordHolds(),
       },
-    };
+    });
+    this.subsystems.push(reports);
     const writer = this.writer;
     const hub = new TailHub((listener) => writer.onCommitted(listener), {
       bufferLines: config.tail.buffer_lines,
@@ -477,7 +475,6 @@ export class MeshlogServer {
       users: { users: userRegistry, audit, sessions },
       patterns,
       tail,
-      reports,
       archive,
       backup,
       sessions,
@@ -508,10 +505,6 @@ export class MeshlogServer {
       this.listeners.push(listener);
     }
     this.ready = true;
-    if (config.reports.monthly) {
-      this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
-      this.monthlyReports.start();
-    }
     for (const subsystem of this.subsystems) await subsystem.start?.();
     if (config.access_review.auto_start) {
       const startDueReviews = () =>
@@ -656,7 +649,6 @@ export class MeshlogServer {
     this.ready = false;
     // Queries still running stop now (answered 503, retry later) rather than holding up the stop.
     this.queryBudgets?.shutdown();
-    await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
     clearInterval(this.accessReviewTimer);
