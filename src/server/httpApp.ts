@@ -32,8 +32,6 @@ import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js'
 import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
-import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
-import type { AccessReviews } from '../security/accessReviews.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
 import { ruleBacktestRoutes } from './routes/ruleBacktestRoutes.js';
 import type { SessionStore } from '../security/sessions.js';
@@ -87,8 +85,6 @@ export interface HttpAppOptions {
   traces?: TraceQueries;
   /** Explore's saved queries. */
   savedQueries?: SavedQueryRouteDeps;
-  /** Periodic user-access reviews. */
-  accessReviews?: AccessReviews;
   /** Tenants' logging policies and their drift. */
   policy?: PolicyRouteDeps;
   incidents?: IncidentRouteDeps;
@@ -302,7 +298,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.backup) backupRoutes(app, options.backup);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
   if (options.policy) policyRoutes(app, options.policy);
   if (options.incidents) incidentRoutes(app, options.incidents);
   exportRoutes(app, {

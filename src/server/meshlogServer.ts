@@ -46,7 +46,7 @@ import { RateLimits } from '../security/rateLimits.js';
 import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { registerSecret } from '../observability/credentialScrubber.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
-import { AccessReviews } from '../security/accessReviews.js';
+import { accessReviewSubsystem } from '../security/accessReviewSubsystem.js';
 import { sign } from 'node:crypto';
 import { TenantStore } from '../storage/stores/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
@@ -94,7 +94,6 @@ export class MeshlogServer {
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
-  private accessReviewTimer: NodeJS.Timeout | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
   private audit: AuditTrail | undefined;
@@ -438,20 +437,21 @@ export class MeshlogServer {
     this.subsystems.push({ stop: () => enforcer.stop() });
     const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    const accessReviews = new AccessReviews({
+    const accessReviews = accessReviewSubsystem(config.access_review, {
       auditStore: admin.auditStore,
       audit,
       keys,
       users: userRegistry,
       endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
       sign: (bytes) => ({ algorithm: 'Ed25519', key: signer.verifierKey, value: sign(null, bytes, signer.privateKey).toString('base64') }),
-      config: config.access_review,
       registeredTenants: () =>
         tenantRegistry
           .list()
           .filter((tenant) => tenant.state === 'active')
           .map((tenant) => tenant.name),
+      logger,
     });
+    this.subsystems.push(accessReviews);
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin =
       sessions && config.auth === 'token' && config.oidc && oidcClientId
@@ -481,7 +481,6 @@ export class MeshlogServer {
       oidcLogin,
       traces: new TraceQueries(this.storage),
       savedQueries: { store: new SavedQueryStore(this.storage), audit },
-      accessReviews,
       policy,
       incidents: {
         incidents,
@@ -506,15 +505,6 @@ export class MeshlogServer {
     }
     this.ready = true;
     for (const subsystem of this.subsystems) await subsystem.start?.();
-    if (config.access_review.auto_start) {
-      const startDueReviews = () =>
-        accessReviews
-          .startDue()
-          .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'access review start failed'));
-      this.accessReviewTimer = setInterval(startDueReviews, config.access_review.check_interval_ms);
-      this.accessReviewTimer.unref();
-      void startDueReviews();
-    }
     const configSha256 = await recordConfigChange(config, admin.auditStore, audit, 'start');
     await audit.record({
       action: 'server.start',
@@ -651,7 +641,6 @@ export class MeshlogServer {
     this.queryBudgets?.shutdown();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
-    clearInterval(this.accessReviewTimer);
     // Each subsystem in the reverse of its start: the writer commits what was accepted, the last checkpoint covers it, storage closes.
     for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
     this.logger.info('meshlog stopped');
