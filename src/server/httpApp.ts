@@ -29,7 +29,6 @@ import type { IngestContext } from '../ingest/ingestContext.js';
 import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
-import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
@@ -85,8 +84,6 @@ export interface HttpAppOptions {
   traces?: TraceQueries;
   /** Explore's saved queries. */
   savedQueries?: SavedQueryRouteDeps;
-  /** Tenants' logging policies and their drift. */
-  policy?: PolicyRouteDeps;
   incidents?: IncidentRouteDeps;
 }
 
@@ -298,7 +295,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.backup) backupRoutes(app, options.backup);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  if (options.policy) policyRoutes(app, options.policy);
   if (options.incidents) incidentRoutes(app, options.incidents);
   exportRoutes(app, {
     runner: options.queries.runner,

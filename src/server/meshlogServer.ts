@@ -54,7 +54,7 @@ import { UserStore } from '../storage/stores/userStore.js';
 import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
 import type { Subsystem } from './subsystem.js';
 import { QueryBudgets } from '../query/logql/queryBudget.js';
-import { PolicyEnforcer } from '../policy/policyEnforcer.js';
+import { policySubsystem } from '../policy/policySubsystem.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { IncidentStore } from '../storage/stores/incidentStore.js';
 import { Incidents } from '../incidents/incidents.js';
@@ -90,7 +90,6 @@ export class MeshlogServer {
   private patterns: PatternRecorder | undefined;
   /** Started in this order, stopped in reverse. */
   private subsystems: Subsystem[] = [];
-  private policy: PolicyEnforcer | undefined;
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
@@ -409,9 +408,8 @@ export class MeshlogServer {
     });
     this.subsystems.push(alertingPart);
     const alerting = alertingPart.alerting;
-    const redactionOn = config.pipeline.redaction.enabled;
-    this.policy = await PolicyEnforcer.open(
-      {
+    this.subsystems.push(
+      await policySubsystem(config, {
         storage,
         store: policyStore,
         audit,
@@ -420,22 +418,9 @@ export class MeshlogServer {
         keys: () => keys.list(),
         users: () => userRegistry.list(),
         erasures: () => erasures.list(),
-        retention: config.retention,
-        redactionRules: redactionOn
-          ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)]
-          : [],
-        maskedFields: config.masking.fields,
         logger,
-      },
-      {
-        intervalMs: config.policy.evaluation_interval_ms,
-        sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000,
-        streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
-      },
+      }),
     );
-    const enforcer = this.policy;
-    this.subsystems.push({ stop: () => enforcer.stop() });
-    const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
     const accessReviews = accessReviewSubsystem(config.access_review, {
       auditStore: admin.auditStore,
@@ -481,7 +466,6 @@ export class MeshlogServer {
       oidcLogin,
       traces: new TraceQueries(this.storage),
       savedQueries: { store: new SavedQueryStore(this.storage), audit },
-      policy,
       incidents: {
         incidents,
         signer,
