@@ -14,7 +14,6 @@ import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { auditExportRoutes } from './routes/auditExportRoutes.js';
 import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
-import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import type { ReadMaskingDeps } from '../query/readPolicy.js';
@@ -58,8 +57,6 @@ export interface HttpAppOptions {
   admin: AdminDeps;
   /** Backups of the running server. */
   backup?: BackupDeps;
-  /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
-  archive?: ArchiveDeps;
   isReady: () => boolean;
   /** Users and the keys issued to them (admin). */
   users?: UserRouteDeps;
@@ -291,7 +288,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
   if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
-  if (options.archive) archiveRoutes(app, options.archive);
   if (options.backup) backupRoutes(app, options.backup);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);

@@ -18,8 +18,7 @@ import { AccessStore } from '../storage/stores/accessStore.js';
 import { AuditStore } from '../storage/stores/auditStore.js';
 import { maxAgeSeconds } from '../retention/disposer.js';
 import { governanceSubsystem } from '../retention/governanceSubsystem.js';
-import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
-import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
+import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
 import { pendingEncryption } from '../storage/engine/encryptDataDir.js';
 import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
@@ -318,30 +317,19 @@ export class MeshlogServer {
     });
     this.subsystems.push(governance);
     const { disposer, erasures, retentionStore, deletionLock } = governance;
-    const archiveMasterKey = () =>
-      MasterKey.load({
-        file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir),
-        dataDir: config.data_dir,
-        create: true,
-      });
-    const archive = sealing && {
+    const archive = archiveSubsystem(config, {
+      sealing,
       audit,
-      s3: config.archive.s3,
-      longestRetentionSeconds: (tenant: string) => disposer.longestRetentionSeconds(tenant),
-      sources: {
-        store: sealing.store,
-        signer: sealing.signer,
-        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), archiveMasterKey),
-        checkpointNow: () => sealing.sealer.checkpoint(),
-      },
-    };
+      longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
+    });
+    this.subsystems.push(archive);
     const backup = {
       storage: this.storage,
       writer: this.writer,
       lock: deletionLock,
       dataDir: config.data_dir,
       backupDir: config.backup.dir ?? `${resolve(config.data_dir)}-backups`,
-      masterKey: archiveMasterKey,
+      masterKey: archive.masterKey,
       audit,
     };
     const reports = reportsSubsystem(config.reports, {
@@ -460,7 +448,6 @@ export class MeshlogServer {
       users: { users: userRegistry, audit, sessions },
       patterns,
       tail,
-      archive,
       backup,
       sessions,
       oidcLogin,
