@@ -13,7 +13,6 @@ import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { auditExportRoutes } from './routes/auditExportRoutes.js';
-import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import type { ReadMaskingDeps } from '../query/readPolicy.js';
@@ -55,8 +54,6 @@ export interface HttpAppOptions {
   /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
   authFailures?: AuthFailures;
   admin: AdminDeps;
-  /** Backups of the running server. */
-  backup?: BackupDeps;
   isReady: () => boolean;
   /** Users and the keys issued to them (admin). */
   users?: UserRouteDeps;
@@ -288,7 +285,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
   if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
-  if (options.backup) backupRoutes(app, options.backup);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
   if (options.incidents) incidentRoutes(app, options.incidents);

@@ -20,6 +20,7 @@ import { maxAgeSeconds } from '../retention/disposer.js';
 import { governanceSubsystem } from '../retention/governanceSubsystem.js';
 import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
+import { backupSubsystem } from '../backup/backupSubsystem.js';
 import { pendingEncryption } from '../storage/engine/encryptDataDir.js';
 import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
 import { MeshlogError } from '../errors.js';
@@ -323,15 +324,9 @@ export class MeshlogServer {
       longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
     });
     this.subsystems.push(archive);
-    const backup = {
-      storage: this.storage,
-      writer: this.writer,
-      lock: deletionLock,
-      dataDir: config.data_dir,
-      backupDir: config.backup.dir ?? `${resolve(config.data_dir)}-backups`,
-      masterKey: archive.masterKey,
-      audit,
-    };
+    this.subsystems.push(
+      backupSubsystem(config, { storage: this.storage, writer: this.writer, lock: deletionLock, masterKey: archive.masterKey, audit }),
+    );
     const reports = reportsSubsystem(config.reports, {
       storage: this.storage,
       audit,
@@ -448,7 +443,6 @@ export class MeshlogServer {
       users: { users: userRegistry, audit, sessions },
       patterns,
       tail,
-      backup,
       sessions,
       oidcLogin,
       traces: new TraceQueries(this.storage),
