@@ -107,20 +107,7 @@ export const configSchema = z
           .default('10m'),
       })
       .strict()
-      .default({
-        max_body_bytes: 16 * 1024 * 1024,
-        max_decompressed_bytes: 64 * 1024 * 1024,
-        max_queued_records: 500_000,
-        max_queued_bytes: 256 * 1024 * 1024,
-        batch_max_records: 100_000,
-        batch_linger_ms: 20,
-        dedup_remembered_ids: 200_000,
-        dedup_clock_skew_ms: 120_000,
-        dedup_forgotten_ids: 10_000_000,
-        reject_old_samples: true,
-        reject_old_samples_max_age: '7y',
-        creation_grace_period: '10m',
-      }),
+      .prefault({}),
     shutdown_timeout_ms: positiveInt.default(30_000),
     /** SSO: JWT bearer tokens from an OIDC identity provider, mapped from claims to roles and tenants. */
     oidc: z
@@ -160,7 +147,7 @@ export const configSchema = z
         seal_flush_ms: z.coerce.number().int().min(10).max(60_000).default(1000),
       })
       .strict()
-      .default({ seal: true, checkpoint_interval_ms: 10_000, seal_flush_ms: 1000 }),
+      .prefault({}),
     /** Abuse limits: token-bucket rates (0 = off), connections per listener, slow-client timeouts. */
     limits: z
       .object({
@@ -193,23 +180,7 @@ export const configSchema = z
         login_failure_window_ms: positiveInt.default(900_000),
       })
       .strict()
-      .default({
-        burst_seconds: 2,
-        ingest_requests_per_second_per_key: 5000,
-        ingest_records_per_second_per_tenant: 500_000,
-        query_requests_per_second_per_key: 50,
-        query_requests_per_second_per_tenant: 100,
-        max_connections_per_listener: 1024,
-        max_connections_per_address: 512,
-        tcp_idle_timeout_ms: 300_000,
-        tls_handshake_timeout_ms: 10_000,
-        http_headers_timeout_ms: 10_000,
-        http_request_timeout_ms: 120_000,
-        min_free_disk_bytes: 512 * 1024 * 1024,
-        login_failures_per_address: 20,
-        login_failures_per_account: 5,
-        login_failure_window_ms: 900_000,
-      }),
+      .prefault({}),
     /** Read-time masking: sensitive values are masked in query results and live tails unless the reader holds the `unmasker` role. */
     masking: z
       .object({
@@ -217,7 +188,7 @@ export const configSchema = z
         fields: z.array(z.string().min(1)).default([]),
       })
       .strict()
-      .default({ fields: [] }),
+      .prefault({}),
     /** Encryption at rest of embedded chDB: every table on an AES-256-CTR encrypted disk. */
     encryption: z
       .object({
@@ -226,7 +197,7 @@ export const configSchema = z
         key_file: z.string().min(1).optional(),
       })
       .strict()
-      .default({ enabled: true }),
+      .prefault({}),
     /** Parse, normalize and redact between receivers and storage. */
     pipeline: pipelineSection,
     /** Log template mining at ingest: every record gets the id of its template (see pipeline/patterns/). */
@@ -249,7 +220,7 @@ export const configSchema = z
         pushdown: flag.default(true),
       })
       .strict()
-      .default({ max_lines: 5000, timeout: 60_000, pushdown: true }),
+      .prefault({}),
     /** Live tail (Loki /tail WebSocket, /api/v1/tail SSE, meshlog query --tail). */
     tail: z
       .object({
@@ -258,7 +229,7 @@ export const configSchema = z
         max_subscribers: positiveInt.default(100),
       })
       .strict()
-      .default({ buffer_lines: 10_000, max_subscribers: 100 }),
+      .prefault({}),
     /** The web UI served at `/` and its login sessions (HttpOnly cookie, CSRF token). */
     ui: z
       .object({
@@ -269,7 +240,7 @@ export const configSchema = z
         session_max_age_ms: z.coerce.number().int().min(1000).default(43_200_000),
       })
       .strict()
-      .default({ enabled: true, session_idle_timeout_ms: 1_800_000, session_max_age_ms: 43_200_000 }),
+      .prefault({}),
     /** Alert rules in Loki ruler format, evaluated through the LogQL engine, and where alerts are sent. */
     alerting: z
       .object({
@@ -351,42 +322,10 @@ export const configSchema = z
               .default([]),
           })
           .strict()
-          .default({
-            enabled: true,
-            bucket_ms: 60_000,
-            baseline_buckets: 60,
-            warmup_buckets: 15,
-            threshold: 6,
-            min_volume: 20,
-            min_errors: 5,
-            silent_buckets: 5,
-            new_pattern_warmup_lines: 1000,
-            resolve_after_buckets: 10,
-            overrides: [],
-          }),
+          .prefault({}),
       })
       .strict()
-      .default({
-        enabled: true,
-        evaluation_interval_ms: 60_000,
-        rules_files: [],
-        webhooks: [],
-        slack: [],
-        pagerduty: [],
-        anomaly: {
-          enabled: true,
-          bucket_ms: 60_000,
-          baseline_buckets: 60,
-          warmup_buckets: 15,
-          threshold: 6,
-          min_volume: 20,
-          min_errors: 5,
-          silent_buckets: 5,
-          new_pattern_warmup_lines: 1000,
-          resolve_after_buckets: 10,
-          overrides: [],
-        },
-      }),
+      .prefault({}),
     /** SOC 2 evidence reports (see compliance/). */
     /** How long logs are kept; meshlog disposes of older records and records what it disposed. */
     retention: z
@@ -419,7 +358,7 @@ export const configSchema = z
         check_interval_ms: z.coerce.number().int().min(1000).default(3_600_000),
       })
       .strict()
-      .default({ default_max_age: '30d', audit_max_age: '400d', policies: [], check_interval_ms: 3_600_000 }),
+      .prefault({}),
     /** Erasure requests (privacy P4.3): how long a request can be cancelled before it runs on its own. */
     erasure: z
       .object({
@@ -432,7 +371,7 @@ export const configSchema = z
         check_interval_ms: z.coerce.number().int().min(1000).default(60_000),
       })
       .strict()
-      .default({ cancel_window: '24h', check_interval_ms: 60_000 }),
+      .prefault({}),
     /** Logging policies (docs/policy.md): how often drift from each tenant's applied policy is evaluated, and over what window. */
     policy: z
       .object({
@@ -449,7 +388,7 @@ export const configSchema = z
           .default('24h'),
       })
       .strict()
-      .default({ evaluation_interval_ms: 60_000, source_window: '1h', stream_window: '24h' }),
+      .prefault({}),
     /** Incidents (docs/incidents.md): how long the lines an incident pinned stay held from retention after it is resolved. */
     incidents: z
       .object({
@@ -459,7 +398,7 @@ export const configSchema = z
           .default('90d'),
       })
       .strict()
-      .default({ hold_after_resolve: '90d' }),
+      .prefault({}),
     /** Encrypted, signed archives (see archive/): where the keys live, both outside the data directory. */
     archive: z
       .object({
@@ -487,7 +426,7 @@ export const configSchema = z
           .optional(),
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** Backups of the running server (`meshlog backup --server`, POST /api/v1/admin/backups). */
     backup: z
       .object({
@@ -495,7 +434,7 @@ export const configSchema = z
         dir: z.string().min(1).optional(),
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** Periodic user-access reviews (see security/accessReviews.ts). */
     access_review: accessReviewSection,
     /** Several nodes on one NATS JetStream cluster (docs/operations/clustering.md); off: one node. */
@@ -508,7 +447,7 @@ export const configSchema = z
         dashboard_cache_ms: z.coerce.number().int().min(0).default(300_000),
       })
       .strict()
-      .default({ monthly: false, dashboard_cache_ms: 300_000 }),
+      .prefault({}),
     /** Fluentd forward protocol v1 (Fluentd, Fluent Bit `forward` output). */
     forward: z
       .object({
@@ -539,7 +478,7 @@ export const configSchema = z
         tenant: tenantName,
       })
       .strict()
-      .default({ enabled: true, port: 24224, tenant: 'default', users: [] })
+      .prefault({})
       .refine((forward) => forward.users.length === 0 || forward.shared_key !== undefined, {
         message: 'forward.users needs forward.shared_key (the username/password step is part of the shared-key handshake)',
         path: ['users'],
@@ -579,7 +518,7 @@ export const configSchema = z
           .default([]),
       })
       .strict()
-      .default({ enabled: true, tcp_port: 5514, udp_port: 5514, tls_port: 6514, tenant: 'default', timezone: 'UTC', sender_timezones: [] }),
+      .prefault({}),
     /** OTLP/gRPC logs (`LogsService/Export`), authenticated like the HTTP API. */
     otlp_grpc: z
       .object({
@@ -589,7 +528,7 @@ export const configSchema = z
         tls: tlsFiles.optional(),
       })
       .strict()
-      .default({ enabled: true, port: 4317 }),
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

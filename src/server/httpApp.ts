@@ -13,10 +13,6 @@ import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
 import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
 import { auditExportRoutes } from './routes/auditExportRoutes.js';
-import { retentionRoutes, type RetentionDeps } from './routes/retentionRoutes.js';
-import { erasureRoutes, type ErasureDeps } from './routes/erasureRoutes.js';
-import { backupRoutes, type BackupDeps } from './routes/backupRoutes.js';
-import { archiveRoutes, type ArchiveDeps } from './routes/archiveRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import type { ReadMaskingDeps } from '../query/readPolicy.js';
@@ -30,18 +26,11 @@ import type { RateLimits } from '../security/rateLimits.js';
 import type { IngestContext } from '../ingest/ingestContext.js';
 import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
 import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
-import { integrityRoutes, type IntegrityDeps } from './routes/integrityRoutes.js';
 import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
-import { reportRoutes, type ReportRouteDeps } from './routes/reportRoutes.js';
-import { policyRoutes, type PolicyRouteDeps } from './routes/policyRoutes.js';
 import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
 import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
-import { accessReviewRoutes } from './routes/accessReviewRoutes.js';
-import type { AccessReviews } from '../security/accessReviews.js';
 import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
-import { alertRoutes } from './routes/alertRoutes.js';
 import { ruleBacktestRoutes } from './routes/ruleBacktestRoutes.js';
-import type { Alerting } from '../alerting/alerting.js';
 import type { SessionStore } from '../security/sessions.js';
 import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
@@ -65,13 +54,6 @@ export interface HttpAppOptions {
   /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
   authFailures?: AuthFailures;
   admin: AdminDeps;
-  retention: RetentionDeps;
-  /** Erasure requests (privacy P4.3). */
-  erasure: ErasureDeps;
-  /** Backups of the running server. */
-  backup?: BackupDeps;
-  /** Encrypted, signed archives; absent when sealing is off (nothing to prove). */
-  archive?: ArchiveDeps;
   isReady: () => boolean;
   /** Users and the keys issued to them (admin). */
   users?: UserRouteDeps;
@@ -83,15 +65,9 @@ export interface HttpAppOptions {
   masking?: ReadMaskingDeps;
   /** Loki's read API; its routes run behind the same auth hook as ingest. */
   queries: LokiQueryDeps;
-  /** Absent when sealing is off. */
-  integrity: IntegrityDeps | undefined;
   /** Absent when pattern mining is off. */
   patterns?: PatternRouteDeps;
   tail: TailRouteDeps;
-  /** SOC 2 evidence reports. */
-  reports: ReportRouteDeps;
-  /** Absent when alerting is off. */
-  alerting?: Alerting;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
   /** Storage key rotation of a running server; absent without embedded encryption at rest. */
@@ -102,10 +78,6 @@ export interface HttpAppOptions {
   traces?: TraceQueries;
   /** Explore's saved queries. */
   savedQueries?: SavedQueryRouteDeps;
-  /** Periodic user-access reviews. */
-  accessReviews?: AccessReviews;
-  /** Tenants' logging policies and their drift. */
-  policy?: PolicyRouteDeps;
   incidents?: IncidentRouteDeps;
 }
 
@@ -304,10 +276,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
 
   registerIngestRoutes(app, options.ingest);
   lokiQueryRoutes(app, options.queries);
-  if (options.integrity) integrityRoutes(app, options.integrity);
   if (options.patterns) patternRoutes(app, options.patterns);
   tailRoutes(app, options.tail);
-  if (options.alerting) alertRoutes(app, options.alerting, options.audit);
   ruleBacktestRoutes(app, options.queries);
   adminRoutes(app, options.admin);
   auditExportRoutes(app, options.admin.auditStore);
@@ -315,15 +285,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   if (options.users) userRoutes(app, options.users);
   if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
   if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
-  retentionRoutes(app, options.retention);
-  erasureRoutes(app, options.erasure);
-  if (options.archive) archiveRoutes(app, options.archive);
-  if (options.backup) backupRoutes(app, options.backup);
-  reportRoutes(app, options.reports);
   if (options.traces) traceRoutes(app, options.traces);
   if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  if (options.accessReviews) accessReviewRoutes(app, options.accessReviews);
-  if (options.policy) policyRoutes(app, options.policy);
   if (options.incidents) incidentRoutes(app, options.incidents);
   exportRoutes(app, {
     runner: options.queries.runner,

@@ -5,10 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import { Metrics } from '../observability/metrics.js';
-import { LogWriter, type WriterSealing } from '../ingest/writer.js';
-import { openSealing, openSigner } from '../integrity/openSealing.js';
-import type { ChainSealer } from '../integrity/chainSealer.js';
-import type { NoteSigner } from '../integrity/signedNote.js';
+import { LogWriter } from '../ingest/writer.js';
+import { integritySubsystem } from '../integrity/integritySubsystem.js';
 import { loadAdminToken } from '../security/adminToken.js';
 import { ApiKeys } from '../security/apiKeys.js';
 import { AuditTrail } from '../security/auditTrail.js';
@@ -18,25 +16,19 @@ import { OidcVerifier } from '../security/oidcVerifier.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { AccessStore } from '../storage/stores/accessStore.js';
 import { AuditStore } from '../storage/stores/auditStore.js';
-import { RetentionStore } from '../storage/stores/retentionStore.js';
-import { Disposer, maxAgeSeconds } from '../retention/disposer.js';
-import { ErasureRequests } from '../retention/erasureRequests.js';
-import { DeletionLedger, defaultDeletionLedgerFile } from '../retention/deletionLedger.js';
-import { DeletionLock } from '../retention/deletionLock.js';
-import { ErasureStore } from '../storage/stores/erasureStore.js';
-import { defaultKeyRingDir, KeyRing } from '../archive/keyRing.js';
-import { defaultMasterKeyFile, MasterKey } from '../archive/masterKey.js';
+import { maxAgeSeconds } from '../retention/disposer.js';
+import { governanceSubsystem } from '../retention/governanceSubsystem.js';
+import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
+import { backupSubsystem } from '../backup/backupSubsystem.js';
 import { pendingEncryption } from '../storage/engine/encryptDataDir.js';
 import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
 import { MeshlogError } from '../errors.js';
 import { recordConfigChange } from '../config/configChanges.js';
 import type { Identity } from '../security/identity.js';
 import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
-import { ReportStore } from '../storage/stores/reportStore.js';
 import { SavedQueryStore } from '../storage/stores/savedQueryStore.js';
-import { DashboardReports } from '../compliance/dashboardReports.js';
-import { MonthlyReports } from '../compliance/monthlyReports.js';
+import { reportsSubsystem } from '../compliance/reportsSubsystem.js';
 import { Storage } from '../storage/engine/storage.js';
 import { logQueryRunner } from '../storage/logs/logQueries.js';
 import { defaultQueryLimits } from '../query/logql/engine.js';
@@ -54,19 +46,18 @@ import { RateLimits } from '../security/rateLimits.js';
 import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
 import { registerSecret } from '../observability/credentialScrubber.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
-import { AccessReviews } from '../security/accessReviews.js';
+import { accessReviewSubsystem } from '../security/accessReviewSubsystem.js';
 import { sign } from 'node:crypto';
 import { TenantStore } from '../storage/stores/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/stores/userStore.js';
-import { Alerting } from '../alerting/alerting.js';
+import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
+import type { Subsystem } from './subsystem.js';
 import { QueryBudgets } from '../query/logql/queryBudget.js';
-import { AlertStore } from '../storage/stores/alertStore.js';
-import { PolicyEnforcer } from '../policy/policyEnforcer.js';
+import { policySubsystem } from '../policy/policySubsystem.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { IncidentStore } from '../storage/stores/incidentStore.js';
 import { Incidents } from '../incidents/incidents.js';
-import { AnomalyMonitor } from '../alerting/anomaly/anomalyMonitor.js';
 import { pipelineStages } from '../pipeline/pipelineStages.js';
 import { RedeliveryFilter } from '../ingest/redeliveryFilter.js';
 import { RecordIdStore } from '../storage/logs/recordIdStore.js';
@@ -97,23 +88,14 @@ export class MeshlogServer {
   private storage: Storage | undefined;
   private writer: LogWriter | undefined;
   private patterns: PatternRecorder | undefined;
-  private alerting: Alerting | undefined;
-  private anomalies: AnomalyMonitor | undefined;
-  private policy: PolicyEnforcer | undefined;
+  /** Started in this order, stopped in reverse. */
+  private subsystems: Subsystem[] = [];
   private http: FastifyInstance | undefined;
   private queryBudgets: QueryBudgets | undefined;
   private listeners: Listener[] = [];
-  private sealer: ChainSealer | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private usageTimer: NodeJS.Timeout | undefined;
-  private disposalTimer: NodeJS.Timeout | undefined;
-  private erasureTimer: NodeJS.Timeout | undefined;
-  private accessReviewTimer: NodeJS.Timeout | undefined;
-  private keys: ApiKeys | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
   private audit: AuditTrail | undefined;
-  private monthlyReports: MonthlyReports | undefined;
   private ready = false;
   /** Where the admin token came from, for the start-up summary (never the token). */
   private adminToken: StartupFacts['adminToken'];
@@ -139,6 +121,8 @@ export class MeshlogServer {
       },
       logger,
     );
+    const storageOpened = this.storage;
+    this.subsystems.push({ stop: () => storageOpened.close() });
     const diskGuard = this.storage.diskGuard;
     if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
@@ -146,7 +130,6 @@ export class MeshlogServer {
     for (const slack of config.alerting.slack) registerSecret(slack.url);
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
-    this.keys = keys;
     let authenticate: Authenticate;
     if (config.auth === 'token') {
       const admin = loadAdminToken(config.data_dir);
@@ -161,23 +144,24 @@ export class MeshlogServer {
       authenticate = anonymousAccess;
       logger.warn('authentication is disabled (--auth=none): anyone who can reach this server can read and write logs');
     }
-    this.usageTimer = setInterval(() => {
+    const usageTimer = setInterval(() => {
       keys.flushUsage().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'could not record key use'));
     }, 30_000);
-    this.usageTimer.unref();
+    usageTimer.unref();
+    this.subsystems.push({
+      stop: async () => {
+        clearInterval(usageTimer);
+        await keys.flushUsage().catch(() => undefined);
+      },
+    });
     const id = writerId(config.data_dir);
-    let sealing: (WriterSealing & { signer: NoteSigner }) | undefined;
-    if (config.integrity.seal) {
-      sealing = await openSealing(config, this.storage, id, logger);
-      const sealer = sealing.sealer;
-      this.sealer = sealer;
-      this.checkpointTimer = setInterval(() => {
-        sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
-      }, config.integrity.checkpoint_interval_ms);
-      this.checkpointTimer.unref();
-    } else {
-      logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
-    }
+    const integrityPart = await integritySubsystem(config, this.storage, id, logger);
+    this.subsystems.push(integrityPart);
+    const { sealing, signer } = integrityPart;
+    const patternStore = new PatternStore(this.storage);
+    const patternRecorder = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
+    this.patterns = patternRecorder;
+    if (patternRecorder) this.subsystems.push({ stop: () => patternRecorder.stop() });
     this.writer = await LogWriter.open(
       this.storage,
       {
@@ -191,9 +175,8 @@ export class MeshlogServer {
       logger,
       sealing,
     );
-
-    const patternStore = new PatternStore(this.storage);
-    this.patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
+    const writerOpened = this.writer;
+    this.subsystems.push({ stop: () => writerOpened.close() });
     const recordIds = new RecordIdStore(this.storage);
     const rateLimits = new RateLimits(config.limits);
     const redeliveries = new RedeliveryFilter(
@@ -225,6 +208,13 @@ export class MeshlogServer {
       );
       const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
       keys.replicateTo((key) => replication.put(key));
+      // Messages being committed finish (and are acknowledged) before the writer closes.
+      this.subsystems.push({
+        stop: async () => {
+          await this.streamConsumer?.stop();
+          await this.nats?.drain().catch(() => undefined);
+        },
+      });
     }
     const ingest = ingestContext({
       writer: this.writer,
@@ -276,23 +266,12 @@ export class MeshlogServer {
         version: '3.0.0',
       },
     };
-    const integrity = sealing && { store: sealing.store, verifierKey: sealing.signer.verifierKey };
     const audit = new AuditTrail(this.writer, logger);
     this.audit = audit;
     // One throttle of failed authentications per source address, for every listener and the UI.
     const authFailures = new AuthFailures(new LoginThrottle(config.limits), audit, logger, config.limits);
     ingest.authFailures = authFailures;
-    // Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify.
-    sealing?.store.onQuarantine((entries) => {
-      for (const entry of entries) {
-        void audit.record({
-          action: 'integrity.seal_quarantined',
-          outcome: 'failure',
-          target: entry.chain ?? entry.segment,
-          detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
-        });
-      }
-    });
+    integrityPart.recordQuarantinesIn(audit);
     // Parts the engine left unreadable (a full disk mid-merge) are set aside and what they covered restored: each an audit event.
     this.storage.watchParts((parts, reinserted) => {
       for (const part of parts) {
@@ -326,64 +305,38 @@ export class MeshlogServer {
         )
       : undefined;
     const admin = { keys, audit, auditStore: new AuditStore(this.storage), sessions };
-    // Reports, and the deletion ledger, are signed even when sealing is off, with the same key checkpoints would use.
-    const signer = sealing?.signer ?? openSigner(config, id, logger);
-    const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), signer);
-    const retentionStore = new RetentionStore(this.storage);
     const policyStore = new PolicyStore(this.storage);
-    const deletionLock = new DeletionLock();
-    const disposer = new Disposer(retentionStore, sealing?.store, audit, config.retention, ledger, deletionLock, logger);
     const incidentStore = new IncidentStore(this.storage);
     const incidents = new Incidents(incidentStore, audit, maxAgeSeconds(config.incidents.hold_after_resolve) * 1000, logger);
-    // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
-    disposer.holdAlso(() => incidents.recordHolds());
-    const retention = { disposer, store: retentionStore, audit };
-    const erasures = new ErasureRequests(
-      new ErasureStore(this.storage),
-      retentionStore,
-      sealing?.store,
-      audit,
-      config.database,
-      maxAgeSeconds(config.erasure.cancel_window) * 1000,
-      ledger,
-      deletionLock,
-      (tenant, patterns) => this.patterns?.forget(tenant, patterns),
-      logger,
-    );
-    const archiveMasterKey = () =>
-      MasterKey.load({
-        file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir),
-        dataDir: config.data_dir,
-        create: true,
-      });
-    const archive = sealing && {
-      audit,
-      s3: config.archive.s3,
-      longestRetentionSeconds: (tenant: string) => disposer.longestRetentionSeconds(tenant),
-      sources: {
-        store: sealing.store,
-        signer: sealing.signer,
-        keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), archiveMasterKey),
-        checkpointNow: () => sealing.sealer.checkpoint(),
-      },
-    };
-    const backup = {
+    const governance = governanceSubsystem(config, {
       storage: this.storage,
-      writer: this.writer,
-      lock: deletionLock,
-      dataDir: config.data_dir,
-      backupDir: config.backup.dir ?? `${resolve(config.data_dir)}-backups`,
-      masterKey: archiveMasterKey,
+      seals: sealing?.store,
       audit,
-    };
-    const reports = {
+      signer,
+      // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
+      holdAlso: () => incidents.recordHolds(),
+      forgetPatterns: (tenant, patterns) => this.patterns?.forget(tenant, patterns),
+      logger,
+    });
+    this.subsystems.push(governance);
+    const { disposer, erasures, retentionStore, deletionLock } = governance;
+    const archive = archiveSubsystem(config, {
+      sealing,
       audit,
-      store: new ReportStore(this.storage),
-      dashboard: new DashboardReports(config.reports.dashboard_cache_ms),
+      longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
+    });
+    this.subsystems.push(archive);
+    this.subsystems.push(
+      backupSubsystem(config, { storage: this.storage, writer: this.writer, lock: deletionLock, masterKey: archive.masterKey, audit }),
+    );
+    const reports = reportsSubsystem(config.reports, {
+      storage: this.storage,
+      audit,
+      logger,
       sources: {
         queries: new ComplianceQueries(this.storage),
         auditStore: admin.auditStore,
-        integrity,
+        integrity: sealing && { store: sealing.store, verifierKey: signer.verifierKey },
         keys: () => keys.list(),
         config,
         serverStartedAt: new Date().toISOString(),
@@ -404,7 +357,8 @@ export class MeshlogServer {
         incidents: incidentStore,
         recordHolds: () => incidents.recordHolds(),
       },
-    };
+    });
+    this.subsystems.push(reports);
     const writer = this.writer;
     const hub = new TailHub((listener) => writer.onCommitted(listener), {
       bufferLines: config.tail.buffer_lines,
@@ -425,56 +379,22 @@ export class MeshlogServer {
       maxLines: queries.maxEntriesLimit,
     };
     const storage = this.storage;
-    this.alerting = config.alerting.enabled
-      ? await Alerting.open(config.alerting, {
-          runner: queries.runner,
-          budgets,
-          database: config.database,
-          limits: queries.limits,
-          store: new AlertStore(storage),
-          logger,
-          incidentAlert: incidents.alertListener(),
-        })
-      : undefined;
-    const alerting = this.alerting;
-    const anomaly = config.alerting.anomaly;
-    if (alerting && anomaly.enabled) {
-      const patternRecorder = this.patterns;
-      this.anomalies = new AnomalyMonitor(
-        {
-          bucketMs: anomaly.bucket_ms,
-          latenessMs: anomaly.lateness_ms ?? Math.max(anomaly.bucket_ms / 2, 5000),
-          baselineBuckets: anomaly.baseline_buckets,
-          warmupBuckets: anomaly.warmup_buckets,
-          threshold: anomaly.threshold,
-          minVolume: anomaly.min_volume,
-          minErrors: anomaly.min_errors,
-          silentBuckets: anomaly.silent_buckets,
-          newPatternWarmupLines: anomaly.new_pattern_warmup_lines,
-          resolveAfterBuckets: anomaly.resolve_after_buckets,
-        },
-        anomaly.overrides.map((o) => ({
-          tenant: o.tenant,
-          serviceName: o.service,
-          enabled: o.enabled,
-          threshold: o.threshold,
-          minVolume: o.min_volume,
-          minErrors: o.min_errors,
-          silentBuckets: o.silent_buckets,
-        })),
-        {
-          // meshlog's own audit trail is not a service to watch.
-          committed: (listener) => writer.onCommitted((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
-          templateOf: (tenant, service, id) => patternRecorder?.templateOf(tenant, service, id),
-          store: alerting.store,
-          notify: (alert) => alerting.notify(alert),
-          logger,
-        },
-      );
-    }
-    const redactionOn = config.pipeline.redaction.enabled;
-    this.policy = await PolicyEnforcer.open(
-      {
+    const alertingPart = await alertingSubsystem(config.alerting, {
+      storage,
+      runner: queries.runner,
+      budgets,
+      database: config.database,
+      limits: queries.limits,
+      audit,
+      committed: (listener) => writer.onCommitted(listener),
+      templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
+      incidentAlert: incidents.alertListener(),
+      logger,
+    });
+    this.subsystems.push(alertingPart);
+    const alerting = alertingPart.alerting;
+    this.subsystems.push(
+      await policySubsystem(config, {
         storage,
         store: policyStore,
         audit,
@@ -483,35 +403,25 @@ export class MeshlogServer {
         keys: () => keys.list(),
         users: () => userRegistry.list(),
         erasures: () => erasures.list(),
-        retention: config.retention,
-        redactionRules: redactionOn
-          ? [...config.pipeline.redaction.rules, ...config.pipeline.redaction.custom.map((rule) => rule.name)]
-          : [],
-        maskedFields: config.masking.fields,
         logger,
-      },
-      {
-        intervalMs: config.policy.evaluation_interval_ms,
-        sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000,
-        streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
-      },
+      }),
     );
-    const policy = { enforcer: this.policy, store: policyStore };
     const patterns = this.patterns && { runner: queries.runner, database: config.database, store: patternStore };
-    const accessReviews = new AccessReviews({
+    const accessReviews = accessReviewSubsystem(config.access_review, {
       auditStore: admin.auditStore,
       audit,
       keys,
       users: userRegistry,
       endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
       sign: (bytes) => ({ algorithm: 'Ed25519', key: signer.verifierKey, value: sign(null, bytes, signer.privateKey).toString('base64') }),
-      config: config.access_review,
       registeredTenants: () =>
         tenantRegistry
           .list()
           .filter((tenant) => tenant.state === 'active')
           .map((tenant) => tenant.name),
+      logger,
     });
+    this.subsystems.push(accessReviews);
     const oidcClientId = config.oidc?.client_id;
     const oidcLogin =
       sessions && config.auth === 'token' && config.oidc && oidcClientId
@@ -535,19 +445,10 @@ export class MeshlogServer {
       users: { users: userRegistry, audit, sessions },
       patterns,
       tail,
-      reports,
-      alerting,
-      integrity,
-      retention,
-      erasure: { erasures },
-      archive,
-      backup,
       sessions,
       oidcLogin,
       traces: new TraceQueries(this.storage),
       savedQueries: { store: new SavedQueryStore(this.storage), audit },
-      accessReviews,
-      policy,
       incidents: {
         incidents,
         signer,
@@ -562,6 +463,7 @@ export class MeshlogServer {
         ? { rotate: (actor, remoteAddress) => this.rotateStorageKey(actor, remoteAddress) }
         : undefined,
     });
+    for (const subsystem of this.subsystems) if (subsystem.routes) await this.http.register(subsystem.routes);
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
     const addresses: Record<string, string> = {};
     for (const listener of buildListeners(config, ingest, authenticate)) {
@@ -569,27 +471,7 @@ export class MeshlogServer {
       this.listeners.push(listener);
     }
     this.ready = true;
-    if (config.reports.monthly) {
-      this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
-      this.monthlyReports.start();
-    }
-    this.disposalTimer = setInterval(() => {
-      disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
-    }, config.retention.check_interval_ms);
-    this.disposalTimer.unref();
-    this.erasureTimer = setInterval(() => {
-      erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
-    }, config.erasure.check_interval_ms);
-    this.erasureTimer.unref();
-    if (config.access_review.auto_start) {
-      const startDueReviews = () =>
-        accessReviews
-          .startDue()
-          .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'access review start failed'));
-      this.accessReviewTimer = setInterval(startDueReviews, config.access_review.check_interval_ms);
-      this.accessReviewTimer.unref();
-      void startDueReviews();
-    }
+    for (const subsystem of this.subsystems) await subsystem.start?.();
     const configSha256 = await recordConfigChange(config, admin.auditStore, audit, 'start');
     await audit.record({
       action: 'server.start',
@@ -724,25 +606,10 @@ export class MeshlogServer {
     this.ready = false;
     // Queries still running stop now (answered 503, retry later) rather than holding up the stop.
     this.queryBudgets?.shutdown();
-    await this.monthlyReports?.stop();
     await Promise.all([this.http?.close(), ...this.listeners.map((listener) => listener.stop())]);
     await this.audit?.record({ action: 'server.stop', outcome: 'success' }).catch(() => undefined);
-    await this.anomalies?.stop();
-    await this.policy?.stop();
-    await this.alerting?.stop();
-    // Messages being committed finish (and are acknowledged) before the writer closes.
-    await this.streamConsumer?.stop();
-    await this.writer?.close();
-    await this.nats?.drain().catch(() => undefined);
-    await this.patterns?.stop();
-    clearInterval(this.usageTimer);
-    clearInterval(this.disposalTimer);
-    clearInterval(this.erasureTimer);
-    clearInterval(this.accessReviewTimer);
-    await this.keys?.flushUsage().catch(() => undefined);
-    clearInterval(this.checkpointTimer);
-    await this.sealer?.checkpoint();
-    await this.storage?.close();
+    // Each subsystem in the reverse of its start: the writer commits what was accepted, the last checkpoint covers it, storage closes.
+    for (const subsystem of [...this.subsystems].reverse()) await subsystem.stop?.();
     this.logger.info('meshlog stopped');
   }
 }

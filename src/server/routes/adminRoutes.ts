@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditEventsResponse } from '../../api/audit.js';
 import type { ApiKeysResponse } from '../../api/keys.js';
 import { z } from 'zod';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ApiKeys } from '../../security/apiKeys.js';
 import type { AuditTrail } from '../../security/auditTrail.js';

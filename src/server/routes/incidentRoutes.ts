@@ -10,7 +10,7 @@ import type { NoteSigner } from '../../integrity/signedNote.js';
 import { incidentSeverities, incidentStates, type Incident } from '../../model/incident.js';
 import { parseLokiTime } from '../../query/lokiParams.js';
 import type { LokiStream } from '../../query/readMasking.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface IncidentRouteDeps {
   incidents: Incidents;

@@ -7,7 +7,7 @@ import { redactionPreview } from '../../pipeline/redactionPreview.js';
 import { sensitiveMarkAttribute } from '../../pipeline/redactionStage.js';
 import { labelNameOf } from '../../query/logql/labelName.js';
 import type { ReadMasker } from '../../query/readMasking.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface RedactionRouteDeps {
   config: MeshlogConfig;

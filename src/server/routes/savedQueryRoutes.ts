@@ -6,7 +6,7 @@ import { MeshlogError } from '../../errors.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { SavedQueryStore } from '../../storage/stores/savedQueryStore.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface SavedQueryRouteDeps {
   store: SavedQueryStore;

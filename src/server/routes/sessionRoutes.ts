@@ -16,7 +16,7 @@ import {
 import type { OidcLogin } from '../../security/oidcLogin.js';
 import { loginAccountOf, type AuthFailures } from '../../security/loginThrottle.js';
 import type { Session, SessionStore } from '../../security/sessions.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 
 export interface SessionRouteDeps {
   sessions: SessionStore;

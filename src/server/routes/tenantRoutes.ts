@@ -3,7 +3,7 @@ import type { TenantChoicesResponse, TenantResponse, TenantsResponse } from '../
 import { z } from 'zod';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { TenantRegistry } from '../../security/tenantRegistry.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 import { holdsTenants } from '../../security/grants.js';
 import { anyTenant, tenantFor } from '../../security/identity.js';
 

@@ -5,7 +5,7 @@ import type { AuditTrail } from '../../security/auditTrail.js';
 import type { SessionStore } from '../../security/sessions.js';
 import { roles, type Identity, type Role } from '../../security/identity.js';
 import type { UserRegistry } from '../../security/userRegistry.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { parseJsonBody } from '../../formats/jsonBody.js';
 import { durationNs } from './adminRoutes.js';
 import { requireWithinGrants, sees, singleTenant } from '../../security/grants.js';
 import { MeshlogError } from '../../errors.js';

@@ -3,15 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { MasterKey } from '../../archive/masterKey.js';
-import { backupManifestFile } from '../../backup/backupManifest.js';
-import { backupRunning } from '../../backup/liveBackup.js';
-import { MeshlogError } from '../../errors.js';
-import type { LogWriter } from '../../ingest/writer.js';
-import type { DeletionLock } from '../../retention/deletionLock.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import type { Storage } from '../../storage/engine/storage.js';
-import { parseJsonBody } from '../jsonBody.js';
+import type { MasterKey } from '../archive/masterKey.js';
+import { backupManifestFile } from './backupManifest.js';
+import { backupRunning } from './liveBackup.js';
+import { MeshlogError } from '../errors.js';
+import type { LogWriter } from '../ingest/writer.js';
+import type { DeletionLock } from '../retention/deletionLock.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Storage } from '../storage/engine/storage.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 export interface BackupDeps {
   storage: Storage;

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { stringify as yamlStringify } from 'yaml';
-import type { Alerting } from '../../alerting/alerting.js';
-import type { AlertInstance } from '../../alerting/ruleEngine.js';
-import { MeshlogError } from '../../errors.js';
-import type { AlertAcknowledgement, AlertTransition, Silence } from '../../storage/stores/alertStore.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
-import type { ErrorFormatter } from '../../http/errorReply.js';
-import { shownReceiverName } from '../../alerting/notify/receiverName.js';
+import type { Alerting } from './alerting.js';
+import type { AlertInstance } from './ruleEngine.js';
+import { MeshlogError } from '../errors.js';
+import type { AlertAcknowledgement, AlertTransition, Silence } from '../storage/stores/alertStore.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import { parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
+import type { ErrorFormatter } from '../http/errorReply.js';
+import { shownReceiverName } from './notify/receiverName.js';
 
 const promErrorFormatter: ErrorFormatter = (error) => ({
   contentType: 'application/json',

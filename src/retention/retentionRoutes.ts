@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { LegalHoldResponse, RetentionResponse } from '../../api/retention.js';
+import type { LegalHoldResponse, RetentionResponse } from '../api/retention.js';
 import { z } from 'zod';
-import type { Disposer } from '../../retention/disposer.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import type { RetentionStore } from '../../storage/stores/retentionStore.js';
-import { parseJsonBody } from '../jsonBody.js';
-import { holdsTenants } from '../../security/grants.js';
-import { tenantFor } from '../../security/identity.js';
-import { MeshlogError } from '../../errors.js';
+import type { Disposer } from './disposer.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { RetentionStore } from '../storage/stores/retentionStore.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
+import { holdsTenants } from '../security/grants.js';
+import { tenantFor } from '../security/identity.js';
+import { MeshlogError } from '../errors.js';
 
 export interface RetentionDeps {
   disposer: Disposer;

@@ -1,19 +1,19 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { DashboardResponse, StoredReportListing, StoredReportsResponse } from '../../api/reports.js';
-import { renderCsvReport } from '../../compliance/csvReport.js';
-import { renderHtmlReport } from '../../compliance/htmlReport.js';
-import { renderPdfReport } from '../../compliance/pdfReport.js';
-import { isoOfNs, maxReportPeriodDays, type ReportSources, type Soc2Report } from '../../compliance/reportModel.js';
-import { renderReportBundle } from '../../compliance/reportBundle.js';
-import { signReportFile } from '../../compliance/reportSignature.js';
-import type { DashboardReports } from '../../compliance/dashboardReports.js';
-import { buildSoc2Report, type BuiltReport } from '../../compliance/soc2Report.js';
-import type { NoteSigner } from '../../integrity/signedNote.js';
-import { MeshlogError } from '../../errors.js';
-import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
-import type { ReportStore } from '../../storage/stores/reportStore.js';
+import type { DashboardResponse, StoredReportListing, StoredReportsResponse } from '../api/reports.js';
+import { renderCsvReport } from './csvReport.js';
+import { renderHtmlReport } from './htmlReport.js';
+import { renderPdfReport } from './pdfReport.js';
+import { isoOfNs, maxReportPeriodDays, type ReportSources, type Soc2Report } from './reportModel.js';
+import { renderReportBundle } from './reportBundle.js';
+import { signReportFile } from './reportSignature.js';
+import type { DashboardReports } from './dashboardReports.js';
+import { buildSoc2Report, type BuiltReport } from './soc2Report.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
+import { MeshlogError } from '../errors.js';
+import { nowNs, parseLokiTime } from '../query/lokiParams.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import { anyTenant, tenantFor, type Identity } from '../security/identity.js';
+import type { ReportStore } from '../storage/stores/reportStore.js';
 
 export interface ReportRouteDeps {
   sources: ReportSources;

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { ErasureEvidence, ErasureRequestResponse, ErasureRequestsResponse, ErasureRequestView } from '../../api/erasure.js';
+import type { ErasureEvidence, ErasureRequestResponse, ErasureRequestsResponse, ErasureRequestView } from '../api/erasure.js';
 import { z } from 'zod';
-import { MeshlogError } from '../../errors.js';
-import type { ErasureRequests } from '../../retention/erasureRequests.js';
-import { tenantFor, type Identity } from '../../security/identity.js';
-import { holdsTenants } from '../../security/grants.js';
-import type { ErasureRequest } from '../../storage/stores/erasureStore.js';
-import { parseJsonBody } from '../jsonBody.js';
-import { rfc3339Ns } from '../rfc3339Time.js';
+import { MeshlogError } from '../errors.js';
+import type { ErasureRequests } from './erasureRequests.js';
+import { tenantFor, type Identity } from '../security/identity.js';
+import { holdsTenants } from '../security/grants.js';
+import type { ErasureRequest } from '../storage/stores/erasureStore.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
+import { rfc3339Ns } from '../formats/rfc3339Time.js';
 
 export interface ErasureDeps {
   erasures: ErasureRequests;

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { MeshlogError } from '../../errors.js';
-import type { PolicyEnforcer } from '../../policy/policyEnforcer.js';
-import { maxPolicyBytes } from '../../policy/policyFile.js';
-import { parseLokiTime } from '../../query/lokiParams.js';
-import type { PolicyStore, StoredPolicy } from '../../storage/stores/policyStore.js';
-import { parseJsonBody } from '../jsonBody.js';
+import { MeshlogError } from '../errors.js';
+import type { PolicyEnforcer } from './policyEnforcer.js';
+import { maxPolicyBytes } from './policyFile.js';
+import { parseLokiTime } from '../query/lokiParams.js';
+import type { PolicyStore, StoredPolicy } from '../storage/stores/policyStore.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 export interface PolicyRouteDeps {
   enforcer: PolicyEnforcer;

@@ -3,15 +3,15 @@ import { z } from 'zod';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportArchive, type ArchiveSources } from '../../archive/archiveExport.js';
-import { manifestFile, payloadFile, signatureFile } from '../../archive/archiveManifest.js';
-import { uploadArchive, type S3Settings } from '../../archive/s3Upload.js';
-import { KeyShreddedError } from '../../archive/keyRing.js';
-import { MeshlogError } from '../../errors.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import { tenantFor } from '../../security/identity.js';
-import { parseJsonBody } from '../jsonBody.js';
-import { rfc3339Ns } from '../rfc3339Time.js';
+import { exportArchive, type ArchiveSources } from './archiveExport.js';
+import { manifestFile, payloadFile, signatureFile } from './archiveManifest.js';
+import { uploadArchive, type S3Settings } from './s3Upload.js';
+import { KeyShreddedError } from './keyRing.js';
+import { MeshlogError } from '../errors.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import { tenantFor } from '../security/identity.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
+import { rfc3339Ns } from '../formats/rfc3339Time.js';
 
 export interface ArchiveDeps {
   sources: ArchiveSources;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccessReviewResponse, AccessReviewsResponse } from '../../api/accessReviews.js';
+import type { AccessReviewResponse, AccessReviewsResponse } from '../api/accessReviews.js';
 import { z } from 'zod';
-import type { AccessReviews } from '../../security/accessReviews.js';
-import { parseJsonBody } from '../jsonBody.js';
+import type { AccessReviews } from './accessReviews.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 const startBody = z.object({ tenant: z.string().regex(/^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127}$/, 'a tenant name') }).strict();
 const decisionBody = z.object({ decision: z.enum(['keep', 'revoke']), comment: z.string().max(2000).default('') }).strict();

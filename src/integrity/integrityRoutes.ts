@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { MeshlogError } from '../../errors.js';
-import { consistencyProof, inclusionProof, treeRoot } from '../../integrity/merkle.js';
-import { ProofTrees } from '../../integrity/proofTrees.js';
-import { verifyIntegrity } from '../../integrity/verifier.js';
-import { parseLokiTime } from '../../query/lokiParams.js';
-import type { SealStore } from '../../storage/logs/sealStore.js';
-import { holdsTenants } from '../../security/grants.js';
-import { anyTenant, tenantFor, type Identity } from '../../security/identity.js';
+import { MeshlogError } from '../errors.js';
+import { consistencyProof, inclusionProof, treeRoot } from './merkle.js';
+import { ProofTrees } from './proofTrees.js';
+import { verifyIntegrity } from './verifier.js';
+import { parseLokiTime } from '../query/lokiParams.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import { holdsTenants } from '../security/grants.js';
+import { anyTenant, tenantFor, type Identity } from '../security/identity.js';
 
 export interface IntegrityDeps {
   store: SealStore;

@@ -1,0 +1,86 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { LogRecord } from '../model/logRecord.js';
+import type { QueryLimits } from '../query/logql/engine.js';
+import type { QueryBudgets } from '../query/logql/queryBudget.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { SqlRunner } from '../storage/sql.js';
+import { AlertStore, type AlertTransition } from '../storage/stores/alertStore.js';
+import type { Storage } from '../storage/engine/storage.js';
+import { Alerting } from './alerting.js';
+import { alertRoutes } from './alertRoutes.js';
+import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
+
+export interface AlertingSubsystemDeps {
+  storage: Storage;
+  runner: SqlRunner;
+  budgets: QueryBudgets;
+  database: string;
+  limits: QueryLimits;
+  audit: AuditTrail;
+  /** Committed records (the writer's onCommitted), which the anomaly detectors watch. */
+  committed: (listener: (records: LogRecord[]) => void) => () => void;
+  /** A mined pattern's template, for new-pattern findings; undefined when pattern mining is off. */
+  templateOf: (tenant: string, service: string, id: string) => string | undefined;
+  /** Alert transitions open and resolve incidents. */
+  incidentAlert: (transition: AlertTransition) => void;
+  logger: Logger;
+}
+
+/** Alert rules, their receivers and the anomaly detectors (the `alerting` section); nothing when `alerting.enabled` is off. */
+export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps: AlertingSubsystemDeps) {
+  if (!config.enabled) return { alerting: undefined };
+  const alerting = await Alerting.open(config, {
+    runner: deps.runner,
+    budgets: deps.budgets,
+    database: deps.database,
+    limits: deps.limits,
+    store: new AlertStore(deps.storage),
+    logger: deps.logger,
+    incidentAlert: deps.incidentAlert,
+  });
+  const anomaly = config.anomaly;
+  const anomalies = anomaly.enabled
+    ? new AnomalyMonitor(
+        {
+          bucketMs: anomaly.bucket_ms,
+          latenessMs: anomaly.lateness_ms ?? Math.max(anomaly.bucket_ms / 2, 5000),
+          baselineBuckets: anomaly.baseline_buckets,
+          warmupBuckets: anomaly.warmup_buckets,
+          threshold: anomaly.threshold,
+          minVolume: anomaly.min_volume,
+          minErrors: anomaly.min_errors,
+          silentBuckets: anomaly.silent_buckets,
+          newPatternWarmupLines: anomaly.new_pattern_warmup_lines,
+          resolveAfterBuckets: anomaly.resolve_after_buckets,
+        },
+        anomaly.overrides.map((o) => ({
+          tenant: o.tenant,
+          serviceName: o.service,
+          enabled: o.enabled,
+          threshold: o.threshold,
+          minVolume: o.min_volume,
+          minErrors: o.min_errors,
+          silentBuckets: o.silent_buckets,
+        })),
+        {
+          // meshlog's own audit trail is not a service to watch.
+          committed: (listener) => deps.committed((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
+          templateOf: deps.templateOf,
+          store: alerting.store,
+          notify: (alert) => alerting.notify(alert),
+          logger: deps.logger,
+        },
+      )
+    : undefined;
+  const routes: FastifyPluginAsync = async (app) => alertRoutes(app, alerting, deps.audit);
+  return {
+    alerting,
+    routes,
+    async stop(): Promise<void> {
+      await anomalies?.stop();
+      await alerting.stop();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { ChainSealer } from '../integrity/chainSealer.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import { archiveRoutes } from './archiveRoutes.js';
+import { defaultKeyRingDir, KeyRing } from './keyRing.js';
+import { defaultMasterKeyFile, MasterKey } from './masterKey.js';
+
+/**
+ * Encrypted, signed archives (the `archive` section): the master key (backups
+ * encrypt with it too), the per-tenant key ring, and the archive routes, which
+ * exist only with sealing (an archive proves its records against the seals).
+ */
+export function archiveSubsystem(
+  config: Pick<MeshlogConfig, 'data_dir' | 'archive'>,
+  deps: {
+    sealing: { store: SealStore; signer: NoteSigner; sealer: ChainSealer } | undefined;
+    audit: AuditTrail;
+    longestRetentionSeconds: (tenant: string) => number;
+  },
+) {
+  const masterKey = () =>
+    MasterKey.load({
+      file: config.archive.master_key_file ?? defaultMasterKeyFile(config.data_dir),
+      dataDir: config.data_dir,
+      create: true,
+    });
+  const sealing = deps.sealing;
+  if (!sealing) return { masterKey };
+  const routeDeps = {
+    audit: deps.audit,
+    s3: config.archive.s3,
+    longestRetentionSeconds: deps.longestRetentionSeconds,
+    sources: {
+      store: sealing.store,
+      signer: sealing.signer,
+      keyRing: new KeyRing(config.archive.key_ring_dir ?? defaultKeyRingDir(config.data_dir), masterKey),
+      checkpointNow: () => sealing.sealer.checkpoint(),
+    },
+  };
+  const routes: FastifyPluginAsync = async (app) => archiveRoutes(app, routeDeps);
+  return { masterKey, routes };
+}

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Storage } from '../storage/engine/storage.js';
+import { ReportStore } from '../storage/stores/reportStore.js';
+import { DashboardReports } from './dashboardReports.js';
+import { MonthlyReports } from './monthlyReports.js';
+import type { ReportSources } from './reportModel.js';
+import { reportRoutes } from './reportRoutes.js';
+
+/**
+ * SOC 2 evidence reports (the `reports` section): stored reports, the
+ * Compliance dashboard's cache, the report routes, and, with
+ * `reports.monthly`, the timer that generates each ended month's report.
+ */
+export function reportsSubsystem(
+  config: MeshlogConfig['reports'],
+  deps: { storage: Storage; sources: ReportSources; audit: AuditTrail; logger: Logger },
+) {
+  const store = new ReportStore(deps.storage);
+  const dashboard = new DashboardReports(config.dashboard_cache_ms);
+  const routes: FastifyPluginAsync = async (app) => reportRoutes(app, { audit: deps.audit, store, dashboard, sources: deps.sources });
+  let monthly: MonthlyReports | undefined;
+  return {
+    routes,
+    start(): void {
+      if (!config.monthly) return;
+      monthly = new MonthlyReports(deps.sources, store, deps.audit, deps.logger);
+      monthly.start();
+    },
+    /** A month's report being generated is finished first. */
+    async stop(): Promise<void> {
+      await monthly?.stop();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Storage } from '../storage/engine/storage.js';
+import { integrityRoutes } from './integrityRoutes.js';
+import { openSealing, openSigner } from './openSealing.js';
+
+/**
+ * Tamper evidence (the `integrity` section): the chain sealer and its seal
+ * store, the checkpoint timer, and the signing key (reports and the deletion
+ * ledger are signed with it even when sealing is off).
+ */
+export async function integritySubsystem(config: MeshlogConfig, storage: Storage, writerId: string, logger: Logger) {
+  if (!config.integrity.seal) {
+    logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
+    return { sealing: undefined, signer: openSigner(config, writerId, logger), recordQuarantinesIn: () => undefined };
+  }
+  const sealing = await openSealing(config, storage, writerId, logger);
+  const { sealer, store, signer } = sealing;
+  const checkpointTimer = setInterval(() => {
+    sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
+  }, config.integrity.checkpoint_interval_ms);
+  checkpointTimer.unref();
+  const routes: FastifyPluginAsync = async (app) => integrityRoutes(app, { store, verifierKey: signer.verifierKey });
+  return {
+    sealing,
+    signer,
+    /** Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify. */
+    recordQuarantinesIn(audit: AuditTrail): void {
+      store.onQuarantine((entries) => {
+        for (const entry of entries) {
+          void audit.record({
+            action: 'integrity.seal_quarantined',
+            outcome: 'failure',
+            target: entry.chain ?? entry.segment,
+            detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
+          });
+        }
+      });
+    },
+    routes,
+    /** The last checkpoint covers everything committed before the stop. */
+    async stop(): Promise<void> {
+      clearInterval(checkpointTimer);
+      await sealer.checkpoint();
+    },
+  };
+}

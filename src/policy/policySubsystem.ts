@@ -1,0 +1,32 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { MeshlogConfig } from '../config/schema.js';
+import { maxAgeSeconds } from '../retention/disposer.js';
+import { PolicyEnforcer, type PolicySources } from './policyEnforcer.js';
+import { policyRoutes } from './policyRoutes.js';
+
+/**
+ * Tenants' logging policies (the `policy` section): the enforcer, whose drift
+ * evaluation timer it stops, and the policy routes. A policy is held against
+ * the retention, redaction and masking in force.
+ */
+export async function policySubsystem(
+  config: Pick<MeshlogConfig, 'policy' | 'retention' | 'pipeline' | 'masking'>,
+  sources: Omit<PolicySources, 'retention' | 'redactionRules' | 'maskedFields'>,
+) {
+  const redaction = config.pipeline.redaction;
+  const enforcer = await PolicyEnforcer.open(
+    {
+      ...sources,
+      retention: config.retention,
+      redactionRules: redaction.enabled ? [...redaction.rules, ...redaction.custom.map((rule) => rule.name)] : [],
+      maskedFields: config.masking.fields,
+    },
+    {
+      intervalMs: config.policy.evaluation_interval_ms,
+      sourceWindowMs: maxAgeSeconds(config.policy.source_window) * 1000,
+      streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
+    },
+  );
+  const routes: FastifyPluginAsync = async (app) => policyRoutes(app, { enforcer, store: sources.store });
+  return { enforcer, routes, stop: () => enforcer.stop() };
+}

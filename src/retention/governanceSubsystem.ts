@@ -1,0 +1,82 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import type { MeshlogConfig } from '../config/schema.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Storage } from '../storage/engine/storage.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
+import { ErasureStore, type PatternRef } from '../storage/stores/erasureStore.js';
+import { RetentionStore, type LegalHold } from '../storage/stores/retentionStore.js';
+import { DeletionLedger, defaultDeletionLedgerFile } from './deletionLedger.js';
+import { DeletionLock } from './deletionLock.js';
+import { Disposer, maxAgeSeconds } from './disposer.js';
+import { erasureRoutes } from './erasureRoutes.js';
+import { ErasureRequests } from './erasureRequests.js';
+import { retentionRoutes } from './retentionRoutes.js';
+
+export interface GovernanceDeps {
+  storage: Storage;
+  /** Absent when sealing is off. */
+  seals: SealStore | undefined;
+  audit: AuditTrail;
+  /** Signs the deletion ledger (the key checkpoints use, even when sealing is off). */
+  signer: NoteSigner;
+  /** Records held besides legal holds (what incidents pinned). */
+  holdAlso: () => Promise<LegalHold[]>;
+  /** Drops erased templates from the live pattern miners. */
+  forgetPatterns: (tenant: string, patterns: PatternRef[]) => void;
+  logger: Logger;
+}
+
+/**
+ * What is kept and for how long (the `retention` and `erasure` sections):
+ * disposal of expired records, legal holds, erasure requests, the signed
+ * deletion ledger, and the two timers that run disposal and due erasures.
+ */
+export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'database' | 'retention' | 'erasure'>, deps: GovernanceDeps) {
+  const { audit, logger } = deps;
+  const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), deps.signer);
+  const retentionStore = new RetentionStore(deps.storage);
+  // Disposal, erasure and backups take turns: none deletes what another is reading.
+  const deletionLock = new DeletionLock();
+  const disposer = new Disposer(retentionStore, deps.seals, audit, config.retention, ledger, deletionLock, logger);
+  disposer.holdAlso(deps.holdAlso);
+  const erasures = new ErasureRequests(
+    new ErasureStore(deps.storage),
+    retentionStore,
+    deps.seals,
+    audit,
+    config.database,
+    maxAgeSeconds(config.erasure.cancel_window) * 1000,
+    ledger,
+    deletionLock,
+    deps.forgetPatterns,
+    logger,
+  );
+  const routes: FastifyPluginAsync = async (app) => {
+    retentionRoutes(app, { disposer, store: retentionStore, audit });
+    erasureRoutes(app, { erasures });
+  };
+  let timers: NodeJS.Timeout[] = [];
+  return {
+    disposer,
+    erasures,
+    retentionStore,
+    deletionLock,
+    routes,
+    start(): void {
+      timers = [
+        setInterval(() => {
+          disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
+        }, config.retention.check_interval_ms),
+        setInterval(() => {
+          erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
+        }, config.erasure.check_interval_ms),
+      ];
+      for (const timer of timers) timer.unref();
+    },
+    async stop(): Promise<void> {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}
