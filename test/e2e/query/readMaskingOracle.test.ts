@@ -170,7 +170,31 @@ before(async () => {
   const dir = tempDataDir('meshlog-masking-oracle-');
   const configFile = join(dir, 'meshlog.yaml');
   // Observe mode keeps the emails as sent (masked at read by its rules), so they are there to be probed for.
-  writeFileSync(configFile, ['masking:', '  fields: [user.id]', 'pipeline:', '  redaction:', '    mode: observe', ''].join('\n'));
+  const rulesFile = join(dir, 'users.rules.yaml');
+  // The same rule in both tenants, evaluated for no person on stored values.
+  const group = (tenant: string) => `  - name: users-${tenant}
+    interval: 300ms
+    tenant: ${tenant}
+    rules:
+      - alert: ActiveUser
+        expr: sum by (user_id) (count_over_time({service_name="probe"} [2h])) > 0
+        annotations:
+          summary: "{{ $labels.user_id }} was active"
+`;
+  writeFileSync(rulesFile, `groups:\n${group(secretTenant)}${group(decoyTenant)}`);
+  writeFileSync(
+    configFile,
+    [
+      'masking:',
+      '  fields: [user.id]',
+      'pipeline:',
+      '  redaction:',
+      '    mode: observe',
+      'alerting:',
+      `  rules_files: [${JSON.stringify(rulesFile)}]`,
+      '',
+    ].join('\n'),
+  );
   meshlog = await startMeshlog({ args: ['--config', configFile], env: { MESHLOG_PATTERNS_FLUSH_INTERVAL_MS: '100' } });
   keys.analyst = await createKey('analyst', ['analyst'], [secretTenant, decoyTenant]);
   keys.unmasker = await createKey('privileged analyst', ['analyst', 'unmasker'], [secretTenant, decoyTenant]);
@@ -331,4 +355,42 @@ test("a masked reader's live tail keeps the same lines for a selector on a maske
   } finally {
     for (const tail of tails) tail.socket.close();
   }
+});
+
+/** The alerts of a tenant as an alert API answers them, without what differs by tenant or time (fingerprints, times). */
+async function alertsOf(token: string, tenant: string): Promise<string[][]> {
+  const prometheus = (await readJson('/prometheus/api/v1/alerts', token, tenant)).data.alerts.map(
+    (alert: { labels: Record<string, string>; annotations: Record<string, string> }) => [alert.labels, alert.annotations],
+  );
+  const meshlogAlerts = (await readJson('/api/v1/alerts', token, tenant)).alerts.map(
+    (alert: { labels: Record<string, string>; annotations: Record<string, string> }) => [alert.labels, alert.annotations],
+  );
+  const rules = (await readJson('/prometheus/api/v1/rules', token, tenant)).data.groups.flatMap(
+    (group: { rules: { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] }[] }) =>
+      group.rules.flatMap((rule) => rule.alerts.map((alert) => [alert.labels, alert.annotations])),
+  );
+  return [prometheus, meshlogAlerts, rules].map((alerts) => alerts.map((alert: unknown) => JSON.stringify(alert)).sort());
+}
+
+test("a masked reader sees an alert rule's labels and annotations masked, the same whether the value is stored or not", async () => {
+  // A rule evaluates stored values: the unmasker sees alice's alert, in every alert API.
+  const unmasked = await waitFor(
+    async () => {
+      const alerts = await alertsOf(keys.unmasker!, secretTenant);
+      return alerts.every((list) => list.some((alert) => alert.includes(`"summary":"${secret} was active"`))) ? alerts : undefined;
+    },
+    { what: "alice's alert in the unmasker's alert APIs" },
+  );
+  assert.ok(
+    unmasked.every((list) => list.some((alert) => alert.includes(`"user_id":"${secret}"`))),
+    'the rule groups by the stored value',
+  );
+  await waitFor(
+    async () => (await alertsOf(keys.unmasker!, decoyTenant)).every((list) => list.length === unmasked[0]!.length) || undefined,
+    { what: "the decoy tenant's alerts" },
+  );
+  const secretAlerts = await alertsOf(keys.analyst!, secretTenant);
+  assert.deepEqual(secretAlerts, await alertsOf(keys.analyst!, decoyTenant));
+  assert.doesNotMatch(JSON.stringify(secretAlerts), /alice|carol|bob/, 'an alert shows a masked value');
+  assert.match(JSON.stringify(secretAlerts[0]), /\[MASKED\] was active/);
 });
