@@ -52,13 +52,14 @@ function record(userValue: string, second: number, resource: Attribute[], attrib
   };
 }
 
-/** The same four records in each tenant but for the user value: as a stream label, in JSON lines, as structured metadata. */
+/** The same records in each tenant but for the user value: as a stream label, in JSON and logfmt lines, as structured metadata. */
 function recordsOf(user: string) {
   return [
     record(user, 0, [attribute('user.id', user)], [], '{"user_id":"$USER","action":"login"}'),
     record(user, 1, [attribute('user.id', 'bob@example.com')], [], '{"user_id":"bob@example.com","action":"logout"}'),
     record(user, 2, [], [], '{"action":"refund","user_id":"$USER","note":"refund to $USER"}'),
     record(user, 3, [], [attribute('user.id', user)], '{"action":"checkout"}'),
+    record(user, 4, [], [], 'action=pay user_id=$USER'),
   ];
 }
 
@@ -153,7 +154,9 @@ const pipelineKinds: Record<string, { query: string; revealing: boolean }> = {
   'negative line filter': { query: '{service_name="probe"} != "alice@"', revealing: false },
   'parsed-label filter (json)': { query: `{service_name="probe"} | json | user_id="${secret}"`, revealing: true },
   'parsed-label regex (json)': { query: '{service_name="probe"} | json | user_id=~"alice.*"', revealing: true },
-  'negative parsed-label filter (json)': { query: `{service_name="probe"} | json | user_id!="${secret}"`, revealing: false },
+  'negative parsed-label filter (json)': { query: `{service_name="probe"} | json | __error__="" | user_id!="${secret}"`, revealing: false },
+  'parsed-label filter (logfmt)': { query: `{service_name="probe"} |= "action=pay" | logfmt | user_id="${secret}"`, revealing: true },
+  'parsed-label regex (logfmt)': { query: '{service_name="probe"} |= "action=pay" | logfmt | user_id=~"alice.*"', revealing: true },
   'structured metadata label filter': { query: `{service_name="probe"} | user_id="${secret}"`, revealing: true },
 };
 
@@ -214,7 +217,7 @@ before(async () => {
           values: unknown[];
         }[];
         const patterns = (await selectorEndpoints['/patterns']!('{service_name="probe"}', keys.unmasker!, tenant)) as unknown[];
-        return lines.reduce((n, stream) => n + stream.values.length, 0) === 4 && patterns.length > 0;
+        return lines.reduce((n, stream) => n + stream.values.length, 0) === 5 && patterns.length > 0;
       },
       { what: `the probe records of ${tenant}, and their patterns` },
     );
