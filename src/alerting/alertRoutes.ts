@@ -8,6 +8,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import { parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
 import type { ErrorFormatter } from '../http/errorReply.js';
 import { shownReceiverName } from './notify/receiverName.js';
+import type { LokiStream } from '../query/readMasking.js';
 
 const promErrorFormatter: ErrorFormatter = (error) => ({
   contentType: 'application/json',
@@ -26,6 +27,22 @@ function promAlert(instance: AlertInstance): object {
     activeAt: new Date(instance.activeAtMs).toISOString(),
     value: String(instance.value),
   };
+}
+
+/**
+ * Alerts as the reader may see them: rules evaluate stored values for no person, so their
+ * labels (a `sum by (user_id)`) and annotations (`{{ $labels.user_id }}`) are masked as a
+ * query's series and lines are, or their reveal recorded for a reader who may unmask.
+ */
+async function shownAlerts<T extends { labels: Record<string, string>; annotations: Record<string, string> }>(
+  request: FastifyRequest,
+  alerts: T[],
+): Promise<T[]> {
+  const shown = alerts.map((alert) => ({ ...alert, labels: { ...alert.labels }, annotations: { ...alert.annotations } }));
+  const streams: LokiStream[] = shown.map((alert) => ({ stream: alert.labels, values: Object.entries(alert.annotations) }));
+  await request.readPolicy.streams(streams);
+  shown.forEach((alert, i) => (alert.annotations = Object.fromEntries(streams[i]!.values.map(([name, text]) => [name, text]))));
+  return shown;
 }
 
 function acknowledgementJson(ack: AlertAcknowledgement): object {
@@ -123,8 +140,9 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
 
   app.get('/api/v1/alerts', async (request) => {
     const query = request.query as Record<string, string | undefined>;
-    if (query.history === 'true') return { transitions: (await store.history(request.tenant)).map((t) => transitionJson(t)) };
-    const alerts = await store.latest(request.tenant, Date.now() - 24 * 3_600_000);
+    if (query.history === 'true')
+      return { transitions: (await shownAlerts(request, await store.history(request.tenant))).map((t) => transitionJson(t)) };
+    const alerts = await shownAlerts(request, await store.latest(request.tenant, Date.now() - 24 * 3_600_000));
     const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
     const acks = new Map(
       alerts.length === 0
@@ -182,38 +200,46 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     })),
   }));
 
-  app.get('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => ({
-    status: 'success',
-    data: {
-      groups: engine.ruleGroups(request.tenant).map((group) => ({
-        name: group.name,
-        file: group.namespace,
-        interval: seconds(group.intervalMs ?? 0),
-        rules: group.rules.map((rule) => {
-          const alerts = engine.activeInstances(request.tenant, group, rule);
-          const health = engine.healthOf(group, rule);
-          return {
-            type: 'alerting',
-            name: rule.alert,
-            query: rule.exprText,
-            duration: seconds(rule.forMs),
-            labels: rule.labels,
-            annotations: rule.annotations,
-            alerts: alerts.map(promAlert),
-            state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
-            health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
-            lastError: health?.lastError ?? '',
-            lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
-            evaluationTime: health ? health.durationMs / 1000 : 0,
-          };
-        }),
-      })),
-    },
-  }));
+  app.get('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => {
+    const groups = engine.ruleGroups(request.tenant);
+    const shown = await Promise.all(
+      groups.map((group) =>
+        Promise.all(group.rules.map((rule) => shownAlerts(request, engine.activeInstances(request.tenant, group, rule)))),
+      ),
+    );
+    return {
+      status: 'success',
+      data: {
+        groups: groups.map((group, g) => ({
+          name: group.name,
+          file: group.namespace,
+          interval: seconds(group.intervalMs ?? 0),
+          rules: group.rules.map((rule, r) => {
+            const alerts = shown[g]![r]!;
+            const health = engine.healthOf(group, rule);
+            return {
+              type: 'alerting',
+              name: rule.alert,
+              query: rule.exprText,
+              duration: seconds(rule.forMs),
+              labels: rule.labels,
+              annotations: rule.annotations,
+              alerts: alerts.map(promAlert),
+              state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
+              health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
+              lastError: health?.lastError ?? '',
+              lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
+              evaluationTime: health ? health.durationMs / 1000 : 0,
+            };
+          }),
+        })),
+      },
+    };
+  });
 
   app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
     status: 'success',
-    data: { alerts: engine.activeInstances(request.tenant).map(promAlert) },
+    data: { alerts: (await shownAlerts(request, engine.activeInstances(request.tenant))).map(promAlert) },
   }));
 
   // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.

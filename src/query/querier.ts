@@ -289,7 +289,14 @@ export class Querier {
   }
 
   private scope(range: TimeRange): QueryScope {
-    return { database: this.sources.database, tenant: this.binding.tenant, tenants: this.binding.tenants, ...range };
+    // Selectors of SQL-only reads (labels, series, stats, volumes) match what the reader may see.
+    return {
+      database: this.sources.database,
+      tenant: this.binding.tenant,
+      tenants: this.binding.tenants,
+      masked: this.binding.policy.queryMasking?.labels,
+      ...range,
+    };
   }
 
   /** SQL-only reads, under the same deadline and cancellation. */

@@ -74,7 +74,12 @@ export class ReadMasker {
    */
   get queryMasking(): QueryMasking {
     return {
-      labels: { isSensitive: (label) => this.isSensitive(label), anyValue: this.redactors.length > 0, markers: this.markers },
+      labels: {
+        isSensitive: (label) => this.isSensitive(label),
+        anyValue: this.redactors.length > 0,
+        markers: this.markers,
+        marker: maskMarker,
+      },
       maskEntry: (entry) => {
         const stream: LokiStream = { stream: Object.fromEntries(entry.labels), values: [[entry.timestampNs, entry.line]] };
         if (this.maskStream(stream) === 0) return;

@@ -46,9 +46,13 @@ export class ReadPolicy {
     return this.deps !== undefined && (!this.reader?.identity || !hasPermission(this.reader.identity, 'unmask'));
   }
 
-  /** For the query engine: entries masked before the first stage, so filters and groupings see only what the answer may show. */
+  /**
+   * For the query engine and every SQL read: entries masked before the first stage, and
+   * selectors and label filters matched against the masked form of sensitive labels,
+   * so filters, groupings and counts see only what the answer may show.
+   */
   get queryMasking(): QueryMasking | undefined {
-    return this.deps && this.reader?.identity && this.masks ? this.deps.masker.queryMasking : undefined;
+    return this.deps && this.masks ? this.deps.masker.queryMasking : undefined;
   }
 
   /** True when the reader sees stored values as they are: no masking rules, or the reader may unmask. */

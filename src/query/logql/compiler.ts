@@ -22,6 +22,8 @@ export interface MaskedLabels {
   anyValue: boolean;
   /** The texts masking writes in place of values (`[MASKED]`, `[MASKED:email]`…). */
   markers: string[];
+  /** What a sensitive label's value reads as, wherever it is set (`[MASKED]`). */
+  marker: string;
 }
 
 /** Who may be read and when: every compiled query is confined to its tenant (or tenants) and a time range. */
@@ -146,8 +148,18 @@ function normalizedLookup(map: string, name: string, params: Params): string {
   return `multiIf(mapContains(${map}, ${dotted}), ${map}[${dotted}], mapContains(${map}, ${literal}), ${map}[${literal}], ${normalized})`;
 }
 
-function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean, level = levelSql): string {
-  const value = labelSql(matcher.name, params, metadata, level);
+/**
+ * A label as a reader who sees masked values sees it (docs/security/read-masking.md):
+ * a sensitive label reads as the marker wherever it is set, so a matcher on it
+ * compares with the masked form and a stored value never matches.
+ */
+function maskedLabelSql(name: string, params: Params, metadata: boolean, level: string, masked: MaskedLabels): string {
+  const stored = labelSql(name, params, metadata, level);
+  return masked.isSensitive(name) ? `if(${stored} != '', ${params.add('String', masked.marker)}, '')` : stored;
+}
+
+function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean, level = levelSql, masked?: MaskedLabels): string {
+  const value = masked ? maskedLabelSql(matcher.name, params, metadata, level, masked) : labelSql(matcher.name, params, metadata, level);
   switch (matcher.op) {
     case '=':
       return `${value} = ${params.add('String', matcher.value)}`;
@@ -217,11 +229,11 @@ function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): stri
 }
 
 /** Label filters made only of string matchers run in SQL; numeric comparisons need the engine's conversions. */
-function labelFilterSql(filter: LabelFilter, params: Params): string | undefined {
-  if (filter.kind === 'match') return matcherSql(filter.matcher, params, true);
+function labelFilterSql(filter: LabelFilter, params: Params, masked?: MaskedLabels): string | undefined {
+  if (filter.kind === 'match') return matcherSql(filter.matcher, params, true, levelSql, masked);
   if (filter.kind === 'compare') return undefined;
-  const left = labelFilterSql(filter.left, params);
-  const right = labelFilterSql(filter.right, params);
+  const left = labelFilterSql(filter.left, params, masked);
+  const right = labelFilterSql(filter.right, params, masked);
   if (left === undefined || right === undefined) return undefined;
   return `(${left} ${filter.kind.toUpperCase()} ${right})`;
 }
@@ -230,9 +242,17 @@ const lineChangingStages = new Set(['line_format', 'decolorize']);
 const errorLabels = new Set(['__error__', '__error_details__']);
 const labelChangingStages = new Set(['json', 'logfmt', 'unpack', 'regexp', 'pattern', 'label_format', 'drop', 'keep']);
 
-/** A matcher that keeps, in SQL, every row whose masked value it would keep: equality, or any matcher on a value masking never changes. */
+/**
+ * A matcher that keeps, in SQL, every row whose masked value it would keep: any matcher
+ * on a sensitive label (SQL compares its masked form), any matcher when only names are
+ * masked, and under observe-mode rules equality to a value no rule's marker can produce.
+ */
 function maskSafeMatcher(matcher: LabelMatcher, masked: MaskedLabels): boolean {
-  return matcher.op === '=' || (!masked.anyValue && !masked.isSensitive(matcher.name));
+  return (
+    masked.isSensitive(matcher.name) ||
+    !masked.anyValue ||
+    (matcher.op === '=' && !masked.markers.some((marker) => matcher.value.includes(marker.slice(0, -1))))
+  );
 }
 
 function maskSafeLabelFilter(filter: LabelFilter, masked: MaskedLabels): boolean {
@@ -263,14 +283,15 @@ function maskedWhereClause(
   timeSql: string,
 ): { where: string; residual: Stage[] } {
   const conditions = [tenantSql(scope, params), timeSql];
-  for (const matcher of log.selector) if (maskSafeMatcher(matcher, masked)) conditions.push(matcherSql(matcher, params, false));
+  for (const matcher of log.selector)
+    if (maskSafeMatcher(matcher, masked)) conditions.push(matcherSql(matcher, params, false, levelSql, masked));
   let lineChanged = false;
   let labelsChanged = false;
   for (const stage of log.stages) {
     if (stage.kind === 'line_filter' && !lineChanged && maskSafeLineFilter(stage, masked))
       conditions.push(lineFilterSql(stage, params, plan));
     if (stage.kind === 'label_filter' && !labelsChanged && maskSafeLabelFilter(stage.filter, masked)) {
-      const sql = labelFilterSql(stage.filter, params);
+      const sql = labelFilterSql(stage.filter, params, masked);
       if (sql !== undefined) conditions.push(sql);
     }
     if (lineChangingStages.has(stage.kind)) lineChanged = true;
@@ -576,7 +597,7 @@ LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
   return { sql, params: params.values, plan, residual };
 }
 
-/** Conditions of a selector alone, for /labels, /series, /index/*. */
+/** Conditions of a selector alone, for /labels, /series, /index/*; on masked labels as the scope's reader sees them. */
 function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params, level = levelSql): string {
   const conditions = [
     tenantSql(scope, params),
@@ -585,10 +606,39 @@ function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: P
   ];
   if (selectors.length > 0) {
     conditions.push(
-      `(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false, level)).join(' AND ') || '1'})`).join(' OR ')})`,
+      `(${selectors.map((matchers) => `(${matchers.map((m) => matcherSql(m, params, false, level, scope.masked)).join(' AND ') || '1'})`).join(' OR ')})`,
     );
   }
   return conditions.join(' AND ');
+}
+
+/**
+ * Entries per value of one structured-metadata label (`pattern_id`) and time bucket, of the
+ * streams a selector alone matches, on masked labels as the scope's reader sees them: for
+ * readers who see masked values, whose line filters SQL cannot run (it holds stored lines).
+ * A bucket i covers (origin + (i-1)·width, origin + i·width], as compileBuckets'.
+ */
+export function compileSelectorBuckets(
+  scope: QueryScope,
+  selector: LabelMatcher[],
+  options: { originNs: bigint; widthNs: bigint; groupBy: string },
+): CompiledSql {
+  const params = new Params(scope);
+  const origin = params.add('Int64', options.originNs.toString());
+  const width = params.add('Int64', options.widthNs.toString());
+  const matchers = selector.map((matcher) => matcherSql(matcher, params, false, levelSql, scope.masked));
+  const sql = `SELECT [${labelSql(options.groupBy, params, true)}] AS g,
+  toString(intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})) AS bucket,
+  toString(count()) AS entries, '0' AS bytes
+FROM ${scope.database}.logs
+WHERE ${[
+    tenantSql(scope, params),
+    `timestamp > fromUnixTimestamp64Nano(${origin})`,
+    `timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`,
+    ...matchers,
+  ].join(' AND ')}
+GROUP BY g, bucket`;
+  return { sql, params: params.values };
 }
 
 /**

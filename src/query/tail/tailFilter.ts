@@ -41,13 +41,15 @@ export function compileTailFilter(query: string, masking?: QueryMasking, multiTe
   const pipeline = compilePipeline(expr.stages);
   return (record) => {
     const row = rowOf(record, multiTenant);
-    const stream = selectorLabels(row);
-    for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     const entry = entryOf(row);
     if (masking) {
-      // A reader who may not unmask: the selector again, and every stage, over the masked entry.
+      // A reader who may not unmask: the selector and every stage over the masked entry only
+      // (a selector on stored labels first would drop what `user_id!="<secret>"` keeps masked).
       masking.maskEntry(entry);
-      for (const matcher of matchers) if (!matcher.matches(entry.labels.get(matcher.name) ?? '')) return undefined;
+      for (const matcher of matchers) if (!matcher.matches(labelValue(entry.labels, matcher.name) ?? '')) return undefined;
+    } else {
+      const stream = selectorLabels(row);
+      for (const matcher of matchers) if (!matcher.matches(labelValue(stream, matcher.name) ?? '')) return undefined;
     }
     return pipeline(entry) ? entry : undefined;
   };

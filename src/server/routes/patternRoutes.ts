@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { compileBuckets, type BucketRow } from '../../query/logql/compiler.js';
+import { compileBuckets, compileSelectorBuckets, type BucketRow } from '../../query/logql/compiler.js';
+import { labelNameOf } from '../../query/logql/labelName.js';
+import type { LokiStream } from '../../query/readMasking.js';
+import { sensitiveMarkAttribute } from '../../pipeline/redactionStage.js';
+import type { CompiledSql } from '../../storage/sql.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { parseLokiDuration, parseRange, parseLimit } from '../../query/lokiParams.js';
@@ -37,16 +41,20 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
     if (stepNs <= 0n) throw new MeshlogError('ML_QUERY_INVALID', 'step must be positive');
     if ((endNs - startNs) / stepNs > 11_000n) throw new MeshlogError('ML_QUERY_INVALID', 'too many points: widen the step');
     // Buckets end at origin + k·step: start one step early so the first bucket begins at `start`.
-    const compiled = compileBuckets(
-      expr,
-      { database: deps.database, tenant: request.tenant, startNs, endNs },
-      {
-        originNs: startNs - 1n,
-        widthNs: stepNs,
-        groupBy: ['pattern_id'],
-      },
-    );
-    if (compiled.residual.length > 0) throw new MeshlogError('ML_QUERY_INVALID', 'patterns take a stream selector and line filters only');
+    const buckets = { originNs: startNs - 1n, widthNs: stepNs };
+    const scope = { database: deps.database, tenant: request.tenant, startNs, endNs };
+    const masked = request.readPolicy.queryMasking?.labels;
+    let compiled: CompiledSql;
+    if (masked) {
+      // The selector matches masked labels as this reader sees them; a line filter would match stored lines.
+      if (expr.stages.length > 0)
+        throw new MeshlogError('ML_QUERY_INVALID', 'patterns for a reader who sees masked values take a stream selector only');
+      compiled = compileSelectorBuckets({ ...scope, masked }, expr.selector, { ...buckets, groupBy: 'pattern_id' });
+    } else {
+      const log = compileBuckets(expr, scope, { ...buckets, groupBy: ['pattern_id'] });
+      if (log.residual.length > 0) throw new MeshlogError('ML_QUERY_INVALID', 'patterns take a stream selector and line filters only');
+      compiled = log;
+    }
     const rows = await deps.runner.run<BucketRow>(compiled);
     const samples = new Map<string, [number, number][]>();
     for (const row of rows) {
@@ -56,10 +64,15 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
       samples.set(id, [...(samples.get(id) ?? []), [Number(bucketStartNs / 1_000_000_000n), Number(row.entries)]]);
     }
     const templates = await deps.store.byIds(request.tenant, [...samples.keys()]);
+    const shown = await shownTemplates(
+      request,
+      [...templates].map(([id, pattern]) => [id, pattern.template]),
+    );
     const data = [...samples]
       .filter(([id]) => templates.has(id))
-      .map(([id, points]) => ({ pattern: templates.get(id)!.template, samples: points.sort((a, b) => a[0] - b[0]) }))
-      .sort((a, b) => total(b.samples) - total(a.samples));
+      .map(([id, points]) => ({ pattern: shown.get(id)!, samples: points.sort((a, b) => a[0] - b[0]) }))
+      // Ties in the order of what is shown: pattern ids are digests of stored templates, which a masked reader may not tell apart.
+      .sort((a, b) => total(b.samples) - total(a.samples) || (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0));
     return { status: 'success', data };
   });
 
@@ -73,17 +86,34 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
       firstSeenSinceMs,
       limit: parseLimit(query.limit, 100, 10_000),
     });
+    const shown = await shownTemplates(
+      request,
+      patterns.map((pattern) => [pattern.patternId, pattern.template]),
+    );
     return {
       patterns: patterns.map((pattern) => ({
         service_name: pattern.serviceName,
         pattern_id: pattern.patternId,
-        template: pattern.template,
+        template: shown.get(pattern.patternId)!,
         count: pattern.count,
         first_seen: new Date(pattern.firstSeenMs).toISOString(),
         last_seen: new Date(pattern.lastSeenMs).toISOString(),
       })),
     };
   });
+}
+
+/**
+ * Templates, by pattern id, as the reader may see them: mined from stored lines, they are
+ * masked as lines are, and as if observe-mode redaction had marked them (any line may have been).
+ */
+async function shownTemplates(request: FastifyRequest, templates: [string, string][]): Promise<Map<string, string>> {
+  const streams: LokiStream[] = templates.map(([id, template]) => ({
+    stream: { [labelNameOf(sensitiveMarkAttribute)]: 'pattern' },
+    values: [[id, template]],
+  }));
+  await request.readPolicy.streams(streams);
+  return new Map(streams.map((stream) => [stream.values[0]![0], stream.values[0]![1]]));
 }
 
 function total(samples: [number, number][]): number {
