@@ -39,7 +39,7 @@ import { DashboardReports } from '../compliance/dashboardReports.js';
 import { MonthlyReports } from '../compliance/monthlyReports.js';
 import { Storage } from '../storage/engine/storage.js';
 import { logQueryRunner } from '../storage/logs/logQueries.js';
-import { defaultQueryLimits } from '../query/logql/engine.js';
+import { defaultQueryLimits } from '../query/logql/queryContext.js';
 import { buildHttpApp } from './httpApp.js';
 import { ingestContext } from '../ingest/ingestContext.js';
 import type { Listener } from '../ingest/listener.js';
