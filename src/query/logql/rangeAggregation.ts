@@ -4,13 +4,16 @@ import {
   compileBuckets,
   compileLogfmtSampleRows,
   compileSampleRows,
+  compileUnwrapWindows,
+  isWindowGroupLabel,
   type BucketRow,
   type LogfmtSampleRow,
   type LogRow,
   type QueryScope,
+  type UnwrapWindowRow,
 } from './compiler.js';
 import { entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
-import { logfmtSampleLabels } from './logfmtSampleSql.js';
+import { logfmtSampleLabels, readsOnlyError } from './logfmtSampleSql.js';
 import { rangeValue, type Sample } from './metricFunctions.js';
 import type { Series, Steps } from './metricValue.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
@@ -120,6 +123,10 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
       }
     }
   }
+  if (!viaBuckets) {
+    const windowed = await unwrapWindows(node, ctx, scope, originNs, steps);
+    if (windowed) return windowed;
+  }
   const extracted = viaBuckets ? undefined : await logfmtSamples(node, ctx, scope, originNs);
   if (extracted) samples = extracted;
   else if (!viaBuckets) {
@@ -160,7 +167,8 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
   const series: Series[] = [];
   for (const { labels, samples: list } of all) {
     await yieldIfDue(ctx);
-    list.sort((a, b) => a.t - b.t);
+    // Equal times in value order: a window's values then come in one order, the one unwrapWindows' SQL gives too.
+    list.sort((a, b) => a.t - b.t || a.value - b.value);
     const values = new Float64Array(steps.count).fill(NaN);
     let lo = 0;
     let hi = 0;
@@ -175,6 +183,84 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
     series.push({ labels: sortedObject(labels), values });
   }
   return series;
+}
+
+/** Functions of an unwrap aggregation that take `by (…)` and need only a window's values in order. */
+const windowFunctions = new Set([
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'quantile_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'first_over_time',
+  'last_over_time',
+]);
+/** Windows a row may fall in (range / step) past which copying rows to windows costs more than the engine's sliding windows. */
+const maxWindowsPerRow = 64n;
+
+/**
+ * An unwrap aggregation grouped `by (…)` whose rows SQL converts, groups and windows
+ * (compiler.ts's compileUnwrapWindows) when its stages all run in SQL or leave only a
+ * plain `| logfmt`: the engine applies the function to each window's values, in the
+ * order it would itself. Undefined when SQL cannot, or flagged a row it cannot vouch
+ * for: the engine path then answers, errors included, exactly as it always does.
+ */
+async function unwrapWindows(
+  node: RangeAggregation,
+  ctx: QueryContext,
+  scope: QueryScope,
+  originNs: bigint,
+  steps: Steps,
+): Promise<Series[] | undefined> {
+  const unwrap = node.unwrap;
+  if (!ctx.limits.pushdown || ctx.masking || !unwrap || unwrap.conversion === 'bytes') return undefined;
+  if (!windowFunctions.has(node.fn) || !node.grouping || node.grouping.without) return undefined;
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  if (steps.count > 1 && rangeNs > steps.stepNs * maxWindowsPerRow) return undefined;
+  // SQL keeps only samples without __error__: the filters after the unwrap must read only it, and keep such a sample.
+  const clean: Entry = { timestampNs: '', line: '', labels: new Map() };
+  if (!unwrap.postFilters.every((filter) => readsOnlyError(filter) && compileLabelFilter(filter)(clean))) return undefined;
+  const residual = compileSampleRows(node.log, scope, { originNs, maxRows: 0, unwrapLabel: unwrap.label }).residual;
+  const logfmt = residual.length > 0;
+  if (logfmt ? !logfmtSampleLabels(node, residual) : ![...node.grouping.labels, unwrap.label].every(isWindowGroupLabel)) return undefined;
+  const compiled = compileUnwrapWindows(node.log, scope, {
+    originNs,
+    stepNs: steps.stepNs,
+    rangeNs,
+    count: steps.count,
+    unwrapLabel: unwrap.label,
+    conversion: unwrap.conversion,
+    groupBy: node.grouping.labels,
+    logfmt,
+  });
+  const rows = await ctx.runner.run<UnwrapWindowRow>(compiled, ctx.budget);
+  ctx.rowsRead += rows.length;
+  if (rows.some((row) => row.unsure)) return undefined;
+  const series = new Map<string, { labels: Map<string, string>; first: bigint; values: Float64Array }>();
+  const rangeSeconds = node.rangeMs / 1000;
+  for (const row of rows) {
+    await yieldIfDue(ctx);
+    const key = JSON.stringify(row.g);
+    let group = series.get(key);
+    if (!group) {
+      const labels = new Map<string, string>();
+      node.grouping.labels.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
+      series.set(key, (group = { labels, first: BigInt(row.first), values: new Float64Array(steps.count).fill(NaN) }));
+    } else if (BigInt(row.first) < group.first) group.first = BigInt(row.first);
+    const k = Number(row.k);
+    if (k < 0) continue;
+    const samples = row.values.map((value) => ({ t: 0, entries: 1, bytes: 0, value }));
+    const windowEnd = Number(steps.stepNs * BigInt(k) + rangeNs);
+    group.values[k] = rangeValue(node, samples, 0, samples.length, rangeSeconds, windowEnd);
+  }
+  // Past the series limit the engine path answers, with its error.
+  if (series.size > ctx.limits.maxSeries) return undefined;
+  ctx.plan.push(...compiled.plan);
+  // In the order the engine meets them: by each series' first row.
+  return [...series.values()]
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))
+    .map(({ labels, values }) => ({ labels: sortedObject(labels), values }));
 }
 
 /**
