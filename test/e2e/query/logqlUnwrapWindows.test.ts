@@ -82,6 +82,21 @@ before(async () => {
     format: 'JSONEachRow',
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
+  // Another tenant's rows under the same service and labels, with a value no clean row has.
+  await storage.client.insert({
+    table: 'meshlog.logs',
+    values: [50, 100, 115].map((second) => ({
+      tenant: 'intruder',
+      timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+      observed_timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+      service_name: 'clean',
+      body: 'line intruder',
+      resource_attributes: { 'service.name': 'clean' },
+      log_attributes: { latency: '999999999999999', route: '/a', took: '999h' },
+    })),
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
 });
 after(async () => {
   await storage.close();
@@ -169,4 +184,15 @@ test('the clean service has series with values in most windows (the comparison a
   const series = (result as { series: { labels: Record<string, string>; values: (number | null)[] }[] }).series;
   assert.equal(series.length, 5);
   for (const one of series) assert.ok(one.values.filter((value) => value !== null).length >= 8, JSON.stringify(one));
+});
+
+test("another tenant's rows under the same service and labels never reach a window SQL computes", async () => {
+  const { result, plan } = await run(`max_over_time(${clean} | unwrap latency [2m]) by (route)`, true, 10n * secondNs);
+  assert.ok(
+    plan.some((step) => /windowed in SQL/.test(step)),
+    plan.join('; '),
+  );
+  const values = (result as { series: { values: (number | null)[] }[] }).series.flatMap((one) => one.values);
+  assert.ok(values.some((value) => value !== null));
+  assert.ok(!values.includes(999999999999999), JSON.stringify(result).slice(0, 300));
 });
