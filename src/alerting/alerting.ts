@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
-import type { QueryLimits } from '../query/logql/engine.js';
+import type { QueryLimits } from '../query/logql/queryContext.js';
 import type { SqlRunner } from '../storage/sql.js';
 import { randomUUID } from 'node:crypto';
 import type { AlertStore, AlertTransition, Silence } from '../storage/stores/alertStore.js';

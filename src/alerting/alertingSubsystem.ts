@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { LogRecord } from '../model/logRecord.js';
-import type { QueryLimits } from '../query/logql/engine.js';
+import type { QueryLimits } from '../query/logql/queryContext.js';
 import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { SqlRunner } from '../storage/sql.js';

@@ -1,6 +1,8 @@
 import { MeshlogError } from '../errors.js';
 import type { MetricExpr } from '../query/logql/ast.js';
-import { evaluateMetric, stepsOf, type QueryContext } from '../query/logql/engine.js';
+import { evaluateMetric } from '../query/logql/evaluateMetric.js';
+import { stepsOf } from '../query/logql/metricValue.js';
+import type { QueryContext } from '../query/logql/queryContext.js';
 
 /** A backtest reads at most this much of the past: a week at the rule's own step is already up to 10,080 evaluations a minute apart. */
 export const maxBacktestRangeMs = 7 * 24 * 3_600_000;

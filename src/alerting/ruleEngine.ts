@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { stepsOf, type QueryLimits } from '../query/logql/engine.js';
+import { stepsOf } from '../query/logql/metricValue.js';
+import type { QueryLimits } from '../query/logql/queryContext.js';
 import { Querier } from '../query/querier.js';
 import { ReadPolicy } from '../query/readPolicy.js';
 import type { SqlRunner } from '../storage/sql.js';

@@ -1,4 +1,4 @@
-import { isMetric } from '../query/logql/engine.js';
+import { isMetric } from '../query/logql/evaluateMetric.js';
 import { parseLogql } from '../query/logql/parser.js';
 import { serverError } from './serverClient.js';
 import { followTail, type TailedEntry } from './tailFollow.js';

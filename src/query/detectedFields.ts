@@ -1,7 +1,7 @@
 import { decodeLogfmt, sanitizeLabelKey } from './logql/logfmtDecoder.js';
 import { parseBytes, parseDuration } from './logql/lexer.js';
 import { flattenJson } from './logql/pipeline.js';
-import type { Stream } from './logql/engine.js';
+import type { Stream } from './logql/selectStreams.js';
 
 export interface DetectedField {
   label: string;

@@ -9,15 +9,10 @@ import {
   type StreamRow,
   type StreamVolumeRow,
 } from './logql/compiler.js';
-import {
-  evaluateMetric,
-  selectStreams,
-  type MetricValue,
-  type QueryContext,
-  type QueryLimits,
-  type Steps,
-  type Stream,
-} from './logql/engine.js';
+import { evaluateMetric } from './logql/evaluateMetric.js';
+import type { MetricValue, Steps } from './logql/metricValue.js';
+import type { QueryContext, QueryLimits } from './logql/queryContext.js';
+import { selectStreams, type Stream } from './logql/selectStreams.js';
 import { labelNameOf } from './logql/labelName.js';
 import { labelsKey, sortedObject, streamLabels } from './logql/labelSet.js';
 import type { QueryBudget } from './logql/queryBudget.js';

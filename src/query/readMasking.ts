@@ -1,7 +1,7 @@
 import { redact, redactorsOf, sensitiveMarkAttribute } from '../pipeline/redactionStage.js';
 import type { Redactor } from '../pipeline/redact/redactor.js';
 import { labelNameOf } from './logql/labelName.js';
-import type { QueryMasking } from './logql/engine.js';
+import type { QueryMasking } from './logql/queryContext.js';
 
 export const maskMarker = '[MASKED]';
 

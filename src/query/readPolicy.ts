@@ -1,7 +1,7 @@
 import { scrubUrl } from '../observability/credentialScrubber.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import { hasPermission, type Identity } from '../security/identity.js';
-import type { QueryMasking } from './logql/engine.js';
+import type { QueryMasking } from './logql/queryContext.js';
 import { maskMarker, type LokiStream, type ReadMasker } from './readMasking.js';
 
 /** The masking rules and the trail a reveal is recorded in. */

@@ -31,7 +31,7 @@ import { SavedQueryStore } from '../storage/stores/savedQueryStore.js';
 import { reportsSubsystem } from '../compliance/reportsSubsystem.js';
 import { Storage } from '../storage/engine/storage.js';
 import { logQueryRunner } from '../storage/logs/logQueries.js';
-import { defaultQueryLimits } from '../query/logql/engine.js';
+import { defaultQueryLimits } from '../query/logql/queryContext.js';
 import { buildHttpApp } from './httpApp.js';
 import { ingestContext } from '../ingest/ingestContext.js';
 import type { Listener } from '../ingest/listener.js';

@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
 import type { MetricExpr } from '../../query/logql/ast.js';
-import { isMetric } from '../../query/logql/engine.js';
+import { isMetric } from '../../query/logql/evaluateMetric.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { parseLokiDuration } from '../../query/lokiParams.js';
 

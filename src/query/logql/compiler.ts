@@ -3,6 +3,7 @@ import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
 import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
 import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
+import { unwrapValueSql } from './unwrapValueSql.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
 export interface CompiledLogQuery extends CompiledSql {
@@ -573,15 +574,7 @@ export function compileLogfmtSampleRows(
   const plan: string[] = [];
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', options.originNs.toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
   const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
-  const unset = options.labels.map((name) => `${labelSql(name, params, true)} = ''`);
-  // No attribute key that could be named __error__ (it keeps the letters): cheaper than normalizing every key of every row.
-  const error = params.add('String', 'error');
-  for (const map of ['resource_attributes', 'log_attributes'])
-    unset.push(`NOT arrayExists(k -> position(k, ${error}) > 0, mapKeys(${map}))`);
-  const plain = `match(body, ${params.add('String', plainLogfmtLinePattern)}) AND ${unset.join(' AND ')}`;
-  const values = options.labels.map(
-    (name) => `if(plain, trim(BOTH '"' FROM extract(body, ${params.add('String', logfmtValuePattern(name))})), '')`,
-  );
+  const { plain, values } = logfmtExtractionSql(options.labels, params);
   const emptyMap = "CAST(map(), 'Map(LowCardinality(String), String)')";
   const sql = `SELECT toString(toUnixTimestamp64Nano(timestamp)) AS ts, ${plain} AS plain, [${values.join(', ')}] AS extracted,
   toString(length(body)) AS size, if(plain, '', body) AS line, service_name, ${levelSql} AS level,
@@ -593,6 +586,119 @@ ORDER BY timestamp
 LIMIT ${params.add('UInt64', options.maxRows + 1)}`;
   plan.push(
     `logfmt labels (${options.labels.join(', ')}) extracted in SQL on plain lines; other lines through the query engine's pipeline`,
+  );
+  return { sql, params: params.values, plan, residual };
+}
+
+/**
+ * Whether a row's line is plain logfmt that came with none of `labels` (nor an attribute
+ * that could be `__error__`), and each label's value extracted from it ('' when absent or
+ * not plain): logfmtSampleSql.ts says why the extraction equals the engine's decoder there.
+ * The values read the `plain` alias, which the statement must define.
+ */
+function logfmtExtractionSql(labels: string[], params: Params): { plain: string; values: string[] } {
+  const unset = labels.map((name) => `${labelSql(name, params, true)} = ''`);
+  unset.push(`NOT ${errorAttributeSql(params)}`);
+  const plain = `match(body, ${params.add('String', plainLogfmtLinePattern)}) AND ${unset.join(' AND ')}`;
+  const values = labels.map(
+    (name) => `if(plain, trim(BOTH '"' FROM extract(body, ${params.add('String', logfmtValuePattern(name))})), '')`,
+  );
+  return { plain, values };
+}
+
+/** An attribute key that could be named __error__ (it keeps the letters): cheaper than normalizing every key of every row. */
+function errorAttributeSql(params: Params): string {
+  const error = params.add('String', 'error');
+  return `(${['resource_attributes', 'log_attributes'].map((map) => `arrayExists(k -> position(k, ${error}) > 0, mapKeys(${map}))`).join(' OR ')})`;
+}
+
+/**
+ * Labels whose value labelSql reads exactly as the engine's entry has it (labelSet.ts):
+ * not those a column and an attribute can both give (level, detected_level, trace and
+ * span ids, pattern_id), nor error labels. service_name falls back to the attribute.
+ */
+export function isWindowGroupLabel(name: string): boolean {
+  return !['level', 'detected_level', 'trace_id', 'span_id', 'pattern_id', '__error__', '__error_details__'].includes(name);
+}
+
+function windowGroupLabelSql(name: string, params: Params): string {
+  if (name === 'service_name') return `if(service_name != '', service_name, ${normalizedLookup('resource_attributes', name, params)})`;
+  return labelSql(name, params, true);
+}
+
+/** A window of an unwrap aggregation (compileUnwrapWindows). */
+export interface UnwrapWindowRow {
+  /** Grouping label values in `by` order ('' = absent). */
+  g: string[];
+  /** Window index; -1 gathers rows in no window, which still make their series and are checked. */
+  k: string;
+  /** ns after the origin of the group's first row in the window. */
+  first: string;
+  /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for. */
+  unsure: number;
+  /** The window's values in (time, value) order. */
+  values: number[];
+}
+
+/**
+ * An unwrap range aggregation grouped `by (…)`, windowed in SQL: each row's label value
+ * converted (unwrapValueSql.ts), assigned to every window (k·step, k·step + range] after
+ * the origin it falls in, and gathered per (group, window) in (time, value) order; the
+ * engine then applies the function to each window's values, so the arithmetic is its own.
+ * The unwrapped label comes from the row's labels, or (`logfmt`) from a plain logfmt line.
+ * Rows SQL cannot vouch for are flagged `unsure`: the engine then answers the query.
+ */
+export function compileUnwrapWindows(
+  log: LogQuery,
+  scope: QueryScope,
+  options: {
+    originNs: bigint;
+    stepNs: bigint;
+    rangeNs: bigint;
+    count: number;
+    unwrapLabel: string;
+    conversion: 'number' | 'duration';
+    groupBy: string[];
+    logfmt: boolean;
+  },
+): CompiledLogQuery {
+  const params = new Params(scope);
+  const plan: string[] = [];
+  const origin = params.add('Int64', options.originNs.toString());
+  const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
+  let labelValue: (name: string) => string;
+  let unsure: string;
+  let plainSql = '';
+  if (options.logfmt) {
+    const labels = [...new Set([...options.groupBy, options.unwrapLabel])];
+    const { plain, values } = logfmtExtractionSql(labels, params);
+    plainSql = `${plain} AS plain, `;
+    labelValue = (name) => values[labels.indexOf(name)];
+    unsure = 'NOT plain';
+  } else {
+    labelValue = (name) => windowGroupLabelSql(name, params);
+    unsure = errorAttributeSql(params);
+  }
+  // The unwrapped label is no longer a label of the sample.
+  const groups = options.groupBy.map((name) => (name === options.unwrapLabel ? "''" : labelValue(name)));
+  const converted = unwrapValueSql('u_raw', options.conversion, (type, value) => params.add(type, value))!;
+  const step = params.add('Int64', options.stepNs.toString());
+  const range = params.add('Int64', options.rangeNs.toString());
+  const first = `greatest(0, intDiv(u_t - ${range} + ${step} - 1, ${step}))`;
+  const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
+  const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
+  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values
+FROM (
+  SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,
+    (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v
+  FROM ${scope.database}.logs
+  WHERE ${where} AND (u_raw != '' OR u_unsure)
+)
+ARRAY JOIN if(${last} >= ${first}, arrayMap(i -> toInt64(i), range(toUInt64(${first}), toUInt64(${last} + 1))), [toInt64(-1)]) AS k
+GROUP BY g, k`;
+  plan.push(
+    `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; the function applied to each window's values by the query engine`,
   );
   return { sql, params: params.values, plan, residual };
 }

@@ -45,7 +45,7 @@ function extractable(name: string): boolean {
 }
 
 /** A post-unwrap filter that reads only `__error__`, which on a plain line only the unwrap conversion can set. */
-function readsOnlyError(filter: LabelFilter): boolean {
+export function readsOnlyError(filter: LabelFilter): boolean {
   if (filter.kind === 'match') return filter.matcher.name === '__error__';
   if (filter.kind === 'compare') return false;
   return readsOnlyError(filter.left) && readsOnlyError(filter.right);

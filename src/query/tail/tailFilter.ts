@@ -2,7 +2,7 @@ import { MeshlogError } from '../../errors.js';
 import type { LogRecord } from '../../model/logRecord.js';
 import { detectedLevelOf } from '../../model/severity.js';
 import type { LogRow } from '../logql/compiler.js';
-import type { QueryMasking } from '../logql/engine.js';
+import type { QueryMasking } from '../logql/queryContext.js';
 import { entryOf, selectorLabels } from '../logql/labelSet.js';
 import { meshLabelsOf } from '../logql/meshLabels.js';
 import { parseLogql } from '../logql/parser.js';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { MeshlogError } from '../../errors.js';
-import { isMetric, type QueryLimits } from '../../query/logql/engine.js';
+import { isMetric } from '../../query/logql/evaluateMetric.js';
+import type { QueryLimits } from '../../query/logql/queryContext.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import type { QueryBudgets } from '../../query/logql/queryBudget.js';

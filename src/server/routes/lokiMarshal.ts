@@ -1,4 +1,5 @@
-import type { MetricValue, Stream } from '../../query/logql/engine.js';
+import type { MetricValue } from '../../query/logql/metricValue.js';
+import type { Stream } from '../../query/logql/selectStreams.js';
 import { compareLabels } from '../../query/logql/labelSet.js';
 import type { QueryRun, Volume, VolumeSeries } from '../../query/querier.js';
 

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { isMetric, isSortedByValue, stepsOf, type QueryLimits } from '../../query/logql/engine.js';
+import { isMetric, isSortedByValue } from '../../query/logql/evaluateMetric.js';
+import { stepsOf } from '../../query/logql/metricValue.js';
+import type { QueryLimits } from '../../query/logql/queryContext.js';
 import { prettyLogql } from '../../query/logql/formatter.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { drilldownLimits, type DrilldownLimitsInput } from '../../query/drilldownLimits.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { backtestRule } from '../../alerting/ruleBacktest.js';
 import { MeshlogError } from '../../errors.js';
-import { isMetric } from '../../query/logql/engine.js';
+import { isMetric } from '../../query/logql/evaluateMetric.js';
 import { parseLogql } from '../../query/logql/parser.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import { requestQuerier } from '../requestQuerier.js';

@@ -1,7 +1,8 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { categorized, type EntryCategories, type QueryLimits } from '../../query/logql/engine.js';
+import type { QueryLimits } from '../../query/logql/queryContext.js';
+import { categorized, type EntryCategories } from '../../query/logql/selectStreams.js';
 import type { SqlRunner } from '../../storage/sql.js';
 import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
 import { parseLogql } from '../../query/logql/parser.js';

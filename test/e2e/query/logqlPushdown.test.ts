@@ -3,14 +3,10 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import type { LogQuery, MetricExpr } from '../../../src/query/logql/ast.js';
 import type { CompiledSql } from '../../../src/storage/sql.js';
-import {
-  defaultQueryLimits,
-  evaluateMetric,
-  isMetric,
-  selectStreams,
-  stepsOf,
-  type QueryContext,
-} from '../../../src/query/logql/engine.js';
+import { evaluateMetric, isMetric } from '../../../src/query/logql/evaluateMetric.js';
+import { stepsOf } from '../../../src/query/logql/metricValue.js';
+import { defaultQueryLimits, type QueryContext } from '../../../src/query/logql/queryContext.js';
+import { selectStreams } from '../../../src/query/logql/selectStreams.js';
 import { parseLogql } from '../../../src/query/logql/parser.js';
 import { logQueryRunner } from '../../../src/storage/logs/logQueries.js';
 import { Storage } from '../../../src/storage/engine/storage.js';

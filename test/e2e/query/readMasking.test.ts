@@ -227,6 +227,45 @@ test('an analyst cannot read a masked value through a metric grouped by an extra
   }
 });
 
+test('an analyst cannot group or filter an unwrap aggregation by a masked label, though SQL windows that aggregation for an unmasker', async () => {
+  // A service of its own, so the other tests' line counts stand: one latency with the secret user as a stream label, one without.
+  const request = JSON.parse(otlpJsonRequest('billing-latency', ['latency sample']));
+  request.resourceLogs[0].resource.attributes.push({ key: 'user.id', value: { stringValue: userId } });
+  request.resourceLogs[0].scopeLogs[0].logRecords[0].attributes = [{ key: 'latency_ms', value: { stringValue: '5' } }];
+  const plain = JSON.parse(otlpJsonRequest('billing-latency', ['latency sample']));
+  plain.resourceLogs[0].scopeLogs[0].logRecords[0].attributes = [{ key: 'latency_ms', value: { stringValue: '7' } }];
+  for (const body of [request, plain])
+    assert.equal((await postOtlpJson(meshlog.url, meshlog.token, JSON.stringify(body), { 'x-scope-orgid': 'acme' })).status, 200);
+  const read = async (query: string, token: string) => {
+    const response = await fetch(`${meshlog.url}/loki/api/v1/query?query=${encodeURIComponent(query)}`, {
+      headers: { authorization: `Bearer ${token}`, 'x-scope-orgid': 'acme' },
+    });
+    const text = await response.text();
+    assert.equal(response.status, 200, `${query}: ${text}`);
+    return { result: JSON.stringify(JSON.parse(text).data.result), plan: response.headers.get('x-meshlog-query-plan') ?? '' };
+  };
+  const grouped = 'max_over_time({service_name="billing-latency"} | unwrap latency_ms [1h]) by (user_id)';
+  const filters = [
+    `max_over_time({service_name="billing-latency"} | user_id="${userId}" | unwrap latency_ms [1h]) by (service_name)`,
+    'max_over_time({service_name="billing-latency"} | user_id=~"u-4.+" | unwrap latency_ms [1h]) by (service_name)',
+    `max_over_time({service_name="billing-latency", user_id="${userId}"} | unwrap latency_ms [1h]) by (service_name)`,
+  ];
+  // The unmasker's answers come from SQL's windows and do reveal: the attacks aim at the new path.
+  const unmasked = await read(grouped, keys.unmasker!.key);
+  assert.match(unmasked.plan, /windowed in SQL/);
+  assert.ok(unmasked.result.includes(userId), unmasked.result);
+  for (const query of filters) assert.match((await read(query, keys.unmasker!.key)).result, /"5"/, query);
+  // The analyst's are the engine's over masked entries: the group is the masked value, the filters keep nothing.
+  const masked = await read(grouped, keys.analyst!.key);
+  assert.doesNotMatch(masked.plan, /windowed in SQL/);
+  assert.ok(!masked.result.includes(userId.slice(2)) && masked.result.includes('MASKED'), masked.result);
+  for (const query of filters) {
+    const answer = await read(query, keys.analyst!.key);
+    assert.equal(answer.result, '[]', `${query} kept a sample by the masked value: ${answer.result}`);
+    assert.doesNotMatch(answer.plan, /windowed in SQL/, query);
+  }
+});
+
 test('an unmasked multi-tenant read (acme|beta) is audited once for each tenant it revealed data of, naming both', async () => {
   const response = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
     method: 'POST',

@@ -1,0 +1,348 @@
+import { MeshlogError } from '../../errors.js';
+import type { Grouping, RangeAggregation } from './ast.js';
+import {
+  compileBuckets,
+  compileLogfmtSampleRows,
+  compileSampleRows,
+  compileUnwrapWindows,
+  isWindowGroupLabel,
+  type BucketRow,
+  type LogfmtSampleRow,
+  type LogRow,
+  type QueryScope,
+  type UnwrapWindowRow,
+} from './compiler.js';
+import { entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
+import { logfmtSampleLabels, readsOnlyError } from './logfmtSampleSql.js';
+import { rangeValue, type Sample } from './metricFunctions.js';
+import type { Series, Steps } from './metricValue.js';
+import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
+import { countEngineRows, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
+
+export const bucketFunctions = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+export function groupedLabels(labels: Map<string, string>, grouping: Grouping | undefined): Map<string, string> {
+  if (!grouping) return labels;
+  if (grouping.without) {
+    const out = new Map(labels);
+    for (const name of grouping.labels) out.delete(name);
+    return out;
+  }
+  const out = new Map<string, string>();
+  for (const name of grouping.labels) {
+    const value = labels.get(name);
+    if (value !== undefined && value !== '') out.set(name, value);
+  }
+  return out;
+}
+
+class SeriesSamples {
+  private readonly byKey = new Map<string, { labels: Map<string, string>; samples: Sample[] }>();
+
+  constructor(private readonly limits: QueryLimits) {}
+
+  add(labels: Map<string, string>, sample: Sample): void {
+    const key = labelsKey(labels);
+    let series = this.byKey.get(key);
+    if (!series) {
+      if (this.byKey.size >= this.limits.maxSeries) {
+        throw new MeshlogError(
+          'ML_QUERY_LIMIT',
+          `maximum of series (${this.limits.maxSeries}) reached for a single query: aggregate with sum by (…) or narrow the selector`,
+        );
+      }
+      this.byKey.set(key, (series = { labels, samples: [] }));
+    }
+    series.samples.push(sample);
+  }
+
+  all(): { labels: Map<string, string>; samples: Sample[] }[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/**
+ * A range aggregation at every step. The window of step k is
+ * (t_k − offset − range, t_k − offset]; sample times are kept relative to the
+ * first window's start so that nanoseconds stay exact in a double.
+ */
+export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, steps: Steps, pushedGroupBy?: string[]): Promise<Series[]> {
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
+  const originNs = steps.startNs - offsetNs - rangeNs;
+  const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
+  const scope: QueryScope = {
+    database: ctx.database,
+    tenant: ctx.tenant,
+    tenants: ctx.tenants,
+    masked: ctx.masking?.labels,
+    pushdown: ctx.limits.pushdown,
+    startNs: originNs,
+    endNs,
+  };
+  let samples = new SeriesSamples(ctx.limits);
+
+  let viaBuckets = false;
+  if (bucketFunctions.has(node.fn) && !node.unwrap) {
+    const widthNs = steps.count === 1 ? rangeNs : gcd(steps.stepNs, rangeNs);
+    const bytes = node.fn === 'bytes_over_time' || node.fn === 'bytes_rate';
+    const compiled = compileBuckets(node.log, scope, { originNs, widthNs, groupBy: pushedGroupBy, bytes });
+    if (compiled.residual.length === 0) {
+      viaBuckets = true;
+      ctx.plan.push(...compiled.plan);
+      const rows = await ctx.runner.run<BucketRow>(compiled, ctx.budget);
+      ctx.rowsRead += rows.length;
+      const width = Number(widthNs);
+      for (const row of rows) {
+        await yieldIfDue(ctx);
+        let labels: Map<string, string>;
+        if (pushedGroupBy) {
+          labels = new Map();
+          pushedGroupBy.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
+        } else {
+          const [service_name, level, trace_id, span_id, tenant_id] = row.g;
+          labels = entryLabels({
+            ts: '',
+            body: '',
+            service_name,
+            level,
+            trace_id,
+            span_id,
+            resource_attributes: row.resource_attributes!,
+            log_attributes: row.log_attributes!,
+            mesh_labels: row.mesh_labels!,
+            tenant_id,
+          });
+        }
+        samples.add(labels, { t: Number(row.bucket) * width, entries: Number(row.entries), bytes: Number(row.bytes), value: 0 });
+      }
+    }
+  }
+  if (!viaBuckets) {
+    const windowed = await unwrapWindows(node, ctx, scope, originNs, steps);
+    if (windowed) return windowed;
+  }
+  const extracted = viaBuckets ? undefined : await logfmtSamples(node, ctx, scope, originNs);
+  if (extracted) samples = extracted;
+  else if (!viaBuckets) {
+    const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: node.unwrap?.label });
+    ctx.plan.push(...compiled.plan);
+    const pipeline = compilePipeline(compiled.residual);
+    const postFilters = (node.unwrap?.postFilters ?? []).map(compileLabelFilter);
+    const rows = countEngineRows(ctx, await ctx.runner.run<LogRow>(compiled, ctx.budget));
+    for (const row of rows) {
+      await yieldIfDue(ctx);
+      ctx.bytesRead += Buffer.byteLength(row.body);
+      const entry = entryOf(row);
+      ctx.masking?.maskEntry(entry);
+      if (!pipeline(entry)) continue;
+      let value = 0;
+      if (node.unwrap) {
+        const raw = entry.labels.get(node.unwrap.label);
+        // Like Loki (since its issue 6713), a line without the label gives no sample rather than an error.
+        if (raw === undefined || raw === '') continue;
+        const converted = convertValue(raw, node.unwrap.conversion);
+        if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
+        else value = converted;
+        entry.labels.delete(node.unwrap.label);
+        if (!postFilters.every((filter) => filter(entry))) continue;
+      }
+      // Like Loki, a sample with an error fails the query instead of being counted or skipped silently.
+      if (entry.labels.has('__error__')) throw pipelineError(entry.labels);
+      const labels = pushedGroupBy
+        ? groupedLabels(entry.labels, { without: false, labels: pushedGroupBy })
+        : groupedLabels(entry.labels, node.grouping);
+      samples.add(labels, { t: Number(BigInt(row.ts) - originNs), entries: 1, bytes: Buffer.byteLength(entry.line), value });
+    }
+  }
+
+  const all = samples.all();
+  if (node.fn === 'absent_over_time') return absentSeries(node, all, steps, rangeNs);
+  const rangeSeconds = node.rangeMs / 1000;
+  const series: Series[] = [];
+  for (const { labels, samples: list } of all) {
+    await yieldIfDue(ctx);
+    // Equal times in value order: a window's values then come in one order, the one unwrapWindows' SQL gives too.
+    list.sort((a, b) => a.t - b.t || a.value - b.value);
+    const values = new Float64Array(steps.count).fill(NaN);
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < steps.count; k++) {
+      const from = Number(steps.stepNs * BigInt(k));
+      const to = from + Number(rangeNs);
+      while (lo < list.length && list[lo].t <= from) lo++;
+      if (hi < lo) hi = lo;
+      while (hi < list.length && list[hi].t <= to) hi++;
+      if (hi > lo) values[k] = rangeValue(node, list, lo, hi, rangeSeconds, to);
+    }
+    series.push({ labels: sortedObject(labels), values });
+  }
+  return series;
+}
+
+/** Functions of an unwrap aggregation that take `by (…)` and need only a window's values in order. */
+const windowFunctions = new Set([
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'quantile_over_time',
+  'stddev_over_time',
+  'stdvar_over_time',
+  'first_over_time',
+  'last_over_time',
+]);
+/** Windows a row may fall in (range / step) past which copying rows to windows costs more than the engine's sliding windows. */
+const maxWindowsPerRow = 64n;
+
+/**
+ * An unwrap aggregation grouped `by (…)` whose rows SQL converts, groups and windows
+ * (compiler.ts's compileUnwrapWindows) when its stages all run in SQL or leave only a
+ * plain `| logfmt`: the engine applies the function to each window's values, in the
+ * order it would itself. Undefined when SQL cannot, or flagged a row it cannot vouch
+ * for: the engine path then answers, errors included, exactly as it always does.
+ */
+async function unwrapWindows(
+  node: RangeAggregation,
+  ctx: QueryContext,
+  scope: QueryScope,
+  originNs: bigint,
+  steps: Steps,
+): Promise<Series[] | undefined> {
+  const unwrap = node.unwrap;
+  if (!ctx.limits.pushdown || ctx.masking || !unwrap || unwrap.conversion === 'bytes') return undefined;
+  if (!windowFunctions.has(node.fn) || !node.grouping || node.grouping.without) return undefined;
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  if (steps.count > 1 && rangeNs > steps.stepNs * maxWindowsPerRow) return undefined;
+  // SQL keeps only samples without __error__: the filters after the unwrap must read only it, and keep such a sample.
+  const clean: Entry = { timestampNs: '', line: '', labels: new Map() };
+  if (!unwrap.postFilters.every((filter) => readsOnlyError(filter) && compileLabelFilter(filter)(clean))) return undefined;
+  const residual = compileSampleRows(node.log, scope, { originNs, maxRows: 0, unwrapLabel: unwrap.label }).residual;
+  const logfmt = residual.length > 0;
+  if (logfmt ? !logfmtSampleLabels(node, residual) : ![...node.grouping.labels, unwrap.label].every(isWindowGroupLabel)) return undefined;
+  const compiled = compileUnwrapWindows(node.log, scope, {
+    originNs,
+    stepNs: steps.stepNs,
+    rangeNs,
+    count: steps.count,
+    unwrapLabel: unwrap.label,
+    conversion: unwrap.conversion,
+    groupBy: node.grouping.labels,
+    logfmt,
+  });
+  const rows = await ctx.runner.run<UnwrapWindowRow>(compiled, ctx.budget);
+  ctx.rowsRead += rows.length;
+  if (rows.some((row) => row.unsure)) return undefined;
+  const series = new Map<string, { labels: Map<string, string>; first: bigint; values: Float64Array }>();
+  const rangeSeconds = node.rangeMs / 1000;
+  for (const row of rows) {
+    await yieldIfDue(ctx);
+    const key = JSON.stringify(row.g);
+    let group = series.get(key);
+    if (!group) {
+      const labels = new Map<string, string>();
+      node.grouping.labels.forEach((name, index) => row.g[index] !== '' && labels.set(name, row.g[index]));
+      series.set(key, (group = { labels, first: BigInt(row.first), values: new Float64Array(steps.count).fill(NaN) }));
+    } else if (BigInt(row.first) < group.first) group.first = BigInt(row.first);
+    const k = Number(row.k);
+    if (k < 0) continue;
+    const samples = row.values.map((value) => ({ t: 0, entries: 1, bytes: 0, value }));
+    const windowEnd = Number(steps.stepNs * BigInt(k) + rangeNs);
+    group.values[k] = rangeValue(node, samples, 0, samples.length, rangeSeconds, windowEnd);
+  }
+  // Past the series limit the engine path answers, with its error.
+  if (series.size > ctx.limits.maxSeries) return undefined;
+  ctx.plan.push(...compiled.plan);
+  // In the order the engine meets them: by each series' first row.
+  return [...series.values()]
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))
+    .map(({ labels, values }) => ({ labels: sortedObject(labels), values }));
+}
+
+/**
+ * Samples of a `| logfmt | unwrap … by (…)` aggregation whose labels ClickHouse extracts on
+ * plain lines (logfmtSampleSql.ts); other rows run through the pipeline as in evaluateRange.
+ * Undefined when SQL cannot, or when a sample's error would fail the query: the engine path
+ * then answers (and names the failing series) exactly as it always does.
+ */
+async function logfmtSamples(
+  node: RangeAggregation,
+  ctx: QueryContext,
+  scope: QueryScope,
+  originNs: bigint,
+): Promise<SeriesSamples | undefined> {
+  if (!ctx.limits.pushdown || ctx.masking || !node.unwrap) return undefined;
+  const unwrap = node.unwrap;
+  const options = { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: unwrap.label };
+  const labelNames = logfmtSampleLabels(node, compileSampleRows(node.log, scope, options).residual);
+  if (!labelNames) return undefined;
+  const compiled = compileLogfmtSampleRows(node.log, scope, { ...options, labels: labelNames });
+  const pipeline = compilePipeline(compiled.residual);
+  const postFilters = unwrap.postFilters.map(compileLabelFilter);
+  const rows = countEngineRows(ctx, await ctx.runner.run<LogfmtSampleRow>(compiled, ctx.budget));
+  const samples = new SeriesSamples(ctx.limits);
+  for (const row of rows) {
+    await yieldIfDue(ctx);
+    ctx.bytesRead += Number(row.size);
+    let entry: Entry;
+    if (row.plain) {
+      const labels = new Map<string, string>();
+      labelNames.forEach((name, index) => row.extracted[index] !== '' && labels.set(name, row.extracted[index]));
+      entry = { timestampNs: row.ts, line: '', labels };
+    } else {
+      const { line, resource, attributes, mesh_map, ...columns } = row;
+      entry = entryOf({ ...columns, body: line, resource_attributes: resource, log_attributes: attributes, mesh_labels: mesh_map });
+      if (!pipeline(entry)) continue;
+    }
+    const raw = entry.labels.get(unwrap.label);
+    if (raw === undefined || raw === '') continue;
+    const converted = convertValue(raw, unwrap.conversion);
+    if (converted === undefined) entry.labels.set('__error__', 'SampleExtractionErr');
+    entry.labels.delete(unwrap.label);
+    if (!postFilters.every((filter) => filter(entry))) continue;
+    if (entry.labels.has('__error__')) return undefined;
+    samples.add(groupedLabels(entry.labels, node.grouping), {
+      t: Number(BigInt(row.ts) - originNs),
+      entries: 1,
+      bytes: Number(row.size),
+      value: converted ?? 0,
+    });
+  }
+  ctx.plan.push(...compiled.plan);
+  return samples;
+}
+
+/** Loki's PipelineError text ("pipeline error: …"): which error, on which series, and how to skip it on purpose. */
+function pipelineError(labels: Map<string, string>): MeshlogError {
+  const error = labels.get('__error__')!;
+  return new MeshlogError(
+    'ML_QUERY_PIPELINE',
+    `'${error}' for series: '${labelsKey(labels)}'.\n` +
+      `Use a label filter to intentionally skip this error. (e.g | __error__!="${error}").\n` +
+      'To skip all potential errors you can match empty errors.(e.g __error__="")\n' +
+      'The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__="" )',
+  );
+}
+
+function absentSeries(node: RangeAggregation, all: { samples: Sample[] }[], steps: Steps, rangeNs: bigint): Series[] {
+  const times = all.flatMap((series) => series.samples.map((sample) => sample.t)).sort((a, b) => a - b);
+  const values = new Float64Array(steps.count).fill(NaN);
+  let lo = 0;
+  let any = false;
+  for (let k = 0; k < steps.count; k++) {
+    const from = Number(steps.stepNs * BigInt(k));
+    while (lo < times.length && times[lo] <= from) lo++;
+    if (!(lo < times.length && times[lo] <= from + Number(rangeNs))) {
+      values[k] = 1;
+      any = true;
+    }
+  }
+  if (!any) return [];
+  const labels: Record<string, string> = {};
+  for (const matcher of node.log.selector) if (matcher.op === '=') labels[matcher.name] = matcher.value;
+  return [{ labels, values }];
+}

@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { pino } from 'pino';
+import type { MetricExpr } from '../../../src/query/logql/ast.js';
+import { evaluateMetric } from '../../../src/query/logql/evaluateMetric.js';
+import { stepsOf } from '../../../src/query/logql/metricValue.js';
+import { defaultQueryLimits, type QueryContext } from '../../../src/query/logql/queryContext.js';
+import { parseLogql } from '../../../src/query/logql/parser.js';
+import { logQueryRunner } from '../../../src/storage/logs/logQueries.js';
+import { Storage } from '../../../src/storage/engine/storage.js';
+import { tempDataDir } from '../../support/meshlogProcess.js';
+
+/**
+ * Unwrap aggregations grouped `by (…)` that SQL converts, groups and windows
+ * (compiler.ts's compileUnwrapWindows) answer exactly as the query engine does with
+ * query.pushdown off: fixed-seed random decimals and durations of up to 15 digits,
+ * equal timestamps with different values, rows in no window, and a service whose
+ * values SQL must not convert itself (exponents, hex, -0, 16 digits, compound
+ * durations, an attribute named like __error__), which the engine then answers.
+ */
+const tenant = 'unwrapwindows';
+const secondNs = 1_000_000_000n;
+const startNs = 1_767_400_000n * secondNs;
+let storage: Storage;
+
+let seed = 23;
+function random(): number {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+  return seed / 2_147_483_648;
+}
+const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+function randomDecimal(): string {
+  const digits = 1 + Math.floor(random() * 15);
+  let text = '';
+  for (let i = 0; i < digits; i++) text += Math.floor(random() * 10);
+  const point = Math.floor(random() * digits);
+  const value = point === 0 ? text : `${text.slice(0, point)}.${text.slice(point)}`;
+  // -0 is the mixed service's case: SQL leaves it to the engine.
+  return random() < 0.2 && /[1-9]/.test(value) ? `-${value}` : value;
+}
+const units = ['ns', 'us', 'µs', 'μs', 'ms', 's', 'm', 'h'];
+
+type Row = { second: number; service: string; body: string; attributes: Record<string, string>; resource?: Record<string, string> };
+const rows: Row[] = [];
+for (let i = 0; i < 400; i++) {
+  const route = pick(['/a', '/b', '/c', '/d', '']);
+  const attributes: Record<string, string> = { latency: randomDecimal(), took: `${randomDecimal().replace('-', '')}${pick(units)}` };
+  if (route !== '') attributes.route = route;
+  // Every fifth row shares its second with the one before: equal times, different values.
+  rows.push({
+    second: i % 5 === 0 && i > 0 ? rows[i - 1].second : 1 + Math.floor(random() * 115),
+    service: 'clean',
+    body: `line ${i}`,
+    attributes,
+  });
+  rows.push({
+    second: 1 + Math.floor(random() * 115),
+    service: 'lfclean',
+    // Plain logfmt is printable ASCII: no µs there.
+    body: `route=${route === '' ? '""' : route} took=${attributes.took.replace(/[µμ]s$/, 'us')} msg="served ${i}"`,
+    attributes: {},
+  });
+}
+for (const latency of ['1e3', '0x10', ' 5', '-0', '-0.000', '1234567890123456', '5.', 'Infinity', '']) {
+  rows.push({ second: 100, service: 'mixed', body: `mixed ${latency}`, attributes: { latency, route: '/m', took: '1h2m' } });
+}
+rows.push({ second: 101, service: 'mixed', body: 'error key', attributes: { latency: '1', route: '/m', took: '1s', 'x.error': 'y' } });
+
+before(async () => {
+  storage = await Storage.open({ dataDir: tempDataDir('meshlog-unwrap-windows-'), database: 'meshlog' }, pino({ level: 'silent' }));
+  await storage.client.insert({
+    table: 'meshlog.logs',
+    values: rows.map((row) => ({
+      tenant,
+      timestamp: `${startNs / secondNs + BigInt(row.second)}.000000000`,
+      observed_timestamp: `${startNs / secondNs + BigInt(row.second)}.000000000`,
+      service_name: row.service,
+      body: row.body,
+      resource_attributes: { 'service.name': row.service, ...row.resource },
+      log_attributes: row.attributes,
+    })),
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
+  // Another tenant's rows under the same service and labels, with a value no clean row has.
+  await storage.client.insert({
+    table: 'meshlog.logs',
+    values: [50, 100, 115].map((second) => ({
+      tenant: 'intruder',
+      timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+      observed_timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+      service_name: 'clean',
+      body: 'line intruder',
+      resource_attributes: { 'service.name': 'clean' },
+      log_attributes: { latency: '999999999999999', route: '/a', took: '999h' },
+    })),
+    format: 'JSONEachRow',
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
+});
+after(async () => {
+  await storage.close();
+});
+
+async function run(query: string, pushdown: boolean, stepNs: bigint): Promise<{ result: unknown; plan: string[] }> {
+  const ctx: QueryContext = {
+    database: 'meshlog',
+    tenant,
+    runner: logQueryRunner(storage, { maxExecutionSeconds: 60 }),
+    limits: { ...defaultQueryLimits, pushdown },
+    plan: [],
+    rowsRead: 0,
+    bytesRead: 0,
+  };
+  const endNs = startNs + 120n * secondNs;
+  const steps = stepNs === 0n ? stepsOf(endNs, endNs, secondNs, defaultQueryLimits) : stepsOf(startNs, endNs, stepNs, defaultQueryLimits);
+  try {
+    const result = await evaluateMetric(parseLogql(query) as MetricExpr, ctx, steps);
+    // Series in label order, as the API answers them: the engine meets series of equal first times in either order.
+    if (result.kind === 'vector') result.series.sort((a, b) => (JSON.stringify(a.labels) < JSON.stringify(b.labels) ? -1 : 1));
+    return {
+      result: JSON.parse(JSON.stringify(result, (_, value) => (value instanceof Float64Array ? [...value] : value))),
+      plan: ctx.plan,
+    };
+  } catch (error) {
+    return { result: { error: (error as Error).message }, plan: ctx.plan };
+  }
+}
+
+const clean = '{service_name="clean"}';
+const logfmt = '{service_name="lfclean"} | logfmt';
+/** [query, whether SQL windows it] */
+const cases: [string, boolean][] = [
+  [`avg_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
+  [`min_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
+  [`max_over_time(${clean} | unwrap latency [2m]) by (route, service_name)`, true],
+  [`quantile_over_time(0.9, ${clean} | unwrap latency [30s]) by (route)`, true],
+  [`quantile_over_time(0.5, ${clean} |= "line" | unwrap duration(took) | __error__="" [1m]) by (route)`, true],
+  [`stddev_over_time(${clean} | unwrap duration(took) [30s]) by (route)`, true],
+  [`stdvar_over_time(${clean} | unwrap latency [5s]) by (route)`, true],
+  [`first_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
+  [`last_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
+  [`avg_over_time(${clean} | route="/a" | unwrap latency [30s]) by (latency, route)`, true],
+  [`max_over_time(${clean} | unwrap latency [30s]) by (nothing)`, true],
+  [`avg_over_time(${logfmt} | unwrap duration(took) | __error__="" [30s]) by (route)`, true],
+  [`quantile_over_time(0.99, ${logfmt} | unwrap duration(took) | __error__="" [1m]) by (route, msg)`, true],
+  [`sum by (route) (max_over_time(${clean} | unwrap latency [30s]) by (route))`, true],
+  // Not windowed in SQL: bytes(), without, no grouping, a filter after unwrap that drops clean samples, a masked-value-free but unvouched service.
+  [`max_over_time(${clean} | unwrap bytes(latency) | __error__="" [30s]) by (route)`, false],
+  [`max_over_time(${clean} | unwrap latency [30s]) without (route)`, false],
+  [`sum_over_time(${clean} | unwrap latency [30s])`, false],
+  [`max_over_time(${clean} | unwrap latency | __error__!="" [30s]) by (route)`, false],
+  [`max_over_time({service_name="mixed"} | unwrap latency | __error__="" [30s]) by (route)`, false],
+  [`max_over_time({service_name="mixed"} | unwrap latency [30s]) by (route)`, false],
+  [`max_over_time({service_name="mixed"} | unwrap duration(took) | __error__="" [30s]) by (route)`, false],
+  [`max_over_time(${clean} | unwrap latency [30s]) by (detected_level)`, false],
+];
+
+test('unwrap aggregations windowed in SQL give the engine path results exactly, and the engine answers what SQL cannot vouch for', async () => {
+  const failures: string[] = [];
+  for (const stepNs of [0n, 10n * secondNs]) {
+    for (const [query, windowed] of cases) {
+      const engine = await run(query, false, stepNs);
+      const pushed = await run(query, true, stepNs);
+      try {
+        assert.deepEqual(pushed.result, engine.result, `${query} (step ${stepNs}): results differ`);
+        assert.ok(!('error' in (engine.result as object)) || !windowed, `${query}: ${JSON.stringify(engine.result).slice(0, 300)}`);
+        assert.equal(
+          pushed.plan.some((step) => /windowed in SQL/.test(step)),
+          windowed,
+          `${query} (step ${stepNs}): plan ${pushed.plan.join('; ')}`,
+        );
+        assert.ok(!engine.plan.some((step) => /windowed in SQL/.test(step)), `${query}: pushdown off windowed in SQL`);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('the clean service has series with values in most windows (the comparison above compares numbers, not empty answers)', async () => {
+  const { result } = await run(`avg_over_time(${clean} | unwrap latency [30s]) by (route)`, true, 10n * secondNs);
+  const series = (result as { series: { labels: Record<string, string>; values: (number | null)[] }[] }).series;
+  assert.equal(series.length, 5);
+  for (const one of series) assert.ok(one.values.filter((value) => value !== null).length >= 8, JSON.stringify(one));
+});
+
+test("another tenant's rows under the same service and labels never reach a window SQL computes", async () => {
+  const { result, plan } = await run(`max_over_time(${clean} | unwrap latency [2m]) by (route)`, true, 10n * secondNs);
+  assert.ok(
+    plan.some((step) => /windowed in SQL/.test(step)),
+    plan.join('; '),
+  );
+  const values = (result as { series: { values: (number | null)[] }[] }).series.flatMap((one) => one.values);
+  assert.ok(values.some((value) => value !== null));
+  assert.ok(!values.includes(999999999999999), JSON.stringify(result).slice(0, 300));
+});
