@@ -79,6 +79,10 @@ import { connectNats } from '../cluster/natsConnection.js';
 import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
 import { StreamConsumer } from '../cluster/streamConsumer.js';
 import { KeyReplication } from '../cluster/keyReplication.js';
+import { ClusterHealth } from '../cluster/clusterHealth.js';
+import { CommittedRecords } from '../cluster/committedRecords.js';
+import { StreamMetrics } from '../cluster/streamMetrics.js';
+import { StreamPositionStore } from '../storage/logs/streamPositionStore.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -112,6 +116,7 @@ export class MeshlogServer {
   private keys: ApiKeys | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
+  private clusterHealth: ClusterHealth | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
   private ready = false;
@@ -214,13 +219,18 @@ export class MeshlogServer {
       this.nats = await connectNats(config.cluster, nodeId, logger);
       await ensureRecordStream(this.nats, config.cluster, logger);
       stream = recordPublisher(this.nats, config.cluster);
+      this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
+      const streamMetrics = new StreamMetrics(this.metrics.registry, this.nats, config.cluster);
       this.streamConsumer = await StreamConsumer.start(
         this.nats,
         config.cluster,
         nodeId,
         (records, receiver) => redeliveries.write(records, receiver),
         logger,
+        await CommittedRecords.open(new StreamPositionStore(this.storage)),
+        (count) => streamMetrics.recordsSkipped.inc(count),
       );
+      this.clusterHealth.watch(this.streamConsumer);
       const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
       keys.replicateTo((key) => replication.put(key));
     }
@@ -524,6 +534,7 @@ export class MeshlogServer {
       authFailures,
       admin,
       isReady: () => this.ready,
+      dependencyProblem: async () => this.clusterHealth?.problem(),
       ingest,
       ingestPaused: () => diskGuard?.refusal('ingest'),
       queries,
