@@ -99,7 +99,11 @@ program
   .command('agent')
   .description('ship log files, Kubernetes container logs or stdin to meshlog, with a disk buffer and acknowledged checkpoints')
   .option('-c, --config <file>', 'agent YAML config file')
-  .option('--server <url>', 'meshlog server URL (default http://127.0.0.1:3100)')
+  .option(
+    '--server <url>',
+    'meshlog server URL (default http://127.0.0.1:3100); repeat it (or comma-separate) for the nodes of a cluster: the agent fails over between them',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option(
     '--token <token>',
     'a token with the ingester or admin role for the tenant, e.g. from meshlog keys create --role ingester (default: MESHLOG_TOKEN)',
