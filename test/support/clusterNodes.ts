@@ -19,10 +19,10 @@ export interface ClusterNode {
   meshlog: RunningMeshlog;
 }
 
-/** A config file that makes a node of the cluster on these NATS servers (`extra`: more YAML under cluster:). */
-export function clusterConfigFile(nodeId: string, servers: string[], extra = ''): string {
+/** A config file that makes a node of the cluster on these NATS servers (`natsYaml`: more settings under cluster.nats, indented 4). */
+export function clusterConfigFile(nodeId: string, servers: string[], natsYaml = ''): string {
   const file = join(tempDataDir('meshlog-config-'), 'meshlog.yaml');
-  writeFileSync(file, `cluster:\n  enabled: true\n  node_id: ${nodeId}\n  nats:\n    servers: [${servers.join(', ')}]\n${extra}`);
+  writeFileSync(file, `cluster:\n  enabled: true\n  node_id: ${nodeId}\n  nats:\n    servers: [${servers.join(', ')}]\n${natsYaml}`);
   return file;
 }
 
