@@ -52,6 +52,12 @@ program
   .option('--no-syslog', 'do not listen for syslog')
   .option('--otlp-grpc-port <port>', 'OTLP/gRPC port (default 4317; 0 = any free port)')
   .option('--no-otlp-grpc', 'do not listen for OTLP/gRPC')
+  .addOption(
+    new Option(
+      '--role <role>',
+      'in a cluster (cluster.role): all receives and commits; gateway receives and publishes only; writer commits the stream only',
+    ).choices(['all', 'gateway', 'writer']),
+  )
   // Loaded when run: the server, verify and report commands bring embedded ClickHouse (~200 MB resident), which the agent must not carry.
   .action(async (flags) => (await import('./startCommand.js')).startCommand(flags));
 

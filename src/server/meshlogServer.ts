@@ -82,6 +82,7 @@ import { KeyReplication } from '../cluster/keyReplication.js';
 import { ClusterHealth } from '../cluster/clusterHealth.js';
 import { CommittedRecords } from '../cluster/committedRecords.js';
 import { StreamMetrics } from '../cluster/streamMetrics.js';
+import { consumesStream } from '../cluster/clusterRole.js';
 import { StreamPositionStore } from '../storage/logs/streamPositionStore.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
@@ -221,16 +222,19 @@ export class MeshlogServer {
       stream = recordPublisher(this.nats, config.cluster);
       this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
       const streamMetrics = new StreamMetrics(this.metrics.registry, this.nats, config.cluster);
-      this.streamConsumer = await StreamConsumer.start(
-        this.nats,
-        config.cluster,
-        nodeId,
-        (records, receiver) => redeliveries.write(records, receiver),
-        logger,
-        await CommittedRecords.open(new StreamPositionStore(this.storage)),
-        (count) => streamMetrics.recordsSkipped.inc(count),
-      );
-      this.clusterHealth.watch(this.streamConsumer);
+      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
+      if (consumesStream(config.cluster)) {
+        this.streamConsumer = await StreamConsumer.start(
+          this.nats,
+          config.cluster,
+          nodeId,
+          (records, receiver) => redeliveries.write(records, receiver),
+          logger,
+          await CommittedRecords.open(new StreamPositionStore(this.storage)),
+          (count) => streamMetrics.recordsSkipped.inc(count),
+        );
+        this.clusterHealth.watch(this.streamConsumer);
+      }
       const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
       keys.replicateTo((key) => replication.put(key));
     }
