@@ -20,7 +20,8 @@ function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
   let current: z.ZodType = schema;
   for (;;) {
     if (current instanceof z.ZodObject) return current.shape as Record<string, z.ZodType>;
-    if (current instanceof z.ZodDefault || current instanceof z.ZodOptional) {
+    // Prefault too: a section whose defaults come from its fields (cluster) is still settable from the environment.
+    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional) {
       current = current.unwrap() as z.ZodType;
       continue;
     }
