@@ -16,7 +16,7 @@ import { JournaldInput, type JournaldResume } from './inputs/journaldInput.js';
 import type { ReadGate, RecordDetails } from './inputs/recordSink.js';
 import { readStream } from './inputs/stdinInput.js';
 import type { KeyValue, Source } from './source.js';
-import { agentOutput } from './outputs/outputFromConfig.js';
+import { agentOutput, agentOutputUrls } from './outputs/outputFromConfig.js';
 import type { AgentOutput } from './outputs/agentOutput.js';
 
 /** How many finished sources /sources still reports. */
@@ -78,6 +78,7 @@ export class MeshlogAgent {
       buffer,
       {
         output: this.output,
+        urls: agentOutputUrls(config),
         headers: config.output.headers,
         token: config.token,
         tenant: config.tenant,
@@ -144,7 +145,10 @@ export class MeshlogAgent {
     if (agent.fileInput) void agent.pollLoop(agent.fileInput);
     if (config.stdin) void agent.readStdin();
     if (!agent.fileInput) agent.ready = true;
-    logger.info({ http: http.address, server: config.server, buffered_batches: pending.length }, 'meshlog agent is ready');
+    logger.info(
+      { http: http.address, server: config.servers ?? config.server, buffered_batches: pending.length },
+      'meshlog agent is ready',
+    );
     return agent;
   }
 

@@ -24,6 +24,22 @@ export const agentConfigSchema = z
   .object({
     /** meshlog's base URL; batches go to <server>/v1/logs. */
     server: z.string().url().default('http://127.0.0.1:3100'),
+    /**
+     * Several meshlog nodes of one cluster (instead of `server`): batches go to the first, and move on to the next
+     * when it fails (round robin). In the environment, comma-separated.
+     */
+    servers: z
+      .preprocess(
+        (value) =>
+          typeof value === 'string'
+            ? value
+                .split(',')
+                .map((url) => url.trim())
+                .filter((url) => url !== '')
+            : value,
+        z.array(z.string().url()).min(1),
+      )
+      .optional(),
     /** Bearer token (default: MESHLOG_TOKEN). */
     token: z.string().min(1).optional(),
     /** Sent as X-Scope-OrgID. */

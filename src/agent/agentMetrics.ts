@@ -30,6 +30,11 @@ export class AgentMetrics {
     help: 'Send attempts that failed and were retried (network error, 429, 5xx)',
     registers: [this.registry],
   });
+  readonly serverFailovers = new Counter({
+    name: 'meshlog_agent_server_failovers_total',
+    help: 'Times a failed send moved the agent on to the next of its servers',
+    registers: [this.registry],
+  });
   readonly batchesRefused = new Counter({
     name: 'meshlog_agent_batches_refused_total',
     help: 'Batches the server refused for good (kept under <data_dir>/rejected)',

@@ -5,7 +5,7 @@ import { createLogger } from '../observability/logger.js';
 
 export interface AgentFlags {
   config?: string;
-  server?: string;
+  server?: string[];
   token?: string;
   tenant?: string;
   path?: string[];
@@ -16,9 +16,15 @@ export interface AgentFlags {
   logLevel?: string;
 }
 
+function serverFlags(urls: string[] | undefined): Record<string, unknown> {
+  if (!urls || urls.length === 0) return {};
+  return urls.length === 1 ? { server: urls[0] } : { servers: urls };
+}
+
 function flagTree(flags: AgentFlags, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const tree: Record<string, unknown> = {
-    server: flags.server,
+    // One --server, or several (repeated or comma-separated): the nodes of a cluster, failed over in order.
+    ...serverFlags(flags.server?.flatMap((value) => value.split(',')).filter((url) => url !== '')),
     token: flags.token ?? env.MESHLOG_TOKEN,
     tenant: flags.tenant,
     data_dir: flags.dataDir,

@@ -52,6 +52,12 @@ program
   .option('--no-syslog', 'do not listen for syslog')
   .option('--otlp-grpc-port <port>', 'OTLP/gRPC port (default 4317; 0 = any free port)')
   .option('--no-otlp-grpc', 'do not listen for OTLP/gRPC')
+  .addOption(
+    new Option(
+      '--role <role>',
+      'in a cluster (cluster.role): all receives and commits; gateway receives and publishes only; writer commits the stream only',
+    ).choices(['all', 'gateway', 'writer']),
+  )
   // Loaded when run: the server, verify and report commands bring embedded ClickHouse (~200 MB resident), which the agent must not carry.
   .action(async (flags) => (await import('./startCommand.js')).startCommand(flags));
 
@@ -99,7 +105,11 @@ program
   .command('agent')
   .description('ship log files, Kubernetes container logs or stdin to meshlog, with a disk buffer and acknowledged checkpoints')
   .option('-c, --config <file>', 'agent YAML config file')
-  .option('--server <url>', 'meshlog server URL (default http://127.0.0.1:3100)')
+  .option(
+    '--server <url>',
+    'meshlog server URL (default http://127.0.0.1:3100); repeat it (or comma-separate) for the nodes of a cluster: the agent fails over between them',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option(
     '--token <token>',
     'a token with the ingester or admin role for the tenant, e.g. from meshlog keys create --role ingester (default: MESHLOG_TOKEN)',

@@ -1,3 +1,4 @@
+import { withRole } from '../cluster/clusterRole.js';
 import { ConfigError, loadConfig } from '../config/loadConfig.js';
 import { createLogger, defaultLogFormat } from '../observability/logger.js';
 import { MeshlogServer } from '../server/meshlogServer.js';
@@ -25,6 +26,8 @@ interface StartFlags {
   syslog?: boolean;
   otlpGrpcPort?: string;
   otlpGrpc?: boolean;
+  /** cluster.role: all, gateway or writer. */
+  role?: string;
 }
 
 /** A listener's section from its port flag and --no-<listener>; undefined when neither was given. */
@@ -53,13 +56,14 @@ function flagTree(flags: StartFlags): Record<string, unknown> {
   tree.forward = listenerFlags({ port: flags.forwardPort }, flags.forward);
   tree.syslog = listenerFlags({ tcp_port: flags.syslogPort, udp_port: flags.syslogPort, tls_port: flags.syslogTlsPort }, flags.syslog);
   tree.otlp_grpc = listenerFlags({ port: flags.otlpGrpcPort }, flags.otlpGrpc);
+  if (flags.role !== undefined) tree.cluster = { role: flags.role };
   return Object.fromEntries(Object.entries(tree).filter(([, value]) => value !== undefined));
 }
 
 export async function startCommand(flags: StartFlags): Promise<void> {
   let config;
   try {
-    config = loadConfig({ file: flags.config, env: process.env, flags: flagTree(flags) });
+    config = withRole(loadConfig({ file: flags.config, env: process.env, flags: flagTree(flags) }));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`meshlog: ${error.message}\n`);

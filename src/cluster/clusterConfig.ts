@@ -11,6 +11,12 @@ const natsName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - a
 export const clusterSection = z
   .object({
     enabled: flag.default(false),
+    /**
+     * What this node does: `all` (default) receives and commits; `gateway` receives and publishes to the stream, holds
+     * no consumer (it stores no record of the stream); `writer` commits the stream and opens no receiver listener
+     * (syslog, forward, OTLP/gRPC; the HTTP API stays, for queries).
+     */
+    role: z.enum(['all', 'gateway', 'writer']).default('all'),
     /** This node's name in the cluster (its durable consumer is meshlog-<node_id>); default the data directory's writer id. */
     node_id: natsName.optional(),
     nats: z
@@ -53,6 +59,10 @@ export const clusterSection = z
       .prefault({}),
   })
   .strict()
+  .refine((cluster) => cluster.enabled || cluster.role === 'all', {
+    message: 'a role other than all needs cluster.enabled',
+    path: ['role'],
+  })
   // Defaults come from the fields above (prefault parses {} through them), stated once.
   .prefault({});
 

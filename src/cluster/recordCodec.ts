@@ -14,7 +14,7 @@ export interface EncodedMessage {
 
 const encoder = new Encoder({ ignoreUndefined: true });
 
-type Core = Omit<LogRecord, 'timeUnixNano' | 'observedTimeUnixNano' | 'patternId'> & { timeUnixNano: string };
+type Core = Omit<LogRecord, 'timeUnixNano' | 'observedTimeUnixNano' | 'patternId' | 'stream'> & { timeUnixNano: string };
 interface Extras {
   observedTimeUnixNano: string;
   patternId?: string;
@@ -25,7 +25,8 @@ interface Extras {
  * receipt time and the pattern id (each node's miner numbers its own).
  */
 function core(record: LogRecord): Uint8Array {
-  const { observedTimeUnixNano: _observed, patternId: _pattern, timeUnixNano, ...rest } = record;
+  // A record's stream position is where a consumer found it, never part of what is published.
+  const { observedTimeUnixNano: _observed, patternId: _pattern, stream: _stream, timeUnixNano, ...rest } = record;
   return encoder.encode({ ...rest, timeUnixNano: timeUnixNano.toString() } satisfies Core);
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { ClusterConfig } from './clusterConfig.js';
+import type { CommittedRecords } from './committedRecords.js';
 import { decodeRecords } from './recordCodec.js';
 
 /** Commits records to this node's storage; resolves once they are committed (the writer, behind the redelivery filter). */
@@ -24,10 +25,14 @@ export class StreamConsumer {
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private running: Promise<void> | undefined;
+  private stopping = false;
 
   private constructor(
+    readonly durable: string,
     private readonly commit: CommitRecords,
+    private readonly committed: CommittedRecords,
     private readonly logger: Logger,
+    private readonly countSkipped: (records: number) => void,
   ) {}
 
   static async start(
@@ -36,6 +41,8 @@ export class StreamConsumer {
     nodeId: string,
     commit: CommitRecords,
     logger: Logger,
+    committed: CommittedRecords,
+    countSkipped: (records: number) => void = () => undefined,
   ): Promise<StreamConsumer> {
     const durable = `meshlog-${nodeId}`;
     const manager = await jetstreamManager(connection);
@@ -55,7 +62,7 @@ export class StreamConsumer {
     const deadline = Date.now() + leaderWaitMs;
     while (!(await manager.consumers.info(config.stream.name, durable)).cluster?.leader && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 100));
-    const consumer = new StreamConsumer(commit, logger);
+    const consumer = new StreamConsumer(durable, commit, committed, logger, countSkipped);
     const source = await jetstream(connection).consumers.get(config.stream.name, durable);
     // Short pulls: one lost in a leader change is re-sent within seconds, not after the default 30 s.
     consumer.messages = await source.consume({ max_messages: Math.min(config.stream.max_ack_pending, 500), expires: pullExpiresMs });
@@ -64,12 +71,22 @@ export class StreamConsumer {
     return consumer;
   }
 
+  /** Whether this node is taking messages from its consumer (false once the loop ended, for /ready). */
+  get isRunning(): boolean {
+    return this.running !== undefined && !this.stopping;
+  }
+
   private async run(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) {
-      // Not awaited: concurrent messages meet in one group commit.
-      const handled = this.handle(message);
-      this.inFlight.add(handled);
-      void handled.finally(() => this.inFlight.delete(handled));
+    try {
+      for await (const message of messages) {
+        // Not awaited: concurrent messages meet in one group commit.
+        const handled = this.handle(message);
+        this.inFlight.add(handled);
+        void handled.finally(() => this.inFlight.delete(handled));
+      }
+    } finally {
+      if (!this.stopping) this.logger.error({ consumer: this.durable }, 'the record stream consumer stopped');
+      this.stopping = true;
     }
   }
 
@@ -82,8 +99,19 @@ export class StreamConsumer {
       message.term();
       return;
     }
+    const seq = message.seq;
+    let records = decoded.records;
+    for (let pos = 0; pos < records.length; pos++) records[pos].stream = { seq, pos };
     try {
-      await this.commit(decoded.records, decoded.receiver);
+      await this.committed.handle(seq, message.redelivered, async (stored) => {
+        // Delivered before (the node died, or its acknowledgement was lost, after the commit): store only what is missing.
+        if (stored.size > 0) {
+          records = records.filter((record) => !stored.has(record.stream!.pos));
+          this.countSkipped(decoded.records.length - records.length);
+          this.logger.info({ seq, skipped: decoded.records.length - records.length }, 'stream message committed before; stored once');
+        }
+        await this.commit(records, decoded.receiver);
+      });
       message.ack();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {
@@ -98,6 +126,7 @@ export class StreamConsumer {
 
   /** Stops taking messages and waits for those being committed (their acks follow their commits). */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.messages?.close();
     await this.running;
     await Promise.allSettled([...this.inFlight]);

@@ -36,6 +36,14 @@ export interface LogRecord {
   timeIsEntryTime?: boolean;
   /** Id of the log template the record's body belongs to, set by the pattern stage; absent when mining is off. */
   patternId?: string;
+  /** In a cluster: the stream message (JetStream sequence) and the record's place in it, set when consumed. */
+  stream?: StreamPosition;
+}
+
+/** Which record of which stream message a record is: stored with it, so a redelivered message is recognised. */
+export interface StreamPosition {
+  seq: number;
+  pos: number;
 }
 
 /** What a mesh access log says about one request; zero/empty when unknown. */

@@ -55,6 +55,8 @@ export interface HttpAppOptions {
   authFailures?: AuthFailures;
   admin: AdminDeps;
   isReady: () => boolean;
+  /** What a dependency of this node lacks right now (in a cluster: NATS, the record stream, its consumer); /ready answers 503 with it. */
+  dependencyProblem?: () => Promise<string | undefined>;
   /** Users and the keys issued to them (admin). */
   users?: UserRouteDeps;
   /** The tenant registry: admin routes, and disabled tenants refused. */
@@ -265,12 +267,14 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${scrubUrl(request.url)}` }),
   );
 
-  app.get('/ready', async (_request, reply) =>
+  app.get('/ready', async (_request, reply) => {
+    if (!options.isReady()) return reply.code(503).type('text/plain').send('starting\n');
+    const problem = await options.dependencyProblem?.();
+    if (problem) return reply.code(503).type('text/plain').send(`not ready: ${problem}\n`);
     // Still ready while ingest is paused: queries are served, and each refused write says why (503, Retry-After).
-    options.isReady()
-      ? reply.type('text/plain').send(`ready${((paused) => (paused ? `; ingest paused: ${paused}` : ''))(options.ingestPaused?.())}\n`)
-      : reply.code(503).type('text/plain').send('starting\n'),
-  );
+    const paused = options.ingestPaused?.();
+    return reply.type('text/plain').send(`ready${paused ? `; ingest paused: ${paused}` : ''}\n`);
+  });
   app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 

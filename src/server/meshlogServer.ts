@@ -70,6 +70,11 @@ import { connectNats } from '../cluster/natsConnection.js';
 import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
 import { StreamConsumer } from '../cluster/streamConsumer.js';
 import { KeyReplication } from '../cluster/keyReplication.js';
+import { ClusterHealth } from '../cluster/clusterHealth.js';
+import { CommittedRecords } from '../cluster/committedRecords.js';
+import { StreamMetrics } from '../cluster/streamMetrics.js';
+import { consumesStream } from '../cluster/clusterRole.js';
+import { StreamPositionStore } from '../storage/logs/streamPositionStore.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -95,6 +100,7 @@ export class MeshlogServer {
   private listeners: Listener[] = [];
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
+  private clusterHealth: ClusterHealth | undefined;
   private audit: AuditTrail | undefined;
   private ready = false;
   /** Where the admin token came from, for the start-up summary (never the token). */
@@ -199,13 +205,21 @@ export class MeshlogServer {
       this.nats = await connectNats(config.cluster, nodeId, logger);
       await ensureRecordStream(this.nats, config.cluster, logger);
       stream = recordPublisher(this.nats, config.cluster);
-      this.streamConsumer = await StreamConsumer.start(
-        this.nats,
-        config.cluster,
-        nodeId,
-        (records, receiver) => redeliveries.write(records, receiver),
-        logger,
-      );
+      this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
+      const streamMetrics = new StreamMetrics(this.metrics.registry, this.nats, config.cluster);
+      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
+      if (consumesStream(config.cluster)) {
+        this.streamConsumer = await StreamConsumer.start(
+          this.nats,
+          config.cluster,
+          nodeId,
+          (records, receiver) => redeliveries.write(records, receiver),
+          logger,
+          await CommittedRecords.open(new StreamPositionStore(this.storage)),
+          (count) => streamMetrics.recordsSkipped.inc(count),
+        );
+        this.clusterHealth.watch(this.streamConsumer);
+      }
       const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
       keys.replicateTo((key) => replication.put(key));
       // Messages being committed finish (and are acknowledged) before the writer closes.
@@ -436,6 +450,7 @@ export class MeshlogServer {
       authFailures,
       admin,
       isReady: () => this.ready,
+      dependencyProblem: async () => this.clusterHealth?.problem(),
       ingest,
       ingestPaused: () => diskGuard?.refusal('ingest'),
       queries,

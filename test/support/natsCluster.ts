@@ -45,8 +45,12 @@ if (process.env.NODE_TEST_CONTEXT)
  * A real JetStream cluster of `size` nats-server processes on loopback
  * (the Debian package; scripts/install-test-peers.sh installs it). Resolves
  * once JetStream answers, i.e. the cluster has elected its meta leader.
+ * `config`: more server configuration (accounts and users); `credentials`: a user of it that has JetStream.
  */
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+export async function startNatsCluster(
+  size = 3,
+  options: { config?: string; credentials?: { user: string; pass: string } } = {},
+): Promise<NatsCluster> {
   const dir = tempDataDir('meshlog-nats-');
   const clientPorts = await Promise.all(Array.from({ length: size }, freePort));
   const routePorts = await Promise.all(Array.from({ length: size }, freePort));
@@ -63,6 +67,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
         `listen: 127.0.0.1:${clientPort}`,
         `jetstream { store_dir: "${store}" }`,
         `cluster { name: meshlog-test, listen: 127.0.0.1:${routePorts[index]}, routes: [${routes.join(', ')}] }`,
+        options.config ?? '',
         '',
       ].join('\n'),
     );
@@ -98,7 +103,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   });
   await Promise.all(nodes.map((node) => node.start()));
   const urls = nodes.map((node) => node.url);
-  const probe = await connect({ servers: urls });
+  const probe = await connect({ servers: urls, ...options.credentials });
   try {
     await waitFor(
       async () => {

@@ -5,6 +5,7 @@ import type { AgentMetrics } from '../agentMetrics.js';
 import type { DiskBuffer, Frame } from './diskBuffer.js';
 import type { AgentOutput, Verdict } from '../outputs/agentOutput.js';
 import { isRetryableStatus, retryDelay } from './retryDelay.js';
+import { ServerFailover } from './serverFailover.js';
 
 export interface ShipperOptions {
   output: AgentOutput;
@@ -18,6 +19,8 @@ export interface ShipperOptions {
   rejectedDir: string;
   /** Extra request headers (an API key header of another backend). */
   headers: Record<string, string>;
+  /** The output's endpoint on every server it may go to, in order of preference (default: the output's url). */
+  urls?: string[];
 }
 
 interface InFlight {
@@ -36,6 +39,7 @@ export class Shipper {
   private stopped = false;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
+  private readonly servers: ServerFailover;
 
   constructor(
     private readonly buffer: DiskBuffer,
@@ -43,7 +47,9 @@ export class Shipper {
     private readonly onAcknowledged: (frame: Frame) => Promise<void>,
     private readonly metrics: AgentMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.servers = new ServerFailover(options.urls ?? [options.output.url]);
+  }
 
   async run(): Promise<void> {
     while (!this.stopped) {
@@ -95,10 +101,18 @@ export class Shipper {
 
   private async deliver(entry: InFlight): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      const outcome = await this.send(entry.frame);
+      const url = this.servers.url;
+      const outcome = await this.send(entry.frame, url);
       if (outcome.kind === 'retry') {
         this.metrics.batchesRetried.inc();
-        const delay = retryDelay(attempt, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, outcome.retryAfter);
+        const next = this.servers.failed(url);
+        if (next) {
+          this.metrics.serverFailovers.inc();
+          this.logger.warn({ from: url, to: next, reason: outcome.reason }, 'server failing; sending to the next one');
+        }
+        // The backoff grows with each round over every server: a failover is tried as soon as a first retry.
+        const round = Math.floor(attempt / this.servers.urls.length);
+        const delay = retryDelay(round, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, outcome.retryAfter);
         this.logger.warn(
           { seq: entry.frame.header.seq, reason: outcome.reason, retryInMs: Math.round(delay) },
           'batch not delivered; retrying',
@@ -113,7 +127,7 @@ export class Shipper {
     }
   }
 
-  private async send(frame: Frame): Promise<Verdict> {
+  private async send(frame: Frame, url: string): Promise<Verdict> {
     // A batch that only moves checkpoints (a file closed without new lines) needs no request.
     if (frame.header.records === 0) return { kind: 'ok' };
     const output = this.options.output;
@@ -130,7 +144,7 @@ export class Shipper {
     let response: Response;
     let answer: Buffer;
     try {
-      response = await fetch(output.url, { method: 'POST', headers, body: frame.body as Uint8Array<ArrayBuffer>, signal: request.signal });
+      response = await fetch(url, { method: 'POST', headers, body: frame.body as Uint8Array<ArrayBuffer>, signal: request.signal });
       answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     } catch (error) {
       return { kind: 'retry', reason: (error as Error).cause ? String((error as Error).cause) : (error as Error).message };

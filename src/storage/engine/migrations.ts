@@ -567,4 +567,17 @@ export const migrations: Migration[] = [
       `ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_attribute_keys`,
     ],
   },
+  {
+    version: 28,
+    name: 'logs: stream position of clustered records',
+    statements: [
+      // In a cluster, each row says which record of which stream message it is (0 elsewhere), written in the same
+      // insert as the row: a message redelivered after its commit (node killed before its acknowledgement) is
+      // recognised, record by record, and not stored twice. Old parts hold no such column and read as 0.
+      `ALTER TABLE {db}.logs ADD COLUMN IF NOT EXISTS stream_seq UInt64 DEFAULT 0 CODEC(Delta(8), ZSTD(1))`,
+      `ALTER TABLE {db}.logs ADD COLUMN IF NOT EXISTS stream_pos UInt32 DEFAULT 0 CODEC(ZSTD(1))`,
+      // Stream sequences grow with time: a part's min-max range prunes every part but the few recent ones.
+      `ALTER TABLE {db}.logs ADD INDEX IF NOT EXISTS idx_stream_seq stream_seq TYPE minmax GRANULARITY 1`,
+    ],
+  },
 ];

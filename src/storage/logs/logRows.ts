@@ -58,8 +58,9 @@ export function openLogRow(record: LogRecord): string {
     `,"trace_id":${json(record.traceId)},"span_id":${json(record.spanId)},"trace_flags":${record.traceFlags & 0xff}` +
     `,"event_name":${json(record.eventName)}${record.mesh ? meshColumns(record.mesh) : noMeshColumns}` +
     `,"receiver":${json(record.receiver)}`;
-  // Written only when assigned, so lines sealed before pattern mining existed still verify.
-  return record.patternId ? `${row},"pattern_id":${json(record.patternId)}` : row;
+  // Written only when assigned, so lines sealed before pattern mining (or clustering) existed still verify.
+  const withPattern = record.patternId ? `${row},"pattern_id":${json(record.patternId)}` : row;
+  return record.stream ? `${withPattern},"stream_seq":${record.stream.seq},"stream_pos":${record.stream.pos}` : withPattern;
 }
 
 /** What closes every open row of one chain batch, up to its position: `${openRow}${prefix}${batchPos}}\n`. */
@@ -105,6 +106,9 @@ export interface StoredLogRow {
   chain_id: string;
   batch_seq: number;
   batch_pos: number;
+  /** 0 (or absent: a store from before migration 28) for a record that did not come through a cluster's stream. */
+  stream_seq?: number | string;
+  stream_pos?: number | string;
 }
 
 /** The line a stored row was committed as: the same serializer over the stored values. */
@@ -140,6 +144,7 @@ export function storedLogLine(row: StoredLogRow): string {
     },
     receiver: row.receiver,
     patternId: row.pattern_id,
+    stream: Number(row.stream_seq ?? 0) > 0 ? { seq: Number(row.stream_seq), pos: Number(row.stream_pos ?? 0) } : undefined,
   };
   return closeLogRow(openLogRow(record), { chainId: row.chain_id, batchSeq: row.batch_seq, batchPos: row.batch_pos });
 }
@@ -149,4 +154,4 @@ export const storedLogColumns = `tenant, toString(toUnixTimestamp64Nano(timestam
   toString(toUnixTimestamp64Nano(observed_timestamp)) AS observed_timestamp, severity_number, severity_text,
   service_name, body, resource_attributes, scope_name, scope_version, log_attributes, trace_id, span_id,
   trace_flags, event_name, mesh, platform, cluster, source_workload, destination_workload, protocol,
-  response_code, duration_ms, bytes_sent, bytes_received, request_id, receiver, pattern_id, chain_id, batch_seq, batch_pos`;
+  response_code, duration_ms, bytes_sent, bytes_received, request_id, receiver, pattern_id, chain_id, batch_seq, batch_pos, stream_seq, stream_pos`;

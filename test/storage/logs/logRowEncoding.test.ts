@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
-import { clampNanos, openLogRow } from '../../../src/storage/logs/logRows.js';
+import { clampNanos, closeLogRow, openLogRow, storedLogLine, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
 
 /**
  * openLogRow as it was first written: JSON.stringify of one object per row. Every
@@ -116,4 +116,18 @@ test('openLogRow closes into a line that parses back to the column values', () =
   assert.equal(parsed.response_code, 503);
   assert.equal(parsed.pattern_id, 'p1');
   assert.deepEqual(parsed.log_attributes, { 'http.route': '/api/checkout', thread: 'worker-3' });
+});
+
+test("a clustered record's stream position is written after every other column, and the stored row rebuilds the same line", () => {
+  const input = record({ patternId: 'p1', stream: { seq: 9_007_199_254_740_991, pos: 4 } });
+  const open = openLogRow(input);
+  // Exactly the unclustered row, then the position: rows sealed before clustering keep their bytes.
+  assert.equal(open, `${objectRow(input)},"stream_seq":9007199254740991,"stream_pos":4`);
+  const parsed = JSON.parse(`${open}}`) as Record<string, unknown>;
+  const stored = { ...parsed, chain_id: 'acme/w', batch_seq: 3, batch_pos: 0 } as unknown as StoredLogRow;
+  assert.equal(storedLogLine(stored), closeLogRow(open, { chainId: 'acme/w', batchSeq: 3, batchPos: 0 }));
+  // The engine may hand the 64-bit sequence back as a string; a row from before migration 28 has none.
+  assert.equal(storedLogLine({ ...stored, stream_seq: '9007199254740991' }), storedLogLine(stored));
+  const { stream_seq: _seq, stream_pos: _pos, ...unclustered } = stored;
+  assert.equal(storedLogLine(unclustered), closeLogRow(objectRow(input), { chainId: 'acme/w', batchSeq: 3, batchPos: 0 }));
 });
