@@ -51,6 +51,13 @@ export const clusterSection = z
       })
       .strict()
       .prefault({}),
+    leases: z
+      .object({
+        /** A lease its holder stopped renewing (dead, paused, cut off) is free again after this; another node then takes the job over. */
+        ttl_ms: positiveInt.default(15_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   // Defaults come from the fields above (prefault parses {} through them), stated once.

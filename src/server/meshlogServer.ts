@@ -78,7 +78,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../cluster/natsConnection.js';
 import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
 import { StreamConsumer } from '../cluster/streamConsumer.js';
-import { KeyReplication } from '../cluster/keyReplication.js';
+import { Leases } from '../cluster/leases.js';
+import { replicateState } from '../cluster/replicatedKinds.js';
+import { storeJobs } from '../cluster/sharedJobs.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -112,6 +114,7 @@ export class MeshlogServer {
   private keys: ApiKeys | undefined;
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
+  private leases: Leases | undefined;
   private audit: AuditTrail | undefined;
   private monthlyReports: MonthlyReports | undefined;
   private ready = false;
@@ -129,16 +132,27 @@ export class MeshlogServer {
     const { config, logger } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
-    this.storage = await Storage.open(
-      {
-        dataDir: config.data_dir,
-        clickhouseUrl: config.clickhouse_url,
-        database: config.database,
-        encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
-        minFreeDiskBytes: config.limits.min_free_disk_bytes,
-      },
-      logger,
-    );
+    const id = writerId(config.data_dir);
+    const nodeId = config.cluster.node_id ?? id;
+    if (config.cluster.enabled) {
+      this.nats = await connectNats(config.cluster, nodeId, logger);
+      this.leases = await Leases.open(this.nats, config.cluster, nodeId, logger);
+    }
+    const openStorage = () =>
+      Storage.open(
+        {
+          dataDir: config.data_dir,
+          clickhouseUrl: config.clickhouse_url,
+          database: config.database,
+          encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
+          minFreeDiskBytes: config.limits.min_free_disk_bytes,
+        },
+        logger,
+      );
+    // A shared ClickHouse is migrated by one node at a time (the others then find it done); an embedded store only by its own node.
+    this.storage = await (this.leases && config.clickhouse_url
+      ? this.leases.exclusive('job.schema-migrations', openStorage)
+      : openStorage());
     const diskGuard = this.storage.diskGuard;
     if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
@@ -163,7 +177,6 @@ export class MeshlogServer {
       keys.flushUsage().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'could not record key use'));
     }, 30_000);
     this.usageTimer.unref();
-    const id = writerId(config.data_dir);
     let sealing: (WriterSealing & { signer: NoteSigner }) | undefined;
     if (config.integrity.seal) {
       sealing = await openSealing(config, this.storage, id, logger);
@@ -208,10 +221,8 @@ export class MeshlogServer {
       },
     );
     let stream: RecordPublisher | undefined;
-    if (config.cluster.enabled) {
+    if (this.nats) {
       // Receivers publish to the replicated stream; this node's writer, like every node's, commits the whole stream.
-      const nodeId = config.cluster.node_id ?? id;
-      this.nats = await connectNats(config.cluster, nodeId, logger);
       await ensureRecordStream(this.nats, config.cluster, logger);
       stream = recordPublisher(this.nats, config.cluster);
       this.streamConsumer = await StreamConsumer.start(
@@ -221,8 +232,6 @@ export class MeshlogServer {
         (records, receiver) => redeliveries.write(records, receiver),
         logger,
       );
-      const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
-      keys.replicateTo((key) => replication.put(key));
     }
     const ingest = ingestContext({
       writer: this.writer,
@@ -432,9 +441,25 @@ export class MeshlogServer {
           store: new AlertStore(storage),
           logger,
           incidentAlert: incidents.alertListener(),
+          leases: this.leases,
         })
       : undefined;
     const alerting = this.alerting;
+    const savedQueryStore = new SavedQueryStore(storage);
+    if (this.nats) {
+      const replicas = {
+        keys: keys.replica,
+        users: userRegistry.replica,
+        tenants: tenantRegistry.replica,
+        savedQueries: savedQueryStore.replica,
+      };
+      await replicateState(
+        this.nats,
+        config.cluster,
+        { ...replicas, ruleGroups: alerting?.ruleGroupReplica, silences: alerting?.silenceReplica },
+        logger,
+      );
+    }
     const anomaly = config.alerting.anomaly;
     if (alerting && anomaly.enabled) {
       const patternRecorder = this.patterns;
@@ -543,7 +568,7 @@ export class MeshlogServer {
       sessions,
       oidcLogin,
       traces: new TraceQueries(this.storage),
-      savedQueries: { store: new SavedQueryStore(this.storage), audit },
+      savedQueries: { store: savedQueryStore, audit },
       accessReviews,
       policy,
       incidents: {
@@ -567,16 +592,22 @@ export class MeshlogServer {
       this.listeners.push(listener);
     }
     this.ready = true;
+    // Retention, erasure and monthly reports: under a lease with a shared ClickHouse, on every node's own copy when embedded.
+    const runStoreJob = storeJobs(this.leases, Boolean(config.clickhouse_url));
     if (config.reports.monthly) {
-      this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger);
+      this.monthlyReports = new MonthlyReports(reports.sources, reports.store, audit, logger, runStoreJob);
       this.monthlyReports.start();
     }
     this.disposalTimer = setInterval(() => {
-      disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
+      runStoreJob('retention', () => disposer.run('schedule')).catch((error: unknown) =>
+        logger.error({ reason: (error as Error).message }, 'disposal run failed'),
+      );
     }, config.retention.check_interval_ms);
     this.disposalTimer.unref();
     this.erasureTimer = setInterval(() => {
-      erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
+      runStoreJob('erasure', () => erasures.runDue()).catch((error: unknown) =>
+        logger.error({ reason: (error as Error).message }, 'erasure run failed'),
+      );
     }, config.erasure.check_interval_ms);
     this.erasureTimer.unref();
     if (config.access_review.auto_start) {
@@ -730,6 +761,7 @@ export class MeshlogServer {
     await this.alerting?.stop();
     // Messages being committed finish (and are acknowledged) before the writer closes.
     await this.streamConsumer?.stop();
+    await this.leases?.releaseAll();
     await this.writer?.close();
     await this.nats?.drain().catch(() => undefined);
     await this.patterns?.stop();
