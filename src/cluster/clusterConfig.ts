@@ -53,7 +53,7 @@ export const clusterSection = z
       .prefault({}),
     leases: z
       .object({
-        /** A lease its holder stopped renewing (dead, paused, cut off) is free again after this; another node then takes the job over. */
+        /** A lease its holder stopped renewing (dead, paused, cut off) may be taken by another node after this (keep the nodes' clocks in sync). */
         ttl_ms: positiveInt.default(15_000),
       })
       .strict()
