@@ -13,3 +13,21 @@ export function storeJobs(leases: Leases | undefined, sharedStore: boolean): Run
   if (!leases || !sharedStore) return (_name, job) => job();
   return (name, job) => leases.runOnce(`job.${name}`, job);
 }
+
+/**
+ * What every node computes alike from the whole stream (anomaly detectors)
+ * but only one may send: each value is acted on only by the node holding the
+ * lease, right after renewing it (the fencing check); the others drop it.
+ * Without leases (one node) every value is acted on.
+ */
+export function oneNodeActs<T>(leases: Leases | undefined, name: string, act: (value: T) => void): (value: T) => Promise<void> {
+  if (!leases) return async (value) => act(value);
+  let queue: Promise<void> = Promise.resolve();
+  return (value) => {
+    // In order: a resolution never overtakes the firing it ends.
+    queue = queue.then(async () => {
+      if (await leases.acquire(name).catch(() => undefined)) act(value);
+    });
+    return queue;
+  };
+}

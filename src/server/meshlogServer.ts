@@ -80,7 +80,7 @@ import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cl
 import { StreamConsumer } from '../cluster/streamConsumer.js';
 import { Leases } from '../cluster/leases.js';
 import { replicateState } from '../cluster/replicatedKinds.js';
-import { storeJobs } from '../cluster/sharedJobs.js';
+import { oneNodeActs, storeJobs } from '../cluster/sharedJobs.js';
 
 /** A stable id for this server's integrity chains, kept in the data directory. */
 function writerId(dataDir: string): string {
@@ -490,7 +490,8 @@ export class MeshlogServer {
           committed: (listener) => writer.onCommitted((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
           templateOf: (tenant, service, id) => patternRecorder?.templateOf(tenant, service, id),
           store: alerting.store,
-          notify: (alert) => alerting.notify(alert),
+          // In a cluster every node's detectors see the whole stream; one node sends what they find.
+          notify: oneNodeActs(this.leases, 'anomaly-detectors', (alert) => alerting.notify(alert)),
           logger,
         },
       );

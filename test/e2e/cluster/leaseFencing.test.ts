@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { clusterSection } from '../../../src/cluster/clusterConfig.js';
 import { Leases } from '../../../src/cluster/leases.js';
+import { oneNodeActs } from '../../../src/cluster/sharedJobs.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
@@ -109,4 +110,18 @@ test('three nodes taking the same free lease at the same moment: exactly one get
     assert.equal(turns.filter(Boolean).length, 1, `round ${round}: ${turns.filter(Boolean).length} nodes got the lease`);
     for (const leases of nodes) await leases.releaseAll();
   }
+});
+
+test('what three nodes compute alike from the whole stream (an anomaly) is sent by one node only', async () => {
+  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id, 60_000)));
+  const sent: string[] = [];
+  const notifiers = nodes.map((leases) =>
+    oneNodeActs(leases, 'anomaly-detectors', (alert: string) => sent.push(`${leases.nodeId}:${alert}`)),
+  );
+  await Promise.all(notifiers.map((notify) => notify('firing')));
+  await Promise.all(notifiers.map((notify) => notify('resolved')));
+  assert.equal(sent.length, 2, sent.join());
+  const [firing, resolved] = sent.map((entry) => entry.split(':'));
+  assert.deepEqual([firing[1], resolved[1]], ['firing', 'resolved']);
+  assert.equal(firing[0], resolved[0], 'the node that sent the firing sends the resolution');
 });
