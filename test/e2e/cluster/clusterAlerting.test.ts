@@ -140,3 +140,39 @@ test('SIGKILL of the lease holder: another node takes the group over and does no
   assert.equal(firingFor('payments'), 1);
   assert.equal(firingFor('billing'), 1);
 });
+
+test('a lease holder paused past its lease (SIGSTOP) and resumed, its fencing token stale, notifies nothing the new holder notified', async (t) => {
+  const before = await until('the group lease', groupLease);
+  const holder = nodes.find((node) => node.id === before.node)!;
+  // The node killed by the previous test has a signal code (and no exit code).
+  const other = nodes.find((node) => node.id !== before.node && node.meshlog.process.signalCode === null)!;
+  holder.meshlog.process.kill('SIGSTOP');
+  try {
+    const taken = await until('the other node to take the lease of the paused holder', async () => {
+      const now = await groupLease();
+      return now && now.node === other.id && now;
+    });
+    await logErrors(other, 'shipping');
+    await until('the new incident notified by the new holder', async () => firingFor('shipping') > 0);
+    assert.ok((await groupLease())!.revision > taken.revision);
+  } finally {
+    holder.meshlog.process.kill('SIGCONT');
+  }
+  // The resumed node runs its overdue evaluations now; the new holder goes on renewing meanwhile.
+  await until(
+    'the resumed node to answer',
+    async () => (await fetch(`${holder.meshlog.url}/ready`).catch(() => undefined))?.status === 200,
+  );
+  const resumed = await until('the group lease after the resume', groupLease);
+  await until('the holder to renew several times after the resume', async () => {
+    const now = await groupLease();
+    return now && now.revision > resumed.revision + 3 && now;
+  });
+  t.diagnostic(
+    `the resumed node dropped an evaluation it had under way: ${holder.meshlog.output().includes('lease lost during its evaluation')}`,
+  );
+  assert.equal((await groupLease())!.node, other.id);
+  assert.equal(firingFor('shipping'), 1);
+  assert.equal(firingFor('payments'), 1);
+  assert.equal(firingFor('billing'), 1);
+});
