@@ -10,6 +10,7 @@ import { Replica } from '../model/replica.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
 import { RuleEngine, type EvaluationLeases } from './ruleEngine.js';
+import { shownReceiverName } from './notify/receiverName.js';
 import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
 
@@ -174,10 +175,13 @@ export class Alerting {
         else this.track(this.mark(heldReceiver, notification, false));
         continue;
       }
-      const notifier = this.notifiers.find((candidate) => candidate.receiver === receiver);
+      const notifier = this.notifiers.find((candidate) => candidate.isNamed(receiver));
       if (notifier) this.track(this.deliver(notifier, notification));
       else
-        this.logger.warn({ receiver, alert: notification.labels.alertname }, 'a notification is owed to a receiver no longer configured');
+        this.logger.warn(
+          { receiver: shownReceiverName(receiver), alert: notification.labels.alertname },
+          'a notification is owed to a receiver no longer configured',
+        );
     }
   }
 

@@ -28,6 +28,12 @@ export interface LogRecord {
   mesh: MeshFields | undefined;
   /** Name of the receiver that accepted the record (otlp_http, loki, …). */
   receiver: string;
+  /**
+   * The sender's timestamp is the entry's own time, kept whatever the line
+   * says (Loki push, as Loki keeps it); otherwise a time parsed from the
+   * line is the event time and replaces the sender's (a shipper's read time).
+   */
+  timeIsEntryTime?: boolean;
   /** Id of the log template the record's body belongs to, set by the pattern stage; absent when mining is off. */
   patternId?: string;
 }
@@ -85,5 +91,7 @@ export function newLogRecord(fields: Partial<LogRecord> & Pick<LogRecord, 'tenan
     body: fields.body,
     receiver: fields.receiver,
     patternId: fields.patternId,
+    // Present only where true: most receivers never set it.
+    ...(fields.timeIsEntryTime && { timeIsEntryTime: true }),
   };
 }

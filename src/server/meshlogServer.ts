@@ -156,6 +156,8 @@ export class MeshlogServer {
     const diskGuard = this.storage.diskGuard;
     if (diskGuard) this.metrics.diskFree = () => diskGuard.freeBytes();
     const keys = await ApiKeys.open(new AccessStore(this.storage));
+    // A Slack webhook URL is its credential: found verbatim in anything logged or audited (config.change), alerting on or off.
+    for (const slack of config.alerting.slack) registerSecret(slack.url);
     const tenantRegistry = await TenantRegistry.open(new TenantStore(this.storage));
     const userRegistry = await UserRegistry.open(new UserStore(this.storage), keys);
     this.keys = keys;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { receiverName, shownReceiverName } from './receiverName.js';
 import type { NotificationAttempt } from '../../storage/stores/alertStore.js';
 
 /** An alert as notifications carry it. */
@@ -43,12 +44,17 @@ export class HttpNotifier {
     private readonly format: NotificationFormat,
     private readonly record: (attempt: NotificationAttempt) => Promise<void>,
     private readonly logger: Logger,
-  ) {}
-
-  /** The receiver's name in notification attempts and in what is owed. */
-  get receiver(): string {
-    return `${this.kind} ${this.options.url}`;
+  ) {
+    this.receiver = receiverName(kind, options.url);
   }
+
+  /** Whether notifications owed under a stored name (today's, or one stored with the whole URL) are this receiver's. */
+  isNamed(stored: string): boolean {
+    return shownReceiverName(stored) === this.receiver;
+  }
+
+  /** The receiver's name in notification attempts and in what is owed (no credential of its URL). */
+  readonly receiver: string;
 
   async send(alert: AlertNotification): Promise<DeliveryOutcome> {
     const { body, headers } = this.format(alert);

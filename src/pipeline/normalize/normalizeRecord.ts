@@ -20,7 +20,7 @@ function addKubernetesSource(record: LogRecord): void {
   if (source) record.resource = { ...record.resource, ...source };
 }
 
-/** Where a Loki-pushed record keeps its line's own time (ns) when that differs from the entry's timestamp. */
+/** Where a record whose timestamp is its entry's time keeps its line's own time (ns) when that differs. */
 export const lineTimeAttribute = 'meshlog.line_time';
 
 /**
@@ -28,9 +28,9 @@ export const lineTimeAttribute = 'meshlog.line_time';
  * own attributes: time, severity, trace context, mesh fields, service name.
  * What the sender set explicitly wins over what the line says, except the
  * time: the line's own time is the event time, a shipper's is when it read it.
- * Loki's push API is the exception: each entry's timestamp is the entry's
- * time there, and Loki keeps it whatever the line says, so a query answers
- * the same with ingest-time parsing on or off.
+ * A record whose timestamp is its entry's own time (`timeIsEntryTime`: Loki
+ * push, where Loki keeps it whatever the line says) keeps it, so a query
+ * answers the same with ingest-time parsing on or off.
  */
 export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefined): void {
   addKubernetesSource(record);
@@ -43,7 +43,7 @@ export function normalizeRecord(record: LogRecord, parsed: ParsedLine | undefine
     if (parsed.message !== undefined) record.body = parsed.message;
     if (parsed.time.length > 0) {
       const time = parseTimestampNanos(parsed.time);
-      if (time !== undefined && record.receiver !== 'loki') record.timeUnixNano = time;
+      if (time !== undefined && !record.timeIsEntryTime) record.timeUnixNano = time;
       else if (time !== undefined && time !== record.timeUnixNano) record.attributes[lineTimeAttribute] = time.toString();
     }
     if (record.severityNumber === 0 && parsed.level.length > 0) {

@@ -7,6 +7,7 @@ import type { AlertAcknowledgement, AlertTransition, Silence } from '../../stora
 import type { AuditTrail } from '../../security/auditTrail.js';
 import { parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
+import { shownReceiverName } from '../../alerting/notify/receiverName.js';
 
 const promErrorFormatter: ErrorFormatter = (error) => ({
   contentType: 'application/json',
@@ -173,7 +174,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
       fingerprint: attempt.fingerprint,
       alertname: attempt.alertName,
       status: attempt.status,
-      receiver: attempt.receiver,
+      receiver: shownReceiverName(attempt.receiver),
       attempt: attempt.attempt,
       http_status: attempt.httpStatus,
       error: attempt.error,

@@ -1,11 +1,26 @@
 /**
- * What identifies a row of a table whose inserts are retained: the columns
- * that let a re-insert add back exactly the rows a broken part took, and no
- * row twice. Every such table has chain_id and batch_seq.
+ * Tables whose acknowledged inserts are retained: the columns that identify
+ * a row, so that a re-insert adds back exactly the rows a broken part took
+ * and no row twice, and the columns (with their types) that narrow the look
+ * for them to the batch's own rows.
  */
-const rowIdentity: Record<string, string[]> = {
-  logs: ['chain_id', 'batch_seq', 'batch_pos'],
-  seal_batches: ['chain_id', 'batch_seq'],
+const retainedTables: Record<string, { identity: string[]; narrowBy: [column: string, type: string][] }> = {
+  logs: {
+    identity: ['chain_id', 'batch_seq', 'batch_pos'],
+    narrowBy: [
+      ['chain_id', 'String'],
+      ['batch_seq', 'UInt64'],
+    ],
+  },
+  seal_batches: {
+    identity: ['chain_id', 'batch_seq'],
+    narrowBy: [
+      ['chain_id', 'String'],
+      ['batch_seq', 'UInt64'],
+    ],
+  },
+  // A span is its trace's and its own id (a sender's retry of one span is the same span).
+  spans: { identity: ['tenant', 'trace_id', 'span_id'], narrowBy: [['trace_id', 'String']] },
 };
 
 /**
@@ -32,7 +47,7 @@ export interface ReinsertedBatch {
   rows: number;
   /** Rows of the batch in all. */
   batchRows: number;
-  /** `chain_id/batch_seq` of every chain batch the insert held (the writer's group commit holds one per tenant). */
+  /** `chain_id/batch_seq` of every chain batch the insert held (the writer's group commit holds one per tenant); none for spans. */
   batches: string[];
 }
 
@@ -68,7 +83,7 @@ export class RetainedBatches {
 
   /** Holds an acknowledged insert's body (a Buffer without copy: the caller never reuses it); other tables' inserts cost nothing. */
   keep(table: string, jsonLines: Buffer | string): void {
-    if (!(table in rowIdentity) || jsonLines.length === 0) return;
+    if (!(table in retainedTables) || jsonLines.length === 0) return;
     const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
     // A view keeps its whole allocation alive (the writer's encoder buffer): that is what it costs.
     const bytes = body.length > 4096 ? body.buffer.byteLength : body.length;
@@ -96,18 +111,19 @@ export class RetainedBatches {
     const missing: { table: string; body: Buffer; batch: ReinsertedBatch }[] = [];
     const taken = new Set<RetainedBatch>();
     for (const retained of this.batches.filter((batch) => tables.has(batch.table))) {
-      const columns = rowIdentity[retained.table];
+      const { identity, narrowBy } = retainedTables[retained.table];
       const lines = retained.body.toString('utf8').split('\n').filter(Boolean);
-      const keyOf = (row: Record<string, unknown>) => columns.map((column) => String(row[column])).join('\u0000');
+      const keyOf = (row: Record<string, unknown>) => identity.map((column) => String(row[column])).join('\u0000');
       const parsed = lines.map((line) => ({ line, row: JSON.parse(line) as Record<string, unknown> }));
-      const batches = [...new Set(parsed.map(({ row }) => `${String(row.chain_id)}/${String(row.batch_seq)}`))];
+      const batches = identity.includes('batch_seq')
+        ? [...new Set(parsed.map(({ row }) => `${String(row.chain_id)}/${String(row.batch_seq)}`))]
+        : [];
+      const valuesOf = (column: string, type: string): (string | number)[] =>
+        [...new Set(parsed.map(({ row }) => String(row[column])))].map((value) => (type === 'UInt64' ? Number(value) : value));
       const present = await rows<Record<string, unknown>>(
-        `SELECT ${columns.map((column) => `toString(${column}) AS ${column}`).join(', ')} FROM ${database}.${retained.table}
-         WHERE chain_id IN {chains:Array(String)} AND batch_seq IN {seqs:Array(UInt64)}`,
-        {
-          chains: [...new Set(parsed.map(({ row }) => String(row.chain_id)))],
-          seqs: [...new Set(parsed.map(({ row }) => Number(row.batch_seq)))],
-        },
+        `SELECT ${identity.map((column) => `toString(${column}) AS ${column}`).join(', ')} FROM ${database}.${retained.table}
+         WHERE ${narrowBy.map(([column, type]) => `${column} IN {${column}:Array(${type})}`).join(' AND ')}`,
+        Object.fromEntries(narrowBy.map(([column, type]) => [column, valuesOf(column, type)])),
       );
       const stored = new Set(present.map(keyOf));
       const gone = parsed.filter(({ row }) => !stored.has(keyOf(row)));

@@ -17,6 +17,10 @@ interface Delivery {
 
 const secret = 'webhook-secret-for-tests';
 const deliveries: Delivery[] = [];
+/** Credentials inside receiver URLs (a Slack webhook's path is its secret; some webhooks take a token in the query). */
+const slackSecretPath = '/services/T0SLACK/B0SLACK/slackWebhookSecret';
+const hookQueryToken = 'hookQuerySecret';
+
 /** What the Slack and PagerDuty receivers were sent, by path. */
 const otherDeliveries: { path: string; body: any }[] = [];
 let receiver: Server;
@@ -47,9 +51,10 @@ before(async () => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      if (request.url !== '/hook') {
-        otherDeliveries.push({ path: request.url ?? '', body: JSON.parse(body) });
-        response.writeHead(request.url === '/pd' ? 202 : 200).end();
+      const path = new URL(request.url ?? '/', 'http://receiver').pathname;
+      if (path !== '/hook') {
+        otherDeliveries.push({ path, body: JSON.parse(body) });
+        response.writeHead(path === '/pd' ? 202 : 200).end();
         return;
       }
       const answered = deliveries.length < 2 ? 500 : 200;
@@ -82,12 +87,12 @@ before(async () => {
     `alerting:
   rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
   webhooks:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
+    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?token=${hookQueryToken}
       secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
       max_attempts: 4
       initial_backoff_ms: 50
   slack:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/slack
+    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}${slackSecretPath}
   pagerduty:
     - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pd
       routing_key_file: ${JSON.stringify(join(dir, 'pagerduty.key'))}
@@ -177,7 +182,7 @@ test('a rule goes pending → firing → resolved, stored and visible through th
 
   // Slack: a readable message per change; PagerDuty: trigger then resolve under one dedup key.
   await until('Slack and PagerDuty resolutions', async () => (otherDeliveries.length >= 4 ? true : undefined));
-  const slack = otherDeliveries.filter((d) => d.path === '/slack').map((d) => d.body.text as string);
+  const slack = otherDeliveries.filter((d) => d.path === slackSecretPath).map((d) => d.body.text as string);
   assert.match(
     slack[0],
     /^:rotating_light: FIRING: checkout logged 4 errors\ntenant acme; alertname=CheckoutErrors, criteria=CC7.2, service_name=checkout, severity=page$/,
@@ -315,4 +320,29 @@ test('a silence that ends while its alert still fires lets the firing notificati
     deliveries.slice(webhookBefore).map((d) => JSON.parse(d.body).status),
     ['firing', 'resolved'],
   );
+});
+
+test("secrets inside receiver URLs (a Slack webhook's path, a token in a webhook's query) appear in no notification attempt, config.change or log line", async () => {
+  const attempts = await until('a Slack attempt to be recorded', async () => {
+    const { body } = await api('/api/v1/alerts/notifications');
+    return body.attempts.some((a: any) => a.receiver.startsWith('slack ')) ? body.attempts : undefined;
+  });
+  const receivers: string[] = [...new Set<string>(attempts.map((a: any) => a.receiver))];
+  assert.ok(
+    receivers.some((name) => /^slack http:\/\/127\.0\.0\.1:\d+\/\[redacted\] #[0-9a-f]{12}$/.test(name)),
+    receivers.join('\n'),
+  );
+  assert.ok(
+    receivers.some((name) => /^webhook http:\/\/127\.0\.0\.1:\d+\/hook\?token=\[redacted\] #[0-9a-f]{12}$/.test(name)),
+    receivers.join('\n'),
+  );
+  const audit = await fetch(`${meshlog.url}/api/v1/audit?action=config.change`, { headers: { authorization: `Bearer ${meshlog.token}` } });
+  const trail = await audit.text();
+  assert.equal(audit.status, 200);
+  assert.match(trail, /config\.change/);
+  for (const secret of ['slackWebhookSecret', hookQueryToken]) {
+    assert.ok(!receivers.some((name) => name.includes(secret)), `a notification attempt names ${secret}`);
+    assert.ok(!trail.includes(secret), `the audit trail holds ${secret}`);
+    assert.ok(!meshlog.output().includes(secret), `the server logged ${secret}`);
+  }
 });

@@ -191,12 +191,16 @@ test('records sharing one resource but read from different pod files each get th
   assert.deepEqual(shared, { 'host.name': 'node-1' }, 'the shared resource is left as sent');
 });
 
-test("a Loki-pushed line keeps its entry's timestamp, as Loki does, with the line's own time in meshlog.line_time", () => {
+test("a line whose timestamp is its entry's (Loki push) keeps it, as Loki does, with the line's own time in meshlog.line_time", () => {
   const pushed = 1_800_000_000_000_000_000n;
-  const [out] = stage([newLogRecord({ tenant: 'acme', receiver: 'loki', body: istioLine, timeUnixNano: pushed })]);
+  const entry = (timeUnixNano: bigint) =>
+    newLogRecord({ tenant: 'acme', receiver: 'loki', body: istioLine, timeUnixNano, timeIsEntryTime: true });
+  const [out] = stage([entry(pushed)]);
   assert.equal(out.timeUnixNano, pushed, 'the entry timestamp, whatever the line says');
   assert.equal(out.attributes['meshlog.line_time'], '1606339578409000000', "the access log's own start time");
   assert.equal(out.attributes['meshlog.format'], 'istio', 'the line is parsed all the same');
-  const [same] = stage([newLogRecord({ tenant: 'acme', receiver: 'loki', body: istioLine, timeUnixNano: 1606339578409000000n })]);
+  const [same] = stage([entry(1606339578409000000n)]);
   assert.equal(same.attributes['meshlog.line_time'], undefined, 'no copy when the entry already has the line time');
+  const [shipped] = stage([newLogRecord({ tenant: 'acme', receiver: 'otlp_http', body: istioLine, timeUnixNano: pushed })]);
+  assert.equal(shipped.timeUnixNano, 1606339578409000000n, "any other sender's time is its read time: the line's time replaces it");
 });

@@ -129,6 +129,40 @@ test('an acknowledged insert whose part is left broken is inserted again from me
   }
 });
 
+test('acknowledged spans whose part is left broken are inserted again from memory, once', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'meshlog-broken-part-'));
+  const storage = await Storage.open({ dataDir, database: 'meshlog' }, logger);
+  const spans = (trace: string) =>
+    Array.from({ length: 8 }, (_, n) =>
+      JSON.stringify({ tenant: 'acme', timestamp: '1732540000000000000', trace_id: trace, span_id: `span${n}`, span_name: 'GET /' }),
+    ).join('\n');
+  try {
+    await storage.insertJsonLines('spans', spans('a'.repeat(32)));
+    await storage.insertJsonLines('spans', spans('b'.repeat(32)));
+    const [first] = await storage.rows<{ path: string }>(
+      `SELECT path FROM system.parts WHERE database = 'meshlog' AND table = 'spans' AND active ORDER BY name`,
+    );
+    emptyEveryFile(first.path);
+    const reinserted: ReinsertedBatch[] = [];
+    const repaired = watchRepairs(storage, reinserted);
+    await waitFor(() => repaired.length > 0, { what: 'the broken spans part to be repaired' });
+    assert.deepEqual(
+      reinserted.map((batch) => ({ table: batch.table, rows: batch.rows })),
+      [{ table: 'spans', rows: 8 }],
+    );
+    const stored = await storage.rows<{ trace_id: string; spans: string }>(
+      `SELECT trace_id, toString(count()) AS spans FROM meshlog.spans WHERE NOT ignore(*) GROUP BY trace_id ORDER BY trace_id`,
+    );
+    assert.deepEqual(stored, [
+      { trace_id: 'a'.repeat(32), spans: '8' },
+      { trace_id: 'b'.repeat(32), spans: '8' },
+    ]);
+  } finally {
+    await storage.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a broken part whose batch a look already saw readable is reported as rows lost, and the rest of the table reads again', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshlog-broken-part-'));
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, logger);
