@@ -5,10 +5,11 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { QueryLimits } from '../query/logql/queryContext.js';
 import type { SqlRunner } from '../storage/sql.js';
 import { randomUUID } from 'node:crypto';
-import type { AlertStore, AlertTransition, Silence } from '../storage/stores/alertStore.js';
+import type { AlertStore, AlertTransition, Silence, StoredRuleGroup } from '../storage/stores/alertStore.js';
+import { Replica } from '../model/replica.js';
 import { HttpNotifier, type AlertNotification, type DeliveryOptions } from './notify/httpNotifier.js';
 import { pagerDutyEvent, signedWebhook, slackMessage } from './notify/notificationFormats.js';
-import { RuleEngine } from './ruleEngine.js';
+import { RuleEngine, type EvaluationLeases } from './ruleEngine.js';
 import { shownReceiverName } from './notify/receiverName.js';
 import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
@@ -22,7 +23,11 @@ export interface AlertingDeps {
   logger: Logger;
   /** Firings and resolutions of rules marked open_incident (see RuleEngineDeps). */
   incidentAlert?: (transition: AlertTransition) => void;
+  /** In a cluster: each rule group is evaluated by the node holding its lease (see RuleEngineDeps). */
+  leases?: EvaluationLeases;
 }
+
+const groupKeyOf = (group: { tenant: string; namespace: string; name: string }) => `${group.tenant}\0${group.namespace}\0${group.name}`;
 
 /** How often silences are checked for having ended, to release the firing alerts they held back. */
 const silenceSweepMs = 1000;
@@ -50,6 +55,23 @@ export class Alerting {
   private readonly owed = new Map<string, Owed>();
   private readonly sweep: NodeJS.Timeout;
   private readonly retry: NodeJS.Timeout;
+  /** The YAML of each ruler-API group, by group key: a replicated copy of what this node already runs changes nothing. */
+  private readonly groupYaml = new Map<string, string>();
+  /** In a cluster: a group put or deleted through the ruler API of any node is kept and run (under its lease) by every node. */
+  readonly ruleGroupReplica = new Replica<StoredRuleGroup & { deleted: boolean }>(async ({ deleted, ...group }) => {
+    if ((this.groupYaml.get(groupKeyOf(group)) ?? '') === (deleted ? '' : group.yaml)) return;
+    if (deleted) await this.removeGroupHere(group.tenant, group.namespace, group.name);
+    else await this.putGroupHere(group.tenant, group.namespace, group.yaml);
+  });
+  /** In a cluster: a silence added or ended on any node holds back notifications on every node. */
+  readonly silenceReplica = new Replica<Silence>(async (silence) => {
+    const known = this.silenceList.find((candidate) => candidate.tenant === silence.tenant && candidate.id === silence.id);
+    if (known?.endsAtMs === silence.endsAtMs) return;
+    await this.store.saveSilence(silence);
+    if (known) known.endsAtMs = silence.endsAtMs;
+    else this.silenceList.push({ ...silence });
+    this.releaseHeld(Date.now());
+  });
 
   private constructor(
     readonly engine: RuleEngine,
@@ -182,6 +204,7 @@ export class Alerting {
     const silence: Silence = { tenant, id: randomUUID(), startsAtMs: Date.now(), ...input };
     await this.store.saveSilence(silence);
     this.silenceList.push(silence);
+    await this.silenceReplica.send({ ...silence });
     return silence;
   }
 
@@ -194,6 +217,7 @@ export class Alerting {
     silence.endsAtMs = Date.now();
     await this.store.saveSilence(silence);
     this.releaseHeld(Date.now());
+    await this.silenceReplica.send({ ...silence });
     return true;
   }
 
@@ -225,7 +249,10 @@ export class Alerting {
     const engine = new RuleEngine({ ...deps, notify, defaultIntervalMs: config.evaluation_interval_ms });
     alerting = new Alerting(engine, deps.store, notifiers, await deps.store.silences(), deps.logger);
     const groups: RuleGroup[] = config.rules_files.flatMap((file) => parseRuleFile(readFileSync(file, 'utf8'), basename(file), 'default'));
-    for (const stored of await deps.store.ruleGroups()) groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));
+    for (const stored of await deps.store.ruleGroups()) {
+      groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));
+      alerting.groupYaml.set(groupKeyOf(stored), stored.yaml);
+    }
     await engine.restore(groups);
     await alerting.resumeOwed();
     for (const group of groups) engine.setGroup(group);
@@ -238,13 +265,27 @@ export class Alerting {
 
   /** Ruler API: adds or replaces one group of the caller's tenant. */
   async putGroup(tenant: string, namespace: string, yaml: string): Promise<RuleGroup> {
-    const group = parseRuleGroup(yaml, namespace, tenant);
-    await this.store.saveRuleGroup({ tenant, namespace, name: group.name, yaml }, false);
-    this.engine.setGroup(group);
+    const group = await this.putGroupHere(tenant, namespace, yaml);
+    await this.ruleGroupReplica.send({ tenant, namespace, name: group.name, yaml, deleted: false });
     return group;
   }
 
   async deleteGroup(tenant: string, namespace: string, name: string): Promise<boolean> {
+    if (!(await this.removeGroupHere(tenant, namespace, name))) return false;
+    await this.ruleGroupReplica.send({ tenant, namespace, name, yaml: '', deleted: true });
+    return true;
+  }
+
+  private async putGroupHere(tenant: string, namespace: string, yaml: string): Promise<RuleGroup> {
+    const group = parseRuleGroup(yaml, namespace, tenant);
+    await this.store.saveRuleGroup({ tenant, namespace, name: group.name, yaml }, false);
+    this.engine.setGroup(group);
+    this.groupYaml.set(groupKeyOf({ tenant, namespace, name: group.name }), yaml);
+    return group;
+  }
+
+  private async removeGroupHere(tenant: string, namespace: string, name: string): Promise<boolean> {
+    this.groupYaml.delete(groupKeyOf({ tenant, namespace, name }));
     if (!this.engine.removeGroup(tenant, namespace, name)) return false;
     await this.store.saveRuleGroup({ tenant, namespace, name, yaml: '' }, true);
     return true;

@@ -11,6 +11,8 @@ import type { Storage } from '../storage/engine/storage.js';
 import { Alerting } from './alerting.js';
 import { alertRoutes } from './alertRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
+import type { Leases } from '../cluster/leases.js';
+import { oneNodeActs } from '../cluster/sharedJobs.js';
 
 export interface AlertingSubsystemDeps {
   storage: Storage;
@@ -25,6 +27,8 @@ export interface AlertingSubsystemDeps {
   templateOf: (tenant: string, service: string, id: string) => string | undefined;
   /** Alert transitions open and resolve incidents. */
   incidentAlert: (transition: AlertTransition) => void;
+  /** In a cluster: each rule group is evaluated, and anomalies notified, by one node. */
+  leases: Leases | undefined;
   logger: Logger;
 }
 
@@ -39,6 +43,7 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
     store: new AlertStore(deps.storage),
     logger: deps.logger,
     incidentAlert: deps.incidentAlert,
+    leases: deps.leases,
   });
   const anomaly = config.anomaly;
   const anomalies = anomaly.enabled
@@ -69,7 +74,8 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
           committed: (listener) => deps.committed((records) => listener(records.filter((record) => record.tenant !== '_audit'))),
           templateOf: deps.templateOf,
           store: alerting.store,
-          notify: (alert) => alerting.notify(alert),
+          // In a cluster every node's detectors see the whole stream; one node sends what they find.
+          notify: oneNodeActs(deps.leases, 'anomaly-detectors', (alert) => alerting.notify(alert)),
           logger: deps.logger,
         },
       )

@@ -24,7 +24,23 @@ export interface RuleEngineDeps {
   defaultIntervalMs: number;
   /** Told of every firing and resolution of a rule marked `open_incident` (the incidents of src/incidents/); must not throw. */
   incidentAlert?: (transition: AlertTransition) => void;
+  /** In a cluster: each group is evaluated only by the node holding its lease (src/cluster/leases.ts). */
+  leases?: EvaluationLeases;
 }
+
+/**
+ * Leases as the engine needs them: a group's evaluation is acted on only if
+ * the lease was renewed at its fencing token after the evaluation, and the
+ * group's alert instances are left to the next holder with that renewal.
+ */
+export interface EvaluationLeases {
+  acquire(name: string): Promise<{ token: number; takenOver: boolean } | undefined>;
+  stateOf<T>(name: string): Promise<T | undefined>;
+  keep(name: string, token: number, state: unknown): Promise<number | undefined>;
+}
+
+/** An alert instance as one lease holder leaves it to the next. */
+type HandedOver = Omit<AlertInstance, 'rule'> & { alertName: string };
 
 /** One alert instance: a rule and one label set its expression returned. */
 export interface AlertInstance {
@@ -53,6 +69,13 @@ function fingerprintOf(tenant: string, group: RuleGroup, labels: Record<string, 
     .digest('hex')
     .slice(0, 16);
 }
+
+/** The lease of one group: its key hashed into a lease name. */
+const leaseOf = (group: RuleGroup) =>
+  `alert-group.${createHash('sha256')
+    .update(JSON.stringify([group.tenant, group.namespace, group.name]))
+    .digest('hex')
+    .slice(0, 32)}`;
 
 const ruleKey = (group: RuleGroup, rule: AlertRule) => `${group.tenant}\0${group.namespace}\0${group.name}\0${rule.alert}`;
 const groupKey = (group: RuleGroup) => `${group.tenant}\0${group.namespace}\0${group.name}`;
@@ -148,7 +171,44 @@ export class RuleEngine {
     return this.evaluating;
   }
 
+  /** The instances of a group, this node's or handed over. */
+  private instancesOf(group: RuleGroup): AlertInstance[] {
+    return [...this.instances.values()].filter(
+      (instance) => instance.tenant === group.tenant && instance.namespace === group.namespace && instance.group === group.name,
+    );
+  }
+
+  /** Replaces what this node knew of a group's instances with what the last lease holder left (nothing: it knew none). */
+  private takeOver(group: RuleGroup, handed: HandedOver[]): void {
+    for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+    for (const { alertName, ...instance } of handed) {
+      const rule = group.rules.find((candidate) => candidate.alert === alertName);
+      if (rule) this.instances.set(instance.fingerprint, { ...instance, rule });
+    }
+  }
+
+  /** In a cluster: this node's turn at a group (its lease), or undefined when another node evaluates it. */
+  private async turnAt(group: RuleGroup, leases: EvaluationLeases): Promise<number | undefined> {
+    const name = leaseOf(group);
+    try {
+      const turn = await leases.acquire(name);
+      if (!turn) {
+        // Another node evaluates it: what this node knew of its instances is stale.
+        for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+        return undefined;
+      }
+      if (turn.takenOver) this.takeOver(group, (await leases.stateOf<HandedOver[]>(name)) ?? []);
+      return turn.token;
+    } catch (error) {
+      this.deps.logger.warn({ group: group.name, reason: (error as Error).message }, 'alert group lease unavailable; not evaluated');
+      return undefined;
+    }
+  }
+
   private async evaluateGroup(group: RuleGroup, nowMs: number): Promise<void> {
+    const leases = this.deps.leases;
+    const token = leases && (await this.turnAt(group, leases));
+    if (leases && token === undefined) return;
     const transitions: AlertTransition[] = [];
     const ofIncidentRules: AlertTransition[] = [];
     for (const rule of group.rules) {
@@ -163,6 +223,16 @@ export class RuleEngine {
         this.deps.logger.warn({ group: group.name, alert: rule.alert, reason: error }, 'alert rule evaluation failed');
       }
       this.health.set(ruleKey(group, rule), { lastEvaluationMs: nowMs, lastError: error, durationMs: performance.now() - started });
+    }
+    if (leases && token !== undefined) {
+      const handed: HandedOver[] = this.instancesOf(group).map(({ rule, ...instance }) => ({ ...instance, alertName: rule.alert }));
+      const kept = await leases.keep(leaseOf(group), token, handed).catch(() => undefined);
+      if (kept === undefined) {
+        // Fenced off: the lease lapsed during the evaluation and another node may evaluate the group now. Act on nothing.
+        this.deps.logger.warn({ group: group.name }, 'alert group lease lost during its evaluation; its result is dropped');
+        for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+        return;
+      }
     }
     try {
       await this.deps.store.recordTransitions(transitions);

@@ -57,6 +57,13 @@ export const clusterSection = z
       })
       .strict()
       .prefault({}),
+    leases: z
+      .object({
+        /** A lease its holder stopped renewing (dead, paused, cut off) may be taken by another node after this (keep the nodes' clocks in sync). */
+        ttl_ms: positiveInt.default(15_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .refine((cluster) => cluster.enabled || cluster.role === 'all', {

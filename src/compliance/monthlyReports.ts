@@ -44,12 +44,14 @@ export class MonthlyReports {
     private readonly store: ReportStore,
     private readonly audit: AuditTrail,
     private readonly logger: Logger,
+    /** In a cluster on a shared ClickHouse: generation takes a lease, so one node writes the month's report. */
+    private readonly runOnce: (name: string, job: () => Promise<unknown>) => Promise<unknown> = (_name, job) => job(),
   ) {}
 
   start(): void {
     const check = () => {
       this.running = this.running
-        .then(() => this.generateDue())
+        .then(async () => void (await this.runOnce('monthly-soc2-report', () => this.generateDue())))
         .catch((error: unknown) => this.logger.error({ reason: (error as Error).message }, 'monthly report failed'));
     };
     check();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
+import type { RunJob } from '../cluster/sharedJobs.js';
 import { ReportStore } from '../storage/stores/reportStore.js';
 import { DashboardReports } from './dashboardReports.js';
 import { MonthlyReports } from './monthlyReports.js';
@@ -16,7 +17,7 @@ import { reportRoutes } from './reportRoutes.js';
  */
 export function reportsSubsystem(
   config: MeshlogConfig['reports'],
-  deps: { storage: Storage; sources: ReportSources; audit: AuditTrail; logger: Logger },
+  deps: { storage: Storage; sources: ReportSources; audit: AuditTrail; logger: Logger; runJob: RunJob },
 ) {
   const store = new ReportStore(deps.storage);
   const dashboard = new DashboardReports(config.dashboard_cache_ms);
@@ -26,7 +27,7 @@ export function reportsSubsystem(
     routes,
     start(): void {
       if (!config.monthly) return;
-      monthly = new MonthlyReports(deps.sources, store, deps.audit, deps.logger);
+      monthly = new MonthlyReports(deps.sources, store, deps.audit, deps.logger, deps.runJob);
       monthly.start();
     },
     /** A month's report being generated is finished first. */

@@ -4,6 +4,7 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
+import type { RunJob } from '../cluster/sharedJobs.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import { ErasureStore, type PatternRef } from '../storage/stores/erasureStore.js';
 import { RetentionStore, type LegalHold } from '../storage/stores/retentionStore.js';
@@ -16,6 +17,8 @@ import { retentionRoutes } from './retentionRoutes.js';
 
 export interface GovernanceDeps {
   storage: Storage;
+  /** Runs each scheduled disposal and erasure (on one node, in a cluster with a shared store). */
+  runJob: RunJob;
   /** Absent when sealing is off. */
   seals: SealStore | undefined;
   audit: AuditTrail;
@@ -67,10 +70,14 @@ export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'da
     start(): void {
       timers = [
         setInterval(() => {
-          disposer.run('schedule').catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
+          deps
+            .runJob('retention', () => disposer.run('schedule'))
+            .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
         }, config.retention.check_interval_ms),
         setInterval(() => {
-          erasures.runDue().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
+          deps
+            .runJob('erasure', () => erasures.runDue())
+            .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
         }, config.erasure.check_interval_ms),
       ];
       for (const timer of timers) timer.unref();

@@ -2,6 +2,7 @@ import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } fr
 import { promisify } from 'node:util';
 import type { ApiKeyView } from '../api/keys.js';
 import { MeshlogError } from '../errors.js';
+import { Replica } from '../model/replica.js';
 import type { AccessStore, StoredApiKey } from '../storage/stores/accessStore.js';
 import { anyTenant, roles, type Identity, type Role } from './identity.js';
 
@@ -32,8 +33,8 @@ export class ApiKeys {
   private readonly byId = new Map<string, StoredApiKey>();
   private readonly verified = new Map<string, string>();
   private readonly pendingUse = new Map<string, number>();
-  /** In a cluster: sends a created or revoked key to every other node. */
-  private replicate: ((key: StoredApiKey) => Promise<void>) | undefined;
+  /** In a cluster: a key created or revoked on any node is stored on every node, and a revocation takes effect at once. */
+  readonly replica = new Replica<StoredApiKey>((key) => this.applyReplicated(key));
 
   private constructor(private readonly store: AccessStore) {}
 
@@ -69,7 +70,7 @@ export class ApiKeys {
     };
     await this.store.saveKey(key);
     this.byId.set(id, key);
-    await this.replicate?.(key);
+    await this.replica.send(key);
     return { id, key: `mlk_${id}_${secret}` };
   }
 
@@ -83,17 +84,11 @@ export class ApiKeys {
     }
     for (const [token, keyId] of this.verified) if (keyId === id) this.verified.delete(token);
     // Also when already revoked here: a revoke retried after a failed replication replicates it.
-    await this.replicate?.(key);
+    await this.replica.send(key);
     return this.view(key);
   }
 
-  /** Sends every later create and revoke through `replicate` (which throws when it could not). */
-  replicateTo(replicate: (key: StoredApiKey) => Promise<void>): void {
-    this.replicate = replicate;
-  }
-
-  /** A key created or revoked on another node: stored here too, and a revocation takes effect at once. */
-  async applyReplicated(key: StoredApiKey): Promise<void> {
+  private async applyReplicated(key: StoredApiKey): Promise<void> {
     const known = this.byId.get(key.id);
     if (known && known.revoked_at === key.revoked_at && known.expires_at === key.expires_at) return;
     // A revocation is never undone by an older state of the key.

@@ -1,4 +1,5 @@
 import { MeshlogError } from '../errors.js';
+import { Replica } from '../model/replica.js';
 import type { StoredTenant, TenantStore } from '../storage/stores/tenantStore.js';
 
 /**
@@ -8,6 +9,13 @@ import type { StoredTenant, TenantStore } from '../storage/stores/tenantStore.js
  * grants, so enabling it again restores access as it was.
  */
 export class TenantRegistry {
+  /** In a cluster: a tenant registered or changed on any node is stored on every node, and a disabled one refused at once. */
+  readonly replica = new Replica<StoredTenant>(async (tenant) => {
+    if (JSON.stringify(this.tenants.get(tenant.name)) === JSON.stringify(tenant)) return;
+    await this.store.save(tenant);
+    this.tenants.set(tenant.name, tenant);
+  });
+
   private constructor(
     private readonly store: TenantStore,
     private readonly tenants: Map<string, StoredTenant>,
@@ -33,8 +41,7 @@ export class TenantRegistry {
       changed_by: actor,
       changed_at: now,
     };
-    await this.store.save(tenant);
-    this.tenants.set(name, tenant);
+    await this.save(tenant);
     return tenant;
   }
 
@@ -42,9 +49,14 @@ export class TenantRegistry {
     const current = this.tenants.get(name);
     if (!current) throw new MeshlogError('ML_NOT_FOUND', `tenant "${name}" is not registered`);
     const changed: StoredTenant = { ...current, state, changed_by: actor, changed_at: new Date().toISOString() };
-    await this.store.save(changed);
-    this.tenants.set(name, changed);
+    await this.save(changed);
     return changed;
+  }
+
+  private async save(tenant: StoredTenant): Promise<void> {
+    await this.store.save(tenant);
+    this.tenants.set(tenant.name, tenant);
+    await this.replica.send(tenant);
   }
 
   /** Refuses a disabled tenant; unregistered tenants are not refused (keys and listeners name them). */

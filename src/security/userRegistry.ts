@@ -1,4 +1,5 @@
 import { MeshlogError } from '../errors.js';
+import { Replica } from '../model/replica.js';
 import type { StoredUser, UserStore } from '../storage/stores/userStore.js';
 import type { ApiKeys, CreatedKey } from './apiKeys.js';
 import { anyTenant, type Identity, type Role } from './identity.js';
@@ -9,6 +10,13 @@ import { anyTenant, type Identity, type Role } from './identity.js';
  * disabling the user revokes every key issued to them at once.
  */
 export class UserRegistry {
+  /** In a cluster: a user changed on any node (disabled, narrowed, created) is stored on every node and in effect at once. */
+  readonly replica = new Replica<StoredUser>(async (user) => {
+    if (JSON.stringify(this.users.get(user.name)) === JSON.stringify(user)) return;
+    await this.store.save(user);
+    this.users.set(user.name, user);
+  });
+
   private constructor(
     private readonly store: UserStore,
     private readonly keys: ApiKeys,
@@ -136,5 +144,6 @@ export class UserRegistry {
   private async save(user: StoredUser): Promise<void> {
     await this.store.save(user);
     this.users.set(user.name, user);
+    await this.replica.send(user);
   }
 }

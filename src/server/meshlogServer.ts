@@ -69,7 +69,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../cluster/natsConnection.js';
 import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
 import { StreamConsumer } from '../cluster/streamConsumer.js';
-import { KeyReplication } from '../cluster/keyReplication.js';
+import { Leases } from '../cluster/leases.js';
+import { replicateState } from '../cluster/replicatedKinds.js';
+import { storeJobs } from '../cluster/sharedJobs.js';
 import { ClusterHealth } from '../cluster/clusterHealth.js';
 import { CommittedRecords } from '../cluster/committedRecords.js';
 import { StreamMetrics } from '../cluster/streamMetrics.js';
@@ -101,6 +103,7 @@ export class MeshlogServer {
   private nats: NatsConnection | undefined;
   private streamConsumer: StreamConsumer | undefined;
   private clusterHealth: ClusterHealth | undefined;
+  private leases: Leases | undefined;
   private audit: AuditTrail | undefined;
   private ready = false;
   /** Where the admin token came from, for the start-up summary (never the token). */
@@ -117,16 +120,27 @@ export class MeshlogServer {
     const { config, logger } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
-    this.storage = await Storage.open(
-      {
-        dataDir: config.data_dir,
-        clickhouseUrl: config.clickhouse_url,
-        database: config.database,
-        encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
-        minFreeDiskBytes: config.limits.min_free_disk_bytes,
-      },
-      logger,
-    );
+    const id = writerId(config.data_dir);
+    const nodeId = config.cluster.node_id ?? id;
+    if (config.cluster.enabled) {
+      this.nats = await connectNats(config.cluster, nodeId, logger);
+      this.leases = await Leases.open(this.nats, config.cluster, nodeId, logger);
+    }
+    const openStorage = () =>
+      Storage.open(
+        {
+          dataDir: config.data_dir,
+          clickhouseUrl: config.clickhouse_url,
+          database: config.database,
+          encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
+          minFreeDiskBytes: config.limits.min_free_disk_bytes,
+        },
+        logger,
+      );
+    // A shared ClickHouse is migrated by one node at a time (the others then find it done); an embedded store only by its own node.
+    this.storage = await (this.leases && config.clickhouse_url
+      ? this.leases.exclusive('job.schema-migrations', openStorage)
+      : openStorage());
     const storageOpened = this.storage;
     this.subsystems.push({ stop: () => storageOpened.close() });
     const diskGuard = this.storage.diskGuard;
@@ -160,7 +174,6 @@ export class MeshlogServer {
         await keys.flushUsage().catch(() => undefined);
       },
     });
-    const id = writerId(config.data_dir);
     const integrityPart = await integritySubsystem(config, this.storage, id, logger);
     this.subsystems.push(integrityPart);
     const { sealing, signer } = integrityPart;
@@ -199,10 +212,8 @@ export class MeshlogServer {
       },
     );
     let stream: RecordPublisher | undefined;
-    if (config.cluster.enabled) {
+    if (this.nats) {
       // Receivers publish to the replicated stream; this node's writer, like every node's, commits the whole stream.
-      const nodeId = config.cluster.node_id ?? id;
-      this.nats = await connectNats(config.cluster, nodeId, logger);
       await ensureRecordStream(this.nats, config.cluster, logger);
       stream = recordPublisher(this.nats, config.cluster);
       this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
@@ -220,12 +231,11 @@ export class MeshlogServer {
         );
         this.clusterHealth.watch(this.streamConsumer);
       }
-      const replication = await KeyReplication.start(this.nats, config.cluster, (key) => keys.applyReplicated(key), logger);
-      keys.replicateTo((key) => replication.put(key));
-      // Messages being committed finish (and are acknowledged) before the writer closes.
+      // Messages being committed finish (and are acknowledged) before the writer closes; leases go back before NATS does.
       this.subsystems.push({
         stop: async () => {
           await this.streamConsumer?.stop();
+          await this.leases?.releaseAll();
           await this.nats?.drain().catch(() => undefined);
         },
       });
@@ -322,8 +332,11 @@ export class MeshlogServer {
     const policyStore = new PolicyStore(this.storage);
     const incidentStore = new IncidentStore(this.storage);
     const incidents = new Incidents(incidentStore, audit, maxAgeSeconds(config.incidents.hold_after_resolve) * 1000, logger);
+    // Retention, erasure and monthly reports: under a lease with a shared ClickHouse, on every node's own copy when embedded.
+    const runStoreJob = storeJobs(this.leases, Boolean(config.clickhouse_url));
     const governance = governanceSubsystem(config, {
       storage: this.storage,
+      runJob: runStoreJob,
       seals: sealing?.store,
       audit,
       signer,
@@ -345,6 +358,7 @@ export class MeshlogServer {
     );
     const reports = reportsSubsystem(config.reports, {
       storage: this.storage,
+      runJob: runStoreJob,
       audit,
       logger,
       sources: {
@@ -403,10 +417,26 @@ export class MeshlogServer {
       committed: (listener) => writer.onCommitted(listener),
       templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
       incidentAlert: incidents.alertListener(),
+      leases: this.leases,
       logger,
     });
     this.subsystems.push(alertingPart);
     const alerting = alertingPart.alerting;
+    const savedQueryStore = new SavedQueryStore(storage);
+    if (this.nats) {
+      const replicas = {
+        keys: keys.replica,
+        users: userRegistry.replica,
+        tenants: tenantRegistry.replica,
+        savedQueries: savedQueryStore.replica,
+      };
+      await replicateState(
+        this.nats,
+        config.cluster,
+        { ...replicas, ruleGroups: alerting?.ruleGroupReplica, silences: alerting?.silenceReplica },
+        logger,
+      );
+    }
     this.subsystems.push(
       await policySubsystem(config, {
         storage,
@@ -463,7 +493,7 @@ export class MeshlogServer {
       sessions,
       oidcLogin,
       traces: new TraceQueries(this.storage),
-      savedQueries: { store: new SavedQueryStore(this.storage), audit },
+      savedQueries: { store: savedQueryStore, audit },
       incidents: {
         incidents,
         signer,

@@ -1,3 +1,4 @@
+import { Replica } from '../../model/replica.js';
 import type { Storage } from '../engine/storage.js';
 import type { SavedQuery } from '../../api/savedQueries.js';
 
@@ -12,6 +13,8 @@ const columns = `tenant, id, owner_id, owner_name, name, query, range_from, rang
 /** Saved queries in ClickHouse: one row per change (saved, deleted), the newest version of a query wins. */
 export class SavedQueryStore {
   private lastVersion = 0;
+  /** In a cluster: a query saved or deleted on any node is saved or deleted on every node. */
+  readonly replica = new Replica<{ query: SavedQuery; deleted: boolean }>(({ query, deleted }) => this.writeHere(query, deleted));
 
   constructor(private readonly storage: Storage) {}
 
@@ -34,6 +37,11 @@ export class SavedQueryStore {
   }
 
   private async write(query: SavedQuery, deleted: boolean): Promise<void> {
+    await this.writeHere(query, deleted);
+    await this.replica.send({ query, deleted });
+  }
+
+  private async writeHere(query: SavedQuery, deleted: boolean): Promise<void> {
     await this.storage.client.insert({
       table: `${this.db}.saved_queries`,
       format: 'JSONEachRow',

@@ -1,38 +1,23 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { lokiCall } from '../../support/lokiCall.js';
-import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
+import { caughtUp as caughtUpWith, startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes (one JetStream cluster, R3 stream) and 2 meshlog nodes on loopback.
 const tenant = 'cluster-test';
-const stream = 'MESHLOG_RECORDS';
 let nats: NatsCluster;
 let observer: NatsConnection;
-const nodes: Record<'a' | 'b', { config: string; dataDir: string; meshlog: RunningMeshlog }> = {} as never;
-
-function writeConfig(nodeId: string): string {
-  const file = join(tempDataDir('meshlog-config-'), 'meshlog.yaml');
-  writeFileSync(file, `cluster:\n  enabled: true\n  node_id: ${nodeId}\n  nats:\n    servers: [${nats.urls.join(', ')}]\n`);
-  return file;
-}
-
-async function startNode(id: 'a' | 'b', dataDir?: string): Promise<void> {
-  const config = nodes[id]?.config ?? writeConfig(id);
-  const meshlog = await startMeshlog({ dataDir: dataDir ?? nodes[id]?.dataDir, args: ['--config', config] });
-  nodes[id] = { config, dataDir: meshlog.dataDir, meshlog };
-}
+const nodes: Record<'a' | 'b', ClusterNode> = {} as never;
 
 before(async () => {
   nats = await startNatsCluster(3);
   observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
-  await startNode('a');
-  await startNode('b');
+  nodes.a = await startClusterNode(nats, 'a');
+  nodes.b = await startClusterNode(nats, 'b');
 });
 
 after(async () => {
@@ -96,21 +81,7 @@ async function linesOf(node: RunningMeshlog, selector: string): Promise<string[]
   return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
 }
 
-/** A node has committed (and acknowledged) every message of the stream: its durable consumer has nothing pending. */
-async function caughtUp(id: 'a' | 'b'): Promise<void> {
-  const manager = await jetstreamManager(observer);
-  await waitFor(
-    async () => {
-      try {
-        const info = await manager.consumers.info(stream, `meshlog-${id}`);
-        return info.num_pending === 0 && info.num_ack_pending === 0;
-      } catch {
-        return false;
-      }
-    },
-    { what: `node ${id} to commit the whole stream`, timeoutMs: 120_000, intervalMs: 200 },
-  );
-}
+const caughtUp = (id: 'a' | 'b') => caughtUpWith(observer, id);
 
 function countsOf(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -196,7 +167,7 @@ test('SIGKILL of node A mid-ingest: every acknowledged record is stored exactly 
   for (const [line, count] of onB) assert.equal(count, 1, `${line} stored ${count} times on B`);
 
   // A comes back with its data directory and resumes from its consumer's position.
-  await startNode('a');
+  await nodes.a.restart();
   await caughtUp('a');
   const onA = countsOf(await linesOf(nodes.a.meshlog, '{service_name="killed"}'));
   for (const line of acknowledged)

@@ -1,0 +1,41 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Replica } from '../model/replica.js';
+import type { StoredApiKey } from '../storage/stores/accessStore.js';
+import type { Silence, StoredRuleGroup } from '../storage/stores/alertStore.js';
+import type { SavedQuery } from '../storage/stores/savedQueryStore.js';
+import type { StoredTenant } from '../storage/stores/tenantStore.js';
+import type { StoredUser } from '../storage/stores/userStore.js';
+import type { ClusterConfig } from './clusterConfig.js';
+import { bucketKey, replicateKind } from './replicatedState.js';
+
+/** This node's owners of the state every node must see the same: each kind's link to them. */
+export interface ReplicatedOwners {
+  keys: Replica<StoredApiKey>;
+  users: Replica<StoredUser>;
+  tenants: Replica<StoredTenant>;
+  savedQueries: Replica<{ query: SavedQuery; deleted: boolean }>;
+  /** Absent when alerting is off on this node. */
+  ruleGroups?: Replica<StoredRuleGroup & { deleted: boolean }>;
+  silences?: Replica<Silence>;
+}
+
+/**
+ * Replicates every kind of server-side state a request on another node
+ * would otherwise find stale (a revoked key, a disabled user or tenant, a
+ * rule group, a silence, a saved query): one JetStream key-value bucket per
+ * kind, all through the same mechanism (replicatedState.ts). Resolves once
+ * every bucket's current content is applied on this node.
+ */
+export async function replicateState(connection: NatsConnection, config: ClusterConfig, owners: ReplicatedOwners, logger: Logger) {
+  const start = <T>(bucket: string, keyOf: (value: T) => string, replica: Replica<T> | undefined) =>
+    replica ? replicateKind(connection, config, { bucket, keyOf, replica }, logger) : undefined;
+  await Promise.all([
+    start('meshlog_api_keys', (key) => `key.${key.id}`, owners.keys),
+    start('meshlog_users', (user) => bucketKey(user.name), owners.users),
+    start('meshlog_tenants', (tenant) => bucketKey(tenant.name), owners.tenants),
+    start('meshlog_saved_queries', ({ query }) => bucketKey(query.tenant, query.id), owners.savedQueries),
+    start('meshlog_rule_groups', (group) => bucketKey(group.tenant, group.namespace, group.name), owners.ruleGroups),
+    start('meshlog_silences', (silence) => bucketKey(silence.tenant, silence.id), owners.silences),
+  ]);
+}

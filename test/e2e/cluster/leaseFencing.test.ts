@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { clusterSection } from '../../../src/cluster/clusterConfig.js';
+import { Leases } from '../../../src/cluster/leases.js';
+import { oneNodeActs } from '../../../src/cluster/sharedJobs.js';
+import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
+import { waitFor } from '../../support/waitFor.js';
+
+// Leases on a real 3-server JetStream cluster, one NATS connection per "node" as meshlog nodes have.
+let nats: NatsCluster;
+const connections: NatsConnection[] = [];
+const logger = pino({ level: 'silent' });
+
+async function node(id: string, ttlMs: number): Promise<Leases> {
+  const connection = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
+  connections.push(connection);
+  const config = clusterSection.parse({ enabled: true, nats: { servers: nats.urls }, leases: { ttl_ms: ttlMs } });
+  return Leases.open(connection, config, id, logger);
+}
+
+before(async () => {
+  nats = await startNatsCluster(3);
+});
+
+after(async () => {
+  await Promise.all(connections.map((connection) => connection.close()));
+  await nats.stop();
+});
+
+test('a node whose lease expired (stale fencing token) does not act, and leaves no state', async () => {
+  const [a, b] = [await node('a', 1000), await node('b', 1000)];
+  const turn = await a.acquire('stale');
+  assert.ok(turn?.takenOver);
+  assert.equal(await b.acquire('stale'), undefined, 'held by A, the lease is not B’s');
+  // A stops renewing (paused, cut off): the bucket lets the lease expire and B takes it.
+  const taken = await waitFor(() => b.acquire('stale'), { what: 'B to take the lease A let lapse', intervalMs: 100 });
+  assert.ok(taken.takenOver);
+  assert.notEqual(taken.token, turn.token);
+  await b.keep('stale', taken.token, { by: 'b' });
+
+  // A wakes up with its old token: every fenced step refuses it.
+  assert.equal(await a.keep('stale', turn.token, { by: 'a' }), undefined);
+  assert.equal(await a.renew('stale', turn.token), undefined);
+  let acted = false;
+  assert.equal(
+    await a.runOnce('stale', async () => {
+      acted = true;
+    }),
+    false,
+  );
+  assert.equal(acted, false);
+  assert.deepEqual(await a.stateOf('stale'), { by: 'b' });
+  // B still holds it, at the token it renewed to.
+  assert.equal((await b.acquire('stale'))?.takenOver, false);
+});
+
+test('a run-once job started on three nodes at once runs on exactly one', async () => {
+  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id, 30_000)));
+  let runs = 0;
+  const ran = await Promise.all(nodes.map((leases) => leases.runOnce('job.report', async () => void runs++)));
+  assert.equal(runs, 1);
+  assert.equal(ran.filter(Boolean).length, 1);
+});
+
+test('three nodes starting together run the schema migrations one at a time, each once', async () => {
+  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id, 30_000)));
+  let active = 0;
+  let mostAtOnce = 0;
+  const done: string[] = [];
+  await Promise.all(
+    nodes.map((leases) =>
+      leases.exclusive('job.schema-migrations', async () => {
+        active++;
+        mostAtOnce = Math.max(mostAtOnce, active);
+        // A migration takes a while: long enough for the others to try.
+        await sleep(200);
+        active--;
+        done.push(leases.nodeId);
+      }),
+    ),
+  );
+  assert.equal(mostAtOnce, 1);
+  assert.deepEqual([...done].sort(), ['a', 'b', 'c']);
+});
+
+test('a lease released by a stopping node is taken by another at once, not after its time to live', async () => {
+  const [a, b] = [await node('a', 3_600_000), await node('b', 3_600_000)];
+  assert.ok(await a.acquire('released'));
+  assert.equal(await b.acquire('released'), undefined);
+  await a.releaseAll();
+  assert.ok((await b.acquire('released'))?.takenOver);
+});
+
+test('a node restarted with the same node id takes back its own lease at once', async () => {
+  const before = await node('r', 3_600_000);
+  assert.ok(await before.acquire('mine'));
+  const restarted = await node('r', 3_600_000);
+  assert.ok((await restarted.acquire('mine'))?.takenOver);
+  assert.equal(await (await node('other', 3_600_000)).acquire('mine'), undefined);
+});
+
+test('three nodes taking the same free lease at the same moment: exactly one gets it, every round', async () => {
+  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id, 60_000)));
+  for (let round = 0; round < 20; round++) {
+    // Round 0 takes a lease never written; later rounds the one the last winner released.
+    const turns = await Promise.all(nodes.map((leases) => leases.acquire('contended')));
+    assert.equal(turns.filter(Boolean).length, 1, `round ${round}: ${turns.filter(Boolean).length} nodes got the lease`);
+    for (const leases of nodes) await leases.releaseAll();
+  }
+});
+
+test('what three nodes compute alike from the whole stream (an anomaly) is sent by one node only', async () => {
+  const nodes = await Promise.all(['a', 'b', 'c'].map((id) => node(id, 60_000)));
+  const sent: string[] = [];
+  const notifiers = nodes.map((leases) =>
+    oneNodeActs(leases, 'anomaly-detectors', (alert: string) => sent.push(`${leases.nodeId}:${alert}`)),
+  );
+  await Promise.all(notifiers.map((notify) => notify('firing')));
+  await Promise.all(notifiers.map((notify) => notify('resolved')));
+  assert.equal(sent.length, 2, sent.join());
+  const [firing, resolved] = sent.map((entry) => entry.split(':'));
+  assert.deepEqual([firing[1], resolved[1]], ['firing', 'resolved']);
+  assert.equal(firing[0], resolved[0], 'the node that sent the firing sends the resolution');
+});
