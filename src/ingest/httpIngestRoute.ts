@@ -46,8 +46,15 @@ export function httpIngestRoute<R, D extends DecodedBatch<R>>(
     }
     const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     countBytes(ctx, receiver, raw.length);
-    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-    const decoded = await protocol.decode(body, request, { mediaType: type, maxDecompressedBytes: ctx.maxDecompressedBytes });
+    // Released once decoded: distribute resolves only after the commit, which must not wait for its own request.
+    const submitted = protocol.signal.expect?.(ctx);
+    let decoded: D;
+    try {
+      const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+      decoded = await protocol.decode(body, request, { mediaType: type, maxDecompressedBytes: ctx.maxDecompressedBytes });
+    } finally {
+      submitted?.();
+    }
     const distributed = await distribute(ctx, protocol.signal, receiver, decoded);
     return protocol.reply(decoded, distributed, request, reply);
   };
