@@ -19,14 +19,11 @@ export interface Distributed<R> {
 export interface Signal<R> {
   timeProblem: (record: R, window: TimeWindow, now: bigint) => string | undefined;
   submit: (ctx: IngestContext, records: R[], receiver: string) => Promise<void>;
-  /** Announces a request being decoded to where its records will be committed; the result marks them submitted. */
-  expect?: (ctx: IngestContext) => () => void;
 }
 
 export const logSignal: Signal<LogRecord> = {
   timeProblem: recordTimeProblem,
   submit: (ctx, records, receiver) => ctx.submit(records, receiver),
-  expect: (ctx) => ctx.expectRecords(),
 };
 
 export const spanSignal: Signal<SpanRecord> = {

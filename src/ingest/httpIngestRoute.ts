@@ -12,11 +12,6 @@ export interface IngestPath {
   options?: RouteShorthandOptions;
 }
 
-/** A route option's hooks (one, several or none) as a list, to run after ours. */
-function hooks<H>(option: H | H[] | undefined): H[] {
-  return option === undefined ? [] : Array.isArray(option) ? option : [option];
-}
-
 /**
  * An HTTP ingest protocol as it declares itself; `httpIngestRoute` does the
  * rest, the same for every protocol: content type, body size counted,
@@ -44,26 +39,6 @@ export function httpIngestRoute<R, D extends DecodedBatch<R>>(
   protocol: HttpIngestProtocol<R, D>,
 ): void {
   const { receiver, contentTypes } = protocol;
-  /**
-   * A request is announced to the writer from its first byte (the body takes
-   * many turns of the event loop to arrive) until its records are queued, so
-   * a commit about to start can wait for it (LogWriter.expectWrite).
-   */
-  const submitted = new WeakMap<FastifyRequest, () => void>();
-  const announce = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    const arrived = protocol.signal.expect?.(ctx);
-    if (arrived) submitted.set(request, arrived);
-    done();
-  };
-  // Whatever ends the request (refused before the handler, answered, aborted) ends its announcement.
-  const settle = (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    submitted.get(request)?.();
-    done();
-  };
-  const abort = (request: FastifyRequest, done: () => void) => {
-    submitted.get(request)?.();
-    done();
-  };
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const type = mediaType(request.headers['content-type']);
     if (contentTypes && !contentTypes.accepted.includes(type)) {
@@ -71,27 +46,12 @@ export function httpIngestRoute<R, D extends DecodedBatch<R>>(
     }
     const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     countBytes(ctx, receiver, raw.length);
-    let decoded: D;
-    try {
-      const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
-      decoded = await protocol.decode(body, request, { mediaType: type, maxDecompressedBytes: ctx.maxDecompressedBytes });
-    } finally {
-      // Ended once decoded: distribute resolves only after the commit, which must not wait for its own request.
-      submitted.get(request)?.();
-    }
+    const body = await decodeContentEncoding(raw, request.headers['content-encoding'], ctx.maxDecompressedBytes);
+    const decoded = await protocol.decode(body, request, { mediaType: type, maxDecompressedBytes: ctx.maxDecompressedBytes });
     const distributed = await distribute(ctx, protocol.signal, receiver, decoded);
     return protocol.reply(decoded, distributed, request, reply);
   };
   for (const { url, method = 'POST', options } of protocol.paths) {
-    app.route({
-      ...options,
-      method,
-      url,
-      config: { ...options?.config, formatError: protocol.formatError },
-      onRequest: [announce, ...hooks(options?.onRequest)],
-      onResponse: [settle, ...hooks(options?.onResponse)],
-      onRequestAbort: [abort, ...hooks(options?.onRequestAbort)],
-      handler,
-    });
+    app.route({ ...options, method, url, config: { ...options?.config, formatError: protocol.formatError }, handler });
   }
 }

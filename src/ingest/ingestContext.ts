@@ -30,8 +30,6 @@ export interface IngestContext {
   timeWindow: TimeWindow;
   /** Runs the pipeline and resolves once every record is committed. */
   submit: (records: LogRecord[], receiver: string) => Promise<void>;
-  /** Says a request's records are being decoded (a commit about to start may wait for them: see LogWriter.expectWrite); call the result once submitted or failed. */
-  expectRecords: () => () => void;
   /** Stores spans (one insert per request, outside the log pipeline) and resolves once they are committed. */
   submitSpans: (spans: SpanRecord[]) => Promise<void>;
   metrics: Metrics;
@@ -94,8 +92,6 @@ export function ingestContext(options: {
       if (options.stream) return options.stream.publish(pipeline(records), receiver);
       return redeliveries ? redeliveries.write(pipeline(records), receiver) : writer.write(pipeline(records), receiver);
     },
-    // In a cluster records go to the stream, whose writers commit them on their own schedule.
-    expectRecords: () => (options.stream ? () => {} : writer.expectWrite()),
     submitSpans: async (spans) => {
       const now = nowNs();
       for (const span of spans) {

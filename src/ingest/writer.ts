@@ -40,8 +40,6 @@ interface PendingWrite {
   receiver: string;
   /** Committed in a batch of its own: a group commit it was in was refused as data. */
   alone?: boolean;
-  /** An exempt write (the audit trail): commits without waiting for others. */
-  urgent: boolean;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -61,14 +59,6 @@ export class LogWriter {
   private closed = false;
   /** While set, no group commit starts: see betweenCommits. */
   private paused: Promise<void> | undefined;
-  /** Requests announced by expectWrite whose records have not reached write() yet. */
-  private onTheWay = 0;
-  /** Exempt writes waiting: the next commit starts without coalescing. */
-  private urgent = 0;
-  /** Duration of the last commit: how long waiting for records on their way may take (see coalesce). */
-  private lastCommitMs = 0;
-  /** Ends a coalescing wait early: something it waits for changed. */
-  private wake: (() => void) | undefined;
   private readonly chainHeads: Map<string, number>;
   private readonly committedListeners: CommittedListener[] = [];
 
@@ -150,32 +140,12 @@ export class LogWriter {
     }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
-      const urgent = options.exempt === true;
-      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, urgent, resolve, reject });
+      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
       this.queuedBytes += chars;
-      if (urgent) this.urgent++;
       this.metrics.queueRecords.set(this.queuedRecords);
-      if (urgent || this.queuedRecords >= this.options.batchMaxRecords) this.wake?.();
-      this.schedule(urgent);
+      this.schedule(options.exempt === true);
     });
-  }
-
-  /**
-   * Announces a request whose records are being decoded and will reach
-   * write() soon; call the returned function once they have (or never will).
-   * Under load a commit about to start waits for such requests, so one
-   * insert takes them all (fewer, larger parts); with none announced, nothing waits.
-   */
-  expectWrite(): () => void {
-    this.onTheWay++;
-    let arrived = false;
-    return () => {
-      if (arrived) return;
-      arrived = true;
-      this.onTheWay--;
-      if (this.onTheWay === 0) this.wake?.();
-    };
   }
 
   /**
@@ -229,43 +199,8 @@ export class LogWriter {
   /** Requests that arrive while a batch commits form the next batch: that is the group commit. */
   private async commitWhilePending(): Promise<void> {
     while (this.pending.length > 0 && !this.paused) {
-      // Only when something is announced: otherwise the batch is taken at once, as it always was.
-      if (this.onTheWay > 0) {
-        await this.coalesce();
-        if (this.paused) break;
-      }
       const batch = this.takeBatch();
-      const started = performance.now();
       await this.commit(batch);
-      this.lastCommitMs = performance.now() - started;
-    }
-  }
-
-  /**
-   * Before a commit: while announced requests are still being decoded, waits
-   * for them (until the batch is full, an exempt write comes, or the wait
-   * reaches the last commit's duration, between batch_linger_ms and 50 times
-   * it). Under load the requests acknowledged by one commit come back while
-   * the next is being decoded, and the insert's fixed cost (a part, its
-   * merges) is paid once for all. Waiting no longer than a commit takes keeps
-   * acknowledgements about as early as committing twice would; at low load
-   * nothing is announced while the writer looks, so nothing waits.
-   */
-  private async coalesce(): Promise<void> {
-    const linger = this.options.batchLingerMs;
-    const bound = Math.min(50 * linger, Math.max(linger, this.lastCommitMs));
-    const deadline = performance.now() + bound;
-    while (this.onTheWay > 0 && this.urgent === 0 && !this.closed && this.queuedRecords < this.options.batchMaxRecords) {
-      const left = deadline - performance.now();
-      if (left <= 0) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
     }
   }
 
@@ -277,7 +212,6 @@ export class LogWriter {
       (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))
     ) {
       const write = this.pending.shift()!;
-      if (write.urgent) this.urgent--;
       count += write.rows.length;
       batch.push(write);
       if (write.alone) break;
@@ -359,10 +293,7 @@ export class LogWriter {
           { reason: (error as Error).message.split('\n')[0], requests: batch.length },
           'storage refused a group commit as data; committing its requests one by one',
         );
-        for (const write of batch) {
-          write.alone = true;
-          if (write.urgent) this.urgent++;
-        }
+        for (const write of batch) write.alone = true;
         this.pending.unshift(...batch);
         requeued = count;
         return;
@@ -423,7 +354,6 @@ export class LogWriter {
   /** Stops taking writes and commits everything already accepted. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
