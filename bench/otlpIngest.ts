@@ -11,6 +11,7 @@
  *   INSERT_BATCH=8000 npm run bench      # the ceiling at the commit size 8 clients × 1,000 records produce
  *   ROUNDS=3 npm run bench               # sealed and unsealed alternated 3 times (ABA…, BAB…), medians: less drift on a shared machine
  *   BASELINE=main ROUNDS=2 npm run bench  # sealed, this tree against git revision main (built to a temp dir), alternated; prints ratios
+ *   RATE=10 CLIENTS=2 BATCH=100 RECORDS=20000 npm run bench  # low load: each client sends RATE requests a second at most (acknowledgement latency)
  *
  * Also prints the server CPU per record by thread kind, the data dir growth per
  * record after a clean stop, and the logs table's bytes per row once merged.
@@ -33,6 +34,8 @@ const clients = Number(process.env.CLIENTS ?? 8);
 const insertBatch = Number(process.env.INSERT_BATCH ?? 100_000);
 const rounds = Number(process.env.ROUNDS ?? 1);
 const baselineRev = process.env.BASELINE;
+/** Requests a second per client at most (paced): low load, for acknowledgement latency; unpaced when absent. */
+const rate = process.env.RATE ? Number(process.env.RATE) : undefined;
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
@@ -148,6 +151,8 @@ interface EndToEnd {
   cpuMicros: number;
   /** Server CPU per record by thread kind (µs). */
   threads: string;
+  /** Mean records per storage insert (group commit), from the server's metrics. */
+  recordsPerCommit: number;
   /** Data dir growth per record after a clean stop (superseded parts not yet removed are in it, as a user sees). */
   diskBytesPerRecord: number;
   dataDir: string;
@@ -178,7 +183,13 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean, cli?: string): Prom
   const started = performance.now();
   let lastReport = started;
   const client = async () => {
+    let slot = performance.now();
     while (next < requests) {
+      if (rate) {
+        slot += 1000 / rate;
+        const wait = slot - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const index = next++;
       const body = bodies[index % bodies.length];
       for (;;) {
@@ -210,6 +221,7 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean, cli?: string): Prom
   const peakRss = peakRssMiB(meshlog.process.pid!);
   const cpuMicros = ((cpuSeconds(meshlog.process.pid!) - cpuAtStart) * 1e6) / (requests * batch);
   const threads = threadSplit(threadsAtStart, threadCpuSeconds(meshlog.process.pid!), requests * batch);
+  const recordsPerCommit = await meanCommitSize(meshlog.url, meshlog.token);
   await meshlog.stop();
   const diskBytesPerRecord = (diskBytes(meshlog.dataDir) - (await emptyDataDir(cli))) / (requests * batch);
   if (refused > 0) process.stderr.write(`  (${refused} requests answered 429/503 and were retried)\n`);
@@ -222,9 +234,17 @@ async function endToEnd(bodies: Uint8Array[], seal: boolean, cli?: string): Prom
     peakRss,
     cpuMicros,
     threads,
+    recordsPerCommit,
     diskBytesPerRecord,
     dataDir: meshlog.dataDir,
   };
+}
+
+/** Records per group commit over the server's life (meshlog_batch_records), as its /metrics says. */
+async function meanCommitSize(url: string, token: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return value('meshlog_batch_records_sum') / value('meshlog_batch_records_count');
 }
 
 /** `meshlog verify` over the sealed store, offline: records re-read and re-hashed per second. */
@@ -300,6 +320,7 @@ const line = (name: string, run: EndToEnd) =>
     `${`${name} `.padEnd(22)}${Math.round(run.recordsPerSecond).toLocaleString('en')} records/s  ${run.mbPerSecond.toFixed(1)} MB/s  ` +
       `p50 ${run.p50.toFixed(1)} ms  p99 ${run.p99.toFixed(1)} ms  peak RSS ${run.peakRss.toFixed(0)} MiB  server CPU ${run.cpuMicros.toFixed(1)} µs/record\n` +
       `${''.padEnd(22)}by thread (µs/record): ${run.threads}\n` +
+      `${''.padEnd(22)}${Math.round(run.recordsPerCommit).toLocaleString('en')} records per commit\n` +
       `${''.padEnd(22)}data dir ${run.diskBytesPerRecord.toFixed(0)} B/record after a clean stop`,
   );
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -360,7 +381,7 @@ async function compareWithBaseline(rev: string): Promise<{ recordsPerSecond: num
   const ratio = (of: (run: EndToEnd) => number) => (median(runs.current.map(of)) / median(runs.baseline.map(of))).toFixed(2);
   console.log(
     `${'this tree ÷ baseline'.padEnd(22)}records/s ${ratio((run) => run.recordsPerSecond)}×  server CPU/record ${ratio((run) => run.cpuMicros)}×  ` +
-      `p50 ${ratio((run) => run.p50)}×  p99 ${ratio((run) => run.p99)}×  data dir/record ${ratio((run) => run.diskBytesPerRecord)}×` +
+      `p50 ${ratio((run) => run.p50)}×  p99 ${ratio((run) => run.p99)}×  records/commit ${ratio((run) => run.recordsPerCommit)}×  data dir/record ${ratio((run) => run.diskBytesPerRecord)}×` +
       (rounds > 1 ? ` — medians of ${rounds} rounds` : ''),
   );
   return {

@@ -12,14 +12,7 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
   try {
     message = type.decode(body);
   } catch (error) {
-    // protobufjs stops at 100 nested messages (protoc's limit): 3 per kvlist level, so about 33 levels of values.
-    if (isStackOverflow(error) || /nesting depth/.test((error as Error).message)) {
-      throw new MeshlogError(
-        'ML_DECODE',
-        `invalid ${type.name} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`,
-      );
-    }
-    throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: ${(error as Error).message}`);
+    throw protobufRefusal(type.name, error);
   }
   try {
     // 64-bit integers stay long.js values (Int64): decimal strings cost more than the rest of the decoding.
@@ -28,6 +21,18 @@ export function otlpRequestFromProtobuf<T>(type: protobuf.Type, body: Uint8Array
     if (isStackOverflow(error)) throw new MeshlogError('ML_DECODE', `invalid ${type.name} protobuf: messages ${nestingRefusal}`);
     throw error;
   }
+}
+
+/** What a client is told about protobuf bytes a decoder could not read. */
+export function protobufRefusal(typeName: string, error: unknown): MeshlogError {
+  // protobufjs stops at 100 nested messages (protoc's limit): 3 per kvlist level, so about 33 levels of values.
+  if (isStackOverflow(error) || /nesting depth/.test((error as Error).message)) {
+    return new MeshlogError(
+      'ML_DECODE',
+      `invalid ${typeName} protobuf: messages ${nestingRefusal} (about 33 levels of kvlist or array values)`,
+    );
+  }
+  return new MeshlogError('ML_DECODE', `invalid ${typeName} protobuf: ${(error as Error).message}`);
 }
 
 /** `listField` is the top-level array (resourceLogs, resourceSpans). */

@@ -1,7 +1,8 @@
 import { MeshlogError } from '../../../errors.js';
 import type { LogRecord } from '../../../model/logRecord.js';
 import { attributeMap, idHex, nanos, text, type AnyValue, type Int64, type KeyValue } from './otlpValues.js';
-import { otlpRequestFromJson, otlpRequestFromProtobuf } from './otlpEnvelope.js';
+import { otlpRequestFromJson, protobufRefusal } from './otlpEnvelope.js';
+import { readOtlpLogsRequest } from './otlpLogsWire.js';
 import { loadProtos } from '../../../formats/protoRoot.js';
 
 const root = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto', 'google/rpc/status.proto']);
@@ -21,7 +22,8 @@ interface OtlpLogRecord {
   spanId?: string | Uint8Array;
   eventName?: string;
 }
-interface OtlpRequest {
+/** An ExportLogsServiceRequest as plain objects: OTLP/JSON, or protobufjs's toObject of the protobuf form. */
+export interface OtlpRequest {
   resourceLogs?: {
     resource?: { attributes?: KeyValue[] };
     scopeLogs?: { scope?: { name?: string; version?: string }; logRecords?: OtlpLogRecord[] }[];
@@ -36,11 +38,16 @@ export interface DecodedLogs {
 }
 
 export function decodeOtlpLogsProtobuf(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
-  return toRecords(otlpRequestFromProtobuf<OtlpRequest>(ExportLogsServiceRequest, body), tenant, receiver);
+  try {
+    return readOtlpLogsRequest(body, tenant, receiver);
+  } catch (error) {
+    if (error instanceof MeshlogError) throw error;
+    throw protobufRefusal(ExportLogsServiceRequest.name, error);
+  }
 }
 
 export function decodeOtlpLogsJson(body: Uint8Array, tenant: string, receiver: string): DecodedLogs {
-  return toRecords(otlpRequestFromJson<OtlpRequest>('ExportLogsServiceRequest', 'resourceLogs', body), tenant, receiver);
+  return otlpLogsFromObject(otlpRequestFromJson<OtlpRequest>('ExportLogsServiceRequest', 'resourceLogs', body), tenant, receiver);
 }
 
 export function encodeOtlpLogsResponse(rejected: number, errorMessage: string): Uint8Array {
@@ -76,7 +83,8 @@ function severityNumber(value: number | string | undefined): number {
   return base === undefined ? 0 : base + (match[2] ? Number(match[2]) - 1 : 0);
 }
 
-function toRecords(request: OtlpRequest, tenant: string, receiver: string): DecodedLogs {
+/** Records from the plain-object form (OTLP/JSON; protobuf is read straight from the wire by otlpLogsWire.ts, to the same records). */
+export function otlpLogsFromObject(request: OtlpRequest, tenant: string, receiver: string): DecodedLogs {
   const records: LogRecord[] = [];
   let rejected = 0;
   let rejectionReason = '';

@@ -23,7 +23,7 @@ export interface AnyValue {
   bytesValue?: string | Uint8Array;
 }
 export interface KeyValue {
-  key: string;
+  key?: string;
   value?: AnyValue;
 }
 
@@ -65,7 +65,7 @@ function jsonText(value: AnyValue | undefined, depth = 1): string {
   if (value.kvlistValue !== undefined) {
     // A key sent twice keeps its first place and its last value, as an object would.
     const members = new Map<string, string>();
-    for (const kv of value.kvlistValue.values ?? []) members.set(kv.key, jsonText(kv.value, depth + 1));
+    for (const kv of value.kvlistValue.values ?? []) members.set(kv.key ?? '', jsonText(kv.value, depth + 1));
     return `{${[...members].map(([key, member]) => `${JSON.stringify(key)}:${member}`).join(',')}}`;
   }
   if (value.bytesValue !== undefined) {
@@ -89,6 +89,7 @@ export function text(value: AnyValue | undefined): string {
 
 export function attributeMap(attributes: KeyValue[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  if (attributes) for (const kv of attributes) out[kv.key] = text(kv.value);
+  // An empty key is absent from the wire (proto3, protojson): it is still the key ''.
+  if (attributes) for (const kv of attributes) out[kv.key ?? ''] = text(kv.value);
   return out;
 }
