@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # command runs it first); a missing one fails its tests, never skips them.
 # Import boundaries first (.dependency-cruiser.cjs): a layer importing upwards, or a cycle, stops here.
 npm run --silent check:imports
+# Every installed package runs on the oldest Node `engines` admits (scripts/check-engines.mjs).
+npm run --silent check:engines
 # One formatting (prettier, .prettierrc.json): `npm run format` rewrites, this only checks.
 npm run --silent check:format
 npx tsc -p tsconfig.json
