@@ -3,11 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from './meshlogProcess.js';
 import { readCommitted } from './storageReader.js';
-import { waitFor } from './waitFor.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -53,22 +50,6 @@ export async function pushLokiLines(
   });
   await response.arrayBuffer();
   return response.status;
-}
-
-/** A node has committed and acknowledged every message of the stream: its durable consumer has nothing pending. */
-export async function caughtUp(observer: NatsConnection, stream: string, id: string): Promise<void> {
-  const manager = await jetstreamManager(observer);
-  await waitFor(
-    async () => {
-      try {
-        const info = await manager.consumers.info(stream, `meshlog-${id}`);
-        return info.num_pending === 0 && info.num_ack_pending === 0;
-      } catch {
-        return false;
-      }
-    },
-    { what: `node ${id} to commit the whole stream`, timeoutMs: 180_000, intervalMs: 200 },
-  );
 }
 
 /** How many times each body of a job is stored in a stopped node's data directory. */

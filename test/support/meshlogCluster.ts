@@ -55,6 +55,6 @@ export async function caughtUp(observer: NatsConnection, id: string, stream = 'M
         return false;
       }
     },
-    { what: `node ${id} to commit the whole stream`, timeoutMs: 120_000, intervalMs: 200 },
+    { what: `node ${id} to commit the whole stream`, timeoutMs: 180_000, intervalMs: 200 },
   );
 }

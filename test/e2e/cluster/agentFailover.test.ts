@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startAgent, waitUntil, type RunningAgent } from '../../support/agentProcess.js';
-import { caughtUp, clusterConfigFile, startClusterNode, storedCounts, type ClusterNode } from '../../support/clusterNodes.js';
+import { clusterConfigFile, startClusterNode, storedCounts, type ClusterNode } from '../../support/clusterNodes.js';
+import { caughtUp } from '../../support/meshlogCluster.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 
@@ -66,9 +67,9 @@ test('an agent with two node URLs whose node is killed keeps delivering through 
   await agent.stop();
   agent = undefined;
 
-  await caughtUp(observer, stream, 'b');
+  await caughtUp(observer, 'b', stream);
   nodes.a = await startClusterNode('a', nodes.a.config, nodes.a.dataDir);
-  await caughtUp(observer, stream, 'a');
+  await caughtUp(observer, 'a', stream);
   await Promise.all([nodes.a.meshlog.stop(), nodes.b.meshlog.stop()]);
   for (const node of [nodes.a, nodes.b]) {
     const counts = await storedCounts(node.dataDir, 'failover-agent');

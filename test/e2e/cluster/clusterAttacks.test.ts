@@ -4,7 +4,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import WebSocket from 'ws';
 import { lokiCall } from '../../support/lokiCall.js';
-import { caughtUp, clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { caughtUp } from '../../support/meshlogCluster.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
@@ -63,7 +64,7 @@ test('a NATS client without credentials is refused: it can neither publish to th
 test("a NATS user of another account cannot publish to the record stream nor write the API key bucket: nothing reaches meshlog's", async () => {
   // The nodes are up: their stream and key bucket exist in meshlog's account.
   await pushLokiLines(nodes.a.meshlog, 'intrusion', 'genuine', ['a genuine line']);
-  await caughtUp(observer, stream, 'a');
+  await caughtUp(observer, 'a', stream);
   const before = await streamMessages();
   const intruder = await connect({ servers: nats.urls, maxReconnectAttempts: 0, ...intruderUser });
   try {
@@ -106,8 +107,8 @@ test('a tenant-A key used on node A cannot make records land under tenant B, on 
   const throughB = await pushLokiLines(nodes.b.meshlog, 'tenant-b', 'cross-tenant', ['forged through B'], key);
   assert.ok(throughB === 401 || throughB === 403, `push as tenant-b on B answered ${throughB}`);
   assert.equal(await pushLokiLines(nodes.a.meshlog, 'tenant-a', 'cross-tenant', ['genuine through A'], key), 204);
-  await caughtUp(observer, stream, 'a');
-  await caughtUp(observer, stream, 'b');
+  await caughtUp(observer, 'a', stream);
+  await caughtUp(observer, 'b', stream);
   for (const node of [nodes.a, nodes.b]) {
     assert.deepEqual(await linesOf(node, 'tenant-b', '{service_name="cross-tenant"}'), [], `nothing under tenant-b on ${node.id}`);
     assert.deepEqual((await linesOf(node, 'tenant-a', '{service_name="cross-tenant"}')).sort(), ['genuine through A', 'genuine through B']);

@@ -4,13 +4,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   assertVerifiesClean,
-  caughtUp,
   clusterConfigFile,
   pushLokiLines,
   startClusterNode,
   storedCounts,
   type ClusterNode,
 } from '../../support/clusterNodes.js';
+import { caughtUp } from '../../support/meshlogCluster.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
@@ -51,13 +51,13 @@ test('a node whose stream acknowledgements were all lost after its commits store
   const lines = Array.from({ length: 300 }, (_, i) => `lost-ack ${i}`);
   for (let i = 0; i < lines.length; i += 50)
     assert.equal(await pushLokiLines(nodes.b.meshlog, tenant, 'lost-ack', lines.slice(i, i + 50)), 204);
-  await caughtUp(observer, stream, 'a');
+  await caughtUp(observer, 'a', stream);
   // The worst case of a node killed between its commits and its acknowledgements: its consumer, and so every
   // acknowledgement it ever sent, is gone; the node creates it again and the whole stream comes back.
   await nodes.a.meshlog.kill();
   await (await jetstreamManager(observer)).consumers.delete(stream, 'meshlog-a');
   await restart('a');
-  await caughtUp(observer, stream, 'a');
+  await caughtUp(observer, 'a', stream);
   const skipped = await skippedOn(nodes.a);
 
   await nodes.a.meshlog.stop();
@@ -95,8 +95,8 @@ test('SIGKILL of a writer node again and again under load: every record without 
   }
   sending = false;
   await sender;
-  await caughtUp(observer, stream, 'a');
-  await caughtUp(observer, stream, 'b');
+  await caughtUp(observer, 'a', stream);
+  await caughtUp(observer, 'b', stream);
   // How often a kill fell between a commit and its acknowledgement (not asserted: where a kill lands is chance).
   const skipped = [...killed.slice(1), nodes.a].map((node) =>
     node.meshlog

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { caughtUp, clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { caughtUp } from '../../support/meshlogCluster.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
@@ -39,10 +40,10 @@ async function consumerGauge(node: ClusterNode, name: string, consumer: string):
 }
 
 test("/metrics on any node shows every node's stream lag: a stopped node's pending messages grow, and drain once it is back", async () => {
-  await caughtUp(observer, stream, 'b');
+  await caughtUp(observer, 'b', stream);
   await nodes.b.meshlog.stop();
   for (let i = 0; i < 5; i++) assert.equal(await pushLokiLines(nodes.a.meshlog, 'lag', 'lag', [`while b is down ${i}`]), 204);
-  await caughtUp(observer, stream, 'a');
+  await caughtUp(observer, 'a', stream);
   assert.equal(await consumerGauge(nodes.a, 'meshlog_stream_consumer_pending', 'meshlog-a'), 0);
   assert.equal(await consumerGauge(nodes.a, 'meshlog_stream_consumer_ack_pending', 'meshlog-a'), 0);
   assert.ok((await consumerGauge(nodes.a, 'meshlog_stream_consumer_redelivered', 'meshlog-a')) !== undefined);
@@ -80,6 +81,6 @@ test('/ready answers 503 naming NATS while no NATS server answers, and ready aga
     what: 'ingest acknowledged once NATS is back',
     timeoutMs: 120_000,
   });
-  await caughtUp(observer, stream, 'a');
-  await caughtUp(observer, stream, 'b');
+  await caughtUp(observer, 'a', stream);
+  await caughtUp(observer, 'b', stream);
 });

@@ -4,7 +4,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { lokiCall } from '../../support/lokiCall.js';
 import { startMeshlog } from '../../support/meshlogProcess.js';
-import { caughtUp, clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
+import { caughtUp } from '../../support/meshlogCluster.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
@@ -49,7 +50,7 @@ async function readyStatus(node: ClusterNode): Promise<number> {
 test('a record pushed to a gateway is committed by a writer; the gateway holds no consumer, the writer opens no receiver listener', async () => {
   assert.equal(await pushLokiLines(nodes.gateway.meshlog, tenant, 'roles', ['through the gateway']), 204);
   await waitFor(async () => (await linesOf(nodes.writer)).includes('through the gateway'), { what: 'the writer to commit the record' });
-  await caughtUp(observer, stream, 'writer');
+  await caughtUp(observer, 'writer', stream);
   // The gateway stores none of the stream.
   assert.deepEqual(await linesOf(nodes.gateway), []);
   const manager = await jetstreamManager(observer);
