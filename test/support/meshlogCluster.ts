@@ -45,10 +45,11 @@ export async function startClusterNode(
 
 /** A node has committed (and acknowledged) every message of the record stream: its durable consumer has nothing pending. */
 export async function caughtUp(observer: NatsConnection, id: string, stream = 'MESHLOG_RECORDS'): Promise<void> {
-  const manager = await jetstreamManager(observer);
   await waitFor(
     async () => {
       try {
+        // Made per look: right after the NATS servers come back, JetStream may not answer yet (a timeout, not an answer).
+        const manager = await jetstreamManager(observer);
         const info = await manager.consumers.info(stream, `meshlog-${id}`);
         return info.num_pending === 0 && info.num_ack_pending === 0;
       } catch {
