@@ -25,9 +25,12 @@ export function oneNodeActs<T>(leases: Leases | undefined, name: string, act: (v
   let queue: Promise<void> = Promise.resolve();
   return (value) => {
     // In order: a resolution never overtakes the firing it ends.
-    queue = queue.then(async () => {
-      if (await leases.acquire(name).catch(() => undefined)) act(value);
-    });
+    // One value that fails to be acted on must not stop every later one (a rejected queue would).
+    queue = queue
+      .then(async () => {
+        if (await leases.acquire(name).catch(() => undefined)) act(value);
+      })
+      .catch(() => undefined);
     return queue;
   };
 }

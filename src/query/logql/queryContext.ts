@@ -1,5 +1,5 @@
 import { MeshlogError } from '../../errors.js';
-import type { MaskedLabels } from './compiler.js';
+import type { MaskedLabels, QueryScope } from './compiler.js';
 import type { Entry } from './pipeline.js';
 import type { QueryBudget } from './queryBudget.js';
 import type { SqlRunner } from '../../storage/sql.js';
@@ -44,6 +44,19 @@ export interface QueryMasking {
 }
 
 /** Rows a query brought into the engine: counted, and refused past the engine's row limit. */
+/** The SQL scope of one read over [startNs, endNs]: the context's tenants, its reader's masked labels and pushdown setting. */
+export function scopeOf(ctx: QueryContext, range: { startNs: bigint; endNs: bigint }): QueryScope {
+  return {
+    database: ctx.database,
+    tenant: ctx.tenant,
+    tenants: ctx.tenants,
+    masked: ctx.masking?.labels,
+    pushdown: ctx.limits.pushdown,
+    startNs: range.startNs,
+    endNs: range.endNs,
+  };
+}
+
 export function countEngineRows<R>(ctx: QueryContext, rows: R[]): R[] {
   ctx.rowsRead += rows.length;
   if (rows.length > ctx.limits.maxEngineRows) {

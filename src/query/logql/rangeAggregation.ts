@@ -17,7 +17,7 @@ import { logfmtSampleLabels, readsOnlyError } from './logfmtSampleSql.js';
 import { rangeValue, type Sample } from './metricFunctions.js';
 import type { Series, Steps } from './metricValue.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
-import { countEngineRows, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
+import { countEngineRows, scopeOf, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
 
 export const bucketFunctions = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
 
@@ -76,15 +76,7 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
   const offsetNs = BigInt(node.offsetMs) * 1_000_000n;
   const originNs = steps.startNs - offsetNs - rangeNs;
   const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - offsetNs;
-  const scope: QueryScope = {
-    database: ctx.database,
-    tenant: ctx.tenant,
-    tenants: ctx.tenants,
-    masked: ctx.masking?.labels,
-    pushdown: ctx.limits.pushdown,
-    startNs: originNs,
-    endNs,
-  };
+  const scope = scopeOf(ctx, { startNs: originNs, endNs });
   let samples = new SeriesSamples(ctx.limits);
 
   let viaBuckets = false;

@@ -1,9 +1,9 @@
 import { MeshlogError } from '../../errors.js';
 import type { LogQuery } from './ast.js';
-import { compileLogRows, type LogRow, type QueryScope } from './compiler.js';
+import { compileLogRows, type LogRow } from './compiler.js';
 import { entryOf, labelsKey, sortedObject } from './labelSet.js';
 import { compilePipeline, type Entry } from './pipeline.js';
-import { yieldIfDue, type QueryContext } from './queryContext.js';
+import { scopeOf, yieldIfDue, type QueryContext } from './queryContext.js';
 
 /** Loki's per-entry labels under categorize-labels: structured metadata and parsed labels, each present only when non-empty. */
 export interface EntryCategories {
@@ -114,14 +114,7 @@ export async function selectStreams(
   // Slices partition the range in the requested order, so lines come out in the same order as from one query.
   for (const [index, slice] of slices.entries()) {
     if (kept >= options.limit) break;
-    const scope: QueryScope = {
-      database: ctx.database,
-      tenant: ctx.tenant,
-      tenants: ctx.tenants,
-      masked: ctx.masking?.labels,
-      pushdown: ctx.limits.pushdown,
-      ...slice,
-    };
+    const scope = scopeOf(ctx, slice);
     let pageSize = exact ? options.limit - kept : Math.max(options.limit - kept, 1000);
     // Pages grow fourfold: few round trips when the engine drops most rows.
     for (let offset = 0; kept < options.limit; offset += pageSize, pageSize *= 4) {
