@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { testTempDir } from './testTempDir.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -43,15 +41,18 @@ const noScheduledReviews = { MESHLOG_ACCESS_REVIEW_AUTO_START: 'false' };
 // never holds the process open.
 const running = new Set<ChildProcess>();
 // Benchmarks start servers through this module too, outside the test runner.
-if (process.env.NODE_TEST_CONTEXT)
-  after(() => {
-    setTimeout(() => {
-      for (const child of running) child.kill('SIGKILL');
-    }, 15_000).unref();
-  });
+const killRunning = () => {
+  for (const child of running) child.kill('SIGKILL');
+};
+if (process.env.NODE_TEST_CONTEXT) {
+  after(() => setTimeout(killRunning, 15_000).unref());
+  // Registered before any data dir is made, so servers die before their dirs are removed.
+  process.on('exit', killRunning);
+}
 
+/** A fresh data dir, removed when the test process exits (see testTempDir). */
 export function tempDataDir(prefix = 'meshlog-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return testTempDir(prefix);
 }
 
 /**
