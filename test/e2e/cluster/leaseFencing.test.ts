@@ -125,3 +125,14 @@ test('what three nodes compute alike from the whole stream (an anomaly) is sent 
   assert.deepEqual([firing[1], resolved[1]], ['firing', 'resolved']);
   assert.equal(firing[0], resolved[0], 'the node that sent the firing sends the resolution');
 });
+
+test('one anomaly notification that throws does not stop the lease holder sending the next ones', async () => {
+  const leases = await node('thrower', 60_000);
+  const sent: string[] = [];
+  const notify = oneNodeActs(leases, 'anomaly-detectors-throwing', (alert: string) => {
+    if (alert === 'broken') throw new Error('receiver blew up');
+    sent.push(alert);
+  });
+  await Promise.all(['first', 'broken', 'after'].map((alert) => notify(alert)));
+  assert.deepEqual(sent, ['first', 'after']);
+});
