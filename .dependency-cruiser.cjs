@@ -9,7 +9,7 @@ const layers = [
   ['storage'],
   ['pipeline', 'security', 'http', 'cluster'],
   ['config', 'query'],
-  ['integrity'],
+  ['integrity', 'access'],
   ['ingest', 'alerting', 'archive', 'retention'],
   ['compliance', 'backup', 'policy', 'incidents'],
   ['server', 'agent'],

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { stringify as yamlStringify } from 'yaml';
+import type * as api from '../api/alerts.js';
 import type { Alerting } from './alerting.js';
 import type { AlertInstance } from './ruleEngine.js';
 import { MeshlogError } from '../errors.js';
@@ -19,7 +20,7 @@ function seconds(ms: number): number {
   return ms / 1000;
 }
 
-function promAlert(instance: AlertInstance): object {
+function promAlert(instance: AlertInstance): api.PrometheusAlert {
   return {
     labels: instance.labels,
     annotations: instance.annotations,
@@ -45,7 +46,7 @@ async function shownAlerts<T extends { labels: Record<string, string>; annotatio
   return shown;
 }
 
-function acknowledgementJson(ack: AlertAcknowledgement): object {
+function acknowledgementJson(ack: AlertAcknowledgement): api.AlertAcknowledgement {
   return {
     by: ack.by,
     at: new Date(ack.atMs).toISOString(),
@@ -54,7 +55,7 @@ function acknowledgementJson(ack: AlertAcknowledgement): object {
   };
 }
 
-function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement): object {
+function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement): api.AlertTransition {
   return {
     ...(transition.state === 'resolved' && !ack ? {} : { acknowledged: ack ? acknowledgementJson(ack) : null }),
     fingerprint: transition.fingerprint,
@@ -70,7 +71,7 @@ function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement)
   };
 }
 
-function silenceJson(silence: Silence): object {
+function silenceJson(silence: Silence): api.Silence {
   return {
     id: silence.id,
     matchers: silence.matchers,
@@ -207,34 +208,32 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
         Promise.all(group.rules.map((rule) => shownAlerts(request, engine.activeInstances(request.tenant, group, rule)))),
       ),
     );
-    return {
-      status: 'success',
-      data: {
-        groups: groups.map((group, g) => ({
-          name: group.name,
-          file: group.namespace,
-          interval: seconds(group.intervalMs ?? 0),
-          rules: group.rules.map((rule, r) => {
-            const alerts = shown[g]![r]!;
-            const health = engine.healthOf(group, rule);
-            return {
-              type: 'alerting',
-              name: rule.alert,
-              query: rule.exprText,
-              duration: seconds(rule.forMs),
-              labels: rule.labels,
-              annotations: rule.annotations,
-              alerts: alerts.map(promAlert),
-              state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
-              health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
-              lastError: health?.lastError ?? '',
-              lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
-              evaluationTime: health ? health.durationMs / 1000 : 0,
-            };
-          }),
-        })),
-      },
+    const data: { groups: api.RuleGroup[] } = {
+      groups: groups.map((group, g) => ({
+        name: group.name,
+        file: group.namespace,
+        interval: seconds(group.intervalMs ?? 0),
+        rules: group.rules.map((rule, r) => {
+          const alerts = shown[g]![r]!;
+          const health = engine.healthOf(group, rule);
+          return {
+            type: 'alerting',
+            name: rule.alert,
+            query: rule.exprText,
+            duration: seconds(rule.forMs),
+            labels: rule.labels,
+            annotations: rule.annotations,
+            alerts: alerts.map(promAlert),
+            state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
+            health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
+            lastError: health?.lastError ?? '',
+            lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
+            evaluationTime: health ? health.durationMs / 1000 : 0,
+          };
+        }),
+      })),
     };
+    return { status: 'success', data };
   });
 
   app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
@@ -250,15 +249,15 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
       ...silenceInput(body(request)),
       createdBy: request.identity?.name ?? 'anonymous',
     });
-    const view = silenceJson(silence) as Record<string, unknown>;
+    const view = silenceJson(silence);
     await audit.record({
       action: 'silences.create',
       outcome: 'success',
       actor: request.identity,
       remoteAddress: request.ip,
       tenant: request.tenant,
-      target: String(view.id),
-      detail: view,
+      target: view.id,
+      detail: { ...view },
     });
     return reply.code(201).send(view);
   });

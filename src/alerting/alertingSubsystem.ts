@@ -10,6 +10,7 @@ import { AlertStore, type AlertTransition } from '../storage/stores/alertStore.j
 import type { Storage } from '../storage/engine/storage.js';
 import { Alerting } from './alerting.js';
 import { alertRoutes } from './alertRoutes.js';
+import { ruleBacktestRoutes } from './ruleBacktestRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
 import type { Leases } from '../cluster/leases.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
@@ -34,7 +35,9 @@ export interface AlertingSubsystemDeps {
 
 /** Alert rules, their receivers and the anomaly detectors (the `alerting` section); nothing when `alerting.enabled` is off. */
 export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps: AlertingSubsystemDeps) {
-  if (!config.enabled) return { alerting: undefined };
+  // A rule is backtested against stored logs whether or not alerting runs.
+  const backtest: FastifyPluginAsync = async (app) => ruleBacktestRoutes(app, deps);
+  if (!config.enabled) return { alerting: undefined, routes: backtest };
   const alerting = await Alerting.open(config, {
     runner: deps.runner,
     budgets: deps.budgets,
@@ -80,7 +83,10 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
         },
       )
     : undefined;
-  const routes: FastifyPluginAsync = async (app) => alertRoutes(app, alerting, deps.audit);
+  const routes: FastifyPluginAsync = async (app) => {
+    ruleBacktestRoutes(app, deps);
+    alertRoutes(app, alerting, deps.audit);
+  };
   return {
     alerting,
     routes,

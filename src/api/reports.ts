@@ -20,7 +20,7 @@ export interface ServiceCoverageRow {
   last_seen: string;
 }
 
-/** A report's Ed25519 signature (see src/compliance/reportSignature.ts). */
+/** A report's Ed25519 signature (see src/integrity/reportSignature.ts). */
 export interface ReportSignature {
   algorithm: 'Ed25519';
   /** What exactly was signed. */

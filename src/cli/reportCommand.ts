@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Soc2Report } from '../compliance/reportModel.js';
-import { fileSignedPart, type DetachedReportSignature } from '../compliance/reportSignature.js';
+import { fileSignedPart, type DetachedReportSignature } from '../integrity/reportSignature.js';
 import type { StoredReportEntry } from '../storage/stores/reportStore.js';
 import { callServer, requestServer, type ServerFlags } from './serverClient.js';
 import { timeFlag } from './verifyCommand.js';

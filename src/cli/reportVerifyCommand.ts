@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { bundleManifestName, type BundleManifest } from '../compliance/reportBundle.js';
-import { verifyReportFile, verifyReportJson, type DetachedReportSignature, type SignatureCheck } from '../compliance/reportSignature.js';
+import { verifyReportFile, verifyReportJson, type DetachedReportSignature, type SignatureCheck } from '../integrity/reportSignature.js';
 import { bundleKind, checkBundleProofs, type IncidentBundle } from '../incidents/incidentBundle.js';
 
 export interface ReportVerifyFlags {

@@ -4,7 +4,7 @@ import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
 import { renderCsvReport } from './csvReport.js';
 import { renderHtmlReport } from './htmlReport.js';
 import type { Soc2Report } from './reportModel.js';
-import { signReport, signReportFile } from './reportSignature.js';
+import { signReport, signReportFile } from '../integrity/reportSignature.js';
 
 /** The name every file of a bundle starts with. */
 export const bundleBase = 'soc2-report';

@@ -5,7 +5,7 @@ import { renderHtmlReport } from './htmlReport.js';
 import { renderPdfReport } from './pdfReport.js';
 import { isoOfNs, maxReportPeriodDays, type ReportSources, type Soc2Report } from './reportModel.js';
 import { renderReportBundle } from './reportBundle.js';
-import { signReportFile } from './reportSignature.js';
+import { signReportFile } from '../integrity/reportSignature.js';
 import type { DashboardReports } from './dashboardReports.js';
 import { buildSoc2Report, type BuiltReport } from './soc2Report.js';
 import type { NoteSigner } from '../integrity/signedNote.js';

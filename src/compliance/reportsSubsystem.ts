@@ -9,11 +9,13 @@ import { DashboardReports } from './dashboardReports.js';
 import { MonthlyReports } from './monthlyReports.js';
 import type { ReportSources } from './reportModel.js';
 import { reportRoutes } from './reportRoutes.js';
+import { auditExportRoutes } from './auditExportRoutes.js';
 
 /**
  * SOC 2 evidence reports (the `reports` section): stored reports, the
- * Compliance dashboard's cache, the report routes, and, with
- * `reports.monthly`, the timer that generates each ended month's report.
+ * Compliance dashboard's cache, the report routes and the audit trail's
+ * export (the auditor's populations), and, with `reports.monthly`, the
+ * timer that generates each ended month's report.
  */
 export function reportsSubsystem(
   config: MeshlogConfig['reports'],
@@ -21,7 +23,10 @@ export function reportsSubsystem(
 ) {
   const store = new ReportStore(deps.storage);
   const dashboard = new DashboardReports(config.dashboard_cache_ms);
-  const routes: FastifyPluginAsync = async (app) => reportRoutes(app, { audit: deps.audit, store, dashboard, sources: deps.sources });
+  const routes: FastifyPluginAsync = async (app) => {
+    reportRoutes(app, { audit: deps.audit, store, dashboard, sources: deps.sources });
+    auditExportRoutes(app, deps.sources.auditStore);
+  };
   let monthly: MonthlyReports | undefined;
   return {
     routes,

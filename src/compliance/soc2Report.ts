@@ -14,7 +14,7 @@ import { monitoringSection } from './monitoringSection.js';
 import { policySection } from './policySection.js';
 import { redactionSection } from './redactionSection.js';
 import { isoOfNs, type ReportSection, type ReportSources, type SectionInput, type Soc2Report } from './reportModel.js';
-import { signReport } from './reportSignature.js';
+import { signReport } from '../integrity/reportSignature.js';
 import { retentionSection } from './retentionSection.js';
 import { transmissionSection } from './transmissionSection.js';
 

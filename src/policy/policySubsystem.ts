@@ -3,20 +3,24 @@ import type { MeshlogConfig } from '../config/schema.js';
 import { maxAgeSeconds } from '../retention/disposer.js';
 import { PolicyEnforcer, type PolicySources } from './policyEnforcer.js';
 import { policyRoutes } from './policyRoutes.js';
+import { redactionRoutes } from './redactionRoutes.js';
+import type { ReadMasker } from '../query/readMasking.js';
 
 /**
  * Tenants' logging policies (the `policy` section): the enforcer, whose drift
  * evaluation timer it stops, and the policy routes. A policy is held against
- * the retention, redaction and masking in force.
+ * the retention, redaction and masking in force, which the redaction routes show
+ * (a sample line through them, masked by the server's read masker).
  */
 export async function policySubsystem(
   config: Pick<MeshlogConfig, 'policy' | 'retention' | 'pipeline' | 'masking'>,
-  sources: Omit<PolicySources, 'retention' | 'redactionRules' | 'maskedFields'>,
+  sources: Omit<PolicySources, 'retention' | 'redactionRules' | 'maskedFields'> & { masker: ReadMasker },
 ) {
+  const { masker, ...enforcerSources } = sources;
   const redaction = config.pipeline.redaction;
   const enforcer = await PolicyEnforcer.open(
     {
-      ...sources,
+      ...enforcerSources,
       retention: config.retention,
       redactionRules: redaction.enabled ? [...redaction.rules, ...redaction.custom.map((rule) => rule.name)] : [],
       maskedFields: config.masking.fields,
@@ -27,6 +31,9 @@ export async function policySubsystem(
       streamWindowMs: maxAgeSeconds(config.policy.stream_window) * 1000,
     },
   );
-  const routes: FastifyPluginAsync = async (app) => policyRoutes(app, { enforcer, store: sources.store });
+  const routes: FastifyPluginAsync = async (app) => {
+    policyRoutes(app, { enforcer, store: sources.store });
+    redactionRoutes(app, { config, masker });
+  };
   return { enforcer, routes, stop: () => enforcer.stop() };
 }

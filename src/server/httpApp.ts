@@ -11,76 +11,42 @@ import { accessOfRoute, multiTenantRoutes, type RouteAccess, type Tenancy } from
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
-import { adminRoutes, type AdminDeps } from './routes/adminRoutes.js';
-import { auditExportRoutes } from './routes/auditExportRoutes.js';
 import { errorHandler } from '../http/errorReply.js';
 import type { MeshlogError } from '../errors.js';
 import type { ReadMaskingDeps } from '../query/readPolicy.js';
-import { decorateReadPolicy } from './requestReadPolicy.js';
+import { decorateReadPolicy } from '../query/routes/requestReadPolicy.js';
 import { httpLimits, slowClientChecks } from './httpLimits.js';
-import { tenantRoutes, type TenantRouteDeps } from './routes/tenantRoutes.js';
 import { tenantStateHook } from './tenantStateHook.js';
-import { userRoutes, type UserRouteDeps } from './routes/userRoutes.js';
-import { storageKeyRoutes, type StorageKeyRouteDeps } from './routes/storageKeyRoutes.js';
 import type { RateLimits } from '../security/rateLimits.js';
-import type { IngestContext } from '../ingest/ingestContext.js';
-import { registerIngestRoutes } from '../ingest/ingestRoutes.js';
-import { lokiQueryRoutes, type LokiQueryDeps } from './routes/lokiQueryRoutes.js';
-import { patternRoutes, type PatternRouteDeps } from './routes/patternRoutes.js';
-import { incidentRoutes, type IncidentRouteDeps } from './routes/incidentRoutes.js';
-import { savedQueryRoutes, type SavedQueryRouteDeps } from './routes/savedQueryRoutes.js';
-import { tailRoutes, type TailRouteDeps } from './routes/tailRoutes.js';
-import { ruleBacktestRoutes } from './routes/ruleBacktestRoutes.js';
 import type { SessionStore } from '../security/sessions.js';
-import type { OidcLogin } from '../security/oidcLogin.js';
 import { sessionOfRequest } from '../security/sessionCookie.js';
-import { sessionRoutes } from './routes/sessionRoutes.js';
 import { AuthFailures, LoginThrottle } from '../security/loginThrottle.js';
-import { webUiRoutes } from './routes/webUiRoutes.js';
-import { redactionRoutes } from './routes/redactionRoutes.js';
-import { traceRoutes } from './routes/traceRoutes.js';
-import { exportRoutes } from './routes/exportRoutes.js';
-import type { TraceQueries } from '../storage/logs/traceQueries.js';
+import type { TenantRegistry } from '../security/tenantRegistry.js';
+import type { UserRegistry } from '../security/userRegistry.js';
 
 export interface HttpAppOptions {
   config: MeshlogConfig;
   logger: Logger;
   metrics: Metrics;
-  ingest: IngestContext;
   /** Why ingest is refused right now (a nearly full data disk), for /ready; undefined while it is taken. */
   ingestPaused?: () => string | undefined;
   authenticate: Authenticate;
   audit: AuditTrail;
   /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
   authFailures?: AuthFailures;
-  admin: AdminDeps;
   isReady: () => boolean;
   /** What a dependency of this node lacks right now (in a cluster: NATS, the record stream, its consumer); /ready answers 503 with it. */
   dependencyProblem?: () => Promise<string | undefined>;
-  /** Users and the keys issued to them (admin). */
-  users?: UserRouteDeps;
-  /** The tenant registry: admin routes, and disabled tenants refused. */
-  tenants?: TenantRouteDeps;
+  /** Users: an SSO user disabled since signing in is refused at the session's next request. */
+  users?: UserRegistry;
+  /** The tenant registry: disabled tenants refused. */
+  tenants?: TenantRegistry;
   /** Per-credential and per-tenant rates, shared with the other listeners. */
   rateLimits?: RateLimits;
   /** Sensitive values masked in every read answer unless the reader may unmask (request.readPolicy). */
   masking?: ReadMaskingDeps;
-  /** Loki's read API; its routes run behind the same auth hook as ingest. */
-  queries: LokiQueryDeps;
-  /** Absent when pattern mining is off. */
-  patterns?: PatternRouteDeps;
-  tail: TailRouteDeps;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
-  /** Storage key rotation of a running server; absent without embedded encryption at rest. */
-  storageKeys?: StorageKeyRouteDeps;
-  /** UI single sign-on; absent without `oidc.client_id`. */
-  oidcLogin?: OidcLogin;
-  /** Spans and logs of one trace (the UI's trace view). */
-  traces?: TraceQueries;
-  /** Explore's saved queries. */
-  savedQueries?: SavedQueryRouteDeps;
-  incidents?: IncidentRouteDeps;
 }
 
 declare module 'fastify' {
@@ -125,7 +91,10 @@ function requireOwnAuditOfChanges(
 /** Reads are audited (who read what); ingest is not, or the trail would be as large as the logs. */
 const auditedPermissions = new Set<Permission | 'public'>(['query', 'audit', 'admin']);
 
-/** The HTTP port: every HTTP API of meshlog under its standard path. */
+/**
+ * The HTTP port: authentication, permissions, audit of reads, limits and
+ * /ready, /metrics and the route table; each subsystem registers its routes on it.
+ */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { config, metrics } = options;
   const app = Fastify({
@@ -182,7 +151,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
       identity = session?.identity ?? certified ?? (await options.authenticate(token));
       // An SSO user disabled since signing in is refused at the session's next request.
-      if (session && options.users) options.users.users.refuseDisabled(identity);
+      if (session && options.users) options.users.refuseDisabled(identity);
     } catch (error) {
       const failure = {
         action: 'auth.failure',
@@ -253,7 +222,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         .catch(() => undefined);
   });
 
-  if (options.tenants) tenantStateHook(app, options.tenants.tenants);
+  if (options.tenants) tenantStateHook(app, options.tenants);
   if (options.rateLimits) httpLimits(app, config.limits, options.rateLimits);
 
   // While stopping, answers close their keep-alive connection so close() can finish.
@@ -278,38 +247,5 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  registerIngestRoutes(app, options.ingest);
-  lokiQueryRoutes(app, options.queries);
-  if (options.patterns) patternRoutes(app, options.patterns);
-  tailRoutes(app, options.tail);
-  ruleBacktestRoutes(app, options.queries);
-  adminRoutes(app, options.admin);
-  auditExportRoutes(app, options.admin.auditStore);
-  if (options.tenants) tenantRoutes(app, options.tenants);
-  if (options.users) userRoutes(app, options.users);
-  if (options.storageKeys) storageKeyRoutes(app, options.storageKeys);
-  if (options.masking) redactionRoutes(app, { config, masker: options.masking.masker });
-  if (options.traces) traceRoutes(app, options.traces);
-  if (options.savedQueries) savedQueryRoutes(app, options.savedQueries);
-  if (options.incidents) incidentRoutes(app, options.incidents);
-  exportRoutes(app, {
-    runner: options.queries.runner,
-    budgets: options.queries.budgets,
-    database: options.queries.database,
-    limits: options.queries.limits,
-    audit: options.audit,
-  });
-  if (options.sessions) {
-    sessionRoutes(app, {
-      sessions: options.sessions,
-      authenticate: options.authenticate,
-      audit: options.audit,
-      secure: config.tls !== undefined,
-      oidc: options.oidcLogin,
-      maxLinesPerQuery: options.queries.maxEntriesLimit,
-      authFailures,
-    });
-    webUiRoutes(app);
-  }
   return app;
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { MeshlogConfig } from '../config/schema.js';
-import { defaultWebRoot } from './routes/webUiRoutes.js';
+import { defaultWebRoot } from '../access/webUiRoutes.js';
 
 /** What `meshlog start` tells a person once the server is ready. */
 export interface StartupFacts {

@@ -1,3 +1,4 @@
+import type { EntryCategories } from '../../api/tail.js';
 import { MeshlogError } from '../../errors.js';
 import type { LogQuery } from './ast.js';
 import { compileLogRows, type LogRow } from './compiler.js';
@@ -6,10 +7,7 @@ import { compilePipeline, type Entry } from './pipeline.js';
 import { scopeOf, yieldIfDue, type QueryContext } from './queryContext.js';
 
 /** Loki's per-entry labels under categorize-labels: structured metadata and parsed labels, each present only when non-empty. */
-export interface EntryCategories {
-  structuredMetadata?: Record<string, string>;
-  parsed?: Record<string, string>;
-}
+export type { EntryCategories };
 
 export interface Stream {
   labels: Record<string, string>;

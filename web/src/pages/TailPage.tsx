@@ -8,6 +8,7 @@ import { useTimeZone } from '../shell/preferences';
 import { useQueryState } from '../shell/router';
 import { tenantQuery } from '../shell/tenant';
 import { PinDialog } from './incidents/PinDialog';
+import type { TailFrame } from '@api/tail';
 import { formatTime, nsToMs } from '../shell/timeFormat';
 
 interface TailLine {
@@ -15,11 +16,6 @@ interface TailLine {
   tsNs: string;
   line: string;
   labels: Record<string, string>;
-}
-
-interface TailFrame {
-  streams: { stream: Record<string, string>; values: [string, string][] }[];
-  dropped_lines?: number;
 }
 
 const keptLines = 2000;

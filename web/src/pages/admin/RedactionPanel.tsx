@@ -1,24 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client';
 import { useApi } from '../panels/useApi';
-
-interface RedactionView {
-  enabled: boolean;
-  mode: 'redact' | 'observe';
-  rules: { name: string; kind: 'builtin' | 'custom'; pattern: string }[];
-  available: string[];
-  keyed_hash: boolean;
-  attribute_allowlist: string[];
-  masked_fields: string[];
-}
-
-interface SampleResult {
-  mode: string;
-  stored: string;
-  shown: string;
-  matches: Record<string, number>;
-  changed: boolean;
-}
+import type { RedactionResponse, RedactionSampleResponse } from '@api/redaction';
 
 const modeText = {
   redact: 'redact: secrets are replaced before anything is stored',
@@ -27,15 +10,15 @@ const modeText = {
 
 /** Redaction rules in force (read-only: they are set in the config file) and a sample line put through the real redaction code. */
 export function RedactionPanel() {
-  const redaction = useApi<RedactionView>('/api/v1/admin/redaction');
+  const redaction = useApi<RedactionResponse>('/api/v1/admin/redaction');
   const [line, setLine] = useState('');
-  const [result, setResult] = useState<SampleResult | undefined>();
+  const [result, setResult] = useState<RedactionSampleResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
 
   const test = async (event: Event) => {
     event.preventDefault();
     try {
-      setResult(await api<SampleResult>('/api/v1/admin/redaction/test', { method: 'POST', body: { line } }));
+      setResult(await api<RedactionSampleResponse>('/api/v1/admin/redaction/test', { method: 'POST', body: { line } }));
       setError(undefined);
     } catch (failure) {
       setError((failure as Error).message);

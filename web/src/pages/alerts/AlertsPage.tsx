@@ -4,10 +4,10 @@ import { useSession } from '../../shell/session';
 import { useApi } from '../panels/useApi';
 import { AnomalyList } from './AnomalyList';
 import { FiringAlerts } from './FiringAlerts';
-import type { RuleGroup } from './RuleTable';
+import type { AlertTransition, RuleGroup } from '@api/alerts';
 import { RulesPanel } from './RulesPanel';
 import { SilencePanel } from './SilencePanel';
-import { TransitionTable, type Transition } from './TransitionTable';
+import { TransitionTable } from './TransitionTable';
 import '../panels/panels.css';
 
 const refreshMs = 5000;
@@ -16,8 +16,8 @@ const refreshMs = 5000;
 export function AlertsPage(_props: PageProps) {
   const { can } = useSession();
   const rules = useApi<{ data: { groups: RuleGroup[] } }>('/prometheus/api/v1/rules');
-  const latest = useApi<{ alerts: Transition[] }>('/api/v1/alerts');
-  const history = useApi<{ transitions: Transition[] }>('/api/v1/alerts', { history: 'true' });
+  const latest = useApi<{ alerts: AlertTransition[] }>('/api/v1/alerts');
+  const history = useApi<{ transitions: AlertTransition[] }>('/api/v1/alerts', { history: 'true' });
 
   // Rule states change on every evaluation: keep the page current without a reload.
   useEffect(() => {

@@ -1,25 +1,25 @@
 import { Link } from '../../shell/Link';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-import type { Transition } from './TransitionTable';
+import type { AlertTransition } from '@api/alerts';
 
 const minute = 60_000;
 
 /** The LogQL behind an anomaly: its service's lines, only the errors for an error-rate finding. */
-export function anomalyQuery(anomaly: Transition): string {
+export function anomalyQuery(anomaly: AlertTransition): string {
   const selector = `{service_name=${JSON.stringify(anomaly.labels.service_name ?? '')}}`;
   return anomaly.labels.detector === 'error_rate' ? `${selector} | detected_level="error"` : selector;
 }
 
 /** Explore over the anomaly's query, from a while before it began to a while after its last change. */
-export function exploreLink(anomaly: Transition): string {
+export function exploreLink(anomaly: AlertTransition): string {
   const from = Date.parse(anomaly.active_at) - 30 * minute;
   const to = Math.min(Date.now(), Date.parse(anomaly.at) + 10 * minute);
   return `/ui/explore?${new URLSearchParams({ q: anomalyQuery(anomaly), from: String(from), to: String(to) })}`;
 }
 
 /** Anomalies found by the detectors: what, where, why (the detector's own explanation), and the data behind it. */
-export function AnomalyList({ anomalies }: { anomalies: Transition[] | undefined }) {
+export function AnomalyList({ anomalies }: { anomalies: AlertTransition[] | undefined }) {
   const zone = useTimeZone();
   if (!anomalies) return <p class="dim">Loading…</p>;
   if (anomalies.length === 0) return <p class="empty">No anomalies in the last 24 hours.</p>;

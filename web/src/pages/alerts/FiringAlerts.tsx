@@ -2,16 +2,16 @@ import { useState } from 'preact/hooks';
 import { api } from '../../api/client';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-import type { Transition } from './TransitionTable';
+import type { AlertTransition } from '@api/alerts';
 
 /** Alerts firing now, with who took each on; whoever is on call acknowledges here (the time it took is SOC 2 evidence). */
-export function FiringAlerts({ alerts, onChange }: { alerts: Transition[] | undefined; onChange: () => void }) {
+export function FiringAlerts({ alerts, onChange }: { alerts: AlertTransition[] | undefined; onChange: () => void }) {
   const zone = useTimeZone();
   const [error, setError] = useState('');
   if (!alerts) return <p class="dim">Loading…</p>;
   const firing = alerts.filter((alert) => alert.state === 'firing');
   if (firing.length === 0) return <p class="empty">Nothing is firing.</p>;
-  const acknowledge = async (alert: Transition) => {
+  const acknowledge = async (alert: AlertTransition) => {
     const comment = window.prompt(`Acknowledge ${alert.alertname}: a note for the record (optional)`);
     if (comment === null) return;
     try {

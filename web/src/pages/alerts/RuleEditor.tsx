@@ -3,7 +3,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { backtestRule, type Backtest } from './ruleBacktest';
 import { saveRule, type RuleInput } from './ruleGroupsApi';
-import type { RuleGroup } from './RuleTable';
+import type { RuleGroup } from '@api/alerts';
 
 /** The rule being edited, as listed (absent for a new rule). */
 export interface EditedRule {

@@ -1,23 +1,6 @@
+import type { RuleGroup } from '@api/alerts';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-
-export interface RuleGroup {
-  name: string;
-  file: string;
-  interval: number;
-  rules: {
-    name: string;
-    query: string;
-    duration: number;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    state: 'inactive' | 'pending' | 'firing';
-    health: string;
-    lastError: string;
-    lastEvaluation: string;
-    alerts: { labels: Record<string, string>; state: string; activeAt: string; value: string }[];
-  }[];
-}
 
 type ListedRule = RuleGroup['rules'][number];
 

@@ -4,7 +4,8 @@ import { effectiveTenant } from '../../shell/tenant';
 import type { Loaded } from '../panels/useApi';
 import { RuleEditor, type EditedRule } from './RuleEditor';
 import { deleteRule } from './ruleGroupsApi';
-import { RuleTable, type RuleGroup } from './RuleTable';
+import type { RuleGroup } from '@api/alerts';
+import { RuleTable } from './RuleTable';
 
 /** The tenant's rules; admins (the ruler API is theirs) create, edit, test and delete them here. */
 export function RulesPanel({ rules }: { rules: Loaded<{ data: { groups: RuleGroup[] } }> }) {

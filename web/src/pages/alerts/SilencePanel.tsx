@@ -5,16 +5,7 @@ import { useSession } from '../../shell/session';
 import { effectiveTenant } from '../../shell/tenant';
 import { formatTime } from '../../shell/timeFormat';
 import { useApi } from '../panels/useApi';
-
-interface Silence {
-  id: string;
-  matchers: Record<string, string>;
-  starts_at: string;
-  ends_at: string;
-  active: boolean;
-  created_by: string;
-  comment: string;
-}
+import type { SilencesResponse } from '@api/alerts';
 
 /** `alertname=CheckoutErrors, service_name=checkout` → matchers; undefined when a part is not name=value. */
 function parseMatchers(text: string): Record<string, string> | undefined {
@@ -34,7 +25,7 @@ function parseMatchers(text: string): Record<string, string> | undefined {
 export function SilencePanel() {
   const zone = useTimeZone();
   const { identity } = useSession();
-  const silences = useApi<{ silences: Silence[] }>('/api/v1/silences');
+  const silences = useApi<SilencesResponse>('/api/v1/silences');
   const [matchers, setMatchers] = useState('');
   const [duration, setDuration] = useState('2h');
   const [comment, setComment] = useState('');

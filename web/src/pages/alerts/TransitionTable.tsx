@@ -1,21 +1,6 @@
+import type { AlertTransition } from '@api/alerts';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-
-/** One state change of an alert, as /api/v1/alerts returns it. */
-export interface Transition {
-  fingerprint: string;
-  namespace: string;
-  group: string;
-  alertname: string;
-  state: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  value: number;
-  active_at: string;
-  at: string;
-  /** Current alerts only: who took it on, or null while nobody has. */
-  acknowledged?: { by: string; at: string; comment: string; seconds_to_acknowledge: number } | null;
-}
 
 const shownLabels = (labels: Record<string, string>) =>
   Object.entries(labels)
@@ -24,7 +9,7 @@ const shownLabels = (labels: Record<string, string>) =>
     .join(' ');
 
 /** State changes, newest first. */
-export function TransitionTable({ transitions }: { transitions: Transition[] | undefined }) {
+export function TransitionTable({ transitions }: { transitions: AlertTransition[] | undefined }) {
   const zone = useTimeZone();
   if (!transitions) return <p class="dim">Loading…</p>;
   if (transitions.length === 0) return <p class="empty">No alert has changed state yet.</p>;

@@ -1,3 +1,4 @@
+import type { RuleBacktestResponse } from '@api/alerts';
 import { api } from '../../api/client';
 import { msToNs } from '../../shell/timeRange';
 
@@ -19,11 +20,6 @@ export interface Backtest {
   fired: WouldHaveFired[];
 }
 
-/** GET /api/v1/alerts/backtest's answer (docs/alerting.md). */
-interface BacktestResponse {
-  series: { labels: Record<string, string>; firings: { fired_at: string; resolved_at: string | null; value: number }[] }[];
-}
-
 /**
  * Replays a rule's expression over the last `windowMs` at the rule's
  * evaluation step on the server (the rule engine's semantics: pending until
@@ -34,7 +30,7 @@ export async function backtestRule(expr: string, forMs: number, intervalMs: numb
   const fromMs = toMs - windowMs;
   // At most about 1,000 evaluations: the interval, or coarser over a long window.
   const stepSeconds = Math.max(1, Math.ceil(intervalMs / 1000), Math.ceil(windowMs / 1000 / 1000));
-  const response = await api<BacktestResponse>('/api/v1/alerts/backtest', {
+  const response = await api<RuleBacktestResponse>('/api/v1/alerts/backtest', {
     query: { expr, for: forMs > 0 ? `${forMs}ms` : undefined, start: msToNs(fromMs), end: msToNs(toMs), step: `${stepSeconds}s` },
   });
   const fired: WouldHaveFired[] = response.series.map((series) => ({

@@ -1,5 +1,5 @@
 import { api } from '../../api/client';
-import type { RuleGroup } from './RuleTable';
+import type { RuleGroup } from '@api/alerts';
 
 /** One rule as the editor holds it, and as Loki's ruler API takes it. */
 export interface RuleInput {

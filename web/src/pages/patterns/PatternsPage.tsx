@@ -7,15 +7,7 @@ import { formatTime } from '../../shell/timeFormat';
 import { PinDialog, type PinTarget } from '../incidents/PinDialog';
 import { useApi } from '../panels/useApi';
 import '../panels/panels.css';
-
-interface Pattern {
-  service_name: string;
-  pattern_id: string;
-  template: string;
-  count: number;
-  first_seen: string;
-  last_seen: string;
-}
+import type { Pattern, PatternsResponse } from '@api/patterns';
 
 /**
  * Explore over the service's lines that contain the template's longest fixed
@@ -92,8 +84,8 @@ export function PatternsPage(_props: PageProps) {
   const [params, setParams] = useQueryState();
   const service = params.get('service') ?? '';
   const [draft, setDraft] = useState(service);
-  const top = useApi<{ patterns: Pattern[] }>('/api/v1/patterns', { service: service || undefined, limit: 50 });
-  const fresh = useApi<{ patterns: Pattern[] }>('/api/v1/patterns', { service: service || undefined, new_since: '24h', limit: 50 });
+  const top = useApi<PatternsResponse>('/api/v1/patterns', { service: service || undefined, limit: 50 });
+  const fresh = useApi<PatternsResponse>('/api/v1/patterns', { service: service || undefined, new_since: '24h', limit: 50 });
   return (
     <div class="panels">
       <header>

@@ -1,16 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { MeshlogConfig } from '../../config/schema.js';
-import { redactionOptionsOf } from '../../pipeline/pipelineStages.js';
-import { builtinRules } from '../../pipeline/redact/builtinRules.js';
-import { redactionPreview } from '../../pipeline/redactionPreview.js';
-import { sensitiveMarkAttribute } from '../../pipeline/redactionStage.js';
-import { labelNameOf } from '../../query/logql/labelName.js';
-import type { ReadMasker } from '../../query/readMasking.js';
-import { parseJsonBody } from '../../formats/jsonBody.js';
+import type { RedactionResponse, RedactionSampleResponse } from '../api/redaction.js';
+import type { MeshlogConfig } from '../config/schema.js';
+import { redactionOptionsOf } from '../pipeline/pipelineStages.js';
+import { builtinRules } from '../pipeline/redact/builtinRules.js';
+import { redactionPreview } from '../pipeline/redactionPreview.js';
+import { sensitiveMarkAttribute } from '../pipeline/redactionStage.js';
+import { labelNameOf } from '../query/logql/labelName.js';
+import type { ReadMasker } from '../query/readMasking.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 export interface RedactionRouteDeps {
-  config: MeshlogConfig;
+  config: Pick<MeshlogConfig, 'pipeline' | 'masking'>;
   /** The server's read masking: what a reader without `unmasker` sees of an observe-mode record. */
   masker: ReadMasker;
 }
@@ -29,7 +30,7 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
   const preview = redactionPreview(options);
   const markLabel = labelNameOf(sensitiveMarkAttribute);
 
-  app.get('/api/v1/admin/redaction', async () => ({
+  app.get('/api/v1/admin/redaction', async (): Promise<RedactionResponse> => ({
     source: 'config',
     enabled: redaction.enabled,
     mode: redaction.mode,
@@ -37,9 +38,9 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
       // The kept prefix (`password=`) as the lookbehind it acts as.
       ...redaction.rules.map((name) => {
         const rule = builtinRules[name]!;
-        return { name, kind: 'builtin', pattern: rule.prefix === undefined ? rule.pattern : `(?<=${rule.prefix})${rule.pattern}` };
+        return { name, kind: 'builtin' as const, pattern: rule.prefix === undefined ? rule.pattern : `(?<=${rule.prefix})${rule.pattern}` };
       }),
-      ...redaction.custom.map((rule) => ({ name: rule.name, kind: 'custom', pattern: rule.pattern })),
+      ...redaction.custom.map((rule) => ({ name: rule.name, kind: 'custom' as const, pattern: rule.pattern })),
     ],
     available: Object.keys(builtinRules).filter((name) => !redaction.rules.includes(name)),
     keyed_hash: redaction.hash_key_file !== undefined,
@@ -47,7 +48,7 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
     masked_fields: deps.config.masking.fields,
   }));
 
-  app.post('/api/v1/admin/redaction/test', { config: { readOnly: true } }, async (request) => {
+  app.post('/api/v1/admin/redaction/test', { config: { readOnly: true } }, async (request): Promise<RedactionSampleResponse> => {
     const { line } = parseJsonBody(sampleBody, request.body);
     const result = preview(line);
     let shown = result.stored;

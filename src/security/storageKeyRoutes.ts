@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Identity } from '../../security/identity.js';
+import type { Identity } from './identity.js';
 
 export interface StorageKeyRouteDeps {
   /** Adds a storage key, makes it current and reopens the engine with it; audited by the caller. */

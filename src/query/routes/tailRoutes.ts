@@ -1,16 +1,17 @@
 import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import type { QueryLimits } from '../../query/logql/queryContext.js';
-import { categorized, type EntryCategories } from '../../query/logql/selectStreams.js';
+import type { QueryLimits } from '../logql/queryContext.js';
+import type { EntryCategories, TailFrame } from '../../api/tail.js';
+import { categorized } from '../logql/selectStreams.js';
 import type { SqlRunner } from '../../storage/sql.js';
-import { labelsKey, sortedObject } from '../../query/logql/labelSet.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import type { QueryBudget, QueryBudgets } from '../../query/logql/queryBudget.js';
-import { Querier } from '../../query/querier.js';
-import { nowNs, parseLimit, parseLokiTime } from '../../query/lokiParams.js';
-import { compileTailFilter, type TailLine } from '../../query/tail/tailFilter.js';
-import type { TailHub, TailSubscription } from '../../query/tail/tailHub.js';
+import { labelsKey, sortedObject } from '../logql/labelSet.js';
+import { parseLogql } from '../logql/parser.js';
+import type { QueryBudget, QueryBudgets } from '../logql/queryBudget.js';
+import { Querier } from '../querier.js';
+import { nowNs, parseLimit, parseLokiTime } from '../lokiParams.js';
+import { compileTailFilter, type TailLine } from '../tail/tailFilter.js';
+import type { TailHub, TailSubscription } from '../tail/tailHub.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
 import { encodingFlags } from './encodingFlags.js';
 
@@ -22,18 +23,6 @@ export interface TailRouteDeps {
   limits: QueryLimits;
   /** Most lines of history a tail starts with (query.max_lines, as Loki's max_entries_limit_per_query). */
   maxLines: number;
-}
-
-/**
- * One message of Loki's tail protocol; `dropped_lines` (meshlog's) counts lines this subscriber lost to a full buffer.
- * Under categorize-labels, as Loki's EncodeTailResult: streams of stream labels only, each entry with its
- * structured metadata and parsed labels, and the flags echoed.
- */
-interface TailFrame {
-  streams: { stream: Record<string, string>; values: ([string, string] | [string, string, EntryCategories])[] }[];
-  dropped_entries: null;
-  dropped_lines?: number;
-  encodingFlags?: string[];
 }
 
 const lokiErrorFormatter: ErrorFormatter = (error) => ({ contentType: 'text/plain; charset=utf-8', body: error.message });

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IncidentDetailResponse, IncidentResponse, IncidentsResponse } from '../../api/incidents.js';
+import type { IncidentDetailResponse, IncidentResponse, IncidentsResponse } from '../api/incidents.js';
 import { z } from 'zod';
-import { signReport } from '../../compliance/reportSignature.js';
-import { buildIncidentBundle, type BundleSources } from '../../incidents/incidentBundle.js';
-import { reviewMarkdown } from '../../incidents/incidentReview.js';
-import type { Incidents } from '../../incidents/incidents.js';
-import type { NoteSigner } from '../../integrity/signedNote.js';
-import { incidentSeverities, incidentStates, type Incident } from '../../model/incident.js';
-import { parseLokiTime } from '../../query/lokiParams.js';
-import type { LokiStream } from '../../query/readMasking.js';
-import { parseJsonBody } from '../../formats/jsonBody.js';
+import { signReport } from '../integrity/reportSignature.js';
+import { buildIncidentBundle, type BundleSources } from './incidentBundle.js';
+import { reviewMarkdown } from './incidentReview.js';
+import type { Incidents } from './incidents.js';
+import type { NoteSigner } from '../integrity/signedNote.js';
+import { incidentSeverities, incidentStates, type Incident } from '../model/incident.js';
+import { parseLokiTime } from '../query/lokiParams.js';
+import type { LokiStream } from '../query/readMasking.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 export interface IncidentRouteDeps {
   incidents: Incidents;

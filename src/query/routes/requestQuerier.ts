@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { QueryBudgets } from '../query/logql/queryBudget.js';
-import { Querier, type QuerySources } from '../query/querier.js';
+import type { QueryBudgets } from '../logql/queryBudget.js';
+import { Querier, type QuerySources } from '../querier.js';
 import { requestBudget } from './requestBudget.js';
 
 /**

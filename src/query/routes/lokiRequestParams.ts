@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import type { LabelMatcher } from '../../query/logql/ast.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import type { VolumeBreakdown } from '../../query/querier.js';
+import type { LabelMatcher } from '../logql/ast.js';
+import { parseLogql } from '../logql/parser.js';
+import type { VolumeBreakdown } from '../querier.js';
 
 /** The parameters of a Loki read request, by name. */
 export type LokiParams = Record<string, string | undefined>;

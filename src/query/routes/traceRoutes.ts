@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TraceResponse } from '../../api/trace.js';
 import { MeshlogError } from '../../errors.js';
-import type { LokiStream } from '../../query/readMasking.js';
+import type { LokiStream } from '../readMasking.js';
 import type { TraceQueries } from '../../storage/logs/traceQueries.js';
 
 /** One trace: every span and every log line that carries its id, in the request's tenant. */

@@ -1,7 +1,7 @@
 import { createHash, sign, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { ReportSignature } from '../api/reports.js';
-import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
+import { parseVerifierKey, type NoteSigner } from './signedNote.js';
 
 /**
  * Ed25519 signatures on reports. A JSON report carries its signature in a

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { QueryBudget, QueryBudgets } from '../query/logql/queryBudget.js';
+import type { QueryBudget, QueryBudgets } from '../logql/queryBudget.js';
 
 /**
  * A budget for the query a request runs: `query.timeout` from now, cancelled

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MeshlogError } from '../../errors.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import type { Authenticate } from '../../security/authenticator.js';
-import { hasPermission, type Identity, type Permission } from '../../security/identity.js';
+import { MeshlogError } from '../errors.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { Authenticate } from '../security/authenticator.js';
+import { hasPermission, type Identity, type Permission } from '../security/identity.js';
 import {
   clearedSessionCookie,
   oidcStateCookie,
@@ -12,11 +12,11 @@ import {
   sessionIdOf,
   sessionOfRequest,
   sessionSetCookie,
-} from '../../security/sessionCookie.js';
-import type { OidcLogin } from '../../security/oidcLogin.js';
-import { loginAccountOf, type AuthFailures } from '../../security/loginThrottle.js';
-import type { Session, SessionStore } from '../../security/sessions.js';
-import { parseJsonBody } from '../../formats/jsonBody.js';
+} from '../security/sessionCookie.js';
+import type { OidcLogin } from '../security/oidcLogin.js';
+import { loginAccountOf, type AuthFailures } from '../security/loginThrottle.js';
+import type { Session, SessionStore } from '../security/sessions.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 
 export interface SessionRouteDeps {
   sessions: SessionStore;

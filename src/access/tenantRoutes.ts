@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { TenantChoicesResponse, TenantResponse, TenantsResponse } from '../../api/tenants.js';
+import type { TenantChoicesResponse, TenantResponse, TenantsResponse } from '../api/tenants.js';
 import { z } from 'zod';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import type { TenantRegistry } from '../../security/tenantRegistry.js';
-import { parseJsonBody } from '../../formats/jsonBody.js';
-import { holdsTenants } from '../../security/grants.js';
-import { anyTenant, tenantFor } from '../../security/identity.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { TenantRegistry } from '../security/tenantRegistry.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
+import { holdsTenants } from '../security/grants.js';
+import { anyTenant, tenantFor } from '../security/identity.js';
 
 export interface TenantRouteDeps {
   tenants: TenantRegistry;

@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { UserChangeResponse, UserResponse, UsersResponse } from '../../api/users.js';
+import type { UserChangeResponse, UserResponse, UsersResponse } from '../api/users.js';
 import { z } from 'zod';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import type { SessionStore } from '../../security/sessions.js';
-import { roles, type Identity, type Role } from '../../security/identity.js';
-import type { UserRegistry } from '../../security/userRegistry.js';
-import { parseJsonBody } from '../../formats/jsonBody.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import type { SessionStore } from '../security/sessions.js';
+import { roles, type Identity, type Role } from '../security/identity.js';
+import type { UserRegistry } from '../security/userRegistry.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
 import { durationNs } from './adminRoutes.js';
-import { requireWithinGrants, sees, singleTenant } from '../../security/grants.js';
-import { MeshlogError } from '../../errors.js';
+import { requireWithinGrants, sees, singleTenant } from '../security/grants.js';
+import { MeshlogError } from '../errors.js';
 
 export interface UserRouteDeps {
   users: UserRegistry;

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { backtestRule } from '../../alerting/ruleBacktest.js';
-import { MeshlogError } from '../../errors.js';
-import { isMetric } from '../../query/logql/evaluateMetric.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
-import { requestQuerier } from '../requestQuerier.js';
-import type { LokiQueryDeps } from './lokiQueryRoutes.js';
+import type { RuleBacktestResponse } from '../api/alerts.js';
+import { backtestRule } from './ruleBacktest.js';
+import { MeshlogError } from '../errors.js';
+import { isMetric } from '../query/logql/evaluateMetric.js';
+import { parseLogql } from '../query/logql/parser.js';
+import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
+import { requestQuerier } from '../query/routes/requestQuerier.js';
+import type { LokiQueryDeps } from '../query/routes/lokiQueryRoutes.js';
 
 const msOf = (ns: bigint) => Number(ns / 1_000_000n);
 
@@ -16,7 +17,7 @@ const msOf = (ns: bigint) => Number(ns / 1_000_000n);
  * no multi-tenant form for it), evaluated under the query deadline (read-only).
  */
 export function ruleBacktestRoutes(app: FastifyInstance, deps: Pick<LokiQueryDeps, 'runner' | 'budgets' | 'database' | 'limits'>): void {
-  app.get('/api/v1/alerts/backtest', async (request, reply) => {
+  app.get('/api/v1/alerts/backtest', async (request, reply): Promise<RuleBacktestResponse> => {
     const query = request.query as Record<string, string | undefined>;
     if (!query.expr) throw new MeshlogError('ML_QUERY_INVALID', 'expr is required: the alert rule expression');
     const expr = parseLogql(query.expr);

@@ -1,7 +1,7 @@
-import type { MetricValue } from '../../query/logql/metricValue.js';
-import type { Stream } from '../../query/logql/selectStreams.js';
-import { compareLabels } from '../../query/logql/labelSet.js';
-import type { QueryRun, Volume, VolumeSeries } from '../../query/querier.js';
+import type { MetricValue } from '../logql/metricValue.js';
+import type { Stream } from '../logql/selectStreams.js';
+import { compareLabels } from '../logql/labelSet.js';
+import type { QueryRun, Volume, VolumeSeries } from '../querier.js';
 
 /** Loki's JSON answers (its HTTP API's shapes), built from the Querier's. */
 

@@ -1,16 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditEventsResponse } from '../../api/audit.js';
-import type { ApiKeysResponse } from '../../api/keys.js';
+import type { AuditEventsResponse } from '../api/audit.js';
+import type { ApiKeysResponse } from '../api/keys.js';
 import { z } from 'zod';
-import { parseJsonBody } from '../../formats/jsonBody.js';
-import { nowNs, parseLokiDuration, parseLokiTime } from '../../query/lokiParams.js';
-import type { ApiKeys } from '../../security/apiKeys.js';
-import type { AuditTrail } from '../../security/auditTrail.js';
-import { anyTenant, roles } from '../../security/identity.js';
-import type { AuditStore } from '../../storage/stores/auditStore.js';
-import type { SessionStore } from '../../security/sessions.js';
-import { requireWithinGrants, sees, singleTenant } from '../../security/grants.js';
-import { MeshlogError } from '../../errors.js';
+import { parseJsonBody } from '../formats/jsonBody.js';
+import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
+import type { ApiKeys } from '../security/apiKeys.js';
+import type { AuditTrail } from '../security/auditTrail.js';
+import { anyTenant, roles } from '../security/identity.js';
+import type { AuditStore } from '../storage/stores/auditStore.js';
+import type { SessionStore } from '../security/sessions.js';
+import { requireWithinGrants, sees, singleTenant } from '../security/grants.js';
+import { MeshlogError } from '../errors.js';
 
 export interface AdminDeps {
   keys: ApiKeys;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SavedQueriesResponse, SavedQueryResponse } from '../../api/savedQueries.js';
 import { z } from 'zod';
 import { MeshlogError } from '../../errors.js';
-import { parseLogql } from '../../query/logql/parser.js';
+import { parseLogql } from '../logql/parser.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 import type { SavedQueryStore } from '../../storage/stores/savedQueryStore.js';
 import { parseJsonBody } from '../../formats/jsonBody.js';

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PatternsResponse } from '../../api/patterns.js';
 import { MeshlogError } from '../../errors.js';
-import { compileBuckets, compileSelectorBuckets, type BucketRow } from '../../query/logql/compiler.js';
-import { labelNameOf } from '../../query/logql/labelName.js';
-import type { LokiStream } from '../../query/readMasking.js';
+import { compileBuckets, compileSelectorBuckets, type BucketRow } from '../logql/compiler.js';
+import { labelNameOf } from '../logql/labelName.js';
+import type { LokiStream } from '../readMasking.js';
 import { sensitiveMarkAttribute } from '../../pipeline/redactionStage.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import type { SqlRunner } from '../../storage/sql.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import { parseLokiDuration, parseRange, parseLimit } from '../../query/lokiParams.js';
+import { parseLogql } from '../logql/parser.js';
+import { parseLokiDuration, parseRange, parseLimit } from '../lokiParams.js';
 import type { PatternStore } from '../../storage/stores/patternStore.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
 
@@ -76,7 +77,7 @@ export function patternRoutes(app: FastifyInstance, deps: PatternRouteDeps): voi
     return { status: 'success', data };
   });
 
-  app.get('/api/v1/patterns', async (request) => {
+  app.get('/api/v1/patterns', async (request): Promise<PatternsResponse> => {
     const query = queryParams(request);
     const firstSeenSinceMs = query.new_since
       ? Date.now() - Number(parseLokiDuration(query.new_since, 'new_since') / 1_000_000n)

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify/sync';
 import { MeshlogError } from '../../errors.js';
-import { isMetric } from '../../query/logql/evaluateMetric.js';
-import type { QueryLimits } from '../../query/logql/queryContext.js';
+import { isMetric } from '../logql/evaluateMetric.js';
+import type { QueryLimits } from '../logql/queryContext.js';
 import type { SqlRunner } from '../../storage/sql.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import type { QueryBudgets } from '../../query/logql/queryBudget.js';
-import { requestQuerier } from '../requestQuerier.js';
-import { parseLimit, parseRange } from '../../query/lokiParams.js';
+import { parseLogql } from '../logql/parser.js';
+import type { QueryBudgets } from '../logql/queryBudget.js';
+import { requestQuerier } from './requestQuerier.js';
+import { parseLimit, parseRange } from '../lokiParams.js';
 import type { AuditTrail } from '../../security/auditTrail.js';
 
 export interface ExportDeps {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Where `vite build` puts the UI (web/vite.config.ts), beside the compiled server. */
-export const defaultWebRoot = fileURLToPath(new URL('../../../web/', import.meta.url));
+export const defaultWebRoot = fileURLToPath(new URL('../../web/', import.meta.url));
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ReadPolicy, type ReadMaskingDeps } from '../query/readPolicy.js';
+import { ReadPolicy, type ReadMaskingDeps } from '../readPolicy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

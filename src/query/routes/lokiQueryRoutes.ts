@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshlogError } from '../../errors.js';
-import { isMetric, isSortedByValue } from '../../query/logql/evaluateMetric.js';
-import { stepsOf } from '../../query/logql/metricValue.js';
-import type { QueryLimits } from '../../query/logql/queryContext.js';
-import { prettyLogql } from '../../query/logql/formatter.js';
-import { parseLogql } from '../../query/logql/parser.js';
-import { drilldownLimits, type DrilldownLimitsInput } from '../../query/drilldownLimits.js';
-import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../../query/lokiParams.js';
+import { isMetric, isSortedByValue } from '../logql/evaluateMetric.js';
+import { stepsOf } from '../logql/metricValue.js';
+import type { QueryLimits } from '../logql/queryContext.js';
+import { prettyLogql } from '../logql/formatter.js';
+import { parseLogql } from '../logql/parser.js';
+import { drilldownLimits, type DrilldownLimitsInput } from '../drilldownLimits.js';
+import { nowNs, parseLimit, parseLokiDuration, parseLokiTime, parseRange } from '../lokiParams.js';
 import type { ErrorFormatter } from '../../http/errorReply.js';
-import type { QueryBudgets } from '../../query/logql/queryBudget.js';
+import type { QueryBudgets } from '../logql/queryBudget.js';
 import type { SqlRunner } from '../../storage/sql.js';
-import { requestQuerier } from '../requestQuerier.js';
+import { requestQuerier } from './requestQuerier.js';
 import { encodingFlags } from './encodingFlags.js';
 import {
   entriesReturned,

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
-import { auditColumns, auditPopulations } from '../../compliance/auditPopulations.js';
-import { MeshlogError } from '../../errors.js';
-import { nowNs, parseLokiTime } from '../../query/lokiParams.js';
-import { anyTenant } from '../../security/identity.js';
-import type { AuditStore, StoredAuditEvent } from '../../storage/stores/auditStore.js';
+import { auditColumns, auditPopulations } from './auditPopulations.js';
+import { MeshlogError } from '../errors.js';
+import { nowNs, parseLokiTime } from '../query/lokiParams.js';
+import { anyTenant } from '../security/identity.js';
+import type { AuditStore, StoredAuditEvent } from '../storage/stores/auditStore.js';
 
 /** Events read from storage at a time; the export itself has no cap. */
 const pageSize = 5_000;
