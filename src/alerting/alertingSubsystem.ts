@@ -13,6 +13,9 @@ import { alertRoutes } from './alertRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
 import type { Leases } from '../cluster/leases.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
+import type { ReadMasker } from '../query/readMasking.js';
+import { AlertFingerprints, loadFingerprintKey } from './alertFingerprint.js';
+import { maskedNotification } from './notify/maskedNotification.js';
 
 export interface AlertingSubsystemDeps {
   storage: Storage;
@@ -29,6 +32,10 @@ export interface AlertingSubsystemDeps {
   incidentAlert: (transition: AlertTransition) => void;
   /** In a cluster: each rule group is evaluated, and anomalies notified, by one node. */
   leases: Leases | undefined;
+  /** Read masking: what receivers get of sensitive values (they cannot unmask). */
+  masker: ReadMasker;
+  /** The per-installation key of alert fingerprints; default <data_dir>-alert-fingerprint.key. */
+  fingerprintKeyFile: string;
   logger: Logger;
 }
 
@@ -44,6 +51,8 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
     logger: deps.logger,
     incidentAlert: deps.incidentAlert,
     leases: deps.leases,
+    fingerprints: new AlertFingerprints(loadFingerprintKey(deps.fingerprintKeyFile)),
+    forReceivers: (alert) => (deps.masker.active ? maskedNotification(deps.masker, alert) : alert),
   });
   const anomaly = config.anomaly;
   const anomalies = anomaly.enabled

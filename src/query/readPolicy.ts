@@ -60,6 +60,11 @@ export class ReadPolicy {
     return this.deps === undefined || !this.masks;
   }
 
+  /** True when this reader sees the label's values masked: a matcher on it must not compare its stored value. */
+  masksLabel(name: string): boolean {
+    return this.masks && this.deps!.masker.isSensitive(name);
+  }
+
   /** Masks streams (labels and lines) in place, or records what they revealed. */
   async streams(streams: LokiStream[]): Promise<void> {
     await this.apply(streams, (masker, stream) => masker.maskStream(stream));

@@ -52,6 +52,7 @@ import { TenantStore } from '../storage/stores/tenantStore.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import { UserStore } from '../storage/stores/userStore.js';
 import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
+import { defaultFingerprintKeyFile } from '../alerting/alertFingerprint.js';
 import type { Subsystem } from './subsystem.js';
 import { QueryBudgets } from '../query/logql/queryBudget.js';
 import { policySubsystem } from '../policy/policySubsystem.js';
@@ -418,6 +419,8 @@ export class MeshlogServer {
       templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
       incidentAlert: incidents.alertListener(),
       leases: this.leases,
+      masker,
+      fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
       logger,
     });
     this.subsystems.push(alertingPart);
