@@ -45,6 +45,15 @@ async function shownAlerts<T extends { labels: Record<string, string>; annotatio
   return shown;
 }
 
+/**
+ * Instances come in the order their rule's query returned them, by stored label
+ * values: shown masked in that order, they would sort the masked values.
+ * Keyed fingerprints order them by nothing a reader can see.
+ */
+function inFingerprintOrder(instances: AlertInstance[]): AlertInstance[] {
+  return instances.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+}
+
 function acknowledgementJson(ack: AlertAcknowledgement): object {
   return {
     by: ack.by,
@@ -229,7 +238,9 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     const groups = engine.ruleGroups(request.tenant);
     const shown = await Promise.all(
       groups.map((group) =>
-        Promise.all(group.rules.map((rule) => shownAlerts(request, engine.activeInstances(request.tenant, group, rule)))),
+        Promise.all(
+          group.rules.map((rule) => shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant, group, rule)))),
+        ),
       ),
     );
     return {
@@ -264,7 +275,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
 
   app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
     status: 'success',
-    data: { alerts: (await shownAlerts(request, engine.activeInstances(request.tenant))).map(promAlert) },
+    data: { alerts: (await shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant)))).map(promAlert) },
   }));
 
   // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.
