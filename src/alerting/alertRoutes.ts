@@ -46,6 +46,15 @@ async function shownAlerts<T extends { labels: Record<string, string>; annotatio
   return shown;
 }
 
+/**
+ * Instances come in the order their rule's query returned them, by stored label
+ * values: shown masked in that order, they would sort the masked values.
+ * Keyed fingerprints order them by nothing a reader can see.
+ */
+function inFingerprintOrder(instances: AlertInstance[]): AlertInstance[] {
+  return instances.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+}
+
 function acknowledgementJson(ack: AlertAcknowledgement): api.AlertAcknowledgement {
   return {
     by: ack.by,
@@ -55,10 +64,10 @@ function acknowledgementJson(ack: AlertAcknowledgement): api.AlertAcknowledgemen
   };
 }
 
-function transitionJson(transition: AlertTransition, ack?: AlertAcknowledgement): api.AlertTransition {
+function transitionJson(transition: AlertTransition, fingerprint: string, ack?: AlertAcknowledgement): api.AlertTransition {
   return {
     ...(transition.state === 'resolved' && !ack ? {} : { acknowledged: ack ? acknowledgementJson(ack) : null }),
-    fingerprint: transition.fingerprint,
+    fingerprint,
     namespace: transition.namespace,
     group: transition.group,
     alertname: transition.alertName,
@@ -110,6 +119,22 @@ function silenceInput(text: string): { matchers: Record<string, string>; endsAtM
   return { matchers: matchers as Record<string, string>, endsAtMs, comment: input.comment };
 }
 
+/**
+ * Silences match stored label values. A reader who sees a label masked could
+ * otherwise probe a value by silencing `user_id="alice…"` and watching which
+ * alerts go quiet (the notification list says "silenced by"); matching the
+ * masked form instead would silence every alert with the label, a surprise.
+ * So such a matcher is refused, with the reason.
+ */
+function refuseMaskedMatchers(request: FastifyRequest, matchers: Record<string, string>): void {
+  const masked = Object.keys(matchers).filter((name) => request.readPolicy.masksLabel(name));
+  if (masked.length > 0)
+    throw new MeshlogError(
+      'ML_QUERY_INVALID',
+      `matchers: ${masked.join(', ')} ${masked.length === 1 ? 'is' : 'are'} masked for you (masking.fields); a silence on a masked label needs the unmasker role`,
+    );
+}
+
 /** `{ fingerprint, comment? }` */
 function acknowledgementInput(text: string): { fingerprint: string; comment: string } {
   let input: { fingerprint?: unknown; comment?: unknown };
@@ -138,11 +163,15 @@ function body(request: FastifyRequest): string {
  */
 export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: AuditTrail): void {
   const { engine, store } = alerting;
+  // Fingerprints stored before they were keyed could be recomputed from guessed labels: the API shows every one keyed.
+  const shown = (stored: string) => alerting.fingerprints.shown(stored);
 
   app.get('/api/v1/alerts', async (request) => {
     const query = request.query as Record<string, string | undefined>;
     if (query.history === 'true')
-      return { transitions: (await shownAlerts(request, await store.history(request.tenant))).map((t) => transitionJson(t)) };
+      return {
+        transitions: (await shownAlerts(request, await store.history(request.tenant))).map((t) => transitionJson(t, shown(t.fingerprint))),
+      };
     const alerts = await shownAlerts(request, await store.latest(request.tenant, Date.now() - 24 * 3_600_000));
     const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
     const acks = new Map(
@@ -150,16 +179,21 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
         ? []
         : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]),
     );
-    return { alerts: alerts.map((alert) => transitionJson(alert, acks.get(ackKey(alert.fingerprint, alert.activeAtMs)))) };
+    return {
+      alerts: alerts.map((alert) => transitionJson(alert, shown(alert.fingerprint), acks.get(ackKey(alert.fingerprint, alert.activeAtMs)))),
+    };
   });
 
   // Whoever is on call takes a firing alert on; the time it took is monitoring evidence (CC7.3). Audited here, with that time.
   app.post('/api/v1/alerts/acknowledge', { config: { auditedByRoute: true } }, async (request, reply) => {
     const { fingerprint, comment } = acknowledgementInput(body(request));
-    const alert = (await store.latest(request.tenant, Date.now())).find((t) => t.fingerprint === fingerprint && t.state === 'firing');
+    // Only the fingerprint the API shows: a stored legacy one accepted here would confirm a guess by 201 against 404.
+    const alert = (await store.latest(request.tenant, Date.now())).find(
+      (t) => shown(t.fingerprint) === fingerprint && t.state === 'firing',
+    );
     if (!alert) throw new MeshlogError('ML_NOT_FOUND', `no firing alert ${fingerprint} in tenant ${request.tenant}`);
     const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find(
-      (ack) => ack.fingerprint === fingerprint && ack.activeAtMs === alert.activeAtMs,
+      (ack) => ack.fingerprint === alert.fingerprint && ack.activeAtMs === alert.activeAtMs,
     );
     if (earlier)
       throw new MeshlogError(
@@ -168,7 +202,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
       );
     const ack: AlertAcknowledgement = {
       tenant: request.tenant,
-      fingerprint,
+      fingerprint: alert.fingerprint,
       alertName: alert.alertName,
       activeAtMs: alert.activeAtMs,
       atMs: Date.now(),
@@ -190,7 +224,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
 
   app.get('/api/v1/alerts/notifications', async (request) => ({
     attempts: (await store.attempts(request.tenant)).map((attempt) => ({
-      fingerprint: attempt.fingerprint,
+      fingerprint: shown(attempt.fingerprint),
       alertname: attempt.alertName,
       status: attempt.status,
       receiver: shownReceiverName(attempt.receiver),
@@ -205,7 +239,9 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     const groups = engine.ruleGroups(request.tenant);
     const shown = await Promise.all(
       groups.map((group) =>
-        Promise.all(group.rules.map((rule) => shownAlerts(request, engine.activeInstances(request.tenant, group, rule)))),
+        Promise.all(
+          group.rules.map((rule) => shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant, group, rule)))),
+        ),
       ),
     );
     const data: { groups: api.RuleGroup[] } = {
@@ -238,17 +274,21 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
 
   app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
     status: 'success',
-    data: { alerts: (await shownAlerts(request, engine.activeInstances(request.tenant))).map(promAlert) },
+    data: { alerts: (await shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant)))).map(promAlert) },
   }));
 
   // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.
-  app.get('/api/v1/silences', async (request) => ({ silences: alerting.silences(request.tenant).map(silenceJson) }));
+  // A silence an unmasker set on `user_id="alice…"` names the value: a reader who may not unmask sees its matchers masked.
+  app.get('/api/v1/silences', async (request) => {
+    const silences = alerting.silences(request.tenant).map((silence) => ({ ...silence, matchers: { ...silence.matchers } }));
+    await request.readPolicy.labelSets(silences.map((silence) => silence.matchers));
+    return { silences: silences.map(silenceJson) };
+  });
   const audited = { config: { auditedByRoute: true } };
   app.post('/api/v1/silences', audited, async (request, reply) => {
-    const silence = await alerting.addSilence(request.tenant, {
-      ...silenceInput(body(request)),
-      createdBy: request.identity?.name ?? 'anonymous',
-    });
+    const input = silenceInput(body(request));
+    refuseMaskedMatchers(request, input.matchers);
+    const silence = await alerting.addSilence(request.tenant, { ...input, createdBy: request.identity?.name ?? 'anonymous' });
     const view = silenceJson(silence);
     await audit.record({
       action: 'silences.create',

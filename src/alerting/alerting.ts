@@ -13,6 +13,7 @@ import { RuleEngine, type EvaluationLeases } from './ruleEngine.js';
 import { shownReceiverName } from './notify/receiverName.js';
 import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import { parseRuleFile, parseRuleGroup, type RuleGroup } from './rules/ruleGroups.js';
+import type { AlertFingerprints } from './alertFingerprint.js';
 
 export interface AlertingDeps {
   runner: SqlRunner;
@@ -25,6 +26,10 @@ export interface AlertingDeps {
   incidentAlert?: (transition: AlertTransition) => void;
   /** In a cluster: each rule group is evaluated by the node holding its lease (see RuleEngineDeps). */
   leases?: EvaluationLeases;
+  /** Keyed fingerprints of new alert instances, and of stored ones as the API shows them. */
+  fingerprints: AlertFingerprints;
+  /** An alert as receivers get it: their readers may not unmask, so its sensitive labels and annotations masked. */
+  forReceivers: (alert: AlertNotification) => AlertNotification;
 }
 
 const groupKeyOf = (group: { tenant: string; namespace: string; name: string }) => `${group.tenant}\0${group.namespace}\0${group.name}`;
@@ -79,6 +84,8 @@ export class Alerting {
     private readonly notifiers: HttpNotifier[],
     private readonly silenceList: Silence[],
     private readonly logger: Logger,
+    readonly fingerprints: AlertFingerprints,
+    private readonly forReceivers: (alert: AlertNotification) => AlertNotification,
   ) {
     this.sweep = setInterval(() => this.releaseHeld(Date.now()), silenceSweepMs);
     this.sweep.unref();
@@ -151,7 +158,7 @@ export class Alerting {
     const key = `${notifier.receiver}\0${alert.tenant}\0${alert.fingerprint}`;
     const owed: Owed = { notifier, alert, sending: true };
     this.owed.set(key, owed);
-    const outcome = await notifier.send(alert);
+    const outcome = await notifier.send(this.forReceivers(alert));
     owed.sending = false;
     if (outcome === 'unreachable' || this.owed.get(key) !== owed) return;
     this.owed.delete(key);
@@ -247,7 +254,7 @@ export class Alerting {
     let alerting: Alerting | undefined;
     const notify = (alert: AlertNotification) => alerting?.notify(alert);
     const engine = new RuleEngine({ ...deps, notify, defaultIntervalMs: config.evaluation_interval_ms });
-    alerting = new Alerting(engine, deps.store, notifiers, await deps.store.silences(), deps.logger);
+    alerting = new Alerting(engine, deps.store, notifiers, await deps.store.silences(), deps.logger, deps.fingerprints, deps.forReceivers);
     const groups: RuleGroup[] = config.rules_files.flatMap((file) => parseRuleFile(readFileSync(file, 'utf8'), basename(file), 'default'));
     for (const stored of await deps.store.ruleGroups()) {
       groups.push(parseRuleGroup(stored.yaml, stored.namespace, stored.tenant));

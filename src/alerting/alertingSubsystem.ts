@@ -14,6 +14,9 @@ import { ruleBacktestRoutes } from './ruleBacktestRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
 import type { Leases } from '../cluster/leases.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
+import type { ReadMasker } from '../query/readMasking.js';
+import { AlertFingerprints, loadFingerprintKey } from './alertFingerprint.js';
+import { maskedNotification } from './notify/maskedNotification.js';
 
 export interface AlertingSubsystemDeps {
   storage: Storage;
@@ -30,6 +33,10 @@ export interface AlertingSubsystemDeps {
   incidentAlert: (transition: AlertTransition) => void;
   /** In a cluster: each rule group is evaluated, and anomalies notified, by one node. */
   leases: Leases | undefined;
+  /** Read masking: what receivers get of sensitive values (they cannot unmask). */
+  masker: ReadMasker;
+  /** The per-installation key of alert fingerprints; default <data_dir>-alert-fingerprint.key. */
+  fingerprintKeyFile: string;
   logger: Logger;
 }
 
@@ -47,6 +54,8 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
     logger: deps.logger,
     incidentAlert: deps.incidentAlert,
     leases: deps.leases,
+    fingerprints: new AlertFingerprints(loadFingerprintKey(deps.fingerprintKeyFile)),
+    forReceivers: (alert) => (deps.masker.active ? maskedNotification(deps.masker, alert) : alert),
   });
   const anomaly = config.anomaly;
   const anomalies = anomaly.enabled

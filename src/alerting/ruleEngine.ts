@@ -11,6 +11,7 @@ import { expandTemplate } from './rules/annotationTemplate.js';
 import type { AlertRule, RuleGroup } from './rules/ruleGroups.js';
 import type { QueryBudget, QueryBudgets } from '../query/logql/queryBudget.js';
 import { notificationOfTransition } from './notify/notificationOfTransition.js';
+import { AlertFingerprints } from './alertFingerprint.js';
 
 export interface RuleEngineDeps {
   runner: SqlRunner;
@@ -22,6 +23,8 @@ export interface RuleEngineDeps {
   notify: (alert: AlertNotification) => void;
   logger: Logger;
   defaultIntervalMs: number;
+  /** Fingerprints of new instances (keyed: a reader cannot recompute them from guessed label values). */
+  fingerprints: Pick<AlertFingerprints, 'of'>;
   /** Told of every firing and resolution of a rule marked `open_incident` (the incidents of src/incidents/); must not throw. */
   incidentAlert?: (transition: AlertTransition) => void;
   /** In a cluster: each group is evaluated only by the node holding its lease (src/cluster/leases.ts). */
@@ -62,14 +65,6 @@ export interface RuleHealth {
   durationMs: number;
 }
 
-function fingerprintOf(tenant: string, group: RuleGroup, labels: Record<string, string>): string {
-  const sorted = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1));
-  return createHash('sha256')
-    .update(JSON.stringify([tenant, group.namespace, group.name, sorted]))
-    .digest('hex')
-    .slice(0, 16);
-}
-
 /** The lease of one group: its key hashed into a lease name. */
 const leaseOf = (group: RuleGroup) =>
   `alert-group.${createHash('sha256')
@@ -88,6 +83,7 @@ const groupKey = (group: RuleGroup) => `${group.tenant}\0${group.namespace}\0${g
  */
 export class RuleEngine {
   private readonly groups = new Map<string, { group: RuleGroup; timer: NodeJS.Timeout }>();
+  /** By identity (AlertFingerprints.identityOf), not fingerprint: instances keep the fingerprint they started with. */
   private readonly instances = new Map<string, AlertInstance>();
   readonly health = new Map<string, RuleHealth>();
   private evaluating: Promise<void> = Promise.resolve();
@@ -103,7 +99,7 @@ export class RuleEngine {
       );
       const rule = group?.rules.find((candidate) => candidate.alert === stored.alertName);
       if (!rule) continue;
-      this.instances.set(stored.fingerprint, {
+      this.instances.set(AlertFingerprints.identityOf(stored), {
         tenant: stored.tenant,
         namespace: stored.namespace,
         group: stored.group,
@@ -134,8 +130,8 @@ export class RuleEngine {
     if (!entry) return false;
     clearInterval(entry.timer);
     this.groups.delete(key);
-    for (const [fingerprint, instance] of this.instances) {
-      if (instance.tenant === tenant && instance.namespace === namespace && instance.group === name) this.instances.delete(fingerprint);
+    for (const [identity, instance] of this.instances) {
+      if (instance.tenant === tenant && instance.namespace === namespace && instance.group === name) this.instances.delete(identity);
     }
     return true;
   }
@@ -180,10 +176,10 @@ export class RuleEngine {
 
   /** Replaces what this node knew of a group's instances with what the last lease holder left (nothing: it knew none). */
   private takeOver(group: RuleGroup, handed: HandedOver[]): void {
-    for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+    for (const instance of this.instancesOf(group)) this.instances.delete(AlertFingerprints.identityOf(instance));
     for (const { alertName, ...instance } of handed) {
       const rule = group.rules.find((candidate) => candidate.alert === alertName);
-      if (rule) this.instances.set(instance.fingerprint, { ...instance, rule });
+      if (rule) this.instances.set(AlertFingerprints.identityOf(instance), { ...instance, rule });
     }
   }
 
@@ -194,7 +190,7 @@ export class RuleEngine {
       const turn = await leases.acquire(name);
       if (!turn) {
         // Another node evaluates it: what this node knew of its instances is stale.
-        for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+        for (const instance of this.instancesOf(group)) this.instances.delete(AlertFingerprints.identityOf(instance));
         return undefined;
       }
       if (turn.takenOver) this.takeOver(group, (await leases.stateOf<HandedOver[]>(name)) ?? []);
@@ -230,7 +226,7 @@ export class RuleEngine {
       if (kept === undefined) {
         // Fenced off: the lease lapsed during the evaluation and another node may evaluate the group now. Act on nothing.
         this.deps.logger.warn({ group: group.name }, 'alert group lease lost during its evaluation; its result is dropped');
-        for (const instance of this.instancesOf(group)) this.instances.delete(instance.fingerprint);
+        for (const instance of this.instancesOf(group)) this.instances.delete(AlertFingerprints.identityOf(instance));
         return;
       }
     }
@@ -277,27 +273,28 @@ export class RuleEngine {
     const seen = new Set<string>();
     for (const series of results) {
       const labels = { ...series.labels, ...rule.labels, alertname: rule.alert };
-      const fingerprint = fingerprintOf(group.tenant, group, labels);
-      seen.add(fingerprint);
+      const key = { tenant: group.tenant, namespace: group.namespace, group: group.name, labels };
+      const identity = AlertFingerprints.identityOf(key);
+      seen.add(identity);
       const sampleValue = series.values[0];
       const annotations = Object.fromEntries(
         Object.entries(rule.annotations).map(([name, template]) => [name, expandTemplate(template, labels, sampleValue)]),
       );
-      let instance = this.instances.get(fingerprint);
+      let instance = this.instances.get(identity);
       if (!instance) {
         instance = {
           tenant: group.tenant,
           namespace: group.namespace,
           group: group.name,
           rule,
-          fingerprint,
+          fingerprint: this.deps.fingerprints.of(key),
           state: 'pending',
           labels,
           annotations,
           value: sampleValue,
           activeAtMs: nowMs,
         };
-        this.instances.set(fingerprint, instance);
+        this.instances.set(identity, instance);
         change(instance, 'pending');
       }
       instance.value = sampleValue;
@@ -307,9 +304,9 @@ export class RuleEngine {
         change(instance, 'firing');
       }
     }
-    for (const [fingerprint, instance] of this.instances) {
-      if (instance.rule !== rule || seen.has(fingerprint)) continue;
-      this.instances.delete(fingerprint);
+    for (const [identity, instance] of this.instances) {
+      if (instance.rule !== rule || seen.has(identity)) continue;
+      this.instances.delete(identity);
       // A pending alert whose condition stopped holding never fired: it just goes away.
       if (instance.state === 'firing') change(instance, 'resolved');
     }

@@ -86,6 +86,25 @@ function storedName(name: string): string {
   return name === 'level' ? 'detected_level' : name;
 }
 
+/**
+ * Largest first, ties by series as shown: the order of rows (by stored values)
+ * must not order masked series for a masked reader.
+ */
+function largestFirst<T>(size: (volume: T) => number): (a: [string, T], b: [string, T]) => number {
+  return ([aKey, a], [bKey, b]) => size(b) - size(a) || (aKey < bKey ? -1 : aKey > bKey ? 1 : 0);
+}
+
+/** Chunks (stream × hour) of streams told apart as the reader sees them: the hours of streams seen as one are counted once. */
+function seenChunks(rows: StreamRow[], seen: string[]): number {
+  const hours = new Map<string, Set<number>>();
+  rows.forEach((row, i) => {
+    const of = hours.get(seen[i]!) ?? new Set<number>();
+    for (const hour of row.hour_list ?? []) of.add(Number(hour));
+    hours.set(seen[i]!, of);
+  });
+  return [...hours.values()].reduce((n, of) => n + of.size, 0);
+}
+
 /** The series a stream's bytes count towards under a breakdown. */
 function volumeMetrics(
   row: Pick<StreamRow, 'service_name' | 'level' | 'resource_attributes'>,
@@ -178,16 +197,20 @@ export class Querier {
     }
     const sets = [...series.values()];
     await this.binding.policy.labelSets(sets);
-    return sets;
+    // Told apart and ordered as shown: series differing only in a masked value would count its values, their order sort them.
+    const shown = new Map(sets.map((labels) => [labelsKey(labels), labels]));
+    return [...shown].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, labels]) => labels);
   }
 
   /** Streams, chunks, entries and bytes the selector matches. */
   async stats(range: TimeRange, selector: LabelMatcher[]): Promise<IndexStats> {
     const rows = await this.streams(range, [selector]);
+    // Streams as the reader sees them: a masked reader's count must not tell how many values a masked label has.
+    const seen = rows.map((row) => labelsKey(this.binding.policy.asSeen(streamLabels(row))));
     return {
-      streams: new Set(rows.map((row) => labelsKey(streamLabels(row)))).size,
+      streams: new Set(seen).size,
       // No chunks in ClickHouse: a chunk is counted per stream and hour, the period Loki cuts chunks at.
-      chunks: rows.reduce((n, row) => n + Number(row.hours), 0),
+      chunks: seen.some((key, i) => seen.indexOf(key) !== i) ? seenChunks(rows, seen) : rows.reduce((n, row) => n + Number(row.hours), 0),
       entries: rows.reduce((n, row) => n + Number(row.entries), 0),
       bytes: rows.reduce((n, row) => n + Number(row.bytes), 0),
     };
@@ -204,7 +227,10 @@ export class Querier {
         volumes.set(key, volume);
       }
     }
-    return [...volumes.values()].sort((a, b) => b.bytes - a.bytes).slice(0, limit);
+    return [...volumes]
+      .sort(largestFirst((volume) => volume.bytes))
+      .slice(0, limit)
+      .map(([, volume]) => volume);
   }
 
   /** Bytes per step and series of the breakdown, for the `limit` series largest in total. */
@@ -230,7 +256,10 @@ export class Querier {
         volumes.set(key, volume);
       }
     }
-    return [...volumes.values()].sort((a, b) => b.total - a.total).slice(0, limit);
+    return [...volumes]
+      .sort(largestFirst((volume) => volume.total))
+      .slice(0, limit)
+      .map(([, volume]) => volume);
   }
 
   /**
@@ -263,7 +292,8 @@ export class Querier {
   async detectedLabels(range: TimeRange, selectors: LabelMatcher[][]): Promise<DetectedLabel[]> {
     const values = new Map<string, Set<string>>();
     for (const row of await this.streams(range, selectors)) {
-      for (const [name, value] of streamLabels(row)) {
+      // A masked label has one value to a masked reader: its cardinality must not count the stored ones.
+      for (const [name, value] of this.binding.policy.asSeen(streamLabels(row))) {
         const seen = values.get(name) ?? new Set<string>();
         seen.add(value);
         values.set(name, seen);

@@ -60,6 +60,22 @@ export class ReadPolicy {
     return this.deps === undefined || !this.masks;
   }
 
+  /** True when this reader sees the label's values masked: a matcher on it must not compare its stored value. */
+  masksLabel(name: string): boolean {
+    return this.masks && this.deps!.masker.isSensitive(name);
+  }
+
+  /**
+   * A label set as this reader sees it, for counting and telling sets apart
+   * (nothing is answered from it, so nothing is recorded): two streams that
+   * differ only in a masked value are one stream to a masked reader.
+   */
+  asSeen(labels: Map<string, string>): Map<string, string> {
+    if (!this.masks) return labels;
+    const masker = this.deps!.masker;
+    return new Map([...labels].map(([name, value]) => [name, masker.isSensitive(name) ? maskMarker : value]));
+  }
+
   /** Masks streams (labels and lines) in place, or records what they revealed. */
   async streams(streams: LokiStream[]): Promise<void> {
     await this.apply(streams, (masker, stream) => masker.maskStream(stream));

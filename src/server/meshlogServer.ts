@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { accessSubsystem } from '../access/accessSubsystem.js';
 import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
+import { defaultFingerprintKeyFile } from '../alerting/alertFingerprint.js';
 import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { backupSubsystem } from '../backup/backupSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
@@ -257,6 +258,8 @@ export class MeshlogServer {
       templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
       incidentAlert: incidents.alertListener(),
       leases: this.leases,
+      masker: query.masking.masker,
+      fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
       logger,
     });
     this.subsystems.push(alertingPart);

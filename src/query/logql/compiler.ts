@@ -787,7 +787,10 @@ export function compileStreams(scope: QueryScope, selectors: LabelMatcher[][], l
   const tenant = scope.tenants ? 'tenant AS tenant_id, ' : '';
   const sql = `SELECT ${tenant}service_name, ${levelSql} AS level, resource_attributes,
   toString(count()) AS entries, toString(sum(length(body))) AS bytes,
-  toString(uniqExact(toStartOfHour(timestamp))) AS hours
+  toString(uniqExact(toStartOfHour(timestamp))) AS hours${
+    // A masked reader's streams that differ only in a masked value are one: their hours are merged, not added.
+    scope.masked ? ',\n  groupUniqArray(toString(toUnixTimestamp(toStartOfHour(timestamp)))) AS hour_list' : ''
+  }
 FROM ${scope.database}.logs WHERE ${where}
 GROUP BY ${scope.tenants ? 'tenant_id, ' : ''}service_name, level, resource_attributes
 ORDER BY ${scope.tenants ? 'tenant_id, ' : ''}service_name, level
@@ -804,6 +807,8 @@ export interface StreamRow {
   entries: string;
   bytes: string;
   hours: string;
+  /** The hours themselves (Unix seconds), only for a masked reader (QueryScope.masked). */
+  hour_list?: string[];
 }
 
 export interface StreamVolumeRow {
