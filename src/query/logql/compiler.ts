@@ -638,6 +638,8 @@ export interface UnwrapWindowRow {
   unsure: number;
   /** The window's values in (time, value) order. */
   values: number[];
+  /** Rows whose first window this is. */
+  rows: string;
 }
 
 /**
@@ -660,6 +662,8 @@ export function compileUnwrapWindows(
     conversion: 'number' | 'duration';
     groupBy: string[];
     logfmt: boolean;
+    /** Rows past which the query is refused: the rows read stop at one more, and each window reports how many it starts. */
+    maxRows: number;
   },
 ): CompiledLogQuery {
   const params = new Params(scope);
@@ -687,15 +691,18 @@ export function compileUnwrapWindows(
   const range = params.add('Int64', options.rangeNs.toString());
   const first = `greatest(0, intDiv(u_t - ${range} + ${step} - 1, ${step}))`;
   const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
+  // `rows` counts each row once, in its first window: their sum is the rows read, at most maxRows + 1.
   const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
-  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values
+  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values, toString(countIf(u_i = 1)) AS rows
 FROM (
   SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,
-    (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v
+    (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v,
+    if(${last} >= ${first}, arrayMap(i -> toInt64(i), range(toUInt64(${first}), toUInt64(${last} + 1))), [toInt64(-1)]) AS u_windows
   FROM ${scope.database}.logs
   WHERE ${where} AND (u_raw != '' OR u_unsure)
+  LIMIT ${params.add('UInt64', options.maxRows + 1)}
 )
-ARRAY JOIN if(${last} >= ${first}, arrayMap(i -> toInt64(i), range(toUInt64(${first}), toUInt64(${last} + 1))), [toInt64(-1)]) AS k
+ARRAY JOIN u_windows AS k, arrayEnumerate(u_windows) AS u_i
 GROUP BY g, k`;
   plan.push(
     `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; the function applied to each window's values by the query engine`,
