@@ -161,7 +161,7 @@ try {
       () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...alignedDay, step: '5m' }),
     ],
     [
-      'sum by (service_name) (rate[5m]), 24 h off the minute, step 5m (every row)',
+      'sum by (service_name) (rate[5m]), 24 h off the minute, step 5m (per-minute counts + rows of every 5th minute)',
       'query_range',
       () => ({ query: 'sum by (service_name) (rate({k8s_namespace_name=~".+"}[5m]))', ...day, step: '5m' }),
     ],

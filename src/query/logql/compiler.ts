@@ -428,28 +428,45 @@ function fitsMinuteCounts(log: LogQuery, options: { groupBy?: string[] }): boole
 
 /**
  * Most window bounds for which the minutes they cut are read as rows beside the per-minute counts
- * (an instant query has two). Past it every row is read in one range: measured at 2M rows, 289 time
- * ranges OR'd (a 24 h range at a 5-minute step off the minute) took ClickHouse 9× longer than one range.
+ * (an instant query has two), listed one by one: measured at 2M rows, 289 time ranges OR'd (a 24 h
+ * range at a 5-minute step off the minute) took ClickHouse 9× longer than one range. Past it, bounds a
+ * whole number of minutes apart cut every period-th minute, told apart by one condition (cutProgression).
  */
 const maxCutMinutes = 16;
+
+/** The minutes window bounds cut: listed, or every `period`-th minute (the minutes ≡ `residue` mod `period`). */
+type CutMinutes = { list: bigint[] } | { period: bigint; residue: bigint; count: bigint };
 
 /**
  * Minutes of (origin, end] that a window bound (origin + j·width) or the end cuts, so that
  * their rows fall in two buckets: those minutes are read as rows, the others as per-minute
- * counts. None when every bound falls on a minute; undefined when there are too many.
+ * counts. An empty list when every bound falls on a minute; undefined when too many are cut.
  */
-function cutMinutes(originNs: bigint, widthNs: bigint, endNs: bigint): bigint[] | undefined {
+function cutMinutes(originNs: bigint, widthNs: bigint, endNs: bigint): CutMinutes | undefined {
   const cuts: bigint[] = [];
   const bounds = [endNs];
   for (let bound = originNs; bound < endNs; bound += widthNs) {
     bounds.push(bound);
-    if (bounds.length > maxCutMinutes) return undefined;
+    if (bounds.length > maxCutMinutes) return cutProgression(originNs, widthNs, endNs);
   }
   // Minute m is (m·60 s, (m+1)·60 s]: a bound strictly inside it is in minute ⌊bound / 60 s⌋.
   for (const bound of bounds) if (bound % minuteNs !== 0n) cuts.push(bound / minuteNs);
   const distinct = [...new Set(cuts)].sort((a, b) => (a < b ? -1 : 1));
   // Most minutes cut (a 1-minute step off the minute): reading every row in one range is cheaper.
-  return BigInt(distinct.length) * 2n * minuteNs > endNs - originNs ? undefined : distinct;
+  return BigInt(distinct.length) * 2n * minuteNs > endNs - originNs ? undefined : { list: distinct };
+}
+
+/**
+ * Bounds a whole number of minutes apart, from an origin off the minute to an end that is one of
+ * them (a range query's windows: end − origin is range + (steps − 1)·step), all cut their minutes
+ * at the same second: every period-th minute from the origin's, and no other.
+ */
+function cutProgression(originNs: bigint, widthNs: bigint, endNs: bigint): CutMinutes | undefined {
+  if (originNs <= 0n || originNs % minuteNs === 0n || widthNs % minuteNs !== 0n || (endNs - originNs) % widthNs !== 0n) return undefined;
+  const period = widthNs / minuteNs;
+  // Half the minutes or more cut (a 1- or 2-minute width): reading every row in one range is cheaper.
+  if (period < 3n) return undefined;
+  return { period, residue: (originNs / minuteNs) % period, count: (endNs - originNs) / widthNs + 1n };
 }
 
 /**
@@ -495,21 +512,39 @@ GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
     // Whole minutes: t in (origin, end] is minute in [⌈origin / 60 s⌉, ⌊end / 60 s⌋ − 1]; all of minute m is in the bucket of its last instant.
     const first = params.add('Int64', ((options.originNs + minuteNs - 1n) / minuteNs).toString());
     const last = params.add('Int64', (scope.endNs / minuteNs - 1n).toString());
-    const cutSql = cuts && cuts.length > 0 ? ` AND NOT has(${params.add('Array(Int64)', cuts.map(Number))}, ${minuteSql})` : '';
+    // A minute of the progression: minute mod period = residue.
+    const progression =
+      cuts && 'period' in cuts
+        ? `${minuteSql} % ${params.add('Int64', cuts.period.toString())} = ${params.add('Int64', cuts.residue.toString())}`
+        : undefined;
+    let cutSql = '';
+    if (progression) cutSql = ` AND NOT (${progression})`;
+    else if (cuts && 'list' in cuts && cuts.list.length > 0)
+      cutSql = ` AND NOT has(${params.add('Array(Int64)', cuts.list.map(Number))}, ${minuteSql})`;
     const minutes = select(
       `${minuteSql} >= ${first} AND ${minuteSql} <= ${last}${cutSql}`,
       `intDiv((${minuteSql} + 1) * toInt64(60000000000) - ${origin} + ${width} - 1, ${width})`,
     );
     plan.push(`range aggregation from per-minute counts (projection minute_counts), grouped by (${options.groupBy!.join(', ')})`);
-    if (!cuts || cuts.length === 0) return { sql: minutes.sql, params: params.values, plan, residual: minutes.residual };
-    // Rows of the cut minutes, clipped to (origin, end].
-    const ranges = cuts.map((minute) => {
-      const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
-      const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
-      return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
-    });
-    const rows = select(`(${ranges.join(' OR ')})`, rowBucketSql, []);
-    plan.push(`${cuts.length} minute(s) cut by window bounds read as rows`);
+    if (!cuts || ('list' in cuts && cuts.list.length === 0))
+      return { sql: minutes.sql, params: params.values, plan, residual: minutes.residual };
+    let rows: { sql: string };
+    if ('period' in cuts) {
+      const endSql = params.add('Int64', scope.endNs.toString());
+      const inRange = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${endSql})`;
+      rows = select(`${inRange} AND ${progression}`, rowBucketSql, []);
+      plan.push(`${cuts.count} minute(s) cut by window bounds read as rows (every ${cuts.period}th minute, one condition)`);
+    } else {
+      // Rows of the cut minutes, clipped to (origin, end].
+      const list = cuts.list;
+      const ranges = list.map((minute) => {
+        const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
+        const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
+        return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
+      });
+      rows = select(`(${ranges.join(' OR ')})`, rowBucketSql, []);
+      plan.push(`${list.length} minute(s) cut by window bounds read as rows`);
+    }
     return { sql: `${minutes.sql}\nUNION ALL\n${rows.sql}`, params: params.values, plan, residual: minutes.residual };
   }
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
@@ -638,6 +673,8 @@ export interface UnwrapWindowRow {
   unsure: number;
   /** The window's values in (time, value) order. */
   values: number[];
+  /** Rows whose first window this is. */
+  rows: string;
 }
 
 /**
@@ -660,6 +697,8 @@ export function compileUnwrapWindows(
     conversion: 'number' | 'duration';
     groupBy: string[];
     logfmt: boolean;
+    /** Rows past which the query is refused: the rows read stop at one more, and each window reports how many it starts. */
+    maxRows: number;
   },
 ): CompiledLogQuery {
   const params = new Params(scope);
@@ -687,15 +726,18 @@ export function compileUnwrapWindows(
   const range = params.add('Int64', options.rangeNs.toString());
   const first = `greatest(0, intDiv(u_t - ${range} + ${step} - 1, ${step}))`;
   const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
+  // `rows` counts each row once, in its first window: their sum is the rows read, at most maxRows + 1.
   const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
-  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values
+  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values, toString(countIf(u_i = 1)) AS rows
 FROM (
   SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,
-    (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v
+    (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v,
+    if(${last} >= ${first}, arrayMap(i -> toInt64(i), range(toUInt64(${first}), toUInt64(${last} + 1))), [toInt64(-1)]) AS u_windows
   FROM ${scope.database}.logs
   WHERE ${where} AND (u_raw != '' OR u_unsure)
+  LIMIT ${params.add('UInt64', options.maxRows + 1)}
 )
-ARRAY JOIN if(${last} >= ${first}, arrayMap(i -> toInt64(i), range(toUInt64(${first}), toUInt64(${last} + 1))), [toInt64(-1)]) AS k
+ARRAY JOIN u_windows AS k, arrayEnumerate(u_windows) AS u_i
 GROUP BY g, k`;
   plan.push(
     `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; the function applied to each window's values by the query engine`,

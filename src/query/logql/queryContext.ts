@@ -43,7 +43,6 @@ export interface QueryMasking {
   maskEntry(entry: Entry): void;
 }
 
-/** Rows a query brought into the engine: counted, and refused past the engine's row limit. */
 /** The SQL scope of one read over [startNs, endNs]: the context's tenants, its reader's masked labels and pushdown setting. */
 export function scopeOf(ctx: QueryContext, range: { startNs: bigint; endNs: bigint }): QueryScope {
   return {
@@ -57,15 +56,21 @@ export function scopeOf(ctx: QueryContext, range: { startNs: bigint; endNs: bigi
   };
 }
 
+/** Rows a query brought into the engine: counted, and refused past the engine's row limit. */
 export function countEngineRows<R>(ctx: QueryContext, rows: R[]): R[] {
   ctx.rowsRead += rows.length;
-  if (rows.length > ctx.limits.maxEngineRows) {
+  refusePastEngineRows(ctx, rows.length);
+  return rows;
+}
+
+/** Refuses a query whose stages need more rows than the engine's row limit, whether the engine or SQL runs them. */
+export function refusePastEngineRows(ctx: QueryContext, rows: number): void {
+  if (rows > ctx.limits.maxEngineRows) {
     throw new MeshlogError(
       'ML_QUERY_LIMIT',
       `the query needs more than ${ctx.limits.maxEngineRows} rows in the query engine: narrow the selector, time range or line filters`,
     );
   }
-  return rows;
 }
 
 /** Between two rows or series: lets the event loop turn when the slice has run its time, and stops a cancelled query. */

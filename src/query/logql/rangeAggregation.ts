@@ -17,7 +17,7 @@ import { logfmtSampleLabels, readsOnlyError } from './logfmtSampleSql.js';
 import { rangeValue, type Sample } from './metricFunctions.js';
 import type { Series, Steps } from './metricValue.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
-import { countEngineRows, scopeOf, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
+import { countEngineRows, refusePastEngineRows, scopeOf, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
 
 export const bucketFunctions = new Set(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'absent_over_time']);
 
@@ -225,9 +225,15 @@ async function unwrapWindows(
     conversion: unwrap.conversion,
     groupBy: node.grouping.labels,
     logfmt,
+    maxRows: ctx.limits.maxEngineRows,
   });
   const rows = await ctx.runner.run<UnwrapWindowRow>(compiled, ctx.budget);
   ctx.rowsRead += rows.length;
+  // The same limit as the engine path's: SQL stopped reading one row past it.
+  refusePastEngineRows(
+    ctx,
+    rows.reduce((sum, row) => sum + Number(row.rows), 0),
+  );
   if (rows.some((row) => row.unsure)) return undefined;
   const series = new Map<string, { labels: Map<string, string>; first: bigint; values: Float64Array }>();
   const rangeSeconds = node.rangeMs / 1000;

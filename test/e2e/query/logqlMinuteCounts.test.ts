@@ -33,11 +33,11 @@ after(async () => {
   await storage.close();
 });
 
-async function evaluate(query: string, from: bigint, to: bigint, step: bigint): Promise<{ series: Series[]; plan: string[] }> {
+async function evaluate(query: string, from: bigint, to: bigint, step: bigint, as = tenant): Promise<{ series: Series[]; plan: string[] }> {
   const base = logQueryRunner(storage, { maxExecutionSeconds: 60 });
   const ctx: QueryContext = {
     database: 'meshlog',
-    tenant,
+    tenant: as,
     runner: { run: (compiled) => (compiledSql.push(compiled), base.run(compiled)) },
     limits: defaultQueryLimits,
     plan: [],
@@ -97,6 +97,8 @@ test('off the minute and at instants, per-minute counts plus the rows of the min
     [startNs + 80n * minuteNs + secondNs, startNs + 120n * minuteNs + secondNs, 5n * minuteNs],
     [startNs + 100n * minuteNs + 17n * secondNs, startNs + 100n * minuteNs + 17n * secondNs, 5n * minuteNs],
     [startNs + 60n * minuteNs + 7n * secondNs, startNs + 119n * minuteNs + 7n * secondNs, 10n * minuteNs],
+    // 23 bounds 13 s past the minute: too many to list, so every 5th minute is told apart by one condition (last: its SQL is explained below).
+    [startNs + 10n * minuteNs + 13n * secondNs, startNs + 115n * minuteNs + 13n * secondNs, 5n * minuteNs],
   ];
   for (const [from, to, step] of ranges) {
     // Not the 1-minute windows: off the minute, every one of their bounds cuts a minute, and such queries read rows.
@@ -113,6 +115,7 @@ test('off the minute and at instants, per-minute counts plus the rows of the min
     }
   }
   const compiled = [...compiledSql].reverse().find((c) => c.sql.includes('UNION ALL'))!;
+  assert.match(compiled.sql, / % \{p\d+:Int64\} = /);
   const explain = await storage.client.query({
     query: `EXPLAIN projections = 1 ${compiled.sql}`,
     query_params: compiled.params,
@@ -131,4 +134,29 @@ test('rows deleted as erasure and retention delete them (lightweight DELETE) lea
   const cart = (series: Series[]) => series.find((s) => s.labels.service_name === 'cart')!.values;
   assert.ok(!Number.isNaN(cart(before.series)[0]) && Number.isNaN(cart(after.series)[0]), 'the deleted rows are no longer counted');
   await checkAll();
+});
+
+test("another tenant's rows in the same minutes reach neither the per-minute counts nor the cut minutes' rows", async () => {
+  const secondNs = 1_000_000_000n;
+  const [from, to, step] = [startNs + 10n * minuteNs + 13n * secondNs, startNs + 115n * minuteNs + 13n * secondNs, 5n * minuteNs];
+  const query = 'sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[5m]))';
+  const alone = await evaluate(query, from, to, step);
+  const intruder = 'intruder';
+  await insertSyntheticMeshLogs(
+    storage,
+    { tenant: intruder, rows: 7_200, startNs, endNs: startNs + 120n * minuteNs, traceCount: 10 },
+    0,
+    7_200,
+  );
+  const theirs = await evaluate(query, from, to, step, intruder);
+  assert.ok(
+    theirs.series.some((s) => s.values.some((v) => v > 0)),
+    'the other tenant has rows in these windows',
+  );
+  const beside = await evaluate(query, from, to, step);
+  assert.ok(
+    beside.plan.some((line) => /every 5th minute/.test(line)),
+    beside.plan.join('; '),
+  );
+  assert.deepEqual(plain(beside.series), plain(alone.series));
 });

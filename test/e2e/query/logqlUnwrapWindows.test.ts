@@ -102,12 +102,17 @@ after(async () => {
   await storage.close();
 });
 
-async function run(query: string, pushdown: boolean, stepNs: bigint): Promise<{ result: unknown; plan: string[] }> {
+async function run(
+  query: string,
+  pushdown: boolean,
+  stepNs: bigint,
+  maxEngineRows = defaultQueryLimits.maxEngineRows,
+): Promise<{ result: unknown; plan: string[] }> {
   const ctx: QueryContext = {
     database: 'meshlog',
     tenant,
     runner: logQueryRunner(storage, { maxExecutionSeconds: 60 }),
-    limits: { ...defaultQueryLimits, pushdown },
+    limits: { ...defaultQueryLimits, pushdown, maxEngineRows },
     plan: [],
     rowsRead: 0,
     bytesRead: 0,
@@ -195,4 +200,27 @@ test("another tenant's rows under the same service and labels never reach a wind
   const values = (result as { series: { values: (number | null)[] }[] }).series.flatMap((one) => one.values);
   assert.ok(values.some((value) => value !== null));
   assert.ok(!values.includes(999999999999999), JSON.stringify(result).slice(0, 300));
+});
+
+test('an unwrap aggregation over more rows than the engine row limit is refused on the SQL path as on the engine path', async () => {
+  // [2m] holds every clean row at an instant and at every step.
+  const query = `max_over_time(${clean} | unwrap latency [2m]) by (route)`;
+  const cleanRows = rows.filter((row) => row.service === 'clean').length;
+  for (const stepNs of [0n, 10n * secondNs]) {
+    for (const pushdown of [true, false]) {
+      const refused = await run(query, pushdown, stepNs, cleanRows - 1);
+      assert.match(
+        (refused.result as { error?: string }).error ?? JSON.stringify(refused.result).slice(0, 200),
+        new RegExp(`needs more than ${cleanRows - 1} rows`),
+        `pushdown ${pushdown}, step ${stepNs}`,
+      );
+    }
+    // At the limit itself SQL windows the query: the count above is of rows, not windows.
+    const answered = await run(query, true, stepNs, cleanRows);
+    assert.ok(!('error' in (answered.result as object)), JSON.stringify(answered.result).slice(0, 200));
+    assert.ok(
+      answered.plan.some((step) => /windowed in SQL/.test(step)),
+      answered.plan.join('; '),
+    );
+  }
 });

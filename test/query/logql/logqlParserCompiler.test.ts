@@ -481,6 +481,23 @@ test('sum by service or level over minute-aligned windows reads the per-minute c
     { originNs: 5n * minute + 1n, widthNs: 5n * minute, groupBy: ['service_name'] },
   );
   assert.match(manyCuts.plan.at(-1)!, /^range aggregation in SQL/);
+  // The same windows as a range query has them (the end one of the bounds): every 5th minute's rows by one condition.
+  const progression = compileBuckets(
+    log('sum by (service_name) (rate({service_name="a"}[5m]))'),
+    { ...aligned, endNs: aligned.endNs + 1n, pushdown: true },
+    { originNs: 5n * minute + 1n, widthNs: 5n * minute, groupBy: ['service_name'] },
+  );
+  assert.match(progression.plan.at(-1)!, /^288 minute\(s\) cut by window bounds read as rows \(every 5th minute/);
+  const [wholeMinutes, cutRows] = progression.sql.split('UNION ALL');
+  assert.match(wholeMinutes, /AND NOT \(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) % \{p\d+:Int64\} = \{p\d+:Int64\}\)/);
+  assert.match(cutRows, /AND intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) % \{p\d+:Int64\} = \{p\d+:Int64\}/);
+  // 1- and 2-minute widths off the minute cut half the minutes or more: every row in one range.
+  const everyOther = compileBuckets(
+    log('sum by (service_name) (rate({service_name="a"}[2m]))'),
+    { ...aligned, endNs: aligned.endNs + 1n, pushdown: true },
+    { originNs: 5n * minute + 1n, widthNs: 2n * minute, groupBy: ['service_name'] },
+  );
+  assert.match(everyOther.plan.at(-1)!, /^range aggregation in SQL/);
   // Anything else reads rows: a window off the minute without pushdown, a line filter, a label the projection lacks, metadata-backed grouping.
   const rows = (query: string, groupBy: string[], originNs = 5n * minute, scope = aligned) =>
     compileBuckets(log(query), scope, { originNs, widthNs: 5n * minute, groupBy }).plan.at(-1)!;
