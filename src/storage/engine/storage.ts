@@ -6,7 +6,8 @@ import { findBrokenParts, outdatedPartsLifetimeSeconds, rowsInBlockRange, type R
 import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
-import { migrations } from './migrations.js';
+import { migrations, schemaMigrationsTable } from './migrations.js';
+import { clusterDdlSettings, createDatabase, ddlTarget, renderMigration, type DdlTarget } from './schemaDdl.js';
 import { RetainedBatches, type ReinsertedBatch } from './retainedBatches.js';
 import { storageError } from './storageError.js';
 
@@ -54,6 +55,8 @@ export class Storage {
     private readonly logger: Logger,
     private currentRawInsert: RawInsert | undefined,
     private readonly target: ConnectionTarget,
+    /** Where the schema lives: embedded, one server, or a cluster (see schemaDdl.ts). */
+    readonly ddlTarget: DdlTarget,
   ) {
     this.current = client;
     if (embedded) this.retained = new RetainedBatches();
@@ -99,33 +102,30 @@ export class Storage {
     }
   }
 
-  static async open(target: ConnectionTarget & { database: string; minFreeDiskBytes?: number }, logger: Logger): Promise<Storage> {
+  static async open(
+    target: ConnectionTarget & { database: string; minFreeDiskBytes?: number; clickhouseCluster?: string },
+    logger: Logger,
+  ): Promise<Storage> {
     const { client, embedded, encryption, rawInsert } = connect(target);
-    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target);
+    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target, ddlTarget(target));
     if (embedded && target.minFreeDiskBytes) storage.diskGuard = new DiskSpaceGuard(target.dataDir, target.minFreeDiskBytes);
     storage.encryptionAtRest = encryption;
     // Session-wide in embedded chDB: every later query of this client runs without disk spills.
     if (encryption?.enabled) await client.command({ query: noSpillStatement });
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
+    await storage.ddl(createDatabase(storage.ddlTarget, target.database));
     await storage.migrate();
     return storage;
   }
 
   private async migrate(): Promise<void> {
     const db = this.database;
-    await this.client.command({
-      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
-        (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
-        ENGINE = MergeTree ORDER BY version`,
-    });
+    for (const query of renderMigration([schemaMigrationsTable], this.ddlTarget, db)) await this.ddl(query);
     const applied = new Set(
       (await this.rows<{ version: number }>(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)),
     );
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements) {
-        await this.client.command({ query: statement.replaceAll('{db}', db) });
-      }
+      for (const query of renderMigration(migration.statements, this.ddlTarget, db)) await this.ddl(query);
       await this.client.insert({
         table: `${db}.schema_migrations`,
         values: [{ version: migration.version, name: migration.name }],
@@ -134,6 +134,12 @@ export class Storage {
       this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
     }
     if (this.embedded) await this.keepOutdatedParts();
+  }
+
+  /** A schema statement; on a cluster, it returns once every host ran it (or fails: see clusterDdlSettings). */
+  private async ddl(query: string): Promise<void> {
+    const settings = this.ddlTarget.kind === 'cluster' ? clusterDdlSettings : undefined;
+    await this.client.command({ query, clickhouse_settings: settings });
   }
 
   /** Every MergeTree table keeps the parts a merge covered for a while (see outdatedPartsLifetimeSeconds). */
