@@ -37,7 +37,7 @@ export interface EncryptionAtRest {
  * they are, with no SQL string built around them (as the client's exec does)
  * and no copy. Resolves once the insert is committed, like the client's.
  */
-export type RawInsert = (table: string, body: Buffer, settings: Record<string, number>) => Promise<void>;
+export type RawInsert = (table: string, body: Buffer, settings: Record<string, number | string>) => Promise<void>;
 
 function rawInsertOf(connection: ChdbConnection): RawInsert {
   return async (table, body, settings) => {

@@ -10,6 +10,7 @@ import { migrations, schemaMigrationsTable } from './migrations.js';
 import { clusterDdlSettings, createDatabase, ddlTarget, renderMigration, type DdlTarget } from './schemaDdl.js';
 import { RetainedBatches, type ReinsertedBatch } from './retainedBatches.js';
 import { storageError } from './storageError.js';
+import { deduplicationWindow } from '../logs/insertDeduplication.js';
 
 /**
  * Engine calls that write new data to disk: inserts, and statements that
@@ -134,6 +135,19 @@ export class Storage {
       this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
     }
     if (this.embedded) await this.keepOutdatedParts();
+    if (this.ddlTarget.kind !== 'cluster') await this.deduplicateLogInserts();
+  }
+
+  /** A plain MergeTree honours insert_deduplication_token only with a deduplication window (Replicated tables have theirs). */
+  private async deduplicateLogInserts(): Promise<void> {
+    const [set] = await this.rows<{ set: number }>(
+      `SELECT match(create_table_query, {setting:String}) AS set FROM system.tables WHERE database = {db:String} AND name = 'logs'`,
+      { db: this.database, setting: `non_replicated_deduplication_window = ${deduplicationWindow}\\b` },
+    );
+    if (Number(set?.set) === 1) return;
+    await this.client.command({
+      query: `ALTER TABLE ${this.database}.logs MODIFY SETTING non_replicated_deduplication_window = ${deduplicationWindow}`,
+    });
   }
 
   /** A schema statement; on a cluster, it returns once every host ran it (or fails: see clusterDdlSettings). */
@@ -274,7 +288,7 @@ export class Storage {
    * second check here could refuse, in the moment between, rows whose seals
    * are already signed, leaving a checkpoint over batches never stored.
    */
-  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean; deduplicationToken?: string } = {}): Promise<void> {
     return this.insertJsonLines('logs', jsonLines, options);
   }
 
@@ -283,12 +297,19 @@ export class Storage {
    * one engine call (embedded: one callback, however busy the event loop is);
    * resolves once committed.
    */
-  async insertJsonLines(table: string, jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+  async insertJsonLines(
+    table: string,
+    jsonLines: Buffer | string,
+    options: { diskChecked?: boolean; deduplicationToken?: string } = {},
+  ): Promise<void> {
     const refusal = options.diskChecked ? undefined : this.diskRefusal();
     if (refusal) throw refusal;
+    // The same token again (a replayed batch) stores nothing: see insertDeduplication.ts.
+    const token: Record<string, string> =
+      options.deduplicationToken === undefined ? {} : { insert_deduplication_token: options.deduplicationToken };
     if (this.rawInsert) {
       const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
-      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0, ...token });
       this.retained?.keep(table, body);
       return;
     }
@@ -296,7 +317,7 @@ export class Storage {
       const result = await this.client.exec({
         query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
         values: Readable.from([jsonLines]),
-        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0, ...token },
       });
       result.stream.resume();
       this.retained?.keep(table, jsonLines);
