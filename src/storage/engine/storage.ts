@@ -103,10 +103,7 @@ export class Storage {
     }
   }
 
-  static async open(
-    target: ConnectionTarget & { database: string; minFreeDiskBytes?: number; clickhouseCluster?: string },
-    logger: Logger,
-  ): Promise<Storage> {
+  static async open(target: ConnectionTarget & { database: string; minFreeDiskBytes?: number }, logger: Logger): Promise<Storage> {
     const { client, embedded, encryption, rawInsert } = connect(target);
     const storage = new Storage(client, target.database, embedded, logger, rawInsert, target, ddlTarget(target));
     if (embedded && target.minFreeDiskBytes) storage.diskGuard = new DiskSpaceGuard(target.dataDir, target.minFreeDiskBytes);
