@@ -65,6 +65,14 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')
       .default('meshlog'),
+    /**
+     * A ClickHouse cluster (a name from the server's remote_servers) the schema is created on: ON CLUSTER,
+     * Replicated*MergeTree and a Distributed table per data table. Only with clickhouse_url.
+     */
+    clickhouse_cluster: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an identifier: letters, digits and _ only, not starting with a digit')
+      .optional(),
     /** `token` requires a bearer token on every request; `none` allows anonymous access. */
     auth: z.enum(['token', 'none']).default('token'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -532,6 +540,14 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    // A cluster's tables live on ClickHouse servers: embedded chDB has none to replicate to.
+    if (config.clickhouse_cluster !== undefined && config.clickhouse_url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clickhouse_cluster'],
+        message: 'clickhouse_cluster needs clickhouse_url (a server of that cluster); embedded chDB has no cluster',
+      });
+    }
     if (config.allow_plaintext) return;
     const loopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
     const listeners: [string, boolean, string | undefined, boolean, string][] = [

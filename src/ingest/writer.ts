@@ -4,6 +4,7 @@ import type { BatchToSeal, ChainSealer } from '../integrity/chainSealer.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
+import { batchDeduplicationToken } from '../storage/logs/insertDeduplication.js';
 import { LogLineEncoder } from '../storage/logs/logLineEncoder.js';
 import { clampNanos, closingPrefix, openLogRow } from '../storage/logs/logRows.js';
 import { StorageError } from '../storage/engine/storageError.js';
@@ -278,7 +279,7 @@ export class LogWriter {
         for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
       }
       try {
-        await this.storage.insertLogRows(body, { diskChecked: true });
+        await this.storage.insertLogRows(body, { diskChecked: true, deduplicationToken: batchDeduplicationToken(chains) });
       } catch (error) {
         await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
           this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');

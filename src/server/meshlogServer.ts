@@ -98,6 +98,7 @@ export class MeshlogServer {
         {
           dataDir: config.data_dir,
           clickhouseUrl: config.clickhouse_url,
+          clickhouseCluster: config.clickhouse_cluster,
           database: config.database,
           encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
           minFreeDiskBytes: config.limits.min_free_disk_bytes,

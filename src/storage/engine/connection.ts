@@ -16,6 +16,8 @@ export interface ConnectionTarget {
   dataDir: string;
   /** A ClickHouse server instead of embedded chDB. */
   clickhouseUrl?: string;
+  /** The ClickHouse cluster of that server the schema lives on (see schemaDdl.ts). */
+  clickhouseCluster?: string;
   /**
    * Encryption at rest of embedded chDB. Omitted: whatever the data directory
    * was created with (readers such as `meshlog verify --data-dir`); a new
@@ -37,7 +39,7 @@ export interface EncryptionAtRest {
  * they are, with no SQL string built around them (as the client's exec does)
  * and no copy. Resolves once the insert is committed, like the client's.
  */
-export type RawInsert = (table: string, body: Buffer, settings: Record<string, number>) => Promise<void>;
+export type RawInsert = (table: string, body: Buffer, settings: Record<string, number | string>) => Promise<void>;
 
 function rawInsertOf(connection: ChdbConnection): RawInsert {
   return async (table, body, settings) => {
@@ -72,7 +74,14 @@ export function connect(target: ConnectionTarget): {
 } {
   if (target.clickhouseUrl) {
     return {
-      client: createClient({ url: target.clickhouseUrl, request_timeout: 120_000, compression: { request: true } }),
+      client: createClient({
+        url: target.clickhouseUrl,
+        request_timeout: 120_000,
+        compression: { request: true },
+        // Inserts into a cluster's Distributed tables reach their shard before they are acknowledged (and their
+        // deduplication token with them), instead of waiting in a queue on the server that took them.
+        clickhouse_settings: target.clickhouseCluster === undefined ? {} : { insert_distributed_sync: 1 },
+      }),
       embedded: false,
     };
   }

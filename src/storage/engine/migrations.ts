@@ -9,6 +9,11 @@ export interface Migration {
   statements: string[];
 }
 
+/** Which migrations a database has had (created before any of them). */
+export const schemaMigrationsTable = `CREATE TABLE IF NOT EXISTS {db}.schema_migrations
+        (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
+        ENGINE = MergeTree ORDER BY version`;
+
 export const migrations: Migration[] = [
   {
     version: 1,

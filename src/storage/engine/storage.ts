@@ -6,9 +6,11 @@ import { findBrokenParts, outdatedPartsLifetimeSeconds, rowsInBlockRange, type R
 import { DiskSpaceGuard } from './diskSpace.js';
 import { EngineGate } from './engineGate.js';
 import { noSpillStatement } from './encryptedDisk.js';
-import { migrations } from './migrations.js';
+import { migrations, schemaMigrationsTable } from './migrations.js';
+import { clusterDdlSettings, createDatabase, ddlTarget, renderMigration, type DdlTarget } from './schemaDdl.js';
 import { RetainedBatches, type ReinsertedBatch } from './retainedBatches.js';
 import { storageError } from './storageError.js';
+import { deduplicationWindow } from '../logs/insertDeduplication.js';
 
 /**
  * Engine calls that write new data to disk: inserts, and statements that
@@ -54,6 +56,8 @@ export class Storage {
     private readonly logger: Logger,
     private currentRawInsert: RawInsert | undefined,
     private readonly target: ConnectionTarget,
+    /** Where the schema lives: embedded, one server, or a cluster (see schemaDdl.ts). */
+    readonly ddlTarget: DdlTarget,
   ) {
     this.current = client;
     if (embedded) this.retained = new RetainedBatches();
@@ -101,31 +105,25 @@ export class Storage {
 
   static async open(target: ConnectionTarget & { database: string; minFreeDiskBytes?: number }, logger: Logger): Promise<Storage> {
     const { client, embedded, encryption, rawInsert } = connect(target);
-    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target);
+    const storage = new Storage(client, target.database, embedded, logger, rawInsert, target, ddlTarget(target));
     if (embedded && target.minFreeDiskBytes) storage.diskGuard = new DiskSpaceGuard(target.dataDir, target.minFreeDiskBytes);
     storage.encryptionAtRest = encryption;
     // Session-wide in embedded chDB: every later query of this client runs without disk spills.
     if (encryption?.enabled) await client.command({ query: noSpillStatement });
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${target.database}` });
+    await storage.ddl(createDatabase(storage.ddlTarget, target.database));
     await storage.migrate();
     return storage;
   }
 
   private async migrate(): Promise<void> {
     const db = this.database;
-    await this.client.command({
-      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
-        (version UInt32, name String, applied_at DateTime64(3) DEFAULT now64(3))
-        ENGINE = MergeTree ORDER BY version`,
-    });
+    for (const query of renderMigration([schemaMigrationsTable], this.ddlTarget, db)) await this.ddl(query);
     const applied = new Set(
       (await this.rows<{ version: number }>(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)),
     );
     for (const migration of migrations) {
       if (applied.has(migration.version)) continue;
-      for (const statement of migration.statements) {
-        await this.client.command({ query: statement.replaceAll('{db}', db) });
-      }
+      for (const query of renderMigration(migration.statements, this.ddlTarget, db)) await this.ddl(query);
       await this.client.insert({
         table: `${db}.schema_migrations`,
         values: [{ version: migration.version, name: migration.name }],
@@ -134,6 +132,25 @@ export class Storage {
       this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
     }
     if (this.embedded) await this.keepOutdatedParts();
+    if (this.ddlTarget.kind !== 'cluster') await this.deduplicateLogInserts();
+  }
+
+  /** A plain MergeTree honours insert_deduplication_token only with a deduplication window (Replicated tables have theirs). */
+  private async deduplicateLogInserts(): Promise<void> {
+    const [set] = await this.rows<{ set: number }>(
+      `SELECT match(create_table_query, {setting:String}) AS set FROM system.tables WHERE database = {db:String} AND name = 'logs'`,
+      { db: this.database, setting: `non_replicated_deduplication_window = ${deduplicationWindow}\\b` },
+    );
+    if (Number(set?.set) === 1) return;
+    await this.client.command({
+      query: `ALTER TABLE ${this.database}.logs MODIFY SETTING non_replicated_deduplication_window = ${deduplicationWindow}`,
+    });
+  }
+
+  /** A schema statement; on a cluster, it returns once every host ran it (or fails: see clusterDdlSettings). */
+  private async ddl(query: string): Promise<void> {
+    const settings = this.ddlTarget.kind === 'cluster' ? clusterDdlSettings : undefined;
+    await this.client.command({ query, clickhouse_settings: settings });
   }
 
   /** Every MergeTree table keeps the parts a merge covered for a while (see outdatedPartsLifetimeSeconds). */
@@ -268,7 +285,7 @@ export class Storage {
    * second check here could refuse, in the moment between, rows whose seals
    * are already signed, leaving a checkpoint over batches never stored.
    */
-  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean; deduplicationToken?: string } = {}): Promise<void> {
     return this.insertJsonLines('logs', jsonLines, options);
   }
 
@@ -277,12 +294,19 @@ export class Storage {
    * one engine call (embedded: one callback, however busy the event loop is);
    * resolves once committed.
    */
-  async insertJsonLines(table: string, jsonLines: Buffer | string, options: { diskChecked?: boolean } = {}): Promise<void> {
+  async insertJsonLines(
+    table: string,
+    jsonLines: Buffer | string,
+    options: { diskChecked?: boolean; deduplicationToken?: string } = {},
+  ): Promise<void> {
     const refusal = options.diskChecked ? undefined : this.diskRefusal();
     if (refusal) throw refusal;
+    // The same token again (a replayed batch) stores nothing: see insertDeduplication.ts.
+    const token: Record<string, string> =
+      options.deduplicationToken === undefined ? {} : { insert_deduplication_token: options.deduplicationToken };
     if (this.rawInsert) {
       const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
-      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0 });
+      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0, ...token });
       this.retained?.keep(table, body);
       return;
     }
@@ -290,7 +314,7 @@ export class Storage {
       const result = await this.client.exec({
         query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
         values: Readable.from([jsonLines]),
-        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0 },
+        clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0, ...token },
       });
       result.stream.resume();
       this.retained?.keep(table, jsonLines);
