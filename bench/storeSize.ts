@@ -99,35 +99,46 @@ async function push(meshlog: RunningMeshlog, lines: { service: string; line: str
   }
 }
 
-interface Stored {
-  afterIngest: number;
-  settled: number;
+interface Settled {
+  bytes: number;
   /** False when MAX_WAIT_S passed with the data dir still growing now and then. */
   quiet: boolean;
 }
 
-/** Data dir growth (bytes) of one server taking `lines`: right after they are acknowledged, and once settled. */
-async function stored(lines: { service: string; line: string }[], cli: string | undefined): Promise<Stored> {
-  const empty = await startMeshlog({ cli });
-  await empty.stop();
-  const emptyBytes = diskBytes(empty.dataDir);
-  rmSync(empty.dataDir, { recursive: true, force: true });
-  const meshlog = await startMeshlog({ cli });
-  await push(meshlog, lines);
-  const afterIngest = diskBytes(meshlog.dataDir) - emptyBytes;
+/** Leaves the server running until its data dir has not grown for SETTLE_S, stops it, and measures it. */
+async function settle(meshlog: RunningMeshlog): Promise<Settled> {
   let previous = diskBytes(meshlog.dataDir);
-  const pushed = Date.now();
-  let lastGrowth = pushed;
-  while (Date.now() - lastGrowth < settleSeconds * 1000 && Date.now() - pushed < maxWaitSeconds * 1000) {
+  const started = Date.now();
+  let lastGrowth = started;
+  while (Date.now() - lastGrowth < settleSeconds * 1000 && Date.now() - started < maxWaitSeconds * 1000) {
     await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
     const now = diskBytes(meshlog.dataDir);
     if (now > previous) lastGrowth = Date.now();
     previous = now;
   }
   await meshlog.stop();
-  const settled = diskBytes(meshlog.dataDir) - emptyBytes;
+  const bytes = diskBytes(meshlog.dataDir);
   rmSync(meshlog.dataDir, { recursive: true, force: true });
-  return { afterIngest, settled, quiet: Date.now() - lastGrowth >= settleSeconds * 1000 };
+  return { bytes, quiet: Date.now() - lastGrowth >= settleSeconds * 1000 };
+}
+
+interface Stored {
+  afterIngest: number;
+  settled: number;
+  quiet: boolean;
+}
+
+/**
+ * Data dir growth (bytes) of one server taking `lines`, right after they are acknowledged and once settled,
+ * over an empty server's settled data dir (its schema's parts are superseded and removed too).
+ */
+async function stored(lines: { service: string; line: string }[], cli: string | undefined): Promise<Stored> {
+  const [empty, meshlog] = await Promise.all([startMeshlog({ cli }), startMeshlog({ cli })]);
+  const emptySettled = settle(empty);
+  await push(meshlog, lines);
+  const afterIngest = diskBytes(meshlog.dataDir);
+  const [{ bytes: emptyBytes }, settled] = await Promise.all([emptySettled, settle(meshlog)]);
+  return { afterIngest: afterIngest - emptyBytes, settled: settled.bytes - emptyBytes, quiet: settled.quiet };
 }
 
 const dataSets = { access: generatedAccessLines(accessLines), loghub: loghubSampleLines() };
