@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { Replica } from '../model/replica.js';
 import type { ClusterConfig } from './clusterConfig.js';
+import { untilJetStreamAnswers } from './jetStreamStart.js';
 
 /** One kind of state: its bucket, the bucket key of a value, and its link to this node's owner of it. */
 export interface ReplicatedKind<T> {
@@ -23,8 +24,12 @@ export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from
  * took them, so every node converges on the same latest version.
  */
 export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
-  const bucket: KV = await new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 });
-  const watch = await bucket.watch();
+  const bucket: KV = await untilJetStreamAnswers(
+    kind.bucket,
+    () => new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 }),
+    logger,
+  );
+  const watch = await untilJetStreamAnswers(`${kind.bucket} watch`, () => bucket.watch(), logger);
   let initial = true;
   const ready = new Promise<void>((resolve) => {
     void (async () => {
@@ -45,7 +50,7 @@ export async function replicateKind<T>(connection: NatsConnection, config: Clust
     })();
   });
   // An empty bucket has nothing to deliver: there is nothing to wait for.
-  if ((await bucket.status()).values > 0) await ready;
+  if ((await untilJetStreamAnswers(`${kind.bucket} status`, () => bucket.status(), logger)).values > 0) await ready;
   kind.replica.replicateTo(async (value) => {
     try {
       await bucket.put(kind.keyOf(value), JSON.stringify(value));
