@@ -3,6 +3,7 @@ import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ClusterConfig } from './clusterConfig.js';
+import { untilJetStreamAnswers } from './jetStreamStart.js';
 
 const leaseBucket = 'meshlog_leases';
 const stateBucket = 'meshlog_lease_state';
@@ -54,8 +55,8 @@ export class Leases {
   static async open(connection: NatsConnection, config: ClusterConfig, nodeId: string, logger: Logger): Promise<Leases> {
     const kvm = new Kvm(connection);
     const replicas = config.stream.replicas;
-    const leases = await kvm.create(leaseBucket, { replicas, history: 1 });
-    const states = await kvm.create(stateBucket, { replicas, history: 1 });
+    const leases = await untilJetStreamAnswers(leaseBucket, () => kvm.create(leaseBucket, { replicas, history: 1 }), logger);
+    const states = await untilJetStreamAnswers(stateBucket, () => kvm.create(stateBucket, { replicas, history: 1 }), logger);
     return new Leases(jetstream(connection), leases, states, nodeId, config.leases.ttl_ms, logger);
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { ClusterConfig } from './clusterConfig.js';
+import { untilJetStreamAnswers } from './jetStreamStart.js';
 import { encodeRecords } from './recordCodec.js';
 
 /** What receivers hand accepted records to in a cluster: resolves once the stream has persisted them. */
@@ -13,21 +14,9 @@ export interface RecordPublisher {
 
 export const recordSubject = (stream: string) => `meshlog.${stream}.records`;
 
-/** How long a starting node waits for JetStream (a cluster starting beside it elects its leaders first). */
-const jetStreamStartMs = 60_000;
-
 /** Creates the replicated record stream if no node did yet (every node asks; the first one creates it). */
 export async function ensureRecordStream(connection: NatsConnection, config: ClusterConfig, logger: Logger): Promise<void> {
-  const deadline = Date.now() + jetStreamStartMs;
-  for (;;) {
-    try {
-      return await createIfMissing(connection, config, logger);
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      logger.warn({ reason: (error as Error).message }, 'JetStream not available yet; retrying');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
+  await untilJetStreamAnswers('record stream', () => createIfMissing(connection, config, logger), logger);
 }
 
 async function createIfMissing(connection: NatsConnection, config: ClusterConfig, logger: Logger): Promise<void> {

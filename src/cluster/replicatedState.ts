@@ -1,9 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Kvm, type KV } from '@nats-io/kv';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { Replica } from '../model/replica.js';
 import type { ClusterConfig } from './clusterConfig.js';
+import { untilJetStreamAnswers } from './jetStreamStart.js';
 
 /** One kind of state: its bucket, the bucket key of a value, and its link to this node's owner of it. */
 export interface ReplicatedKind<T> {
@@ -15,18 +18,13 @@ export interface ReplicatedKind<T> {
 /** Bucket keys take letters, digits, `-`, `_`, `=` and `.`: names that may hold anything are encoded. */
 export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from(part).toString('base64url') || '=').join('.');
 
-/**
- * Each node keeps the state in its own store; a replicated JetStream
- * key-value bucket per kind carries every value's latest version to every
- * node. Every node watches the bucket: at start it takes every value there
- * is, then each change as it arrives (milliseconds), in the order the bucket
- * took them, so every node converges on the same latest version.
- */
-export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
-  const bucket: KV = await new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 });
-  const watch = await bucket.watch();
+/** How long a starting node waits for a bucket's content before it asks again with a new watch. */
+const initialDeliveryMs = 20_000;
+
+/** Applies every value a watch delivers to this node's store; resolves once the values the bucket held when the watch began are applied. */
+function applyChanges<T>(watch: QueuedIterator<KvWatchEntry>, kind: ReplicatedKind<T>, logger: Logger): Promise<void> {
   let initial = true;
-  const ready = new Promise<void>((resolve) => {
+  return new Promise<void>((resolve) => {
     void (async () => {
       for await (const entry of watch) {
         if (entry.operation === 'PUT') {
@@ -44,8 +42,33 @@ export async function replicateKind<T>(connection: NatsConnection, config: Clust
       }
     })();
   });
+}
+
+/**
+ * Each node keeps the state in its own store; a replicated JetStream
+ * key-value bucket per kind carries every value's latest version to every
+ * node. Every node watches the bucket: at start it takes every value there
+ * is, then each change as it arrives (milliseconds), in the order the bucket
+ * took them, so every node converges on the same latest version.
+ */
+export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
+  const bucket: KV = await untilJetStreamAnswers(
+    kind.bucket,
+    () => new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 }),
+    logger,
+  );
   // An empty bucket has nothing to deliver: there is nothing to wait for.
-  if ((await bucket.status()).values > 0) await ready;
+  const hasValues = (await untilJetStreamAnswers(`${kind.bucket} status`, () => bucket.status(), logger)).values > 0;
+  for (;;) {
+    const watch = await untilJetStreamAnswers(`${kind.bucket} watch`, () => bucket.watch(), logger);
+    const ready = applyChanges(watch, kind, logger);
+    if (!hasValues) break;
+    // A watch whose first delivery stalled (seen on a loaded machine right after a NATS server was killed) would keep the node from starting forever.
+    const delivered = await Promise.race([ready.then(() => true), sleep(initialDeliveryMs).then(() => false)]);
+    if (delivered) break;
+    logger.warn({ bucket: kind.bucket, waitedMs: initialDeliveryMs }, 'bucket content not delivered; watching again');
+    watch.stop();
+  }
   kind.replica.replicateTo(async (value) => {
     try {
       await bucket.put(kind.keyOf(value), JSON.stringify(value));

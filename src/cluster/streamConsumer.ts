@@ -5,6 +5,7 @@ import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { ClusterConfig } from './clusterConfig.js';
 import type { CommittedRecords } from './committedRecords.js';
+import { untilJetStreamAnswers } from './jetStreamStart.js';
 import { decodeRecords } from './recordCodec.js';
 
 /** Commits records to this node's storage; resolves once they are committed (the writer, behind the redelivery filter). */
@@ -45,25 +46,36 @@ export class StreamConsumer {
     countSkipped: (records: number) => void = () => undefined,
   ): Promise<StreamConsumer> {
     const durable = `meshlog-${nodeId}`;
-    const manager = await jetstreamManager(connection);
-    try {
-      await manager.consumers.info(config.stream.name, durable);
-    } catch {
-      await manager.consumers.add(config.stream.name, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        // Longer than a group commit under load: a message redelivered while its commit still runs is only filtered, never lost.
-        ack_wait: nanos(60_000),
-        max_ack_pending: config.stream.max_ack_pending,
-      });
-    }
+    const manager = await untilJetStreamAnswers('stream manager', () => jetstreamManager(connection), logger);
+    await untilJetStreamAnswers(
+      durable,
+      async () => {
+        try {
+          await manager.consumers.info(config.stream.name, durable);
+        } catch {
+          await manager.consumers.add(config.stream.name, {
+            durable_name: durable,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            // Longer than a group commit under load: a message redelivered while its commit still runs is only filtered, never lost.
+            ack_wait: nanos(60_000),
+            max_ack_pending: config.stream.max_ack_pending,
+          });
+        }
+      },
+      logger,
+    );
     // A pull sent before the new consumer has a leader is lost until it expires: wait for the leader first.
     const deadline = Date.now() + leaderWaitMs;
-    while (!(await manager.consumers.info(config.stream.name, durable)).cluster?.leader && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const hasLeader = async () =>
+      Boolean((await manager.consumers.info(config.stream.name, durable).catch(() => undefined))?.cluster?.leader);
+    while (!(await hasLeader()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     const consumer = new StreamConsumer(durable, commit, committed, logger, countSkipped);
-    const source = await jetstream(connection).consumers.get(config.stream.name, durable);
+    const source = await untilJetStreamAnswers(
+      `${durable} pull`,
+      () => jetstream(connection).consumers.get(config.stream.name, durable),
+      logger,
+    );
     // Short pulls: one lost in a leader change is re-sent within seconds, not after the default 30 s.
     consumer.messages = await source.consume({ max_messages: Math.min(config.stream.max_ack_pending, 500), expires: pullExpiresMs });
     consumer.running = consumer.run(consumer.messages);

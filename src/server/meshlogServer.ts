@@ -123,24 +123,30 @@ export class MeshlogServer {
     const { writer, redeliveries } = written;
     this.patterns = written.patterns;
     let stream: RecordPublisher | undefined;
+    let startConsuming = async () => undefined as void;
     if (this.nats) {
       // Receivers publish to the replicated stream; this node's writer, like every node's, commits the whole stream.
       await ensureRecordStream(this.nats, config.cluster, logger);
       stream = recordPublisher(this.nats, config.cluster);
       this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
       const streamMetrics = new StreamMetrics(metrics.registry, this.nats, config.cluster);
-      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
+      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one. Started last (below): a
+      // restarted node's catch-up commits, run on this thread, starved its own start-up requests to JetStream until they timed out.
       if (consumesStream(config.cluster)) {
-        this.streamConsumer = await StreamConsumer.start(
-          this.nats,
-          config.cluster,
-          nodeId,
-          (records, receiver) => redeliveries.write(records, receiver),
-          logger,
-          await CommittedRecords.open(new StreamPositionStore(storage)),
-          (count) => streamMetrics.recordsSkipped.inc(count),
-        );
-        this.clusterHealth.watch(this.streamConsumer);
+        const health = this.clusterHealth;
+        const committed = await CommittedRecords.open(new StreamPositionStore(storage));
+        startConsuming = async () => {
+          this.streamConsumer = await StreamConsumer.start(
+            this.nats!,
+            config.cluster,
+            nodeId,
+            (records, receiver) => redeliveries.write(records, receiver),
+            logger,
+            committed,
+            (count) => streamMetrics.recordsSkipped.inc(count),
+          );
+          health.watch(this.streamConsumer);
+        };
       }
       // Messages being committed finish (and are acknowledged) before the writer closes; leases go back before NATS does.
       this.subsystems.push({
@@ -346,6 +352,7 @@ export class MeshlogServer {
       restored.recordedNow();
     }
     await storageEvents.recordStartEvents();
+    await startConsuming();
     logger.info(
       {
         http: httpUrl,
