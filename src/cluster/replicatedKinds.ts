@@ -1,6 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Replica } from '../model/replica.js';
+import type { SharedFailures } from '../model/sharedFailures.js';
+import type { SessionEvent } from '../storage/stores/sessionEventStore.js';
 import type { StoredApiKey } from '../storage/stores/accessStore.js';
 import type { Silence, StoredRuleGroup } from '../storage/stores/alertStore.js';
 import type { SavedQuery } from '../storage/stores/savedQueryStore.js';
@@ -8,6 +10,7 @@ import type { StoredTenant } from '../storage/stores/tenantStore.js';
 import type { StoredUser } from '../storage/stores/userStore.js';
 import type { ClusterConfig } from './clusterConfig.js';
 import { bucketKey, replicateKind } from './replicatedState.js';
+import { sharedLoginFailures } from './sharedLoginFailures.js';
 
 /** This node's owners of the state every node must see the same: each kind's link to them. */
 export interface ReplicatedOwners {
@@ -18,14 +21,20 @@ export interface ReplicatedOwners {
   /** Absent when alerting is off on this node. */
   ruleGroups?: Replica<StoredRuleGroup & { deleted: boolean }>;
   silences?: Replica<Silence>;
+  /** UI sessions' events, and how long a session lives at most; absent when the UI is off. */
+  sessions?: { replica: Replica<SessionEvent>; limits: { maxAgeMs: number } };
+  /** The login throttle: from now on it counts failed authentications with every other node. */
+  loginThrottle: { settings: { login_failure_window_ms: number }; shareWith: (shared: SharedFailures) => void };
 }
 
 /**
  * Replicates every kind of server-side state a request on another node
  * would otherwise find stale (a revoked key, a disabled user or tenant, a
- * rule group, a silence, a saved query): one JetStream key-value bucket per
- * kind, all through the same mechanism (replicatedState.ts). Resolves once
- * every bucket's current content is applied on this node.
+ * rule group, a silence, a saved query, a UI session's login and logout):
+ * one JetStream key-value bucket per kind, all through the same mechanism
+ * (replicatedState.ts); failed authentications are counted in one bucket by
+ * every node (sharedLoginFailures.ts). Resolves once every bucket's current
+ * content is applied on this node.
  */
 export async function replicateState(connection: NatsConnection, config: ClusterConfig, owners: ReplicatedOwners, logger: Logger) {
   const start = <T>(bucket: string, keyOf: (value: T) => string, replica: Replica<T> | undefined) =>
@@ -37,5 +46,21 @@ export async function replicateState(connection: NatsConnection, config: Cluster
     start('meshlog_saved_queries', ({ query }) => bucketKey(query.tenant, query.id), owners.savedQueries),
     start('meshlog_rule_groups', (group) => bucketKey(group.tenant, group.namespace, group.name), owners.ruleGroups),
     start('meshlog_silences', (silence) => bucketKey(silence.tenant, silence.id), owners.silences),
+    // A session's creation, its latest use and its end under three keys: a node that starts later gets all three.
+    owners.sessions &&
+      replicateKind(
+        connection,
+        config,
+        {
+          bucket: 'meshlog_sessions',
+          keyOf: (event) => `${event.idHash}.${event.ended !== undefined ? 'ended' : event.identity !== undefined ? 'created' : 'seen'}`,
+          replica: owners.sessions.replica,
+          maxAgeMs: owners.sessions.limits.maxAgeMs,
+        },
+        logger,
+      ),
+    sharedLoginFailures(connection, config, owners.loginThrottle.settings.login_failure_window_ms).then((shared) =>
+      owners.loginThrottle.shareWith(shared),
+    ),
   ]);
 }

@@ -10,6 +10,8 @@ export interface ReplicatedKind<T> {
   bucket: string;
   keyOf: (value: T) => string;
   replica: Replica<T>;
+  /** A value not changed for this long leaves the bucket (state that ends by itself, like sessions); kept for good when absent. */
+  maxAgeMs?: number;
 }
 
 /** Bucket keys take letters, digits, `-`, `_`, `=` and `.`: names that may hold anything are encoded. */
@@ -23,7 +25,11 @@ export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from
  * took them, so every node converges on the same latest version.
  */
 export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
-  const bucket: KV = await new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 });
+  const bucket: KV = await new Kvm(connection).create(kind.bucket, {
+    replicas: config.stream.replicas,
+    history: 1,
+    ...(kind.maxAgeMs ? { ttl: kind.maxAgeMs } : {}),
+  });
   const watch = await bucket.watch();
   let initial = true;
   const ready = new Promise<void>((resolve) => {

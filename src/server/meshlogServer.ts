@@ -429,6 +429,8 @@ export class MeshlogServer {
         users: userRegistry.replica,
         tenants: tenantRegistry.replica,
         savedQueries: savedQueryStore.replica,
+        sessions,
+        loginThrottle: authFailures.throttle,
       };
       await replicateState(
         this.nats,
