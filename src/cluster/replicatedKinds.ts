@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Replica } from '../model/replica.js';
 import type { SharedFailures } from '../model/sharedFailures.js';
 import type { SessionEvent } from '../storage/stores/sessionEventStore.js';
+import type { VersionedHold } from '../storage/stores/retentionStore.js';
 import type { StoredApiKey } from '../storage/stores/accessStore.js';
 import type { Silence, StoredRuleGroup } from '../storage/stores/alertStore.js';
 import type { SavedQuery } from '../storage/stores/savedQueryStore.js';
@@ -21,6 +22,7 @@ export interface ReplicatedOwners {
   /** Absent when alerting is off on this node. */
   ruleGroups?: Replica<StoredRuleGroup & { deleted: boolean }>;
   silences?: Replica<Silence>;
+  legalHolds: Replica<VersionedHold>;
   /** UI sessions' events, and how long a session lives at most; absent when the UI is off. */
   sessions?: { replica: Replica<SessionEvent>; limits: { maxAgeMs: number } };
   /** The login throttle: from now on it counts failed authentications with every other node. */
@@ -30,7 +32,7 @@ export interface ReplicatedOwners {
 /**
  * Replicates every kind of server-side state a request on another node
  * would otherwise find stale (a revoked key, a disabled user or tenant, a
- * rule group, a silence, a saved query, a UI session's login and logout):
+ * rule group, a silence, a saved query, a legal hold, a UI session's login and logout):
  * one JetStream key-value bucket per kind, all through the same mechanism
  * (replicatedState.ts); failed authentications are counted in one bucket by
  * every node (sharedLoginFailures.ts). Resolves once every bucket's current
@@ -46,6 +48,7 @@ export async function replicateState(connection: NatsConnection, config: Cluster
     start('meshlog_saved_queries', ({ query }) => bucketKey(query.tenant, query.id), owners.savedQueries),
     start('meshlog_rule_groups', (group) => bucketKey(group.tenant, group.namespace, group.name), owners.ruleGroups),
     start('meshlog_silences', (silence) => bucketKey(silence.tenant, silence.id), owners.silences),
+    start('meshlog_legal_holds', (hold) => bucketKey(hold.id), owners.legalHolds),
     // A session's creation, its latest use and its end under three keys: a node that starts later gets all three.
     owners.sessions &&
       replicateKind(

@@ -431,6 +431,7 @@ export class MeshlogServer {
         savedQueries: savedQueryStore.replica,
         sessions,
         loginThrottle: authFailures.throttle,
+        legalHolds: retentionStore.holdReplica,
       };
       await replicateState(
         this.nats,
