@@ -432,6 +432,7 @@ export class MeshlogServer {
         sessions,
         loginThrottle: authFailures.throttle,
         legalHolds: retentionStore.holdReplica,
+        signingKeys: integrityPart.keySet,
       };
       await replicateState(
         this.nats,

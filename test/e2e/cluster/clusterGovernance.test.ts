@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { caughtUp, startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
-import type { RunningMeshlog } from '../../support/meshlogProcess.js';
+import { tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
+import { verifierKeyString } from '../../../src/integrity/signedNote.js';
 import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -47,6 +53,16 @@ const holdOn = async (node: RunningMeshlog, id: string) =>
   ((await call(node, 'GET', '/api/v1/admin/retention')).body.holds as { id: string; released_at: string | null }[]).find(
     (hold) => hold.id === id,
   );
+
+const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+
+/** `meshlog verify` over a stopped node's data directory with a key set file: its exit status and output. */
+function verifyWith(dataDir: string, keys: string[]): { status: number | null; output: string } {
+  const file = join(tempDataDir('meshlog-keys-'), 'keys.pub');
+  writeFileSync(file, `${keys.join('\n')}\n`);
+  const run = spawnSync(process.execPath, [cli, 'verify', '--data-dir', dataDir, '--public-key', file], { encoding: 'utf8' });
+  return { status: run.status, output: run.stdout + run.stderr };
+}
 
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
   waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 50 });
@@ -114,4 +130,38 @@ test('an admin of another tenant, or an analyst, on node B cannot release a hold
   await until('A to take the hold placed after the attempts', () => holdOn(a.meshlog, later.body.hold.id));
   assert.equal((await holdOn(a.meshlog, id))?.released_at, null);
   assert.equal((await holdOn(b.meshlog, id))?.released_at, null);
+});
+
+// Last: it stops node A to verify its data directory offline.
+test('every node publishes its signing key; seals of node A verify with the key set read from node B, and not without A’s key', async () => {
+  const ownKey = async (node: RunningMeshlog) => (await call(node, 'GET', '/api/v1/integrity/public-key')).body.verifierKey as string;
+  const [keyOfA, keyOfB] = [await ownKey(a.meshlog), await ownKey(b.meshlog)];
+  assert.notEqual(keyOfA, keyOfB, 'each node signs with its own key');
+  const publishedOn = async (node: RunningMeshlog) =>
+    ((await call(node, 'GET', '/api/v1/integrity/public-keys')).body.keys as { node: string; verifierKey: string }[]).map(
+      (key) => key.verifierKey,
+    );
+  await until('B to publish both nodes’ keys', async () => (await publishedOn(b.meshlog)).includes(keyOfA));
+  const keySet = await publishedOn(b.meshlog);
+  assert.deepEqual([...keySet].sort(), [keyOfA, keyOfB].sort());
+  // An auditor may read the key set; a key of another tenant's ingester may not.
+  const ingester = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'ingester', roles: ['ingester'], tenants: ['acme'] });
+  await until(
+    'B to take the ingester key',
+    async () => (await call(b.meshlog, 'GET', '/api/v1/integrity/public-keys', undefined, ingester.body.key)).status === 403,
+  );
+
+  assert.equal(await a.meshlog.stop(), 0);
+  const withSet = verifyWith(a.meshlog.dataDir, keySet);
+  assert.equal(withSet.status, 0, withSet.output);
+  assert.match(withSet.output, /^OK /m);
+  // The seals of A checked against a set A's key is not in (B's, and a key of no node): every checkpoint refused.
+  const stranger = verifierKeyString(
+    'meshlog-stranger',
+    generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32),
+  );
+  const withoutA = verifyWith(a.meshlog.dataDir, [keyOfB, stranger]);
+  assert.equal(withoutA.status, 1, withoutA.output);
+  assert.match(withoutA.output, /CHECKPOINT_FORGED .*signed by none of the 2 accepted keys/);
+  await a.restart();
 });
