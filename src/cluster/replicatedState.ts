@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { Replica } from '../model/replica.js';
@@ -18,6 +18,22 @@ export interface ReplicatedKind<T> {
 export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from(part).toString('base64url') || '=').join('.');
 
 /**
+ * Creates (or binds) a bucket. Nodes starting together create the same
+ * buckets at once, and JetStream may answer one of them `stream not found`
+ * or time out while it places the other's: tried again for up to 30 s.
+ */
+export async function openBucket(connection: NatsConnection, name: string, options: Partial<KvOptions>): Promise<KV> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await new Kvm(connection).create(name, options);
+    } catch (error) {
+      if (attempt >= 60) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/**
  * Each node keeps the state in its own store; a replicated JetStream
  * key-value bucket per kind carries every value's latest version to every
  * node. Every node watches the bucket: at start it takes every value there
@@ -25,7 +41,7 @@ export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from
  * took them, so every node converges on the same latest version.
  */
 export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
-  const bucket: KV = await new Kvm(connection).create(kind.bucket, {
+  const bucket: KV = await openBucket(connection, kind.bucket, {
     replicas: config.stream.replicas,
     history: 1,
     ...(kind.maxAgeMs ? { ttl: kind.maxAgeMs } : {}),

@@ -1,9 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import type { SharedFailures } from '../model/sharedFailures.js';
 import type { ClusterConfig } from './clusterConfig.js';
-import { bucketKey } from './replicatedState.js';
+import { bucketKey, openBucket } from './replicatedState.js';
 
 const bucketName = 'meshlog_login_failures';
 
@@ -22,7 +21,7 @@ const maxTries = 20;
  * lives one window after its last failure.
  */
 export async function sharedLoginFailures(connection: NatsConnection, config: ClusterConfig, windowMs: number): Promise<SharedFailures> {
-  const bucket = await new Kvm(connection).create(bucketName, {
+  const bucket = await openBucket(connection, bucketName, {
     replicas: config.stream.replicas,
     history: 1,
     ttl: windowMs,
