@@ -70,7 +70,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     const { token } = parseJsonBody(loginBody, request.body);
     const account = loginAccountOf(token);
     // Refused by source address only: failures in a key's name from elsewhere never lock its owner out.
-    deps.authFailures.check(request.ip);
+    await deps.authFailures.check(request.ip);
     let identity: Identity;
     try {
       identity = await deps.authenticate(token);
@@ -113,7 +113,7 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
       const query = request.query as { code?: string; state?: string; error?: string; error_description?: string };
       reply.header('set-cookie', oidcStateCookie('', deps.secure));
       try {
-        deps.authFailures.check(request.ip);
+        await deps.authFailures.check(request.ip);
       } catch (error) {
         return reply.redirect(`/ui/login?${new URLSearchParams({ error: (error as Error).message })}`, 303);
       }

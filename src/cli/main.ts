@@ -87,7 +87,10 @@ program
   .option('--token <token>', `${needs.audit}; none with --data-dir`)
   .option('--data-dir <dir>', 'verify a data directory offline instead (no server may be running on it)')
   .option('--database <name>', 'ClickHouse database of --data-dir', 'meshlog')
-  .option('--public-key <file|key>', 'checkpoint verifier key (default: <data-dir>-signing.key.pub)')
+  .option(
+    '--public-key <file|key>',
+    'checkpoint verifier key, or a file of keys one a line (a cluster’s published key set; default: <data-dir>-signing.key.pub)',
+  )
   .option('--tenant <tenant>', 'only this tenant (default: all)')
   .option('--from <time>', 'only batches with records at or after: RFC3339, Unix time, or a duration ago (24h, 7d)')
   .option('--to <time>', 'only batches with records at or before')

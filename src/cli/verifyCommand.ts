@@ -30,12 +30,24 @@ export function timeFlag(value: string | undefined, name: string): bigint | unde
   return parseLokiTime(value, 0n, name);
 }
 
-/** The verifier key: a C2SP key string, or a file holding one; default <data-dir>-signing.key.pub. */
-function verifierKey(flags: VerifyFlags, dataDir: string): string {
+/**
+ * The verifier keys: a C2SP key string, or a file holding one a line (a
+ * cluster's published key set, GET /api/v1/integrity/public-keys: a seal
+ * signed by any of them is accepted, by no other); default
+ * <data-dir>-signing.key.pub.
+ */
+function verifierKeys(flags: VerifyFlags, dataDir: string): { verifierKey: string; alsoAccepted: string[] } {
   const candidate = flags.publicKey ?? `${resolve(dataDir)}-signing.key.pub`;
-  if (existsSync(candidate)) return readFileSync(candidate, 'utf8').trim();
-  if (candidate.includes('+')) return candidate;
-  throw new Error(`no verifier key: ${candidate} does not exist (pass --public-key FILE|KEY)`);
+  const keys = existsSync(candidate)
+    ? readFileSync(candidate, 'utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '')
+    : candidate.includes('+')
+      ? [candidate]
+      : [];
+  if (keys.length === 0) throw new Error(`no verifier key: ${candidate} does not exist or is empty (pass --public-key FILE|KEY)`);
+  return { verifierKey: keys[0]!, alsoAccepted: keys.slice(1) };
 }
 
 const describe = (finding: Finding) =>
@@ -72,7 +84,7 @@ export async function verifyCommand(flags: VerifyFlags): Promise<void> {
       return await verifyIntegrity(
         // A server killed before moving its journaled seals into the table: moved here first.
         new SealStore(storage, { journal: new SealJournal(sealJournalDir(flags.dataDir)), hashContent: hashBatchContent }),
-        { verifierKey: verifierKey(flags, flags.dataDir), tenant: flags.tenant, fromNs, toNs },
+        { ...verifierKeys(flags, flags.dataDir), tenant: flags.tenant, fromNs, toNs },
         onProgress,
         onFinding,
       );

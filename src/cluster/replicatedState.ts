@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { Kvm, type KV, type KvOptions, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
@@ -13,10 +13,17 @@ export interface ReplicatedKind<T> {
   bucket: string;
   keyOf: (value: T) => string;
   replica: Replica<T>;
+  /** A value not changed for this long leaves the bucket (state that ends by itself, like sessions); kept for good when absent. */
+  maxAgeMs?: number;
 }
 
 /** Bucket keys take letters, digits, `-`, `_`, `=` and `.`: names that may hold anything are encoded. */
 export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from(part).toString('base64url') || '=').join('.');
+
+/** Creates (or binds) a bucket; nodes starting together create the same buckets at once, so JetStream may need asking again. */
+export function openBucket(connection: NatsConnection, name: string, options: Partial<KvOptions>, logger: Logger): Promise<KV> {
+  return untilJetStreamAnswers(name, () => new Kvm(connection).create(name, options), logger);
+}
 
 /** How long a starting node waits for a bucket's content before it asks again with a new watch. */
 const initialDeliveryMs = 20_000;
@@ -52,9 +59,10 @@ function applyChanges<T>(watch: QueuedIterator<KvWatchEntry>, kind: ReplicatedKi
  * took them, so every node converges on the same latest version.
  */
 export async function replicateKind<T>(connection: NatsConnection, config: ClusterConfig, kind: ReplicatedKind<T>, logger: Logger) {
-  const bucket: KV = await untilJetStreamAnswers(
+  const bucket = await openBucket(
+    connection,
     kind.bucket,
-    () => new Kvm(connection).create(kind.bucket, { replicas: config.stream.replicas, history: 1 }),
+    { replicas: config.stream.replicas, history: 1, ...(kind.maxAgeMs ? { ttl: kind.maxAgeMs } : {}) },
     logger,
   );
   // An empty bucket has nothing to deliver: there is nothing to wait for.

@@ -3,6 +3,7 @@ import { MeshlogError } from '../errors.js';
 import { consistencyProof, inclusionProof, treeRoot } from './merkle.js';
 import { ProofTrees } from './proofTrees.js';
 import { verifyIntegrity } from './verifier.js';
+import type { SigningKeySet } from './signingKeySet.js';
 import { parseLokiTime } from '../query/lokiParams.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import { holdsTenants } from '../security/grants.js';
@@ -10,8 +11,8 @@ import { anyTenant, tenantFor, type Identity } from '../security/identity.js';
 
 export interface IntegrityDeps {
   store: SealStore;
-  /** C2SP verifier key of the checkpoint signer. */
-  verifierKey: string;
+  /** This node's verifier key (C2SP), and in a cluster every node's published key. */
+  keys: SigningKeySet;
 }
 
 const hex = (buffers: Buffer[]) => buffers.map((buffer) => buffer.toString('hex'));
@@ -44,7 +45,10 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   const { store } = deps;
   const trees = new ProofTrees(store);
 
-  app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.verifierKey }));
+  app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.keys.own.verifierKey }));
+
+  // The published key set: one key a line is what `meshlog verify --public-key FILE` takes.
+  app.get('/api/v1/integrity/public-keys', async () => ({ keys: deps.keys.list() }));
 
   app.get<{ Querystring: { chain?: string } }>('/api/v1/integrity/checkpoints', async (request) => ({
     checkpoints: (await store.checkpoints(request.query.chain ? [requireChain(request.identity!, request.query.chain)] : undefined))
@@ -116,7 +120,7 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
     try {
       const report = await verifyIntegrity(
         store,
-        { verifierKey: deps.verifierKey, tenant, fromNs, toNs },
+        { verifierKey: deps.keys.own.verifierKey, alsoAccepted: deps.keys.others(), tenant, fromNs, toNs },
         (progress) => line({ type: 'progress', ...progress }),
         (finding) => line({ type: 'finding', ...finding }),
       );

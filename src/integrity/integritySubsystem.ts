@@ -5,6 +5,7 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { integrityRoutes } from './integrityRoutes.js';
 import { openSealing, openSigner } from './openSealing.js';
+import { SigningKeySet } from './signingKeySet.js';
 
 /**
  * Tamper evidence (the `integrity` section): the chain sealer and its seal
@@ -14,7 +15,13 @@ import { openSealing, openSigner } from './openSealing.js';
 export async function integritySubsystem(config: MeshlogConfig, storage: Storage, writerId: string, logger: Logger) {
   if (!config.integrity.seal) {
     logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
-    return { sealing: undefined, signer: openSigner(config, writerId, logger), recordQuarantinesIn: () => undefined };
+    const signer = openSigner(config, writerId, logger);
+    return {
+      sealing: undefined,
+      signer,
+      keySet: new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey }),
+      recordQuarantinesIn: () => undefined,
+    };
   }
   const sealing = await openSealing(config, storage, writerId, logger);
   const { sealer, store, signer } = sealing;
@@ -22,10 +29,12 @@ export async function integritySubsystem(config: MeshlogConfig, storage: Storage
     sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
   }, config.integrity.checkpoint_interval_ms);
   checkpointTimer.unref();
-  const routes: FastifyPluginAsync = async (app) => integrityRoutes(app, { store, verifierKey: signer.verifierKey });
+  const keySet = new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey });
+  const routes: FastifyPluginAsync = async (app) => integrityRoutes(app, { store, keys: keySet });
   return {
     sealing,
     signer,
+    keySet,
     /** Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify. */
     recordQuarantinesIn(audit: AuditTrail): void {
       store.onQuarantine((entries) => {

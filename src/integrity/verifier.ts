@@ -31,6 +31,8 @@ export interface Finding {
 
 export interface VerifyOptions {
   verifierKey: string;
+  /** Other keys a checkpoint may be signed with (a cluster's published key set); none other is accepted. */
+  alsoAccepted?: string[];
   tenant?: string;
   fromNs?: bigint;
   toNs?: bigint;
@@ -97,7 +99,13 @@ export async function verifyIntegrity(
     report.chains++;
     const batches = await store.batches(chain);
     walkChain(chain, batches, found);
-    report.checkpoints += checkCheckpoints(chain, batches, checkpointsByChain.get(chain) ?? [], options.verifierKey, found);
+    report.checkpoints += checkCheckpoints(
+      chain,
+      batches,
+      checkpointsByChain.get(chain) ?? [],
+      [options.verifierKey, ...(options.alsoAccepted ?? [])],
+      found,
+    );
 
     // Absences with a recorded reason: batches a crash aborted, records disposed by policy or erased on request.
     const aborted = new Set<number>();
@@ -220,12 +228,26 @@ function walkChain(chain: string, batches: StoredBatch[], found: (finding: Findi
   }
 }
 
+/** The checkpoint opened with the first accepted key that signed it; a bad signature by an accepted key is never passed over. */
+function openWithAny(note: string, verifierKeys: string[]) {
+  for (const key of verifierKeys) {
+    try {
+      return openCheckpoint(note, key);
+    } catch (error) {
+      if (!(error as Error).message.startsWith('no signature by') || verifierKeys.length === 1) throw error;
+    }
+  }
+  throw new Error(
+    `signed by none of the ${verifierKeys.length} accepted keys (${verifierKeys.map((key) => key.split('+')[0]).join(', ')})`,
+  );
+}
+
 /** Every checkpoint must carry a valid signature and the Merkle root of the batches as stored now. */
 function checkCheckpoints(
   chain: string,
   batches: StoredBatch[],
   checkpoints: { tree_size: number; root_hash: string; note: string }[],
-  verifierKey: string,
+  verifierKeys: string[],
   found: (finding: Finding) => void,
 ): number {
   const roots = new Map<number, Buffer>();
@@ -239,7 +261,7 @@ function checkCheckpoints(
     const size = Number(checkpoint.tree_size);
     let parsed;
     try {
-      parsed = openCheckpoint(checkpoint.note, verifierKey);
+      parsed = openWithAny(checkpoint.note, verifierKeys);
     } catch (error) {
       found({ kind: 'checkpoint_forged', chain, batchSeq: size, detail: `checkpoint at tree size ${size}: ${(error as Error).message}` });
       continue;

@@ -1,6 +1,7 @@
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
+import type { SharedFailures } from '../model/sharedFailures.js';
 import type { AuditEvent, AuditTrail } from './auditTrail.js';
 
 export interface LoginThrottleSettings {
@@ -69,18 +70,30 @@ export function throttleSource(address: string): string {
  * account: a failure in a key's name from elsewhere never locks out its
  * owner, whose own address has not failed. A success does not clear the
  * address either (one valid low-privilege key must not reset the count of
- * guesses at another). Held in memory: each meshlog process counts its own.
+ * guesses at another). Held in memory; in a cluster every node counts in
+ * one shared bucket (`shareWith`), so N nodes allow the limit, not N times it.
  */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
+  private shared: SharedFailures | undefined;
 
   constructor(
-    private readonly settings: LoginThrottleSettings,
+    readonly settings: LoginThrottleSettings,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Throws ML_RATE_LIMITED while the address has too many recent failures. */
-  check(address: string): void {
+  /** In a cluster: count with every other node from now on. */
+  shareWith(shared: SharedFailures): void {
+    this.shared = shared;
+  }
+
+  /** Throws ML_RATE_LIMITED while the address has too many recent failures (on any node of a cluster). */
+  async check(address: string): Promise<void> {
+    if (this.shared && this.settings.login_failures_per_address > 0) {
+      const key = throttleSource(address);
+      const counted = await this.shared.recent(key).catch(() => undefined);
+      if (counted) this.remember(key, counted);
+    }
     const wait = this.waitMs(address);
     if (wait > 0) {
       throw new MeshlogError('ML_RATE_LIMITED', `too many failed authentications from ${throttleSource(address)}: try again later`, {
@@ -89,7 +102,7 @@ export class LoginThrottle {
     }
   }
 
-  /** How long the address is still refused; 0 when it is not. */
+  /** How long the address is still refused (by what this node last counted or read); 0 when it is not. */
   waitMs(address: string): number {
     const limit = this.settings.login_failures_per_address;
     if (limit <= 0) return 0;
@@ -100,16 +113,22 @@ export class LoginThrottle {
   }
 
   /** Counts a failure; true when it is the one that reached the limit (the address is refused from now on). */
-  failed(address: string): boolean {
+  async failed(address: string): Promise<boolean> {
     const limit = this.settings.login_failures_per_address;
     if (limit <= 0) return false;
     const now = this.clock();
     const key = throttleSource(address);
-    if (this.failures.size >= maxTracked && !this.failures.has(key)) this.forget(now);
     // Only the newest `limit` failures ever decide anything.
+    const counted = await this.shared?.add(key, now, limit).catch(() => undefined);
+    if (counted) this.remember(key, counted);
     const before = this.recent(key, now);
-    this.failures.set(key, [...before, now].slice(-limit));
+    this.remember(key, [...before, now].slice(-limit));
     return before.length === limit - 1;
+  }
+
+  private remember(key: string, failures: number[]): void {
+    if (this.failures.size >= maxTracked && !this.failures.has(key)) this.forget(this.clock());
+    this.failures.set(key, failures);
   }
 
   private recent(key: string, now: number): number[] {
@@ -145,8 +164,8 @@ export class AuthFailures {
   ) {}
 
   /** Throws ML_RATE_LIMITED (429, Retry-After) while the address is throttled. */
-  check(address: string): void {
-    this.throttle.check(address);
+  async check(address: string): Promise<void> {
+    await this.throttle.check(address);
   }
 
   /** Audits a refusal that is no guess (no credential presented, an expired session): not counted against the address. */
@@ -156,7 +175,7 @@ export class AuthFailures {
 
   /** Audits the failure (`auth.failure` unless the event names its own action) and counts it against the address. */
   async failed(address: string, event: AuthFailureEvent): Promise<void> {
-    const reached = this.throttle.failed(address);
+    const reached = await this.throttle.failed(address);
     await this.audit.record({ ...event, outcome: 'denied', remoteAddress: address });
     if (!reached) return;
     const retryAfterSeconds = Math.ceil(this.throttle.waitMs(address) / 1000);

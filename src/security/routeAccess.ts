@@ -122,6 +122,7 @@ const table: [Method[], string, Permission | 'public', Tenancy][] = [
   [['GET'], '/api/v1/audit', 'audit', 'named'],
   [['GET'], '/api/v1/audit/export', 'audit', 'named'],
   [['GET'], '/api/v1/integrity/public-key', 'audit', 'none'],
+  [['GET'], '/api/v1/integrity/public-keys', 'audit', 'none'],
   [['GET'], '/api/v1/integrity/checkpoints', 'audit', 'named'],
   [['GET'], '/api/v1/integrity/proofs/inclusion', 'audit', 'named'],
   [['GET'], '/api/v1/integrity/proofs/consistency', 'audit', 'named'],

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { SessionEventStore } from '../storage/stores/sessionEventStore.js';
+import { Replica } from '../model/replica.js';
+import type { SessionEvent, SessionEventStore } from '../storage/stores/sessionEventStore.js';
 import type { Identity } from './identity.js';
 
 /** A browser's login: who it is, and the token its state-changing requests must echo (CSRF). */
@@ -25,10 +26,15 @@ const digest = (id: string) => createHash('sha256').update(id).digest('base64url
  * disabled user ends them everywhere). Keyed by a hash of the cookie value,
  * so nothing stored can be replayed as a cookie. Each request reads the
  * session; a use is written at most once per tenth of the idle timeout (one
- * minute at most), which is how precise the idle timeout is.
+ * minute at most), which is how precise the idle timeout is. In a cluster
+ * of embedded stores every event also goes to every other node (`replica`):
+ * a login through one node is good on all, a logout or an ended session
+ * ends it on all.
  */
 export class SessionStore {
   private readonly seenWriteIntervalMs: number;
+  /** Events are only added and add up alike in any order: one applied twice (a node's own, back from the bucket) changes nothing. */
+  readonly replica = new Replica<SessionEvent>((event) => this.events.append([event]));
 
   constructor(
     readonly limits: SessionLimits,
@@ -44,7 +50,7 @@ export class SessionStore {
     const now = this.now();
     const session: Session = { identity, csrfToken: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
     const { id: identityId, name, kind, roles, tenants, email } = identity;
-    await this.events.append([
+    await this.record([
       {
         idHash: digest(id),
         identityId,
@@ -65,7 +71,7 @@ export class SessionStore {
     const now = this.now();
     if (now - stored.lastSeenAt > this.limits.idleTimeoutMs || now - stored.createdAt > this.limits.maxAgeMs) return undefined;
     if (now - stored.lastSeenAt >= this.seenWriteIntervalMs) {
-      await this.events.append([
+      await this.record([
         {
           idHash: stored.idHash,
           identityId: stored.identityId,
@@ -83,7 +89,7 @@ export class SessionStore {
     const stored = await this.events.find(digest(id));
     if (!stored || stored.ended) return;
     const now = this.now();
-    await this.events.append([
+    await this.record([
       {
         idHash: stored.idHash,
         identityId: stored.identityId,
@@ -99,7 +105,12 @@ export class SessionStore {
   async endSessionsOf(identityIds: string[], reason: string): Promise<number> {
     const open = await this.events.openSessionsOf(identityIds);
     const now = this.now();
-    await this.events.append(open.map((session) => ({ ...session, seenAt: now, ended: reason })));
+    await this.record(open.map((session) => ({ ...session, seenAt: now, ended: reason })));
     return open.length;
+  }
+
+  private async record(events: SessionEvent[]): Promise<void> {
+    await this.events.append(events);
+    await Promise.all(events.map((event) => this.replica.send(event)));
   }
 }

@@ -140,7 +140,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     // A key in the path (Datadog's /v1/input/<key>) is a presented credential too: guesses there are throttled alike.
     const fromPath = pathToken(request.params, request.routeOptions.config?.credentialParam);
     const presents = request.headers.authorization !== undefined || request.headers['dd-api-key'] !== undefined || fromPath !== undefined;
-    if (presents) authFailures.check(request.ip);
+    if (presents) await authFailures.check(request.ip);
     let identity: Identity;
     try {
       const token = presentedToken(request.headers) ?? fromPath;

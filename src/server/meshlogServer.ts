@@ -277,6 +277,10 @@ export class MeshlogServer {
         users: users.replica,
         tenants: tenants.replica,
         savedQueries: query.savedQueries.replica,
+        sessions,
+        loginThrottle: access.authFailures.throttle,
+        legalHolds: retentionStore.holdReplica,
+        signingKeys: integrityPart.keySet,
       };
       await replicateState(
         this.nats,

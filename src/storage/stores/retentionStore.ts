@@ -1,4 +1,5 @@
 import { auditTenant } from '../../model/auditTenant.js';
+import { Replica } from '../../model/replica.js';
 import type { Storage } from '../engine/storage.js';
 import type { LegalHold, RetentionRule } from '../../api/retention.js';
 
@@ -74,7 +75,18 @@ export function heldCondition(holds: LegalHold[], params: Record<string, unknown
   return held.length > 0 ? `(${held.join(' OR ')})` : undefined;
 }
 
+/** A hold as stored: the latest version of its id wins (placed, then released). */
+export type VersionedHold = LegalHold & { version: number };
+
 export class RetentionStore {
+  /**
+   * The link to the other nodes of a cluster of embedded stores: a hold
+   * placed or released through one node is in force on every node. The
+   * version travels with the hold, so a node's own change coming back from
+   * the bucket replaces nothing newer.
+   */
+  readonly holdReplica = new Replica<VersionedHold>((hold) => this.insertHold(hold));
+
   constructor(private readonly storage: Storage) {}
 
   private get db(): string {
@@ -125,10 +137,16 @@ export class RetentionStore {
   }
 
   async saveHold(hold: LegalHold): Promise<void> {
+    const versioned = { ...hold, version: Date.now() };
+    await this.insertHold(versioned);
+    await this.holdReplica.send(versioned);
+  }
+
+  private async insertHold(hold: VersionedHold): Promise<void> {
     await this.storage.client.insert({
       table: `${this.db}.legal_holds`,
       format: 'JSONEachRow',
-      values: [{ ...hold, version: Date.now() }],
+      values: [hold],
       clickhouse_settings: { date_time_input_format: 'best_effort' },
     });
   }

@@ -115,7 +115,7 @@ export class OtlpGrpcListener implements Listener {
         const address = call.getPeer().replace(/:\d+$/, '');
         const authFailures = this.ctx.authFailures;
         // A token from an address that failed too often is refused unchecked, as over HTTP.
-        if (authorization !== undefined) authFailures?.check(address);
+        if (authorization !== undefined) await authFailures?.check(address);
         let identity: Identity;
         try {
           const token = presentedToken({ authorization });
