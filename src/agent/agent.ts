@@ -10,6 +10,7 @@ import { CheckpointStore, type Checkpoint, type CheckpointState } from './delive
 import { defaultBufferKeyFile, loadBufferKey } from './delivery/bufferKey.js';
 import { DiskBuffer, type Frame } from './delivery/diskBuffer.js';
 import type { FrameHeader } from './delivery/frameSource.js';
+import { retryDelay } from './delivery/retryDelay.js';
 import { Shipper } from './delivery/shipper.js';
 import { FileInput, type FileGroup, type ResumePoint } from './inputs/fileInput.js';
 import { JournaldInput, type JournaldResume } from './inputs/journaldInput.js';
@@ -46,6 +47,8 @@ export class MeshlogAgent {
   private journald: JournaldInput | undefined;
   private sealing: Promise<void> = Promise.resolve();
   private sealsWaiting = 0;
+  /** A batch could not be buffered while stopping: later ones are not buffered either. */
+  private sealLost = false;
   private ackedSeq: number;
   private stopped = false;
   private ready = false;
@@ -226,14 +229,34 @@ export class MeshlogAgent {
     this.sealing = this.sealing.then(async () => {
       try {
         const body = await encoded;
-        await this.buffer.waitForSpace();
-        const header = await this.buffer.append({ records: batch.records, sources: batch.sources }, body);
-        for (const entry of batch.sources) {
-          const source = this.sources.get(entry.key);
-          if (source) source.lastFrameSeq = header.seq;
+        if (this.sealLost) return;
+        // Retried, never skipped: the next batch's checkpoint covers this one's lines, so a batch left out
+        // would be lost for good. Later batches wait behind it (and reading waits behind them).
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await this.buffer.waitForSpace();
+            const header = await this.buffer.append({ records: batch.records, sources: batch.sources }, body);
+            for (const entry of batch.sources) {
+              const source = this.sources.get(entry.key);
+              if (source) source.lastFrameSeq = header.seq;
+            }
+            return;
+          } catch (error) {
+            this.metrics.bufferAppendFailures.inc();
+            if (this.stopped) {
+              // Nothing after it is buffered either (sealLost), so no checkpoint passes its lines.
+              this.sealLost = true;
+              this.logger.error({ err: error }, 'could not buffer a batch while stopping; its lines are read again at the next start');
+              return;
+            }
+            const retryInMs = retryDelay(attempt, { initialMs: 100, maxMs: 5_000 });
+            this.logger.error({ err: error, retryInMs }, 'could not buffer a batch; retrying (reading waits)');
+            await new Promise((resolve) => setTimeout(resolve, retryInMs));
+          }
         }
       } catch (error) {
-        this.logger.error({ err: error }, 'could not buffer a batch; its lines are read again at the next start');
+        // Only encoding gets here (appends are retried above): a batch that cannot be encoded never can be.
+        this.logger.error({ err: error }, 'could not encode a batch; its lines are not sent');
       } finally {
         this.sealsWaiting--;
       }
@@ -268,9 +291,26 @@ export class MeshlogAgent {
       this.finished.push(source);
       if (this.finished.length > finishedReported) this.finished.shift();
     }
-    await this.checkpoints.save(() => this.snapshot());
+    await this.saveCheckpoints();
     await this.buffer.release(this.ackedSeq);
     if (this.drained) this.drained();
+  }
+
+  /** Retried until it is written (a full disk): the next acknowledgement must not run ahead of this one. */
+  private async saveCheckpoints(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.checkpoints.save(() => this.snapshot());
+        return;
+      } catch (error) {
+        this.metrics.checkpointFailures.inc();
+        // Stopping: the batches are re-sent from the last checkpoint written, and the server keeps one copy.
+        if (this.stopped) return;
+        const retryInMs = retryDelay(attempt, { initialMs: 100, maxMs: 5_000 });
+        this.logger.error({ err: error, retryInMs }, 'could not write the checkpoints; retrying');
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
   }
 
   private snapshot(): CheckpointState {

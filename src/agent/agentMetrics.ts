@@ -41,6 +41,18 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
+  readonly bufferAppendFailures = new Counter({
+    name: 'meshlog_agent_buffer_append_failures_total',
+    help: 'Times a batch could not be written to the disk buffer (disk full, I/O error); it is retried, not skipped',
+    registers: [this.registry],
+  });
+
+  readonly checkpointFailures = new Counter({
+    name: 'meshlog_agent_checkpoint_failures_total',
+    help: 'Times the checkpoint file could not be written (disk full, I/O error); it is retried',
+    registers: [this.registry],
+  });
+
   constructor(bufferedBytes: () => number, sources: () => Iterable<Source>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshlog_agent_' });
     new Gauge({

@@ -121,6 +121,10 @@ export class DiskBuffer {
     this.appending = true;
     try {
       return await this.write(full, [prefix, rest, stored]);
+    } catch (error) {
+      // Not written: the retry takes the same sequence number.
+      this.nextSeq = full.seq;
+      throw error;
     } finally {
       this.appending = false;
     }
@@ -135,12 +139,40 @@ export class DiskBuffer {
       segment = { path, firstSeq: full.seq, lastSeq: full.seq, bytes: 0 };
       this.segments.push(segment);
     }
-    await this.writer.writev(parts);
-    if (this.options.fsync) await this.writer.datasync();
+    try {
+      // writev writes once: on a nearly full disk it returns fewer bytes than asked, without an error.
+      const { bytesWritten } = await this.writer.writev(parts);
+      const size = parts.reduce((sum, part) => sum + part.length, 0);
+      if (bytesWritten !== size) throw new Error(`short write to the disk buffer: ${bytesWritten} of ${size} bytes (disk full?)`);
+      if (this.options.fsync) await this.writer.datasync();
+    } catch (error) {
+      await this.cutTornWrite(segment);
+      throw error;
+    }
     segment.lastSeq = full.seq;
     for (const part of parts) segment.bytes += part.length;
     for (const wake of this.dataWaiters.splice(0)) wake();
     return full;
+  }
+
+  /**
+   * A write cut short (a full disk) may have left part of a frame at the end of the segment: cut back to
+   * the last whole frame, so the retried append lands where the reader expects it. If even that fails,
+   * the next append starts a new segment (the reader never reads past `bytes`; a restart cuts the tail).
+   */
+  private async cutTornWrite(segment: Segment): Promise<void> {
+    try {
+      await this.writer!.truncate(segment.bytes);
+    } catch {
+      const writer = this.writer;
+      this.writer = undefined;
+      await writer?.close().catch(() => undefined);
+      // A segment this append opened holds nothing: gone, so the retry's new one (same name) starts empty.
+      if (segment.bytes === 0) {
+        this.segments.splice(this.segments.indexOf(segment), 1);
+        await rm(segment.path, { force: true }).catch(() => undefined);
+      }
+    }
   }
 
   /** The next frame the shipper has not taken yet; waits for one to be appended. */
@@ -171,11 +203,14 @@ export class DiskBuffer {
     // The segment being written is released too once all of it is acknowledged and read.
     const last = this.segments.at(-1);
     if (this.segments.length === 1 && last && last.lastSeq <= seq && this.readOffset >= last.bytes && !this.appending) {
-      await this.writer?.close();
+      // Detached before the first await: an append arriving while the handle closes opens a new segment
+      // instead of writing into this closing one, which would fail ('file closed') or be deleted below.
+      const writer = this.writer;
       this.writer = undefined;
       this.segments = [];
       this.readSegment = 0;
       this.readOffset = 0;
+      await writer?.close();
       await rm(last.path, { force: true });
     }
     if (!this.isFull) for (const wake of this.spaceWaiters.splice(0)) wake();

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent, waitUntil, type AgentSource, type RunningAgent } from '../../support/agentProcess.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { readCommitted } from '../../support/storageReader.js';
+import { fillDisk, mountTmpfs } from '../../support/tmpfs.js';
 
 const maxRecords = 500;
 const maxInFlight = 2;
@@ -113,6 +114,50 @@ test('the server stopped and restarted: the agent buffers on disk up to its cap,
     await meshlog.stop();
   }
   await assertDeliveredOnce(meshlog.dataDir, 'outage', 101_000);
+});
+
+test("the agent's own disk full: batches and checkpoints are retried, not skipped, and every line arrives once space frees", async () => {
+  const root = tempDataDir('meshlog-agent-full-');
+  mkdirSync(join(root, 'logs'));
+  const path = join(root, 'logs', 'app.log');
+  const port = await freePort();
+  let meshlog = await startMeshlog({ args: ['--http-port', String(port)] });
+  const disk = mountTmpfs(4);
+  const agent = await startAgent({
+    ...agentConfig(root, `http://127.0.0.1:${port}`, meshlog.token),
+    data_dir: join(disk.dir, 'agent-data'),
+  });
+  try {
+    writeLines(path, 'full', 0, 1_000);
+    await waitAcknowledged(agent, path);
+    // Batches buffered while the server is down, then the disk fills: new batches cannot be buffered, and once
+    // the server is back the acknowledgements of the buffered ones cannot be checkpointed.
+    await meshlog.stop();
+    writeLines(path, 'full', 1_000, 3_000);
+    await waitUntil('the lines are buffered', async () => (await agent.sources())[0]?.read_offset === statSync(path).size);
+    const filler = join(disk.dir, 'filler');
+    assert.ok(fillDisk(filler) > 0);
+    writeLines(path, 'full', 3_000, 6_000);
+    await waitUntil(
+      'a batch failed to reach the full buffer',
+      async () => (await agent.metric('meshlog_agent_buffer_append_failures_total')) > 0,
+    );
+    meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: ['--http-port', String(port)] });
+    await waitUntil(
+      'an acknowledgement failed to reach the checkpoint file',
+      async () => (await agent.metric('meshlog_agent_checkpoint_failures_total')) > 0,
+    );
+    rmSync(filler);
+    writeLines(path, 'full', 6_000, 7_000);
+    await waitAcknowledged(agent, path);
+    const [source] = await agent.sources();
+    assert.equal(source.lines_acked, 7_000, 'the agent counts every line acknowledged');
+  } finally {
+    assert.equal(await agent.stop(), 0, 'the agent survived its full disk and stops cleanly');
+    await meshlog.stop();
+    disk.unmount();
+  }
+  await assertDeliveredOnce(meshlog.dataDir, 'full', 7_000);
 });
 
 test('the agent SIGKILLed mid-stream and restarted, and its buffer kept across a restart while the server is down', async () => {
