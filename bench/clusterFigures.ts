@@ -9,6 +9,8 @@ export interface CaseFigures {
   /** µs of CPU per record, by process name, and summed by role. */
   cpuByProcess: Map<string, { role: BenchRole; micros: number }>;
   cpuByRole: Map<BenchRole, number>;
+  /** Mean records per group commit over the window, by storing node. */
+  recordsPerCommit: Map<string, number>;
   /** One-record requests sent one at a time: send → acknowledgement, ms. */
   ackLatencies: number[];
   /** Per watched storing node: acknowledgement → the record on its live tail, ms. */
@@ -40,6 +42,7 @@ export function showCase(f: CaseFigures, standalone: CaseFigures | undefined): v
   console.log(
     `CPU µs/record by role: ${[...f.cpuByRole].map(([role, micros]) => `${role} ${micros.toFixed(1)}`).join(', ')}; total ${totalCpu(f).toFixed(1)}`,
   );
+  console.log(`records per commit: ${[...f.recordsPerCommit].map(([name, records]) => `${name} ${Math.round(records)}`).join(', ')}`);
   const vsStandalone = (values: number[], baseline: number[] | undefined) =>
     baseline && f !== standalone ? ` (standalone's + ${added(values, baseline)})` : '';
   console.log(
@@ -54,14 +57,14 @@ export function showCase(f: CaseFigures, standalone: CaseFigures | undefined): v
 export function showSummary(all: CaseFigures[]): void {
   const standalone = all.find((f) => f.name === 'standalone');
   console.log(
-    '\n| case | acked lines/s | committed on every storing node, lines/s | CPU µs/record by role | CPU µs/record, total | send → ack p50 / p99 ms | added to standalone | send → searchable on every storing node p50 / p99 ms | added to standalone |',
+    '\n| case | acked lines/s | committed on every storing node, lines/s | CPU µs/record by role | CPU µs/record, total | records per commit | send → ack p50 / p99 ms | added to standalone | send → searchable on every storing node p50 / p99 ms | added to standalone |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const f of all) {
     const roles = [...f.cpuByRole].map(([role, micros]) => `${role} ${micros.toFixed(0)}`).join(', ');
     const vs = (values: number[], baseline: number[] | undefined) => (f === standalone ? '' : added(values, baseline));
     console.log(
-      `| ${f.name} | ${Math.round(f.ackedPerSecond)} | ${Math.round(f.committedPerSecond)} | ${roles} | ${totalCpu(f).toFixed(0)} | ${p50p99(f.ackLatencies)} | ${vs(f.ackLatencies, standalone?.ackLatencies)} | ${p50p99(f.searchable)} | ${vs(f.searchable, standalone?.searchable)} |`,
+      `| ${f.name} | ${Math.round(f.ackedPerSecond)} | ${Math.round(f.committedPerSecond)} | ${roles} | ${totalCpu(f).toFixed(0)} | ${[...f.recordsPerCommit.values()].map((records) => Math.round(records)).join(', ')} | ${p50p99(f.ackLatencies)} | ${vs(f.ackLatencies, standalone?.ackLatencies)} | ${p50p99(f.searchable)} | ${vs(f.searchable, standalone?.searchable)} |`,
     );
   }
 }

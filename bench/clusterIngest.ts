@@ -22,6 +22,7 @@
 import { loadavg } from 'node:os';
 import { cpuMsOf } from '../test/support/processCpu.js';
 import { caseSpecs, startCase, type BenchRole, type RunningCase } from './clusterCases.js';
+import { commitTotals } from './commitTotals.js';
 import { showCase, showSummary, type CaseFigures } from './clusterFigures.js';
 import { benchTenant, lineOf, otlpBody, post, sendConcurrently } from './otlpLoad.js';
 import { peakRssMiB } from './peakRss.js';
@@ -50,6 +51,7 @@ async function runCase(spec: (typeof caseSpecs)[number]): Promise<CaseFigures> {
 
     const requests = Math.ceil(totalRecords / batch);
     const records = requests * batch;
+    const commitsBefore = await Promise.all(running.stores.map(commitTotals));
     const cpuBefore = running.processes.map((p) => cpuMsOf(p.pid));
     const started = performance.now();
     await sendConcurrently(running.entries, { requests, batch, clients, seedBase: 2_000_000 });
@@ -58,6 +60,7 @@ async function runCase(spec: (typeof caseSpecs)[number]): Promise<CaseFigures> {
     await untilCommitted(running, sent);
     const done = performance.now();
     const cpuAfter = running.processes.map((p) => cpuMsOf(p.pid));
+    const commitsAfter = await Promise.all(running.stores.map(commitTotals));
 
     const cpuByProcess = new Map<string, { role: BenchRole; micros: number }>();
     const cpuByRole = new Map<BenchRole, number>();
@@ -67,12 +70,20 @@ async function runCase(spec: (typeof caseSpecs)[number]): Promise<CaseFigures> {
       cpuByRole.set(p.role, (cpuByRole.get(p.role) ?? 0) + micros);
     });
 
+    const nameOf = (pid: number | undefined) => running.processes.find((p) => p.pid === pid)!.name;
+    // The CPU an insert costs per record falls as commits grow, and commits grow with the rate: say how large they were.
+    const recordsPerCommit = new Map(
+      running.stores.map((store, i) => [
+        nameOf(store.process.pid),
+        (commitsAfter[i].records - commitsBefore[i].records) / (commitsAfter[i].commits - commitsBefore[i].commits),
+      ]),
+    );
+
     // Tails open only now: while someone tails, every committed record is offered to the tail's filter.
     const entry = running.entries[0];
     const others = running.stores.filter((store) => store !== entry);
     const watched = others.length > 0 ? others : running.stores;
     const tails = await Promise.all(watched.map((store) => openTail(store, benchTenant, '{service_name="probe"}')));
-    const nameOf = (pid: number | undefined) => running.processes.find((p) => p.pid === pid)!.name;
     const ackLatencies: number[] = [];
     const searchable: number[] = [];
     const visibleAfterAck = new Map(tails.map((tail) => [nameOf(tail.node.process.pid), [] as number[]]));
@@ -102,6 +113,7 @@ async function runCase(spec: (typeof caseSpecs)[number]): Promise<CaseFigures> {
       committedPerSecond: records / ((done - started) / 1000),
       cpuByProcess,
       cpuByRole,
+      recordsPerCommit,
       ackLatencies,
       visibleAfterAck,
       searchable,
