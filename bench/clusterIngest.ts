@@ -1,144 +1,142 @@
 /**
- * What the stream hop costs: OTLP/JSON ingest into one standalone meshlog
- * (acknowledged after its own commit) against two cluster nodes on a 3-server
- * NATS JetStream cluster (acknowledged after the R3 stream's PubAck; both
- * nodes then commit every record). Prints, per case, lines/s acknowledged,
- * lines/s committed on every node, and the acknowledgement latency of single
- * small requests (p50/p99), then the ratios cluster/standalone. Run the
- * cases back to back on the same load; read the ratios, not the absolutes.
+ * What a cluster costs per record, by role, and what the stream hop adds to
+ * an acknowledgement. Each case starts its own processes (meshlog nodes and
+ * nats-server), sends RECORDS OTLP/JSON records (BATCH a request, CLIENTS
+ * concurrent clients) after a warm-up, and prints:
+ * - lines/s acknowledged, and committed on every node that stores the stream;
+ * - CPU (user + system, /proc/<pid>/stat) of every meshlog and nats-server
+ *   process over that window, in µs per record, per process, per role and in
+ *   total: on a machine with few cores the cluster's processes share them, so
+ *   CPU per record says what a role costs where a speed-up would not;
+ * - then, one at a time, PROBES one-record requests: acknowledgement latency
+ *   p50/p99, the difference from the standalone case (the stream hop's added
+ *   latency), and the time from acknowledgement until the record arrives on
+ *   the live tail of the nodes that store it (committed and searchable there);
+ * - peak RSS (VmHWM) of every process.
+ * A summary table follows. Absolute rates move with whatever else runs on the
+ * machine; CPU per record much less.
  *
- *   node dist/bench/clusterIngest.js        # 100,000 records, 4 clients, 500 per request, 200 latency probes
- *   RECORDS=20000 PROBES=50 node dist/bench/clusterIngest.js
+ *   node dist/bench/clusterIngest.js          # 50,000 records, 4 clients, 500 per request, 200 probes, every case
+ *   RECORDS=20000 PROBES=50 CASES=standalone,'1 all, 3 nats R3' node dist/bench/clusterIngest.js
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { startMeshlog, tempDataDir, type RunningMeshlog } from '../test/support/meshlogProcess.js';
-import { startNatsCluster } from '../test/support/natsCluster.js';
+import { loadavg } from 'node:os';
+import { cpuMsOf } from '../test/support/processCpu.js';
+import { caseSpecs, startCase, type BenchRole, type RunningCase } from './clusterCases.js';
+import { commitTotals } from './commitTotals.js';
+import { showCase, showSummary, type CaseFigures } from './clusterFigures.js';
+import { benchTenant, lineOf, otlpBody, post, sendConcurrently } from './otlpLoad.js';
+import { peakRssMiB } from './peakRss.js';
+import { openTail } from './tailArrivals.js';
 
-const totalRecords = Number(process.env.RECORDS ?? 100_000);
+const totalRecords = Number(process.env.RECORDS ?? 50_000);
 const batch = Number(process.env.BATCH ?? 500);
 const clients = Number(process.env.CLIENTS ?? 4);
 const probes = Number(process.env.PROBES ?? 200);
-const tenant = 'bench';
+const warmupRecords = Number(process.env.WARMUP ?? Math.max(totalRecords / 10, batch * clients * 2));
+const chosen = process.env.CASES?.split(',').map((name) => name.trim());
 
-function otlpBody(seed: number, size: number): string {
-  const start = BigInt(Date.now()) * 1_000_000n;
-  return JSON.stringify({
-    resourceLogs: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: `svc-${seed % 6}` } }] },
-        scopeLogs: [
-          {
-            logRecords: Array.from({ length: size }, (_, i) => ({
-              timeUnixNano: String(start + BigInt(i)),
-              severityNumber: 9,
-              body: { stringValue: `request ${seed}-${i} GET /api/cart/${i % 97} 200 in ${i % 50} ms user=${seed % 1000}` },
-              attributes: [{ key: 'log.record.uid', value: { stringValue: `${seed}-${i}` } }],
-            })),
-          },
-        ],
-      },
-    ],
-  });
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+
+async function untilCommitted(running: RunningCase, sent: number): Promise<void> {
+  while (!(await running.allCommitted(sent))) await sleep(100);
 }
 
-async function post(node: RunningMeshlog, body: string): Promise<void> {
-  const response = await fetch(`${node.url}/v1/logs`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json', 'x-scope-orgid': tenant },
-    body,
-  });
-  await response.arrayBuffer();
-  if (response.status !== 200) throw new Error(`ingest answered ${response.status}`);
-}
+async function runCase(spec: (typeof caseSpecs)[number]): Promise<CaseFigures> {
+  const running = await startCase(spec);
+  try {
+    const warmupRequests = Math.ceil(warmupRecords / batch);
+    await sendConcurrently(running.entries, { requests: warmupRequests, batch, clients, seedBase: 1_000_000 });
+    let sent = warmupRequests * batch;
+    await untilCommitted(running, sent);
 
-async function committed(node: RunningMeshlog): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${node.token}` } })).text();
-  return [...text.matchAll(/^meshlog_records_committed_total\{receiver="otlp_http"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-}
+    const requests = Math.ceil(totalRecords / batch);
+    const records = requests * batch;
+    const commitsBefore = await Promise.all(running.stores.map(commitTotals));
+    const cpuBefore = running.processes.map((p) => cpuMsOf(p.pid));
+    const started = performance.now();
+    await sendConcurrently(running.entries, { requests, batch, clients, seedBase: 2_000_000 });
+    const acked = performance.now();
+    sent += records;
+    await untilCommitted(running, sent);
+    const done = performance.now();
+    const cpuAfter = running.processes.map((p) => cpuMsOf(p.pid));
+    const commitsAfter = await Promise.all(running.stores.map(commitTotals));
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+    const cpuByProcess = new Map<string, { role: BenchRole; micros: number }>();
+    const cpuByRole = new Map<BenchRole, number>();
+    running.processes.forEach((p, i) => {
+      const micros = ((cpuAfter[i] - cpuBefore[i]) * 1000) / records;
+      cpuByProcess.set(p.name, { role: p.role, micros });
+      cpuByRole.set(p.role, (cpuByRole.get(p.role) ?? 0) + micros);
+    });
 
-interface Figures {
-  ackedPerSecond: number;
-  committedPerSecond: number;
-  p50: number;
-  p99: number;
-}
+    const nameOf = (pid: number | undefined) => running.processes.find((p) => p.pid === pid)!.name;
+    // The CPU an insert costs per record falls as commits grow, and commits grow with the rate: say how large they were.
+    const recordsPerCommit = new Map(
+      running.stores.map((store, i) => [
+        nameOf(store.process.pid),
+        (commitsAfter[i].records - commitsBefore[i].records) / (commitsAfter[i].commits - commitsBefore[i].commits),
+      ]),
+    );
 
-/** Sends to `entry`; done once every node in `stores` committed every record. */
-async function measure(entry: RunningMeshlog, stores: RunningMeshlog[], seedBase: number): Promise<Figures> {
-  const before = await Promise.all(stores.map(committed));
-  const requests = Math.ceil(totalRecords / batch);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < requests) await post(entry, otlpBody(seedBase + next++, batch));
-    }),
-  );
-  const acked = performance.now();
-  const target = requests * batch;
-  for (const [i, node] of stores.entries())
-    while ((await committed(node)) - before[i] < target) await new Promise((resolve) => setTimeout(resolve, 20));
-  const done = performance.now();
-  const latencies: number[] = [];
-  for (let i = 0; i < probes; i++) {
-    const t = performance.now();
-    await post(entry, otlpBody(seedBase + requests + i, 1));
-    latencies.push(performance.now() - t);
+    // Tails open only now: while someone tails, every committed record is offered to the tail's filter.
+    const entry = running.entries[0];
+    const others = running.stores.filter((store) => store !== entry);
+    const watched = others.length > 0 ? others : running.stores;
+    const tails = await Promise.all(watched.map((store) => openTail(store, benchTenant, '{service_name="probe"}')));
+    const ackLatencies: number[] = [];
+    const searchable: number[] = [];
+    const visibleAfterAck = new Map(tails.map((tail) => [nameOf(tail.node.process.pid), [] as number[]]));
+    try {
+      for (let i = 0; i < probes; i++) {
+        const body = otlpBody('probe', 3_000_000 + i, 1);
+        const line = lineOf(3_000_000 + i, 0);
+        const start = performance.now();
+        await post(entry, body);
+        const ackedAt = performance.now();
+        ackLatencies.push(ackedAt - start);
+        // One probe at a time: the next one goes once this one is on every watched tail.
+        const deadline = ackedAt + 60_000;
+        while (!tails.every((tail) => tail.arrivals.has(line))) {
+          if (performance.now() > deadline) throw new Error(`probe ${i} acknowledged but not on every tail after 60 s`);
+          await sleep(1);
+        }
+        for (const tail of tails) visibleAfterAck.get(nameOf(tail.node.process.pid))!.push(tail.arrivals.get(line)! - ackedAt);
+        searchable.push(Math.max(...tails.map((tail) => tail.arrivals.get(line)!)) - start);
+      }
+    } finally {
+      for (const tail of tails) tail.close();
+    }
+    return {
+      name: running.name,
+      ackedPerSecond: records / ((acked - started) / 1000),
+      committedPerSecond: records / ((done - started) / 1000),
+      cpuByProcess,
+      cpuByRole,
+      recordsPerCommit,
+      ackLatencies,
+      visibleAfterAck,
+      searchable,
+      peakRss: new Map(running.processes.map((p) => [p.name, peakRssMiB(p.pid)])),
+    };
+  } finally {
+    await running.stop();
   }
-  latencies.sort((a, b) => a - b);
-  return {
-    ackedPerSecond: target / ((acked - started) / 1000),
-    committedPerSecond: target / ((done - started) / 1000),
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-  };
 }
 
-const show = (name: string, f: Figures) =>
-  console.log(
-    `${name.padEnd(28)} acked ${Math.round(f.ackedPerSecond)} lines/s, committed on every node ${Math.round(f.committedPerSecond)} lines/s, ack p50 ${f.p50.toFixed(1)} ms p99 ${f.p99.toFixed(1)} ms`,
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`RECORDS=${totalRecords} BATCH=${batch} CLIENTS=${clients} PROBES=${probes} WARMUP=${warmupRecords}; load average ${load()}`);
+const results: CaseFigures[] = [];
+for (const spec of caseSpecs.filter((spec) => !chosen || chosen.includes(spec.name))) {
+  const figures = await runCase(spec);
+  showCase(
+    figures,
+    results.find((r) => r.name === 'standalone'),
   );
-
-const nats = await startNatsCluster(3);
-const configFile = (id: string) => {
-  const file = join(tempDataDir('meshlog-bench-config-'), 'meshlog.yaml');
-  writeFileSync(file, `cluster:\n  enabled: true\n  node_id: ${id}\n  nats:\n    servers: [${nats.urls.join(', ')}]\n`);
-  return file;
-};
-const standalone = await startMeshlog();
-const a = await startMeshlog({ args: ['--config', configFile('a')] });
-const b = await startMeshlog({ args: ['--config', configFile('b')] });
-try {
-  // Warm-up of both paths, then A, B, A order: drift on a shared machine falls on both.
-  await measure(standalone, [standalone], 1_000_000);
-  await measure(a, [a, b], 2_000_000);
-  const direct1 = await measure(standalone, [standalone], 3_000_000);
-  const viaStream = await measure(a, [a, b], 4_000_000);
-  const direct2 = await measure(standalone, [standalone], 5_000_000);
-  const direct: Figures = {
-    ackedPerSecond: (direct1.ackedPerSecond + direct2.ackedPerSecond) / 2,
-    committedPerSecond: (direct1.committedPerSecond + direct2.committedPerSecond) / 2,
-    p50: (direct1.p50 + direct2.p50) / 2,
-    p99: (direct1.p99 + direct2.p99) / 2,
-  };
-  show('standalone (mean of 2)', direct);
-  show('cluster, 2 nodes, R3', viaStream);
-  console.log(
-    `ratios cluster/standalone: acked lines/s ${(viaStream.ackedPerSecond / direct.ackedPerSecond).toFixed(2)}, committed lines/s ${(viaStream.committedPerSecond / direct.committedPerSecond).toFixed(2)}, ack p50 ${(viaStream.p50 / direct.p50).toFixed(2)}, ack p99 ${(viaStream.p99 / direct.p99).toFixed(2)}`,
-  );
-  const observer = await connect({ servers: nats.urls });
-  const manager = await jetstreamManager(observer);
-  const info = await manager.streams.info('MESHLOG_RECORDS');
-  console.log(
-    `stream: ${info.state.messages} messages, ${Math.round(info.state.bytes / 1024 / 1024)} MiB, replicas ${info.config.num_replicas}`,
-  );
-  await observer.close();
-} finally {
-  await Promise.all([standalone.stop(), a.stop(), b.stop()]);
-  await nats.stop();
+  results.push(figures);
 }
+showSummary(results);
+console.log(`load average at the end ${load()}`);

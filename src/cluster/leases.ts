@@ -1,9 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ClusterConfig } from './clusterConfig.js';
-import { untilJetStreamAnswers } from './jetStreamStart.js';
+import { openBucket } from './replicatedState.js';
 
 const leaseBucket = 'meshlog_leases';
 const stateBucket = 'meshlog_lease_state';
@@ -53,10 +53,9 @@ export class Leases {
   ) {}
 
   static async open(connection: NatsConnection, config: ClusterConfig, nodeId: string, logger: Logger): Promise<Leases> {
-    const kvm = new Kvm(connection);
     const replicas = config.stream.replicas;
-    const leases = await untilJetStreamAnswers(leaseBucket, () => kvm.create(leaseBucket, { replicas, history: 1 }), logger);
-    const states = await untilJetStreamAnswers(stateBucket, () => kvm.create(stateBucket, { replicas, history: 1 }), logger);
+    const leases = await openBucket(connection, leaseBucket, { replicas, history: 1 }, logger);
+    const states = await openBucket(connection, stateBucket, { replicas, history: 1 }, logger);
     return new Leases(jetstream(connection), leases, states, nodeId, config.leases.ttl_ms, logger);
   }
 

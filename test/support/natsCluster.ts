@@ -11,6 +11,8 @@ import { waitFor } from './waitFor.js';
 /** One nats-server of the test cluster; stop and start keep its ports and its JetStream store. */
 export interface NatsNode {
   url: string;
+  /** The running server's process id (its CPU and memory in /proc), undefined while it is stopped. */
+  pid: () => number | undefined;
   start: () => Promise<void>;
   /** SIGKILL: the server dies as in a crash. */
   kill: () => Promise<void>;
@@ -44,7 +46,8 @@ if (process.env.NODE_TEST_CONTEXT)
 
 /**
  * A real JetStream cluster of `size` nats-server processes on loopback
- * (the Debian package; scripts/install-test-peers.sh installs it). Resolves
+ * (the Debian package; scripts/install-test-peers.sh installs it); `size` 1 is
+ * a lone server (streams of one replica only). Resolves
  * once JetStream answers, i.e. the cluster has elected its meta leader.
  * `config`: more server configuration (accounts and users); `credentials`: a user of it that has JetStream.
  */
@@ -67,7 +70,8 @@ export async function startNatsCluster(
         `server_name: ${name}`,
         `listen: 127.0.0.1:${clientPort}`,
         `jetstream { store_dir: "${store}" }`,
-        `cluster { name: meshlog-test, listen: 127.0.0.1:${routePorts[index]}, routes: [${routes.join(', ')}] }`,
+        // A lone server with a cluster block refuses to start JetStream ("JetStream cluster requires configured routes").
+        size > 1 ? `cluster { name: meshlog-test, listen: 127.0.0.1:${routePorts[index]}, routes: [${routes.join(', ')}] }` : '',
         options.config ?? '',
         '',
       ].join('\n'),
@@ -76,6 +80,7 @@ export async function startNatsCluster(
     let output = '';
     const node: NatsNode = {
       url: `nats://127.0.0.1:${clientPort}`,
+      pid: () => (child && child.exitCode === null ? child.pid : undefined),
       start: async () => {
         output = '';
         const started = spawn('nats-server', ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
