@@ -282,6 +282,7 @@ export class MeshlogServer {
         sessions,
         loginThrottle: access.authFailures.throttle,
         legalHolds: retentionStore.holdReplica,
+        erasures: erasures.replica,
         signingKeys: integrityPart.keySet,
       };
       await replicateState(
