@@ -204,7 +204,14 @@ export class ErasureRequests {
     const now = Date.now();
     const due = (await this.store.list()).filter((request) => request.status === 'pending' && Date.parse(request.execute_after) <= now);
     const executed: ErasureRequest[] = [];
-    for (const request of due) executed.push(await this.execute(request.id, 'cancellation window ended'));
+    for (const request of due) {
+      try {
+        executed.push(await this.execute(request.id, 'cancellation window ended'));
+      } catch (error) {
+        // Executed or cancelled since it was listed (in a cluster: another node's change arrived): the others still run.
+        if (!(error instanceof MeshlogError && error.code === 'ML_CONFLICT')) throw error;
+      }
+    }
     return executed;
   }
 
