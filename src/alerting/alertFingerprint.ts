@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ClusterSecrets } from '../cluster/clusterSecrets.js';
 
 /** What names one alert instance: its tenant, rule group and labels (stored values, the masked ones too). */
 export interface AlertKey {
@@ -15,18 +16,35 @@ export function defaultFingerprintKeyFile(dataDir: string): string {
   return `${resolve(dataDir)}-alert-fingerprint.key`;
 }
 
+/** The key in its file; undefined when there is no file yet. */
+function readFingerprintKey(file: string): Buffer | undefined {
+  if (!existsSync(file)) return undefined;
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  if (key.length < 32) throw new Error(`${file}: an alert fingerprint key is at least 64 hex digits`);
+  return key;
+}
+
 /** The key in its file, or a fresh one written there owner-only (whole, then renamed) on first start. */
 export function loadFingerprintKey(file: string): Buffer {
-  if (existsSync(file)) {
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-    if (key.length < 32) throw new Error(`${file}: an alert fingerprint key is at least 64 hex digits`);
-    return key;
-  }
+  const existing = readFingerprintKey(file);
+  if (existing) return existing;
   const key = randomBytes(32);
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temporary, file);
   return key;
+}
+
+/**
+ * One node: the key in its file. A cluster: one key for every node, so the
+ * same alert gets the same fingerprint whichever node evaluates it. A node
+ * proposes the key of its file if it has one (the first node of an
+ * installation turned into a cluster keeps its fingerprints), else a fresh
+ * one, and writes no file.
+ */
+export async function fingerprintKeyOf(file: string, cluster: ClusterSecrets | undefined): Promise<Buffer> {
+  if (!cluster) return loadFingerprintKey(file);
+  return cluster.agreed('alert-fingerprint', readFingerprintKey(file) ?? randomBytes(32));
 }
 
 const keyText = (key: AlertKey) =>

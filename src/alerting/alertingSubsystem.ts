@@ -12,10 +12,11 @@ import { Alerting } from './alerting.js';
 import { alertRoutes } from './alertRoutes.js';
 import { ruleBacktestRoutes } from './ruleBacktestRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
+import type { ClusterSecrets } from '../cluster/clusterSecrets.js';
 import type { Leases } from '../cluster/leases.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
 import type { ReadMasker } from '../query/readMasking.js';
-import { AlertFingerprints, loadFingerprintKey } from './alertFingerprint.js';
+import { AlertFingerprints, fingerprintKeyOf } from './alertFingerprint.js';
 import { maskedNotification } from './notify/maskedNotification.js';
 
 export interface AlertingSubsystemDeps {
@@ -37,6 +38,8 @@ export interface AlertingSubsystemDeps {
   masker: ReadMasker;
   /** The per-installation key of alert fingerprints; default <data_dir>-alert-fingerprint.key. */
   fingerprintKeyFile: string;
+  /** In a cluster: where the one fingerprint key of every node is (instead of the file). */
+  clusterSecrets: ClusterSecrets | undefined;
   logger: Logger;
 }
 
@@ -54,7 +57,7 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
     logger: deps.logger,
     incidentAlert: deps.incidentAlert,
     leases: deps.leases,
-    fingerprints: new AlertFingerprints(loadFingerprintKey(deps.fingerprintKeyFile)),
+    fingerprints: new AlertFingerprints(await fingerprintKeyOf(deps.fingerprintKeyFile, deps.clusterSecrets)),
     forReceivers: (alert) => (deps.masker.active ? maskedNotification(deps.masker, alert) : alert),
   });
   const anomaly = config.anomaly;

@@ -5,6 +5,7 @@ import type { SharedFailures } from '../model/sharedFailures.js';
 import type { PublishedKey } from '../model/publishedKey.js';
 import type { SessionEvent } from '../storage/stores/sessionEventStore.js';
 import type { VersionedHold } from '../storage/stores/retentionStore.js';
+import type { ErasureRequest } from '../storage/stores/erasureStore.js';
 import type { StoredApiKey } from '../storage/stores/accessStore.js';
 import type { Silence, StoredRuleGroup } from '../storage/stores/alertStore.js';
 import type { SavedQuery } from '../storage/stores/savedQueryStore.js';
@@ -24,6 +25,8 @@ export interface ReplicatedOwners {
   ruleGroups?: Replica<StoredRuleGroup & { deleted: boolean }>;
   silences?: Replica<Silence>;
   legalHolds: Replica<VersionedHold>;
+  /** Erasure requests as filed, cancelled or executed: every node executes each on its own copy. */
+  erasures: Replica<ErasureRequest>;
   /** Every node's checkpoint verifier key, and this node's own to publish. */
   signingKeys: { replica: Replica<PublishedKey>; own: PublishedKey };
   /** UI sessions' events, and how long a session lives at most; absent when the UI is off. */
@@ -47,7 +50,7 @@ async function publishOwnKey(keys: ReplicatedOwners['signingKeys'], tries = 60):
 /**
  * Replicates every kind of server-side state a request on another node
  * would otherwise find stale (a revoked key, a disabled user or tenant, a
- * rule group, a silence, a saved query, a legal hold, a UI session's login and logout):
+ * rule group, a silence, a saved query, a legal hold, an erasure request, a UI session's login and logout):
  * one JetStream key-value bucket per kind, all through the same mechanism
  * (replicatedState.ts); failed authentications are counted in one bucket by
  * every node (sharedLoginFailures.ts). Resolves once every bucket's current
@@ -64,6 +67,7 @@ export async function replicateState(connection: NatsConnection, config: Cluster
     start('meshlog_rule_groups', (group) => bucketKey(group.tenant, group.namespace, group.name), owners.ruleGroups),
     start('meshlog_silences', (silence) => bucketKey(silence.tenant, silence.id), owners.silences),
     start('meshlog_legal_holds', (hold) => bucketKey(hold.id), owners.legalHolds),
+    start('meshlog_erasure_requests', (request) => bucketKey(request.id), owners.erasures),
     // Keyed by the key itself: a node whose key changed keeps its old key published, for the seals it signed with it.
     replicateKind(
       connection,

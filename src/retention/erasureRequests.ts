@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ErasureEvidence } from '../api/erasure.js';
 import { MeshlogError } from '../errors.js';
+import { Replica } from '../model/replica.js';
 import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
 import type { AuditTrail } from '../security/auditTrail.js';
@@ -31,6 +32,17 @@ export interface ErasureScope {
 export class ErasureRequests {
   /** Executions and cancellations one at a time, so a request never runs twice or runs while being cancelled. */
   private serial: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The link to the other nodes of a cluster: a request filed, cancelled or
+   * executed through one node reaches every node. Each node keeps its own
+   * copy of the records, so each executes the request on its own store, with
+   * its own evidence and deletion ledger entry: a request another node
+   * executed is executed here, never copied in as executed. With a shared
+   * ClickHouse the change arrives in the store it already changed: nothing
+   * more happens.
+   */
+  readonly replica = new Replica<ErasureRequest>((arrived) => this.fromCluster(arrived));
 
   constructor(
     private readonly store: ErasureStore,
@@ -88,11 +100,12 @@ export class ErasureRequests {
       target: request.id,
       detail: receiptDetail(request),
     });
+    await this.replica.send(request);
     return request;
   }
 
   async cancel(id: string, reason: string, actor: Identity, remoteAddress?: string): Promise<ErasureRequest> {
-    return this.oneAtATime(async () => {
+    const cancelled = await this.oneAtATime(async () => {
       const request = await this.pending(id);
       const cancelled: ErasureRequest = {
         ...request,
@@ -113,57 +126,77 @@ export class ErasureRequests {
       });
       return cancelled;
     });
+    await this.replica.send(cancelled);
+    return cancelled;
   }
 
   /** Runs one pending request now, whether or not its cancellation window has ended. */
   async execute(id: string, trigger: string, actor?: Identity, remoteAddress?: string): Promise<ErasureRequest> {
-    return this.oneAtATime(async () => {
-      const request = await this.pending(id);
-      const executedAt = new Date();
-      const executedBy = actor?.name ?? 'meshlog (cancellation window ended)';
-      const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
-      const outcome = await this.lock.run(() =>
-        this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
-          const events = erasureEvents(request.id, plan, executedAt);
-          this.ledger.append({
-            kind: 'erasure',
-            at: executedAt.toISOString(),
-            trigger,
-            executedBy,
-            request,
-            plan,
-            holds: activeHolds,
-            events,
-          });
-          await this.seals?.insertEvents(events);
-        }),
-      );
-      this.forgetPatterns(request.tenant, outcome.patternsRemoved);
-      const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, { at: executedAt, trigger, by: executedBy });
-      await this.store.save(executed);
-      const evidence = JSON.parse(executed.evidence) as ErasureEvidence;
-      await this.audit.record({
-        action: 'erasure.execute',
-        outcome: 'success',
-        actor,
-        remoteAddress,
-        tenant: request.tenant,
-        target: id,
-        detail: {
-          trigger,
-          records: evidence.records,
-          batches: evidence.batches,
-          held: evidence.held,
-          spans: evidence.spans,
-          patterns: evidence.patterns,
-        },
-      });
-      this.logger.info(
-        { request: id, tenant: request.tenant, records: evidence.records, spans: evidence.spans, held: evidence.held },
-        'erasure request executed',
-      );
-      return executed;
+    const executed = await this.oneAtATime(async () =>
+      this.run(await this.pending(id), trigger, actor?.name ?? 'meshlog (cancellation window ended)', actor, remoteAddress),
+    );
+    await this.replica.send(executed);
+    return executed;
+  }
+
+  /** A request as another node filed, cancelled or executed it, applied to this node's own copy. */
+  private async fromCluster(arrived: ErasureRequest): Promise<void> {
+    await this.oneAtATime(async () => {
+      const local = (await this.store.list()).find((request) => request.id === arrived.id);
+      // Closed here already (or the same change coming back): this node's own outcome stands.
+      if (local && local.status !== 'pending') return;
+      if (arrived.status === 'cancelled') return this.store.save(arrived);
+      const filed: ErasureRequest = { ...arrived, status: 'pending', closed_by: '', closed_at: null, cancel_reason: '', evidence: '' };
+      if (!local) await this.store.save(filed);
+      if (arrived.status === 'executed') await this.run(filed, 'executed through another node', arrived.closed_by);
     });
+  }
+
+  /** Erases what `request` covers on this node's store; called one at a time. */
+  private async run(request: ErasureRequest, trigger: string, executedBy: string, actor?: Identity, remoteAddress?: string) {
+    const executedAt = new Date();
+    const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
+    const outcome = await this.lock.run(() =>
+      this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
+        const events = erasureEvents(request.id, plan, executedAt);
+        this.ledger.append({
+          kind: 'erasure',
+          at: executedAt.toISOString(),
+          trigger,
+          executedBy,
+          request,
+          plan,
+          holds: activeHolds,
+          events,
+        });
+        await this.seals?.insertEvents(events);
+      }),
+    );
+    this.forgetPatterns(request.tenant, outcome.patternsRemoved);
+    const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, { at: executedAt, trigger, by: executedBy });
+    await this.store.save(executed);
+    const evidence = JSON.parse(executed.evidence) as ErasureEvidence;
+    await this.audit.record({
+      action: 'erasure.execute',
+      outcome: 'success',
+      actor,
+      remoteAddress,
+      tenant: request.tenant,
+      target: request.id,
+      detail: {
+        trigger,
+        records: evidence.records,
+        batches: evidence.batches,
+        held: evidence.held,
+        spans: evidence.spans,
+        patterns: evidence.patterns,
+      },
+    });
+    this.logger.info(
+      { request: request.id, tenant: request.tenant, records: evidence.records, spans: evidence.spans, held: evidence.held },
+      'erasure request executed',
+    );
+    return executed;
   }
 
   /** Executes every pending request whose cancellation window has ended. */
@@ -171,7 +204,14 @@ export class ErasureRequests {
     const now = Date.now();
     const due = (await this.store.list()).filter((request) => request.status === 'pending' && Date.parse(request.execute_after) <= now);
     const executed: ErasureRequest[] = [];
-    for (const request of due) executed.push(await this.execute(request.id, 'cancellation window ended'));
+    for (const request of due) {
+      try {
+        executed.push(await this.execute(request.id, 'cancellation window ended'));
+      } catch (error) {
+        // Executed or cancelled since it was listed (in a cluster: another node's change arrived): the others still run.
+        if (!(error instanceof MeshlogError && error.code === 'ML_CONFLICT')) throw error;
+      }
+    }
     return executed;
   }
 

@@ -11,6 +11,7 @@ import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { backupSubsystem } from '../backup/backupSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
 import { ClusterHealth } from '../cluster/clusterHealth.js';
+import { ClusterSecrets } from '../cluster/clusterSecrets.js';
 import { consumesStream } from '../cluster/clusterRole.js';
 import { CommittedRecords } from '../cluster/committedRecords.js';
 import { Leases } from '../cluster/leases.js';
@@ -267,6 +268,7 @@ export class MeshlogServer {
       leases: this.leases,
       masker: query.masking.masker,
       fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
+      clusterSecrets: this.nats && (await ClusterSecrets.open(this.nats, config.cluster, logger)),
       logger,
     });
     this.subsystems.push(alertingPart);
@@ -280,6 +282,7 @@ export class MeshlogServer {
         sessions,
         loginThrottle: access.authFailures.throttle,
         legalHolds: retentionStore.holdReplica,
+        erasures: erasures.replica,
         signingKeys: integrityPart.keySet,
       };
       await replicateState(

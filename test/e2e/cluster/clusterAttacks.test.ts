@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import WebSocket from 'ws';
 import { lokiCall } from '../../support/lokiCall.js';
 import { clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
@@ -85,6 +86,34 @@ test("a NATS user of another account cannot publish to the record stream nor wri
     .getMessage('KV_meshlog_api_keys', { last_by_subj: '$KV.meshlog_api_keys.key.forged' })
     .catch(() => null);
   assert.equal(keys, null, 'the key bucket holds no forged key');
+});
+
+test("a NATS user of another account cannot read the cluster's secrets (the alert fingerprint key) nor put its own", async () => {
+  // The nodes put the key at start (alerting is on by default): it is there, in meshlog's account.
+  const secrets = await new Kvm(observer).open('meshlog_cluster_secrets');
+  const key = (await secrets.get('alert-fingerprint'))?.string();
+  assert.match(key ?? '', /^[0-9a-f]{64}$/);
+  const intruder = await connect({ servers: nats.urls, maxReconnectAttempts: 0, ...intruderUser });
+  try {
+    // Opening the bucket by name finds the intruder's own account's (none): the key is not read through it.
+    const seen = await new Kvm(intruder)
+      .open('meshlog_cluster_secrets')
+      .then((bucket) => bucket.get('alert-fingerprint'))
+      .catch(() => null);
+    assert.equal(seen, null);
+    const js = jetstream(intruder, { timeout: 5_000 });
+    await assert.rejects(js.publish('$KV.meshlog_cluster_secrets.forged', 'f'.repeat(64)));
+    // Reading the key's subject directly answers nothing outside meshlog's account.
+    await assert.rejects(
+      intruder.request('$JS.API.DIRECT.GET.KV_meshlog_cluster_secrets.$KV.meshlog_cluster_secrets.alert-fingerprint', '', {
+        timeout: 5_000,
+      }),
+    );
+  } finally {
+    await intruder.close();
+  }
+  assert.equal((await secrets.get('alert-fingerprint'))?.string(), key);
+  assert.equal(await secrets.get('forged'), null);
 });
 
 test('a tenant-A key used on node A cannot make records land under tenant B, on node A or on node B', async () => {
