@@ -29,7 +29,6 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import { storageSubsystem } from '../security/storageSubsystem.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { openStorage } from '../storage/engine/openStorage.js';
-import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
 import { PatternStore } from '../storage/stores/patternStore.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { buildHttpApp } from './httpApp.js';
@@ -166,27 +165,17 @@ export class MeshlogServer {
     this.subsystems.push(archive);
     this.subsystems.push(backupSubsystem(config, { storage, writer, lock: deletionLock, masterKey: archive.masterKey, audit }));
     this.subsystems.push(
-      reportsSubsystem(config.reports, {
+      reportsSubsystem(config, {
         storage,
         runJob: runStoreJob,
         audit,
         logger,
-        sources: {
-          queries: new ComplianceQueries(storage),
+        reported: {
           auditStore,
-          integrity: sealing && { store: sealing.store, verifierKey: signer.verifierKey },
-          keys: () => keys.list(),
-          config,
-          serverStartedAt: new Date().toISOString(),
-          ingestRefusals: async () => ({
-            records: Object.fromEntries(
-              (await metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value]),
-            ),
-            requests: Object.fromEntries(
-              (await metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value]),
-            ),
-          }),
+          seals: sealing?.store,
           signer,
+          keys: () => keys.list(),
+          metrics,
           retention: retentionStore,
           policy: policyStore,
           incidents: incidentsPart.store,
