@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditEventsResponse } from '../api/audit.js';
-import type { ApiKeysResponse } from '../api/keys.js';
+import type { ApiKeysResponse, CreatedKeyResponse } from '../api/keys.js';
 import { z } from 'zod';
 import { parseJsonBody } from '../formats/jsonBody.js';
 import { nowNs, parseLokiDuration, parseLokiTime } from '../query/lokiParams.js';
 import type { ApiKeys } from '../security/apiKeys.js';
 import type { AuditTrail } from '../security/auditTrail.js';
+import { recordAdminChange } from './adminChange.js';
 import { anyTenant, roles } from '../security/identity.js';
 import type { AuditStore } from '../storage/stores/auditStore.js';
 import type { SessionStore } from '../security/sessions.js';
@@ -36,14 +37,22 @@ export function durationNs(value: string): bigint {
   return days ? BigInt(days[1]) * 86_400_000_000_000n : parseLokiDuration(value, 'duration');
 }
 
+/** When a key asked to expire in `expiresIn` (a duration, as durationNs reads it) expires; never when absent. */
+export function keyExpiry(expiresIn: string | undefined): Date | undefined {
+  return expiresIn ? new Date(Date.now() + Number(durationNs(expiresIn) / 1_000_000n)) : undefined;
+}
+
+/** Told with a new key: meshlog keeps only its hash. */
+export const keyShownOnce = 'the key is shown only now; store it in your secret manager';
+
 /** Key management (admin) and the audit trail (auditor); every change is itself audited. */
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys, audit } = deps;
 
-  app.post('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post<{ Reply: CreatedKeyResponse }>('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createKeyBody, request.body);
     requireWithinGrants(request.identity!, body);
-    const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
+    const expiresAt = keyExpiry(body.expires_in);
     const created = await keys.create({
       name: body.name,
       roles: body.roles,
@@ -51,16 +60,13 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       expiresAt,
       createdBy: request.identity!.name,
     });
-    await audit.record({
+    await recordAdminChange(audit, request, {
       action: 'keys.create',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
       target: created.id,
       tenant: singleTenant(body.tenants),
       detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
     });
-    return reply.code(201).send({ ...created, note: 'the key is shown only now; store it in your secret manager' });
+    return reply.code(201).send({ ...created, note: keyShownOnce });
   });
 
   // Keys of tenants the admin does not hold are not theirs to see, nor to revoke.
@@ -73,11 +79,8 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
     const revoked = await keys.revoke(request.params.id, request.identity!.name);
     const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
-    await audit.record({
+    await recordAdminChange(audit, request, {
       action: 'keys.revoke',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
       target: revoked.id,
       tenant: singleTenant(revoked.tenants),
       detail: { name: revoked.name, ended_sessions: endedSessions },

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { SessionMethodsResponse, SessionResponse, UiPermission } from '../api/session.js';
 import { MeshlogError } from '../errors.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Authenticate } from '../security/authenticator.js';
-import { hasPermission, type Identity, type Permission } from '../security/identity.js';
+import { hasPermission, type Identity } from '../security/identity.js';
 import {
   clearedSessionCookie,
   oidcStateCookie,
@@ -39,9 +40,9 @@ const safeReturn = (value: string | undefined) =>
 const loginBody = z.object({ token: z.string().min(1).max(4096) }).strict();
 
 /** What the UI may offer: a session never acts beyond these, the server checks every request. */
-const uiPermissions: Permission[] = ['query', 'audit', 'admin'];
+const uiPermissions: UiPermission[] = ['query', 'audit', 'admin'];
 
-function sessionView(session: Session, limits: SessionStore['limits'], maxLinesPerQuery: number) {
+function sessionView(session: Session, limits: SessionStore['limits'], maxLinesPerQuery: number): SessionResponse {
   const { identity } = session;
   return {
     identity: { id: identity.id, name: identity.name, kind: identity.kind, roles: identity.roles, tenants: identity.tenants },
@@ -98,7 +99,10 @@ export function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): voi
     return sessionView(session, sessions.limits, deps.maxLinesPerQuery);
   });
 
-  app.get('/api/v1/session/methods', { config: { permission: 'public' } }, async () => ({ token: true, oidc: deps.oidc !== undefined }));
+  app.get<{ Reply: SessionMethodsResponse }>('/api/v1/session/methods', { config: { permission: 'public' } }, async () => ({
+    token: true,
+    oidc: deps.oidc !== undefined,
+  }));
 
   const oidc = deps.oidc;
   if (oidc) {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TenantChoicesResponse, TenantResponse, TenantsResponse } from '../api/tenants.js';
 import { z } from 'zod';
 import type { AuditTrail } from '../security/auditTrail.js';
+import { recordAdminChange } from './adminChange.js';
 import type { TenantRegistry } from '../security/tenantRegistry.js';
 import { parseJsonBody } from '../formats/jsonBody.js';
 import { holdsTenants } from '../security/grants.js';
@@ -27,11 +28,8 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
   app.post<{ Reply: TenantResponse }>('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(createTenantBody, request.body);
     const tenant = await tenants.create(body.name, body.description, request.identity!.name);
-    await audit.record({
+    await recordAdminChange(audit, request, {
       action: 'tenants.create',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
       tenant: tenant.name,
       target: tenant.name,
       detail: { description: tenant.description },
@@ -69,11 +67,8 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
       { config: { auditedByRoute: true } },
       async (request) => {
         const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
-        await audit.record({
+        await recordAdminChange(audit, request, {
           action: `tenants.${verb}`,
-          outcome: 'success',
-          actor: request.identity,
-          remoteAddress: request.ip,
           tenant: tenant.name,
           target: tenant.name,
         });

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
+import type { CreatedKeyResponse } from '../api/keys.js';
 import type { UserChangeResponse, UserResponse, UsersResponse } from '../api/users.js';
 import { z } from 'zod';
 import type { AuditTrail } from '../security/auditTrail.js';
+import { recordAdminChange } from './adminChange.js';
 import type { SessionStore } from '../security/sessions.js';
 import { roles, type Identity, type Role } from '../security/identity.js';
 import type { UserRegistry } from '../security/userRegistry.js';
 import { parseJsonBody } from '../formats/jsonBody.js';
-import { durationNs } from './adminRoutes.js';
+import { keyExpiry, keyShownOnce } from './adminRoutes.js';
 import { requireWithinGrants, sees, singleTenant } from '../security/grants.js';
 import { MeshlogError } from '../errors.js';
 
@@ -51,11 +53,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     const body = parseJsonBody(createUserBody, request.body);
     requireWithinGrants(request.identity!, body);
     const user = await users.create(body, request.identity!.name);
-    await audit.record({
+    await recordAdminChange(audit, request, {
       action: 'users.create',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
       target: user.name,
       tenant: singleTenant(user.tenants),
       detail: { roles: user.roles, tenants: user.tenants },
@@ -77,11 +76,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
       const { user, before, revokedKeys } = await users.update(request.params.name, body, request.identity!.name);
       const endedSessions =
         revokedKeys.length > 0 && deps.sessions ? await deps.sessions.endSessionsOf(revokedKeys, 'user grants narrowed') : 0;
-      await audit.record({
+      await recordAdminChange(audit, request, {
         action: 'users.update',
-        outcome: 'success',
-        actor: request.identity,
-        remoteAddress: request.ip,
         target: user.name,
         tenant: singleTenant(user.tenants),
         detail: {
@@ -95,28 +91,29 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     },
   );
 
-  app.post<{ Params: { name: string } }>('/api/v1/admin/users/:name/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(issueKeyBody, request.body);
-    const target = visible(request.identity!, request.params.name);
-    // A key with no grant of its own gets all of the user's: those too must be the granter's.
-    requireWithinGrants(request.identity!, { roles: body.roles ?? (target.roles as Role[]), tenants: body.tenants ?? target.tenants });
-    const expiresAt = body.expires_in ? new Date(Date.now() + Number(durationNs(body.expires_in) / 1_000_000n)) : undefined;
-    const created = await users.issueKey(
-      request.params.name,
-      { roles: body.roles, tenants: body.tenants, expiresAt },
-      request.identity!.name,
-    );
-    await audit.record({
-      action: 'keys.create',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      target: created.id,
-      tenant: singleTenant(created.tenants),
-      detail: { user: request.params.name, roles: created.roles, tenants: created.tenants, expires_at: expiresAt?.toISOString() ?? null },
-    });
-    return reply.code(201).send({ id: created.id, key: created.key, note: 'the key is shown only now; store it in your secret manager' });
-  });
+  app.post<{ Params: { name: string }; Reply: CreatedKeyResponse }>(
+    '/api/v1/admin/users/:name/keys',
+    { config: { auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(issueKeyBody, request.body);
+      const target = visible(request.identity!, request.params.name);
+      // A key with no grant of its own gets all of the user's: those too must be the granter's.
+      requireWithinGrants(request.identity!, { roles: body.roles ?? (target.roles as Role[]), tenants: body.tenants ?? target.tenants });
+      const expiresAt = keyExpiry(body.expires_in);
+      const created = await users.issueKey(
+        request.params.name,
+        { roles: body.roles, tenants: body.tenants, expiresAt },
+        request.identity!.name,
+      );
+      await recordAdminChange(audit, request, {
+        action: 'keys.create',
+        target: created.id,
+        tenant: singleTenant(created.tenants),
+        detail: { user: request.params.name, roles: created.roles, tenants: created.tenants, expires_at: expiresAt?.toISOString() ?? null },
+      });
+      return reply.code(201).send({ id: created.id, key: created.key, note: keyShownOnce });
+    },
+  );
 
   for (const [verb, state] of [
     ['disable', 'disabled'],
@@ -130,11 +127,8 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
         const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);
         // Every key ever issued to the user, not only those still active: a session outlives its key's revocation otherwise.
         const endedSessions = state === 'disabled' && deps.sessions ? await deps.sessions.endSessionsOf(user.key_ids, 'user disabled') : 0;
-        await audit.record({
+        await recordAdminChange(audit, request, {
           action: `users.${verb}`,
-          outcome: 'success',
-          actor: request.identity,
-          remoteAddress: request.ip,
           target: user.name,
           tenant: singleTenant(user.tenants),
           detail: { revoked_keys: revokedKeys, ended_sessions: endedSessions },

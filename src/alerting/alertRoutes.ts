@@ -166,7 +166,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
   // Fingerprints stored before they were keyed could be recomputed from guessed labels: the API shows every one keyed.
   const shown = (stored: string) => alerting.fingerprints.shown(stored);
 
-  app.get('/api/v1/alerts', async (request) => {
+  app.get<{ Reply: api.AlertsResponse | api.AlertHistoryResponse }>('/api/v1/alerts', async (request) => {
     const query = request.query as Record<string, string | undefined>;
     if (query.history === 'true')
       return {
@@ -235,7 +235,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     })),
   }));
 
-  app.get('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => {
+  app.get<{ Reply: api.RulesResponse }>('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => {
     const groups = engine.ruleGroups(request.tenant);
     const shown = await Promise.all(
       groups.map((group) =>
@@ -244,7 +244,7 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
         ),
       ),
     );
-    const data: { groups: api.RuleGroup[] } = {
+    const data: api.RulesResponse['data'] = {
       groups: groups.map((group, g) => ({
         name: group.name,
         file: group.namespace,

@@ -69,6 +69,22 @@ export interface RuleGroup {
   }[];
 }
 
+/** `GET /prometheus/api/v1/rules`. */
+export interface RulesResponse {
+  status: 'success';
+  data: { groups: RuleGroup[] };
+}
+
+/** `GET /api/v1/alerts`: each alert's latest transition of the last day, with its acknowledgement. */
+export interface AlertsResponse {
+  alerts: AlertTransition[];
+}
+
+/** `GET /api/v1/alerts?history=true`: every transition. */
+export interface AlertHistoryResponse {
+  transitions: AlertTransition[];
+}
+
 /** GET /api/v1/alerts/backtest: when a rule would have fired and resolved over a past range. */
 export interface RuleBacktestResponse {
   start: string;

@@ -17,3 +17,10 @@ export interface ApiKeyView {
 export interface ApiKeysResponse {
   keys: ApiKeyView[];
 }
+
+/** `POST /api/v1/admin/keys` and `/api/v1/admin/users/<name>/keys`: a new key, its secret shown this once. */
+export interface CreatedKeyResponse {
+  id: string;
+  key: string;
+  note: string;
+}

@@ -101,3 +101,75 @@ export interface StoredReportListing extends StoredReportFields {
 export interface StoredReportsResponse {
   reports: StoredReportListing[];
 }
+
+/**
+ * What of a section's `data` the report promises and the dashboard draws
+ * (web/src/pages/compliance/); each section builder in src/compliance/ is
+ * checked against its type, and carries more (rules, notes, event lists).
+ */
+export interface CoverageSectionData {
+  services: ServiceCoverageRow[];
+  platforms: Record<string, number>;
+  receivers: Record<string, number>;
+  total_records: number;
+  /** Services with hours without a record, and those hours. */
+  gaps: { tenant: string; service: string; hours: string[] }[];
+}
+
+export interface IntegritySectionData {
+  sealing: boolean;
+  verification?: {
+    ok: boolean;
+    chains: number;
+    batches: number;
+    records: number;
+    checkpoints: number;
+    findings_total: number;
+    elapsedMs: number;
+  };
+  chains?: {
+    chain: string;
+    tenant: string;
+    head_batch_seq: number;
+    head_hash: string;
+    last_commit: string;
+    latest_checkpoint: { tree_size: number; root_hash: string; created_at: string } | null;
+  }[];
+}
+
+/** One retention policy as the report lists it. */
+export interface RetentionPolicyDescription {
+  policy: string;
+  applies_to: string;
+  max_age: string;
+}
+
+export interface RetentionSectionData {
+  /** Each configuration in force during the period, with the span it applied. */
+  policies_in_force: { from: string; to: string; config_sha256: string | null; policies: RetentionPolicyDescription[] }[];
+  disposal_interval: string;
+  erasure_requests: { id: string; status: string; on_time: boolean | null }[];
+  legal_holds: { id: string; name: string; tenant: string; service: string; covers: string; reason: string }[];
+  /** Each `retention.dispose` audit event of the period: `trigger` and `records` as its detail recorded them. */
+  disposal_runs: { time: string; by: string; trigger: unknown; records: unknown }[];
+  disposed_by_policy: Record<string, number>;
+  /** Overdue records by tenant and policy. */
+  kept_past_policy: { records: number }[];
+  held_past_policy_records: number;
+}
+
+export interface AccessSectionData {
+  keys_as_of_period_end: {
+    id: string;
+    name: string;
+    roles: string[];
+    tenants: string[];
+    last_used_at: string | null;
+    state_at_period_end: string;
+  }[];
+  grants: unknown[];
+  revocations: unknown[];
+  unused_keys: { rule: string; keys: unknown[] };
+  failed_logins: { total: number };
+  denied_requests: { total: number };
+}

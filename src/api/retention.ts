@@ -32,6 +32,18 @@ export interface RetentionResponse {
   holds: LegalHold[];
 }
 
+/** What one disposal run removed: sealed batches, records, and records per policy. */
+export interface DisposalSummary {
+  batches: number;
+  records: number;
+  byPolicy: Record<string, number>;
+}
+
+/** `POST /api/v1/admin/retention/run`: a disposal run made now. */
+export interface RetentionRunResponse {
+  disposed: DisposalSummary;
+}
+
 export interface LegalHoldResponse {
   hold: LegalHold;
 }

@@ -1,3 +1,4 @@
+import type { AccessSectionData } from '../api/reports.js';
 import { anyTenant } from '../security/identity.js';
 import type { StoredAuditEvent } from '../storage/stores/auditStore.js';
 import { isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
@@ -127,7 +128,7 @@ export async function accessSection({ sources, period, audit }: SectionInput): P
     id: 'access',
     title: 'Logical access: keys, roles, grants and authentication',
     criteria: ['CC6.1', 'CC6.2', 'CC6.3'],
-    data,
+    data: data satisfies AccessSectionData,
   };
   const concernsFound = [
     ...(unused.length > 0

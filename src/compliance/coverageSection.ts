@@ -1,3 +1,4 @@
+import type { CoverageSectionData } from '../api/reports.js';
 import type { ServiceCoverageRow } from '../storage/stores/complianceQueries.js';
 import type { ReportSection, SectionInput } from './reportModel.js';
 
@@ -40,22 +41,18 @@ export async function coverageSection({ sources, period }: SectionInput): Promis
     .map((row) => ({ tenant: row.tenant, service: row.service, hours: gapHours(row.hours.map(Number), startMs, endMs) }))
     .filter((row) => row.hours.length > 0);
   const records = services.reduce((sum, service) => sum + Number(service.records), 0);
-  const base = {
-    id: 'coverage',
-    title: 'Logging coverage',
-    criteria: ['CC7.1', 'CC7.2'],
-    data: {
-      services,
-      platforms: dimension(services, 'platforms'),
-      clusters: dimension(services, 'clusters'),
-      meshes: dimension(services, 'meshes'),
-      receivers: dimension(services, 'receivers'),
-      volume_per_day: daily,
-      total_records: records,
-      gaps,
-      gap_rule: 'an hour without records for a service between the first and the last complete hour of the period',
-    },
+  const data = {
+    services,
+    platforms: dimension(services, 'platforms'),
+    clusters: dimension(services, 'clusters'),
+    meshes: dimension(services, 'meshes'),
+    receivers: dimension(services, 'receivers'),
+    volume_per_day: daily,
+    total_records: records,
+    gaps,
+    gap_rule: 'an hour without records for a service between the first and the last complete hour of the period',
   };
+  const base = { id: 'coverage', title: 'Logging coverage', criteria: ['CC7.1', 'CC7.2'], data: data satisfies CoverageSectionData };
   if (services.length === 0) return { ...base, status: 'fail', reason: 'no logs were received in the period' };
   if (gaps.length > 0) {
     const hoursMissing = gaps.reduce((sum, gap) => sum + gap.hours.length, 0);

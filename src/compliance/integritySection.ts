@@ -1,3 +1,4 @@
+import type { IntegritySectionData } from '../api/reports.js';
 import { verifyIntegrity } from '../integrity/verifier.js';
 import { isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
@@ -14,7 +15,7 @@ export async function integritySection({ sources, period }: SectionInput): Promi
       ...base,
       status: 'fail',
       reason: 'integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected',
-      data: { sealing: false },
+      data: { sealing: false } satisfies IntegritySectionData,
     };
   }
   const tenant = period.tenant || undefined;
@@ -56,22 +57,21 @@ export async function integritySection({ sources, period }: SectionInput): Promi
     },
     chains,
   };
+  const evidence = { ...base, data: data satisfies IntegritySectionData };
   if (!verification.ok) {
     const kinds = [...new Set(verification.findings.map((finding) => finding.kind))].join(', ');
-    return { ...base, status: 'fail', reason: `verification found ${verification.findings.length} problems (${kinds})`, data };
+    return { ...evidence, status: 'fail', reason: `verification found ${verification.findings.length} problems (${kinds})` };
   }
   if (unsigned.length > 0) {
     return {
-      ...base,
+      ...evidence,
       status: 'attention',
       reason: `${unsigned.length} chains have no signed checkpoint: ${unsigned.map((chain) => chain.chain).join(', ')}`,
-      data,
     };
   }
   return {
-    ...base,
+    ...evidence,
     status: 'pass',
     reason: `${verification.batches} batches with ${verification.records} records in ${verification.chains} chains verified, ${verification.checkpoints} signed checkpoints checked, nothing altered or missing`,
-    data,
   };
 }

@@ -7,32 +7,34 @@ import type { RunJob } from '../cluster/sharedJobs.js';
 import { ReportStore } from '../storage/stores/reportStore.js';
 import { DashboardReports } from './dashboardReports.js';
 import { MonthlyReports } from './monthlyReports.js';
-import type { ReportSources } from './reportModel.js';
+import { reportSources, type ReportedParts } from './reportSources.js';
 import { reportRoutes } from './reportRoutes.js';
 import { auditExportRoutes } from './auditExportRoutes.js';
 
 /**
- * SOC 2 evidence reports (the `reports` section): stored reports, the
+ * SOC 2 evidence reports (the `reports` section): the sources a report reads
+ * (gathered from the running server's parts, reportSources.ts), stored reports, the
  * Compliance dashboard's cache, the report routes and the audit trail's
  * export (the auditor's populations), and, with `reports.monthly`, the
  * timer that generates each ended month's report.
  */
 export function reportsSubsystem(
-  config: MeshlogConfig['reports'],
-  deps: { storage: Storage; sources: ReportSources; audit: AuditTrail; logger: Logger; runJob: RunJob },
+  config: MeshlogConfig,
+  deps: { storage: Storage; reported: ReportedParts; audit: AuditTrail; logger: Logger; runJob: RunJob },
 ) {
+  const sources = reportSources(config, deps.storage, deps.reported);
   const store = new ReportStore(deps.storage);
-  const dashboard = new DashboardReports(config.dashboard_cache_ms);
+  const dashboard = new DashboardReports(config.reports.dashboard_cache_ms);
   const routes: FastifyPluginAsync = async (app) => {
-    reportRoutes(app, { audit: deps.audit, store, dashboard, sources: deps.sources });
-    auditExportRoutes(app, deps.sources.auditStore);
+    reportRoutes(app, { audit: deps.audit, store, dashboard, sources });
+    auditExportRoutes(app, sources.auditStore);
   };
   let monthly: MonthlyReports | undefined;
   return {
     routes,
     start(): void {
-      if (!config.monthly) return;
-      monthly = new MonthlyReports(deps.sources, store, deps.audit, deps.logger, deps.runJob);
+      if (!config.reports.monthly) return;
+      monthly = new MonthlyReports(sources, store, deps.audit, deps.logger, deps.runJob);
       monthly.start();
     },
     /** A month's report being generated is finished first. */

@@ -1,3 +1,4 @@
+import type { RetentionPolicyDescription, RetentionSectionData } from '../api/reports.js';
 import { retentionRules } from '../retention/disposer.js';
 import type { RetentionRule } from '../storage/stores/retentionStore.js';
 import { auditDetail } from './accessSection.js';
@@ -6,7 +7,7 @@ import { erasureResponses } from './erasureResponses.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import { isoOfNs, isoOfStored, parseStoredTime, type ReportSection, type SectionInput } from './reportModel.js';
 
-function describeRule(rule: RetentionRule, appliesTo: string): Record<string, unknown> {
+function describeRule(rule: RetentionRule, appliesTo: string): RetentionPolicyDescription {
   const days = rule.maxAgeSeconds / 86_400;
   return {
     policy: rule.name,
@@ -16,7 +17,7 @@ function describeRule(rule: RetentionRule, appliesTo: string): Record<string, un
 }
 
 /** The policies a retention configuration sets, as the report lists them. */
-function describePolicies(retention: MeshlogConfig['retention']): Record<string, unknown>[] {
+function describePolicies(retention: MeshlogConfig['retention']): RetentionPolicyDescription[] {
   const { rules, fallback, audit } = retentionRules(retention);
   return [
     ...rules.map((rule) =>
@@ -152,7 +153,12 @@ export async function retentionSection(input: SectionInput): Promise<ReportSecti
     held_past_policy_records: heldPastPolicy,
     overdue_rule: `records whose policy expired them more than one disposal interval (${retention.check_interval_ms / 1000}s) before the report was generated, and that no active legal hold covers`,
   };
-  const base = { id: 'retention', title: 'Retention and disposal', criteria: ['C1.2', 'P4.2', 'P4.3'], data };
+  const base = {
+    id: 'retention',
+    title: 'Retention and disposal',
+    criteria: ['C1.2', 'P4.2', 'P4.3'],
+    data: data satisfies RetentionSectionData,
+  };
   const disposed = count(batches);
   if (keptPastPolicy > 0) {
     return {

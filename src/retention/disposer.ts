@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { DisposalSummary } from '../api/retention.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import { MeshlogError } from '../errors.js';
 import { parseLokiDuration } from '../query/lokiParams.js';
@@ -10,12 +11,6 @@ import type { LegalHold, RetentionRule, RetentionStore } from '../storage/stores
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { DeletionLedger } from './deletionLedger.js';
 import type { DeletionLock } from './deletionLock.js';
-
-export interface DisposalSummary {
-  batches: number;
-  records: number;
-  byPolicy: Record<string, number>;
-}
 
 /** `30d` → seconds; Go durations otherwise. */
 export function maxAgeSeconds(value: string): number {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { LegalHoldResponse, RetentionResponse } from '../api/retention.js';
+import type { LegalHoldResponse, RetentionResponse, RetentionRunResponse } from '../api/retention.js';
 import { z } from 'zod';
 import type { Disposer } from './disposer.js';
 import type { AuditTrail } from '../security/auditTrail.js';
@@ -37,7 +37,7 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
     holds: (await deps.store.holds()).filter((hold) => holdsTenants(request.identity!, [hold.tenant])),
   }));
 
-  app.post('/api/v1/admin/retention/run', { config: { auditedByRoute: true } }, async (request) => ({
+  app.post<{ Reply: RetentionRunResponse }>('/api/v1/admin/retention/run', { config: { auditedByRoute: true } }, async (request) => ({
     disposed: await disposer.run('admin request', request.identity),
   }));
 

@@ -3,24 +3,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { accessSubsystem } from '../access/accessSubsystem.js';
 import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
 import { defaultFingerprintKeyFile } from '../alerting/alertFingerprint.js';
 import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { backupSubsystem } from '../backup/backupSubsystem.js';
 import { pendingRestore } from '../backup/restoreMarker.js';
-import { ClusterHealth } from '../cluster/clusterHealth.js';
-import { ClusterSecrets } from '../cluster/clusterSecrets.js';
-import { consumesStream } from '../cluster/clusterRole.js';
-import { CommittedRecords } from '../cluster/committedRecords.js';
-import { Leases } from '../cluster/leases.js';
-import { connectNats } from '../cluster/natsConnection.js';
-import { ensureRecordStream, recordPublisher, type RecordPublisher } from '../cluster/recordStream.js';
-import { replicateState } from '../cluster/replicatedKinds.js';
+import { clusterSubsystem } from '../cluster/clusterSubsystem.js';
 import { storeJobs } from '../cluster/sharedJobs.js';
-import { StreamConsumer } from '../cluster/streamConsumer.js';
-import { StreamMetrics } from '../cluster/streamMetrics.js';
 import { reportsSubsystem } from '../compliance/reportsSubsystem.js';
 import { recordConfigChange } from '../config/configChanges.js';
 import type { MeshlogConfig } from '../config/schema.js';
@@ -38,9 +28,7 @@ import { accessReviewSubsystem } from '../security/accessReviewSubsystem.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import { storageSubsystem } from '../security/storageSubsystem.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
-import { Storage } from '../storage/engine/storage.js';
-import { StreamPositionStore } from '../storage/logs/streamPositionStore.js';
-import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
+import { openStorage } from '../storage/engine/openStorage.js';
 import { PatternStore } from '../storage/stores/patternStore.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { buildHttpApp } from './httpApp.js';
@@ -68,10 +56,6 @@ export class MeshlogServer {
   private ingest: ReturnType<typeof ingestSubsystem> | undefined;
   private query: ReturnType<typeof querySubsystem> | undefined;
   private storageEvents: ReturnType<typeof storageSubsystem> | undefined;
-  private nats: NatsConnection | undefined;
-  private streamConsumer: StreamConsumer | undefined;
-  private clusterHealth: ClusterHealth | undefined;
-  private leases: Leases | undefined;
   private audit: AuditTrail | undefined;
   private ready = false;
   /** Where the admin token came from, for the start-up summary (never the token). */
@@ -89,27 +73,9 @@ export class MeshlogServer {
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
 
     const id = writerId(config.data_dir);
-    const nodeId = config.cluster.node_id ?? id;
-    if (config.cluster.enabled) {
-      this.nats = await connectNats(config.cluster, nodeId, logger);
-      this.leases = await Leases.open(this.nats, config.cluster, nodeId, logger);
-    }
-    const openStorage = () =>
-      Storage.open(
-        {
-          dataDir: config.data_dir,
-          clickhouseUrl: config.clickhouse_url,
-          clickhouseCluster: config.clickhouse_cluster,
-          database: config.database,
-          encryption: { enabled: config.encryption.enabled, keyFile: config.encryption.key_file },
-          minFreeDiskBytes: config.limits.min_free_disk_bytes,
-        },
-        logger,
-      );
-    // A shared ClickHouse is migrated by one node at a time (the others then find it done); an embedded store only by its own node.
-    const storage = await (this.leases && config.clickhouse_url
-      ? this.leases.exclusive('job.schema-migrations', openStorage)
-      : openStorage());
+    const cluster = await clusterSubsystem(config.cluster, config.cluster.node_id ?? id, logger);
+    const leases = cluster?.leases;
+    const storage = await openStorage(config, logger, leases && ((name, job) => leases.exclusive(name, job)));
     this.subsystems.push({ stop: () => storage.close() });
     const diskGuard = storage.diskGuard;
     if (diskGuard) metrics.diskFree = () => diskGuard.freeBytes();
@@ -123,41 +89,13 @@ export class MeshlogServer {
     this.subsystems.push(written);
     const { writer, redeliveries } = written;
     this.patterns = written.patterns;
-    let stream: RecordPublisher | undefined;
-    let startConsuming = async () => undefined as void;
-    if (this.nats) {
-      // Receivers publish to the replicated stream; this node's writer, like every node's, commits the whole stream.
-      await ensureRecordStream(this.nats, config.cluster, logger);
-      stream = recordPublisher(this.nats, config.cluster);
-      this.clusterHealth = new ClusterHealth(this.nats, config.cluster);
-      const streamMetrics = new StreamMetrics(metrics.registry, this.nats, config.cluster);
-      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one. Started last (below): a
-      // restarted node's catch-up commits, run on this thread, starved its own start-up requests to JetStream until they timed out.
-      if (consumesStream(config.cluster)) {
-        const health = this.clusterHealth;
-        const committed = await CommittedRecords.open(new StreamPositionStore(storage));
-        startConsuming = async () => {
-          this.streamConsumer = await StreamConsumer.start(
-            this.nats!,
-            config.cluster,
-            nodeId,
-            (records, receiver) => redeliveries.write(records, receiver),
-            logger,
-            committed,
-            (count) => streamMetrics.recordsSkipped.inc(count),
-          );
-          health.watch(this.streamConsumer);
-        };
-      }
-      // Messages being committed finish (and are acknowledged) before the writer closes; leases go back before NATS does.
-      this.subsystems.push({
-        stop: async () => {
-          await this.streamConsumer?.stop();
-          await this.leases?.releaseAll();
-          await this.nats?.drain().catch(() => undefined);
-        },
-      });
-    }
+    const recordStream = await cluster?.openRecordStream({
+      storage,
+      commit: (records, receiver) => redeliveries.write(records, receiver),
+      registry: metrics.registry,
+    });
+    if (recordStream) this.subsystems.push(recordStream);
+    const stream = recordStream?.stream;
     const access = await accessSubsystem(config, { storage, auditWriter: writer, logger });
     this.subsystems.push(access);
     const { keys, users, tenants, audit, auditStore, sessions } = access;
@@ -205,7 +143,7 @@ export class MeshlogServer {
     const { incidents } = incidentsPart;
     const policyStore = new PolicyStore(storage);
     // Retention, erasure and monthly reports: under a lease with a shared ClickHouse, on every node's own copy when embedded.
-    const runStoreJob = storeJobs(this.leases, Boolean(config.clickhouse_url));
+    const runStoreJob = storeJobs(leases, Boolean(config.clickhouse_url));
     const governance = governanceSubsystem(config, {
       storage,
       runJob: runStoreJob,
@@ -227,27 +165,17 @@ export class MeshlogServer {
     this.subsystems.push(archive);
     this.subsystems.push(backupSubsystem(config, { storage, writer, lock: deletionLock, masterKey: archive.masterKey, audit }));
     this.subsystems.push(
-      reportsSubsystem(config.reports, {
+      reportsSubsystem(config, {
         storage,
         runJob: runStoreJob,
         audit,
         logger,
-        sources: {
-          queries: new ComplianceQueries(storage),
+        reported: {
           auditStore,
-          integrity: sealing && { store: sealing.store, verifierKey: signer.verifierKey },
-          keys: () => keys.list(),
-          config,
-          serverStartedAt: new Date().toISOString(),
-          ingestRefusals: async () => ({
-            records: Object.fromEntries(
-              (await metrics.recordsRejected.get()).values.map((value) => [`${value.labels.receiver}/${value.labels.reason}`, value.value]),
-            ),
-            requests: Object.fromEntries(
-              (await metrics.requestsRejected.get()).values.map((value) => [String(value.labels.code), value.value]),
-            ),
-          }),
+          seals: sealing?.store,
           signer,
+          keys: () => keys.list(),
+          metrics,
           retention: retentionStore,
           policy: policyStore,
           incidents: incidentsPart.store,
@@ -265,33 +193,27 @@ export class MeshlogServer {
       committed: (listener) => writer.onCommitted(listener),
       templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
       incidentAlert: incidents.alertListener(),
-      leases: this.leases,
+      leases,
       masker: query.masking.masker,
       fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
-      clusterSecrets: this.nats && (await ClusterSecrets.open(this.nats, config.cluster, logger)),
+      clusterSecrets: await cluster?.secrets(),
       logger,
     });
     this.subsystems.push(alertingPart);
     const alerting = alertingPart.alerting;
-    if (this.nats) {
-      const replicas = {
-        keys: keys.replica,
-        users: users.replica,
-        tenants: tenants.replica,
-        savedQueries: query.savedQueries.replica,
-        sessions,
-        loginThrottle: access.authFailures.throttle,
-        legalHolds: retentionStore.holdReplica,
-        erasures: erasures.replica,
-        signingKeys: integrityPart.keySet,
-      };
-      await replicateState(
-        this.nats,
-        config.cluster,
-        { ...replicas, ruleGroups: alerting?.ruleGroupReplica, silences: alerting?.silenceReplica },
-        logger,
-      );
-    }
+    await cluster?.replicate({
+      keys: keys.replica,
+      users: users.replica,
+      tenants: tenants.replica,
+      savedQueries: query.savedQueries.replica,
+      sessions,
+      loginThrottle: access.authFailures.throttle,
+      legalHolds: retentionStore.holdReplica,
+      erasures: erasures.replica,
+      signingKeys: integrityPart.keySet,
+      ruleGroups: alerting?.ruleGroupReplica,
+      silences: alerting?.silenceReplica,
+    });
     this.subsystems.push(
       await policySubsystem(config, {
         storage,
@@ -334,7 +256,7 @@ export class MeshlogServer {
       audit,
       authFailures: access.authFailures,
       isReady: () => this.ready,
-      dependencyProblem: async () => this.clusterHealth?.problem(),
+      dependencyProblem: async () => cluster?.problem(),
       ingestPaused: () => diskGuard?.refusal('ingest'),
       masking: query.masking,
       rateLimits: ingest.rateLimits,
@@ -359,7 +281,7 @@ export class MeshlogServer {
       restored.recordedNow();
     }
     await storageEvents.recordStartEvents();
-    await startConsuming();
+    await cluster?.startConsuming();
     logger.info(
       {
         http: httpUrl,

@@ -1,31 +1,12 @@
+import type { LokiMetricData, LokiQueryStats, LokiSample, LokiSeries, LokiStream } from '../../api/loki.js';
 import type { MetricValue } from '../logql/metricValue.js';
 import type { Stream } from '../logql/selectStreams.js';
 import { compareLabels } from '../logql/labelSet.js';
 import type { QueryRun, Volume, VolumeSeries } from '../querier.js';
 
-/** Loki's JSON answers (its HTTP API's shapes), built from the Querier's. */
+/** Loki's JSON answers (its HTTP API's shapes, src/api/loki.ts), built from the Querier's. */
 
 type Run = QueryRun<unknown>['run'];
-
-interface LokiStreamResult {
-  stream: Record<string, string>;
-  values: Stream['entries'];
-}
-
-interface LokiSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-interface LokiSeries {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
-
-type LokiMetricData =
-  | { resultType: 'scalar'; result: [number, string] }
-  | { resultType: 'vector'; result: LokiSample[] }
-  | { resultType: 'matrix'; result: LokiSeries[] };
 
 /** Go's strconv.FormatFloat(v, 'f', -1, 64) spelling of sample values. */
 function formatValue(value: number): string {
@@ -64,7 +45,7 @@ const noStore = {
 };
 
 /** A query's `stats`; `started` is performance.now() when the request began. */
-export function queryStats(run: Run, started: number, returned: number): object {
+export function queryStats(run: Run, started: number, returned: number): LokiQueryStats {
   const execTime = (performance.now() - started) / 1000;
   const perSecond = (n: number) => (execTime > 0 ? Math.round(n / execTime) : 0);
   return {
@@ -93,13 +74,13 @@ export function planHeader(run: Run): string {
 }
 
 /** data with encodingFlags after resultType, where Loki's encoder writes it, when the request set any. */
-export function withFlags(data: { resultType: string } & Record<string, unknown>, flags: string[]): object {
+export function withFlags<Data extends { resultType: string }>(data: Data, flags: string[]): Data & { encodingFlags?: string[] } {
   if (flags.length === 0) return data;
   const { resultType, ...rest } = data;
-  return { resultType, encodingFlags: flags, ...rest };
+  return { resultType, encodingFlags: flags, ...rest } as Data & { encodingFlags: string[] };
 }
 
-export function streamsResult(streams: Stream[]): LokiStreamResult[] {
+export function streamsResult(streams: Stream[]): LokiStream[] {
   return streams.map((stream) => ({ stream: stream.labels, values: stream.entries }));
 }
 

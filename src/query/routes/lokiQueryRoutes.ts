@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LokiLabelsResponse, LokiQueryResponse } from '../../api/loki.js';
 import { MeshlogError } from '../../errors.js';
 import { isMetric, isSortedByValue } from '../logql/evaluateMetric.js';
 import { stepsOf } from '../logql/metricValue.js';
@@ -85,8 +86,12 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       // Like Loki, log queries read [start, end).
       const { value: streams, run } = await querier(request, reply).select(expr, range, select);
       reply.header(planHeaderName, planHeader(run));
-      const data = { resultType: 'streams', result: streamsResult(streams), stats: queryStats(run, started, entriesReturned(streams)) };
-      return { status: 'success', data: withFlags(data, flags) };
+      const data = {
+        resultType: 'streams' as const,
+        result: streamsResult(streams),
+        stats: queryStats(run, started, entriesReturned(streams)),
+      };
+      return { status: 'success', data: withFlags(data, flags) } satisfies LokiQueryResponse;
     }
     const step = params.step ?? params.interval;
     const stepNs = step ? parseLokiDuration(step, 'step') : defaultStepNs(range.startNs, range.endNs);
@@ -94,7 +99,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const { value, run } = await querier(request, reply).evaluate(expr, steps);
     reply.header(planHeaderName, planHeader(run));
     const data = { ...metricResult(value, range.startNs, stepNs, false, false), stats: queryStats(run, started, 0) };
-    return { status: 'success', data: withFlags(data, flags) };
+    return { status: 'success', data: withFlags(data, flags) } satisfies LokiQueryResponse;
   });
 
   getAndPost('/loki/api/v1/query', async (request, reply) => {
@@ -111,13 +116,16 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const { value, run } = await querier(request, reply).evaluate(expr, stepsOf(timeNs, timeNs, 1n, deps.limits));
     reply.header(planHeaderName, planHeader(run));
     const data = { ...metricResult(value, timeNs, 1n, true, isSortedByValue(expr)), stats: queryStats(run, started, 0) };
-    return { status: 'success', data: withFlags(data, encodingFlags(request)) };
+    return { status: 'success', data: withFlags(data, encodingFlags(request)) } satisfies LokiQueryResponse;
   });
 
   const labelNames: Handler = async (request, reply) => {
     const params = lokiParams(request);
     const selectors = optionalSelectors(params);
-    return { status: 'success', data: await querier(request, reply).labelNames(parseRange(params), selectors) };
+    return {
+      status: 'success',
+      data: await querier(request, reply).labelNames(parseRange(params), selectors),
+    } satisfies LokiLabelsResponse;
   };
   getAndPost('/loki/api/v1/labels', labelNames);
   getAndPost('/loki/api/v1/label', labelNames);
@@ -127,7 +135,10 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     const { name } = request.params as { name: string };
     const selectors = optionalSelectors(params);
     const limit = parseLimit(params.limit, 1000, 100_000);
-    return { status: 'success', data: await querier(request, reply).labelValues(parseRange(params), name, selectors, limit) };
+    return {
+      status: 'success',
+      data: await querier(request, reply).labelValues(parseRange(params), name, selectors, limit),
+    } satisfies LokiLabelsResponse;
   });
 
   getAndPost('/loki/api/v1/series', async (request, reply) => {

@@ -1,3 +1,4 @@
+import type { LokiLabelsResponse, LokiQueryResponse } from '@api/loki';
 import { api } from './client';
 import { msToNs } from '../shell/timeRange';
 
@@ -9,18 +10,6 @@ export interface LogEntry {
   ms: number;
   line: string;
   labels: Record<string, string>;
-}
-
-interface StreamsResponse {
-  data: {
-    resultType: 'streams';
-    result: { stream: Record<string, string>; values: [string, string][] }[];
-    stats?: { summary?: { execTime?: number; totalLinesProcessed?: number } };
-  };
-}
-
-interface MatrixResponse {
-  data: { resultType: 'matrix' | 'vector' | 'scalar'; result: { metric: Record<string, string>; values: [number, string][] }[] };
 }
 
 export const levelOf = (labels: Record<string, string>) => labels.detected_level ?? labels.level ?? '';
@@ -38,7 +27,7 @@ export async function queryLogs(
   endMs: number,
   options: { limit: number; direction?: 'forward' | 'backward'; signal?: AbortSignal; endNs?: string },
 ): Promise<LogsResult> {
-  const response = await api<StreamsResponse>('/loki/api/v1/query_range', {
+  const response = await api<LokiQueryResponse>('/loki/api/v1/query_range', {
     query: {
       query,
       start: msToNs(startMs),
@@ -153,7 +142,7 @@ export async function queryMetric(
   stepSeconds: number,
   signal?: AbortSignal,
 ): Promise<{ series: MetricSeries[]; execSeconds: number }> {
-  const response = await api<MatrixResponse & { data: { stats?: { summary?: { execTime?: number } } } }>('/loki/api/v1/query_range', {
+  const response = await api<LokiQueryResponse>('/loki/api/v1/query_range', {
     query: { query, start: msToNs(startMs), end: msToNs(endMs), step: `${stepSeconds}s` },
     signal,
   });
@@ -182,7 +171,7 @@ export async function queryVolume(
   stepSeconds: number,
   signal?: AbortSignal,
 ): Promise<VolumeSeries[]> {
-  const response = await api<MatrixResponse>('/loki/api/v1/query_range', {
+  const response = await api<LokiQueryResponse>('/loki/api/v1/query_range', {
     query: {
       query: `sum by (detected_level) (count_over_time(${logQuery} [${stepSeconds}s]))`,
       start: msToNs(startMs),
@@ -191,6 +180,8 @@ export async function queryVolume(
     },
     signal,
   });
+  if (response.data.resultType !== 'matrix')
+    throw new Error(`a ${response.data.resultType} result: the histogram reads a range query's matrix`);
   return response.data.result.map((series) => ({
     level: series.metric.detected_level ?? '',
     points: series.values.map(([t, v]) => [t, Number(v)] as [number, number]),
@@ -198,13 +189,13 @@ export async function queryVolume(
 }
 
 export async function labelNames(startMs: number, endMs: number): Promise<string[]> {
-  return (await api<{ data: string[] }>('/loki/api/v1/labels', { query: { start: msToNs(startMs), end: msToNs(endMs) } })).data ?? [];
+  return (await api<LokiLabelsResponse>('/loki/api/v1/labels', { query: { start: msToNs(startMs), end: msToNs(endMs) } })).data ?? [];
 }
 
 export async function labelValues(name: string, startMs: number, endMs: number): Promise<string[]> {
   return (
     (
-      await api<{ data: string[] }>(`/loki/api/v1/label/${encodeURIComponent(name)}/values`, {
+      await api<LokiLabelsResponse>(`/loki/api/v1/label/${encodeURIComponent(name)}/values`, {
         query: { start: msToNs(startMs), end: msToNs(endMs) },
       })
     ).data ?? []

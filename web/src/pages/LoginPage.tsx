@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/client';
-import { logIn, type SessionInfo } from '../shell/session';
+import type { SessionMethodsResponse, SessionResponse } from '@api/session';
+import { logIn } from '../shell/session';
 
 /** Log in with an API key (or the admin token, or an OIDC access token): the server turns it into a session cookie. */
-export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void }) {
+export function LoginPage({ onLogin }: { onLogin: (session: SessionResponse) => void }) {
   const [token, setToken] = useState('');
   // A failed single sign-on comes back here with its reason.
   const [error, setError] = useState(new URLSearchParams(location.search).get('error') ?? '');
@@ -11,7 +12,7 @@ export function LoginPage({ onLogin }: { onLogin: (session: SessionInfo) => void
   const [sso, setSso] = useState(false);
   useEffect(
     () =>
-      void api<{ oidc: boolean }>('/api/v1/session/methods').then(
+      void api<SessionMethodsResponse>('/api/v1/session/methods').then(
         (methods) => setSso(methods.oidc),
         () => setSso(false),
       ),

@@ -5,7 +5,8 @@ import { LoginPage } from '../pages/LoginPage';
 import { Link } from './Link';
 import { TimeZoneContext } from './preferences';
 import { matchPath, navigate, uiBase, useLocation } from './router';
-import { loadSession, logOut, SessionContext, type SessionInfo } from './session';
+import type { SessionResponse } from '@api/session';
+import { loadSession, logOut, SessionContext } from './session';
 import { applyTheme, initialTheme, type Theme } from './theme';
 import { savedTimeZone, saveTimeZone, type TimeZone } from './timeFormat';
 import { useShortcuts } from './shortcuts';
@@ -14,7 +15,7 @@ import { TenantPicker } from './TenantPicker';
 
 /** The frame around every page: session, navigation by role, theme, time zone, keyboard shortcuts. */
 export function App() {
-  const [session, setSession] = useState<SessionInfo | undefined | 'loading'>('loading');
+  const [session, setSession] = useState<SessionResponse | undefined | 'loading'>('loading');
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [zone, setZone] = useState<TimeZone>(savedTimeZone);
   const { path } = useLocation();

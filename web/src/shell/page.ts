@@ -1,5 +1,5 @@
 import type { ComponentType } from 'preact';
-import type { Permission } from './session';
+import type { UiPermission } from '@api/session';
 
 export interface PageProps {
   /** Named parts of the page's path pattern (`/ui/trace/:traceId` → traceId). */
@@ -16,7 +16,7 @@ export interface PageDefinition {
   /** Under /ui/, with `:name` parts. */
   path: string;
   /** What the page needs; pages the session lacks it for are hidden and refused. */
-  permission: Permission;
+  permission: UiPermission;
   /** Shown in the top navigation (pages reached by a link only, such as a trace, are not). */
   nav: boolean;
   /** `g` then this key goes to the page. */

@@ -5,7 +5,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { useApi } from '../panels/useApi';
 import { roles, tenantList } from './roles';
-import type { ApiKeysResponse, ApiKeyView } from '@api/keys';
+import type { ApiKeysResponse, ApiKeyView, CreatedKeyResponse } from '@api/keys';
 
 /** API keys: every key with its roles and tenants; create one (its secret shown once), revoke one. */
 export function KeysPanel() {
@@ -23,7 +23,7 @@ export function KeysPanel() {
     event.preventDefault();
     try {
       setCreated(
-        await api<{ id: string; key: string }>('/api/v1/admin/keys', {
+        await api<CreatedKeyResponse>('/api/v1/admin/keys', {
           method: 'POST',
           body: { name, roles: chosen, tenants: tenantList(tenants), ...(expiresIn ? { expires_in: expiresIn } : {}) },
         }),

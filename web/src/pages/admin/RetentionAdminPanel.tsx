@@ -4,7 +4,7 @@ import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
 import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
-import type { LegalHold, RetentionResponse } from '@api/retention';
+import type { LegalHold, RetentionResponse, RetentionRunResponse } from '@api/retention';
 
 function age(seconds: number): string {
   return seconds % 86_400 === 0 ? `${seconds / 86_400} days` : seconds % 3600 === 0 ? `${seconds / 3600} hours` : `${seconds} s`;
@@ -45,7 +45,7 @@ export function RetentionAdminPanel() {
     });
   const dispose = () =>
     void act(async () => {
-      const result = await api<{ disposed: unknown }>('/api/v1/admin/retention/run', { method: 'POST' });
+      const result = await api<RetentionRunResponse>('/api/v1/admin/retention/run', { method: 'POST' });
       return `Disposal run finished: ${JSON.stringify(result.disposed)}`;
     });
 

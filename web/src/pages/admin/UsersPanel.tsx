@@ -7,6 +7,7 @@ import { storedTimeMs } from '../panels/auditTime';
 import { useApi } from '../panels/useApi';
 import { ActionOutcome, useAdminAction } from './adminAction';
 import { roles, tenantList } from './roles';
+import type { CreatedKeyResponse } from '@api/keys';
 import type { User, UserChangeResponse, UsersResponse } from '@api/users';
 
 /** People: create one with roles and tenants, change their grants (narrowing revokes keys that would hold more), issue them a key (never beyond their grants), disable (revoking their keys and ending their sessions) or enable. */
@@ -59,7 +60,7 @@ export function UsersPanel() {
     });
   const issue = (user: User) =>
     void act(async () => {
-      const created = await api<{ id: string; key: string }>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, {
+      const created = await api<CreatedKeyResponse>(`/api/v1/admin/users/${encodeURIComponent(user.name)}/keys`, {
         method: 'POST',
         body: {},
       });

@@ -4,7 +4,7 @@ import { useSession } from '../../shell/session';
 import { useApi } from '../panels/useApi';
 import { AnomalyList } from './AnomalyList';
 import { FiringAlerts } from './FiringAlerts';
-import type { AlertTransition, RuleGroup } from '@api/alerts';
+import type { AlertHistoryResponse, AlertsResponse, RulesResponse } from '@api/alerts';
 import { RulesPanel } from './RulesPanel';
 import { SilencePanel } from './SilencePanel';
 import { TransitionTable } from './TransitionTable';
@@ -15,9 +15,9 @@ const refreshMs = 5000;
 /** Alerts: rules and their state, the alerts and anomalies of the last day, state history, and silences (admins). */
 export function AlertsPage(_props: PageProps) {
   const { can } = useSession();
-  const rules = useApi<{ data: { groups: RuleGroup[] } }>('/prometheus/api/v1/rules');
-  const latest = useApi<{ alerts: AlertTransition[] }>('/api/v1/alerts');
-  const history = useApi<{ transitions: AlertTransition[] }>('/api/v1/alerts', { history: 'true' });
+  const rules = useApi<RulesResponse>('/prometheus/api/v1/rules');
+  const latest = useApi<AlertsResponse>('/api/v1/alerts');
+  const history = useApi<AlertHistoryResponse>('/api/v1/alerts', { history: 'true' });
 
   // Rule states change on every evaluation: keep the page current without a reload.
   useEffect(() => {

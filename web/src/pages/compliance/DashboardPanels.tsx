@@ -1,10 +1,13 @@
 import { storedTimeMs } from '../panels/auditTime';
 import { useTimeZone } from '../../shell/preferences';
 import { formatTime } from '../../shell/timeFormat';
-import type { Soc2Report } from '@api/reports';
-import { sectionData, type AccessData, type CoverageData, type IntegrityData, type RetentionData } from './reportTypes';
+import type { AccessSectionData, CoverageSectionData, IntegritySectionData, RetentionSectionData, Soc2Report } from '@api/reports';
 
 type Props = { report: Soc2Report };
+
+function sectionData<T>(report: Soc2Report, id: string): T | undefined {
+  return report.sections.find((section) => section.id === id)?.data as T | undefined;
+}
 
 function StatusOf({ report, id }: Props & { id: string }) {
   const status = report.summary.find((section) => section.id === id)?.status;
@@ -22,7 +25,7 @@ function Figure({ value, label }: { value: string | number; label: string }) {
 
 /** Coverage map: which services logged how much, from which platforms and receivers, and the silent hours. */
 export function CoveragePanel({ report }: Props) {
-  const data = sectionData<CoverageData>(report, 'coverage');
+  const data = sectionData<CoverageSectionData>(report, 'coverage');
   if (!data) return null;
   const most = Math.max(1, ...data.services.map((service) => service.records));
   return (
@@ -71,7 +74,7 @@ export function CoveragePanel({ report }: Props) {
 /** Integrity: the last verification over the period and the head of every hash chain. */
 export function IntegrityPanel({ report }: Props) {
   const zone = useTimeZone();
-  const data = sectionData<IntegrityData>(report, 'integrity');
+  const data = sectionData<IntegritySectionData>(report, 'integrity');
   if (!data) return null;
   const verification = data.verification;
   return (
@@ -102,7 +105,7 @@ export function IntegrityPanel({ report }: Props) {
           </tr>
         </thead>
         <tbody>
-          {data.chains.map((chain) => (
+          {(data.chains ?? []).map((chain) => (
             <tr key={chain.chain}>
               <td class="mono wrap">{chain.chain}</td>
               <td class="mono nowrap" title={chain.head_hash}>
@@ -126,7 +129,7 @@ export function IntegrityPanel({ report }: Props) {
 
 /** Retention and disposal: policies in force, legal holds, what was disposed and anything kept too long. */
 export function RetentionPanel({ report }: Props) {
-  const data = sectionData<RetentionData>(report, 'retention');
+  const data = sectionData<RetentionSectionData>(report, 'retention');
   if (!data) return null;
   const disposed = data.disposal_runs.reduce((sum, run) => sum + Number(run.records ?? 0), 0);
   const overdue = data.kept_past_policy.reduce((sum, row) => sum + Number(row.records), 0);
@@ -179,7 +182,7 @@ export function RetentionPanel({ report }: Props) {
 /** Access review: the keys with their roles and tenants at the end of the period, grants, revocations, refusals. */
 export function AccessPanel({ report }: Props) {
   const zone = useTimeZone();
-  const data = sectionData<AccessData>(report, 'access');
+  const data = sectionData<AccessSectionData>(report, 'access');
   if (!data) return null;
   return (
     <section class="panel" aria-label="access review">

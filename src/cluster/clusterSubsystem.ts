@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Storage } from '../storage/engine/storage.js';
+import { StreamPositionStore } from '../storage/logs/streamPositionStore.js';
+import type { ClusterConfig } from './clusterConfig.js';
+import { ClusterHealth } from './clusterHealth.js';
+import { ClusterSecrets } from './clusterSecrets.js';
+import { consumesStream } from './clusterRole.js';
+import { CommittedRecords } from './committedRecords.js';
+import { Leases } from './leases.js';
+import { connectNats } from './natsConnection.js';
+import { ensureRecordStream, recordPublisher } from './recordStream.js';
+import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
+import { StreamConsumer, type CommitRecords } from './streamConsumer.js';
+import { StreamMetrics } from './streamMetrics.js';
+
+/**
+ * Several nodes on NATS JetStream (the `cluster` section), in the order the
+ * server needs them: joined first, since its leases decide who migrates a
+ * shared ClickHouse (`leases`); once the writer exists, the replicated record
+ * stream the receivers publish to (`openRecordStream`); once every owner of
+ * replicated state exists, the key-value buckets (`replicate`) and the
+ * agreed secrets (`secrets`); and last of
+ * all this node's consumer of the stream (`startConsuming`). Undefined for a
+ * node of its own (`cluster.enabled: false`).
+ */
+export async function clusterSubsystem(config: ClusterConfig, nodeId: string, logger: Logger) {
+  if (!config.enabled) return undefined;
+  const nats = await connectNats(config, nodeId, logger);
+  const leases = await Leases.open(nats, config, nodeId, logger);
+  let health: ClusterHealth | undefined;
+  let consumer: StreamConsumer | undefined;
+  let startConsuming = async () => undefined as void;
+  return {
+    leases,
+    /**
+     * Receivers publish to the replicated stream; this node's writer, like
+     * every node's, commits the whole stream (through `commit`). Returns the
+     * publisher and the subsystem's stop, which the server places after the
+     * writer's: messages being committed finish (and are acknowledged)
+     * before the writer closes; leases go back before NATS does.
+     */
+    async openRecordStream(deps: { storage: Storage; commit: CommitRecords; registry: Registry }) {
+      await ensureRecordStream(nats, config, logger);
+      const stream = recordPublisher(nats, config);
+      health = new ClusterHealth(nats, config);
+      const streamMetrics = new StreamMetrics(deps.registry, nats, config);
+      // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
+      if (consumesStream(config)) {
+        const watched = health;
+        const committed = await CommittedRecords.open(new StreamPositionStore(deps.storage));
+        startConsuming = async () => {
+          consumer = await StreamConsumer.start(nats, config, nodeId, deps.commit, logger, committed, (count) =>
+            streamMetrics.recordsSkipped.inc(count),
+          );
+          watched.watch(consumer);
+        };
+      }
+      return {
+        stream,
+        stop: async () => {
+          await consumer?.stop();
+          await leases.releaseAll();
+          await nats.drain().catch(() => undefined);
+        },
+      };
+    },
+    /** Secrets every node holds the same (the alert fingerprint key), agreed through a bucket. */
+    secrets: () => ClusterSecrets.open(nats, config, logger),
+    /** Replicates the server-side state every node must see the same; resolves once every bucket's content is applied here. */
+    replicate: (owners: ReplicatedOwners) => replicateState(nats, config, owners, logger),
+    /**
+     * Called last, once the server has started: a restarted node's catch-up
+     * commits, run on this thread, starved its own start-up requests to
+     * JetStream until they timed out.
+     */
+    startConsuming: () => startConsuming(),
+    /** What keeps this node from being ready (for /ready): NATS or this node's consumer. */
+    problem: async () => health?.problem(),
+  };
+}
