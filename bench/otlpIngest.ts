@@ -269,7 +269,7 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const requests = Math.ceil(totalRecords / batch);
   const perInsert = Math.max(1, Math.floor(insertBatch / batch));
-  const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map(openLogRow));
+  const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map((record) => openLogRow(record)));
   let elapsed = 0;
   let cpu = 0;
   let seq = 0;
