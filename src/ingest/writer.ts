@@ -306,7 +306,8 @@ export class LogWriter {
         for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
       }
       try {
-        await this.storage.insertLogRows(body, { diskChecked: true, deduplicationToken: batchDeduplicationToken(chains) });
+        const deduplicationToken = this.storage.deduplicatesInserts ? batchDeduplicationToken(chains) : undefined;
+        await this.storage.insertLogRows(body, { diskChecked: true, deduplicationToken });
       } catch (error) {
         await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
           this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');
