@@ -12,6 +12,7 @@
  *   ROUNDS=3 npm run bench               # sealed and unsealed alternated 3 times (ABA…, BAB…), medians: less drift on a shared machine
  *   BASELINE=main ROUNDS=2 npm run bench  # sealed, this tree against git revision main (built to a temp dir), alternated; prints ratios
  *   RATE=10 CLIENTS=2 BATCH=100 RECORDS=20000 npm run bench  # low load: each client sends RATE requests a second at most (acknowledgement latency)
+ *   CPU_PROF=/tmp/prof npm run bench     # this tree's server writes a V8 CPU profile of its main thread per run there (node --cpu-prof)
  *
  * Also prints the server CPU per record by thread kind, the data dir growth per
  * record after a clean stop, and the logs table's bytes per row once merged.
@@ -36,6 +37,8 @@ const rounds = Number(process.env.ROUNDS ?? 1);
 const baselineRev = process.env.BASELINE;
 /** Requests a second per client at most (paced): low load, for acknowledgement latency; unpaced when absent. */
 const rate = process.env.RATE ? Number(process.env.RATE) : undefined;
+/** Where this tree's server writes its main thread's CPU profile (open in Chrome DevTools or speedscope); none when absent. */
+const cpuProfileDir = process.env.CPU_PROF;
 
 const ExportLogsServiceRequest = loadProtos(['opentelemetry/proto/collector/logs/v1/logs_service.proto']).lookupType(
   'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
@@ -172,7 +175,8 @@ async function emptyDataDir(cli: string | undefined): Promise<number> {
 
 /** `cli`: another build's server (BASELINE); this tree's by default. */
 async function endToEnd(bodies: Uint8Array[], seal: boolean, cli?: string): Promise<EndToEnd> {
-  const meshlog = await startMeshlog({ cli, env: { MESHLOG_INTEGRITY_SEAL: String(seal) } });
+  const nodeArgs = cpuProfileDir && !cli ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const meshlog = await startMeshlog({ cli, nodeArgs, env: { MESHLOG_INTEGRITY_SEAL: String(seal) } });
   const requests = Math.ceil(totalRecords / batch);
   const latencies: number[] = [];
   let next = 0;
@@ -265,7 +269,7 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const requests = Math.ceil(totalRecords / batch);
   const perInsert = Math.max(1, Math.floor(insertBatch / batch));
-  const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map(openLogRow));
+  const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map((record) => openLogRow(record)));
   let elapsed = 0;
   let cpu = 0;
   let seq = 0;

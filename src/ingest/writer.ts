@@ -5,8 +5,8 @@ import type { SealStore } from '../storage/logs/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
 import { batchDeduplicationToken } from '../storage/logs/insertDeduplication.js';
-import { LogLineEncoder } from '../storage/logs/logLineEncoder.js';
-import { clampNanos, closingPrefix, openLogRow } from '../storage/logs/logRows.js';
+import { closingPrefixBytes, LogLineEncoder, OpenRowEncoder, type EncodedOpenRows } from '../storage/logs/logLineEncoder.js';
+import { clampNanos, openLogRow } from '../storage/logs/logRows.js';
 import { StorageError } from '../storage/engine/storageError.js';
 import type { Storage } from '../storage/engine/storage.js';
 
@@ -31,9 +31,11 @@ export type CommittedListener = (records: LogRecord[]) => void;
 
 interface PendingWrite {
   tenants: string[];
-  rows: string[];
-  /** Characters of the rows (bytes for ASCII): what the queue holds in memory. */
-  chars: number;
+  /** The records' open rows, encoded when queued. */
+  rows: EncodedOpenRows;
+  count: number;
+  /** Bytes of the rows: what the queue holds in memory. */
+  bytes: number;
   /** Kept only while someone listens for committed records. */
   records: LogRecord[] | undefined;
   minTimeNs: bigint;
@@ -43,6 +45,13 @@ interface PendingWrite {
   alone?: boolean;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+/** Rows `from` up to `to` of one write's encoded rows, all of one tenant. */
+interface RowRun {
+  rows: EncodedOpenRows;
+  from: number;
+  to: number;
 }
 
 /**
@@ -62,6 +71,8 @@ export class LogWriter {
   private paused: Promise<void> | undefined;
   private readonly chainHeads: Map<string, number>;
   private readonly committedListeners: CommittedListener[] = [];
+  /** Encoded bytes per row of the last write: the first size of the next one's buffer. */
+  private bytesPerRow = 512;
 
   constructor(
     private readonly storage: Storage,
@@ -118,22 +129,30 @@ export class LogWriter {
       return Promise.reject(new MeshlogError('ML_UNAVAILABLE', diskFull, { retryAfterSeconds: 5 }));
     }
     const tenants = new Array<string>(records.length);
-    const rows = new Array<string>(records.length);
+    const encoder = new OpenRowEncoder(records.length, Math.ceil(1.25 * this.bytesPerRow * records.length));
     // The seal's time range is of the stored (clamped) times: a seal must always be storable.
     let minTimeNs = clampNanos(records[0].timeUnixNano);
     let maxTimeNs = minTimeNs;
-    let chars = 0;
+    let resource: Record<string, string> | undefined;
+    let resourceJson = '';
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       tenants[i] = record.tenant;
-      rows[i] = openLogRow(record);
-      chars += rows[i].length;
+      // Records of one resource share its attributes object: serialized once.
+      if (record.resource !== resource) {
+        resource = record.resource;
+        resourceJson = JSON.stringify(resource);
+      }
+      encoder.append(openLogRow(record, resourceJson));
       const time = clampNanos(record.timeUnixNano);
       if (time < minTimeNs) minTimeNs = time;
       if (time > maxTimeNs) maxTimeNs = time;
     }
+    const rows = encoder.finish();
+    const bytes = rows.bytes.length;
+    this.bytesPerRow = bytes / records.length;
     const maxBytes = this.options.maxQueuedBytes;
-    if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + chars > maxBytes) {
+    if (!options.exempt && maxBytes && this.queuedBytes > 0 && this.queuedBytes + bytes > maxBytes) {
       this.metrics.recordsRejected.inc({ receiver, reason: 'overloaded' }, records.length);
       return Promise.reject(
         new MeshlogError('ML_OVERLOADED', `${Math.round(this.queuedBytes / 1024 / 1024)} MiB of records waiting for commit`),
@@ -141,9 +160,9 @@ export class LogWriter {
     }
     return new Promise<void>((resolve, reject) => {
       const kept = this.committedListeners.length > 0 ? records : undefined;
-      this.pending.push({ tenants, rows, chars, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
+      this.pending.push({ tenants, rows, count: records.length, bytes, records: kept, minTimeNs, maxTimeNs, receiver, resolve, reject });
       this.queuedRecords += records.length;
-      this.queuedBytes += chars;
+      this.queuedBytes += bytes;
       this.metrics.queueRecords.set(this.queuedRecords);
       this.schedule(options.exempt === true);
     });
@@ -210,10 +229,10 @@ export class LogWriter {
     let count = 0;
     while (
       this.pending.length > 0 &&
-      (count === 0 || (count + this.pending[0].rows.length <= this.options.batchMaxRecords && !this.pending[0].alone))
+      (count === 0 || (count + this.pending[0].count <= this.options.batchMaxRecords && !this.pending[0].alone))
     ) {
       const write = this.pending.shift()!;
-      count += write.rows.length;
+      count += write.count;
       batch.push(write);
       if (write.alone) break;
     }
@@ -227,31 +246,39 @@ export class LogWriter {
   private chainBatches(batch: PendingWrite[]): { chains: BatchToSeal[]; body: Buffer } {
     const byTenant = new Map<
       string,
-      { chainId: string; tenant: string; batchSeq: number; rows: string[]; minTimeNs: bigint; maxTimeNs: bigint }
+      { chainId: string; tenant: string; batchSeq: number; rows: RowRun[]; count: number; minTimeNs: bigint; maxTimeNs: bigint }
     >();
-    let chars = 0;
+    let bytes = 0;
     for (const write of batch) {
-      for (let i = 0; i < write.rows.length; i++) {
-        const tenant = write.tenants[i];
+      bytes += write.bytes;
+      // Runs of rows of one tenant (a request is usually one run): its chain takes them in order.
+      for (let from = 0; from < write.count;) {
+        const tenant = write.tenants[from];
+        let to = from + 1;
+        while (to < write.count && write.tenants[to] === tenant) to++;
         let chain = byTenant.get(tenant);
         if (!chain) {
           const chainId = `${tenant}/${this.options.writerId}`;
           const batchSeq = this.sealing ? this.sealing.sealer.nextSeq(chainId) : (this.chainHeads.get(chainId) ?? 0) + 1;
-          chain = { chainId, tenant, batchSeq, rows: [], minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
+          chain = { chainId, tenant, batchSeq, rows: [], count: 0, minTimeNs: write.minTimeNs, maxTimeNs: write.maxTimeNs };
           byTenant.set(tenant, chain);
         }
-        chain.rows.push(write.rows[i]);
-        chars += write.rows[i].length;
+        chain.rows.push({ rows: write.rows, from, to });
+        chain.count += to - from;
         if (write.minTimeNs < chain.minTimeNs) chain.minTimeNs = write.minTimeNs;
         if (write.maxTimeNs > chain.maxTimeNs) chain.maxTimeNs = write.maxTimeNs;
+        from = to;
       }
     }
-    const encoder = new LogLineEncoder(chars + 96 * batch.reduce((sum, write) => sum + write.rows.length, 0));
-    const encoded = [...byTenant.values()].map(({ rows, ...chain }) => {
+    const encoder = new LogLineEncoder(bytes + 96 * batch.reduce((sum, write) => sum + write.count, 0));
+    const encoded = [...byTenant.values()].map(({ rows, count, ...chain }) => {
       const start = encoder.offset;
-      const prefix = closingPrefix(chain.chainId, chain.batchSeq);
-      const lineEnds = new Uint32Array(rows.length);
-      for (let pos = 0; pos < rows.length; pos++) lineEnds[pos] = encoder.append(rows[pos], prefix, pos) - start;
+      const prefix = closingPrefixBytes(chain.chainId, chain.batchSeq);
+      const lineEnds = new Uint32Array(count);
+      let pos = 0;
+      for (const run of rows) {
+        for (let i = run.from; i < run.to; i++, pos++) lineEnds[pos] = encoder.append(run.rows, i, prefix, pos) - start;
+      }
       return { chain, start, end: encoder.offset, lineEnds };
     });
     // Views into the finished buffer: it may have grown (moved) while encoding.
@@ -261,7 +288,7 @@ export class LogWriter {
   }
 
   private async commit(batch: PendingWrite[]): Promise<void> {
-    const count = batch.reduce((sum, write) => sum + write.rows.length, 0);
+    const count = batch.reduce((sum, write) => sum + write.count, 0);
     const stopTimer = this.metrics.commitSeconds.startTimer();
     const { chains, body } = this.chainBatches(batch);
     let requeued = 0;
@@ -279,7 +306,8 @@ export class LogWriter {
         for (const chain of chains) this.chainHeads.set(chain.chainId, chain.batchSeq);
       }
       try {
-        await this.storage.insertLogRows(body, { diskChecked: true, deduplicationToken: batchDeduplicationToken(chains) });
+        const deduplicationToken = this.storage.deduplicatesInserts ? batchDeduplicationToken(chains) : undefined;
+        await this.storage.insertLogRows(body, { diskChecked: true, deduplicationToken });
       } catch (error) {
         await this.sealing?.sealer.abort(chains, `insert failed: ${(error as Error).message}`).catch((abortError: unknown) => {
           this.logger.error({ reason: (abortError as Error).message }, 'could not record the aborted batches');
@@ -305,14 +333,14 @@ export class LogWriter {
           "storage refused a request's records as data; refusing it with 400",
         );
         for (const write of batch) {
-          this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'refused' }, write.rows.length);
+          this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'refused' }, write.count);
           write.reject(new MeshlogError('ML_RECORDS_REFUSED', (error as Error).message.split('\n')[0].slice(0, 300), { cause: error }));
         }
         return;
       }
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
-        this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.rows.length);
+        this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.count);
         write.reject(
           error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }),
         );
@@ -322,15 +350,13 @@ export class LogWriter {
       stopTimer();
       this.queuedRecords -= count - requeued;
       // A requeued batch is the whole batch, still waiting: its bytes stay counted.
-      if (requeued === 0) for (const write of batch) this.queuedBytes -= write.chars;
+      if (requeued === 0) for (const write of batch) this.queuedBytes -= write.bytes;
       this.metrics.queueRecords.set(this.queuedRecords);
     }
     this.metrics.batchRecords.observe(count);
     for (const write of batch) {
-      let bytes = 0;
-      for (const row of write.rows) bytes += row.length;
-      this.metrics.recordsCommitted.inc({ receiver: write.receiver }, write.rows.length);
-      this.metrics.bytesCommitted.inc({ receiver: write.receiver }, bytes);
+      this.metrics.recordsCommitted.inc({ receiver: write.receiver }, write.count);
+      this.metrics.bytesCommitted.inc({ receiver: write.receiver }, write.bytes);
       write.resolve();
     }
     if (this.committedListeners.length > 0) this.announce(batch);

@@ -132,18 +132,31 @@ export class Storage {
       this.logger.info({ version: migration.version, name: migration.name }, 'applied schema migration');
     }
     if (this.embedded) await this.keepOutdatedParts();
-    if (this.ddlTarget.kind !== 'cluster') await this.deduplicateLogInserts();
+    if (this.ddlTarget.kind !== 'cluster') await this.deduplicateLogInserts(this.deduplicatesInserts);
   }
 
-  /** A plain MergeTree honours insert_deduplication_token only with a deduplication window (Replicated tables have theirs). */
-  private async deduplicateLogInserts(): Promise<void> {
-    const [set] = await this.rows<{ set: number }>(
-      `SELECT match(create_table_query, {setting:String}) AS set FROM system.tables WHERE database = {db:String} AND name = 'logs'`,
-      { db: this.database, setting: `non_replicated_deduplication_window = ${deduplicationWindow}\\b` },
+  /** Whether log inserts carry a deduplication token: only over the network (see insertDeduplication.ts). */
+  get deduplicatesInserts(): boolean {
+    return !this.embedded;
+  }
+
+  /**
+   * A plain MergeTree honours insert_deduplication_token only with a deduplication window (Replicated tables
+   * have theirs); embedded, the window is taken off again (a store of an earlier version has it), since with
+   * it every insert also hashes its rows and records the hash.
+   */
+  private async deduplicateLogInserts(on: boolean): Promise<void> {
+    const [table] = await this.rows<{ window: string }>(
+      `SELECT extract(create_table_query, 'non_replicated_deduplication_window = ([0-9]+)') AS window
+       FROM system.tables WHERE database = {db:String} AND name = 'logs'`,
+      { db: this.database },
     );
-    if (Number(set?.set) === 1) return;
+    const window = Number(table?.window || 0);
+    if (on ? window === deduplicationWindow : window === 0) return;
     await this.client.command({
-      query: `ALTER TABLE ${this.database}.logs MODIFY SETTING non_replicated_deduplication_window = ${deduplicationWindow}`,
+      query: on
+        ? `ALTER TABLE ${this.database}.logs MODIFY SETTING non_replicated_deduplication_window = ${deduplicationWindow}`
+        : `ALTER TABLE ${this.database}.logs RESET SETTING non_replicated_deduplication_window`,
     });
   }
 

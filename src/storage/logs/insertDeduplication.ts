@@ -9,6 +9,15 @@ import { createHash } from 'node:crypto';
 export const deduplicationWindow = 1000;
 
 /**
+ * Sent only to a ClickHouse server (`clickhouse_url`): there an insert can be
+ * committed while its answer is lost, and a cluster forwards blocks to shards
+ * and replicas that may retry them, so the same batch can arrive twice.
+ * Embedded chDB is an in-process call that either commits or throws, and a
+ * batch whose insert threw is aborted, never inserted again under its
+ * sequence: nothing to deduplicate, and the token and the window it needs
+ * cost every insert CPU (the window makes ClickHouse hash and record every
+ * insert's blocks).
+ *
  * The insert_deduplication_token of one group commit: its chain batches, each
  * `chain id:batch sequence`, which no other insert ever has (sequence numbers
  * are never reused). Hashed, since one insert may hold a batch of every

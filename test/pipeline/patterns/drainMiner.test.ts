@@ -177,6 +177,22 @@ test('pattern ids derive from the key and the first template, so a restart re-de
   assert.match(a.id, /^[0-9a-f]{16}$/);
 });
 
+test('a message as variable as its template (never similar enough, even to the template born from it) keeps that pattern, past the id memo bound', () => {
+  const options = { prefixTokens: 2, similarity: 0.7, maxChildren: 100, maxTemplates: 3 };
+  const miner = new DrainMiner('t\0svc', options);
+  // Half of the tokens are variables: 0.5 similarity against its own template, so each line is found by its template's id.
+  const shapes = ['order 1 via v2', 'cart 1 at 12', 'pay 1 to 44', 'ship 1 by 99', 'order 2 via v3'];
+  const first = shapes.map((line) => new DrainMiner('t\0svc', options).add(line).id);
+  for (let round = 0; round < 3; round++) {
+    shapes.forEach((line, i) => {
+      const pattern = miner.add(line);
+      assert.equal(pattern.id, first[i], `${line}, round ${round}`);
+    });
+  }
+  assert.equal(miner.size, 3);
+  assert.equal(miner.add('order 7 via v8').id, first[0]);
+});
+
 test('restored templates keep their ids and take new matching lines', () => {
   const miner = new DrainMiner('k');
   miner.restore('0123456789abcdef', 'disk <*> is full', 5);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashBatchBytes, hashBatchContent } from '../../../src/integrity/batchSeal.js';
 import { newLogRecord } from '../../../src/model/logRecord.js';
-import { LogLineEncoder } from '../../../src/storage/logs/logLineEncoder.js';
-import { closeLogRow, closingPrefix, openLogRow } from '../../../src/storage/logs/logRows.js';
+import { closingPrefixBytes, LogLineEncoder, OpenRowEncoder } from '../../../src/storage/logs/logLineEncoder.js';
+import { closeLogRow, openLogRow } from '../../../src/storage/logs/logRows.js';
 
 const bodies = [
   'plain ascii line',
@@ -19,13 +19,36 @@ function openRows(): string[] {
   );
 }
 
+/** The rows encoded as a write queues them, with a first size far too small so the buffer grows several times. */
+function encodedRows(rows: string[], expectedBytes = 16) {
+  const encoder = new OpenRowEncoder(rows.length, expectedBytes);
+  for (const row of rows) encoder.append(row);
+  return encoder.finish();
+}
+
+test('queued rows are the UTF-8 of the open rows, back to back, with where each ends, even when the buffer has to grow', () => {
+  const rows = openRows();
+  const { bytes, ends } = encodedRows(rows);
+  assert.deepEqual(bytes, Buffer.from(rows.join('')));
+  assert.deepEqual(
+    [...ends],
+    rows.map((_, i) => Buffer.byteLength(rows.slice(0, i + 1).join(''))),
+  );
+  // A first size far too large is not what the queue holds on to.
+  const generous = encodedRows(rows.slice(0, 1), 1 << 20);
+  assert.deepEqual(generous.bytes, Buffer.from(rows[0]));
+  assert.ok(generous.bytes.buffer.byteLength < 1 << 16, `${generous.bytes.buffer.byteLength} bytes held for ${rows[0].length}`);
+});
+
 test('the encoder writes exactly the UTF-8 of the closed lines, and where each ends, even when it has to grow', () => {
   const rows = openRows();
-  // A first size far too small: the long and non-ASCII lines make it grow several times.
-  const encoder = new LogLineEncoder(16);
-  const prefix = closingPrefix('acmé/w-1', 42);
-  const ends = rows.map((row, pos) => encoder.append(row, prefix, pos));
-  const lines = rows.map((row, pos) => closeLogRow(row, { chainId: 'acmé/w-1', batchSeq: 42, batchPos: pos }));
+  const queued = encodedRows(rows);
+  const encoder = new LogLineEncoder(0);
+  const prefix = closingPrefixBytes('acmé/w-1', 42);
+  // Batch positions of every width, as `${pos}` spells them.
+  const positions = [0, 9, 10, 1234567, 4_294_967_295];
+  const ends = rows.map((_, i) => encoder.append(queued, i, prefix, positions[i]));
+  const lines = rows.map((row, i) => closeLogRow(row, { chainId: 'acmé/w-1', batchSeq: 42, batchPos: positions[i] }));
   assert.deepEqual(encoder.bytes(), Buffer.from(lines.join('')));
   let start = 0;
   ends.forEach((end, pos) => {
@@ -35,11 +58,25 @@ test('the encoder writes exactly the UTF-8 of the closed lines, and where each e
   assert.equal(encoder.offset, encoder.bytes().length);
 });
 
+test('rows of several queued writes, taken in any order, close into the lines closeLogRow gives', () => {
+  const rows = openRows();
+  const first = encodedRows(rows.slice(0, 2));
+  const second = encodedRows(rows.slice(2));
+  const encoder = new LogLineEncoder(8);
+  const prefix = closingPrefixBytes('default/w-1', 3);
+  encoder.append(second, 1, prefix, 0);
+  encoder.append(first, 1, prefix, 1);
+  encoder.append(second, 0, prefix, 2);
+  const expected = [rows[3], rows[1], rows[2]].map((row, pos) => closeLogRow(row, { chainId: 'default/w-1', batchSeq: 3, batchPos: pos }));
+  assert.equal(encoder.bytes().toString('utf8'), expected.join(''));
+});
+
 test('hashes over the encoded bytes equal the hashes verify computes over the stored lines', () => {
   const rows = openRows();
+  const queued = encodedRows(rows);
   const encoder = new LogLineEncoder(0);
-  const prefix = closingPrefix('default/w-1', 7);
-  const ends = Uint32Array.from(rows.map((row, pos) => encoder.append(row, prefix, pos)));
+  const prefix = closingPrefixBytes('default/w-1', 7);
+  const ends = Uint32Array.from(rows.map((_, pos) => encoder.append(queued, pos, prefix, pos)));
   const lines = rows.map((row, pos) => closeLogRow(row, { chainId: 'default/w-1', batchSeq: 7, batchPos: pos }));
   assert.deepEqual(hashBatchBytes(encoder.bytes(), ends), hashBatchContent(lines));
   // A changed byte changes the content hash and that line's fingerprint only.

@@ -106,6 +106,8 @@ const cases: [string, LogRecord][] = [
 for (const [name, input] of cases) {
   test(`openLogRow writes the bytes sealed rows were hashed as: ${name}`, () => {
     assert.equal(openLogRow(input), objectRow(input));
+    // The writer hands in the resource's JSON, serialized once for the records sharing it.
+    assert.equal(openLogRow(input, JSON.stringify(input.resource)), objectRow(input));
   });
 }
 
