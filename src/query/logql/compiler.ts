@@ -672,8 +672,10 @@ export interface UnwrapWindowRow {
   first: string;
   /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for. */
   unsure: number;
-  /** The function over the window's values (unwrapWindowFunctionSql.ts); for stddev_over_time the variance. */
-  value: number;
+  /** The function over the window's values, where SQL computes it (unwrapWindowFunctionSql.ts)… */
+  value?: number;
+  /** …or else the window's values in (time, value) order, for the engine to apply it to. */
+  values?: number[];
   /** Rows whose first window this is. */
   rows: string;
 }
@@ -681,11 +683,11 @@ export interface UnwrapWindowRow {
 /**
  * An unwrap range aggregation grouped `by (…)`, windowed in SQL: each row's label value
  * converted (unwrapValueSql.ts), assigned to every window (k·step, k·step + range] after
- * the origin it falls in, and the function computed per (group, window) with the engine's
- * arithmetic in the engine's order (unwrapWindowFunctionSql.ts). The unwrapped label comes
- * from the row's labels, or (`logfmt`) from a plain logfmt line. Rows SQL cannot vouch for
- * are flagged `unsure`: the engine then answers the query. Undefined for a function (or a
- * quantile's φ) SQL does not compute.
+ * the origin it falls in, and per (group, window) either the function's value, where SQL
+ * gives the engine's double, or the values in the engine's order for it to apply the function
+ * (unwrapWindowFunctionSql.ts). The unwrapped label comes from the row's labels, or (`logfmt`)
+ * from a plain logfmt line. Rows SQL cannot vouch for are flagged `unsure`: the engine then
+ * answers the query. Undefined for a function SQL does not window.
  */
 export function compileUnwrapWindows(
   log: LogQuery,
@@ -735,7 +737,7 @@ export function compileUnwrapWindows(
   const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
   // `rows` counts each row once, in its first window: their sum is the rows read, at most maxRows + 1.
   const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
-  ${value} AS value, toString(countIf(u_i = 1)) AS rows
+  ${'value' in value ? `${value.value} AS value` : `${value.values} AS values`}, toString(countIf(u_i = 1)) AS rows
 FROM (
   SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,
     (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v,
@@ -747,7 +749,7 @@ FROM (
 ARRAY JOIN u_windows AS k, arrayEnumerate(u_windows) AS u_i
 GROUP BY g, k`;
   plan.push(
-    `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; ${options.fn} computed per window in SQL`,
+    `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; ${options.fn} computed per window ${'value' in value ? 'in SQL' : "by the query engine over the window's values"}`,
   );
   return { sql, params: params.values, plan, residual };
 }

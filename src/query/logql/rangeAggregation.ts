@@ -229,6 +229,7 @@ async function unwrapWindows(
   );
   if (rows.some((row) => row.unsure)) return undefined;
   const series = new Map<string, { labels: Map<string, string>; first: bigint; values: Float64Array }>();
+  const rangeSeconds = node.rangeMs / 1000;
   for (const row of rows) {
     await yieldIfDue(ctx);
     const key = JSON.stringify(row.g);
@@ -240,8 +241,13 @@ async function unwrapWindows(
     } else if (BigInt(row.first) < group.first) group.first = BigInt(row.first);
     const k = Number(row.k);
     if (k < 0) continue;
-    // The same square root as metricFunctions.ts's: IEEE's, correctly rounded.
-    group.values[k] = node.fn === 'stddev_over_time' ? Math.sqrt(row.value) : row.value;
+    if (row.values === undefined) {
+      group.values[k] = row.value!;
+      continue;
+    }
+    const samples = row.values.map((value) => ({ t: 0, entries: 1, bytes: 0, value }));
+    const windowEnd = Number(steps.stepNs * BigInt(k) + rangeNs);
+    group.values[k] = rangeValue(node, samples, 0, samples.length, rangeSeconds, windowEnd);
   }
   // Past the series limit the engine path answers, with its error.
   if (series.size > ctx.limits.maxSeries) return undefined;
