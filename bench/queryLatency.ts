@@ -198,10 +198,10 @@ try {
       }),
     ],
     [
-      'avg_over_time unwrap (logfmt) [1h] by (path), 24 h, step 5m (each sample in 12 windows)',
+      'quantile_over_time unwrap (logfmt) [1h] by (path), 24 h, step 5m (each sample in 12 windows)',
       'query_range',
       (k) => ({
-        query: `avg_over_time({service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [1h]) by (path)`,
+        query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [1h]) by (path)`,
         ...alignedDay,
         step: '5m',
       }),
