@@ -198,6 +198,15 @@ try {
       }),
     ],
     [
+      'quantile_over_time unwrap (logfmt) [1h] by (path), 24 h, step 5m (each sample in 12 windows)',
+      'query_range',
+      (k) => ({
+        query: `quantile_over_time(0.99, {service_name="${services[k % services.length]}"} | logfmt | unwrap duration(duration) | __error__="" [1h]) by (path)`,
+        ...alignedDay,
+        step: '5m',
+      }),
+    ],
+    [
       'topk(5) of 24 h counts, instant',
       'query',
       () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() }),

@@ -1,9 +1,10 @@
-import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, Stage } from './ast.js';
+import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, RangeFunction, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
 import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
 import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 import { unwrapValueSql } from './unwrapValueSql.js';
+import { unwrapWindowFunctionSql } from './unwrapWindowFunctionSql.js';
 
 /** SQL with `{name:Type}` placeholders and their values: user input never enters the SQL text. */
 export interface CompiledLogQuery extends CompiledSql {
@@ -671,8 +672,10 @@ export interface UnwrapWindowRow {
   first: string;
   /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for. */
   unsure: number;
-  /** The window's values in (time, value) order. */
-  values: number[];
+  /** The function over the window's values, where SQL computes it (unwrapWindowFunctionSql.ts)… */
+  value?: number;
+  /** …or else the window's values in (time, value) order, for the engine to apply it to. */
+  values?: number[];
   /** Rows whose first window this is. */
   rows: string;
 }
@@ -680,10 +683,11 @@ export interface UnwrapWindowRow {
 /**
  * An unwrap range aggregation grouped `by (…)`, windowed in SQL: each row's label value
  * converted (unwrapValueSql.ts), assigned to every window (k·step, k·step + range] after
- * the origin it falls in, and gathered per (group, window) in (time, value) order; the
- * engine then applies the function to each window's values, so the arithmetic is its own.
- * The unwrapped label comes from the row's labels, or (`logfmt`) from a plain logfmt line.
- * Rows SQL cannot vouch for are flagged `unsure`: the engine then answers the query.
+ * the origin it falls in, and per (group, window) either the function's value, where SQL
+ * gives the engine's double, or the values in the engine's order for it to apply the function
+ * (unwrapWindowFunctionSql.ts). The unwrapped label comes from the row's labels, or (`logfmt`)
+ * from a plain logfmt line. Rows SQL cannot vouch for are flagged `unsure`: the engine then
+ * answers the query. Undefined for a function SQL does not window.
  */
 export function compileUnwrapWindows(
   log: LogQuery,
@@ -695,13 +699,18 @@ export function compileUnwrapWindows(
     count: number;
     unwrapLabel: string;
     conversion: 'number' | 'duration';
+    fn: RangeFunction;
+    /** quantile_over_time's φ. */
+    phi?: number;
     groupBy: string[];
     logfmt: boolean;
     /** Rows past which the query is refused: the rows read stop at one more, and each window reports how many it starts. */
     maxRows: number;
   },
-): CompiledLogQuery {
+): CompiledLogQuery | undefined {
   const params = new Params(scope);
+  const value = unwrapWindowFunctionSql(options.fn, options.phi, (type, value) => params.add(type, value));
+  if (value === undefined) return undefined;
   const plan: string[] = [];
   const origin = params.add('Int64', options.originNs.toString());
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
@@ -728,7 +737,7 @@ export function compileUnwrapWindows(
   const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
   // `rows` counts each row once, in its first window: their sum is the rows read, at most maxRows + 1.
   const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
-  arrayMap(x -> x.2, arraySort(groupArray((u_t, u_v)))) AS values, toString(countIf(u_i = 1)) AS rows
+  ${'value' in value ? `${value.value} AS value` : `${value.values} AS values`}, toString(countIf(u_i = 1)) AS rows
 FROM (
   SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,
     (${unsure}) OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v,
@@ -740,7 +749,7 @@ FROM (
 ARRAY JOIN u_windows AS k, arrayEnumerate(u_windows) AS u_i
 GROUP BY g, k`;
   plan.push(
-    `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; the function applied to each window's values by the query engine`,
+    `unwrap ${options.unwrapLabel}${options.logfmt ? ' (logfmt, plain lines)' : ''}: converted, grouped by (${options.groupBy.join(', ')}) and windowed in SQL; ${options.fn} computed per window ${'value' in value ? 'in SQL' : "by the query engine over the window's values"}`,
   );
   return { sql, params: params.values, plan, residual };
 }

@@ -15,6 +15,7 @@ import {
 import { entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
 import { logfmtSampleLabels, readsOnlyError } from './logfmtSampleSql.js';
 import { rangeValue, type Sample } from './metricFunctions.js';
+import { windowFunctions } from './unwrapWindowFunctionSql.js';
 import type { Series, Steps } from './metricValue.js';
 import { compileLabelFilter, compilePipeline, convertValue, type Entry } from './pipeline.js';
 import { countEngineRows, refusePastEngineRows, scopeOf, yieldIfDue, type QueryContext, type QueryLimits } from './queryContext.js';
@@ -177,26 +178,15 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
   return series;
 }
 
-/** Functions of an unwrap aggregation that take `by (…)` and need only a window's values in order. */
-const windowFunctions = new Set([
-  'avg_over_time',
-  'min_over_time',
-  'max_over_time',
-  'quantile_over_time',
-  'stddev_over_time',
-  'stdvar_over_time',
-  'first_over_time',
-  'last_over_time',
-]);
 /** Windows a row may fall in (range / step) past which copying rows to windows costs more than the engine's sliding windows. */
 const maxWindowsPerRow = 64n;
 
 /**
- * An unwrap aggregation grouped `by (…)` whose rows SQL converts, groups and windows
- * (compiler.ts's compileUnwrapWindows) when its stages all run in SQL or leave only a
- * plain `| logfmt`: the engine applies the function to each window's values, in the
- * order it would itself. Undefined when SQL cannot, or flagged a row it cannot vouch
- * for: the engine path then answers, errors included, exactly as it always does.
+ * An unwrap aggregation grouped `by (…)` whose rows SQL converts, groups and windows, and
+ * whose function it computes per window (compiler.ts's compileUnwrapWindows), when its
+ * stages all run in SQL or leave only a plain `| logfmt`. Undefined when SQL cannot, or
+ * flagged a row it cannot vouch for: the engine path then answers, errors included,
+ * exactly as it always does.
  */
 async function unwrapWindows(
   node: RangeAggregation,
@@ -223,10 +213,13 @@ async function unwrapWindows(
     count: steps.count,
     unwrapLabel: unwrap.label,
     conversion: unwrap.conversion,
+    fn: node.fn,
+    phi: node.param,
     groupBy: node.grouping.labels,
     logfmt,
     maxRows: ctx.limits.maxEngineRows,
   });
+  if (!compiled) return undefined;
   const rows = await ctx.runner.run<UnwrapWindowRow>(compiled, ctx.budget);
   ctx.rowsRead += rows.length;
   // The same limit as the engine path's: SQL stopped reading one row past it.
@@ -248,6 +241,10 @@ async function unwrapWindows(
     } else if (BigInt(row.first) < group.first) group.first = BigInt(row.first);
     const k = Number(row.k);
     if (k < 0) continue;
+    if (row.values === undefined) {
+      group.values[k] = row.value!;
+      continue;
+    }
     const samples = row.values.map((value) => ({ t: 0, entries: 1, bytes: 0, value }));
     const windowEnd = Number(steps.stepNs * BigInt(k) + rangeNs);
     group.values[k] = rangeValue(node, samples, 0, samples.length, rangeSeconds, windowEnd);

@@ -61,6 +61,16 @@ for (let i = 0; i < 400; i++) {
     attributes: {},
   });
 }
+// Magnitudes 30 orders apart in one window: a mean or variance folded in any other order than the engine's rounds differently.
+for (let i = 0; i < 240; i++) {
+  const latency = pick(['123456789012345', '999999999999.999', '0.00000000000001', '1.5', '98765.4321', '0.1', '33333333333333.3']);
+  rows.push({
+    second: 1 + Math.floor(random() * 115),
+    service: 'wide',
+    body: `wide ${i}`,
+    attributes: { latency, route: pick(['/x', '/y']) },
+  });
+}
 for (const latency of ['1e3', '0x10', ' 5', '-0', '-0.000', '1234567890123456', '5.', 'Infinity', '']) {
   rows.push({ second: 100, service: 'mixed', body: `mixed ${latency}`, attributes: { latency, route: '/m', took: '1h2m' } });
 }
@@ -134,8 +144,9 @@ async function run(
 
 const clean = '{service_name="clean"}';
 const logfmt = '{service_name="lfclean"} | logfmt';
-/** [query, whether SQL windows it] */
-const cases: [string, boolean][] = [
+const wide = '{service_name="wide"}';
+/** [query, whether SQL windows it ('instant': only an instant query, one window per row)] */
+const cases: [string, boolean | 'instant'][] = [
   [`avg_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
   [`min_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
   [`max_over_time(${clean} | unwrap latency [2m]) by (route, service_name)`, true],
@@ -150,6 +161,25 @@ const cases: [string, boolean][] = [
   [`avg_over_time(${logfmt} | unwrap duration(took) | __error__="" [30s]) by (route)`, true],
   [`quantile_over_time(0.99, ${logfmt} | unwrap duration(took) | __error__="" [1m]) by (route, msg)`, true],
   [`sum by (route) (max_over_time(${clean} | unwrap latency [30s]) by (route))`, true],
+  [`avg_over_time(${wide} | unwrap latency [1m]) by (route)`, true],
+  [`stdvar_over_time(${wide} | unwrap latency [1m]) by (route)`, true],
+  [`stddev_over_time(${wide} | unwrap latency [2m]) by (route)`, true],
+  [`quantile_over_time(0.37, ${wide} | unwrap latency [1m]) by (route)`, true],
+  [`first_over_time(${wide} | unwrap latency [1m]) by (route)`, true],
+  [`last_over_time(${wide} | unwrap latency [1m]) by (route)`, true],
+  [`min_over_time(${wide} | unwrap latency [1m]) by (route)`, true],
+  // φ at the ends, and one of 15 digits: the interpolation's weights 0 and 1 and an exact decimal φ.
+  [`quantile_over_time(0, ${clean} | unwrap latency [30s]) by (route)`, true],
+  [`quantile_over_time(1, ${clean} | unwrap latency [30s]) by (route)`, true],
+  [`quantile_over_time(0.12345678901234, ${clean} | unwrap latency [30s]) by (route)`, true],
+  // φ SQL does not build as JavaScript parses it (16 digits) or outside [0, 1] (±Inf): the engine interpolates.
+  [`quantile_over_time(0.1234567890123456, ${clean} | unwrap latency [30s]) by (route)`, true],
+  [`quantile_over_time(1.5, ${clean} | unwrap latency [30s]) by (route)`, true],
+  [`quantile_over_time(-0.5, ${clean} | unwrap latency [30s]) by (route)`, true],
+  // A range of 64 steps (each row in up to 64 windows) and one past it, and an instant over every row since 1970.
+  [`avg_over_time(${clean} | unwrap latency [640s]) by (route)`, true],
+  [`avg_over_time(${clean} | unwrap latency [641s]) by (route)`, 'instant'],
+  [`avg_over_time(${wide} | unwrap latency [100000d]) by (route)`, 'instant'],
   // Not windowed in SQL: bytes(), without, no grouping, a filter after unwrap that drops clean samples, a masked-value-free but unvouched service.
   [`max_over_time(${clean} | unwrap bytes(latency) | __error__="" [30s]) by (route)`, false],
   [`max_over_time(${clean} | unwrap latency [30s]) without (route)`, false],
@@ -169,13 +199,22 @@ test('unwrap aggregations windowed in SQL give the engine path results exactly, 
       const pushed = await run(query, true, stepNs);
       try {
         assert.deepEqual(pushed.result, engine.result, `${query} (step ${stepNs}): results differ`);
-        assert.ok(!('error' in (engine.result as object)) || !windowed, `${query}: ${JSON.stringify(engine.result).slice(0, 300)}`);
+        const expected = windowed === 'instant' ? stepNs === 0n : windowed;
+        assert.ok(!('error' in (engine.result as object)) || !expected, `${query}: ${JSON.stringify(engine.result).slice(0, 300)}`);
         assert.equal(
           pushed.plan.some((step) => /windowed in SQL/.test(step)),
-          windowed,
+          expected,
           `${query} (step ${stepNs}): plan ${pushed.plan.join('; ')}`,
         );
         assert.ok(!engine.plan.some((step) => /windowed in SQL/.test(step)), `${query}: pushdown off windowed in SQL`);
+        // min, max, first, last and a quantile of a φ in [0, 1] of at most 15 digits are computed in SQL; the folds by the engine.
+        const inSql = /\b(min|max|first|last)_over_time|\bquantile_over_time\((0|1|0\.[0-9]{1,14}),/.test(query);
+        if (expected)
+          assert.equal(
+            pushed.plan.some((step) => /computed per window in SQL/.test(step)),
+            inSql,
+            `${query} (step ${stepNs}): plan ${pushed.plan.join('; ')}`,
+          );
       } catch (error) {
         failures.push((error as Error).message);
       }
@@ -184,11 +223,15 @@ test('unwrap aggregations windowed in SQL give the engine path results exactly, 
   assert.deepEqual(failures, []);
 });
 
-test('the clean service has series with values in most windows (the comparison above compares numbers, not empty answers)', async () => {
+test('the clean and wide services have series with values in most windows (the comparison above compares numbers, not empty answers)', async () => {
+  type Answer = { series: { labels: Record<string, string>; values: (number | null)[] }[] };
   const { result } = await run(`avg_over_time(${clean} | unwrap latency [30s]) by (route)`, true, 10n * secondNs);
-  const series = (result as { series: { labels: Record<string, string>; values: (number | null)[] }[] }).series;
-  assert.equal(series.length, 5);
-  for (const one of series) assert.ok(one.values.filter((value) => value !== null).length >= 8, JSON.stringify(one));
+  assert.equal((result as Answer).series.length, 5);
+  // The wide service's windows hold dozens of values each: the order of a fold shows in its rounding.
+  const wideAnswer = await run(`avg_over_time(${wide} | unwrap latency [1m]) by (route)`, true, 10n * secondNs);
+  assert.equal((wideAnswer.result as Answer).series.length, 2);
+  for (const one of [...(result as Answer).series, ...(wideAnswer.result as Answer).series])
+    assert.ok(one.values.filter((value) => value !== null).length >= 8, JSON.stringify(one));
 });
 
 test("another tenant's rows under the same service and labels never reach a window SQL computes", async () => {
@@ -221,6 +264,33 @@ test('an unwrap aggregation over more rows than the engine row limit is refused 
     assert.ok(
       answered.plan.some((step) => /windowed in SQL/.test(step)),
       answered.plan.join('; '),
+    );
+  }
+});
+
+test('a step count past the points limit is refused before SQL reads a row, with pushdown on as off', async () => {
+  for (const pushdown of [true, false]) {
+    const ctx: QueryContext = {
+      database: 'meshlog',
+      tenant,
+      runner: {
+        run: () => {
+          throw new Error('no statement may run');
+        },
+      },
+      limits: { ...defaultQueryLimits, pushdown },
+      plan: [],
+      rowsRead: 0,
+      bytesRead: 0,
+    };
+    await assert.rejects(
+      async () =>
+        evaluateMetric(
+          parseLogql(`avg_over_time(${clean} | unwrap latency [30s]) by (route)`) as MetricExpr,
+          ctx,
+          stepsOf(startNs, startNs + 120n * secondNs, 1_000_000n, defaultQueryLimits),
+        ),
+      /exceeded maximum resolution of 11000 points/,
     );
   }
 });
