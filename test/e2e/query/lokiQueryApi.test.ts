@@ -168,6 +168,29 @@ test('log queries: selectors, line filters, parsers and label filters give the e
   assert.deepEqual(await lines('{service_name="checkout"} | http_route="/pay"'), [bodyOf(1)]);
 });
 
+test('a label names every attribute key that normalizes to it (dotted, dashed, non-ASCII), and no key of another length', async () => {
+  // Each line names the key its attribute has; the lookup only normalizes keys as long as the label (one `_` per character).
+  const keys = ['http-route', 'http€route', 'http.route', 'http_route_', 'xhttp.route', 'http__route'];
+  await ingest(
+    'keys',
+    keys.map((key, i) => ({
+      service: 'keys',
+      namespace: 'k',
+      second: i + 1,
+      severity: 9,
+      body: `key ${key}`,
+      attributes: { [key]: '/x' },
+    })),
+  );
+  assert.deepEqual((await lines('{service_name="keys"} | http_route="/x"', 'keys')).sort(), [
+    'key http-route',
+    'key http.route',
+    'key http€route',
+  ]);
+  assert.deepEqual((await lines('{service_name="keys"} | http_route_="/x"', 'keys')).sort(), ['key http_route_']);
+  assert.deepEqual(await lines('{service_name="keys"} | http_route="/x"', 'acme'), [], 'another tenant sees none of them');
+});
+
 test('log streams carry Loki 3 label names, parsed labels and drop/keep/label_format', async () => {
   const { body } = await get('/loki/api/v1/query_range', {
     query: '{service_name="checkout"} | json | status=502 | keep service_name, msg | label_format message=msg',
