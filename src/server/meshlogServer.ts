@@ -145,6 +145,7 @@ export class MeshlogServer {
             logger,
             committed,
             (count) => streamMetrics.recordsSkipped.inc(count),
+            (records, seq, streamTimeMs) => erasures.withoutErased(records, seq, streamTimeMs),
           );
           health.watch(this.streamConsumer);
         };
