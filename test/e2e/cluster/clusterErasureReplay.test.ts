@@ -18,6 +18,7 @@ const subject = Array.from({ length: 4 }, (_, i) => `user 4711 did ${i}`);
 const bystander = ['unrelated 0', 'unrelated 1'];
 const otherTenant = Array.from({ length: 3 }, (_, i) => `globex user 4711 did ${i}`);
 const afterErasure = ['user 4711 came back'];
+const held = ['user 4711 under hold 0', 'user 4711 under hold 1'];
 
 before(async () => {
   cluster = await startTestCluster([{ id: 'a' }, { id: 'b' }]);
@@ -26,13 +27,22 @@ before(async () => {
   // While B is down: B's consumer takes these from the stream only after the erasure.
   assert.equal(await pushLokiLines(a.meshlog, 'acme', 'subject', subject), 204);
   assert.equal(await pushLokiLines(a.meshlog, 'acme', 'bystander', bystander), 204);
+  // In the erasure's scope but under a legal hold: kept by the erasure, so kept on replay too.
+  assert.equal(await pushLokiLines(a.meshlog, 'acme', 'subject-held', held), 204);
+  const hold = await call(a.meshlog, 'POST', '/api/v1/admin/legal-holds', {
+    name: 'case 4711',
+    tenant: 'acme',
+    service: 'subject-held',
+    reason: 'litigation',
+  });
+  assert.equal(hold.status, 201, JSON.stringify(hold.body));
   // The same selector in another tenant: an erasure of acme's never touches it.
   assert.equal(await pushLokiLines(a.meshlog, 'globex', 'subject', otherTenant), 204);
   await caughtUp(cluster.observer, 'a');
   const now = Date.now();
   const filed = await call(a.meshlog, 'POST', '/api/v1/admin/erasure-requests', {
     tenant: 'acme',
-    selector: '{service_name="subject"}',
+    selector: '{service_name=~"subject.*"}',
     from: new Date(now - 3_600_000).toISOString(),
     to: new Date(now + 3_600_000).toISOString(),
     reason: 'data subject request',
@@ -42,6 +52,7 @@ before(async () => {
   const executed = await call(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${requestId}/execute`);
   assert.equal(executed.status, 200, JSON.stringify(executed.body));
   assert.equal(executed.body.request.evidence.records, subject.length);
+  assert.equal(executed.body.request.evidence.held, held.length);
   // Within the erasure's time range, but taken by the stream after it: stored everywhere.
   assert.equal(await pushLokiLines(a.meshlog, 'acme', 'subject', afterErasure), 204);
   await caughtUp(cluster.observer, 'a');
@@ -81,7 +92,8 @@ async function storedOn(node: ClusterNode) {
   assertVerifiesClean(node.meshlog.dataDir);
   const subjects = [...(await storedCounts(node.meshlog.dataDir, 'subject')).keys()].sort();
   const bystanders = [...(await storedCounts(node.meshlog.dataDir, 'bystander')).keys()].sort();
-  return { subjects, bystanders };
+  const kept = [...(await storedCounts(node.meshlog.dataDir, 'subject-held')).keys()].sort();
+  return { subjects, bystanders, kept };
 }
 
 test('node B, down during the erasure and restarted, never stores the erased records it replays and counts them as dropped', async () => {
@@ -90,16 +102,18 @@ test('node B, down during the erasure and restarted, never stores the erased rec
   const stored = await storedOn(b);
   assert.deepEqual(stored.subjects, [...afterErasure, ...otherTenant].sort());
   assert.deepEqual(stored.bystanders, bystander);
+  assert.deepEqual(stored.kept, held, 'records under a legal hold are kept on replay');
   assert.equal(evidence.records, 0, 'B had none of them stored');
   assert.equal(evidence.dropped_from_stream, subject.length);
 });
 
-test('a new node C replays the whole stream after the erasure: none of the erased records, everything else, verify clean', async () => {
+test('a new node C replays the whole stream after the erasure: none of the erased records, everything else (held records too), verify clean', async () => {
   c = await startClusterNode(cluster.nats, 'c');
   const evidence = await evidenceOn(c);
   const stored = await storedOn(c);
   assert.deepEqual(stored.subjects, [...afterErasure, ...otherTenant].sort());
   assert.deepEqual(stored.bystanders, bystander);
+  assert.deepEqual(stored.kept, held, 'records under a legal hold are kept on replay');
   assert.equal(evidence.records, 0);
   assert.equal(evidence.dropped_from_stream, subject.length);
   // A, which erased stored rows, dropped nothing and still verifies clean too.
