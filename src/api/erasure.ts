@@ -15,6 +15,10 @@ export interface ErasureEvidence {
   /** Mined templates removed because only erased records had been mined into them. */
   patterns: number;
   erased: { chain: string; batch_seq: number; records: number }[];
+  /** In a cluster: the record stream up to this instant (the request's first execution, on any node) is covered. */
+  stream_covered_until?: string;
+  /** In a cluster: matching records this node took from the stream after the execution (replay) and dropped unstored. */
+  dropped_from_stream?: number;
 }
 
 /** The fields of a request as stored and as answered alike. */

@@ -55,6 +55,7 @@ export async function reapplyDeletions(storage: Storage, entries: DeletionEntry[
             at: new Date(entry.at),
             trigger: entry.trigger,
             by: entry.executedBy,
+            streamCoveredUntil: entry.streamCoveredUntil ?? entry.at,
           }),
         );
         changed = true;

@@ -11,7 +11,7 @@ import { Leases } from './leases.js';
 import { connectNats } from './natsConnection.js';
 import { ensureRecordStream, recordPublisher } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
-import { StreamConsumer, type CommitRecords } from './streamConsumer.js';
+import { StreamConsumer, type CommitRecords, type DropErased } from './streamConsumer.js';
 import { StreamMetrics } from './streamMetrics.js';
 
 /**
@@ -40,7 +40,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
      * writer's: messages being committed finish (and are acknowledged)
      * before the writer closes; leases go back before NATS does.
      */
-    async openRecordStream(deps: { storage: Storage; commit: CommitRecords; registry: Registry }) {
+    async openRecordStream(deps: { storage: Storage; commit: CommitRecords; withoutErased: DropErased; registry: Registry }) {
       await ensureRecordStream(nats, config, logger);
       const stream = recordPublisher(nats, config);
       health = new ClusterHealth(nats, config);
@@ -50,8 +50,15 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
         const watched = health;
         const committed = await CommittedRecords.open(new StreamPositionStore(deps.storage));
         startConsuming = async () => {
-          consumer = await StreamConsumer.start(nats, config, nodeId, deps.commit, logger, committed, (count) =>
-            streamMetrics.recordsSkipped.inc(count),
+          consumer = await StreamConsumer.start(
+            nats,
+            config,
+            nodeId,
+            deps.commit,
+            logger,
+            committed,
+            (count) => streamMetrics.recordsSkipped.inc(count),
+            deps.withoutErased,
           );
           watched.watch(consumer);
         };

@@ -11,6 +11,13 @@ import { decodeRecords } from './recordCodec.js';
 /** Commits records to this node's storage; resolves once they are committed (the writer, behind the redelivery filter). */
 export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<void>;
 
+/**
+ * A stream message's records without those an erasure executed after the
+ * stream took the message covers (`streamTimeMs`: when the stream took it):
+ * a node replaying the stream never stores erased records again.
+ */
+export type DropErased = (records: LogRecord[], seq: number, streamTimeMs: number) => Promise<LogRecord[]>;
+
 /** A stream message a commit refused for now (queue full, storage down) comes back after this. */
 const retryDelayMs = 1000;
 const leaderWaitMs = 30_000;
@@ -34,6 +41,7 @@ export class StreamConsumer {
     private readonly committed: CommittedRecords,
     private readonly logger: Logger,
     private readonly countSkipped: (records: number) => void,
+    private readonly dropErased: DropErased,
   ) {}
 
   static async start(
@@ -44,6 +52,7 @@ export class StreamConsumer {
     logger: Logger,
     committed: CommittedRecords,
     countSkipped: (records: number) => void = () => undefined,
+    dropErased: DropErased = async (records) => records,
   ): Promise<StreamConsumer> {
     const durable = `meshlog-${nodeId}`;
     const manager = await untilJetStreamAnswers('stream manager', () => jetstreamManager(connection), logger);
@@ -70,7 +79,7 @@ export class StreamConsumer {
     const hasLeader = async () =>
       Boolean((await manager.consumers.info(config.stream.name, durable).catch(() => undefined))?.cluster?.leader);
     while (!(await hasLeader()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const consumer = new StreamConsumer(durable, commit, committed, logger, countSkipped);
+    const consumer = new StreamConsumer(durable, commit, committed, logger, countSkipped, dropErased);
     const source = await untilJetStreamAnswers(
       `${durable} pull`,
       () => jetstream(connection).consumers.get(config.stream.name, durable),
@@ -122,6 +131,8 @@ export class StreamConsumer {
           this.countSkipped(decoded.records.length - records.length);
           this.logger.info({ seq, skipped: decoded.records.length - records.length }, 'stream message committed before; stored once');
         }
+        // After the redelivery filter: a record stored before an erasure's execution is the stored-row erasure's, not counted twice.
+        records = await this.dropErased(records, seq, Math.floor(message.info.timestampNanos / 1_000_000));
         await this.commit(records, decoded.receiver);
       });
       message.ack();

@@ -18,6 +18,8 @@ export interface ErasureEntry {
   /** Legal holds active then: what the erasure spared stays spared. */
   holds: LegalHold[];
   events: SealEvent[];
+  /** In a cluster: the record stream up to this instant is covered (the first execution, on any node); absent before. */
+  streamCoveredUntil?: string;
 }
 
 export interface DisposalEntry {

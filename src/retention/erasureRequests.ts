@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ErasureEvidence } from '../api/erasure.js';
 import { MeshlogError } from '../errors.js';
+import type { LogRecord } from '../model/logRecord.js';
 import { Replica } from '../model/replica.js';
 import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
@@ -43,6 +44,9 @@ export class ErasureRequests {
    * more happens.
    */
   readonly replica = new Replica<ErasureRequest>((arrived) => this.fromCluster(arrived));
+
+  /** Executed requests with the stream time they cover, loaded once; see `withoutErased`. */
+  private executedList: Promise<ExecutedErasure[]> | undefined;
 
   constructor(
     private readonly store: ErasureStore,
@@ -133,7 +137,7 @@ export class ErasureRequests {
   /** Runs one pending request now, whether or not its cancellation window has ended. */
   async execute(id: string, trigger: string, actor?: Identity, remoteAddress?: string): Promise<ErasureRequest> {
     const executed = await this.oneAtATime(async () =>
-      this.run(await this.pending(id), trigger, actor?.name ?? 'meshlog (cancellation window ended)', actor, remoteAddress),
+      this.run(await this.pending(id), trigger, actor?.name ?? 'meshlog (cancellation window ended)', undefined, actor, remoteAddress),
     );
     await this.replica.send(executed);
     return executed;
@@ -148,13 +152,25 @@ export class ErasureRequests {
       if (arrived.status === 'cancelled') return this.store.save(arrived);
       const filed: ErasureRequest = { ...arrived, status: 'pending', closed_by: '', closed_at: null, cancel_reason: '', evidence: '' };
       if (!local) await this.store.save(filed);
-      if (arrived.status === 'executed') await this.run(filed, 'executed through another node', arrived.closed_by);
+      // The stream up to the first execution is covered, wherever and whenever it runs here (a node that was down, a new node).
+      if (arrived.status === 'executed')
+        await this.run(filed, 'executed through another node', arrived.closed_by, streamCoveredUntil(arrived));
     });
   }
 
   /** Erases what `request` covers on this node's store; called one at a time. */
-  private async run(request: ErasureRequest, trigger: string, executedBy: string, actor?: Identity, remoteAddress?: string) {
+  private async run(
+    request: ErasureRequest,
+    trigger: string,
+    executedBy: string,
+    coveredUntil?: string,
+    actor?: Identity,
+    remoteAddress?: string,
+  ) {
     const executedAt = new Date();
+    const coversUntil = coveredUntil ?? executedAt.toISOString();
+    // Known to the stream consumer before the stored rows go: a matching record committed after the deletion is dropped instead.
+    (await this.executed()).push({ request, streamUntilMs: Date.parse(coversUntil) });
     const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
     const outcome = await this.lock.run(() =>
       this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
@@ -168,12 +184,18 @@ export class ErasureRequests {
           plan,
           holds: activeHolds,
           events,
+          streamCoveredUntil: coversUntil,
         });
         await this.seals?.insertEvents(events);
       }),
     );
     this.forgetPatterns(request.tenant, outcome.patternsRemoved);
-    const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, { at: executedAt, trigger, by: executedBy });
+    const executed = executedRequest(request, outcome, outcome.patternsRemoved.length, {
+      at: executedAt,
+      trigger,
+      by: executedBy,
+      streamCoveredUntil: coversUntil,
+    });
     await this.store.save(executed);
     const evidence = JSON.parse(executed.evidence) as ErasureEvidence;
     await this.audit.record({
@@ -197,6 +219,53 @@ export class ErasureRequests {
       'erasure request executed',
     );
     return executed;
+  }
+
+  /**
+   * A stream message's records without those an executed request covers (in
+   * a cluster, a node replaying the stream after an erasure: a new node, or
+   * one that was down or behind). A request covers the messages the stream
+   * took up to its first execution, on whichever node; records ingested
+   * later are stored as usual. The same conditions as the stored-row erasure
+   * decide (legal holds included); what is dropped is never stored nor
+   * sealed, and is counted in the request's evidence on this node.
+   */
+  async withoutErased(records: LogRecord[], seq: number, streamTimeMs: number): Promise<LogRecord[]> {
+    let kept = records;
+    for (const { request, streamUntilMs } of await this.executed()) {
+      if (streamTimeMs > streamUntilMs) continue;
+      const candidates = kept.filter((record) => record.tenant === request.tenant);
+      if (candidates.length === 0) continue;
+      const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
+      const erased = await this.store.erasableUnstored(erasureMatch(this.database, request), activeHolds, seq, candidates);
+      if (erased.size === 0) continue;
+      kept = kept.filter((record) => !(record.tenant === request.tenant && erased.has(record.stream!.pos)));
+      await this.countDropped(request.id, erased.size);
+      this.logger.info({ request: request.id, seq, records: erased.size }, 'erased records of the stream dropped, not stored');
+    }
+    return kept;
+  }
+
+  /** Adds records dropped from the stream to a request's evidence on this node. */
+  private async countDropped(id: string, records: number): Promise<void> {
+    await this.oneAtATime(async () => {
+      const request = await this.get(id);
+      if (request.status !== 'executed') return;
+      const evidence = JSON.parse(request.evidence) as ErasureEvidence;
+      evidence.dropped_from_stream = (evidence.dropped_from_stream ?? 0) + records;
+      await this.store.save({ ...request, evidence: JSON.stringify(evidence) });
+    });
+  }
+
+  private executed(): Promise<ExecutedErasure[]> {
+    this.executedList ??= this.store
+      .list()
+      .then((requests) =>
+        requests
+          .filter((request) => request.status === 'executed')
+          .map((request) => ({ request, streamUntilMs: Date.parse(streamCoveredUntil(request)) })),
+      );
+    return this.executedList;
   }
 
   /** Executes every pending request whose cancellation window has ended. */
@@ -228,6 +297,18 @@ export class ErasureRequests {
   }
 }
 
+/** An executed request and the stream time (ms) up to which its first execution covered the record stream. */
+interface ExecutedErasure {
+  request: ErasureRequest;
+  streamUntilMs: number;
+}
+
+/** Up to when an executed request covers the record stream: its first execution, on whichever node (older evidence: its execution). */
+function streamCoveredUntil(request: ErasureRequest): string {
+  const evidence = JSON.parse(request.evidence || '{}') as Partial<ErasureEvidence>;
+  return evidence.stream_covered_until ?? evidence.executed_at ?? request.closed_at ?? new Date(0).toISOString();
+}
+
 /** A request's scope over logs and spans. */
 export function erasureMatch(database: string, request: ErasureRequest): ErasureMatch {
   const scope = { database, tenant: request.tenant, startNs: BigInt(request.from_ns), endNs: BigInt(request.to_ns) + 1n };
@@ -254,7 +335,7 @@ export function executedRequest(
   request: ErasureRequest,
   plan: ErasurePlan,
   patternsRemoved: number,
-  execution: { at: Date; trigger: string; by: string },
+  execution: { at: Date; trigger: string; by: string; streamCoveredUntil: string },
 ): ErasureRequest {
   const evidence: ErasureEvidence = {
     executed_at: execution.at.toISOString(),
@@ -265,6 +346,8 @@ export function executedRequest(
     spans: plan.spans,
     patterns: patternsRemoved,
     erased: plan.batches.map((batch) => ({ chain: batch.chain_id, batch_seq: Number(batch.batch_seq), records: batch.positions.length })),
+    stream_covered_until: execution.streamCoveredUntil,
+    dropped_from_stream: 0,
   };
   return {
     ...request,

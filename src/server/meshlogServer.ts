@@ -92,6 +92,8 @@ export class MeshlogServer {
     const recordStream = await cluster?.openRecordStream({
       storage,
       commit: (records, receiver) => redeliveries.write(records, receiver),
+      // Called only once consuming starts (last), when the erasure requests exist.
+      withoutErased: (records, seq, streamTimeMs) => erasures.withoutErased(records, seq, streamTimeMs),
       registry: metrics.registry,
     });
     if (recordStream) this.subsystems.push(recordStream);

@@ -19,10 +19,14 @@ export class BackupStore {
     return this.storage.database;
   }
 
-  /** Every table of the database (schema_migrations included: it says which schema the data has). */
+  /**
+   * Every table of the database (schema_migrations included: it says which schema the data has), except Memory
+   * tables: scratch space that holds nothing between statements (erasure_replay_probe) and no schema creates.
+   */
   async tables(): Promise<string[]> {
     const rows = await this.storage.rows<{ name: string }>(
-      `SELECT name FROM system.tables WHERE database = {db:String} AND NOT is_temporary AND engine NOT LIKE '%View' ORDER BY name`,
+      `SELECT name FROM system.tables WHERE database = {db:String} AND NOT is_temporary AND engine NOT LIKE '%View'
+         AND engine != 'Memory' ORDER BY name`,
       { db: this.db },
     );
     return rows.map((row) => row.name);

@@ -2,6 +2,8 @@ import type { CompiledSql } from '../sql.js';
 import { heldCondition, type LegalHold } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 import type { ErasureRequestFields } from '../../api/erasure.js';
+import type { LogRecord } from '../../model/logRecord.js';
+import { openLogRow } from '../logs/logRows.js';
 
 export type { ErasureStatus } from '../../api/erasure.js';
 
@@ -50,6 +52,9 @@ export interface ErasureRequest extends ErasureRequestFields {
 }
 
 export class ErasureStore {
+  /** The Memory table `erasableUnstored` evaluates records in, created on first use. */
+  private probeTable: Promise<void> | undefined;
+
   constructor(private readonly storage: Storage) {}
 
   private get db(): string {
@@ -130,6 +135,42 @@ export class ErasureStore {
     if (batches.length > 0) await this.deletePositions(batches);
     await this.deleteSpans(scope.spans, holds, spansUpToMs);
     return { ...plan, patternsRemoved: (await this.removeOrphanedPatterns(scope.tenant, patterns)).orphaned };
+  }
+
+  /**
+   * Which of these records, not stored yet, an erasure's scope would erase
+   * (positions in their stream message `seq`): the very conditions `erase`
+   * runs over stored rows, run over the records put in a Memory table shaped
+   * like logs (so its computed columns, detected_level and the rest, are
+   * computed as at insert). Nothing reaches the logs table or the chain.
+   */
+  async erasableUnstored(scope: ErasureMatch, holds: LegalHold[], seq: number, records: LogRecord[]): Promise<Set<number>> {
+    this.probeTable ??= this.storage.client
+      .command({ query: `CREATE TABLE IF NOT EXISTS ${this.db}.erasure_replay_probe AS ${this.db}.logs ENGINE = Memory` })
+      .then(() => undefined);
+    await this.probeTable;
+    await this.storage.client.insert({
+      table: `${this.db}.erasure_replay_probe`,
+      format: 'JSONEachRow',
+      values: records.map((record) => JSON.parse(`${openLogRow(record)}}`) as Record<string, unknown>),
+    });
+    try {
+      const params: Record<string, unknown> = { ...scope.logs.params, probe_seq: seq };
+      const held = heldCondition(holds, params);
+      const rows = await this.storage.rows<{ pos: number }>(
+        `SELECT stream_pos AS pos FROM ${this.db}.erasure_replay_probe
+         WHERE stream_seq = {probe_seq:UInt64} AND ${scope.logs.sql}${held ? ` AND NOT ${held}` : ''}`,
+        params,
+        { output_format_json_quote_64bit_integers: 0 },
+      );
+      return new Set(rows.map((row) => Number(row.pos)));
+    } finally {
+      await this.storage.client.command({
+        query: `ALTER TABLE ${this.db}.erasure_replay_probe DELETE WHERE stream_seq = {probe_seq:UInt64}`,
+        query_params: { probe_seq: seq },
+        clickhouse_settings: { mutations_sync: '2' },
+      });
+    }
   }
 
   /** Deletes exactly these records (chain, batch, position), what an erasure or disposal recorded; returns how many were still there. */
