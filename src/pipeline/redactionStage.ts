@@ -59,27 +59,40 @@ function redactValues(values: Record<string, string>, redactors: Redactor[], cou
 }
 
 /** Observe mode: the record keeps its values and is marked with the rules that would have redacted it; counts are kept as in redact mode. */
-function observe(record: LogRecord, redactors: Redactor[], counts: RedactionCounts): void {
-  const found: RedactionCounts = new Map();
+function observe(record: LogRecord, resourceFound: RedactionCounts, redactors: Redactor[], counts: RedactionCounts): void {
+  const found: RedactionCounts = new Map(resourceFound);
   redact(record.body, redactors, found);
   redactValues({ ...record.attributes }, redactors, found);
-  redactValues({ ...record.resource }, redactors, found);
   if (found.size === 0) return;
   for (const [rule, count] of found) counts.set(rule, (counts.get(rule) ?? 0) + count);
   record.attributes[sensitiveMarkAttribute] = [...found.keys()].sort().join(',');
 }
 
+/** What observe mode finds in resource values, without changing them. */
+function foundInResource(resource: Record<string, string>, redactors: Redactor[]): RedactionCounts {
+  const found: RedactionCounts = new Map();
+  redactValues({ ...resource }, redactors, found);
+  return found;
+}
+
 /**
- * A record's body and attribute values as one text, one per line. A built-in
+ * A record's body and log attribute values as one text, one per line. A built-in
  * rule that matches none of it matches no single value either, so most
  * records (access logs with ids and numbers that pass some gate) are cleared
- * by one scan instead of one per value.
+ * by one scan instead of one per value. Resource values are not in it: they
+ * are shared by a resource's records and screened once per batch.
  */
 function textOf(record: LogRecord): string {
   let text = record.body;
   for (const key in record.attributes) text += '\n' + record.attributes[key];
-  for (const key in record.resource) text += '\n' + record.resource[key];
   return text;
+}
+
+/** Redacts a resource's values in place, screened as one text first (see textOf). */
+function redactResource(resource: Record<string, string>, redactors: Redactor[], counts: RedactionCounts): void {
+  let text = '';
+  for (const key in resource) text += '\n' + resource[key];
+  if (redactors.some((redactor) => redactor.mayRedact(text))) redactValues(resource, redactors, counts);
 }
 
 /** `http.*` allows every key under http.; anything else is an exact key. */
@@ -101,6 +114,12 @@ export function redactionStage(options: RedactionOptions, report: RedactionRepor
   return (records: LogRecord[]) => {
     const counts: RedactionCounts = new Map();
     let dropped = 0;
+    // Decoders give every record of an OTLP resource the same resource object, so
+    // its values are scanned once per object, not once per record. Keyed by the
+    // object within this call only: nothing outlives the batch, and another
+    // tenant's request or another stage's rules never see these entries.
+    const resourcesRedacted = new Set<Record<string, string>>();
+    const resourcesObserved = new Map<Record<string, string>, RedactionCounts>();
     for (const record of records) {
       if (allowed) {
         const kept: Record<string, string> = {};
@@ -111,14 +130,24 @@ export function redactionStage(options: RedactionOptions, report: RedactionRepor
         record.attributes = kept;
       }
       if (options.observe) {
-        observe(record, redactors, counts);
+        // Observe mode marks and counts every record the resource's secrets reach, as before.
+        let resourceFound = resourcesObserved.get(record.resource);
+        if (resourceFound === undefined) {
+          resourceFound = foundInResource(record.resource, redactors);
+          resourcesObserved.set(record.resource, resourceFound);
+        }
+        observe(record, resourceFound, redactors, counts);
         continue;
+      }
+      // Redacted in place, so a shared resource is counted once: later records of it held only markers already.
+      if (!resourcesRedacted.has(record.resource)) {
+        resourcesRedacted.add(record.resource);
+        redactResource(record.resource, redactors, counts);
       }
       const text = textOf(record);
       if (!redactors.some((redactor) => redactor.mayRedact(text))) continue;
       record.body = redact(record.body, redactors, counts);
       redactValues(record.attributes, redactors, counts);
-      redactValues(record.resource, redactors, counts);
     }
     if (dropped > 0) counts.set('attribute_allowlist', dropped);
     for (const [rule, count] of counts) report(rule, count);
