@@ -54,6 +54,11 @@ export const clusterSection = z
         max_age_ms: positiveInt.default(7 * 24 * 3600 * 1000),
         /** Stream messages a node's writer holds uncommitted at once. */
         max_ack_pending: positiveInt.default(1000),
+        /**
+         * A node that commits the stream is not ready after its start until its consumer is at most this many
+         * messages behind (not yet delivered plus not yet acknowledged): it does not serve searches of stale data.
+         */
+        ready_max_lag: z.coerce.number().int().min(0).default(1000),
       })
       .strict()
       .prefault({}),

@@ -48,6 +48,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
       // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
       if (consumesStream(config)) {
         const watched = health;
+        watched.expectConsumer();
         const committed = await CommittedRecords.open(new StreamPositionStore(deps.storage));
         startConsuming = async () => {
           consumer = await StreamConsumer.start(
@@ -82,7 +83,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
      * JetStream until they timed out.
      */
     startConsuming: () => startConsuming(),
-    /** What keeps this node from being ready (for /ready): NATS or this node's consumer. */
+    /** What keeps this node from being ready (for /ready): NATS, or this node's consumer not attached, behind or stopped. */
     problem: async () => health?.problem(),
   };
 }

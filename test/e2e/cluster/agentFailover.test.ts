@@ -2,32 +2,23 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startAgent, waitUntil, type RunningAgent } from '../../support/agentProcess.js';
-import { clusterConfigFile, startClusterNode, storedCounts, type ClusterNode } from '../../support/clusterNodes.js';
-import { caughtUp } from '../../support/meshlogCluster.js';
+import { storedCounts } from '../../support/clusterNodes.js';
+import { caughtUp, startTestCluster, type TestCluster } from '../../support/meshlogCluster.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 
 // An agent given the two nodes of a cluster (3 nats-server, 2 meshlog on loopback) loses the one it sends to.
 const stream = 'MESHLOG_RECORDS';
-let nats: NatsCluster;
-let observer: NatsConnection;
-const nodes: Record<'a' | 'b', ClusterNode> = {} as never;
+let cluster: TestCluster;
 let agent: RunningAgent | undefined;
 
 before(async () => {
-  nats = await startNatsCluster(3);
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
-  nodes.a = await startClusterNode('a', clusterConfigFile('a', nats.urls));
-  nodes.b = await startClusterNode('b', clusterConfigFile('b', nats.urls));
+  cluster = await startTestCluster([{ id: 'a' }, { id: 'b' }]);
 });
 
 after(async () => {
   await agent?.stop();
-  await Promise.all(Object.values(nodes).map((node) => node.meshlog.stop()));
-  await observer.close();
-  await nats.stop();
+  await cluster.stop();
 });
 
 function appendLines(path: string, from: number, count: number): string[] {
@@ -37,13 +28,14 @@ function appendLines(path: string, from: number, count: number): string[] {
 }
 
 test('an agent with two node URLs whose node is killed keeps delivering through the other: every line stored once on every node', async () => {
+  const [a, b] = [cluster.node('a'), cluster.node('b')];
   const root = tempDataDir('meshlog-agent-failover-');
   mkdirSync(join(root, 'logs'));
   const path = join(root, 'logs', 'app.log');
   const written: string[] = [];
   agent = await startAgent({
-    servers: [nodes.a.meshlog.url, nodes.b.meshlog.url],
-    token: nodes.a.meshlog.token,
+    servers: [a.meshlog.url, b.meshlog.url],
+    token: a.meshlog.token,
     tenant: 'failover',
     data_dir: join(root, 'agent-data'),
     poll_interval_ms: 50,
@@ -55,7 +47,7 @@ test('an agent with two node URLs whose node is killed keeps delivering through 
   written.push(...appendLines(path, 0, 2_000));
   await waitUntil('the agent to deliver lines through A', async () => (await acked()) >= 500, 180_000);
   // Killed while the agent sends to it: some batches are in flight, some may be in the stream without an answer.
-  await nodes.a.meshlog.kill();
+  await a.meshlog.kill();
   for (let chunk = 0; chunk < 4; chunk++) written.push(...appendLines(path, written.length, 500));
   await waitUntil(
     'every line acknowledged',
@@ -67,15 +59,15 @@ test('an agent with two node URLs whose node is killed keeps delivering through 
   await agent.stop();
   agent = undefined;
 
-  await caughtUp(observer, 'b', stream);
-  nodes.a = await startClusterNode('a', nodes.a.config, nodes.a.dataDir);
-  await caughtUp(observer, 'a', stream);
-  await Promise.all([nodes.a.meshlog.stop(), nodes.b.meshlog.stop()]);
-  for (const node of [nodes.a, nodes.b]) {
-    const counts = await storedCounts(node.dataDir, 'failover-agent');
+  await caughtUp(cluster.observer, 'b', stream);
+  await a.restart();
+  await caughtUp(cluster.observer, 'a', stream);
+  await Promise.all([a.meshlog.stop(), b.meshlog.stop()]);
+  for (const node of [a, b]) {
+    const counts = await storedCounts(node.meshlog.dataDir, 'failover-agent');
     for (const line of written) assert.equal(counts.get(line), 1, `${line} stored ${counts.get(line) ?? 0} times on ${node.id}`);
     assert.equal(counts.size, written.length, `nothing but the written lines on ${node.id}`);
   }
-  nodes.a = await startClusterNode('a', nodes.a.config, nodes.a.dataDir);
-  nodes.b = await startClusterNode('b', nodes.b.config, nodes.b.dataDir);
+  await a.restart();
+  await b.restart();
 });

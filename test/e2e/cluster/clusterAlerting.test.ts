@@ -5,17 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import { startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes, 3 meshlog nodes with the same alert rule and webhook: one notification per incident.
 const tenant = 'acme';
-let nats: NatsCluster;
-let observer: NatsConnection;
+let cluster: TestCluster | undefined;
 let leases: KV;
 let states: KV;
 let receiver: Server;
@@ -58,20 +55,15 @@ before(async () => {
     - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
       secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
 `;
-  nats = await startNatsCluster(3);
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
   // Started together, as in a rolling deploy of a new cluster.
-  nodes.push(
-    ...(await Promise.all(['a', 'b', 'c'].map((id) => startClusterNode(nats, id, { cluster: ['leases: { ttl_ms: 3000 }'], config })))),
-  );
-  leases = await new Kvm(observer).open('meshlog_leases');
-  states = await new Kvm(observer).open('meshlog_lease_state');
+  cluster = await startTestCluster(['a', 'b', 'c'].map((id) => ({ id, cluster: ['leases: { ttl_ms: 3000 }'], config })));
+  nodes.push(...cluster.nodes);
+  leases = await new Kvm(cluster.observer).open('meshlog_leases');
+  states = await new Kvm(cluster.observer).open('meshlog_lease_state');
 });
 
 after(async () => {
-  await Promise.all(nodes.map((node) => node.meshlog.stop()));
-  await observer?.close();
-  await nats?.stop();
+  await cluster?.stop();
   receiver?.close();
 });
 

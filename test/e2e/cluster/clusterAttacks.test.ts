@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import WebSocket from 'ws';
 import { lokiCall } from '../../support/lokiCall.js';
-import { clusterConfigFile, pushLokiLines, startClusterNode, type ClusterNode } from '../../support/clusterNodes.js';
-import { caughtUp } from '../../support/meshlogCluster.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
+import { pushLokiLines } from '../../support/clusterNodes.js';
+import { caughtUp, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server with accounts and users (meshlog's own account; another one for an intruder), 2 meshlog nodes
@@ -20,26 +19,25 @@ const accounts = `accounts {
   MESHLOG: { jetstream: enabled, users: [ { user: ${meshlogUser.user}, password: "${meshlogUser.pass}" } ] }
   OTHER: { jetstream: enabled, users: [ { user: ${intruderUser.user}, password: "${intruderUser.pass}" } ] }
 }`;
-let nats: NatsCluster;
-let observer: NatsConnection;
+let cluster: TestCluster;
 const nodes: Record<'a' | 'b', ClusterNode> = {} as never;
 
 before(async () => {
-  nats = await startNatsCluster(3, { config: accounts, credentials: meshlogUser });
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1, ...meshlogUser });
-  const credentials = `    user: ${meshlogUser.user}\n    password: ${meshlogUser.pass}\n`;
-  nodes.a = await startClusterNode('a', clusterConfigFile('a', nats.urls, credentials));
-  nodes.b = await startClusterNode('b', clusterConfigFile('b', nats.urls, credentials));
+  // Under cluster.nats: the nodes connect as meshlog's user.
+  const credentials = [`  user: ${meshlogUser.user}`, `  password: ${meshlogUser.pass}`];
+  cluster = await startTestCluster(
+    ['a', 'b'].map((id) => ({ id, cluster: credentials })),
+    { nats: { config: accounts, credentials: meshlogUser } },
+  );
+  [nodes.a, nodes.b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all(Object.values(nodes).map((node) => node.meshlog.stop()));
-  await observer.close();
-  await nats.stop();
+  await cluster.stop();
 });
 
 async function streamMessages(): Promise<number> {
-  return (await (await jetstreamManager(observer)).streams.info(stream)).state.messages;
+  return (await (await jetstreamManager(cluster.observer)).streams.info(stream)).state.messages;
 }
 
 async function linesOf(node: ClusterNode, tenant: string, selector: string): Promise<string[]> {
@@ -55,9 +53,9 @@ async function linesOf(node: ClusterNode, tenant: string, selector: string): Pro
 }
 
 test('a NATS client without credentials is refused: it can neither publish to the record stream nor write the API key bucket', async () => {
-  await assert.rejects(connect({ servers: nats.urls, maxReconnectAttempts: 0, timeout: 10_000 }), /authorization/i);
+  await assert.rejects(connect({ servers: cluster.nats.urls, maxReconnectAttempts: 0, timeout: 10_000 }), /authorization/i);
   await assert.rejects(
-    connect({ servers: nats.urls, maxReconnectAttempts: 0, timeout: 10_000, user: meshlogUser.user, pass: 'guessed' }),
+    connect({ servers: cluster.nats.urls, maxReconnectAttempts: 0, timeout: 10_000, user: meshlogUser.user, pass: 'guessed' }),
     /authorization/i,
   );
 });
@@ -65,9 +63,9 @@ test('a NATS client without credentials is refused: it can neither publish to th
 test("a NATS user of another account cannot publish to the record stream nor write the API key bucket: nothing reaches meshlog's", async () => {
   // The nodes are up: their stream and key bucket exist in meshlog's account.
   await pushLokiLines(nodes.a.meshlog, 'intrusion', 'genuine', ['a genuine line']);
-  await caughtUp(observer, 'a', stream);
+  await caughtUp(cluster.observer, 'a', stream);
   const before = await streamMessages();
-  const intruder = await connect({ servers: nats.urls, maxReconnectAttempts: 0, ...intruderUser });
+  const intruder = await connect({ servers: cluster.nats.urls, maxReconnectAttempts: 0, ...intruderUser });
   try {
     const js = jetstream(intruder, { timeout: 5_000 });
     await assert.rejects(js.publish(recordSubject, new TextEncoder().encode('forged records')));
@@ -81,7 +79,7 @@ test("a NATS user of another account cannot publish to the record stream nor wri
   }
   assert.equal(await streamMessages(), before, 'the record stream took nothing from the intruder');
   const keys = await (
-    await jetstreamManager(observer)
+    await jetstreamManager(cluster.observer)
   ).streams
     .getMessage('KV_meshlog_api_keys', { last_by_subj: '$KV.meshlog_api_keys.key.forged' })
     .catch(() => null);
@@ -90,10 +88,10 @@ test("a NATS user of another account cannot publish to the record stream nor wri
 
 test("a NATS user of another account cannot read the cluster's secrets (the alert fingerprint key) nor put its own", async () => {
   // The nodes put the key at start (alerting is on by default): it is there, in meshlog's account.
-  const secrets = await new Kvm(observer).open('meshlog_cluster_secrets');
+  const secrets = await new Kvm(cluster.observer).open('meshlog_cluster_secrets');
   const key = (await secrets.get('alert-fingerprint'))?.string();
   assert.match(key ?? '', /^[0-9a-f]{64}$/);
-  const intruder = await connect({ servers: nats.urls, maxReconnectAttempts: 0, ...intruderUser });
+  const intruder = await connect({ servers: cluster.nats.urls, maxReconnectAttempts: 0, ...intruderUser });
   try {
     // Opening the bucket by name finds the intruder's own account's (none): the key is not read through it.
     const seen = await new Kvm(intruder)
@@ -136,8 +134,8 @@ test('a tenant-A key used on node A cannot make records land under tenant B, on 
   const throughB = await pushLokiLines(nodes.b.meshlog, 'tenant-b', 'cross-tenant', ['forged through B'], key);
   assert.ok(throughB === 401 || throughB === 403, `push as tenant-b on B answered ${throughB}`);
   assert.equal(await pushLokiLines(nodes.a.meshlog, 'tenant-a', 'cross-tenant', ['genuine through A'], key), 204);
-  await caughtUp(observer, 'a', stream);
-  await caughtUp(observer, 'b', stream);
+  await caughtUp(cluster.observer, 'a', stream);
+  await caughtUp(cluster.observer, 'b', stream);
   for (const node of [nodes.a, nodes.b]) {
     assert.deepEqual(await linesOf(node, 'tenant-b', '{service_name="cross-tenant"}'), [], `nothing under tenant-b on ${node.id}`);
     assert.deepEqual((await linesOf(node, 'tenant-a', '{service_name="cross-tenant"}')).sort(), ['genuine through A', 'genuine through B']);

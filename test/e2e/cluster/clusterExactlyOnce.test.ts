@@ -1,42 +1,25 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import {
-  assertVerifiesClean,
-  clusterConfigFile,
-  pushLokiLines,
-  startClusterNode,
-  storedCounts,
-  type ClusterNode,
-} from '../../support/clusterNodes.js';
-import { caughtUp } from '../../support/meshlogCluster.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
+import { assertVerifiesClean, pushLokiLines, storedCounts } from '../../support/clusterNodes.js';
+import { caughtUp, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
+import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // Records without log.record.uid (plain Loki pushes): only the stream position stored with each row tells a
 // redelivered message's committed records from missing ones. 3 nats-server, 2 meshlog nodes on loopback.
 const tenant = 'exactly-once';
 const stream = 'MESHLOG_RECORDS';
-let nats: NatsCluster;
-let observer: NatsConnection;
+let cluster: TestCluster;
 const nodes: Record<'a' | 'b', ClusterNode> = {} as never;
 
-async function restart(id: 'a' | 'b'): Promise<void> {
-  nodes[id] = await startClusterNode(id, nodes[id].config, nodes[id].dataDir);
-}
-
 before(async () => {
-  nats = await startNatsCluster(3);
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
-  nodes.a = await startClusterNode('a', clusterConfigFile('a', nats.urls));
-  nodes.b = await startClusterNode('b', clusterConfigFile('b', nats.urls));
+  cluster = await startTestCluster([{ id: 'a' }, { id: 'b' }]);
+  [nodes.a, nodes.b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all(Object.values(nodes).map((node) => node.meshlog.stop()));
-  await observer.close();
-  await nats.stop();
+  await cluster.stop();
 });
 
 /** Records of redelivered messages a node found committed already, from its /metrics. */
@@ -51,22 +34,22 @@ test('a node whose stream acknowledgements were all lost after its commits store
   const lines = Array.from({ length: 300 }, (_, i) => `lost-ack ${i}`);
   for (let i = 0; i < lines.length; i += 50)
     assert.equal(await pushLokiLines(nodes.b.meshlog, tenant, 'lost-ack', lines.slice(i, i + 50)), 204);
-  await caughtUp(observer, 'a', stream);
+  await caughtUp(cluster.observer, 'a', stream);
   // The worst case of a node killed between its commits and its acknowledgements: its consumer, and so every
   // acknowledgement it ever sent, is gone; the node creates it again and the whole stream comes back.
   await nodes.a.meshlog.kill();
-  await (await jetstreamManager(observer)).consumers.delete(stream, 'meshlog-a');
-  await restart('a');
-  await caughtUp(observer, 'a', stream);
+  await (await jetstreamManager(cluster.observer)).consumers.delete(stream, 'meshlog-a');
+  await nodes.a.restart();
+  await caughtUp(cluster.observer, 'a', stream);
   const skipped = await skippedOn(nodes.a);
 
   await nodes.a.meshlog.stop();
-  const counts = await storedCounts(nodes.a.dataDir, 'lost-ack');
+  const counts = await storedCounts(nodes.a.meshlog.dataDir, 'lost-ack');
   for (const line of lines) assert.equal(counts.get(line), 1, `${line} stored ${counts.get(line) ?? 0} times on A`);
   assert.equal(counts.size, lines.length);
   assert.ok(skipped >= lines.length, `the replayed records were recognised as committed (${skipped})`);
-  assertVerifiesClean(nodes.a.dataDir);
-  await restart('a');
+  assertVerifiesClean(nodes.a.meshlog.dataDir);
+  await nodes.a.restart();
 });
 
 test('SIGKILL of a writer node again and again under load: every record without id is stored exactly once on every node, verify clean', async (t) => {
@@ -84,22 +67,22 @@ test('SIGKILL of a writer node again and again under load: every record without 
     }
   })();
   const kills = 4;
-  const killed: ClusterNode[] = [];
+  const killed: RunningMeshlog[] = [];
   for (let kill = 0; kill < kills; kill++) {
     const before = acknowledged.length;
     // A commits under load before each kill: some commits are in flight, some acknowledgements not yet sent.
     await waitFor(() => acknowledged.length >= before + 250, { what: 'more records acknowledged through B', timeoutMs: 180_000 });
     await nodes.a.meshlog.kill();
-    killed.push(nodes.a);
-    await restart('a');
+    killed.push(nodes.a.meshlog);
+    await nodes.a.restart();
   }
   sending = false;
   await sender;
-  await caughtUp(observer, 'a', stream);
-  await caughtUp(observer, 'b', stream);
+  await caughtUp(cluster.observer, 'a', stream);
+  await caughtUp(cluster.observer, 'b', stream);
   // How often a kill fell between a commit and its acknowledgement (not asserted: where a kill lands is chance).
-  const skipped = [...killed.slice(1), nodes.a].map((node) =>
-    node.meshlog
+  const skipped = [...killed.slice(1), nodes.a.meshlog].map((meshlog) =>
+    meshlog
       .output()
       .split('\n')
       .filter((line) => line.includes('stream message committed before'))
@@ -109,11 +92,11 @@ test('SIGKILL of a writer node again and again under load: every record without 
 
   await Promise.all([nodes.a.meshlog.stop(), nodes.b.meshlog.stop()]);
   for (const node of [nodes.a, nodes.b]) {
-    const counts = await storedCounts(node.dataDir, 'killed-writer');
+    const counts = await storedCounts(node.meshlog.dataDir, 'killed-writer');
     for (const line of acknowledged) assert.equal(counts.get(line), 1, `${line} stored ${counts.get(line) ?? 0} times on ${node.id}`);
     for (const [line, count] of counts) assert.equal(count, 1, `${line} stored ${count} times on ${node.id}`);
-    assertVerifiesClean(node.dataDir);
+    assertVerifiesClean(node.meshlog.dataDir);
   }
-  await restart('a');
-  await restart('b');
+  await nodes.a.restart();
+  await nodes.b.restart();
 });

@@ -5,32 +5,29 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { caughtUp, startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import { caughtUp, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import { tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { verifierKeyString } from '../../../src/integrity/signedNote.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes and 2 meshlog nodes (embedded stores, each a full copy): governance set through one node is in force on the other.
 const retention = 'retention:\n  default_max_age: 30d\n';
 const fortyDaysAgo = String(BigInt(Date.now() - 40 * 86_400_000) * 1_000_000n);
-let nats: NatsCluster;
-let observer: NatsConnection;
+let cluster: TestCluster;
 let a: ClusterNode;
 let b: ClusterNode;
 
 before(async () => {
-  nats = await startNatsCluster(3);
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
-  [a, b] = await Promise.all([startClusterNode(nats, 'a', { config: retention }), startClusterNode(nats, 'b', { config: retention })]);
+  cluster = await startTestCluster([
+    { id: 'a', config: retention },
+    { id: 'b', config: retention },
+  ]);
+  [a, b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all([a, b].map((node) => node?.meshlog.stop()));
-  await observer?.close();
-  await nats.stop();
+  await cluster?.stop();
 });
 
 async function call(
@@ -89,8 +86,8 @@ test('a legal hold placed through node A stops disposal on node B; released thro
     });
     assert.equal(pushed.status, 200, await pushed.text());
   }
-  await caughtUp(observer, 'a');
-  await caughtUp(observer, 'b');
+  await caughtUp(cluster.observer, 'a');
+  await caughtUp(cluster.observer, 'b');
 
   const onB = await call(b.meshlog, 'POST', '/api/v1/admin/retention/run');
   assert.equal(onB.status, 200, JSON.stringify(onB.body));

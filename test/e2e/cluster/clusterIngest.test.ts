@@ -1,29 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { lokiCall } from '../../support/lokiCall.js';
-import { caughtUp as caughtUpWith, startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import { caughtUp as caughtUpWith, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import type { RunningMeshlog } from '../../support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes (one JetStream cluster, R3 stream) and 2 meshlog nodes on loopback.
 const tenant = 'cluster-test';
-let nats: NatsCluster;
-let observer: NatsConnection;
+let cluster: TestCluster;
 const nodes: Record<'a' | 'b', ClusterNode> = {} as never;
 
 before(async () => {
-  nats = await startNatsCluster(3);
-  observer = await connect({ servers: nats.urls, maxReconnectAttempts: -1 });
-  nodes.a = await startClusterNode(nats, 'a');
-  nodes.b = await startClusterNode(nats, 'b');
+  cluster = await startTestCluster([{ id: 'a' }, { id: 'b' }]);
+  [nodes.a, nodes.b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all(Object.values(nodes).map((node) => node.meshlog.stop()));
-  await observer.close();
-  await nats.stop();
+  await cluster.stop();
 });
 
 const nowNs = () => BigInt(Date.now()) * 1_000_000n;
@@ -81,7 +74,7 @@ async function linesOf(node: RunningMeshlog, selector: string): Promise<string[]
   return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
 }
 
-const caughtUp = (id: 'a' | 'b') => caughtUpWith(observer, id);
+const caughtUp = (id: 'a' | 'b') => caughtUpWith(cluster.observer, id);
 
 function countsOf(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -176,7 +169,7 @@ test('SIGKILL of node A mid-ingest: every acknowledged record is stored exactly 
 });
 
 test('with one of three NATS servers down, ingest is still acknowledged and reaches every node', async () => {
-  await nats.nodes[0].kill();
+  await cluster.nats.nodes[0].kill();
   try {
     const body = lokiPushBody('two-of-three', ['while n1 is down']);
     // The client may need a moment to move to another server (and JetStream to elect a new stream leader): a retry, as an agent does.
@@ -185,6 +178,6 @@ test('with one of three NATS servers down, ingest is still acknowledged and reac
     for (const node of [nodes.a.meshlog, nodes.b.meshlog])
       await waitFor(async () => (await linesOf(node, '{job="two-of-three"}')).length === 2, { what: 'both lines on every node' });
   } finally {
-    await nats.nodes[0].start();
+    await cluster.nats.nodes[0].start();
   }
 });

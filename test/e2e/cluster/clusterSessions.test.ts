@@ -1,27 +1,28 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import { startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import type { RunningMeshlog } from '../../support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes and 2 meshlog nodes: UI sessions and the login throttle are the cluster's, not a node's.
 const failuresPerAddress = 6;
 // Long enough never to pass during the test.
 const limits = `limits:\n  login_failures_per_address: ${failuresPerAddress}\n  login_failure_window_ms: 600000\n`;
-let nats: NatsCluster;
+let cluster: TestCluster;
 let a: ClusterNode;
 let b: ClusterNode;
 
 before(async () => {
-  nats = await startNatsCluster(3);
-  [a, b] = await Promise.all([startClusterNode(nats, 'a', { config: limits }), startClusterNode(nats, 'b', { config: limits })]);
+  cluster = await startTestCluster([
+    { id: 'a', config: limits },
+    { id: 'b', config: limits },
+  ]);
+  [a, b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all([a, b].map((node) => node?.meshlog.stop()));
-  await nats.stop();
+  await cluster?.stop();
 });
 
 interface Answer {

@@ -1,24 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startClusterNode, type ClusterNode } from '../../support/meshlogCluster.js';
+import { startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import type { RunningMeshlog } from '../../support/meshlogProcess.js';
-import { startNatsCluster, type NatsCluster } from '../../support/natsCluster.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes and 2 meshlog nodes: what is changed through one node is in force on the other.
 const tenant = 'cluster-test';
-let nats: NatsCluster;
+let cluster: TestCluster;
 let a: ClusterNode;
 let b: ClusterNode;
 
 before(async () => {
-  nats = await startNatsCluster(3);
-  [a, b] = await Promise.all([startClusterNode(nats, 'a'), startClusterNode(nats, 'b')]);
+  cluster = await startTestCluster([{ id: 'a' }, { id: 'b' }]);
+  [a, b] = cluster.nodes;
 });
 
 after(async () => {
-  await Promise.all([a, b].map((node) => node?.meshlog.stop()));
-  await nats.stop();
+  await cluster?.stop();
 });
 
 async function call(
