@@ -189,6 +189,29 @@ test('a label names every attribute key that normalizes to it (dotted, dashed, n
   ]);
   assert.deepEqual((await lines('{service_name="keys"} | http_route_="/x"', 'keys')).sort(), ['key http_route_']);
   assert.deepEqual(await lines('{service_name="keys"} | http_route="/x"', 'acme'), [], 'another tenant sees none of them');
+
+  // The namespace is a column computed at insert (migrations 19 and 26) with the same rule, from resource keys.
+  const resourceKeys = ['k8s-namespace-name', 'k8s€namespace€name', 'k8s_namespace_name_', 'k8s.namespace'];
+  const response = await fetch(`${meshlog.url}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${meshlog.token}`, 'x-scope-orgid': 'keys' },
+    body: JSON.stringify({
+      resourceLogs: resourceKeys.map((key, i) => ({
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: 'ns-keys' } },
+            { key, value: { stringValue: 'edge' } },
+          ],
+        },
+        scopeLogs: [{ logRecords: [{ timeUnixNano: at(i + 1), body: { stringValue: `resource key ${key}` } }] }],
+      })),
+    }),
+  });
+  assert.equal(response.status, 200, await response.text());
+  assert.deepEqual((await lines('{k8s_namespace_name="edge", service_name="ns-keys"}', 'keys')).sort(), [
+    'resource key k8s-namespace-name',
+    'resource key k8s€namespace€name',
+  ]);
 });
 
 test('log streams carry Loki 3 label names, parsed labels and drop/keep/label_format', async () => {
