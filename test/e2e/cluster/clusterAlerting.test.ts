@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
 import { Kvm, type KV } from '@nats-io/kv';
+import { serviceErrorsAlerting, startAlertWebhook, type Notification } from '../../support/alertWebhook.js';
 import { startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
@@ -18,43 +16,18 @@ let states: KV;
 let receiver: Server;
 const nodes: ClusterNode[] = [];
 /** Every delivery the webhook took: status and the service the alert is about. */
-const delivered: { status: string; service: string }[] = [];
+let delivered: Notification[] = [];
 
 const firingFor = (service: string) => delivered.filter((d) => d.status === 'firing' && d.service === service).length;
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
   waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 100 });
 
 before(async () => {
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const parsed = JSON.parse(body);
-      delivered.push({ status: parsed.status, service: parsed.alerts[0].labels.service_name });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const dir = tempDataDir('meshlog-cluster-alerting-');
-  writeFileSync(join(dir, 'webhook.secret'), 'cluster-webhook-secret\n');
+  const webhook = await startAlertWebhook();
+  receiver = webhook.server;
+  delivered = webhook.delivered;
   // A 10-minute window: the incident keeps firing for the whole test, across the kill.
-  writeFileSync(
-    join(dir, 'errors.rules.yaml'),
-    `groups:
-  - name: errors
-    interval: 300ms
-    tenant: ${tenant}
-    rules:
-      - alert: ServiceErrors
-        expr: sum by (service_name) (count_over_time({service_name=~".+"} |= "error" [10m])) > 2
-`,
-  );
-  const config = `alerting:
-  rules_files: [${JSON.stringify(join(dir, 'errors.rules.yaml'))}]
-  webhooks:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
-      secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
-`;
+  const config = serviceErrorsAlerting(tempDataDir('meshlog-cluster-alerting-'), tenant, '10m', webhook.url);
   // Started together, as in a rolling deploy of a new cluster.
   cluster = await startTestCluster(['a', 'b', 'c'].map((id) => ({ id, cluster: ['leases: { ttl_ms: 3000 }'], config })));
   nodes.push(...cluster.nodes);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kvm, type KV } from '@nats-io/kv';
+import { serviceErrorsAlerting, startAlertWebhook, type Notification } from '../../support/alertWebhook.js';
 import { startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
@@ -16,44 +16,18 @@ let cluster: TestCluster;
 let leases: KV;
 let receiver: Server;
 /** Every firing or resolved notification the webhook took. */
-const delivered: { status: string; service: string; fingerprint: string }[] = [];
+let delivered: Notification[] = [];
 
 const notified = (status: string, service: string) => delivered.filter((d) => d.status === status && d.service === service);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
   waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 100 });
 
 before(async () => {
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const parsed = JSON.parse(body);
-      const alert = parsed.alerts[0];
-      delivered.push({ status: parsed.status, service: alert.labels.service_name, fingerprint: alert.fingerprint });
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const dir = tempDataDir('meshlog-cluster-fingerprint-');
-  writeFileSync(join(dir, 'webhook.secret'), 'cluster-webhook-secret\n');
+  const webhook = await startAlertWebhook();
+  receiver = webhook.server;
+  delivered = webhook.delivered;
   // A 3-second window: an incident resolves by itself once its lines are 3 s old, so the same labels can fire anew.
-  writeFileSync(
-    join(dir, 'errors.rules.yaml'),
-    `groups:
-  - name: errors
-    interval: 300ms
-    tenant: ${tenant}
-    rules:
-      - alert: ServiceErrors
-        expr: sum by (service_name) (count_over_time({service_name=~".+"} |= "error" [3s])) > 2
-`,
-  );
-  const config = `alerting:
-  rules_files: [${JSON.stringify(join(dir, 'errors.rules.yaml'))}]
-  webhooks:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook
-      secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
-`;
+  const config = serviceErrorsAlerting(tempDataDir('meshlog-cluster-fingerprint-'), tenant, '3s', webhook.url);
   cluster = await startTestCluster(['a', 'b'].map((id) => ({ id, cluster: ['leases: { ttl_ms: 3000 }'], config })));
   leases = await new Kvm(cluster.observer).open('meshlog_leases');
 });
