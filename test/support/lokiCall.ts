@@ -40,3 +40,21 @@ export async function lokiCall(
   }
   return { status: response.status, body, text };
 }
+
+/** The lines a LogQL selector finds in the last hour (and the next minute), across streams, up to `limit`. */
+export async function recentLines(
+  server: { url: string; token: string },
+  tenant: string,
+  selector: string,
+  limit = 1000,
+): Promise<string[]> {
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const answer = await lokiCall(server, tenant, '/loki/api/v1/query_range', {
+    query: selector,
+    start: String(nowNs - 3_600_000_000_000n),
+    end: String(nowNs + 60_000_000_000n),
+    limit: String(limit),
+  });
+  if (answer.status !== 200) throw new Error(`query ${selector}: ${answer.status} ${answer.text}`);
+  return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
+}

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { apiCall } from '../../support/apiCall.js';
 import { pushLokiLines } from '../../support/clusterNodes.js';
-import { lokiCall } from '../../support/lokiCall.js';
+import { recentLines } from '../../support/lokiCall.js';
 import { caughtUp, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -24,35 +25,13 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function call(node: RunningMeshlog, method: string, path: string, body?: unknown, token = node.token) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-}
-
-async function linesOf(node: RunningMeshlog, job: string): Promise<string[]> {
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
-  const answer = await lokiCall(node, tenant, '/loki/api/v1/query_range', {
-    query: `{service_name="${job}"}`,
-    start: String(nowNs - 3_600_000_000_000n),
-    end: String(nowNs + 60_000_000_000n),
-    limit: '1000',
-  });
-  assert.equal(answer.status, 200, answer.text);
-  return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
-}
-
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
   waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 100 });
 
 /** Files an erasure of everything of `job` in the last hour through `node`: its id. */
 async function fileErasure(node: RunningMeshlog, job: string, token = node.token) {
   const now = Date.now();
-  return call(
+  return apiCall(
     node,
     'POST',
     '/api/v1/admin/erasure-requests',
@@ -68,7 +47,7 @@ async function fileErasure(node: RunningMeshlog, job: string, token = node.token
 }
 
 const requestOn = async (node: RunningMeshlog, id: string) => {
-  const found = await call(node, 'GET', `/api/v1/admin/erasure-requests/${id}`);
+  const found = await apiCall(node, 'GET', `/api/v1/admin/erasure-requests/${id}`);
   return found.status === 200 ? (found.body.request as { status: string; evidence: { records: number } | null }) : undefined;
 };
 
@@ -85,7 +64,7 @@ test('an erasure filed through node A is seen on B, executed through B, and eras
   const id = filed.body.request.id as string;
   assert.equal((await until('B to see the request filed through A', () => requestOn(b.meshlog, id))).status, 'pending');
 
-  const executed = await call(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`);
+  const executed = await apiCall(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`);
   assert.equal(executed.status, 200, JSON.stringify(executed.body));
   assert.equal(executed.body.request.evidence.records, 5);
   // A executes it on its own copy once B's execution arrives, with its own evidence.
@@ -95,8 +74,8 @@ test('an erasure filed through node A is seen on B, executed through B, and eras
   });
   assert.equal(onA.evidence?.records, 5);
   for (const node of [a, b]) {
-    assert.deepEqual(await linesOf(node.meshlog, 'subject'), [], `nothing of the subject left on ${node.id}`);
-    assert.deepEqual((await linesOf(node.meshlog, 'bystander')).sort(), kept, `the rest stays on ${node.id}`);
+    assert.deepEqual(await recentLines(node.meshlog, tenant, '{service_name="subject"}'), [], `nothing of the subject left on ${node.id}`);
+    assert.deepEqual((await recentLines(node.meshlog, tenant, '{service_name="bystander"}')).sort(), kept, `the rest stays on ${node.id}`);
     // Each node's deletion ledger holds the erasure it ran: a restore of either node's backup takes the records out again.
     const ledger = `${resolve(node.meshlog.dataDir)}-deletions.ndjson`;
     assert.ok(existsSync(ledger) && readFileSync(ledger, 'utf8').includes(id), `${node.id}'s ledger holds ${id}`);
@@ -111,11 +90,11 @@ test('an erasure filed through node A and cancelled through B is cancelled on bo
   assert.equal(filed.status, 201);
   const id = filed.body.request.id as string;
   await until('B to see the request', () => requestOn(b.meshlog, id));
-  const cancelled = await call(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/cancel`, { reason: 'filed in error' });
+  const cancelled = await apiCall(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/cancel`, { reason: 'filed in error' });
   assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
   await until('A to take the cancellation', async () => (await requestOn(a.meshlog, id))?.status === 'cancelled');
-  assert.equal((await call(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`)).status, 409);
-  for (const node of [a, b]) assert.deepEqual(await linesOf(node.meshlog, 'reprieved'), ['a line that stays']);
+  assert.equal((await apiCall(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`)).status, 409);
+  for (const node of [a, b]) assert.deepEqual(await recentLines(node.meshlog, tenant, '{service_name="reprieved"}'), ['a line that stays']);
 });
 
 test('an admin of another tenant, or an analyst, on node B can neither see, cancel nor execute an erasure filed through A', async () => {
@@ -123,26 +102,30 @@ test('an admin of another tenant, or an analyst, on node B can neither see, canc
   const filed = await fileErasure(a.meshlog, 'guarded');
   assert.equal(filed.status, 201);
   const id = filed.body.request.id as string;
-  const otherAdmin = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'globex admin', roles: ['admin'], tenants: ['globex'] });
-  const analyst = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'acme analyst', roles: ['analyst'], tenants: [tenant] });
+  const otherAdmin = await apiCall(a.meshlog, 'POST', '/api/v1/admin/keys', {
+    name: 'globex admin',
+    roles: ['admin'],
+    tenants: ['globex'],
+  });
+  const analyst = await apiCall(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'acme analyst', roles: ['analyst'], tenants: [tenant] });
   assert.equal(otherAdmin.status, 201);
   assert.equal(analyst.status, 201);
   await until(
     'B to take the request and the keys',
     async () =>
       (await requestOn(b.meshlog, id)) &&
-      (await call(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, otherAdmin.body.key)).status === 200 &&
-      (await call(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, analyst.body.key)).status === 403,
+      (await apiCall(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, otherAdmin.body.key)).status === 200 &&
+      (await apiCall(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, analyst.body.key)).status === 403,
   );
-  const listed = await call(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, otherAdmin.body.key);
+  const listed = await apiCall(b.meshlog, 'GET', '/api/v1/admin/erasure-requests', undefined, otherAdmin.body.key);
   assert.ok(!(listed.body.requests as { id: string }[]).some((request) => request.id === id), 'not listed to another tenant');
   for (const [key, refused] of [
     [otherAdmin.body.key as string, 404],
     [analyst.body.key as string, 403],
   ] as const) {
-    assert.equal((await call(b.meshlog, 'GET', `/api/v1/admin/erasure-requests/${id}`, undefined, key)).status, refused);
-    assert.equal((await call(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/cancel`, { reason: 'x' }, key)).status, refused);
-    assert.equal((await call(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`, undefined, key)).status, refused);
+    assert.equal((await apiCall(b.meshlog, 'GET', `/api/v1/admin/erasure-requests/${id}`, undefined, key)).status, refused);
+    assert.equal((await apiCall(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/cancel`, { reason: 'x' }, key)).status, refused);
+    assert.equal((await apiCall(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`, undefined, key)).status, refused);
     // Filing one for the tenant is refused as well: nothing reaches A through replication.
     assert.equal((await fileErasure(b.meshlog, 'guarded', key)).status, 403);
   }
@@ -154,5 +137,5 @@ test('an admin of another tenant, or an analyst, on node B can neither see, canc
   assert.equal((await requestOn(b.meshlog, id))?.status, 'pending');
   await caughtUp(cluster.observer, 'a');
   await caughtUp(cluster.observer, 'b');
-  for (const node of [a, b]) assert.deepEqual(await linesOf(node.meshlog, 'guarded'), ['guarded line']);
+  for (const node of [a, b]) assert.deepEqual(await recentLines(node.meshlog, tenant, '{service_name="guarded"}'), ['guarded line']);
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { assertVerifiesClean, pushLokiLines, storedCounts } from '../../support/clusterNodes.js';
 import { caughtUp, startClusterNode, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
-import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { readCommitted } from '../../support/storageReader.js';
+import { apiCall } from '../../support/apiCall.js';
 
 // 3 nats-server processes and meshlog nodes with embedded stores (each a full copy of the record stream). Records of a data
 // subject are ingested while node B is down, then erased through A. B, restarted, and C, a node started afterwards, take
@@ -29,7 +29,7 @@ before(async () => {
   assert.equal(await pushLokiLines(a.meshlog, 'acme', 'bystander', bystander), 204);
   // In the erasure's scope but under a legal hold: kept by the erasure, so kept on replay too.
   assert.equal(await pushLokiLines(a.meshlog, 'acme', 'subject-held', held), 204);
-  const hold = await call(a.meshlog, 'POST', '/api/v1/admin/legal-holds', {
+  const hold = await apiCall(a.meshlog, 'POST', '/api/v1/admin/legal-holds', {
     name: 'case 4711',
     tenant: 'acme',
     service: 'subject-held',
@@ -40,7 +40,7 @@ before(async () => {
   assert.equal(await pushLokiLines(a.meshlog, 'globex', 'subject', otherTenant), 204);
   await caughtUp(cluster.observer, 'a');
   const now = Date.now();
-  const filed = await call(a.meshlog, 'POST', '/api/v1/admin/erasure-requests', {
+  const filed = await apiCall(a.meshlog, 'POST', '/api/v1/admin/erasure-requests', {
     tenant: 'acme',
     selector: '{service_name=~"subject.*"}',
     from: new Date(now - 3_600_000).toISOString(),
@@ -49,7 +49,7 @@ before(async () => {
   });
   assert.equal(filed.status, 201, JSON.stringify(filed.body));
   requestId = filed.body.request.id;
-  const executed = await call(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${requestId}/execute`);
+  const executed = await apiCall(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${requestId}/execute`);
   assert.equal(executed.status, 200, JSON.stringify(executed.body));
   assert.equal(executed.body.request.evidence.records, subject.length);
   assert.equal(executed.body.request.evidence.held, held.length);
@@ -63,16 +63,6 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function call(node: RunningMeshlog, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${node.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-}
-
 interface Evidence {
   records: number;
   dropped_from_stream?: number;
@@ -81,7 +71,7 @@ interface Evidence {
 /** The request's evidence on `node` once it has committed the whole stream (a message's drops are counted before its ack). */
 async function evidenceOn(node: ClusterNode): Promise<Evidence> {
   await caughtUp(cluster.observer, node.id);
-  const found = await call(node.meshlog, 'GET', `/api/v1/admin/erasure-requests/${requestId}`);
+  const found = await apiCall(node.meshlog, 'GET', `/api/v1/admin/erasure-requests/${requestId}`);
   assert.equal(found.body?.request?.status, 'executed', `executed on ${node.id}`);
   return found.body.request.evidence as Evidence;
 }
@@ -117,7 +107,7 @@ test('a new node C replays the whole stream after the erasure: none of the erase
   assert.equal(evidence.records, 0);
   assert.equal(evidence.dropped_from_stream, subject.length);
   // A, which erased stored rows, dropped nothing and still verifies clean too.
-  const onA = await call(a.meshlog, 'GET', `/api/v1/admin/erasure-requests/${requestId}`);
+  const onA = await apiCall(a.meshlog, 'GET', `/api/v1/admin/erasure-requests/${requestId}`);
   assert.equal(onA.body.request.evidence.dropped_from_stream, 0);
 });
 

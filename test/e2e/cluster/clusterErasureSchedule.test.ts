@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pushLokiLines } from '../../support/clusterNodes.js';
-import { lokiCall } from '../../support/lokiCall.js';
+import { recentLines } from '../../support/lokiCall.js';
 import { caughtUp, startTestCluster, type TestCluster } from '../../support/meshlogCluster.js';
-import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { waitFor } from '../../support/waitFor.js';
 
 // 3 nats-server processes and 2 meshlog nodes whose erasure requests run at the next check (no cancellation window):
@@ -22,18 +21,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-async function linesOf(node: RunningMeshlog, job: string): Promise<string[]> {
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
-  const answer = await lokiCall(node, tenant, '/loki/api/v1/query_range', {
-    query: `{service_name="${job}"}`,
-    start: String(nowNs - 3_600_000_000_000n),
-    end: String(nowNs + 60_000_000_000n),
-    limit: '1000',
-  });
-  assert.equal(answer.status, 200, answer.text);
-  return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
-}
 
 test('due erasures filed through A run on both copies, each request once per node, and no due run fails on a request the other node closed', async () => {
   const { a, b } = { a: cluster.node('a').meshlog, b: cluster.node('b').meshlog };
@@ -73,7 +60,7 @@ test('due erasures filed through A run on both copies, each request once per nod
       [2, 2, 2],
       `each request erased its 2 records on this node's copy`,
     );
-    for (const job of jobs) assert.deepEqual(await linesOf(node, job), []);
+    for (const job of jobs) assert.deepEqual(await recentLines(node, tenant, `{service_name="${job}"}`), []);
     assert.doesNotMatch(node.output(), /erasure run failed/);
   }
 });

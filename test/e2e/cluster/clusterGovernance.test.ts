@@ -10,6 +10,7 @@ import { tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.j
 import { verifierKeyString } from '../../../src/integrity/signedNote.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
+import { apiCall } from '../../support/apiCall.js';
 
 // 3 nats-server processes and 2 meshlog nodes (embedded stores, each a full copy): governance set through one node is in force on the other.
 const retention = 'retention:\n  default_max_age: 30d\n';
@@ -30,24 +31,8 @@ after(async () => {
   await cluster?.stop();
 });
 
-async function call(
-  node: RunningMeshlog,
-  method: string,
-  path: string,
-  body?: unknown,
-  token = node.token,
-): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-}
-
 const holdOn = async (node: RunningMeshlog, id: string) =>
-  ((await call(node, 'GET', '/api/v1/admin/retention')).body.holds as { id: string; released_at: string | null }[]).find(
+  ((await apiCall(node, 'GET', '/api/v1/admin/retention')).body.holds as { id: string; released_at: string | null }[]).find(
     (hold) => hold.id === id,
   );
 
@@ -65,7 +50,7 @@ const until = <T>(what: string, probe: () => Promise<T | undefined | false>) =>
   waitFor(probe, { what, timeoutMs: 180_000, intervalMs: 50 });
 
 test('a legal hold placed through node A stops disposal on node B; released through B, A disposes the records', async () => {
-  const placed = await call(a.meshlog, 'POST', '/api/v1/admin/legal-holds', {
+  const placed = await apiCall(a.meshlog, 'POST', '/api/v1/admin/legal-holds', {
     name: 'case 2026-41',
     tenant: 'acme',
     service: 'payments',
@@ -89,40 +74,40 @@ test('a legal hold placed through node A stops disposal on node B; released thro
   await caughtUp(cluster.observer, 'a');
   await caughtUp(cluster.observer, 'b');
 
-  const onB = await call(b.meshlog, 'POST', '/api/v1/admin/retention/run');
+  const onB = await apiCall(b.meshlog, 'POST', '/api/v1/admin/retention/run');
   assert.equal(onB.status, 200, JSON.stringify(onB.body));
   assert.equal(onB.body.disposed.records, 1, `B disposed only the record not held: ${JSON.stringify(onB.body)}`);
 
-  assert.equal((await call(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`)).status, 200);
+  assert.equal((await apiCall(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`)).status, 200);
   await until('A to see the hold released on B', async () => (await holdOn(a.meshlog, id))?.released_at);
-  const onA = await call(a.meshlog, 'POST', '/api/v1/admin/retention/run');
+  const onA = await apiCall(a.meshlog, 'POST', '/api/v1/admin/retention/run');
   assert.equal(onA.status, 200, JSON.stringify(onA.body));
   assert.equal(onA.body.disposed.records, 3, `A disposed the released records too: ${JSON.stringify(onA.body)}`);
 });
 
 test('an admin of another tenant, or an analyst, on node B cannot release a hold placed through node A, which stays in force on both', async () => {
-  const placed = await call(a.meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 2026-42', tenant: 'acme', reason: 'audit' });
+  const placed = await apiCall(a.meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 2026-42', tenant: 'acme', reason: 'audit' });
   assert.equal(placed.status, 201);
   const id = placed.body.hold.id as string;
-  const otherAdmin = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'other admin', roles: ['admin'], tenants: ['globex'] });
-  const analyst = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'acme analyst', roles: ['analyst'], tenants: ['acme'] });
+  const otherAdmin = await apiCall(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'other admin', roles: ['admin'], tenants: ['globex'] });
+  const analyst = await apiCall(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'acme analyst', roles: ['analyst'], tenants: ['acme'] });
   assert.equal(otherAdmin.status, 201);
   assert.equal(analyst.status, 201);
   await until(
     'B to take the hold and the keys',
     async () =>
       (await holdOn(b.meshlog, id)) &&
-      (await call(b.meshlog, 'GET', '/api/v1/admin/retention', undefined, otherAdmin.body.key)).status === 200,
+      (await apiCall(b.meshlog, 'GET', '/api/v1/admin/retention', undefined, otherAdmin.body.key)).status === 200,
   );
-  assert.equal((await call(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`, undefined, otherAdmin.body.key)).status, 404);
-  assert.equal((await call(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`, undefined, analyst.body.key)).status, 403);
-  const seenByOther = (await call(b.meshlog, 'GET', '/api/v1/admin/retention', undefined, otherAdmin.body.key)).body.holds as {
+  assert.equal((await apiCall(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`, undefined, otherAdmin.body.key)).status, 404);
+  assert.equal((await apiCall(b.meshlog, 'DELETE', `/api/v1/admin/legal-holds/${id}`, undefined, analyst.body.key)).status, 403);
+  const seenByOther = (await apiCall(b.meshlog, 'GET', '/api/v1/admin/retention', undefined, otherAdmin.body.key)).body.holds as {
     id: string;
   }[];
   assert.ok(!seenByOther.some((hold) => hold.id === id), 'another tenant’s admin does not even see it');
 
   // A hold placed after the attempts: once A has it, A would have had anything the attempts sent before it.
-  const later = await call(b.meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 2026-43', tenant: 'acme', reason: 'marker' });
+  const later = await apiCall(b.meshlog, 'POST', '/api/v1/admin/legal-holds', { name: 'case 2026-43', tenant: 'acme', reason: 'marker' });
   assert.equal(later.status, 201);
   await until('A to take the hold placed after the attempts', () => holdOn(a.meshlog, later.body.hold.id));
   assert.equal((await holdOn(a.meshlog, id))?.released_at, null);
@@ -131,21 +116,21 @@ test('an admin of another tenant, or an analyst, on node B cannot release a hold
 
 // Last: it stops node A to verify its data directory offline.
 test('every node publishes its signing key; seals of node A verify with the key set read from node B, and not without A’s key', async () => {
-  const ownKey = async (node: RunningMeshlog) => (await call(node, 'GET', '/api/v1/integrity/public-key')).body.verifierKey as string;
+  const ownKey = async (node: RunningMeshlog) => (await apiCall(node, 'GET', '/api/v1/integrity/public-key')).body.verifierKey as string;
   const [keyOfA, keyOfB] = [await ownKey(a.meshlog), await ownKey(b.meshlog)];
   assert.notEqual(keyOfA, keyOfB, 'each node signs with its own key');
   const publishedOn = async (node: RunningMeshlog) =>
-    ((await call(node, 'GET', '/api/v1/integrity/public-keys')).body.keys as { node: string; verifierKey: string }[]).map(
+    ((await apiCall(node, 'GET', '/api/v1/integrity/public-keys')).body.keys as { node: string; verifierKey: string }[]).map(
       (key) => key.verifierKey,
     );
   await until('B to publish both nodes’ keys', async () => (await publishedOn(b.meshlog)).includes(keyOfA));
   const keySet = await publishedOn(b.meshlog);
   assert.deepEqual([...keySet].sort(), [keyOfA, keyOfB].sort());
   // An auditor may read the key set; a key of another tenant's ingester may not.
-  const ingester = await call(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'ingester', roles: ['ingester'], tenants: ['acme'] });
+  const ingester = await apiCall(a.meshlog, 'POST', '/api/v1/admin/keys', { name: 'ingester', roles: ['ingester'], tenants: ['acme'] });
   await until(
     'B to take the ingester key',
-    async () => (await call(b.meshlog, 'GET', '/api/v1/integrity/public-keys', undefined, ingester.body.key)).status === 403,
+    async () => (await apiCall(b.meshlog, 'GET', '/api/v1/integrity/public-keys', undefined, ingester.body.key)).status === 403,
   );
 
   assert.equal(await a.meshlog.stop(), 0);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { lokiCall } from '../../support/lokiCall.js';
+import { recentLines } from '../../support/lokiCall.js';
 import { caughtUp as caughtUpWith, startTestCluster, type ClusterNode, type TestCluster } from '../../support/meshlogCluster.js';
 import type { RunningMeshlog } from '../../support/meshlogProcess.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -63,17 +63,6 @@ async function pushOtlpWithIds(node: RunningMeshlog, job: string, lines: string[
 }
 
 /** Every stored line of a selector, as the Loki API returns them. */
-async function linesOf(node: RunningMeshlog, selector: string): Promise<string[]> {
-  const answer = await lokiCall(node, tenant, '/loki/api/v1/query_range', {
-    query: selector,
-    limit: '5000',
-    start: String(nowNs() - 3_600_000_000_000n),
-    end: String(nowNs() + 60_000_000_000n),
-  });
-  assert.equal(answer.status, 200, answer.text);
-  return (answer.body.data.result as { values: [string, string][] }[]).flatMap((series) => series.values.map(([, line]) => line));
-}
-
 const caughtUp = (id: 'a' | 'b') => caughtUpWith(cluster.observer, id);
 
 function countsOf(lines: string[]): Map<string, number> {
@@ -87,7 +76,7 @@ test('a record pushed to node A is read back from node B', async () => {
   assert.equal(await pushLoki(nodes.a.meshlog, lokiPushBody('a-to-b', lines)), 204);
   const onB = await waitFor(
     async () => {
-      const found = await linesOf(nodes.b.meshlog, '{job="a-to-b"}');
+      const found = await recentLines(nodes.b.meshlog, tenant, '{job="a-to-b"}');
       return found.length >= lines.length && found;
     },
     { what: 'the lines pushed to A on B' },
@@ -105,8 +94,8 @@ test('the same request retried to the other node is stored once on every node, w
   await caughtUp('a');
   await caughtUp('b');
   for (const node of [nodes.a.meshlog, nodes.b.meshlog]) {
-    assert.deepEqual([...(await linesOf(node, '{job="retried"}'))].sort(), ['retried without id 1', 'retried without id 2']);
-    assert.deepEqual([...(await linesOf(node, '{service_name="retried-ids"}'))].sort(), ['with id 1', 'with id 2']);
+    assert.deepEqual([...(await recentLines(node, tenant, '{job="retried"}'))].sort(), ['retried without id 1', 'retried without id 2']);
+    assert.deepEqual([...(await recentLines(node, tenant, '{service_name="retried-ids"}'))].sort(), ['with id 1', 'with id 2']);
   }
 });
 
@@ -155,14 +144,14 @@ test('SIGKILL of node A mid-ingest: every acknowledged record is stored exactly 
   await sender;
 
   await caughtUp('b');
-  const onB = countsOf(await linesOf(nodes.b.meshlog, '{service_name="killed"}'));
+  const onB = countsOf(await recentLines(nodes.b.meshlog, tenant, '{service_name="killed"}'));
   for (const line of acknowledged) assert.equal(onB.get(line), 1, `${line} acknowledged by A, stored on B ${onB.get(line) ?? 0} times`);
   for (const [line, count] of onB) assert.equal(count, 1, `${line} stored ${count} times on B`);
 
   // A comes back with its data directory and resumes from its consumer's position.
   await nodes.a.restart();
   await caughtUp('a');
-  const onA = countsOf(await linesOf(nodes.a.meshlog, '{service_name="killed"}'));
+  const onA = countsOf(await recentLines(nodes.a.meshlog, tenant, '{service_name="killed"}'));
   for (const line of acknowledged)
     assert.equal(onA.get(line), 1, `${line} acknowledged before the kill, stored on A ${onA.get(line) ?? 0} times`);
   assert.deepEqual(onA, onB);
@@ -176,7 +165,9 @@ test('with one of three NATS servers down, ingest is still acknowledged and reac
     await waitFor(async () => (await pushLoki(nodes.a.meshlog, body)) === 204, { what: 'an acknowledgement with two NATS servers' });
     await pushLoki(nodes.b.meshlog, lokiPushBody('two-of-three', ['through B while n1 is down']));
     for (const node of [nodes.a.meshlog, nodes.b.meshlog])
-      await waitFor(async () => (await linesOf(node, '{job="two-of-three"}')).length === 2, { what: 'both lines on every node' });
+      await waitFor(async () => (await recentLines(node, tenant, '{job="two-of-three"}')).length === 2, {
+        what: 'both lines on every node',
+      });
   } finally {
     await cluster.nats.nodes[0].start();
   }
