@@ -138,6 +138,17 @@ export class ErasureStore {
   }
 
   /**
+   * Made again by each process of an embedded store (it holds nothing between two uses), so it always has the
+   * columns `logs` has after the latest migration. A shared ClickHouse keeps the one table of all nodes.
+   */
+  private async createProbeTable(): Promise<void> {
+    if (this.storage.embedded) await this.storage.client.command({ query: `DROP TABLE IF EXISTS ${this.db}.erasure_replay_probe` });
+    await this.storage.client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${this.db}.erasure_replay_probe AS ${this.db}.logs ENGINE = Memory`,
+    });
+  }
+
+  /**
    * Which of these records, not stored yet, an erasure's scope would erase
    * (positions in their stream message `seq`): the very conditions `erase`
    * runs over stored rows, run over the records put in a Memory table shaped
@@ -145,9 +156,7 @@ export class ErasureStore {
    * computed as at insert). Nothing reaches the logs table or the chain.
    */
   async erasableUnstored(scope: ErasureMatch, holds: LegalHold[], seq: number, records: LogRecord[]): Promise<Set<number>> {
-    this.probeTable ??= this.storage.client
-      .command({ query: `CREATE TABLE IF NOT EXISTS ${this.db}.erasure_replay_probe AS ${this.db}.logs ENGINE = Memory` })
-      .then(() => undefined);
+    this.probeTable ??= this.createProbeTable();
     await this.probeTable;
     await this.storage.client.insert({
       table: `${this.db}.erasure_replay_probe`,
