@@ -85,6 +85,7 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const body = JSON.parse(text) as { data: { resultType: string; result: unknown[] } };
 
   if (flags.output === 'json') return out(JSON.stringify(body.data));
+  if (body.data.result.length === 0) process.stderr.write(`${noResults(flags.orgId)}\n`);
   if (metric) {
     for (const series of body.data.result as MatrixResult[]) {
       for (const [time, value] of series.values) {
@@ -100,4 +101,11 @@ export async function queryCommand(logql: string, flags: QueryFlags): Promise<vo
   const forward = flags.direction === 'forward';
   entries.sort((a, b) => (BigInt(a.ts) === BigInt(b.ts) ? 0 : BigInt(a.ts) < BigInt(b.ts) === forward ? -1 : 1));
   for (const entry of entries) print(entry);
+}
+
+/** An empty answer names where it looked: an admin's token reads tenant "default" unless told otherwise. */
+function noResults(orgId: string | undefined): string {
+  return orgId
+    ? `no results in tenant "${orgId}"`
+    : 'no results in the token\'s own tenant (a token holding every tenant, like the admin token, reads "default"; --org-id names another)';
 }

@@ -549,6 +549,15 @@ test('meshlog query CLI: raw, jsonl, table and metric output against the running
     meshlog.token,
   ]);
   assert.equal(metric.stdout, '2025-12-29T09:21:00.000Z\t{}\t3\n');
+  // An empty answer says which tenant was read: the admin token without --org-id reads "default", not acme.
+  const elsewhere = await meshlogQuery(['{service_name="checkout"}', '--from', window.start, '--to', window.end, '--server', meshlog.url], {
+    MESHLOG_TOKEN: meshlog.token,
+  });
+  assert.equal(elsewhere.code, 0, elsewhere.stderr);
+  assert.equal(elsewhere.stdout, '');
+  assert.match(elsewhere.stderr, /no results in the token's own tenant .*"default"; --org-id names another/);
+  const emptyInAcme = await meshlogQuery(['{service_name="nothing-here"}', ...common, '--token', meshlog.token]);
+  assert.equal(emptyInAcme.stderr, 'no results in tenant "acme"\n');
   const denied = await meshlogQuery(['{service_name="checkout"}', ...common]);
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, /server answered 401/);
