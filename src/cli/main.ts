@@ -138,11 +138,7 @@ program
 
 const serverOptions = (command: Command, token: string = needs.admin) =>
   command
-    .option(
-      '--server <url>',
-      'meshlog server URL (default: MESHLOG_SERVER, else http://127.0.0.1:3100)',
-      process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100',
-    )
+    .option('--server <url>', 'meshlog server URL (or MESHLOG_SERVER)', process.env.MESHLOG_SERVER ?? 'http://127.0.0.1:3100')
     .option('--token <token>', token);
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** Every role a key or user can hold (admin, analyst, auditor, ingester, unmasker), from the one list the server checks. */

@@ -26,7 +26,7 @@ const STORAGE_REPAIR_ACTIONS = new Set(['storage.part_repaired', 'storage.batch_
  * test, and every storage repair with the rows it could not restore. Everything comes from audit events of the period, so a closed period
  * always reads the same.
  */
-export async function availabilitySection({ audit }: SectionInput): Promise<ReportSection> {
+export async function availabilitySection({ audit, period }: SectionInput): Promise<ReportSection> {
   // The first start on a restored data directory records the restore right after itself: it follows the
   // backed-up server's last start with no stop between, and is a restore, not a crash.
   const lifecycleAndRestores = audit.filter(
@@ -133,7 +133,16 @@ export async function availabilitySection({ audit }: SectionInput): Promise<Repo
   };
   const testsText = restoreTests.length > 0 ? `, ${restoreTests.length} restore tests reported` : '';
   const backupsAndRestores = `${backups.length - failedBackups.length} of ${backups.length} backups succeeded, ${restores.length} restores${testsText} (${lastRestoreTest ? `last restore test ${lastRestoreTest.time}, ${lastRestoreTest.passed ? 'verified' : 'not verified'}` : 'no restore test in the period'})`;
+  // A1.2: a period needs a backup. A restored data directory holds no record of the backup it came from
+  // (the backup was being taken), but its verified restore of a backup made in the period shows one.
+  const inPeriod = (time: unknown): boolean => {
+    const ms = typeof time === 'string' ? Date.parse(time) : NaN;
+    return Number.isFinite(ms) && BigInt(ms) * 1_000_000n >= period.fromNs && BigInt(ms) * 1_000_000n < period.toNs;
+  };
+  const backedUp =
+    backups.length > failedBackups.length || restores.some((restore) => restore.passed && inPeriod(restore.backup_created_at));
   const findings = [
+    backedUp ? '' : 'no backup succeeded in the period (meshlog backup)',
     unclean.length > 0 ? `${unclean.length} restarts without a clean stop (crash or kill)` : '',
     failedBackups.length > 0 ? `${failedBackups.length} failed backups` : '',
     failedRestores.length > 0 ? `${failedRestores.length} restores not verified` : '',

@@ -20,12 +20,20 @@ function event(time: string, action: string, outcome = 'success', target = '', d
   };
 }
 
-const section = (audit: StoredAuditEvent[]) => availabilitySection({ audit } as unknown as SectionInput);
+const period = {
+  fromNs: BigInt(Date.parse('2026-10-01T00:00:00.000Z')) * 1_000_000n,
+  toNs: BigInt(Date.parse('2026-10-02T00:00:00.000Z')) * 1_000_000n,
+};
+const section = (audit: StoredAuditEvent[]) => availabilitySection({ audit, period } as unknown as SectionInput);
+/** The period's nightly backup: without one, availability is a finding whatever else happened. */
+const nightlyBackup = () =>
+  event('2026-10-01T01:30:00.000Z', 'backup.create', 'success', '/backups/nightly', { manifest_sha256: 'ab'.repeat(32) });
 
 test('a storage repair that restored every row is listed and the section still passes', async () => {
   const result = await section([
     event('2026-10-01T00:00:00.000Z', 'server.start'),
     event('2026-10-01T01:00:00.000Z', 'storage.part_repaired', 'success', 'logs/all_1_4_1', { rows: 40, restored_rows: 40 }),
+    nightlyBackup(),
     event('2026-10-01T02:00:00.000Z', 'server.stop'),
   ]);
   assert.equal(result.status, 'pass');
@@ -63,7 +71,11 @@ test('a storage repair that lost rows is a finding with the rows lost, so a disk
 });
 
 test('a period without storage repairs reports none and says nothing of them', async () => {
-  const result = await section([event('2026-10-01T00:00:00.000Z', 'server.start'), event('2026-10-01T02:00:00.000Z', 'server.stop')]);
+  const result = await section([
+    event('2026-10-01T00:00:00.000Z', 'server.start'),
+    nightlyBackup(),
+    event('2026-10-01T02:00:00.000Z', 'server.stop'),
+  ]);
   assert.equal(result.status, 'pass');
   assert.doesNotMatch(result.reason, /storage repairs/);
   assert.deepEqual(result.data.storage_repairs, { total: 0, failed: 0, rows_lost: 0, events: [] });
@@ -78,6 +90,7 @@ test('rows re-inserted from memory after a full disk count as restored, in the p
       reinserted_rows: 20,
     }),
     event('2026-10-01T01:00:01.000Z', 'storage.batch_reinserted', 'success', 'logs', { rows: 20, batch_rows: 20, batches: [] }),
+    nightlyBackup(),
     event('2026-10-01T02:00:00.000Z', 'server.stop'),
   ]);
   assert.equal(result.status, 'pass', result.reason);
@@ -90,5 +103,35 @@ test('rows re-inserted from memory after a full disk count as restored, in the p
       ['storage.part_repaired', 20],
       ['storage.batch_reinserted', 20],
     ],
+  );
+});
+
+test('a period without a successful backup is a finding (A1.2), unless a verified restore shows a backup made in it', async () => {
+  const failedOnly = await section([
+    event('2026-10-01T00:00:00.000Z', 'server.start'),
+    event('2026-10-01T01:30:00.000Z', 'backup.create', 'failure', '/backups/nightly', { reason: 'disk full' }),
+    event('2026-10-01T02:00:00.000Z', 'server.stop'),
+  ]);
+  assert.equal(failedOnly.status, 'attention');
+  assert.match(failedOnly.reason, /^no backup succeeded in the period \(meshlog backup\); 1 failed backups; 0 of 1 backups succeeded/);
+
+  // A restored data directory: the backup it came from was taken in the period, but its own record of it was not yet written.
+  const restoredAt = (backupCreatedAt: string, ok: boolean) =>
+    section([
+      event('2026-10-01T00:00:00.000Z', 'server.start'),
+      event('2026-10-01T03:00:00.000Z', 'server.start'),
+      event('2026-10-01T03:00:01.000Z', 'backup.restore', 'success', '', {
+        backup_created_at: backupCreatedAt,
+        verification: { ok, findings: ok ? 0 : 1 },
+      }),
+    ]);
+  assert.equal((await restoredAt('2026-10-01T01:30:00.000Z', true)).status, 'pass');
+  const olderBackup = await restoredAt('2026-09-20T01:30:00.000Z', true);
+  assert.equal(olderBackup.status, 'attention', "a backup from before the period is not this period's");
+  assert.match(olderBackup.reason, /^no backup succeeded in the period/);
+  assert.match((await restoredAt('not a time', true)).reason, /^no backup succeeded in the period/);
+  assert.match(
+    (await restoredAt('2026-10-01T01:30:00.000Z', false)).reason,
+    /^no backup succeeded in the period \(meshlog backup\); 1 restores not verified/,
   );
 });

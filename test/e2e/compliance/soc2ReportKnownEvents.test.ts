@@ -223,6 +223,8 @@ alerting:
       call(first, 'POST', `/api/v1/access-reviews/${review.review}/sign-off`, admin, JSON.stringify({ comment: 'grants confirmed' })),
     );
   }
+  // A1.2: each period takes its backup (a period without one is a finding).
+  await ok(call(first, 'POST', '/api/v1/admin/backups', admin, JSON.stringify({ name: 'nightly' })));
   assert.equal(await first.stop(), 0, first.output());
 
   if (wrong) {
