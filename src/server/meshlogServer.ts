@@ -1,4 +1,4 @@
-import { randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -237,16 +237,8 @@ export class MeshlogServer {
         keys,
         users,
         endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
-        sign: (bytes) => ({
-          algorithm: 'Ed25519',
-          key: signer.verifierKey,
-          value: sign(null, bytes, signer.privateKey).toString('base64'),
-        }),
-        registeredTenants: () =>
-          tenants
-            .list()
-            .filter((tenant) => tenant.state === 'active')
-            .map((tenant) => tenant.name),
+        signingKey: signer,
+        tenants,
         logger,
       }),
     );
