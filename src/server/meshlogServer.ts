@@ -29,7 +29,6 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import { storageSubsystem } from '../security/storageSubsystem.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { openStorage } from '../storage/engine/openStorage.js';
-import { PatternStore } from '../storage/stores/patternStore.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { buildHttpApp } from './httpApp.js';
 import type { StartupFacts } from './startupSummary.js';
@@ -84,10 +83,9 @@ export class MeshlogServer {
     const integrityPart = await integritySubsystem(config, storage, id, logger);
     this.subsystems.push(integrityPart);
     const { sealing, signer } = integrityPart;
-    const patternStore = new PatternStore(storage);
-    const written = await writerSubsystem(config, { storage, writerId: id, metrics, sealing, patternStore, logger });
+    const written = await writerSubsystem(config, { storage, writerId: id, metrics, sealing, logger });
     this.subsystems.push(written);
-    const { writer, redeliveries } = written;
+    const { writer, redeliveries, patternStore } = written;
     this.patterns = written.patterns;
     const recordStream = await cluster?.openRecordStream({
       storage,
