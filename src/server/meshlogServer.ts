@@ -18,7 +18,6 @@ import { incidentsSubsystem } from '../incidents/incidentsSubsystem.js';
 import { ingestSubsystem } from '../ingest/ingestSubsystem.js';
 import { writerSubsystem } from '../ingest/writerSubsystem.js';
 import { integritySubsystem } from '../integrity/integritySubsystem.js';
-import { registerSecret } from '../observability/credentialScrubber.js';
 import { Metrics } from '../observability/metrics.js';
 import type { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { policySubsystem } from '../policy/policySubsystem.js';
@@ -78,8 +77,6 @@ export class MeshlogServer {
     this.subsystems.push({ stop: () => storage.close() });
     const diskGuard = storage.diskGuard;
     if (diskGuard) metrics.diskFree = () => diskGuard.freeBytes();
-    // A Slack webhook URL is its credential: found verbatim in anything logged or audited (config.change), alerting on or off.
-    for (const slack of config.alerting.slack) registerSecret(slack.url);
     const integrityPart = await integritySubsystem(config, storage, id, logger);
     this.subsystems.push(integrityPart);
     const { sealing, signer } = integrityPart;
