@@ -22,18 +22,25 @@ function jsBudget(): Plugin {
 
 /**
  * The UI shares the server's wire types (src/api/, as `@api/…`) by type-only
- * imports, which leave nothing in the bundle: fails the build if any module
- * from outside web/ (server code) was bundled after all.
+ * imports, which leave nothing in the bundle, and src/api/'s plain data (the
+ * LogQL keywords) by value: fails the build if any other module from outside
+ * web/ (server code, or what an api/ module imported) was bundled after all.
  */
 function noServerCode(): Plugin {
   const webRoot = fileURLToPath(new URL('.', import.meta.url));
+  const apiRoot = fileURLToPath(new URL('../src/api/', import.meta.url));
   return {
     name: 'meshlog-no-server-code',
     generateBundle(_options, bundle) {
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk') continue;
-        const outside = chunk.moduleIds.filter((id) => !id.startsWith(webRoot) && !id.includes('/node_modules/') && !id.startsWith('\0'));
-        if (outside.length > 0) this.error(`server code in the browser bundle (import it with \`import type\`): ${outside.join(', ')}`);
+        const outside = chunk.moduleIds.filter(
+          (id) => !id.startsWith(webRoot) && !id.startsWith(apiRoot) && !id.includes('/node_modules/') && !id.startsWith('\0'),
+        );
+        if (outside.length > 0)
+          this.error(
+            `server code in the browser bundle (import it with \`import type\`, or keep shared data in src/api/ without imports): ${outside.join(', ')}`,
+          );
       }
     },
   };

@@ -49,49 +49,57 @@ export const keyShownOnce = 'the key is shown only now; store it in your secret 
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys, audit } = deps;
 
-  app.post<{ Reply: CreatedKeyResponse }>('/api/v1/admin/keys', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(createKeyBody, request.body);
-    requireWithinGrants(request.identity!, body);
-    const expiresAt = keyExpiry(body.expires_in);
-    const created = await keys.create({
-      name: body.name,
-      roles: body.roles,
-      tenants: body.tenants,
-      expiresAt,
-      createdBy: request.identity!.name,
-    });
-    await recordAdminChange(audit, request, {
-      action: 'keys.create',
-      target: created.id,
-      tenant: singleTenant(body.tenants),
-      detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
-    });
-    return reply.code(201).send({ ...created, note: keyShownOnce });
-  });
+  app.post<{ Reply: CreatedKeyResponse }>(
+    '/api/v1/admin/keys',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(createKeyBody, request.body);
+      requireWithinGrants(request.identity!, body);
+      const expiresAt = keyExpiry(body.expires_in);
+      const created = await keys.create({
+        name: body.name,
+        roles: body.roles,
+        tenants: body.tenants,
+        expiresAt,
+        createdBy: request.identity!.name,
+      });
+      await recordAdminChange(audit, request, {
+        action: 'keys.create',
+        target: created.id,
+        tenant: singleTenant(body.tenants),
+        detail: { name: body.name, roles: body.roles, tenants: body.tenants, expires_at: expiresAt?.toISOString() ?? null },
+      });
+      return reply.code(201).send({ ...created, note: keyShownOnce });
+    },
+  );
 
   // Keys of tenants the admin does not hold are not theirs to see, nor to revoke.
-  app.get<{ Reply: ApiKeysResponse }>('/api/v1/admin/keys', async (request) => ({
+  app.get<{ Reply: ApiKeysResponse }>('/api/v1/admin/keys', { config: { permission: 'admin', tenancy: 'named' } }, async (request) => ({
     keys: keys.list().filter((key) => sees(request.identity!, key)),
   }));
 
-  app.delete<{ Params: { id: string } }>('/api/v1/admin/keys/:id', { config: { auditedByRoute: true } }, async (request) => {
-    if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key)))
-      throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
-    const revoked = await keys.revoke(request.params.id, request.identity!.name);
-    const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
-    await recordAdminChange(audit, request, {
-      action: 'keys.revoke',
-      target: revoked.id,
-      tenant: singleTenant(revoked.tenants),
-      detail: { name: revoked.name, ended_sessions: endedSessions },
-    });
-    return { key: revoked };
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/admin/keys/:id',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request) => {
+      if (!keys.list().some((key) => key.id === request.params.id && sees(request.identity!, key)))
+        throw new MeshlogError('ML_NOT_FOUND', `no key ${request.params.id}`);
+      const revoked = await keys.revoke(request.params.id, request.identity!.name);
+      const endedSessions = deps.sessions ? await deps.sessions.endSessionsOf([revoked.id], 'key revoked') : 0;
+      await recordAdminChange(audit, request, {
+        action: 'keys.revoke',
+        target: revoked.id,
+        tenant: singleTenant(revoked.tenants),
+        detail: { name: revoked.name, ended_sessions: endedSessions },
+      });
+      return { key: revoked };
+    },
+  );
 
   app.get<{
     Querystring: { since?: string; from?: string; to?: string; action?: string; actor?: string; outcome?: string; limit?: string };
     Reply: AuditEventsResponse;
-  }>('/api/v1/audit', async (request) => {
+  }>('/api/v1/audit', { config: { permission: 'audit', tenancy: 'named' } }, async (request) => {
     const { query } = request;
     const sinceNs = query.from ? parseLokiTime(query.from, 0n, 'from') : nowNs() - durationNs(query.since ?? '24h');
     const limit = Math.min(Number(query.limit ?? 1000) || 1000, 10_000);

@@ -25,24 +25,28 @@ const createTenantBody = z
 export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void {
   const { tenants, audit } = deps;
 
-  app.post<{ Reply: TenantResponse }>('/api/v1/admin/tenants', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(createTenantBody, request.body);
-    const tenant = await tenants.create(body.name, body.description, request.identity!.name);
-    await recordAdminChange(audit, request, {
-      action: 'tenants.create',
-      tenant: tenant.name,
-      target: tenant.name,
-      detail: { description: tenant.description },
-    });
-    return reply.code(201).send({ tenant });
-  });
+  app.post<{ Reply: TenantResponse }>(
+    '/api/v1/admin/tenants',
+    { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(createTenantBody, request.body);
+      const tenant = await tenants.create(body.name, body.description, request.identity!.name);
+      await recordAdminChange(audit, request, {
+        action: 'tenants.create',
+        tenant: tenant.name,
+        target: tenant.name,
+        detail: { description: tenant.description },
+      });
+      return reply.code(201).send({ tenant });
+    },
+  );
 
-  app.get<{ Reply: TenantsResponse }>('/api/v1/admin/tenants', async (request) => ({
+  app.get<{ Reply: TenantsResponse }>('/api/v1/admin/tenants', { config: { permission: 'admin', tenancy: 'named' } }, async (request) => ({
     tenants: tenants.list().filter((tenant) => holdsTenants(request.identity!, [tenant.name])),
   }));
 
   // The UI's tenant picker: the tenants this credential may choose among (registered ones and `default` for `*`).
-  app.get<{ Reply: TenantChoicesResponse }>('/api/v1/tenants', async (request) => {
+  app.get<{ Reply: TenantChoicesResponse }>('/api/v1/tenants', { config: { permission: 'query', tenancy: 'named' } }, async (request) => {
     const held = request.identity!.tenants;
     if (!held.includes(anyTenant)) return { tenants: held };
     return {
@@ -64,7 +68,7 @@ export function tenantRoutes(app: FastifyInstance, deps: TenantRouteDeps): void 
   ] as const) {
     app.post<{ Params: { name: string }; Reply: TenantResponse }>(
       `/api/v1/admin/tenants/:name/${verb}`,
-      { config: { auditedByRoute: true } },
+      { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
       async (request) => {
         const tenant = await tenants.setState(tenantFor(request.identity!, request.params.name), state, request.identity!.name);
         await recordAdminChange(audit, request, {

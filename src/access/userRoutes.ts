@@ -49,26 +49,30 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
     return user;
   };
 
-  app.post<{ Reply: UserResponse }>('/api/v1/admin/users', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(createUserBody, request.body);
-    requireWithinGrants(request.identity!, body);
-    const user = await users.create(body, request.identity!.name);
-    await recordAdminChange(audit, request, {
-      action: 'users.create',
-      target: user.name,
-      tenant: singleTenant(user.tenants),
-      detail: { roles: user.roles, tenants: user.tenants },
-    });
-    return reply.code(201).send({ user });
-  });
+  app.post<{ Reply: UserResponse }>(
+    '/api/v1/admin/users',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(createUserBody, request.body);
+      requireWithinGrants(request.identity!, body);
+      const user = await users.create(body, request.identity!.name);
+      await recordAdminChange(audit, request, {
+        action: 'users.create',
+        target: user.name,
+        tenant: singleTenant(user.tenants),
+        detail: { roles: user.roles, tenants: user.tenants },
+      });
+      return reply.code(201).send({ user });
+    },
+  );
 
-  app.get<{ Reply: UsersResponse }>('/api/v1/admin/users', async (request) => ({
+  app.get<{ Reply: UsersResponse }>('/api/v1/admin/users', { config: { permission: 'admin', tenancy: 'named' } }, async (request) => ({
     users: users.list().filter((user) => sees(request.identity!, user)),
   }));
 
   app.patch<{ Params: { name: string }; Reply: UserChangeResponse }>(
     '/api/v1/admin/users/:name',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       const body = parseJsonBody(updateUserBody, request.body);
       visible(request.identity!, request.params.name);
@@ -93,7 +97,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
 
   app.post<{ Params: { name: string }; Reply: CreatedKeyResponse }>(
     '/api/v1/admin/users/:name/keys',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request, reply) => {
       const body = parseJsonBody(issueKeyBody, request.body);
       const target = visible(request.identity!, request.params.name);
@@ -121,7 +125,7 @@ export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   ] as const) {
     app.post<{ Params: { name: string }; Reply: UserChangeResponse }>(
       `/api/v1/admin/users/:name/${verb}`,
-      { config: { auditedByRoute: true } },
+      { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
       async (request) => {
         visible(request.identity!, request.params.name);
         const { user, revokedKeys } = await users.setState(request.params.name, state, request.identity!.name);

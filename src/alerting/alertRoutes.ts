@@ -166,63 +166,75 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
   // Fingerprints stored before they were keyed could be recomputed from guessed labels: the API shows every one keyed.
   const shown = (stored: string) => alerting.fingerprints.shown(stored);
 
-  app.get<{ Reply: api.AlertsResponse | api.AlertHistoryResponse }>('/api/v1/alerts', async (request) => {
-    const query = request.query as Record<string, string | undefined>;
-    if (query.history === 'true')
+  app.get<{ Reply: api.AlertsResponse | api.AlertHistoryResponse }>(
+    '/api/v1/alerts',
+    { config: { permission: 'query', tenancy: 'request' } },
+    async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      if (query.history === 'true')
+        return {
+          transitions: (await shownAlerts(request, await store.history(request.tenant))).map((t) =>
+            transitionJson(t, shown(t.fingerprint)),
+          ),
+        };
+      const alerts = await shownAlerts(request, await store.latest(request.tenant, Date.now() - 24 * 3_600_000));
+      const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
+      const acks = new Map(
+        alerts.length === 0
+          ? []
+          : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]),
+      );
       return {
-        transitions: (await shownAlerts(request, await store.history(request.tenant))).map((t) => transitionJson(t, shown(t.fingerprint))),
+        alerts: alerts.map((alert) =>
+          transitionJson(alert, shown(alert.fingerprint), acks.get(ackKey(alert.fingerprint, alert.activeAtMs))),
+        ),
       };
-    const alerts = await shownAlerts(request, await store.latest(request.tenant, Date.now() - 24 * 3_600_000));
-    const since = Math.min(...alerts.map((alert) => alert.activeAtMs));
-    const acks = new Map(
-      alerts.length === 0
-        ? []
-        : (await store.acknowledgements(request.tenant, since)).map((ack) => [ackKey(ack.fingerprint, ack.activeAtMs), ack]),
-    );
-    return {
-      alerts: alerts.map((alert) => transitionJson(alert, shown(alert.fingerprint), acks.get(ackKey(alert.fingerprint, alert.activeAtMs)))),
-    };
-  });
+    },
+  );
 
   // Whoever is on call takes a firing alert on; the time it took is monitoring evidence (CC7.3). Audited here, with that time.
-  app.post('/api/v1/alerts/acknowledge', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const { fingerprint, comment } = acknowledgementInput(body(request));
-    // Only the fingerprint the API shows: a stored legacy one accepted here would confirm a guess by 201 against 404.
-    const alert = (await store.latest(request.tenant, Date.now())).find(
-      (t) => shown(t.fingerprint) === fingerprint && t.state === 'firing',
-    );
-    if (!alert) throw new MeshlogError('ML_NOT_FOUND', `no firing alert ${fingerprint} in tenant ${request.tenant}`);
-    const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find(
-      (ack) => ack.fingerprint === alert.fingerprint && ack.activeAtMs === alert.activeAtMs,
-    );
-    if (earlier)
-      throw new MeshlogError(
-        'ML_CONFLICT',
-        `${alert.alertName} was already acknowledged by ${earlier.by} at ${new Date(earlier.atMs).toISOString()}`,
+  app.post(
+    '/api/v1/alerts/acknowledge',
+    { config: { permission: 'query', tenancy: 'request', auditedByRoute: true } },
+    async (request, reply) => {
+      const { fingerprint, comment } = acknowledgementInput(body(request));
+      // Only the fingerprint the API shows: a stored legacy one accepted here would confirm a guess by 201 against 404.
+      const alert = (await store.latest(request.tenant, Date.now())).find(
+        (t) => shown(t.fingerprint) === fingerprint && t.state === 'firing',
       );
-    const ack: AlertAcknowledgement = {
-      tenant: request.tenant,
-      fingerprint: alert.fingerprint,
-      alertName: alert.alertName,
-      activeAtMs: alert.activeAtMs,
-      atMs: Date.now(),
-      by: request.identity?.name ?? 'anonymous',
-      comment,
-    };
-    await store.acknowledge(ack);
-    await audit.record({
-      action: 'alert.acknowledge',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      tenant: request.tenant,
-      target: fingerprint,
-      detail: { alertname: alert.alertName, comment, seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000 },
-    });
-    return reply.code(201).send({ fingerprint, alertname: alert.alertName, ...acknowledgementJson(ack) });
-  });
+      if (!alert) throw new MeshlogError('ML_NOT_FOUND', `no firing alert ${fingerprint} in tenant ${request.tenant}`);
+      const earlier = (await store.acknowledgements(request.tenant, alert.activeAtMs)).find(
+        (ack) => ack.fingerprint === alert.fingerprint && ack.activeAtMs === alert.activeAtMs,
+      );
+      if (earlier)
+        throw new MeshlogError(
+          'ML_CONFLICT',
+          `${alert.alertName} was already acknowledged by ${earlier.by} at ${new Date(earlier.atMs).toISOString()}`,
+        );
+      const ack: AlertAcknowledgement = {
+        tenant: request.tenant,
+        fingerprint: alert.fingerprint,
+        alertName: alert.alertName,
+        activeAtMs: alert.activeAtMs,
+        atMs: Date.now(),
+        by: request.identity?.name ?? 'anonymous',
+        comment,
+      };
+      await store.acknowledge(ack);
+      await audit.record({
+        action: 'alert.acknowledge',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant: request.tenant,
+        target: fingerprint,
+        detail: { alertname: alert.alertName, comment, seconds_to_acknowledge: (ack.atMs - ack.activeAtMs) / 1000 },
+      });
+      return reply.code(201).send({ fingerprint, alertname: alert.alertName, ...acknowledgementJson(ack) });
+    },
+  );
 
-  app.get('/api/v1/alerts/notifications', async (request) => ({
+  app.get('/api/v1/alerts/notifications', { config: { permission: 'query', tenancy: 'request' } }, async (request) => ({
     attempts: (await store.attempts(request.tenant)).map((attempt) => ({
       fingerprint: shown(attempt.fingerprint),
       alertname: attempt.alertName,
@@ -235,56 +247,64 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
     })),
   }));
 
-  app.get<{ Reply: api.RulesResponse }>('/prometheus/api/v1/rules', { config: { formatError: promErrorFormatter } }, async (request) => {
-    const groups = engine.ruleGroups(request.tenant);
-    const shown = await Promise.all(
-      groups.map((group) =>
-        Promise.all(
-          group.rules.map((rule) => shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant, group, rule)))),
+  app.get<{ Reply: api.RulesResponse }>(
+    '/prometheus/api/v1/rules',
+    { config: { permission: 'query', tenancy: 'request', formatError: promErrorFormatter } },
+    async (request) => {
+      const groups = engine.ruleGroups(request.tenant);
+      const shown = await Promise.all(
+        groups.map((group) =>
+          Promise.all(
+            group.rules.map((rule) => shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant, group, rule)))),
+          ),
         ),
-      ),
-    );
-    const data: api.RulesResponse['data'] = {
-      groups: groups.map((group, g) => ({
-        name: group.name,
-        file: group.namespace,
-        interval: seconds(group.intervalMs ?? 0),
-        rules: group.rules.map((rule, r) => {
-          const alerts = shown[g]![r]!;
-          const health = engine.healthOf(group, rule);
-          return {
-            type: 'alerting',
-            name: rule.alert,
-            query: rule.exprText,
-            duration: seconds(rule.forMs),
-            labels: rule.labels,
-            annotations: rule.annotations,
-            alerts: alerts.map(promAlert),
-            state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
-            health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
-            lastError: health?.lastError ?? '',
-            lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
-            evaluationTime: health ? health.durationMs / 1000 : 0,
-          };
-        }),
-      })),
-    };
-    return { status: 'success', data };
-  });
+      );
+      const data: api.RulesResponse['data'] = {
+        groups: groups.map((group, g) => ({
+          name: group.name,
+          file: group.namespace,
+          interval: seconds(group.intervalMs ?? 0),
+          rules: group.rules.map((rule, r) => {
+            const alerts = shown[g]![r]!;
+            const health = engine.healthOf(group, rule);
+            return {
+              type: 'alerting',
+              name: rule.alert,
+              query: rule.exprText,
+              duration: seconds(rule.forMs),
+              labels: rule.labels,
+              annotations: rule.annotations,
+              alerts: alerts.map(promAlert),
+              state: alerts.some((a) => a.state === 'firing') ? 'firing' : alerts.length > 0 ? 'pending' : 'inactive',
+              health: !health ? 'unknown' : health.lastError ? 'err' : 'ok',
+              lastError: health?.lastError ?? '',
+              lastEvaluation: health ? new Date(health.lastEvaluationMs).toISOString() : '0001-01-01T00:00:00Z',
+              evaluationTime: health ? health.durationMs / 1000 : 0,
+            };
+          }),
+        })),
+      };
+      return { status: 'success', data };
+    },
+  );
 
-  app.get('/prometheus/api/v1/alerts', { config: { formatError: promErrorFormatter } }, async (request) => ({
-    status: 'success',
-    data: { alerts: (await shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant)))).map(promAlert) },
-  }));
+  app.get(
+    '/prometheus/api/v1/alerts',
+    { config: { permission: 'query', tenancy: 'request', formatError: promErrorFormatter } },
+    async (request) => ({
+      status: 'success',
+      data: { alerts: (await shownAlerts(request, inFingerprintOrder(engine.activeInstances(request.tenant)))).map(promAlert) },
+    }),
+  );
 
-  // Silences hold notifications back for a while; they always expire. Admins only (deny by default), audited.
+  // Silences hold notifications back for a while; they always expire. Each change is audited.
   // A silence an unmasker set on `user_id="alice…"` names the value: a reader who may not unmask sees its matchers masked.
-  app.get('/api/v1/silences', async (request) => {
+  app.get('/api/v1/silences', { config: { permission: 'query', tenancy: 'request' } }, async (request) => {
     const silences = alerting.silences(request.tenant).map((silence) => ({ ...silence, matchers: { ...silence.matchers } }));
     await request.readPolicy.labelSets(silences.map((silence) => silence.matchers));
     return { silences: silences.map(silenceJson) };
   });
-  const audited = { config: { auditedByRoute: true } };
+  const audited = { config: { permission: 'query', tenancy: 'request', auditedByRoute: true } } as const;
   app.post('/api/v1/silences', audited, async (request, reply) => {
     const input = silenceInput(body(request));
     refuseMaskedMatchers(request, input.matchers);
@@ -316,8 +336,8 @@ export function alertRoutes(app: FastifyInstance, alerting: Alerting, audit: Aud
   });
 
   // Loki's ruler API. Changing rules changes what is monitored: admins only, and audited.
-  const admin = { config: { permission: 'admin' as const, auditedByRoute: true } };
-  app.get('/loki/api/v1/rules', async (request, reply) => {
+  const admin = { config: { permission: 'admin', tenancy: 'request', auditedByRoute: true } } as const;
+  app.get('/loki/api/v1/rules', { config: { permission: 'query', tenancy: 'request' } }, async (request, reply) => {
     const byNamespace: Record<string, object[]> = {};
     for (const group of engine.ruleGroups(request.tenant)) {
       (byNamespace[group.namespace] ??= []).push({

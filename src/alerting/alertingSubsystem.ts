@@ -5,6 +5,7 @@ import type { LogRecord } from '../model/logRecord.js';
 import type { QueryLimits } from '../query/logql/queryContext.js';
 import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import type { AuditTrail } from '../security/auditTrail.js';
+import { registerSecret } from '../observability/credentialScrubber.js';
 import type { SqlRunner } from '../storage/sql.js';
 import { AlertStore, type AlertTransition } from '../storage/stores/alertStore.js';
 import type { Storage } from '../storage/engine/storage.js';
@@ -45,6 +46,8 @@ export interface AlertingSubsystemDeps {
 
 /** Alert rules, their receivers and the anomaly detectors (the `alerting` section); nothing when `alerting.enabled` is off. */
 export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps: AlertingSubsystemDeps) {
+  // A Slack webhook URL is its credential: found verbatim in anything logged or audited (config.change), alerting on or off.
+  for (const slack of config.slack) registerSecret(slack.url);
   // A rule is backtested against stored logs whether or not alerting runs.
   const backtest: FastifyPluginAsync = async (app) => ruleBacktestRoutes(app, deps);
   if (!config.enabled) return { alerting: undefined, routes: backtest };

@@ -43,142 +43,154 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
   const { sources, audit } = deps;
 
   /** NDJSON: `payload` lines (base64 ciphertext, in order), then one `manifest` line with the signed manifest; `error` if it fails midway. */
-  app.post('/api/v1/admin/archives/export', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(exportBody, request.body);
-    const tenant = tenantFor(request.identity!, body.tenant);
-    const fromNs = rfc3339Ns(body.from);
-    const toNs = rfc3339Ns(body.to);
-    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
-    const period = new Date(Number(fromNs / 1_000_000n)).toISOString().slice(0, 7);
-    const entry = sources.keyRing.entry(tenant, period);
-    if (entry?.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(entry).message);
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    const line = (value: object) =>
-      new Promise<void>((resolve) =>
-        reply.raw.write(`${JSON.stringify(value)}\n`) ? resolve() : reply.raw.once('drain', () => resolve()),
-      );
-    try {
-      const request_ = { tenant, fromNs, toNs, actor: request.identity!.name };
-      const { manifest, manifestText, signature } = await exportArchive(sources, request_, (chunk) =>
-        line({ type: 'payload', data: chunk.toString('base64') }),
-      );
-      await audit.record({
-        action: 'archive.export',
-        outcome: 'success',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant,
-        target: manifest.archive_id,
-        detail: {
-          from: manifest.from,
-          to: manifest.to,
-          key_id: manifest.encryption.key_id,
-          sha256: manifest.payload.sha256,
-          records: manifest.payload.records,
-          chains: manifest.chains.length,
-        },
-      });
-      await line({ type: 'manifest', manifest: manifestText, signature });
-    } catch (error) {
-      await audit.record({
-        action: 'archive.export',
-        outcome: 'failure',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant,
-        detail: { reason: (error as Error).message },
-      });
-      await line({ type: 'error', error: (error as Error).message });
-    }
-    reply.raw.end();
-    return reply;
-  });
+  app.post(
+    '/api/v1/admin/archives/export',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(exportBody, request.body);
+      const tenant = tenantFor(request.identity!, body.tenant);
+      const fromNs = rfc3339Ns(body.from);
+      const toNs = rfc3339Ns(body.to);
+      if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+      const period = new Date(Number(fromNs / 1_000_000n)).toISOString().slice(0, 7);
+      const entry = sources.keyRing.entry(tenant, period);
+      if (entry?.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(entry).message);
+      reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const line = (value: object) =>
+        new Promise<void>((resolve) =>
+          reply.raw.write(`${JSON.stringify(value)}\n`) ? resolve() : reply.raw.once('drain', () => resolve()),
+        );
+      try {
+        const request_ = { tenant, fromNs, toNs, actor: request.identity!.name };
+        const { manifest, manifestText, signature } = await exportArchive(sources, request_, (chunk) =>
+          line({ type: 'payload', data: chunk.toString('base64') }),
+        );
+        await audit.record({
+          action: 'archive.export',
+          outcome: 'success',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant,
+          target: manifest.archive_id,
+          detail: {
+            from: manifest.from,
+            to: manifest.to,
+            key_id: manifest.encryption.key_id,
+            sha256: manifest.payload.sha256,
+            records: manifest.payload.records,
+            chains: manifest.chains.length,
+          },
+        });
+        await line({ type: 'manifest', manifest: manifestText, signature });
+      } catch (error) {
+        await audit.record({
+          action: 'archive.export',
+          outcome: 'failure',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant,
+          detail: { reason: (error as Error).message },
+        });
+        await line({ type: 'error', error: (error as Error).message });
+      }
+      reply.raw.end();
+      return reply;
+    },
+  );
 
   /** Exports server-side, uploads payload, manifest and signature with Object Lock, reads them back; audited either way. */
-  app.post('/api/v1/admin/archives/upload', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(exportBody, request.body);
-    const tenant = tenantFor(request.identity!, body.tenant);
-    const s3 = deps.s3;
-    if (!s3) throw new MeshlogError('ML_CONFLICT', 'no object storage configured (archive.s3)');
-    const fromNs = rfc3339Ns(body.from);
-    const toNs = rfc3339Ns(body.to);
-    if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
-    const staging = mkdtempSync(join(tmpdir(), 'meshlog-archive-'));
-    try {
-      const payload = createWriteStream(join(staging, payloadFile), { mode: 0o600 });
-      const { manifest, manifestText, signature } = await exportArchive(
-        sources,
-        { tenant, fromNs, toNs, actor: request.identity!.name },
-        (chunk) => (payload.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => payload.once('drain', () => resolve()))),
-      );
-      await new Promise<void>((resolve, reject) => payload.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      writeFileSync(join(staging, manifestFile), manifestText);
-      writeFileSync(join(staging, signatureFile), signature);
-      const retainUntil = new Date(Date.parse(manifest.to) + deps.longestRetentionSeconds(tenant) * 1000);
-      const uploaded = await uploadArchive(s3, staging, { tenant, archiveId: manifest.archive_id }, retainUntil);
-      await audit.record({
-        action: 'archive.upload',
-        outcome: 'success',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant,
-        target: manifest.archive_id,
-        detail: {
-          bucket: uploaded.bucket,
-          keys: uploaded.keys,
-          mode: uploaded.mode,
-          retain_until: uploaded.retain_until,
-          lock_reported: uploaded.lock_reported,
-          sha256: manifest.payload.sha256,
-          records: manifest.payload.records,
-        },
-      });
-      return reply.code(201).send({ archive_id: manifest.archive_id, records: manifest.payload.records, upload: uploaded });
-    } catch (error) {
-      await audit.record({
-        action: 'archive.upload',
-        outcome: 'failure',
-        actor: request.identity,
-        remoteAddress: request.ip,
-        tenant,
-        detail: { bucket: s3.bucket, reason: (error as Error).message },
-      });
-      throw error instanceof MeshlogError
-        ? error
-        : new MeshlogError('ML_UNAVAILABLE', `archive upload failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
-    }
-  });
+  app.post(
+    '/api/v1/admin/archives/upload',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(exportBody, request.body);
+      const tenant = tenantFor(request.identity!, body.tenant);
+      const s3 = deps.s3;
+      if (!s3) throw new MeshlogError('ML_CONFLICT', 'no object storage configured (archive.s3)');
+      const fromNs = rfc3339Ns(body.from);
+      const toNs = rfc3339Ns(body.to);
+      if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
+      const staging = mkdtempSync(join(tmpdir(), 'meshlog-archive-'));
+      try {
+        const payload = createWriteStream(join(staging, payloadFile), { mode: 0o600 });
+        const { manifest, manifestText, signature } = await exportArchive(
+          sources,
+          { tenant, fromNs, toNs, actor: request.identity!.name },
+          (chunk) => (payload.write(chunk) ? Promise.resolve() : new Promise<void>((resolve) => payload.once('drain', () => resolve()))),
+        );
+        await new Promise<void>((resolve, reject) => payload.end((error?: Error | null) => (error ? reject(error) : resolve())));
+        writeFileSync(join(staging, manifestFile), manifestText);
+        writeFileSync(join(staging, signatureFile), signature);
+        const retainUntil = new Date(Date.parse(manifest.to) + deps.longestRetentionSeconds(tenant) * 1000);
+        const uploaded = await uploadArchive(s3, staging, { tenant, archiveId: manifest.archive_id }, retainUntil);
+        await audit.record({
+          action: 'archive.upload',
+          outcome: 'success',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant,
+          target: manifest.archive_id,
+          detail: {
+            bucket: uploaded.bucket,
+            keys: uploaded.keys,
+            mode: uploaded.mode,
+            retain_until: uploaded.retain_until,
+            lock_reported: uploaded.lock_reported,
+            sha256: manifest.payload.sha256,
+            records: manifest.payload.records,
+          },
+        });
+        return reply.code(201).send({ archive_id: manifest.archive_id, records: manifest.payload.records, upload: uploaded });
+      } catch (error) {
+        await audit.record({
+          action: 'archive.upload',
+          outcome: 'failure',
+          actor: request.identity,
+          remoteAddress: request.ip,
+          tenant,
+          detail: { bucket: s3.bucket, reason: (error as Error).message },
+        });
+        throw error instanceof MeshlogError
+          ? error
+          : new MeshlogError('ML_UNAVAILABLE', `archive upload failed: ${(error as Error).message}`, { cause: error });
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    },
+  );
 
   // Which keys exist and which were shredded, by whom and why, is evidence an auditor reads.
-  app.get('/api/v1/admin/archive-keys', { config: { permission: 'audit' } }, async () => ({
+  app.get('/api/v1/admin/archive-keys', { config: { permission: 'audit', tenancy: 'all' } }, async () => ({
     keys: sources.keyRing.list().map(({ wrapped: _wrapped, ...entry }) => entry),
   }));
 
-  app.post('/api/v1/admin/archive-keys/shred', { config: { auditedByRoute: true } }, async (request) => {
-    const body = parseJsonBody(shredBody, request.body);
-    const tenant = tenantFor(request.identity!, body.tenant);
-    const existing = sources.keyRing.entry(tenant, body.period);
-    if (!existing) throw new MeshlogError('ML_NOT_FOUND', `no archive data key ${tenant}/${body.period}`);
-    if (existing.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(existing).message);
-    const tombstone = sources.keyRing.shred(tenant, body.period, request.identity!.name, body.reason);
-    await audit.record({
-      action: 'archive.key_shred',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      tenant,
-      target: tombstone.key_id,
-      detail: {
-        key_id: tombstone.key_id,
-        period: tombstone.period,
-        reason: body.reason,
-        at: tombstone.shredded!.at,
-        created_at: tombstone.created_at,
-      },
-    });
-    const { wrapped: _wrapped, ...view } = tombstone;
-    return { key: view };
-  });
+  app.post(
+    '/api/v1/admin/archive-keys/shred',
+    { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } },
+    async (request) => {
+      const body = parseJsonBody(shredBody, request.body);
+      const tenant = tenantFor(request.identity!, body.tenant);
+      const existing = sources.keyRing.entry(tenant, body.period);
+      if (!existing) throw new MeshlogError('ML_NOT_FOUND', `no archive data key ${tenant}/${body.period}`);
+      if (existing.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(existing).message);
+      const tombstone = sources.keyRing.shred(tenant, body.period, request.identity!.name, body.reason);
+      await audit.record({
+        action: 'archive.key_shred',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant,
+        target: tombstone.key_id,
+        detail: {
+          key_id: tombstone.key_id,
+          period: tombstone.period,
+          reason: body.reason,
+          at: tombstone.shredded!.at,
+          created_at: tombstone.created_at,
+        },
+      });
+      const { wrapped: _wrapped, ...view } = tombstone;
+      return { key: view };
+    },
+  );
 }

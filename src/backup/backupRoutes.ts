@@ -67,7 +67,7 @@ const restoreTestBody = z
  * when `meshlog restore --report-to` tells it, and records it as evidence.
  */
 export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
-  app.post('/api/v1/admin/backups', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post('/api/v1/admin/backups', { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } }, async (request, reply) => {
     const { name } = parseJsonBody(backupBody, request.body ?? {});
     const out = join(deps.backupDir, name ?? new Date().toISOString().replace(/[:.]/g, '-'));
     if (existsSync(out)) throw new MeshlogError('ML_CONFLICT', `backup ${out} already exists`);
@@ -123,19 +123,23 @@ export function backupRoutes(app: FastifyInstance, deps: BackupDeps): void {
     }
   });
 
-  app.post('/api/v1/admin/backups/restore-tests', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const test = parseJsonBody(restoreTestBody, request.body ?? {});
-    const passed = test.verification?.ok === true;
-    await deps.audit.record({
-      action: 'backup.restore_test',
-      outcome: passed ? 'success' : 'failure',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      target: test.backup.manifest_sha256,
-      detail: test,
-    });
-    return reply
-      .code(201)
-      .send({ recorded: { action: 'backup.restore_test', passed, backup_manifest_sha256: test.backup.manifest_sha256 } });
-  });
+  app.post(
+    '/api/v1/admin/backups/restore-tests',
+    { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } },
+    async (request, reply) => {
+      const test = parseJsonBody(restoreTestBody, request.body ?? {});
+      const passed = test.verification?.ok === true;
+      await deps.audit.record({
+        action: 'backup.restore_test',
+        outcome: passed ? 'success' : 'failure',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        target: test.backup.manifest_sha256,
+        detail: test,
+      });
+      return reply
+        .code(201)
+        .send({ recorded: { action: 'backup.restore_test', passed, backup_manifest_sha256: test.backup.manifest_sha256 } });
+    },
+  );
 }

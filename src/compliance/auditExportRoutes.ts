@@ -19,6 +19,7 @@ const pageSize = 5_000;
 export function auditExportRoutes(app: FastifyInstance, auditStore: AuditStore): void {
   app.get<{ Querystring: { from?: string; to?: string; population?: string; format?: string } }>(
     '/api/v1/audit/export',
+    { config: { permission: 'audit', tenancy: 'named' } },
     async (request, reply) => {
       const { query } = request;
       if (!query.from) throw new MeshlogError('ML_QUERY_INVALID', 'from is required (RFC3339 or Unix time)');

@@ -88,7 +88,7 @@ async function sendReport(
 export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void {
   app.get<{ Querystring: { from?: string; to?: string; tenant?: string; format?: string } }>(
     '/api/v1/reports/soc2',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'audit', tenancy: 'named', auditedByRoute: true } },
     async (request, reply) => {
       try {
         return await generate(request.query, request.identity!, request.tenant, request.ip, reply);
@@ -163,6 +163,7 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
   // reports.dashboard_cache_ms; refresh=true generates a new one. Each view is audited as a read.
   app.get<{ Querystring: { hours?: string; tenant?: string; refresh?: string }; Reply: DashboardResponse }>(
     '/api/v1/reports/soc2/dashboard',
+    { config: { permission: 'audit', tenancy: 'named' } },
     async (request) => {
       const identity = request.identity!;
       const hours = Number(request.query.hours ?? 24);
@@ -189,7 +190,7 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
       throw new MeshlogError('ML_FORBIDDEN', 'stored reports cover every tenant and need a credential for tenant "*"');
   };
 
-  app.get<{ Reply: StoredReportsResponse }>('/api/v1/reports', async (request) => {
+  app.get<{ Reply: StoredReportsResponse }>('/api/v1/reports', { config: { permission: 'audit', tenancy: 'all' } }, async (request) => {
     requireAllTenants(request.identity!);
     const reports = await deps.store.list('soc2');
     return {
@@ -201,11 +202,15 @@ export function reportRoutes(app: FastifyInstance, deps: ReportRouteDeps): void 
     };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { format?: string } }>('/api/v1/reports/:id', async (request, reply) => {
-    requireAllTenants(request.identity!);
-    const format = formatOf(request.query.format);
-    const stored = await deps.store.get(request.params.id);
-    if (!stored) throw new MeshlogError('ML_NOT_FOUND', `no stored report ${request.params.id}`);
-    return sendReport(reply, JSON.parse(stored.evidence) as Soc2Report, stored.evidence, stored.sha256, format, deps.sources.signer);
-  });
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>(
+    '/api/v1/reports/:id',
+    { config: { permission: 'audit', tenancy: 'all' } },
+    async (request, reply) => {
+      requireAllTenants(request.identity!);
+      const format = formatOf(request.query.format);
+      const stored = await deps.store.get(request.params.id);
+      if (!stored) throw new MeshlogError('ML_NOT_FOUND', `no stored report ${request.params.id}`);
+      return sendReport(reply, JSON.parse(stored.evidence) as Soc2Report, stored.evidence, stored.sha256, format, deps.sources.signer);
+    },
+  );
 }

@@ -58,7 +58,7 @@ const isoTime = (value: string, name: string) => new Date(Number(parseLokiTime(v
  */
 export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): void {
   const { incidents } = deps;
-  const audited = { config: { auditedByRoute: true } };
+  const audited = { config: { permission: 'query', tenancy: 'request', auditedByRoute: true } } as const;
 
   /** Pinned lines are shown as Loki answers are: masked for a reader without unmask. */
   const masked = async (request: FastifyRequest, list: Incident[]): Promise<Incident[]> => {
@@ -74,21 +74,29 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
     return list;
   };
 
-  app.get<{ Querystring: { state?: string }; Reply: IncidentsResponse }>('/api/v1/incidents', async (request) => {
-    const all = await incidents.list(request.tenant);
-    const chosen = request.query.state ? all.filter((incident) => incident.state === request.query.state) : all;
-    return { incidents: (await masked(request, chosen)).map(({ timeline: _timeline, ...incident }) => incident) };
-  });
+  app.get<{ Querystring: { state?: string }; Reply: IncidentsResponse }>(
+    '/api/v1/incidents',
+    { config: { permission: 'query', tenancy: 'request' } },
+    async (request) => {
+      const all = await incidents.list(request.tenant);
+      const chosen = request.query.state ? all.filter((incident) => incident.state === request.query.state) : all;
+      return { incidents: (await masked(request, chosen)).map(({ timeline: _timeline, ...incident }) => incident) };
+    },
+  );
 
   app.post<{ Reply: IncidentResponse }>('/api/v1/incidents', audited, async (request, reply) => {
     const body = parseJsonBody(openBody, request.body);
     return reply.code(201).send({ incident: await incidents.open(request.tenant, body, request.identity!, request.ip) });
   });
 
-  app.get<{ Params: { id: string }; Reply: IncidentDetailResponse }>('/api/v1/incidents/:id', async (request) => {
-    const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
-    return { incident, hold: { holds_pins: incidents.holds(incident!), hold_after_resolve_ms: incidents.holdAfterResolveMs } };
-  });
+  app.get<{ Params: { id: string }; Reply: IncidentDetailResponse }>(
+    '/api/v1/incidents/:id',
+    { config: { permission: 'query', tenancy: 'request' } },
+    async (request) => {
+      const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
+      return { incident, hold: { holds_pins: incidents.holds(incident!), hold_after_resolve_ms: incidents.holdAfterResolveMs } };
+    },
+  );
 
   app.patch<{ Params: { id: string }; Reply: IncidentResponse }>('/api/v1/incidents/:id', audited, async (request) => {
     const body = parseJsonBody(updateBody, request.body);
@@ -117,10 +125,14 @@ export function incidentRoutes(app: FastifyInstance, deps: IncidentRouteDeps): v
     return reply.code(201).send({ incident });
   });
 
-  app.get<{ Params: { id: string } }>('/api/v1/incidents/:id/review', async (request, reply) => {
-    const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
-    return reply.type('text/markdown; charset=utf-8').send(reviewMarkdown(incident!));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/incidents/:id/review',
+    { config: { permission: 'query', tenancy: 'request' } },
+    async (request, reply) => {
+      const [incident] = await masked(request, [await incidents.get(request.tenant, request.params.id)]);
+      return reply.type('text/markdown; charset=utf-8').send(reviewMarkdown(incident!));
+    },
+  );
 
   // The export reads records: audited as incident.export (and on the timeline), not as a plain query.
   app.get<{ Params: { id: string } }>('/api/v1/incidents/:id/export', audited, async (request, reply) => {

@@ -57,3 +57,15 @@ export async function distribute<R>(
   if (accepted.length > 0) await signal.submit(ctx, accepted, receiver);
   return { accepted, refused };
 }
+
+/**
+ * The counting of a stream protocol with no per-record answer (syslog,
+ * forward): nothing is refused for its time, a time outside the window
+ * becomes the receipt time instead (counted as restamped, see
+ * docs/ingest-limits.md), and every record is counted received. The listener
+ * then submits them at its connection's pace (`ConnectionPacing`).
+ */
+export function receiveRestamped(ctx: IngestContext, receiver: string, records: LogRecord[]): void {
+  ctx.restamp(records, receiver);
+  ctx.metrics.recordsReceived.inc({ receiver }, records.length);
+}

@@ -52,6 +52,8 @@ export function httpIngestRoute<R, D extends DecodedBatch<R>>(
     return protocol.reply(decoded, distributed, request, reply);
   };
   for (const { url, method = 'POST', options } of protocol.paths) {
-    app.route({ ...options, method, url, config: { ...options?.config, formatError: protocol.formatError }, handler });
+    // Shippers' write paths: records land in the request's tenant.
+    const config = { ...options?.config, permission: 'ingest', tenancy: 'request', formatError: protocol.formatError } as const;
+    app.route({ ...options, method, url, config, handler });
   }
 }

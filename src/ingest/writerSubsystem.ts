@@ -4,14 +4,15 @@ import type { Metrics } from '../observability/metrics.js';
 import { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { RecordIdStore } from '../storage/logs/recordIdStore.js';
-import type { PatternStore } from '../storage/stores/patternStore.js';
+import { PatternStore } from '../storage/stores/patternStore.js';
 import { RedeliveryFilter } from './redeliveryFilter.js';
 import { LogWriter, type WriterSealing } from './writer.js';
 
 /**
  * Where accepted records go (the `ingest` queue and dedup keys, `patterns`):
  * the writer, which batches, seals and commits them; the redelivery filter in
- * front of it; and the pattern recorder that mines what is stored. Stopping
+ * front of it; and the pattern recorder that mines what is stored, with the
+ * store it keeps the patterns in (the query side reads them there). Stopping
  * commits what was accepted, then stores the mined patterns.
  */
 export async function writerSubsystem(
@@ -21,12 +22,12 @@ export async function writerSubsystem(
     writerId: string;
     metrics: Metrics;
     sealing: WriterSealing | undefined;
-    patternStore: PatternStore;
     logger: Logger;
   },
 ) {
   const { storage, metrics, logger } = deps;
-  const patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, deps.patternStore, logger) : undefined;
+  const patternStore = new PatternStore(storage);
+  const patterns = config.patterns.enabled ? await PatternRecorder.open(config.patterns, patternStore, logger) : undefined;
   const writer = await LogWriter.open(
     storage,
     {
@@ -57,6 +58,7 @@ export async function writerSubsystem(
   return {
     writer,
     patterns,
+    patternStore,
     redeliveries,
     async stop(): Promise<void> {
       await writer.close();

@@ -45,25 +45,32 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   const { store } = deps;
   const trees = new ProofTrees(store);
 
-  app.get('/api/v1/integrity/public-key', async () => ({ verifierKey: deps.keys.own.verifierKey }));
+  app.get('/api/v1/integrity/public-key', { config: { permission: 'audit', tenancy: 'none' } }, async () => ({
+    verifierKey: deps.keys.own.verifierKey,
+  }));
 
   // The published key set: one key a line is what `meshlog verify --public-key FILE` takes.
-  app.get('/api/v1/integrity/public-keys', async () => ({ keys: deps.keys.list() }));
+  app.get('/api/v1/integrity/public-keys', { config: { permission: 'audit', tenancy: 'none' } }, async () => ({ keys: deps.keys.list() }));
 
-  app.get<{ Querystring: { chain?: string } }>('/api/v1/integrity/checkpoints', async (request) => ({
-    checkpoints: (await store.checkpoints(request.query.chain ? [requireChain(request.identity!, request.query.chain)] : undefined))
-      .filter((checkpoint) => holdsTenants(request.identity!, [chainTenant(checkpoint.chain_id)]))
-      .map((checkpoint) => ({
-        chain: checkpoint.chain_id,
-        treeSize: Number(checkpoint.tree_size),
-        rootHash: checkpoint.root_hash,
-        note: checkpoint.note,
-        createdAt: checkpoint.created_at,
-      })),
-  }));
+  app.get<{ Querystring: { chain?: string } }>(
+    '/api/v1/integrity/checkpoints',
+    { config: { permission: 'audit', tenancy: 'named' } },
+    async (request) => ({
+      checkpoints: (await store.checkpoints(request.query.chain ? [requireChain(request.identity!, request.query.chain)] : undefined))
+        .filter((checkpoint) => holdsTenants(request.identity!, [chainTenant(checkpoint.chain_id)]))
+        .map((checkpoint) => ({
+          chain: checkpoint.chain_id,
+          treeSize: Number(checkpoint.tree_size),
+          rootHash: checkpoint.root_hash,
+          note: checkpoint.note,
+          createdAt: checkpoint.created_at,
+        })),
+    }),
+  );
 
   app.get<{ Querystring: { chain?: string; batch_seq?: string; tree_size?: string } }>(
     '/api/v1/integrity/proofs/inclusion',
+    { config: { permission: 'audit', tenancy: 'named' } },
     async (request) => {
       const chain = requireChain(request.identity!, request.query.chain ?? '');
       const seq = positiveInteger(request.query.batch_seq, 'batch_seq');
@@ -85,6 +92,7 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
 
   app.get<{ Querystring: { chain?: string; from_size?: string; to_size?: string } }>(
     '/api/v1/integrity/proofs/consistency',
+    { config: { permission: 'audit', tenancy: 'named' } },
     async (request) => {
       const chain = requireChain(request.identity!, request.query.chain ?? '');
       const from = positiveInteger(request.query.from_size, 'from_size');
@@ -104,31 +112,35 @@ export function integrityRoutes(app: FastifyInstance, deps: IntegrityDeps): void
   );
 
   /** NDJSON: progress and finding lines as verification goes, then one summary line. */
-  app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/api/v1/integrity/verify', async (request, reply) => {
-    const fromNs = request.query.from ? parseLokiTime(request.query.from, 0n, 'from') : undefined;
-    const toNs = request.query.to ? parseLokiTime(request.query.to, 0n, 'to') : undefined;
-    // Every tenant only for a credential of every tenant; otherwise the one asked for (it must be held) or the request's.
-    const identity = request.identity!;
-    const tenant =
-      request.query.tenant !== undefined
-        ? tenantFor(identity, request.query.tenant)
-        : identity.tenants.includes(anyTenant)
-          ? undefined
-          : request.tenant;
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    const line = (value: object) => reply.raw.write(`${JSON.stringify(value)}\n`);
-    try {
-      const report = await verifyIntegrity(
-        store,
-        { verifierKey: deps.keys.own.verifierKey, alsoAccepted: deps.keys.others(), tenant, fromNs, toNs },
-        (progress) => line({ type: 'progress', ...progress }),
-        (finding) => line({ type: 'finding', ...finding }),
-      );
-      line({ type: 'summary', ...report, findings: report.findings.length });
-    } catch (error) {
-      line({ type: 'error', error: (error as Error).message });
-    }
-    reply.raw.end();
-    return reply;
-  });
+  app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>(
+    '/api/v1/integrity/verify',
+    { config: { permission: 'audit', tenancy: 'named' } },
+    async (request, reply) => {
+      const fromNs = request.query.from ? parseLokiTime(request.query.from, 0n, 'from') : undefined;
+      const toNs = request.query.to ? parseLokiTime(request.query.to, 0n, 'to') : undefined;
+      // Every tenant only for a credential of every tenant; otherwise the one asked for (it must be held) or the request's.
+      const identity = request.identity!;
+      const tenant =
+        request.query.tenant !== undefined
+          ? tenantFor(identity, request.query.tenant)
+          : identity.tenants.includes(anyTenant)
+            ? undefined
+            : request.tenant;
+      reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const line = (value: object) => reply.raw.write(`${JSON.stringify(value)}\n`);
+      try {
+        const report = await verifyIntegrity(
+          store,
+          { verifierKey: deps.keys.own.verifierKey, alsoAccepted: deps.keys.others(), tenant, fromNs, toNs },
+          (progress) => line({ type: 'progress', ...progress }),
+          (finding) => line({ type: 'finding', ...finding }),
+        );
+        line({ type: 'summary', ...report, findings: report.findings.length });
+      } catch (error) {
+        line({ type: 'error', error: (error as Error).message });
+      }
+      reply.raw.end();
+      return reply;
+    },
+  );
 }

@@ -34,13 +34,13 @@ function policyJson(policy: StoredPolicy): object {
 export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void {
   const { enforcer, store } = deps;
 
-  app.post('/api/v1/policy', { config: { auditedByRoute: true } }, async (request, reply) => {
+  app.post('/api/v1/policy', { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } }, async (request, reply) => {
     const body = parseJsonBody(applyBody, request.body);
     const applied = await enforcer.apply(body.policy, request.identity!, request.ip);
     return reply.code(201).send({ policy: policyJson(applied), drift: enforcer.drift(applied.tenant) });
   });
 
-  app.get<{ Querystring: { at?: string } }>('/api/v1/policy', async (request) => {
+  app.get<{ Querystring: { at?: string } }>('/api/v1/policy', { config: { permission: 'audit', tenancy: 'request' } }, async (request) => {
     const atMs = request.query.at === undefined ? undefined : Number(parseLokiTime(request.query.at, 0n, 'at') / 1_000_000n);
     const policy = await store.inForce(request.tenant, atMs);
     if (!policy)
@@ -51,7 +51,7 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     return { policy: policyJson(policy) };
   });
 
-  app.get('/api/v1/policy/history', async (request) => ({
+  app.get('/api/v1/policy/history', { config: { permission: 'audit', tenancy: 'request' } }, async (request) => ({
     versions: (await store.history(request.tenant)).map((version) => ({
       ...version,
       applied_at: isoOfStored(version.applied_at),
@@ -59,14 +59,18 @@ export function policyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void 
     })),
   }));
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/api/v1/policy/drift', async (request) => {
-    const toMs = Number(parseLokiTime(request.query.to, BigInt(Date.now()) * 1_000_000n, 'to') / 1_000_000n);
-    const fromMs = Number(parseLokiTime(request.query.from, BigInt(toMs - 86_400_000) * 1_000_000n, 'from') / 1_000_000n);
-    return {
-      evaluated_at: enforcer.lastEvaluatedAtMs === 0 ? null : new Date(enforcer.lastEvaluatedAtMs).toISOString(),
-      evaluation_interval_ms: enforcer.timing.intervalMs,
-      open: enforcer.drift(request.tenant),
-      events: (await store.driftEvents(request.tenant, fromMs, toMs)).map((event) => ({ ...event, at: isoOfStored(event.at) })),
-    };
-  });
+  app.get<{ Querystring: { from?: string; to?: string } }>(
+    '/api/v1/policy/drift',
+    { config: { permission: 'audit', tenancy: 'request' } },
+    async (request) => {
+      const toMs = Number(parseLokiTime(request.query.to, BigInt(Date.now()) * 1_000_000n, 'to') / 1_000_000n);
+      const fromMs = Number(parseLokiTime(request.query.from, BigInt(toMs - 86_400_000) * 1_000_000n, 'from') / 1_000_000n);
+      return {
+        evaluated_at: enforcer.lastEvaluatedAtMs === 0 ? null : new Date(enforcer.lastEvaluatedAtMs).toISOString(),
+        evaluation_interval_ms: enforcer.timing.intervalMs,
+        open: enforcer.drift(request.tenant),
+        events: (await store.driftEvents(request.tenant, fromMs, toMs)).map((event) => ({ ...event, at: isoOfStored(event.at) })),
+      };
+    },
+  );
 }

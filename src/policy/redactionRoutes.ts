@@ -30,7 +30,7 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
   const preview = redactionPreview(options);
   const markLabel = labelNameOf(sensitiveMarkAttribute);
 
-  app.get('/api/v1/admin/redaction', async (): Promise<RedactionResponse> => ({
+  app.get('/api/v1/admin/redaction', { config: { permission: 'admin', tenancy: 'none' } }, async (): Promise<RedactionResponse> => ({
     source: 'config',
     enabled: redaction.enabled,
     mode: redaction.mode,
@@ -48,21 +48,25 @@ export function redactionRoutes(app: FastifyInstance, deps: RedactionRouteDeps):
     masked_fields: deps.config.masking.fields,
   }));
 
-  app.post('/api/v1/admin/redaction/test', { config: { readOnly: true } }, async (request): Promise<RedactionSampleResponse> => {
-    const { line } = parseJsonBody(sampleBody, request.body);
-    const result = preview(line);
-    let shown = result.stored;
-    if (result.marked !== undefined) {
-      const stream = { stream: { [markLabel]: result.marked }, values: [['0', result.stored] as [string, string]] };
-      deps.masker.maskStream(stream);
-      shown = stream.values[0]![1];
-    }
-    return {
-      mode: redaction.enabled ? redaction.mode : 'off',
-      stored: result.stored,
-      shown,
-      matches: result.matches,
-      changed: shown !== line,
-    };
-  });
+  app.post(
+    '/api/v1/admin/redaction/test',
+    { config: { permission: 'admin', tenancy: 'none', readOnly: true } },
+    async (request): Promise<RedactionSampleResponse> => {
+      const { line } = parseJsonBody(sampleBody, request.body);
+      const result = preview(line);
+      let shown = result.stored;
+      if (result.marked !== undefined) {
+        const stream = { stream: { [markLabel]: result.marked }, values: [['0', result.stored] as [string, string]] };
+        deps.masker.maskStream(stream);
+        shown = stream.values[0]![1];
+      }
+      return {
+        mode: redaction.enabled ? redaction.mode : 'off',
+        stored: result.stored,
+        shown,
+        matches: result.matches,
+        changed: shown !== line,
+      };
+    },
+  );
 }

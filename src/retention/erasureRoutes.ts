@@ -46,7 +46,7 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
 
   app.post<{ Reply: ErasureRequestResponse }>(
     '/api/v1/admin/erasure-requests',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request, reply) => {
       const body = parseJsonBody(requestBody, request.body);
       const tenant = tenantFor(request.identity!, body.tenant);
@@ -63,7 +63,7 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
   );
 
   // Receipts and evidence are for auditors too; filing, cancelling and executing stay admin actions.
-  const evidence = { config: { permission: 'audit' as const } };
+  const evidence = { config: { permission: 'audit', tenancy: 'named' } as const };
   app.get<{ Reply: ErasureRequestsResponse }>('/api/v1/admin/erasure-requests', evidence, async (request) => ({
     requests: (await erasures.list()).filter((found) => holdsTenants(request.identity!, [found.tenant])).map(view),
   }));
@@ -74,7 +74,7 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/admin/erasure-requests/:id/cancel',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       const { reason } = parseJsonBody(cancelBody, request.body);
       await visible(request.identity!, request.params.id);
@@ -84,7 +84,7 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/admin/erasure-requests/:id/execute',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       await visible(request.identity!, request.params.id);
       return { request: view(await erasures.execute(request.params.id, 'admin request', request.identity!, request.ip)) };
@@ -92,7 +92,7 @@ export function erasureRoutes(app: FastifyInstance, deps: ErasureDeps): void {
   );
 
   /** Executes every request whose cancellation window has ended (what the schedule does), now. */
-  app.post('/api/v1/admin/erasure-requests/run', { config: { auditedByRoute: true } }, async () => ({
+  app.post('/api/v1/admin/erasure-requests/run', { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } }, async () => ({
     executed: (await erasures.runDue()).map(view),
   }));
 }

@@ -32,33 +32,45 @@ export function retentionRoutes(app: FastifyInstance, deps: RetentionDeps): void
   const { disposer, audit } = deps;
 
   // Policies and holds of tenants the admin does not hold are not theirs to see; policies for every tenant are.
-  app.get<{ Reply: RetentionResponse }>('/api/v1/admin/retention', async (request) => ({
-    policies: disposer.policies.filter((policy) => !policy.tenant || holdsTenants(request.identity!, [policy.tenant])),
-    holds: (await deps.store.holds()).filter((hold) => holdsTenants(request.identity!, [hold.tenant])),
-  }));
+  app.get<{ Reply: RetentionResponse }>(
+    '/api/v1/admin/retention',
+    { config: { permission: 'admin', tenancy: 'named' } },
+    async (request) => ({
+      policies: disposer.policies.filter((policy) => !policy.tenant || holdsTenants(request.identity!, [policy.tenant])),
+      holds: (await deps.store.holds()).filter((hold) => holdsTenants(request.identity!, [hold.tenant])),
+    }),
+  );
 
-  app.post<{ Reply: RetentionRunResponse }>('/api/v1/admin/retention/run', { config: { auditedByRoute: true } }, async (request) => ({
-    disposed: await disposer.run('admin request', request.identity),
-  }));
+  app.post<{ Reply: RetentionRunResponse }>(
+    '/api/v1/admin/retention/run',
+    { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } },
+    async (request) => ({
+      disposed: await disposer.run('admin request', request.identity),
+    }),
+  );
 
-  app.post<{ Reply: LegalHoldResponse }>('/api/v1/admin/legal-holds', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const body = parseJsonBody(holdBody, request.body);
-    const hold = await disposer.placeHold({ ...body, tenant: tenantFor(request.identity!, body.tenant) }, request.identity!);
-    await audit.record({
-      action: 'legal_hold.place',
-      outcome: 'success',
-      actor: request.identity,
-      remoteAddress: request.ip,
-      tenant: hold.tenant,
-      target: hold.id,
-      detail: { ...hold },
-    });
-    return reply.code(201).send({ hold });
-  });
+  app.post<{ Reply: LegalHoldResponse }>(
+    '/api/v1/admin/legal-holds',
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const body = parseJsonBody(holdBody, request.body);
+      const hold = await disposer.placeHold({ ...body, tenant: tenantFor(request.identity!, body.tenant) }, request.identity!);
+      await audit.record({
+        action: 'legal_hold.place',
+        outcome: 'success',
+        actor: request.identity,
+        remoteAddress: request.ip,
+        tenant: hold.tenant,
+        target: hold.id,
+        detail: { ...hold },
+      });
+      return reply.code(201).send({ hold });
+    },
+  );
 
   app.delete<{ Params: { id: string }; Reply: LegalHoldResponse }>(
     '/api/v1/admin/legal-holds/:id',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'admin', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       const held = (await deps.store.holds()).find(
         (candidate) => candidate.id === request.params.id && holdsTenants(request.identity!, [candidate.tenant]),

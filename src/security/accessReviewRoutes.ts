@@ -15,23 +15,35 @@ const listQuery = z.object({ tenant: z.string().max(128).optional(), state: z.en
  * audit event (in AccessReviews), so the routes are audited by themselves.
  */
 export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews): void {
-  app.get<{ Reply: AccessReviewsResponse }>('/api/v1/access-reviews', async (request) => ({
-    reviews: await reviews.list(request.identity!, parseJsonBody(listQuery, request.query)),
-  }));
+  app.get<{ Reply: AccessReviewsResponse }>(
+    '/api/v1/access-reviews',
+    { config: { permission: 'audit', tenancy: 'named' } },
+    async (request) => ({
+      reviews: await reviews.list(request.identity!, parseJsonBody(listQuery, request.query)),
+    }),
+  );
 
-  app.post<{ Reply: AccessReviewResponse }>('/api/v1/access-reviews', { config: { auditedByRoute: true } }, async (request, reply) => {
-    const { tenant } = parseJsonBody(startBody, request.body);
-    const id = await reviews.start(request.identity!, tenant, request.ip);
-    return reply.code(201).send({ review: await reviews.show(request.identity!, id) });
-  });
+  app.post<{ Reply: AccessReviewResponse }>(
+    '/api/v1/access-reviews',
+    { config: { permission: 'audit', tenancy: 'named', auditedByRoute: true } },
+    async (request, reply) => {
+      const { tenant } = parseJsonBody(startBody, request.body);
+      const id = await reviews.start(request.identity!, tenant, request.ip);
+      return reply.code(201).send({ review: await reviews.show(request.identity!, id) });
+    },
+  );
 
-  app.get<{ Params: { id: string }; Reply: AccessReviewResponse }>('/api/v1/access-reviews/:id', async (request) => ({
-    review: await reviews.show(request.identity!, request.params.id),
-  }));
+  app.get<{ Params: { id: string }; Reply: AccessReviewResponse }>(
+    '/api/v1/access-reviews/:id',
+    { config: { permission: 'audit', tenancy: 'named' } },
+    async (request) => ({
+      review: await reviews.show(request.identity!, request.params.id),
+    }),
+  );
 
   app.post<{ Params: { id: string; item: string }; Reply: AccessReviewResponse }>(
     '/api/v1/access-reviews/:id/items/:item/decision',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'audit', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       const body = parseJsonBody(decisionBody, request.body);
       return {
@@ -42,7 +54,7 @@ export function accessReviewRoutes(app: FastifyInstance, reviews: AccessReviews)
 
   app.post<{ Params: { id: string }; Reply: AccessReviewResponse }>(
     '/api/v1/access-reviews/:id/sign-off',
-    { config: { auditedByRoute: true } },
+    { config: { permission: 'audit', tenancy: 'named', auditedByRoute: true } },
     async (request) => {
       const body = parseJsonBody(signOffBody, request.body);
       return { review: await reviews.signOff(request.identity!, request.params.id, body.comment, request.ip) };

@@ -1,9 +1,11 @@
+import { sign, type KeyObject } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { accessReviewSection } from './accessReviewConfig.js';
 import { accessReviewRoutes } from './accessReviewRoutes.js';
 import { AccessReviews, type AccessReviewDeps } from './accessReviews.js';
+import type { TenantRegistry } from './tenantRegistry.js';
 
 /**
  * Periodic user-access reviews (the `access_review` section): the reviews,
@@ -12,9 +14,28 @@ import { AccessReviews, type AccessReviewDeps } from './accessReviews.js';
  */
 export function accessReviewSubsystem(
   config: z.output<typeof accessReviewSection>,
-  deps: Omit<AccessReviewDeps, 'config'> & { logger: Logger },
+  deps: Omit<AccessReviewDeps, 'config' | 'sign' | 'registeredTenants'> & {
+    /** meshlog's Ed25519 signing key (the integrity subsystem's signer): sign-offs are signed with it. */
+    signingKey: { verifierKey: string; privateKey: KeyObject };
+    tenants: TenantRegistry;
+    logger: Logger;
+  },
 ) {
-  const reviews = new AccessReviews({ ...deps, config });
+  const { signingKey, tenants } = deps;
+  const reviews = new AccessReviews({
+    ...deps,
+    config,
+    sign: (bytes) => ({
+      algorithm: 'Ed25519',
+      key: signingKey.verifierKey,
+      value: sign(null, bytes, signingKey.privateKey).toString('base64'),
+    }),
+    registeredTenants: () =>
+      tenants
+        .list()
+        .filter((tenant) => tenant.state === 'active')
+        .map((tenant) => tenant.name),
+  });
   const routes: FastifyPluginAsync = async (app) => accessReviewRoutes(app, reviews);
   let timer: NodeJS.Timeout | undefined;
   return {

@@ -8,7 +8,7 @@ export interface StorageKeyRouteDeps {
 
 /** Encryption at rest (admin): rotate the storage key of the running server. */
 export function storageKeyRoutes(app: FastifyInstance, deps: StorageKeyRouteDeps): void {
-  app.post('/api/v1/admin/storage/rotate-key', { config: { auditedByRoute: true } }, async (request) =>
+  app.post('/api/v1/admin/storage/rotate-key', { config: { permission: 'admin', tenancy: 'all', auditedByRoute: true } }, async (request) =>
     deps.rotate(request.identity!, request.ip),
   );
 }

@@ -51,9 +51,9 @@ export interface HttpAppOptions {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** What the route needs; from src/security/routeAccess.ts unless the route declares it. */
+    /** What the route needs, declared at its registration (a route without one refuses to register, see routeAccess.ts). */
     permission?: Permission | 'public';
-    /** Which tenants the route acts on (see routeAccess.ts). */
+    /** Which tenants the route acts on (see routeAccess.ts's Tenancy); required beside a permission other than public. */
     tenancy?: Tenancy;
     /** The route writes its own audit record, of the kind of change it makes (users.create, silences.expire…). */
     auditedByRoute?: boolean;
@@ -120,13 +120,11 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
   // Deny by default: every route gets a permission and a tenancy when it is registered, or the server does not start.
   app.addHook('onRoute', (route) => {
-    const own = (route.config ?? {}) as Partial<RouteAccess>;
-    const constrained = route.constraints !== undefined && Object.keys(route.constraints).length > 0;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const access = methods.map((method) => accessOfRoute(method, route.url, own, constrained));
-    route.config = { ...(route.config as object), ...access[0] };
+    const access = accessOfRoute(methods.join(','), route.url, (route.config ?? {}) as Partial<RouteAccess>);
+    route.config = { ...(route.config as object), ...access };
     requireOwnAuditOfChanges(methods, route.url, route.config as Partial<RouteAccess> & { auditedByRoute?: boolean; readOnly?: boolean });
-    methods.forEach((method, i) => method !== 'HEAD' && routeTable.push({ method, url: route.url, ...access[i]! }));
+    for (const method of methods) if (method !== 'HEAD') routeTable.push({ method, url: route.url, ...access });
   });
 
   const authFailures =
@@ -236,7 +234,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     reply.code(404).send({ status: 'error', errorType: 'ML_NOT_FOUND', error: `no route ${request.method} ${scrubUrl(request.url)}` }),
   );
 
-  app.get('/ready', async (_request, reply) => {
+  app.get('/ready', { config: { permission: 'public' } }, async (_request, reply) => {
     if (!options.isReady()) return reply.code(503).type('text/plain').send('starting\n');
     const problem = await options.dependencyProblem?.();
     if (problem) return reply.code(503).type('text/plain').send(`not ready: ${problem}\n`);
@@ -244,8 +242,10 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     const paused = options.ingestPaused?.();
     return reply.type('text/plain').send(`ready${paused ? `; ingest paused: ${paused}` : ''}\n`);
   });
-  app.get('/api/v1/admin/routes', async () => ({ routes: routeTable }));
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/api/v1/admin/routes', { config: { permission: 'audit', tenancy: 'none' } }, async () => ({ routes: routeTable }));
+  app.get('/metrics', { config: { permission: 'audit', tenancy: 'all' } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 
   return app;
 }

@@ -1,4 +1,4 @@
-import { randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -18,7 +18,6 @@ import { incidentsSubsystem } from '../incidents/incidentsSubsystem.js';
 import { ingestSubsystem } from '../ingest/ingestSubsystem.js';
 import { writerSubsystem } from '../ingest/writerSubsystem.js';
 import { integritySubsystem } from '../integrity/integritySubsystem.js';
-import { registerSecret } from '../observability/credentialScrubber.js';
 import { Metrics } from '../observability/metrics.js';
 import type { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { policySubsystem } from '../policy/policySubsystem.js';
@@ -29,7 +28,6 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import { storageSubsystem } from '../security/storageSubsystem.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { openStorage } from '../storage/engine/openStorage.js';
-import { PatternStore } from '../storage/stores/patternStore.js';
 import { PolicyStore } from '../storage/stores/policyStore.js';
 import { buildHttpApp } from './httpApp.js';
 import type { StartupFacts } from './startupSummary.js';
@@ -79,15 +77,12 @@ export class MeshlogServer {
     this.subsystems.push({ stop: () => storage.close() });
     const diskGuard = storage.diskGuard;
     if (diskGuard) metrics.diskFree = () => diskGuard.freeBytes();
-    // A Slack webhook URL is its credential: found verbatim in anything logged or audited (config.change), alerting on or off.
-    for (const slack of config.alerting.slack) registerSecret(slack.url);
     const integrityPart = await integritySubsystem(config, storage, id, logger);
     this.subsystems.push(integrityPart);
     const { sealing, signer } = integrityPart;
-    const patternStore = new PatternStore(storage);
-    const written = await writerSubsystem(config, { storage, writerId: id, metrics, sealing, patternStore, logger });
+    const written = await writerSubsystem(config, { storage, writerId: id, metrics, sealing, logger });
     this.subsystems.push(written);
-    const { writer, redeliveries } = written;
+    const { writer, redeliveries, patternStore } = written;
     this.patterns = written.patterns;
     const recordStream = await cluster?.openRecordStream({
       storage,
@@ -237,16 +232,8 @@ export class MeshlogServer {
         keys,
         users,
         endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
-        sign: (bytes) => ({
-          algorithm: 'Ed25519',
-          key: signer.verifierKey,
-          value: sign(null, bytes, signer.privateKey).toString('base64'),
-        }),
-        registeredTenants: () =>
-          tenants
-            .list()
-            .filter((tenant) => tenant.state === 'active')
-            .map((tenant) => tenant.name),
+        signingKey: signer,
+        tenants,
         logger,
       }),
     );

@@ -5,10 +5,12 @@ import type { FastifyPluginAsync } from 'fastify';
  * section, in its own layer's folder (e.g. `alerting/alertingSubsystem.ts`).
  * Each subsystem module returns this shape (structurally: lower layers do not
  * import the server); the server starts them in order and stops them in
- * reverse. Its routes' permissions stay in `security/routeAccess.ts`.
+ * reverse. Each of its routes declares its permission and tenancy where it
+ * is registered (`config: { permission, tenancy }`, see
+ * `security/routeAccess.ts`); one that does not stops the server at start.
  */
 export interface Subsystem {
-  /** Its routes; the server registers them on the HTTP app. */
+  /** Its routes, each with its own permission; the server registers them on the HTTP app. */
   routes?: FastifyPluginAsync;
   /** Its timers start once the server takes requests. */
   start?: () => void | Promise<void>;

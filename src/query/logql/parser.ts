@@ -16,69 +16,20 @@ import type {
   VectorMatching,
   VectorOp,
 } from './ast.js';
+import * as keywords from '../../api/logqlKeywords.js';
 import { promParseDuration } from './goDuration.js';
 import { estimateRegexSize, goRegex } from './goRegex.js';
 import { tokenize, type Token } from './lexer.js';
 import { LogqlParseError } from './parseError.js';
 
-const rangeFunctions = new Set<RangeFunction>([
-  'count_over_time',
-  'rate',
-  'bytes_over_time',
-  'bytes_rate',
-  'absent_over_time',
-  'sum_over_time',
-  'avg_over_time',
-  'min_over_time',
-  'max_over_time',
-  'stddev_over_time',
-  'stdvar_over_time',
-  'quantile_over_time',
-  'first_over_time',
-  'last_over_time',
-  'rate_counter',
-]);
-/** Range functions that read a value with `| unwrap`. */
-const unwrapFunctions = new Set<RangeFunction>([
-  'sum_over_time',
-  'avg_over_time',
-  'min_over_time',
-  'max_over_time',
-  'stddev_over_time',
-  'stdvar_over_time',
-  'quantile_over_time',
-  'first_over_time',
-  'last_over_time',
-  'rate_counter',
-]);
-/** Range functions that take `by`/`without` (Loki refuses it on the others). */
-const groupingFunctions = new Set<RangeFunction>([
-  'avg_over_time',
-  'stddev_over_time',
-  'stdvar_over_time',
-  'quantile_over_time',
-  'max_over_time',
-  'min_over_time',
-  'first_over_time',
-  'last_over_time',
-]);
-const vectorOps = new Set<VectorOp>(['sum', 'avg', 'min', 'max', 'count', 'topk', 'bottomk', 'stddev', 'stdvar', 'sort', 'sort_desc']);
-const matchOps = new Set(['=', '!=', '=~', '!~']);
-const compareOps = new Set(['==', '!=', '>', '>=', '<', '<=']);
-const lineFilterOps = new Set(['|=', '!=', '|~', '!~']);
-const stageKeywords = new Set([
-  'json',
-  'logfmt',
-  'regexp',
-  'pattern',
-  'unpack',
-  'line_format',
-  'label_format',
-  'drop',
-  'keep',
-  'decolorize',
-  'unwrap',
-]);
+const rangeFunctions = new Set<RangeFunction>(keywords.rangeFunctions);
+const unwrapFunctions = new Set<RangeFunction>(keywords.unwrapRangeFunctions);
+const groupingFunctions = new Set<RangeFunction>(keywords.groupingRangeFunctions);
+const vectorOps = new Set<VectorOp>(keywords.vectorAggregations);
+const matchOps = new Set<string>(keywords.matchOperators);
+const compareOps = new Set<string>(keywords.comparisonOperators);
+const lineFilterOps = new Set<string>(keywords.lineFilterOperators);
+const stageKeywords = new Set<string>(keywords.pipelineStageKeywords);
 const labelName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**

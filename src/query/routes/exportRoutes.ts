@@ -54,7 +54,7 @@ function csv(lines: ExportLine[]): string {
  * the query, range and how many lines went out.
  */
 export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
-  app.get('/api/v1/export', { config: { permission: 'query', auditedByRoute: true } }, async (request, reply) => {
+  app.get('/api/v1/export', { config: { permission: 'query', tenancy: 'request', auditedByRoute: true } }, async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
     const format = query.format ?? 'ndjson';
     if (format !== 'ndjson' && format !== 'csv')

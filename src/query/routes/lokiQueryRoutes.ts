@@ -62,12 +62,14 @@ type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown
  * reader) and answers in Loki's JSON (lokiMarshal).
  */
 export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void {
-  const options = { config: { formatError: lokiErrorFormatter } };
+  // Reads of the request's tenant (or tenants); formatting a query and the build information read no tenant's data.
+  const options = { config: { permission: 'query', tenancy: 'request', formatError: lokiErrorFormatter } } as const;
+  const noTenant = { config: { ...options.config, tenancy: 'none' } } as const;
   const querier = (request: FastifyRequest, reply: FastifyReply) => requestQuerier(deps, deps.budgets, request, reply);
   // Loki answers these for POST too, the parameters in a form body (lokiParams reads both).
-  const getAndPost = (url: string, handler: Handler) => {
-    app.get(url, options, handler);
-    app.post(url, options, handler);
+  const getAndPost = (url: string, handler: Handler, routeOptions: typeof options | typeof noTenant = options) => {
+    app.get(url, routeOptions, handler);
+    app.post(url, routeOptions, handler);
   };
 
   getAndPost('/loki/api/v1/query_range', async (request, reply) => {
@@ -173,10 +175,14 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   });
 
   // Loki answers the query reformatted (syntax.Prettify).
-  getAndPost('/loki/api/v1/format_query', async (request) => ({
-    status: 'success',
-    data: prettyLogql(parseLogql(required(lokiParams(request), 'query'))),
-  }));
+  getAndPost(
+    '/loki/api/v1/format_query',
+    async (request) => ({
+      status: 'success',
+      data: prettyLogql(parseLogql(required(lokiParams(request), 'query'))),
+    }),
+    noTenant,
+  );
 
   app.get('/loki/api/v1/detected_fields', options, async (request, reply) => {
     const params = lokiParams(request);
@@ -208,7 +214,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return { detectedLabels: await querier(request, reply).detectedLabels(parseRange(params), selectors) };
   });
 
-  app.get('/loki/api/v1/status/buildinfo', options, async () => ({
+  app.get('/loki/api/v1/status/buildinfo', noTenant, async () => ({
     version: deps.lokiApiVersion,
     revision: `meshlog-${deps.meshlogVersion}`,
     branch: '',

@@ -154,7 +154,7 @@ export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
       '/loki/api/v1/tail',
       {
         websocket: true,
-        config: { formatError: lokiErrorFormatter },
+        config: { permission: 'query', tenancy: 'request', formatError: lokiErrorFormatter },
         // Refused before the upgrade, so the client gets an HTTP status and reason.
         preValidation: async (request) => {
           request.tail = await openTail(request, deps);
@@ -175,7 +175,7 @@ export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
     );
   });
 
-  app.get('/api/v1/tail', async (request, reply) => {
+  app.get('/api/v1/tail', { config: { permission: 'query', tenancy: 'request' } }, async (request, reply) => {
     const tail = await openTail(request, deps);
     reply.hijack();
     const response = reply.raw;

@@ -8,7 +8,7 @@ import type { TraceQueries } from '../../storage/logs/traceQueries.js';
 export function traceRoutes(app: FastifyInstance, traces: TraceQueries): void {
   app.get<{ Params: { traceId: string }; Reply: TraceResponse }>(
     '/api/v1/traces/:traceId',
-    { config: { permission: 'query' } },
+    { config: { permission: 'query', tenancy: 'request' } },
     async (request) => {
       const { traceId } = request.params;
       if (!/^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})$/.test(traceId))

@@ -97,7 +97,7 @@ test('mixed bad and extreme requests to every receiver get no 5xx, valid neighbo
   assert.equal(Number(stored[0].n), neighbours, 'every acknowledged neighbour record is stored');
 });
 
-test('syslog and forward records stamped year 1 or far ahead are stored at their receipt time, the claimed time kept', async () => {
+test('syslog and forward records stamped year 1 or far ahead are stored at their receipt time, the claimed time kept, and counted received with their bytes', async () => {
   const server = await startMeshlog();
   try {
     const send = (address: string, bytes: Buffer | string) =>
@@ -108,9 +108,11 @@ test('syslog and forward records stamped year 1 or far ahead are stored at their
         socket.on('close', () => resolve());
         socket.resume();
       });
-    await send(server.listeners.syslog_tcp, '<34>1 0001-01-01T00:00:00Z host app 1 ID47 - syslog year one\n');
+    const syslogLine = '<34>1 0001-01-01T00:00:00Z host app 1 ID47 - syslog year one\n';
+    await send(server.listeners.syslog_tcp, syslogLine);
     // Forward: an EventTime 2^40 seconds ahead (year ~36812), acknowledged once committed.
-    await send(server.listeners.forward, Buffer.from(encode(['fuzz.tag', [[2 ** 40, { message: 'forward far future' }]]])));
+    const forwardMessage = Buffer.from(encode(['fuzz.tag', [[2 ** 40, { message: 'forward far future' }]]]));
+    await send(server.listeners.forward, forwardMessage);
     const deadline = Date.now() + 20_000;
     const restamped = (metrics: string, receiver: string) =>
       metrics
@@ -121,9 +123,18 @@ test('syslog and forward records stamped year 1 or far ahead are stored at their
             line.includes(`receiver="${receiver}"`) &&
             line.includes('reason="timestamp_restamped"'),
         );
+    const counted = (metrics: string, name: string, receiver: string) =>
+      metrics
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`) && line.includes(`receiver="${receiver}"`))
+        .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)))[0];
+    let metrics: string;
     for (;;) {
-      const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
-      if (restamped(metrics, 'syslog_tcp') && restamped(metrics, 'forward')) break;
+      metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${server.token}` } })).text();
+      // Bytes are counted once the connection has ended.
+      const bytesCounted =
+        counted(metrics, 'meshlog_bytes_received_total', 'syslog_tcp') && counted(metrics, 'meshlog_bytes_received_total', 'forward');
+      if (restamped(metrics, 'syslog_tcp') && restamped(metrics, 'forward') && bytesCounted) break;
       assert.ok(
         Date.now() < deadline,
         `both restamped within 20 s:\n${metrics
@@ -133,6 +144,10 @@ test('syslog and forward records stamped year 1 or far ahead are stored at their
       );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    assert.equal(counted(metrics, 'meshlog_records_received_total', 'syslog_tcp'), 1);
+    assert.equal(counted(metrics, 'meshlog_records_received_total', 'forward'), 1);
+    assert.equal(counted(metrics, 'meshlog_bytes_received_total', 'syslog_tcp'), Buffer.byteLength(syslogLine));
+    assert.equal(counted(metrics, 'meshlog_bytes_received_total', 'forward'), forwardMessage.length);
     assert.equal(await server.stop(), 0);
     const rows = await readCommitted<{ body: string; claimed: string; time: string }>(
       server.dataDir,

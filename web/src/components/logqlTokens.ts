@@ -1,3 +1,5 @@
+import * as logql from '@api/logqlKeywords';
+
 export type TokenKind = 'label' | 'string' | 'op' | 'fn' | 'num' | 'duration' | 'text';
 
 export interface Token {
@@ -6,59 +8,17 @@ export interface Token {
   start: number;
 }
 
-const keywords = new Set([
-  'by',
-  'without',
-  'on',
-  'ignoring',
-  'group_left',
-  'group_right',
-  'bool',
-  'and',
-  'or',
-  'unless',
-  'offset',
-  'json',
-  'logfmt',
-  'regexp',
-  'pattern',
-  'unpack',
-  'line_format',
-  'label_format',
-  'unwrap',
-  'decolorize',
-  'drop',
-  'keep',
+/** Words the server's parser reads as keywords (src/api/logqlKeywords.ts), coloured as such, and Loki's `ip` label filter a Loki user types. */
+const keywords = new Set<string>([
+  ...logql.groupingKeywords,
+  ...logql.vectorMatchingKeywords,
+  ...logql.setOperators,
+  logql.offsetKeyword,
+  ...logql.pipelineStageKeywords,
   'ip',
-  'count_over_time',
-  'rate',
-  'bytes_over_time',
-  'bytes_rate',
-  'sum_over_time',
-  'avg_over_time',
-  'min_over_time',
-  'max_over_time',
-  'stddev_over_time',
-  'stdvar_over_time',
-  'quantile_over_time',
-  'first_over_time',
-  'last_over_time',
-  'absent_over_time',
-  'rate_counter',
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'count',
-  'stddev',
-  'stdvar',
-  'topk',
-  'bottomk',
-  'sort',
-  'sort_desc',
-  'duration',
-  'duration_seconds',
-  'bytes',
+  ...logql.rangeFunctions,
+  ...logql.vectorAggregations,
+  ...logql.unwrapConversions,
 ]);
 
 // One alternative per token kind, tried in this order at each position.

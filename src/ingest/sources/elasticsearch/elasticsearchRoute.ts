@@ -43,6 +43,9 @@ const options: RouteShorthandOptions = {
   },
 };
 
+/** The handshake shippers make before their first _bulk, templates, refreshes: canned answers, no tenant's data. */
+const handshake: RouteShorthandOptions = { ...options, config: { ...options.config, permission: 'ingest', tenancy: 'none' } };
+
 const clusterInfo = {
   name: 'meshlog',
   cluster_name: 'meshlog',
@@ -186,14 +189,14 @@ export const elasticCreateDocument = documentProtocol('create', esPaths('/:index
  * Elasticsearch that already has what they would install.
  */
 export function elasticsearchApiRoutes(app: FastifyInstance): void {
-  app.get('/', options, async () => clusterInfo);
-  app.get('/_license', options, async () => ({ license }));
-  app.get('/_xpack', options, async () => ({
+  app.get('/', handshake, async () => clusterInfo);
+  app.get('/_license', handshake, async () => ({ license }));
+  app.get('/_xpack', handshake, async () => ({
     build: { hash: clusterInfo.version.build_hash, date: clusterInfo.version.build_date },
     license: { uid: license.uid, type: license.type, mode: license.type, status: license.status },
     features: { ilm: { available: true, enabled: true }, security: { available: true, enabled: true } },
   }));
-  app.get('/_cluster/health', options, async () => ({
+  app.get('/_cluster/health', handshake, async () => ({
     cluster_name: clusterInfo.cluster_name,
     status: 'green',
     timed_out: false,
@@ -206,7 +209,7 @@ export function elasticsearchApiRoutes(app: FastifyInstance): void {
     unassigned_shards: 0,
   }));
   for (const url of ['/_nodes', '/_nodes/*']) {
-    app.get(url, options, async (request) => ({
+    app.get(url, handshake, async (request) => ({
       _nodes: { total: 1, successful: 1, failed: 0 },
       cluster_name: clusterInfo.cluster_name,
       nodes: {
@@ -241,16 +244,16 @@ export function elasticsearchApiRoutes(app: FastifyInstance): void {
     },
   ];
   for (const { prefix, found } of setupObjects) {
-    app.get(`${prefix}/:name`, options, async (request) => found((request.params as { name: string }).name));
+    app.get(`${prefix}/:name`, handshake, async (request) => found((request.params as { name: string }).name));
     for (const method of ['PUT', 'POST', 'DELETE'] as const) {
-      app.route({ method, url: `${prefix}/:name`, ...options, handler: async () => ({ acknowledged: true }) });
+      app.route({ method, url: `${prefix}/:name`, ...handshake, handler: async () => ({ acknowledged: true }) });
     }
   }
 
   // Records are queryable once committed, before the answer: a refresh has nothing left to do.
   const refreshed = async () => ({ _shards: { total: 1, successful: 1, failed: 0 } });
   for (const url of ['/_refresh', '/:index/_refresh']) {
-    app.get(url, options, refreshed);
-    app.post(url, options, refreshed);
+    app.get(url, handshake, refreshed);
+    app.post(url, handshake, refreshed);
   }
 }

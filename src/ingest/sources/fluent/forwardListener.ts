@@ -6,11 +6,12 @@ import type { MeshlogError } from '../../../errors.js';
 import { forwardExtensionCodec, forwardMessage } from './fluentForward.js';
 import { registerSecret } from '../../../observability/credentialScrubber.js';
 import type { Identity } from '../../../security/identity.js';
+import { countBytes, receiveRestamped } from '../../distributor.js';
 import type { IngestContext } from '../../ingestContext.js';
 import type { Listener } from '../../listener.js';
 import { connectionTenant } from '../shared/connectionTenant.js';
 import { ForwardHandshake } from './forwardHandshake.js';
-import { isRateLimited, submitWithRetry, waitForIngestRequest } from '../shared/streamBackpressure.js';
+import { ConnectionPacing, isRateLimited, submitWithRetry } from '../shared/streamBackpressure.js';
 import { TcpListener, type Connection } from '../shared/tcpListener.js';
 
 const receiver = 'forward';
@@ -50,7 +51,8 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
   registerSecret(config.shared_key);
   for (const password of users.values()) registerSecret(password);
 
-  async function serve({ socket, logger, stopping, track, identity: certificate }: Connection): Promise<void> {
+  async function serve(connection: Connection): Promise<void> {
+    const { socket, logger, stopping, identity: certificate } = connection;
     const address = socket.remoteAddress ?? '';
     let tenant: string;
     try {
@@ -75,8 +77,7 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
     const handshake = config.shared_key === undefined ? undefined : new ForwardHandshake(config.shared_key, serverHostname, users);
     if (handshake) socket.write(encode(handshake.helo()));
     let authenticated = handshake === undefined;
-    let throttled = false;
-    const pending = new Set<Promise<void>>();
+    const pacing = new ConnectionPacing(ctx, connection, 'forward', maxPendingChunks);
     const limits = { maxStrLength: ctx.maxDecompressedBytes, maxBinLength: ctx.maxDecompressedBytes };
     try {
       // destroyOnReturn: false keeps the socket writable for acks after the client half-closes.
@@ -127,9 +128,7 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         // nil is a keepalive some clients send on idle connections.
         if (message === null) continue;
         const { records, chunk } = forwardMessage(message, connectionOptions);
-        // Forward has no per-record answer: a time outside the window is stored as the receipt time (docs/ingest-limits.md).
-        ctx.restamp(records, receiver);
-        ctx.metrics.recordsReceived.inc({ receiver }, records.length);
+        receiveRestamped(ctx, receiver, records);
         // A chunk that asked for an ack and is over its credential's rate is refused by not acknowledging it.
         if (identity && chunk !== undefined) {
           try {
@@ -145,28 +144,14 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
           }
         }
         // One without cannot be resent: it waits for its turn (reading paused: TCP backpressure), as it waits out a full queue.
-        const spender = identity;
-        const paced =
-          spender && chunk === undefined
-            ? waitForIngestRequest(ctx, spender, stopping, (refusal) => {
-                if (!throttled)
-                  logger.warn(
-                    { identity: spender.name, reason: refusal.message },
-                    'forward connection over its ingest rate limit: reading paused (backpressure)',
-                  );
-                throttled = true;
-              })
-            : undefined;
-        if (pending.size >= maxPendingChunks) await Promise.race(pending);
-        const committed =
-          chunk === undefined
-            ? (paced ?? Promise.resolve()).then(() => submitWithRetry(ctx, records, receiver, stopping))
-            : ctx.submit(records, receiver);
-        const work = committed.then(
-          () => {
-            if (chunk !== undefined && !socket.destroyed) socket.write(encode({ ack: chunk }));
+        await pacing.submit(
+          chunk === undefined ? identity : undefined,
+          async () => {
+            if (chunk === undefined) return submitWithRetry(ctx, records, receiver, stopping);
+            await ctx.submit(records, receiver);
+            if (!socket.destroyed) socket.write(encode({ ack: chunk }));
           },
-          (error: unknown) => {
+          (error) => {
             ctx.metrics.recordsRejected.inc({ receiver, reason: 'commit' }, records.length);
             logger.warn(
               { chunk, records: records.length, reason: (error as Error).message },
@@ -174,16 +159,11 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
             );
           },
         );
-        pending.add(work);
-        void work.finally(() => pending.delete(work));
-        track(work);
-        // Tracked before waiting, so a stop in the meantime still commits this chunk.
-        await paced;
       }
     } finally {
       // Acks for what was already read still go out before the connection ends.
-      await Promise.allSettled([...pending]);
-      ctx.metrics.bytesReceived.inc({ receiver }, socket.bytesRead);
+      await pacing.settled();
+      countBytes(ctx, receiver, socket.bytesRead);
     }
   }
 

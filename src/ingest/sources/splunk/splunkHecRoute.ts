@@ -118,28 +118,32 @@ export function splunkHecRoutes(app: FastifyInstance, ctx: IngestContext): void 
     hecProtocol(acks, false, ['/services/collector', '/services/collector/event', '/services/collector/event/1.0']),
   );
   httpIngestRoute(app, ctx, hecProtocol(acks, true, ['/services/collector/raw', '/services/collector/raw/1.0']));
-  app.post('/services/collector/ack', options, async (request, reply) => {
-    const channel = requestChannel(request);
-    if (channel === undefined)
-      return reply
-        .code(400)
-        .type('application/json')
-        .send(JSON.stringify({ text: 'Data channel is missing', code: 10 }));
-    let query: { acks?: unknown };
-    try {
-      query = JSON.parse(((request.body as Buffer | undefined) ?? Buffer.alloc(0)).toString('utf8')) as { acks?: unknown };
-    } catch {
-      query = {};
-    }
-    if (!Array.isArray(query?.acks))
-      return reply
-        .code(400)
-        .type('application/json')
-        .send(JSON.stringify({ text: 'Invalid data format', code: 6 }));
-    return reply.type('application/json').send(JSON.stringify({ acks: acks.status(channel, query.acks) }));
-  });
+  app.post(
+    '/services/collector/ack',
+    { config: { ...options.config, permission: 'ingest', tenancy: 'request' } },
+    async (request, reply) => {
+      const channel = requestChannel(request);
+      if (channel === undefined)
+        return reply
+          .code(400)
+          .type('application/json')
+          .send(JSON.stringify({ text: 'Data channel is missing', code: 10 }));
+      let query: { acks?: unknown };
+      try {
+        query = JSON.parse(((request.body as Buffer | undefined) ?? Buffer.alloc(0)).toString('utf8')) as { acks?: unknown };
+      } catch {
+        query = {};
+      }
+      if (!Array.isArray(query?.acks))
+        return reply
+          .code(400)
+          .type('application/json')
+          .send(JSON.stringify({ text: 'Invalid data format', code: 6 }));
+      return reply.type('application/json').send(JSON.stringify({ acks: acks.status(channel, query.acks) }));
+    },
+  );
   for (const url of hecHealthPaths) {
-    app.get(url, options, async (_request, reply) =>
+    app.get(url, { config: { ...options.config, permission: 'public' } }, async (_request, reply) =>
       reply.type('application/json').send(JSON.stringify({ text: 'HEC is healthy', code: 17 })),
     );
   }

@@ -5,10 +5,11 @@ import type { LogRecord } from '../../../model/logRecord.js';
 import { senderTimeZones } from '../../../formats/senderTimeZones.js';
 import { syslogRecord } from '../../../formats/syslog.js';
 import { SyslogFrameReader } from './syslogFraming.js';
+import { countBytes, receiveRestamped } from '../../distributor.js';
 import type { IngestContext } from '../../ingestContext.js';
 import type { Listener } from '../../listener.js';
 import { connectionTenant } from '../shared/connectionTenant.js';
-import { submitWithRetry, waitForIngestRequest } from '../shared/streamBackpressure.js';
+import { ConnectionPacing, submitWithRetry } from '../shared/streamBackpressure.js';
 import { TcpListener, type Connection } from '../shared/tcpListener.js';
 
 /** Longest syslog message taken whole; longer lines are cut (rsyslog's own default is 8 KiB). */
@@ -28,7 +29,8 @@ const nowNanos = () => BigInt(Date.now()) * 1_000_000n;
 
 function streamListener(name: string, port: number, host: string, config: MeshlogConfig['syslog'], ctx: IngestContext): Listener {
   const zoneOf = senderTimeZones(config.sender_timezones, config.timezone);
-  async function serve({ socket, remote, logger, stopping, track, identity }: Connection): Promise<void> {
+  async function serve(connection: Connection): Promise<void> {
+    const { socket, remote, logger, stopping, identity } = connection;
     let tenant: string;
     try {
       tenant = connectionTenant(identity, name === 'syslog_tls' ? config.tls : undefined, config.tenant);
@@ -46,42 +48,25 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       else await ctx.authFailures?.denied(socket.remoteAddress ?? '', event);
       return;
     }
-    let throttled = false;
     const reader = new SyslogFrameReader(maxMessageBytes);
-    const pending = new Set<Promise<void>>();
+    // Syslog has no acknowledgement: a certificate over its rate is slowed down (reading paused: TCP
+    // backpressure), never dropped. Each batch of messages read at once counts as one request.
+    const pacing = new ConnectionPacing(ctx, connection, 'syslog', maxPendingBatches);
     const timeZone = zoneOf(socket.remoteAddress);
     const source = () => ({ tenant, receiver: name, peer: remote, receivedUnixNano: nowNanos(), timeZone });
     const submit = async (frames: string[]) => {
       if (frames.length === 0) return;
       const received = source();
       const records = frames.map((frame) => syslogRecord(frame, received));
-      // Syslog has no answer at all: a claimed time outside the window becomes the receipt time (docs/ingest-limits.md).
-      ctx.restamp(records, name);
-      ctx.metrics.recordsReceived.inc({ receiver: name }, records.length);
-      // Syslog has no acknowledgement: a certificate over its rate is slowed down (reading paused: TCP
-      // backpressure), never dropped. Each batch of messages read at once counts as one request.
-      const paced = identity
-        ? waitForIngestRequest(ctx, identity, stopping, (refusal) => {
-            if (!throttled)
-              logger.warn(
-                { identity: identity.name, reason: refusal.message },
-                'syslog connection over its ingest rate limit: reading paused (backpressure)',
-              );
-            throttled = true;
-          })
-        : undefined;
-      if (pending.size >= maxPendingBatches) await Promise.race(pending);
-      const work = (paced ?? Promise.resolve())
-        .then(() => submitWithRetry(ctx, records, name, stopping))
-        .catch((error: unknown) => {
+      receiveRestamped(ctx, name, records);
+      await pacing.submit(
+        identity,
+        () => submitWithRetry(ctx, records, name, stopping),
+        (error) => {
           ctx.metrics.recordsRejected.inc({ receiver: name, reason: 'commit' }, records.length);
           logger.error({ records: records.length, reason: (error as Error).message }, 'syslog messages not committed');
-        });
-      pending.add(work);
-      void work.finally(() => pending.delete(work));
-      track(work);
-      // Tracked before waiting, so a stop in the meantime still commits this batch.
-      await paced;
+        },
+      );
     };
     let silence: NodeJS.Timeout | undefined;
     const onSilence = () => {
@@ -100,8 +85,8 @@ function streamListener(name: string, port: number, host: string, config: Meshlo
       await submit(reader.end());
     } finally {
       clearTimeout(silence);
-      await Promise.allSettled([...pending]);
-      ctx.metrics.bytesReceived.inc({ receiver: name }, socket.bytesRead);
+      await pacing.settled();
+      countBytes(ctx, name, socket.bytesRead);
     }
   }
   return new TcpListener(
@@ -143,7 +128,7 @@ class SyslogUdpListener implements Listener {
   }
 
   private receive(message: Buffer, peer: string, timeZone: string): void {
-    this.ctx.metrics.bytesReceived.inc({ receiver: this.name }, message.length);
+    countBytes(this.ctx, this.name, message.length);
     const line = message.toString('utf8').replace(/[\r\n\0]+$/, '');
     if (line.length === 0) return;
     const receivedUnixNano = nowNanos();
@@ -156,8 +141,7 @@ class SyslogUdpListener implements Listener {
     const records = this.batch;
     this.batch = [];
     if (records.length === 0) return;
-    this.ctx.restamp(records, this.name);
-    this.ctx.metrics.recordsReceived.inc({ receiver: this.name }, records.length);
+    receiveRestamped(this.ctx, this.name, records);
     const work = this.ctx.submit(records, this.name).catch((error: unknown) => {
       // UDP senders cannot be told to resend; the loss is counted and logged.
       this.ctx.metrics.recordsRejected.inc({ receiver: this.name, reason: 'commit' }, records.length);
