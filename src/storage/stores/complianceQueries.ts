@@ -99,6 +99,19 @@ export interface DiskRow {
 }
 
 /** Numbers as JSON numbers (counts fit), not quoted 64-bit strings. */
+/** A silence in force during the period, as it stood at the period's end, with the notifications it held back in it. */
+export interface SilenceRow {
+  tenant: string;
+  id: string;
+  matchers: Record<string, string>;
+  starts_at: string;
+  ends_at: string;
+  created_by: string;
+  comment: string;
+  hours: number;
+  notifications_held: number;
+}
+
 export interface AcknowledgementRow {
   tenant: string;
   name: string;
@@ -303,6 +316,32 @@ export class ComplianceQueries {
   }
 
   /** Every alert instance that fired in the period, with who acknowledged it by the period's end and after how many seconds (null: not by then). */
+  /**
+   * Silences whose time overlapped the period, each in its last version saved by the period's end (an
+   * early expiry after it does not rewrite a closed period), with the notifications it held back in it.
+   */
+  async silencesInForce(period: CompliancePeriod): Promise<SilenceRow[]> {
+    return this.rows<SilenceRow>(
+      `SELECT s.tenant AS tenant, s.id AS id, s.matchers AS matchers, ${isoTime('s.starts')} AS starts_at, ${isoTime('s.ends')} AS ends_at,
+         s.created_by AS created_by, s.comment AS comment, round(dateDiff('second', s.starts, s.ends) / 3600, 1) AS hours,
+         toUInt64(ifNull(h.held, 0)) AS notifications_held
+       FROM (
+         SELECT tenant, id, argMax(matchers, version) AS matchers, argMax(starts_at, version) AS starts, argMax(ends_at, version) AS ends,
+           argMax(created_by, version) AS created_by, argMax(comment, version) AS comment
+         FROM ${this.db}.alert_silences
+         WHERE version <= fromUnixTimestamp64Nano({to:Int64}) AND ({tenant:String} = '' OR tenant = {tenant:String})
+         GROUP BY tenant, id) AS s
+       LEFT JOIN (
+         SELECT tenant, substring(receiver, length('silenced by ') + 1) AS id, count() AS held FROM ${this.db}.notification_attempts
+         WHERE startsWith(receiver, 'silenced by ') AND at BETWEEN fromUnixTimestamp64Nano({from:Int64}) AND fromUnixTimestamp64Nano({to:Int64})
+         GROUP BY tenant, id) AS h ON h.tenant = s.tenant AND h.id = s.id
+       WHERE s.starts <= fromUnixTimestamp64Nano({to:Int64}) AND s.ends > fromUnixTimestamp64Nano({from:Int64})
+       ORDER BY s.starts, s.tenant, s.id`,
+      this.params(period),
+      plainNumbers,
+    );
+  }
+
   async alertAcknowledgements(period: CompliancePeriod): Promise<AcknowledgementRow[]> {
     return this.rows<AcknowledgementRow>(
       `SELECT f.tenant AS tenant, f.alert_name AS name, f.fingerprint AS fingerprint, ${isoTime('f.active_at')} AS fired_at,
