@@ -75,6 +75,7 @@ export class MeshlogAgent {
     this.metrics = new AgentMetrics(
       () => this.buffer.bytes,
       () => this.sources.values(),
+      () => this.buffer,
     );
     this.output = agentOutput(config);
     this.shipper = new Shipper(
