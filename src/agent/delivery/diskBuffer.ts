@@ -59,6 +59,8 @@ export class DiskBuffer {
   /** An append is writing to the last segment: it must not be deleted under it. */
   private appending = false;
   nextSeq = 1;
+  /** Acknowledged segment files whose deletion failed, tried again at each release. */
+  private readonly undeleted = new Set<string>();
   /** Frames moved to the quarantine dir since the start. */
   corruptFrames = 0;
   /** Segment files found deleted before their frames were read (by something other than the agent). */
@@ -277,10 +279,11 @@ export class DiskBuffer {
 
   /** Every frame up to `seq` was acknowledged: segments holding only those are deleted. */
   async release(seq: number): Promise<void> {
+    for (const path of this.undeleted) await this.deleteSegment(path);
     while (this.segments.length > 0 && this.segments[0].lastSeq <= seq && this.readSegment > 0) {
       const [segment] = this.segments.splice(0, 1);
       this.readSegment--;
-      await rm(segment.path, { force: true });
+      await this.deleteSegment(segment.path);
     }
     // The segment being written is released too once all of it is acknowledged and read.
     const last = this.segments.at(-1);
@@ -293,10 +296,26 @@ export class DiskBuffer {
       this.segments = [];
       this.readSegment = 0;
       this.readOffset = 0;
-      await writer?.close();
-      await rm(last.path, { force: true });
+      await writer?.close().catch(() => undefined);
+      await this.deleteSegment(last.path);
     }
     if (!this.isFull) for (const wake of this.spaceWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Deletes an acknowledged segment. A failure (the buffer dir made read-only or immutable) is not the acknowledgement's
+   * failure: its checkpoint is written, so the file is only tried again at the next release (and a restart deletes
+   * it, all of it being acknowledged), instead of stopping every later acknowledgement.
+   */
+  private async deleteSegment(path: string): Promise<void> {
+    try {
+      await rm(path, { force: true });
+      this.undeleted.delete(path);
+    } catch (error) {
+      if (!this.undeleted.has(path))
+        this.logger.warn({ segment: path, err: error }, 'could not delete an acknowledged disk buffer segment; trying again later');
+      this.undeleted.add(path);
+    }
   }
 
   async close(): Promise<void> {

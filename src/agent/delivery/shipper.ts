@@ -122,7 +122,11 @@ export class Shipper {
         await new Promise((resolve) => setTimeout(resolve, delay));
         continue;
       }
-      if (outcome.kind === 'refused') await this.keepRefused(entry.frame, outcome.reason);
+      if (outcome.kind === 'refused' && !(await this.keepRefused(entry.frame, outcome.reason))) {
+        // Not kept, not dropped: sent again later, and kept once the rejected dir takes it.
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryMaxMs));
+        continue;
+      }
       entry.done = true;
       await this.acknowledgeInOrder();
       return;
@@ -184,22 +188,26 @@ export class Shipper {
     return { kind: 'refused', reason: `${reason}: ${answer.toString('utf8').slice(0, 500)}` };
   }
 
-  /** A batch the server will never take is kept on disk, not dropped silently, and counted. */
-  private async keepRefused(frame: Frame, reason: string): Promise<void> {
+  /** A batch the server will never take is kept on disk, not dropped silently, and counted; false when it could not be kept. */
+  private async keepRefused(frame: Frame, reason: string): Promise<boolean> {
+    const name = `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`;
+    try {
+      await mkdir(this.options.rejectedDir, { recursive: true });
+      await writeFile(join(this.options.rejectedDir, name), frame.body);
+      await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
+    } catch (error) {
+      this.logger.error(
+        { seq: frame.header.seq, reason, err: error },
+        'server refused a batch for good and it could not be kept under rejected/; sending it again later',
+      );
+      return false;
+    }
     this.metrics.batchesRefused.inc();
     this.logger.error(
       { seq: frame.header.seq, reason, records: frame.header.records },
       'server refused a batch for good; kept under rejected/',
     );
-    await mkdir(this.options.rejectedDir, { recursive: true });
-    await writeFile(
-      join(
-        this.options.rejectedDir,
-        `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`,
-      ),
-      frame.body,
-    );
-    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
+    return true;
   }
 
   private acknowledging = Promise.resolve();
