@@ -50,7 +50,7 @@ class UnreadableFrame extends Error {}
 export class DiskBuffer {
   private segments: Segment[] = [];
   private writer: FileHandle | undefined;
-  /** The segment `writer` appends to: read through the same handle, so deleting its file loses nothing. */
+  /** The segment `writer` appends to: read through that handle once its file is deleted, so the deletion loses nothing. */
   private writerSegment: Segment | undefined;
   private readSegment = 0;
   private readOffset = 0;
@@ -225,28 +225,38 @@ export class DiskBuffer {
 
   /** The frame at `offset` and where the next one starts; no frame when it was unreadable (quarantined) or its file is gone. */
   private async readAt(segment: Segment, offset: number): Promise<{ frame?: Frame; next: number }> {
-    const shared = segment === this.writerSegment ? this.writer : undefined;
     let handle: FileHandle;
+    // Opened by path, not read through the writer's handle, which an append closes when it starts a new segment.
+    let shared = false;
     try {
-      handle = shared ?? (await open(segment.path, 'r'));
+      handle = await open(segment.path, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.missingSegments++;
-      this.logger.error(
-        { segment: segment.path, offset, bytes: segment.bytes - offset },
-        'disk buffer segment was deleted by something other than the agent; the batches left in it are lost',
-      );
-      return { next: segment.bytes };
+      // Deleted under the agent: the segment still being written is read through the writer's handle instead.
+      if (segment !== this.writerSegment || !this.writer) return this.missing(segment, offset);
+      handle = this.writer;
+      shared = true;
     }
     try {
       const frame = await readFrame(handle, offset, segment.bytes, this.options.key);
       return { frame, next: offset + frame.size };
     } catch (error) {
-      if (!(error instanceof UnreadableFrame)) throw error;
-      return { next: await this.quarantine(handle, segment, offset, error.message) };
+      if (error instanceof UnreadableFrame) return { next: await this.quarantine(handle, segment, offset, error.message) };
+      // The writer's handle closed under the read (the deleted segment filled up): what it held is gone.
+      if (shared && handle !== this.writer) return this.missing(segment, offset);
+      throw error;
     } finally {
       if (!shared) await handle.close();
     }
+  }
+
+  private missing(segment: Segment, offset: number): { next: number } {
+    this.missingSegments++;
+    this.logger.error(
+      { segment: segment.path, offset, bytes: segment.bytes - offset },
+      'disk buffer segment was deleted by something other than the agent; the batches left in it are lost',
+    );
+    return { next: segment.bytes };
   }
 
   /**
