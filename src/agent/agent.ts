@@ -75,6 +75,7 @@ export class MeshlogAgent {
     this.metrics = new AgentMetrics(
       () => this.buffer.bytes,
       () => this.sources.values(),
+      () => this.buffer,
     );
     this.output = agentOutput(config);
     this.shipper = new Shipper(
@@ -263,8 +264,9 @@ export class MeshlogAgent {
     });
   }
 
+  /** Intervals on the monotonic clock: the wall clock set back an hour held a quiet source's batch for that hour. */
   private sealIfDue(): void {
-    if (this.builder.records > 0 && Date.now() - this.builder.openedAt >= this.config.batch.max_wait_ms) this.seal();
+    if (this.builder.records > 0 && performance.now() - this.builder.openedAt >= this.config.batch.max_wait_ms) this.seal();
     else if (this.builder.records === 0 && this.touched.size > 0) this.seal();
   }
 
@@ -428,8 +430,9 @@ export class MeshlogAgent {
     while (!this.stopped) {
       let more = false;
       try {
-        const discover = Date.now() - discoveredAt >= this.config.poll_interval_ms;
-        if (discover) discoveredAt = Date.now();
+        // Monotonic: with the wall clock set back, new and rotated files went unseen until it caught up.
+        const discover = performance.now() - discoveredAt >= this.config.poll_interval_ms;
+        if (discover) discoveredAt = performance.now();
         more = await input.poll(discover);
       } catch (error) {
         this.logger.error({ err: error }, 'poll failed');

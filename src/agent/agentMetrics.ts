@@ -53,8 +53,31 @@ export class AgentMetrics {
     registers: [this.registry],
   });
 
-  constructor(bufferedBytes: () => number, sources: () => Iterable<Source>) {
+  constructor(
+    bufferedBytes: () => number,
+    sources: () => Iterable<Source>,
+    bufferDamage: () => { corruptFrames: number; missingSegments: number } = () => ({ corruptFrames: 0, missingSegments: 0 }),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshlog_agent_' });
+    // Counted by the buffer itself (it meets them while reading, before any metrics exist at start), read at scrape.
+    new Counter({
+      name: 'meshlog_agent_buffer_corrupt_frames_total',
+      help: 'Unreadable batches met in the disk buffer (CRC, header or authentication failed), moved to <data_dir>/quarantine and skipped',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(bufferDamage().corruptFrames);
+      },
+    });
+    new Counter({
+      name: 'meshlog_agent_buffer_missing_segments_total',
+      help: 'Disk buffer segment files deleted by something other than the agent before their batches were sent (those batches are lost)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(bufferDamage().missingSegments);
+      },
+    });
     new Gauge({
       name: 'meshlog_agent_buffered_bytes',
       help: 'Bytes in the disk buffer (batches not yet acknowledged)',

@@ -38,7 +38,7 @@ export class BatchBuilder {
   private lines = new Map<Source, number>();
   records = 0;
   bytes = 0;
-  /** When the first line of the open batch arrived (ms), 0 when empty. */
+  /** When the first line of the open batch arrived (ms on the monotonic clock, performance.now()), 0 when empty. */
   openedAt = 0;
 
   constructor(private readonly limits: { maxRecords: number; maxBytes: number }) {}
@@ -56,7 +56,7 @@ export class BatchBuilder {
     records.push(record);
     this.lines.set(source, (this.lines.get(source) ?? 0) + 1);
     source.linesRead++;
-    if (this.records === 0) this.openedAt = Date.now();
+    if (this.records === 0) this.openedAt = performance.now();
     this.records++;
     this.bytes += record.body.stringValue.length + 64;
   }

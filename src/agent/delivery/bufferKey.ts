@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 
@@ -41,4 +41,13 @@ export function openFrameBody(key: Buffer, context: Buffer, sealed: Buffer): Buf
   decipher.setAAD(context);
   decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes));
   return Buffer.concat([decipher.update(sealed.subarray(nonceBytes, sealed.length - tagBytes)), decipher.final()]);
+}
+
+/**
+ * Names the key a frame was sealed with (an HMAC of a fixed label, so it says nothing of the key): a frame sealed
+ * with another key is a configuration error that stops sending, one that fails authentication with the right key
+ * is damaged and is quarantined.
+ */
+export function bufferKeyId(key: Buffer): string {
+  return createHmac('sha256', key).update('meshlog agent buffer key id').digest('hex').slice(0, 16);
 }

@@ -1,12 +1,19 @@
 /**
+ * The longest Retry-After honoured. Beyond 2^31 - 1 ms setTimeout fires at
+ * once (a server asking for 30 days got a retry every millisecond), and a
+ * server asking for days would hold the agent's whole buffer that long.
+ */
+export const retryAfterCapMs = 15 * 60_000;
+
+/**
  * Exponential backoff with full jitter (a random delay up to the exponential
  * bound, so many agents do not retry in step), never shorter than what the
- * server asked for in Retry-After (seconds or an HTTP date).
+ * server asked for in Retry-After (seconds or an HTTP date), up to retryAfterCapMs.
  */
 export function retryDelay(attempt: number, options: { initialMs: number; maxMs: number }, retryAfter?: string | null): number {
   const bound = Math.min(options.maxMs, options.initialMs * 2 ** Math.min(attempt, 30));
   const jittered = options.initialMs / 2 + Math.random() * (bound - options.initialMs / 2);
-  return Math.max(jittered, retryAfterMs(retryAfter) ?? 0);
+  return Math.max(jittered, Math.min(retryAfterMs(retryAfter) ?? 0, retryAfterCapMs));
 }
 
 function retryAfterMs(value: string | null | undefined): number | undefined {

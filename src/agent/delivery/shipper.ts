@@ -111,8 +111,10 @@ export class Shipper {
           this.logger.warn({ from: url, to: next, reason: outcome.reason }, 'server failing; sending to the next one');
         }
         // The backoff grows with each round over every server: a failover is tried as soon as a first retry.
+        // A Retry-After speaks for the server that sent it: it does not hold the batch back from the next one.
         const round = Math.floor(attempt / this.servers.urls.length);
-        const delay = retryDelay(round, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, outcome.retryAfter);
+        const retryAfter = this.servers.url === url ? outcome.retryAfter : undefined;
+        const delay = retryDelay(round, { initialMs: this.options.retryInitialMs, maxMs: this.options.retryMaxMs }, retryAfter);
         this.logger.warn(
           { seq: entry.frame.header.seq, reason: outcome.reason, retryInMs: Math.round(delay) },
           'batch not delivered; retrying',
@@ -120,7 +122,11 @@ export class Shipper {
         await new Promise((resolve) => setTimeout(resolve, delay));
         continue;
       }
-      if (outcome.kind === 'refused') await this.keepRefused(entry.frame, outcome.reason);
+      if (outcome.kind === 'refused' && !(await this.keepRefused(entry.frame, outcome.reason))) {
+        // Not kept, not dropped: sent again later, and kept once the rejected dir takes it.
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryMaxMs));
+        continue;
+      }
       entry.done = true;
       await this.acknowledgeInOrder();
       return;
@@ -144,13 +150,33 @@ export class Shipper {
     let response: Response;
     let answer: Buffer;
     try {
-      response = await fetch(url, { method: 'POST', headers, body: frame.body as Uint8Array<ArrayBuffer>, signal: request.signal });
-      answer = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+      // Redirects not followed: fetch turns a POST answered 301/302/303 into a GET, whose 200 would acknowledge a batch
+      // nobody stored (a login page, an http→https hop).
+      response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: frame.body as Uint8Array<ArrayBuffer>,
+        signal: request.signal,
+        redirect: 'manual',
+      });
+      try {
+        answer = Buffer.from(await response.arrayBuffer());
+      } catch (error) {
+        // A 2xx cut short (the connection closed, or the timeout struck, mid-answer) may hide per-record failures:
+        // sent again, at least once, the server keeping one copy by record id.
+        if (response.ok) return { kind: 'retry', reason: `HTTP ${response.status} answer cut short: ${reasonOf(error)}` };
+        answer = Buffer.alloc(0);
+      }
     } catch (error) {
-      return { kind: 'retry', reason: (error as Error).cause ? String((error as Error).cause) : (error as Error).message };
+      return { kind: 'retry', reason: reasonOf(error) };
     } finally {
       clearTimeout(timeout);
       this.abort.signal.removeEventListener('abort', stopped);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      // Retried, not refused: like a wrong token, a wrong URL backs up in the buffer until the config is fixed.
+      const location = response.headers.get('location') ?? 'nowhere';
+      return { kind: 'retry', reason: `HTTP ${response.status} redirect to ${location}: point the agent at the URL that answers` };
     }
     if (response.ok) {
       const verdict = output.judge(answer);
@@ -162,22 +188,26 @@ export class Shipper {
     return { kind: 'refused', reason: `${reason}: ${answer.toString('utf8').slice(0, 500)}` };
   }
 
-  /** A batch the server will never take is kept on disk, not dropped silently, and counted. */
-  private async keepRefused(frame: Frame, reason: string): Promise<void> {
+  /** A batch the server will never take is kept on disk, not dropped silently, and counted; false when it could not be kept. */
+  private async keepRefused(frame: Frame, reason: string): Promise<boolean> {
+    const name = `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`;
+    try {
+      await mkdir(this.options.rejectedDir, { recursive: true });
+      await writeFile(join(this.options.rejectedDir, name), frame.body);
+      await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
+    } catch (error) {
+      this.logger.error(
+        { seq: frame.header.seq, reason, err: error },
+        'server refused a batch for good and it could not be kept under rejected/; sending it again later',
+      );
+      return false;
+    }
     this.metrics.batchesRefused.inc();
     this.logger.error(
       { seq: frame.header.seq, reason, records: frame.header.records },
       'server refused a batch for good; kept under rejected/',
     );
-    await mkdir(this.options.rejectedDir, { recursive: true });
-    await writeFile(
-      join(
-        this.options.rejectedDir,
-        `${frame.header.seq}.${this.options.output.name}${this.options.output.contentEncoding === 'gzip' ? '.gz' : ''}`,
-      ),
-      frame.body,
-    );
-    await writeFile(join(this.options.rejectedDir, `${frame.header.seq}.json`), JSON.stringify({ ...frame.header, reason }));
+    return true;
   }
 
   private acknowledging = Promise.resolve();
@@ -195,4 +225,8 @@ export class Shipper {
     });
     return this.acknowledging;
   }
+}
+
+function reasonOf(error: unknown): string {
+  return (error as Error).cause ? String((error as Error).cause) : (error as Error).message;
 }

@@ -86,7 +86,8 @@ export class FileInput {
    */
   async poll(discover = true): Promise<boolean> {
     if (discover) await this.discover();
-    const now = Date.now();
+    // Monotonic, like orphanedAt: a wall clock set forward closed a rotated file before rotate_wait_ms, losing late writes.
+    const now = performance.now();
     let more = false;
     for (const [key, tail] of this.tails) {
       if (!this.gate.canRead()) return false;
@@ -116,7 +117,7 @@ export class FileInput {
         if (!this.tails.has(key)) await this.openTail(path, group, info.dev, info.ino, key);
       }
     }
-    const now = Date.now();
+    const now = performance.now();
     for (const [key, tail] of this.tails) {
       if (seen.has(key)) tail.orphanedAt = undefined;
       else tail.orphanedAt ??= now;
