@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { decodeOtlpLogsProtobuf } from '../src/ingest/sources/otlp/otlpLogs.js';
 import { loadProtos } from '../src/formats/protoRoot.js';
-import { closeLogRow, openLogRow } from '../src/storage/logs/logRows.js';
+import { closeCompactLogRow, openCompactLogRow } from '../src/storage/logs/compactLogRow.js';
 import { Storage } from '../src/storage/engine/storage.js';
 import { startMeshlog, tempDataDir } from '../test/support/meshlogProcess.js';
 import { buildBaseline } from './baselineBuild.js';
@@ -269,7 +269,9 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
   const storage = await Storage.open({ dataDir, database: 'meshlog' }, pino({ level: 'warn' }));
   const requests = Math.ceil(totalRecords / batch);
   const perInsert = Math.max(1, Math.floor(insertBatch / batch));
-  const decoded = bodies.map((body) => decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map((record) => openLogRow(record)));
+  const decoded = bodies.map((body) =>
+    decodeOtlpLogsProtobuf(body, 'default', 'otlp_http').records.map((record) => openCompactLogRow(record)),
+  );
   let elapsed = 0;
   let cpu = 0;
   let seq = 0;
@@ -279,7 +281,7 @@ async function rawInsertCeiling(bodies: Uint8Array[]): Promise<{ recordsPerSecon
     const lines: string[] = [];
     for (let r = done; r < Math.min(requests, done + perInsert); r++) {
       for (const row of decoded[r % decoded.length])
-        lines.push(closeLogRow(row, { chainId: 'default/ceiling', batchSeq: seq, batchPos: pos++ }));
+        lines.push(closeCompactLogRow(row, { chainId: 'default/ceiling', batchSeq: seq, batchPos: pos++ }));
     }
     const body = lines.join('');
     const started = performance.now();

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { inclusionProof, leafHash, type SubtreeCache } from '../integrity/merkle.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
-import { storedLogLine } from '../storage/logs/logRows.js';
+import { sealedLogLine } from '../storage/logs/sealedLogLine.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { StoredBatch } from '../storage/logs/storedBatch.js';
 import {
@@ -90,11 +90,12 @@ export async function exportArchive(
       const archived = new Map<number, number>();
       const wanted = new Set(selected.map((batch) => Number(batch.batch_seq)));
       const fingerprints = await store.fingerprintsRange(chain, Number(selected[0].batch_seq), last);
+      const formats = new Map(selected.map((batch) => [Number(batch.batch_seq), batch.line_format]));
       for await (const row of store.chainRows(chain, Number(selected[0].batch_seq), last)) {
         if (!wanted.has(Number(row.batch_seq))) continue;
         archived.set(Number(row.batch_seq), (archived.get(Number(row.batch_seq)) ?? 0) + 1);
         records++;
-        yield storedLogLine(row);
+        yield sealedLogLine(row, formats.get(Number(row.batch_seq)));
       }
       const batches: ArchivedBatch[] = [];
       for (const batch of selected as StoredBatch[]) {

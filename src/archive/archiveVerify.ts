@@ -7,6 +7,7 @@ import { batchHash, hashBatchContent, lineFingerprint } from '../integrity/batch
 import { chainOrigin } from '../integrity/chainSealer.js';
 import { leafHash, rootFromInclusionProof } from '../integrity/merkle.js';
 import { openCheckpoint } from '../integrity/signedNote.js';
+import { sealedLinePlace } from '../storage/logs/sealedLogLine.js';
 import {
   archiveFormat,
   checkManifestSignature,
@@ -178,7 +179,7 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
     try {
       for await (const line of archiveLines(dir, manifest, dataKey)) {
         report.records++;
-        const row = JSON.parse(line) as { tenant: string; chain_id: string; batch_seq: number; batch_pos: number };
+        const row = sealedLinePlace(line);
         const key = `${row.chain_id}#${row.batch_seq}`;
         if (row.tenant !== manifest.tenant || !batchesByKey.has(key)) {
           found({

@@ -4,7 +4,7 @@ import { ProofTrees } from '../integrity/proofTrees.js';
 import { openCheckpoint } from '../integrity/signedNote.js';
 import type { Incident, Pin } from '../model/incident.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
-import { storedLogLine } from '../storage/logs/logRows.js';
+import { sealedLogLine } from '../storage/logs/sealedLogLine.js';
 import type { IncidentStore } from '../storage/stores/incidentStore.js';
 import { reviewMarkdown } from './incidentReview.js';
 
@@ -73,7 +73,11 @@ export async function buildIncidentBundle(
   const records: IncidentBundle['records'] = [];
   for (const pin of linePins) {
     const row = await sources.store.recordAt(incident.tenant, pin.chain_id, pin.batch_seq, pin.batch_pos);
-    const storedLine = row ? storedLogLine({ ...row, batch_seq: Number(row.batch_seq), batch_pos: Number(row.batch_pos) }) : null;
+    const batch = await sources.seals?.batch(pin.chain_id, pin.batch_seq);
+    // The line as its batch sealed it (the fingerprint at its position is of those bytes).
+    const storedLine = row
+      ? sealedLogLine({ ...row, batch_seq: Number(row.batch_seq), batch_pos: Number(row.batch_pos) }, batch?.line_format)
+      : null;
     const evidence: PinnedRecordEvidence = {
       record: pin.record,
       chain_id: pin.chain_id,
@@ -87,7 +91,6 @@ export async function buildIncidentBundle(
       seal: null,
       inclusion: null,
     };
-    const batch = await sources.seals?.batch(pin.chain_id, pin.batch_seq);
     if (batch && trees && sources.seals) {
       evidence.seal = {
         record_count: batch.record_count,

@@ -5,8 +5,9 @@ import type { SealStore } from '../storage/logs/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
 import { batchDeduplicationToken } from '../storage/logs/insertDeduplication.js';
-import { closingPrefixBytes, LogLineEncoder, OpenRowEncoder, type EncodedOpenRows } from '../storage/logs/logLineEncoder.js';
-import { clampNanos, openLogRow } from '../storage/logs/logRows.js';
+import { openCompactLogRow } from '../storage/logs/compactLogRow.js';
+import { compactClosingPrefixBytes, LogLineEncoder, OpenRowEncoder, type EncodedOpenRows } from '../storage/logs/logLineEncoder.js';
+import { clampNanos } from '../storage/logs/logRows.js';
 import { StorageError } from '../storage/engine/storageError.js';
 import type { Storage } from '../storage/engine/storage.js';
 
@@ -143,7 +144,7 @@ export class LogWriter {
         resource = record.resource;
         resourceJson = JSON.stringify(resource);
       }
-      encoder.append(openLogRow(record, resourceJson));
+      encoder.append(openCompactLogRow(record, resourceJson));
       const time = clampNanos(record.timeUnixNano);
       if (time < minTimeNs) minTimeNs = time;
       if (time > maxTimeNs) maxTimeNs = time;
@@ -273,7 +274,7 @@ export class LogWriter {
     const encoder = new LogLineEncoder(bytes + 96 * batch.reduce((sum, write) => sum + write.count, 0));
     const encoded = [...byTenant.values()].map(({ rows, count, ...chain }) => {
       const start = encoder.offset;
-      const prefix = closingPrefixBytes(chain.chainId, chain.batchSeq);
+      const prefix = compactClosingPrefixBytes(chain.chainId, chain.batchSeq);
       const lineEnds = new Uint32Array(count);
       let pos = 0;
       for (const run of rows) {
@@ -283,7 +284,12 @@ export class LogWriter {
     });
     // Views into the finished buffer: it may have grown (moved) while encoding.
     const body = encoder.bytes();
-    const chains = encoded.map(({ chain, start, end, lineEnds }) => ({ ...chain, bytes: body.subarray(start, end), lineEnds }));
+    const chains = encoded.map(({ chain, start, end, lineEnds }) => ({
+      ...chain,
+      lineFormat: 'JSONCompactEachRow' as const,
+      bytes: body.subarray(start, end),
+      lineEnds,
+    }));
     return { chains, body };
   }
 

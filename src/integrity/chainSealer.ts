@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SealStore } from '../storage/logs/sealStore.js';
-import type { BatchSeal } from '../model/batchSeal.js';
+import type { BatchSeal, SealedLineFormat } from '../model/batchSeal.js';
 import { batchHash, genesisHash, hashBatchBytes } from './batchSeal.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
 import { checkpointText, signNote, type NoteSigner } from './signedNote.js';
@@ -10,7 +10,9 @@ export interface BatchToSeal {
   chainId: string;
   tenant: string;
   batchSeq: number;
-  /** The batch's lines as stored: JSONEachRow, UTF-8, back to back. */
+  /** How the lines are spelt: what verify rebuilds them as. */
+  lineFormat: SealedLineFormat;
+  /** The batch's lines as inserted, UTF-8, back to back. */
   bytes: Buffer;
   /** Where each line ends in `bytes`, in position order. */
   lineEnds: Uint32Array;
@@ -102,6 +104,7 @@ export class ChainSealer {
       return {
         ...fields,
         tenant: batch.tenant,
+        lineFormat: batch.lineFormat,
         fingerprints,
         batchHash: batchHash(fields),
         minTimeNs: batch.minTimeNs,

@@ -1,6 +1,7 @@
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { StoredBatch } from '../storage/logs/storedBatch.js';
-import { storedLogLine, type StoredLogRow } from '../storage/logs/logRows.js';
+import type { StoredLogRow } from '../storage/logs/logRows.js';
+import { sealedLogLine } from '../storage/logs/sealedLogLine.js';
 import { batchHash, genesisHash, hashBatchContent, lineFingerprint } from './batchSeal.js';
 import { chainOrigin } from './chainSealer.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
@@ -300,7 +301,7 @@ async function checkRecords(
   excused: Map<number, string> | undefined,
   found: (finding: Finding) => void,
 ): Promise<Record<string, number>> {
-  const lines = rows.map(storedLogLine);
+  const lines = rows.map((row) => sealedLogLine(row, batch.line_format));
   const count = Number(batch.record_count);
   const absences: Record<string, number> = {};
   if (rows.length === count && hashBatchContent(lines).contentHash === batch.content_hash) return absences;

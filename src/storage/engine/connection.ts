@@ -9,6 +9,7 @@ import {
   writeEncryptionState,
   type EncryptionState,
 } from './encryptedDisk.js';
+import type { InsertFormat } from './insertFormat.js';
 import { defaultStorageKeyFile, loadStorageKeys, storageKeyFingerprint, type StorageKeySet } from './storageKeys.js';
 
 export interface ConnectionTarget {
@@ -39,11 +40,12 @@ export interface EncryptionAtRest {
  * they are, with no SQL string built around them (as the client's exec does)
  * and no copy. Resolves once the insert is committed, like the client's.
  */
-export type RawInsert = (table: string, body: Buffer, settings: Record<string, number | string>) => Promise<void>;
+export type RawInsert = (table: string, body: Buffer, settings: Record<string, number | string>, format: InsertFormat) => Promise<void>;
 
 function rawInsertOf(connection: ChdbConnection): RawInsert {
-  return async (table, body, settings) => {
-    await connection.chdb.rawInsert({ table, values: body, format: 'JSONEachRow', settings });
+  return async (table, body, settings, format) => {
+    const columns = format.name === 'JSONCompactEachRow' ? [...format.columns] : undefined;
+    await connection.chdb.rawInsert({ table, values: body, format: format.name, columns, settings });
   };
 }
 

@@ -1,3 +1,5 @@
+import { jsonEachRow, parseInsertLine, type InsertFormat } from './insertFormat.js';
+
 /**
  * Tables whose acknowledged inserts are retained: the columns that identify
  * a row, so that a re-insert adds back exactly the rows a broken part took
@@ -35,6 +37,7 @@ export const retainedBatchesMaxBytes = 64 * 1024 * 1024;
 interface RetainedBatch {
   table: string;
   body: Buffer;
+  format: InsertFormat;
   /** Date.now() when the insert was acknowledged. */
   at: number;
   bytes: number;
@@ -54,7 +57,7 @@ export interface ReinsertedBatch {
 type Rows = <T>(query: string, params: Record<string, unknown>) => Promise<T[]>;
 
 /**
- * Acknowledged inserts (their JSONEachRow bodies) of the tables above, kept
+ * Acknowledged inserts (their JSON lines and the format they are in) of the tables above, kept
  * because chDB, when the file system fills during an insert, can acknowledge
  * it and commit its part with every file empty (see findBrokenParts): the
  * engine then sets the part aside and its rows are gone, unless they are
@@ -82,12 +85,12 @@ export class RetainedBatches {
   }
 
   /** Holds an acknowledged insert's body (a Buffer without copy: the caller never reuses it); other tables' inserts cost nothing. */
-  keep(table: string, jsonLines: Buffer | string): void {
+  keep(table: string, jsonLines: Buffer | string, format: InsertFormat = jsonEachRow): void {
     if (!(table in retainedTables) || jsonLines.length === 0) return;
     const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
     // A view keeps its whole allocation alive (the writer's encoder buffer): that is what it costs.
     const bytes = body.length > 4096 ? body.buffer.byteLength : body.length;
-    this.batches.push({ table, body, at: Date.now(), bytes });
+    this.batches.push({ table, body, format, at: Date.now(), bytes });
     this.bytes += bytes;
     while (this.bytes > this.maxBytes && this.batches.length > 1) {
       this.bytes -= this.batches.shift()!.bytes;
@@ -107,14 +110,18 @@ export class RetainedBatches {
    * those tables loses the rows the table still has; what is left is taken
    * out of the retained set and returned, to be inserted again.
    */
-  async takeMissing(rows: Rows, database: string, tables: Set<string>): Promise<{ table: string; body: Buffer; batch: ReinsertedBatch }[]> {
-    const missing: { table: string; body: Buffer; batch: ReinsertedBatch }[] = [];
+  async takeMissing(
+    rows: Rows,
+    database: string,
+    tables: Set<string>,
+  ): Promise<{ table: string; body: Buffer; format: InsertFormat; batch: ReinsertedBatch }[]> {
+    const missing: { table: string; body: Buffer; format: InsertFormat; batch: ReinsertedBatch }[] = [];
     const taken = new Set<RetainedBatch>();
     for (const retained of this.batches.filter((batch) => tables.has(batch.table))) {
       const { identity, narrowBy } = retainedTables[retained.table];
       const lines = retained.body.toString('utf8').split('\n').filter(Boolean);
       const keyOf = (row: Record<string, unknown>) => identity.map((column) => String(row[column])).join('\u0000');
-      const parsed = lines.map((line) => ({ line, row: JSON.parse(line) as Record<string, unknown> }));
+      const parsed = lines.map((line) => ({ line, row: parseInsertLine(line, retained.format) }));
       const batches = identity.includes('batch_seq')
         ? [...new Set(parsed.map(({ row }) => `${String(row.chain_id)}/${String(row.batch_seq)}`))]
         : [];
@@ -132,6 +139,7 @@ export class RetainedBatches {
       missing.push({
         table: retained.table,
         body: Buffer.from(gone.map(({ line }) => `${line}\n`).join('')),
+        format: retained.format,
         batch: { table: retained.table, rows: gone.length, batchRows: lines.length, batches },
       });
     }

@@ -1,6 +1,8 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { compactLogColumns } from '../logs/compactLogRow.js';
+import { jsonEachRow, type InsertFormat } from './insertFormat.js';
 import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
 import { findBrokenParts, outdatedPartsLifetimeSeconds, rowsInBlockRange, type RepairedPart } from './brokenParts.js';
 import { DiskSpaceGuard } from './diskSpace.js';
@@ -30,6 +32,9 @@ export type PartRepairListener = (parts: RepairedPart[], reinserted: ReinsertedB
  * The only door to ClickHouse. Every other module goes through this object,
  * whether the engine is embedded chDB or a ClickHouse server.
  */
+/** The writer's lines: see compactLogRow.ts. */
+const compactLogFormat: InsertFormat = { name: 'JSONCompactEachRow', columns: compactLogColumns };
+
 export class Storage {
   /** Embedded chDB's encryption at rest (undefined for a ClickHouse server, which encrypts by its own config). */
   encryptionAtRest: EncryptionAtRest | undefined;
@@ -45,7 +50,7 @@ export class Storage {
   /** Embedded chDB: acknowledged inserts held until a look shows their parts readable (see RetainedBatches). */
   readonly retained: RetainedBatches | undefined;
   /** Rows a repair found gone whose insert again failed (the disk still full): tried again at every look. */
-  private reinsertsDue: { table: string; body: Buffer; batch: ReinsertedBatch }[] = [];
+  private reinsertsDue: { table: string; body: Buffer; format: InsertFormat; batch: ReinsertedBatch }[] = [];
   /** Tables that lost a broken part, whose retained batches are still to be checked for rows gone. */
   private readonly checksDue = new Set<string>();
 
@@ -84,9 +89,9 @@ export class Storage {
     const insert = this.currentRawInsert;
     return (
       insert &&
-      ((table, body, settings) =>
+      ((table, body, settings, format) =>
         this.gate
-          .run(() => this.currentRawInsert!(table, body, settings))
+          .run(() => this.currentRawInsert!(table, body, settings, format))
           .catch((error: unknown) => {
             throw storageError(error);
           }))
@@ -278,7 +283,7 @@ export class Storage {
     for (const entry of due) {
       try {
         // Not refused for a low disk: these rows were acknowledged, and the engine's own floor still applies.
-        await this.insertJsonLines(entry.table, entry.body, { diskChecked: true });
+        await this.insertJsonLines(entry.table, entry.body, { diskChecked: true, format: entry.format });
         done.push(entry.batch);
         this.logger.warn({ ...entry.batch }, 'acknowledged rows of a broken storage part inserted again');
       } catch (error) {
@@ -292,45 +297,48 @@ export class Storage {
     return done;
   }
 
-  /** Inserts pre-serialized JSONEachRow lines into the logs table; resolves once committed. */
   /**
-   * `diskChecked`: the writer checked free space before sealing the batch; a
-   * second check here could refuse, in the moment between, rows whose seals
-   * are already signed, leaving a checkpoint over batches never stored.
+   * Inserts pre-serialized JSONCompactEachRow lines of `compactLogColumns`
+   * into the logs table; resolves once committed. `diskChecked`: the writer
+   * checked free space before sealing the batch; a second check here could
+   * refuse, in the moment between, rows whose seals are already signed,
+   * leaving a checkpoint over batches never stored.
    */
-  insertLogRows(jsonLines: Buffer | string, options: { diskChecked?: boolean; deduplicationToken?: string } = {}): Promise<void> {
-    return this.insertJsonLines('logs', jsonLines, options);
+  insertLogRows(compactLines: Buffer | string, options: { diskChecked?: boolean; deduplicationToken?: string } = {}): Promise<void> {
+    return this.insertJsonLines('logs', compactLines, { ...options, format: compactLogFormat });
   }
 
   /**
-   * Inserts pre-serialized JSONEachRow lines into a table of this database in
-   * one engine call (embedded: one callback, however busy the event loop is);
-   * resolves once committed.
+   * Inserts pre-serialized JSON lines (JSONEachRow unless `format` says
+   * otherwise) into a table of this database in one engine call (embedded:
+   * one callback, however busy the event loop is); resolves once committed.
    */
   async insertJsonLines(
     table: string,
     jsonLines: Buffer | string,
-    options: { diskChecked?: boolean; deduplicationToken?: string } = {},
+    options: { diskChecked?: boolean; deduplicationToken?: string; format?: InsertFormat } = {},
   ): Promise<void> {
     const refusal = options.diskChecked ? undefined : this.diskRefusal();
     if (refusal) throw refusal;
+    const format = options.format ?? jsonEachRow;
     // The same token again (a replayed batch) stores nothing: see insertDeduplication.ts.
     const token: Record<string, string> =
       options.deduplicationToken === undefined ? {} : { insert_deduplication_token: options.deduplicationToken };
     if (this.rawInsert) {
       const body = typeof jsonLines === 'string' ? Buffer.from(jsonLines) : jsonLines;
-      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0, ...token });
-      this.retained?.keep(table, body);
+      await this.rawInsert(`${this.database}.${table}`, body, { max_partitions_per_insert_block: 0, async_insert: 0, ...token }, format);
+      this.retained?.keep(table, body, format);
       return;
     }
+    const columns = format.name === 'JSONCompactEachRow' ? ` (${format.columns.join(', ')})` : '';
     try {
       const result = await this.client.exec({
-        query: `INSERT INTO ${this.database}.${table} FORMAT JSONEachRow`,
+        query: `INSERT INTO ${this.database}.${table}${columns} FORMAT ${format.name}`,
         values: Readable.from([jsonLines]),
         clickhouse_settings: { max_partitions_per_insert_block: '0', async_insert: 0, ...token },
       });
       result.stream.resume();
-      this.retained?.keep(table, jsonLines);
+      this.retained?.keep(table, jsonLines, format);
     } catch (error) {
       throw storageError(error);
     }

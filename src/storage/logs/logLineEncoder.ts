@@ -1,4 +1,4 @@
-import { closingPrefix } from './logRows.js';
+import { compactClosingPrefix } from './compactLogRow.js';
 
 /** UTF-8 appended to one buffer, which doubles when it has to grow. */
 class GrowingBuffer {
@@ -23,7 +23,7 @@ class GrowingBuffer {
   }
 }
 
-/** A write's open rows (`openLogRow`) as UTF-8, back to back, and where each ends. */
+/** A write's open rows (`openCompactLogRow`) as UTF-8, back to back, and where each ends. */
 export interface EncodedOpenRows {
   bytes: Buffer;
   ends: Uint32Array;
@@ -59,12 +59,12 @@ export class OpenRowEncoder {
   }
 }
 
-/** `closingPrefix` of one chain batch as UTF-8, written once per batch. */
-export function closingPrefixBytes(chainId: string, batchSeq: number): Buffer {
-  return Buffer.from(closingPrefix(chainId, batchSeq));
+/** `compactClosingPrefix` of one chain batch as UTF-8, written once per batch. */
+export function compactClosingPrefixBytes(chainId: string, batchSeq: number): Buffer {
+  return Buffer.from(compactClosingPrefix(chainId, batchSeq));
 }
 
-const closeBrace = 0x7d;
+const closeBracket = 0x5d;
 const newline = 0x0a;
 const zero = 0x30;
 
@@ -87,9 +87,9 @@ export class LogLineEncoder {
   }
 
   /**
-   * Appends the line `closeLogRow(openRow, { chainId, batchSeq, batchPos })`,
+   * Appends the line `closeCompactLogRow(openRow, { chainId, batchSeq, batchPos })`,
    * the open row being row `index` of `rows` and `prefix` from
-   * `closingPrefixBytes(chainId, batchSeq)`; returns where the line ends.
+   * `compactClosingPrefixBytes(chainId, batchSeq)`; returns where the line ends.
    */
   append(rows: EncodedOpenRows, index: number, prefix: Buffer, batchPos: number): number {
     const start = index === 0 ? 0 : rows.ends[index - 1];
@@ -101,7 +101,7 @@ export class LogLineEncoder {
     at += rows.bytes.copy(buffer, at, start, end);
     at += prefix.copy(buffer, at);
     at = writeDecimal(buffer, at, batchPos);
-    buffer[at++] = closeBrace;
+    buffer[at++] = closeBracket;
     buffer[at++] = newline;
     this.out.length = at;
     return at;

@@ -113,9 +113,9 @@ export interface StoredLogRow {
   stream_pos?: number | string;
 }
 
-/** The line a stored row was committed as: the same serializer over the stored values. */
-export function storedLogLine(row: StoredLogRow): string {
-  const record: LogRecord = {
+/** The record a stored row holds, as the line serializers take it (rebuilding the line it was committed as). */
+export function storedLogRecord(row: StoredLogRow): LogRecord {
+  return {
     tenant: row.tenant,
     timeUnixNano: BigInt(row.timestamp),
     observedTimeUnixNano: BigInt(row.observed_timestamp),
@@ -148,7 +148,11 @@ export function storedLogLine(row: StoredLogRow): string {
     patternId: row.pattern_id,
     stream: Number(row.stream_seq ?? 0) > 0 ? { seq: Number(row.stream_seq), pos: Number(row.stream_pos ?? 0) } : undefined,
   };
-  return closeLogRow(openLogRow(record), { chainId: row.chain_id, batchSeq: row.batch_seq, batchPos: row.batch_pos });
+}
+
+/** The JSONEachRow line a stored row was committed as: the same serializer over the stored values. */
+export function storedLogLine(row: StoredLogRow): string {
+  return closeLogRow(openLogRow(storedLogRecord(row)), { chainId: row.chain_id, batchSeq: row.batch_seq, batchPos: row.batch_pos });
 }
 
 /** The SELECT list that reads rows in the StoredLogRow shape. */

@@ -13,6 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { SealedLineFormat } from '../../model/batchSeal.js';
 import type { StoredBatch } from './storedBatch.js';
 
 /**
@@ -36,6 +37,7 @@ export interface QuarantinedSeal {
 }
 
 const maxInt64 = 2n ** 63n - 1n;
+const sealedLineFormats: SealedLineFormat[] = ['JSONEachRow', 'JSONCompactEachRow'];
 
 /** Why a parsed journal line is not a seal seal_batches can hold, or undefined when it is one. */
 export function journaledSealProblem(value: unknown): string | undefined {
@@ -45,6 +47,8 @@ export function journaledSealProblem(value: unknown): string | undefined {
     if (typeof seal[field] !== 'string') return `${field} is not a string`;
   }
   if (seal.chain_id === '') return 'chain_id is empty';
+  if (seal.line_format !== undefined && !sealedLineFormats.includes(seal.line_format as SealedLineFormat))
+    return `line_format ${JSON.stringify(seal.line_format)?.slice(0, 40)} is not a line format`;
   for (const field of ['batch_seq', 'record_count'] as const) {
     if (typeof seal[field] !== 'number' || !Number.isSafeInteger(seal[field]) || (seal[field] as number) < 0)
       return `${field} is not a count`;

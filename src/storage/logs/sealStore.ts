@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { BatchSeal } from '../../model/batchSeal.js';
-import { storedLogColumns, storedLogLine, type StoredLogRow } from './logRows.js';
+import { storedLogColumns, type StoredLogRow } from './logRows.js';
+import { sealedLogLine } from './sealedLogLine.js';
 import type { JournaledSeal, QuarantinedSeal, SealJournal } from './sealJournal.js';
 import type { StoredBatch } from './storedBatch.js';
 import type { Storage } from '../engine/storage.js';
@@ -93,6 +94,7 @@ export class SealStore {
         tenant: seal.tenant,
         batch_seq: seal.batchSeq,
         record_count: seal.recordCount,
+        line_format: seal.lineFormat,
         content_hash: seal.contentHash,
         prev_hash: seal.prevHash,
         batch_hash: seal.batchHash,
@@ -235,7 +237,7 @@ export class SealStore {
       { chain: seal.chain_id, seq: seal.batch_seq },
       { output_format_json_quote_64bit_integers: 0 },
     );
-    const { contentHash, fingerprints } = this.moving!.hashContent(rows.map(storedLogLine));
+    const { contentHash, fingerprints } = this.moving!.hashContent(rows.map((row) => sealedLogLine(row, seal.line_format)));
     return rows.length === Number(seal.record_count) && contentHash === seal.content_hash ? fingerprints : [];
   }
 
@@ -277,7 +279,7 @@ export class SealStore {
   async batches(chainId: string, afterSeq = 0): Promise<StoredBatch[]> {
     await this.flush();
     return this.storage.rows<StoredBatch>(
-      `SELECT chain_id, tenant, batch_seq, record_count, content_hash, prev_hash, batch_hash,
+      `SELECT chain_id, tenant, batch_seq, record_count, line_format, content_hash, prev_hash, batch_hash,
               toString(toUnixTimestamp64Nano(min_time)) AS min_time, toString(toUnixTimestamp64Nano(max_time)) AS max_time,
               toString(committed_at) AS committed_at
        FROM ${this.db}.seal_batches WHERE chain_id = {chain:String} AND batch_seq > {after:UInt64}
@@ -291,7 +293,7 @@ export class SealStore {
   async batch(chainId: string, batchSeq: number): Promise<(StoredBatch & { fingerprints: string[] }) | undefined> {
     await this.flush();
     const [row] = await this.storage.rows<StoredBatch & { fingerprints: string[] }>(
-      `SELECT chain_id, tenant, batch_seq, record_count, content_hash, prev_hash, batch_hash, fingerprints,
+      `SELECT chain_id, tenant, batch_seq, record_count, line_format, content_hash, prev_hash, batch_hash, fingerprints,
               toString(toUnixTimestamp64Nano(min_time)) AS min_time, toString(toUnixTimestamp64Nano(max_time)) AS max_time,
               toString(committed_at) AS committed_at
        FROM ${this.db}.seal_batches WHERE chain_id = {chain:String} AND batch_seq = {seq:UInt64} LIMIT 1`,

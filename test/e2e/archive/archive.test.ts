@@ -10,6 +10,8 @@ import { archiveLines } from '../../../src/archive/archiveVerify.js';
 import type { ArchiveManifest } from '../../../src/archive/archiveManifest.js';
 import { defaultKeyRingDir, KeyRing } from '../../../src/archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../../../src/archive/masterKey.js';
+import { compactLogColumns } from '../../../src/storage/logs/compactLogRow.js';
+import { sealedLinePlace } from '../../../src/storage/logs/sealedLogLine.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { readAuditTrail, readCommitted } from '../../support/storageReader.js';
@@ -110,7 +112,8 @@ test('an exported archive verifies offline, and decrypts to exactly the stored r
   assert.equal(payload.includes(Buffer.from('order 1 paid')), false, 'the payload is encrypted');
   const archived: string[] = [];
   for await (const line of archiveLines(archiveDir, manifest, dataKeyOf(manifest)))
-    archived.push((JSON.parse(line) as { body: string }).body);
+    // Each record as sealed: a JSONCompactEachRow array of the logs columns.
+    archived.push((JSON.parse(line) as string[])[compactLogColumns.indexOf('body')]);
   assert.deepEqual(archived.sort(), ['order 1 paid', 'order 2 paid', 'order 3 refunded', 'order 4 paid by bob']);
 
   // Without keys, signatures, seals and inclusion proofs still check.
@@ -131,11 +134,7 @@ test('a tampered archive is rejected: a changed record, a changed manifest, chan
   const lines: string[] = [];
   for await (const line of archiveLines(archiveDir, manifest, key)) lines.push(line);
   const target = lines.findIndex((line) => line.includes('order 2 paid'));
-  const {
-    chain_id: chain,
-    batch_seq: batchSeq,
-    batch_pos: position,
-  } = JSON.parse(lines[target]) as { chain_id: string; batch_seq: number; batch_pos: number };
+  const { chain_id: chain, batch_seq: batchSeq, batch_pos: position } = sealedLinePlace(lines[target]);
   lines[target] = lines[target].replace('order 2 paid', 'order 2 never paid');
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(manifest.encryption.aad));

@@ -119,7 +119,7 @@ test('reordered batches are reported out of order', async () => {
   const { findings } = await verifyAfter((chain) => [
     // Swap batches 2 and 3 everywhere, as someone rewriting history would.
     `CREATE TABLE meshlog.swapped AS meshlog.seal_batches`,
-    `INSERT INTO meshlog.swapped SELECT chain_id, tenant, if(batch_seq = 2, 3, 2), record_count, content_hash, fingerprints, prev_hash, batch_hash, min_time, max_time, committed_at
+    `INSERT INTO meshlog.swapped SELECT chain_id, tenant, if(batch_seq = 2, 3, 2), record_count, line_format, content_hash, fingerprints, prev_hash, batch_hash, min_time, max_time, committed_at
      FROM meshlog.seal_batches WHERE chain_id = '${chain}' AND batch_seq IN (2, 3)`,
     `DELETE FROM meshlog.seal_batches WHERE chain_id = '${chain}' AND batch_seq IN (2, 3)`,
     `INSERT INTO meshlog.seal_batches SELECT * FROM meshlog.swapped`,

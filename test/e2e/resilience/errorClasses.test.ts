@@ -9,6 +9,7 @@ import { Metrics } from '../../../src/observability/metrics.js';
 import { LogWriter } from '../../../src/ingest/writer.js';
 import { asMeshlogError, errorHandler } from '../../../src/http/errorReply.js';
 import { Storage } from '../../../src/storage/engine/storage.js';
+import { closeCompactLogRow, openCompactLogRow } from '../../../src/storage/logs/compactLogRow.js';
 import { StorageError, storageError } from '../../../src/storage/engine/storageError.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
 
@@ -50,7 +51,13 @@ function record(body: string, tenant: string, bytesSent = 0): LogRecord {
 }
 
 test('a row ClickHouse refuses is a storage refusal, not an outage', async () => {
-  const refusal = await storage.insertLogRows('{"tenant":"t","timestamp":"not a time"}\n').then(
+  // A whole row as the writer spells it, but for a time ClickHouse cannot read.
+  const row = closeCompactLogRow(openCompactLogRow(newLogRecord({ tenant: 't', body: 'x', receiver: 'test' })), {
+    chainId: 't/w',
+    batchSeq: 1,
+    batchPos: 0,
+  });
+  const refusal = await storage.insertLogRows(row.replace(/^\["t","\d+"/, '["t","not a time"')).then(
     () => undefined,
     (error: unknown) => error,
   );

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashBatchBytes, hashBatchContent } from '../../../src/integrity/batchSeal.js';
 import { newLogRecord } from '../../../src/model/logRecord.js';
-import { closingPrefixBytes, LogLineEncoder, OpenRowEncoder } from '../../../src/storage/logs/logLineEncoder.js';
-import { closeLogRow, openLogRow } from '../../../src/storage/logs/logRows.js';
+import { compactClosingPrefixBytes, LogLineEncoder, OpenRowEncoder } from '../../../src/storage/logs/logLineEncoder.js';
+import { closeCompactLogRow, openCompactLogRow } from '../../../src/storage/logs/compactLogRow.js';
 
 const bodies = [
   'plain ascii line',
@@ -15,7 +15,9 @@ const bodies = [
 
 function openRows(): string[] {
   return bodies.map((body, i) =>
-    openLogRow(newLogRecord({ tenant: i % 2 ? 'acmé' : 'default', body, receiver: 'otlp_http', attributes: { clé: `valeur ${i} ✓` } })),
+    openCompactLogRow(
+      newLogRecord({ tenant: i % 2 ? 'acmé' : 'default', body, receiver: 'otlp_http', attributes: { clé: `valeur ${i} ✓` } }),
+    ),
   );
 }
 
@@ -44,11 +46,11 @@ test('the encoder writes exactly the UTF-8 of the closed lines, and where each e
   const rows = openRows();
   const queued = encodedRows(rows);
   const encoder = new LogLineEncoder(0);
-  const prefix = closingPrefixBytes('acmé/w-1', 42);
+  const prefix = compactClosingPrefixBytes('acmé/w-1', 42);
   // Batch positions of every width, as `${pos}` spells them.
   const positions = [0, 9, 10, 1234567, 4_294_967_295];
   const ends = rows.map((_, i) => encoder.append(queued, i, prefix, positions[i]));
-  const lines = rows.map((row, i) => closeLogRow(row, { chainId: 'acmé/w-1', batchSeq: 42, batchPos: positions[i] }));
+  const lines = rows.map((row, i) => closeCompactLogRow(row, { chainId: 'acmé/w-1', batchSeq: 42, batchPos: positions[i] }));
   assert.deepEqual(encoder.bytes(), Buffer.from(lines.join('')));
   let start = 0;
   ends.forEach((end, pos) => {
@@ -58,16 +60,18 @@ test('the encoder writes exactly the UTF-8 of the closed lines, and where each e
   assert.equal(encoder.offset, encoder.bytes().length);
 });
 
-test('rows of several queued writes, taken in any order, close into the lines closeLogRow gives', () => {
+test('rows of several queued writes, taken in any order, close into the lines closeCompactLogRow gives', () => {
   const rows = openRows();
   const first = encodedRows(rows.slice(0, 2));
   const second = encodedRows(rows.slice(2));
   const encoder = new LogLineEncoder(8);
-  const prefix = closingPrefixBytes('default/w-1', 3);
+  const prefix = compactClosingPrefixBytes('default/w-1', 3);
   encoder.append(second, 1, prefix, 0);
   encoder.append(first, 1, prefix, 1);
   encoder.append(second, 0, prefix, 2);
-  const expected = [rows[3], rows[1], rows[2]].map((row, pos) => closeLogRow(row, { chainId: 'default/w-1', batchSeq: 3, batchPos: pos }));
+  const expected = [rows[3], rows[1], rows[2]].map((row, pos) =>
+    closeCompactLogRow(row, { chainId: 'default/w-1', batchSeq: 3, batchPos: pos }),
+  );
   assert.equal(encoder.bytes().toString('utf8'), expected.join(''));
 });
 
@@ -75,9 +79,9 @@ test('hashes over the encoded bytes equal the hashes verify computes over the st
   const rows = openRows();
   const queued = encodedRows(rows);
   const encoder = new LogLineEncoder(0);
-  const prefix = closingPrefixBytes('default/w-1', 7);
+  const prefix = compactClosingPrefixBytes('default/w-1', 7);
   const ends = Uint32Array.from(rows.map((_, pos) => encoder.append(queued, pos, prefix, pos)));
-  const lines = rows.map((row, pos) => closeLogRow(row, { chainId: 'default/w-1', batchSeq: 7, batchPos: pos }));
+  const lines = rows.map((row, pos) => closeCompactLogRow(row, { chainId: 'default/w-1', batchSeq: 7, batchPos: pos }));
   assert.deepEqual(hashBatchBytes(encoder.bytes(), ends), hashBatchContent(lines));
   // A changed byte changes the content hash and that line's fingerprint only.
   const tampered = Buffer.from(encoder.bytes());

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
+import { closeCompactLogRow, compactLogColumns, openCompactLogRow, storedCompactLogLine } from '../../../src/storage/logs/compactLogRow.js';
+import { closeLogRow, openLogRow, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
+import { sealedLinePlace, sealedLogLine } from '../../../src/storage/logs/sealedLogLine.js';
+
+function record(overrides: Partial<LogRecord> = {}): LogRecord {
+  return {
+    tenant: 'acme',
+    timeUnixNano: 1_733_550_000_123_456_789n,
+    observedTimeUnixNano: 1_733_550_000_123_457_789n,
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: 'order 42 processed',
+    serviceName: 'checkout',
+    resource: { 'service.name': 'checkout', 'k8s.namespace.name': 'shop' },
+    scopeName: 'checkout.logger',
+    scopeVersion: '2.1.0',
+    attributes: { 'http.route': '/api/checkout', thread: 'worker-3' },
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: 1,
+    eventName: '',
+    mesh: undefined,
+    receiver: 'otlp_http',
+    ...overrides,
+  };
+}
+
+const mesh: MeshFields = {
+  mesh: 'istio',
+  platform: 'kubernetes',
+  cluster: 'eu-1',
+  sourceWorkload: 'frontend',
+  destinationWorkload: 'checkout',
+  protocol: 'HTTP/1.1',
+  responseCode: 503,
+  durationMs: 12.5,
+  bytesSent: 1024,
+  bytesReceived: 77,
+  requestId: '5f6c1c9e-8a9b-4c1e-9d2f-0a1b2c3d4e5f',
+};
+
+const position = { chainId: 'acmé/w-1', batchSeq: 42, batchPos: 7 };
+
+const cases: [string, LogRecord][] = [
+  ['a plain record', record()],
+  ['a record with a pattern id and a stream position', record({ patternId: 'p1', stream: { seq: 9_007_199_254_740_991, pos: 4 } })],
+  ['a record with mesh fields', record({ mesh })],
+  ['mesh numbers out of their columns’ range', record({ mesh: { ...mesh, responseCode: 70_000, durationMs: Number.NaN, bytesSent: -5 } })],
+  ['times before 1970 and past 2262', record({ timeUnixNano: -5n, observedTimeUnixNano: 2n ** 70n })],
+  ['severity and flags past a byte', record({ severityNumber: 300, traceFlags: -1 })],
+  ['NUL, quotes, brackets and newlines', record({ body: '"],[\u0000\n\\', severityText: '"x"', attributes: { '"]': '[' } })],
+  ['a lone surrogate in the body and in an attribute', record({ body: 'broken \ud800 pair', attributes: { 'k\udc00': 'v\ud83d' } })],
+];
+
+/** The values of the JSONEachRow line of the same record, with the defaults of the columns it leaves out. */
+function objectValues(input: LogRecord): Record<string, unknown> {
+  const parsed = JSON.parse(closeLogRow(openLogRow(input), position)) as Record<string, unknown>;
+  return { pattern_id: '', stream_seq: 0, stream_pos: 0, ...parsed };
+}
+
+for (const [name, input] of cases) {
+  test(`a compact line holds, column by column, the values of the JSONEachRow line: ${name}`, () => {
+    const line = closeCompactLogRow(openCompactLogRow(input), position);
+    assert.ok(line.endsWith(']\n') && !line.slice(0, -1).includes('\n'), 'one line');
+    const values = JSON.parse(line) as unknown[];
+    assert.equal(values.length, compactLogColumns.length);
+    assert.deepEqual(Object.fromEntries(compactLogColumns.map((column, i) => [column, values[i]])), objectValues(input));
+    // The writer hands in the resource's JSON, serialized once for the records sharing it.
+    assert.equal(openCompactLogRow(input, JSON.stringify(input.resource)), openCompactLogRow(input));
+  });
+}
+
+test('the stored row rebuilds the compact line byte for byte, and the JSONEachRow line for a seal from before', () => {
+  const input = record({ mesh, patternId: 'p1', stream: { seq: 12, pos: 3 } });
+  const line = closeCompactLogRow(openCompactLogRow(input), position);
+  const values = JSON.parse(line) as unknown[];
+  const stored = Object.fromEntries(compactLogColumns.map((column, i) => [column, values[i]])) as unknown as StoredLogRow;
+  assert.equal(storedCompactLogLine(stored), line);
+  assert.equal(sealedLogLine(stored, 'JSONCompactEachRow'), line);
+  assert.equal(sealedLogLine(stored), closeLogRow(openLogRow(input), position));
+  // The engine may hand 64-bit values back as strings; a row from before migration 28 has no stream position.
+  assert.equal(storedCompactLogLine({ ...stored, stream_seq: '12' }), line);
+  const { stream_seq: _seq, stream_pos: _pos, ...unclustered } = stored;
+  assert.equal(storedCompactLogLine(unclustered), closeCompactLogRow(openCompactLogRow({ ...input, stream: undefined }), position));
+});
+
+test('a changed stored value changes the rebuilt line', () => {
+  const line = closeCompactLogRow(openCompactLogRow(record()), position);
+  const values = JSON.parse(line) as unknown[];
+  const stored = Object.fromEntries(compactLogColumns.map((column, i) => [column, values[i]])) as unknown as StoredLogRow;
+  for (const changed of [
+    { body: 'order 43 processed' },
+    { log_attributes: { thread: 'worker-3' } },
+    { batch_pos: 8 },
+    { severity_number: 10 },
+  ]) {
+    assert.notEqual(storedCompactLogLine({ ...stored, ...changed }), line, JSON.stringify(changed));
+  }
+});
+
+test('an archive reader places a sealed line of either format', () => {
+  const input = record({ tenant: 'beta' });
+  const expected = { tenant: 'beta', chain_id: position.chainId, batch_seq: 42, batch_pos: 7 };
+  const compact = sealedLinePlace(closeCompactLogRow(openCompactLogRow(input), position));
+  assert.deepEqual(compact, expected);
+  const object = sealedLinePlace(closeLogRow(openLogRow(input), position));
+  assert.deepEqual(
+    { tenant: object.tenant, chain_id: object.chain_id, batch_seq: object.batch_seq, batch_pos: object.batch_pos },
+    expected,
+  );
+});
