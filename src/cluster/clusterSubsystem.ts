@@ -9,6 +9,7 @@ import { consumesStream } from './clusterRole.js';
 import { CommittedRecords } from './committedRecords.js';
 import { Leases } from './leases.js';
 import { connectNats } from './natsConnection.js';
+import { NodeRegistry } from './nodeRegistry.js';
 import { ensureRecordStream, recordPublisher } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
 import { StreamConsumer, type CommitRecords, type DropErased } from './streamConsumer.js';
@@ -16,7 +17,8 @@ import { StreamMetrics } from './streamMetrics.js';
 
 /**
  * Several nodes on NATS JetStream (the `cluster` section), in the order the
- * server needs them: joined first, since its leases decide who migrates a
+ * server needs them: joined first (its membership
+ * counted, `nodes`), since its leases decide who migrates a
  * shared ClickHouse (`leases`); once the writer exists, the replicated record
  * stream the receivers publish to (`openRecordStream`); once every owner of
  * replicated state exists, the key-value buckets (`replicate`) and the
@@ -28,11 +30,14 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
   if (!config.enabled) return undefined;
   const nats = await connectNats(config, nodeId, logger);
   const leases = await Leases.open(nats, config, nodeId, logger);
+  const nodes = await NodeRegistry.open(nats, config, nodeId, logger);
   let health: ClusterHealth | undefined;
   let consumer: StreamConsumer | undefined;
   let startConsuming = async () => undefined as void;
   return {
     leases,
+    /** The live nodes of the cluster by the traffic they take: each node's share of the rate limits (`limits.strategy: global`). */
+    nodes,
     /**
      * Receivers publish to the replicated stream; this node's writer, like
      * every node's, commits the whole stream (through `commit`). Returns the
@@ -45,6 +50,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
       const stream = recordPublisher(nats, config);
       health = new ClusterHealth(nats, config);
       const streamMetrics = new StreamMetrics(deps.registry, nats, config);
+      nodes.exposeIn(deps.registry);
       // A gateway only publishes: it holds no consumer, and its /ready does not wait for one.
       if (consumesStream(config)) {
         const watched = health;
@@ -69,6 +75,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
         stop: async () => {
           await consumer?.stop();
           await leases.releaseAll();
+          await nodes.leave();
           await nats.drain().catch(() => undefined);
         },
       };

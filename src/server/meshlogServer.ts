@@ -113,6 +113,7 @@ export class MeshlogServer {
       redeliveries,
       patterns: this.patterns,
       stream,
+      limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
       tenants,
       authenticate: access.authenticate,
       authFailures: access.authFailures,
