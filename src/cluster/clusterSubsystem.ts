@@ -12,18 +12,19 @@ import { connectNats } from './natsConnection.js';
 import { NodeRegistry } from './nodeRegistry.js';
 import { ensureRecordStream, recordPublisher } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
+import { spanCommitter } from './spanCommit.js';
 import { StreamConsumer, type CommitRecords, type DropErased } from './streamConsumer.js';
 import { StreamMetrics } from './streamMetrics.js';
 
 /**
  * Several nodes on NATS JetStream (the `cluster` section), in the order the
- * server needs them: joined first (its membership
- * counted, `nodes`), since its leases decide who migrates a
- * shared ClickHouse (`leases`); once the writer exists, the replicated record
- * stream the receivers publish to (`openRecordStream`); once every owner of
- * replicated state exists, the key-value buckets (`replicate`) and the
- * agreed secrets (`secrets`); and last of
- * all this node's consumer of the stream (`startConsuming`). Undefined for a
+ * server needs them: joined first (its membership counted, `nodes`), since
+ * its leases decide who migrates a shared ClickHouse (`leases`); once the
+ * writer exists, the replicated record stream the receivers publish records
+ * and spans to (`openRecordStream`); once every owner of replicated state
+ * exists, the key-value buckets (`replicate`) and the agreed secrets
+ * (`secrets`); and last of all this node's consumer of the stream
+ * (`startConsuming`). Undefined for a
  * node of its own (`cluster.enabled: false`).
  */
 export async function clusterSubsystem(config: ClusterConfig, nodeId: string, logger: Logger) {
@@ -66,6 +67,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
             committed,
             (count) => streamMetrics.recordsSkipped.inc(count),
             deps.withoutErased,
+            spanCommitter(deps.storage, logger),
           );
           watched.watch(consumer);
         };
