@@ -12,7 +12,7 @@ import { connectNats } from './natsConnection.js';
 import { NodeRegistry } from './nodeRegistry.js';
 import { ensureRecordStream, recordPublisher } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
-import { spanCommitter } from './spanCommit.js';
+import { spanCommitter, type DropErasedSpans } from './spanCommit.js';
 import { StreamConsumer, type CommitRecords, type DropErased } from './streamConsumer.js';
 import { StreamMetrics } from './streamMetrics.js';
 
@@ -46,7 +46,13 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
      * writer's: messages being committed finish (and are acknowledged)
      * before the writer closes; leases go back before NATS does.
      */
-    async openRecordStream(deps: { storage: Storage; commit: CommitRecords; withoutErased: DropErased; registry: Registry }) {
+    async openRecordStream(deps: {
+      storage: Storage;
+      commit: CommitRecords;
+      withoutErased: DropErased;
+      withoutErasedSpans: DropErasedSpans;
+      registry: Registry;
+    }) {
       await ensureRecordStream(nats, config, logger);
       const stream = recordPublisher(nats, config);
       health = new ClusterHealth(nats, config);
@@ -67,7 +73,7 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
             committed,
             (count) => streamMetrics.recordsSkipped.inc(count),
             deps.withoutErased,
-            spanCommitter(deps.storage, logger),
+            spanCommitter(deps.storage, deps.withoutErasedSpans, logger),
           );
           watched.watch(consumer);
         };

@@ -24,9 +24,11 @@ export type DropErased = (records: LogRecord[], seq: number, streamTimeMs: numbe
 /**
  * Stores the spans of a stream message this node does not hold yet (a
  * message given again after its insert, the node having died or lost the
- * acknowledgement, stores nothing twice); resolves once they are stored.
+ * acknowledgement, stores nothing twice), without those an erasure executed
+ * after the stream took them (`streamTimeMs`) covers; resolves once they
+ * are stored.
  */
-export type CommitSpans = (spans: SpanRecord[]) => Promise<void>;
+export type CommitSpans = (spans: SpanRecord[], streamTimeMs: number) => Promise<void>;
 
 /** A stream message a commit refused for now (queue full, storage down) comes back after this. */
 const retryDelayMs = 1000;
@@ -181,7 +183,8 @@ export class StreamConsumer {
     }
     try {
       // Through the same per-message turn as records: a redelivery waits for the insert of the delivery before it.
-      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans));
+      const streamTimeMs = Math.floor(message.info.timestampNanos / 1_000_000);
+      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans, streamTimeMs));
       message.ack();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {

@@ -94,6 +94,7 @@ export class MeshlogServer {
       commit: (records, receiver) => redeliveries.write(records, receiver),
       // Called only once consuming starts (last), when the erasure requests exist.
       withoutErased: (records, seq, streamTimeMs) => erasures.withoutErased(records, seq, streamTimeMs),
+      withoutErasedSpans: (spans, streamTimeMs) => erasures.withoutErasedSpans(spans, streamTimeMs),
       registry: metrics.registry,
     });
     if (recordStream) this.subsystems.push(recordStream);

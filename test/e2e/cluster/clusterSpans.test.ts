@@ -18,7 +18,7 @@ after(async () => {
 });
 
 /** A server span and its client child, as OTLP/JSON. */
-function otlpTrace(traceId: string): string {
+function otlpTrace(traceId: string, service: string): string {
   const start = BigInt(Date.now()) * 1_000_000n;
   const span = (spanId: string, parentSpanId: string, name: string, offsetNs: bigint) => ({
     traceId,
@@ -33,7 +33,7 @@ function otlpTrace(traceId: string): string {
   return JSON.stringify({
     resourceSpans: [
       {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
         scopeSpans: [
           {
             scope: { name: 'checkout.http' },
@@ -45,11 +45,11 @@ function otlpTrace(traceId: string): string {
   });
 }
 
-async function sendTrace(node: RunningMeshlog, traceId: string): Promise<number> {
+async function sendTrace(node: RunningMeshlog, traceId: string, service = 'checkout'): Promise<number> {
   const response = await fetch(`${node.url}/v1/traces`, {
     method: 'POST',
     headers: { authorization: `Bearer ${node.token}`, 'content-type': 'application/json', 'x-scope-orgid': tenant },
-    body: otlpTrace(traceId),
+    body: otlpTrace(traceId, service),
   });
   await response.arrayBuffer();
   return response.status;
@@ -104,4 +104,31 @@ test("tenant A's spans are not readable as tenant B on any node, by a tenant-B k
     const asA = await spanIds(node, traceId, tenant, key);
     assert.ok(asA.status === 403 && asA.ids.length === 0, `tenant-b key asking for ${tenant} on ${node.id}: ${asA.status}`);
   }
+});
+
+test('spans a node takes from the stream after an erasure ran are not stored when the erasure covers them', async () => {
+  const [a, c] = [cluster.node('a'), cluster.node('c')];
+  const erasedTrace = '0af7651916cd43dd8448eb211c80319c';
+  const laterTrace = '0af7651916cd43dd8448eb211c80319d';
+  await c.meshlog.stop();
+  assert.equal(await sendTrace(a.meshlog, erasedTrace, 'data-subject'), 200);
+  await caughtUp(cluster.observer, 'a');
+  const now = Date.now();
+  const filed = await apiCall(a.meshlog, 'POST', '/api/v1/admin/erasure-requests', {
+    tenant,
+    selector: '{service_name="data-subject"}',
+    from: new Date(now - 3_600_000).toISOString(),
+    to: new Date(now + 3_600_000).toISOString(),
+    reason: 'data subject request',
+  });
+  assert.equal(filed.status, 201, JSON.stringify(filed.body));
+  const executed = await apiCall(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${filed.body.request.id}/execute`);
+  assert.equal(executed.status, 200, JSON.stringify(executed.body));
+  assert.deepEqual(await spanIds(a, erasedTrace), { status: 200, ids: [] }, 'erased on the node that ran it');
+  // In the erasure's scope and time range, but taken by the stream after it: stored everywhere.
+  assert.equal(await sendTrace(a.meshlog, laterTrace, 'data-subject'), 200);
+  await c.restart();
+  await caughtUp(cluster.observer, 'c');
+  assert.deepEqual(await spanIds(c, erasedTrace), { status: 200, ids: [] }, 'not stored by the node that replayed them');
+  assert.deepEqual(await spanIds(c, laterTrace), { status: 200, ids: both });
 });
