@@ -160,6 +160,8 @@ export class MeshlogServer {
       logger,
     });
     this.subsystems.push(governance);
+    // Before any disposal or erasure appends to it: a ledger lost with the disk comes back from the cluster.
+    if (cluster) await governance.ledger.replicateTo(await cluster.ledgerReplica(), logger);
     const { disposer, erasures, retentionStore, deletionLock } = governance;
     const archive = archiveSubsystem(config, {
       sealing,
