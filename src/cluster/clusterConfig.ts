@@ -62,6 +62,16 @@ export const clusterSection = z
       })
       .strict()
       .prefault({}),
+    membership: z
+      .object({
+        /**
+         * Every node says it is alive this often (the bucket `meshlog_nodes`); a node silent for three of these is no longer
+         * counted, and the others' share of the rate limits (`limits.strategy: global`) grows.
+         */
+        heartbeat_ms: positiveInt.default(5_000),
+      })
+      .strict()
+      .prefault({}),
     leases: z
       .object({
         /** A lease its holder stopped renewing (dead, paused, cut off) may be taken by another node after this (keep the nodes' clocks in sync). */

@@ -3,10 +3,13 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMes
 import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
+import type { SpanRecord } from '../model/spanRecord.js';
 import type { ClusterConfig } from './clusterConfig.js';
 import type { CommittedRecords } from './committedRecords.js';
 import { untilJetStreamAnswers } from './jetStreamStart.js';
 import { decodeRecords } from './recordCodec.js';
+import { spanSubject } from './recordStream.js';
+import { decodeSpans } from './spanCodec.js';
 
 /** Commits records to this node's storage; resolves once they are committed (the writer, behind the redelivery filter). */
 export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<void>;
@@ -17,6 +20,15 @@ export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<
  * a node replaying the stream never stores erased records again.
  */
 export type DropErased = (records: LogRecord[], seq: number, streamTimeMs: number) => Promise<LogRecord[]>;
+
+/**
+ * Stores the spans of a stream message this node does not hold yet (a
+ * message given again after its insert, the node having died or lost the
+ * acknowledgement, stores nothing twice), without those an erasure executed
+ * after the stream took them (`streamTimeMs`) covers; resolves once they
+ * are stored.
+ */
+export type CommitSpans = (spans: SpanRecord[], streamTimeMs: number) => Promise<void>;
 
 /** A stream message a commit refused for now (queue full, storage down) comes back after this. */
 const retryDelayMs = 1000;
@@ -42,6 +54,8 @@ export class StreamConsumer {
     private readonly logger: Logger,
     private readonly countSkipped: (records: number) => void,
     private readonly dropErased: DropErased,
+    private readonly commitSpans: CommitSpans,
+    private readonly spans: string,
   ) {}
 
   static async start(
@@ -53,6 +67,7 @@ export class StreamConsumer {
     committed: CommittedRecords,
     countSkipped: (records: number) => void = () => undefined,
     dropErased: DropErased = async (records) => records,
+    commitSpans: CommitSpans = async () => undefined,
   ): Promise<StreamConsumer> {
     const durable = `meshlog-${nodeId}`;
     const manager = await untilJetStreamAnswers('stream manager', () => jetstreamManager(connection), logger);
@@ -79,7 +94,16 @@ export class StreamConsumer {
     const hasLeader = async () =>
       Boolean((await manager.consumers.info(config.stream.name, durable).catch(() => undefined))?.cluster?.leader);
     while (!(await hasLeader()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const consumer = new StreamConsumer(durable, commit, committed, logger, countSkipped, dropErased);
+    const consumer = new StreamConsumer(
+      durable,
+      commit,
+      committed,
+      logger,
+      countSkipped,
+      dropErased,
+      commitSpans,
+      spanSubject(config.stream.name),
+    );
     const source = await untilJetStreamAnswers(
       `${durable} pull`,
       () => jetstream(connection).consumers.get(config.stream.name, durable),
@@ -112,6 +136,7 @@ export class StreamConsumer {
   }
 
   private async handle(message: JsMsg): Promise<void> {
+    if (message.subject === this.spans) return this.handleSpans(message);
     let decoded: ReturnType<typeof decodeRecords>;
     try {
       decoded = decodeRecords(message.data);
@@ -140,6 +165,30 @@ export class StreamConsumer {
       if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {
         // Storage refuses these records as data on every try: retrying would stop nothing but this message.
         this.logger.error({ seq: message.seq, reason: error.message }, 'records of the stream refused by storage; dropped');
+        message.term();
+        return;
+      }
+      message.nak(retryDelayMs);
+    }
+  }
+
+  private async handleSpans(message: JsMsg): Promise<void> {
+    let spans: SpanRecord[];
+    try {
+      spans = decodeSpans(message.data);
+    } catch (error) {
+      this.logger.error({ seq: message.seq, reason: (error as Error).message }, 'span stream message cannot be decoded; dropped');
+      message.term();
+      return;
+    }
+    try {
+      // Through the same per-message turn as records: a redelivery waits for the insert of the delivery before it.
+      const streamTimeMs = Math.floor(message.info.timestampNanos / 1_000_000);
+      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans, streamTimeMs));
+      message.ack();
+    } catch (error) {
+      if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {
+        this.logger.error({ seq: message.seq, reason: error.message }, 'spans of the stream refused by storage; dropped');
         message.term();
         return;
       }

@@ -159,6 +159,12 @@ export const configSchema = z
     /** Abuse limits: token-bucket rates (0 = off), connections per listener, slow-client timeouts. */
     limits: z
       .object({
+        /**
+         * In a cluster: `global` (default), each node enforces the rates below divided by the live nodes that take the
+         * traffic (ingest: roles all and gateway; queries: all and writer), so the cluster allows about each rate;
+         * `local`, each node enforces the whole rates (N nodes allow N times them). One node alone: no difference.
+         */
+        strategy: z.enum(['global', 'local']).default('global'),
         /** Buckets hold this many seconds of their rate (the burst). */
         burst_seconds: z.coerce.number().positive().default(2),
         /** Ingest requests per credential: HTTP and OTLP/gRPC requests, forward chunks (shared key or client certificate), syslog TLS reads (client certificate). */

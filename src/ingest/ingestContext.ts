@@ -49,7 +49,7 @@ export function ingestContext(options: {
   pipeline: Stage;
   /** Drops redelivered records (same log.record.uid) before they reach the writer. */
   redeliveries?: RedeliveryFilter;
-  /** In a cluster: processed records go to the replicated stream (every node's writer commits them from there), not to this node's writer. */
+  /** In a cluster: processed records and spans go to the replicated stream (every node commits them from there), not to this node's writer. */
   stream?: RecordPublisher;
   metrics: Metrics;
   logger: Logger;
@@ -98,6 +98,8 @@ export function ingestContext(options: {
         const problem = spanTimeProblem(span, storageOnlyWindow, now);
         if (problem) throw new MeshlogError('ML_DECODE', problem);
       }
+      // In a cluster every node stores the spans from the stream, as it does records.
+      if (options.stream) return options.stream.publishSpans(spans);
       try {
         await insertSpans(options.storage, spans);
       } catch (error) {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { RecordPublisher } from '../cluster/recordStream.js';
+import type { LimitShare } from '../model/limitShare.js';
 import type { Metrics } from '../observability/metrics.js';
 import { composeStages } from '../pipeline/ingestPipeline.js';
 import type { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
@@ -34,6 +35,8 @@ export function ingestSubsystem(
     patterns: PatternRecorder | undefined;
     /** In a cluster: receivers publish to the replicated stream. */
     stream: RecordPublisher | undefined;
+    /** In a cluster with `limits.strategy: global`: how many nodes share each rate limit. */
+    limitShare: LimitShare | undefined;
     tenants: TenantRegistry;
     authenticate: Authenticate;
     authFailures: AuthFailures;
@@ -42,7 +45,7 @@ export function ingestSubsystem(
   },
 ) {
   const { metrics } = deps;
-  const rateLimits = new RateLimits(config.limits);
+  const rateLimits = new RateLimits(config.limits, Date.now, deps.limitShare);
   const ingest = ingestContext({
     writer: deps.writer,
     storage: deps.storage,

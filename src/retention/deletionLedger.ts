@@ -1,5 +1,7 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { LedgerReplica } from '../model/ledgerReplica.js';
 import { resolve } from 'node:path';
 import { parseVerifierKey, type NoteSigner } from '../integrity/signedNote.js';
 import type { ErasedBatch, ErasurePlan, ErasureRequest } from '../storage/stores/erasureStore.js';
@@ -50,20 +52,23 @@ const lineHash = (line: string) => createHash('sha256').update(line).digest('hex
  * Every erasure and disposal, appended (and synced) before anything is
  * deleted, hash-chained and signed. Data restored from an older backup has
  * every entry re-applied, so a restore never brings back what was erased or
- * disposed of after the backup was taken.
+ * disposed of after the backup was taken. In a cluster each line is also
+ * kept in a bucket (`replicateTo`), so a node lost with its disk gets its
+ * ledger back.
  */
 export class DeletionLedger {
   private prev: string;
+  private count: number;
+  private replica: { to: LedgerReplica; logger: Logger } | undefined;
 
   constructor(
     readonly path: string,
     private readonly signer: NoteSigner,
   ) {
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    const lines = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((line) => line !== '');
+    const lines = linesOf(path);
     this.prev = lines.length > 0 ? lineHash(lines[lines.length - 1]) : '';
+    this.count = lines.length;
   }
 
   append(entry: DeletionEntry): void {
@@ -73,31 +78,77 @@ export class DeletionLedger {
       prev: this.prev,
       sig: sign(null, Buffer.from(body), this.signer.privateKey).toString('base64'),
     } satisfies LedgerLine);
+    this.write([line]);
+    const replica = this.replica;
+    // Not awaited: the deletion goes on. A line the bucket did not take is put there at the next start.
+    void replica?.to
+      .put(this.count, line)
+      .catch((error: unknown) => replica.logger.warn({ line: this.count, reason: (error as Error).message }, 'ledger line not replicated'));
+  }
+
+  /**
+   * In a cluster, before anything is appended: a ledger shorter than its
+   * replicated copy (missing, or the node came back on a new disk) takes the
+   * lines it lacks, once the whole copy checks (chain, and signatures by
+   * this node's key); one longer puts the lines the bucket lacks. A copy
+   * that does not check, or does not continue this file, is refused
+   * (logged): the file stays as it is.
+   */
+  async replicateTo(replica: LedgerReplica, logger: Logger): Promise<void> {
+    const local = linesOf(this.path);
+    const replicated = await replica.lines();
+    if (replicated.some((line, i) => i < local.length && line !== local[i])) {
+      logger.error({ ledger: this.path }, 'the replicated deletion ledger differs from this one: neither is changed');
+    } else if (replicated.length > local.length) {
+      try {
+        checkLines(replicated, this.signer.verifierKey, 'replicated deletion ledger');
+        this.write(replicated.slice(local.length));
+        logger.warn({ ledger: this.path, restored: replicated.length - local.length }, 'deletion ledger lines restored from the cluster');
+      } catch (error) {
+        logger.error({ ledger: this.path, reason: (error as Error).message }, 'replicated deletion ledger refused');
+      }
+    } else {
+      for (let i = replicated.length; i < local.length; i++) await replica.put(i + 1, local[i]);
+    }
+    this.replica = { to: replica, logger };
+  }
+
+  /** Appends lines to the file and syncs it. */
+  private write(lines: string[]): void {
     const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, `${line}\n`);
+      writeSync(fd, lines.map((line) => `${line}\n`).join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    this.prev = lineHash(line);
+    this.count += lines.length;
+    this.prev = lineHash(lines[lines.length - 1]);
   }
+}
+
+function linesOf(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+/** The entries of ledger lines, after checking their chain and (with a verifier key) every signature; throws naming the first bad line of `source`. */
+function checkLines(lines: string[], verifierKey: string | undefined, source: string): DeletionEntry[] {
+  const publicKey = verifierKey ? parseVerifierKey(verifierKey).publicKey : undefined;
+  let prev = '';
+  return lines.map((text, i) => {
+    const line = JSON.parse(text) as LedgerLine;
+    if (line.prev !== prev) throw new Error(`${source} line ${i + 1}: the chain is broken (a line before it was removed or altered)`);
+    const body = Buffer.from(JSON.stringify({ entry: line.entry, prev: line.prev }));
+    if (publicKey && !verify(null, body, publicKey, Buffer.from(line.sig, 'base64')))
+      throw new Error(`${source} line ${i + 1}: the signature does not verify with ${verifierKey!.split('+')[0]}`);
+    prev = lineHash(text);
+    return line.entry;
+  });
 }
 
 /** The entries of a ledger, after checking its chain and (with a verifier key) every signature; throws naming the first bad line. */
 export function readDeletionLedger(path: string, verifierKey: string | undefined): DeletionEntry[] {
-  const publicKey = verifierKey ? parseVerifierKey(verifierKey).publicKey : undefined;
-  let prev = '';
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((text, i) => {
-      const line = JSON.parse(text) as LedgerLine;
-      if (line.prev !== prev) throw new Error(`${path} line ${i + 1}: the chain is broken (a line before it was removed or altered)`);
-      const body = Buffer.from(JSON.stringify({ entry: line.entry, prev: line.prev }));
-      if (publicKey && !verify(null, body, publicKey, Buffer.from(line.sig, 'base64')))
-        throw new Error(`${path} line ${i + 1}: the signature does not verify with ${verifierKey!.split('+')[0]}`);
-      prev = lineHash(text);
-      return line.entry;
-    });
+  return checkLines(linesOf(path), verifierKey, path);
 }

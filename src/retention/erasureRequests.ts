@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ErasureEvidence } from '../api/erasure.js';
 import { MeshlogError } from '../errors.js';
 import type { LogRecord } from '../model/logRecord.js';
+import type { SpanRecord } from '../model/spanRecord.js';
 import { Replica } from '../model/replica.js';
 import { compileSelectorCondition } from '../query/logql/compiler.js';
 import { parseStreamSelector } from '../query/logql/streamSelector.js';
@@ -11,6 +12,7 @@ import type { Identity } from '../security/identity.js';
 import type { ErasureMatch, ErasurePlan, ErasureRequest, ErasureStore, PatternRef } from '../storage/stores/erasureStore.js';
 import type { RetentionStore } from '../storage/stores/retentionStore.js';
 import type { SealEvent, SealStore } from '../storage/logs/sealStore.js';
+import { spanKey } from '../storage/logs/storedSpans.js';
 import type { DeletionLedger } from './deletionLedger.js';
 import type { DeletionLock } from './deletionLock.js';
 
@@ -242,6 +244,22 @@ export class ErasureRequests {
       kept = kept.filter((record) => !(record.tenant === request.tenant && erased.has(record.stream!.pos)));
       await this.countDropped(request.id, erased.size);
       this.logger.info({ request: request.id, seq, records: erased.size }, 'erased records of the stream dropped, not stored');
+    }
+    return kept;
+  }
+
+  /** As `withoutErased`, for the spans of a stream message: those an erasure executed after the stream took them covers are dropped. */
+  async withoutErasedSpans(spans: SpanRecord[], streamTimeMs: number): Promise<SpanRecord[]> {
+    let kept = spans;
+    for (const { request, streamUntilMs } of await this.executed()) {
+      if (streamTimeMs > streamUntilMs) continue;
+      const candidates = kept.filter((span) => span.tenant === request.tenant);
+      if (candidates.length === 0) continue;
+      const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
+      const erased = await this.store.erasableSpans(erasureMatch(this.database, request), activeHolds, candidates);
+      if (erased.size === 0) continue;
+      kept = kept.filter((span) => !erased.has(spanKey(span)));
+      this.logger.info({ request: request.id, spans: erased.size }, 'erased spans of the stream dropped, not stored');
     }
     return kept;
   }

@@ -62,6 +62,8 @@ export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'da
   };
   let timers: NodeJS.Timeout[] = [];
   return {
+    /** The signed deletion ledger (in a cluster, replicated by the server before anything is appended). */
+    ledger,
     disposer,
     erasures,
     retentionStore,

@@ -8,8 +8,8 @@ export class TokenBucket {
   private updatedMs: number;
 
   constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
+    private ratePerSecond: number,
+    private burst: number,
     nowMs: number,
   ) {
     this.tokens = burst;
@@ -25,6 +25,18 @@ export class TokenBucket {
       return 0;
     }
     return Math.ceil(((needed - this.tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /**
+   * Changes the rate and the burst from now on (a cluster node's share of a
+   * limit, when nodes come or go): what was refilled at the old rate stays,
+   * up to the new burst.
+   */
+  resize(ratePerSecond: number, burst: number, nowMs: number): void {
+    this.refill(nowMs);
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
   }
 
   /** True once the bucket is back to full: it holds no state worth keeping. */

@@ -89,6 +89,7 @@ export class MeshlogServer {
       commit: (records, receiver) => redeliveries.write(records, receiver),
       // Called only once consuming starts (last), when the erasure requests exist.
       withoutErased: (records, seq, streamTimeMs) => erasures.withoutErased(records, seq, streamTimeMs),
+      withoutErasedSpans: (spans, streamTimeMs) => erasures.withoutErasedSpans(spans, streamTimeMs),
       registry: metrics.registry,
     });
     if (recordStream) this.subsystems.push(recordStream);
@@ -108,6 +109,7 @@ export class MeshlogServer {
       redeliveries,
       patterns: this.patterns,
       stream,
+      limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
       tenants,
       authenticate: access.authenticate,
       authFailures: access.authFailures,
@@ -153,6 +155,8 @@ export class MeshlogServer {
       logger,
     });
     this.subsystems.push(governance);
+    // Before any disposal or erasure appends to it: a ledger lost with the disk comes back from the cluster.
+    if (cluster) await governance.ledger.replicateTo(await cluster.ledgerReplica(), logger);
     const { disposer, erasures, retentionStore, deletionLock } = governance;
     const archive = archiveSubsystem(config, {
       sealing,

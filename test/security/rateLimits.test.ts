@@ -85,3 +85,49 @@ test('ingested records are limited per tenant across keys, requests per key; a l
   unlimited.ingestRecords(new Map([['acme', 1_000_000]]));
   for (let i = 0; i < 1000; i++) unlimited.query(key('a'), 'acme');
 });
+
+/** How many records of a tenant pass, pushed one at a time with the clock stopped. */
+function recordsPassing(limits: RateLimits, tenant: string, tries: number): number {
+  let passed = 0;
+  for (let i = 0; i < tries; i++) {
+    try {
+      limits.ingestRecords(new Map([[tenant, 1]]));
+      passed++;
+    } catch (error) {
+      if (!(error instanceof MeshlogError)) throw error;
+    }
+  }
+  return passed;
+}
+
+test('with a share of the limit, a node grants limit / nodes, and more when nodes leave', () => {
+  let nodes = 4;
+  const limits = new RateLimits(settings, () => 0, { nodesTaking: (traffic) => (traffic === 'ingest' ? nodes : 1) });
+  // 100 records/s over 4 nodes, burst 2 s: 50 here.
+  assert.equal(recordsPassing(limits, 'acme', 200), 50);
+  // Another tenant's bucket is its own.
+  assert.equal(recordsPassing(limits, 'beta', 200), 50);
+  nodes = 2;
+  // A fresh tenant gets the larger share at once; a drained bucket keeps its debt and refills at the new rate.
+  assert.equal(recordsPassing(limits, 'gamma', 200), 100);
+  assert.equal(recordsPassing(limits, 'acme', 200), 0);
+  // The refusal names the cluster's limit, not this node's share.
+  assert.match(refusal(() => limits.ingestRecords(new Map([['acme', 1]]))).message, /above 100 records\/s/);
+  // Query limits follow their own count (1 here): the whole 3/s, burst 6, for the tenant.
+  for (const id of ['a', 'a', 'b', 'b', 'c', 'c']) limits.query(key(id), 'acme');
+  assert.throws(() => limits.query(key('d'), 'acme'), MeshlogError);
+});
+
+test('a share of no nodes, a negative or NaN count never grants more than the whole limit', () => {
+  for (const count of [0, -3, Number.NaN, 0.25]) {
+    const limits = new RateLimits(settings, () => 0, { nodesTaking: () => count });
+    assert.equal(recordsPassing(limits, 'acme', 1000), 200, `count ${count}`);
+  }
+});
+
+test('a bucket resized to a smaller burst keeps no more than the new burst', () => {
+  const bucket = new TokenBucket(10, 20, 0);
+  bucket.resize(5, 4, 0);
+  for (let i = 0; i < 4; i++) assert.equal(bucket.take(1, 0), 0);
+  assert.equal(bucket.take(1, 0), 200);
+});

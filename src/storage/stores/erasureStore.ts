@@ -2,8 +2,12 @@ import type { CompiledSql } from '../sql.js';
 import { heldCondition, type LegalHold } from './retentionStore.js';
 import type { Storage } from '../engine/storage.js';
 import type { ErasureRequestFields } from '../../api/erasure.js';
+import { randomInt } from 'node:crypto';
 import type { LogRecord } from '../../model/logRecord.js';
+import type { SpanRecord } from '../../model/spanRecord.js';
 import { openLogRow } from '../logs/logRows.js';
+import { spanRow } from '../logs/spanRows.js';
+import { spanKey } from '../logs/storedSpans.js';
 
 export type { ErasureStatus } from '../../api/erasure.js';
 
@@ -54,6 +58,8 @@ export interface ErasureRequest extends ErasureRequestFields {
 export class ErasureStore {
   /** The Memory table `erasableUnstored` evaluates records in, created on first use. */
   private probeTable: Promise<void> | undefined;
+  /** The Memory table `erasableSpans` evaluates spans in, created on first use. */
+  private spanProbeTable: Promise<void> | undefined;
 
   constructor(private readonly storage: Storage) {}
 
@@ -177,6 +183,48 @@ export class ErasureStore {
       await this.storage.client.command({
         query: `ALTER TABLE ${this.db}.erasure_replay_probe DELETE WHERE stream_seq = {probe_seq:UInt64}`,
         query_params: { probe_seq: seq },
+        clickhouse_settings: { mutations_sync: '2' },
+      });
+    }
+  }
+
+  private async createSpanProbeTable(): Promise<void> {
+    if (this.storage.embedded) await this.storage.client.command({ query: `DROP TABLE IF EXISTS ${this.db}.erasure_span_probe` });
+    // The spans' columns and one more: the probe a row belongs to (nodes sharing a ClickHouse probe the same table at once).
+    await this.storage.client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${this.db}.erasure_span_probe ENGINE = Memory
+              AS SELECT *, toUInt64(0) AS probe_id FROM ${this.db}.spans LIMIT 0`,
+    });
+  }
+
+  /**
+   * Which of these spans, not stored yet, an erasure's scope would erase (by
+   * `spanKey`): the conditions `erase` runs over stored spans, run over the
+   * spans put in a Memory table shaped like spans. Nothing reaches the spans
+   * table.
+   */
+  async erasableSpans(scope: ErasureMatch, holds: LegalHold[], spans: SpanRecord[]): Promise<Set<string>> {
+    this.spanProbeTable ??= this.createSpanProbeTable();
+    await this.spanProbeTable;
+    const probeId = randomInt(1, 2 ** 48);
+    await this.storage.client.insert({
+      table: `${this.db}.erasure_span_probe`,
+      format: 'JSONEachRow',
+      values: spans.map((span) => ({ ...(JSON.parse(spanRow(span)) as Record<string, unknown>), probe_id: probeId })),
+    });
+    try {
+      const params: Record<string, unknown> = { ...scope.spans.params, probe_id: probeId };
+      const held = heldCondition(holds, params);
+      const rows = await this.storage.rows<{ tenant: string; trace_id: string; span_id: string }>(
+        `SELECT tenant, trace_id, span_id FROM ${this.db}.erasure_span_probe
+         WHERE probe_id = {probe_id:UInt64} AND ${scope.spans.sql}${held ? ` AND NOT ${held}` : ''}`,
+        params,
+      );
+      return new Set(rows.map((row) => spanKey({ tenant: row.tenant, traceId: row.trace_id, spanId: row.span_id })));
+    } finally {
+      await this.storage.client.command({
+        query: `ALTER TABLE ${this.db}.erasure_span_probe DELETE WHERE probe_id = {probe_id:UInt64}`,
+        query_params: { probe_id: probeId },
         clickhouse_settings: { mutations_sync: '2' },
       });
     }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { newLogRecord } from '../../../src/model/logRecord.js';
+import type { SpanRecord } from '../../../src/model/spanRecord.js';
 import { erasureMatch } from '../../../src/retention/erasureRequests.js';
 import { Storage } from '../../../src/storage/engine/storage.js';
+import { spanKey } from '../../../src/storage/logs/storedSpans.js';
 import { ErasureStore, type ErasureRequest } from '../../../src/storage/stores/erasureStore.js';
 import { testTempDir } from '../../support/testTempDir.js';
 
@@ -42,6 +44,48 @@ test('the replay probe of an embedded store is made anew with the current logs c
     assert.deepEqual([...erased], [0]);
     const left = await storage.rows<{ n: string }>('SELECT toString(count()) AS n FROM meshlog.erasure_replay_probe');
     assert.equal(left[0].n, '0', 'the probe keeps nothing once checked');
+  } finally {
+    await storage.close();
+  }
+});
+
+test('spans replayed after an erasure: the probe picks only the spans the erasure covers, and keeps nothing', async () => {
+  const storage = await Storage.open(
+    { dataDir: testTempDir('meshlog-span-probe-'), database: 'meshlog', encryption: { enabled: false } },
+    pino({ level: 'silent' }),
+  );
+  try {
+    const span = (tenant: string, serviceName: string, spanId: string): SpanRecord => ({
+      tenant,
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId,
+      parentSpanId: '',
+      traceState: '',
+      name: 'POST /pay',
+      kind: 'SERVER',
+      startTimeUnixNano: BigInt(Date.now()) * 1_000_000n,
+      durationNano: 1_000n,
+      serviceName,
+      resource: { 'service.name': serviceName },
+      scopeName: '',
+      scopeVersion: '',
+      attributes: {},
+      statusCode: 'UNSET',
+      statusMessage: '',
+      events: [],
+      receiver: 'otlp_http',
+    });
+    const spans = [
+      span('acme', 'subject', 'a1a1a1a1a1a1a1a1'),
+      span('acme', 'bystander', 'b2b2b2b2b2b2b2b2'),
+      span('globex', 'subject', 'c3c3c3c3c3c3c3c3'),
+    ];
+    const erased = await new ErasureStore(storage).erasableSpans(erasureMatch('meshlog', request), [], spans);
+    assert.deepEqual([...erased], [spanKey(spans[0])]);
+    const left = await storage.rows<{ n: string }>('SELECT toString(count()) AS n FROM meshlog.erasure_span_probe');
+    assert.equal(left[0].n, '0', 'the probe keeps nothing once checked');
+    const stored = await storage.rows<{ n: string }>('SELECT toString(count()) AS n FROM meshlog.spans');
+    assert.equal(stored[0].n, '0', 'nothing reaches the spans table');
   } finally {
     await storage.close();
   }

@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import { MeshlogError } from '../errors.js';
+import { StorageError } from '../storage/engine/storageError.js';
+import type { Storage } from '../storage/engine/storage.js';
+import { insertSpans } from '../storage/logs/spanRows.js';
+import { spanKey, storedSpans } from '../storage/logs/storedSpans.js';
+import type { SpanRecord } from '../model/spanRecord.js';
+import type { CommitSpans } from './streamConsumer.js';
+
+/** Spans of a stream message without those an erasure executed after the stream took them covers. */
+export type DropErasedSpans = (spans: SpanRecord[], streamTimeMs: number) => Promise<SpanRecord[]>;
+
+/**
+ * How a node stores the spans of a stream message: those it holds already
+ * (by tenant, trace id and span id) are left out. Every message is looked
+ * up, not only redelivered ones: a consumer created again replays the stream
+ * with fresh delivery counts, and the spans table keeps no stream position
+ * to tell which messages it saw. Spans an erasure executed after the stream
+ * took them covers are dropped (a node replaying the stream, or behind it
+ * when the erasure ran, never stores erased spans). Spans refused by storage
+ * as data are ML_RECORDS_REFUSED (the message is dropped); anything else is
+ * retried.
+ */
+export function spanCommitter(storage: Storage, withoutErased: DropErasedSpans, logger: Logger): CommitSpans {
+  return async (spans, streamTimeMs) => {
+    try {
+      const stored = await storedSpans(storage, spans);
+      const fresh = stored.size === 0 ? spans : spans.filter((span) => !stored.has(spanKey(span)));
+      if (fresh.length < spans.length)
+        logger.info({ skipped: spans.length - fresh.length }, 'spans of the stream stored before; stored once');
+      await insertSpans(storage, await withoutErased(fresh, streamTimeMs));
+    } catch (error) {
+      if (error instanceof StorageError && error.kind === 'refused')
+        throw new MeshlogError('ML_RECORDS_REFUSED', error.message.split('\n')[0].slice(0, 300), { cause: error });
+      throw error;
+    }
+  };
+}
