@@ -207,6 +207,24 @@ try {
       }),
     ],
     [
+      'sum by (service_name) (sum_over_time unwrap duration_ms), 1 h, step 5m (samples per series in SQL)',
+      'query_range',
+      (k) => ({
+        query: `sum by (service_name) (sum_over_time({k8s_namespace_name="${namespaces[k % namespaces.length]}"} | unwrap duration_ms [5m]))`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
+      'max_over_time unwrap duration_ms without (trace_id, span_id), 1 h, step 5m (samples per series in SQL)',
+      'query_range',
+      (k) => ({
+        query: `max_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) without (trace_id, span_id)`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
       'topk(5) of 24 h counts, instant',
       'query',
       () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() }),

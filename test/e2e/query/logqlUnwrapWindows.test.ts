@@ -145,8 +145,11 @@ async function run(
 const clean = '{service_name="clean"}';
 const logfmt = '{service_name="lfclean"} | logfmt';
 const wide = '{service_name="wide"}';
-/** [query, whether SQL windows it ('instant': only an instant query, one window per row)] */
-const cases: [string, boolean | 'instant'][] = [
+/**
+ * [query, whether SQL windows it ('instant': only an instant query, one window per row),
+ * whether SQL gathers its samples per series where it does not window it (compileUnwrapSeriesSamples)]
+ */
+const cases: [string, boolean | 'instant', boolean?][] = [
   [`avg_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
   [`min_over_time(${clean} | unwrap latency [30s]) by (route)`, true],
   [`max_over_time(${clean} | unwrap latency [2m]) by (route, service_name)`, true],
@@ -178,23 +181,40 @@ const cases: [string, boolean | 'instant'][] = [
   [`quantile_over_time(-0.5, ${clean} | unwrap latency [30s]) by (route)`, true],
   // A range of 64 steps (each row in up to 64 windows) and one past it, and an instant over every row since 1970.
   [`avg_over_time(${clean} | unwrap latency [640s]) by (route)`, true],
-  [`avg_over_time(${clean} | unwrap latency [641s]) by (route)`, 'instant'],
-  [`avg_over_time(${wide} | unwrap latency [100000d]) by (route)`, 'instant'],
-  // Not windowed in SQL: bytes(), without, no grouping, a filter after unwrap that drops clean samples, a masked-value-free but unvouched service.
+  [`avg_over_time(${clean} | unwrap latency [641s]) by (route)`, 'instant', true],
+  [`avg_over_time(${wide} | unwrap latency [100000d]) by (route)`, 'instant', true],
+  // Not windowed in SQL but gathered per series there: without, no grouping, a level grouping, sums and rates.
+  [`max_over_time(${clean} | unwrap latency [30s]) without (route)`, false, true],
+  [`avg_over_time(${wide} | unwrap latency [1m]) without (route)`, false, true],
+  [`stddev_over_time(${clean} | unwrap duration(took) [30s]) without (service_name)`, false, true],
+  [`sum_over_time(${clean} | unwrap latency [30s])`, false, true],
+  [`sum_over_time(${clean} | unwrap duration(took) [1m])`, false, true],
+  [`max_over_time(${clean} | unwrap latency [30s]) by (detected_level)`, false, true],
+  // Sums over many magnitudes, of one series and across series: the engine's order of both folds.
+  [`sum by (route) (sum_over_time(${wide} | unwrap latency [1m]))`, false, true],
+  [`sum(sum_over_time(${wide} | unwrap latency [2m]))`, false, true],
+  [`sum without (route) (sum_over_time(${clean} | unwrap latency [30s]))`, false, true],
+  [`rate(${wide} | unwrap latency [1m])`, false, true],
+  [`sum by (route) (rate(${clean} | unwrap latency [30s]))`, false, true],
+  [`rate_counter(${clean} | unwrap latency [30s])`, false, true],
+  [`sum(rate_counter(${wide} | unwrap latency [1m]))`, false, true],
+  [`topk(2, sum by (route) (sum_over_time(${clean} | unwrap latency [30s])))`, false, true],
+  [`bottomk(1, sum_over_time(${wide} | unwrap latency [1m]))`, false, true],
+  [`avg by (route) (sum_over_time(${clean} |= "line" | route!="/b" | unwrap latency | __error__="" [30s]))`, false, true],
+  // Neither: bytes(), a filter after unwrap that drops clean samples, values or attributes SQL cannot vouch for, a logfmt line.
   [`max_over_time(${clean} | unwrap bytes(latency) | __error__="" [30s]) by (route)`, false],
-  [`max_over_time(${clean} | unwrap latency [30s]) without (route)`, false],
-  [`sum_over_time(${clean} | unwrap latency [30s])`, false],
   [`max_over_time(${clean} | unwrap latency | __error__!="" [30s]) by (route)`, false],
   [`max_over_time({service_name="mixed"} | unwrap latency | __error__="" [30s]) by (route)`, false],
   [`max_over_time({service_name="mixed"} | unwrap latency [30s]) by (route)`, false],
   [`max_over_time({service_name="mixed"} | unwrap duration(took) | __error__="" [30s]) by (route)`, false],
-  [`max_over_time(${clean} | unwrap latency [30s]) by (detected_level)`, false],
+  [`sum_over_time({service_name="mixed"} | unwrap latency | __error__="" [30s])`, false],
+  [`sum_over_time(${logfmt} | unwrap duration(took) | __error__="" [30s])`, false],
 ];
 
 test('unwrap aggregations windowed in SQL give the engine path results exactly, and the engine answers what SQL cannot vouch for', async () => {
   const failures: string[] = [];
   for (const stepNs of [0n, 10n * secondNs]) {
-    for (const [query, windowed] of cases) {
+    for (const [query, windowed, perSeries = false] of cases) {
       const engine = await run(query, false, stepNs);
       const pushed = await run(query, true, stepNs);
       try {
@@ -207,6 +227,12 @@ test('unwrap aggregations windowed in SQL give the engine path results exactly, 
           `${query} (step ${stepNs}): plan ${pushed.plan.join('; ')}`,
         );
         assert.ok(!engine.plan.some((step) => /windowed in SQL/.test(step)), `${query}: pushdown off windowed in SQL`);
+        assert.equal(
+          pushed.plan.some((step) => /samples gathered per series/.test(step)),
+          !expected && perSeries,
+          `${query} (step ${stepNs}): plan ${pushed.plan.join('; ')}`,
+        );
+        assert.ok(!engine.plan.some((step) => /samples gathered per series/.test(step)), `${query}: pushdown off gathered in SQL`);
         // min, max, first, last and a quantile of a φ in [0, 1] of at most 15 digits are computed in SQL; the folds by the engine.
         const inSql = /\b(min|max|first|last)_over_time|\bquantile_over_time\((0|1|0\.[0-9]{1,14}),/.test(query);
         if (expected)
