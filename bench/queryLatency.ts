@@ -207,19 +207,19 @@ try {
       }),
     ],
     [
-      'sum by (service_name) (sum_over_time unwrap duration_ms), 1 h, step 5m (samples per series in SQL)',
+      'max_over_time unwrap duration_ms by (detected_level), 1 h, step 5m (samples per series in SQL)',
       'query_range',
       (k) => ({
-        query: `sum by (service_name) (sum_over_time({k8s_namespace_name="${namespaces[k % namespaces.length]}"} | unwrap duration_ms [5m]))`,
+        query: `max_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) by (detected_level)`,
         ...lastHour,
         step: '5m',
       }),
     ],
     [
-      'max_over_time unwrap duration_ms without (trace_id, span_id), 1 h, step 5m (samples per series in SQL)',
+      'sum by (http_route) (avg_over_time unwrap duration_ms without (trace_id, span_id, request_id, bytes_sent)), 1 h, step 5m (samples per series in SQL)',
       'query_range',
       (k) => ({
-        query: `max_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) without (trace_id, span_id)`,
+        query: `sum by (http_route) (avg_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) without (trace_id, span_id, request_id, bytes_sent))`,
         ...lastHour,
         step: '5m',
       }),
