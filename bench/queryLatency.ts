@@ -207,7 +207,7 @@ try {
       }),
     ],
     [
-      'max_over_time unwrap duration_ms by (detected_level), 1 h, step 5m (samples per series in SQL)',
+      'max_over_time unwrap duration_ms by (detected_level), 1 h, step 5m (query engine)',
       'query_range',
       (k) => ({
         query: `max_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) by (detected_level)`,
@@ -216,7 +216,7 @@ try {
       }),
     ],
     [
-      'sum by (http_route) (avg_over_time unwrap duration_ms without (trace_id, span_id, request_id, bytes_sent)), 1 h, step 5m (samples per series in SQL)',
+      'sum by (http_route) (avg_over_time unwrap duration_ms without (trace_id, span_id, request_id, bytes_sent)), 1 h, step 5m (query engine)',
       'query_range',
       (k) => ({
         query: `sum by (http_route) (avg_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) without (trace_id, span_id, request_id, bytes_sent))`,

@@ -756,60 +756,6 @@ GROUP BY g, k`;
   return { sql, params: params.values, plan, residual };
 }
 
-/** A series of an unwrap aggregation's samples (compileUnwrapSeriesSamples): the row columns that make its labels. */
-export interface UnwrapSeriesRow {
-  /** service_name, level, trace_id, span_id (and the tenant of a multi-tenant query). */
-  g: string[];
-  resource_attributes: Record<string, string>;
-  log_attributes: Record<string, string>;
-  mesh_labels: Record<string, string>;
-  /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for. */
-  unsure: number;
-  /** The samples in (time, value) order: ns after the origin, and the converted values. */
-  times: number[];
-  values: number[];
-}
-
-/**
- * An unwrap range aggregation's samples, converted in SQL (unwrapValueSql.ts) and gathered
- * per set of label columns, for the engine to label (labelSet.ts), group and window exactly
- * as it does rows: only the numbers travel, not the lines. The unwrapped label is dropped
- * from the maps where its key is the name itself or dotted, so that its values do not split
- * a series (any other key that names it is dropped by the engine). Rows SQL cannot vouch for
- * are flagged `unsure`, as in compileUnwrapWindows. For pipelines that run wholly in SQL.
- */
-export function compileUnwrapSeriesSamples(
-  log: LogQuery,
-  scope: QueryScope,
-  options: { originNs: bigint; unwrapLabel: string; conversion: 'number' | 'duration'; maxRows: number },
-): CompiledLogQuery {
-  const params = new Params(scope);
-  const plan: string[] = [];
-  const origin = params.add('Int64', options.originNs.toString());
-  const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
-  const { where, residual } = whereClause(log, scope, params, plan, timeSql, options.unwrapLabel);
-  const converted = unwrapValueSql('u_raw', options.conversion, (type, value) => params.add(type, value))!;
-  const keys = params.add('Array(String)', [...new Set([options.unwrapLabel, options.unwrapLabel.replaceAll('_', '.')])]);
-  const columns = ['service_name', `${levelSql} AS level`, 'trace_id', 'span_id', ...(scope.tenants ? ['tenant'] : [])];
-  const sorted = 'arraySort(groupArray((u_t, u_v)))';
-  const sql = `SELECT g, s_resource AS resource_attributes, s_attributes AS log_attributes, s_mesh AS mesh_labels, max(u_unsure) AS unsure,
-  arrayMap(x -> toFloat64(x.1), ${sorted}) AS times, arrayMap(x -> x.2, ${sorted}) AS values
-FROM (
-  SELECT [${columns.join(', ')}] AS g, resource_attributes AS s_resource, mapFilter((k, v) -> NOT has(${keys}, k), log_attributes) AS s_attributes,
-    mapFilter((k, v) -> NOT has(${keys}, k), ${meshLabelsSql}) AS s_mesh,
-    toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${windowGroupLabelSql(options.unwrapLabel, params)} AS u_raw,
-    ${errorAttributeSql(params)} OR (u_raw != '' AND NOT ${converted.exact}) AS u_unsure, if(u_unsure, 0, ${converted.value}) AS u_v
-  FROM ${scope.database}.logs
-  WHERE ${where} AND (u_raw != '' OR u_unsure)
-  LIMIT ${params.add('UInt64', options.maxRows + 1)}
-)
-GROUP BY g, s_resource, s_attributes, s_mesh`;
-  plan.push(
-    `unwrap ${options.unwrapLabel}: converted in SQL, samples gathered per series; labels, grouping and windows by the query engine`,
-  );
-  return { sql, params: params.values, plan, residual };
-}
-
 /** Conditions of a selector alone, for /labels, /series, /index/*; on masked labels as the scope's reader sees them. */
 function selectorWhere(selectors: LabelMatcher[][], scope: QueryScope, params: Params, level = levelSql): string {
   const conditions = [

@@ -4,14 +4,12 @@ import {
   compileBuckets,
   compileLogfmtSampleRows,
   compileSampleRows,
-  compileUnwrapSeriesSamples,
   compileUnwrapWindows,
   isWindowGroupLabel,
   type BucketRow,
   type LogfmtSampleRow,
   type LogRow,
   type QueryScope,
-  type UnwrapSeriesRow,
   type UnwrapWindowRow,
 } from './compiler.js';
 import { entryLabels, entryOf, labelsKey, sortedObject } from './labelSet.js';
@@ -65,9 +63,11 @@ class SeriesSamples {
   }
 
   /**
-   * Every series, its samples in (time, value) order, the series by their first sample and
-   * equal first times by labels: one order whichever way the rows came (ClickHouse returns
-   * rows of equal times, and groups, in no set order), which vector aggregations fold in.
+   * Every series, its samples in (time, value) order (a window's values then come in the
+   * order unwrapWindows' SQL gives too), the series by their first sample and equal first
+   * times by labels: one order whichever way ClickHouse returned rows of equal times or
+   * groups, so that a vector aggregation over the series (`sum by (…) (rate(… | unwrap …))`)
+   * folds them in one order and rounds alike on every run and either path.
    */
   all(): { labels: Map<string, string>; samples: Sample[] }[] {
     const series = [...this.byKey].map(([key, { labels, samples }]) => {
@@ -132,9 +132,7 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
     const windowed = await unwrapWindows(node, ctx, scope, originNs, steps);
     if (windowed) return windowed;
   }
-  const extracted = viaBuckets
-    ? undefined
-    : ((await unwrapSeriesSamples(node, ctx, scope, originNs)) ?? (await logfmtSamples(node, ctx, scope, originNs)));
+  const extracted = viaBuckets ? undefined : await logfmtSamples(node, ctx, scope, originNs);
   if (extracted) samples = extracted;
   else if (!viaBuckets) {
     const compiled = compileSampleRows(node.log, scope, { originNs, maxRows: ctx.limits.maxEngineRows, unwrapLabel: node.unwrap?.label });
@@ -269,59 +267,6 @@ async function unwrapWindows(
     .map(({ labels, first, values }) => ({ key: labelsKey(labels), first, labels, values }))
     .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map(({ labels, values }) => ({ labels: sortedObject(labels), values }));
-}
-
-/**
- * Samples of an unwrap aggregation whose stages all run in SQL, converted and gathered per
- * series there (compiler.ts's compileUnwrapSeriesSamples): the engine labels each series from
- * its columns as it labels a row, and groups (`by`, `without` or none) and windows the
- * samples exactly as in evaluateRange, so every range function folds the engine's values in
- * the engine's order. Undefined when SQL cannot, or flagged a row it cannot vouch for.
- */
-async function unwrapSeriesSamples(
-  node: RangeAggregation,
-  ctx: QueryContext,
-  scope: QueryScope,
-  originNs: bigint,
-): Promise<SeriesSamples | undefined> {
-  const unwrap = node.unwrap;
-  if (!ctx.limits.pushdown || ctx.masking || !unwrap || unwrap.conversion === 'bytes' || !isWindowGroupLabel(unwrap.label))
-    return undefined;
-  const clean: Entry = { timestampNs: '', line: '', labels: new Map() };
-  if (!unwrap.postFilters.every((filter) => readsOnlyError(filter) && compileLabelFilter(filter)(clean))) return undefined;
-  const options = { originNs, unwrapLabel: unwrap.label, conversion: unwrap.conversion, maxRows: ctx.limits.maxEngineRows };
-  const compiled = compileUnwrapSeriesSamples(node.log, scope, options);
-  if (compiled.residual.length > 0) return undefined;
-  const rows = await ctx.runner.run<UnwrapSeriesRow>(compiled, ctx.budget);
-  ctx.rowsRead += rows.length;
-  // The same limit as the engine path's: SQL stopped reading one row past it.
-  refusePastEngineRows(
-    ctx,
-    rows.reduce((sum, row) => sum + row.times.length, 0),
-  );
-  if (rows.some((row) => row.unsure)) return undefined;
-  const samples = new SeriesSamples(ctx.limits);
-  for (const row of rows) {
-    await yieldIfDue(ctx);
-    const [service_name, level, trace_id, span_id, tenant_id] = row.g;
-    const labels = entryLabels({
-      ts: '',
-      body: '',
-      service_name,
-      level,
-      trace_id,
-      span_id,
-      resource_attributes: row.resource_attributes,
-      log_attributes: row.log_attributes,
-      mesh_labels: row.mesh_labels,
-      tenant_id,
-    });
-    labels.delete(unwrap.label);
-    const grouped = groupedLabels(labels, node.grouping);
-    row.times.forEach((t, i) => samples.add(grouped, { t, entries: 1, bytes: 0, value: row.values[i] }));
-  }
-  ctx.plan.push(...compiled.plan);
-  return samples;
 }
 
 /**
