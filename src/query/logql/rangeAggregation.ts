@@ -188,6 +188,27 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
   return series;
 }
 
+/**
+ * `sum by (…) (sum_over_time(… | unwrap …))` windowed in SQL, one sum per (group, window), where
+ * every value of a window is an integer and their magnitudes add up to at most 2^53: no order of
+ * summing rounds there, so the engine's sum of each series and then of the series is that number.
+ * Undefined otherwise, the engine path then answering (and refusing past its series limit, which
+ * counts the series before the sum: SQL only counts groups).
+ */
+export async function unwrapSumByWindows(
+  node: RangeAggregation,
+  by: string[],
+  ctx: QueryContext,
+  steps: Steps,
+): Promise<Series[] | undefined> {
+  if (node.fn !== 'sum_over_time' || node.grouping || by.length === 0) return undefined;
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  const originNs = steps.startNs - BigInt(node.offsetMs) * 1_000_000n - rangeNs;
+  const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - BigInt(node.offsetMs) * 1_000_000n;
+  const grouped: RangeAggregation = { ...node, grouping: { without: false, labels: by } };
+  return unwrapWindows(grouped, ctx, scopeOf(ctx, { startNs: originNs, endNs }), originNs, steps);
+}
+
 /** Windows a row may fall in (range / step) past which copying rows to windows costs more than the engine's sliding windows. */
 const maxWindowsPerRow = 64n;
 

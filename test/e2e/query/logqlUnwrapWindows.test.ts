@@ -72,6 +72,24 @@ for (let i = 0; i < 240; i++) {
     attributes: { latency, route: pick(['/x', '/y']) },
   });
 }
+// Integers, one series per row (n), summed exactly in any order; and 15-digit ones whose windows pass 2^53, which SQL leaves to the engine.
+for (let i = 0; i < 200; i++) {
+  const latency = String(Math.floor(random() * 2_000_001) - 1_000_000);
+  rows.push({
+    second: 1 + Math.floor(random() * 115),
+    service: 'ints',
+    body: `ints ${i}`,
+    attributes: { latency, route: pick(['/p', '/q']), n: `${i}` },
+  });
+}
+for (let i = 0; i < 60; i++) {
+  rows.push({
+    second: 1 + Math.floor(random() * 115),
+    service: 'bigints',
+    body: `big ${i}`,
+    attributes: { latency: '999999999999999', route: '/z', n: `${i}` },
+  });
+}
 for (const latency of ['1e3', '0x10', ' 5', '-0', '-0.000', '1234567890123456', '5.', 'Infinity', '']) {
   rows.push({ second: 100, service: 'mixed', body: `mixed ${latency}`, attributes: { latency, route: '/m', took: '1h2m' } });
 }
@@ -200,6 +218,13 @@ const cases: [string, boolean | 'instant'][] = [
   [`max_over_time({service_name="mixed"} | unwrap latency [30s]) by (route)`, false],
   [`max_over_time({service_name="mixed"} | unwrap duration(took) | __error__="" [30s]) by (route)`, false],
   [`max_over_time(${clean} | unwrap latency [30s]) by (detected_level)`, false],
+  // A sum by (…) of integer sums: one number per (group, window) from SQL, exact in any order; not past 2^53, nor of decimals, nor without a by.
+  [`sum by (route) (sum_over_time({service_name="ints"} | unwrap latency [30s]))`, true],
+  [`sum by (route, service_name) (sum_over_time({service_name="ints"} | unwrap latency [2m]))`, true],
+  [`sum by (route) (sum_over_time({service_name="ints"} | unwrap latency [30s] offset 20s))`, true],
+  [`sum by (route) (sum_over_time({service_name="bigints"} | unwrap latency [30s]))`, false],
+  [`sum(sum_over_time({service_name="ints"} | unwrap latency [30s]))`, false],
+  [`sum without (route) (sum_over_time({service_name="ints"} | unwrap latency [30s]))`, false],
   // Left to the engine (docs/querying.md says why): without, sums, rates and vector aggregations over them,
   // over values many magnitudes apart and series whose first rows share a time (every clean row is a series).
   [`avg_over_time(${wide} | unwrap latency [1m]) without (route)`, false],
@@ -233,7 +258,7 @@ test('unwrap aggregations windowed in SQL give the engine path results exactly, 
         );
         assert.ok(!engine.plan.some((step) => /windowed in SQL/.test(step)), `${query}: pushdown off windowed in SQL`);
         // min, max, first, last and a quantile of a φ in [0, 1] of at most 15 digits are computed in SQL; the folds by the engine.
-        const inSql = /\b(min|max|first|last)_over_time|\bquantile_over_time\((0|1|0\.[0-9]{1,14}),/.test(query);
+        const inSql = /\b(min|max|first|last|sum)_over_time|\bquantile_over_time\((0|1|0\.[0-9]{1,14}),/.test(query);
         if (expected)
           assert.equal(
             pushed.plan.some((step) => /computed per window in SQL/.test(step)),
@@ -268,7 +293,9 @@ test('the clean and wide services have series with values in most windows (the c
   // The wide service's windows hold dozens of values each: the order of a fold shows in its rounding.
   const wideAnswer = await run(`avg_over_time(${wide} | unwrap latency [1m]) by (route)`, true, 10n * secondNs);
   assert.equal((wideAnswer.result as Answer).series.length, 2);
-  for (const one of [...(result as Answer).series, ...(wideAnswer.result as Answer).series])
+  const intsAnswer = await run(`sum by (route) (sum_over_time({service_name="ints"} | unwrap latency [30s]))`, true, 10n * secondNs);
+  assert.equal((intsAnswer.result as Answer).series.length, 2);
+  for (const one of [...(result as Answer).series, ...(wideAnswer.result as Answer).series, ...(intsAnswer.result as Answer).series])
     assert.ok(one.values.filter((value) => value !== null).length >= 8, JSON.stringify(one));
 });
 
