@@ -216,6 +216,15 @@ try {
       }),
     ],
     [
+      'sum by (http_route) (sum_over_time unwrap duration_ms), 1 h, step 5m (integer sums per window in SQL)',
+      'query_range',
+      (k) => ({
+        query: `sum by (http_route) (sum_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]))`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
       'sum by (http_route) (avg_over_time unwrap duration_ms without (trace_id, span_id, request_id, bytes_sent)), 1 h, step 5m (query engine)',
       'query_range',
       (k) => ({
