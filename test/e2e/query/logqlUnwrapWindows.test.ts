@@ -111,18 +111,20 @@ before(async () => {
     format: 'JSONEachRow',
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
-  // Another tenant's rows under the same service and labels, with a value no clean row has.
+  // Another tenant's rows under the same services and labels, with values no row of ours has.
   await storage.client.insert({
     table: 'meshlog.logs',
-    values: [50, 100, 115].map((second) => ({
-      tenant: 'intruder',
-      timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
-      observed_timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
-      service_name: 'clean',
-      body: 'line intruder',
-      resource_attributes: { 'service.name': 'clean' },
-      log_attributes: { latency: '999999999999999', route: '/a', took: '999h' },
-    })),
+    values: [50, 100, 115].flatMap((second) =>
+      ['clean', 'ints'].map((service) => ({
+        tenant: 'intruder',
+        timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+        observed_timestamp: `${startNs / secondNs + BigInt(second)}.000000000`,
+        service_name: service,
+        body: 'line intruder',
+        resource_attributes: { 'service.name': service },
+        log_attributes: { latency: '999999999999999', route: service === 'clean' ? '/a' : '/p', took: '999h' },
+      })),
+    ),
     format: 'JSONEachRow',
     clickhouse_settings: { date_time_input_format: 'best_effort' },
   });
@@ -308,6 +310,21 @@ test("another tenant's rows under the same service and labels never reach a wind
   const values = (result as { series: { values: (number | null)[] }[] }).series.flatMap((one) => one.values);
   assert.ok(values.some((value) => value !== null));
   assert.ok(!values.includes(999999999999999), JSON.stringify(result).slice(0, 300));
+});
+
+test("another tenant's rows under the same service and labels never reach a sum SQL computes", async () => {
+  const { result, plan } = await run(`sum by (route) (sum_over_time({service_name="ints"} | unwrap latency [2m]))`, true, 10n * secondNs);
+  assert.ok(
+    plan.some((step) => /computed per window in SQL/.test(step)),
+    plan.join('; '),
+  );
+  // Our values are within ±10^6, 200 of them: an intruder's 999999999999999 would show.
+  const values = (result as { series: { values: (number | null)[] }[] }).series.flatMap((one) => one.values);
+  assert.ok(values.some((value) => value !== null));
+  assert.ok(
+    values.every((value) => value === null || Math.abs(value) <= 200_000_000),
+    JSON.stringify(result).slice(0, 300),
+  );
 });
 
 test('an unwrap aggregation over more rows than the engine row limit is refused on the SQL path as on the engine path', async () => {
