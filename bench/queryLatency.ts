@@ -207,6 +207,33 @@ try {
       }),
     ],
     [
+      'max_over_time unwrap duration_ms by (detected_level), 1 h, step 5m (query engine)',
+      'query_range',
+      (k) => ({
+        query: `max_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) by (detected_level)`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
+      'sum by (http_route) (sum_over_time unwrap duration_ms), 1 h, step 5m (integer sums per window in SQL)',
+      'query_range',
+      (k) => ({
+        query: `sum by (http_route) (sum_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]))`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
+      'sum by (http_route) (avg_over_time unwrap duration_ms without (trace_id, span_id, request_id, bytes_sent)), 1 h, step 5m (query engine)',
+      'query_range',
+      (k) => ({
+        query: `sum by (http_route) (avg_over_time({service_name="${services[k % services.length]}"} | unwrap duration_ms [5m]) without (trace_id, span_id, request_id, bytes_sent))`,
+        ...lastHour,
+        step: '5m',
+      }),
+    ],
+    [
       'topk(5) of 24 h counts, instant',
       'query',
       () => ({ query: 'topk(5, sum by (service_name) (count_over_time({k8s_namespace_name=~".+"}[24h])))', time: endNs.toString() }),

@@ -672,7 +672,7 @@ export interface UnwrapWindowRow {
   k: string;
   /** ns after the origin of the group's first row in the window. */
   first: string;
-  /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for. */
+  /** 1 when some row's value SQL cannot convert as the engine does, or whose labels it cannot vouch for, or the window's value. */
   unsure: number;
   /** The function over the window's values, where SQL computes it (unwrapWindowFunctionSql.ts)… */
   value?: number;
@@ -738,7 +738,8 @@ export function compileUnwrapWindows(
   const first = `greatest(0, intDiv(u_t - ${range} + ${step} - 1, ${step}))`;
   const last = `least(${params.add('Int64', options.count - 1)}, intDiv(u_t + ${step} - 1, ${step}) - 1)`;
   // `rows` counts each row once, in its first window: their sum is the rows read, at most maxRows + 1.
-  const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure) AS unsure,
+  const inexact = 'exact' in value && value.exact ? ` OR NOT (${value.exact})` : '';
+  const sql = `SELECT g, toString(k) AS k, toString(min(u_t)) AS first, max(u_unsure)${inexact} AS unsure,
   ${'value' in value ? `${value.value} AS value` : `${value.values} AS values`}, toString(countIf(u_i = 1)) AS rows
 FROM (
   SELECT ${plainSql}[${groups.join(', ')}] AS g, toUnixTimestamp64Nano(timestamp) - ${origin} AS u_t, ${labelValue(options.unwrapLabel)} AS u_raw,

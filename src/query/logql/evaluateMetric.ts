@@ -5,7 +5,7 @@ import { expandGoReplacement, goRegex } from './goRegex.js';
 import { aggregate, arithmetic, comparisonOps } from './metricFunctions.js';
 import type { MetricValue, Series, Steps } from './metricValue.js';
 import { yieldIfDue, type QueryContext } from './queryContext.js';
-import { bucketFunctions, evaluateRange, groupedLabels } from './rangeAggregation.js';
+import { bucketFunctions, evaluateRange, groupedLabels, unwrapSumByWindows } from './rangeAggregation.js';
 
 export async function evaluateMetric(expr: MetricExpr, ctx: QueryContext, steps: Steps): Promise<MetricValue> {
   switch (expr.kind) {
@@ -50,12 +50,18 @@ async function evaluateVectorAggregation(node: VectorAggregation, ctx: QueryCont
     bucketFunctions.has(node.expr.fn) &&
     !node.expr.unwrap &&
     node.expr.fn !== 'absent_over_time';
-  const input = pushDown
-    ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping?.labels ?? [])
-    : await evaluateMetric(node.expr, ctx, steps).then((value) => {
-        if (value.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} needs a vector, not a scalar`);
-        return value.series;
-      });
+  const summedInSql =
+    node.op === 'sum' && !node.grouping?.without && node.expr.kind === 'range' && node.expr.unwrap
+      ? await unwrapSumByWindows(node.expr, node.grouping?.labels ?? [], ctx, steps)
+      : undefined;
+  const input = summedInSql
+    ? summedInSql
+    : pushDown
+      ? await evaluateRange(node.expr as RangeAggregation, ctx, steps, node.grouping?.labels ?? [])
+      : await evaluateMetric(node.expr, ctx, steps).then((value) => {
+          if (value.kind === 'scalar') throw new MeshlogError('ML_QUERY_INVALID', `${node.op} needs a vector, not a scalar`);
+          return value.series;
+        });
   if (node.op === 'sort' || node.op === 'sort_desc') return sortByValue(input, node.op === 'sort_desc');
   const groups = new Map<string, { labels: Record<string, string>; members: Series[] }>();
   for (const series of input) {

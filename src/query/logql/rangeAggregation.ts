@@ -62,8 +62,20 @@ class SeriesSamples {
     series.samples.push(sample);
   }
 
+  /**
+   * Every series, its samples in (time, value) order (a window's values then come in the
+   * order unwrapWindows' SQL gives too), the series by their first sample and equal first
+   * times by labels: one order whichever way ClickHouse returned rows of equal times or
+   * groups, so that a vector aggregation over the series (`sum by (…) (rate(… | unwrap …))`)
+   * folds them in one order and rounds alike on every run and either path.
+   */
   all(): { labels: Map<string, string>; samples: Sample[] }[] {
-    return [...this.byKey.values()];
+    const series = [...this.byKey].map(([key, { labels, samples }]) => {
+      samples.sort((a, b) => a.t - b.t || a.value - b.value);
+      return { key, labels, samples };
+    });
+    series.sort((a, b) => a.samples[0].t - b.samples[0].t || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return series.map(({ labels, samples }) => ({ labels, samples }));
   }
 }
 
@@ -160,8 +172,6 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
   const series: Series[] = [];
   for (const { labels, samples: list } of all) {
     await yieldIfDue(ctx);
-    // Equal times in value order: a window's values then come in one order, the one unwrapWindows' SQL gives too.
-    list.sort((a, b) => a.t - b.t || a.value - b.value);
     const values = new Float64Array(steps.count).fill(NaN);
     let lo = 0;
     let hi = 0;
@@ -176,6 +186,27 @@ export async function evaluateRange(node: RangeAggregation, ctx: QueryContext, s
     series.push({ labels: sortedObject(labels), values });
   }
   return series;
+}
+
+/**
+ * `sum by (…) (sum_over_time(… | unwrap …))` windowed in SQL, one sum per (group, window), where
+ * every value of a window is an integer and their magnitudes add up to at most 2^53: no order of
+ * summing rounds there, so the engine's sum of each series and then of the series is that number.
+ * Undefined otherwise, the engine path then answering (and refusing past its series limit, which
+ * counts the series before the sum: SQL only counts groups).
+ */
+export async function unwrapSumByWindows(
+  node: RangeAggregation,
+  by: string[],
+  ctx: QueryContext,
+  steps: Steps,
+): Promise<Series[] | undefined> {
+  if (node.fn !== 'sum_over_time' || node.grouping || by.length === 0) return undefined;
+  const rangeNs = BigInt(node.rangeMs) * 1_000_000n;
+  const originNs = steps.startNs - BigInt(node.offsetMs) * 1_000_000n - rangeNs;
+  const endNs = steps.startNs + steps.stepNs * BigInt(steps.count - 1) - BigInt(node.offsetMs) * 1_000_000n;
+  const grouped: RangeAggregation = { ...node, grouping: { without: false, labels: by } };
+  return unwrapWindows(grouped, ctx, scopeOf(ctx, { startNs: originNs, endNs }), originNs, steps);
 }
 
 /** Windows a row may fall in (range / step) past which copying rows to windows costs more than the engine's sliding windows. */
@@ -252,9 +283,10 @@ async function unwrapWindows(
   // Past the series limit the engine path answers, with its error.
   if (series.size > ctx.limits.maxSeries) return undefined;
   ctx.plan.push(...compiled.plan);
-  // In the order the engine meets them: by each series' first row.
+  // In the engine's order (SeriesSamples.all): by each series' first row, equal first rows by labels.
   return [...series.values()]
-    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))
+    .map(({ labels, first, values }) => ({ key: labelsKey(labels), first, labels, values }))
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map(({ labels, values }) => ({ labels: sortedObject(labels), values }));
 }
 

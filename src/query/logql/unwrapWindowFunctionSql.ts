@@ -14,6 +14,7 @@ import type { RangeFunction } from './ast.js';
 
 /** Functions computed here (rangeAggregation.ts windows only these). */
 export const windowFunctions = new Set<RangeFunction>([
+  'sum_over_time',
   'avg_over_time',
   'min_over_time',
   'max_over_time',
@@ -52,13 +53,25 @@ function quantileSql(phi: string): string {
   return `(arrayElement(${sorted}, ${lower} + 1) * (1 - ${weight}) + arrayElement(${sorted}, ${upper} + 1) * ${weight})`;
 }
 
-/** The window's value of `fn` (`value`), or its values in the engine's order (`values`) for the engine to apply `fn` to. */
+/**
+ * Integers whose magnitudes add up to at most 2^53 sum to the same double in any order: every
+ * partial sum is an integer no larger, which a double holds exactly.
+ */
+const exactSumSql = 'countIf(u_v != floor(u_v)) = 0 AND sum(abs(u_v)) <= 9007199254740992';
+
+/**
+ * The window's value of `fn` (`value`, which SQL could not vouch for where `exact` is false),
+ * or its values in the engine's order (`values`) for the engine to apply `fn` to.
+ */
 export function unwrapWindowFunctionSql(
   fn: RangeFunction,
   phi: number | undefined,
   param: (type: string, value: unknown) => string,
-): { value: string } | { values: string } | undefined {
+): { value: string; exact?: string } | { values: string } | undefined {
   switch (fn) {
+    case 'sum_over_time':
+      // Summed in any order (ClickHouse's sum sets none): the engine's only where no order rounds.
+      return { value: 'sum(u_v)', exact: exactSumSql };
     case 'min_over_time':
       return { value: 'min(u_v)' };
     case 'max_over_time':

@@ -264,6 +264,14 @@ test('an analyst cannot group or filter an unwrap aggregation by a masked label,
     assert.equal(answer.result, '[]', `${query} kept a sample by the masked value: ${answer.result}`);
     assert.doesNotMatch(answer.plan, /windowed in SQL/, query);
   }
+  // An integer sum by the masked label: SQL sums it for the unmasker only.
+  const summed = 'sum by (user_id) (sum_over_time({service_name="billing-latency"} | unwrap latency_ms [1h]))';
+  const unmaskedSum = await read(summed, keys.unmasker!.key);
+  assert.match(unmaskedSum.plan, /computed per window in SQL/);
+  assert.ok(unmaskedSum.result.includes(userId), unmaskedSum.result);
+  const maskedSum = await read(summed, keys.analyst!.key);
+  assert.doesNotMatch(maskedSum.plan, /windowed in SQL/);
+  assert.ok(!maskedSum.result.includes(userId.slice(2)) && maskedSum.result.includes('MASKED'), maskedSum.result);
 });
 
 test('an unmasked multi-tenant read (acme|beta) is audited once for each tenant it revealed data of, naming both', async () => {
