@@ -17,6 +17,8 @@ export interface ErasureEvidence {
   erased: { chain: string; batch_seq: number; records: number }[];
   /** In a cluster: the record stream up to this instant (the request's first execution, on any node) is covered. */
   stream_covered_until?: string;
+  /** In a cluster: the last stream sequence when it first executed; messages up to it are covered (exact, whatever the clocks say). */
+  stream_covered_until_seq?: number;
   /** In a cluster: matching records this node took from the stream after the execution (replay) and dropped unstored. */
   dropped_from_stream?: number;
 }

@@ -56,6 +56,7 @@ export async function reapplyDeletions(storage: Storage, entries: DeletionEntry[
             trigger: entry.trigger,
             by: entry.executedBy,
             streamCoveredUntil: entry.streamCoveredUntil ?? entry.at,
+            streamCoveredUntilSeq: entry.streamCoveredUntilSeq,
           }),
         );
         changed = true;

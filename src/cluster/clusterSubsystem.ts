@@ -10,7 +10,7 @@ import { CommittedRecords } from './committedRecords.js';
 import { Leases } from './leases.js';
 import { connectNats } from './natsConnection.js';
 import { NodeRegistry } from './nodeRegistry.js';
-import { ensureRecordStream, recordPublisher } from './recordStream.js';
+import { ensureRecordStream, recordPublisher, streamLastSequence } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
 import { replicatedLedger } from './replicatedLedger.js';
 import { spanCommitter, type DropErasedSpans } from './spanCommit.js';
@@ -81,6 +81,8 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
       }
       return {
         stream,
+        /** The stream's last sequence now: what an erasure executed at this moment covers. */
+        lastSequence: () => streamLastSequence(nats, config),
         stop: async () => {
           await consumer?.stop();
           await leases.releaseAll();

@@ -63,6 +63,12 @@ async function createIfMissing(connection: NatsConnection, config: ClusterConfig
   }
 }
 
+/** The last sequence the record stream holds: every message published (and acknowledged) before now is at or below it. */
+export async function streamLastSequence(connection: NatsConnection, config: ClusterConfig): Promise<number> {
+  const manager = await jetstreamManager(connection);
+  return (await manager.streams.info(config.stream.name)).state.last_seq;
+}
+
 /**
  * Publishes one request's records or spans (in messages of at most
  * max_message_bytes) and resolves once JetStream acknowledged every message:

@@ -8,7 +8,7 @@ import type { SpanRecord } from '../model/spanRecord.js';
 import type { CommitSpans } from './streamConsumer.js';
 
 /** Spans of a stream message without those an erasure executed after the stream took them covers. */
-export type DropErasedSpans = (spans: SpanRecord[], streamTimeMs: number) => Promise<SpanRecord[]>;
+export type DropErasedSpans = (spans: SpanRecord[], seq: number, streamTimeMs: number) => Promise<SpanRecord[]>;
 
 /**
  * How a node stores the spans of a stream message: those it holds already
@@ -22,13 +22,13 @@ export type DropErasedSpans = (spans: SpanRecord[], streamTimeMs: number) => Pro
  * retried.
  */
 export function spanCommitter(storage: Storage, withoutErased: DropErasedSpans, logger: Logger): CommitSpans {
-  return async (spans, streamTimeMs) => {
+  return async (spans, seq, streamTimeMs) => {
     try {
       const stored = await storedSpans(storage, spans);
       const fresh = stored.size === 0 ? spans : spans.filter((span) => !stored.has(spanKey(span)));
       if (fresh.length < spans.length)
         logger.info({ skipped: spans.length - fresh.length }, 'spans of the stream stored before; stored once');
-      await insertSpans(storage, await withoutErased(fresh, streamTimeMs));
+      await insertSpans(storage, await withoutErased(fresh, seq, streamTimeMs));
     } catch (error) {
       if (error instanceof StorageError && error.kind === 'refused')
         throw new MeshlogError('ML_RECORDS_REFUSED', error.message.split('\n')[0].slice(0, 300), { cause: error });

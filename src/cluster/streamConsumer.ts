@@ -16,8 +16,9 @@ export type CommitRecords = (records: LogRecord[], receiver: string) => Promise<
 
 /**
  * A stream message's records without those an erasure executed after the
- * stream took the message covers (`streamTimeMs`: when the stream took it):
- * a node replaying the stream never stores erased records again.
+ * stream took the message covers (`seq`, its stream sequence, or for older
+ * evidence `streamTimeMs`, when the stream took it): a node replaying the
+ * stream never stores erased records again.
  */
 export type DropErased = (records: LogRecord[], seq: number, streamTimeMs: number) => Promise<LogRecord[]>;
 
@@ -25,10 +26,10 @@ export type DropErased = (records: LogRecord[], seq: number, streamTimeMs: numbe
  * Stores the spans of a stream message this node does not hold yet (a
  * message given again after its insert, the node having died or lost the
  * acknowledgement, stores nothing twice), without those an erasure executed
- * after the stream took them (`streamTimeMs`) covers; resolves once they
- * are stored.
+ * after the stream took them (`seq`, `streamTimeMs`) covers; resolves once
+ * they are stored.
  */
-export type CommitSpans = (spans: SpanRecord[], streamTimeMs: number) => Promise<void>;
+export type CommitSpans = (spans: SpanRecord[], seq: number, streamTimeMs: number) => Promise<void>;
 
 /** A stream message a commit refused for now (queue full, storage down) comes back after this. */
 const retryDelayMs = 1000;
@@ -184,7 +185,7 @@ export class StreamConsumer {
     try {
       // Through the same per-message turn as records: a redelivery waits for the insert of the delivery before it.
       const streamTimeMs = Math.floor(message.info.timestampNanos / 1_000_000);
-      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans, streamTimeMs));
+      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans, message.seq, streamTimeMs));
       message.ack();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {

@@ -22,6 +22,8 @@ export interface ErasureEntry {
   events: SealEvent[];
   /** In a cluster: the record stream up to this instant is covered (the first execution, on any node); absent before. */
   streamCoveredUntil?: string;
+  /** In a cluster: the stream's last sequence at the first execution; messages up to it are covered. */
+  streamCoveredUntilSeq?: number;
 }
 
 export interface DisposalEntry {

@@ -62,6 +62,8 @@ export class ErasureRequests {
     /** Drops removed templates from the live miners, so the next flush does not write them back. */
     private readonly forgetPatterns: (tenant: string, patterns: PatternRef[]) => void,
     private readonly logger: Logger,
+    /** In a cluster: the record stream's last sequence now, so an execution covers exactly the messages taken before it. */
+    private readonly streamPosition?: () => Promise<number>,
   ) {}
 
   async list(): Promise<ErasureRequest[]> {
@@ -156,7 +158,10 @@ export class ErasureRequests {
       if (!local) await this.store.save(filed);
       // The stream up to the first execution is covered, wherever and whenever it runs here (a node that was down, a new node).
       if (arrived.status === 'executed')
-        await this.run(filed, 'executed through another node', arrived.closed_by, streamCoveredUntil(arrived));
+        await this.run(filed, 'executed through another node', arrived.closed_by, {
+          until: streamCoveredUntil(arrived),
+          seq: streamCoverage(arrived).streamUntilSeq,
+        });
     });
   }
 
@@ -165,14 +170,15 @@ export class ErasureRequests {
     request: ErasureRequest,
     trigger: string,
     executedBy: string,
-    coveredUntil?: string,
+    covered?: { until: string; seq: number | undefined },
     actor?: Identity,
     remoteAddress?: string,
   ) {
+    const streamSeq = covered ? covered.seq : await this.streamSequenceNow();
     const executedAt = new Date();
-    const coversUntil = coveredUntil ?? executedAt.toISOString();
+    const coversUntil = covered?.until ?? executedAt.toISOString();
     // Known to the stream consumer before the stored rows go: a matching record committed after the deletion is dropped instead.
-    (await this.executed()).push({ request, streamUntilMs: Date.parse(coversUntil) });
+    (await this.executed()).push({ request, streamUntilSeq: streamSeq, streamUntilMs: Date.parse(coversUntil) });
     const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
     const outcome = await this.lock.run(() =>
       this.store.erase(erasureMatch(this.database, request), activeHolds, async (plan: ErasurePlan) => {
@@ -187,6 +193,7 @@ export class ErasureRequests {
           holds: activeHolds,
           events,
           streamCoveredUntil: coversUntil,
+          ...(streamSeq === undefined ? {} : { streamCoveredUntilSeq: streamSeq }),
         });
         await this.seals?.insertEvents(events);
       }),
@@ -197,6 +204,7 @@ export class ErasureRequests {
       trigger,
       by: executedBy,
       streamCoveredUntil: coversUntil,
+      streamCoveredUntilSeq: streamSeq,
     });
     await this.store.save(executed);
     const evidence = JSON.parse(executed.evidence) as ErasureEvidence;
@@ -234,8 +242,9 @@ export class ErasureRequests {
    */
   async withoutErased(records: LogRecord[], seq: number, streamTimeMs: number): Promise<LogRecord[]> {
     let kept = records;
-    for (const { request, streamUntilMs } of await this.executed()) {
-      if (streamTimeMs > streamUntilMs) continue;
+    for (const erasure of await this.executed()) {
+      if (!streamMessageCovered(erasure, seq, streamTimeMs)) continue;
+      const { request } = erasure;
       const candidates = kept.filter((record) => record.tenant === request.tenant);
       if (candidates.length === 0) continue;
       const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
@@ -249,10 +258,11 @@ export class ErasureRequests {
   }
 
   /** As `withoutErased`, for the spans of a stream message: those an erasure executed after the stream took them covers are dropped. */
-  async withoutErasedSpans(spans: SpanRecord[], streamTimeMs: number): Promise<SpanRecord[]> {
+  async withoutErasedSpans(spans: SpanRecord[], seq: number, streamTimeMs: number): Promise<SpanRecord[]> {
     let kept = spans;
-    for (const { request, streamUntilMs } of await this.executed()) {
-      if (streamTimeMs > streamUntilMs) continue;
+    for (const erasure of await this.executed()) {
+      if (!streamMessageCovered(erasure, seq, streamTimeMs)) continue;
+      const { request } = erasure;
       const candidates = kept.filter((span) => span.tenant === request.tenant);
       if (candidates.length === 0) continue;
       const activeHolds = (await this.holds.holds()).filter((hold) => !hold.released_at);
@@ -275,13 +285,22 @@ export class ErasureRequests {
     });
   }
 
+  /** The stream's last sequence (a cluster's first execution); unreachable, the execution's time stands in, as before sequences. */
+  private async streamSequenceNow(): Promise<number | undefined> {
+    if (!this.streamPosition) return undefined;
+    try {
+      return await this.streamPosition();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'record stream position unknown: the erasure covers the stream up to its execution time');
+      return undefined;
+    }
+  }
+
   private executed(): Promise<ExecutedErasure[]> {
     this.executedList ??= this.store
       .list()
       .then((requests) =>
-        requests
-          .filter((request) => request.status === 'executed')
-          .map((request) => ({ request, streamUntilMs: Date.parse(streamCoveredUntil(request)) })),
+        requests.filter((request) => request.status === 'executed').map((request) => ({ request, ...streamCoverage(request) })),
       );
     return this.executedList;
   }
@@ -315,10 +334,29 @@ export class ErasureRequests {
   }
 }
 
-/** An executed request and the stream time (ms) up to which its first execution covered the record stream. */
+/**
+ * An executed request and how far its first execution covered the record stream: up to a stream sequence
+ * (exact), or, for evidence written before sequences were recorded, up to a time (the executing node's
+ * clock against the stream's timestamps).
+ */
 interface ExecutedErasure {
   request: ErasureRequest;
+  streamUntilSeq?: number;
   streamUntilMs: number;
+}
+
+/** Whether a stream message (its sequence and the stream's time of it) came before the erasure's first execution. */
+export function streamMessageCovered(
+  erasure: Pick<ExecutedErasure, 'streamUntilSeq' | 'streamUntilMs'>,
+  seq: number,
+  streamTimeMs: number,
+): boolean {
+  return erasure.streamUntilSeq !== undefined ? seq <= erasure.streamUntilSeq : streamTimeMs <= erasure.streamUntilMs;
+}
+
+function streamCoverage(request: ErasureRequest): Pick<ExecutedErasure, 'streamUntilSeq' | 'streamUntilMs'> {
+  const evidence = JSON.parse(request.evidence || '{}') as Partial<ErasureEvidence>;
+  return { streamUntilSeq: evidence.stream_covered_until_seq, streamUntilMs: Date.parse(streamCoveredUntil(request)) };
 }
 
 /** Up to when an executed request covers the record stream: its first execution, on whichever node (older evidence: its execution). */
@@ -353,7 +391,7 @@ export function executedRequest(
   request: ErasureRequest,
   plan: ErasurePlan,
   patternsRemoved: number,
-  execution: { at: Date; trigger: string; by: string; streamCoveredUntil: string },
+  execution: { at: Date; trigger: string; by: string; streamCoveredUntil: string; streamCoveredUntilSeq?: number },
 ): ErasureRequest {
   const evidence: ErasureEvidence = {
     executed_at: execution.at.toISOString(),
@@ -365,6 +403,7 @@ export function executedRequest(
     patterns: patternsRemoved,
     erased: plan.batches.map((batch) => ({ chain: batch.chain_id, batch_seq: Number(batch.batch_seq), records: batch.positions.length })),
     stream_covered_until: execution.streamCoveredUntil,
+    ...(execution.streamCoveredUntilSeq === undefined ? {} : { stream_covered_until_seq: execution.streamCoveredUntilSeq }),
     dropped_from_stream: 0,
   };
   return {

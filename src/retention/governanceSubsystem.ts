@@ -28,6 +28,8 @@ export interface GovernanceDeps {
   holdAlso: () => Promise<LegalHold[]>;
   /** Drops erased templates from the live pattern miners. */
   forgetPatterns: (tenant: string, patterns: PatternRef[]) => void;
+  /** In a cluster: the record stream's last sequence, which an erasure's first execution covers. */
+  streamPosition?: () => Promise<number>;
   logger: Logger;
 }
 
@@ -55,6 +57,7 @@ export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'da
     deletionLock,
     deps.forgetPatterns,
     logger,
+    deps.streamPosition,
   );
   const routes: FastifyPluginAsync = async (app) => {
     retentionRoutes(app, { disposer, store: retentionStore, audit });

@@ -89,7 +89,7 @@ export class MeshlogServer {
       commit: (records, receiver) => redeliveries.write(records, receiver),
       // Called only once consuming starts (last), when the erasure requests exist.
       withoutErased: (records, seq, streamTimeMs) => erasures.withoutErased(records, seq, streamTimeMs),
-      withoutErasedSpans: (spans, streamTimeMs) => erasures.withoutErasedSpans(spans, streamTimeMs),
+      withoutErasedSpans: (spans, seq, streamTimeMs) => erasures.withoutErasedSpans(spans, seq, streamTimeMs),
       registry: metrics.registry,
     });
     if (recordStream) this.subsystems.push(recordStream);
@@ -152,6 +152,7 @@ export class MeshlogServer {
       // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
       holdAlso: () => incidents.recordHolds(),
       forgetPatterns: (tenant, patterns) => this.patterns?.forget(tenant, patterns),
+      streamPosition: recordStream?.lastSequence,
       logger,
     });
     this.subsystems.push(governance);

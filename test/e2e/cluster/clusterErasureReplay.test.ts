@@ -66,6 +66,7 @@ after(async () => {
 interface Evidence {
   records: number;
   dropped_from_stream?: number;
+  stream_covered_until_seq?: number;
 }
 
 /** The request's evidence on `node` once it has committed the whole stream (a message's drops are counted before its ack). */
@@ -109,6 +110,10 @@ test('a new node C replays the whole stream after the erasure: none of the erase
   // A, which erased stored rows, dropped nothing and still verifies clean too.
   const onA = await apiCall(a.meshlog, 'GET', `/api/v1/admin/erasure-requests/${requestId}`);
   assert.equal(onA.body.request.evidence.dropped_from_stream, 0);
+  // Every node covers the stream up to the sequence of the first execution (A's), not up to its own clock.
+  const coveredSeq = onA.body.request.evidence.stream_covered_until_seq;
+  assert.ok(Number.isInteger(coveredSeq) && coveredSeq > 0, `A's evidence names a stream sequence: ${coveredSeq}`);
+  assert.equal(evidence.stream_covered_until_seq, coveredSeq);
 });
 
 test('attack: an erasure of tenant acme drops none of globex’s records with the same selector on replay', async () => {
