@@ -151,17 +151,32 @@ export class ErasureRequests {
   private async fromCluster(arrived: ErasureRequest): Promise<void> {
     await this.oneAtATime(async () => {
       const local = (await this.store.list()).find((request) => request.id === arrived.id);
+      // An execution cannot be undone, so it wins over a cancellation that raced it through another node: every
+      // node ends executed, and so does the bucket (a node joining later reads its latest value).
+      const raced = local?.status === 'cancelled' && arrived.status === 'executed';
+      if (local?.status === 'executed' && arrived.status === 'cancelled') {
+        this.logger.warn(
+          { request: arrived.id, cancelledBy: arrived.closed_by },
+          'erasure cancelled through another node after it executed here: it stays executed',
+        );
+        return this.replica.send(local);
+      }
       // Closed here already (or the same change coming back): this node's own outcome stands.
-      if (local && local.status !== 'pending') return;
+      if (local && local.status !== 'pending' && !raced) return;
       if (arrived.status === 'cancelled') return this.store.save(arrived);
       const filed: ErasureRequest = { ...arrived, status: 'pending', closed_by: '', closed_at: null, cancel_reason: '', evidence: '' };
-      if (!local) await this.store.save(filed);
+      if (!local || raced) await this.store.save(filed);
       // The stream up to the first execution is covered, wherever and whenever it runs here (a node that was down, a new node).
       if (arrived.status === 'executed')
-        await this.run(filed, 'executed through another node', arrived.closed_by, {
-          until: streamCoveredUntil(arrived),
-          seq: streamCoverage(arrived).streamUntilSeq,
-        });
+        await this.run(
+          filed,
+          raced ? 'executed through another node as it was cancelled here' : 'executed through another node',
+          arrived.closed_by,
+          {
+            until: streamCoveredUntil(arrived),
+            seq: streamCoverage(arrived).streamUntilSeq,
+          },
+        );
     });
   }
 

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Kvm } from '@nats-io/kv';
+import { bucketKey } from '../../../src/cluster/replicatedState.js';
 import { apiCall } from '../../support/apiCall.js';
 import { pushLokiLines } from '../../support/clusterNodes.js';
 import { recentLines } from '../../support/lokiCall.js';
@@ -95,6 +97,44 @@ test('an erasure filed through node A and cancelled through B is cancelled on bo
   await until('A to take the cancellation', async () => (await requestOn(a.meshlog, id))?.status === 'cancelled');
   assert.equal((await apiCall(a.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/execute`)).status, 409);
   for (const node of [a, b]) assert.deepEqual(await recentLines(node.meshlog, tenant, '{service_name="reprieved"}'), ['a line that stays']);
+});
+
+test('an execution through A that raced a cancellation through B wins on both nodes and in the bucket: an erasure cannot be undone', async () => {
+  assert.equal(await pushLokiLines(a.meshlog, tenant, 'raced', ['erased although cancelled']), 204);
+  await caughtUp(cluster.observer, 'a');
+  await caughtUp(cluster.observer, 'b');
+  const filed = await fileErasure(a.meshlog, 'raced');
+  const id = filed.body.request.id as string;
+  await until('B to see the request', () => requestOn(b.meshlog, id));
+  const cancelled = await apiCall(b.meshlog, 'POST', `/api/v1/admin/erasure-requests/${id}/cancel`, { reason: 'filed in error' });
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  // A executed it in the same moment: its executed version reaches the bucket right after B's cancellation
+  // (the bucket's own value, status changed, as A's node would have written it).
+  const bucket = await new Kvm(cluster.observer).open('meshlog_erasure_requests');
+  const key = bucketKey(id);
+  await until('the cancellation in the bucket', async () => (await bucket.get(key))?.json<{ status: string }>().status === 'cancelled');
+  const latest = (await bucket.get(key))!.json<Record<string, unknown>>();
+  const executedAt = new Date().toISOString();
+  await bucket.put(
+    key,
+    JSON.stringify({
+      ...latest,
+      status: 'executed',
+      closed_by: 'admin on a',
+      closed_at: executedAt,
+      cancel_reason: '',
+      evidence: JSON.stringify({ executed_at: executedAt, stream_covered_until: executedAt }),
+    }),
+  );
+  for (const node of [a, b]) {
+    await until(`${node.id} to execute it`, async () => (await requestOn(node.meshlog, id))?.status === 'executed');
+    assert.deepEqual(await recentLines(node.meshlog, tenant, '{service_name="raced"}'), [], `erased on ${node.id}`);
+  }
+  assert.equal((await bucket.get(key))!.json<{ status: string }>().status, 'executed', 'a node joining later reads executed');
+  // A cancellation arriving after the execution leaves it executed, and the bucket says so again.
+  await bucket.put(key, JSON.stringify({ ...latest, status: 'cancelled', closed_by: 'late admin', closed_at: new Date().toISOString() }));
+  await until('the bucket to say executed again', async () => (await bucket.get(key))?.json<{ status: string }>().status === 'executed');
+  for (const node of [a, b]) assert.equal((await requestOn(node.meshlog, id))?.status, 'executed');
 });
 
 test('an admin of another tenant, or an analyst, on node B can neither see, cancel nor execute an erasure filed through A', async () => {
