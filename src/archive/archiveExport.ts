@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { inclusionProof, leafHash, type SubtreeCache } from '../integrity/merkle.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
-import { sealedLogLine } from '../storage/logs/sealedLogLine.js';
+import { storedLogLine } from '../storage/logs/logRows.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { StoredBatch } from '../storage/logs/storedBatch.js';
 import {
@@ -49,7 +49,8 @@ function absences(events: Awaited<ReturnType<SealStore['events']>>): Map<number,
 
 /**
  * Writes one tenant's sealed batches overlapping [from, to] as gzip NDJSON
- * (each line exactly as sealed), encrypted with the tenant's data key of the
+ * (each record as its JSONEachRow object, the line sealed for a batch of that
+ * format, whose values the sealed line of a compact batch spells), encrypted with the tenant's data key of the
  * period, handing ciphertext chunks to `emit`; returns the manifest (seals,
  * inclusion proofs to signed checkpoints, absences) and its signature.
  */
@@ -90,12 +91,12 @@ export async function exportArchive(
       const archived = new Map<number, number>();
       const wanted = new Set(selected.map((batch) => Number(batch.batch_seq)));
       const fingerprints = await store.fingerprintsRange(chain, Number(selected[0].batch_seq), last);
-      const formats = new Map(selected.map((batch) => [Number(batch.batch_seq), batch.line_format]));
       for await (const row of store.chainRows(chain, Number(selected[0].batch_seq), last)) {
         if (!wanted.has(Number(row.batch_seq))) continue;
         archived.set(Number(row.batch_seq), (archived.get(Number(row.batch_seq)) ?? 0) + 1);
         records++;
-        yield sealedLogLine(row, formats.get(Number(row.batch_seq)));
+        // One shape for users (jq, a SIEM) whatever the batch's format: its object; verify rebuilds the sealed line.
+        yield storedLogLine(row);
       }
       const batches: ArchivedBatch[] = [];
       for (const batch of selected as StoredBatch[]) {
@@ -107,6 +108,7 @@ export async function exportArchive(
           content_hash: batch.content_hash,
           prev_hash: batch.prev_hash,
           batch_hash: batch.batch_hash,
+          line_format: batch.line_format ?? 'JSONEachRow',
           inclusion_proof: inclusionProof(leaves, seq - 1, size, subtrees).map((node) => node.toString('hex')),
           archived: count,
           absent: [...(absent.get(seq) ?? new Map<string, number[]>())].map(([reason, positions]) => ({ reason, positions })),

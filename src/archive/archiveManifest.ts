@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SealedLineFormat } from '../model/batchSeal.js';
 import { checkpointText, openCheckpoint, signNote, type NoteSigner } from '../integrity/signedNote.js';
 
 export const archiveFormat = 'meshlog-archive/v1';
@@ -13,6 +14,13 @@ export interface ArchivedBatch {
   content_hash: string;
   prev_hash: string;
   batch_hash: string;
+  /**
+   * How the batch's lines were sealed. Its records are archived as JSONEachRow
+   * objects either way; verify rebuilds the sealed JSONCompactEachRow line
+   * from each object. Absent in archives written before it existed (their
+   * records are the sealed lines as they are).
+   */
+  line_format?: SealedLineFormat;
   /** RFC 9162 audit path (hex) from this batch's leaf to the chain's checkpoint root. */
   inclusion_proof: string[];
   /** Records of the batch in the archive. */

@@ -7,7 +7,7 @@ import { batchHash, hashBatchContent, lineFingerprint } from '../integrity/batch
 import { chainOrigin } from '../integrity/chainSealer.js';
 import { leafHash, rootFromInclusionProof } from '../integrity/merkle.js';
 import { openCheckpoint } from '../integrity/signedNote.js';
-import { sealedLinePlace } from '../storage/logs/sealedLogLine.js';
+import { sealedLineOfRecord, sealedLinePlace } from '../storage/logs/sealedLogLine.js';
 import {
   archiveFormat,
   checkManifestSignature,
@@ -191,7 +191,8 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
           });
           continue;
         }
-        byBatch.set(key, [...(byBatch.get(key) ?? []), { pos: row.batch_pos, line }]);
+        const sealed = sealedLineOfRecord(line, batchesByKey.get(key)!.line_format);
+        byBatch.set(key, [...(byBatch.get(key) ?? []), { pos: row.batch_pos, line: sealed }]);
       }
       report.decrypted = true;
     } catch (error) {

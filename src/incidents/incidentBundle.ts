@@ -3,8 +3,10 @@ import { inclusionProof, leafHash, rootFromInclusionProof, treeRoot } from '../i
 import { ProofTrees } from '../integrity/proofTrees.js';
 import { openCheckpoint } from '../integrity/signedNote.js';
 import type { Incident, Pin } from '../model/incident.js';
+import type { SealedLineFormat } from '../model/batchSeal.js';
+import { storedLogLine } from '../storage/logs/logRows.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
-import { sealedLogLine } from '../storage/logs/sealedLogLine.js';
+import { sealedLineOfRecord } from '../storage/logs/sealedLogLine.js';
 import type { IncidentStore } from '../storage/stores/incidentStore.js';
 import { reviewMarkdown } from './incidentReview.js';
 
@@ -18,8 +20,13 @@ export interface PinnedRecordEvidence {
   batch_pos: number;
   /** Whether the record was still stored when exported (a pin holds it; an erasure request may still remove it). */
   stored: boolean;
-  /** The record exactly as committed (one JSON line), whose xxHash64 the seal lists at batch_pos; withheld when it holds masked fields the exporter may not see. */
+  /**
+   * The record as stored, as its JSONEachRow object (one JSON line) whatever its batch's format; withheld when it holds
+   * masked fields the exporter may not see. The seal lists at batch_pos the xxHash64 of the line sealed in `line_format`.
+   */
   stored_line: string | null;
+  /** How the batch sealed its lines: for JSONCompactEachRow, verify rebuilds the sealed array from `stored_line`. Absent in older bundles: JSONEachRow. */
+  line_format?: SealedLineFormat;
   withheld?: string;
   seal: { record_count: number; content_hash: string; prev_hash: string; batch_hash: string; fingerprint_at_position: string } | null;
   /** RFC 6962 inclusion of the batch (leaf = batch hash) in the chain's tree at the checkpoint's size. */
@@ -74,10 +81,8 @@ export async function buildIncidentBundle(
   for (const pin of linePins) {
     const row = await sources.store.recordAt(incident.tenant, pin.chain_id, pin.batch_seq, pin.batch_pos);
     const batch = await sources.seals?.batch(pin.chain_id, pin.batch_seq);
-    // The line as its batch sealed it (the fingerprint at its position is of those bytes).
-    const storedLine = row
-      ? sealedLogLine({ ...row, batch_seq: Number(row.batch_seq), batch_pos: Number(row.batch_pos) }, batch?.line_format)
-      : null;
+    // One shape for users whatever the batch's format: the object; verify rebuilds the sealed line from it.
+    const storedLine = row ? storedLogLine({ ...row, batch_seq: Number(row.batch_seq), batch_pos: Number(row.batch_pos) }) : null;
     const evidence: PinnedRecordEvidence = {
       record: pin.record,
       chain_id: pin.chain_id,
@@ -85,6 +90,7 @@ export async function buildIncidentBundle(
       batch_pos: pin.batch_pos,
       stored: row !== undefined,
       stored_line: sources.showsStoredLines ? storedLine : null,
+      line_format: batch?.line_format ?? 'JSONEachRow',
       ...(sources.showsStoredLines || storedLine === null
         ? {}
         : { withheld: 'the stored line has masked fields this exporter may not see; the seal and proof still cover it' }),
@@ -151,7 +157,8 @@ export function checkBundleProofs(bundle: IncidentBundle, trustedKey: string | u
       problems.push(`${name}: exported without a seal or inclusion proof`);
       continue;
     }
-    if (record.stored_line !== null && lineFingerprint(record.stored_line).toString() !== record.seal.fingerprint_at_position) {
+    const sealedLine = record.stored_line === null ? null : sealedLineOfRecord(record.stored_line, record.line_format);
+    if (sealedLine !== null && lineFingerprint(sealedLine).toString() !== record.seal.fingerprint_at_position) {
       problems.push(`${name}: the line does not match the fingerprint sealed at position ${record.batch_pos}`);
     }
     const computed = batchHash({

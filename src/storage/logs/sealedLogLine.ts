@@ -7,6 +7,26 @@ export function sealedLogLine(row: StoredLogRow, format: SealedLineFormat = 'JSO
   return format === 'JSONCompactEachRow' ? storedCompactLogLine(row) : storedLogLine(row);
 }
 
+/**
+ * The sealed line of a record handed out as its JSONEachRow object (archives
+ * and incident bundles give users one shape whatever the batch's format):
+ * for a compact batch, the array rebuilt from the object's values by the
+ * writer's own serializer. Only an object spelt exactly as `storedLogLine`
+ * spells it is rebuilt, so an added key or a re-spelt value cannot hide behind
+ * a rebuild that drops it: any other text is returned as is and fails its
+ * seal. An array (an archive from before records were objects) is the sealed
+ * line itself.
+ */
+export function sealedLineOfRecord(record: string, format: SealedLineFormat = 'JSONEachRow'): string {
+  if (format !== 'JSONCompactEachRow' || record.startsWith('[')) return record;
+  try {
+    const row = JSON.parse(record) as StoredLogRow;
+    return storedLogLine(row) === record ? storedCompactLogLine(row) : record;
+  } catch {
+    return record;
+  }
+}
+
 /** Where a sealed line says it belongs, in either format: what an archive's reader places it by. */
 export interface SealedLinePlace {
   tenant: string;

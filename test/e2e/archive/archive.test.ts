@@ -11,7 +11,7 @@ import type { ArchiveManifest } from '../../../src/archive/archiveManifest.js';
 import { defaultKeyRingDir, KeyRing } from '../../../src/archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../../../src/archive/masterKey.js';
 import { compactLogColumns } from '../../../src/storage/logs/compactLogRow.js';
-import { sealedLinePlace } from '../../../src/storage/logs/sealedLogLine.js';
+import { sealedLineOfRecord, sealedLinePlace } from '../../../src/storage/logs/sealedLogLine.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { readAuditTrail, readCommitted } from '../../support/storageReader.js';
@@ -22,6 +22,26 @@ const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { en
 const monthStart = new Date(new Date().toISOString().slice(0, 7) + '-01T00:00:00Z');
 const from = new Date(Math.max(Date.now() - 3600_000, monthStart.getTime())).toISOString();
 const period = monthStart.toISOString().slice(0, 7);
+
+/**
+ * Values a rebuilt compact line must spell byte for byte as the writer did:
+ * NUL and control characters, lone surrogates (stored well-formed), JSON
+ * look-alikes, non-BMP text, and a big attribute map with integer-like keys
+ * (which JavaScript objects reorder).
+ */
+const awkwardBodies = [
+  'nul \u0000 bell \u0007 esc \u001b end',
+  'high \ud800 low \udc00',
+  '"],["x",1]\n{"tenant":"other"}\\',
+  '🚀 日本語 naïve',
+];
+const awkwardAttributes = [
+  ...Array.from({ length: 500 }, (_, i) => [`attr.${i}`, `value ${i} ✓`]),
+  ['10', 'ten'],
+  ['2', 'two'],
+  ['k\u0000', 'v\u0000v'],
+  ['🔑', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢'],
+].map(([key, value]) => ({ key, value: { stringValue: value } }));
 
 let meshlog: RunningMeshlog;
 let archiveDir: string;
@@ -58,6 +78,14 @@ before(async () => {
     );
   }
   assert.equal(
+    (
+      await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('awkward', awkwardBodies, { attributes: awkwardAttributes }), {
+        'x-scope-orgid': 'acme',
+      })
+    ).status,
+    200,
+  );
+  assert.equal(
     (await postOtlpJson(meshlog.url, meshlog.token, otlpJsonRequest('checkout', ['another tenant']), { 'x-scope-orgid': 'other' })).status,
     200,
   );
@@ -80,14 +108,14 @@ before(async () => {
   archiveDir = join(tempDataDir('meshlog-archive-'), 'acme');
   const exported = run(['archive', 'export', '--tenant', 'acme', '--from', from, '--out', archiveDir, ...serverFlags()]);
   assert.equal(exported.status, 0, exported.stderr);
-  assert.match(exported.stdout, /^archive ar-[0-9a-f]{16}: 4 records of acme .* encrypted with data key acme\/\d{4}-\d{2}/);
+  assert.match(exported.stdout, /^archive ar-[0-9a-f]{16}: 8 records of acme .* encrypted with data key acme\/\d{4}-\d{2}/);
 });
 
 after(async () => {
   if (meshlog.process.exitCode === null) await meshlog.stop();
 });
 
-test('an exported archive verifies offline, and decrypts to exactly the stored records', async () => {
+test('an exported archive verifies offline, and decrypts to the stored records as JSONEachRow objects whatever the batch format', async () => {
   const verified = run([
     'archive',
     'verify',
@@ -101,7 +129,7 @@ test('an exported archive verifies offline, and decrypts to exactly the stored r
   assert.match(
     verified.stdout,
     new RegExp(
-      `^OK — archive ar-\\w+ of acme, 1 chain\\(s\\), \\d+ batches, 4 records checked, signed by meshlog-w-\\w+ \\(2 records erased by request ${erasureId}\\)$`,
+      `^OK — archive ar-\\w+ of acme, 1 chain\\(s\\), \\d+ batches, 8 records checked, signed by meshlog-w-\\w+ \\(2 records erased by request ${erasureId}\\)$`,
       'm',
     ),
   );
@@ -110,11 +138,28 @@ test('an exported archive verifies offline, and decrypts to exactly the stored r
   assert.equal(manifest.encryption.key_id, `acme/${period}`);
   const payload = readFileSync(join(archiveDir, manifest.payload.file));
   assert.equal(payload.includes(Buffer.from('order 1 paid')), false, 'the payload is encrypted');
-  const archived: string[] = [];
-  for await (const line of archiveLines(archiveDir, manifest, dataKeyOf(manifest)))
-    // Each record as sealed: a JSONCompactEachRow array of the logs columns.
-    archived.push((JSON.parse(line) as string[])[compactLogColumns.indexOf('body')]);
-  assert.deepEqual(archived.sort(), ['order 1 paid', 'order 2 paid', 'order 3 refunded', 'order 4 paid by bob']);
+  // The batches were sealed as JSONCompactEachRow arrays, and the manifest says so: verify passing above rebuilt each array.
+  const batches = manifest.chains.flatMap((chain) => chain.batches);
+  assert.ok(batches.length > 0 && batches.every((batch) => batch.line_format === 'JSONCompactEachRow'), JSON.stringify(batches));
+  const archived: Record<string, unknown>[] = [];
+  for await (const line of archiveLines(archiveDir, manifest, dataKeyOf(manifest))) {
+    assert.ok(line.startsWith('{'), line.slice(0, 80));
+    archived.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  // Each record a JSONEachRow object with the logs columns as keys (as archives always had), not an array.
+  for (const record of archived) {
+    const expected = compactLogColumns.filter((column) => column !== 'pattern_id' && !column.startsWith('stream_'));
+    assert.deepEqual(
+      Object.keys(record).filter((key) => key !== 'pattern_id'),
+      expected,
+    );
+  }
+  assert.deepEqual(
+    archived.map((record) => record.body).sort(),
+    [...awkwardBodies.map((body) => body.toWellFormed()), 'order 1 paid', 'order 2 paid', 'order 3 refunded', 'order 4 paid by bob'].sort(),
+  );
+  const big = archived.find((record) => record.service_name === 'awkward')!.log_attributes as Record<string, string>;
+  for (const { key, value } of awkwardAttributes) assert.equal(big[key], value.stringValue, key);
 
   // Without keys, signatures, seals and inclusion proofs still check.
   const structural = run(['archive', 'verify', archiveDir, '--no-decrypt']);
@@ -124,34 +169,84 @@ test('an exported archive verifies offline, and decrypts to exactly the stored r
   assert.ok(!defaultMasterKeyFile(meshlog.dataDir).startsWith(`${meshlog.dataDir}/`));
 });
 
-test('a tampered archive is rejected: a changed record, a changed manifest, changed ciphertext', async () => {
+/**
+ * A copy of the archive whose records someone holding the data key rewrote:
+ * re-encrypted, the manifest's hash and tag updated (and `editManifest`
+ * applied), but it cannot be re-signed. Returns the verify run.
+ */
+async function forgeRecords(
+  name: string,
+  editLines: (lines: string[]) => void,
+  editManifest: (manifest: ArchiveManifest) => void = () => {},
+): Promise<ReturnType<typeof run>> {
   const manifest = readManifest(archiveDir);
   const key = dataKeyOf(manifest);
-
-  // One record changed by someone holding the data key: re-encrypted, the manifest's hash and tag updated, but it cannot be re-signed.
-  const changedRecord = `${archiveDir}-record`;
-  cpSync(archiveDir, changedRecord, { recursive: true });
+  const dir = `${archiveDir}-${name}`;
+  cpSync(archiveDir, dir, { recursive: true });
   const lines: string[] = [];
   for await (const line of archiveLines(archiveDir, manifest, key)) lines.push(line);
-  const target = lines.findIndex((line) => line.includes('order 2 paid'));
-  const { chain_id: chain, batch_seq: batchSeq, batch_pos: position } = sealedLinePlace(lines[target]);
-  lines[target] = lines[target].replace('order 2 paid', 'order 2 never paid');
+  editLines(lines);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(manifest.encryption.aad));
   const ciphertext = Buffer.concat([cipher.update(gzipSync(lines.join(''))), cipher.final()]);
-  writeFileSync(join(changedRecord, manifest.payload.file), ciphertext);
+  writeFileSync(join(dir, manifest.payload.file), ciphertext);
   const forged = structuredClone(manifest);
   forged.encryption.iv = iv.toString('base64');
   forged.encryption.tag = cipher.getAuthTag().toString('base64');
   forged.payload.sha256 = createHash('sha256').update(ciphertext).digest('hex');
-  writeFileSync(join(changedRecord, 'manifest.json'), `${JSON.stringify(forged, null, 2)}\n`);
-  const recordRun = run(['archive', 'verify', changedRecord, '--data-dir', meshlog.dataDir]);
-  assert.equal(recordRun.status, 1, recordRun.stdout + recordRun.stderr);
-  assert.match(recordRun.stdout, /^MANIFEST_SIGNATURE_INVALID: manifest.json: the manifest was changed after it was signed$/m);
-  assert.match(
-    recordRun.stdout,
-    new RegExp(`^RECORD_MODIFIED chain=${chain} batch=${batchSeq} positions=${position}: 1 record\\(s\\) modified`, 'm'),
+  editManifest(forged);
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(forged, null, 2)}\n`);
+  const verified = run(['archive', 'verify', dir, '--data-dir', meshlog.dataDir]);
+  assert.match(verified.stdout, /^MANIFEST_SIGNATURE_INVALID: manifest.json: the manifest was changed after it was signed$/m);
+  return verified;
+}
+
+/** Rewrites the one line holding `marker` and returns where it was sealed. */
+function rewrite(lines: string[], marker: string, edit: (line: string) => string): ReturnType<typeof sealedLinePlace> {
+  const target = lines.findIndex((line) => line.includes(marker));
+  assert.ok(target >= 0, marker);
+  const edited = edit(lines[target]);
+  assert.notEqual(edited, lines[target]);
+  lines[target] = edited;
+  return sealedLinePlace(edited);
+}
+
+const modifiedAt = (place: ReturnType<typeof sealedLinePlace>) =>
+  new RegExp(
+    `^RECORD_MODIFIED chain=${place.chain_id} batch=${place.batch_seq} positions=${place.batch_pos}: 1 record\\(s\\) modified`,
+    'm',
   );
+
+test('an archive record changed in one value, or given an extra key, is caught offline', async () => {
+  for (const [name, marker, edit] of [
+    ['record', 'order 2 paid', (line: string) => line.replace('order 2 paid', 'order 2 never paid')],
+    // One attribute of the big map of the record with a NUL in its body.
+    ['attribute', 'bell', (line: string) => line.replace('"value 250 ✓"', '"value 251 ✓"')],
+    ['nul', 'bell', (line: string) => line.replace('nul \\u0000', 'nul \\u0001')],
+    // Values unchanged, a key added: not the sealed record either.
+    ['extra-key', 'order 3 refunded', (line: string) => line.replace('"body":', '"approved_by":"mallory","body":')],
+  ] as const) {
+    let place: ReturnType<typeof sealedLinePlace> | undefined;
+    const verified = await forgeRecords(name, (lines) => (place = rewrite(lines, marker, edit)));
+    assert.equal(verified.status, 1, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, modifiedAt(place!), `${name}: ${verified.stdout}`);
+    assert.equal(verified.stdout.match(/^RECORD_/gm)?.length, 1, `${name}: ${verified.stdout}`);
+  }
+});
+
+test('an archive written when records were sealed arrays (no line_format) still verifies its records', async () => {
+  const verified = await forgeRecords(
+    'arrays',
+    (lines) => lines.splice(0, lines.length, ...lines.map((line) => sealedLineOfRecord(line, 'JSONCompactEachRow'))),
+    (manifest) => manifest.chains.forEach((chain) => chain.batches.forEach((batch) => delete batch.line_format)),
+  );
+  // Only the re-signing is missing: every record is its batch's sealed line.
+  assert.doesNotMatch(verified.stdout, /^(RECORD|PAYLOAD|BATCH|CHAIN)_/m);
+  assert.match(verified.stdout, /^FAILED: 1 finding\(s\) — .* 8 records checked/m);
+});
+
+test('a tampered archive is rejected: a changed manifest, changed ciphertext', async () => {
+  const manifest = readManifest(archiveDir);
 
   // A changed manifest: one batch's sealed content hash rewritten.
   const changedManifest = `${archiveDir}-manifest`;
@@ -231,5 +326,5 @@ test('crypto-shredding a data key: the archive can no longer be decrypted, and t
   assert.ok(Date.parse(shredded.at) > 0);
   // The records themselves are untouched by shredding an archive key.
   const stored = await readCommitted<{ n: string }>(meshlog.dataDir, `SELECT count() AS n FROM meshlog.logs WHERE tenant = 'acme'`);
-  assert.equal(Number(stored[0].n), 4);
+  assert.equal(Number(stored[0].n), 8);
 });

@@ -291,6 +291,11 @@ test('the exported bundle verifies offline with meshlog report verify, and fails
     bundle.records.every((record: any) => record.stored && record.seal && record.inclusion?.checkpoint_note),
     JSON.stringify(bundle.records[0]),
   );
+  // Each pinned line as its JSONEachRow object (one shape for readers), its batch's compact format named for verify.
+  for (const record of bundle.records) {
+    assert.equal(record.line_format, 'JSONCompactEachRow');
+    assert.equal(JSON.parse(record.stored_line).chain_id, record.chain_id, record.stored_line);
+  }
   assert.deepEqual(
     bundle.notes.map((note: any) => note.text),
     ['stock sync raced the restock job'],
@@ -322,6 +327,16 @@ test('the exported bundle verifies offline with meshlog report verify, and fails
   const unsigned = cliRun(['report', 'verify', bundleFile, '--public-key', publicKey]);
   assert.equal(unsigned.status, 1, unsigned.out);
   assert.match(unsigned.out, /does not match the fingerprint sealed at position/);
+
+  // The values unchanged, a key added to the object: not the sealed line either.
+  victim.stored_line = victim.stored_line
+    .replace('stock went negativE', 'stock went negative')
+    .replace('"body":', '"approved":"yes","body":');
+  writeFileSync(bundleFile, JSON.stringify(forged));
+  const extraKey = cliRun(['report', 'verify', bundleFile, '--public-key', publicKey]);
+  assert.equal(extraKey.status, 1, extraKey.out);
+  assert.match(extraKey.out, /does not match the fingerprint sealed at position/);
+  assert.equal(extraKey.out.match(/does not match the fingerprint/g)?.length, 1, extraKey.out);
 
   const audit = (await ok('GET', '/api/v1/audit?since=1h&limit=10000')).events as { action: string; target: string }[];
   assert.deepEqual([...new Set(audit.filter((event) => event.target === incident.id).map((event) => event.action))].sort(), [

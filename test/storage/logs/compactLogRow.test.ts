@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
 import { closeCompactLogRow, compactLogColumns, openCompactLogRow, storedCompactLogLine } from '../../../src/storage/logs/compactLogRow.js';
 import { closeLogRow, openLogRow, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
-import { sealedLinePlace, sealedLogLine } from '../../../src/storage/logs/sealedLogLine.js';
+import { sealedLineOfRecord, sealedLinePlace, sealedLogLine } from '../../../src/storage/logs/sealedLogLine.js';
 
 function record(overrides: Partial<LogRecord> = {}): LogRecord {
   return {
@@ -111,4 +111,31 @@ test('an archive reader places a sealed line of either format', () => {
     { tenant: object.tenant, chain_id: object.chain_id, batch_seq: object.batch_seq, batch_pos: object.batch_pos },
     expected,
   );
+});
+
+test("a record handed out as its JSONEachRow object gives back its compact batch's sealed line, and only a canonical object does", () => {
+  const input = record({
+    mesh,
+    patternId: 'p1',
+    stream: { seq: 12, pos: 3 },
+    body: 'nul \u0000 🚀',
+    attributes: { '10': 'a', '2': 'b', 'k\u0000': 'v' },
+  });
+  const compact = closeCompactLogRow(openCompactLogRow(input), position);
+  const object = closeLogRow(openLogRow(input), position);
+  assert.equal(sealedLineOfRecord(object, 'JSONCompactEachRow'), compact);
+  // A JSONEachRow batch sealed the object itself; an array (an archive from before) is the sealed line itself.
+  assert.equal(sealedLineOfRecord(object, 'JSONEachRow'), object);
+  assert.equal(sealedLineOfRecord(compact, 'JSONCompactEachRow'), compact);
+  // An added key, a re-spelt value, a reordered key or no JSON at all is not rebuilt: returned as is, it fails its seal.
+  for (const altered of [
+    object.replace('"body":', '"injected":"x","body":'),
+    object.replace('🚀', '\\ud83d\\ude80'),
+    object.replace(/^\{("tenant":"[^"]*"),("timestamp":"\d+")/, '{$2,$1'),
+    '{"tenant":',
+    'null\n',
+  ]) {
+    assert.notEqual(altered, object);
+    assert.equal(sealedLineOfRecord(altered, 'JSONCompactEachRow'), altered);
+  }
 });
