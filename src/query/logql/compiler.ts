@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, RangeFunction, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
+import { jsonFilterCondition } from './jsonFilterSql.js';
 import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
 import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 import { unwrapValueSql } from './unwrapValueSql.js';
@@ -12,6 +13,8 @@ export interface CompiledLogQuery extends CompiledSql {
   plan: string[];
   /** Stages the query engine still runs over the returned rows, in order. */
   residual: Stage[];
+  /** The residual stages drop none of the rows SQL decided (jsonFilterSql.ts): only the few it could not. */
+  decidedInSql?: boolean;
 }
 
 /**
@@ -332,7 +335,7 @@ function whereClause(
   plan: string[],
   timeSql: string,
   unwrapLabel?: string,
-): { where: string; residual: Stage[] } {
+): { where: string; residual: Stage[]; decidedInSql?: boolean } {
   if (scope.masked) return maskedWhereClause(log, scope, scope.masked, params, plan, timeSql);
   const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
@@ -386,6 +389,16 @@ function whereClause(
         `json/logfmt label filters${unwrapLabel === undefined ? '' : ' and unwrap'}: ${prefilter.length} necessary condition(s) in SQL, stages run again in the query engine`,
       );
     conditions.push(...prefilter);
+    const decided = jsonFilterCondition(residual, {
+      param: (type, value) => params.add(type, value),
+      originalLabel: (name) => labelSql(name, params, true),
+      errorAttribute: () => errorAttributeSql(params),
+    });
+    if (decided !== undefined) {
+      conditions.push(decided);
+      plan.push('json label filters: decided in SQL on plain JSON lines; the other lines through the query engine');
+      return { where: conditions.join('\n  AND '), residual, decidedInSql: true };
+    }
   }
   return { where: conditions.join('\n  AND '), residual };
 }
@@ -399,13 +412,13 @@ export function compileLogRows(
   const params = new Params(scope);
   const plan: string[] = [];
   const timeSql = `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())}) AND timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
-  const { where, residual } = whereClause(log, scope, params, plan, timeSql);
+  const { where, residual, decidedInSql } = whereClause(log, scope, params, plan, timeSql);
   const sql = `SELECT ${rowColumnsOf(scope)}
 FROM ${scope.database}.logs
 WHERE ${where}
 ORDER BY timestamp ${options.direction === 'forward' ? 'ASC' : 'DESC'}
 LIMIT ${params.add('UInt64', options.limit)} OFFSET ${params.add('UInt64', options.offset)}`;
-  return { sql, params: params.values, plan, residual };
+  return { sql, params: params.values, plan, residual, decidedInSql };
 }
 
 const minuteNs = 60_000_000_000n;
