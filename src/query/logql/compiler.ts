@@ -13,8 +13,6 @@ export interface CompiledLogQuery extends CompiledSql {
   plan: string[];
   /** Stages the query engine still runs over the returned rows, in order. */
   residual: Stage[];
-  /** The residual stages drop none of the rows SQL decided (jsonFilterSql.ts): only the few it could not. */
-  decidedInSql?: boolean;
 }
 
 /**
@@ -335,7 +333,7 @@ function whereClause(
   plan: string[],
   timeSql: string,
   unwrapLabel?: string,
-): { where: string; residual: Stage[]; decidedInSql?: boolean } {
+): { where: string; residual: Stage[] } {
   if (scope.masked) return maskedWhereClause(log, scope, scope.masked, params, plan, timeSql);
   const conditions = [tenantSql(scope, params), timeSql];
   for (const matcher of log.selector) conditions.push(matcherSql(matcher, params, false));
@@ -391,13 +389,11 @@ function whereClause(
     conditions.push(...prefilter);
     const decided = jsonFilterCondition(residual, {
       param: (type, value) => params.add(type, value),
-      originalLabel: (name) => labelSql(name, params, true),
       errorAttribute: () => errorAttributeSql(params),
     });
     if (decided !== undefined) {
       conditions.push(decided);
-      plan.push('json label filters: decided in SQL on plain JSON lines; the other lines through the query engine');
-      return { where: conditions.join('\n  AND '), residual, decidedInSql: true };
+      plan.push('json label matchers: decided in SQL on plain JSON lines; the other lines through the query engine');
     }
   }
   return { where: conditions.join('\n  AND '), residual };
@@ -412,13 +408,13 @@ export function compileLogRows(
   const params = new Params(scope);
   const plan: string[] = [];
   const timeSql = `timestamp >= fromUnixTimestamp64Nano(${params.add('Int64', scope.startNs.toString())}) AND timestamp < fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;
-  const { where, residual, decidedInSql } = whereClause(log, scope, params, plan, timeSql);
+  const { where, residual } = whereClause(log, scope, params, plan, timeSql);
   const sql = `SELECT ${rowColumnsOf(scope)}
 FROM ${scope.database}.logs
 WHERE ${where}
 ORDER BY timestamp ${options.direction === 'forward' ? 'ASC' : 'DESC'}
 LIMIT ${params.add('UInt64', options.limit)} OFFSET ${params.add('UInt64', options.offset)}`;
-  return { sql, params: params.values, plan, residual, decidedInSql };
+  return { sql, params: params.values, plan, residual };
 }
 
 const minuteNs = 60_000_000_000n;

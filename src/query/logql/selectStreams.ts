@@ -81,20 +81,21 @@ export async function selectStreams(
   range: { startNs: bigint; endNs: bigint },
   options: { limit: number; direction: 'forward' | 'backward'; categorize?: boolean; intervalNs?: bigint },
 ): Promise<Stream[]> {
-  // When SQL runs (or decides) the whole pipeline its LIMIT is exact, or nearly; otherwise read pages until enough lines pass.
-  const firstPage = compileLogRows(
-    log,
-    {
-      database: ctx.database,
-      tenant: ctx.tenant,
-      tenants: ctx.tenants,
-      masked: ctx.masking?.labels,
-      pushdown: ctx.limits.pushdown,
-      ...range,
-    },
-    { direction: options.direction, limit: options.limit, offset: 0 },
-  );
-  const exact = options.intervalNs === undefined && (firstPage.residual.length === 0 || firstPage.decidedInSql === true);
+  // When SQL runs the whole pipeline its LIMIT is exact; otherwise read pages until enough lines pass.
+  const exact =
+    options.intervalNs === undefined &&
+    compileLogRows(
+      log,
+      {
+        database: ctx.database,
+        tenant: ctx.tenant,
+        tenants: ctx.tenants,
+        masked: ctx.masking?.labels,
+        pushdown: ctx.limits.pushdown,
+        ...range,
+      },
+      { direction: options.direction, limit: options.limit, offset: 0 },
+    ).residual.length === 0;
   const streams = new Map<string, Stream>();
   let kept = 0;
   // Loki's `interval`: a line is returned only at least that long after (before, backward) the last one returned, in any stream.
@@ -136,7 +137,7 @@ export async function selectStreams(
         stream.entries.push(split ? [entry.timestampNs, entry.line, split.categories] : [entry.timestampNs, entry.line]);
         if (++kept >= options.limit) break;
       }
-      // Checked before the last page ends the loop too: pages of another size (SQL deciding the filters) must not change the verdict.
+      // Checked before the last page ends the loop too: a short last page must not let a query past the limit.
       if (ctx.rowsRead > ctx.limits.maxEngineRows) {
         throw new MeshlogError(
           'ML_QUERY_LIMIT',
