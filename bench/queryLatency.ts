@@ -189,6 +189,12 @@ try {
       (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | status >= 500`, ...lastHour, limit: '100' }),
     ],
     [
+      // Most JSON lines pass: the LIMIT decides how many rows come back (SQL decides the filter on plain JSON lines).
+      'json parser + numeric filter most lines pass, 1 h, limit 100',
+      'query_range',
+      (k) => ({ query: `{service_name="${services[k % services.length]}"} | json | latency_ms >= 100`, ...lastHour, limit: '100' }),
+    ],
+    [
       'quantile_over_time unwrap (logfmt), 1 h, step 5m',
       'query_range',
       (k) => ({

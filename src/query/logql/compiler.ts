@@ -1,6 +1,7 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, RangeFunction, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
+import { jsonFilterCondition } from './jsonFilterSql.js';
 import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
 import { isMeshLabel, meshLabelColumnSql, meshLabelsSql, meshSelectorLabels } from './meshLabels.js';
 import { unwrapValueSql } from './unwrapValueSql.js';
@@ -386,6 +387,14 @@ function whereClause(
         `json/logfmt label filters${unwrapLabel === undefined ? '' : ' and unwrap'}: ${prefilter.length} necessary condition(s) in SQL, stages run again in the query engine`,
       );
     conditions.push(...prefilter);
+    const decided = jsonFilterCondition(residual, {
+      param: (type, value) => params.add(type, value),
+      errorAttribute: () => errorAttributeSql(params),
+    });
+    if (decided !== undefined) {
+      conditions.push(decided);
+      plan.push('json label matchers: decided in SQL on plain JSON lines; the other lines through the query engine');
+    }
   }
   return { where: conditions.join('\n  AND '), residual };
 }

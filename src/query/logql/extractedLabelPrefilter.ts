@@ -1,4 +1,5 @@
 import type { CompareOp, LabelFilter, Stage } from './ast.js';
+import { float64Sql } from './float64Sql.js';
 import { matcherFn } from './pipeline.js';
 
 /**
@@ -68,7 +69,7 @@ function jsonNumberFails(name: string, op: CompareOp, value: number, sql: Prefil
   const key = sql.param('String', name);
   return `(${sql.originalLabel(name)} = '' AND position(body, '\\\\') = 0 AND countSubstrings(body, ${sql.param('String', `"${name}"`)}) = 1
     AND isValidJSON(body) AND JSONType(body) = 'Object' AND JSONType(body, ${key}) IN ('Int64', 'UInt64', 'Double')
-    AND JSONExtractFloat(body, ${key}) ${negatedSql[op]} ${sql.param('Float64', value)})`;
+    AND JSONExtractFloat(body, ${key}) ${negatedSql[op]} ${float64Sql(value, (type, value) => sql.param(type, value))})`;
 }
 
 /** A filter's necessary condition, or undefined where it may pass any row. */

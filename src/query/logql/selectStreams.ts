@@ -137,13 +137,14 @@ export async function selectStreams(
         stream.entries.push(split ? [entry.timestampNs, entry.line, split.categories] : [entry.timestampNs, entry.line]);
         if (++kept >= options.limit) break;
       }
-      if (rows.length < pageSize) break;
+      // Checked before the last page ends the loop too: a short last page must not let a query past the limit.
       if (ctx.rowsRead > ctx.limits.maxEngineRows) {
         throw new MeshlogError(
           'ML_QUERY_LIMIT',
           `the query read more than ${ctx.limits.maxEngineRows} rows: narrow the selector, time range or line filters`,
         );
       }
+      if (rows.length < pageSize) break;
     }
   }
   return [...streams.values()];
