@@ -192,7 +192,10 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
           continue;
         }
         const sealed = sealedLineOfRecord(line, batchesByKey.get(key)!.line_format);
-        byBatch.set(key, [...(byBatch.get(key) ?? []), { pos: row.batch_pos, line: sealed }]);
+        // Appended in place: copying the batch's list for every record made verify quadratic in the batch size.
+        const lines = byBatch.get(key);
+        if (lines) lines.push({ pos: row.batch_pos, line: sealed });
+        else byBatch.set(key, [{ pos: row.batch_pos, line: sealed }]);
       }
       report.decrypted = true;
     } catch (error) {
