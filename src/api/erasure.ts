@@ -21,6 +21,8 @@ export interface ErasureEvidence {
   stream_covered_until_seq?: number;
   /** In a cluster: matching records this node took from the stream after the execution (replay) and dropped unstored. */
   dropped_from_stream?: number;
+  /** In a cluster: spans of the scope this node took from the stream after the execution and dropped unstored. */
+  spans_dropped_from_stream?: number;
 }
 
 /** The fields of a request as stored and as answered alike. */

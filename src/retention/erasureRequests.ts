@@ -284,18 +284,23 @@ export class ErasureRequests {
       const erased = await this.store.erasableSpans(erasureMatch(this.database, request), activeHolds, candidates);
       if (erased.size === 0) continue;
       kept = kept.filter((span) => !erased.has(spanKey(span)));
+      await this.countDropped(request.id, erased.size, 'spans_dropped_from_stream');
       this.logger.info({ request: request.id, spans: erased.size }, 'erased spans of the stream dropped, not stored');
     }
     return kept;
   }
 
-  /** Adds records dropped from the stream to a request's evidence on this node. */
-  private async countDropped(id: string, records: number): Promise<void> {
+  /** Adds records (or spans) dropped from the stream to a request's evidence on this node. */
+  private async countDropped(
+    id: string,
+    count: number,
+    what: 'dropped_from_stream' | 'spans_dropped_from_stream' = 'dropped_from_stream',
+  ): Promise<void> {
     await this.oneAtATime(async () => {
       const request = await this.get(id);
       if (request.status !== 'executed') return;
       const evidence = JSON.parse(request.evidence) as ErasureEvidence;
-      evidence.dropped_from_stream = (evidence.dropped_from_stream ?? 0) + records;
+      evidence[what] = (evidence[what] ?? 0) + count;
       await this.store.save({ ...request, evidence: JSON.stringify(evidence) });
     });
   }

@@ -131,4 +131,9 @@ test('spans a node takes from the stream after an erasure ran are not stored whe
   await caughtUp(cluster.observer, 'c');
   assert.deepEqual(await spanIds(c, erasedTrace), { status: 200, ids: [] }, 'not stored by the node that replayed them');
   assert.deepEqual(await spanIds(c, laterTrace), { status: 200, ids: both });
+  // The replaying node's evidence counts the spans it dropped; the node that erased stored ones dropped none.
+  const evidenceOn = async (node: typeof a) =>
+    (await apiCall(node.meshlog, 'GET', `/api/v1/admin/erasure-requests/${filed.body.request.id}`)).body.request.evidence;
+  assert.equal((await evidenceOn(c)).spans_dropped_from_stream, both.length);
+  assert.equal((await evidenceOn(a)).spans_dropped_from_stream, undefined);
 });
