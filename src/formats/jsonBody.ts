@@ -1,12 +1,13 @@
 import type { z } from 'zod';
 import { MeshlogError } from '../errors.js';
+import { parseWellFormedJson } from './wellFormedText.js';
 
 /** A JSON request body (raw bytes, as every route gets them) validated by a zod schema; errors name the field. */
 export function parseJsonBody<T>(schema: z.ZodType<T>, body: unknown): T {
   let json: unknown = body;
   if (Buffer.isBuffer(body)) {
     try {
-      json = JSON.parse(body.toString('utf8') || '{}');
+      json = parseWellFormedJson(body.toString('utf8') || '{}');
     } catch (error) {
       throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
     }

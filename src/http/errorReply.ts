@@ -4,7 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { scrubText, scrubUrl } from '../observability/credentialScrubber.js';
 import { MeshlogError } from '../errors.js';
 import { isStackOverflow, nestingRefusal } from '../formats/nesting.js';
-import { StorageError } from '../storage/engine/storageError.js';
+import { StorageError, storageOutage } from '../storage/engine/storageError.js';
 
 /** How a protocol spells an error body (and its status, where it differs); routes choose theirs in route config. */
 export type ErrorFormatter = (
@@ -48,7 +48,7 @@ export function asMeshlogError(error: unknown): MeshlogError {
   if (statusCode === 413) return new MeshlogError('ML_BODY_TOO_LARGE', message);
   if (statusCode === 415) return new MeshlogError('ML_CONTENT_TYPE', message);
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) return new MeshlogError('ML_DECODE', message);
-  if (error instanceof StorageError && error.kind === 'unavailable') return new MeshlogError('ML_UNAVAILABLE', message, { cause: error });
+  if (error instanceof StorageError && error.kind === 'unavailable') return storageOutage(error);
   if (isStackOverflow(error)) return new MeshlogError('ML_DECODE', `input ${nestingRefusal}`, { cause: error });
   return new MeshlogError('ML_INTERNAL', undefined, { cause: error, errorId: newErrorId() });
 }

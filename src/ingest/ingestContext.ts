@@ -10,7 +10,7 @@ import type { AuthFailures } from '../security/loginThrottle.js';
 import type { RateLimits } from '../security/rateLimits.js';
 import type { TenantRegistry } from '../security/tenantRegistry.js';
 import type { Storage } from '../storage/engine/storage.js';
-import { StorageError } from '../storage/engine/storageError.js';
+import { StorageError, storageOutage } from '../storage/engine/storageError.js';
 import type { ConnectionLimits } from './sources/shared/tcpListener.js';
 import type { RecordPublisher } from '../cluster/recordStream.js';
 import {
@@ -107,7 +107,7 @@ export function ingestContext(options: {
         if (error instanceof StorageError && error.kind === 'refused') {
           throw new MeshlogError('ML_RECORDS_REFUSED', error.message.split('\n')[0].slice(0, 300), { cause: error });
         }
-        throw new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error });
+        throw storageOutage(error);
       }
     },
     metrics: options.metrics,

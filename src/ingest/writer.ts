@@ -8,7 +8,7 @@ import { batchDeduplicationToken } from '../storage/logs/insertDeduplication.js'
 import { openCompactLogRow } from '../storage/logs/compactLogRow.js';
 import { compactClosingPrefixBytes, LogLineEncoder, OpenRowEncoder, type EncodedOpenRows } from '../storage/logs/logLineEncoder.js';
 import { clampNanos } from '../storage/logs/logRows.js';
-import { StorageError } from '../storage/engine/storageError.js';
+import { StorageError, storageOutage } from '../storage/engine/storageError.js';
 import type { Storage } from '../storage/engine/storage.js';
 
 export interface WriterOptions {
@@ -347,9 +347,7 @@ export class LogWriter {
       this.logger.error({ reason: (error as Error).message, records: count }, 'batch commit failed; refusing its requests with 503');
       for (const write of batch) {
         this.metrics.recordsRejected.inc({ receiver: write.receiver, reason: 'storage' }, write.count);
-        write.reject(
-          error instanceof MeshlogError ? error : new MeshlogError('ML_UNAVAILABLE', (error as Error).message, { cause: error }),
-        );
+        write.reject(error instanceof MeshlogError ? error : storageOutage(error));
       }
       return;
     } finally {

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { MeshlogError } from '../../errors.js';
+
 /**
  * An error of the storage engine, classified once where storage throws:
  * `unavailable` (the engine or the network failed: retrying may succeed) or
@@ -26,6 +29,7 @@ export class StorageError extends Error {
 const refusedCodes = new Set([
   6, // CANNOT_PARSE_TEXT
   16, // NO_SUCH_COLUMN_IN_TABLE
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   32, // ATTEMPT_TO_READ_AFTER_EOF
@@ -67,4 +71,18 @@ export function storageError(error: unknown): Error {
   if (error instanceof Error && error.name === 'MeshlogError') return error;
   const code = clickHouseCode(error);
   return new StorageError(code !== undefined && refusedCodes.has(Number(code)) ? 'refused' : 'unavailable', error);
+}
+
+/**
+ * A storage outage as a client is told of it: retryable, with ClickHouse's
+ * code and an error id the server's log line carries beside the engine's
+ * message. Never the message itself: for an insert it quotes the rows around
+ * the failure, which in a group commit are other requests' and tenants'.
+ */
+export function storageOutage(error: unknown): MeshlogError {
+  const code = clickHouseCode(error);
+  return new MeshlogError('ML_UNAVAILABLE', code === undefined ? undefined : `engine error ${code}`, {
+    cause: error,
+    errorId: randomBytes(6).toString('hex'),
+  });
 }

@@ -4,6 +4,7 @@ import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { attributeText, flattenFields } from '../shared/flattenFields.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 export interface DecodedDatadogLogs {
   records: LogRecord[];
@@ -36,7 +37,7 @@ export function decodeDatadogLogs(
   }
   let payload: unknown;
   try {
-    payload = JSON.parse(body.toString('utf8'));
+    payload = parseWellFormedJson(body.toString('utf8'));
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
   }

@@ -6,6 +6,7 @@ import { severityFromText } from '../../../model/severity.js';
 import { recordIdAttribute } from '../../redeliveryFilter.js';
 import { flattenFields } from '../shared/flattenFields.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 /** One answer per bulk action, in request order, as the `_bulk` response lists them. */
 export interface BulkItem {
@@ -80,7 +81,7 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
     }
     let source: unknown;
     try {
-      source = JSON.parse(sourceLine);
+      source = parseWellFormedJson(sourceLine);
     } catch (error) {
       item.error = { type: 'document_parsing_exception', reason: `line [${lineNumber}]: failed to parse: ${(error as Error).message}` };
       continue;
@@ -111,7 +112,7 @@ export function decodeElasticBulk(body: Buffer, pathIndex: string | undefined, t
 function parseAction(line: string): { action: string; meta: Record<string, unknown> } | string {
   let value: unknown;
   try {
-    value = JSON.parse(line);
+    value = parseWellFormedJson(line);
   } catch {
     return 'malformed action/metadata line, expected a JSON object';
   }

@@ -6,6 +6,7 @@ import type { ErrorFormatter } from '../../../http/errorReply.js';
 import { logSignal } from '../../distributor.js';
 import type { HttpIngestProtocol, IngestPath } from '../../httpIngestRoute.js';
 import type { Refused } from '../shared/timeWindow.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 const receiver = 'elasticsearch';
 /** The Elasticsearch version meshlog presents: Filebeat, Logstash and the clients check the major. */
@@ -149,7 +150,7 @@ function documentProtocol(action: 'index' | 'create', paths: IngestPath[]): Http
       const { index, id } = request.params as { index: string; id?: string };
       let document: unknown;
       try {
-        document = JSON.parse(body.toString('utf8'));
+        document = parseWellFormedJson(body.toString('utf8'));
       } catch (error) {
         throw new MeshlogError('ML_DECODE', `failed to parse the document: ${(error as Error).message}`);
       }

@@ -4,6 +4,7 @@ import { MeshlogError } from '../../../errors.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
 import { newLogRecord, type LogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
+import { holdsEncodedSurrogate, wellFormedValue } from '../../../formats/wellFormedText.js';
 
 /**
  * Fluentd forward protocol v1 messages (already msgpack-decoded) → records.
@@ -158,7 +159,8 @@ function unpackEntries(packed: Uint8Array, compressed: unknown, maxDecompressedB
     throw decodeError(`unsupported compression ${text(compressed)}`);
   }
   try {
-    return [...decodeMulti(bytes, { extensionCodec: forwardExtensionCodec })];
+    const entries = [...decodeMulti(bytes, { extensionCodec: forwardExtensionCodec })];
+    return holdsEncodedSurrogate(bytes) ? wellFormedValue(entries) : entries;
   } catch (error) {
     throw decodeError(`packed entries are not msgpack: ${(error as Error).message}`);
   }

@@ -4,6 +4,7 @@ import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import type { MeshlogConfig } from '../../../config/schema.js';
 import type { MeshlogError } from '../../../errors.js';
 import { forwardExtensionCodec, forwardMessage } from './fluentForward.js';
+import { watchEncodedSurrogates, wellFormedValue } from '../../../formats/wellFormedText.js';
 import { registerSecret } from '../../../observability/credentialScrubber.js';
 import type { Identity } from '../../../security/identity.js';
 import { countBytes, receiveRestamped } from '../../distributor.js';
@@ -82,7 +83,12 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
     try {
       // destroyOnReturn: false keeps the socket writable for acks after the client half-closes.
       const bytes = socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
-      for await (const message of decodeMultiStream(bytes, { extensionCodec: forwardExtensionCodec, ...limits })) {
+      // msgpack's decoder turns CESU-8 bytes into lone surrogates: messages after such bytes are made well-formed.
+      const encodedSurrogate = { value: false };
+      for await (const message of decodeMultiStream(watchEncodedSurrogates(bytes, encodedSurrogate), {
+        extensionCodec: forwardExtensionCodec,
+        ...limits,
+      })) {
         if (stopping()) break;
         if (!authenticated) {
           // An address that failed too often is refused unchecked (the PONG says so), as on every authentication path.
@@ -127,7 +133,7 @@ export function forwardListener(config: MeshlogConfig['forward'], host: string, 
         }
         // nil is a keepalive some clients send on idle connections.
         if (message === null) continue;
-        const { records, chunk } = forwardMessage(message, connectionOptions);
+        const { records, chunk } = forwardMessage(encodedSurrogate.value ? wellFormedValue(message) : message, connectionOptions);
         receiveRestamped(ctx, receiver, records);
         // A chunk that asked for an ack and is over its credential's rate is refused by not acknowledging it.
         if (identity && chunk !== undefined) {

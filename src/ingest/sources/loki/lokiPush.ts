@@ -6,6 +6,7 @@ import { severityFromText } from '../../../model/severity.js';
 import { recordIdAttribute } from '../../redeliveryFilter.js';
 import { loadProtos } from '../../../formats/protoRoot.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 const PushRequest = loadProtos(['logproto/push.proto']).lookupType('logproto.PushRequest');
 
@@ -134,7 +135,7 @@ export function snappyBlockProblem(body: Buffer, declared: number): string | und
 export function decodeLokiPushJson(body: Buffer, tenant: string, receiver: string): DecodedPush {
   let request: unknown;
   try {
-    request = JSON.parse(body.toString('utf8'));
+    request = parseWellFormedJson(body.toString('utf8'));
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
   }
@@ -259,7 +260,7 @@ export function parseLabels(text: string): Record<string, string> {
       throw invalidLabels(text, `invalid label name or value at offset ${start} (label names are [a-zA-Z_][a-zA-Z0-9_]*)`);
     }
     if (Object.hasOwn(labels, match[1])) throw new Error(`stream '${text.slice(0, 200)}' has duplicate label name: '${match[1]}'`);
-    labels[match[1]] = JSON.parse(`"${match[2]}"`) as string;
+    labels[match[1]] = parseWellFormedJson(`"${match[2]}"`) as string;
   }
   return labels;
 }

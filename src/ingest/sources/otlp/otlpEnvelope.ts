@@ -1,6 +1,7 @@
 import type protobuf from 'protobufjs';
 import { MeshlogError } from '../../../errors.js';
 import { isStackOverflow, nestingRefusal } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 /**
  * The envelope every OTLP export request shares: protobuf or JSON bytes in,
@@ -39,7 +40,7 @@ export function protobufRefusal(typeName: string, error: unknown): MeshlogError 
 export function otlpRequestFromJson<T>(typeName: string, listField: string, body: Uint8Array): T {
   let request: unknown;
   try {
-    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    request = parseWellFormedJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
   }

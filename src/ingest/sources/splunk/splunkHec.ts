@@ -3,6 +3,7 @@ import { newLogRecord } from '../../../model/logRecord.js';
 import { severityFromText } from '../../../model/severity.js';
 import { attributeText, flattenFields } from '../shared/flattenFields.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 /** Event metadata HEC takes from the event, else from the query string (`?sourcetype=…` on /raw). */
 export interface HecMetadata {
@@ -45,7 +46,7 @@ export function decodeHecEvents(body: Buffer, defaults: HecMetadata, tenant: str
     let event: unknown;
     try {
       if (end === undefined) throw new Error('unterminated object');
-      event = JSON.parse(text.slice(position, end));
+      event = parseWellFormedJson(text.slice(position, end));
     } catch {
       refuse(eventNumber, 6, 'Invalid data format');
       break;

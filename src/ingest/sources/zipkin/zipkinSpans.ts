@@ -2,6 +2,7 @@ import { MeshlogError } from '../../../errors.js';
 import type { SpanRecord } from '../../../model/spanRecord.js';
 import { attributeText } from '../shared/flattenFields.js';
 import { nestingRefusal, nestsDeeperThan } from '../../../formats/nesting.js';
+import { parseWellFormedJson } from '../../../formats/wellFormedText.js';
 
 export interface DecodedZipkin {
   spans: SpanRecord[];
@@ -22,7 +23,7 @@ const kinds = new Set(['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER']);
 export function decodeZipkinSpans(body: Buffer, tenant: string, receiver: string): DecodedZipkin {
   let list: unknown;
   try {
-    list = JSON.parse(body.toString('utf8'));
+    list = parseWellFormedJson(body.toString('utf8'));
   } catch (error) {
     throw new MeshlogError('ML_DECODE', `invalid JSON: ${(error as Error).message}`);
   }
