@@ -1,4 +1,5 @@
 import { goTypeName, printGo, type GoValue } from './goTemplateValue.js';
+import { checkTemplateLength } from './templateLimits.js';
 
 /**
  * Go's fmt.Sprintf for the verbs templates use: %v %s %q %d %f %F %e %g %x %X
@@ -31,6 +32,7 @@ export function goSprintf(format: string, args: GoValue[]): string {
     const precision = precisionText === undefined ? undefined : Number(precisionText || '0');
     const body = formatOne(verb, args[next++], flags, precision);
     const width = widthText === undefined ? 0 : Number(widthText);
+    checkTemplateLength(width);
     const length = [...body].length;
     if (length >= width) out += body;
     else if (flags.includes('-')) out += body + ' '.repeat(width - length);

@@ -5,6 +5,7 @@ import { timeFunctionArity, timeFunctions } from './templateTime.js';
 import { goTemplatePosition, parseGoTemplate, type Command, type Operand, type Pipeline, type TemplateNode } from './goTemplateParse.js';
 import { fromJson, GoArgumentTypeError, GoTime, goTruth, goTypeName, printGo, type GoValue } from './goTemplateValue.js';
 import { goSprintf } from './goPrintf.js';
+import { checkTemplateLength, templateOutputLimit, templateStepLimit } from './templateLimits.js';
 
 /** What a template sees: the entry's labels, its line and its timestamp. */
 export interface TemplateInput {
@@ -27,7 +28,13 @@ function replaceAllMatches(value: string, regex: string, replace: (match: GoMatc
       `invalid regular expression ${JSON.stringify(regex)} in a template: ${(error as Error).message}`,
     );
   }
-  return re.replaceAll(value, replace);
+  let added = 0;
+  return re.replaceAll(value, (match) => {
+    const replacement = replace(match);
+    added += replacement.length;
+    checkTemplateLength(value.length + added);
+    return replacement;
+  });
 }
 
 /**
@@ -43,10 +50,14 @@ const functions: Record<string, (args: string[]) => string> = {
   TrimSpace: ([v]) => v.trim(),
   trim: ([v]) => v.trim(),
   title: ([v]) => v.replace(/\b\w/g, (c) => c.toUpperCase()),
-  replace: ([old, replacement, v]) => v.replaceAll(old ?? '', replacement ?? ''),
+  replace: ([old, replacement, v]) => replaceEvery(v, old ?? '', replacement ?? ''),
   trunc: ([n, v]) => (Number(n) >= 0 ? v.slice(0, Number(n)) : v.slice(Number(n))),
   substr: ([start, end, v]) => v.slice(Number(start), Number(end) < 0 ? undefined : Number(end)),
-  repeat: ([count, v]) => v.repeat(Math.max(0, Number(count))),
+  repeat: ([count, v]) => {
+    const times = Math.max(0, Number(count));
+    checkTemplateLength(times * v.length);
+    return v.repeat(times);
+  },
   TrimPrefix: ([v, prefix]) => (v.startsWith(prefix) ? v.slice(prefix.length) : v),
   TrimSuffix: ([v, suffix]) => (suffix !== '' && v.endsWith(suffix) ? v.slice(0, -suffix.length) : v),
   regexReplaceAll: ([regex, v, replacement]) => replaceAllMatches(v, regex, (match) => expandGoReplacement(replacement, match)),
@@ -125,14 +136,23 @@ const arity: Record<string, number> = {
   ...timeFunctionArity,
 };
 
+/** Every `old` in `v` replaced, once its length is known to stay within the limit. */
+function replaceEvery(v: string, old: string, replacement: string): string {
+  let count = old === '' ? v.length + 1 : 0;
+  for (let at = old === '' ? -1 : v.indexOf(old); at >= 0; at = v.indexOf(old, at + old.length)) count++;
+  checkTemplateLength(v.length + count * (replacement.length - old.length));
+  return v.replaceAll(old, replacement);
+}
+
 /** Go's strings.Replace: n < 0 replaces all. */
 function goReplace(v: string, old: string, replacement: string, n: number): string {
-  if (n < 0 || Number.isNaN(n)) return v.replaceAll(old, replacement);
+  if (n < 0 || Number.isNaN(n)) return replaceEvery(v, old, replacement);
   let out = v;
   let from = 0;
   for (let i = 0; i < n; i++) {
     const at = out.indexOf(old, from);
     if (at < 0) break;
+    checkTemplateLength(out.length + replacement.length - old.length);
     out = out.slice(0, at) + replacement + out.slice(at + old.length);
     from = at + replacement.length + (old === '' ? 1 : 0);
   }
@@ -151,6 +171,8 @@ function trimCutset(v: string, cutset: string, left: boolean, right: boolean): s
 }
 
 function indent(n: number, v: string): string {
+  const lines = v.split('\n').length;
+  checkTemplateLength(Math.max(0, n) * lines + v.length);
   const pad = ' '.repeat(Math.max(0, n));
   return pad + v.replaceAll('\n', `\n${pad}`);
 }
@@ -159,6 +181,7 @@ function indent(n: number, v: string): string {
 function align(n: number, v: string, side: 'left' | 'right'): string {
   const chars = [...v];
   if (n < 0 || Number.isNaN(n)) return v;
+  checkTemplateLength(n);
   if (chars.length >= n) return side === 'left' ? chars.slice(0, n).join('') : chars.slice(chars.length - n).join('');
   return side === 'left' ? v + ' '.repeat(n - chars.length) : ' '.repeat(n - chars.length) + v;
 }
@@ -294,6 +317,7 @@ class RangeJump {
 class Execution {
   private readonly variables: [string, GoValue][];
   private out = '';
+  private steps = 0;
   constructor(
     private readonly template: string,
     private readonly name: string,
@@ -313,15 +337,30 @@ class Execution {
     );
   }
 
+  /** Past templateLimits.ts's bounds the entry fails, as for any error of the template. */
+  private limited(message: string): never {
+    throw new TemplateExecError(`${goTemplatePosition(this.name, this.template, 0)}: ${message}`);
+  }
+
+  private step(): void {
+    if (++this.steps > templateStepLimit) this.limited(`more than ${templateStepLimit} steps`);
+  }
+
+  private write(text: string): void {
+    this.out += text;
+    if (this.out.length > templateOutputLimit) this.limited(`output longer than ${templateOutputLimit} characters`);
+  }
+
   private list(nodes: TemplateNode[], dot: GoValue): void {
     for (const node of nodes) {
+      this.step();
       switch (node.kind) {
         case 'text':
-          this.out += node.text;
+          this.write(node.text);
           break;
         case 'action': {
           const value = this.pipeline(node.pipeline, dot);
-          if (node.pipeline.declare.length === 0) this.out += printGo(value);
+          if (node.pipeline.declare.length === 0) this.write(printGo(value));
           break;
         }
         case 'if':
@@ -350,6 +389,7 @@ class Execution {
     let items: [GoValue, GoValue][];
     if (Array.isArray(value)) items = value.map((item, i) => [BigInt(i), item]);
     else if (value instanceof Map) items = [...value.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    else if (typeof value === 'bigint' && value > BigInt(templateStepLimit)) this.limited(`more than ${templateStepLimit} steps`);
     else if (typeof value === 'bigint') items = Array.from({ length: Math.max(0, Number(value)) }, (_, i) => [BigInt(i), BigInt(i)]);
     else if (value === null) items = [];
     else if (typeof value === 'object' && !(value instanceof GoTime))
@@ -357,6 +397,7 @@ class Execution {
     else throw new TemplateExecError(`${goTemplatePosition(this.name, this.template, 0)}: range can't iterate over ${printGo(value)}`);
     if (items.length === 0) this.list(node.elseList, dot);
     for (const [key, item] of items) {
+      this.step();
       this.variables.length = depth;
       if (declare.length === 1) this.variables.push([declare[0], item]);
       if (declare.length === 2) this.variables.push([declare[0], key], [declare[1], item]);
@@ -450,8 +491,9 @@ class Execution {
     const values = args.map((arg) => this.operand(arg, dot));
     if (piped !== undefined) values.push(piped);
     try {
-      if (name in typedFunctions) return typedFunctions[name](values);
-      return functions[name](values.map(printGo));
+      const result = name in typedFunctions ? typedFunctions[name](values) : functions[name](values.map(printGo));
+      if (typeof result === 'string') checkTemplateLength(result.length);
+      return result;
     } catch (error) {
       if (error instanceof TemplateExecError || error instanceof MeshlogError) throw error;
       if (error instanceof GoArgumentTypeError) this.fail(pos, name, error.message);
