@@ -116,7 +116,12 @@ async function evaluateLabelReplace(node: LabelReplace, ctx: QueryContext, steps
     let labels = series.labels;
     if (match) {
       const next = new Map(Object.entries(series.labels));
-      const value = expandGoReplacement(node.replacement, match);
+      let value: string;
+      try {
+        value = expandGoReplacement(node.replacement, match);
+      } catch (error) {
+        throw new MeshlogError('ML_QUERY_LIMIT', `label_replace: ${(error as Error).message}`);
+      }
       if (value === '') next.delete(node.dst);
       else next.set(node.dst, value);
       labels = sortedObject(next);

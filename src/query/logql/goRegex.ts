@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { checkTemplateLength } from './templateLimits.js';
 
 /**
  * LogQL regexes are Go (RE2) syntax, and in Loki they run on RE2: matching
@@ -186,10 +187,16 @@ export function goRegex(pattern: string, options: { anchored: boolean }): GoRege
 
 /** Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}` in a replacement; `$$` is a dollar; unknown groups are empty. */
 export function expandGoReplacement(template: string, match: GoMatch): string {
-  return template.replace(/\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_whole, braced?: string, bare?: string) => {
+  const reference = /\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g;
+  const part = (braced?: string, bare?: string): string => {
     const name = braced ?? bare;
     if (name === undefined) return '$';
     if (/^\d+$/.test(name)) return match[Number(name)] ?? '';
     return match.groups?.[name] ?? '';
-  });
+  };
+  // `$0` a thousand times over a long match would be gigabytes: measured before it is built.
+  let length = template.length;
+  for (const found of template.matchAll(reference)) length += part(found[1], found[2]).length - found[0].length;
+  checkTemplateLength(length);
+  return template.replace(reference, (_whole, braced?: string, bare?: string) => part(braced, bare));
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileTemplate, TemplateExecError } from '../../../src/query/logql/lineTemplate.js';
 import { templateOutputLimit } from '../../../src/query/logql/templateLimits.js';
+import { expandGoReplacement, goRegex } from '../../../src/query/logql/goRegex.js';
 
 const input = { labels: new Map([['app', 'a']]), line: 'x'.repeat(1000), timestampNs: '1700000000000000000' };
 const run = (template: string) => compileTemplate(template)(input);
@@ -19,6 +20,7 @@ test('templates that would build a string past the limit or loop without end fai
     '{{ Replace __line__ "x" (repeat 5000 "y") 900 }}',
     '{{ regexReplaceAll "x" __line__ (repeat 5000 "y") }}',
     '{{ regexReplaceAllLiteral "" __line__ (repeat 5000 "y") }}',
+    `{{ regexReplaceAll "x+" __line__ "${'$0'.repeat(2000)}" }}`,
     '{{ range 1000000000 }}{{ end }}',
     '{{ range (mul 100000 100000) }}x{{ end }}',
     '{{ range (fromJson (printf "[%s0]" (repeat 200000 "0,"))) }}{{ end }}',
@@ -40,4 +42,10 @@ test('templates within the limits give what Go gives', () => {
   assert.equal(run('{{ replace "x" "yy" __line__ }}').length, 2000);
   assert.equal(run(`{{ repeat ${templateOutputLimit} "a" }}`).length, templateOutputLimit, 'exactly the limit is allowed');
   assert.throws(() => run(`{{ repeat ${templateOutputLimit + 1} "a" }}`), /longer than 1048576 characters/);
+});
+
+test("a regex replacement's expansion (label_replace, regexReplaceAll) is measured before it is built", () => {
+  const match = goRegex('(.*)', { anchored: true }).exec('v'.repeat(10_000))!;
+  assert.equal(expandGoReplacement('<$1>', match).length, 10_002);
+  assert.throws(() => expandGoReplacement('$1'.repeat(200), match), /longer than 1048576 characters/);
 });
