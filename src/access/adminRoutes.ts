@@ -12,6 +12,7 @@ import type { AuditStore } from '../storage/stores/auditStore.js';
 import type { SessionStore } from '../security/sessions.js';
 import { requireWithinGrants, sees, singleTenant } from '../security/grants.js';
 import { MeshlogError } from '../errors.js';
+import { isOwnTenantName, tenantNameRule } from '../model/tenantName.js';
 
 export interface AdminDeps {
   keys: ApiKeys;
@@ -25,7 +26,9 @@ const createKeyBody = z
   .object({
     name: z.string().min(1).max(200),
     roles: z.array(z.enum(roles)).min(1),
-    tenants: z.array(z.string().regex(/^(\*|[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127})$/, 'a tenant name or "*"')).min(1),
+    tenants: z
+      .array(z.string().refine((value) => value === '*' || isOwnTenantName(value), `"*" or ${tenantNameRule}, not starting with _`))
+      .min(1),
     /** Go duration (`90d` is accepted as days) until the key expires. */
     expires_in: z.string().optional(),
   })

@@ -7,6 +7,7 @@ import type { TenantRegistry } from '../security/tenantRegistry.js';
 import { parseJsonBody } from '../formats/jsonBody.js';
 import { holdsTenants } from '../security/grants.js';
 import { anyTenant, tenantFor } from '../security/identity.js';
+import { isOwnTenantName, tenantNameRule } from '../model/tenantName.js';
 
 export interface TenantRouteDeps {
   tenants: TenantRegistry;
@@ -16,7 +17,7 @@ export interface TenantRouteDeps {
 const createTenantBody = z
   .object({
     // Tenants starting with `_` are meshlog's own.
-    name: z.string().regex(/^[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127}$/, '1-128 of A-Z a-z 0-9 _ . -, not starting with _'),
+    name: z.string().refine(isOwnTenantName, `${tenantNameRule}, not starting with _`),
     description: z.string().max(500).default(''),
   })
   .strict();

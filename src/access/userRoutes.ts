@@ -11,6 +11,7 @@ import { parseJsonBody } from '../formats/jsonBody.js';
 import { keyExpiry, keyShownOnce } from './adminRoutes.js';
 import { requireWithinGrants, sees, singleTenant } from '../security/grants.js';
 import { MeshlogError } from '../errors.js';
+import { isOwnTenantName, tenantNameRule } from '../model/tenantName.js';
 
 export interface UserRouteDeps {
   users: UserRegistry;
@@ -19,7 +20,9 @@ export interface UserRouteDeps {
   sessions?: SessionStore;
 }
 
-const tenantList = z.array(z.string().regex(/^(\*|[A-Za-z0-9.-][A-Za-z0-9_.-]{0,127})$/, 'a tenant name or "*"')).min(1);
+const tenantList = z
+  .array(z.string().refine((value) => value === '*' || isOwnTenantName(value), `"*" or ${tenantNameRule}, not starting with _`))
+  .min(1);
 
 const createUserBody = z
   .object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadSchemaConfig } from '../config/loadConfig.js';
 import { byteSize } from '../formats/configValues.js';
+import { isTenantName, tenantNameRule } from '../model/tenantName.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const milliseconds = z.coerce.number().int().min(1);
@@ -43,10 +44,7 @@ export const agentConfigSchema = z
     /** Bearer token (default: MESHLOG_TOKEN). */
     token: z.string().min(1).optional(),
     /** Sent as X-Scope-OrgID. */
-    tenant: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
-      .optional(),
+    tenant: z.string().refine(isTenantName, tenantNameRule).optional(),
     /** Checkpoints and the disk buffer. */
     data_dir: z.string().min(1).default('./agent-data'),
     /** `/metrics`, `/ready` and `/sources`; port 0 = any free port (the bound address is logged). */

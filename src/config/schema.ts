@@ -5,6 +5,7 @@ import { accessReviewSection } from '../security/accessReviewConfig.js';
 import { clusterSection } from '../cluster/clusterConfig.js';
 import { isAddressOrCidr } from '../formats/senderTimeZones.js';
 import { isTimeZone } from '../formats/zonedWallTime.js';
+import { isTenantName, tenantNameRule } from '../model/tenantName.js';
 
 /**
  * A PEM certificate chain and its private key; a listener with these speaks
@@ -32,10 +33,7 @@ const tlsFiles = z
   .strict();
 /** Address of a TCP/UDP listener; empty = the top-level `host`. */
 const listenHost = z.string().min(1).optional();
-const tenantName = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,128}$/, '1-128 of A-Z a-z 0-9 _ . -')
-  .default('default');
+const tenantName = z.string().refine(isTenantName, tenantNameRule).default('default');
 
 /** How an alert receiver is retried: exponential backoff from initial_backoff_ms, at most max_attempts. */
 const alertDelivery = {

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { roles } from '../security/identity.js';
+import { isTenantName, tenantNameRule } from '../model/tenantName.js';
 
 /** A stream or source selector: every key given must equal the record's value (service_name, mesh, cluster, platform). */
 const selector = z
@@ -43,7 +44,7 @@ export const policySchema = z
     policy_format: z.literal(1),
     tenant: z
       .string()
-      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name (letters, digits, _ . -)')
+      .refine(isTenantName, tenantNameRule)
       .refine((value) => !value.startsWith('_'), 'tenants starting with _ are meshlog’s own'),
     /** The author's version label, e.g. 2026-12-07.1; meshlog numbers what it applies besides. */
     version: z.string().min(1).max(128),

@@ -8,6 +8,7 @@ import { holdsTenants } from '../security/grants.js';
 import type { ErasureRequest } from '../storage/stores/erasureStore.js';
 import { parseJsonBody } from '../formats/jsonBody.js';
 import { rfc3339Ns } from '../formats/rfc3339Time.js';
+import { isTenantName, tenantNameRule } from '../model/tenantName.js';
 
 export interface ErasureDeps {
   erasures: ErasureRequests;
@@ -15,7 +16,7 @@ export interface ErasureDeps {
 
 const requestBody = z
   .object({
-    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'a tenant name'),
+    tenant: z.string().refine(isTenantName, tenantNameRule),
     /** LogQL stream selector: which streams of the tenant. */
     selector: z.string().min(2).max(4000),
     /** RFC 3339, inclusive. */

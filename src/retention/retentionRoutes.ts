@@ -8,6 +8,7 @@ import { parseJsonBody } from '../formats/jsonBody.js';
 import { holdsTenants } from '../security/grants.js';
 import { tenantFor } from '../security/identity.js';
 import { MeshlogError } from '../errors.js';
+import { isTenantName, tenantNameRule } from '../model/tenantName.js';
 
 export interface RetentionDeps {
   disposer: Disposer;
@@ -18,7 +19,7 @@ export interface RetentionDeps {
 const holdBody = z
   .object({
     name: z.string().min(1).max(200),
-    tenant: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+    tenant: z.string().refine(isTenantName, tenantNameRule),
     service: z.string().min(1).optional(),
     /** RFC 3339; absent = from the beginning / until released. */
     from: z.string().datetime({ offset: true }).optional(),

@@ -91,6 +91,25 @@ test('a disabled tenant is refused for ingest (HTTP, gRPC) and queries; other te
   assert.equal((await query('acme')).status, 200);
 });
 
+test('"." and ".." are no tenant (dskit refuses them too: a tenant is a path segment of its archives): not sent to, queried, registered or granted', async () => {
+  for (const name of ['.', '..']) {
+    const sent = await ingest(name);
+    assert.equal(sent.status, 400, name);
+    assert.match(((await sent.json()) as { message: string }).message, /not "\." or "\.\."/);
+    assert.equal((await query(name)).status, 400, name);
+    const registered = meshlogCli(['tenants', 'create', name]);
+    assert.notEqual(registered.status, 0, name);
+    const granted = await fetch(`${meshlog.url}/api/v1/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${meshlog.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'dots', roles: ['ingester'], tenants: [name] }),
+    });
+    assert.equal(granted.status, 400, name);
+  }
+  // Dots inside a name stay allowed, as before.
+  assert.equal((await ingest('team.a')).status, 200);
+});
+
 test('each registry change is exactly one audit record with who and what', async () => {
   assert.equal(await meshlog.stop(), 0, meshlog.output());
   const records = await readAuditTrail<{ action: string; actor: string; target: string; outcome: string }>(
