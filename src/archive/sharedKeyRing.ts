@@ -52,6 +52,8 @@ const isShredding = (value: unknown) =>
  */
 export class SharedKeyRing implements ArchiveKeys {
   private stopWatching: (() => void) | undefined;
+  /** The last fetch: fetches run one at a time, so an older read never lands in the directory after a newer one (a tombstone). */
+  private fetching: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly local: KeyRing,
@@ -139,7 +141,13 @@ export class SharedKeyRing implements ArchiveKeys {
   }
 
   /** The cluster's entry, checked, and copied into this node's directory. */
-  private async fetch(tenant: string, period: string): Promise<{ entry: KeyRingEntry; revision: number } | undefined> {
+  private fetch(tenant: string, period: string): Promise<{ entry: KeyRingEntry; revision: number } | undefined> {
+    const fetched = this.fetching.then(() => this.fetchNow(tenant, period));
+    this.fetching = fetched.catch(() => undefined);
+    return fetched;
+  }
+
+  private async fetchNow(tenant: string, period: string): Promise<{ entry: KeyRingEntry; revision: number } | undefined> {
     const value = await this.bucket.get(entryName(tenant, period));
     if (!value) return undefined;
     const entry = this.checked(value.text, tenant, period);
