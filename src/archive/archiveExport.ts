@@ -15,12 +15,12 @@ import {
   type ArchivedChain,
   type ArchiveManifest,
 } from './archiveManifest.js';
-import { periodOf, type KeyRing } from './keyRing.js';
+import { periodOf, type ArchiveKeys } from './keyRing.js';
 
 export interface ArchiveSources {
   store: SealStore;
   signer: NoteSigner;
-  keyRing: KeyRing;
+  keyRing: ArchiveKeys;
   /** Signs a checkpoint for every chain that grew, so the newest archived batches are covered by one. */
   checkpointNow: () => Promise<unknown>;
 }
@@ -64,7 +64,7 @@ export async function exportArchive(
     throw new RangeError(
       `an archive covers one key period (a UTC month): ${isoNs(request.fromNs)} and ${isoNs(request.toNs)} are in different months; export each month on its own`,
     );
-  const { keyId, key } = sources.keyRing.dataKey(request.tenant, period, request.actor);
+  const { keyId, key } = await sources.keyRing.dataKey(request.tenant, period, request.actor);
   await sources.checkpointNow();
 
   const archiveId = `ar-${randomBytes(8).toString('hex')}`;

@@ -53,7 +53,7 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
       const toNs = rfc3339Ns(body.to);
       if (fromNs > toNs) throw new MeshlogError('ML_DECODE', 'from is after to');
       const period = new Date(Number(fromNs / 1_000_000n)).toISOString().slice(0, 7);
-      const entry = sources.keyRing.entry(tenant, period);
+      const entry = await sources.keyRing.entry(tenant, period);
       if (entry?.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(entry).message);
       reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const line = (value: object) =>
@@ -161,7 +161,7 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
 
   // Which keys exist and which were shredded, by whom and why, is evidence an auditor reads.
   app.get('/api/v1/admin/archive-keys', { config: { permission: 'audit', tenancy: 'all' } }, async () => ({
-    keys: sources.keyRing.list().map(({ wrapped: _wrapped, ...entry }) => entry),
+    keys: (await sources.keyRing.list()).map(({ wrapped: _wrapped, ...entry }) => entry),
   }));
 
   app.post(
@@ -170,10 +170,10 @@ export function archiveRoutes(app: FastifyInstance, deps: ArchiveDeps): void {
     async (request) => {
       const body = parseJsonBody(shredBody, request.body);
       const tenant = tenantFor(request.identity!, body.tenant);
-      const existing = sources.keyRing.entry(tenant, body.period);
+      const existing = await sources.keyRing.entry(tenant, body.period);
       if (!existing) throw new MeshlogError('ML_NOT_FOUND', `no archive data key ${tenant}/${body.period}`);
       if (existing.shredded) throw new MeshlogError('ML_CONFLICT', new KeyShreddedError(existing).message);
-      const tombstone = sources.keyRing.shred(tenant, body.period, request.identity!.name, body.reason);
+      const tombstone = await sources.keyRing.shred(tenant, body.period, request.identity!.name, body.reason);
       await audit.record({
         action: 'archive.key_shred',
         outcome: 'success',

@@ -91,9 +91,14 @@ export async function* archiveLines(dir: string, manifest: ArchiveManifest, data
  * signed checkpoint; with the data key, every archived record against its
  * batch seal. Needs no server and no data directory.
  */
-export async function verifyArchive(dir: string, options: { verifierKey?: string; dataKey?: () => Buffer }): Promise<ArchiveVerifyReport> {
+export async function verifyArchive(
+  dir: string,
+  options: { verifierKeys?: string[]; dataKey?: () => Buffer },
+): Promise<ArchiveVerifyReport> {
   const { manifest, manifestText, signature } = readArchive(dir);
-  const verifierKey = options.verifierKey ?? manifest.verifier_key;
+  // A cluster's published key set: the archive may be signed by any node's key in it, by no other.
+  const accepted = options.verifierKeys ?? [manifest.verifier_key];
+  const verifierKey = accepted.includes(manifest.verifier_key) ? manifest.verifier_key : accepted[0]!;
   const report: ArchiveVerifyReport = {
     ok: false,
     archiveId: manifest.archive_id,
@@ -111,6 +116,8 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
   const found = (finding: ArchiveFinding) => report.findings.push(finding);
 
   try {
+    if (!accepted.includes(manifest.verifier_key))
+      throw new Error(`signed by ${manifest.verifier_key}, which is none of the ${accepted.length} accepted keys`);
     checkManifestSignature(manifestText, manifest, signature, verifierKey);
   } catch (error) {
     found({ kind: 'manifest_signature_invalid', detail: `manifest.json: ${(error as Error).message}` });
@@ -124,7 +131,7 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
   for (const chain of manifest.chains) {
     let root: Buffer | undefined;
     try {
-      const opened = openCheckpoint(chain.checkpoint.note, verifierKey);
+      const opened = openByAny(chain.checkpoint.note, [verifierKey, ...accepted.filter((key) => key !== verifierKey)]);
       if (opened.origin !== chainOrigin(chain.chain) || opened.treeSize !== chain.checkpoint.tree_size)
         throw new Error(`signed for ${opened.origin} at size ${opened.treeSize}`);
       root = opened.rootHash;
@@ -212,6 +219,19 @@ export async function verifyArchive(dir: string, options: { verifierKey?: string
   }
   report.ok = report.findings.length === 0 && !report.decryptError;
   return report;
+}
+
+/** A checkpoint signed by one of `keys` (a cluster's nodes each sign their own). */
+function openByAny(note: string, keys: string[]): ReturnType<typeof openCheckpoint> {
+  const reasons: string[] = [];
+  for (const key of keys) {
+    try {
+      return openCheckpoint(note, key);
+    } catch (error) {
+      reasons.push((error as Error).message);
+    }
+  }
+  throw new Error(keys.length === 1 ? reasons[0] : `signed by none of the ${keys.length} accepted keys (${reasons.join('; ')})`);
 }
 
 function checkBatchRecords(key: string, batch: ArchivedBatch, lines: { pos: number; line: string }[], report: ArchiveVerifyReport): void {

@@ -99,10 +99,18 @@ export async function archiveUploadCommand(flags: ServerFlags & { tenant: string
   );
 }
 
-function verifierKeyFlag(value: string | undefined): string | undefined {
+/** A verifier key, or a file of one key a line (a cluster's published key set: GET /api/v1/integrity/public-keys). */
+function verifierKeysFlag(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  if (existsSync(value)) return readFileSync(value, 'utf8').trim();
-  if (value.includes('+')) return value;
+  if (existsSync(value)) {
+    const keys = readFileSync(value, 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
+    if (keys.length === 0) throw new Error(`--public-key: ${value} holds no verifier key`);
+    return keys;
+  }
+  if (value.includes('+')) return [value];
   throw new Error(`--public-key: ${value} is neither a file nor a verifier key`);
 }
 
@@ -125,7 +133,7 @@ export async function archiveVerifyCommand(
     `archive verify ${dir}`,
     async (shown) => {
       shown.update(flags.decrypt ? 'signature, seals, proofs and every record' : 'signature, seals and proofs');
-      return verifyArchive(dir, { verifierKey: verifierKeyFlag(flags.publicKey), dataKey: flags.decrypt ? dataKey : undefined });
+      return verifyArchive(dir, { verifierKeys: verifierKeysFlag(flags.publicKey), dataKey: flags.decrypt ? dataKey : undefined });
     },
     (done) => `${done.ok ? 'OK' : 'NOT OK'}: ${done.batches} batches${done.decrypted ? `, ${done.records} records` : ''}`,
   );

@@ -10,11 +10,22 @@ export interface ReportVerifyFlags {
   signature?: string;
 }
 
-/** A verifier key string, or a file holding one (`<data_dir>-signing.key.pub`). */
-function trustedKeyOf(value: string | undefined): string | undefined {
+/**
+ * A verifier key string, or a file holding one a line: one server's
+ * (`<data_dir>-signing.key.pub`) or a cluster's published key set
+ * (GET /api/v1/integrity/public-keys), any of which may have signed.
+ */
+function trustedKeysOf(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  if (existsSync(value)) return readFileSync(value, 'utf8').trim();
-  if (value.includes('+')) return value;
+  if (existsSync(value)) {
+    const keys = readFileSync(value, 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
+    if (keys.length === 0) throw new Error(`--public-key ${value}: the file holds no verifier key`);
+    return keys;
+  }
+  if (value.includes('+')) return [value];
   throw new Error(`--public-key ${value}: no such file, and not a verifier key string`);
 }
 
@@ -23,7 +34,7 @@ const evidencePattern = /<script type="application\/json" id="evidence">([\s\S]*
 type Check = { label: string; check: SignatureCheck };
 
 /** A JSON report (signed inside), or a rendering with its detached signature (`undefined` when there is none). */
-function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | undefined }, trustedKey: string | undefined): Check[] {
+function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | undefined }, trustedKeys: string[] | undefined): Check[] {
   const text = bytes.toString('utf8');
   if (text.trimStart().startsWith('{')) {
     let report: object;
@@ -32,15 +43,17 @@ function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | u
     } catch (error) {
       return [{ label: 'JSON report', check: { ok: false, reason: `not valid JSON (${(error as Error).message})` } }];
     }
-    const checks = [{ label: 'JSON report', check: verifyReportJson(report, trustedKey) }];
+    const checks = [{ label: 'JSON report', check: verifyReportJson(report, trustedKeys) }];
     // An incident bundle also carries each pinned record's seal and inclusion proof: check those against the signed checkpoints.
     if ((report as { report?: unknown }).report === bundleKind) {
       const bundle = report as IncidentBundle;
-      const problems = checkBundleProofs(bundle, trustedKey);
+      // Its checkpoints are by the key that signed it, when that key is trusted.
+      const proofKey = trustedKeys && (trustedKeys.includes(String(bundle.verifier_key)) ? String(bundle.verifier_key) : trustedKeys[0]);
+      const problems = checkBundleProofs(bundle, proofKey);
       checks.push({
         label: `${bundle.records?.length ?? 0} pinned records (seal, inclusion proof, signed checkpoint)`,
         check:
-          problems.length === 0 ? { ok: true, key: trustedKey ?? String(bundle.verifier_key) } : { ok: false, reason: problems.join('; ') },
+          problems.length === 0 ? { ok: true, key: proofKey ?? String(bundle.verifier_key) } : { ok: false, reason: problems.join('; ') },
       });
     }
     return checks;
@@ -59,13 +72,13 @@ function checkReport(bytes: Buffer, signature: { name: string; bytes: Buffer | u
   const checks = [
     {
       label: `report file (signature ${signature.name})`,
-      check: verifyReportFile(bytes, JSON.parse(signature.bytes.toString('utf8')) as Partial<DetachedReportSignature>, trustedKey),
+      check: verifyReportFile(bytes, JSON.parse(signature.bytes.toString('utf8')) as Partial<DetachedReportSignature>, trustedKeys),
     },
   ];
   // An HTML report also carries its signed JSON evidence: check that too.
   const evidence = bytes.subarray(0, 5).toString('latin1') === '%PDF-' ? undefined : evidencePattern.exec(text)?.[1];
   if (evidence !== undefined)
-    checks.push({ label: 'embedded JSON evidence', check: verifyReportJson(JSON.parse(evidence) as object, trustedKey) });
+    checks.push({ label: 'embedded JSON evidence', check: verifyReportJson(JSON.parse(evidence) as object, trustedKeys) });
   return checks;
 }
 
@@ -76,7 +89,7 @@ const fail = (label: string, reason: string): Check => ({ label, check: { ok: fa
  * SHA-256 (none missing, none added), and every report in it by its own
  * signature; the JSON's evidence hash must be the one the manifest names.
  */
-function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
+function checkBundle(bytes: Buffer, trustedKeys: string[] | undefined): Check[] {
   let files: Record<string, Uint8Array>;
   try {
     files = unzipSync(bytes);
@@ -91,7 +104,7 @@ function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
   } catch (error) {
     return [fail(bundleManifestName, `not valid JSON (${(error as Error).message})`)];
   }
-  const checks: Check[] = [{ label: bundleManifestName, check: verifyReportJson(manifest, trustedKey) }];
+  const checks: Check[] = [{ label: bundleManifestName, check: verifyReportJson(manifest, trustedKeys) }];
   const listed = new Map((manifest.files ?? []).map((entry) => [entry.name, entry.sha256]));
   for (const name of Object.keys(files)) {
     if (name !== bundleManifestName && !listed.has(name)) checks.push(fail(name, 'in the bundle but not in its signed manifest'));
@@ -106,7 +119,7 @@ function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
     if (!/^soc2-report\.(json|html|pdf|csv)$/.test(name)) continue;
     const signature = files[`${name}.sig`];
     checks.push(
-      ...checkReport(Buffer.from(file), { name: `${name}.sig`, bytes: signature && Buffer.from(signature) }, trustedKey).map(
+      ...checkReport(Buffer.from(file), { name: `${name}.sig`, bytes: signature && Buffer.from(signature) }, trustedKeys).map(
         ({ label, check }) => ({ label: `${name}: ${label}`, check }),
       ),
     );
@@ -118,13 +131,13 @@ function checkBundle(bytes: Buffer, trustedKey: string | undefined): Check[] {
 }
 
 /** What was checked and how it came out, one line each. */
-function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, trustedKey: string | undefined): Check[] {
-  if (bytes.subarray(0, 4).toString('latin1') === 'PK\x03\x04') return checkBundle(bytes, trustedKey);
+function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, trustedKeys: string[] | undefined): Check[] {
+  if (bytes.subarray(0, 4).toString('latin1') === 'PK\x03\x04') return checkBundle(bytes, trustedKeys);
   const signatureFile = flags.signature ?? `${file}.sig`;
   return checkReport(
     bytes,
     { name: signatureFile, bytes: existsSync(signatureFile) ? readFileSync(signatureFile) : undefined },
-    trustedKey,
+    trustedKeys,
   );
 }
 
@@ -134,20 +147,20 @@ function checkFile(file: string, bytes: Buffer, flags: ReportVerifyFlags, truste
  * any does not (the report was modified, or signed by another key).
  */
 export function reportVerifyCommand(file: string, flags: ReportVerifyFlags): void {
-  const trustedKey = trustedKeyOf(flags.publicKey);
-  const checks = checkFile(file, readFileSync(file), flags, trustedKey);
+  const trustedKeys = trustedKeysOf(flags.publicKey);
+  const checks = checkFile(file, readFileSync(file), flags, trustedKeys);
   let failed = false;
   for (const { label, check } of checks) {
     if (check.ok) {
       process.stdout.write(
-        `OK ${file}: ${label}: signature verifies with ${trustedKey ? 'the trusted key' : 'the key it names'} ${check.key}\n`,
+        `OK ${file}: ${label}: signature verifies with ${trustedKeys ? 'the trusted key' : 'the key it names'} ${check.key}\n`,
       );
     } else {
       failed = true;
       process.stdout.write(`FAILED ${file}: ${label}: ${check.reason}\n`);
     }
   }
-  if (!failed && !trustedKey) {
+  if (!failed && !trustedKeys) {
     process.stderr.write(
       'note: no --public-key given, so this shows only that the report is unchanged since the named key signed it; pass --public-key <data_dir>-signing.key.pub to check it was your server\n',
     );

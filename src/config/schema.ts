@@ -414,9 +414,9 @@ export const configSchema = z
     /** Encrypted, signed archives (see archive/): where the keys live, both outside the data directory. */
     archive: z
       .object({
-        /** 64 hex digits wrapping every archive data key; default <data_dir>-archive.key (MESHLOG_ARCHIVE_MASTER_KEY holds the key itself instead). */
+        /** 64 hex digits wrapping every archive data key; default <data_dir>-archive.key (MESHLOG_ARCHIVE_MASTER_KEY holds the key itself instead). In a cluster, the same key on every node: it never goes to NATS. */
         master_key_file: z.string().min(1).optional(),
-        /** Per-tenant, per-month data keys (wrapped) and shredding tombstones; default <data_dir>-archive-keys. */
+        /** Per-tenant, per-month data keys (wrapped) and shredding tombstones; default <data_dir>-archive-keys. In a cluster, this node's copy of the cluster's ring. */
         key_ring_dir: z.string().min(1).optional(),
         /** S3-compatible object storage for `meshlog archive upload`, with Object Lock (WORM) until the tenant's longest retention has passed. */
         s3: z

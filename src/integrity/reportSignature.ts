@@ -47,17 +47,29 @@ export function signReportFile(bytes: Buffer, signer: NoteSigner): DetachedRepor
 export type SignatureCheck = { ok: true; key: string } | { ok: false; reason: string };
 
 /**
- * Checks `signature` over `bytes`. With `trustedKey` the signature must be by
- * that key; without it, the key named in the signature is used (which only
- * shows the file is unchanged since whoever holds that key signed it).
+ * Checks `signature` over `bytes`. With `trustedKeys` the signature must be
+ * by one of them (one server's key, or a cluster's published key set: each
+ * node signs with its own); without, the key named in the signature is used
+ * (which only shows the file is unchanged since whoever holds that key
+ * signed it).
  */
-function checkSignature(bytes: Buffer, signature: Partial<ReportSignature> | undefined, trustedKey: string | undefined): SignatureCheck {
+function checkSignature(
+  bytes: Buffer,
+  signature: Partial<ReportSignature> | undefined,
+  trustedKeys: readonly string[] | undefined,
+): SignatureCheck {
   if (!signature || typeof signature.value !== 'string' || typeof signature.key !== 'string')
     return { ok: false, reason: 'the report carries no signature' };
   if (signature.algorithm !== 'Ed25519') return { ok: false, reason: `unsupported signature algorithm ${String(signature.algorithm)}` };
-  const key = trustedKey ?? signature.key;
-  if (trustedKey !== undefined && signature.key !== trustedKey) {
-    return { ok: false, reason: `signed by key ${signature.key}, not by the trusted key ${trustedKey}` };
+  const key = signature.key;
+  if (trustedKeys !== undefined && !trustedKeys.includes(key)) {
+    return {
+      ok: false,
+      reason:
+        trustedKeys.length === 1
+          ? `signed by key ${key}, not by the trusted key ${trustedKeys[0]}`
+          : `signed by key ${key}, which is none of the ${trustedKeys.length} trusted keys`,
+    };
   }
   let publicKey;
   try {
@@ -71,17 +83,21 @@ function checkSignature(bytes: Buffer, signature: Partial<ReportSignature> | und
   return { ok: true, key };
 }
 
-export function verifyReportJson(report: object, trustedKey?: string): SignatureCheck {
+export function verifyReportJson(report: object, trustedKeys?: readonly string[]): SignatureCheck {
   return checkSignature(
     canonicalReportBytes(report),
     (report as { signature?: unknown }).signature as Partial<ReportSignature> | undefined,
-    trustedKey,
+    trustedKeys,
   );
 }
 
-export function verifyReportFile(bytes: Buffer, signature: Partial<DetachedReportSignature>, trustedKey?: string): SignatureCheck {
+export function verifyReportFile(
+  bytes: Buffer,
+  signature: Partial<DetachedReportSignature>,
+  trustedKeys?: readonly string[],
+): SignatureCheck {
   if (signature.file_sha256 !== undefined && signature.file_sha256 !== createHash('sha256').update(bytes).digest('hex')) {
     return { ok: false, reason: 'the file’s SHA-256 differs from the one signed: the report was modified after it was signed' };
   }
-  return checkSignature(bytes, signature, trustedKey);
+  return checkSignature(bytes, signature, trustedKeys);
 }

@@ -159,10 +159,13 @@ export class MeshlogServer {
     // Before any disposal or erasure appends to it: a ledger lost with the disk comes back from the cluster.
     if (cluster) await governance.ledger.replicateTo(await cluster.ledgerReplica(), logger);
     const { disposer, erasures, retentionStore, deletionLock } = governance;
-    const archive = archiveSubsystem(config, {
+    const archive = await archiveSubsystem(config, {
       sealing,
       audit,
       longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
+      keyBucket: await cluster?.archiveKeys(),
+      node: config.cluster.node_id ?? id,
+      logger,
     });
     this.subsystems.push(archive);
     this.subsystems.push(backupSubsystem(config, { storage, writer, lock: deletionLock, masterKey: archive.masterKey, audit }));
