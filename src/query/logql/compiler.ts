@@ -212,10 +212,10 @@ function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): stri
     }
     if (/^[A-Za-z]+$/.test(literal)) {
       // The text index serves a LIKE of one partial word through its token dictionary; several words it cannot.
-      // Letters are kept as they are in the words, so a line holding the needle holds it there too. The body's
-      // LIKE first: the words expression is then computed only for the lines that have the needle.
+      // Letters only, the needle is in a line exactly when it is in the line's words (digits became spaces), so
+      // the index alone answers, without reading bodies.
       plan.push(`${what}: substring of one word, text index token dictionary (LIKE)`);
-      return `(${contains} AND ${bodyWordsSql} LIKE ${pattern})`;
+      return `${bodyWordsSql} LIKE ${pattern}`;
     }
     plan.push(
       /^[A-Za-z0-9]+$/.test(literal)
