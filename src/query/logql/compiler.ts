@@ -1,5 +1,6 @@
 import type { LabelFilter, LabelMatcher, LineFilter, LogQuery, RangeFunction, Stage } from './ast.js';
 import type { CompiledSql } from '../../storage/sql.js';
+import { bodyWordsSql, indexedWords } from '../../storage/logs/bodyWordsIndex.js';
 import { extractedLabelPrefilter } from './extractedLabelPrefilter.js';
 import { jsonFilterCondition } from './jsonFilterSql.js';
 import { logfmtValuePattern, plainLogfmtLinePattern } from './logfmtSampleSql.js';
@@ -182,19 +183,6 @@ function matcherSql(matcher: LabelMatcher, params: Params, metadata: boolean, le
   }
 }
 
-/** Tokens of the body's text index (splitByNonAlpha) that a substring match guarantees are whole tokens. */
-export function completeTokens(needle: string): string[] {
-  // Non-ASCII bytes: whether the tokenizer splits on them is not ours to assume.
-  if (/[^\x00-\x7f]/.test(needle)) return [];
-  const tokens: string[] = [];
-  for (const match of needle.matchAll(/[A-Za-z0-9]+/g)) {
-    const end = match.index + match[0].length;
-    // A token touching either end of the needle may continue in the line (`error` in `errors`).
-    if (match.index > 0 && end < needle.length) tokens.push(match[0]);
-  }
-  return [...new Set(tokens)];
-}
-
 const regexMeta = /[\\^$.|?*+()[\]{}]/;
 
 /** A LIKE pattern matching `text` anywhere: `%`, `_` and `\\` escaped. */
@@ -211,23 +199,30 @@ function lineFilterSql(filter: LineFilter, params: Params, plan: string[]): stri
       plan.push(`${what}: regular expression, scans body (no text index)`);
       return `match(body, ${params.add('String', value)})`;
     }
-    const contains = `body LIKE ${params.add('String', containsPattern(literal))}`;
+    const pattern = params.add('String', containsPattern(literal));
+    const contains = `body LIKE ${pattern}`;
     if (negated) {
       plan.push(`${what}: negative filter, scans body (no text index)`);
       return contains;
     }
-    const tokens = completeTokens(literal);
-    if (tokens.length === 0) {
-      // The text index serves a LIKE of one partial word through its token dictionary; several words it cannot.
-      plan.push(
-        /^[A-Za-z0-9]+$/.test(literal)
-          ? `${what}: substring of one word, text index token dictionary (LIKE)`
-          : `${what}: no whole token in the text (its ends may be parts of longer words), scans body (no text index)`,
-      );
-      return contains;
+    const words = indexedWords(literal);
+    if (words.length > 0) {
+      plan.push(`${what}: text index on tokens ${JSON.stringify(words)}, then substring check`);
+      return `(hasAllTokens(${bodyWordsSql}, ${params.add('Array(String)', words)}) AND ${contains})`;
     }
-    plan.push(`${what}: text index on tokens ${JSON.stringify(tokens)}, then substring check`);
-    return `(hasAllTokens(body, ${params.add('Array(String)', tokens)}) AND ${contains})`;
+    if (/^[A-Za-z]+$/.test(literal)) {
+      // The text index serves a LIKE of one partial word through its token dictionary; several words it cannot.
+      // Letters only, the needle is in a line exactly when it is in the line's words (digits became spaces), so
+      // the index alone answers, without reading bodies.
+      plan.push(`${what}: substring of one word, text index token dictionary (LIKE)`);
+      return `${bodyWordsSql} LIKE ${pattern}`;
+    }
+    plan.push(
+      /^[A-Za-z0-9]+$/.test(literal)
+        ? `${what}: a word with digits (the text index leaves digits out), scans body (no text index)`
+        : `${what}: no whole word in the text (its ends may be parts of longer words; digits are not indexed), scans body (no text index)`,
+    );
+    return contains;
   });
   const any = alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
   return negated ? `NOT ${any}` : any;

@@ -611,4 +611,20 @@ export const migrations: Migration[] = [
         DEFAULT 'JSONEachRow' AFTER record_count`,
     ],
   },
+  {
+    version: 30,
+    name: 'logs: body text index over words, digits left out',
+    statements: [
+      // The index over the whole body held every request id, port, size and time of a part, nearly all distinct:
+      // half the table on access lines. Over the body with its digit runs turned to spaces (bodyWordsIndex.ts's
+      // bodyWordsSql as of this version; a test compares them) it holds words, and bit-packed posting lists take
+      // a third less again. A filter whose words are all digits scans bodies; results are the same.
+      `ALTER TABLE {db}.logs DROP INDEX IF EXISTS idx_body`,
+      `ALTER TABLE {db}.logs ADD INDEX IF NOT EXISTS idx_body_words (replaceRegexpAll(body, '[0-9]+', ' '))
+        TYPE text(tokenizer = splitByNonAlpha, posting_list_codec = 'bitpacking')`,
+      // Stored parts get the new index by a background mutation (it rewrites index files only, never rows, so no
+      // seal changes); until it reaches a part, searches scan that part's bodies.
+      `ALTER TABLE {db}.logs MATERIALIZE INDEX idx_body_words`,
+    ],
+  },
 ];

@@ -388,7 +388,7 @@ test('the query plan header says what SQL and the text index serve and what the 
   assert.equal(response.status, 200);
   assert.deepEqual(JSON.parse(response.headers.get('x-meshlog-query-plan')!), [
     'stream selector: 1 matcher(s) in SQL, tenant "acme"',
-    'line filter |= "payment failed": no whole token in the text (its ends may be parts of longer words), scans body (no text index)',
+    'line filter |= "payment failed": no whole word in the text (its ends may be parts of longer words; digits are not indexed), scans body (no text index)',
     'json: evaluated by the query engine',
     'label filter on extracted labels or numeric comparison: evaluated by the query engine',
     'json/logfmt label filters: 1 necessary condition(s) in SQL, stages run again in the query engine',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Expr, LogQuery } from '../../../src/query/logql/ast.js';
-import { compileBuckets, compileLogRows, completeTokens, containsPattern } from '../../../src/query/logql/compiler.js';
+import { compileBuckets, compileLogRows, containsPattern } from '../../../src/query/logql/compiler.js';
 import { LogqlParseError } from '../../../src/query/logql/parseError.js';
 import { formatLogql, prettyLogql } from '../../../src/query/logql/formatter.js';
 import { parseLogql } from '../../../src/query/logql/parser.js';
@@ -377,13 +377,15 @@ test('the any-value matchers =~".+" and =~".*" compile to comparisons, not regex
 
 test('the plan says which line filters the text index serves and what runs in the engine', () => {
   const compiled = rowsOf(
-    '{app="a"} |= "user 42 logged in" |= "timeout" |= "conn-reset" != "debug" |~ "5\\\\d\\\\d" |~ "exact" | json | status >= 500 | line_format "{{.msg}}" |= "x"',
+    '{app="a"} |= "user 42 logged in" |= "timeout" |= "conn-reset" |= "503" |= " 503 " != "debug" |~ "5\\\\d\\\\d" |~ "exact" | json | status >= 500 | line_format "{{.msg}}" |= "x"',
   );
   assert.deepEqual(compiled.plan, [
     'stream selector: 1 matcher(s) in SQL, tenant "acme"',
-    'line filter |= "user 42 logged in": text index on tokens ["42","logged"], then substring check',
+    'line filter |= "user 42 logged in": text index on tokens ["logged"], then substring check',
     'line filter |= "timeout": substring of one word, text index token dictionary (LIKE)',
-    'line filter |= "conn-reset": no whole token in the text (its ends may be parts of longer words), scans body (no text index)',
+    'line filter |= "conn-reset": no whole word in the text (its ends may be parts of longer words; digits are not indexed), scans body (no text index)',
+    'line filter |= "503": a word with digits (the text index leaves digits out), scans body (no text index)',
+    'line filter |= " 503 ": no whole word in the text (its ends may be parts of longer words; digits are not indexed), scans body (no text index)',
     'line filter != "debug": negative filter, scans body (no text index)',
     'line filter |~ "5\\\\d\\\\d": regular expression, scans body (no text index)',
     'line filter |~ "exact": substring of one word, text index token dictionary (LIKE)',
@@ -396,9 +398,7 @@ test('the plan says which line filters the text index serves and what runs in th
     compiled.residual.map((stage) => stage.kind),
     ['json', 'label_filter', 'line_format', 'line_filter'],
   );
-  assert.match(compiled.sql, /hasAllTokens\(body, \{p\d+:Array\(String\)\}\)/);
-  assert.deepEqual(completeTokens('GET /api/v1/users'), ['api', 'v1']);
-  assert.deepEqual(completeTokens('naïve café'), []);
+  assert.match(compiled.sql, /hasAllTokens\(replaceRegexpAll\(body, '\[0-9\]\+', ' '\), \{p\d+:Array\(String\)\}\)/);
   assert.equal(containsPattern('50%_off\\'), '%50\\%\\_off\\\\%');
 });
 
