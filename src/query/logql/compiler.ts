@@ -477,6 +477,66 @@ function cutProgression(originNs: bigint, widthNs: bigint, endNs: bigint): CutMi
 }
 
 /**
+ * Buckets of a window progression off the minute (cutProgression) without reading every cut minute:
+ * each minute of the bounds' minutes, cut or not, comes whole from the per-minute counts, a cut one
+ * into the bucket on the larger side of its bound; only rows on the smaller side (at most half a
+ * minute, the same stretch of every cut minute) are read, and moved: +1 to their own bucket, −1 to
+ * the bucket their minute went to. The first and last cut minutes reach past (origin, end]: what
+ * falls there lands in buckets 0 and N + 1, which are left out.
+ */
+function cutSidesSql(
+  cuts: { period: bigint; residue: bigint },
+  bounds: { originNs: bigint; widthNs: bigint; endNs: bigint },
+  params: Params,
+  parts: {
+    minutes: (timeSql: string, bucketSql: string) => { sql: string; residual: Stage[] };
+    rows: (timeSql: string) => string;
+    minuteBucketSql: string;
+  },
+): { sql: string; residual: Stage[] } {
+  // Every bound is this far into its minute (all are a whole number of minutes from the origin).
+  const into = bounds.originNs % minuteNs;
+  const before = into * 2n <= minuteNs;
+  const progression = () =>
+    `${minuteSql} % ${params.add('Int64', cuts.period.toString())} = ${params.add('Int64', cuts.residue.toString())}`;
+  const firstMinute = bounds.originNs / minuteNs;
+  const lastMinute = bounds.endNs / minuteNs;
+  const minutes = parts.minutes(
+    `${minuteSql} >= ${params.add('Int64', firstMinute.toString())} AND ${minuteSql} <= ${params.add('Int64', lastMinute.toString())}`,
+    // A cut minute's last instant is after its bound: in the bucket after the bound's own, where it stays with the rows before the bound read as corrections; else it goes one bucket back, to the bound's own.
+    before ? parts.minuteBucketSql : `${parts.minuteBucketSql} - (${progression()})`,
+  );
+  // Minute m is (m·60 s, (m+1)·60 s]; a row's place in the 5-minute cycle is (ns − 1) mod 300 s, the key of the
+  // cycle_positions projection (migration 27): the rows on the smaller side of the bounds are a few key ranges of it.
+  // A period that 5 divides cuts one minute of the cycle; any other all five (the minute condition then picks).
+  const places = cuts.period % 5n === 0n ? [cuts.residue % 5n] : [0n, 1n, 2n, 3n, 4n];
+  const placeSql = '(toUnixTimestamp64Nano(timestamp) - 1) % 300000000000';
+  const sides = places.map((place) => {
+    const [from, to] = before ? [place * minuteNs, place * minuteNs + into] : [place * minuteNs + into, (place + 1n) * minuteNs];
+    return `(${placeSql} >= ${params.add('Int64', from.toString())} AND ${placeSql} < ${params.add('Int64', to.toString())})`;
+  });
+  const rows = parts.rows(
+    `timestamp > fromUnixTimestamp64Nano(${params.add('Int64', (firstMinute * minuteNs).toString())}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', ((lastMinute + 1n) * minuteNs).toString())}) AND (${sides.join(' OR ')})${cuts.period === 5n ? '' : ` AND ${progression()}`}`,
+  );
+  const lastBucket = params.add('Int64', ((bounds.endNs - bounds.originNs) / bounds.widthNs).toString());
+  const sql = `SELECT g, toString(slot) AS bucket, toString(sum(n)) AS entries, toString(sum(size)) AS bytes
+FROM (
+SELECT g, bucket AS slot, entries AS n, bytes AS size
+FROM (
+${minutes.sql}
+)
+UNION ALL
+SELECT g, moved.1 AS slot, moved.2 AS n, moved.3 AS size
+FROM (
+${rows}
+) ARRAY JOIN [(bucket, entries, bytes), (bucket ${before ? '+' : '-'} 1, -entries, -bytes)] AS moved
+)
+GROUP BY g, slot
+HAVING slot >= 1 AND slot <= ${lastBucket} AND sum(n) > 0`;
+  return { sql, residual: minutes.residual };
+}
+
+/**
  * Counts (and bytes, when `bytes`) per series and time bucket, for range aggregations
  * whose whole pipeline runs in SQL. A bucket i covers (origin + (i-1)·width, origin + i·width].
  * `groupBy` pushes an outer `sum by (…)` down; without it rows carry every label column.
@@ -504,54 +564,51 @@ export function compileBuckets(
   const bytesSql = options.bytes ? 'sum(length(body))' : '0';
   const origin = params.add('Int64', options.originNs.toString());
   const width = params.add('Int64', options.widthNs.toString());
-  const select = (timeSql: string, bucketSql: string, planned = plan): { sql: string; residual: Stage[] } => {
+  // Typed columns for a statement that sums them again (cutSidesSql); the others answer BucketRow's strings.
+  const select = (timeSql: string, bucketSql: string, planned = plan, typed = false): { sql: string; residual: Stage[] } => {
     const { where, residual } = whereClause(log, scope, params, planned, timeSql);
+    const columns = typed
+      ? `${bucketSql} AS bucket, toInt64(count()) AS entries, toInt64(${bytesSql}) AS bytes`
+      : `toString(${bucketSql}) AS bucket,
+  toString(count()) AS entries, toString(${bytesSql}) AS bytes`;
     const sql = `SELECT ${groupArray} AS g, ${extra.map((column) => `${extraSql[column] ?? column}, `).join('')}
-  toString(${bucketSql}) AS bucket,
-  toString(count()) AS entries, toString(${bytesSql}) AS bytes
+  ${columns}
 FROM ${scope.database}.logs
 WHERE ${where}
 GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
     return { sql, residual };
   };
   const rowBucketSql = `intDiv(toUnixTimestamp64Nano(timestamp) - ${origin} + ${width} - 1, ${width})`;
+  // The bucket of minute m's last instant, (m + 1)·60 s.
+  const minuteBucketSql = `intDiv((${minuteSql} + 1) * toInt64(60000000000) - ${origin} + ${width} - 1, ${width})`;
+  if (cuts && 'period' in cuts) {
+    const sql = cutSidesSql(cuts, { originNs: options.originNs, widthNs: options.widthNs, endNs: scope.endNs }, params, {
+      minutes: (timeSql, bucketSql) => select(timeSql, bucketSql, plan, true),
+      rows: (timeSql) => select(timeSql, rowBucketSql, [], true).sql,
+      minuteBucketSql,
+    });
+    plan.push(
+      `range aggregation from per-minute counts (projection minute_counts), grouped by (${options.groupBy!.join(', ')})`,
+      `${cuts.count} minute(s) cut by window bounds (every ${cuts.period}th minute): only the rows on the smaller side of each bound read, as corrections`,
+    );
+    return { sql: sql.sql, params: params.values, plan, residual: sql.residual };
+  }
   if (fits && (aligned || cuts !== undefined)) {
     // Whole minutes: t in (origin, end] is minute in [⌈origin / 60 s⌉, ⌊end / 60 s⌋ − 1]; all of minute m is in the bucket of its last instant.
     const first = params.add('Int64', ((options.originNs + minuteNs - 1n) / minuteNs).toString());
     const last = params.add('Int64', (scope.endNs / minuteNs - 1n).toString());
-    // A minute of the progression: minute mod period = residue.
-    const progression =
-      cuts && 'period' in cuts
-        ? `${minuteSql} % ${params.add('Int64', cuts.period.toString())} = ${params.add('Int64', cuts.residue.toString())}`
-        : undefined;
-    let cutSql = '';
-    if (progression) cutSql = ` AND NOT (${progression})`;
-    else if (cuts && 'list' in cuts && cuts.list.length > 0)
-      cutSql = ` AND NOT has(${params.add('Array(Int64)', cuts.list.map(Number))}, ${minuteSql})`;
-    const minutes = select(
-      `${minuteSql} >= ${first} AND ${minuteSql} <= ${last}${cutSql}`,
-      `intDiv((${minuteSql} + 1) * toInt64(60000000000) - ${origin} + ${width} - 1, ${width})`,
-    );
+    const cutSql = cuts && cuts.list.length > 0 ? ` AND NOT has(${params.add('Array(Int64)', cuts.list.map(Number))}, ${minuteSql})` : '';
+    const minutes = select(`${minuteSql} >= ${first} AND ${minuteSql} <= ${last}${cutSql}`, minuteBucketSql);
     plan.push(`range aggregation from per-minute counts (projection minute_counts), grouped by (${options.groupBy!.join(', ')})`);
-    if (!cuts || ('list' in cuts && cuts.list.length === 0))
-      return { sql: minutes.sql, params: params.values, plan, residual: minutes.residual };
-    let rows: { sql: string };
-    if ('period' in cuts) {
-      const endSql = params.add('Int64', scope.endNs.toString());
-      const inRange = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${endSql})`;
-      rows = select(`${inRange} AND ${progression}`, rowBucketSql, []);
-      plan.push(`${cuts.count} minute(s) cut by window bounds read as rows (every ${cuts.period}th minute, one condition)`);
-    } else {
-      // Rows of the cut minutes, clipped to (origin, end].
-      const list = cuts.list;
-      const ranges = list.map((minute) => {
-        const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
-        const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
-        return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
-      });
-      rows = select(`(${ranges.join(' OR ')})`, rowBucketSql, []);
-      plan.push(`${list.length} minute(s) cut by window bounds read as rows`);
-    }
+    if (!cuts || cuts.list.length === 0) return { sql: minutes.sql, params: params.values, plan, residual: minutes.residual };
+    // Rows of the cut minutes, clipped to (origin, end].
+    const ranges = cuts.list.map((minute) => {
+      const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
+      const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
+      return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
+    });
+    const rows = select(`(${ranges.join(' OR ')})`, rowBucketSql, []);
+    plan.push(`${cuts.list.length} minute(s) cut by window bounds read as rows`);
     return { sql: `${minutes.sql}\nUNION ALL\n${rows.sql}`, params: params.values, plan, residual: minutes.residual };
   }
   const timeSql = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${params.add('Int64', scope.endNs.toString())})`;

@@ -588,6 +588,26 @@ export const migrations: Migration[] = [
     ],
   },
   {
+    version: 27,
+    name: 'logs: rows by their place in a 5-minute cycle',
+    statements: [
+      // A range query off the minute cuts the same second of every period-th minute; the rows before (or after)
+      // that second are read beside the per-minute counts. In the table's order a granule of one service spans
+      // minutes, so every granule holds such rows and every row's timestamp was read (10M rows for a day at 10M
+      // lines). Ordered by the place in the cycle, they are one key range per service and part: at 10M lines,
+      // rate by service over a day at a 5-minute step 13 s off the minute reads 0.57M rows instead of 10M, one
+      // service's logs volume 0.11M instead of 0.92M. Granules of 1,024 rows: each key range reads less past its
+      // ends (1.0M rows at 8,192), and ClickHouse, which picks a projection by marks, still finds fewer here.
+      // Labels the per-minute counts keep, and the timestamp: about 6.2 B/row (projections take the default
+      // codec, not the column's Delta). A projection, so that deletes rebuild it.
+      `ALTER TABLE {db}.logs ADD PROJECTION IF NOT EXISTS cycle_positions (
+        SELECT tenant, service_name, k8s_namespace_name, detected_level, timestamp
+        ORDER BY (tenant, service_name, (toUnixTimestamp64Nano(timestamp) - 1) % 300000000000))
+        WITH SETTINGS (index_granularity = 1024)`,
+      `ALTER TABLE {db}.logs MATERIALIZE PROJECTION cycle_positions`,
+    ],
+  },
+  {
     version: 28,
     name: 'logs: stream position of clustered records',
     statements: [

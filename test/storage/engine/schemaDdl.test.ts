@@ -160,7 +160,7 @@ test('on real chDB: every cluster statement parses, and the schema it builds wit
       embedded.tables.map((table) => table.name),
       [...createdTables].sort(),
     );
-    assert.equal(embedded.projections.length, 2, 'both projections of logs');
+    assert.equal(embedded.projections.length, 3, 'the three projections of logs');
     assert.ok(
       embedded.ttls.some((entry) => (entry as { ttl: string }).ttl.includes('expires_at')),
       'the TTL of ui_sessions',
