@@ -55,11 +55,18 @@ export async function coverageSection({ sources, period }: SectionInput): Promis
   const base = { id: 'coverage', title: 'Logging coverage', criteria: ['CC7.1', 'CC7.2'], data: data satisfies CoverageSectionData };
   if (services.length === 0) return { ...base, status: 'fail', reason: 'no logs were received in the period' };
   if (gaps.length > 0) {
+    // Hours are counted per service: a sum over services is no span of time, so it is called service-hours.
     const hoursMissing = gaps.reduce((sum, gap) => sum + gap.hours.length, 0);
+    const longest = gaps.reduce((most, gap) => (gap.hours.length > most.hours.length ? gap : most));
+    const hours = (count: number) => `${count} ${count === 1 ? 'hour' : 'hours'}`;
+    const named = `${longest.tenant}/${longest.service}`;
     return {
       ...base,
       status: 'attention',
-      reason: `${gaps.length} of ${services.length} services had ${hoursMissing} ${hoursMissing === 1 ? 'hour' : 'hours'} without logs`,
+      reason:
+        gaps.length === 1
+          ? `1 of ${services.length} services had ${hours(longest.hours.length)} without logs (${named})`
+          : `${gaps.length} of ${services.length} services had hours without logs: ${hoursMissing} service-hours in all, the most ${hours(longest.hours.length)} (${named})`,
     };
   }
   return { ...base, status: 'pass', reason: `${services.length} services logged ${records} records with no silent hour` };

@@ -164,7 +164,10 @@ test('the JSON report, generated through the CLI by an auditor, carries every se
     { tenant: 'acme', service: hostileService, hours: [...hoursFromStart(0, 1, 2, 3, 4), ...since] },
     { tenant: 'acme', service: 'checkout', hours: [...hoursFromStart(0), new Date(gapHour).toISOString(), ...since] },
   ]);
-  assert.equal(coverage.reason, `2 of 2 services had ${7 + 2 * since.length} hours without logs`);
+  assert.equal(
+    coverage.reason,
+    `2 of 2 services had hours without logs: ${7 + 2 * since.length} service-hours in all, the most ${5 + since.length} hours (acme/${hostileService})`,
+  );
   assert.equal(coverage.status, 'attention');
   assert.equal(
     (coverage.data.volume_per_day as { records: number }[]).reduce((sum, row) => sum + row.records, 0),
