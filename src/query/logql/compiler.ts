@@ -482,18 +482,6 @@ function cutProgression(originNs: bigint, widthNs: bigint, endNs: bigint): CutMi
 }
 
 /**
- * Most minutes of a progression given to the primary key as time ranges (indexHint): the key analysis walks
- * every range for each part's granules, which costs more than it skips past this many.
- */
-const maxHintedCutMinutes = 512;
-
-/** The minutes of a progression: the origin's, then every period-th, `count` of them. */
-function progressionMinutes(originNs: bigint, cuts: { period: bigint; count: bigint }): bigint[] {
-  const first = originNs / minuteNs;
-  return Array.from({ length: Number(cuts.count) }, (_, i) => first + BigInt(i) * cuts.period);
-}
-
-/**
  * Counts (and bytes, when `bytes`) per series and time bucket, for range aggregations
  * whose whole pipeline runs in SQL. A bucket i covers (origin + (i-1)·width, origin + i·width].
  * `groupBy` pushes an outer `sum by (…)` down; without it rows carry every label column.
@@ -552,29 +540,22 @@ GROUP BY g, ${extra.map((column) => `${column}, `).join('')}bucket`;
     plan.push(`range aggregation from per-minute counts (projection minute_counts), grouped by (${options.groupBy!.join(', ')})`);
     if (!cuts || ('list' in cuts && cuts.list.length === 0))
       return { sql: minutes.sql, params: params.values, plan, residual: minutes.residual };
-    // Rows of the cut minutes, clipped to (origin, end].
-    const rangesOf = (minutes: bigint[]) =>
-      minutes.map((minute) => {
-        const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
-        const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
-        return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
-      });
     let rows: { sql: string };
     if ('period' in cuts) {
       const endSql = params.add('Int64', scope.endNs.toString());
       const inRange = `timestamp > fromUnixTimestamp64Nano(${origin}) AND timestamp <= fromUnixTimestamp64Nano(${endSql})`;
-      // The modulo skips no granule; the same minutes as time ranges, inside indexHint (used to pick granules by the
-      // primary key, never evaluated per row), skip those without a cut minute once a granule of one service spans
-      // less than the period (about 100M rows a day): half the rows of a 5-minute step at that density.
-      const hint =
-        cuts.count <= maxHintedCutMinutes ? ` AND indexHint(${rangesOf(progressionMinutes(options.originNs, cuts)).join(' OR ')})` : '';
-      rows = select(`${inRange} AND ${progression}${hint}`, rowBucketSql, []);
-      plan.push(
-        `${cuts.count} minute(s) cut by window bounds read as rows (every ${cuts.period}th minute, one condition${hint ? ', granules picked by their time ranges' : ''})`,
-      );
+      rows = select(`${inRange} AND ${progression}`, rowBucketSql, []);
+      plan.push(`${cuts.count} minute(s) cut by window bounds read as rows (every ${cuts.period}th minute, one condition)`);
     } else {
-      rows = select(`(${rangesOf(cuts.list).join(' OR ')})`, rowBucketSql, []);
-      plan.push(`${cuts.list.length} minute(s) cut by window bounds read as rows`);
+      // Rows of the cut minutes, clipped to (origin, end].
+      const list = cuts.list;
+      const ranges = list.map((minute) => {
+        const from = minute * minuteNs > options.originNs ? minute * minuteNs : options.originNs;
+        const to = (minute + 1n) * minuteNs < scope.endNs ? (minute + 1n) * minuteNs : scope.endNs;
+        return `(timestamp > fromUnixTimestamp64Nano(toInt64(${from})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${to})))`;
+      });
+      rows = select(`(${ranges.join(' OR ')})`, rowBucketSql, []);
+      plan.push(`${list.length} minute(s) cut by window bounds read as rows`);
     }
     return { sql: `${minutes.sql}\nUNION ALL\n${rows.sql}`, params: params.values, plan, residual: minutes.residual };
   }

@@ -491,17 +491,6 @@ test('sum by service or level over minute-aligned windows reads the per-minute c
   const [wholeMinutes, cutRows] = progression.sql.split('UNION ALL');
   assert.match(wholeMinutes, /AND NOT \(intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) % \{p\d+:Int64\} = \{p\d+:Int64\}\)/);
   assert.match(cutRows, /AND intDiv\(toUnixTimestamp64Nano\(timestamp\) - 1, 60000000000\) % \{p\d+:Int64\} = \{p\d+:Int64\}/);
-  // …and the same 288 minutes as time ranges for the primary key, from the origin's (clipped to the origin) to the end's.
-  const hinted = /indexHint\((.*)\)/.exec(cutRows)![1].split(' OR ');
-  assert.equal(hinted.length, 288);
-  assert.equal(
-    hinted[0],
-    `(timestamp > fromUnixTimestamp64Nano(toInt64(${5n * minute + 1n})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${6n * minute})))`,
-  );
-  assert.equal(
-    hinted.at(-1),
-    `(timestamp > fromUnixTimestamp64Nano(toInt64(${aligned.endNs})) AND timestamp <= fromUnixTimestamp64Nano(toInt64(${aligned.endNs + 1n})))`,
-  );
   // 1- and 2-minute widths off the minute cut half the minutes or more: every row in one range.
   const everyOther = compileBuckets(
     log('sum by (service_name) (rate({service_name="a"}[2m]))'),
