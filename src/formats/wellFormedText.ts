@@ -17,18 +17,31 @@ export function wellFormedValue<T>(value: T): T {
   return wellFormed(value) as T;
 }
 
-function wellFormed(value: unknown): unknown {
-  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = wellFormed(value[i]);
-    return value;
+/**
+ * Iterative, as the nesting checks are: a value nested 20,000 deep must not
+ * overflow the stack. Only plain objects (what JSON.parse and msgpack make)
+ * are walked; anything else (bytes, a decoded event time) is kept as it is.
+ */
+function wellFormed(root: unknown): unknown {
+  const holder: Record<string, unknown> = { root };
+  const slots: [Record<string | number, unknown>, string | number][] = [[holder, 'root']];
+  while (slots.length > 0) {
+    const [parent, slot] = slots.pop()!;
+    let value = parent[slot];
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) parent[slot] = value.toWellFormed();
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) slots.push([value as unknown[] as Record<number, unknown>, i]);
+    } else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      if (Object.keys(value).some((key) => !key.isWellFormed())) {
+        // A new object: `__proto__` stays an own key (CreateDataProperty), as JSON.parse made it.
+        value = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.toWellFormed(), inner]));
+        parent[slot] = value;
+      }
+      for (const key of Object.keys(value as object)) slots.push([value as Record<string, unknown>, key]);
+    }
   }
-  // Only plain objects (what JSON.parse and msgpack make); anything else (bytes, a decoded event time) is kept as it is.
-  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  // A new object: `__proto__` stays an own key (CreateDataProperty), as JSON.parse made it.
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [key.isWellFormed() ? key : key.toWellFormed(), wellFormed(inner)]),
-  );
+  return holder.root;
 }
 
 /** JSON.parse, with every string well-formed; the walk runs only for text that spells a surrogate escape. */

@@ -27,6 +27,11 @@ test('decoded values that are not plain objects are kept as they are', () => {
   assert.equal(kept, bytes);
   assert.equal(keptTime, time);
   assert.deepEqual(wellFormedValue(['\ud800']), ['\uFFFD']);
+  // As deep as any input: the walk does not recurse.
+  const deep = parseWellFormedJson(`${'['.repeat(50_000)}"\\ud800"${']'.repeat(50_000)}`);
+  let inner: unknown = deep;
+  while (Array.isArray(inner)) inner = inner[0];
+  assert.equal(inner, '\uFFFD');
 });
 
 test('CESU-8 surrogate bytes are found in one buffer and across two chunks, and valid UTF-8 with ED is not flagged', async () => {
