@@ -7,7 +7,7 @@ import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { pathToken, presentedToken } from '../security/presentedToken.js';
 import { scrubUrl } from '../observability/credentialScrubber.js';
-import { accessOfRoute, multiTenantRoutes, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
+import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
@@ -55,6 +55,8 @@ declare module 'fastify' {
     permission?: Permission | 'public';
     /** Which tenants the route acts on (see routeAccess.ts's Tenancy); required beside a permission other than public. */
     tenancy?: Tenancy;
+    /** The route takes several tenants in X-Scope-OrgID (`a|b`), as Loki's reads do (see routeAccess.ts). */
+    multiTenant?: boolean;
     /** The route writes its own audit record, of the kind of change it makes (users.create, silences.expire…). */
     auditedByRoute?: boolean;
     /** A POST that changes nothing (a dry run): audited as a read. */
@@ -116,9 +118,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.decorateRequest('identity', undefined);
   decorateReadPolicy(app, options.masking);
 
-  /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
+  /** Every route with its permission, tenancy and whether it takes several tenants, as registered: what GET /api/v1/admin/routes answers. */
   const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
-  // Deny by default: every route gets a permission and a tenancy when it is registered, or the server does not start.
+  // Deny by default: every route gets a permission and a tenancy (and may take several tenants only if it says so) when it is registered, or the server does not start.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const access = accessOfRoute(methods.join(','), route.url, (route.config ?? {}) as Partial<RouteAccess>);
@@ -167,7 +169,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       request.tenants = tenantsOfRequest(
         identity,
         tenantHeaderOf(request.method, request.headers, request.query),
-        multiTenantRoutes.has(request.routeOptions.url ?? ''),
+        request.routeOptions.config?.multiTenant === true,
       );
       request.tenant = request.tenants.join('|');
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
