@@ -15,6 +15,7 @@ import { ruleBacktestRoutes } from './ruleBacktestRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
 import type { ClusterSecrets } from '../cluster/clusterSecrets.js';
 import type { Leases } from '../cluster/leases.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
 import type { ReadMasker } from '../query/readMasking.js';
 import { AlertFingerprints, fingerprintKeyOf } from './alertFingerprint.js';
@@ -50,7 +51,7 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
   for (const slack of config.slack) registerSecret(slack.url);
   // A rule is backtested against stored logs whether or not alerting runs.
   const backtest: FastifyPluginAsync = async (app) => ruleBacktestRoutes(app, deps);
-  if (!config.enabled) return { alerting: undefined, routes: backtest };
+  if (!config.enabled) return { alerting: undefined, replicated: {}, routes: backtest };
   const alerting = await Alerting.open(config, {
     runner: deps.runner,
     budgets: deps.budgets,
@@ -104,6 +105,8 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
   };
   return {
     alerting,
+    /** In a cluster: rule groups and silences, the same on every node. */
+    replicated: { ruleGroups: alerting.ruleGroupReplica, silences: alerting.silenceReplica } satisfies Partial<ReplicatedOwners>,
     routes,
     async stop(): Promise<void> {
       await anomalies?.stop();
