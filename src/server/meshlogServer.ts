@@ -99,23 +99,18 @@ export class MeshlogServer {
     ));
     const ingest = (this.ingest = add(
       ingestSubsystem(config, {
-        writer,
+        written,
+        access,
         storage,
-        redeliveries,
-        patterns,
         stream: recordStream?.stream,
-        tenants,
+        limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
         metrics,
         logger,
-        limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
-        authenticate: access.authenticate,
-        authFailures: access.authFailures,
       }),
     ));
     const query = (this.query = add(
       querySubsystem(config, { storage, metrics, audit, committed, patterns: patterns && patternStore, logger }),
     ));
-    const { runner, budgets, database, limits } = query.queries;
     const incidentsPart = add(incidentsSubsystem(config.incidents, { storage, audit, signer, sealing, logger }));
     const { incidents } = incidentsPart;
     const governance = await governanceSubsystem(config, {
@@ -158,10 +153,7 @@ export class MeshlogServer {
     const alertingPart = add(
       await alertingSubsystem(config.alerting, {
         storage,
-        runner,
-        budgets,
-        database,
-        limits,
+        queries: query.queries,
         audit,
         committed,
         leases,
@@ -194,34 +186,18 @@ export class MeshlogServer {
         erasures: () => erasures.list(),
       }),
     );
-    add(
-      accessReviewSubsystem(config.access_review, {
-        auditStore,
-        audit,
-        keys,
-        users,
-        tenants,
-        logger,
-        signingKey: signer,
-        endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
-      }),
-    );
+    add(accessReviewSubsystem(config.access_review, { access, signingKey: signer, logger }));
 
     this.http = buildHttpApp({
       config,
       logger,
       metrics,
-      audit,
-      tenants,
-      users,
-      sessions,
-      authenticate: access.authenticate,
-      authFailures: access.authFailures,
+      access,
+      masking: query.masking,
+      rateLimits: ingest.rateLimits,
       isReady: () => this.ready,
       dependencyProblem: async () => cluster?.problem(),
       ingestPaused: () => storage.diskGuard?.refusal('ingest'),
-      masking: query.masking,
-      rateLimits: ingest.rateLimits,
     });
     for (const subsystem of this.subsystems) if (subsystem.routes) await this.http.register(subsystem.routes);
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });

@@ -20,11 +20,13 @@ function httpApp(): FastifyInstance {
     config: loadConfig({ env: {} }),
     logger: pino({ level: 'silent' }),
     metrics: new Metrics(),
-    authenticate: async () => {
-      throw new MeshlogError('ML_AUTH_INVALID', 'no credentials in this test');
+    access: {
+      authenticate: async () => {
+        throw new MeshlogError('ML_AUTH_INVALID', 'no credentials in this test');
+      },
+      // Nothing here is requested, so nothing is audited: registration alone is under test.
+      audit: undefined as unknown as AuditTrail,
     },
-    // Nothing here is requested, so nothing is audited: registration alone is under test.
-    audit: undefined as unknown as AuditTrail,
     isReady: () => true,
   });
 }
@@ -43,8 +45,7 @@ function appForAnalystOfTwoTenants(audited: LogRecord[]): FastifyInstance {
     config: loadConfig({ env: {} }),
     logger: pino({ level: 'silent' }),
     metrics: new Metrics(),
-    authenticate: async () => analyst,
-    audit: new AuditTrail(keepAudited, pino({ level: 'silent' })),
+    access: { authenticate: async () => analyst, audit: new AuditTrail(keepAudited, pino({ level: 'silent' })) },
     isReady: () => true,
   });
 }
