@@ -14,6 +14,7 @@ import { SessionStore } from '../security/sessions.js';
 import { TenantRegistry } from '../security/tenantRegistry.js';
 import { UserRegistry } from '../security/userRegistry.js';
 import type { Storage } from '../storage/engine/storage.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 import { AccessStore } from '../storage/stores/accessStore.js';
 import { AuditStore } from '../storage/stores/auditStore.js';
 import { SessionEventStore } from '../storage/stores/sessionEventStore.js';
@@ -102,6 +103,14 @@ export async function accessSubsystem(
     auditStore,
     authFailures,
     sessions,
+    /** In a cluster: keys, users, tenants, UI sessions and failed logins, the same on every node. */
+    replicated: {
+      keys: keys.replica,
+      users: users.replica,
+      tenants: tenants.replica,
+      sessions,
+      loginThrottle: authFailures.throttle,
+    } satisfies Partial<ReplicatedOwners>,
     routes,
     async stop(): Promise<void> {
       clearInterval(usageTimer);

@@ -2,11 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { LogRecord } from '../model/logRecord.js';
-import type { QueryLimits } from '../query/logql/queryContext.js';
-import type { QueryBudgets } from '../query/logql/queryBudget.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import { registerSecret } from '../observability/credentialScrubber.js';
-import type { SqlRunner } from '../storage/sql.js';
 import { AlertStore, type AlertTransition } from '../storage/stores/alertStore.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { Alerting } from './alerting.js';
@@ -15,17 +12,17 @@ import { ruleBacktestRoutes } from './ruleBacktestRoutes.js';
 import { AnomalyMonitor } from './anomaly/anomalyMonitor.js';
 import type { ClusterSecrets } from '../cluster/clusterSecrets.js';
 import type { Leases } from '../cluster/leases.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 import { oneNodeActs } from '../cluster/sharedJobs.js';
 import type { ReadMasker } from '../query/readMasking.js';
+import type { LokiQueryDeps } from '../query/routes/lokiQueryRoutes.js';
 import { AlertFingerprints, fingerprintKeyOf } from './alertFingerprint.js';
 import { maskedNotification } from './notify/maskedNotification.js';
 
 export interface AlertingSubsystemDeps {
   storage: Storage;
-  runner: SqlRunner;
-  budgets: QueryBudgets;
-  database: string;
-  limits: QueryLimits;
+  /** The read side's SQL runner, query budgets, database and limits: rules and backtests query as readers do. */
+  queries: Pick<LokiQueryDeps, 'runner' | 'budgets' | 'database' | 'limits'>;
   audit: AuditTrail;
   /** Committed records (the writer's onCommitted), which the anomaly detectors watch. */
   committed: (listener: (records: LogRecord[]) => void) => () => void;
@@ -49,13 +46,13 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
   // A Slack webhook URL is its credential: found verbatim in anything logged or audited (config.change), alerting on or off.
   for (const slack of config.slack) registerSecret(slack.url);
   // A rule is backtested against stored logs whether or not alerting runs.
-  const backtest: FastifyPluginAsync = async (app) => ruleBacktestRoutes(app, deps);
-  if (!config.enabled) return { alerting: undefined, routes: backtest };
+  const backtest: FastifyPluginAsync = async (app) => ruleBacktestRoutes(app, deps.queries);
+  if (!config.enabled) return { alerting: undefined, replicated: {}, routes: backtest };
   const alerting = await Alerting.open(config, {
-    runner: deps.runner,
-    budgets: deps.budgets,
-    database: deps.database,
-    limits: deps.limits,
+    runner: deps.queries.runner,
+    budgets: deps.queries.budgets,
+    database: deps.queries.database,
+    limits: deps.queries.limits,
     store: new AlertStore(deps.storage),
     logger: deps.logger,
     incidentAlert: deps.incidentAlert,
@@ -99,11 +96,13 @@ export async function alertingSubsystem(config: MeshlogConfig['alerting'], deps:
       )
     : undefined;
   const routes: FastifyPluginAsync = async (app) => {
-    ruleBacktestRoutes(app, deps);
+    ruleBacktestRoutes(app, deps.queries);
     alertRoutes(app, alerting, deps.audit);
   };
   return {
     alerting,
+    /** In a cluster: rule groups and silences, the same on every node. */
+    replicated: { ruleGroups: alerting.ruleGroupReplica, silences: alerting.silenceReplica } satisfies Partial<ReplicatedOwners>,
     routes,
     async stop(): Promise<void> {
       await anomalies?.stop();

@@ -5,7 +5,7 @@ import type { KeyView } from '../security/apiKeys.js';
 import type { AuditStore } from '../storage/stores/auditStore.js';
 import { ComplianceQueries } from '../storage/stores/complianceQueries.js';
 import type { IncidentStore } from '../storage/stores/incidentStore.js';
-import type { PolicyStore } from '../storage/stores/policyStore.js';
+import { PolicyStore } from '../storage/stores/policyStore.js';
 import type { LegalHold, RetentionStore } from '../storage/stores/retentionStore.js';
 import type { Storage } from '../storage/engine/storage.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
@@ -20,7 +20,6 @@ export interface ReportedParts {
   keys: () => KeyView[];
   metrics: Metrics;
   retention: RetentionStore;
-  policy: PolicyStore;
   incidents: IncidentStore;
   recordHolds: () => Promise<LegalHold[]>;
 }
@@ -43,7 +42,8 @@ export function reportSources(config: MeshlogConfig, storage: Storage, parts: Re
     }),
     signer: parts.signer,
     retention: parts.retention,
-    policy: parts.policy,
+    // Applied policies and drift, read from storage as the policy subsystem stores them.
+    policy: new PolicyStore(storage),
     incidents: parts.incidents,
     recordHolds: parts.recordHolds,
   };

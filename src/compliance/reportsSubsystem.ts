@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
-import type { RunJob } from '../cluster/sharedJobs.js';
+import type { Leases } from '../cluster/leases.js';
+import { storeJobs } from '../cluster/sharedJobs.js';
 import { ReportStore } from '../storage/stores/reportStore.js';
 import { DashboardReports } from './dashboardReports.js';
 import { MonthlyReports } from './monthlyReports.js';
@@ -20,7 +21,14 @@ import { auditExportRoutes } from './auditExportRoutes.js';
  */
 export function reportsSubsystem(
   config: MeshlogConfig,
-  deps: { storage: Storage; reported: ReportedParts; audit: AuditTrail; logger: Logger; runJob: RunJob },
+  deps: {
+    storage: Storage;
+    reported: ReportedParts;
+    audit: AuditTrail;
+    logger: Logger;
+    /** A cluster's leases: with a shared ClickHouse, each month's report is generated on one node. */
+    leases: Leases | undefined;
+  },
 ) {
   const sources = reportSources(config, deps.storage, deps.reported);
   const store = new ReportStore(deps.storage);
@@ -34,7 +42,7 @@ export function reportsSubsystem(
     routes,
     start(): void {
       if (!config.reports.monthly) return;
-      monthly = new MonthlyReports(sources, store, deps.audit, deps.logger, deps.runJob);
+      monthly = new MonthlyReports(sources, store, deps.audit, deps.logger, storeJobs(deps.leases, !deps.storage.embedded));
       monthly.start();
     },
     /** A month's report being generated is finished first. */

@@ -19,7 +19,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The tenant the request acts on; for a multi-tenant read, its tenants joined by `|` (matching no stored tenant). */
     tenant: string;
-    /** Every tenant the request acts on: one, or several for a multi-tenant read (routeAccess.ts's multiTenantRoutes). */
+    /** Every tenant the request acts on: one, or several for a multi-tenant read (a route declaring `multiTenant`, routeAccess.ts). */
     tenants: string[];
   }
 }

@@ -29,25 +29,24 @@ import type { LogWriter } from './writer.js';
 export function ingestSubsystem(
   config: MeshlogConfig,
   deps: {
-    writer: LogWriter;
+    /** The writer subsystem's parts: accepted records go through the redelivery filter to the writer, mined for patterns on the way. */
+    written: { writer: LogWriter; redeliveries: RedeliveryFilter; patterns: PatternRecorder | undefined };
     storage: Storage;
-    redeliveries: RedeliveryFilter;
-    patterns: PatternRecorder | undefined;
     /** In a cluster: receivers publish to the replicated stream. */
     stream: RecordPublisher | undefined;
     /** In a cluster with `limits.strategy: global`: how many nodes share each rate limit. */
     limitShare: LimitShare | undefined;
-    tenants: TenantRegistry;
-    authenticate: Authenticate;
-    authFailures: AuthFailures;
+    /** The access subsystem's parts: who may ingest, which tenants are disabled, failed authentications. */
+    access: { tenants: TenantRegistry; authenticate: Authenticate; authFailures: AuthFailures };
     metrics: Metrics;
     logger: Logger;
   },
 ) {
   const { metrics } = deps;
+  const { writer, redeliveries, patterns } = deps.written;
   const rateLimits = new RateLimits(config.limits, Date.now, deps.limitShare);
   const ingest = ingestContext({
-    writer: deps.writer,
+    writer,
     storage: deps.storage,
     // Patterns are mined last, from the redacted bodies that are stored.
     pipeline: composeStages([
@@ -56,15 +55,15 @@ export function ingestSubsystem(
         (rule, count) => metrics.redactions.inc({ rule }, count),
         (receiver, reason, count) => metrics.recordsUnparsed.inc({ receiver, reason }, count),
       ),
-      ...(deps.patterns ? [deps.patterns.stage] : []),
+      ...(patterns ? [patterns.stage] : []),
     ]),
-    redeliveries: deps.redeliveries,
+    redeliveries,
     stream: deps.stream,
     metrics,
     logger: deps.logger,
     maxDecompressedBytes: config.ingest.max_decompressed_bytes,
     rateLimits,
-    tenants: deps.tenants,
+    tenants: deps.access.tenants,
     timeWindow: timeWindowFromConfig(config.ingest),
     connectionLimits: {
       maxConnections: config.limits.max_connections_per_listener,
@@ -73,7 +72,7 @@ export function ingestSubsystem(
       handshakeTimeoutMs: config.limits.tls_handshake_timeout_ms,
     },
   });
-  ingest.authFailures = deps.authFailures;
+  ingest.authFailures = deps.access.authFailures;
   const listeners: Listener[] = [];
   const routes: FastifyPluginAsync = async (app) => registerIngestRoutes(app, ingest);
   return {
@@ -85,7 +84,7 @@ export function ingestSubsystem(
     /** Starts each listener; resolves with their bound addresses. */
     async startListeners(): Promise<Record<string, string>> {
       const addresses: Record<string, string> = {};
-      for (const listener of buildListeners(config, ingest, deps.authenticate)) {
+      for (const listener of buildListeners(config, ingest, deps.access.authenticate)) {
         addresses[listener.name] = await listener.start();
         listeners.push(listener);
       }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { MeshlogConfig } from '../config/schema.js';
-import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
 import { integrityRoutes } from './integrityRoutes.js';
 import { openSealing, openSigner } from './openSealing.js';
 import { SigningKeySet } from './signingKeySet.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 
 /**
  * Tamper evidence (the `integrity` section): the chain sealer and its seal
@@ -19,8 +19,10 @@ export async function integritySubsystem(config: MeshlogConfig, storage: Storage
     return {
       sealing: undefined,
       signer,
-      keySet: new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey }),
-      recordQuarantinesIn: () => undefined,
+      /** In a cluster: every node's checkpoint verifier key, and this node's own to publish. */
+      replicated: {
+        signingKeys: new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey }),
+      } satisfies Partial<ReplicatedOwners>,
     };
   }
   const sealing = await openSealing(config, storage, writerId, logger);
@@ -34,20 +36,7 @@ export async function integritySubsystem(config: MeshlogConfig, storage: Storage
   return {
     sealing,
     signer,
-    keySet,
-    /** Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify. */
-    recordQuarantinesIn(audit: AuditTrail): void {
-      store.onQuarantine((entries) => {
-        for (const entry of entries) {
-          void audit.record({
-            action: 'integrity.seal_quarantined',
-            outcome: 'failure',
-            target: entry.chain ?? entry.segment,
-            detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
-          });
-        }
-      });
-    },
+    replicated: { signingKeys: keySet } satisfies Partial<ReplicatedOwners>,
     routes,
     /** The last checkpoint covers everything committed before the stop. */
     async stop(): Promise<void> {

@@ -5,6 +5,7 @@ import { PolicyEnforcer, type PolicySources } from './policyEnforcer.js';
 import { policyRoutes } from './policyRoutes.js';
 import { redactionRoutes } from './redactionRoutes.js';
 import type { ReadMasker } from '../query/readMasking.js';
+import { PolicyStore } from '../storage/stores/policyStore.js';
 
 /**
  * Tenants' logging policies (the `policy` section): the enforcer, whose drift
@@ -14,13 +15,15 @@ import type { ReadMasker } from '../query/readMasking.js';
  */
 export async function policySubsystem(
   config: Pick<MeshlogConfig, 'policy' | 'retention' | 'pipeline' | 'masking'>,
-  sources: Omit<PolicySources, 'retention' | 'redactionRules' | 'maskedFields'> & { masker: ReadMasker },
+  sources: Omit<PolicySources, 'store' | 'retention' | 'redactionRules' | 'maskedFields'> & { masker: ReadMasker },
 ) {
   const { masker, ...enforcerSources } = sources;
   const redaction = config.pipeline.redaction;
+  const store = new PolicyStore(sources.storage);
   const enforcer = await PolicyEnforcer.open(
     {
       ...enforcerSources,
+      store,
       retention: config.retention,
       redactionRules: redaction.enabled ? [...redaction.rules, ...redaction.custom.map((rule) => rule.name)] : [],
       maskedFields: config.masking.fields,
@@ -32,7 +35,7 @@ export async function policySubsystem(
     },
   );
   const routes: FastifyPluginAsync = async (app) => {
-    policyRoutes(app, { enforcer, store: sources.store });
+    policyRoutes(app, { enforcer, store });
     redactionRoutes(app, { config, masker });
   };
   return { enforcer, routes, stop: () => enforcer.stop() };

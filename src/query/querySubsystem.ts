@@ -19,6 +19,7 @@ import { savedQueryRoutes } from './routes/savedQueryRoutes.js';
 import { tailRoutes } from './routes/tailRoutes.js';
 import { traceRoutes } from './routes/traceRoutes.js';
 import { TailHub } from './tail/tailHub.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 
 /** The config sections the read side is built from (config/ is of this layer, so they are taken by shape). */
 export interface QuerySettings {
@@ -27,10 +28,10 @@ export interface QuerySettings {
   tail: { buffer_lines: number; max_subscribers: number };
   masking: { fields: string[] };
   /** pipeline.redaction: records its observe mode marked are masked at read time. */
-  redaction: { enabled: boolean; mode: string; rules: string[]; custom: { name: string; pattern: string }[] };
+  pipeline: { redaction: { enabled: boolean; mode: string; rules: string[]; custom: { name: string; pattern: string }[] } };
   /** retention.default_max_age, as Grafana Logs Drilldown reads it. */
-  retentionPeriod: string;
-  patternsEnabled: boolean;
+  retention: { default_max_age: string };
+  patterns: { enabled: boolean };
 }
 
 export interface QuerySubsystemDeps {
@@ -50,7 +51,8 @@ export interface QuerySubsystemDeps {
  * saved queries). Stopping cancels the queries still running.
  */
 export function querySubsystem(settings: QuerySettings, deps: QuerySubsystemDeps) {
-  const { query, redaction } = settings;
+  const { query } = settings;
+  const { redaction } = settings.pipeline;
   // Every query runs under query.timeout and is cancelled when its client leaves or the server stops.
   const budgets = new QueryBudgets(query.timeout, (reason) => {
     deps.metrics.queriesCancelled.inc({ reason });
@@ -68,8 +70,8 @@ export function querySubsystem(settings: QuerySettings, deps: QuerySubsystemDeps
       maxEntriesLimitPerQuery: query.max_lines,
       maxQuerySeries: defaultQueryLimits.maxSeries,
       queryTimeoutMs: query.timeout,
-      retentionPeriod: settings.retentionPeriod,
-      patternsEnabled: settings.patternsEnabled,
+      retentionPeriod: settings.retention.default_max_age,
+      patternsEnabled: settings.patterns.enabled,
       version: '3.0.0',
     },
   };
@@ -94,7 +96,8 @@ export function querySubsystem(settings: QuerySettings, deps: QuerySubsystemDeps
     queries,
     budgets,
     masking,
-    savedQueries,
+    /** In a cluster: saved queries, the same on every node. */
+    replicated: { savedQueries: savedQueries.replica } satisfies Partial<ReplicatedOwners>,
     routes,
     // Queries still running stop now (answered 503, retry later) rather than holding up the stop.
     shutdown: () => budgets.shutdown(),

@@ -4,7 +4,10 @@ import type { MeshlogConfig } from '../config/schema.js';
 import type { NoteSigner } from '../integrity/signedNote.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
-import type { RunJob } from '../cluster/sharedJobs.js';
+import type { Leases } from '../cluster/leases.js';
+import { storeJobs } from '../cluster/sharedJobs.js';
+import type { LedgerReplica } from '../model/ledgerReplica.js';
+import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import { ErasureStore, type PatternRef } from '../storage/stores/erasureStore.js';
 import { RetentionStore, type LegalHold } from '../storage/stores/retentionStore.js';
@@ -17,8 +20,10 @@ import { retentionRoutes } from './retentionRoutes.js';
 
 export interface GovernanceDeps {
   storage: Storage;
-  /** Runs each scheduled disposal and erasure (on one node, in a cluster with a shared store). */
-  runJob: RunJob;
+  /** A cluster's leases: with a shared ClickHouse, each scheduled disposal and erasure runs on one node. */
+  leases: Leases | undefined;
+  /** In a cluster: the deletion ledger's replica, so a ledger lost with the disk comes back from the cluster. */
+  ledgerReplica: LedgerReplica | undefined;
   /** Absent when sealing is off. */
   seals: SealStore | undefined;
   audit: AuditTrail;
@@ -38,9 +43,16 @@ export interface GovernanceDeps {
  * disposal of expired records, legal holds, erasure requests, the signed
  * deletion ledger, and the two timers that run disposal and due erasures.
  */
-export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'database' | 'retention' | 'erasure'>, deps: GovernanceDeps) {
+export async function governanceSubsystem(
+  config: Pick<MeshlogConfig, 'data_dir' | 'database' | 'retention' | 'erasure'>,
+  deps: GovernanceDeps,
+) {
   const { audit, logger } = deps;
   const ledger = new DeletionLedger(defaultDeletionLedgerFile(config.data_dir), deps.signer);
+  // Before any disposal or erasure appends to it.
+  if (deps.ledgerReplica) await ledger.replicateTo(deps.ledgerReplica, logger);
+  // Under a lease with a shared ClickHouse, on every node's own copy when embedded.
+  const runJob = storeJobs(deps.leases, !deps.storage.embedded);
   const retentionStore = new RetentionStore(deps.storage);
   // Disposal, erasure and backups take turns: none deletes what another is reading.
   const deletionLock = new DeletionLock();
@@ -65,24 +77,24 @@ export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'da
   };
   let timers: NodeJS.Timeout[] = [];
   return {
-    /** The signed deletion ledger (in a cluster, replicated by the server before anything is appended). */
-    ledger,
     disposer,
     erasures,
     retentionStore,
     deletionLock,
+    /** In a cluster: legal holds and erasure requests, the same on every node. */
+    replicated: { legalHolds: retentionStore.holdReplica, erasures: erasures.replica } satisfies Partial<ReplicatedOwners>,
     routes,
     start(): void {
       timers = [
         setInterval(() => {
-          deps
-            .runJob('retention', () => disposer.run('schedule'))
-            .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'disposal run failed'));
+          runJob('retention', () => disposer.run('schedule')).catch((error: unknown) =>
+            logger.error({ reason: (error as Error).message }, 'disposal run failed'),
+          );
         }, config.retention.check_interval_ms),
         setInterval(() => {
-          deps
-            .runJob('erasure', () => erasures.runDue())
-            .catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'erasure run failed'));
+          runJob('erasure', () => erasures.runDue()).catch((error: unknown) =>
+            logger.error({ reason: (error as Error).message }, 'erasure run failed'),
+          );
         }, config.erasure.check_interval_ms),
       ];
       for (const timer of timers) timer.unref();

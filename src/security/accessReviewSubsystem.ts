@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { accessReviewSection } from './accessReviewConfig.js';
 import { accessReviewRoutes } from './accessReviewRoutes.js';
 import { AccessReviews, type AccessReviewDeps } from './accessReviews.js';
+import type { SessionStore } from './sessions.js';
 import type { TenantRegistry } from './tenantRegistry.js';
 
 /**
@@ -14,16 +15,26 @@ import type { TenantRegistry } from './tenantRegistry.js';
  */
 export function accessReviewSubsystem(
   config: z.output<typeof accessReviewSection>,
-  deps: Omit<AccessReviewDeps, 'config' | 'sign' | 'registeredTenants'> & {
+  deps: {
+    /** Who may do what (the access subsystem): the grants reviewed, revoked through keys and users, each step audited. */
+    access: Pick<AccessReviewDeps, 'auditStore' | 'audit' | 'keys' | 'users'> & {
+      tenants: TenantRegistry;
+      /** The UI's sessions, absent when the UI is off: a revoked key's sessions end with it. */
+      sessions: SessionStore | undefined;
+    };
     /** meshlog's Ed25519 signing key (the integrity subsystem's signer): sign-offs are signed with it. */
     signingKey: { verifierKey: string; privateKey: KeyObject };
-    tenants: TenantRegistry;
     logger: Logger;
   },
 ) {
-  const { signingKey, tenants } = deps;
+  const { signingKey } = deps;
+  const { auditStore, audit, keys, users, tenants, sessions } = deps.access;
   const reviews = new AccessReviews({
-    ...deps,
+    auditStore,
+    audit,
+    keys,
+    users,
+    endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
     config,
     sign: (bytes) => ({
       algorithm: 'Ed25519',

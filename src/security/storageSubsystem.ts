@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { MeshlogError } from '../errors.js';
 import { pendingEncryption } from '../storage/engine/encryptDataDir.js';
 import type { Storage } from '../storage/engine/storage.js';
+import type { SealStore } from '../storage/logs/sealStore.js';
 import { defaultStorageKeyFile, rotateStorageKeyFile, storageKeysEnvironmentVariable } from '../storage/engine/storageKeys.js';
 import type { AuditTrail } from './auditTrail.js';
 import type { Identity } from './identity.js';
@@ -10,15 +11,34 @@ import { storageKeyRoutes } from './storageKeyRoutes.js';
 
 /**
  * What storage does that the audit trail must show: parts the engine set
- * aside and restored, encryption of the data directory and each storage key
- * first used, and storage-key rotation of the running server (its route and
- * SIGHUP's reload). Storage itself is opened before the trail exists.
+ * aside and restored, journaled seals set aside, encryption of the data
+ * directory and each storage key first used, and storage-key rotation of the
+ * running server (its route and SIGHUP's reload). Storage and the seal store
+ * are opened before the trail exists.
  */
 export function storageSubsystem(
   storage: Storage,
-  deps: { dataDir: string; keyFile: string | undefined; audit: AuditTrail; logger: Logger },
+  deps: {
+    dataDir: string;
+    keyFile: string | undefined;
+    /** The seal store, when sealing is on. */
+    seals: SealStore | undefined;
+    audit: AuditTrail;
+    logger: Logger;
+  },
 ) {
   const { audit, logger } = deps;
+  // Journaled seals set aside (at this start or later): each is an audit event, and a finding of verify.
+  deps.seals?.onQuarantine((entries) => {
+    for (const entry of entries) {
+      void audit.record({
+        action: 'integrity.seal_quarantined',
+        outcome: 'failure',
+        target: entry.chain ?? entry.segment,
+        detail: { segment: entry.segment, batch_seq: entry.batchSeq ?? null, reason: entry.reason },
+      });
+    }
+  });
   // Parts the engine left unreadable (a full disk mid-merge) are set aside and what they covered restored: each an audit event.
   storage.watchParts((parts, reinserted) => {
     for (const part of parts) {

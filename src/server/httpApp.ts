@@ -7,7 +7,7 @@ import type { Authenticate } from '../security/authenticator.js';
 import { requireAllTenants, requirePermission, type Identity, type Permission } from '../security/identity.js';
 import { pathToken, presentedToken } from '../security/presentedToken.js';
 import { scrubUrl } from '../observability/credentialScrubber.js';
-import { accessOfRoute, multiTenantRoutes, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
+import { accessOfRoute, type RouteAccess, type Tenancy } from '../security/routeAccess.js';
 import { clientCertificateIdentity, serverTlsOptions } from '../security/tlsOptions.js';
 import type { TLSSocket } from 'node:tls';
 import { tenantHeaderOf, tenantsOfRequest } from '../security/tenant.js';
@@ -30,21 +30,27 @@ export interface HttpAppOptions {
   metrics: Metrics;
   /** Why ingest is refused right now (a nearly full data disk), for /ready; undefined while it is taken. */
   ingestPaused?: () => string | undefined;
-  authenticate: Authenticate;
-  audit: AuditTrail;
-  /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
-  authFailures?: AuthFailures;
+  /** Who may do what (the access subsystem's parts). */
+  access: HttpAccess;
   isReady: () => boolean;
   /** What a dependency of this node lacks right now (in a cluster: NATS, the record stream, its consumer); /ready answers 503 with it. */
   dependencyProblem?: () => Promise<string | undefined>;
-  /** Users: an SSO user disabled since signing in is refused at the session's next request. */
-  users?: UserRegistry;
-  /** The tenant registry: disabled tenants refused. */
-  tenants?: TenantRegistry;
   /** Per-credential and per-tenant rates, shared with the other listeners. */
   rateLimits?: RateLimits;
   /** Sensitive values masked in every read answer unless the reader may unmask (request.readPolicy). */
   masking?: ReadMaskingDeps;
+}
+
+/** What the HTTP port authenticates, authorizes and audits with. */
+export interface HttpAccess {
+  authenticate: Authenticate;
+  audit: AuditTrail;
+  /** Failed authentications, audited and throttled per source address (shared with the other listeners); one of its own when absent. */
+  authFailures?: AuthFailures;
+  /** Users: an SSO user disabled since signing in is refused at the session's next request. */
+  users?: UserRegistry;
+  /** The tenant registry: disabled tenants refused. */
+  tenants?: TenantRegistry;
   /** The web UI's login sessions; absent when the UI is off. */
   sessions?: SessionStore;
 }
@@ -55,6 +61,8 @@ declare module 'fastify' {
     permission?: Permission | 'public';
     /** Which tenants the route acts on (see routeAccess.ts's Tenancy); required beside a permission other than public. */
     tenancy?: Tenancy;
+    /** The route takes several tenants in X-Scope-OrgID (`a|b`), as Loki's reads do (see routeAccess.ts). */
+    multiTenant?: boolean;
     /** The route writes its own audit record, of the kind of change it makes (users.create, silences.expire…). */
     auditedByRoute?: boolean;
     /** A POST that changes nothing (a dry run): audited as a read. */
@@ -97,6 +105,7 @@ const auditedPermissions = new Set<Permission | 'public'>(['query', 'audit', 'ad
  */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const { config, metrics } = options;
+  const { authenticate, audit, users, tenants, sessions } = options.access;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // Per-request lines would double the log volume of a log server; errors are logged by the error handler.
@@ -116,9 +125,9 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.decorateRequest('identity', undefined);
   decorateReadPolicy(app, options.masking);
 
-  /** Every route with its permission and tenancy, as registered: what GET /api/v1/admin/routes answers. */
+  /** Every route with its permission, tenancy and whether it takes several tenants, as registered: what GET /api/v1/admin/routes answers. */
   const routeTable: ({ method: string; url: string } & RouteAccess)[] = [];
-  // Deny by default: every route gets a permission and a tenancy when it is registered, or the server does not start.
+  // Deny by default: every route gets a permission and a tenancy (and may take several tenants only if it says so) when it is registered, or the server does not start.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const access = accessOfRoute(methods.join(','), route.url, (route.config ?? {}) as Partial<RouteAccess>);
@@ -128,7 +137,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
 
   const authFailures =
-    options.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), options.audit, options.logger, config.limits);
+    options.access.authFailures ?? new AuthFailures(new LoginThrottle(config.limits), audit, options.logger, config.limits);
 
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config?.permission ?? 'admin';
@@ -143,13 +152,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     try {
       const token = presentedToken(request.headers) ?? fromPath;
       // A browser's session cookie counts only when no token was presented.
-      const session =
-        token === undefined && options.sessions ? await sessionOfRequest(options.sessions, request.method, request.headers) : undefined;
+      const session = token === undefined && sessions ? await sessionOfRequest(sessions, request.method, request.headers) : undefined;
       const certified =
         token === undefined && !session ? clientCertificateIdentity(request.raw.socket as TLSSocket, config.tls) : undefined;
-      identity = session?.identity ?? certified ?? (await options.authenticate(token));
+      identity = session?.identity ?? certified ?? (await authenticate(token));
       // An SSO user disabled since signing in is refused at the session's next request.
-      if (session && options.users) options.users.refuseDisabled(identity);
+      if (session && users) users.refuseDisabled(identity);
     } catch (error) {
       const failure = {
         action: 'auth.failure',
@@ -158,7 +166,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       };
       // Only a presented credential that was wrong counts against the address (not a missing one, nor an expired session).
       if (presents && (error as MeshlogError).code === 'ML_AUTH_INVALID') await authFailures.failed(request.ip, failure);
-      else await options.audit.record({ ...failure, outcome: 'denied', remoteAddress: request.ip });
+      else await audit.record({ ...failure, outcome: 'denied', remoteAddress: request.ip });
       throw error;
     }
     request.identity = identity;
@@ -167,12 +175,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       request.tenants = tenantsOfRequest(
         identity,
         tenantHeaderOf(request.method, request.headers, request.query),
-        multiTenantRoutes.has(request.routeOptions.url ?? ''),
+        request.routeOptions.config?.multiTenant === true,
       );
       request.tenant = request.tenants.join('|');
       if (request.routeOptions.config?.tenancy === 'all') requireAllTenants(identity);
     } catch (error) {
-      await options.audit.record({
+      await audit.record({
         action: 'access.denied',
         outcome: 'denied',
         actor: identity,
@@ -182,7 +190,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       });
       throw error;
     }
-    await options.audit.login(identity, request.ip);
+    await audit.login(identity, request.ip);
   });
 
   // Who read what: every query, audit and admin request, with its outcome.
@@ -207,7 +215,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       ...(several ? { tenants: request.tenants } : {}),
     };
     for (const tenant of tenants)
-      await options.audit
+      await audit
         .record({
           action: permission === 'query' ? 'query' : `${permission}.read`,
           outcome: reply.statusCode < 400 ? 'success' : 'failure',
@@ -220,7 +228,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         .catch(() => undefined);
   });
 
-  if (options.tenants) tenantStateHook(app, options.tenants);
+  if (tenants) tenantStateHook(app, tenants);
   if (options.rateLimits) httpLimits(app, config.limits, options.rateLimits);
 
   // While stopping, answers close their keep-alive connection so close() can finish.

@@ -8,18 +8,15 @@ import { alertingSubsystem } from '../alerting/alertingSubsystem.js';
 import { defaultFingerprintKeyFile } from '../alerting/alertFingerprint.js';
 import { archiveSubsystem } from '../archive/archiveSubsystem.js';
 import { backupSubsystem } from '../backup/backupSubsystem.js';
-import { pendingRestore } from '../backup/restoreMarker.js';
 import { clusterSubsystem } from '../cluster/clusterSubsystem.js';
-import { storeJobs } from '../cluster/sharedJobs.js';
 import { reportsSubsystem } from '../compliance/reportsSubsystem.js';
-import { recordConfigChange } from '../config/configChanges.js';
 import type { MeshlogConfig } from '../config/schema.js';
 import { incidentsSubsystem } from '../incidents/incidentsSubsystem.js';
 import { ingestSubsystem } from '../ingest/ingestSubsystem.js';
 import { writerSubsystem } from '../ingest/writerSubsystem.js';
 import { integritySubsystem } from '../integrity/integritySubsystem.js';
+import type { LogRecord } from '../model/logRecord.js';
 import { Metrics } from '../observability/metrics.js';
-import type { PatternRecorder } from '../pipeline/patterns/patternRecorder.js';
 import { policySubsystem } from '../policy/policySubsystem.js';
 import { querySubsystem } from '../query/querySubsystem.js';
 import { governanceSubsystem } from '../retention/governanceSubsystem.js';
@@ -28,8 +25,8 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import { storageSubsystem } from '../security/storageSubsystem.js';
 import { serverTlsOptions } from '../security/tlsOptions.js';
 import { openStorage } from '../storage/engine/openStorage.js';
-import { PolicyStore } from '../storage/stores/policyStore.js';
 import { buildHttpApp } from './httpApp.js';
+import { auditServerStart } from './startAudit.js';
 import type { StartupFacts } from './startupSummary.js';
 import type { Subsystem } from './subsystem.js';
 
@@ -47,7 +44,6 @@ function writerId(dataDir: string): string {
  * started in order, stopped in reverse (stop accepting, flush, commit, close).
  */
 export class MeshlogServer {
-  private patterns: PatternRecorder | undefined;
   /** Started in this order, stopped in reverse. */
   private subsystems: Subsystem[] = [];
   private http: FastifyInstance | undefined;
@@ -69,21 +65,22 @@ export class MeshlogServer {
   async start(): Promise<StartupFacts> {
     const { config, logger, metrics } = this;
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    // Each subsystem in the order of the list in docs/ARCHITECTURE.md, each built from what those before it returned.
+    const add = <Part extends Subsystem>(subsystem: Part): Part => {
+      this.subsystems.push(subsystem);
+      return subsystem;
+    };
 
     const id = writerId(config.data_dir);
     const cluster = await clusterSubsystem(config.cluster, config.cluster.node_id ?? id, logger);
     const leases = cluster?.leases;
-    const storage = await openStorage(config, logger, leases && ((name, job) => leases.exclusive(name, job)));
-    this.subsystems.push({ stop: () => storage.close() });
-    const diskGuard = storage.diskGuard;
-    if (diskGuard) metrics.diskFree = () => diskGuard.freeBytes();
-    const integrityPart = await integritySubsystem(config, storage, id, logger);
-    this.subsystems.push(integrityPart);
-    const { sealing, signer } = integrityPart;
-    const written = await writerSubsystem(config, { storage, writerId: id, metrics, sealing, logger });
-    this.subsystems.push(written);
-    const { writer, redeliveries, patternStore } = written;
-    this.patterns = written.patterns;
+    const storage = await openStorage(config, { logger, leases, metrics });
+    add({ stop: () => storage.close() });
+    const integrity = add(await integritySubsystem(config, storage, id, logger));
+    const { sealing, signer } = integrity;
+    const written = add(await writerSubsystem(config, { storage, writerId: id, metrics, sealing, logger }));
+    const { writer, redeliveries, patterns, patternStore } = written;
+    const committed = (listener: (records: LogRecord[]) => void) => writer.onCommitted(listener);
     const recordStream = await cluster?.openRecordStream({
       storage,
       commit: (records, receiver) => redeliveries.write(records, receiver),
@@ -92,202 +89,134 @@ export class MeshlogServer {
       withoutErasedSpans: (spans, seq, streamTimeMs) => erasures.withoutErasedSpans(spans, seq, streamTimeMs),
       registry: metrics.registry,
     });
-    if (recordStream) this.subsystems.push(recordStream);
-    const stream = recordStream?.stream;
-    const access = await accessSubsystem(config, { storage, auditWriter: writer, logger });
-    this.subsystems.push(access);
+    if (recordStream) add(recordStream);
+    const access = add(await accessSubsystem(config, { storage, auditWriter: writer, logger }));
     const { keys, users, tenants, audit, auditStore, sessions } = access;
     this.audit = audit;
     this.adminToken = access.adminToken;
-    integrityPart.recordQuarantinesIn(audit);
-    const storageEvents = storageSubsystem(storage, { dataDir: config.data_dir, keyFile: config.encryption.key_file, audit, logger });
-    this.storageEvents = storageEvents;
-    this.subsystems.push(storageEvents);
-    const ingest = ingestSubsystem(config, {
-      writer,
-      storage,
-      redeliveries,
-      patterns: this.patterns,
-      stream,
-      limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
-      tenants,
-      authenticate: access.authenticate,
-      authFailures: access.authFailures,
-      metrics,
-      logger,
-    });
-    this.ingest = ingest;
-    this.subsystems.push(ingest);
-    const query = querySubsystem(
-      {
-        ...config,
-        redaction: config.pipeline.redaction,
-        retentionPeriod: config.retention.default_max_age,
-        patternsEnabled: config.patterns.enabled,
-      },
-      {
+    const storageEvents = (this.storageEvents = add(
+      storageSubsystem(storage, { dataDir: config.data_dir, keyFile: config.encryption.key_file, seals: sealing?.store, audit, logger }),
+    ));
+    const ingest = (this.ingest = add(
+      ingestSubsystem(config, {
+        written,
+        access,
         storage,
+        stream: recordStream?.stream,
+        limitShare: config.limits.strategy === 'global' ? cluster?.nodes : undefined,
         metrics,
-        audit,
-        committed: (listener) => writer.onCommitted(listener),
-        patterns: this.patterns && patternStore,
         logger,
-      },
-    );
-    this.query = query;
-    this.subsystems.push(query);
-    const { runner, budgets, database, limits } = query.queries;
-    const incidentsPart = incidentsSubsystem(config.incidents, { storage, audit, signer, sealing, logger });
-    this.subsystems.push(incidentsPart);
+      }),
+    ));
+    const query = (this.query = add(
+      querySubsystem(config, { storage, metrics, audit, committed, patterns: patterns && patternStore, logger }),
+    ));
+    const incidentsPart = add(incidentsSubsystem(config.incidents, { storage, audit, signer, sealing, logger }));
     const { incidents } = incidentsPart;
-    const policyStore = new PolicyStore(storage);
-    // Retention, erasure and monthly reports: under a lease with a shared ClickHouse, on every node's own copy when embedded.
-    const runStoreJob = storeJobs(leases, Boolean(config.clickhouse_url));
-    const governance = governanceSubsystem(config, {
+    const governance = await governanceSubsystem(config, {
       storage,
-      runJob: runStoreJob,
+      leases,
       seals: sealing?.store,
       audit,
       signer,
+      logger,
+      ledgerReplica: await cluster?.ledgerReplica(),
       // What incidents pinned is held like a legal hold, until resolved plus incidents.hold_after_resolve.
       holdAlso: () => incidents.recordHolds(),
-      forgetPatterns: (tenant, patterns) => this.patterns?.forget(tenant, patterns),
+      forgetPatterns: (tenant, forgotten) => patterns?.forget(tenant, forgotten),
       streamPosition: recordStream?.lastSequence,
-      logger,
     });
-    this.subsystems.push(governance);
-    // Before any disposal or erasure appends to it: a ledger lost with the disk comes back from the cluster.
-    if (cluster) await governance.ledger.replicateTo(await cluster.ledgerReplica(), logger);
+    add(governance);
     const { disposer, erasures, retentionStore, deletionLock } = governance;
-    const archive = await archiveSubsystem(config, {
-      sealing,
-      audit,
-      longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
-      keyBucket: await cluster?.archiveKeys(),
-      node: config.cluster.node_id ?? id,
-      logger,
-    });
-    this.subsystems.push(archive);
-    this.subsystems.push(backupSubsystem(config, { storage, writer, lock: deletionLock, masterKey: archive.masterKey, audit }));
-    this.subsystems.push(
+    const archive = add(
+      await archiveSubsystem(config, {
+        sealing,
+        audit,
+        longestRetentionSeconds: (tenant) => disposer.longestRetentionSeconds(tenant),
+        keyBucket: await cluster?.archiveKeys(),
+        node: config.cluster.node_id ?? id,
+        logger,
+      }),
+    );
+    add(backupSubsystem(config, { storage, writer, lock: deletionLock, masterKey: archive.masterKey, audit }));
+    add(
       reportsSubsystem(config, {
         storage,
-        runJob: runStoreJob,
+        leases,
         audit,
         logger,
         reported: {
           auditStore,
           seals: sealing?.store,
           signer,
-          keys: () => keys.list(),
           metrics,
           retention: retentionStore,
-          policy: policyStore,
           incidents: incidentsPart.store,
+          keys: () => keys.list(),
           recordHolds: () => incidents.recordHolds(),
         },
       }),
     );
-    const alertingPart = await alertingSubsystem(config.alerting, {
-      storage,
-      runner,
-      budgets,
-      database,
-      limits,
-      audit,
-      committed: (listener) => writer.onCommitted(listener),
-      templateOf: (tenant, service, id) => this.patterns?.templateOf(tenant, service, id),
-      incidentAlert: incidents.alertListener(),
-      leases,
-      masker: query.masking.masker,
-      fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
-      clusterSecrets: await cluster?.secrets(),
-      logger,
-    });
-    this.subsystems.push(alertingPart);
-    const alerting = alertingPart.alerting;
+    const alertingPart = add(
+      await alertingSubsystem(config.alerting, {
+        storage,
+        queries: query.queries,
+        audit,
+        committed,
+        leases,
+        logger,
+        templateOf: (tenant, service, patternId) => patterns?.templateOf(tenant, service, patternId),
+        incidentAlert: incidents.alertListener(),
+        masker: query.masking.masker,
+        fingerprintKeyFile: defaultFingerprintKeyFile(config.data_dir),
+        clusterSecrets: await cluster?.secrets(),
+      }),
+    );
+    const { alerting } = alertingPart;
     await cluster?.replicate({
-      keys: keys.replica,
-      users: users.replica,
-      tenants: tenants.replica,
-      savedQueries: query.savedQueries.replica,
-      sessions,
-      loginThrottle: access.authFailures.throttle,
-      legalHolds: retentionStore.holdReplica,
-      erasures: erasures.replica,
-      signingKeys: integrityPart.keySet,
-      ruleGroups: alerting?.ruleGroupReplica,
-      silences: alerting?.silenceReplica,
+      ...access.replicated,
+      ...query.replicated,
+      ...integrity.replicated,
+      ...governance.replicated,
+      ...alertingPart.replicated,
     });
-    this.subsystems.push(
+    add(
       await policySubsystem(config, {
         storage,
-        store: policyStore,
         audit,
         signer,
         alerting,
+        logger,
+        masker: query.masking.masker,
         keys: () => keys.list(),
         users: () => users.list(),
         erasures: () => erasures.list(),
-        masker: query.masking.masker,
-        logger,
       }),
     );
-    this.subsystems.push(
-      accessReviewSubsystem(config.access_review, {
-        auditStore,
-        audit,
-        keys,
-        users,
-        endSessionsOf: sessions && ((ids, reason) => sessions.endSessionsOf(ids, reason)),
-        signingKey: signer,
-        tenants,
-        logger,
-      }),
-    );
+    add(accessReviewSubsystem(config.access_review, { access, signingKey: signer, logger }));
+
     this.http = buildHttpApp({
       config,
       logger,
       metrics,
-      authenticate: access.authenticate,
-      audit,
-      authFailures: access.authFailures,
-      isReady: () => this.ready,
-      dependencyProblem: async () => cluster?.problem(),
-      ingestPaused: () => diskGuard?.refusal('ingest'),
+      access,
       masking: query.masking,
       rateLimits: ingest.rateLimits,
-      tenants,
-      users,
-      sessions,
+      isReady: () => this.ready,
+      dependencyProblem: async () => cluster?.problem(),
+      ingestPaused: () => storage.diskGuard?.refusal('ingest'),
     });
     for (const subsystem of this.subsystems) if (subsystem.routes) await this.http.register(subsystem.routes);
     const httpUrl = await this.http.listen({ host: config.host, port: config.http_port });
-    const addresses = await ingest.startListeners();
+    const listeners = await ingest.startListeners();
     this.ready = true;
     for (const subsystem of this.subsystems) await subsystem.start?.();
-    const configSha256 = await recordConfigChange(config, auditStore, audit, 'start');
-    await audit.record({
-      action: 'server.start',
-      outcome: 'success',
-      detail: { http: httpUrl, listeners: addresses, auth: config.auth, sealing: config.integrity.seal, config_sha256: configSha256 },
-    });
-    const restored = pendingRestore(config.data_dir);
-    if (restored) {
-      await audit.record({ action: 'backup.restore', outcome: 'success', detail: restored.detail });
-      restored.recordedNow();
-    }
+    await auditServerStart(config, { audit, auditStore }, { httpUrl, listeners });
     await storageEvents.recordStartEvents();
     await cluster?.startConsuming();
-    logger.info(
-      {
-        http: httpUrl,
-        listeners: addresses,
-        storage: storage.embedded ? `embedded chDB in ${config.data_dir}` : 'ClickHouse server',
-      },
-      'meshlog is ready',
-    );
-    return { httpUrl, listeners: addresses, adminToken: this.adminToken, embedded: storage.embedded };
+    const where = storage.embedded ? `embedded chDB in ${config.data_dir}` : 'ClickHouse server';
+    logger.info({ http: httpUrl, listeners, storage: where }, 'meshlog is ready');
+    return { httpUrl, listeners, adminToken: this.adminToken, embedded: storage.embedded };
   }
 
   /** SIGHUP: every TLS listener re-reads its certificate and key (and client CA) without dropping connections. */

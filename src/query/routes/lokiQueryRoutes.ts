@@ -62,17 +62,20 @@ type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown
  * reader) and answers in Loki's JSON (lokiMarshal).
  */
 export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void {
-  // Reads of the request's tenant (or tenants); formatting a query and the build information read no tenant's data.
+  // Reads of the request's tenant; formatting a query and the build information read no tenant's data.
   const options = { config: { permission: 'query', tenancy: 'request', formatError: lokiErrorFormatter } } as const;
   const noTenant = { config: { ...options.config, tenancy: 'none' } } as const;
+  // The reads that answer for several tenants (X-Scope-OrgID `a|b`, results labelled `__tenant_id__`): queries,
+  // labels and series; stats, volume and detected fields act on one tenant and refuse `a|b`.
+  const severalTenants = { config: { ...options.config, multiTenant: true } } as const;
   const querier = (request: FastifyRequest, reply: FastifyReply) => requestQuerier(deps, deps.budgets, request, reply);
   // Loki answers these for POST too, the parameters in a form body (lokiParams reads both).
-  const getAndPost = (url: string, handler: Handler, routeOptions: typeof options | typeof noTenant = options) => {
+  const getAndPost = (url: string, routeOptions: typeof options | typeof noTenant | typeof severalTenants, handler: Handler) => {
     app.get(url, routeOptions, handler);
     app.post(url, routeOptions, handler);
   };
 
-  getAndPost('/loki/api/v1/query_range', async (request, reply) => {
+  getAndPost('/loki/api/v1/query_range', severalTenants, async (request, reply) => {
     const started = performance.now();
     const params = lokiParams(request);
     const expr = parseLogql(required(params, 'query'));
@@ -104,7 +107,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return { status: 'success', data: withFlags(data, flags) } satisfies LokiQueryResponse;
   });
 
-  getAndPost('/loki/api/v1/query', async (request, reply) => {
+  getAndPost('/loki/api/v1/query', severalTenants, async (request, reply) => {
     const started = performance.now();
     const params = lokiParams(request);
     const expr = parseLogql(required(params, 'query'));
@@ -129,10 +132,10 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
       data: await querier(request, reply).labelNames(parseRange(params), selectors),
     } satisfies LokiLabelsResponse;
   };
-  getAndPost('/loki/api/v1/labels', labelNames);
-  getAndPost('/loki/api/v1/label', labelNames);
+  getAndPost('/loki/api/v1/labels', severalTenants, labelNames);
+  getAndPost('/loki/api/v1/label', severalTenants, labelNames);
 
-  getAndPost('/loki/api/v1/label/:name/values', async (request, reply) => {
+  getAndPost('/loki/api/v1/label/:name/values', severalTenants, async (request, reply) => {
     const params = lokiParams(request);
     const { name } = request.params as { name: string };
     const selectors = optionalSelectors(params);
@@ -143,18 +146,18 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     } satisfies LokiLabelsResponse;
   });
 
-  getAndPost('/loki/api/v1/series', async (request, reply) => {
+  getAndPost('/loki/api/v1/series', severalTenants, async (request, reply) => {
     const selectors = seriesSelectors(request);
     return { status: 'success', data: await querier(request, reply).series(parseRange(lokiParams(request)), selectors) };
   });
 
-  getAndPost('/loki/api/v1/index/stats', async (request, reply) => {
+  getAndPost('/loki/api/v1/index/stats', options, async (request, reply) => {
     const params = lokiParams(request);
     const selector = selectorOf(required(params, 'query'));
     return querier(request, reply).stats(parseRange(params), selector);
   });
 
-  getAndPost('/loki/api/v1/index/volume', async (request, reply) => {
+  getAndPost('/loki/api/v1/index/volume', options, async (request, reply) => {
     const params = lokiParams(request);
     const selector = selectorOf(required(params, 'query'));
     const range = parseRange(params);
@@ -163,7 +166,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
     return { status: 'success', data: volumeResult(volumes, range.endNs) };
   });
 
-  getAndPost('/loki/api/v1/index/volume_range', async (request, reply) => {
+  getAndPost('/loki/api/v1/index/volume_range', options, async (request, reply) => {
     const params = lokiParams(request);
     const selector = selectorOf(required(params, 'query'));
     const range = parseRange(params);
@@ -175,14 +178,10 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   });
 
   // Loki answers the query reformatted (syntax.Prettify).
-  getAndPost(
-    '/loki/api/v1/format_query',
-    async (request) => ({
-      status: 'success',
-      data: prettyLogql(parseLogql(required(lokiParams(request), 'query'))),
-    }),
-    noTenant,
-  );
+  getAndPost('/loki/api/v1/format_query', noTenant, async (request) => ({
+    status: 'success',
+    data: prettyLogql(parseLogql(required(lokiParams(request), 'query'))),
+  }));
 
   app.get('/loki/api/v1/detected_fields', options, async (request, reply) => {
     const params = lokiParams(request);
@@ -195,7 +194,7 @@ export function lokiQueryRoutes(app: FastifyInstance, deps: LokiQueryDeps): void
   });
 
   // Loki's answer omits empty fields (protobuf omitempty): no values gives `{}`.
-  getAndPost('/loki/api/v1/detected_field/:name/values', async (request, reply) => {
+  getAndPost('/loki/api/v1/detected_field/:name/values', options, async (request, reply) => {
     const params = lokiParams(request);
     const { name } = request.params as { name: string };
     const expr = parseLogql(required(params, 'query'));

@@ -154,7 +154,8 @@ export function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): void {
       '/loki/api/v1/tail',
       {
         websocket: true,
-        config: { permission: 'query', tenancy: 'request', formatError: lokiErrorFormatter },
+        // Loki tails several tenants too (X-Scope-OrgID `a|b`).
+        config: { permission: 'query', tenancy: 'request', multiTenant: true, formatError: lokiErrorFormatter },
         // Refused before the upgrade, so the client gets an HTTP status and reason.
         preValidation: async (request) => {
           request.tail = await openTail(request, deps);

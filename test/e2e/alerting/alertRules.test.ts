@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeCheckoutAlertingConfig } from '../../support/checkoutAlerting.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -64,16 +65,10 @@ before(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const dir = tempDataDir('meshlog-alerting-');
-  writeFileSync(join(dir, 'webhook.secret'), `${secret}\n`);
   writeFileSync(join(dir, 'pagerduty.key'), 'R0UTINGKEY\n');
-  writeFileSync(
-    join(dir, 'checkout.rules.yaml'),
-    `groups:
-  - name: checkout
-    interval: 300ms
-    tenant: acme
-    rules:
-      - alert: CheckoutErrors
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const config = writeCheckoutAlertingConfig(dir, {
+    rules: `      - alert: CheckoutErrors
         expr: sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [10s])) > 2
         for: 600ms
         labels:
@@ -81,24 +76,15 @@ before(async () => {
         annotations:
           summary: "{{ $labels.service_name }} logged {{ $value }} errors"
 `,
-  );
-  writeFileSync(
-    join(dir, 'meshlog.yaml'),
-    `alerting:
-  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
-  webhooks:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?token=${hookQueryToken}
-      secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))}
-      max_attempts: 4
-      initial_backoff_ms: 50
-  slack:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}${slackSecretPath}
+    webhook: { url: `${receiverUrl}/hook?token=${hookQueryToken}`, secret, options: { max_attempts: 4, initial_backoff_ms: 50 } },
+    alerting: `  slack:
+    - url: ${receiverUrl}${slackSecretPath}
   pagerduty:
-    - url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pd
+    - url: ${receiverUrl}/pd
       routing_key_file: ${JSON.stringify(join(dir, 'pagerduty.key'))}
 `,
-  );
-  meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
+  });
+  meshlog = await startMeshlog({ args: ['--config', config] });
 });
 
 after(async () => {

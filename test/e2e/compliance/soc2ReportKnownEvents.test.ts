@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { ReportSection, Soc2Report } from '../../../src/compliance/reportModel.js';
+import { writeCheckoutAlertingConfig } from '../../support/checkoutAlerting.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest } from '../../support/otlpJson.js';
 import { runStatements } from '../../support/storageReader.js';
@@ -104,37 +105,24 @@ async function buildPeriod(wrong: boolean): Promise<Period> {
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
   copyFileSync(serverCertificate.certFile, join(dir, 'server.pem'));
   copyFileSync(serverCertificate.keyFile, join(dir, 'server.key'));
-  writeFileSync(join(dir, 'webhook.secret'), 'known-events-webhook-secret\n');
-  writeFileSync(
-    join(dir, 'checkout.rules.yaml'),
-    `groups:
-  - name: checkout
-    interval: 300ms
-    tenant: acme
-    rules:
-      - alert: CheckoutErrors
+  const config = writeCheckoutAlertingConfig(dir, {
+    rules: `      - alert: CheckoutErrors
         expr: sum(count_over_time({service_name="checkout"} |= "error" [2m])) > 0
         labels:
           severity: page
 `,
-  );
-  writeFileSync(
-    join(dir, 'meshlog.yaml'),
-    `tls: { cert_file: ${JSON.stringify(join(dir, 'server.pem'))}, key_file: ${JSON.stringify(join(dir, 'server.key'))} }
+    webhook: { url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`, secret: 'known-events-webhook-secret' },
+    alerting: '  anomaly: { enabled: false }',
+    sections: `tls: { cert_file: ${JSON.stringify(join(dir, 'server.pem'))}, key_file: ${JSON.stringify(join(dir, 'server.key'))} }
 forward: { enabled: false }
 syslog: { enabled: false }
 otlp_grpc: { enabled: false }
 retention:
   policies:
     - { name: batch-short, tenant: acme, service: nightly-batch, max_age: 1d }
-alerting:
-  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
-  webhooks:
-    - { url: "http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook", secret_file: ${JSON.stringify(join(dir, 'webhook.secret'))} }
-  anomaly: { enabled: false }
 `,
-  );
-  const args = ['--config', join(dir, 'meshlog.yaml')];
+  });
+  const args = ['--config', config];
   const first = await startMeshlog({ dataDir: join(dir, 'data'), args });
   assert.match(first.url, /^https:/);
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ReportSection, Soc2Report } from '../../../src/compliance/reportModel.js';
+import { writeCheckoutAlertingConfig } from '../../support/checkoutAlerting.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -47,29 +46,15 @@ before(async () => {
   receiver = createServer((request, response) => request.resume().on('end', () => response.writeHead(200).end()));
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const dir = tempDataDir('meshlog-report-silences-');
-  writeFileSync(join(dir, 'hook.secret'), 'report-silences-secret\n');
-  writeFileSync(
-    join(dir, 'checkout.rules.yaml'),
-    `groups:
-  - name: checkout
-    interval: 300ms
-    tenant: acme
-    rules:
-      - alert: CheckoutErrors
+  const config = writeCheckoutAlertingConfig(dir, {
+    rules: `      - alert: CheckoutErrors
         expr: sum(count_over_time({service_name="checkout"} |= "error" [1m])) > 0
 `,
-  );
-  writeFileSync(
-    join(dir, 'meshlog.yaml'),
-    `masking: { fields: [user_id] }
-alerting:
-  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
-  anomaly: { enabled: false }
-  webhooks:
-    - { url: "http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook", secret_file: ${JSON.stringify(join(dir, 'hook.secret'))} }
-`,
-  );
-  meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
+    webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: 'report-silences-secret' },
+    alerting: '  anomaly: { enabled: false }',
+    sections: 'masking: { fields: [user_id] }',
+  });
+  meshlog = await startMeshlog({ args: ['--config', config] });
   admin = (await call('POST', '/api/v1/admin/keys', meshlog.token, { name: 'night shift', roles: ['admin', 'unmasker'], tenants: ['*'] }))
     .key;
 });

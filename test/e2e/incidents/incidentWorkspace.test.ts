@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { writeCheckoutAlertingConfig } from '../../support/checkoutAlerting.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';
 import { waitFor } from '../../support/waitFor.js';
@@ -63,14 +64,8 @@ function cliRun(args: string[]): { status: number | null; out: string } {
 
 before(async () => {
   dir = tempDataDir('meshlog-incidents-');
-  writeFileSync(
-    join(dir, 'checkout.rules.yaml'),
-    `groups:
-  - name: checkout
-    interval: 300ms
-    tenant: acme
-    rules:
-      - alert: CheckoutErrors
+  const config = writeCheckoutAlertingConfig(dir, {
+    rules: `      - alert: CheckoutErrors
         expr: sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [30s])) > 2
         labels:
           severity: critical
@@ -80,18 +75,13 @@ before(async () => {
       - alert: CheckoutWarnings
         expr: sum by (service_name) (count_over_time({service_name="checkout"} |= "error" [30s])) > 1
 `,
-  );
-  writeFileSync(
-    join(dir, 'meshlog.yaml'),
-    `alerting:
-  rules_files: [${JSON.stringify(join(dir, 'checkout.rules.yaml'))}]
-retention:
+    sections: `retention:
   default_max_age: 30d
 incidents:
   hold_after_resolve: 0s
 `,
-  );
-  meshlog = await startMeshlog({ args: ['--config', join(dir, 'meshlog.yaml')] });
+  });
+  meshlog = await startMeshlog({ args: ['--config', config] });
   for (const [name, roles, tenants] of [
     ['acme-analyst', ['analyst'], ['acme']],
     ['acme-auditor', ['auditor'], ['acme']],

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import type { LogQuery, MetricExpr } from '../../../src/query/logql/ast.js';
-import { evaluateMetric, isMetric } from '../../../src/query/logql/evaluateMetric.js';
-import { stepsOf } from '../../../src/query/logql/metricValue.js';
 import { defaultQueryLimits, type QueryContext, type QueryMasking } from '../../../src/query/logql/queryContext.js';
-import { selectStreams } from '../../../src/query/logql/selectStreams.js';
-import { parseLogql } from '../../../src/query/logql/parser.js';
 import { logQueryRunner } from '../../../src/storage/logs/logQueries.js';
 import { Storage } from '../../../src/storage/engine/storage.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
+import { answerLogql, pushdownFailures, type LogqlAnswer } from '../../support/pushdownComparison.js';
 
 /**
  * `| json | <label filters>` decided in ClickHouse (jsonFilterSql.ts) gives the
@@ -185,7 +181,7 @@ async function run(
   query: string,
   pushdown: boolean,
   options: { limit?: number; maxEngineRows?: number; masking?: QueryMasking } = {},
-): Promise<{ result: unknown; rowsRead: number; plan: string[] }> {
+): Promise<LogqlAnswer> {
   const ctx: QueryContext = {
     database: 'meshlog',
     tenant,
@@ -196,31 +192,16 @@ async function run(
     bytesRead: 0,
     masking: options.masking,
   };
-  const expr = parseLogql(query);
-  const endNs = startNs + 120n * secondNs;
-  try {
-    const result = isMetric(expr)
-      ? await evaluateMetric(expr as MetricExpr, ctx, stepsOf(endNs, endNs, secondNs, defaultQueryLimits))
-      : await selectStreams(expr as LogQuery, ctx, { startNs, endNs }, { limit: options.limit ?? 5000, direction: 'backward' });
-    return {
-      result: JSON.parse(JSON.stringify(result, (_, value) => (value instanceof Float64Array ? [...value] : value))),
-      rowsRead: ctx.rowsRead,
-      plan: ctx.plan,
-    };
-  } catch (error) {
-    return { result: { error: (error as Error).message }, rowsRead: ctx.rowsRead, plan: ctx.plan };
-  }
+  return answerLogql(query, ctx, { startNs, endNs: startNs + 120n * secondNs }, options.limit ?? 5000);
 }
 
 const decidedStep = /decided in SQL/;
 
 test('json label filters decided in SQL give the engine results over lines built to trip SQL', async () => {
-  const failures: string[] = [];
-  for (const [query, decided] of cases) {
-    const engine = await run(query, false);
-    const pushed = await run(query, true);
-    try {
-      assert.deepEqual(pushed.result, engine.result, `${query}: results differ`);
+  const failures = await pushdownFailures(
+    cases,
+    (query, pushdown) => run(query, pushdown),
+    (pushed, engine, [query, decided]) => {
       assert.equal(
         pushed.plan.some((step) => decidedStep.test(step)),
         decided,
@@ -228,10 +209,8 @@ test('json label filters decided in SQL give the engine results over lines built
       );
       // Fewer where lines fail (`__error__=""` keeps nearly all); the LIMIT test below shows the saving.
       assert.ok(pushed.rowsRead <= engine.rowsRead, `${query}: ${pushed.rowsRead} rows read, engine ${engine.rowsRead}`);
-    } catch (error) {
-      failures.push((error as Error).message);
-    }
-  }
+    },
+  );
   assert.deepEqual(failures, []);
 });
 

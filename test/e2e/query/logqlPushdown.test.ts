@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import type { LogQuery, MetricExpr } from '../../../src/query/logql/ast.js';
 import type { CompiledSql } from '../../../src/storage/sql.js';
-import { evaluateMetric, isMetric } from '../../../src/query/logql/evaluateMetric.js';
-import { stepsOf } from '../../../src/query/logql/metricValue.js';
 import { defaultQueryLimits, type QueryContext } from '../../../src/query/logql/queryContext.js';
-import { selectStreams } from '../../../src/query/logql/selectStreams.js';
-import { parseLogql } from '../../../src/query/logql/parser.js';
 import { logQueryRunner } from '../../../src/storage/logs/logQueries.js';
 import { Storage } from '../../../src/storage/engine/storage.js';
 import { tempDataDir } from '../../support/meshlogProcess.js';
+import { answerLogql, pushdownFailures, type LogqlAnswer } from '../../support/pushdownComparison.js';
 
 /**
  * query.pushdown on and off give the same answers over lines written to trip
@@ -97,7 +93,7 @@ after(async () => {
 
 const compiledSql: CompiledSql[] = [];
 
-async function run(query: string, pushdown: boolean): Promise<{ result: unknown; rowsRead: number; plan: string[] }> {
+async function run(query: string, pushdown: boolean): Promise<LogqlAnswer> {
   const base = logQueryRunner(storage, { maxExecutionSeconds: 60 });
   const ctx: QueryContext = {
     database: 'meshlog',
@@ -108,20 +104,7 @@ async function run(query: string, pushdown: boolean): Promise<{ result: unknown;
     rowsRead: 0,
     bytesRead: 0,
   };
-  const expr = parseLogql(query);
-  const endNs = startNs + 120n * secondNs;
-  try {
-    const result = isMetric(expr)
-      ? await evaluateMetric(expr as MetricExpr, ctx, stepsOf(endNs, endNs, secondNs, defaultQueryLimits))
-      : await selectStreams(expr as LogQuery, ctx, { startNs, endNs }, { limit: 1000, direction: 'backward' });
-    return {
-      result: JSON.parse(JSON.stringify(result, (_, value) => (value instanceof Float64Array ? [...value] : value))),
-      rowsRead: ctx.rowsRead,
-      plan: ctx.plan,
-    };
-  } catch (error) {
-    return { result: { error: (error as Error).message }, rowsRead: ctx.rowsRead, plan: ctx.plan };
-  }
+  return answerLogql(query, ctx, { startNs, endNs: startNs + 120n * secondNs }, 1000);
 }
 
 /** [query, whether pushdown must read fewer rows] */
@@ -149,23 +132,14 @@ const cases: [string, boolean][] = [
 ];
 
 test('json and logfmt label filters and unwrap give the same results with query.pushdown on and off, over lines built to trip SQL', async () => {
-  const failures: string[] = [];
-  for (const [query, fewer] of cases) {
-    const engine = await run(query, false);
-    const pushed = await run(query, true);
-    try {
-      assert.deepEqual(pushed.result, engine.result, `${query}: results differ`);
-      if (fewer) {
-        assert.ok(pushed.rowsRead < engine.rowsRead, `${query}: pushdown read ${pushed.rowsRead} rows, the engine path ${engine.rowsRead}`);
-        assert.ok(
-          pushed.plan.some((step) => /necessary condition/.test(step)),
-          `${query}: plan ${pushed.plan.join('; ')}`,
-        );
-      }
-    } catch (error) {
-      failures.push((error as Error).message);
-    }
-  }
+  const failures = await pushdownFailures(cases, run, (pushed, engine, [query, fewer]) => {
+    if (!fewer) return;
+    assert.ok(pushed.rowsRead < engine.rowsRead, `${query}: pushdown read ${pushed.rowsRead} rows, the engine path ${engine.rowsRead}`);
+    assert.ok(
+      pushed.plan.some((step) => /necessary condition/.test(step)),
+      `${query}: plan ${pushed.plan.join('; ')}`,
+    );
+  });
   assert.deepEqual(failures, []);
 });
 

@@ -190,6 +190,22 @@ test('several tenants are refused (400) where a route acts on one: ingest, index
   }
 });
 
+test("the route table names the multi-tenant reads, declared at their registration: Loki's queries, labels, series and tail, nothing else", async () => {
+  const answer = await fetch(`${meshlog.url}/api/v1/admin/routes`, { headers: { authorization: `Bearer ${meshlog.token}` } });
+  assert.equal(answer.status, 200);
+  const routes = (await answer.json()).routes as { method: string; url: string; tenancy: string; multiTenant: boolean }[];
+  assert.ok(
+    routes.every((route) => typeof route.multiTenant === 'boolean'),
+    'every route says whether it takes several tenants',
+  );
+  const several = routes.filter((route) => route.multiTenant);
+  assert.ok(several.every((route) => route.tenancy === 'request'));
+  const reads = ['query_range', 'query', 'labels', 'label', 'label/:name/values', 'series'].flatMap((path) =>
+    ['GET', 'POST'].map((method) => `${method} /loki/api/v1/${path}`),
+  );
+  assert.deepEqual(several.map((route) => `${route.method} ${route.url}`).sort(), [...reads, 'GET /loki/api/v1/tail'].sort());
+});
+
 test('malformed multi-tenant headers are refused: an empty or bad id between the bars is invalid (400), a reserved one forbidden (403)', async () => {
   const expected: Record<string, number> = { 'acme|': 400, '|beta': 400, 'acme||beta': 400, 'acme|be ta': 400, 'acme|_internal': 403 };
   for (const [tenant, status] of Object.entries(expected)) {

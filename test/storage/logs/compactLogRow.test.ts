@@ -1,58 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
+import type { LogRecord } from '../../../src/model/logRecord.js';
+import { awkwardLogRecords, mesh, record } from '../../support/awkwardLogRecords.js';
 import { closeCompactLogRow, compactLogColumns, openCompactLogRow, storedCompactLogLine } from '../../../src/storage/logs/compactLogRow.js';
 import { closeLogRow, openLogRow, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
 import { sealedLineOfRecord, sealedLinePlace, sealedLogLine } from '../../../src/storage/logs/sealedLogLine.js';
 
-function record(overrides: Partial<LogRecord> = {}): LogRecord {
-  return {
-    tenant: 'acme',
-    timeUnixNano: 1_733_550_000_123_456_789n,
-    observedTimeUnixNano: 1_733_550_000_123_457_789n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: 'order 42 processed',
-    serviceName: 'checkout',
-    resource: { 'service.name': 'checkout', 'k8s.namespace.name': 'shop' },
-    scopeName: 'checkout.logger',
-    scopeVersion: '2.1.0',
-    attributes: { 'http.route': '/api/checkout', thread: 'worker-3' },
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    traceFlags: 1,
-    eventName: '',
-    mesh: undefined,
-    receiver: 'otlp_http',
-    ...overrides,
-  };
-}
-
-const mesh: MeshFields = {
-  mesh: 'istio',
-  platform: 'kubernetes',
-  cluster: 'eu-1',
-  sourceWorkload: 'frontend',
-  destinationWorkload: 'checkout',
-  protocol: 'HTTP/1.1',
-  responseCode: 503,
-  durationMs: 12.5,
-  bytesSent: 1024,
-  bytesReceived: 77,
-  requestId: '5f6c1c9e-8a9b-4c1e-9d2f-0a1b2c3d4e5f',
-};
-
 const position = { chainId: 'acmé/w-1', batchSeq: 42, batchPos: 7 };
 
 const cases: [string, LogRecord][] = [
-  ['a plain record', record()],
+  ...awkwardLogRecords,
   ['a record with a pattern id and a stream position', record({ patternId: 'p1', stream: { seq: 9_007_199_254_740_991, pos: 4 } })],
-  ['a record with mesh fields', record({ mesh })],
-  ['mesh numbers out of their columns’ range', record({ mesh: { ...mesh, responseCode: 70_000, durationMs: Number.NaN, bytesSent: -5 } })],
-  ['times before 1970 and past 2262', record({ timeUnixNano: -5n, observedTimeUnixNano: 2n ** 70n })],
-  ['severity and flags past a byte', record({ severityNumber: 300, traceFlags: -1 })],
-  ['NUL, quotes, brackets and newlines', record({ body: '"],[\u0000\n\\', severityText: '"x"', attributes: { '"]': '[' } })],
-  ['a lone surrogate in the body and in an attribute', record({ body: 'broken \ud800 pair', attributes: { 'k\udc00': 'v\ud83d' } })],
 ];
 
 /** The values of the JSONEachRow line of the same record, with the defaults of the columns it leaves out. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LogRecord, MeshFields } from '../../../src/model/logRecord.js';
+import type { LogRecord } from '../../../src/model/logRecord.js';
+import { awkwardLogRecords, mesh, record } from '../../support/awkwardLogRecords.js';
 import { clampNanos, closeLogRow, openLogRow, storedLogLine, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
 
 /**
@@ -43,67 +44,7 @@ function objectRow(record: LogRecord): string {
   return record.patternId ? `${row.slice(0, -1)},"pattern_id":${JSON.stringify(record.patternId)}` : row.slice(0, -1);
 }
 
-function record(overrides: Partial<LogRecord> = {}): LogRecord {
-  return {
-    tenant: 'acme',
-    timeUnixNano: 1_733_550_000_123_456_789n,
-    observedTimeUnixNano: 1_733_550_000_123_457_789n,
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: 'order 42 processed',
-    serviceName: 'checkout',
-    resource: { 'service.name': 'checkout', 'k8s.namespace.name': 'shop' },
-    scopeName: 'checkout.logger',
-    scopeVersion: '2.1.0',
-    attributes: { 'http.route': '/api/checkout', thread: 'worker-3' },
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    traceFlags: 1,
-    eventName: '',
-    mesh: undefined,
-    receiver: 'otlp_http',
-    ...overrides,
-  };
-}
-
-const mesh: MeshFields = {
-  mesh: 'istio',
-  platform: 'kubernetes',
-  cluster: 'eu-1',
-  sourceWorkload: 'frontend',
-  destinationWorkload: 'checkout',
-  protocol: 'HTTP/1.1',
-  responseCode: 503,
-  durationMs: 12.5,
-  bytesSent: 1024,
-  bytesReceived: 77,
-  requestId: '5f6c1c9e-8a9b-4c1e-9d2f-0a1b2c3d4e5f',
-};
-
-const cases: [string, LogRecord][] = [
-  ['a plain record', record()],
-  ['a record with a pattern id', record({ patternId: '0123456789abcdef' })],
-  ['a record with mesh fields', record({ mesh })],
-  [
-    'mesh numbers out of their columns’ range',
-    record({
-      mesh: { ...mesh, responseCode: 70_000, durationMs: Number.NaN, bytesSent: -5, bytesReceived: 1e21 + 0.5 },
-    }),
-  ],
-  [
-    'infinite duration, negative zero, fractional byte counts',
-    record({ mesh: { ...mesh, durationMs: -0, bytesSent: 7.9, bytesReceived: Infinity } }),
-  ],
-  ['times before 1970 and past 2262', record({ timeUnixNano: -5n, observedTimeUnixNano: 2n ** 70n })],
-  ['severity and flags past a byte', record({ severityNumber: 300, traceFlags: -1 })],
-  ['quotes, backslashes and control characters', record({ body: 'say "hi" \\ \n\t\u0000\u001f\u007f', severityText: '"x"' })],
-  ['non-ASCII text and emoji', record({ body: 'naïve café 日本語 🚀', serviceName: 'zahlungsdienst-ü' })],
-  ['a lone surrogate in the body and in an attribute', record({ body: 'broken \ud800 pair', attributes: { 'k\udc00': 'v\ud83d' } })],
-  ['odd attribute keys', record({ resource: {}, attributes: { '': '', '"': '\\', 'a.b.c': 'x'.repeat(5000), __proto__x: '1' } })],
-  ['every mesh text empty', record({ mesh: { ...mesh, mesh: '', platform: '', requestId: '' } })],
-];
-
-for (const [name, input] of cases) {
+for (const [name, input] of awkwardLogRecords) {
   test(`openLogRow writes the bytes sealed rows were hashed as: ${name}`, () => {
     assert.equal(openLogRow(input), objectRow(input));
     // The writer hands in the resource's JSON, serialized once for the records sharing it.
