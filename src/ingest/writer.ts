@@ -4,7 +4,7 @@ import type { BatchToSeal, ChainSealer } from '../integrity/chainSealer.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import type { LogRecord } from '../model/logRecord.js';
 import type { Metrics } from '../observability/metrics.js';
-import { batchDeduplicationToken } from '../storage/logs/insertDeduplication.js';
+import { batchDeduplicationToken } from '../storage/engine/insertDeduplication.js';
 import { openCompactLogRow } from '../storage/logs/compactLogRow.js';
 import { compactClosingPrefixBytes, LogLineEncoder, OpenRowEncoder, type EncodedOpenRows } from '../storage/logs/logLineEncoder.js';
 import { clampNanos } from '../storage/logs/logRows.js';

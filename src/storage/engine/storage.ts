@@ -1,7 +1,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { compactLogColumns } from '../logs/compactLogRow.js';
+import { compactLogColumns } from './logColumns.js';
 import { jsonEachRow, type InsertFormat } from './insertFormat.js';
 import { checkStorageKeys, connect, type ConnectionTarget, type EncryptionAtRest, type RawInsert } from './connection.js';
 import { findBrokenParts, outdatedPartsLifetimeSeconds, rowsInBlockRange, type RepairedPart } from './brokenParts.js';
@@ -12,7 +12,7 @@ import { migrations, schemaMigrationsTable } from './migrations.js';
 import { clusterDdlSettings, createDatabase, ddlTarget, renderMigration, type DdlTarget } from './schemaDdl.js';
 import { RetainedBatches, type ReinsertedBatch } from './retainedBatches.js';
 import { storageError } from './storageError.js';
-import { deduplicationWindow } from '../logs/insertDeduplication.js';
+import { deduplicationWindow } from './insertDeduplication.js';
 
 /**
  * Engine calls that write new data to disk: inserts, and statements that

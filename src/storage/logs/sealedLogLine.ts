@@ -1,5 +1,6 @@
 import type { SealedLineFormat } from '../../model/batchSeal.js';
-import { compactLogColumns, storedCompactLogLine } from './compactLogRow.js';
+import { compactLogColumns } from '../engine/logColumns.js';
+import { storedCompactLogLine } from './compactLogRow.js';
 import { storedLogLine, type StoredLogRow } from './logRows.js';
 
 /** The line a stored row was sealed and inserted as, in its batch's format (a seal from before migration 29: JSONEachRow). */

@@ -10,7 +10,7 @@ import { archiveLines } from '../../../src/archive/archiveVerify.js';
 import type { ArchiveManifest } from '../../../src/archive/archiveManifest.js';
 import { defaultKeyRingDir, KeyRing } from '../../../src/archive/keyRing.js';
 import { defaultMasterKeyFile, MasterKey } from '../../../src/archive/masterKey.js';
-import { compactLogColumns } from '../../../src/storage/logs/compactLogRow.js';
+import { compactLogColumns } from '../../../src/storage/engine/logColumns.js';
 import { sealedLineOfRecord, sealedLinePlace } from '../../../src/storage/logs/sealedLogLine.js';
 import { startMeshlog, tempDataDir, type RunningMeshlog } from '../../support/meshlogProcess.js';
 import { otlpJsonRequest, postOtlpJson } from '../../support/otlpJson.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LogRecord } from '../../../src/model/logRecord.js';
 import { awkwardLogRecords, mesh, record } from '../../support/awkwardLogRecords.js';
-import { closeCompactLogRow, compactLogColumns, openCompactLogRow, storedCompactLogLine } from '../../../src/storage/logs/compactLogRow.js';
+import { compactLogColumns } from '../../../src/storage/engine/logColumns.js';
+import { closeCompactLogRow, openCompactLogRow, storedCompactLogLine } from '../../../src/storage/logs/compactLogRow.js';
 import { closeLogRow, openLogRow, type StoredLogRow } from '../../../src/storage/logs/logRows.js';
 import { sealedLineOfRecord, sealedLinePlace, sealedLogLine } from '../../../src/storage/logs/sealedLogLine.js';
 

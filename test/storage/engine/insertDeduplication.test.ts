@@ -5,7 +5,7 @@ import { LogWriter } from '../../../src/ingest/writer.js';
 import { newLogRecord } from '../../../src/model/logRecord.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { Storage } from '../../../src/storage/engine/storage.js';
-import { batchDeduplicationToken, deduplicationWindow } from '../../../src/storage/logs/insertDeduplication.js';
+import { batchDeduplicationToken, deduplicationWindow } from '../../../src/storage/engine/insertDeduplication.js';
 import { testTempDir } from '../../support/testTempDir.js';
 
 // One embedded chDB for the file (chDB binds one data directory per process); tests use distinct tenants.
