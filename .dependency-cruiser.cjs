@@ -40,6 +40,34 @@ const layerRules = layers.flatMap((names, level) =>
   }),
 );
 
+/**
+ * Subfolders layered the same way inside their folder: the storage engine
+ * knows nothing of the log path or the feature stores, the agent's delivery
+ * nothing of its inputs and outputs. So no two sibling folders import each other.
+ */
+const subfolderLayers = {
+  storage: [['engine'], ['logs'], ['stores']],
+  agent: [['delivery'], ['inputs', 'outputs']],
+};
+
+const subfolderRules = Object.entries(subfolderLayers).flatMap(([folder, levels]) =>
+  levels.flatMap((names, level) =>
+    names.map((name) => {
+      const others = levels
+        .slice(level)
+        .flat()
+        .filter((other) => other !== name);
+      return {
+        name: `layer-${folder}-${name}`,
+        comment: `src/${folder}/${name} may not import src/${folder}/{${others.join(',')}}`,
+        severity: 'error',
+        from: { path: `^src/${folder}/${name}/` },
+        to: { path: `^src/${folder}/(${others.join('|')})/` },
+      };
+    }),
+  ),
+);
+
 module.exports = {
   forbidden: [
     {
@@ -57,6 +85,7 @@ module.exports = {
       to: {},
     },
     ...layerRules,
+    ...subfolderRules,
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

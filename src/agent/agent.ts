@@ -18,7 +18,7 @@ import type { ReadGate, RecordDetails } from './inputs/recordSink.js';
 import { readStream } from './inputs/stdinInput.js';
 import type { KeyValue, Source } from './source.js';
 import { agentOutput, agentOutputUrls } from './outputs/outputFromConfig.js';
-import type { AgentOutput } from './outputs/agentOutput.js';
+import type { AgentOutput } from './delivery/agentOutput.js';
 
 /** How many finished sources /sources still reports. */
 const finishedReported = 1000;

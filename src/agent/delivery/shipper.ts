@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from '../agentMetrics.js';
 import type { DiskBuffer, Frame } from './diskBuffer.js';
-import type { AgentOutput, Verdict } from '../outputs/agentOutput.js';
+import type { AgentOutput, Verdict } from './agentOutput.js';
 import { isRetryableStatus, retryDelay } from './retryDelay.js';
 import { ServerFailover } from './serverFailover.js';
 

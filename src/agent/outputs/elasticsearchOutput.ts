@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Batch } from '../delivery/batchBuilder.js';
-import { nanos, type AgentOutput, type Verdict } from './agentOutput.js';
+import { nanos, type AgentOutput, type Verdict } from '../delivery/agentOutput.js';
 
 const gzipAsync = promisify(gzip);
 

@@ -4,7 +4,7 @@ import snappy from 'snappy';
 import type { Batch, OtlpRecord } from '../delivery/batchBuilder.js';
 import { ProtoWriter } from '../delivery/protoWriter.js';
 import type { KeyValue } from '../source.js';
-import { nanos, type AgentOutput } from './agentOutput.js';
+import { nanos, type AgentOutput } from '../delivery/agentOutput.js';
 
 const gzipAsync = promisify(gzip);
 

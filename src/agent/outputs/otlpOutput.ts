@@ -1,5 +1,5 @@
 import { encodeBatch, rejectedRecords } from '../delivery/otlpRequest.js';
-import type { AgentOutput } from './agentOutput.js';
+import type { AgentOutput } from '../delivery/agentOutput.js';
 
 /** OTLP/HTTP logs (protobuf, gzip): meshlog's own `/v1/logs`, or any OpenTelemetry Collector or backend. */
 export function otlpOutput(url: string): AgentOutput {

@@ -1,5 +1,5 @@
 import type { AgentConfig } from '../agentConfig.js';
-import type { AgentOutput } from './agentOutput.js';
+import type { AgentOutput } from '../delivery/agentOutput.js';
 import { elasticsearchOutput } from './elasticsearchOutput.js';
 import { lokiOutput } from './lokiOutput.js';
 import { otlpOutput } from './otlpOutput.js';

@@ -1,4 +1,4 @@
-import type { Batch } from '../delivery/batchBuilder.js';
+import type { Batch } from './batchBuilder.js';
 
 /** What the server's answer to a batch means for it. */
 export type Verdict =
