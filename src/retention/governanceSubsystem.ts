@@ -5,10 +5,12 @@ import type { NoteSigner } from '../integrity/signedNote.js';
 import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
 import type { RunJob } from '../cluster/sharedJobs.js';
+import type { ReplicatedLedgers } from '../model/ledgerReplica.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import { ErasureStore, type PatternRef } from '../storage/stores/erasureStore.js';
 import { RetentionStore, type LegalHold } from '../storage/stores/retentionStore.js';
 import { DeletionLedger, defaultDeletionLedgerFile } from './deletionLedger.js';
+import { deletionLedgerRoutes } from './deletionLedgerRoutes.js';
 import { DeletionLock } from './deletionLock.js';
 import { Disposer, maxAgeSeconds } from './disposer.js';
 import { erasureRoutes } from './erasureRoutes.js';
@@ -30,6 +32,8 @@ export interface GovernanceDeps {
   forgetPatterns: (tenant: string, patterns: PatternRef[]) => void;
   /** In a cluster: the record stream's last sequence, which an erasure's first execution covers. */
   streamPosition?: () => Promise<number>;
+  /** In a cluster: every node's deletion ledger as the cluster holds it. */
+  replicatedLedgers?: ReplicatedLedgers;
   logger: Logger;
 }
 
@@ -62,6 +66,7 @@ export function governanceSubsystem(config: Pick<MeshlogConfig, 'data_dir' | 'da
   const routes: FastifyPluginAsync = async (app) => {
     retentionRoutes(app, { disposer, store: retentionStore, audit });
     erasureRoutes(app, { erasures });
+    deletionLedgerRoutes(app, { ledgers: deps.replicatedLedgers, audit });
   };
   let timers: NodeJS.Timeout[] = [];
   return {

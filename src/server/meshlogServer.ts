@@ -153,6 +153,7 @@ export class MeshlogServer {
       holdAlso: () => incidents.recordHolds(),
       forgetPatterns: (tenant, patterns) => this.patterns?.forget(tenant, patterns),
       streamPosition: recordStream?.lastSequence,
+      replicatedLedgers: await cluster?.ledgers(),
       logger,
     });
     this.subsystems.push(governance);
