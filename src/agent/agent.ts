@@ -20,6 +20,11 @@ import type { KeyValue, Source } from './source.js';
 import { agentOutput, agentOutputUrls } from './outputs/outputFromConfig.js';
 import type { AgentOutput } from './delivery/agentOutput.js';
 
+/** How the input ended: how many batches of this run were lost in the disk buffer (unreadable, or their segment deleted) and not sent. */
+export interface InputEnded {
+  unsent: number;
+}
+
 /** How many finished sources /sources still reports. */
 const finishedReported = 1000;
 
@@ -58,9 +63,9 @@ export class MeshlogAgent {
   private observed: Fixed64 = fixed64(0n);
   httpAddress = '';
   private drained: (() => void) | undefined;
-  private finish: () => void = () => undefined;
-  /** Resolves when there is nothing more to read and everything was acknowledged (stdin as the only input). */
-  readonly inputEnded = new Promise<void>((resolve) => (this.finish = resolve));
+  private finish: (ended: InputEnded) => void = () => undefined;
+  /** Resolves when there is nothing more to read and every batch was acknowledged or found unreadable (stdin as the only input). */
+  readonly inputEnded = new Promise<InputEnded>((resolve) => (this.finish = resolve));
 
   private constructor(
     private readonly config: AgentConfig,
@@ -449,7 +454,13 @@ export class MeshlogAgent {
     }
   }
 
-  /** Reads stdin to its end; with no other input, resolves `inputEnded` once every line was acknowledged. */
+  /**
+   * Reads stdin to its end; with no other input, resolves `inputEnded` once
+   * every batch was read back from the buffer and every one read was
+   * acknowledged. A batch that cannot be read back (moved to quarantine) is
+   * never acknowledged: waiting for its acknowledgement kept the agent
+   * running forever.
+   */
   private async readStdin(): Promise<void> {
     await readStream(
       process.stdin,
@@ -462,8 +473,15 @@ export class MeshlogAgent {
     this.seal();
     await this.sealing;
     if (this.fileInput) return;
-    while (this.ackedSeq < this.buffer.nextSeq - 1) await new Promise<void>((resolve) => (this.drained = resolve));
-    this.logger.info('standard input ended and every line was acknowledged');
-    this.finish();
+    const handed = await this.buffer.readPast(this.buffer.nextSeq - 1);
+    while (this.ackedSeq < handed) await new Promise<void>((resolve) => (this.drained = resolve));
+    const unsent = this.buffer.corruptFrames + this.buffer.missingSegments;
+    if (unsent > 0)
+      this.logger.error(
+        { unsent_batches: unsent, quarantine: join(this.config.data_dir, 'quarantine') },
+        'standard input ended; batches that could not be read back from the disk buffer were not sent (their lines are lost unless recovered from quarantine)',
+      );
+    else this.logger.info('standard input ended and every line was acknowledged');
+    this.finish({ unsent });
   }
 }

@@ -51,21 +51,22 @@ export async function agentCommand(flags: AgentFlags): Promise<void> {
   const logger = createLogger(config.log_level);
   const agent = await MeshlogAgent.start(config, logger);
   let stopping = false;
-  const stop = (signal: string) => {
+  /** `exitCode` 1: stdin ended with lines that were not sent. */
+  const stop = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: what was read stays in the buffer for the next start');
     // With the buffer full the open batch cannot be sealed: exit anyway, its lines are read again at the next start.
-    setTimeout(() => process.exit(0), 10_000).unref();
+    setTimeout(() => process.exit(exitCode), 10_000).unref();
     agent.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);
       },
     );
   };
-  void agent.inputEnded.then(() => stop('input ended'));
+  void agent.inputEnded.then(({ unsent }) => stop('input ended', unsent > 0 ? 1 : 0));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -502,6 +502,36 @@ program
   .option('--token <token>', `with --report-to: ${needs.adminAll}`)
   .action(async (...args: Parameters<BackupCommands['restoreCommand']>) => (await import('./backupCommands.js')).restoreCommand(...args));
 
+const ledger = program
+  .command('ledger')
+  .description(
+    'deletion ledgers: every erasure and disposal a node ran, hash-chained and signed, kept beside its data dir and in a cluster',
+  );
+serverOptions(
+  ledger
+    .command('fetch')
+    .description(
+      "fetch a cluster node's replicated deletion ledger through any running node (e.g. after losing that node's disk), check it (every line there, hash chain, signatures) and write it for restore --ledger (exit 1 on any finding)",
+    )
+    .argument('<node>', 'the node id (cluster.node_id) whose ledger to fetch'),
+  needs.adminAll,
+)
+  .option(
+    '--public-key <file|key>',
+    "the node's verifier key, or a file of keys one a line (default: the node's keys in the cluster's published set)",
+  )
+  .option('--against <file>', "a copy kept elsewhere (a backup's ledger): the fetched ledger must begin with its every line")
+  .option('--out <file>', 'write the ledger here (a new file) once it checks')
+  .addOption(new Option('--output <format>').choices(['text', 'json']).default('text'))
+  .action(async (...args: Parameters<typeof import('./ledgerCommands.js').ledgerFetchCommand>) => {
+    try {
+      await (await import('./ledgerCommands.js')).ledgerFetchCommand(...args);
+    } catch (error) {
+      process.stderr.write(`meshlog ledger fetch: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+  });
+
 const policy = program
   .command('policy')
   .description(

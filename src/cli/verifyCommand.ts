@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
@@ -10,6 +9,7 @@ import { hashBatchContent } from '../integrity/batchSeal.js';
 import { Storage } from '../storage/engine/storage.js';
 import { serverError } from './serverClient.js';
 import { progress } from './progress.js';
+import { publicKeysFlag } from './publicKeysFlag.js';
 
 export interface VerifyFlags {
   dataDir?: string;
@@ -37,16 +37,7 @@ export function timeFlag(value: string | undefined, name: string): bigint | unde
  * <data-dir>-signing.key.pub.
  */
 function verifierKeys(flags: VerifyFlags, dataDir: string): { verifierKey: string; alsoAccepted: string[] } {
-  const candidate = flags.publicKey ?? `${resolve(dataDir)}-signing.key.pub`;
-  const keys = existsSync(candidate)
-    ? readFileSync(candidate, 'utf8')
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((line) => line !== '')
-    : candidate.includes('+')
-      ? [candidate]
-      : [];
-  if (keys.length === 0) throw new Error(`no verifier key: ${candidate} does not exist or is empty (pass --public-key FILE|KEY)`);
+  const keys = publicKeysFlag(flags.publicKey ?? `${resolve(dataDir)}-signing.key.pub`);
   return { verifierKey: keys[0]!, alsoAccepted: keys.slice(1) };
 }
 

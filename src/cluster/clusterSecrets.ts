@@ -31,7 +31,7 @@ export class ClusterSecrets {
   ) {}
 
   static async open(connection: NatsConnection, config: ClusterConfig, logger: Logger): Promise<ClusterSecrets> {
-    const bucket = await openBucket(connection, bucketName, { replicas: config.stream.replicas, history: 1, allow_direct: false }, logger);
+    const bucket = await openBucket(connection, bucketName, { replicas: config.stream.replicas, history: 1 }, logger);
     return new ClusterSecrets(bucket, jetstream(connection), logger);
   }
 

@@ -13,7 +13,7 @@ import { NodeRegistry } from './nodeRegistry.js';
 import { ensureRecordStream, recordPublisher, streamLastSequence } from './recordStream.js';
 import { replicateState, type ReplicatedOwners } from './replicatedKinds.js';
 import { replicatedArchiveKeys } from './replicatedArchiveKeys.js';
-import { replicatedLedger } from './replicatedLedger.js';
+import { replicatedLedger, replicatedLedgers } from './replicatedLedger.js';
 import { spanCommitter, type DropErasedSpans } from './spanCommit.js';
 import { StreamConsumer, type CommitRecords, type DropErased } from './streamConsumer.js';
 import { StreamMetrics } from './streamMetrics.js';
@@ -96,6 +96,8 @@ export async function clusterSubsystem(config: ClusterConfig, nodeId: string, lo
     ledgerReplica: () => replicatedLedger(nats, config, nodeId, logger),
     /** The archive key ring every node uses: data keys wrapped under the master key, which stays off NATS. */
     archiveKeys: () => replicatedArchiveKeys(nats, config, logger),
+    /** Every node's deletion ledger as the bucket holds it (an operator fetching a lost node's). */
+    ledgers: () => replicatedLedgers(nats, config, logger),
     /** Secrets every node holds the same (the alert fingerprint key), agreed through a bucket. */
     secrets: () => ClusterSecrets.open(nats, config, logger),
     /** Replicates the server-side state every node must see the same; resolves once every bucket's content is applied here. */

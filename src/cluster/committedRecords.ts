@@ -35,11 +35,23 @@ export class CommittedRecords {
    * runs must see that commit).
    */
   async handle(seq: number, redelivered: boolean, handle: (stored: ReadonlySet<number>) => Promise<void>): Promise<void> {
+    await this.inTurn(seq, async (afterEarlier) => {
+      const mayBeStored = redelivered || afterEarlier || seq <= this.storedUpToAtStart;
+      await handle(mayBeStored ? await this.storedPositions(seq) : none);
+    });
+  }
+
+  /**
+   * Runs `run` for one delivery of message `seq` once any earlier delivery
+   * of it in this process has settled (`afterEarlier`: there was one),
+   * looking nothing up: a span message's rows are not in `logs`, so the
+   * stored positions of its sequence would only cost a query.
+   */
+  async inTurn(seq: number, run: (afterEarlier: boolean) => Promise<void>): Promise<void> {
     const earlier = this.handling.get(seq);
     const mine = (async () => {
       if (earlier) await earlier.catch(() => undefined);
-      const mayBeStored = redelivered || earlier !== undefined || seq <= this.storedUpToAtStart;
-      await handle(mayBeStored ? await this.storedPositions(seq) : none);
+      await run(earlier !== undefined);
     })();
     this.handling.set(seq, mine);
     try {

@@ -88,7 +88,8 @@ export class Leases {
     }
     let entry: KvEntry | null;
     try {
-      // Possibly a little stale (read from any replica): then the write below finds its revision replaced and takes nothing.
+      // From the stream leader (openBucket), which applied every write acknowledged so far: a lease released is read as free.
+      // A write another node makes after this read still replaces the revision first: then the write below takes nothing.
       entry = await this.leases.get(name);
     } catch {
       return undefined;

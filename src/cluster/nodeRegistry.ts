@@ -79,8 +79,8 @@ export class NodeRegistry implements LimitShare {
     const bucket = await openBucket(
       connection,
       bucketName,
-      // Read from the stream leader: a lagging replica would show this node's own heartbeat older than it is.
-      { replicas: config.stream.replicas, history: 1, ttl: heartbeatMs * heartbeatsLive * 10, allow_direct: false },
+      // Read from the stream leader (every bucket is): a lagging replica would show this node's own heartbeat older than it is.
+      { replicas: config.stream.replicas, history: 1, ttl: heartbeatMs * heartbeatsLive * 10 },
       logger,
     );
     const registry = new NodeRegistry(bucket, nodeId, config.role, heartbeatMs, logger);

@@ -22,15 +22,15 @@ const unavailable = (error: unknown) =>
 /**
  * The cluster's archive key ring in the replicated bucket
  * `meshlog_archive_keys` (kept for good): data keys wrapped under the master
- * key, which never goes to NATS. Reads go to the stream's leader
- * (`allow_direct: false`), so a node never decides on a replica's older
+ * key, which never goes to NATS. Reads go to the stream's leader (as for
+ * every bucket, openBucket), so a node never decides on a replica's older
  * value. A write replaces revision r only if r is still the last and carries
  * the message id `<key>@<r>`: of two nodes writing over the same revision at
  * once JetStream keeps one (the sequence check alone lets both through on
  * nats-server before 2.9.21, as leases.ts says).
  */
 export async function replicatedArchiveKeys(connection: NatsConnection, config: ClusterConfig, logger: Logger): Promise<ArchiveKeyBucket> {
-  const bucket = await openBucket(connection, bucketName, { replicas: config.stream.replicas, history: 1, allow_direct: false }, logger);
+  const bucket = await openBucket(connection, bucketName, { replicas: config.stream.replicas, history: 1 }, logger);
   const client = jetstream(connection);
   return {
     get: async (name) => {

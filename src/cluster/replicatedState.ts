@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -20,9 +21,37 @@ export interface ReplicatedKind<T> {
 /** Bucket keys take letters, digits, `-`, `_`, `=` and `.`: names that may hold anything are encoded. */
 export const bucketKey = (...parts: string[]) => parts.map((part) => Buffer.from(part).toString('base64url') || '=').join('.');
 
-/** Creates (or binds) a bucket; nodes starting together create the same buckets at once, so JetStream may need asking again. */
-export function openBucket(connection: NatsConnection, name: string, options: Partial<KvOptions>, logger: Logger): Promise<KV> {
-  return untilJetStreamAnswers(name, () => new Kvm(connection).create(name, options), logger);
+/**
+ * Creates (or binds) a bucket whose reads are answered by its stream leader
+ * (`allow_direct: false`): a direct get may be answered by any replica, and
+ * a replica may not have applied the last write yet (a lease released a
+ * moment ago read as still held, a line just put read as missing); the
+ * leader answers only after it applied every write it acknowledged. A
+ * bucket an older meshlog made with direct reads is updated in place (its
+ * content stays; such a node reads from the leader too once it binds the
+ * bucket again). Nodes starting together create and update the same
+ * buckets at once, so JetStream may need asking again.
+ */
+export async function openBucket(
+  connection: NatsConnection,
+  name: string,
+  options: Omit<Partial<KvOptions>, 'allow_direct'>,
+  logger: Logger,
+): Promise<KV> {
+  const bucket = await untilJetStreamAnswers(name, () => new Kvm(connection).create(name, { ...options, allow_direct: false }), logger);
+  await untilJetStreamAnswers(
+    `${name} leader reads`,
+    async () => {
+      const manager = await jetstreamManager(connection);
+      const stream = `KV_${name}`;
+      if ((await manager.streams.info(stream)).config.allow_direct) {
+        await manager.streams.update(stream, { allow_direct: false });
+        logger.info({ bucket: name }, 'bucket switched to reads from its stream leader');
+      }
+    },
+    logger,
+  );
+  return bucket;
 }
 
 /** How long a starting node waits for a bucket's content before it asks again with a new watch. */

@@ -34,7 +34,6 @@ export async function sharedLoginFailures(
       replicas: config.stream.replicas,
       history: 1,
       ttl: windowMs,
-      allow_direct: false,
     },
     logger,
   );

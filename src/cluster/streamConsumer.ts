@@ -183,9 +183,10 @@ export class StreamConsumer {
       return;
     }
     try {
-      // Through the same per-message turn as records: a redelivery waits for the insert of the delivery before it.
+      // Through the same per-message turn as records (a redelivery waits for the insert of the delivery before it), without
+      // the records' position lookup: the span committer looks up the spans themselves, redelivered or not.
       const streamTimeMs = Math.floor(message.info.timestampNanos / 1_000_000);
-      await this.committed.handle(message.seq, message.redelivered, () => this.commitSpans(spans, message.seq, streamTimeMs));
+      await this.committed.inTurn(message.seq, () => this.commitSpans(spans, message.seq, streamTimeMs));
       message.ack();
     } catch (error) {
       if (error instanceof MeshlogError && error.code === 'ML_RECORDS_REFUSED') {

@@ -13,6 +13,8 @@ import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
  * ledger are signed with it even when sealing is off).
  */
 export async function integritySubsystem(config: MeshlogConfig, storage: Storage, writerId: string, logger: Logger) {
+  // In a cluster the key is published under the node's cluster id, which its deletion ledger lines go by too (meshlog ledger fetch).
+  const published = (verifierKey: string) => new SigningKeySet({ node: config.cluster.node_id ?? writerId, verifierKey });
   if (!config.integrity.seal) {
     logger.warn('integrity sealing is off (integrity.seal: false): tampering with stored logs cannot be detected');
     const signer = openSigner(config, writerId, logger);
@@ -21,7 +23,7 @@ export async function integritySubsystem(config: MeshlogConfig, storage: Storage
       signer,
       /** In a cluster: every node's checkpoint verifier key, and this node's own to publish. */
       replicated: {
-        signingKeys: new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey }),
+        signingKeys: published(signer.verifierKey),
       } satisfies Partial<ReplicatedOwners>,
     };
   }
@@ -31,7 +33,7 @@ export async function integritySubsystem(config: MeshlogConfig, storage: Storage
     sealer.checkpoint().catch((error: unknown) => logger.error({ reason: (error as Error).message }, 'checkpoint failed'));
   }, config.integrity.checkpoint_interval_ms);
   checkpointTimer.unref();
-  const keySet = new SigningKeySet({ node: writerId, verifierKey: signer.verifierKey });
+  const keySet = published(signer.verifierKey);
   const routes: FastifyPluginAsync = async (app) => integrityRoutes(app, { store, keys: keySet });
   return {
     sealing,

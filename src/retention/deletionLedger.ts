@@ -103,7 +103,7 @@ export class DeletionLedger {
       logger.error({ ledger: this.path }, 'the replicated deletion ledger differs from this one: neither is changed');
     } else if (replicated.length > local.length) {
       try {
-        checkLines(replicated, this.signer.verifierKey, 'replicated deletion ledger');
+        checkLedgerLines(replicated, [this.signer.verifierKey], 'replicated deletion ledger');
         this.write(replicated.slice(local.length));
         logger.warn({ ledger: this.path, restored: replicated.length - local.length }, 'deletion ledger lines restored from the cluster');
       } catch (error) {
@@ -135,16 +135,30 @@ function linesOf(path: string): string[] {
     .filter((line) => line !== '');
 }
 
-/** The entries of ledger lines, after checking their chain and (with a verifier key) every signature; throws naming the first bad line of `source`. */
-function checkLines(lines: string[], verifierKey: string | undefined, source: string): DeletionEntry[] {
-  const publicKey = verifierKey ? parseVerifierKey(verifierKey).publicKey : undefined;
+/**
+ * The entries of ledger lines, after checking their chain and (with verifier
+ * keys) that each line is signed by one of them (a node whose key changed
+ * signed its older lines with the key before); throws naming the first bad
+ * line of `source`.
+ */
+export function checkLedgerLines(lines: string[], verifierKeys: string[], source: string): DeletionEntry[] {
+  const publicKeys = verifierKeys.map((key) => parseVerifierKey(key).publicKey);
   let prev = '';
   return lines.map((text, i) => {
-    const line = JSON.parse(text) as LedgerLine;
+    let line: LedgerLine;
+    try {
+      line = JSON.parse(text) as LedgerLine;
+    } catch {
+      throw new Error(`${source} line ${i + 1}: not a ledger line (not JSON)`);
+    }
+    if (typeof line !== 'object' || line === null) throw new Error(`${source} line ${i + 1}: not a ledger line`);
     if (line.prev !== prev) throw new Error(`${source} line ${i + 1}: the chain is broken (a line before it was removed or altered)`);
     const body = Buffer.from(JSON.stringify({ entry: line.entry, prev: line.prev }));
-    if (publicKey && !verify(null, body, publicKey, Buffer.from(line.sig, 'base64')))
-      throw new Error(`${source} line ${i + 1}: the signature does not verify with ${verifierKey!.split('+')[0]}`);
+    const signature = Buffer.from(String(line.sig), 'base64');
+    if (publicKeys.length > 0 && !publicKeys.some((publicKey) => verify(null, body, publicKey, signature)))
+      throw new Error(
+        `${source} line ${i + 1}: the signature does not verify with ${verifierKeys.map((key) => key.split('+')[0]).join(' or ')}`,
+      );
     prev = lineHash(text);
     return line.entry;
   });
@@ -152,5 +166,5 @@ function checkLines(lines: string[], verifierKey: string | undefined, source: st
 
 /** The entries of a ledger, after checking its chain and (with a verifier key) every signature; throws naming the first bad line. */
 export function readDeletionLedger(path: string, verifierKey: string | undefined): DeletionEntry[] {
-  return checkLines(linesOf(path), verifierKey, path);
+  return checkLedgerLines(linesOf(path), verifierKey ? [verifierKey] : [], path);
 }

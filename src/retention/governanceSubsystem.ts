@@ -6,12 +6,13 @@ import type { AuditTrail } from '../security/auditTrail.js';
 import type { Storage } from '../storage/engine/storage.js';
 import type { Leases } from '../cluster/leases.js';
 import { storeJobs } from '../cluster/sharedJobs.js';
-import type { LedgerReplica } from '../model/ledgerReplica.js';
+import type { LedgerReplica, ReplicatedLedgers } from '../model/ledgerReplica.js';
 import type { ReplicatedOwners } from '../cluster/replicatedKinds.js';
 import type { SealStore } from '../storage/logs/sealStore.js';
 import { ErasureStore, type PatternRef } from '../storage/stores/erasureStore.js';
 import { RetentionStore, type LegalHold } from '../storage/stores/retentionStore.js';
 import { DeletionLedger, defaultDeletionLedgerFile } from './deletionLedger.js';
+import { deletionLedgerRoutes } from './deletionLedgerRoutes.js';
 import { DeletionLock } from './deletionLock.js';
 import { Disposer, maxAgeSeconds } from './disposer.js';
 import { erasureRoutes } from './erasureRoutes.js';
@@ -35,6 +36,8 @@ export interface GovernanceDeps {
   forgetPatterns: (tenant: string, patterns: PatternRef[]) => void;
   /** In a cluster: the record stream's last sequence, which an erasure's first execution covers. */
   streamPosition?: () => Promise<number>;
+  /** In a cluster: every node's deletion ledger as the cluster holds it. */
+  replicatedLedgers?: ReplicatedLedgers;
   logger: Logger;
 }
 
@@ -74,6 +77,7 @@ export async function governanceSubsystem(
   const routes: FastifyPluginAsync = async (app) => {
     retentionRoutes(app, { disposer, store: retentionStore, audit });
     erasureRoutes(app, { erasures });
+    deletionLedgerRoutes(app, { ledgers: deps.replicatedLedgers, audit });
   };
   let timers: NodeJS.Timeout[] = [];
   return {

@@ -125,6 +125,7 @@ export class MeshlogServer {
       holdAlso: () => incidents.recordHolds(),
       forgetPatterns: (tenant, forgotten) => patterns?.forget(tenant, forgotten),
       streamPosition: recordStream?.lastSequence,
+      replicatedLedgers: await cluster?.ledgers(),
     });
     add(governance);
     const { disposer, erasures, retentionStore, deletionLock } = governance;

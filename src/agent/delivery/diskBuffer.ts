@@ -65,6 +65,13 @@ export class DiskBuffer {
   corruptFrames = 0;
   /** Segment files found deleted before their frames were read (by something other than the agent). */
   missingSegments = 0;
+  /** The last frame whose write completed (at open: the last intact one found). */
+  private writtenSeq = 0;
+  /** The last frame next() handed out (at open: the last acknowledged). */
+  private handedSeq = 0;
+  /** Every frame up to this one was handed out by next() or moved aside unreadable. */
+  private readSeq = 0;
+  private readWaiters: { seq: number; resolve: (handed: number) => void }[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -111,6 +118,8 @@ export class DiskBuffer {
       lastSeq = Math.max(lastSeq, segment.lastSeq);
     }
     buffer.nextSeq = lastSeq + 1;
+    buffer.writtenSeq = lastSeq;
+    buffer.handedSeq = buffer.readSeq = ackedSeq;
     if (buffer.segments.length === 0) logger.debug({ ackedSeq }, 'disk buffer holds nothing unacknowledged');
     return { buffer, pending };
   }
@@ -178,6 +187,7 @@ export class DiskBuffer {
       throw error;
     }
     segment.lastSeq = full.seq;
+    this.writtenSeq = full.seq;
     for (const part of parts) segment.bytes += part.length;
     for (const wake of this.dataWaiters.splice(0)) wake();
     return full;
@@ -211,7 +221,11 @@ export class DiskBuffer {
       if (segment && this.readOffset < segment.bytes) {
         const read = await this.readAt(segment, this.readOffset);
         this.readOffset = read.next;
-        if (read.frame) return read.frame;
+        if (read.frame) {
+          this.handedSeq = read.frame.header.seq;
+          this.readThrough(read.frame.header.seq);
+          return read.frame;
+        }
         continue;
       }
       if (segment && this.readSegment < this.segments.length - 1) {
@@ -219,8 +233,29 @@ export class DiskBuffer {
         this.readOffset = 0;
         continue;
       }
+      // Every byte written so far was read: each frame whose write completed was handed out or moved aside.
+      this.readThrough(this.writtenSeq);
       await new Promise<void>((resolve) => this.dataWaiters.push(resolve));
     }
+  }
+
+  /**
+   * Resolves once every frame up to `seq` was handed out by next() or moved
+   * aside unreadable, with the last one handed out: an unreadable frame is
+   * never acknowledged, so whoever waits for the last acknowledgement (stdin
+   * ended) waits for that one instead.
+   */
+  readPast(seq: number): Promise<number> {
+    if (this.readSeq >= seq) return Promise.resolve(this.handedSeq);
+    return new Promise((resolve) => this.readWaiters.push({ seq, resolve }));
+  }
+
+  private readThrough(seq: number): void {
+    if (seq <= this.readSeq) return;
+    this.readSeq = seq;
+    const [done, waiting] = [this.readWaiters.filter((w) => w.seq <= seq), this.readWaiters.filter((w) => w.seq > seq)];
+    this.readWaiters = waiting;
+    for (const waiter of done) waiter.resolve(this.handedSeq);
   }
 
   /** The frame at `offset` and where the next one starts; no frame when it was unreadable (quarantined) or its file is gone. */
