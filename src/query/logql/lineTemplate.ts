@@ -144,19 +144,26 @@ function replaceEvery(v: string, old: string, replacement: string): string {
   return v.replaceAll(old, replacement);
 }
 
-/** Go's strings.Replace: n < 0 replaces all. */
+/**
+ * Go's strings.Replace: n < 0 replaces all; an empty `old` matches before
+ * each character and at the end (len + 1 places at most). Built in one pass
+ * over `v`: splicing the string once per replacement was quadratic.
+ */
 function goReplace(v: string, old: string, replacement: string, n: number): string {
   if (n < 0 || Number.isNaN(n)) return replaceEvery(v, old, replacement);
-  let out = v;
-  let from = 0;
+  const parts: string[] = [];
+  let length = 0;
+  let pos = 0;
   for (let i = 0; i < n; i++) {
-    const at = out.indexOf(old, from);
-    if (at < 0) break;
-    checkTemplateLength(out.length + replacement.length - old.length);
-    out = out.slice(0, at) + replacement + out.slice(at + old.length);
-    from = at + replacement.length + (old === '' ? 1 : 0);
+    const at = old === '' ? (i === 0 ? 0 : pos + 1) : v.indexOf(old, pos);
+    if (at < 0 || at > v.length) break;
+    parts.push(v.slice(pos, at), replacement);
+    length += at - pos + replacement.length;
+    checkTemplateLength(length + v.length - at - old.length);
+    pos = at + old.length;
   }
-  return out;
+  parts.push(v.slice(pos));
+  return parts.join('');
 }
 
 /** Go's strings.Trim/TrimLeft/TrimRight: every leading/trailing character that is in the cutset. */

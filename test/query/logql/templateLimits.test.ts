@@ -40,6 +40,13 @@ test('templates within the limits give what Go gives', () => {
   assert.equal(run('{{ printf "%05d" 42 }}'), '00042');
   assert.equal(run('{{ range 3 }}x{{ end }}'), 'xxx');
   assert.equal(run('{{ replace "x" "yy" __line__ }}').length, 2000);
+  // Go's strings.Replace with a count, an empty old string included (len + 1 places at most).
+  assert.equal(run('{{ Replace "abc" "" "-" 10 }}'), '-a-b-c-');
+  assert.equal(run('{{ Replace "abc" "" "-" 2 }}'), '-a-bc');
+  assert.equal(run('{{ Replace "aaa" "a" "b" 2 }}'), 'bba');
+  assert.equal(run('{{ Replace "a.b.c" "." "" -1 }}'), 'abc');
+  // One pass over the line: a million replacements of a million-character line take no quadratic time.
+  assert.equal(compileTemplate('{{ Replace __line__ "a" "b" 1000000 }}')({ ...input, line: 'a'.repeat(1_000_000) }), 'b'.repeat(1_000_000));
   assert.equal(run(`{{ repeat ${templateOutputLimit} "a" }}`).length, templateOutputLimit, 'exactly the limit is allowed');
   assert.throws(() => run(`{{ repeat ${templateOutputLimit + 1} "a" }}`), /longer than 1048576 characters/);
 });
