@@ -142,12 +142,16 @@ test("the agent's own disk full: batches and checkpoints are retried, not skippe
       'a batch failed to reach the full buffer',
       async () => (await agent.metric('meshlog_agent_buffer_append_failures_total')) > 0,
     );
+    // Whatever the failed appends gave back (a partial frame cut off) is taken again: the checkpoint must find no room.
+    const topUp = join(disk.dir, 'filler-top-up');
+    fillDisk(topUp);
     meshlog = await startMeshlog({ dataDir: meshlog.dataDir, args: ['--http-port', String(port)] });
     await waitUntil(
       'an acknowledgement failed to reach the checkpoint file',
       async () => (await agent.metric('meshlog_agent_checkpoint_failures_total')) > 0,
     );
     rmSync(filler);
+    rmSync(topUp);
     writeLines(path, 'full', 6_000, 7_000);
     await waitAcknowledged(agent, path);
     const [source] = await agent.sources();
